@@ -1,0 +1,165 @@
+# carebus — one Makefile for everything.
+#
+#   make            build (MODE=debug by default; MODE=release, MODE=asan)
+#   make run        build, start a private PostgreSQL and all five services
+#   make test       unit tests (cmocka) then integration/e2e tests (pytest)
+#   make test-asan  the same suite with AddressSanitizer + UBSan binaries
+#   make bench      throughput and latency figures beside a same-run baseline
+#   make demo       post a sample of contacts to a running stack
+#   make format     clang-format every C file
+#
+# Every folder under services/ other than libcarebus is a service: its *.c
+# files (main.c included) make build/$(MODE)/bin/carebus-<folder>. Adding a
+# service needs no edit here. Unit tests live under tests/unit/<folder>/, one
+# test_*.c per binary, linked with that folder's objects minus main.o.
+
+.SECONDEXPANSION:
+
+MODE ?= debug
+BUILD := build/$(MODE)
+GEN := build/gen
+
+CC ?= cc
+PKGS := libzmq libprotobuf-c libpq libmicrohttpd jansson libcrypto uuid libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wvla -Wno-format-nonliteral
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -pthread -MMD -MP \
+               -Iservices/libcarebus -I$(GEN) $(PKG_CFLAGS)
+ifeq ($(MODE),release)
+  OPT := -O2
+else ifeq ($(MODE),asan)
+  OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDSAN := -fsanitize=address,undefined
+else
+  OPT := -O0
+endif
+# Asserts stay on in every mode (see STYLE.md): no -DNDEBUG.
+CFLAGS_ALL := $(BASE_CFLAGS) $(OPT) $(EXTRA_CFLAGS)
+LDFLAGS_ALL := -pthread $(LDSAN) $(EXTRA_LDFLAGS)
+
+# --- generated code: protobuf and embedded migrations ---------------------
+PROTOS := proto/carebus/v1/events.proto
+WKT := google/protobuf/timestamp.proto google/protobuf/wrappers.proto
+PB_C := $(GEN)/carebus/v1/events.pb-c.c $(GEN)/google/protobuf/timestamp.pb-c.c \
+        $(GEN)/google/protobuf/wrappers.pb-c.c
+MIGRATIONS := $(sort $(wildcard deploy/migrations/*.sql))
+
+$(GEN)/.proto.stamp: $(PROTOS)
+	@mkdir -p $(GEN)
+	protoc-c -Iproto -I/usr/include --c_out=$(GEN) $(PROTOS) $(WKT)
+	@touch $@
+$(PB_C): $(GEN)/.proto.stamp
+
+$(GEN)/migrations.c: $(MIGRATIONS) deploy/scripts/embed-migrations.sh
+	@mkdir -p $(GEN)
+	sh deploy/scripts/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+# --- the shared library ---------------------------------------------------
+LIB_SRC := $(wildcard services/libcarebus/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(PB_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o) \
+           $(BUILD)/obj/gen/migrations.o
+LIBCAREBUS := $(BUILD)/lib/libcarebus.a
+
+$(LIBCAREBUS): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+# Generated code is compiled without -Werror (protoc-c output is not ours).
+$(BUILD)/obj/gen/%.o: $(GEN)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -w -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(GEN)/.proto.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(WARN) -c $< -o $@
+
+# --- services -------------------------------------------------------------
+SERVICES := $(filter-out libcarebus,$(notdir $(wildcard services/*)))
+BINS := $(SERVICES:%=$(BUILD)/bin/carebus-%) $(BUILD)/bin/carebusctl
+
+define service_rules
+$(1)_SRC := $$(filter-out services/$(1)/main.c,$$(wildcard services/$(1)/*.c services/$(1)/*/*.c))
+$(1)_OBJ := $$($(1)_SRC:%.c=$$(BUILD)/obj/%.o)
+$$(BUILD)/lib/lib$(1).a: $$($(1)_OBJ)
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+$$(BUILD)/bin/carebus-$(1): $$(BUILD)/obj/services/$(1)/main.o $$(BUILD)/lib/lib$(1).a $$(LIBCAREBUS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS_ALL) $$^ $$(PKG_LIBS) -o $$@
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
+
+# The command-line tool (API keys, rebuilds) lives in tools/carebusctl.
+CTL_SRC := $(wildcard tools/carebusctl/*.c)
+$(BUILD)/bin/carebusctl: $(CTL_SRC:%.c=$(BUILD)/obj/%.o) $(LIBCAREBUS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+
+# --- unit tests -----------------------------------------------------------
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+# tests/unit/<folder>/test_x.c links <folder>'s objects (minus main) and the library.
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCAREBUS) $$(if $$(filter libcarebus,$$(firstword $$(subst /, ,$$*))),,$(BUILD)/lib/lib$$(firstword $$(subst /, ,$$*)).a)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $(filter-out $(LIBCAREBUS),$^) $(LIBCAREBUS) $(PKG_LIBS) $(CMOCKA_LIBS) -o $@
+
+# --- test tools (small C programs the integration tests drive) ------------
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBCAREBUS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+
+# --- top-level targets ----------------------------------------------------
+.PHONY: all build deps run demo test test-unit test-integration test-asan bench format clean compose-check
+.DEFAULT_GOAL := all
+
+all: build
+build: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
+
+deps:
+	@sh deploy/scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory MODE=$(MODE) build
+	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin sh deploy/scripts/run.sh
+
+demo:
+	@sh deploy/scripts/demo.sh
+
+test: deps
+	@$(MAKE) --no-print-directory MODE=$(MODE) build
+	@$(MAKE) --no-print-directory MODE=$(MODE) test-unit test-integration
+
+test-unit: $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+test-integration: $(BINS) $(TOOL_BINS)
+	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin CAREBUS_TOOLS_DIR=$(CURDIR)/$(BUILD)/tests/tools \
+	  CAREBUS_GEN_DIR=$(CURDIR)/$(GEN) \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+test-asan: deps
+	@$(MAKE) --no-print-directory MODE=asan build
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(MAKE) --no-print-directory MODE=asan test-unit test-integration
+
+bench: deps
+	@$(MAKE) --no-print-directory MODE=release build
+	@CAREBUS_BIN_DIR=$(CURDIR)/build/release/bin sh tests/bench/run.sh
+
+compose-check:
+	docker-compose -f docker-compose.yml config -q
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

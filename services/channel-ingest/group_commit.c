@@ -1,0 +1,181 @@
+/* group_commit.c — batches appends into one eventlog.append statement.
+ *
+ * Invariant: at most one batch is in flight (its statement queued on the
+ * write dbq); `waiting` holds what arrived since. The in-flight batch's
+ * entries are copied into one contiguous array for eventlog_append_send and
+ * the results copied back to each submitter's entry.
+ */
+#include "group_commit.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+
+/* Beyond this many waiting requests, answer 503 rather than queue. */
+#define GROUP_COMMIT_MAX_WAITING 20000
+
+struct gc_slot {
+    struct eventlog_entry *e;
+    group_commit_fn fn;
+    void *arg;
+};
+
+struct gc_batch {
+    group_commit *g;
+    struct gc_slot *slots;
+    struct eventlog_entry *entries;
+    size_t n;
+};
+
+struct group_commit {
+    dbq *q;
+    bus *bus;
+    char *stream;
+    size_t max_batch;
+    struct gc_slot *waiting;
+    size_t nwaiting, cap;
+    struct gc_batch *inflight;
+};
+
+group_commit *group_commit_new(dbq *q, bus *b, const char *stream, size_t max_batch)
+{
+    group_commit *g = calloc(1, sizeof *g);
+    if (!g || !(g->stream = strdup(stream))) {
+        free(g);
+        return NULL;
+    }
+    g->q = q;
+    g->bus = b;
+    g->max_batch = max_batch;
+    return g;
+}
+
+static void gc_fail_slots(struct gc_slot *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        s[i].fn(s[i].e, -1, s[i].arg);
+}
+
+void group_commit_destroy(group_commit **pg)
+{
+    group_commit *g = *pg;
+    if (!g)
+        return;
+    /* The in-flight batch is failed by the dbq when it is destroyed. */
+    assert(!g->inflight && "destroy the write dbq before the group commit");
+    gc_fail_slots(g->waiting, g->nwaiting);
+    free(g->waiting);
+    free(g->stream);
+    free(g);
+    *pg = NULL;
+}
+
+size_t group_commit_waiting(const group_commit *g)
+{
+    return g->nwaiting;
+}
+
+static int gc_send(PGconn *conn, void *arg)
+{
+    struct gc_batch *b = arg;
+    return eventlog_append_send(conn, b->g->stream, b->entries, b->n);
+}
+
+static void gc_flush(group_commit *g);
+
+static void gc_on_result(PGresult *res, void *arg)
+{
+    struct gc_batch *b = arg;
+    group_commit *g = b->g;
+    int ok = -1;
+    if (res && eventlog_append_result(res, g->stream, b->entries, b->n) == 0) {
+        ok = 0;
+    } else if (res) {
+        const char *msg = PQresultErrorMessage(res);
+        log_error("group commit of %zu events failed: %.*s", b->n, (int)strcspn(msg, "\n"), msg);
+    }
+    metrics_add(ok == 0 ? "carebus_ingest_batches_total{result=\"committed\"}"
+                        : "carebus_ingest_batches_total{result=\"failed\"}",
+                1);
+    for (size_t i = 0; i < b->n; i++) {
+        struct eventlog_entry *e = b->slots[i].e;
+        if (ok == 0) {
+            /* Copy the results back; the submitter's envelope keeps pointing
+             * at its own entry's id. */
+            memcpy(e->event_id, b->entries[i].event_id, sizeof e->event_id);
+            e->seq = b->entries[i].seq;
+            e->recorded_us = b->entries[i].recorded_us;
+            e->duplicate = b->entries[i].duplicate;
+            e->ev->event_id = e->event_id;
+            e->ev->seq = e->seq;
+            if (!e->duplicate)
+                bus_publish(g->bus, e->ev);
+        }
+        b->slots[i].fn(e, ok, b->slots[i].arg);
+    }
+    g->inflight = NULL;
+    free(b->slots);
+    free(b->entries);
+    free(b);
+    gc_flush(g);
+}
+
+/* Sends what waits, if nothing is in flight. */
+static void gc_flush(group_commit *g)
+{
+    if (g->inflight || !g->nwaiting)
+        return;
+    size_t n = g->nwaiting < g->max_batch ? g->nwaiting : g->max_batch;
+    struct gc_batch *b = calloc(1, sizeof *b);
+    struct gc_slot *slots = malloc(n * sizeof *slots);
+    struct eventlog_entry *entries = malloc(n * sizeof *entries);
+    if (!b || !slots || !entries) {
+        free(b);
+        free(slots);
+        free(entries);
+        log_error("out of memory starting a group commit of %zu events", n);
+        struct gc_slot *s = g->waiting;
+        size_t all = g->nwaiting;
+        g->waiting = NULL;
+        g->nwaiting = g->cap = 0;
+        gc_fail_slots(s, all);
+        free(s);
+        return;
+    }
+    memcpy(slots, g->waiting, n * sizeof *slots);
+    memmove(g->waiting, g->waiting + n, (g->nwaiting - n) * sizeof *g->waiting);
+    g->nwaiting -= n;
+    for (size_t i = 0; i < n; i++)
+        entries[i] = *slots[i].e;
+    *b = (struct gc_batch){g, slots, entries, n};
+    g->inflight = b;
+    metrics_add("carebus_ingest_batched_events_total", (double)n);
+    if (dbq_send(g->q, gc_send, gc_on_result, b) != 0) {
+        /* Down: the callback was not called; fail the batch here. */
+        g->inflight = NULL;
+        gc_fail_slots(slots, n);
+        free(slots);
+        free(entries);
+        free(b);
+    }
+}
+
+int group_commit_submit(group_commit *g, struct eventlog_entry *e, group_commit_fn fn, void *arg)
+{
+    if (!dbq_up(g->q) || g->nwaiting >= GROUP_COMMIT_MAX_WAITING)
+        return -1;
+    if (g->nwaiting == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 256;
+        struct gc_slot *n = realloc(g->waiting, cap * sizeof *n);
+        if (!n)
+            return -1;
+        g->waiting = n;
+        g->cap = cap;
+    }
+    g->waiting[g->nwaiting++] = (struct gc_slot){e, fn, arg};
+    gc_flush(g);
+    return 0;
+}

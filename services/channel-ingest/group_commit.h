@@ -1,0 +1,36 @@
+/* group_commit.h — many requests, one commit.
+ *
+ * Requests submit an event; while one append statement is in flight, new
+ * submissions wait; when it completes, everything waiting goes out as the
+ * next statement (up to a batch limit). Each submitter is called back only
+ * after its event's commit result has arrived, and accepted events are then
+ * published on the bus. Durability is never traded: synchronous_commit stays
+ * on; the throughput comes from sharing each fsync among a batch.
+ */
+#ifndef GROUP_COMMIT_H
+#define GROUP_COMMIT_H
+
+#include <stddef.h>
+
+#include "bus.h"
+#include "dbq.h"
+#include "eventlog.h"
+
+typedef struct group_commit group_commit;
+
+/* e: the submitter's entry, filled in (event_id, seq, duplicate) before the
+ * call. ok: 0 when committed, -1 when the database failed (nothing of the
+ * batch was committed, or its outcome is unknown: answer 503). */
+typedef void (*group_commit_fn)(struct eventlog_entry *e, int ok, void *arg);
+
+group_commit *group_commit_new(dbq *q, bus *b, const char *stream, size_t max_batch);
+/* Fails whatever waits (callbacks with -1). */
+void group_commit_destroy(group_commit **pg);
+
+/* Queues e (borrowed until the callback). 0, or -1 when the database is
+ * down or the queue is full (the callback is not called: answer 503). */
+int group_commit_submit(group_commit *g, struct eventlog_entry *e, group_commit_fn fn, void *arg);
+
+size_t group_commit_waiting(const group_commit *g);
+
+#endif

@@ -1,0 +1,194 @@
+/* bus.c — ZeroMQ PUB/SUB transport for committed events.
+ *
+ * Topic frame "<stream>." (with the dot, so that subscribing to "router"
+ * does not also match a stream "router2"), then the packed envelope. The PUB
+ * socket never blocks (ZMQ_DONTWAIT): a full high-water mark drops, which
+ * consumers repair from the log.
+ */
+#include "bus.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+
+struct bus {
+    void *ctx;
+    void *pub;
+    void *sub;
+};
+
+static const struct {
+    const char *stream;
+    const char *var;
+    const char *def;
+} bus_streams[] = {
+    {"ingest", "BUS_INGEST", CONFIG_DEFAULT_BUS_INGEST},
+    {"router", "BUS_ROUTER", CONFIG_DEFAULT_BUS_ROUTER},
+    {"sla", "BUS_SLA", CONFIG_DEFAULT_BUS_SLA},
+    {"survey", "BUS_SURVEY", CONFIG_DEFAULT_BUS_SURVEY},
+};
+
+const char *bus_endpoint(const char *stream)
+{
+    for (size_t i = 0; i < sizeof bus_streams / sizeof bus_streams[0]; i++)
+        if (strcmp(bus_streams[i].stream, stream) == 0)
+            return config_str(bus_streams[i].var, bus_streams[i].def);
+    return NULL;
+}
+
+bus *bus_new(void)
+{
+    bus *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->ctx = zmq_ctx_new();
+    if (!b->ctx) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+static void bus_close(void **sock)
+{
+    if (*sock) {
+        int zero = 0;
+        zmq_setsockopt(*sock, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close(*sock);
+        *sock = NULL;
+    }
+}
+
+void bus_destroy(bus **pb)
+{
+    bus *b = *pb;
+    if (!b)
+        return;
+    bus_close(&b->pub);
+    bus_close(&b->sub);
+    zmq_ctx_term(b->ctx);
+    free(b);
+    *pb = NULL;
+}
+
+static void *bus_socket(bus *b, int type)
+{
+    void *s = zmq_socket(b->ctx, type);
+    if (!s)
+        return NULL;
+    int zero = 0, hwm = 100000;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    /* Larger than the default 1,000 so a burst rarely needs the log; the
+     * log repairs whatever is dropped anyway. */
+    zmq_setsockopt(s, type == ZMQ_PUB ? ZMQ_SNDHWM : ZMQ_RCVHWM, &hwm, sizeof hwm);
+    return s;
+}
+
+int bus_bind(bus *b, const char *endpoint)
+{
+    const char *where = config_str("BUS_BIND", endpoint);
+    if (!b->pub && !(b->pub = bus_socket(b, ZMQ_PUB)))
+        return -1;
+    if (zmq_bind(b->pub, where) != 0) {
+        log_error("could not bind the bus to \"%s\": %s", where, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    log_info("publishing events on %s", where);
+    return 0;
+}
+
+int bus_publish(bus *b, const event *ev)
+{
+    if (!b->pub)
+        return -1;
+    char topic[64];
+    int tn = snprintf(topic, sizeof topic, "%s.", ev->stream);
+    size_t len;
+    uint8_t *bytes = event_pack(ev, &len);
+    if (!bytes || tn <= 0 || (size_t)tn >= sizeof topic) {
+        free(bytes);
+        return -1;
+    }
+    int rc = 0;
+    if (zmq_send(b->pub, topic, (size_t)tn, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(b->pub, bytes, len, ZMQ_DONTWAIT) < 0) {
+        metrics_add("carebus_bus_dropped_total", 1);
+        rc = -1;
+    } else {
+        metrics_add("carebus_bus_published_total", 1);
+    }
+    free(bytes);
+    return rc;
+}
+
+int bus_subscribe(bus *b, const char *stream)
+{
+    const char *endpoint = bus_endpoint(stream);
+    if (!endpoint) {
+        log_error("no bus endpoint for stream \"%s\"", stream);
+        return -1;
+    }
+    if (!b->sub && !(b->sub = bus_socket(b, ZMQ_SUB)))
+        return -1;
+    char topic[64];
+    int tn = snprintf(topic, sizeof topic, "%s.", stream);
+    if (zmq_setsockopt(b->sub, ZMQ_SUBSCRIBE, topic, (size_t)tn) != 0 ||
+        zmq_connect(b->sub, endpoint) != 0) {
+        log_error("could not subscribe to \"%s\" at \"%s\": %s", stream, endpoint,
+                  zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
+void *bus_sub_socket(bus *b)
+{
+    return b->sub;
+}
+
+int bus_recv(bus *b, event **out)
+{
+    for (;;) {
+        zmq_msg_t topic, body;
+        zmq_msg_init(&topic);
+        if (zmq_msg_recv(&topic, b->sub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&topic);
+            return zmq_errno() == EAGAIN ? 0 : -1;
+        }
+        int more = zmq_msg_more(&topic);
+        zmq_msg_close(&topic);
+        if (!more) {
+            metrics_add("carebus_bus_malformed_total", 1);
+            continue;
+        }
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&body, b->sub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&body);
+            return -1;
+        }
+        /* Drain any unexpected extra frames. */
+        while (zmq_msg_more(&body)) {
+            zmq_msg_close(&body);
+            zmq_msg_init(&body);
+            if (zmq_msg_recv(&body, b->sub, ZMQ_DONTWAIT) < 0)
+                break;
+        }
+        event *ev = event_unpack(zmq_msg_data(&body), zmq_msg_size(&body));
+        zmq_msg_close(&body);
+        if (!ev || !ev->stream || !ev->stream[0] || ev->seq == 0) {
+            event_free(&ev);
+            metrics_add("carebus_bus_malformed_total", 1);
+            log_warn("dropped a malformed bus message");
+            continue;
+        }
+        *out = ev;
+        return 1;
+    }
+}

@@ -1,0 +1,42 @@
+/* bus.h — the ZeroMQ event bus: the fast path, never the truth.
+ *
+ * Each producer binds one PUB socket and publishes each event after it is
+ * committed, as two frames: the topic "<stream>." and the packed envelope.
+ * Consumers connect one SUB socket to the producers they read. PUB drops at
+ * its high-water mark and a SUB misses what was sent before it connected:
+ * consumers detect the gap from the sequence numbers and read the log (see
+ * consumer.h). Linger is set to 0 so that closing never hangs.
+ */
+#ifndef CAREBUS_BUS_H
+#define CAREBUS_BUS_H
+
+#include "event.h"
+
+typedef struct bus bus;
+
+/* Creates its own ZeroMQ context. NULL on failure. */
+bus *bus_new(void);
+void bus_destroy(bus **pb);
+
+/* The endpoint consumers connect to for a stream: CAREBUS_BUS_<STREAM>
+ * ("ingest" -> CAREBUS_BUS_INGEST) or its default. Borrowed. NULL for an
+ * unknown stream. */
+const char *bus_endpoint(const char *stream);
+
+/* Binds the PUB socket (CAREBUS_BUS_BIND overrides endpoint: in a container
+ * one binds "tcp://0.0.0.0:5561" and the others connect to tcp://host:5561). */
+int bus_bind(bus *b, const char *endpoint);
+/* Publishes a committed event (ev->stream and ev->seq set). Never blocks:
+ * 0, or -1 when dropped (the consumers catch up from the log). */
+int bus_publish(bus *b, const event *ev);
+
+/* Connects the SUB socket to stream's producer and subscribes to it. */
+int bus_subscribe(bus *b, const char *stream);
+/* The SUB socket, for the loop (borrowed); NULL before bus_subscribe. */
+void *bus_sub_socket(bus *b);
+/* Receives one event without blocking: 1 with *out set (owned, event_free),
+ * 0 when none is waiting, -1 on error. Malformed messages are logged,
+ * counted and skipped. */
+int bus_recv(bus *b, event **out);
+
+#endif

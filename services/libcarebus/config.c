@@ -1,0 +1,98 @@
+/* config.c — CAREBUS_* environment variables.
+ *
+ * An empty variable counts as unset (compose files and shells produce
+ * FOO= easily, and "no value" is what was meant). A set but invalid value is
+ * an error, never a silent fallback. Error texts live in thread-local static
+ * storage: valid until the same thread's next config_* call. On error *out
+ * is left untouched.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CONFIG_PREFIX "CAREBUS_"
+#define CONFIG_NAME_MAX 128
+/* Values are quoted in error texts; a runaway value is cut here. */
+#define CONFIG_QUOTE_MAX 64
+
+/* Room for the longest name, the text and a cut value. */
+static _Thread_local char config_errbuf[CONFIG_NAME_MAX + CONFIG_QUOTE_MAX + 128];
+
+/* Raw value of CAREBUS_<name>, or NULL when unset or empty. */
+static const char *config_raw(const char *name, char full[CONFIG_NAME_MAX])
+{
+    int n = snprintf(full, CONFIG_NAME_MAX, CONFIG_PREFIX "%s", name);
+    /* Names are literals in our code: a too-long one is our bug. */
+    assert(n > 0 && n < CONFIG_NAME_MAX);
+    (void)n;
+    const char *v = getenv(full);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+const char *config_str(const char *name, const char *def)
+{
+    char full[CONFIG_NAME_MAX];
+    const char *v = config_raw(name, full);
+    return v != NULL ? v : def;
+}
+
+int config_long(const char *name, long def, long min, long max, long *out, const char **err)
+{
+    assert(min <= max);
+    char full[CONFIG_NAME_MAX];
+    const char *v = config_raw(name, full);
+    if (v == NULL) {
+        *out = def;
+        return 0;
+    }
+    /* strtol would skip leading blanks; "full string" means none allowed. */
+    char *end = NULL;
+    errno = 0;
+    long x = isspace((unsigned char)v[0]) ? 0 : strtol(v, &end, 10);
+    if (end == NULL || end == v || *end != '\0' || errno == ERANGE || x < min || x > max) {
+        snprintf(config_errbuf, sizeof config_errbuf,
+                 "%s: expected an integer in [%ld, %ld], got \"%.*s%s\"", full, min, max,
+                 CONFIG_QUOTE_MAX, v, strlen(v) > CONFIG_QUOTE_MAX ? "..." : "");
+        if (err != NULL)
+            *err = config_errbuf;
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    bool value;
+} config_bools[] = {
+    {"1", true},  {"true", true},   {"yes", true}, {"on", true},
+    {"0", false}, {"false", false}, {"no", false}, {"off", false},
+};
+
+int config_bool(const char *name, bool def, bool *out, const char **err)
+{
+    char full[CONFIG_NAME_MAX];
+    const char *v = config_raw(name, full);
+    if (v == NULL) {
+        *out = def;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof config_bools / sizeof config_bools[0]; i++) {
+        if (strcasecmp(v, config_bools[i].name) == 0) {
+            *out = config_bools[i].value;
+            return 0;
+        }
+    }
+    snprintf(config_errbuf, sizeof config_errbuf,
+             "%s: expected a boolean (1/0, true/false, yes/no, on/off), got \"%.*s%s\"", full,
+             CONFIG_QUOTE_MAX, v, strlen(v) > CONFIG_QUOTE_MAX ? "..." : "");
+    if (err != NULL)
+        *err = config_errbuf;
+    return -1;
+}

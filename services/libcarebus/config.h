@@ -1,0 +1,31 @@
+/* config.h — configuration from CAREBUS_* environment variables.
+ *
+ * Every setting has a default fit for a local run. Names are given without
+ * the prefix: config_str("PG", ...) reads CAREBUS_PG. A value that is set
+ * but invalid is an error (the caller logs it and exits): a typo in a port
+ * must not silently fall back to the default.
+ */
+#ifndef CAREBUS_CONFIG_H
+#define CAREBUS_CONFIG_H
+
+#include <stdbool.h>
+
+/* Borrowed: the environment's string, or def when unset or empty. */
+const char *config_str(const char *name, const char *def);
+
+/* Reads an integer in [min, max]; *out = def when unset. -1 when set but not
+ * an integer in range; *err (static storage) says why. */
+int config_long(const char *name, long def, long min, long max, long *out,
+                const char **err);
+
+/* Reads a boolean (1/0, true/false, yes/no, on/off). -1 when invalid. */
+int config_bool(const char *name, bool def, bool *out, const char **err);
+
+/* Defaults shared by every service. */
+#define CONFIG_DEFAULT_PG "host=127.0.0.1 port=54320 dbname=carebus user=carebus"
+#define CONFIG_DEFAULT_BUS_INGEST "tcp://127.0.0.1:5561"
+#define CONFIG_DEFAULT_BUS_ROUTER "tcp://127.0.0.1:5562"
+#define CONFIG_DEFAULT_BUS_SLA "tcp://127.0.0.1:5563"
+#define CONFIG_DEFAULT_BUS_SURVEY "tcp://127.0.0.1:5564"
+
+#endif

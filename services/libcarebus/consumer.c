@@ -1,0 +1,417 @@
+/* consumer.c — exactly-once application of streams: bus fast path, log truth.
+ *
+ * The in-memory offsets mirror eventlog.offsets and change only after a
+ * commit. Any failure (database down, a concurrent instance, a commit whose
+ * outcome is unknown) drops them (loaded = false): they are read again from
+ * PostgreSQL before the next event is applied, so memory can never run ahead
+ * of what was committed.
+ *
+ * A batch whose handler fails on data rather than on the connection is
+ * retried one event per transaction, so that one bad event cannot take its
+ * neighbours down; the bad event alone is then skipped, logged and counted,
+ * rather than blocking the stream forever.
+ */
+#include "consumer.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eventlog.h"
+#include "id.h"
+#include "log.h"
+#include "metrics.h"
+
+#define CONSUMER_MAX_STREAMS 8
+#define CONSUMER_BATCH 500
+/* Log batches per stream and call before returning to the loop. */
+#define CONSUMER_CATCHUP_ROUNDS 40
+
+struct consumer_stream {
+    char name[32];
+    uint64_t offset;
+};
+
+struct consumer {
+    char *name;
+    db *db;
+    bus *bus;
+    const char *output;
+    consumer_apply_fn fn;
+    void *arg;
+    struct consumer_stream streams[CONSUMER_MAX_STREAMS];
+    size_t nstreams;
+    bool loaded;
+    uint64_t applied;
+};
+
+struct consumer_txn {
+    consumer *c;
+    const event *cause;
+    int emit_index;
+    event **emitted; /* owned copies, appended at commit */
+    size_t nemitted, cap;
+};
+
+typedef enum { BATCH_OK, BATCH_DOWN, BATCH_DATA } batch_result;
+
+consumer *consumer_new(const char *name, db *d, bus *b, const char *output,
+                       consumer_apply_fn fn, void *arg)
+{
+    consumer *c = calloc(1, sizeof *c);
+    if (!c || !(c->name = strdup(name))) {
+        free(c);
+        return NULL;
+    }
+    c->db = d;
+    c->bus = b;
+    c->output = output;
+    c->fn = fn;
+    c->arg = arg;
+    return c;
+}
+
+void consumer_destroy(consumer **pc)
+{
+    if (!*pc)
+        return;
+    free((*pc)->name);
+    free(*pc);
+    *pc = NULL;
+}
+
+int consumer_read(consumer *c, const char *stream)
+{
+    if (c->nstreams == CONSUMER_MAX_STREAMS || strlen(stream) >= sizeof c->streams[0].name)
+        return -1;
+    snprintf(c->streams[c->nstreams].name, sizeof c->streams[0].name, "%s", stream);
+    c->nstreams++;
+    return bus_subscribe(c->bus, stream);
+}
+
+static struct consumer_stream *consumer_find(consumer *c, const char *stream)
+{
+    for (size_t i = 0; i < c->nstreams; i++)
+        if (strcmp(c->streams[i].name, stream) == 0)
+            return &c->streams[i];
+    return NULL;
+}
+
+uint64_t consumer_offset(const consumer *c, const char *stream)
+{
+    for (size_t i = 0; i < c->nstreams; i++)
+        if (strcmp(c->streams[i].name, stream) == 0)
+            return c->streams[i].offset;
+    return 0;
+}
+
+uint64_t consumer_applied(const consumer *c)
+{
+    return c->applied;
+}
+
+static int consumer_load(consumer *c)
+{
+    if (c->loaded)
+        return 0;
+    if (db_ensure(c->db) != 0)
+        return -1;
+    for (size_t i = 0; i < c->nstreams; i++)
+        if (eventlog_offset_get(c->db, c->name, c->streams[i].name, &c->streams[i].offset) != 0)
+            return -1;
+    c->loaded = true;
+    return 0;
+}
+
+db *consumer_txn_db(consumer_txn *tx)
+{
+    return tx->c->db;
+}
+
+int consumer_emit(consumer_txn *tx, event *ev)
+{
+    assert(tx->c->output && "a consumer without an output stream emitted an event");
+    char id[ID_LEN];
+    if (!ev->type || !ev->type[0])
+        ev->type = (char *)event_type_name(ev->body_case);
+    if (!ev->event_id || !ev->event_id[0]) {
+        /* Derived from the cause, so a replay emits the same id. */
+        char name[128];
+        snprintf(name, sizeof name, "%s/%s/%d", tx->cause->event_id, ev->type, tx->emit_index);
+        id_derive(name, id);
+        ev->event_id = id;
+    }
+    tx->emit_index++;
+    if (!ev->causation_id || !ev->causation_id[0])
+        ev->causation_id = tx->cause->event_id;
+    /* Copy through the wire format: the caller's envelope may point at its
+     * stack. */
+    size_t len;
+    uint8_t *bytes = event_pack(ev, &len);
+    event *copy = bytes ? event_unpack(bytes, len) : NULL;
+    free(bytes);
+    if (ev->event_id == id)
+        ev->event_id = NULL;
+    if (!copy)
+        return -1;
+    if (tx->nemitted == tx->cap) {
+        size_t cap = tx->cap ? tx->cap * 2 : 8;
+        event **n = realloc(tx->emitted, cap * sizeof *n);
+        if (!n) {
+            event_free(&copy);
+            return -1;
+        }
+        tx->emitted = n;
+        tx->cap = cap;
+    }
+    tx->emitted[tx->nemitted++] = copy;
+    return 0;
+}
+
+static void consumer_txn_clear(consumer_txn *tx)
+{
+    for (size_t i = 0; i < tx->nemitted; i++)
+        event_free(&tx->emitted[i]);
+    free(tx->emitted);
+    tx->emitted = NULL;
+    tx->nemitted = tx->cap = 0;
+}
+
+/* Appends what the batch emitted. eventlog_append points each envelope's
+ * event_id and stream at its own storage; the copies are unpacked messages
+ * that own their strings, so give them owned strings back. */
+static int consumer_append_emitted(consumer_txn *tx)
+{
+    if (!tx->nemitted)
+        return 0;
+    struct eventlog_entry *e = calloc(tx->nemitted, sizeof *e);
+    char **orig = calloc(2 * tx->nemitted, sizeof *orig);
+    int rc = -1;
+    if (!e || !orig)
+        goto out;
+    for (size_t i = 0; i < tx->nemitted; i++) {
+        e[i].ev = tx->emitted[i];
+        orig[2 * i] = tx->emitted[i]->event_id;
+        orig[2 * i + 1] = tx->emitted[i]->stream;
+    }
+    rc = eventlog_append(tx->c->db, tx->c->output, e, tx->nemitted);
+    for (size_t i = 0; i < tx->nemitted; i++) {
+        event *ev = tx->emitted[i];
+        ev->event_id = orig[2 * i];
+        ev->stream = orig[2 * i + 1];
+        if (event_set_str(&ev->event_id, e[i].event_id) != 0 ||
+            event_set_str(&ev->stream, tx->c->output) != 0)
+            rc = -1;
+    }
+out:
+    free(orig);
+    free(e);
+    return rc;
+}
+
+/* Applies events (each the next of its stream) in one transaction. */
+static batch_result consumer_apply(consumer *c, event **evs, size_t n)
+{
+    uint64_t next[CONSUMER_MAX_STREAMS];
+    bool touched[CONSUMER_MAX_STREAMS] = {false};
+    for (size_t i = 0; i < c->nstreams; i++)
+        next[i] = c->streams[i].offset;
+
+    consumer_txn tx = {.c = c};
+    if (db_begin(c->db) != 0)
+        return BATCH_DOWN;
+    for (size_t i = 0; i < n; i++) {
+        struct consumer_stream *s = consumer_find(c, evs[i]->stream);
+        assert(s);
+        size_t k = (size_t)(s - c->streams);
+        assert(evs[i]->seq == next[k] + 1);
+        tx.cause = evs[i];
+        tx.emit_index = 0;
+        consumer_result r = c->fn(&tx, evs[i], c->arg);
+        if (r == CONSUMER_RETRY)
+            goto failed;
+        if (r == CONSUMER_SKIP) {
+            metrics_add("carebus_consumer_skipped_total", 1);
+            log_warn("skipped event %s (%s %s/%" PRIu64 "): it cannot apply", evs[i]->event_id,
+                     evs[i]->type, evs[i]->stream, evs[i]->seq);
+        }
+        next[k] = evs[i]->seq;
+        touched[k] = true;
+    }
+    if (consumer_append_emitted(&tx) != 0)
+        goto failed;
+    for (size_t k = 0; k < c->nstreams; k++) {
+        if (!touched[k])
+            continue;
+        int rc = eventlog_offset_advance(c->db, c->name, c->streams[k].name, c->streams[k].offset,
+                                         next[k]);
+        if (rc == 1) {
+            log_info("another instance advanced %s's offset on \"%s\": reloading", c->name,
+                     c->streams[k].name);
+            db_rollback(c->db);
+            c->loaded = false;
+            consumer_txn_clear(&tx);
+            return BATCH_DOWN;
+        }
+        if (rc != 0)
+            goto failed;
+    }
+    if (db_commit(c->db) != 0) {
+        /* The outcome is unknown: reload the offsets before going on. */
+        c->loaded = false;
+        consumer_txn_clear(&tx);
+        return BATCH_DOWN;
+    }
+    for (size_t k = 0; k < c->nstreams; k++)
+        c->streams[k].offset = next[k];
+    for (size_t i = 0; i < tx.nemitted; i++)
+        bus_publish(c->bus, tx.emitted[i]);
+    c->applied += n;
+    metrics_add("carebus_consumer_applied_total", (double)n);
+    consumer_txn_clear(&tx);
+    return BATCH_OK;
+
+failed:
+    db_rollback(c->db);
+    consumer_txn_clear(&tx);
+    c->loaded = false;
+    return db_up(c->db) ? BATCH_DATA : BATCH_DOWN;
+}
+
+/* Skips one event that cannot apply: the offset alone moves past it. */
+static int consumer_skip(consumer *c, const event *ev)
+{
+    struct consumer_stream *s = consumer_find(c, ev->stream);
+    log_error("event %s (%s %s/%" PRIu64 ") failed to apply on its own: skipped", ev->event_id,
+              ev->type, ev->stream, ev->seq);
+    metrics_add("carebus_consumer_skipped_total", 1);
+    if (db_begin(c->db) != 0)
+        return -1;
+    if (eventlog_offset_advance(c->db, c->name, s->name, s->offset, ev->seq) != 0 ||
+        db_commit(c->db) != 0) {
+        db_rollback(c->db);
+        c->loaded = false;
+        return -1;
+    }
+    s->offset = ev->seq;
+    return 0;
+}
+
+/* Applies a batch; on a data failure, one event per transaction. */
+static int consumer_apply_all(consumer *c, event **evs, size_t n)
+{
+    batch_result r = consumer_apply(c, evs, n);
+    if (r == BATCH_OK)
+        return 0;
+    if (r == BATCH_DOWN)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (consumer_load(c) != 0)
+            return -1;
+        struct consumer_stream *s = consumer_find(c, evs[i]->stream);
+        if (evs[i]->seq <= s->offset)
+            continue;
+        r = consumer_apply(c, &evs[i], 1);
+        if (r == BATCH_DOWN)
+            return -1;
+        if (r == BATCH_DATA && (consumer_load(c) != 0 || consumer_skip(c, evs[i]) != 0))
+            return -1;
+    }
+    return 0;
+}
+
+static void consumer_free_all(event **evs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        event_free(&evs[i]);
+}
+
+/* Reads one stream's log from its offset: 0 caught up, 1 more to do, -1. */
+static int consumer_catch_up_stream(consumer *c, struct consumer_stream *s)
+{
+    event *evs[CONSUMER_BATCH];
+    for (int round = 0; round < CONSUMER_CATCHUP_ROUNDS; round++) {
+        int n = eventlog_read(c->db, s->name, s->offset, CONSUMER_BATCH, evs);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return 0;
+        int rc = consumer_apply_all(c, evs, (size_t)n);
+        consumer_free_all(evs, (size_t)n);
+        if (rc != 0 || consumer_load(c) != 0)
+            return -1;
+        if (n < CONSUMER_BATCH)
+            return 0;
+    }
+    return 1;
+}
+
+int consumer_catch_up(consumer *c)
+{
+    if (consumer_load(c) != 0)
+        return -1;
+    int more = 0;
+    for (size_t i = 0; i < c->nstreams; i++) {
+        int rc = consumer_catch_up_stream(c, &c->streams[i]);
+        if (rc < 0)
+            return -1;
+        more |= rc;
+    }
+    return more;
+}
+
+int consumer_on_bus(consumer *c)
+{
+    event *evs[CONSUMER_BATCH];
+    size_t n = 0;
+    bool gap = false;
+    int got;
+    if (consumer_load(c) != 0) {
+        /* Drain anyway: the tick catches up from the log once it is back. */
+        event *ev;
+        for (int i = 0; i < CONSUMER_BATCH && bus_recv(c->bus, &ev) == 1; i++)
+            event_free(&ev);
+        return -1;
+    }
+    uint64_t expect[CONSUMER_MAX_STREAMS];
+    for (size_t k = 0; k < c->nstreams; k++)
+        expect[k] = c->streams[k].offset + 1;
+    while (n < CONSUMER_BATCH && (got = bus_recv(c->bus, &evs[n])) == 1) {
+        struct consumer_stream *s = consumer_find(c, evs[n]->stream);
+        size_t k = s ? (size_t)(s - c->streams) : 0;
+        if (!s || evs[n]->seq < expect[k]) {
+            event_free(&evs[n]); /* not ours, or already applied */
+        } else if (evs[n]->seq > expect[k]) {
+            gap = true; /* the log has what the bus lost */
+            metrics_add("carebus_consumer_gaps_total", 1);
+            event_free(&evs[n]);
+        } else {
+            expect[k]++;
+            n++;
+        }
+    }
+    int rc = n ? consumer_apply_all(c, evs, n) : 0;
+    consumer_free_all(evs, n);
+    if (rc == 0 && gap)
+        rc = consumer_catch_up(c) < 0 ? -1 : 0;
+    return rc;
+}
+
+int consumer_tick(consumer *c)
+{
+    if (consumer_load(c) != 0)
+        return -1;
+    for (size_t i = 0; i < c->nstreams; i++) {
+        uint64_t last;
+        if (eventlog_last_seq(c->db, c->streams[i].name, &last) != 0)
+            return -1;
+        char series[96];
+        snprintf(series, sizeof series, "carebus_consumer_lag{stream=\"%s\"}", c->streams[i].name);
+        metrics_set(series, (double)(last - c->streams[i].offset));
+        if (last > c->streams[i].offset)
+            return consumer_catch_up(c) < 0 ? -1 : 0;
+    }
+    return 0;
+}

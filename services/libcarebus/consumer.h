@@ -1,0 +1,75 @@
+/* consumer.h — reads streams exactly once: bus fast path, log catch-up.
+ *
+ * A consumer applies each event of the streams it reads in a transaction
+ * that also advances its offset (eventlog.offsets), so a kill -9 at any
+ * instant neither loses nor repeats an event. Events are applied strictly in
+ * sequence per stream: one from the bus whose seq is offset+1 is applied; an
+ * older one is a duplicate and dropped; a newer one reveals a gap, and the
+ * consumer reads the log up to the end. It also catches up on start and
+ * checks the log's tail once a second, since a bus drop of the last event of
+ * a burst leaves no later event to reveal it.
+ *
+ * Events that the handler emits (consumer_emit) are appended to the output
+ * stream in the same transaction and published after commit. Their ids are
+ * derived from the cause, so a replay emits the same ids and the log's
+ * idempotency turns the repeats into no-ops.
+ */
+#ifndef CAREBUS_CONSUMER_H
+#define CAREBUS_CONSUMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "db.h"
+#include "event.h"
+
+typedef struct consumer consumer;
+typedef struct consumer_txn consumer_txn;
+
+typedef enum {
+    CONSUMER_OK = 0,    /* applied */
+    CONSUMER_RETRY = 1, /* transient (database): roll back, retry later */
+    CONSUMER_SKIP = 2,  /* this event can never apply: logged, counted, skipped */
+} consumer_result;
+
+/* Applies one event inside the open transaction (consumer_txn_db()). It may
+ * block on the database. It must not keep state outside PostgreSQL that a
+ * rollback would leave behind. */
+typedef consumer_result (*consumer_apply_fn)(consumer_txn *tx, const event *ev, void *arg);
+
+/* name: the consumer's name in eventlog.offsets (the service's name).
+ * output: stream for emitted events, NULL if it emits none. Borrowed
+ * arguments must outlive the consumer. */
+consumer *consumer_new(const char *name, db *d, bus *b, const char *output,
+                       consumer_apply_fn fn, void *arg);
+void consumer_destroy(consumer **pc);
+
+/* Reads stream (connecting the bus to its producer). Before the first
+ * consumer_catch_up. 0 or -1. */
+int consumer_read(consumer *c, const char *stream);
+
+/* Applies everything in the log past the offsets. 0 when caught up, -1 when
+ * the database failed (call again later). Blocks. */
+int consumer_catch_up(consumer *c);
+
+/* Drains the SUB socket (call when it is readable) and applies what it
+ * brings, catching up on a gap. 0 or -1 (database down: retried by the
+ * next tick). */
+int consumer_on_bus(consumer *c);
+
+/* Once a second: catch up if the log moved past the offsets. */
+int consumer_tick(consumer *c);
+
+/* In a handler: */
+db *consumer_txn_db(consumer_txn *tx);
+/* Emits ev (type/body/correlation set; event_id derived from the cause when
+ * empty) in the current transaction. The envelope is packed at once; it
+ * may live on the caller's stack. 0 or -1. */
+int consumer_emit(consumer_txn *tx, event *ev);
+
+uint64_t consumer_offset(const consumer *c, const char *stream);
+/* Events applied since start (for metrics and tests). */
+uint64_t consumer_applied(const consumer *c);
+
+#endif

@@ -1,0 +1,52 @@
+/* db.h — a PostgreSQL connection that reconnects by itself.
+ *
+ * Blocking helpers for consumers (router, sla-monitor, ...): a slow database
+ * only fills the bus's high-water mark, and the gap is caught up from the
+ * log. channel-ingest's HTTP path uses the non-blocking side (db_conn() plus
+ * PQsend*) so that no handler ever waits on PostgreSQL.
+ *
+ * A call that fails because the connection broke marks it down; the next
+ * db_ensure() reconnects (with a bounded backoff between attempts).
+ */
+#ifndef CAREBUS_DB_H
+#define CAREBUS_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+typedef struct db db;
+
+/* Does not connect. NULL on allocation failure. */
+db *db_new(const char *conninfo, const char *application_name);
+void db_destroy(db **pdb);
+
+/* Connects if down. 0 when up, -1 when still down (it does not retry within
+ * the backoff window: cheap to call on every loop turn). Applies migrations
+ * on the first successful connect when apply_migrations was set. */
+int db_ensure(db *d);
+void db_set_apply_migrations(db *d, bool on);
+bool db_up(const db *d);
+/* Marks the connection broken (after an I/O error seen by the caller). */
+void db_mark_down(db *d);
+
+/* Borrowed; NULL while down. */
+PGconn *db_conn(db *d);
+
+/* Runs a parameterised statement (text parameters, NULL for SQL NULL).
+ * Returns the result when its status is COMMAND_OK or TUPLES_OK, else logs
+ * the error, clears it and returns NULL (and marks the connection down if the
+ * connection is gone). The caller PQclear()s a non-NULL result. Blocks. */
+PGresult *db_exec(db *d, const char *sql, int nparams, const char *const *params);
+
+/* db_exec for statements whose result is not needed. 0 or -1. */
+int db_command(db *d, const char *sql, int nparams, const char *const *params);
+
+/* BEGIN / COMMIT / ROLLBACK. 0 or -1. ROLLBACK errors are ignored. */
+int db_begin(db *d);
+int db_commit(db *d);
+void db_rollback(db *d);
+
+/* SQLSTATE of the last failed db_exec, "" if none (static storage). */
+const char *db_last_sqlstate(const db *d);
+
+#endif

@@ -1,0 +1,80 @@
+/* http.h — HTTP servers over libmicrohttpd, driven by the service's loop.
+ *
+ * The daemon runs in external mode with epoll: the loop polls one fd and
+ * calls MHD_run. Routes are a declarative table (method, pattern, handler),
+ * patterns with ":name" segments ("/v1/events/:id"). Every server answers
+ * GET /healthz, GET /readyz and GET /metrics.
+ *
+ * A handler either answers at once (http_reply_*) or keeps the request and
+ * returns HTTP_SUSPENDED; it then answers later with http_reply_* from any
+ * loop callback, which resumes the connection. Suspended requests never time
+ * out in libmicrohttpd, so the owner must answer each one: on shutdown,
+ * http_server_destroy answers the still-suspended ones with 503.
+ *
+ * Bodies larger than the server's limit are answered 413 before the handler
+ * runs. Connections time out after CAREBUS_HTTP_TIMEOUT_S (default 30).
+ */
+#ifndef CAREBUS_HTTP_H
+#define CAREBUS_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "loop.h"
+
+typedef struct http_server http_server;
+typedef struct http_req http_req;
+
+typedef enum { HTTP_DONE = 0, HTTP_SUSPENDED = 1 } http_status;
+typedef http_status (*http_handler)(http_req *r, void *arg);
+
+struct http_route {
+    const char *method;  /* "GET", "POST", "PUT" */
+    const char *pattern; /* "/v1/tickets/:id/replies" */
+    http_handler fn;
+};
+
+/* Readiness for /readyz: true when the service can do its work. */
+typedef bool (*http_ready_fn)(void *arg);
+
+struct http_server_opts {
+    const char *addr; /* bind address; default CAREBUS_HTTP_ADDR or 127.0.0.1 */
+    int port;
+    const struct http_route *routes; /* borrowed, must outlive the server */
+    size_t nroutes;
+    void *arg; /* passed to handlers and ready */
+    http_ready_fn ready;
+    size_t max_body; /* bytes; 0: 1 MiB */
+};
+
+/* Starts listening and registers with the loop. NULL on failure (logged). */
+http_server *http_server_new(loop *l, const struct http_server_opts *o);
+void http_server_destroy(http_server **ps);
+/* The port actually bound (useful with port 0). */
+int http_server_port(const http_server *s);
+
+/* Request accessors; returned strings are borrowed for the request's life. */
+const char *http_method(const http_req *r);
+const char *http_path(const http_req *r);
+const char *http_param(const http_req *r, const char *name); /* ":name" */
+const char *http_header(const http_req *r, const char *name);
+const char *http_query(const http_req *r, const char *name);
+const char *http_body(const http_req *r, size_t *len);
+
+/* Per-request user data (freed by free_fn when the request ends). */
+void http_set_data(http_req *r, void *data, void (*free_fn)(void *));
+void *http_data(const http_req *r);
+
+/* Answers. Each may be called once per request, now or after suspension.
+ * json: the reference is stolen. */
+void http_reply_json(http_req *r, unsigned status, json_t *json);
+void http_reply(http_req *r, unsigned status, const char *content_type, const char *body,
+                size_t len);
+/* {"error":{"code","message","field"}} (field NULL: omitted). */
+void http_reply_error(http_req *r, unsigned status, const char *code, const char *field,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Adds a header to the coming reply (call before http_reply*). */
+void http_add_header(http_req *r, const char *name, const char *value);
+
+#endif

@@ -1,0 +1,240 @@
+/* log.c — JSON lines on stderr.
+ *
+ * Each line is built completely in memory and handed to one write(2): lines
+ * from several threads or processes sharing stderr never interleave (short
+ * lines to a pipe are atomic; a partial write is only finished, never mixed).
+ * No buffer is shared between threads; the level is an atomic int and the
+ * service name is set once by log_init before any thread starts. The four
+ * base fields always win over extra fields with the same key. Messages are
+ * forced to valid UTF-8 (jansson refuses anything else) so no line is lost.
+ */
+#include "log.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "timeutil.h"
+
+/* Stack space for a message and a line; longer ones fall back to malloc. */
+#define LOG_MSG_STACK 1024
+#define LOG_LINE_STACK 4096
+
+static const char *const log_level_names[] = {
+    [LOG_DEBUG] = "debug",
+    [LOG_INFO] = "info",
+    [LOG_WARN] = "warn",
+    [LOG_ERROR] = "error",
+};
+#define LOG_NLEVELS (sizeof log_level_names / sizeof log_level_names[0])
+
+/* Written when a line cannot be built (out of memory): something is seen. */
+static const char log_fallback[] =
+    "{\"level\":\"error\",\"msg\":\"log: could not build a line\"}\n";
+
+static atomic_int log_min_level = LOG_INFO;
+static char log_service[64] = "carebus";
+
+int log_level_parse(const char *s, log_level *out)
+{
+    if (s == NULL)
+        return -1;
+    for (size_t i = 0; i < LOG_NLEVELS; i++) {
+        if (strcmp(s, log_level_names[i]) == 0) {
+            *out = (log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void log_set_level(log_level level)
+{
+    assert(level >= LOG_DEBUG && level <= LOG_ERROR);
+    atomic_store_explicit(&log_min_level, (int)level, memory_order_relaxed);
+}
+
+void log_init(const char *service)
+{
+    if (service != NULL)
+        snprintf(log_service, sizeof log_service, "%s", service);
+    log_set_level(LOG_INFO);
+    const char *v = config_str("LOG_LEVEL", NULL);
+    if (v == NULL)
+        return;
+    log_level l;
+    if (log_level_parse(v, &l) == 0)
+        log_set_level(l);
+    else
+        log_write(LOG_WARN, json_pack("{s:s}", "value", v),
+                  "unknown CAREBUS_LOG_LEVEL, keeping info (use debug, info, warn or error)");
+}
+
+/* Writes all of buf, retrying on EINTR and finishing a partial write. A log
+ * line that cannot be written has nowhere else to go: it is dropped. */
+static void log_write_all(const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid.
+ * Rejects overlong forms, surrogates and code points above U+10FFFF, as
+ * jansson does. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* A JSON string of msg, each invalid byte replaced by U+FFFD. */
+static json_t *log_json_string(const char *msg)
+{
+    json_t *j = json_string(msg);
+    if (j != NULL)
+        return j;
+    size_t n = strlen(msg);
+    char *clean = malloc(n * 3 + 1); /* each byte grows to at most 3 */
+    if (clean == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t l = utf8_seq_len((const unsigned char *)msg + i, n - i);
+        if (l == 0) {
+            memcpy(clean + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(clean + o, msg + i, l);
+            o += l;
+            i += l;
+        }
+    }
+    j = json_stringn(clean, o);
+    free(clean);
+    return j;
+}
+
+/* "2026-11-23T02:00:00.123Z" from the microsecond formatter. */
+static void log_timestamp(char out[TIME_RFC3339_LEN])
+{
+    time_format_rfc3339(time_now_us(), out);
+    char *dot = strchr(out, '.');
+    assert(dot != NULL);
+    dot[4] = 'Z';
+    dot[5] = '\0';
+}
+
+void log_write(log_level level, json_t *fields, const char *fmt, ...)
+{
+    if ((int)level < atomic_load_explicit(&log_min_level, memory_order_relaxed)) {
+        json_decref(fields);
+        return;
+    }
+    assert(level >= LOG_DEBUG && level <= LOG_ERROR);
+    /* Callers log and then return errno to their own callers. */
+    int saved_errno = errno;
+
+    char msg_small[LOG_MSG_STACK];
+    char *msg_heap = NULL;
+    const char *msg = msg_small;
+    char line_small[LOG_LINE_STACK];
+    char *line = line_small;
+    json_t *obj = NULL;
+
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg_small, sizeof msg_small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        msg = "(log: bad format)";
+    } else if ((size_t)n >= sizeof msg_small) {
+        /* Without memory, the truncated message is better than nothing. */
+        msg_heap = malloc((size_t)n + 1);
+        if (msg_heap != NULL) {
+            va_start(ap, fmt);
+            vsnprintf(msg_heap, (size_t)n + 1, fmt, ap);
+            va_end(ap);
+            msg = msg_heap;
+        }
+    }
+
+    char ts[TIME_RFC3339_LEN];
+    log_timestamp(ts);
+    obj = json_object();
+    if (obj == NULL || json_object_set_new(obj, "ts", json_string(ts)) != 0 ||
+        json_object_set_new(obj, "level", json_string(log_level_names[level])) != 0 ||
+        json_object_set_new(obj, "service", json_string(log_service)) != 0 ||
+        json_object_set_new(obj, "msg", log_json_string(msg)) != 0)
+        goto fail;
+    if (fields != NULL) {
+        if (json_is_object(fields))
+            json_object_update_missing(obj, fields);
+        else /* a caller's slip; keep the data rather than lose it */
+            json_object_set(obj, "fields", fields);
+    }
+
+    /* One byte kept for the newline. */
+    size_t len = json_dumpb(obj, line_small, sizeof line_small - 1, JSON_COMPACT);
+    if (len == 0)
+        goto fail;
+    if (len > sizeof line_small - 1) {
+        line = malloc(len + 1);
+        if (line == NULL || json_dumpb(obj, line, len, JSON_COMPACT) != len)
+            goto fail;
+    }
+    line[len] = '\n';
+    log_write_all(line, len + 1);
+    goto out;
+
+fail:
+    log_write_all(log_fallback, sizeof log_fallback - 1);
+out:
+    json_decref(obj);
+    json_decref(fields);
+    if (line != line_small)
+        free(line);
+    free(msg_heap);
+    errno = saved_errno;
+}

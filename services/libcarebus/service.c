@@ -1,0 +1,143 @@
+/* service.c — the parts every service has: config, loop, database, bus,
+ * health endpoints, and the consumer's timers.
+ *
+ * Nothing here waits for PostgreSQL at start: a service comes up, answers
+ * /healthz at once and /readyz once connected, and keeps reconnecting in
+ * the background, so that an operator sees "not ready" instead of a crash
+ * loop while the database starts.
+ */
+#include "service.h"
+
+#include <stdlib.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "timeutil.h"
+
+#define SERVICE_TICK_MS 100
+#define SERVICE_POLL_LOG_MS 1000
+
+struct service_private {
+    service pub;
+    int64_t next_log_poll_ms;
+    bool catching_up;
+};
+
+static bool service_ready(void *arg)
+{
+    service *s = arg;
+    return db_up(s->db);
+}
+
+static int service_on_bus(loop *l, short revents, void *arg)
+{
+    (void)l;
+    (void)revents;
+    service *s = arg;
+    consumer_on_bus(s->consumer);
+    return 0;
+}
+
+/* Reconnects the database and, for consumers, checks the log's tail once a
+ * second, or at once while a long catch-up is in progress. */
+static int service_on_tick(loop *l, void *arg)
+{
+    (void)l;
+    struct service_private *sp = arg;
+    service *s = &sp->pub;
+    if (db_ensure(s->db) != 0) {
+        metrics_set("carebus_db_up", 0);
+        return 0;
+    }
+    metrics_set("carebus_db_up", 1);
+    if (!s->consumer)
+        return 0;
+    int64_t now = time_mono_ms();
+    if (!sp->catching_up && now < sp->next_log_poll_ms)
+        return 0;
+    sp->next_log_poll_ms = now + SERVICE_POLL_LOG_MS;
+    int rc = sp->catching_up ? consumer_catch_up(s->consumer) : consumer_tick(s->consumer);
+    sp->catching_up = rc > 0;
+    return 0;
+}
+
+service *service_new(const struct service_opts *o)
+{
+    log_init(o->name);
+    struct service_private *sp = calloc(1, sizeof *sp);
+    if (!sp)
+        return NULL;
+    service *s = &sp->pub;
+    s->name = o->name;
+    s->stream = o->stream;
+    const char *err = NULL;
+    long port;
+    if (config_long(o->port_var, o->default_port, 0, 65535, &port, &err) != 0) {
+        log_error("%s", err);
+        goto fail;
+    }
+    metrics_describe("carebus_db_up", "gauge", "1 when connected to PostgreSQL");
+    if (!(s->loop = loop_new()))
+        goto fail;
+    if (!(s->db = db_new(config_str("PG", CONFIG_DEFAULT_PG), o->name)))
+        goto fail;
+    db_set_apply_migrations(s->db, true);
+    if (!(s->bus = bus_new()))
+        goto fail;
+    if (o->stream && bus_bind(s->bus, bus_endpoint(o->stream)) != 0)
+        goto fail;
+    struct http_server_opts ho = {
+        .port = (int)port,
+        .routes = o->routes,
+        .nroutes = o->nroutes,
+        .arg = o->arg ? o->arg : s,
+        .ready = o->ready ? o->ready : service_ready,
+        .max_body = o->max_body,
+    };
+    if (!(s->http = http_server_new(s->loop, &ho)))
+        goto fail;
+    if (loop_add_timer(s->loop, SERVICE_TICK_MS, service_on_tick, sp) < 0)
+        goto fail;
+    db_ensure(s->db); /* first attempt now; the tick retries */
+    log_info("%s listening on port %d", o->name, http_server_port(s->http));
+    return s;
+fail:
+    service_destroy(&s);
+    return NULL;
+}
+
+int service_consume(service *s, const char *const *streams, consumer_apply_fn fn, void *arg)
+{
+    s->consumer = consumer_new(s->name, s->db, s->bus, s->stream, fn, arg);
+    if (!s->consumer)
+        return -1;
+    for (size_t i = 0; streams[i]; i++)
+        if (consumer_read(s->consumer, streams[i]) != 0)
+            return -1;
+    struct service_private *sp = (struct service_private *)s;
+    sp->catching_up = true; /* catch up from the log on start */
+    return loop_add_socket(s->loop, bus_sub_socket(s->bus), ZMQ_POLLIN, service_on_bus, s);
+}
+
+int service_run(service *s)
+{
+    int rc = loop_run(s->loop);
+    log_info("%s stopping", s->name);
+    return rc == 0 ? 0 : 1;
+}
+
+void service_destroy(service **ps)
+{
+    service *s = *ps;
+    if (!s)
+        return;
+    http_server_destroy(&s->http);
+    consumer_destroy(&s->consumer);
+    bus_destroy(&s->bus);
+    db_destroy(&s->db);
+    loop_destroy(&s->loop);
+    free((struct service_private *)s);
+    *ps = NULL;
+}

@@ -1,0 +1,52 @@
+/* service.h — what every carebus service does alike.
+ *
+ * A service is: configuration and logging, a loop with signal handling, a
+ * PostgreSQL connection (migrations applied on first connect), an HTTP server
+ * with /healthz, /readyz and /metrics, optionally a bus publisher and a
+ * consumer. Each service's main.c fills a service_opts, adds its own work and
+ * calls service_run: config, connect, loop, shutdown.
+ */
+#ifndef CAREBUS_SERVICE_H
+#define CAREBUS_SERVICE_H
+
+#include "bus.h"
+#include "consumer.h"
+#include "db.h"
+#include "http.h"
+#include "loop.h"
+
+struct service_opts {
+    const char *name;          /* "router": log name, consumer name */
+    const char *port_var;      /* "ROUTER_PORT" (CAREBUS_ROUTER_PORT) */
+    int default_port;
+    const char *stream;        /* stream it publishes, NULL if none */
+    const struct http_route *routes;
+    size_t nroutes;
+    void *arg;                 /* passed to route handlers and ready */
+    http_ready_fn ready;       /* /readyz; default: the database is up */
+    size_t max_body;
+};
+
+typedef struct service {
+    const char *name;
+    const char *stream; /* the stream it publishes, NULL if none */
+    loop *loop;
+    db *db;
+    bus *bus;
+    http_server *http;
+    consumer *consumer; /* NULL unless service_consume was called */
+} service;
+
+/* Everything but the consumer; logs and returns NULL on failure. Does not
+ * wait for PostgreSQL: the connection is made (and retried) by the loop. */
+service *service_new(const struct service_opts *o);
+void service_destroy(service **ps);
+
+/* Makes the service a consumer of streams (NULL-terminated), emitting to
+ * its own stream. 0 or -1. */
+int service_consume(service *s, const char *const *streams, consumer_apply_fn fn, void *arg);
+
+/* Runs until SIGTERM or SIGINT. Returns the process exit code. */
+int service_run(service *s);
+
+#endif
