@@ -79,7 +79,7 @@ $(BUILD)/obj/%.o: %.c $(GEN)/.proto.stamp
 
 # --- services -------------------------------------------------------------
 SERVICES := $(filter-out libcarebus,$(notdir $(wildcard services/*)))
-BINS := $(SERVICES:%=$(BUILD)/bin/carebus-%) $(BUILD)/bin/carebusctl
+BINS := $(SERVICES:%=$(BUILD)/bin/carebus-%) $(if $(wildcard tools/carebusctl/*.c),$(BUILD)/bin/carebusctl)
 
 define service_rules
 $(1)_SRC := $$(filter-out services/$(1)/main.c,$$(wildcard services/$(1)/*.c services/$(1)/*/*.c))

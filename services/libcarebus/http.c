@@ -103,6 +103,7 @@ struct http_server {
     http_req *suspended;
     size_t inflight; /* answered but not yet completed */
     bool running;    /* inside MHD_run: handlers are on the stack */
+    bool kicked;     /* a connection was resumed during this MHD_run */
     bool stopping;
 };
 
@@ -664,12 +665,17 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 static void server_pump(http_server *s)
 {
     s->running = true;
+    s->kicked = false;
     MHD_run(s->d);
     s->running = false;
     MHD_UNSIGNED_LONG_LONG t;
     struct itimerspec its = {{0, 0}, {0, 0}};
     int64_t deadline = -1;
-    if (MHD_get_timeout(s->d, &t) == MHD_YES) {
+    if (s->kicked) {
+        /* A handler resumed a connection during this run. */
+        its.it_value.tv_nsec = 1;
+        deadline = 0;
+    } else if (MHD_get_timeout(s->d, &t) == MHD_YES) {
         if (t == 0) {
             its.it_value.tv_nsec = 1; /* 0 would disarm */
             deadline = 0;
@@ -695,6 +701,11 @@ static void server_pump(http_server *s)
  * MHD_get_timeout for a resumed connection. */
 static void server_kick(http_server *s)
 {
+    if (s->running) {
+        /* MHD may have passed its resume step: server_pump re-runs it. */
+        s->kicked = true;
+        return;
+    }
     if (s->armed_us == 0)
         return;
     struct itimerspec its = {{0, 0}, {0, 1}};
