@@ -50,11 +50,13 @@ CREATE TABLE eventlog.offsets (
 -- Appends a batch to a stream; one statement, so one round trip.
 --
 -- Inputs are parallel arrays, one element per event, in order. An element
--- whose (scope, key) is already in the log, or repeats an earlier element of
--- the batch, is not inserted: the existing event's id and seq come back with
--- duplicate = true. Everything runs after the stream's row lock is taken, and
--- each statement of a PL/pgSQL function takes a fresh snapshot under READ
--- COMMITTED, so a concurrent appender's committed keys are seen.
+-- whose (scope, key) or event id is already in the log, or whose key repeats
+-- an earlier element of the batch, is not inserted: the existing event's id
+-- and seq come back with duplicate = true.
+--
+-- The stream's row lock is taken first, in its own statement; the second
+-- statement then starts with a fresh snapshot (READ COMMITTED), so it sees
+-- every key a concurrent appender committed before releasing the lock.
 CREATE FUNCTION eventlog.append(
     p_stream text, p_ids uuid[], p_types text[], p_scopes text[], p_keys text[],
     p_occurred timestamptz[], p_customers uuid[], p_tickets uuid[], p_payloads bytea[])
@@ -64,71 +66,56 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     v_last bigint;
-    v_new bigint;
 BEGIN
-    INSERT INTO eventlog.streams AS s (stream) VALUES (p_stream)
-        ON CONFLICT (stream) DO NOTHING;
     SELECT s.last_seq INTO v_last FROM eventlog.streams s
         WHERE s.stream = p_stream FOR UPDATE;
-
-    -- A per-session scratch table (created once; emptied at commit).
-    IF to_regclass('pg_temp.eventlog_batch') IS NULL THEN
-        CREATE TEMP TABLE eventlog_batch (
-            idx int, id uuid, type text, scope text, key text, occurred timestamptz,
-            customer uuid, ticket uuid, payload bytea, seq bigint, dup_of int,
-            old_id uuid, old_seq bigint, old_recorded timestamptz) ON COMMIT DELETE ROWS;
-    END IF;
-    DELETE FROM eventlog_batch;
-
-    INSERT INTO eventlog_batch (idx, id, type, scope, key, occurred, customer, ticket, payload)
-    SELECT t.i::int, t.id, t.type, t.scope, t.key, t.occ, t.cust, t.tick, t.payload
-      FROM unnest(p_ids, p_types, p_scopes, p_keys, p_occurred, p_customers, p_tickets,
-                  p_payloads) WITH ORDINALITY
-           AS t(id, type, scope, key, occ, cust, tick, payload, i);
-
-    -- Keys already in the log.
-    UPDATE eventlog_batch b SET old_id = e.event_id, old_seq = e.seq,
-           old_recorded = e.recorded_at
-      FROM eventlog.events e
-     WHERE b.key IS NOT NULL AND e.idem_scope = b.scope AND e.idem_key = b.key;
-    -- Ids already in the log (a replayed consumer re-emitting a derived event).
-    UPDATE eventlog_batch b SET old_id = e.event_id, old_seq = e.seq,
-           old_recorded = e.recorded_at
-      FROM eventlog.events e
-     WHERE b.old_id IS NULL AND e.event_id = b.id;
-    -- Repeats within the batch point at the first element with that key.
-    UPDATE eventlog_batch b SET dup_of = f.first
-      FROM (SELECT scope, key, min(idx) AS first FROM eventlog_batch
-             WHERE key IS NOT NULL AND old_id IS NULL GROUP BY scope, key) f
-     WHERE b.key IS NOT NULL AND b.old_id IS NULL AND b.scope = f.scope
-       AND b.key = f.key AND b.idx <> f.first;
-
-    UPDATE eventlog_batch b SET seq = v_last + n.rn
-      FROM (SELECT x.idx, row_number() OVER (ORDER BY x.idx) AS rn FROM eventlog_batch x
-             WHERE x.old_id IS NULL AND x.dup_of IS NULL) n
-     WHERE b.idx = n.idx;
-    SELECT coalesce(max(b.seq), v_last) INTO v_new FROM eventlog_batch b;
-
-    INSERT INTO eventlog.events (stream, seq, event_id, type, idem_scope, idem_key,
-                                 occurred_at, customer_id, ticket_id, payload)
-    SELECT p_stream, b.seq, b.id, b.type, b.scope, b.key, b.occurred, b.customer,
-           b.ticket, b.payload
-      FROM eventlog_batch b WHERE b.seq IS NOT NULL ORDER BY b.seq;
-
-    IF v_new > v_last THEN
-        UPDATE eventlog.streams s SET last_seq = v_new WHERE s.stream = p_stream;
+    IF NOT FOUND THEN
+        INSERT INTO eventlog.streams (stream) VALUES (p_stream) ON CONFLICT DO NOTHING;
+        SELECT s.last_seq INTO v_last FROM eventlog.streams s
+            WHERE s.stream = p_stream FOR UPDATE;
     END IF;
 
     RETURN QUERY
-    SELECT b.idx,
-           coalesce(b.old_id, f.id, b.id),
-           coalesce(b.old_seq, f.seq, b.seq),
-           coalesce(b.old_recorded, e.recorded_at),
-           (b.seq IS NULL)
-      FROM eventlog_batch b
-      LEFT JOIN eventlog_batch f ON f.idx = b.dup_of
-      LEFT JOIN eventlog.events e ON e.stream = p_stream
-            AND e.seq = coalesce(f.seq, b.seq)
-     ORDER BY b.idx;
+    WITH input AS (
+        SELECT t.i::int AS idx, t.id, t.type, t.scope, t.key, t.occ, t.cust, t.tick,
+               t.payload
+          FROM unnest(p_ids, p_types, p_scopes, p_keys, p_occurred, p_customers,
+                      p_tickets, p_payloads) WITH ORDINALITY
+               AS t(id, type, scope, key, occ, cust, tick, payload, i)
+    ), marked AS (
+        SELECT i.*,
+               coalesce(ek.event_id, ei.event_id) AS old_id,
+               coalesce(ek.seq, ei.seq) AS old_seq,
+               coalesce(ek.recorded_at, ei.recorded_at) AS old_recorded,
+               CASE WHEN i.key IS NULL THEN i.idx
+                    ELSE min(i.idx) OVER (PARTITION BY i.scope, i.key) END AS first
+          FROM input i
+          LEFT JOIN eventlog.events ek
+                 ON i.key IS NOT NULL AND ek.idem_scope = i.scope AND ek.idem_key = i.key
+          LEFT JOIN eventlog.events ei ON ei.event_id = i.id
+    ), fresh AS (
+        SELECT m.idx, m.id, v_last + row_number() OVER (ORDER BY m.idx) AS seq
+          FROM marked m
+         WHERE m.old_id IS NULL AND m.first = m.idx
+    ), ins AS (
+        INSERT INTO eventlog.events AS e (stream, seq, event_id, type, idem_scope, idem_key,
+                                          occurred_at, customer_id, ticket_id, payload)
+        SELECT p_stream, f.seq, m.id, m.type, m.scope, m.key, m.occ, m.cust, m.tick,
+               m.payload
+          FROM fresh f JOIN marked m ON m.idx = f.idx
+        RETURNING e.seq, e.recorded_at
+    ), upd AS (
+        UPDATE eventlog.streams s SET last_seq = (SELECT max(f.seq) FROM fresh f)
+         WHERE s.stream = p_stream AND EXISTS (SELECT 1 FROM fresh)
+    )
+    SELECT m.idx,
+           coalesce(m.old_id, f.id),
+           coalesce(m.old_seq, f.seq),
+           coalesce(m.old_recorded, ins.recorded_at),
+           (m.old_id IS NOT NULL OR m.first <> m.idx)
+      FROM marked m
+      LEFT JOIN fresh f ON f.idx = m.first AND m.old_id IS NULL
+      LEFT JOIN ins ON ins.seq = f.seq
+     ORDER BY m.idx;
 END;
 $$;

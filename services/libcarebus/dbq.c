@@ -38,6 +38,7 @@ struct dbq {
     char *appname;
     PGconn *conn;
     int fd;
+    int timer;
     struct dbq_item *head, *tail; /* head is in flight when inflight */
     bool inflight;
     PGresult *result; /* the in-flight statement's result, until NULL */
@@ -254,7 +255,7 @@ dbq *dbq_new(loop *l, const char *conninfo, const char *application_name)
     q->backoff_ms = DBQ_BACKOFF_MIN_MS;
     q->conninfo = strdup(conninfo);
     q->appname = strdup(application_name);
-    if (!q->conninfo || !q->appname || loop_add_timer(l, 100, dbq_on_tick, q) < 0) {
+    if (!q->conninfo || !q->appname || (q->timer = loop_add_timer(l, 100, dbq_on_tick, q)) < 0) {
         free(q->conninfo);
         free(q->appname);
         free(q);
@@ -270,6 +271,7 @@ void dbq_destroy(dbq **pq)
     if (!q)
         return;
     dbq_disconnect(q);
+    loop_remove_timer(q->loop, q->timer);
     free(q->conninfo);
     free(q->appname);
     free(q);

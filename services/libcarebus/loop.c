@@ -173,6 +173,16 @@ int loop_add_timer(loop *l, long interval_ms, loop_timer_fn fn, void *arg)
     return id;
 }
 
+void loop_remove_timer(loop *l, int id)
+{
+    for (size_t i = 0; i < l->ntimers; i++)
+        if (l->timers[i].id == id) {
+            memmove(&l->timers[i], &l->timers[i + 1], (l->ntimers - i - 1) * sizeof *l->timers);
+            l->ntimers--;
+            return;
+        }
+}
+
 int loop_add_timeout_source(loop *l, loop_timeout_fn fn, void *arg)
 {
     struct loop_tsource *n = realloc(l->tsources, (l->ntsources + 1) * sizeof *n);

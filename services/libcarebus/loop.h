@@ -33,6 +33,7 @@ void loop_remove_fd(loop *l, int fd);
 
 /* A repeating timer. Returns its id (>0) or -1. */
 int loop_add_timer(loop *l, long interval_ms, loop_timer_fn fn, void *arg);
+void loop_remove_timer(loop *l, int id);
 /* Asks the loop to bound its sleep by fn(arg) on every turn. */
 int loop_add_timeout_source(loop *l, loop_timeout_fn fn, void *arg);
 /* Makes the next poll return at once (work is waiting). */
@@ -40,7 +41,9 @@ void loop_wake(loop *l);
 
 void loop_on_reload(loop *l, void (*fn)(void *arg), void *arg);
 
-/* Runs until SIGTERM/SIGINT or loop_stop. 0 on a clean stop, -1 on error. */
+/* Runs until SIGTERM/SIGINT or loop_stop. 0 on a clean stop, -1 on error.
+ * Every function here is for the loop's own thread; another thread wakes or
+ * stops it through an fd it registered (a pipe or eventfd). */
 int loop_run(loop *l);
 void loop_stop(loop *l);
 bool loop_stopping(const loop *l);
