@@ -1,0 +1,115 @@
+#!/bin/sh
+# deps.sh — the Debian 12 packages carebus needs, kept in this one place.
+#
+#   deps.sh            install what is missing (root), or print the command (not root)
+#   deps.sh --check    list what is missing; exit 1 if anything is, install nothing
+#   deps.sh --list     every package for building and testing (used by .ci/run)
+#   deps.sh --build    only what compiling needs (the Dockerfile's build stage)
+#   deps.sh --runtime  only what the binaries need to run (the Dockerfile's final stage)
+#
+# Silent when nothing is missing, since `make run` and `make test` call it every
+# time. CAREBUS_SKIP_DEPS=1 skips the check (for machines managed otherwise).
+# POSIX sh: the Makefile runs it with `sh`.
+
+# shellcheck disable=SC2086,SC2048 # package lists are split on whitespace on purpose
+set -eu
+# Lists are split on whitespace; never glob them.
+set -f
+
+# Compilers, code generators and the -dev packages behind the Makefile's pkg-config list.
+BUILD_PKGS="build-essential pkg-config
+libzmq3-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
+libpq-dev libmicrohttpd-dev libjansson-dev libssl-dev uuid-dev libcurl4-openssl-dev
+libcmocka-dev"
+
+# Tests run against a real PostgreSQL and real ZeroMQ, driven from Python;
+# clang's runtime for the sanitizer build; browser for the dashboard and survey pages.
+TEST_PKGS="postgresql postgresql-contrib
+python3 python3-pytest python3-protobuf python3-zmq python3-psycopg2
+curl wrk clang libclang-rt-14-dev docker-compose chromium chromium-driver jq"
+
+# Shared libraries the binaries link against, plus curl for the container healthcheck.
+RUNTIME_PKGS="libzmq5 libprotobuf-c1 libpq5 libmicrohttpd12 libjansson4 libssl3 libuuid1
+libcurl4 ca-certificates curl"
+
+# One package a line, so `$(deps.sh --list)` and `xargs` both work.
+print_list() {
+    for p in $*; do
+        printf '%s\n' "$p"
+    done
+}
+
+# Prints the packages of "$@" that are not installed, one per line.
+missing_of() {
+    # One dpkg-query for all: unknown packages print nothing on stdout, so
+    # anything not reported as installed ("ii") is missing.
+    installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>/dev/null |
+        awk '$1 == "ii" { print $2 }') || true
+    for p in "$@"; do
+        case "
+$installed
+" in
+        *"
+$p
+"*) ;;
+        *) printf '%s\n' "$p" ;;
+        esac
+    done
+}
+
+case "${1:-}" in
+--list)
+    print_list $BUILD_PKGS $TEST_PKGS
+    exit 0
+    ;;
+--build)
+    print_list $BUILD_PKGS
+    exit 0
+    ;;
+--runtime)
+    print_list $RUNTIME_PKGS
+    exit 0
+    ;;
+--check | "") ;;
+-h | --help)
+    sed -n '2,12s/^# \{0,1\}//p' "$0"
+    exit 0
+    ;;
+*)
+    echo "deps.sh: unknown option \"$1\" (try --help)" >&2
+    exit 2
+    ;;
+esac
+
+if [ "${CAREBUS_SKIP_DEPS:-0}" = 1 ]; then
+    exit 0
+fi
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "deps.sh: dpkg-query not found: this check is for Debian 12; install the equivalents of:" >&2
+    print_list $BUILD_PKGS $TEST_PKGS | tr '\n' ' ' >&2
+    echo >&2
+    exit 1
+fi
+
+missing=$(missing_of $BUILD_PKGS $TEST_PKGS | tr '\n' ' ' | sed 's/ *$//')
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+if [ "${1:-}" = --check ]; then
+    echo "missing Debian packages: $missing" >&2
+    exit 1
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "carebus needs these Debian packages: $missing" >&2
+    echo "install them with:" >&2
+    echo "  sudo apt-get install -y --no-install-recommends $missing" >&2
+    exit 1
+fi
+
+echo "deps: installing missing Debian packages: $missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends $missing
