@@ -84,6 +84,8 @@ BINS := $(SERVICES:%=$(BUILD)/bin/carebus-%) $(if $(wildcard tools/carebusctl/*.
 define service_rules
 $(1)_SRC := $$(filter-out services/$(1)/main.c,$$(wildcard services/$(1)/*.c services/$(1)/*/*.c))
 $(1)_OBJ := $$($(1)_SRC:%.c=$$(BUILD)/obj/%.o)
+# Unit tests of a service see its headers.
+$$(BUILD)/obj/tests/unit/$(1)/%.o: CFLAGS_ALL += -Iservices/$(1)
 $$(BUILD)/lib/lib$(1).a: $$($(1)_OBJ)
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
@@ -136,8 +138,9 @@ test: deps
 	@$(MAKE) --no-print-directory MODE=$(MODE) build
 	@$(MAKE) --no-print-directory MODE=$(MODE) test-unit test-integration
 
+# Unit tests that touch PostgreSQL get a throw-away cluster (CAREBUS_TEST_PG).
 test-unit: $(UNIT_BINS)
-	@sh tests/run-unit.sh $(UNIT_BINS)
+	@sh tests/with-pg.sh sh tests/run-unit.sh $(UNIT_BINS)
 
 test-integration: $(BINS) $(TOOL_BINS)
 	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin CAREBUS_TOOLS_DIR=$(CURDIR)/$(BUILD)/tests/tools \

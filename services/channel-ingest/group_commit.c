@@ -108,6 +108,8 @@ static void gc_on_result(PGresult *res, void *arg)
             memcpy(e->event_id, b->entries[i].event_id, sizeof e->event_id);
             e->seq = b->entries[i].seq;
             e->recorded_us = b->entries[i].recorded_us;
+            e->recorded = b->entries[i].recorded;
+            e->ev->recorded_at = &e->recorded;
             e->duplicate = b->entries[i].duplicate;
             e->ev->event_id = e->event_id;
             e->ev->seq = e->seq;

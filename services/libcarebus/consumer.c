@@ -50,7 +50,7 @@ struct consumer {
 struct consumer_txn {
     consumer *c;
     const event *cause;
-    int emit_index;
+    size_t cause_first; /* index in emitted of the cause's first event */
     event **emitted; /* owned copies, appended at commit */
     size_t nemitted, cap;
 };
@@ -138,12 +138,16 @@ int consumer_emit(consumer_txn *tx, event *ev)
         ev->type = (char *)event_type_name(ev->body_case);
     if (!ev->event_id || !ev->event_id[0]) {
         /* Derived from the cause, so a replay emits the same id. */
-        char name[128];
-        snprintf(name, sizeof name, "%s/%s/%d", tx->cause->event_id, ev->type, tx->emit_index);
+        /* Numbered per type, so that a handler that starts emitting a new
+         * type does not renumber the others' ids on a replay. */
+        int k = 0;
+        for (size_t i = tx->cause_first; i < tx->nemitted; i++)
+            k += strcmp(tx->emitted[i]->type, ev->type) == 0;
+        char name[160];
+        snprintf(name, sizeof name, "%s/%s/%d", tx->cause->event_id, ev->type, k);
         id_derive(name, id);
         ev->event_id = id;
     }
-    tx->emit_index++;
     if (!ev->causation_id || !ev->causation_id[0])
         ev->causation_id = tx->cause->event_id;
     /* Copy through the wire format: the caller's envelope may point at its
@@ -204,6 +208,17 @@ static int consumer_append_emitted(consumer_txn *tx)
         if (event_set_str(&ev->event_id, e[i].event_id) != 0 ||
             event_set_str(&ev->stream, tx->c->output) != 0)
             rc = -1;
+        /* Published as the log's readers will see it. */
+        if (rc == 0 && !ev->recorded_at) {
+            ev->recorded_at = malloc(sizeof *ev->recorded_at);
+            if (!ev->recorded_at) {
+                rc = -1;
+                continue;
+            }
+            google__protobuf__timestamp__init(ev->recorded_at);
+        }
+        if (rc == 0)
+            event_ts_set(ev->recorded_at, e[i].recorded_us);
     }
 out:
     free(orig);
@@ -228,7 +243,7 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
         size_t k = (size_t)(s - c->streams);
         assert(evs[i]->seq == next[k] + 1);
         tx.cause = evs[i];
-        tx.emit_index = 0;
+        tx.cause_first = tx.nemitted;
         consumer_result r = c->fn(&tx, evs[i], c->arg);
         if (r == CONSUMER_RETRY)
             goto failed;

@@ -137,6 +137,8 @@ int eventlog_append_result(const PGresult *res, const char *stream, struct event
         snprintf(x->event_id, sizeof x->event_id, "%s", PQgetvalue(res, row, 1));
         x->seq = strtoull(PQgetvalue(res, row, 2), NULL, 10);
         x->recorded_us = strtoll(PQgetvalue(res, row, 3), NULL, 10);
+        google__protobuf__timestamp__init(&x->recorded);
+        event_ts_set(&x->recorded, x->recorded_us);
         x->duplicate = PQgetvalue(res, row, 4)[0] == 't';
         x->ev->event_id = x->event_id;
         x->ev->stream = (char *)stream;

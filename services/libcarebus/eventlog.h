@@ -34,6 +34,9 @@ struct eventlog_entry {
     char event_id[ID_LEN];
     uint64_t seq;
     int64_t recorded_us;
+    /* recorded_us as a message, for the caller to point ev->recorded_at at
+     * before publishing (the log's readers set it from the row). */
+    Google__Protobuf__Timestamp recorded;
     bool duplicate;
 };
 

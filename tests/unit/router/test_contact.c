@@ -27,9 +27,7 @@
 #include "db.h"
 #include "eventlog.h"
 #include "id.h"
-/* XXX: see test_identity.c: the Makefile does not put services/router on
- * the include path of its unit tests. */
-#include "../../../services/router/router.h"
+#include "router.h"
 
 /* 2026-11-23T09:00:00+07:00 */
 #define T0 INT64_C(1795399200000000)

@@ -14,10 +14,7 @@
 
 #include <cmocka.h>
 
-/* XXX: the Makefile puts only services/libcarebus on the include path of
- * unit tests; until it adds services/<folder> for tests/unit/<folder>, the
- * router's headers are reached from here. */
-#include "../../../services/router/identity.h"
+#include "identity.h"
 
 #define VN "+84901234567"
 
