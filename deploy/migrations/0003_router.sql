@@ -64,3 +64,23 @@ CREATE TABLE router.messages (
     UNIQUE (stream, seq)
 );
 CREATE INDEX messages_ticket ON router.messages (ticket_id, at, stream, seq);
+
+-- The ticket as the API shows it (GET /v1/tickets/{id}); NULL if unknown.
+-- The router owns this shape; channel-ingest adds the other services' parts.
+CREATE FUNCTION router.ticket_json(p_id uuid) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', t.id, 'customer_id', t.customer_id, 'status', t.status,
+        'category', t.category, 'priority', t.priority, 'team', t.team,
+        'assignee', t.assignee, 'channel', t.channel, 'subject', t.subject,
+        'created_at', t.created_at, 'updated_at', t.updated_at,
+        'solved_at', t.solved_at, 'closed_at', t.closed_at,
+        'messages', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'event_id', m.event_id, 'channel', m.channel,
+                       'direction', m.direction, 'external_id', m.external_id,
+                       'subject', m.subject, 'text', m.text, 'at', m.at)
+                   ORDER BY m.at, m.stream, m.seq)
+              FROM router.messages m WHERE m.ticket_id = t.id), '[]'::jsonb))
+      FROM router.tickets t WHERE t.id = p_id
+$$;

@@ -1,8 +1,8 @@
 /* readback.c — GET /v1/events/{id} and GET /v1/tickets/{id}.
  *
  * Read-only views over the event log and the router's tables, answered on
- * the read connection. The JSON of a ticket is built by PostgreSQL
- * (json_build_object), in one statement, so the timeline is one round trip.
+ * the read connection. The JSON is built by PostgreSQL, in one statement
+ * (the ticket's by functions of the services that own each part).
  * An id that is not a UUID is a 404 without a query.
  */
 #include <stdlib.h>
@@ -79,18 +79,10 @@ http_status events_get(http_req *r, void *arg)
 
 http_status tickets_get(http_req *r, void *arg)
 {
-    static const char sql[] =
-        "SELECT json_build_object("
-        " 'id', t.id, 'customer_id', t.customer_id, 'status', t.status,"
-        " 'category', t.category, 'priority', t.priority, 'team', t.team,"
-        " 'assignee', t.assignee, 'channel', t.channel, 'subject', t.subject,"
-        " 'created_at', t.created_at, 'updated_at', t.updated_at,"
-        " 'solved_at', t.solved_at, 'closed_at', t.closed_at,"
-        " 'messages', coalesce((SELECT json_agg(json_build_object("
-        "   'event_id', m.event_id, 'channel', m.channel, 'direction', m.direction,"
-        "   'external_id', m.external_id, 'subject', m.subject, 'text', m.text, 'at', m.at)"
-        "   ORDER BY m.at, m.stream, m.seq) FROM router.messages m WHERE m.ticket_id = t.id),"
-        "  '[]'::json))"
-        " FROM router.tickets t WHERE t.id = $1";
+    /* Each service owns its part of the ticket's JSON. */
+    static const char sql[] = "SELECT router.ticket_json(t.id)"
+                              " || jsonb_build_object('sla', sla.ticket_json(t.id),"
+                              "                       'survey', survey.ticket_json(t.id))"
+                              " FROM router.tickets t WHERE t.id = $1";
     return readback_query(arg, r, sql, tickets_on_row, "ticket");
 }

@@ -12,8 +12,8 @@
  * Pure functions: no I/O, no allocation, results in caller-provided
  * buffers. A rejected input leaves the output unspecified.
  */
-#ifndef CAREBUS_ROUTER_IDENTITY_H
-#define CAREBUS_ROUTER_IDENTITY_H
+#ifndef CAREBUS_IDENTITY_H
+#define CAREBUS_IDENTITY_H
 
 #include <stdbool.h>
 #include <stddef.h>
