@@ -34,6 +34,11 @@ ifeq ($(MODE),release)
 else ifeq ($(MODE),asan)
   OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDSAN := -fsanitize=address,undefined
+else ifeq ($(MODE),fuzz)
+  # libFuzzer needs clang; objects get coverage, targets link the fuzzer main.
+  CC := clang
+  OPT := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+  LDSAN := -fsanitize=address,undefined
 else
   OPT := -O0
 endif
@@ -117,8 +122,16 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBCAREBUS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
 
+# --- fuzz targets: tests/fuzz/<folder>/fuzz_*.c, like unit tests ---------
+FUZZ_SRC := $(wildcard tests/fuzz/*/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+$(BUILD)/obj/tests/fuzz/%.o: CFLAGS_ALL += -Iservices/$$(firstword $$(subst /, ,$$*))
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(LIBCAREBUS) $$(if $$(filter libcarebus,$$(firstword $$(subst /, ,$$*))),,$(BUILD)/lib/lib$$(firstword $$(subst /, ,$$*)).a)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer $(filter-out $(LIBCAREBUS),$^) $(LIBCAREBUS) $(PKG_LIBS) -o $@
+
 # --- top-level targets ----------------------------------------------------
-.PHONY: all build deps run demo test test-unit test-integration test-asan bench format clean compose-check
+.PHONY: all build deps run demo test test-unit test-integration test-asan test-fuzz fuzz-build bench format clean compose-check
 .DEFAULT_GOAL := all
 
 all: build
@@ -155,6 +168,13 @@ test-asan: deps
 bench: deps
 	@$(MAKE) --no-print-directory MODE=release build
 	@CAREBUS_BIN_DIR=$(CURDIR)/build/release/bin sh tests/bench/run.sh
+
+# Each fuzz target for FUZZ_SECONDS (default 10) on its seed corpus.
+FUZZ_SECONDS ?= 10
+fuzz-build:
+	$(if $(FUZZ_SRC),@$(MAKE) --no-print-directory MODE=fuzz $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/fuzz/%))
+test-fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/fuzz/%)
 
 compose-check:
 	docker-compose -f docker-compose.yml config -q
