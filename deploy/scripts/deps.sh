@@ -25,12 +25,18 @@ libcmocka-dev"
 # Tests run against a real PostgreSQL and real ZeroMQ, driven from Python;
 # clang's runtime for the sanitizer build; browser for the dashboard and survey pages.
 TEST_PKGS="postgresql postgresql-contrib
-python3 python3-pytest python3-protobuf python3-zmq python3-psycopg2
-curl wrk clang libclang-rt-14-dev docker-compose chromium chromium-driver jq"
+python3 python3-pytest python3-protobuf python3-zmq python3-psycopg2 python3-yaml
+curl wrk clang libclang-rt-14-dev docker-compose chromium chromium-driver jq
+nodejs npm openssl tzdata valgrind"
+# A Node.js that ships its own npm (NodeSource's nodejs) conflicts with
+# Debian's npm package: ask for npm only when there is no npm command.
+if command -v npm >/dev/null 2>&1; then
+    TEST_PKGS=$(printf '%s\n' $TEST_PKGS | grep -vx npm | tr '\n' ' ')
+fi
 
 # Shared libraries the binaries link against, plus curl for the container healthcheck.
 RUNTIME_PKGS="libzmq5 libprotobuf-c1 libpq5 libmicrohttpd12 libjansson4 libssl3 libuuid1
-libcurl4 ca-certificates curl"
+libcurl4 ca-certificates curl tzdata"
 
 # One package a line, so `$(deps.sh --list)` and `xargs` both work.
 print_list() {
