@@ -14,6 +14,8 @@
 # test_*.c per binary, linked with that folder's objects minus main.o.
 
 .SECONDEXPANSION:
+# Objects of test programs are not intermediates to delete.
+.SECONDARY:
 
 MODE ?= debug
 BUILD := build/$(MODE)
