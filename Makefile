@@ -144,7 +144,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory MODE=$(MODE) build
-	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin sh deploy/scripts/run.sh
+	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin exec bash deploy/scripts/run.sh
 
 demo:
 	@sh deploy/scripts/demo.sh
