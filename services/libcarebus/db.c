@@ -96,8 +96,9 @@ int db_ensure(db *d)
     int64_t now = time_mono_ms();
     if (now < d->next_attempt_ms)
         return -1;
-    const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-    const char *vals[] = {d->conninfo, d->appname, "5", NULL};
+    /* Times travel as UTC so every service renders them alike. */
+    const char *keys[] = {"dbname", "application_name", "connect_timeout", "options", NULL};
+    const char *vals[] = {d->conninfo, d->appname, "5", "-c TimeZone=UTC", NULL};
     /* expand_dbname: the conninfo may be a key=value string or a URL. */
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {

@@ -4,12 +4,14 @@
  * results may be complete (PQconsumeInput, then PQgetResult while not
  * busy); writable is watched only while PQflush has not sent everything.
  *
- * XXX: connecting uses the blocking PQconnectdbParams with a 2 s timeout
- * (from a timer, at most once per backoff interval): against a local or
- * refused server it returns at once; a non-blocking connect
+ * XXX: connecting goes through db_ensure, a blocking PQconnectdbParams (from
+ * a timer, at most once per backoff interval): against a local or refused
+ * server it returns at once; a non-blocking connect
  * (PQconnectStart/PQconnectPoll) would remove the worst case.
  */
 #include "dbq.h"
+
+#include "db.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +19,7 @@
 
 #include "log.h"
 #include "metrics.h"
-#include "timeutil.h"
 
-#define DBQ_BACKOFF_MIN_MS 100
-#define DBQ_BACKOFF_MAX_MS 2000
 
 struct dbq_item {
     struct dbq_item *next;
@@ -34,18 +33,14 @@ struct dbq_item {
 
 struct dbq {
     loop *loop;
-    char *conninfo;
-    char *appname;
-    PGconn *conn;
+    db *db;       /* the connection, its backoff and its logging */
+    PGconn *conn; /* db's connection while registered with the loop */
     int fd;
     int timer;
     struct dbq_item *head, *tail; /* head is in flight when inflight */
     bool inflight;
     PGresult *result; /* the in-flight statement's result, until NULL */
     size_t pending;
-    int64_t next_attempt_ms;
-    long backoff_ms;
-    bool logged_down;
 };
 
 static void dbq_item_free(struct dbq_item *it)
@@ -81,7 +76,7 @@ static void dbq_disconnect(dbq *q)
     if (q->conn) {
         if (q->fd >= 0)
             loop_remove_fd(q->loop, q->fd);
-        PQfinish(q->conn);
+        db_mark_down(q->db);
         q->conn = NULL;
         q->fd = -1;
         metrics_add("carebus_dbq_disconnects_total", 1);
@@ -91,44 +86,19 @@ static void dbq_disconnect(dbq *q)
 
 static int dbq_on_io(loop *l, short revents, void *arg);
 
-static void dbq_on_notice(void *arg, const char *message)
-{
-    (void)arg;
-    log_debug("postgresql: %.*s", (int)strcspn(message, "\n"), message);
-}
-
+/* Connects through db (bounded backoff) and registers the socket. */
 static int dbq_connect(dbq *q)
 {
-    int64_t now = time_mono_ms();
-    if (now < q->next_attempt_ms)
+    if (db_ensure(q->db) != 0)
         return -1;
-    const char *keys[] = {"dbname", "application_name", "connect_timeout", "options", NULL};
-    const char *vals[] = {q->conninfo, q->appname, "2", "-c TimeZone=UTC", NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (!c || PQstatus(c) != CONNECTION_OK || PQsetnonblocking(c, 1) != 0) {
-        if (!q->logged_down)
-            log_warn("could not connect to PostgreSQL: %.*s (retrying)",
-                     c ? (int)strcspn(PQerrorMessage(c), "\n") : 13,
-                     c ? PQerrorMessage(c) : "out of memory");
-        q->logged_down = true;
-        PQfinish(c);
-        q->next_attempt_ms = now + q->backoff_ms;
-        q->backoff_ms = q->backoff_ms * 2 > DBQ_BACKOFF_MAX_MS ? DBQ_BACKOFF_MAX_MS : q->backoff_ms * 2;
+    PGconn *c = db_conn(q->db);
+    if (PQsetnonblocking(c, 1) != 0 ||
+        loop_add_fd(q->loop, PQsocket(c), ZMQ_POLLIN, dbq_on_io, q) != 0) {
+        db_mark_down(q->db);
         return -1;
     }
-    PQsetNoticeProcessor(c, dbq_on_notice, NULL);
     q->conn = c;
     q->fd = PQsocket(c);
-    if (loop_add_fd(q->loop, q->fd, ZMQ_POLLIN, dbq_on_io, q) != 0) {
-        PQfinish(c);
-        q->conn = NULL;
-        q->fd = -1;
-        return -1;
-    }
-    if (q->logged_down)
-        log_info("connected to PostgreSQL");
-    q->logged_down = false;
-    q->backoff_ms = DBQ_BACKOFF_MIN_MS;
     return 0;
 }
 
@@ -252,12 +222,9 @@ dbq *dbq_new(loop *l, const char *conninfo, const char *application_name)
         return NULL;
     q->loop = l;
     q->fd = -1;
-    q->backoff_ms = DBQ_BACKOFF_MIN_MS;
-    q->conninfo = strdup(conninfo);
-    q->appname = strdup(application_name);
-    if (!q->conninfo || !q->appname || (q->timer = loop_add_timer(l, 100, dbq_on_tick, q)) < 0) {
-        free(q->conninfo);
-        free(q->appname);
+    q->db = db_new(conninfo, application_name);
+    if (!q->db || (q->timer = loop_add_timer(l, 100, dbq_on_tick, q)) < 0) {
+        db_destroy(&q->db);
         free(q);
         return NULL;
     }
@@ -272,8 +239,7 @@ void dbq_destroy(dbq **pq)
         return;
     dbq_disconnect(q);
     loop_remove_timer(q->loop, q->timer);
-    free(q->conninfo);
-    free(q->appname);
+    db_destroy(&q->db);
     free(q);
     *pq = NULL;
 }

@@ -108,18 +108,26 @@ static void eventlog_release(buf a[A_N])
         buf_release(&a[k]);
 }
 
+/* The statement's parameters: the stream, then the nine arrays. */
+static int eventlog_params(const char *stream, struct eventlog_entry *e, size_t n, buf a[A_N],
+                           const char *params[1 + A_N])
+{
+    if (eventlog_build(stream, e, n, a) != 0)
+        return -1;
+    params[0] = stream;
+    for (int k = 0; k < A_N; k++)
+        params[1 + k] = buf_str(&a[k]);
+    return 0;
+}
+
 int eventlog_append_send(PGconn *conn, const char *stream, struct eventlog_entry *e, size_t n)
 {
     buf a[A_N] = {0};
+    const char *params[1 + A_N];
     int rc = -1;
-    if (eventlog_build(stream, e, n, a) != 0)
-        goto out;
-    const char *params[1 + A_N] = {stream};
-    for (int k = 0; k < A_N; k++)
-        params[1 + k] = buf_str(&a[k]);
-    rc = PQsendQueryParams(conn, EVENTLOG_APPEND_SQL, 1 + A_N, NULL, params, NULL, NULL, 0) ? 0
-                                                                                           : -1;
-out:
+    if (eventlog_params(stream, e, n, a, params) == 0 &&
+        PQsendQueryParams(conn, EVENTLOG_APPEND_SQL, 1 + A_N, NULL, params, NULL, NULL, 0))
+        rc = 0;
     eventlog_release(a);
     return rc;
 }
@@ -152,20 +160,17 @@ int eventlog_append(db *d, const char *stream, struct eventlog_entry *e, size_t 
     if (n == 0)
         return 0;
     buf a[A_N] = {0};
+    const char *params[1 + A_N];
     int rc = -1;
-    if (eventlog_build(stream, e, n, a) != 0)
-        goto out;
-    const char *params[1 + A_N] = {stream};
-    for (int k = 0; k < A_N; k++)
-        params[1 + k] = buf_str(&a[k]);
-    PGresult *r = db_exec(d, EVENTLOG_APPEND_SQL, 1 + A_N, params);
-    if (!r)
+    PGresult *r = NULL;
+    if (eventlog_params(stream, e, n, a, params) != 0 ||
+        !(r = db_exec(d, EVENTLOG_APPEND_SQL, 1 + A_N, params)))
         goto out;
     rc = eventlog_append_result(r, stream, e, n);
     if (rc != 0)
         log_error("eventlog: unexpected result from eventlog.append");
-    PQclear(r);
 out:
+    PQclear(r);
     eventlog_release(a);
     return rc;
 }
