@@ -133,7 +133,7 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(LIBCAREBUS) $$(if $$(filter libca
 	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer $(filter-out $(LIBCAREBUS),$^) $(LIBCAREBUS) $(PKG_LIBS) -o $@
 
 # --- top-level targets ----------------------------------------------------
-.PHONY: all build deps run demo test test-unit test-integration test-asan test-fuzz fuzz-build bench format clean compose-check
+.PHONY: all build deps run demo test test-unit test-valgrind test-integration test-asan test-fuzz fuzz-build bench format clean compose-check
 .DEFAULT_GOAL := all
 
 all: build
@@ -151,7 +151,13 @@ demo:
 
 test: deps
 	@$(MAKE) --no-print-directory MODE=$(MODE) build
-	@$(MAKE) --no-print-directory MODE=$(MODE) test-unit test-integration
+	@$(MAKE) --no-print-directory MODE=$(MODE) test-unit test-valgrind test-integration
+
+# The unit tests again under valgrind (errors and definite leaks fail them).
+test-valgrind: $(UNIT_BINS)
+	@CAREBUS_UNIT_LABEL=valgrind CAREBUS_UNIT_WRAPPER="valgrind -q --error-exitcode=99 \
+	  --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
+	  sh tests/with-pg.sh sh tests/run-unit.sh $(UNIT_BINS)
 
 # Unit tests that touch PostgreSQL get a throw-away cluster (CAREBUS_TEST_PG).
 test-unit: $(UNIT_BINS)

@@ -12,6 +12,9 @@
 # counts as one failed test, so a crash can never read as a pass. Each binary
 # runs under a time limit (CAREBUS_UNIT_TIMEOUT seconds, default 300).
 # Exits 1 when anything failed, 0 otherwise.
+#
+# CAREBUS_UNIT_WRAPPER runs each binary under a tool, e.g. "valgrind
+# --error-exitcode=99 --leak-check=full"; a report from it fails the binary.
 
 set -u
 
@@ -38,9 +41,9 @@ for bin in "$@"; do
         continue
     fi
     if command -v timeout >/dev/null 2>&1; then
-        timeout -k 10 "$timeout_s" "$bin" >"$out" 2>&1
+        timeout -k 10 "$timeout_s" ${CAREBUS_UNIT_WRAPPER:-} "$bin" >"$out" 2>&1
     else
-        "$bin" >"$out" 2>&1
+        ${CAREBUS_UNIT_WRAPPER:-} "$bin" >"$out" 2>&1
     fi
     rc=$?
     p=$(count_tag PASSED)
@@ -71,5 +74,5 @@ done
 if [ "$binaries" -eq 0 ]; then
     echo "run-unit: no unit-test binaries given" >&2
 fi
-echo "unit: $passed passed, $failed failed"
+echo "${CAREBUS_UNIT_LABEL:-unit}: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
