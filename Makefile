@@ -141,6 +141,7 @@ build: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
 
 deps:
 	@sh deploy/scripts/deps.sh
+	@test -d node_modules/playwright-core || npm ci --no-audit --no-fund --loglevel=error
 
 run: deps
 	@$(MAKE) --no-print-directory MODE=$(MODE) build

@@ -1,36 +1,92 @@
 /* survey — CSAT and CES surveys after resolution.
  *
- * This first cut joins the topology: it reads its streams from the bus and
- * the log and commits its offsets, so that it is caught up when its own
- * rules arrive. See services/libcarebus/consumer.h for the guarantees.
+ *   1. apply.c     the consumer: a solved (or closed) ticket schedules its
+ *                  survey; the survey stream rebuilds surveys and answers
+ *   2. due.c       due surveys become survey.requested events and outbound
+ *                  deliveries, once, also across restarts and replays
+ *   3. outbound.c  deliveries POSTed to CAREBUS_OUTBOUND_WEBHOOK_URLS with
+ *                  libcurl multi, retried with backoff from PostgreSQL
+ *   4. web.c       the page /s/{token} and POST /v1/surveys/{token}/answer:
+ *                  answers stored with their survey.answered event
+ *
+ * See survey.h for how the files share the work and services/libcarebus/
+ * consumer.h for the consumer's guarantees.
  */
+#include <curl/curl.h>
 #include <stddef.h>
+#include <string.h>
 
-#include "service.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "survey.h"
 
-static consumer_result survey_apply(consumer_txn *tx, const event *ev, void *arg)
+#define SURVEY_TICK_MS 200
+
+/* The due pass; the consumer side, so it may block on PostgreSQL. */
+static int survey_on_tick(loop *l, void *arg)
 {
-    (void)tx;
-    (void)ev;
-    (void)arg;
-    return CONSUMER_OK;
+    (void)l;
+    survey_due_tick(arg);
+    return 0;
+}
+
+static int survey_open(survey *sv)
+{
+    service *s = sv->svc;
+    if (survey_config_load(&sv->cfg, http_server_port(s->http)) != 0)
+        return -1;
+    if (sv->cfg.secret) {
+        survey_keys_derive(&sv->keys, sv->cfg.secret, strlen(sv->cfg.secret));
+        sv->keys_ready = true;
+    }
+    metrics_describe("carebus_survey_requested_total", "counter", "survey.requested emitted");
+    metrics_describe("carebus_survey_answers_total", "counter", "answers stored, by way in");
+    metrics_describe("carebus_survey_rejected_total", "counter", "answers and pages refused");
+    metrics_describe("carebus_survey_skipped_total", "counter", "surveys not made, by reason");
+    sv->web = dbq_new(s->loop, config_str("PG", CONFIG_DEFAULT_PG), "survey/web");
+    if (!sv->web || !(sv->out = outbound_new(sv)))
+        return -1;
+    if (loop_add_timer(s->loop, SURVEY_TICK_MS, survey_on_tick, sv) < 0)
+        return -1;
+    static const char *const streams[] = {"router", "survey", NULL};
+    return service_consume(s, streams, survey_apply, sv);
+}
+
+/* Requests waiting on the queue are answered 503 before the HTTP server
+ * goes; aborted deliveries are handed back for the next start. */
+static void survey_close(survey *sv)
+{
+    outbound_destroy(&sv->out, sv->svc ? sv->svc->db : NULL);
+    dbq_destroy(&sv->web);
+    survey_config_release(&sv->cfg);
 }
 
 int main(void)
 {
-    static const char *const streams[] = {"router", NULL};
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+    survey sv = {0};
     struct service_opts o = {
         .name = "survey",
         .port_var = "SURVEY_PORT",
         .default_port = 8083,
         .stream = "survey",
+        .routes = survey_routes,
+        .nroutes = survey_routes_count,
+        .arg = &sv,
+        .ready = survey_ready,
+        .max_body = 64 * 1024,
     };
-    service *s = service_new(&o);
-    if (!s)
-        return 1;
     int rc = 1;
-    if (service_consume(s, streams, survey_apply, NULL) == 0)
-        rc = service_run(s);
-    service_destroy(&s);
+    if ((sv.svc = service_new(&o))) {
+        if (survey_open(&sv) == 0)
+            rc = service_run(sv.svc);
+        else
+            log_error("could not start survey");
+    }
+    survey_close(&sv);
+    service_destroy(&sv.svc);
+    curl_global_cleanup();
     return rc;
 }

@@ -1,0 +1,149 @@
+/* config.c — the survey service's settings (CAREBUS_SURVEY_*, CAREBUS_OUTBOUND_*).
+ *
+ * A value that is set but wrong stops the service with a message naming the
+ * variable (config.h's rule). The link base defaults to the service's own
+ * address, http://127.0.0.1:<port> (8083 by default), so that a local run
+ * and the tests get working links without setting anything.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "log.h"
+#include "survey.h"
+
+/* CAREBUS_SURVEY_SECRET shorter than this is refused: a guessable secret
+ * would let anyone forge links. */
+#define SURVEY_SECRET_MIN 16
+
+static int read_long(const char *name, long def, long min, long max, long *out)
+{
+    const char *err = NULL;
+    if (config_long(name, def, min, max, out, &err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Splits the scheme://host[:port] origin off an http(s) URL; -1 if it is
+ * not one. */
+static int url_origin(const char *url, char **origin, bool *https)
+{
+    size_t skip;
+    if (strncasecmp(url, "http://", 7) == 0) {
+        skip = 7;
+        *https = false;
+    } else if (strncasecmp(url, "https://", 8) == 0) {
+        skip = 8;
+        *https = true;
+    } else {
+        return -1;
+    }
+    size_t host = strcspn(url + skip, "/?#");
+    if (host == 0)
+        return -1;
+    *origin = strndup(url, skip + host);
+    return *origin ? 0 : -1;
+}
+
+static int split_urls(struct survey_config *c, const char *list)
+{
+    char *copy = strdup(list);
+    if (!copy)
+        return -1;
+    int rc = -1;
+    for (char *save = NULL, *u = strtok_r(copy, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+        while (*u == ' ' || *u == '\t')
+            u++;
+        size_t n = strlen(u);
+        while (n && (u[n - 1] == ' ' || u[n - 1] == '\t'))
+            u[--n] = '\0';
+        if (!n)
+            continue;
+        if (strncasecmp(u, "http://", 7) != 0 && strncasecmp(u, "https://", 8) != 0) {
+            log_error("CAREBUS_OUTBOUND_WEBHOOK_URLS: \"%s\" is not an http(s) URL", u);
+            goto out;
+        }
+        char **n2 = realloc(c->webhook_urls, (c->nwebhooks + 1) * sizeof *n2);
+        if (!n2)
+            goto out;
+        c->webhook_urls = n2;
+        if (!(c->webhook_urls[c->nwebhooks] = strdup(u)))
+            goto out;
+        c->nwebhooks++;
+    }
+    rc = 0;
+out:
+    free(copy);
+    return rc;
+}
+
+int survey_config_load(struct survey_config *c, int port)
+{
+    *c = (struct survey_config){0};
+    const char *trigger = config_str("SURVEY_TRIGGER", "solved");
+    if (strcmp(trigger, "solved") == 0) {
+        c->trigger_closed = false;
+    } else if (strcmp(trigger, "closed") == 0) {
+        c->trigger_closed = true;
+    } else {
+        log_error("CAREBUS_SURVEY_TRIGGER: expected \"solved\" or \"closed\", got \"%s\"", trigger);
+        return -1;
+    }
+    if (read_long("SURVEY_DELAY_S", 0, 0, 30L * 86400, &c->delay_s) != 0 ||
+        read_long("SURVEY_COOLDOWN_DAYS", 0, 0, 3650, &c->cooldown_days) != 0 ||
+        read_long("SURVEY_TTL_S", 7L * 86400, 1, 365L * 86400, &c->ttl_s) != 0 ||
+        read_long("OUTBOUND_RETRY_S", 86400, 0, 30L * 86400, &c->retry_s) != 0 ||
+        read_long("OUTBOUND_BACKOFF_MS", 5000, 1, 3600L * 1000, &c->backoff_ms) != 0 ||
+        read_long("OUTBOUND_BACKOFF_MAX_S", 3600, 1, 86400, &c->backoff_max_s) != 0 ||
+        read_long("OUTBOUND_TIMEOUT_S", 10, 1, 300, &c->timeout_s) != 0)
+        goto fail;
+
+    char def_url[64];
+    snprintf(def_url, sizeof def_url, "http://127.0.0.1:%d", port);
+    const char *url = config_str("SURVEY_URL", def_url);
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    if (!(c->base_url = strndup(url, n)) ||
+        url_origin(c->base_url, &c->origin, &c->secure_cookie) != 0) {
+        log_error("CAREBUS_SURVEY_URL: expected an http(s) URL, got \"%s\"", url);
+        goto fail;
+    }
+
+    const char *secret = config_str("SURVEY_SECRET", NULL);
+    if (secret && strlen(secret) < SURVEY_SECRET_MIN) {
+        log_error("CAREBUS_SURVEY_SECRET: expected at least %d characters", SURVEY_SECRET_MIN);
+        goto fail;
+    }
+    if (secret && !(c->secret = strdup(secret)))
+        goto fail;
+
+    if (split_urls(c, config_str("OUTBOUND_WEBHOOK_URLS", "")) != 0)
+        goto fail;
+    const char *ws = config_str("OUTBOUND_WEBHOOK_SECRET", NULL);
+    if (ws && !(c->webhook_secret = strdup(ws)))
+        goto fail;
+    if (c->nwebhooks && !c->webhook_secret)
+        log_warn("CAREBUS_OUTBOUND_WEBHOOK_SECRET is unset: webhook deliveries go unsigned "
+                 "(no X-Carebus-Signature)");
+    return 0;
+fail:
+    survey_config_release(c);
+    return -1;
+}
+
+void survey_config_release(struct survey_config *c)
+{
+    free(c->base_url);
+    free(c->origin);
+    free(c->secret);
+    for (size_t i = 0; i < c->nwebhooks; i++)
+        free(c->webhook_urls[i]);
+    free(c->webhook_urls);
+    free(c->webhook_secret);
+    *c = (struct survey_config){0};
+}

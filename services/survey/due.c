@@ -1,0 +1,318 @@
+/* due.c — turns due surveys into survey.requested events and deliveries.
+ *
+ * A timer-driven output, so it must be emitted once and be replay-safe:
+ *
+ *   - the event id is derived from the survey (id_derive2(survey,
+ *     "survey.requested")), and the log refuses a second event with the same
+ *     id (eventlog.append reports it as a duplicate);
+ *   - rows are claimed FOR UPDATE SKIP LOCKED, in one transaction with the
+ *     append, the status change and the deliveries, so two instances, or a
+ *     kill -9 at any point, can neither send twice nor lose one;
+ *   - deliveries are created only when the event is new: a replay that meets
+ *     the event again (it is in the log) sends nothing again;
+ *   - a survey is emitted only once the consumer has applied every router
+ *     event recorded up to its due time (or the whole router stream). A
+ *     ticket.reopened recorded before the due time therefore always cancels
+ *     it first, live and on a replay alike: the decision depends on the log,
+ *     not on how far behind the consumer happened to be.
+ *     XXX: "the whole router stream" admits one race: a router commit in
+ *     flight when the pass looks may carry a recorded_at just before the
+ *     due time. The window is one commit wide and needs a reopen at the
+ *     very moment the survey falls due.
+ *
+ * The due time lives in PostgreSQL (survey.surveys.due_at), so a restart
+ * finds what is pending. The pass runs on the consumer's blocking
+ * connection, at once after a survey was scheduled and once a second.
+ */
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eventlog.h"
+#include "lang.h"
+#include "log.h"
+#include "metrics.h"
+#include "survey.h"
+#include "timeutil.h"
+
+#define DUE_BATCH 50
+#define DUE_PERIOD_MS 1000
+
+#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+/* $1: the consumer's offset on the router stream. */
+#define SQL_DUE                                                                                    \
+    "WITH mark AS (SELECT"                                                                         \
+    "  (SELECT e.recorded_at FROM eventlog.events e"                                               \
+    "    WHERE e.stream = 'router' AND e.seq = $1::bigint) AS applied_until,"                      \
+    "  $1::bigint >= coalesce((SELECT s.last_seq FROM eventlog.streams s"                          \
+    "    WHERE s.stream = 'router'), 0) AS caught_up)"                                             \
+    " SELECT v.id, v.ticket_id, v.customer_id, v.trigger_event_id, v.channel, v.handle,"           \
+    "  v.language, " US("v.due_at") ", " US(                                                       \
+        "v.expires_at") " FROM survey.surveys v, mark"                                             \
+                        " WHERE v.status = 'scheduled' AND v.due_at <= now()"                      \
+                        "  AND (v.due_at <= mark.applied_until OR mark.caught_up)"                 \
+                        " ORDER BY v.due_at, v.id LIMIT " STR(                                     \
+                            DUE_BATCH) " FOR UPDATE OF v SKIP LOCKED"
+#define STR2(x) #x
+#define STR(x) STR2(x)
+
+#define SQL_MARK                                                                                   \
+    "UPDATE survey.surveys SET status = 'requested', link = $2, text = $3,"                        \
+    " requested_event_id = $4, requested_at = due_at WHERE id = $1"
+
+#define SQL_DELIVERY                                                                               \
+    "INSERT INTO survey.deliveries (id, event_id, url, body, next_at, deadline)"                   \
+    " VALUES ($1, $2, $3, $4, now(), now() + make_interval(secs => $5::int))"                      \
+    " ON CONFLICT DO NOTHING"
+
+struct due_row {
+    char id[ID_LEN], ticket[ID_LEN], customer[ID_LEN], trigger[ID_LEN], event_id[ID_LEN];
+    char *channel, *handle, *link, *text;
+    survey_lang lang;
+    int64_t due_us, expires_us;
+    event ev;
+    Carebus__V1__SurveyRequested body;
+    Google__Protobuf__Timestamp occurred, expires;
+};
+
+static void row_release(struct due_row *r)
+{
+    free(r->channel);
+    free(r->handle);
+    free(r->link);
+    free(r->text);
+}
+
+/* Without CAREBUS_SURVEY_SECRET: loads the generated secret, or creates it
+ * (the first instance to insert wins; the others read its value). */
+static int load_secret(survey *sv, db *d)
+{
+    unsigned char raw[32];
+    char hex[65];
+    if (RAND_bytes(raw, sizeof raw) != 1) {
+        log_error("could not generate a survey secret: RAND_bytes failed");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    const char *p[] = {hex};
+    PGresult *res =
+        db_exec(d,
+                "WITH ins AS (INSERT INTO survey.settings (name, value) VALUES ('secret', $1)"
+                " ON CONFLICT (name) DO NOTHING RETURNING value)"
+                " SELECT value FROM ins UNION ALL"
+                " SELECT value FROM survey.settings WHERE name = 'secret' LIMIT 1",
+                1, p);
+    if (!res)
+        return -1;
+    int rc = -1;
+    if (PQntuples(res) == 1) {
+        const char *v = PQgetvalue(res, 0, 0);
+        survey_keys_derive(&sv->keys, v, strlen(v));
+        sv->keys_ready = true;
+        log_warn("CAREBUS_SURVEY_SECRET is unset: survey links are signed with a secret "
+                 "generated into survey.settings; set CAREBUS_SURVEY_SECRET in production");
+        rc = 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* The JSON POSTed to a webhook: the event's fields at the top level. */
+static char *delivery_body(const struct due_row *r, const char *delivery_id)
+{
+    char occurred[TIME_RFC3339_LEN], expires[TIME_RFC3339_LEN];
+    time_format_rfc3339(r->due_us, occurred);
+    time_format_rfc3339(r->expires_us, expires);
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "delivery_id", json_string(delivery_id));
+    json_object_set_new(o, "event_id", json_string(r->event_id));
+    json_object_set_new(o, "type", json_string("survey.requested"));
+    json_object_set_new(o, "occurred_at", json_string(occurred));
+    json_object_set_new(o, "survey_id", json_string(r->id));
+    json_object_set_new(o, "ticket_id", json_string(r->ticket));
+    json_object_set_new(o, "customer_id", r->customer[0] ? json_string(r->customer) : json_null());
+    json_object_set_new(o, "channel", r->channel ? json_string(r->channel) : json_null());
+    json_object_set_new(o, "handle", r->handle ? json_string(r->handle) : json_null());
+    json_object_set_new(o, "language", json_string(survey_lang_code(r->lang)));
+    json_object_set_new(o, "text", json_string(r->text));
+    json_object_set_new(o, "link", json_string(r->link));
+    json_object_set_new(o, "expires_at", json_string(expires));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static char *dup_or_null(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : strdup(PQgetvalue(res, row, col));
+}
+
+/* Fills a row: link, text and the event. -1 when out of memory. */
+static int row_build(survey *sv, struct due_row *r, const PGresult *res, int i)
+{
+    snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, i, 0));
+    snprintf(r->ticket, sizeof r->ticket, "%s", PQgetvalue(res, i, 1));
+    snprintf(r->customer, sizeof r->customer, "%s", PQgetvalue(res, i, 2));
+    snprintf(r->trigger, sizeof r->trigger, "%s", PQgetvalue(res, i, 3));
+    r->channel = dup_or_null(res, i, 4);
+    r->handle = dup_or_null(res, i, 5);
+    r->lang = LANG_VI;
+    survey_lang_parse(PQgetvalue(res, i, 6), &r->lang);
+    r->due_us = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+    r->expires_us = strtoll(PQgetvalue(res, i, 8), NULL, 10);
+
+    char token[SURVEY_TOKEN_LEN];
+    if (survey_token_make(&sv->keys, r->id, r->expires_us / 1000000, token) != 0)
+        return -1;
+    buf b = BUF_INIT;
+    buf_printf(&b, "%s/s/%s", sv->cfg.base_url, token);
+    r->link = buf_detach(&b, NULL);
+    survey_lang_request_text(&b, r->lang, r->link ? r->link : "");
+    r->text = buf_detach(&b, NULL);
+    if (!r->link || !r->text)
+        return -1;
+    id_derive2(r->id, "survey.requested", r->event_id);
+
+    carebus__v1__survey_requested__init(&r->body);
+    google__protobuf__timestamp__init(&r->occurred);
+    google__protobuf__timestamp__init(&r->expires);
+    event_ts_set(&r->occurred, r->due_us);
+    event_ts_set(&r->expires, r->expires_us);
+    r->body.survey_id = r->id;
+    r->body.link = r->link;
+    Carebus__V1__Channel ch = CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED;
+    if (r->channel)
+        event_channel_parse(r->channel, &ch);
+    r->body.channel = ch;
+    r->body.handle = r->handle ? r->handle : "";
+    r->body.text = r->text;
+    r->body.language = (char *)survey_lang_code(r->lang);
+    r->body.expires_at = &r->expires;
+    carebus__v1__envelope__init(&r->ev);
+    r->ev.event_id = r->event_id;
+    r->ev.occurred_at = &r->occurred;
+    r->ev.customer_id = r->customer;
+    r->ev.ticket_id = r->ticket;
+    r->ev.causation_id = r->trigger;
+    r->ev.body_case = CAREBUS__V1__ENVELOPE__BODY_SURVEY_REQUESTED;
+    r->ev.survey_requested = &r->body;
+    return 0;
+}
+
+/* Records one row's outcome and, for a new event, its deliveries. */
+static int row_commit(survey *sv, db *d, struct due_row *r, const struct eventlog_entry *e,
+                      int *deliveries)
+{
+    const char *p[] = {r->id, r->link, r->text, e->event_id};
+    if (db_command(d, SQL_MARK, 4, p) != 0)
+        return -1;
+    if (e->duplicate)
+        return 0; /* emitted before (a replay): its deliveries were made then */
+    char retry[24];
+    snprintf(retry, sizeof retry, "%ld", sv->cfg.retry_s);
+    for (size_t k = 0; k < sv->cfg.nwebhooks; k++) {
+        const char *url = sv->cfg.webhook_urls[k];
+        char delivery[ID_LEN];
+        id_derive2(e->event_id, url, delivery);
+        char *body = delivery_body(r, delivery);
+        if (!body)
+            return -1;
+        const char *dp[] = {delivery, e->event_id, url, body, retry};
+        int rc = db_command(d, SQL_DELIVERY, 5, dp);
+        free(body);
+        if (rc != 0)
+            return -1;
+        (*deliveries)++;
+    }
+    return 0;
+}
+
+/* One batch: 0 when nothing more is due, 1 when a full batch went, -1. */
+static int due_batch(survey *sv, db *d)
+{
+    char offset[24];
+    snprintf(offset, sizeof offset, "%" PRIu64,
+             sv->svc->consumer ? consumer_offset(sv->svc->consumer, "router") : 0);
+    const char *p[] = {offset};
+    if (db_begin(d) != 0)
+        return -1;
+    PGresult *res = db_exec(d, SQL_DUE, 1, p);
+    if (!res) {
+        db_rollback(d);
+        return -1;
+    }
+    int n = PQntuples(res);
+    if (n == 0) {
+        PQclear(res);
+        db_rollback(d);
+        return 0;
+    }
+    struct due_row *rows = calloc((size_t)n, sizeof *rows);
+    struct eventlog_entry *entries = calloc((size_t)n, sizeof *entries);
+    int rc = -1, deliveries = 0;
+    if (!rows || !entries)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        if (row_build(sv, &rows[i], res, i) != 0)
+            goto out;
+        entries[i].ev = &rows[i].ev;
+    }
+    if (eventlog_append(d, sv->svc->stream, entries, (size_t)n) != 0)
+        goto out;
+    for (int i = 0; i < n; i++)
+        if (row_commit(sv, d, &rows[i], &entries[i], &deliveries) != 0)
+            goto out;
+    if (db_commit(d) != 0)
+        goto out_committed;
+    for (int i = 0; i < n; i++) {
+        if (entries[i].duplicate)
+            continue;
+        rows[i].ev.seq = entries[i].seq;
+        rows[i].ev.recorded_at = &entries[i].recorded;
+        bus_publish(sv->svc->bus, &rows[i].ev);
+        metrics_add("carebus_survey_requested_total", 1);
+        log_info("survey %s requested for ticket %s (%s, %s)", rows[i].id, rows[i].ticket,
+                 rows[i].channel ? rows[i].channel : "no channel", survey_lang_code(rows[i].lang));
+    }
+    if (deliveries)
+        outbound_kick(sv->out);
+    rc = n == DUE_BATCH ? 1 : 0;
+    goto out_committed;
+out:
+    db_rollback(d);
+out_committed:
+    PQclear(res);
+    if (rows)
+        for (int i = 0; i < n; i++)
+            row_release(&rows[i]);
+    free(rows);
+    free(entries);
+    return rc;
+}
+
+int survey_due_tick(survey *sv)
+{
+    db *d = sv->svc->db;
+    if (!db_up(d))
+        return -1;
+    if (!sv->keys_ready && load_secret(sv, d) != 0)
+        return -1;
+    int64_t now = time_mono_ms();
+    if (!sv->due_hint && now < sv->next_due_ms)
+        return 0;
+    sv->due_hint = false;
+    sv->next_due_ms = now + DUE_PERIOD_MS;
+    for (int round = 0; round < 20; round++) {
+        int rc = due_batch(sv, d);
+        if (rc <= 0)
+            return rc;
+    }
+    sv->due_hint = true; /* more to do: next tick, after the loop's other work */
+    return 0;
+}

@@ -1,0 +1,197 @@
+/* lang.c — which language to ask the customer in.
+ *
+ * The heuristic (survey_lang_guess), on the customer's own words (the last
+ * inbound messages of the ticket, with their subjects):
+ *
+ *   1. Any letter that Vietnamese writes and English does not (ă â đ ê ô ơ
+ *      ư, a tone mark, or any other accented Latin letter): Vietnamese.
+ *   2. Otherwise count words: common English words ("my", "order",
+ *      "please", "hello", ...) against common Vietnamese words written
+ *      without diacritics ("toi", "khong", "duoc", "don", "hang", ...).
+ *      English when it has at least one such word and more than Vietnamese.
+ *   3. Anything else (no text, numbers only, a tie): Vietnamese, the care
+ *      department's language.
+ *
+ * Words that are common in both once the diacritics are gone ("can" = cần,
+ * "do", "to", "in", "me", "an") count for neither. Deliberately simple: it
+ * only has to pick between the two languages the department writes in.
+ */
+#include "lang.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const english_words[] = {
+    "hello", "hi",       "hey",      "please",  "thanks", "thank",    "my",      "is",
+    "are",   "was",      "were",     "you",     "your",   "order",    "not",     "cannot",
+    "help",  "with",     "have",     "has",     "this",   "that",     "what",    "how",
+    "why",   "when",     "where",    "need",    "want",   "problem",  "account", "refund",
+    "issue", "still",    "and",      "of",      "for",    "it",       "get",     "got",
+    "would", "could",    "will",     "from",    "about",  "any",      "there",   "we",
+    "our",   "received", "delivery", "payment", "wrong",  "the",      "broken",  "late",
+    "yet",   "been",     "ordered",  "product", "return", "warranty", "invoice", "dear",
+};
+
+static const char *const vietnamese_words[] = {
+    "toi", "ban",  "khong", "duoc", "cua", "don",  "hang", "va",   "la",    "co",
+    "cho", "minh", "em",    "anh",  "chi", "giup", "voi",  "roi",  "nhe",   "oi",
+    "nay", "gi",   "sao",   "khi",  "bao", "hanh", "loi",  "bi",   "da",    "dang",
+    "se",  "ho",   "tro",   "xin",  "cam", "on",   "chua", "nhan", "tien",  "doi",
+    "tra", "mua",  "giao",  "ak",   "nha", "vay",  "thi",  "mot",  "nhanh", "nhung",
+};
+
+const char *survey_lang_code(survey_lang l)
+{
+    return l == LANG_EN ? "en" : "vi";
+}
+
+int survey_lang_parse(const char *s, survey_lang *out)
+{
+    if (!s)
+        return -1;
+    size_t n = strcspn(s, "-_");
+    if (n != 2 || (s[n] && !isalnum((unsigned char)s[n + 1])))
+        return -1;
+    if (strncasecmp(s, "vi", 2) == 0)
+        *out = LANG_VI;
+    else if (strncasecmp(s, "en", 2) == 0)
+        *out = LANG_EN;
+    else
+        return -1;
+    return 0;
+}
+
+/* Decodes one UTF-8 sequence at p; returns its length (1 for an invalid
+ * byte, taken as is) and the code point in *cp. */
+static size_t utf8_next(const unsigned char *p, uint32_t *cp)
+{
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    if ((p[0] & 0xE0) == 0xC0 && (p[1] & 0xC0) == 0x80) {
+        *cp = (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
+        return 2;
+    }
+    if ((p[0] & 0xF0) == 0xE0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+        *cp = (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+        return 3;
+    }
+    *cp = 0xFFFD;
+    return 1;
+}
+
+/* Letters Vietnamese writes and English does not: accented Latin-1 and
+ * Latin Extended-A/B letters (ă đ ơ ư among them), combining tone marks
+ * (decomposed text) and the Vietnamese block of Latin Extended Additional. */
+static bool vietnamese_letter(uint32_t cp)
+{
+    return (cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) ||
+           (cp >= 0x300 && cp <= 0x323) || (cp >= 0x1EA0 && cp <= 0x1EF9);
+}
+
+static bool in_list(const char *w, size_t n, const char *const *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (strlen(list[i]) == n && memcmp(list[i], w, n) == 0)
+            return true;
+    return false;
+}
+
+survey_lang survey_lang_guess(const char *text)
+{
+    if (!text)
+        return LANG_VI;
+    const unsigned char *p = (const unsigned char *)text;
+    int en = 0, vi = 0;
+    char word[16];
+    size_t wl = 0;
+    bool long_word = false;
+    for (;;) {
+        uint32_t cp = 0;
+        size_t step = *p ? utf8_next(p, &cp) : 0;
+        if (cp && vietnamese_letter(cp))
+            return LANG_VI;
+        if (cp && cp < 0x80 && isalpha((int)cp)) {
+            if (wl < sizeof word)
+                word[wl++] = (char)tolower((int)cp);
+            else
+                long_word = true;
+        } else {
+            if (wl && !long_word) {
+                en += in_list(word, wl, english_words,
+                              sizeof english_words / sizeof english_words[0]);
+                vi += in_list(word, wl, vietnamese_words,
+                              sizeof vietnamese_words / sizeof vietnamese_words[0]);
+            }
+            wl = 0;
+            long_word = false;
+        }
+        if (!step)
+            break;
+        p += step;
+    }
+    return en >= 1 && en > vi ? LANG_EN : LANG_VI;
+}
+
+int survey_lang_accept(const char *header, survey_lang *out)
+{
+    if (!header)
+        return 0;
+    double best_q = 0;
+    int found = 0;
+    const char *p = header;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        /* One entry: "tag[;q=x]" with optional blanks. */
+        const char *e = p;
+        while (e < p + len && (*e == ' ' || *e == '\t'))
+            e++;
+        size_t tl = 0;
+        while (e + tl < p + len && e[tl] != ';' && e[tl] != ' ' && e[tl] != '\t')
+            tl++;
+        double q = 1.0;
+        const char *semi = memchr(e, ';', (size_t)(p + len - e));
+        if (semi) {
+            const char *qs = semi + 1;
+            while (qs < p + len && (*qs == ' ' || *qs == '\t'))
+                qs++;
+            if (qs + 2 <= p + len && (qs[0] == 'q' || qs[0] == 'Q') && qs[1] == '=') {
+                char num[8] = {0};
+                size_t nl = (size_t)(p + len - (qs + 2));
+                memcpy(num, qs + 2, nl < sizeof num - 1 ? nl : sizeof num - 1);
+                q = strtod(num, NULL);
+            }
+        }
+        survey_lang l;
+        char tag[16] = {0};
+        if (tl > 0 && tl < sizeof tag) {
+            memcpy(tag, e, tl);
+            if (survey_lang_parse(tag, &l) == 0 && q > 0 && q > best_q) {
+                best_q = q;
+                *out = l;
+                found = 1;
+            }
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return found;
+}
+
+void survey_lang_request_text(buf *b, survey_lang l, const char *link)
+{
+    if (l == LANG_EN)
+        buf_printf(b, "Thank you for contacting us. Please take a minute to tell us how we did: %s",
+                   link);
+    else
+        buf_printf(b,
+                   "Cảm ơn anh/chị đã liên hệ với chúng tôi. Anh/chị vui lòng dành một phút "
+                   "cho biết cảm nhận về lần hỗ trợ vừa qua: %s",
+                   link);
+}

@@ -1,0 +1,200 @@
+/* token.c — signed survey links and CSRF fields; see token.h.
+ *
+ * Decoding is strict (no padding, no stray bits in the last character), so
+ * that one token has exactly one spelling: a token that differs from one we
+ * made is refused, not accepted under another spelling.
+ */
+#include "token.h"
+
+#include <assert.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+#define TOKEN_VERSION 1
+#define TOKEN_BODY 25 /* version, id, expiry */
+#define TOKEN_MAC 16
+#define TOKEN_BYTES (TOKEN_BODY + TOKEN_MAC)
+#define NONCE_BYTES 16
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t survey_b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+    size_t o = 0, i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = b64url[v >> 18 & 63];
+        out[o++] = b64url[v >> 12 & 63];
+        out[o++] = b64url[v >> 6 & 63];
+        out[o++] = b64url[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[o++] = b64url[v >> 18 & 63];
+        out[o++] = b64url[v >> 12 & 63];
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        out[o++] = b64url[v >> 18 & 63];
+        out[o++] = b64url[v >> 12 & 63];
+        out[o++] = b64url[v >> 6 & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int b64url_val(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+int survey_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap)
+{
+    if (len % 4 == 1)
+        return -1;
+    size_t n = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
+    if (n > cap)
+        return -1;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64url_val(in[i]);
+        if (v < 0)
+            return -1;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    /* Leftover bits must be zero: one spelling per value. */
+    if (acc != 0)
+        return -1;
+    assert(o == n);
+    return (int)n;
+}
+
+static void hmac(const unsigned char key[SURVEY_KEY_LEN], const void *data, size_t len,
+                 unsigned char out[32])
+{
+    unsigned int olen = 32;
+    unsigned char *r = HMAC(EVP_sha256(), key, SURVEY_KEY_LEN, data, len, out, &olen);
+    assert(r && olen == 32);
+    (void)r;
+}
+
+void survey_keys_derive(struct survey_keys *k, const char *secret, size_t len)
+{
+    static const char tl[] = "carebus survey link v1";
+    static const char cl[] = "carebus survey csrf v1";
+    unsigned int olen = SURVEY_KEY_LEN;
+    HMAC(EVP_sha256(), secret, (int)len, (const unsigned char *)tl, sizeof tl - 1, k->token, &olen);
+    olen = SURVEY_KEY_LEN;
+    HMAC(EVP_sha256(), secret, (int)len, (const unsigned char *)cl, sizeof cl - 1, k->csrf, &olen);
+}
+
+int survey_token_make(const struct survey_keys *k, const char *survey_id, int64_t exp_s,
+                      char out[SURVEY_TOKEN_LEN])
+{
+    unsigned char t[TOKEN_BYTES];
+    uuid_t u;
+    if (!survey_id || uuid_parse(survey_id, u) != 0)
+        return -1;
+    t[0] = TOKEN_VERSION;
+    memcpy(t + 1, u, 16);
+    uint64_t e = (uint64_t)exp_s;
+    for (int i = 0; i < 8; i++)
+        t[17 + i] = (unsigned char)(e >> (56 - 8 * i));
+    unsigned char mac[32];
+    hmac(k->token, t, TOKEN_BODY, mac);
+    memcpy(t + TOKEN_BODY, mac, TOKEN_MAC);
+    size_t n = survey_b64url_encode(t, TOKEN_BYTES, out);
+    assert(n == SURVEY_TOKEN_LEN - 1);
+    (void)n;
+    return 0;
+}
+
+survey_token_status survey_token_check(const struct survey_keys *k, const char *token,
+                                       int64_t now_s, char survey_id[ID_LEN], int64_t *exp_s)
+{
+    unsigned char t[TOKEN_BYTES];
+    if (!token || strlen(token) != SURVEY_TOKEN_LEN - 1 ||
+        survey_b64url_decode(token, SURVEY_TOKEN_LEN - 1, t, sizeof t) != TOKEN_BYTES)
+        return TOKEN_FORGED;
+    unsigned char mac[32];
+    hmac(k->token, t, TOKEN_BODY, mac);
+    /* The MAC first, in constant time: nothing else is read from a forgery. */
+    if (CRYPTO_memcmp(mac, t + TOKEN_BODY, TOKEN_MAC) != 0 || t[0] != TOKEN_VERSION)
+        return TOKEN_FORGED;
+    uint64_t e = 0;
+    for (int i = 0; i < 8; i++)
+        e = e << 8 | t[17 + i];
+    uuid_unparse_lower(t + 1, survey_id);
+    *exp_s = (int64_t)e;
+    return (int64_t)e <= now_s ? TOKEN_EXPIRED : TOKEN_OK;
+}
+
+int survey_nonce_new(char out[SURVEY_NONCE_LEN])
+{
+    unsigned char r[NONCE_BYTES];
+    if (RAND_bytes(r, sizeof r) != 1)
+        return -1;
+    survey_b64url_encode(r, sizeof r, out);
+    return 0;
+}
+
+bool survey_nonce_valid(const char *s)
+{
+    unsigned char r[NONCE_BYTES];
+    return s && strlen(s) == SURVEY_NONCE_LEN - 1 &&
+           survey_b64url_decode(s, SURVEY_NONCE_LEN - 1, r, sizeof r) == NONCE_BYTES;
+}
+
+static void csrf_mac(const struct survey_keys *k, const char *token, const char *nonce,
+                     unsigned char mac[32])
+{
+    /* Fixed-length parts (a token and a nonce): the concatenation is
+     * unambiguous; lengths are checked by the callers. */
+    char msg[4 + SURVEY_TOKEN_LEN + SURVEY_NONCE_LEN];
+    size_t tl = strlen(token), nl = strlen(nonce);
+    assert(tl < SURVEY_TOKEN_LEN && nl < SURVEY_NONCE_LEN);
+    memcpy(msg, "csrf", 4);
+    memcpy(msg + 4, token, tl);
+    memcpy(msg + 4 + tl, nonce, nl);
+    hmac(k->csrf, msg, 4 + tl + nl, mac);
+}
+
+void survey_csrf_make(const struct survey_keys *k, const char *token, const char *nonce,
+                      char out[SURVEY_CSRF_LEN])
+{
+    unsigned char mac[32];
+    csrf_mac(k, token, nonce, mac);
+    survey_b64url_encode(mac, 16, out);
+}
+
+bool survey_csrf_check(const struct survey_keys *k, const char *token, const char *nonce,
+                       const char *field)
+{
+    if (!token || strlen(token) != SURVEY_TOKEN_LEN - 1 || !survey_nonce_valid(nonce) || !field ||
+        strlen(field) != SURVEY_CSRF_LEN - 1)
+        return false;
+    char want[SURVEY_CSRF_LEN];
+    survey_csrf_make(k, token, nonce, want);
+    return CRYPTO_memcmp(want, field, SURVEY_CSRF_LEN - 1) == 0;
+}

@@ -1,0 +1,153 @@
+/* test_page.c — services/survey/page.c: the HTML's structure, escaping and
+ * CSP, and outbound.c's pure parts (backoff, signature). Run one test by
+ * name: test_page <name>.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "answer.h"
+#include "page.h"
+#include "survey.h"
+
+#define TOKEN "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+static void test_form_structure(void **state)
+{
+    (void)state;
+    buf b = BUF_INIT;
+    struct survey_form_view v = {.lang = LANG_VI, .token = TOKEN, .csrf = "CSRF"};
+    survey_page_form(&b, &v);
+    const char *h = buf_str(&b);
+    assert_non_null(strstr(h, "<html lang=\"vi\">"));
+    assert_non_null(strstr(h, "name=\"viewport\""));
+    assert_int_equal(count(h, "<fieldset"), 2);
+    assert_int_equal(count(h, "<legend>"), 2);
+    assert_int_equal(count(h, "type=\"radio\""), 12);
+    assert_int_equal(count(h, "name=\"csat\""), 5);
+    assert_int_equal(count(h, "name=\"ces\""), 7);
+    /* Every radio has its label. */
+    for (int i = 1; i <= 7; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "for=\"ces-%d\"><input type=\"radio\" id=\"ces-%d\"", i, i);
+        assert_non_null(strstr(h, want));
+    }
+    assert_non_null(strstr(h, "<label class=\"field\" for=\"comment\">"));
+    assert_non_null(strstr(h, "name=\"csrf\" value=\"CSRF\""));
+    assert_non_null(strstr(h, "action=\"" TOKEN "\""));
+    assert_null(strstr(h, "<script"));
+    assert_null(strstr(h, "role=\"alert\""));
+    assert_null(strstr(h, " checked"));
+    assert_null(strstr(h, "http"));
+    buf_release(&b);
+}
+
+static void test_form_errors_and_escaping(void **state)
+{
+    (void)state;
+    buf b = BUF_INIT;
+    struct survey_form_view v = {.lang = LANG_EN,
+                                 .token = TOKEN,
+                                 .csrf = "C\"SRF",
+                                 .csat = 4,
+                                 .comment = "<script>alert('x')</script> & \"q\"",
+                                 .bad = SURVEY_BAD_CES};
+    survey_page_form(&b, &v);
+    const char *h = buf_str(&b);
+    assert_non_null(strstr(h, "<html lang=\"en\">"));
+    assert_non_null(strstr(h, "role=\"alert\""));
+    assert_non_null(strstr(h, "aria-describedby=\"ces-err\""));
+    assert_non_null(strstr(h, "id=\"csat-4\" name=\"csat\" value=\"4\" required checked"));
+    assert_null(strstr(h, "<script>"));
+    assert_non_null(
+        strstr(h, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"));
+    assert_non_null(strstr(h, "value=\"C&quot;SRF\""));
+    assert_non_null(strstr(h, "Choose how much you agree"));
+    assert_null(strstr(h, "Choose how satisfied"));
+    buf_release(&b);
+}
+
+static void test_notices(void **state)
+{
+    (void)state;
+    for (int l = LANG_VI; l <= LANG_EN; l++)
+        for (int n = NOTICE_INVALID; n <= NOTICE_BAD_REQUEST; n++) {
+            buf b = BUF_INIT;
+            survey_page_notice(&b, (survey_lang)l, (survey_notice)n, TOKEN);
+            const char *h = buf_str(&b);
+            assert_non_null(strstr(h, l == LANG_EN ? "lang=\"en\"" : "lang=\"vi\""));
+            assert_int_equal(count(h, "<h1>"), 1);
+            assert_true((strstr(h, "href=\"" TOKEN "?lang=") != NULL) == (n == NOTICE_CSRF));
+            buf_release(&b);
+        }
+    buf b = BUF_INIT;
+    survey_page_thanks(&b, LANG_VI);
+    assert_non_null(strstr(buf_str(&b), "Cảm ơn anh/chị!"));
+    buf_release(&b);
+}
+
+static void test_csp(void **state)
+{
+    (void)state;
+    const char *csp = survey_page_csp();
+    assert_non_null(strstr(csp, "default-src 'none'"));
+    assert_non_null(strstr(csp, "style-src 'sha256-"));
+    assert_non_null(strstr(csp, "form-action 'self'"));
+    assert_null(strstr(csp, "unsafe"));
+    assert_ptr_equal(csp, survey_page_csp());
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    /* Uniform in [d/2, d], d doubling from the base up to the cap. */
+    assert_int_equal(outbound_backoff_ms(1000, 60000, 1, 0), 500);
+    assert_int_equal(outbound_backoff_ms(1000, 60000, 1, 500), 1000);
+    assert_int_equal(outbound_backoff_ms(1000, 60000, 1, 501), 500);
+    assert_int_equal(outbound_backoff_ms(1000, 60000, 2, 0), 1000);
+    assert_int_equal(outbound_backoff_ms(1000, 60000, 3, 0), 2000);
+    assert_int_equal(outbound_backoff_ms(1000, 60000, 30, 0), 30000);
+    assert_int_equal(outbound_backoff_ms(1000, 60000, 1000, UINT32_MAX),
+                     30000 + (long)(UINT32_MAX % 30001));
+    for (uint32_t r = 0; r < 5000; r += 7) {
+        long v = outbound_backoff_ms(5000, 3600000, 4, r);
+        assert_true(v >= 20000 && v <= 40000);
+    }
+    assert_int_equal(outbound_backoff_ms(1, 60000, 1, 12345), 1);
+}
+
+static void test_signature(void **state)
+{
+    (void)state;
+    /* RFC 4231, test case 2. */
+    char sig[72];
+    const char *data = "what do ya want for nothing?";
+    outbound_signature("Jefe", data, strlen(data), sig);
+    assert_string_equal(sig,
+                        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_form_structure), cmocka_unit_test(test_form_errors_and_escaping),
+        cmocka_unit_test(test_notices),        cmocka_unit_test(test_csp),
+        cmocka_unit_test(test_backoff),        cmocka_unit_test(test_signature),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests_name("page", tests, NULL, NULL);
+}
