@@ -1,50 +1,279 @@
-/* auth.c — bearer keys checked against SHA-256 hashes. */
+/* auth.c — bearer keys checked against an in-memory table of SHA-256 hashes.
+ *
+ * The table is rebuilt whole on each reload (a few hundred keys at most, once
+ * a second) and swapped in between two loop callbacks, so a handler never
+ * sees it half-built. Buckets move with their key (matched by hash), so a
+ * reload neither refills nor empties anyone's rate. The slot of a key is
+ * taken from its hash's first bytes: SHA-256 output is uniform, so linear
+ * probing in a table at most half full stays short. The final comparison is
+ * CRYPTO_memcmp over the whole hash, in constant time.
+ */
 #include "auth.h"
 
 #include <ctype.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "timeutil.h"
+
+#define AUTH_TICK_MS 100
+
+struct auth_table {
+    struct auth_key *keys;
+    size_t n;
+    uint32_t *slots; /* index + 1 into keys; 0: empty */
+    size_t mask;     /* slots - 1, a power of two minus one */
+};
 
 struct auth {
+    struct auth_table t;
     bool has_bootstrap;
     unsigned char bootstrap[AUTH_HASH_LEN];
+    struct ratelimit_conf rl;
+    loop *loop;
+    dbq *q;
+    int timer;
+    bool inflight;       /* a reload query is queued */
+    bool loaded;         /* one reload succeeded */
+    bool failing;        /* the last reload failed (logged once) */
+    int64_t next_due_ms; /* monotonic time of the next reload */
 };
 
 int auth_hash(const char *key, size_t len, unsigned char out[AUTH_HASH_LEN])
 {
-    unsigned int n = 0;
-    return EVP_Digest(key, len, out, &n, EVP_sha256(), NULL) == 1 && n == AUTH_HASH_LEN ? 0 : -1;
+    return apikey_hash(key, len, out);
 }
 
-auth *auth_new(const char *bootstrap_key)
+static size_t slot_of(const unsigned char *hash, size_t mask)
+{
+    uint32_t v;
+    memcpy(&v, hash, sizeof v);
+    return v & mask;
+}
+
+static struct auth_key *table_find(const struct auth_table *t, const unsigned char *hash)
+{
+    if (!t->slots)
+        return NULL;
+    for (size_t i = slot_of(hash, t->mask);; i = (i + 1) & t->mask) {
+        uint32_t k = t->slots[i];
+        if (!k)
+            return NULL;
+        if (CRYPTO_memcmp(t->keys[k - 1].hash, hash, AUTH_HASH_LEN) == 0)
+            return &t->keys[k - 1];
+    }
+}
+
+static void table_free(struct auth_table *t)
+{
+    if (t->keys)
+        OPENSSL_cleanse(t->keys, t->n * sizeof *t->keys);
+    free(t->keys);
+    free(t->slots);
+    *t = (struct auth_table){0};
+}
+
+/* "zalo,email" -> bits; unknown names are logged and ignored (a newer
+ * carebusctl may know more channels than this build). */
+static bool warned_unknown;
+
+static uint32_t channels_mask(const char *id, const char *list)
+{
+    if (!list)
+        return AUTH_ALL_CHANNELS;
+    uint32_t mask = 0;
+    while (*list) {
+        size_t n = strcspn(list, ",");
+        char name[32];
+        Carebus__V1__Channel c;
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), list);
+        if (event_channel_parse(name, &c) == 0)
+            mask |= UINT32_C(1) << c;
+        else if (n && !warned_unknown) {
+            /* Once: the table is reloaded every second. */
+            log_warn("API key %s names an unknown channel \"%s\": ignored", id, name);
+            warned_unknown = true;
+        }
+        list += n;
+        if (*list == ',')
+            list++;
+    }
+    return mask;
+}
+
+/* Adds a key unless its hash is already there. keys has room. */
+static void table_add(struct auth_table *t, const struct auth_table *old, const char *id,
+                      const unsigned char *hash, uint32_t channels, bool unlimited)
+{
+    if (table_find(t, hash))
+        return;
+    struct auth_key *k = &t->keys[t->n];
+    memset(k, 0, sizeof *k);
+    memcpy(k->hash, hash, AUTH_HASH_LEN);
+    snprintf(k->id, sizeof k->id, "%s", id);
+    k->channels = channels;
+    k->unlimited = unlimited;
+    const struct auth_key *was = table_find(old, hash);
+    if (was)
+        k->bucket = was->bucket;
+    size_t i = slot_of(hash, t->mask);
+    while (t->slots[i])
+        i = (i + 1) & t->mask;
+    t->slots[i] = (uint32_t)++t->n;
+}
+
+int auth_replace(auth *a, const struct auth_row *rows, size_t n)
+{
+    struct auth_table t = {0};
+    size_t nslots = 16;
+    while (nslots < 2 * (n + 1))
+        nslots *= 2;
+    t.keys = calloc(n + 1, sizeof *t.keys);
+    t.slots = calloc(nslots, sizeof *t.slots);
+    t.mask = nslots - 1;
+    if (!t.keys || !t.slots) {
+        table_free(&t);
+        log_error("out of memory loading %zu API keys", n);
+        return -1;
+    }
+    if (a->has_bootstrap)
+        table_add(&t, &a->t, "bootstrap", a->bootstrap, AUTH_ALL_CHANNELS, true);
+    for (size_t i = 0; i < n; i++)
+        table_add(&t, &a->t, rows[i].id, rows[i].hash, channels_mask(rows[i].id, rows[i].channels),
+                  false);
+    table_free(&a->t);
+    a->t = t;
+    metrics_set("carebus_ingest_api_keys", (double)t.n);
+    return 0;
+}
+
+size_t auth_count(const auth *a)
+{
+    return a->t.n;
+}
+
+auth *auth_new(const char *bootstrap_key, const struct ratelimit_conf *rl)
 {
     auth *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
+    a->rl = *rl;
+    a->timer = -1;
     if (bootstrap_key && bootstrap_key[0]) {
-        if (auth_hash(bootstrap_key, strlen(bootstrap_key), a->bootstrap) != 0) {
-            free(a);
-            return NULL;
-        }
+        if (auth_hash(bootstrap_key, strlen(bootstrap_key), a->bootstrap) != 0)
+            goto fail;
         a->has_bootstrap = true;
     } else {
-        log_warn("CAREBUS_BOOTSTRAP_API_KEY is not set: no integrator key is accepted");
+        log_warn("CAREBUS_BOOTSTRAP_API_KEY is not set: only keys made with carebusctl are "
+                 "accepted");
     }
+    metrics_describe("carebus_ingest_api_keys", "gauge", "API keys accepted (bootstrap included)");
+    if (auth_replace(a, NULL, 0) != 0)
+        goto fail;
     return a;
+fail:
+    OPENSSL_cleanse(a->bootstrap, sizeof a->bootstrap);
+    free(a);
+    return NULL;
 }
 
 void auth_destroy(auth **pa)
 {
-    if (*pa)
-        OPENSSL_cleanse((*pa)->bootstrap, sizeof (*pa)->bootstrap);
-    free(*pa);
+    auth *a = *pa;
+    if (!a)
+        return;
+    if (a->timer > 0)
+        loop_remove_timer(a->loop, a->timer);
+    table_free(&a->t);
+    OPENSSL_cleanse(a->bootstrap, sizeof a->bootstrap);
+    free(a);
     *pa = NULL;
 }
+
+/* --- reloading from PostgreSQL ---------------------------------------------- */
+
+static void auth_on_rows(PGresult *res, void *arg)
+{
+    auth *a = arg;
+    a->inflight = false;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        /* Down: dbq logs the connection; a failing statement is ours. */
+        if (res && !a->failing) {
+            const char *msg = PQresultErrorMessage(res);
+            log_error("could not load the API keys: %.*s", (int)strcspn(msg, "\n"), msg);
+        }
+        a->failing = true;
+        return;
+    }
+    int n = PQntuples(res);
+    struct auth_row *rows = calloc((size_t)n + 1, sizeof *rows);
+    unsigned char(*hashes)[AUTH_HASH_LEN] = calloc((size_t)n + 1, sizeof *hashes);
+    if (!rows || !hashes) {
+        log_error("out of memory loading %d API keys", n);
+        goto out;
+    }
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        const char *id = PQgetvalue(res, i, 0);
+        if (apikey_unhex(PQgetvalue(res, i, 1), hashes[k], AUTH_HASH_LEN) != 0) {
+            log_warn("API key %s has a malformed hash: ignored", id);
+            continue;
+        }
+        rows[k] =
+            (struct auth_row){id, hashes[k], PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2)};
+        k++;
+    }
+    if (auth_replace(a, rows, k) == 0) {
+        if (!a->loaded || a->failing)
+            log_info("loaded %zu API keys", k);
+        a->loaded = true;
+        a->failing = false;
+    }
+out:
+    if (hashes)
+        OPENSSL_cleanse(hashes, ((size_t)n + 1) * sizeof *hashes);
+    free(hashes);
+    free(rows);
+}
+
+static int auth_on_tick(loop *l, void *arg)
+{
+    (void)l;
+    auth *a = arg;
+    int64_t now = time_mono_ms();
+    /* Until the first load, retry every tick: readiness waits on it. */
+    if (a->inflight || (a->loaded && now < a->next_due_ms))
+        return 0;
+    static const char sql[] = "SELECT id::text, encode(key_hash, 'hex'),"
+                              " array_to_string(channels, ',')"
+                              " FROM ingest.api_keys WHERE revoked_at IS NULL";
+    if (dbq_query(a->q, sql, 0, NULL, auth_on_rows, a) == 0) {
+        a->inflight = true;
+        a->next_due_ms = now + AUTH_REFRESH_MS;
+    }
+    return 0;
+}
+
+int auth_start_refresh(auth *a, loop *l, dbq *q)
+{
+    a->loop = l;
+    a->q = q;
+    a->timer = loop_add_timer(l, AUTH_TICK_MS, auth_on_tick, a);
+    return a->timer > 0 ? 0 : -1;
+}
+
+bool auth_loaded(const auth *a)
+{
+    return a->loaded;
+}
+
+/* --- requests ------------------------------------------------------------- */
 
 const char *auth_bearer(const char *header, size_t *len)
 {
@@ -62,17 +291,64 @@ const char *auth_bearer(const char *header, size_t *len)
     return k;
 }
 
-bool auth_check(auth *a, http_req *r)
+struct auth_key *auth_lookup(auth *a, const char *key, size_t len)
+{
+    unsigned char h[AUTH_HASH_LEN];
+    if (!key || auth_hash(key, len, h) != 0)
+        return NULL;
+    return table_find(&a->t, h);
+}
+
+const struct auth_key *auth_request(auth *a, http_req *r)
 {
     size_t len = 0;
     const char *key = auth_bearer(http_header(r, "Authorization"), &len);
-    unsigned char h[AUTH_HASH_LEN];
-    if (key && a->has_bootstrap && auth_hash(key, len, h) == 0 &&
-        CRYPTO_memcmp(h, a->bootstrap, AUTH_HASH_LEN) == 0)
+    struct auth_key *k = auth_lookup(a, key, len);
+    if (!k) {
+        http_add_header(r, "WWW-Authenticate", "Bearer realm=\"carebus\"");
+        ingest_reject(r, 401, "unauthorized", "unauthorized", NULL, "%s",
+                      key ? "the API key is not valid" : "missing \"Authorization: Bearer <key>\"");
+        return NULL;
+    }
+    long wait = k->unlimited ? 0 : ratelimit_take(&k->bucket, &a->rl, time_mono_ms() * 1000);
+    if (wait > 0) {
+        char s[24];
+        snprintf(s, sizeof s, "%ld", wait);
+        http_add_header(r, "Retry-After", s);
+        ingest_reject(r, 429, "rate_limited", "rate_limited", NULL,
+                      "this API key is over its rate of %g requests per second; retry after %ld "
+                      "second%s",
+                      a->rl.rate, wait, wait == 1 ? "" : "s");
+        return NULL;
+    }
+    return k;
+}
+
+bool auth_check(auth *a, http_req *r)
+{
+    return auth_request(a, r) != NULL;
+}
+
+bool auth_allows(const struct auth_key *k, Carebus__V1__Channel c)
+{
+    return (unsigned)c < 32 && (k->channels >> c & 1);
+}
+
+bool auth_channel_ok(http_req *r, const struct auth_key *k, Carebus__V1__Channel c)
+{
+    if (auth_allows(k, c))
         return true;
-    metrics_add("carebus_ingest_rejected_total{reason=\"unauthorized\"}", 1);
-    http_add_header(r, "WWW-Authenticate", "Bearer realm=\"carebus\"");
-    http_reply_error(r, 401, "unauthorized", NULL,
-                     key ? "the API key is not valid" : "missing \"Authorization: Bearer <key>\"");
+    ingest_reject(r, 403, "forbidden", "forbidden", "channel",
+                  "this API key is not allowed to use the channel \"%s\"", event_channel_name(c));
+    return false;
+}
+
+bool auth_unscoped_ok(http_req *r, const struct auth_key *k)
+{
+    if (k->channels == AUTH_ALL_CHANNELS)
+        return true;
+    ingest_reject(r, 403, "forbidden", "forbidden", NULL,
+                  "this API key is limited to some channels; this operation needs a key for "
+                  "every channel");
     return false;
 }

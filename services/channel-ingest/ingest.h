@@ -1,12 +1,14 @@
 /* ingest.h — channel-ingest's shared context and its parts.
  *
  * One ingest per process: the write queue (group commit of appends), the
- * read queue (read-back endpoints), the bus publisher and the accepted keys.
- * Reads and writes use separate connections so that a read never waits
- * behind a commit.
+ * read queue (read-back endpoints, existence checks, the API key table's
+ * reloads), the bus publisher and the accepted keys. Reads and writes use
+ * separate connections so that a read never waits behind a commit.
  */
 #ifndef INGEST_H
 #define INGEST_H
+
+#include <stddef.h>
 
 #include "auth.h"
 #include "dbq.h"
@@ -20,6 +22,7 @@ typedef struct ingest {
     dbq *reads;
     group_commit *gc;
     auth *auth;
+    size_t json_max_depth; /* CAREBUS_JSON_MAX_DEPTH */
 } ingest;
 
 /* The route table (routes.c). */
@@ -27,11 +30,32 @@ extern const struct http_route ingest_routes[];
 extern const size_t ingest_routes_count;
 
 /* Handlers, one file per endpoint family. */
-http_status messages_post(http_req *r, void *arg);
-http_status events_get(http_req *r, void *arg);
-http_status tickets_get(http_req *r, void *arg);
+http_status messages_post(http_req *r, void *arg);         /* messages.c */
+http_status events_get(http_req *r, void *arg);            /* readback.c */
+http_status tickets_get(http_req *r, void *arg);           /* readback.c */
+http_status tickets_reply_post(http_req *r, void *arg);    /* tickets.c */
+http_status tickets_status_post(http_req *r, void *arg);   /* tickets.c */
+http_status tickets_transfer_post(http_req *r, void *arg); /* tickets.c */
+http_status agents_presence_put(http_req *r, void *arg);   /* agents.c */
+http_status customers_put(http_req *r, void *arg);         /* customers.c */
+http_status customers_get(http_req *r, void *arg);         /* customers.c */
+http_status customers_find(http_req *r, void *arg);        /* customers.c */
+http_status calls_post(http_req *r, void *arg);            /* calls.c */
+
+/* Read-backs (readback.c): runs sql on the read queue and answers its one
+ * JSON cell with 200, or 404 with the message `missing` when there is no
+ * row or the cell is NULL. readback_by_id first authenticates and takes the
+ * path's ":id" as $1 (404 without a query when it is not a UUID). */
+http_status readback_json(ingest *in, http_req *r, const char *sql, int nparams,
+                          const char *const *params, const char *what, const char *missing);
+http_status readback_by_id(ingest *in, http_req *r, const char *sql, const char *what);
 
 /* Answers 503 with Retry-After (PostgreSQL down or overloaded). */
 void ingest_reply_unavailable(http_req *r);
+
+/* Answers a client error and counts it in
+ * carebus_ingest_rejected_total{reason="<reason>"}. field may be NULL. */
+void ingest_reject(http_req *r, unsigned status, const char *reason, const char *code,
+                   const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 #endif

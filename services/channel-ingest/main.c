@@ -3,41 +3,112 @@
  * Authenticates, validates and deduplicates each event, makes it durable in
  * the event log (group commit) before answering 2xx, then publishes it on
  * the bus. When PostgreSQL is down or slow it answers 503 with Retry-After,
- * never 202, and reconnects by itself.
+ * never 202, and reconnects by itself. Ready once it can write and has
+ * loaded the API keys.
  */
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "config.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 
 #define INGEST_MAX_BATCH 1000
+#define INGEST_PEM_MAX (1 << 20)
 
-void ingest_reply_unavailable(http_req *r)
+/* What CAREBUS_* configures beyond the service's common settings. */
+struct ingest_config {
+    struct ratelimit_conf rl;
+    long max_body;
+    long json_max_depth;
+    char *tls_cert; /* PEM text read from CAREBUS_TLS_CERT, or NULL */
+    char *tls_key;
+};
+
+static void free_pem(char **p)
 {
-    http_add_header(r, "Retry-After", "1");
-    http_reply_error(r, 503, "unavailable", NULL,
-                     "the event store is unavailable; retry after 1 second");
+    if (*p)
+        OPENSSL_cleanse(*p, strlen(*p));
+    free(*p);
+    *p = NULL;
 }
 
 static bool ingest_ready(void *arg)
 {
     ingest *in = arg;
-    return in->writes && dbq_up(in->writes);
+    return in->writes && dbq_up(in->writes) && in->auth && auth_loaded(in->auth);
 }
 
-static int ingest_open(ingest *in)
+/* Reads a whole PEM file; NULL (logged) on failure. */
+static char *read_pem(const char *var, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    if (!f) {
+        log_error("could not open %s \"%s\": %m", var, path);
+        return NULL;
+    }
+    buf = malloc(INGEST_PEM_MAX + 1);
+    size_t n = buf ? fread(buf, 1, INGEST_PEM_MAX + 1, f) : 0;
+    if (!buf || ferror(f) || n == 0 || n > INGEST_PEM_MAX) {
+        log_error("could not read %s \"%s\": empty, unreadable or over 1 MiB", var, path);
+        free(buf);
+        buf = NULL;
+    } else {
+        buf[n] = '\0';
+    }
+    fclose(f);
+    return buf;
+}
+
+static int ingest_configure(struct ingest_config *c)
+{
+    const char *err = NULL;
+    long rps, burst;
+    if (config_long("RATE_LIMIT_RPS", 1000, 0, 10000000, &rps, &err) != 0 ||
+        config_long("RATE_LIMIT_BURST", rps > 0 ? 2 * rps : 1, 1, 100000000, &burst, &err) != 0 ||
+        config_long("MAX_BODY", 1 << 20, 1024, 64 << 20, &c->max_body, &err) != 0 ||
+        config_long("JSON_MAX_DEPTH", 32, 2, 1024, &c->json_max_depth, &err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    c->rl = (struct ratelimit_conf){(double)rps, (double)burst};
+    const char *cert = config_str("TLS_CERT", NULL), *key = config_str("TLS_KEY", NULL);
+    if (!cert != !key) {
+        log_error("set both CAREBUS_TLS_CERT and CAREBUS_TLS_KEY for HTTPS, or neither");
+        return -1;
+    }
+    if (cert && (!(c->tls_cert = read_pem("CAREBUS_TLS_CERT", cert)) ||
+                 !(c->tls_key = read_pem("CAREBUS_TLS_KEY", key))))
+        return -1;
+    return 0;
+}
+
+static int ingest_open(ingest *in, const struct ingest_config *c)
 {
     const char *pg = config_str("PG", CONFIG_DEFAULT_PG);
-    in->auth = auth_new(config_str("BOOTSTRAP_API_KEY", NULL));
+    metrics_describe("carebus_ingest_rejected_total", "counter",
+                     "Requests refused, by reason (unauthorized, forbidden, rate_limited, "
+                     "body_too_large, unsupported_media_type, invalid_json, invalid_utf8, "
+                     "too_deep, missing_field, invalid_field, not_found, unavailable, ...)");
+    in->json_max_depth = (size_t)c->json_max_depth;
+    in->auth = auth_new(config_str("BOOTSTRAP_API_KEY", NULL), &c->rl);
     in->writes = dbq_new(in->svc->loop, pg, "channel-ingest/writes");
     in->reads = dbq_new(in->svc->loop, pg, "channel-ingest/reads");
     if (!in->auth || !in->writes || !in->reads)
+        return -1;
+    if (auth_start_refresh(in->auth, in->svc->loop, in->reads) != 0)
         return -1;
     in->gc = group_commit_new(in->writes, in->svc->bus, "ingest", INGEST_MAX_BATCH);
     return in->gc ? 0 : -1;
 }
 
 /* Pending requests are answered 503 by the queues before the HTTP server
- * goes: first the write queue (fails the in-flight batch), then what waits. */
+ * goes: first the write queue (fails the in-flight batch), then what waits;
+ * the read queue before the keys (it answers their in-flight reload). */
 static void ingest_close(ingest *in)
 {
     dbq_destroy(&in->writes);
@@ -49,6 +120,13 @@ static void ingest_close(ingest *in)
 int main(void)
 {
     ingest in = {0};
+    struct ingest_config c = {0};
+    log_init("channel-ingest");
+    if (ingest_configure(&c) != 0) {
+        free_pem(&c.tls_cert);
+        free_pem(&c.tls_key);
+        return 1;
+    }
     struct service_opts o = {
         .name = "channel-ingest",
         .port_var = "INGEST_PORT",
@@ -58,15 +136,22 @@ int main(void)
         .nroutes = ingest_routes_count,
         .arg = &in,
         .ready = ingest_ready,
+        .max_body = (size_t)c.max_body,
+        .tls_cert_pem = c.tls_cert,
+        .tls_key_pem = c.tls_key,
+        .rejected_family = "carebus_ingest_rejected_total",
     };
-    if (!(in.svc = service_new(&o)))
-        return 1;
     int rc = 1;
-    if (ingest_open(&in) == 0)
+    if (!(in.svc = service_new(&o)))
+        goto out;
+    if (ingest_open(&in, &c) == 0)
         rc = service_run(in.svc);
     else
         log_error("could not start channel-ingest");
     ingest_close(&in);
     service_destroy(&in.svc);
+out:
+    free_pem(&c.tls_cert);
+    free_pem(&c.tls_key);
     return rc;
 }

@@ -1,66 +1,83 @@
-/* readback.c — GET /v1/events/{id} and GET /v1/tickets/{id}.
+/* readback.c — GET /v1/events/{id}, GET /v1/tickets/{id}, and the query
+ * behind every read-back (customers.c uses it too).
  *
  * Read-only views over the event log and the router's tables, answered on
  * the read connection. The JSON is built by PostgreSQL, in one statement
- * (the ticket's by functions of the services that own each part).
- * An id that is not a UUID is a 404 without a query.
+ * (the ticket's and the customer's by functions of the services that own
+ * each part): a NULL or missing row is a 404. An id that is not a UUID is a
+ * 404 without a query.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "id.h"
 #include "ingest.h"
 #include "log.h"
-#include "timeutil.h"
+#include "metrics.h"
 
-static void readback_on_row(PGresult *res, void *arg, const char *what)
+struct readback {
+    http_req *r;
+    const char *what;
+    char missing[320]; /* the 404's message */
+};
+
+static void readback_on_row(PGresult *res, void *arg)
 {
-    http_req *r = arg;
+    struct readback *rb = arg;
+    http_req *r = rb->r;
     if (!res) {
+        metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
         ingest_reply_unavailable(r);
         return;
     }
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         const char *msg = PQresultErrorMessage(res);
-        log_error("reading %s failed: %.*s", what, (int)strcspn(msg, "\n"), msg);
-        http_reply_error(r, 500, "internal", NULL, "could not read the %s", what);
+        log_error("reading %s failed: %.*s", rb->what, (int)strcspn(msg, "\n"), msg);
+        http_reply_error(r, 500, "internal", NULL, "could not read the %s", rb->what);
         return;
     }
     if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
-        http_reply_error(r, 404, "not_found", NULL, "no %s with id \"%s\"", what,
-                         http_param(r, "id"));
+        ingest_reject(r, 404, "not_found", "not_found", NULL, "%s", rb->missing);
         return;
     }
     const char *json = PQgetvalue(res, 0, 0);
     http_reply(r, 200, "application/json", json, strlen(json));
 }
 
-static void events_on_row(PGresult *res, void *arg)
+http_status readback_json(ingest *in, http_req *r, const char *sql, int nparams,
+                          const char *const *params, const char *what, const char *missing)
 {
-    readback_on_row(res, arg, "event");
-}
-
-static void tickets_on_row(PGresult *res, void *arg)
-{
-    readback_on_row(res, arg, "ticket");
-}
-
-static http_status readback_query(ingest *in, http_req *r, const char *sql, dbq_fn fn,
-                                  const char *what)
-{
-    if (!auth_check(in->auth, r))
-        return HTTP_DONE;
-    const char *id = http_param(r, "id");
-    if (!id || !id_valid(id)) {
-        http_reply_error(r, 404, "not_found", NULL, "no %s with id \"%s\"", what, id ? id : "");
+    struct readback *rb = calloc(1, sizeof *rb);
+    if (!rb) {
+        ingest_reply_unavailable(r);
         return HTTP_DONE;
     }
-    const char *params[] = {id};
-    if (dbq_query(in->reads, sql, 1, params, fn, r) != 0) {
+    rb->r = r;
+    rb->what = what;
+    snprintf(rb->missing, sizeof rb->missing, "%s", missing);
+    http_set_data(r, rb, free);
+    if (dbq_query(in->reads, sql, nparams, params, readback_on_row, rb) != 0) {
+        metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
         ingest_reply_unavailable(r);
         return HTTP_DONE;
     }
     return HTTP_SUSPENDED;
+}
+
+http_status readback_by_id(ingest *in, http_req *r, const char *sql, const char *what)
+{
+    if (!auth_check(in->auth, r))
+        return HTTP_DONE;
+    const char *id = http_param(r, "id");
+    char missing[160];
+    snprintf(missing, sizeof missing, "no %s with id \"%.64s\"", what, id ? id : "");
+    if (!id || !id_valid(id)) {
+        ingest_reject(r, 404, "not_found", "not_found", NULL, "%s", missing);
+        return HTTP_DONE;
+    }
+    const char *params[] = {id};
+    return readback_json(in, r, sql, 1, params, what, missing);
 }
 
 http_status events_get(http_req *r, void *arg)
@@ -74,7 +91,7 @@ http_status events_get(http_req *r, void *arg)
         " 'ticket_id', coalesce(m.ticket_id, e.ticket_id))"
         " FROM eventlog.events e LEFT JOIN router.messages m ON m.event_id = e.event_id"
         " WHERE e.event_id = $1";
-    return readback_query(arg, r, sql, events_on_row, "event");
+    return readback_by_id(arg, r, sql, "event");
 }
 
 http_status tickets_get(http_req *r, void *arg)
@@ -84,5 +101,5 @@ http_status tickets_get(http_req *r, void *arg)
                               " || jsonb_build_object('sla', sla.ticket_json(t.id),"
                               "                       'survey', survey.ticket_json(t.id))"
                               " FROM router.tickets t WHERE t.id = $1";
-    return readback_query(arg, r, sql, tickets_on_row, "ticket");
+    return readback_by_id(arg, r, sql, "ticket");
 }

@@ -99,6 +99,7 @@ struct http_server {
     void *arg;
     http_ready_fn ready;
     size_t max_body;
+    const char *rejected_family;
     int port;
     http_req *suspended;
     size_t inflight; /* answered but not yet completed */
@@ -283,6 +284,17 @@ static void count_route(const char *family, const char *label, const char *extra
     int n = snprintf(name, sizeof name, "%s{route=\"%s\"%s}", family, label, extra);
     if (n > 0 && (size_t)n < sizeof name)
         metrics_add(name, v);
+}
+
+/* Counts a refusal of this file's own in the server's rejected family. */
+static void count_rejected(const http_server *s, const char *reason)
+{
+    char name[160];
+    int n = s->rejected_family
+                ? snprintf(name, sizeof name, "%s{reason=\"%s\"}", s->rejected_family, reason)
+                : -1;
+    if (n > 0 && (size_t)n < sizeof name)
+        metrics_add(name, 1);
 }
 
 static void count_answer(const http_req *r, unsigned status)
@@ -486,6 +498,7 @@ static enum MHD_Result req_queue(http_req *r)
 static void req_too_large(http_req *r)
 {
     log_info("request body too large: %s %s (limit %zu bytes)", r->method, r->path, r->s->max_body);
+    count_rejected(r->s, "body_too_large");
     r->too_large = true;
     free(r->body);
     r->body = NULL;
@@ -577,11 +590,13 @@ static enum MHD_Result req_dispatch(http_req *r)
     if (!r->route) {
         if (r->allow) {
             log_info("method not allowed: %s %s", r->method, r->path);
+            count_rejected(s, "method_not_allowed");
             http_add_header(r, MHD_HTTP_HEADER_ALLOW, r->allow);
             http_reply_error(r, 405, "method_not_allowed", NULL, "%s is not allowed on %s",
                              r->method, r->path);
         } else {
             log_info("no route: %s %s", r->method, r->path);
+            count_rejected(s, "no_route");
             http_reply_error(r, 404, "not_found", NULL, "no route for %s %s", r->method, r->path);
         }
         return req_queue(r);
@@ -784,17 +799,32 @@ http_server *http_server_new(loop *l, const struct http_server_opts *o)
     s->arg = o->arg;
     s->ready = o->ready;
     s->max_body = o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY;
+    s->rejected_family = o->rejected_family;
 
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* TLS options go in an array so that the one call below serves both. */
+    bool tls = o->tls_cert_pem && o->tls_key_pem;
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)o->tls_cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (tls) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            log_error("could not start HTTPS: libmicrohttpd was built without TLS");
+            goto fail;
+        }
+        flags |= MHD_USE_TLS;
+    }
     /* The logger goes first, or MHD logs its first complaints to stderr. */
     s->d = MHD_start_daemon(
         flags, (uint16_t)o->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
         s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTION_LIMIT,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_END);
+        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!s->d) {
         log_error("could not listen for HTTP on %s port %d: %s", addr, o->port, strerror(errno));
         goto fail;
@@ -825,7 +855,7 @@ http_server *http_server_new(loop *l, const struct http_server_opts *o)
                      "HTTP requests answered, by route pattern and status code");
     metrics_describe("carebus_http_request_duration_seconds", "summary",
                      "Time from the request line to the answer, by route pattern");
-    log_info("listening for HTTP on %s port %d", addr, s->port);
+    log_info("listening for %s on %s port %d", tls ? "HTTPS" : "HTTP", addr, s->port);
     return s;
 fail:
     if (s->d)

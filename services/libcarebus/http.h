@@ -46,6 +46,15 @@ struct http_server_opts {
     void *arg; /* passed to handlers and ready */
     http_ready_fn ready;
     size_t max_body; /* bytes; 0: 1 MiB */
+    /* HTTPS when both are set: PEM text (not file names) of the certificate
+     * chain and its private key, borrowed until http_server_new returns.
+     * Fails when libmicrohttpd was built without TLS. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
+    /* A counter family (NULL: none), e.g. "carebus_ingest_rejected_total",
+     * that counts the requests refused here, before any handler, by reason:
+     * "body_too_large" (413), "no_route" (404), "method_not_allowed" (405). */
+    const char *rejected_family;
 };
 
 /* Starts listening and registers with the loop. NULL on failure (logged). */

@@ -25,6 +25,9 @@ struct service_opts {
     void *arg;                 /* passed to route handlers and ready */
     http_ready_fn ready;       /* /readyz; default: the database is up */
     size_t max_body;
+    const char *tls_cert_pem;  /* HTTPS; see http_server_opts */
+    const char *tls_key_pem;
+    const char *rejected_family;
 };
 
 typedef struct service {

@@ -1,0 +1,82 @@
+/* field.h — typed members of a JSON request body, each error naming its field.
+ *
+ * Pure helpers shared by every write endpoint's parser: a known member of
+ * the wrong type, out of range or too long is an error that names the field
+ * ("customer.phone", "attachments[2].size") and says why, in PostgreSQL's
+ * message style; unknown members are never looked at (integrators may send
+ * more than we read). Strings returned are borrowed from the JSON document,
+ * which must outlive their use. A member that is absent or JSON null counts
+ * as absent.
+ */
+#ifndef FIELD_H
+#define FIELD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a 400 answer says: {"error":{"code","field","message"}}. */
+struct message_error {
+    const char *code; /* "missing_field", "invalid_field", "invalid_json" */
+    char field[64];
+    char message[192];
+};
+
+/* Sets err (message printf-style); returns -1 so that callers can
+ * `return field_fail(...)`. */
+int field_fail(struct message_error *err, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A string member: *out is set when present (borrowed), else left as is.
+ * required: absent is "missing_field"; blank ("" or only spaces) is then
+ * "invalid_field" too. max: longest accepted length in bytes (0: any).
+ * Control characters other than tab, CR and LF are refused unless
+ * allow_control (free text may carry them; identifiers may not). */
+#define FIELD_OPTIONAL 0u
+#define FIELD_REQUIRED 1u
+#define FIELD_TEXT 2u /* free text: control characters allowed */
+int field_string(const json_t *obj, const char *key, const char *field, unsigned flags, size_t max,
+                 char **out, struct message_error *err);
+
+/* field_string's checks on a string taken from elsewhere (a protobuf body,
+ * whose strings protobuf-c does not check for UTF-8): required (absent is
+ * "" there), length, blank, control characters, UTF-8. NULL counts as "". */
+int field_check(const char *s, const char *field, unsigned flags, size_t max,
+                struct message_error *err);
+
+/* An enum member spelled as a string, parsed by parse (event.h's
+ * event_*_parse functions); `allowed` lists the names for the message. */
+typedef int (*field_enum_fn)(const char *s, int *out);
+int field_enum(const json_t *obj, const char *key, const char *field, unsigned flags,
+               field_enum_fn parse, const char *allowed, int *out, bool *present,
+               struct message_error *err);
+
+/* An RFC 3339 time ("2026-11-23T09:00:00+07:00"); *present tells whether
+ * it was given. */
+int field_time(const json_t *obj, const char *key, const char *field, unsigned flags,
+               int64_t *out_us, bool *present, struct message_error *err);
+
+/* A JSON integer in [0, max]. */
+int field_uint(const json_t *obj, const char *key, const char *field, unsigned flags, uint64_t max,
+               uint64_t *out, bool *present, struct message_error *err);
+
+/* A JSON true/false. */
+int field_bool(const json_t *obj, const char *key, const char *field, unsigned flags, bool *out,
+               struct message_error *err);
+
+/* An array of at most max_items non-blank strings of at most max_len bytes,
+ * borrowed into out[]; *n receives the count. */
+int field_strings(const json_t *obj, const char *key, const char *field, unsigned flags,
+                  size_t max_items, size_t max_len, char **out, size_t *n,
+                  struct message_error *err);
+
+/* True when s (n bytes) is well-formed UTF-8 (no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+bool field_utf8_valid(const char *s, size_t n);
+
+/* True when s is 1..max bytes of UTF-8 without control characters: the
+ * rule for identifiers taken from a path or a header. */
+bool field_token_valid(const char *s, size_t max);
+
+#endif

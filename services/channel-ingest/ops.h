@@ -1,0 +1,77 @@
+/* ops.h — the integrator's operations events, parsed from JSON.
+ *
+ *   POST /v1/tickets/{id}/replies   agent.replied              (tickets.c)
+ *   POST /v1/tickets/{id}/status    ticket.status_changed      (tickets.c)
+ *   POST /v1/tickets/{id}/transfer  ticket.transfer_requested  (tickets.c)
+ *   PUT  /v1/agents/{id}/presence   agent.presence             (agents.c)
+ *   PUT  /v1/customers/{id}         customer.profile_updated   (customers.c)
+ *   POST /v1/calls                  call.ended                 (calls.c)
+ *
+ * The parsers are pure like message_parse (unit-tested, fuzzed): a JSON
+ * object and the path's id in, an envelope out, strings borrowed from the
+ * JSON document and the id. Every body may carry "occurred_at" (RFC 3339;
+ * default: now; for a call, its end). The path id is not checked here
+ * beyond its form: the handlers check that the ticket or customer exists.
+ */
+#ifndef OPS_H
+#define OPS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "field.h"
+
+#define OP_MAX_TEAMS 32
+#define OP_MAX_ATTRIBUTES 64
+#define OP_MAX_NAME 128      /* agent ids, team names */
+#define OP_MAX_CAPACITY 1000 /* tickets an agent may hold at once */
+
+struct op {
+    event ev;
+    Google__Protobuf__Timestamp occurred;
+    union {
+        Carebus__V1__AgentReplied reply;
+        Carebus__V1__TicketStatusChanged status;
+        Carebus__V1__TicketTransferRequested transfer;
+        Carebus__V1__AgentPresence presence;
+        Carebus__V1__CustomerProfileUpdated profile;
+        Carebus__V1__CallEnded call;
+    } body;
+    char *teams[OP_MAX_TEAMS];
+    char *leads[OP_MAX_TEAMS];
+    Carebus__V1__CustomerProfileUpdated__AttributesEntry attrs[OP_MAX_ATTRIBUTES];
+    Carebus__V1__CustomerProfileUpdated__AttributesEntry *attr_ptrs[OP_MAX_ATTRIBUTES];
+    Google__Protobuf__Timestamp started, answered, ended;
+};
+
+/* Shared by the parsers (ops.c): op_begin zeroes o and checks that root is
+ * an object; op_finish reads "occurred_at" (default_us when absent) and
+ * sets the envelope's body case, type and time. 0 or -1 with err set. */
+int op_begin(struct op *o, const json_t *root, struct message_error *err);
+int op_finish(struct op *o, const json_t *root, Carebus__V1__Envelope__BodyCase body,
+              int64_t default_us, struct message_error *err);
+
+/* {"agent_id","text","channel"?,"internal_note"?} */
+int tickets_reply_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
+                        struct message_error *err);
+/* {"status": open|pending|solved|closed, "reason"?, "actor"?} */
+int tickets_status_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
+                         struct message_error *err);
+/* {"team","reason"?,"actor"?} */
+int tickets_transfer_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
+                           struct message_error *err);
+/* {"presence": online|away|offline, "capacity", "teams", "name"?, "leads"?};
+ * agent_id must satisfy field_token_valid(agent_id, OP_MAX_NAME). */
+int agents_presence_parse(const json_t *root, const char *agent_id, int64_t now_us, struct op *o,
+                          struct message_error *err);
+/* {"name"?, "segment"? vip|wholesale|regular, "status"? active|churned,
+ *  "attributes"? {string: string}}: at least one of them. */
+int customers_profile_parse(const json_t *root, const char *customer_id, int64_t now_us,
+                            struct op *o, struct message_error *err);
+/* {"caller","agent_id"?,"started_at","answered_at"?,"ended_at","outcome":
+ *  answered|missed|abandoned|voicemail,"recording_url"?,"external_id"?,
+ *  "note"?}; the caller must read as a phone number. */
+int calls_parse(const json_t *root, int64_t now_us, struct op *o, struct message_error *err);
+
+#endif

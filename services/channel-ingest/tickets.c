@@ -1,0 +1,135 @@
+/* tickets.c — what agents and integrators do to a ticket: reply (or write
+ * an internal note), change its status, ask for a transfer.
+ *
+ * Each becomes an event on the "ingest" stream with the envelope's
+ * ticket_id set; the router applies it. A ticket the router does not know
+ * is a 404, checked on the read queue before anything is stored (XXX: a
+ * ticket opened by a contact the router has not applied yet is still a
+ * 404: the integrator saw its id only once the router had made it).
+ */
+#include <string.h>
+
+#include "ingest.h"
+#include "ops.h"
+#include "timeutil.h"
+#include "write.h"
+
+#define TICKET_EXISTS_SQL "SELECT 1 FROM router.tickets WHERE id = $1::uuid"
+
+static int parse_channel(const char *s, int *out)
+{
+    Carebus__V1__Channel c;
+    if (event_channel_parse(s, &c) != 0)
+        return -1;
+    *out = (int)c;
+    return 0;
+}
+
+static int parse_status(const char *s, int *out)
+{
+    Carebus__V1__TicketStatus st;
+    if (event_ticket_status_parse(s, &st) != 0)
+        return -1;
+    *out = (int)st;
+    return 0;
+}
+
+int tickets_reply_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
+                        struct message_error *err)
+{
+    if (op_begin(o, root, err) != 0)
+        return -1;
+    Carebus__V1__AgentReplied *b = &o->body.reply;
+    carebus__v1__agent_replied__init(b);
+    int ch = 0;
+    bool note = false;
+    if (field_string(root, "agent_id", "agent_id", FIELD_REQUIRED, OP_MAX_NAME, &b->agent_id,
+                     err) ||
+        field_string(root, "text", "text", FIELD_REQUIRED | FIELD_TEXT, 0, &b->text, err) ||
+        field_enum(root, "channel", "channel", FIELD_OPTIONAL, parse_channel,
+                   "phone, email, chat, facebook, zalo, instagram, tiktok, twitter, sms, "
+                   "whatsapp, helpcenter, store",
+                   &ch, NULL, err) ||
+        field_bool(root, "internal_note", "internal_note", FIELD_OPTIONAL, &note, err))
+        return -1;
+    b->channel = (Carebus__V1__Channel)ch;
+    b->internal_note = note;
+    o->ev.agent_replied = b;
+    o->ev.ticket_id = (char *)ticket_id;
+    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED, now_us, err);
+}
+
+int tickets_status_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
+                         struct message_error *err)
+{
+    if (op_begin(o, root, err) != 0)
+        return -1;
+    Carebus__V1__TicketStatusChanged *b = &o->body.status;
+    carebus__v1__ticket_status_changed__init(b);
+    int st = 0;
+    if (field_enum(root, "status", "status", FIELD_REQUIRED, parse_status,
+                   "open, pending, solved, closed", &st, NULL, err) ||
+        field_string(root, "reason", "reason", FIELD_TEXT, 1024, &b->reason, err) ||
+        field_string(root, "actor", "actor", FIELD_OPTIONAL, OP_MAX_NAME, &b->actor, err))
+        return -1;
+    b->status = (Carebus__V1__TicketStatus)st;
+    o->ev.ticket_status_changed = b;
+    o->ev.ticket_id = (char *)ticket_id;
+    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED, now_us, err);
+}
+
+int tickets_transfer_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
+                           struct message_error *err)
+{
+    if (op_begin(o, root, err) != 0)
+        return -1;
+    Carebus__V1__TicketTransferRequested *b = &o->body.transfer;
+    carebus__v1__ticket_transfer_requested__init(b);
+    if (field_string(root, "team", "team", FIELD_REQUIRED, OP_MAX_NAME, &b->to_team, err) ||
+        field_string(root, "reason", "reason", FIELD_TEXT, 1024, &b->reason, err) ||
+        field_string(root, "actor", "actor", FIELD_OPTIONAL, OP_MAX_NAME, &b->actor, err))
+        return -1;
+    o->ev.ticket_transfer_requested = b;
+    o->ev.ticket_id = (char *)ticket_id;
+    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFER_REQUESTED, now_us, err);
+}
+
+typedef int (*ticket_parse_fn)(const json_t *root, const char *ticket_id, int64_t now_us,
+                               struct op *o, struct message_error *err);
+
+/* The three handlers differ only in their parser and channel. */
+static http_status ticket_post(http_req *r, ingest *in, ticket_parse_fn parse)
+{
+    const struct auth_key *k;
+    struct write_req *w = write_begin_json(r, in, &k);
+    if (!w)
+        return HTTP_DONE;
+    const char *id = http_param(r, "id");
+    struct op *o = &w->u.op;
+    struct message_error err;
+    if (parse(w->root, id, time_now_us(), o, &err) != 0)
+        return write_reject_invalid(w, &err);
+    /* A reply on a channel needs that channel; the rest needs a full key. */
+    bool allowed = o->ev.body_case == CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED &&
+                           o->body.reply.channel != CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED
+                       ? auth_channel_ok(r, k, o->body.reply.channel)
+                       : auth_unscoped_ok(r, k);
+    if (!allowed || !write_idempotency(w, k, NULL))
+        return HTTP_DONE;
+    return write_submit_if_exists(w, &o->ev, TICKET_EXISTS_SQL, "ticket", id);
+}
+
+http_status tickets_reply_post(http_req *r, void *arg)
+{
+    return ticket_post(r, arg, tickets_reply_parse);
+}
+
+http_status tickets_status_post(http_req *r, void *arg)
+{
+    return ticket_post(r, arg, tickets_status_parse);
+}
+
+http_status tickets_transfer_post(http_req *r, void *arg)
+{
+    return ticket_post(r, arg, tickets_transfer_parse);
+}

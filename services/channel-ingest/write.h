@@ -1,0 +1,71 @@
+/* write.h — what every write endpoint does after parsing its body.
+ *
+ * One write_req per request (one allocation, freed with the request): the
+ * parsed document the event points into, the event log entry, and the
+ * idempotency scope. Then, optionally, a check on the read queue that the
+ * ticket or customer named by the path exists (404 otherwise; the check
+ * never blocks the loop), and the group commit: 202 {"event_id","seq"} once
+ * committed, or 200 with the very same body when the idempotency key was
+ * seen before (also when the first request is still in flight in the same
+ * batch: eventlog.append resolves it).
+ *
+ * Idempotency-Key header: at most 255 printable ASCII characters, scoped to
+ * the API key and the request's method and path, so two integrators (or
+ * two tickets) never share a key by accident.
+ */
+#ifndef WRITE_H
+#define WRITE_H
+
+#include <jansson.h>
+
+#include "auth.h"
+#include "eventlog.h"
+#include "http.h"
+#include "ingest.h"
+#include "messages.h"
+#include "ops.h"
+
+#define WRITE_SCOPE_LEN 384
+#define WRITE_MAX_KEY 255
+
+struct write_req {
+    http_req *r;
+    ingest *in;
+    json_t *root; /* the JSON body, or NULL */
+    event *pb;    /* the unpacked protobuf body, or NULL */
+    struct eventlog_entry entry;
+    event *ev;        /* what entry.ev will be, during the existence check */
+    const char *what; /* "ticket", "customer": for the 404 of the existence check */
+    const char *id;   /* borrowed from the path */
+    char scope[WRITE_SCOPE_LEN];
+    union {
+        struct message msg;
+        struct op op;
+    } u;
+};
+
+/* A zeroed write_req owned by the request, or NULL after answering 503. */
+struct write_req *write_req_new(http_req *r, ingest *in);
+
+/* The start of a JSON write: authenticates (401, 429), checks the content
+ * type (415) and loads the body (400). The write_req with its root, and *k
+ * the request's key; or NULL after answering. */
+struct write_req *write_begin_json(http_req *r, ingest *in, const struct auth_key **k);
+
+/* Answers 400 for a parse error (counted under its code). */
+http_status write_reject_invalid(struct write_req *w, const struct message_error *err);
+
+/* Sets the entry's idempotency from the Idempotency-Key header, else from
+ * fallback (may be NULL). True when fine (also with no key at all); false
+ * after answering 400 for a malformed key. */
+bool write_idempotency(struct write_req *w, const struct auth_key *k, const char *fallback);
+
+/* Submits ev (borrowed from w) to the group commit; answers after commit. */
+http_status write_submit(struct write_req *w, event *ev);
+
+/* First checks that id exists with sql ($1 = id, a row when it exists) on
+ * the read queue; answers 404 ("no <what> with id ...") when it does not. */
+http_status write_submit_if_exists(struct write_req *w, event *ev, const char *sql,
+                                   const char *what, const char *id);
+
+#endif

@@ -1,0 +1,182 @@
+/* test_auth.c — API keys: the bearer header, the stored hash, the in-memory
+ * table (auth.c) and key generation (libcarebus/apikey.c).
+ *
+ * The table must find every loaded key and no other, keep each key's
+ * bucket across reloads, forget revoked keys on the next reload, and keep
+ * the bootstrap key whatever PostgreSQL holds. Run one test by name:
+ * test_auth <name>.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "apikey.h"
+#include "auth.h"
+
+static void test_bearer(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    const char *k = auth_bearer("Bearer abc", &len);
+    assert_non_null(k);
+    assert_int_equal(len, 3);
+    assert_memory_equal(k, "abc", 3);
+    k = auth_bearer("bearer   key-1  \t", &len);
+    assert_non_null(k);
+    assert_int_equal(len, 5);
+    assert_memory_equal(k, "key-1", 5);
+    assert_null(auth_bearer(NULL, &len));
+    assert_null(auth_bearer("", &len));
+    assert_null(auth_bearer("Bearer ", &len));
+    assert_null(auth_bearer("Bearer    ", &len));
+    assert_null(auth_bearer("Basic dGVzdDp0ZXN0", &len));
+    assert_null(auth_bearer("abc", &len));
+    assert_null(auth_bearer("Bearerabc", &len));
+}
+
+static void test_hash_is_sha256(void **state)
+{
+    (void)state;
+    unsigned char h[AUTH_HASH_LEN];
+    char hex[2 * AUTH_HASH_LEN + 1];
+    assert_int_equal(auth_hash("abc", 3, h), 0);
+    apikey_hex(h, sizeof h, hex);
+    /* FIPS 180-2's example. */
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    unsigned char back[AUTH_HASH_LEN];
+    assert_int_equal(apikey_unhex(hex, back, sizeof back), 0);
+    assert_memory_equal(back, h, sizeof h);
+    assert_int_equal(apikey_unhex("zz", back, 1), -1);
+    assert_int_equal(apikey_unhex("abcd", back, 1), -1); /* too long */
+    assert_int_equal(apikey_unhex("a", back, 1), -1);    /* too short */
+}
+
+static void test_generate(void **state)
+{
+    (void)state;
+    char a[APIKEY_LEN], b[APIKEY_LEN];
+    assert_int_equal(apikey_generate(a), 0);
+    assert_int_equal(apikey_generate(b), 0);
+    assert_int_equal(strlen(a), APIKEY_LEN - 1);
+    assert_memory_equal(a, APIKEY_PREFIX, 3);
+    assert_string_not_equal(a, b);
+    for (const char *p = a + 3; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
+            fail_msg("\"%s\" holds '%c', not base64url", a, *p);
+}
+
+struct keyset {
+    char keys[40][16];
+    unsigned char hashes[40][AUTH_HASH_LEN];
+    char ids[40][ID_LEN];
+    struct auth_row rows[40];
+};
+
+static void keyset_fill(struct keyset *s, size_t n, const char *channels_of_first)
+{
+    for (size_t i = 0; i < n; i++) {
+        snprintf(s->keys[i], sizeof s->keys[i], "key-%u", (unsigned)(i % 100));
+        auth_hash(s->keys[i], strlen(s->keys[i]), s->hashes[i]);
+        snprintf(s->ids[i], sizeof s->ids[i], "00000000-0000-4000-8000-%012u", (unsigned)(i % 100));
+        s->rows[i] = (struct auth_row){s->ids[i], s->hashes[i], i == 0 ? channels_of_first : NULL};
+    }
+}
+
+static void test_table(void **state)
+{
+    (void)state;
+    struct ratelimit_conf rl = {0, 1};
+    auth *a = auth_new("boot", &rl);
+    assert_non_null(a);
+    assert_false(auth_loaded(a)); /* only auth_start_refresh loads */
+    assert_int_equal(auth_count(a), 1);
+    assert_non_null(auth_lookup(a, "boot", 4));
+    assert_string_equal(auth_lookup(a, "boot", 4)->id, "bootstrap");
+    assert_true(auth_lookup(a, "boot", 4)->unlimited);
+    assert_null(auth_lookup(a, "boo", 3));
+    assert_null(auth_lookup(a, NULL, 0));
+
+    static struct keyset s;
+    keyset_fill(&s, 40, "zalo,email,pigeon");
+    assert_int_equal(auth_replace(a, s.rows, 40), 0);
+    assert_int_equal(auth_count(a), 41);
+    for (size_t i = 0; i < 40; i++) {
+        const struct auth_key *k = auth_lookup(a, s.keys[i], strlen(s.keys[i]));
+        if (!k)
+            fail_msg("key %zu not found among 40", i);
+        assert_string_equal(k->id, s.ids[i]);
+        assert_false(k->unlimited);
+    }
+    assert_non_null(auth_lookup(a, "boot", 4));
+    assert_null(auth_lookup(a, "key-40", 6));
+
+    /* Channels: the first key is limited (an unknown name is ignored). */
+    const struct auth_key *k0 = auth_lookup(a, "key-0", 5);
+    assert_true(auth_allows(k0, CAREBUS__V1__CHANNEL__CHANNEL_ZALO));
+    assert_true(auth_allows(k0, CAREBUS__V1__CHANNEL__CHANNEL_EMAIL));
+    assert_false(auth_allows(k0, CAREBUS__V1__CHANNEL__CHANNEL_PHONE));
+    assert_true(k0->channels != AUTH_ALL_CHANNELS);
+    const struct auth_key *k1 = auth_lookup(a, "key-1", 5);
+    assert_true(k1->channels == AUTH_ALL_CHANNELS);
+    assert_true(auth_allows(k1, CAREBUS__V1__CHANNEL__CHANNEL_PHONE));
+
+    /* A reload without key 1 (revoked) forgets it; the others stay. */
+    s.rows[1] = s.rows[39];
+    assert_int_equal(auth_replace(a, s.rows, 39), 0);
+    assert_null(auth_lookup(a, "key-1", 5));
+    assert_non_null(auth_lookup(a, "key-2", 5));
+    assert_non_null(auth_lookup(a, "key-39", 6));
+    assert_non_null(auth_lookup(a, "boot", 4));
+    /* An empty table keeps the bootstrap key. */
+    assert_int_equal(auth_replace(a, NULL, 0), 0);
+    assert_int_equal(auth_count(a), 1);
+    assert_non_null(auth_lookup(a, "boot", 4));
+    auth_destroy(&a);
+    assert_null(a);
+}
+
+static void test_buckets_survive_reload(void **state)
+{
+    (void)state;
+    struct ratelimit_conf rl = {1, 2};
+    auth *a = auth_new(NULL, &rl);
+    assert_non_null(a);
+    assert_int_equal(auth_count(a), 0);
+    static struct keyset s;
+    keyset_fill(&s, 3, NULL);
+    assert_int_equal(auth_replace(a, s.rows, 3), 0);
+    struct auth_key *k = auth_lookup(a, "key-2", 5);
+    int64_t t = INT64_C(5000000000);
+    assert_int_equal(ratelimit_take(&k->bucket, &rl, t), 0);
+    assert_int_equal(ratelimit_take(&k->bucket, &rl, t), 0);
+    assert_true(ratelimit_take(&k->bucket, &rl, t) > 0);
+    /* A reload must not refill the bucket. */
+    assert_int_equal(auth_replace(a, s.rows, 3), 0);
+    k = auth_lookup(a, "key-2", 5);
+    assert_true(ratelimit_take(&k->bucket, &rl, t) > 0);
+    /* Another key's bucket is its own. */
+    assert_int_equal(ratelimit_take(&auth_lookup(a, "key-1", 5)->bucket, &rl, t), 0);
+    auth_destroy(&a);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bearer),
+        cmocka_unit_test(test_hash_is_sha256),
+        cmocka_unit_test(test_generate),
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_buckets_survive_reload),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
+}

@@ -1,0 +1,136 @@
+/* test_body.c — the checks every request body passes first (body.c) and the
+ * string rules of field.c: content types, nesting depth, UTF-8, tokens.
+ * Run one test by name: test_body <name>.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "body.h"
+#include "field.h"
+
+static void test_type_is(void **state)
+{
+    (void)state;
+    assert_true(body_type_is("application/json", BODY_JSON));
+    assert_true(body_type_is("Application/JSON; charset=utf-8", BODY_JSON));
+    assert_true(body_type_is("  application/json ;charset=UTF-8", BODY_JSON));
+    assert_true(body_type_is("application/x-protobuf", BODY_PROTOBUF));
+    assert_false(body_type_is(NULL, BODY_JSON));
+    assert_false(body_type_is("", BODY_JSON));
+    assert_false(body_type_is("text/plain", BODY_JSON));
+    assert_false(body_type_is("application/jsonx", BODY_JSON));
+    assert_false(body_type_is("application/json-patch+json", BODY_JSON));
+    assert_false(body_type_is("application/x-protobuf", BODY_JSON));
+}
+
+/* n nested arrays around 1. */
+static char *nested(size_t n, char open, char close)
+{
+    char *s = malloc(2 * n + 2);
+    assert_non_null(s);
+    memset(s, open, n);
+    s[n] = '1';
+    memset(s + n + 1, close, n);
+    s[2 * n + 1] = '\0';
+    return s;
+}
+
+static void test_depth(void **state)
+{
+    (void)state;
+    char *s = nested(32, '[', ']');
+    assert_true(body_depth_ok(s, strlen(s), 32));
+    assert_false(body_depth_ok(s, strlen(s), 31));
+    free(s);
+    s = nested(100000, '[', ']');
+    assert_false(body_depth_ok(s, strlen(s), 32));
+    free(s);
+    /* Brackets in strings, escaped quotes included, do not count. */
+    static const char str[] = "{\"a\":\"[[[[{{{{\\\"[[[[\",\"b\":[1]}";
+    assert_true(body_depth_ok(str, strlen(str), 2));
+    assert_false(body_depth_ok(str, strlen(str), 1));
+    /* Siblings do not add up. */
+    static const char sib[] = "{\"a\":{},\"b\":{},\"c\":[[]]}";
+    assert_true(body_depth_ok(sib, strlen(sib), 3));
+    assert_false(body_depth_ok(sib, strlen(sib), 2));
+    /* Garbage is left to the parser; a stray closer does not go below 0. */
+    static const char odd[] = "]]]]{[";
+    assert_true(body_depth_ok(odd, strlen(odd), 2));
+    assert_true(body_depth_ok("", 0, 1));
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "",
+        "ascii",
+        "T\xc3\xb4i c\xe1\xba\xa7n",
+        "\xf0\x9f\x98\x80",
+        "\xef\xbf\xbd",
+        "\xf4\x8f\xbf\xbf",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (!field_utf8_valid(good[i], strlen(good[i])))
+            fail_msg("refused good UTF-8 #%zu", i);
+    static const char *const bad[] = {
+        "\xff",
+        "\x80",
+        "\xc3",
+        "\xc0\xaf",
+        "\xe0\x80\xaf",
+        "\xed\xa0\x80",
+        "\xf4\x90\x80\x80",
+        "\xf5\x80\x80\x80",
+        "ok\xe1\xba",
+        "\xc3\x28",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (field_utf8_valid(bad[i], strlen(bad[i])))
+            fail_msg("accepted bad UTF-8 #%zu", i);
+}
+
+static void test_token_and_check(void **state)
+{
+    (void)state;
+    assert_true(field_token_valid("agent-7", 128));
+    assert_true(field_token_valid("Nguy\xe1\xbb\x85n", 128));
+    assert_false(field_token_valid("", 128));
+    assert_false(field_token_valid("   ", 128));
+    assert_false(field_token_valid("a\tb", 128));
+    assert_false(field_token_valid("a\x7f", 128));
+    assert_false(field_token_valid("abcd", 3));
+    assert_false(field_token_valid("\xff", 128));
+    assert_false(field_token_valid(NULL, 128));
+
+    struct message_error err;
+    assert_int_equal(field_check("line\nbreak", "text", FIELD_TEXT, 0, &err), 0);
+    assert_int_equal(field_check(NULL, "text", 0, 0, &err), 0);
+    assert_int_equal(field_check("", "x", FIELD_REQUIRED, 0, &err), -1);
+    assert_string_equal(err.code, "missing_field");
+    assert_int_equal(field_check("line\nbreak", "id", 0, 0, &err), -1);
+    assert_string_equal(err.field, "id");
+    assert_int_equal(field_check("toolong", "id", 0, 3, &err), -1);
+    assert_int_equal(field_check("\xc3(", "t", FIELD_TEXT, 0, &err), -1);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_type_is),
+        cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_token_and_check),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests_name("body", tests, NULL, NULL);
+}

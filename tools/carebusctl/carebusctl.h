@@ -1,0 +1,29 @@
+/* carebusctl.h — the tool's command table and what commands share. */
+#ifndef CAREBUSCTL_H
+#define CAREBUSCTL_H
+
+#include "db.h"
+
+enum { CTL_OK = 0, CTL_FAILED = 1, CTL_USAGE = 2 };
+
+/* argv holds the command's own arguments (after "keys create"). Returns
+ * the exit status. */
+typedef int (*ctl_fn)(int argc, char **argv);
+
+struct ctl_command {
+    const char *group;
+    const char *name;
+    ctl_fn fn;
+    const char *args;
+    const char *help;
+};
+
+int keys_create(int argc, char **argv);
+int keys_list(int argc, char **argv);
+int keys_revoke(int argc, char **argv);
+
+/* Connects to CAREBUS_PG and applies pending migrations; NULL after
+ * printing why. Blocks. */
+db *ctl_connect(void);
+
+#endif
