@@ -1,36 +1,38 @@
 /* sla-monitor — SLA targets on business hours, warnings, breaches, escalation.
  *
- * This first cut joins the topology: it reads its streams from the bus and
- * the log and commits its offsets, so that it is caught up when its own
- * rules arrive. See services/libcarebus/consumer.h for the guarantees.
+ * Reads the ingest and router streams (and its own) and keeps every ticket's
+ * first-response, next-response and resolution targets in sla.targets,
+ * computed on business-hours calendars (calendar.c, policy.c, fold.c,
+ * apply.c). Upcoming warnings and breaches wait in a heap and fire on time,
+ * exactly once, as sla.warning, sla.breach and sla.escalation on the "sla"
+ * stream (timers.c). Configuration: CAREBUS_SLA_CONFIG_DIR, CAREBUS_SLA_CLOCK,
+ * CAREBUS_SLA_SWEEP_MS (sla.c, clock.h).
  */
 #include <stddef.h>
 
 #include "service.h"
-
-static consumer_result sla_apply(consumer_txn *tx, const event *ev, void *arg)
-{
-    (void)tx;
-    (void)ev;
-    (void)arg;
-    return CONSUMER_OK;
-}
+#include "sla.h"
 
 int main(void)
 {
-    static const char *const streams[] = {"ingest", "router", NULL};
+    sla *s = sla_new();
+    if (!s)
+        return 1;
     struct service_opts o = {
         .name = "sla-monitor",
         .port_var = "SLA_PORT",
         .default_port = 9102,
         .stream = "sla",
+        .arg = s,
+        .ready = sla_ready,
     };
-    service *s = service_new(&o);
-    if (!s)
-        return 1;
     int rc = 1;
-    if (service_consume(s, streams, sla_apply, NULL) == 0)
-        rc = service_run(s);
-    service_destroy(&s);
+    service *svc = service_new(&o);
+    /* The consumer starts once the configuration and timers are loaded. */
+    if (svc && sla_start(s, svc) == 0)
+        rc = service_run(svc);
+    /* The clock's descriptors leave the loop before the loop goes. */
+    sla_destroy(&s);
+    service_destroy(&svc);
     return rc;
 }

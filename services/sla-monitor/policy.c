@@ -1,0 +1,288 @@
+/* policy.c — the SLA configuration's journey from files to memory.
+ *
+ * Files are only read and passed through: jansson checks that each is JSON
+ * (and says where it is not), and all the validation lives in one place,
+ * sla.load_config, which the seed migration uses too.
+ */
+#include "policy.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+
+static const char *const config_files[] = {"sla-policies.json", "sla-calendars.json",
+                                           "sla-holidays.json"};
+
+/* Paths are built from a directory of up to PATH_MAX plus a name. */
+#define CONFIG_PATH_MAX (PATH_MAX + 64)
+
+static bool dir_has_config(const char *dir)
+{
+    char path[CONFIG_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, config_files[0]);
+    return access(path, R_OK) == 0;
+}
+
+char *sla_config_dir(bool *is_explicit)
+{
+    const char *env = config_str("SLA_CONFIG_DIR", NULL);
+    *is_explicit = env != NULL;
+    if (env)
+        return strdup(env);
+    if (dir_has_config("deploy/config"))
+        return strdup("deploy/config");
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    char dir[CONFIG_PATH_MAX - 32];
+    snprintf(dir, sizeof dir, "%s/../../../deploy/config", exe);
+    return dir_has_config(dir) ? strdup(dir) : NULL;
+}
+
+/* The file's JSON, re-serialised compactly (malloc'd), or NULL logged. */
+static char *config_read(const char *dir, const char *name)
+{
+    char path[CONFIG_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        log_error("could not load SLA configuration %s: line %d column %d: %s", path, jerr.line,
+                  jerr.column, jerr.text);
+        return NULL;
+    }
+    char *text = json_is_object(doc) ? json_dumps(doc, JSON_COMPACT) : NULL;
+    if (!json_is_object(doc))
+        log_error("could not load SLA configuration %s: expected a JSON object", path);
+    json_decref(doc);
+    return text;
+}
+
+int sla_config_store_files(db *d, const char *dir, bool *changed)
+{
+    char *docs[3] = {NULL, NULL, NULL};
+    int rc = -1;
+    for (int i = 0; i < 3; i++)
+        if (!(docs[i] = config_read(dir, config_files[i])))
+            goto out;
+    const char *params[] = {docs[0], docs[1], docs[2], dir};
+    PGresult *res =
+        db_exec(d, "SELECT sla.load_config($1::jsonb, $2::jsonb, $3::jsonb, $4)", 4, params);
+    if (!res) {
+        log_error("the SLA configuration in %s was rejected (see the error above); the previous "
+                  "one stays",
+                  dir);
+        goto out;
+    }
+    *changed = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    rc = 0;
+out:
+    for (int i = 0; i < 3; i++)
+        free(docs[i]);
+    return rc;
+}
+
+const char *sla_target_name(Carebus__V1__SlaTarget t)
+{
+    switch (t) {
+    case CAREBUS__V1__SLA_TARGET__SLA_TARGET_FIRST_RESPONSE:
+        return "first_response";
+    case CAREBUS__V1__SLA_TARGET__SLA_TARGET_NEXT_RESPONSE:
+        return "next_response";
+    case CAREBUS__V1__SLA_TARGET__SLA_TARGET_RESOLUTION:
+        return "resolution";
+    default:
+        return NULL;
+    }
+}
+
+int sla_target_parse(const char *s, Carebus__V1__SlaTarget *out)
+{
+    for (int t = 1; t <= 3; t++)
+        if (strcmp(s, sla_target_name((Carebus__V1__SlaTarget)t)) == 0) {
+            *out = (Carebus__V1__SlaTarget)t;
+            return 0;
+        }
+    return -1;
+}
+
+void sla_config_free(sla_config **pc)
+{
+    sla_config *c = *pc;
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->ncals; i++)
+        calendar_free(&c->cals[i]);
+    free(c->cals);
+    free(c->pols);
+    free(c);
+    *pc = NULL;
+}
+
+const calendar *sla_config_calendar(const sla_config *c, const char *id)
+{
+    for (size_t i = 0; i < c->ncals; i++)
+        if (strcmp(c->cals[i]->id, id) == 0)
+            return c->cals[i];
+    return NULL;
+}
+
+static calendar *cal_mut(sla_config *c, const char *id)
+{
+    return (calendar *)sla_config_calendar(c, id);
+}
+
+const struct sla_policy *sla_config_policy(const sla_config *c, Carebus__V1__Segment segment)
+{
+    const struct sla_policy *regular = NULL;
+    for (size_t i = 0; i < c->npols; i++) {
+        if (c->pols[i].segment == segment)
+            return &c->pols[i];
+        if (c->pols[i].segment == CAREBUS__V1__SEGMENT__SEGMENT_REGULAR)
+            regular = &c->pols[i];
+    }
+    return regular;
+}
+
+static int config_calendars(db *d, sla_config *c)
+{
+    int rc = -1;
+    PGresult *res =
+        db_exec(d, "SELECT id, time_zone, always_open FROM sla.calendars ORDER BY id", 0, NULL);
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    c->cals = calloc((size_t)n + 1, sizeof *c->cals);
+    if (!c->cals)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        const char *err = NULL;
+        calendar *cal = calendar_new(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                                     PQgetvalue(res, i, 2)[0] == 't', &err);
+        if (!cal) {
+            log_error("SLA calendar \"%s\": time zone \"%s\": %s", PQgetvalue(res, i, 0),
+                      PQgetvalue(res, i, 1), err);
+            goto out;
+        }
+        c->cals[c->ncals++] = cal;
+    }
+    PQclear(res);
+    res = db_exec(d,
+                  "SELECT calendar_id, weekday, extract(epoch FROM opens)::int,"
+                  " extract(epoch FROM closes)::int FROM sla.calendar_hours",
+                  0, NULL);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        calendar *cal = cal_mut(c, PQgetvalue(res, i, 0));
+        if (!cal || calendar_add_span(cal, atoi(PQgetvalue(res, i, 1)), atoi(PQgetvalue(res, i, 2)),
+                                      atoi(PQgetvalue(res, i, 3))) != 0) {
+            log_error("SLA calendar \"%s\": unusable opening hours", PQgetvalue(res, i, 0));
+            goto out;
+        }
+    }
+    PQclear(res);
+    res = db_exec(d,
+                  "SELECT c.id, extract(year FROM h.day)::int, extract(month FROM h.day)::int,"
+                  " extract(day FROM h.day)::int"
+                  " FROM sla.calendars c JOIN sla.holidays h ON h.set_id = ANY (c.holiday_sets)",
+                  0, NULL);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        calendar *cal = cal_mut(c, PQgetvalue(res, i, 0));
+        if (!cal ||
+            calendar_add_holiday(cal, atoi(PQgetvalue(res, i, 1)), atoi(PQgetvalue(res, i, 2)),
+                                 atoi(PQgetvalue(res, i, 3))) != 0) {
+            log_error("out of memory loading the SLA holidays");
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < c->ncals; i++) {
+        const char *err = NULL;
+        if (calendar_finish(c->cals[i], &err) != 0) {
+            log_error("SLA calendar \"%s\": %s", c->cals[i]->id, err);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    PQclear(res);
+    return rc;
+}
+
+static int config_policies(db *d, sla_config *c)
+{
+    int rc = -1;
+    PGresult *res = db_exec(
+        d, "SELECT id, segment, calendar_id, warning_pct FROM sla.policies ORDER BY id", 0, NULL);
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    c->pols = calloc((size_t)n + 1, sizeof *c->pols);
+    if (!c->pols)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        struct sla_policy *p = &c->pols[c->npols];
+        snprintf(p->id, sizeof p->id, "%s", PQgetvalue(res, i, 0));
+        p->cal = sla_config_calendar(c, PQgetvalue(res, i, 2));
+        p->warning_pct = atoi(PQgetvalue(res, i, 3));
+        if (event_segment_parse(PQgetvalue(res, i, 1), &p->segment) != 0 || !p->cal) {
+            log_error("SLA policy \"%s\": unknown segment or calendar", p->id);
+            goto out;
+        }
+        c->npols++;
+    }
+    PQclear(res);
+    res = db_exec(d, "SELECT policy_id, priority, target, business_secs FROM sla.policy_targets", 0,
+                  NULL);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct sla_policy *p = NULL;
+        for (size_t k = 0; k < c->npols; k++)
+            if (strcmp(c->pols[k].id, PQgetvalue(res, i, 0)) == 0)
+                p = &c->pols[k];
+        Carebus__V1__Priority prio;
+        Carebus__V1__SlaTarget t;
+        if (!p || event_priority_parse(PQgetvalue(res, i, 1), &prio) != 0 ||
+            sla_target_parse(PQgetvalue(res, i, 2), &t) != 0) {
+            log_error("SLA policy target of \"%s\" is unusable", PQgetvalue(res, i, 0));
+            goto out;
+        }
+        p->secs[prio][t] = (int32_t)atol(PQgetvalue(res, i, 3));
+    }
+    if (!sla_config_policy(c, CAREBUS__V1__SEGMENT__SEGMENT_REGULAR) ||
+        sla_config_policy(c, CAREBUS__V1__SEGMENT__SEGMENT_REGULAR)->segment !=
+            CAREBUS__V1__SEGMENT__SEGMENT_REGULAR) {
+        log_error("the SLA configuration has no policy for segment \"regular\"");
+        goto out;
+    }
+    rc = 0;
+out:
+    PQclear(res);
+    return rc;
+}
+
+sla_config *sla_config_load(db *d)
+{
+    sla_config *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (config_calendars(d, c) != 0 || config_policies(d, c) != 0)
+        sla_config_free(&c);
+    return c;
+}

@@ -1,0 +1,67 @@
+/* policy.h — SLA policies and calendars: files -> PostgreSQL -> memory.
+ *
+ * The configuration lives in PostgreSQL (sla.policies, sla.calendars, ...),
+ * seeded by migration 0031 and replaced from the JSON files of a config
+ * directory (sla-policies.json, sla-calendars.json, sla-holidays.json) by
+ * the SQL function sla.load_config, which validates them and raises a clear
+ * error on a bad file. The service then reads the tables into an sla_config:
+ * calendars built once (time zones loaded, holidays sorted) and policies
+ * indexed by segment, immutable until the next reload.
+ */
+#ifndef CAREBUS_SLA_POLICY_H
+#define CAREBUS_SLA_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "calendar.h"
+#include "db.h"
+#include "event.h"
+
+#define SLA_NPRIORITIES 5 /* indexed by Carebus__V1__Priority */
+#define SLA_NTARGETS 4    /* indexed by Carebus__V1__SlaTarget */
+
+struct sla_policy {
+    char id[64];
+    Carebus__V1__Segment segment;
+    const calendar *cal;                         /* borrowed from the config */
+    int warning_pct;                             /* 0: no warnings */
+    int32_t secs[SLA_NPRIORITIES][SLA_NTARGETS]; /* business seconds; 0: not tracked */
+};
+
+typedef struct sla_config {
+    calendar **cals;
+    size_t ncals;
+    struct sla_policy *pols;
+    size_t npols;
+} sla_config;
+
+/* The config files' directory: CAREBUS_SLA_CONFIG_DIR when set (*explicit
+ * = true), else deploy/config under the working directory or the source
+ * tree the binary was built in (build/<mode>/bin/../../../deploy/config),
+ * else NULL (no files: the database's configuration stands). Owned. */
+char *sla_config_dir(bool *is_explicit);
+
+/* Loads the three files of dir into PostgreSQL (sla.load_config) in the
+ * current transaction. 0 (and *changed), or -1 logged with the file or SQL
+ * error. Blocks. */
+int sla_config_store_files(db *d, const char *dir, bool *changed);
+
+/* Reads the configuration tables. NULL (logged) when they are unusable: a
+ * time zone missing from the system, a calendar that never opens, no
+ * regular policy. Blocks. */
+sla_config *sla_config_load(db *d);
+void sla_config_free(sla_config **pc);
+
+/* "first_response", "next_response", "resolution"; NULL for UNSPECIFIED. */
+const char *sla_target_name(Carebus__V1__SlaTarget t);
+/* -1 for an unknown name. */
+int sla_target_parse(const char *s, Carebus__V1__SlaTarget *out);
+
+/* The policy of a segment; the regular policy for segments without one. */
+const struct sla_policy *sla_config_policy(const sla_config *c, Carebus__V1__Segment segment);
+/* NULL when unknown. */
+const calendar *sla_config_calendar(const sla_config *c, const char *id);
+
+#endif

@@ -1,0 +1,591 @@
+/* timers.c — upcoming warnings and breaches: the heap, firing, the sweep.
+ *
+ * At start the service loads the timers (rows of sla.targets with a
+ * next_fire_at, read in deadline order through their partial index with
+ * COPY, so memory stays flat) and then only hears of new ones from the
+ * consumer. The clock is armed at the heap's top: no periodic scan.
+ *
+ * Firing a batch is one transaction: lock the target rows (FOR UPDATE, so a
+ * concurrent recomputation of the same ticket either finishes first and is
+ * seen, or waits), decide from the rows what is due, claim each
+ * publication in sla.emitted (ON CONFLICT DO NOTHING: another instance's
+ * claim wins and this one emits nothing), mark the rows, append the events
+ * with derived ids, commit, then publish. A warning whose deadline has also
+ * passed is not sent: the breach says more.
+ *
+ * Timers only fire once sla-monitor has applied everything the ingest and
+ * router streams hold, so a reply already in the log is never overtaken by
+ * the breach it prevents, and a catch-up after downtime never fires for a
+ * state the log has already moved past.
+ *
+ * Another instance may move a deadline this heap holds (the old entry fires
+ * into nothing) and then die before firing the new one; the sweep, an index
+ * probe of next_fire_at <= now every CAREBUS_SLA_SWEEP_MS, takes over such
+ * orphans. It returns nothing in the common case.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+#include "buf.h"
+#include "eventlog.h"
+#include "id.h"
+#include "log.h"
+#include "metrics.h"
+#include "sla.h"
+#include "timeutil.h"
+
+#define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define TS(us) "(timestamptz 'epoch' + (" us ") * interval '1 microsecond')"
+
+/* Waits before trying again: the consumer catching up, the database failing. */
+#define SLA_BEHIND_RETRY_MS 50
+#define SLA_ERROR_RETRY_MS 1000
+#define SLA_SWEEP_LIMIT 500
+
+#define FIRE_SELECT_SQL                                                                            \
+    "SELECT t.ticket_id, t.target, t.cycle, " EPOCH_US("t.due_at") ", " EPOCH_US(                  \
+        "t.warn_at") ","                                                                           \
+                     "       t.warned, t.breached, t.calendar_id, k.customer_id, k.priority"       \
+                     "  FROM sla.targets t"                                                        \
+                     "  JOIN (SELECT DISTINCT * FROM unnest($1::uuid[], $2::text[], $3::int[])"    \
+                     "          AS c (ticket_id, target, cycle)) c USING (ticket_id, target, "     \
+                     "cycle)"                                                                      \
+                     "  LEFT JOIN sla.tickets k ON k.ticket_id = t.ticket_id"                      \
+                     " WHERE t.status = 'running' AND t.next_fire_at <= " TS(                      \
+                         "$4::bigint") " ORDER BY t.ticket_id, t.target, t.cycle FOR UPDATE OF t"
+
+#define FIRE_CLAIM_SQL                                                                             \
+    "INSERT INTO sla.emitted (ticket_id, target, cycle, kind, event_id, at)"                       \
+    " SELECT u.ticket_id, u.target, u.cycle, u.kind, u.event_id, " TS(                             \
+        "u.at") "   FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::uuid[], "       \
+                "$6::bigint[])"                                                                    \
+                "     AS u (ticket_id, target, cycle, kind, event_id, at)"                         \
+                " ON CONFLICT DO NOTHING RETURNING event_id"
+
+/* Claimed now or by another instance before: the publication exists. */
+#define FIRE_MARK_SQL                                                                              \
+    "UPDATE sla.targets t SET warned = t.warned OR u.kind = 'warning',"                            \
+    "       breached = t.breached OR u.kind = 'breach',"                                           \
+    "       next_fire_at = CASE WHEN u.kind = 'breach' OR t.breached THEN NULL ELSE t.due_at END"  \
+    "  FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) AS u (ticket_id, target,"        \
+    "       cycle, kind)"                                                                          \
+    " WHERE t.ticket_id = u.ticket_id AND t.target = u.target AND t.cycle = u.cycle"
+
+enum fire_kind { FIRE_NONE, FIRE_WARNING, FIRE_BREACH };
+
+struct fire_row {
+    char ticket[ID_LEN], customer[ID_LEN], calendar[CALENDAR_ID_MAX];
+    char warn_id[ID_LEN], breach_id[ID_LEN], esc_id[ID_LEN];
+    Carebus__V1__SlaTarget target;
+    uint32_t cycle;
+    int64_t due, warn;
+    Carebus__V1__Priority priority;
+    enum fire_kind kind;
+    bool claimed;
+};
+
+/* An envelope and everything it points at, so that it can be built in
+ * place and live until it is published. */
+struct fire_ev {
+    event env;
+    Google__Protobuf__Timestamp occurred, due;
+    Carebus__V1__SlaWarning warning;
+    Carebus__V1__SlaBreach breach;
+    Carebus__V1__SlaEscalation escalation;
+    char reason[160];
+};
+
+void sla_event_id(const char *ticket_id, Carebus__V1__SlaTarget target, uint32_t cycle,
+                  const char *kind, char out[ID_LEN])
+{
+    char name[160];
+    const char *t = sla_target_name(target);
+    snprintf(name, sizeof name, "sla/%s/%s/%" PRIu32 "/%s", ticket_id, t ? t : "?", cycle, kind);
+    id_derive(name, out);
+}
+
+Carebus__V1__Priority sla_priority_raise(Carebus__V1__Priority p)
+{
+    switch (p) {
+    case CAREBUS__V1__PRIORITY__PRIORITY_LOW:
+        return CAREBUS__V1__PRIORITY__PRIORITY_NORMAL;
+    case CAREBUS__V1__PRIORITY__PRIORITY_HIGH:
+    case CAREBUS__V1__PRIORITY__PRIORITY_URGENT:
+        return CAREBUS__V1__PRIORITY__PRIORITY_URGENT;
+    default:
+        return CAREBUS__V1__PRIORITY__PRIORITY_HIGH;
+    }
+}
+
+static void sla_timers_rearm(sla *s)
+{
+    const struct sla_timer *top = sla_heap_top(&s->heap);
+    s->armed_at = top ? top->at : INT64_MAX;
+    sla_clock_arm(s->clock, s->armed_at, -1);
+    metrics_set("carebus_sla_timers", (double)s->heap.n);
+}
+
+/* Tries again in ms real milliseconds (or sooner if the clock reaches the top). */
+static void sla_timers_retry(sla *s, long ms)
+{
+    const struct sla_timer *top = sla_heap_top(&s->heap);
+    int64_t now = sla_clock_now(s->clock);
+    int64_t at = top && top->at > now ? top->at : INT64_MAX;
+    sla_clock_arm(s->clock, at, ms);
+    s->armed_at = INT64_MIN; /* any push re-arms */
+}
+
+static int timer_make(struct sla_timer *t, const char *ticket, Carebus__V1__SlaTarget target,
+                      uint32_t cycle, int64_t at)
+{
+    memset(t, 0, sizeof *t);
+    if (uuid_parse(ticket, t->ticket) != 0)
+        return -1;
+    t->at = at;
+    t->cycle = cycle;
+    t->target = (uint8_t)target;
+    return 0;
+}
+
+void sla_timers_push(sla *s, const char *ticket_id, Carebus__V1__SlaTarget target, uint32_t cycle,
+                     int64_t at)
+{
+    struct sla_timer t;
+    if (timer_make(&t, ticket_id, target, cycle, at) != 0)
+        return;
+    if (sla_heap_push(&s->heap, &t) != 0) {
+        log_error("out of memory for the timer of ticket %s: the sweep will fire it", ticket_id);
+        return;
+    }
+    if (s->started && (at < s->armed_at || s->armed_at == INT64_MIN))
+        sla_timers_rearm(s);
+}
+
+/* --- loading ------------------------------------------------------------------------- */
+
+/* One COPY line: ticket \t target \t cycle \t next_fire_us. */
+static int load_line(sla *s, const char *line, size_t len)
+{
+    char tmp[160];
+    if (len >= sizeof tmp)
+        return -1;
+    memcpy(tmp, line, len);
+    tmp[len] = '\0';
+    char *f[4], *save = NULL, *p = tmp;
+    for (int i = 0; i < 4; i++, p = NULL)
+        if (!(f[i] = strtok_r(p, "\t\n", &save)))
+            return -1;
+    Carebus__V1__SlaTarget target;
+    struct sla_timer t;
+    if (sla_target_parse(f[1], &target) != 0 ||
+        timer_make(&t, f[0], target, (uint32_t)strtoul(f[2], NULL, 10), strtoll(f[3], NULL, 10)) !=
+            0)
+        return -1;
+    return sla_heap_push(&s->heap, &t);
+}
+
+int sla_timers_load(sla *s)
+{
+    db *d = s->svc->db;
+    PGresult *res =
+        db_exec(d, "SELECT count(*) FROM sla.targets WHERE next_fire_at IS NOT NULL", 0, NULL);
+    if (!res)
+        return -1;
+    size_t count = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    s->heap.n = 0;
+    /* Exact room (the deadline order of the COPY makes every push O(1)),
+     * plus some for the consumer's pushes. */
+    if (sla_heap_reserve(&s->heap, count + count / 16 + 1024) != 0) {
+        log_error("out of memory for %zu SLA timers", count);
+        return -1;
+    }
+    PGconn *conn = db_conn(d);
+    res = PQexec(conn, "COPY (SELECT ticket_id, target, cycle, " EPOCH_US(
+                           "next_fire_at") " FROM sla.targets WHERE next_fire_at IS NOT NULL"
+                                           " ORDER BY next_fire_at) TO STDOUT");
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        log_error("could not load the SLA timers: %s", PQerrorMessage(conn));
+        PQclear(res);
+        db_mark_down(d);
+        return -1;
+    }
+    PQclear(res);
+    int rc = 0, n;
+    char *line;
+    while ((n = PQgetCopyData(conn, &line, 0)) > 0) {
+        if (rc == 0 && load_line(s, line, (size_t)n) != 0) {
+            log_error("could not load an SLA timer: %.*s", n, line);
+            rc = -1;
+        }
+        PQfreemem(line);
+    }
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            log_error("could not load the SLA timers: %s", PQerrorMessage(conn));
+            rc = -1;
+        }
+        PQclear(res);
+    }
+    if (n == -2) {
+        db_mark_down(d);
+        rc = -1;
+    }
+    if (rc == 0)
+        log_info("loaded %zu SLA timers", s->heap.n);
+    metrics_set("carebus_sla_timers", (double)s->heap.n);
+    return rc;
+}
+
+/* --- firing ------------------------------------------------------------------------- */
+
+/* 1 when the consumer (any instance) has applied all of ingest and router. */
+static int caught_up(sla *s)
+{
+    const char *p[] = {s->svc->name};
+    PGresult *res = db_exec(s->svc->db,
+                            "SELECT coalesce(bool_and(coalesce(o.seq, 0) >= st.last_seq), true)"
+                            "  FROM eventlog.streams st LEFT JOIN eventlog.offsets o"
+                            "    ON o.consumer = $1 AND o.stream = st.stream"
+                            " WHERE st.stream IN ('ingest', 'router')",
+                            1, p);
+    if (!res)
+        return -1;
+    int rc = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return rc;
+}
+
+static void arr_add(buf *b, const char *s)
+{
+    buf_putc(b, b->len ? ',' : '{');
+    buf_puts(b, s);
+}
+
+static const char *arr_end(buf *b)
+{
+    if (!b->len)
+        buf_putc(b, '{');
+    buf_putc(b, '}');
+    return buf_str(b);
+}
+
+/* Builds the envelope of one publication of r. */
+static void fire_build(struct fire_ev *f, const struct fire_row *r, enum fire_kind what,
+                       bool escalation, const sla *s)
+{
+    memset(f, 0, sizeof *f);
+    event *e = &f->env;
+    carebus__v1__envelope__init(e);
+    google__protobuf__timestamp__init(&f->occurred);
+    google__protobuf__timestamp__init(&f->due);
+    event_ts_set(&f->due, r->due);
+    e->ticket_id = (char *)r->ticket;
+    e->customer_id = (char *)r->customer;
+    e->occurred_at = &f->occurred;
+    if (escalation) {
+        carebus__v1__sla_escalation__init(&f->escalation);
+        char due[TIME_RFC3339_LEN];
+        time_format_rfc3339(r->due, due);
+        snprintf(f->reason, sizeof f->reason, "%s breached (cycle %" PRIu32 ", due %s)",
+                 sla_target_name(r->target), r->cycle, due);
+        f->escalation.target = r->target;
+        f->escalation.priority = sla_priority_raise(r->priority);
+        f->escalation.reason = f->reason;
+        f->escalation.cycle = r->cycle;
+        e->body_case = CAREBUS__V1__ENVELOPE__BODY_SLA_ESCALATION;
+        e->sla_escalation = &f->escalation;
+        e->event_id = (char *)r->esc_id;
+        e->causation_id = (char *)r->breach_id;
+        event_ts_set(&f->occurred, r->due);
+    } else if (what == FIRE_BREACH) {
+        carebus__v1__sla_breach__init(&f->breach);
+        f->breach.target = r->target;
+        f->breach.due_at = &f->due;
+        f->breach.cycle = r->cycle;
+        e->body_case = CAREBUS__V1__ENVELOPE__BODY_SLA_BREACH;
+        e->sla_breach = &f->breach;
+        e->event_id = (char *)r->breach_id;
+        event_ts_set(&f->occurred, r->due);
+    } else {
+        carebus__v1__sla_warning__init(&f->warning);
+        f->warning.target = r->target;
+        f->warning.due_at = &f->due;
+        f->warning.cycle = r->cycle;
+        const calendar *cal = s->cfg ? sla_config_calendar(s->cfg, r->calendar) : NULL;
+        f->warning.remaining_business_secs =
+            cal ? calendar_business_secs_between(cal, r->warn, r->due)
+                : (r->due - r->warn) / 1000000;
+        e->body_case = CAREBUS__V1__ENVELOPE__BODY_SLA_WARNING;
+        e->sla_warning = &f->warning;
+        e->event_id = (char *)r->warn_id;
+        event_ts_set(&f->occurred, r->warn);
+    }
+}
+
+/* Reads the locked rows and decides what each must publish. */
+static size_t fire_decide(PGresult *res, int64_t now, struct fire_row *rows)
+{
+    size_t n = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct fire_row *r = &rows[n];
+        memset(r, 0, sizeof *r);
+        snprintf(r->ticket, sizeof r->ticket, "%s", PQgetvalue(res, i, 0));
+        if (sla_target_parse(PQgetvalue(res, i, 1), &r->target) != 0 || PQgetisnull(res, i, 3))
+            continue;
+        r->cycle = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
+        r->due = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+        r->warn = PQgetisnull(res, i, 4) ? 0 : strtoll(PQgetvalue(res, i, 4), NULL, 10);
+        bool warned = PQgetvalue(res, i, 5)[0] == 't', breached = PQgetvalue(res, i, 6)[0] == 't';
+        snprintf(r->calendar, sizeof r->calendar, "%s", PQgetvalue(res, i, 7));
+        snprintf(r->customer, sizeof r->customer, "%s", PQgetvalue(res, i, 8));
+        if (PQgetisnull(res, i, 9) || event_priority_parse(PQgetvalue(res, i, 9), &r->priority))
+            r->priority = CAREBUS__V1__PRIORITY__PRIORITY_NORMAL;
+        if (r->due <= now && !breached)
+            r->kind = FIRE_BREACH;
+        else if (r->warn && r->warn <= now && !warned && !breached)
+            r->kind = FIRE_WARNING;
+        else
+            continue; /* a stale entry: nothing due on this row */
+        sla_event_id(r->ticket, r->target, r->cycle, "warning", r->warn_id);
+        sla_event_id(r->ticket, r->target, r->cycle, "breach", r->breach_id);
+        sla_event_id(r->ticket, r->target, r->cycle, "escalation", r->esc_id);
+        n++;
+    }
+    return n;
+}
+
+/* Fires one batch of due entries in one transaction. 0, or -1 (rolled back). */
+static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t now)
+{
+    db *d = s->svc->db;
+    buf a[6];
+    memset(a, 0, sizeof a);
+    struct fire_row *rows = calloc(n, sizeof *rows);
+    struct fire_ev *evs = calloc(2 * n, sizeof *evs);
+    struct eventlog_entry *ents = calloc(2 * n, sizeof *ents);
+    PGresult *res = NULL;
+    int rc = -1;
+    bool in_tx = false;
+    size_t nrows = 0, nev = 0;
+    if (!rows || !evs || !ents)
+        goto out;
+
+    for (size_t i = 0; i < n; i++) {
+        char ticket[ID_LEN], cycle[16];
+        uuid_unparse_lower(batch[i].ticket, ticket);
+        snprintf(cycle, sizeof cycle, "%" PRIu32, batch[i].cycle);
+        const char *t = sla_target_name((Carebus__V1__SlaTarget)batch[i].target);
+        arr_add(&a[0], ticket);
+        arr_add(&a[1], t ? t : "none");
+        arr_add(&a[2], cycle);
+    }
+    char now_s[24];
+    snprintf(now_s, sizeof now_s, "%" PRId64, now);
+    const char *sp[] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2]), now_s};
+    if (db_begin(d) != 0)
+        goto out;
+    in_tx = true;
+    if (!(res = db_exec(d, FIRE_SELECT_SQL, 4, sp)))
+        goto out;
+    nrows = fire_decide(res, now, rows);
+    PQclear(res);
+    res = NULL;
+    if (nrows == 0) {
+        rc = db_commit(d);
+        in_tx = false;
+        goto out;
+    }
+
+    for (int k = 0; k < 6; k++)
+        buf_reset(&a[k]);
+    for (size_t i = 0; i < nrows; i++) {
+        const struct fire_row *r = &rows[i];
+        char cycle[16], at[24];
+        snprintf(cycle, sizeof cycle, "%" PRIu32, r->cycle);
+        snprintf(at, sizeof at, "%" PRId64, r->kind == FIRE_BREACH ? r->due : r->warn);
+        arr_add(&a[0], r->ticket);
+        arr_add(&a[1], sla_target_name(r->target));
+        arr_add(&a[2], cycle);
+        arr_add(&a[3], r->kind == FIRE_BREACH ? "breach" : "warning");
+        arr_add(&a[4], r->kind == FIRE_BREACH ? r->breach_id : r->warn_id);
+        arr_add(&a[5], at);
+    }
+    const char *cp[6];
+    for (int k = 0; k < 6; k++)
+        cp[k] = arr_end(&a[k]);
+    if (!(res = db_exec(d, FIRE_CLAIM_SQL, 6, cp)))
+        goto out;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *id = PQgetvalue(res, i, 0);
+        for (size_t k = 0; k < nrows; k++)
+            if (strcmp(id, rows[k].kind == FIRE_BREACH ? rows[k].breach_id : rows[k].warn_id) == 0)
+                rows[k].claimed = true;
+    }
+    PQclear(res);
+    res = NULL;
+    if (db_command(d, FIRE_MARK_SQL, 4, cp) != 0)
+        goto out;
+
+    for (size_t i = 0; i < nrows; i++) {
+        const struct fire_row *r = &rows[i];
+        if (!r->claimed)
+            continue;
+        fire_build(&evs[nev], r, r->kind, false, s);
+        ents[nev].ev = &evs[nev].env;
+        nev++;
+        if (r->kind == FIRE_BREACH) {
+            fire_build(&evs[nev], r, r->kind, true, s);
+            ents[nev].ev = &evs[nev].env;
+            nev++;
+        }
+    }
+    if (nev && eventlog_append(d, s->svc->stream, ents, nev) != 0)
+        goto out;
+    if (db_commit(d) != 0) {
+        in_tx = false;
+        goto out;
+    }
+    in_tx = false;
+    rc = 0;
+
+    int64_t real_now = time_now_us();
+    for (size_t i = 0; i < nev; i++) {
+        event *e = &evs[i].env;
+        if (ents[i].duplicate)
+            continue;
+        e->recorded_at = &ents[i].recorded;
+        bus_publish(s->svc->bus, e);
+        const char *ticket = e->ticket_id;
+        if (e->body_case == CAREBUS__V1__ENVELOPE__BODY_SLA_WARNING) {
+            metrics_add("carebus_sla_warnings_total", 1);
+            log_info("ticket %s: %s warning (cycle %" PRIu32 "), %" PRId64 " business seconds left",
+                     ticket, sla_target_name(e->sla_warning->target), e->sla_warning->cycle,
+                     e->sla_warning->remaining_business_secs);
+        } else if (e->body_case == CAREBUS__V1__ENVELOPE__BODY_SLA_BREACH) {
+            int64_t due = event_ts_us(e->sla_breach->due_at);
+            metrics_add("carebus_sla_breaches_total{path=\"timer\"}", 1);
+            if (sla_clock_is_real(s->clock))
+                metrics_set("carebus_sla_breach_delay_seconds",
+                            (double)(ents[i].recorded_us - due) / 1e6);
+            log_info("ticket %s: %s breached (cycle %" PRIu32 "), %.3f s after its deadline",
+                     ticket, sla_target_name(e->sla_breach->target), e->sla_breach->cycle,
+                     (double)(real_now - due) / 1e6);
+        } else {
+            metrics_add("carebus_sla_escalations_total", 1);
+        }
+    }
+    /* A warning leaves the breach to come. */
+    for (size_t i = 0; i < nrows; i++)
+        if (rows[i].kind == FIRE_WARNING)
+            sla_timers_push(s, rows[i].ticket, rows[i].target, rows[i].cycle, rows[i].due);
+out:
+    if (in_tx)
+        db_rollback(d);
+    PQclear(res);
+    for (int k = 0; k < 6; k++)
+        buf_release(&a[k]);
+    free(rows);
+    free(evs);
+    free(ents);
+    return rc;
+}
+
+/* The file clock's time, for sla.ticket_json (sla.now()). */
+static void publish_test_clock(sla *s, int64_t now)
+{
+    if (sla_clock_is_real(s->clock) || now == s->clock_written)
+        return;
+    char us[24];
+    snprintf(us, sizeof us, "%" PRId64, now);
+    const char *p[] = {us};
+    if (db_command(s->svc->db,
+                   "INSERT INTO sla.clock (id, now) VALUES (true, " TS(
+                       "$1::bigint") ")"
+                                     " ON CONFLICT (id) DO UPDATE SET now = excluded.now",
+                   1, p) == 0)
+        s->clock_written = now;
+}
+
+void sla_timers_on_clock(void *arg)
+{
+    sla *s = arg;
+    if (!s->started)
+        return;
+    if (db_ensure(s->svc->db) != 0) {
+        sla_timers_retry(s, SLA_ERROR_RETRY_MS);
+        return;
+    }
+    int64_t now = sla_clock_now(s->clock);
+    publish_test_clock(s, now);
+    const struct sla_timer *top = sla_heap_top(&s->heap);
+    if (!top || top->at > now) {
+        sla_timers_rearm(s);
+        return;
+    }
+    int cu = caught_up(s);
+    if (cu != 1) {
+        sla_timers_retry(s, cu < 0 ? SLA_ERROR_RETRY_MS : SLA_BEHIND_RETRY_MS);
+        return;
+    }
+    struct sla_timer batch[SLA_FIRE_BATCH];
+    for (int round = 0; round < SLA_FIRE_ROUNDS; round++) {
+        size_t n = 0;
+        while (n < SLA_FIRE_BATCH && (top = sla_heap_top(&s->heap)) && top->at <= now)
+            sla_heap_pop(&s->heap, &batch[n++]);
+        if (n == 0)
+            break;
+        if (fire_batch(s, batch, n, now) != 0) {
+            /* Nothing was committed: the entries go back, due as they were. */
+            for (size_t i = 0; i < n; i++)
+                sla_heap_push(&s->heap, &batch[i]);
+            log_warn("could not fire %zu SLA timers: retrying in %d ms", n, SLA_ERROR_RETRY_MS);
+            sla_timers_retry(s, SLA_ERROR_RETRY_MS);
+            return;
+        }
+    }
+    /* More still due after the rounds: the timer fires at once, after the
+     * loop has served the other sources. */
+    sla_timers_rearm(s);
+}
+
+int sla_timers_sweep(sla *s)
+{
+    if (!s->started || !db_up(s->svc->db))
+        return 0;
+    int64_t now = sla_clock_now(s->clock);
+    const struct sla_timer *top = sla_heap_top(&s->heap);
+    if (top && top->at <= now)
+        return 0; /* due work is pending anyway */
+    char now_s[24], lim[16];
+    snprintf(now_s, sizeof now_s, "%" PRId64, now);
+    snprintf(lim, sizeof lim, "%d", SLA_SWEEP_LIMIT);
+    const char *p[] = {now_s, lim};
+    PGresult *res = db_exec(
+        s->svc->db,
+        "SELECT ticket_id, target, cycle, " EPOCH_US(
+            "next_fire_at") " FROM sla.targets WHERE next_fire_at <= " TS("$1::bigint") " ORDER BY "
+                                                                                        "next_fire_"
+                                                                                        "at LIMIT "
+                                                                                        "$2",
+        2, p);
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        Carebus__V1__SlaTarget t;
+        if (sla_target_parse(PQgetvalue(res, i, 1), &t) == 0)
+            sla_timers_push(s, PQgetvalue(res, i, 0), t,
+                            (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10),
+                            strtoll(PQgetvalue(res, i, 3), NULL, 10));
+    }
+    PQclear(res);
+    if (n > 0) {
+        log_info("%d overdue SLA timer(s) found in PostgreSQL (another instance's?): firing", n);
+        sla_timers_on_clock(s);
+    }
+    return 0;
+}
