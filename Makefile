@@ -93,6 +93,7 @@ $(1)_SRC := $$(filter-out services/$(1)/main.c,$$(wildcard services/$(1)/*.c ser
 $(1)_OBJ := $$($(1)_SRC:%.c=$$(BUILD)/obj/%.o)
 # Unit tests of a service see its headers.
 $$(BUILD)/obj/tests/unit/$(1)/%.o: CFLAGS_ALL += -Iservices/$(1)
+$$(BUILD)/obj/tests/fuzz/$(1)/%.o: CFLAGS_ALL += -Iservices/$(1)
 $$(BUILD)/lib/lib$(1).a: $$($(1)_OBJ)
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
@@ -127,7 +128,6 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBCAREBUS)
 # --- fuzz targets: tests/fuzz/<folder>/fuzz_*.c, like unit tests ---------
 FUZZ_SRC := $(wildcard tests/fuzz/*/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-$(BUILD)/obj/tests/fuzz/%.o: CFLAGS_ALL += -Iservices/$$(firstword $$(subst /, ,$$*))
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(LIBCAREBUS) $$(if $$(filter libcarebus,$$(firstword $$(subst /, ,$$*))),,$(BUILD)/lib/lib$$(firstword $$(subst /, ,$$*)).a)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer $(filter-out $(LIBCAREBUS),$^) $(LIBCAREBUS) $(PKG_LIBS) -o $@
@@ -152,7 +152,7 @@ demo:
 
 test: deps
 	@$(MAKE) --no-print-directory MODE=$(MODE) build
-	@$(MAKE) --no-print-directory MODE=$(MODE) test-unit test-valgrind test-integration
+	@$(MAKE) --no-print-directory MODE=$(MODE) test-unit test-valgrind test-integration test-fuzz
 
 # The unit tests again under valgrind (errors and definite leaks fail them).
 test-valgrind: $(UNIT_BINS)

@@ -62,7 +62,11 @@ CREATE FUNCTION eventlog.append(
     p_occurred timestamptz[], p_customers uuid[], p_tickets uuid[], p_payloads bytea[])
 RETURNS TABLE (idx int, event_id uuid, seq bigint, recorded_at timestamptz,
                duplicate boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- A generic plan chosen while the log is small stays even as it grows (a
+-- batch then took ~21 ms instead of ~1.6 ms): plan each call for its data.
+SET plan_cache_mode = force_custom_plan
+AS $$
 #variable_conflict use_column
 DECLARE
     v_last bigint;

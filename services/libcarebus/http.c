@@ -65,6 +65,7 @@ struct http_req {
     struct MHD_Connection *conn;
     const char *method; /* MHD's, lives as long as the request */
     char *path;         /* raw path, without the query */
+    const char *query;  /* raw query after "?", in path's allocation; "" if none */
     int64_t t0_us;
     const struct http_route *route; /* NULL: no route for method and path */
     const char *label;              /* route label for metrics */
@@ -456,11 +457,14 @@ static http_req *req_new(http_server *s, const char *uri)
         return NULL;
     r->s = s;
     r->t0_us = mono_us();
-    r->path = strndup(uri, strcspn(uri, "?"));
+    /* One allocation, split at "?": the path, then the raw query. */
+    r->path = strdup(uri);
     if (!r->path) {
         free(r);
         return NULL;
     }
+    char *q = strchr(r->path, '?');
+    r->query = q ? (*q = '\0', q + 1) : "";
     return r;
 }
 
@@ -914,6 +918,11 @@ int http_server_port(const http_server *s)
 const char *http_method(const http_req *r)
 {
     return r->method;
+}
+
+const char *http_raw_query(const http_req *r)
+{
+    return r->query;
 }
 
 const char *http_path(const http_req *r)

@@ -65,7 +65,10 @@ int http_server_port(const http_server *s);
 
 /* Request accessors; returned strings are borrowed for the request's life. */
 const char *http_method(const http_req *r);
-const char *http_path(const http_req *r);
+const char *http_path(const http_req *r); /* raw: still percent-encoded */
+/* The query string as sent, after "?" ("" if none), still encoded: for
+ * signatures computed over the URL (Twilio). */
+const char *http_raw_query(const http_req *r);
 const char *http_param(const http_req *r, const char *name); /* ":name" */
 const char *http_header(const http_req *r, const char *name);
 const char *http_query(const http_req *r, const char *name);

@@ -4,12 +4,8 @@
  * Body, MessageSid/SmsSid, NumMedia, MediaUrl{N}, MediaContentType{N},
  * SmsStatus "received") and twilio.com/docs/usage/webhooks/webhooks-
  * security for X-Twilio-Signature (signature.c). The signed URL is
- * CAREBUS_PUBLIC_URL followed by the request's path: it must be the URL
- * configured at Twilio.
- *
- * XXX: the query string is not part of the signed URL because http.h does
- * not expose the raw query yet (asked of the lead): configure the Twilio
- * webhook URL without one.
+ * CAREBUS_PUBLIC_URL followed by the request's path and query string, as
+ * sent: it must be the URL configured at Twilio.
  *
  * WhatsApp through Twilio posts the same form with From "whatsapp:+84...":
  * that message goes to the whatsapp channel, with the same phone and handle
@@ -112,7 +108,7 @@ static void twilio_reply(struct webhook_req *w)
     http_reply(w->r, 200, "text/xml", TWILIO_TWIML_EMPTY, strlen(TWILIO_TWIML_EMPTY));
 }
 
-/* CAREBUS_PUBLIC_URL (without a final "/") and the request's path. */
+/* CAREBUS_PUBLIC_URL (without a final "/"), the request's path and query. */
 static int twilio_url(http_req *r, char *out, size_t size)
 {
     const char *base = config_str("PUBLIC_URL", NULL);
@@ -128,7 +124,8 @@ static int twilio_url(http_req *r, char *out, size_t size)
     size_t bl = strlen(base);
     while (bl && base[bl - 1] == '/')
         bl--;
-    int n = snprintf(out, size, "%.*s%s", (int)bl, base, http_path(r));
+    const char *q = http_raw_query(r);
+    int n = snprintf(out, size, "%.*s%s%s%s", (int)bl, base, http_path(r), *q ? "?" : "", q);
     return n > 0 && (size_t)n < size ? 0 : -1;
 }
 

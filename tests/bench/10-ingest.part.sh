@@ -1,0 +1,190 @@
+#!/bin/sh
+# 10-ingest.part.sh — channel-ingest throughput and latency, beside a raw COPY.
+#
+# Starts a private PostgreSQL 15 (deploy/scripts/pg-cluster.sh, fsync and
+# synchronous_commit on, as shipped) and the release channel-ingest
+# ($CAREBUS_BIN_DIR), then measures POST /v1/messages:
+#
+#   1. throughput: wrk, 2 threads, keep-alive connections, a unique
+#      external_id per request (ingest.lua), for BENCH_SECONDS: acknowledged
+#      (2xx) events/s, and wrk's latency p50/p99 (closed loop: these hide
+#      stalls, see 2.);
+#   2. latency at a fixed offered rate (BENCH_RATE/s, open loop, openloop.c):
+#      p50/p99 measured from each request's scheduled time, so a stall counts
+#      for every request it delayed;
+#   3. the baseline: the rows step 1 committed, same payloads, copied into
+#      the same table (eventlog.events, same indexes) with one COPY FROM
+#      STDIN (psql \copy, binary), as rows/s; and the ratio of 1. to it.
+#
+# Targets (issue 3): >= 20,000 acknowledged events/s; p99 <= 20 ms at 10,000
+# events/s; >= 0.3 of the raw COPY rate. A missed target is printed as such;
+# the part fails only when it could not measure. Everything it starts is
+# stopped on exit. Tunables: CAREBUS_BENCH_SECONDS (10), CAREBUS_BENCH_RATE
+# (10000), CAREBUS_BENCH_CONNECTIONS (128, wrk), CAREBUS_BENCH_OL_CONNECTIONS
+# (128, open loop); CAREBUS_BENCH_SQL, SQL run once the service is up and
+# before the warm-up, to try a database-side change without a rebuild
+# (printed with the figures: a run with it is not the product as shipped).
+set -u
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bindir=${CAREBUS_BIN_DIR:-$root/build/release/bin}
+ingest_bin=$bindir/carebus-channel-ingest
+secs=${CAREBUS_BENCH_SECONDS:-10}
+rate=${CAREBUS_BENCH_RATE:-10000}
+conns=${CAREBUS_BENCH_CONNECTIONS:-128}
+ol_conns=${CAREBUS_BENCH_OL_CONNECTIONS:-128}
+key=bench-$$-key
+pgscript=$root/deploy/scripts/pg-cluster.sh
+
+die() {
+    echo "10-ingest: $*" >&2
+    exit 1
+}
+
+for tool in wrk psql cc curl; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)"
+done
+[ -x "$ingest_bin" ] || die "$ingest_bin is missing: make MODE=release build"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/carebus-bench.XXXXXX") || exit 1
+chmod 755 "$work"
+ingest_pid=
+cleanup() {
+    if [ -n "$ingest_pid" ]; then
+        kill -TERM "$ingest_pid" 2>/dev/null
+        wait "$ingest_pid" 2>/dev/null
+    fi
+    bash "$pgscript" stop "$work/pg" >/dev/null 2>&1
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' HUP INT TERM
+
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# The value of key=value in a line.
+kv() {
+    echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+pgport=$(free_port)
+port=$(free_port)
+busport=$(free_port)
+pg="host=127.0.0.1 port=$pgport dbname=carebus user=carebus"
+if ! bash "$pgscript" init "$work/pg" "$pgport" >"$work/pg-init.log" 2>&1 ||
+    ! bash "$pgscript" start "$work/pg" "$pgport" >"$work/pg-start.log" 2>&1; then
+    cat "$work/pg-init.log" "$work/pg-start.log" >&2
+    die "could not start PostgreSQL"
+fi
+
+cc -O2 -std=c11 -o "$work/openloop" "$root/tests/bench/openloop.c" || die "could not build openloop"
+
+CAREBUS_PG=$pg CAREBUS_INGEST_PORT=$port CAREBUS_HTTP_ADDR=127.0.0.1 \
+    CAREBUS_BUS_INGEST=tcp://127.0.0.1:$busport CAREBUS_BOOTSTRAP_API_KEY=$key \
+    CAREBUS_LOG_LEVEL=warn CAREBUS_RATE_LIMIT_RPS=0 \
+    "$ingest_bin" 2>"$work/ingest.log" &
+ingest_pid=$!
+url=http://127.0.0.1:$port
+i=0
+until curl -sf "$url/readyz" >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ "$i" -gt 300 ] || ! kill -0 "$ingest_pid" 2>/dev/null; then
+        tail -n 20 "$work/ingest.log" >&2
+        die "channel-ingest did not become ready"
+    fi
+    sleep 0.1
+done
+
+sql() {
+    psql "$pg" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"
+}
+
+if [ -n "${CAREBUS_BENCH_SQL:-}" ]; then
+    sql "$CAREBUS_BENCH_SQL" >/dev/null || die "CAREBUS_BENCH_SQL failed"
+    echo "with CAREBUS_BENCH_SQL: $CAREBUS_BENCH_SQL"
+fi
+
+# Warm-up (connections, plan caches, the table's first pages).
+wrk -t2 -c"$conns" -d2s -s "$root/tests/bench/ingest.lua" "$url" -- "warm$$" "$key" \
+    >"$work/warm.log" 2>&1 || die "wrk failed: $(cat "$work/warm.log")"
+
+# A counter of the ingest's /metrics (0 when absent).
+metric() {
+    curl -sf "$url/metrics" | awk -v m="$1" '$1 == m { v = $2 } END { printf "%.0f", v + 0 }'
+}
+
+# 1. Throughput (closed loop).
+run=run$$
+before=$(sql "SELECT count(*) FROM eventlog.events")
+ev0=$(metric carebus_ingest_batched_events_total)
+b0=$(metric 'carebus_ingest_batches_total{result="committed"}')
+wrk -t2 -c"$conns" -d"${secs}s" --timeout 10s -s "$root/tests/bench/ingest.lua" "$url" -- \
+    "$run" "$key" >"$work/wrk.log" 2>&1 || die "wrk failed: $(cat "$work/wrk.log")"
+after=$(sql "SELECT count(*) FROM eventlog.events")
+ev1=$(metric carebus_ingest_batched_events_total)
+b1=$(metric 'carebus_ingest_batches_total{result="committed"}')
+per_commit=$(awk -v e=$((ev1 - ev0)) -v b=$((b1 - b0)) 'BEGIN { printf "%.1f (%d / %d)", (b > 0 ? e / b : 0), e, b }')
+line=$(grep '^WRK ' "$work/wrk.log") || die "no summary from wrk: $(cat "$work/wrk.log")"
+requests=$(kv "$line" requests)
+dur_us=$(kv "$line" duration_us)
+non2xx=$(kv "$line" non2xx)
+werrors=$(kv "$line" errors)
+acked=$((requests - non2xx))
+committed=$((after - before))
+acked_rate=$(awk -v n="$acked" -v d="$dur_us" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
+wrk_p50=$(kv "$line" p50_us)
+wrk_p99=$(kv "$line" p99_us)
+
+# 2. Latency at a fixed offered rate (open loop).
+"$work/openloop" -p "$port" -r "$rate" -d "$secs" -c "$ol_conns" -k "$key" -x "ol$$" \
+    >"$work/ol.log" 2>&1 || die "openloop failed: $(cat "$work/ol.log")"
+ol=$(grep '^OPENLOOP ' "$work/ol.log") || die "no summary from openloop: $(cat "$work/ol.log")"
+
+# 3. The baseline: step 1's rows, same payloads, one COPY into the same table.
+# A stream, event ids and idempotency scope of their own keep the keys unique.
+sql "\\copy (SELECT 'copybench', seq, gen_random_uuid(), type, 'copy:' || idem_scope, idem_key,
+             occurred_at, recorded_at, customer_id, ticket_id, payload
+        FROM eventlog.events WHERE stream = 'ingest' AND idem_key LIKE '$run-%'
+       ORDER BY seq) TO '$work/rows.bin' WITH (FORMAT binary)" || die "could not export the rows"
+copy_rows=$(sql "SELECT count(*) FROM eventlog.events WHERE idem_key LIKE '$run-%'")
+copy_ms=$(printf '%s\n' '\timing on' "\\copy eventlog.events (stream, seq, event_id, type, idem_scope, idem_key, occurred_at, recorded_at, customer_id, ticket_id, payload) FROM '$work/rows.bin' WITH (FORMAT binary)" |
+    psql "$pg" -X -q -v ON_ERROR_STOP=1 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1)
+[ -n "$copy_ms" ] || die "the COPY baseline failed"
+copy_rate=$(awk -v n="$copy_rows" -v ms="$copy_ms" 'BEGIN { printf "%.0f", n / (ms / 1000) }')
+
+# The table.
+awk -v acked="$acked_rate" -v committed="$committed" -v requests="$requests" \
+    -v non2xx="$non2xx" -v werrors="$werrors" -v conns="$conns" -v secs="$secs" \
+    -v per_commit="$per_commit" -v rows0="$before" \
+    -v wp50="$wrk_p50" -v wp99="$wrk_p99" -v rate="$rate" -v olc="$ol_conns" \
+    -v ol_ok="$(kv "$ol" ok)" -v ol_due="$(kv "$ol" due)" -v ol_non2xx="$(kv "$ol" non2xx)" \
+    -v ol_err="$(kv "$ol" errors)" -v ol_rate="$(kv "$ol" rate)" -v op50="$(kv "$ol" p50_us)" \
+    -v op99="$(kv "$ol" p99_us)" -v op999="$(kv "$ol" p999_us)" -v omax="$(kv "$ol" max_us)" \
+    -v copy_rows="$copy_rows" -v copy_ms="$copy_ms" -v copy_rate="$copy_rate" '
+function ms(us) { return us < 0 ? "unanswered" : sprintf("%.2f ms", us / 1000) }
+function verdict(ok) { return ok ? "met" : "MISSED" }
+BEGIN {
+    ratio = copy_rate > 0 ? acked / copy_rate : 0
+    printf "channel-ingest, POST /v1/messages (release build, private PostgreSQL 15, fsync on)\n"
+    printf "%-52s %16s   %-10s %s\n", "figure", "measured", "target", ""
+    printf "%-52s %16s   %-10s %s\n", "acknowledged events/s (wrk -t2 -c" conns ", " secs "s)", acked, ">= 20000", verdict(acked >= 20000)
+    printf "%-52s %16s\n", "  requests / non-2xx / socket errors", requests " / " non2xx " / " werrors
+    printf "%-52s %16s\n", "  rows committed during the run (table had " rows0 ")", committed
+    printf "%-52s %16s\n", "  events per commit (group commit, mean)", per_commit
+    printf "%-52s %16s\n", "  latency p50, closed loop (wrk)", ms(wp50)
+    printf "%-52s %16s\n", "  latency p99, closed loop (wrk)", ms(wp99)
+    printf "%-52s %16s\n", "offered " rate " events/s, open loop, " olc " conns", sprintf("%.0f/s done", ol_rate)
+    printf "%-52s %16s\n", "  answered 2xx / due (non-2xx, errors)", ol_ok " / " ol_due " (" ol_non2xx ", " ol_err ")"
+    printf "%-52s %16s\n", "  latency p50 from scheduled send", ms(op50)
+    printf "%-52s %16s   %-10s %s\n", "  latency p99 from scheduled send", ms(op99), "<= 20 ms", verdict(op99 >= 0 && op99 <= 20000 && ol_err == 0)
+    printf "%-52s %16s\n", "  latency p99.9 / max", ms(op999) " / " ms(omax)
+    printf "%-52s %16s\n", "raw COPY of the same rows into eventlog.events", copy_rate " rows/s"
+    printf "%-52s %16s\n", "  rows / time", copy_rows " / " sprintf("%.0f ms", copy_ms)
+    printf "%-52s %16.2f   %-10s %s\n", "ratio acknowledged events/s : COPY rows/s", ratio, ">= 0.30", verdict(ratio >= 0.3)
+}'
+if grep -q '"level":"error"' "$work/ingest.log"; then
+    echo "channel-ingest logged errors during the run:"
+    grep '"level":"error"' "$work/ingest.log" | tail -n 5
+fi

@@ -1,0 +1,2 @@
+agent.repliedª
+a1x
