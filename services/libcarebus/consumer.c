@@ -40,6 +40,7 @@ struct consumer {
     bus *bus;
     const char *output;
     consumer_apply_fn fn;
+    consumer_flush_fn flush;
     void *arg;
     struct consumer_stream streams[CONSUMER_MAX_STREAMS];
     size_t nstreams;
@@ -123,6 +124,11 @@ static int consumer_load(consumer *c)
             return -1;
     c->loaded = true;
     return 0;
+}
+
+void consumer_set_flush(consumer *c, consumer_flush_fn fn)
+{
+    c->flush = fn;
 }
 
 db *consumer_txn_db(consumer_txn *tx)
@@ -255,6 +261,8 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
         next[k] = evs[i]->seq;
         touched[k] = true;
     }
+    if (c->flush && c->flush(&tx, c->arg) == CONSUMER_RETRY)
+        goto failed;
     if (consumer_append_emitted(&tx) != 0)
         goto failed;
     for (size_t k = 0; k < c->nstreams; k++) {

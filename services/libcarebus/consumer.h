@@ -61,6 +61,17 @@ int consumer_on_bus(consumer *c);
 /* Once a second: catch up if the log moved past the offsets. */
 int consumer_tick(consumer *c);
 
+/* Optional: called once per transaction, after the last event's apply fn
+ * and before the emitted events are appended and the offsets advanced;
+ * never after an apply that failed. For handlers that stage a batch in
+ * apply and write it set-based here (one statement per table rather than
+ * per event). It may write and consumer_emit; since no single event is the
+ * cause, it sets each envelope's event_id and causation_id itself.
+ * CONSUMER_OK, or CONSUMER_RETRY to roll the batch back (it is then retried
+ * one event per transaction, so a bad event is skipped alone). */
+typedef consumer_result (*consumer_flush_fn)(consumer_txn *tx, void *arg);
+void consumer_set_flush(consumer *c, consumer_flush_fn fn);
+
 /* In a handler: */
 db *consumer_txn_db(consumer_txn *tx);
 /* Emits ev (type/body/correlation set; event_id derived from the cause when

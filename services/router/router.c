@@ -1,25 +1,61 @@
-/* router.c — the router's event table: body case -> handler.
+/* router.c — staging a batch, routing it, and the router's settings.
  *
- * Like Redis's command table: the table is the whole list of what the
- * router reacts to. Bodies it has no handler for (the router's own
- * ticket.* events, SLA and survey events, the types of issue 4 still to
- * come) are acknowledged without effect, so that the offset moves on and a
- * later version can rebuild them from the log.
+ * The consumer calls router_apply for each event of a batch and
+ * router_flush once at its end, inside its transaction. The flush reads the
+ * router's place (router.position, locked: a second instance waits, and
+ * the consumer's offset check makes it reload), puts the batch in the
+ * log's order with the SLA events due (order.h), and routes it (route.h)
+ * over a model loaded and written back set-based (store.h). A batch costs
+ * three round trips of the router's own (place, prefetch, writes: pipe.h)
+ * whatever its size, plus the consumer's append, offsets and commit.
+ *
+ * The configuration (rules.h) is a function's input besides the log: a
+ * rebuild equals the live state when it runs with the same rules file and
+ * CAREBUS_REOPEN_WINDOW_S. XXX: recording each configuration loaded as an
+ * event of the router's stream (with the offsets it applies from) would
+ * make even that hold across changes.
+ *
+ * router.position is derived state like every router table: wiping the
+ * tables and the offsets rebuilds it. A position ahead of the consumer's
+ * offset means the offsets were reset without the tables (a rebuild that
+ * truncated only some tables): the SLA position restarts from zero, as a
+ * replay from nothing would.
  */
 #include "router.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-#include "contact.h"
+#include "buf.h"
+#include "config.h"
+#include "eventlog.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
+#include "model.h"
+#include "order.h"
+#include "pipe.h"
+#include "route.h"
+#include "store.h"
+#include "timeutil.h"
 
-static const router_handler_fn router_handlers[] = {
-    [CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED] = contact_received,
-    /* XXX: issue 4 adds agent.presence, ticket.status_changed,
-     * ticket.transfer_requested, customer.profile_updated, call.ended and
-     * sla.escalation here. */
-};
+#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+static rules *router_load_rules(const char *path)
+{
+    char err[512];
+    rules *r = path ? rules_load(path, err, sizeof err) : rules_default(err, sizeof err);
+    if (!r) {
+        log_error("router config %s: %s", path ? path : "(built-in)", err);
+        return NULL;
+    }
+    log_info("router config %s: %zu teams, %zu classification rules", r->origin, r->nteams,
+             r->nrules);
+    return r;
+}
 
 router *router_new(void)
 {
@@ -28,26 +64,334 @@ router *router_new(void)
         log_error("router: out of memory");
         return NULL;
     }
-    r->default_team = ROUTER_DEFAULT_TEAM;
     /* XXX: CAREBUS_DEFAULT_COUNTRY comes with the countries it can name;
      * identity.c knows Vietnam's numbering only. */
     r->country = IDENTITY_DEFAULT_COUNTRY;
+    const char *err = NULL;
+    long window;
+    if (config_long("REOPEN_WINDOW_S", ROUTER_REOPEN_WINDOW_S, 0, 10L * 366 * 24 * 3600, &window,
+                    &err) != 0) {
+        log_error("%s", err);
+        goto fail;
+    }
+    r->reopen_window_us = (int64_t)window * 1000000;
+    const char *path = config_str("ROUTER_CONFIG", NULL);
+    if (!path && access(ROUTER_CONFIG_DEFAULT, R_OK) == 0)
+        path = ROUTER_CONFIG_DEFAULT;
+    if (path && !(r->config_path = strdup(path)))
+        goto fail;
+    if (!(r->rules = router_load_rules(r->config_path)))
+        goto fail;
+    metrics_describe("carebus_router_events_total", "counter",
+                     "events routed (contacts, agents' and SLA events)");
+    metrics_describe("carebus_router_batches_total", "counter", "batches routed");
     return r;
+fail:
+    router_destroy(&r);
+    return NULL;
 }
 
 void router_destroy(router **pr)
 {
-    free(*pr);
+    router *r = *pr;
+    if (!r)
+        return;
+    rules_free(&r->rules);
+    free(r->config_path);
+    free(r->staged);
+    free(r);
     *pr = NULL;
+}
+
+void router_attach(router *r, consumer *c, db *d, bus *b)
+{
+    r->consumer = c;
+    r->db = d;
+    r->bus = b;
+    consumer_set_flush(c, router_flush);
+}
+
+void router_reload(void *arg)
+{
+    router *r = arg;
+    if (!r->config_path) {
+        log_info("router: no configuration file (built-in rules): nothing to reload");
+        return;
+    }
+    char err[512];
+    rules *n = rules_load(r->config_path, err, sizeof err);
+    if (!n) {
+        log_error("router config %s: %s: keeping the rules in force", r->config_path, err);
+        return;
+    }
+    rules_free(&r->rules);
+    r->rules = n;
+    log_info("router config %s reloaded: %zu teams, %zu classification rules", n->origin, n->nteams,
+             n->nrules);
 }
 
 consumer_result router_apply(consumer_txn *tx, const event *ev, void *arg)
 {
+    (void)tx;
     router *r = arg;
-    size_t c = (size_t)ev->body_case;
-    /* Cases below the first body (NOT_SET) and beyond the table are holes,
-     * as are bodies of a newer schema. */
-    if (c >= sizeof router_handlers / sizeof router_handlers[0] || !router_handlers[c])
+    bool ingest = ev->stream && strcmp(ev->stream, "ingest") == 0;
+    if (ingest && ev->seq > r->batch_ingest_seq)
+        r->batch_ingest_seq = ev->seq;
+    /* SLA events are read from the log when their turn comes (order.h):
+     * their delivery only wakes the flush up. */
+    if (!ingest || !route_handles(ev->body_case))
         return CONSUMER_OK;
-    return router_handlers[c](r, tx, ev);
+    if (r->nstaged == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 512;
+        const event **n = realloc(r->staged, cap * sizeof *n);
+        if (!n) {
+            r->nstaged = 0;
+            r->batch_ingest_seq = 0;
+            return CONSUMER_RETRY;
+        }
+        r->staged = n;
+        r->cap = cap;
+    }
+    r->staged[r->nstaged++] = ev;
+    return CONSUMER_OK;
+}
+
+#define ROUTER_ASYNC_SQL "SET LOCAL synchronous_commit TO off"
+#define ROUTER_POSITION_SQL "SELECT ingest_seq, sla_seq FROM router.position FOR UPDATE"
+#define ROUTER_RECORDED_SQL                                                                        \
+    "SELECT seq, " US("recorded_at") " FROM eventlog.events"                                       \
+                                     " WHERE stream = 'ingest' AND seq = ANY($1::bigint[])"
+#define ROUTER_PLACE_SQL "UPDATE router.position SET ingest_seq = $1, sla_seq = $2"
+
+/* Where the router stands, locked for the transaction: its place (created
+ * at (0, 0) the first time), the "sla" stream's last seq (order.h), and
+ * the recorded_at of staged events published without it. One round trip. */
+static int router_place(router *r, db *d, uint64_t *ingest, uint64_t *sla, uint64_t *sla_last,
+                        int64_t *rec)
+{
+    buf seqs = BUF_INIT;
+    for (size_t i = 0; i < r->nstaged; i++) {
+        const event *ev = r->staged[i];
+        rec[i] = ev->recorded_at ? event_ts_us(ev->recorded_at) : INT64_MIN;
+        if (!ev->recorded_at)
+            buf_printf(&seqs, "%s%" PRIu64, seqs.len ? "," : "{", ev->seq);
+    }
+    if (seqs.len)
+        buf_putc(&seqs, '}');
+    const char *params[] = {buf_str(&seqs)};
+    int rc = -1;
+    for (int attempt = 0; attempt < 2 && rc < 0; attempt++) {
+        pgpipe p;
+        if (pipe_begin(&p, d) != 0)
+            break;
+        /* The batch need not wait for its WAL to reach the disk: a commit
+         * lost to a crash of PostgreSQL takes its offsets with it, and the
+         * replay derives the very same rows and event ids. Whoever acted
+         * on its published events and committed has flushed it too (the
+         * WAL is one sequence). Ingest's answers stay synchronous. */
+        int q_async = pipe_send(&p, "commit mode", ROUTER_ASYNC_SQL, 0, NULL);
+        int q_pos = pipe_send(&p, "position", ROUTER_POSITION_SQL, 0, NULL);
+        int q_sla = pipe_send(&p, "sla stream", ORDER_SLA_LAST_SQL, 0, NULL);
+        int q_rec = seqs.len ? pipe_send(&p, "recorded_at", ROUTER_RECORDED_SQL, 1, params) : -2;
+        bool sent = q_async >= 0 && q_pos >= 0 && q_sla >= 0 && q_rec != -1;
+        if (pipe_run(&p) != 0 || !sent) {
+            pipe_release(&p);
+            break;
+        }
+        PGresult *pos = pipe_result(&p, q_pos), *sl = pipe_result(&p, q_sla),
+                 *rr = pipe_result(&p, q_rec);
+        *sla_last = PQntuples(sl) ? strtoull(PQgetvalue(sl, 0, 0), NULL, 10) : 0;
+        for (int k = 0; rr && k < PQntuples(rr); k++) {
+            uint64_t seq = strtoull(PQgetvalue(rr, k, 0), NULL, 10);
+            for (size_t i = 0; i < r->nstaged; i++)
+                if (r->staged[i]->seq == seq)
+                    rec[i] = strtoll(PQgetvalue(rr, k, 1), NULL, 10);
+        }
+        if (PQntuples(pos) == 1) {
+            *ingest = strtoull(PQgetvalue(pos, 0, 0), NULL, 10);
+            *sla = strtoull(PQgetvalue(pos, 0, 1), NULL, 10);
+            rc = 0;
+        } else if (db_command(d,
+                              "INSERT INTO router.position DEFAULT VALUES"
+                              " ON CONFLICT DO NOTHING",
+                              0, NULL) != 0) {
+            attempt = 2;
+        }
+        pipe_release(&p);
+    }
+    buf_release(&seqs);
+    return rc;
+}
+
+/* Routes the staged batch and the SLA events due, in the open transaction.
+ * 0 done, 1 nothing to do (the timer's path found the state not loaded
+ * yet), -1 a statement failed. */
+static int router_run(router *r, db *d, emitter *em, bool from_consumer)
+{
+    uint64_t pos_ingest, pos_sla, sla_last;
+    int64_t *rec = calloc(r->nstaged + 1, sizeof *rec);
+    if (!rec || router_place(r, d, &pos_ingest, &pos_sla, &sla_last, rec) != 0) {
+        free(rec);
+        return -1;
+    }
+    uint64_t committed = r->consumer ? consumer_offset(r->consumer, "ingest") : pos_ingest;
+    if (pos_ingest > committed) {
+        if (!from_consumer) {
+            free(rec);
+            return 1;
+        }
+        log_warn("router state is ahead of its ingest offset (%" PRIu64 " > %" PRIu64
+                 "): offsets were reset, rebuilding the SLA position from the start",
+                 pos_ingest, committed);
+        pos_sla = 0;
+    }
+    uint64_t applied = committed > r->batch_ingest_seq ? committed : r->batch_ingest_seq;
+    if (pos_ingest > applied && !from_consumer)
+        applied = pos_ingest;
+
+    int rc = -1;
+    order_batch ob = {0};
+    route_item *items = NULL;
+    model m;
+    model_init(&m, d, r->rules, r->reopen_window_us);
+    if (order_build(d, r->staged, rec, r->nstaged, applied, pos_sla, sla_last, &ob) != 0)
+        goto out;
+    items = calloc(ob.n + 1, sizeof *items);
+    if (!items)
+        goto out;
+    route_keys keys = {0};
+    for (size_t i = 0, k = 0; i < ob.n; i++) {
+        items[i].ev = ob.events[i];
+        if (k < r->nstaged && ob.events[i] == r->staged[k])
+            items[i].rec = rec[k++];
+        else
+            items[i].rec = ob.events[i]->recorded_at ? event_ts_us(ob.events[i]->recorded_at) : 0;
+        route_prepare(&items[i], r->country);
+        route_keys_add(&m, &keys, &items[i]);
+    }
+    struct store_keys sk = {
+        .kinds = keys.kinds,
+        .values = keys.values,
+        .nidents = keys.nidents,
+        .refs = keys.refs,
+        .nrefs = keys.nrefs,
+        .tickets = keys.tickets,
+        .ntickets = keys.ntickets,
+        .customers = keys.customers,
+        .ncustomers = keys.ncustomers,
+    };
+    if (store_prefetch(&m, &sk) != 0)
+        goto out;
+    route_ctx ctx = {.m = &m, .em = em, .country = r->country};
+    for (size_t i = 0; i < ob.n; i++)
+        if (route_apply(&ctx, &items[i]) != 0)
+            goto out;
+    /* The writes and the new place, in one round trip. */
+    char a[24], b[24];
+    snprintf(a, sizeof a, "%" PRIu64, applied);
+    snprintf(b, sizeof b, "%" PRIu64, ob.sla_seq);
+    const char *params[] = {a, b};
+    pgpipe p;
+    if (pipe_begin(&p, d) != 0)
+        goto out;
+    bool sent =
+        store_write(&m, &p) == 0 && pipe_send(&p, "position", ROUTER_PLACE_SQL, 2, params) >= 0;
+    int ran = pipe_run(&p);
+    pipe_release(&p);
+    if (ran != 0 || !sent)
+        goto out;
+    r->batches++;
+    r->routed += ob.n;
+    metrics_add("carebus_router_batches_total", 1);
+    metrics_add("carebus_router_events_total", (double)ob.n);
+    rc = 0;
+out:
+    model_release(&m);
+    free(items);
+    order_release(&ob);
+    free(rec);
+    return rc;
+}
+
+consumer_result router_flush(consumer_txn *tx, void *arg)
+{
+    router *r = arg;
+    emitter em;
+    emitter_init(&em, tx);
+    int64_t t0 = time_now_us();
+    size_t staged = r->nstaged;
+    int rc = router_run(r, consumer_txn_db(tx), &em, true);
+    log_debug("router: %zu staged events routed in %.1f ms (%zu emitted)", staged,
+              (double)(time_now_us() - t0) / 1000.0, em.emitted);
+    emitter_release(&em);
+    r->nstaged = 0;
+    r->batch_ingest_seq = 0;
+    return rc < 0 ? CONSUMER_RETRY : CONSUMER_OK;
+}
+
+/* Appends what the timer's path emitted; after commit, publishes it. */
+static int tick_append(router *r, emitter *em, struct eventlog_entry *e)
+{
+    for (size_t i = 0; i < em->nlist; i++)
+        e[i].ev = em->list[i];
+    return eventlog_append(r->db, "router", e, em->nlist);
+}
+
+int router_tick(router *r)
+{
+    if (!r->db || !db_up(r->db) || r->nstaged)
+        return 0;
+    PGresult *q = db_exec(r->db,
+                          "SELECT p.sla_seq < s.last_seq FROM router.position p, eventlog.streams s"
+                          " WHERE s.stream = 'sla'",
+                          0, NULL);
+    if (!q)
+        return -1;
+    bool due = PQntuples(q) == 1 && PQgetvalue(q, 0, 0)[0] == 't';
+    PQclear(q);
+    if (!due)
+        return 0;
+    emitter em;
+    emitter_init(&em, NULL);
+    struct eventlog_entry *e = NULL;
+    char **orig = NULL;
+    int rc = -1;
+    if (db_begin(r->db) != 0)
+        goto out;
+    int run = router_run(r, r->db, &em, false);
+    if (run < 0)
+        goto rollback;
+    e = calloc(em.nlist + 1, sizeof *e);
+    orig = calloc(2 * em.nlist + 1, sizeof *orig);
+    if (!e || !orig)
+        goto rollback;
+    for (size_t i = 0; i < em.nlist; i++) {
+        orig[2 * i] = em.list[i]->event_id;
+        orig[2 * i + 1] = em.list[i]->stream;
+    }
+    if ((em.nlist && tick_append(r, &em, e) != 0) || db_commit(r->db) != 0)
+        goto rollback;
+    for (size_t i = 0; i < em.nlist; i++) {
+        em.list[i]->recorded_at = &e[i].recorded;
+        if (r->bus)
+            bus_publish(r->bus, em.list[i]);
+        em.list[i]->recorded_at = NULL;
+    }
+    if (em.nlist)
+        log_info("router: applied SLA events outside a batch (%zu events emitted)", em.nlist);
+    rc = 0;
+    goto out;
+rollback:
+    db_rollback(r->db);
+out:
+    /* The copies own their strings: give back what eventlog_append
+     * pointed elsewhere. */
+    for (size_t i = 0; orig && i < em.nlist; i++) {
+        em.list[i]->event_id = orig[2 * i];
+        em.list[i]->stream = orig[2 * i + 1];
+    }
+    free(orig);
+    free(e);
+    emitter_release(&em);
+    return rc;
 }

@@ -1,35 +1,67 @@
-/* router.h — the router: its settings and its event table.
+/* router.h — the router: its settings, its event table and its batches.
  *
- * router_apply is the consumer's handler (consumer.h): it runs inside the
- * consumer's transaction and dispatches on the envelope's body through one
- * table in router.c, so a new event type is one line there and one handler
- * file. Handlers must keep no state outside PostgreSQL (a rollback would
- * leave it behind) and take their times from the event, never the clock,
- * so that a replay of the log rebuilds exactly the live state.
+ * router_apply is the consumer's handler (consumer.h): it only stages the
+ * events of a batch; router_flush (the consumer's flush hook) orders them
+ * with the SLA events whose turn has come (order.h), loads what they touch
+ * in a few set-based queries, applies them one by one in memory (route.h)
+ * and writes the changes back, one statement per table (store.h), all in
+ * the consumer's transaction. Nothing survives the batch outside
+ * PostgreSQL, so a rollback leaves nothing behind; times come from the
+ * events and ids from their ids, so a replay of the log rebuilds exactly
+ * the live state.
  */
 #ifndef CAREBUS_ROUTER_ROUTER_H
 #define CAREBUS_ROUTER_ROUTER_H
 
-#include "consumer.h"
-#include "event.h"
+#include <stdint.h>
 
-/* The team every new ticket goes to until classification picks one. */
-#define ROUTER_DEFAULT_TEAM "support"
+#include "bus.h"
+#include "consumer.h"
+#include "db.h"
+#include "event.h"
+#include "rules.h"
+
+/* The reopen window's default: seven days. */
+#define ROUTER_REOPEN_WINDOW_S (7 * 24 * 3600)
+#define ROUTER_CONFIG_DEFAULT "deploy/config/router.json"
 
 typedef struct router {
-    const char *default_team; /* ROUTER_DEFAULT_TEAM */
-    const char *country;      /* whose national phone numbers (identity.h) */
+    rules *rules;        /* in force; replaced by a successful reload */
+    char *config_path;   /* NULL: the built-in rules */
+    const char *country; /* whose national phone numbers (identity.h) */
+    int64_t reopen_window_us;
+    consumer *consumer; /* borrowed (router_attach) */
+    db *db;
+    bus *bus;
+    /* The batch being staged. */
+    const event **staged;
+    size_t nstaged, cap;
+    uint64_t batch_ingest_seq; /* the last ingest seq delivered in it */
+    uint64_t batches, routed;  /* since start */
 } router;
 
-/* A handler of one body case. */
-typedef consumer_result (*router_handler_fn)(router *r, consumer_txn *tx, const event *ev);
-
-/* Settings from the environment. NULL (logged) on failure. */
+/* Settings from the environment (CAREBUS_ROUTER_CONFIG,
+ * CAREBUS_REOPEN_WINDOW_S) and the rules. NULL (logged) on failure: a
+ * configured file that does not validate stops the start. */
 router *router_new(void);
 void router_destroy(router **pr);
 
-/* consumer_apply_fn; arg is the router. Bodies without a handler are
- * acknowledged (CONSUMER_OK) and change nothing. */
+/* Gives the router its consumer (installing the flush hook), database
+ * and bus (for the events router_tick emits). */
+void router_attach(router *r, consumer *c, db *d, bus *b);
+
+/* consumer_apply_fn; arg is the router. Stages the event. */
 consumer_result router_apply(consumer_txn *tx, const event *ev, void *arg);
+/* consumer_flush_fn: routes the staged batch. */
+consumer_result router_flush(consumer_txn *tx, void *arg);
+
+/* SIGHUP: re-reads the configuration file; a bad one is logged and the
+ * rules in force are kept. */
+void router_reload(void *arg);
+
+/* Applies SLA events whose turn has come while no batch arrives (after a
+ * restart, with the ingest stream idle), in a transaction of its own.
+ * 0, or -1 when the database failed (retried at the next tick). */
+int router_tick(router *r);
 
 #endif

@@ -1,0 +1,206 @@
+/* model.h — the part of the router's state that one batch touches, in
+ * memory for the length of the batch.
+ *
+ * A batch is routed in three steps: store_prefetch loads every row its
+ * events can reach (customers by handle, their tickets that are not
+ * closed, tickets named by id or by a threaded message, all agents) in a
+ * few set-based queries; route.c applies the events one by one to this
+ * model, in order, emitting events as it goes; store_write writes back what
+ * changed, one statement per table. Nothing of the model outlives the
+ * batch: it is rebuilt from PostgreSQL for the next one, so a rollback
+ * leaves nothing behind (consumer.h's contract).
+ *
+ * Rows are referred to by index into the model's arrays; indexes stay
+ * valid while the arrays grow (they are arrays of values, re-allocated).
+ * Times are microseconds since the epoch, MODEL_NONE for SQL NULL.
+ */
+#ifndef CAREBUS_ROUTER_MODEL_H
+#define CAREBUS_ROUTER_MODEL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "db.h"
+#include "event.h"
+#include "hmap.h"
+#include "id.h"
+#include "rules.h"
+
+#define MODEL_NONE INT64_MIN
+
+typedef struct m_customer {
+    char id[ID_LEN];
+    char *name;
+    Carebus__V1__Segment segment;
+    Carebus__V1__CustomerStatus status;
+    int merged_into; /* index of the survivor, -1 */
+    int64_t created, updated, merged_at;
+    json_t *attr_patch; /* keys a profile update sets (owned), NULL */
+    int *tickets;       /* its tickets in the model */
+    size_t ntickets, tcap;
+    bool is_new, dirty;
+} m_customer;
+
+typedef struct m_ticket {
+    char id[ID_LEN];
+    char opened_event_id[ID_LEN];
+    char customer_id[ID_LEN]; /* as loaded, until linked to cust */
+    int cust;                 /* index of its customer */
+    int merged_into;          /* index, -1 */
+    Carebus__V1__TicketStatus status;
+    Carebus__V1__Category category; /* UNSPECIFIED: not classified */
+    const char *rule, *phrase;
+    int rank;            /* priority 1..4 */
+    const char *reasons; /* JSON array of strings */
+    const char *team, *assignee, *channel, *subject, *urgent_word;
+    int contacts, escalated_rank, reopened;
+    int64_t created, updated, assigned, queued, solved, closed, escalated;
+    bool is_new, dirty;
+} m_ticket;
+
+typedef struct m_agent {
+    const char *id, *name;
+    Carebus__V1__Presence presence;
+    int capacity, load;
+    const char **teams, **leads;
+    size_t nteams, nleads;
+    int64_t last_active, updated;
+    bool dirty;
+} m_agent;
+
+typedef struct m_message {
+    const char *event_id;
+    int ticket;
+    const char *channel, *direction, *external_id, *subject, *text, *agent_id, *stream;
+    int64_t at;
+    uint64_t seq;
+} m_message;
+
+typedef struct m_note {
+    char id[ID_LEN];
+    int ticket;
+    const char *kind, *text, *detail, *cause_id, *stream;
+    int64_t at;
+    uint64_t seq;
+    int ord;
+} m_note;
+
+typedef struct m_identity {
+    const char *kind, *value;
+    int cust;
+    int64_t created;
+} m_identity;
+
+typedef struct m_merge {
+    int merged, survivor;
+    const char *contact_event_id;
+    char event_id[ID_LEN];
+    int64_t at;
+} m_merge;
+
+typedef struct m_ticket_merge {
+    int from, into;
+} m_ticket_merge;
+
+/* A message a contact may thread to (by its external_id). */
+typedef struct m_ref {
+    const char *external_id, *channel;
+    int ticket;
+    int64_t at;
+    const char *stream;
+    uint64_t seq;
+    int next; /* the next ref with the same external_id, -1 */
+} m_ref;
+
+/* How much of a team's queue (in PostgreSQL) is in the model: every queued
+ * ticket ranked at or above the watermark, or all when exhausted. */
+typedef struct m_queue {
+    const char *team;
+    bool loaded, exhausted;
+    int wm_rank;
+    int64_t wm_queued;
+    char wm_id[ID_LEN];
+} m_queue;
+
+typedef struct model {
+    arena a;
+    db *db;
+    const rules *rules;
+    int64_t reopen_window_us;
+
+    m_customer *cust;
+    size_t ncust, custcap;
+    hmap cust_by_id;
+    m_ticket *tick;
+    size_t ntick, tickcap;
+    m_ticket *tick_orig; /* each ticket as loaded, to write only what changed */
+    size_t origcap;
+    hmap tick_by_id;
+    m_agent *agent;
+    size_t nagent, agentcap;
+    hmap agent_by_id;
+    /* "kind\x1fvalue" -> customer index, or MODEL_ABSENT: looked up,
+     * nobody owns it. */
+    hmap ident;
+    m_ref *refs;
+    size_t nrefs, refcap;
+    hmap ref_by_ext;
+    m_queue *queues;
+    size_t nqueues, qcap;
+
+    /* Rows to insert. */
+    m_identity *idnew;
+    size_t nidnew, idnewcap;
+    m_message *msg;
+    size_t nmsg, msgcap;
+    m_note *note;
+    size_t nnote, notecap;
+    m_merge *merge;
+    size_t nmerge, mergecap;
+    m_ticket_merge *tmerge;
+    size_t ntmerge, tmergecap;
+} model;
+
+#define MODEL_ABSENT (-2)
+
+void model_init(model *m, db *d, const rules *r, int64_t reopen_window_us);
+void model_release(model *m);
+
+/* Lookups: the index, or -1. */
+int model_customer(const model *m, const char *id);
+int model_ticket(const model *m, const char *id);
+int model_agent(const model *m, const char *id);
+/* The survivor of a customer / the ticket a ticket was merged into. */
+int model_customer_final(const model *m, int c);
+int model_ticket_final(const model *m, int t);
+/* The owner of a handle: an index, MODEL_ABSENT, or -1 when not loaded. */
+int model_identity(const model *m, const char *kind, const char *value);
+void model_identity_set(model *m, const char *kind, const char *value, int cust);
+
+/* Adds rows (copied into the arena); return their index. */
+int model_add_customer(model *m, const m_customer *c);
+int model_add_ticket(model *m, const m_ticket *t);
+int model_add_agent(model *m, const m_agent *a);
+void model_add_ref(model *m, const char *external_id, const char *channel, int ticket, int64_t at,
+                   const char *stream, uint64_t seq);
+/* The first ref of external_id, -1. */
+int model_ref(const model *m, const char *external_id);
+/* Puts ticket t in customer c's list. */
+void model_link_ticket(model *m, int c, int t);
+m_queue *model_queue(model *m, const char *team);
+
+/* True when t differs from its loaded self in more than its contacts
+ * count and times of activity (a contact joining it). */
+bool model_ticket_changed(const model *m, int t);
+
+/* Active: open or pending (counts against its assignee's capacity). */
+bool model_ticket_active(const m_ticket *t);
+/* Queue order: true when a goes before b (higher rank, then older). */
+bool model_queue_before(int rank_a, int64_t queued_a, const char *id_a, int rank_b,
+                        int64_t queued_b, const char *id_b);
+
+char *model_strdup(model *m, const char *s);
+
+#endif

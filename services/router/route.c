@@ -1,0 +1,1382 @@
+/* route.c — identity, merges, threading, classification, priority and
+ * assignment, applied to the batch's model one event at a time.
+ *
+ * Decisions the issue leaves open, and why:
+ *  - A contact carrying handles of several customers merges them into the
+ *    oldest (created_at, then id). When both have an active ticket (open
+ *    or pending), the merged customer's ticket is merged into the
+ *    survivor's: closed with merged_into set, its messages moved, its
+ *    contacts and urgency carried over. The customer keeps one
+ *    conversation, which is what "never repeat themselves" asks; the agent
+ *    who held the merged ticket is freed.
+ *  - A contact threads (In-Reply-To, then References newest first, or an
+ *    explicit in_reply_to) to the ticket of the message it names, if that
+ *    ticket is its customer's. A contact whose handles nobody owns yet
+ *    joins the customer of the ticket it answers (the handles become
+ *    theirs); one whose handles belong to someone else is not threaded (a
+ *    forwarded mail is not the same customer).
+ *  - A solved ticket reopens for a contact within the reopen window (its
+ *    previous assignee keeps it if free); a closed ticket never reopens.
+ *  - Classification happens when a ticket opens; a ticket still "other"
+ *    is classified by a later contact that matches a rule (and moves to
+ *    that category's team if no agent has it yet).
+ *  - An escalation goes to a lead of the ticket's team (online first,
+ *    then least loaded, longest idle), even beyond their capacity; with no
+ *    lead the ticket keeps its assignee and only its priority rises.
+ *  - Queues are drained after the event that freed capacity has done
+ *    everything else, best ticket first across the teams concerned.
+ */
+#include "route.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jw.h"
+#include "log.h"
+#include "store.h"
+
+#define QUEUE_PAGE 64
+
+typedef Carebus__V1__TicketStatus tstatus;
+#define ST_OPEN CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_OPEN
+#define ST_PENDING CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_PENDING
+#define ST_SOLVED CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_SOLVED
+#define ST_CLOSED CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_CLOSED
+#define CAT_OTHER CAREBUS__V1__CATEGORY__CATEGORY_OTHER
+#define ONLINE CAREBUS__V1__PRESENCE__PRESENCE_ONLINE
+
+static bool blank(const char *s)
+{
+    if (!s)
+        return true;
+    for (; *s; s++)
+        if (*s != ' ' && (*s < '\t' || *s > '\r'))
+            return false;
+    return true;
+}
+
+static const char *or_null(const char *s)
+{
+    return s && s[0] ? s : NULL;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+static json_t *item_fields(const route_item *it)
+{
+    return json_pack("{s:s, s:s, s:s, s:I}", "event_id", it->ev->event_id, "type",
+                     it->ev->type ? it->ev->type : "", "stream",
+                     it->ev->stream ? it->ev->stream : "", "seq", (json_int_t)it->ev->seq);
+}
+
+/* --- preparing and keys ------------------------------------------------------ */
+
+void route_prepare(route_item *it, const char *country)
+{
+    const event *ev = it->ev;
+    it->skip = false;
+    it->ids.n = 0;
+    it->ids.rejected = 0;
+    it->at = ev->occurred_at ? event_ts_us(ev->occurred_at) : it->rec;
+    if (!id_valid(ev->event_id)) {
+        log_write(LOG_WARN, item_fields(it), "%s: malformed event id: skipped",
+                  ev->type ? ev->type : "event");
+        it->skip = true;
+        return;
+    }
+    switch (ev->body_case) {
+    case CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED: {
+        const Carebus__V1__ContactReceived *c = ev->contact_received;
+        if (!event_channel_name(c->channel)[0]) {
+            log_write(LOG_WARN, item_fields(it), "contact %s: unknown channel %d: skipped",
+                      ev->event_id, (int)c->channel);
+            it->skip = true;
+            return;
+        }
+        identity_set_from_ref(&it->ids, c->channel, c->customer, country);
+        if (it->ids.n == 0 && !it->ids.rejected) {
+            log_write(LOG_WARN, item_fields(it),
+                      "contact %s gives no phone, email or handle: skipped", ev->event_id);
+            it->skip = true;
+        } else if (it->ids.rejected || it->ids.n == 0) {
+            /* Values are not logged: they are personal data. */
+            log_write(it->ids.n ? LOG_INFO : LOG_WARN, item_fields(it),
+                      "contact %s: %s%s%s could not be normalised%s", ev->event_id,
+                      it->ids.rejected & IDENTITY_BAD_PHONE ? "phone " : "",
+                      it->ids.rejected & IDENTITY_BAD_EMAIL ? "email " : "",
+                      it->ids.rejected & IDENTITY_BAD_HANDLE ? "handle " : "",
+                      it->ids.n ? " (ignored)" : ": no usable handle, skipped");
+            it->skip = it->ids.n == 0;
+        }
+        return;
+    }
+    case CAREBUS__V1__ENVELOPE__BODY_CALL_ENDED: {
+        const Carebus__V1__CallEnded *c = ev->call_ended;
+        if (!ev->occurred_at && c->ended_at)
+            it->at = event_ts_us(c->ended_at);
+        if (identity_phone(c->caller, country, it->ids.items[0].value) != 0) {
+            log_write(LOG_WARN, item_fields(it),
+                      "call %s: the caller's number could not be normalised: skipped",
+                      ev->event_id);
+            it->skip = true;
+            return;
+        }
+        snprintf(it->ids.items[0].kind, sizeof it->ids.items[0].kind, "phone");
+        it->ids.n = 1;
+        return;
+    }
+    case CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED:
+    case CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED:
+    case CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFER_REQUESTED:
+    case CAREBUS__V1__ENVELOPE__BODY_SLA_ESCALATION:
+        if (!id_valid(ev->ticket_id)) {
+            log_write(LOG_WARN, item_fields(it), "%s %s: no valid ticket_id: skipped", ev->type,
+                      ev->event_id);
+            it->skip = true;
+        }
+        return;
+    case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED:
+        if (!id_valid(ev->customer_id)) {
+            log_write(LOG_WARN, item_fields(it), "%s %s: no valid customer_id: skipped", ev->type,
+                      ev->event_id);
+            it->skip = true;
+        }
+        return;
+    case CAREBUS__V1__ENVELOPE__BODY_AGENT_PRESENCE: {
+        const char *id = ev->agent_presence->agent_id;
+        if (blank(id) || strlen(id) > 200) {
+            log_write(LOG_WARN, item_fields(it), "agent.presence %s: no valid agent_id: skipped",
+                      ev->event_id);
+            it->skip = true;
+        }
+        return;
+    }
+    default:
+        it->skip = true; /* not the router's business */
+        return;
+    }
+}
+
+static void keys_push(model *m, const char ***arr, size_t *n, size_t *cap, const char *s)
+{
+    arena_grow(&m->a, (void **)arr, cap, *n + 1, sizeof **arr);
+    (*arr)[(*n)++] = s;
+}
+
+void route_keys_add(model *m, route_keys *k, const route_item *it)
+{
+    if (it->skip)
+        return;
+    const event *ev = it->ev;
+    for (size_t i = 0; i < it->ids.n; i++) {
+        size_t n = k->nidents;
+        keys_push(m, &k->kinds, &k->nidents, &k->cidents, it->ids.items[i].kind);
+        keys_push(m, &k->values, &n, &k->cvalues, it->ids.items[i].value);
+    }
+    switch (ev->body_case) {
+    case CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED: {
+        const Carebus__V1__ContactReceived *c = ev->contact_received;
+        if (!blank(c->in_reply_to))
+            keys_push(m, &k->refs, &k->nrefs, &k->crefs, c->in_reply_to);
+        for (size_t i = 0; i < c->n_references; i++)
+            if (!blank(c->references[i]))
+                keys_push(m, &k->refs, &k->nrefs, &k->crefs, c->references[i]);
+        break;
+    }
+    case CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED:
+    case CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED:
+    case CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFER_REQUESTED:
+    case CAREBUS__V1__ENVELOPE__BODY_SLA_ESCALATION:
+        keys_push(m, &k->tickets, &k->ntickets, &k->ctickets, ev->ticket_id);
+        break;
+    case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED:
+        keys_push(m, &k->customers, &k->ncustomers, &k->ccustomers, ev->customer_id);
+        break;
+    default:
+        break;
+    }
+}
+
+/* --- small pieces ----------------------------------------------------------------- */
+
+static const char *tid(route_ctx *c, int t)
+{
+    return c->m->tick[t].id;
+}
+
+static const char *tcust(route_ctx *c, int t)
+{
+    model *m = c->m;
+    return m->cust[model_customer_final(m, m->tick[t].cust)].id;
+}
+
+static void drain_add_teams(route_ctx *c, const char *const *teams, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < c->ndrain && strcmp(c->drain[k], teams[i]) != 0)
+            k++;
+        if (k == c->ndrain) {
+            arena_grow(&c->m->a, (void **)&c->drain, &c->cdrain, c->ndrain + 1, sizeof *c->drain);
+            c->drain[c->ndrain++] = teams[i];
+        }
+    }
+}
+
+static bool in_list(const char *const *list, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+static bool agent_free_for(const m_agent *a, const char *team)
+{
+    return a->presence == ONLINE && a->load < a->capacity && in_list(a->teams, a->nteams, team);
+}
+
+/* Least loaded, then longest idle, then by id. */
+static bool agent_before(const m_agent *a, const m_agent *b)
+{
+    if (a->load != b->load)
+        return a->load < b->load;
+    if (a->last_active != b->last_active)
+        return a->last_active < b->last_active;
+    return strcmp(a->id, b->id) < 0;
+}
+
+static int best_agent(const model *m, const char *team)
+{
+    int best = -1;
+    for (size_t i = 0; i < m->nagent; i++)
+        if (agent_free_for(&m->agent[i], team) &&
+            (best < 0 || agent_before(&m->agent[i], &m->agent[best])))
+            best = (int)i;
+    return best;
+}
+
+/* A lead of team: online ones first. */
+static int best_lead(const model *m, const char *team)
+{
+    int best = -1;
+    for (size_t i = 0; i < m->nagent; i++) {
+        const m_agent *a = &m->agent[i];
+        if (!in_list(a->leads, a->nleads, team))
+            continue;
+        if (best < 0) {
+            best = (int)i;
+            continue;
+        }
+        const m_agent *b = &m->agent[best];
+        bool ao = a->presence == ONLINE, bo = b->presence == ONLINE;
+        if (ao != bo ? ao : agent_before(a, b))
+            best = (int)i;
+    }
+    return best;
+}
+
+/* Frees the assignee's capacity when t stops being active or changes
+ * hands; their teams' queues will be drained. */
+static void agent_release(route_ctx *c, int t)
+{
+    model *m = c->m;
+    int a = model_agent(m, m->tick[t].assignee);
+    if (a < 0)
+        return;
+    m_agent *ag = &m->agent[a];
+    if (ag->load > 0)
+        ag->load--;
+    ag->dirty = true;
+    drain_add_teams(c, ag->teams, ag->nteams);
+}
+
+static void agent_take(model *m, int a, int t, int64_t at)
+{
+    m_agent *ag = &m->agent[a];
+    m_ticket *tk = &m->tick[t];
+    ag->load++;
+    ag->last_active = max64(ag->last_active, at);
+    ag->dirty = true;
+    tk->assignee = ag->id;
+    tk->assigned = at;
+    tk->queued = MODEL_NONE;
+    tk->dirty = true;
+}
+
+/* The priority of t from its inputs; true when it changed. */
+static bool priority_update(route_ctx *c, int t)
+{
+    model *m = c->m;
+    m_ticket *tk = &m->tick[t];
+    const m_customer *cu = &m->cust[model_customer_final(m, tk->cust)];
+    struct rules_priority_in in = {
+        .segment = cu->segment,
+        .category = tk->category,
+        .urgent_word = tk->urgent_word,
+        .contacts = tk->contacts,
+        .escalated = tk->escalated_rank,
+    };
+    struct rules_priority p;
+    rules_priority(m->rules, &in, &p);
+    jw w;
+    jw_init(&w);
+    jw_array_begin(&w);
+    for (size_t i = 0; i < p.nreasons; i++)
+        jw_str(&w, p.reasons[i]);
+    jw_array_end(&w);
+    const char *reasons = jw_text(&w) ? jw_text(&w) : "[]";
+    bool changed = p.rank != tk->rank || !tk->reasons || strcmp(reasons, tk->reasons) != 0;
+    if (changed) {
+        tk->rank = p.rank;
+        tk->reasons = model_strdup(m, reasons);
+        tk->dirty = true;
+    }
+    jw_release(&w);
+    return changed;
+}
+
+static void add_message(route_ctx *c, const route_item *it, int t, const char *channel,
+                        const char *direction, const char *external_id, const char *subject,
+                        const char *text, const char *agent_id)
+{
+    model *m = c->m;
+    arena_grow(&m->a, (void **)&m->msg, &m->msgcap, m->nmsg + 1, sizeof *m->msg);
+    m_message *x = &m->msg[m->nmsg++];
+    x->event_id = it->ev->event_id;
+    x->ticket = t;
+    x->channel = channel;
+    x->direction = direction;
+    x->external_id = or_null(external_id);
+    x->subject = or_null(subject);
+    x->text = or_null(text);
+    x->agent_id = or_null(agent_id);
+    x->at = it->at;
+    x->stream = it->ev->stream;
+    x->seq = it->ev->seq;
+    if (x->external_id)
+        model_add_ref(m, x->external_id, channel, t, it->at, it->ev->stream, it->ev->seq);
+    m_ticket *tk = &m->tick[t];
+    tk->updated = max64(tk->updated, it->at);
+    tk->dirty = true;
+}
+
+/* A note on t's timeline; detail is JSON (NULL: {}). */
+static void add_note(route_ctx *c, const route_item *it, int t, const char *kind, int ord,
+                     const char *detail, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+static void add_note(route_ctx *c, const route_item *it, int t, const char *kind, int ord,
+                     const char *detail, const char *fmt, ...)
+{
+    model *m = c->m;
+    arena_grow(&m->a, (void **)&m->note, &m->notecap, m->nnote + 1, sizeof *m->note);
+    m_note *n = &m->note[m->nnote++];
+    emit_note_id(c->em, n->id);
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    n->ticket = t;
+    n->kind = kind;
+    n->text = model_strdup(m, text);
+    n->detail = detail ? model_strdup(m, detail) : NULL;
+    n->cause_id = it->ev->event_id;
+    n->stream = it->ev->stream;
+    n->seq = it->ev->seq;
+    n->at = it->at;
+    n->ord = ord;
+}
+
+/* --- emitting ---------------------------------------------------------------------- */
+
+static int emit_assigned(route_ctx *c, int t, int64_t at)
+{
+    const m_ticket *tk = &c->m->tick[t];
+    Carebus__V1__TicketAssigned b = CAREBUS__V1__TICKET_ASSIGNED__INIT;
+    b.team = (char *)(tk->team ? tk->team : "");
+    b.agent_id = (char *)(tk->assignee ? tk->assignee : "");
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_ASSIGNED;
+    e.ticket_assigned = &b;
+    return emit(c->em, &e, tcust(c, t), tid(c, t), at);
+}
+
+static int emit_classified(route_ctx *c, int t, int64_t at)
+{
+    const m_ticket *tk = &c->m->tick[t];
+    Carebus__V1__TicketClassified b = CAREBUS__V1__TICKET_CLASSIFIED__INIT;
+    b.category = tk->category;
+    b.rule = (char *)(tk->rule ? tk->rule : "");
+    b.priority = (Carebus__V1__Priority)tk->rank;
+    json_t *r = json_loads(tk->reasons ? tk->reasons : "[]", 0, NULL);
+    size_t n = json_is_array(r) ? json_array_size(r) : 0;
+    char *reasons[RULES_REASONS_MAX + 2];
+    if (n > RULES_REASONS_MAX + 2)
+        n = RULES_REASONS_MAX + 2;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = json_string_value(json_array_get(r, i));
+        reasons[i] = (char *)(v ? v : "");
+    }
+    b.reasons = reasons;
+    b.n_reasons = n;
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_CLASSIFIED;
+    e.ticket_classified = &b;
+    int rc = emit(c->em, &e, tcust(c, t), tid(c, t), at);
+    json_decref(r);
+    return rc;
+}
+
+/* Gives t to the best free agent of its team, or queues it; emits
+ * ticket.assigned (with the agent, or only the team) and ticket.queued. */
+static int assign_or_queue(route_ctx *c, int t, int64_t at)
+{
+    model *m = c->m;
+    m_ticket *tk = &m->tick[t];
+    int a = tk->team ? best_agent(m, tk->team) : -1;
+    if (a >= 0) {
+        agent_take(m, a, t, at);
+        return emit_assigned(c, t, at);
+    }
+    tk->assignee = NULL;
+    tk->queued = at;
+    tk->dirty = true;
+    if (emit_assigned(c, t, at) != 0)
+        return -1;
+    Carebus__V1__TicketQueued b = CAREBUS__V1__TICKET_QUEUED__INIT;
+    b.team = (char *)(tk->team ? tk->team : "");
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_QUEUED;
+    e.ticket_queued = &b;
+    return emit(c->em, &e, tcust(c, t), tid(c, t), at);
+}
+
+/* --- queues ------------------------------------------------------------------------- */
+
+static bool queued_in(const model *m, int t, const char *team)
+{
+    const m_ticket *tk = &m->tick[t];
+    return tk->queued != MODEL_NONE && !tk->assignee && model_ticket_active(tk) &&
+           tk->merged_into < 0 && tk->team && strcmp(tk->team, team) == 0;
+}
+
+static bool ticket_before(const model *m, int a, int b)
+{
+    const m_ticket *x = &m->tick[a], *y = &m->tick[b];
+    return model_queue_before(x->rank, x->queued, x->id, y->rank, y->queued, y->id);
+}
+
+/* The head of team's queue: the model's best, once no ticket in
+ * PostgreSQL can rank above it. 1 with *out, 0 when empty, -1 on error. */
+static int queue_head(route_ctx *c, const char *team, int *out)
+{
+    model *m = c->m;
+    m_queue *q = model_queue(m, team);
+    for (int pages = 0; pages < 100000; pages++) {
+        int best = -1;
+        for (size_t t = 0; t < m->ntick; t++)
+            if (queued_in(m, (int)t, team) && (best < 0 || ticket_before(m, (int)t, best)))
+                best = (int)t;
+        bool settled = q->exhausted;
+        if (!settled && q->loaded && best >= 0) {
+            const m_ticket *b = &m->tick[best];
+            /* At or above the watermark: every ticket of PostgreSQL that
+             * could come before it is in the model already. */
+            settled = !model_queue_before(q->wm_rank, q->wm_queued, q->wm_id, b->rank, b->queued,
+                                          b->id) ||
+                      strcmp(q->wm_id, b->id) == 0;
+        }
+        if (settled) {
+            *out = best;
+            return best >= 0;
+        }
+        if (store_queue_page(m, q, QUEUE_PAGE) != 0)
+            return -1;
+    }
+    return -1;
+}
+
+/* Assigns queued tickets to free agents of the teams in c->drain, best
+ * ticket first, until no team has both. */
+static int drain(route_ctx *c, int64_t at)
+{
+    model *m = c->m;
+    for (int rounds = 0; c->ndrain && rounds < 1000000; rounds++) {
+        int best = -1;
+        for (size_t i = 0; i < c->ndrain; i++) {
+            if (best_agent(m, c->drain[i]) < 0)
+                continue;
+            int head;
+            int rc = queue_head(c, c->drain[i], &head);
+            if (rc < 0)
+                return -1;
+            if (rc > 0 && (best < 0 || ticket_before(m, head, best)))
+                best = head;
+        }
+        if (best < 0)
+            break;
+        int a = best_agent(m, m->tick[best].team);
+        assert(a >= 0);
+        agent_take(m, a, best, at);
+        if (emit_assigned(c, best, at) != 0)
+            return -1;
+    }
+    c->ndrain = 0;
+    return 0;
+}
+
+/* --- customers: creation and merges ----------------------------------------------- */
+
+static int customer_new(route_ctx *c, const route_item *it, const char *name)
+{
+    m_customer cu = {.merged_into = -1, .merged_at = MODEL_NONE, .is_new = true};
+    id_derive2(it->ev->event_id, "customer", cu.id);
+    cu.segment = CAREBUS__V1__SEGMENT__SEGMENT_REGULAR;
+    cu.status = CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE;
+    cu.name = blank(name) ? NULL : model_strdup(c->m, name);
+    cu.created = cu.updated = it->at;
+    return model_add_customer(c->m, &cu);
+}
+
+/* The customer's active ticket (the latest opened), -1. */
+static int active_ticket(const model *m, int cu)
+{
+    int best = -1;
+    const m_customer *x = &m->cust[cu];
+    for (size_t i = 0; i < x->ntickets; i++) {
+        int t = x->tickets[i];
+        const m_ticket *tk = &m->tick[t];
+        if (!model_ticket_active(tk) || tk->merged_into >= 0)
+            continue;
+        if (best < 0 || tk->created > m->tick[best].created ||
+            (tk->created == m->tick[best].created && strcmp(tk->id, m->tick[best].id) > 0))
+            best = t;
+    }
+    return best;
+}
+
+/* The customer's most recently solved ticket, -1. */
+static int solved_ticket(const model *m, int cu)
+{
+    int best = -1;
+    const m_customer *x = &m->cust[cu];
+    for (size_t i = 0; i < x->ntickets; i++) {
+        int t = x->tickets[i];
+        const m_ticket *tk = &m->tick[t];
+        if (tk->status != ST_SOLVED || tk->merged_into >= 0)
+            continue;
+        if (best < 0 || tk->solved > m->tick[best].solved ||
+            (tk->solved == m->tick[best].solved && strcmp(tk->id, m->tick[best].id) > 0))
+            best = t;
+    }
+    return best;
+}
+
+/* Ticket f joins ticket t (their customers are one): f is closed, its
+ * messages and notes move, its contacts and urgency count on t. */
+static int ticket_merge(route_ctx *c, const route_item *it, int f, int t)
+{
+    model *m = c->m;
+    m_ticket *from = &m->tick[f];
+    if (model_ticket_active(from) && from->assignee)
+        agent_release(c, f);
+    from->status = ST_CLOSED;
+    from->closed = it->at;
+    from->queued = MODEL_NONE;
+    from->merged_into = t;
+    from->updated = max64(from->updated, it->at);
+    from->dirty = true;
+    m_ticket *into = &m->tick[t];
+    into->contacts += from->contacts;
+    if (!into->urgent_word)
+        into->urgent_word = from->urgent_word;
+    if (from->escalated_rank > into->escalated_rank)
+        into->escalated_rank = from->escalated_rank;
+    into->updated = max64(into->updated, max64(from->updated, it->at));
+    into->dirty = true;
+    arena_grow(&m->a, (void **)&m->tmerge, &m->tmergecap, m->ntmerge + 1, sizeof *m->tmerge);
+    m->tmerge[m->ntmerge++] = (m_ticket_merge){.from = f, .into = t};
+
+    char reason[96];
+    snprintf(reason, sizeof reason, "merged into %s", m->tick[t].id);
+    Carebus__V1__TicketClosed b = CAREBUS__V1__TICKET_CLOSED__INIT;
+    b.reason = reason;
+    b.merged_into_ticket_id = m->tick[t].id;
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_CLOSED;
+    e.ticket_closed = &b;
+    if (emit(c->em, &e, tcust(c, t), m->tick[f].id, it->at) != 0)
+        return -1;
+    char detail[128];
+    snprintf(detail, sizeof detail, "{\"ticket_id\":\"%s\"}", m->tick[f].id);
+    add_note(c, it, t, "ticket.merged", 1, detail,
+             "ticket %s was merged into this one (its customer was merged)", m->tick[f].id);
+    if (priority_update(c, t) && emit_classified(c, t, it->at) != 0)
+        return -1;
+    return 0;
+}
+
+/* Folds customer o into the survivor s: handles, tickets and history
+ * move; an active ticket of o joins s's. */
+static int customer_merge(route_ctx *c, const route_item *it, int s, int o)
+{
+    model *m = c->m;
+    if (s == o)
+        return 0;
+    for (size_t i = 0; i < m->ident.cap; i++)
+        if (m->ident.slots[i].key && m->ident.slots[i].value == o)
+            m->ident.slots[i].value = s;
+    for (size_t i = 0; i < m->ncust; i++)
+        if (m->cust[i].merged_into == o) {
+            m->cust[i].merged_into = s;
+            m->cust[i].dirty = true;
+        }
+    m_customer *mo = &m->cust[o];
+    mo->merged_into = s;
+    mo->merged_at = it->at;
+    mo->updated = max64(mo->updated, it->at);
+    mo->dirty = true;
+    m->cust[s].updated = max64(m->cust[s].updated, it->at);
+    if (!m->cust[s].name && m->cust[o].name)
+        m->cust[s].name = m->cust[o].name;
+    m->cust[s].dirty = true;
+
+    /* Their tickets, oldest first, become the survivor's. */
+    size_t n = m->cust[o].ntickets;
+    int *moved = arena_calloc(&m->a, n + 1, sizeof *moved);
+    memcpy(moved, m->cust[o].tickets, n * sizeof *moved);
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && m->tick[moved[k]].created < m->tick[moved[k - 1]].created;
+             k--) {
+            int tmp = moved[k];
+            moved[k] = moved[k - 1];
+            moved[k - 1] = tmp;
+        }
+    int target = active_ticket(m, s);
+    for (size_t i = 0; i < n; i++) {
+        model_link_ticket(m, s, moved[i]);
+        m->tick[moved[i]].dirty = true;
+    }
+    m->cust[o].ntickets = 0;
+    for (size_t i = 0; i < n; i++) {
+        int t = moved[i];
+        if (!model_ticket_active(&m->tick[t]) || m->tick[t].merged_into >= 0)
+            continue;
+        if (target < 0)
+            target = t;
+        else if (ticket_merge(c, it, t, target) != 0)
+            return -1;
+    }
+
+    arena_grow(&m->a, (void **)&m->merge, &m->mergecap, m->nmerge + 1, sizeof *m->merge);
+    m_merge *x = &m->merge[m->nmerge++];
+    x->merged = o;
+    x->survivor = s;
+    x->contact_event_id = it->ev->event_id;
+    x->at = it->at;
+
+    Carebus__V1__CustomerMerged b = CAREBUS__V1__CUSTOMER_MERGED__INIT;
+    b.survivor_id = m->cust[s].id;
+    b.merged_id = m->cust[o].id;
+    b.contact_event_id = it->ev->event_id;
+    char **ids = arena_calloc(&m->a, n + 1, sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = m->tick[moved[i]].id;
+    b.ticket_ids = ids;
+    b.n_ticket_ids = n;
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED;
+    e.customer_merged = &b;
+    /* The merge's event id, for the merges row: emit numbers it. */
+    char name[160];
+    snprintf(name, sizeof name, "%s/customer.merged/%d", c->em->cause,
+             c->em->count[CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED]);
+    id_derive(name, x->event_id);
+    if (emit(c->em, &e, m->cust[s].id, target >= 0 ? m->tick[target].id : NULL, it->at) != 0)
+        return -1;
+    /* Segment and merged tickets may change the target's priority. */
+    if (target >= 0 && priority_update(c, target) && emit_classified(c, target, it->at) != 0)
+        return -1;
+    return 0;
+}
+
+/* --- contacts and calls -------------------------------------------------------------- */
+
+/* The ticket of the message external_id names: the same channel's first,
+ * then the latest. -1 if none. */
+static int ref_ticket(const model *m, const char *external_id, const char *channel)
+{
+    int best = -1;
+    bool best_same = false;
+    for (int r = model_ref(m, external_id); r >= 0; r = m->refs[r].next) {
+        const m_ref *x = &m->refs[r];
+        bool same = strcmp(x->channel, channel) == 0;
+        if (best >= 0) {
+            const m_ref *b = &m->refs[best];
+            if (best_same && !same)
+                continue;
+            if (same == best_same &&
+                (x->at < b->at ||
+                 (x->at == b->at && (strcmp(x->stream, b->stream) < 0 ||
+                                     (strcmp(x->stream, b->stream) == 0 && x->seq < b->seq)))))
+                continue;
+        }
+        best = r;
+        best_same = same;
+    }
+    return best >= 0 ? model_ticket_final(m, m->refs[best].ticket) : -1;
+}
+
+static int threaded_ticket(const model *m, const Carebus__V1__ContactReceived *k,
+                           const char *channel)
+{
+    if (!blank(k->in_reply_to)) {
+        int t = ref_ticket(m, k->in_reply_to, channel);
+        if (t >= 0)
+            return t;
+    }
+    /* References lists the thread oldest first: the newest is the most
+     * specific. */
+    for (size_t i = k->n_references; i-- > 0;) {
+        int t = blank(k->references[i]) ? -1 : ref_ticket(m, k->references[i], channel);
+        if (t >= 0)
+            return t;
+    }
+    return -1;
+}
+
+static bool within_window(const model *m, const m_ticket *t, int64_t at)
+{
+    return m->reopen_window_us > 0 && t->solved != MODEL_NONE &&
+           at - t->solved <= m->reopen_window_us;
+}
+
+/* Folds the contact's words for classification: subject, then text. */
+static int contact_words(fold_text *f, const char *subject, const char *text)
+{
+    if (fold_init(f, subject) != 0 || fold_append(f, text) != 0)
+        return -1;
+    return 0;
+}
+
+struct contact {
+    Carebus__V1__Channel channel;
+    const char *name, *text, *subject, *external_id, *agent_id;
+    const Carebus__V1__ContactReceived *ref; /* for threading; NULL for calls */
+};
+
+static int emit_contact_added(route_ctx *c, const route_item *it, int t, Carebus__V1__Channel ch)
+{
+    Carebus__V1__TicketContactAdded b = CAREBUS__V1__TICKET_CONTACT_ADDED__INIT;
+    b.contact_event_id = it->ev->event_id;
+    b.channel = ch;
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_CONTACT_ADDED;
+    e.ticket_contact_added = &b;
+    return emit(c->em, &e, tcust(c, t), tid(c, t), it->at);
+}
+
+static int ticket_open(route_ctx *c, const route_item *it, int cu, const struct contact *k,
+                       const fold_text *words, int *out)
+{
+    model *m = c->m;
+    const char *channel = event_channel_name(k->channel);
+    m_ticket t = {.merged_into = -1, .is_new = true, .status = ST_OPEN};
+    id_derive2(it->ev->event_id, "ticket", t.id);
+    snprintf(t.opened_event_id, sizeof t.opened_event_id, "%s", it->ev->event_id);
+    snprintf(t.customer_id, sizeof t.customer_id, "%s", m->cust[cu].id);
+    struct rules_match match;
+    rules_classify(m->rules, words, &match);
+    t.category = match.category;
+    t.rule = match.rule;
+    t.phrase = match.phrase;
+    t.team = rules_team(m->rules, match.category);
+    t.channel = channel;
+    t.subject = or_null(k->subject);
+    t.urgent_word = rules_urgent(m->rules, words);
+    t.contacts = 1;
+    t.created = t.updated = it->at;
+    t.assigned = t.queued = t.solved = t.closed = t.escalated = MODEL_NONE;
+    int ti = model_add_ticket(m, &t);
+    *out = ti;
+    model_link_ticket(m, cu, ti);
+    priority_update(c, ti);
+    add_message(c, it, ti, channel, "in", k->external_id, k->subject, k->text, k->agent_id);
+
+    Carebus__V1__TicketOpened b = CAREBUS__V1__TICKET_OPENED__INIT;
+    b.channel = k->channel;
+    b.subject = (char *)(k->subject ? k->subject : "");
+    b.contact_event_id = it->ev->event_id;
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_OPENED;
+    e.ticket_opened = &b;
+    if (emit(c->em, &e, m->cust[cu].id, m->tick[ti].id, it->at) != 0 ||
+        emit_contact_added(c, it, ti, k->channel) != 0 || emit_classified(c, ti, it->at) != 0)
+        return -1;
+    return assign_or_queue(c, ti, it->at);
+}
+
+/* A contact on an active or reopened ticket: counts, urgency, a late
+ * classification, priority. */
+static int ticket_join(route_ctx *c, const route_item *it, int t, const struct contact *k,
+                       const fold_text *words, bool reopen)
+{
+    model *m = c->m;
+    m_ticket *tk = &m->tick[t];
+    const char *channel = event_channel_name(k->channel);
+    tk->contacts++;
+    if (tk->status == ST_PENDING)
+        tk->status = ST_OPEN; /* the customer answered */
+    if (!tk->urgent_word)
+        tk->urgent_word = rules_urgent(m->rules, words);
+    bool reclassified = false, moved = false;
+    if (tk->category == CAT_OTHER || !tk->category) {
+        struct rules_match match;
+        rules_classify(m->rules, words, &match);
+        if (match.category != CAT_OTHER) {
+            tk->category = match.category;
+            tk->rule = match.rule;
+            tk->phrase = match.phrase;
+            reclassified = true;
+            const char *team = rules_team(m->rules, match.category);
+            /* Only a ticket nobody holds changes team by itself. */
+            if (!tk->assignee && !reopen && (!tk->team || strcmp(team, tk->team) != 0)) {
+                tk->team = team;
+                moved = true;
+            }
+        }
+    }
+    tk->dirty = true;
+    add_message(c, it, t, channel, "in", k->external_id, k->subject, k->text, k->agent_id);
+    if (reopen) {
+        Carebus__V1__TicketReopened b = CAREBUS__V1__TICKET_REOPENED__INIT;
+        b.contact_event_id = it->ev->event_id;
+        event e = CAREBUS__V1__ENVELOPE__INIT;
+        e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED;
+        e.ticket_reopened = &b;
+        if (emit(c->em, &e, tcust(c, t), tid(c, t), it->at) != 0)
+            return -1;
+    }
+    if (emit_contact_added(c, it, t, k->channel) != 0)
+        return -1;
+    bool reprioritised = priority_update(c, t);
+    if ((reclassified || reprioritised) && emit_classified(c, t, it->at) != 0)
+        return -1;
+    if (reopen) {
+        /* The agent who solved it takes it back if they can. */
+        int a = model_agent(m, m->tick[t].assignee);
+        if (a >= 0 && agent_free_for(&m->agent[a], m->tick[t].team)) {
+            agent_take(m, a, t, it->at);
+            return emit_assigned(c, t, it->at);
+        }
+        m->tick[t].assignee = NULL;
+        return assign_or_queue(c, t, it->at);
+    }
+    if (moved) {
+        m->tick[t].queued = MODEL_NONE;
+        return assign_or_queue(c, t, it->at);
+    }
+    return 0;
+}
+
+static int route_contact(route_ctx *c, const route_item *it, const struct contact *k)
+{
+    model *m = c->m;
+    const char *channel = event_channel_name(k->channel);
+
+    int owners[IDENTITY_SET_MAX + 1];
+    size_t nown = 0;
+    for (size_t i = 0; i < it->ids.n; i++) {
+        int o = model_identity(m, it->ids.items[i].kind, it->ids.items[i].value);
+        if (o < 0)
+            continue;
+        o = model_customer_final(m, o);
+        size_t j = 0;
+        while (j < nown && owners[j] != o)
+            j++;
+        if (j == nown)
+            owners[nown++] = o;
+    }
+    int thread = k->ref ? threaded_ticket(m, k->ref, channel) : -1;
+    if (thread >= 0) {
+        int tc = model_customer_final(m, m->tick[thread].cust);
+        size_t j = 0;
+        while (j < nown && owners[j] != tc)
+            j++;
+        if (nown == 0)
+            owners[nown++] = tc;
+        else if (j == nown)
+            thread = -1; /* someone else's thread */
+    }
+
+    /* The customer: the oldest owner, the others merged into it. */
+    for (size_t i = 1; i < nown; i++)
+        for (size_t j = i; j > 0; j--) {
+            const m_customer *a = &m->cust[owners[j]], *b = &m->cust[owners[j - 1]];
+            if (a->created > b->created || (a->created == b->created && strcmp(a->id, b->id) > 0))
+                break;
+            int tmp = owners[j];
+            owners[j] = owners[j - 1];
+            owners[j - 1] = tmp;
+        }
+    int cu = nown ? owners[0] : customer_new(c, it, k->name);
+    size_t first_merge = m->nmerge;
+    for (size_t i = 1; i < nown; i++)
+        if (customer_merge(c, it, cu, owners[i]) != 0)
+            return -1;
+    if (!m->cust[cu].name && !blank(k->name)) {
+        m->cust[cu].name = model_strdup(m, k->name);
+        m->cust[cu].updated = max64(m->cust[cu].updated, it->at);
+        m->cust[cu].dirty = true;
+    }
+    for (size_t i = 0; i < it->ids.n; i++) {
+        const struct identity *id = &it->ids.items[i];
+        if (model_identity(m, id->kind, id->value) >= 0)
+            continue;
+        arena_grow(&m->a, (void **)&m->idnew, &m->idnewcap, m->nidnew + 1, sizeof *m->idnew);
+        m->idnew[m->nidnew++] =
+            (m_identity){.kind = id->kind, .value = id->value, .cust = cu, .created = it->at};
+        model_identity_set(m, id->kind, id->value, cu);
+    }
+
+    /* The ticket: the one it threads to, the customer's active one, the
+     * one solved within the window, or a new one. */
+    fold_text words;
+    if (contact_words(&words, k->subject, k->text) != 0) {
+        log_error("router: out of memory folding a contact's text");
+        return -1;
+    }
+    int rc = 0, t = -1;
+    bool reopen = false;
+    if (thread >= 0 && model_customer_final(m, m->tick[thread].cust) == cu) {
+        const m_ticket *tk = &m->tick[thread];
+        if (model_ticket_active(tk))
+            t = thread;
+        else if (tk->status == ST_SOLVED && within_window(m, tk, it->at))
+            t = thread, reopen = true;
+    }
+    if (t < 0 && (t = active_ticket(m, cu)) < 0) {
+        int s = solved_ticket(m, cu);
+        if (s >= 0 && within_window(m, &m->tick[s], it->at))
+            t = s, reopen = true;
+    }
+    if (t < 0) {
+        rc = ticket_open(c, it, cu, k, &words, &t);
+    } else {
+        if (reopen) {
+            m_ticket *tk = &m->tick[t];
+            tk->status = ST_OPEN;
+            tk->solved = MODEL_NONE;
+            tk->reopened++;
+            add_note(c, it, t, "ticket.reopened", 0, NULL,
+                     "reopened by a contact on %s within the reopen window", channel);
+        }
+        rc = ticket_join(c, it, t, k, &words, reopen);
+    }
+    fold_release(&words);
+    /* The merges show on the ticket the contact landed on. */
+    for (size_t i = first_merge; rc == 0 && t >= 0 && i < m->nmerge; i++) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "{\"merged_id\":\"%s\",\"survivor_id\":\"%s\"}",
+                 m->cust[m->merge[i].merged].id, m->cust[m->merge[i].survivor].id);
+        add_note(c, it, t, "customer.merged", 0, detail,
+                 "customer %s was merged into customer %s: the same person, known by a "
+                 "handle of each",
+                 m->cust[m->merge[i].merged].id, m->cust[m->merge[i].survivor].id);
+    }
+    return rc;
+}
+
+/* --- agents' and integrators' events ------------------------------------------------- */
+
+/* The ticket an event names, following merges; -1 (logged) if unknown. */
+static int named_ticket(route_ctx *c, const route_item *it)
+{
+    int t = model_ticket_final(c->m, model_ticket(c->m, it->ev->ticket_id));
+    if (t < 0)
+        log_write(LOG_WARN, item_fields(it), "%s %s: unknown ticket %s: ignored", it->ev->type,
+                  it->ev->event_id, it->ev->ticket_id);
+    return t;
+}
+
+static int route_reply(route_ctx *c, const route_item *it)
+{
+    const Carebus__V1__AgentReplied *r = it->ev->agent_replied;
+    int t = named_ticket(c, it);
+    if (t < 0)
+        return 0;
+    model *m = c->m;
+    const char *channel = event_channel_name(r->channel);
+    if (!channel[0])
+        channel = m->tick[t].channel;
+    add_message(c, it, t, channel, r->internal_note ? "note" : "out", r->external_id, NULL, r->text,
+                r->agent_id);
+    int a = model_agent(m, r->agent_id);
+    if (a >= 0) {
+        m->agent[a].last_active = max64(m->agent[a].last_active, it->at);
+        m->agent[a].dirty = true;
+    }
+    return 0;
+}
+
+static int emit_status(route_ctx *c, const route_item *it, int t, tstatus st, const char *reason)
+{
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    Carebus__V1__TicketSolved solved = CAREBUS__V1__TICKET_SOLVED__INIT;
+    Carebus__V1__TicketClosed closed = CAREBUS__V1__TICKET_CLOSED__INIT;
+    if (st == ST_SOLVED) {
+        solved.reason = (char *)(reason ? reason : "");
+        e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED;
+        e.ticket_solved = &solved;
+    } else {
+        closed.reason = (char *)(reason ? reason : "");
+        e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_CLOSED;
+        e.ticket_closed = &closed;
+    }
+    return emit(c->em, &e, tcust(c, t), tid(c, t), it->at);
+}
+
+static int route_status(route_ctx *c, const route_item *it)
+{
+    const Carebus__V1__TicketStatusChanged *s = it->ev->ticket_status_changed;
+    int t = named_ticket(c, it);
+    if (t < 0)
+        return 0;
+    model *m = c->m;
+    m_ticket *tk = &m->tick[t];
+    tstatus to = s->status;
+    if (to != ST_OPEN && to != ST_PENDING && to != ST_SOLVED && to != ST_CLOSED) {
+        log_write(LOG_WARN, item_fields(it), "ticket.status_changed %s: unknown status %d",
+                  it->ev->event_id, (int)to);
+        return 0;
+    }
+    if (to == tk->status)
+        return 0;
+    if (tk->status == ST_CLOSED) {
+        log_write(LOG_INFO, item_fields(it),
+                  "ticket.status_changed %s: ticket %s is closed, and stays closed",
+                  it->ev->event_id, tk->id);
+        return 0;
+    }
+    bool was_active = model_ticket_active(tk);
+    tk->updated = max64(tk->updated, it->at);
+    tk->dirty = true;
+    if (to == ST_SOLVED || to == ST_CLOSED) {
+        if (was_active && tk->assignee)
+            agent_release(c, t);
+        tk->queued = MODEL_NONE;
+        tk->status = to;
+        if (to == ST_SOLVED)
+            tk->solved = it->at;
+        else
+            tk->closed = it->at;
+        return emit_status(c, it, t, to, s->reason);
+    }
+    tk->status = to;
+    if (was_active)
+        return 0; /* open <-> pending */
+    /* Solved -> open or pending: an agent reopened it. */
+    tk->solved = MODEL_NONE;
+    tk->reopened++;
+    add_note(c, it, t, "ticket.reopened", 0, NULL, "reopened by %s",
+             blank(s->actor) ? "an agent" : s->actor);
+    Carebus__V1__TicketReopened b = CAREBUS__V1__TICKET_REOPENED__INIT;
+    b.contact_event_id = "";
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED;
+    e.ticket_reopened = &b;
+    if (emit(c->em, &e, tcust(c, t), tid(c, t), it->at) != 0)
+        return -1;
+    int a = model_agent(m, tk->assignee);
+    if (a >= 0) {
+        /* Its agent takes it back, even beyond capacity: they reopened
+         * it, or were the last to hold it. */
+        agent_take(m, a, t, it->at);
+        return emit_assigned(c, t, it->at);
+    }
+    tk->assignee = NULL;
+    return assign_or_queue(c, t, it->at);
+}
+
+static bool team_exists(const model *m, const char *team)
+{
+    if (rules_team_known(m->rules, team))
+        return true;
+    for (size_t i = 0; i < m->nagent; i++)
+        if (in_list(m->agent[i].teams, m->agent[i].nteams, team))
+            return true;
+    return false;
+}
+
+static int route_transfer(route_ctx *c, const route_item *it)
+{
+    const Carebus__V1__TicketTransferRequested *x = it->ev->ticket_transfer_requested;
+    int t = named_ticket(c, it);
+    if (t < 0)
+        return 0;
+    model *m = c->m;
+    m_ticket *tk = &m->tick[t];
+    if (!model_ticket_active(tk)) {
+        log_write(LOG_INFO, item_fields(it), "transfer %s: ticket %s is %s: ignored",
+                  it->ev->event_id, tk->id, event_ticket_status_name(tk->status));
+        return 0;
+    }
+    if (blank(x->to_team) || !team_exists(m, x->to_team)) {
+        log_write(LOG_WARN, item_fields(it), "transfer %s: unknown team \"%.64s\": ignored",
+                  it->ev->event_id, x->to_team ? x->to_team : "");
+        return 0;
+    }
+    if (tk->team && strcmp(tk->team, x->to_team) == 0)
+        return 0;
+    const char *from = tk->team ? tk->team : "";
+    if (tk->assignee)
+        agent_release(c, t);
+    tk->assignee = NULL;
+    tk->team = x->to_team;
+    tk->queued = MODEL_NONE;
+    tk->updated = max64(tk->updated, it->at);
+    tk->dirty = true;
+    Carebus__V1__TicketTransferred b = CAREBUS__V1__TICKET_TRANSFERRED__INIT;
+    b.from_team = (char *)from;
+    b.to_team = x->to_team;
+    b.reason = x->reason;
+    b.actor = x->actor;
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFERRED;
+    e.ticket_transferred = &b;
+    if (emit(c->em, &e, tcust(c, t), tid(c, t), it->at) != 0)
+        return -1;
+    jw d;
+    jw_init(&d);
+    jw_object_begin(&d);
+    jw_kstr(&d, "from_team", from);
+    jw_kstr(&d, "to_team", x->to_team);
+    jw_kstr(&d, "reason", or_null(x->reason));
+    jw_kstr(&d, "actor", or_null(x->actor));
+    jw_object_end(&d);
+    add_note(c, it, t, "ticket.transferred", 0, jw_text(&d), "transferred from %s to %s%s%.300s",
+             from[0] ? from : "no team", x->to_team, blank(x->reason) ? "" : ": ",
+             blank(x->reason) ? "" : x->reason);
+    jw_release(&d);
+    return assign_or_queue(c, t, it->at);
+}
+
+static int route_escalation(route_ctx *c, const route_item *it)
+{
+    const Carebus__V1__SlaEscalation *x = it->ev->sla_escalation;
+    int t = named_ticket(c, it);
+    if (t < 0)
+        return 0;
+    model *m = c->m;
+    m_ticket *tk = &m->tick[t];
+    if (!model_ticket_active(tk)) {
+        log_write(LOG_INFO, item_fields(it), "escalation %s: ticket %s is %s: nothing to escalate",
+                  it->ev->event_id, tk->id, event_ticket_status_name(tk->status));
+        return 0;
+    }
+    int rank = (int)x->priority >= 1 && (int)x->priority <= 4 ? (int)x->priority
+                                                              : (tk->rank < 4 ? tk->rank + 1 : 4);
+    if (rank > tk->escalated_rank)
+        tk->escalated_rank = rank;
+    tk->escalated = it->at;
+    tk->updated = max64(tk->updated, it->at);
+    tk->dirty = true;
+    const char *from = tk->assignee;
+    int lead = tk->team ? best_lead(m, tk->team) : -1;
+    bool handed = lead >= 0 && (!from || strcmp(from, m->agent[lead].id) != 0);
+    if (handed) {
+        if (from)
+            agent_release(c, t);
+        agent_take(m, lead, t, it->at);
+    }
+    bool reprioritised = priority_update(c, t);
+    tk = &m->tick[t];
+    Carebus__V1__TicketEscalated b = CAREBUS__V1__TICKET_ESCALATED__INIT;
+    b.to_team = (char *)(tk->team ? tk->team : "");
+    b.to_agent_id = (char *)(lead >= 0 ? m->agent[lead].id : "");
+    b.priority = (Carebus__V1__Priority)tk->rank;
+    b.from_agent_id = (char *)(from ? from : "");
+    b.reason = x->reason;
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_ESCALATED;
+    e.ticket_escalated = &b;
+    if (emit(c->em, &e, tcust(c, t), tid(c, t), it->at) != 0)
+        return -1;
+    jw d;
+    jw_init(&d);
+    jw_object_begin(&d);
+    jw_kstr(&d, "to_agent_id", lead >= 0 ? m->agent[lead].id : NULL);
+    jw_kstr(&d, "from_agent_id", from);
+    jw_kstr(&d, "priority", rules_priority_name(tk->rank));
+    jw_kstr(&d, "reason", or_null(x->reason));
+    jw_object_end(&d);
+    add_note(c, it, t, "ticket.escalated", 0, jw_text(&d), "escalated (SLA) to %s, priority %s",
+             lead >= 0 ? m->agent[lead].id : "no lead: the team keeps it",
+             rules_priority_name(tk->rank));
+    jw_release(&d);
+    if (handed && emit_assigned(c, t, it->at) != 0)
+        return -1;
+    if (reprioritised && emit_classified(c, t, it->at) != 0)
+        return -1;
+    return 0;
+}
+
+static const char **copy_strings(model *m, char **s, size_t n)
+{
+    const char **out = arena_calloc(&m->a, n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = model_strdup(m, s[i] ? s[i] : "");
+    return out;
+}
+
+static int route_presence(route_ctx *c, const route_item *it)
+{
+    const Carebus__V1__AgentPresence *p = it->ev->agent_presence;
+    model *m = c->m;
+    int a = model_agent(m, p->agent_id);
+    if (a < 0) {
+        m_agent n = {.id = model_strdup(m, p->agent_id),
+                     .presence = CAREBUS__V1__PRESENCE__PRESENCE_OFFLINE,
+                     .last_active = MODEL_NONE};
+        n.teams = n.leads = arena_calloc(&m->a, 1, sizeof *n.teams);
+        a = model_add_agent(m, &n);
+    }
+    m_agent *ag = &m->agent[a];
+    bool was_online = ag->presence == ONLINE;
+    Carebus__V1__Presence pr = p->presence;
+    if (pr != ONLINE && pr != CAREBUS__V1__PRESENCE__PRESENCE_AWAY)
+        pr = CAREBUS__V1__PRESENCE__PRESENCE_OFFLINE;
+    ag->presence = pr;
+    ag->capacity = p->capacity > 100000 ? 100000 : (int)p->capacity;
+    if (!blank(p->name))
+        ag->name = model_strdup(m, p->name);
+    /* A presence states the whole picture: teams and leads as given. */
+    ag->teams = copy_strings(m, p->teams, p->n_teams);
+    ag->nteams = p->n_teams;
+    ag->leads = copy_strings(m, p->leads, p->n_leads);
+    ag->nleads = p->n_leads;
+    if (pr == ONLINE && !was_online)
+        ag->last_active = max64(ag->last_active, it->at);
+    ag->updated = it->at;
+    ag->dirty = true;
+    if (pr == ONLINE)
+        drain_add_teams(c, ag->teams, ag->nteams);
+    return 0;
+}
+
+static int route_profile(route_ctx *c, const route_item *it)
+{
+    const Carebus__V1__CustomerProfileUpdated *p = it->ev->customer_profile_updated;
+    model *m = c->m;
+    int cu = model_customer_final(m, model_customer(m, it->ev->customer_id));
+    if (cu < 0) {
+        log_write(LOG_WARN, item_fields(it), "customer.profile_updated %s: unknown customer %s",
+                  it->ev->event_id, it->ev->customer_id);
+        return 0;
+    }
+    m_customer *x = &m->cust[cu];
+    if (!blank(p->name))
+        x->name = model_strdup(m, p->name);
+    if (p->segment >= CAREBUS__V1__SEGMENT__SEGMENT_REGULAR &&
+        p->segment <= CAREBUS__V1__SEGMENT__SEGMENT_WHOLESALE)
+        x->segment = p->segment;
+    if (p->status == CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE ||
+        p->status == CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED)
+        x->status = p->status;
+    if (p->n_attributes) {
+        if (!x->attr_patch && !(x->attr_patch = json_object()))
+            return -1;
+        for (size_t i = 0; i < p->n_attributes; i++)
+            if (p->attributes[i]->key &&
+                json_object_set_new(
+                    x->attr_patch, p->attributes[i]->key,
+                    json_string(p->attributes[i]->value ? p->attributes[i]->value : "")) != 0)
+                return -1;
+    }
+    x->updated = max64(x->updated, it->at);
+    x->dirty = true;
+    /* A new segment re-prioritises the customer's active tickets. */
+    for (size_t i = 0; i < m->cust[cu].ntickets; i++) {
+        int t = m->cust[cu].tickets[i];
+        if (model_ticket_active(&m->tick[t]) && m->tick[t].merged_into < 0 &&
+            priority_update(c, t) && emit_classified(c, t, it->at) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int route_contact_received(route_ctx *c, const route_item *it)
+{
+    const Carebus__V1__ContactReceived *r = it->ev->contact_received;
+    struct contact k = {
+        .channel = r->channel,
+        .name = r->customer ? r->customer->name : NULL,
+        .text = r->text,
+        .subject = r->subject,
+        .external_id = r->external_id,
+        .ref = r,
+    };
+    return route_contact(c, it, &k);
+}
+
+/* A finished call is a phone contact: the caller's number is the handle,
+ * the agent's note its text. */
+static int route_call(route_ctx *c, const route_item *it)
+{
+    const Carebus__V1__CallEnded *r = it->ev->call_ended;
+    struct contact k = {
+        .channel = CAREBUS__V1__CHANNEL__CHANNEL_PHONE,
+        .text = r->note,
+        .external_id = r->external_id,
+        .agent_id = r->agent_id,
+    };
+    return route_contact(c, it, &k);
+}
+
+typedef int (*route_fn)(route_ctx *c, const route_item *it);
+
+/* What the router reacts to, like Redis's command table. Other bodies
+ * (its own ticket.* events, SLA warnings and breaches, surveys) change
+ * nothing. */
+static const route_fn route_table[] = {
+    [CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED] = route_contact_received,
+    [CAREBUS__V1__ENVELOPE__BODY_CALL_ENDED] = route_call,
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = route_reply,
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED] = route_status,
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFER_REQUESTED] = route_transfer,
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_PRESENCE] = route_presence,
+    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED] = route_profile,
+    [CAREBUS__V1__ENVELOPE__BODY_SLA_ESCALATION] = route_escalation,
+};
+
+static route_fn route_handler(Carebus__V1__Envelope__BodyCase bc)
+{
+    size_t i = (size_t)bc;
+    return i < sizeof route_table / sizeof route_table[0] ? route_table[i] : NULL;
+}
+
+bool route_handles(Carebus__V1__Envelope__BodyCase bc)
+{
+    return route_handler(bc) != NULL;
+}
+
+int route_apply(route_ctx *c, const route_item *it)
+{
+    route_fn fn = route_handler(it->ev->body_case);
+    if (it->skip || !fn)
+        return 0;
+    emit_cause(c->em, it->ev->event_id);
+    c->ndrain = 0;
+    int rc = fn(c, it);
+    if (rc == 0)
+        rc = drain(c, it->at);
+    return rc;
+}

@@ -1,0 +1,173 @@
+#!/bin/sh
+# 20-router.part.sh — the router's figures: routed events/s when it catches
+# up, and the latency from an ingest commit to the ticket's routing events
+# at a fixed offered rate, beside the same run's baseline (how fast the log
+# alone takes appends on this machine).
+#
+#   CAREBUS_BIN_DIR=build/release/bin sh tests/bench/20-router.part.sh
+#
+# Contacts go straight into the log and the bus (tests/tools/router_load),
+# as channel-ingest writes them, so that HTTP does not weigh on the figure:
+#   1. catch-up: ROUTER_BENCH_CONTACTS (30000) contacts of 10,000 customers
+#      and 50 agents' presences, appended while the router is stopped; then
+#      the router starts and routes them. routed/s = contacts / (first to
+#      last router event's recorded_at).
+#   2. live: the router running, ROUTER_BENCH_RATE (2000) contacts/s for
+#      ROUTER_BENCH_SECONDS (10) s, committed in small batches (like
+#      ingest's group commit) and published on the bus; 10,000 new
+#      customers, so half the contacts open a ticket and half join one.
+#      Latency = recorded_at of the router's event - recorded_at of the
+#      contact: ticket.contact_added (every contact) and ticket.assigned
+#      (contacts that opened a ticket). A fixed offered rate, not a closed
+#      loop: a stall shows in the figures.
+# Targets (issue 4): >= 10,000 routed events/s, p99 <= 50 ms.
+# Bounded: every wait has a deadline; a private PostgreSQL cluster in a
+# temporary folder is removed at the end (ROUTER_BENCH_KEEP=1 keeps the
+# router's log in /tmp/router-bench.log; ROUTER_BENCH_LOG_LEVEL=debug logs
+# every batch's size and time; ROUTER_BENCH_SQL=file.sql runs that SQL
+# first, to try a database-side change).
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${CAREBUS_BIN_DIR:-$root/build/release/bin}
+tools=${CAREBUS_TOOLS_DIR:-$(dirname "$bin")/tests/tools}
+contacts=${ROUTER_BENCH_CONTACTS:-30000}
+rate=${ROUTER_BENCH_RATE:-2000}
+seconds=${ROUTER_BENCH_SECONDS:-10}
+py=/usr/bin/python3
+
+for f in "$bin/carebus-router" "$tools/router_load"; do
+    if [ ! -x "$f" ]; then
+        echo "router: $f is missing (make MODE=release build)" >&2
+        exit 2
+    fi
+done
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/carebus-bench-router.XXXXXX") || exit 2
+chmod 755 "$dir"
+free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pgport=$(free_port)
+router_pid=
+cleanup() {
+    [ -n "$router_pid" ] && kill "$router_pid" 2>/dev/null && wait "$router_pid" 2>/dev/null
+    bash "$root/deploy/scripts/pg-cluster.sh" stop "$dir/pg" >/dev/null 2>&1
+    [ -n "${ROUTER_BENCH_KEEP:-}" ] && cp "$dir/router.log" /tmp/router-bench.log
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' HUP INT TERM
+
+if ! bash "$root/deploy/scripts/pg-cluster.sh" init "$dir/pg" "$pgport" >"$dir/pg.log" 2>&1 ||
+    ! bash "$root/deploy/scripts/pg-cluster.sh" start "$dir/pg" "$pgport" >>"$dir/pg.log" 2>&1; then
+    echo "router: could not start PostgreSQL" >&2
+    cat "$dir/pg.log" >&2
+    exit 2
+fi
+
+export CAREBUS_PG="host=127.0.0.1 port=$pgport dbname=carebus user=carebus"
+export CAREBUS_ROUTER_PORT=$(free_port)
+export CAREBUS_BUS_INGEST="tcp://127.0.0.1:$(free_port)"
+export CAREBUS_BUS_ROUTER="tcp://127.0.0.1:$(free_port)"
+export CAREBUS_BUS_SLA="tcp://127.0.0.1:$(free_port)"
+export CAREBUS_LOG_LEVEL=${ROUTER_BENCH_LOG_LEVEL:-warn}
+unset CAREBUS_ROUTER_CONFIG CAREBUS_REOPEN_WINDOW_S
+
+sql() { psql "$CAREBUS_PG" -qAtc "$1"; }
+
+start_router() {
+    "$bin/carebus-router" 2>>"$dir/router.log" &
+    router_pid=$!
+}
+stop_router() {
+    kill "$router_pid" 2>/dev/null
+    wait "$router_pid" 2>/dev/null
+    router_pid=
+}
+
+# Waits (at most $2 s) until the router's ingest offset reaches $1.
+wait_offset() {
+    local want=$1 deadline=$(($(date +%s) + $2)) got
+    while :; do
+        got=$(sql "SELECT coalesce((SELECT seq FROM eventlog.offsets WHERE consumer = 'router'
+                   AND stream = 'ingest'), 0)" 2>/dev/null || echo 0)
+        [ "${got:-0}" -ge "$want" ] && return 0
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            echo "router: timed out at offset $got of $want" >&2
+            tail -5 "$dir/router.log" >&2
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# The schema: the router applies the migrations when it first connects.
+start_router
+for _ in $(seq 1 150); do
+    [ "$(sql "SELECT to_regclass('router.position') IS NOT NULL" 2>/dev/null)" = t ] && break
+    sleep 0.2
+done
+stop_router
+# A database-side change to try without a rebuild (printed with the
+# figures: a run with it is not the product as shipped).
+if [ -n "${ROUTER_BENCH_SQL:-}" ]; then
+    psql "$CAREBUS_PG" -qAt -v ON_ERROR_STOP=1 -f "$ROUTER_BENCH_SQL" >/dev/null || exit 1
+    echo "router: with ROUTER_BENCH_SQL=$ROUTER_BENCH_SQL applied"
+fi
+
+# 1. Catch-up, beside the log's own append rate.
+base=$(CAREBUS_LOG_LEVEL=error "$tools/router_load" --agents 50 --customers 10000 \
+    --contacts "$contacts" --batch 1000) || exit 1
+append_rate=$(echo "$base" | $py -c 'import json,sys; print(json.load(sys.stdin)["appended_per_s"])')
+total=$(sql "SELECT last_seq FROM eventlog.streams WHERE stream = 'ingest'")
+start_router
+wait_offset "$total" 600 || exit 1
+catchup=$(sql "SELECT round($contacts / nullif(extract(epoch FROM max(recorded_at) - min(recorded_at)), 0))
+               || ' ' || count(*) FROM eventlog.events WHERE stream = 'router'")
+routed_rate=${catchup%% *}
+emitted=${catchup##* }
+
+# 2. Live, at a fixed rate; the router keeps running. (The catch-up filled
+# the tables faster than autovacuum gathers statistics; the router's
+# queries are written to need none, ROUTER_BENCH_ANALYZE=1 checks that.)
+if [ -n "${ROUTER_BENCH_ANALYZE:-}" ]; then sql "ANALYZE" || exit 1; fi
+first=$(sql "SELECT coalesce(max(seq), 0) FROM eventlog.events WHERE stream = 'ingest'")
+live_n=$((rate * seconds))
+CAREBUS_LOG_LEVEL=error "$tools/router_load" --agents 0 --customers 10000 --first-customer 10000 \
+    --start "$contacts" --contacts "$live_n" --batch $((rate / 100 > 0 ? rate / 100 : 1)) \
+    --rate "$rate" --bus "$CAREBUS_BUS_INGEST" >"$dir/live.json" || exit 1
+wait_offset $((first + live_n)) 300 || exit 1
+stop_router
+
+# Router events derive their ids from the contact's (id.c: v5 in the
+# carebus namespace of "<contact>/<type>/0").
+lat=$($py - "$first" <<'EOF'
+import os, sys, uuid
+import psycopg2
+ns = uuid.UUID("c5ef7fcb-2039-5452-af2a-718289004dea")
+c = psycopg2.connect(os.environ["CAREBUS_PG"])
+cur = c.cursor()
+cur.execute("SELECT event_id::text, recorded_at FROM eventlog.events"
+            " WHERE stream = 'ingest' AND seq > %s", (int(sys.argv[1]),))
+contacts = cur.fetchall()
+cur.execute("SELECT event_id::text, recorded_at FROM eventlog.events WHERE stream = 'router'"
+            " AND type IN ('ticket.contact_added', 'ticket.assigned')")
+routed = dict(cur.fetchall())
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))] if xs else float("nan")
+added, assigned = [], []
+for cid, rec in contacts:
+    a = routed.get(str(uuid.uuid5(ns, f"{cid}/ticket.contact_added/0")))
+    if a is not None:
+        added.append((a - rec).total_seconds() * 1000)
+    b = routed.get(str(uuid.uuid5(ns, f"{cid}/ticket.assigned/0")))
+    if b is not None:
+        assigned.append((b - rec).total_seconds() * 1000)
+print("%d %.1f %.1f %.1f %d %.1f %.1f" % (len(added), pct(added, .5), pct(added, .99),
+      max(added or [float("nan")]), len(assigned), pct(assigned, .5), pct(assigned, .99)))
+EOF
+) || exit 1
+set -- $lat
+offered=$($py -c 'import json,sys; d=json.load(open(sys.argv[1])); print(round(d["appended_per_s"]))' "$dir/live.json")
+
+echo "router: catch-up of $contacts contacts (10,000 customers, 50 agents): $routed_rate routed contacts/s, $emitted events emitted; baseline: the log alone appends $append_rate events/s (target >= 10000/s)"
+echo "router: live at $offered contacts/s for ${seconds}s: ingest commit -> ticket.contact_added p50 $2 ms, p99 $3 ms, max $4 ms ($1 contacts); -> ticket.assigned p50 $6 ms, p99 $7 ms ($5 new tickets) (target p99 <= 50 ms)"

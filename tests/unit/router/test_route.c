@@ -1,0 +1,1284 @@
+/* test_route.c — the router against a real PostgreSQL: identity and
+ * merges, threading, the reopen window, classification, priority,
+ * assignment and queues, transfers, escalations, the order of the two
+ * streams, replays.
+ *
+ * Events are appended to the log with eventlog_append ("ingest", and "sla"
+ * for escalations, as sla-monitor would) and applied by the production
+ * consumer (consumer_catch_up with router_apply and its flush hook), so
+ * transactions, offsets, retries and emitted events are the real ones.
+ *
+ * Needs CAREBUS_TEST_PG, a key=value conninfo for a server where its user
+ * may create databases; each run creates a throw-away database there and
+ * drops it. Without CAREBUS_TEST_PG every test is skipped. Run one test by
+ * name: test_route <name>.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bus.h"
+#include "consumer.h"
+#include "db.h"
+#include "eventlog.h"
+#include "id.h"
+#include "router.h"
+
+/* 2026-11-23T09:00:00+07:00 */
+#define T0 INT64_C(1795399200000000)
+#define MINUTE INT64_C(60000000)
+#define DAY (24 * 60 * MINUTE)
+#define VN "+84901234567"
+
+static char g_admin[512];
+static char g_dbname[64];
+static db *g_db;
+static router *g_router;
+static bus *g_bus;
+static consumer *g_consumer;
+
+/* --- SQL helpers ----------------------------------------------------------- */
+
+/* The first cell of a query's answer as text ("" for NULL or no row), in
+ * rotating static buffers. Parameters end with NULL. */
+static const char *q(const char *sql, ...)
+{
+    static char bufs[8][16384];
+    static int next;
+    char *out = bufs[next++ % 8];
+    const char *params[8];
+    int n = 0;
+    va_list ap;
+    va_start(ap, sql);
+    for (const char *p; n < 8 && (p = va_arg(ap, const char *)) != NULL;)
+        params[n++] = p;
+    va_end(ap);
+    PGresult *res = db_exec(g_db, sql, n, params);
+    if (!res)
+        fail_msg("query failed: %s", sql);
+    out[0] = '\0';
+    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
+        const char *v = PQgetvalue(res, 0, 0);
+        assert_true(strlen(v) < sizeof bufs[0]);
+        strcpy(out, v);
+    }
+    PQclear(res);
+    return out;
+}
+
+static long qlong(const char *sql, ...)
+{
+    const char *params[8];
+    int n = 0;
+    va_list ap;
+    va_start(ap, sql);
+    for (const char *p; n < 8 && (p = va_arg(ap, const char *)) != NULL;)
+        params[n++] = p;
+    va_end(ap);
+    PGresult *res = db_exec(g_db, sql, n, params);
+    if (!res || PQntuples(res) != 1)
+        fail_msg("query failed or not one row: %s", sql);
+    long v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return v;
+}
+
+static void exec(const char *sql)
+{
+    if (db_command(g_db, sql, 0, NULL) != 0)
+        fail_msg("statement failed: %s", sql);
+}
+
+/* --- events ---------------------------------------------------------------- */
+
+static char *or_empty(const char *s)
+{
+    return (char *)(s ? s : "");
+}
+
+/* Appends ev to stream at time at (0: no occurred_at); its id in id. */
+static void append(const char *stream, event *ev, int64_t at, char id[ID_LEN])
+{
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    if (at) {
+        event_ts_set(&ts, at);
+        ev->occurred_at = &ts;
+    }
+    struct eventlog_entry e = {.ev = ev};
+    assert_int_equal(eventlog_append(g_db, stream, &e, 1), 0);
+    if (id)
+        snprintf(id, ID_LEN, "%s", e.event_id);
+    ev->occurred_at = NULL;
+}
+
+struct contact {
+    Carebus__V1__Channel channel;
+    const char *name, *phone, *email, *handle;
+    const char *text, *subject, *external_id, *in_reply_to;
+    const char *refs[4];
+    int64_t at;
+};
+
+static void contact(const struct contact *k, char id[ID_LEN])
+{
+    Carebus__V1__CustomerRef ref = CAREBUS__V1__CUSTOMER_REF__INIT;
+    ref.name = or_empty(k->name);
+    ref.phone = or_empty(k->phone);
+    ref.email = or_empty(k->email);
+    ref.handle = or_empty(k->handle);
+    Carebus__V1__ContactReceived body = CAREBUS__V1__CONTACT_RECEIVED__INIT;
+    body.channel = k->channel;
+    body.customer = &ref;
+    body.text = or_empty(k->text);
+    body.subject = or_empty(k->subject);
+    body.external_id = or_empty(k->external_id);
+    body.in_reply_to = or_empty(k->in_reply_to);
+    size_t nrefs = 0;
+    while (nrefs < 4 && k->refs[nrefs])
+        nrefs++;
+    body.references = (char **)k->refs;
+    body.n_references = nrefs;
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED;
+    ev.contact_received = &body;
+    append("ingest", &ev, k->at, id);
+}
+
+/* A quick contact: channel, handle (phone for phone/sms), text, time. */
+static void say(Carebus__V1__Channel ch, const char *handle, const char *text, int64_t at,
+                char id[ID_LEN])
+{
+    struct contact k = {.channel = ch, .handle = handle, .text = text, .at = at};
+    contact(&k, id);
+}
+
+static void presence(const char *agent, Carebus__V1__Presence p, unsigned capacity,
+                     const char *teams, const char *leads, int64_t at)
+{
+    char tb[256], lb[256];
+    char *tv[8], *lv[8];
+    size_t nt = 0, nl = 0;
+    snprintf(tb, sizeof tb, "%s", teams ? teams : "");
+    snprintf(lb, sizeof lb, "%s", leads ? leads : "");
+    for (char *s = strtok(tb, ","); s && nt < 8; s = strtok(NULL, ","))
+        tv[nt++] = s;
+    for (char *s = strtok(lb, ","); s && nl < 8; s = strtok(NULL, ","))
+        lv[nl++] = s;
+    Carebus__V1__AgentPresence b = CAREBUS__V1__AGENT_PRESENCE__INIT;
+    b.agent_id = (char *)agent;
+    b.presence = p;
+    b.capacity = capacity;
+    b.teams = tv;
+    b.n_teams = nt;
+    b.leads = lv;
+    b.n_leads = nl;
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_AGENT_PRESENCE;
+    ev.agent_presence = &b;
+    append("ingest", &ev, at, NULL);
+}
+
+#define ONLINE CAREBUS__V1__PRESENCE__PRESENCE_ONLINE
+#define OFFLINE CAREBUS__V1__PRESENCE__PRESENCE_OFFLINE
+
+static void status(const char *ticket, Carebus__V1__TicketStatus st, int64_t at)
+{
+    Carebus__V1__TicketStatusChanged b = CAREBUS__V1__TICKET_STATUS_CHANGED__INIT;
+    b.status = st;
+    b.reason = "test";
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED;
+    ev.ticket_status_changed = &b;
+    ev.ticket_id = (char *)ticket;
+    append("ingest", &ev, at, NULL);
+}
+
+#define SOLVED CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_SOLVED
+#define CLOSED CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_CLOSED
+
+static void transfer(const char *ticket, const char *team, int64_t at)
+{
+    Carebus__V1__TicketTransferRequested b = CAREBUS__V1__TICKET_TRANSFER_REQUESTED__INIT;
+    b.to_team = (char *)team;
+    b.reason = "needs an expert";
+    b.actor = "agent-x";
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFER_REQUESTED;
+    ev.ticket_transfer_requested = &b;
+    ev.ticket_id = (char *)ticket;
+    append("ingest", &ev, at, NULL);
+}
+
+static void reply(const char *ticket, const char *agent, const char *text, bool note,
+                  const char *external_id, int64_t at)
+{
+    Carebus__V1__AgentReplied b = CAREBUS__V1__AGENT_REPLIED__INIT;
+    b.agent_id = (char *)agent;
+    b.text = (char *)text;
+    b.internal_note = note;
+    b.external_id = or_empty(external_id);
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED;
+    ev.agent_replied = &b;
+    ev.ticket_id = (char *)ticket;
+    append("ingest", &ev, at, NULL);
+}
+
+static void segment(const char *customer, Carebus__V1__Segment seg, int64_t at)
+{
+    Carebus__V1__CustomerProfileUpdated b = CAREBUS__V1__CUSTOMER_PROFILE_UPDATED__INIT;
+    b.segment = seg;
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED;
+    ev.customer_profile_updated = &b;
+    ev.customer_id = (char *)customer;
+    append("ingest", &ev, at, NULL);
+}
+
+static void call(const char *caller, const char *note, const char *agent, int64_t at,
+                 char id[ID_LEN])
+{
+    Google__Protobuf__Timestamp started = GOOGLE__PROTOBUF__TIMESTAMP__INIT,
+                                ended = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    event_ts_set(&started, at - MINUTE);
+    event_ts_set(&ended, at);
+    Carebus__V1__CallEnded b = CAREBUS__V1__CALL_ENDED__INIT;
+    b.caller = (char *)caller;
+    b.note = or_empty(note);
+    b.agent_id = or_empty(agent);
+    b.started_at = &started;
+    b.ended_at = &ended;
+    b.outcome = CAREBUS__V1__CALL_OUTCOME__CALL_OUTCOME_ANSWERED;
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_CALL_ENDED;
+    ev.call_ended = &b;
+    append("ingest", &ev, at, id);
+}
+
+/* An escalation on the "sla" stream, as sla-monitor publishes it. */
+static void escalate(const char *ticket, Carebus__V1__Priority p, int64_t at)
+{
+    Carebus__V1__SlaEscalation b = CAREBUS__V1__SLA_ESCALATION__INIT;
+    b.target = CAREBUS__V1__SLA_TARGET__SLA_TARGET_FIRST_RESPONSE;
+    b.priority = p;
+    b.reason = "first response overdue";
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_SLA_ESCALATION;
+    ev.sla_escalation = &b;
+    ev.ticket_id = (char *)ticket;
+    append("sla", &ev, at, NULL);
+}
+
+static void catch_up(void)
+{
+    for (int i = 0; i < 100; i++) {
+        int rc = consumer_catch_up(g_consumer);
+        assert_true(rc >= 0);
+        if (rc == 0)
+            return;
+    }
+    fail_msg("catch-up did not finish");
+}
+
+/* The ticket a contact landed on. */
+static const char *ticket_of(const char *event_id)
+{
+    return q("SELECT ticket_id FROM router.messages WHERE event_id = $1", event_id, NULL);
+}
+
+static const char *tcol(const char *ticket, const char *col)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT (%s)::text FROM router.tickets WHERE id = $1", col);
+    return q(sql, ticket, NULL);
+}
+
+/* Router event types, in order, for a ticket ("a,b,c"). */
+static const char *types_of(const char *ticket)
+{
+    return q("SELECT string_agg(type, ',' ORDER BY seq) FROM eventlog.events"
+             " WHERE stream = 'router' AND ticket_id = $1",
+             ticket, NULL);
+}
+
+/* The whole router state as text, in a stable order. */
+static const char *dump(void)
+{
+    return q("SELECT string_agg(x, E'\\n' ORDER BY x) FROM ("
+             " SELECT 'c ' || c::text AS x FROM router.customers c"
+             " UNION ALL SELECT 'i ' || i::text FROM router.identities i"
+             " UNION ALL SELECT 't ' || t::text FROM router.tickets t"
+             " UNION ALL SELECT 'm ' || m::text FROM router.messages m"
+             " UNION ALL SELECT 'n ' || n::text FROM router.notes n"
+             " UNION ALL SELECT 'g ' || g::text FROM router.merges g"
+             " UNION ALL SELECT 'a ' || a::text FROM router.agents a"
+             " UNION ALL SELECT 'p ' || p::text FROM router.position p"
+             " UNION ALL SELECT 'e ' || e.event_id || ' ' || e.type || ' ' || e.seq"
+             "   FROM eventlog.events e WHERE e.stream = 'router') s",
+             NULL);
+}
+
+/* --- fixtures -------------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *base = getenv("CAREBUS_TEST_PG");
+    if (!base || !base[0])
+        return 0;
+    snprintf(g_admin, sizeof g_admin, "%s", base);
+    snprintf(g_dbname, sizeof g_dbname, "carebus_route_test_%ld", (long)getpid());
+    PGconn *admin = PQconnectdb(g_admin);
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_dbname);
+    PGresult *res = PQexec(admin, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "test_route: %s", PQerrorMessage(admin));
+    PQclear(res);
+    PQfinish(admin);
+    if (!ok)
+        return -1;
+    char conninfo[640];
+    snprintf(conninfo, sizeof conninfo, "%s dbname=%s", g_admin, g_dbname);
+    g_db = db_new(conninfo, "test_route");
+    if (!g_db)
+        return -1;
+    db_set_apply_migrations(g_db, true);
+    if (db_ensure(g_db) != 0)
+        return -1;
+    unsetenv("CAREBUS_ROUTER_CONFIG");
+    unsetenv("CAREBUS_REOPEN_WINDOW_S");
+    g_router = router_new();
+    return g_router ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (!g_db)
+        return 0;
+    router_destroy(&g_router);
+    db_destroy(&g_db);
+    PGconn *admin = PQconnectdb(g_admin);
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
+    PQclear(PQexec(admin, sql));
+    PQfinish(admin);
+    return 0;
+}
+
+/* A new consumer reading streams in the given order ("ingest,sla"). */
+static int consumer_start(const char *order)
+{
+    g_bus = bus_new();
+    g_consumer = consumer_new("router", g_db, g_bus, "router", router_apply, g_router);
+    if (!g_bus || !g_consumer)
+        return -1;
+    char b[32];
+    snprintf(b, sizeof b, "%s", order);
+    for (char *s = strtok(b, ","); s; s = strtok(NULL, ","))
+        if (consumer_read(g_consumer, s) != 0)
+            return -1;
+    router_attach(g_router, g_consumer, g_db, g_bus);
+    return 0;
+}
+
+static void consumer_stop(void)
+{
+    consumer_destroy(&g_consumer);
+    bus_destroy(&g_bus);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!g_db)
+        return 0;
+    exec("SELECT router.reset()");
+    exec("TRUNCATE eventlog.events, eventlog.offsets");
+    exec("UPDATE eventlog.streams SET last_seq = 0");
+    g_router->reopen_window_us = (int64_t)ROUTER_REOPEN_WINDOW_S * 1000000;
+    return consumer_start("ingest,sla");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    consumer_stop();
+    return 0;
+}
+
+/* Wipes the router's state and offsets and replays the log with a new
+ * consumer reading the streams in the given order; the state must equal
+ * what it was, and no event is emitted again. */
+static void assert_replay_equal(const char *order)
+{
+    char *live = strdup(dump());
+    long events = qlong("SELECT count(*) FROM eventlog.events WHERE stream = 'router'", NULL);
+    exec("SELECT router.reset()");
+    consumer_stop();
+    assert_int_equal(consumer_start(order), 0);
+    catch_up();
+    const char *again = dump();
+    if (strcmp(again, live) != 0) {
+        fprintf(stderr, "live:\n%s\n\nreplayed:\n%s\n", live, again);
+        fail_msg("the replay differs from the live state");
+    }
+    assert_int_equal(qlong("SELECT count(*) FROM eventlog.events WHERE stream = 'router'", NULL),
+                     events);
+    free(live);
+}
+
+#define NEED_DB()                                                                                  \
+    do {                                                                                           \
+        if (!g_db)                                                                                 \
+            skip();                                                                                \
+    } while (0)
+
+#define ZALO CAREBUS__V1__CHANNEL__CHANNEL_ZALO
+#define PHONE CAREBUS__V1__CHANNEL__CHANNEL_PHONE
+#define EMAIL CAREBUS__V1__CHANNEL__CHANNEL_EMAIL
+#define CHAT CAREBUS__V1__CHANNEL__CHANNEL_CHAT
+#define FACEBOOK CAREBUS__V1__CHANNEL__CHANNEL_FACEBOOK
+
+/* --- tests ----------------------------------------------------------------- */
+
+/* A first contact: customer, identities, a classified ticket for its
+ * team, queued (nobody is online), and its events in order. */
+static void test_first_contact(void **state)
+{
+    (void)state;
+    NEED_DB();
+    char e1[ID_LEN], cust[ID_LEN], tick[ID_LEN];
+    struct contact k = {
+        .channel = ZALO,
+        .name = " Lan ",
+        .phone = "0901 234 567",
+        .email = " Lan@Example.VN",
+        .handle = "zalo-uid-1",
+        .text = "Tôi muốn khiếu nại về đơn hàng",
+        .subject = "Đơn hàng",
+        .external_id = "m-1",
+        .at = T0,
+    };
+    contact(&k, e1);
+    catch_up();
+    id_derive2(e1, "customer", cust);
+    id_derive2(e1, "ticket", tick);
+    assert_string_equal(q("SELECT name FROM router.customers WHERE id = $1", cust, NULL), " Lan ");
+    assert_string_equal(q("SELECT string_agg(kind || '=' || value, ',' ORDER BY kind)"
+                          " FROM router.identities WHERE customer_id = $1",
+                          cust, NULL),
+                        "email=lan@example.vn,phone=" VN ",zalo=zalo-uid-1");
+    assert_string_equal(ticket_of(e1), tick);
+    assert_string_equal(tcol(tick, "concat_ws(' ', status, category, category_rule, team,"
+                                   " priority, channel, contacts)"),
+                        "open complaint complaint-vi complaints high zalo 1");
+    assert_string_equal(tcol(tick, "priority_reasons"), "{\"category:complaint +1\"}");
+    assert_string_equal(tcol(tick, "assignee IS NULL AND queued_at IS NOT NULL"), "true");
+    assert_string_equal(types_of(tick), "ticket.opened,ticket.contact_added,ticket.classified,"
+                                        "ticket.assigned,ticket.queued");
+    assert_int_equal(qlong("SELECT ingest_seq FROM router.position", NULL), 1);
+}
+
+/* The issue's scenario: Zalo with a phone, a call from the same number
+ * spelt differently, then an email from an unknown address that a later
+ * contact links to the phone: one customer, one ticket, three channels in
+ * order. */
+static void test_zalo_call_email_scenario(void **state)
+{
+    (void)state;
+    NEED_DB();
+    char e1[ID_LEN], e2[ID_LEN], e3[ID_LEN], e4[ID_LEN];
+    struct contact zalo = {.channel = ZALO,
+                           .name = "Lan",
+                           .phone = "0901234567",
+                           .handle = "zalo-uid-1",
+                           .text = "Máy giặt bị lỗi",
+                           .at = T0};
+    contact(&zalo, e1);
+    call("+84 90 123 4567", "khách gọi lại về máy giặt", "agent-1", T0 + 10 * MINUTE, e2);
+    struct contact mail = {.channel = EMAIL,
+                           .handle = "lan.nguyen@example.vn",
+                           .subject = "Máy giặt",
+                           .text = "Tôi gửi ảnh máy giặt",
+                           .external_id = "<m3@mail.example.vn>",
+                           .at = T0 + 20 * MINUTE};
+    contact(&mail, e3);
+    struct contact link = {.channel = CHAT,
+                           .phone = "84901234567",
+                           .email = "Lan.Nguyen@example.vn",
+                           .handle = "visitor-9",
+                           .text = "cảm ơn",
+                           .at = T0 + 30 * MINUTE};
+    contact(&link, e4);
+    catch_up();
+
+    char lan[ID_LEN], other[ID_LEN], t1[ID_LEN], t3[ID_LEN];
+    id_derive2(e1, "customer", lan);
+    id_derive2(e3, "customer", other);
+    id_derive2(e1, "ticket", t1);
+    id_derive2(e3, "ticket", t3);
+    assert_string_equal(q("SELECT router.customer_json($1)->>'id'", other, NULL), lan);
+    assert_string_equal(q("SELECT merged_into FROM router.customers WHERE id = $1", other, NULL),
+                        lan);
+    assert_int_equal(qlong("SELECT count(*) FROM router.customers WHERE merged_into IS NULL", NULL),
+                     1);
+    assert_int_equal(
+        qlong("SELECT jsonb_array_length(router.customer_json($1)->'tickets')", lan, NULL), 1);
+    assert_string_equal(q("SELECT router.customer_json($1)->>'open_ticket_id'", lan, NULL), t1);
+    assert_string_equal(q("SELECT string_agg(i->>'kind', ',') FROM"
+                          " jsonb_array_elements(router.customer_json($1)->'identities') i",
+                          lan, NULL),
+                        "chat,email,phone,zalo");
+    /* One ticket, with every contact in order. */
+    assert_string_equal(q("SELECT string_agg(m->>'channel', ',') FROM"
+                          " jsonb_array_elements(router.ticket_json($1)->'messages') m",
+                          t1, NULL),
+                        "zalo,phone,email,chat");
+    assert_string_equal(q("SELECT string_agg(m->>'direction', ',') FROM"
+                          " jsonb_array_elements(router.ticket_json($1)->'messages') m",
+                          t1, NULL),
+                        "in,in,in,in");
+    assert_string_equal(tcol(t3, "concat_ws(' ', status, merged_into)"),
+                        q("SELECT 'closed ' || $1", t1, NULL));
+    assert_string_equal(tcol(t1, "contacts"), "4");
+    /* The merge is an event and shows on the timeline. */
+    assert_int_equal(qlong("SELECT count(*) FROM eventlog.events WHERE stream = 'router'"
+                           " AND type = 'customer.merged' AND customer_id = $1",
+                           lan, NULL),
+                     1);
+    assert_string_equal(q("SELECT string_agg(e->>'kind', ',') FROM"
+                          " jsonb_array_elements(router.ticket_json($1)->'timeline') e",
+                          t1, NULL),
+                        "message,message,message,customer.merged,ticket.merged,message");
+    assert_string_equal(types_of(t3), "ticket.opened,ticket.contact_added,ticket.classified,"
+                                      "ticket.assigned,ticket.queued,ticket.closed");
+    assert_replay_equal("ingest,sla");
+}
+
+/* Two customers each with an open ticket turn out to be one: the younger
+ * (by the time of its first contact, not its place in the log) is merged
+ * into the older; its ticket joins the survivor's and its agent is freed. */
+static void test_merge_two_open_tickets(void **state)
+{
+    (void)state;
+    NEED_DB();
+    presence("agent-1", ONLINE, 5, "support", NULL, T0 - DAY);
+    char eb[ID_LEN], ea[ID_LEN], ec[ID_LEN], em[ID_LEN];
+    /* B writes first in the log but became a customer later. */
+    say(FACEBOOK, "psid-b", "xin chào", T0 + 2 * MINUTE, eb);
+    struct contact a = {
+        .channel = ZALO, .phone = "0901234567", .handle = "uid-a", .text = "cần gấp", .at = T0};
+    contact(&a, ea);
+    say(CHAT, "visitor-c", "hello", T0 + 3 * MINUTE, ec);
+    struct contact m = {.channel = FACEBOOK,
+                        .phone = "+84901234567",
+                        .handle = "psid-b",
+                        .email = "x@example.vn",
+                        .text = "again",
+                        .at = T0 + 4 * MINUTE};
+    contact(&m, em);
+    catch_up();
+    char ca[ID_LEN], cb[ID_LEN], ta[ID_LEN], tb[ID_LEN];
+    id_derive2(ea, "customer", ca);
+    id_derive2(eb, "customer", cb);
+    id_derive2(ea, "ticket", ta);
+    id_derive2(eb, "ticket", tb);
+    assert_string_equal(ticket_of(em), ta);
+    assert_string_equal(q("SELECT merged_into FROM router.customers WHERE id = $1", cb, NULL), ca);
+    assert_string_equal(q("SELECT string_agg(kind || '=' || value, ',' ORDER BY kind)"
+                          " FROM router.identities WHERE customer_id = $1",
+                          ca, NULL),
+                        "email=x@example.vn,facebook=psid-b,phone=" VN ",zalo=uid-a");
+    assert_int_equal(
+        qlong("SELECT count(*) FROM router.identities WHERE customer_id = $1", cb, NULL), 0);
+    assert_string_equal(tcol(tb, "concat_ws(' ', status, merged_into, customer_id)"),
+                        q("SELECT 'closed ' || $1 || ' ' || $2", ta, ca, NULL));
+    /* B's messages moved; the survivor's ticket counts every contact. */
+    assert_int_equal(qlong("SELECT count(*) FROM router.messages WHERE ticket_id = $1", ta, NULL),
+                     3);
+    assert_int_equal(qlong("SELECT count(*) FROM router.messages WHERE customer_id = $1", cb, NULL),
+                     0);
+    assert_string_equal(tcol(ta, "contacts"), "3");
+    /* agent-1 held both; B's ticket no longer counts. */
+    assert_string_equal(q("SELECT load::text FROM router.agents WHERE id = 'agent-1'", NULL), "2");
+    assert_string_equal(q("SELECT count(*)::text FROM router.tickets WHERE assignee = 'agent-1'"
+                          " AND status IN ('open', 'pending')",
+                          NULL),
+                        "2");
+    assert_string_equal(q("SELECT type FROM eventlog.events WHERE stream = 'router'"
+                          " AND ticket_id = $1 ORDER BY seq DESC LIMIT 1",
+                          tb, NULL),
+                        "ticket.closed");
+    assert_int_equal(qlong("SELECT count(*) FROM router.merges WHERE merged_id = $1"
+                           " AND survivor_id = $2 AND contact_event_id = $3",
+                           cb, ca, em, NULL),
+                     1);
+    assert_string_equal(q("SELECT router.customer_json($1)->>'id'", cb, NULL), ca);
+    assert_string_equal(q("SELECT router.customer_find('facebook', 'psid-b')", NULL), ca);
+    assert_replay_equal("ingest,sla");
+}
+
+/* Three customers in one contact: both younger ones are merged, chains
+ * stay one hop. */
+static void test_merge_three_and_chains(void **state)
+{
+    (void)state;
+    NEED_DB();
+    char e1[ID_LEN], e2[ID_LEN], e3[ID_LEN], e4[ID_LEN], e5[ID_LEN];
+    say(PHONE, "0901000001", "one", T0, e1);
+    struct contact k2 = {
+        .channel = EMAIL, .handle = "two@example.vn", .text = "two", .at = T0 + MINUTE};
+    contact(&k2, e2);
+    say(ZALO, "z-3", "three", T0 + 2 * MINUTE, e3);
+    say(FACEBOOK, "f-4", "four", T0 + 3 * MINUTE, e4);
+    catch_up();
+    /* z-3 first joins f-4's customer... */
+    struct contact a = {
+        .channel = ZALO, .email = "", .handle = "z-3", .text = "x", .at = T0 + 4 * MINUTE};
+    (void)a;
+    struct contact link1 = {.channel = FACEBOOK,
+                            .handle = "f-4",
+                            .phone = "",
+                            .email = "",
+                            .text = "y",
+                            .at = T0 + 5 * MINUTE};
+    (void)link1;
+    /* ... then one contact names all three of the first customers. */
+    struct contact all = {.channel = ZALO,
+                          .phone = "0901000001",
+                          .email = "two@example.vn",
+                          .handle = "z-3",
+                          .text = "all",
+                          .at = T0 + 6 * MINUTE};
+    contact(&all, e5);
+    catch_up();
+    char c1[ID_LEN], c2[ID_LEN], c3[ID_LEN], t1[ID_LEN];
+    id_derive2(e1, "customer", c1);
+    id_derive2(e2, "customer", c2);
+    id_derive2(e3, "customer", c3);
+    id_derive2(e1, "ticket", t1);
+    assert_string_equal(q("SELECT string_agg(coalesce(merged_into::text, '-'), ','"
+                          " ORDER BY created_at) FROM router.customers WHERE id IN ($1, $2, $3)",
+                          c1, c2, c3, NULL),
+                        q("SELECT '-,' || $1 || ',' || $1", c1, NULL));
+    assert_int_equal(qlong("SELECT count(*) FROM eventlog.events WHERE stream = 'router'"
+                           " AND type = 'customer.merged'",
+                           NULL),
+                     2);
+    assert_int_equal(qlong("SELECT count(*) FROM router.tickets WHERE customer_id = $1"
+                           " AND merged_into IS NULL",
+                           c1, NULL),
+                     1);
+    assert_int_equal(qlong("SELECT count(*) FROM router.messages WHERE ticket_id = $1", t1, NULL),
+                     4);
+    assert_replay_equal("ingest,sla");
+}
+
+/* In-Reply-To, References (newest first) and in_reply_to thread to the
+ * ticket they name; a thread of someone else's is not followed. */
+static void test_threading(void **state)
+{
+    (void)state;
+    NEED_DB();
+    char e1[ID_LEN], e2[ID_LEN], e3[ID_LEN], e4[ID_LEN], e5[ID_LEN], e6[ID_LEN], e7[ID_LEN];
+    struct contact m1 = {.channel = EMAIL,
+                         .handle = "lan@example.vn",
+                         .subject = "Đơn 1",
+                         .text = "đơn hàng một",
+                         .external_id = "<a@mail.vn>",
+                         .at = T0};
+    contact(&m1, e1);
+    catch_up();
+    char t1[ID_LEN];
+    snprintf(t1, sizeof t1, "%s", ticket_of(e1));
+    g_router->reopen_window_us = 3600 * INT64_C(1000000);
+    status(t1, SOLVED, T0 + MINUTE);
+    /* A new conversation on chat, after the reopen window. */
+    struct contact chat = {.channel = CHAT,
+                           .email = "lan@example.vn",
+                           .handle = "v-1",
+                           .text = "câu hỏi khác",
+                           .external_id = "c-1",
+                           .at = T0 + 120 * MINUTE};
+    contact(&chat, e2);
+    catch_up();
+    char t2[ID_LEN];
+    snprintf(t2, sizeof t2, "%s", ticket_of(e2));
+    assert_string_not_equal(t1, t2);
+    reply(t2, "agent-9", "Chúng tôi đã nhận", false, "<r2@carebus.vn>", T0 + 121 * MINUTE);
+    /* The agent reopens the first and solves it again. */
+    status(t1, CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_OPEN, T0 + 122 * MINUTE);
+    status(t1, SOLVED, T0 + 123 * MINUTE);
+    /* In-Reply-To the first mail: its (solved) ticket reopens. */
+    struct contact m3 = {.channel = EMAIL,
+                         .handle = "lan@example.vn",
+                         .text = "về đơn 1",
+                         .in_reply_to = "<a@mail.vn>",
+                         .at = T0 + 124 * MINUTE};
+    contact(&m3, e3);
+    /* References: the newest (the agent's answer on t2) wins. */
+    struct contact m4 = {.channel = EMAIL,
+                         .handle = "lan@example.vn",
+                         .text = "về câu hỏi",
+                         .refs = {"<a@mail.vn>", "<r2@carebus.vn>"},
+                         .at = T0 + 125 * MINUTE};
+    contact(&m4, e4);
+    /* An explicit in_reply_to on another channel. */
+    struct contact z = {.channel = CHAT,
+                        .handle = "v-1",
+                        .text = "tiếp",
+                        .in_reply_to = "c-1",
+                        .at = T0 + 126 * MINUTE};
+    contact(&z, e5);
+    /* An unknown address answering the thread becomes the customer's. */
+    struct contact m6 = {.channel = EMAIL,
+                         .handle = "lan.work@example.vn",
+                         .text = "từ công ty",
+                         .in_reply_to = "<a@mail.vn>",
+                         .at = T0 + 127 * MINUTE};
+    contact(&m6, e6);
+    /* Someone else's thread is not followed. */
+    say(EMAIL, "other@example.vn", "tôi là người khác", T0 + 128 * MINUTE, NULL);
+    catch_up();
+    struct contact m7 = {.channel = EMAIL,
+                         .handle = "other@example.vn",
+                         .text = "fw",
+                         .in_reply_to = "<a@mail.vn>",
+                         .at = T0 + 129 * MINUTE};
+    contact(&m7, e7);
+    catch_up();
+    assert_string_equal(ticket_of(e3), t1);
+    assert_string_equal(tcol(t1, "concat_ws(' ', status, reopened)"), "open 2");
+    assert_string_equal(ticket_of(e4), t2);
+    assert_string_equal(ticket_of(e5), t2);
+    assert_string_equal(ticket_of(e6), t1);
+    assert_string_equal(q("SELECT router.customer_find('email', 'lan.work@example.vn')", NULL),
+                        tcol(t1, "customer_id"));
+    assert_string_not_equal(ticket_of(e7), t1);
+    assert_string_not_equal(ticket_of(e7), t2);
+    assert_string_equal(q("SELECT string_agg(m->>'direction', ',') FROM"
+                          " jsonb_array_elements(router.ticket_json($1)->'messages') m",
+                          t2, NULL),
+                        "in,out,in,in");
+    assert_replay_equal("ingest,sla");
+    g_router->reopen_window_us = (int64_t)ROUTER_REOPEN_WINDOW_S * 1000000;
+}
+
+/* A contact within the window reopens a solved ticket (its agent takes it
+ * back); after the window, or on a closed ticket, a new one opens. */
+static void test_reopen_window(void **state)
+{
+    (void)state;
+    NEED_DB();
+    presence("agent-1", ONLINE, 3, "support", NULL, T0 - DAY);
+    char e1[ID_LEN], e2[ID_LEN], e3[ID_LEN], e4[ID_LEN], e5[ID_LEN];
+    say(ZALO, "z-1", "xin chào", T0, e1);
+    catch_up();
+    char t1[ID_LEN];
+    snprintf(t1, sizeof t1, "%s", ticket_of(e1));
+    assert_string_equal(tcol(t1, "assignee"), "agent-1");
+    status(t1, SOLVED, T0 + MINUTE);
+    catch_up();
+    assert_string_equal(q("SELECT load::text FROM router.agents", NULL), "0");
+    say(ZALO, "z-1", "vẫn chưa được", T0 + MINUTE + 6 * DAY, e2);
+    catch_up();
+    assert_string_equal(ticket_of(e2), t1);
+    assert_string_equal(tcol(t1, "concat_ws(' ', status, reopened, assignee, solved_at IS NULL)"),
+                        "open 1 agent-1 t");
+    assert_string_equal(q("SELECT load::text FROM router.agents", NULL), "1");
+    assert_int_equal(qlong("SELECT count(*) FROM eventlog.events WHERE stream = 'router'"
+                           " AND type = 'ticket.reopened' AND ticket_id = $1",
+                           t1, NULL),
+                     1);
+    assert_string_equal(q("SELECT string_agg(e->>'kind', ',') FROM"
+                          " jsonb_array_elements(router.ticket_json($1)->'timeline') e",
+                          t1, NULL),
+                        "message,ticket.reopened,message");
+    /* Solved again; eight days later is a new ticket. */
+    status(t1, SOLVED, T0 + 7 * DAY);
+    say(ZALO, "z-1", "lần khác", T0 + 15 * DAY + 1, e3);
+    catch_up();
+    assert_string_not_equal(ticket_of(e3), t1);
+    assert_string_equal(tcol(t1, "status"), "solved");
+    char t3[ID_LEN];
+    snprintf(t3, sizeof t3, "%s", ticket_of(e3));
+    /* Closed never reopens. */
+    status(t3, CLOSED, T0 + 16 * DAY);
+    say(ZALO, "z-1", "lại nữa", T0 + 16 * DAY + 1, e4);
+    catch_up();
+    assert_string_not_equal(ticket_of(e4), t3);
+    assert_string_not_equal(ticket_of(e4), t1);
+    /* A window of 0 never reopens. */
+    char t4[ID_LEN];
+    snprintf(t4, sizeof t4, "%s", ticket_of(e4));
+    status(t4, SOLVED, T0 + 17 * DAY);
+    catch_up();
+    g_router->reopen_window_us = 0;
+    say(ZALO, "z-1", "ngay sau", T0 + 17 * DAY + 1, e5);
+    catch_up();
+    assert_string_not_equal(ticket_of(e5), t4);
+    g_router->reopen_window_us = (int64_t)ROUTER_REOPEN_WINDOW_S * 1000000;
+}
+
+/* Classification in Vietnamese and English, with and without diacritics
+ * and in capitals; a ticket still "other" is classified by a later
+ * contact and moves to its team's queue. */
+static void test_classification(void **state)
+{
+    (void)state;
+    NEED_DB();
+    static const struct {
+        const char *text, *category, *rule, *team, *priority;
+    } cases[] = {
+        {"Tôi muốn KHIẾU NẠI", "complaint", "complaint-vi", "complaints", "high"},
+        {"toi muon khieu nai ve nhan vien", "complaint", "complaint-vi", "complaints", "high"},
+        {"may giat can bao hanh", "returns_warranty", "returns-warranty-vi", "returns-warranty",
+         "normal"},
+        {"Máy giặt cần bảo hành", "returns_warranty", "returns-warranty-vi", "returns-warranty",
+         "normal"},
+        {"Please send the INVOICE again", "billing", "billing-en", "account-management", "normal"},
+        {"quen mat khau roi", "account", "account-vi", "account-management", "normal"},
+        {"The app crashes on start", "technical_support", "technical-support-en", "technical",
+         "normal"},
+        {"Tôi muốn hỏi thông số sản phẩm", "product_info", "product-info-vi", "support", "low"},
+        {"báo giá giúp tôi, cần gấp", "sales", "sales-vi", "sales", "high"},
+        {"Tôi muốn gặp quản lý", "other", "default", "support", "normal"},
+        {"can gap lam", "other", "default", "support", "high"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char handle[32], e[ID_LEN];
+        snprintf(handle, sizeof handle, "c-%zu", i);
+        say(CHAT, handle, cases[i].text, T0 + (int64_t)i, e);
+        catch_up();
+        char t[ID_LEN];
+        snprintf(t, sizeof t, "%s", ticket_of(e));
+        char want[256];
+        snprintf(want, sizeof want, "%s %s %s %s", cases[i].category, cases[i].rule, cases[i].team,
+                 cases[i].priority);
+        const char *got = tcol(t, "concat_ws(' ', category, category_rule, team, priority)");
+        if (strcmp(got, want) != 0)
+            fail_msg("\"%s\": got \"%s\", want \"%s\"", cases[i].text, got, want);
+    }
+    char e1[ID_LEN], e2[ID_LEN];
+    say(CHAT, "late", "alo", T0 + MINUTE, e1);
+    say(CHAT, "late", "may giat can bao hanh gap", T0 + 2 * MINUTE, e2);
+    catch_up();
+    const char *t = ticket_of(e1);
+    assert_string_equal(ticket_of(e2), t);
+    assert_string_equal(tcol(t, "concat_ws(' ', category, team, priority, category_phrase,"
+                                " queued_at IS NOT NULL)"),
+                        "returns_warranty returns-warranty high bảo hành t");
+    assert_string_equal(types_of(t), "ticket.opened,ticket.contact_added,ticket.classified,"
+                                     "ticket.assigned,ticket.queued,ticket.contact_added,"
+                                     "ticket.classified,ticket.assigned,ticket.queued");
+}
+
+/* Priority follows the customer's segment (a profile update
+ * re-prioritises), urgency words and repeated contacts, with reasons. */
+static void test_priority_inputs(void **state)
+{
+    (void)state;
+    NEED_DB();
+    char e1[ID_LEN];
+    say(ZALO, "p-1", "xin chào", T0, e1);
+    catch_up();
+    char t[ID_LEN], c[ID_LEN];
+    snprintf(t, sizeof t, "%s", ticket_of(e1));
+    snprintf(c, sizeof c, "%s", tcol(t, "customer_id"));
+    assert_string_equal(tcol(t, "priority"), "normal");
+    segment(c, CAREBUS__V1__SEGMENT__SEGMENT_VIP, T0 + MINUTE);
+    catch_up();
+    assert_string_equal(tcol(t, "concat_ws(' ', priority, priority_reasons)"),
+                        "high {\"segment:vip +1\"}");
+    assert_string_equal(q("SELECT segment FROM router.customers WHERE id = $1", c, NULL), "vip");
+    say(ZALO, "p-1", "còn đó không", T0 + 2 * MINUTE, NULL);
+    say(ZALO, "p-1", "trả lời đi", T0 + 3 * MINUTE, NULL);
+    catch_up();
+    assert_string_equal(tcol(t, "concat_ws(' ', priority, contacts, priority_reasons)"),
+                        "urgent 3 {\"segment:vip +1\",\"repeated_contacts:3 +1\"}");
+    assert_string_equal(types_of(t), "ticket.opened,ticket.contact_added,ticket.classified,"
+                                     "ticket.assigned,ticket.queued,ticket.classified,"
+                                     "ticket.contact_added,ticket.contact_added,"
+                                     "ticket.classified");
+}
+
+/* Least loaded, ties longest idle; queued when nobody is free; drained
+ * highest priority first when an agent comes online or frees capacity. */
+static void test_capacity_queue_drain(void **state)
+{
+    (void)state;
+    NEED_DB();
+    presence("a1", ONLINE, 1, "support", NULL, T0 - 2 * MINUTE);
+    presence("a2", ONLINE, 2, "support,sales", NULL, T0 - MINUTE);
+    presence("a9", ONLINE, 5, "technical", NULL, T0 - MINUTE);
+    char e[6][ID_LEN], t[6][ID_LEN];
+    const char *texts[] = {"một", "hai", "ba", "bốn", "năm gấp", "sáu"};
+    for (int i = 0; i < 6; i++) {
+        char h[16];
+        snprintf(h, sizeof h, "q-%d", i);
+        say(CHAT, h, texts[i], T0 + i * MINUTE, e[i]);
+    }
+    catch_up();
+    for (int i = 0; i < 6; i++)
+        snprintf(t[i], ID_LEN, "%s", ticket_of(e[i]));
+    /* a1 has been idle longest; then a2 is the least loaded. */
+    assert_string_equal(tcol(t[0], "assignee"), "a1");
+    assert_string_equal(tcol(t[1], "assignee"), "a2");
+    assert_string_equal(tcol(t[2], "assignee"), "a2");
+    for (int i = 3; i < 6; i++)
+        assert_string_equal(tcol(t[i], "assignee IS NULL AND queued_at IS NOT NULL"), "true");
+    assert_string_equal(q("SELECT string_agg(id || '=' || load, ',' ORDER BY id)"
+                          " FROM router.agents",
+                          NULL),
+                        "a1=1,a2=2,a9=0");
+    /* a3 comes online: the urgent one first, then the oldest. */
+    presence("a3", ONLINE, 2, "support", NULL, T0 + 10 * MINUTE);
+    catch_up();
+    assert_string_equal(tcol(t[4], "assignee"), "a3");
+    assert_string_equal(tcol(t[3], "assignee"), "a3");
+    assert_string_equal(tcol(t[5], "assignee IS NULL"), "true");
+    /* a1 solves its ticket: it takes the last one. */
+    status(t[0], SOLVED, T0 + 11 * MINUTE);
+    catch_up();
+    assert_string_equal(tcol(t[5], "concat_ws(' ', assignee, queued_at IS NULL)"), "a1 t");
+    assert_string_equal(q("SELECT string_agg(id || '=' || load, ',' ORDER BY id)"
+                          " FROM router.agents",
+                          NULL),
+                        "a1=1,a2=2,a3=2,a9=0");
+    /* Offline agents get nothing; capacity 0 takes nothing. */
+    presence("a1", OFFLINE, 1, "support", NULL, T0 + 12 * MINUTE);
+    presence("a4", ONLINE, 0, "support", NULL, T0 + 12 * MINUTE);
+    char e7[ID_LEN];
+    say(CHAT, "q-7", "bảy", T0 + 13 * MINUTE, e7);
+    catch_up();
+    assert_string_equal(tcol(ticket_of(e7), "assignee IS NULL"), "true");
+    assert_string_equal(q("SELECT count(*)::text FROM eventlog.events WHERE stream = 'router'"
+                          " AND type = 'ticket.queued'",
+                          NULL),
+                        "4");
+    assert_replay_equal("sla,ingest");
+}
+
+/* A transfer moves the ticket to another team and reassigns it there; the
+ * first agent's capacity is freed. */
+static void test_transfer(void **state)
+{
+    (void)state;
+    NEED_DB();
+    presence("s1", ONLINE, 1, "support", NULL, T0 - MINUTE);
+    presence("k1", ONLINE, 2, "technical", NULL, T0 - MINUTE);
+    char e1[ID_LEN], e2[ID_LEN];
+    say(CHAT, "t-1", "xin chào", T0, e1);
+    say(CHAT, "t-2", "chào bạn", T0 + MINUTE, e2);
+    catch_up();
+    char t1[ID_LEN], t2[ID_LEN];
+    snprintf(t1, sizeof t1, "%s", ticket_of(e1));
+    snprintf(t2, sizeof t2, "%s", ticket_of(e2));
+    assert_string_equal(tcol(t1, "assignee"), "s1");
+    assert_string_equal(tcol(t2, "assignee IS NULL"), "true");
+    transfer(t1, "technical", T0 + 2 * MINUTE);
+    transfer(t1, "no-such-team", T0 + 3 * MINUTE);
+    catch_up();
+    assert_string_equal(tcol(t1, "concat_ws(' ', team, assignee)"), "technical k1");
+    /* s1 was freed: the queued ticket is theirs now. */
+    assert_string_equal(tcol(t2, "assignee"), "s1");
+    assert_string_equal(q("SELECT string_agg(id || '=' || load, ',' ORDER BY id)"
+                          " FROM router.agents",
+                          NULL),
+                        "k1=1,s1=1");
+    assert_string_equal(types_of(t1), "ticket.opened,ticket.contact_added,ticket.classified,"
+                                      "ticket.assigned,ticket.transferred,ticket.assigned");
+    assert_string_equal(q("SELECT e->>'text' FROM jsonb_array_elements(router.ticket_json($1)"
+                          "->'timeline') e WHERE e->>'kind' = 'ticket.transferred'",
+                          t1, NULL),
+                        "transferred from support to technical: needs an expert");
+}
+
+/* An SLA escalation (the "sla" stream) goes to the team's lead with a
+ * raised priority; one for a ticket already solved changes nothing. */
+static void test_escalation(void **state)
+{
+    (void)state;
+    NEED_DB();
+    presence("s1", ONLINE, 3, "support", NULL, T0 - 2 * MINUTE);
+    presence("lead", OFFLINE, 3, "support", "support", T0 - 2 * MINUTE);
+    presence("lead2", ONLINE, 3, "support", "support,complaints", T0 - MINUTE);
+    char e1[ID_LEN], e2[ID_LEN];
+    say(CHAT, "x-1", "xin chào", T0, e1);
+    say(CHAT, "x-2", "chào", T0 + MINUTE, e2);
+    catch_up();
+    char t1[ID_LEN], t2[ID_LEN];
+    snprintf(t1, sizeof t1, "%s", ticket_of(e1));
+    snprintf(t2, sizeof t2, "%s", ticket_of(e2));
+    assert_string_equal(tcol(t1, "assignee"), "s1");
+    escalate(t1, CAREBUS__V1__PRIORITY__PRIORITY_URGENT, T0 + 30 * MINUTE);
+    status(t2, SOLVED, T0 + 31 * MINUTE);
+    catch_up();
+    escalate(t2, CAREBUS__V1__PRIORITY__PRIORITY_UNSPECIFIED, T0 + 40 * MINUTE);
+    catch_up();
+    /* The online lead takes it, beyond anything else. */
+    assert_string_equal(tcol(t1, "concat_ws(' ', assignee, priority, escalated_rank,"
+                                 " escalated_at IS NOT NULL)"),
+                        "lead2 urgent 4 t");
+    assert_string_equal(tcol(t1, "priority_reasons"), "{sla_escalation:urgent}");
+    assert_string_equal(types_of(t1), "ticket.opened,ticket.contact_added,ticket.classified,"
+                                      "ticket.assigned,ticket.escalated,ticket.assigned,"
+                                      "ticket.classified");
+    assert_string_equal(q("SELECT string_agg(id || '=' || load, ',' ORDER BY id)"
+                          " FROM router.agents",
+                          NULL),
+                        "lead=0,lead2=1,s1=0");
+    assert_string_equal(tcol(t2, "concat_ws(' ', status, escalated_rank)"), "solved 0");
+    assert_string_equal(q("SELECT e->'detail'->>'from_agent_id' FROM jsonb_array_elements("
+                          "router.ticket_json($1)->'timeline') e"
+                          " WHERE e->>'kind' = 'ticket.escalated'",
+                          t1, NULL),
+                        "s1");
+    assert_int_equal(qlong("SELECT sla_seq FROM router.position", NULL), 2);
+    assert_replay_equal("sla,ingest");
+}
+
+/* The two streams are applied in recorded_at order whatever the order of
+ * delivery: live one event at a time, or a catch-up reading "sla" first or
+ * "ingest" first, give the same state. */
+static void test_stream_order(void **state)
+{
+    (void)state;
+    NEED_DB();
+    presence("s1", ONLINE, 1, "support", NULL, T0 - 2 * MINUTE);
+    presence("boss", ONLINE, 1, "support", "support", T0 - MINUTE);
+    char e1[ID_LEN], e2[ID_LEN];
+    say(CHAT, "o-1", "một", T0, e1);
+    catch_up();
+    char t1[ID_LEN];
+    snprintf(t1, sizeof t1, "%s", ticket_of(e1));
+    /* Escalation, then (recorded later) a solve and a contact that the
+     * escalation's effects (boss's capacity) bear on. */
+    escalate(t1, CAREBUS__V1__PRIORITY__PRIORITY_HIGH, T0 + MINUTE);
+    say(CHAT, "o-2", "hai", T0 + 2 * MINUTE, e2);
+    status(t1, SOLVED, T0 + 3 * MINUTE);
+    escalate(t1, CAREBUS__V1__PRIORITY__PRIORITY_URGENT, T0 + 4 * MINUTE);
+    catch_up();
+    char t2[ID_LEN];
+    snprintf(t2, sizeof t2, "%s", ticket_of(e2));
+    /* boss got t1 (escalated): full; the new ticket went to s1. */
+    assert_string_equal(tcol(t1, "concat_ws(' ', assignee, status, priority)"), "boss solved high");
+    assert_string_equal(tcol(t2, "assignee"), "s1");
+    assert_replay_equal("sla,ingest");
+    assert_replay_equal("ingest,sla");
+}
+
+/* An SLA event the consumer has seen but whose turn had not come is
+ * applied by the tick once the ingest stream is idle. */
+static void test_tick_applies_waiting_sla(void **state)
+{
+    (void)state;
+    NEED_DB();
+    presence("boss", ONLINE, 1, "support", "support", T0 - MINUTE);
+    char e1[ID_LEN];
+    say(CHAT, "w-1", "một", T0, e1);
+    catch_up();
+    char t1[ID_LEN];
+    snprintf(t1, sizeof t1, "%s", ticket_of(e1));
+    escalate(t1, CAREBUS__V1__PRIORITY__PRIORITY_URGENT, T0 + MINUTE);
+    /* As if delivered (the offset moved) without being applied. */
+    exec("INSERT INTO eventlog.offsets (consumer, stream, seq) VALUES ('router', 'sla', 1)"
+         " ON CONFLICT (consumer, stream) DO UPDATE SET seq = 1");
+    consumer_stop();
+    assert_int_equal(consumer_start("ingest,sla"), 0);
+    catch_up();
+    assert_string_equal(tcol(t1, "priority"), "normal");
+    assert_int_equal(router_tick(g_router), 0);
+    assert_string_equal(tcol(t1, "concat_ws(' ', priority, assignee)"), "urgent boss");
+    assert_int_equal(qlong("SELECT count(*) FROM eventlog.events WHERE stream = 'router'"
+                           " AND type = 'ticket.escalated'",
+                           NULL),
+                     1);
+    assert_int_equal(router_tick(g_router), 0); /* nothing more */
+    assert_int_equal(qlong("SELECT count(*) FROM eventlog.events WHERE stream = 'router'"
+                           " AND type = 'ticket.escalated'",
+                           NULL),
+                     1);
+}
+
+/* Replies and notes on the timeline, calls as phone contacts, an agent's
+ * reply as activity. */
+static void test_replies_and_calls(void **state)
+{
+    (void)state;
+    NEED_DB();
+    presence("a1", ONLINE, 3, "support", NULL, T0 - DAY);
+    presence("a2", ONLINE, 3, "support", NULL, T0 - DAY + 1);
+    char e1[ID_LEN], e2[ID_LEN];
+    call("0901 234 567", "khách hỏi về đơn", "a2", T0, e1);
+    catch_up();
+    char t[ID_LEN];
+    snprintf(t, sizeof t, "%s", ticket_of(e1));
+    assert_string_equal(tcol(t, "concat_ws(' ', channel, assignee)"), "phone a1");
+    assert_string_equal(q("SELECT value FROM router.identities", NULL), VN);
+    reply(t, "a1", "Chào chị", false, NULL, T0 + MINUTE);
+    reply(t, "a1", "khách VIP", true, NULL, T0 + 2 * MINUTE);
+    say(ZALO, "", NULL, 0, NULL); /* no handle at all: skipped */
+    struct contact z = {
+        .channel = ZALO, .phone = "84901234567", .text = "cảm ơn", .at = T0 + 3 * MINUTE};
+    contact(&z, e2);
+    catch_up();
+    assert_string_equal(ticket_of(e2), t);
+    assert_string_equal(q("SELECT string_agg(m->>'channel' || ':' || (m->>'direction') || ':'"
+                          " || coalesce(m->>'agent_id', '-'), ',') FROM"
+                          " jsonb_array_elements(router.ticket_json($1)->'messages') m",
+                          t, NULL),
+                        "phone:in:a2,phone:out:a1,phone:note:a1,zalo:in:-");
+    assert_string_equal(q("SELECT (last_active_at = to_timestamp($1::bigint / 1e6))::text"
+                          " FROM router.agents WHERE id = 'a1'",
+                          "1795399320000000", NULL),
+                        "true");
+}
+
+/* A statement that fails rolls the batch back: the consumer retries one
+ * event at a time and skips the bad one alone. */
+static void test_failed_statement_rolls_back(void **state)
+{
+    (void)state;
+    NEED_DB();
+    exec("CREATE FUNCTION public.poison() RETURNS trigger LANGUAGE plpgsql AS"
+         " $$BEGIN IF NEW.text = 'poison' THEN RAISE 'poisoned'; END IF; RETURN NEW; END$$");
+    exec("CREATE TRIGGER poison BEFORE INSERT ON router.messages"
+         " FOR EACH ROW EXECUTE FUNCTION public.poison()");
+    say(ZALO, "good-1", "fine", T0, NULL);
+    say(ZALO, "bad-2", "poison", T0 + 1, NULL);
+    say(ZALO, "good-3", "fine", T0 + 2, NULL);
+    catch_up();
+    exec("DROP TRIGGER poison ON router.messages");
+    exec("DROP FUNCTION public.poison()");
+    assert_string_equal(
+        q("SELECT string_agg(value, ',' ORDER BY value) FROM router.identities", NULL),
+        "good-1,good-3");
+    assert_int_equal(qlong("SELECT count(*) FROM router.tickets", NULL), 2);
+    assert_int_equal(qlong("SELECT seq FROM eventlog.offsets WHERE consumer = 'router'"
+                           " AND stream = 'ingest'",
+                           NULL),
+                     3);
+    /* The router goes on: position follows the offsets. */
+    say(ZALO, "good-4", "fine", T0 + 3, NULL);
+    catch_up();
+    assert_int_equal(qlong("SELECT ingest_seq FROM router.position", NULL), 4);
+}
+
+/* Without occurred_at the time is the log's recorded_at. */
+static void test_time_from_log(void **state)
+{
+    (void)state;
+    NEED_DB();
+    char e1[ID_LEN];
+    say(CAREBUS__V1__CHANNEL__CHANNEL_STORE, "card-7", "x", 0, e1);
+    catch_up();
+    assert_string_equal(q("SELECT (m.at = e.recorded_at)::text FROM router.messages m"
+                          " JOIN eventlog.events e USING (event_id)",
+                          NULL),
+                        "true");
+}
+
+/* The live path: a contact from the bus that carries neither time (a
+ * publisher need not set recorded_at) takes the log's recorded_at, as a
+ * replay from the log will. */
+static void test_bus_contact_without_times(void **state)
+{
+    (void)state;
+    NEED_DB();
+    char endpoint[96];
+    snprintf(endpoint, sizeof endpoint, "ipc:///tmp/carebus-test-route-%ld.ipc", (long)getpid());
+    setenv("CAREBUS_BUS_INGEST", endpoint, 1);
+    bus *pub = bus_new();
+    assert_non_null(pub);
+    assert_int_equal(bus_bind(pub, endpoint), 0);
+    consumer_stop();
+    assert_int_equal(consumer_start("ingest,sla"), 0);
+    unsetenv("CAREBUS_BUS_INGEST");
+
+    Carebus__V1__CustomerRef ref = CAREBUS__V1__CUSTOMER_REF__INIT;
+    ref.handle = "visitor-9";
+    Carebus__V1__ContactReceived body = CAREBUS__V1__CONTACT_RECEIVED__INIT;
+    body.channel = CHAT;
+    body.customer = &ref;
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED;
+    ev.contact_received = &body;
+    struct eventlog_entry e = {.ev = &ev};
+    assert_int_equal(eventlog_append(g_db, "ingest", &e, 1), 0);
+    assert_null(ev.recorded_at);
+    assert_null(ev.occurred_at);
+    /* A subscriber misses what is sent before it has joined: resend until
+     * it applies (a repeat is dropped as already applied). */
+    for (int i = 0; i < 500 && consumer_applied(g_consumer) == 0; i++) {
+        assert_int_equal(bus_publish(pub, &ev), 0);
+        usleep(10000);
+        assert_int_equal(consumer_on_bus(g_consumer), 0);
+    }
+    bus_destroy(&pub);
+    unlink(endpoint + strlen("ipc://"));
+    assert_int_equal(consumer_applied(g_consumer), 1);
+    assert_string_equal(q("SELECT (m.at = e.recorded_at)::text FROM router.messages m"
+                          " JOIN eventlog.events e USING (event_id)",
+                          NULL),
+                        "true");
+}
+
+/* Bodies the router has no business with change nothing; events naming
+ * what does not exist, or nobody, are skipped with nothing written. */
+static void test_other_bodies_ignored(void **state)
+{
+    (void)state;
+    NEED_DB();
+    Carebus__V1__SurveyAnswered sa = CAREBUS__V1__SURVEY_ANSWERED__INIT;
+    sa.survey_id = "s-1";
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_SURVEY_ANSWERED;
+    ev.survey_answered = &sa;
+    append("ingest", &ev, T0, NULL);
+    status("7a2e3d4c-5b6a-5f70-9b8c-0d1e2f3a4b5c", SOLVED, T0); /* no such ticket */
+    presence("", ONLINE, 3, "support", NULL, T0);
+    catch_up();
+    assert_int_equal(qlong("SELECT count(*) FROM eventlog.events WHERE stream = 'router'", NULL),
+                     0);
+    assert_int_equal(qlong("SELECT count(*) FROM router.agents", NULL), 0);
+    assert_int_equal(qlong("SELECT ingest_seq FROM router.position", NULL), 3);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_first_contact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zalo_call_email_scenario, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_two_open_tickets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_three_and_chains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threading, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_classification, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_priority_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_capacity_queue_drain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transfer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escalation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tick_applies_waiting_sla, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replies_and_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_statement_rolls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_from_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bus_contact_without_times, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_bodies_ignored, setup, teardown),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests_name("route", tests, group_setup, group_teardown);
+}
