@@ -1,0 +1,71 @@
+/* dashboard.h — the dashboard's fixed parts: style and labels.
+ *
+ * The page is built server-side (dashboard.c): HTML with inline CSS and
+ * inline SVG charts, no script, no font, no request to anything but the
+ * page itself. Its style sheet and every label (Vietnamese and English)
+ * are compiled in from dashboard_assets.c.
+ */
+#ifndef CAREBUS_ANALYTICS_DASHBOARD_H
+#define CAREBUS_ANALYTICS_DASHBOARD_H
+
+enum dash_lang { LANG_VI = 0, LANG_EN = 1 };
+
+enum dash_label {
+    L_TITLE,
+    L_SUBTITLE,
+    L_FROM,
+    L_TO,
+    L_SHOW,
+    L_PERIOD,
+    L_TZ,
+    L_CONTACTS,
+    L_TICKETS_CREATED,
+    L_TICKETS_SOLVED,
+    L_FCR,
+    L_CSAT,
+    L_CES,
+    L_SURVEY_RATE,
+    L_FR_AVG,
+    L_FR_P90,
+    L_RES_AVG,
+    L_RES_P90,
+    L_SLA,
+    L_BREACHES,
+    L_BACKLOG,
+    L_CHURN,
+    L_CONTACTS_PER_TICKET,
+    L_CHART_CONTACTS,
+    L_CHART_FR,
+    L_CHART_RES,
+    L_CHART_CSAT,
+    L_CHART_CES,
+    L_CHART_SLA,
+    L_CHART_BACKLOG,
+    L_AVG,
+    L_P90,
+    L_SLA_ALL,
+    L_SLA_FR,
+    L_SLA_RES,
+    L_AGE_1D,
+    L_AGE_3D,
+    L_AGE_7D,
+    L_AGE_OLDER,
+    L_OPEN_PENDING,
+    L_NO_DATA,
+    L_UNAVAILABLE,
+    L_BAD_PERIOD,
+    L_BUSINESS_NOTE,
+    L_UNIT_S,
+    L_UNIT_MIN,
+    L_UNIT_H,
+    L_UNIT_D,
+    L_COUNT
+};
+
+extern const char dashboard_css[];
+/* labels[lang][label] */
+extern const char *const dashboard_labels[2][L_COUNT];
+/* A channel's display name ("" when unknown). */
+const char *dashboard_channel_label(const char *channel, enum dash_lang lang);
+
+#endif

@@ -1,0 +1,179 @@
+/* dashboard_assets.c — the dashboard's style sheet and labels, compiled in.
+ *
+ * Plain string literals: the binary carries its page, nothing is fetched.
+ * Colours meet WCAG AA contrast on white; charts are labelled for screen
+ * readers by dashboard.c (role="img", <title>).
+ */
+#include <string.h>
+
+#include "dashboard.h"
+
+const char dashboard_css[] =
+    ":root{--ink:#1b2430;--muted:#5a6472;--line:#d9dee5;--bg:#f5f7fa;--card:#fff;"
+    "--accent:#0b5cad}"
+    "*{box-sizing:border-box}"
+    "body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans',"
+    "sans-serif;color:var(--ink);background:var(--bg)}"
+    "header{background:#0b3d6e;color:#fff;padding:16px 24px;display:flex;"
+    "flex-wrap:wrap;align-items:baseline;justify-content:space-between;gap:8px}"
+    "header h1{margin:0;font-size:22px}"
+    "header p{margin:2px 0 0;color:#d6e4f2;font-size:13px}"
+    "header nav a{color:#fff;margin-left:12px}"
+    "main{padding:16px 24px;max-width:1280px;margin:0 auto}"
+    "form{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-end;background:var(--card);"
+    "border:1px solid var(--line);border-radius:8px;padding:12px 16px;margin-bottom:16px}"
+    "label{display:flex;flex-direction:column;font-size:13px;color:var(--muted)}"
+    "input{font:inherit;padding:6px 8px;border:1px solid #9aa5b1;border-radius:6px}"
+    "button{font:inherit;padding:7px 16px;border:0;border-radius:6px;background:var(--accent);"
+    "color:#fff;cursor:pointer}"
+    ".note{color:var(--muted);font-size:13px;margin:0 0 12px}"
+    ".error{background:#fdecea;border:1px solid #f5c2bd;color:#8a1c12;padding:10px 14px;"
+    "border-radius:8px;margin-bottom:16px}"
+    ".cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px;"
+    "margin-bottom:18px}"
+    ".card{background:var(--card);border:1px solid var(--line);border-radius:8px;"
+    "padding:10px 12px}"
+    ".card dt{font-size:12px;color:var(--muted)}"
+    ".card dd{margin:4px 0 0;font-size:22px;font-weight:600}"
+    ".charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:14px}"
+    "figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:8px;"
+    "padding:10px 12px}"
+    "figcaption{font-weight:600;margin-bottom:4px}"
+    "svg{width:100%;height:auto;display:block}"
+    "svg text{font-size:11px;fill:var(--muted)}"
+    ".legend{display:flex;flex-wrap:wrap;gap:10px;font-size:12px;color:var(--muted);"
+    "margin:4px 0 0;padding:0;list-style:none}"
+    ".legend span{display:inline-block;width:10px;height:10px;border-radius:2px;"
+    "margin-right:4px;vertical-align:-1px}"
+    "footer{color:var(--muted);font-size:12px;padding:8px 24px 24px;max-width:1280px;"
+    "margin:0 auto}"
+    "@media (max-width:620px){.charts{grid-template-columns:1fr}main{padding:12px}}";
+
+const char *const dashboard_labels[2][L_COUNT] = {
+    [LANG_VI] =
+        {
+            [L_TITLE] = "Chỉ số chăm sóc khách hàng",
+            [L_SUBTITLE] = "Bảng điều khiển KPI của bộ phận CSKH",
+            [L_FROM] = "Từ ngày",
+            [L_TO] = "Đến ngày",
+            [L_SHOW] = "Xem",
+            [L_PERIOD] = "Kỳ báo cáo",
+            [L_TZ] = "Múi giờ",
+            [L_CONTACTS] = "Lượt liên hệ",
+            [L_TICKETS_CREATED] = "Phiếu mới",
+            [L_TICKETS_SOLVED] = "Phiếu đã giải quyết",
+            [L_FCR] = "Giải quyết ngay lần đầu (FCR)",
+            [L_CSAT] = "Mức độ hài lòng (CSAT)",
+            [L_CES] = "Mức độ dễ dàng (CES)",
+            [L_SURVEY_RATE] = "Tỷ lệ phản hồi khảo sát",
+            [L_FR_AVG] = "Phản hồi đầu tiên (TB)",
+            [L_FR_P90] = "Phản hồi đầu tiên (P90)",
+            [L_RES_AVG] = "Thời gian giải quyết (TB)",
+            [L_RES_P90] = "Thời gian giải quyết (P90)",
+            [L_SLA] = "Tuân thủ SLA",
+            [L_BREACHES] = "Vi phạm SLA",
+            [L_BACKLOG] = "Tồn đọng cuối kỳ",
+            [L_CHURN] = "Tỷ lệ khách rời bỏ",
+            [L_CONTACTS_PER_TICKET] = "Liên hệ mỗi phiếu",
+            [L_CHART_CONTACTS] = "Lượt liên hệ theo kênh",
+            [L_CHART_FR] = "Thời gian phản hồi đầu tiên",
+            [L_CHART_RES] = "Thời gian giải quyết",
+            [L_CHART_CSAT] = "CSAT theo ngày (%)",
+            [L_CHART_CES] = "CES theo ngày (1–7)",
+            [L_CHART_SLA] = "Tuân thủ SLA theo ngày (%)",
+            [L_CHART_BACKLOG] = "Tồn đọng theo tuổi phiếu (cuối kỳ)",
+            [L_AVG] = "Trung bình",
+            [L_P90] = "P90",
+            [L_SLA_ALL] = "Tất cả mục tiêu",
+            [L_SLA_FR] = "Phản hồi đầu tiên",
+            [L_SLA_RES] = "Giải quyết",
+            [L_AGE_1D] = "≤ 1 ngày",
+            [L_AGE_3D] = "1–3 ngày",
+            [L_AGE_7D] = "3–7 ngày",
+            [L_AGE_OLDER] = "> 7 ngày",
+            [L_OPEN_PENDING] = "phiếu đang mở hoặc chờ khách",
+            [L_NO_DATA] = "Không có dữ liệu trong kỳ",
+            [L_UNAVAILABLE] = "Không đọc được dữ liệu KPI, vui lòng thử lại sau giây lát.",
+            [L_BAD_PERIOD] = "Kỳ báo cáo không hợp lệ",
+            [L_BUSINESS_NOTE] = "Thời gian tính theo lịch (giờ thực tế).",
+            [L_UNIT_S] = "giây",
+            [L_UNIT_MIN] = "phút",
+            [L_UNIT_H] = "giờ",
+            [L_UNIT_D] = "ngày",
+        },
+    [LANG_EN] =
+        {
+            [L_TITLE] = "Customer care KPIs",
+            [L_SUBTITLE] = "The care department's KPI dashboard",
+            [L_FROM] = "From",
+            [L_TO] = "To",
+            [L_SHOW] = "Show",
+            [L_PERIOD] = "Period",
+            [L_TZ] = "Time zone",
+            [L_CONTACTS] = "Contacts",
+            [L_TICKETS_CREATED] = "Tickets created",
+            [L_TICKETS_SOLVED] = "Tickets solved",
+            [L_FCR] = "First-contact resolution",
+            [L_CSAT] = "Satisfaction (CSAT)",
+            [L_CES] = "Customer effort (CES)",
+            [L_SURVEY_RATE] = "Survey response rate",
+            [L_FR_AVG] = "First response (avg)",
+            [L_FR_P90] = "First response (p90)",
+            [L_RES_AVG] = "Resolution time (avg)",
+            [L_RES_P90] = "Resolution time (p90)",
+            [L_SLA] = "SLA compliance",
+            [L_BREACHES] = "SLA breaches",
+            [L_BACKLOG] = "Backlog at period end",
+            [L_CHURN] = "Churn rate",
+            [L_CONTACTS_PER_TICKET] = "Contacts per ticket",
+            [L_CHART_CONTACTS] = "Contacts by channel",
+            [L_CHART_FR] = "First-response time",
+            [L_CHART_RES] = "Resolution time",
+            [L_CHART_CSAT] = "CSAT per day (%)",
+            [L_CHART_CES] = "CES per day (1–7)",
+            [L_CHART_SLA] = "SLA compliance per day (%)",
+            [L_CHART_BACKLOG] = "Backlog by ticket age (period end)",
+            [L_AVG] = "Average",
+            [L_P90] = "P90",
+            [L_SLA_ALL] = "All targets",
+            [L_SLA_FR] = "First response",
+            [L_SLA_RES] = "Resolution",
+            [L_AGE_1D] = "≤ 1 day",
+            [L_AGE_3D] = "1–3 days",
+            [L_AGE_7D] = "3–7 days",
+            [L_AGE_OLDER] = "> 7 days",
+            [L_OPEN_PENDING] = "tickets open or pending on the customer",
+            [L_NO_DATA] = "No data in this period",
+            [L_UNAVAILABLE] = "The KPI store could not be read; please retry in a moment.",
+            [L_BAD_PERIOD] = "Invalid period",
+            [L_BUSINESS_NOTE] = "Times are calendar time.",
+            [L_UNIT_S] = "s",
+            [L_UNIT_MIN] = "min",
+            [L_UNIT_H] = "h",
+            [L_UNIT_D] = "d",
+        },
+};
+
+const char *dashboard_channel_label(const char *channel, enum dash_lang lang)
+{
+    static const struct {
+        const char *name, *vi, *en;
+    } names[] = {
+        {"phone", "Điện thoại", "Phone"},
+        {"email", "Email", "Email"},
+        {"chat", "Chat trực tuyến", "Live chat"},
+        {"facebook", "Facebook", "Facebook"},
+        {"zalo", "Zalo", "Zalo"},
+        {"instagram", "Instagram", "Instagram"},
+        {"tiktok", "TikTok", "TikTok"},
+        {"twitter", "X (Twitter)", "X (Twitter)"},
+        {"sms", "SMS", "SMS"},
+        {"whatsapp", "WhatsApp", "WhatsApp"},
+        {"helpcenter", "Trung tâm trợ giúp", "Help centre"},
+        {"store", "Cửa hàng", "Store"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i].name, channel) == 0)
+            return lang == LANG_EN ? names[i].en : names[i].vi;
+    return channel;
+}

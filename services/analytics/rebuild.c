@@ -1,0 +1,440 @@
+/* rebuild.c — analytics' state from the whole log (see rebuild.h).
+ *
+ * Fast because nothing is done per event in PostgreSQL: events are read in
+ * batches of 20,000 with binary results (no bytea hex decoding), applied in
+ * memory, and the results go back by COPY. The snapshot of the read is the
+ * one whose stream ends become the offsets, so the live consumer resumes
+ * exactly after the last event the rebuild saw.
+ */
+#include "rebuild.h"
+
+#include <endian.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "contrib.h"
+#include "log.h"
+#include "model.h"
+#include "rows.h"
+#include "timeutil.h"
+
+#define REBUILD_BATCH 20000
+#define REBUILD_COPY_CHUNK (1u << 20)
+
+static const char *const rebuild_streams[] = {"ingest", "router", "sla", "survey"};
+#define NSTREAMS 4
+
+static int exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType s = PQresultStatus(r);
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc)
+        log_error("rebuild: %s failed: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+    return rc;
+}
+
+static int64_t be64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return (int64_t)be64toh(v);
+}
+
+/* Applies one stored event to the model, as the live consumer sees it:
+ * stream, seq and recorded_at from the row. */
+static int apply_row(model *m, const char *stream, int64_t seq, int64_t recorded_us,
+                     const char *payload, int len)
+{
+    event *ev = event_unpack((const uint8_t *)payload, (size_t)len);
+    if (!ev) {
+        log_error("rebuild: event %s/%" PRId64 " does not decode: stopping there", stream, seq);
+        return -1;
+    }
+    char *orig_stream = ev->stream;
+    ev->stream = (char *)stream;
+    ev->seq = (uint64_t)seq;
+    Google__Protobuf__Timestamp rec = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    Google__Protobuf__Timestamp *orig_rec = ev->recorded_at;
+    if (orig_rec)
+        event_ts_set(orig_rec, recorded_us);
+    else {
+        event_ts_set(&rec, recorded_us);
+        ev->recorded_at = &rec;
+    }
+    int rc = model_apply(m, ev, model_event_time(ev));
+    ev->stream = orig_stream;
+    ev->recorded_at = orig_rec;
+    event_free(&ev);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Reads the streams up to the snapshot's ends into m; last[] gets them. */
+static int rebuild_read(PGconn *c, model *m, int64_t last[NSTREAMS], uint64_t *nevents)
+{
+    if (exec_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
+        return -1;
+    int rc = -1;
+    for (int s = 0; s < NSTREAMS; s++) {
+        const char *params[] = {rebuild_streams[s]};
+        PGresult *r = PQexecParams(
+            c, "SELECT coalesce((SELECT last_seq FROM eventlog.streams WHERE stream = $1), 0)", 1,
+            NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            log_error("rebuild: reading the end of \"%s\" failed: %s", rebuild_streams[s],
+                      PQresultErrorMessage(r));
+            PQclear(r);
+            goto out;
+        }
+        last[s] = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    for (int s = 0; s < NSTREAMS; s++) {
+        int64_t after = 0;
+        while (after < last[s]) {
+            char a[24], l[24], lim[16];
+            snprintf(a, sizeof a, "%" PRId64, after);
+            snprintf(l, sizeof l, "%" PRId64, last[s]);
+            snprintf(lim, sizeof lim, "%d", REBUILD_BATCH);
+            const char *params[] = {rebuild_streams[s], a, l, lim};
+            PGresult *r = PQexecParams(
+                c,
+                "SELECT seq, (extract(epoch FROM recorded_at) * 1000000)::bigint, payload"
+                " FROM eventlog.events WHERE stream = $1 AND seq > $2 AND seq <= $3"
+                " ORDER BY seq LIMIT $4",
+                4, NULL, params, NULL, NULL, 1);
+            if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) == 0) {
+                log_error("rebuild: reading \"%s\" after %s failed: %s", rebuild_streams[s], a,
+                          PQntuples(r) == 0 ? "events missing" : PQresultErrorMessage(r));
+                PQclear(r);
+                goto out;
+            }
+            int n = PQntuples(r);
+            for (int i = 0; i < n; i++) {
+                int64_t seq = be64(PQgetvalue(r, i, 0));
+                if (apply_row(m, rebuild_streams[s], seq, be64(PQgetvalue(r, i, 1)),
+                              PQgetvalue(r, i, 2), PQgetlength(r, i, 2)) != 0) {
+                    PQclear(r);
+                    goto out;
+                }
+                after = seq;
+            }
+            *nevents += (uint64_t)n;
+            PQclear(r);
+        }
+    }
+    rc = 0;
+out:
+    exec_ok(c, rc == 0 ? "COMMIT" : "ROLLBACK");
+    return rc;
+}
+
+/* --- COPY ------------------------------------------------------------------- */
+
+struct copy {
+    PGconn *c;
+    buf b;
+    row r;
+    int failed;
+};
+
+static int copy_begin(struct copy *cp, PGconn *c, const struct row_table *t)
+{
+    memset(cp, 0, sizeof *cp);
+    cp->c = c;
+    row_init(&cp->r, t);
+    buf sql = BUF_INIT;
+    buf_printf(&sql, "COPY %s (", t->name);
+    for (int i = 0; i < t->ncols; i++)
+        buf_printf(&sql, "%s%s", i ? ", " : "", t->cols[i]);
+    buf_puts(&sql, ") FROM STDIN");
+    PGresult *r = PQexec(c, buf_str(&sql));
+    int rc = PQresultStatus(r) == PGRES_COPY_IN ? 0 : -1;
+    if (rc)
+        log_error("rebuild: %s failed: %s", buf_str(&sql), PQresultErrorMessage(r));
+    PQclear(r);
+    buf_release(&sql);
+    return rc;
+}
+
+static void copy_flush(struct copy *cp)
+{
+    if (cp->b.len && PQputCopyData(cp->c, cp->b.data, (int)cp->b.len) != 1)
+        cp->failed = 1;
+    buf_reset(&cp->b);
+}
+
+/* Queues the current row and clears it. */
+static void copy_row(struct copy *cp)
+{
+    if (cp->r.failed)
+        cp->failed = 1;
+    row_copy(&cp->r, &cp->b);
+    row_clear(&cp->r);
+    if (cp->b.failed)
+        cp->failed = 1;
+    if (cp->b.len >= REBUILD_COPY_CHUNK)
+        copy_flush(cp);
+}
+
+static int copy_end(struct copy *cp)
+{
+    copy_flush(cp);
+    int rc = cp->failed ? -1 : 0;
+    if (PQputCopyEnd(cp->c, rc ? "rebuild: a row could not be built" : NULL) != 1)
+        rc = -1;
+    PGresult *r;
+    while ((r = PQgetResult(cp->c)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            log_error("rebuild: COPY into %s failed: %s", cp->r.table->name,
+                      PQresultErrorMessage(r));
+            rc = -1;
+        }
+        PQclear(r);
+    }
+    buf_release(&cp->b);
+    row_clear(&cp->r);
+    return rc;
+}
+
+static int cmp_root(const void *a, const void *b)
+{
+    const model_customer *x = *(model_customer *const *)a, *y = *(model_customer *const *)b;
+    int c = strcmp(x->root, y->root);
+    return c ? c : strcmp(x->id, y->id);
+}
+
+/* Tickets and their rows; contributions into a. Facts are computed once
+ * (business time is the costly part) and kept for the sample rows. */
+static int write_tickets(PGconn *c, bizcal *cal, model *m, agg *a)
+{
+    size_t n;
+    model_ticket **ts = model_tickets(m, &n);
+    struct ticket_facts *fs = malloc((n ? n : 1) * sizeof *fs);
+    struct copy tk, sm, sv, sl;
+    int rc = -1;
+    if (!fs || copy_begin(&tk, c, &rows_tickets) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        contrib_facts(cal, ts[i], model_segment_of(m, ts[i]->customer), &fs[i]);
+        if (contrib_ticket(a, cal, ts[i], &fs[i], +1) != 0)
+            tk.failed = 1;
+        rows_ticket(&tk.r, ts[i], &fs[i]);
+        copy_row(&tk);
+    }
+    if (copy_end(&tk) != 0 || copy_begin(&sm, c, &rows_samples) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        int64_t ms[4];
+        int32_t day[4];
+        int metric[4];
+        int k = rows_sample_count(&fs[i], ms, day, metric);
+        for (int j = 0; j < k; j++) {
+            rows_sample(&sm.r, ts[i], &fs[i], metric[j], ms[j], day[j]);
+            copy_row(&sm);
+        }
+    }
+    if (copy_end(&sm) != 0 || copy_begin(&sv, c, &rows_surveys) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ts[i]->nsurveys; j++) {
+            rows_survey(&sv.r, ts[i], j);
+            copy_row(&sv);
+        }
+    if (copy_end(&sv) != 0 || copy_begin(&sl, c, &rows_sla_events) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ts[i]->sla.n; j++) {
+            if (rows_sla_event(&sl.r, ts[i], j) == 0)
+                copy_row(&sl);
+            else
+                row_clear(&sl.r);
+        }
+    rc = copy_end(&sl);
+out:
+    free(fs);
+    return rc;
+}
+
+static int write_customers(PGconn *c, bizcal *cal, model *m, agg *a)
+{
+    size_t n;
+    model_customer **cs = model_customers(m, &n);
+    model_customer **sorted = malloc((n ? n : 1) * sizeof *sorted);
+    if (!sorted)
+        return -1;
+    memcpy(sorted, cs, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_root);
+    struct copy cp;
+    int rc = copy_begin(&cp, c, &rows_customers);
+    for (size_t i = 0; rc == 0 && i < n;) {
+        size_t j = i;
+        while (j < n && strcmp(sorted[j]->root, sorted[i]->root) == 0)
+            j++;
+        /* sorted[i..j) is one tree; its root contributes for it. */
+        if (model_customer_get(m, sorted[i]->root) &&
+            contrib_customer(a, cal, &sorted[i], j - i, model_segment_of(m, sorted[i]->root), +1) !=
+                0)
+            cp.failed = 1;
+        for (size_t k = i; k < j; k++) {
+            rows_customer(&cp.r, sorted[k]);
+            copy_row(&cp);
+        }
+        i = j;
+    }
+    if (rc == 0)
+        rc = copy_end(&cp);
+    free(sorted);
+    return rc;
+}
+
+static int write_daily(PGconn *c, agg *a)
+{
+    size_t n;
+    agg_entry **es = agg_entries(a, &n);
+    struct copy cp;
+    if (copy_begin(&cp, c, &rows_daily) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (agg_entry_zero(es[i]))
+            continue;
+        rows_daily_entry(&cp.r, es[i]);
+        copy_row(&cp);
+    }
+    return copy_end(&cp);
+}
+
+/* The keys and indexes of analytics' tables, as statements to drop and to
+ * make them again: a bulk load into bare tables and one sort per index
+ * afterwards is several times faster than maintaining eight indexes row by
+ * row. Read from the catalog, so they follow the migrations. */
+#define REBUILD_INDEXES_SQL                                                                        \
+    "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),"             \
+    "       format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname,"            \
+    "              pg_get_constraintdef(oid)), 0"                                                  \
+    "  FROM pg_constraint WHERE connamespace = 'analytics'::regnamespace"                          \
+    "   AND contype IN ('p', 'u')"                                                                 \
+    " UNION ALL "                                                                                  \
+    "SELECT format('DROP INDEX analytics.%I', c.relname), pg_get_indexdef(i.indexrelid), 1"        \
+    "  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"                                    \
+    "  JOIN pg_class t ON t.oid = i.indrelid"                                                      \
+    " WHERE t.relnamespace = 'analytics'::regnamespace AND t.relkind = 'r'"                        \
+    "   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"            \
+    " ORDER BY 3, 1"
+
+/* Drops them; *recreate receives the statements that make them again
+ * (caller frees with PQclear). 0 or -1. */
+static int indexes_drop(PGconn *c, PGresult **recreate)
+{
+    PGresult *r = PQexec(c, REBUILD_INDEXES_SQL);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_error("rebuild: reading analytics' indexes failed: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    for (int i = 0; i < PQntuples(r); i++)
+        if (exec_ok(c, PQgetvalue(r, i, 0)) != 0) {
+            PQclear(r);
+            return -1;
+        }
+    *recreate = r;
+    return 0;
+}
+
+static int indexes_make(PGconn *c, PGresult *recreate)
+{
+    for (int i = 0; i < PQntuples(recreate); i++)
+        if (exec_ok(c, PQgetvalue(recreate, i, 1)) != 0)
+            return -1;
+    return 0;
+}
+
+int rebuild_save_settings(db *d, bizcal *cal)
+{
+    const char *params[] = {bizcal_tz(cal), bizcal_fingerprint(cal)};
+    return db_command(d,
+                      "INSERT INTO analytics.settings (tz, fingerprint) VALUES ($1, $2)"
+                      " ON CONFLICT (id) DO UPDATE SET tz = excluded.tz,"
+                      " fingerprint = excluded.fingerprint",
+                      2, params);
+}
+
+static int write_offsets(db *d, const int64_t last[NSTREAMS])
+{
+    const char *p0[] = {REBUILD_CONSUMER};
+    if (db_command(d, "DELETE FROM eventlog.offsets WHERE consumer = $1", 1, p0) != 0)
+        return -1;
+    for (int s = 0; s < NSTREAMS; s++) {
+        if (last[s] == 0)
+            continue;
+        char seq[24];
+        snprintf(seq, sizeof seq, "%" PRId64, last[s]);
+        const char *p[] = {REBUILD_CONSUMER, rebuild_streams[s], seq};
+        if (db_command(d,
+                       "INSERT INTO eventlog.offsets (consumer, stream, seq) VALUES ($1, $2, $3)",
+                       3, p) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int rebuild_run(db *d, bizcal *cal, struct rebuild_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (db_ensure(d) != 0) {
+        log_error("rebuild: PostgreSQL is not available");
+        return -1;
+    }
+    PGconn *c = db_conn(d);
+    int rc = -1;
+    model *m = model_new();
+    agg *a = agg_new();
+    int64_t last[NSTREAMS] = {0};
+    if (!m || !a)
+        goto out;
+    int64_t t0 = time_mono_ms();
+    if (rebuild_read(c, m, last, &st->events) != 0)
+        goto out;
+    int64_t t1 = time_mono_ms();
+    st->read_s = (double)(t1 - t0) / 1000;
+    model_resolve_segments(m);
+    size_t nt, nc;
+    model_tickets(m, &nt);
+    model_customers(m, &nc);
+    st->tickets = nt;
+    st->customers = nc;
+
+    if (db_begin(d) != 0)
+        goto out;
+    /* One transaction: readers keep the old state until the new one is
+     * complete. TRUNCATE waits for a live consumer's transaction. */
+    PGresult *indexes = NULL;
+    if (exec_ok(c, "SET LOCAL maintenance_work_mem = '128MB'") != 0 ||
+        exec_ok(c, "TRUNCATE analytics.tickets, analytics.customers, analytics.samples,"
+                   " analytics.surveys, analytics.sla_events, analytics.daily") != 0 ||
+        indexes_drop(c, &indexes) != 0 || write_tickets(c, cal, m, a) != 0 ||
+        write_customers(c, cal, m, a) != 0 || agg_failed(a) || write_daily(c, a) != 0 ||
+        indexes_make(c, indexes) != 0 || rebuild_save_settings(d, cal) != 0 ||
+        write_offsets(d, last) != 0) {
+        PQclear(indexes);
+        db_rollback(d);
+        goto out;
+    }
+    PQclear(indexes);
+    int64_t t2 = time_mono_ms();
+    if (db_commit(d) != 0)
+        goto out;
+    int64_t t3 = time_mono_ms();
+    /* compute and write overlap (rows are built while copying) */
+    st->compute_s = (double)(t2 - t1) / 1000;
+    st->write_s = (double)(t3 - t2) / 1000;
+    rc = 0;
+out:
+    agg_destroy(&a);
+    model_destroy(&m);
+    return rc;
+}

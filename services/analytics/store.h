@@ -1,0 +1,20 @@
+/* store.h — the live path: one event at a time, inside the consumer's
+ * transaction.
+ *
+ * For an event, the store loads what it touches from PostgreSQL (the
+ * ticket, the merge trees of the customers involved, and for an event that
+ * changes a customer's segment or tree every ticket of those trees) into a
+ * model, subtracts their KPI contributions, applies the event, adds the new
+ * contributions, and writes the changed states, facts and the difference of
+ * the sums in one call of analytics.apply(). Blocks on the database.
+ */
+#ifndef CAREBUS_ANALYTICS_STORE_H
+#define CAREBUS_ANALYTICS_STORE_H
+
+#include "bizcal.h"
+#include "consumer.h"
+#include "db.h"
+
+consumer_result store_apply(db *d, bizcal *cal, const event *ev);
+
+#endif
