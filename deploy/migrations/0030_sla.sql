@@ -13,9 +13,9 @@
 -- (sla.reset_derived) and restarting rebuilds the same rows.
 --
 -- Calendar arithmetic exists twice, here (sla.business_us_between, for the
--- API and BI) and in services/sla-monitor/calendar.c (for deadlines); both
--- convert local wall times with PostgreSQL's rules, and a unit test holds
--- them equal.
+-- API and BI) and in services/libcarebus/calendar.c (for deadlines and KPIs);
+-- both convert local wall times with PostgreSQL's rules, and a unit test
+-- (tests/unit/libcarebus/test_calendar_sql.c) holds them equal.
 CREATE SCHEMA IF NOT EXISTS sla;
 
 -- --- configuration ------------------------------------------------------------
@@ -253,8 +253,8 @@ BEGIN
 END;
 $$;
 
--- The same in whole seconds, truncated toward zero (as calendar.c's
--- calendar_business_secs_between). Analytics may use it for business-time KPIs.
+-- The same in whole seconds, truncated toward zero (as sla-monitor counts
+-- remaining_business_secs). Analytics may use it for business-time KPIs.
 CREATE FUNCTION sla.business_secs_between(p_calendar text, p_a timestamptz, p_b timestamptz)
 RETURNS bigint
 LANGUAGE sql STABLE AS $$ SELECT sla.business_us_between(p_calendar, p_a, p_b) / 1000000 $$;

@@ -2,10 +2,9 @@
  *
  * timegm() and strptime() drag in the TZ database and the locale; the API's
  * only time format is RFC 3339, so it is parsed by hand and converted with
- * Howard Hinnant's days-from-civil algorithm (exact for every proleptic
- * Gregorian date). Subtleties: a leap second (:60) is clamped to :59 because
- * epoch time cannot represent it; fractions beyond microseconds are truncated,
- * not rounded, so a time never moves into the next second.
+ * civil.h's day numbers (exact for every proleptic Gregorian date). Subtleties: a leap second (:60)
+ * is clamped to :59 because epoch time cannot represent it; fractions beyond microseconds are
+ * truncated, not rounded, so a time never moves into the next second.
  */
 #include "timeutil.h"
 
@@ -13,6 +12,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
+
+#include "civil.h"
 
 #define US_PER_SEC INT64_C(1000000)
 #define SECS_PER_DAY INT64_C(86400)
@@ -35,52 +36,11 @@ int64_t time_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Floor division and its remainder in [0, d): C's / truncates toward zero. */
-static int64_t floor_div(int64_t a, int64_t d)
-{
-    int64_t q = a / d;
-    return (a % d < 0) ? q - 1 : q;
-}
-
+/* The remainder of floor division, in [0, d). */
 static int64_t floor_mod(int64_t a, int64_t d)
 {
     int64_t r = a % d;
     return r < 0 ? r + d : r;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (m 1-12). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;                                   /* [0, 399] */
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static bool is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
 }
 
 /* Reads exactly n decimal digits; advances *p. */
@@ -121,7 +81,8 @@ int time_parse_rfc3339(const char *s, int64_t *us)
     if (!read_digits(&p, 2, &h) || !expect(&p, ':') || !read_digits(&p, 2, &mi) ||
         !expect(&p, ':') || !read_digits(&p, 2, &sec))
         return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
+    if (mo < 1 || mo > 12 || d < 1 || d > civil_days_in_month(y, mo) || h > 23 || mi > 59 ||
+        sec > 60)
         return -1;
     if (sec == 60)
         sec = 59; /* leap second: see the top of the file */
@@ -160,16 +121,16 @@ int time_parse_rfc3339(const char *s, int64_t *us)
     if (*p != '\0')
         return -1;
 
-    int64_t secs = days_from_civil(y, mo, d) * SECS_PER_DAY + h * 3600 + mi * 60 + sec - offset;
+    int64_t secs = civil_to_days(y, mo, d) * SECS_PER_DAY + h * 3600 + mi * 60 + sec - offset;
     *us = secs * US_PER_SEC + frac;
     return 0;
 }
 
 void time_format_rfc3339(int64_t us, char *buf)
 {
-    int64_t secs = floor_div(us, US_PER_SEC);
+    int64_t secs = civil_floor_div(us, US_PER_SEC);
     int64_t frac = floor_mod(us, US_PER_SEC);
-    int64_t days = floor_div(secs, SECS_PER_DAY);
+    int64_t days = civil_floor_div(secs, SECS_PER_DAY);
     int64_t sod = floor_mod(secs, SECS_PER_DAY);
     int64_t y;
     int m, d;

@@ -11,45 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "config.h"
 #include "log.h"
 
-static const char *const config_files[] = {"sla-policies.json", "sla-calendars.json",
-                                           "sla-holidays.json"};
+static const char *const config_files[] = {"sla-policies.json", CALENDAR_CONFIG_CALENDARS,
+                                           CALENDAR_CONFIG_HOLIDAYS};
 
 /* Paths are built from a directory of up to PATH_MAX plus a name. */
 #define CONFIG_PATH_MAX (PATH_MAX + 64)
-
-static bool dir_has_config(const char *dir)
-{
-    char path[CONFIG_PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, config_files[0]);
-    return access(path, R_OK) == 0;
-}
-
-char *sla_config_dir(bool *is_explicit)
-{
-    const char *env = config_str("SLA_CONFIG_DIR", NULL);
-    *is_explicit = env != NULL;
-    if (env)
-        return strdup(env);
-    if (dir_has_config("deploy/config"))
-        return strdup("deploy/config");
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return NULL;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return NULL;
-    *slash = '\0';
-    char dir[CONFIG_PATH_MAX - 32];
-    snprintf(dir, sizeof dir, "%s/../../../deploy/config", exe);
-    return dir_has_config(dir) ? strdup(dir) : NULL;
-}
 
 /* The file's JSON, re-serialised compactly (malloc'd), or NULL logged. */
 static char *config_read(const char *dir, const char *name)
@@ -124,9 +93,7 @@ void sla_config_free(sla_config **pc)
     sla_config *c = *pc;
     if (!c)
         return;
-    for (size_t i = 0; i < c->ncals; i++)
-        calendar_free(&c->cals[i]);
-    free(c->cals);
+    calendar_config_destroy(&c->cals);
     free(c->pols);
     free(c);
     *pc = NULL;
@@ -134,15 +101,7 @@ void sla_config_free(sla_config **pc)
 
 const calendar *sla_config_calendar(const sla_config *c, const char *id)
 {
-    for (size_t i = 0; i < c->ncals; i++)
-        if (strcmp(c->cals[i]->id, id) == 0)
-            return c->cals[i];
-    return NULL;
-}
-
-static calendar *cal_mut(sla_config *c, const char *id)
-{
-    return (calendar *)sla_config_calendar(c, id);
+    return calendar_config_find(c->cals, id);
 }
 
 const struct sla_policy *sla_config_policy(const sla_config *c, Carebus__V1__Segment segment)
@@ -157,71 +116,28 @@ const struct sla_policy *sla_config_policy(const sla_config *c, Carebus__V1__Seg
     return regular;
 }
 
+/* The calendars of the documents sla.load_config accepted. */
 static int config_calendars(db *d, sla_config *c)
 {
-    int rc = -1;
     PGresult *res =
-        db_exec(d, "SELECT id, time_zone, always_open FROM sla.calendars ORDER BY id", 0, NULL);
+        db_exec(d,
+                "SELECT (SELECT document::text FROM sla.config WHERE name = 'calendars'),"
+                " (SELECT document::text FROM sla.config WHERE name = 'holidays')",
+                0, NULL);
     if (!res)
         return -1;
-    int n = PQntuples(res);
-    c->cals = calloc((size_t)n + 1, sizeof *c->cals);
-    if (!c->cals)
-        goto out;
-    for (int i = 0; i < n; i++) {
-        const char *err = NULL;
-        calendar *cal = calendar_new(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                                     PQgetvalue(res, i, 2)[0] == 't', &err);
-        if (!cal) {
-            log_error("SLA calendar \"%s\": time zone \"%s\": %s", PQgetvalue(res, i, 0),
-                      PQgetvalue(res, i, 1), err);
-            goto out;
-        }
-        c->cals[c->ncals++] = cal;
-    }
+    char err[512];
+    if (PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 1))
+        snprintf(err, sizeof err, "sla.config has no calendars or holidays document");
+    else
+        c->cals =
+            calendar_config_parse(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), err, sizeof err);
     PQclear(res);
-    res = db_exec(d,
-                  "SELECT calendar_id, weekday, extract(epoch FROM opens)::int,"
-                  " extract(epoch FROM closes)::int FROM sla.calendar_hours",
-                  0, NULL);
-    if (!res)
+    if (!c->cals) {
+        log_error("the SLA calendars are unusable: %s", err);
         return -1;
-    for (int i = 0; i < PQntuples(res); i++) {
-        calendar *cal = cal_mut(c, PQgetvalue(res, i, 0));
-        if (!cal || calendar_add_span(cal, atoi(PQgetvalue(res, i, 1)), atoi(PQgetvalue(res, i, 2)),
-                                      atoi(PQgetvalue(res, i, 3))) != 0) {
-            log_error("SLA calendar \"%s\": unusable opening hours", PQgetvalue(res, i, 0));
-            goto out;
-        }
     }
-    PQclear(res);
-    res = db_exec(d,
-                  "SELECT c.id, extract(year FROM h.day)::int, extract(month FROM h.day)::int,"
-                  " extract(day FROM h.day)::int"
-                  " FROM sla.calendars c JOIN sla.holidays h ON h.set_id = ANY (c.holiday_sets)",
-                  0, NULL);
-    if (!res)
-        return -1;
-    for (int i = 0; i < PQntuples(res); i++) {
-        calendar *cal = cal_mut(c, PQgetvalue(res, i, 0));
-        if (!cal ||
-            calendar_add_holiday(cal, atoi(PQgetvalue(res, i, 1)), atoi(PQgetvalue(res, i, 2)),
-                                 atoi(PQgetvalue(res, i, 3))) != 0) {
-            log_error("out of memory loading the SLA holidays");
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < c->ncals; i++) {
-        const char *err = NULL;
-        if (calendar_finish(c->cals[i], &err) != 0) {
-            log_error("SLA calendar \"%s\": %s", c->cals[i]->id, err);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    PQclear(res);
-    return rc;
+    return 0;
 }
 
 static int config_policies(db *d, sla_config *c)

@@ -1,12 +1,14 @@
 /* policy.h — SLA policies and calendars: files -> PostgreSQL -> memory.
  *
- * The configuration lives in PostgreSQL (sla.policies, sla.calendars, ...),
- * seeded by migration 0031 and replaced from the JSON files of a config
- * directory (sla-policies.json, sla-calendars.json, sla-holidays.json) by
- * the SQL function sla.load_config, which validates them and raises a clear
- * error on a bad file. The service then reads the tables into an sla_config:
- * calendars built once (time zones loaded, holidays sorted) and policies
- * indexed by segment, immutable until the next reload.
+ * The configuration lives in PostgreSQL (sla.config's documents and the
+ * tables sla.policies, sla.calendars, ... made from them), seeded by
+ * migration 0031 and replaced from the JSON files of the config directory
+ * (sla-policies.json, sla-calendars.json, sla-holidays.json) by the SQL
+ * function sla.load_config, which validates them and raises a clear error on
+ * a bad file. The service then reads it into an sla_config: the calendars
+ * built by libcarebus's calendar_config from the stored documents (as
+ * analytics builds them from the files), and the policies from the tables,
+ * indexed by segment; immutable until the next reload.
  */
 #ifndef CAREBUS_SLA_POLICY_H
 #define CAREBUS_SLA_POLICY_H
@@ -15,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "calendar.h"
+#include "calendar_config.h"
 #include "db.h"
 #include "event.h"
 
@@ -31,26 +33,20 @@ struct sla_policy {
 };
 
 typedef struct sla_config {
-    calendar **cals;
-    size_t ncals;
+    calendar_config *cals; /* owned */
     struct sla_policy *pols;
     size_t npols;
 } sla_config;
 
-/* The config files' directory: CAREBUS_SLA_CONFIG_DIR when set (*explicit
- * = true), else deploy/config under the working directory or the source
- * tree the binary was built in (build/<mode>/bin/../../../deploy/config),
- * else NULL (no files: the database's configuration stands). Owned. */
-char *sla_config_dir(bool *is_explicit);
-
-/* Loads the three files of dir into PostgreSQL (sla.load_config) in the
+/* Loads the three files of dir (calendar_config_dir: without one, the
+ * database's configuration stands) into PostgreSQL (sla.load_config) in the
  * current transaction. 0 (and *changed), or -1 logged with the file or SQL
  * error. Blocks. */
 int sla_config_store_files(db *d, const char *dir, bool *changed);
 
-/* Reads the configuration tables. NULL (logged) when they are unusable: a
- * time zone missing from the system, a calendar that never opens, no
- * regular policy. Blocks. */
+/* Reads the configuration. NULL (logged) when it is unusable: a time zone
+ * missing from the system, a calendar that never opens, no regular policy.
+ * Blocks. */
 sla_config *sla_config_load(db *d);
 void sla_config_free(sla_config **pc);
 

@@ -73,7 +73,7 @@ static int sla_load_config(sla *s, bool at_start)
     }
     sla_config_free(&s->cfg);
     s->cfg = cfg;
-    log_info("SLA configuration: %zu calendars, %zu policies%s%s%s", cfg->ncals, cfg->npols,
+    log_info("SLA configuration: %zu calendars, %zu policies%s%s%s", cfg->cals->ncals, cfg->npols,
              s->config_dir ? " (files in " : " (from PostgreSQL)",
              s->config_dir ? s->config_dir : "",
              s->config_dir ? (changed ? ", loaded)" : ", unchanged)") : "");
@@ -151,7 +151,7 @@ int sla_start(sla *s, service *svc)
         log_error("%s", err);
         return -1;
     }
-    s->config_dir = sla_config_dir(&s->config_explicit);
+    s->config_dir = calendar_config_dir(&s->config_explicit);
     metrics_describe("carebus_sla_timers", "gauge", "upcoming SLA warnings and breaches in memory");
     metrics_describe("carebus_sla_warnings_total", "counter", "sla.warning events published");
     metrics_describe("carebus_sla_breaches_total", "counter",

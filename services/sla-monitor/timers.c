@@ -316,9 +316,9 @@ static void fire_build(struct fire_ev *f, const struct fire_row *r, enum fire_ki
         f->warning.due_at = &f->due;
         f->warning.cycle = r->cycle;
         const calendar *cal = s->cfg ? sla_config_calendar(s->cfg, r->calendar) : NULL;
+        /* The event counts whole seconds, truncated toward zero. */
         f->warning.remaining_business_secs =
-            cal ? calendar_business_secs_between(cal, r->warn, r->due)
-                : (r->due - r->warn) / 1000000;
+            (cal ? calendar_business_us_between(cal, r->warn, r->due) : r->due - r->warn) / 1000000;
         e->body_case = CAREBUS__V1__ENVELOPE__BODY_SLA_WARNING;
         e->sla_warning = &f->warning;
         e->event_id = (char *)r->warn_id;

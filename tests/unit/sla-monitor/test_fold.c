@@ -56,8 +56,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    calendar_free(&g_always);
-    calendar_free(&g_office);
+    calendar_destroy(&g_always);
+    calendar_destroy(&g_office);
     sla_rows_release(&g_rows);
     return 0;
 }

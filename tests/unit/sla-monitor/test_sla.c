@@ -1,5 +1,6 @@
 /* test_sla.c — sla-monitor against a real PostgreSQL: configuration, the SQL
- * calendar, the consumer (apply.c) and the timers (timers.c).
+ * calendar, the consumer (apply.c) and the timers (timers.c). That SQL and C
+ * business time agree is tests/unit/libcarebus/test_calendar_sql.c's.
  *
  * Events are appended to the log with eventlog_append and applied by the
  * production consumer (consumer_catch_up with sla_apply); timers fire
@@ -26,7 +27,6 @@
 #include <limits.h>
 #include <pthread.h>
 
-#include "buf.h"
 #include "bus.h"
 #include "consumer.h"
 #include "db.h"
@@ -38,7 +38,6 @@
 #define US INT64_C(1000000)
 #define MIN (60 * US)
 #define HOUR (60 * MIN)
-#define TS_SQL(p) "(timestamptz 'epoch' + (" p ")::bigint * interval '1 microsecond')"
 
 static char g_admin[512], g_conninfo[640], g_dbname[64], g_clock[128], g_config_dir[PATH_MAX + 32];
 static db *g_db;
@@ -558,71 +557,6 @@ static void test_bad_configuration_is_rejected_and_changes_nothing(void **state)
     rmdir(dir);
 }
 
-/* sla.business_us_between (SQL, PostgreSQL's time zones) equals calendar.c
- * (our TZif reader) for every shipped calendar and a Berlin calendar with
- * spans across both daylight-saving changes. */
-static void test_sql_and_c_business_time_agree(void **state)
-{
-    (void)state;
-    NEED_DB();
-    exec("INSERT INTO sla.calendars (id, time_zone) VALUES ('berlin-night', 'Europe/Berlin')");
-    exec("INSERT INTO sla.calendar_hours VALUES ('berlin-night', 7, '01:00', '05:00'),"
-         " ('berlin-night', 7, '22:00', '24:00'), ('berlin-night', 6, '00:00', '24:00'),"
-         " ('berlin-night', 3, '02:30', '03:30')");
-    sla_config *cfg = sla_config_load(g_db);
-    assert_non_null(cfg);
-    assert_int_equal(cfg->ncals, 5);
-    unsigned seed = 2026;
-    int checked = 0;
-    for (size_t k = 0; k < cfg->ncals; k++) {
-        const calendar *cal = cfg->cals[k];
-        buf ids = BUF_INIT, as = BUF_INIT, bs = BUF_INIT;
-        int64_t a[120], b[120], want[120];
-        /* Around Tết 2026, the March and October changes, and random. */
-        static const char *const anchors[] = {"2026-02-12T10:00:00Z", "2026-03-28T20:00:00Z",
-                                              "2026-10-24T20:00:00Z", "2027-02-03T01:00:00Z"};
-        for (int i = 0; i < 120; i++) {
-            seed = seed * 1103515245u + 12345u;
-            int64_t base = i < 80 ? at(anchors[i % 4]) + (int64_t)(seed % 4000) * MIN
-                                  : at("2026-01-01T00:00:00Z") + (int64_t)(seed % 525600) * MIN;
-            seed = seed * 1103515245u + 12345u;
-            int64_t len = (int64_t)(seed % (5 * 24 * 60)) * MIN + (int64_t)(seed % 997) * US;
-            a[i] = base;
-            b[i] = (i % 3 == 0) ? base - len : base + len;
-            want[i] = calendar_business_us_between(cal, a[i], b[i]);
-            buf_puts(&as, i ? "," : "{");
-            buf_puts(&as, num(a[i]));
-            buf_puts(&bs, i ? "," : "{");
-            buf_puts(&bs, num(b[i]));
-        }
-        buf_puts(&as, "}");
-        buf_puts(&bs, "}");
-        buf_puts(&ids, cal->id);
-        const char *p[] = {buf_str(&ids), buf_str(&as), buf_str(&bs)};
-        PGresult *res = db_exec(g_db,
-                                "SELECT sla.business_us_between($1, " TS_SQL("x.a") ", " TS_SQL(
-                                    "x.b") ") FROM unnest($2::bigint[], $3::bigint[])"
-                                           " WITH ORDINALITY AS x (a, b, i) ORDER BY x.i",
-                                3, p);
-        assert_non_null(res);
-        assert_int_equal(PQntuples(res), 120);
-        for (int i = 0; i < 120; i++) {
-            int64_t got = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-            if (got != want[i])
-                fail_msg("%s: SQL %lld != C %lld between %lld and %lld", cal->id, (long long)got,
-                         (long long)want[i], (long long)a[i], (long long)b[i]);
-            checked++;
-        }
-        PQclear(res);
-        buf_release(&ids);
-        buf_release(&as);
-        buf_release(&bs);
-    }
-    assert_int_equal(checked, 600);
-    sla_config_free(&cfg);
-    exec("DELETE FROM sla.calendars WHERE id = 'berlin-night'");
-}
-
 /* --- clocks through the consumer ------------------------------------------------------- */
 
 static void test_warning_and_breach_fire_once_at_their_instant(void **state)
@@ -1086,7 +1020,6 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_seed_equals_shipped_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_configuration_is_rejected_and_changes_nothing,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sql_and_c_business_time_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_warning_and_breach_fire_once_at_their_instant, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

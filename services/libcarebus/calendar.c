@@ -9,9 +9,12 @@
  */
 #include "calendar.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "civil.h"
 
 #define US INT64_C(1000000)
 #define SECS_PER_DAY INT64_C(86400)
@@ -33,12 +36,12 @@ calendar *calendar_new(const char *id, const char *zone_name, bool always_open, 
     return c;
 }
 
-void calendar_free(calendar **pc)
+void calendar_destroy(calendar **pc)
 {
     calendar *c = *pc;
     if (!c)
         return;
-    tz_free(&c->zone);
+    tz_destroy(&c->zone);
     free(c->holidays);
     free(c);
     *pc = NULL;
@@ -66,16 +69,21 @@ int calendar_add_span(calendar *c, int weekday, int32_t open, int32_t close)
     return 0;
 }
 
+void calendar_clear_day(calendar *c, int weekday)
+{
+    assert(weekday >= 1 && weekday <= 7);
+    c->nspans[weekday - 1] = 0;
+}
+
 int calendar_add_holiday(calendar *c, int64_t y, int m, int d)
 {
-    if (m < 1 || m > 12 || d < 1 || d > 31)
-        return -1;
-    int64_t day = tz_days_from_civil(y, m, d);
-    int64_t yy;
-    int mm, dd;
-    tz_civil_from_days(day, &yy, &mm, &dd);
-    if (yy != y || mm != m || dd != d)
+    if (m < 1 || m > 12 || d < 1 || d > civil_days_in_month(y, m))
         return -1; /* 2026-02-30 */
+    return calendar_add_holiday_day(c, civil_to_days(y, m, d));
+}
+
+int calendar_add_holiday_day(calendar *c, int64_t day)
+{
     if (c->nholidays == c->capholidays) {
         size_t cap = c->capholidays ? c->capholidays * 2 : 32;
         int64_t *h = realloc(c->holidays, cap * sizeof *h);
@@ -128,8 +136,7 @@ bool calendar_is_holiday(const calendar *c, int64_t local_day)
 /* The local date of the instant t (us). */
 static int64_t calendar_local_day(const calendar *c, int64_t t_us)
 {
-    int64_t t = tz_floor_div(t_us, US);
-    return tz_floor_div(t + tz_offset(c->zone, t), SECS_PER_DAY);
+    return tz_local_day(c->zone, t_us);
 }
 
 /* Span s of local date day as a UTC interval [*o, *cl) in us. */
@@ -147,7 +154,7 @@ bool calendar_is_open(const calendar *c, int64_t t_us)
     int64_t day = calendar_local_day(c, t_us);
     if (calendar_is_holiday(c, day))
         return false;
-    int wd = tz_iso_weekday(day) - 1;
+    int wd = civil_iso_weekday(day) - 1;
     for (int i = 0; i < c->nspans[wd]; i++) {
         int64_t o, cl;
         calendar_span_utc(c, day, &c->week[wd][i], &o, &cl);
@@ -167,7 +174,7 @@ int64_t calendar_add_business_us(const calendar *c, int64_t t_us, int64_t dur_us
     for (int64_t day = day0; day < day0 + CALENDAR_MAX_DAYS; day++) {
         if (calendar_is_holiday(c, day))
             continue;
-        int wd = tz_iso_weekday(day) - 1;
+        int wd = civil_iso_weekday(day) - 1;
         for (int i = 0; i < c->nspans[wd]; i++) {
             int64_t o, cl;
             calendar_span_utc(c, day, &c->week[wd][i], &o, &cl);
@@ -194,7 +201,7 @@ int64_t calendar_business_us_between(const calendar *c, int64_t a_us, int64_t b_
     for (int64_t day = calendar_local_day(c, a_us); day <= last; day++) {
         if (calendar_is_holiday(c, day))
             continue;
-        int wd = tz_iso_weekday(day) - 1;
+        int wd = civil_iso_weekday(day) - 1;
         for (int i = 0; i < c->nspans[wd]; i++) {
             int64_t o, cl;
             calendar_span_utc(c, day, &c->week[wd][i], &o, &cl);
@@ -204,14 +211,4 @@ int64_t calendar_business_us_between(const calendar *c, int64_t a_us, int64_t b_
         }
     }
     return sum;
-}
-
-int64_t calendar_add_business_secs(const calendar *c, int64_t t_us, int64_t secs)
-{
-    return calendar_add_business_us(c, t_us, secs * US);
-}
-
-int64_t calendar_business_secs_between(const calendar *c, int64_t a_us, int64_t b_us)
-{
-    return calendar_business_us_between(c, a_us, b_us) / US;
 }

@@ -17,8 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
+
 #define TZ_MAX_FILE (512 * 1024)
 #define SECS_PER_DAY INT64_C(86400)
+#define US INT64_C(1000000)
 
 struct tz {
     char *name;
@@ -27,51 +30,6 @@ struct tz {
     size_t n, cap;
     int32_t off0; /* before at[0] */
 };
-
-/* --- the calendar ---------------------------------------------------------- */
-
-int64_t tz_days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = tz_floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void tz_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = tz_floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-int tz_iso_weekday(int64_t days)
-{
-    /* 1970-01-01 was a Thursday (4). */
-    int64_t r = (days + 3) % 7;
-    if (r < 0)
-        r += 7;
-    return (int)r + 1;
-}
-
-static bool is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int64_t y, int m)
-{
-    static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : dm[m - 1];
-}
 
 /* --- building ---------------------------------------------------------------- */
 
@@ -100,7 +58,7 @@ static int tz_push(tz *z, int64_t at, int32_t off)
     return 0;
 }
 
-void tz_free(tz **pz)
+void tz_destroy(tz **pz)
 {
     tz *z = *pz;
     if (!z)
@@ -238,16 +196,16 @@ static int posix_parse(const char *s, struct tz_posix *tp)
  * plus its time. */
 static int64_t rule_local(const struct tz_rule *r, int64_t y)
 {
-    int64_t jan1 = tz_days_from_civil(y, 1, 1), day;
+    int64_t jan1 = civil_to_days(y, 1, 1), day;
     if (r->kind == 'J') {
-        day = jan1 + r->a - 1 + (is_leap(y) && r->a >= 60);
+        day = jan1 + r->a - 1 + (civil_is_leap(y) && r->a >= 60);
     } else if (r->kind == 'D') {
         day = jan1 + r->a;
     } else {
-        int64_t first = tz_days_from_civil(y, r->a, 1);
-        int wd0 = tz_iso_weekday(first) % 7; /* 0 = Sunday, as POSIX counts */
+        int64_t first = civil_to_days(y, r->a, 1);
+        int wd0 = civil_iso_weekday(first) % 7; /* 0 = Sunday, as POSIX counts */
         int64_t d = first + ((r->c - wd0 + 7) % 7) + (int64_t)(r->b - 1) * 7;
-        while (d >= first + days_in_month(y, r->a))
+        while (d >= first + civil_days_in_month(y, r->a))
             d -= 7;
         day = d;
     }
@@ -265,7 +223,7 @@ static int tz_expand_footer(tz *z, const struct tz_posix *tp)
     if (z->n) {
         int64_t y;
         int m, d;
-        tz_civil_from_days(tz_floor_div(last, SECS_PER_DAY), &y, &m, &d);
+        civil_from_days(civil_floor_div(last, SECS_PER_DAY), &y, &m, &d);
         y0 = y;
     }
     for (int64_t y = y0; y <= TZ_LAST_YEAR; y++) {
@@ -392,7 +350,7 @@ tz *tz_parse(const char *name, const uint8_t *data, size_t len, const char **err
     *err = NULL;
     return z;
 fail:
-    tz_free(&z);
+    tz_destroy(&z);
     return NULL;
 }
 
@@ -476,4 +434,22 @@ int64_t tz_local_to_utc(const tz *z, int64_t local)
         return aftertime;
     /* A gap (spring forward) takes the earlier offset, an overlap the later. */
     return beforetime > aftertime ? beforetime : aftertime;
+}
+
+int64_t tz_local_day(const tz *z, int64_t t_us)
+{
+    int64_t t = civil_floor_div(t_us, US);
+    return civil_floor_div(t + tz_offset(z, t), SECS_PER_DAY);
+}
+
+int64_t tz_day_start_us(const tz *z, int64_t day)
+{
+    int64_t u = tz_local_to_utc(z, day * SECS_PER_DAY);
+    /* When midnight happens twice (a fall-back at 01:00 to 00:00), the
+     * PostgreSQL rule picked the second one: the day began at the first,
+     * under the offset in effect just before u. */
+    int64_t first = day * SECS_PER_DAY - tz_offset(z, u - 1);
+    if (first < u && civil_floor_div(first + tz_offset(z, first), SECS_PER_DAY) == day)
+        return first * US;
+    return u * US;
 }

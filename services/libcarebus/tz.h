@@ -10,12 +10,15 @@
  *
  * Local times that do not exist (a spring-forward gap) or exist twice (a
  * fall-back) are resolved as PostgreSQL resolves `timestamp AT TIME ZONE`,
- * so that the SQL side of the calendars (sla.business_secs_between) agrees
+ * so that the SQL side of the calendars (sla.business_us_between) agrees
  * with this one to the microsecond: in a gap the offset from before the
  * transition applies, in an overlap the offset from after it.
+ *
+ * Zone data is whole seconds, so tz_offset and tz_local_to_utc take epoch
+ * seconds; the local-day functions take and give carebus's microseconds.
  */
-#ifndef CAREBUS_SLA_TZ_H
-#define CAREBUS_SLA_TZ_H
+#ifndef CAREBUS_TZ_H
+#define CAREBUS_TZ_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,7 +36,7 @@ typedef struct tz tz;
 tz *tz_load(const char *name, const char **err);
 /* The same from the bytes of a TZif file (for tests). */
 tz *tz_parse(const char *name, const uint8_t *data, size_t len, const char **err);
-void tz_free(tz **pz);
+void tz_destroy(tz **pz);
 
 /* Borrowed. */
 const char *tz_name(const tz *z);
@@ -44,17 +47,11 @@ int32_t tz_offset(const tz *z, int64_t t);
  * 1970-01-01T00:00 local), resolved as described above. */
 int64_t tz_local_to_utc(const tz *z, int64_t local);
 
-/* Proleptic Gregorian calendar helpers (Howard Hinnant's algorithms):
- * days since 1970-01-01 <-> y-m-d (m 1-12); ISO weekday 1 (Monday) to 7. */
-int64_t tz_days_from_civil(int64_t y, int m, int d);
-void tz_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
-int tz_iso_weekday(int64_t days);
-
-/* Floor division (C's / truncates toward zero). */
-static inline int64_t tz_floor_div(int64_t a, int64_t d)
-{
-    int64_t q = a / d;
-    return (a % d != 0 && ((a < 0) != (d < 0))) ? q - 1 : q;
-}
+/* The local date (civil.h day number) of the instant t_us. */
+int64_t tz_local_day(const tz *z, int64_t t_us);
+/* The first instant (us) of local date `day`: its midnight (the first one
+ * when a fall-back repeats it), or the end of a daylight-saving gap that
+ * swallows it. tz_local_day(z, tz_day_start_us(z, d)) == d. */
+int64_t tz_day_start_us(const tz *z, int64_t day);
 
 #endif
