@@ -11,10 +11,10 @@
 
 #include <stdbool.h>
 
-#include "bizcal.h"
 #include "dbq.h"
 #include "http.h"
 #include "service.h"
+#include "timebase.h"
 
 #define ANALYTICS_DEFAULT_TZ "Asia/Ho_Chi_Minh"
 /* The longest period the API answers, in days (about ten years). */
@@ -24,7 +24,7 @@
 
 typedef struct analytics {
     service *svc;
-    bizcal *cal;
+    timebase *cal;           /* the KPIs' days and business time */
     dbq *q;                  /* the HTTP handlers' queries */
     const char *bi_password; /* CAREBUS_BI_PASSWORD, NULL when unset */
     long rebuild_lag;        /* CAREBUS_ANALYTICS_REBUILD_LAG; 0: never */
@@ -38,10 +38,6 @@ extern const struct http_route analytics_routes[];
 extern const size_t analytics_routes_count;
 http_status api_kpis(http_req *r, void *arg);
 http_status dashboard_get(http_req *r, void *arg);
-
-/* The calendar of days and business time (calconf.c): the SLA's standard
- * calendar by default. NULL (logged) on a bad configuration. */
-bizcal *analytics_calendar_load(void);
 
 /* Start-up work that needs the database (setup.c): the calendar check, a
  * bulk rebuild when far behind, the bi_reader role. Blocks (a rebuild may

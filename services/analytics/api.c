@@ -15,6 +15,7 @@
 
 #include "analytics.h"
 #include "buf.h"
+#include "civil.h"
 #include "contrib.h"
 #include "kpi.h"
 #include "log.h"
@@ -43,12 +44,12 @@ int period_parse(analytics *a, http_req *r, bool defaults, struct period *p, con
         *why = "is required (YYYY-MM-DD)";
         return -1;
     }
-    if (from && bizcal_day_parse(from, &p->from_day) != 0) {
+    if (from && civil_date_parse(from, &p->from_day) != 0) {
         *field = "from";
         *why = "must be a date YYYY-MM-DD";
         return -1;
     }
-    if (to && bizcal_day_parse(to, &p->to_day) != 0) {
+    if (to && civil_date_parse(to, &p->to_day) != 0) {
         *field = "to";
         *why = "must be a date YYYY-MM-DD";
         return -1;
@@ -56,7 +57,7 @@ int period_parse(analytics *a, http_req *r, bool defaults, struct period *p, con
     /* Defaults (the dashboard): the 30 days up to today, or around the
      * one date given. Today is the viewer's, not derived state. */
     if (!to)
-        p->to_day = from ? p->from_day + 29 : bizcal_day(a->cal, time_now_us() / 1000);
+        p->to_day = from ? p->from_day + 29 : timebase_day(a->cal, time_now_us() / 1000);
     if (!from)
         p->from_day = p->to_day - 29;
     if (p->from_day > p->to_day) {
@@ -69,8 +70,8 @@ int period_parse(analytics *a, http_req *r, bool defaults, struct period *p, con
         *why = "is too far from from (at most 3700 days)";
         return -1;
     }
-    bizcal_day_format(p->from_day, p->from);
-    bizcal_day_format(p->to_day, p->to);
+    civil_date_format(p->from_day, p->from);
+    civil_date_format(p->to_day, p->to);
     return 0;
 }
 

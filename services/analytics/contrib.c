@@ -296,10 +296,10 @@ struct sla_eval {
 
 #define MAX_EVALS (MAX_CYCLES + 64)
 
-static size_t sla_evals(bizcal *c, const model_ticket *t, const struct ticket_facts *f,
+static size_t sla_evals(timebase *c, const model_ticket *t, const struct ticket_facts *f,
                         struct sla_eval *out);
 
-void contrib_facts(bizcal *c, const model_ticket *t, int32_t segment, struct ticket_facts *f)
+void contrib_facts(timebase *c, const model_ticket *t, int32_t segment, struct ticket_facts *f)
 {
     memset(f, 0, sizeof *f);
     f->opened = t->opened;
@@ -320,12 +320,12 @@ void contrib_facts(bizcal *c, const model_ticket *t, int32_t segment, struct tic
         f->breaches += t->sla.v[i].kind == SLA_BREACH;
     if (!t->opened)
         return;
-    f->created_day = bizcal_day(c, t->created);
+    f->created_day = timebase_day(c, t->created);
     if (t->replies.n > 0) {
         f->fr_at = t->replies.v[0].at;
         f->fr_ms = max64(0, f->fr_at - t->created);
-        f->frb_ms = bizcal_business_ms(c, t->created, f->fr_at);
-        f->fr_day = bizcal_day(c, f->fr_at);
+        f->frb_ms = timebase_business_ms(c, t->created, f->fr_at);
+        f->fr_day = timebase_day(c, f->fr_at);
     }
     /* A close without a solve counts as the resolution, unless the close
      * was a merge into another ticket: that one goes on with the need. */
@@ -333,8 +333,8 @@ void contrib_facts(bizcal *c, const model_ticket *t, int32_t segment, struct tic
     f->solved_at = t->solved != MODEL_NONE ? t->solved : f->merged ? MODEL_NONE : t->closed;
     if (f->solved_at != MODEL_NONE) {
         f->res_ms = max64(0, f->solved_at - t->created);
-        f->resb_ms = bizcal_business_ms(c, t->created, f->solved_at);
-        f->solved_day = bizcal_day(c, f->solved_at);
+        f->resb_ms = timebase_business_ms(c, t->created, f->solved_at);
+        f->solved_day = timebase_day(c, f->solved_at);
         f->fcr = t->replies.n == 1 && t->transfers == 0 && t->reopens == 0;
     }
     struct sla_eval ev[MAX_EVALS];
@@ -358,7 +358,7 @@ void contrib_facts(bizcal *c, const model_ticket *t, int32_t segment, struct tic
  * resolution once each, next response once per cycle; a target with a
  * breach is missed on the breach's day, one achieved without is met on the
  * day it was achieved. fr_at and solved_at come from f. */
-static size_t sla_evals(bizcal *c, const model_ticket *t, const struct ticket_facts *f,
+static size_t sla_evals(timebase *c, const model_ticket *t, const struct ticket_facts *f,
                         struct sla_eval *out)
 {
     size_t n = 0;
@@ -388,7 +388,7 @@ static size_t sla_evals(bizcal *c, const model_ticket *t, const struct ticket_fa
                     cy[k].breached = p->at;
             } else if (n < MAX_EVALS) {
                 /* A breach outside every cycle still is a missed target. */
-                out[n++] = (struct sla_eval){bizcal_day(c, p->at), p->aux, false};
+                out[n++] = (struct sla_eval){timebase_day(c, p->at), p->aux, false};
             }
             break;
         }
@@ -397,29 +397,29 @@ static size_t sla_evals(bizcal *c, const model_ticket *t, const struct ticket_fa
         }
     }
     if (fr_breach != MODEL_NONE)
-        out[n++] = (struct sla_eval){bizcal_day(c, fr_breach),
+        out[n++] = (struct sla_eval){timebase_day(c, fr_breach),
                                      CAREBUS__V1__SLA_TARGET__SLA_TARGET_FIRST_RESPONSE, false};
     else if (f->fr_at != MODEL_NONE)
         out[n++] =
             (struct sla_eval){f->fr_day, CAREBUS__V1__SLA_TARGET__SLA_TARGET_FIRST_RESPONSE, true};
     if (res_breach != MODEL_NONE)
-        out[n++] = (struct sla_eval){bizcal_day(c, res_breach),
+        out[n++] = (struct sla_eval){timebase_day(c, res_breach),
                                      CAREBUS__V1__SLA_TARGET__SLA_TARGET_RESOLUTION, false};
     else if (f->solved_at != MODEL_NONE)
         out[n++] =
             (struct sla_eval){f->solved_day, CAREBUS__V1__SLA_TARGET__SLA_TARGET_RESOLUTION, true};
     for (size_t k = 0; k < ncy && n < MAX_EVALS; k++) {
         if (cy[k].breached != MODEL_NONE)
-            out[n++] = (struct sla_eval){bizcal_day(c, cy[k].breached),
+            out[n++] = (struct sla_eval){timebase_day(c, cy[k].breached),
                                          CAREBUS__V1__SLA_TARGET__SLA_TARGET_NEXT_RESPONSE, false};
         else if (cy[k].end != MODEL_NONE)
-            out[n++] = (struct sla_eval){bizcal_day(c, cy[k].end),
+            out[n++] = (struct sla_eval){timebase_day(c, cy[k].end),
                                          CAREBUS__V1__SLA_TARGET__SLA_TARGET_NEXT_RESPONSE, true};
     }
     return n;
 }
 
-static void contrib_sla(agg *a, bizcal *c, const model_ticket *t, const struct ticket_facts *f,
+static void contrib_sla(agg *a, timebase *c, const model_ticket *t, const struct ticket_facts *f,
                         const char *const *dims, int sign)
 {
     struct sla_eval ev[MAX_EVALS];
@@ -434,11 +434,11 @@ static void contrib_sla(agg *a, bizcal *c, const model_ticket *t, const struct t
     }
     for (size_t i = 0; i < t->sla.n; i++)
         if (t->sla.v[i].kind == SLA_BREACH)
-            add(a, bizcal_day(c, t->sla.v[i].at), dims, M_SLA_BREACHES, sign);
+            add(a, timebase_day(c, t->sla.v[i].at), dims, M_SLA_BREACHES, sign);
 }
 
 /* Backlog: the ticket's open and pending intervals, cut by age bucket. */
-static void contrib_backlog(agg *a, bizcal *c, const model_ticket *t, const char *const *dims,
+static void contrib_backlog(agg *a, timebase *c, const model_ticket *t, const char *const *dims,
                             int sign)
 {
     static const int64_t age_lo[4] = {0, DAY_MS, 3 * DAY_MS, 7 * DAY_MS};
@@ -478,12 +478,12 @@ static void contrib_backlog(agg *a, bizcal *c, const model_ticket *t, const char
                     y = at;
                 if (y <= x)
                     continue;
-                int32_t dx = bizcal_day(c, x);
+                int32_t dx = timebase_day(c, x);
                 if (y == INT64_MAX) {
                     add(a, dx, dims, base + k, sign);
                     continue;
                 }
-                int32_t dy = bizcal_day(c, y);
+                int32_t dy = timebase_day(c, y);
                 if (dy > dx) {
                     add(a, dx, dims, base + k, sign);
                     add(a, dy, dims, base + k, -sign);
@@ -495,7 +495,8 @@ static void contrib_backlog(agg *a, bizcal *c, const model_ticket *t, const char
     }
 }
 
-int contrib_ticket(agg *a, bizcal *c, const model_ticket *t, const struct ticket_facts *f, int sign)
+int contrib_ticket(agg *a, timebase *c, const model_ticket *t, const struct ticket_facts *f,
+                   int sign)
 {
     if (!f->opened)
         return 0; /* a ticket the router never opened: nothing to count */
@@ -513,7 +514,7 @@ int contrib_ticket(agg *a, bizcal *c, const model_ticket *t, const struct ticket
         cd[DIM_CHANNEL] = event_channel_name(t->contacts.v[i].aux);
         if (!cd[DIM_CHANNEL])
             cd[DIM_CHANNEL] = "";
-        add(a, bizcal_day(c, t->contacts.v[i].at), cd, M_CONTACTS, sign);
+        add(a, timebase_day(c, t->contacts.v[i].at), cd, M_CONTACTS, sign);
     }
     if (f->fr_at != MODEL_NONE && !f->merged) {
         add(a, f->fr_day, dims, M_FR_COUNT, sign);
@@ -534,14 +535,14 @@ int contrib_ticket(agg *a, bizcal *c, const model_ticket *t, const struct ticket
     for (size_t i = 0; i < t->nsurveys; i++) {
         const model_survey *s = &t->surveys[i];
         if (s->requested != MODEL_NONE) {
-            int32_t d = bizcal_day(c, s->requested);
+            int32_t d = timebase_day(c, s->requested);
             add(a, d, dims, M_SURVEYS_REQUESTED, sign);
             if (s->answered != MODEL_NONE)
                 add(a, d, dims, M_SURVEYS_ANSWERED, sign);
         }
         if (s->answered == MODEL_NONE)
             continue;
-        int32_t d = bizcal_day(c, s->answered);
+        int32_t d = timebase_day(c, s->answered);
         if (s->csat >= 0) {
             add(a, d, dims, M_CSAT_ANSWERS, sign);
             add(a, d, dims, M_CSAT_POSITIVE, s->csat >= 4 ? sign : 0);
@@ -558,7 +559,7 @@ int contrib_ticket(agg *a, bizcal *c, const model_ticket *t, const struct ticket
 
 /* --- customers ------------------------------------------------------------------- */
 
-int contrib_customer(agg *a, bizcal *c, model_customer *const *members, size_t n, int32_t segment,
+int contrib_customer(agg *a, timebase *c, model_customer *const *members, size_t n, int32_t segment,
                      int sign)
 {
     int64_t fs = MODEL_NONE;
@@ -594,7 +595,7 @@ int contrib_customer(agg *a, bizcal *c, model_customer *const *members, size_t n
             break;
         /* An active interval (start, end]: counted at the start of the days
          * after start's, up to end's. */
-        int32_t ds = bizcal_day(c, start) + 1;
+        int32_t ds = timebase_day(c, start) + 1;
         for (int d = 0; d < DIM_COUNT; d += DIM_SEGMENT) {
             agg_entry *e = agg_get(a, d, ds, dims[d]);
             if (!e)
@@ -603,7 +604,7 @@ int contrib_customer(agg *a, bizcal *c, model_customer *const *members, size_t n
         }
         if (i == pts.n)
             break;
-        int32_t de = bizcal_day(c, pts.v[i].at) + 1;
+        int32_t de = timebase_day(c, pts.v[i].at) + 1;
         for (int d = 0; d < DIM_COUNT; d += DIM_SEGMENT) {
             agg_entry *e = agg_get(a, d, de, dims[d]);
             agg_entry *m = agg_get(a, d, de - 1, dims[d]);

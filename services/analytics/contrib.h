@@ -24,8 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bizcal.h"
 #include "model.h"
+#include "timebase.h"
 
 /* The measures, in the column order of analytics.daily. */
 #define CONTRIB_MEASURES(X)                                                                        \
@@ -136,16 +136,16 @@ struct ticket_facts {
     int nr_total, nr_met, breaches;
 };
 
-void contrib_facts(bizcal *c, const model_ticket *t, int32_t segment, struct ticket_facts *f);
+void contrib_facts(timebase *c, const model_ticket *t, int32_t segment, struct ticket_facts *f);
 
 /* Adds sign * (the ticket's contribution) to a. 0, or -1 out of memory. */
-int contrib_ticket(agg *a, bizcal *c, const model_ticket *t, const struct ticket_facts *f,
+int contrib_ticket(agg *a, timebase *c, const model_ticket *t, const struct ticket_facts *f,
                    int sign);
 
 /* Adds sign * (the contribution of a customer tree: members of one root,
  * root included) to a: active customers at each day's start and churn
  * marks, on the total and the segment rows. */
-int contrib_customer(agg *a, bizcal *c, model_customer *const *members, size_t n, int32_t segment,
+int contrib_customer(agg *a, timebase *c, model_customer *const *members, size_t n, int32_t segment,
                      int sign);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "analytics.h"
 #include "buf.h"
+#include "civil.h"
 #include "dashboard.h"
 #include "kpi.h"
 #include "log.h"
@@ -206,7 +207,7 @@ static void svg_open(buf *b, const char *title)
 static void day_label(const struct dash *d, int i, char *out)
 {
     char iso[11];
-    bizcal_day_format(d->p.from_day + i, iso);
+    civil_date_format(d->p.from_day + i, iso);
     if (d->lang == LANG_VI)
         snprintf(out, 8, "%.2s/%.2s", iso + 8, iso + 5);
     else
@@ -327,7 +328,7 @@ static void chart_lines(buf *b, const struct dash *d, enum dash_label title, con
             if (isnan(v))
                 continue;
             char day[11], t[48];
-            bizcal_day_format(d->p.from_day + i, day);
+            civil_date_format(d->p.from_day + i, day);
             if (duration)
                 fmt_dur(t, sizeof t, v, d);
             else
@@ -377,7 +378,7 @@ static void chart_contacts(buf *b, const struct dash *d)
         double base = 0;
         double x = x_of(i, n) - bw / 2;
         char day[11];
-        bizcal_day_format(d->p.from_day + i, day);
+        civil_date_format(d->p.from_day + i, day);
         for (int c = 0; c < NCHANNELS; c++) {
             double v = d->by_channel[i * NCHANNELS + c];
             if (v <= 0)
@@ -476,7 +477,7 @@ static void page_foot(buf *b, const struct dash *d)
     buf_printf(b, ": %s – %s · ", d->p.from, d->p.to);
     html_puts(b, L(d, L_TZ));
     buf_puts(b, ": ");
-    html_puts(b, bizcal_tz(d->a->cal));
+    html_puts(b, timebase_tz(d->a->cal));
     buf_puts(b, " · carebus</footer></body></html>");
 }
 
@@ -594,7 +595,7 @@ static void on_channels(PGresult *res, void *arg)
     }
     for (int i = 0; i < PQntuples(res); i++) {
         int32_t day;
-        if (bizcal_day_parse(PQgetvalue(res, i, 0), &day) != 0)
+        if (civil_date_parse(PQgetvalue(res, i, 0), &day) != 0)
             continue;
         int k = day - d->p.from_day;
         const char *ch = PQgetvalue(res, i, 1);
@@ -657,10 +658,10 @@ http_status dashboard_get(http_req *r, void *arg)
         char msg[160];
         snprintf(msg, sizeof msg, "%s: \"%s\" %s", L(d, L_BAD_PERIOD), field, why);
         /* the form shows the default period */
-        d->p.to_day = bizcal_day(a->cal, time_now_us() / 1000);
+        d->p.to_day = timebase_day(a->cal, time_now_us() / 1000);
         d->p.from_day = d->p.to_day - 29;
-        bizcal_day_format(d->p.from_day, d->p.from);
-        bizcal_day_format(d->p.to_day, d->p.to);
+        civil_date_format(d->p.from_day, d->p.from);
+        civil_date_format(d->p.to_day, d->p.to);
         dash_reply(d, 400, msg);
         dash_free(d);
         return HTTP_DONE;

@@ -50,7 +50,7 @@ static int analytics_rebuild(void)
     log_level level;
     if (log_level_parse(lvl, &level) == 0)
         log_set_level(level);
-    bizcal *cal = analytics_calendar_load();
+    timebase *cal = timebase_load();
     db *d = cal ? db_new(config_str("PG", CONFIG_DEFAULT_PG), "analytics/rebuild") : NULL;
     int rc = 1;
     if (d) {
@@ -68,7 +68,7 @@ static int analytics_rebuild(void)
         }
     }
     db_destroy(&d);
-    bizcal_destroy(&cal);
+    timebase_destroy(&cal);
     return rc;
 }
 
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto out;
     }
-    a.cal = analytics_calendar_load();
+    a.cal = timebase_load();
     if (a.cal)
         a.q = dbq_new(a.svc->loop, config_str("PG", CONFIG_DEFAULT_PG), "analytics/api");
     /* Set up before consuming when the database is there already (the
@@ -121,6 +121,6 @@ out:
     /* Pending queries are answered (503) before the HTTP server goes. */
     dbq_destroy(&a.q);
     service_destroy(&a.svc);
-    bizcal_destroy(&a.cal);
+    timebase_destroy(&a.cal);
     return rc;
 }

@@ -210,7 +210,7 @@ static int cmp_root(const void *a, const void *b)
 
 /* Tickets and their rows; contributions into a. Facts are computed once
  * (business time is the costly part) and kept for the sample rows. */
-static int write_tickets(PGconn *c, bizcal *cal, model *m, agg *a)
+static int write_tickets(PGconn *c, timebase *cal, model *m, agg *a)
 {
     size_t n;
     model_ticket **ts = model_tickets(m, &n);
@@ -260,7 +260,7 @@ out:
     return rc;
 }
 
-static int write_customers(PGconn *c, bizcal *cal, model *m, agg *a)
+static int write_customers(PGconn *c, timebase *cal, model *m, agg *a)
 {
     size_t n;
     model_customer **cs = model_customers(m, &n);
@@ -353,9 +353,9 @@ static int indexes_make(PGconn *c, PGresult *recreate)
     return 0;
 }
 
-int rebuild_save_settings(db *d, bizcal *cal)
+int rebuild_save_settings(db *d, timebase *cal)
 {
-    const char *params[] = {bizcal_tz(cal), bizcal_fingerprint(cal)};
+    const char *params[] = {timebase_tz(cal), timebase_fingerprint(cal)};
     return db_command(d,
                       "INSERT INTO analytics.settings (tz, fingerprint) VALUES ($1, $2)"
                       " ON CONFLICT (id) DO UPDATE SET tz = excluded.tz,"
@@ -382,7 +382,7 @@ static int write_offsets(db *d, const int64_t last[NSTREAMS])
     return 0;
 }
 
-int rebuild_run(db *d, bizcal *cal, struct rebuild_stats *st)
+int rebuild_run(db *d, timebase *cal, struct rebuild_stats *st)
 {
     memset(st, 0, sizeof *st);
     if (db_ensure(d) != 0) {

@@ -15,8 +15,8 @@
 
 #include <stdint.h>
 
-#include "bizcal.h"
 #include "db.h"
+#include "timebase.h"
 
 struct rebuild_stats {
     uint64_t events; /* read from the log */
@@ -28,10 +28,10 @@ struct rebuild_stats {
 /* The consumer name whose offsets the rebuild sets ("analytics"). */
 #define REBUILD_CONSUMER "analytics"
 
-int rebuild_run(db *d, bizcal *cal, struct rebuild_stats *st);
+int rebuild_run(db *d, timebase *cal, struct rebuild_stats *st);
 
 /* Records the calendar the state is computed with (analytics.settings),
  * inside the caller's transaction or on its own. 0 or -1. */
-int rebuild_save_settings(db *d, bizcal *cal);
+int rebuild_save_settings(db *d, timebase *cal);
 
 #endif

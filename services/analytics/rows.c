@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
 #include "timeutil.h"
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -136,7 +137,7 @@ static void set_day(row *r, int i, int32_t day, bool present)
         return;
     }
     char d[11];
-    bizcal_day_format(day, d);
+    civil_date_format(day, d);
     set(r, i, d);
 }
 

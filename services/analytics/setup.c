@@ -29,14 +29,14 @@ static int setup_calendar(analytics *a)
     if (!r)
         return -1;
     bool have = PQntuples(r) == 1;
-    bool same = have && strcmp(PQgetvalue(r, 0, 0), bizcal_fingerprint(a->cal)) == 0;
+    bool same = have && strcmp(PQgetvalue(r, 0, 0), timebase_fingerprint(a->cal)) == 0;
     PQclear(r);
     if (same)
         return 0;
     if (!have) /* a new database: the state is (being) made with this calendar */
         return rebuild_save_settings(d, a->cal);
     log_warn("analytics: the calendar changed (%s): rebuilding every KPI from the log",
-             bizcal_fingerprint(a->cal));
+             timebase_fingerprint(a->cal));
     struct rebuild_stats st;
     if (rebuild_run(d, a->cal, &st) != 0)
         return -1;
@@ -109,6 +109,6 @@ int setup_run(analytics *a)
         }
         return -1;
     }
-    log_info("analytics: calendar %s; bi_reader ready", bizcal_tz(a->cal));
+    log_info("analytics: calendar %s; bi_reader ready", timebase_tz(a->cal));
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "civil.h"
 #include "contrib.h"
 #include "log.h"
 #include "model.h"
@@ -192,7 +193,7 @@ static int store_load(db *d, model *m, const event *ev, struct model_refs *r)
 
 /* Adds sign x every loaded entity's contribution. Roots are grouped with
  * their members as the model stands now. */
-static int contribute(agg *a, bizcal *cal, model *m, int sign)
+static int contribute(agg *a, timebase *cal, model *m, int sign)
 {
     model_resolve_segments(m);
     size_t nt, nc;
@@ -228,7 +229,7 @@ static int append_row(json_t *arr, const row *r)
 }
 
 /* The ticket's rows: itself, its samples, surveys and SLA events. */
-static int doc_ticket(json_t *doc, bizcal *cal, model *m, model_ticket *t)
+static int doc_ticket(json_t *doc, timebase *cal, model *m, model_ticket *t)
 {
     struct ticket_facts f;
     contrib_facts(cal, t, model_segment_of(m, t->customer), &f);
@@ -268,7 +269,7 @@ static int doc_ticket(json_t *doc, bizcal *cal, model *m, model_ticket *t)
 static json_t *doc_daily(const agg_entry *e, bool *prune)
 {
     char day[11];
-    bizcal_day_format(e->day, day);
+    civil_date_format(e->day, day);
     json_t *o = json_pack("{s:i,s:s,s:s}", "dim", e->dim, "day", day, "key", e->key);
     for (int i = 0; o && i < M_COUNT; i++) {
         json_object_set_new(o, contrib_measure_names[i], json_integer(e->m[i]));
@@ -295,7 +296,7 @@ static json_t *doc_daily(const agg_entry *e, bool *prune)
     return o;
 }
 
-consumer_result store_apply(db *d, bizcal *cal, const event *ev)
+consumer_result store_apply(db *d, timebase *cal, const event *ev)
 {
     struct model_refs r;
     if (!model_refs_of(ev, &r))

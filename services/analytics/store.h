@@ -11,10 +11,10 @@
 #ifndef CAREBUS_ANALYTICS_STORE_H
 #define CAREBUS_ANALYTICS_STORE_H
 
-#include "bizcal.h"
 #include "consumer.h"
 #include "db.h"
+#include "timebase.h"
 
-consumer_result store_apply(db *d, bizcal *cal, const event *ev);
+consumer_result store_apply(db *d, timebase *cal, const event *ev);
 
 #endif

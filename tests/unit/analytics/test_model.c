@@ -27,20 +27,20 @@
 #define CA "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 #define CB "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 
-static bizcal *cal;
+static timebase *cal;
 
 static int setup(void **state)
 {
     (void)state;
-    const char *err = NULL;
-    cal = bizcal_new("Asia/Ho_Chi_Minh", "mon-fri 08:00-17:00", "", &err);
+    char err[256];
+    cal = timebase_new("Asia/Ho_Chi_Minh", "mon-fri 08:00-17:00", "", err, sizeof err);
     return cal ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    bizcal_destroy(&cal);
+    timebase_destroy(&cal);
     return 0;
 }
 
