@@ -1,4 +1,5 @@
-/* test_log.c — log.c: one JSON object per line, fields, levels.
+/* test_log.c — log.c: one JSON object per line, fields, levels; the text
+ * lines shown on a terminal.
  *
  * stderr is pointed at an O_APPEND temporary file for the duration of each
  * test (a file, not a pipe, so that many lines never block the writer) and
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <regex.h>
 
 #include "log.h"
 #include "timeutil.h"
@@ -116,6 +118,8 @@ static int setup(void **state)
 {
     (void)state;
     unsetenv("CAREBUS_LOG_LEVEL");
+    /* JSON even when the tests run on a terminal. */
+    setenv("CAREBUS_LOG_FORMAT", "json", 1);
     log_init("test-svc");
     return 0;
 }
@@ -125,6 +129,8 @@ static int teardown(void **state)
     (void)state;
     capture_restore();
     unsetenv("CAREBUS_LOG_LEVEL");
+    unsetenv("CAREBUS_LOG_FORMAT");
+    log_set_format(LOG_FORMAT_JSON, false);
     return 0;
 }
 
@@ -401,6 +407,113 @@ static void test_threads_never_interleave(void **state)
     free(out);
 }
 
+/* --- text lines ------------------------------------------------------------------- */
+
+static char *capture_text(void (*fn)(void))
+{
+    capture_begin();
+    fn();
+    return capture_end(NULL);
+}
+
+static void assert_matches(const char *text, const char *pattern)
+{
+    regex_t re;
+    assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB), 0);
+    int rc = regexec(&re, text, 0, NULL, 0);
+    regfree(&re);
+    if (rc != 0)
+        fail_msg("\"%s\" does not match /%s/", text, pattern);
+}
+
+static void write_with_fields(void)
+{
+    log_write(LOG_WARN,
+              json_pack("{s:s, s:i, s:s, s:b, s:s}", "ticket", "t-1", "n", 3, "why", "two words",
+                        "ok", 1, "empty", ""),
+              "first\nsecond\tthird");
+}
+
+static void test_text_line(void **state)
+{
+    (void)state;
+    log_set_format(LOG_FORMAT_TEXT, false);
+    char *out = capture_text(write_with_fields);
+    /* Local time, the service padded, the level, the message on one line
+     * (control characters escaped), then the fields: plain words as they
+     * are, anything else as JSON. */
+    assert_matches(out, "^[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3} test-svc       WARN  "
+                        "first\\\\nsecond\\\\tthird ticket=t-1 n=3 why=\"two words\" ok=true "
+                        "empty=\"\"\n$");
+    assert_null(strchr(out, '\033'));
+    free(out);
+}
+
+static void write_error(void)
+{
+    log_error("boom");
+}
+
+static void test_text_line_colored(void **state)
+{
+    (void)state;
+    log_set_format(LOG_FORMAT_TEXT, true);
+    char *out = capture_text(write_error);
+    char want[64];
+    snprintf(want, sizeof want, "\033[%sm%-14s\033[0m", log_service_color("test-svc"), "test-svc");
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "\033[1;31mERROR\033[0m boom\n"));
+    free(out);
+}
+
+static void init_and_log(void)
+{
+    log_init("svc-f");
+    log_info("hello");
+}
+
+static void test_format_from_env(void **state)
+{
+    (void)state;
+    /* The capture is a file, not a terminal: auto means JSON, text has no colour. */
+    setenv("CAREBUS_LOG_FORMAT", "text", 1);
+    char *out = capture_text(init_and_log);
+    assert_matches(out, "^[0-9:.]{12} svc-f +INFO  hello\n$");
+    free(out);
+
+    const char *json_ones[] = {"json", "auto", ""};
+    for (size_t i = 0; i < sizeof json_ones / sizeof json_ones[0]; i++) {
+        setenv("CAREBUS_LOG_FORMAT", json_ones[i], 1);
+        out = capture_text(init_and_log);
+        assert_matches(out, "^\\{\"ts\":.*\"msg\":\"hello\"\\}\n$");
+        free(out);
+    }
+
+    /* Unknown: a warning (in the automatic format), and on. */
+    setenv("CAREBUS_LOG_FORMAT", "pretty", 1);
+    json_t *lines[4];
+    size_t n;
+    CAPTURE(lines, 4, n, init_and_log());
+    assert_int_equal(n, 2);
+    assert_string_equal(str_field(lines[0], "level"), "warn");
+    assert_string_equal(str_field(lines[0], "value"), "pretty");
+    assert_non_null(strstr(str_field(lines[0], "msg"), "CAREBUS_LOG_FORMAT"));
+    assert_string_equal(str_field(lines[1], "msg"), "hello");
+    free_lines(lines, n);
+}
+
+static void test_service_colors_differ(void **state)
+{
+    (void)state;
+    static const char *const services[] = {"channel-ingest", "router", "sla-monitor", "survey",
+                                           "analytics"};
+    const size_t n = sizeof services / sizeof services[0];
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = i + 1; k < n; k++)
+            if (strcmp(log_service_color(services[i]), log_service_color(services[k])) == 0)
+                fail_msg("%s and %s share a colour", services[i], services[k]);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +531,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_long_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errno_preserved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads_never_interleave, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_line_colored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format_from_env, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_service_colors_differ, setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
