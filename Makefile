@@ -133,17 +133,22 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(LIBCAREBUS) $$(if $$(filter libca
 	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer $(filter-out $(LIBCAREBUS),$^) $(LIBCAREBUS) $(PKG_LIBS) -o $@
 
 # --- top-level targets ----------------------------------------------------
-.PHONY: all build deps run demo test test-unit test-valgrind test-integration test-asan test-fuzz fuzz-build bench format clean compose-check
+.PHONY: all build deps deps-run run demo test test-unit test-valgrind test-integration test-asan test-fuzz fuzz-build bench format clean compose-check
 .DEFAULT_GOAL := all
 
 all: build
 build: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
 
+# Everything building, running, testing and benchmarking need.
 deps:
-	@sh deploy/scripts/deps.sh
+	@sh deploy/scripts/deps.sh all
 	@test -d node_modules/playwright-core || npm ci --no-audit --no-fund --loglevel=error
 
-run: deps
+# Only what building and `make run` need (no browser, wrk or docker-compose).
+deps-run:
+	@sh deploy/scripts/deps.sh run
+
+run: deps-run
 	@$(MAKE) --no-print-directory MODE=$(MODE) build
 	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin exec bash deploy/scripts/run.sh
 

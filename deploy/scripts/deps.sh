@@ -1,14 +1,17 @@
 #!/bin/sh
 # deps.sh — the Debian 12 packages carebus needs, kept in this one place.
 #
-#   deps.sh            install what is missing (root), or print the command (not root)
-#   deps.sh --check    list what is missing; exit 1 if anything is, install nothing
-#   deps.sh --list     every package for building and testing (used by .ci/run)
-#   deps.sh --build    only what compiling needs (the Dockerfile's build stage)
-#   deps.sh --runtime  only what the binaries need to run (the Dockerfile's final stage)
+#   deps.sh [SET]          install what SET lacks (root), or print the command (not root)
+#   deps.sh --check [SET]  list what SET lacks; exit 1 if anything, install nothing
+#   deps.sh --list [SET]   SET's packages, one a line (.ci/run: all)
+#   deps.sh --build        only what compiling needs (the Dockerfile's build stage)
+#   deps.sh --runtime      only what the binaries need to run (the Dockerfile's final stage)
 #
-# Silent when nothing is missing, since `make run` and `make test` call it every
-# time. CAREBUS_SKIP_DEPS=1 skips the check (for machines managed otherwise).
+# SET is "all" (the default: building, `make run`, and every test and
+# benchmark) or "run" (building and `make run` only: no browser, no wrk, no
+# docker-compose). Silent when nothing is missing, since `make run` and
+# `make test` call it every time. CAREBUS_SKIP_DEPS=1 skips the check (for
+# machines managed otherwise).
 # POSIX sh: the Makefile runs it with `sh`.
 
 # shellcheck disable=SC2086,SC2048 # package lists are split on whitespace on purpose
@@ -21,6 +24,10 @@ BUILD_PKGS="build-essential pkg-config
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
 libpq-dev libmicrohttpd-dev libjansson-dev libssl-dev uuid-dev libcurl4-openssl-dev
 libcmocka-dev"
+
+# `make run`: the private PostgreSQL, curl for readiness, s6 to supervise the
+# services, the zone data the calendars read, Python for `make demo`.
+RUN_PKGS="postgresql curl s6 tzdata python3"
 
 # Tests run against a real PostgreSQL and real ZeroMQ, driven from Python;
 # clang's runtime for the sanitizer build; browser for the dashboard and survey pages.
@@ -63,9 +70,21 @@ $p
     done
 }
 
+# The packages of a set, each once.
+set_packages() {
+    case "$1" in
+    all) print_list $BUILD_PKGS $RUN_PKGS $TEST_PKGS | awk '!seen[$0]++' ;;
+    run) print_list $BUILD_PKGS $RUN_PKGS | awk '!seen[$0]++' ;;
+    *)
+        echo "deps.sh: unknown set \"$1\" (all or run)" >&2
+        exit 2
+        ;;
+    esac
+}
+
 case "${1:-}" in
 --list)
-    print_list $BUILD_PKGS $TEST_PKGS
+    set_packages "${2:-all}"
     exit 0
     ;;
 --build)
@@ -76,9 +95,10 @@ case "${1:-}" in
     print_list $RUNTIME_PKGS
     exit 0
     ;;
---check | "") ;;
+--check) SET=${2:-all} ;;
+"" | all | run) SET=${1:-all} ;;
 -h | --help)
-    sed -n '2,12s/^# \{0,1\}//p' "$0"
+    sed -n '2,14s/^# \{0,1\}//p' "$0"
     exit 0
     ;;
 *)
@@ -93,12 +113,13 @@ fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps.sh: dpkg-query not found: this check is for Debian 12; install the equivalents of:" >&2
-    print_list $BUILD_PKGS $TEST_PKGS | tr '\n' ' ' >&2
+    set_packages "$SET" | tr '\n' ' ' >&2
     echo >&2
     exit 1
 fi
 
-missing=$(missing_of $BUILD_PKGS $TEST_PKGS | tr '\n' ' ' | sed 's/ *$//')
+packages=$(set_packages "$SET") || exit 2
+missing=$(missing_of $packages | tr '\n' ' ' | sed 's/ *$//')
 if [ -z "$missing" ]; then
     exit 0
 fi

@@ -1,37 +1,39 @@
 #!/bin/bash
-# run.sh — `make run`: the whole carebus stack on this machine, supervised.
+# run.sh — `make run`: the whole carebus stack on this machine, under s6.
 #
-# Starts the private PostgreSQL cluster in var/pg (deploy/scripts/pg-cluster.sh),
-# then the five services from $CAREBUS_BIN_DIR, each in its own session so that
-# a Ctrl-C reaches only this script, which then stops them in order: services
-# first (SIGTERM, bounded wait, SIGKILL for stragglers), PostgreSQL last. A
-# service that exits is restarted with a growing backoff (1 s .. 30 s, reset
-# after 30 s of good health). Logs go to var/log/<service>.log (JSON lines) and
-# are shown on the terminal; CAREBUS_RUN_LOGS=pretty|raw|off picks how.
-# State survives: a second `make run` reuses var/pg, var/dev-api-key, var/log.
-# Services left over by a run.sh that was killed -9 are found by their PID
-# files (var/run) and stopped before the new ones start.
+# Starts the private PostgreSQL cluster in var/pg (pg-cluster.sh), then the
+# five services from $CAREBUS_BIN_DIR under s6-svscan (one service directory
+# each in var/sv), prints where everything is once all five answer /readyz,
+# and writes var/env for other shells. s6 restarts a service that exits; this
+# script, run by s6 as the service's finish step (`run.sh finish`), makes the
+# pause grow (1 s .. 30 s, 1 s again after 30 s of good health). Ctrl-C or
+# SIGTERM stops the services (SIGTERM, SIGKILL after 20 s; a second Ctrl-C
+# kills them at once), then PostgreSQL.
+# The services write to this terminal themselves, one line per entry with
+# their name (coloured text on a terminal, JSON lines otherwise;
+# CAREBUS_LOG_FORMAT=json|text chooses). s6-svscan runs in a session of its
+# own, so that a Ctrl-C reaches this script only and the stop stays in order.
+# A second `make run` reuses var/pg and var/dev-api-key; one whose supervisor
+# was killed -9 finds the old s6-svscan still holding var/sv and stops it.
 #
 # Everything is in functions and `main` is called on the last line: bash reads
 # a script as it runs, so a `git pull` during a long `make run` must not be
 # able to feed it half of a new version.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
-set -uo pipefail # not -e: the supervisor loop expects commands to fail
+set -uo pipefail # not -e: waiting and probing expect commands to fail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SCRIPTS=$ROOT/deploy/scripts
 BIN_DIR=${CAREBUS_BIN_DIR:-$ROOT/build/debug/bin}
 VAR=${CAREBUS_VAR_DIR:-$ROOT/var} # tests point it elsewhere
 PGDATA=$VAR/pg
-LOGDIR=$VAR/log
-RUNDIR=$VAR/run
+SVDIR=$VAR/sv
 KEYFILE=$VAR/dev-api-key
 PG_PORT=${CAREBUS_PG_PORT:-54320}
 READY_TIMEOUT=${CAREBUS_RUN_READY_TIMEOUT:-60}
 STOP_TIMEOUT=${CAREBUS_RUN_STOP_TIMEOUT:-20}
 BACKOFF_MAX=30
-HEALTHY_AFTER=30 # seconds up after which a crash starts the backoff afresh
-LOG_ROTATE_BYTES=$((50 * 1024 * 1024))
+HEALTHY_AFTER=30 # seconds up after which a crash starts the back-off afresh
 
 SERVICES=(channel-ingest router sla-monitor survey analytics)
 declare -A PORT=(
@@ -57,97 +59,69 @@ API_URL=http://$HOST:${PORT[channel-ingest]}
 SURVEY_URL=http://$HOST:${PORT[survey]}/
 DASHBOARD_URL=http://$HOST:${PORT[analytics]}/
 
-LOG_MODE=${CAREBUS_RUN_LOGS:-}
-if [ -z "$LOG_MODE" ]; then
-    if [ -t 1 ]; then LOG_MODE=pretty; else LOG_MODE=raw; fi
-fi
-
-if [ -t 1 ]; then
-    B=$'\e[1m' DIM=$'\e[2m' RED=$'\e[31m' GRN=$'\e[32m' YEL=$'\e[33m' RST=$'\e[0m'
+if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then
+    B=$'\e[1m' DIM=$'\e[2m' RED=$'\e[1;31m' GRN=$'\e[32m' YEL=$'\e[33m' RST=$'\e[0m'
 else
     B='' DIM='' RED='' GRN='' YEL='' RST=''
 fi
 
-# Supervisor state, per service.
-declare -A PID=() NEXT=() BACKOFF=() STARTED=() READY=() RESTARTS=()
-STOP=0        # a stop signal arrived
-FORCE=0       # a second one: kill at once
-ALL_READY=0   # the banner was printed
-READY_DEADLINE=0
-LOG_PID=""    # the terminal log view (its own session)
+SVSCAN_PID=""
+STOP=0  # a stop signal arrived
+FORCE=0 # a second one: kill at once
 
 # --- small helpers -------------------------------------------------------------
 
-say() { printf '%s%-14s%s %s\n' "$DIM" "run" "$RST" "$*"; }
-warn() { printf '%s%-14s%s %s%s%s\n' "$DIM" "run" "$RST" "$YEL" "$*" "$RST" >&2; }
+# Lines in the shape of the services' own text lines: time, "run", level.
+note() { # colour level message
+    printf '%s%s%s %-14s %s%-5s%s %s\n' "$DIM" "$(date +%H:%M:%S.%3N)" "$RST" run \
+        "$1" "$2" "$RST" "$3" >&2
+}
+say() { note "$GRN" INFO "$*"; }
+warn() { note "$YEL" WARN "$*"; }
 die() {
-    printf '%s%-14s%s %s%s%s\n' "$DIM" "run" "$RST" "$RED" "$*" "$RST" >&2
+    note "$RED" ERROR "$*"
     exit 1
 }
 rel() { # a path as the user would type it from where they are
     case $1 in "$PWD"/*) echo "${1#"$PWD"/}" ;; *) echo "$1" ;; esac
 }
 pgc() { bash "$SCRIPTS/pg-cluster.sh" "$@" 9>&-; }
-
-# A JSON line in the service's own log, so the log tells the whole story.
-log_event() { # service level message
-    local msg=${3//\\/\\\\}
-    msg=${msg//\"/\\\"}
-    printf '{"ts":"%s","level":"%s","service":"run","msg":"%s"}\n' \
-        "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$2" "$msg" >>"$LOGDIR/$1.log"
-}
-
-# Alive and not a zombie (an orphan's zombie lingers where PID 1 does not reap).
-alive() {
-    local st
-    kill -0 "$1" 2>/dev/null || return 1
-    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ "$st" != Z ]
-}
-
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+svscan_alive() { s6-svscanctl -z "$SVDIR" 2>/dev/null; } # -z: reap; fails without a listener
 
 # --- preparation ---------------------------------------------------------------
 
 preflight() {
-    local s
+    local s c
     for s in "${SERVICES[@]}"; do
         [ -x "$BIN_DIR/carebus-$s" ] ||
             die "$BIN_DIR/carebus-$s is missing: build first (make run does), or set CAREBUS_BIN_DIR"
     done
-    command -v curl >/dev/null || die "curl is needed to check readiness (apt-get install curl)"
-    command -v setsid >/dev/null || die "setsid is needed (Debian package util-linux)"
-    command -v flock >/dev/null || die "flock is needed (Debian package util-linux)"
-    mkdir -p "$VAR" "$LOGDIR" "$RUNDIR" || die "could not create $VAR"
+    for c in curl:curl setsid:util-linux flock:util-linux s6-svscan:s6 s6-svc:s6; do
+        command -v "${c%%:*}" >/dev/null ||
+            die "${c%%:*} is needed (Debian package ${c#*:}; \`make run\` installs it)"
+    done
+    mkdir -p "$VAR" || die "could not create $VAR"
 }
 
 # One supervisor at a time. The lock dies with this process (also on kill -9);
 # children do not inherit it (9>&- wherever one is started).
 take_lock() {
-    exec 9>"$RUNDIR/run.lock"
-    if ! flock -n 9; then
-        die "another make run is active (PID $(cat "$RUNDIR/run.pid" 2>/dev/null || echo '?')); stop it first"
-    fi
-    echo $$ >"$RUNDIR/run.pid"
+    exec 9>"$VAR/run.lock"
+    flock -n 9 || die "another make run is active on $(rel "$VAR"); stop it first"
 }
 
-# Services orphaned by a supervisor that was killed -9: still ours, still
-# holding the ports. Matched by PID file and process name, never by name alone.
-stop_orphans() {
-    local s f pid name
-    for s in "${SERVICES[@]}"; do
-        f=$RUNDIR/$s.pid
-        [ -f "$f" ] || continue
-        pid=$(cat "$f")
-        name=carebus-$s
-        if [ -n "$pid" ] && alive "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "${name:0:15}" ]; then
-            warn "stopping $name (PID $pid) left over from an earlier run"
-            kill -TERM "$pid" 2>/dev/null
-            for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
-            ! alive "$pid" || kill -KILL "$pid" 2>/dev/null
-        fi
-        rm -f "$f"
+# A supervision tree left by a run.sh that was killed -9: its services still
+# hold the ports. s6-svscan answers on var/sv; tell it to stop everything.
+stop_leftovers() {
+    svscan_alive || return 0
+    warn "stopping the services left running by an earlier make run"
+    s6-svscanctl -t "$SVDIR" 2>/dev/null
+    for _ in $(seq $(((STOP_TIMEOUT + 5) * 5))); do
+        svscan_alive || return 0
+        sleep 0.2
     done
+    die "the earlier supervisor on $(rel "$SVDIR") does not stop; end it (s6-svscanctl -q $(rel "$SVDIR"))"
 }
 
 check_ports() {
@@ -175,15 +149,21 @@ start_postgres() {
     export CAREBUS_PG
 }
 
-# The development API key: made once, kept in var/dev-api-key (mode 600).
-# var/env gives other shells the same view: `. var/env; psql "$CAREBUS_PG"`.
+# The integrator key: the operator's CAREBUS_BOOTSTRAP_API_KEY when set (as
+# DESIGN.md promises); otherwise a development key, made once and kept in
+# var/dev-api-key (mode 600). var/env gives other shells the same view.
 write_env() {
-    if [ ! -s "$KEYFILE" ]; then
-        (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$KEYFILE.tmp" &&
-            mv "$KEYFILE.tmp" "$KEYFILE") || die "could not write $KEYFILE"
-        say "new development API key in $(rel "$KEYFILE")"
+    if [ -n "${CAREBUS_BOOTSTRAP_API_KEY:-}" ]; then
+        KEY_FROM="CAREBUS_BOOTSTRAP_API_KEY"
+    else
+        if [ ! -s "$KEYFILE" ]; then
+            (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$KEYFILE.tmp" &&
+                mv "$KEYFILE.tmp" "$KEYFILE") || die "could not write $KEYFILE"
+            say "new development API key in $(rel "$KEYFILE")"
+        fi
+        CAREBUS_BOOTSTRAP_API_KEY=$(cat "$KEYFILE")
+        KEY_FROM=$(rel "$KEYFILE")
     fi
-    CAREBUS_BOOTSTRAP_API_KEY=$(cat "$KEYFILE")
     export CAREBUS_BOOTSTRAP_API_KEY
     (
         umask 077
@@ -200,181 +180,66 @@ EOF
     ) || die "could not write $VAR/env"
 }
 
-# --- logs on the terminal ----------------------------------------------------------
-
-prepare_logs() {
-    local s f
+# One s6 service directory per service, made afresh each run. s6-supervise
+# runs ./run in it (noting the start for the back-off), ./finish after an
+# exit, and sends SIGKILL timeout-kill ms after a SIGTERM that did not stop it.
+make_service_dirs() {
+    local s d
+    rm -rf "$SVDIR" && mkdir -p "$SVDIR" || die "could not create $SVDIR"
     for s in "${SERVICES[@]}"; do
-        f=$LOGDIR/$s.log
-        if [ -f "$f" ] && [ "$(stat -c %s "$f")" -gt "$LOG_ROTATE_BYTES" ]; then
-            mv -f "$f" "$f.1"
-        fi
-        touch "$f"
+        d=$SVDIR/$s
+        mkdir "$d" || die "could not create $d"
+        printf '#!/bin/sh\ndate +%%s >started\nexec %q\n' "$BIN_DIR/carebus-$s" >"$d/run"
+        printf '#!/bin/sh\nexec bash %q finish "$@"\n' "$SCRIPTS/run.sh" >"$d/finish"
+        chmod +x "$d/run" "$d/finish"
+        echo $((STOP_TIMEOUT * 1000)) >"$d/timeout-kill"
+        echo $(((BACKOFF_MAX + 5) * 1000)) >"$d/timeout-finish"
     done
 }
 
-# tail -F follows every log (across restarts and rotation); awk turns its
-# "==> file <==" headers into a per-line service prefix and, in pretty mode,
-# a JSON line into "time level message {other fields}". Lines that are not
-# JSON (a sanitizer report, a crash) are shown as they are.
-# shellcheck disable=SC2016 # an awk program, not shell
-LOG_AWK='
-function field(name,    re, v) {
-    re = "\"" name "\":\"([^\"\\\\]|\\\\.)*\""
-    if (!match(line, re)) return ""
-    v = substr(line, RSTART + length(name) + 4, RLENGTH - length(name) - 5)
-    line = substr(line, 1, RSTART - 1) substr(line, RSTART + RLENGTH)
-    return v
-}
-function paint(c, s) { return color ? "\033[" c "m" s "\033[0m" : s }
-/^==> .* <==$/ {
-    svc = $2; sub(/.*\//, "", svc); sub(/\.log$/, "", svc); next
-}
-/^$/ { next }
-{
-    prefix = sprintf("%-14s", svc)
-    c = 36
-    if (svc == "router") c = 35; else if (svc == "sla-monitor") c = 33
-    else if (svc == "survey") c = 32; else if (svc == "analytics") c = 34
-    prefix = paint(c, prefix)
-    if (mode != "pretty" || substr($0, 1, 1) != "{") { print prefix " " $0; fflush(); next }
-    line = $0
-    ts = field("ts"); level = field("level"); field("service"); msg = field("msg")
-    gsub(/\\"/, "\"", msg)
-    t = (length(ts) >= 19) ? substr(ts, 12, 8) : ts
-    rest = line
-    gsub(/,,+/, ",", rest); gsub(/\{,/, "{", rest); gsub(/,\}/, "}", rest)
-    if (rest == "{}") rest = ""
-    lv = sprintf("%-5s", level)
-    if (level == "error") lv = paint("31;1", lv)
-    else if (level == "warn") lv = paint(33, lv)
-    else if (level == "debug") lv = paint(2, lv)
-    print prefix " " paint(2, t) " " lv " " msg (rest != "" ? " " paint(2, rest) : "")
-    fflush()
-}'
+# --- after a service exited (run by s6-supervise in its directory) --------------
 
-start_log_view() {
-    local s files=() awk_flags="" color=0
-    [ ! -t 1 ] || color=1
-    if [ "$LOG_MODE" = off ]; then
-        say "logs: tail -F $(rel "$LOGDIR")/*.log"
-        return 0
+# Arguments as s6 gives them: exit code (256: killed by a signal), signal
+# number, service name. The pause is slept here, checking every 0.2 s that
+# the service is still wanted up, so that a stop is never kept waiting; s6
+# adds one second of its own (it pauses 1 s before restarting a service that
+# never said it was ready).
+finish() {
+    local rc=$1 sig=$2 name=${3:-service} up b how
+    [ "$(s6-svstat -o wantedup . 2>/dev/null)" = true ] || return 0
+    up=$(($(date +%s) - $(cat started 2>/dev/null || date +%s)))
+    b=$(cat backoff 2>/dev/null || echo 0)
+    if [ "$up" -ge "$HEALTHY_AFTER" ] || [ "$b" -eq 0 ]; then
+        b=1
+    else
+        b=$((b * 2 > BACKOFF_MAX ? BACKOFF_MAX : b * 2))
     fi
-    for s in "${SERVICES[@]}"; do files+=("$LOGDIR/$s.log"); done
-    if awk -W version 2>/dev/null | head -n 1 | grep -qi mawk; then
-        awk_flags="-W interactive" # mawk otherwise holds lines back in a pipe
+    echo "$b" >backoff
+    if [ "$rc" -eq 256 ]; then
+        how="was killed by SIG$(kill -l "$sig" 2>/dev/null || echo "$sig")"
+    else
+        how="exited with status $rc"
     fi
-    # Own session, so a Ctrl-C leaves it running to show the services' last
-    # words; --pid ends it with this script, even if that is killed -9.
-    # shellcheck disable=SC2016 # expanded by the child shell
-    setsid bash -c 'tail --pid="$5" -n 0 -F "${@:6}" 2>/dev/null |
-        awk $4 -v mode="$1" -v color="$2" "$3"' \
-        logview "$LOG_MODE" "$color" "$LOG_AWK" "$awk_flags" $$ \
-        "${files[@]}" 9>&- &
-    LOG_PID=$!
-}
-
-stop_log_view() {
-    [ -n "$LOG_PID" ] || return 0
-    sleep 0.3 # let it print the services' last lines
-    kill -TERM -- "-$LOG_PID" 2>/dev/null
-    wait "$LOG_PID" 2>/dev/null
-    LOG_PID=""
+    warn "carebus-$name $how after ${up}s; restarting in ${b}s"
+    for _ in $(seq $(((b - 1) * 5))); do
+        sleep 0.2
+        [ "$(s6-svstat -o wantedup . 2>/dev/null)" = true ] || return 0
+    done
 }
 
 # --- supervision -----------------------------------------------------------------
 
 # shellcheck disable=SC2317 # called by the trap
 on_signal() {
-    if [ "$STOP" -eq 1 ]; then
-        FORCE=1
-        return
-    fi
+    [ "$STOP" -eq 0 ] || FORCE=1
     STOP=1
 }
 
-start_service() {
-    local s=$1
-    # Own session: Ctrl-C on the terminal reaches only us; we stop it in order.
-    # (setsid execs in place here, so $! is the service itself.)
-    setsid "$BIN_DIR/carebus-$s" </dev/null >>"$LOGDIR/$s.log" 2>&1 9>&- &
-    PID[$s]=$!
-    STARTED[$s]=$SECONDS
-    READY[$s]=0
-    echo "${PID[$s]}" >"$RUNDIR/$s.pid"
-}
-
-describe_exit() { # status -> words
-    local rc=$1
-    if [ "$rc" -gt 128 ]; then
-        echo "was killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
-    else
-        echo "exited with status $rc"
-    fi
-}
-
-# Reaps exited services and, unless stopping, schedules their restart.
-check_children() {
-    local s pid rc b up
-    for s in "${SERVICES[@]}"; do
-        pid=${PID[$s]:-}
-        [ -n "$pid" ] || continue
-        alive "$pid" && continue
-        wait "$pid" 2>/dev/null # its status, exactly once
-        rc=$?
-        PID[$s]=""
-        rm -f "$RUNDIR/$s.pid"
-        [ "$STOP" -eq 0 ] || continue
-        up=$((SECONDS - STARTED[$s]))
-        b=${BACKOFF[$s]:-0}
-        if [ "$up" -ge "$HEALTHY_AFTER" ] || [ "$b" -eq 0 ]; then
-            b=1
-        else
-            b=$((b * 2 > BACKOFF_MAX ? BACKOFF_MAX : b * 2))
-        fi
-        BACKOFF[$s]=$b
-        NEXT[$s]=$((SECONDS + b))
-        RESTARTS[$s]=$((${RESTARTS[$s]:-0} + 1))
-        warn "$s $(describe_exit "$rc") after ${up}s; restarting in ${b}s (see $(rel "$LOGDIR/$s.log"))"
-        log_event "$s" error "carebus-$s $(describe_exit "$rc") after ${up}s; restarting in ${b}s"
-    done
-}
-
-restart_due() {
+all_ready() {
     local s
     for s in "${SERVICES[@]}"; do
-        if [ -z "${PID[$s]:-}" ] && [ -n "${NEXT[$s]:-}" ] && [ "$SECONDS" -ge "${NEXT[$s]}" ]; then
-            NEXT[$s]=""
-            log_event "$s" info "restarting carebus-$s (restart ${RESTARTS[$s]})"
-            start_service "$s"
-        fi
+        curl -fsS -o /dev/null --max-time 1 "http://$HOST:${PORT[$s]}/readyz" 2>/dev/null || return 1
     done
-}
-
-check_ready() {
-    local s n=0
-    for s in "${SERVICES[@]}"; do
-        if [ "${READY[$s]}" -eq 0 ] && [ -n "${PID[$s]:-}" ] &&
-            curl -fsS -o /dev/null --max-time 1 "http://$HOST:${PORT[$s]}/readyz" 2>/dev/null; then
-            READY[$s]=1
-            if [ "$ALL_READY" -eq 1 ]; then
-                say "${GRN}$s is ready again${RST}"
-            fi
-        fi
-        [ "${READY[$s]}" -eq 0 ] || n=$((n + 1))
-    done
-    [ "$ALL_READY" -eq 0 ] || return 0
-    if [ "$n" -eq "${#SERVICES[@]}" ]; then
-        ALL_READY=1
-        banner
-    elif [ "$READY_DEADLINE" -gt 0 ] && [ "$SECONDS" -ge "$READY_DEADLINE" ]; then
-        READY_DEADLINE=0
-        for s in "${SERVICES[@]}"; do
-            [ "${READY[$s]}" -eq 1 ] ||
-                warn "$s is not ready after ${READY_TIMEOUT}s: see $(rel "$LOGDIR/$s.log") and http://$HOST:${PORT[$s]}/readyz"
-        done
-        warn "still waiting; the banner follows once all five answer /readyz"
-    fi
 }
 
 banner() {
@@ -382,12 +247,11 @@ banner() {
     cat <<EOF
 
 ${B}carebus is running${RST}
-  API (channel-ingest)    ${B}$API_URL${RST}    (key in $(rel "$KEYFILE"))
-  survey pages            $SURVEY_URL
+  API (channel-ingest)    ${B}$API_URL${RST}    (key from $KEY_FROM)
+  survey pages            ${B}$SURVEY_URL${RST}
   dashboard (analytics)   ${B}$DASHBOARD_URL${RST}
   router, sla-monitor     http://$HOST:${PORT[router]}/metrics  http://$HOST:${PORT[sla-monitor]}/metrics
   PostgreSQL              $CAREBUS_PG  (data $(rel "$PGDATA"))
-  logs                    $(rel "$LOGDIR")/<service>.log
   environment             . $(rel "$VAR/env")   then e.g.  psql "\$CAREBUS_PG"
 
 Post a contact:
@@ -396,53 +260,68 @@ Post a contact:
     -H 'Content-Type: application/json' \\
     -d '{"channel":"zalo","external_id":"m-1","customer":{"name":"Lan","phone":"0901234567","handle":"zalo-uid-1"},"text":"Tôi cần hỗ trợ","occurred_at":"2026-11-23T09:00:00+07:00"}'
   then follow it:  curl -sS -H 'Authorization: Bearer $key' $API_URL/v1/events/<event_id>
-  or post ~25 sample contacts:  make demo
+  or play a week at the care desk (contacts, replies, surveys, an SLA breach):  make demo
 
 ${GRN}${B}ready${RST} — Ctrl-C stops everything (the data stays in $(rel "$PGDATA")).
 
 EOF
 }
 
-shutdown() {
-    local s deadline alive_now
-    echo
-    say "stopping services (SIGTERM; Ctrl-C again to kill them at once)"
-    for s in "${SERVICES[@]}"; do
-        [ -z "${PID[$s]:-}" ] || kill -TERM "${PID[$s]}" 2>/dev/null
-    done
-    deadline=$((SECONDS + STOP_TIMEOUT))
-    while :; do
-        check_children
-        alive_now=()
-        for s in "${SERVICES[@]}"; do [ -z "${PID[$s]:-}" ] || alive_now+=("$s"); done
-        [ "${#alive_now[@]}" -gt 0 ] || break
-        if [ "$FORCE" -eq 1 ] || [ "$SECONDS" -ge "$deadline" ]; then
-            for s in "${alive_now[@]}"; do
-                warn "$s did not stop$([ "$FORCE" -eq 1 ] || echo " within ${STOP_TIMEOUT}s"); killing it"
-                log_event "$s" error "carebus-$s did not stop after SIGTERM; sent SIGKILL"
-                kill -KILL "${PID[$s]}" 2>/dev/null
-                wait "${PID[$s]}" 2>/dev/null
-                PID[$s]=""
-                rm -f "$RUNDIR/$s.pid"
-            done
-            break
+# Waits for the stack to be ready (then the banner), a stop signal, or the
+# supervisor's end. Sleeps in the background so that a signal ends a wait at once.
+watch() {
+    local deadline=$((SECONDS + READY_TIMEOUT)) ready=0
+    while [ "$STOP" -eq 0 ]; do
+        if ! kill -0 "$SVSCAN_PID" 2>/dev/null; then
+            warn "s6-svscan ended by itself; stopping"
+            return
         fi
-        sleep 0.2
+        if [ "$ready" -eq 0 ] && all_ready; then
+            ready=1
+            banner
+        elif [ "$ready" -eq 0 ] && [ "$deadline" -gt 0 ] && [ "$SECONDS" -ge "$deadline" ]; then
+            deadline=0
+            warn "not every service answers /readyz after ${READY_TIMEOUT}s (see the lines above); still waiting"
+        fi
+        sleep 0.5 &
+        wait $! 2>/dev/null
     done
+}
+
+# Stops the services through s6 (SIGTERM, SIGKILL after timeout-kill), or at
+# once after a second signal, then PostgreSQL.
+shutdown() {
+    echo >&2
+    say "stopping services (SIGTERM; Ctrl-C again to kill them at once)"
+    s6-svscanctl -t "$SVDIR" 2>/dev/null
+    local killed=0
+    for _ in $(seq $(((STOP_TIMEOUT + 10) * 5))); do
+        kill -0 "$SVSCAN_PID" 2>/dev/null || break
+        if [ "$FORCE" -eq 1 ] && [ "$killed" -eq 0 ]; then
+            warn "killing the services"
+            s6-svc -k "$SVDIR"/* 2>/dev/null
+            killed=1
+        fi
+        sleep 0.2 &
+        wait $! 2>/dev/null
+    done
+    if kill -0 "$SVSCAN_PID" 2>/dev/null; then
+        warn "s6-svscan did not stop; killing the supervision tree"
+        s6-svscanctl -q "$SVDIR" 2>/dev/null
+        s6-svc -k "$SVDIR"/* 2>/dev/null
+    fi
+    wait "$SVSCAN_PID" 2>/dev/null
     say "services stopped; stopping PostgreSQL"
     pgc stop "$PGDATA" || warn "PostgreSQL did not stop cleanly"
-    stop_log_view
-    rm -f "$RUNDIR/run.pid"
     say "stopped"
 }
 
 main() {
-    local s
     preflight
     take_lock
     trap on_signal INT TERM HUP
     trap '' PIPE
-    stop_orphans
+    stop_leftovers
     check_ports
     start_postgres
     if [ "$STOP" -eq 1 ]; then # interrupted while PostgreSQL started
@@ -450,26 +329,18 @@ main() {
         exit 0
     fi
     write_env
-    prepare_logs
-    start_log_view
-    say "starting ${SERVICES[*]} from $(rel "$BIN_DIR")"
-    for s in "${SERVICES[@]}"; do
-        start_service "$s"
-    done
-    READY_DEADLINE=$((SECONDS + READY_TIMEOUT))
-
-    while [ "$STOP" -eq 0 ]; do
-        check_children
-        [ "$STOP" -eq 0 ] || break
-        restart_due
-        check_ready
-        [ "$STOP" -eq 0 ] || break
-        # In the background so that a signal ends the wait at once.
-        sleep 0.5 &
-        wait $! 2>/dev/null
-    done
+    make_service_dirs
+    say "starting ${SERVICES[*]} from $(rel "$BIN_DIR") under s6-svscan $(rel "$SVDIR")"
+    setsid -w s6-svscan "$SVDIR" </dev/null 9>&- &
+    SVSCAN_PID=$!
+    watch
     shutdown
     exit 0
 }
 
+if [ "${1:-}" = finish ]; then
+    shift
+    finish "$@"
+    exit 0
+fi
 main "$@"
