@@ -49,6 +49,10 @@ static atomic_int log_min_level = LOG_INFO;
 static char log_service[64] = "carebus";
 static log_format log_fmt = LOG_FORMAT_JSON;
 static bool log_color;
+/* Text lines show local time. The zone's offset is taken once, at log_init:
+ * a service that sets TZ later for its own reasons must not move the clock
+ * of its log (XXX: so a daylight-saving change shows after a restart). */
+static long log_utc_offset_s;
 
 /* ANSI colours: a service's name, picked by a hash of it so that each keeps
  * its colour in a shared terminal (the palette's length and order give the
@@ -92,6 +96,9 @@ void log_init(const char *service)
 {
     if (service != NULL)
         snprintf(log_service, sizeof log_service, "%s", service);
+    time_t now = time(NULL);
+    struct tm tm;
+    log_utc_offset_s = localtime_r(&now, &tm) != NULL ? tm.tm_gmtoff : 0;
     log_set_level(LOG_INFO);
     const char *fmt = config_str("LOG_FORMAT", "auto");
     bool tty = isatty(STDERR_FILENO) == 1;
@@ -266,12 +273,10 @@ const char *log_service_color(const char *service)
 static void text_line(buf *b, log_level level, json_t *obj)
 {
     int64_t us = time_now_us();
-    time_t secs = (time_t)(us / 1000000);
-    struct tm tm;
-    char ts[32] = "??:??:??";
-    if (localtime_r(&secs, &tm) != NULL)
-        snprintf(ts, sizeof ts, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 (int)(us / 1000 % 1000));
+    int64_t day_s = ((us / 1000000 + log_utc_offset_s) % 86400 + 86400) % 86400;
+    char ts[32];
+    snprintf(ts, sizeof ts, "%02d:%02d:%02d.%03d", (int)(day_s / 3600), (int)(day_s / 60 % 60),
+             (int)(day_s % 60), (int)(us / 1000 % 1000));
     text_paint(b, "2", ts);
     buf_putc(b, ' ');
     char svc[80];
