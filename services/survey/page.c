@@ -22,8 +22,10 @@ struct texts {
     const char *other_lang_code, *other_lang_name;
     const char *errors_title, *err_csat, *err_ces, *err_comment;
     const char *thanks_title, *thanks_body;
-    const char *notice_title[6], *notice_body[6];
+    const char *notice_title[NOTICE_EXAMPLE + 1], *notice_body[NOTICE_EXAMPLE + 1];
     const char *reopen;
+    const char *home_title, *home_intro, *home_links, *home_example, *home_api, *home_back;
+    const char *example_note;
 };
 
 static const struct texts vi = {
@@ -57,6 +59,7 @@ static const struct texts vi = {
             [NOTICE_CSRF] = "Biểu mẫu đã hết hiệu lực",
             [NOTICE_UNAVAILABLE] = "Tạm thời chưa thể xử lý",
             [NOTICE_BAD_REQUEST] = "Yêu cầu không hợp lệ",
+            [NOTICE_EXAMPLE] = "Đây chỉ là biểu mẫu mẫu",
         },
     .notice_body =
         {
@@ -71,8 +74,22 @@ static const struct texts vi = {
             [NOTICE_UNAVAILABLE] = "Chưa có gì được ghi nhận. Vui lòng thử lại sau ít phút.",
             [NOTICE_BAD_REQUEST] = "Vui lòng gửi câu trả lời từ biểu mẫu khảo sát. Chưa có gì "
                                    "được ghi nhận.",
+            [NOTICE_EXAMPLE] = "Không có gì được ghi nhận. Với một liên kết thật, câu trả lời "
+                               "được lưu lại và khách hàng thấy trang cảm ơn.",
         },
     .reopen = "Mở lại khảo sát",
+    .home_title = "Khảo sát mức độ hài lòng",
+    .home_intro = "Khi một yêu cầu hỗ trợ được giải quyết, carebus hỏi khách hàng cảm nhận của họ "
+                  "bằng một biểu mẫu ngắn: mức độ hài lòng (CSAT, 1–5), mức độ dễ dàng (CES, "
+                  "1–7) và góp ý không bắt buộc.",
+    .home_links = "Mỗi khách hàng nhận một liên kết riêng có chữ ký, /s/{token}, trên chính kênh "
+                  "họ đã liên hệ (hệ thống tích hợp gửi đi từ sự kiện survey.requested hoặc "
+                  "webhook). Liên kết chỉ trả lời được một lần và hết hạn sau một thời gian.",
+    .home_example = "Xem thử biểu mẫu khảo sát",
+    .home_api = "Hệ thống tích hợp hỏi khách hàng qua chat có thể gửi câu trả lời tới "
+                "POST /v1/surveys/{token}/answer.",
+    .home_back = "Về trang khảo sát",
+    .example_note = "Đây là biểu mẫu mẫu: câu trả lời sẽ không được ghi nhận.",
 };
 
 static const struct texts en = {
@@ -104,6 +121,7 @@ static const struct texts en = {
             [NOTICE_CSRF] = "This form has expired",
             [NOTICE_UNAVAILABLE] = "Temporarily unavailable",
             [NOTICE_BAD_REQUEST] = "Bad request",
+            [NOTICE_EXAMPLE] = "This was only an example",
         },
     .notice_body =
         {
@@ -117,8 +135,22 @@ static const struct texts en = {
             [NOTICE_UNAVAILABLE] = "Nothing was recorded. Please try again in a few minutes.",
             [NOTICE_BAD_REQUEST] = "Please send your answers from the survey form. Nothing was "
                                    "recorded.",
+            [NOTICE_EXAMPLE] = "Nothing was recorded. On a real link the answers are stored and "
+                               "the customer sees a thank-you page.",
         },
     .reopen = "Open the survey again",
+    .home_title = "Customer satisfaction surveys",
+    .home_intro = "Once a support request is solved, carebus asks the customer how it went with a "
+                  "short form: satisfaction (CSAT, 1–5), effort (CES, 1–7) and an optional "
+                  "comment.",
+    .home_links = "Each customer gets a signed link of their own, /s/{token}, on the channel "
+                  "they used (your integration sends it from the survey.requested event or the "
+                  "outbound webhook). A link can be answered once and expires after a while.",
+    .home_example = "See an example of the form",
+    .home_api = "Integrations that ask in a chat send the answers to "
+                "POST /v1/surveys/{token}/answer instead.",
+    .home_back = "Back to the survey service",
+    .example_note = "This is an example: answers are not recorded.",
 };
 
 /* Contrast on white: text #1a1a1a 17:1, #4b5563 7.6:1, links and the
@@ -160,6 +192,8 @@ static const char css[] =
     ".bad .opt,textarea.bad{border-color:#991b1b}"
     ".done{font-size:3rem;line-height:1;margin:1rem 0 0;color:#166534}"
     "a{color:#0b5cad}"
+    ".example{margin:1rem 0;padding:.75rem 1rem;border-left:4px solid #0b5cad;"
+    "background:#e6f0fa}"
     ".lang{margin-top:2rem;padding-top:1rem;border-top:1px solid #d1d5db;font-size:.9375rem}"
     "@media (min-width:44rem){"
     "body{padding:2rem 1rem}"
@@ -274,6 +308,11 @@ void survey_page_form(buf *b, const struct survey_form_view *v)
     buf_puts(b, "</p>\n<p class=\"hint\">");
     survey_html_escape(b, t->required);
     buf_puts(b, "</p>\n");
+    if (v->example) {
+        buf_puts(b, "<p class=\"example\" role=\"note\">");
+        survey_html_escape(b, t->example_note);
+        buf_puts(b, "</p>\n");
+    }
     if (v->bad) {
         buf_puts(b, "<div class=\"alert\" role=\"alert\"><p><strong>");
         survey_html_escape(b, t->errors_title);
@@ -363,5 +402,31 @@ void survey_page_notice(buf *b, survey_lang l, survey_notice n, const char *toke
         survey_html_escape(b, t->reopen);
         buf_puts(b, "</a></p>\n");
     }
+    if (n == NOTICE_EXAMPLE) {
+        buf_printf(b, "<p><a href=\"./?lang=%s\">", survey_lang_code(l));
+        survey_html_escape(b, t->home_back);
+        buf_puts(b, "</a></p>\n");
+    }
+    page_tail(b);
+}
+
+void survey_page_home(buf *b, survey_lang l)
+{
+    const struct texts *t = texts_of(l);
+    page_head(b, l, t->home_title);
+    buf_puts(b, "<h1>");
+    survey_html_escape(b, t->home_title);
+    buf_puts(b, "</h1>\n<p>");
+    survey_html_escape(b, t->home_intro);
+    buf_puts(b, "</p>\n<p>");
+    survey_html_escape(b, t->home_links);
+    buf_printf(b, "</p>\n<p><a href=\"example?lang=%s\">", survey_lang_code(l));
+    survey_html_escape(b, t->home_example);
+    buf_puts(b, "</a></p>\n<p class=\"hint\">");
+    survey_html_escape(b, t->home_api);
+    buf_printf(b, "</p>\n<p class=\"lang\"><a href=\"?lang=%s\" lang=\"%s\" hreflang=\"%s\">",
+               t->other_lang_code, t->other_lang_code, t->other_lang_code);
+    survey_html_escape(b, t->other_lang_name);
+    buf_puts(b, "</a></p>\n");
     page_tail(b);
 }

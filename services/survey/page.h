@@ -1,4 +1,5 @@
-/* page.h — the survey's HTML: the form, the thank-you page, the notices.
+/* page.h — the survey's HTML: the form, the thank-you page, the notices, and
+ * the service's front page with an example of the form.
  *
  * Small, self-contained pages: inline CSS only (allowed by its hash in the
  * Content-Security-Policy), no script, no external asset. Accessible: one
@@ -12,6 +13,8 @@
 #ifndef CAREBUS_SURVEY_PAGE_H
 #define CAREBUS_SURVEY_PAGE_H
 
+#include <stdbool.h>
+
 #include "buf.h"
 #include "lang.h"
 
@@ -22,6 +25,7 @@ struct survey_form_view {
     int csat, ces;       /* choices to show again; 0: none */
     const char *comment; /* to show again; NULL: none */
     unsigned bad;        /* SURVEY_BAD_* bits to explain; 0: a fresh form */
+    bool example;        /* the front page's example: says nothing is recorded */
 };
 
 typedef enum {
@@ -31,12 +35,15 @@ typedef enum {
     NOTICE_CSRF,        /* a submission without a valid form token (403) */
     NOTICE_UNAVAILABLE, /* PostgreSQL unavailable (503) */
     NOTICE_BAD_REQUEST, /* not a form post (415) */
+    NOTICE_EXAMPLE,     /* the example form was sent: nothing recorded (200) */
 } survey_notice;
 
 void survey_page_form(buf *b, const struct survey_form_view *v);
 void survey_page_thanks(buf *b, survey_lang l);
 /* token: for the "open the survey again" link of NOTICE_CSRF (may be NULL). */
 void survey_page_notice(buf *b, survey_lang l, survey_notice n, const char *token);
+/* GET /: what the service does, where links come from, the example's link. */
+void survey_page_home(buf *b, survey_lang l);
 
 /* The Content-Security-Policy of every page (static storage). */
 const char *survey_page_csp(void);

@@ -1,5 +1,7 @@
 /* web.c — the survey page and the answer API; the route table.
  *
+ *   GET  /                          what this service is (the URL `make run` prints)
+ *   GET  /example, POST /example    the form as a customer sees it; records nothing
  *   GET  /s/{token}                 the form (or a notice)
  *   POST /s/{token}                 the form's submission (urlencoded)
  *   POST /v1/surveys/{token}/answer the same for integrators (JSON)
@@ -181,6 +183,51 @@ static void reply_form(struct web_req *w, unsigned status, const struct survey_f
     buf b = BUF_INIT;
     survey_page_form(&b, &v);
     reply_page(r, status, w->lang, &b);
+}
+
+/* --- the front page and its example (no token, no database) ----------------- */
+
+static http_status home_get(http_req *r, void *arg)
+{
+    (void)arg;
+    survey_lang l = LANG_VI;
+    asked_lang(r, &l);
+    buf b = BUF_INIT;
+    survey_page_home(&b, l);
+    reply_page(r, 200, l, &b);
+    return HTTP_DONE;
+}
+
+/* The form exactly as on a link, posting back here; no cookie, no CSRF
+ * field: the post only says that nothing was recorded. */
+static http_status example_get(http_req *r, void *arg)
+{
+    (void)arg;
+    survey_lang l = LANG_VI;
+    asked_lang(r, &l);
+    struct survey_form_view v = {.lang = l, .token = "example", .csrf = "", .example = true};
+    buf b = BUF_INIT;
+    survey_page_form(&b, &v);
+    reply_page(r, 200, l, &b);
+    return HTTP_DONE;
+}
+
+static http_status example_post(http_req *r, void *arg)
+{
+    (void)arg;
+    survey_lang l = LANG_VI;
+    asked_lang(r, &l);
+    size_t len;
+    const char *body = http_body(r, &len);
+    struct survey_form f;
+    if (survey_form_parse(body, len, &f) == 0) {
+        survey_lang fl;
+        if (f.lang && survey_lang_parse(f.lang, &fl) == 0)
+            l = fl;
+        survey_form_clear(&f);
+    }
+    reply_notice(r, 200, l, NOTICE_EXAMPLE, NULL);
+    return HTTP_DONE;
 }
 
 /* --- the answer pipeline (page and API) ------------------------------------ */
@@ -558,6 +605,9 @@ static http_status api_answer(http_req *r, void *arg)
 }
 
 const struct http_route survey_routes[] = {
+    {"GET", "/", home_get},
+    {"GET", "/example", example_get},
+    {"POST", "/example", example_post},
     {"GET", "/s/:token", page_get},
     {"POST", "/s/:token", page_post},
     {"POST", "/v1/surveys/:token/answer", api_answer},

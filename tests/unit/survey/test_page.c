@@ -4,6 +4,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,18 +85,60 @@ static void test_notices(void **state)
 {
     (void)state;
     for (int l = LANG_VI; l <= LANG_EN; l++)
-        for (int n = NOTICE_INVALID; n <= NOTICE_BAD_REQUEST; n++) {
+        for (int n = NOTICE_INVALID; n <= NOTICE_EXAMPLE; n++) {
             buf b = BUF_INIT;
             survey_page_notice(&b, (survey_lang)l, (survey_notice)n, TOKEN);
             const char *h = buf_str(&b);
             assert_non_null(strstr(h, l == LANG_EN ? "lang=\"en\"" : "lang=\"vi\""));
             assert_int_equal(count(h, "<h1>"), 1);
             assert_true((strstr(h, "href=\"" TOKEN "?lang=") != NULL) == (n == NOTICE_CSRF));
+            assert_true((strstr(h, "href=\"./?lang=") != NULL) == (n == NOTICE_EXAMPLE));
             buf_release(&b);
         }
     buf b = BUF_INIT;
     survey_page_thanks(&b, LANG_VI);
     assert_non_null(strstr(buf_str(&b), "Cảm ơn anh/chị!"));
+    buf_release(&b);
+}
+
+static void test_home(void **state)
+{
+    (void)state;
+    for (int l = LANG_VI; l <= LANG_EN; l++) {
+        buf b = BUF_INIT;
+        survey_page_home(&b, (survey_lang)l);
+        const char *h = buf_str(&b);
+        bool en = l == LANG_EN;
+        assert_non_null(strstr(h, en ? "<html lang=\"en\">" : "<html lang=\"vi\">"));
+        assert_int_equal(count(h, "<h1>"), 1);
+        assert_non_null(
+            strstr(h, en ? "Customer satisfaction surveys" : "Khảo sát mức độ hài lòng"));
+        /* The example, in the page's language; the other language; links
+         * relative, so that a proxy's path prefix keeps working. */
+        assert_non_null(strstr(h, en ? "href=\"example?lang=en\"" : "href=\"example?lang=vi\""));
+        assert_non_null(strstr(h, en ? "href=\"?lang=vi\"" : "href=\"?lang=en\""));
+        assert_non_null(strstr(h, "/v1/surveys/{token}/answer"));
+        assert_null(strstr(h, "http"));
+        assert_null(strstr(h, "<script"));
+        buf_release(&b);
+    }
+}
+
+static void test_example_form(void **state)
+{
+    (void)state;
+    buf b = BUF_INIT;
+    struct survey_form_view v = {.lang = LANG_EN, .token = "example", .csrf = "", .example = true};
+    survey_page_form(&b, &v);
+    const char *h = buf_str(&b);
+    assert_non_null(strstr(h, "action=\"example\""));
+    assert_non_null(strstr(h, "answers are not recorded"));
+    assert_int_equal(count(h, "type=\"radio\""), 12);
+    buf_release(&b);
+    /* A link's form says nothing of the kind. */
+    struct survey_form_view real = {.lang = LANG_EN, .token = TOKEN, .csrf = "C"};
+    survey_page_form(&b, &real);
+    assert_null(strstr(buf_str(&b), "class=\"example\""));
     buf_release(&b);
 }
 
@@ -146,6 +189,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_form_structure), cmocka_unit_test(test_form_errors_and_escaping),
         cmocka_unit_test(test_notices),        cmocka_unit_test(test_csp),
         cmocka_unit_test(test_backoff),        cmocka_unit_test(test_signature),
+        cmocka_unit_test(test_home),           cmocka_unit_test(test_example_form),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
