@@ -1,0 +1,76 @@
+"""The compose deployment as docker-compose resolves it (there is no
+container engine here, so the files are checked, not run): analytics gets
+the BI password, and PostgreSQL and the bus are published only with the
+opt-in override file, and then on 127.0.0.1 unless told otherwise."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+import carebus_harness as h
+
+BASE = h.REPO / "docker-compose.yml"
+EXPOSE = h.REPO / "deploy" / "compose.expose.yml"
+BUS_PORTS = {"channel-ingest": 5561, "router": 5562, "sla-monitor": 5563, "survey": 5564}
+
+pytestmark = pytest.mark.skipif(shutil.which("docker-compose") is None,
+                                reason="docker-compose is not installed")
+
+
+def resolved(*files, env=None):
+    """The configuration docker-compose would run, as a dict."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith("CAREBUS_")}
+    e.update(env or {})
+    args = ["docker-compose", "--project-directory", str(h.REPO)]
+    for f in files:
+        args += ["-f", str(f)]
+    subprocess.run(args + ["config", "-q"], check=True, env=e, cwd=h.REPO, timeout=60)
+    out = subprocess.run(args + ["config"], check=True, env=e, cwd=h.REPO, timeout=60,
+                         stdout=subprocess.PIPE).stdout
+    return yaml.safe_load(out)["services"]
+
+
+def published(service):
+    """(host address, host port, container port) of each published port."""
+    out = []
+    for p in service.get("ports", []):
+        if isinstance(p, dict):
+            out.append((p.get("host_ip", ""), int(p["published"]), int(p["target"])))
+        else:
+            spec = p.split("/")[0]
+            ip, host, target = spec.rsplit(":", 2)
+            out.append((ip, int(host), int(target)))
+    return out
+
+
+def test_default_keeps_database_and_bus_inside():
+    services = resolved(BASE)
+    assert "ports" not in services["db"], services["db"]
+    for name, port in BUS_PORTS.items():
+        assert port not in [target for _, _, target in published(services[name])], name
+    # What is published (the HTTP ports) is on this host only by default.
+    for name, svc in services.items():
+        for ip, _, _ in published(svc):
+            assert ip == "127.0.0.1", (name, svc["ports"])
+    env = services["analytics"]["environment"]
+    assert "CAREBUS_BI_PASSWORD" in env
+    assert not env["CAREBUS_BI_PASSWORD"]
+
+
+def test_bi_password_reaches_analytics():
+    services = resolved(BASE, env={"CAREBUS_BI_PASSWORD": "bi-secret-1"})
+    assert services["analytics"]["environment"]["CAREBUS_BI_PASSWORD"] == "bi-secret-1"
+
+
+def test_override_publishes_database_and_bus_on_loopback():
+    services = resolved(BASE, EXPOSE)
+    assert published(services["db"]) == [("127.0.0.1", 5432, 5432)]
+    for name, port in BUS_PORTS.items():
+        assert ("127.0.0.1", port, port) in published(services[name]), name
+    # The operator chooses the address and PostgreSQL's host port.
+    services = resolved(BASE, EXPOSE, env={"CAREBUS_PUBLISH_ADDR": "0.0.0.0",
+                                           "CAREBUS_PG_PUBLISH_PORT": "15432"})
+    assert published(services["db"]) == [("0.0.0.0", 15432, 5432)]
