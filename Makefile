@@ -5,7 +5,7 @@
 #   make test       unit tests (cmocka) then integration/e2e tests (pytest)
 #   make test-asan  the same suite with AddressSanitizer + UBSan binaries
 #   make bench      throughput and latency figures beside a same-run baseline
-#   make demo       post a sample of contacts to a running stack
+#   make demo       play a week at the care desk on a running stack
 #   make format     clang-format every C file
 #
 # Every folder under services/ other than libcarebus is a service: its *.c
@@ -153,7 +153,7 @@ run: deps-run
 	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin exec bash deploy/scripts/run.sh
 
 demo:
-	@sh deploy/scripts/demo.sh
+	@python3 deploy/scripts/demo.py
 
 test: deps
 	@$(MAKE) --no-print-directory MODE=$(MODE) build
