@@ -346,14 +346,16 @@ class Api:
 
 
 def wait_for(what, fn, timeout=WAIT_S):
+    """fn() once it is true, asked every 0.1 s until the deadline."""
     deadline = time.monotonic() + timeout
-    while True:
+    for _ in range(int(timeout * 10) + 1):
         v = fn()
         if v:
             return v
         if time.monotonic() > deadline:
-            raise DemoError(f"timed out after {timeout}s waiting for {what}")
+            break
         time.sleep(0.1)
+    raise DemoError(f"timed out after {timeout}s waiting for {what}")
 
 
 # --- playing a story ---------------------------------------------------------------
@@ -367,14 +369,13 @@ def start_of(story, now):
     """The story's first contact: its day and clock, a day earlier while its
     last step would still be in the future (a demo run early in the morning)."""
     hh, mm = map(int, story.clock.split(":"))
-    span = max([s[0] for s in story.steps] + [0])
-    days = story.days
-    while True:
+    span = dt.timedelta(minutes=max([s[0] for s in story.steps] + [0]) + 2)
+    for days in range(story.days, story.days + 8):  # the longest story spans 4 days
         day = (now - dt.timedelta(days=days)).date()
         t = dt.datetime(day.year, day.month, day.day, hh, mm, tzinfo=VN)
-        if t + dt.timedelta(minutes=span + 2) < now:
+        if t + span < now:
             return t
-        days += 1
+    raise AssertionError(f"story {story.key} ends after now")
 
 
 class Player:
@@ -414,9 +415,11 @@ class Player:
     def agent_of(self, tid, team=None):
         """The ticket's assignee once routed (to team, after a transfer), or
         an agent of its team when every one of them is busy."""
-        t = wait_for(f"ticket {tid} on team {team}",
-                     lambda: (lambda x: x if team is None or x.get("team") == team else None)(
-                         self.ticket(tid)))
+        def placed():
+            t = self.ticket(tid)
+            return t if team is None or t.get("team") == team else None
+
+        t = wait_for(f"ticket {tid} on team {team}", placed)
         return t.get("assignee") or self.team_agent.get(t.get("team") or "support", "agent-mai")
 
     def play(self, story):
@@ -586,7 +589,9 @@ Look around (from another shell in the repository):
   . var/env
   curl -sS -H "Authorization: Bearer $CAREBUS_API_KEY" "$CAREBUS_API_URL/v1/customers?phone=0901234567"
      (Nguyễn Thị Lan wrote on zalo, phone and email: one customer, one history)
-  psql "$CAREBUS_PG" -c 'SELECT * FROM bi.kpi_daily ORDER BY day DESC LIMIT 7'""")
+  psql "$CAREBUS_PG" -c "SELECT day, contacts, tickets_solved, fcr_pct, csat_pct FROM bi.kpi_daily
+                         WHERE dimension = 'all' AND day <= current_date ORDER BY day DESC LIMIT 7"
+""")
 
 
 if __name__ == "__main__":

@@ -185,7 +185,8 @@ EOF
 # exit, and sends SIGKILL timeout-kill ms after a SIGTERM that did not stop it.
 make_service_dirs() {
     local s d
-    rm -rf "$SVDIR" && mkdir -p "$SVDIR" || die "could not create $SVDIR"
+    rm -rf "$SVDIR" || die "could not remove $SVDIR"
+    mkdir -p "$SVDIR" || die "could not create $SVDIR"
     for s in "${SERVICES[@]}"; do
         d=$SVDIR/$s
         mkdir "$d" || die "could not create $d"
