@@ -1,7 +1,10 @@
 /* model.c — the batch model's containers and indexes (see model.h). */
 #include "model.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 void model_init(model *m, db *d, const rules *r, int64_t reopen_window_us)
 {
@@ -22,6 +25,16 @@ void model_release(model *m)
     hmap_release(&m->ref_by_ext);
     arena_release(&m->a);
     memset(m, 0, sizeof *m);
+}
+
+/* Puts into one of the model's indexes. Like the arena, out of memory is
+ * fatal: the batch is not committed and the log replays it on restart. */
+static void model_index(hmap *h, const char *key, size_t len, int value)
+{
+    if (hmap_put(h, key, len, value) != 0) {
+        log_error("router: out of memory growing an index: exiting, the log replays the batch");
+        abort();
+    }
 }
 
 char *model_strdup(model *m, const char *s)
@@ -87,7 +100,7 @@ void model_identity_set(model *m, const char *kind, const char *value, int cust)
 {
     size_t len;
     const char *key = ident_key(m, kind, value, &len);
-    hmap_put(&m->ident, key, len, cust);
+    model_index(&m->ident, key, len, cust);
 }
 
 int model_add_customer(model *m, const m_customer *c)
@@ -97,7 +110,7 @@ int model_add_customer(model *m, const m_customer *c)
     m->cust[i] = *c;
     m->cust[i].tickets = NULL;
     m->cust[i].ntickets = m->cust[i].tcap = 0;
-    hmap_puts(&m->cust_by_id, m->cust[i].id, i);
+    model_index(&m->cust_by_id, m->cust[i].id, strlen(m->cust[i].id), i);
     return i;
 }
 
@@ -108,7 +121,7 @@ int model_add_ticket(model *m, const m_ticket *t)
     int i = (int)m->ntick++;
     m->tick[i] = *t;
     m->tick_orig[i] = *t;
-    hmap_puts(&m->tick_by_id, m->tick[i].id, i);
+    model_index(&m->tick_by_id, m->tick[i].id, strlen(m->tick[i].id), i);
     return i;
 }
 
@@ -117,7 +130,7 @@ int model_add_agent(model *m, const m_agent *a)
     arena_grow(&m->a, (void **)&m->agent, &m->agentcap, m->nagent + 1, sizeof *m->agent);
     int i = (int)m->nagent++;
     m->agent[i] = *a;
-    hmap_puts(&m->agent_by_id, m->agent[i].id, i);
+    model_index(&m->agent_by_id, m->agent[i].id, strlen(m->agent[i].id), i);
     return i;
 }
 
@@ -134,7 +147,7 @@ void model_add_ref(model *m, const char *external_id, const char *channel, int t
     r->stream = arena_strdup(&m->a, stream);
     r->seq = seq;
     r->next = hmap_gets(&m->ref_by_ext, r->external_id);
-    hmap_puts(&m->ref_by_ext, r->external_id, i);
+    model_index(&m->ref_by_ext, r->external_id, strlen(r->external_id), i);
 }
 
 int model_ref(const model *m, const char *external_id)
