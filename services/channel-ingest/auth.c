@@ -3,13 +3,13 @@
  * The table is rebuilt whole on each reload (a few hundred keys at most, once
  * a second) and swapped in between two loop callbacks, so a handler never
  * sees it half-built. Buckets move with their key (matched by hash), so a
- * reload neither refills nor empties anyone's rate. The slot of a key is
- * taken from its hash's first bytes: SHA-256 output is uniform, so linear
- * probing in a table at most half full stays short. The final comparison is
- * CRYPTO_memcmp over the whole hash, in constant time.
+ * reload neither refills nor empties anyone's rate. The keys' SHA-256
+ * hashes index the table through an hmap whose equality is hmac_equal
+ * (CRYPTO_memcmp over the whole hash, in constant time).
  */
 #include "auth.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -17,6 +17,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
+#include "hmac.h"
+#include "hmap.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
@@ -25,10 +28,9 @@
 #define AUTH_TICK_MS 100
 
 struct auth_table {
-    struct auth_key *keys;
+    struct auth_key *keys; /* never reallocated: the index borrows their hashes */
     size_t n;
-    uint32_t *slots; /* index + 1 into keys; 0: empty */
-    size_t mask;     /* slots - 1, a power of two minus one */
+    hmap index; /* a key's hash -> index into keys */
 };
 
 struct auth {
@@ -50,24 +52,17 @@ int auth_hash(const char *key, size_t len, unsigned char out[AUTH_HASH_LEN])
     return apikey_hash(key, len, out);
 }
 
-static size_t slot_of(const unsigned char *hash, size_t mask)
+static bool key_hash_eq(const void *stored, const void *key, size_t klen)
 {
-    uint32_t v;
-    memcpy(&v, hash, sizeof v);
-    return v & mask;
+    return hmac_equal(stored, key, klen);
 }
+
+static const hmap_type key_hash_type = {NULL, key_hash_eq};
 
 static struct auth_key *table_find(const struct auth_table *t, const unsigned char *hash)
 {
-    if (!t->slots)
-        return NULL;
-    for (size_t i = slot_of(hash, t->mask);; i = (i + 1) & t->mask) {
-        uint32_t k = t->slots[i];
-        if (!k)
-            return NULL;
-        if (CRYPTO_memcmp(t->keys[k - 1].hash, hash, AUTH_HASH_LEN) == 0)
-            return &t->keys[k - 1];
-    }
+    int i = hmap_get(&t->index, hash, AUTH_HASH_LEN);
+    return i == HMAP_ABSENT ? NULL : &t->keys[i];
 }
 
 static void table_free(struct auth_table *t)
@@ -75,7 +70,7 @@ static void table_free(struct auth_table *t)
     if (t->keys)
         OPENSSL_cleanse(t->keys, t->n * sizeof *t->keys);
     free(t->keys);
-    free(t->slots);
+    hmap_release(&t->index);
     *t = (struct auth_table){0};
 }
 
@@ -122,22 +117,16 @@ static void table_add(struct auth_table *t, const struct auth_table *old, const 
     const struct auth_key *was = table_find(old, hash);
     if (was)
         k->bucket = was->bucket;
-    size_t i = slot_of(hash, t->mask);
-    while (t->slots[i])
-        i = (i + 1) & t->mask;
-    t->slots[i] = (uint32_t)++t->n;
+    int rc = hmap_put(&t->index, k->hash, AUTH_HASH_LEN, (int)t->n++);
+    assert(rc == 0); /* room was reserved */
+    (void)rc;
 }
 
 int auth_replace(auth *a, const struct auth_row *rows, size_t n)
 {
-    struct auth_table t = {0};
-    size_t nslots = 16;
-    while (nslots < 2 * (n + 1))
-        nslots *= 2;
+    struct auth_table t = {.index = HMAP_INIT_TYPE(&key_hash_type)};
     t.keys = calloc(n + 1, sizeof *t.keys);
-    t.slots = calloc(nslots, sizeof *t.slots);
-    t.mask = nslots - 1;
-    if (!t.keys || !t.slots) {
+    if (!t.keys || hmap_reserve(&t.index, n + 1) != 0) {
         table_free(&t);
         log_error("out of memory loading %zu API keys", n);
         return -1;
@@ -221,7 +210,8 @@ static void auth_on_rows(PGresult *res, void *arg)
     size_t k = 0;
     for (int i = 0; i < n; i++) {
         const char *id = PQgetvalue(res, i, 0);
-        if (apikey_unhex(PQgetvalue(res, i, 1), hashes[k], AUTH_HASH_LEN) != 0) {
+        const char *hex = PQgetvalue(res, i, 1);
+        if (hex_decode(hex, strlen(hex), hashes[k], AUTH_HASH_LEN) != 0) {
             log_warn("API key %s has a malformed hash: ignored", id);
             continue;
         }

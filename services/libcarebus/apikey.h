@@ -5,7 +5,8 @@
  * 43 base64url characters: 32 random bytes from OpenSSL's RAND_bytes (256
  * bits, so a plain SHA-256 suffices as the stored form: no key can be
  * guessed from its hash, and no salt or slow hash is needed as it would be
- * for a password). The prefix lets secret scanners recognise leaked keys.
+ * for a password), stored and shown as hex (hex.h). The prefix lets secret
+ * scanners recognise leaked keys.
  * Keys set by hand (CAREBUS_BOOTSTRAP_API_KEY) may have any form.
  */
 #ifndef CAREBUS_APIKEY_H
@@ -24,11 +25,5 @@ int apikey_hash(const char *key, size_t len, unsigned char out[APIKEY_HASH_LEN])
 
 /* A new random key into out. 0, or -1 when the random generator failed. */
 int apikey_generate(char out[APIKEY_LEN]);
-
-/* Lower-case hex of n bytes into out (2n+1 bytes). */
-void apikey_hex(const unsigned char *p, size_t n, char *out);
-
-/* Parses 2*n hex digits into out. 0 or -1. */
-int apikey_unhex(const char *hex, unsigned char *out, size_t n);
 
 #endif

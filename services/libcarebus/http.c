@@ -40,6 +40,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "url.h"
 
 #define HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)
 #define HTTP_CONNECTION_LIMIT 1024
@@ -166,36 +167,6 @@ static bool route_match(const char *pattern, const char *path, struct seg *segs,
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes %XX escapes of src[0..len) into dst (NUL-terminated); returns the
- * decoded length. A '%' not followed by two hex digits is kept as it is. */
-static size_t percent_decode(char *dst, const char *src, size_t len)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < len; i++) {
-        int hi, lo;
-        if (src[i] == '%' && i + 2 < len && (hi = hexval(src[i + 1])) >= 0 &&
-            (lo = hexval(src[i + 2])) >= 0) {
-            dst[j++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            dst[j++] = src[i];
-        }
-    }
-    dst[j] = '\0';
-    return j;
-}
-
 static const struct http_route *route_at(const http_server *s, size_t i)
 {
     return i < s->nroutes ? &s->routes[i] : &builtins[i - s->nroutes];
@@ -242,7 +213,7 @@ static int req_route(http_req *r)
         char *o = r->pbuf;
         for (size_t k = 0; k < nsegs; k++) {
             r->params[k] = (struct http_param){segs[k].name, segs[k].nlen, o};
-            o += percent_decode(o, segs[k].val, segs[k].vlen) + 1;
+            o += url_decode(o, segs[k].val, segs[k].vlen, URL_PATH) + 1;
         }
         r->nparams = nsegs;
         return 0;

@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "config.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 /* Stack space for a message and a line; longer ones fall back to malloc. */
 #define LOG_MSG_STACK 1024
@@ -143,41 +144,6 @@ static void log_write_all(const char *p, size_t len)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid.
- * Rejects overlong forms, surrogates and code points above U+10FFFF, as
- * jansson does. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /* A JSON string of msg, each invalid byte replaced by U+FFFD. */
 static json_t *log_json_string(const char *msg)
 {
@@ -188,19 +154,7 @@ static json_t *log_json_string(const char *msg)
     char *clean = malloc(n * 3 + 1); /* each byte grows to at most 3 */
     if (clean == NULL)
         return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        size_t l = utf8_seq_len((const unsigned char *)msg + i, n - i);
-        if (l == 0) {
-            memcpy(clean + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(clean + o, msg + i, l);
-            o += l;
-            i += l;
-        }
-    }
+    size_t o = utf8_copy(clean, n * 3 + 1, msg, UTF8_REPLACEMENT_STR);
     j = json_stringn(clean, o);
     free(clean);
     return j;

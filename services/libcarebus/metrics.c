@@ -1,9 +1,9 @@
 /* metrics.c — the process's metric registry and its Prometheus rendering.
  *
- * A fixed table of series (name with labels → double) indexed by an
- * open-addressing hash, all under one mutex: the hot path (metrics_add per
- * request) is a hash and a compare. Nothing is ever removed, so indices are
- * stable. A full table drops new series and counts them in
+ * A fixed table of series (name with labels → double) indexed by a hash
+ * map (hmap.h), all under one mutex: the hot path (metrics_add per request)
+ * is a hash and a compare. Nothing is ever removed, so indices are stable.
+ * A full table drops new series and counts them in
  * carebus_metrics_dropped_total, which owns slot 0 and so always exists.
  *
  * Families (the name up to '{', or the base of a described summary or
@@ -22,9 +22,9 @@
 #include <string.h>
 
 #include "buf.h"
+#include "hmap.h"
 
 #define METRICS_MAX_SERIES 512
-#define METRICS_HASH_SLOTS 1024 /* a power of two, at least twice the table */
 #define METRICS_NAME_MAX 256
 #define METRICS_MAX_FAMILIES 128
 #define METRICS_FAMILY_MAX 128
@@ -46,17 +46,9 @@ struct family {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct series series[METRICS_MAX_SERIES];
 static size_t nseries;
-static int16_t slots[METRICS_HASH_SLOTS]; /* index + 1 into series; 0: empty */
+static hmap series_index = HMAP_INIT; /* name -> index into series */
 static struct family families[METRICS_MAX_FAMILIES];
 static size_t nfamilies;
-
-static uint32_t hash(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
 
 static struct family *family_find(const char *name, size_t len)
 {
@@ -70,16 +62,16 @@ static struct family *family_find(const char *name, size_t len)
  * table is full or the name unusable: then it counts as dropped). Locked. */
 static struct series *series_lookup(const char *name, bool create)
 {
-    uint32_t i = hash(name) & (METRICS_HASH_SLOTS - 1);
-    for (; slots[i]; i = (i + 1) & (METRICS_HASH_SLOTS - 1))
-        if (strcmp(series[slots[i] - 1].name, name) == 0)
-            return &series[slots[i] - 1];
-    if (!create)
+    size_t len = strlen(name);
+    int i = hmap_get(&series_index, name, len);
+    if (i != HMAP_ABSENT)
+        return &series[i];
+    /* No room in the index yet: metrics_init_locked could not make it. */
+    if (!create || series_index.cap == 0)
         return NULL;
     /* A newline would break the exposition format; a long name would be
      * cut and merge with another series. Both are our bugs, but a metric
      * must never take a service down. */
-    size_t len = strlen(name);
     if (nseries == METRICS_MAX_SERIES || len == 0 || len >= METRICS_NAME_MAX ||
         strchr(name, '\n')) {
         if (nseries > 0)
@@ -88,14 +80,21 @@ static struct series *series_lookup(const char *name, bool create)
     }
     memcpy(series[nseries].name, name, len + 1);
     series[nseries].value = 0;
-    slots[i] = (int16_t)(++nseries);
-    return &series[nseries - 1];
+    int rc = hmap_put(&series_index, series[nseries].name, len, (int)nseries);
+    assert(rc == 0); /* the index has room for the whole table */
+    (void)rc;
+    return &series[nseries++];
 }
 
 /* Slot 0 is the dropped counter: create it before anything else. Locked. */
 static void metrics_init_locked(void)
 {
     if (nseries > 0)
+        return;
+    /* Room for the whole table at once: adding a series never allocates.
+     * XXX: out of memory here, nothing is recorded (the next call tries
+     * again): a metric must never take a service down. */
+    if (hmap_reserve(&series_index, METRICS_MAX_SERIES) != 0)
         return;
     struct series *d = series_lookup(DROPPED, true);
     assert(d == &series[0]);

@@ -15,6 +15,7 @@
 #include "carebusctl.h"
 #include "config.h"
 #include "event.h"
+#include "hex.h"
 #include "id.h"
 
 #define KEY_NAME_MAX 128
@@ -171,7 +172,7 @@ int keys_create(int argc, char **argv)
         goto out;
     }
     id_new(id);
-    apikey_hex(hash, sizeof hash, hex);
+    hex_encode(hash, sizeof hash, hex);
     const char *params[] = {id, o.name, hex, o.channels ? channels : NULL};
     if (db_command(d,
                    "INSERT INTO ingest.api_keys (id, name, key_hash, channels)"

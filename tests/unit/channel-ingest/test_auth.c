@@ -19,6 +19,7 @@
 
 #include "apikey.h"
 #include "auth.h"
+#include "hex.h"
 
 static void test_bearer(void **state)
 {
@@ -47,15 +48,15 @@ static void test_hash_is_sha256(void **state)
     unsigned char h[AUTH_HASH_LEN];
     char hex[2 * AUTH_HASH_LEN + 1];
     assert_int_equal(auth_hash("abc", 3, h), 0);
-    apikey_hex(h, sizeof h, hex);
+    hex_encode(h, sizeof h, hex);
     /* FIPS 180-2's example. */
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     unsigned char back[AUTH_HASH_LEN];
-    assert_int_equal(apikey_unhex(hex, back, sizeof back), 0);
+    assert_int_equal(hex_decode(hex, strlen(hex), back, sizeof back), 0);
     assert_memory_equal(back, h, sizeof h);
-    assert_int_equal(apikey_unhex("zz", back, 1), -1);
-    assert_int_equal(apikey_unhex("abcd", back, 1), -1); /* too long */
-    assert_int_equal(apikey_unhex("a", back, 1), -1);    /* too short */
+    assert_int_equal(hex_decode("zz", 2, back, 1), -1);
+    assert_int_equal(hex_decode("abcd", 4, back, 1), -1); /* too long */
+    assert_int_equal(hex_decode("a", 1, back, 1), -1);    /* too short */
 }
 
 static void test_generate(void **state)
