@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "timeutil.h"
+#include "utf8.h"
 
 int field_fail(struct message_error *err, const char *code, const char *field, const char *fmt, ...)
 {
@@ -89,7 +90,7 @@ int field_check(const char *s, const char *field, unsigned flags, size_t max,
                           field, max);
     if ((flags & FIELD_REQUIRED) && blank(s))
         return field_fail(err, "invalid_field", field, "\"%s\" must not be empty", field);
-    if (!field_utf8_valid(s, n))
+    if (!utf8_valid(s, n))
         return field_fail(err, "invalid_field", field, "\"%s\" is not valid UTF-8", field);
     if (has_control(s, n, flags & FIELD_TEXT))
         return field_fail(err, "invalid_field", field, "\"%s\" must not hold control characters",
@@ -200,49 +201,10 @@ int field_strings(const json_t *obj, const char *key, const char *field, unsigne
     return 0;
 }
 
-bool field_utf8_valid(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false; /* continuation byte, overlong lead (c0, c1) or > f4 */
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 bool field_token_valid(const char *s, size_t max)
 {
     if (!s)
         return false;
     size_t n = strlen(s);
-    return n > 0 && n <= max && !blank(s) && !has_control(s, n, false) && field_utf8_valid(s, n);
+    return n > 0 && n <= max && !blank(s) && !has_control(s, n, false) && utf8_valid(s, n);
 }

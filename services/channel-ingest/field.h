@@ -71,10 +71,6 @@ int field_strings(const json_t *obj, const char *key, const char *field, unsigne
                   size_t max_items, size_t max_len, char **out, size_t *n,
                   struct message_error *err);
 
-/* True when s (n bytes) is well-formed UTF-8 (no overlong forms, no
- * surrogates, nothing above U+10FFFF). */
-bool field_utf8_valid(const char *s, size_t n);
-
 /* True when s is 1..max bytes of UTF-8 without control characters: the
  * rule for identifiers taken from a path or a header. */
 bool field_token_valid(const char *s, size_t max);

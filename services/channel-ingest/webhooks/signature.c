@@ -16,8 +16,6 @@
  */
 #include "signature.h"
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,33 +23,7 @@
 
 #include "buf.h"
 
-int signature_hmac(const char *digest, const void *key, size_t keylen, const struct sig_part *parts,
-                   size_t nparts, unsigned char out[SIGNATURE_MAX_MAC], size_t *outlen)
-{
-    int rc = -1;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    /* An empty key is legal HMAC; OpenSSL wants a non-NULL pointer. */
-    static const unsigned char nokey[1];
-    if (!ctx || EVP_MAC_init(ctx, keylen ? key : nokey, keylen, params) != 1)
-        goto out;
-    for (size_t i = 0; i < nparts; i++)
-        if (parts[i].n && EVP_MAC_update(ctx, parts[i].p, parts[i].n) != 1)
-            goto out;
-    if (EVP_MAC_final(ctx, out, outlen, SIGNATURE_MAX_MAC) != 1)
-        goto out;
-    rc = 0;
-out:
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-    return rc;
-}
-
-int signature_sha256(const struct sig_part *parts, size_t nparts, unsigned char out[32])
+int signature_sha256(const struct hmac_part *parts, size_t nparts, unsigned char out[32])
 {
     int rc = -1;
     unsigned int n = 0;
@@ -69,41 +41,16 @@ out:
     return rc;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-bool signature_hex_equal(const char *hex, size_t hexlen, const unsigned char *mac, size_t maclen)
-{
-    unsigned char got[SIGNATURE_MAX_MAC];
-    if (maclen > sizeof got || hexlen != 2 * maclen)
-        return false;
-    for (size_t i = 0; i < maclen; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        got[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return CRYPTO_memcmp(got, mac, maclen) == 0;
-}
-
 bool signature_token_equal(const char *a, const char *b)
 {
     if (!a || !b)
         return false;
     /* Hashing first makes the comparison independent of both lengths. */
     unsigned char ha[32], hb[32];
-    struct sig_part pa = {a, strlen(a)}, pb = {b, strlen(b)};
+    struct hmac_part pa = {a, strlen(a)}, pb = {b, strlen(b)};
     if (signature_sha256(&pa, 1, ha) != 0 || signature_sha256(&pb, 1, hb) != 0)
         return false;
-    return CRYPTO_memcmp(ha, hb, sizeof ha) == 0;
+    return hmac_equal(ha, hb, sizeof ha);
 }
 
 /* The header's value after a case-insensitive prefix, without surrounding
@@ -131,12 +78,11 @@ bool signature_meta_ok(const char *header, const char *app_secret, const char *b
     const char *hex = after_prefix(header, "sha256=", &hl);
     if (!hex || !app_secret)
         return false;
-    unsigned char mac[SIGNATURE_MAX_MAC];
-    size_t maclen = 0;
-    struct sig_part part = {body, len};
-    if (signature_hmac("SHA256", app_secret, strlen(app_secret), &part, 1, mac, &maclen) != 0)
+    unsigned char mac[HMAC_MAX_LEN];
+    struct hmac_part part = {body, len};
+    if (hmac_compute(HMAC_SHA256, app_secret, strlen(app_secret), &part, 1, mac) != 0)
         return false;
-    return signature_hex_equal(hex, hl, mac, maclen);
+    return hmac_equal_hex(hex, hl, mac, HMAC_SHA256_LEN);
 }
 
 bool signature_zalo_ok(const char *header, const char *app_id, const char *body, size_t len,
@@ -147,7 +93,7 @@ bool signature_zalo_ok(const char *header, const char *app_id, const char *body,
     if (!hex || !app_id || !oa_secret || !timestamp)
         return false;
     unsigned char mac[32];
-    struct sig_part parts[] = {
+    struct hmac_part parts[] = {
         {app_id, strlen(app_id)},
         {body, len},
         {timestamp, strlen(timestamp)},
@@ -155,7 +101,7 @@ bool signature_zalo_ok(const char *header, const char *app_id, const char *body,
     };
     if (signature_sha256(parts, sizeof parts / sizeof parts[0], mac) != 0)
         return false;
-    return signature_hex_equal(hex, hl, mac, sizeof mac);
+    return hmac_equal_hex(hex, hl, mac, sizeof mac);
 }
 
 /* Unix-style case-sensitive order of names; equal names by value, so that
@@ -186,14 +132,12 @@ int signature_twilio(const char *auth_token, const char *url, const struct form 
     }
     if (b.failed)
         goto out;
-    unsigned char mac[SIGNATURE_MAX_MAC];
-    size_t maclen = 0;
-    struct sig_part part = {buf_str(&b), b.len};
-    if (signature_hmac("SHA1", auth_token, strlen(auth_token), &part, 1, mac, &maclen) != 0 ||
-        maclen != 20)
+    unsigned char mac[HMAC_MAX_LEN];
+    struct hmac_part part = {buf_str(&b), b.len};
+    if (hmac_compute(HMAC_SHA1, auth_token, strlen(auth_token), &part, 1, mac) != 0)
         goto out;
     /* 20 bytes are 28 base64 characters (one "=" of padding), NUL added. */
-    if (EVP_EncodeBlock((unsigned char *)out, mac, (int)maclen) != SIGNATURE_TWILIO_LEN - 1)
+    if (EVP_EncodeBlock((unsigned char *)out, mac, HMAC_SHA1_LEN) != SIGNATURE_TWILIO_LEN - 1)
         goto out;
     rc = 0;
 out:
@@ -211,5 +155,5 @@ bool signature_twilio_ok(const char *header, const char *auth_token, const char 
     if (!got || !auth_token || !url || hl != SIGNATURE_TWILIO_LEN - 1 ||
         signature_twilio(auth_token, url, f, want) != 0)
         return false;
-    return CRYPTO_memcmp(got, want, SIGNATURE_TWILIO_LEN - 1) == 0;
+    return hmac_equal(got, want, SIGNATURE_TWILIO_LEN - 1);
 }

@@ -1,9 +1,9 @@
 /* signature.h — the channels' webhook signatures, verified in one place.
  *
- * Every comparison of a secret-derived value is constant-time
- * (CRYPTO_memcmp over equal lengths); what varies with the attacker's input
- * (a header's length, its hex decoding) is not secret. HMACs use OpenSSL's
- * EVP_MAC. Pure functions: no configuration, no I/O.
+ * Every comparison of a secret-derived value is constant-time (hmac.h's
+ * compares, CRYPTO_memcmp over equal lengths); what varies with the
+ * attacker's input (a header's length, its hex decoding) is not secret.
+ * HMACs are libcarebus's (hmac.h). Pure functions: no configuration, no I/O.
  *
  *   Meta (Facebook, WhatsApp)  X-Hub-Signature-256: "sha256=" hex HMAC-SHA256(app secret, body)
  *   Zalo OA                    X-ZEvent-Signature: "mac=" hex SHA-256(app_id body timestamp
@@ -17,23 +17,10 @@
 #include <stddef.h>
 
 #include "form.h"
+#include "hmac.h"
 
-#define SIGNATURE_MAX_MAC 64 /* EVP_MAX_MD_SIZE */
-
-struct sig_part {
-    const void *p;
-    size_t n;
-};
-
-/* HMAC (digest "SHA256" or "SHA1") of the concatenated parts under key.
- * *outlen receives the MAC's length. 0 or -1. */
-int signature_hmac(const char *digest, const void *key, size_t keylen, const struct sig_part *parts,
-                   size_t nparts, unsigned char out[SIGNATURE_MAX_MAC], size_t *outlen);
 /* SHA-256 of the concatenated parts. 0 or -1. */
-int signature_sha256(const struct sig_part *parts, size_t nparts, unsigned char out[32]);
-
-/* True when hex (hexlen digits, either case) encodes exactly mac. */
-bool signature_hex_equal(const char *hex, size_t hexlen, const unsigned char *mac, size_t maclen);
+int signature_sha256(const struct hmac_part *parts, size_t nparts, unsigned char out[32]);
 
 /* True when a and b are the same string, in time independent of where they
  * differ (the GET handshake's verify token). NULL is never equal. */

@@ -1,5 +1,6 @@
 /* test_body.c — the checks every request body passes first (body.c) and the
- * string rules of field.c: content types, nesting depth, UTF-8, tokens.
+ * string rules of field.c: content types, nesting depth, tokens (UTF-8 is
+ * libcarebus's, tested in test_utf8).
  * Run one test by name: test_body <name>.
  */
 #include <setjmp.h>
@@ -67,37 +68,6 @@ static void test_depth(void **state)
     assert_true(body_depth_ok("", 0, 1));
 }
 
-static void test_utf8(void **state)
-{
-    (void)state;
-    static const char *const good[] = {
-        "",
-        "ascii",
-        "T\xc3\xb4i c\xe1\xba\xa7n",
-        "\xf0\x9f\x98\x80",
-        "\xef\xbf\xbd",
-        "\xf4\x8f\xbf\xbf",
-    };
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        if (!field_utf8_valid(good[i], strlen(good[i])))
-            fail_msg("refused good UTF-8 #%zu", i);
-    static const char *const bad[] = {
-        "\xff",
-        "\x80",
-        "\xc3",
-        "\xc0\xaf",
-        "\xe0\x80\xaf",
-        "\xed\xa0\x80",
-        "\xf4\x90\x80\x80",
-        "\xf5\x80\x80\x80",
-        "ok\xe1\xba",
-        "\xc3\x28",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (field_utf8_valid(bad[i], strlen(bad[i])))
-            fail_msg("accepted bad UTF-8 #%zu", i);
-}
-
 static void test_token_and_check(void **state)
 {
     (void)state;
@@ -127,7 +97,6 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_type_is),
         cmocka_unit_test(test_depth),
-        cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_token_and_check),
     };
     if (argc > 1)

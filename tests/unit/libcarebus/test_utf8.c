@@ -133,6 +133,38 @@ static void test_valid(void **state)
     assert_false(utf8_valid("\xe2\x82\xac\xe2\x82", 5)); /* € then a cut one */
 }
 
+/* The cases channel-ingest's field checks were first tested with. */
+static void test_valid_field_cases(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "",
+        "ascii",
+        "T\xc3\xb4i c\xe1\xba\xa7n",
+        "\xf0\x9f\x98\x80",
+        "\xef\xbf\xbd",
+        "\xf4\x8f\xbf\xbf",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (!utf8_valid(good[i], strlen(good[i])))
+            fail_msg("refused good UTF-8 #%zu", i);
+    static const char *const bad[] = {
+        "\xff",
+        "\x80",
+        "\xc3",
+        "\xc0\xaf",
+        "\xe0\x80\xaf",
+        "\xed\xa0\x80",
+        "\xf4\x90\x80\x80",
+        "\xf5\x80\x80\x80",
+        "ok\xe1\xba",
+        "\xc3\x28",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (utf8_valid(bad[i], strlen(bad[i])))
+            fail_msg("accepted bad UTF-8 #%zu", i);
+}
+
 static void test_count(void **state)
 {
     (void)state;
@@ -189,6 +221,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_decode_invalid),
         cmocka_unit_test(test_decode_stops_at_nul),
         cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_valid_field_cases),
         cmocka_unit_test(test_count),
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_copy_truncates_whole_characters),
