@@ -6,13 +6,16 @@
  * 2 acute, 3 tilde, 4 hook above, 5 dot below). Combining marks (NFD text)
  * add to the letter before them, so both forms give one signature. The
  * table was derived from Unicode's decompositions; it is data, sorted by
- * code point for a binary search.
+ * code point for a binary search. Characters are decoded by libcarebus's
+ * strict decoder (utf8.h); an ill-formed byte separates words.
  */
 #include "fold.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "utf8.h"
 
 struct fold_letter {
     uint32_t cp;
@@ -77,38 +80,6 @@ static const struct fold_letter *fold_letter_find(uint32_t cp)
             hi = mid;
     }
     return NULL;
-}
-
-/* Decodes one UTF-8 sequence at s (n bytes left): its length, 0 if
- * invalid (overlong, surrogate, truncated). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    size_t len;
-    uint32_t c, min;
-    if ((s[0] & 0xe0) == 0xc0) {
-        len = 2, c = s[0] & 0x1f, min = 0x80;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        len = 3, c = s[0] & 0x0f, min = 0x800;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        len = 4, c = s[0] & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return len;
 }
 
 /* Punctuation and spaces outside ASCII: word separators. */
@@ -193,12 +164,11 @@ int fold_append(fold_text *t, const char *s)
         fold_release(t);
         return -1;
     }
-    const unsigned char *p = (const unsigned char *)s;
     bool in_word = false;
     struct fold_word *w = NULL;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t len = utf8_decode(p + i, n - i, &cp);
+        size_t len = utf8_decode(s + i, n - i, &cp);
         unsigned char mod, tone;
         if (len == 0) {
             in_word = false; /* an invalid byte separates */
@@ -241,7 +211,7 @@ int fold_append(fold_text *t, const char *s)
             w->marked = true;
         } else {
             /* Another script: its bytes as they are, without marks. */
-            memcpy(t->folded + t->len, p + i, len);
+            memcpy(t->folded + t->len, s + i, len);
             memset(t->marks + t->len, 0, len);
             t->len += len;
             w->len += len;
