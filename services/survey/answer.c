@@ -13,43 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes a form value ('+' is a blank, %XX a byte). *nul: it held a %00. */
-static char *form_decode(const char *s, size_t n, bool *nul)
-{
-    char *out = malloc(n + 1);
-    if (!out)
-        return NULL;
-    size_t j = 0;
-    *nul = false;
-    for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (s[i] == '+') {
-            out[j++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-                   (lo = hexval(s[i + 2])) >= 0) {
-            char c = (char)(hi << 4 | lo);
-            if (c == '\0')
-                *nul = true;
-            out[j++] = c;
-            i += 2;
-        } else {
-            out[j++] = s[i];
-        }
-    }
-    out[j] = '\0';
-    return out;
-}
+#include "form.h"
+#include "utf8.h"
 
 /* A score "1".."max" exactly (no sign, blank or leading zero). 0 if not. */
 static int parse_score(const char *s, int max)
@@ -59,35 +24,10 @@ static int parse_score(const char *s, int max)
     return s[0] - '0';
 }
 
-/* Length of the UTF-8 sequence at p (strict: no overlongs, surrogates or
- * code points past U+10FFFF), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF)
-        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-            return 0;
-        if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0))
-            return 0;
-        return 3;
-    }
-    if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 0;
-        if ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 int survey_comment_normalise(char *s, int *blank)
 {
     /* CRLF and lone CR become LF; then trim. */
-    size_t j = 0;
+    size_t j = 0, len = strlen(s);
     for (size_t i = 0; s[i];) {
         unsigned char c = (unsigned char)s[i];
         if (c == '\r') {
@@ -97,7 +37,8 @@ int survey_comment_normalise(char *s, int *blank)
         }
         if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F)
             return -1;
-        size_t n = utf8_len((const unsigned char *)s + i);
+        uint32_t cp;
+        size_t n = utf8_decode(s + i, len - i, &cp);
         if (n == 0)
             return -1;
         memmove(s + j, s + i, n);
@@ -116,10 +57,7 @@ int survey_comment_normalise(char *s, int *blank)
     *blank = end == start;
     /* Characters are what the customer sees: count code points, after the
      * trim. */
-    size_t kept = 0;
-    for (size_t i = 0; s[i]; i++)
-        kept += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return kept > SURVEY_COMMENT_MAX ? -1 : 0;
+    return utf8_count(s, end - start) > SURVEY_COMMENT_MAX ? -1 : 0;
 }
 
 void survey_answer_clear(struct survey_answer *a)
@@ -140,48 +78,43 @@ int survey_form_parse(const char *body, size_t len, struct survey_form *f)
 {
     *f = (struct survey_form){0};
     bool seen_csat = false, seen_ces = false, seen_comment = false;
-    size_t i = 0;
-    while (i < len) {
-        size_t end = i;
-        while (end < len && body[end] != '&')
-            end++;
-        size_t eq = i;
-        while (eq < end && body[eq] != '=')
-            eq++;
-        bool nul;
-        char *name = form_decode(body + i, eq - i, &nul);
-        char *value = eq < end ? form_decode(body + eq + 1, end - eq - 1, &nul) : strdup("");
-        if (!name || !value) {
-            free(name);
-            free(value);
-            survey_form_clear(f);
-            return -1;
-        }
+    char *pair_buf = malloc(len + 2); /* each pair in turn (form.h) */
+    if (!pair_buf)
+        return -1;
+    form_iter it;
+    form_iter_init(&it, body, len);
+    struct form_pair p;
+    while (form_next(&it, pair_buf, &p)) {
+        /* A decoded NUL ("%00") would cut the value short unseen. */
+        bool nul = strlen(p.name) != p.name_len || strlen(p.value) != p.value_len;
+        char **keep = NULL;
         /* A field given twice is refused, never "first/last wins". */
-        if (strcmp(name, "csat") == 0) {
-            f->a.csat = seen_csat ? 0 : parse_score(value, SURVEY_CSAT_MAX);
+        if (strcmp(p.name, "csat") == 0) {
+            f->a.csat = seen_csat ? 0 : parse_score(p.value, SURVEY_CSAT_MAX);
             seen_csat = true;
-        } else if (strcmp(name, "ces") == 0) {
-            f->a.ces = seen_ces ? 0 : parse_score(value, SURVEY_CES_MAX);
+        } else if (strcmp(p.name, "ces") == 0) {
+            f->a.ces = seen_ces ? 0 : parse_score(p.value, SURVEY_CES_MAX);
             seen_ces = true;
-        } else if (strcmp(name, "comment") == 0) {
+        } else if (strcmp(p.name, "comment") == 0) {
             if (seen_comment || nul)
                 f->bad |= SURVEY_BAD_COMMENT;
             seen_comment = true;
-            free(f->a.comment);
-            f->a.comment = value;
-            value = NULL;
-        } else if (strcmp(name, "csrf") == 0 && !f->csrf) {
-            f->csrf = value;
-            value = NULL;
-        } else if (strcmp(name, "lang") == 0 && !f->lang) {
-            f->lang = value;
-            value = NULL;
+            keep = &f->a.comment;
+        } else if (strcmp(p.name, "csrf") == 0 && !f->csrf) {
+            keep = &f->csrf;
+        } else if (strcmp(p.name, "lang") == 0 && !f->lang) {
+            keep = &f->lang;
         }
-        free(name);
-        free(value);
-        i = end + 1;
+        if (keep) {
+            free(*keep);
+            if (!(*keep = strdup(p.value))) {
+                free(pair_buf);
+                survey_form_clear(f);
+                return -1;
+            }
+        }
     }
+    free(pair_buf);
     if (!f->a.csat)
         f->bad |= SURVEY_BAD_CSAT;
     if (!f->a.ces)

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "eventlog.h"
+#include "hex.h"
 #include "lang.h"
 #include "log.h"
 #include "metrics.h"
@@ -96,8 +97,7 @@ static int load_secret(survey *sv, db *d)
         log_error("could not generate a survey secret: RAND_bytes failed");
         return -1;
     }
-    for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    hex_encode(raw, sizeof raw, hex);
     const char *p[] = {hex};
     PGresult *res =
         db_exec(d,

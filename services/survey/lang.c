@@ -25,6 +25,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "utf8.h"
+
 static const char *const english_words[] = {
     "hello", "hi",       "hey",      "please",  "thanks", "thank",    "my",      "is",
     "are",   "was",      "were",     "you",     "your",   "order",    "not",     "cannot",
@@ -65,26 +67,6 @@ int survey_lang_parse(const char *s, survey_lang *out)
     return 0;
 }
 
-/* Decodes one UTF-8 sequence at p; returns its length (1 for an invalid
- * byte, taken as is) and the code point in *cp. */
-static size_t utf8_next(const unsigned char *p, uint32_t *cp)
-{
-    if (p[0] < 0x80) {
-        *cp = p[0];
-        return 1;
-    }
-    if ((p[0] & 0xE0) == 0xC0 && (p[1] & 0xC0) == 0x80) {
-        *cp = (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
-        return 2;
-    }
-    if ((p[0] & 0xF0) == 0xE0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
-        *cp = (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
-        return 3;
-    }
-    *cp = 0xFFFD;
-    return 1;
-}
-
 /* Letters Vietnamese writes and English does not: accented Latin-1 and
  * Latin Extended-A/B letters (ă đ ơ ư among them), combining tone marks
  * (decomposed text) and the Vietnamese block of Latin Extended Additional. */
@@ -106,14 +88,17 @@ survey_lang survey_lang_guess(const char *text)
 {
     if (!text)
         return LANG_VI;
-    const unsigned char *p = (const unsigned char *)text;
+    const char *p = text, *end = text + strlen(text);
     int en = 0, vi = 0;
     char word[16];
     size_t wl = 0;
     bool long_word = false;
     for (;;) {
+        /* An ill-formed byte is taken alone, as U+FFFD (a separator). */
         uint32_t cp = 0;
-        size_t step = *p ? utf8_next(p, &cp) : 0;
+        size_t step = 0;
+        if (p < end && !(step = utf8_decode(p, (size_t)(end - p), &cp)))
+            step = 1;
         if (cp && vietnamese_letter(cp))
             return LANG_VI;
         if (cp && cp < 0x80 && isalpha((int)cp)) {

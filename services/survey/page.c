@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "html.h"
 
 struct texts {
     const char *title, *intro, *required;
@@ -210,31 +211,6 @@ static const struct texts *texts_of(survey_lang l)
     return l == LANG_EN ? &en : &vi;
 }
 
-void survey_html_escape(buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&':
-            buf_puts(b, "&amp;");
-            break;
-        case '<':
-            buf_puts(b, "&lt;");
-            break;
-        case '>':
-            buf_puts(b, "&gt;");
-            break;
-        case '"':
-            buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            buf_puts(b, "&#39;");
-            break;
-        default:
-            buf_putc(b, *s);
-        }
-    }
-}
-
 const char *survey_page_csp(void)
 {
     static char csp[256];
@@ -259,7 +235,7 @@ static void page_head(buf *b, survey_lang l, const char *title)
                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                "<meta name=\"robots\" content=\"noindex\">\n<title>",
                survey_lang_code(l));
-    survey_html_escape(b, title);
+    html_escape(b, title);
     buf_puts(b, "</title>\n<style>");
     buf_puts(b, css);
     buf_puts(b, "</style>\n</head>\n<body>\n<main>\n");
@@ -278,11 +254,11 @@ static void radio_group(buf *b, const char *name, const char *legend, const char
     if (bad)
         buf_printf(b, " class=\"bad\" aria-describedby=\"%s-err\"", name);
     buf_puts(b, ">\n<legend>");
-    survey_html_escape(b, legend);
+    html_escape(b, legend);
     buf_puts(b, "</legend>\n");
     if (bad) {
         buf_printf(b, "<p class=\"ferr\" id=\"%s-err\">", name);
-        survey_html_escape(b, err);
+        html_escape(b, err);
         buf_puts(b, "</p>\n");
     }
     buf_printf(b, "<div class=\"opts %s\">\n", cls);
@@ -291,7 +267,7 @@ static void radio_group(buf *b, const char *name, const char *legend, const char
                    "<label class=\"opt\" for=\"%s-%d\"><input type=\"radio\" id=\"%s-%d\" "
                    "name=\"%s\" value=\"%d\" required%s><span class=\"n\">%d</span><span>",
                    name, i, name, i, name, i, i == chosen ? " checked" : "", i);
-        survey_html_escape(b, labels[i - 1]);
+        html_escape(b, labels[i - 1]);
         buf_puts(b, "</span></label>\n");
     }
     buf_puts(b, "</div>\n</fieldset>\n");
@@ -302,42 +278,42 @@ void survey_page_form(buf *b, const struct survey_form_view *v)
     const struct texts *t = texts_of(v->lang);
     page_head(b, v->lang, t->title);
     buf_puts(b, "<h1>");
-    survey_html_escape(b, t->title);
+    html_escape(b, t->title);
     buf_puts(b, "</h1>\n<p>");
-    survey_html_escape(b, t->intro);
+    html_escape(b, t->intro);
     buf_puts(b, "</p>\n<p class=\"hint\">");
-    survey_html_escape(b, t->required);
+    html_escape(b, t->required);
     buf_puts(b, "</p>\n");
     if (v->example) {
         buf_puts(b, "<p class=\"example\" role=\"note\">");
-        survey_html_escape(b, t->example_note);
+        html_escape(b, t->example_note);
         buf_puts(b, "</p>\n");
     }
     if (v->bad) {
         buf_puts(b, "<div class=\"alert\" role=\"alert\"><p><strong>");
-        survey_html_escape(b, t->errors_title);
+        html_escape(b, t->errors_title);
         buf_puts(b, "</strong></p><ul>");
         if (v->bad & SURVEY_BAD_CSAT) {
             buf_puts(b, "<li><a href=\"#csat-1\">");
-            survey_html_escape(b, t->err_csat);
+            html_escape(b, t->err_csat);
             buf_puts(b, "</a></li>");
         }
         if (v->bad & SURVEY_BAD_CES) {
             buf_puts(b, "<li><a href=\"#ces-1\">");
-            survey_html_escape(b, t->err_ces);
+            html_escape(b, t->err_ces);
             buf_puts(b, "</a></li>");
         }
         if (v->bad & SURVEY_BAD_COMMENT) {
             buf_puts(b, "<li><a href=\"#comment\">");
-            survey_html_escape(b, t->err_comment);
+            html_escape(b, t->err_comment);
             buf_puts(b, "</a></li>");
         }
         buf_puts(b, "</ul></div>\n");
     }
     buf_puts(b, "<form method=\"post\" action=\"");
-    survey_html_escape(b, v->token);
+    html_escape(b, v->token);
     buf_puts(b, "\" accept-charset=\"utf-8\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
-    survey_html_escape(b, v->csrf);
+    html_escape(b, v->csrf);
     buf_printf(b, "\">\n<input type=\"hidden\" name=\"lang\" value=\"%s\">\n",
                survey_lang_code(v->lang));
     radio_group(b, "csat", t->q1, t->csat, SURVEY_CSAT_MAX, v->csat,
@@ -346,11 +322,11 @@ void survey_page_form(buf *b, const struct survey_form_view *v)
                 t->err_ces, "s7");
     bool bad_comment = (v->bad & SURVEY_BAD_COMMENT) != 0;
     buf_puts(b, "<label class=\"field\" for=\"comment\">");
-    survey_html_escape(b, t->comment);
+    html_escape(b, t->comment);
     buf_puts(b, "</label>\n");
     if (bad_comment) {
         buf_puts(b, "<p class=\"ferr\" id=\"comment-err\">");
-        survey_html_escape(b, t->err_comment);
+        html_escape(b, t->err_comment);
         buf_puts(b, "</p>\n");
     }
     buf_printf(b,
@@ -361,15 +337,15 @@ void survey_page_form(buf *b, const struct survey_form_view *v)
     /* A newline right after <textarea> would be eaten by the parser. */
     if (v->comment && v->comment[0] == '\n')
         buf_putc(b, '\n');
-    survey_html_escape(b, v->comment);
+    html_escape(b, v->comment);
     buf_puts(b, "</textarea>\n<p class=\"hint\" id=\"comment-hint\">");
-    survey_html_escape(b, t->comment_hint);
+    html_escape(b, t->comment_hint);
     buf_puts(b, "</p>\n<button type=\"submit\">");
-    survey_html_escape(b, t->submit);
+    html_escape(b, t->submit);
     buf_puts(b, "</button>\n</form>\n");
     buf_printf(b, "<p class=\"lang\"><a href=\"?lang=%s\" lang=\"%s\" hreflang=\"%s\">",
                t->other_lang_code, t->other_lang_code, t->other_lang_code);
-    survey_html_escape(b, t->other_lang_name);
+    html_escape(b, t->other_lang_name);
     buf_puts(b, "</a></p>\n");
     page_tail(b);
 }
@@ -379,9 +355,9 @@ void survey_page_thanks(buf *b, survey_lang l)
     const struct texts *t = texts_of(l);
     page_head(b, l, t->thanks_title);
     buf_puts(b, "<p class=\"done\" aria-hidden=\"true\">✓</p>\n<h1>");
-    survey_html_escape(b, t->thanks_title);
+    html_escape(b, t->thanks_title);
     buf_puts(b, "</h1>\n<p>");
-    survey_html_escape(b, t->thanks_body);
+    html_escape(b, t->thanks_body);
     buf_puts(b, "</p>\n");
     page_tail(b);
 }
@@ -391,20 +367,20 @@ void survey_page_notice(buf *b, survey_lang l, survey_notice n, const char *toke
     const struct texts *t = texts_of(l);
     page_head(b, l, t->notice_title[n]);
     buf_puts(b, "<h1>");
-    survey_html_escape(b, t->notice_title[n]);
+    html_escape(b, t->notice_title[n]);
     buf_puts(b, "</h1>\n<p>");
-    survey_html_escape(b, t->notice_body[n]);
+    html_escape(b, t->notice_body[n]);
     buf_puts(b, "</p>\n");
     if (n == NOTICE_CSRF && token) {
         buf_puts(b, "<p><a href=\"");
-        survey_html_escape(b, token);
+        html_escape(b, token);
         buf_printf(b, "?lang=%s\">", survey_lang_code(l));
-        survey_html_escape(b, t->reopen);
+        html_escape(b, t->reopen);
         buf_puts(b, "</a></p>\n");
     }
     if (n == NOTICE_EXAMPLE) {
         buf_printf(b, "<p><a href=\"./?lang=%s\">", survey_lang_code(l));
-        survey_html_escape(b, t->home_back);
+        html_escape(b, t->home_back);
         buf_puts(b, "</a></p>\n");
     }
     page_tail(b);
@@ -415,18 +391,18 @@ void survey_page_home(buf *b, survey_lang l)
     const struct texts *t = texts_of(l);
     page_head(b, l, t->home_title);
     buf_puts(b, "<h1>");
-    survey_html_escape(b, t->home_title);
+    html_escape(b, t->home_title);
     buf_puts(b, "</h1>\n<p>");
-    survey_html_escape(b, t->home_intro);
+    html_escape(b, t->home_intro);
     buf_puts(b, "</p>\n<p>");
-    survey_html_escape(b, t->home_links);
+    html_escape(b, t->home_links);
     buf_printf(b, "</p>\n<p><a href=\"example?lang=%s\">", survey_lang_code(l));
-    survey_html_escape(b, t->home_example);
+    html_escape(b, t->home_example);
     buf_puts(b, "</a></p>\n<p class=\"hint\">");
-    survey_html_escape(b, t->home_api);
+    html_escape(b, t->home_api);
     buf_printf(b, "</p>\n<p class=\"lang\"><a href=\"?lang=%s\" lang=\"%s\" hreflang=\"%s\">",
                t->other_lang_code, t->other_lang_code, t->other_lang_code);
-    survey_html_escape(b, t->other_lang_name);
+    html_escape(b, t->other_lang_name);
     buf_puts(b, "</a></p>\n");
     page_tail(b);
 }

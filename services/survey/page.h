@@ -48,7 +48,4 @@ void survey_page_home(buf *b, survey_lang l);
 /* The Content-Security-Policy of every page (static storage). */
 const char *survey_page_csp(void);
 
-/* Appends s with & < > " ' escaped. */
-void survey_html_escape(buf *b, const char *s);
-
 #endif

@@ -7,12 +7,11 @@
 #include "token.h"
 
 #include <assert.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <string.h>
 #include <uuid/uuid.h>
+
+#include "hmac.h"
 
 #define TOKEN_VERSION 1
 #define TOKEN_BODY 25 /* version, id, expiry */
@@ -90,23 +89,25 @@ int survey_b64url_decode(const char *in, size_t len, unsigned char *out, size_t 
     return (int)n;
 }
 
-static void hmac(const unsigned char key[SURVEY_KEY_LEN], const void *data, size_t len,
-                 unsigned char out[32])
+/* HMAC-SHA256 of data under key. It fails only when libcrypto is broken or
+ * out of memory, and a link or key made from a half-made MAC would be worse
+ * than the abort. */
+static void mac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+                       unsigned char out[HMAC_MAX_LEN])
 {
-    unsigned int olen = 32;
-    unsigned char *r = HMAC(EVP_sha256(), key, SURVEY_KEY_LEN, data, len, out, &olen);
-    assert(r && olen == 32);
-    (void)r;
+    struct hmac_part part = {data, len};
+    int rc = hmac_compute(HMAC_SHA256, key, keylen, &part, 1, out);
+    assert(rc == 0);
+    (void)rc;
 }
 
 void survey_keys_derive(struct survey_keys *k, const char *secret, size_t len)
 {
     static const char tl[] = "carebus survey link v1";
     static const char cl[] = "carebus survey csrf v1";
-    unsigned int olen = SURVEY_KEY_LEN;
-    HMAC(EVP_sha256(), secret, (int)len, (const unsigned char *)tl, sizeof tl - 1, k->token, &olen);
-    olen = SURVEY_KEY_LEN;
-    HMAC(EVP_sha256(), secret, (int)len, (const unsigned char *)cl, sizeof cl - 1, k->csrf, &olen);
+    static_assert(SURVEY_KEY_LEN == HMAC_SHA256_LEN, "a key is one HMAC-SHA256");
+    mac_sha256(secret, len, tl, sizeof tl - 1, k->token);
+    mac_sha256(secret, len, cl, sizeof cl - 1, k->csrf);
 }
 
 int survey_token_make(const struct survey_keys *k, const char *survey_id, int64_t exp_s,
@@ -121,8 +122,8 @@ int survey_token_make(const struct survey_keys *k, const char *survey_id, int64_
     uint64_t e = (uint64_t)exp_s;
     for (int i = 0; i < 8; i++)
         t[17 + i] = (unsigned char)(e >> (56 - 8 * i));
-    unsigned char mac[32];
-    hmac(k->token, t, TOKEN_BODY, mac);
+    unsigned char mac[HMAC_MAX_LEN];
+    mac_sha256(k->token, SURVEY_KEY_LEN, t, TOKEN_BODY, mac);
     memcpy(t + TOKEN_BODY, mac, TOKEN_MAC);
     size_t n = survey_b64url_encode(t, TOKEN_BYTES, out);
     assert(n == SURVEY_TOKEN_LEN - 1);
@@ -137,10 +138,10 @@ survey_token_status survey_token_check(const struct survey_keys *k, const char *
     if (!token || strlen(token) != SURVEY_TOKEN_LEN - 1 ||
         survey_b64url_decode(token, SURVEY_TOKEN_LEN - 1, t, sizeof t) != TOKEN_BYTES)
         return TOKEN_FORGED;
-    unsigned char mac[32];
-    hmac(k->token, t, TOKEN_BODY, mac);
+    unsigned char mac[HMAC_MAX_LEN];
+    mac_sha256(k->token, SURVEY_KEY_LEN, t, TOKEN_BODY, mac);
     /* The MAC first, in constant time: nothing else is read from a forgery. */
-    if (CRYPTO_memcmp(mac, t + TOKEN_BODY, TOKEN_MAC) != 0 || t[0] != TOKEN_VERSION)
+    if (!hmac_equal(mac, t + TOKEN_BODY, TOKEN_MAC) || t[0] != TOKEN_VERSION)
         return TOKEN_FORGED;
     uint64_t e = 0;
     for (int i = 0; i < 8; i++)
@@ -167,7 +168,7 @@ bool survey_nonce_valid(const char *s)
 }
 
 static void csrf_mac(const struct survey_keys *k, const char *token, const char *nonce,
-                     unsigned char mac[32])
+                     unsigned char mac[HMAC_MAX_LEN])
 {
     /* Fixed-length parts (a token and a nonce): the concatenation is
      * unambiguous; lengths are checked by the callers. */
@@ -177,13 +178,13 @@ static void csrf_mac(const struct survey_keys *k, const char *token, const char 
     memcpy(msg, "csrf", 4);
     memcpy(msg + 4, token, tl);
     memcpy(msg + 4 + tl, nonce, nl);
-    hmac(k->csrf, msg, 4 + tl + nl, mac);
+    mac_sha256(k->csrf, SURVEY_KEY_LEN, msg, 4 + tl + nl, mac);
 }
 
 void survey_csrf_make(const struct survey_keys *k, const char *token, const char *nonce,
                       char out[SURVEY_CSRF_LEN])
 {
-    unsigned char mac[32];
+    unsigned char mac[HMAC_MAX_LEN];
     csrf_mac(k, token, nonce, mac);
     survey_b64url_encode(mac, 16, out);
 }
@@ -196,5 +197,5 @@ bool survey_csrf_check(const struct survey_keys *k, const char *token, const cha
         return false;
     char want[SURVEY_CSRF_LEN];
     survey_csrf_make(k, token, nonce, want);
-    return CRYPTO_memcmp(want, field, SURVEY_CSRF_LEN - 1) == 0;
+    return hmac_equal(want, field, SURVEY_CSRF_LEN - 1);
 }
