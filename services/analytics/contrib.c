@@ -14,10 +14,13 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "hmap.h"
 
 #define COL_NAME(name, col) [M_##name] = col,
 const char *const contrib_measure_names[M_COUNT] = {CONTRIB_MEASURES(COL_NAME)};
@@ -109,14 +112,39 @@ int contrib_hist_unpack(const char *text, int64_t *counts)
 struct agg {
     agg_entry **v;
     size_t n, cap;
-    uint32_t *slots; /* index + 1, 0 = empty */
-    size_t nslots;
+    hmap index; /* an entry (dim, day, key) -> its index in v */
     bool failed;
 };
 
+/* An entry is its own key: the map borrows the entry, a probe is an entry
+ * on the stack. FNV-1a seeded with the day and the dimension, in one pass
+ * over the text: this runs for every event of a rebuild. */
+static uint64_t entry_hash(const void *key, size_t klen)
+{
+    (void)klen;
+    const agg_entry *e = key;
+    uint64_t h =
+        HMAP_FNV_BASIS ^ (uint64_t)(uint32_t)e->day * 0x9e3779b97f4a7c15u ^ (uint64_t)e->dim;
+    for (const char *p = e->key; *p; p++)
+        h = (h ^ (unsigned char)*p) * HMAP_FNV_PRIME;
+    return h;
+}
+
+static bool entry_eq(const void *stored, const void *key, size_t klen)
+{
+    (void)klen;
+    const agg_entry *a = stored, *b = key;
+    return a->dim == b->dim && a->day == b->day && strcmp(a->key, b->key) == 0;
+}
+
+static const hmap_type entry_type = {entry_hash, entry_eq};
+
 agg *agg_new(void)
 {
-    return calloc(1, sizeof(agg));
+    agg *a = calloc(1, sizeof(agg));
+    if (a)
+        a->index = (hmap)HMAP_INIT_TYPE(&entry_type);
+    return a;
 }
 
 void agg_destroy(agg **pa)
@@ -130,7 +158,7 @@ void agg_destroy(agg **pa)
         free(a->v[i]);
     }
     free(a->v);
-    free(a->slots);
+    hmap_release(&a->index);
     free(a);
     *pa = NULL;
 }
@@ -158,43 +186,17 @@ bool agg_entry_zero(const agg_entry *e)
     return true;
 }
 
-static uint64_t entry_hash(int dim, int32_t day, const char *key)
-{
-    uint64_t h =
-        1469598103934665603u ^ ((uint64_t)(uint32_t)day * 0x9e3779b97f4a7c15u) ^ (uint64_t)dim;
-    for (; *key; key++)
-        h = (h ^ (unsigned char)*key) * 1099511628211u;
-    return h ^ (h >> 29);
-}
-
-static int agg_rehash(agg *a, size_t nslots)
-{
-    uint32_t *s = calloc(nslots, sizeof *s);
-    if (!s)
-        return -1;
-    for (size_t i = 0; i < a->n; i++) {
-        size_t k = entry_hash(a->v[i]->dim, a->v[i]->day, a->v[i]->key) & (nslots - 1);
-        while (s[k])
-            k = (k + 1) & (nslots - 1);
-        s[k] = (uint32_t)i + 1;
-    }
-    free(a->slots);
-    a->slots = s;
-    a->nslots = nslots;
-    return 0;
-}
-
 static agg_entry *agg_get(agg *a, int dim, int32_t day, const char *key)
 {
-    if ((a->n + 1) * 2 > a->nslots && agg_rehash(a, a->nslots ? a->nslots * 2 : 256) != 0)
-        return NULL;
-    size_t k = entry_hash(dim, day, key) & (a->nslots - 1);
-    while (a->slots[k]) {
-        agg_entry *e = a->v[a->slots[k] - 1];
-        if (e->dim == dim && e->day == day && strcmp(e->key, key) == 0)
-            return e;
-        k = (k + 1) & (a->nslots - 1);
-    }
+    /* Only the key fields: zeroing the measures on every call would cost
+     * more than the look-up (this runs for every event of a rebuild). */
+    agg_entry probe;
+    probe.dim = (int16_t)dim;
+    probe.day = day;
+    probe.key = (char *)key;
+    int i = hmap_get(&a->index, &probe, sizeof probe);
+    if (i != HMAP_ABSENT)
+        return a->v[i];
     if (a->n == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 256;
         agg_entry **v = realloc(a->v, cap * sizeof *v);
@@ -210,8 +212,12 @@ static agg_entry *agg_get(agg *a, int dim, int32_t day, const char *key)
     }
     e->dim = (int16_t)dim;
     e->day = day;
+    if (a->n >= INT_MAX || hmap_put(&a->index, e, sizeof *e, (int)a->n) != 0) {
+        free(e->key);
+        free(e);
+        return NULL;
+    }
     a->v[a->n++] = e;
-    a->slots[k] = (uint32_t)a->n;
     return e;
 }
 

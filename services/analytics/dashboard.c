@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "civil.h"
 #include "dashboard.h"
+#include "html.h"
 #include "kpi.h"
 #include "log.h"
 #include "timeutil.h"
@@ -58,28 +59,6 @@ static const char *L(const struct dash *d, enum dash_label l)
 }
 
 /* --- formatting ------------------------------------------------------------- */
-
-static void html_puts(buf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            buf_puts(b, "&lt;");
-            break;
-        case '>':
-            buf_puts(b, "&gt;");
-            break;
-        case '&':
-            buf_puts(b, "&amp;");
-            break;
-        case '"':
-            buf_puts(b, "&quot;");
-            break;
-        default:
-            buf_putc(b, *s);
-        }
-    }
-}
 
 /* A number with the language's decimal separator. */
 static void fmt_dec(char *out, size_t n, double v, int decimals, enum dash_lang lang)
@@ -135,9 +114,9 @@ static double val(const kpi_row *row, int col)
 static void card(buf *b, const char *label, const char *value)
 {
     buf_puts(b, "<div class=\"card\"><dt>");
-    html_puts(b, label);
+    html_escape(b, label);
     buf_puts(b, "</dt><dd>");
-    html_puts(b, value);
+    html_escape(b, value);
     buf_puts(b, "</dd></div>");
 }
 
@@ -198,9 +177,9 @@ static double y_of(double v, double ymin, double ymax)
 static void svg_open(buf *b, const char *title)
 {
     buf_printf(b, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", W, H);
-    html_puts(b, title);
+    html_escape(b, title);
     buf_puts(b, "\"><title>");
-    html_puts(b, title);
+    html_escape(b, title);
     buf_puts(b, "</title>");
 }
 
@@ -226,7 +205,7 @@ static void svg_axes(buf *b, const struct dash *d, int n, double ymin, double ym
         buf_printf(b, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e7ec\"/>", ML,
                    W - MR, y, y);
         buf_printf(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">", ML - 6, y + 4);
-        html_puts(b, t);
+        html_escape(b, t);
         buf_puts(b, "</text>");
     }
     int every = n > 8 ? (n + 7) / 8 : 1;
@@ -252,7 +231,7 @@ static void fmt_scaled(char *out, size_t n, double v, const struct dash *d, doub
 static void no_data(buf *b, const struct dash *d)
 {
     buf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", W / 2, H / 2);
-    html_puts(b, L(d, L_NO_DATA));
+    html_escape(b, L(d, L_NO_DATA));
     buf_puts(b, "</text>");
 }
 
@@ -268,7 +247,7 @@ static void legend(buf *b, const char *const *names, const char *const *colors, 
     buf_puts(b, "<ul class=\"legend\">");
     for (int i = 0; i < n; i++) {
         buf_printf(b, "<li><span style=\"background:%s\"></span>", colors[i]);
-        html_puts(b, names[i]);
+        html_escape(b, names[i]);
         buf_puts(b, "</li>");
     }
     buf_puts(b, "</ul>");
@@ -303,7 +282,7 @@ static void chart_lines(buf *b, const struct dash *d, enum dash_label title, con
     char full[160];
     snprintf(full, sizeof full, "%s%s", L(d, title), unit);
     buf_puts(b, "<figure><figcaption>");
-    html_puts(b, full);
+    html_escape(b, full);
     buf_puts(b, "</figcaption>");
     svg_open(b, full);
     svg_axes(b, d, n, ymin, ymax, duration ? fmt_scaled : fmt_plain, scale);
@@ -335,9 +314,9 @@ static void chart_lines(buf *b, const struct dash *d, enum dash_label title, con
                 fmt_dec(t, sizeof t, v, 2, d->lang);
             buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s ",
                        x_of(i, n), y_of(v, ymin, ymax), s[k].color, day);
-            html_puts(b, L(d, s[k].name));
+            html_escape(b, L(d, s[k].name));
             buf_puts(b, ": ");
-            html_puts(b, t);
+            html_escape(b, t);
             buf_puts(b, "</title></circle>");
         }
     }
@@ -367,7 +346,7 @@ static void chart_contacts(buf *b, const struct dash *d)
     double ymax = nice_max(max);
     const char *title = L(d, L_CHART_CONTACTS);
     buf_puts(b, "<figure><figcaption>");
-    html_puts(b, title);
+    html_escape(b, title);
     buf_puts(b, "</figcaption>");
     svg_open(b, title);
     svg_axes(b, d, n, 0, ymax, fmt_plain, 1);
@@ -388,7 +367,7 @@ static void chart_contacts(buf *b, const struct dash *d)
                        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                        "fill=\"%s\"><title>%s ",
                        x, y1, bw, y0 - y1, palette[c], day);
-            html_puts(b, dashboard_channel_label(channel_order[c], d->lang));
+            html_escape(b, dashboard_channel_label(channel_order[c], d->lang));
             buf_printf(b, ": %.0f</title></rect>", v);
             base += v;
         }
@@ -419,7 +398,7 @@ static void chart_backlog(buf *b, const struct dash *d)
     }
     const char *title = L(d, L_CHART_BACKLOG);
     buf_puts(b, "<figure><figcaption>");
-    html_puts(b, title);
+    html_escape(b, title);
     buf_puts(b, "</figcaption>");
     svg_open(b, title);
     double ymax = nice_max(max);
@@ -427,14 +406,14 @@ static void chart_backlog(buf *b, const struct dash *d)
         double y = MT + k * (PH / 4.0) + 6, h = PH / 4.0 - 14;
         double w = max > 0 ? (W - 120 - MR - 40) * v[k] / ymax : 0;
         buf_printf(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">", 110, y + h / 2 + 4);
-        html_puts(b, L(d, labels[k]));
+        html_escape(b, L(d, labels[k]));
         buf_printf(b,
                    "</text><rect x=\"118\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                    "fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\">%.0f</text>",
                    y, w, h, palette[k], 124 + w, y + h / 2 + 4, v[k]);
     }
     buf_puts(b, "</svg><p class=\"note\">");
-    html_puts(b, L(d, L_OPEN_PENDING));
+    html_escape(b, L(d, L_OPEN_PENDING));
     buf_puts(b, "</p></figure>");
 }
 
@@ -447,37 +426,37 @@ static void page_head(buf *b, const struct dash *d)
                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                "<link rel=\"icon\" href=\"data:,\"><title>",
                d->lang == LANG_EN ? "en" : "vi");
-    html_puts(b, L(d, L_TITLE));
+    html_escape(b, L(d, L_TITLE));
     buf_printf(b, "</title><style>%s</style></head><body><header><div><h1>", dashboard_css);
-    html_puts(b, L(d, L_TITLE));
+    html_escape(b, L(d, L_TITLE));
     buf_puts(b, "</h1><p>");
-    html_puts(b, L(d, L_SUBTITLE));
+    html_escape(b, L(d, L_SUBTITLE));
     buf_printf(b,
                "</p></div><nav><a href=\"?from=%s&amp;to=%s&amp;lang=vi\" hreflang=\"vi\">"
                "Tiếng Việt</a><a href=\"?from=%s&amp;to=%s&amp;lang=en\" hreflang=\"en\">"
                "English</a></nav></header><main>",
                d->p.from, d->p.to, d->p.from, d->p.to);
     buf_puts(b, "<form method=\"get\" action=\"/\"><label>");
-    html_puts(b, L(d, L_FROM));
+    html_escape(b, L(d, L_FROM));
     buf_printf(b, "<input type=\"date\" name=\"from\" value=\"%s\" required></label><label>",
                d->p.from);
-    html_puts(b, L(d, L_TO));
+    html_escape(b, L(d, L_TO));
     buf_printf(b,
                "<input type=\"date\" name=\"to\" value=\"%s\" required></label>"
                "<input type=\"hidden\" name=\"lang\" value=\"%s\"><button type=\"submit\">",
                d->p.to, d->lang == LANG_EN ? "en" : "vi");
-    html_puts(b, L(d, L_SHOW));
+    html_escape(b, L(d, L_SHOW));
     buf_puts(b, "</button></form>");
 }
 
 static void page_foot(buf *b, const struct dash *d)
 {
     buf_puts(b, "</main><footer>");
-    html_puts(b, L(d, L_PERIOD));
+    html_escape(b, L(d, L_PERIOD));
     buf_printf(b, ": %s – %s · ", d->p.from, d->p.to);
-    html_puts(b, L(d, L_TZ));
+    html_escape(b, L(d, L_TZ));
     buf_puts(b, ": ");
-    html_puts(b, timebase_tz(d->a->cal));
+    html_escape(b, timebase_tz(d->a->cal));
     buf_puts(b, " · carebus</footer></body></html>");
 }
 
@@ -501,7 +480,7 @@ static void page_body(buf *b, const struct dash *d)
     card_kpi(b, d, L_CHURN, KPI_CHURN_PCT, C_PCT);
     card_kpi(b, d, L_CONTACTS_PER_TICKET, KPI_CONTACTS_PER_TICKET, C_DEC2);
     buf_puts(b, "</dl><p class=\"note\">");
-    html_puts(b, L(d, L_BUSINESS_NOTE));
+    html_escape(b, L(d, L_BUSINESS_NOTE));
     buf_puts(b, "</p><section class=\"charts\">");
     chart_contacts(b, d);
     const struct series fr[] = {{L_AVG, KPI_FR_AVG, palette[0], false},
@@ -528,7 +507,7 @@ static void dash_reply(struct dash *d, unsigned status, const char *error)
     page_head(&b, d);
     if (error) {
         buf_puts(&b, "<p class=\"error\" role=\"alert\">");
-        html_puts(&b, error);
+        html_escape(&b, error);
         buf_puts(&b, "</p>");
     } else {
         page_body(&b, d);

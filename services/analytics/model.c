@@ -1,98 +1,20 @@
 /* model.c — tickets and customers from events (see model.h).
  *
- * Entities live in arrays indexed by small open-addressing tables keyed by
- * their id: the rebuild keeps hundreds of thousands of them, the live path
- * a handful. Lists are kept sorted on insert; they are short (a ticket has
+ * Entities live in arrays indexed by hash maps (hmap.h) keyed by their id,
+ * borrowed from the entity: the rebuild keeps hundreds of thousands of
+ * them, the live path a handful. Lists are kept sorted on insert; they are short (a ticket has
  * a few contacts, replies and status changes), so insertion sort is right.
  */
 #include "model.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* --- a string-keyed index ------------------------------------------------ */
-
-struct index {
-    const char **keys; /* borrowed from the entity */
-    uint32_t *vals;
-    size_t cap, used;
-};
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
-static int index_grow(struct index *x)
-{
-    size_t ncap = x->cap ? x->cap * 2 : 64;
-    const char **k = calloc(ncap, sizeof *k);
-    uint32_t *v = calloc(ncap, sizeof *v);
-    if (!k || !v) {
-        free(k);
-        free(v);
-        return -1;
-    }
-    for (size_t i = 0; i < x->cap; i++) {
-        if (!x->keys[i])
-            continue;
-        size_t s = hash_str(x->keys[i]) & (ncap - 1);
-        while (k[s])
-            s = (s + 1) & (ncap - 1);
-        k[s] = x->keys[i];
-        v[s] = x->vals[i];
-    }
-    free(x->keys);
-    free(x->vals);
-    x->keys = k;
-    x->vals = v;
-    x->cap = ncap;
-    return 0;
-}
-
-/* The slot of key: found (keys[slot] set) or where it goes. */
-static size_t index_slot(const struct index *x, const char *key)
-{
-    size_t s = hash_str(key) & (x->cap - 1);
-    while (x->keys[s] && strcmp(x->keys[s], key) != 0)
-        s = (s + 1) & (x->cap - 1);
-    return s;
-}
-
-static int index_find(const struct index *x, const char *key, uint32_t *out)
-{
-    if (!x->cap)
-        return -1;
-    size_t s = index_slot(x, key);
-    if (!x->keys[s])
-        return -1;
-    *out = x->vals[s];
-    return 0;
-}
-
-static int index_put(struct index *x, const char *key, uint32_t val)
-{
-    if ((x->used + 1) * 2 > x->cap && index_grow(x) != 0)
-        return -1;
-    size_t s = index_slot(x, key);
-    if (!x->keys[s])
-        x->used++;
-    x->keys[s] = key;
-    x->vals[s] = val;
-    return 0;
-}
-
-static void index_release(struct index *x)
-{
-    free(x->keys);
-    free(x->vals);
-    memset(x, 0, sizeof *x);
-}
+#include "hmap.h"
+#include "utf8.h"
 
 /* --- the model ------------------------------------------------------------- */
 
@@ -104,13 +26,13 @@ struct survey_ref {
 struct model {
     model_ticket **tickets;
     size_t ntickets, captickets;
-    struct index tix;
+    hmap tix;
     model_customer **customers;
     size_t ncustomers, capcustomers;
-    struct index cix;
+    hmap cix;
     struct survey_ref *surveys;
     size_t nsurveys, capsurveys;
-    struct index six;
+    hmap six;
 };
 
 model *model_new(void)
@@ -162,9 +84,9 @@ void model_destroy(model **pm)
     free(m->tickets);
     free(m->customers);
     free(m->surveys);
-    index_release(&m->tix);
-    index_release(&m->cix);
-    index_release(&m->six);
+    hmap_release(&m->tix);
+    hmap_release(&m->cix);
+    hmap_release(&m->six);
     free(m);
     *pm = NULL;
 }
@@ -191,14 +113,14 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 
 model_ticket *model_ticket_get(model *m, const char *id)
 {
-    uint32_t i;
-    return index_find(&m->tix, id, &i) == 0 ? m->tickets[i] : NULL;
+    int i = hmap_gets(&m->tix, id);
+    return i == HMAP_ABSENT ? NULL : m->tickets[i];
 }
 
 model_customer *model_customer_get(model *m, const char *id)
 {
-    uint32_t i;
-    return index_find(&m->cix, id, &i) == 0 ? m->customers[i] : NULL;
+    int i = hmap_gets(&m->cix, id);
+    return i == HMAP_ABSENT ? NULL : m->customers[i];
 }
 
 model_ticket *model_ticket_make(model *m, const char *id)
@@ -213,7 +135,7 @@ model_ticket *model_ticket_make(model *m, const char *id)
     t->solved = t->closed = MODEL_NONE;
     t->created = MODEL_NONE;
     t->dirty = t->is_new = true;
-    if (index_put(&m->tix, t->id, (uint32_t)m->ntickets) != 0) {
+    if (m->ntickets >= INT_MAX || hmap_puts(&m->tix, t->id, (int)m->ntickets) != 0) {
         free(t);
         return NULL;
     }
@@ -234,7 +156,7 @@ model_customer *model_customer_make(model *m, const char *id)
     c->first_seen = MODEL_NONE;
     c->seg_at = MODEL_NONE;
     c->dirty = c->is_new = true;
-    if (index_put(&m->cix, c->id, (uint32_t)m->ncustomers) != 0) {
+    if (m->ncustomers >= INT_MAX || hmap_puts(&m->cix, c->id, (int)m->ncustomers) != 0) {
         free(c);
         return NULL;
     }
@@ -256,14 +178,14 @@ model_customer **model_customers(model *m, size_t *n)
 
 const char *model_survey_ticket(model *m, const char *survey_id)
 {
-    uint32_t i;
-    return index_find(&m->six, survey_id, &i) == 0 ? m->surveys[i].ticket : "";
+    int i = hmap_gets(&m->six, survey_id);
+    return i == HMAP_ABSENT ? "" : m->surveys[i].ticket;
 }
 
 int model_survey_note(model *m, const char *survey_id, const char *ticket_id)
 {
-    uint32_t i;
-    if (index_find(&m->six, survey_id, &i) == 0) {
+    int i = hmap_gets(&m->six, survey_id);
+    if (i != HMAP_ABSENT) {
         snprintf(m->surveys[i].ticket, ID_LEN, "%s", ticket_id);
         return 0;
     }
@@ -273,7 +195,7 @@ int model_survey_note(model *m, const char *survey_id, const char *ticket_id)
     if (!(r->survey = strdup(survey_id)))
         return -1;
     snprintf(r->ticket, ID_LEN, "%s", ticket_id);
-    if (index_put(&m->six, r->survey, (uint32_t)m->nsurveys) != 0) {
+    if (m->nsurveys >= INT_MAX || hmap_puts(&m->six, r->survey, (int)m->nsurveys) != 0) {
         free(r->survey);
         return -1;
     }
@@ -332,45 +254,13 @@ int model_stream_rank(const char *stream)
     return RANK_OTHER;
 }
 
-/* Copies src into dst (cap bytes with the NUL) as valid UTF-8: a string
- * from an event may be cut mid-character or not be UTF-8 at all, and the
- * state must still be JSON and text PostgreSQL accepts. Invalid bytes
- * become '?'; a character that does not fit is left out. */
-static void utf8_copy(char *dst, size_t cap, const char *src)
-{
-    size_t o = 0;
-    const unsigned char *p = (const unsigned char *)(src ? src : "");
-    while (*p) {
-        size_t len = *p < 0x80             ? 1
-                     : (*p & 0xe0) == 0xc0 ? 2
-                     : (*p & 0xf0) == 0xe0 ? 3
-                     : (*p & 0xf8) == 0xf0 ? 4
-                                           : 0;
-        bool ok = len > 0 && !(len == 2 && *p < 0xc2) && !(len == 4 && *p > 0xf4);
-        for (size_t k = 1; ok && k < len; k++)
-            ok = (p[k] & 0xc0) == 0x80;
-        /* overlong 3/4-byte forms and UTF-16 surrogates */
-        if (ok && len == 3)
-            ok = !(*p == 0xe0 && p[1] < 0xa0) && !(*p == 0xed && p[1] >= 0xa0);
-        if (ok && len == 4)
-            ok = !(*p == 0xf0 && p[1] < 0x90) && !(*p == 0xf4 && p[1] >= 0x90);
-        if (!ok)
-            len = 1;
-        if (o + len >= cap)
-            break;
-        if (ok)
-            memcpy(dst + o, p, len);
-        else
-            dst[o] = '?';
-        o += len;
-        p += len;
-    }
-    dst[o] = '\0';
-}
-
+/* Strings from events may be cut mid-character or not be UTF-8 at all, and
+ * the state must still be JSON and text PostgreSQL accepts: copies are made
+ * with utf8_copy, invalid bytes becoming '?' and a character that does not
+ * fit left out. */
 static void text_set(char *dst, const char *src)
 {
-    utf8_copy(dst, MODEL_TEXT_MAX, src);
+    utf8_copy(dst, MODEL_TEXT_MAX, src, "?");
 }
 
 /* A malloc'd valid UTF-8 copy of at most max bytes; NULL for "" or OOM. */
@@ -383,7 +273,7 @@ static char *text_dup(const char *src, size_t max)
         cap = max + 1;
     char *d = malloc(cap);
     if (d)
-        utf8_copy(d, cap, src);
+        utf8_copy(d, cap, src, "?");
     return d;
 }
 
