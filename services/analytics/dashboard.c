@@ -10,6 +10,7 @@
  * Vietnamese by default; English with ?lang=en or an Accept-Language that
  * prefers it.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "dashboard.h"
 #include "html.h"
 #include "kpi.h"
+#include "label.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -36,10 +38,16 @@
 static const char *const palette[] = {"#0b5cad", "#d9480f", "#2b8a3e", "#862e9c",
                                       "#c2255c", "#1098ad", "#5c940d", "#e67700",
                                       "#364fc7", "#a61e4d", "#087f5b", "#495057"};
-static const char *const channel_order[] = {"phone", "email",     "chat",       "facebook",
-                                            "zalo",  "instagram", "tiktok",     "twitter",
-                                            "sms",   "whatsapp",  "helpcenter", "store"};
-#define NCHANNELS 12
+#define NPALETTE (sizeof palette / sizeof palette[0])
+
+/* The contacts chart stacks the channels in the schema's order (vocab.h),
+ * each with its colour (a 13th channel reuses the first) and its label. */
+#define CHANNELS (&carebus__v1__channel__descriptor)
+
+static const char *channel_color(size_t c)
+{
+    return palette[c % NPALETTE];
+}
 
 struct dash {
     analytics *a;
@@ -50,7 +58,8 @@ struct dash {
     bool failed;
     kpi_result *all, *days;
     int ndays;
-    double *by_channel; /* ndays x NCHANNELS contacts */
+    size_t nchannels;
+    double *by_channel; /* ndays x nchannels contacts */
 };
 
 static const char *L(const struct dash *d, enum dash_label l)
@@ -330,16 +339,22 @@ static void chart_lines(buf *b, const struct dash *d, enum dash_label title, con
     buf_puts(b, "</figure>");
 }
 
+static const char *channel_label(const struct dash *d, size_t c)
+{
+    return label_or_name(CHANNELS, vocab_value(CHANNELS, c), (enum label_lang)d->lang);
+}
+
 static void chart_contacts(buf *b, const struct dash *d)
 {
     int n = d->ndays;
+    size_t nc = d->nchannels;
     double max = 0;
-    bool used[NCHANNELS] = {false};
+    bool used[DASH_MAX_CHANNELS] = {false};
     for (int i = 0; i < n; i++) {
         double total = 0;
-        for (int c = 0; c < NCHANNELS; c++) {
-            total += d->by_channel[i * NCHANNELS + c];
-            used[c] |= d->by_channel[i * NCHANNELS + c] > 0;
+        for (size_t c = 0; c < nc; c++) {
+            total += d->by_channel[i * nc + c];
+            used[c] |= d->by_channel[i * nc + c] > 0;
         }
         max = total > max ? total : max;
     }
@@ -358,27 +373,27 @@ static void chart_contacts(buf *b, const struct dash *d)
         double x = x_of(i, n) - bw / 2;
         char day[11];
         civil_date_format(d->p.from_day + i, day);
-        for (int c = 0; c < NCHANNELS; c++) {
-            double v = d->by_channel[i * NCHANNELS + c];
+        for (size_t c = 0; c < nc; c++) {
+            double v = d->by_channel[i * nc + c];
             if (v <= 0)
                 continue;
             double y1 = y_of(base + v, 0, ymax), y0 = y_of(base, 0, ymax);
             buf_printf(b,
                        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                        "fill=\"%s\"><title>%s ",
-                       x, y1, bw, y0 - y1, palette[c], day);
-            html_escape(b, dashboard_channel_label(channel_order[c], d->lang));
+                       x, y1, bw, y0 - y1, channel_color(c), day);
+            html_escape(b, channel_label(d, c));
             buf_printf(b, ": %.0f</title></rect>", v);
             base += v;
         }
     }
     buf_puts(b, "</svg>");
-    const char *names[NCHANNELS], *colors[NCHANNELS];
+    const char *names[DASH_MAX_CHANNELS], *colors[DASH_MAX_CHANNELS];
     int k = 0;
-    for (int c = 0; c < NCHANNELS; c++)
+    for (size_t c = 0; c < nc; c++)
         if (used[c]) {
-            names[k] = dashboard_channel_label(channel_order[c], d->lang);
-            colors[k++] = palette[c];
+            names[k] = channel_label(d, c);
+            colors[k++] = channel_color(c);
         }
     legend(b, names, colors, k);
     buf_puts(b, "</figure>");
@@ -577,10 +592,12 @@ static void on_channels(PGresult *res, void *arg)
         if (civil_date_parse(PQgetvalue(res, i, 0), &day) != 0)
             continue;
         int k = day - d->p.from_day;
-        const char *ch = PQgetvalue(res, i, 1);
-        for (int c = 0; c < NCHANNELS && k >= 0 && k < d->ndays; c++)
-            if (strcmp(ch, channel_order[c]) == 0)
-                d->by_channel[k * NCHANNELS + c] += strtod(PQgetvalue(res, i, 2), NULL);
+        int ch;
+        if (k < 0 || k >= d->ndays || vocab_parse(CHANNELS, PQgetvalue(res, i, 1), &ch) != 0)
+            continue; /* a channel this build does not know is not drawn */
+        for (size_t c = 0; c < d->nchannels; c++)
+            if (vocab_value(CHANNELS, c) == ch)
+                d->by_channel[k * d->nchannels + c] += strtod(PQgetvalue(res, i, 2), NULL);
     }
     dash_step(d);
 }
@@ -655,7 +672,9 @@ http_status dashboard_get(http_req *r, void *arg)
         dash_free(d);
         return HTTP_DONE;
     }
-    d->by_channel = calloc((size_t)d->ndays * NCHANNELS, sizeof *d->by_channel);
+    d->nchannels = vocab_count(CHANNELS);
+    assert(d->nchannels <= DASH_MAX_CHANNELS);
+    d->by_channel = calloc((size_t)d->ndays * d->nchannels, sizeof *d->by_channel);
     const char *params[] = {d->p.from, d->p.to};
     if (!d->by_channel || !dbq_up(a->q)) {
         http_add_header(r, "Retry-After", "1");

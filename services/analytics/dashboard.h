@@ -2,13 +2,19 @@
  *
  * The page is built server-side (dashboard.c): HTML with inline CSS and
  * inline SVG charts, no script, no font, no request to anything but the
- * page itself. Its style sheet and every label (Vietnamese and English)
- * are compiled in from dashboard_assets.c.
+ * page itself. Its style sheet and the page's own words (Vietnamese and
+ * English) are compiled in from dashboard_assets.c; the labels of channels
+ * and other enum values come from label.h.
  */
 #ifndef CAREBUS_ANALYTICS_DASHBOARD_H
 #define CAREBUS_ANALYTICS_DASHBOARD_H
 
-enum dash_lang { LANG_VI = 0, LANG_EN = 1 };
+#include "label.h"
+
+/* The page's languages are label.h's, so that enum labels need no mapping. */
+enum dash_lang { LANG_VI = LABEL_VI, LANG_EN = LABEL_EN };
+/* The contacts chart's room for channels (asserted against the schema). */
+#define DASH_MAX_CHANNELS 64
 
 enum dash_label {
     L_TITLE,
@@ -65,7 +71,5 @@ enum dash_label {
 extern const char dashboard_css[];
 /* labels[lang][label] */
 extern const char *const dashboard_labels[2][L_COUNT];
-/* A channel's display name ("" when unknown). */
-const char *dashboard_channel_label(const char *channel, enum dash_lang lang);
 
 #endif

@@ -4,8 +4,6 @@
  * Colours meet WCAG AA contrast on white; charts are labelled for screen
  * readers by dashboard.c (role="img", <title>).
  */
-#include <string.h>
-
 #include "dashboard.h"
 
 const char dashboard_css[] =
@@ -153,27 +151,3 @@ const char *const dashboard_labels[2][L_COUNT] = {
             [L_UNIT_D] = "d",
         },
 };
-
-const char *dashboard_channel_label(const char *channel, enum dash_lang lang)
-{
-    static const struct {
-        const char *name, *vi, *en;
-    } names[] = {
-        {"phone", "Điện thoại", "Phone"},
-        {"email", "Email", "Email"},
-        {"chat", "Chat trực tuyến", "Live chat"},
-        {"facebook", "Facebook", "Facebook"},
-        {"zalo", "Zalo", "Zalo"},
-        {"instagram", "Instagram", "Instagram"},
-        {"tiktok", "TikTok", "TikTok"},
-        {"twitter", "X (Twitter)", "X (Twitter)"},
-        {"sms", "SMS", "SMS"},
-        {"whatsapp", "WhatsApp", "WhatsApp"},
-        {"helpcenter", "Trung tâm trợ giúp", "Help centre"},
-        {"store", "Cửa hàng", "Store"},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(names[i].name, channel) == 0)
-            return lang == LANG_EN ? names[i].en : names[i].vi;
-    return channel;
-}

@@ -40,8 +40,15 @@ enum {
     PT_PENDING_REQ = 4, /* ticket.status_changed pending: open -> pending */
     PT_OPEN_REQ = 5,    /* ticket.status_changed open: pending -> open */
 };
-/* Ticket statuses (facts). */
-enum { TS_NONE = 0, TS_OPEN, TS_PENDING, TS_SOLVED, TS_CLOSED };
+/* Ticket statuses (facts): the schema's values, so that they print as the
+ * API spells them (event_ticket_status_name). */
+enum {
+    TS_NONE = CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_UNSPECIFIED,
+    TS_OPEN = CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_OPEN,
+    TS_PENDING = CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_PENDING,
+    TS_SOLVED = CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_SOLVED,
+    TS_CLOSED = CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_CLOSED,
+};
 /* SLA event kinds. */
 enum { SLA_WARNING = 1, SLA_BREACH = 2, SLA_ESCALATION = 3 };
 /* Customer status points. */

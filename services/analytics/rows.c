@@ -154,12 +154,6 @@ static const char *uuid_or_null(const char *s)
     return s && s[0] ? s : NULL;
 }
 
-static const char *status_name(int st)
-{
-    static const char *const names[] = {"", "open", "pending", "solved", "closed"};
-    return st >= 0 && st < COUNT(names) ? names[st] : "";
-}
-
 static const char *nonnull(const char *s)
 {
     return s ? s : "";
@@ -185,7 +179,7 @@ void rows_ticket(row *r, const model_ticket *t, const struct ticket_facts *f)
     set(r, 9, f->dims[DIM_SEGMENT]);
     set(r, 10, f->dims[DIM_CATEGORY]);
     set(r, 11, nonnull(event_priority_name(t->priority)));
-    set(r, 12, status_name(f->status));
+    set(r, 12, event_ticket_status_name((Carebus__V1__TicketStatus)f->status)); /* TS_* */
     setf(r, 13, "%zu", t->contacts.n);
     setf(r, 14, "%zu", t->replies.n);
     setf(r, 15, "%d", t->transfers);
@@ -232,7 +226,9 @@ void rows_customer(row *r, const model_customer *c)
             churned_at = c->status.v[i].at;
         churned = now;
     }
-    set(r, 6, churned ? "churned" : "active");
+    set(r, 6,
+        event_customer_status_name(churned ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                                           : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE));
     set_time(r, 7, churned ? churned_at : MODEL_NONE);
 }
 
@@ -282,14 +278,13 @@ void rows_survey(row *r, const model_ticket *t, size_t i)
 int rows_sla_event(row *r, const model_ticket *t, size_t i)
 {
     static const char *const kinds[] = {"", "warning", "breach", "escalation"};
-    static const char *const targets[] = {"", "first_response", "next_response", "resolution"};
     const model_point *p = &t->sla.v[i];
     if (!p->event_id[0] || p->kind < 1 || p->kind > 3)
         return -1;
     set(r, 0, p->event_id);
     set(r, 1, t->id);
     set(r, 2, kinds[p->kind]);
-    set(r, 3, p->aux >= 0 && p->aux <= 3 ? targets[p->aux] : "");
+    set(r, 3, event_sla_target_name((Carebus__V1__SlaTarget)p->aux));
     set_time(r, 4, p->at);
     set_time(r, 5, p->due);
     set_i64(r, 6, p->remaining, p->remaining != MODEL_NONE);

@@ -9,15 +9,6 @@
 #include "timeutil.h"
 #include "write.h"
 
-static int parse_presence(const char *s, int *out)
-{
-    Carebus__V1__Presence p;
-    if (event_presence_parse(s, &p) != 0)
-        return -1;
-    *out = (int)p;
-    return 0;
-}
-
 int agents_presence_parse(const json_t *root, const char *agent_id, int64_t now_us, struct op *o,
                           struct message_error *err)
 {
@@ -31,8 +22,8 @@ int agents_presence_parse(const json_t *root, const char *agent_id, int64_t now_
     carebus__v1__agent_presence__init(b);
     int p = 0;
     uint64_t capacity = 0;
-    if (field_enum(root, "presence", "presence", FIELD_REQUIRED, parse_presence,
-                   "online, away, offline", &p, NULL, err) ||
+    if (field_enum(root, "presence", "presence", FIELD_REQUIRED, &carebus__v1__presence__descriptor,
+                   &p, NULL, err) ||
         field_uint(root, "capacity", "capacity", FIELD_REQUIRED, OP_MAX_CAPACITY, &capacity, NULL,
                    err) ||
         field_strings(root, "teams", "teams", FIELD_REQUIRED, OP_MAX_TEAMS, OP_MAX_NAME, o->teams,

@@ -12,25 +12,6 @@
 #include "timeutil.h"
 #include "write.h"
 
-#include <string.h>
-
-static const char *const outcome_names[] = {
-    [CAREBUS__V1__CALL_OUTCOME__CALL_OUTCOME_ANSWERED] = "answered",
-    [CAREBUS__V1__CALL_OUTCOME__CALL_OUTCOME_MISSED] = "missed",
-    [CAREBUS__V1__CALL_OUTCOME__CALL_OUTCOME_ABANDONED] = "abandoned",
-    [CAREBUS__V1__CALL_OUTCOME__CALL_OUTCOME_VOICEMAIL] = "voicemail",
-};
-
-static int parse_outcome(const char *s, int *out)
-{
-    for (size_t i = 1; i < sizeof outcome_names / sizeof outcome_names[0]; i++)
-        if (outcome_names[i] && strcmp(s, outcome_names[i]) == 0) {
-            *out = (int)i;
-            return 0;
-        }
-    return -1;
-}
-
 int calls_parse(const json_t *root, int64_t now_us, struct op *o, struct message_error *err)
 {
     (void)now_us; /* a call's time is its end */
@@ -51,8 +32,8 @@ int calls_parse(const json_t *root, int64_t now_us, struct op *o, struct message
         field_time(root, "answered_at", "answered_at", FIELD_OPTIONAL, &answered, &has_answered,
                    err) ||
         field_time(root, "ended_at", "ended_at", FIELD_REQUIRED, &ended, NULL, err) ||
-        field_enum(root, "outcome", "outcome", FIELD_REQUIRED, parse_outcome,
-                   "answered, missed, abandoned, voicemail", &outcome, NULL, err) ||
+        field_enum(root, "outcome", "outcome", FIELD_REQUIRED,
+                   &carebus__v1__call_outcome__descriptor, &outcome, NULL, err) ||
         field_string(root, "recording_url", "recording_url", FIELD_OPTIONAL, 4096,
                      &b->recording_url, err) ||
         field_string(root, "external_id", "external_id", FIELD_OPTIONAL, 256, &b->external_id,

@@ -19,27 +19,6 @@
 
 #define CUSTOMER_EXISTS_SQL "SELECT 1 FROM router.customers WHERE id = $1::uuid"
 
-static int parse_segment(const char *s, int *out)
-{
-    Carebus__V1__Segment seg;
-    if (event_segment_parse(s, &seg) != 0)
-        return -1;
-    *out = (int)seg;
-    return 0;
-}
-
-/* event.c has no table for CustomerStatus: its two names live here. */
-static int parse_status(const char *s, int *out)
-{
-    if (strcmp(s, "active") == 0)
-        *out = CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE;
-    else if (strcmp(s, "churned") == 0)
-        *out = CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED;
-    else
-        return -1;
-    return 0;
-}
-
 static int parse_attributes(const json_t *root, struct op *o, struct message_error *err)
 {
     Carebus__V1__CustomerProfileUpdated *b = &o->body.profile;
@@ -89,10 +68,10 @@ int customers_profile_parse(const json_t *root, const char *customer_id, int64_t
     int seg = 0, st = 0;
     bool has_seg = false, has_st = false;
     if (field_string(root, "name", "name", FIELD_TEXT, 512, &b->name, err) ||
-        field_enum(root, "segment", "segment", FIELD_OPTIONAL, parse_segment,
-                   "vip, wholesale, regular", &seg, &has_seg, err) ||
-        field_enum(root, "status", "status", FIELD_OPTIONAL, parse_status, "active, churned", &st,
-                   &has_st, err) ||
+        field_enum(root, "segment", "segment", FIELD_OPTIONAL, &carebus__v1__segment__descriptor,
+                   &seg, &has_seg, err) ||
+        field_enum(root, "status", "status", FIELD_OPTIONAL,
+                   &carebus__v1__customer_status__descriptor, &st, &has_st, err) ||
         parse_attributes(root, o, err))
         return -1;
     b->segment = (Carebus__V1__Segment)seg;
@@ -162,9 +141,8 @@ int customers_lookup_parse(const char *phone, const char *email, const char *cha
         return field_fail(err, "missing_field", "channel",
                           "\"channel\" is required with \"handle\"");
     if (event_channel_parse(channel, &c) != 0)
-        return field_fail(err, "invalid_field", "channel",
-                          "\"channel\" must be one of phone, email, chat, facebook, zalo, "
-                          "instagram, tiktok, twitter, sms, whatsapp, helpcenter, store");
+        return field_fail(err, "invalid_field", "channel", "\"channel\" must be one of %s",
+                          vocab_list(&carebus__v1__channel__descriptor));
     if (!given(handle))
         return field_fail(err, "missing_field", "handle",
                           "\"handle\" is required with \"channel\"");

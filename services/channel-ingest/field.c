@@ -99,8 +99,7 @@ int field_check(const char *s, const char *field, unsigned flags, size_t max,
 }
 
 int field_enum(const json_t *obj, const char *key, const char *field, unsigned flags,
-               field_enum_fn parse, const char *allowed, int *out, bool *present,
-               struct message_error *err)
+               const ProtobufCEnumDescriptor *d, int *out, bool *present, struct message_error *err)
 {
     int rc;
     if (present)
@@ -108,8 +107,9 @@ int field_enum(const json_t *obj, const char *key, const char *field, unsigned f
     json_t *v = member(obj, key, field, flags, err, &rc);
     if (!v)
         return rc;
-    if (!json_is_string(v) || parse(json_string_value(v), out) != 0)
-        return field_fail(err, "invalid_field", field, "\"%s\" must be one of %s", field, allowed);
+    if (!json_is_string(v) || vocab_parse(d, json_string_value(v), out) != 0)
+        return field_fail(err, "invalid_field", field, "\"%s\" must be one of %s", field,
+                          vocab_list(d));
     if (present)
         *present = true;
     return 0;

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vocab.h"
+
 /* What a 400 answer says: {"error":{"code","field","message"}}. */
 struct message_error {
     const char *code; /* "missing_field", "invalid_field", "invalid_json" */
@@ -45,11 +47,10 @@ int field_string(const json_t *obj, const char *key, const char *field, unsigned
 int field_check(const char *s, const char *field, unsigned flags, size_t max,
                 struct message_error *err);
 
-/* An enum member spelled as a string, parsed by parse (event.h's
- * event_*_parse functions); `allowed` lists the names for the message. */
-typedef int (*field_enum_fn)(const char *s, int *out);
+/* A member of one of the schema's enums (vocab.h), spelled as the API
+ * spells it ("zalo"); the error lists every name the schema has. */
 int field_enum(const json_t *obj, const char *key, const char *field, unsigned flags,
-               field_enum_fn parse, const char *allowed, int *out, bool *present,
+               const ProtobufCEnumDescriptor *d, int *out, bool *present,
                struct message_error *err);
 
 /* An RFC 3339 time ("2026-11-23T09:00:00+07:00"); *present tells whether

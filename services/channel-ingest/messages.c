@@ -22,19 +22,6 @@
 #include "timeutil.h"
 #include "write.h"
 
-#define CHANNELS_ALLOWED                                                                           \
-    "phone, email, chat, facebook, zalo, instagram, tiktok, twitter, sms, whatsapp, helpcenter, "  \
-    "store"
-
-static int parse_channel(const char *s, int *out)
-{
-    Carebus__V1__Channel c;
-    if (event_channel_parse(s, &c) != 0)
-        return -1;
-    *out = (int)c;
-    return 0;
-}
-
 static int parse_attachments(const json_t *arr, struct message *m, struct message_error *err)
 {
     if (!json_is_array(arr))
@@ -109,7 +96,7 @@ static int message_finish(struct message *m, int64_t occurred_us, struct message
 {
     if (!event_channel_name(m->contact.channel)[0])
         return field_fail(err, "invalid_field", "channel", "\"channel\" must be one of %s",
-                          CHANNELS_ALLOWED);
+                          vocab_list(&carebus__v1__channel__descriptor));
     struct identity_set ids;
     identity_set_from_ref(&ids, m->contact.channel, &m->customer, NULL);
     if (ids.rejected & IDENTITY_BAD_PHONE)
@@ -141,8 +128,8 @@ int message_parse(const json_t *root, int64_t now_us, struct message *m, struct 
     if (!json_is_object(root))
         return field_fail(err, "invalid_json", "", "the body must be a JSON object");
     int ch = 0;
-    if (field_enum(root, "channel", "channel", FIELD_REQUIRED, parse_channel, CHANNELS_ALLOWED, &ch,
-                   NULL, err) != 0)
+    if (field_enum(root, "channel", "channel", FIELD_REQUIRED, &carebus__v1__channel__descriptor,
+                   &ch, NULL, err) != 0)
         return -1;
     m->contact.channel = (Carebus__V1__Channel)ch;
 

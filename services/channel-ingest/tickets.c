@@ -16,24 +16,6 @@
 
 #define TICKET_EXISTS_SQL "SELECT 1 FROM router.tickets WHERE id = $1::uuid"
 
-static int parse_channel(const char *s, int *out)
-{
-    Carebus__V1__Channel c;
-    if (event_channel_parse(s, &c) != 0)
-        return -1;
-    *out = (int)c;
-    return 0;
-}
-
-static int parse_status(const char *s, int *out)
-{
-    Carebus__V1__TicketStatus st;
-    if (event_ticket_status_parse(s, &st) != 0)
-        return -1;
-    *out = (int)st;
-    return 0;
-}
-
 int tickets_reply_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
                         struct message_error *err)
 {
@@ -46,9 +28,7 @@ int tickets_reply_parse(const json_t *root, const char *ticket_id, int64_t now_u
     if (field_string(root, "agent_id", "agent_id", FIELD_REQUIRED, OP_MAX_NAME, &b->agent_id,
                      err) ||
         field_string(root, "text", "text", FIELD_REQUIRED | FIELD_TEXT, 0, &b->text, err) ||
-        field_enum(root, "channel", "channel", FIELD_OPTIONAL, parse_channel,
-                   "phone, email, chat, facebook, zalo, instagram, tiktok, twitter, sms, "
-                   "whatsapp, helpcenter, store",
+        field_enum(root, "channel", "channel", FIELD_OPTIONAL, &carebus__v1__channel__descriptor,
                    &ch, NULL, err) ||
         field_bool(root, "internal_note", "internal_note", FIELD_OPTIONAL, &note, err))
         return -1;
@@ -67,8 +47,8 @@ int tickets_status_parse(const json_t *root, const char *ticket_id, int64_t now_
     Carebus__V1__TicketStatusChanged *b = &o->body.status;
     carebus__v1__ticket_status_changed__init(b);
     int st = 0;
-    if (field_enum(root, "status", "status", FIELD_REQUIRED, parse_status,
-                   "open, pending, solved, closed", &st, NULL, err) ||
+    if (field_enum(root, "status", "status", FIELD_REQUIRED,
+                   &carebus__v1__ticket_status__descriptor, &st, NULL, err) ||
         field_string(root, "reason", "reason", FIELD_TEXT, 1024, &b->reason, err) ||
         field_string(root, "actor", "actor", FIELD_OPTIONAL, OP_MAX_NAME, &b->actor, err))
         return -1;

@@ -1,9 +1,10 @@
 /* event.h — the event envelope: names, packing, enums as strings.
  *
  * Wraps the protoc-c generated code for proto/carebus/v1/events.proto. The
- * dotted type name of each body ("contact.received") is defined once here,
- * in the table in event.c; enum <-> string conversions for the JSON API live
- * here too so that every service spells them alike.
+ * dotted type name of each body ("contact.received") and the enum spellings
+ * of the JSON API ("zalo", "vip") are derived from the schema (vocab.h), so
+ * that every service spells them alike and the proto is their one list; the
+ * typed event_<enum>_name/_parse pairs below are shorthands for vocab.h.
  */
 #ifndef CAREBUS_EVENT_H
 #define CAREBUS_EVENT_H
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "carebus/v1/events.pb-c.h"
+#include "vocab.h"
 
 typedef Carebus__V1__Envelope event;
 
@@ -46,19 +48,31 @@ int64_t event_ts_us(const Google__Protobuf__Timestamp *ts);
 void event_ts_set(Google__Protobuf__Timestamp *ts, int64_t us);
 
 /* Enum names as used in the JSON API ("zalo", "vip", "open", ...). The
- * *_name functions return a static string ("" for UNSPECIFIED); the *_parse
- * functions return -1 for an unknown name. */
-const char *event_channel_name(Carebus__V1__Channel c);
-int event_channel_parse(const char *s, Carebus__V1__Channel *out);
-const char *event_segment_name(Carebus__V1__Segment s);
-int event_segment_parse(const char *s, Carebus__V1__Segment *out);
-const char *event_ticket_status_name(Carebus__V1__TicketStatus s);
-int event_ticket_status_parse(const char *s, Carebus__V1__TicketStatus *out);
-const char *event_category_name(Carebus__V1__Category c);
-int event_category_parse(const char *s, Carebus__V1__Category *out);
-const char *event_priority_name(Carebus__V1__Priority p);
-int event_priority_parse(const char *s, Carebus__V1__Priority *out);
-const char *event_presence_name(Carebus__V1__Presence p);
-int event_presence_parse(const char *s, Carebus__V1__Presence *out);
+ * *_name functions return a static string ("" for UNSPECIFIED and unknown
+ * values); the *_parse functions return -1 for an unknown name (out
+ * untouched). */
+#define EVENT_ENUM(fn, Type, desc)                                                                 \
+    static inline const char *event_##fn##_name(Carebus__V1__##Type v)                             \
+    {                                                                                              \
+        return vocab_name(&desc, (int)v);                                                          \
+    }                                                                                              \
+    static inline int event_##fn##_parse(const char *s, Carebus__V1__##Type *out)                  \
+    {                                                                                              \
+        int v;                                                                                     \
+        if (vocab_parse(&desc, s, &v) != 0)                                                        \
+            return -1;                                                                             \
+        *out = (Carebus__V1__##Type)v;                                                             \
+        return 0;                                                                                  \
+    }
+EVENT_ENUM(channel, Channel, carebus__v1__channel__descriptor)
+EVENT_ENUM(segment, Segment, carebus__v1__segment__descriptor)
+EVENT_ENUM(customer_status, CustomerStatus, carebus__v1__customer_status__descriptor)
+EVENT_ENUM(ticket_status, TicketStatus, carebus__v1__ticket_status__descriptor)
+EVENT_ENUM(category, Category, carebus__v1__category__descriptor)
+EVENT_ENUM(priority, Priority, carebus__v1__priority__descriptor)
+EVENT_ENUM(presence, Presence, carebus__v1__presence__descriptor)
+EVENT_ENUM(sla_target, SlaTarget, carebus__v1__sla_target__descriptor)
+EVENT_ENUM(call_outcome, CallOutcome, carebus__v1__call_outcome__descriptor)
+#undef EVENT_ENUM
 
 #endif

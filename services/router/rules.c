@@ -18,11 +18,17 @@
 
 #define RULES_MAX_BYTES (1u << 20)
 
-static const char *const priority_names[] = {NULL, "low", "normal", "high", "urgent"};
+/* A priority rank is a Priority value, 1 (low) to the highest (urgent):
+ * the schema numbers them in order, without gaps. */
+static int rank_top(void)
+{
+    return (int)vocab_count(&carebus__v1__priority__descriptor);
+}
 
 const char *rules_priority_name(int rank)
 {
-    return rank >= 1 && rank <= 4 ? priority_names[rank] : "normal";
+    return rank >= 1 && rank <= rank_top() ? event_priority_name((Carebus__V1__Priority)rank)
+                                           : "normal";
 }
 
 static int rules_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -124,8 +130,7 @@ const char *rules_team(const rules *r, Carebus__V1__Category c)
 
 static const char *category_list(void)
 {
-    return "technical_support, complaint, product_info, returns_warranty, billing, sales, "
-           "account, other";
+    return vocab_list(&carebus__v1__category__descriptor);
 }
 
 static int parse_team_ref(rules *r, const json_t *v, const char *path, const char **out, char *err,
@@ -296,12 +301,13 @@ static int parse_boost(const json_t *v, const char *path, int *out, char *err, s
 
 static int parse_rank(const json_t *v, const char *path, int *out, char *err, size_t errlen)
 {
-    for (int k = 1; k <= 4; k++)
-        if (json_is_string(v) && strcmp(json_string_value(v), priority_names[k]) == 0) {
-            *out = k;
-            return 0;
-        }
-    return rules_fail(err, errlen, "%s: must be one of low, normal, high, urgent", path);
+    Carebus__V1__Priority p;
+    if (json_is_string(v) && event_priority_parse(json_string_value(v), &p) == 0) {
+        *out = (int)p;
+        return 0;
+    }
+    return rules_fail(err, errlen, "%s: must be one of %s", path,
+                      vocab_list(&carebus__v1__priority__descriptor));
 }
 
 static int parse_priority(rules *r, const json_t *root, char *err, size_t errlen)
@@ -331,9 +337,8 @@ static int parse_priority(rules *r, const json_t *root, char *err, size_t errlen
             char path[96];
             snprintf(path, sizeof path, "priority.segments.%.32s", key);
             if (event_segment_parse(key, &s) != 0 || (int)s <= 0 || (int)s >= RULES_SEGMENTS)
-                return rules_fail(err, errlen,
-                                  "%s: unknown segment \"%s\" (expected regular, vip, wholesale)",
-                                  path, key);
+                return rules_fail(err, errlen, "%s: unknown segment \"%s\" (expected %s)", path,
+                                  key, vocab_list(&carebus__v1__segment__descriptor));
             if (parse_boost(b, path, &r->segment_boost[s], err, errlen) != 0)
                 return -1;
         }
@@ -505,7 +510,7 @@ void rules_priority(const rules *r, const struct rules_priority_in *in, struct r
         rank += r->repeat_boost;
         add_reason(out, "repeated_contacts:%s", n, r->repeat_boost);
     }
-    rank = rank < 1 ? 1 : rank > 4 ? 4 : rank;
+    rank = rank < 1 ? 1 : rank > rank_top() ? rank_top() : rank;
     if (in->escalated > rank) {
         rank = in->escalated;
         add_reason(out, "sla_escalation:%s", rules_priority_name(in->escalated), 0);

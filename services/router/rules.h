@@ -22,8 +22,10 @@
 #include "event.h"
 #include "fold.h"
 
-#define RULES_CATEGORIES 9 /* Carebus__V1__Category values, UNSPECIFIED included */
-#define RULES_SEGMENTS 4
+/* Room for every Category and Segment value (test_rules checks the schema
+ * fits), so that a value added to the proto needs no edit here. */
+#define RULES_CATEGORIES 32
+#define RULES_SEGMENTS 16
 #define RULES_NAME_MAX 64 /* team and rule names */
 #define RULES_REASONS_MAX 6
 #define RULES_REASON_LEN 96

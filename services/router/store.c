@@ -118,9 +118,9 @@ static void add_customers(model *m, const PGresult *r)
         Carebus__V1__Segment seg = CAREBUS__V1__SEGMENT__SEGMENT_REGULAR;
         event_segment_parse(PQgetvalue(r, i, 2), &seg);
         c.segment = seg;
-        c.status = strcmp(PQgetvalue(r, i, 3), "churned") == 0
-                       ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
-                       : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE;
+        Carebus__V1__CustomerStatus st = CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE;
+        event_customer_status_parse(PQgetvalue(r, i, 3), &st);
+        c.status = st;
         c.created = cell_us(r, i, 5);
         c.updated = cell_us(r, i, 6);
         c.merged_at = cell_us(r, i, 7);
@@ -616,8 +616,10 @@ int store_write(model *m, pgpipe *p)
         jw_kstr(&w, "name", c->name);
         jw_kstr(&w, "segment", event_segment_name(c->segment));
         jw_kstr(&w, "status",
-                c->status == CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED ? "churned"
-                                                                                   : "active");
+                event_customer_status_name(
+                    c->status == CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                        ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                        : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE));
         jw_kstr(&w, "merged_into", c->merged_into >= 0 ? cust_id(m, c->merged_into) : NULL);
         jw_ktime(&w, "merged_at", c->merged_at);
         jw_ktime(&w, "created_at", c->created);

@@ -66,26 +66,13 @@ out:
 
 const char *sla_target_name(Carebus__V1__SlaTarget t)
 {
-    switch (t) {
-    case CAREBUS__V1__SLA_TARGET__SLA_TARGET_FIRST_RESPONSE:
-        return "first_response";
-    case CAREBUS__V1__SLA_TARGET__SLA_TARGET_NEXT_RESPONSE:
-        return "next_response";
-    case CAREBUS__V1__SLA_TARGET__SLA_TARGET_RESOLUTION:
-        return "resolution";
-    default:
-        return NULL;
-    }
+    const char *n = event_sla_target_name(t);
+    return n[0] ? n : NULL;
 }
 
 int sla_target_parse(const char *s, Carebus__V1__SlaTarget *out)
 {
-    for (int t = 1; t <= 3; t++)
-        if (strcmp(s, sla_target_name((Carebus__V1__SlaTarget)t)) == 0) {
-            *out = (Carebus__V1__SlaTarget)t;
-            return 0;
-        }
-    return -1;
+    return event_sla_target_parse(s, out);
 }
 
 void sla_config_free(sla_config **pc)

@@ -21,6 +21,7 @@ struct ctl_command {
 int keys_create(int argc, char **argv);
 int keys_list(int argc, char **argv);
 int keys_revoke(int argc, char **argv);
+int enums_list(int argc, char **argv);
 
 /* Connects to CAREBUS_PG and applies pending migrations; NULL after
  * printing why. Blocks. */

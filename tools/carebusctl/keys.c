@@ -5,6 +5,7 @@
  * channel-ingest reloads the table every second: a new key works, and a
  * revoked one is refused, about a second after the command returns.
  */
+#include <assert.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdbool.h>
@@ -91,12 +92,13 @@ static int channels_literal(const char *list, char *out, size_t size)
         snprintf(name, sizeof name, "%.*s", (int)(m < sizeof name ? m : sizeof name - 1), p);
         Carebus__V1__Channel c;
         if (event_channel_parse(name, &c) != 0) {
-            fprintf(stderr,
-                    "carebusctl: unknown channel \"%s\" (phone, email, chat, facebook, zalo, "
-                    "instagram, tiktok, twitter, sms, whatsapp, helpcenter, store)\n",
-                    name);
+            fprintf(stderr, "carebusctl: unknown channel \"%s\" (%s)\n", name,
+                    vocab_list(&carebus__v1__channel__descriptor));
             return -1;
         }
+        /* channel-ingest keeps a key's channels as bits of 32 (its
+         * unit tests check that every channel fits). */
+        assert((unsigned)c < sizeof seen / sizeof seen[0]);
         if (!seen[c]) {
             seen[c] = true;
             const char *canon = event_channel_name(c);

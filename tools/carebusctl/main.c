@@ -3,11 +3,12 @@
  *   carebusctl keys create --name NAME [--channels zalo,email] [--json]
  *   carebusctl keys list [--json]
  *   carebusctl keys revoke ID
+ *   carebusctl enums list [--json]
  *
  * It connects to CAREBUS_PG and applies pending migrations first (so it
  * works on a fresh database, before any service started). The command table
  * below is the whole list of what it does; each command lives in its own
- * file (keys.c). Exit status: 0 done, 1 failed, 2 wrong usage.
+ * file (keys.c, enums.c). Exit status: 0 done, 1 failed, 2 wrong usage.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,12 +16,14 @@
 #include "carebusctl.h"
 #include "config.h"
 #include "log.h"
+#include "vocab.h"
 
 static const struct ctl_command commands[] = {
     {"keys", "create", keys_create, "--name NAME [--channels zalo,email] [--json]",
      "make an API key (printed once)"},
     {"keys", "list", keys_list, "[--json]", "list the API keys (never the keys themselves)"},
     {"keys", "revoke", keys_revoke, "ID", "revoke a key (ingest refuses it within ~1 s)"},
+    {"enums", "list", enums_list, "[--json]", "the schema's enums (names, labels) and event types"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -33,7 +36,8 @@ static void usage(FILE *f)
                  commands[i].args);
         fprintf(f, "  carebusctl %-58s %s\n", line, commands[i].help);
     }
-    fprintf(f, "\nThe database is CAREBUS_PG (default \"%s\").\n", CONFIG_DEFAULT_PG);
+    fprintf(f, "\nChannels (--channels): %s.\n", vocab_list(&carebus__v1__channel__descriptor));
+    fprintf(f, "The database is CAREBUS_PG (default \"%s\").\n", CONFIG_DEFAULT_PG);
 }
 
 int main(int argc, char **argv)

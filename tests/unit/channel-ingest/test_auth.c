@@ -168,6 +168,21 @@ static void test_buckets_survive_reload(void **state)
     auth_destroy(&a);
 }
 
+/* A key's channels are bits of a 32-bit mask (auth.h): every channel of the
+ * schema must fit, or a new channel would be refused to every limited key. */
+static void test_every_channel_fits_the_mask(void **state)
+{
+    (void)state;
+    const ProtobufCEnumDescriptor *d = &carebus__v1__channel__descriptor;
+    struct auth_key k = {.channels = AUTH_ALL_CHANNELS};
+    for (size_t i = 0; i < vocab_count(d); i++) {
+        int v = vocab_value(d, i);
+        if (v >= 32)
+            fail_msg("channel \"%s\" (%d) does not fit auth_key.channels", vocab_name(d, v), v);
+        assert_true(auth_allows(&k, (Carebus__V1__Channel)v));
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +191,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_generate),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_buckets_survive_reload),
+        cmocka_unit_test(test_every_channel_fits_the_mask),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -291,6 +291,27 @@ static void test_reload(void **state)
     unlink(path);
 }
 
+/* The rule tables have room for every category and segment of the schema,
+ * so a value added to the proto is accepted without an edit in rules.h. */
+static void test_schema_fits_the_tables(void **state)
+{
+    (void)state;
+    const ProtobufCEnumDescriptor *cat = &carebus__v1__category__descriptor;
+    const ProtobufCEnumDescriptor *seg = &carebus__v1__segment__descriptor;
+    for (size_t i = 0; i < vocab_count(cat); i++)
+        assert_true(vocab_value(cat, i) < RULES_CATEGORIES);
+    for (size_t i = 0; i < vocab_count(seg); i++)
+        assert_true(vocab_value(seg, i) < RULES_SEGMENTS);
+    /* Priority ranks are the Priority values 1..n, without gaps. */
+    const ProtobufCEnumDescriptor *pri = &carebus__v1__priority__descriptor;
+    for (size_t i = 0; i < vocab_count(pri); i++)
+        assert_int_equal(vocab_value(pri, i), (int)i + 1);
+    assert_string_equal(rules_priority_name(1), "low");
+    assert_string_equal(rules_priority_name(4), "urgent");
+    assert_string_equal(rules_priority_name(0), "normal");
+    assert_string_equal(rules_priority_name(5), "normal");
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +322,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_priority_matrix),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_reload),
+        cmocka_unit_test(test_schema_fits_the_tables),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
