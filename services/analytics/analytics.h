@@ -10,6 +10,7 @@
 #define CAREBUS_ANALYTICS_ANALYTICS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "dbq.h"
 #include "http.h"
@@ -43,6 +44,14 @@ http_status dashboard_get(http_req *r, void *arg);
  * bulk rebuild when far behind, the bi_reader role. Blocks (a rebuild may
  * take a while). 0 when done, -1 to be called again later. */
 int setup_run(analytics *a);
+
+/* --describe (kpi_doc.c): kpi.def and the SQL written from it, as JSON on
+ * out. 0, or -1 out of memory. */
+int kpi_doc_print(FILE *out);
+
+/* The bi views' column comments that list the schema's enum values
+ * (bidoc.c): idempotent DDL for migrate_derived; NULL out of memory. */
+const char *bidoc_sql(void);
 
 /* A validated period: from and to as "YYYY-MM-DD" (both within reach),
  * or an error naming the field. */

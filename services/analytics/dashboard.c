@@ -129,29 +129,34 @@ static void card(buf *b, const char *label, const char *value)
     buf_puts(b, "</dd></div>");
 }
 
-enum card_kind { C_INT, C_PCT, C_DEC2, C_DUR };
+/* A KPI's label in the page's language (kpi.def). */
+static const char *K(const struct dash *d, int col)
+{
+    return kpi_defs[col].label[d->lang];
+}
 
-static void card_kpi(buf *b, const struct dash *d, enum dash_label label, int col,
-                     enum card_kind kind)
+/* A headline card: the KPI's value for the period, as its format says. */
+static void card_kpi(buf *b, const struct dash *d, int col)
 {
     const kpi_row *row = d->all && d->all->nrows ? &d->all->rows[0] : NULL;
+    enum kpi_format kind = kpi_defs[col].format;
     double v = val(row, col);
     char text[64];
-    if (isnan(v) && kind == C_INT)
+    if (isnan(v) && kind == KPI_FMT_COUNT)
         v = 0;
     if (isnan(v))
         snprintf(text, sizeof text, "—");
-    else if (kind == C_INT)
+    else if (kind == KPI_FMT_COUNT)
         fmt_int(text, sizeof text, (long long)v, d->lang);
-    else if (kind == C_PCT) {
+    else if (kind == KPI_FMT_PCT) {
         char num[32];
         fmt_dec(num, sizeof num, v, 1, d->lang);
         snprintf(text, sizeof text, "%s %%", num);
-    } else if (kind == C_DEC2)
+    } else if (kind == KPI_FMT_DEC)
         fmt_dec(text, sizeof text, v, 2, d->lang);
     else
         fmt_dur(text, sizeof text, v, d);
-    card(b, L(d, label), text);
+    card(b, K(d, col), text);
 }
 
 /* --- charts ------------------------------------------------------------------------ */
@@ -245,7 +250,7 @@ static void no_data(buf *b, const struct dash *d)
 }
 
 struct series {
-    enum dash_label name;
+    const char *name;
     int col;
     const char *color;
     bool dashed;
@@ -323,7 +328,7 @@ static void chart_lines(buf *b, const struct dash *d, enum dash_label title, con
                 fmt_dec(t, sizeof t, v, 2, d->lang);
             buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s ",
                        x_of(i, n), y_of(v, ymin, ymax), s[k].color, day);
-            html_escape(b, L(d, s[k].name));
+            html_escape(b, s[k].name);
             buf_puts(b, ": ");
             html_escape(b, t);
             buf_puts(b, "</title></circle>");
@@ -332,7 +337,7 @@ static void chart_lines(buf *b, const struct dash *d, enum dash_label title, con
     buf_puts(b, "</svg>");
     const char *names[8], *colors[8];
     for (int k = 0; k < ns && k < 8; k++) {
-        names[k] = L(d, s[k].name);
+        names[k] = s[k].name;
         colors[k] = s[k].color;
     }
     legend(b, names, colors, ns);
@@ -478,39 +483,26 @@ static void page_foot(buf *b, const struct dash *d)
 static void page_body(buf *b, const struct dash *d)
 {
     buf_puts(b, "<dl class=\"cards\">");
-    card_kpi(b, d, L_CONTACTS, KPI_CONTACTS, C_INT);
-    card_kpi(b, d, L_TICKETS_CREATED, KPI_TICKETS_CREATED, C_INT);
-    card_kpi(b, d, L_TICKETS_SOLVED, KPI_TICKETS_SOLVED, C_INT);
-    card_kpi(b, d, L_FCR, KPI_FCR_PCT, C_PCT);
-    card_kpi(b, d, L_CSAT, KPI_CSAT_PCT, C_PCT);
-    card_kpi(b, d, L_CES, KPI_CES_AVG, C_DEC2);
-    card_kpi(b, d, L_SURVEY_RATE, KPI_SURVEY_RESPONSE_PCT, C_PCT);
-    card_kpi(b, d, L_FR_AVG, KPI_FR_AVG, C_DUR);
-    card_kpi(b, d, L_FR_P90, KPI_FR_P90, C_DUR);
-    card_kpi(b, d, L_RES_AVG, KPI_RES_AVG, C_DUR);
-    card_kpi(b, d, L_RES_P90, KPI_RES_P90, C_DUR);
-    card_kpi(b, d, L_SLA, KPI_SLA_PCT, C_PCT);
-    card_kpi(b, d, L_BREACHES, KPI_SLA_BREACHES, C_INT);
-    card_kpi(b, d, L_BACKLOG, KPI_BACKLOG_OPEN, C_INT);
-    card_kpi(b, d, L_CHURN, KPI_CHURN_PCT, C_PCT);
-    card_kpi(b, d, L_CONTACTS_PER_TICKET, KPI_CONTACTS_PER_TICKET, C_DEC2);
+    for (int col = 1; col < KPI_NCOLS; col++)
+        if (kpi_defs[col].tile)
+            card_kpi(b, d, col);
     buf_puts(b, "</dl><p class=\"note\">");
     html_escape(b, L(d, L_BUSINESS_NOTE));
     buf_puts(b, "</p><section class=\"charts\">");
     chart_contacts(b, d);
-    const struct series fr[] = {{L_AVG, KPI_FR_AVG, palette[0], false},
-                                {L_P90, KPI_FR_P90, palette[1], true}};
+    const struct series fr[] = {{L(d, L_AVG), KPI_FR_AVG, palette[0], false},
+                                {L(d, L_P90), KPI_FR_P90, palette[1], true}};
     chart_lines(b, d, L_CHART_FR, fr, 2, true, 0, 0);
-    const struct series res[] = {{L_AVG, KPI_RES_AVG, palette[0], false},
-                                 {L_P90, KPI_RES_P90, palette[1], true}};
+    const struct series res[] = {{L(d, L_AVG), KPI_RES_AVG, palette[0], false},
+                                 {L(d, L_P90), KPI_RES_P90, palette[1], true}};
     chart_lines(b, d, L_CHART_RES, res, 2, true, 0, 0);
-    const struct series csat[] = {{L_CSAT, KPI_CSAT_PCT, palette[2], false}};
+    const struct series csat[] = {{K(d, KPI_CSAT_PCT), KPI_CSAT_PCT, palette[2], false}};
     chart_lines(b, d, L_CHART_CSAT, csat, 1, false, 0, 100);
-    const struct series ces[] = {{L_CES, KPI_CES_AVG, palette[3], false}};
+    const struct series ces[] = {{K(d, KPI_CES_AVG), KPI_CES_AVG, palette[3], false}};
     chart_lines(b, d, L_CHART_CES, ces, 1, false, 1, 7);
-    const struct series sla[] = {{L_SLA_ALL, KPI_SLA_PCT, palette[0], false},
-                                 {L_SLA_FR, KPI_SLA_FR_PCT, palette[2], true},
-                                 {L_SLA_RES, KPI_SLA_RES_PCT, palette[1], true}};
+    const struct series sla[] = {{L(d, L_SLA_ALL), KPI_SLA_PCT, palette[0], false},
+                                 {L(d, L_SLA_FR), KPI_SLA_FR_PCT, palette[2], true},
+                                 {L(d, L_SLA_RES), KPI_SLA_RES_PCT, palette[1], true}};
     chart_lines(b, d, L_CHART_SLA, sla, 3, false, 0, 100);
     chart_backlog(b, d);
     buf_puts(b, "</section>");

@@ -3,8 +3,9 @@
  * The page is built server-side (dashboard.c): HTML with inline CSS and
  * inline SVG charts, no script, no font, no request to anything but the
  * page itself. Its style sheet and the page's own words (Vietnamese and
- * English) are compiled in from dashboard_assets.c; the labels of channels
- * and other enum values come from label.h.
+ * English) are compiled in from dashboard_assets.c; the KPIs' labels and
+ * which KPIs are headline cards come from kpi.def, the labels of channels
+ * and other enum values from label.h.
  */
 #ifndef CAREBUS_ANALYTICS_DASHBOARD_H
 #define CAREBUS_ANALYTICS_DASHBOARD_H
@@ -24,22 +25,6 @@ enum dash_label {
     L_SHOW,
     L_PERIOD,
     L_TZ,
-    L_CONTACTS,
-    L_TICKETS_CREATED,
-    L_TICKETS_SOLVED,
-    L_FCR,
-    L_CSAT,
-    L_CES,
-    L_SURVEY_RATE,
-    L_FR_AVG,
-    L_FR_P90,
-    L_RES_AVG,
-    L_RES_P90,
-    L_SLA,
-    L_BREACHES,
-    L_BACKLOG,
-    L_CHURN,
-    L_CONTACTS_PER_TICKET,
     L_CHART_CONTACTS,
     L_CHART_FR,
     L_CHART_RES,

@@ -1,4 +1,10 @@
-/* kpi.c — the KPI query in two steps (see kpi.h). */
+/* kpi.c — the KPI table (kpi.def) and the KPI query in two steps (kpi.h).
+ *
+ * The table's lines become kpi_defs[] here, and the query's SQL comes from
+ * them (kpi_sql.c): the first step's columns are the KPIs in column order,
+ * then a count and a histogram per P90 KPI, which the second step turns
+ * into exact percentiles.
+ */
 #include "kpi.h"
 
 #include <math.h>
@@ -10,77 +16,64 @@
 #include "contrib.h"
 #include "log.h"
 
-#define KPI_NAME(id, name, real) name,
-const char *const kpi_col_names[KPI_NCOLS] = {KPI_COLUMNS(KPI_NAME)};
+/* kpi.def's "how" and "dims" spelt as the table's fields. */
+#define SUM(expr) KPI_SUM, expr, NULL, 0, -1
+#define RATIO(num, den, scale) KPI_RATIO, num, den, scale, -1
+#define P90(metric, count) KPI_P90, NULL, count, 0, metric
+#define LEVEL(expr) KPI_LEVEL, expr, NULL, 0, -1
+#define PER_START(num, den, scale) KPI_PER_START, num, den, scale, -1
+#define DIMS_ALL ((1u << DIM_COUNT) - 1)
+#define DIMS(d) ((1u << DIM_ALL) | (1u << (d)))
+#define KPI(id, name, how, dims, format, tile, vi, en, doc)                                        \
+    [KPI_##id] = {name, how, dims, KPI_FMT_##format, tile, {vi, en}, doc},
+const struct kpi_def kpi_defs[KPI_NCOLS] = {
+    [KPI_KEY] = {"key", KPI_SUM, NULL, NULL, 0, -1, DIMS_ALL, KPI_FMT_COUNT, false, {"", ""}, ""},
+#include "kpi.def"
+};
+#undef KPI
+#undef SUM
+#undef RATIO
+#undef P90
+#undef LEVEL
+#undef PER_START
+#undef DIMS_ALL
+#undef DIMS
+
+#define KPI_NAME(id, name, ...) name,
+const char *const kpi_col_names[KPI_NCOLS] = {
+    "key",
+#define KPI KPI_NAME
+#include "kpi.def"
+#undef KPI
+};
 #undef KPI_NAME
 
-/* kpi_sums' result columns, by position. */
-enum {
-    S_KEY,
-    S_CONTACTS,
-    S_TICKETS_CREATED,
-    S_TICKETS_SOLVED,
-    S_FCR,
-    S_CSAT,
-    S_CES,
-    S_SURVEY,
-    S_FR_AVG,
-    S_FRB_AVG,
-    S_RES_AVG,
-    S_RESB_AVG,
-    S_SLA,
-    S_SLA_FR,
-    S_SLA_NR,
-    S_SLA_RES,
-    S_BREACHES,
-    S_BACKLOG,
-    S_BACKLOG_PENDING,
-    S_BL_1D,
-    S_BL_3D,
-    S_BL_7D,
-    S_BL_OLDER,
-    S_CHURN,
-    S_CPT,
-    S_FR_COUNT,
-    S_RES_COUNT,
-    S_HIST0,
-    S_NCOLS = S_HIST0 + H_COUNT
-};
+bool kpi_is_count(int col)
+{
+    return col > KPI_KEY && col < KPI_NCOLS &&
+           (kpi_defs[col].how == KPI_SUM || kpi_defs[col].how == KPI_LEVEL);
+}
 
-/* Where each API column comes from in kpi_sums (-1: from kpi_p90). */
-static const int from_sums[KPI_NCOLS] = {
-    [KPI_KEY] = S_KEY,
-    [KPI_CONTACTS] = S_CONTACTS,
-    [KPI_TICKETS_CREATED] = S_TICKETS_CREATED,
-    [KPI_TICKETS_SOLVED] = S_TICKETS_SOLVED,
-    [KPI_FCR_PCT] = S_FCR,
-    [KPI_CSAT_PCT] = S_CSAT,
-    [KPI_CES_AVG] = S_CES,
-    [KPI_SURVEY_RESPONSE_PCT] = S_SURVEY,
-    [KPI_FR_AVG] = S_FR_AVG,
-    [KPI_FR_P90] = -1,
-    [KPI_RES_AVG] = S_RES_AVG,
-    [KPI_RES_P90] = -1,
-    [KPI_SLA_PCT] = S_SLA,
-    [KPI_SLA_BREACHES] = S_BREACHES,
-    [KPI_BACKLOG_OPEN] = S_BACKLOG,
-    [KPI_CHURN_PCT] = S_CHURN,
-    [KPI_CONTACTS_PER_TICKET] = S_CPT,
-    [KPI_FRB_AVG] = S_FRB_AVG,
-    [KPI_FRB_P90] = -1,
-    [KPI_RESB_AVG] = S_RESB_AVG,
-    [KPI_RESB_P90] = -1,
-    [KPI_SLA_FR_PCT] = S_SLA_FR,
-    [KPI_SLA_NR_PCT] = S_SLA_NR,
-    [KPI_SLA_RES_PCT] = S_SLA_RES,
-    [KPI_BACKLOG_PENDING] = S_BACKLOG_PENDING,
-    [KPI_BACKLOG_1D] = S_BL_1D,
-    [KPI_BACKLOG_3D] = S_BL_3D,
-    [KPI_BACKLOG_7D] = S_BL_7D,
-    [KPI_BACKLOG_OLDER] = S_BL_OLDER,
-};
-/* The API column of each duration metric's percentile. */
-static const int p90_col[H_COUNT] = {KPI_FR_P90, KPI_FRB_P90, KPI_RES_P90, KPI_RESB_P90};
+bool kpi_has_group(int col, int group)
+{
+    if (col <= KPI_KEY || col >= KPI_NCOLS)
+        return false;
+    int dim = group == KPI_GROUP_DAY ? DIM_ALL : group;
+    return dim >= 0 && dim < DIM_COUNT && (kpi_defs[col].dims & (1u << dim));
+}
+
+/* The P90 KPIs, in column order: the query's tail holds, for each, its
+ * count and its histogram. */
+static int p90_cols[KPI_NCOLS], np90;
+
+static void p90_init(void)
+{
+    if (np90)
+        return;
+    for (int c = 1; c < KPI_NCOLS; c++)
+        if (kpi_defs[c].how == KPI_P90)
+            p90_cols[np90++] = c;
+}
 
 struct kpi_job {
     dbq *q;
@@ -212,9 +205,13 @@ static void on_p90(PGresult *res, void *arg)
     for (int i = 0; i < PQntuples(res); i++) {
         int metric = atoi(PQgetvalue(res, i, 0));
         kpi_row *row = row_by_key(j->res, PQgetvalue(res, i, 1));
-        if (!row || metric < 0 || metric >= H_COUNT || PQgetisnull(res, i, 2))
+        int col = -1;
+        for (int k = 0; k < np90; k++)
+            if (kpi_defs[p90_cols[k]].metric == metric)
+                col = p90_cols[k];
+        if (!row || col < 0 || PQgetisnull(res, i, 2))
             continue;
-        char **v = &row->vals[p90_col[metric]];
+        char **v = &row->vals[col];
         free(*v);
         *v = strdup(PQgetvalue(res, i, 2));
     }
@@ -254,7 +251,7 @@ static void want(struct kpi_job *j, const char *key, int metric, const char *his
 static void on_sums(PGresult *res, void *arg)
 {
     struct kpi_job *j = arg;
-    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != S_NCOLS) {
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != KPI_NCOLS + 2 * np90) {
         if (res)
             log_error("analytics: KPI sums failed: %s", PQresultErrorMessage(res));
         job_done(j, false);
@@ -270,18 +267,20 @@ static void on_sums(PGresult *res, void *arg)
     for (int i = 0; i < n; i++) {
         kpi_row *row = &j->res->rows[i];
         for (int c = 0; c < KPI_NCOLS; c++) {
-            int s = from_sums[c];
-            if (s < 0 || PQgetisnull(res, i, s))
-                continue;
-            if (c == KPI_KEY && PQgetvalue(res, i, s)[0] == '\0')
+            if (PQgetisnull(res, i, c))
+                continue; /* a P90 (step 2), a ratio without data */
+            if (c == KPI_KEY && PQgetvalue(res, i, c)[0] == '\0')
                 continue; /* not known, or the whole period: null */
-            row->vals[c] = strdup(PQgetvalue(res, i, s));
+            row->vals[c] = strdup(PQgetvalue(res, i, c));
         }
-        const char *key = PQgetvalue(res, i, S_KEY);
-        long long frn = atoll(PQgetvalue(res, i, S_FR_COUNT));
-        long long resn = atoll(PQgetvalue(res, i, S_RES_COUNT));
-        for (int h = 0; h < H_COUNT; h++)
-            want(j, key, h, PQgetvalue(res, i, S_HIST0 + h), h < H_RES ? frn : resn);
+        const char *key = PQgetvalue(res, i, KPI_KEY);
+        for (int k = 0; k < np90; k++) {
+            int c = p90_cols[k];
+            if (!kpi_has_group(c, j->res->group))
+                continue;
+            want(j, key, kpi_defs[c].metric, PQgetvalue(res, i, KPI_NCOLS + 2 * k + 1),
+                 atoll(PQgetvalue(res, i, KPI_NCOLS + 2 * k)));
+        }
     }
     if (j->nwant == 0) {
         job_done(j, true);
@@ -319,9 +318,10 @@ int kpi_query(dbq *q, const char *from, const char *to, int group, kpi_fn fn, vo
     snprintf(j->from, sizeof j->from, "%s", from);
     snprintf(j->to, sizeof j->to, "%s", to);
     snprintf(j->group, sizeof j->group, "%d", group);
+    p90_init();
+    const char *sql = kpi_sql_query();
     const char *params[] = {j->from, j->to, j->group};
-    if (dbq_query(q, "SELECT * FROM analytics.kpi_sums($1::date, $2::date, $3::smallint)", 3,
-                  params, on_sums, j) != 0) {
+    if (!sql || dbq_query(q, sql, 3, params, on_sums, j) != 0) {
         job_free(j);
         return -1;
     }

@@ -1,15 +1,17 @@
 /* kpi.h — the KPIs of a period, grouped, without blocking the loop.
  *
  * Two statements on the service's query queue (dbq.h):
- *   1. analytics.kpi_sums(): per key, the KPIs that are ratios of sums, the
- *      counts, and each duration metric's histogram summed over the period;
+ *   1. the period query (kpi_sql_query()): per key, the KPIs that are sums,
+ *      ratios of sums and levels, and each duration metric's histogram
+ *      summed over the period;
  *   2. analytics.kpi_p90(): for each key and metric, the exact values around
  *      the 90th percentile's rank, read from the one or two histogram
  *      buckets that hold them (located here, in C, from step 1).
  * So a 90-day query reads a few thousand daily rows and a few thousand
  * samples, not every ticket of the period. The values are PostgreSQL's own
  * text (float8 shortest form), which the API prints as they are: the API
- * and bi.kpi_daily give the very same numbers.
+ * and bi.kpi_daily give the very same numbers, both computed by SQL that
+ * kpi_sql.c writes from the one table of KPIs, kpi.def.
  */
 #ifndef CAREBUS_ANALYTICS_KPI_H
 #define CAREBUS_ANALYTICS_KPI_H
@@ -17,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "contrib.h"
 #include "dbq.h"
 
 /* Groupings: per day, the whole period, or one dimension (contrib.h's
@@ -24,42 +27,52 @@
 #define KPI_GROUP_DAY (-1)
 #define KPI_GROUP_ALL 0
 
-/* The columns of a KPI row, in the API's order. */
-#define KPI_COLUMNS(X)                                                                             \
-    X(KEY, "key", 0)                                                                               \
-    X(CONTACTS, "contacts", 0)                                                                     \
-    X(TICKETS_CREATED, "tickets_created", 0)                                                       \
-    X(TICKETS_SOLVED, "tickets_solved", 0)                                                         \
-    X(FCR_PCT, "fcr_pct", 1)                                                                       \
-    X(CSAT_PCT, "csat_pct", 1)                                                                     \
-    X(CES_AVG, "ces_avg", 1)                                                                       \
-    X(SURVEY_RESPONSE_PCT, "survey_response_pct", 1)                                               \
-    X(FR_AVG, "first_response_avg_s", 1)                                                           \
-    X(FR_P90, "first_response_p90_s", 1)                                                           \
-    X(RES_AVG, "resolution_avg_s", 1)                                                              \
-    X(RES_P90, "resolution_p90_s", 1)                                                              \
-    X(SLA_PCT, "sla_compliance_pct", 1)                                                            \
-    X(SLA_BREACHES, "sla_breaches", 0)                                                             \
-    X(BACKLOG_OPEN, "backlog_open", 0)                                                             \
-    X(CHURN_PCT, "churn_pct", 1)                                                                   \
-    X(CONTACTS_PER_TICKET, "contacts_per_ticket", 1)                                               \
-    X(FRB_AVG, "first_response_business_avg_s", 1)                                                 \
-    X(FRB_P90, "first_response_business_p90_s", 1)                                                 \
-    X(RESB_AVG, "resolution_business_avg_s", 1)                                                    \
-    X(RESB_P90, "resolution_business_p90_s", 1)                                                    \
-    X(SLA_FR_PCT, "sla_first_response_pct", 1)                                                     \
-    X(SLA_NR_PCT, "sla_next_response_pct", 1)                                                      \
-    X(SLA_RES_PCT, "sla_resolution_pct", 1)                                                        \
-    X(BACKLOG_PENDING, "backlog_pending", 0)                                                       \
-    X(BACKLOG_1D, "backlog_1d", 0)                                                                 \
-    X(BACKLOG_3D, "backlog_3d", 0)                                                                 \
-    X(BACKLOG_7D, "backlog_7d", 0)                                                                 \
-    X(BACKLOG_OLDER, "backlog_older", 0)
+/* The columns of a KPI row, in the API's order: the key, then kpi.def's
+ * KPIs (KPI_CONTACTS, KPI_FCR_PCT, ...). */
+#define KPI(id, ...) KPI_##id,
+enum kpi_col {
+    KPI_KEY,
+#include "kpi.def"
+    KPI_NCOLS
+};
+#undef KPI
 
-#define KPI_ENUM(id, name, real) KPI_##id,
-enum kpi_col { KPI_COLUMNS(KPI_ENUM) KPI_NCOLS };
-#undef KPI_ENUM
+enum kpi_how { KPI_SUM, KPI_RATIO, KPI_P90, KPI_LEVEL, KPI_PER_START };
+enum kpi_format { KPI_FMT_COUNT, KPI_FMT_PCT, KPI_FMT_DEC, KPI_FMT_SECONDS };
+
+/* One line of kpi.def (see there for what each field means). */
+struct kpi_def {
+    const char *name;
+    enum kpi_how how;
+    const char *a, *b; /* SQL over measure names: the SUM/LEVEL expression, the
+                          RATIO/PER_START numerator and denominator, P90's count */
+    int scale;
+    int metric;    /* P90: contrib.h's H_*; else -1 */
+    unsigned dims; /* bits 1 << DIM_*: the groupings with a value (the day goes
+                      with DIM_ALL) */
+    enum kpi_format format;
+    bool tile;
+    const char *label[2]; /* vi, en (dashboard.h's dash_lang) */
+    const char *doc;
+};
+/* Indexed by enum kpi_col; kpi_defs[KPI_KEY] is the key, not a KPI. */
+extern const struct kpi_def kpi_defs[KPI_NCOLS];
+/* "key", "contacts", ...: kpi_defs' names. */
 extern const char *const kpi_col_names[KPI_NCOLS];
+/* Whether a KPI is a count (an integer, 0 without data) rather than a
+ * number that is null without data. */
+bool kpi_is_count(int col);
+/* Whether a KPI has a value on a grouping (KPI_GROUP_DAY, ALL or DIM_*). */
+bool kpi_has_group(int col, int group);
+
+/* SQL generated from kpi.def (kpi_sql.c); built on first use, static:
+ *  - the period query ($1 from, $2 to, $3 the grouping): one row per key
+ *    with the KPIs in column order (null for the P90s), then for each P90
+ *    KPI in order its count and its summed histogram (as text);
+ *  - bi.kpi_daily's definition with its KPI columns' comments: idempotent
+ *    DDL that setup.c applies whenever it changed (migrate.h). */
+const char *kpi_sql_query(void);
+const char *kpi_sql_view(void);
 
 typedef struct kpi_row {
     char *vals[KPI_NCOLS]; /* PostgreSQL's text; NULL: null (key: not known) */

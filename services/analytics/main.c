@@ -5,6 +5,8 @@
  *                                  and the dashboard (GET /)
  *   carebus-analytics --rebuild    wipes analytics' state and offsets,
  *                                  rebuilds both from the whole log, exits
+ *   carebus-analytics --describe   prints the KPIs (kpi.def) and the SQL
+ *                                  written from them, as JSON
  *
  * What it derives and how: model.h (states from events, order-free),
  * contrib.h (KPI sums), store.h (the live path), rebuild.h, kpi.h (the
@@ -76,8 +78,10 @@ int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--rebuild") == 0)
         return analytics_rebuild();
+    if (argc == 2 && strcmp(argv[1], "--describe") == 0)
+        return kpi_doc_print(stdout) == 0 ? 0 : 1;
     if (argc != 1) {
-        fprintf(stderr, "usage: carebus-analytics [--rebuild]\n");
+        fprintf(stderr, "usage: carebus-analytics [--rebuild | --describe]\n");
         return 2;
     }
     static const char *const streams[] = {"ingest", "router", "sla", "survey", NULL};

@@ -7,6 +7,9 @@
  *    CAREBUS_ANALYTICS_REBUILD_LAG events (a new deployment, wiped tables),
  *    a bulk rebuild (over 100,000 events/s) beats catching up event by event
  *    (about 1,000/s), so it rebuilds first.
+ *  - The generated definitions: bi.kpi_daily from kpi.def and the bi
+ *    comments that list the schema's values (migrate.h's derived
+ *    definitions, re-applied whenever this build writes them otherwise).
  *  - The bi_reader role: created if missing, its password set from
  *    CAREBUS_BI_PASSWORD. The SCRAM verifier is computed here
  *    (PQencryptPasswordConn, as psql's \password does) and passed as a bind
@@ -17,7 +20,9 @@
 #include <string.h>
 
 #include "analytics.h"
+#include "kpi.h"
 #include "log.h"
+#include "migrate.h"
 #include "rebuild.h"
 
 #define SETUP_MAX_ATTEMPTS 20
@@ -72,6 +77,18 @@ static int setup_backlog(analytics *a)
     return 0;
 }
 
+static int setup_definitions(analytics *a)
+{
+    PGconn *c = db_conn(a->svc->db);
+    const char *view = kpi_sql_view(), *doc = bidoc_sql();
+    if (!c || !view || !doc)
+        return -1;
+    if (migrate_derived(c, "bi.kpi_daily", view) != 0 ||
+        migrate_derived(c, "bi.comments", doc) != 0)
+        return -1;
+    return 0;
+}
+
 static int setup_bi_reader(analytics *a)
 {
     db *d = a->svc->db;
@@ -102,7 +119,8 @@ int setup_run(analytics *a)
 {
     if (!db_up(a->svc->db))
         return -1;
-    if (setup_calendar(a) != 0 || setup_backlog(a) != 0 || setup_bi_reader(a) != 0) {
+    if (setup_definitions(a) != 0 || setup_calendar(a) != 0 || setup_backlog(a) != 0 ||
+        setup_bi_reader(a) != 0) {
         if (++a->setup_attempts >= SETUP_MAX_ATTEMPTS) {
             log_error("analytics: start-up setup failed %d times: giving up", a->setup_attempts);
             return 0;

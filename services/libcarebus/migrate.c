@@ -84,3 +84,52 @@ int migrate_apply(PGconn *c)
         rc = -1;
     return rc;
 }
+
+int migrate_derived(PGconn *c, const char *name, const char *sql)
+{
+    if (migrate_simple(c, "BEGIN", "begin") != 0)
+        return -1;
+    /* The transaction-level lock conflicts with migrate_apply's session
+     * lock on the same key: a derived definition never runs beside a
+     * migration, and two instances apply it one after the other. */
+    if (migrate_simple(c, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", "take the lock") !=
+            0 ||
+        migrate_simple(c,
+                       "CREATE TABLE IF NOT EXISTS public.carebus_derived ("
+                       " name text PRIMARY KEY,"
+                       " sql text NOT NULL,"
+                       " applied_at timestamptz NOT NULL DEFAULT now())",
+                       "create the derived definitions' table") != 0)
+        goto fail;
+    const char *params[] = {name, sql};
+    PGresult *r =
+        PQexecParams(c, "SELECT 1 FROM public.carebus_derived WHERE name = $1 AND sql = $2", 2,
+                     NULL, params, NULL, NULL, 0);
+    if (!migrate_ok(c, r, "read the derived definitions")) {
+        PQclear(r);
+        goto fail;
+    }
+    bool same = PQntuples(r) > 0;
+    PQclear(r);
+    if (same)
+        return migrate_simple(c, "COMMIT", "commit");
+    r = PQexec(c, sql); /* several statements: the simple protocol */
+    if (!migrate_ok(c, r, name)) {
+        PQclear(r);
+        goto fail;
+    }
+    PQclear(r);
+    r = PQexecParams(c,
+                     "INSERT INTO public.carebus_derived (name, sql) VALUES ($1, $2)"
+                     " ON CONFLICT (name) DO UPDATE SET sql = excluded.sql, applied_at = now()",
+                     2, NULL, params, NULL, NULL, 0);
+    bool ok = migrate_ok(c, r, "record the derived definition");
+    PQclear(r);
+    if (!ok || migrate_simple(c, "COMMIT", "commit") != 0)
+        goto fail;
+    log_info("applied derived definition %s", name);
+    return 0;
+fail:
+    PQclear(PQexec(c, "ROLLBACK"));
+    return -1;
+}
