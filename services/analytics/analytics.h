@@ -53,6 +53,9 @@ int kpi_doc_print(FILE *out);
  * (bidoc.c): idempotent DDL for migrate_derived; NULL out of memory. */
 const char *bidoc_sql(void);
 
+/* Records the measures the sums now hold (after a rebuild). 0 or -1. */
+int setup_measures_save(db *d);
+
 /* A validated period: from and to as "YYYY-MM-DD" (both within reach),
  * or an error naming the field. */
 struct period {

@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,26 @@ const char *const contrib_measure_names[M_COUNT] = {CONTRIB_MEASURES(COL_NAME)};
 const char *const contrib_hist_names[H_COUNT] = {"fr_hist", "frb_hist", "res_hist", "resb_hist"};
 const char *const contrib_dim_names[DIM_COUNT] = {"all",   "channel", "team",
                                                   "agent", "segment", "category"};
+
+static char measures_text[(M_COUNT + H_COUNT) * 32];
+static pthread_once_t measures_once = PTHREAD_ONCE_INIT;
+
+static void measures_build(void)
+{
+    size_t n = 0;
+    for (int i = 0; i < M_COUNT + H_COUNT; i++) {
+        const char *name = i < M_COUNT ? contrib_measure_names[i] : contrib_hist_names[i - M_COUNT];
+        n += (size_t)snprintf(measures_text + n, sizeof measures_text - n, "%s%s", i ? "," : "",
+                              name);
+        assert(n < sizeof measures_text);
+    }
+}
+
+const char *contrib_measures_text(void)
+{
+    pthread_once(&measures_once, measures_build);
+    return measures_text;
+}
 
 #define DAY_MS INT64_C(86400000)
 

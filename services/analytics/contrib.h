@@ -98,6 +98,11 @@ enum contrib_dim {
 };
 extern const char *const contrib_dim_names[DIM_COUNT]; /* "all", "channel", ... */
 
+/* "contacts,tickets_created,...,resb_hist": the sums' columns, which the
+ * daily state was computed with (setup.c rebuilds when they change).
+ * Static. */
+const char *contrib_measures_text(void);
+
 /* --- the sums ---------------------------------------------------------------- */
 
 typedef struct agg_entry {

@@ -43,9 +43,11 @@ int kpi_doc_print(FILE *out)
                       k->tile, "groupings", groups, "label", "vi", k->label[0], "en", k->label[1],
                       "doc", k->doc));
     }
+    json_object_set_new(root, "measures", json_string(contrib_measures_text()));
     json_object_set_new(root, "sql",
-                        json_pack("{s:s?, s:s?, s:s?}", "query", kpi_sql_query(), "view",
-                                  kpi_sql_view(), "comments", bidoc_sql()));
+                        json_pack("{s:s?, s:s?, s:s?, s:s?}", "query", kpi_sql_query(), "view",
+                                  kpi_sql_view(), "comments", bidoc_sql(), "apply_daily",
+                                  kpi_sql_apply_daily()));
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (!text)

@@ -1,7 +1,8 @@
 /* kpi_sql.c — the KPIs' SQL, written from kpi.def (see kpi.h).
  *
  * Two texts, one per reader of analytics.daily: the API's period query and
- * the bi.kpi_daily view. Each KPI's expressions are kpi.def's, over bare
+ * the bi.kpi_daily view; and its live writer, analytics.apply_daily(), from
+ * the measures alone. Each KPI's expressions are kpi.def's, over bare
  * measure names, placed where one relation only has those names (the
  * period sums `per`, the daily rows `d`), so they read as the definition
  * does. Levels (backlog, active customers) are running sums of deltas: up
@@ -252,7 +253,66 @@ static void build_view(buf *b)
     }
 }
 
-static const char *sql_query, *sql_view;
+/* analytics.apply_daily(doc): the live path's additions to the daily sums
+ * (store.c's "daily" rows: the measures' deltas, each histogram's added
+ * and subtracted parts), and the removal of rows that end all zero, so
+ * that the table equals a rebuild's. Columns are named, never positional:
+ * a measure added by a migration is the table's last column. */
+static void build_apply_daily(buf *b)
+{
+    buf_puts(b, "-- Written by carebus-analytics from services/analytics/contrib.h's measures.\n"
+                "CREATE OR REPLACE FUNCTION analytics.apply_daily(doc jsonb) RETURNS void\n"
+                "LANGUAGE plpgsql AS $fn$\n"
+                "BEGIN\n"
+                "    IF jsonb_array_length(doc->'daily') > 0 THEN\n"
+                "    WITH d AS (\n"
+                "        SELECT * FROM jsonb_to_recordset(doc->'daily') AS x(\n"
+                "            dim smallint, day date, key text");
+    for (int m = 0; m < M_COUNT; m++)
+        buf_printf(b, ", %s bigint", contrib_measure_names[m]);
+    for (int h = 0; h < H_COUNT; h++)
+        buf_printf(b, ", %s_add numeric, %s_sub numeric", contrib_hist_names[h],
+                   contrib_hist_names[h]);
+    buf_puts(b, ")\n"
+                "    )\n"
+                "    INSERT INTO analytics.daily AS a (dim, day, key");
+    for (int m = 0; m < M_COUNT; m++)
+        buf_printf(b, ", %s", contrib_measure_names[m]);
+    for (int h = 0; h < H_COUNT; h++)
+        buf_printf(b, ", %s", contrib_hist_names[h]);
+    buf_puts(b, ")\n"
+                "    SELECT dim, day, key");
+    for (int m = 0; m < M_COUNT; m++)
+        buf_printf(b, ", %s", contrib_measure_names[m]);
+    for (int h = 0; h < H_COUNT; h++)
+        buf_printf(b, ", %s_add - %s_sub", contrib_hist_names[h], contrib_hist_names[h]);
+    buf_puts(b, "\n"
+                "      FROM d\n"
+                "    ON CONFLICT (dim, day, key) DO UPDATE SET\n        ");
+    for (int m = 0; m < M_COUNT; m++)
+        buf_printf(b, "%s = a.%s + excluded.%s,\n        ", contrib_measure_names[m],
+                   contrib_measure_names[m], contrib_measure_names[m]);
+    for (int h = 0; h < H_COUNT; h++)
+        buf_printf(b, "%s = a.%s + excluded.%s%s", contrib_hist_names[h], contrib_hist_names[h],
+                   contrib_hist_names[h], h + 1 < H_COUNT ? ",\n        " : ";\n");
+    buf_puts(
+        b,
+        "    END IF;\n"
+        "    IF (doc->>'prune')::boolean THEN\n"
+        "        DELETE FROM analytics.daily a\n"
+        "         USING jsonb_to_recordset(doc->'daily') AS x(dim smallint, day date, key text)\n"
+        "         WHERE a.dim = x.dim AND a.day = x.day AND a.key = x.key");
+    for (int m = 0; m < M_COUNT; m++)
+        buf_printf(b, "\n           AND a.%s = 0", contrib_measure_names[m]);
+    for (int h = 0; h < H_COUNT; h++)
+        buf_printf(b, "\n           AND a.%s = 0", contrib_hist_names[h]);
+    buf_puts(b, ";\n"
+                "    END IF;\n"
+                "END;\n"
+                "$fn$;\n");
+}
+
+static const char *sql_query, *sql_view, *sql_apply_daily;
 static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
 
 static const char *sql_keep(void (*build)(buf *))
@@ -270,6 +330,7 @@ static void sql_build(void)
 {
     sql_query = sql_keep(build_query);
     sql_view = sql_keep(build_view);
+    sql_apply_daily = sql_keep(build_apply_daily);
 }
 
 const char *kpi_sql_query(void)
@@ -282,4 +343,10 @@ const char *kpi_sql_view(void)
 {
     pthread_once(&sql_once, sql_build);
     return sql_view;
+}
+
+const char *kpi_sql_apply_daily(void)
+{
+    pthread_once(&sql_once, sql_build);
+    return sql_apply_daily;
 }

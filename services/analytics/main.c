@@ -58,7 +58,7 @@ static int analytics_rebuild(void)
     if (d) {
         db_set_apply_migrations(d, true);
         struct rebuild_stats st;
-        if (rebuild_run(d, cal, &st) == 0) {
+        if (rebuild_run(d, cal, &st) == 0 && setup_measures_save(d) == 0) {
             double secs = st.read_s + st.compute_s + st.write_s;
             printf("{\"events\":%llu,\"tickets\":%llu,\"customers\":%llu,\"read_s\":%.3f,"
                    "\"compute_write_s\":%.3f,\"commit_s\":%.3f,\"events_per_s\":%.0f}\n",

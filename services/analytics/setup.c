@@ -3,6 +3,9 @@
  *  - The calendar check: analytics.settings records the time zone and
  *    opening hours the state was computed with; a different configuration
  *    would mix two calendars in the same sums, so analytics rebuilds first.
+ *  - The measures check: analytics.settings also records the sums' columns
+ *    (contrib.h); a KPI that adds a measure finds it 0 in the past, so
+ *    analytics rebuilds once.
  *  - The backlog check: when analytics is further behind the log than
  *    CAREBUS_ANALYTICS_REBUILD_LAG events (a new deployment, wiped tables),
  *    a bulk rebuild (over 100,000 events/s) beats catching up event by event
@@ -80,13 +83,45 @@ static int setup_backlog(analytics *a)
 static int setup_definitions(analytics *a)
 {
     PGconn *c = db_conn(a->svc->db);
-    const char *view = kpi_sql_view(), *doc = bidoc_sql();
-    if (!c || !view || !doc)
+    const char *view = kpi_sql_view(), *doc = bidoc_sql(), *apply = kpi_sql_apply_daily();
+    if (!c || !view || !doc || !apply)
         return -1;
-    if (migrate_derived(c, "bi.kpi_daily", view) != 0 ||
+    if (migrate_derived(c, "analytics.apply_daily", apply) != 0 ||
+        migrate_derived(c, "bi.kpi_daily", view) != 0 ||
         migrate_derived(c, "bi.comments", doc) != 0)
         return -1;
     return 0;
+}
+
+int setup_measures_save(db *d)
+{
+    const char *params[] = {contrib_measures_text()};
+    return db_command(d, "UPDATE analytics.settings SET measures = $1", 1, params);
+}
+
+/* A KPI that brings a new measure finds its column 0 in every past row:
+ * the sums are rebuilt from the log once. A state recorded before the
+ * measures were (NULL) was computed with this build's first list. */
+static int setup_measures(analytics *a)
+{
+    db *d = a->svc->db;
+    PGresult *r = db_exec(d, "SELECT measures FROM analytics.settings", 0, NULL);
+    if (!r)
+        return -1;
+    bool known = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0);
+    bool same = known && strcmp(PQgetvalue(r, 0, 0), contrib_measures_text()) == 0;
+    PQclear(r);
+    if (same)
+        return 0;
+    if (known) {
+        log_warn("analytics: the KPI measures changed: rebuilding every KPI from the log");
+        struct rebuild_stats st;
+        if (rebuild_run(d, a->cal, &st) != 0)
+            return -1;
+        log_info("analytics: rebuilt %llu events in %.1f s", (unsigned long long)st.events,
+                 st.read_s + st.compute_s + st.write_s);
+    }
+    return setup_measures_save(d);
 }
 
 static int setup_bi_reader(analytics *a)
@@ -119,8 +154,8 @@ int setup_run(analytics *a)
 {
     if (!db_up(a->svc->db))
         return -1;
-    if (setup_definitions(a) != 0 || setup_calendar(a) != 0 || setup_backlog(a) != 0 ||
-        setup_bi_reader(a) != 0) {
+    if (setup_definitions(a) != 0 || setup_calendar(a) != 0 || setup_measures(a) != 0 ||
+        setup_backlog(a) != 0 || setup_bi_reader(a) != 0) {
         if (++a->setup_attempts >= SETUP_MAX_ATTEMPTS) {
             log_error("analytics: start-up setup failed %d times: giving up", a->setup_attempts);
             return 0;

@@ -1,7 +1,7 @@
 /* test_event.c — event.c: type names, packing, timestamps, enum spellings.
  *
  * The body-name test walks the generated descriptor rather than a list kept
- * here, so a body added to events.proto without a name in event.c fails it.
+ * here: every body of events.proto must have its derived name (vocab.c).
  * Run one test by name: test_event <name>.
  */
 #include <setjmp.h>

@@ -1,10 +1,11 @@
 /* test_vocab.c — vocab.c: spellings derived from the schema.
  *
  * The derived names are API and stored data, so every one of them is pinned
- * here byte for byte (a renamed proto value fails); the properties every
- * enum must have (its prefix, unique names, exact round trips) are checked
- * over the whole schema, so a new enum or value is covered without an edit.
- * Run one test by name: test_vocab <name>.
+ * here byte for byte, in order: a renamed or renumbered proto value fails,
+ * a value added after them does not (the schema grows; it never renames).
+ * The properties every enum must have (its prefix, unique names, exact
+ * round trips) are checked over the whole schema, so a new enum or value is
+ * covered without an edit. Run one test by name: test_vocab <name>.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,14 +36,22 @@ static const struct {
     {"call_outcome", "answered, missed, abandoned, voicemail"},
 };
 
+/* list starts with the pinned names (new values may follow them). */
+static void assert_pinned_prefix(const char *list, const char *pinned_names)
+{
+    size_t n = strlen(pinned_names);
+    if (strncmp(list, pinned_names, n) != 0 || (list[n] != '\0' && strncmp(list + n, ", ", 2) != 0))
+        fail_msg("\"%s\" does not begin with the pinned \"%s\"", list, pinned_names);
+}
+
 static void test_pinned_spellings(void **state)
 {
     (void)state;
-    assert_int_equal(vocab_enum_count(), sizeof pinned / sizeof pinned[0]);
-    for (size_t i = 0; i < vocab_enum_count(); i++) {
+    assert_true(vocab_enum_count() >= sizeof pinned / sizeof pinned[0]);
+    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) {
         const ProtobufCEnumDescriptor *d = vocab_enum_at(i);
         assert_string_equal(vocab_enum_key(d), pinned[i].key);
-        assert_string_equal(vocab_list(d), pinned[i].names);
+        assert_pinned_prefix(vocab_list(d), pinned[i].names);
     }
 }
 
@@ -50,17 +59,32 @@ static void test_pinned_event_types(void **state)
 {
     (void)state;
     static const char *const types[] = {
-        "contact.received",      "agent.replied",          "ticket.status_changed",
-        "ticket.transfer_requested", "agent.presence",     "customer.profile_updated",
-        "call.ended",            "ticket.opened",          "ticket.contact_added",
-        "ticket.classified",     "ticket.assigned",        "ticket.queued",
-        "ticket.transferred",    "ticket.reopened",        "ticket.solved",
-        "ticket.closed",         "ticket.escalated",       "customer.merged",
-        "sla.warning",           "sla.breach",             "sla.escalation",
-        "survey.requested",      "survey.answered",
+        "contact.received",
+        "agent.replied",
+        "ticket.status_changed",
+        "ticket.transfer_requested",
+        "agent.presence",
+        "customer.profile_updated",
+        "call.ended",
+        "ticket.opened",
+        "ticket.contact_added",
+        "ticket.classified",
+        "ticket.assigned",
+        "ticket.queued",
+        "ticket.transferred",
+        "ticket.reopened",
+        "ticket.solved",
+        "ticket.closed",
+        "ticket.escalated",
+        "customer.merged",
+        "sla.warning",
+        "sla.breach",
+        "sla.escalation",
+        "survey.requested",
+        "survey.answered",
     };
-    assert_int_equal(vocab_event_type_count(), sizeof types / sizeof types[0]);
-    for (size_t i = 0; i < vocab_event_type_count(); i++) {
+    assert_true(vocab_event_type_count() >= sizeof types / sizeof types[0]);
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         int c = vocab_event_type_at(i);
         /* fields 20..42, in order */
         assert_int_equal(c, 20 + (int)i);
@@ -69,7 +93,7 @@ static void test_pinned_event_types(void **state)
     }
     assert_null(vocab_event_type(0));
     assert_null(vocab_event_type(19));
-    assert_null(vocab_event_type(43));
+    assert_null(vocab_event_type(100000));
     assert_null(vocab_event_type(-1));
     assert_int_equal(vocab_event_type_parse("contact_received"), 0);
     assert_int_equal(vocab_event_type_parse("Contact.received"), 0);
