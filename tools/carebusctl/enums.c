@@ -37,7 +37,8 @@ static json_t *enums_json(void)
             json_array_append_new(values,
                                   json_pack("{s:s, s:i, s:s, s:{s:s?, s:s?}}", "name",
                                             vocab_name(d, v), "value", v, "proto",
-                                            protobuf_c_enum_descriptor_get_value(d, v)->name, "label", "vi", vi, "en", en));
+                                            protobuf_c_enum_descriptor_get_value(d, v)->name,
+                                            "label", "vi", vi, "en", en));
         }
     }
     for (size_t i = 0; i < vocab_event_type_count(); i++)
