@@ -45,32 +45,44 @@ def _copy_tree(dst):
             shutil.copy2(src, dst / name)
 
 
-def _edit(path, anchor, addition):
+def edit(path, anchor, addition):
+    """Adds addition after anchor, which path must hold once."""
     text = path.read_text(encoding="utf-8")
     assert text.count(anchor) == 1, f"{path}: {anchor!r}"
     path.write_text(text.replace(anchor, anchor + addition), encoding="utf-8")
 
 
-def _scratch(tmp):
-    """The tree with one more channel, and its bin directory once built."""
+def scratch_tree(tmp):
     tree = tmp / "tree"
     tree.mkdir()
     _copy_tree(tree)
-    _edit(tree / "proto/carebus/v1/events.proto", "  CHANNEL_STORE = 12;\n",
-          "  CHANNEL_VIBER = 13;\n")
-    _edit(tree / "services/libcarebus/label.c",
-          '    {"channel", "store", {"Cửa hàng", "Store"}},\n',
-          '    {"channel", "viber", {"Viber", "Viber"}},\n')
+    return tree
+
+
+def scratch_build(tree, binaries):
+    """Builds binaries (debug, whatever mode the suite runs) in the scratch
+    tree; its bin directory."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MODE")}
     started = time.monotonic()
     p = subprocess.run(["make", "-j2", "--no-print-directory", "MODE=debug"]
-                       + [f"build/debug/bin/{b}" for b in BINARIES],
+                       + [f"build/debug/bin/{b}" for b in binaries],
                        cwd=tree, env=env, capture_output=True, text=True,
                        timeout=h.scaled(300))
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     print(f"scratch build: {time.monotonic() - started:.1f} s")
-    return tree, tree / "build/debug/bin"
+    return tree / "build/debug/bin"
+
+
+def _scratch(tmp):
+    """The tree with one more channel, and its bin directory once built."""
+    tree = scratch_tree(tmp)
+    edit(tree / "proto/carebus/v1/events.proto", "  CHANNEL_STORE = 12;\n",
+         "  CHANNEL_VIBER = 13;\n")
+    edit(tree / "services/libcarebus/label.c",
+         '    {"channel", "store", {"Cửa hàng", "Store"}},\n',
+         '    {"channel", "viber", {"Viber", "Viber"}},\n')
+    return tree, scratch_build(tree, BINARIES)
 
 
 def _ctl(bin_dir, st, *args):
@@ -145,6 +157,6 @@ def test_a_channel_is_its_proto_line_and_labels(stack, session_tmp, tmp_path):
     assert problems[1].startswith("README.md:") and problems[1].endswith(
         "lists channel without viber"), problems
     # ...and pass once they name it.
-    _edit(tree / "docs/openapi.yaml", "whatsapp, helpcenter, store", ", viber")
-    _edit(tree / "README.md", "`helpcenter`, `store`", ", `viber`")
+    edit(tree / "docs/openapi.yaml", "whatsapp, helpcenter, store", ", viber")
+    edit(tree / "README.md", "`helpcenter`, `store`", ", `viber`")
     assert V.document_problems(tree, bin_dir) == []
