@@ -64,6 +64,14 @@ static const struct label_entry {
     {"call_outcome", "missed", {"Cuộc gọi nhỡ", "Missed"}},
     {"call_outcome", "abandoned", {"Khách gác máy", "Abandoned"}},
     {"call_outcome", "voicemail", {"Hộp thư thoại", "Voicemail"}},
+
+    {"outbound_kind", "reply", {"Trả lời", "Reply"}},
+    {"outbound_kind", "acknowledgement", {"Xác nhận đã nhận", "Acknowledgement"}},
+    {"outbound_kind", "survey", {"Khảo sát", "Survey"}},
+
+    {"agent_role", "agent", {"Nhân viên", "Agent"}},
+    {"agent_role", "lead", {"Trưởng nhóm", "Team lead"}},
+    {"agent_role", "supervisor", {"Giám sát", "Supervisor"}},
 };
 
 const char *label_get(const ProtobufCEnumDescriptor *d, int value, enum label_lang lang)

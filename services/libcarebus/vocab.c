@@ -19,7 +19,8 @@ static const ProtobufCEnumDescriptor *const vocab_enums[] = {
     &carebus__v1__customer_status__descriptor, &carebus__v1__ticket_status__descriptor,
     &carebus__v1__category__descriptor,        &carebus__v1__priority__descriptor,
     &carebus__v1__presence__descriptor,        &carebus__v1__sla_target__descriptor,
-    &carebus__v1__call_outcome__descriptor,
+    &carebus__v1__call_outcome__descriptor,    &carebus__v1__outbound_kind__descriptor,
+    &carebus__v1__agent_role__descriptor,
 };
 #define VOCAB_NENUMS (sizeof vocab_enums / sizeof vocab_enums[0])
 

@@ -34,6 +34,8 @@ static const struct {
     {"presence", "online, away, offline"},
     {"sla_target", "first_response, next_response, resolution"},
     {"call_outcome", "answered, missed, abandoned, voicemail"},
+    {"outbound_kind", "reply, acknowledgement, survey"},
+    {"agent_role", "agent, lead, supervisor"},
 };
 
 /* list starts with the pinned names (new values may follow them). */
@@ -82,11 +84,33 @@ static void test_pinned_event_types(void **state)
         "sla.escalation",
         "survey.requested",
         "survey.answered",
+        "message.outbound",
+        "message.sent",
+        "message.delivered",
+        "message.read",
+        "message.failed",
+        "subscription.saved",
+        "subscription.deleted",
+        "subscription.paused",
+        "agent.saved",
+        "team.saved",
+        "ticket.assign_requested",
+        "ticket.update_requested",
+        "ticket.updated",
+        "ticket.unassigned",
+        "ticket.merge_requested",
+        "ticket.merged",
+        "customer.merge_requested",
+        "customer.unmerge_requested",
+        "customer.unmerged",
+        "customer.imported",
+        "canned.saved",
+        "canned.deleted",
     };
     assert_true(vocab_event_type_count() >= sizeof types / sizeof types[0]);
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         int c = vocab_event_type_at(i);
-        /* fields 20..42, in order */
+        /* fields 20..64, in order */
         assert_int_equal(c, 20 + (int)i);
         assert_string_equal(vocab_event_type(c), types[i]);
         assert_int_equal(vocab_event_type_parse(types[i]), c);
