@@ -73,7 +73,7 @@ LIBCAREBUS := $(BUILD)/lib/libcarebus.a
 
 $(LIBCAREBUS): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 # Generated code is compiled without -Werror (protoc-c output is not ours).
 $(BUILD)/obj/gen/%.o: $(GEN)/%.c

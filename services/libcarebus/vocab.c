@@ -150,6 +150,14 @@ size_t vocab_enum_count(void)
     return VOCAB_NENUMS;
 }
 
+bool vocab_is_listed(const ProtobufCEnumDescriptor *d)
+{
+    for (size_t i = 0; i < VOCAB_NENUMS; i++)
+        if (vocab_enums[i] == d)
+            return true;
+    return false;
+}
+
 const ProtobufCEnumDescriptor *vocab_enum_at(size_t i)
 {
     assert(i < VOCAB_NENUMS);

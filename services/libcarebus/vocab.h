@@ -15,6 +15,7 @@
 #ifndef CAREBUS_VOCAB_H
 #define CAREBUS_VOCAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "carebus/v1/events.pb-c.h"
@@ -24,6 +25,8 @@
  * table; its values need nothing anywhere. */
 size_t vocab_enum_count(void);
 const ProtobufCEnumDescriptor *vocab_enum_at(size_t i);
+/* True when d is one of the listed enums (the functions below assert it). */
+bool vocab_is_listed(const ProtobufCEnumDescriptor *d);
 /* "channel", "ticket_status": the enum's name in snake case. d must be one
  * of the listed enums (asserted), as for every function below. */
 const char *vocab_enum_key(const ProtobufCEnumDescriptor *d);
