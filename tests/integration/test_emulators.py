@@ -21,6 +21,8 @@ with http.client and smtplib, no carebus binary involved.
   g. Postmark: Basic credentials from the URL, its retry ladder, threading a
      customer's answer to a message carebus sent
   h. Standard Webhooks verification against the specification's vector
+  i. the benchmark's C sink (tests/tools/provider_sink): each provider's
+     success shape, counts, arrival times, reset, a clean exit on SIGTERM
 
 Signatures are verified with code written here from the providers' formulas,
 not with the emulators' own signers. Every wait is bounded.
@@ -32,9 +34,11 @@ import hmac
 import http.client
 import json
 import re
+import signal
 import smtplib
 import socket
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -1205,3 +1209,71 @@ def test_standard_webhooks_vector_and_receiver(hooks):
              headers={"Content-Type": "application/json", "webhook-id": msg_id,
                       "webhook-timestamp": now, "webhook-signature": "v1," + s})
     assert len(hooks.requests()) == 2 and len(hooks.verified(secret)) == 1
+
+
+# --- i. the benchmark's C sink ----------------------------------------------------------------
+
+
+def start_sink(tool, *args):
+    proc = subprocess.Popen([str(tool("provider_sink")), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()  # bounded: an exiting sink closes stdout
+    assert line.startswith('{"port":'), (line, proc.stderr.read() if proc.poll() else "")
+    return proc, f"http://127.0.0.1:{json.loads(line)['port']}"
+
+
+def stop_sink(proc):
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_provider_sink_shapes_counts_and_arrivals(tool, tmp_path):
+    arrivals = tmp_path / "arrivals"
+    proc, url = start_sink(tool, "--shape", "zalo", "--key", "json:text", "--out", str(arrivals))
+    try:
+        before = time.time_ns()
+        for i in range(3):
+            r = call(url + "/v3.0/oa/message/cs",
+                     body={"recipient": {"user_id": ZALO_USER},
+                           "message": {"text": f"bench {i} \"q\""}},
+                     headers={"access_token": "x"})
+            assert r.status == 200, r
+            ans = r.json()
+            assert ans["error"] == 0 and ans["data"]["user_id"] == ZALO_USER
+            assert re.fullmatch(r"[0-9a-f]{20}", ans["data"]["message_id"])
+        stats = call(url + "/__stats", "GET").json()
+        assert stats["requests"] == 3 and before <= stats["first_ns"] <= stats["last_ns"]
+        lines = arrivals.read_text().splitlines()
+        assert [ln.split(" ", 1)[1] for ln in lines] == [f'bench {i} \\"q\\"' for i in range(3)]
+        assert all(before <= int(ln.split(" ", 1)[0]) <= time.time_ns() for ln in lines)
+        assert call(url + "/__reset").status == 200
+        assert call(url + "/__stats", "GET").json()["requests"] == 0
+        assert arrivals.read_text() == ""
+        assert call(url + "/x", "GET").status == 405
+    finally:
+        final = stop_sink(proc)
+    assert final == {"requests": 0}
+
+    checks = {
+        "whatsapp": (lambda r: r.status == 200
+                     and r.json()["contacts"][0]["wa_id"] == WA_ID
+                     and r.json()["messages"][0]["id"].startswith("wamid."),
+                     wa_text(), {}),
+        "messenger": (lambda r: r.status == 200 and r.json()["recipient_id"] == PSID
+                      and r.json()["message_id"].startswith("m_"), fb_msg(), {}),
+        "twilio": (lambda r: r.status == 201
+                   and re.fullmatch(r"SM[0-9a-f]{32}", r.json()["sid"])
+                   and r.json()["to"] == "%2B15558675310",
+                   urllib.parse.urlencode(SMS),
+                   {"Content-Type": "application/x-www-form-urlencoded"}),
+        "webhook": (lambda r: r.status == 200 and r.body == b"", {"type": "ticket.opened"}, {}),
+    }
+    for shape, (ok, body, headers) in checks.items():
+        proc, url = start_sink(tool, "--shape", shape)
+        try:
+            r = call(url + "/anything", body=body, headers=headers)
+            assert ok(r), (shape, r)
+        finally:
+            assert stop_sink(proc) == {"requests": 1}
