@@ -15,7 +15,9 @@ limits, status webhooks and their signatures.
   TwilioEmulator     POST /2010-04-01/Accounts/{sid}/Messages.json, Basic,
                      form fields, 201, magic test numbers, StatusCallback
   SmtpEmulator       submission with STARTTLS then AUTH (aiosmtpd); .cafile is
-                     the run-time self-signed certificate to trust
+                     the run-time self-signed certificate to trust; .messages()
+                     (Mail: headers, text, html, problems()), .sessions() (the
+                     dialogue), reject/defer/fail_next/drop_next (Python only)
   PostmarkSender     posts Postmark inbound JSON with the URL's Basic credentials
   WebhookReceiver    an integrator's endpoint; verify_standard_webhook()
 
@@ -26,8 +28,8 @@ How a test uses them (tests run with /usr/bin/python3):
     from emulators import ZaloEmulator
 
     with ZaloEmulator(webhook_url=st.api_url + "/v1/webhooks/zalo") as zalo:
-        env = {"CAREBUS_ZALO_API_BASE": zalo.url, "CAREBUS_ZALO_OAUTH_BASE": zalo.url,
-               "CAREBUS_ZALO_APP_ID": zalo.app_id, ...}       # point carebus at .url
+        # carebus's Zalo settings: both base URLs (API, OAuth) = zalo.url,
+        # app id, secret key, OA secret key and tokens = zalo's attributes
         zalo.send_inbound("2512523625412515", "Xin chào")     # the customer writes
         ...                                                   # an agent replies
         [req] = zalo.wait_requests(1, path="/v3.0/oa/message/cs", status=200)
@@ -43,6 +45,7 @@ Common to the HTTP emulators (http_emulator.HttpEmulator):
                           status/response answered, fault, time)
   .wait_requests(n, timeout, **filters)   bounded wait for answered requests
   .messages(...)          what the provider accepted (ids in its own format)
+  .errors                 the emulator's own bugs (answered 500): assert empty
   .reset(state=False)     forget records and faults (state=True: also tokens,
                           users, counters and the clock)
   .advance(seconds)       the emulator's clock: windows close, tokens expire

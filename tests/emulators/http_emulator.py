@@ -8,7 +8,7 @@ Subtle:
     failed: nothing was processed), except with process=True, which models the
     sender's worst case: the provider acted and the answer was lost.
   * Provider handlers run under the emulator's lock; injected delays and the
-    configured latency sleep outside it, so slow answers do not serialise.
+    configured latency wait without holding it, so slow answers do not serialise.
   * Webhooks are posted without the lock held (carebus may be sending to us at
     the same time) and without any proxy from the environment.
 """
@@ -19,8 +19,10 @@ import re
 import secrets
 import socket
 import struct
+import sys
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -252,8 +254,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
-    def send_reply(self, reply):
-        body, headers = reply.encoded()
+    def send_reply(self, reply, encoded=None):
+        body, headers = encoded or reply.encoded()
         self.send_response(reply.status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -302,6 +304,9 @@ class HttpEmulator:
         self._offset = 0.0
         self._routes = []
         self.webhook_url = webhook_url
+        # A live count, not a record: reset() leaves it (answered requests may
+        # still be finishing).
+        self.in_flight = 0
         self._clear_records()
         with self._lock:
             self._seed()
@@ -311,7 +316,7 @@ class HttpEmulator:
         self._webhooks = []
         self._faults = []
         self._latency = 0.0
-        self.in_flight = 0
+        self.errors = []  # tracebacks of the emulator's own bugs (answered 500)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -331,6 +336,8 @@ class HttpEmulator:
         if self._server is None:
             return
         self._stopping.set()
+        with self._lock:
+            self._changed.notify_all()
         self._server.shutdown()
         self._server.server_close()
         with self._lock:
@@ -387,9 +394,10 @@ class HttpEmulator:
         """Set the initial provider state (called under the lock)."""
 
     def reset(self, state=False):
-        """Forget recorded requests and webhooks, pending faults and the
-        latency; with state=True also the provider state (tokens, users,
-        messages, counters) and the clock go back to their initial values."""
+        """Forget recorded requests and webhooks, pending faults, the latency
+        and errors; with state=True also the provider state (tokens, users,
+        messages, counters) and the clock go back to their initial values.
+        The webhook URL and routes (configuration) stay."""
         with self._lock:
             self._clear_records()
             if state:
@@ -398,9 +406,23 @@ class HttpEmulator:
             self._changed.notify_all()
 
     def set_latency(self, seconds):
-        """Every provider request waits this long before it is handled."""
+        """Every provider request waits this long before it is handled. It
+        applies to requests already waiting too: set it high to hold answers,
+        then lower it (0) to release them."""
         with self._lock:
             self._latency = float(seconds)
+            self._changed.notify_all()
+
+    def _wait_latency(self):
+        """False when the emulator stopped meanwhile."""
+        start = time.monotonic()
+        with self._lock:
+            while not self._stopping.is_set():
+                left = start + self._latency - time.monotonic()
+                if left <= 0:
+                    return True
+                self._changed.wait(min(left, 0.1))
+        return False
 
     # --- the recorder ------------------------------------------------------------
 
@@ -425,12 +447,13 @@ class HttpEmulator:
             out = [r for r in out if where(r)]
         return out
 
-    def wait_requests(self, n=1, timeout=10.0, **filters):
-        """Wait (bounded) until at least n matching requests were answered."""
+    def wait_requests(self, n=1, timeout=10.0, answered=True, **filters):
+        """Wait (bounded) until at least n matching requests were answered
+        (answered=False: arrived, e.g. held by set_latency)."""
         deadline = time.monotonic() + float(timeout)
         with self._lock:
             while True:
-                got = [r for r in self.requests(**filters) if r.done]
+                got = [r for r in self.requests(**filters) if r.done or not answered]
                 if len(got) >= n:
                     return got
                 left = deadline - time.monotonic()
@@ -477,16 +500,16 @@ class HttpEmulator:
             self.in_flight += 1
             req.concurrent = self.in_flight
             fault = self._take_fault(req)
-            latency = self._latency
+            self._changed.notify_all()
         try:
-            self._serve_provider(handler, req, fault, latency)
+            self._serve_provider(handler, req, fault)
         finally:
             with self._lock:
                 self.in_flight -= 1
                 req.done = True
                 self._changed.notify_all()
 
-    def _serve_provider(self, handler, req, fault, latency):
+    def _serve_provider(self, handler, req, fault):
         if fault is not None and fault.kind == "status":
             req.fault = f"status {fault.reply.status}"
             self._answer(handler, req, fault.reply)
@@ -506,22 +529,27 @@ class HttpEmulator:
                     self.handle(req)
             handler.reset_connection()
             return
-        if latency > 0 and self._stopping.wait(latency):
+        if not self._wait_latency():
             handler.reset_connection()
             return
         with self._lock:
-            reply = self.handle(req)
+            try:
+                reply = self.handle(req)
+            except Exception:  # a bug here, not a provider answer: loud, and answered
+                self.errors.append(traceback.format_exc())
+                sys.stderr.write(f"{self.name} emulator: {self.errors[-1]}")
+                reply = Reply(500, "emulator error:\n" + self.errors[-1])
+                req.fault = "emulator error"
         self._answer(handler, req, reply)
 
     def _answer(self, handler, req, reply):
+        # Recorded before it is written: a client that has the answer finds it here.
+        encoded = reply.encoded()
+        req.status, req.response, req.response_headers = reply.status, *encoded
         try:
-            body, headers = handler.send_reply(reply)
+            handler.send_reply(reply, encoded)
         except OSError:  # the client went away (it timed out): the answer is lost
             handler.close_connection = True
-            req.status = reply.status
-            req.response = None
-            return
-        req.status, req.response, req.response_headers = reply.status, body, headers
 
     def handle(self, req):
         """The provider's answer to req (under the lock). Subclasses override."""

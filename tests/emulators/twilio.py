@@ -149,9 +149,11 @@ class TwilioEmulator(HttpEmulator):
         except (ValueError, UnicodeDecodeError):
             user, secret = "", ""
         account = None
-        if user in self._accounts and hmac.compare_digest(self._accounts[user]["token"], secret):
+        if user in self._accounts and hmac.compare_digest(
+                self._accounts[user]["token"].encode(), secret.encode()):
             account = user
-        elif user in self._keys and hmac.compare_digest(self._keys[user]["secret"], secret):
+        elif user in self._keys and hmac.compare_digest(self._keys[user]["secret"].encode(),
+                                                        secret.encode()):
             account = self._keys[user]["account"]
         if account is None:
             r = twerr(401, 20003, "Authenticate", "Your AccountSid or AuthToken was incorrect.")

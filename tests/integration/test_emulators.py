@@ -144,7 +144,8 @@ def zalo_server():
 
 @pytest.fixture
 def zalo(zalo_server, hooks):
-    return _fresh(zalo_server, hooks, "/v1/webhooks/zalo")
+    yield _fresh(zalo_server, hooks, "/v1/webhooks/zalo")
+    assert zalo_server.errors == [] and hooks.errors == []
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,8 @@ def fb_server():
 
 @pytest.fixture
 def fb(fb_server, hooks):
-    return _fresh(fb_server, hooks, "/v1/webhooks/facebook")
+    yield _fresh(fb_server, hooks, "/v1/webhooks/facebook")
+    assert fb_server.errors == [] and hooks.errors == []
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +168,8 @@ def wa_server():
 
 @pytest.fixture
 def wa(wa_server, hooks):
-    return _fresh(wa_server, hooks, "/v1/webhooks/whatsapp")
+    yield _fresh(wa_server, hooks, "/v1/webhooks/whatsapp")
+    assert wa_server.errors == [] and hooks.errors == []
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +183,8 @@ def tw(tw_server, hooks):
     tw_server.reset(state=True)
     hooks.reset(state=True)
     tw_server.route(PUBLIC, hooks.url)
-    return tw_server
+    yield tw_server
+    assert tw_server.errors == [] and hooks.errors == []
 
 
 # --- a. the machinery ------------------------------------------------------------------------
@@ -866,13 +870,14 @@ def test_whatsapp_status_webhooks_signed(wa, hooks):
 # --- e. Twilio ---------------------------------------------------------------------------------
 
 
-def tw_send(tw, params, auth=None, sid=None, ctype="application/x-www-form-urlencoded"):
+def tw_send(tw, params, auth=None, sid=None, ctype="application/x-www-form-urlencoded",
+            timeout=5.0):
     headers = {"Content-Type": ctype}
     headers.update(basic(tw.account_sid, tw.auth_token) if auth is None else auth)
     body = urllib.parse.urlencode(params, doseq=True) if isinstance(params, (dict, list)) \
         and ctype.startswith("application/x-www") else params
     return call(f"{tw.url}/2010-04-01/Accounts/{sid or tw.account_sid}/Messages.json",
-                body=body, headers=headers)
+                body=body, headers=headers, timeout=timeout)
 
 
 def tw_error(r, status, code):
@@ -939,19 +944,25 @@ def test_twilio_create_and_refusals(tw):
 
 def test_twilio_concurrency_limit(tw):
     tw.set_concurrency(1)
-    tw.set_latency(0.3)
-    out = []
-    threads = [threading.Thread(target=lambda: out.append(tw_send(tw, SMS))) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    codes = sorted(r.status for r in out)
-    assert codes[0] == 201 and 429 in codes, out
-    for r in out:
-        if r.status == 429:
-            tw_error(r, 429, 20429)
-            assert "retry-after" not in r.headers
+    tw.set_latency(30)  # answers are held until released below
+    out = {}
+
+    def send(name):
+        out[name] = tw_send(tw, SMS, timeout=30)
+
+    first = threading.Thread(target=send, args=("first",))
+    first.start()
+    tw.wait_requests(1, timeout=10, answered=False)
+    second = threading.Thread(target=send, args=("second",))
+    second.start()  # arrives while the first is in flight
+    tw.wait_requests(2, timeout=10, answered=False)
+    tw.set_latency(0)
+    first.join(10)
+    second.join(10)
+    assert out["first"].status == 201, out
+    tw_error(out["second"], 429, 20429)
+    assert "retry-after" not in out["second"].headers
+    assert [r.concurrent for r in tw.requests()] == [1, 2]
 
 
 def test_twilio_signature_vector():
