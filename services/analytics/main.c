@@ -21,11 +21,6 @@
 #include "rebuild.h"
 #include "store.h"
 
-static consumer_result analytics_apply(consumer_txn *tx, const event *ev, void *arg)
-{
-    analytics *a = arg;
-    return store_apply(consumer_txn_db(tx), a->cal, ev);
-}
 
 /* Retried every half second until the database is there and it is done. */
 static int analytics_setup_tick(loop *l, void *arg)
@@ -117,7 +112,7 @@ int main(int argc, char **argv)
     if (a.q &&
         (a.setup_done ||
          (a.setup_timer = loop_add_timer(a.svc->loop, 500, analytics_setup_tick, &a)) > 0) &&
-        service_consume(a.svc, streams, analytics_apply, &a) == 0)
+        service_consume(a.svc, streams, store_handlers, store_nhandlers, a.cal) == 0)
         rc = service_run(a.svc);
     else
         log_error("could not start analytics");

@@ -18,7 +18,9 @@
 #include "contrib.h"
 #include "log.h"
 #include "model.h"
+#include "eventlog.h"
 #include "rows.h"
+#include "rowset.h"
 #include "timeutil.h"
 
 #define REBUILD_BATCH 20000
@@ -46,29 +48,21 @@ static int64_t be64(const char *p)
 }
 
 /* Applies one stored event to the model, as the live consumer sees it:
- * stream, seq and recorded_at from the row. */
+ * the payload completed with the row's stream, seq and recorded_at, the
+ * very bytes eventlog_read hands the consumer (eventlog_wire). */
 static int apply_row(model *m, const char *stream, int64_t seq, int64_t recorded_us,
                      const char *payload, int len)
 {
-    event *ev = event_unpack((const uint8_t *)payload, (size_t)len);
+    size_t wlen;
+    uint8_t *wire = eventlog_wire((const uint8_t *)payload, (size_t)len, stream, (uint64_t)seq,
+                                  recorded_us, &wlen);
+    event *ev = wire ? event_unpack(wire, wlen) : NULL;
+    free(wire);
     if (!ev) {
         log_error("rebuild: event %s/%" PRId64 " does not decode: stopping there", stream, seq);
         return -1;
     }
-    char *orig_stream = ev->stream;
-    ev->stream = (char *)stream;
-    ev->seq = (uint64_t)seq;
-    Google__Protobuf__Timestamp rec = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-    Google__Protobuf__Timestamp *orig_rec = ev->recorded_at;
-    if (orig_rec)
-        event_ts_set(orig_rec, recorded_us);
-    else {
-        event_ts_set(&rec, recorded_us);
-        ev->recorded_at = &rec;
-    }
     int rc = model_apply(m, ev, model_event_time(ev));
-    ev->stream = orig_stream;
-    ev->recorded_at = orig_rec;
     event_free(&ev);
     return rc < 0 ? -1 : 0;
 }
@@ -82,15 +76,17 @@ static int rebuild_read(PGconn *c, model *m, int64_t last[NSTREAMS], uint64_t *n
     for (int s = 0; s < NSTREAMS; s++) {
         const char *params[] = {rebuild_streams[s]};
         PGresult *r = PQexecParams(
-            c, "SELECT coalesce((SELECT last_seq FROM eventlog.streams WHERE stream = $1), 0)", 1,
-            NULL, params, NULL, NULL, 0);
+            c,
+            "SELECT coalesce((SELECT last_seq FROM eventlog.streams WHERE stream = $1), 0)"
+            " AS last_seq",
+            1, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             log_error("rebuild: reading the end of \"%s\" failed: %s", rebuild_streams[s],
                       PQresultErrorMessage(r));
             PQclear(r);
             goto out;
         }
-        last[s] = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        last[s] = strtoll(db_value(r, 0, "last_seq"), NULL, 10);
         PQclear(r);
     }
     for (int s = 0; s < NSTREAMS; s++) {
@@ -103,7 +99,8 @@ static int rebuild_read(PGconn *c, model *m, int64_t last[NSTREAMS], uint64_t *n
             const char *params[] = {rebuild_streams[s], a, l, lim};
             PGresult *r = PQexecParams(
                 c,
-                "SELECT seq, (extract(epoch FROM recorded_at) * 1000000)::bigint, payload"
+                "SELECT seq, (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_us,"
+                " payload"
                 " FROM eventlog.events WHERE stream = $1 AND seq > $2 AND seq <= $3"
                 " ORDER BY seq LIMIT $4",
                 4, NULL, params, NULL, NULL, 1);
@@ -114,10 +111,13 @@ static int rebuild_read(PGconn *c, model *m, int64_t last[NSTREAMS], uint64_t *n
                 goto out;
             }
             int n = PQntuples(r);
+            /* Binary results: the columns by name, once per batch. */
+            int c_seq = PQfnumber(r, "seq"), c_rec = PQfnumber(r, "recorded_us"),
+                c_pay = PQfnumber(r, "payload");
             for (int i = 0; i < n; i++) {
-                int64_t seq = be64(PQgetvalue(r, i, 0));
-                if (apply_row(m, rebuild_streams[s], seq, be64(PQgetvalue(r, i, 1)),
-                              PQgetvalue(r, i, 2), PQgetlength(r, i, 2)) != 0) {
+                int64_t seq = be64(PQgetvalue(r, i, c_seq));
+                if (apply_row(m, rebuild_streams[s], seq, be64(PQgetvalue(r, i, c_rec)),
+                              PQgetvalue(r, i, c_pay), PQgetlength(r, i, c_pay)) != 0) {
                     PQclear(r);
                     goto out;
                 }
@@ -135,27 +135,25 @@ out:
 
 /* --- COPY ------------------------------------------------------------------- */
 
+/* One table's COPY: rows from its description (rows.h), sent in chunks. */
 struct copy {
     PGconn *c;
+    const rowset_table *t;
     buf b;
-    row r;
     int failed;
 };
 
-static int copy_begin(struct copy *cp, PGconn *c, const struct row_table *t)
+static int copy_begin(struct copy *cp, PGconn *c, const rowset_table *t)
 {
     memset(cp, 0, sizeof *cp);
     cp->c = c;
-    row_init(&cp->r, t);
+    cp->t = t;
     buf sql = BUF_INIT;
-    buf_printf(&sql, "COPY %s (", t->name);
-    for (int i = 0; i < t->ncols; i++)
-        buf_printf(&sql, "%s%s", i ? ", " : "", t->cols[i]);
-    buf_puts(&sql, ") FROM STDIN");
-    PGresult *r = PQexec(c, buf_str(&sql));
-    int rc = PQresultStatus(r) == PGRES_COPY_IN ? 0 : -1;
+    int rc = rowset_sql(t, "{@copy}", &sql);
+    PGresult *r = rc == 0 ? PQexec(c, buf_str(&sql)) : NULL;
+    rc = PQresultStatus(r) == PGRES_COPY_IN ? 0 : -1;
     if (rc)
-        log_error("rebuild: %s failed: %s", buf_str(&sql), PQresultErrorMessage(r));
+        log_error("rebuild: %s failed: %s", buf_str(&sql), r ? PQresultErrorMessage(r) : "");
     PQclear(r);
     buf_release(&sql);
     return rc;
@@ -168,13 +166,10 @@ static void copy_flush(struct copy *cp)
     buf_reset(&cp->b);
 }
 
-/* Queues the current row and clears it. */
-static void copy_row(struct copy *cp)
+/* Queues one row (a pointer to cp->t's struct). */
+static void copy_row(struct copy *cp, const void *row)
 {
-    if (cp->r.failed)
-        cp->failed = 1;
-    row_copy(&cp->r, &cp->b);
-    row_clear(&cp->r);
+    rowset_copy_line(cp->t, row, NULL, &cp->b);
     if (cp->b.failed)
         cp->failed = 1;
     if (cp->b.len >= REBUILD_COPY_CHUNK)
@@ -190,14 +185,12 @@ static int copy_end(struct copy *cp)
     PGresult *r;
     while ((r = PQgetResult(cp->c)) != NULL) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            log_error("rebuild: COPY into %s failed: %s", cp->r.table->name,
-                      PQresultErrorMessage(r));
+            log_error("rebuild: COPY into %s failed: %s", cp->t->name, PQresultErrorMessage(r));
             rc = -1;
         }
         PQclear(r);
     }
     buf_release(&cp->b);
-    row_clear(&cp->r);
     return rc;
 }
 
@@ -223,8 +216,11 @@ static int write_tickets(PGconn *c, timebase *cal, model *m, agg *a)
         contrib_facts(cal, ts[i], model_segment_of(m, ts[i]->customer), &fs[i]);
         if (contrib_ticket(a, cal, ts[i], &fs[i], +1) != 0)
             tk.failed = 1;
-        rows_ticket(&tk.r, ts[i], &fs[i]);
-        copy_row(&tk);
+        struct ticket_row r;
+        if (rows_ticket(&r, ts[i], &fs[i]) != 0)
+            tk.failed = 1;
+        copy_row(&tk, &r);
+        rows_ticket_clear(&r);
     }
     if (copy_end(&tk) != 0 || copy_begin(&sm, c, &rows_samples) != 0)
         goto out;
@@ -234,25 +230,26 @@ static int write_tickets(PGconn *c, timebase *cal, model *m, agg *a)
         int metric[4];
         int k = rows_sample_count(&fs[i], ms, day, metric);
         for (int j = 0; j < k; j++) {
-            rows_sample(&sm.r, ts[i], &fs[i], metric[j], ms[j], day[j]);
-            copy_row(&sm);
+            struct sample_row r;
+            rows_sample(&r, ts[i], &fs[i], metric[j], ms[j], day[j]);
+            copy_row(&sm, &r);
         }
     }
     if (copy_end(&sm) != 0 || copy_begin(&sv, c, &rows_surveys) != 0)
         goto out;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < ts[i]->nsurveys; j++) {
-            rows_survey(&sv.r, ts[i], j);
-            copy_row(&sv);
+            struct survey_row r;
+            rows_survey(&r, ts[i], j);
+            copy_row(&sv, &r);
         }
     if (copy_end(&sv) != 0 || copy_begin(&sl, c, &rows_sla_events) != 0)
         goto out;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < ts[i]->sla.n; j++) {
-            if (rows_sla_event(&sl.r, ts[i], j) == 0)
-                copy_row(&sl);
-            else
-                row_clear(&sl.r);
+            struct sla_event_row r;
+            if (rows_sla_event(&r, ts[i], j) == 0)
+                copy_row(&sl, &r);
         }
     rc = copy_end(&sl);
 out:
@@ -281,8 +278,11 @@ static int write_customers(PGconn *c, timebase *cal, model *m, agg *a)
                 0)
             cp.failed = 1;
         for (size_t k = i; k < j; k++) {
-            rows_customer(&cp.r, sorted[k]);
-            copy_row(&cp);
+            struct customer_row r;
+            if (rows_customer(&r, sorted[k]) != 0)
+                cp.failed = 1;
+            copy_row(&cp, &r);
+            rows_customer_clear(&r);
         }
         i = j;
     }
@@ -297,14 +297,19 @@ static int write_daily(PGconn *c, agg *a)
     size_t n;
     agg_entry **es = agg_entries(a, &n);
     struct copy cp;
-    if (copy_begin(&cp, c, &rows_daily) != 0)
+    /* Large (the histograms' text): not on the stack. */
+    struct daily_row *r = malloc(sizeof *r);
+    if (!r || copy_begin(&cp, c, rows_daily()) != 0) {
+        free(r);
         return -1;
+    }
     for (size_t i = 0; i < n; i++) {
         if (agg_entry_zero(es[i]))
             continue;
-        rows_daily_entry(&cp.r, es[i]);
-        copy_row(&cp);
+        rows_daily_entry(r, es[i]);
+        copy_row(&cp, r);
     }
+    free(r);
     return copy_end(&cp);
 }
 
@@ -313,9 +318,9 @@ static int write_daily(PGconn *c, agg *a)
  * afterwards is several times faster than maintaining eight indexes row by
  * row. Read from the catalog, so they follow the migrations. */
 #define REBUILD_INDEXES_SQL                                                                        \
-    "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),"             \
+    "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname) AS drop_sql," \
     "       format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname,"            \
-    "              pg_get_constraintdef(oid)), 0"                                                  \
+    "              pg_get_constraintdef(oid)) AS make_sql, 0 AS step"                              \
     "  FROM pg_constraint WHERE connamespace = 'analytics'::regnamespace"                          \
     "   AND contype IN ('p', 'u')"                                                                 \
     " UNION ALL "                                                                                  \
@@ -324,7 +329,7 @@ static int write_daily(PGconn *c, agg *a)
     "  JOIN pg_class t ON t.oid = i.indrelid"                                                      \
     " WHERE t.relnamespace = 'analytics'::regnamespace AND t.relkind = 'r'"                        \
     "   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"            \
-    " ORDER BY 3, 1"
+    " ORDER BY step, drop_sql"
 
 /* Drops them; *recreate receives the statements that make them again
  * (caller frees with PQclear). 0 or -1. */
@@ -337,7 +342,7 @@ static int indexes_drop(PGconn *c, PGresult **recreate)
         return -1;
     }
     for (int i = 0; i < PQntuples(r); i++)
-        if (exec_ok(c, PQgetvalue(r, i, 0)) != 0) {
+        if (exec_ok(c, db_value(r, i, "drop_sql")) != 0) {
             PQclear(r);
             return -1;
         }
@@ -348,7 +353,7 @@ static int indexes_drop(PGconn *c, PGresult **recreate)
 static int indexes_make(PGconn *c, PGresult *recreate)
 {
     for (int i = 0; i < PQntuples(recreate); i++)
-        if (exec_ok(c, PQgetvalue(recreate, i, 1)) != 0)
+        if (exec_ok(c, db_value(recreate, i, "make_sql")) != 0)
             return -1;
     return 0;
 }

@@ -1,152 +1,205 @@
-/* rows.c — text rows of analytics' tables (see rows.h).
+/* rows.c — analytics' tables at the border (see rows.h).
  *
- * Times are written as RFC 3339 UTC with microseconds, days as
- * YYYY-MM-DD, booleans as t/f, so that the two paths cannot differ.
+ * A column's NULL is decided once, in the builder (a time of MODEL_NONE, an
+ * empty id, a day not reached), so that the JSON of the live path and the
+ * COPY of the rebuild cannot differ. The daily tables' measure and
+ * histogram columns come from contrib.h's lists, so a KPI added there is a
+ * column here without an edit.
  */
 #include "rows.h"
 
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "civil.h"
-#include "timeutil.h"
 
-#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+/* --- descriptions ------------------------------------------------------------ */
 
-static const char *const tickets_cols[] = {
-    "ticket_id",
-    "customer_id",
-    "state",
-    "opened",
-    "created_at",
-    "created_day",
-    "channel",
-    "team",
-    "agent",
-    "segment",
-    "category",
-    "priority",
-    "status",
-    "contacts",
-    "public_replies",
-    "transfers",
-    "reopens",
-    "escalations",
-    "first_response_at",
-    "first_response_day",
-    "first_response_ms",
-    "first_response_business_ms",
-    "solved_at",
-    "solved_day",
-    "resolution_ms",
-    "resolution_business_ms",
-    "fcr",
-    "sla_first_response_breached",
-    "sla_resolution_breached",
-    "sla_next_response_total",
-    "sla_next_response_met",
-    "sla_breaches",
-    "merged_into",
-};
-const struct row_table rows_tickets = {"analytics.tickets", tickets_cols, COUNT(tickets_cols)};
-
-static const char *const customers_cols[] = {
-    "customer_id", "root", "merged_into", "state", "first_seen", "segment", "status", "churned_at",
-};
-const struct row_table rows_customers = {"analytics.customers", customers_cols,
-                                         COUNT(customers_cols)};
-
-static const char *const samples_cols[] = {
-    "ticket_id", "metric", "day", "ms", "bucket", "channel", "team", "agent", "segment", "category",
-};
-const struct row_table rows_samples = {"analytics.samples", samples_cols, COUNT(samples_cols)};
-
-static const char *const surveys_cols[] = {
-    "survey_id",   "ticket_id", "customer_id", "channel", "requested_at",
-    "answered_at", "csat",      "ces",         "comment",
-};
-const struct row_table rows_surveys = {"analytics.surveys", surveys_cols, COUNT(surveys_cols)};
-
-static const char *const sla_cols[] = {
-    "event_id", "ticket_id", "kind", "target", "at", "due_at", "remaining_business_s",
-};
-const struct row_table rows_sla_events = {"analytics.sla_events", sla_cols, COUNT(sla_cols)};
-
-#define DAILY_COL(name, col) col,
-static const char *const daily_cols[] = {
-    "dim", "day", "key", CONTRIB_MEASURES(DAILY_COL) "fr_hist", "frb_hist", "res_hist", "resb_hist",
-};
-#undef DAILY_COL
-const struct row_table rows_daily = {"analytics.daily", daily_cols, COUNT(daily_cols)};
-
-void row_init(row *r, const struct row_table *t)
+static void tk_fcr_get(rowset_put *p, const void *row, const void *ctx)
 {
-    memset(r, 0, sizeof *r);
-    r->table = t;
+    (void)ctx;
+    int fcr = ((const struct ticket_row *)row)->fcr;
+    if (fcr < 0)
+        rowset_put_null(p);
+    else
+        rowset_put_bool(p, fcr);
 }
 
-void row_clear(row *r)
-{
-    for (int i = 0; i < ROW_MAX_COLS; i++)
-        free(r->vals[i]);
-    const struct row_table *t = r->table;
-    row_init(r, t);
-}
+#define TK(f) ROWSET_AT(struct ticket_row, f)
+#define TIME(name, T, f) {name, "timestamptz", ROWSET_TIME, ROWSET_AT(T, f), .none = ROWS_NONE}
+#define NULLABLE(name, type, T, f)                                                                 \
+    {name, type, ROWSET_I64, ROWSET_AT(T, f), .none = ROWS_NONE, .flags = ROWSET_NULLABLE}
+static const struct rowset_col ticket_cols[] = {
+    {"ticket_id", "uuid", ROWSET_STR, TK(ticket_id)},
+    {"customer_id", "uuid", ROWSET_STR, TK(customer_id)},
+    {"state", "jsonb", ROWSET_JSON, TK(state)},
+    {"opened", "boolean", ROWSET_BOOL, TK(opened)},
+    TIME("created_at", struct ticket_row, created_at),
+    {"created_day", "date", ROWSET_ID, TK(created_day)},
+    {"channel", "text", ROWSET_STR, TK(channel)},
+    {"team", "text", ROWSET_STR, TK(team)},
+    {"agent", "text", ROWSET_STR, TK(agent)},
+    {"segment", "text", ROWSET_STR, TK(segment)},
+    {"category", "text", ROWSET_STR, TK(category)},
+    {"priority", "text", ROWSET_STR, TK(priority)},
+    {"status", "text", ROWSET_STR, TK(status)},
+    {"contacts", "integer", ROWSET_I64, TK(contacts)},
+    {"public_replies", "integer", ROWSET_I64, TK(public_replies)},
+    {"transfers", "integer", ROWSET_I64, TK(transfers)},
+    {"reopens", "integer", ROWSET_I64, TK(reopens)},
+    {"escalations", "integer", ROWSET_I64, TK(escalations)},
+    TIME("first_response_at", struct ticket_row, first_response_at),
+    {"first_response_day", "date", ROWSET_ID, TK(first_response_day)},
+    NULLABLE("first_response_ms", "bigint", struct ticket_row, first_response_ms),
+    NULLABLE("first_response_business_ms", "bigint", struct ticket_row, first_response_business_ms),
+    TIME("solved_at", struct ticket_row, solved_at),
+    {"solved_day", "date", ROWSET_ID, TK(solved_day)},
+    NULLABLE("resolution_ms", "bigint", struct ticket_row, resolution_ms),
+    NULLABLE("resolution_business_ms", "bigint", struct ticket_row, resolution_business_ms),
+    {"fcr", "boolean", ROWSET_FN, .get = tk_fcr_get},
+    {"sla_first_response_breached", "boolean", ROWSET_BOOL, TK(fr_breached)},
+    {"sla_resolution_breached", "boolean", ROWSET_BOOL, TK(res_breached)},
+    {"sla_next_response_total", "integer", ROWSET_I64, TK(nr_total)},
+    {"sla_next_response_met", "integer", ROWSET_I64, TK(nr_met)},
+    {"sla_breaches", "integer", ROWSET_I64, TK(breaches)},
+    {"merged_into", "uuid", ROWSET_STR, TK(merged_into)},
+};
+#undef TK
+const rowset_table rows_tickets = {"analytics.tickets", ticket_cols, ROWSET_COUNT(ticket_cols),
+                                   NULL};
 
-static void set(row *r, int i, const char *v)
-{
-    free(r->vals[i]);
-    r->vals[i] = v ? strdup(v) : NULL;
-    if (v && !r->vals[i])
-        r->failed = 1;
-}
+#define CU(f) ROWSET_AT(struct customer_row, f)
+static const struct rowset_col customer_cols[] = {
+    {"customer_id", "uuid", ROWSET_STR, CU(customer_id)},
+    {"root", "uuid", ROWSET_STR, CU(root)},
+    {"merged_into", "uuid", ROWSET_STR, CU(merged_into)},
+    {"state", "jsonb", ROWSET_JSON, CU(state)},
+    TIME("first_seen", struct customer_row, first_seen),
+    {"segment", "text", ROWSET_STR, CU(segment)},
+    {"status", "text", ROWSET_STR, CU(status)},
+    TIME("churned_at", struct customer_row, churned_at),
+};
+#undef CU
+const rowset_table rows_customers = {"analytics.customers", customer_cols,
+                                     ROWSET_COUNT(customer_cols), NULL};
 
-static void setf(row *r, int i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void setf(row *r, int i, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0) {
-        s = NULL;
-        r->failed = 1;
-    }
-    va_end(ap);
-    free(r->vals[i]);
-    r->vals[i] = s;
-}
+#define SM(f) ROWSET_AT(struct sample_row, f)
+static const struct rowset_col sample_cols[] = {
+    {"ticket_id", "uuid", ROWSET_STR, SM(ticket_id)},
+    {"metric", "smallint", ROWSET_INT, SM(metric)},
+    {"day", "date", ROWSET_ID, SM(day)},
+    {"ms", "bigint", ROWSET_I64, SM(ms)},
+    {"bucket", "smallint", ROWSET_INT, SM(bucket)},
+    {"channel", "text", ROWSET_STR, SM(channel)},
+    {"team", "text", ROWSET_STR, SM(team)},
+    {"agent", "text", ROWSET_STR, SM(agent)},
+    {"segment", "text", ROWSET_STR, SM(segment)},
+    {"category", "text", ROWSET_STR, SM(category)},
+};
+#undef SM
+const rowset_table rows_samples = {"analytics.samples", sample_cols, ROWSET_COUNT(sample_cols),
+                                   NULL};
 
-static void set_time(row *r, int i, int64_t ms)
+#define SV(f) ROWSET_AT(struct survey_row, f)
+static const struct rowset_col survey_cols[] = {
+    {"survey_id", "text", ROWSET_STR, SV(survey_id)},
+    {"ticket_id", "uuid", ROWSET_STR, SV(ticket_id)},
+    {"customer_id", "uuid", ROWSET_STR, SV(customer_id)},
+    {"channel", "text", ROWSET_STR, SV(channel)},
+    TIME("requested_at", struct survey_row, requested_at),
+    TIME("answered_at", struct survey_row, answered_at),
+    NULLABLE("csat", "smallint", struct survey_row, csat),
+    NULLABLE("ces", "smallint", struct survey_row, ces),
+    {"comment", "text", ROWSET_STR, SV(comment)},
+};
+#undef SV
+const rowset_table rows_surveys = {"analytics.surveys", survey_cols, ROWSET_COUNT(survey_cols),
+                                   NULL};
+
+#define SL(f) ROWSET_AT(struct sla_event_row, f)
+static const struct rowset_col sla_cols[] = {
+    {"event_id", "text", ROWSET_STR, SL(event_id)},
+    {"ticket_id", "uuid", ROWSET_STR, SL(ticket_id)},
+    {"kind", "text", ROWSET_STR, SL(kind)},
+    {"target", "text", ROWSET_STR, SL(target)},
+    TIME("at", struct sla_event_row, at),
+    TIME("due_at", struct sla_event_row, due_at),
+    NULLABLE("remaining_business_s", "bigint", struct sla_event_row, remaining_business_s),
+};
+#undef SL
+#undef NULLABLE
+#undef TIME
+const rowset_table rows_sla_events = {"analytics.sla_events", sla_cols, ROWSET_COUNT(sla_cols),
+                                      NULL};
+
+/* The daily tables: dim, day, key, then contrib's measures and histograms,
+ * laid out when first asked for. */
+#define DAILY_FIXED 3
+static struct rowset_col daily_cols[DAILY_FIXED + M_COUNT + H_COUNT];
+static struct rowset_col delta_cols[DAILY_FIXED + M_COUNT + 2 * H_COUNT];
+static char delta_names[2 * H_COUNT][40];
+static rowset_table daily_table, delta_table;
+
+static void daily_layout(void)
 {
-    if (ms == MODEL_NONE) {
-        set(r, i, NULL);
+    if (daily_table.cols)
         return;
+    static const struct rowset_col fixed[DAILY_FIXED] = {
+        {"dim", "smallint", ROWSET_INT, ROWSET_AT(struct daily_row, dim)},
+        {"day", "date", ROWSET_ID, ROWSET_AT(struct daily_row, day)},
+        {"key", "text", ROWSET_STR, ROWSET_AT(struct daily_row, key)},
+    };
+    size_t n = 0, k = 0;
+    for (; n < DAILY_FIXED; n++)
+        daily_cols[n] = delta_cols[n] = fixed[n];
+    for (int i = 0; i < M_COUNT; i++, n++)
+        daily_cols[n] = delta_cols[n] = (struct rowset_col){
+            contrib_measure_names[i], "bigint", ROWSET_I64,
+            .off = offsetof(struct daily_row, m) + (size_t)i * sizeof(int64_t),
+            .size = sizeof(int64_t)};
+    k = n;
+    for (int h = 0; h < H_COUNT; h++) {
+        size_t hist = offsetof(struct daily_row, hist) + (size_t)h * HIST_TEXT_MAX;
+        size_t sub = offsetof(struct daily_row, hist_sub) + (size_t)h * HIST_TEXT_MAX;
+        daily_cols[n++] = (struct rowset_col){contrib_hist_names[h], "numeric", ROWSET_ID,
+                                              .off = hist, .size = HIST_TEXT_MAX};
+        snprintf(delta_names[2 * h], sizeof delta_names[0], "%s_add", contrib_hist_names[h]);
+        snprintf(delta_names[2 * h + 1], sizeof delta_names[0], "%s_sub", contrib_hist_names[h]);
+        delta_cols[k++] = (struct rowset_col){delta_names[2 * h], "numeric", ROWSET_ID,
+                                              .off = hist, .size = HIST_TEXT_MAX};
+        delta_cols[k++] = (struct rowset_col){delta_names[2 * h + 1], "numeric", ROWSET_ID,
+                                              .off = sub, .size = HIST_TEXT_MAX};
     }
-    char t[TIME_RFC3339_LEN];
-    time_format_rfc3339(ms * 1000, t);
-    set(r, i, t);
+    delta_table = (rowset_table){"analytics.daily (deltas)", delta_cols, k, NULL};
+    daily_table = (rowset_table){"analytics.daily", daily_cols, n, NULL};
 }
 
-static void set_day(row *r, int i, int32_t day, bool present)
+const rowset_table *rows_daily(void)
 {
-    if (!present) {
-        set(r, i, NULL);
-        return;
-    }
-    char d[11];
-    civil_date_format(day, d);
-    set(r, i, d);
+    daily_layout();
+    return &daily_table;
 }
 
-static void set_i64(row *r, int i, int64_t v, bool present)
+const rowset_table *rows_daily_delta(void)
+{
+    daily_layout();
+    return &delta_table;
+}
+
+/* --- builders ------------------------------------------------------------------ */
+
+static int64_t us(int64_t ms)
+{
+    return ms == MODEL_NONE ? ROWS_NONE : ms * 1000;
+}
+
+static void day(char out[ROWS_DAY_LEN], int32_t d, bool present)
 {
     if (present)
-        setf(r, i, "%" PRId64, v);
+        civil_date_format(d, out);
     else
-        set(r, i, NULL);
+        out[0] = '\0';
 }
 
 static const char *uuid_or_null(const char *s)
@@ -159,64 +212,68 @@ static const char *nonnull(const char *s)
     return s ? s : "";
 }
 
-void rows_ticket(row *r, const model_ticket *t, const struct ticket_facts *f)
+static char *state_text(json_t *state)
 {
-    set(r, 0, t->id);
-    set(r, 1, uuid_or_null(t->customer));
-    json_t *state = model_ticket_json(t);
     char *text = state ? json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(state);
-    if (!text)
-        r->failed = 1;
-    free(r->vals[2]);
-    r->vals[2] = text;
-    set(r, 3, f->opened ? "t" : "f");
-    set_time(r, 4, f->opened ? f->created : MODEL_NONE);
-    set_day(r, 5, f->created_day, f->opened);
-    set(r, 6, f->dims[DIM_CHANNEL]);
-    set(r, 7, f->dims[DIM_TEAM]);
-    set(r, 8, f->dims[DIM_AGENT]);
-    set(r, 9, f->dims[DIM_SEGMENT]);
-    set(r, 10, f->dims[DIM_CATEGORY]);
-    set(r, 11, nonnull(event_priority_name(t->priority)));
-    set(r, 12, event_ticket_status_name((Carebus__V1__TicketStatus)f->status)); /* TS_* */
-    setf(r, 13, "%zu", t->contacts.n);
-    setf(r, 14, "%zu", t->replies.n);
-    setf(r, 15, "%d", t->transfers);
-    setf(r, 16, "%d", t->reopens);
-    setf(r, 17, "%d", t->escalations);
-    bool fr = f->fr_at != MODEL_NONE, so = f->solved_at != MODEL_NONE;
-    set_time(r, 18, f->fr_at);
-    set_day(r, 19, f->fr_day, fr);
-    set_i64(r, 20, f->fr_ms, fr);
-    set_i64(r, 21, f->frb_ms, fr);
-    set_time(r, 22, f->solved_at);
-    set_day(r, 23, f->solved_day, so);
-    set_i64(r, 24, f->res_ms, so);
-    set_i64(r, 25, f->resb_ms, so);
-    set(r, 26, so ? (f->fcr ? "t" : "f") : NULL);
-    set(r, 27, f->fr_breached ? "t" : "f");
-    set(r, 28, f->res_breached ? "t" : "f");
-    setf(r, 29, "%d", f->nr_total);
-    setf(r, 30, "%d", f->nr_met);
-    setf(r, 31, "%d", f->breaches);
-    set(r, 32, uuid_or_null(t->merged_into));
+    return text;
 }
 
-void rows_customer(row *r, const model_customer *c)
+int rows_ticket(struct ticket_row *r, const model_ticket *t, const struct ticket_facts *f)
 {
-    set(r, 0, c->id);
-    set(r, 1, c->root);
-    set(r, 2, uuid_or_null(c->merged_into));
-    json_t *state = model_customer_json(c);
-    char *text = state ? json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(state);
-    if (!text)
-        r->failed = 1;
-    free(r->vals[3]);
-    r->vals[3] = text;
-    set_time(r, 4, c->first_seen);
-    set(r, 5, c->segment ? event_segment_name(c->segment) : NULL);
+    memset(r, 0, sizeof *r);
+    bool fr = f->fr_at != MODEL_NONE, so = f->solved_at != MODEL_NONE;
+    r->ticket_id = t->id;
+    r->customer_id = uuid_or_null(t->customer);
+    r->state = state_text(model_ticket_json(t));
+    r->opened = f->opened;
+    r->created_at = us(f->opened ? f->created : MODEL_NONE);
+    day(r->created_day, f->created_day, f->opened);
+    r->channel = f->dims[DIM_CHANNEL];
+    r->team = f->dims[DIM_TEAM];
+    r->agent = f->dims[DIM_AGENT];
+    r->segment = f->dims[DIM_SEGMENT];
+    r->category = f->dims[DIM_CATEGORY];
+    r->priority = nonnull(event_priority_name(t->priority));
+    r->status = event_ticket_status_name((Carebus__V1__TicketStatus)f->status); /* TS_* */
+    r->contacts = (int64_t)t->contacts.n;
+    r->public_replies = (int64_t)t->replies.n;
+    r->transfers = t->transfers;
+    r->reopens = t->reopens;
+    r->escalations = t->escalations;
+    r->first_response_at = us(f->fr_at);
+    day(r->first_response_day, f->fr_day, fr);
+    r->first_response_ms = fr ? f->fr_ms : ROWS_NONE;
+    r->first_response_business_ms = fr ? f->frb_ms : ROWS_NONE;
+    r->solved_at = us(f->solved_at);
+    day(r->solved_day, f->solved_day, so);
+    r->resolution_ms = so ? f->res_ms : ROWS_NONE;
+    r->resolution_business_ms = so ? f->resb_ms : ROWS_NONE;
+    r->fcr = so ? f->fcr : -1;
+    r->fr_breached = f->fr_breached;
+    r->res_breached = f->res_breached;
+    r->nr_total = f->nr_total;
+    r->nr_met = f->nr_met;
+    r->breaches = f->breaches;
+    r->merged_into = uuid_or_null(t->merged_into);
+    return r->state ? 0 : -1;
+}
+
+void rows_ticket_clear(struct ticket_row *r)
+{
+    free(r->state);
+    r->state = NULL;
+}
+
+int rows_customer(struct customer_row *r, const model_customer *c)
+{
+    memset(r, 0, sizeof *r);
+    r->customer_id = c->id;
+    r->root = c->root;
+    r->merged_into = uuid_or_null(c->merged_into);
+    r->state = state_text(model_customer_json(c));
+    r->first_seen = us(c->first_seen);
+    r->segment = c->segment ? event_segment_name(c->segment) : NULL;
     /* The customer's own status after its points, and its latest churn. */
     bool churned = false;
     int64_t churned_at = MODEL_NONE;
@@ -226,130 +283,114 @@ void rows_customer(row *r, const model_customer *c)
             churned_at = c->status.v[i].at;
         churned = now;
     }
-    set(r, 6,
-        event_customer_status_name(churned ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
-                                           : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE));
-    set_time(r, 7, churned ? churned_at : MODEL_NONE);
+    r->status = event_customer_status_name(churned
+                                               ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                                               : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE);
+    r->churned_at = us(churned ? churned_at : MODEL_NONE);
+    return r->state ? 0 : -1;
 }
 
-int rows_sample_count(const struct ticket_facts *f, int64_t *ms, int32_t *day, int *metric)
+void rows_customer_clear(struct customer_row *r)
+{
+    free(r->state);
+    r->state = NULL;
+}
+
+int rows_sample_count(const struct ticket_facts *f, int64_t *ms, int32_t *d, int *metric)
 {
     int n = 0;
     if (f->opened && f->fr_at != MODEL_NONE && !f->merged) {
-        metric[n] = H_FR, ms[n] = f->fr_ms, day[n++] = f->fr_day;
-        metric[n] = H_FRB, ms[n] = f->frb_ms, day[n++] = f->fr_day;
+        metric[n] = H_FR, ms[n] = f->fr_ms, d[n++] = f->fr_day;
+        metric[n] = H_FRB, ms[n] = f->frb_ms, d[n++] = f->fr_day;
     }
     if (f->opened && f->solved_at != MODEL_NONE) {
-        metric[n] = H_RES, ms[n] = f->res_ms, day[n++] = f->solved_day;
-        metric[n] = H_RESB, ms[n] = f->resb_ms, day[n++] = f->solved_day;
+        metric[n] = H_RES, ms[n] = f->res_ms, d[n++] = f->solved_day;
+        metric[n] = H_RESB, ms[n] = f->resb_ms, d[n++] = f->solved_day;
     }
     return n;
 }
 
-void rows_sample(row *r, const model_ticket *t, const struct ticket_facts *f, int metric,
-                 int64_t ms, int32_t day)
+void rows_sample(struct sample_row *r, const model_ticket *t, const struct ticket_facts *f,
+                 int metric, int64_t ms, int32_t d)
 {
-    set(r, 0, t->id);
-    setf(r, 1, "%d", metric);
-    set_day(r, 2, day, true);
-    setf(r, 3, "%" PRId64, ms);
-    setf(r, 4, "%d", contrib_bucket(ms));
-    set(r, 5, f->dims[DIM_CHANNEL]);
-    set(r, 6, f->dims[DIM_TEAM]);
-    set(r, 7, f->dims[DIM_AGENT]);
-    set(r, 8, f->dims[DIM_SEGMENT]);
-    set(r, 9, f->dims[DIM_CATEGORY]);
+    r->ticket_id = t->id;
+    r->metric = metric;
+    day(r->day, d, true);
+    r->ms = ms;
+    r->bucket = contrib_bucket(ms);
+    r->channel = f->dims[DIM_CHANNEL];
+    r->team = f->dims[DIM_TEAM];
+    r->agent = f->dims[DIM_AGENT];
+    r->segment = f->dims[DIM_SEGMENT];
+    r->category = f->dims[DIM_CATEGORY];
 }
 
-void rows_survey(row *r, const model_ticket *t, size_t i)
+void rows_survey(struct survey_row *r, const model_ticket *t, size_t i)
 {
     const model_survey *s = &t->surveys[i];
-    set(r, 0, s->id);
-    set(r, 1, t->id);
-    set(r, 2, uuid_or_null(t->customer));
-    set(r, 3, nonnull(event_channel_name(s->channel)));
-    set_time(r, 4, s->requested);
-    set_time(r, 5, s->answered);
-    set_i64(r, 6, s->csat, s->csat >= 0);
-    set_i64(r, 7, s->ces, s->ces >= 0);
-    set(r, 8, s->comment);
+    r->survey_id = s->id;
+    r->ticket_id = t->id;
+    r->customer_id = uuid_or_null(t->customer);
+    r->channel = nonnull(event_channel_name(s->channel));
+    r->requested_at = us(s->requested);
+    r->answered_at = us(s->answered);
+    r->csat = s->csat >= 0 ? s->csat : ROWS_NONE;
+    r->ces = s->ces >= 0 ? s->ces : ROWS_NONE;
+    r->comment = s->comment;
 }
 
-int rows_sla_event(row *r, const model_ticket *t, size_t i)
+int rows_sla_event(struct sla_event_row *r, const model_ticket *t, size_t i)
 {
     static const char *const kinds[] = {"", "warning", "breach", "escalation"};
     const model_point *p = &t->sla.v[i];
     if (!p->event_id[0] || p->kind < 1 || p->kind > 3)
         return -1;
-    set(r, 0, p->event_id);
-    set(r, 1, t->id);
-    set(r, 2, kinds[p->kind]);
-    set(r, 3, event_sla_target_name((Carebus__V1__SlaTarget)p->aux));
-    set_time(r, 4, p->at);
-    set_time(r, 5, p->due);
-    set_i64(r, 6, p->remaining, p->remaining != MODEL_NONE);
+    r->event_id = p->event_id;
+    r->ticket_id = t->id;
+    r->kind = kinds[p->kind];
+    r->target = event_sla_target_name((Carebus__V1__SlaTarget)p->aux);
+    r->at = us(p->at);
+    r->due_at = us(p->due);
+    r->remaining_business_s = p->remaining != MODEL_NONE ? p->remaining : ROWS_NONE;
     return 0;
 }
 
-void rows_daily_entry(row *r, const agg_entry *e)
+static void daily_head(struct daily_row *r, const agg_entry *e)
 {
-    setf(r, 0, "%d", e->dim);
-    set_day(r, 1, e->day, true);
-    set(r, 2, e->key);
-    for (int m = 0; m < M_COUNT; m++)
-        setf(r, 3 + m, "%" PRId64, e->m[m]);
+    r->dim = e->dim;
+    day(r->day, e->day, true);
+    r->key = e->key;
+    memcpy(r->m, e->m, sizeof r->m);
+}
+
+void rows_daily_entry(struct daily_row *r, const agg_entry *e)
+{
+    daily_head(r, e);
     for (int h = 0; h < H_COUNT; h++) {
-        char text[HIST_TEXT_MAX];
         if (e->hist)
-            contrib_hist_pack(&e->hist[h * HIST_BUCKETS], text);
+            contrib_hist_pack(&e->hist[h * HIST_BUCKETS], r->hist[h]);
         else
-            strcpy(text, "0");
-        set(r, 3 + M_COUNT + h, text);
+            strcpy(r->hist[h], "0");
+        r->hist_sub[h][0] = '\0';
     }
 }
 
-json_t *row_json(const row *r)
+void rows_daily_delta_entry(struct daily_row *r, const agg_entry *e, bool *prune)
 {
-    json_t *o = json_object();
-    for (int i = 0; o && i < r->table->ncols; i++) {
-        /* jsonb columns (the states) go as JSON, not as a JSON string. */
-        bool is_json = strcmp(r->table->cols[i], "state") == 0;
-        json_t *v = !r->vals[i] ? json_null()
-                    : is_json   ? json_loads(r->vals[i], 0, NULL)
-                                : json_string(r->vals[i]);
-        /* A value jansson refuses (not UTF-8: a comment cut by an
-         * integrator) is stored as NULL rather than failing the event. */
-        if (!v)
-            v = json_null();
-        if (json_object_set_new(o, r->table->cols[i], v) != 0) {
-            json_decref(o);
-            return NULL;
+    daily_head(r, e);
+    for (int i = 0; i < M_COUNT; i++)
+        *prune |= e->m[i] < 0;
+    for (int h = 0; h < H_COUNT; h++) {
+        int64_t pos[HIST_BUCKETS] = {0}, neg[HIST_BUCKETS] = {0};
+        for (int b = 0; e->hist && b < HIST_BUCKETS; b++) {
+            int64_t v = e->hist[h * HIST_BUCKETS + b];
+            if (v > 0)
+                pos[b] = v;
+            else
+                neg[b] = -v;
+            *prune |= v < 0;
         }
+        contrib_hist_pack(pos, r->hist[h]);
+        contrib_hist_pack(neg, r->hist_sub[h]);
     }
-    return o;
-}
-
-void row_copy(const row *r, buf *out)
-{
-    for (int i = 0; i < r->table->ncols; i++) {
-        if (i)
-            buf_putc(out, '\t');
-        const char *v = r->vals[i];
-        if (!v) {
-            buf_puts(out, "\\N");
-            continue;
-        }
-        while (*v) {
-            size_t plain = strcspn(v, "\\\t\n\r");
-            buf_append(out, v, plain);
-            v += plain;
-            if (!*v)
-                break;
-            static const char esc[] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r'};
-            char two[2] = {'\\', esc[(unsigned char)*v]};
-            buf_append(out, two, 2);
-            v++;
-        }
-    }
-    buf_putc(out, '\n');
 }

@@ -1,56 +1,107 @@
 /* rows.h — the rows analytics writes, built once for both paths.
  *
- * A row is its table's columns as text (NULL for SQL NULL), exactly as
- * PostgreSQL reads them: the live path sends rows as JSON objects to
- * analytics.apply() (jsonb_populate_recordset parses each string with the
- * column's input function), the rebuild sends them by COPY. One builder per
- * table, so both paths write the very same values.
+ * Each table is described once (rowset.h) over a row struct that a
+ * builder fills from the model: the live path hands a batch of them to
+ * analytics.apply() as JSON (jsonb_populate_recordset reads each column by
+ * name), the rebuild sends them by COPY, both from the same description,
+ * so both paths write the very same values. Times in the rows are
+ * microseconds (the model's milliseconds x 1000), days "YYYY-MM-DD" ("":
+ * NULL), ids "" or NULL for NULL.
  */
 #ifndef CAREBUS_ANALYTICS_ROWS_H
 #define CAREBUS_ANALYTICS_ROWS_H
 
-#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 
-#include "buf.h"
 #include "contrib.h"
 #include "model.h"
+#include "rowset.h"
 
-#define ROW_MAX_COLS 48
+#define ROWS_DAY_LEN 11
 
-struct row_table {
-    const char *name; /* "analytics.tickets" */
-    const char *const *cols;
-    int ncols;
+struct ticket_row {
+    const char *ticket_id, *customer_id, *merged_into; /* borrowed from the model */
+    char *state;                                       /* owned JSON (rows_ticket_clear) */
+    bool opened;
+    int64_t created_at;
+    char created_day[ROWS_DAY_LEN];
+    const char *channel, *team, *agent, *segment, *category, *priority, *status;
+    int64_t contacts, public_replies, transfers, reopens, escalations;
+    int64_t first_response_at, first_response_ms, first_response_business_ms;
+    char first_response_day[ROWS_DAY_LEN];
+    int64_t solved_at, resolution_ms, resolution_business_ms;
+    char solved_day[ROWS_DAY_LEN];
+    int fcr; /* -1: NULL (not solved) */
+    bool fr_breached, res_breached;
+    int64_t nr_total, nr_met, breaches;
 };
 
-extern const struct row_table rows_tickets, rows_customers, rows_samples, rows_surveys,
-    rows_sla_events, rows_daily;
+struct customer_row {
+    const char *customer_id, *root, *merged_into; /* borrowed */
+    char *state;                                  /* owned JSON (rows_customer_clear) */
+    int64_t first_seen;
+    const char *segment, *status;
+    int64_t churned_at;
+};
 
-typedef struct row {
-    const struct row_table *table;
-    char *vals[ROW_MAX_COLS]; /* owned; NULL: SQL NULL */
-    int failed;
-} row;
+struct sample_row {
+    const char *ticket_id;
+    int metric, bucket;
+    char day[ROWS_DAY_LEN];
+    int64_t ms;
+    const char *channel, *team, *agent, *segment, *category;
+};
 
-void row_init(row *r, const struct row_table *t);
-void row_clear(row *r);
+struct survey_row {
+    const char *survey_id, *ticket_id, *customer_id, *channel, *comment;
+    int64_t requested_at, answered_at;
+    int64_t csat, ces; /* ROWS_NONE: no answer */
+};
 
-/* Builders: fill r (row_init'd) from the entities. The sample, survey and
- * SLA builders make row i of the ticket's (up to rows_*_count). */
-void rows_ticket(row *r, const model_ticket *t, const struct ticket_facts *f);
-void rows_customer(row *r, const model_customer *c);
+struct sla_event_row {
+    const char *event_id, *ticket_id, *kind, *target;
+    int64_t at, due_at;
+    int64_t remaining_business_s; /* ROWS_NONE: NULL */
+};
+
+/* A daily row (the rebuild's sums), or a delta of the live path: the
+ * measures, and each histogram packed (a delta: its added and subtracted
+ * parts). */
+struct daily_row {
+    int dim;
+    char day[ROWS_DAY_LEN];
+    const char *key;
+    int64_t m[M_COUNT];
+    char hist[H_COUNT][HIST_TEXT_MAX];
+    char hist_sub[H_COUNT][HIST_TEXT_MAX];
+};
+
+#define ROWS_NONE INT64_MIN
+
+extern const rowset_table rows_tickets, rows_customers, rows_samples, rows_surveys,
+    rows_sla_events;
+/* analytics.daily, and the daily part of analytics.apply()'s document
+ * ("<hist>_add", "<hist>_sub"): from contrib.h's lists of measures and
+ * histograms. */
+const rowset_table *rows_daily(void);
+const rowset_table *rows_daily_delta(void);
+
+/* Builders: fill r from the entities. The sample, survey and SLA builders
+ * make row i of the ticket's (up to rows_*_count). */
+int rows_ticket(struct ticket_row *r, const model_ticket *t, const struct ticket_facts *f);
+void rows_ticket_clear(struct ticket_row *r);
+int rows_customer(struct customer_row *r, const model_customer *c);
+void rows_customer_clear(struct customer_row *r);
 int rows_sample_count(const struct ticket_facts *f, int64_t *ms, int32_t *day, int *metric);
-void rows_sample(row *r, const model_ticket *t, const struct ticket_facts *f, int metric,
-                 int64_t ms, int32_t day);
-void rows_survey(row *r, const model_ticket *t, size_t i);
+void rows_sample(struct sample_row *r, const model_ticket *t, const struct ticket_facts *f,
+                 int metric, int64_t ms, int32_t day);
+void rows_survey(struct survey_row *r, const model_ticket *t, size_t i);
 /* -1 when the ticket's i-th SLA point has no event id (not written). */
-int rows_sla_event(row *r, const model_ticket *t, size_t i);
+int rows_sla_event(struct sla_event_row *r, const model_ticket *t, size_t i);
 /* A daily row with the entry's sums and histograms (the rebuild's). */
-void rows_daily_entry(row *r, const agg_entry *e);
-
-/* Writers. */
-json_t *row_json(const row *r);
-/* One COPY text line (tab-separated, escaped, \N, newline). */
-void row_copy(const row *r, buf *out);
+void rows_daily_entry(struct daily_row *r, const agg_entry *e);
+/* A delta row of the live path; *prune is set when anything went down. */
+void rows_daily_delta_entry(struct daily_row *r, const agg_entry *e, bool *prune);
 
 #endif

@@ -37,7 +37,7 @@ static int setup_calendar(analytics *a)
     if (!r)
         return -1;
     bool have = PQntuples(r) == 1;
-    bool same = have && strcmp(PQgetvalue(r, 0, 0), timebase_fingerprint(a->cal)) == 0;
+    bool same = have && strcmp(db_value(r, 0, "fingerprint"), timebase_fingerprint(a->cal)) == 0;
     PQclear(r);
     if (same)
         return 0;
@@ -59,7 +59,7 @@ static int setup_backlog(analytics *a)
         return 0;
     db *d = a->svc->db;
     PGresult *r = db_exec(d,
-                          "SELECT coalesce(sum(s.last_seq - coalesce(o.seq, 0)), 0)"
+                          "SELECT coalesce(sum(s.last_seq - coalesce(o.seq, 0)), 0) AS lag"
                           "  FROM eventlog.streams s"
                           "  LEFT JOIN eventlog.offsets o"
                           "    ON o.consumer = 'analytics' AND o.stream = s.stream"
@@ -67,7 +67,7 @@ static int setup_backlog(analytics *a)
                           0, NULL);
     if (!r)
         return -1;
-    long long lag = atoll(PQgetvalue(r, 0, 0));
+    long long lag = atoll(db_value(r, 0, "lag"));
     PQclear(r);
     if (lag <= a->rebuild_lag)
         return 0;

@@ -19,12 +19,13 @@
 #include "log.h"
 #include "model.h"
 #include "rows.h"
+#include "rowset.h"
 
 /* A ticket-level event in one round trip: the ticket, then the trees of
  * its customer and of those the event names. */
 #define STORE_TICKET_SQL                                                                           \
     "WITH t AS (SELECT ticket_id, customer_id, state FROM analytics.tickets WHERE ticket_id = $1)" \
-    " SELECT 't', ticket_id, NULL, NULL, state FROM t"                                             \
+    " SELECT 't' AS kind, ticket_id AS id, NULL AS root, NULL AS merged_into, state FROM t"        \
     " UNION ALL"                                                                                   \
     " SELECT 'c', customer_id, root, merged_into, state FROM analytics.customers"                  \
     "  WHERE root IN (SELECT c.root FROM analytics.customers c"                                    \
@@ -41,14 +42,15 @@
 static int load_tickets(model *m, PGresult *res)
 {
     for (int i = 0; i < PQntuples(res); i++) {
-        if (model_ticket_get(m, PQgetvalue(res, i, 0)))
+        const char *id = db_value(res, i, "ticket_id");
+        if (model_ticket_get(m, id))
             continue;
-        model_ticket *t = model_ticket_make(m, PQgetvalue(res, i, 0));
-        json_t *j = json_loads(PQgetvalue(res, i, 1), 0, NULL);
+        model_ticket *t = model_ticket_make(m, id);
+        json_t *j = json_loads(db_value(res, i, "state"), 0, NULL);
         int rc = t && j ? model_ticket_from_json(t, j) : -1;
         json_decref(j);
         if (rc != 0) {
-            log_error("analytics: the state of ticket %s does not load", PQgetvalue(res, i, 0));
+            log_error("analytics: the state of ticket %s does not load", id);
             return -1;
         }
         t->dirty = t->is_new = false;
@@ -59,18 +61,20 @@ static int load_tickets(model *m, PGresult *res)
 static int load_customers(model *m, PGresult *res)
 {
     for (int i = 0; i < PQntuples(res); i++) {
-        if (model_customer_get(m, PQgetvalue(res, i, 0)))
+        const char *id = db_value(res, i, "customer_id");
+        if (model_customer_get(m, id))
             continue;
-        model_customer *c = model_customer_make(m, PQgetvalue(res, i, 0));
-        json_t *j = json_loads(PQgetvalue(res, i, 3), 0, NULL);
+        model_customer *c = model_customer_make(m, id);
+        json_t *j = json_loads(db_value(res, i, "state"), 0, NULL);
         int rc = c && j ? model_customer_from_json(c, j) : -1;
         json_decref(j);
         if (rc != 0) {
-            log_error("analytics: the state of customer %s does not load", PQgetvalue(res, i, 0));
+            log_error("analytics: the state of customer %s does not load", id);
             return -1;
         }
-        snprintf(c->root, ID_LEN, "%s", PQgetvalue(res, i, 1));
-        snprintf(c->merged_into, ID_LEN, "%s", PQgetvalue(res, i, 2));
+        const char *into = db_value(res, i, "merged_into");
+        snprintf(c->root, ID_LEN, "%s", db_value(res, i, "root"));
+        snprintf(c->merged_into, ID_LEN, "%s", into ? into : "");
         c->dirty = c->is_new = false;
     }
     return 0;
@@ -80,11 +84,11 @@ static int load_customers(model *m, PGresult *res)
 static int load_mixed(model *m, PGresult *res)
 {
     for (int i = 0; i < PQntuples(res); i++) {
-        const char *id = PQgetvalue(res, i, 1);
-        bool ticket = PQgetvalue(res, i, 0)[0] == 't';
+        const char *id = db_value(res, i, "id");
+        bool ticket = db_value(res, i, "kind")[0] == 't';
         if (ticket ? model_ticket_get(m, id) != NULL : model_customer_get(m, id) != NULL)
             continue;
-        json_t *j = json_loads(PQgetvalue(res, i, 4), 0, NULL);
+        json_t *j = json_loads(db_value(res, i, "state"), 0, NULL);
         int rc = -1;
         if (j && ticket) {
             model_ticket *t = model_ticket_make(m, id);
@@ -93,8 +97,10 @@ static int load_mixed(model *m, PGresult *res)
         } else if (j) {
             model_customer *c = model_customer_make(m, id);
             if (c && (rc = model_customer_from_json(c, j)) == 0) {
-                snprintf(c->root, ID_LEN, "%s", PQgetvalue(res, i, 2));
-                snprintf(c->merged_into, ID_LEN, "%s", PQgetvalue(res, i, 3));
+                const char *root = db_value(res, i, "root");
+                const char *into = db_value(res, i, "merged_into");
+                snprintf(c->root, ID_LEN, "%s", root ? root : "");
+                snprintf(c->merged_into, ID_LEN, "%s", into ? into : "");
                 c->dirty = c->is_new = false;
             }
         }
@@ -150,7 +156,7 @@ static int store_load(db *d, model *m, const event *ev, struct model_refs *r)
         if (!res)
             return -1;
         if (PQntuples(res) == 1) {
-            snprintf(r->ticket, ID_LEN, "%s", PQgetvalue(res, 0, 0));
+            snprintf(r->ticket, ID_LEN, "%s", db_value(res, 0, "ticket_id"));
             model_survey_note(m, r->survey, r->ticket);
         }
         PQclear(res);
@@ -222,78 +228,91 @@ static int contribute(agg *a, timebase *cal, model *m, int sign)
     return rc;
 }
 
-static int append_row(json_t *arr, const row *r)
+/* analytics.apply()'s document: each part a batch of rows of its table
+ * (rowset.h), "replaced" the tickets whose samples and surveys the
+ * document replaces. */
+struct doc {
+    rowset tickets, customers, samples, surveys, sla, daily;
+    json_t *replaced;
+    bool prune;
+};
+
+static void doc_init(struct doc *d)
 {
-    json_t *o = r->failed ? NULL : row_json(r);
-    return o && json_array_append_new(arr, o) == 0 ? 0 : -1;
+    rowset_init(&d->tickets, &rows_tickets, NULL);
+    rowset_init(&d->customers, &rows_customers, NULL);
+    rowset_init(&d->samples, &rows_samples, NULL);
+    rowset_init(&d->surveys, &rows_surveys, NULL);
+    rowset_init(&d->sla, &rows_sla_events, NULL);
+    rowset_init(&d->daily, rows_daily_delta(), NULL);
+    d->replaced = json_array();
+    d->prune = false;
+}
+
+static void doc_release(struct doc *d)
+{
+    rowset_release(&d->tickets);
+    rowset_release(&d->customers);
+    rowset_release(&d->samples);
+    rowset_release(&d->surveys);
+    rowset_release(&d->sla);
+    rowset_release(&d->daily);
+    json_decref(d->replaced);
+}
+
+/* The document's text (caller frees), NULL when out of memory. */
+static char *doc_text(struct doc *d)
+{
+    char *replaced = d->replaced ? json_dumps(d->replaced, JSON_COMPACT) : NULL;
+    const char *parts[] = {rowset_json(&d->tickets), rowset_json(&d->customers),
+                           rowset_json(&d->samples), rowset_json(&d->surveys),
+                           rowset_json(&d->sla),     rowset_json(&d->daily)};
+    buf b = BUF_INIT;
+    bool ok = replaced != NULL;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        ok = ok && parts[i];
+    if (ok)
+        buf_printf(&b,
+                   "{\"tickets\":%s,\"customers\":%s,\"samples\":%s,\"replaced\":%s,"
+                   "\"surveys\":%s,\"sla\":%s,\"daily\":%s,\"prune\":%s}",
+                   parts[0], parts[1], parts[2], replaced, parts[3], parts[4], parts[5],
+                   d->prune ? "true" : "false");
+    free(replaced);
+    return ok ? buf_detach(&b, NULL) : (buf_release(&b), NULL);
 }
 
 /* The ticket's rows: itself, its samples, surveys and SLA events. */
-static int doc_ticket(json_t *doc, timebase *cal, model *m, model_ticket *t)
+static int doc_ticket(struct doc *d, timebase *cal, model *m, model_ticket *t)
 {
     struct ticket_facts f;
     contrib_facts(cal, t, model_segment_of(m, t->customer), &f);
-    row r;
-    row_init(&r, &rows_tickets);
-    rows_ticket(&r, t, &f);
-    int rc = append_row(json_object_get(doc, "tickets"), &r);
-    row_clear(&r);
-    json_array_append_new(json_object_get(doc, "replaced"), json_string(t->id));
+    struct ticket_row tr;
+    int rc = rows_ticket(&tr, t, &f);
+    if (rc == 0)
+        rowset_add(&d->tickets, &tr);
+    rows_ticket_clear(&tr);
+    if (!d->replaced || json_array_append_new(d->replaced, json_string(t->id)) != 0)
+        rc = -1;
     int64_t ms[4];
     int32_t day[4];
     int metric[4];
     int n = rows_sample_count(&f, ms, day, metric);
-    r.table = &rows_samples;
-    for (int i = 0; i < n && rc == 0; i++) {
-        rows_sample(&r, t, &f, metric[i], ms[i], day[i]);
-        rc = append_row(json_object_get(doc, "samples"), &r);
-        row_clear(&r);
+    for (int i = 0; i < n; i++) {
+        struct sample_row sr;
+        rows_sample(&sr, t, &f, metric[i], ms[i], day[i]);
+        rowset_add(&d->samples, &sr);
     }
-    r.table = &rows_surveys;
-    for (size_t i = 0; i < t->nsurveys && rc == 0; i++) {
-        rows_survey(&r, t, i);
-        rc = append_row(json_object_get(doc, "surveys"), &r);
-        row_clear(&r);
+    for (size_t i = 0; i < t->nsurveys; i++) {
+        struct survey_row sv;
+        rows_survey(&sv, t, i);
+        rowset_add(&d->surveys, &sv);
     }
-    r.table = &rows_sla_events;
-    for (size_t i = 0; i < t->sla.n && rc == 0; i++) {
-        if (rows_sla_event(&r, t, i) == 0)
-            rc = append_row(json_object_get(doc, "sla"), &r);
-        row_clear(&r);
+    for (size_t i = 0; i < t->sla.n; i++) {
+        struct sla_event_row sl;
+        if (rows_sla_event(&sl, t, i) == 0)
+            rowset_add(&d->sla, &sl);
     }
     return rc;
-}
-
-/* A daily delta row: the measures, and each histogram's positive and
- * negative parts as packed numerics. Sets *prune when anything went down. */
-static json_t *doc_daily(const agg_entry *e, bool *prune)
-{
-    char day[11];
-    civil_date_format(e->day, day);
-    json_t *o = json_pack("{s:i,s:s,s:s}", "dim", e->dim, "day", day, "key", e->key);
-    for (int i = 0; o && i < M_COUNT; i++) {
-        json_object_set_new(o, contrib_measure_names[i], json_integer(e->m[i]));
-        *prune |= e->m[i] < 0;
-    }
-    for (int h = 0; o && h < H_COUNT; h++) {
-        int64_t pos[HIST_BUCKETS] = {0}, neg[HIST_BUCKETS] = {0};
-        for (int b = 0; e->hist && b < HIST_BUCKETS; b++) {
-            int64_t v = e->hist[h * HIST_BUCKETS + b];
-            if (v > 0)
-                pos[b] = v;
-            else
-                neg[b] = -v;
-            *prune |= v < 0;
-        }
-        char text[HIST_TEXT_MAX], name[32];
-        contrib_hist_pack(pos, text);
-        snprintf(name, sizeof name, "%s_add", contrib_hist_names[h]);
-        json_object_set_new(o, name, json_string(text));
-        contrib_hist_pack(neg, text);
-        snprintf(name, sizeof name, "%s_sub", contrib_hist_names[h]);
-        json_object_set_new(o, name, json_string(text));
-    }
-    return o;
 }
 
 consumer_result store_apply(db *d, timebase *cal, const event *ev)
@@ -309,10 +328,10 @@ consumer_result store_apply(db *d, timebase *cal, const event *ev)
     consumer_result result = CONSUMER_RETRY;
     model *m = model_new();
     agg *a = agg_new();
-    json_t *doc = json_pack("{s:[],s:[],s:[],s:[],s:[],s:[],s:[],s:b}", "tickets", "customers",
-                            "samples", "replaced", "surveys", "sla", "daily", "prune", 0);
+    struct doc doc;
+    doc_init(&doc);
     char *text = NULL;
-    if (!m || !a || !doc)
+    if (!m || !a || !doc.replaced)
         goto out;
     int rc = store_load(d, m, ev, &r);
     if (rc < 0)
@@ -336,31 +355,33 @@ consumer_result store_apply(db *d, timebase *cal, const event *ev)
     size_t n;
     model_ticket **ts = model_tickets(m, &n);
     for (size_t i = 0; i < n; i++)
-        if ((ts[i]->dirty || r.customer_level) && doc_ticket(doc, cal, m, ts[i]) != 0)
+        if ((ts[i]->dirty || r.customer_level) && doc_ticket(&doc, cal, m, ts[i]) != 0)
             goto out;
     model_customer **cs = model_customers(m, &n);
-    row row_c;
-    row_init(&row_c, &rows_customers);
     for (size_t i = 0; i < n; i++) {
         if (!cs[i]->dirty)
             continue;
-        rows_customer(&row_c, cs[i]);
-        rc = append_row(json_object_get(doc, "customers"), &row_c);
-        row_clear(&row_c);
+        struct customer_row cr;
+        rc = rows_customer(&cr, cs[i]);
+        if (rc == 0)
+            rowset_add(&doc.customers, &cr);
+        rows_customer_clear(&cr);
         if (rc != 0)
             goto out;
     }
     agg_entry **es = agg_entries(a, &n);
-    bool prune = false;
     for (size_t i = 0; i < n; i++) {
         if (agg_entry_zero(es[i]))
             continue;
-        json_t *o = doc_daily(es[i], &prune);
-        if (!o || json_array_append_new(json_object_get(doc, "daily"), o) != 0)
+        /* Large (the histograms' text): not on the stack. */
+        struct daily_row *dr = malloc(sizeof *dr);
+        if (!dr)
             goto out;
+        rows_daily_delta_entry(dr, es[i], &doc.prune);
+        rowset_add(&doc.daily, dr);
+        free(dr);
     }
-    json_object_set_new(doc, "prune", json_boolean(prune));
-    if (!(text = json_dumps(doc, JSON_COMPACT)))
+    if (!(text = doc_text(&doc)))
         goto out;
     const char *params[] = {text};
     if (db_command(d, "SELECT analytics.apply($1::jsonb)", 1, params) != 0)
@@ -370,8 +391,26 @@ out:
     if (result == CONSUMER_RETRY && db_up(d))
         log_error("analytics: could not apply event %s (%s)", ev->event_id, ev->type);
     free(text);
-    json_decref(doc);
+    doc_release(&doc);
     agg_destroy(&a);
     model_destroy(&m);
     return result;
 }
+
+static consumer_result store_on_event(consumer_txn *tx, const event *ev, void *arg)
+{
+    return store_apply(consumer_txn_db(tx), arg, ev);
+}
+
+#define ON(body) [CAREBUS__V1__ENVELOPE__BODY_##body] = {NULL, store_on_event}
+const struct consumer_handler store_handlers[] = {
+    ON(TICKET_OPENED),         ON(TICKET_CONTACT_ADDED), ON(TICKET_CLASSIFIED),
+    ON(TICKET_ASSIGNED),       ON(TICKET_QUEUED),        ON(TICKET_TRANSFERRED),
+    ON(TICKET_REOPENED),       ON(TICKET_SOLVED),        ON(TICKET_CLOSED),
+    ON(TICKET_ESCALATED),      ON(AGENT_REPLIED),        ON(TICKET_STATUS_CHANGED),
+    ON(SLA_WARNING),           ON(SLA_BREACH),           ON(SLA_ESCALATION),
+    ON(SURVEY_REQUESTED),      ON(SURVEY_ANSWERED),      ON(CUSTOMER_PROFILE_UPDATED),
+    ON(CUSTOMER_MERGED),
+};
+#undef ON
+const size_t store_nhandlers = sizeof store_handlers / sizeof store_handlers[0];

@@ -17,4 +17,10 @@
 
 consumer_result store_apply(db *d, timebase *cal, const event *ev);
 
+/* The consumer's handler table (consumer.h): every body that names a
+ * ticket or customer whose KPIs it changes (those model_refs_of places),
+ * from any stream, to store_apply; arg is the calendar. */
+extern const struct consumer_handler store_handlers[];
+extern const size_t store_nhandlers;
+
 #endif

@@ -1,9 +1,11 @@
 /* group_commit.c — batches appends into one eventlog.append statement.
  *
  * Invariant: at most one batch is in flight (its statement queued on the
- * write dbq); `waiting` holds what arrived since. The in-flight batch's
- * entries are copied into one contiguous array for eventlog_append_send and
- * the results copied back to each submitter's entry.
+ * write dbq); `waiting` holds what arrived since. Each entry is packed once,
+ * when submitted; the in-flight batch's entries are moved into one
+ * contiguous array for eventlog_append_send (the packed bytes with them)
+ * and moved back, with their results, before each submitter is called.
+ * The bytes the log handed back are what the bus publishes.
  */
 #include "group_commit.h"
 
@@ -102,20 +104,9 @@ static void gc_on_result(PGresult *res, void *arg)
                 1);
     for (size_t i = 0; i < b->n; i++) {
         struct eventlog_entry *e = b->slots[i].e;
-        if (ok == 0) {
-            /* Copy the results back; the submitter's envelope keeps pointing
-             * at its own entry's id. */
-            memcpy(e->event_id, b->entries[i].event_id, sizeof e->event_id);
-            e->seq = b->entries[i].seq;
-            e->recorded_us = b->entries[i].recorded_us;
-            e->recorded = b->entries[i].recorded;
-            e->ev->recorded_at = &e->recorded;
-            e->duplicate = b->entries[i].duplicate;
-            e->ev->event_id = e->event_id;
-            e->ev->seq = e->seq;
-            if (!e->duplicate)
-                bus_publish(g->bus, e->ev);
-        }
+        *e = b->entries[i]; /* the results, and the bytes back to their owner */
+        if (ok == 0 && !e->duplicate)
+            bus_publish_bytes(g->bus, g->stream, e->wire, e->wire_len);
         b->slots[i].fn(e, ok, b->slots[i].arg);
     }
     g->inflight = NULL;
@@ -150,14 +141,18 @@ static void gc_flush(group_commit *g)
     memcpy(slots, g->waiting, n * sizeof *slots);
     memmove(g->waiting, g->waiting + n, (g->nwaiting - n) * sizeof *g->waiting);
     g->nwaiting -= n;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         entries[i] = *slots[i].e;
+        slots[i].e->wire = NULL; /* moved: the batch owns the bytes in flight */
+    }
     *b = (struct gc_batch){g, slots, entries, n};
     g->inflight = b;
     metrics_add("carebus_ingest_batched_events_total", (double)n);
     if (dbq_send(g->q, gc_send, gc_on_result, b) != 0) {
         /* Down: the callback was not called; fail the batch here. */
         g->inflight = NULL;
+        for (size_t i = 0; i < n; i++)
+            *slots[i].e = entries[i];
         gc_fail_slots(slots, n);
         free(slots);
         free(entries);
@@ -168,6 +163,10 @@ static void gc_flush(group_commit *g)
 int group_commit_submit(group_commit *g, struct eventlog_entry *e, group_commit_fn fn, void *arg)
 {
     if (!dbq_up(g->q) || g->nwaiting >= GROUP_COMMIT_MAX_WAITING)
+        return -1;
+    /* Packed once, here: the batch's statement and the bus carry the same
+     * bytes. */
+    if (!e->wire && eventlog_entry_pack(e, g->stream) != 0)
         return -1;
     if (g->nwaiting == g->cap) {
         size_t cap = g->cap ? g->cap * 2 : 256;

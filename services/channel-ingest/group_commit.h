@@ -27,8 +27,10 @@ group_commit *group_commit_new(dbq *q, bus *b, const char *stream, size_t max_ba
 /* Fails whatever waits (callbacks with -1). */
 void group_commit_destroy(group_commit **pg);
 
-/* Queues e (borrowed until the callback). 0, or -1 when the database is
- * down or the queue is full (the callback is not called: answer 503). */
+/* Queues e (borrowed until the callback), packing its envelope (the caller
+ * releases the entry, eventlog_entry_release, when done with it). 0, or -1
+ * when the database is down, the queue is full or the envelope does not
+ * pack (the callback is not called: answer 503). */
 int group_commit_submit(group_commit *g, struct eventlog_entry *e, group_commit_fn fn, void *arg);
 
 size_t group_commit_waiting(const group_commit *g);

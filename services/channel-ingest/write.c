@@ -21,6 +21,7 @@ static void write_req_free(void *p)
     struct write_req *w = p;
     json_decref(w->root);
     event_free(&w->pb);
+    eventlog_entry_release(&w->entry);
     free(w);
 }
 

@@ -104,28 +104,21 @@ int bus_bind(bus *b, const char *endpoint)
     return 0;
 }
 
-int bus_publish(bus *b, const event *ev)
+int bus_publish_bytes(bus *b, const char *stream, const uint8_t *bytes, size_t len)
 {
     if (!b->pub)
         return -1;
     char topic[64];
-    int tn = snprintf(topic, sizeof topic, "%s.", ev->stream);
-    size_t len;
-    uint8_t *bytes = event_pack(ev, &len);
-    if (!bytes || tn <= 0 || (size_t)tn >= sizeof topic) {
-        free(bytes);
+    int tn = snprintf(topic, sizeof topic, "%s.", stream);
+    if (!bytes || tn <= 0 || (size_t)tn >= sizeof topic)
         return -1;
-    }
-    int rc = 0;
     if (zmq_send(b->pub, topic, (size_t)tn, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(b->pub, bytes, len, ZMQ_DONTWAIT) < 0) {
         metrics_add("carebus_bus_dropped_total", 1);
-        rc = -1;
-    } else {
-        metrics_add("carebus_bus_published_total", 1);
+        return -1;
     }
-    free(bytes);
-    return rc;
+    metrics_add("carebus_bus_published_total", 1);
+    return 0;
 }
 
 int bus_subscribe(bus *b, const char *stream)

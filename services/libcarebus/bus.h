@@ -10,6 +10,9 @@
 #ifndef CAREBUS_BUS_H
 #define CAREBUS_BUS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "event.h"
 
 typedef struct bus bus;
@@ -26,9 +29,11 @@ const char *bus_endpoint(const char *stream);
 /* Binds the PUB socket (CAREBUS_BUS_BIND overrides endpoint: in a container
  * one binds "tcp://0.0.0.0:5561" and the others connect to tcp://host:5561). */
 int bus_bind(bus *b, const char *endpoint);
-/* Publishes a committed event (ev->stream and ev->seq set). Never blocks:
- * 0, or -1 when dropped (the consumers catch up from the log). */
-int bus_publish(bus *b, const event *ev);
+/* Publishes a committed event of stream: its packed envelope as the log
+ * handed it back (an eventlog_entry's wire, with stream and seq set), never
+ * packed again. Never blocks: 0, or -1 when dropped (the consumers catch
+ * up from the log). */
+int bus_publish_bytes(bus *b, const char *stream, const uint8_t *bytes, size_t len);
 
 /* Connects the SUB socket to stream's producer and subscribes to it. */
 int bus_subscribe(bus *b, const char *stream);

@@ -39,7 +39,8 @@ struct consumer {
     db *db;
     bus *bus;
     const char *output;
-    consumer_apply_fn fn;
+    const struct consumer_handler *handlers;
+    size_t nhandlers;
     consumer_flush_fn flush;
     void *arg;
     struct consumer_stream streams[CONSUMER_MAX_STREAMS];
@@ -50,16 +51,17 @@ struct consumer {
 
 struct consumer_txn {
     consumer *c;
+    const uint64_t *next; /* each stream's last seq in the transaction */
     const event *cause;
-    size_t cause_first; /* index in emitted of the cause's first event */
-    event **emitted; /* owned copies, appended at commit */
+    size_t cause_first;              /* index in emitted of the cause's first event */
+    struct eventlog_entry *emitted; /* packed at emit, appended at commit */
     size_t nemitted, cap;
 };
 
 typedef enum { BATCH_OK, BATCH_DOWN, BATCH_DATA } batch_result;
 
 consumer *consumer_new(const char *name, db *d, bus *b, const char *output,
-                       consumer_apply_fn fn, void *arg)
+                       const struct consumer_handler *handlers, size_t nhandlers, void *arg)
 {
     consumer *c = calloc(1, sizeof *c);
     if (!c || !(c->name = strdup(name))) {
@@ -69,7 +71,8 @@ consumer *consumer_new(const char *name, db *d, bus *b, const char *output,
     c->db = d;
     c->bus = b;
     c->output = output;
-    c->fn = fn;
+    c->handlers = handlers;
+    c->nhandlers = nhandlers;
     c->arg = arg;
     return c;
 }
@@ -136,100 +139,75 @@ db *consumer_txn_db(consumer_txn *tx)
     return tx->c->db;
 }
 
-int consumer_emit(consumer_txn *tx, event *ev)
+uint64_t consumer_txn_position(const consumer_txn *tx, const char *stream)
+{
+    const struct consumer_stream *st = consumer_find(tx->c, stream);
+    return st ? tx->next[st - tx->c->streams] : 0;
+}
+
+int consumer_emit(consumer_txn *tx, const event *ev)
 {
     assert(tx->c->output && "a consumer without an output stream emitted an event");
+    /* A shallow copy with what the consumer fills in: the caller's
+     * envelope is only read, and packed once, below. */
+    event e = *ev;
     char id[ID_LEN];
-    if (!ev->type || !ev->type[0])
-        ev->type = (char *)event_type_name(ev->body_case);
-    if (!ev->event_id || !ev->event_id[0]) {
+    if (!e.type || !e.type[0])
+        e.type = (char *)event_type_name(e.body_case);
+    if (!e.type) {
+        log_error("%s: emitted an event without a body", tx->c->name);
+        return -1;
+    }
+    if (!e.event_id || !e.event_id[0]) {
         /* Derived from the cause, so a replay emits the same id. */
         /* Numbered per type, so that a handler that starts emitting a new
          * type does not renumber the others' ids on a replay. */
         int k = 0;
         for (size_t i = tx->cause_first; i < tx->nemitted; i++)
-            k += strcmp(tx->emitted[i]->type, ev->type) == 0;
+            k += strcmp(tx->emitted[i].type, e.type) == 0;
         char name[160];
-        snprintf(name, sizeof name, "%s/%s/%d", tx->cause->event_id, ev->type, k);
+        snprintf(name, sizeof name, "%s/%s/%d", tx->cause->event_id, e.type, k);
         id_derive(name, id);
-        ev->event_id = id;
+        e.event_id = id;
     }
-    if (!ev->causation_id || !ev->causation_id[0])
-        ev->causation_id = tx->cause->event_id;
-    /* Copy through the wire format: the caller's envelope may point at its
-     * stack. */
-    size_t len;
-    uint8_t *bytes = event_pack(ev, &len);
-    event *copy = bytes ? event_unpack(bytes, len) : NULL;
-    free(bytes);
-    if (ev->event_id == id)
-        ev->event_id = NULL;
-    if (!copy)
-        return -1;
+    if (!e.causation_id || !e.causation_id[0])
+        e.causation_id = tx->cause->event_id;
     if (tx->nemitted == tx->cap) {
         size_t cap = tx->cap ? tx->cap * 2 : 8;
-        event **n = realloc(tx->emitted, cap * sizeof *n);
-        if (!n) {
-            event_free(&copy);
+        struct eventlog_entry *n = realloc(tx->emitted, cap * sizeof *n);
+        if (!n)
             return -1;
-        }
         tx->emitted = n;
         tx->cap = cap;
     }
-    tx->emitted[tx->nemitted++] = copy;
+    struct eventlog_entry *x = &tx->emitted[tx->nemitted];
+    memset(x, 0, sizeof *x);
+    x->ev = &e;
+    int rc = eventlog_entry_pack(x, tx->c->output);
+    x->ev = NULL;
+    if (rc != 0)
+        return -1;
+    tx->nemitted++;
     return 0;
 }
 
 static void consumer_txn_clear(consumer_txn *tx)
 {
     for (size_t i = 0; i < tx->nemitted; i++)
-        event_free(&tx->emitted[i]);
+        eventlog_entry_release(&tx->emitted[i]);
     free(tx->emitted);
     tx->emitted = NULL;
     tx->nemitted = tx->cap = 0;
 }
 
-/* Appends what the batch emitted. eventlog_append points each envelope's
- * event_id and stream at its own storage; the copies are unpacked messages
- * that own their strings, so give them owned strings back. */
-static int consumer_append_emitted(consumer_txn *tx)
+/* The handler of ev, or NULL: acknowledged unread. */
+static consumer_apply_fn consumer_handler(const consumer *c, const event *ev)
 {
-    if (!tx->nemitted)
-        return 0;
-    struct eventlog_entry *e = calloc(tx->nemitted, sizeof *e);
-    char **orig = calloc(2 * tx->nemitted, sizeof *orig);
-    int rc = -1;
-    if (!e || !orig)
-        goto out;
-    for (size_t i = 0; i < tx->nemitted; i++) {
-        e[i].ev = tx->emitted[i];
-        orig[2 * i] = tx->emitted[i]->event_id;
-        orig[2 * i + 1] = tx->emitted[i]->stream;
-    }
-    rc = eventlog_append(tx->c->db, tx->c->output, e, tx->nemitted);
-    for (size_t i = 0; i < tx->nemitted; i++) {
-        event *ev = tx->emitted[i];
-        ev->event_id = orig[2 * i];
-        ev->stream = orig[2 * i + 1];
-        if (event_set_str(&ev->event_id, e[i].event_id) != 0 ||
-            event_set_str(&ev->stream, tx->c->output) != 0)
-            rc = -1;
-        /* Published as the log's readers will see it. */
-        if (rc == 0 && !ev->recorded_at) {
-            ev->recorded_at = malloc(sizeof *ev->recorded_at);
-            if (!ev->recorded_at) {
-                rc = -1;
-                continue;
-            }
-            google__protobuf__timestamp__init(ev->recorded_at);
-        }
-        if (rc == 0)
-            event_ts_set(ev->recorded_at, e[i].recorded_us);
-    }
-out:
-    free(orig);
-    free(e);
-    return rc;
+    size_t k = (size_t)ev->body_case;
+    if (k >= c->nhandlers || !c->handlers[k].fn)
+        return NULL;
+    const char *only = c->handlers[k].stream;
+    return !only || strcmp(only, ev->stream) == 0 ? c->handlers[k].fn : NULL;
 }
 
 /* Applies events (each the next of its stream) in one transaction. */
@@ -240,7 +218,7 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
     for (size_t i = 0; i < c->nstreams; i++)
         next[i] = c->streams[i].offset;
 
-    consumer_txn tx = {.c = c};
+    consumer_txn tx = {.c = c, .next = next};
     if (db_begin(c->db) != 0)
         return BATCH_DOWN;
     for (size_t i = 0; i < n; i++) {
@@ -250,7 +228,8 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
         assert(evs[i]->seq == next[k] + 1);
         tx.cause = evs[i];
         tx.cause_first = tx.nemitted;
-        consumer_result r = c->fn(&tx, evs[i], c->arg);
+        consumer_apply_fn fn = consumer_handler(c, evs[i]);
+        consumer_result r = fn ? fn(&tx, evs[i], c->arg) : CONSUMER_OK;
         if (r == CONSUMER_RETRY)
             goto failed;
         if (r == CONSUMER_SKIP) {
@@ -263,7 +242,7 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
     }
     if (c->flush && c->flush(&tx, c->arg) == CONSUMER_RETRY)
         goto failed;
-    if (consumer_append_emitted(&tx) != 0)
+    if (tx.nemitted && eventlog_append(c->db, c->output, tx.emitted, tx.nemitted) != 0)
         goto failed;
     for (size_t k = 0; k < c->nstreams; k++) {
         if (!touched[k])
@@ -289,8 +268,9 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
     }
     for (size_t k = 0; k < c->nstreams; k++)
         c->streams[k].offset = next[k];
+    /* The bytes the log handed back: published as its readers will see them. */
     for (size_t i = 0; i < tx.nemitted; i++)
-        bus_publish(c->bus, tx.emitted[i]);
+        bus_publish_bytes(c->bus, c->output, tx.emitted[i].wire, tx.emitted[i].wire_len);
     c->applied += n;
     metrics_add("carebus_consumer_applied_total", (double)n);
     consumer_txn_clear(&tx);

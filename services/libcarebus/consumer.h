@@ -38,11 +38,29 @@ typedef enum {
  * rollback would leave behind. */
 typedef consumer_result (*consumer_apply_fn)(consumer_txn *tx, const event *ev, void *arg);
 
+/* What a consumer reacts to, declared as a table indexed by the event's
+ * body case (like Redis's command table):
+ *
+ *     static const struct consumer_handler handlers[] = {
+ *         [CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED] = {"router", on_solved},
+ *         ...
+ *     };
+ *
+ * An event whose case has no entry, or that comes from another stream than
+ * its entry names, is acknowledged unread: its offset moves like any
+ * other's. */
+struct consumer_handler {
+    const char *stream; /* only from this stream; NULL: from any */
+    consumer_apply_fn fn;
+};
+#define CONSUMER_HANDLERS(table) (table), (sizeof(table) / sizeof((table)[0]))
+
 /* name: the consumer's name in eventlog.offsets (the service's name).
- * output: stream for emitted events, NULL if it emits none. Borrowed
- * arguments must outlive the consumer. */
+ * output: stream for emitted events, NULL if it emits none. handlers:
+ * CONSUMER_HANDLERS(table); arg is passed to each. Borrowed arguments must
+ * outlive the consumer. */
 consumer *consumer_new(const char *name, db *d, bus *b, const char *output,
-                       consumer_apply_fn fn, void *arg);
+                       const struct consumer_handler *handlers, size_t nhandlers, void *arg);
 void consumer_destroy(consumer **pc);
 
 /* Reads stream (connecting the bus to its producer). Before the first
@@ -74,10 +92,15 @@ void consumer_set_flush(consumer *c, consumer_flush_fn fn);
 
 /* In a handler: */
 db *consumer_txn_db(consumer_txn *tx);
+/* The seq of stream's last event in this transaction so far (handled or
+ * not), or the committed offset when none: where the transaction leaves
+ * the stream if it commits. */
+uint64_t consumer_txn_position(const consumer_txn *tx, const char *stream);
 /* Emits ev (type/body/correlation set; event_id derived from the cause when
- * empty) in the current transaction. The envelope is packed at once; it
- * may live on the caller's stack. 0 or -1. */
-int consumer_emit(consumer_txn *tx, event *ev);
+ * empty, causation_id the cause's when empty) in the current transaction.
+ * The envelope is only read, and packed at once: it may live on the
+ * caller's stack. 0 or -1. */
+int consumer_emit(consumer_txn *tx, const event *ev);
 
 uint64_t consumer_offset(const consumer *c, const char *stream);
 /* Events applied since start (for metrics and tests). */

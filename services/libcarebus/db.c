@@ -7,6 +7,8 @@
  */
 #include "db.h"
 
+#include <assert.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,6 +157,15 @@ int db_command(db *d, const char *sql, int nparams, const char *const *params)
         return -1;
     PQclear(r);
     return 0;
+}
+
+const char *db_value(const PGresult *res, int row, const char *name)
+{
+    int col = PQfnumber(res, name);
+    if (col < 0)
+        log_error("a result has no column \"%s\"", name);
+    assert(col >= 0 && "reading a column the statement does not select");
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
 int db_begin(db *d)

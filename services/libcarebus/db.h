@@ -41,6 +41,11 @@ PGresult *db_exec(db *d, const char *sql, int nparams, const char *const *params
 /* db_exec for statements whose result is not needed. 0 or -1. */
 int db_command(db *d, const char *sql, int nparams, const char *const *params);
 
+/* The value of column `name` in row `row` of res, NULL for SQL NULL:
+ * results are read by column name, never by position. A name the result
+ * does not have is a bug (asserted). */
+const char *db_value(const PGresult *res, int row, const char *name);
+
 /* BEGIN / COMMIT / ROLLBACK. 0 or -1. ROLLBACK errors are ignored. */
 int db_begin(db *d);
 int db_commit(db *d);

@@ -1,134 +1,187 @@
 /* eventlog.c — append to and read from the event log (eventlog.* tables).
  *
  * An append is one call of the SQL function eventlog.append (see
- * deploy/migrations/0001_eventlog.sql) with parallel arrays in text form:
- * one round trip per batch, which is what makes group commit cheap. The
- * stored payload is the envelope without its seq (assigned by the function);
- * readers set seq, stream and recorded_at from the row.
+ * deploy/migrations/0004_eventlog_rows.sql) with the batch as rows (one
+ * JSON parameter, rowset.h): one round trip per batch, which is what makes
+ * group commit cheap. The stored payload is the envelope packed once,
+ * without the seq and recorded_at the function assigns; the published
+ * bytes and the readers' reconstruction append those as a trailer
+ * (eventlog_wire), so both are the same bytes.
  */
 #include "eventlog.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "log.h"
-#include "timeutil.h"
+#include "rowset.h"
 
-#define EVENTLOG_APPEND_SQL                                                                     \
-    "SELECT idx, event_id, seq, (extract(epoch FROM recorded_at) * 1000000)::bigint, duplicate " \
-    "FROM eventlog.append($1, $2::uuid[], $3::text[], $4::text[], $5::text[], "                \
-    "$6::timestamptz[], $7::uuid[], $8::uuid[], $9::bytea[])"
-
-/* Appends s as a quoted array element, or NULL. */
-static void array_put_text(buf *b, const char *s)
+/* The rows eventlog.append takes (deploy/migrations/0004_eventlog_rows.sql):
+ * eventlog.events' columns, read by name with json_populate_recordset. */
+static void put_scope(rowset_put *p, const void *row, const void *ctx)
 {
-    if (b->len > 1)
-        buf_putc(b, ',');
-    if (!s) {
-        buf_puts(b, "NULL");
-        return;
-    }
-    buf_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            buf_putc(b, '\\');
-        buf_putc(b, *s);
-    }
-    buf_putc(b, '"');
+    (void)ctx;
+    const struct eventlog_entry *e = row;
+    rowset_put_str(p, e->idem_key ? e->idem_scope : NULL);
 }
 
-static void array_put_bytea(buf *b, const uint8_t *p, size_t n)
+static void put_key(rowset_put *p, const void *row, const void *ctx)
 {
-    static const char hex[] = "0123456789abcdef";
-    if (b->len > 1)
-        buf_putc(b, ',');
-    buf_puts(b, "\"\\\\x");
-    for (size_t i = 0; i < n; i++) {
-        char two[2] = {hex[p[i] >> 4], hex[p[i] & 15]};
-        buf_append(b, two, 2);
-    }
-    buf_putc(b, '"');
+    (void)ctx;
+    const struct eventlog_entry *e = row;
+    rowset_put_str(p, e->idem_scope ? e->idem_key : NULL);
 }
 
-enum { A_IDS, A_TYPES, A_SCOPES, A_KEYS, A_OCCURRED, A_CUSTOMERS, A_TICKETS, A_PAYLOADS, A_N };
-
-/* Prepares each entry (id, stream) and builds the nine array parameters. */
-static int eventlog_build(const char *stream, struct eventlog_entry *e, size_t n, buf a[A_N])
+static void put_payload(rowset_put *p, const void *row, const void *ctx)
 {
-    for (int k = 0; k < A_N; k++)
-        buf_putc(&a[k], '{');
-    for (size_t i = 0; i < n; i++) {
-        event *ev = e[i].ev;
-        if (!ev->event_id || !ev->event_id[0]) {
-            id_new(e[i].event_id);
-        } else {
-            snprintf(e[i].event_id, sizeof e[i].event_id, "%s", ev->event_id);
-        }
-        ev->event_id = e[i].event_id;
-        ev->stream = (char *)stream;
-        ev->seq = 0;
-        if (!ev->type || !ev->type[0])
-            ev->type = (char *)event_type_name(ev->body_case);
-        if (!ev->type) {
-            log_error("eventlog: entry %zu has no body", i);
-            return -1;
-        }
-        char occurred[TIME_RFC3339_LEN];
-        if (ev->occurred_at)
-            time_format_rfc3339(event_ts_us(ev->occurred_at), occurred);
-        array_put_text(&a[A_IDS], ev->event_id);
-        array_put_text(&a[A_TYPES], ev->type);
-        array_put_text(&a[A_SCOPES], e[i].idem_key ? e[i].idem_scope : NULL);
-        array_put_text(&a[A_KEYS], e[i].idem_scope ? e[i].idem_key : NULL);
-        array_put_text(&a[A_OCCURRED], ev->occurred_at ? occurred : NULL);
-        array_put_text(&a[A_CUSTOMERS],
-                       ev->customer_id && ev->customer_id[0] ? ev->customer_id : NULL);
-        array_put_text(&a[A_TICKETS], ev->ticket_id && ev->ticket_id[0] ? ev->ticket_id : NULL);
-        size_t len;
-        uint8_t *packed = event_pack(ev, &len);
-        if (!packed)
-            return -1;
-        array_put_bytea(&a[A_PAYLOADS], packed, len);
-        free(packed);
-    }
-    for (int k = 0; k < A_N; k++) {
-        buf_putc(&a[k], '}');
-        if (a[k].failed)
-            return -1;
-    }
-    return 0;
+    (void)ctx;
+    const struct eventlog_entry *e = row;
+    rowset_put_bytea(p, e->wire, e->payload_len);
 }
 
-static void eventlog_release(buf a[A_N])
-{
-    for (int k = 0; k < A_N; k++)
-        buf_release(&a[k]);
-}
+#define E(f) ROWSET_AT(struct eventlog_entry, f)
+static const struct rowset_col eventlog_cols[] = {
+    {"event_id", "uuid", ROWSET_ID, E(event_id)},
+    {"type", "text", ROWSET_ID, E(type)},
+    {"idem_scope", "text", ROWSET_FN, .get = put_scope},
+    {"idem_key", "text", ROWSET_FN, .get = put_key},
+    {"occurred_at", "timestamptz", ROWSET_TIME, E(occurred_us), .none = EVENTLOG_NO_TIME},
+    {"customer_id", "uuid", ROWSET_ID, E(customer_id)},
+    {"ticket_id", "uuid", ROWSET_ID, E(ticket_id)},
+    {"payload", "bytea", ROWSET_FN, .get = put_payload},
+};
+#undef E
+static const rowset_table eventlog_events = {"eventlog.events", eventlog_cols,
+                                             ROWSET_COUNT(eventlog_cols), NULL};
 
-/* The statement's parameters: the stream, then the nine arrays. */
-static int eventlog_params(const char *stream, struct eventlog_entry *e, size_t n, buf a[A_N],
-                           const char *params[1 + A_N])
+#define EVENTLOG_APPEND_SQL                                                                        \
+    "SELECT idx, event_id, seq, (extract(epoch FROM recorded_at) * 1000000)::bigint"              \
+    " AS recorded_us, duplicate FROM eventlog.append($1, $2::json)"
+
+/* Copies an id-like string into a fixed field; -1 when it does not fit
+ * (not a uuid: the append would fail on it anyway). */
+static int copy_field(char *dst, size_t cap, const char *s, const char *what)
 {
-    if (eventlog_build(stream, e, n, a) != 0)
+    size_t n = s ? strlen(s) : 0;
+    if (n >= cap) {
+        log_error("eventlog: %s \"%.40s...\" is too long", what, s);
         return -1;
-    params[0] = stream;
-    for (int k = 0; k < A_N; k++)
-        params[1 + k] = buf_str(&a[k]);
+    }
+    memcpy(dst, s ? s : "", n + 1);
     return 0;
+}
+
+int eventlog_entry_pack(struct eventlog_entry *e, const char *stream)
+{
+    const event *ev = e->ev;
+    assert(ev && !e->wire);
+    const char *type = ev->type && ev->type[0] ? ev->type : event_type_name(ev->body_case);
+    if (!type) {
+        log_error("eventlog: an event to append has no body");
+        return -1;
+    }
+    if (ev->event_id && ev->event_id[0]) {
+        if (copy_field(e->event_id, sizeof e->event_id, ev->event_id, "event_id") != 0)
+            return -1;
+    } else {
+        id_new(e->event_id);
+    }
+    if (copy_field(e->type, sizeof e->type, type, "type") != 0 ||
+        copy_field(e->customer_id, sizeof e->customer_id, ev->customer_id, "customer_id") != 0 ||
+        copy_field(e->ticket_id, sizeof e->ticket_id, ev->ticket_id, "ticket_id") != 0)
+        return -1;
+    e->occurred_us = ev->occurred_at ? event_ts_us(ev->occurred_at) : EVENTLOG_NO_TIME;
+    /* As stored: the log's columns for what it assigns later. A shallow
+     * copy, so the caller's envelope is only read. */
+    event stored = *ev;
+    stored.event_id = e->event_id;
+    stored.type = e->type;
+    stored.stream = (char *)stream;
+    stored.seq = 0;
+    stored.recorded_at = NULL;
+    e->wire = event_pack(&stored, &e->payload_len);
+    if (!e->wire)
+        return -1;
+    e->wire_len = e->payload_len;
+    return 0;
+}
+
+/* Encodes the fields the log assigns, as an envelope holding only them. */
+static uint8_t *eventlog_trailer(const char *stream, uint64_t seq, int64_t recorded_us,
+                                 size_t *len)
+{
+    Google__Protobuf__Timestamp rec = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    event_ts_set(&rec, recorded_us);
+    event t = CAREBUS__V1__ENVELOPE__INIT;
+    t.stream = (char *)stream;
+    t.seq = seq;
+    t.recorded_at = &rec;
+    return event_pack(&t, len);
+}
+
+uint8_t *eventlog_wire(const uint8_t *payload, size_t len, const char *stream, uint64_t seq,
+                       int64_t recorded_us, size_t *out_len)
+{
+    size_t tlen;
+    uint8_t *trailer = eventlog_trailer(stream, seq, recorded_us, &tlen);
+    uint8_t *w = trailer ? malloc(len + tlen) : NULL;
+    if (w) {
+        memcpy(w, payload, len);
+        memcpy(w + len, trailer, tlen);
+        *out_len = len + tlen;
+    }
+    free(trailer);
+    return w;
+}
+
+int eventlog_entry_seal(struct eventlog_entry *e, const char *stream, uint64_t seq,
+                        int64_t recorded_us)
+{
+    assert(e->wire);
+    size_t len;
+    uint8_t *w = eventlog_wire(e->wire, e->payload_len, stream, seq, recorded_us, &len);
+    if (!w)
+        return -1;
+    free(e->wire);
+    e->wire = w;
+    e->wire_len = len;
+    e->seq = seq;
+    e->recorded_us = recorded_us;
+    return 0;
+}
+
+void eventlog_entry_release(struct eventlog_entry *e)
+{
+    free(e->wire);
+    e->wire = NULL;
+    e->payload_len = e->wire_len = 0;
+}
+
+/* Packs what is not packed yet and writes the rows. */
+static const char *eventlog_rows(const char *stream, struct eventlog_entry *e, size_t n,
+                                 rowset *rows)
+{
+    rowset_init(rows, &eventlog_events, NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (!e[i].wire && eventlog_entry_pack(&e[i], stream) != 0)
+            return NULL;
+        rowset_add(rows, &e[i]);
+    }
+    return rowset_json(rows);
 }
 
 int eventlog_append_send(PGconn *conn, const char *stream, struct eventlog_entry *e, size_t n)
 {
-    buf a[A_N] = {0};
-    const char *params[1 + A_N];
-    int rc = -1;
-    if (eventlog_params(stream, e, n, a, params) == 0 &&
-        PQsendQueryParams(conn, EVENTLOG_APPEND_SQL, 1 + A_N, NULL, params, NULL, NULL, 0))
-        rc = 0;
-    eventlog_release(a);
+    rowset rows;
+    const char *params[] = {stream, eventlog_rows(stream, e, n, &rows)};
+    int rc = params[1] && PQsendQueryParams(conn, EVENTLOG_APPEND_SQL, 2, NULL, params, NULL,
+                                            NULL, 0)
+                 ? 0
+                 : -1;
+    rowset_release(&rows);
     return rc;
 }
 
@@ -138,19 +191,15 @@ int eventlog_append_result(const PGresult *res, const char *stream, struct event
     if (PQresultStatus(res) != PGRES_TUPLES_OK || (size_t)PQntuples(res) != n)
         return -1;
     for (int row = 0; row < (int)n; row++) {
-        long idx = strtol(PQgetvalue(res, row, 0), NULL, 10) - 1;
+        long idx = strtol(db_value(res, row, "idx"), NULL, 10) - 1;
         if (idx < 0 || (size_t)idx >= n)
             return -1;
         struct eventlog_entry *x = &e[idx];
-        snprintf(x->event_id, sizeof x->event_id, "%s", PQgetvalue(res, row, 1));
-        x->seq = strtoull(PQgetvalue(res, row, 2), NULL, 10);
-        x->recorded_us = strtoll(PQgetvalue(res, row, 3), NULL, 10);
-        google__protobuf__timestamp__init(&x->recorded);
-        event_ts_set(&x->recorded, x->recorded_us);
-        x->duplicate = PQgetvalue(res, row, 4)[0] == 't';
-        x->ev->event_id = x->event_id;
-        x->ev->stream = (char *)stream;
-        x->ev->seq = x->seq;
+        snprintf(x->event_id, sizeof x->event_id, "%s", db_value(res, row, "event_id"));
+        x->duplicate = db_value(res, row, "duplicate")[0] == 't';
+        if (eventlog_entry_seal(x, stream, strtoull(db_value(res, row, "seq"), NULL, 10),
+                                strtoll(db_value(res, row, "recorded_us"), NULL, 10)) != 0)
+            return -1;
     }
     return 0;
 }
@@ -159,19 +208,18 @@ int eventlog_append(db *d, const char *stream, struct eventlog_entry *e, size_t 
 {
     if (n == 0)
         return 0;
-    buf a[A_N] = {0};
-    const char *params[1 + A_N];
+    rowset rows;
+    const char *params[] = {stream, eventlog_rows(stream, e, n, &rows)};
     int rc = -1;
-    PGresult *r = NULL;
-    if (eventlog_params(stream, e, n, a, params) != 0 ||
-        !(r = db_exec(d, EVENTLOG_APPEND_SQL, 1 + A_N, params)))
+    PGresult *r = params[1] ? db_exec(d, EVENTLOG_APPEND_SQL, 2, params) : NULL;
+    if (!r)
         goto out;
     rc = eventlog_append_result(r, stream, e, n);
     if (rc != 0)
         log_error("eventlog: unexpected result from eventlog.append");
 out:
     PQclear(r);
-    eventlog_release(a);
+    rowset_release(&rows);
     return rc;
 }
 
@@ -183,37 +231,28 @@ int eventlog_read(db *d, const char *stream, uint64_t after, int max, event **ou
     const char *params[] = {stream, after_s, max_s};
     PGresult *r = db_exec(d,
                           "SELECT seq, payload, (extract(epoch FROM recorded_at) * 1000000)::bigint"
-                          " FROM eventlog.events WHERE stream = $1 AND seq > $2"
+                          " AS recorded_us FROM eventlog.events WHERE stream = $1 AND seq > $2"
                           " ORDER BY seq LIMIT $3",
                           3, params);
     if (!r)
         return -1;
     int n = PQntuples(r), got = 0;
     for (int i = 0; i < n; i++) {
-        size_t len;
-        unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 1), &len);
-        event *ev = bytes ? event_unpack(bytes, len) : NULL;
+        uint64_t seq = strtoull(db_value(r, i, "seq"), NULL, 10);
+        size_t len, wlen = 0;
+        unsigned char *bytes = PQunescapeBytea((const unsigned char *)db_value(r, i, "payload"), &len);
+        uint8_t *wire = bytes ? eventlog_wire(bytes, len, stream, seq,
+                                              strtoll(db_value(r, i, "recorded_us"), NULL, 10),
+                                              &wlen)
+                              : NULL;
         PQfreemem(bytes);
-        uint64_t seq = strtoull(PQgetvalue(r, i, 0), NULL, 10);
+        event *ev = wire ? event_unpack(wire, wlen) : NULL;
+        free(wire);
         if (!ev) {
             /* Never skip silently: the caller stops at this seq. */
             log_error("eventlog: event %s/%" PRIu64 " does not decode", stream, seq);
             break;
         }
-        /* The unpacked strings belong to the message: replace, don't alias. */
-        if (event_set_str(&ev->stream, stream) != 0)
-            ev->stream = NULL;
-        ev->seq = seq;
-        if (!ev->recorded_at) {
-            ev->recorded_at = malloc(sizeof *ev->recorded_at);
-            if (ev->recorded_at)
-                google__protobuf__timestamp__init(ev->recorded_at);
-        }
-        if (!ev->stream || !ev->recorded_at) {
-            event_free(&ev);
-            break;
-        }
-        event_ts_set(ev->recorded_at, strtoll(PQgetvalue(r, i, 2), NULL, 10));
         out[got++] = ev;
     }
     PQclear(r);
@@ -226,7 +265,7 @@ int eventlog_last_seq(db *d, const char *stream, uint64_t *out)
     PGresult *r = db_exec(d, "SELECT last_seq FROM eventlog.streams WHERE stream = $1", 1, params);
     if (!r)
         return -1;
-    *out = PQntuples(r) ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    *out = PQntuples(r) ? strtoull(db_value(r, 0, "last_seq"), NULL, 10) : 0;
     PQclear(r);
     return 0;
 }
@@ -238,7 +277,7 @@ int eventlog_offset_get(db *d, const char *consumer, const char *stream, uint64_
                           2, params);
     if (!r)
         return -1;
-    *out = PQntuples(r) ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    *out = PQntuples(r) ? strtoull(db_value(r, 0, "seq"), NULL, 10) : 0;
     PQclear(r);
     return 0;
 }

@@ -25,23 +25,54 @@
 #include "event.h"
 #include "id.h"
 
+/* An entry's envelope is packed once (eventlog_entry_pack), as the log
+ * stores it: with its event_id, type and stream, without seq and
+ * recorded_at, which the log assigns. Once appended, the entry's wire holds
+ * those bytes followed by the log's stream, seq and recorded_at as a second
+ * encoding of the same fields (protobuf merges them: the last one wins):
+ * the envelope as the bus publishes it and, byte for byte, as eventlog_read
+ * reconstructs it from the row (eventlog_wire). */
+#define EVENTLOG_TYPE_MAX 64
+#define EVENTLOG_NO_TIME INT64_MIN
+
 struct eventlog_entry {
     /* in */
-    event *ev;              /* borrowed; type, body, occurred_at set */
-    const char *idem_scope; /* NULL: not idempotent */
+    const event *ev;        /* borrowed until packed, never changed */
+    const char *idem_scope; /* NULL: not idempotent (borrowed until appended) */
     const char *idem_key;
-    /* out: ev->event_id, ev->stream and ev->seq point at / copy these */
-    char event_id[ID_LEN];
+    /* the row, set by eventlog_entry_pack */
+    char event_id[ID_LEN]; /* the envelope's, or a new random one; after the
+                            * append the log's (a duplicate's: the first's) */
+    char type[EVENTLOG_TYPE_MAX];
+    char customer_id[ID_LEN], ticket_id[ID_LEN]; /* "" when absent */
+    int64_t occurred_us;                         /* EVENTLOG_NO_TIME when absent */
+    uint8_t *wire; /* owned (eventlog_entry_release): the packed envelope */
+    size_t payload_len, wire_len;
+    /* out */
     uint64_t seq;
     int64_t recorded_us;
-    /* recorded_us as a message, for the caller to point ev->recorded_at at
-     * before publishing (the log's readers set it from the row). */
-    Google__Protobuf__Timestamp recorded;
     bool duplicate;
 };
 
-/* Appends in the caller's transaction (or as its own statement). An entry
- * whose ev->event_id is empty gets a new random id. Blocks. 0 or -1. */
+/* Packs e->ev for stream; the envelope is not read again. 0, or -1 (logged)
+ * when it has no body, an id too long for a uuid, or memory ran out. */
+int eventlog_entry_pack(struct eventlog_entry *e, const char *stream);
+/* Completes a packed entry with what the log assigned (for appends made by
+ * a SQL function of a service's own, like survey.answer). 0 or -1. */
+int eventlog_entry_seal(struct eventlog_entry *e, const char *stream, uint64_t seq,
+                        int64_t recorded_us);
+/* Frees the bytes (the entry can be packed again). */
+void eventlog_entry_release(struct eventlog_entry *e);
+
+/* The envelope as published, from a stored payload and its row's stream,
+ * seq and recorded_at: malloc'd (caller frees), NULL when out of memory. */
+uint8_t *eventlog_wire(const uint8_t *payload, size_t len, const char *stream, uint64_t seq,
+                       int64_t recorded_us, size_t *out_len);
+
+/* Appends in the caller's transaction (or as its own statement); entries
+ * not packed yet are packed first. Afterwards each entry has its event_id,
+ * seq, recorded_us, duplicate and its wire bytes to publish. Blocks. 0 or
+ * -1 (then nothing of the batch was appended). */
 int eventlog_append(db *d, const char *stream, struct eventlog_entry *e, size_t n);
 
 /* The same, without blocking: sends the statement on conn (which must be in

@@ -111,9 +111,10 @@ fail:
     return NULL;
 }
 
-int service_consume(service *s, const char *const *streams, consumer_apply_fn fn, void *arg)
+int service_consume(service *s, const char *const *streams,
+                    const struct consumer_handler *handlers, size_t nhandlers, void *arg)
 {
-    s->consumer = consumer_new(s->name, s->db, s->bus, s->stream, fn, arg);
+    s->consumer = consumer_new(s->name, s->db, s->bus, s->stream, handlers, nhandlers, arg);
     if (!s->consumer)
         return -1;
     for (size_t i = 0; streams[i]; i++)

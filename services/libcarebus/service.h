@@ -46,8 +46,10 @@ service *service_new(const struct service_opts *o);
 void service_destroy(service **ps);
 
 /* Makes the service a consumer of streams (NULL-terminated), emitting to
- * its own stream. 0 or -1. */
-int service_consume(service *s, const char *const *streams, consumer_apply_fn fn, void *arg);
+ * its own stream, dispatching through its handler table
+ * (CONSUMER_HANDLERS(table), consumer.h). 0 or -1. */
+int service_consume(service *s, const char *const *streams,
+                    const struct consumer_handler *handlers, size_t nhandlers, void *arg);
 
 /* Runs until SIGTERM or SIGINT. Returns the process exit code. */
 int service_run(service *s);

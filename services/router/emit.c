@@ -6,16 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-void emitter_init(emitter *e, consumer_txn *tx)
+void emitter_init(emitter *e, consumer_txn *tx, const char *stream)
 {
     memset(e, 0, sizeof *e);
     e->tx = tx;
+    e->stream = stream;
 }
 
 void emitter_release(emitter *e)
 {
     for (size_t i = 0; i < e->nlist; i++)
-        event_free(&e->list[i]);
+        eventlog_entry_release(&e->list[i]);
     free(e->list);
     e->list = NULL;
     e->nlist = e->cap = 0;
@@ -37,29 +38,28 @@ void emit_note_id(emitter *e, char out[ID_LEN])
     id_derive(name, out);
 }
 
+/* Packs ev into the list (once: the log and the bus take these bytes). */
 static int emit_keep(emitter *e, const event *ev)
 {
-    size_t len;
-    uint8_t *bytes = event_pack(ev, &len);
-    event *copy = bytes ? event_unpack(bytes, len) : NULL;
-    free(bytes);
-    if (!copy)
-        return -1;
     if (e->nlist == e->cap) {
         size_t cap = e->cap ? 2 * e->cap : 16;
-        event **n = realloc(e->list, cap * sizeof *n);
-        if (!n) {
-            event_free(&copy);
+        struct eventlog_entry *n = realloc(e->list, cap * sizeof *n);
+        if (!n)
             return -1;
-        }
         e->list = n;
         e->cap = cap;
     }
-    e->list[e->nlist++] = copy;
-    return 0;
+    struct eventlog_entry *x = &e->list[e->nlist];
+    memset(x, 0, sizeof *x);
+    x->ev = ev;
+    int rc = eventlog_entry_pack(x, e->stream);
+    x->ev = NULL;
+    if (rc == 0)
+        e->nlist++;
+    return rc;
 }
 
-int emit(emitter *e, event *ev, const char *customer_id, const char *ticket_id, int64_t at)
+int emit(emitter *e, const event *ev, const char *customer_id, const char *ticket_id, int64_t at)
 {
     assert(e->cause[0] && "emit without a cause");
     int bc = (int)ev->body_case;
@@ -71,15 +71,15 @@ int emit(emitter *e, event *ev, const char *customer_id, const char *ticket_id, 
     id_derive(name, id);
     Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     event_ts_set(&ts, at);
-    ev->event_id = id;
-    ev->type = (char *)type;
-    ev->causation_id = e->cause;
-    ev->customer_id = (char *)(customer_id ? customer_id : "");
-    ev->ticket_id = (char *)(ticket_id ? ticket_id : "");
-    ev->occurred_at = &ts;
-    int rc = e->tx ? consumer_emit(e->tx, ev) : emit_keep(e, ev);
-    ev->event_id = ev->type = ev->causation_id = ev->customer_id = ev->ticket_id = NULL;
-    ev->occurred_at = NULL;
+    /* The envelope as emitted: a shallow copy, the caller's is only read. */
+    event x = *ev;
+    x.event_id = id;
+    x.type = (char *)type;
+    x.causation_id = e->cause;
+    x.customer_id = (char *)(customer_id ? customer_id : "");
+    x.ticket_id = (char *)(ticket_id ? ticket_id : "");
+    x.occurred_at = &ts;
+    int rc = e->tx ? consumer_emit(e->tx, &x) : emit_keep(e, &x);
     if (rc == 0)
         e->emitted++;
     return rc;

@@ -37,7 +37,9 @@ int main(void)
         return 1;
     router *r = router_new();
     int rc = 1;
-    if (r && service_consume(s, streams, router_apply, r) == 0) {
+    size_t nhandlers;
+    const struct consumer_handler *handlers = router_handlers(&nhandlers);
+    if (r && service_consume(s, streams, handlers, nhandlers, r) == 0) {
         router_attach(r, s->consumer, s->db, s->bus);
         loop_on_reload(s->loop, router_reload, r);
         if (loop_add_timer(s->loop, ROUTER_TICK_MS, router_on_tick, r) > 0)

@@ -29,7 +29,7 @@ static int locked_last_seq(db *d, const char *stream, uint64_t *out)
         db_exec(d, "SELECT last_seq FROM eventlog.streams WHERE stream = $1 FOR SHARE", 1, params);
     if (!r)
         return -1;
-    *out = PQntuples(r) ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    *out = PQntuples(r) ? strtoull(db_value(r, 0, "last_seq"), NULL, 10) : 0;
     PQclear(r);
     return 0;
 }
@@ -42,13 +42,13 @@ static int ingest_recorded(db *d, uint64_t seq, int64_t *out)
     const char *params[] = {s};
     PGresult *r = db_exec(d,
                           "SELECT (extract(epoch FROM recorded_at) * 1000000)::bigint"
-                          " FROM eventlog.events WHERE stream = 'ingest' AND seq = $1",
+                          " AS recorded_us FROM eventlog.events WHERE stream = 'ingest' AND seq = $1",
                           1, params);
     if (!r)
         return -1;
     int found = PQntuples(r) == 1;
     if (found)
-        *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        *out = strtoll(db_value(r, 0, "recorded_us"), NULL, 10);
     PQclear(r);
     return found;
 }

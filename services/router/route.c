@@ -35,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jw.h"
 #include "log.h"
 #include "store.h"
 
@@ -326,20 +325,21 @@ static bool priority_update(route_ctx *c, int t)
     };
     struct rules_priority p;
     rules_priority(m->rules, &in, &p);
-    jw w;
-    jw_init(&w);
-    jw_array_begin(&w);
-    for (size_t i = 0; i < p.nreasons; i++)
-        jw_str(&w, p.reasons[i]);
-    jw_array_end(&w);
-    const char *reasons = jw_text(&w) ? jw_text(&w) : "[]";
+    /* As PostgreSQL prints the text[] (to_json), so that an unchanged
+     * list compares equal to the one loaded. */
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < p.nreasons; i++)
+        json_array_append_new(list, json_string(p.reasons[i]));
+    char *text = list ? json_dumps(list, JSON_COMPACT) : NULL;
+    json_decref(list);
+    const char *reasons = text ? text : "[]";
     bool changed = p.rank != tk->rank || !tk->reasons || strcmp(reasons, tk->reasons) != 0;
     if (changed) {
         tk->rank = p.rank;
         tk->reasons = model_strdup(m, reasons);
         tk->dirty = true;
     }
-    jw_release(&w);
+    free(text);
     return changed;
 }
 
@@ -366,6 +366,15 @@ static void add_message(route_ctx *c, const route_item *it, int t, const char *c
     m_ticket *tk = &m->tick[t];
     tk->updated = max64(tk->updated, it->at);
     tk->dirty = true;
+}
+
+/* A note's detail as JSON text (caller frees; NULL: "{}" is written).
+ * Takes the object. */
+static char *note_detail(json_t *o)
+{
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
 }
 
 /* A note on t's timeline; detail is JSON (NULL: {}). */
@@ -1154,18 +1163,13 @@ static int route_transfer(route_ctx *c, const route_item *it)
     e.ticket_transferred = &b;
     if (emit(c->em, &e, tcust(c, t), tid(c, t), it->at) != 0)
         return -1;
-    jw d;
-    jw_init(&d);
-    jw_object_begin(&d);
-    jw_kstr(&d, "from_team", from);
-    jw_kstr(&d, "to_team", x->to_team);
-    jw_kstr(&d, "reason", or_null(x->reason));
-    jw_kstr(&d, "actor", or_null(x->actor));
-    jw_object_end(&d);
-    add_note(c, it, t, "ticket.transferred", 0, jw_text(&d), "transferred from %s to %s%s%.300s",
+    char *d = note_detail(json_pack("{s:s?, s:s?, s:s?, s:s?}", "from_team", from, "to_team",
+                                    x->to_team, "reason", or_null(x->reason), "actor",
+                                    or_null(x->actor)));
+    add_note(c, it, t, "ticket.transferred", 0, d, "transferred from %s to %s%s%.300s",
              from[0] ? from : "no team", x->to_team, blank(x->reason) ? "" : ": ",
              blank(x->reason) ? "" : x->reason);
-    jw_release(&d);
+    free(d);
     return assign_or_queue(c, t, it->at);
 }
 
@@ -1210,18 +1214,14 @@ static int route_escalation(route_ctx *c, const route_item *it)
     e.ticket_escalated = &b;
     if (emit(c->em, &e, tcust(c, t), tid(c, t), it->at) != 0)
         return -1;
-    jw d;
-    jw_init(&d);
-    jw_object_begin(&d);
-    jw_kstr(&d, "to_agent_id", lead >= 0 ? m->agent[lead].id : NULL);
-    jw_kstr(&d, "from_agent_id", from);
-    jw_kstr(&d, "priority", rules_priority_name(tk->rank));
-    jw_kstr(&d, "reason", or_null(x->reason));
-    jw_object_end(&d);
-    add_note(c, it, t, "ticket.escalated", 0, jw_text(&d), "escalated (SLA) to %s, priority %s",
+    char *d = note_detail(json_pack(
+        "{s:s?, s:s?, s:s?, s:s?}", "to_agent_id", lead >= 0 ? m->agent[lead].id : NULL,
+        "from_agent_id", from, "priority", rules_priority_name(tk->rank), "reason",
+        or_null(x->reason)));
+    add_note(c, it, t, "ticket.escalated", 0, d, "escalated (SLA) to %s, priority %s",
              lead >= 0 ? m->agent[lead].id : "no lead: the team keeps it",
              rules_priority_name(tk->rank));
-    jw_release(&d);
+    free(d);
     if (handed && emit_assigned(c, t, it->at) != 0)
         return -1;
     if (reprioritised && emit_classified(c, t, it->at) != 0)

@@ -1,7 +1,8 @@
 /* router.c — staging a batch, routing it, and the router's settings.
  *
- * The consumer calls router_apply for each event of a batch and
- * router_flush once at its end, inside its transaction. The flush reads the
+ * The consumer stages each event of a batch that the router reacts to
+ * (router_handlers) and calls router_flush once at its end, inside its
+ * transaction. The flush reads the
  * router's place (router.position, locked: a second instance waits, and
  * the consumer's offset check makes it reload), puts the batch in the
  * log's order with the SLA events due (order.h), and routes it (route.h)
@@ -130,23 +131,15 @@ void router_reload(void *arg)
              n->nrules);
 }
 
-consumer_result router_apply(consumer_txn *tx, const event *ev, void *arg)
+static consumer_result router_stage(consumer_txn *tx, const event *ev, void *arg)
 {
     (void)tx;
     router *r = arg;
-    bool ingest = ev->stream && strcmp(ev->stream, "ingest") == 0;
-    if (ingest && ev->seq > r->batch_ingest_seq)
-        r->batch_ingest_seq = ev->seq;
-    /* SLA events are read from the log when their turn comes (order.h):
-     * their delivery only wakes the flush up. */
-    if (!ingest || !route_handles(ev->body_case))
-        return CONSUMER_OK;
     if (r->nstaged == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 512;
         const event **n = realloc(r->staged, cap * sizeof *n);
         if (!n) {
             r->nstaged = 0;
-            r->batch_ingest_seq = 0;
             return CONSUMER_RETRY;
         }
         r->staged = n;
@@ -156,10 +149,22 @@ consumer_result router_apply(consumer_txn *tx, const event *ev, void *arg)
     return CONSUMER_OK;
 }
 
+#define ROUTER_BODIES 128 /* body cases */
+
+const struct consumer_handler *router_handlers(size_t *n)
+{
+    static struct consumer_handler table[ROUTER_BODIES];
+    for (size_t bc = 0; bc < ROUTER_BODIES; bc++)
+        if (route_handles((Carebus__V1__Envelope__BodyCase)bc))
+            table[bc] = (struct consumer_handler){"ingest", router_stage};
+    *n = ROUTER_BODIES;
+    return table;
+}
+
 #define ROUTER_ASYNC_SQL "SET LOCAL synchronous_commit TO off"
 #define ROUTER_POSITION_SQL "SELECT ingest_seq, sla_seq FROM router.position FOR UPDATE"
 #define ROUTER_RECORDED_SQL                                                                        \
-    "SELECT seq, " US("recorded_at") " FROM eventlog.events"                                       \
+    "SELECT seq, " US("recorded_at") " AS recorded_us FROM eventlog.events"                        \
                                      " WHERE stream = 'ingest' AND seq = ANY($1::bigint[])"
 #define ROUTER_PLACE_SQL "UPDATE router.position SET ingest_seq = $1, sla_seq = $2"
 
@@ -200,16 +205,16 @@ static int router_place(router *r, db *d, uint64_t *ingest, uint64_t *sla, uint6
         }
         PGresult *pos = pipe_result(&p, q_pos), *sl = pipe_result(&p, q_sla),
                  *rr = pipe_result(&p, q_rec);
-        *sla_last = PQntuples(sl) ? strtoull(PQgetvalue(sl, 0, 0), NULL, 10) : 0;
+        *sla_last = PQntuples(sl) ? strtoull(db_value(sl, 0, "last_seq"), NULL, 10) : 0;
         for (int k = 0; rr && k < PQntuples(rr); k++) {
-            uint64_t seq = strtoull(PQgetvalue(rr, k, 0), NULL, 10);
+            uint64_t seq = strtoull(db_value(rr, k, "seq"), NULL, 10);
             for (size_t i = 0; i < r->nstaged; i++)
                 if (r->staged[i]->seq == seq)
-                    rec[i] = strtoll(PQgetvalue(rr, k, 1), NULL, 10);
+                    rec[i] = strtoll(db_value(rr, k, "recorded_us"), NULL, 10);
         }
         if (PQntuples(pos) == 1) {
-            *ingest = strtoull(PQgetvalue(pos, 0, 0), NULL, 10);
-            *sla = strtoull(PQgetvalue(pos, 0, 1), NULL, 10);
+            *ingest = strtoull(db_value(pos, 0, "ingest_seq"), NULL, 10);
+            *sla = strtoull(db_value(pos, 0, "sla_seq"), NULL, 10);
             rc = 0;
         } else if (db_command(d,
                               "INSERT INTO router.position DEFAULT VALUES"
@@ -224,9 +229,10 @@ static int router_place(router *r, db *d, uint64_t *ingest, uint64_t *sla, uint6
 }
 
 /* Routes the staged batch and the SLA events due, in the open transaction.
- * 0 done, 1 nothing to do (the timer's path found the state not loaded
- * yet), -1 a statement failed. */
-static int router_run(router *r, db *d, emitter *em, bool from_consumer)
+ * batch_ingest: where the consumer's transaction leaves the ingest stream
+ * (0 on the timer's path). 0 done, 1 nothing to do (the timer's path found
+ * the state not loaded yet), -1 a statement failed. */
+static int router_run(router *r, db *d, emitter *em, bool from_consumer, uint64_t batch_ingest)
 {
     uint64_t pos_ingest, pos_sla, sla_last;
     int64_t *rec = calloc(r->nstaged + 1, sizeof *rec);
@@ -245,7 +251,7 @@ static int router_run(router *r, db *d, emitter *em, bool from_consumer)
                  pos_ingest, committed);
         pos_sla = 0;
     }
-    uint64_t applied = committed > r->batch_ingest_seq ? committed : r->batch_ingest_seq;
+    uint64_t applied = committed > batch_ingest ? committed : batch_ingest;
     if (pos_ingest > applied && !from_consumer)
         applied = pos_ingest;
 
@@ -317,24 +323,15 @@ consumer_result router_flush(consumer_txn *tx, void *arg)
 {
     router *r = arg;
     emitter em;
-    emitter_init(&em, tx);
+    emitter_init(&em, tx, NULL);
     int64_t t0 = time_now_us();
     size_t staged = r->nstaged;
-    int rc = router_run(r, consumer_txn_db(tx), &em, true);
+    int rc = router_run(r, consumer_txn_db(tx), &em, true, consumer_txn_position(tx, "ingest"));
     log_debug("router: %zu staged events routed in %.1f ms (%zu emitted)", staged,
               (double)(time_now_us() - t0) / 1000.0, em.emitted);
     emitter_release(&em);
     r->nstaged = 0;
-    r->batch_ingest_seq = 0;
     return rc < 0 ? CONSUMER_RETRY : CONSUMER_OK;
-}
-
-/* Appends what the timer's path emitted; after commit, publishes it. */
-static int tick_append(router *r, emitter *em, struct eventlog_entry *e)
-{
-    for (size_t i = 0; i < em->nlist; i++)
-        e[i].ev = em->list[i];
-    return eventlog_append(r->db, "router", e, em->nlist);
 }
 
 int router_tick(router *r)
@@ -342,56 +339,34 @@ int router_tick(router *r)
     if (!r->db || !db_up(r->db) || r->nstaged)
         return 0;
     PGresult *q = db_exec(r->db,
-                          "SELECT p.sla_seq < s.last_seq FROM router.position p, eventlog.streams s"
-                          " WHERE s.stream = 'sla'",
+                          "SELECT p.sla_seq < s.last_seq AS due FROM router.position p,"
+                          " eventlog.streams s WHERE s.stream = 'sla'",
                           0, NULL);
     if (!q)
         return -1;
-    bool due = PQntuples(q) == 1 && PQgetvalue(q, 0, 0)[0] == 't';
+    bool due = PQntuples(q) == 1 && db_value(q, 0, "due")[0] == 't';
     PQclear(q);
     if (!due)
         return 0;
+    /* What the timer's path emits is appended here, packed once when
+     * emitted; after commit the log's bytes are published. */
     emitter em;
-    emitter_init(&em, NULL);
-    struct eventlog_entry *e = NULL;
-    char **orig = NULL;
+    emitter_init(&em, NULL, "router");
     int rc = -1;
     if (db_begin(r->db) != 0)
         goto out;
-    int run = router_run(r, r->db, &em, false);
-    if (run < 0)
-        goto rollback;
-    e = calloc(em.nlist + 1, sizeof *e);
-    orig = calloc(2 * em.nlist + 1, sizeof *orig);
-    if (!e || !orig)
-        goto rollback;
-    for (size_t i = 0; i < em.nlist; i++) {
-        orig[2 * i] = em.list[i]->event_id;
-        orig[2 * i + 1] = em.list[i]->stream;
+    if (router_run(r, r->db, &em, false, 0) < 0 ||
+        (em.nlist && eventlog_append(r->db, "router", em.list, em.nlist) != 0) ||
+        db_commit(r->db) != 0) {
+        db_rollback(r->db);
+        goto out;
     }
-    if ((em.nlist && tick_append(r, &em, e) != 0) || db_commit(r->db) != 0)
-        goto rollback;
-    for (size_t i = 0; i < em.nlist; i++) {
-        em.list[i]->recorded_at = &e[i].recorded;
-        if (r->bus)
-            bus_publish(r->bus, em.list[i]);
-        em.list[i]->recorded_at = NULL;
-    }
+    for (size_t i = 0; r->bus && i < em.nlist; i++)
+        bus_publish_bytes(r->bus, "router", em.list[i].wire, em.list[i].wire_len);
     if (em.nlist)
         log_info("router: applied SLA events outside a batch (%zu events emitted)", em.nlist);
     rc = 0;
-    goto out;
-rollback:
-    db_rollback(r->db);
 out:
-    /* The copies own their strings: give back what eventlog_append
-     * pointed elsewhere. */
-    for (size_t i = 0; orig && i < em.nlist; i++) {
-        em.list[i]->event_id = orig[2 * i];
-        em.list[i]->stream = orig[2 * i + 1];
-    }
-    free(orig);
-    free(e);
     emitter_release(&em);
     return rc;
 }

@@ -1,7 +1,7 @@
 /* router.h — the router: its settings, its event table and its batches.
  *
- * router_apply is the consumer's handler (consumer.h): it only stages the
- * events of a batch; router_flush (the consumer's flush hook) orders them
+ * The consumer's handler table (router_handlers) stages the events of a
+ * batch that route.c reacts to; router_flush (the consumer's flush hook) orders them
  * with the SLA events whose turn has come (order.h), loads what they touch
  * in a few set-based queries, applies them one by one in memory (route.h)
  * and writes the changes back, one statement per table (store.h), all in
@@ -36,8 +36,7 @@ typedef struct router {
     /* The batch being staged. */
     const event **staged;
     size_t nstaged, cap;
-    uint64_t batch_ingest_seq; /* the last ingest seq delivered in it */
-    uint64_t batches, routed;  /* since start */
+    uint64_t batches, routed; /* since start */
 } router;
 
 /* Settings from the environment (CAREBUS_ROUTER_CONFIG,
@@ -50,8 +49,12 @@ void router_destroy(router **pr);
  * and bus (for the events router_tick emits). */
 void router_attach(router *r, consumer *c, db *d, bus *b);
 
-/* consumer_apply_fn; arg is the router. Stages the event. */
-consumer_result router_apply(consumer_txn *tx, const event *ev, void *arg);
+/* The consumer's handler table (consumer.h; arg: the router): every body
+ * route.c reacts to, from the ingest stream, is staged for the flush.
+ * Derived from route.c's table, so the two cannot disagree. *n gets its
+ * size. SLA events need no entry: they are read from the log when their
+ * turn comes (order.h), and their delivery only runs the flush. */
+const struct consumer_handler *router_handlers(size_t *n);
 /* consumer_flush_fn: routes the staged batch. */
 consumer_result router_flush(consumer_txn *tx, void *arg);
 

@@ -1,5 +1,11 @@
 /* store.c — prefetching a batch's rows and writing back its changes.
  *
+ * Each router table is described once (rowset.h): its columns, their SQL
+ * types and where the model keeps them. The select lists, the readers of
+ * prefetched rows and the set-based writes all come from those tables;
+ * columns derived from the model (a customer id through the merge chain, a
+ * status name) have a getter, and a setter when they are read back.
+ *
  * Prefetch order matters: messages named by threading give tickets, named
  * tickets give customers, handles give customers, and customers give their
  * tickets that are not closed (the ones a contact can join or reopen, and
@@ -19,119 +25,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jw.h"
 #include "log.h"
 #include "pipe.h"
+#include "rowset.h"
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+/* --- accessors ------------------------------------------------------------------ */
 
-#define TICKET_COLS                                                                                   \
-    "t.id, t.customer_id, t.status, t.category, t.category_rule, t.category_phrase,"                  \
-    " t.priority_rank, to_json(t.priority_reasons)::text, t.team, t.assignee, t.channel,"             \
-    " t.subject, t.opened_event_id, t.contacts, t.urgent_word, t.escalated_rank, t.reopened,"         \
-    " t.merged_into, " US("t.created_at") ", " US("t.updated_at") ", " US(                            \
-        "t.assigned_at") ", " US("t.queued_at") ", " US("t.solved_at") ", " US("t.closed_at") ","     \
-                                                                                              " " US( \
-                                                                                                  "t.escalated_at")
-
-#define CUSTOMER_COLS                                                                              \
-    "c.id, c.name, c.segment, c.status, c.merged_into, " US("c.created_at") ", " US(               \
-        "c.updated_at") ", " US("c.merged_at")
-
-/* --- reading rows ----------------------------------------------------------- */
-
-static const char *cell(const PGresult *r, int row, int col)
+static const char *cust_id(const model *m, int c)
 {
-    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+    return m->cust[model_customer_final(m, c)].id;
 }
 
-static int64_t cell_us(const PGresult *r, int row, int col)
+static const char *tick_id(const model *m, int t)
 {
-    return PQgetisnull(r, row, col) ? MODEL_NONE : strtoll(PQgetvalue(r, row, col), NULL, 10);
+    return m->tick[model_ticket_final(m, t)].id;
 }
 
-static int cell_int(const PGresult *r, int row, int col)
+static char *store_strdup(void *ctx, const char *s)
 {
-    return PQgetisnull(r, row, col) ? 0 : (int)strtol(PQgetvalue(r, row, col), NULL, 10);
-}
-
-/* Adds the tickets of r (TICKET_COLS) not yet in the model. */
-static void add_tickets(model *m, const PGresult *r)
-{
-    for (int i = 0; i < PQntuples(r); i++) {
-        if (model_ticket(m, PQgetvalue(r, i, 0)) >= 0)
-            continue;
-        m_ticket t = {.cust = -1, .merged_into = -1};
-        snprintf(t.id, sizeof t.id, "%s", PQgetvalue(r, i, 0));
-        snprintf(t.customer_id, sizeof t.customer_id, "%s", PQgetvalue(r, i, 1));
-        Carebus__V1__TicketStatus st;
-        if (event_ticket_status_parse(PQgetvalue(r, i, 2), &st) != 0)
-            st = CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_OPEN;
-        t.status = st;
-        Carebus__V1__Category cat = CAREBUS__V1__CATEGORY__CATEGORY_UNSPECIFIED;
-        if (cell(r, i, 3))
-            event_category_parse(PQgetvalue(r, i, 3), &cat);
-        t.category = cat;
-        t.rule = model_strdup(m, cell(r, i, 4));
-        t.phrase = model_strdup(m, cell(r, i, 5));
-        t.rank = cell_int(r, i, 6);
-        t.reasons = model_strdup(m, cell(r, i, 7));
-        t.team = model_strdup(m, cell(r, i, 8));
-        t.assignee = model_strdup(m, cell(r, i, 9));
-        t.channel = model_strdup(m, cell(r, i, 10));
-        t.subject = model_strdup(m, cell(r, i, 11));
-        snprintf(t.opened_event_id, sizeof t.opened_event_id, "%s", PQgetvalue(r, i, 12));
-        t.contacts = cell_int(r, i, 13);
-        t.urgent_word = model_strdup(m, cell(r, i, 14));
-        t.escalated_rank = cell_int(r, i, 15);
-        t.reopened = cell_int(r, i, 16);
-        /* merged_into (17) is linked once every ticket is in. */
-        t.created = cell_us(r, i, 18);
-        t.updated = cell_us(r, i, 19);
-        t.assigned = cell_us(r, i, 20);
-        t.queued = cell_us(r, i, 21);
-        t.solved = cell_us(r, i, 22);
-        t.closed = cell_us(r, i, 23);
-        t.escalated = cell_us(r, i, 24);
-        model_add_ticket(m, &t);
-    }
-}
-
-static void link_ticket_merges(model *m, const PGresult *r)
-{
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *into = cell(r, i, 17);
-        int t = model_ticket(m, PQgetvalue(r, i, 0));
-        if (into && t >= 0)
-            m->tick[t].merged_into = model_ticket(m, into);
-    }
-}
-
-static void add_customers(model *m, const PGresult *r)
-{
-    for (int i = 0; i < PQntuples(r); i++) {
-        if (model_customer(m, PQgetvalue(r, i, 0)) >= 0)
-            continue;
-        m_customer c = {.merged_into = -1};
-        snprintf(c.id, sizeof c.id, "%s", PQgetvalue(r, i, 0));
-        c.name = model_strdup(m, cell(r, i, 1));
-        Carebus__V1__Segment seg = CAREBUS__V1__SEGMENT__SEGMENT_REGULAR;
-        event_segment_parse(PQgetvalue(r, i, 2), &seg);
-        c.segment = seg;
-        Carebus__V1__CustomerStatus st = CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE;
-        event_customer_status_parse(PQgetvalue(r, i, 3), &st);
-        c.status = st;
-        c.created = cell_us(r, i, 5);
-        c.updated = cell_us(r, i, 6);
-        c.merged_at = cell_us(r, i, 7);
-        model_add_customer(m, &c);
-    }
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *into = cell(r, i, 4);
-        int c = model_customer(m, PQgetvalue(r, i, 0));
-        if (into && c >= 0)
-            m->cust[c].merged_into = model_customer(m, into);
-    }
+    return model_strdup(ctx, s);
 }
 
 /* A JSON array of strings into the arena (NULL-terminated). */
@@ -150,33 +62,520 @@ static const char **string_list(model *m, const char *json, size_t *n)
     return out;
 }
 
-/* "{id,id,...}" of uuids (validated by the caller). */
-static void uuid_array_add(buf *b, const char *id)
+/* router.customers */
+
+static void cu_segment_get(rowset_put *p, const void *row, const void *ctx)
 {
-    buf_putc(b, b->len ? ',' : '{');
-    buf_puts(b, id);
+    (void)ctx;
+    rowset_put_str(p, event_segment_name(((const m_customer *)row)->segment));
 }
 
-static const char *uuid_array_end(buf *b)
+static int cu_segment_set(void *row, const char *v, void *ctx)
 {
-    if (!b->len)
-        buf_putc(b, '{');
-    buf_putc(b, '}');
-    return buf_str(b);
+    (void)ctx;
+    Carebus__V1__Segment seg = CAREBUS__V1__SEGMENT__SEGMENT_REGULAR;
+    if (v)
+        event_segment_parse(v, &seg);
+    ((m_customer *)row)->segment = seg;
+    return 0;
 }
 
-static PGresult *exec1(model *m, const char *sql, const char *param)
+/* Churned or active: the table has no other status. */
+static void cu_status_get(rowset_put *p, const void *row, const void *ctx)
 {
-    const char *params[] = {param};
-    return db_exec(m->db, sql, 1, params);
+    (void)ctx;
+    rowset_put_str(p, event_customer_status_name(
+                          ((const m_customer *)row)->status ==
+                                  CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                              ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                              : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE));
 }
 
-/* What a batch reaches, from its keys ($1 external ids as a JSON array,
- * $2 ticket ids, $3 handles as JSON [{kind, value}], $4 customer ids):
- * the tickets named (and those they were merged into), and the customers
- * named, owning a handle or a named ticket (and their survivors). Every
- * prefetch statement repeats it, so that they need no answer from each
- * other and go in one round trip.
+static int cu_status_set(void *row, const char *v, void *ctx)
+{
+    (void)ctx;
+    Carebus__V1__CustomerStatus st = CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE;
+    if (v)
+        event_customer_status_parse(v, &st);
+    ((m_customer *)row)->status = st;
+    return 0;
+}
+
+/* Written as the survivor's id; read back by link_merges once every row
+ * of the batch is in the model. */
+static void cu_merged_get(rowset_put *p, const void *row, const void *ctx)
+{
+    const m_customer *c = row;
+    rowset_put_str(p, c->merged_into >= 0 ? cust_id(ctx, c->merged_into) : NULL);
+}
+
+#define CU(f) ROWSET_AT(m_customer, f)
+static const struct rowset_col customer_cols[] = {
+    {"id", "uuid", ROWSET_ID, CU(id)},
+    {"name", "text", ROWSET_STR, CU(name)},
+    {"segment", "text", ROWSET_FN, .get = cu_segment_get, .set = cu_segment_set},
+    {"status", "text", ROWSET_FN, .get = cu_status_get, .set = cu_status_set},
+    {"merged_into", "uuid", ROWSET_FN, .get = cu_merged_get},
+    {"merged_at", "timestamptz", ROWSET_TIME, CU(merged_at), .none = MODEL_NONE},
+    {"created_at", "timestamptz", ROWSET_TIME, CU(created), .none = MODEL_NONE},
+    {"updated_at", "timestamptz", ROWSET_TIME, CU(updated), .none = MODEL_NONE},
+};
+static const rowset_table customers = {"router.customers", customer_cols,
+                                       ROWSET_COUNT(customer_cols), store_strdup};
+
+/* A profile update's attributes, merged into the customer's. */
+static void cu_patch_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    char *patch = json_dumps(((const m_customer *)row)->attr_patch, JSON_COMPACT | JSON_SORT_KEYS);
+    rowset_put_json(p, patch);
+    free(patch);
+}
+
+static const struct rowset_col attribute_cols[] = {
+    {"id", "uuid", ROWSET_ID, CU(id)},
+    {"patch", "jsonb", ROWSET_FN, .get = cu_patch_get},
+};
+#undef CU
+static const rowset_table attributes = {"router.customers", attribute_cols,
+                                        ROWSET_COUNT(attribute_cols), NULL};
+
+/* router.tickets */
+
+static void tk_customer_get(rowset_put *p, const void *row, const void *ctx)
+{
+    const m_ticket *t = row;
+    rowset_put_str(p, t->cust >= 0 ? cust_id(ctx, t->cust) : t->customer_id);
+}
+
+static int tk_customer_set(void *row, const char *v, void *ctx)
+{
+    (void)ctx;
+    m_ticket *t = row;
+    snprintf(t->customer_id, sizeof t->customer_id, "%s", v ? v : "");
+    return 0;
+}
+
+static void tk_status_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    rowset_put_str(p, event_ticket_status_name(((const m_ticket *)row)->status));
+}
+
+static int tk_status_set(void *row, const char *v, void *ctx)
+{
+    (void)ctx;
+    Carebus__V1__TicketStatus st;
+    if (!v || event_ticket_status_parse(v, &st) != 0)
+        st = CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_OPEN;
+    ((m_ticket *)row)->status = st;
+    return 0;
+}
+
+static void tk_category_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    const m_ticket *t = row;
+    rowset_put_str(p, t->category ? event_category_name(t->category) : NULL);
+}
+
+static int tk_category_set(void *row, const char *v, void *ctx)
+{
+    (void)ctx;
+    Carebus__V1__Category cat = CAREBUS__V1__CATEGORY__CATEGORY_UNSPECIFIED;
+    if (v)
+        event_category_parse(v, &cat);
+    ((m_ticket *)row)->category = cat;
+    return 0;
+}
+
+/* A JSON array in the model, a text[] in the table (never NULL there). */
+static void tk_reasons_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    const m_ticket *t = row;
+    rowset_put_json(p, t->reasons ? t->reasons : "[]");
+}
+
+static int tk_reasons_set(void *row, const char *v, void *ctx)
+{
+    m_ticket *t = row;
+    t->reasons = model_strdup(ctx, v);
+    return v && !t->reasons ? -1 : 0;
+}
+
+static void tk_merged_get(rowset_put *p, const void *row, const void *ctx)
+{
+    const m_ticket *t = row;
+    rowset_put_str(p, t->merged_into >= 0 ? tick_id(ctx, t->merged_into) : NULL);
+}
+
+#define TK(f) ROWSET_AT(m_ticket, f)
+#define TK_TIME(name, f) {name, "timestamptz", ROWSET_TIME, TK(f), .none = MODEL_NONE}
+static const struct rowset_col ticket_cols[] = {
+    {"id", "uuid", ROWSET_ID, TK(id)},
+    {"customer_id", "uuid", ROWSET_FN, .get = tk_customer_get, .set = tk_customer_set},
+    {"status", "text", ROWSET_FN, .get = tk_status_get, .set = tk_status_set},
+    {"category", "text", ROWSET_FN, .get = tk_category_get, .set = tk_category_set},
+    {"category_rule", "text", ROWSET_STR, TK(rule)},
+    {"category_phrase", "text", ROWSET_STR, TK(phrase)},
+    {"priority_rank", "smallint", ROWSET_INT, TK(rank)},
+    {"priority_reasons", "text[]", ROWSET_FN, .get = tk_reasons_get, .set = tk_reasons_set},
+    {"team", "text", ROWSET_STR, TK(team)},
+    {"assignee", "text", ROWSET_STR, TK(assignee)},
+    {"channel", "text", ROWSET_STR, TK(channel)},
+    {"subject", "text", ROWSET_STR, TK(subject)},
+    {"opened_event_id", "uuid", ROWSET_ID, TK(opened_event_id)},
+    {"contacts", "integer", ROWSET_INT, TK(contacts)},
+    {"urgent_word", "text", ROWSET_STR, TK(urgent_word)},
+    {"escalated_rank", "smallint", ROWSET_INT, TK(escalated_rank)},
+    {"reopened", "integer", ROWSET_INT, TK(reopened)},
+    {"merged_into", "uuid", ROWSET_FN, .get = tk_merged_get},
+    TK_TIME("created_at", created),
+    TK_TIME("updated_at", updated),
+    TK_TIME("assigned_at", assigned),
+    TK_TIME("queued_at", queued),
+    TK_TIME("solved_at", solved),
+    TK_TIME("closed_at", closed),
+    TK_TIME("escalated_at", escalated),
+};
+#undef TK_TIME
+#undef TK
+static const rowset_table tickets = {"router.tickets", ticket_cols, ROWSET_COUNT(ticket_cols),
+                                     store_strdup};
+
+/* router.agents */
+
+static void ag_presence_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    rowset_put_str(p, event_presence_name(((const m_agent *)row)->presence));
+}
+
+static int ag_presence_set(void *row, const char *v, void *ctx)
+{
+    (void)ctx;
+    Carebus__V1__Presence pr = CAREBUS__V1__PRESENCE__PRESENCE_OFFLINE;
+    if (v)
+        event_presence_parse(v, &pr);
+    ((m_agent *)row)->presence = pr;
+    return 0;
+}
+
+static void ag_teams_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    const m_agent *a = row;
+    rowset_put_strv(p, a->teams, a->nteams);
+}
+
+static int ag_teams_set(void *row, const char *v, void *ctx)
+{
+    m_agent *a = row;
+    a->teams = string_list(ctx, v, &a->nteams);
+    return 0;
+}
+
+static void ag_leads_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    const m_agent *a = row;
+    rowset_put_strv(p, a->leads, a->nleads);
+}
+
+static int ag_leads_set(void *row, const char *v, void *ctx)
+{
+    m_agent *a = row;
+    a->leads = string_list(ctx, v, &a->nleads);
+    return 0;
+}
+
+#define AG(f) ROWSET_AT(m_agent, f)
+static const struct rowset_col agent_cols[] = {
+    {"id", "text", ROWSET_STR, AG(id)},
+    {"name", "text", ROWSET_STR, AG(name)},
+    {"presence", "text", ROWSET_FN, .get = ag_presence_get, .set = ag_presence_set},
+    {"capacity", "integer", ROWSET_INT, AG(capacity)},
+    {"teams", "text[]", ROWSET_FN, .get = ag_teams_get, .set = ag_teams_set},
+    {"leads", "text[]", ROWSET_FN, .get = ag_leads_get, .set = ag_leads_set},
+    {"load", "integer", ROWSET_INT, AG(load)},
+    {"last_active_at", "timestamptz", ROWSET_TIME, AG(last_active), .none = MODEL_NONE},
+    {"updated_at", "timestamptz", ROWSET_TIME, AG(updated), .none = MODEL_NONE},
+};
+#undef AG
+static const rowset_table agents = {"router.agents", agent_cols, ROWSET_COUNT(agent_cols),
+                                    store_strdup};
+
+/* router.identities */
+
+static void id_customer_get(rowset_put *p, const void *row, const void *ctx)
+{
+    rowset_put_str(p, cust_id(ctx, ((const m_identity *)row)->cust));
+}
+
+/* Read back after the customers: the owner's survivor, -1 when unknown. */
+static int id_customer_set(void *row, const char *v, void *ctx)
+{
+    ((m_identity *)row)->cust = v ? model_customer_final(ctx, model_customer(ctx, v)) : -1;
+    return 0;
+}
+
+#define ID(f) ROWSET_AT(m_identity, f)
+static const struct rowset_col identity_cols[] = {
+    {"kind", "text", ROWSET_STR, ID(kind)},
+    {"value", "text", ROWSET_STR, ID(value)},
+    {"customer_id", "uuid", ROWSET_FN, .get = id_customer_get, .set = id_customer_set},
+    {"created_at", "timestamptz", ROWSET_TIME, ID(created), .none = MODEL_NONE},
+};
+#undef ID
+static const rowset_table identities = {"router.identities", identity_cols,
+                                        ROWSET_COUNT(identity_cols), store_strdup};
+
+/* router.messages (a message's ticket is the final one of its index) */
+
+static void ms_ticket_get(rowset_put *p, const void *row, const void *ctx)
+{
+    const model *m = ctx;
+    rowset_put_str(p, m->tick[model_ticket_final(m, ((const m_message *)row)->ticket)].id);
+}
+
+static int ms_ticket_set(void *row, const char *v, void *ctx)
+{
+    ((m_message *)row)->ticket = v ? model_ticket(ctx, v) : -1;
+    return 0;
+}
+
+static void ms_customer_get(rowset_put *p, const void *row, const void *ctx)
+{
+    const model *m = ctx;
+    int t = model_ticket_final(m, ((const m_message *)row)->ticket);
+    rowset_put_str(p, cust_id(m, m->tick[t].cust));
+}
+
+#define MS(f) ROWSET_AT(m_message, f)
+static const struct rowset_col message_cols[] = {
+    {"event_id", "uuid", ROWSET_STR, MS(event_id)},
+    {"ticket_id", "uuid", ROWSET_FN, .get = ms_ticket_get, .set = ms_ticket_set},
+    {"customer_id", "uuid", ROWSET_FN, .get = ms_customer_get},
+    {"channel", "text", ROWSET_STR, MS(channel)},
+    {"direction", "text", ROWSET_STR, MS(direction)},
+    {"external_id", "text", ROWSET_STR, MS(external_id)},
+    {"subject", "text", ROWSET_STR, MS(subject)},
+    {"text", "text", ROWSET_STR, MS(text)},
+    {"agent_id", "text", ROWSET_STR, MS(agent_id)},
+    {"at", "timestamptz", ROWSET_TIME, MS(at), .none = MODEL_NONE},
+    {"stream", "text", ROWSET_STR, MS(stream)},
+    {"seq", "bigint", ROWSET_U64, MS(seq)},
+};
+#undef MS
+static const rowset_table messages = {"router.messages", message_cols,
+                                      ROWSET_COUNT(message_cols), store_strdup};
+
+/* router.notes */
+
+static void nt_ticket_get(rowset_put *p, const void *row, const void *ctx)
+{
+    const model *m = ctx;
+    rowset_put_str(p, m->tick[model_ticket_final(m, ((const m_note *)row)->ticket)].id);
+}
+
+static void nt_customer_get(rowset_put *p, const void *row, const void *ctx)
+{
+    const model *m = ctx;
+    int t = model_ticket_final(m, ((const m_note *)row)->ticket);
+    rowset_put_str(p, cust_id(m, m->tick[t].cust));
+}
+
+static void nt_detail_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    const m_note *x = row;
+    rowset_put_json(p, x->detail ? x->detail : "{}");
+}
+
+#define NT(f) ROWSET_AT(m_note, f)
+static const struct rowset_col note_cols[] = {
+    {"id", "uuid", ROWSET_ID, NT(id)},
+    {"ticket_id", "uuid", ROWSET_FN, .get = nt_ticket_get},
+    {"customer_id", "uuid", ROWSET_FN, .get = nt_customer_get},
+    {"kind", "text", ROWSET_STR, NT(kind)},
+    {"text", "text", ROWSET_STR, NT(text)},
+    {"detail", "jsonb", ROWSET_FN, .get = nt_detail_get},
+    {"at", "timestamptz", ROWSET_TIME, NT(at), .none = MODEL_NONE},
+    {"cause_id", "uuid", ROWSET_STR, NT(cause_id)},
+    {"stream", "text", ROWSET_STR, NT(stream)},
+    {"seq", "bigint", ROWSET_U64, NT(seq)},
+    {"ord", "smallint", ROWSET_INT, NT(ord)},
+};
+#undef NT
+static const rowset_table notes = {"router.notes", note_cols, ROWSET_COUNT(note_cols), NULL};
+
+/* router.merges */
+
+static void mg_merged_get(rowset_put *p, const void *row, const void *ctx)
+{
+    const model *m = ctx;
+    rowset_put_str(p, m->cust[((const m_merge *)row)->merged].id);
+}
+
+static void mg_survivor_get(rowset_put *p, const void *row, const void *ctx)
+{
+    const model *m = ctx;
+    rowset_put_str(p, m->cust[((const m_merge *)row)->survivor].id);
+}
+
+#define MG(f) ROWSET_AT(m_merge, f)
+static const struct rowset_col merge_cols[] = {
+    {"merged_id", "uuid", ROWSET_FN, .get = mg_merged_get},
+    {"survivor_id", "uuid", ROWSET_FN, .get = mg_survivor_get},
+    {"contact_event_id", "uuid", ROWSET_STR, MG(contact_event_id)},
+    {"event_id", "uuid", ROWSET_ID, MG(event_id)},
+    {"at", "timestamptz", ROWSET_TIME, MG(at), .none = MODEL_NONE},
+};
+#undef MG
+static const rowset_table merges = {"router.merges", merge_cols, ROWSET_COUNT(merge_cols), NULL};
+
+/* The moves of a merge: a customer's rows to its final survivor ... */
+static void mv_cust_merged_get(rowset_put *p, const void *row, const void *ctx)
+{
+    rowset_put_str(p, ((const model *)ctx)->cust[((const m_merge *)row)->merged].id);
+}
+
+static void mv_cust_survivor_get(rowset_put *p, const void *row, const void *ctx)
+{
+    rowset_put_str(p, cust_id(ctx, ((const m_merge *)row)->survivor));
+}
+
+static const struct rowset_col customer_move_cols[] = {
+    {"merged", "uuid", ROWSET_FN, .get = mv_cust_merged_get},
+    {"survivor", "uuid", ROWSET_FN, .get = mv_cust_survivor_get},
+};
+static const rowset_table customer_moves = {"router.customer_moves", customer_move_cols,
+                                            ROWSET_COUNT(customer_move_cols), NULL};
+
+/* ... and a ticket's to the one it joined. */
+static void mv_tick_merged_get(rowset_put *p, const void *row, const void *ctx)
+{
+    rowset_put_str(p, ((const model *)ctx)->tick[((const m_ticket_merge *)row)->from].id);
+}
+
+static void mv_tick_survivor_get(rowset_put *p, const void *row, const void *ctx)
+{
+    rowset_put_str(p, tick_id(ctx, ((const m_ticket_merge *)row)->into));
+}
+
+static const struct rowset_col ticket_move_cols[] = {
+    {"merged", "uuid", ROWSET_FN, .get = mv_tick_merged_get},
+    {"survivor", "uuid", ROWSET_FN, .get = mv_tick_survivor_get},
+};
+static const rowset_table ticket_moves = {"router.ticket_moves", ticket_move_cols,
+                                          ROWSET_COUNT(ticket_move_cols), NULL};
+
+/* --- reading rows ----------------------------------------------------------- */
+
+/* Adds the tickets of r not yet in the model. -1 when a row does not read. */
+static int add_tickets(model *m, const PGresult *r)
+{
+    rowset_reader rd;
+    if (rowset_reader_init(&rd, &tickets, r) != 0)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (model_ticket(m, db_value(r, i, "id")) >= 0)
+            continue;
+        m_ticket t = {.cust = -1, .merged_into = -1};
+        if (rowset_read(&rd, i, &t, m) != 0)
+            return -1;
+        model_add_ticket(m, &t);
+    }
+    return 0;
+}
+
+/* Links merged_into once every ticket (or customer) of r is in. */
+static void link_ticket_merges(model *m, const PGresult *r)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *into = db_value(r, i, "merged_into");
+        int t = model_ticket(m, db_value(r, i, "id"));
+        if (into && t >= 0)
+            m->tick[t].merged_into = model_ticket(m, into);
+    }
+}
+
+static int add_customers(model *m, const PGresult *r)
+{
+    rowset_reader rd;
+    if (rowset_reader_init(&rd, &customers, r) != 0)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (model_customer(m, db_value(r, i, "id")) >= 0)
+            continue;
+        m_customer c = {.merged_into = -1};
+        if (rowset_read(&rd, i, &c, m) != 0)
+            return -1;
+        model_add_customer(m, &c);
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *into = db_value(r, i, "merged_into");
+        int c = model_customer(m, db_value(r, i, "id"));
+        if (into && c >= 0)
+            m->cust[c].merged_into = model_customer(m, into);
+    }
+    return 0;
+}
+
+static int add_agents(model *m, const PGresult *r)
+{
+    rowset_reader rd;
+    if (rowset_reader_init(&rd, &agents, r) != 0)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        m_agent a = {0};
+        if (rowset_read(&rd, i, &a, m) != 0)
+            return -1;
+        model_add_agent(m, &a);
+    }
+    return 0;
+}
+
+/* Every handle asked for is known after the prefetch: owned, or nobody's. */
+static int add_identities(model *m, const struct store_keys *k, const PGresult *r)
+{
+    for (size_t i = 0; i < k->nidents; i++)
+        model_identity_set(m, k->kinds[i], k->values[i], MODEL_ABSENT);
+    rowset_reader rd;
+    if (r && rowset_reader_init(&rd, &identities, r) != 0)
+        return -1;
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        m_identity x = {0};
+        if (rowset_read(&rd, i, &x, m) != 0)
+            return -1;
+        if (x.cust >= 0)
+            model_identity_set(m, x.kind, x.value, x.cust);
+    }
+    return 0;
+}
+
+static int add_refs(model *m, const PGresult *r)
+{
+    rowset_reader rd;
+    if (r && rowset_reader_init(&rd, &messages, r) != 0)
+        return -1;
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        m_message x = {0};
+        if (rowset_read(&rd, i, &x, m) != 0)
+            return -1;
+        if (x.ticket >= 0)
+            model_add_ref(m, x.external_id, x.channel, x.ticket, x.at, x.stream, x.seq);
+    }
+    return 0;
+}
+
+/* What a batch reaches, from its keys ($1 external ids, $2 ticket ids, $3
+ * handles as rows (kind, value), $4 customer ids): the tickets named (and
+ * those they were merged into), and the customers named, owning a handle
+ * or a named ticket (and their survivors). Every prefetch statement
+ * repeats it, so that they need no answer from each other and go in one
+ * round trip.
  *
  * Every look-up is by key, written so that the plan is an index probe
  * whatever the statistics say ("= ANY(array)", "LATERAL ... OFFSET 0"):
@@ -184,15 +583,14 @@ static PGresult *exec1(model *m, const char *sql, const char *param)
  * join the planner costs against a "small" table becomes a scan of every
  * row, in every batch. */
 #define REACH                                                                                      \
-    "WITH r AS (SELECT m.ticket_id FROM router.messages m WHERE m.external_id = ANY(ARRAY("        \
-    "             SELECT json_array_elements_text($1::json)))),"                                   \
+    "WITH r AS (SELECT m.ticket_id FROM router.messages m WHERE m.external_id = ANY($1::text[])),"  \
     " t0 AS (SELECT x.id, x.customer_id, x.merged_into FROM router.tickets x"                      \
     "         WHERE x.id = ANY($2::uuid[] || ARRAY(SELECT ticket_id FROM r))),"                    \
     " tall AS (SELECT array_agg(id) AS ids FROM (SELECT id FROM t0"                                \
     "          UNION SELECT merged_into FROM t0 WHERE merged_into IS NOT NULL) s),"                \
     " c0 AS (SELECT array_agg(DISTINCT id) AS ids FROM ("                                          \
-    "          SELECT i.customer_id AS id FROM json_to_recordset($3::json) AS k (kind text,"       \
-    "                 value text), LATERAL (SELECT i.customer_id FROM router.identities i"         \
+    "          SELECT i.customer_id AS id FROM {@identities.rows $3 k kind,value},"                \
+    "                 LATERAL (SELECT i.customer_id FROM router.identities i"                      \
     "                 WHERE i.kind = k.kind AND i.value = k.value OFFSET 0) i"                     \
     "          UNION ALL SELECT unnest($4::uuid[]) UNION ALL SELECT customer_id FROM t0) s),"      \
     " call AS (SELECT coalesce((SELECT ids FROM c0), '{}') || coalesce(ARRAY("                     \
@@ -201,141 +599,114 @@ static PGresult *exec1(model *m, const char *sql, const char *param)
     "'{}')"                                                                                        \
     "           AS ids)"
 
-#define REFS_SQL                                                                                   \
-    "SELECT m.external_id, m.channel, m.ticket_id, " US(                                           \
-        "m.at") ", m.stream, m.seq"                                                                \
-                " FROM router.messages m WHERE m.external_id IN (SELECT "                          \
-                "json_array_elements_text($1::json))"                                              \
-                " ORDER BY m.at, m.stream, m.seq"
+static rowset_stmt refs_sql =
+    ROWSET_STMT(messages, "SELECT {@select m external_id,channel,ticket_id,at,stream,seq}"
+                          " FROM router.messages m WHERE m.external_id = ANY($1::text[])"
+                          " ORDER BY m.at, m.stream, m.seq");
 
-#define IDENTITIES_SQL                                                                             \
-    "SELECT i.kind, i.value, i.customer_id FROM json_to_recordset($1::json) AS k (kind text,"      \
-    " value text), LATERAL (SELECT i.kind, i.value, i.customer_id FROM router.identities i"        \
-    " WHERE i.kind = k.kind AND i.value = k.value OFFSET 0) i"
+static rowset_stmt identities_sql =
+    ROWSET_STMT(identities, "SELECT {@select i kind,value,customer_id}"
+                            " FROM {@rows $1 k kind,value}, LATERAL (SELECT i.kind, i.value,"
+                            " i.customer_id FROM router.identities i"
+                            " WHERE i.kind = k.kind AND i.value = k.value OFFSET 0) i");
 
-#define CUSTOMERS_SQL                                                                              \
-    "SELECT " CUSTOMER_COLS " FROM router.customers c WHERE c.id = ANY($1::uuid[])"                \
-    " UNION ALL SELECT " CUSTOMER_COLS " FROM router.customers c WHERE c.id IN"                    \
-    " (SELECT x.merged_into FROM router.customers x"                                               \
-    "   WHERE x.id = ANY($1::uuid[]) AND x.merged_into IS NOT NULL)"
+static rowset_stmt customers_sql =
+    ROWSET_STMT(customers, "SELECT {@select c} FROM router.customers c WHERE c.id = ANY($1::uuid[])"
+                           " UNION ALL SELECT {@select c} FROM router.customers c WHERE c.id IN"
+                           " (SELECT x.merged_into FROM router.customers x"
+                           "   WHERE x.id = ANY($1::uuid[]) AND x.merged_into IS NOT NULL)");
 
-#define REACH_CUSTOMERS_SQL                                                                        \
-    REACH " SELECT " CUSTOMER_COLS " FROM router.customers c"                                      \
-          " WHERE c.id = ANY((SELECT ids FROM call)::uuid[])"
+static rowset_stmt reach_customers_sql =
+    ROWSET_STMT2(customers, identities,
+                 REACH " SELECT {@select c} FROM router.customers c"
+                       " WHERE c.id = ANY((SELECT ids FROM call)::uuid[])");
 
 /* The tickets named, and the reached customers' tickets that are not
  * closed: those a contact may join or reopen, and a merge moves. */
-#define REACH_TICKETS_SQL                                                                          \
-    REACH " SELECT " TICKET_COLS                                                                   \
-          " FROM router.tickets t WHERE t.id = ANY((SELECT ids FROM tall)::uuid[])"                \
-          " UNION ALL SELECT " TICKET_COLS " FROM router.tickets t"                                \
-          " WHERE t.customer_id = ANY((SELECT ids FROM call)::uuid[]) AND t.status <> 'closed'"
+static rowset_stmt reach_tickets_sql =
+    ROWSET_STMT2(tickets, identities,
+                 REACH " SELECT {@select t}"
+                       " FROM router.tickets t WHERE t.id = ANY((SELECT ids FROM tall)::uuid[])"
+                       " UNION ALL SELECT {@select t} FROM router.tickets t"
+                       " WHERE t.customer_id = ANY((SELECT ids FROM call)::uuid[])"
+                       " AND t.status <> 'closed'");
 
-#define AGENTS_SQL                                                                                 \
-    "SELECT id, name, presence, capacity, to_json(teams)::text, to_json(leads)::text, load, " US(  \
-        "last_active_at") ", " US("updated_at") " FROM router.agents ORDER BY id"
+static rowset_stmt agents_sql =
+    ROWSET_STMT(agents, "SELECT {@select a} FROM router.agents a ORDER BY id");
 
-static void add_agents(model *m, const PGresult *r)
+/* The handles as rows of (kind, value). */
+static const char *handle_rows(const struct store_keys *k, rowset *w)
 {
-    for (int i = 0; i < PQntuples(r); i++) {
-        m_agent a = {0};
-        a.id = model_strdup(m, PQgetvalue(r, i, 0));
-        a.name = model_strdup(m, cell(r, i, 1));
-        Carebus__V1__Presence p = CAREBUS__V1__PRESENCE__PRESENCE_OFFLINE;
-        event_presence_parse(PQgetvalue(r, i, 2), &p);
-        a.presence = p;
-        a.capacity = cell_int(r, i, 3);
-        a.teams = string_list(m, cell(r, i, 4), &a.nteams);
-        a.leads = string_list(m, cell(r, i, 5), &a.nleads);
-        a.load = cell_int(r, i, 6);
-        a.last_active = cell_us(r, i, 7);
-        a.updated = cell_us(r, i, 8);
-        model_add_agent(m, &a);
+    rowset_init(w, &identities, NULL);
+    rowset_only(w, "kind,value");
+    for (size_t i = 0; i < k->nidents; i++) {
+        m_identity x = {.kind = k->kinds[i], .value = k->values[i]};
+        rowset_add(w, &x);
     }
+    return rowset_json(w);
 }
 
 int store_prefetch(model *m, const struct store_keys *k)
 {
     int rc = -1;
-    buf tids = BUF_INIT, cids = BUF_INIT;
-    jw refs, idents;
-    jw_init(&refs);
-    jw_init(&idents);
-    jw_array_begin(&refs);
-    for (size_t i = 0; i < k->nrefs; i++)
-        jw_str(&refs, k->refs[i]);
-    jw_array_end(&refs);
-    jw_array_begin(&idents);
-    for (size_t i = 0; i < k->nidents; i++) {
-        jw_object_begin(&idents);
-        jw_kstr(&idents, "kind", k->kinds[i]);
-        jw_kstr(&idents, "value", k->values[i]);
-        jw_object_end(&idents);
-    }
-    jw_array_end(&idents);
-    for (size_t i = 0; i < k->ntickets; i++)
-        uuid_array_add(&tids, k->tickets[i]);
-    for (size_t i = 0; i < k->ncustomers; i++)
-        uuid_array_add(&cids, k->customers[i]);
-    const char *reach[] = {jw_text(&refs), uuid_array_end(&tids), jw_text(&idents),
-                           uuid_array_end(&cids)};
+    buf refs = BUF_INIT, tids = BUF_INIT, cids = BUF_INIT;
+    rowset idents;
+    rowset_keys(&refs, k->refs, k->nrefs);
+    rowset_keys(&tids, k->tickets, k->ntickets);
+    rowset_keys(&cids, k->customers, k->ncustomers);
+    const char *reach[] = {buf_str(&refs), buf_str(&tids), handle_rows(k, &idents),
+                           buf_str(&cids)};
+    const char *sql[] = {rowset_stmt_sql(&refs_sql), rowset_stmt_sql(&identities_sql),
+                         rowset_stmt_sql(&reach_customers_sql),
+                         rowset_stmt_sql(&reach_tickets_sql), rowset_stmt_sql(&agents_sql)};
     pgpipe p;
-    if (!reach[0] || !reach[2] || pipe_begin(&p, m->db) != 0)
+    if (refs.failed || tids.failed || cids.failed || !reach[2] || !sql[0] || !sql[1] || !sql[2] ||
+        !sql[3] || !sql[4] || pipe_begin(&p, m->db) != 0)
         goto out;
-    int q_refs = k->nrefs ? pipe_send(&p, "threaded messages", REFS_SQL, 1, reach) : -2;
-    int q_idents = k->nidents ? pipe_send(&p, "handles", IDENTITIES_SQL, 1, reach + 2) : -2;
-    int q_cust = pipe_send(&p, "customers", REACH_CUSTOMERS_SQL, 4, reach);
-    int q_tick = pipe_send(&p, "tickets", REACH_TICKETS_SQL, 4, reach);
-    int q_agents = pipe_send(&p, "agents", AGENTS_SQL, 0, NULL);
+    int q_refs = k->nrefs ? pipe_send(&p, "threaded messages", sql[0], 1, reach) : -2;
+    int q_idents = k->nidents ? pipe_send(&p, "handles", sql[1], 1, reach + 2) : -2;
+    int q_cust = pipe_send(&p, "customers", sql[2], 4, reach);
+    int q_tick = pipe_send(&p, "tickets", sql[3], 4, reach);
+    int q_agents = pipe_send(&p, "agents", sql[4], 0, NULL);
     bool sent = q_refs != -1 && q_idents != -1 && q_cust >= 0 && q_tick >= 0 && q_agents >= 0;
     /* pipe_run leaves pipeline mode whatever happened. */
     if (pipe_run(&p) != 0 || !sent) {
         pipe_release(&p);
         goto out;
     }
-    add_customers(m, pipe_result(&p, q_cust));
     PGresult *r = pipe_result(&p, q_tick);
-    add_tickets(m, r);
+    if (add_customers(m, pipe_result(&p, q_cust)) != 0 || add_tickets(m, r) != 0) {
+        pipe_release(&p);
+        goto out;
+    }
     link_ticket_merges(m, r);
     for (size_t t = 0; t < m->ntick; t++) {
         int c = model_customer(m, m->tick[t].customer_id);
         if (c >= 0)
             model_link_ticket(m, model_customer_final(m, c), (int)t);
     }
-    /* Every handle asked for is known now: owned, or nobody's. */
-    for (size_t i = 0; i < k->nidents; i++)
-        model_identity_set(m, k->kinds[i], k->values[i], MODEL_ABSENT);
-    r = pipe_result(&p, q_idents);
-    for (int i = 0; r && i < PQntuples(r); i++) {
-        int c = model_customer_final(m, model_customer(m, PQgetvalue(r, i, 2)));
-        if (c >= 0)
-            model_identity_set(m, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), c);
+    if (add_identities(m, k, pipe_result(&p, q_idents)) != 0 ||
+        add_refs(m, pipe_result(&p, q_refs)) != 0 || add_agents(m, pipe_result(&p, q_agents)) != 0) {
+        pipe_release(&p);
+        goto out;
     }
-    r = pipe_result(&p, q_refs);
-    for (int i = 0; r && i < PQntuples(r); i++) {
-        int t = model_ticket(m, PQgetvalue(r, i, 2));
-        if (t >= 0)
-            model_add_ref(m, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), t, cell_us(r, i, 3),
-                          PQgetvalue(r, i, 4), strtoull(PQgetvalue(r, i, 5), NULL, 10));
-    }
-    add_agents(m, pipe_result(&p, q_agents));
     pipe_release(&p);
     rc = 0;
 out:
+    buf_release(&refs);
     buf_release(&tids);
     buf_release(&cids);
-    jw_release(&refs);
-    jw_release(&idents);
+    rowset_release(&idents);
     return rc;
 }
 
 /* The next page of a team's queue, in queue order, after the watermark. */
-#define QUEUE_PAGE_SQL                                                                             \
-    "SELECT " TICKET_COLS " FROM router.tickets t"                                                 \
-    " WHERE t.team = $1 AND t.queued_at IS NOT NULL AND ($2::boolean OR t.priority_rank < $3"      \
-    "   OR (t.priority_rank = $3 AND (t.queued_at, t.id) > (to_timestamp($4::bigint / 1e6),"       \
-    "       $5::uuid)))"                                                                           \
-    " ORDER BY t.priority_rank DESC, t.queued_at, t.id LIMIT $6"
+static rowset_stmt queue_page_sql = ROWSET_STMT(
+    tickets, "SELECT {@select t} FROM router.tickets t"
+             " WHERE t.team = $1 AND t.queued_at IS NOT NULL AND ($2::boolean OR t.priority_rank < $3"
+             "   OR (t.priority_rank = $3 AND (t.queued_at, t.id) > (to_timestamp($4::bigint / 1e6),"
+             "       $5::uuid)))"
+             " ORDER BY t.priority_rank DESC, t.queued_at, t.id LIMIT $6");
 
 int store_queue_page(model *m, m_queue *q, int limit)
 {
@@ -349,26 +720,41 @@ int store_queue_page(model *m, m_queue *q, int limit)
                             queued,
                             q->loaded ? q->wm_id : "00000000-0000-0000-0000-000000000000",
                             lim};
-    PGresult *r = db_exec(m->db, QUEUE_PAGE_SQL, 6, params);
+    const char *sql = rowset_stmt_sql(&queue_page_sql);
+    PGresult *r = sql ? db_exec(m->db, sql, 6, params) : NULL;
     if (!r)
         return -1;
     size_t before = m->ntick;
-    add_tickets(m, r);
+    if (add_tickets(m, r) != 0) {
+        PQclear(r);
+        return -1;
+    }
     /* Their customers (for the events' correlation ids). */
-    buf cids = BUF_INIT;
-    for (size_t t = before; t < m->ntick; t++)
+    const char **cids = calloc(m->ntick - before + 1, sizeof *cids);
+    size_t ncids = 0;
+    for (size_t t = before; cids && t < m->ntick; t++)
         if (model_customer(m, m->tick[t].customer_id) < 0)
-            uuid_array_add(&cids, m->tick[t].customer_id);
-    if (cids.len) {
-        PGresult *cr = exec1(m, CUSTOMERS_SQL, uuid_array_end(&cids));
-        buf_release(&cids);
-        if (!cr) {
+            cids[ncids++] = m->tick[t].customer_id;
+    if (!cids) {
+        PQclear(r);
+        return -1;
+    }
+    if (ncids) {
+        buf ids = BUF_INIT;
+        rowset_keys(&ids, cids, ncids);
+        const char *params1[] = {buf_str(&ids)};
+        const char *csql = rowset_stmt_sql(&customers_sql);
+        PGresult *cr = csql && !ids.failed ? db_exec(m->db, csql, 1, params1) : NULL;
+        buf_release(&ids);
+        if (!cr || add_customers(m, cr) != 0) {
+            PQclear(cr);
             PQclear(r);
+            free(cids);
             return -1;
         }
-        add_customers(m, cr);
         PQclear(cr);
     }
+    free(cids);
     for (size_t t = before; t < m->ntick; t++) {
         int c = model_customer(m, m->tick[t].customer_id);
         if (c >= 0)
@@ -376,9 +762,10 @@ int store_queue_page(model *m, m_queue *q, int limit)
     }
     int n = PQntuples(r);
     if (n > 0) {
-        q->wm_rank = cell_int(r, n - 1, 6);
-        q->wm_queued = cell_us(r, n - 1, 21);
-        snprintf(q->wm_id, sizeof q->wm_id, "%s", PQgetvalue(r, n - 1, 0));
+        const char *qa = db_value(r, n - 1, "queued_at");
+        q->wm_rank = (int)strtol(db_value(r, n - 1, "priority_rank"), NULL, 10);
+        q->wm_queued = qa ? strtoll(qa, NULL, 10) : MODEL_NONE;
+        snprintf(q->wm_id, sizeof q->wm_id, "%s", db_value(r, n - 1, "id"));
     }
     q->loaded = true;
     q->exhausted = n < limit;
@@ -388,49 +775,33 @@ int store_queue_page(model *m, m_queue *q, int limit)
 
 /* --- writing ------------------------------------------------------------------ */
 
-static const char *cust_id(const model *m, int c)
-{
-    return m->cust[model_customer_final(m, c)].id;
-}
-
-static const char *tick_id(const model *m, int t)
-{
-    return m->tick[model_ticket_final(m, t)].id;
-}
-
-/* Queues sql with the JSON array in w as $1 (nothing when n is 0). */
-static int write_rows(pgpipe *p, jw *w, size_t n, const char *what, const char *sql)
+/* Queues stmt with the batch in w as $1 (nothing when it is empty), and
+ * empties w for the next table. */
+static int write_rows(pgpipe *p, rowset *w, const char *what, rowset_stmt *stmt)
 {
     int rc = 0;
-    if (n) {
-        const char *text = jw_text(w);
-        rc = text && pipe_send(p, what, sql, 1, &text) >= 0 ? 0 : -1;
+    if (rowset_count(w)) {
+        const char *rows = rowset_json(w);
+        const char *sql = rowset_stmt_sql(stmt);
+        rc = rows && sql && pipe_send(p, what, sql, 1, &rows) >= 0 ? 0 : -1;
     }
-    jw_release(w);
-    jw_init(w);
+    rowset_release(w);
     return rc;
 }
 
-#define W_CUSTOMERS                                                                                \
-    "INSERT INTO router.customers AS c (id, name, segment, status, merged_into, merged_at,"        \
-    " created_at, updated_at)"                                                                     \
-    " SELECT x.id, x.name, x.segment, x.status, x.merged_into, x.merged_at, x.created_at,"         \
-    " x.updated_at FROM json_to_recordset($1::json) AS x (id uuid, name text, segment text,"       \
-    " status text, merged_into uuid, merged_at timestamptz, created_at timestamptz,"               \
-    " updated_at timestamptz)"                                                                     \
-    " ON CONFLICT (id) DO UPDATE SET name = excluded.name, segment = excluded.segment,"            \
-    " status = excluded.status, merged_into = excluded.merged_into,"                               \
-    " merged_at = excluded.merged_at, updated_at = excluded.updated_at"
+static rowset_stmt w_customers = ROWSET_STMT(
+    customers, "INSERT INTO router.customers AS c ({@cols}) SELECT {@values x} FROM {@rows $1 x}"
+               " ON CONFLICT (id) DO UPDATE SET"
+               " {@set excluded name,segment,status,merged_into,merged_at,updated_at}");
 
-#define W_ATTRIBUTES                                                                               \
-    "UPDATE router.customers c SET attributes = c.attributes || x.patch::jsonb"                    \
-    " FROM json_to_recordset($1::json) AS x (id uuid, patch json) WHERE c.id = x.id"
+static rowset_stmt w_attributes =
+    ROWSET_STMT(attributes, "UPDATE router.customers c SET attributes = c.attributes || x.patch"
+                            " FROM {@rows $1 x} WHERE c.id = x.id");
 
-#define W_IDENTITIES                                                                               \
-    "INSERT INTO router.identities (kind, value, customer_id, created_at)"                         \
-    " SELECT x.kind, x.value, x.customer_id, x.created_at FROM json_to_recordset($1::json)"        \
-    " AS x (kind text, value text, customer_id uuid, created_at timestamptz)"                      \
-    " ON CONFLICT (kind, value) DO UPDATE SET customer_id = excluded.customer_id"
+static rowset_stmt w_identities =
+    ROWSET_STMT(identities, "INSERT INTO router.identities ({@cols}) SELECT {@values x}"
+                            " FROM {@rows $1 x}"
+                            " ON CONFLICT (kind, value) DO UPDATE SET customer_id = excluded.customer_id");
 
 /* A merged customer's rows that are not in the model move to its survivor
  * (those in the model are written with their final customer anyway); its
@@ -440,365 +811,166 @@ static int write_rows(pgpipe *p, jw *w, size_t n, const char *what, const char *
  * index probe whatever the statistics, see REACH). */
 #define MERGED "ANY(ARRAY(SELECT merged FROM p))"
 
-#define W_CUSTOMER_MOVES                                                                           \
-    "WITH p AS (SELECT * FROM json_to_recordset($1::json) AS x (merged uuid, survivor uuid)),"     \
-    " i AS (UPDATE router.identities i SET customer_id = p.survivor FROM p"                        \
-    "       WHERE i.customer_id = p.merged AND i.customer_id = " MERGED " RETURNING 1),"           \
-    " t AS (UPDATE router.tickets t SET customer_id = p.survivor FROM p"                           \
-    "       WHERE t.customer_id = p.merged AND t.customer_id = " MERGED " RETURNING 1),"           \
-    " m AS (UPDATE router.messages m SET customer_id = p.survivor"                                 \
-    "       FROM p JOIN router.tickets x ON x.customer_id = p.merged"                              \
-    "       WHERE m.ticket_id = x.id AND x.customer_id = " MERGED " RETURNING 1),"                 \
-    " n AS (UPDATE router.notes n SET customer_id = p.survivor"                                    \
-    "       FROM p JOIN router.tickets x ON x.customer_id = p.merged"                              \
-    "       WHERE n.ticket_id = x.id AND x.customer_id = " MERGED " RETURNING 1),"                 \
-    " c AS (UPDATE router.customers c SET merged_into = p.survivor FROM p"                         \
-    "       WHERE c.merged_into = p.merged AND c.merged_into = " MERGED " AND c.id <> p.survivor"  \
-    "       RETURNING 1),"                                                                         \
-    " a AS (UPDATE router.customers s SET attributes = g.attributes || s.attributes"               \
-    "       FROM (SELECT p.survivor, jsonb_object_agg(e.key, e.value) AS attributes"               \
-    "               FROM p JOIN router.customers mc ON mc.id = p.merged,"                          \
-    "                    jsonb_each(mc.attributes) e GROUP BY p.survivor) g"                       \
-    "       WHERE s.id = g.survivor RETURNING 1)"                                                  \
-    " SELECT (SELECT count(*) FROM i) + (SELECT count(*) FROM t) + (SELECT count(*) FROM m)"       \
-    " + (SELECT count(*) FROM n) + (SELECT count(*) FROM c) + (SELECT count(*) FROM a)"
-
-#define TICKET_RECORD                                                                              \
-    " json_to_recordset($1::json) AS x (id uuid, customer_id uuid, status text,"                   \
-    " category text, category_rule text, category_phrase text, priority_rank smallint,"            \
-    " priority_reasons json, team text, assignee text, channel text, subject text,"                \
-    " opened_event_id uuid, contacts integer, urgent_word text, escalated_rank smallint,"          \
-    " reopened integer, merged_into uuid, created_at timestamptz, updated_at timestamptz,"         \
-    " assigned_at timestamptz, queued_at timestamptz, solved_at timestamptz,"                      \
-    " closed_at timestamptz, escalated_at timestamptz)"
+static rowset_stmt w_customer_moves = ROWSET_STMT(
+    customer_moves,
+    "WITH p AS (SELECT * FROM {@rows $1 x}),"
+    " i AS (UPDATE router.identities i SET customer_id = p.survivor FROM p"
+    "       WHERE i.customer_id = p.merged AND i.customer_id = " MERGED " RETURNING 1),"
+    " t AS (UPDATE router.tickets t SET customer_id = p.survivor FROM p"
+    "       WHERE t.customer_id = p.merged AND t.customer_id = " MERGED " RETURNING 1),"
+    " m AS (UPDATE router.messages m SET customer_id = p.survivor"
+    "       FROM p JOIN router.tickets x ON x.customer_id = p.merged"
+    "       WHERE m.ticket_id = x.id AND x.customer_id = " MERGED " RETURNING 1),"
+    " n AS (UPDATE router.notes n SET customer_id = p.survivor"
+    "       FROM p JOIN router.tickets x ON x.customer_id = p.merged"
+    "       WHERE n.ticket_id = x.id AND x.customer_id = " MERGED " RETURNING 1),"
+    " c AS (UPDATE router.customers c SET merged_into = p.survivor FROM p"
+    "       WHERE c.merged_into = p.merged AND c.merged_into = " MERGED " AND c.id <> p.survivor"
+    "       RETURNING 1),"
+    " a AS (UPDATE router.customers s SET attributes = g.attributes || s.attributes"
+    "       FROM (SELECT p.survivor, jsonb_object_agg(e.key, e.value) AS attributes"
+    "               FROM p JOIN router.customers mc ON mc.id = p.merged,"
+    "                    jsonb_each(mc.attributes) e GROUP BY p.survivor) g"
+    "       WHERE s.id = g.survivor RETURNING 1)"
+    " SELECT (SELECT count(*) FROM i) + (SELECT count(*) FROM t) + (SELECT count(*) FROM m)"
+    " + (SELECT count(*) FROM n) + (SELECT count(*) FROM c) + (SELECT count(*) FROM a)");
 
 /* The rows an update touches, as an index probe whatever the statistics
  * (see REACH). */
 #define BY_KEY                                                                                     \
     " AND t.id = ANY(ARRAY(SELECT (j->>'id')::uuid FROM json_array_elements($1::json) j))"
 
-#define W_TICKETS_NEW                                                                              \
-    "INSERT INTO router.tickets (id, customer_id, status, category, category_rule,"                \
-    " category_phrase, priority, priority_rank, priority_reasons, team, assignee, channel,"        \
-    " subject, opened_event_id, contacts, urgent_word, escalated_rank, reopened, merged_into,"     \
-    " created_at, updated_at, assigned_at, queued_at, solved_at, closed_at, escalated_at)"         \
-    " SELECT x.id, x.customer_id, x.status, x.category, x.category_rule, x.category_phrase,"       \
-    " router.priority_name(x.priority_rank), x.priority_rank,"                                     \
-    " ARRAY(SELECT json_array_elements_text(x.priority_reasons)), x.team, x.assignee,"             \
-    " x.channel, x.subject, x.opened_event_id, x.contacts, x.urgent_word, x.escalated_rank,"       \
-    " x.reopened, x.merged_into, x.created_at, x.updated_at, x.assigned_at, x.queued_at,"          \
-    " x.solved_at, x.closed_at, x.escalated_at FROM" TICKET_RECORD
+static rowset_stmt w_tickets_new = ROWSET_STMT(
+    tickets, "INSERT INTO router.tickets ({@cols}, priority) SELECT {@values x},"
+             " router.priority_name(x.priority_rank) FROM {@rows $1 x}");
 
-/* Every mutable column: the row as the model holds it. Columns whose value
+/* The mutable columns: the row as the model holds it. Columns whose value
  * does not change leave the update HOT when no indexed one changes. */
-#define W_TICKETS_CHANGED                                                                          \
-    "UPDATE router.tickets t SET customer_id = x.customer_id, status = x.status,"                  \
-    " category = x.category, category_rule = x.category_rule,"                                     \
-    " category_phrase = x.category_phrase, priority = router.priority_name(x.priority_rank),"      \
-    " priority_rank = x.priority_rank,"                                                            \
-    " priority_reasons = ARRAY(SELECT json_array_elements_text(x.priority_reasons)),"              \
-    " team = x.team, assignee = x.assignee, contacts = x.contacts,"                                \
-    " urgent_word = x.urgent_word, escalated_rank = x.escalated_rank, reopened = x.reopened,"      \
-    " merged_into = x.merged_into, updated_at = x.updated_at, assigned_at = x.assigned_at,"        \
-    " queued_at = x.queued_at, solved_at = x.solved_at, closed_at = x.closed_at,"                  \
-    " escalated_at = x.escalated_at FROM" TICKET_RECORD " WHERE t.id = x.id" BY_KEY
+#define TICKET_MUTABLE                                                                             \
+    "customer_id,status,category,category_rule,category_phrase,priority_rank,priority_reasons,"    \
+    "team,assignee,contacts,urgent_word,escalated_rank,reopened,merged_into,updated_at,"           \
+    "assigned_at,queued_at,solved_at,closed_at,escalated_at"
 
-#define W_TICKETS_JOINED                                                                           \
-    "UPDATE router.tickets t SET contacts = x.contacts, updated_at = x.updated_at"                 \
-    " FROM json_to_recordset($1::json) AS x (id uuid, contacts integer, updated_at timestamptz)"   \
-    " WHERE t.id = x.id" BY_KEY
+static rowset_stmt w_tickets_changed = ROWSET_STMT(
+    tickets, "UPDATE router.tickets t SET {@set x " TICKET_MUTABLE "},"
+             " priority = router.priority_name(x.priority_rank)"
+             " FROM {@rows $1 x} WHERE t.id = x.id" BY_KEY);
+
+/* A contact joined: its count and time of activity, nothing else. */
+#define TICKET_JOINED "id,contacts,updated_at"
+static rowset_stmt w_tickets_joined =
+    ROWSET_STMT(tickets, "UPDATE router.tickets t SET {@set x contacts,updated_at}"
+                         " FROM {@rows $1 x " TICKET_JOINED "} WHERE t.id = x.id" BY_KEY);
 
 /* A merged ticket's messages and notes move to the ticket it joined, and
  * tickets merged into it follow. */
-#define W_TICKET_MOVES                                                                             \
-    "WITH p AS (SELECT * FROM json_to_recordset($1::json) AS x (merged uuid, survivor uuid)),"     \
-    " m AS (UPDATE router.messages m SET ticket_id = p.survivor FROM p"                            \
-    "       WHERE m.ticket_id = p.merged AND m.ticket_id = " MERGED " RETURNING 1),"               \
-    " n AS (UPDATE router.notes n SET ticket_id = p.survivor FROM p"                               \
-    "       WHERE n.ticket_id = p.merged AND n.ticket_id = " MERGED " RETURNING 1),"               \
-    " t AS (UPDATE router.tickets t SET merged_into = p.survivor FROM p"                           \
-    "       WHERE t.merged_into = p.merged AND t.merged_into = " MERGED " AND t.id <> p.survivor"  \
-    "       RETURNING 1)"                                                                          \
-    " SELECT (SELECT count(*) FROM m) + (SELECT count(*) FROM n) + (SELECT count(*) FROM t)"
+static rowset_stmt w_ticket_moves = ROWSET_STMT(
+    ticket_moves,
+    "WITH p AS (SELECT * FROM {@rows $1 x}),"
+    " m AS (UPDATE router.messages m SET ticket_id = p.survivor FROM p"
+    "       WHERE m.ticket_id = p.merged AND m.ticket_id = " MERGED " RETURNING 1),"
+    " n AS (UPDATE router.notes n SET ticket_id = p.survivor FROM p"
+    "       WHERE n.ticket_id = p.merged AND n.ticket_id = " MERGED " RETURNING 1),"
+    " t AS (UPDATE router.tickets t SET merged_into = p.survivor FROM p"
+    "       WHERE t.merged_into = p.merged AND t.merged_into = " MERGED " AND t.id <> p.survivor"
+    "       RETURNING 1)"
+    " SELECT (SELECT count(*) FROM m) + (SELECT count(*) FROM n) + (SELECT count(*) FROM t)");
 
-#define W_MESSAGES                                                                                 \
-    "INSERT INTO router.messages (event_id, ticket_id, customer_id, channel, direction,"           \
-    " external_id, subject, text, agent_id, at, stream, seq)"                                      \
-    " SELECT x.event_id, x.ticket_id, x.customer_id, x.channel, x.direction, x.external_id,"       \
-    " x.subject, x.text, x.agent_id, x.at, x.stream, x.seq FROM json_to_recordset($1::json)"       \
-    " AS x (event_id uuid, ticket_id uuid, customer_id uuid, channel text, direction text,"        \
-    " external_id text, subject text, text text, agent_id text, at timestamptz, stream text,"      \
-    " seq bigint) ON CONFLICT DO NOTHING"
+static rowset_stmt w_messages =
+    ROWSET_STMT(messages, "INSERT INTO router.messages ({@cols}) SELECT {@values x}"
+                          " FROM {@rows $1 x} ON CONFLICT DO NOTHING");
 
-#define W_NOTES                                                                                    \
-    "INSERT INTO router.notes (id, ticket_id, customer_id, kind, text, detail, at, cause_id,"      \
-    " stream, seq, ord)"                                                                           \
-    " SELECT x.id, x.ticket_id, x.customer_id, x.kind, x.text, x.detail, x.at, x.cause_id,"        \
-    " x.stream, x.seq, x.ord FROM json_to_recordset($1::json) AS x (id uuid, ticket_id uuid,"      \
-    " customer_id uuid, kind text, text text, detail jsonb, at timestamptz, cause_id uuid,"        \
-    " stream text, seq bigint, ord smallint) ON CONFLICT DO NOTHING"
+static rowset_stmt w_notes = ROWSET_STMT(notes, "INSERT INTO router.notes ({@cols})"
+                                                " SELECT {@values x} FROM {@rows $1 x}"
+                                                " ON CONFLICT DO NOTHING");
 
-#define W_MERGES                                                                                   \
-    "INSERT INTO router.merges (merged_id, survivor_id, contact_event_id, event_id, at)"           \
-    " SELECT x.merged_id, x.survivor_id, x.contact_event_id, x.event_id, x.at"                     \
-    " FROM json_to_recordset($1::json) AS x (merged_id uuid, survivor_id uuid,"                    \
-    " contact_event_id uuid, event_id uuid, at timestamptz) ON CONFLICT DO NOTHING"
+static rowset_stmt w_merges = ROWSET_STMT(merges, "INSERT INTO router.merges ({@cols})"
+                                                  " SELECT {@values x} FROM {@rows $1 x}"
+                                                  " ON CONFLICT DO NOTHING");
 
-#define W_AGENTS                                                                                   \
-    "INSERT INTO router.agents AS a (id, name, presence, capacity, teams, leads, load,"            \
-    " last_active_at, updated_at)"                                                                 \
-    " SELECT x.id, x.name, x.presence, x.capacity, ARRAY(SELECT "                                  \
-    "json_array_elements_text(x.teams)),"                                                          \
-    " ARRAY(SELECT json_array_elements_text(x.leads)), x.load, x.last_active_at, x.updated_at"     \
-    " FROM json_to_recordset($1::json) AS x (id text, name text, presence text,"                   \
-    " capacity integer, teams json, leads json, load integer, last_active_at timestamptz,"         \
-    " updated_at timestamptz)"                                                                     \
-    " ON CONFLICT (id) DO UPDATE SET name = excluded.name, presence = excluded.presence,"          \
-    " capacity = excluded.capacity, teams = excluded.teams, leads = excluded.leads,"               \
-    " load = excluded.load, last_active_at = excluded.last_active_at,"                             \
-    " updated_at = excluded.updated_at"
-
-static void write_strings(jw *w, const char *key, const char *const *s, size_t n)
-{
-    jw_key(w, key);
-    jw_array_begin(w);
-    for (size_t i = 0; i < n; i++)
-        jw_str(w, s[i]);
-    jw_array_end(w);
-}
-
-static void write_ticket(const model *m, jw *w, const m_ticket *t)
-{
-    jw_object_begin(w);
-    jw_kstr(w, "id", t->id);
-    jw_kstr(w, "customer_id", t->cust >= 0 ? cust_id(m, t->cust) : t->customer_id);
-    jw_kstr(w, "status", event_ticket_status_name(t->status));
-    jw_kstr(w, "category", t->category ? event_category_name(t->category) : NULL);
-    jw_kstr(w, "category_rule", t->rule);
-    jw_kstr(w, "category_phrase", t->phrase);
-    jw_kint(w, "priority_rank", t->rank);
-    jw_kraw(w, "priority_reasons", t->reasons ? t->reasons : "[]");
-    jw_kstr(w, "team", t->team);
-    jw_kstr(w, "assignee", t->assignee);
-    jw_kstr(w, "channel", t->channel);
-    jw_kstr(w, "subject", t->subject);
-    jw_kstr(w, "opened_event_id", t->opened_event_id);
-    jw_kint(w, "contacts", t->contacts);
-    jw_kstr(w, "urgent_word", t->urgent_word);
-    jw_kint(w, "escalated_rank", t->escalated_rank);
-    jw_kint(w, "reopened", t->reopened);
-    jw_kstr(w, "merged_into", t->merged_into >= 0 ? tick_id(m, t->merged_into) : NULL);
-    jw_ktime(w, "created_at", t->created);
-    jw_ktime(w, "updated_at", t->updated);
-    jw_ktime(w, "assigned_at", t->assigned);
-    jw_ktime(w, "queued_at", t->queued);
-    jw_ktime(w, "solved_at", t->solved);
-    jw_ktime(w, "closed_at", t->closed);
-    jw_ktime(w, "escalated_at", t->escalated);
-    jw_object_end(w);
-}
+static rowset_stmt w_agents = ROWSET_STMT(
+    agents, "INSERT INTO router.agents AS a ({@cols}) SELECT {@values x} FROM {@rows $1 x}"
+            " ON CONFLICT (id) DO UPDATE SET"
+            " {@set excluded name,presence,capacity,teams,leads,load,last_active_at,updated_at}");
 
 int store_write(model *m, pgpipe *p)
 {
-    jw w;
-    jw_init(&w);
-    size_t n = 0;
+    rowset w;
 
     /* Customers, created or changed. */
-    jw_array_begin(&w);
-    for (size_t i = 0; i < m->ncust; i++) {
-        const m_customer *c = &m->cust[i];
-        if (!c->dirty && !c->is_new)
-            continue;
-        n++;
-        jw_object_begin(&w);
-        jw_kstr(&w, "id", c->id);
-        jw_kstr(&w, "name", c->name);
-        jw_kstr(&w, "segment", event_segment_name(c->segment));
-        jw_kstr(&w, "status",
-                event_customer_status_name(
-                    c->status == CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
-                        ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
-                        : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE));
-        jw_kstr(&w, "merged_into", c->merged_into >= 0 ? cust_id(m, c->merged_into) : NULL);
-        jw_ktime(&w, "merged_at", c->merged_at);
-        jw_ktime(&w, "created_at", c->created);
-        jw_ktime(&w, "updated_at", c->updated);
-        jw_object_end(&w);
-    }
-    jw_array_end(&w);
-    if (write_rows(p, &w, n, "customers", W_CUSTOMERS) != 0)
-        goto fail;
+    rowset_init(&w, &customers, m);
+    for (size_t i = 0; i < m->ncust; i++)
+        if (m->cust[i].dirty || m->cust[i].is_new)
+            rowset_add(&w, &m->cust[i]);
+    if (write_rows(p, &w, "customers", &w_customers) != 0)
+        return -1;
 
-    n = 0;
-    jw_array_begin(&w);
-    for (size_t i = 0; i < m->ncust; i++) {
-        if (!m->cust[i].attr_patch)
-            continue;
-        char *patch = json_dumps(m->cust[i].attr_patch, JSON_COMPACT | JSON_SORT_KEYS);
-        if (!patch)
-            goto fail;
-        n++;
-        jw_object_begin(&w);
-        jw_kstr(&w, "id", m->cust[i].id);
-        jw_kraw(&w, "patch", patch);
-        jw_object_end(&w);
-        free(patch);
-    }
-    jw_array_end(&w);
-    if (write_rows(p, &w, n, "attributes", W_ATTRIBUTES) != 0)
-        goto fail;
+    rowset_init(&w, &attributes, m);
+    for (size_t i = 0; i < m->ncust; i++)
+        if (m->cust[i].attr_patch)
+            rowset_add(&w, &m->cust[i]);
+    if (write_rows(p, &w, "attributes", &w_attributes) != 0)
+        return -1;
 
-    jw_array_begin(&w);
-    for (size_t i = 0; i < m->nidnew; i++) {
-        const m_identity *x = &m->idnew[i];
-        jw_object_begin(&w);
-        jw_kstr(&w, "kind", x->kind);
-        jw_kstr(&w, "value", x->value);
-        jw_kstr(&w, "customer_id", cust_id(m, x->cust));
-        jw_ktime(&w, "created_at", x->created);
-        jw_object_end(&w);
-    }
-    jw_array_end(&w);
-    if (write_rows(p, &w, m->nidnew, "identities", W_IDENTITIES) != 0)
-        goto fail;
+    rowset_init(&w, &identities, m);
+    for (size_t i = 0; i < m->nidnew; i++)
+        rowset_add(&w, &m->idnew[i]);
+    if (write_rows(p, &w, "identities", &w_identities) != 0)
+        return -1;
 
-    jw_array_begin(&w);
-    for (size_t i = 0; i < m->nmerge; i++) {
-        jw_object_begin(&w);
-        jw_kstr(&w, "merged", m->cust[m->merge[i].merged].id);
-        jw_kstr(&w, "survivor", cust_id(m, m->merge[i].survivor));
-        jw_object_end(&w);
-    }
-    jw_array_end(&w);
-    if (write_rows(p, &w, m->nmerge, "customer moves", W_CUSTOMER_MOVES) != 0)
-        goto fail;
+    rowset_init(&w, &customer_moves, m);
+    for (size_t i = 0; i < m->nmerge; i++)
+        rowset_add(&w, &m->merge[i]);
+    if (write_rows(p, &w, "customer moves", &w_customer_moves) != 0)
+        return -1;
 
     /* New tickets first (a merge may point at them), then those changed,
      * then those a contact only joined (most of them: a narrow update). */
+    static rowset_stmt *const ticket_sql[] = {&w_tickets_new, &w_tickets_changed,
+                                              &w_tickets_joined};
     for (int pass = 0; pass < 3; pass++) {
-        n = 0;
-        jw_array_begin(&w);
+        rowset_init(&w, &tickets, m);
+        if (pass == 2)
+            rowset_only(&w, TICKET_JOINED);
         for (size_t i = 0; i < m->ntick; i++) {
             const m_ticket *t = &m->tick[i];
             if (!t->dirty && !t->is_new)
                 continue;
             int kind = t->is_new ? 0 : model_ticket_changed(m, (int)i) ? 1 : 2;
-            if (kind != pass)
-                continue;
-            n++;
-            if (kind < 2) {
-                write_ticket(m, &w, t);
-                continue;
-            }
-            jw_object_begin(&w);
-            jw_kstr(&w, "id", t->id);
-            jw_kint(&w, "contacts", t->contacts);
-            jw_ktime(&w, "updated_at", t->updated);
-            jw_object_end(&w);
+            if (kind == pass)
+                rowset_add(&w, t);
         }
-        jw_array_end(&w);
-        static const char *const sql[] = {W_TICKETS_NEW, W_TICKETS_CHANGED, W_TICKETS_JOINED};
-        if (write_rows(p, &w, n, "tickets", sql[pass]) != 0)
-            goto fail;
+        if (write_rows(p, &w, "tickets", ticket_sql[pass]) != 0)
+            return -1;
     }
 
-    jw_array_begin(&w);
-    for (size_t i = 0; i < m->ntmerge; i++) {
-        jw_object_begin(&w);
-        jw_kstr(&w, "merged", m->tick[m->tmerge[i].from].id);
-        jw_kstr(&w, "survivor", tick_id(m, m->tmerge[i].into));
-        jw_object_end(&w);
-    }
-    jw_array_end(&w);
-    if (write_rows(p, &w, m->ntmerge, "ticket moves", W_TICKET_MOVES) != 0)
-        goto fail;
+    rowset_init(&w, &ticket_moves, m);
+    for (size_t i = 0; i < m->ntmerge; i++)
+        rowset_add(&w, &m->tmerge[i]);
+    if (write_rows(p, &w, "ticket moves", &w_ticket_moves) != 0)
+        return -1;
 
-    jw_array_begin(&w);
-    for (size_t i = 0; i < m->nmsg; i++) {
-        const m_message *x = &m->msg[i];
-        int t = model_ticket_final(m, x->ticket);
-        jw_object_begin(&w);
-        jw_kstr(&w, "event_id", x->event_id);
-        jw_kstr(&w, "ticket_id", m->tick[t].id);
-        jw_kstr(&w, "customer_id", cust_id(m, m->tick[t].cust));
-        jw_kstr(&w, "channel", x->channel);
-        jw_kstr(&w, "direction", x->direction);
-        jw_kstr(&w, "external_id", x->external_id);
-        jw_kstr(&w, "subject", x->subject);
-        jw_kstr(&w, "text", x->text);
-        jw_kstr(&w, "agent_id", x->agent_id);
-        jw_ktime(&w, "at", x->at);
-        jw_kstr(&w, "stream", x->stream);
-        jw_kint(&w, "seq", (long long)x->seq);
-        jw_object_end(&w);
-    }
-    jw_array_end(&w);
-    if (write_rows(p, &w, m->nmsg, "messages", W_MESSAGES) != 0)
-        goto fail;
+    rowset_init(&w, &messages, m);
+    for (size_t i = 0; i < m->nmsg; i++)
+        rowset_add(&w, &m->msg[i]);
+    if (write_rows(p, &w, "messages", &w_messages) != 0)
+        return -1;
 
-    jw_array_begin(&w);
-    for (size_t i = 0; i < m->nnote; i++) {
-        const m_note *x = &m->note[i];
-        int t = model_ticket_final(m, x->ticket);
-        jw_object_begin(&w);
-        jw_kstr(&w, "id", x->id);
-        jw_kstr(&w, "ticket_id", m->tick[t].id);
-        jw_kstr(&w, "customer_id", cust_id(m, m->tick[t].cust));
-        jw_kstr(&w, "kind", x->kind);
-        jw_kstr(&w, "text", x->text);
-        jw_kraw(&w, "detail", x->detail ? x->detail : "{}");
-        jw_ktime(&w, "at", x->at);
-        jw_kstr(&w, "cause_id", x->cause_id);
-        jw_kstr(&w, "stream", x->stream);
-        jw_kint(&w, "seq", (long long)x->seq);
-        jw_kint(&w, "ord", x->ord);
-        jw_object_end(&w);
-    }
-    jw_array_end(&w);
-    if (write_rows(p, &w, m->nnote, "notes", W_NOTES) != 0)
-        goto fail;
+    rowset_init(&w, &notes, m);
+    for (size_t i = 0; i < m->nnote; i++)
+        rowset_add(&w, &m->note[i]);
+    if (write_rows(p, &w, "notes", &w_notes) != 0)
+        return -1;
 
-    jw_array_begin(&w);
-    for (size_t i = 0; i < m->nmerge; i++) {
-        const m_merge *x = &m->merge[i];
-        jw_object_begin(&w);
-        jw_kstr(&w, "merged_id", m->cust[x->merged].id);
-        jw_kstr(&w, "survivor_id", m->cust[x->survivor].id);
-        jw_kstr(&w, "contact_event_id", x->contact_event_id);
-        jw_kstr(&w, "event_id", x->event_id);
-        jw_ktime(&w, "at", x->at);
-        jw_object_end(&w);
-    }
-    jw_array_end(&w);
-    if (write_rows(p, &w, m->nmerge, "merges", W_MERGES) != 0)
-        goto fail;
+    rowset_init(&w, &merges, m);
+    for (size_t i = 0; i < m->nmerge; i++)
+        rowset_add(&w, &m->merge[i]);
+    if (write_rows(p, &w, "merges", &w_merges) != 0)
+        return -1;
 
-    n = 0;
-    jw_array_begin(&w);
-    for (size_t i = 0; i < m->nagent; i++) {
-        const m_agent *a = &m->agent[i];
-        if (!a->dirty)
-            continue;
-        n++;
-        jw_object_begin(&w);
-        jw_kstr(&w, "id", a->id);
-        jw_kstr(&w, "name", a->name);
-        jw_kstr(&w, "presence", event_presence_name(a->presence));
-        jw_kint(&w, "capacity", a->capacity);
-        write_strings(&w, "teams", a->teams, a->nteams);
-        write_strings(&w, "leads", a->leads, a->nleads);
-        jw_kint(&w, "load", a->load);
-        jw_ktime(&w, "last_active_at", a->last_active);
-        jw_ktime(&w, "updated_at", a->updated);
-        jw_object_end(&w);
-    }
-    jw_array_end(&w);
-    if (write_rows(p, &w, n, "agents", W_AGENTS) != 0)
-        goto fail;
-    jw_release(&w);
-    return 0;
-fail:
-    jw_release(&w);
-    return -1;
+    rowset_init(&w, &agents, m);
+    for (size_t i = 0; i < m->nagent; i++)
+        if (m->agent[i].dirty)
+            rowset_add(&w, &m->agent[i]);
+    return write_rows(p, &w, "agents", &w_agents);
 }

@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "sla.h"
 #include "stmt.h"
+#include "targets.h"
 #include "timeutil.h"
 
 #define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
@@ -44,10 +45,10 @@
 
 /* A statement of its own, before the read: when it waited for a concurrent
  * firing, the read's fresh snapshot sees that firing's claims. */
-#define LOCK_SQL                                                                                   \
-    "SELECT target, cycle, " EPOCH_US(                                                             \
-        "next_fire_at") " FROM sla.targets"                                                        \
-                        " WHERE ticket_id = $1 ORDER BY target, cycle FOR UPDATE"
+#define LOCK_COLS "target,cycle,next_fire_at"
+static rowset_stmt lock_sql =
+    ROWSET_STMT(sla_targets, "SELECT {@select t " LOCK_COLS "} FROM sla.targets t"
+                             " WHERE t.ticket_id = $1 ORDER BY t.target, t.cycle FOR UPDATE");
 
 /* Everything the fold needs, in one row: the customer, the classified and
  * current priority, the segment as of the close (latest first; ties broken
@@ -56,123 +57,66 @@
 #define READ_SQL                                                                                   \
     "SELECT t.customer_id,"                                                                        \
     "  (SELECT f.priority FROM sla.ticket_facts f WHERE f.ticket_id = $1"                          \
-    "     AND f.kind = 'classified' ORDER BY f.at DESC, f.stream DESC, f.seq DESC LIMIT 1),"       \
+    "     AND f.kind = 'classified' ORDER BY f.at DESC, f.stream DESC, f.seq DESC LIMIT 1)"        \
+    "   AS priority,"                                                                              \
     "  (SELECT f.priority FROM sla.ticket_facts f WHERE f.ticket_id = $1"                          \
     "     AND f.kind IN ('classified', 'escalated')"                                               \
-    "     ORDER BY f.at DESC, f.stream DESC, f.seq DESC LIMIT 1),"                                 \
+    "     ORDER BY f.at DESC, f.stream DESC, f.seq DESC LIMIT 1) AS current_priority,"             \
     "  (SELECT s.segment FROM sla.customer_segments s WHERE s.customer_id = t.customer_id"         \
     "     AND s.at <= coalesce(c.closed_at, 'infinity')"                                           \
-    "     ORDER BY s.at DESC, s.stream DESC, s.seq DESC LIMIT 1),"                                 \
-    "  " EPOCH_US("c.closed_at") ","                                                               \
-                                 "  (SELECT string_agg(f.kind || ' ' || " EPOCH_US(                \
-                                     "f.at") ", ','"                                               \
-                                             "          ORDER BY f.at, f.stream, f.seq) FROM "     \
-                                             "sla.ticket_facts f"                                  \
-                                             "    WHERE f.ticket_id = $1 AND f.kind NOT IN "       \
-                                             "('classified', 'escalated')),"                       \
-                                             "  (SELECT string_agg(e.target || ' ' || e.cycle || " \
-                                             "' ' || e.kind, ',')"                                 \
-                                             "     FROM sla.emitted e WHERE e.ticket_id = $1)"     \
-                                             " FROM sla.tickets t, LATERAL (SELECT min(at) AS "    \
-                                             "closed_at FROM sla.ticket_facts"                     \
-                                             "                               WHERE ticket_id = "   \
-                                             "$1 AND kind = 'closed') c"                           \
-                                             " WHERE t.ticket_id = $1"
+    "     ORDER BY s.at DESC, s.stream DESC, s.seq DESC LIMIT 1) AS segment,"                      \
+    "  " EPOCH_US("c.closed_at") " AS closed_us,"                                                  \
+    "  (SELECT string_agg(f.kind || ' ' || " EPOCH_US("f.at") ", ','"                              \
+    "          ORDER BY f.at, f.stream, f.seq) FROM sla.ticket_facts f"                            \
+    "    WHERE f.ticket_id = $1 AND f.kind NOT IN ('classified', 'escalated')) AS facts,"          \
+    "  (SELECT string_agg(e.target || ' ' || e.cycle || ' ' || e.kind, ',')"                       \
+    "     FROM sla.emitted e WHERE e.ticket_id = $1) AS emitted"                                   \
+    " FROM sla.tickets t, LATERAL (SELECT min(at) AS closed_at FROM sla.ticket_facts"              \
+    "                               WHERE ticket_id = $1 AND kind = 'closed') c"                   \
+    " WHERE t.ticket_id = $1"
 
-/* Replaces the ticket's target rows by the fold's (unchanged rows are not
- * written) and its summary. */
-#define WRITE_SQL                                                                                                                                                                                                                         \
-    "WITH n AS ("                                                                                                                                                                                                                         \
-    "  SELECT * FROM unnest($2::text[], $3::int[], $4::text[], $5::int[], $6::bigint[],"                                                                                                                                                  \
-    "                       $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],"                                                                                                                                                     \
-    "                       $11::bigint[], $12::boolean[], $13::boolean[], $14::bigint[])"                                                                                                                                                \
-    "    AS n (target, cycle, status, target_secs, started_us, due_us, warn_us, achieved_us,"                                                                                                                                             \
-    "          cancelled_us, remaining, warned, breached, fire_us)"                                                                                                                                                                       \
-    "), del AS ("                                                                                                                                                                                                                         \
-    "  DELETE FROM sla.targets d WHERE d.ticket_id = $1"                                                                                                                                                                                  \
-    "     AND NOT EXISTS (SELECT 1 FROM n WHERE n.target = d.target AND n.cycle = d.cycle)"                                                                                                                                               \
-    "), tk AS ("                                                                                                                                                                                                                          \
-    "  UPDATE sla.tickets k SET opened_at = " TS(                                                                                                                                                                                         \
-        "$15::bigint") ","                                                                                                                                                                                                                \
-                       "         closed_at = " TS(                                                                                                                                                                                        \
-                           "$16::bigint") ", priority = $17, segment = $18,"                                                                                                                                                              \
-                                          "         policy_id = $19, calendar_id = $20"                                                                                                                                                   \
-                                          "   WHERE k.ticket_id = $1"                                                                                                                                                                     \
-                                          "     AND (k.opened_at, k.closed_at, k.priority, "                                                                                                                                              \
-                                          "k.segment, k.policy_id, k.calendar_id)"                                                                                                                                                        \
-                                          "         IS DISTINCT FROM (" TS("$15::bigint") ", " TS(                                                                                                                                        \
-                                              "$16::bigint") ", $17, $18, $19, $20)"                                                                                                                                                      \
-                                                             ")"                                                                                                                                                                          \
-                                                             " INSERT INTO sla.targets AS t "                                                                                                                                             \
-                                                             "(ticket_id, target, cycle, status, "                                                                                                                                        \
-                                                             "policy_id, calendar_id,"                                                                                                                                                    \
-                                                             "   priority, segment, target_secs, "                                                                                                                                        \
-                                                             "started_at, due_at, warn_at, "                                                                                                                                              \
-                                                             "achieved_at, cancelled_at,"                                                                                                                                                 \
-                                                             "   remaining_business_secs, "                                                                                                                                               \
-                                                             "warned, breached, next_fire_at)"                                                                                                                                            \
-                                                             " SELECT $1, n.target, n.cycle, "                                                                                                                                            \
-                                                             "n.status, $19, $20, $21, $18, "                                                                                                                                             \
-                                                             "n.target_secs,"                                                                                                                                                             \
-                                                             "   " TS("n.started_us") ", " TS(                                                                                                                                            \
-                                                                 "n."                                                                                                                                                                     \
-                                                                 "du"                                                                                                                                                                     \
-                                                                 "e_"                                                                                                                                                                     \
-                                                                 "u"                                                                                                                                                                      \
-                                                                 "s") ", " TS("n.warn_us") ","                                                                                                                                            \
-                                                                                           "  "                                                                                                                                           \
-                                                                                           " " TS(                                                                                                                                        \
-                                                                                               "n"                                                                                                                                        \
-                                                                                               "."                                                                                                                                        \
-                                                                                               "a"                                                                                                                                        \
-                                                                                               "c"                                                                                                                                        \
-                                                                                               "h"                                                                                                                                        \
-                                                                                               "i"                                                                                                                                        \
-                                                                                               "e"                                                                                                                                        \
-                                                                                               "v"                                                                                                                                        \
-                                                                                               "e"                                                                                                                                        \
-                                                                                               "d"                                                                                                                                        \
-                                                                                               "_"                                                                                                                                        \
-                                                                                               "u"                                                                                                                                        \
-                                                                                               "s") ","                                                                                                                                   \
-                                                                                                    " " TS(                                                                                                                               \
-                                                                                                        "n.cancelled_us") ", n.remaining, n.warned, n.breached,"                                                                          \
-                                                                                                                          "   " TS(                                                                                                       \
-                                                                                                                              "n.fire_us") " FROM n"                                                                                      \
-                                                                                                                                           " ON CONFLICT (ticket_id, target, cycle) DO UPDATE SET status = excluded.status,"              \
-                                                                                                                                           "   policy_id = excluded.policy_id, calendar_id = excluded.calendar_id,"                       \
-                                                                                                                                           "   priority = excluded.priority, segment = excluded.segment,"                                 \
-                                                                                                                                           "   target_secs = excluded.target_secs, started_at = excluded.started_at,"                     \
-                                                                                                                                           "   due_at = excluded.due_at, warn_at = excluded.warn_at, achieved_at = excluded.achieved_at," \
-                                                                                                                                           "   cancelled_at = excluded.cancelled_at,"                                                     \
-                                                                                                                                           "   remaining_business_secs = excluded.remaining_business_secs, warned = excluded.warned,"     \
-                                                                                                                                           "   breached = excluded.breached, next_fire_at = excluded.next_fire_at"                        \
-                                                                                                                                           " WHERE (t.status, t.policy_id, t.calendar_id, t.priority, t.segment, t.target_secs,"          \
-                                                                                                                                           "        t.started_at, t.due_at, t.warn_at, t.achieved_at, t.cancelled_at,"                    \
-                                                                                                                                           "        t.remaining_business_secs, t.warned, t.breached, t.next_fire_at)"                     \
-                                                                                                                                           "   IS DISTINCT FROM (excluded.status, excluded.policy_id, excluded.calendar_id,"              \
-                                                                                                                                           "        excluded.priority, excluded.segment, excluded.target_secs, excluded.started_at,"      \
-                                                                                                                                           "        excluded.due_at, excluded.warn_at, excluded.achieved_at, excluded.cancelled_at,"      \
-                                                                                                                                           "        excluded.remaining_business_secs, excluded.warned, excluded.breached,"                \
-                                                                                                                                           "        excluded.next_fire_at)"
+/* Replaces the ticket's target rows by the fold's ($2, rows of sla.targets;
+ * unchanged rows are not written) and its summary ($3..$8). */
+static rowset_stmt write_sql = ROWSET_STMT(
+    sla_targets,
+    "WITH n AS (SELECT * FROM {@rows $2 n}),"
+    " del AS (DELETE FROM sla.targets d WHERE d.ticket_id = $1"
+    "     AND NOT EXISTS (SELECT 1 FROM n WHERE n.target = d.target AND n.cycle = d.cycle)),"
+    " tk AS (UPDATE sla.tickets k SET opened_at = " TS("$3::bigint") ","
+    "         closed_at = " TS("$4::bigint") ", priority = $5, segment = $6,"
+    "         policy_id = $7, calendar_id = $8"
+    "   WHERE k.ticket_id = $1"
+    "     AND (k.opened_at, k.closed_at, k.priority, k.segment, k.policy_id, k.calendar_id)"
+    "         IS DISTINCT FROM (" TS("$3::bigint") ", " TS("$4::bigint") ", $5, $6, $7, $8))"
+    " INSERT INTO sla.targets AS t ({@cols}) SELECT {@values n} FROM n"
+    " ON CONFLICT (ticket_id, target, cycle) DO UPDATE SET {@set excluded " SLA_TARGETS_MUTABLE "}"
+    " WHERE ({@values t " SLA_TARGETS_MUTABLE "})"
+    "   IS DISTINCT FROM ({@values excluded " SLA_TARGETS_MUTABLE "})");
 
 #define CLAIM_SQL                                                                                  \
     "INSERT INTO sla.emitted (ticket_id, target, cycle, kind, event_id, at)"                       \
     " VALUES ($1, $2, $3, $4, $5, " TS("$6::bigint") ") ON CONFLICT DO NOTHING RETURNING 1"
 
 enum { ST_FACT, ST_LOCK, ST_READ, ST_WRITE, ST_CLAIM };
+/* The statements built from sla.targets' description have their text
+ * filled in on first use. */
 static const struct sla_stmt stmts[] = {
-    [ST_FACT] = {"sla_fact", FACT_SQL, 8},    [ST_LOCK] = {"sla_lock", LOCK_SQL, 1},
-    [ST_READ] = {"sla_read", READ_SQL, 1},    [ST_WRITE] = {"sla_write", WRITE_SQL, 21},
+    [ST_FACT] = {"sla_fact", FACT_SQL, 8}, [ST_LOCK] = {"sla_lock", NULL, 1},
+    [ST_READ] = {"sla_read", READ_SQL, 1}, [ST_WRITE] = {"sla_write", NULL, 8},
     [ST_CLAIM] = {"sla_claim", CLAIM_SQL, 6},
 };
 
 static PGresult *run(sla *s, consumer_txn *tx, int which, const char *const *params)
 {
-    return sla_stmt_exec(&s->stmts, consumer_txn_db(tx), which, &stmts[which], params);
+    struct sla_stmt st = stmts[which];
+    if (which == ST_LOCK)
+        st.sql = rowset_stmt_sql(&lock_sql);
+    else if (which == ST_WRITE)
+        st.sql = rowset_stmt_sql(&write_sql);
+    if (!st.sql)
+        return NULL;
+    return sla_stmt_exec(&s->stmts, consumer_txn_db(tx), which, &st, params);
 }
-
-typedef consumer_result (*sla_handler_fn)(sla *s, consumer_txn *tx, const event *ev);
 
 static json_t *ev_fields(const event *ev)
 {
@@ -195,13 +139,15 @@ static int ev_time(db *d, const event *ev, int64_t *out)
     }
     const char *params[] = {ev->event_id};
     PGresult *res =
-        db_exec(d, "SELECT " EPOCH_US("recorded_at") " FROM eventlog.events WHERE event_id = $1", 1,
-                params);
+        db_exec(d,
+                "SELECT " EPOCH_US("recorded_at") " AS recorded_us FROM eventlog.events"
+                " WHERE event_id = $1",
+                1, params);
     if (!res)
         return -1;
     int rc = 1;
     if (PQntuples(res) == 1) {
-        *out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *out = strtoll(db_value(res, 0, "recorded_us"), NULL, 10);
         rc = 0;
     }
     PQclear(res);
@@ -238,92 +184,34 @@ static bool emitted_has(void *arg, Carebus__V1__SlaTarget target, uint32_t cycle
 
 /* --- writing ------------------------------------------------------------------------ */
 
-static void arr_i64(buf *b, int64_t v, bool null)
-{
-    if (b->len == 0)
-        buf_putc(b, '{');
-    else
-        buf_putc(b, ',');
-    if (null)
-        buf_puts(b, "NULL");
-    else
-        buf_printf(b, "%" PRId64, v);
-}
-
-static void arr_str(buf *b, const char *s)
-{
-    if (b->len == 0)
-        buf_putc(b, '{');
-    else
-        buf_putc(b, ',');
-    buf_puts(b, s);
-}
-
-enum {
-    W_TARGET,
-    W_CYCLE,
-    W_STATUS,
-    W_SECS,
-    W_STARTED,
-    W_DUE,
-    W_WARN,
-    W_ACHIEVED,
-    W_CANCELLED,
-    W_REMAINING,
-    W_WARNED,
-    W_BREACHED,
-    W_FIRE,
-    W_N
-};
-
 static int write_rows(sla *s, consumer_txn *tx, const char *ticket, const struct sla_rows *rows,
                       int64_t opened_at, int64_t closed_at, const char *cur_prio,
                       const char *segment, const struct sla_policy *pol, const char *prio)
 {
-    buf a[W_N];
-    memset(a, 0, sizeof a);
+    rowset w;
+    rowset_init(&w, &sla_targets, NULL);
     for (size_t i = 0; i < rows->n; i++) {
-        const struct sla_row *r = &rows->v[i];
-        bool running = r->status == SLA_RUNNING, paused = r->status == SLA_PAUSED;
-        arr_str(&a[W_TARGET], sla_target_name(r->target));
-        arr_i64(&a[W_CYCLE], r->cycle, false);
-        arr_str(&a[W_STATUS], sla_status_name(r->status));
-        arr_i64(&a[W_SECS], r->target_us / 1000000, false);
-        arr_i64(&a[W_STARTED], r->started_at, false);
-        arr_i64(&a[W_DUE], r->due_at, paused || !r->due_at);
-        arr_i64(&a[W_WARN], r->warn_at, paused || !r->warn_at);
-        arr_i64(&a[W_ACHIEVED], r->achieved_at, !r->achieved_at);
-        arr_i64(&a[W_CANCELLED], r->cancelled_at, !r->cancelled_at);
-        arr_i64(&a[W_REMAINING], r->remaining_us / 1000000, running);
-        arr_str(&a[W_WARNED], r->warned ? "t" : "f");
-        arr_str(&a[W_BREACHED], r->breached ? "t" : "f");
-        arr_i64(&a[W_FIRE], r->next_fire_at, !r->next_fire_at);
-    }
-    const char *params[21];
-    params[0] = ticket;
-    int rc = -1;
-    for (int k = 0; k < W_N; k++) {
-        if (a[k].len == 0)
-            buf_putc(&a[k], '{');
-        buf_putc(&a[k], '}');
-        if (a[k].failed)
-            goto out;
-        params[1 + k] = buf_str(&a[k]);
+        struct sla_target t = {.r = rows->v[i],
+                               .policy_id = pol->id,
+                               .calendar_id = pol->cal->id,
+                               .priority = prio,
+                               .segment = segment};
+        snprintf(t.ticket_id, sizeof t.ticket_id, "%s", ticket);
+        rowset_add(&w, &t);
     }
     char o[24], c[24];
-    params[14] = opened_at ? i64(opened_at, o) : NULL;
-    params[15] = closed_at ? i64(closed_at, c) : NULL;
-    params[16] = cur_prio;
-    params[17] = segment;
-    params[18] = pol->id;
-    params[19] = pol->cal->id;
-    params[20] = prio;
-    PGresult *res = run(s, tx, ST_WRITE, params);
-    rc = res ? 0 : -1;
+    const char *params[] = {ticket,
+                            rowset_json(&w),
+                            opened_at ? i64(opened_at, o) : NULL,
+                            closed_at ? i64(closed_at, c) : NULL,
+                            cur_prio,
+                            segment,
+                            pol->id,
+                            pol->cal->id};
+    PGresult *res = params[1] ? run(s, tx, ST_WRITE, params) : NULL;
+    int rc = res ? 0 : -1;
     PQclear(res);
-out:
-    for (int k = 0; k < W_N; k++)
-        buf_release(&a[k]);
+    rowset_release(&w);
     return rc;
 }
 
@@ -437,6 +325,25 @@ static int add_emitted(void *arg, char **f, int n)
     return 0;
 }
 
+/* The deadlines of the ticket's rows as they were, locked (LOCK_COLS). */
+struct locked {
+    struct sla_target *v;
+    size_t n;
+};
+
+static int read_locked(const PGresult *res, struct locked *l)
+{
+    rowset_reader rd;
+    int n = PQntuples(res);
+    if (rowset_reader_init(&rd, &sla_targets, res) != 0 ||
+        !(l->v = calloc((size_t)n + 1, sizeof *l->v)))
+        return -1;
+    for (int i = 0; i < n; i++, l->n++)
+        if (rowset_read(&rd, i, &l->v[i], NULL) != 0)
+            return -1;
+    return 0;
+}
+
 /* Recomputes a ticket's targets from its facts. */
 static consumer_result recompute(sla *s, consumer_txn *tx, const char *ticket)
 {
@@ -445,6 +352,7 @@ static consumer_result recompute(sla *s, consumer_txn *tx, const char *ticket)
     PGresult *lock = NULL, *rd = NULL;
     struct fact_list facts = {NULL, 0, 0, 0};
     struct emitted_list em = {{NULL, 0}, 0};
+    struct locked locked = {NULL, 0};
 
     if (!(lock = run(s, tx, ST_LOCK, p1)) || !(rd = run(s, tx, ST_READ, p1)))
         goto out;
@@ -452,13 +360,18 @@ static consumer_result recompute(sla *s, consumer_txn *tx, const char *ticket)
         rc = CONSUMER_OK; /* nothing known about it yet */
         goto out;
     }
-    const char *customer = PQgetisnull(rd, 0, 0) ? NULL : PQgetvalue(rd, 0, 0);
-    const char *prio_s = PQgetisnull(rd, 0, 1) ? "normal" : PQgetvalue(rd, 0, 1);
-    const char *cur_s = PQgetisnull(rd, 0, 2) ? prio_s : PQgetvalue(rd, 0, 2);
-    const char *seg_s = PQgetisnull(rd, 0, 3) ? "regular" : PQgetvalue(rd, 0, 3);
-    int64_t closed_at = PQgetisnull(rd, 0, 4) ? 0 : strtoll(PQgetvalue(rd, 0, 4), NULL, 10);
-    if (parse_list(PQgetvalue(rd, 0, 5), add_fact, &facts) != 0 ||
-        parse_list(PQgetvalue(rd, 0, 6), add_emitted, &em) != 0) {
+    const char *customer = db_value(rd, 0, "customer_id");
+    const char *prio_s = db_value(rd, 0, "priority");
+    prio_s = prio_s ? prio_s : "normal";
+    const char *cur_s = db_value(rd, 0, "current_priority");
+    cur_s = cur_s ? cur_s : prio_s;
+    const char *seg_s = db_value(rd, 0, "segment");
+    seg_s = seg_s ? seg_s : "regular";
+    const char *closed_s = db_value(rd, 0, "closed_us");
+    int64_t closed_at = closed_s ? strtoll(closed_s, NULL, 10) : 0;
+    if (parse_list(db_value(rd, 0, "facts"), add_fact, &facts) != 0 ||
+        parse_list(db_value(rd, 0, "emitted"), add_emitted, &em) != 0 ||
+        read_locked(lock, &locked) != 0) {
         log_error("ticket %s: could not read its facts", ticket);
         goto out;
     }
@@ -468,6 +381,7 @@ static consumer_result recompute(sla *s, consumer_txn *tx, const char *ticket)
         prio = CAREBUS__V1__PRIORITY__PRIORITY_NORMAL;
     if (event_segment_parse(seg_s, &seg) != 0)
         seg = CAREBUS__V1__SEGMENT__SEGMENT_REGULAR;
+    assert(s->cfg && "the consumer starts once the configuration is loaded");
     const struct sla_policy *pol = sla_config_policy(s->cfg, seg);
     assert(pol && "sla_config_load guarantees a regular policy");
 
@@ -491,11 +405,9 @@ static consumer_result recompute(sla *s, consumer_txn *tx, const char *ticket)
          * stale and fires into nothing). */
         if (r->next_fire_at) {
             bool same = false;
-            for (int k = 0; k < PQntuples(lock) && !same; k++)
-                same = strcmp(PQgetvalue(lock, k, 0), sla_target_name(r->target)) == 0 &&
-                       strtoul(PQgetvalue(lock, k, 1), NULL, 10) == r->cycle &&
-                       !PQgetisnull(lock, k, 2) &&
-                       strtoll(PQgetvalue(lock, k, 2), NULL, 10) == r->next_fire_at;
+            for (size_t k = 0; k < locked.n && !same; k++)
+                same = locked.v[k].r.target == r->target && locked.v[k].r.cycle == r->cycle &&
+                       locked.v[k].r.next_fire_at == r->next_fire_at;
             if (!same)
                 sla_timers_push(s, ticket, r->target, r->cycle, r->next_fire_at);
         }
@@ -508,6 +420,7 @@ static consumer_result recompute(sla *s, consumer_txn *tx, const char *ticket)
 out:
     free(facts.v);
     free(em.set.v);
+    free(locked.v);
     PQclear(lock);
     PQclear(rd);
     return rc;
@@ -551,26 +464,30 @@ static consumer_result ticket_fact(sla *s, consumer_txn *tx, const event *ev,
 
 /* --- handlers ------------------------------------------------------------------------ */
 
-static consumer_result on_opened(sla *s, consumer_txn *tx, const event *ev)
+static consumer_result on_opened(consumer_txn *tx, const event *ev, void *arg)
 {
+    sla *s = arg;
     return ticket_fact(s, tx, ev, SLA_FACT_OPENED, NULL);
 }
 
-static consumer_result on_contact_added(sla *s, consumer_txn *tx, const event *ev)
+static consumer_result on_contact_added(consumer_txn *tx, const event *ev, void *arg)
 {
+    sla *s = arg;
     return ticket_fact(s, tx, ev, SLA_FACT_CUSTOMER, NULL);
 }
 
-static consumer_result on_agent_replied(sla *s, consumer_txn *tx, const event *ev)
+static consumer_result on_agent_replied(consumer_txn *tx, const event *ev, void *arg)
 {
+    sla *s = arg;
     /* An internal note is not an answer to the customer. */
     if (ev->agent_replied->internal_note)
         return CONSUMER_OK;
     return ticket_fact(s, tx, ev, SLA_FACT_REPLY, NULL);
 }
 
-static consumer_result on_status_changed(sla *s, consumer_txn *tx, const event *ev)
+static consumer_result on_status_changed(consumer_txn *tx, const event *ev, void *arg)
 {
+    sla *s = arg;
     switch (ev->ticket_status_changed->status) {
     case CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_OPEN:
         return ticket_fact(s, tx, ev, SLA_FACT_OPEN, NULL);
@@ -585,43 +502,48 @@ static consumer_result on_status_changed(sla *s, consumer_txn *tx, const event *
     }
 }
 
-static consumer_result on_solved(sla *s, consumer_txn *tx, const event *ev)
+static consumer_result on_solved(consumer_txn *tx, const event *ev, void *arg)
 {
+    sla *s = arg;
     return ticket_fact(s, tx, ev, SLA_FACT_SOLVED, NULL);
 }
 
-static consumer_result on_closed(sla *s, consumer_txn *tx, const event *ev)
+static consumer_result on_closed(consumer_txn *tx, const event *ev, void *arg)
 {
+    sla *s = arg;
     return ticket_fact(s, tx, ev, SLA_FACT_CLOSED, NULL);
 }
 
-static consumer_result on_reopened(sla *s, consumer_txn *tx, const event *ev)
+static consumer_result on_reopened(consumer_txn *tx, const event *ev, void *arg)
 {
+    sla *s = arg;
     return ticket_fact(s, tx, ev, SLA_FACT_REOPENED, NULL);
 }
 
-static consumer_result on_classified(sla *s, consumer_txn *tx, const event *ev)
+static consumer_result on_classified(consumer_txn *tx, const event *ev, void *arg)
 {
+    sla *s = arg;
     const char *p = event_priority_name(ev->ticket_classified->priority);
     if (!p[0])
         return CONSUMER_OK;
     return ticket_fact(s, tx, ev, SLA_FACT_CLASSIFIED, p);
 }
 
-static consumer_result on_escalated(sla *s, consumer_txn *tx, const event *ev)
+static consumer_result on_escalated(consumer_txn *tx, const event *ev, void *arg)
 {
+    sla *s = arg;
     const char *p = event_priority_name(ev->ticket_escalated->priority);
     if (!p[0])
         return CONSUMER_OK;
     return ticket_fact(s, tx, ev, SLA_FACT_ESCALATED, p);
 }
 
-/* Recomputes every ticket a query lists (column 0). */
+/* Recomputes every ticket a query lists (its ticket_id column). */
 static consumer_result recompute_all(sla *s, consumer_txn *tx, PGresult *res)
 {
     for (int i = 0; i < PQntuples(res); i++) {
         char ticket[ID_LEN];
-        snprintf(ticket, sizeof ticket, "%s", PQgetvalue(res, i, 0));
+        snprintf(ticket, sizeof ticket, "%s", db_value(res, i, "ticket_id"));
         consumer_result r = recompute(s, tx, ticket);
         if (r != CONSUMER_OK)
             return r;
@@ -629,8 +551,9 @@ static consumer_result recompute_all(sla *s, consumer_txn *tx, PGresult *res)
     return CONSUMER_OK;
 }
 
-static consumer_result on_profile_updated(sla *s, consumer_txn *tx, const event *ev)
+static consumer_result on_profile_updated(consumer_txn *tx, const event *ev, void *arg)
 {
+    sla *s = arg;
     const char *seg = event_segment_name(ev->customer_profile_updated->segment);
     if (!seg[0])
         return CONSUMER_OK; /* the segment did not change */
@@ -663,8 +586,9 @@ static consumer_result on_profile_updated(sla *s, consumer_txn *tx, const event 
     return r;
 }
 
-static consumer_result on_merged(sla *s, consumer_txn *tx, const event *ev)
+static consumer_result on_merged(consumer_txn *tx, const event *ev, void *arg)
 {
+    sla *s = arg;
     const Carebus__V1__CustomerMerged *m = ev->customer_merged;
     if (!id_valid(m->survivor_id) || !id_valid(m->merged_id))
         return CONSUMER_OK;
@@ -682,8 +606,9 @@ static consumer_result on_merged(sla *s, consumer_txn *tx, const event *ev)
 
 /* Our own sla.warning / sla.breach, read back from the log: the claim row
  * (already there on the live path; restored by a rebuild). */
-static consumer_result on_sla_event(sla *s, consumer_txn *tx, const event *ev)
+static consumer_result on_sla_event(consumer_txn *tx, const event *ev, void *arg)
 {
+    sla *s = arg;
     Carebus__V1__SlaTarget target;
     uint32_t cycle;
     const Google__Protobuf__Timestamp *at;
@@ -714,30 +639,22 @@ static consumer_result on_sla_event(sla *s, consumer_txn *tx, const event *ev)
     return recompute(s, tx, ev->ticket_id);
 }
 
-static const sla_handler_fn sla_handlers[] = {
-    [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = on_agent_replied,
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED] = on_status_changed,
-    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED] = on_profile_updated,
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_OPENED] = on_opened,
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_CONTACT_ADDED] = on_contact_added,
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_CLASSIFIED] = on_classified,
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED] = on_reopened,
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED] = on_solved,
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_CLOSED] = on_closed,
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_ESCALATED] = on_escalated,
-    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED] = on_merged,
-    [CAREBUS__V1__ENVELOPE__BODY_SLA_WARNING] = on_sla_event,
-    [CAREBUS__V1__ENVELOPE__BODY_SLA_BREACH] = on_sla_event,
+/* What sla-monitor reacts to (consumer.h's table shape), from any stream. */
+const struct consumer_handler sla_handlers[] = {
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = {NULL, on_agent_replied},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED] = {NULL, on_status_changed},
+    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED] = {NULL, on_profile_updated},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_OPENED] = {NULL, on_opened},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_CONTACT_ADDED] = {NULL, on_contact_added},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_CLASSIFIED] = {NULL, on_classified},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED] = {NULL, on_reopened},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED] = {NULL, on_solved},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_CLOSED] = {NULL, on_closed},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_ESCALATED] = {NULL, on_escalated},
+    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED] = {NULL, on_merged},
+    [CAREBUS__V1__ENVELOPE__BODY_SLA_WARNING] = {NULL, on_sla_event},
+    [CAREBUS__V1__ENVELOPE__BODY_SLA_BREACH] = {NULL, on_sla_event},
     /* ticket.transferred is deliberately absent: a transfer keeps the
      * clocks running. */
 };
-
-consumer_result sla_apply(consumer_txn *tx, const event *ev, void *arg)
-{
-    sla *s = arg;
-    size_t c = (size_t)ev->body_case;
-    if (c >= sizeof sla_handlers / sizeof sla_handlers[0] || !sla_handlers[c])
-        return CONSUMER_OK;
-    assert(s->cfg && "the consumer starts once the configuration is loaded");
-    return sla_handlers[c](s, tx, ev);
-}
+const size_t sla_nhandlers = sizeof sla_handlers / sizeof sla_handlers[0];

@@ -48,14 +48,14 @@ int sla_config_store_files(db *d, const char *dir, bool *changed)
             goto out;
     const char *params[] = {docs[0], docs[1], docs[2], dir};
     PGresult *res =
-        db_exec(d, "SELECT sla.load_config($1::jsonb, $2::jsonb, $3::jsonb, $4)", 4, params);
+        db_exec(d, "SELECT sla.load_config($1::jsonb, $2::jsonb, $3::jsonb, $4) AS changed", 4, params);
     if (!res) {
         log_error("the SLA configuration in %s was rejected (see the error above); the previous "
                   "one stays",
                   dir);
         goto out;
     }
-    *changed = PQgetvalue(res, 0, 0)[0] == 't';
+    *changed = db_value(res, 0, "changed")[0] == 't';
     PQclear(res);
     rc = 0;
 out:
@@ -108,17 +108,18 @@ static int config_calendars(db *d, sla_config *c)
 {
     PGresult *res =
         db_exec(d,
-                "SELECT (SELECT document::text FROM sla.config WHERE name = 'calendars'),"
-                " (SELECT document::text FROM sla.config WHERE name = 'holidays')",
+                "SELECT (SELECT document::text FROM sla.config WHERE name = 'calendars')"
+                " AS calendars,"
+                " (SELECT document::text FROM sla.config WHERE name = 'holidays') AS holidays",
                 0, NULL);
     if (!res)
         return -1;
     char err[512];
-    if (PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 1))
+    const char *cals = db_value(res, 0, "calendars"), *hols = db_value(res, 0, "holidays");
+    if (!cals || !hols)
         snprintf(err, sizeof err, "sla.config has no calendars or holidays document");
     else
-        c->cals =
-            calendar_config_parse(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), err, sizeof err);
+        c->cals = calendar_config_parse(cals, hols, err, sizeof err);
     PQclear(res);
     if (!c->cals) {
         log_error("the SLA calendars are unusable: %s", err);
@@ -140,10 +141,10 @@ static int config_policies(db *d, sla_config *c)
         goto out;
     for (int i = 0; i < n; i++) {
         struct sla_policy *p = &c->pols[c->npols];
-        snprintf(p->id, sizeof p->id, "%s", PQgetvalue(res, i, 0));
-        p->cal = sla_config_calendar(c, PQgetvalue(res, i, 2));
-        p->warning_pct = atoi(PQgetvalue(res, i, 3));
-        if (event_segment_parse(PQgetvalue(res, i, 1), &p->segment) != 0 || !p->cal) {
+        snprintf(p->id, sizeof p->id, "%s", db_value(res, i, "id"));
+        p->cal = sla_config_calendar(c, db_value(res, i, "calendar_id"));
+        p->warning_pct = atoi(db_value(res, i, "warning_pct"));
+        if (event_segment_parse(db_value(res, i, "segment"), &p->segment) != 0 || !p->cal) {
             log_error("SLA policy \"%s\": unknown segment or calendar", p->id);
             goto out;
         }
@@ -157,16 +158,16 @@ static int config_policies(db *d, sla_config *c)
     for (int i = 0; i < PQntuples(res); i++) {
         struct sla_policy *p = NULL;
         for (size_t k = 0; k < c->npols; k++)
-            if (strcmp(c->pols[k].id, PQgetvalue(res, i, 0)) == 0)
+            if (strcmp(c->pols[k].id, db_value(res, i, "policy_id")) == 0)
                 p = &c->pols[k];
         Carebus__V1__Priority prio;
         Carebus__V1__SlaTarget t;
-        if (!p || event_priority_parse(PQgetvalue(res, i, 1), &prio) != 0 ||
-            sla_target_parse(PQgetvalue(res, i, 2), &t) != 0) {
-            log_error("SLA policy target of \"%s\" is unusable", PQgetvalue(res, i, 0));
+        if (!p || event_priority_parse(db_value(res, i, "priority"), &prio) != 0 ||
+            sla_target_parse(db_value(res, i, "target"), &t) != 0) {
+            log_error("SLA policy target of \"%s\" is unusable", db_value(res, i, "policy_id"));
             goto out;
         }
-        p->secs[prio][t] = (int32_t)atol(PQgetvalue(res, i, 3));
+        p->secs[prio][t] = (int32_t)atol(db_value(res, i, "business_secs"));
     }
     if (!sla_config_policy(c, CAREBUS__V1__SEGMENT__SEGMENT_REGULAR) ||
         sla_config_policy(c, CAREBUS__V1__SEGMENT__SEGMENT_REGULAR)->segment !=

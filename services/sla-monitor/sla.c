@@ -107,7 +107,7 @@ static int sla_boot(sla *s)
         return 1;
     if (sla_timers_load(s) != 0)
         return 1;
-    if (service_consume(s->svc, sla_streams, sla_apply, s) != 0) {
+    if (service_consume(s->svc, sla_streams, sla_handlers, sla_nhandlers, s) != 0) {
         log_error("could not start the consumer");
         return -1;
     }

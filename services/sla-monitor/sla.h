@@ -64,8 +64,9 @@ int sla_start(sla *s, service *svc);
 /* http_ready_fn: connected, configured, timers loaded. */
 bool sla_ready(void *arg);
 
-/* consumer_apply_fn (apply.c); arg is the sla. */
-consumer_result sla_apply(consumer_txn *tx, const event *ev, void *arg);
+/* The consumer's handler table (apply.c; consumer.h): arg is the sla. */
+extern const struct consumer_handler sla_handlers[];
+extern const size_t sla_nhandlers;
 
 /* timers.c */
 int sla_timers_load(sla *s);

@@ -39,12 +39,12 @@ PGresult *sla_stmt_exec(sla_stmts *c, db *d, int slot, const struct sla_stmt *st
          * aborts the caller's transaction. */
         const char *p[] = {st->name, st->sql};
         PGresult *res = db_exec(d,
-                                "SELECT statement = $2 FROM pg_prepared_statements"
+                                "SELECT statement = $2 AS same FROM pg_prepared_statements"
                                 " WHERE name = $1",
                                 2, p);
         if (!res)
             return NULL;
-        bool exists = PQntuples(res) == 1, same = exists && PQgetvalue(res, 0, 0)[0] == 't';
+        bool exists = PQntuples(res) == 1, same = exists && db_value(res, 0, "same")[0] == 't';
         PQclear(res);
         if (exists && !same) {
             char sql[96];

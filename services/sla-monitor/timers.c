@@ -34,7 +34,9 @@
 #include "id.h"
 #include "log.h"
 #include "metrics.h"
+#include "rowset.h"
 #include "sla.h"
+#include "targets.h"
 #include "timeutil.h"
 
 #define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
@@ -45,34 +47,19 @@
 #define SLA_ERROR_RETRY_MS 1000
 #define SLA_SWEEP_LIMIT 500
 
-#define FIRE_SELECT_SQL                                                                            \
-    "SELECT t.ticket_id, t.target, t.cycle, " EPOCH_US("t.due_at") ", " EPOCH_US(                  \
-        "t.warn_at") ","                                                                           \
-                     "       t.warned, t.breached, t.calendar_id, k.customer_id, k.priority"       \
-                     "  FROM sla.targets t"                                                        \
-                     "  JOIN (SELECT DISTINCT * FROM unnest($1::uuid[], $2::text[], $3::int[])"    \
-                     "          AS c (ticket_id, target, cycle)) c USING (ticket_id, target, "     \
-                     "cycle)"                                                                      \
-                     "  LEFT JOIN sla.tickets k ON k.ticket_id = t.ticket_id"                      \
-                     " WHERE t.status = 'running' AND t.next_fire_at <= " TS(                      \
-                         "$4::bigint") " ORDER BY t.ticket_id, t.target, t.cycle FOR UPDATE OF t"
-
-#define FIRE_CLAIM_SQL                                                                             \
-    "INSERT INTO sla.emitted (ticket_id, target, cycle, kind, event_id, at)"                       \
-    " SELECT u.ticket_id, u.target, u.cycle, u.kind, u.event_id, " TS(                             \
-        "u.at") "   FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::uuid[], "       \
-                "$6::bigint[])"                                                                    \
-                "     AS u (ticket_id, target, cycle, kind, event_id, at)"                         \
-                " ON CONFLICT DO NOTHING RETURNING event_id"
-
-/* Claimed now or by another instance before: the publication exists. */
-#define FIRE_MARK_SQL                                                                              \
-    "UPDATE sla.targets t SET warned = t.warned OR u.kind = 'warning',"                            \
-    "       breached = t.breached OR u.kind = 'breach',"                                           \
-    "       next_fire_at = CASE WHEN u.kind = 'breach' OR t.breached THEN NULL ELSE t.due_at END"  \
-    "  FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) AS u (ticket_id, target,"        \
-    "       cycle, kind)"                                                                          \
-    " WHERE t.ticket_id = u.ticket_id AND t.target = u.target AND t.cycle = u.cycle"
+/* The rows of the entries due ($1: their keys, as sla.targets rows),
+ * locked, with their ticket's customer and current priority. */
+static rowset_stmt fire_select_sql = ROWSET_STMT(
+    sla_targets,
+    "SELECT t.ticket_id, t.target, t.cycle, " EPOCH_US("t.due_at") " AS due_us,"
+    "       " EPOCH_US("t.warn_at") " AS warn_us, t.warned, t.breached, t.calendar_id,"
+    "       k.customer_id, k.priority"
+    "  FROM sla.targets t"
+    "  JOIN (SELECT DISTINCT * FROM {@rows $1 c ticket_id,target,cycle}) c"
+    "       USING (ticket_id, target, cycle)"
+    "  LEFT JOIN sla.tickets k ON k.ticket_id = t.ticket_id"
+    " WHERE t.status = 'running' AND t.next_fire_at <= " TS("$2::bigint")
+    " ORDER BY t.ticket_id, t.target, t.cycle FOR UPDATE OF t");
 
 enum fire_kind { FIRE_NONE, FIRE_WARNING, FIRE_BREACH };
 
@@ -164,37 +151,83 @@ void sla_timers_push(sla *s, const char *ticket_id, Carebus__V1__SlaTarget targe
         sla_timers_rearm(s);
 }
 
+/* sla.emitted: a publication's claim, from the row that fires it. */
+static void claim_target_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    rowset_put_str(p, sla_target_name(((const struct fire_row *)row)->target));
+}
+
+static void claim_kind_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    rowset_put_str(p, ((const struct fire_row *)row)->kind == FIRE_BREACH ? "breach" : "warning");
+}
+
+static void claim_event_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    const struct fire_row *r = row;
+    rowset_put_str(p, r->kind == FIRE_BREACH ? r->breach_id : r->warn_id);
+}
+
+static void claim_at_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    const struct fire_row *r = row;
+    rowset_put_time(p, r->kind == FIRE_BREACH ? r->due : r->warn);
+}
+
+static const struct rowset_col claim_cols[] = {
+    {"ticket_id", "uuid", ROWSET_ID, ROWSET_AT(struct fire_row, ticket)},
+    {"target", "text", ROWSET_FN, .get = claim_target_get},
+    {"cycle", "integer", ROWSET_INT, ROWSET_AT(struct fire_row, cycle)},
+    {"kind", "text", ROWSET_FN, .get = claim_kind_get},
+    {"event_id", "uuid", ROWSET_FN, .get = claim_event_get},
+    {"at", "timestamptz", ROWSET_FN, .get = claim_at_get},
+};
+static const rowset_table claims = {"sla.emitted", claim_cols, ROWSET_COUNT(claim_cols), NULL};
+
+static rowset_stmt fire_claim_sql =
+    ROWSET_STMT(claims, "INSERT INTO sla.emitted ({@cols}) SELECT {@values u} FROM {@rows $1 u}"
+                        " ON CONFLICT DO NOTHING RETURNING event_id");
+
+/* Claimed now or by another instance before: the publication exists. */
+static rowset_stmt fire_mark_sql = ROWSET_STMT(
+    claims,
+    "UPDATE sla.targets t SET warned = t.warned OR u.kind = 'warning',"
+    "       breached = t.breached OR u.kind = 'breach',"
+    "       next_fire_at = CASE WHEN u.kind = 'breach' OR t.breached THEN NULL ELSE t.due_at END"
+    "  FROM {@rows $1 u ticket_id,target,cycle,kind}"
+    " WHERE t.ticket_id = u.ticket_id AND t.target = u.target AND t.cycle = u.cycle");
+
 /* --- loading ------------------------------------------------------------------------- */
 
-/* One COPY line: ticket \t target \t cycle \t next_fire_us. */
-static int load_line(sla *s, const char *line, size_t len)
+#define TIMER_COLS "ticket_id,target,cycle,next_fire_at"
+
+/* One COPY line of TIMER_COLS. */
+static int load_line(sla *s, uint64_t cols, const char *line, size_t len)
 {
-    char tmp[160];
-    if (len >= sizeof tmp)
-        return -1;
-    memcpy(tmp, line, len);
-    tmp[len] = '\0';
-    char *f[4], *save = NULL, *p = tmp;
-    for (int i = 0; i < 4; i++, p = NULL)
-        if (!(f[i] = strtok_r(p, "\t\n", &save)))
-            return -1;
-    Carebus__V1__SlaTarget target;
+    struct sla_target x = {0};
     struct sla_timer t;
-    if (sla_target_parse(f[1], &target) != 0 ||
-        timer_make(&t, f[0], target, (uint32_t)strtoul(f[2], NULL, 10), strtoll(f[3], NULL, 10)) !=
-            0)
+    if (rowset_copy_read(&sla_targets, cols, line, len, &x, NULL) != 0 ||
+        timer_make(&t, x.ticket_id, x.r.target, x.r.cycle, x.r.next_fire_at) != 0)
         return -1;
     return sla_heap_push(&s->heap, &t);
 }
+
+static rowset_stmt load_sql =
+    ROWSET_STMT(sla_targets, "COPY (SELECT {@select t " TIMER_COLS "} FROM sla.targets t"
+                             " WHERE t.next_fire_at IS NOT NULL ORDER BY t.next_fire_at) TO STDOUT");
 
 int sla_timers_load(sla *s)
 {
     db *d = s->svc->db;
     PGresult *res =
-        db_exec(d, "SELECT count(*) FROM sla.targets WHERE next_fire_at IS NOT NULL", 0, NULL);
+        db_exec(d, "SELECT count(*) AS n FROM sla.targets WHERE next_fire_at IS NOT NULL", 0, NULL);
     if (!res)
         return -1;
-    size_t count = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    size_t count = strtoull(db_value(res, 0, "n"), NULL, 10);
     PQclear(res);
     s->heap.n = 0;
     /* Exact room (the deadline order of the COPY makes every push O(1)),
@@ -204,9 +237,11 @@ int sla_timers_load(sla *s)
         return -1;
     }
     PGconn *conn = db_conn(d);
-    res = PQexec(conn, "COPY (SELECT ticket_id, target, cycle, " EPOCH_US(
-                           "next_fire_at") " FROM sla.targets WHERE next_fire_at IS NOT NULL"
-                                           " ORDER BY next_fire_at) TO STDOUT");
+    const char *sql = rowset_stmt_sql(&load_sql);
+    if (!sql || !conn)
+        return -1;
+    uint64_t cols = rowset_cols(&sla_targets, TIMER_COLS);
+    res = PQexec(conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
         log_error("could not load the SLA timers: %s", PQerrorMessage(conn));
         PQclear(res);
@@ -217,7 +252,7 @@ int sla_timers_load(sla *s)
     int rc = 0, n;
     char *line;
     while ((n = PQgetCopyData(conn, &line, 0)) > 0) {
-        if (rc == 0 && load_line(s, line, (size_t)n) != 0) {
+        if (rc == 0 && load_line(s, cols, line, (size_t)n) != 0) {
             log_error("could not load an SLA timer: %.*s", n, line);
             rc = -1;
         }
@@ -248,29 +283,16 @@ static int caught_up(sla *s)
     const char *p[] = {s->svc->name};
     PGresult *res = db_exec(s->svc->db,
                             "SELECT coalesce(bool_and(coalesce(o.seq, 0) >= st.last_seq), true)"
+                            " AS caught_up"
                             "  FROM eventlog.streams st LEFT JOIN eventlog.offsets o"
                             "    ON o.consumer = $1 AND o.stream = st.stream"
                             " WHERE st.stream IN ('ingest', 'router')",
                             1, p);
     if (!res)
         return -1;
-    int rc = PQgetvalue(res, 0, 0)[0] == 't';
+    int rc = db_value(res, 0, "caught_up")[0] == 't';
     PQclear(res);
     return rc;
-}
-
-static void arr_add(buf *b, const char *s)
-{
-    buf_putc(b, b->len ? ',' : '{');
-    buf_puts(b, s);
-}
-
-static const char *arr_end(buf *b)
-{
-    if (!b->len)
-        buf_putc(b, '{');
-    buf_putc(b, '}');
-    return buf_str(b);
 }
 
 /* Builds the envelope of one publication of r. */
@@ -333,16 +355,20 @@ static size_t fire_decide(PGresult *res, int64_t now, struct fire_row *rows)
     for (int i = 0; i < PQntuples(res); i++) {
         struct fire_row *r = &rows[n];
         memset(r, 0, sizeof *r);
-        snprintf(r->ticket, sizeof r->ticket, "%s", PQgetvalue(res, i, 0));
-        if (sla_target_parse(PQgetvalue(res, i, 1), &r->target) != 0 || PQgetisnull(res, i, 3))
+        snprintf(r->ticket, sizeof r->ticket, "%s", db_value(res, i, "ticket_id"));
+        const char *due = db_value(res, i, "due_us"), *warn = db_value(res, i, "warn_us");
+        if (sla_target_parse(db_value(res, i, "target"), &r->target) != 0 || !due)
             continue;
-        r->cycle = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
-        r->due = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-        r->warn = PQgetisnull(res, i, 4) ? 0 : strtoll(PQgetvalue(res, i, 4), NULL, 10);
-        bool warned = PQgetvalue(res, i, 5)[0] == 't', breached = PQgetvalue(res, i, 6)[0] == 't';
-        snprintf(r->calendar, sizeof r->calendar, "%s", PQgetvalue(res, i, 7));
-        snprintf(r->customer, sizeof r->customer, "%s", PQgetvalue(res, i, 8));
-        if (PQgetisnull(res, i, 9) || event_priority_parse(PQgetvalue(res, i, 9), &r->priority))
+        r->cycle = (uint32_t)strtoul(db_value(res, i, "cycle"), NULL, 10);
+        r->due = strtoll(due, NULL, 10);
+        r->warn = warn ? strtoll(warn, NULL, 10) : 0;
+        bool warned = db_value(res, i, "warned")[0] == 't';
+        bool breached = db_value(res, i, "breached")[0] == 't';
+        const char *customer = db_value(res, i, "customer_id");
+        const char *priority = db_value(res, i, "priority");
+        snprintf(r->calendar, sizeof r->calendar, "%s", db_value(res, i, "calendar_id"));
+        snprintf(r->customer, sizeof r->customer, "%s", customer ? customer : "");
+        if (!priority || event_priority_parse(priority, &r->priority))
             r->priority = CAREBUS__V1__PRIORITY__PRIORITY_NORMAL;
         if (r->due <= now && !breached)
             r->kind = FIRE_BREACH;
@@ -362,8 +388,10 @@ static size_t fire_decide(PGresult *res, int64_t now, struct fire_row *rows)
 static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t now)
 {
     db *d = s->svc->db;
-    buf a[6];
-    memset(a, 0, sizeof a);
+    rowset keys, claimed;
+    rowset_init(&keys, &sla_targets, NULL);
+    rowset_only(&keys, "ticket_id,target,cycle");
+    rowset_init(&claimed, &claims, NULL);
     struct fire_row *rows = calloc(n, sizeof *rows);
     struct fire_ev *evs = calloc(2 * n, sizeof *evs);
     struct eventlog_entry *ents = calloc(2 * n, sizeof *ents);
@@ -375,21 +403,21 @@ static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t n
         goto out;
 
     for (size_t i = 0; i < n; i++) {
-        char ticket[ID_LEN], cycle[16];
-        uuid_unparse_lower(batch[i].ticket, ticket);
-        snprintf(cycle, sizeof cycle, "%" PRIu32, batch[i].cycle);
-        const char *t = sla_target_name((Carebus__V1__SlaTarget)batch[i].target);
-        arr_add(&a[0], ticket);
-        arr_add(&a[1], t ? t : "none");
-        arr_add(&a[2], cycle);
+        struct sla_target k = {.r.target = (Carebus__V1__SlaTarget)batch[i].target,
+                               .r.cycle = batch[i].cycle};
+        uuid_unparse_lower(batch[i].ticket, k.ticket_id);
+        rowset_add(&keys, &k);
     }
     char now_s[24];
     snprintf(now_s, sizeof now_s, "%" PRId64, now);
-    const char *sp[] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2]), now_s};
-    if (db_begin(d) != 0)
+    const char *sp[] = {rowset_json(&keys), now_s};
+    const char *select_sql = rowset_stmt_sql(&fire_select_sql);
+    const char *claim_sql = rowset_stmt_sql(&fire_claim_sql);
+    const char *mark_sql = rowset_stmt_sql(&fire_mark_sql);
+    if (!sp[0] || !select_sql || !claim_sql || !mark_sql || db_begin(d) != 0)
         goto out;
     in_tx = true;
-    if (!(res = db_exec(d, FIRE_SELECT_SQL, 4, sp)))
+    if (!(res = db_exec(d, select_sql, 2, sp)))
         goto out;
     nrows = fire_decide(res, now, rows);
     PQclear(res);
@@ -400,34 +428,20 @@ static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t n
         goto out;
     }
 
-    for (int k = 0; k < 6; k++)
-        buf_reset(&a[k]);
-    for (size_t i = 0; i < nrows; i++) {
-        const struct fire_row *r = &rows[i];
-        char cycle[16], at[24];
-        snprintf(cycle, sizeof cycle, "%" PRIu32, r->cycle);
-        snprintf(at, sizeof at, "%" PRId64, r->kind == FIRE_BREACH ? r->due : r->warn);
-        arr_add(&a[0], r->ticket);
-        arr_add(&a[1], sla_target_name(r->target));
-        arr_add(&a[2], cycle);
-        arr_add(&a[3], r->kind == FIRE_BREACH ? "breach" : "warning");
-        arr_add(&a[4], r->kind == FIRE_BREACH ? r->breach_id : r->warn_id);
-        arr_add(&a[5], at);
-    }
-    const char *cp[6];
-    for (int k = 0; k < 6; k++)
-        cp[k] = arr_end(&a[k]);
-    if (!(res = db_exec(d, FIRE_CLAIM_SQL, 6, cp)))
+    for (size_t i = 0; i < nrows; i++)
+        rowset_add(&claimed, &rows[i]);
+    const char *cp[] = {rowset_json(&claimed)};
+    if (!cp[0] || !(res = db_exec(d, claim_sql, 1, cp)))
         goto out;
     for (int i = 0; i < PQntuples(res); i++) {
-        const char *id = PQgetvalue(res, i, 0);
+        const char *id = db_value(res, i, "event_id");
         for (size_t k = 0; k < nrows; k++)
             if (strcmp(id, rows[k].kind == FIRE_BREACH ? rows[k].breach_id : rows[k].warn_id) == 0)
                 rows[k].claimed = true;
     }
     PQclear(res);
     res = NULL;
-    if (db_command(d, FIRE_MARK_SQL, 4, cp) != 0)
+    if (db_command(d, mark_sql, 1, cp) != 0)
         goto out;
 
     for (size_t i = 0; i < nrows; i++) {
@@ -454,11 +468,10 @@ static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t n
 
     int64_t real_now = time_now_us();
     for (size_t i = 0; i < nev; i++) {
-        event *e = &evs[i].env;
+        const event *e = &evs[i].env;
         if (ents[i].duplicate)
             continue;
-        e->recorded_at = &ents[i].recorded;
-        bus_publish(s->svc->bus, e);
+        bus_publish_bytes(s->svc->bus, s->svc->stream, ents[i].wire, ents[i].wire_len);
         const char *ticket = e->ticket_id;
         if (e->body_case == CAREBUS__V1__ENVELOPE__BODY_SLA_WARNING) {
             metrics_add("carebus_sla_warnings_total", 1);
@@ -486,8 +499,10 @@ out:
     if (in_tx)
         db_rollback(d);
     PQclear(res);
-    for (int k = 0; k < 6; k++)
-        buf_release(&a[k]);
+    rowset_release(&keys);
+    rowset_release(&claimed);
+    for (size_t i = 0; ents && i < nev; i++)
+        eventlog_entry_release(&ents[i]);
     free(rows);
     free(evs);
     free(ents);
@@ -552,6 +567,11 @@ void sla_timers_on_clock(void *arg)
     sla_timers_rearm(s);
 }
 
+static rowset_stmt sweep_sql =
+    ROWSET_STMT(sla_targets, "SELECT {@select t " TIMER_COLS "} FROM sla.targets t"
+                             " WHERE t.next_fire_at <= " TS("$1::bigint")
+                             " ORDER BY t.next_fire_at LIMIT $2");
+
 int sla_timers_sweep(sla *s)
 {
     if (!s->started || !db_up(s->svc->db))
@@ -564,23 +584,18 @@ int sla_timers_sweep(sla *s)
     snprintf(now_s, sizeof now_s, "%" PRId64, now);
     snprintf(lim, sizeof lim, "%d", SLA_SWEEP_LIMIT);
     const char *p[] = {now_s, lim};
-    PGresult *res = db_exec(
-        s->svc->db,
-        "SELECT ticket_id, target, cycle, " EPOCH_US(
-            "next_fire_at") " FROM sla.targets WHERE next_fire_at <= " TS("$1::bigint") " ORDER BY "
-                                                                                        "next_fire_"
-                                                                                        "at LIMIT "
-                                                                                        "$2",
-        2, p);
-    if (!res)
+    const char *sql = rowset_stmt_sql(&sweep_sql);
+    PGresult *res = sql ? db_exec(s->svc->db, sql, 2, p) : NULL;
+    rowset_reader rd;
+    if (!res || rowset_reader_init(&rd, &sla_targets, res) != 0) {
+        PQclear(res);
         return -1;
+    }
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
-        Carebus__V1__SlaTarget t;
-        if (sla_target_parse(PQgetvalue(res, i, 1), &t) == 0)
-            sla_timers_push(s, PQgetvalue(res, i, 0), t,
-                            (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10),
-                            strtoll(PQgetvalue(res, i, 3), NULL, 10));
+        struct sla_target x = {0};
+        if (rowset_read(&rd, i, &x, NULL) == 0)
+            sla_timers_push(s, x.ticket_id, x.r.target, x.r.cycle, x.r.next_fire_at);
     }
     PQclear(res);
     if (n > 0) {

@@ -31,39 +31,6 @@
 #include "survey.h"
 #include "timeutil.h"
 
-typedef consumer_result (*apply_fn)(survey *sv, consumer_txn *tx, const event *ev);
-
-static consumer_result on_solved(survey *sv, consumer_txn *tx, const event *ev);
-static consumer_result on_closed(survey *sv, consumer_txn *tx, const event *ev);
-static consumer_result on_reopened(survey *sv, consumer_txn *tx, const event *ev);
-static consumer_result on_merged(survey *sv, consumer_txn *tx, const event *ev);
-static consumer_result on_requested(survey *sv, consumer_txn *tx, const event *ev);
-static consumer_result on_answered(survey *sv, consumer_txn *tx, const event *ev);
-
-/* What the survey reacts to; every other body is acknowledged unread. */
-static const struct {
-    const char *stream;
-    apply_fn fn;
-} handlers[] = {
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED] = {"router", on_solved},
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_CLOSED] = {"router", on_closed},
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED] = {"router", on_reopened},
-    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED] = {"router", on_merged},
-    [CAREBUS__V1__ENVELOPE__BODY_SURVEY_REQUESTED] = {"survey", on_requested},
-    [CAREBUS__V1__ENVELOPE__BODY_SURVEY_ANSWERED] = {"survey", on_answered},
-};
-
-consumer_result survey_apply(consumer_txn *tx, const event *ev, void *arg)
-{
-    size_t c = (size_t)ev->body_case;
-    if (c >= sizeof handlers / sizeof handlers[0] || !handlers[c].fn)
-        return CONSUMER_OK;
-    /* A body from a stream that does not own it is not ours to trust. */
-    if (strcmp(ev->stream, handlers[c].stream) != 0)
-        return CONSUMER_OK;
-    return handlers[c].fn(arg, tx, ev);
-}
-
 /* The time the log recorded the event (set on every event a consumer
  * sees), else its occurred_at; 0 if neither. */
 static int64_t event_time_us(const event *ev)
@@ -94,7 +61,7 @@ static void pick_handle(PGresult *ids, const char *last_channel, const char **ch
     *channel = strcmp(last_channel, "phone") == 0 ? "sms" : last_channel;
     *handle = NULL;
     for (int i = 0; i < PQntuples(ids); i++) {
-        const char *kind = PQgetvalue(ids, i, 0), *value = PQgetvalue(ids, i, 1);
+        const char *kind = db_value(ids, i, "kind"), *value = db_value(ids, i, "value");
         if (strcmp(kind, want) == 0 && !*handle)
             *handle = value;
         if (strcmp(kind, "email") == 0 && !email)
@@ -118,11 +85,11 @@ static void pick_handle(PGresult *ids, const char *last_channel, const char **ch
 #define SQL_TICKET                                                                                 \
     "SELECT t.customer_id, t.channel,"                                                             \
     " (SELECT m.channel FROM router.messages m WHERE m.ticket_id = t.id AND m.direction = 'in'"    \
-    "   ORDER BY m.at DESC, m.seq DESC LIMIT 1),"                                                  \
+    "   ORDER BY m.at DESC, m.seq DESC LIMIT 1) AS last_channel,"                                  \
     " (SELECT string_agg(concat_ws(' ', x.subject, x.text), ' ') FROM"                             \
     "   (SELECT m.subject, m.text FROM router.messages m"                                          \
     "     WHERE m.ticket_id = t.id AND m.direction = 'in'"                                         \
-    "     ORDER BY m.at DESC, m.seq DESC LIMIT 5) x)"                                              \
+    "     ORDER BY m.at DESC, m.seq DESC LIMIT 5) x) AS words"                                     \
     " FROM router.tickets t WHERE t.id = $1"
 
 #define SQL_COOLDOWN                                                                               \
@@ -161,8 +128,8 @@ static consumer_result on_trigger(survey *sv, consumer_txn *tx, const event *ev)
         goto out;
     bool known = PQntuples(ticket) == 1;
     const char *customer = ev->customer_id && id_valid(ev->customer_id) ? ev->customer_id
-                           : known && !PQgetisnull(ticket, 0, 0)        ? PQgetvalue(ticket, 0, 0)
-                                                                        : NULL;
+                           : known ? db_value(ticket, 0, "customer_id")
+                                   : NULL;
     char when[TIME_RFC3339_LEN];
     time_format_rfc3339(at, when);
 
@@ -181,9 +148,9 @@ static consumer_result on_trigger(survey *sv, consumer_txn *tx, const event *ev)
         }
     }
 
-    const char *channel = known ? PQgetvalue(ticket, 0, 1) : "";
-    if (known && !PQgetisnull(ticket, 0, 2))
-        channel = PQgetvalue(ticket, 0, 2);
+    const char *channel = known ? db_value(ticket, 0, "channel") : "";
+    if (known && db_value(ticket, 0, "last_channel"))
+        channel = db_value(ticket, 0, "last_channel");
     const char *handle = NULL;
     if (customer) {
         const char *p[] = {customer};
@@ -191,7 +158,9 @@ static consumer_result on_trigger(survey *sv, consumer_txn *tx, const event *ev)
             goto out;
         pick_handle(ids, channel, &channel, &handle);
     }
-    survey_lang lang = survey_lang_guess(known ? PQgetvalue(ticket, 0, 3) : NULL);
+    /* NULL words guess as the empty text did. */
+    const char *words = known ? db_value(ticket, 0, "words") : NULL;
+    survey_lang lang = survey_lang_guess(known ? (words ? words : "") : NULL);
 
     char survey_id[ID_LEN], delay[24], ttl[24];
     id_derive2(ev->ticket_id, "survey", survey_id);
@@ -214,13 +183,15 @@ out:
     return rc;
 }
 
-static consumer_result on_solved(survey *sv, consumer_txn *tx, const event *ev)
+static consumer_result on_solved(consumer_txn *tx, const event *ev, void *arg)
 {
+    survey *sv = arg;
     return sv->cfg.trigger_closed ? CONSUMER_OK : on_trigger(sv, tx, ev);
 }
 
-static consumer_result on_closed(survey *sv, consumer_txn *tx, const event *ev)
+static consumer_result on_closed(consumer_txn *tx, const event *ev, void *arg)
 {
+    survey *sv = arg;
     return sv->cfg.trigger_closed ? on_trigger(sv, tx, ev) : CONSUMER_OK;
 }
 
@@ -228,8 +199,9 @@ static consumer_result on_closed(survey *sv, consumer_txn *tx, const event *ev)
  * next solve. Decided by the log's times, not by whether the due pass has
  * run yet, so that a replay decides alike; one that fell due stays (it is
  * or will be sent, and the customer may answer it). */
-static consumer_result on_reopened(survey *sv, consumer_txn *tx, const event *ev)
+static consumer_result on_reopened(consumer_txn *tx, const event *ev, void *arg)
 {
+    survey *sv = arg;
     (void)sv;
     int64_t at = event_time_us(ev);
     if (!ev->ticket_id || !id_valid(ev->ticket_id) || !at)
@@ -245,8 +217,9 @@ static consumer_result on_reopened(survey *sv, consumer_txn *tx, const event *ev
                : CONSUMER_RETRY;
 }
 
-static consumer_result on_merged(survey *sv, consumer_txn *tx, const event *ev)
+static consumer_result on_merged(consumer_txn *tx, const event *ev, void *arg)
 {
+    survey *sv = arg;
     (void)sv;
     const Carebus__V1__CustomerMerged *m = ev->customer_merged;
     if (!id_valid(m->survivor_id) || !id_valid(m->merged_id))
@@ -274,8 +247,9 @@ static consumer_result on_merged(survey *sv, consumer_txn *tx, const event *ev)
     " requested_event_id = EXCLUDED.requested_event_id, requested_at = EXCLUDED.requested_at"      \
     " WHERE s.status = 'scheduled'"
 
-static consumer_result on_requested(survey *sv, consumer_txn *tx, const event *ev)
+static consumer_result on_requested(consumer_txn *tx, const event *ev, void *arg)
 {
+    survey *sv = arg;
     (void)sv;
     const Carebus__V1__SurveyRequested *r = ev->survey_requested;
     int64_t at = ev->occurred_at ? event_ts_us(ev->occurred_at) : event_time_us(ev);
@@ -314,8 +288,9 @@ static consumer_result on_requested(survey *sv, consumer_txn *tx, const event *e
     " UPDATE survey.surveys SET status = 'answered', answered_at = $5"                             \
     " WHERE id = $1 AND status <> 'answered'"
 
-static consumer_result on_answered(survey *sv, consumer_txn *tx, const event *ev)
+static consumer_result on_answered(consumer_txn *tx, const event *ev, void *arg)
 {
+    survey *sv = arg;
     (void)sv;
     const Carebus__V1__SurveyAnswered *a = ev->survey_answered;
     int64_t at = ev->occurred_at ? event_ts_us(ev->occurred_at) : event_time_us(ev);
@@ -332,3 +307,16 @@ static consumer_result on_answered(survey *sv, consumer_txn *tx, const event *ev
         when,         ev->event_id};
     return db_command(consumer_txn_db(tx), SQL_ANSWERED, 6, p) == 0 ? CONSUMER_OK : CONSUMER_RETRY;
 }
+
+/* What the survey reacts to (consumer.h's table shape); every other body
+ * is acknowledged unread, and so is a body from a stream that does not own
+ * it: it is not ours to trust. */
+const struct consumer_handler survey_handlers[] = {
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED] = {"router", on_solved},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_CLOSED] = {"router", on_closed},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED] = {"router", on_reopened},
+    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED] = {"router", on_merged},
+    [CAREBUS__V1__ENVELOPE__BODY_SURVEY_REQUESTED] = {"survey", on_requested},
+    [CAREBUS__V1__ENVELOPE__BODY_SURVEY_ANSWERED] = {"survey", on_answered},
+};
+const size_t survey_nhandlers = sizeof survey_handlers / sizeof survey_handlers[0];

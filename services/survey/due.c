@@ -35,28 +35,14 @@
 #include "lang.h"
 #include "log.h"
 #include "metrics.h"
+#include "rowset.h"
 #include "survey.h"
 #include "timeutil.h"
 
 #define DUE_BATCH 50
 #define DUE_PERIOD_MS 1000
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
-/* $1: the consumer's offset on the router stream. */
-#define SQL_DUE                                                                                    \
-    "WITH mark AS (SELECT"                                                                         \
-    "  (SELECT e.recorded_at FROM eventlog.events e"                                               \
-    "    WHERE e.stream = 'router' AND e.seq = $1::bigint) AS applied_until,"                      \
-    "  $1::bigint >= coalesce((SELECT s.last_seq FROM eventlog.streams s"                          \
-    "    WHERE s.stream = 'router'), 0) AS caught_up)"                                             \
-    " SELECT v.id, v.ticket_id, v.customer_id, v.trigger_event_id, v.channel, v.handle,"           \
-    "  v.language, " US("v.due_at") ", " US(                                                       \
-        "v.expires_at") " FROM survey.surveys v, mark"                                             \
-                        " WHERE v.status = 'scheduled' AND v.due_at <= now()"                      \
-                        "  AND (v.due_at <= mark.applied_until OR mark.caught_up)"                 \
-                        " ORDER BY v.due_at, v.id LIMIT " STR(                                     \
-                            DUE_BATCH) " FOR UPDATE OF v SKIP LOCKED"
 #define STR2(x) #x
 #define STR(x) STR2(x)
 
@@ -78,6 +64,52 @@ struct due_row {
     Carebus__V1__SurveyRequested body;
     Google__Protobuf__Timestamp occurred, expires;
 };
+
+static char *due_strdup(void *ctx, const char *s)
+{
+    (void)ctx;
+    return strdup(s);
+}
+
+static int lang_set(void *row, const char *v, void *ctx)
+{
+    (void)ctx;
+    struct due_row *r = row;
+    r->lang = LANG_VI;
+    if (v)
+        survey_lang_parse(v, &r->lang);
+    return 0;
+}
+
+/* The survey.surveys columns the due pass reads. */
+#define R(f) ROWSET_AT(struct due_row, f)
+static const struct rowset_col due_cols[] = {
+    {"id", "uuid", ROWSET_ID, R(id)},
+    {"ticket_id", "uuid", ROWSET_ID, R(ticket)},
+    {"customer_id", "uuid", ROWSET_ID, R(customer)},
+    {"trigger_event_id", "uuid", ROWSET_ID, R(trigger)},
+    {"channel", "text", ROWSET_STR, R(channel)},
+    {"handle", "text", ROWSET_STR, R(handle)},
+    {"language", "text", ROWSET_FN, .set = lang_set},
+    {"due_at", "timestamptz", ROWSET_TIME, R(due_us), .none = 0},
+    {"expires_at", "timestamptz", ROWSET_TIME, R(expires_us), .none = 0},
+};
+#undef R
+static const rowset_table due_surveys = {"survey.surveys", due_cols, ROWSET_COUNT(due_cols),
+                                         due_strdup};
+
+/* $1: the consumer's offset on the router stream. */
+static rowset_stmt due_sql = ROWSET_STMT(
+    due_surveys,
+    "WITH mark AS (SELECT"
+    "  (SELECT e.recorded_at FROM eventlog.events e"
+    "    WHERE e.stream = 'router' AND e.seq = $1::bigint) AS applied_until,"
+    "  $1::bigint >= coalesce((SELECT s.last_seq FROM eventlog.streams s"
+    "    WHERE s.stream = 'router'), 0) AS caught_up)"
+    " SELECT {@select v} FROM survey.surveys v, mark"
+    " WHERE v.status = 'scheduled' AND v.due_at <= now()"
+    "  AND (v.due_at <= mark.applied_until OR mark.caught_up)"
+    " ORDER BY v.due_at, v.id LIMIT " STR(DUE_BATCH) " FOR UPDATE OF v SKIP LOCKED");
 
 static void row_release(struct due_row *r)
 {
@@ -110,7 +142,7 @@ static int load_secret(survey *sv, db *d)
         return -1;
     int rc = -1;
     if (PQntuples(res) == 1) {
-        const char *v = PQgetvalue(res, 0, 0);
+        const char *v = db_value(res, 0, "value");
         survey_keys_derive(&sv->keys, v, strlen(v));
         sv->keys_ready = true;
         log_warn("CAREBUS_SURVEY_SECRET is unset: survey links are signed with a secret "
@@ -148,24 +180,12 @@ static char *delivery_body(const struct due_row *r, const char *delivery_id)
     return s;
 }
 
-static char *dup_or_null(const PGresult *res, int row, int col)
+/* Fills a row: its survey, link, text and the event. -1 when out of
+ * memory. */
+static int row_build(survey *sv, struct due_row *r, const rowset_reader *rd, int i)
 {
-    return PQgetisnull(res, row, col) ? NULL : strdup(PQgetvalue(res, row, col));
-}
-
-/* Fills a row: link, text and the event. -1 when out of memory. */
-static int row_build(survey *sv, struct due_row *r, const PGresult *res, int i)
-{
-    snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, i, 0));
-    snprintf(r->ticket, sizeof r->ticket, "%s", PQgetvalue(res, i, 1));
-    snprintf(r->customer, sizeof r->customer, "%s", PQgetvalue(res, i, 2));
-    snprintf(r->trigger, sizeof r->trigger, "%s", PQgetvalue(res, i, 3));
-    r->channel = dup_or_null(res, i, 4);
-    r->handle = dup_or_null(res, i, 5);
-    r->lang = LANG_VI;
-    survey_lang_parse(PQgetvalue(res, i, 6), &r->lang);
-    r->due_us = strtoll(PQgetvalue(res, i, 7), NULL, 10);
-    r->expires_us = strtoll(PQgetvalue(res, i, 8), NULL, 10);
+    if (rowset_read(rd, i, r, NULL) != 0)
+        return -1;
 
     char token[SURVEY_TOKEN_LEN];
     if (survey_token_make(&sv->keys, r->id, r->expires_us / 1000000, token) != 0)
@@ -242,8 +262,11 @@ static int due_batch(survey *sv, db *d)
     const char *p[] = {offset};
     if (db_begin(d) != 0)
         return -1;
-    PGresult *res = db_exec(d, SQL_DUE, 1, p);
-    if (!res) {
+    const char *sql = rowset_stmt_sql(&due_sql);
+    PGresult *res = sql ? db_exec(d, sql, 1, p) : NULL;
+    rowset_reader rd;
+    if (!res || rowset_reader_init(&rd, &due_surveys, res) != 0) {
+        PQclear(res);
         db_rollback(d);
         return -1;
     }
@@ -259,7 +282,7 @@ static int due_batch(survey *sv, db *d)
     if (!rows || !entries)
         goto out;
     for (int i = 0; i < n; i++) {
-        if (row_build(sv, &rows[i], res, i) != 0)
+        if (row_build(sv, &rows[i], &rd, i) != 0)
             goto out;
         entries[i].ev = &rows[i].ev;
     }
@@ -273,9 +296,7 @@ static int due_batch(survey *sv, db *d)
     for (int i = 0; i < n; i++) {
         if (entries[i].duplicate)
             continue;
-        rows[i].ev.seq = entries[i].seq;
-        rows[i].ev.recorded_at = &entries[i].recorded;
-        bus_publish(sv->svc->bus, &rows[i].ev);
+        bus_publish_bytes(sv->svc->bus, sv->svc->stream, entries[i].wire, entries[i].wire_len);
         metrics_add("carebus_survey_requested_total", 1);
         log_info("survey %s requested for ticket %s (%s, %s)", rows[i].id, rows[i].ticket,
                  rows[i].channel ? rows[i].channel : "no channel", survey_lang_code(rows[i].lang));
@@ -291,6 +312,8 @@ out_committed:
     if (rows)
         for (int i = 0; i < n; i++)
             row_release(&rows[i]);
+    for (int i = 0; entries && i < n; i++)
+        eventlog_entry_release(&entries[i]);
     free(rows);
     free(entries);
     return rc;

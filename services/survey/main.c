@@ -50,7 +50,7 @@ static int survey_open(survey *sv)
     if (loop_add_timer(s->loop, SURVEY_TICK_MS, survey_on_tick, sv) < 0)
         return -1;
     static const char *const streams[] = {"router", "survey", NULL};
-    return service_consume(s, streams, survey_apply, sv);
+    return service_consume(s, streams, survey_handlers, survey_nhandlers, sv);
 }
 
 /* Requests waiting on the queue are answered 503 before the HTTP server

@@ -197,8 +197,9 @@ static void on_recorded(PGresult *res, void *arg)
         /* The lease runs out and the delivery is attempted again. */
         log_warn("could not record the outcome of delivery %s: it will be attempted again", id);
     } else if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-               strcmp(PQgetvalue(res, 0, 0), "failed") == 0) {
-        log_warn("delivery %s failed after %s attempts: giving up", id, PQgetvalue(res, 0, 1));
+               strcmp(db_value(res, 0, "status"), "failed") == 0) {
+        log_warn("delivery %s failed after %s attempts: giving up", id,
+                 db_value(res, 0, "attempts"));
         metrics_add("carebus_webhook_deliveries_total{result=\"failed\"}", 1);
     }
     free(id);
@@ -373,10 +374,10 @@ static void on_claimed(PGresult *res, void *arg)
     }
     int n = PQntuples(res);
     for (int i = 0; i < n; i++)
-        if (xfer_start(o, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
-                       atoi(PQgetvalue(res, i, 3))) != 0)
+        if (xfer_start(o, db_value(res, i, "id"), db_value(res, i, "url"),
+                       db_value(res, i, "body"), atoi(db_value(res, i, "attempts"))) != 0)
             log_error("could not start delivery %s: it will be attempted when its lease ends",
-                      PQgetvalue(res, i, 0));
+                      db_value(res, i, "id"));
     /* Something came: look again at once (a wasted query at most). Else the
      * idle poll, or sooner if a retry recorded meanwhile is due sooner. */
     int64_t idle = now + OUTBOUND_IDLE_POLL_MS;

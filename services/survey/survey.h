@@ -64,8 +64,9 @@ typedef struct survey {
     int64_t next_due_ms; /* monotonic: the next periodic due pass */
 } survey;
 
-/* apply.c: the consumer's handler (streams "router" and "survey"). */
-consumer_result survey_apply(consumer_txn *tx, const event *ev, void *arg);
+/* apply.c: the consumer's handler table (streams "router" and "survey"). */
+extern const struct consumer_handler survey_handlers[];
+extern const size_t survey_nhandlers;
 
 /* due.c: loads or creates the secret (once), then emits what is due.
  * Blocks on the service's db. 0, or -1 when the database failed (retried

@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "answer.h"
+#include "eventlog.h"
 #include "id.h"
 #include "lang.h"
 #include "log.h"
@@ -61,12 +62,14 @@ struct web_req {
     struct survey_answer a;
     char ticket[ID_LEN], customer[ID_LEN], cause[ID_LEN], event_id[ID_LEN];
     int64_t occurred_us;
+    struct eventlog_entry entry; /* the answer's event, packed once */
 };
 
 static void web_req_free(void *p)
 {
     struct web_req *w = p;
     survey_answer_clear(&w->a);
+    eventlog_entry_release(&w->entry);
     free(w);
 }
 
@@ -320,24 +323,19 @@ static void on_stored(PGresult *res, void *arg)
         reply_outcome(w, OUT_UNAVAILABLE);
         return;
     }
-    const char *o = PQgetvalue(res, 0, 0);
+    const char *o = db_value(res, 0, "outcome");
     if (strcmp(o, "ok") != 0) {
         reply_outcome(w, strcmp(o, "answered") == 0  ? OUT_ANSWERED
                          : strcmp(o, "expired") == 0 ? OUT_EXPIRED
                                                      : OUT_UNKNOWN);
         return;
     }
-    /* Committed: publish it as the log's readers will see it. */
-    event ev;
-    Carebus__V1__SurveyAnswered body;
-    Google__Protobuf__Int32Value csat, ces;
-    Google__Protobuf__Timestamp occurred, recorded;
-    answered_event(w, &ev, &body, &csat, &ces, &occurred);
-    google__protobuf__timestamp__init(&recorded);
-    event_ts_set(&recorded, strtoll(PQgetvalue(res, 0, 2), NULL, 10));
-    ev.seq = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
-    ev.recorded_at = &recorded;
-    bus_publish(w->sv->svc->bus, &ev);
+    /* Committed: publish the bytes stored, with what the log assigned, as
+     * the log's readers will see them. */
+    const char *stream = w->sv->svc->stream;
+    if (eventlog_entry_seal(&w->entry, stream, strtoull(db_value(res, 0, "seq"), NULL, 10),
+                            strtoll(db_value(res, 0, "recorded_us"), NULL, 10)) == 0)
+        bus_publish_bytes(w->sv->svc->bus, stream, w->entry.wire, w->entry.wire_len);
     reply_outcome(w, OUT_OK);
 }
 
@@ -359,14 +357,14 @@ static void store(struct web_req *w)
     Google__Protobuf__Timestamp occurred;
     w->occurred_us = time_now_us();
     id_derive2(w->survey_id, "survey.answered", w->event_id);
-    /* Packed as eventlog.c packs: with the stream, seq left 0. */
+    /* Packed once, as the log stores it; survey.answer appends it. */
     answered_event(w, &ev, &body, &csat, &ces, &occurred);
-    size_t len;
-    uint8_t *packed = event_pack(&ev, &len);
+    w->entry.ev = &ev;
+    int packed = eventlog_entry_pack(&w->entry, w->sv->svc->stream);
+    w->entry.ev = NULL;
     buf payload = BUF_INIT;
-    if (packed)
-        hex_bytea(&payload, packed, len);
-    free(packed);
+    if (packed == 0)
+        hex_bytea(&payload, w->entry.wire, w->entry.payload_len);
     char when[TIME_RFC3339_LEN], cs[12], ce[12];
     time_format_rfc3339(w->occurred_us, when);
     snprintf(cs, sizeof cs, "%d", w->a.csat);
@@ -374,7 +372,7 @@ static void store(struct web_req *w)
     const char *p[] = {w->survey_id,     w->a.csat ? cs : NULL, w->a.ces ? ce : NULL,
                        w->a.comment,     w->event_id,           when,
                        buf_str(&payload)};
-    int rc = !packed || payload.failed
+    int rc = packed != 0 || payload.failed
                  ? -1
                  : dbq_query(w->sv->web,
                              "SELECT outcome, seq, recorded_us FROM survey.answer($1, $2, $3, $4,"
@@ -398,18 +396,19 @@ static void on_lookup(PGresult *res, void *arg)
         reply_outcome(w, OUT_UNAVAILABLE);
         return;
     }
-    if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "scheduled") == 0) {
+    if (PQntuples(res) == 0 || strcmp(db_value(res, 0, "status"), "scheduled") == 0) {
         reply_outcome(w, OUT_UNKNOWN);
         return;
     }
     survey_lang l;
-    if (!w->lang_fixed && survey_lang_parse(PQgetvalue(res, 0, 4), &l) == 0)
+    const char *language = db_value(res, 0, "language");
+    if (!w->lang_fixed && survey_lang_parse(language ? language : "", &l) == 0)
         w->lang = l;
-    if (strcmp(PQgetvalue(res, 0, 0), "answered") == 0) {
+    if (strcmp(db_value(res, 0, "status"), "answered") == 0) {
         reply_outcome(w, OUT_ANSWERED);
         return;
     }
-    if (PQgetvalue(res, 0, 1)[0] == 't') {
+    if (db_value(res, 0, "expired")[0] == 't') {
         reply_outcome(w, OUT_EXPIRED);
         return;
     }
@@ -417,9 +416,11 @@ static void on_lookup(PGresult *res, void *arg)
         reply_form(w, 200, NULL);
         return;
     }
-    snprintf(w->ticket, sizeof w->ticket, "%s", PQgetvalue(res, 0, 2));
-    snprintf(w->customer, sizeof w->customer, "%s", PQgetvalue(res, 0, 3));
-    snprintf(w->cause, sizeof w->cause, "%s", PQgetvalue(res, 0, 5));
+    const char *customer = db_value(res, 0, "customer_id");
+    const char *cause = db_value(res, 0, "requested_event_id");
+    snprintf(w->ticket, sizeof w->ticket, "%s", db_value(res, 0, "ticket_id"));
+    snprintf(w->customer, sizeof w->customer, "%s", customer ? customer : "");
+    snprintf(w->cause, sizeof w->cause, "%s", cause ? cause : "");
     store(w);
 }
 
@@ -427,7 +428,7 @@ static http_status lookup(struct web_req *w)
 {
     const char *p[] = {w->survey_id};
     if (dbq_query(w->sv->web,
-                  "SELECT status, expires_at <= now(), ticket_id, customer_id, language,"
+                  "SELECT status, expires_at <= now() AS expired, ticket_id, customer_id, language,"
                   " requested_event_id FROM survey.surveys WHERE id = $1",
                   1, p, on_lookup, w) != 0) {
         reply_outcome(w, OUT_UNAVAILABLE);

@@ -64,8 +64,10 @@ http_status webhook_refused(http_req *r, const char *channel, const struct webho
 static void webhook_req_free(void *p)
 {
     struct webhook_req *w = p;
-    webhook_batch_release(&w->b);
+    for (size_t i = 0; w->entries && i < w->b.n; i++)
+        eventlog_entry_release(&w->entries[i]);
     free(w->entries);
+    webhook_batch_release(&w->b);
     free(w);
 }
 

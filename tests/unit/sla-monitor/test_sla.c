@@ -150,7 +150,7 @@ static void inst_open(struct inst *in, bool own_connection)
     assert_non_null(in->s->clock);
     in->s->cfg = sla_config_load(in->db);
     assert_non_null(in->s->cfg);
-    in->c = consumer_new("sla-monitor", in->db, in->bus, "sla", sla_apply, in->s);
+    in->c = consumer_new("sla-monitor", in->db, in->bus, "sla", sla_handlers, sla_nhandlers, in->s);
     assert_non_null(in->c);
     assert_int_equal(consumer_read(in->c, "ingest"), 0);
     assert_int_equal(consumer_read(in->c, "router"), 0);
@@ -193,6 +193,7 @@ static void append(const char *stream, event *ev, int64_t when, const char *tick
     ev->customer_id = (char *)(customer ? customer : "");
     struct eventlog_entry e = {.ev = ev};
     assert_int_equal(eventlog_append(g_db, stream, &e, 1), 0);
+    eventlog_entry_release(&e);
 }
 
 static void ev_opened(const char *ticket, const char *customer, int64_t when)

@@ -147,6 +147,7 @@ static void router_event(Carebus__V1__Envelope__BodyCase body, const char *ticke
     ev.customer_id = (char *)customer;
     struct eventlog_entry e = {.ev = &ev};
     assert_int_equal(eventlog_append(g_db, "router", &e, 1), 0);
+    eventlog_entry_release(&e);
 }
 
 static void merged(const char *survivor, const char *gone)
@@ -159,6 +160,7 @@ static void merged(const char *survivor, const char *gone)
     ev.customer_merged = &m;
     struct eventlog_entry e = {.ev = &ev};
     assert_int_equal(eventlog_append(g_db, "router", &e, 1), 0);
+    eventlog_entry_release(&e);
 }
 
 static void catch_up(void)
@@ -223,7 +225,8 @@ static int group_teardown(void **state)
 
 static int new_consumer(void)
 {
-    g_consumer = consumer_new("survey", g_db, g_bus, "survey", survey_apply, &g_sv);
+    g_consumer =
+        consumer_new("survey", g_db, g_bus, "survey", survey_handlers, survey_nhandlers, &g_sv);
     g_svc.consumer = g_consumer;
     return g_consumer && consumer_read(g_consumer, "router") == 0 &&
                    consumer_read(g_consumer, "survey") == 0

@@ -1,0 +1,30 @@
+/* targets.h — sla.targets at the C/SQL border, described once.
+ *
+ * The consumer writes a ticket's target rows from the fold (apply.c) and
+ * reads back their deadlines under lock; the timers load and sweep them
+ * (timers.c). All of it goes through this one description (rowset.h) of
+ * a struct sla_target: the fold's row, the ticket it belongs to, and the
+ * ticket-wide columns each row repeats. A column the fold leaves at 0 is
+ * NULL in the table (a paused target has no deadline, see fold.h).
+ */
+#ifndef CAREBUS_SLA_TARGETS_H
+#define CAREBUS_SLA_TARGETS_H
+
+#include "fold.h"
+#include "id.h"
+#include "rowset.h"
+
+struct sla_target {
+    char ticket_id[ID_LEN];
+    struct sla_row r;
+    const char *policy_id, *calendar_id, *priority, *segment; /* borrowed */
+};
+
+extern const rowset_table sla_targets;
+
+/* The columns a recomputation may change (all but the key). */
+#define SLA_TARGETS_MUTABLE                                                                        \
+    "status,policy_id,calendar_id,priority,segment,target_secs,started_at,due_at,warn_at,"         \
+    "achieved_at,cancelled_at,remaining_business_secs,warned,breached,next_fire_at"
+
+#endif
