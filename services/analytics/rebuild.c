@@ -50,14 +50,13 @@ static int64_t be64(const char *p)
 /* Applies one stored event to the model, as the live consumer sees it:
  * the payload completed with the row's stream, seq and recorded_at, the
  * very bytes eventlog_read hands the consumer (eventlog_wire). */
-static int apply_row(model *m, const char *stream, int64_t seq, int64_t recorded_us,
+static int apply_row(model *m, buf *wire, const char *stream, int64_t seq, int64_t recorded_us,
                      const char *payload, int len)
 {
-    size_t wlen;
-    uint8_t *wire = eventlog_wire((const uint8_t *)payload, (size_t)len, stream, (uint64_t)seq,
-                                  recorded_us, &wlen);
-    event *ev = wire ? event_unpack(wire, wlen) : NULL;
-    free(wire);
+    event *ev = eventlog_wire_buf(wire, (const uint8_t *)payload, (size_t)len, stream,
+                                  (uint64_t)seq, recorded_us) == 0
+                    ? event_unpack((const uint8_t *)wire->data, wire->len)
+                    : NULL;
     if (!ev) {
         log_error("rebuild: event %s/%" PRId64 " does not decode: stopping there", stream, seq);
         return -1;
@@ -73,6 +72,7 @@ static int rebuild_read(PGconn *c, model *m, int64_t last[NSTREAMS], uint64_t *n
     if (exec_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
         return -1;
     int rc = -1;
+    buf wire = BUF_INIT; /* each event's bytes, as the live consumer gets them */
     for (int s = 0; s < NSTREAMS; s++) {
         const char *params[] = {rebuild_streams[s]};
         PGresult *r = PQexecParams(
@@ -116,7 +116,7 @@ static int rebuild_read(PGconn *c, model *m, int64_t last[NSTREAMS], uint64_t *n
                 c_pay = PQfnumber(r, "payload");
             for (int i = 0; i < n; i++) {
                 int64_t seq = be64(PQgetvalue(r, i, c_seq));
-                if (apply_row(m, rebuild_streams[s], seq, be64(PQgetvalue(r, i, c_rec)),
+                if (apply_row(m, &wire, rebuild_streams[s], seq, be64(PQgetvalue(r, i, c_rec)),
                               PQgetvalue(r, i, c_pay), PQgetlength(r, i, c_pay)) != 0) {
                     PQclear(r);
                     goto out;
@@ -129,6 +129,7 @@ static int rebuild_read(PGconn *c, model *m, int64_t last[NSTREAMS], uint64_t *n
     }
     rc = 0;
 out:
+    buf_release(&wire);
     exec_ok(c, rc == 0 ? "COMMIT" : "ROLLBACK");
     return rc;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "log.h"
 #include "rowset.h"
 
@@ -109,9 +110,9 @@ int eventlog_entry_pack(struct eventlog_entry *e, const char *stream)
     return 0;
 }
 
-/* Encodes the fields the log assigns, as an envelope holding only them. */
-static uint8_t *eventlog_trailer(const char *stream, uint64_t seq, int64_t recorded_us,
-                                 size_t *len)
+/* Appends the fields the log assigns, encoded as an envelope holding only
+ * them (a few dozen bytes: on the stack, no allocation per event). */
+static void eventlog_trailer(buf *out, const char *stream, uint64_t seq, int64_t recorded_us)
 {
     Google__Protobuf__Timestamp rec = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     event_ts_set(&rec, recorded_us);
@@ -119,22 +120,37 @@ static uint8_t *eventlog_trailer(const char *stream, uint64_t seq, int64_t recor
     t.stream = (char *)stream;
     t.seq = seq;
     t.recorded_at = &rec;
-    return event_pack(&t, len);
+    uint8_t small[256];
+    size_t n = carebus__v1__envelope__get_packed_size(&t);
+    uint8_t *p = n <= sizeof small ? small : malloc(n);
+    if (!p) {
+        out->failed = 1;
+        return;
+    }
+    carebus__v1__envelope__pack(&t, p);
+    buf_append(out, p, n);
+    if (p != small)
+        free(p);
+}
+
+int eventlog_wire_buf(buf *out, const uint8_t *payload, size_t len, const char *stream,
+                      uint64_t seq, int64_t recorded_us)
+{
+    buf_reset(out);
+    buf_append(out, payload, len);
+    eventlog_trailer(out, stream, seq, recorded_us);
+    return out->failed ? -1 : 0;
 }
 
 uint8_t *eventlog_wire(const uint8_t *payload, size_t len, const char *stream, uint64_t seq,
                        int64_t recorded_us, size_t *out_len)
 {
-    size_t tlen;
-    uint8_t *trailer = eventlog_trailer(stream, seq, recorded_us, &tlen);
-    uint8_t *w = trailer ? malloc(len + tlen) : NULL;
-    if (w) {
-        memcpy(w, payload, len);
-        memcpy(w + len, trailer, tlen);
-        *out_len = len + tlen;
+    buf b = BUF_INIT;
+    if (eventlog_wire_buf(&b, payload, len, stream, seq, recorded_us) != 0) {
+        buf_release(&b);
+        return NULL;
     }
-    free(trailer);
-    return w;
+    return (uint8_t *)buf_detach(&b, out_len);
 }
 
 int eventlog_entry_seal(struct eventlog_entry *e, const char *stream, uint64_t seq,
@@ -237,17 +253,16 @@ int eventlog_read(db *d, const char *stream, uint64_t after, int max, event **ou
     if (!r)
         return -1;
     int n = PQntuples(r), got = 0;
+    buf wire = BUF_INIT; /* each event's bytes, as they were published */
     for (int i = 0; i < n; i++) {
         uint64_t seq = strtoull(db_value(r, i, "seq"), NULL, 10);
-        size_t len, wlen = 0;
+        size_t len;
         unsigned char *bytes = PQunescapeBytea((const unsigned char *)db_value(r, i, "payload"), &len);
-        uint8_t *wire = bytes ? eventlog_wire(bytes, len, stream, seq,
-                                              strtoll(db_value(r, i, "recorded_us"), NULL, 10),
-                                              &wlen)
-                              : NULL;
+        int built = bytes ? eventlog_wire_buf(&wire, bytes, len, stream, seq,
+                                              strtoll(db_value(r, i, "recorded_us"), NULL, 10))
+                          : -1;
         PQfreemem(bytes);
-        event *ev = wire ? event_unpack(wire, wlen) : NULL;
-        free(wire);
+        event *ev = built == 0 ? event_unpack((const uint8_t *)wire.data, wire.len) : NULL;
         if (!ev) {
             /* Never skip silently: the caller stops at this seq. */
             log_error("eventlog: event %s/%" PRIu64 " does not decode", stream, seq);
@@ -255,6 +270,7 @@ int eventlog_read(db *d, const char *stream, uint64_t after, int max, event **ou
         }
         out[got++] = ev;
     }
+    buf_release(&wire);
     PQclear(r);
     return got;
 }

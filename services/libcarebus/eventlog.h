@@ -68,6 +68,10 @@ void eventlog_entry_release(struct eventlog_entry *e);
  * seq and recorded_at: malloc'd (caller frees), NULL when out of memory. */
 uint8_t *eventlog_wire(const uint8_t *payload, size_t len, const char *stream, uint64_t seq,
                        int64_t recorded_us, size_t *out_len);
+/* The same into out (emptied first; for readers of many events). 0 or -1. */
+struct buf;
+int eventlog_wire_buf(struct buf *out, const uint8_t *payload, size_t len, const char *stream,
+                      uint64_t seq, int64_t recorded_us);
 
 /* Appends in the caller's transaction (or as its own statement); entries
  * not packed yet are packed first. Afterwards each entry has its event_id,

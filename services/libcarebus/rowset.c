@@ -513,7 +513,13 @@ void rowset_only(rowset *w, const char *cols)
 void rowset_add(rowset *w, const void *row)
 {
     if (w->closed) {
-        w->b.len--; /* the closing bracket */
+        /* Reopen: drop the closing bracket (and the opening one of "[]"). */
+        if (w->n) {
+            w->b.len--;
+            w->b.data[w->b.len] = '\0';
+        } else {
+            buf_reset(&w->b);
+        }
         w->closed = false;
     }
     buf_putc(&w->b, w->n ? ',' : '[');

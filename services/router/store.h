@@ -2,7 +2,8 @@
  *
  * store_prefetch fills a model with every row the batch's events can
  * reach; store_write writes back what the batch changed, one statement per
- * table (rows travel as one JSON array each: json_to_recordset). Each is
+ * table (each table described once, its rows handed over as one batch:
+ * rowset.h). Each is
  * one round trip (pipe.h). Both run in the consumer's transaction and block
  * on PostgreSQL; -1 means a statement failed (logged) and the transaction
  * must roll back.

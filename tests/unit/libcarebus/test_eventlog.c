@@ -1,0 +1,385 @@
+/* test_eventlog.c — pack once, and one handler table for consumers.
+ *
+ * Against a throw-away database of CAREBUS_TEST_PG (skipped without one):
+ *  - an entry packs its envelope once, only reading it; after the append
+ *    its bytes are, byte for byte, what a reader of the log reconstructs
+ *    from the row (eventlog_wire), and unpack to what eventlog_read gives;
+ *  - duplicates, a seal by hand, and the failure paths of packing;
+ *  - a consumer dispatches through its table: a body with no entry, or from
+ *    another stream than its entry names, is acknowledged unread; what a
+ *    handler emits is appended, and the bytes published on the bus are the
+ *    log's.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bus.h"
+#include "consumer.h"
+#include "db.h"
+#include "eventlog.h"
+#include "id.h"
+
+static char g_admin[512];
+static char g_dbname[64];
+static db *g_db;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *base = getenv("CAREBUS_TEST_PG");
+    if (!base || !base[0])
+        return 0;
+    snprintf(g_admin, sizeof g_admin, "%s", base);
+    snprintf(g_dbname, sizeof g_dbname, "carebus_eventlog_test_%ld", (long)getpid());
+    PGconn *admin = PQconnectdb(g_admin);
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_dbname);
+    PGresult *res = PQexec(admin, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    PQfinish(admin);
+    if (!ok)
+        return -1;
+    char conninfo[640];
+    snprintf(conninfo, sizeof conninfo, "%s dbname=%s", g_admin, g_dbname);
+    g_db = db_new(conninfo, "test_eventlog");
+    if (!g_db)
+        return -1;
+    db_set_apply_migrations(g_db, true);
+    return db_ensure(g_db);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (!g_db)
+        return 0;
+    db_destroy(&g_db);
+    PGconn *admin = PQconnectdb(g_admin);
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
+    PQclear(PQexec(admin, sql));
+    PQfinish(admin);
+    return 0;
+}
+
+#define NEED_DB()                                                                                  \
+    do {                                                                                           \
+        if (!g_db)                                                                                 \
+            skip();                                                                                \
+    } while (0)
+
+/* A contact on its own stack storage. */
+struct contact {
+    event ev;
+    Carebus__V1__ContactReceived body;
+    Carebus__V1__CustomerRef ref;
+    Google__Protobuf__Timestamp at;
+};
+
+static void contact_init(struct contact *c, const char *handle)
+{
+    carebus__v1__envelope__init(&c->ev);
+    carebus__v1__contact_received__init(&c->body);
+    carebus__v1__customer_ref__init(&c->ref);
+    google__protobuf__timestamp__init(&c->at);
+    c->ref.handle = (char *)handle;
+    c->body.channel = CAREBUS__V1__CHANNEL__CHANNEL_CHAT;
+    c->body.customer = &c->ref;
+    c->body.text = "xin chào";
+    c->ev.body_case = CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED;
+    c->ev.contact_received = &c->body;
+    event_ts_set(&c->at, INT64_C(1795399200123456));
+    c->ev.occurred_at = &c->at;
+}
+
+/* The stored payload of (stream, seq), unescaped (caller frees). */
+static uint8_t *stored_payload(const char *stream, uint64_t seq, size_t *len, int64_t *rec)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)seq);
+    const char *p[] = {stream, s};
+    PGresult *r = db_exec(g_db,
+                          "SELECT payload, (extract(epoch FROM recorded_at) * 1000000)::bigint"
+                          " AS recorded_us FROM eventlog.events WHERE stream = $1 AND seq = $2",
+                          2, p);
+    assert_non_null(r);
+    assert_int_equal(PQntuples(r), 1);
+    size_t n;
+    unsigned char *bytes = PQunescapeBytea((const unsigned char *)db_value(r, 0, "payload"), &n);
+    *rec = strtoll(db_value(r, 0, "recorded_us"), NULL, 10);
+    uint8_t *out = malloc(n);
+    memcpy(out, bytes, n);
+    *len = n;
+    PQfreemem(bytes);
+    PQclear(r);
+    return out;
+}
+
+static void assert_same_event(const event *a, const event *b)
+{
+    size_t la, lb;
+    uint8_t *pa = event_pack(a, &la), *pb = event_pack(b, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(pa, pb, la);
+    free(pa);
+    free(pb);
+}
+
+/* --- pack once ------------------------------------------------------------------------ */
+
+static void test_pack_once_bytes_equal_the_log(void **state)
+{
+    (void)state;
+    NEED_DB();
+    struct contact c;
+    contact_init(&c, "visitor-1");
+    uint64_t last;
+    assert_int_equal(eventlog_last_seq(g_db, "ingest", &last), 0);
+    struct eventlog_entry e = {.ev = &c.ev, .idem_scope = "test", .idem_key = "k-1"};
+    assert_int_equal(eventlog_append(g_db, "ingest", &e, 1), 0);
+    /* Only read: the caller's envelope is as it was. */
+    assert_string_equal(c.ev.event_id, "");
+    assert_string_equal(c.ev.stream, "");
+    assert_string_equal(c.ev.type, "");
+    assert_int_equal(c.ev.seq, 0);
+    assert_null(c.ev.recorded_at);
+    assert_true(id_valid(e.event_id));
+    assert_string_equal(e.type, "contact.received");
+    assert_int_equal(e.seq, last + 1);
+    assert_false(e.duplicate);
+    assert_true(e.wire_len > e.payload_len);
+
+    /* The bytes handed back = the stored payload completed from its row. */
+    size_t plen, wlen;
+    int64_t rec;
+    uint8_t *payload = stored_payload("ingest", e.seq, &plen, &rec);
+    assert_int_equal(plen, e.payload_len);
+    assert_memory_equal(payload, e.wire, plen);
+    assert_int_equal(rec, e.recorded_us);
+    uint8_t *wire = eventlog_wire(payload, plen, "ingest", e.seq, rec, &wlen);
+    assert_int_equal(wlen, e.wire_len);
+    assert_memory_equal(wire, e.wire, wlen);
+
+    /* They unpack to what the log's readers get. */
+    event *pub = event_unpack(e.wire, e.wire_len);
+    assert_non_null(pub);
+    assert_string_equal(pub->stream, "ingest");
+    assert_int_equal(pub->seq, e.seq);
+    assert_string_equal(pub->event_id, e.event_id);
+    assert_int_equal(event_ts_us(pub->recorded_at), e.recorded_us);
+    event *read[4];
+    assert_int_equal(eventlog_read(g_db, "ingest", last, 4, read), 1);
+    assert_same_event(pub, read[0]);
+    event_free(&read[0]);
+    event_free(&pub);
+    free(wire);
+    free(payload);
+
+    /* The same key again: a duplicate with the first event's id and seq. */
+    struct eventlog_entry again = {.ev = &c.ev, .idem_scope = "test", .idem_key = "k-1"};
+    assert_int_equal(eventlog_append(g_db, "ingest", &again, 1), 0);
+    assert_true(again.duplicate);
+    assert_string_equal(again.event_id, e.event_id);
+    assert_int_equal(again.seq, e.seq);
+    eventlog_entry_release(&again);
+    eventlog_entry_release(&e);
+    assert_null(e.wire);
+}
+
+static void test_pack_failures(void **state)
+{
+    (void)state;
+    event none = CAREBUS__V1__ENVELOPE__INIT; /* no body */
+    struct eventlog_entry e = {.ev = &none};
+    assert_int_equal(eventlog_entry_pack(&e, "ingest"), -1);
+    assert_null(e.wire);
+    struct contact c;
+    contact_init(&c, "visitor-2");
+    c.ev.customer_id = "not a uuid but certainly longer than one";
+    struct eventlog_entry f = {.ev = &c.ev};
+    assert_int_equal(eventlog_entry_pack(&f, "ingest"), -1);
+    assert_null(f.wire);
+    /* A batch with one entry that does not pack appends nothing. */
+    if (g_db) {
+        uint64_t before, after;
+        struct contact ok;
+        contact_init(&ok, "visitor-3");
+        struct eventlog_entry batch[2] = {{.ev = &ok.ev}, {.ev = &none}};
+        assert_int_equal(eventlog_last_seq(g_db, "ingest", &before), 0);
+        assert_int_equal(eventlog_append(g_db, "ingest", batch, 2), -1);
+        assert_int_equal(eventlog_last_seq(g_db, "ingest", &after), 0);
+        assert_int_equal(after, before);
+        eventlog_entry_release(&batch[0]);
+        eventlog_entry_release(&batch[1]);
+    }
+}
+
+static void test_seal(void **state)
+{
+    (void)state;
+    struct contact c;
+    contact_init(&c, "visitor-4");
+    c.ev.event_id = "6a1c3e5f-0000-4000-8000-000000000001";
+    struct eventlog_entry e = {.ev = &c.ev};
+    assert_int_equal(eventlog_entry_pack(&e, "survey"), 0);
+    assert_string_equal(e.event_id, c.ev.event_id);
+    assert_int_equal(eventlog_entry_seal(&e, "survey", 77, INT64_C(1795399200000001)), 0);
+    event *x = event_unpack(e.wire, e.wire_len);
+    assert_non_null(x);
+    assert_string_equal(x->stream, "survey");
+    assert_int_equal(x->seq, 77);
+    assert_int_equal(event_ts_us(x->recorded_at), INT64_C(1795399200000001));
+    assert_string_equal(x->event_id, c.ev.event_id);
+    assert_string_equal(x->contact_received->text, "xin chào");
+    event_free(&x);
+    eventlog_entry_release(&e);
+}
+
+/* --- the handler table ------------------------------------------------------------------- */
+
+static int g_handled, g_flushes;
+static uint64_t g_position;
+
+static consumer_result on_contact(consumer_txn *tx, const event *ev, void *arg)
+{
+    (void)arg;
+    g_handled++;
+    /* Emits one event per contact, its id derived from the cause. */
+    Carebus__V1__AgentPresence p = CAREBUS__V1__AGENT_PRESENCE__INIT;
+    p.agent_id = "agent-1";
+    p.presence = CAREBUS__V1__PRESENCE__PRESENCE_ONLINE;
+    event out = CAREBUS__V1__ENVELOPE__INIT;
+    out.body_case = CAREBUS__V1__ENVELOPE__BODY_AGENT_PRESENCE;
+    out.agent_presence = &p;
+    out.ticket_id = (char *)"";
+    (void)ev;
+    return consumer_emit(tx, &out) == 0 ? CONSUMER_OK : CONSUMER_RETRY;
+}
+
+static consumer_result on_flush(consumer_txn *tx, void *arg)
+{
+    (void)arg;
+    g_flushes++;
+    g_position = consumer_txn_position(tx, "ingest");
+    return CONSUMER_OK;
+}
+
+static const struct consumer_handler handlers[] = {
+    [CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED] = {"ingest", on_contact},
+};
+
+static void test_handler_table(void **state)
+{
+    (void)state;
+    NEED_DB();
+    char endpoint[96];
+    snprintf(endpoint, sizeof endpoint, "ipc:///tmp/carebus-test-eventlog-%ld.ipc", (long)getpid());
+    setenv("CAREBUS_BUS_ROUTER", endpoint, 1);
+    bus *pub = bus_new(), *sub = bus_new();
+    assert_non_null(pub);
+    assert_non_null(sub);
+    assert_int_equal(bus_bind(pub, endpoint), 0);
+    assert_int_equal(bus_subscribe(sub, "router"), 0);
+    usleep(200000); /* a subscriber misses what is sent before it joined */
+
+    /* The consumer reads ingest and sla; a contact on sla is not ingest's. */
+    uint64_t ingest0, sla0, router0;
+    assert_int_equal(eventlog_last_seq(g_db, "ingest", &ingest0), 0);
+    assert_int_equal(eventlog_last_seq(g_db, "sla", &sla0), 0);
+    assert_int_equal(eventlog_last_seq(g_db, "router", &router0), 0);
+    struct contact c1, c2, c3;
+    contact_init(&c1, "visitor-5");
+    contact_init(&c2, "visitor-6");
+    contact_init(&c3, "visitor-7");
+    Carebus__V1__AgentPresence p = CAREBUS__V1__AGENT_PRESENCE__INIT;
+    p.agent_id = "agent-9";
+    event presence = CAREBUS__V1__ENVELOPE__INIT;
+    presence.body_case = CAREBUS__V1__ENVELOPE__BODY_AGENT_PRESENCE;
+    presence.agent_presence = &p;
+    struct eventlog_entry in[3] = {{.ev = &c1.ev}, {.ev = &presence}, {.ev = &c2.ev}};
+    struct eventlog_entry other = {.ev = &c3.ev};
+    assert_int_equal(eventlog_append(g_db, "ingest", in, 3), 0);
+    assert_int_equal(eventlog_append(g_db, "sla", &other, 1), 0);
+
+    /* It starts where the streams stood (earlier tests appended too). */
+    assert_int_equal(eventlog_offset_advance(g_db, "test", "ingest", 0, ingest0), 0);
+    if (sla0)
+        assert_int_equal(eventlog_offset_advance(g_db, "test", "sla", 0, sla0), 0);
+    consumer *c = consumer_new("test", g_db, pub, "router", CONSUMER_HANDLERS(handlers), NULL);
+    assert_non_null(c);
+    consumer_set_flush(c, on_flush);
+    assert_int_equal(consumer_read(c, "ingest"), 0);
+    assert_int_equal(consumer_read(c, "sla"), 0);
+    g_handled = g_flushes = 0;
+    assert_int_equal(consumer_catch_up(c), 0);
+    /* Two contacts from ingest handled; the presence and the contact on
+     * sla acknowledged unread: every offset moved past them. */
+    assert_int_equal(g_handled, 2);
+    assert_true(g_flushes >= 1);
+    assert_int_equal(consumer_offset(c, "ingest"), ingest0 + 3);
+    assert_int_equal(consumer_offset(c, "sla"), sla0 + 1);
+    assert_int_equal(g_position, ingest0 + 3);
+    uint64_t off;
+    assert_int_equal(eventlog_offset_get(g_db, "test", "ingest", &off), 0);
+    assert_int_equal(off, ingest0 + 3);
+
+    /* Emitted: appended to router, ids derived from their causes. */
+    event *emitted[4];
+    int n = eventlog_read(g_db, "router", router0, 4, emitted);
+    assert_int_equal(n, 2);
+    char name[160], id[ID_LEN];
+    snprintf(name, sizeof name, "%s/agent.presence/0", in[0].event_id);
+    id_derive(name, id);
+    assert_string_equal(emitted[0]->event_id, id);
+    assert_string_equal(emitted[0]->causation_id, in[0].event_id);
+
+    /* Published: the very bytes of the log, unpacked as its readers do. */
+    int got = 0;
+    for (int i = 0; i < 200 && got < 2; i++) {
+        event *ev;
+        int rc = bus_recv(sub, &ev);
+        if (rc == 1) {
+            assert_same_event(ev, emitted[got]);
+            event_free(&ev);
+            got++;
+        } else {
+            usleep(10000);
+        }
+    }
+    assert_int_equal(got, 2);
+    for (int i = 0; i < n; i++)
+        event_free(&emitted[i]);
+
+    /* Caught up: nothing is applied twice. */
+    assert_int_equal(consumer_catch_up(c), 0);
+    assert_int_equal(g_handled, 2);
+    consumer_destroy(&c);
+    assert_null(c);
+    for (int i = 0; i < 3; i++)
+        eventlog_entry_release(&in[i]);
+    eventlog_entry_release(&other);
+    bus_destroy(&pub);
+    bus_destroy(&sub);
+    unlink(endpoint + strlen("ipc://"));
+    unsetenv("CAREBUS_BUS_ROUTER");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pack_once_bytes_equal_the_log),
+        cmocka_unit_test(test_pack_failures),
+        cmocka_unit_test(test_seal),
+        cmocka_unit_test(test_handler_table),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
