@@ -21,7 +21,6 @@
 #include "rebuild.h"
 #include "store.h"
 
-
 /* Retried every half second until the database is there and it is done. */
 static int analytics_setup_tick(loop *l, void *arg)
 {

@@ -16,9 +16,9 @@
 
 #include "buf.h"
 #include "contrib.h"
+#include "eventlog.h"
 #include "log.h"
 #include "model.h"
-#include "eventlog.h"
 #include "rows.h"
 #include "rowset.h"
 #include "timeutil.h"

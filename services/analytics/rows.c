@@ -27,9 +27,14 @@ static void tk_fcr_get(rowset_put *p, const void *row, const void *ctx)
 }
 
 #define TK(f) ROWSET_AT(struct ticket_row, f)
-#define TIME(name, T, f) {name, "timestamptz", ROWSET_TIME, ROWSET_AT(T, f), .none = ROWS_NONE}
+#define TIME(name, T, f)                                                                           \
+    {                                                                                              \
+        name, "timestamptz", ROWSET_TIME, ROWSET_AT(T, f), .none = ROWS_NONE                       \
+    }
 #define NULLABLE(name, type, T, f)                                                                 \
-    {name, type, ROWSET_I64, ROWSET_AT(T, f), .none = ROWS_NONE, .flags = ROWSET_NULLABLE}
+    {                                                                                              \
+        name, type, ROWSET_I64, ROWSET_AT(T, f), .none = ROWS_NONE, .flags = ROWSET_NULLABLE       \
+    }
 static const struct rowset_col ticket_cols[] = {
     {"ticket_id", "uuid", ROWSET_STR, TK(ticket_id)},
     {"customer_id", "uuid", ROWSET_STR, TK(customer_id)},
@@ -154,10 +159,10 @@ static void daily_layout(void)
     for (; n < DAILY_FIXED; n++)
         daily_cols[n] = delta_cols[n] = fixed[n];
     for (int i = 0; i < M_COUNT; i++, n++)
-        daily_cols[n] = delta_cols[n] = (struct rowset_col){
-            contrib_measure_names[i], "bigint", ROWSET_I64,
-            .off = offsetof(struct daily_row, m) + (size_t)i * sizeof(int64_t),
-            .size = sizeof(int64_t)};
+        daily_cols[n] = delta_cols[n] =
+            (struct rowset_col){contrib_measure_names[i], "bigint", ROWSET_I64,
+                                .off = offsetof(struct daily_row, m) + (size_t)i * sizeof(int64_t),
+                                .size = sizeof(int64_t)};
     k = n;
     for (int h = 0; h < H_COUNT; h++) {
         size_t hist = offsetof(struct daily_row, hist) + (size_t)h * HIST_TEXT_MAX;
@@ -166,8 +171,8 @@ static void daily_layout(void)
                                               .off = hist, .size = HIST_TEXT_MAX};
         snprintf(delta_names[2 * h], sizeof delta_names[0], "%s_add", contrib_hist_names[h]);
         snprintf(delta_names[2 * h + 1], sizeof delta_names[0], "%s_sub", contrib_hist_names[h]);
-        delta_cols[k++] = (struct rowset_col){delta_names[2 * h], "numeric", ROWSET_ID,
-                                              .off = hist, .size = HIST_TEXT_MAX};
+        delta_cols[k++] = (struct rowset_col){delta_names[2 * h], "numeric", ROWSET_ID, .off = hist,
+                                              .size = HIST_TEXT_MAX};
         delta_cols[k++] = (struct rowset_col){delta_names[2 * h + 1], "numeric", ROWSET_ID,
                                               .off = sub, .size = HIST_TEXT_MAX};
     }

@@ -79,8 +79,7 @@ struct daily_row {
 
 #define ROWS_NONE INT64_MIN
 
-extern const rowset_table rows_tickets, rows_customers, rows_samples, rows_surveys,
-    rows_sla_events;
+extern const rowset_table rows_tickets, rows_customers, rows_samples, rows_surveys, rows_sla_events;
 /* analytics.daily, and the daily part of analytics.apply()'s document
  * ("<hist>_add", "<hist>_sub"): from contrib.h's lists of measures and
  * histograms. */

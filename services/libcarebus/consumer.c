@@ -53,7 +53,7 @@ struct consumer_txn {
     consumer *c;
     const uint64_t *next; /* each stream's last seq in the transaction */
     const event *cause;
-    size_t cause_first;              /* index in emitted of the cause's first event */
+    size_t cause_first;             /* index in emitted of the cause's first event */
     struct eventlog_entry *emitted; /* packed at emit, appended at commit */
     size_t nemitted, cap;
 };

@@ -112,7 +112,8 @@ int db_ensure(db *d)
         if (c)
             PQfinish(c);
         d->next_attempt_ms = now + d->backoff_ms;
-        d->backoff_ms = d->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : d->backoff_ms * 2;
+        d->backoff_ms =
+            d->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : d->backoff_ms * 2;
         return -1;
     }
     PQsetNoticeProcessor(c, db_on_notice, NULL);

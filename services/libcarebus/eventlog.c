@@ -59,7 +59,7 @@ static const rowset_table eventlog_events = {"eventlog.events", eventlog_cols,
                                              ROWSET_COUNT(eventlog_cols), NULL};
 
 #define EVENTLOG_APPEND_SQL                                                                        \
-    "SELECT idx, event_id, seq, (extract(epoch FROM recorded_at) * 1000000)::bigint"              \
+    "SELECT idx, event_id, seq, (extract(epoch FROM recorded_at) * 1000000)::bigint"               \
     " AS recorded_us, duplicate FROM eventlog.append($1, $2::json)"
 
 /* Copies an id-like string into a fixed field; -1 when it does not fit
@@ -110,27 +110,71 @@ int eventlog_entry_pack(struct eventlog_entry *e, const char *stream)
     return 0;
 }
 
-/* Appends the fields the log assigns, encoded as an envelope holding only
- * them (a few dozen bytes: on the stack, no allocation per event). */
+/* --- the trailer: what the log assigns, appended to the packed envelope ---- */
+
+/* Writes v as a protobuf varint at p (room for 10 bytes); its length. */
+static size_t varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            p[n] |= 0x80;
+        n++;
+    } while (v);
+    return n;
+}
+
+/* A field's number, from the generated descriptor (the .proto decides). */
+static uint64_t field_number(const ProtobufCMessageDescriptor *d, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, name);
+    assert(f && "a field the schema does not have");
+    return f->id;
+}
+
+/* Appends stream, seq and recorded_at encoded as protobuf-c encodes an
+ * envelope holding only them (the unit test checks it byte for byte), but
+ * without packing a message: readers of the whole log do this per event. */
 static void eventlog_trailer(buf *out, const char *stream, uint64_t seq, int64_t recorded_us)
 {
+    static uint64_t f_stream, f_seq, f_recorded, f_seconds, f_nanos;
+    if (!f_stream) {
+        f_seq = field_number(&carebus__v1__envelope__descriptor, "seq");
+        f_recorded = field_number(&carebus__v1__envelope__descriptor, "recorded_at");
+        f_seconds = field_number(&google__protobuf__timestamp__descriptor, "seconds");
+        f_nanos = field_number(&google__protobuf__timestamp__descriptor, "nanos");
+        f_stream = field_number(&carebus__v1__envelope__descriptor, "stream");
+    }
     Google__Protobuf__Timestamp rec = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     event_ts_set(&rec, recorded_us);
-    event t = CAREBUS__V1__ENVELOPE__INIT;
-    t.stream = (char *)stream;
-    t.seq = seq;
-    t.recorded_at = &rec;
-    uint8_t small[256];
-    size_t n = carebus__v1__envelope__get_packed_size(&t);
-    uint8_t *p = n <= sizeof small ? small : malloc(n);
-    if (!p) {
-        out->failed = 1;
-        return;
+    uint8_t b[80], ts[24];
+    size_t n = 0, tn = 0, slen = strlen(stream);
+    /* proto3: a field at its default is not written. */
+    if (slen) {
+        n += varint(b + n, f_stream << 3 | 2);
+        n += varint(b + n, slen);
+        buf_append(out, b, n);
+        buf_append(out, stream, slen);
+        n = 0;
     }
-    carebus__v1__envelope__pack(&t, p);
-    buf_append(out, p, n);
-    if (p != small)
-        free(p);
+    if (seq) {
+        n += varint(b + n, f_seq << 3);
+        n += varint(b + n, seq);
+    }
+    if (rec.seconds) {
+        tn += varint(ts + tn, f_seconds << 3);
+        tn += varint(ts + tn, (uint64_t)rec.seconds);
+    }
+    if (rec.nanos) {
+        tn += varint(ts + tn, f_nanos << 3);
+        tn += varint(ts + tn, (uint64_t)(int64_t)rec.nanos); /* int32: sign-extended */
+    }
+    n += varint(b + n, f_recorded << 3 | 2);
+    n += varint(b + n, tn);
+    memcpy(b + n, ts, tn);
+    buf_append(out, b, n + tn);
 }
 
 int eventlog_wire_buf(buf *out, const uint8_t *payload, size_t len, const char *stream,
@@ -193,10 +237,10 @@ int eventlog_append_send(PGconn *conn, const char *stream, struct eventlog_entry
 {
     rowset rows;
     const char *params[] = {stream, eventlog_rows(stream, e, n, &rows)};
-    int rc = params[1] && PQsendQueryParams(conn, EVENTLOG_APPEND_SQL, 2, NULL, params, NULL,
-                                            NULL, 0)
-                 ? 0
-                 : -1;
+    int rc =
+        params[1] && PQsendQueryParams(conn, EVENTLOG_APPEND_SQL, 2, NULL, params, NULL, NULL, 0)
+            ? 0
+            : -1;
     rowset_release(&rows);
     return rc;
 }
@@ -257,7 +301,8 @@ int eventlog_read(db *d, const char *stream, uint64_t after, int max, event **ou
     for (int i = 0; i < n; i++) {
         uint64_t seq = strtoull(db_value(r, i, "seq"), NULL, 10);
         size_t len;
-        unsigned char *bytes = PQunescapeBytea((const unsigned char *)db_value(r, i, "payload"), &len);
+        unsigned char *bytes =
+            PQunescapeBytea((const unsigned char *)db_value(r, i, "payload"), &len);
         int built = bytes ? eventlog_wire_buf(&wire, bytes, len, stream, seq,
                                               strtoll(db_value(r, i, "recorded_us"), NULL, 10))
                           : -1;

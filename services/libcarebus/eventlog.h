@@ -81,12 +81,11 @@ int eventlog_append(db *d, const char *stream, struct eventlog_entry *e, size_t 
 
 /* The same, without blocking: sends the statement on conn (which must be in
  * non-blocking mode, no other query in flight) ... */
-int eventlog_append_send(PGconn *conn, const char *stream, struct eventlog_entry *e,
-                         size_t n);
+int eventlog_append_send(PGconn *conn, const char *stream, struct eventlog_entry *e, size_t n);
 /* ... and fills the entries from its result. 0, or -1 when the result is not
  * the expected one (the caller logs the statement's error). */
-int eventlog_append_result(const PGresult *res, const char *stream,
-                           struct eventlog_entry *e, size_t n);
+int eventlog_append_result(const PGresult *res, const char *stream, struct eventlog_entry *e,
+                           size_t n);
 
 /* Reads up to max events of stream with seq > after, in sequence order,
  * each with stream, seq and recorded_at set from the log. *out receives an

@@ -408,11 +408,10 @@ static void expand(const rowset_table *t, const char *verb, size_t vlen, const c
         first = false;
         if (VERB("select")) {
             if (is_time(c))
-                buf_printf(out, "(extract(epoch FROM %.*s.%s) * 1000000)::bigint AS %s",
-                           (int)wl[0], w[0], c->name, c->name);
+                buf_printf(out, "(extract(epoch FROM %.*s.%s) * 1000000)::bigint AS %s", (int)wl[0],
+                           w[0], c->name, c->name);
             else if (is_array(c))
-                buf_printf(out, "to_json(%.*s.%s)::text AS %s", (int)wl[0], w[0], c->name,
-                           c->name);
+                buf_printf(out, "to_json(%.*s.%s)::text AS %s", (int)wl[0], w[0], c->name, c->name);
             else
                 buf_printf(out, "%.*s.%s", (int)wl[0], w[0], c->name);
         } else if (VERB("values")) {
@@ -434,8 +433,8 @@ static void expand(const rowset_table *t, const char *verb, size_t vlen, const c
 
 /* The table a token names ("identities.rows": the table whose name ends
  * in ".identities"), or the first; *verb moves past the prefix. */
-static const rowset_table *token_table(const rowset_table *const *ts, size_t nt,
-                                       const char **verb, size_t *vlen)
+static const rowset_table *token_table(const rowset_table *const *ts, size_t nt, const char **verb,
+                                       size_t *vlen)
 {
     const char *dot = memchr(*verb, '.', *vlen);
     if (!dot)
@@ -647,12 +646,12 @@ static int read_col(const rowset_table *t, const struct rowset_col *c, const cha
         return 0;
     }
     case ROWSET_INT:
-        *MUT(int, row, c) = v ? (int)strtol(v, NULL, 10)
-                          : (c->flags & ROWSET_NULLABLE) ? (int)c->none
-                                                         : 0;
+        *MUT(int, row, c) = v                              ? (int)strtol(v, NULL, 10)
+                            : (c->flags & ROWSET_NULLABLE) ? (int)c->none
+                                                           : 0;
         return 0;
     case ROWSET_I64:
-        *MUT(int64_t, row, c) = v ? strtoll(v, NULL, 10)
+        *MUT(int64_t, row, c) = v                              ? strtoll(v, NULL, 10)
                                 : (c->flags & ROWSET_NULLABLE) ? c->none
                                                                : 0;
         return 0;

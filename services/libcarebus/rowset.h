@@ -112,8 +112,14 @@ typedef struct rowset_stmt {
     const char *tmpl;
     char *text;
 } rowset_stmt;
-#define ROWSET_STMT(table, tmpl) {&(table), NULL, (tmpl), NULL}
-#define ROWSET_STMT2(table, table2, tmpl) {&(table), &(table2), (tmpl), NULL}
+#define ROWSET_STMT(table, tmpl)                                                                   \
+    {                                                                                              \
+        &(table), NULL, (tmpl), NULL                                                               \
+    }
+#define ROWSET_STMT2(table, table2, tmpl)                                                          \
+    {                                                                                              \
+        &(table), &(table2), (tmpl), NULL                                                          \
+    }
 /* The statement's text; NULL when out of memory. */
 const char *rowset_stmt_sql(rowset_stmt *s);
 

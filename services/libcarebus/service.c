@@ -111,8 +111,8 @@ fail:
     return NULL;
 }
 
-int service_consume(service *s, const char *const *streams,
-                    const struct consumer_handler *handlers, size_t nhandlers, void *arg)
+int service_consume(service *s, const char *const *streams, const struct consumer_handler *handlers,
+                    size_t nhandlers, void *arg)
 {
     s->consumer = consumer_new(s->name, s->db, s->bus, s->stream, handlers, nhandlers, arg);
     if (!s->consumer)

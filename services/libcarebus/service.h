@@ -16,16 +16,16 @@
 #include "loop.h"
 
 struct service_opts {
-    const char *name;          /* "router": log name, consumer name */
-    const char *port_var;      /* "ROUTER_PORT" (CAREBUS_ROUTER_PORT) */
+    const char *name;     /* "router": log name, consumer name */
+    const char *port_var; /* "ROUTER_PORT" (CAREBUS_ROUTER_PORT) */
     int default_port;
-    const char *stream;        /* stream it publishes, NULL if none */
+    const char *stream; /* stream it publishes, NULL if none */
     const struct http_route *routes;
     size_t nroutes;
-    void *arg;                 /* passed to route handlers and ready */
-    http_ready_fn ready;       /* /readyz; default: the database is up */
+    void *arg;           /* passed to route handlers and ready */
+    http_ready_fn ready; /* /readyz; default: the database is up */
     size_t max_body;
-    const char *tls_cert_pem;  /* HTTPS; see http_server_opts */
+    const char *tls_cert_pem; /* HTTPS; see http_server_opts */
     const char *tls_key_pem;
     const char *rejected_family;
 };
@@ -48,8 +48,8 @@ void service_destroy(service **ps);
 /* Makes the service a consumer of streams (NULL-terminated), emitting to
  * its own stream, dispatching through its handler table
  * (CONSUMER_HANDLERS(table), consumer.h). 0 or -1. */
-int service_consume(service *s, const char *const *streams,
-                    const struct consumer_handler *handlers, size_t nhandlers, void *arg);
+int service_consume(service *s, const char *const *streams, const struct consumer_handler *handlers,
+                    size_t nhandlers, void *arg);
 
 /* Runs until SIGTERM or SIGINT. Returns the process exit code. */
 int service_run(service *s);

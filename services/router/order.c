@@ -40,10 +40,11 @@ static int ingest_recorded(db *d, uint64_t seq, int64_t *out)
     char s[24];
     snprintf(s, sizeof s, "%" PRIu64, seq);
     const char *params[] = {s};
-    PGresult *r = db_exec(d,
-                          "SELECT (extract(epoch FROM recorded_at) * 1000000)::bigint"
-                          " AS recorded_us FROM eventlog.events WHERE stream = 'ingest' AND seq = $1",
-                          1, params);
+    PGresult *r =
+        db_exec(d,
+                "SELECT (extract(epoch FROM recorded_at) * 1000000)::bigint"
+                " AS recorded_us FROM eventlog.events WHERE stream = 'ingest' AND seq = $1",
+                1, params);
     if (!r)
         return -1;
     int found = PQntuples(r) == 1;

@@ -1163,9 +1163,9 @@ static int route_transfer(route_ctx *c, const route_item *it)
     e.ticket_transferred = &b;
     if (emit(c->em, &e, tcust(c, t), tid(c, t), it->at) != 0)
         return -1;
-    char *d = note_detail(json_pack("{s:s?, s:s?, s:s?, s:s?}", "from_team", from, "to_team",
-                                    x->to_team, "reason", or_null(x->reason), "actor",
-                                    or_null(x->actor)));
+    char *d =
+        note_detail(json_pack("{s:s?, s:s?, s:s?, s:s?}", "from_team", from, "to_team", x->to_team,
+                              "reason", or_null(x->reason), "actor", or_null(x->actor)));
     add_note(c, it, t, "ticket.transferred", 0, d, "transferred from %s to %s%s%.300s",
              from[0] ? from : "no team", x->to_team, blank(x->reason) ? "" : ": ",
              blank(x->reason) ? "" : x->reason);
@@ -1214,10 +1214,10 @@ static int route_escalation(route_ctx *c, const route_item *it)
     e.ticket_escalated = &b;
     if (emit(c->em, &e, tcust(c, t), tid(c, t), it->at) != 0)
         return -1;
-    char *d = note_detail(json_pack(
-        "{s:s?, s:s?, s:s?, s:s?}", "to_agent_id", lead >= 0 ? m->agent[lead].id : NULL,
-        "from_agent_id", from, "priority", rules_priority_name(tk->rank), "reason",
-        or_null(x->reason)));
+    char *d = note_detail(json_pack("{s:s?, s:s?, s:s?, s:s?}", "to_agent_id",
+                                    lead >= 0 ? m->agent[lead].id : NULL, "from_agent_id", from,
+                                    "priority", rules_priority_name(tk->rank), "reason",
+                                    or_null(x->reason)));
     add_note(c, it, t, "ticket.escalated", 0, d, "escalated (SLA) to %s, priority %s",
              lead >= 0 ? m->agent[lead].id : "no lead: the team keeps it",
              rules_priority_name(tk->rank));

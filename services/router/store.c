@@ -211,7 +211,10 @@ static void tk_merged_get(rowset_put *p, const void *row, const void *ctx)
 }
 
 #define TK(f) ROWSET_AT(m_ticket, f)
-#define TK_TIME(name, f) {name, "timestamptz", ROWSET_TIME, TK(f), .none = MODEL_NONE}
+#define TK_TIME(name, f)                                                                           \
+    {                                                                                              \
+        name, "timestamptz", ROWSET_TIME, TK(f), .none = MODEL_NONE                                \
+    }
 static const struct rowset_col ticket_cols[] = {
     {"id", "uuid", ROWSET_ID, TK(id)},
     {"customer_id", "uuid", ROWSET_FN, .get = tk_customer_get, .set = tk_customer_set},
@@ -368,8 +371,8 @@ static const struct rowset_col message_cols[] = {
     {"seq", "bigint", ROWSET_U64, MS(seq)},
 };
 #undef MS
-static const rowset_table messages = {"router.messages", message_cols,
-                                      ROWSET_COUNT(message_cols), store_strdup};
+static const rowset_table messages = {"router.messages", message_cols, ROWSET_COUNT(message_cols),
+                                      store_strdup};
 
 /* router.notes */
 
@@ -583,7 +586,7 @@ static int add_refs(model *m, const PGresult *r)
  * join the planner costs against a "small" table becomes a scan of every
  * row, in every batch. */
 #define REACH                                                                                      \
-    "WITH r AS (SELECT m.ticket_id FROM router.messages m WHERE m.external_id = ANY($1::text[])),"  \
+    "WITH r AS (SELECT m.ticket_id FROM router.messages m WHERE m.external_id = ANY($1::text[]))," \
     " t0 AS (SELECT x.id, x.customer_id, x.merged_into FROM router.tickets x"                      \
     "         WHERE x.id = ANY($2::uuid[] || ARRAY(SELECT ticket_id FROM r))),"                    \
     " tall AS (SELECT array_agg(id) AS ids FROM (SELECT id FROM t0"                                \
@@ -654,11 +657,10 @@ int store_prefetch(model *m, const struct store_keys *k)
     rowset_keys(&refs, k->refs, k->nrefs);
     rowset_keys(&tids, k->tickets, k->ntickets);
     rowset_keys(&cids, k->customers, k->ncustomers);
-    const char *reach[] = {buf_str(&refs), buf_str(&tids), handle_rows(k, &idents),
-                           buf_str(&cids)};
+    const char *reach[] = {buf_str(&refs), buf_str(&tids), handle_rows(k, &idents), buf_str(&cids)};
     const char *sql[] = {rowset_stmt_sql(&refs_sql), rowset_stmt_sql(&identities_sql),
-                         rowset_stmt_sql(&reach_customers_sql),
-                         rowset_stmt_sql(&reach_tickets_sql), rowset_stmt_sql(&agents_sql)};
+                         rowset_stmt_sql(&reach_customers_sql), rowset_stmt_sql(&reach_tickets_sql),
+                         rowset_stmt_sql(&agents_sql)};
     pgpipe p;
     if (refs.failed || tids.failed || cids.failed || !reach[2] || !sql[0] || !sql[1] || !sql[2] ||
         !sql[3] || !sql[4] || pipe_begin(&p, m->db) != 0)
@@ -686,7 +688,8 @@ int store_prefetch(model *m, const struct store_keys *k)
             model_link_ticket(m, model_customer_final(m, c), (int)t);
     }
     if (add_identities(m, k, pipe_result(&p, q_idents)) != 0 ||
-        add_refs(m, pipe_result(&p, q_refs)) != 0 || add_agents(m, pipe_result(&p, q_agents)) != 0) {
+        add_refs(m, pipe_result(&p, q_refs)) != 0 ||
+        add_agents(m, pipe_result(&p, q_agents)) != 0) {
         pipe_release(&p);
         goto out;
     }
@@ -702,11 +705,12 @@ out:
 
 /* The next page of a team's queue, in queue order, after the watermark. */
 static rowset_stmt queue_page_sql = ROWSET_STMT(
-    tickets, "SELECT {@select t} FROM router.tickets t"
-             " WHERE t.team = $1 AND t.queued_at IS NOT NULL AND ($2::boolean OR t.priority_rank < $3"
-             "   OR (t.priority_rank = $3 AND (t.queued_at, t.id) > (to_timestamp($4::bigint / 1e6),"
-             "       $5::uuid)))"
-             " ORDER BY t.priority_rank DESC, t.queued_at, t.id LIMIT $6");
+    tickets,
+    "SELECT {@select t} FROM router.tickets t"
+    " WHERE t.team = $1 AND t.queued_at IS NOT NULL AND ($2::boolean OR t.priority_rank < $3"
+    "   OR (t.priority_rank = $3 AND (t.queued_at, t.id) > (to_timestamp($4::bigint / 1e6),"
+    "       $5::uuid)))"
+    " ORDER BY t.priority_rank DESC, t.queued_at, t.id LIMIT $6");
 
 int store_queue_page(model *m, m_queue *q, int limit)
 {
@@ -798,10 +802,10 @@ static rowset_stmt w_attributes =
     ROWSET_STMT(attributes, "UPDATE router.customers c SET attributes = c.attributes || x.patch"
                             " FROM {@rows $1 x} WHERE c.id = x.id");
 
-static rowset_stmt w_identities =
-    ROWSET_STMT(identities, "INSERT INTO router.identities ({@cols}) SELECT {@values x}"
-                            " FROM {@rows $1 x}"
-                            " ON CONFLICT (kind, value) DO UPDATE SET customer_id = excluded.customer_id");
+static rowset_stmt w_identities = ROWSET_STMT(
+    identities, "INSERT INTO router.identities ({@cols}) SELECT {@values x}"
+                " FROM {@rows $1 x}"
+                " ON CONFLICT (kind, value) DO UPDATE SET customer_id = excluded.customer_id");
 
 /* A merged customer's rows that are not in the model move to its survivor
  * (those in the model are written with their final customer anyway); its
@@ -840,9 +844,9 @@ static rowset_stmt w_customer_moves = ROWSET_STMT(
 #define BY_KEY                                                                                     \
     " AND t.id = ANY(ARRAY(SELECT (j->>'id')::uuid FROM json_array_elements($1::json) j))"
 
-static rowset_stmt w_tickets_new = ROWSET_STMT(
-    tickets, "INSERT INTO router.tickets ({@cols}, priority) SELECT {@values x},"
-             " router.priority_name(x.priority_rank) FROM {@rows $1 x}");
+static rowset_stmt w_tickets_new =
+    ROWSET_STMT(tickets, "INSERT INTO router.tickets ({@cols}, priority) SELECT {@values x},"
+                         " router.priority_name(x.priority_rank) FROM {@rows $1 x}");
 
 /* The mutable columns: the row as the model holds it. Columns whose value
  * does not change leave the update HOT when no indexed one changes. */
@@ -851,10 +855,10 @@ static rowset_stmt w_tickets_new = ROWSET_STMT(
     "team,assignee,contacts,urgent_word,escalated_rank,reopened,merged_into,updated_at,"           \
     "assigned_at,queued_at,solved_at,closed_at,escalated_at"
 
-static rowset_stmt w_tickets_changed = ROWSET_STMT(
-    tickets, "UPDATE router.tickets t SET {@set x " TICKET_MUTABLE "},"
-             " priority = router.priority_name(x.priority_rank)"
-             " FROM {@rows $1 x} WHERE t.id = x.id" BY_KEY);
+static rowset_stmt w_tickets_changed =
+    ROWSET_STMT(tickets, "UPDATE router.tickets t SET {@set x " TICKET_MUTABLE "},"
+                         " priority = router.priority_name(x.priority_rank)"
+                         " FROM {@rows $1 x} WHERE t.id = x.id" BY_KEY);
 
 /* A contact joined: its count and time of activity, nothing else. */
 #define TICKET_JOINED "id,contacts,updated_at"

@@ -54,6 +54,7 @@ static rowset_stmt lock_sql =
  * current priority, the segment as of the close (latest first; ties broken
  * by the log's order), the close, the facts ("kind us,..." in order) and the
  * publications ("target cycle kind,..."). */
+/* clang-format off */
 #define READ_SQL                                                                                   \
     "SELECT t.customer_id,"                                                                        \
     "  (SELECT f.priority FROM sla.ticket_facts f WHERE f.ticket_id = $1"                          \
@@ -75,8 +76,10 @@ static rowset_stmt lock_sql =
     "                               WHERE ticket_id = $1 AND kind = 'closed') c"                   \
     " WHERE t.ticket_id = $1"
 
+/* clang-format on */
 /* Replaces the ticket's target rows by the fold's ($2, rows of sla.targets;
  * unchanged rows are not written) and its summary ($3..$8). */
+/* clang-format off */
 static rowset_stmt write_sql = ROWSET_STMT(
     sla_targets,
     "WITH n AS (SELECT * FROM {@rows $2 n}),"
@@ -92,6 +95,7 @@ static rowset_stmt write_sql = ROWSET_STMT(
     " ON CONFLICT (ticket_id, target, cycle) DO UPDATE SET {@set excluded " SLA_TARGETS_MUTABLE "}"
     " WHERE ({@values t " SLA_TARGETS_MUTABLE "})"
     "   IS DISTINCT FROM ({@values excluded " SLA_TARGETS_MUTABLE "})");
+/* clang-format on */
 
 #define CLAIM_SQL                                                                                  \
     "INSERT INTO sla.emitted (ticket_id, target, cycle, kind, event_id, at)"                       \
@@ -101,8 +105,8 @@ enum { ST_FACT, ST_LOCK, ST_READ, ST_WRITE, ST_CLAIM };
 /* The statements built from sla.targets' description have their text
  * filled in on first use. */
 static const struct sla_stmt stmts[] = {
-    [ST_FACT] = {"sla_fact", FACT_SQL, 8}, [ST_LOCK] = {"sla_lock", NULL, 1},
-    [ST_READ] = {"sla_read", READ_SQL, 1}, [ST_WRITE] = {"sla_write", NULL, 8},
+    [ST_FACT] = {"sla_fact", FACT_SQL, 8},    [ST_LOCK] = {"sla_lock", NULL, 1},
+    [ST_READ] = {"sla_read", READ_SQL, 1},    [ST_WRITE] = {"sla_write", NULL, 8},
     [ST_CLAIM] = {"sla_claim", CLAIM_SQL, 6},
 };
 
@@ -138,11 +142,10 @@ static int ev_time(db *d, const event *ev, int64_t *out)
         return 0;
     }
     const char *params[] = {ev->event_id};
-    PGresult *res =
-        db_exec(d,
-                "SELECT " EPOCH_US("recorded_at") " AS recorded_us FROM eventlog.events"
-                " WHERE event_id = $1",
-                1, params);
+    PGresult *res = db_exec(d,
+                            "SELECT " EPOCH_US("recorded_at") " AS recorded_us FROM eventlog.events"
+                                                              " WHERE event_id = $1",
+                            1, params);
     if (!res)
         return -1;
     int rc = 1;

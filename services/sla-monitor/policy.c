@@ -47,8 +47,8 @@ int sla_config_store_files(db *d, const char *dir, bool *changed)
         if (!(docs[i] = config_read(dir, config_files[i])))
             goto out;
     const char *params[] = {docs[0], docs[1], docs[2], dir};
-    PGresult *res =
-        db_exec(d, "SELECT sla.load_config($1::jsonb, $2::jsonb, $3::jsonb, $4) AS changed", 4, params);
+    PGresult *res = db_exec(
+        d, "SELECT sla.load_config($1::jsonb, $2::jsonb, $3::jsonb, $4) AS changed", 4, params);
     if (!res) {
         log_error("the SLA configuration in %s was rejected (see the error above); the previous "
                   "one stays",

@@ -49,6 +49,7 @@
 
 /* The rows of the entries due ($1: their keys, as sla.targets rows),
  * locked, with their ticket's customer and current priority. */
+/* clang-format off */
 static rowset_stmt fire_select_sql = ROWSET_STMT(
     sla_targets,
     "SELECT t.ticket_id, t.target, t.cycle, " EPOCH_US("t.due_at") " AS due_us,"
@@ -60,6 +61,7 @@ static rowset_stmt fire_select_sql = ROWSET_STMT(
     "  LEFT JOIN sla.tickets k ON k.ticket_id = t.ticket_id"
     " WHERE t.status = 'running' AND t.next_fire_at <= " TS("$2::bigint")
     " ORDER BY t.ticket_id, t.target, t.cycle FOR UPDATE OF t");
+/* clang-format on */
 
 enum fire_kind { FIRE_NONE, FIRE_WARNING, FIRE_BREACH };
 
@@ -216,9 +218,9 @@ static int load_line(sla *s, uint64_t cols, const char *line, size_t len)
     return sla_heap_push(&s->heap, &t);
 }
 
-static rowset_stmt load_sql =
-    ROWSET_STMT(sla_targets, "COPY (SELECT {@select t " TIMER_COLS "} FROM sla.targets t"
-                             " WHERE t.next_fire_at IS NOT NULL ORDER BY t.next_fire_at) TO STDOUT");
+static rowset_stmt load_sql = ROWSET_STMT(
+    sla_targets, "COPY (SELECT {@select t " TIMER_COLS "} FROM sla.targets t"
+                 " WHERE t.next_fire_at IS NOT NULL ORDER BY t.next_fire_at) TO STDOUT");
 
 int sla_timers_load(sla *s)
 {
@@ -567,10 +569,9 @@ void sla_timers_on_clock(void *arg)
     sla_timers_rearm(s);
 }
 
-static rowset_stmt sweep_sql =
-    ROWSET_STMT(sla_targets, "SELECT {@select t " TIMER_COLS "} FROM sla.targets t"
-                             " WHERE t.next_fire_at <= " TS("$1::bigint")
-                             " ORDER BY t.next_fire_at LIMIT $2");
+static rowset_stmt sweep_sql = ROWSET_STMT(
+    sla_targets, "SELECT {@select t " TIMER_COLS "} FROM sla.targets t"
+                 " WHERE t.next_fire_at <= " TS("$1::bigint") " ORDER BY t.next_fire_at LIMIT $2");
 
 int sla_timers_sweep(sla *s)
 {

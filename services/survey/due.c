@@ -42,7 +42,6 @@
 #define DUE_BATCH 50
 #define DUE_PERIOD_MS 1000
 
-
 #define STR2(x) #x
 #define STR(x) STR2(x)
 
@@ -99,6 +98,7 @@ static const rowset_table due_surveys = {"survey.surveys", due_cols, ROWSET_COUN
                                          due_strdup};
 
 /* $1: the consumer's offset on the router stream. */
+/* clang-format off */
 static rowset_stmt due_sql = ROWSET_STMT(
     due_surveys,
     "WITH mark AS (SELECT"
@@ -110,6 +110,7 @@ static rowset_stmt due_sql = ROWSET_STMT(
     " WHERE v.status = 'scheduled' AND v.due_at <= now()"
     "  AND (v.due_at <= mark.applied_until OR mark.caught_up)"
     " ORDER BY v.due_at, v.id LIMIT " STR(DUE_BATCH) " FOR UPDATE OF v SKIP LOCKED");
+/* clang-format on */
 
 static void row_release(struct due_row *r)
 {

@@ -374,8 +374,8 @@ static void on_claimed(PGresult *res, void *arg)
     }
     int n = PQntuples(res);
     for (int i = 0; i < n; i++)
-        if (xfer_start(o, db_value(res, i, "id"), db_value(res, i, "url"),
-                       db_value(res, i, "body"), atoi(db_value(res, i, "attempts"))) != 0)
+        if (xfer_start(o, db_value(res, i, "id"), db_value(res, i, "url"), db_value(res, i, "body"),
+                       atoi(db_value(res, i, "attempts"))) != 0)
             log_error("could not start delivery %s: it will be attempted when its lease ends",
                       db_value(res, i, "id"));
     /* Something came: look again at once (a wasted query at most). Else the

@@ -244,6 +244,42 @@ static void test_seal(void **state)
     eventlog_entry_release(&e);
 }
 
+/* The trailer is what protobuf-c packs for an envelope holding only the
+ * log's fields, whatever their values (zeros left out, negative times). */
+static void test_trailer_encoding(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *stream;
+        uint64_t seq;
+        int64_t rec;
+    } cases[] = {
+        {"ingest", 1, INT64_C(1795399200123456)},
+        {"survey", UINT64_MAX, 0},
+        {"router", 300, -1},
+        {"", 0, INT64_C(-62135596800000000)},
+        {"sla", 1, 999999},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Google__Protobuf__Timestamp rec = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        event_ts_set(&rec, cases[i].rec);
+        event t = CAREBUS__V1__ENVELOPE__INIT;
+        t.stream = (char *)cases[i].stream;
+        t.seq = cases[i].seq;
+        t.recorded_at = &rec;
+        size_t want_len, got_len;
+        uint8_t *want = event_pack(&t, &want_len);
+        uint8_t *got = eventlog_wire((const uint8_t *)"", 0, cases[i].stream, cases[i].seq,
+                                     cases[i].rec, &got_len);
+        assert_non_null(want);
+        assert_non_null(got);
+        assert_int_equal(got_len, want_len);
+        assert_memory_equal(got, want, want_len);
+        free(want);
+        free(got);
+    }
+}
+
 /* --- the handler table ------------------------------------------------------------------- */
 
 static int g_handled, g_flushes;
@@ -379,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_pack_once_bytes_equal_the_log),
         cmocka_unit_test(test_pack_failures),
         cmocka_unit_test(test_seal),
+        cmocka_unit_test(test_trailer_encoding),
         cmocka_unit_test(test_handler_table),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -137,18 +137,21 @@ static void test_sql_verbs(void **state)
 {
     (void)state;
     char *s = expand(&things, "SELECT {@select x id,name,at,tags} FROM t x");
-    assert_string_equal(s, "SELECT x.id, x.name, (extract(epoch FROM x.at) * 1000000)::bigint AS at,"
-                           " to_json(x.tags)::text AS tags FROM t x");
+    assert_string_equal(s,
+                        "SELECT x.id, x.name, (extract(epoch FROM x.at) * 1000000)::bigint AS at,"
+                        " to_json(x.tags)::text AS tags FROM t x");
     free(s);
-    s = expand(&things, "INSERT INTO t ({@cols id,name}) SELECT {@values r id,name} FROM"
-                        " {@rows $2 r id,name} ON CONFLICT (id) DO UPDATE SET {@set excluded name}");
+    s = expand(&things,
+               "INSERT INTO t ({@cols id,name}) SELECT {@values r id,name} FROM"
+               " {@rows $2 r id,name} ON CONFLICT (id) DO UPDATE SET {@set excluded name}");
     assert_string_equal(s, "INSERT INTO t (id, name) SELECT r.id, r.name FROM"
                            " json_to_recordset($2::json) AS r (id uuid, name text)"
                            " ON CONFLICT (id) DO UPDATE SET name = excluded.name");
     free(s);
     s = expand(&things, "{@copy}");
-    assert_string_equal(s, "COPY pg_temp.things (id, name, count, big, seq, ok, at, doc, tags, kind)"
-                           " FROM STDIN");
+    assert_string_equal(s,
+                        "COPY pg_temp.things (id, name, count, big, seq, ok, at, doc, tags, kind)"
+                        " FROM STDIN");
     free(s);
     /* Literal braces of SQL are left alone. */
     s = expand(&things, "SELECT '{}'::text[], {@cols kind}");
@@ -210,9 +213,9 @@ static void test_invalid_utf8_is_null(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "cut \xe1\xbb", /* a sequence cut short */
-        "\xc0\xaf",     /* overlong */
-        "\xed\xa0\x80", /* a surrogate */
+        "cut \xe1\xbb",     /* a sequence cut short */
+        "\xc0\xaf",         /* overlong */
+        "\xed\xa0\x80",     /* a surrogate */
         "\xf4\x90\x80\x80", /* beyond U+10FFFF */
         "\xff",
     };
@@ -245,11 +248,12 @@ static void test_copy_line(void **state)
     struct thing t = sample();
     buf b = BUF_INIT;
     rowset_copy_line(&things, &t, NULL, &b);
-    assert_string_equal(buf_str(&b), "0b9f1c3e-5d2a-4e6b-9c1d-7a8e2f4b6c01\t"
-                                     "Tôi \"cần\"\\thỗ\\\\trợ\\n\t3\t-9000000000\t"
-                                     "18446744073709551615\tt\t2026-11-23T02:00:00.123456Z\t"
-                                     "{\"a\": [1, 2]}\t"
-                                     "{\"support\",\"vip, \\\\\"gold\\\\\"\",\"a\\\\\\\\b\"}\tblue\n");
+    assert_string_equal(buf_str(&b),
+                        "0b9f1c3e-5d2a-4e6b-9c1d-7a8e2f4b6c01\t"
+                        "Tôi \"cần\"\\thỗ\\\\trợ\\n\t3\t-9000000000\t"
+                        "18446744073709551615\tt\t2026-11-23T02:00:00.123456Z\t"
+                        "{\"a\": [1, 2]}\t"
+                        "{\"support\",\"vip, \\\\\"gold\\\\\"\",\"a\\\\\\\\b\"}\tblue\n");
     buf_release(&b);
 }
 
@@ -382,10 +386,11 @@ static void test_round_trip(void **state)
         ROWSET_STMT(things, "INSERT INTO things ({@cols id,name,count,big,ok,at,doc,tags,kind})"
                             " SELECT {@values x id,name,count,big,ok,at,doc,tags,kind}"
                             " FROM {@rows $1 x id,name,count,big,ok,at,doc,tags,kind}");
-    static rowset_stmt sel = ROWSET_STMT(things, "SELECT {@select t id,name,count,big,ok,at,tags,kind}"
-                                                 " FROM things t ORDER BY t.id");
-    struct thing a = sample(), b = {.id = "1d5b6a7f-8e9d-4ca3-8ebf-3a4b5c6d7e8f", .count = -1,
-                                    .at = NONE};
+    static rowset_stmt sel =
+        ROWSET_STMT(things, "SELECT {@select t id,name,count,big,ok,at,tags,kind}"
+                            " FROM things t ORDER BY t.id");
+    struct thing a = sample(),
+                 b = {.id = "1d5b6a7f-8e9d-4ca3-8ebf-3a4b5c6d7e8f", .count = -1, .at = NONE};
     a.seq = 0;
     rowset w;
     rowset_init(&w, &things, NULL);
@@ -472,8 +477,9 @@ static void test_copy_round_trip(void **state)
         PQclear(r);
     }
     buf_reset(&sql);
-    assert_int_equal(rowset_sql(&things, "COPY (SELECT {@select t id,name,seq,at,kind}"
-                                         " FROM things t) TO STDOUT",
+    assert_int_equal(rowset_sql(&things,
+                                "COPY (SELECT {@select t id,name,seq,at,kind}"
+                                " FROM things t) TO STDOUT",
                                 &sql),
                      0);
     r = PQexec(c, buf_str(&sql));
@@ -483,10 +489,9 @@ static void test_copy_round_trip(void **state)
     int n = PQgetCopyData(c, &out, 0);
     assert_true(n > 0);
     struct thing x = {0};
-    assert_int_equal(
-        rowset_copy_read(&things, rowset_cols(&things, "id,name,seq,at,kind"), out, (size_t)n, &x,
-                         NULL),
-        0);
+    assert_int_equal(rowset_copy_read(&things, rowset_cols(&things, "id,name,seq,at,kind"), out,
+                                      (size_t)n, &x, NULL),
+                     0);
     PQfreemem(out);
     assert_int_equal(PQgetCopyData(c, &out, 0), -1);
     while ((r = PQgetResult(c)) != NULL)
