@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "log.h"
 #include "metrics.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 struct rowset_put {
     buf *b;
@@ -26,38 +28,10 @@ struct rowset_put {
 
 /* --- values ------------------------------------------------------------------ */
 
-/* Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most
- * U+10FFFF), as PostgreSQL's UTF8 encoding checks it. */
-static bool utf8_valid(const char *s)
+/* Text PostgreSQL's UTF8 encoding accepts. */
+static bool text_valid(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-        int n;
-        unsigned cp;
-        if (*p >= 0xc2 && *p <= 0xdf) {
-            n = 1, cp = *p & 0x1f;
-        } else if (*p >= 0xe0 && *p <= 0xef) {
-            n = 2, cp = *p & 0x0f;
-        } else if (*p >= 0xf0 && *p <= 0xf4) {
-            n = 3, cp = *p & 0x07;
-        } else {
-            return false;
-        }
-        for (int i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return false;
-        p += n + 1;
-    }
-    return true;
+    return utf8_valid(s, strlen(s));
 }
 
 static void json_escape(buf *b, const char *s)
@@ -120,7 +94,7 @@ void rowset_put_null(rowset_put *p)
 
 void rowset_put_str(rowset_put *p, const char *s)
 {
-    if (s && !utf8_valid(s)) {
+    if (s && !text_valid(s)) {
         metrics_add("carebus_rowset_invalid_utf8_total", 1);
         s = NULL;
     }
@@ -167,7 +141,7 @@ void rowset_put_time(rowset_put *p, int64_t us)
 
 void rowset_put_json(rowset_put *p, const char *json)
 {
-    if (json && !utf8_valid(json)) {
+    if (json && !text_valid(json)) {
         metrics_add("carebus_rowset_invalid_utf8_total", 1);
         json = NULL;
     }
@@ -197,7 +171,7 @@ void rowset_put_strv(rowset_put *p, const char *const *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (i)
             buf_putc(&lit, ',');
-        if (!s[i] || !utf8_valid(s[i])) {
+        if (!s[i] || !text_valid(s[i])) {
             buf_puts(&lit, "NULL");
             continue;
         }
@@ -218,20 +192,14 @@ void rowset_put_strv(rowset_put *p, const char *const *s, size_t n)
 
 void rowset_put_bytea(rowset_put *p, const uint8_t *data, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
     /* The hex format's "\x", its backslash escaped in either form. */
     buf_puts(p->b, p->copy ? "\\\\x" : "\"\\\\x");
-    char chunk[256];
-    size_t k = 0;
-    for (size_t i = 0; i < len; i++) {
-        chunk[k++] = hex[data[i] >> 4];
-        chunk[k++] = hex[data[i] & 15];
-        if (k == sizeof chunk) {
-            buf_append(p->b, chunk, k);
-            k = 0;
-        }
+    char chunk[2 * 128 + 1];
+    for (size_t i = 0; i < len; i += 128) {
+        size_t n = len - i < 128 ? len - i : 128;
+        hex_encode(data + i, n, chunk);
+        buf_append(p->b, chunk, 2 * n);
     }
-    buf_append(p->b, chunk, k);
     if (!p->copy)
         buf_putc(p->b, '"');
 }

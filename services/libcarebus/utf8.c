@@ -45,7 +45,13 @@ bool utf8_valid(const char *s, size_t n)
 {
     uint32_t cp;
     for (size_t i = 0; i < n;) {
-        /* ASCII needs no call: most text is mostly ASCII. */
+        /* ASCII needs no call: most text is mostly ASCII, skipped eight
+         * bytes at a time (the rows every service writes pass here). */
+        uint64_t w;
+        if (n - i >= 8 && (memcpy(&w, s + i, 8), !(w & UINT64_C(0x8080808080808080)))) {
+            i += 8;
+            continue;
+        }
         if ((unsigned char)s[i] < 0x80) {
             i++;
             continue;

@@ -36,6 +36,7 @@
 
 #include "answer.h"
 #include "eventlog.h"
+#include "hex.h"
 #include "id.h"
 #include "lang.h"
 #include "log.h"
@@ -339,14 +340,18 @@ static void on_stored(PGresult *res, void *arg)
     reply_outcome(w, OUT_OK);
 }
 
+/* A bytea parameter in PostgreSQL's hex format. */
 static void hex_bytea(buf *b, const uint8_t *p, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    buf_puts(b, "\\x");
-    for (size_t i = 0; i < n; i++) {
-        char two[2] = {hex[p[i] >> 4], hex[p[i] & 15]};
-        buf_append(b, two, 2);
+    char *hex = malloc(2 * n + 1);
+    if (!hex) {
+        b->failed = 1;
+        return;
     }
+    hex_encode(p, n, hex);
+    buf_puts(b, "\\x");
+    buf_append(b, hex, 2 * n);
+    free(hex);
 }
 
 static void store(struct web_req *w)

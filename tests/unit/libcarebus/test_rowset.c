@@ -218,6 +218,8 @@ static void test_invalid_utf8_is_null(void **state)
         "\xed\xa0\x80",     /* a surrogate */
         "\xf4\x90\x80\x80", /* beyond U+10FFFF */
         "\xff",
+        "eight by\xfftes",          /* after a whole ASCII word */
+        "sixteen bytes ok\xe1\xbb", /* cut at the very end */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct thing t = {.name = bad[i], .doc = bad[i], .count = -1, .at = NONE};
@@ -233,12 +235,14 @@ static void test_invalid_utf8_is_null(void **state)
         buf_release(&b);
     }
     /* Valid multi-byte text of every length passes. */
-    struct thing t = {.name = "é ệ 你 😀", .count = -1, .at = NONE};
+    struct thing t = {
+        .name = "é ệ 你 😀 and more than eight ASCII bytes ệ", .count = -1, .at = NONE};
     rowset w;
     rowset_init(&w, &things, NULL);
     rowset_only(&w, "name");
     rowset_add(&w, &t);
-    assert_string_equal(rowset_json(&w), "[{\"name\":\"é ệ 你 😀\"}]");
+    assert_string_equal(rowset_json(&w),
+                        "[{\"name\":\"é ệ 你 😀 and more than eight ASCII bytes ệ\"}]");
     rowset_release(&w);
 }
 
