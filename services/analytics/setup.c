@@ -108,8 +108,9 @@ static int setup_measures(analytics *a)
     PGresult *r = db_exec(d, "SELECT measures FROM analytics.settings", 0, NULL);
     if (!r)
         return -1;
-    bool known = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0);
-    bool same = known && strcmp(PQgetvalue(r, 0, 0), contrib_measures_text()) == 0;
+    const char *measures = PQntuples(r) == 1 ? db_value(r, 0, "measures") : NULL;
+    bool known = measures != NULL;
+    bool same = known && strcmp(measures, contrib_measures_text()) == 0;
     PQclear(r);
     if (same)
         return 0;
