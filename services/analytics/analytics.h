@@ -34,6 +34,17 @@ typedef struct analytics {
     bool setup_done;
 } analytics;
 
+/* The service's life (analytics.c): settings (CAREBUS_BI_PASSWORD,
+ * CAREBUS_ANALYTICS_*; 0 or -1, logged), then once a->svc exists the
+ * API's queue, the start-up task and the consumer (0 or -1), and at the
+ * end the queue (before the service goes) and the settings. */
+int analytics_configure(analytics *a);
+int analytics_open(analytics *a);
+void analytics_close(analytics *a);
+void analytics_release(analytics *a);
+/* /readyz: the consumer's and the API's connections are up. */
+bool analytics_ready(void *arg);
+
 /* The routes (routes.c) and their handlers. */
 extern const struct http_route analytics_routes[];
 extern const size_t analytics_routes_count;

@@ -199,7 +199,7 @@ static void on_kpis(kpi_result *res, void *arg)
         http_reply(k->r, 200, "application/json", buf_str(&b), b.len);
     }
     buf_release(&b);
-    kpi_result_free(&res);
+    kpi_result_destroy(&res);
     free(k);
 }
 

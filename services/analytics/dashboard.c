@@ -532,10 +532,10 @@ static void dash_reply(struct dash *d, unsigned status, const char *error)
     buf_release(&b);
 }
 
-static void dash_free(struct dash *d)
+static void dash_destroy(struct dash *d)
 {
-    kpi_result_free(&d->all);
-    kpi_result_free(&d->days);
+    kpi_result_destroy(&d->all);
+    kpi_result_destroy(&d->days);
     free(d->by_channel);
     free(d);
 }
@@ -550,7 +550,7 @@ static void dash_step(struct dash *d)
     } else {
         dash_reply(d, 200, NULL);
     }
-    dash_free(d);
+    dash_destroy(d);
 }
 
 static void on_all(kpi_result *res, void *arg)
@@ -651,7 +651,7 @@ http_status dashboard_get(http_req *r, void *arg)
         civil_date_format(d->p.from_day, d->p.from);
         civil_date_format(d->p.to_day, d->p.to);
         dash_reply(d, 400, msg);
-        dash_free(d);
+        dash_destroy(d);
         return HTTP_DONE;
     }
     d->ndays = d->p.to_day - d->p.from_day + 1;
@@ -661,7 +661,7 @@ http_status dashboard_get(http_req *r, void *arg)
                  d->lang == LANG_EN ? "is more than 400 days after from"
                                     : "cách \"from\" quá 400 ngày");
         dash_reply(d, 400, msg);
-        dash_free(d);
+        dash_destroy(d);
         return HTTP_DONE;
     }
     d->nchannels = vocab_count(CHANNELS);
@@ -671,7 +671,7 @@ http_status dashboard_get(http_req *r, void *arg)
     if (!d->by_channel || !dbq_up(a->q)) {
         http_add_header(r, "Retry-After", "1");
         dash_reply(d, 503, L(d, L_UNAVAILABLE));
-        dash_free(d);
+        dash_destroy(d);
         return HTTP_DONE;
     }
     d->pending = 1; /* held until everything is queued */
@@ -693,7 +693,7 @@ http_status dashboard_get(http_req *r, void *arg)
     if (d->pending == 1) { /* nothing queued: answer now */
         http_add_header(r, "Retry-After", "1");
         dash_reply(d, 503, L(d, L_UNAVAILABLE));
-        dash_free(d);
+        dash_destroy(d);
         return HTTP_DONE;
     }
     d->pending--; /* the callbacks finish it */

@@ -86,7 +86,7 @@ struct kpi_job {
     size_t nwant;
 };
 
-void kpi_result_free(kpi_result **pr)
+void kpi_result_destroy(kpi_result **pr)
 {
     kpi_result *r = *pr;
     if (!r)
@@ -99,9 +99,9 @@ void kpi_result_free(kpi_result **pr)
     *pr = NULL;
 }
 
-static void job_free(struct kpi_job *j)
+static void job_destroy(struct kpi_job *j)
 {
-    kpi_result_free(&j->res);
+    kpi_result_destroy(&j->res);
     buf *bs[] = {&j->metric, &j->key, &j->n, &j->blo, &j->olo, &j->bhi, &j->ohi};
     for (size_t i = 0; i < sizeof bs / sizeof bs[0]; i++)
         buf_release(bs[i]);
@@ -114,7 +114,7 @@ static void job_done(struct kpi_job *j, bool ok)
     if (ok)
         j->res = NULL;
     j->fn(r, j->arg);
-    job_free(j);
+    job_destroy(j);
 }
 
 bool kpi_locate(const char *hist, long long n, int *blo, long long *olo, int *bhi, long long *ohi)
@@ -322,7 +322,7 @@ int kpi_query(dbq *q, const char *from, const char *to, int group, kpi_fn fn, vo
     const char *sql = kpi_sql_query();
     const char *params[] = {j->from, j->to, j->group};
     if (!sql || dbq_query(q, sql, 3, params, on_sums, j) != 0) {
-        job_free(j);
+        job_destroy(j);
         return -1;
     }
     return 0;

@@ -87,9 +87,9 @@ typedef struct kpi_result {
     size_t nrows;
 } kpi_result;
 
-void kpi_result_free(kpi_result **pr);
+void kpi_result_destroy(kpi_result **pr);
 
-/* res: owned by the callee (kpi_result_free); NULL when the database
+/* res: owned by the callee (kpi_result_destroy); NULL when the database
  * failed or is down. */
 typedef void (*kpi_fn)(kpi_result *res, void *arg);
 

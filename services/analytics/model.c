@@ -46,7 +46,7 @@ static void list_release(model_list *l)
     memset(l, 0, sizeof *l);
 }
 
-static void ticket_free(model_ticket *t)
+static void ticket_destroy(model_ticket *t)
 {
     if (!t)
         return;
@@ -62,7 +62,7 @@ static void ticket_free(model_ticket *t)
     free(t);
 }
 
-static void customer_free(model_customer *c)
+static void customer_destroy(model_customer *c)
 {
     if (!c)
         return;
@@ -76,9 +76,9 @@ void model_destroy(model **pm)
     if (!m)
         return;
     for (size_t i = 0; i < m->ntickets; i++)
-        ticket_free(m->tickets[i]);
+        ticket_destroy(m->tickets[i]);
     for (size_t i = 0; i < m->ncustomers; i++)
-        customer_free(m->customers[i]);
+        customer_destroy(m->customers[i]);
     for (size_t i = 0; i < m->nsurveys; i++)
         free(m->surveys[i].survey);
     free(m->tickets);

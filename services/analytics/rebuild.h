@@ -30,6 +30,10 @@ struct rebuild_stats {
 
 int rebuild_run(db *d, timebase *cal, struct rebuild_stats *st);
 
+/* carebus-analytics --rebuild: connects (CAREBUS_PG), rebuilds, prints the
+ * figures as one JSON line on stdout. The process exit code. */
+int rebuild_main(void);
+
 /* Records the calendar the state is computed with (analytics.settings),
  * inside the caller's transaction or on its own. 0 or -1. */
 int rebuild_save_settings(db *d, timebase *cal);

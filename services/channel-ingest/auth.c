@@ -65,7 +65,7 @@ static struct auth_key *table_find(const struct auth_table *t, const unsigned ch
     return i == HMAP_ABSENT ? NULL : &t->keys[i];
 }
 
-static void table_free(struct auth_table *t)
+static void table_destroy(struct auth_table *t)
 {
     if (t->keys)
         OPENSSL_cleanse(t->keys, t->n * sizeof *t->keys);
@@ -127,7 +127,7 @@ int auth_replace(auth *a, const struct auth_row *rows, size_t n)
     struct auth_table t = {.index = HMAP_INIT_TYPE(&key_hash_type)};
     t.keys = calloc(n + 1, sizeof *t.keys);
     if (!t.keys || hmap_reserve(&t.index, n + 1) != 0) {
-        table_free(&t);
+        table_destroy(&t);
         log_error("out of memory loading %zu API keys", n);
         return -1;
     }
@@ -136,7 +136,7 @@ int auth_replace(auth *a, const struct auth_row *rows, size_t n)
     for (size_t i = 0; i < n; i++)
         table_add(&t, &a->t, rows[i].id, rows[i].hash, channels_mask(rows[i].id, rows[i].channels),
                   false);
-    table_free(&a->t);
+    table_destroy(&a->t);
     a->t = t;
     metrics_set("carebus_ingest_api_keys", (double)t.n);
     return 0;
@@ -179,7 +179,7 @@ void auth_destroy(auth **pa)
         return;
     if (a->timer > 0)
         loop_remove_timer(a->loop, a->timer);
-    table_free(&a->t);
+    table_destroy(&a->t);
     OPENSSL_cleanse(a->bootstrap, sizeof a->bootstrap);
     free(a);
     *pa = NULL;

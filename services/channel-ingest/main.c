@@ -7,6 +7,7 @@
  * loaded the API keys.
  */
 #include <openssl/crypto.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,14 +120,13 @@ static void ingest_close(ingest *in)
 
 int main(void)
 {
+    /* 1. configuration: limits, rate limits, TLS (CAREBUS_*) */
     ingest in = {0};
     struct ingest_config c = {0};
     log_init("channel-ingest");
-    if (ingest_configure(&c) != 0) {
-        free_pem(&c.tls_cert);
-        free_pem(&c.tls_key);
-        return 1;
-    }
+    int rc = 1;
+    if (ingest_configure(&c) != 0)
+        goto out;
     struct service_opts o = {
         .name = "channel-ingest",
         .port_var = "INGEST_PORT",
@@ -141,13 +141,16 @@ int main(void)
         .tls_key_pem = c.tls_key,
         .rejected_family = "carebus_ingest_rejected_total",
     };
-    int rc = 1;
-    if (!(in.svc = service_new(&o)))
-        goto out;
-    if (ingest_open(&in, &c) == 0)
-        rc = service_run(in.svc);
-    else
+    /* 2. connect: database, bus and HTTP; the write and read queues, the
+     * group commit and the API keys */
+    bool up = (in.svc = service_new(&o)) && ingest_open(&in, &c) == 0;
+    if (in.svc && !up)
         log_error("could not start channel-ingest");
+    /* 3. the loop, until SIGTERM */
+    if (up)
+        rc = service_run(in.svc);
+    /* 4. shutdown: ingest's queues (pending requests answered 503), then
+     * the service */
     ingest_close(&in);
     service_destroy(&in.svc);
 out:

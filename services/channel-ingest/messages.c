@@ -246,7 +246,7 @@ int message_parse_pb(const uint8_t *buf, size_t len, int64_t now_us, struct mess
         return field_fail(err, "invalid_protobuf", "",
                           "the body is not a packed carebus.v1.Envelope");
     if (ev->body_case != CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED || !ev->contact_received) {
-        event_free(&ev);
+        event_destroy(&ev);
         return field_fail(err, "invalid_field", "contact_received",
                           "the envelope's body must be \"contact_received\"");
     }
@@ -255,7 +255,7 @@ int message_parse_pb(const uint8_t *buf, size_t len, int64_t now_us, struct mess
         const Google__Protobuf__Timestamp *t = ev->occurred_at;
         if (t->seconds < TIME_MIN_S || t->seconds > TIME_MAX_S || t->nanos < 0 ||
             t->nanos > 999999999) {
-            event_free(&ev);
+            event_destroy(&ev);
             return field_fail(err, "invalid_field", "occurred_at",
                               "\"occurred_at\" is not a valid time");
         }
@@ -264,7 +264,7 @@ int message_parse_pb(const uint8_t *buf, size_t len, int64_t now_us, struct mess
     if (pb_contact(ev->contact_received, m, err) != 0 ||
         field_check(ev->idempotency_key, "idempotency_key", 0, 255, err) != 0 ||
         message_finish(m, occurred, err) != 0) {
-        event_free(&ev);
+        event_destroy(&ev);
         return -1;
     }
     m->idem_key = ev->idempotency_key[0] ? ev->idempotency_key : NULL;

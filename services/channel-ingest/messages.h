@@ -48,7 +48,7 @@ struct message {
 int message_parse(const json_t *root, int64_t now_us, struct message *m, struct message_error *err);
 
 /* The same from a packed carebus.v1.Envelope. On success *owned receives
- * the unpacked envelope that m points into (free with event_free after m's
+ * the unpacked envelope that m points into (free with event_destroy after m's
  * last use); on failure *owned is NULL. */
 int message_parse_pb(const uint8_t *buf, size_t len, int64_t now_us, struct message *m,
                      event **owned, struct message_error *err);

@@ -16,11 +16,11 @@
 #include "log.h"
 #include "metrics.h"
 
-static void write_req_free(void *p)
+static void write_req_destroy(void *p)
 {
     struct write_req *w = p;
     json_decref(w->root);
-    event_free(&w->pb);
+    event_destroy(&w->pb);
     eventlog_entry_release(&w->entry);
     free(w);
 }
@@ -35,7 +35,7 @@ struct write_req *write_req_new(http_req *r, ingest *in)
     }
     w->r = r;
     w->in = in;
-    http_set_data(r, w, write_req_free);
+    http_set_data(r, w, write_req_destroy);
     return w;
 }
 

@@ -176,7 +176,7 @@ int bus_recv(bus *b, event **out)
         event *ev = event_unpack(zmq_msg_data(&body), zmq_msg_size(&body));
         zmq_msg_close(&body);
         if (!ev || !ev->stream || !ev->stream[0] || ev->seq == 0) {
-            event_free(&ev);
+            event_destroy(&ev);
             metrics_add("carebus_bus_malformed_total", 1);
             log_warn("dropped a malformed bus message");
             continue;

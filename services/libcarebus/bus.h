@@ -39,7 +39,7 @@ int bus_publish_bytes(bus *b, const char *stream, const uint8_t *bytes, size_t l
 int bus_subscribe(bus *b, const char *stream);
 /* The SUB socket, for the loop (borrowed); NULL before bus_subscribe. */
 void *bus_sub_socket(bus *b);
-/* Receives one event without blocking: 1 with *out set (owned, event_free),
+/* Receives one event without blocking: 1 with *out set (owned, event_destroy),
  * 0 when none is waiting, -1 on error. Malformed messages are logged,
  * counted and skipped. */
 int bus_recv(bus *b, event **out);

@@ -328,7 +328,7 @@ static int consumer_apply_all(consumer *c, event **evs, size_t n)
 static void consumer_free_all(event **evs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        event_free(&evs[i]);
+        event_destroy(&evs[i]);
 }
 
 /* Reads one stream's log from its offset: 0 caught up, 1 more to do, -1. */
@@ -375,7 +375,7 @@ int consumer_on_bus(consumer *c)
         /* Drain anyway: the tick catches up from the log once it is back. */
         event *ev;
         for (int i = 0; i < CONSUMER_BATCH && bus_recv(c->bus, &ev) == 1; i++)
-            event_free(&ev);
+            event_destroy(&ev);
         return -1;
     }
     uint64_t expect[CONSUMER_MAX_STREAMS];
@@ -385,11 +385,11 @@ int consumer_on_bus(consumer *c)
         struct consumer_stream *s = consumer_find(c, evs[n]->stream);
         size_t k = s ? (size_t)(s - c->streams) : 0;
         if (!s || evs[n]->seq < expect[k]) {
-            event_free(&evs[n]); /* not ours, or already applied */
+            event_destroy(&evs[n]); /* not ours, or already applied */
         } else if (evs[n]->seq > expect[k]) {
             gap = true; /* the log has what the bus lost */
             metrics_add("carebus_consumer_gaps_total", 1);
-            event_free(&evs[n]);
+            event_destroy(&evs[n]);
         } else {
             expect[k]++;
             n++;

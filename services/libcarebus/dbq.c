@@ -43,7 +43,7 @@ struct dbq {
     size_t pending;
 };
 
-static void dbq_item_free(struct dbq_item *it)
+static void dbq_item_destroy(struct dbq_item *it)
 {
     if (!it)
         return;
@@ -66,7 +66,7 @@ static void dbq_fail_all(dbq *q)
     while (it) {
         struct dbq_item *next = it->next;
         it->fn(NULL, it->arg);
-        dbq_item_free(it);
+        dbq_item_destroy(it);
         it = next;
     }
 }
@@ -148,7 +148,7 @@ static void dbq_kick(dbq *q)
                 q->tail = NULL;
             q->pending--;
             it->fn(NULL, it->arg);
-            dbq_item_free(it);
+            dbq_item_destroy(it);
             continue;
         }
         q->inflight = true;
@@ -193,7 +193,7 @@ static int dbq_on_io(loop *l, short revents, void *arg)
         q->result = NULL;
         it->fn(res, it->arg);
         PQclear(res);
-        dbq_item_free(it);
+        dbq_item_destroy(it);
         if (!q->conn)
             return 0; /* a callback destroyed the connection */
         dbq_kick(q);
@@ -247,7 +247,7 @@ void dbq_destroy(dbq **pq)
 static int dbq_push(dbq *q, struct dbq_item *it)
 {
     if (!dbq_up(q)) {
-        dbq_item_free(it);
+        dbq_item_destroy(it);
         return -1;
     }
     if (q->tail)
@@ -278,7 +278,7 @@ int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, d
             goto fail;
     return dbq_push(q, it);
 fail:
-    dbq_item_free(it);
+    dbq_item_destroy(it);
     return -1;
 }
 

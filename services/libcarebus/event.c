@@ -39,7 +39,7 @@ event *event_unpack(const uint8_t *buf, size_t len)
     return carebus__v1__envelope__unpack(NULL, len, buf);
 }
 
-void event_free(event **pev)
+void event_destroy(event **pev)
 {
     if (pev == NULL || *pev == NULL)
         return;

@@ -27,10 +27,10 @@ const char *event_type_name(Carebus__V1__Envelope__BodyCase c);
 uint8_t *event_pack(const event *ev, size_t *len);
 
 /* Unpacks; NULL when the bytes are not a valid envelope or exceed
- * EVENT_MAX_SIZE. Free with event_free(). */
+ * EVENT_MAX_SIZE. Free with event_destroy(). */
 #define EVENT_MAX_SIZE (4u << 20)
 event *event_unpack(const uint8_t *buf, size_t len);
-void event_free(event **pev);
+void event_destroy(event **pev);
 
 /* Replaces a string field of an unpacked (owned) message with a copy of
  * value. protobuf-c points absent proto3 strings at its shared empty string,

@@ -89,7 +89,7 @@ int eventlog_append_result(const PGresult *res, const char *stream, struct event
 
 /* Reads up to max events of stream with seq > after, in sequence order,
  * each with stream, seq and recorded_at set from the log. *out receives an
- * array of max owned events (free each with event_free). Returns how many
+ * array of max owned events (free each with event_destroy). Returns how many
  * were read, or -1. Blocks. */
 int eventlog_read(db *d, const char *stream, uint64_t after, int max, event **out);
 

@@ -227,7 +227,7 @@ static int req_route(http_req *r)
 
 /* --- answers ------------------------------------------------------------ */
 
-static void headers_free(http_req *r)
+static void headers_release(http_req *r)
 {
     while (r->headers) {
         struct http_header *h = r->headers;
@@ -301,7 +301,7 @@ void http_reply(http_req *r, unsigned status, const char *content_type, const ch
         /* The access handler closes the connection: nothing to answer with. */
         log_error("could not create a response for %s %s", r->method, r->path);
     }
-    headers_free(r);
+    headers_release(r);
     count_answer(r, status);
     if (r->suspended) {
         suspended_unlink(r);
@@ -439,7 +439,7 @@ static http_req *req_new(http_server *s, const char *uri)
     return r;
 }
 
-static void req_free(http_req *r)
+static void req_destroy(http_req *r)
 {
     if (r->data_free)
         r->data_free(r->data);
@@ -449,7 +449,7 @@ static void req_free(http_req *r)
         r->s->inflight--;
     if (r->resp)
         MHD_destroy_response(r->resp);
-    headers_free(r);
+    headers_release(r);
     free(r->path);
     free(r->allow);
     free(r->pbuf);
@@ -636,7 +636,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     (void)toe;
     if (*con_cls)
-        req_free(*con_cls);
+        req_destroy(*con_cls);
     *con_cls = NULL;
 }
 
@@ -854,7 +854,7 @@ void http_server_destroy(http_server **ps)
     size_t n = 0;
     while (s->suspended) {
         http_req *r = s->suspended;
-        headers_free(r);
+        headers_release(r);
         http_add_header(r, "Retry-After", "1");
         http_add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
         http_reply_error(r, 503, "shutting_down", NULL, "the server is shutting down");

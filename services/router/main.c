@@ -8,44 +8,30 @@
  * route.c; how a batch is routed, router.h; the guarantees (exactly once,
  * in order, caught up from the log) are consumer.h's.
  */
-#include <stddef.h>
-
-#include "log.h"
 #include "router.h"
 #include "service.h"
 
-#define ROUTER_TICK_MS 1000
-
-static int router_on_tick(loop *l, void *arg)
-{
-    (void)l;
-    router_tick(arg);
-    return 0;
-}
+static const struct service_opts router_service = {
+    .name = "router",
+    .port_var = "ROUTER_PORT",
+    .default_port = 9101,
+    .stream = "router",
+};
 
 int main(void)
 {
-    static const char *const streams[] = {"ingest", "sla", NULL};
-    struct service_opts o = {
-        .name = "router",
-        .port_var = "ROUTER_PORT",
-        .default_port = 9101,
-        .stream = "router",
-    };
-    service *s = service_new(&o);
-    if (!s)
-        return 1;
+    /* 1. configuration: the rules and settings (CAREBUS_ROUTER_CONFIG ...) */
     router *r = router_new();
+    if (!r)
+        return 1;
+    /* 2. connect: database, bus and HTTP; the consumer of ingest and sla */
     int rc = 1;
-    size_t nhandlers;
-    const struct consumer_handler *handlers = router_handlers(&nhandlers);
-    if (r && service_consume(s, streams, handlers, nhandlers, r) == 0) {
-        router_attach(r, s->consumer, s->db, s->bus);
-        loop_on_reload(s->loop, router_reload, r);
-        if (loop_add_timer(s->loop, ROUTER_TICK_MS, router_on_tick, r) > 0)
-            rc = service_run(s);
-    }
-    service_destroy(&s);
+    service *s = service_new(&router_service);
+    /* 3. the loop, until SIGTERM */
+    if (s && router_start(r, s) == 0)
+        rc = service_run(s);
+    /* 4. shutdown: the router's part, then the service */
     router_destroy(&r);
+    service_destroy(&s);
     return rc;
 }

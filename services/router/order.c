@@ -91,7 +91,7 @@ static int pull(db *d, uint64_t sla_seq, int64_t bound, int64_t limit, order_bat
             event **p = realloc(b->pulled, (b->npulled + 1) * sizeof *p);
             if (!p) {
                 for (; i < n; i++)
-                    event_free(&evs[i]);
+                    event_destroy(&evs[i]);
                 return -1;
             }
             b->pulled = p;
@@ -100,7 +100,7 @@ static int pull(db *d, uint64_t sla_seq, int64_t bound, int64_t limit, order_bat
         }
         bool stop = i < n || n < ORDER_PAGE;
         for (; i < n; i++)
-            event_free(&evs[i]);
+            event_destroy(&evs[i]);
         if (stop)
             return 0;
     }
@@ -141,7 +141,7 @@ fail:
 void order_release(order_batch *b)
 {
     for (size_t i = 0; i < b->npulled; i++)
-        event_free(&b->pulled[i]);
+        event_destroy(&b->pulled[i]);
     free(b->pulled);
     free(b->events);
     memset(b, 0, sizeof *b);

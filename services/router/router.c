@@ -97,7 +97,7 @@ void router_destroy(router **pr)
     router *r = *pr;
     if (!r)
         return;
-    rules_free(&r->rules);
+    rules_destroy(&r->rules);
     free(r->config_path);
     free(r->staged);
     free(r);
@@ -110,6 +110,25 @@ void router_attach(router *r, consumer *c, db *d, bus *b)
     r->db = d;
     r->bus = b;
     consumer_set_flush(c, router_flush);
+}
+
+static int router_on_tick(loop *l, void *arg)
+{
+    (void)l;
+    router_tick(arg);
+    return 0;
+}
+
+int router_start(router *r, service *s)
+{
+    static const char *const streams[] = {"ingest", "sla", NULL};
+    size_t nhandlers;
+    const struct consumer_handler *handlers = router_handlers(&nhandlers);
+    if (service_consume(s, streams, handlers, nhandlers, r) != 0)
+        return -1;
+    router_attach(r, s->consumer, s->db, s->bus);
+    loop_on_reload(s->loop, router_reload, r);
+    return loop_add_timer(s->loop, ROUTER_TICK_MS, router_on_tick, r) > 0 ? 0 : -1;
 }
 
 void router_reload(void *arg)
@@ -125,7 +144,7 @@ void router_reload(void *arg)
         log_error("router config %s: %s: keeping the rules in force", r->config_path, err);
         return;
     }
-    rules_free(&r->rules);
+    rules_destroy(&r->rules);
     r->rules = n;
     log_info("router config %s reloaded: %zu teams, %zu classification rules", n->origin, n->nteams,
              n->nrules);

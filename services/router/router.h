@@ -20,6 +20,7 @@
 #include "db.h"
 #include "event.h"
 #include "rules.h"
+#include "service.h"
 
 /* The reopen window's default: seven days. */
 #define ROUTER_REOPEN_WINDOW_S (7 * 24 * 3600)
@@ -57,6 +58,11 @@ void router_attach(router *r, consumer *c, db *d, bus *b);
 const struct consumer_handler *router_handlers(size_t *n);
 /* consumer_flush_fn: routes the staged batch. */
 consumer_result router_flush(consumer_txn *tx, void *arg);
+
+/* Makes the router s's consumer of the ingest and sla streams, with its
+ * SIGHUP reload and its once-a-second tick on s's loop. 0 or -1. */
+#define ROUTER_TICK_MS 1000
+int router_start(router *r, service *s);
 
 /* SIGHUP: re-reads the configuration file; a bad one is logged and the
  * rules in force are kept. */

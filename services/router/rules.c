@@ -48,7 +48,7 @@ static void phrase_release(struct rules_phrase *p)
     fold_release(&p->folded);
 }
 
-void rules_free(rules **pr)
+void rules_destroy(rules **pr)
 {
     rules *r = *pr;
     if (!r)
@@ -422,7 +422,7 @@ rules *rules_parse(const char *text, size_t len, const char *origin, char *err, 
     return r;
 fail:
     json_decref(root);
-    rules_free(&r);
+    rules_destroy(&r);
     return NULL;
 }
 

@@ -69,7 +69,7 @@ rules *rules_load(const char *path, char *err, size_t errlen);
 /* The built-in defaults (the text of deploy/config/router.json). */
 extern const char rules_default_json[];
 rules *rules_default(char *err, size_t errlen);
-void rules_free(rules **pr);
+void rules_destroy(rules **pr);
 
 bool rules_team_known(const rules *r, const char *team);
 /* The team of a category (the default team for an unknown one). */

@@ -75,7 +75,7 @@ int sla_target_parse(const char *s, Carebus__V1__SlaTarget *out)
     return event_sla_target_parse(s, out);
 }
 
-void sla_config_free(sla_config **pc)
+void sla_config_destroy(sla_config **pc)
 {
     sla_config *c = *pc;
     if (!c)
@@ -187,6 +187,6 @@ sla_config *sla_config_load(db *d)
     if (!c)
         return NULL;
     if (config_calendars(d, c) != 0 || config_policies(d, c) != 0)
-        sla_config_free(&c);
+        sla_config_destroy(&c);
     return c;
 }

@@ -48,7 +48,7 @@ int sla_config_store_files(db *d, const char *dir, bool *changed);
  * missing from the system, a calendar that never opens, no regular policy.
  * Blocks. */
 sla_config *sla_config_load(db *d);
-void sla_config_free(sla_config **pc);
+void sla_config_destroy(sla_config **pc);
 
 /* "first_response", "next_response", "resolution"; NULL for UNSPECIFIED. */
 const char *sla_target_name(Carebus__V1__SlaTarget t);

@@ -35,7 +35,7 @@ void sla_destroy(sla **ps)
     sla *s = *ps;
     if (!s)
         return;
-    sla_config_free(&s->cfg);
+    sla_config_destroy(&s->cfg);
     sla_clock_destroy(&s->clock);
     sla_heap_release(&s->heap);
     sla_rows_release(&s->rows);
@@ -68,10 +68,10 @@ static int sla_load_config(sla *s, bool at_start)
     sla_config *cfg = sla_config_load(d);
     if (!cfg || db_commit(d) != 0) {
         db_rollback(d);
-        sla_config_free(&cfg);
+        sla_config_destroy(&cfg);
         return -1;
     }
-    sla_config_free(&s->cfg);
+    sla_config_destroy(&s->cfg);
     s->cfg = cfg;
     log_info("SLA configuration: %zu calendars, %zu policies%s%s%s", cfg->cals->ncals, cfg->npols,
              s->config_dir ? " (files in " : " (from PostgreSQL)",

@@ -13,6 +13,7 @@
  * consumer.h for the consumer's guarantees.
  */
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -64,6 +65,8 @@ static void survey_close(survey *sv)
 
 int main(void)
 {
+    /* 1. configuration: libcurl's globals; CAREBUS_SURVEY_* and
+     * CAREBUS_OUTBOUND_* are read once the HTTP port is known (survey_open) */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
     survey sv = {0};
@@ -78,13 +81,16 @@ int main(void)
         .ready = survey_ready,
         .max_body = 64 * 1024,
     };
+    /* 2. connect: database, bus and HTTP; the web queue, deliveries, the
+     * due pass and the consumer */
     int rc = 1;
-    if ((sv.svc = service_new(&o))) {
-        if (survey_open(&sv) == 0)
-            rc = service_run(sv.svc);
-        else
-            log_error("could not start survey");
-    }
+    bool up = (sv.svc = service_new(&o)) && survey_open(&sv) == 0;
+    if (sv.svc && !up)
+        log_error("could not start survey");
+    /* 3. the loop, until SIGTERM */
+    if (up)
+        rc = service_run(sv.svc);
+    /* 4. shutdown: survey's part, then the service */
     survey_close(&sv);
     service_destroy(&sv.svc);
     curl_global_cleanup();

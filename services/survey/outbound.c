@@ -234,7 +234,7 @@ static void record(outbound *o, struct xfer *x, long status, const char *error)
     }
 }
 
-static void xfer_free(struct xfer *x)
+static void xfer_destroy(struct xfer *x)
 {
     curl_slist_free_all(x->headers);
     free(x->url);
@@ -288,7 +288,7 @@ static void check_done(outbound *o)
         }
         record(o, x, status, ok ? NULL : error);
         xfer_unlink(o, x);
-        xfer_free(x);
+        xfer_destroy(x);
     }
 }
 
@@ -323,7 +323,7 @@ static int xfer_start(outbound *o, const char *id, const char *url, const char *
     }
     x->headers = l;
     if (!x->url || !x->body || !l || !(x->easy = curl_easy_init())) {
-        xfer_free(x);
+        xfer_destroy(x);
         return -1;
     }
     CURL *e = x->easy;
@@ -343,7 +343,7 @@ static int xfer_start(outbound *o, const char *id, const char *url, const char *
     if (curl_multi_add_handle(o->multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
         x->easy = NULL;
-        xfer_free(x);
+        xfer_destroy(x);
         return -1;
     }
     x->next = o->xfers;
@@ -466,7 +466,7 @@ void outbound_destroy(outbound **po, db *d)
         o->xfers = x->next;
         curl_multi_remove_handle(o->multi, x->easy);
         curl_easy_cleanup(x->easy);
-        xfer_free(x);
+        xfer_destroy(x);
     }
     if (o->curl_timer)
         loop_remove_timer(o->loop, o->curl_timer);

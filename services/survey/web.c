@@ -66,7 +66,7 @@ struct web_req {
     struct eventlog_entry entry; /* the answer's event, packed once */
 };
 
-static void web_req_free(void *p)
+static void web_req_destroy(void *p)
 {
     struct web_req *w = p;
     survey_answer_clear(&w->a);
@@ -451,7 +451,7 @@ static struct web_req *web_begin(survey *sv, http_req *r, bool api, bool post)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return NULL;
     }
-    http_set_data(r, w, web_req_free);
+    http_set_data(r, w, web_req_destroy);
     w->sv = sv;
     w->r = r;
     w->api = api;

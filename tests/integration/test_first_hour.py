@@ -201,6 +201,15 @@ def post_contact(api, key, n):
         {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
 
 
+def ready(url):
+    """True once url answers /readyz with 200; a service still starting
+    refuses the connection."""
+    try:
+        return h.http_request(url + "/readyz").status == 200
+    except OSError:
+        return False
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -244,8 +253,7 @@ def test_run_script(session_tmp):
         assert pid, run.text()
         os.kill(pid, signal.SIGKILL)
         h.wait_until("the router restarted", lambda: (run.pid_of("router") or pid) != pid
-                     and h.http_request(f"http://127.0.0.1:{ports['router']}/readyz").status
-                     == 200, h.scaled(30), interval=0.2)
+                     and ready(f"http://127.0.0.1:{ports['router']}"), h.scaled(30), interval=0.2)
         assert "carebus-router was killed by SIGKILL" in run.text()
         pids = [run.pid_of(s) for s in ("channel-ingest", "router", "sla-monitor", "survey",
                                         "analytics")]

@@ -121,7 +121,7 @@ int main(int argc, char **argv)
     default:
         break;
     }
-    event_free(&ev);
+    event_destroy(&ev);
 
     int rc = json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS) == 0 ? 0 : 1;
     json_decref(o);

@@ -61,7 +61,7 @@ http_status webhook_refused(http_req *r, const char *channel, const struct webho
     return HTTP_DONE;
 }
 
-static void webhook_req_free(void *p)
+static void webhook_req_destroy(void *p)
 {
     struct webhook_req *w = p;
     for (size_t i = 0; w->entries && i < w->b.n; i++)
@@ -81,7 +81,7 @@ struct webhook_req *webhook_req_new(http_req *r, const char *channel)
     }
     w->r = r;
     w->channel = channel;
-    http_set_data(r, w, webhook_req_free);
+    http_set_data(r, w, webhook_req_destroy);
     return w;
 }
 

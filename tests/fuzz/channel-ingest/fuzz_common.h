@@ -29,7 +29,7 @@ static inline void fuzz_pack_roundtrip(const event *ev)
     event *back = event_unpack(buf, len);
     assert(back && "a packed message must unpack");
     assert(back->body_case == ev->body_case);
-    event_free(&back);
+    event_destroy(&back);
     free(buf);
 }
 

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (message_parse_pb(data, size, FUZZ_NOW, m, &owned, &err) == 0) {
         assert(owned);
         fuzz_pack_roundtrip(&m->ev);
-        event_free(&owned);
+        event_destroy(&owned);
     } else {
         assert(!owned && err.code != NULL);
     }
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t *buf = event_pack(ev, &len);
         assert(buf);
         free(buf);
-        event_free(&ev);
+        event_destroy(&ev);
     }
     return 0;
 }

@@ -233,7 +233,7 @@ static void streams_free(struct streams *s)
 {
     for (int k = 0; k < 4; k++)
         for (size_t i = 0; i < s->n[k]; i++)
-            event_free(&s->v[k][i]);
+            event_destroy(&s->v[k][i]);
 }
 
 /* --- running an order ------------------------------------------------------------- */
@@ -586,7 +586,7 @@ static void test_a_ticket_merged_into_another_is_not_a_ticket_of_its_own(void **
     json_decref(j);
     agg_destroy(&a);
     for (int i = 0; i < 4; i++)
-        event_free(&evs[i]);
+        event_destroy(&evs[i]);
     model_destroy(&m);
 }
 

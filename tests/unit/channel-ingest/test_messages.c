@@ -221,7 +221,7 @@ static void test_pb_full(void **state)
     assert_true(m.ev.event_id == NULL || m.ev.event_id[0] == '\0');
     assert_true(m.ev.ticket_id == NULL || m.ev.ticket_id[0] == '\0');
     assert_int_equal(m.ev.seq, 0);
-    event_free(&owned);
+    event_destroy(&owned);
     free(buf);
 
     /* Without occurred_at: now. */
@@ -229,7 +229,7 @@ static void test_pb_full(void **state)
     assert_int_equal(message_parse_pb(buf, len, NOW, &m, &owned, &err), 0);
     assert_true(event_ts_us(m.ev.occurred_at) == NOW);
     assert_null(m.idem_key);
-    event_free(&owned);
+    event_destroy(&owned);
     free(buf);
 }
 
@@ -323,9 +323,9 @@ static void test_pb_unknown_fields_dropped(void **state)
     assert_non_null(back);
     assert_int_equal(back->base.n_unknown_fields, 0);
     assert_string_equal(back->contact_received->customer->handle, "u1");
-    event_free(&back);
+    event_destroy(&back);
     free(out);
-    event_free(&owned);
+    event_destroy(&owned);
     free(more);
 }
 

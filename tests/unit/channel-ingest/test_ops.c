@@ -66,7 +66,7 @@ static void assert_packs(struct op *o)
     event *back = event_unpack(buf, len);
     assert_non_null(back);
     assert_int_equal(back->body_case, o->ev.body_case);
-    event_free(&back);
+    event_destroy(&back);
     free(buf);
 }
 

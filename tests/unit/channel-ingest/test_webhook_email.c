@@ -78,7 +78,7 @@ static void test_reply_threads(void **state)
     free(buf);
     assert_non_null(ev);
     assert_int_equal(ev->contact_received->n_references, 2);
-    event_free(&ev);
+    event_destroy(&ev);
 }
 
 static void test_fallbacks(void **state)

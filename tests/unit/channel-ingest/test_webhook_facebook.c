@@ -46,7 +46,7 @@ static void assert_packs(const struct message *m)
     assert_int_equal(ev->body_case, CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED);
     assert_string_equal(ev->type, "contact.received");
     assert_string_equal(ev->contact_received->external_id, m->contact.external_id);
-    event_free(&ev);
+    event_destroy(&ev);
 }
 
 static void test_text_message(void **state)

@@ -59,7 +59,7 @@ static void test_sms(void **state)
     free(buf);
     assert_non_null(ev);
     assert_string_equal(ev->contact_received->text, "Tôi cần hỗ trợ");
-    event_free(&ev);
+    event_destroy(&ev);
 }
 
 static void test_mms_media(void **state)

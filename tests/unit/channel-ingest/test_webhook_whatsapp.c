@@ -69,7 +69,7 @@ static void test_text_message(void **state)
     free(buf);
     assert_non_null(ev);
     assert_string_equal(ev->contact_received->customer->phone, "+84901234567");
-    event_free(&ev);
+    event_destroy(&ev);
 }
 
 static void test_media_and_other_types(void **state)

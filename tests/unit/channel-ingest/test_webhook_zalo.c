@@ -59,7 +59,7 @@ static void test_text(void **state)
     free(buf);
     assert_non_null(ev);
     assert_string_equal(ev->contact_received->customer->handle, "4120978365");
-    event_free(&ev);
+    event_destroy(&ev);
 }
 
 static void test_attachments(void **state)

@@ -141,10 +141,10 @@ static void test_round_trip_contact_received(void **state)
     assert_int_equal(r->n_references, 2);
     assert_string_equal(r->references[1], "<b@x>");
 
-    event_free(&back);
+    event_destroy(&back);
     assert_null(back);
-    event_free(&back); /* a second free is a no-op */
-    event_free(NULL);
+    event_destroy(&back); /* a second free is a no-op */
+    event_destroy(NULL);
 }
 
 static void test_round_trip_empty(void **state)
@@ -159,7 +159,7 @@ static void test_round_trip_empty(void **state)
     free(buf);
     assert_non_null(back);
     assert_int_equal(back->body_case, CAREBUS__V1__ENVELOPE__BODY__NOT_SET);
-    event_free(&back);
+    event_destroy(&back);
 }
 
 static void test_unpack_oversize(void **state)
@@ -197,7 +197,7 @@ static void test_unpack_oversize(void **state)
     event *back = event_unpack(buf, len);
     assert_non_null(back);
     assert_int_equal(strlen(back->ticket_solved->reason), n);
-    event_free(&back);
+    event_destroy(&back);
     free(buf);
     free(text);
 }
@@ -217,7 +217,7 @@ static void test_unpack_garbage(void **state)
     /* A string field with invalid UTF-8 (protobuf-c checks proto3 strings). */
     static const uint8_t g4[] = {0x0a, 0x02, 0xc3, 0x28};
     event *e = event_unpack(g4, sizeof g4);
-    event_free(&e); /* whichever protobuf-c decides, no leak and no crash */
+    event_destroy(&e); /* whichever protobuf-c decides, no leak and no crash */
     /* Truncated real envelope. */
     Carebus__V1__TicketQueued q = CAREBUS__V1__TICKET_QUEUED__INIT;
     q.team = "billing";
@@ -237,13 +237,13 @@ static void test_unpack_garbage(void **state)
             accepted++;
             assert_int_equal(t->body_case, CAREBUS__V1__ENVELOPE__BODY__NOT_SET);
         }
-        event_free(&t);
+        event_destroy(&t);
     }
     assert_int_equal(accepted, 1);
     event *whole = event_unpack(buf, len);
     assert_non_null(whole);
     assert_string_equal(whole->ticket_queued->team, "billing");
-    event_free(&whole);
+    event_destroy(&whole);
     free(buf);
 }
 

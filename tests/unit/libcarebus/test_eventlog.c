@@ -179,8 +179,8 @@ static void test_pack_once_bytes_equal_the_log(void **state)
     event *read[4];
     assert_int_equal(eventlog_read(g_db, "ingest", last, 4, read), 1);
     assert_same_event(pub, read[0]);
-    event_free(&read[0]);
-    event_free(&pub);
+    event_destroy(&read[0]);
+    event_destroy(&pub);
     free(wire);
     free(payload);
 
@@ -240,7 +240,7 @@ static void test_seal(void **state)
     assert_int_equal(event_ts_us(x->recorded_at), INT64_C(1795399200000001));
     assert_string_equal(x->event_id, c.ev.event_id);
     assert_string_equal(x->contact_received->text, "xin chào");
-    event_free(&x);
+    event_destroy(&x);
     eventlog_entry_release(&e);
 }
 
@@ -385,7 +385,7 @@ static void test_handler_table(void **state)
         int rc = bus_recv(sub, &ev);
         if (rc == 1) {
             assert_same_event(ev, emitted[got]);
-            event_free(&ev);
+            event_destroy(&ev);
             got++;
         } else {
             usleep(10000);
@@ -393,7 +393,7 @@ static void test_handler_table(void **state)
     }
     assert_int_equal(got, 2);
     for (int i = 0; i < n; i++)
-        event_free(&emitted[i]);
+        event_destroy(&emitted[i]);
 
     /* Caught up: nothing is applied twice. */
     assert_int_equal(consumer_catch_up(c), 0);

@@ -60,7 +60,7 @@ static void test_defaults(void **state)
     assert_string_equal(rules_team(r, CAREBUS__V1__CATEGORY__CATEGORY_SALES), "sales");
     assert_string_equal(rules_team(r, CAREBUS__V1__CATEGORY__CATEGORY_OTHER), "support");
     assert_string_equal(rules_team(r, CAREBUS__V1__CATEGORY__CATEGORY_UNSPECIFIED), "support");
-    rules_free(&r);
+    rules_destroy(&r);
     assert_null(r);
 }
 
@@ -105,7 +105,7 @@ static void test_classification(void **state)
     classify(r, "", "other", "default");
     /* A mark the writer typed is meant: "lời" (words) is not "lỗi". */
     classify(r, "Trả lời giúp tôi", "other", "default");
-    rules_free(&r);
+    rules_destroy(&r);
 }
 
 static const char *urgent(const rules *r, const char *text)
@@ -128,7 +128,7 @@ static void test_urgent_words(void **state)
     assert_string_equal(urgent(r, "reply asap"), "asap");
     assert_string_equal(urgent(r, "Tôi muốn gặp anh"), "-");
     assert_string_equal(urgent(r, "khăn tắm"), "-");
-    rules_free(&r);
+    rules_destroy(&r);
 }
 
 static const char *prio(const rules *r, Carebus__V1__Segment s, Carebus__V1__Category c,
@@ -178,7 +178,7 @@ static void test_priority_matrix(void **state)
                         "urgent|segment:vip +1|category:complaint +1");
     assert_string_equal(prio(r, CAREBUS__V1__SEGMENT__SEGMENT_UNSPECIFIED, OTHER, NULL, 0, 0),
                         "normal");
-    rules_free(&r);
+    rules_destroy(&r);
 }
 
 static void refused(const char *json, const char *want)
@@ -186,7 +186,7 @@ static void refused(const char *json, const char *want)
     char err[512] = "";
     rules *r = rules_parse(json, strlen(json), "test", err, sizeof err);
     if (r) {
-        rules_free(&r);
+        rules_destroy(&r);
         fail_msg("accepted: %s", json);
     }
     if (!strstr(err, want))
@@ -242,7 +242,7 @@ static void test_validation(void **state)
     assert_non_null(r);
     classify(r, "khiếu nại", "other", "default");
     assert_string_equal(rules_team(r, CAREBUS__V1__CATEGORY__CATEGORY_COMPLAINT), "support");
-    rules_free(&r);
+    rules_destroy(&r);
     assert_null(rules_load("/nonexistent/router.json", err, sizeof err));
     assert_non_null(strstr(err, "could not open"));
 }

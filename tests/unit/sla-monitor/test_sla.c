@@ -308,7 +308,7 @@ static event *sla_event(const char *type, const char *ticket, int k)
             found = evs[i];
             continue;
         }
-        event_free(&evs[i]);
+        event_destroy(&evs[i]);
     }
     if (!found)
         fail_msg("no %s event for ticket %s", type, ticket);
@@ -599,7 +599,7 @@ static void test_warning_and_breach_fire_once_at_their_instant(void **state)
     char id[ID_LEN];
     sla_event_id(t, CAREBUS__V1__SLA_TARGET__SLA_TARGET_FIRST_RESPONSE, 0, "warning", id);
     assert_string_equal(w->event_id, id);
-    event_free(&w);
+    event_destroy(&w);
 
     set_clock("2026-11-23T13:59:59+07:00");
     fire(&A);
@@ -619,8 +619,8 @@ static void test_warning_and_breach_fire_once_at_their_instant(void **state)
     assert_int_equal(e->sla_escalation->target, CAREBUS__V1__SLA_TARGET__SLA_TARGET_FIRST_RESPONSE);
     assert_string_equal(e->causation_id, b->event_id);
     assert_non_null(strstr(e->sla_escalation->reason, "first_response breached"));
-    event_free(&b);
-    event_free(&e);
+    event_destroy(&b);
+    event_destroy(&e);
     assert_string_equal(target_col(t, "first_response", 0, "breached"), "true");
     assert_string_equal(target_col(t, "first_response", 0, "next_fire_at"), "");
 
@@ -738,7 +738,7 @@ static void test_pending_pauses_and_the_customer_resumes(void **state)
     event *b = sla_event("sla.breach", t, 1);
     assert_int_equal(b->sla_breach->target, CAREBUS__V1__SLA_TARGET__SLA_TARGET_RESOLUTION);
     assert_int_equal(event_ts_us(b->sla_breach->due_at), due);
-    event_free(&b);
+    event_destroy(&b);
 }
 
 static void test_reopen_restarts_resolution(void **state)
@@ -771,8 +771,8 @@ static void test_reopen_restarts_resolution(void **state)
                 (b1->sla_breach->target == CAREBUS__V1__SLA_TARGET__SLA_TARGET_RESOLUTION &&
                  b1->sla_breach->cycle == 1);
     assert_true(res1);
-    event_free(&b0);
-    event_free(&b1);
+    event_destroy(&b0);
+    event_destroy(&b1);
     assert_string_equal(target_col(t, "resolution", 0, "breached"), "false");
 }
 
