@@ -66,7 +66,7 @@ $(GEN)/migrations.c: $(MIGRATIONS) deploy/scripts/embed-migrations.sh
 	sh deploy/scripts/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 # --- the shared library ---------------------------------------------------
-LIB_SRC := $(wildcard services/libcarebus/*.c)
+LIB_SRC := $(wildcard services/libcarebus/*.c services/libcarebus/channels/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(PB_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o) \
            $(BUILD)/obj/gen/migrations.o
 LIBCAREBUS := $(BUILD)/lib/libcarebus.a

@@ -1,0 +1,133 @@
+/* outbound.c — the adapters' table and what every adapter shares.
+ *
+ * The table says which adapter sends on which channel; a channel without
+ * one (or set to integrator mode by CAREBUS_CHANNEL_<NAME>_MODE) is the
+ * integrator's. Retry-After is read here once for every HTTP provider: a
+ * number of seconds or an HTTP date (RFC 9110), never earlier than now.
+ */
+#include "outbound.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config.h"
+
+/* Channel -> adapter. An adapter's file adds its line here. */
+static const struct {
+    Carebus__V1__Channel channel;
+    const struct outbound_adapter *adapter;
+} outbound_table[] = {
+    {CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED, NULL},
+};
+
+const struct outbound_adapter *outbound_adapter_for(Carebus__V1__Channel c)
+{
+    char var[64];
+    const char *name = event_channel_name(c);
+    if (!name[0])
+        return NULL;
+    snprintf(var, sizeof var, "CHANNEL_%s_MODE", name);
+    for (char *p = var; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    const char *mode = config_str(var, NULL);
+    if (mode && strcmp(mode, "integrator") == 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof outbound_table / sizeof outbound_table[0]; i++)
+        if (outbound_table[i].channel == c)
+            return outbound_table[i].adapter;
+    return NULL;
+}
+
+void outbound_request_release(struct outbound_request *r)
+{
+    free(r->url);
+    for (size_t i = 0; i < r->nheaders; i++)
+        free(r->headers[i]);
+    free(r->body);
+    free(r->username);
+    free(r->password);
+    free(r->mail_from);
+    for (size_t i = 0; i < r->nrcpt; i++)
+        free(r->rcpt[i]);
+    memset(r, 0, sizeof *r);
+}
+
+int outbound_request_header(struct outbound_request *r, const char *name, const char *fmt, ...)
+{
+    if (r->nheaders == OUTBOUND_MAX_HEADERS)
+        return -1;
+    char value[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(value, sizeof value, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof value)
+        return -1;
+    char *h = NULL;
+    if (asprintf(&h, "%s: %s", name, value) < 0)
+        return -1;
+    r->headers[r->nheaders++] = h;
+    return 0;
+}
+
+int outbound_fail(struct outbound_result *res, const char *code, const char *fmt, ...)
+{
+    res->outcome = OUTBOUND_FAILED;
+    snprintf(res->code, sizeof res->code, "%s", code ? code : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->reason, sizeof res->reason, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Retry-After as milliseconds from now: delta-seconds or an IMF-fixdate;
+ * -1 when absent or unreadable. */
+static int64_t outbound_retry_after_ms(const char *v, int64_t now_us)
+{
+    if (!v)
+        return -1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (isdigit((unsigned char)*v)) {
+        char *end;
+        long long s = strtoll(v, &end, 10);
+        while (*end == ' ' || *end == '\t')
+            end++;
+        if (*end || s < 0 || s > 7 * 86400)
+            return -1;
+        return (int64_t)s * 1000;
+    }
+    struct tm tm = {0};
+    const char *end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end || *end)
+        return -1;
+    int64_t at_ms = (int64_t)timegm(&tm) * 1000;
+    int64_t d = at_ms - now_us / 1000;
+    return d > 0 ? d : 0;
+}
+
+bool outbound_classify_transport(const struct outbound_response *resp, int64_t now_us,
+                                 struct outbound_result *res)
+{
+    res->retry_after_ms = outbound_retry_after_ms(resp->retry_after, now_us);
+    if (resp->transport_error || resp->status == 0) {
+        res->outcome = OUTBOUND_RETRY;
+        snprintf(res->code, sizeof res->code, "transport");
+        snprintf(res->reason, sizeof res->reason, "no answer (curl error %d)",
+                 resp->transport_error);
+        return true;
+    }
+    if (resp->status == 429 || resp->status >= 500) {
+        res->outcome = OUTBOUND_RETRY;
+        snprintf(res->code, sizeof res->code, "http_%ld", resp->status);
+        snprintf(res->reason, sizeof res->reason, "the provider answered %ld", resp->status);
+        return true;
+    }
+    return false;
+}

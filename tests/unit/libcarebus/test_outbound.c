@@ -1,0 +1,106 @@
+/* test_outbound.c — channels/outbound.c: what every adapter shares.
+ *
+ * Retry-After in both of its forms, the transport classification, the
+ * request's owned parts, and integrator mode by configuration.
+ * Run one test by name: test_outbound <name>.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "channels/outbound.h"
+
+/* 2026-12-06T04:00:00Z */
+#define NOW_US INT64_C(1796529600000000)
+
+static void test_transport_and_5xx_retry(void **state)
+{
+    (void)state;
+    struct outbound_result res = {0};
+    struct outbound_response none = {.status = 0, .transport_error = 28};
+    assert_true(outbound_classify_transport(&none, NOW_US, &res));
+    assert_int_equal(res.outcome, OUTBOUND_RETRY);
+    assert_int_equal(res.retry_after_ms, -1);
+    struct outbound_response e503 = {.status = 503};
+    assert_true(outbound_classify_transport(&e503, NOW_US, &res));
+    assert_int_equal(res.outcome, OUTBOUND_RETRY);
+    assert_string_equal(res.code, "http_503");
+    struct outbound_response ok = {.status = 200};
+    assert_false(outbound_classify_transport(&ok, NOW_US, &res));
+    struct outbound_response e400 = {.status = 400};
+    assert_false(outbound_classify_transport(&e400, NOW_US, &res));
+}
+
+static void test_retry_after(void **state)
+{
+    (void)state;
+    struct outbound_result res = {0};
+    struct outbound_response secs = {.status = 429, .retry_after = " 7 "};
+    assert_true(outbound_classify_transport(&secs, NOW_US, &res));
+    assert_int_equal(res.outcome, OUTBOUND_RETRY);
+    assert_int_equal(res.retry_after_ms, 7000);
+    struct outbound_response date = {.status = 429, .retry_after = "Sun, 06 Dec 2026 04:00:30 GMT"};
+    assert_true(outbound_classify_transport(&date, NOW_US, &res));
+    assert_int_equal(res.retry_after_ms, 30000);
+    struct outbound_response past = {.status = 503, .retry_after = "Sun, 06 Dec 2026 03:00:00 GMT"};
+    assert_true(outbound_classify_transport(&past, NOW_US, &res));
+    assert_int_equal(res.retry_after_ms, 0);
+    static const char *const bad[] = {"soon", "-5", "5x", "", "99999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct outbound_response r = {.status = 429, .retry_after = bad[i]};
+        assert_true(outbound_classify_transport(&r, NOW_US, &res));
+        assert_int_equal(res.retry_after_ms, -1);
+    }
+}
+
+static void test_request_parts(void **state)
+{
+    (void)state;
+    struct outbound_request r = {0};
+    r.url = strdup("https://example.invalid/send");
+    assert_int_equal(outbound_request_header(&r, "Content-Type", "%s", "application/json"), 0);
+    assert_string_equal(r.headers[0], "Content-Type: application/json");
+    for (size_t i = 1; i < OUTBOUND_MAX_HEADERS; i++)
+        assert_int_equal(outbound_request_header(&r, "X-N", "%zu", i), 0);
+    assert_int_equal(outbound_request_header(&r, "X-Full", "1"), -1);
+    r.rcpt[r.nrcpt++] = strdup("lan@example.vn");
+    outbound_request_release(&r);
+    assert_null(r.url);
+    assert_int_equal(r.nheaders, 0);
+
+    struct outbound_result res = {0};
+    assert_int_equal(outbound_fail(&res, "-230", "outside the %d-day window", 7), -1);
+    assert_int_equal(res.outcome, OUTBOUND_FAILED);
+    assert_string_equal(res.code, "-230");
+    assert_string_equal(res.reason, "outside the 7-day window");
+}
+
+static void test_integrator_mode(void **state)
+{
+    (void)state;
+    /* No adapter: the integrator's. */
+    assert_null(outbound_adapter_for(CAREBUS__V1__CHANNEL__CHANNEL_CHAT));
+    assert_null(outbound_adapter_for(CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED));
+    setenv("CAREBUS_CHANNEL_ZALO_MODE", "integrator", 1);
+    assert_null(outbound_adapter_for(CAREBUS__V1__CHANNEL__CHANNEL_ZALO));
+    unsetenv("CAREBUS_CHANNEL_ZALO_MODE");
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transport_and_5xx_retry),
+        cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_request_parts),
+        cmocka_unit_test(test_integrator_mode),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests_name("outbound", tests, NULL, NULL);
+}
