@@ -2,7 +2,8 @@
  *
  * A PUT states the whole presence (online, away, offline), capacity and
  * teams, so it needs no existence check: the first PUT introduces the
- * agent to the router. Teams and leads are names the router knows.
+ * agent to the router. Teams and leads are names the router knows. A key
+ * bound to an agent sets that agent's presence only.
  */
 #include "ingest.h"
 #include "ops.h"
@@ -44,14 +45,18 @@ int agents_presence_parse(const json_t *root, const char *agent_id, int64_t now_
 http_status agents_presence_put(http_req *r, void *arg)
 {
     ingest *in = arg;
-    const struct auth_key *k;
-    struct write_req *w = write_begin_json(r, in, &k);
+    const struct access_grant *g;
+    struct write_req *w = write_begin_json(r, in, &g);
     if (!w)
         return HTTP_DONE;
+    const char *id = http_param(r, "id");
+    struct access_facts whose = {.as_agent = id, .as_field = "id"};
+    if (!auth_allow(in->auth, r, g, SCOPE_AGENT, &whose))
+        return HTTP_DONE;
     struct message_error err;
-    if (agents_presence_parse(w->root, http_param(r, "id"), time_now_us(), &w->u.op, &err) != 0)
+    if (agents_presence_parse(w->root, id, time_now_us(), &w->u.op, &err) != 0)
         return write_reject_invalid(w, &err);
-    if (!auth_unscoped_ok(r, k) || !write_idempotency(w, k, NULL))
+    if (!auth_unscoped_ok(in->auth, r, g) || !write_idempotency(w, g, NULL))
         return HTTP_DONE;
     return write_submit(w, &w->u.op.ev);
 }

@@ -66,20 +66,20 @@ int calls_parse(const json_t *root, int64_t now_us, struct op *o, struct message
 http_status calls_post(http_req *r, void *arg)
 {
     ingest *in = arg;
-    const struct auth_key *k;
-    struct write_req *w = write_begin_json(r, in, &k);
+    const struct access_grant *g;
+    struct write_req *w = write_begin_json(r, in, &g);
     if (!w)
         return HTTP_DONE;
     struct op *o = &w->u.op;
     struct message_error err;
     if (calls_parse(w->root, time_now_us(), o, &err) != 0)
         return write_reject_invalid(w, &err);
-    if (!auth_channel_ok(r, k, CAREBUS__V1__CHANNEL__CHANNEL_PHONE))
+    if (!auth_channel_ok(in->auth, r, g, CAREBUS__V1__CHANNEL__CHANNEL_PHONE))
         return HTTP_DONE;
     if (o->body.call.external_id[0]) {
         w->entry.idem_scope = "call";
         w->entry.idem_key = o->body.call.external_id;
-    } else if (!write_idempotency(w, k, NULL)) {
+    } else if (!write_idempotency(w, g, NULL)) {
         return HTTP_DONE;
     }
     return write_submit(w, &o->ev);

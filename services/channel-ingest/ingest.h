@@ -2,8 +2,10 @@
  *
  * One ingest per process: the write queue (group commit of appends), the
  * read queue (read-back endpoints, existence checks, the API key table's
- * reloads), the bus publisher and the accepted keys. Reads and writes use
- * separate connections so that a read never waits behind a commit.
+ * reloads), the bus publisher and the accepted keys (libcarebus auth.h).
+ * Reads and writes use separate connections so that a read never waits
+ * behind a commit. Who may call each route is the route table's access
+ * column (routes.c), checked by the guard before any handler runs.
  */
 #ifndef INGEST_H
 #define INGEST_H
@@ -42,13 +44,18 @@ http_status customers_get(http_req *r, void *arg);         /* customers.c */
 http_status customers_find(http_req *r, void *arg);        /* customers.c */
 http_status calls_post(http_req *r, void *arg);            /* calls.c */
 
-/* Read-backs (readback.c): runs sql on the read queue and answers its one
- * JSON cell with 200, or 404 with the message `missing` when there is no
- * row or the cell is NULL. readback_by_id first authenticates and takes the
- * path's ":id" as $1 (404 without a query when it is not a UUID). */
+/* Read-backs (readback.c): runs sql on the read queue and answers its
+ * JSON cell (column 0) with 200, or 404 with the message `missing` when
+ * there is no row or the cell is NULL. check (may be NULL) sees the row
+ * first: false after it answered (403). readback_by_id takes the path's
+ * ":id" as $1 (404 without a query when it is not a UUID) and, with a
+ * check, the key's channels as $2 (access_channels_param). */
+typedef bool (*readback_check_fn)(ingest *in, http_req *r, PGresult *res);
 http_status readback_json(ingest *in, http_req *r, const char *sql, int nparams,
-                          const char *const *params, const char *what, const char *missing);
-http_status readback_by_id(ingest *in, http_req *r, const char *sql, const char *what);
+                          const char *const *params, const char *what, const char *missing,
+                          readback_check_fn check);
+http_status readback_by_id(ingest *in, http_req *r, const char *sql, const char *what,
+                           readback_check_fn check);
 
 /* Answers 503 with Retry-After (PostgreSQL down or overloaded). */
 void ingest_reply_unavailable(http_req *r);

@@ -37,6 +37,14 @@ static void free_pem(char **p)
     *p = NULL;
 }
 
+/* Every route's access (routes.c) before its handler: a Bearer key with
+ * the route's scope, or a public route. */
+static bool ingest_guard(http_req *r, const struct http_route *route, void *arg)
+{
+    ingest *in = arg;
+    return auth_guard(in->auth, r, route->access);
+}
+
 static bool ingest_ready(void *arg)
 {
     ingest *in = arg;
@@ -68,15 +76,13 @@ static char *read_pem(const char *var, const char *path)
 static int ingest_configure(struct ingest_config *c)
 {
     const char *err = NULL;
-    long rps, burst;
-    if (config_long("RATE_LIMIT_RPS", 1000, 0, 10000000, &rps, &err) != 0 ||
-        config_long("RATE_LIMIT_BURST", rps > 0 ? 2 * rps : 1, 1, 100000000, &burst, &err) != 0 ||
-        config_long("MAX_BODY", 1 << 20, 1024, 64 << 20, &c->max_body, &err) != 0 ||
+    if (auth_config(&c->rl) != 0)
+        return -1;
+    if (config_long("MAX_BODY", 1 << 20, 1024, 64 << 20, &c->max_body, &err) != 0 ||
         config_long("JSON_MAX_DEPTH", 32, 2, 1024, &c->json_max_depth, &err) != 0) {
         log_error("%s", err);
         return -1;
     }
-    c->rl = (struct ratelimit_conf){(double)rps, (double)burst};
     const char *cert = config_str("TLS_CERT", NULL), *key = config_str("TLS_KEY", NULL);
     if (!cert != !key) {
         log_error("set both CAREBUS_TLS_CERT and CAREBUS_TLS_KEY for HTTPS, or neither");
@@ -96,7 +102,7 @@ static int ingest_open(ingest *in, const struct ingest_config *c)
                      "body_too_large, unsupported_media_type, invalid_json, invalid_utf8, "
                      "too_deep, missing_field, invalid_field, not_found, unavailable, ...)");
     in->json_max_depth = (size_t)c->json_max_depth;
-    in->auth = auth_new(config_str("BOOTSTRAP_API_KEY", NULL), &c->rl);
+    in->auth = auth_new(config_str("BOOTSTRAP_API_KEY", NULL), &c->rl, "carebus_ingest");
     in->writes = dbq_new(in->svc->loop, pg, "channel-ingest/writes");
     in->reads = dbq_new(in->svc->loop, pg, "channel-ingest/reads");
     if (!in->auth || !in->writes || !in->reads)
@@ -136,6 +142,7 @@ int main(void)
         .nroutes = ingest_routes_count,
         .arg = &in,
         .ready = ingest_ready,
+        .guard = ingest_guard,
         .max_body = (size_t)c.max_body,
         .tls_cert_pem = c.tls_cert,
         .tls_key_pem = c.tls_key,

@@ -277,9 +277,7 @@ int message_parse_pb(const uint8_t *buf, size_t len, int64_t now_us, struct mess
 http_status messages_post(http_req *r, void *arg)
 {
     ingest *in = arg;
-    const struct auth_key *k = auth_request(in->auth, r);
-    if (!k)
-        return HTTP_DONE;
+    const struct access_grant *g = auth_grant(r);
     const char *ct = http_header(r, "Content-Type");
     bool pb = body_type_is(ct, BODY_PROTOBUF);
     if (!pb && !body_type_is(ct, BODY_JSON)) {
@@ -306,13 +304,13 @@ http_status messages_post(http_req *r, void *arg)
     }
     if (rc != 0)
         return write_reject_invalid(w, &err);
-    if (!auth_channel_ok(r, k, m->contact.channel))
+    if (!auth_channel_ok(in->auth, r, g, m->contact.channel))
         return HTTP_DONE;
     const char *ext = m->contact.external_id;
     if (ext && *ext) {
         w->entry.idem_scope = m->idem_scope;
         w->entry.idem_key = ext;
-    } else if (!write_idempotency(w, k, m->idem_key)) {
+    } else if (!write_idempotency(w, g, m->idem_key)) {
         return HTTP_DONE;
     }
     return write_submit(w, &m->ev);

@@ -1,30 +1,33 @@
-/* routes.c — channel-ingest's route table: the API at a glance
- * (docs/openapi.yaml describes each; tests/integration/test_ingest_openapi.py
- * keeps the two in step). */
+/* routes.c — channel-ingest's route table: the API at a glance, and who may
+ * call each route: the scope a key needs (scope.h; README's Access table),
+ * or SCOPE_PUBLIC for the channels' webhooks, which their providers sign
+ * instead (docs/openapi.yaml describes each route and its x-scope;
+ * tests/integration/test_ingest_openapi.py keeps the three in step). */
 #include "ingest.h"
 #include "webhooks/webhooks.h"
 
 const struct http_route ingest_routes[] = {
-    {"POST", "/v1/messages", messages_post},
-    {"GET", "/v1/events/:id", events_get},
-    {"GET", "/v1/tickets/:id", tickets_get},
-    {"POST", "/v1/tickets/:id/replies", tickets_reply_post},
-    {"POST", "/v1/tickets/:id/status", tickets_status_post},
-    {"POST", "/v1/tickets/:id/transfer", tickets_transfer_post},
-    {"PUT", "/v1/agents/:id/presence", agents_presence_put},
-    {"GET", "/v1/customers", customers_find},
-    {"GET", "/v1/customers/:id", customers_get},
-    {"PUT", "/v1/customers/:id", customers_put},
-    {"POST", "/v1/calls", calls_post},
+    {"POST", "/v1/messages", messages_post, SCOPE_INGEST},
+    {"GET", "/v1/events/:id", events_get, SCOPE_READ},
+    {"GET", "/v1/tickets/:id", tickets_get, SCOPE_READ},
+    {"POST", "/v1/tickets/:id/replies", tickets_reply_post, SCOPE_AGENT},
+    {"POST", "/v1/tickets/:id/status", tickets_status_post, SCOPE_AGENT},
+    {"POST", "/v1/tickets/:id/transfer", tickets_transfer_post, SCOPE_AGENT},
+    {"PUT", "/v1/agents/:id/presence", agents_presence_put, SCOPE_AGENT},
+    {"GET", "/v1/customers", customers_find, SCOPE_READ},
+    {"GET", "/v1/customers/:id", customers_get, SCOPE_READ},
+    {"PUT", "/v1/customers/:id", customers_put, SCOPE_INGEST},
+    {"POST", "/v1/calls", calls_post, SCOPE_INGEST},
 
-    /* Channel webhooks (webhooks/<channel>.c). */
-    {"GET", "/v1/webhooks/facebook", webhook_facebook_verify},
-    {"POST", "/v1/webhooks/facebook", webhook_facebook_post},
-    {"GET", "/v1/webhooks/whatsapp", webhook_whatsapp_verify},
-    {"POST", "/v1/webhooks/whatsapp", webhook_whatsapp_post},
-    {"POST", "/v1/webhooks/zalo", webhook_zalo_post},
-    {"POST", "/v1/webhooks/twilio/sms", webhook_twilio_sms_post},
-    {"POST", "/v1/webhooks/email", webhook_email_post},
+    /* Channel webhooks (webhooks/<channel>.c): signed by their provider,
+     * but for e-mail, which a relay posts with an API key. */
+    {"GET", "/v1/webhooks/facebook", webhook_facebook_verify, SCOPE_PUBLIC},
+    {"POST", "/v1/webhooks/facebook", webhook_facebook_post, SCOPE_PUBLIC},
+    {"GET", "/v1/webhooks/whatsapp", webhook_whatsapp_verify, SCOPE_PUBLIC},
+    {"POST", "/v1/webhooks/whatsapp", webhook_whatsapp_post, SCOPE_PUBLIC},
+    {"POST", "/v1/webhooks/zalo", webhook_zalo_post, SCOPE_PUBLIC},
+    {"POST", "/v1/webhooks/twilio/sms", webhook_twilio_sms_post, SCOPE_PUBLIC},
+    {"POST", "/v1/webhooks/email", webhook_email_post, SCOPE_INGEST},
 };
 
 const size_t ingest_routes_count = sizeof ingest_routes / sizeof ingest_routes[0];

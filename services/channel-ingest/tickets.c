@@ -5,7 +5,10 @@
  * ticket_id set; the router applies it. A ticket the router does not know
  * is a 404, checked on the read queue before anything is stored (XXX: a
  * ticket opened by a contact the router has not applied yet is still a
- * 404: the integrator saw its id only once the router had made it).
+ * 404: the integrator saw its id only once the router had made it). A key
+ * bound to an agent acts as that agent whatever the body says (a body
+ * naming another is 403), on that agent's or its teams' tickets only
+ * unless it is a supervisor's (write_submit_ticket).
  */
 #include <string.h>
 
@@ -13,8 +16,6 @@
 #include "ops.h"
 #include "timeutil.h"
 #include "write.h"
-
-#define TICKET_EXISTS_SQL "SELECT 1 FROM router.tickets WHERE id = $1::uuid"
 
 int tickets_reply_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
                         struct message_error *err)
@@ -77,12 +78,13 @@ int tickets_transfer_parse(const json_t *root, const char *ticket_id, int64_t no
 typedef int (*ticket_parse_fn)(const json_t *root, const char *ticket_id, int64_t now_us,
                                struct op *o, struct message_error *err);
 
-/* The three handlers differ only in their parser and channel. */
-static http_status ticket_post(http_req *r, ingest *in, ticket_parse_fn parse)
+/* The three handlers differ only in their parser and in the body's field
+ * that names the agent acting. */
+static http_status ticket_post(http_req *r, ingest *in, ticket_parse_fn parse, const char *as)
 {
-    const struct auth_key *k;
-    struct write_req *w = write_begin_json(r, in, &k);
-    if (!w)
+    const struct access_grant *g;
+    struct write_req *w = write_begin_json(r, in, &g);
+    if (!w || !write_bind_agent(w, as))
         return HTTP_DONE;
     const char *id = http_param(r, "id");
     struct op *o = &w->u.op;
@@ -92,24 +94,24 @@ static http_status ticket_post(http_req *r, ingest *in, ticket_parse_fn parse)
     /* A reply on a channel needs that channel; the rest needs a full key. */
     bool allowed = o->ev.body_case == CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED &&
                            o->body.reply.channel != CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED
-                       ? auth_channel_ok(r, k, o->body.reply.channel)
-                       : auth_unscoped_ok(r, k);
-    if (!allowed || !write_idempotency(w, k, NULL))
+                       ? auth_channel_ok(in->auth, r, g, o->body.reply.channel)
+                       : auth_unscoped_ok(in->auth, r, g);
+    if (!allowed || !write_idempotency(w, g, NULL))
         return HTTP_DONE;
-    return write_submit_if_exists(w, &o->ev, TICKET_EXISTS_SQL, "ticket", id);
+    return write_submit_ticket(w, &o->ev, id, SCOPE_AGENT);
 }
 
 http_status tickets_reply_post(http_req *r, void *arg)
 {
-    return ticket_post(r, arg, tickets_reply_parse);
+    return ticket_post(r, arg, tickets_reply_parse, "agent_id");
 }
 
 http_status tickets_status_post(http_req *r, void *arg)
 {
-    return ticket_post(r, arg, tickets_status_parse);
+    return ticket_post(r, arg, tickets_status_parse, "actor");
 }
 
 http_status tickets_transfer_post(http_req *r, void *arg)
 {
-    return ticket_post(r, arg, tickets_transfer_parse);
+    return ticket_post(r, arg, tickets_transfer_parse, "actor");
 }

@@ -7,6 +7,7 @@
  */
 #include "write.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,11 @@ struct write_req *write_req_new(http_req *r, ingest *in)
     return w;
 }
 
-struct write_req *write_begin_json(http_req *r, ingest *in, const struct auth_key **k)
+struct write_req *write_begin_json(http_req *r, ingest *in, const struct access_grant **g)
 {
-    if (!(*k = auth_request(in->auth, r)) || !body_expect_json(r))
+    *g = auth_grant(r);
+    assert(*g && "the route's guard admitted a key");
+    if (!body_expect_json(r))
         return NULL;
     struct write_req *w = write_req_new(r, in);
     if (!w || !(w->root = body_load_json(r, in->json_max_depth)))
@@ -66,7 +69,7 @@ static bool key_valid(const char *s)
     return n > 0 && n <= WRITE_MAX_KEY;
 }
 
-bool write_idempotency(struct write_req *w, const struct auth_key *k, const char *fallback)
+bool write_idempotency(struct write_req *w, const struct access_grant *g, const char *fallback)
 {
     const char *key = http_header(w->r, "Idempotency-Key");
     const char *field = "Idempotency-Key";
@@ -81,7 +84,7 @@ bool write_idempotency(struct write_req *w, const struct auth_key *k, const char
                       "\"%s\" must be 1 to %d printable ASCII characters", field, WRITE_MAX_KEY);
         return false;
     }
-    int n = snprintf(w->scope, sizeof w->scope, "api:%s:%s %s", k->id, http_method(w->r),
+    int n = snprintf(w->scope, sizeof w->scope, "api:%s:%s %s", g->id, http_method(w->r),
                      http_path(w->r));
     if (n < 0 || (size_t)n >= sizeof w->scope) {
         ingest_reject(w->r, 400, "invalid_field", "invalid_field", NULL,
@@ -160,6 +163,95 @@ http_status write_submit_if_exists(struct write_req *w, event *ev, const char *s
     }
     const char *params[] = {id};
     if (dbq_query(w->in->reads, sql, 1, params, write_on_exists, w) != 0) {
+        metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
+        ingest_reply_unavailable(w->r);
+        return HTTP_DONE;
+    }
+    return HTTP_SUSPENDED;
+}
+
+bool write_bind_agent(struct write_req *w, const char *field)
+{
+    const struct access_grant *g = auth_grant(w->r);
+    if (!g->agent_id[0])
+        return true;
+    json_t *v = json_object_get(w->root, field);
+    if (json_is_string(v) && json_string_length(v) > 0) {
+        struct access_facts f = {.as_agent = json_string_value(v), .as_field = field};
+        return auth_allow(w->in->auth, w->r, g, SCOPE_AGENT, &f);
+    }
+    /* Absent, null or "": the key's agent. Another type is left to the
+     * parser's 400. */
+    if (v && !json_is_null(v) && !json_is_string(v))
+        return true;
+    if (json_object_set_new(w->root, field, json_string(g->agent_id)) != 0) {
+        ingest_reply_unavailable(w->r);
+        return false;
+    }
+    return true;
+}
+
+/* --- actions on a ticket ------------------------------------------------------ */
+
+static void write_on_ticket(PGresult *res, void *arg)
+{
+    struct write_req *w = arg;
+    if (!res) {
+        metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
+        ingest_reply_unavailable(w->r);
+        return;
+    }
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *msg = PQresultErrorMessage(res);
+        log_error("checking ticket %s failed: %.*s", w->id, (int)strcspn(msg, "\n"), msg);
+        http_reply_error(w->r, 500, "internal", NULL, "could not check the ticket");
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        ingest_reject(w->r, 404, "not_found", "not_found", NULL, "no ticket with id \"%s\"", w->id);
+        return;
+    }
+    /* The agent's teams, as JSON: text[]'s own quoting is not worth a parser. */
+    json_t *teams = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+    size_t n = json_is_array(teams) ? json_array_size(teams) : 0;
+    const char **names = calloc(n + 1, sizeof *names);
+    if (!names) {
+        json_decref(teams);
+        ingest_reply_unavailable(w->r);
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (json_is_string(json_array_get(teams, i)))
+            names[k++] = json_string_value(json_array_get(teams, i));
+    struct access_ticket t = {PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), names, k, true};
+    struct access_facts f = {.ticket = &t};
+    bool ok = auth_allow(w->in->auth, w->r, auth_grant(w->r), w->need, &f);
+    free(names);
+    json_decref(teams);
+    /* The request stays suspended until the commit's callback answers it;
+     * a refusal to queue is answered (503) inside write_submit. */
+    if (ok)
+        (void)write_submit(w, w->ev);
+}
+
+http_status write_submit_ticket(struct write_req *w, event *ev, const char *id, unsigned need)
+{
+    static const char sql[] = "SELECT coalesce(t.assignee, ''), coalesce(t.team, ''),"
+                              " coalesce(array_to_json(a.teams)::text, '[]')"
+                              " FROM router.tickets t LEFT JOIN router.agents a ON a.id = $2"
+                              " WHERE t.id = $1::uuid";
+    w->ev = ev;
+    w->what = "ticket";
+    w->id = id;
+    w->need = need;
+    if (!id || !id_valid(id)) {
+        ingest_reject(w->r, 404, "not_found", "not_found", NULL, "no ticket with id \"%.64s\"",
+                      id ? id : "");
+        return HTTP_DONE;
+    }
+    const char *params[] = {id, auth_grant(w->r)->agent_id};
+    if (dbq_query(w->in->reads, sql, 2, params, write_on_ticket, w) != 0) {
         metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
         ingest_reply_unavailable(w->r);
         return HTTP_DONE;

@@ -12,6 +12,10 @@
  * Idempotency-Key header: at most 255 printable ASCII characters, scoped to
  * the API key and the request's method and path, so two integrators (or
  * two tickets) never share a key by accident.
+ *
+ * The route's scope was checked by the guard before the handler ran; what
+ * depends on the body or on the ticket (whose agent, which channel, which
+ * ticket) is checked here (write_bind_agent, write_submit_ticket).
  */
 #ifndef WRITE_H
 #define WRITE_H
@@ -37,6 +41,7 @@ struct write_req {
     event *ev;        /* what entry.ev will be, during the existence check */
     const char *what; /* "ticket", "customer": for the 404 of the existence check */
     const char *id;   /* borrowed from the path */
+    unsigned need;    /* write_submit_ticket's scope */
     char scope[WRITE_SCOPE_LEN];
     union {
         struct message msg;
@@ -47,10 +52,10 @@ struct write_req {
 /* A zeroed write_req owned by the request, or NULL after answering 503. */
 struct write_req *write_req_new(http_req *r, ingest *in);
 
-/* The start of a JSON write: authenticates (401, 429), checks the content
- * type (415) and loads the body (400). The write_req with its root, and *k
- * the request's key; or NULL after answering. */
-struct write_req *write_begin_json(http_req *r, ingest *in, const struct auth_key **k);
+/* The start of a JSON write: checks the content type (415) and loads the
+ * body (400). The write_req with its root, and *g the grant of the
+ * request's key (the guard's); or NULL after answering. */
+struct write_req *write_begin_json(http_req *r, ingest *in, const struct access_grant **g);
 
 /* Answers 400 for a parse error (counted under its code). */
 http_status write_reject_invalid(struct write_req *w, const struct message_error *err);
@@ -58,7 +63,13 @@ http_status write_reject_invalid(struct write_req *w, const struct message_error
 /* Sets the entry's idempotency from the Idempotency-Key header, else from
  * fallback (may be NULL). True when fine (also with no key at all); false
  * after answering 400 for a malformed key. */
-bool write_idempotency(struct write_req *w, const struct auth_key *k, const char *fallback);
+bool write_idempotency(struct write_req *w, const struct access_grant *g, const char *fallback);
+
+/* For a key bound to an agent: the body's `field` ("agent_id", "actor")
+ * names that agent — set to it when absent, null or empty; a body naming
+ * another agent is refused (403, before the body is parsed). Other keys'
+ * bodies stay as they are. True to go on, false after answering. */
+bool write_bind_agent(struct write_req *w, const char *field);
 
 /* Submits ev (borrowed from w) to the group commit; answers after commit. */
 http_status write_submit(struct write_req *w, event *ev);
@@ -67,5 +78,12 @@ http_status write_submit(struct write_req *w, event *ev);
  * the read queue; answers 404 ("no <what> with id ...") when it does not. */
 http_status write_submit_if_exists(struct write_req *w, event *ev, const char *sql,
                                    const char *what, const char *id);
+
+/* An action on ticket id (need: the route's scope, SCOPE_AGENT or
+ * stronger): reads the ticket's assignee and team and the key's agent's
+ * teams on the read queue, answers 404 for an unknown ticket, 403 when
+ * access_decide refuses (an agent key on another team's ticket), and
+ * submits otherwise. */
+http_status write_submit_ticket(struct write_req *w, event *ev, const char *id, unsigned need);
 
 #endif

@@ -82,12 +82,14 @@ struct http_req {
     unsigned status;
     void *data;
     void (*data_free)(void *);
+    void *auth;            /* http_set_auth's copy */
     http_req *prev, *next; /* the server's list of suspended requests */
     bool started;          /* the access handler has seen the headers */
     bool too_large;        /* the body is over the limit: being discarded */
     bool answered;         /* an http_reply* was called */
     bool queued;           /* the answer is handed to MHD */
     bool suspended;
+    bool builtin; /* the route is one of builtins[]: not guarded */
 };
 
 struct http_server {
@@ -100,9 +102,11 @@ struct http_server {
     size_t nroutes;
     void *arg;
     http_ready_fn ready;
+    http_guard_fn guard;
     size_t max_body;
     const char *rejected_family;
     int port;
+    bool tls;
     http_req *suspended;
     size_t inflight; /* answered but not yet completed */
     bool running;    /* inside MHD_run: handlers are on the stack */
@@ -115,11 +119,12 @@ static http_status builtin_healthz(http_req *r, void *arg);
 static http_status builtin_readyz(http_req *r, void *arg);
 static http_status builtin_metrics(http_req *r, void *arg);
 
-/* Every server answers these, after its own routes. */
+/* Every server answers these, after its own routes, to anyone: they are
+ * not guarded (their access is never read). */
 static const struct http_route builtins[] = {
-    {"GET", "/healthz", builtin_healthz},
-    {"GET", "/readyz", builtin_readyz},
-    {"GET", "/metrics", builtin_metrics},
+    {"GET", "/healthz", builtin_healthz, 0},
+    {"GET", "/readyz", builtin_readyz, 0},
+    {"GET", "/metrics", builtin_metrics, 0},
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
@@ -205,6 +210,7 @@ static int req_route(http_req *r)
             continue;
         }
         r->route = rt;
+        r->builtin = i >= s->nroutes;
         r->label = rt->pattern;
         r->pbuf = malloc(strlen(r->path) + 1);
         if (!r->pbuf)
@@ -454,6 +460,7 @@ static void req_destroy(http_req *r)
     free(r->allow);
     free(r->pbuf);
     free(r->body);
+    free(r->auth);
     free(r);
 }
 
@@ -574,6 +581,10 @@ static enum MHD_Result req_dispatch(http_req *r)
             count_rejected(s, "no_route");
             http_reply_error(r, 404, "not_found", NULL, "no route for %s %s", r->method, r->path);
         }
+        return req_queue(r);
+    }
+    if (s->guard && !r->builtin && !s->guard(r, r->route, s->arg)) {
+        assert(r->answered && "a guard that refuses answers");
         return req_queue(r);
     }
     http_status st = r->route->fn(r, s->arg);
@@ -773,6 +784,7 @@ http_server *http_server_new(loop *l, const struct http_server_opts *o)
     s->nroutes = o->nroutes;
     s->arg = o->arg;
     s->ready = o->ready;
+    s->guard = o->guard;
     s->max_body = o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY;
     s->rejected_family = o->rejected_family;
 
@@ -792,6 +804,7 @@ http_server *http_server_new(loop *l, const struct http_server_opts *o)
             goto fail;
         }
         flags |= MHD_USE_TLS;
+        s->tls = true;
     }
     /* The logger goes first, or MHD logs its first complaints to stderr. */
     s->d = MHD_start_daemon(
@@ -925,6 +938,32 @@ const char *http_body(const http_req *r, size_t *len)
     if (len)
         *len = r->body_len;
     return r->body_len ? r->body : "";
+}
+
+const char *http_cookie(const http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+bool http_tls(const http_req *r)
+{
+    return r->s->tls;
+}
+
+int http_set_auth(http_req *r, const void *who, size_t len)
+{
+    void *copy = malloc(len ? len : 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, who, len);
+    free(r->auth);
+    r->auth = copy;
+    return 0;
+}
+
+const void *http_auth(const http_req *r)
+{
+    return r->auth;
 }
 
 void http_set_data(http_req *r, void *data, void (*free_fn)(void *))

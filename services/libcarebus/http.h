@@ -2,8 +2,10 @@
  *
  * The daemon runs in external mode with epoll: the loop polls one fd and
  * calls MHD_run. Routes are a declarative table (method, pattern, handler),
- * patterns with ":name" segments ("/v1/events/:id"). Every server answers
- * GET /healthz, GET /readyz and GET /metrics.
+ * patterns with ":name" segments ("/v1/events/:id"), and who may call each
+ * (its access: scope.h's scopes, read by the server's guard, which runs
+ * before every handler of the table). Every server answers GET /healthz,
+ * GET /readyz and GET /metrics, to anyone.
  *
  * A handler either answers at once (http_reply_*) or keeps the request and
  * returns HTTP_SUSPENDED; it then answers later with http_reply_* from any
@@ -33,7 +35,15 @@ struct http_route {
     const char *method;  /* "GET", "POST", "PUT" */
     const char *pattern; /* "/v1/tickets/:id/replies" */
     http_handler fn;
+    /* Who may call it, for the guard: a SCOPE_* of scope.h, or
+     * SCOPE_PUBLIC, plus the service's own flags. Every table states it, so
+     * that a route cannot forget it (-Wmissing-field-initializers). */
+    unsigned access;
 };
+
+/* Runs before the handler of every route of the table: true to go on, or
+ * false after answering (401, 403 ...). arg: the server's. */
+typedef bool (*http_guard_fn)(http_req *r, const struct http_route *route, void *arg);
 
 /* Readiness for /readyz: true when the service can do its work. */
 typedef bool (*http_ready_fn)(void *arg);
@@ -43,9 +53,10 @@ struct http_server_opts {
     int port;
     const struct http_route *routes; /* borrowed, must outlive the server */
     size_t nroutes;
-    void *arg; /* passed to handlers and ready */
+    void *arg; /* passed to handlers, guard and ready */
     http_ready_fn ready;
-    size_t max_body; /* bytes; 0: 1 MiB */
+    http_guard_fn guard; /* NULL: every route is open */
+    size_t max_body;     /* bytes; 0: 1 MiB */
     /* HTTPS when both are set: PEM text (not file names) of the certificate
      * chain and its private key, borrowed until http_server_new returns.
      * Fails when libmicrohttpd was built without TLS. */
@@ -73,6 +84,16 @@ const char *http_param(const http_req *r, const char *name); /* ":name" */
 const char *http_header(const http_req *r, const char *name);
 const char *http_query(const http_req *r, const char *name);
 const char *http_body(const http_req *r, size_t *len);
+/* The value of a cookie the request sent, or NULL. */
+const char *http_cookie(const http_req *r, const char *name);
+/* True when the request came over HTTPS. */
+bool http_tls(const http_req *r);
+
+/* Who the guard let in (a copy of len bytes, owned by the request, freed
+ * with it), for the handler: a copy, so that it stays valid while the
+ * request is suspended. 0, or -1 out of memory. http_auth: NULL if none. */
+int http_set_auth(http_req *r, const void *who, size_t len);
+const void *http_auth(const http_req *r);
 
 /* Per-request user data (freed by free_fn when the request ends). */
 void http_set_data(http_req *r, void *data, void (*free_fn)(void *));

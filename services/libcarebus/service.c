@@ -98,6 +98,7 @@ service *service_new(const struct service_opts *o)
         .tls_cert_pem = o->tls_cert_pem,
         .tls_key_pem = o->tls_key_pem,
         .rejected_family = o->rejected_family,
+        .guard = o->guard,
     };
     if (!(s->http = http_server_new(s->loop, &ho)))
         goto fail;

@@ -22,8 +22,9 @@ struct service_opts {
     const char *stream; /* stream it publishes, NULL if none */
     const struct http_route *routes;
     size_t nroutes;
-    void *arg;           /* passed to route handlers and ready */
+    void *arg;           /* passed to route handlers, guard and ready */
     http_ready_fn ready; /* /readyz; default: the database is up */
+    http_guard_fn guard; /* before every route's handler; see http.h */
     size_t max_body;
     const char *tls_cert_pem; /* HTTPS; see http_server_opts */
     const char *tls_key_pem;

@@ -1,4 +1,4 @@
-/* url.c — percent-decoding (see url.h). */
+/* url.c — percent-decoding and -encoding (see url.h). */
 #include "url.h"
 
 #include "hex.h"
@@ -16,6 +16,25 @@ size_t url_decode(char *dst, const char *src, size_t n, url_part part)
             i += 2;
         } else {
             dst[o++] = src[i];
+        }
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+size_t url_encode(char *dst, const char *s)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            dst[o++] = (char)c;
+        } else {
+            dst[o++] = '%';
+            dst[o++] = digits[c >> 4];
+            dst[o++] = digits[c & 15];
         }
     }
     dst[o] = '\0';

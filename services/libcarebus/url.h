@@ -1,5 +1,5 @@
 /* url.h — percent-decoding (RFC 3986 section 2.1), one decoder for HTTP
- * path segments and for form bodies.
+ * path segments and for form bodies, and its inverse for query values.
  *
  * "%XX" (either case) is the byte 0xXX; a '%' not followed by two hex
  * digits stays as it is, as browsers and the WHATWG URL standard do. Only
@@ -19,5 +19,10 @@ typedef enum {
 /* Decodes src[0..n) into dst, which needs n + 1 bytes (decoding never
  * grows a string), and NUL-terminates it. Returns the decoded length. */
 size_t url_decode(char *dst, const char *src, size_t n, url_part part);
+
+/* Percent-encodes s for a query value: every byte but RFC 3986's
+ * unreserved ones (letters, digits, "-._~") becomes "%XX". dst needs
+ * 3 * strlen(s) + 1 bytes. Returns the encoded length. */
+size_t url_encode(char *dst, const char *s);
 
 #endif

@@ -42,6 +42,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "page.h"
+#include "scope.h"
 #include "survey.h"
 #include "timeutil.h"
 
@@ -610,13 +611,15 @@ static http_status api_answer(http_req *r, void *arg)
     return lookup(w);
 }
 
+/* Public: customers answer without keys; a survey's token is its
+ * credential (token.h). */
 const struct http_route survey_routes[] = {
-    {"GET", "/", home_get},
-    {"GET", "/example", example_get},
-    {"POST", "/example", example_post},
-    {"GET", "/s/:token", page_get},
-    {"POST", "/s/:token", page_post},
-    {"POST", "/v1/surveys/:token/answer", api_answer},
+    {"GET", "/", home_get, SCOPE_PUBLIC},
+    {"GET", "/example", example_get, SCOPE_PUBLIC},
+    {"POST", "/example", example_post, SCOPE_PUBLIC},
+    {"GET", "/s/:token", page_get, SCOPE_PUBLIC},
+    {"POST", "/s/:token", page_post, SCOPE_PUBLIC},
+    {"POST", "/v1/surveys/:token/answer", api_answer, SCOPE_PUBLIC},
 };
 
 const size_t survey_routes_count = sizeof survey_routes / sizeof survey_routes[0];

@@ -102,15 +102,21 @@ def ctl(st, *args, check=True):
     return p
 
 
-def new_key(st, name, channels=None):
+def new_key(st, name, channels=None, scopes=None, agent=None):
     args = ["keys", "create", "--name", name, "--json"]
     if channels:
         args += ["--channels", channels]
+    if scopes:
+        args += ["--scopes", scopes]
+    if agent:
+        args += ["--agent", agent]
     out = json.loads(ctl(st, *args).stdout)
-    # ingest reloads its key table every second: wait until it knows the key.
+    # ingest reloads its key table every second: wait until it knows the key
+    # (a key that may not read is known by its 403).
+    known = 404 if "read" in out["scopes"] else 403
     h.wait_until(f"ingest to accept key {name}",
                  lambda: call(st, "GET", f"/v1/events/{uuid.uuid4()}", key=out["key"]).status
-                 == 404, h.scaled(10), interval=0.1)
+                 == known, h.scaled(10), interval=0.1)
     return out
 
 

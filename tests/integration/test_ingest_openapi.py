@@ -3,14 +3,17 @@
   a. the document is well-formed OpenAPI 3 (every $ref resolves, every path
      parameter is declared, every operation documents its answers) and
      describes exactly the routes of services/channel-ingest/routes.c plus
-     the built-in /healthz, /readyz and /metrics
+     the built-in /healthz, /readyz and /metrics; every route of the table
+     states its scope, and each operation's x-scope is that scope (public
+     exactly when it takes no key)
   b. every documented operation, on a running stack: its route exists (an
      undocumented method gets 405 with the documented methods in Allow); its
      valid example answers the documented success with the documented
      schema (and a repeat 200 with the same body, for writes); each invalid
      example answers its x-status naming its x-field; no key answers 401,
-     an unknown id 404, a wrong content type 415, when documented; and
-     every status seen is one the document lists for that operation
+     an unknown id 404, a wrong content type 415, when documented; a key
+     without the operation's scope 403 naming it; and every status seen is
+     one the document lists for that operation
   c. the webhooks: 404 while a channel is not configured, 401 for an
      unsigned POST once it is, the Meta handshake's 200 and 403
 
@@ -27,6 +30,7 @@ import pytest
 import yaml
 
 import carebus_harness as h
+from test_ingest_api import new_key
 
 SPEC_PATH = h.REPO / "docs" / "openapi.yaml"
 ROUTES_C = h.REPO / "services" / "channel-ingest" / "routes.c"
@@ -118,14 +122,24 @@ def operations(spec):
                 yield path, m, item[m], item
 
 
+def route_scopes():
+    """{(METHOD, "/v1/tickets/{id}"): "read"} from routes.c's table (the
+    access column: SCOPE_READ -> "read", SCOPE_PUBLIC -> "public")."""
+    text = ROUTES_C.read_text()
+    rows = re.findall(r'\{\s*"([A-Z]+)"\s*,\s*"([^"]+)"\s*,\s*\w+\s*(?:,\s*([^}]*?))?\s*\}', text)
+    assert rows, "no routes found in routes.c"
+    out = {}
+    for method, pattern, access in rows:
+        route = (method, re.sub(r":(\w+)", r"{\1}", pattern))
+        scopes = re.findall(r"\bSCOPE_([A-Z]+)\b", access or "")
+        assert len(scopes) == 1, f"{route}: the access column must state one scope, has {access!r}"
+        out[route] = scopes[0].lower()
+    return out
+
+
 def route_table():
     """{(METHOD, "/v1/tickets/{id}")} from routes.c's table."""
-    text = ROUTES_C.read_text()
-    out = set()
-    for method, pattern in re.findall(r'\{\s*"([A-Z]+)"\s*,\s*"([^"]+)"\s*,\s*\w+\s*\}', text):
-        out.add((method, re.sub(r":(\w+)", r"{\1}", pattern)))
-    assert out, "no routes found in routes.c"
-    return out
+    return set(route_scopes())
 
 
 # --- a. the document itself ---------------------------------------------------------------
@@ -162,14 +176,25 @@ def test_the_document_is_openapi_3_and_describes_exactly_the_route_table(spec):
     want = route_table() | BUILTINS
     assert documented == want, (f"undocumented routes: {sorted(want - documented)}; "
                                 f"documented but not routed: {sorted(documented - want)}")
+    # Each operation's scope is the table's; public exactly when it takes no key.
+    scopes = {**route_scopes(), **{b: "public" for b in BUILTINS}}
+    for path, m, op, _ in operations(spec):
+        route = (m.upper(), path)
+        assert op.get("x-scope") == scopes[route], (
+            f"{m} {path}: x-scope {op.get('x-scope')!r}, routes.c says {scopes[route]!r}")
+        keyless = op.get("security", spec.get("security")) == []
+        assert keyless == (scopes[route] == "public"), f"{m} {path}: security vs x-scope"
+        if not keyless:
+            assert "403" in op["responses"], f"{m} {path}: a scope but no 403 documented"
 
 
 # --- b. each operation against the service -----------------------------------------------
 
 
 class Checker:
-    def __init__(self, spec, st, ids):
+    def __init__(self, spec, st, ids, keys=None):
         self.spec, self.st, self.ids = spec, st, ids
+        self.keys = keys or {}  # scope -> a key that has only that scope
         self.problems = []
         self.seen = {}  # (method, path) -> statuses seen
 
@@ -286,6 +311,17 @@ def check_operation(c, path, m, op):
             c.expect(f"{what} unknown id", r, 404, op)
             r = c.request(m, path, op, path.replace("{id}", "not-a-uuid"))
             c.expect(f"{what} malformed id", r, 404, op)
+    if secured and c.keys:
+        # A key without the operation's scope: 403 naming it.
+        scope = op["x-scope"]
+        other = next(k for s, k in c.keys.items() if s != scope)
+        body = examples.get("valid", {}).get("value") if takes_json else None
+        r = c.request(m, path, op, concrete, body, auth=False,
+                      headers={"Authorization": f"Bearer {other}"})
+        err = c.expect(f"{what} without the {scope} scope", r, 403, op)
+        if err is not None and err["error"].get("scope") != scope:
+            c.problems.append(f"{what}: 403 names scope {err['error'].get('scope')!r}, "
+                              f"want {scope!r}")
     if secured:
         assert "401" in codes, f"{what}: secured but 401 not documented"
         body = examples.get("valid", {}).get("value") if takes_json else None
@@ -309,7 +345,8 @@ def test_every_documented_operation_answers_as_documented(spec, stack):
     ev = h.wait_until("the seed message routed", routed, h.scaled(10), interval=0.02)
     ids = {"ticket": ev["ticket_id"], "customer": ev["customer_id"], "event": event_id,
            "agent": "agent-openapi"}
-    c = Checker(spec, st, ids)
+    keys = {s: new_key(st, f"only {s}", scopes=s)["key"] for s in ("ingest", "read")}
+    c = Checker(spec, st, ids, keys)
     checked = 0
     for path, m, op, item in operations(spec):
         if path.startswith("/v1/webhooks/"):

@@ -2,8 +2,11 @@
  *
  * A key is shown once, when made; the table keeps its SHA-256 only
  * (apikey.h), so a lost key is revoked and replaced, never recovered.
- * channel-ingest reloads the table every second: a new key works, and a
- * revoked one is refused, about a second after the command returns.
+ * The services reload the table every second: a new key works, and a
+ * revoked one is refused (its dashboard sessions too), about a second after
+ * the command returns. What a key may do is its scopes (scope.h; default
+ * ingest,read), its channels (default all) and, for an agent key, its
+ * agent: the agent scope and --agent go together.
  */
 #include <assert.h>
 #include <jansson.h>
@@ -12,15 +15,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access.h"
 #include "apikey.h"
+#include "auth.h"
 #include "carebusctl.h"
 #include "config.h"
 #include "event.h"
 #include "hex.h"
 #include "id.h"
+#include "scope.h"
 
 #define KEY_NAME_MAX 128
 #define CHANNELS_MAX 512
+#define SCOPES_MAX 128
 
 db *ctl_connect(void)
 {
@@ -40,10 +47,13 @@ db *ctl_connect(void)
     return d;
 }
 
-/* Option parsing shared by the commands: --name V, --channels V, --json. */
+/* Option parsing shared by the commands: --name V, --channels V,
+ * --scopes V, --agent V, --json. */
 struct key_opts {
     const char *name;
     const char *channels;
+    const char *scopes;
+    const char *agent;
     bool json;
     const char *positional;
 };
@@ -54,12 +64,18 @@ static int parse_opts(int argc, char **argv, bool allow_name, bool allow_positio
     memset(o, 0, sizeof *o);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (allow_name && (strcmp(a, "--name") == 0 || strcmp(a, "--channels") == 0)) {
+        const char **value = !allow_name                    ? NULL
+                             : strcmp(a, "--name") == 0     ? &o->name
+                             : strcmp(a, "--channels") == 0 ? &o->channels
+                             : strcmp(a, "--scopes") == 0   ? &o->scopes
+                             : strcmp(a, "--agent") == 0    ? &o->agent
+                                                            : NULL;
+        if (value) {
             if (i + 1 == argc) {
                 fprintf(stderr, "carebusctl: %s needs a value\n", a);
                 return -1;
             }
-            *(a[2] == 'n' ? &o->name : &o->channels) = argv[++i];
+            *value = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
             o->json = true;
         } else if (allow_positional && a[0] != '-' && !o->positional) {
@@ -138,6 +154,47 @@ static json_t *channels_json(const char *list)
     return a;
 }
 
+/* "ingest,read" (canonical, the list's order) -> ["ingest","read"]. */
+static json_t *scopes_json(const char *list)
+{
+    json_t *a = json_array();
+    while (a && *list) {
+        size_t k = strcspn(list, ",");
+        json_array_append_new(a, json_stringn(list, k));
+        list += k;
+        if (*list == ',')
+            list++;
+    }
+    return a;
+}
+
+/* --scopes and --agent: the scopes as a text[] literal and their
+ * canonical spelling. 0, or -1 after printing why. */
+static int scopes_literal(const struct key_opts *o, char *literal, char *shown, size_t size)
+{
+    unsigned mask = AUTH_DEFAULT_SCOPES;
+    char bad[32];
+    if (o->scopes && scope_parse(o->scopes, &mask, bad, sizeof bad) != 0) {
+        fprintf(stderr, "carebusctl: unknown scope \"%s\" (%s)\n", bad, scope_names());
+        return -1;
+    }
+    if (!mask) {
+        fprintf(stderr, "carebusctl: --scopes names no scope (%s)\n", scope_names());
+        return -1;
+    }
+    if ((mask & SCOPE_AGENT) && !o->agent) {
+        fprintf(stderr, "carebusctl: an agent key acts as one agent: give --agent ID\n");
+        return -1;
+    }
+    if (o->agent && !(mask & SCOPE_AGENT)) {
+        fprintf(stderr, "carebusctl: --agent needs the agent scope (--scopes agent,...)\n");
+        return -1;
+    }
+    if (scope_format(mask, shown, size) < 0 || snprintf(literal, size, "{%s}", shown) >= (int)size)
+        return -1;
+    return 0;
+}
+
 static bool name_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -162,6 +219,14 @@ int keys_create(int argc, char **argv)
     char channels[CHANNELS_MAX];
     if (o.channels && channels_literal(o.channels, channels, sizeof channels) != 0)
         return CTL_USAGE;
+    char scopes[SCOPES_MAX], scopes_shown[SCOPES_MAX];
+    if (scopes_literal(&o, scopes, scopes_shown, sizeof scopes) != 0)
+        return CTL_USAGE;
+    if (o.agent && (!name_ok(o.agent) || strlen(o.agent) > ACCESS_AGENT_MAX)) {
+        fprintf(stderr, "carebusctl: --agent needs an agent id of 1 to %d bytes\n",
+                ACCESS_AGENT_MAX);
+        return CTL_USAGE;
+    }
 
     db *d = ctl_connect();
     if (!d)
@@ -175,11 +240,11 @@ int keys_create(int argc, char **argv)
     }
     id_new(id);
     hex_encode(hash, sizeof hash, hex);
-    const char *params[] = {id, o.name, hex, o.channels ? channels : NULL};
+    const char *params[] = {id, o.name, hex, o.channels ? channels : NULL, scopes, o.agent};
     if (db_command(d,
-                   "INSERT INTO ingest.api_keys (id, name, key_hash, channels)"
-                   " VALUES ($1, $2, decode($3, 'hex'), $4::text[])",
-                   4, params) != 0) {
+                   "INSERT INTO ingest.api_keys (id, name, key_hash, channels, scopes, agent_id)"
+                   " VALUES ($1, $2, decode($3, 'hex'), $4::text[], $5::text[], $6)",
+                   6, params) != 0) {
         fprintf(stderr, "carebusctl: could not store the key\n");
         goto out;
     }
@@ -188,17 +253,19 @@ int keys_create(int argc, char **argv)
     if (o.channels)
         snprintf(shown, sizeof shown, "%.*s", (int)strlen(channels) - 2, channels + 1);
     if (o.json) {
-        json_t *j = json_pack("{s:s, s:s, s:s, s:o}", "id", id, "name", o.name, "key", key,
-                              "channels", channels_json(o.channels ? shown : NULL));
+        json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s?}", "id", id, "name", o.name, "key",
+                              key, "channels", channels_json(o.channels ? shown : NULL), "scopes",
+                              scopes_json(scopes_shown), "agent_id", o.agent);
         char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (txt)
             printf("%s\n", txt);
         free(txt);
         json_decref(j);
     } else {
-        printf("id:       %s\nname:     %s\nchannels: %s\nkey:      %s\n\n"
+        printf("id:       %s\nname:     %s\nchannels: %s\nscopes:   %s\nagent:    %s\n"
+               "key:      %s\n\n"
                "Keep the key now: it is shown only this once (carebus stores its SHA-256).\n",
-               id, o.name, shown, key);
+               id, o.name, shown, scopes_shown, o.agent ? o.agent : "-", key);
     }
     rc = CTL_OK;
 out:
@@ -221,7 +288,8 @@ int keys_list(int argc, char **argv)
                 " channels IS NULL,"
                 " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
                 " coalesce(to_char(revoked_at AT TIME ZONE 'UTC',"
-                "                  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+                "                  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
+                " array_to_string(scopes, ','), coalesce(agent_id, '')"
                 " FROM ingest.api_keys ORDER BY created_at, id",
                 0, NULL);
     if (!res) {
@@ -232,20 +300,24 @@ int keys_list(int argc, char **argv)
     int n = PQntuples(res);
     json_t *arr = o.json ? json_array() : NULL;
     if (!o.json)
-        printf("%-36s  %-24s  %-20s  %-20s  %s\n", "ID", "NAME", "CHANNELS", "CREATED", "REVOKED");
+        printf("%-36s  %-24s  %-20s  %-24s  %-16s  %-20s  %s\n", "ID", "NAME", "CHANNELS", "SCOPES",
+               "AGENT", "CREATED", "REVOKED");
     for (int i = 0; i < n; i++) {
         bool all = PQgetvalue(res, i, 3)[0] == 't';
         const char *ch = all ? "all" : PQgetvalue(res, i, 2);
         const char *revoked = PQgetvalue(res, i, 5);
+        const char *scopes = PQgetvalue(res, i, 6), *agent = PQgetvalue(res, i, 7);
         if (arr) {
             json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:o, s:s, s:s?}", "id", PQgetvalue(res, i, 0), "name",
-                               PQgetvalue(res, i, 1), "channels", channels_json(all ? NULL : ch),
-                               "created_at", PQgetvalue(res, i, 4), "revoked_at",
-                               revoked[0] ? revoked : NULL));
+                arr, json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s, s:s?}", "id", PQgetvalue(res, i, 0),
+                               "name", PQgetvalue(res, i, 1), "channels",
+                               channels_json(all ? NULL : ch), "scopes", scopes_json(scopes),
+                               "agent_id", agent[0] ? agent : NULL, "created_at",
+                               PQgetvalue(res, i, 4), "revoked_at", revoked[0] ? revoked : NULL));
         } else {
-            printf("%-36s  %-24s  %-20s  %-20s  %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                   ch, PQgetvalue(res, i, 4), revoked[0] ? revoked : "-");
+            printf("%-36s  %-24s  %-20s  %-24s  %-16s  %-20s  %s\n", PQgetvalue(res, i, 0),
+                   PQgetvalue(res, i, 1), ch, scopes, agent[0] ? agent : "-", PQgetvalue(res, i, 4),
+                   revoked[0] ? revoked : "-");
         }
     }
     if (arr) {

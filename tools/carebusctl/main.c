@@ -1,6 +1,7 @@
 /* carebusctl — the operator's command-line tool.
  *
- *   carebusctl keys create --name NAME [--channels zalo,email] [--json]
+ *   carebusctl keys create --name NAME [--channels zalo,email]
+ *                          [--scopes ingest,read] [--agent ID] [--json]
  *   carebusctl keys list [--json]
  *   carebusctl keys revoke ID
  *   carebusctl enums list [--json]
@@ -16,13 +17,15 @@
 #include "carebusctl.h"
 #include "config.h"
 #include "log.h"
+#include "scope.h"
 #include "vocab.h"
 
 static const struct ctl_command commands[] = {
-    {"keys", "create", keys_create, "--name NAME [--channels zalo,email] [--json]",
+    {"keys", "create", keys_create,
+     "--name NAME [--channels zalo,email] [--scopes ingest,read] [--agent ID] [--json]",
      "make an API key (printed once)"},
     {"keys", "list", keys_list, "[--json]", "list the API keys (never the keys themselves)"},
-    {"keys", "revoke", keys_revoke, "ID", "revoke a key (ingest refuses it within ~1 s)"},
+    {"keys", "revoke", keys_revoke, "ID", "revoke a key (refused within ~1 s, its sessions too)"},
     {"enums", "list", enums_list, "[--json]", "the schema's enums (names, labels) and event types"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -31,12 +34,18 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
-        char line[128];
+        char line[160];
         snprintf(line, sizeof line, "%s %s %s", commands[i].group, commands[i].name,
                  commands[i].args);
-        fprintf(f, "  carebusctl %-58s %s\n", line, commands[i].help);
+        if (strlen(line) > 58) /* too long for the column: its help below */
+            fprintf(f, "  carebusctl %s\n  %-69s %s\n", line, "", commands[i].help);
+        else
+            fprintf(f, "  carebusctl %-58s %s\n", line, commands[i].help);
     }
     fprintf(f, "\nChannels (--channels): %s.\n", vocab_list(&carebus__v1__channel__descriptor));
+    fprintf(f, "Scopes (--scopes, default ingest,read; --agent binds an agent key):\n");
+    for (unsigned s = 1; s & SCOPE_ALL; s <<= 1)
+        fprintf(f, "  %-11s %s\n", scope_name(s), scope_doc(s));
     fprintf(f, "The database is CAREBUS_PG (default \"%s\").\n", CONFIG_DEFAULT_PG);
 }
 

@@ -323,8 +323,8 @@ http_status webhook_email_post(http_req *r, void *arg)
     const char *why;
     if (config_bool("EMAIL_WEBHOOK", true, &on, &why) != 0 || !on)
         return webhook_not_configured(r, "email");
-    const struct auth_key *k = auth_request(in->auth, r);
-    if (!k || !auth_channel_ok(r, k, CAREBUS__V1__CHANNEL__CHANNEL_EMAIL) || !body_expect_json(r))
+    if (!auth_channel_ok(in->auth, r, auth_grant(r), CAREBUS__V1__CHANNEL__CHANNEL_EMAIL) ||
+        !body_expect_json(r))
         return HTTP_DONE;
     struct webhook_req *w = webhook_req_new(r, "email");
     if (!w)

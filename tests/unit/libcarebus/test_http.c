@@ -154,16 +154,47 @@ static http_status h_error(http_req *r, void *arg)
     return HTTP_DONE;
 }
 
+/* Who the guard let in, and what the request carried. */
+static http_status h_guarded(http_req *r, void *arg)
+{
+    (void)arg;
+    http_reply_json(r, 200,
+                    json_pack("{s:s*,s:s*,s:s*,s:b}", "who", (const char *)http_auth(r), "c1",
+                              http_cookie(r, "c1"), "none", http_cookie(r, "nope"), "tls",
+                              http_tls(r)));
+    return HTTP_DONE;
+}
+
+#define GUARDED 7u /* an access value the guard reads; 0: open */
+static atomic_int guard_calls;
+
+/* Lets a GUARDED route in when the request has the cookie "pass". */
+static bool guard(http_req *r, const struct http_route *route, void *arg)
+{
+    assert_ptr_equal(arg, &fx);
+    atomic_fetch_add(&guard_calls, 1);
+    if (route->access != GUARDED)
+        return true;
+    const char *pass = http_cookie(r, "pass");
+    if (!pass) {
+        http_reply_error(r, 401, "unauthorized", NULL, "no pass");
+        return false;
+    }
+    assert_int_equal(http_set_auth(r, pass, strlen(pass) + 1), 0);
+    return true;
+}
+
 static const struct http_route routes[] = {
-    {"GET", "/v1/hello", h_hello},
-    {"POST", "/v1/hello", h_hello_post},
-    {"GET", "/v1/items/:id/parts/:part", h_item},
-    {"POST", "/v1/echo", h_echo},
-    {"GET", "/v1/slow", h_slow},
-    {"GET", "/v1/never", h_never},
-    {"POST", "/v1/release", h_release},
-    {"GET", "/v1/forgot", h_forgot},
-    {"GET", "/v1/error", h_error},
+    {"GET", "/v1/hello", h_hello, 0},
+    {"POST", "/v1/hello", h_hello_post, 0},
+    {"GET", "/v1/items/:id/parts/:part", h_item, 0},
+    {"POST", "/v1/echo", h_echo, 0},
+    {"GET", "/v1/slow", h_slow, 0},
+    {"GET", "/v1/never", h_never, 0},
+    {"POST", "/v1/release", h_release, 0},
+    {"GET", "/v1/forgot", h_forgot, 0},
+    {"GET", "/v1/error", h_error, 0},
+    {"GET", "/v1/guarded", h_guarded, GUARDED},
 };
 
 static bool is_ready(void *arg)
@@ -194,6 +225,7 @@ static int setup(void **state)
 {
     (void)state;
     atomic_store(&echo_calls, 0);
+    atomic_store(&guard_calls, 0);
     atomic_store(&data_freed, 0);
     atomic_store(&ready_flag, true);
     atomic_store(&slow_answers, 0);
@@ -210,6 +242,7 @@ static int setup(void **state)
         .nroutes = sizeof routes / sizeof routes[0],
         .arg = &fx,
         .ready = is_ready,
+        .guard = guard,
         .max_body = MAX_BODY,
     };
     fx.s = http_server_new(fx.l, &o);
@@ -454,6 +487,32 @@ static void test_basic_routes(void **state)
     assert_int_equal(res[1].connects, 0);
     assert_int_equal(res[2].connects, 0);
     assert_int_equal(res[3].connects, 0);
+}
+
+static void c_guarded(CURL *c)
+{
+    get(c, &res[0], "/v1/guarded");
+    req(c, &res[1], "GET", "/v1/guarded", NULL, 0, false, "Cookie: c0=x; pass=who-1; c1=v%201");
+    get(c, &res[2], "/healthz");
+    get(c, &res[3], "/nope");
+}
+
+static void test_guard_cookies_and_auth(void **state)
+{
+    (void)state;
+    run_client(c_guarded);
+    assert_error(&res[0], 401, "unauthorized");
+    assert_int_equal(res[1].status, 200);
+    json_t *j = body_json(&res[1]);
+    assert_string_equal(jstr(j, "who", NULL), "who-1"); /* the guard's copy */
+    assert_string_equal(jstr(j, "c1", NULL), "v%201");  /* as sent */
+    assert_null(json_object_get(j, "none"));
+    assert_true(json_is_false(json_object_get(j, "tls")));
+    json_decref(j);
+    /* The built-in routes and a path without a route never reach it. */
+    assert_int_equal(res[2].status, 200);
+    assert_int_equal(res[3].status, 404);
+    assert_int_equal(atomic_load(&guard_calls), 2);
 }
 
 static void c_not_found(CURL *c)
@@ -822,6 +881,7 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_basic_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guard_cookies_and_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_found_and_method, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_builtins, setup, teardown),

@@ -1,7 +1,9 @@
-/* test_url.c — url.c: percent-decoding of path segments and form values.
+/* test_url.c — url.c: percent-decoding of path segments and form values,
+ * and the encoding of query values.
  *
  * A '%' without two hex digits stays as it is; '+' is a blank only in a
- * form; only the given length is read. Run one test by name: test_url <name>.
+ * form; only the given length is read; encoding keeps only the unreserved
+ * bytes and decodes back. Run one test by name: test_url <name>.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,10 +40,25 @@ static void test_url_decode(void **state)
     assert_string_equal(out, "");
 }
 
+static void test_url_encode(void **state)
+{
+    (void)state;
+    char out[128], back[128];
+    const char *s = "/?from=2026-03-01&to=x y+z~._-\xc3\xa1%";
+    size_t n = url_encode(out, s);
+    assert_string_equal(out, "%2F%3Ffrom%3D2026-03-01%26to%3Dx%20y%2Bz~._-%C3%A1%25");
+    assert_int_equal(n, strlen(out));
+    assert_int_equal(url_decode(back, out, n, URL_FORM), strlen(s));
+    assert_string_equal(back, s);
+    assert_int_equal(url_encode(out, ""), 0);
+    assert_string_equal(out, "");
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_decode),
+        cmocka_unit_test(test_url_encode),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

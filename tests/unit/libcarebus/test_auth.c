@@ -1,9 +1,10 @@
 /* test_auth.c — API keys: the bearer header, the stored hash, the in-memory
- * table (auth.c) and key generation (libcarebus/apikey.c).
+ * table (auth.c) and key generation (apikey.c).
  *
- * The table must find every loaded key and no other, keep each key's
- * bucket across reloads, forget revoked keys on the next reload, and keep
- * the bootstrap key whatever PostgreSQL holds. Run one test by name:
+ * The table must find every loaded key (by key and by id) and no other,
+ * give each its scopes, channels and agent, keep each key's bucket across
+ * reloads, forget revoked keys on the next reload, and keep the bootstrap
+ * key (every scope) whatever PostgreSQL holds. Run one test by name:
  * test_auth <name>.
  */
 #include <setjmp.h>
@@ -87,7 +88,8 @@ static void keyset_fill(struct keyset *s, size_t n, const char *channels_of_firs
         snprintf(s->keys[i], sizeof s->keys[i], "key-%u", (unsigned)(i % 100));
         auth_hash(s->keys[i], strlen(s->keys[i]), s->hashes[i]);
         snprintf(s->ids[i], sizeof s->ids[i], "00000000-0000-4000-8000-%012u", (unsigned)(i % 100));
-        s->rows[i] = (struct auth_row){s->ids[i], s->hashes[i], i == 0 ? channels_of_first : NULL};
+        s->rows[i] = (struct auth_row){s->ids[i], s->hashes[i], i == 0 ? channels_of_first : NULL,
+                                       "ingest,read", NULL};
     }
 }
 
@@ -95,13 +97,18 @@ static void test_table(void **state)
 {
     (void)state;
     struct ratelimit_conf rl = {0, 1};
-    auth *a = auth_new("boot", &rl);
+    auth *a = auth_new("boot", &rl, "carebus_test");
     assert_non_null(a);
     assert_false(auth_loaded(a)); /* only auth_start_refresh loads */
     assert_int_equal(auth_count(a), 1);
     assert_non_null(auth_lookup(a, "boot", 4));
-    assert_string_equal(auth_lookup(a, "boot", 4)->id, "bootstrap");
-    assert_true(auth_lookup(a, "boot", 4)->unlimited);
+    const struct auth_key *boot = auth_lookup(a, "boot", 4);
+    assert_string_equal(boot->grant.id, "bootstrap");
+    assert_true(boot->unlimited);
+    assert_int_equal(boot->grant.scopes, SCOPE_ALL);
+    assert_true(boot->grant.channels == ACCESS_ALL_CHANNELS);
+    assert_string_equal(boot->grant.agent_id, "");
+    assert_ptr_equal(auth_lookup_id(a, "bootstrap"), boot);
     assert_null(auth_lookup(a, "boo", 3));
     assert_null(auth_lookup(a, NULL, 0));
 
@@ -113,21 +120,26 @@ static void test_table(void **state)
         const struct auth_key *k = auth_lookup(a, s.keys[i], strlen(s.keys[i]));
         if (!k)
             fail_msg("key %zu not found among 40", i);
-        assert_string_equal(k->id, s.ids[i]);
+        assert_string_equal(k->grant.id, s.ids[i]);
         assert_false(k->unlimited);
+        assert_int_equal(k->grant.scopes, SCOPE_INGEST | SCOPE_READ);
+        assert_ptr_equal(auth_lookup_id(a, s.ids[i]), k);
     }
+    assert_null(auth_lookup_id(a, "00000000-0000-4000-8000-000000000040"));
+    assert_null(auth_lookup_id(a, NULL));
     assert_non_null(auth_lookup(a, "boot", 4));
     assert_null(auth_lookup(a, "key-40", 6));
 
     /* Channels: the first key is limited (an unknown name is ignored). */
+    struct access_denial d;
     const struct auth_key *k0 = auth_lookup(a, "key-0", 5);
-    assert_true(auth_allows(k0, CAREBUS__V1__CHANNEL__CHANNEL_ZALO));
-    assert_true(auth_allows(k0, CAREBUS__V1__CHANNEL__CHANNEL_EMAIL));
-    assert_false(auth_allows(k0, CAREBUS__V1__CHANNEL__CHANNEL_PHONE));
-    assert_true(k0->channels != AUTH_ALL_CHANNELS);
+    assert_true(access_channel(&k0->grant, CAREBUS__V1__CHANNEL__CHANNEL_ZALO, &d));
+    assert_true(access_channel(&k0->grant, CAREBUS__V1__CHANNEL__CHANNEL_EMAIL, &d));
+    assert_false(access_channel(&k0->grant, CAREBUS__V1__CHANNEL__CHANNEL_PHONE, &d));
+    assert_true(k0->grant.channels != ACCESS_ALL_CHANNELS);
     const struct auth_key *k1 = auth_lookup(a, "key-1", 5);
-    assert_true(k1->channels == AUTH_ALL_CHANNELS);
-    assert_true(auth_allows(k1, CAREBUS__V1__CHANNEL__CHANNEL_PHONE));
+    assert_true(k1->grant.channels == ACCESS_ALL_CHANNELS);
+    assert_true(access_channel(&k1->grant, CAREBUS__V1__CHANNEL__CHANNEL_PHONE, &d));
 
     /* A reload without key 1 (revoked) forgets it; the others stay. */
     s.rows[1] = s.rows[39];
@@ -148,7 +160,7 @@ static void test_buckets_survive_reload(void **state)
 {
     (void)state;
     struct ratelimit_conf rl = {1, 2};
-    auth *a = auth_new(NULL, &rl);
+    auth *a = auth_new(NULL, &rl, "carebus_test");
     assert_non_null(a);
     assert_int_equal(auth_count(a), 0);
     static struct keyset s;
@@ -174,13 +186,45 @@ static void test_every_channel_fits_the_mask(void **state)
 {
     (void)state;
     const ProtobufCEnumDescriptor *d = &carebus__v1__channel__descriptor;
-    struct auth_key k = {.channels = AUTH_ALL_CHANNELS};
+    struct access_grant g = {.channels = ACCESS_ALL_CHANNELS};
+    struct access_denial why;
     for (size_t i = 0; i < vocab_count(d); i++) {
         int v = vocab_value(d, i);
         if (v >= 32)
-            fail_msg("channel \"%s\" (%d) does not fit auth_key.channels", vocab_name(d, v), v);
-        assert_true(auth_allows(&k, (Carebus__V1__Channel)v));
+            fail_msg("channel \"%s\" (%d) does not fit access_grant.channels", vocab_name(d, v), v);
+        assert_true(access_channel(&g, (Carebus__V1__Channel)v, &why));
     }
+}
+
+/* Scopes and agents as the table's rows give them; a key bound to an agent
+ * id longer than the API allows is refused, not cut to another agent's. */
+static void test_scopes_and_agents(void **state)
+{
+    (void)state;
+    struct ratelimit_conf rl = {0, 1};
+    auth *a = auth_new(NULL, &rl, "carebus_test");
+    assert_non_null(a);
+    static struct keyset s;
+    keyset_fill(&s, 4, "zalo");
+    char long_agent[ACCESS_AGENT_MAX + 2];
+    memset(long_agent, 'a', sizeof long_agent - 1);
+    long_agent[sizeof long_agent - 1] = '\0';
+    s.rows[0].scopes = "ingest,read";
+    s.rows[1].scopes = "agent,read,teleport"; /* a scope of a newer build: ignored */
+    s.rows[1].agent_id = "lan";
+    s.rows[2].scopes = "supervisor, admin";
+    s.rows[3].scopes = "agent";
+    s.rows[3].agent_id = long_agent;
+    assert_int_equal(auth_replace(a, s.rows, 4), 0);
+    assert_int_equal(auth_count(a), 3);
+    const struct auth_key *k = auth_lookup(a, "key-1", 5);
+    assert_int_equal(k->grant.scopes, SCOPE_AGENT | SCOPE_READ);
+    assert_string_equal(k->grant.agent_id, "lan");
+    k = auth_lookup(a, "key-2", 5);
+    assert_int_equal(k->grant.scopes, SCOPE_SUPERVISOR | SCOPE_ADMIN);
+    assert_string_equal(k->grant.agent_id, "");
+    assert_null(auth_lookup(a, "key-3", 5));
+    auth_destroy(&a);
 }
 
 int main(int argc, char **argv)
@@ -192,6 +236,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_buckets_survive_reload),
         cmocka_unit_test(test_every_channel_fits_the_mask),
+        cmocka_unit_test(test_scopes_and_agents),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

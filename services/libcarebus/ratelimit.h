@@ -4,8 +4,8 @@
  * request takes one. Pure arithmetic on the caller's clock (no syscalls, no
  * allocation): the caller passes the monotonic time, so the tests can too.
  */
-#ifndef RATELIMIT_H
-#define RATELIMIT_H
+#ifndef CAREBUS_RATELIMIT_H
+#define CAREBUS_RATELIMIT_H
 
 #include <stdint.h>
 

@@ -1,0 +1,45 @@
+/* test_routes.c — the route table's access column (routes.c): every route
+ * states exactly one scope, or SCOPE_PUBLIC, and only the channels' signed
+ * webhooks are public. A route added without a scope does not compile
+ * (-Wmissing-field-initializers); one with 0 or two scopes fails here.
+ * Run one test by name: test_routes <name>.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ingest.h"
+#include "scope.h"
+
+static void test_every_route_states_one_scope(void **state)
+{
+    (void)state;
+    assert_true(ingest_routes_count > 0);
+    for (size_t i = 0; i < ingest_routes_count; i++) {
+        const struct http_route *r = &ingest_routes[i];
+        unsigned scope = r->access & SCOPE_MASK;
+        bool public = (r->access & SCOPE_PUBLIC) != 0;
+        if (public ? scope != 0 : !scope_name(scope))
+            fail_msg("%s %s: access %#x is not one scope nor public", r->method, r->pattern,
+                     r->access);
+        /* No key opens only what a provider signs. */
+        if (public && strncmp(r->pattern, "/v1/webhooks/", 13) != 0)
+            fail_msg("%s %s is public", r->method, r->pattern);
+        /* channel-ingest has no pages: no flag beyond the scopes. */
+        assert_int_equal(r->access & ~(SCOPE_MASK | SCOPE_PUBLIC), 0);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_route_states_one_scope),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests_name("routes", tests, NULL, NULL);
+}
