@@ -516,7 +516,7 @@ def kpis(api, now):
     to = now.date()
     q = urllib.parse.urlencode({"from": str(to - dt.timedelta(days=29)), "to": str(to),
                                 "group_by": "all"})
-    _, rows = api.call("GET", f"{api.dashboard_url}/v1/kpis?{q}", auth=False)
+    _, rows = api.call("GET", f"{api.dashboard_url}/v1/kpis?{q}")
     rows = rows.get("rows", rows) if isinstance(rows, dict) else rows
     return rows[0] if rows else {}
 
@@ -582,7 +582,7 @@ def main():
         print("  " + ", ".join(f"{label} {row[k]:.4g}" if isinstance(row.get(k), (int, float))
                                else f"{label} -" for k, label in SHOWN))
     print(f"""
-The dashboard: {api.dashboard_url or '(see make run)'}/
+The dashboard: {api.dashboard_url or '(see make run)'}/  (sign in with $CAREBUS_API_KEY)
 The SLA monitor keeps time by the clock: replies posted now for the days
 before count as late, so the replayed week shows breaches.
 Look around (from another shell in the repository):

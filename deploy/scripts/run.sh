@@ -250,7 +250,7 @@ banner() {
 ${B}carebus is running${RST}
   API (channel-ingest)    ${B}$API_URL${RST}    (key from $KEY_FROM)
   survey pages            ${B}$SURVEY_URL${RST}
-  dashboard (analytics)   ${B}$DASHBOARD_URL${RST}
+  dashboard (analytics)   ${B}$DASHBOARD_URL${RST}    (sign in with the key)
   router, sla-monitor     http://$HOST:${PORT[router]}/metrics  http://$HOST:${PORT[sla-monitor]}/metrics
   PostgreSQL              $CAREBUS_PG  (data $(rel "$PGDATA"))
   environment             . $(rel "$VAR/env")   then e.g.  psql "\$CAREBUS_PG"

@@ -1,5 +1,6 @@
 /* analytics.c — the service's parts put together: settings, the API's query
- * queue, the start-up task and the consumer.
+ * queue, the API keys and sessions it reloads and reads, the start-up task
+ * and the consumer.
  *
  * The start-up task (setup.c) runs before the consumer when the database
  * is already there, so that a consumer far behind the log is rebuilt in
@@ -10,6 +11,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 
 #define ANALYTICS_SETUP_RETRY_MS 500
@@ -27,7 +29,14 @@ static int analytics_setup_tick(loop *l, void *arg)
 bool analytics_ready(void *arg)
 {
     analytics *a = arg;
-    return db_up(a->svc->db) && a->q && dbq_up(a->q);
+    return db_up(a->svc->db) && a->q && dbq_up(a->q) && a->auth && auth_loaded(a->auth) &&
+           a->sess && session_ready(a->sess);
+}
+
+bool analytics_guard(http_req *r, const struct http_route *route, void *arg)
+{
+    analytics *a = arg;
+    return session_guard(a->sess, a->auth, r, route->access);
 }
 
 int analytics_configure(analytics *a)
@@ -39,6 +48,8 @@ int analytics_configure(analytics *a)
         log_error("%s", err);
         return -1;
     }
+    if (auth_config(&a->rl) != 0 || session_config(&a->session_secret, &a->session_ttl) != 0)
+        return -1;
     a->cal = timebase_load();
     return a->cal ? 0 : -1;
 }
@@ -48,6 +59,14 @@ int analytics_open(analytics *a)
     static const char *const streams[] = {"ingest", "router", "sla", "survey", NULL};
     a->q = dbq_new(a->svc->loop, config_str("PG", CONFIG_DEFAULT_PG), "analytics/api");
     if (!a->q)
+        return -1;
+    metrics_describe("carebus_analytics_rejected_total", "counter",
+                     "Requests refused, by reason (unauthorized, forbidden, rate_limited, "
+                     "no_route, ...)");
+    a->auth = auth_new(config_str("BOOTSTRAP_API_KEY", NULL), &a->rl, "carebus_analytics");
+    a->sess = session_new(a->session_secret, a->session_ttl);
+    if (!a->auth || !a->sess || auth_start_refresh(a->auth, a->svc->loop, a->q) != 0 ||
+        session_start(a->sess, a->svc->loop, a->q) != 0)
         return -1;
     if (db_up(a->svc->db) && setup_run(a) == 0)
         a->setup_done = true;
@@ -59,8 +78,11 @@ int analytics_open(analytics *a)
 
 void analytics_close(analytics *a)
 {
-    /* Pending queries are answered (503) before the HTTP server goes. */
+    /* Pending queries are answered (503) before the HTTP server goes; the
+     * queue answers the keys' and the secret's in-flight reads before they go. */
     dbq_destroy(&a->q);
+    auth_destroy(&a->auth);
+    session_destroy(&a->sess);
 }
 
 void analytics_release(analytics *a)

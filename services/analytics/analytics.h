@@ -12,9 +12,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "auth.h"
 #include "dbq.h"
 #include "http.h"
 #include "service.h"
+#include "session.h"
 #include "timebase.h"
 
 #define ANALYTICS_DEFAULT_TZ "Asia/Ho_Chi_Minh"
@@ -25,31 +27,48 @@
 
 typedef struct analytics {
     service *svc;
-    timebase *cal;           /* the KPIs' days and business time */
-    dbq *q;                  /* the HTTP handlers' queries */
-    const char *bi_password; /* CAREBUS_BI_PASSWORD, NULL when unset */
-    long rebuild_lag;        /* CAREBUS_ANALYTICS_REBUILD_LAG; 0: never */
+    timebase *cal;              /* the KPIs' days and business time */
+    dbq *q;                     /* the HTTP handlers' queries, the keys' reloads */
+    auth *auth;                 /* the API keys (a read-scoped key opens the API) */
+    session *sess;              /* the dashboard's signed-in people */
+    struct ratelimit_conf rl;   /* CAREBUS_RATE_LIMIT_* */
+    const char *session_secret; /* CAREBUS_SESSION_SECRET, NULL: PostgreSQL's */
+    long session_ttl;           /* CAREBUS_SESSION_TTL_S */
+    const char *bi_password;    /* CAREBUS_BI_PASSWORD, NULL when unset */
+    long rebuild_lag;           /* CAREBUS_ANALYTICS_REBUILD_LAG; 0: never */
     int setup_timer;
     int setup_attempts;
     bool setup_done;
 } analytics;
 
 /* The service's life (analytics.c): settings (CAREBUS_BI_PASSWORD,
- * CAREBUS_ANALYTICS_*; 0 or -1, logged), then once a->svc exists the
- * API's queue, the start-up task and the consumer (0 or -1), and at the
- * end the queue (before the service goes) and the settings. */
+ * CAREBUS_ANALYTICS_*, CAREBUS_RATE_LIMIT_*, CAREBUS_SESSION_*; 0 or -1,
+ * logged), then once a->svc exists the API's queue, the keys and sessions
+ * it feeds, the start-up task and the consumer (0 or -1), and at the end
+ * the queue, keys and sessions (before the service goes) and the settings. */
 int analytics_configure(analytics *a);
 int analytics_open(analytics *a);
 void analytics_close(analytics *a);
 void analytics_release(analytics *a);
-/* /readyz: the consumer's and the API's connections are up. */
+/* /readyz: the consumer's and the API's connections are up, the keys
+ * loaded and the sessions' secret known. */
 bool analytics_ready(void *arg);
+/* Every route's access (routes.c): a Bearer key or a session with the
+ * route's scope; the dashboard sends a person without one to sign in. */
+bool analytics_guard(http_req *r, const struct http_route *route, void *arg);
 
 /* The routes (routes.c) and their handlers. */
 extern const struct http_route analytics_routes[];
 extern const size_t analytics_routes_count;
 http_status api_kpis(http_req *r, void *arg);
 http_status dashboard_get(http_req *r, void *arg);
+http_status signin_get(http_req *r, void *arg);   /* signin.c */
+http_status signin_post(http_req *r, void *arg);  /* signin.c */
+http_status signout_post(http_req *r, void *arg); /* signin.c */
+
+/* The CSRF token of the request's session, for the dashboard's sign-out
+ * button: true when the request came in by a session (not a Bearer key). */
+bool signin_csrf(analytics *a, http_req *r, char out[SESSION_CSRF_LEN]);
 
 /* Start-up work that needs the database (setup.c): the calendar check, a
  * bulk rebuild when far behind, the bi_reader role. Blocks (a rebuild may

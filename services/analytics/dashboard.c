@@ -56,6 +56,7 @@ struct dash {
     struct period p;
     int pending;
     bool failed;
+    char csrf[SESSION_CSRF_LEN]; /* "" unless signed in by a session: no sign-out button */
     kpi_result *all, *days;
     int ndays;
     size_t nchannels;
@@ -454,8 +455,18 @@ static void page_head(buf *b, const struct dash *d)
     buf_printf(b,
                "</p></div><nav><a href=\"?from=%s&amp;to=%s&amp;lang=vi\" hreflang=\"vi\">"
                "Tiếng Việt</a><a href=\"?from=%s&amp;to=%s&amp;lang=en\" hreflang=\"en\">"
-               "English</a></nav></header><main>",
+               "English</a>",
                d->p.from, d->p.to, d->p.from, d->p.to);
+    if (d->csrf[0]) {
+        buf_printf(b,
+                   "<form method=\"post\" action=\"/signout\"><input type=\"hidden\" "
+                   "name=\"csrf\" value=\"%s\"><input type=\"hidden\" name=\"lang\" "
+                   "value=\"%s\"><button type=\"submit\">",
+                   d->csrf, d->lang == LANG_EN ? "en" : "vi");
+        html_escape(b, L(d, L_SIGNOUT));
+        buf_puts(b, "</button></form>");
+    }
+    buf_puts(b, "</nav></header><main>");
     buf_puts(b, "<form method=\"get\" action=\"/\"><label>");
     html_escape(b, L(d, L_FROM));
     buf_printf(b, "<input type=\"date\" name=\"from\" value=\"%s\" required></label><label>",
@@ -520,16 +531,21 @@ static void dash_reply(struct dash *d, unsigned status, const char *error)
         page_body(&b, d);
     }
     page_foot(&b, d);
-    http_add_header(d->r, "Content-Language", d->lang == LANG_EN ? "en" : "vi");
-    http_add_header(d->r, "Cache-Control", "no-store");
-    http_add_header(d->r, "Content-Security-Policy",
-                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+    dashboard_headers(d->r, d->lang);
     if (b.failed)
         http_reply_error(d->r, 500, "internal", NULL, "could not build the page");
     else
         http_reply(d->r, status, "text/html; charset=utf-8", buf_str(&b), b.len);
     buf_release(&b);
+}
+
+void dashboard_headers(http_req *r, enum dash_lang lang)
+{
+    http_add_header(r, "Content-Language", lang == LANG_EN ? "en" : "vi");
+    http_add_header(r, "Cache-Control", "no-store");
+    http_add_header(r, "Content-Security-Policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
 }
 
 static void dash_destroy(struct dash *d)
@@ -594,8 +610,7 @@ static void on_channels(PGresult *res, void *arg)
     dash_step(d);
 }
 
-/* vi unless ?lang=en, or Accept-Language ranks English above Vietnamese. */
-static enum dash_lang pick_lang(http_req *r)
+enum dash_lang dashboard_lang(http_req *r)
 {
     const char *q = http_query(r, "lang");
     if (q)
@@ -640,7 +655,9 @@ http_status dashboard_get(http_req *r, void *arg)
     }
     d->a = a;
     d->r = r;
-    d->lang = pick_lang(r);
+    d->lang = dashboard_lang(r);
+    if (!signin_csrf(a, r, d->csrf))
+        d->csrf[0] = '\0';
     const char *field, *why;
     if (period_parse(a, r, true, &d->p, &field, &why) != 0) {
         char msg[160];

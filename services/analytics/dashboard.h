@@ -50,11 +50,27 @@ enum dash_label {
     L_UNIT_MIN,
     L_UNIT_H,
     L_UNIT_D,
+    L_SIGNIN_TITLE,
+    L_SIGNIN_HELP,
+    L_KEY,
+    L_SIGNIN,
+    L_SIGNOUT,
+    L_SIGNED_OUT,
+    L_BAD_KEY,
+    L_NO_READ,
+    L_BAD_ORIGIN,
     L_COUNT
 };
 
 extern const char dashboard_css[];
 /* labels[lang][label] */
 extern const char *const dashboard_labels[2][L_COUNT];
+
+/* The page's language: vi unless ?lang=en, or an Accept-Language that
+ * ranks English above Vietnamese (dashboard.c). */
+struct http_req;
+enum dash_lang dashboard_lang(struct http_req *r);
+/* The page's style and CSP headers, for the dashboard and its sign-in. */
+void dashboard_headers(struct http_req *r, enum dash_lang lang);
 
 #endif

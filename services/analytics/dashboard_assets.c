@@ -45,6 +45,14 @@ const char dashboard_css[] =
     "margin-right:4px;vertical-align:-1px}"
     "footer{color:var(--muted);font-size:12px;padding:8px 24px 24px;max-width:1280px;"
     "margin:0 auto}"
+    "header nav form{display:inline-flex;margin:0 0 0 12px;padding:0;border:0;"
+    "background:none}"
+    "header nav button{padding:3px 12px;background:#fff;color:#0b3d6e}"
+    "main.narrow{max-width:560px}"
+    "form.stack{flex-direction:column;align-items:stretch}"
+    "form.stack h2{margin:0;font-size:18px}"
+    ".ok{background:#ebfbee;border:1px solid #b2f2bb;color:#1b5e20;padding:10px 14px;"
+    "border-radius:8px;margin-bottom:16px}"
     "@media (max-width:620px){.charts{grid-template-columns:1fr}main{padding:12px}}";
 
 const char *const dashboard_labels[2][L_COUNT] = {
@@ -82,6 +90,17 @@ const char *const dashboard_labels[2][L_COUNT] = {
             [L_UNIT_MIN] = "phút",
             [L_UNIT_H] = "giờ",
             [L_UNIT_D] = "ngày",
+            [L_SIGNIN_TITLE] = "Đăng nhập bảng điều khiển",
+            [L_SIGNIN_HELP] = "Dán một khóa API có quyền “read” (carebusctl keys create "
+                              "--scopes read). Phiên đăng nhập kết thúc khi hết hạn, khi bạn "
+                              "đăng xuất hoặc khi khóa bị thu hồi.",
+            [L_KEY] = "Khóa API",
+            [L_SIGNIN] = "Đăng nhập",
+            [L_SIGNOUT] = "Đăng xuất",
+            [L_SIGNED_OUT] = "Bạn đã đăng xuất.",
+            [L_BAD_KEY] = "Khóa API không hợp lệ hoặc đã bị thu hồi.",
+            [L_NO_READ] = "Khóa này không có quyền “read”.",
+            [L_BAD_ORIGIN] = "Yêu cầu này không đến từ trang của carebus.",
         },
     [LANG_EN] =
         {
@@ -117,5 +136,16 @@ const char *const dashboard_labels[2][L_COUNT] = {
             [L_UNIT_MIN] = "min",
             [L_UNIT_H] = "h",
             [L_UNIT_D] = "d",
+            [L_SIGNIN_TITLE] = "Sign in to the dashboard",
+            [L_SIGNIN_HELP] = "Paste an API key with the “read” scope (carebusctl keys "
+                              "create --scopes read). The session ends when it expires, when you "
+                              "sign out, or when the key is revoked.",
+            [L_KEY] = "API key",
+            [L_SIGNIN] = "Sign in",
+            [L_SIGNOUT] = "Sign out",
+            [L_SIGNED_OUT] = "You are signed out.",
+            [L_BAD_KEY] = "This API key is not valid, or it was revoked.",
+            [L_NO_READ] = "This key lacks the “read” scope.",
+            [L_BAD_ORIGIN] = "This request did not come from a carebus page.",
         },
 };

@@ -2,7 +2,8 @@
  *
  *   carebus-analytics              the service: consumes "ingest", "router",
  *                                  "sla" and "survey", serves GET /v1/kpis
- *                                  and the dashboard (GET /)
+ *                                  and the dashboard (GET /) to a read-scoped
+ *                                  API key or a session (GET /signin)
  *   carebus-analytics --rebuild    wipes analytics' state and offsets,
  *                                  rebuilds both from the whole log, exits
  *                                  (rebuild.c)
@@ -31,7 +32,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: carebus-analytics [--rebuild | --describe]\n");
         return 2;
     }
-    /* 1. configuration: the calendar of the KPIs' days, BI, rebuild lag */
+    /* 1. configuration: the calendar of the KPIs' days, BI, rebuild lag,
+     * the keys' rate limits and the sessions */
     analytics a = {0};
     log_init("analytics");
     int rc = 1;
@@ -45,16 +47,20 @@ int main(int argc, char **argv)
         .nroutes = analytics_routes_count,
         .arg = &a,
         .ready = analytics_ready,
+        .guard = analytics_guard,
+        .rejected_family = "carebus_analytics_rejected_total",
     };
-    /* 2. connect: database and HTTP; the API's queue, the start-up task
-     * and the consumer of the four streams */
+    /* 2. connect: database and HTTP; the API's queue, the API keys and the
+     * sessions' secret on it, the start-up task and the consumer of the
+     * four streams */
     bool up = (a.svc = service_new(&o)) && analytics_open(&a) == 0;
     if (a.svc && !up)
         log_error("could not start analytics");
     /* 3. the loop, until SIGTERM */
     if (up)
         rc = service_run(a.svc);
-    /* 4. shutdown: the API's queue, then the service */
+    /* 4. shutdown: the API's queue (and the keys and sessions it feeds),
+     * then the service */
     analytics_close(&a);
     service_destroy(&a.svc);
 out:

@@ -3,8 +3,10 @@
 // Run by tests/integration/test_first_hour.py; see tests/browser/README.
 //
 //   dashboard  the default page (the last 30 days), in Vietnamese and in
-//              English: every KPI tile shows a value (no "—"), every chart
-//              has data (no "no data" note)
+//              English, after signing in with the API key on the page it
+//              sends a person to: every KPI tile shows a value (no "—"),
+//              every chart has data (no "no data" note); signing out ends
+//              the session (the dashboard sends to sign in again)
 //   survey     the URL `make run` prints: a page (not an API error) that
 //              says what surveys are and links to an example of the form;
 //              the example is filled in and sent, and says nothing was
@@ -12,7 +14,8 @@
 // Along the way: every request stays on the page's origin and no page logs
 // an error. Screenshots go to CAREBUS_ARTIFACTS.
 //
-// Environment: DASHBOARD_URL, SURVEY_URL (as printed), CAREBUS_ARTIFACTS,
+// Environment: DASHBOARD_URL, SURVEY_URL (as printed), API_KEY (a key with
+// the read scope: `make run`'s), CAREBUS_ARTIFACTS,
 // CAREBUS_CHROMIUM (default /usr/bin/chromium). Prints one JSON line per
 // step; exits 1 on failure.
 import { mkdirSync } from 'node:fs';
@@ -44,14 +47,44 @@ function watch(page, origin) {
   return problems;
 }
 
-async function dashboard(browser, url, lang, noData) {
+const WORDS = {
+  vi: { key: 'Khóa API', signIn: 'Đăng nhập', signOut: 'Đăng xuất', out: 'Bạn đã đăng xuất.' },
+  en: { key: 'API key', signIn: 'Sign in', signOut: 'Sign out', out: 'You are signed out.' },
+};
+
+// Without a session the dashboard sends to its sign-in page, in the
+// dashboard's language; the key signs in and comes back. The answer of the
+// page signed in to.
+async function signIn(page, href, key, lang) {
+  const first = await page.goto(href);
+  const at = new URL(page.url());
+  check(at.pathname === '/signin', `dashboard (${lang}): sends to sign in (at ${page.url()})`);
+  check(first.status() === 200, `sign-in page (${lang}): 200 (got ${first.status()})`);
+  check((await page.getAttribute('html', 'lang')) === lang, `sign-in page in ${lang}`);
+  await page.getByLabel(WORDS[lang].key).fill(key);
+  const [res] = await Promise.all([
+    page.waitForNavigation(),
+    page.getByRole('button', { name: WORDS[lang].signIn }).click(),
+  ]);
+  check(page.url() === href, `signed in: back at ${href} (at ${page.url()})`);
+  return res;
+}
+
+async function signOut(page, href, lang) {
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: WORDS[lang].signOut }).click()]);
+  await page.getByText(WORDS[lang].out).waitFor();
+  await page.goto(href);
+  check(new URL(page.url()).pathname === '/signin', `signed out (${lang}): the dashboard sends to sign in`);
+}
+
+async function dashboard(browser, url, key, lang, noData) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   const problems = watch(page, new URL(url).origin);
   const target = new URL(url);
   target.searchParams.set('lang', lang);
-  const res = await page.goto(target.href);
+  const res = await signIn(page, target.href, key, lang);
   check(res.status() === 200, `dashboard (${lang}): 200 (got ${res.status()})`);
   const tiles = await page.locator('dl.cards .card').evaluateAll((cards) =>
     cards.map((c) => ({
@@ -67,6 +100,7 @@ async function dashboard(browser, url, lang, noData) {
   const bare = await page.locator('section.charts svg text', { hasText: noData }).count();
   check(bare === 0, `dashboard (${lang}): ${bare} chart(s) say "${noData}"`);
   await page.screenshot({ path: join(artifacts, `first-hour-dashboard-${lang}.png`), fullPage: true });
+  await signOut(page, target.href, lang);
   check(problems.length === 0, `dashboard (${lang}): ${problems.join('; ')}`);
   await context.close();
   report({ dashboard: lang, tiles });
@@ -109,7 +143,8 @@ async function survey(browser, url) {
 async function main() {
   const dash = process.env.DASHBOARD_URL;
   const surveyUrl = process.env.SURVEY_URL;
-  check(dash && surveyUrl, 'DASHBOARD_URL and SURVEY_URL are set');
+  const key = process.env.API_KEY;
+  check(dash && surveyUrl && key, 'DASHBOARD_URL, SURVEY_URL and API_KEY are set');
   mkdirSync(artifacts, { recursive: true });
   const browser = await chromium.launch({
     executablePath,
@@ -127,8 +162,8 @@ async function main() {
   });
   try {
     report({ browser: browser.version() });
-    await dashboard(browser, dash, 'vi', 'Không có dữ liệu trong kỳ');
-    await dashboard(browser, dash, 'en', 'No data in this period');
+    await dashboard(browser, dash, key, 'vi', 'Không có dữ liệu trong kỳ');
+    await dashboard(browser, dash, key, 'en', 'No data in this period');
     await survey(browser, surveyUrl);
   } finally {
     await browser.close();

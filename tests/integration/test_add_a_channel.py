@@ -136,12 +136,13 @@ def test_a_channel_is_its_proto_line_and_labels(stack, session_tmp, tmp_path):
     a = st["analytics"].url
 
     def counted():
-        r = h.http_request(f"{a}/v1/kpis?from={DAY}&to={DAY}&group_by=channel")
+        r = h.http_request(f"{a}/v1/kpis?from={DAY}&to={DAY}&group_by=channel",
+                           headers=st.auth())
         rows = {x["key"]: x for x in r.json()["rows"]} if r.status == 200 else {}
         return rows.get("viber", {}).get("contacts") == 2 and rows
 
     h.wait_until("analytics to count the viber contacts", counted, h.scaled(30))
-    page = h.http_request(f"{a}/?from={DAY}&to={DAY}&lang=en").body.decode()
+    page = h.http_request(f"{a}/?from={DAY}&to={DAY}&lang=en", headers=st.auth()).body.decode()
     assert "Viber: 2</title></rect>" in page and "</span>Viber</li>" in page
     comment = st.db.scalar("SELECT col_description('bi.tickets'::regclass,"
                            " (SELECT attnum FROM pg_attribute WHERE attrelid = 'bi.tickets'::regclass"

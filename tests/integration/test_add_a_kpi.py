@@ -56,7 +56,7 @@ def test_a_kpi_is_its_definition(stack, pb2, tmp_path):
     a = st["analytics"].url
 
     # The API: the new column last, its value from the rebuilt sums.
-    r = h.http_request(f"{a}/v1/kpis?from={S.D1}&to={S.D3}&group_by=all")
+    r = h.http_request(f"{a}/v1/kpis?from={S.D1}&to={S.D3}&group_by=all", headers=st.auth())
     assert r.status == 200, r
     row = r.json()["rows"][0]
     assert list(row)[-2:] == ["backlog_older", "reopen_pct"]
@@ -74,13 +74,13 @@ def test_a_kpi_is_its_definition(stack, pb2, tmp_path):
     assert st.db.scalar("SELECT col_description('bi.kpi_daily'::regclass, %s)", (len(cols),)) == \
         "Solved tickets that had been reopened / solved tickets x 100."
     days = {r["key"]: r["reopen_pct"] for r in h.http_request(
-        f"{a}/v1/kpis?from={S.D1}&to={S.D3}&group_by=day").json()["rows"]}
+        f"{a}/v1/kpis?from={S.D1}&to={S.D3}&group_by=day", headers=st.auth()).json()["rows"]}
     view = dict(st.db.query("SELECT day::text, reopen_pct FROM bi.kpi_daily"
                             " WHERE dimension = 'all' AND day BETWEEN %s AND %s", (S.D1, S.D3)))
     assert days == {d: view.get(d) for d in S.DAYS} and days[S.D3] == 100.0, (days, view)
 
     # The dashboard's card, from the same line.
-    page = h.http_request(f"{a}/?from={S.D1}&to={S.D3}&lang=en").body.decode()
+    page = h.http_request(f"{a}/?from={S.D1}&to={S.D3}&lang=en", headers=st.auth()).body.decode()
     assert "<dt>Reopen rate</dt>" in page
 
     # The database and the documents: only the KpiRow lacks it.

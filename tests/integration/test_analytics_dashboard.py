@@ -90,9 +90,11 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def load(browser, url, width, height, shot):
+def load(browser, url, width, height, shot, headers=None):
     browser.events.clear()
     browser.call("Network.enable")
+    if headers:
+        browser.call("Network.setExtraHTTPHeaders", headers=headers)
     browser.call("Page.enable")
     browser.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
                  deviceScaleFactor=1, mobile=width < 700)
@@ -126,7 +128,7 @@ def test_dashboard_of_the_scenario_in_headless_chromium(stack, pb2, session_tmp)
         for lang, size, shot in (("en", (1300, 1900), "analytics-dashboard-en.png"),
                                  ("vi", (390, 844), "analytics-dashboard-vi-phone.png")):
             url = f"{base}/?from={S.D1}&to={S.D3}&lang={lang}"
-            html, requests, failed, statuses = load(browser, url, *size, shot)
+            html, requests, failed, statuses = load(browser, url, *size, shot, st.auth())
             assert failed == [], failed
             # One request over the network: the page. (Chromium draws the date
             # input's icon from a data: URL of its own; that is no request.)
@@ -148,14 +150,14 @@ def test_dashboard_of_the_scenario_in_headless_chromium(stack, pb2, session_tmp)
     finally:
         browser.close()
     # Vietnamese by default, English when the browser prefers it.
-    r = h.http_request(f"{base}/?from={S.D1}&to={S.D3}")
+    r = h.http_request(f"{base}/?from={S.D1}&to={S.D3}", headers=st.auth())
     assert r.status == 200 and r.header("content-language") == "vi"
     r = h.http_request(f"{base}/?from={S.D1}&to={S.D3}",
-                       headers={"Accept-Language": "en-GB,en;q=0.9,vi;q=0.5"})
+                       headers=dict(st.auth(), **{"Accept-Language": "en-GB,en;q=0.9,vi;q=0.5"}))
     assert r.header("content-language") == "en"
     assert "default-src 'none'" in r.header("content-security-policy")
-    r = h.http_request(f"{base}/?from=2026-13-01")
+    r = h.http_request(f"{base}/?from=2026-13-01", headers=st.auth())
     assert r.status == 400 and b"from" in r.body
     # A period without data still draws every chart, saying so.
-    r = h.http_request(f"{base}/?from=2025-01-01&to=2025-01-31&lang=en")
+    r = h.http_request(f"{base}/?from=2025-01-01&to=2025-01-31&lang=en", headers=st.auth())
     assert r.status == 200 and r.body.count(b"No data in this period") >= 5

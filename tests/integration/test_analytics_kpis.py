@@ -50,7 +50,8 @@ def load_scenario(st, pb2):
 
 
 def kpis(st, query, headers=None):
-    r = h.http_request(f"{st['analytics'].url}/v1/kpis?{query}", headers=headers or {})
+    r = h.http_request(f"{st['analytics'].url}/v1/kpis?{query}",
+                       headers=dict(st.auth(), **(headers or {})))
     assert r.status == 200, r
     return r
 
@@ -182,7 +183,7 @@ def test_bad_parameters_are_400_naming_the_field(stack):
         "from=2026-03-02&to=2026-03-04&format=xml": "format",
     }
     for q, field in cases.items():
-        r = h.http_request(base + q)
+        r = h.http_request(base + q, headers=st.auth())
         assert r.status == 400, (q, r)
         assert r.json()["error"]["field"] == field, (q, r.json())
 

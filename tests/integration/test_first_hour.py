@@ -96,7 +96,8 @@ def test_demo_fills_every_kpi(stack, session_tmp):
     period = f"from={today - datetime.timedelta(days=29)}&to={today}"
 
     def kpis(group):
-        return st["analytics"].get(f"/v1/kpis?{period}&group_by={group}").json()["rows"]
+        return h.http_request(st["analytics"].url + f"/v1/kpis?{period}&group_by={group}",
+                              headers=st.auth()).json()["rows"]
 
     row = h.wait_until("every KPI to have a value", lambda: (lambda r: r if all(
         r.get(k) is not None for k in KPI_NAMES) else None)(kpis("all")[0]), h.scaled(20))
@@ -109,7 +110,7 @@ def test_demo_fills_every_kpi(stack, session_tmp):
     for name in shots:
         (ARTIFACTS / name).unlink(missing_ok=True)
     env = dict(os.environ, DASHBOARD_URL=dashboard_url, SURVEY_URL=survey_url,
-               CAREBUS_ARTIFACTS=str(ARTIFACTS), CAREBUS_CHROMIUM=CHROMIUM)
+               API_KEY=st.api_key, CAREBUS_ARTIFACTS=str(ARTIFACTS), CAREBUS_CHROMIUM=CHROMIUM)
     p = subprocess.run([node, str(SCRIPT)], cwd=str(h.REPO), env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=h.scaled(120))
     text = p.stdout.decode("utf-8", "replace")
@@ -244,7 +245,7 @@ def test_run_script(session_tmp):
         assert page.status == 200 and page.header("Content-Type").startswith("text/html"), page
         assert b"Customer satisfaction surveys" in page.body and b'href="example' in page.body
         assert h.http_request(urls["survey"] + "example").status == 200
-        dash = h.http_request(urls["dashboard"])
+        dash = h.http_request(urls["dashboard"], headers={"Authorization": f"Bearer {operator_key}"})
         assert dash.status == 200 and dash.header("Content-Type").startswith("text/html"), dash
         assert h.http_request(urls["api"] + "/readyz").status == 200
 
