@@ -4,7 +4,9 @@
  * (service.h's db), the HTTP handlers query through a separate
  * non-blocking queue (dbq.h) so that no request waits on PostgreSQL in the
  * loop, and a start-up task (setup.c) checks the calendar the state was
- * built with and prepares the bi_reader role.
+ * built with and prepares the bi_reader role. The same queue reloads the
+ * API keys (auth.h) and reads the sessions' secret (session.h): the routes
+ * need a read-scoped key or a session (routes.c).
  */
 #ifndef CAREBUS_ANALYTICS_ANALYTICS_H
 #define CAREBUS_ANALYTICS_ANALYTICS_H

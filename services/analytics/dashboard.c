@@ -8,7 +8,9 @@
  * script, no font, no image, and a Content-Security-Policy that forbids
  * loading anything at all, so no request ever leaves for another host.
  * Vietnamese by default; English with ?lang=en or an Accept-Language that
- * prefers it.
+ * prefers it. Whoever reaches it was let in by the route's guard (a read
+ * key or a session); a person signed in by a session gets a sign-out
+ * button carrying the session's CSRF token (signin.c).
  */
 #include <assert.h>
 #include <math.h>
