@@ -114,6 +114,11 @@ bool access_event(const struct access_grant *g, bool has_channel, Carebus__V1__C
                 "this API key is limited to some channels, and this event is not of one of them");
 }
 
+const char *access_actor(const struct access_grant *g)
+{
+    return given(g->agent_id) ? g->agent_id : g->id;
+}
+
 bool access_event_channel(const event *ev, Carebus__V1__Channel *c)
 {
     switch (ev->body_case) {

@@ -87,6 +87,10 @@ bool access_all_channels(const struct access_grant *g, struct access_denial *d);
 bool access_event(const struct access_grant *g, bool has_channel, Carebus__V1__Channel c,
                   struct access_denial *d);
 
+/* Who a request acts as, for an event's `actor`: the key's agent, or else
+ * the key's id (borrowed from g). */
+const char *access_actor(const struct access_grant *g);
+
 /* The channel an event was posted through, when its body has one (a
  * contact, a call, a reply on a channel). */
 bool access_event_channel(const event *ev, Carebus__V1__Channel *c);

@@ -108,6 +108,9 @@ static void test_agent_key_acts_on_its_tickets_only(void **state)
     struct access_grant old =
         grant(SCOPE_INGEST | SCOPE_READ | SCOPE_AGENT, ACCESS_ALL_CHANNELS, NULL);
     assert_true(access_decide(&old, SCOPE_AGENT, &as_minh, &d));
+    /* An event's actor: the agent, or else the key. */
+    assert_string_equal(access_actor(&lan), "lan");
+    assert_string_equal(access_actor(&desk), "00000000-0000-4000-8000-000000000001");
 }
 
 static void test_agent_key_never_acts_as_another(void **state)
