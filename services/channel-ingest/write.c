@@ -173,8 +173,8 @@ http_status write_submit_if_exists(struct write_req *w, event *ev, const char *s
 bool write_bind_agent(struct write_req *w, const char *field)
 {
     const struct access_grant *g = auth_grant(w->r);
-    if (!g->agent_id[0])
-        return true;
+    if (!g->agent_id[0] || !json_is_object(w->root))
+        return true; /* not an object: the parser's 400 */
     json_t *v = json_object_get(w->root, field);
     if (json_is_string(v) && json_string_length(v) > 0) {
         struct access_facts f = {.as_agent = json_string_value(v), .as_field = field};

@@ -210,6 +210,9 @@ def test_an_agent_key_acts_as_its_agent_on_its_teams_tickets(stack, pb2):
     r = call(st, "PUT", "/v1/agents/minh/presence",
              {"presence": "online", "capacity": 1, "teams": []}, key=key)
     forbidden(r, None, "id")
+    # A body that is no object is the parser's to refuse.
+    r = call(st, "POST", f"/v1/tickets/{tech}/replies", ["lan"], key=key)
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid_json", r
     # Another team's ticket: a supervisor's to act on.
     r = call(st, "POST", f"/v1/tickets/{bill}/replies", {"text": "hi"}, key=key)
     forbidden(r, "supervisor")
