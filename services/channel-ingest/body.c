@@ -1,9 +1,8 @@
 /* body.c — content type, depth and syntax of request bodies.
  *
- * The depth scan is one pass over bytes the parser reads anyway: a body of
- * 1 MiB of "[" would otherwise make jansson recurse 2048 levels and build
- * what we refuse. Invalid UTF-8 is told apart from other syntax errors by
- * jansson's error code, so that check costs nothing extra.
+ * The depth is checked on the raw bytes first (jsondepth.h) so that jansson
+ * never builds what we refuse. Invalid UTF-8 is told apart from other
+ * syntax errors by jansson's error code, so that check costs nothing extra.
  */
 #include "body.h"
 
@@ -11,6 +10,7 @@
 #include <strings.h>
 
 #include "ingest.h"
+#include "jsondepth.h"
 
 bool body_type_is(const char *header, const char *type)
 {
@@ -21,41 +21,6 @@ bool body_type_is(const char *header, const char *type)
     while (n && (header[n - 1] == ' ' || header[n - 1] == '\t'))
         n--;
     return n == strlen(type) && strncasecmp(header, type, n) == 0;
-}
-
-bool body_depth_ok(const char *s, size_t n, size_t max_depth)
-{
-    size_t depth = 0;
-    bool in_string = false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_string) {
-            if (c == '\\')
-                i++; /* the escaped character, whatever it is */
-            else if (c == '"')
-                in_string = false;
-            continue;
-        }
-        switch (c) {
-        case '"':
-            in_string = true;
-            break;
-        case '[':
-        case '{':
-            if (++depth > max_depth)
-                return false;
-            break;
-        case ']':
-        case '}':
-            /* Unbalanced closers are jansson's to refuse. */
-            if (depth)
-                depth--;
-            break;
-        default:
-            break;
-        }
-    }
-    return true;
 }
 
 bool body_expect_json(http_req *r)
@@ -72,7 +37,7 @@ json_t *body_load_json(http_req *r, size_t max_depth)
 {
     size_t len;
     const char *body = http_body(r, &len);
-    if (!body_depth_ok(body, len, max_depth)) {
+    if (!jsondepth_ok(body, len, max_depth)) {
         ingest_reject(r, 400, "too_deep", "too_deep", NULL,
                       "the body is nested deeper than %zu levels", max_depth);
         return NULL;

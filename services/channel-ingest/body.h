@@ -1,10 +1,10 @@
 /* body.h — a request body, checked before any parser reads it.
  *
  * Content type (415), nesting depth (400 "too_deep": checked on the raw
- * bytes before jansson builds anything, since jansson's own limit is 2048),
- * UTF-8 and JSON syntax (400). Each refusal is answered and counted in
- * carebus_ingest_rejected_total{reason=...} (ingest_reject). The pure checks
- * are separate for the unit tests and the fuzz targets.
+ * bytes before jansson builds anything, libcarebus's jsondepth.h), UTF-8
+ * and JSON syntax (400). Each refusal is answered and counted in
+ * carebus_ingest_rejected_total{reason=...} (ingest_reject). The pure check
+ * is separate for the unit tests and the fuzz targets.
  */
 #ifndef BODY_H
 #define BODY_H
@@ -21,11 +21,6 @@
 /* True when the Content-Type header value names type (parameters such as
  * "; charset=utf-8" and case ignored). NULL header: false. */
 bool body_type_is(const char *header, const char *type);
-
-/* True when no array or object of the JSON text s[0..n) is nested deeper
- * than max_depth (the top-level value is depth 1). Brackets inside strings
- * do not count. Does not validate the JSON otherwise. */
-bool body_depth_ok(const char *s, size_t n, size_t max_depth);
 
 /* Answers 415 unless the request's Content-Type is BODY_JSON; true when it
  * is. */

@@ -22,13 +22,13 @@
 #include "timeutil.h"
 #include "write.h"
 
-static int parse_attachments(const json_t *arr, struct message *m, struct message_error *err)
+static int parse_attachments(const json_t *arr, struct contact *m, struct message_error *err)
 {
     if (!json_is_array(arr))
         return field_fail(err, "invalid_field", "attachments", "\"attachments\" must be an array");
-    if (json_array_size(arr) > MESSAGE_MAX_ATTACHMENTS)
+    if (json_array_size(arr) > CONTACT_MAX_ATTACHMENTS)
         return field_fail(err, "invalid_field", "attachments",
-                          "\"attachments\" has more than %d items", MESSAGE_MAX_ATTACHMENTS);
+                          "\"attachments\" has more than %d items", CONTACT_MAX_ATTACHMENTS);
     size_t i;
     json_t *a;
     json_array_foreach(arr, i, a)
@@ -60,13 +60,13 @@ static int parse_attachments(const json_t *arr, struct message *m, struct messag
     return 0;
 }
 
-static int parse_references(const json_t *arr, struct message *m, struct message_error *err)
+static int parse_references(const json_t *arr, struct contact *m, struct message_error *err)
 {
     if (!json_is_array(arr))
         return field_fail(err, "invalid_field", "references", "\"references\" must be an array");
-    if (json_array_size(arr) > MESSAGE_MAX_REFERENCES)
+    if (json_array_size(arr) > CONTACT_MAX_REFERENCES)
         return field_fail(err, "invalid_field", "references",
-                          "\"references\" has more than %d items", MESSAGE_MAX_REFERENCES);
+                          "\"references\" has more than %d items", CONTACT_MAX_REFERENCES);
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v)
@@ -81,18 +81,9 @@ static int parse_references(const json_t *arr, struct message *m, struct message
     return 0;
 }
 
-static void message_init(struct message *m)
-{
-    memset(m, 0, sizeof *m);
-    carebus__v1__envelope__init(&m->ev);
-    carebus__v1__contact_received__init(&m->contact);
-    carebus__v1__customer_ref__init(&m->customer);
-    google__protobuf__timestamp__init(&m->occurred);
-}
-
 /* The rules both formats share, once m is filled: a known channel, a
  * customer the router can place. Then the envelope is assembled. */
-static int message_finish(struct message *m, int64_t occurred_us, struct message_error *err)
+static int message_finish(struct contact *m, int64_t occurred_us, struct message_error *err)
 {
     if (!event_channel_name(m->contact.channel)[0])
         return field_fail(err, "invalid_field", "channel", "\"channel\" must be one of %s",
@@ -112,19 +103,13 @@ static int message_finish(struct message *m, int64_t occurred_us, struct message
     if (ids.n == 0)
         return field_fail(err, "missing_field", "customer",
                           "\"customer\" needs at least one of phone, email or handle");
-    m->contact.customer = &m->customer;
-    event_ts_set(&m->occurred, occurred_us);
-    m->ev.body_case = CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED;
-    m->ev.contact_received = &m->contact;
-    m->ev.occurred_at = &m->occurred;
-    m->ev.type = (char *)event_type_name(m->ev.body_case);
-    snprintf(m->idem_scope, sizeof m->idem_scope, "msg:%s", event_channel_name(m->contact.channel));
+    contact_seal(m, occurred_us);
     return 0;
 }
 
-int message_parse(const json_t *root, int64_t now_us, struct message *m, struct message_error *err)
+int message_parse(const json_t *root, int64_t now_us, struct contact *m, struct message_error *err)
 {
-    message_init(m);
+    contact_init(m, CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED);
     if (!json_is_object(root))
         return field_fail(err, "invalid_json", "", "the body must be a JSON object");
     int ch = 0;
@@ -144,7 +129,7 @@ int message_parse(const json_t *root, int64_t now_us, struct message *m, struct 
         field_string(cust, "handle", "customer.handle", 0, 255, &m->customer.handle, err))
         return -1;
 
-    if (field_string(root, "external_id", "external_id", 0, MESSAGE_MAX_ID, &m->contact.external_id,
+    if (field_string(root, "external_id", "external_id", 0, CONTACT_MAX_ID, &m->contact.external_id,
                      err) ||
         field_string(root, "text", "text", FIELD_TEXT, 0, &m->contact.text, err) ||
         field_string(root, "subject", "subject", FIELD_TEXT, 1024, &m->contact.subject, err) ||
@@ -170,7 +155,7 @@ int message_parse(const json_t *root, int64_t now_us, struct message *m, struct 
 #define TIME_MIN_S INT64_C(-62135596800)
 #define TIME_MAX_S INT64_C(253402300799)
 
-static int pb_contact(const Carebus__V1__ContactReceived *c, struct message *m,
+static int pb_contact(const Carebus__V1__ContactReceived *c, struct contact *m,
                       struct message_error *err)
 {
     const Carebus__V1__CustomerRef *cr = c->customer;
@@ -180,7 +165,7 @@ static int pb_contact(const Carebus__V1__ContactReceived *c, struct message *m,
         field_check(cr->phone, "customer.phone", 0, 64, err) ||
         field_check(cr->email, "customer.email", 0, 320, err) ||
         field_check(cr->handle, "customer.handle", 0, 255, err) ||
-        field_check(c->external_id, "external_id", 0, MESSAGE_MAX_ID, err) ||
+        field_check(c->external_id, "external_id", 0, CONTACT_MAX_ID, err) ||
         field_check(c->text, "text", FIELD_TEXT, 0, err) ||
         field_check(c->subject, "subject", FIELD_TEXT, 1024, err) ||
         field_check(c->in_reply_to, "in_reply_to", 0, 1024, err))
@@ -197,9 +182,9 @@ static int pb_contact(const Carebus__V1__ContactReceived *c, struct message *m,
     m->contact.subject = c->subject;
     m->contact.in_reply_to = c->in_reply_to;
 
-    if (c->n_attachments > MESSAGE_MAX_ATTACHMENTS)
+    if (c->n_attachments > CONTACT_MAX_ATTACHMENTS)
         return field_fail(err, "invalid_field", "attachments",
-                          "\"attachments\" has more than %d items", MESSAGE_MAX_ATTACHMENTS);
+                          "\"attachments\" has more than %d items", CONTACT_MAX_ATTACHMENTS);
     for (size_t i = 0; i < c->n_attachments; i++) {
         const Carebus__V1__Attachment *a = c->attachments[i];
         Carebus__V1__Attachment *at = &m->attachments[i];
@@ -223,9 +208,9 @@ static int pb_contact(const Carebus__V1__ContactReceived *c, struct message *m,
     m->contact.n_attachments = c->n_attachments;
     m->contact.attachments = c->n_attachments ? m->attachment_ptrs : NULL;
 
-    if (c->n_references > MESSAGE_MAX_REFERENCES)
+    if (c->n_references > CONTACT_MAX_REFERENCES)
         return field_fail(err, "invalid_field", "references",
-                          "\"references\" has more than %d items", MESSAGE_MAX_REFERENCES);
+                          "\"references\" has more than %d items", CONTACT_MAX_REFERENCES);
     for (size_t i = 0; i < c->n_references; i++) {
         if (field_check(c->references[i], "references", 0, 1024, err))
             return -1;
@@ -236,10 +221,10 @@ static int pb_contact(const Carebus__V1__ContactReceived *c, struct message *m,
     return 0;
 }
 
-int message_parse_pb(const uint8_t *buf, size_t len, int64_t now_us, struct message *m,
+int message_parse_pb(const uint8_t *buf, size_t len, int64_t now_us, struct contact *m,
                      event **owned, struct message_error *err)
 {
-    message_init(m);
+    contact_init(m, CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED);
     *owned = NULL;
     event *ev = event_unpack(buf, len);
     if (!ev)
@@ -290,7 +275,7 @@ http_status messages_post(http_req *r, void *arg)
     struct write_req *w = write_req_new(r, in);
     if (!w)
         return HTTP_DONE;
-    struct message *m = &w->u.msg;
+    struct contact *m = &w->u.msg;
     struct message_error err;
     int rc;
     if (pb) {

@@ -4,7 +4,7 @@
  * instead (docs/openapi.yaml describes each route and its x-scope;
  * tests/integration/test_ingest_openapi.py keeps the three in step). */
 #include "ingest.h"
-#include "webhooks/webhooks.h"
+#include "webhook.h"
 
 const struct http_route ingest_routes[] = {
     {"POST", "/v1/messages", messages_post, SCOPE_INGEST},
@@ -19,15 +19,18 @@ const struct http_route ingest_routes[] = {
     {"PUT", "/v1/customers/:id", customers_put, SCOPE_INGEST},
     {"POST", "/v1/calls", calls_post, SCOPE_INGEST},
 
-    /* Channel webhooks (webhooks/<channel>.c): signed by their provider,
-     * but for e-mail, which a relay posts with an API key. */
-    {"GET", "/v1/webhooks/facebook", webhook_facebook_verify, SCOPE_PUBLIC},
-    {"POST", "/v1/webhooks/facebook", webhook_facebook_post, SCOPE_PUBLIC},
-    {"GET", "/v1/webhooks/whatsapp", webhook_whatsapp_verify, SCOPE_PUBLIC},
-    {"POST", "/v1/webhooks/whatsapp", webhook_whatsapp_post, SCOPE_PUBLIC},
-    {"POST", "/v1/webhooks/zalo", webhook_zalo_post, SCOPE_PUBLIC},
-    {"POST", "/v1/webhooks/twilio/sms", webhook_twilio_sms_post, SCOPE_PUBLIC},
-    {"POST", "/v1/webhooks/email", webhook_email_post, SCOPE_INGEST},
+    /* Channel webhooks: one driver (webhook.c), each path's knowledge in
+     * its channel's inbound adapter (libcarebus channels/inbound.h).
+     * Signed by their provider, but for e-mail, which a relay posts with
+     * an API key, as Bearer or (Postmark) as HTTP Basic's password. */
+    {"GET", "/v1/webhooks/facebook", webhook_handshake, SCOPE_PUBLIC},
+    {"POST", "/v1/webhooks/facebook", webhook_post, SCOPE_PUBLIC},
+    {"GET", "/v1/webhooks/whatsapp", webhook_handshake, SCOPE_PUBLIC},
+    {"POST", "/v1/webhooks/whatsapp", webhook_post, SCOPE_PUBLIC},
+    {"POST", "/v1/webhooks/zalo", webhook_post, SCOPE_PUBLIC},
+    {"POST", "/v1/webhooks/twilio/sms", webhook_post, SCOPE_PUBLIC},
+    {"POST", "/v1/webhooks/twilio/status", webhook_post, SCOPE_PUBLIC},
+    {"POST", "/v1/webhooks/email", webhook_post, SCOPE_INGEST | AUTH_BASIC},
 };
 
 const size_t ingest_routes_count = sizeof ingest_routes / sizeof ingest_routes[0];

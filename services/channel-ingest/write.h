@@ -44,7 +44,7 @@ struct write_req {
     unsigned need;    /* write_submit_ticket's scope */
     char scope[WRITE_SCOPE_LEN];
     union {
-        struct message msg;
+        struct contact msg;
         struct op op;
     } u;
 };

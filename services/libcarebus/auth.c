@@ -1,4 +1,9 @@
-/* auth.c — bearer keys checked against an in-memory table of SHA-256 hashes.
+/* auth.c — API keys checked against an in-memory table of SHA-256 hashes.
+ *
+ * A key comes as a Bearer credential or, on a route flagged AUTH_BASIC
+ * (a provider that can only send HTTP Basic: Postmark's inbound webhook),
+ * as Basic's password, the user name free: keys stay the one credential.
+ * The decoded Basic credential is wiped once looked up.
  *
  * The table is rebuilt whole on each reload (a few hundred keys at most, once
  * a second) and swapped in between two loop callbacks, so a handler never
@@ -14,6 +19,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,18 +385,68 @@ bool auth_take(auth *a, http_req *r, struct auth_key *k)
     return false;
 }
 
+const char *auth_basic_password(const char *header, char *out, size_t size, size_t *len)
+{
+    if (!header || strncasecmp(header, "Basic ", 6) != 0)
+        return NULL;
+    const char *p = header + 6;
+    while (*p == ' ')
+        p++;
+    size_t n = strlen(p);
+    while (n && isspace((unsigned char)p[n - 1]))
+        n--;
+    /* base64 of "user:password": 4 characters for every 3 bytes, padded. */
+    if (!n || n % 4 || n / 4 * 3 >= size)
+        return NULL;
+    int got = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)p, (int)n);
+    if (got < 0)
+        return NULL;
+    /* EVP_DecodeBlock counts the padding's zero bytes. */
+    size_t dec = (size_t)got - (p[n - 1] == '=') - (p[n - 2] == '=');
+    out[dec] = '\0';
+    const char *colon = memchr(out, ':', dec);
+    if (!colon || memchr(out, '\0', dec))
+        return NULL;
+    *len = dec - (size_t)(colon + 1 - out);
+    return *len ? colon + 1 : NULL;
+}
+
+/* The key's entry after a token from its bucket; or NULL after answering
+ * 401 with challenge, or 429. missing: the 401's message without a key. */
+static const struct auth_key *auth_request_key(auth *a, http_req *r, const char *key, size_t len,
+                                               const char *challenge, const char *missing)
+{
+    struct auth_key *k = auth_lookup(a, key, len);
+    if (!k) {
+        http_add_header(r, "WWW-Authenticate", challenge);
+        auth_reject(a, r, 401, "unauthorized", NULL, "%s",
+                    key ? "the API key is not valid" : missing);
+        return NULL;
+    }
+    return auth_take(a, r, k) ? k : NULL;
+}
+
 const struct auth_key *auth_request(auth *a, http_req *r)
 {
     size_t len = 0;
     const char *key = auth_bearer(http_header(r, "Authorization"), &len);
-    struct auth_key *k = auth_lookup(a, key, len);
-    if (!k) {
-        http_add_header(r, "WWW-Authenticate", "Bearer realm=\"carebus\"");
-        auth_reject(a, r, 401, "unauthorized", NULL, "%s",
-                    key ? "the API key is not valid" : "missing \"Authorization: Bearer <key>\"");
-        return NULL;
-    }
-    return auth_take(a, r, k) ? k : NULL;
+    return auth_request_key(a, r, key, len, "Bearer realm=\"carebus\"",
+                            "missing \"Authorization: Bearer <key>\"");
+}
+
+const struct auth_key *auth_request_basic(auth *a, http_req *r)
+{
+    size_t len = 0;
+    char buf[AUTH_BASIC_MAX];
+    const char *header = http_header(r, "Authorization");
+    const char *key = auth_bearer(header, &len);
+    if (!key)
+        key = auth_basic_password(header, buf, sizeof buf, &len);
+    const struct auth_key *k =
+        auth_request_key(a, r, key, len, "Basic realm=\"carebus\"",
+                         "missing credentials: an API key as HTTP Basic's password, or Bearer");
+    OPENSSL_cleanse(buf, sizeof buf);
+    return k;
 }
 
 void auth_deny(auth *a, http_req *r, const struct access_denial *d)
@@ -442,7 +498,7 @@ bool auth_guard(auth *a, http_req *r, unsigned access)
         http_reply_error(r, 500, "internal", NULL, "this route is not configured");
         return false;
     }
-    const struct auth_key *k = auth_request(a, r);
+    const struct auth_key *k = access & AUTH_BASIC ? auth_request_basic(a, r) : auth_request(a, r);
     return k && auth_admit(a, r, &k->grant, need);
 }
 

@@ -1,7 +1,8 @@
 /* auth.h — API keys in an HTTP service: the key table, who a request is,
  * rate limits and the refusals (401, 403, 429).
  *
- * Requests carry "Authorization: Bearer <key>". Keys are known by their
+ * Requests carry "Authorization: Bearer <key>" (or, on a route flagged
+ * AUTH_BASIC, the key as HTTP Basic's password). Keys are known by their
  * SHA-256 only (apikey.h): the keys in ingest.api_keys that are not revoked,
  * plus CAREBUS_BOOTSTRAP_API_KEY (every scope, every channel, no rate
  * limit: the operator's own, for compose files, tests, the demo and the
@@ -90,6 +91,13 @@ int auth_hash(const char *key, size_t len, unsigned char out[AUTH_HASH_LEN]);
  * is absent or not a Bearer credential. *len receives the key's length. */
 const char *auth_bearer(const char *header, size_t *len);
 
+/* The password of a Basic credential ("Basic " base64 of "user:password")
+ * decoded into out (size bytes, NUL-terminated); NULL if the header is
+ * absent, not Basic, not base64, too long for out, without ":" or with an
+ * empty password. *len receives the password's length. */
+#define AUTH_BASIC_MAX 1024
+const char *auth_basic_password(const char *header, char *out, size_t size, size_t *len);
+
 /* The entry of a key (auth_lookup) or of a key id (auth_lookup_id: a
  * session's key), or NULL when it is not accepted (unknown, revoked).
  * Borrowed until the table's next reload: use it before returning to the
@@ -105,6 +113,16 @@ bool auth_take(auth *a, http_req *r, struct auth_key *k);
  * bucket; or NULL after answering 401 (with WWW-Authenticate) or 429.
  * Borrowed as auth_lookup's. */
 const struct auth_key *auth_request(auth *a, http_req *r);
+/* The same, the key given as Bearer or as Basic's password (the user is
+ * ignored); a 401 challenges Basic (WWW-Authenticate: Basic
+ * realm="carebus"), which is what makes HTTP clients that hold credentials
+ * in a URL send them. */
+const struct auth_key *auth_request_basic(auth *a, http_req *r);
+
+/* A route flag beside the scope (scope.h's room above SCOPE_MASK): the key
+ * may come as HTTP Basic's password (auth_request_basic), for a provider
+ * that can send nothing else (Postmark's inbound webhook). */
+#define AUTH_BASIC (1u << 18)
 
 /* Checks g against the route's need and the facts (access_decide); false
  * after answering 403. */
@@ -115,8 +133,8 @@ bool auth_allow(auth *a, http_req *r, const struct access_grant *g, unsigned nee
 bool auth_admit(auth *a, http_req *r, const struct access_grant *g, unsigned need);
 
 /* A guard for services whose every route takes a Bearer key (http.h):
- * public routes pass; others need a key (401, 429) with the route's scope
- * (403). a: the auth. */
+ * public routes pass; others need a key (401, 429; Bearer or Basic's
+ * password with AUTH_BASIC) with the route's scope (403). a: the auth. */
 bool auth_guard(auth *a, http_req *r, unsigned access);
 
 /* The grant the guard left on the request, or NULL (a public route). */

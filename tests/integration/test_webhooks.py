@@ -6,8 +6,10 @@ Python's hmac/hashlib (an implementation independent of the C one):
   a. Facebook Messenger: the GET handshake; a signed batch of messages from
      two customers (plus an echo and a delivery receipt) -> 200, one event
      per customer message on the right customer (router.identities,
-     router.messages); the same delivery again -> duplicates, no new row
-  b. WhatsApp Cloud API: text and image messages -> the customer's phone
+     router.messages), and the receipt a message.delivered; the same
+     delivery again -> duplicates, no new row
+  b. WhatsApp Cloud API: text and image messages -> the customer's phone;
+     a status beside them -> message.delivered
   c. Zalo OA: X-ZEvent-Signature = "mac=" sha256(app_id body timestamp secret)
   d. Twilio SMS: form body, X-Twilio-Signature over CAREBUS_PUBLIC_URL and
      the sorted parameters; answered with empty TwiML
@@ -160,10 +162,13 @@ def test_facebook_handshake_batch_and_retry(stack, pb2):
     r = post(st, base, body, hdrs)
     assert r.status == 200, r
     ans = r.json()
-    assert [e["duplicate"] for e in ans["events"]] == [False, False, False]
-    assert ans["ignored"] == 2
+    # The customer messages, then the delivery receipt (a status since
+    # issue 10); the echo is ignored.
+    assert [e["duplicate"] for e in ans["events"]] == [False, False, False, False]
+    assert ans["ignored"] == 1
     assert events(st) == [("msg:facebook", "m_lan_1"), ("msg:facebook", "m_minh_1"),
-                          ("msg:facebook", "m_lan_2")]
+                          ("msg:facebook", "m_lan_2"),
+                          ("status:facebook", "delivered:PSID-LAN@1795399200600")]
     got = decoded(st, pb2)
     assert got["m_lan_1"].customer.handle == "PSID-LAN"
     assert got["m_lan_1"].text == "Tôi cần hỗ trợ"
@@ -174,7 +179,7 @@ def test_facebook_handshake_batch_and_retry(stack, pb2):
     assert r2.status == 200
     assert [e["event_id"] for e in r2.json()["events"]] == [e["event_id"] for e in ans["events"]]
     assert all(e["duplicate"] for e in r2.json()["events"])
-    assert len(events(st)) == 3
+    assert len(events(st)) == 4
 
     # The router put each message on its customer.
     wait_routed(st, 3)
@@ -189,7 +194,7 @@ def test_facebook_handshake_batch_and_retry(stack, pb2):
     bad = b'{"object":"page","entry":['
     r = post(st, base, bad, {"X-Hub-Signature-256": meta_sig(FB_SECRET, bad)})
     assert r.status == 400 and r.json()["error"]["code"] == "invalid_json"
-    assert len(events(st)) == 3
+    assert len(events(st)) == 4
     metrics = st["ingest"].get("/metrics").body.decode()
     assert 'carebus_ingest_rejected_total{reason="invalid_signature"} 4' in metrics
 
@@ -229,7 +234,8 @@ def test_whatsapp_messages_on_the_phone(stack, pb2):
     assert events(st) == []
     r = post(st, base, body, {"X-Hub-Signature-256": meta_sig(WA_SECRET, body)})
     assert r.status == 200, r
-    assert events(st) == [("msg:whatsapp", "wamid.A1"), ("msg:whatsapp", "wamid.A2")]
+    assert events(st) == [("msg:whatsapp", "wamid.A1"), ("msg:whatsapp", "wamid.A2"),
+                          ("status:whatsapp", "delivered:wamid.OUT")]
     got = decoded(st, pb2)
     assert got["wamid.A1"].customer.phone == "+84901234567"
     assert got["wamid.A1"].customer.name == "Nguyễn Lan"

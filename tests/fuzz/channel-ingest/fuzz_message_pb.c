@@ -1,12 +1,12 @@
 /* fuzz_message_pb.c — POST /v1/messages protobuf bodies (messages.c's
  * message_parse_pb: a packed carebus.v1.Envelope), and event_unpack, which
  * every bus and event-log reader uses, on the same bytes. */
-#include "messages.h"
 #include "fuzz_common.h"
+#include "messages.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct message *m = calloc(1, sizeof *m);
+    struct contact *m = calloc(1, sizeof *m);
     assert(m);
     event *owned = NULL;
     struct message_error err;

@@ -1,6 +1,6 @@
 /* test_body.c — the checks every request body passes first (body.c) and the
- * string rules of field.c: content types, nesting depth, tokens (UTF-8 is
- * libcarebus's, tested in test_utf8).
+ * string rules of field.c: content types, tokens (nesting depth and UTF-8
+ * are libcarebus's, tested in test_jsondepth and test_utf8).
  * Run one test by name: test_body <name>.
  */
 #include <setjmp.h>
@@ -32,42 +32,6 @@ static void test_type_is(void **state)
     assert_false(body_type_is("application/x-protobuf", BODY_JSON));
 }
 
-/* n nested arrays around 1. */
-static char *nested(size_t n, char open, char close)
-{
-    char *s = malloc(2 * n + 2);
-    assert_non_null(s);
-    memset(s, open, n);
-    s[n] = '1';
-    memset(s + n + 1, close, n);
-    s[2 * n + 1] = '\0';
-    return s;
-}
-
-static void test_depth(void **state)
-{
-    (void)state;
-    char *s = nested(32, '[', ']');
-    assert_true(body_depth_ok(s, strlen(s), 32));
-    assert_false(body_depth_ok(s, strlen(s), 31));
-    free(s);
-    s = nested(100000, '[', ']');
-    assert_false(body_depth_ok(s, strlen(s), 32));
-    free(s);
-    /* Brackets in strings, escaped quotes included, do not count. */
-    static const char str[] = "{\"a\":\"[[[[{{{{\\\"[[[[\",\"b\":[1]}";
-    assert_true(body_depth_ok(str, strlen(str), 2));
-    assert_false(body_depth_ok(str, strlen(str), 1));
-    /* Siblings do not add up. */
-    static const char sib[] = "{\"a\":{},\"b\":{},\"c\":[[]]}";
-    assert_true(body_depth_ok(sib, strlen(sib), 3));
-    assert_false(body_depth_ok(sib, strlen(sib), 2));
-    /* Garbage is left to the parser; a stray closer does not go below 0. */
-    static const char odd[] = "]]]]{[";
-    assert_true(body_depth_ok(odd, strlen(odd), 2));
-    assert_true(body_depth_ok("", 0, 1));
-}
-
 static void test_token_and_check(void **state)
 {
     (void)state;
@@ -96,7 +60,6 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_type_is),
-        cmocka_unit_test(test_depth),
         cmocka_unit_test(test_token_and_check),
     };
     if (argc > 1)

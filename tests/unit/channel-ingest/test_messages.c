@@ -35,7 +35,7 @@ static json_t *load(const char *text)
 static void assert_refused(const char *text, const char *field, const char *code)
 {
     json_t *j = load(text);
-    struct message m;
+    struct contact m;
     struct message_error err;
     memset(&err, 0, sizeof err);
     if (message_parse(j, NOW, &m, &err) == 0)
@@ -59,7 +59,7 @@ static void test_json_full(void **state)
                      "\"references\":[\"a\",\"b\"],"
                      "\"attachments\":[{\"name\":\"a.png\",\"type\":\"image/png\",\"size\":12,"
                      "\"url\":\"https://x/a.png\"}]}");
-    struct message m;
+    struct contact m;
     struct message_error err;
     assert_int_equal(message_parse(j, NOW, &m, &err), 0);
     assert_int_equal(m.ev.body_case, CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED);
@@ -93,7 +93,7 @@ static void test_json_defaults(void **state)
     (void)state;
     json_t *j = load("{\"channel\":\"email\",\"customer\":{\"email\":\"Lan@Example.vn\"},"
                      "\"text\":null,\"attachments\":null}");
-    struct message m;
+    struct contact m;
     struct message_error err;
     assert_int_equal(message_parse(j, NOW, &m, &err), 0);
     assert_true(event_ts_us(m.ev.occurred_at) == NOW);
@@ -204,7 +204,7 @@ static void test_pb_full(void **state)
     c.references = refs;
     size_t len;
     uint8_t *buf = pack_contact(&c, "key-1", T0, &len);
-    struct message m;
+    struct contact m;
     struct message_error err;
     event *owned = NULL;
     assert_int_equal(message_parse_pb(buf, len, NOW, &m, &owned, &err), 0);
@@ -235,7 +235,7 @@ static void test_pb_full(void **state)
 
 static void assert_pb_refused(const uint8_t *buf, size_t len, const char *field)
 {
-    struct message m;
+    struct contact m;
     struct message_error err;
     event *owned = (event *)1;
     if (message_parse_pb(buf, len, NOW, &m, &owned, &err) == 0)
@@ -311,7 +311,7 @@ static void test_pb_unknown_fields_dropped(void **state)
     more[len] = 0xc0; /* tag (1000 << 3 | 0) as varint: c0 3e */
     more[len + 1] = 0x3e;
     more[len + 2] = 0x05;
-    struct message m;
+    struct contact m;
     struct message_error err;
     event *owned = NULL;
     assert_int_equal(message_parse_pb(more, len + 3, NOW, &m, &owned, &err), 0);

@@ -43,6 +43,36 @@ static void test_bearer(void **state)
     assert_null(auth_bearer("Bearerabc", &len));
 }
 
+/* Basic credentials as Postmark sends those of its webhook URL
+ * (https://user:key@host/...): the password is the key, the user free.
+ * Encodings computed with Python's base64. */
+static void test_basic_password(void **state)
+{
+    (void)state;
+    char buf[AUTH_BASIC_MAX];
+    size_t len = 0;
+    const char *k = auth_basic_password("Basic cG9zdG1hcms6a2V5LTEyMw==", buf, sizeof buf, &len);
+    assert_non_null(k); /* postmark:key-123 */
+    assert_int_equal(len, 7);
+    assert_memory_equal(k, "key-123", 7);
+    k = auth_basic_password("basic  dXNlcjpwYTpzcw== ", buf, sizeof buf, &len);
+    assert_non_null(k); /* user:pa:ss — the password may hold ":" */
+    assert_string_equal(k, "pa:ss");
+    k = auth_basic_password("Basic Oms=", buf, sizeof buf, &len);
+    assert_non_null(k); /* ":k" — no user */
+    assert_string_equal(k, "k");
+    k = auth_basic_password("Basic eDp5eg==", buf, sizeof buf, &len);
+    assert_string_equal(k, "yz");
+    assert_null(auth_basic_password("Basic bm9jb2xvbg==", buf, sizeof buf, &len)); /* no ":" */
+    assert_null(auth_basic_password("Basic dTo=", buf, sizeof buf, &len));         /* "u:" */
+    assert_null(auth_basic_password("Basic !!!!", buf, sizeof buf, &len));
+    assert_null(auth_basic_password("Basic abc", buf, sizeof buf, &len)); /* not padded */
+    assert_null(auth_basic_password("Basic ", buf, sizeof buf, &len));
+    assert_null(auth_basic_password("Bearer abc", buf, sizeof buf, &len));
+    assert_null(auth_basic_password(NULL, buf, sizeof buf, &len));
+    assert_null(auth_basic_password("Basic cG9zdG1hcms6a2V5LTEyMw==", buf, 8, &len)); /* room */
+}
+
 static void test_hash_is_sha256(void **state)
 {
     (void)state;
@@ -231,6 +261,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bearer),
+        cmocka_unit_test(test_basic_password),
         cmocka_unit_test(test_hash_is_sha256),
         cmocka_unit_test(test_generate),
         cmocka_unit_test(test_table),

@@ -1,0 +1,32 @@
+/* zalo.h — Zalo Official Account: everything carebus knows of it, in
+ * zalo.c.
+ *
+ *   X-ZEvent-Signature: "mac=" hex SHA-256(app_id body timestamp oa_secret)
+ */
+#ifndef CAREBUS_CHANNELS_ZALO_H
+#define CAREBUS_CHANNELS_ZALO_H
+
+#include <stdbool.h>
+
+#include "inbound.h"
+
+/* POST /v1/webhooks/zalo. */
+extern const struct inbound_adapter zalo_inbound;
+
+/* One OA event to events: user_send_* is a contact, user_received_message
+ * and user_seen_message are status reports. zalo_parse loads the body
+ * first (fuzz targets, unit tests). */
+int zalo_map(struct inbound_batch *b, int64_t now_us, struct inbound_error *err);
+int zalo_parse(const char *body, size_t len, int64_t now_us, struct inbound_batch *b,
+               struct inbound_error *err);
+
+/* The payload's "timestamp" as the signature covers it (a string as is, an
+ * integer in decimal, into buf); NULL when absent. */
+const char *zalo_timestamp(const json_t *root, char *buf, size_t size);
+
+/* X-ZEvent-Signature (header may be NULL: false); timestamp is the
+ * payload's as written. */
+bool zalo_signature_ok(const char *header, const char *app_id, const char *body, size_t len,
+                       const char *timestamp, const char *oa_secret);
+
+#endif
