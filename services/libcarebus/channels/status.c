@@ -7,6 +7,7 @@
  */
 #include "status.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ const char *status_kind_name(status_kind k)
 
 void status_init(struct status *s, Carebus__V1__Channel ch, status_kind kind)
 {
+    assert((unsigned)kind < sizeof kind_names / sizeof kind_names[0]);
     memset(s, 0, sizeof *s);
     carebus__v1__envelope__init(&s->ev);
     carebus__v1__message_delivered__init(&s->delivered);
