@@ -19,9 +19,10 @@ send API, as courier would, so that the emulator can report on it:
      (query string included) -> delivered, read, undelivered with ErrorCode;
      sent and queued are not recorded
   e. Postmark: Basic credentials from the webhook URL (the password an API
-     key, any user) land a contact on a ticket; none or wrong ones -> 401 with
-     WWW-Authenticate: Basic (Postmark keeps retrying), a key for another
-     channel -> 403 (Postmark stops)
+     key with the ingest scope, any user) land a contact on a ticket; none or
+     wrong ones -> 401 with WWW-Authenticate: Basic (Postmark keeps
+     retrying), a key for another channel or without the scope -> 403
+     (Postmark stops)
 
 In every channel: a redelivered webhook (byte for byte, or a new report of
 the same status) is a duplicate, not a second event; a bad, missing or
@@ -377,6 +378,11 @@ def test_postmark_basic_credentials(stack, pb2):
     zalo_key = new_key(st, "zalo only", "zalo")["key"]
     attempts = pm.deliver(answer, time_scale=0, credentials=("postmark", zalo_key))
     assert [a.status for a in attempts] == [403]
+    # So is a key without the ingest scope (a reader's).
+    read_key = new_key(st, "reader", scopes="read")["key"]
+    attempts = pm.deliver(answer, time_scale=0, credentials=("postmark", read_key))
+    assert [a.status for a in attempts] == [403]
+    assert attempts[0].response_json["error"]["scope"] == "ingest"
     # Bearer still works.
     r = h.http_request(st.api_url + "/v1/webhooks/email", "POST", answer, st.auth())
     assert r.status == 200 and r.json()["events"][0]["duplicate"] is True, r
