@@ -11,6 +11,7 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
+#include "base64url.h"
 #include "hmac.h"
 
 #define TOKEN_VERSION 1
@@ -18,76 +19,6 @@
 #define TOKEN_MAC 16
 #define TOKEN_BYTES (TOKEN_BODY + TOKEN_MAC)
 #define NONCE_BYTES 16
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-size_t survey_b64url_encode(const unsigned char *in, size_t n, char *out)
-{
-    size_t o = 0, i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = b64url[v >> 18 & 63];
-        out[o++] = b64url[v >> 12 & 63];
-        out[o++] = b64url[v >> 6 & 63];
-        out[o++] = b64url[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        out[o++] = b64url[v >> 18 & 63];
-        out[o++] = b64url[v >> 12 & 63];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        out[o++] = b64url[v >> 18 & 63];
-        out[o++] = b64url[v >> 12 & 63];
-        out[o++] = b64url[v >> 6 & 63];
-    }
-    out[o] = '\0';
-    return o;
-}
-
-static int b64url_val(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-int survey_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap)
-{
-    if (len % 4 == 1)
-        return -1;
-    size_t n = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
-    if (n > cap)
-        return -1;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_val(in[i]);
-        if (v < 0)
-            return -1;
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    /* Leftover bits must be zero: one spelling per value. */
-    if (acc != 0)
-        return -1;
-    assert(o == n);
-    return (int)n;
-}
 
 /* HMAC-SHA256 of data under key. It fails only when libcrypto is broken or
  * out of memory, and a link or key made from a half-made MAC would be worse
@@ -125,7 +56,7 @@ int survey_token_make(const struct survey_keys *k, const char *survey_id, int64_
     unsigned char mac[HMAC_MAX_LEN];
     mac_sha256(k->token, SURVEY_KEY_LEN, t, TOKEN_BODY, mac);
     memcpy(t + TOKEN_BODY, mac, TOKEN_MAC);
-    size_t n = survey_b64url_encode(t, TOKEN_BYTES, out);
+    size_t n = base64url_encode(t, TOKEN_BYTES, out);
     assert(n == SURVEY_TOKEN_LEN - 1);
     (void)n;
     return 0;
@@ -136,7 +67,7 @@ survey_token_status survey_token_check(const struct survey_keys *k, const char *
 {
     unsigned char t[TOKEN_BYTES];
     if (!token || strlen(token) != SURVEY_TOKEN_LEN - 1 ||
-        survey_b64url_decode(token, SURVEY_TOKEN_LEN - 1, t, sizeof t) != TOKEN_BYTES)
+        base64url_decode(token, SURVEY_TOKEN_LEN - 1, t, sizeof t) != TOKEN_BYTES)
         return TOKEN_FORGED;
     unsigned char mac[HMAC_MAX_LEN];
     mac_sha256(k->token, SURVEY_KEY_LEN, t, TOKEN_BODY, mac);
@@ -156,7 +87,7 @@ int survey_nonce_new(char out[SURVEY_NONCE_LEN])
     unsigned char r[NONCE_BYTES];
     if (RAND_bytes(r, sizeof r) != 1)
         return -1;
-    survey_b64url_encode(r, sizeof r, out);
+    base64url_encode(r, sizeof r, out);
     return 0;
 }
 
@@ -164,7 +95,7 @@ bool survey_nonce_valid(const char *s)
 {
     unsigned char r[NONCE_BYTES];
     return s && strlen(s) == SURVEY_NONCE_LEN - 1 &&
-           survey_b64url_decode(s, SURVEY_NONCE_LEN - 1, r, sizeof r) == NONCE_BYTES;
+           base64url_decode(s, SURVEY_NONCE_LEN - 1, r, sizeof r) == NONCE_BYTES;
 }
 
 static void csrf_mac(const struct survey_keys *k, const char *token, const char *nonce,
@@ -186,7 +117,7 @@ void survey_csrf_make(const struct survey_keys *k, const char *token, const char
 {
     unsigned char mac[HMAC_MAX_LEN];
     csrf_mac(k, token, nonce, mac);
-    survey_b64url_encode(mac, 16, out);
+    base64url_encode(mac, 16, out);
 }
 
 bool survey_csrf_check(const struct survey_keys *k, const char *token, const char *nonce,

@@ -67,11 +67,4 @@ void survey_csrf_make(const struct survey_keys *k, const char *token, const char
 bool survey_csrf_check(const struct survey_keys *k, const char *token, const char *nonce,
                        const char *field);
 
-/* base64url without padding; out needs 4*ceil(n/3)+1 bytes. Returns the
- * length written. */
-size_t survey_b64url_encode(const unsigned char *in, size_t n, char *out);
-/* Decodes exactly; -1 on a character outside the alphabet, a bad length or
- * more than cap bytes. Returns the decoded length. */
-int survey_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap);
-
 #endif
