@@ -18,6 +18,8 @@
 #include "log.h"
 #include "metrics.h"
 
+#define BUS_DISCARD_MAX 10000
+
 struct bus {
     void *ctx;
     void *pub;
@@ -34,6 +36,16 @@ static const struct {
     {"sla", "BUS_SLA", CONFIG_DEFAULT_BUS_SLA},
     {"survey", "BUS_SURVEY", CONFIG_DEFAULT_BUS_SURVEY},
 };
+
+size_t bus_stream_count(void)
+{
+    return sizeof bus_streams / sizeof bus_streams[0];
+}
+
+const char *bus_stream_at(size_t i)
+{
+    return i < bus_stream_count() ? bus_streams[i].stream : NULL;
+}
 
 const char *bus_endpoint(const char *stream)
 {
@@ -121,7 +133,7 @@ int bus_publish_bytes(bus *b, const char *stream, const uint8_t *bytes, size_t l
     return 0;
 }
 
-int bus_subscribe(bus *b, const char *stream)
+int bus_connect(bus *b, const char *stream)
 {
     const char *endpoint = bus_endpoint(stream);
     if (!endpoint) {
@@ -130,15 +142,33 @@ int bus_subscribe(bus *b, const char *stream)
     }
     if (!b->sub && !(b->sub = bus_socket(b, ZMQ_SUB)))
         return -1;
-    char topic[64];
-    int tn = snprintf(topic, sizeof topic, "%s.", stream);
-    if (zmq_setsockopt(b->sub, ZMQ_SUBSCRIBE, topic, (size_t)tn) != 0 ||
-        zmq_connect(b->sub, endpoint) != 0) {
-        log_error("could not subscribe to \"%s\" at \"%s\": %s", stream, endpoint,
+    if (zmq_connect(b->sub, endpoint) != 0) {
+        log_error("could not connect to \"%s\" at \"%s\": %s", stream, endpoint,
                   zmq_strerror(zmq_errno()));
         return -1;
     }
     return 0;
+}
+
+int bus_filter(bus *b, const char *stream, bool on)
+{
+    char topic[64];
+    int tn = snprintf(topic, sizeof topic, "%s.", stream);
+    if (!b->sub || tn <= 0 || (size_t)tn >= sizeof topic ||
+        zmq_setsockopt(b->sub, on ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, topic, (size_t)tn) != 0) {
+        log_error("could not %s \"%s\": %s", on ? "subscribe to" : "unsubscribe from", stream,
+                  b->sub ? zmq_strerror(zmq_errno()) : "not connected");
+        return -1;
+    }
+    return 0;
+}
+
+int bus_subscribe(bus *b, const char *stream)
+{
+    /* Subscribed before connecting, so the handshake carries the topic. */
+    if (!b->sub && !(b->sub = bus_socket(b, ZMQ_SUB)))
+        return -1;
+    return bus_filter(b, stream, true) == 0 && bus_connect(b, stream) == 0 ? 0 : -1;
 }
 
 void *bus_sub_socket(bus *b)
@@ -184,4 +214,21 @@ int bus_recv(bus *b, event **out)
         *out = ev;
         return 1;
     }
+}
+
+int bus_discard(bus *b)
+{
+    /* Bounded, so that a producer faster than this loop cannot keep it
+     * here: what is left keeps the socket readable for the next turn. */
+    int n = 0;
+    while (n < BUS_DISCARD_MAX) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        int rc = zmq_msg_recv(&m, b->sub, ZMQ_DONTWAIT);
+        zmq_msg_close(&m);
+        if (rc < 0)
+            return zmq_errno() == EAGAIN ? n : -1;
+        n++;
+    }
+    return n;
 }

@@ -10,6 +10,7 @@
 #ifndef CAREBUS_BUS_H
 #define CAREBUS_BUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,10 @@ typedef struct bus bus;
 /* Creates its own ZeroMQ context. NULL on failure. */
 bus *bus_new(void);
 void bus_destroy(bus **pb);
+
+/* The streams of the table (bus.c): i < bus_stream_count(). Static. */
+size_t bus_stream_count(void);
+const char *bus_stream_at(size_t i);
 
 /* The endpoint consumers connect to for a stream: CAREBUS_BUS_<STREAM>
  * ("ingest" -> CAREBUS_BUS_INGEST) or its default. Borrowed. NULL for an
@@ -37,11 +42,21 @@ int bus_publish_bytes(bus *b, const char *stream, const uint8_t *bytes, size_t l
 
 /* Connects the SUB socket to stream's producer and subscribes to it. */
 int bus_subscribe(bus *b, const char *stream);
+/* The same in two steps, for a reader that listens only at times (the
+ * event feed's long polls): bus_connect connects without subscribing
+ * (nothing arrives), bus_filter subscribes (on) or unsubscribes. A
+ * subscription takes a moment to reach the producer: what it publishes
+ * meanwhile is not received. 0 or -1. */
+int bus_connect(bus *b, const char *stream);
+int bus_filter(bus *b, const char *stream, bool on);
 /* The SUB socket, for the loop (borrowed); NULL before bus_subscribe. */
 void *bus_sub_socket(bus *b);
 /* Receives one event without blocking: 1 with *out set (owned, event_destroy),
  * 0 when none is waiting, -1 on error. Malformed messages are logged,
  * counted and skipped. */
 int bus_recv(bus *b, event **out);
+/* Receives and drops every message waiting, without decoding (a wake-up
+ * hint needs no content). How many frames were dropped, or -1 on error. */
+int bus_discard(bus *b);
 
 #endif
