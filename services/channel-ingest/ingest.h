@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "dbq.h"
+#include "feed.h"
 #include "group_commit.h"
 #include "http.h"
 #include "service.h"
@@ -24,6 +25,7 @@ typedef struct ingest {
     dbq *reads;
     group_commit *gc;
     auth *auth;
+    feed *feed;            /* GET /v1/events, on its own connection */
     size_t json_max_depth; /* CAREBUS_JSON_MAX_DEPTH */
 } ingest;
 
@@ -34,6 +36,7 @@ extern const size_t ingest_routes_count;
 /* Handlers, one file per endpoint family. */
 http_status messages_post(http_req *r, void *arg);         /* messages.c */
 http_status events_get(http_req *r, void *arg);            /* readback.c */
+http_status feed_get(http_req *r, void *arg);              /* feed.c */
 http_status tickets_get(http_req *r, void *arg);           /* readback.c */
 http_status tickets_reply_post(http_req *r, void *arg);    /* tickets.c */
 http_status tickets_status_post(http_req *r, void *arg);   /* tickets.c */

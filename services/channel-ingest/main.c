@@ -25,6 +25,7 @@ struct ingest_config {
     struct ratelimit_conf rl;
     long max_body;
     long json_max_depth;
+    long feed_max_waiting;
     char *tls_cert; /* PEM text read from CAREBUS_TLS_CERT, or NULL */
     char *tls_key;
 };
@@ -79,7 +80,8 @@ static int ingest_configure(struct ingest_config *c)
     if (auth_config(&c->rl) != 0)
         return -1;
     if (config_long("MAX_BODY", 1 << 20, 1024, 64 << 20, &c->max_body, &err) != 0 ||
-        config_long("JSON_MAX_DEPTH", 32, 2, 1024, &c->json_max_depth, &err) != 0) {
+        config_long("JSON_MAX_DEPTH", 32, 2, 1024, &c->json_max_depth, &err) != 0 ||
+        config_long("FEED_MAX_WAITING", 256, 1, 10000, &c->feed_max_waiting, &err) != 0) {
         log_error("%s", err);
         return -1;
     }
@@ -110,14 +112,17 @@ static int ingest_open(ingest *in, const struct ingest_config *c)
     if (auth_start_refresh(in->auth, in->svc->loop, in->reads) != 0)
         return -1;
     in->gc = group_commit_new(in->writes, in->svc->bus, "ingest", INGEST_MAX_BATCH);
-    return in->gc ? 0 : -1;
+    in->feed = feed_new(in->svc->loop, in->svc->bus, pg, c->feed_max_waiting);
+    return in->gc && in->feed ? 0 : -1;
 }
 
 /* Pending requests are answered 503 by the queues before the HTTP server
- * goes: first the write queue (fails the in-flight batch), then what waits;
- * the read queue before the keys (it answers their in-flight reload). */
+ * goes: first the feed's waiting requests (an empty page each), the write
+ * queue (fails the in-flight batch), then what waits; the read queue before
+ * the keys (it answers their in-flight reload). */
 static void ingest_close(ingest *in)
 {
+    feed_destroy(&in->feed);
     dbq_destroy(&in->writes);
     group_commit_destroy(&in->gc);
     dbq_destroy(&in->reads);

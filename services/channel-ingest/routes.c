@@ -8,6 +8,7 @@
 
 const struct http_route ingest_routes[] = {
     {"POST", "/v1/messages", messages_post, SCOPE_INGEST},
+    {"GET", "/v1/events", feed_get, SCOPE_READ},
     {"GET", "/v1/events/:id", events_get, SCOPE_READ},
     {"GET", "/v1/tickets/:id", tickets_get, SCOPE_READ},
     {"POST", "/v1/tickets/:id/replies", tickets_reply_post, SCOPE_AGENT},

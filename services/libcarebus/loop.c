@@ -162,6 +162,13 @@ void loop_remove_fd(loop *l, int fd)
             l->items[i].dead = true;
 }
 
+void loop_remove_socket(loop *l, void *zsock)
+{
+    for (size_t i = 0; i < l->nitems; i++)
+        if (l->items[i].socket == zsock)
+            l->items[i].dead = true;
+}
+
 int loop_add_timer(loop *l, long interval_ms, loop_timer_fn fn, void *arg)
 {
     assert(interval_ms > 0);

@@ -30,6 +30,7 @@ int loop_add_socket(loop *l, void *zsock, short events, loop_io_fn fn, void *arg
 /* Changes the events watched for fd (e.g. add ZMQ_POLLOUT while flushing). */
 int loop_set_fd_events(loop *l, int fd, short events);
 void loop_remove_fd(loop *l, int fd);
+void loop_remove_socket(loop *l, void *zsock);
 
 /* A repeating timer. Returns its id (>0) or -1. */
 int loop_add_timer(loop *l, long interval_ms, loop_timer_fn fn, void *arg);
