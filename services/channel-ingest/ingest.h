@@ -10,7 +10,9 @@
 #ifndef INGEST_H
 #define INGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "auth.h"
 #include "dbq.h"
@@ -25,7 +27,12 @@ typedef struct ingest {
     dbq *reads;
     group_commit *gc;
     auth *auth;
-    feed *feed;            /* GET /v1/events, on its own connection */
+    feed *feed; /* GET /v1/events, on its own connection */
+    /* The ingest seq courier must have applied before a read of the
+     * subscriptions (subscriptions.c): this process's last subscription
+     * event; until known, the stream's end. */
+    uint64_t subs_mark;
+    bool subs_mark_known;
     size_t json_max_depth; /* CAREBUS_JSON_MAX_DEPTH */
 } ingest;
 
@@ -46,6 +53,11 @@ http_status customers_put(http_req *r, void *arg);         /* customers.c */
 http_status customers_get(http_req *r, void *arg);         /* customers.c */
 http_status customers_find(http_req *r, void *arg);        /* customers.c */
 http_status calls_post(http_req *r, void *arg);            /* calls.c */
+http_status subscriptions_post(http_req *r, void *arg);    /* subscriptions.c */
+http_status subscriptions_list(http_req *r, void *arg);    /* subscriptions.c */
+http_status subscriptions_get(http_req *r, void *arg);     /* subscriptions.c */
+http_status subscriptions_patch(http_req *r, void *arg);   /* subscriptions.c */
+http_status subscriptions_delete(http_req *r, void *arg);  /* subscriptions.c */
 
 /* Read-backs (readback.c): runs sql on the read queue and answers its
  * JSON cell (column 0) with 200, or 404 with the message `missing` when

@@ -19,6 +19,11 @@ const struct http_route ingest_routes[] = {
     {"GET", "/v1/customers/:id", customers_get, SCOPE_READ},
     {"PUT", "/v1/customers/:id", customers_put, SCOPE_INGEST},
     {"POST", "/v1/calls", calls_post, SCOPE_INGEST},
+    {"POST", "/v1/webhook-subscriptions", subscriptions_post, SCOPE_ADMIN},
+    {"GET", "/v1/webhook-subscriptions", subscriptions_list, SCOPE_ADMIN},
+    {"GET", "/v1/webhook-subscriptions/:id", subscriptions_get, SCOPE_ADMIN},
+    {"PATCH", "/v1/webhook-subscriptions/:id", subscriptions_patch, SCOPE_ADMIN},
+    {"DELETE", "/v1/webhook-subscriptions/:id", subscriptions_delete, SCOPE_ADMIN},
 
     /* Channel webhooks: one driver (webhook.c), each path's knowledge in
      * its channel's inbound adapter (libcarebus channels/inbound.h).

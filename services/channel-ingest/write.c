@@ -20,6 +20,8 @@
 static void write_req_destroy(void *p)
 {
     struct write_req *w = p;
+    if (w->release)
+        w->release(w);
     json_decref(w->root);
     event_destroy(&w->pb);
     eventlog_entry_release(&w->entry);
@@ -107,6 +109,10 @@ static void write_on_commit(struct eventlog_entry *e, int ok, void *arg)
     metrics_add(e->duplicate ? "carebus_ingest_messages_total{result=\"duplicate\"}"
                              : "carebus_ingest_messages_total{result=\"accepted\"}",
                 1);
+    if (w->answer) {
+        w->answer(w, e);
+        return;
+    }
     /* Formatted by hand: the same bytes for the first answer and every
      * repeat, and no JSON tree on the hot path. */
     char body[96];

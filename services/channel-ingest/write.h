@@ -28,6 +28,7 @@
 #include "ingest.h"
 #include "messages.h"
 #include "ops.h"
+#include "subscriptions.h"
 
 #define WRITE_SCOPE_LEN 384
 #define WRITE_MAX_KEY 255
@@ -46,7 +47,14 @@ struct write_req {
     union {
         struct contact msg;
         struct op op;
+        struct sub_write sub;
     } u;
+    /* Optional: answers a committed write in place of {"event_id","seq"}
+     * (a failed commit is still answered 503 here). */
+    void (*answer)(struct write_req *w, struct eventlog_entry *e);
+    /* Optional: releases what the handler keeps in u, when the request
+     * ends. */
+    void (*release)(struct write_req *w);
 };
 
 /* A zeroed write_req owned by the request, or NULL after answering 503. */

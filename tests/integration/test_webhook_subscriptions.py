@@ -1,0 +1,405 @@
+"""/v1/webhook-subscriptions on a running channel-ingest, with courier.
+
+  a. POST makes a subscription.saved event with a new id and a secret
+     ("whsec_" + base64 of 32 random bytes) answered 201 with the whole
+     subscription; GET (one and all) shows the same subscription with the
+     secret's last 4 characters only; neither GET nor the event feed ever
+     shows the secret; a repeat with the same Idempotency-Key answers the
+     first subscription again (200), appending nothing
+  b. every mistake is a 400 naming its field, and appends nothing
+  c. PATCH changes the fields it names (the event's update_mask), answers
+     the whole subscription, rotates the secret on request (shown once);
+     DELETE answers 204, then the subscription is gone (404); unknown and
+     malformed ids are 404
+  d. reads are consistent for the writer: a GET right after a write waits
+     until courier has applied it, and answers 503 with Retry-After when
+     courier does not catch up in time
+
+courier applies the events to courier.subscriptions (its table, read here).
+Where this build has no courier service yet, a stand-in in this file applies
+subscription.saved / .deleted the way courier documents it (its migration's
+columns and update_mask rules), so that channel-ingest's side is tested
+against the same contract.
+"""
+
+import base64
+import threading
+import time
+import uuid
+
+import pytest
+
+import carebus_harness as h
+
+PATH = "/v1/webhook-subscriptions"
+
+GOOD = {
+    "url": "https://integrator.example/hooks/carebus",
+    "event_types": ["ticket.*", "message.outbound", "sla.breach"],
+    "channels": ["chat", "store"],
+    "description": "CRM bridge",
+}
+
+MEMBERS = {"id", "url", "event_types", "channels", "description", "active", "status",
+           "secret_hint", "paused_at", "paused_reason", "failing_since", "consecutive_failures",
+           "last_success_at", "last_failure_at", "last_error", "delivered", "failed",
+           "created_at", "updated_at"}
+
+# The columns courier's migration gives courier.subscriptions (the contract
+# GET reads), for the stand-in.
+COURIER_DDL = """
+CREATE SCHEMA IF NOT EXISTS courier;
+CREATE TABLE IF NOT EXISTS courier.subscriptions (
+    id                   uuid PRIMARY KEY,
+    url                  text        NOT NULL,
+    event_types          text[]      NOT NULL,
+    channels             text[]      NOT NULL DEFAULT '{}',
+    secret               text        NOT NULL,
+    active               boolean     NOT NULL,
+    description          text        NOT NULL DEFAULT '',
+    created_at           timestamptz NOT NULL,
+    updated_at           timestamptz NOT NULL,
+    paused_at            timestamptz,
+    paused_reason        text,
+    failing_since        timestamptz,
+    consecutive_failures int         NOT NULL DEFAULT 0,
+    last_success_at      timestamptz,
+    last_failure_at      timestamptz,
+    last_error           text,
+    delivered            bigint      NOT NULL DEFAULT 0,
+    failed               bigint      NOT NULL DEFAULT 0,
+    status               text GENERATED ALWAYS AS (
+                             CASE WHEN paused_at IS NOT NULL THEN 'paused'
+                                  WHEN active THEN 'active' ELSE 'inactive' END) STORED
+);
+"""
+
+
+class StandIn:
+    """Applies subscription events like courier, every 50 ms, in a thread."""
+
+    FIELDS = ("url", "event_types", "channels", "secret", "active", "description")
+
+    def __init__(self, st, pb2):
+        self.st, self.pb2 = st, pb2
+        self.db = h.Db(st.cluster.conninfo(st.dbname))
+        self.db.query(COURIER_DDL)
+        self.running = threading.Event()
+        self.running.set()
+        self.stop_ = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _offset(self):
+        return self.db.scalar("SELECT seq FROM eventlog.offsets WHERE consumer = 'courier' "
+                              "AND stream = 'ingest'") or 0
+
+    def _apply(self, ev, recorded_at):
+        if ev.WhichOneof("body") == "subscription_deleted":
+            self.db.query("DELETE FROM courier.subscriptions WHERE id = %s",
+                          (ev.subscription_deleted.subscription_id,))
+            return
+        m = ev.subscription_saved
+        old = self.db.query("SELECT url, event_types, channels, secret, active, description "
+                            "FROM courier.subscriptions WHERE id = %s", (m.subscription_id,))
+        row = dict(zip(self.FIELDS, old[0])) if old else {}
+        mask = set(m.update_mask) or set(self.FIELDS)
+        for f in self.FIELDS:
+            if f in mask:
+                v = getattr(m, f)
+                row[f] = list(v) if f in ("event_types", "channels") else v
+        resume = "active" in mask and m.active
+        self.db.query(
+            "INSERT INTO courier.subscriptions (id, url, event_types, channels, secret, active,"
+            " description, created_at, updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+            " ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, event_types ="
+            " EXCLUDED.event_types, channels = EXCLUDED.channels, secret = EXCLUDED.secret,"
+            " active = EXCLUDED.active, description = EXCLUDED.description, updated_at ="
+            " EXCLUDED.updated_at, paused_at = CASE WHEN %s THEN NULL ELSE"
+            " courier.subscriptions.paused_at END",
+            (m.subscription_id, row["url"], row["event_types"], row["channels"], row["secret"],
+             row["active"], row["description"], recorded_at, recorded_at, resume))
+
+    def step(self):
+        after = self._offset()
+        rows = self.db.query("SELECT seq, type, payload, recorded_at FROM eventlog.events"
+                             " WHERE stream = 'ingest' AND seq > %s ORDER BY seq", (after,))
+        for seq, type_, payload, recorded_at in rows:
+            if type_.startswith("subscription."):
+                self._apply(self.pb2.Envelope.FromString(bytes(payload)), recorded_at)
+            after = seq
+        self.db.query("INSERT INTO eventlog.offsets (consumer, stream, seq) VALUES"
+                      " ('courier', 'ingest', %s) ON CONFLICT (consumer, stream) DO UPDATE"
+                      " SET seq = EXCLUDED.seq", (after,))
+
+    def _run(self):
+        while not self.stop_.is_set():
+            if self.running.is_set():
+                self.step()
+            time.sleep(0.05)
+
+    def pause(self):
+        self.running.clear()
+        time.sleep(0.1)  # a step in progress ends
+
+    def resume(self):
+        self.running.set()
+
+    def close(self):
+        self.stop_.set()
+        self.thread.join(timeout=5)
+        self.db.close()
+
+
+class RealCourier:
+    def __init__(self, st):
+        self.st = st
+        st.start("courier")
+
+    def pause(self):
+        self.st.stop("courier")
+
+    def resume(self):
+        self.st["courier"].start()
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def courier_stack(stack, pb2):
+    st = stack("ingest")
+    c = RealCourier(st) if "courier" in h.SERVICES else StandIn(st, pb2)
+    yield st, c
+    c.close()
+
+
+def call(st, method, path, body=None, key=None, headers=None, timeout=None):
+    hdrs = dict(st.auth(key))
+    hdrs.update(headers or {})
+    return h.http_request(st.api_url + path, method, body, hdrs, timeout=timeout or h.scaled(15))
+
+
+def saved_events(st, pb2):
+    rows = st.db.query("SELECT payload FROM eventlog.events WHERE type LIKE 'subscription.%%'"
+                       " ORDER BY seq")
+    return [pb2.Envelope.FromString(bytes(p)) for (p,) in rows]
+
+
+def create(st, body=None, **kw):
+    r = call(st, "POST", PATH, body or GOOD, **kw)
+    assert r.status == 201, r
+    return r.json()
+
+
+# --- a. create and read -------------------------------------------------------------
+
+
+def test_a_subscription_is_made_with_a_secret_shown_once(courier_stack, pb2):
+    st, _ = courier_stack
+    made = create(st)
+    assert set(made) == MEMBERS | {"secret"}, set(made) ^ (MEMBERS | {"secret"})
+    uuid.UUID(made["id"])
+    assert made["url"] == GOOD["url"] and made["event_types"] == GOOD["event_types"]
+    assert made["channels"] == GOOD["channels"] and made["description"] == "CRM bridge"
+    assert made["active"] is True and made["status"] == "active"
+    assert made["delivered"] == 0 and made["failed"] == 0 and made["paused_at"] is None
+    secret = made["secret"]
+    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:], validate=True)) == 32
+    assert made["secret_hint"] == secret[-4:]
+    assert made["created_at"] == made["updated_at"] and made["created_at"].endswith("Z")
+
+    # The event: whole (no mask), with the secret courier signs with.
+    (ev,) = saved_events(st, pb2)
+    assert ev.type == "subscription.saved" and ev.stream == "ingest"
+    m = ev.subscription_saved
+    assert m.subscription_id == made["id"] and m.secret == secret and not m.update_mask
+    assert list(m.event_types) == GOOD["event_types"] and m.active and m.actor == "bootstrap"
+
+    # GET: the same subscription, the hint only.
+    one = call(st, "GET", f"{PATH}/{made['id']}")
+    assert one.status == 200, one
+    got = one.json()
+    assert set(got) == MEMBERS
+    assert got == {k: v for k, v in made.items() if k != "secret"}
+    listed = call(st, "GET", PATH)
+    assert listed.status == 200 and listed.json() == {"subscriptions": [got]}
+
+    # Never again in full: not by GET, not by the event feed.
+    feed = call(st, "GET", "/v1/events?types=subscription.*")
+    assert feed.status == 200 and len(feed.json()["events"]) == 1
+    assert "secret" not in feed.json()["events"][0]["body"]
+    for r in (one, listed, feed):
+        assert secret.encode() not in r.body and secret[6:].encode() not in r.body
+
+    # Other subscriptions come in creation order; an inactive one says so.
+    other = create(st, {"url": "http://127.0.0.1:9/x", "event_types": ["*"], "active": False})
+    assert other["status"] == "inactive" and other["channels"] == []
+    assert other["description"] == "" and other["secret"] != secret
+    ids = [s["id"] for s in call(st, "GET", PATH).json()["subscriptions"]]
+    assert ids == [made["id"], other["id"]]
+
+
+def test_a_repeated_post_answers_the_first_subscription(courier_stack, pb2):
+    st, _ = courier_stack
+    key = {"Idempotency-Key": "sub-1"}
+    first = call(st, "POST", PATH, GOOD, headers=key)
+    again = call(st, "POST", PATH, GOOD, headers=key)
+    assert first.status == 201 and again.status == 200, (first, again)
+    assert again.json() == first.json()
+    assert len(saved_events(st, pb2)) == 1
+
+
+# --- b. mistakes --------------------------------------------------------------------
+
+
+def without(key):
+    return {k: v for k, v in GOOD.items() if k != key}
+
+
+@pytest.mark.parametrize("body,field", [
+    (without("url"), "url"),
+    ({**GOOD, "url": ""}, "url"),
+    ({**GOOD, "url": "ftp://integrator.example/x"}, "url"),
+    ({**GOOD, "url": "integrator.example/x"}, "url"),
+    ({**GOOD, "url": "https://"}, "url"),
+    ({**GOOD, "url": 42}, "url"),
+    (without("event_types"), "event_types"),
+    ({**GOOD, "event_types": []}, "event_types"),
+    ({**GOOD, "event_types": "ticket.*"}, "event_types"),
+    ({**GOOD, "event_types": ["tickets.*"]}, "event_types[0]"),
+    ({**GOOD, "event_types": ["ticket.*", "Ticket.Opened"]}, "event_types[1]"),
+    ({**GOOD, "event_types": ["ticket.*", 5]}, "event_types[1]"),
+    ({**GOOD, "channels": ["pigeon"]}, "channels[0]"),
+    ({**GOOD, "channels": "chat"}, "channels"),
+    ({**GOOD, "active": "yes"}, "active"),
+    ({**GOOD, "description": "x" * 1025}, "description"),
+])
+def test_each_mistake_names_its_field_and_appends_nothing(courier_stack, body, field):
+    st, _ = courier_stack
+    r = call(st, "POST", PATH, body)
+    assert r.status == 400, r
+    assert r.json()["error"]["field"] == field, r
+    assert st.db.scalar("SELECT count(*) FROM eventlog.events") == 0
+
+
+def test_bodies_and_keys_are_checked_before_anything(courier_stack):
+    st, _ = courier_stack
+    assert call(st, "POST", PATH, "[1]").status in (400, 415)
+    r = h.http_request(st.api_url + PATH, "POST", "[]", {**st.auth(),
+                                                          "Content-Type": "application/json"})
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid_json", r
+    r = h.http_request(st.api_url + PATH, "POST", "{}", {**st.auth(), "Content-Type": "text/plain"})
+    assert r.status == 415, r
+    for method, path in (("POST", PATH), ("GET", PATH), ("GET", f"{PATH}/{uuid.uuid4()}"),
+                         ("PATCH", f"{PATH}/{uuid.uuid4()}"), ("DELETE", f"{PATH}/{uuid.uuid4()}")):
+        r = h.http_request(st.api_url + path, method, GOOD if method in ("POST", "PATCH") else None)
+        assert r.status == 401, (method, path, r)
+    assert st.db.scalar("SELECT count(*) FROM eventlog.events") == 0
+
+
+# --- c. change and delete -----------------------------------------------------------
+
+
+def test_patch_changes_what_it_names_and_rotates_the_secret_on_request(courier_stack, pb2):
+    st, _ = courier_stack
+    made = create(st)
+    path = f"{PATH}/{made['id']}"
+    r = call(st, "PATCH", path, {"url": "http://127.0.0.1:8099/new", "active": False})
+    assert r.status == 200, r
+    changed = r.json()
+    assert set(changed) == MEMBERS
+    assert changed["url"] == "http://127.0.0.1:8099/new" and changed["active"] is False
+    assert changed["status"] == "inactive"
+    assert changed["event_types"] == made["event_types"]
+    assert changed["secret_hint"] == made["secret_hint"]
+    assert changed["updated_at"] > made["updated_at"]
+    assert changed["created_at"] == made["created_at"]
+    ev = saved_events(st, pb2)[-1].subscription_saved
+    assert sorted(ev.update_mask) == ["active", "url"] and not ev.secret
+
+    # What the PATCH answered is what a GET reads once courier applied it.
+    got = call(st, "GET", path).json()
+    assert got == changed
+
+    r = call(st, "PATCH", path, {"event_types": ["*"], "channels": [], "description": "",
+                                 "active": True})
+    assert r.status == 200, r
+    assert r.json()["event_types"] == ["*"] and r.json()["channels"] == []
+    assert r.json()["status"] == "active"
+    assert call(st, "GET", path).json() == r.json()
+
+    r = call(st, "PATCH", path, {"rotate_secret": True})
+    assert r.status == 200, r
+    rotated = r.json()
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != made["secret"]
+    assert rotated["secret_hint"] == rotated["secret"][-4:]
+    ev = saved_events(st, pb2)[-1].subscription_saved
+    assert list(ev.update_mask) == ["secret"] and ev.secret == rotated["secret"]
+    got = call(st, "GET", path)
+    assert "secret" not in got.json() and got.json()["secret_hint"] == rotated["secret_hint"]
+    assert rotated["secret"].encode() not in got.body
+
+    for body, field in (({}, ""), ({"rotate_secret": False}, ""), ({"url": "gopher://x"}, "url"),
+                        ({"event_types": []}, "event_types"), ({"active": 1}, "active")):
+        r = call(st, "PATCH", path, body)
+        assert r.status == 400 and r.json()["error"].get("field", "") == field, (body, r)
+    n = st.db.scalar("SELECT count(*) FROM eventlog.events")
+    for bad in (str(uuid.uuid4()), "not-a-uuid"):
+        r = call(st, "PATCH", f"{PATH}/{bad}", {"description": "x"})
+        assert r.status == 404, r
+    assert st.db.scalar("SELECT count(*) FROM eventlog.events") == n
+
+
+def test_delete_removes_the_subscription(courier_stack, pb2):
+    st, _ = courier_stack
+    keep, gone = create(st), create(st)
+    r = call(st, "DELETE", f"{PATH}/{gone['id']}")
+    assert r.status == 204 and r.body == b"", r
+    ev = saved_events(st, pb2)[-1]
+    assert ev.type == "subscription.deleted"
+    assert ev.subscription_deleted.subscription_id == gone["id"]
+    assert call(st, "GET", f"{PATH}/{gone['id']}").status == 404
+    assert [s["id"] for s in call(st, "GET", PATH).json()["subscriptions"]] == [keep["id"]]
+    assert call(st, "DELETE", f"{PATH}/{gone['id']}").status == 404
+    assert call(st, "DELETE", f"{PATH}/nope").status == 404
+    assert call(st, "GET", f"{PATH}/nope").status == 404
+    assert len(saved_events(st, pb2)) == 3
+
+
+# --- d. consistency -----------------------------------------------------------------
+
+
+def test_a_read_after_a_write_waits_for_courier_and_503_past_the_bound(courier_stack):
+    st, courier = courier_stack
+    create(st)
+    assert len(call(st, "GET", PATH).json()["subscriptions"]) == 1
+
+    courier.pause()
+    made = create(st)
+    result = {}
+
+    def read():
+        t = time.monotonic()
+        result["r"] = call(st, "GET", f"{PATH}/{made['id']}")
+        result["took"] = time.monotonic() - t
+
+    th = threading.Thread(target=read, daemon=True)
+    th.start()
+    time.sleep(1.0)
+    assert "r" not in result, "the read did not wait for courier"
+    courier.resume()
+    th.join(timeout=h.scaled(20))
+    assert result["r"].status == 200, result["r"]
+    assert result["r"].json()["id"] == made["id"] and result["took"] >= 0.9
+
+    courier.pause()
+    create(st)
+    t = time.monotonic()
+    r = call(st, "GET", PATH)
+    assert r.status == 503 and r.header("retry-after") == "1", r
+    assert 4.5 <= time.monotonic() - t < h.scaled(10)
+    courier.resume()
+    h.wait_until("courier to catch up",
+                 lambda: call(st, "GET", PATH).status == 200, h.scaled(20))
+    assert len(call(st, "GET", PATH).json()["subscriptions"]) == 3
