@@ -92,7 +92,8 @@ static int parse_types(const json_t *root, unsigned flags, struct sub_write *s,
     if (field_strings(root, "event_types", "event_types", flags, SUB_MAX_TYPES, EVENT_MATCH_MAX,
                       s->types, &s->saved.n_event_types, err) != 0)
         return -1;
-    if (json_object_get(root, "event_types") && s->saved.n_event_types == 0)
+    json_t *given = json_object_get(root, "event_types");
+    if (given && !json_is_null(given) && s->saved.n_event_types == 0)
         return field_fail(err, "invalid_field", "event_types",
                           "\"event_types\" must list at least one event type or pattern");
     for (size_t i = 0; i < s->saved.n_event_types; i++) {
@@ -310,7 +311,8 @@ static json_t *sub_json_row(const PGresult *res, int row)
     return sub_json(vals);
 }
 
-static char *strings_json(char **v, size_t n)
+/* A JSON array of n strings (NULL when out of memory). */
+static json_t *strings_array(char **v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
@@ -318,9 +320,7 @@ static char *strings_json(char **v, size_t n)
             json_decref(a);
             a = NULL;
         }
-    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
-    json_decref(a);
-    return text;
+    return a;
 }
 
 /* courier's status column: paused wins, then active (XXX: its generated
@@ -351,13 +351,9 @@ static json_t *sub_json_created(const Carebus__V1__SubscriptionSaved *m, int64_t
 {
     char at[TIME_RFC3339_LEN];
     time_format_rfc3339(recorded_us, at);
-    char *types = strings_json(m->event_types, m->n_event_types);
-    char *channels = strings_json(m->channels, m->n_channels);
     const char *vals[SC_COUNT] = {
         [SC_ID] = m->subscription_id,
         [SC_URL] = m->url,
-        [SC_EVENT_TYPES] = types,
-        [SC_CHANNELS] = channels,
         [SC_DESCRIPTION] = m->description,
         [SC_ACTIVE] = m->active ? "t" : "f",
         [SC_CONSECUTIVE_FAILURES] = "0",
@@ -366,10 +362,10 @@ static json_t *sub_json_created(const Carebus__V1__SubscriptionSaved *m, int64_t
         [SC_CREATED_AT] = at,
         [SC_UPDATED_AT] = at,
     };
-    json_t *o = types && channels ? sub_json(vals) : NULL;
-    free(types);
-    free(channels);
+    json_t *o = sub_json(vals);
     if (o) {
+        sub_set(o, SC_EVENT_TYPES, strings_array(m->event_types, m->n_event_types));
+        sub_set(o, SC_CHANNELS, strings_array(m->channels, m->n_channels));
         sub_set(o, SC_STATUS, json_string(sub_status(o)));
         sub_show_secret(o, m->secret);
     }
@@ -397,14 +393,10 @@ static json_t *sub_json_updated(const json_t *row, const Carebus__V1__Subscripti
         sub_set(o, SC_URL, json_string(m->url));
     if (masked(m, "description"))
         sub_set(o, SC_DESCRIPTION, json_string(m->description));
-    char *types = masked(m, "event_types") ? strings_json(m->event_types, m->n_event_types) : NULL;
-    char *channels = masked(m, "channels") ? strings_json(m->channels, m->n_channels) : NULL;
-    if (types)
-        sub_set(o, SC_EVENT_TYPES, json_loads(types, 0, NULL));
-    if (channels)
-        sub_set(o, SC_CHANNELS, json_loads(channels, 0, NULL));
-    free(types);
-    free(channels);
+    if (masked(m, "event_types"))
+        sub_set(o, SC_EVENT_TYPES, strings_array(m->event_types, m->n_event_types));
+    if (masked(m, "channels"))
+        sub_set(o, SC_CHANNELS, strings_array(m->channels, m->n_channels));
     if (masked(m, "active")) {
         sub_set(o, SC_ACTIVE, json_boolean(m->active));
         if (m->active) {

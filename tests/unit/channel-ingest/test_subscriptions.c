@@ -153,7 +153,7 @@ static void test_update(void **state)
     assert_int_equal(s.saved.n_channels, 0);
 
     /* A null member is an absent one. */
-    check(true, "{\"url\":null,\"description\":\"x\"}", NULL, &s, NULL);
+    check(true, "{\"url\":null,\"event_types\":null,\"description\":\"x\"}", NULL, &s, NULL);
     assert_int_equal(s.saved.n_update_mask, 1);
     assert_string_equal(s.saved.update_mask[0], "description");
 }
