@@ -12,8 +12,8 @@
      the bus, and by the periodic look at eventlog.streams for a stream the
      bus does not carry), and with an empty page at its deadline; waiting
      requests are bounded (503 beyond)
-  e. bad parameters are 400 naming the parameter; a channel-limited key 403;
-     no key 401
+  e. bad parameters are 400 naming the parameter; no key 401; a key
+     without the read scope, or limited to channels, 403
 """
 
 import base64
@@ -335,7 +335,7 @@ def test_bad_parameters_are_400_naming_them(stack, params, field):
     assert err["field"] == field and err["code"] == "invalid_field", err
 
 
-def test_the_feed_needs_a_key_that_is_not_limited_to_channels(stack):
+def test_the_feed_needs_the_read_scope_and_every_channel(stack):
     st = stack("ingest")
     r = h.http_request(st.api_url + "/v1/events", headers={})
     assert r.status == 401, r
@@ -343,4 +343,9 @@ def test_the_feed_needs_a_key_that_is_not_limited_to_channels(stack):
     assert r.status == 401, r
     zalo_only = new_key(st, "zalo bridge", channels="zalo")
     r = h.http_request(st.api_url + "/v1/events", headers=st.auth(zalo_only["key"]))
-    assert r.status == 403, r
+    assert r.status == 403 and r.json()["error"].get("scope") is None, r
+    poster = new_key(st, "poster", scopes="ingest")
+    r = h.http_request(st.api_url + "/v1/events", headers=st.auth(poster["key"]))
+    assert r.status == 403 and r.json()["error"]["scope"] == "read", r
+    reader = new_key(st, "reader", scopes="read")
+    assert h.http_request(st.api_url + "/v1/events", headers=st.auth(reader["key"])).status == 200

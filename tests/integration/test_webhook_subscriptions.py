@@ -28,6 +28,7 @@ import pytest
 
 import carebus_harness as h
 from courier_standin import courier_for
+from test_ingest_api import new_key
 
 PATH = "/v1/webhook-subscriptions"
 
@@ -61,6 +62,12 @@ def saved_events(st, pb2):
     rows = st.db.query("SELECT payload FROM eventlog.events WHERE type LIKE 'subscription.%%'"
                        " ORDER BY seq")
     return [pb2.Envelope.FromString(bytes(p)) for (p,) in rows]
+
+
+def saved_events_of(st, sub_id):
+    """How many subscription events the log holds for sub_id (by payload)."""
+    return st.db.scalar("SELECT count(*) FROM eventlog.events WHERE type LIKE 'subscription.%%'"
+                        " AND position(%s::bytea IN payload) > 0", (sub_id.encode(),))
 
 
 def create(st, body=None, **kw):
@@ -173,6 +180,25 @@ def test_bodies_and_keys_are_checked_before_anything(courier_stack):
         r = h.http_request(st.api_url + path, method, GOOD if method in ("POST", "PATCH") else None)
         assert r.status == 401, (method, path, r)
     assert st.db.scalar("SELECT count(*) FROM eventlog.events") == 0
+
+
+def test_subscriptions_need_the_admin_scope_and_every_channel(courier_stack):
+    st, _ = courier_stack
+    reader = new_key(st, "reader", scopes="read,ingest")["key"]
+    zalo_admin = new_key(st, "zalo admin", channels="zalo", scopes="admin,read")["key"]
+    admin = new_key(st, "admin", scopes="admin,read")["key"]
+    some = str(uuid.uuid4())
+    for key, scope in ((reader, "admin"), (zalo_admin, None)):
+        for method, path in (("POST", PATH), ("GET", PATH), ("GET", f"{PATH}/{some}"),
+                             ("PATCH", f"{PATH}/{some}"), ("DELETE", f"{PATH}/{some}")):
+            r = call(st, method, path, GOOD if method in ("POST", "PATCH") else None, key=key)
+            assert r.status == 403, (method, path, r)
+            assert r.json()["error"].get("scope") == scope, r
+    made = call(st, "POST", PATH, GOOD, key=admin)
+    assert made.status == 201, made
+    ev = saved_events_of(st, made.json()["id"])
+    assert ev == 1
+    assert call(st, "GET", f"{PATH}/{made.json()['id']}", key=admin).status == 200
 
 
 # --- c. change and delete -----------------------------------------------------------
