@@ -6,7 +6,8 @@
      secret's last 4 characters only; neither GET nor the event feed ever
      shows the secret; a repeat with the same Idempotency-Key answers the
      first subscription again (200), appending nothing
-  b. every mistake is a 400 naming its field, and appends nothing
+  b. every mistake is a 400 naming its field, and appends nothing; the
+     routes need the admin scope and a key for every channel (403)
   c. PATCH changes the fields it names (the event's update_mask), answers
      the whole subscription, rotates the secret on request (shown once);
      DELETE answers 204, then the subscription is gone (404); unknown and
