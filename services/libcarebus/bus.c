@@ -35,6 +35,7 @@ static const struct {
     {"router", "BUS_ROUTER", CONFIG_DEFAULT_BUS_ROUTER},
     {"sla", "BUS_SLA", CONFIG_DEFAULT_BUS_SLA},
     {"survey", "BUS_SURVEY", CONFIG_DEFAULT_BUS_SURVEY},
+    {"courier", "BUS_COURIER", CONFIG_DEFAULT_BUS_COURIER},
 };
 
 size_t bus_stream_count(void)

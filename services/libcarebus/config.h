@@ -15,8 +15,7 @@ const char *config_str(const char *name, const char *def);
 
 /* Reads an integer in [min, max]; *out = def when unset. -1 when set but not
  * an integer in range; *err (static storage) says why. */
-int config_long(const char *name, long def, long min, long max, long *out,
-                const char **err);
+int config_long(const char *name, long def, long min, long max, long *out, const char **err);
 
 /* Reads a boolean (1/0, true/false, yes/no, on/off). -1 when invalid. */
 int config_bool(const char *name, bool def, bool *out, const char **err);
@@ -27,5 +26,6 @@ int config_bool(const char *name, bool def, bool *out, const char **err);
 #define CONFIG_DEFAULT_BUS_ROUTER "tcp://127.0.0.1:5562"
 #define CONFIG_DEFAULT_BUS_SLA "tcp://127.0.0.1:5563"
 #define CONFIG_DEFAULT_BUS_SURVEY "tcp://127.0.0.1:5564"
+#define CONFIG_DEFAULT_BUS_COURIER "tcp://127.0.0.1:5565"
 
 #endif

@@ -160,7 +160,7 @@ static consumer_result on_trigger(survey *sv, consumer_txn *tx, const event *ev)
     }
     /* NULL words guess as the empty text did. */
     const char *words = known ? db_value(ticket, 0, "words") : NULL;
-    survey_lang lang = survey_lang_guess(known ? (words ? words : "") : NULL);
+    language_id lang = language_guess(known ? (words ? words : "") : NULL);
 
     char survey_id[ID_LEN], delay[24], ttl[24];
     id_derive2(ev->ticket_id, "survey", survey_id);
@@ -170,7 +170,7 @@ static consumer_result on_trigger(survey *sv, consumer_txn *tx, const event *ev)
                        customer,  ev->event_id,
                        when,      delay,
                        ttl,       channel[0] ? channel : NULL,
-                       handle,    survey_lang_code(lang)};
+                       handle,    language_code(lang)};
     if (db_command(d, SQL_SCHEDULE, 10, p) != 0)
         goto out;
     sv->due_hint = true; /* a hint only: harmless if this transaction rolls back */
@@ -260,8 +260,8 @@ static consumer_result on_requested(consumer_txn *tx, const event *ev, void *arg
     time_format_rfc3339(at, when);
     time_format_rfc3339(event_ts_us(r->expires_at), expires);
     const char *channel = event_channel_name(r->channel);
-    survey_lang lang = LANG_VI;
-    survey_lang_parse(r->language, &lang);
+    language_id lang = LANGUAGE_VI;
+    language_parse(r->language, &lang);
     const char *trigger =
         ev->causation_id && id_valid(ev->causation_id) ? ev->causation_id : ev->event_id;
     const char *customer = ev->customer_id && id_valid(ev->customer_id) ? ev->customer_id : NULL;
@@ -273,7 +273,7 @@ static consumer_result on_requested(consumer_txn *tx, const event *ev, void *arg
                        expires,
                        channel[0] ? channel : NULL,
                        r->handle[0] ? r->handle : NULL,
-                       survey_lang_code(lang),
+                       language_code(lang),
                        r->link,
                        r->text,
                        ev->event_id};

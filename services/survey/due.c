@@ -57,7 +57,7 @@
 struct due_row {
     char id[ID_LEN], ticket[ID_LEN], customer[ID_LEN], trigger[ID_LEN], event_id[ID_LEN];
     char *channel, *handle, *link, *text;
-    survey_lang lang;
+    language_id lang;
     int64_t due_us, expires_us;
     event ev;
     Carebus__V1__SurveyRequested body;
@@ -74,9 +74,9 @@ static int lang_set(void *row, const char *v, void *ctx)
 {
     (void)ctx;
     struct due_row *r = row;
-    r->lang = LANG_VI;
+    r->lang = LANGUAGE_VI;
     if (v)
-        survey_lang_parse(v, &r->lang);
+        language_parse(v, &r->lang);
     return 0;
 }
 
@@ -172,7 +172,7 @@ static char *delivery_body(const struct due_row *r, const char *delivery_id)
     json_object_set_new(o, "customer_id", r->customer[0] ? json_string(r->customer) : json_null());
     json_object_set_new(o, "channel", r->channel ? json_string(r->channel) : json_null());
     json_object_set_new(o, "handle", r->handle ? json_string(r->handle) : json_null());
-    json_object_set_new(o, "language", json_string(survey_lang_code(r->lang)));
+    json_object_set_new(o, "language", json_string(language_code(r->lang)));
     json_object_set_new(o, "text", json_string(r->text));
     json_object_set_new(o, "link", json_string(r->link));
     json_object_set_new(o, "expires_at", json_string(expires));
@@ -213,7 +213,7 @@ static int row_build(survey *sv, struct due_row *r, const rowset_reader *rd, int
     r->body.channel = ch;
     r->body.handle = r->handle ? r->handle : "";
     r->body.text = r->text;
-    r->body.language = (char *)survey_lang_code(r->lang);
+    r->body.language = (char *)language_code(r->lang);
     r->body.expires_at = &r->expires;
     carebus__v1__envelope__init(&r->ev);
     r->ev.event_id = r->event_id;
@@ -300,7 +300,7 @@ static int due_batch(survey *sv, db *d)
         bus_publish_bytes(sv->svc->bus, sv->svc->stream, entries[i].wire, entries[i].wire_len);
         metrics_add("carebus_survey_requested_total", 1);
         log_info("survey %s requested for ticket %s (%s, %s)", rows[i].id, rows[i].ticket,
-                 rows[i].channel ? rows[i].channel : "no channel", survey_lang_code(rows[i].lang));
+                 rows[i].channel ? rows[i].channel : "no channel", language_code(rows[i].lang));
     }
     if (deliveries)
         outbound_kick(sv->out);

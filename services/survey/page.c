@@ -206,9 +206,9 @@ static const char css[] =
     "}"
     "@media (prefers-reduced-motion:no-preference){.opt{transition:border-color .1s}}";
 
-static const struct texts *texts_of(survey_lang l)
+static const struct texts *texts_of(language_id l)
 {
-    return l == LANG_EN ? &en : &vi;
+    return l == LANGUAGE_EN ? &en : &vi;
 }
 
 const char *survey_page_csp(void)
@@ -228,13 +228,13 @@ const char *survey_page_csp(void)
     return csp;
 }
 
-static void page_head(buf *b, survey_lang l, const char *title)
+static void page_head(buf *b, language_id l, const char *title)
 {
     buf_printf(b,
                "<!doctype html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                "<meta name=\"robots\" content=\"noindex\">\n<title>",
-               survey_lang_code(l));
+               language_code(l));
     html_escape(b, title);
     buf_puts(b, "</title>\n<style>");
     buf_puts(b, css);
@@ -315,7 +315,7 @@ void survey_page_form(buf *b, const struct survey_form_view *v)
     buf_puts(b, "\" accept-charset=\"utf-8\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
     html_escape(b, v->csrf);
     buf_printf(b, "\">\n<input type=\"hidden\" name=\"lang\" value=\"%s\">\n",
-               survey_lang_code(v->lang));
+               language_code(v->lang));
     radio_group(b, "csat", t->q1, t->csat, SURVEY_CSAT_MAX, v->csat,
                 (v->bad & SURVEY_BAD_CSAT) != 0, t->err_csat, "s5");
     radio_group(b, "ces", t->q2, t->ces, SURVEY_CES_MAX, v->ces, (v->bad & SURVEY_BAD_CES) != 0,
@@ -350,7 +350,7 @@ void survey_page_form(buf *b, const struct survey_form_view *v)
     page_tail(b);
 }
 
-void survey_page_thanks(buf *b, survey_lang l)
+void survey_page_thanks(buf *b, language_id l)
 {
     const struct texts *t = texts_of(l);
     page_head(b, l, t->thanks_title);
@@ -362,7 +362,7 @@ void survey_page_thanks(buf *b, survey_lang l)
     page_tail(b);
 }
 
-void survey_page_notice(buf *b, survey_lang l, survey_notice n, const char *token)
+void survey_page_notice(buf *b, language_id l, survey_notice n, const char *token)
 {
     const struct texts *t = texts_of(l);
     page_head(b, l, t->notice_title[n]);
@@ -374,19 +374,19 @@ void survey_page_notice(buf *b, survey_lang l, survey_notice n, const char *toke
     if (n == NOTICE_CSRF && token) {
         buf_puts(b, "<p><a href=\"");
         html_escape(b, token);
-        buf_printf(b, "?lang=%s\">", survey_lang_code(l));
+        buf_printf(b, "?lang=%s\">", language_code(l));
         html_escape(b, t->reopen);
         buf_puts(b, "</a></p>\n");
     }
     if (n == NOTICE_EXAMPLE) {
-        buf_printf(b, "<p><a href=\"./?lang=%s\">", survey_lang_code(l));
+        buf_printf(b, "<p><a href=\"./?lang=%s\">", language_code(l));
         html_escape(b, t->home_back);
         buf_puts(b, "</a></p>\n");
     }
     page_tail(b);
 }
 
-void survey_page_home(buf *b, survey_lang l)
+void survey_page_home(buf *b, language_id l)
 {
     const struct texts *t = texts_of(l);
     page_head(b, l, t->home_title);
@@ -396,7 +396,7 @@ void survey_page_home(buf *b, survey_lang l)
     html_escape(b, t->home_intro);
     buf_puts(b, "</p>\n<p>");
     html_escape(b, t->home_links);
-    buf_printf(b, "</p>\n<p><a href=\"example?lang=%s\">", survey_lang_code(l));
+    buf_printf(b, "</p>\n<p><a href=\"example?lang=%s\">", language_code(l));
     html_escape(b, t->home_example);
     buf_puts(b, "</a></p>\n<p class=\"hint\">");
     html_escape(b, t->home_api);

@@ -19,7 +19,7 @@
 #include "lang.h"
 
 struct survey_form_view {
-    survey_lang lang;
+    language_id lang;
     const char *token;   /* the link token: the form posts back to it */
     const char *csrf;    /* the hidden CSRF field */
     int csat, ces;       /* choices to show again; 0: none */
@@ -39,11 +39,11 @@ typedef enum {
 } survey_notice;
 
 void survey_page_form(buf *b, const struct survey_form_view *v);
-void survey_page_thanks(buf *b, survey_lang l);
+void survey_page_thanks(buf *b, language_id l);
 /* token: for the "open the survey again" link of NOTICE_CSRF (may be NULL). */
-void survey_page_notice(buf *b, survey_lang l, survey_notice n, const char *token);
+void survey_page_notice(buf *b, language_id l, survey_notice n, const char *token);
 /* GET /: what the service does, where links come from, the example's link. */
-void survey_page_home(buf *b, survey_lang l);
+void survey_page_home(buf *b, language_id l);
 
 /* The Content-Security-Policy of every page (static storage). */
 const char *survey_page_csp(void);

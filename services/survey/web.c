@@ -56,7 +56,7 @@ struct web_req {
     http_req *r;
     bool api;
     bool post;
-    survey_lang lang;
+    language_id lang;
     bool lang_fixed; /* asked for (?lang, Accept-Language, the form): keep it */
     char token[SURVEY_TOKEN_LEN];
     char survey_id[ID_LEN];
@@ -91,15 +91,15 @@ static void count_rejected(const char *reason)
 /* --- pages ---------------------------------------------------------------- */
 
 /* The language a browser asks for: ?lang=, then Accept-Language. */
-static bool asked_lang(http_req *r, survey_lang *out)
+static bool asked_lang(http_req *r, language_id *out)
 {
     const char *q = http_query(r, "lang");
-    if (q && survey_lang_parse(q, out) == 0)
+    if (q && language_parse(q, out) == 0)
         return true;
-    return survey_lang_accept(http_header(r, "Accept-Language"), out) == 1;
+    return language_accept(http_header(r, "Accept-Language"), out) == 1;
 }
 
-static void page_headers(http_req *r, survey_lang l)
+static void page_headers(http_req *r, language_id l)
 {
     http_add_header(r, "Content-Security-Policy", survey_page_csp());
     http_add_header(r, "X-Frame-Options", "DENY");
@@ -108,11 +108,11 @@ static void page_headers(http_req *r, survey_lang l)
      * same-origin Referer (and Origin) stay, for the check of posts. */
     http_add_header(r, "Referrer-Policy", "same-origin");
     http_add_header(r, "Cache-Control", "no-store");
-    http_add_header(r, "Content-Language", survey_lang_code(l));
+    http_add_header(r, "Content-Language", language_code(l));
     http_add_header(r, "Vary", "Accept-Language, Cookie");
 }
 
-static void reply_page(http_req *r, unsigned status, survey_lang l, buf *b)
+static void reply_page(http_req *r, unsigned status, language_id l, buf *b)
 {
     page_headers(r, l);
     if (b->failed) {
@@ -123,7 +123,7 @@ static void reply_page(http_req *r, unsigned status, survey_lang l, buf *b)
     buf_release(b);
 }
 
-static void reply_notice(http_req *r, unsigned status, survey_lang l, survey_notice n,
+static void reply_notice(http_req *r, unsigned status, language_id l, survey_notice n,
                          const char *token)
 {
     buf b = BUF_INIT;
@@ -195,7 +195,7 @@ static void reply_form(struct web_req *w, unsigned status, const struct survey_f
 static http_status home_get(http_req *r, void *arg)
 {
     (void)arg;
-    survey_lang l = LANG_VI;
+    language_id l = LANGUAGE_VI;
     asked_lang(r, &l);
     buf b = BUF_INIT;
     survey_page_home(&b, l);
@@ -208,7 +208,7 @@ static http_status home_get(http_req *r, void *arg)
 static http_status example_get(http_req *r, void *arg)
 {
     (void)arg;
-    survey_lang l = LANG_VI;
+    language_id l = LANGUAGE_VI;
     asked_lang(r, &l);
     struct survey_form_view v = {.lang = l, .token = "example", .csrf = "", .example = true};
     buf b = BUF_INIT;
@@ -220,14 +220,14 @@ static http_status example_get(http_req *r, void *arg)
 static http_status example_post(http_req *r, void *arg)
 {
     (void)arg;
-    survey_lang l = LANG_VI;
+    language_id l = LANGUAGE_VI;
     asked_lang(r, &l);
     size_t len;
     const char *body = http_body(r, &len);
     struct survey_form f;
     if (survey_form_parse(body, len, &f) == 0) {
-        survey_lang fl;
-        if (f.lang && survey_lang_parse(f.lang, &fl) == 0)
+        language_id fl;
+        if (f.lang && language_parse(f.lang, &fl) == 0)
             l = fl;
         survey_form_clear(&f);
     }
@@ -406,9 +406,9 @@ static void on_lookup(PGresult *res, void *arg)
         reply_outcome(w, OUT_UNKNOWN);
         return;
     }
-    survey_lang l;
+    language_id l;
     const char *language = db_value(res, 0, "language");
-    if (!w->lang_fixed && survey_lang_parse(language ? language : "", &l) == 0)
+    if (!w->lang_fixed && language_parse(language ? language : "", &l) == 0)
         w->lang = l;
     if (strcmp(db_value(res, 0, "status"), "answered") == 0) {
         reply_outcome(w, OUT_ANSWERED);
@@ -457,7 +457,7 @@ static struct web_req *web_begin(survey *sv, http_req *r, bool api, bool post)
     w->r = r;
     w->api = api;
     w->post = post;
-    w->lang = LANG_VI;
+    w->lang = LANGUAGE_VI;
     if (!api)
         w->lang_fixed = asked_lang(r, &w->lang);
     const char *token = http_param(r, "token");
@@ -556,8 +556,8 @@ static http_status page_post(http_req *r, void *arg)
         return HTTP_DONE;
     }
     /* The page's own language travels with the form. */
-    survey_lang l;
-    if (f.lang && survey_lang_parse(f.lang, &l) == 0) {
+    language_id l;
+    if (f.lang && language_parse(f.lang, &l) == 0) {
         w->lang = l;
         w->lang_fixed = true;
     }

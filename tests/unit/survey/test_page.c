@@ -30,7 +30,7 @@ static void test_form_structure(void **state)
 {
     (void)state;
     buf b = BUF_INIT;
-    struct survey_form_view v = {.lang = LANG_VI, .token = TOKEN, .csrf = "CSRF"};
+    struct survey_form_view v = {.lang = LANGUAGE_VI, .token = TOKEN, .csrf = "CSRF"};
     survey_page_form(&b, &v);
     const char *h = buf_str(&b);
     assert_non_null(strstr(h, "<html lang=\"vi\">"));
@@ -60,7 +60,7 @@ static void test_form_errors_and_escaping(void **state)
 {
     (void)state;
     buf b = BUF_INIT;
-    struct survey_form_view v = {.lang = LANG_EN,
+    struct survey_form_view v = {.lang = LANGUAGE_EN,
                                  .token = TOKEN,
                                  .csrf = "C\"SRF",
                                  .csat = 4,
@@ -84,19 +84,19 @@ static void test_form_errors_and_escaping(void **state)
 static void test_notices(void **state)
 {
     (void)state;
-    for (int l = LANG_VI; l <= LANG_EN; l++)
+    for (int l = LANGUAGE_VI; l <= LANGUAGE_EN; l++)
         for (int n = NOTICE_INVALID; n <= NOTICE_EXAMPLE; n++) {
             buf b = BUF_INIT;
-            survey_page_notice(&b, (survey_lang)l, (survey_notice)n, TOKEN);
+            survey_page_notice(&b, (language_id)l, (survey_notice)n, TOKEN);
             const char *h = buf_str(&b);
-            assert_non_null(strstr(h, l == LANG_EN ? "lang=\"en\"" : "lang=\"vi\""));
+            assert_non_null(strstr(h, l == LANGUAGE_EN ? "lang=\"en\"" : "lang=\"vi\""));
             assert_int_equal(count(h, "<h1>"), 1);
             assert_true((strstr(h, "href=\"" TOKEN "?lang=") != NULL) == (n == NOTICE_CSRF));
             assert_true((strstr(h, "href=\"./?lang=") != NULL) == (n == NOTICE_EXAMPLE));
             buf_release(&b);
         }
     buf b = BUF_INIT;
-    survey_page_thanks(&b, LANG_VI);
+    survey_page_thanks(&b, LANGUAGE_VI);
     assert_non_null(strstr(buf_str(&b), "Cảm ơn anh/chị!"));
     buf_release(&b);
 }
@@ -104,11 +104,11 @@ static void test_notices(void **state)
 static void test_home(void **state)
 {
     (void)state;
-    for (int l = LANG_VI; l <= LANG_EN; l++) {
+    for (int l = LANGUAGE_VI; l <= LANGUAGE_EN; l++) {
         buf b = BUF_INIT;
-        survey_page_home(&b, (survey_lang)l);
+        survey_page_home(&b, (language_id)l);
         const char *h = buf_str(&b);
-        bool en = l == LANG_EN;
+        bool en = l == LANGUAGE_EN;
         assert_non_null(strstr(h, en ? "<html lang=\"en\">" : "<html lang=\"vi\">"));
         assert_int_equal(count(h, "<h1>"), 1);
         assert_non_null(
@@ -128,7 +128,8 @@ static void test_example_form(void **state)
 {
     (void)state;
     buf b = BUF_INIT;
-    struct survey_form_view v = {.lang = LANG_EN, .token = "example", .csrf = "", .example = true};
+    struct survey_form_view v = {
+        .lang = LANGUAGE_EN, .token = "example", .csrf = "", .example = true};
     survey_page_form(&b, &v);
     const char *h = buf_str(&b);
     assert_non_null(strstr(h, "action=\"example\""));
@@ -136,7 +137,7 @@ static void test_example_form(void **state)
     assert_int_equal(count(h, "type=\"radio\""), 12);
     buf_release(&b);
     /* A link's form says nothing of the kind. */
-    struct survey_form_view real = {.lang = LANG_EN, .token = TOKEN, .csrf = "C"};
+    struct survey_form_view real = {.lang = LANGUAGE_EN, .token = TOKEN, .csrf = "C"};
     survey_page_form(&b, &real);
     assert_null(strstr(buf_str(&b), "class=\"example\""));
     buf_release(&b);
