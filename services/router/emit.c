@@ -82,5 +82,6 @@ int emit(emitter *e, const event *ev, const char *customer_id, const char *ticke
     int rc = e->tx ? consumer_emit(e->tx, &x) : emit_keep(e, &x);
     if (rc == 0)
         e->emitted++;
+    memcpy(e->last, id, sizeof e->last);
     return rc;
 }

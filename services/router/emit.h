@@ -32,6 +32,7 @@ typedef struct emitter {
     int count[EMIT_TYPES];
     int notes; /* notes derived from the cause so far */
     size_t emitted;
+    char last[ID_LEN]; /* the id of the last event emitted */
 } emitter;
 
 /* tx: the consumer's transaction, or NULL to keep the events in the list,
@@ -40,9 +41,9 @@ void emitter_init(emitter *e, consumer_txn *tx, const char *stream);
 void emitter_release(emitter *e);
 /* The events that follow are caused by cause_id. */
 void emit_cause(emitter *e, const char *cause_id);
-/* Emits ev (body set) with the derived id, the cause, the correlation ids
- * and occurred_at = at. ev is only read and may live on the caller's
- * stack. 0 or -1. */
+/* Emits ev (body set) with the derived id (then in e->last), the cause,
+ * the correlation ids and occurred_at = at. ev is only read and may live on
+ * the caller's stack. 0 or -1. */
 int emit(emitter *e, const event *ev, const char *customer_id, const char *ticket_id, int64_t at);
 /* The next note id of the cause (note ids derive like event ids). */
 void emit_note_id(emitter *e, char out[ID_LEN]);

@@ -41,6 +41,7 @@ typedef struct m_customer {
     int *tickets;       /* its tickets in the model */
     size_t ntickets, tcap;
     bool is_new, dirty;
+    bool idents_loaded; /* its handles are in model.cident (or idnew) */
 } m_customer;
 
 typedef struct m_ticket {
@@ -56,8 +57,10 @@ typedef struct m_ticket {
     const char *reasons; /* JSON array of strings */
     const char *team, *assignee, *channel, *subject, *urgent_word;
     int contacts, escalated_rank, reopened;
+    int64_t number; /* for people: the ingest seq of its first contact; 0: none */
     int64_t created, updated, assigned, queued, solved, closed, escalated;
     bool is_new, dirty;
+    bool hist_loaded; /* its conversation is in model.hist (or msg) */
 } m_ticket;
 
 typedef struct m_agent {
@@ -76,7 +79,21 @@ typedef struct m_message {
     const char *channel, *direction, *external_id, *subject, *text, *agent_id, *stream;
     int64_t at;
     uint64_t seq;
+    const char *attachments; /* JSON array, NULL: none */
+    /* What carebus sends: its kind ("reply", "acknowledgement"), delivery id
+     * and the handle it goes to ("": none); NULL otherwise. */
+    const char *outbound_kind, *delivery_id, *recipient;
 } m_message;
+
+/* A status event's row of router.delivery_pending (0010_router_outbound.sql):
+ * applied by router.delivery_apply after the batch's messages are written. */
+typedef struct m_status {
+    const char *event_id;
+    int n;
+    const char *status; /* "sent", "delivered", "read", "failed" */
+    const char *delivery_id, *channel, *provider_message_id, *recipient, *code, *reason;
+    int64_t watermark, at; /* watermark: MODEL_NONE unless one */
+} m_status;
 
 typedef struct m_note {
     char id[ID_LEN];
@@ -150,6 +167,15 @@ typedef struct model {
     m_queue *queues;
     size_t nqueues, qcap;
 
+    /* What replies and acknowledgements need to be addressed: the
+     * conversations (inbound messages, email thread) of the tickets they go
+     * on, and their customers' handles, as loaded (m_ticket.hist_loaded,
+     * m_customer.idents_loaded). */
+    m_message *hist;
+    size_t nhist, histcap;
+    m_identity *cident;
+    size_t ncident, cidentcap;
+
     /* Rows to insert. */
     m_identity *idnew;
     size_t nidnew, idnewcap;
@@ -161,6 +187,8 @@ typedef struct model {
     size_t nmerge, mergecap;
     m_ticket_merge *tmerge;
     size_t ntmerge, tmergecap;
+    m_status *status;
+    size_t nstatus, statuscap;
 } model;
 
 #define MODEL_ABSENT (-2)

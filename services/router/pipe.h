@@ -17,7 +17,7 @@
 
 #include "db.h"
 
-#define PIPE_MAX 16
+#define PIPE_MAX 24
 
 typedef struct pgpipe {
     db *db;

@@ -35,10 +35,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
+#include "language.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 
 #define QUEUE_PAGE 64
+/* Message-IDs kept in an email's References (the first and the latest). */
+#define REFERENCES_MAX 20
 
 typedef Carebus__V1__TicketStatus tstatus;
 #define ST_OPEN CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_OPEN
@@ -76,6 +81,59 @@ static json_t *item_fields(const route_item *it)
 }
 
 /* --- preparing and keys ------------------------------------------------------ */
+
+/* What the router sends (replies, acknowledgements): the kinds whose
+ * statuses it follows. Survey invitations are survey's. */
+static bool kind_followed(Carebus__V1__OutboundKind k)
+{
+    return k != CAREBUS__V1__OUTBOUND_KIND__OUTBOUND_KIND_SURVEY;
+}
+
+/* A status event names its message by delivery id, provider id or a
+ * recipient's watermark; one that names none, or a message the router did
+ * not send, changes nothing. */
+static bool status_usable(const route_item *it)
+{
+    const event *ev = it->ev;
+    const char *why = NULL;
+    switch (ev->body_case) {
+    case CAREBUS__V1__ENVELOPE__BODY_MESSAGE_SENT:
+        if (!kind_followed(ev->message_sent->kind))
+            return false;
+        if (!id_valid(ev->message_sent->delivery_id))
+            why = "no valid delivery_id";
+        break;
+    case CAREBUS__V1__ENVELOPE__BODY_MESSAGE_FAILED: {
+        const Carebus__V1__MessageFailed *f = ev->message_failed;
+        if (!kind_followed(f->kind))
+            return false;
+        /* A failure while retries go on is courier's to report; the
+         * timeline shows how the delivery ends. */
+        if (!f->permanent)
+            return false;
+        if (!blank(f->delivery_id) ? !id_valid(f->delivery_id) : blank(f->provider_message_id))
+            why = "neither a valid delivery_id nor a provider_message_id";
+        break;
+    }
+    case CAREBUS__V1__ENVELOPE__BODY_MESSAGE_DELIVERED:
+    case CAREBUS__V1__ENVELOPE__BODY_MESSAGE_READ: {
+        bool read = ev->body_case == CAREBUS__V1__ENVELOPE__BODY_MESSAGE_READ;
+        size_t n = read ? ev->message_read->n_provider_message_ids
+                        : ev->message_delivered->n_provider_message_ids;
+        const Google__Protobuf__Timestamp *w =
+            read ? ev->message_read->watermark : ev->message_delivered->watermark;
+        const char *rcpt = read ? ev->message_read->recipient : ev->message_delivered->recipient;
+        if (n == 0 && (!w || blank(rcpt)))
+            why = "neither provider_message_ids nor a recipient's watermark";
+        break;
+    }
+    default:
+        return false;
+    }
+    if (why)
+        log_write(LOG_WARN, item_fields(it), "%s %s: %s: skipped", ev->type, ev->event_id, why);
+    return !why;
+}
 
 void route_prepare(route_item *it, const char *country)
 {
@@ -157,6 +215,12 @@ void route_prepare(route_item *it, const char *country)
         }
         return;
     }
+    case CAREBUS__V1__ENVELOPE__BODY_MESSAGE_SENT:
+    case CAREBUS__V1__ENVELOPE__BODY_MESSAGE_FAILED:
+    case CAREBUS__V1__ENVELOPE__BODY_MESSAGE_DELIVERED:
+    case CAREBUS__V1__ENVELOPE__BODY_MESSAGE_READ:
+        it->skip = !status_usable(it);
+        return;
     default:
         it->skip = true; /* not the router's business */
         return;
@@ -190,6 +254,10 @@ void route_keys_add(model *m, route_keys *k, const route_item *it)
         break;
     }
     case CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED:
+        if (!ev->agent_replied->internal_note)
+            keys_push(m, &k->threads, &k->nthreads, &k->cthreads, ev->ticket_id);
+        keys_push(m, &k->tickets, &k->ntickets, &k->ctickets, ev->ticket_id);
+        break;
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED:
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFER_REQUESTED:
     case CAREBUS__V1__ENVELOPE__BODY_SLA_ESCALATION:
@@ -343,9 +411,11 @@ static bool priority_update(route_ctx *c, int t)
     return changed;
 }
 
-static void add_message(route_ctx *c, const route_item *it, int t, const char *channel,
-                        const char *direction, const char *external_id, const char *subject,
-                        const char *text, const char *agent_id)
+/* A message on t's conversation; the row, to complete (valid until the
+ * next message is added). */
+static m_message *add_message(route_ctx *c, const route_item *it, int t, const char *channel,
+                              const char *direction, const char *external_id,
+                              const char *subject, const char *text, const char *agent_id)
 {
     model *m = c->m;
     arena_grow(&m->a, (void **)&m->msg, &m->msgcap, m->nmsg + 1, sizeof *m->msg);
@@ -361,11 +431,51 @@ static void add_message(route_ctx *c, const route_item *it, int t, const char *c
     x->at = it->at;
     x->stream = it->ev->stream;
     x->seq = it->ev->seq;
+    x->attachments = NULL;
+    x->outbound_kind = x->delivery_id = x->recipient = NULL;
     if (x->external_id)
         model_add_ref(m, x->external_id, channel, t, it->at, it->ev->stream, it->ev->seq);
     m_ticket *tk = &m->tick[t];
     tk->updated = max64(tk->updated, it->at);
     tk->dirty = true;
+    return x;
+}
+
+/* Attachments as the timeline shows them: [{name, content_type, size,
+ * url, media_id}], empty fields left out; NULL when there are none. */
+static const char *attachments_json(model *m, Carebus__V1__Attachment *const *a, size_t n)
+{
+    if (n == 0)
+        return NULL;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *o = json_object();
+        if (!o || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            arr = NULL;
+            break;
+        }
+        const Carebus__V1__Attachment *x = a[i];
+        if (!blank(x->name))
+            json_object_set_new(o, "name", json_string(x->name));
+        if (!blank(x->content_type))
+            json_object_set_new(o, "content_type", json_string(x->content_type));
+        if (x->size)
+            json_object_set_new(o, "size", json_integer((json_int_t)x->size));
+        if (!blank(x->url))
+            json_object_set_new(o, "url", json_string(x->url));
+        if (!blank(x->media_id))
+            json_object_set_new(o, "media_id", json_string(x->media_id));
+    }
+    char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    if (!text) {
+        log_error("router: out of memory writing attachments: exiting, the log replays the batch");
+        abort();
+    }
+    const char *out = model_strdup(m, text);
+    free(text);
+    return out;
 }
 
 /* A note's detail as JSON text (caller frees; NULL: "{}" is written).
@@ -540,6 +650,174 @@ static int drain(route_ctx *c, int64_t at)
     }
     c->ndrain = 0;
     return 0;
+}
+
+/* --- what carebus sends --------------------------------------------------------------- */
+
+struct contact {
+    Carebus__V1__Channel channel;
+    const char *name, *text, *subject, *external_id, *agent_id;
+    const Carebus__V1__ContactReceived *ref; /* for threading; NULL for calls */
+};
+
+/* What a message.outbound needs of its ticket: the conversation (loaded and
+ * of this batch) and the customer's handles. */
+struct conversation {
+    const m_message **msgs;
+    size_t nmsgs;
+    const m_identity **ids;
+    size_t nids;
+};
+
+static int conversation(route_ctx *c, int t, struct conversation *cv)
+{
+    model *m = c->m;
+    if (store_conversation(m, t) != 0)
+        return -1;
+    int cu = model_customer_final(m, m->tick[t].cust);
+    size_t nm = m->nhist + m->nmsg, ni = m->ncident + m->nidnew;
+    cv->msgs = arena_calloc(&m->a, nm + 1, sizeof *cv->msgs);
+    cv->ids = arena_calloc(&m->a, ni + 1, sizeof *cv->ids);
+    cv->nmsgs = cv->nids = 0;
+    for (size_t i = 0; i < m->nhist; i++)
+        if (m->hist[i].ticket >= 0 && model_ticket_final(m, m->hist[i].ticket) == t)
+            cv->msgs[cv->nmsgs++] = &m->hist[i];
+    for (size_t i = 0; i < m->nmsg; i++)
+        if (model_ticket_final(m, m->msg[i].ticket) == t)
+            cv->msgs[cv->nmsgs++] = &m->msg[i];
+    for (size_t i = 0; i < m->ncident; i++)
+        if (m->cident[i].cust >= 0 && model_customer_final(m, m->cident[i].cust) == cu)
+            cv->ids[cv->nids++] = &m->cident[i];
+    for (size_t i = 0; i < m->nidnew; i++)
+        if (model_customer_final(m, m->idnew[i].cust) == cu)
+            cv->ids[cv->nids++] = &m->idnew[i];
+    return 0;
+}
+
+struct outbound {
+    Carebus__V1__OutboundKind kind;
+    Carebus__V1__Channel channel;
+    const char *cause_id; /* the agent.replied, or the ticket.opened */
+    const char *text, *agent_id;
+    Carebus__V1__Attachment **attachments;
+    size_t nattachments;
+    language_id lang;
+    const char *subject;    /* email */
+    const char *message_id; /* email: carebus's own */
+    char delivery_id[ID_LEN];
+    address_rcpt rcpt;
+};
+
+/* The delivery id of what cause_id makes carebus send: stable across
+ * retries and rebuilds. */
+static void delivery_id_of(const char *cause_id, char out[ID_LEN])
+{
+    id_derive2(cause_id, "delivery", out);
+}
+
+/* Emits o (o->delivery_id set) as a message.outbound on t; o->rcpt is set
+ * here (an empty recipient when the customer has none on that channel:
+ * courier fails it visibly). */
+static int emit_outbound(route_ctx *c, const route_item *it, int t, struct outbound *o,
+                         const struct conversation *cv)
+{
+    model *m = c->m;
+    const char *channel = event_channel_name(o->channel);
+    if (address_recipient(o->channel, cv->ids, cv->nids, &o->rcpt) != 0)
+        log_write(LOG_WARN, item_fields(it),
+                  "%s: the customer of ticket %s has no handle on %s: sent without a recipient",
+                  it->ev->event_id, tid(c, t), channel[0] ? channel : "no channel");
+    Carebus__V1__CustomerRef rcpt = CAREBUS__V1__CUSTOMER_REF__INIT;
+    const m_customer *cu = &m->cust[model_customer_final(m, m->tick[t].cust)];
+    rcpt.name = (char *)(cu->name ? cu->name : "");
+    rcpt.handle = o->rcpt.handle;
+    rcpt.phone = o->rcpt.phone;
+    rcpt.email = o->rcpt.email;
+
+    Carebus__V1__MessageOutbound b = CAREBUS__V1__MESSAGE_OUTBOUND__INIT;
+    b.delivery_id = o->delivery_id;
+    b.cause_event_id = (char *)o->cause_id;
+    b.kind = o->kind;
+    b.channel = o->channel;
+    b.recipient = &rcpt;
+    b.text = (char *)(o->text ? o->text : "");
+    b.attachments = o->attachments;
+    b.n_attachments = o->nattachments;
+    b.language = (char *)language_code(o->lang);
+    b.agent_id = (char *)(o->agent_id ? o->agent_id : "");
+    Google__Protobuf__Timestamp last = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    const m_message *in = address_last_inbound(cv->msgs, cv->nmsgs, channel);
+    if (in) {
+        event_ts_set(&last, in->at);
+        b.last_inbound_at = &last;
+    }
+    const char *refs[REFERENCES_MAX];
+    if (o->channel == CAREBUS__V1__CHANNEL__CHANNEL_EMAIL) {
+        const char *parent = address_in_reply_to(cv->msgs, cv->nmsgs);
+        b.subject = (char *)(o->subject ? o->subject : "");
+        b.message_id = (char *)(o->message_id ? o->message_id : "");
+        b.in_reply_to = (char *)(parent ? parent : "");
+        b.n_references = address_references(cv->msgs, cv->nmsgs, refs, REFERENCES_MAX);
+        b.references = (char **)refs;
+    }
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_MESSAGE_OUTBOUND;
+    e.message_outbound = &b;
+    return emit(c->em, &e, tcust(c, t), tid(c, t), it->at);
+}
+
+/* The outbound columns of the message row x. */
+static void message_outbound(model *m, m_message *x, const struct outbound *o)
+{
+    x->outbound_kind = vocab_name(&carebus__v1__outbound_kind__descriptor, (int)o->kind);
+    x->delivery_id = model_strdup(m, o->delivery_id);
+    x->recipient = model_strdup(m, o->rcpt.handle);
+}
+
+/* An acknowledgement of ticket t, opened by the contact it: on the
+ * contact's channel, in its language, worded for the time it came. */
+static int acknowledge(route_ctx *c, const route_item *it, int t, const char *opened_id,
+                       const struct contact *k)
+{
+    model *m = c->m;
+    const m_ticket *tk = &m->tick[t];
+    const m_customer *cu = &m->cust[model_customer_final(m, tk->cust)];
+    struct conversation cv;
+    if (conversation(c, t, &cv) != 0)
+        return -1;
+    struct outbound o = {
+        .kind = CAREBUS__V1__OUTBOUND_KIND__OUTBOUND_KIND_ACKNOWLEDGEMENT,
+        .channel = k->channel,
+        .cause_id = opened_id,
+        .lang = language_guess(!blank(k->text) ? k->text : k->subject),
+    };
+    bool business = ack_business_hours(c->ack, it->at);
+    buf text = BUF_INIT, subject = BUF_INIT;
+    ack_render(c->ack, k->channel, o.lang, business ? ACK_BUSINESS_HOURS : ACK_AFTER_HOURS,
+               cu->name, tk->number, &text);
+    char re[1100], mid[ID_LEN + 300];
+    delivery_id_of(opened_id, o.delivery_id);
+    if (k->channel == CAREBUS__V1__CHANNEL__CHANNEL_EMAIL) {
+        address_subject(k->subject, re, sizeof re);
+        if (re[0])
+            buf_puts(&subject, re);
+        else
+            ack_render(c->ack, k->channel, o.lang, ACK_SUBJECT, cu->name, tk->number, &subject);
+        address_message_id(o.delivery_id, c->email_domain, mid, sizeof mid);
+        o.subject = buf_str(&subject);
+        o.message_id = mid;
+    }
+    o.text = buf_str(&text);
+    int rc = text.failed || subject.failed ? -1 : emit_outbound(c, it, t, &o, &cv);
+    if (rc == 0) {
+        m_message *x = add_message(c, it, t, event_channel_name(k->channel), "out", o.message_id,
+                                   o.subject, o.text, NULL);
+        x->event_id = model_strdup(m, c->em->last);
+        message_outbound(m, x, &o);
+    }
+    buf_release(&text);
+    buf_release(&subject);
+    return rc;
 }
 
 /* --- customers: creation and merges ----------------------------------------------- */
@@ -776,11 +1054,14 @@ static int contact_words(fold_text *f, const char *subject, const char *text)
     return 0;
 }
 
-struct contact {
-    Carebus__V1__Channel channel;
-    const char *name, *text, *subject, *external_id, *agent_id;
-    const Carebus__V1__ContactReceived *ref; /* for threading; NULL for calls */
-};
+/* The contact's message on t's conversation, with its attachments. */
+static void contact_message(route_ctx *c, const route_item *it, int t, const struct contact *k)
+{
+    m_message *x = add_message(c, it, t, event_channel_name(k->channel), "in", k->external_id,
+                               k->subject, k->text, k->agent_id);
+    if (k->ref)
+        x->attachments = attachments_json(c->m, k->ref->attachments, k->ref->n_attachments);
+}
 
 static int emit_contact_added(route_ctx *c, const route_item *it, int t, Carebus__V1__Channel ch)
 {
@@ -812,25 +1093,33 @@ static int ticket_open(route_ctx *c, const route_item *it, int cu, const struct 
     t.subject = or_null(k->subject);
     t.urgent_word = rules_urgent(m->rules, words);
     t.contacts = 1;
+    /* Opened by an ingest event (a contact or a call): its seq is unique
+     * and the same in every rebuild. */
+    t.number = (int64_t)it->ev->seq;
     t.created = t.updated = it->at;
     t.assigned = t.queued = t.solved = t.closed = t.escalated = MODEL_NONE;
     int ti = model_add_ticket(m, &t);
     *out = ti;
     model_link_ticket(m, cu, ti);
     priority_update(c, ti);
-    add_message(c, it, ti, channel, "in", k->external_id, k->subject, k->text, k->agent_id);
+    contact_message(c, it, ti, k);
 
     Carebus__V1__TicketOpened b = CAREBUS__V1__TICKET_OPENED__INIT;
     b.channel = k->channel;
     b.subject = (char *)(k->subject ? k->subject : "");
     b.contact_event_id = it->ev->event_id;
+    b.number = (uint64_t)m->tick[ti].number;
     event e = CAREBUS__V1__ENVELOPE__INIT;
     e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_OPENED;
     e.ticket_opened = &b;
-    if (emit(c->em, &e, m->cust[cu].id, m->tick[ti].id, it->at) != 0 ||
-        emit_contact_added(c, it, ti, k->channel) != 0 || emit_classified(c, ti, it->at) != 0)
+    if (emit(c->em, &e, m->cust[cu].id, m->tick[ti].id, it->at) != 0)
         return -1;
-    return assign_or_queue(c, ti, it->at);
+    char opened[ID_LEN];
+    memcpy(opened, c->em->last, sizeof opened);
+    if (emit_contact_added(c, it, ti, k->channel) != 0 || emit_classified(c, ti, it->at) != 0 ||
+        assign_or_queue(c, ti, it->at) != 0)
+        return -1;
+    return ack_enabled(c->ack, k->channel) ? acknowledge(c, it, ti, opened, k) : 0;
 }
 
 /* A contact on an active or reopened ticket: counts, urgency, a late
@@ -840,7 +1129,6 @@ static int ticket_join(route_ctx *c, const route_item *it, int t, const struct c
 {
     model *m = c->m;
     m_ticket *tk = &m->tick[t];
-    const char *channel = event_channel_name(k->channel);
     tk->contacts++;
     if (tk->status == ST_PENDING)
         tk->status = ST_OPEN; /* the customer answered */
@@ -864,7 +1152,7 @@ static int ticket_join(route_ctx *c, const route_item *it, int t, const struct c
         }
     }
     tk->dirty = true;
-    add_message(c, it, t, channel, "in", k->external_id, k->subject, k->text, k->agent_id);
+    contact_message(c, it, t, k);
     if (reopen) {
         Carebus__V1__TicketReopened b = CAREBUS__V1__TICKET_REOPENED__INIT;
         b.contact_event_id = it->ev->event_id;
@@ -1016,6 +1304,57 @@ static int named_ticket(route_ctx *c, const route_item *it)
     return t;
 }
 
+/* An agent's answer goes to the customer: on the channel the agent chose,
+ * else the one the customer last wrote on (else the ticket's), in the
+ * thread of the ticket's email. Its message.outbound carries everything
+ * courier needs, so that courier never reads the router's tables. */
+static int send_reply(route_ctx *c, const route_item *it, int t)
+{
+    const Carebus__V1__AgentReplied *r = it->ev->agent_replied;
+    model *m = c->m;
+    struct conversation cv;
+    if (conversation(c, t, &cv) != 0)
+        return -1;
+    struct outbound o = {
+        .kind = CAREBUS__V1__OUTBOUND_KIND__OUTBOUND_KIND_REPLY,
+        .channel = r->channel,
+        .cause_id = it->ev->event_id,
+        .text = r->text,
+        .agent_id = r->agent_id,
+        .attachments = r->attachments,
+        .nattachments = r->n_attachments,
+        .lang = language_guess(r->text),
+    };
+    if (!event_channel_name(o.channel)[0]) {
+        const m_message *last = address_last_inbound(cv.msgs, cv.nmsgs, NULL);
+        const char *name = last ? last->channel : m->tick[t].channel;
+        if (!name || event_channel_parse(name, &o.channel) != 0)
+            o.channel = CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED;
+    }
+    delivery_id_of(o.cause_id, o.delivery_id);
+    char subject[1100], mid[ID_LEN + 300];
+    const char *external_id = r->external_id;
+    if (o.channel == CAREBUS__V1__CHANNEL__CHANNEL_EMAIL) {
+        /* carebus's own Message-ID, unless the integrator gave the reply
+         * one: the customer's answer threads back by it. */
+        if (blank(external_id)) {
+            address_message_id(it->ev->event_id, c->email_domain, mid, sizeof mid);
+            external_id = mid;
+        }
+        address_subject(m->tick[t].subject, subject, sizeof subject);
+        o.subject = subject;
+        o.message_id = external_id;
+    }
+    if (emit_outbound(c, it, t, &o, &cv) != 0)
+        return -1;
+    const char *channel = event_channel_name(o.channel);
+    m_message *x = add_message(c, it, t, channel[0] ? channel : m->tick[t].channel, "out",
+                               external_id, NULL, r->text, r->agent_id);
+    x->attachments = attachments_json(m, r->attachments, r->n_attachments);
+    message_outbound(m, x, &o);
+    return 0;
+}
+
 static int route_reply(route_ctx *c, const route_item *it)
 {
     const Carebus__V1__AgentReplied *r = it->ev->agent_replied;
@@ -1023,16 +1362,93 @@ static int route_reply(route_ctx *c, const route_item *it)
     if (t < 0)
         return 0;
     model *m = c->m;
-    const char *channel = event_channel_name(r->channel);
-    if (!channel[0])
-        channel = m->tick[t].channel;
-    add_message(c, it, t, channel, r->internal_note ? "note" : "out", r->external_id, NULL, r->text,
-                r->agent_id);
+    if (r->internal_note) {
+        const char *channel = event_channel_name(r->channel);
+        m_message *x = add_message(c, it, t, channel[0] ? channel : m->tick[t].channel, "note",
+                                   r->external_id, NULL, r->text, r->agent_id);
+        x->attachments = attachments_json(m, r->attachments, r->n_attachments);
+    } else if (send_reply(c, it, t) != 0) {
+        return -1;
+    }
     int a = model_agent(m, r->agent_id);
     if (a >= 0) {
         m->agent[a].last_active = max64(m->agent[a].last_active, it->at);
         m->agent[a].dirty = true;
     }
+    return 0;
+}
+
+/* --- delivery statuses --------------------------------------------------------------- */
+
+/* A status to apply once the batch's messages are written (model.h). */
+static void add_status(route_ctx *c, const route_item *it, int n, const char *status,
+                       const char *delivery_id, Carebus__V1__Channel channel, const char *pmid,
+                       const char *recipient, const Google__Protobuf__Timestamp *watermark,
+                       const char *code, const char *reason)
+{
+    model *m = c->m;
+    arena_grow(&m->a, (void **)&m->status, &m->statuscap, m->nstatus + 1, sizeof *m->status);
+    m_status *x = &m->status[m->nstatus++];
+    x->event_id = it->ev->event_id;
+    x->n = n;
+    x->status = status;
+    x->delivery_id = or_null(delivery_id);
+    x->channel = event_channel_name(channel);
+    x->provider_message_id = or_null(pmid);
+    x->recipient = watermark ? or_null(recipient) : NULL;
+    x->watermark = watermark ? event_ts_us(watermark) : MODEL_NONE;
+    x->code = or_null(code);
+    x->reason = or_null(reason);
+    x->at = it->at;
+}
+
+/* courier: the provider accepted the message. */
+static int route_sent(route_ctx *c, const route_item *it)
+{
+    const Carebus__V1__MessageSent *x = it->ev->message_sent;
+    add_status(c, it, 0, "sent", x->delivery_id, x->channel, x->provider_message_id, NULL, NULL,
+               NULL, NULL);
+    return 0;
+}
+
+/* courier (refused at once, by delivery id) or a provider's status
+ * webhook (by its message id). */
+static int route_failed(route_ctx *c, const route_item *it)
+{
+    const Carebus__V1__MessageFailed *x = it->ev->message_failed;
+    bool by_delivery = !blank(x->delivery_id);
+    add_status(c, it, 0, "failed", by_delivery ? x->delivery_id : NULL, x->channel,
+               x->provider_message_id, NULL, NULL, x->code, x->reason);
+    return 0;
+}
+
+/* A provider's delivery or read report: its message ids, and a watermark
+ * covering everything sent to the recipient up to it. */
+static void delivered_or_read(route_ctx *c, const route_item *it, const char *status,
+                              Carebus__V1__Channel channel, char *const *pmids, size_t n,
+                              const char *recipient, const Google__Protobuf__Timestamp *watermark)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!blank(pmids[i]))
+            add_status(c, it, (int)k++, status, NULL, channel, pmids[i], NULL, NULL, NULL, NULL);
+    if (watermark && !blank(recipient))
+        add_status(c, it, (int)k, status, NULL, channel, NULL, recipient, watermark, NULL, NULL);
+}
+
+static int route_delivered(route_ctx *c, const route_item *it)
+{
+    const Carebus__V1__MessageDelivered *x = it->ev->message_delivered;
+    delivered_or_read(c, it, "delivered", x->channel, x->provider_message_ids,
+                      x->n_provider_message_ids, x->recipient, x->watermark);
+    return 0;
+}
+
+static int route_read(route_ctx *c, const route_item *it)
+{
+    const Carebus__V1__MessageRead *x = it->ev->message_read;
+    delivered_or_read(c, it, "read", x->channel, x->provider_message_ids,
+                      x->n_provider_message_ids, x->recipient, x->watermark);
     return 0;
 }
 
@@ -1343,34 +1759,53 @@ static int route_call(route_ctx *c, const route_item *it)
 
 typedef int (*route_fn)(route_ctx *c, const route_item *it);
 
-/* What the router reacts to, like Redis's command table. Other bodies
- * (its own ticket.* events, SLA warnings and breaches, surveys) change
- * nothing. */
-static const route_fn route_table[] = {
-    [CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED] = route_contact_received,
-    [CAREBUS__V1__ENVELOPE__BODY_CALL_ENDED] = route_call,
-    [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = route_reply,
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED] = route_status,
-    [CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFER_REQUESTED] = route_transfer,
-    [CAREBUS__V1__ENVELOPE__BODY_AGENT_PRESENCE] = route_presence,
-    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED] = route_profile,
-    [CAREBUS__V1__ENVELOPE__BODY_SLA_ESCALATION] = route_escalation,
+struct route_entry {
+    const char *stream; /* the stream it is read from; NULL: any */
+    route_fn fn;
 };
 
-static route_fn route_handler(Carebus__V1__Envelope__BodyCase bc)
+/* What the router reacts to, like Redis's command table: the one place an
+ * event the router handles is declared. Other bodies (its own ticket.*
+ * events, SLA warnings and breaches, surveys) change nothing. Escalations
+ * come from "sla": order.h reads them from the log when their turn comes,
+ * so the consumer delivers none (an "ingest" escalation is routed like
+ * one). Delivery statuses fold in any order (router.delivery_apply), so
+ * those of the "courier" stream need no place among the others. */
+static const struct route_entry route_table[] = {
+    [CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED] = {"ingest", route_contact_received},
+    [CAREBUS__V1__ENVELOPE__BODY_CALL_ENDED] = {"ingest", route_call},
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = {"ingest", route_reply},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED] = {"ingest", route_status},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFER_REQUESTED] = {"ingest", route_transfer},
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_PRESENCE] = {"ingest", route_presence},
+    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED] = {"ingest", route_profile},
+    [CAREBUS__V1__ENVELOPE__BODY_SLA_ESCALATION] = {"ingest", route_escalation},
+    [CAREBUS__V1__ENVELOPE__BODY_MESSAGE_SENT] = {"courier", route_sent},
+    [CAREBUS__V1__ENVELOPE__BODY_MESSAGE_DELIVERED] = {"ingest", route_delivered},
+    [CAREBUS__V1__ENVELOPE__BODY_MESSAGE_READ] = {"ingest", route_read},
+    /* courier's refusals and providers' later reports */
+    [CAREBUS__V1__ENVELOPE__BODY_MESSAGE_FAILED] = {NULL, route_failed},
+};
+
+static const struct route_entry *route_entry_of(Carebus__V1__Envelope__BodyCase bc)
 {
     size_t i = (size_t)bc;
-    return i < sizeof route_table / sizeof route_table[0] ? route_table[i] : NULL;
+    return i < sizeof route_table / sizeof route_table[0] && route_table[i].fn ? &route_table[i]
+                                                                               : NULL;
 }
 
-bool route_handles(Carebus__V1__Envelope__BodyCase bc)
+bool route_handles(Carebus__V1__Envelope__BodyCase bc, const char **stream)
 {
-    return route_handler(bc) != NULL;
+    const struct route_entry *e = route_entry_of(bc);
+    if (e && stream)
+        *stream = e->stream;
+    return e != NULL;
 }
 
 int route_apply(route_ctx *c, const route_item *it)
 {
-    route_fn fn = route_handler(it->ev->body_case);
+    const struct route_entry *entry = route_entry_of(it->ev->body_case);
+    route_fn fn = entry ? entry->fn : NULL;
     if (it->skip || !fn)
         return 0;
     emit_cause(c->em, it->ev->event_id);

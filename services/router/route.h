@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ack.h"
 #include "emit.h"
 #include "identity.h"
 #include "model.h"
@@ -27,17 +28,21 @@ typedef struct route_item {
     bool skip;               /* nothing to do (logged) */
 } route_item;
 
-/* What a batch's events name, for store_prefetch. */
+/* What a batch's events name, for store_prefetch. threads: the tickets
+ * replies go on (whose conversations and customers' handles address
+ * them). */
 typedef struct route_keys {
-    const char **kinds, **values, **refs, **tickets, **customers;
-    size_t nidents, nrefs, ntickets, ncustomers;
-    size_t cidents, cvalues, crefs, ctickets, ccustomers;
+    const char **kinds, **values, **refs, **tickets, **customers, **threads;
+    size_t nidents, nrefs, ntickets, ncustomers, nthreads;
+    size_t cidents, cvalues, crefs, ctickets, ccustomers, cthreads;
 } route_keys;
 
 typedef struct route_ctx {
     model *m;
     emitter *em;
     const char *country;
+    const ack *ack;           /* acknowledgements; NULL: none */
+    const char *email_domain; /* of carebus's own Message-IDs */
     /* Teams whose queues an event may drain (agents freed or arrived). */
     const char **drain;
     size_t ndrain, cdrain;
@@ -47,8 +52,9 @@ typedef struct route_ctx {
 void route_prepare(route_item *it, const char *country);
 /* Adds what it names to k (strings borrowed from the event). */
 void route_keys_add(model *m, route_keys *k, const route_item *it);
-/* True for the bodies the router reacts to. */
-bool route_handles(Carebus__V1__Envelope__BodyCase bc);
+/* True for the bodies the router reacts to; *stream (may be NULL) gets
+ * the stream it reads them from ("ingest", "courier"; NULL: any). */
+bool route_handles(Carebus__V1__Envelope__BodyCase bc, const char **stream);
 /* Applies it to c->m. 0, or -1 when a statement failed (the batch rolls
  * back). */
 int route_apply(route_ctx *c, const route_item *it);

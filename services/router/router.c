@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "calendar_config.h"
 #include "config.h"
 #include "eventlog.h"
 #include "identity.h"
@@ -58,6 +59,46 @@ static rules *router_load_rules(const char *path)
     return r;
 }
 
+/* The acknowledgements of path (NULL: none) with, when a channel
+ * acknowledges, the department's calendar (CAREBUS_ACK_CALENDAR). 0 with
+ * *out (NULL: none), or -1 (logged). */
+static int router_load_ack(const char *path, ack **out)
+{
+    *out = NULL;
+    if (!path)
+        return 0;
+    char err[512];
+    ack *a = ack_load(path, err, sizeof err);
+    if (!a) {
+        log_error("acknowledgements: %s", err);
+        return -1;
+    }
+    if (ack_any(a)) {
+        const char *id = config_str("ACK_CALENDAR", ACK_CALENDAR_DEFAULT);
+        bool explicit_dir;
+        char *dir = calendar_config_dir(&explicit_dir);
+        calendar_config *cc = dir ? calendar_config_load(dir, err, sizeof err) : NULL;
+        calendar *cal = cc ? calendar_config_take(cc, id) : NULL;
+        bool found = cal != NULL;
+        if (!found)
+            log_error("acknowledgements: no calendar \"%s\" for business hours: %s", id,
+                      !dir  ? "no configuration directory (CAREBUS_SLA_CONFIG_DIR)"
+                      : !cc ? err
+                            : "not in " CALENDAR_CONFIG_CALENDARS " (CAREBUS_ACK_CALENDAR)");
+        else
+            ack_set_calendar(a, &cal);
+        calendar_config_destroy(&cc);
+        free(dir);
+        if (!found) {
+            ack_destroy(&a);
+            return -1;
+        }
+    }
+    log_info("acknowledgements %s: %s", path, ack_any(a) ? "on for some channels" : "off");
+    *out = a;
+    return 0;
+}
+
 router *router_new(void)
 {
     router *r = calloc(1, sizeof *r);
@@ -76,6 +117,7 @@ router *router_new(void)
         goto fail;
     }
     r->reopen_window_us = (int64_t)window * 1000000;
+    r->email_domain = config_str("EMAIL_DOMAIN", ROUTER_EMAIL_DOMAIN_DEFAULT);
     const char *path = config_str("ROUTER_CONFIG", NULL);
     if (!path && access(ROUTER_CONFIG_DEFAULT, R_OK) == 0)
         path = ROUTER_CONFIG_DEFAULT;
@@ -83,9 +125,19 @@ router *router_new(void)
         goto fail;
     if (!(r->rules = router_load_rules(r->config_path)))
         goto fail;
+    const char *ack_path = config_str("ACK_CONFIG", NULL);
+    if (!ack_path && access(ACK_CONFIG_DEFAULT, R_OK) == 0)
+        ack_path = ACK_CONFIG_DEFAULT;
+    if (ack_path && !(r->ack_path = strdup(ack_path)))
+        goto fail;
+    if (router_load_ack(r->ack_path, &r->ack) != 0)
+        goto fail;
     metrics_describe("carebus_router_events_total", "counter",
                      "events routed (contacts, agents' and SLA events)");
     metrics_describe("carebus_router_batches_total", "counter", "batches routed");
+    metrics_describe("carebus_router_outbound_total", "counter",
+                     "messages the router asked courier to send (message.outbound), by channel"
+                     " and kind");
     return r;
 fail:
     router_destroy(&r);
@@ -99,7 +151,10 @@ void router_destroy(router **pr)
         return;
     rules_destroy(&r->rules);
     free(r->config_path);
+    ack_destroy(&r->ack);
+    free(r->ack_path);
     free(r->staged);
+    free(r->side);
     free(r);
     *pr = NULL;
 }
@@ -121,7 +176,7 @@ static int router_on_tick(loop *l, void *arg)
 
 int router_start(router *r, service *s)
 {
-    static const char *const streams[] = {"ingest", "sla", NULL};
+    static const char *const streams[] = {"ingest", "sla", "courier", NULL};
     size_t nhandlers;
     const struct consumer_handler *handlers = router_handlers(&nhandlers);
     if (service_consume(s, streams, handlers, nhandlers, r) != 0)
@@ -134,6 +189,13 @@ int router_start(router *r, service *s)
 void router_reload(void *arg)
 {
     router *r = arg;
+    ack *a;
+    if (router_load_ack(r->ack_path, &a) == 0) {
+        ack_destroy(&r->ack);
+        r->ack = a;
+    } else {
+        log_error("router: keeping the acknowledgements in force");
+    }
     if (!r->config_path) {
         log_info("router: no configuration file (built-in rules): nothing to reload");
         return;
@@ -150,21 +212,31 @@ void router_reload(void *arg)
              n->nrules);
 }
 
+static int stage_push(const event ***list, size_t *n, size_t *cap, const event *ev)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 512;
+        const event **x = realloc(*list, c * sizeof *x);
+        if (!x)
+            return -1;
+        *list = x;
+        *cap = c;
+    }
+    (*list)[(*n)++] = ev;
+    return 0;
+}
+
 static consumer_result router_stage(consumer_txn *tx, const event *ev, void *arg)
 {
     (void)tx;
     router *r = arg;
-    if (r->nstaged == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 512;
-        const event **n = realloc(r->staged, cap * sizeof *n);
-        if (!n) {
-            r->nstaged = 0;
-            return CONSUMER_RETRY;
-        }
-        r->staged = n;
-        r->cap = cap;
+    int rc = strcmp(ev->stream, "ingest") == 0
+                 ? stage_push(&r->staged, &r->nstaged, &r->cap, ev)
+                 : stage_push(&r->side, &r->nside, &r->sidecap, ev);
+    if (rc != 0) {
+        r->nstaged = r->nside = 0;
+        return CONSUMER_RETRY;
     }
-    r->staged[r->nstaged++] = ev;
     return CONSUMER_OK;
 }
 
@@ -173,9 +245,11 @@ static consumer_result router_stage(consumer_txn *tx, const event *ev, void *arg
 const struct consumer_handler *router_handlers(size_t *n)
 {
     static struct consumer_handler table[ROUTER_BODIES];
-    for (size_t bc = 0; bc < ROUTER_BODIES; bc++)
-        if (route_handles((Carebus__V1__Envelope__BodyCase)bc))
-            table[bc] = (struct consumer_handler){"ingest", router_stage};
+    for (size_t bc = 0; bc < ROUTER_BODIES; bc++) {
+        const char *stream;
+        if (route_handles((Carebus__V1__Envelope__BodyCase)bc, &stream))
+            table[bc] = (struct consumer_handler){stream, router_stage};
+    }
     *n = ROUTER_BODIES;
     return table;
 }
@@ -183,26 +257,42 @@ const struct consumer_handler *router_handlers(size_t *n)
 #define ROUTER_ASYNC_SQL "SET LOCAL synchronous_commit TO off"
 #define ROUTER_POSITION_SQL "SELECT ingest_seq, sla_seq FROM router.position FOR UPDATE"
 #define ROUTER_RECORDED_SQL                                                                        \
-    "SELECT seq, " US("recorded_at") " AS recorded_us FROM eventlog.events"                        \
-                                     " WHERE stream = 'ingest' AND seq = ANY($1::bigint[])"
+    "SELECT stream, seq, " US("recorded_at") " AS recorded_us FROM eventlog.events"                \
+                                             " WHERE stream = 'ingest' AND seq = ANY($1::bigint[])" \
+                                             " UNION ALL SELECT stream, seq, " US("recorded_at")   \
+                                             " FROM eventlog.events"                               \
+                                             " WHERE stream = 'courier' AND seq = ANY($2::bigint[])"
 #define ROUTER_PLACE_SQL "UPDATE router.position SET ingest_seq = $1, sla_seq = $2"
+
+/* The seqs of the events of list published without recorded_at, as an
+ * array literal into b ("{}" when none); rec[i] gets the others'. */
+static void unrecorded(const event *const *list, size_t n, int64_t *rec, buf *b)
+{
+    buf_putc(b, '{');
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        const event *ev = list[i];
+        rec[i] = ev->recorded_at ? event_ts_us(ev->recorded_at) : INT64_MIN;
+        if (!ev->recorded_at) {
+            buf_printf(b, "%s%" PRIu64, first ? "" : ",", ev->seq);
+            first = false;
+        }
+    }
+    buf_putc(b, '}');
+}
 
 /* Where the router stands, locked for the transaction: its place (created
  * at (0, 0) the first time), the "sla" stream's last seq (order.h), and
- * the recorded_at of staged events published without it. One round trip. */
+ * the recorded_at of staged events published without it (rec: the
+ * ingest events', then the side events'). One round trip. */
 static int router_place(router *r, db *d, uint64_t *ingest, uint64_t *sla, uint64_t *sla_last,
                         int64_t *rec)
 {
-    buf seqs = BUF_INIT;
-    for (size_t i = 0; i < r->nstaged; i++) {
-        const event *ev = r->staged[i];
-        rec[i] = ev->recorded_at ? event_ts_us(ev->recorded_at) : INT64_MIN;
-        if (!ev->recorded_at)
-            buf_printf(&seqs, "%s%" PRIu64, seqs.len ? "," : "{", ev->seq);
-    }
-    if (seqs.len)
-        buf_putc(&seqs, '}');
-    const char *params[] = {buf_str(&seqs)};
+    buf seqs = BUF_INIT, side = BUF_INIT;
+    unrecorded(r->staged, r->nstaged, rec, &seqs);
+    unrecorded(r->side, r->nside, rec + r->nstaged, &side);
+    bool lookup = seqs.len > 2 || side.len > 2;
+    const char *params[] = {buf_str(&seqs), buf_str(&side)};
     int rc = -1;
     for (int attempt = 0; attempt < 2 && rc < 0; attempt++) {
         pgpipe p;
@@ -216,7 +306,7 @@ static int router_place(router *r, db *d, uint64_t *ingest, uint64_t *sla, uint6
         int q_async = pipe_send(&p, "commit mode", ROUTER_ASYNC_SQL, 0, NULL);
         int q_pos = pipe_send(&p, "position", ROUTER_POSITION_SQL, 0, NULL);
         int q_sla = pipe_send(&p, "sla stream", ORDER_SLA_LAST_SQL, 0, NULL);
-        int q_rec = seqs.len ? pipe_send(&p, "recorded_at", ROUTER_RECORDED_SQL, 1, params) : -2;
+        int q_rec = lookup ? pipe_send(&p, "recorded_at", ROUTER_RECORDED_SQL, 2, params) : -2;
         bool sent = q_async >= 0 && q_pos >= 0 && q_sla >= 0 && q_rec != -1;
         if (pipe_run(&p) != 0 || !sent) {
             pipe_release(&p);
@@ -227,9 +317,12 @@ static int router_place(router *r, db *d, uint64_t *ingest, uint64_t *sla, uint6
         *sla_last = PQntuples(sl) ? strtoull(db_value(sl, 0, "last_seq"), NULL, 10) : 0;
         for (int k = 0; rr && k < PQntuples(rr); k++) {
             uint64_t seq = strtoull(db_value(rr, k, "seq"), NULL, 10);
-            for (size_t i = 0; i < r->nstaged; i++)
-                if (r->staged[i]->seq == seq)
-                    rec[i] = strtoll(db_value(rr, k, "recorded_us"), NULL, 10);
+            bool ingest_row = strcmp(db_value(rr, k, "stream"), "ingest") == 0;
+            const event *const *list = ingest_row ? r->staged : r->side;
+            size_t n = ingest_row ? r->nstaged : r->nside, base = ingest_row ? 0 : r->nstaged;
+            for (size_t i = 0; i < n; i++)
+                if (list[i]->seq == seq && strcmp(list[i]->stream, ingest_row ? "ingest" : "courier") == 0)
+                    rec[base + i] = strtoll(db_value(rr, k, "recorded_us"), NULL, 10);
         }
         if (PQntuples(pos) == 1) {
             *ingest = strtoull(db_value(pos, 0, "ingest_seq"), NULL, 10);
@@ -244,7 +337,23 @@ static int router_place(router *r, db *d, uint64_t *ingest, uint64_t *sla, uint6
         pipe_release(&p);
     }
     buf_release(&seqs);
+    buf_release(&side);
     return rc;
+}
+
+/* carebus_router_outbound_total{channel,kind}: the batch's message.outbound
+ * (a replay counts them again: the log keeps them once). */
+static void router_count_outbound(const model *m)
+{
+    for (size_t i = 0; i < m->nmsg; i++) {
+        const m_message *x = &m->msg[i];
+        if (!x->outbound_kind)
+            continue;
+        char series[160];
+        snprintf(series, sizeof series, "carebus_router_outbound_total{channel=\"%s\",kind=\"%s\"}",
+                 x->channel, x->outbound_kind);
+        metrics_add(series, 1);
+    }
 }
 
 /* Routes the staged batch and the SLA events due, in the open transaction.
@@ -254,7 +363,7 @@ static int router_place(router *r, db *d, uint64_t *ingest, uint64_t *sla, uint6
 static int router_run(router *r, db *d, emitter *em, bool from_consumer, uint64_t batch_ingest)
 {
     uint64_t pos_ingest, pos_sla, sla_last;
-    int64_t *rec = calloc(r->nstaged + 1, sizeof *rec);
+    int64_t *rec = calloc(r->nstaged + r->nside + 1, sizeof *rec);
     if (!rec || router_place(r, d, &pos_ingest, &pos_sla, &sla_last, rec) != 0) {
         free(rec);
         return -1;
@@ -281,7 +390,8 @@ static int router_run(router *r, db *d, emitter *em, bool from_consumer, uint64_
     model_init(&m, d, r->rules, r->reopen_window_us);
     if (order_build(d, r->staged, rec, r->nstaged, applied, pos_sla, sla_last, &ob) != 0)
         goto out;
-    items = calloc(ob.n + 1, sizeof *items);
+    size_t nitems = ob.n + r->nside;
+    items = calloc(nitems + 1, sizeof *items);
     if (!items)
         goto out;
     route_keys keys = {0};
@@ -291,6 +401,14 @@ static int router_run(router *r, db *d, emitter *em, bool from_consumer, uint64_
             items[i].rec = rec[k++];
         else
             items[i].rec = ob.events[i]->recorded_at ? event_ts_us(ob.events[i]->recorded_at) : 0;
+    }
+    /* The side events (delivery statuses) fold in any order: after the
+     * others, so that a reply and its status in one batch meet. */
+    for (size_t i = 0; i < r->nside; i++) {
+        items[ob.n + i].ev = r->side[i];
+        items[ob.n + i].rec = rec[r->nstaged + i];
+    }
+    for (size_t i = 0; i < nitems; i++) {
         route_prepare(&items[i], r->country);
         route_keys_add(&m, &keys, &items[i]);
     }
@@ -304,11 +422,17 @@ static int router_run(router *r, db *d, emitter *em, bool from_consumer, uint64_
         .ntickets = keys.ntickets,
         .customers = keys.customers,
         .ncustomers = keys.ncustomers,
+        .threads = keys.threads,
+        .nthreads = keys.nthreads,
     };
     if (store_prefetch(&m, &sk) != 0)
         goto out;
-    route_ctx ctx = {.m = &m, .em = em, .country = r->country};
-    for (size_t i = 0; i < ob.n; i++)
+    route_ctx ctx = {.m = &m,
+                     .em = em,
+                     .country = r->country,
+                     .ack = r->ack,
+                     .email_domain = r->email_domain};
+    for (size_t i = 0; i < nitems; i++)
         if (route_apply(&ctx, &items[i]) != 0)
             goto out;
     /* The writes and the new place, in one round trip. */
@@ -326,9 +450,10 @@ static int router_run(router *r, db *d, emitter *em, bool from_consumer, uint64_
     if (ran != 0 || !sent)
         goto out;
     r->batches++;
-    r->routed += ob.n;
+    r->routed += nitems;
     metrics_add("carebus_router_batches_total", 1);
-    metrics_add("carebus_router_events_total", (double)ob.n);
+    metrics_add("carebus_router_events_total", (double)nitems);
+    router_count_outbound(&m);
     rc = 0;
 out:
     model_release(&m);
@@ -349,13 +474,13 @@ consumer_result router_flush(consumer_txn *tx, void *arg)
     log_debug("router: %zu staged events routed in %.1f ms (%zu emitted)", staged,
               (double)(time_now_us() - t0) / 1000.0, em.emitted);
     emitter_release(&em);
-    r->nstaged = 0;
+    r->nstaged = r->nside = 0;
     return rc < 0 ? CONSUMER_RETRY : CONSUMER_OK;
 }
 
 int router_tick(router *r)
 {
-    if (!r->db || !db_up(r->db) || r->nstaged)
+    if (!r->db || !db_up(r->db) || r->nstaged || r->nside)
         return 0;
     PGresult *q = db_exec(r->db,
                           "SELECT p.sla_seq < s.last_seq AS due FROM router.position p,"

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "ack.h"
 #include "bus.h"
 #include "consumer.h"
 #include "db.h"
@@ -25,24 +26,31 @@
 /* The reopen window's default: seven days. */
 #define ROUTER_REOPEN_WINDOW_S (7 * 24 * 3600)
 #define ROUTER_CONFIG_DEFAULT "deploy/config/router.json"
+#define ROUTER_EMAIL_DOMAIN_DEFAULT "carebus.local"
 
 typedef struct router {
     rules *rules;        /* in force; replaced by a successful reload */
     char *config_path;   /* NULL: the built-in rules */
+    ack *ack;            /* acknowledgements; NULL: none (reloaded like the rules) */
+    char *ack_path;      /* NULL: no acknowledgements file */
     const char *country; /* whose national phone numbers (identity.h) */
+    const char *email_domain;
     int64_t reopen_window_us;
     consumer *consumer; /* borrowed (router_attach) */
     db *db;
     bus *bus;
-    /* The batch being staged. */
-    const event **staged;
-    size_t nstaged, cap;
+    /* The batch being staged: "ingest" events, in the log's order with the
+     * SLA events (order.h), and the others (delivery statuses of the
+     * "courier" stream), which fold in any order and come after them. */
+    const event **staged, **side;
+    size_t nstaged, cap, nside, sidecap;
     uint64_t batches, routed; /* since start */
 } router;
 
 /* Settings from the environment (CAREBUS_ROUTER_CONFIG,
- * CAREBUS_REOPEN_WINDOW_S) and the rules. NULL (logged) on failure: a
- * configured file that does not validate stops the start. */
+ * CAREBUS_REOPEN_WINDOW_S, CAREBUS_EMAIL_DOMAIN, CAREBUS_ACK_CONFIG,
+ * CAREBUS_ACK_CALENDAR), the rules and the acknowledgements. NULL (logged)
+ * on failure: a configured file that does not validate stops the start. */
 router *router_new(void);
 void router_destroy(router **pr);
 
@@ -51,21 +59,21 @@ void router_destroy(router **pr);
 void router_attach(router *r, consumer *c, db *d, bus *b);
 
 /* The consumer's handler table (consumer.h; arg: the router): every body
- * route.c reacts to, from the ingest stream, is staged for the flush.
- * Derived from route.c's table, so the two cannot disagree. *n gets its
- * size. SLA events need no entry: they are read from the log when their
- * turn comes (order.h), and their delivery only runs the flush. */
+ * route.c reacts to, from the stream route.c's table names, is staged for
+ * the flush. Derived from route.c's table, so the two cannot disagree. *n
+ * gets its size. SLA events need no entry: they are read from the log when
+ * their turn comes (order.h), and their delivery only runs the flush. */
 const struct consumer_handler *router_handlers(size_t *n);
 /* consumer_flush_fn: routes the staged batch. */
 consumer_result router_flush(consumer_txn *tx, void *arg);
 
-/* Makes the router s's consumer of the ingest and sla streams, with its
- * SIGHUP reload and its once-a-second tick on s's loop. 0 or -1. */
+/* Makes the router s's consumer of the ingest, sla and courier streams,
+ * with its SIGHUP reload and its once-a-second tick on s's loop. 0 or -1. */
 #define ROUTER_TICK_MS 1000
 int router_start(router *r, service *s);
 
-/* SIGHUP: re-reads the configuration file; a bad one is logged and the
- * rules in force are kept. */
+/* SIGHUP: re-reads the configuration files; a bad one is logged and what
+ * is in force is kept. */
 void router_reload(void *arg);
 
 /* Applies SLA events whose turn has come while no batch arrives (after a

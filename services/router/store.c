@@ -233,6 +233,7 @@ static const struct rowset_col ticket_cols[] = {
     {"urgent_word", "text", ROWSET_STR, TK(urgent_word)},
     {"escalated_rank", "smallint", ROWSET_INT, TK(escalated_rank)},
     {"reopened", "integer", ROWSET_INT, TK(reopened)},
+    {"number", "bigint", ROWSET_I64, TK(number), .none = 0, .flags = ROWSET_NULLABLE},
     {"merged_into", "uuid", ROWSET_FN, .get = tk_merged_get},
     TK_TIME("created_at", created),
     TK_TIME("updated_at", updated),
@@ -369,6 +370,10 @@ static const struct rowset_col message_cols[] = {
     {"at", "timestamptz", ROWSET_TIME, MS(at), .none = MODEL_NONE},
     {"stream", "text", ROWSET_STR, MS(stream)},
     {"seq", "bigint", ROWSET_U64, MS(seq)},
+    {"attachments", "jsonb", ROWSET_JSON, MS(attachments)},
+    {"outbound_kind", "text", ROWSET_STR, MS(outbound_kind)},
+    {"delivery_id", "uuid", ROWSET_STR, MS(delivery_id)},
+    {"recipient", "text", ROWSET_STR, MS(recipient)},
 };
 #undef MS
 static const rowset_table messages = {"router.messages", message_cols, ROWSET_COUNT(message_cols),
@@ -412,6 +417,26 @@ static const struct rowset_col note_cols[] = {
 };
 #undef NT
 static const rowset_table notes = {"router.notes", note_cols, ROWSET_COUNT(note_cols), NULL};
+
+/* router.delivery_pending (a status's watermark is a time, or NULL) */
+
+#define ST(f) ROWSET_AT(m_status, f)
+static const struct rowset_col status_cols[] = {
+    {"event_id", "uuid", ROWSET_STR, ST(event_id)},
+    {"n", "integer", ROWSET_INT, ST(n)},
+    {"status", "text", ROWSET_STR, ST(status)},
+    {"delivery_id", "uuid", ROWSET_STR, ST(delivery_id)},
+    {"channel", "text", ROWSET_STR, ST(channel)},
+    {"provider_message_id", "text", ROWSET_STR, ST(provider_message_id)},
+    {"recipient", "text", ROWSET_STR, ST(recipient)},
+    {"watermark", "timestamptz", ROWSET_TIME, ST(watermark), .none = MODEL_NONE},
+    {"at", "timestamptz", ROWSET_TIME, ST(at), .none = MODEL_NONE},
+    {"code", "text", ROWSET_STR, ST(code)},
+    {"reason", "text", ROWSET_STR, ST(reason)},
+};
+#undef ST
+static const rowset_table statuses = {"router.delivery_pending", status_cols,
+                                      ROWSET_COUNT(status_cols), NULL};
 
 /* router.merges */
 
@@ -637,6 +662,129 @@ static rowset_stmt reach_tickets_sql =
 static rowset_stmt agents_sql =
     ROWSET_STMT(agents, "SELECT {@select a} FROM router.agents a ORDER BY id");
 
+/* What replies are addressed with ($1 the tickets they go on, and the
+ * tickets those were merged into): the conversations' inbound messages
+ * and email thread ($2 the email channel's name), and the customers'
+ * handles. */
+#define THREADS                                                                                    \
+    "WITH t AS (SELECT x.id FROM router.tickets x WHERE x.id = ANY($1::uuid[])"                    \
+    " UNION SELECT x.merged_into FROM router.tickets x"                                           \
+    "  WHERE x.id = ANY($1::uuid[]) AND x.merged_into IS NOT NULL)"
+#define HISTORY_COLS "event_id,ticket_id,channel,direction,external_id,at,stream,seq"
+
+static rowset_stmt history_sql = ROWSET_STMT(
+    messages, THREADS " SELECT {@select m " HISTORY_COLS "} FROM router.messages m"
+                      " WHERE m.ticket_id = ANY(ARRAY(SELECT id FROM t))"
+                      " AND (m.direction = 'in' OR (m.channel = $2 AND m.direction = 'out'"
+                      " AND m.external_id IS NOT NULL))");
+
+static rowset_stmt thread_identities_sql =
+    ROWSET_STMT(identities, THREADS " SELECT {@select i} FROM router.identities i"
+                                    " WHERE i.customer_id = ANY(ARRAY(SELECT x.customer_id"
+                                    " FROM router.tickets x WHERE x.id IN (SELECT id FROM t)))");
+
+static rowset_stmt customer_identities_sql =
+    ROWSET_STMT(identities, "SELECT {@select i} FROM router.identities i"
+                            " WHERE i.customer_id = ANY($1::uuid[])");
+
+static int add_history(model *m, const PGresult *r)
+{
+    rowset_reader rd;
+    if (r && rowset_reader_init(&rd, &messages, r) != 0)
+        return -1;
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        m_message x = {0};
+        if (rowset_read(&rd, i, &x, m) != 0)
+            return -1;
+        if (x.ticket < 0)
+            continue;
+        arena_grow(&m->a, (void **)&m->hist, &m->histcap, m->nhist + 1, sizeof *m->hist);
+        m->hist[m->nhist++] = x;
+    }
+    return 0;
+}
+
+static int add_customer_identities(model *m, const PGresult *r)
+{
+    rowset_reader rd;
+    if (r && rowset_reader_init(&rd, &identities, r) != 0)
+        return -1;
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        m_identity x = {0};
+        if (rowset_read(&rd, i, &x, m) != 0)
+            return -1;
+        if (x.cust < 0)
+            continue;
+        arena_grow(&m->a, (void **)&m->cident, &m->cidentcap, m->ncident + 1, sizeof *m->cident);
+        m->cident[m->ncident++] = x;
+    }
+    return 0;
+}
+
+/* The threads' tickets (and what they were merged into) and their
+ * customers have their conversations and handles in the model now. */
+static void mark_threads(model *m, const struct store_keys *k)
+{
+    for (size_t i = 0; i < k->nthreads; i++) {
+        int t = model_ticket(m, k->threads[i]);
+        for (int hops = 0; t >= 0 && hops < 2; hops++) {
+            m->tick[t].hist_loaded = true;
+            if (m->tick[t].cust >= 0)
+                m->cust[m->tick[t].cust].idents_loaded = true;
+            t = m->tick[t].merged_into;
+        }
+    }
+}
+
+int store_conversation(model *m, int t)
+{
+    int cu = model_customer_final(m, m->tick[t].cust);
+    const char **tids = calloc(m->ntick + 1, sizeof *tids), **cids = calloc(m->ncust + 1, sizeof *cids);
+    size_t nt = 0, nc = 0;
+    int rc = -1;
+    if (!tids || !cids)
+        goto out;
+    for (size_t i = 0; i < m->ntick; i++)
+        if (!m->tick[i].hist_loaded && !m->tick[i].is_new && model_ticket_final(m, (int)i) == t)
+            tids[nt++] = m->tick[i].id;
+    for (size_t i = 0; cu >= 0 && i < m->ncust; i++)
+        if (!m->cust[i].idents_loaded && !m->cust[i].is_new &&
+            model_customer_final(m, (int)i) == cu)
+            cids[nc++] = m->cust[i].id;
+    rc = 0;
+    if (nt) {
+        buf ids = BUF_INIT;
+        rowset_keys(&ids, tids, nt);
+        const char *params[] = {buf_str(&ids),
+                                event_channel_name(CAREBUS__V1__CHANNEL__CHANNEL_EMAIL)};
+        const char *sql = rowset_stmt_sql(&history_sql);
+        PGresult *r = sql && !ids.failed ? db_exec(m->db, sql, 2, params) : NULL;
+        rc = r && add_history(m, r) == 0 ? 0 : -1;
+        PQclear(r);
+        buf_release(&ids);
+    }
+    if (rc == 0 && nc) {
+        buf ids = BUF_INIT;
+        rowset_keys(&ids, cids, nc);
+        const char *params[] = {buf_str(&ids)};
+        const char *sql = rowset_stmt_sql(&customer_identities_sql);
+        PGresult *r = sql && !ids.failed ? db_exec(m->db, sql, 1, params) : NULL;
+        rc = r && add_customer_identities(m, r) == 0 ? 0 : -1;
+        PQclear(r);
+        buf_release(&ids);
+    }
+    for (size_t i = 0; rc == 0 && i < m->ntick; i++)
+        if (model_ticket_final(m, (int)i) == t)
+            m->tick[i].hist_loaded = true;
+    for (size_t i = 0; rc == 0 && cu >= 0 && i < m->ncust; i++)
+        if (model_customer_final(m, (int)i) == cu)
+            m->cust[i].idents_loaded = true;
+out:
+    free(tids);
+    free(cids);
+    return rc;
+}
+
 /* The handles as rows of (kind, value). */
 static const char *handle_rows(const struct store_keys *k, rowset *w)
 {
@@ -652,25 +800,36 @@ static const char *handle_rows(const struct store_keys *k, rowset *w)
 int store_prefetch(model *m, const struct store_keys *k)
 {
     int rc = -1;
-    buf refs = BUF_INIT, tids = BUF_INIT, cids = BUF_INIT;
+    buf refs = BUF_INIT, tids = BUF_INIT, cids = BUF_INIT, threads = BUF_INIT;
     rowset idents;
     rowset_keys(&refs, k->refs, k->nrefs);
     rowset_keys(&tids, k->tickets, k->ntickets);
     rowset_keys(&cids, k->customers, k->ncustomers);
+    rowset_keys(&threads, k->threads, k->nthreads);
     const char *reach[] = {buf_str(&refs), buf_str(&tids), handle_rows(k, &idents), buf_str(&cids)};
-    const char *sql[] = {rowset_stmt_sql(&refs_sql), rowset_stmt_sql(&identities_sql),
-                         rowset_stmt_sql(&reach_customers_sql), rowset_stmt_sql(&reach_tickets_sql),
-                         rowset_stmt_sql(&agents_sql)};
+    const char *thread[] = {buf_str(&threads),
+                            event_channel_name(CAREBUS__V1__CHANNEL__CHANNEL_EMAIL)};
+    const char *sql[] = {rowset_stmt_sql(&refs_sql),
+                         rowset_stmt_sql(&identities_sql),
+                         rowset_stmt_sql(&reach_customers_sql),
+                         rowset_stmt_sql(&reach_tickets_sql),
+                         rowset_stmt_sql(&agents_sql),
+                         rowset_stmt_sql(&history_sql),
+                         rowset_stmt_sql(&thread_identities_sql)};
     pgpipe p;
-    if (refs.failed || tids.failed || cids.failed || !reach[2] || !sql[0] || !sql[1] || !sql[2] ||
-        !sql[3] || !sql[4] || pipe_begin(&p, m->db) != 0)
+    if (refs.failed || tids.failed || cids.failed || threads.failed || !reach[2] || !sql[0] ||
+        !sql[1] || !sql[2] || !sql[3] || !sql[4] || !sql[5] || !sql[6] ||
+        pipe_begin(&p, m->db) != 0)
         goto out;
     int q_refs = k->nrefs ? pipe_send(&p, "threaded messages", sql[0], 1, reach) : -2;
     int q_idents = k->nidents ? pipe_send(&p, "handles", sql[1], 1, reach + 2) : -2;
     int q_cust = pipe_send(&p, "customers", sql[2], 4, reach);
     int q_tick = pipe_send(&p, "tickets", sql[3], 4, reach);
     int q_agents = pipe_send(&p, "agents", sql[4], 0, NULL);
-    bool sent = q_refs != -1 && q_idents != -1 && q_cust >= 0 && q_tick >= 0 && q_agents >= 0;
+    int q_hist = k->nthreads ? pipe_send(&p, "conversations", sql[5], 2, thread) : -2;
+    int q_cident = k->nthreads ? pipe_send(&p, "customers' handles", sql[6], 1, thread) : -2;
+    bool sent = q_refs != -1 && q_idents != -1 && q_cust >= 0 && q_tick >= 0 && q_agents >= 0 &&
+                q_hist != -1 && q_cident != -1;
     /* pipe_run leaves pipeline mode whatever happened. */
     if (pipe_run(&p) != 0 || !sent) {
         pipe_release(&p);
@@ -689,16 +848,20 @@ int store_prefetch(model *m, const struct store_keys *k)
     }
     if (add_identities(m, k, pipe_result(&p, q_idents)) != 0 ||
         add_refs(m, pipe_result(&p, q_refs)) != 0 ||
-        add_agents(m, pipe_result(&p, q_agents)) != 0) {
+        add_agents(m, pipe_result(&p, q_agents)) != 0 ||
+        add_history(m, pipe_result(&p, q_hist)) != 0 ||
+        add_customer_identities(m, pipe_result(&p, q_cident)) != 0) {
         pipe_release(&p);
         goto out;
     }
+    mark_threads(m, k);
     pipe_release(&p);
     rc = 0;
 out:
     buf_release(&refs);
     buf_release(&tids);
     buf_release(&cids);
+    buf_release(&threads);
     rowset_release(&idents);
     return rc;
 }
@@ -884,6 +1047,10 @@ static rowset_stmt w_messages =
     ROWSET_STMT(messages, "INSERT INTO router.messages ({@cols}) SELECT {@values x}"
                           " FROM {@rows $1 x} ON CONFLICT DO NOTHING");
 
+static rowset_stmt w_statuses = ROWSET_STMT(statuses, "INSERT INTO router.delivery_pending ({@cols})"
+                                                        " SELECT {@values x} FROM {@rows $1 x}"
+                                                        " ON CONFLICT DO NOTHING");
+
 static rowset_stmt w_notes = ROWSET_STMT(notes, "INSERT INTO router.notes ({@cols})"
                                                 " SELECT {@values x} FROM {@rows $1 x}"
                                                 " ON CONFLICT DO NOTHING");
@@ -896,6 +1063,43 @@ static rowset_stmt w_agents = ROWSET_STMT(
     agents, "INSERT INTO router.agents AS a ({@cols}) SELECT {@values x} FROM {@rows $1 x}"
             " ON CONFLICT (id) DO UPDATE SET"
             " {@set excluded name,presence,capacity,teams,leads,load,last_active_at,updated_at}");
+
+/* Applies the statuses that the batch's messages and statuses make
+ * applicable (router.delivery_apply), after both are written. */
+static int delivery_apply(model *m, pgpipe *p)
+{
+    const char **deliveries = calloc(m->nmsg + 1, sizeof *deliveries);
+    const char **events = calloc(m->nstatus + 1, sizeof *events);
+    size_t nd = 0, ne = 0;
+    int rc = -1;
+    if (!deliveries || !events)
+        goto out;
+    for (size_t i = 0; i < m->nmsg; i++)
+        if (m->msg[i].delivery_id)
+            deliveries[nd++] = m->msg[i].delivery_id;
+    for (size_t i = 0; i < m->nstatus; i++)
+        if (ne == 0 || strcmp(events[ne - 1], m->status[i].event_id) != 0)
+            events[ne++] = m->status[i].event_id;
+    rc = 0;
+    if (nd || ne) {
+        buf d = BUF_INIT, e = BUF_INIT;
+        rowset_keys(&d, deliveries, nd);
+        rowset_keys(&e, events, ne);
+        const char *params[] = {buf_str(&d), buf_str(&e)};
+        rc = d.failed || e.failed ||
+                     pipe_send(p, "delivery statuses",
+                               "SELECT router.delivery_apply($1::uuid[], $2::uuid[])", 2,
+                               params) < 0
+                 ? -1
+                 : 0;
+        buf_release(&d);
+        buf_release(&e);
+    }
+out:
+    free(deliveries);
+    free(events);
+    return rc;
+}
 
 int store_write(model *m, pgpipe *p)
 {
@@ -964,6 +1168,12 @@ int store_write(model *m, pgpipe *p)
     for (size_t i = 0; i < m->nnote; i++)
         rowset_add(&w, &m->note[i]);
     if (write_rows(p, &w, "notes", &w_notes) != 0)
+        return -1;
+
+    rowset_init(&w, &statuses, m);
+    for (size_t i = 0; i < m->nstatus; i++)
+        rowset_add(&w, &m->status[i]);
+    if (write_rows(p, &w, "delivery statuses", &w_statuses) != 0 || delivery_apply(m, p) != 0)
         return -1;
 
     rowset_init(&w, &merges, m);

@@ -26,9 +26,16 @@ struct store_keys {
     size_t ntickets;
     const char **customers; /* customer ids */
     size_t ncustomers;
+    const char **threads; /* ticket ids replies go on */
+    size_t nthreads;
 };
 
 int store_prefetch(model *m, const struct store_keys *k);
+
+/* Makes sure ticket t's conversation and its customer's handles are in the
+ * model (model.hist, model.cident), loading what the prefetch did not: the
+ * tickets and customers merged into them in this batch. 0 or -1. */
+int store_conversation(model *m, int t);
 
 /* Loads the next page of team q's queue (tickets not yet in the model are
  * added; the watermark moves). 0 or -1. */
