@@ -81,8 +81,7 @@ static int channel_slot(const char *name, int *out)
     return 0;
 }
 
-static int read_texts(ack *a, int slot, const char *cname, json_t *langs, char *err,
-                      size_t errlen)
+static int read_texts(ack *a, int slot, const char *cname, json_t *langs, char *err, size_t errlen)
 {
     if (!json_is_object(langs))
         return ack_fail(err, errlen, "templates.%s must be an object of languages", cname);

@@ -37,8 +37,7 @@ int address_recipient(Carebus__V1__Channel channel, const m_identity *const *ids
 
 /* The latest inbound message of msgs (in the log's order: at, stream, seq)
  * on channel (NULL: any channel); NULL when there is none. */
-const m_message *address_last_inbound(const m_message *const *msgs, size_t n,
-                                      const char *channel);
+const m_message *address_last_inbound(const m_message *const *msgs, size_t n, const char *channel);
 
 /* The customer's latest email Message-ID among msgs (the In-Reply-To of an
  * answer); NULL when none. */

@@ -414,8 +414,8 @@ static bool priority_update(route_ctx *c, int t)
 /* A message on t's conversation; the row, to complete (valid until the
  * next message is added). */
 static m_message *add_message(route_ctx *c, const route_item *it, int t, const char *channel,
-                              const char *direction, const char *external_id,
-                              const char *subject, const char *text, const char *agent_id)
+                              const char *direction, const char *external_id, const char *subject,
+                              const char *text, const char *agent_id)
 {
     model *m = c->m;
     arena_grow(&m->a, (void **)&m->msg, &m->msgcap, m->nmsg + 1, sizeof *m->msg);
@@ -810,8 +810,10 @@ static int acknowledge(route_ctx *c, const route_item *it, int t, const char *op
     o.text = buf_str(&text);
     int rc = text.failed || subject.failed ? -1 : emit_outbound(c, it, t, &o, &cv);
     if (rc == 0) {
-        m_message *x = add_message(c, it, t, event_channel_name(k->channel), "out", o.message_id,
-                                   o.subject, o.text, NULL);
+        /* The row outlives the buffers: its texts go to the arena. */
+        m_message *x = add_message(c, it, t, event_channel_name(k->channel), "out",
+                                   model_strdup(m, o.message_id), model_strdup(m, o.subject),
+                                   model_strdup(m, o.text), NULL);
         x->event_id = model_strdup(m, c->em->last);
         message_outbound(m, x, &o);
     }
@@ -1339,7 +1341,7 @@ static int send_reply(route_ctx *c, const route_item *it, int t)
          * one: the customer's answer threads back by it. */
         if (blank(external_id)) {
             address_message_id(it->ev->event_id, c->email_domain, mid, sizeof mid);
-            external_id = mid;
+            external_id = model_strdup(m, mid); /* the row outlives mid */
         }
         address_subject(m->tick[t].subject, subject, sizeof subject);
         o.subject = subject;
@@ -1447,8 +1449,8 @@ static int route_delivered(route_ctx *c, const route_item *it)
 static int route_read(route_ctx *c, const route_item *it)
 {
     const Carebus__V1__MessageRead *x = it->ev->message_read;
-    delivered_or_read(c, it, "read", x->channel, x->provider_message_ids,
-                      x->n_provider_message_ids, x->recipient, x->watermark);
+    delivered_or_read(c, it, "read", x->channel, x->provider_message_ids, x->n_provider_message_ids,
+                      x->recipient, x->watermark);
     return 0;
 }
 

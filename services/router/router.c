@@ -230,9 +230,8 @@ static consumer_result router_stage(consumer_txn *tx, const event *ev, void *arg
 {
     (void)tx;
     router *r = arg;
-    int rc = strcmp(ev->stream, "ingest") == 0
-                 ? stage_push(&r->staged, &r->nstaged, &r->cap, ev)
-                 : stage_push(&r->side, &r->nside, &r->sidecap, ev);
+    int rc = strcmp(ev->stream, "ingest") == 0 ? stage_push(&r->staged, &r->nstaged, &r->cap, ev)
+                                               : stage_push(&r->side, &r->nside, &r->sidecap, ev);
     if (rc != 0) {
         r->nstaged = r->nside = 0;
         return CONSUMER_RETRY;
@@ -257,11 +256,12 @@ const struct consumer_handler *router_handlers(size_t *n)
 #define ROUTER_ASYNC_SQL "SET LOCAL synchronous_commit TO off"
 #define ROUTER_POSITION_SQL "SELECT ingest_seq, sla_seq FROM router.position FOR UPDATE"
 #define ROUTER_RECORDED_SQL                                                                        \
-    "SELECT stream, seq, " US("recorded_at") " AS recorded_us FROM eventlog.events"                \
-                                             " WHERE stream = 'ingest' AND seq = ANY($1::bigint[])" \
-                                             " UNION ALL SELECT stream, seq, " US("recorded_at")   \
-                                             " FROM eventlog.events"                               \
-                                             " WHERE stream = 'courier' AND seq = ANY($2::bigint[])"
+    "SELECT stream, seq, " US(                                                                     \
+        "recorded_at") " AS recorded_us FROM eventlog.events"                                      \
+                       " WHERE stream = 'ingest' AND seq = ANY($1::bigint[])"                      \
+                       " UNION ALL SELECT stream, seq, " US(                                       \
+                           "recorded_at") " FROM eventlog.events"                                  \
+                                          " WHERE stream = 'courier' AND seq = ANY($2::bigint[])"
 #define ROUTER_PLACE_SQL "UPDATE router.position SET ingest_seq = $1, sla_seq = $2"
 
 /* The seqs of the events of list published without recorded_at, as an
@@ -321,7 +321,8 @@ static int router_place(router *r, db *d, uint64_t *ingest, uint64_t *sla, uint6
             const event *const *list = ingest_row ? r->staged : r->side;
             size_t n = ingest_row ? r->nstaged : r->nside, base = ingest_row ? 0 : r->nstaged;
             for (size_t i = 0; i < n; i++)
-                if (list[i]->seq == seq && strcmp(list[i]->stream, ingest_row ? "ingest" : "courier") == 0)
+                if (list[i]->seq == seq &&
+                    strcmp(list[i]->stream, ingest_row ? "ingest" : "courier") == 0)
                     rec[base + i] = strtoll(db_value(rr, k, "recorded_us"), NULL, 10);
         }
         if (PQntuples(pos) == 1) {
@@ -427,11 +428,8 @@ static int router_run(router *r, db *d, emitter *em, bool from_consumer, uint64_
     };
     if (store_prefetch(&m, &sk) != 0)
         goto out;
-    route_ctx ctx = {.m = &m,
-                     .em = em,
-                     .country = r->country,
-                     .ack = r->ack,
-                     .email_domain = r->email_domain};
+    route_ctx ctx = {
+        .m = &m, .em = em, .country = r->country, .ack = r->ack, .email_domain = r->email_domain};
     for (size_t i = 0; i < nitems; i++)
         if (route_apply(&ctx, &items[i]) != 0)
             goto out;

@@ -84,11 +84,11 @@ static int cu_segment_set(void *row, const char *v, void *ctx)
 static void cu_status_get(rowset_put *p, const void *row, const void *ctx)
 {
     (void)ctx;
-    rowset_put_str(p, event_customer_status_name(
-                          ((const m_customer *)row)->status ==
-                                  CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
-                              ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
-                              : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE));
+    rowset_put_str(
+        p, event_customer_status_name(((const m_customer *)row)->status ==
+                                              CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                                          ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                                          : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE));
 }
 
 static int cu_status_set(void *row, const char *v, void *ctx)
@@ -668,7 +668,7 @@ static rowset_stmt agents_sql =
  * handles. */
 #define THREADS                                                                                    \
     "WITH t AS (SELECT x.id FROM router.tickets x WHERE x.id = ANY($1::uuid[])"                    \
-    " UNION SELECT x.merged_into FROM router.tickets x"                                           \
+    " UNION SELECT x.merged_into FROM router.tickets x"                                            \
     "  WHERE x.id = ANY($1::uuid[]) AND x.merged_into IS NOT NULL)"
 #define HISTORY_COLS "event_id,ticket_id,channel,direction,external_id,at,stream,seq"
 
@@ -739,7 +739,8 @@ static void mark_threads(model *m, const struct store_keys *k)
 int store_conversation(model *m, int t)
 {
     int cu = model_customer_final(m, m->tick[t].cust);
-    const char **tids = calloc(m->ntick + 1, sizeof *tids), **cids = calloc(m->ncust + 1, sizeof *cids);
+    const char **tids = calloc(m->ntick + 1, sizeof *tids),
+               **cids = calloc(m->ncust + 1, sizeof *cids);
     size_t nt = 0, nc = 0;
     int rc = -1;
     if (!tids || !cids)
@@ -1047,9 +1048,10 @@ static rowset_stmt w_messages =
     ROWSET_STMT(messages, "INSERT INTO router.messages ({@cols}) SELECT {@values x}"
                           " FROM {@rows $1 x} ON CONFLICT DO NOTHING");
 
-static rowset_stmt w_statuses = ROWSET_STMT(statuses, "INSERT INTO router.delivery_pending ({@cols})"
-                                                        " SELECT {@values x} FROM {@rows $1 x}"
-                                                        " ON CONFLICT DO NOTHING");
+static rowset_stmt w_statuses =
+    ROWSET_STMT(statuses, "INSERT INTO router.delivery_pending ({@cols})"
+                          " SELECT {@values x} FROM {@rows $1 x}"
+                          " ON CONFLICT DO NOTHING");
 
 static rowset_stmt w_notes = ROWSET_STMT(notes, "INSERT INTO router.notes ({@cols})"
                                                 " SELECT {@values x} FROM {@rows $1 x}"
@@ -1086,12 +1088,12 @@ static int delivery_apply(model *m, pgpipe *p)
         rowset_keys(&d, deliveries, nd);
         rowset_keys(&e, events, ne);
         const char *params[] = {buf_str(&d), buf_str(&e)};
-        rc = d.failed || e.failed ||
-                     pipe_send(p, "delivery statuses",
-                               "SELECT router.delivery_apply($1::uuid[], $2::uuid[])", 2,
-                               params) < 0
-                 ? -1
-                 : 0;
+        rc =
+            d.failed || e.failed ||
+                    pipe_send(p, "delivery statuses",
+                              "SELECT router.delivery_apply($1::uuid[], $2::uuid[])", 2, params) < 0
+                ? -1
+                : 0;
         buf_release(&d);
         buf_release(&e);
     }

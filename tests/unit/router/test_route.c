@@ -1,11 +1,14 @@
 /* test_route.c — the router against a real PostgreSQL: identity and
  * merges, threading, the reopen window, classification, priority,
  * assignment and queues, transfers, escalations, the order of the two
- * streams, replays.
+ * streams, replays; what it asks courier to send (replies and
+ * acknowledgements: recipient, thread, language), ticket numbers,
+ * attachments, and delivery statuses in any order.
  *
- * Events are appended to the log with eventlog_append ("ingest", and "sla"
- * for escalations, as sla-monitor would) and applied by the production
- * consumer (consumer_catch_up with router_apply and its flush hook), so
+ * Events are appended to the log with eventlog_append ("ingest", "sla"
+ * for escalations as sla-monitor would, "courier" for message.sent and
+ * refusals as courier would) and applied by the production consumer
+ * (consumer_catch_up with router_apply and its flush hook), so
  * transactions, offsets, retries and emitted events are the real ones.
  *
  * Needs CAREBUS_TEST_PG, a key=value conninfo for a server where its user
@@ -26,9 +29,11 @@
 #include <cmocka.h>
 
 #include "bus.h"
+#include "calendar_config.h"
 #include "consumer.h"
 #include "db.h"
 #include "eventlog.h"
+#include "hex.h"
 #include "id.h"
 #include "router.h"
 
@@ -278,6 +283,145 @@ static void escalate(const char *ticket, Carebus__V1__Priority p, int64_t at)
     append("sla", &ev, at, NULL);
 }
 
+/* --- what the router sends, and what becomes of it --------------------------- */
+
+struct reply_opts {
+    Carebus__V1__Channel channel;
+    const char *external_id;
+    size_t nattachments;
+    Carebus__V1__Attachment *attachments[2];
+};
+
+/* An agent's reply (not a note); its event id in id. */
+static void reply_to(const char *ticket, const char *agent, const char *text,
+                     const struct reply_opts *o, int64_t at, char id[ID_LEN])
+{
+    Carebus__V1__AgentReplied b = CAREBUS__V1__AGENT_REPLIED__INIT;
+    b.agent_id = (char *)agent;
+    b.text = (char *)text;
+    b.channel = o ? o->channel : CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED;
+    b.external_id = or_empty(o ? o->external_id : NULL);
+    if (o) {
+        b.attachments = (Carebus__V1__Attachment **)o->attachments;
+        b.n_attachments = o->nattachments;
+    }
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED;
+    ev.agent_replied = &b;
+    ev.ticket_id = (char *)ticket;
+    append("ingest", &ev, at, id);
+}
+
+/* courier: the provider took the message. */
+static void sent(const char *delivery_id, Carebus__V1__Channel ch, const char *pmid, int64_t at)
+{
+    Carebus__V1__MessageSent b = CAREBUS__V1__MESSAGE_SENT__INIT;
+    b.delivery_id = (char *)delivery_id;
+    b.kind = CAREBUS__V1__OUTBOUND_KIND__OUTBOUND_KIND_REPLY;
+    b.channel = ch;
+    b.provider_message_id = or_empty(pmid);
+    b.attempts = 1;
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_MESSAGE_SENT;
+    ev.message_sent = &b;
+    append("courier", &ev, at, NULL);
+}
+
+/* A failure: courier's by delivery id, or a provider's report ("ingest")
+ * by its message id. */
+static void failed(const char *stream, const char *delivery_id, Carebus__V1__Channel ch,
+                   const char *pmid, const char *code, const char *reason, bool permanent,
+                   int64_t at)
+{
+    Carebus__V1__MessageFailed b = CAREBUS__V1__MESSAGE_FAILED__INIT;
+    b.delivery_id = or_empty(delivery_id);
+    b.kind = CAREBUS__V1__OUTBOUND_KIND__OUTBOUND_KIND_REPLY;
+    b.channel = ch;
+    b.provider_message_id = or_empty(pmid);
+    b.code = (char *)code;
+    b.reason = (char *)reason;
+    b.permanent = permanent;
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_MESSAGE_FAILED;
+    ev.message_failed = &b;
+    append(stream, &ev, at, NULL);
+}
+
+/* A provider's delivery or read report ("ingest"): a message id, or a
+ * recipient's watermark (0: none). */
+static void receipt(bool read, Carebus__V1__Channel ch, const char *pmid, const char *recipient,
+                    int64_t watermark, int64_t at)
+{
+    char *ids[] = {(char *)pmid};
+    Google__Protobuf__Timestamp w = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    if (watermark)
+        event_ts_set(&w, watermark);
+    Carebus__V1__MessageDelivered d = CAREBUS__V1__MESSAGE_DELIVERED__INIT;
+    Carebus__V1__MessageRead r = CAREBUS__V1__MESSAGE_READ__INIT;
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    if (read) {
+        r.channel = ch;
+        r.provider_message_ids = pmid ? ids : NULL;
+        r.n_provider_message_ids = pmid ? 1 : 0;
+        r.recipient = or_empty(recipient);
+        r.watermark = watermark ? &w : NULL;
+        ev.body_case = CAREBUS__V1__ENVELOPE__BODY_MESSAGE_READ;
+        ev.message_read = &r;
+    } else {
+        d.channel = ch;
+        d.provider_message_ids = pmid ? ids : NULL;
+        d.n_provider_message_ids = pmid ? 1 : 0;
+        d.recipient = or_empty(recipient);
+        d.watermark = watermark ? &w : NULL;
+        ev.body_case = CAREBUS__V1__ENVELOPE__BODY_MESSAGE_DELIVERED;
+        ev.message_delivered = &d;
+    }
+    append("ingest", &ev, at, NULL);
+}
+
+/* The message.outbound the router emitted for cause (a reply, or a
+ * ticket.opened), unpacked (event_destroy it); NULL when there is none. */
+static event *outbound_for(const char *cause)
+{
+    PGresult *res = db_exec(g_db,
+                            "SELECT encode(payload, 'hex') FROM eventlog.events"
+                            " WHERE stream = 'router' AND type = 'message.outbound' ORDER BY seq",
+                            0, NULL);
+    assert_non_null(res);
+    event *found = NULL;
+    for (int i = 0; i < PQntuples(res) && !found; i++) {
+        const char *hex = PQgetvalue(res, i, 0);
+        size_t n = strlen(hex) / 2;
+        unsigned char *bytes = malloc(n + 1);
+        assert_int_equal(hex_decode(hex, 2 * n, bytes, n), 0);
+        event *ev = event_unpack(bytes, n);
+        free(bytes);
+        assert_non_null(ev);
+        assert_int_equal(ev->body_case, CAREBUS__V1__ENVELOPE__BODY_MESSAGE_OUTBOUND);
+        if (strcmp(ev->message_outbound->cause_event_id, cause) == 0)
+            found = ev;
+        else
+            event_destroy(&ev);
+    }
+    PQclear(res);
+    return found;
+}
+
+static long outbound_count(void)
+{
+    return qlong("SELECT count(*) FROM eventlog.events WHERE stream = 'router'"
+                 " AND type = 'message.outbound'",
+                 NULL);
+}
+
+/* A message's delivery columns: "status provider_message_id code". */
+static const char *delivery_of(const char *event_id)
+{
+    return q("SELECT concat_ws(' ', delivery_status, provider_message_id, delivery_error_code)"
+             " FROM router.messages WHERE event_id = $1",
+             event_id, NULL);
+}
+
 static void catch_up(void)
 {
     for (int i = 0; i < 100; i++) {
@@ -322,6 +466,7 @@ static const char *dump(void)
              " UNION ALL SELECT 'g ' || g::text FROM router.merges g"
              " UNION ALL SELECT 'a ' || a::text FROM router.agents a"
              " UNION ALL SELECT 'p ' || p::text FROM router.position p"
+             " UNION ALL SELECT 'd ' || d::text FROM router.delivery_pending d"
              " UNION ALL SELECT 'e ' || e.event_id || ' ' || e.type || ' ' || e.seq"
              "   FROM eventlog.events e WHERE e.stream = 'router') s",
              NULL);
@@ -410,7 +555,7 @@ static int setup(void **state)
     exec("TRUNCATE eventlog.events, eventlog.offsets");
     exec("UPDATE eventlog.streams SET last_seq = 0");
     g_router->reopen_window_us = (int64_t)ROUTER_REOPEN_WINDOW_S * 1000000;
-    return consumer_start("ingest,sla");
+    return consumer_start("ingest,sla,courier");
 }
 
 static int teardown(void **state)
@@ -1269,6 +1414,477 @@ static void test_other_bodies_ignored(void **state)
     assert_int_equal(qlong("SELECT ingest_seq FROM router.position", NULL), 3);
 }
 
+/* A ticket's number is the ingest seq of the contact that opened it,
+ * carried by ticket.opened and shown by ticket_json. */
+static void test_ticket_number(void **state)
+{
+    (void)state;
+    NEED_DB();
+    char e1[ID_LEN], e2[ID_LEN];
+    say(ZALO, "n-1", "một", T0, e1);
+    say(ZALO, "n-2", "hai", T0 + MINUTE, e2);
+    say(ZALO, "n-1", "ba", T0 + 2 * MINUTE, NULL);
+    catch_up();
+    char t2[ID_LEN];
+    snprintf(t2, sizeof t2, "%s", ticket_of(e2));
+    assert_string_equal(tcol(ticket_of(e1), "number"), "1");
+    assert_string_equal(tcol(t2, "number"), "2");
+    assert_string_equal(q("SELECT router.ticket_json($1)->>'number'", t2, NULL), "2");
+    assert_int_equal(qlong("SELECT count(*) FROM router.tickets", NULL), 2);
+    assert_replay_equal("ingest,sla,courier");
+}
+
+/* An agent's reply becomes a message.outbound addressed to the customer:
+ * on the channel the agent names, else the one the customer last wrote
+ * on; an internal note sends nothing; a channel where the customer has no
+ * handle gets an empty recipient (courier fails it). */
+static void test_reply_outbound(void **state)
+{
+    (void)state;
+    NEED_DB();
+    presence("a1", ONLINE, 3, "support", NULL, T0 - DAY);
+    char e1[ID_LEN], e2[ID_LEN];
+    Carebus__V1__Attachment pic = CAREBUS__V1__ATTACHMENT__INIT;
+    pic.name = "may-giat.jpg";
+    pic.content_type = "image/jpeg";
+    pic.size = 48213;
+    pic.url = "https://cdn.example.vn/may-giat.jpg";
+    Carebus__V1__Attachment *pics[] = {&pic};
+    Carebus__V1__CustomerRef ref = CAREBUS__V1__CUSTOMER_REF__INIT;
+    ref.name = "Lan";
+    ref.phone = "0901234567";
+    ref.handle = "zalo-uid-1";
+    Carebus__V1__ContactReceived body = CAREBUS__V1__CONTACT_RECEIVED__INIT;
+    body.channel = ZALO;
+    body.customer = &ref;
+    body.text = "Máy giặt bị lỗi, ảnh đây";
+    body.attachments = pics;
+    body.n_attachments = 1;
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED;
+    ev.contact_received = &body;
+    append("ingest", &ev, T0, e1);
+    struct contact fb = {.channel = FACEBOOK,
+                         .phone = "+84 901 234 567",
+                         .handle = "psid-7",
+                         .text = "bên facebook nè",
+                         .at = T0 + MINUTE};
+    contact(&fb, e2);
+    catch_up();
+    char t[ID_LEN], r1[ID_LEN], r2[ID_LEN], r3[ID_LEN], r4[ID_LEN], r5[ID_LEN], d[ID_LEN];
+    snprintf(t, sizeof t, "%s", ticket_of(e1));
+    assert_string_equal(ticket_of(e2), t);
+
+    Carebus__V1__Attachment doc = CAREBUS__V1__ATTACHMENT__INIT;
+    doc.name = "huong-dan.pdf";
+    doc.content_type = "application/pdf";
+    doc.size = 1024;
+    doc.url = "https://files.example.vn/huong-dan.pdf";
+    struct reply_opts with_doc = {.nattachments = 1, .attachments = {&doc}};
+    reply_to(t, "a1", "Chào chị Lan, em gửi hướng dẫn", &with_doc, T0 + 2 * MINUTE, r1);
+    struct reply_opts on_zalo = {.channel = ZALO};
+    reply_to(t, "a1", "Hello, we will call you", &on_zalo, T0 + 3 * MINUTE, r2);
+    struct reply_opts on_sms = {.channel = CAREBUS__V1__CHANNEL__CHANNEL_SMS};
+    reply_to(t, "a1", "Ma don: 123", &on_sms, T0 + 4 * MINUTE, r3);
+    struct reply_opts on_ig = {.channel = CAREBUS__V1__CHANNEL__CHANNEL_INSTAGRAM};
+    reply_to(t, "a1", "Chào chị", &on_ig, T0 + 5 * MINUTE, r4);
+    reply(t, "a1", "khách quen", true, NULL, T0 + 6 * MINUTE);
+    struct reply_opts on_wa = {.channel = CAREBUS__V1__CHANNEL__CHANNEL_WHATSAPP};
+    reply_to(t, "a1", "Chào chị", &on_wa, T0 + 7 * MINUTE, r5);
+    catch_up();
+    assert_int_equal(outbound_count(), 5);
+
+    /* No channel named: the customer's last (Facebook), with the files. */
+    event *o = outbound_for(r1);
+    assert_non_null(o);
+    const Carebus__V1__MessageOutbound *x = o->message_outbound;
+    id_derive2(r1, "delivery", d);
+    assert_string_equal(x->delivery_id, d);
+    assert_int_equal(x->kind, CAREBUS__V1__OUTBOUND_KIND__OUTBOUND_KIND_REPLY);
+    assert_int_equal(x->channel, FACEBOOK);
+    assert_string_equal(x->recipient->handle, "psid-7");
+    assert_string_equal(x->recipient->name, "Lan");
+    assert_string_equal(x->text, "Chào chị Lan, em gửi hướng dẫn");
+    assert_string_equal(x->language, "vi");
+    assert_string_equal(x->agent_id, "a1");
+    assert_non_null(x->last_inbound_at);
+    assert_true(event_ts_us(x->last_inbound_at) == T0 + MINUTE);
+    assert_int_equal(x->n_attachments, 1);
+    assert_string_equal(x->attachments[0]->url, "https://files.example.vn/huong-dan.pdf");
+    assert_string_equal(x->message_id, "");
+    assert_string_equal(o->ticket_id, t);
+    assert_string_equal(o->causation_id, r1);
+    event_destroy(&o);
+    /* Zalo: its own handle, the window from the Zalo contact; English. */
+    o = outbound_for(r2);
+    assert_int_equal(o->message_outbound->channel, ZALO);
+    assert_string_equal(o->message_outbound->recipient->handle, "zalo-uid-1");
+    assert_string_equal(o->message_outbound->language, "en");
+    assert_true(event_ts_us(o->message_outbound->last_inbound_at) == T0);
+    event_destroy(&o);
+    /* SMS: the phone number; no SMS from the customer yet: no window. */
+    o = outbound_for(r3);
+    assert_string_equal(o->message_outbound->recipient->handle, VN);
+    assert_string_equal(o->message_outbound->recipient->phone, VN);
+    assert_null(o->message_outbound->last_inbound_at);
+    event_destroy(&o);
+    /* Instagram: nobody to send to. */
+    o = outbound_for(r4);
+    assert_string_equal(o->message_outbound->recipient->handle, "");
+    assert_string_equal(o->message_outbound->recipient->name, "Lan");
+    event_destroy(&o);
+    /* WhatsApp: the number as WhatsApp spells it. */
+    o = outbound_for(r5);
+    assert_string_equal(o->message_outbound->recipient->handle, "84901234567");
+    event_destroy(&o);
+
+    /* The timeline: kinds, channels, recipients, attachments, states. */
+    assert_string_equal(q("SELECT string_agg(concat_ws(':', m->>'direction', m->>'channel',"
+                          " m->>'outbound_kind', m->'delivery'->>'status'), ',')"
+                          " FROM jsonb_array_elements(router.ticket_json($1)->'messages') m",
+                          t, NULL),
+                        "in:zalo,in:facebook,out:facebook:reply:queued,out:zalo:reply:queued,"
+                        "out:sms:reply:queued,out:instagram:reply:queued,note:zalo,"
+                        "out:whatsapp:reply:queued");
+    assert_string_equal(q("SELECT recipient FROM router.messages WHERE event_id = $1", r4, NULL),
+                        "");
+    assert_string_equal(q("SELECT router.ticket_json($1)->'messages'->0->>'attachments'", t, NULL),
+                        "[{\"url\": \"https://cdn.example.vn/may-giat.jpg\", \"name\": "
+                        "\"may-giat.jpg\", \"size\": 48213, \"content_type\": \"image/jpeg\"}]");
+    assert_string_equal(
+        q("SELECT router.ticket_json($1)->'timeline'->2->'attachments'->0->>'name'", t, NULL),
+        "huong-dan.pdf");
+    assert_string_equal(
+        q("SELECT router.ticket_json($1)->'messages'->2->'delivery'->>'id'", t, NULL), d);
+    assert_replay_equal("ingest,sla,courier");
+}
+
+/* Email: carebus's own Message-ID (kept as the reply's external_id, so
+ * that the customer's answer threads back), In-Reply-To the customer's
+ * latest mail, References the thread oldest first, "Re: <subject>". */
+static void test_email_reply_thread(void **state)
+{
+    (void)state;
+    NEED_DB();
+    char e1[ID_LEN], e2[ID_LEN], r1[ID_LEN], r2[ID_LEN], want[128];
+    struct contact m1 = {.channel = EMAIL,
+                         .name = "Lan",
+                         .handle = "Lan@Example.VN",
+                         .subject = "Máy giặt hỏng",
+                         .text = "Máy giặt nhà tôi bị hỏng",
+                         .external_id = "<m1@mail.example.vn>",
+                         .at = T0};
+    contact(&m1, e1);
+    catch_up();
+    char t[ID_LEN];
+    snprintf(t, sizeof t, "%s", ticket_of(e1));
+    reply_to(t, "a1", "Chào chị, chị gửi giúp em ảnh", NULL, T0 + MINUTE, r1);
+    catch_up();
+    event *o = outbound_for(r1);
+    const Carebus__V1__MessageOutbound *x = o->message_outbound;
+    snprintf(want, sizeof want, "<%s@carebus.local>", r1);
+    assert_int_equal(x->channel, EMAIL);
+    assert_string_equal(x->recipient->handle, "lan@example.vn");
+    assert_string_equal(x->recipient->email, "lan@example.vn");
+    assert_string_equal(x->message_id, want);
+    assert_string_equal(x->in_reply_to, "<m1@mail.example.vn>");
+    assert_int_equal(x->n_references, 1);
+    assert_string_equal(x->references[0], "<m1@mail.example.vn>");
+    assert_string_equal(x->subject, "Re: Máy giặt hỏng");
+    event_destroy(&o);
+    assert_string_equal(q("SELECT external_id FROM router.messages WHERE event_id = $1", r1, NULL),
+                        want);
+    /* The customer answers our mail: the same ticket, and the next reply
+     * answers that. */
+    struct contact m2 = {.channel = EMAIL,
+                         .handle = "lan@example.vn",
+                         .subject = "Re: Máy giặt hỏng",
+                         .text = "ảnh đây",
+                         .external_id = "<m2@mail.example.vn>",
+                         .in_reply_to = want,
+                         .refs = {"<m1@mail.example.vn>", want},
+                         .at = T0 + 2 * MINUTE};
+    contact(&m2, e2);
+    catch_up();
+    assert_string_equal(ticket_of(e2), t);
+    g_router->email_domain = "care.example.vn";
+    reply_to(t, "a1", "Em đã nhận", NULL, T0 + 3 * MINUTE, r2);
+    catch_up();
+    g_router->email_domain = ROUTER_EMAIL_DOMAIN_DEFAULT;
+    o = outbound_for(r2);
+    x = o->message_outbound;
+    char want2[128];
+    snprintf(want2, sizeof want2, "<%s@care.example.vn>", r2);
+    assert_string_equal(x->message_id, want2);
+    assert_string_equal(x->in_reply_to, "<m2@mail.example.vn>");
+    assert_int_equal(x->n_references, 3);
+    assert_string_equal(x->references[0], "<m1@mail.example.vn>");
+    assert_string_equal(x->references[1], want);
+    assert_string_equal(x->references[2], "<m2@mail.example.vn>");
+    event_destroy(&o);
+}
+
+/* A reply on a ticket merged away in the same batch goes to the merged
+ * customer's handle, with that ticket's conversation: what the prefetch
+ * did not load is loaded when needed, so that live (two batches) and a
+ * rebuild (one) address it alike. */
+static void test_reply_after_merge_in_batch(void **state)
+{
+    (void)state;
+    NEED_DB();
+    char ea[ID_LEN], eb[ID_LEN], em[ID_LEN], r1[ID_LEN];
+    struct contact a = {
+        .channel = ZALO, .phone = "0901234567", .handle = "z-A", .text = "một", .at = T0};
+    struct contact b = {.channel = FACEBOOK,
+                        .email = "b@example.vn",
+                        .handle = "psid-B",
+                        .text = "hai",
+                        .at = T0 + MINUTE};
+    contact(&a, ea);
+    contact(&b, eb);
+    catch_up();
+    char tb[ID_LEN], ta[ID_LEN];
+    snprintf(ta, sizeof ta, "%s", ticket_of(ea));
+    snprintf(tb, sizeof tb, "%s", ticket_of(eb));
+    /* One batch: a chat contact shows they are one (b merges into a), and
+     * a reply on b's old ticket, on Facebook. */
+    struct contact link = {.channel = CHAT,
+                           .phone = "0901234567",
+                           .email = "b@example.vn",
+                           .handle = "v-1",
+                           .text = "ba",
+                           .at = T0 + 2 * MINUTE};
+    contact(&link, em);
+    struct reply_opts on_fb = {.channel = FACEBOOK};
+    reply_to(tb, "a1", "trả lời", &on_fb, T0 + 3 * MINUTE, r1);
+    catch_up();
+    assert_string_equal(tcol(tb, "merged_into"), ta);
+    event *o = outbound_for(r1);
+    assert_non_null(o);
+    assert_string_equal(o->ticket_id, ta);
+    assert_string_equal(o->message_outbound->recipient->handle, "psid-B");
+    assert_true(event_ts_us(o->message_outbound->last_inbound_at) == T0 + MINUTE);
+    event_destroy(&o);
+    assert_replay_equal("ingest,sla,courier");
+}
+
+/* Acknowledgements (off unless configured): on a new ticket of an
+ * enabled channel, worded for business hours or not at the contact's
+ * time, in the contact's language, on the timeline after the contact. */
+static void test_acknowledgements(void **state)
+{
+    (void)state;
+    NEED_DB();
+    static const char doc[] =
+        "{\"enabled\": [\"zalo\", \"email\"], \"templates\": {\"default\": {"
+        " \"vi\": {\"business_hours\": \"Chào {customer_name}, đã nhận yêu cầu số "
+        "{ticket_number}.\","
+        "        \"after_hours\": \"Ngoài giờ: yêu cầu số {ticket_number}.\","
+        "        \"subject\": \"Yêu cầu số {ticket_number}\", \"customer_name\": \"anh/chị\"},"
+        " \"en\": {\"business_hours\": \"Hello {customer_name}, request {ticket_number}.\","
+        "        \"after_hours\": \"After hours: request {ticket_number}.\"}}}}";
+    char err[512];
+    ack *a = ack_parse(doc, strlen(doc), "test", err, sizeof err);
+    assert_non_null(a);
+    bool is_explicit;
+    char *dir = calendar_config_dir(&is_explicit);
+    calendar_config *cc = calendar_config_load(dir, err, sizeof err);
+    assert_non_null(cc);
+    calendar *cal = calendar_config_take(cc, ACK_CALENDAR_DEFAULT);
+    ack_set_calendar(a, &cal);
+    calendar_config_destroy(&cc);
+    free(dir);
+    ack *saved = g_router->ack;
+    g_router->ack = a;
+
+    char e1[ID_LEN], e2[ID_LEN], e3[ID_LEN], e4[ID_LEN], e5[ID_LEN];
+    struct contact lan = {
+        .channel = ZALO, .name = "Lan", .handle = "z-1", .text = "Tôi cần hỗ trợ", .at = T0};
+    contact(&lan, e1);
+    say(ZALO, "z-2", "hello, my order is late", T0 + 11 * 60 * MINUTE, e2); /* 20:00 */
+    say(CAREBUS__V1__CHANNEL__CHANNEL_SMS, "0912345678", "alo", T0 + MINUTE, e3);
+    say(ZALO, "z-1", "còn nữa", T0 + 2 * MINUTE, e4); /* joins: no new ticket */
+    struct contact mail = {.channel = EMAIL,
+                           .handle = "x@example.vn",
+                           .text = "cần giúp",
+                           .external_id = "<x1@example.vn>",
+                           .at = T0 + 3 * MINUTE};
+    contact(&mail, e5);
+    catch_up();
+    assert_int_equal(outbound_count(), 3);
+
+    char t1[ID_LEN], t2[ID_LEN], t5[ID_LEN], opened[ID_LEN], name[160];
+    snprintf(t1, sizeof t1, "%s", ticket_of(e1));
+    snprintf(t2, sizeof t2, "%s", ticket_of(e2));
+    snprintf(t5, sizeof t5, "%s", ticket_of(e5));
+    snprintf(name, sizeof name, "%s/ticket.opened/0", e1);
+    id_derive(name, opened);
+    event *o = outbound_for(opened);
+    assert_non_null(o);
+    const Carebus__V1__MessageOutbound *x = o->message_outbound;
+    assert_int_equal(x->kind, CAREBUS__V1__OUTBOUND_KIND__OUTBOUND_KIND_ACKNOWLEDGEMENT);
+    assert_string_equal(x->recipient->handle, "z-1");
+    assert_string_equal(x->text, "Chào Lan, đã nhận yêu cầu số 1.");
+    assert_string_equal(x->language, "vi");
+    assert_string_equal(x->agent_id, "");
+    event_destroy(&o);
+    snprintf(name, sizeof name, "%s/ticket.opened/0", e2);
+    id_derive(name, opened);
+    o = outbound_for(opened);
+    assert_string_equal(o->message_outbound->text, "After hours: request 2.");
+    assert_string_equal(o->message_outbound->language, "en");
+    event_destroy(&o);
+    snprintf(name, sizeof name, "%s/ticket.opened/0", e5);
+    id_derive(name, opened);
+    o = outbound_for(opened);
+    x = o->message_outbound;
+    char d[ID_LEN], mid[128];
+    id_derive2(opened, "delivery", d);
+    snprintf(mid, sizeof mid, "<%s@carebus.local>", d);
+    assert_string_equal(x->delivery_id, d);
+    assert_string_equal(x->subject, "Yêu cầu số 5");
+    assert_string_equal(x->message_id, mid);
+    assert_string_equal(x->in_reply_to, "<x1@example.vn>");
+    assert_string_equal(x->text, "Chào anh/chị, đã nhận yêu cầu số 5.");
+    event_destroy(&o);
+    /* On the timeline, after the contact it answers. */
+    assert_string_equal(q("SELECT string_agg(concat_ws(':', m->>'direction',"
+                          " m->>'outbound_kind', m->'delivery'->>'status'), ',')"
+                          " FROM jsonb_array_elements(router.ticket_json($1)->'messages') m",
+                          t1, NULL),
+                        "in,out:acknowledgement:queued,in");
+    assert_string_equal(types_of(t5), "ticket.opened,ticket.contact_added,ticket.classified,"
+                                      "ticket.assigned,ticket.queued,message.outbound");
+    assert_string_equal(q("SELECT router.ticket_json($1)->'messages'->1->>'text'", t1, NULL),
+                        "Chào Lan, đã nhận yêu cầu số 1.");
+    assert_string_equal(q("SELECT concat_ws(' ', m->>'subject', m->>'external_id') FROM"
+                          " jsonb_array_elements(router.ticket_json($1)->'messages') m"
+                          " WHERE m->>'direction' = 'out'",
+                          t5, NULL),
+                        q("SELECT 'Yêu cầu số 5 ' || $1", mid, NULL));
+    (void)t2;
+    assert_replay_equal("courier,ingest,sla");
+    g_router->ack = saved;
+    ack_destroy(&a);
+}
+
+/* Statuses fold whatever their order and stream: a delivery or read
+ * report before its message.sent waits and applies when it comes; a read
+ * before the delivery stays read; a failure gives way to a later send; a
+ * watermark covers what was sent to its recipient up to it, also for a
+ * send that comes after it; non-permanent failures and statuses of
+ * survey invitations change nothing. A rebuild reading the streams in
+ * either order equals the live state. */
+static void test_delivery_statuses(void **state)
+{
+    (void)state;
+    NEED_DB();
+    char e1[ID_LEN], r[5][ID_LEN], d[5][ID_LEN];
+    say(FACEBOOK, "psid-1", "xin chào", T0, e1);
+    catch_up();
+    char t[ID_LEN];
+    snprintf(t, sizeof t, "%s", ticket_of(e1));
+    for (int i = 0; i < 5; i++) {
+        reply_to(t, "a1", "trả lời", NULL, T0 + (i + 1) * MINUTE, r[i]);
+        id_derive2(r[i], "delivery", d[i]);
+    }
+    catch_up();
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(delivery_of(r[i]), "queued");
+
+    /* r0: delivered and read (the provider's webhooks) before the send. */
+    receipt(false, FACEBOOK, "mid-0", NULL, 0, T0 + 20 * MINUTE);
+    receipt(true, FACEBOOK, "mid-0", NULL, 0, T0 + 21 * MINUTE);
+    catch_up();
+    assert_string_equal(delivery_of(r[0]), "queued");
+    assert_int_equal(qlong("SELECT count(*) FROM router.delivery_pending", NULL), 2);
+    sent(d[0], FACEBOOK, "mid-0", T0 + 10 * MINUTE);
+    catch_up();
+    assert_string_equal(delivery_of(r[0]), "read mid-0");
+    assert_int_equal(qlong("SELECT count(*) FROM router.delivery_pending", NULL), 0);
+    /* A late delivery report does not move it back. */
+    receipt(false, FACEBOOK, "mid-0", NULL, 0, T0 + 22 * MINUTE);
+    catch_up();
+    assert_string_equal(delivery_of(r[0]), "read mid-0");
+    assert_string_equal(q("SELECT (delivered_at = to_timestamp($1::bigint / 1e6))::text"
+                          " FROM router.messages WHERE event_id = $2",
+                          "1795400400000000", r[0], NULL),
+                        "true");
+
+    /* r1: refused at once (courier), then sent after all. */
+    failed("courier", d[1], FACEBOOK, NULL, "100", "(#100) No matching user found", true,
+           T0 + 11 * MINUTE);
+    catch_up();
+    assert_string_equal(delivery_of(r[1]), "failed 100");
+    assert_string_equal(
+        q("SELECT router.ticket_json($1)->'messages'->2->'delivery'->'error'->>'reason'", t, NULL),
+        "(#100) No matching user found");
+    sent(d[1], FACEBOOK, "mid-1", T0 + 12 * MINUTE);
+    catch_up();
+    assert_string_equal(delivery_of(r[1]), "sent mid-1 100");
+    assert_string_equal(q("SELECT router.ticket_json($1)->'messages'->2->>'delivery'", t, NULL),
+                        q("SELECT jsonb_build_object('id', $1::uuid, 'status', 'sent', 'at',"
+                          " to_timestamp($2::bigint / 1e6), 'provider_message_id', 'mid-1',"
+                          " 'sent_at', to_timestamp($2::bigint / 1e6), 'delivered_at', NULL,"
+                          " 'read_at', NULL, 'error', NULL)::text",
+                          d[1], "1795399920000000", NULL));
+
+    /* r2: sent, then the provider reports it failed (by its message id);
+     * a failure while courier retries changes nothing. */
+    failed("courier", d[2], FACEBOOK, NULL, "5xx", "retrying", false, T0 + 12 * MINUTE);
+    sent(d[2], FACEBOOK, "mid-2", T0 + 13 * MINUTE);
+    failed("ingest", NULL, FACEBOOK, "mid-2", "131047", "Re-engagement message", true,
+           T0 + 35 * MINUTE);
+    catch_up();
+    assert_string_equal(delivery_of(r[2]), "failed mid-2 131047");
+
+    /* r3 and r4: a read watermark covers r3 (sent before it), whose send
+     * comes after the watermark in the log, but not r4 (sent after). */
+    receipt(true, FACEBOOK, NULL, "psid-1", T0 + 15 * MINUTE, T0 + 30 * MINUTE);
+    catch_up();
+    sent(d[3], FACEBOOK, "mid-3", T0 + 14 * MINUTE);
+    sent(d[4], FACEBOOK, "mid-4", T0 + 16 * MINUTE);
+    catch_up();
+    assert_string_equal(delivery_of(r[3]), "read mid-3");
+    assert_string_equal(delivery_of(r[4]), "sent mid-4");
+    assert_string_equal(delivery_of(r[1]), "read mid-1 100");
+    assert_string_equal(delivery_of(r[2]), "failed mid-2 131047"); /* failed after the read */
+    /* A later delivery watermark covers r4 too. */
+    receipt(false, FACEBOOK, NULL, "psid-1", T0 + 17 * MINUTE, T0 + 31 * MINUTE);
+    catch_up();
+    assert_string_equal(delivery_of(r[4]), "delivered mid-4");
+    assert_string_equal(delivery_of(r[3]), "read mid-3");
+
+    /* A send of something the router never made waits; a survey's is not
+     * the router's business. */
+    sent("0b9e2a51-43f1-5d2c-9b1a-2f6b3c4d5e6f", FACEBOOK, "mid-x", T0 + 18 * MINUTE);
+    Carebus__V1__MessageSent sv = CAREBUS__V1__MESSAGE_SENT__INIT;
+    sv.delivery_id = "1c9e2a51-43f1-5d2c-9b1a-2f6b3c4d5e6f";
+    sv.kind = CAREBUS__V1__OUTBOUND_KIND__OUTBOUND_KIND_SURVEY;
+    sv.channel = FACEBOOK;
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_MESSAGE_SENT;
+    ev.message_sent = &sv;
+    append("courier", &ev, T0 + 18 * MINUTE, NULL);
+    /* A message.sent on another stream than courier's is not a send. */
+    sv.delivery_id = d[4];
+    sv.kind = CAREBUS__V1__OUTBOUND_KIND__OUTBOUND_KIND_REPLY;
+    append("ingest", &ev, T0 + 40 * MINUTE, NULL);
+    catch_up();
+    assert_string_equal(
+        q("SELECT string_agg(concat_ws(' ', status, delivery_id, provider_message_id, recipient),"
+          " ',' ORDER BY status, provider_message_id) FROM router.delivery_pending",
+          NULL),
+        "delivered psid-1,read psid-1,sent 0b9e2a51-43f1-5d2c-9b1a-2f6b3c4d5e6f mid-x");
+    assert_string_equal(delivery_of(r[4]), "delivered mid-4");
+
+    /* Whatever order the streams are read in, the same state. */
+    assert_replay_equal("courier,ingest,sla");
+    assert_replay_equal("ingest,sla,courier");
+    for (int i = 0; i < 5; i++)
+        assert_string_not_equal(delivery_of(r[i]), "queued");
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -1290,6 +1906,12 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_time_from_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bus_contact_without_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_bodies_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ticket_number, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_outbound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_email_reply_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_after_merge_in_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acknowledgements, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delivery_statuses, setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
