@@ -84,11 +84,11 @@ static int cu_segment_set(void *row, const char *v, void *ctx)
 static void cu_status_get(rowset_put *p, const void *row, const void *ctx)
 {
     (void)ctx;
-    rowset_put_str(
-        p, event_customer_status_name(((const m_customer *)row)->status ==
-                                              CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
-                                          ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
-                                          : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE));
+    rowset_put_str(p, event_customer_status_name(
+                          ((const m_customer *)row)->status ==
+                                  CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                              ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                              : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE));
 }
 
 static int cu_status_set(void *row, const char *v, void *ctx)
