@@ -26,6 +26,10 @@
 #define OP_MAX_ATTRIBUTES 64
 #define OP_MAX_NAME 128      /* agent ids, team names */
 #define OP_MAX_CAPACITY 1000 /* tickets an agent may hold at once */
+/* Files a reply may send, given by URL, and the largest size declared
+ * (WhatsApp's limit for a document; the providers check their own). */
+#define OP_MAX_ATTACHMENTS 10
+#define OP_MAX_ATTACHMENT_SIZE (100u * 1024 * 1024)
 
 struct op {
     event ev;
@@ -43,6 +47,8 @@ struct op {
     Carebus__V1__CustomerProfileUpdated__AttributesEntry attrs[OP_MAX_ATTRIBUTES];
     Carebus__V1__CustomerProfileUpdated__AttributesEntry *attr_ptrs[OP_MAX_ATTRIBUTES];
     Google__Protobuf__Timestamp started, answered, ended;
+    Carebus__V1__Attachment attachments[OP_MAX_ATTACHMENTS];
+    Carebus__V1__Attachment *attachment_ptrs[OP_MAX_ATTACHMENTS];
 };
 
 /* Shared by the parsers (ops.c): op_begin zeroes o and checks that root is
@@ -52,7 +58,9 @@ int op_begin(struct op *o, const json_t *root, struct message_error *err);
 int op_finish(struct op *o, const json_t *root, Carebus__V1__Envelope__BodyCase body,
               int64_t default_us, struct message_error *err);
 
-/* {"agent_id","text","channel"?,"internal_note"?} */
+/* {"agent_id","text","channel"?,"internal_note"?,"attachments"?: [{"url",
+ *  "name"?,"content_type"?,"size"?}]}: an http(s) URL with a host, at most
+ *  OP_MAX_ATTACHMENTS files of at most OP_MAX_ATTACHMENT_SIZE bytes. */
 int tickets_reply_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
                         struct message_error *err);
 /* {"status": open|pending|solved|closed, "reason"?, "actor"?} */

@@ -1,5 +1,6 @@
 /* tickets.c — what agents and integrators do to a ticket: reply (or write
- * an internal note), change its status, ask for a transfer.
+ * an internal note), with files given by URL, change its status, ask for a
+ * transfer.
  *
  * Each becomes an event on the "ingest" stream with the envelope's
  * ticket_id set; the router applies it. A ticket the router does not know
@@ -10,12 +11,77 @@
  * naming another is 403), on that agent's or its teams' tickets only
  * unless it is a supervisor's (write_submit_ticket).
  */
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ingest.h"
 #include "ops.h"
 #include "timeutil.h"
 #include "write.h"
+
+/* An absolute http or https URL with a host and no blanks: what courier
+ * and the providers can fetch. */
+static bool attachment_url_ok(const char *u)
+{
+    size_t scheme = strncasecmp(u, "https://", 8) == 0  ? 8
+                    : strncasecmp(u, "http://", 7) == 0 ? 7
+                                                        : 0;
+    if (!scheme || strpbrk(u, " \t\r\n"))
+        return false;
+    size_t host = strcspn(u + scheme, "/?#");
+    return host > 0 && u[scheme] != ':' && u[scheme] != '@';
+}
+
+/* "attachments": files the reply sends, given by URL. */
+static int reply_attachments(const json_t *root, struct op *o, struct message_error *err)
+{
+    const json_t *arr = json_object_get(root, "attachments");
+    if (!arr || json_is_null(arr))
+        return 0;
+    if (!json_is_array(arr))
+        return field_fail(err, "invalid_field", "attachments", "\"attachments\" must be an array");
+    if (json_array_size(arr) > OP_MAX_ATTACHMENTS)
+        return field_fail(err, "invalid_field", "attachments",
+                          "\"attachments\" has more than %d items", OP_MAX_ATTACHMENTS);
+    size_t i;
+    const json_t *a;
+    json_array_foreach(arr, i, a)
+    {
+        char field[64];
+        Carebus__V1__Attachment *at = &o->attachments[i];
+        carebus__v1__attachment__init(at);
+        snprintf(field, sizeof field, "attachments[%zu]", i);
+        if (!json_is_object(a))
+            return field_fail(err, "invalid_field", field, "\"%s\" must be an object", field);
+        snprintf(field, sizeof field, "attachments[%zu].url", i);
+        if (field_string(a, "url", field, FIELD_REQUIRED, 4096, &at->url, err) != 0)
+            return -1;
+        if (!attachment_url_ok(at->url))
+            return field_fail(err, "invalid_field", field,
+                              "\"%s\" must be an http or https URL with a host", field);
+        snprintf(field, sizeof field, "attachments[%zu].name", i);
+        if (field_string(a, "name", field, FIELD_TEXT, 1024, &at->name, err) != 0)
+            return -1;
+        snprintf(field, sizeof field, "attachments[%zu].content_type", i);
+        if (field_string(a, "content_type", field, FIELD_OPTIONAL, 256, &at->content_type, err) !=
+            0)
+            return -1;
+        if (at->content_type[0] && !strchr(at->content_type, '/'))
+            return field_fail(err, "invalid_field", field,
+                              "\"%s\" must be a media type (\"image/jpeg\")", field);
+        snprintf(field, sizeof field, "attachments[%zu].size", i);
+        uint64_t size = 0;
+        if (field_uint(a, "size", field, FIELD_OPTIONAL, OP_MAX_ATTACHMENT_SIZE, &size, NULL,
+                       err) != 0)
+            return -1;
+        at->size = size;
+        o->attachment_ptrs[i] = at;
+    }
+    o->body.reply.attachments = o->attachment_ptrs;
+    o->body.reply.n_attachments = json_array_size(arr);
+    return 0;
+}
 
 int tickets_reply_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
                         struct message_error *err)
@@ -31,7 +97,8 @@ int tickets_reply_parse(const json_t *root, const char *ticket_id, int64_t now_u
         field_string(root, "text", "text", FIELD_REQUIRED | FIELD_TEXT, 0, &b->text, err) ||
         field_enum(root, "channel", "channel", FIELD_OPTIONAL, &carebus__v1__channel__descriptor,
                    &ch, NULL, err) ||
-        field_bool(root, "internal_note", "internal_note", FIELD_OPTIONAL, &note, err))
+        field_bool(root, "internal_note", "internal_note", FIELD_OPTIONAL, &note, err) ||
+        reply_attachments(root, o, err))
         return -1;
     b->channel = (Carebus__V1__Channel)ch;
     b->internal_note = note;

@@ -111,6 +111,62 @@ static void test_reply(void **state)
     check(tickets_reply_parse, TICKET, "[]", "", &o, NULL);
 }
 
+/* Files a reply sends, by URL: http(s) with a host, a media type, a size
+ * within bounds, at most OP_MAX_ATTACHMENTS of them. */
+static void test_reply_attachments(void **state)
+{
+    (void)state;
+    struct op o;
+    json_t *j;
+    check(tickets_reply_parse, TICKET,
+          "{\"agent_id\":\"a1\",\"text\":\"t\",\"attachments\":["
+          "{\"url\":\"https://cdn.example.vn/a.jpg\",\"name\":\"\u1ea2nh.jpg\","
+          "\"content_type\":\"image/jpeg\",\"size\":48213},"
+          "{\"url\":\"HTTP://files.example.vn:8080/b?x=1\"}]}",
+          NULL, &o, &j);
+    const Carebus__V1__AgentReplied *r = o.ev.agent_replied;
+    assert_int_equal(r->n_attachments, 2);
+    assert_string_equal(r->attachments[0]->url, "https://cdn.example.vn/a.jpg");
+    assert_string_equal(r->attachments[0]->name, "\xe1\xba\xa2nh.jpg");
+    assert_string_equal(r->attachments[0]->content_type, "image/jpeg");
+    assert_int_equal(r->attachments[0]->size, 48213);
+    assert_string_equal(r->attachments[1]->url, "HTTP://files.example.vn:8080/b?x=1");
+    assert_int_equal(r->attachments[1]->size, 0);
+    assert_packs(&o);
+    json_decref(j);
+    check(tickets_reply_parse, TICKET, "{\"agent_id\":\"a1\",\"text\":\"t\",\"attachments\":[]}",
+          NULL, &o, &j);
+    assert_int_equal(o.ev.agent_replied->n_attachments, 0);
+    json_decref(j);
+
+    static const struct {
+        const char *attachments, *field;
+    } bad[] = {
+        {"{}", "attachments"},
+        {"[1]", "attachments[0]"},
+        {"[{\"name\":\"a\"}]", "attachments[0].url"},
+        {"[{\"url\":\"ftp://x/a\"}]", "attachments[0].url"},
+        {"[{\"url\":\"/relative/a.jpg\"}]", "attachments[0].url"},
+        {"[{\"url\":\"https:///a.jpg\"}]", "attachments[0].url"},
+        {"[{\"url\":\"https://x/a b.jpg\"}]", "attachments[0].url"},
+        {"[{\"url\":\"https://x/a\",\"content_type\":\"jpeg\"}]", "attachments[0].content_type"},
+        {"[{\"url\":\"https://x/a\",\"size\":-1}]", "attachments[0].size"},
+        {"[{\"url\":\"https://x/a\",\"size\":104857601}]", "attachments[0].size"},
+        {"[{\"url\":\"https://x/a\",\"name\":7}]", "attachments[0].name"},
+        {"[{\"url\":\"https://x/a\"},{\"url\":\"https://x/b\"},{\"url\":\"https://x/c\"},"
+         "{\"url\":\"https://x/d\"},{\"url\":\"https://x/e\"},{\"url\":\"https://x/f\"},"
+         "{\"url\":\"https://x/g\"},{\"url\":\"https://x/h\"},{\"url\":\"https://x/i\"},"
+         "{\"url\":\"https://x/j\"},{\"url\":\"https://x/k\"}]",
+         "attachments"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text, "{\"agent_id\":\"a1\",\"text\":\"t\",\"attachments\":%s}",
+                 bad[i].attachments);
+        check(tickets_reply_parse, TICKET, text, bad[i].field, &o, NULL);
+    }
+}
+
 static void test_status_and_transfer(void **state)
 {
     (void)state;
@@ -333,9 +389,13 @@ static void test_lookup(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reply),    cmocka_unit_test(test_status_and_transfer),
-        cmocka_unit_test(test_presence), cmocka_unit_test(test_profile),
-        cmocka_unit_test(test_call),     cmocka_unit_test(test_lookup),
+        cmocka_unit_test(test_reply),
+        cmocka_unit_test(test_reply_attachments),
+        cmocka_unit_test(test_status_and_transfer),
+        cmocka_unit_test(test_presence),
+        cmocka_unit_test(test_profile),
+        cmocka_unit_test(test_call),
+        cmocka_unit_test(test_lookup),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
