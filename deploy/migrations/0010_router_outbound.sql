@@ -16,9 +16,9 @@ ALTER TABLE router.tickets ADD COLUMN number bigint;
 UPDATE router.tickets t SET number = e.seq
   FROM eventlog.events e WHERE e.event_id = t.opened_event_id AND e.stream = 'ingest';
 
--- outbound_kind: what carebus sent ('reply', 'acknowledgement'; spellings
--- of carebus.v1.OutboundKind), NULL for contacts, notes and replies written
--- before carebus sent them. delivery_id: the message.outbound's delivery id;
+-- outbound_kind: what carebus sent (carebus.v1.OutboundKind's spellings;
+-- the router writes replies and acknowledgements), NULL for contacts, notes
+-- and replies written before carebus sent them. delivery_id: the message.outbound's delivery id;
 -- recipient: the handle it went to ('' when the customer has none on that
 -- channel: courier fails it). attachments: [{name, content_type, size, url,
 -- media_id}] of a contact or a reply. The delivery's times: sent_at the
@@ -26,7 +26,8 @@ UPDATE router.tickets t SET number = e.seq
 -- delivered_at and read_at the first report of each, failed_at the latest
 -- failure (with the provider's code and reason).
 ALTER TABLE router.messages
-    ADD COLUMN outbound_kind text CHECK (outbound_kind IN ('reply', 'acknowledgement')),
+    ADD COLUMN outbound_kind text
+        CHECK (outbound_kind IN ('reply', 'acknowledgement', 'survey')),
     ADD COLUMN delivery_id uuid,
     ADD COLUMN recipient text,
     ADD COLUMN attachments jsonb,
