@@ -30,6 +30,7 @@ SNAPSHOT = {
     "merges": "SELECT * FROM router.merges ORDER BY merged_id",
     "agents": "SELECT * FROM router.agents ORDER BY id",
     "position": "SELECT * FROM router.position",
+    "delivery statuses": "SELECT * FROM router.delivery_pending ORDER BY event_id, n",
     "router events": "SELECT event_id, type, seq, ticket_id, customer_id, payload"
                      " FROM eventlog.events WHERE stream = 'router' ORDER BY seq",
     "offsets": "SELECT stream, seq FROM eventlog.offsets WHERE consumer = 'router' ORDER BY 1",
