@@ -675,22 +675,41 @@ static int conversation(route_ctx *c, int t, struct conversation *cv)
     if (store_conversation(m, t) != 0)
         return -1;
     int cu = model_customer_final(m, m->tick[t].cust);
-    size_t nm = m->nhist + m->nmsg, ni = m->ncident + m->nidnew;
-    cv->msgs = arena_calloc(&m->a, nm + 1, sizeof *cv->msgs);
-    cv->ids = arena_calloc(&m->a, ni + 1, sizeof *cv->ids);
-    cv->nmsgs = cv->nids = 0;
-    for (size_t i = 0; i < m->nhist; i++)
-        if (m->hist[i].ticket >= 0 && model_ticket_final(m, m->hist[i].ticket) == t)
-            cv->msgs[cv->nmsgs++] = &m->hist[i];
-    for (size_t i = 0; i < m->nmsg; i++)
-        if (model_ticket_final(m, m->msg[i].ticket) == t)
-            cv->msgs[cv->nmsgs++] = &m->msg[i];
-    for (size_t i = 0; i < m->ncident; i++)
-        if (m->cident[i].cust >= 0 && model_customer_final(m, m->cident[i].cust) == cu)
-            cv->ids[cv->nids++] = &m->cident[i];
-    for (size_t i = 0; i < m->nidnew; i++)
-        if (model_customer_final(m, m->idnew[i].cust) == cu)
-            cv->ids[cv->nids++] = &m->idnew[i];
+    /* Twice: count, then collect into arrays of the right size (a batch
+     * of replies would otherwise take the whole model's size each). */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t nm = 0, ni = 0;
+        for (size_t i = 0; i < m->nhist; i++)
+            if (m->hist[i].ticket >= 0 && model_ticket_final(m, m->hist[i].ticket) == t) {
+                if (pass)
+                    cv->msgs[nm] = &m->hist[i];
+                nm++;
+            }
+        for (size_t i = 0; i < m->nmsg; i++)
+            if (model_ticket_final(m, m->msg[i].ticket) == t) {
+                if (pass)
+                    cv->msgs[nm] = &m->msg[i];
+                nm++;
+            }
+        for (size_t i = 0; i < m->ncident; i++)
+            if (m->cident[i].cust >= 0 && model_customer_final(m, m->cident[i].cust) == cu) {
+                if (pass)
+                    cv->ids[ni] = &m->cident[i];
+                ni++;
+            }
+        for (size_t i = 0; i < m->nidnew; i++)
+            if (model_customer_final(m, m->idnew[i].cust) == cu) {
+                if (pass)
+                    cv->ids[ni] = &m->idnew[i];
+                ni++;
+            }
+        if (!pass) {
+            cv->msgs = arena_calloc(&m->a, nm + 1, sizeof *cv->msgs);
+            cv->ids = arena_calloc(&m->a, ni + 1, sizeof *cv->ids);
+        }
+        cv->nmsgs = nm;
+        cv->nids = ni;
+    }
     return 0;
 }
 
