@@ -38,7 +38,6 @@
 #include "address.h"
 #include "language.h"
 #include "log.h"
-#include "metrics.h"
 #include "store.h"
 
 #define QUEUE_PAGE 64
@@ -1369,8 +1368,9 @@ static int send_reply(route_ctx *c, const route_item *it, int t)
     if (emit_outbound(c, it, t, &o, &cv) != 0)
         return -1;
     const char *channel = event_channel_name(o.channel);
-    m_message *x = add_message(c, it, t, channel[0] ? channel : m->tick[t].channel, "out",
-                               external_id, NULL, r->text, r->agent_id);
+    m_message *x =
+        add_message(c, it, t, channel[0] ? channel : m->tick[t].channel, "out", external_id,
+                    o.subject ? model_strdup(m, o.subject) : NULL, r->text, r->agent_id);
     x->attachments = attachments_json(m, r->attachments, r->n_attachments);
     message_outbound(m, x, &o);
     return 0;

@@ -1594,6 +1594,8 @@ static void test_email_reply_thread(void **state)
     event_destroy(&o);
     assert_string_equal(q("SELECT external_id FROM router.messages WHERE event_id = $1", r1, NULL),
                         want);
+    assert_string_equal(q("SELECT subject FROM router.messages WHERE event_id = $1", r1, NULL),
+                        "Re: Máy giặt hỏng");
     /* The customer answers our mail: the same ticket, and the next reply
      * answers that. */
     struct contact m2 = {.channel = EMAIL,
