@@ -25,6 +25,11 @@
  *    lead the ticket keeps its assignee and only its priority rises.
  *  - Queues are drained after the event that freed capacity has done
  *    everything else, best ticket first across the teams concerned.
+ *  - A reply that is not a note goes to the customer (message.outbound):
+ *    on the channel the agent names, else the one the customer last wrote
+ *    on; an acknowledgement (when configured) answers a new ticket on its
+ *    channel. The router addresses them (address.h); courier sends them;
+ *    their statuses fold in any order (router.delivery_apply).
  */
 #include "route.h"
 

@@ -6,13 +6,16 @@
  * router's place (router.position, locked: a second instance waits, and
  * the consumer's offset check makes it reload), puts the batch in the
  * log's order with the SLA events due (order.h), and routes it (route.h)
- * over a model loaded and written back set-based (store.h). A batch costs
- * three round trips of the router's own (place, prefetch, writes: pipe.h)
- * whatever its size, plus the consumer's append, offsets and commit.
+ * over a model loaded and written back set-based (store.h). Events of the
+ * "courier" stream (delivery statuses) fold in any order and follow the
+ * others. A batch costs three round trips of the router's own (place,
+ * prefetch, writes: pipe.h) whatever its size, plus the consumer's append,
+ * offsets and commit (and one more for a reply whose ticket a merge in
+ * the batch changed: store_conversation).
  *
- * The configuration (rules.h) is a function's input besides the log: a
- * rebuild equals the live state when it runs with the same rules file and
- * CAREBUS_REOPEN_WINDOW_S. XXX: recording each configuration loaded as an
+ * The configuration (rules.h, ack.h) is a function's input besides the
+ * log: a rebuild equals the live state when it runs with the same rules
+ * and acknowledgements files, calendar and CAREBUS_REOPEN_WINDOW_S. XXX: recording each configuration loaded as an
  * event of the router's stream (with the offsets it applies from) would
  * make even that hold across changes.
  *

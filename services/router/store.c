@@ -10,12 +10,17 @@
  * tickets give customers, handles give customers, and customers give their
  * tickets that are not closed (the ones a contact can join or reopen, and
  * the ones a merge moves). A customer or ticket merged away is loaded with
- * its survivor, so the model can follow the chain.
+ * its survivor, so the model can follow the chain. The tickets replies go
+ * on bring their conversations and their customers' handles (addressing
+ * the message.outbound); what a merge in the batch adds is loaded when a
+ * reply needs it (store_conversation).
  *
  * Writes go parent first (customers, identities, tickets, then messages
- * and notes), so that every foreign key finds its row. Rows added in the
- * batch point at model indexes; they are written with the ids of the final
- * survivors, so that a merge later in the same batch is already applied.
+ * and notes), so that every foreign key finds its row; delivery statuses
+ * are applied after the messages they name (router.delivery_apply). Rows
+ * added in the batch point at model indexes; they are written with the ids
+ * of the final survivors, so that a merge later in the same batch is
+ * already applied.
  */
 #include "store.h"
 
