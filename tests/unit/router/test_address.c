@@ -190,7 +190,7 @@ static void test_references_capped(void **state)
     (void)state;
     m_message m[30];
     const m_message *all[30];
-    char ids[30][32], eid[30][8];
+    char ids[30][32], eid[30][16];
     for (int i = 0; i < 30; i++) {
         snprintf(ids[i], sizeof ids[i], "<m%d@mail.vn>", i);
         snprintf(eid[i], sizeof eid[i], "e%d", i);
