@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "placeholder.h"
+
 /* Channel enum values, with 0 (unspecified) standing for "default". */
 #define ACK_CHANNELS 64
 
@@ -52,20 +54,12 @@ static int ack_fail(char *err, size_t errlen, const char *fmt, ...)
 /* Every {word} of t is a placeholder we fill. */
 static int check_placeholders(const char *t, const char *where, char *err, size_t errlen)
 {
-    for (const char *p = strchr(t, '{'); p; p = strchr(p + 1, '{')) {
-        size_t n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz_");
-        if (n == 0 || p[1 + n] != '}')
-            continue; /* a brace that is no placeholder stays as written */
-        bool known = false;
-        for (size_t i = 0; i < sizeof placeholders / sizeof placeholders[0]; i++)
-            known |= strlen(placeholders[i]) == n && memcmp(placeholders[i], p + 1, n) == 0;
-        if (!known)
-            return ack_fail(err, errlen,
-                            "%s: unknown placeholder {%.*s} (known: {customer_name}, "
-                            "{ticket_number})",
-                            where, (int)n, p + 1);
-    }
-    return 0;
+    char bad[PLACEHOLDER_NAME_MAX + 1];
+    if (placeholder_check(t, placeholders, sizeof placeholders / sizeof placeholders[0], bad) == 0)
+        return 0;
+    return ack_fail(err, errlen,
+                    "%s: unknown placeholder {%s} (known: {customer_name}, {ticket_number})", where,
+                    bad);
 }
 
 static int channel_slot(const char *name, int *out)
@@ -259,17 +253,8 @@ void ack_render(const ack *a, Carebus__V1__Channel channel, language_id lang, ac
     const char *t = text_of(a, channel, lang, which);
     const char *name =
         blank(customer_name) ? text_of(a, channel, lang, ACK_NO_NAME) : customer_name;
-    for (const char *p = t; *p;) {
-        if (strncmp(p, "{customer_name}", 15) == 0) {
-            buf_puts(out, name);
-            p += 15;
-        } else if (strncmp(p, "{ticket_number}", 15) == 0) {
-            buf_printf(out, "%lld", (long long)ticket_number);
-            p += 15;
-        } else {
-            size_t n = strcspn(p + 1, "{") + 1;
-            buf_append(out, p, n);
-            p += n;
-        }
-    }
+    char number[24];
+    snprintf(number, sizeof number, "%lld", (long long)ticket_number);
+    const struct placeholder vals[] = {{"customer_name", name}, {"ticket_number", number}};
+    placeholder_render(t, vals, sizeof vals / sizeof vals[0], out);
 }
