@@ -21,6 +21,7 @@ void model_release(model *m)
     hmap_release(&m->cust_by_id);
     hmap_release(&m->tick_by_id);
     hmap_release(&m->agent_by_id);
+    hmap_release(&m->team_by_id);
     hmap_release(&m->ident);
     hmap_release(&m->ref_by_ext);
     arena_release(&m->a);
@@ -55,6 +56,11 @@ int model_ticket(const model *m, const char *id)
 int model_agent(const model *m, const char *id)
 {
     return id ? hmap_gets(&m->agent_by_id, id) : -1;
+}
+
+int model_team(const model *m, const char *id)
+{
+    return id ? hmap_gets(&m->team_by_id, id) : -1;
 }
 
 int model_customer_final(const model *m, int c)
@@ -134,6 +140,15 @@ int model_add_agent(model *m, const m_agent *a)
     return i;
 }
 
+int model_add_team(model *m, const m_team *t)
+{
+    arena_grow(&m->a, (void **)&m->team, &m->teamcap, m->nteam + 1, sizeof *m->team);
+    int i = (int)m->nteam++;
+    m->team[i] = *t;
+    model_index(&m->team_by_id, m->team[i].id, strlen(m->team[i].id), i);
+    return i;
+}
+
 void model_add_ref(model *m, const char *external_id, const char *channel, int ticket, int64_t at,
                    const char *stream, uint64_t seq)
 {
@@ -199,6 +214,16 @@ static bool same(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+static bool same_strings(const char *const *a, size_t na, const char *const *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (!same(a[i], b[i]))
+            return false;
+    return true;
+}
+
 bool model_ticket_changed(const model *m, int i)
 {
     const m_ticket *t = &m->tick[i], *o = &m->tick_orig[i];
@@ -208,5 +233,8 @@ bool model_ticket_changed(const model *m, int i)
            !same(t->team, o->team) || !same(t->assignee, o->assignee) ||
            !same(t->urgent_word, o->urgent_word) || t->escalated_rank != o->escalated_rank ||
            t->reopened != o->reopened || t->assigned != o->assigned || t->queued != o->queued ||
-           t->solved != o->solved || t->closed != o->closed || t->escalated != o->escalated;
+           t->solved != o->solved || t->closed != o->closed || t->escalated != o->escalated ||
+           !same_strings(t->tags, t->ntags, o->tags, o->ntags) ||
+           t->prio_override != o->prio_override || t->cat_override != o->cat_override ||
+           t->cat_rules != o->cat_rules;
 }

@@ -61,6 +61,13 @@ typedef struct m_ticket {
     int64_t created, updated, assigned, queued, solved, closed, escalated;
     bool is_new, dirty;
     bool hist_loaded; /* its conversation is in model.hist (or msg) */
+    /* Manual operations (manual.h): the tags (tag.h: a sorted set); a
+     * priority rank and a category set by a person (0: none), and while
+     * the category is set so, the rules' own. */
+    const char **tags;
+    size_t ntags;
+    int prio_override;
+    Carebus__V1__Category cat_override, cat_rules;
 } m_ticket;
 
 typedef struct m_agent {
@@ -71,7 +78,34 @@ typedef struct m_agent {
     size_t nteams, nleads;
     int64_t last_active, updated;
     bool dirty;
+    /* What agent.saved states (agents.h); saved: when the API last saved
+     * it, MODEL_NONE while known by its presence only. offline_since: the
+     * recorded_at of the presence that took it offline, and that event's
+     * id (offline.h). */
+    const char *email, *password_hash;
+    const char **languages;
+    size_t nlanguages;
+    Carebus__V1__AgentRole role;
+    bool active;
+    int64_t saved, offline_since;
+    char offline_event[ID_LEN];
 } m_agent;
+
+/* A team: the configuration file's, or saved through the API (teams.h). */
+typedef struct m_team {
+    const char *id, *name, *lead, *calendar, *sla_policy;
+    bool active;
+    int64_t saved, created, updated; /* saved: MODEL_NONE for the file's */
+    bool dirty;
+} m_team;
+
+/* A canned reply saved or deleted by the batch (canned.h): its last state;
+ * fresh when it was deleted in the batch before being saved again. */
+typedef struct m_canned {
+    const char *id, *title, *text, *language, *team, *shortcut;
+    int64_t created, updated;
+    bool deleted, fresh;
+} m_canned;
 
 typedef struct m_message {
     const char *event_id;
@@ -166,6 +200,11 @@ typedef struct model {
     hmap ref_by_ext;
     m_queue *queues;
     size_t nqueues, qcap;
+    m_team *team; /* every team */
+    size_t nteam, teamcap;
+    hmap team_by_id;
+    m_canned *canned; /* those the batch changes */
+    size_t ncanned, cannedcap;
 
     /* What replies and acknowledgements need to be addressed: the
      * conversations (inbound messages, email thread) of the tickets they go
@@ -200,6 +239,7 @@ void model_release(model *m);
 int model_customer(const model *m, const char *id);
 int model_ticket(const model *m, const char *id);
 int model_agent(const model *m, const char *id);
+int model_team(const model *m, const char *id);
 /* The survivor of a customer / the ticket a ticket was merged into. */
 int model_customer_final(const model *m, int c);
 int model_ticket_final(const model *m, int t);
@@ -211,6 +251,7 @@ void model_identity_set(model *m, const char *kind, const char *value, int cust)
 int model_add_customer(model *m, const m_customer *c);
 int model_add_ticket(model *m, const m_ticket *t);
 int model_add_agent(model *m, const m_agent *a);
+int model_add_team(model *m, const m_team *t);
 void model_add_ref(model *m, const char *external_id, const char *channel, int ticket, int64_t at,
                    const char *stream, uint64_t seq);
 /* The first ref of external_id, -1. */

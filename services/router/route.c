@@ -41,9 +41,14 @@
 #include <string.h>
 
 #include "address.h"
+#include "agents.h"
+#include "canned.h"
 #include "language.h"
 #include "log.h"
+#include "manual.h"
+#include "offline.h"
 #include "store.h"
+#include "teams.h"
 
 #define QUEUE_PAGE 64
 /* Message-IDs kept in an email's References (the first and the latest). */
@@ -197,6 +202,9 @@ void route_prepare(route_item *it, const char *country)
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED:
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFER_REQUESTED:
     case CAREBUS__V1__ENVELOPE__BODY_SLA_ESCALATION:
+    case CAREBUS__V1__ENVELOPE__BODY_TICKET_ASSIGN_REQUESTED:
+    case CAREBUS__V1__ENVELOPE__BODY_TICKET_UPDATE_REQUESTED:
+    case CAREBUS__V1__ENVELOPE__BODY_TICKET_UNASSIGNED:
         if (!id_valid(ev->ticket_id)) {
             log_write(LOG_WARN, item_fields(it), "%s %s: no valid ticket_id: skipped", ev->type,
                       ev->event_id);
@@ -224,6 +232,16 @@ void route_prepare(route_item *it, const char *country)
     case CAREBUS__V1__ENVELOPE__BODY_MESSAGE_DELIVERED:
     case CAREBUS__V1__ENVELOPE__BODY_MESSAGE_READ:
         it->skip = !status_usable(it);
+        return;
+    case CAREBUS__V1__ENVELOPE__BODY_AGENT_SAVED:
+        it->skip = !agents_usable(it);
+        return;
+    case CAREBUS__V1__ENVELOPE__BODY_TEAM_SAVED:
+        it->skip = !teams_usable(it);
+        return;
+    case CAREBUS__V1__ENVELOPE__BODY_CANNED_SAVED:
+    case CAREBUS__V1__ENVELOPE__BODY_CANNED_DELETED:
+        it->skip = !canned_usable(it);
         return;
     default:
         it->skip = true; /* not the router's business */
@@ -265,6 +283,9 @@ void route_keys_add(model *m, route_keys *k, const route_item *it)
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED:
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFER_REQUESTED:
     case CAREBUS__V1__ENVELOPE__BODY_SLA_ESCALATION:
+    case CAREBUS__V1__ENVELOPE__BODY_TICKET_ASSIGN_REQUESTED:
+    case CAREBUS__V1__ENVELOPE__BODY_TICKET_UPDATE_REQUESTED:
+    case CAREBUS__V1__ENVELOPE__BODY_TICKET_UNASSIGNED:
         keys_push(m, &k->tickets, &k->ntickets, &k->ctickets, ev->ticket_id);
         break;
     case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED:
@@ -311,7 +332,8 @@ static bool in_list(const char *const *list, size_t n, const char *s)
 
 static bool agent_free_for(const m_agent *a, const char *team)
 {
-    return a->presence == ONLINE && a->load < a->capacity && in_list(a->teams, a->nteams, team);
+    return a->presence == ONLINE && a->active && a->load < a->capacity &&
+           in_list(a->teams, a->nteams, team);
 }
 
 /* Least loaded, then longest idle, then by id. */
@@ -334,13 +356,16 @@ static int best_agent(const model *m, const char *team)
     return best;
 }
 
-/* A lead of team: online ones first. */
+/* A lead of team: the one saved with the team (teams.h), else one of
+ * those presence names, online ones first. */
 static int best_lead(const model *m, const char *team)
 {
-    int best = -1;
+    int best = teams_lead(m, team);
+    if (best >= 0)
+        return best;
     for (size_t i = 0; i < m->nagent; i++) {
         const m_agent *a = &m->agent[i];
-        if (!in_list(a->leads, a->nleads, team))
+        if (!a->active || !in_list(a->leads, a->nleads, team))
             continue;
         if (best < 0) {
             best = (int)i;
@@ -397,6 +422,7 @@ static bool priority_update(route_ctx *c, int t)
     };
     struct rules_priority p;
     rules_priority(m->rules, &in, &p);
+    manual_priority(tk->prio_override, &p);
     /* As PostgreSQL prints the text[] (to_json), so that an unchanged
      * list compares equal to the one loaded. */
     json_t *list = json_array();
@@ -520,16 +546,25 @@ static void add_note(route_ctx *c, const route_item *it, int t, const char *kind
 
 /* --- emitting ---------------------------------------------------------------------- */
 
-static int emit_assigned(route_ctx *c, int t, int64_t at)
+/* actor: the person who assigned it (ticket.assign_requested), NULL when
+ * the rules did. */
+static int emit_assigned_by(route_ctx *c, int t, int64_t at, const char *actor)
 {
     const m_ticket *tk = &c->m->tick[t];
     Carebus__V1__TicketAssigned b = CAREBUS__V1__TICKET_ASSIGNED__INIT;
     b.team = (char *)(tk->team ? tk->team : "");
     b.agent_id = (char *)(tk->assignee ? tk->assignee : "");
+    b.manual = actor != NULL;
+    b.actor = (char *)(actor ? actor : "");
     event e = CAREBUS__V1__ENVELOPE__INIT;
     e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_ASSIGNED;
     e.ticket_assigned = &b;
     return emit(c->em, &e, tcust(c, t), tid(c, t), at);
+}
+
+static int emit_assigned(route_ctx *c, int t, int64_t at)
+{
+    return emit_assigned_by(c, t, at, NULL);
 }
 
 static int emit_classified(route_ctx *c, int t, int64_t at)
@@ -537,7 +572,7 @@ static int emit_classified(route_ctx *c, int t, int64_t at)
     const m_ticket *tk = &c->m->tick[t];
     Carebus__V1__TicketClassified b = CAREBUS__V1__TICKET_CLASSIFIED__INIT;
     b.category = tk->category;
-    b.rule = (char *)(tk->rule ? tk->rule : "");
+    b.rule = (char *)(tk->cat_override ? MANUAL_RULE : tk->rule ? tk->rule : "");
     b.priority = (Carebus__V1__Priority)tk->rank;
     json_t *r = json_loads(tk->reasons ? tk->reasons : "[]", 0, NULL);
     size_t n = json_is_array(r) ? json_array_size(r) : 0;
@@ -1160,10 +1195,17 @@ static int ticket_join(route_ctx *c, const route_item *it, int t, const struct c
     if (!tk->urgent_word)
         tk->urgent_word = rules_urgent(m->rules, words);
     bool reclassified = false, moved = false;
-    if (tk->category == CAT_OTHER || !tk->category) {
+    Carebus__V1__Category by_rules = manual_rules_category(tk);
+    if (by_rules == CAT_OTHER || !by_rules) {
         struct rules_match match;
         rules_classify(m->rules, words, &match);
-        if (match.category != CAT_OTHER) {
+        if (match.category != CAT_OTHER && tk->cat_override) {
+            /* A person chose the category: the rules' view waits for the
+             * override to be cleared. */
+            tk->cat_rules = match.category;
+            tk->rule = match.rule;
+            tk->phrase = match.phrase;
+        } else if (match.category != CAT_OTHER) {
             tk->category = match.category;
             tk->rule = match.rule;
             tk->phrase = match.phrase;
@@ -1393,6 +1435,8 @@ static int route_reply(route_ctx *c, const route_item *it)
         m_message *x = add_message(c, it, t, channel[0] ? channel : m->tick[t].channel, "note",
                                    r->external_id, NULL, r->text, r->agent_id);
         x->attachments = attachments_json(m, r->attachments, r->n_attachments);
+        if (r->n_mentions)
+            manual_mentions(c, it, t);
     } else if (send_reply(c, it, t) != 0) {
         return -1;
     }
@@ -1559,6 +1603,10 @@ static int route_status(route_ctx *c, const route_item *it)
 
 static bool team_exists(const model *m, const char *team)
 {
+    /* A team saved through the API is what it says (teams.h). */
+    int k = model_team(m, team);
+    if (k >= 0 && m->team[k].saved != MODEL_NONE)
+        return m->team[k].active;
     if (rules_team_known(m->rules, team))
         return true;
     for (size_t i = 0; i < m->nagent; i++)
@@ -1687,7 +1735,10 @@ static int route_presence(route_ctx *c, const route_item *it)
     if (a < 0) {
         m_agent n = {.id = model_strdup(m, p->agent_id),
                      .presence = CAREBUS__V1__PRESENCE__PRESENCE_OFFLINE,
-                     .last_active = MODEL_NONE};
+                     .last_active = MODEL_NONE,
+                     .active = true,
+                     .saved = MODEL_NONE,
+                     .offline_since = MODEL_NONE};
         n.teams = n.leads = arena_calloc(&m->a, 1, sizeof *n.teams);
         a = model_add_agent(m, &n);
     }
@@ -1697,14 +1748,21 @@ static int route_presence(route_ctx *c, const route_item *it)
     if (pr != ONLINE && pr != CAREBUS__V1__PRESENCE__PRESENCE_AWAY)
         pr = CAREBUS__V1__PRESENCE__PRESENCE_OFFLINE;
     ag->presence = pr;
-    ag->capacity = p->capacity > 100000 ? 100000 : (int)p->capacity;
-    if (!blank(p->name))
+    offline_track(ag, it);
+    /* An agent saved through the API is what it says: a presence is then
+     * presence only (agents.h). */
+    bool seed = ag->saved == MODEL_NONE;
+    if (seed)
+        ag->capacity = p->capacity > 100000 ? 100000 : (int)p->capacity;
+    if (seed && !blank(p->name))
         ag->name = model_strdup(m, p->name);
     /* A presence states the whole picture: teams and leads as given. */
-    ag->teams = copy_strings(m, p->teams, p->n_teams);
-    ag->nteams = p->n_teams;
-    ag->leads = copy_strings(m, p->leads, p->n_leads);
-    ag->nleads = p->n_leads;
+    if (seed) {
+        ag->teams = copy_strings(m, p->teams, p->n_teams);
+        ag->nteams = p->n_teams;
+        ag->leads = copy_strings(m, p->leads, p->n_leads);
+        ag->nleads = p->n_leads;
+    }
     if (pr == ONLINE && !was_online)
         ag->last_active = max64(ag->last_active, it->at);
     ag->updated = it->at;
@@ -1811,6 +1869,15 @@ static const struct route_entry route_table[] = {
     [CAREBUS__V1__ENVELOPE__BODY_MESSAGE_READ] = {"ingest", route_read},
     /* courier's refusals and providers' later reports */
     [CAREBUS__V1__ENVELOPE__BODY_MESSAGE_FAILED] = {NULL, route_failed},
+    /* the work API (agents.h, teams.h, manual.h, canned.h) and the
+     * offline timer's decisions (offline.h) */
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_SAVED] = {"ingest", agents_saved},
+    [CAREBUS__V1__ENVELOPE__BODY_TEAM_SAVED] = {"ingest", teams_saved},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_ASSIGN_REQUESTED] = {"ingest", manual_assign},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_UPDATE_REQUESTED] = {"ingest", manual_update},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_UNASSIGNED] = {"ingest", offline_unassigned},
+    [CAREBUS__V1__ENVELOPE__BODY_CANNED_SAVED] = {"ingest", canned_saved},
+    [CAREBUS__V1__ENVELOPE__BODY_CANNED_DELETED] = {"ingest", canned_deleted},
 };
 
 static const struct route_entry *route_entry_of(Carebus__V1__Envelope__BodyCase bc)
@@ -1840,4 +1907,77 @@ int route_apply(route_ctx *c, const route_item *it)
     if (rc == 0)
         rc = drain(c, it->at);
     return rc;
+}
+
+/* --- what route.c lends the work API's handlers (route.h) ------------------------ */
+
+bool route_blank(const char *s)
+{
+    return blank(s);
+}
+
+json_t *route_item_fields(const route_item *it)
+{
+    return item_fields(it);
+}
+
+int route_named_ticket(route_ctx *c, const route_item *it)
+{
+    return named_ticket(c, it);
+}
+
+const char *route_ticket_customer(route_ctx *c, int t)
+{
+    return tcust(c, t);
+}
+
+bool route_team_exists(const model *m, const char *team)
+{
+    return team_exists(m, team);
+}
+
+int route_best_agent(const model *m, const char *team)
+{
+    return best_agent(m, team);
+}
+
+void route_agent_release(route_ctx *c, int t)
+{
+    agent_release(c, t);
+}
+
+void route_agent_take(route_ctx *c, int a, int t, int64_t at)
+{
+    agent_take(c->m, a, t, at);
+}
+
+int route_emit_assigned(route_ctx *c, int t, int64_t at, const char *actor)
+{
+    return emit_assigned_by(c, t, at, actor);
+}
+
+int route_assign_or_queue(route_ctx *c, int t, int64_t at)
+{
+    return assign_or_queue(c, t, at);
+}
+
+bool route_priority_update(route_ctx *c, int t)
+{
+    return priority_update(c, t);
+}
+
+int route_emit_classified(route_ctx *c, int t, int64_t at)
+{
+    return emit_classified(c, t, at);
+}
+
+void route_drain_teams(route_ctx *c, const char *const *teams, size_t n)
+{
+    drain_add_teams(c, teams, n);
+}
+
+void route_note(route_ctx *c, const route_item *it, int t, const char *kind, int ord,
+                const char *detail, const char *text)
+{
+    add_note(c, it, t, kind, ord, detail, "%s", text);
 }

@@ -59,4 +59,45 @@ bool route_handles(Carebus__V1__Envelope__BodyCase bc, const char **stream);
  * back). */
 int route_apply(route_ctx *c, const route_item *it);
 
+/* --- what route.c lends the work API's handlers ----------------------------
+ * (agents.c, teams.c, manual.c, canned.c, offline.c: route_table's entries
+ * for agent.saved, team.saved, ticket.assign_requested,
+ * ticket.update_requested, ticket.unassigned, canned.saved and
+ * canned.deleted), so that assignment, queues, priority and the timeline
+ * stay written once. */
+
+/* True for NULL, "" and white space. */
+bool route_blank(const char *s);
+/* The event's place, for log lines (a new reference). */
+json_t *route_item_fields(const route_item *it);
+/* The ticket the event names, following merges; -1 (logged) if unknown. */
+int route_named_ticket(route_ctx *c, const route_item *it);
+/* The ticket's customer (its final survivor) and id, for emit(). */
+const char *route_ticket_customer(route_ctx *c, int t);
+/* True when team is a team transfers and assignments may name. */
+bool route_team_exists(const model *m, const char *team);
+/* The best free agent of team (online, active, below capacity), -1. */
+int route_best_agent(const model *m, const char *team);
+/* Frees t's assignee's capacity (their teams' queues are drained after
+ * the event). */
+void route_agent_release(route_ctx *c, int t);
+/* Gives t to agent a (even beyond capacity). */
+void route_agent_take(route_ctx *c, int a, int t, int64_t at);
+/* Emits ticket.assigned for t as it stands; actor: the person who
+ * assigned it (manual), NULL for the rules. 0 or -1. */
+int route_emit_assigned(route_ctx *c, int t, int64_t at, const char *actor);
+/* Gives t to its team's best free agent, or queues it; emits
+ * ticket.assigned (and ticket.queued). 0 or -1. */
+int route_assign_or_queue(route_ctx *c, int t, int64_t at);
+/* Recomputes t's priority (manual.h's override first): true when it
+ * changed. */
+bool route_priority_update(route_ctx *c, int t);
+/* Emits ticket.classified with t's category and priority. 0 or -1. */
+int route_emit_classified(route_ctx *c, int t, int64_t at);
+/* Teams whose queues the event's drain looks at. */
+void route_drain_teams(route_ctx *c, const char *const *teams, size_t n);
+/* A note on t's timeline (detail: JSON text or NULL). */
+void route_note(route_ctx *c, const route_item *it, int t, const char *kind, int ord,
+                const char *detail, const char *text);
+
 #endif

@@ -15,8 +15,8 @@
  *
  * The configuration (rules.h, ack.h) is a function's input besides the
  * log: a rebuild equals the live state when it runs with the same rules
- * and acknowledgements files, calendar and CAREBUS_REOPEN_WINDOW_S. XXX: recording each configuration loaded as an
- * event of the router's stream (with the offsets it applies from) would
+ * and acknowledgements files, calendar and CAREBUS_REOPEN_WINDOW_S. XXX: recording each
+ * configuration loaded as an event of the router's stream (with the offsets it applies from) would
  * make even that hold across changes.
  *
  * router.position is derived state like every router table: wiping the
@@ -41,10 +41,12 @@
 #include "log.h"
 #include "metrics.h"
 #include "model.h"
+#include "offline.h"
 #include "order.h"
 #include "pipe.h"
 #include "route.h"
 #include "store.h"
+#include "teams.h"
 #include "timeutil.h"
 
 #define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
@@ -120,6 +122,13 @@ router *router_new(void)
         goto fail;
     }
     r->reopen_window_us = (int64_t)window * 1000000;
+    long grace;
+    if (config_long("OFFLINE_GRACE_S", OFFLINE_GRACE_S_DEFAULT, 0, 30L * 24 * 3600, &grace, &err) !=
+        0) {
+        log_error("%s", err);
+        goto fail;
+    }
+    r->offline_grace_us = (int64_t)grace * 1000000;
     r->email_domain = config_str("EMAIL_DOMAIN", ROUTER_EMAIL_DOMAIN_DEFAULT);
     const char *path = config_str("ROUTER_CONFIG", NULL);
     if (!path && access(ROUTER_CONFIG_DEFAULT, R_OK) == 0)
@@ -211,6 +220,7 @@ void router_reload(void *arg)
     }
     rules_destroy(&r->rules);
     r->rules = n;
+    r->teams_seeded = false; /* the next tick writes the file's teams */
     log_info("router config %s reloaded: %zu teams, %zu classification rules", n->origin, n->nteams,
              n->nrules);
 }
@@ -479,10 +489,24 @@ consumer_result router_flush(consumer_txn *tx, void *arg)
     return rc < 0 ? CONSUMER_RETRY : CONSUMER_OK;
 }
 
+/* The file's teams, once per start and reload; then the decisions on
+ * offline agents' tickets, applied at once when there are some. */
+static int router_tick_teams_offline(router *r)
+{
+    if (!r->teams_seeded && teams_seed(r->db, r->rules) == 0)
+        r->teams_seeded = true;
+    int n = offline_decide(r->db, r->offline_grace_us);
+    if (n > 0 && r->consumer && consumer_catch_up(r->consumer) != 0)
+        return -1;
+    return n < 0 ? -1 : 0;
+}
+
 int router_tick(router *r)
 {
     if (!r->db || !db_up(r->db) || r->nstaged || r->nside)
         return 0;
+    if (router_tick_teams_offline(r) != 0)
+        return -1;
     PGresult *q = db_exec(r->db,
                           "SELECT p.sla_seq < s.last_seq AS due FROM router.position p,"
                           " eventlog.streams s WHERE s.stream = 'sla'",

@@ -13,6 +13,7 @@
 #ifndef CAREBUS_ROUTER_ROUTER_H
 #define CAREBUS_ROUTER_ROUTER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ack.h"
@@ -36,7 +37,9 @@ typedef struct router {
     const char *country; /* whose national phone numbers (identity.h) */
     const char *email_domain;
     int64_t reopen_window_us;
-    consumer *consumer; /* borrowed (router_attach) */
+    int64_t offline_grace_us; /* CAREBUS_OFFLINE_GRACE_S (offline.h) */
+    bool teams_seeded;        /* the file's teams are in router.teams (teams.h) */
+    consumer *consumer;       /* borrowed (router_attach) */
     db *db;
     bus *bus;
     /* The batch being staged: "ingest" events, in the log's order with the
@@ -48,7 +51,7 @@ typedef struct router {
 } router;
 
 /* Settings from the environment (CAREBUS_ROUTER_CONFIG,
- * CAREBUS_REOPEN_WINDOW_S, CAREBUS_EMAIL_DOMAIN, CAREBUS_ACK_CONFIG,
+ * CAREBUS_REOPEN_WINDOW_S, CAREBUS_OFFLINE_GRACE_S, CAREBUS_EMAIL_DOMAIN, CAREBUS_ACK_CONFIG,
  * CAREBUS_ACK_CALENDAR), the rules and the acknowledgements. NULL (logged)
  * on failure: a configured file that does not validate stops the start. */
 router *router_new(void);
@@ -76,9 +79,12 @@ int router_start(router *r, service *s);
  * is in force is kept. */
 void router_reload(void *arg);
 
-/* Applies SLA events whose turn has come while no batch arrives (after a
- * restart, with the ingest stream idle), in a transaction of its own.
- * 0, or -1 when the database failed (retried at the next tick). */
+/* Once a second: writes the configuration's teams after a start or a
+ * reload (teams.h), decides on the tickets of agents offline beyond the
+ * grace period or inactive (offline.h), and applies SLA events whose turn
+ * has come while no batch arrives (after a restart, with the ingest
+ * stream idle), each in a transaction of its own. 0, or -1 when the
+ * database failed (retried at the next tick). */
 int router_tick(router *r);
 
 #endif

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "pipe.h"
 #include "rowset.h"
+#include "vocab.h"
 
 /* --- accessors ------------------------------------------------------------------ */
 
@@ -89,11 +90,11 @@ static int cu_segment_set(void *row, const char *v, void *ctx)
 static void cu_status_get(rowset_put *p, const void *row, const void *ctx)
 {
     (void)ctx;
-    rowset_put_str(p, event_customer_status_name(
-                          ((const m_customer *)row)->status ==
-                                  CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
-                              ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
-                              : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE));
+    rowset_put_str(
+        p, event_customer_status_name(((const m_customer *)row)->status ==
+                                              CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                                          ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                                          : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE));
 }
 
 static int cu_status_set(void *row, const char *v, void *ctx)
@@ -209,6 +210,60 @@ static int tk_reasons_set(void *row, const char *v, void *ctx)
     return v && !t->reasons ? -1 : 0;
 }
 
+/* Manual operations' columns (manual.h). */
+static void tk_tags_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    const m_ticket *t = row;
+    rowset_put_strv(p, t->tags, t->ntags);
+}
+
+static int tk_tags_set(void *row, const char *v, void *ctx)
+{
+    m_ticket *t = row;
+    t->tags = string_list(ctx, v, &t->ntags);
+    return 0;
+}
+
+static void put_category(rowset_put *p, Carebus__V1__Category c)
+{
+    rowset_put_str(p, c ? event_category_name(c) : NULL);
+}
+
+static Carebus__V1__Category read_category(const char *v)
+{
+    Carebus__V1__Category c = CAREBUS__V1__CATEGORY__CATEGORY_UNSPECIFIED;
+    if (v)
+        event_category_parse(v, &c);
+    return c;
+}
+
+static void tk_cat_override_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    put_category(p, ((const m_ticket *)row)->cat_override);
+}
+
+static int tk_cat_override_set(void *row, const char *v, void *ctx)
+{
+    (void)ctx;
+    ((m_ticket *)row)->cat_override = read_category(v);
+    return 0;
+}
+
+static void tk_cat_rules_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    put_category(p, ((const m_ticket *)row)->cat_rules);
+}
+
+static int tk_cat_rules_set(void *row, const char *v, void *ctx)
+{
+    (void)ctx;
+    ((m_ticket *)row)->cat_rules = read_category(v);
+    return 0;
+}
+
 static void tk_merged_get(rowset_put *p, const void *row, const void *ctx)
 {
     const m_ticket *t = row;
@@ -247,6 +302,12 @@ static const struct rowset_col ticket_cols[] = {
     TK_TIME("solved_at", solved),
     TK_TIME("closed_at", closed),
     TK_TIME("escalated_at", escalated),
+    {"tags", "text[]", ROWSET_FN, .get = tk_tags_get, .set = tk_tags_set},
+    {"priority_override", "smallint", ROWSET_INT, TK(prio_override), .none = 0,
+     .flags = ROWSET_NULLABLE},
+    {"category_override", "text", ROWSET_FN, .get = tk_cat_override_get,
+     .set = tk_cat_override_set},
+    {"category_rules", "text", ROWSET_FN, .get = tk_cat_rules_get, .set = tk_cat_rules_set},
 };
 #undef TK_TIME
 #undef TK
@@ -299,6 +360,38 @@ static int ag_leads_set(void *row, const char *v, void *ctx)
     return 0;
 }
 
+static void ag_languages_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    const m_agent *a = row;
+    rowset_put_strv(p, a->languages, a->nlanguages);
+}
+
+static int ag_languages_set(void *row, const char *v, void *ctx)
+{
+    m_agent *a = row;
+    a->languages = string_list(ctx, v, &a->nlanguages);
+    return 0;
+}
+
+static void ag_role_get(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
+    const m_agent *a = row;
+    const char *name = vocab_name(&carebus__v1__agent_role__descriptor, (int)a->role);
+    rowset_put_str(p, name[0] ? name : "agent");
+}
+
+static int ag_role_set(void *row, const char *v, void *ctx)
+{
+    (void)ctx;
+    int role = CAREBUS__V1__AGENT_ROLE__AGENT_ROLE_AGENT;
+    if (v)
+        vocab_parse(&carebus__v1__agent_role__descriptor, v, &role);
+    ((m_agent *)row)->role = (Carebus__V1__AgentRole)role;
+    return 0;
+}
+
 #define AG(f) ROWSET_AT(m_agent, f)
 static const struct rowset_col agent_cols[] = {
     {"id", "text", ROWSET_STR, AG(id)},
@@ -310,10 +403,53 @@ static const struct rowset_col agent_cols[] = {
     {"load", "integer", ROWSET_INT, AG(load)},
     {"last_active_at", "timestamptz", ROWSET_TIME, AG(last_active), .none = MODEL_NONE},
     {"updated_at", "timestamptz", ROWSET_TIME, AG(updated), .none = MODEL_NONE},
+    {"email", "text", ROWSET_STR, AG(email)},
+    {"languages", "text[]", ROWSET_FN, .get = ag_languages_get, .set = ag_languages_set},
+    {"role", "text", ROWSET_FN, .get = ag_role_get, .set = ag_role_set},
+    {"active", "boolean", ROWSET_BOOL, AG(active)},
+    {"password_hash", "text", ROWSET_STR, AG(password_hash)},
+    {"saved_at", "timestamptz", ROWSET_TIME, AG(saved), .none = MODEL_NONE},
+    {"offline_since", "timestamptz", ROWSET_TIME, AG(offline_since), .none = MODEL_NONE},
+    {"offline_event_id", "uuid", ROWSET_ID, AG(offline_event)},
 };
 #undef AG
 static const rowset_table agents = {"router.agents", agent_cols, ROWSET_COUNT(agent_cols),
                                     store_strdup};
+
+/* router.teams */
+
+#define TM(f) ROWSET_AT(m_team, f)
+static const struct rowset_col team_cols[] = {
+    {"id", "text", ROWSET_STR, TM(id)},
+    {"name", "text", ROWSET_STR, TM(name)},
+    {"lead_agent_id", "text", ROWSET_STR, TM(lead)},
+    {"calendar", "text", ROWSET_STR, TM(calendar)},
+    {"sla_policy", "text", ROWSET_STR, TM(sla_policy)},
+    {"active", "boolean", ROWSET_BOOL, TM(active)},
+    {"saved_at", "timestamptz", ROWSET_TIME, TM(saved), .none = MODEL_NONE},
+    {"created_at", "timestamptz", ROWSET_TIME, TM(created), .none = MODEL_NONE},
+    {"updated_at", "timestamptz", ROWSET_TIME, TM(updated), .none = MODEL_NONE},
+};
+#undef TM
+static const rowset_table teams = {"router.teams", team_cols, ROWSET_COUNT(team_cols),
+                                   store_strdup};
+
+/* router.canned_replies (written only) */
+
+#define CN(f) ROWSET_AT(m_canned, f)
+static const struct rowset_col canned_cols[] = {
+    {"id", "text", ROWSET_STR, CN(id)},
+    {"title", "text", ROWSET_STR, CN(title)},
+    {"text", "text", ROWSET_STR, CN(text)},
+    {"language", "text", ROWSET_STR, CN(language)},
+    {"team", "text", ROWSET_STR, CN(team)},
+    {"shortcut", "text", ROWSET_STR, CN(shortcut)},
+    {"created_at", "timestamptz", ROWSET_TIME, CN(created), .none = MODEL_NONE},
+    {"updated_at", "timestamptz", ROWSET_TIME, CN(updated), .none = MODEL_NONE},
+};
+#undef CN
+static const rowset_table canned = {"router.canned_replies", canned_cols, ROWSET_COUNT(canned_cols),
+                                    NULL};
 
 /* router.identities */
 
@@ -570,6 +706,20 @@ static int add_agents(model *m, const PGresult *r)
     return 0;
 }
 
+static int add_teams(model *m, const PGresult *r)
+{
+    rowset_reader rd;
+    if (rowset_reader_init(&rd, &teams, r) != 0)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        m_team t = {0};
+        if (rowset_read(&rd, i, &t, m) != 0)
+            return -1;
+        model_add_team(m, &t);
+    }
+    return 0;
+}
+
 /* Every handle asked for is known after the prefetch: owned, or nobody's. */
 static int add_identities(model *m, const struct store_keys *k, const PGresult *r)
 {
@@ -666,6 +816,9 @@ static rowset_stmt reach_tickets_sql =
 
 static rowset_stmt agents_sql =
     ROWSET_STMT(agents, "SELECT {@select a} FROM router.agents a ORDER BY id");
+
+static rowset_stmt teams_sql =
+    ROWSET_STMT(teams, "SELECT {@select t} FROM router.teams t ORDER BY id");
 
 /* What replies are addressed with ($1 the tickets they go on, and the
  * tickets those were merged into): the conversations' inbound messages
@@ -821,10 +974,11 @@ int store_prefetch(model *m, const struct store_keys *k)
                          rowset_stmt_sql(&reach_tickets_sql),
                          rowset_stmt_sql(&agents_sql),
                          rowset_stmt_sql(&history_sql),
-                         rowset_stmt_sql(&thread_identities_sql)};
+                         rowset_stmt_sql(&thread_identities_sql),
+                         rowset_stmt_sql(&teams_sql)};
     pgpipe p;
     if (refs.failed || tids.failed || cids.failed || threads.failed || !reach[2] || !sql[0] ||
-        !sql[1] || !sql[2] || !sql[3] || !sql[4] || !sql[5] || !sql[6] ||
+        !sql[1] || !sql[2] || !sql[3] || !sql[4] || !sql[5] || !sql[6] || !sql[7] ||
         pipe_begin(&p, m->db) != 0)
         goto out;
     int q_refs = k->nrefs ? pipe_send(&p, "threaded messages", sql[0], 1, reach) : -2;
@@ -834,8 +988,9 @@ int store_prefetch(model *m, const struct store_keys *k)
     int q_agents = pipe_send(&p, "agents", sql[4], 0, NULL);
     int q_hist = k->nthreads ? pipe_send(&p, "conversations", sql[5], 2, thread) : -2;
     int q_cident = k->nthreads ? pipe_send(&p, "customers' handles", sql[6], 1, thread) : -2;
+    int q_teams = pipe_send(&p, "teams", sql[7], 0, NULL);
     bool sent = q_refs != -1 && q_idents != -1 && q_cust >= 0 && q_tick >= 0 && q_agents >= 0 &&
-                q_hist != -1 && q_cident != -1;
+                q_hist != -1 && q_cident != -1 && q_teams >= 0;
     /* pipe_run leaves pipeline mode whatever happened. */
     if (pipe_run(&p) != 0 || !sent) {
         pipe_release(&p);
@@ -856,7 +1011,8 @@ int store_prefetch(model *m, const struct store_keys *k)
         add_refs(m, pipe_result(&p, q_refs)) != 0 ||
         add_agents(m, pipe_result(&p, q_agents)) != 0 ||
         add_history(m, pipe_result(&p, q_hist)) != 0 ||
-        add_customer_identities(m, pipe_result(&p, q_cident)) != 0) {
+        add_customer_identities(m, pipe_result(&p, q_cident)) != 0 ||
+        add_teams(m, pipe_result(&p, q_teams)) != 0) {
         pipe_release(&p);
         goto out;
     }
@@ -1022,7 +1178,8 @@ static rowset_stmt w_tickets_new =
 #define TICKET_MUTABLE                                                                             \
     "customer_id,status,category,category_rule,category_phrase,priority_rank,priority_reasons,"    \
     "team,assignee,contacts,urgent_word,escalated_rank,reopened,merged_into,updated_at,"           \
-    "assigned_at,queued_at,solved_at,closed_at,escalated_at"
+    "assigned_at,queued_at,solved_at,closed_at,escalated_at,tags,priority_override,"               \
+    "category_override,category_rules"
 
 static rowset_stmt w_tickets_changed =
     ROWSET_STMT(tickets, "UPDATE router.tickets t SET {@set x " TICKET_MUTABLE "},"
@@ -1069,7 +1226,25 @@ static rowset_stmt w_merges = ROWSET_STMT(merges, "INSERT INTO router.merges ({@
 static rowset_stmt w_agents = ROWSET_STMT(
     agents, "INSERT INTO router.agents AS a ({@cols}) SELECT {@values x} FROM {@rows $1 x}"
             " ON CONFLICT (id) DO UPDATE SET"
-            " {@set excluded name,presence,capacity,teams,leads,load,last_active_at,updated_at}");
+            " {@set excluded name,presence,capacity,teams,leads,load,last_active_at,updated_at,"
+            "email,languages,role,active,password_hash,saved_at,offline_since,offline_event_id}");
+
+static rowset_stmt w_teams = ROWSET_STMT(
+    teams, "INSERT INTO router.teams AS t ({@cols}) SELECT {@values x} FROM {@rows $1 x}"
+           " ON CONFLICT (id) DO UPDATE SET"
+           " {@set excluded name,lead_agent_id,calendar,sla_policy,active,saved_at,created_at,"
+           "updated_at}");
+
+/* A canned reply deleted in the batch goes first (also one saved again
+ * afterwards, which then starts afresh: the batch's cut does not show). */
+static rowset_stmt w_canned_deleted =
+    ROWSET_STMT(canned, "DELETE FROM router.canned_replies c USING {@rows $1 x id}"
+                        " WHERE c.id = x.id");
+
+static rowset_stmt w_canned_saved =
+    ROWSET_STMT(canned, "INSERT INTO router.canned_replies AS c ({@cols}) SELECT {@values x}"
+                        " FROM {@rows $1 x} ON CONFLICT (id) DO UPDATE SET"
+                        " {@set excluded title,text,language,team,shortcut,updated_at}");
 
 /* Applies the statuses that the batch's messages and statuses make
  * applicable (router.delivery_apply), after both are written. */
@@ -1193,5 +1368,26 @@ int store_write(model *m, pgpipe *p)
     for (size_t i = 0; i < m->nagent; i++)
         if (m->agent[i].dirty)
             rowset_add(&w, &m->agent[i]);
-    return write_rows(p, &w, "agents", &w_agents);
+    if (write_rows(p, &w, "agents", &w_agents) != 0)
+        return -1;
+
+    rowset_init(&w, &teams, m);
+    for (size_t i = 0; i < m->nteam; i++)
+        if (m->team[i].dirty)
+            rowset_add(&w, &m->team[i]);
+    if (write_rows(p, &w, "teams", &w_teams) != 0)
+        return -1;
+
+    rowset_init(&w, &canned, m);
+    rowset_only(&w, "id");
+    for (size_t i = 0; i < m->ncanned; i++)
+        if (m->canned[i].deleted || m->canned[i].fresh)
+            rowset_add(&w, &m->canned[i]);
+    if (write_rows(p, &w, "canned replies deleted", &w_canned_deleted) != 0)
+        return -1;
+    rowset_init(&w, &canned, m);
+    for (size_t i = 0; i < m->ncanned; i++)
+        if (!m->canned[i].deleted)
+            rowset_add(&w, &m->canned[i]);
+    return write_rows(p, &w, "canned replies", &w_canned_saved);
 }
