@@ -33,6 +33,11 @@ typedef struct ingest {
      * event; until known, the stream's end. */
     uint64_t subs_mark;
     bool subs_mark_known;
+    /* The same for the router and the work API's resources (work.h):
+     * this process's last agent, team or canned reply event. */
+    uint64_t work_mark;
+    bool work_mark_known;
+    struct hasher *hasher; /* agents' passwords, off the loop (hasher.h) */
     size_t json_max_depth; /* CAREBUS_JSON_MAX_DEPTH */
 } ingest;
 
@@ -48,7 +53,23 @@ http_status tickets_get(http_req *r, void *arg);           /* readback.c */
 http_status tickets_reply_post(http_req *r, void *arg);    /* tickets.c */
 http_status tickets_status_post(http_req *r, void *arg);   /* tickets.c */
 http_status tickets_transfer_post(http_req *r, void *arg); /* tickets.c */
+http_status tickets_assign_post(http_req *r, void *arg);   /* tickets.c */
+http_status tickets_patch(http_req *r, void *arg);         /* tickets.c */
 http_status agents_presence_put(http_req *r, void *arg);   /* agents.c */
+http_status agents_post(http_req *r, void *arg);           /* agents.c */
+http_status agents_list(http_req *r, void *arg);           /* agents.c */
+http_status agents_get(http_req *r, void *arg);            /* agents.c */
+http_status agents_patch(http_req *r, void *arg);          /* agents.c */
+http_status teams_post(http_req *r, void *arg);            /* teams.c */
+http_status teams_list(http_req *r, void *arg);            /* teams.c */
+http_status teams_get(http_req *r, void *arg);             /* teams.c */
+http_status teams_patch(http_req *r, void *arg);           /* teams.c */
+http_status canned_post(http_req *r, void *arg);           /* canned.c */
+http_status canned_list(http_req *r, void *arg);           /* canned.c */
+http_status canned_get(http_req *r, void *arg);            /* canned.c */
+http_status canned_patch(http_req *r, void *arg);          /* canned.c */
+http_status canned_delete(http_req *r, void *arg);         /* canned.c */
+http_status canned_render(http_req *r, void *arg);         /* canned.c */
 http_status customers_put(http_req *r, void *arg);         /* customers.c */
 http_status customers_get(http_req *r, void *arg);         /* customers.c */
 http_status customers_find(http_req *r, void *arg);        /* customers.c */

@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "config.h"
+#include "hasher.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "password.h"
 
 #define INGEST_MAX_BATCH 1000
 #define INGEST_PEM_MAX (1 << 20)
@@ -26,7 +28,8 @@ struct ingest_config {
     long max_body;
     long json_max_depth;
     long feed_max_waiting;
-    char *tls_cert; /* PEM text read from CAREBUS_TLS_CERT, or NULL */
+    long password_log_n; /* scrypt's cost for agents' passwords (hasher.h) */
+    char *tls_cert;      /* PEM text read from CAREBUS_TLS_CERT, or NULL */
     char *tls_key;
 };
 
@@ -81,7 +84,8 @@ static int ingest_configure(struct ingest_config *c)
         return -1;
     if (config_long("MAX_BODY", 1 << 20, 1024, 64 << 20, &c->max_body, &err) != 0 ||
         config_long("JSON_MAX_DEPTH", 32, 2, 1024, &c->json_max_depth, &err) != 0 ||
-        config_long("FEED_MAX_WAITING", 256, 1, 10000, &c->feed_max_waiting, &err) != 0) {
+        config_long("FEED_MAX_WAITING", 256, 1, 10000, &c->feed_max_waiting, &err) != 0 ||
+        config_long("PASSWORD_LOG_N", PASSWORD_LOG_N, 10, 20, &c->password_log_n, &err) != 0) {
         log_error("%s", err);
         return -1;
     }
@@ -112,6 +116,9 @@ static int ingest_open(ingest *in, const struct ingest_config *c)
     if (auth_start_refresh(in->auth, in->svc->loop, in->reads) != 0)
         return -1;
     in->gc = group_commit_new(in->writes, in->svc->bus, "ingest", INGEST_MAX_BATCH);
+    in->hasher = hasher_new(in->svc->loop, (int)c->password_log_n);
+    if (!in->hasher)
+        return -1;
     in->feed = feed_new(in->svc->loop, in->svc->bus, pg, c->feed_max_waiting);
     return in->gc && in->feed ? 0 : -1;
 }
@@ -122,6 +129,7 @@ static int ingest_open(ingest *in, const struct ingest_config *c)
  * the keys (it answers their in-flight reload). */
 static void ingest_close(ingest *in)
 {
+    hasher_destroy(&in->hasher); /* its jobs' requests answered 503 */
     feed_destroy(&in->feed);
     dbq_destroy(&in->writes);
     group_commit_destroy(&in->gc);

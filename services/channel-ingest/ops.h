@@ -3,6 +3,8 @@
  *   POST /v1/tickets/{id}/replies   agent.replied              (tickets.c)
  *   POST /v1/tickets/{id}/status    ticket.status_changed      (tickets.c)
  *   POST /v1/tickets/{id}/transfer  ticket.transfer_requested  (tickets.c)
+ *   POST /v1/tickets/{id}/assign    ticket.assign_requested    (tickets.c)
+ *   PATCH /v1/tickets/{id}          ticket.update_requested    (tickets.c)
  *   PUT  /v1/agents/{id}/presence   agent.presence             (agents.c)
  *   PUT  /v1/customers/{id}         customer.profile_updated   (customers.c)
  *   POST /v1/calls                  call.ended                 (calls.c)
@@ -17,10 +19,12 @@
 #define OPS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "event.h"
 #include "field.h"
+#include "tag.h"
 
 #define OP_MAX_TEAMS 32
 #define OP_MAX_ATTRIBUTES 64
@@ -30,6 +34,8 @@
  * (WhatsApp's limit for a document; the providers check their own). */
 #define OP_MAX_ATTACHMENTS 10
 #define OP_MAX_ATTACHMENT_SIZE (100u * 1024 * 1024)
+/* Agents one internal note may mention. */
+#define OP_MAX_MENTIONS 20
 
 struct op {
     event ev;
@@ -41,6 +47,8 @@ struct op {
         Carebus__V1__AgentPresence presence;
         Carebus__V1__CustomerProfileUpdated profile;
         Carebus__V1__CallEnded call;
+        Carebus__V1__TicketAssignRequested assign;
+        Carebus__V1__TicketUpdateRequested update;
     } body;
     char *teams[OP_MAX_TEAMS];
     char *leads[OP_MAX_TEAMS];
@@ -49,6 +57,10 @@ struct op {
     Google__Protobuf__Timestamp started, answered, ended;
     Carebus__V1__Attachment attachments[OP_MAX_ATTACHMENTS];
     Carebus__V1__Attachment *attachment_ptrs[OP_MAX_ATTACHMENTS];
+    char *mentions[OP_MAX_MENTIONS];
+    /* tags, normalised (tag.h) */
+    char tags[2][TAG_REQUEST_MAX][TAG_MAX + 1];
+    char *tag_ptrs[2][TAG_REQUEST_MAX];
 };
 
 /* Shared by the parsers (ops.c): op_begin zeroes o and checks that root is
@@ -59,8 +71,10 @@ int op_finish(struct op *o, const json_t *root, Carebus__V1__Envelope__BodyCase 
               int64_t default_us, struct message_error *err);
 
 /* {"agent_id","text","channel"?,"internal_note"?,"attachments"?: [{"url",
- *  "name"?,"content_type"?,"size"?}]}: an http(s) URL with a host, at most
- *  OP_MAX_ATTACHMENTS files of at most OP_MAX_ATTACHMENT_SIZE bytes. */
+ *  "name"?,"content_type"?,"size"?}],"mentions"?: [agent ids]}: an http(s)
+ *  URL with a host, at most OP_MAX_ATTACHMENTS files of at most
+ *  OP_MAX_ATTACHMENT_SIZE bytes; mentions only on an internal note, at most
+ *  OP_MAX_MENTIONS. */
 int tickets_reply_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
                         struct message_error *err);
 /* {"status": open|pending|solved|closed, "reason"?, "actor"?} */
@@ -69,6 +83,17 @@ int tickets_status_parse(const json_t *root, const char *ticket_id, int64_t now_
 /* {"team","reason"?,"actor"?} */
 int tickets_transfer_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
                            struct message_error *err);
+/* {"agent_id"?, "team"?, "reason"?}: at least one of agent_id and team. */
+int tickets_assign_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
+                         struct message_error *err);
+/* {"priority"?: low..urgent or null, "category"?: a category or null,
+ *  "tags_add"?: [tags], "tags_remove"?: [tags]}: at least one; null hands
+ *  the field back to the rules; tags are normalised (tag.h). */
+int tickets_update_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
+                         struct message_error *err);
+/* True when the update sets or clears an override (the supervisor's), not
+ * only tags (an agent's). */
+bool tickets_update_overrides(const struct op *o);
 /* {"presence": online|away|offline, "capacity", "teams", "name"?, "leads"?};
  * agent_id must satisfy field_token_valid(agent_id, OP_MAX_NAME). */
 int agents_presence_parse(const json_t *root, const char *agent_id, int64_t now_us, struct op *o,

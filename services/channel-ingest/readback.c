@@ -142,7 +142,7 @@ http_status tickets_get(http_req *r, void *arg)
 {
     /* Each service owns its part of the ticket's JSON. */
     static const char sql[] =
-        "SELECT router.ticket_json(t.id)"
+        "SELECT router.ticket_json(t.id) || router.ticket_manual_json(t)"
         " || jsonb_build_object('sla', sla.ticket_json(t.id),"
         "                       'survey', survey.ticket_json(t.id)),"
         " " ACCESS_SQL_TICKET_WITHIN("t", "$2") " FROM router.tickets t WHERE t.id = $1";

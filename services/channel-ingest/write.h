@@ -29,6 +29,7 @@
 #include "messages.h"
 #include "ops.h"
 #include "subscriptions.h"
+#include "work.h"
 
 #define WRITE_SCOPE_LEN 384
 #define WRITE_MAX_KEY 255
@@ -48,6 +49,7 @@ struct write_req {
         struct contact msg;
         struct op op;
         struct sub_write sub;
+        struct work_write work;
     } u;
     /* Optional: answers a committed write in place of {"event_id","seq"}
      * (a failed commit is still answered 503 here). */
