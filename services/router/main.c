@@ -11,13 +11,6 @@
 #include "router.h"
 #include "service.h"
 
-static const struct service_opts router_service = {
-    .name = "router",
-    .port_var = "ROUTER_PORT",
-    .default_port = 9101,
-    .stream = "router",
-};
-
 int main(void)
 {
     /* 1. configuration: the rules and settings (CAREBUS_ROUTER_CONFIG ...) */
@@ -25,6 +18,14 @@ int main(void)
     if (!r)
         return 1;
     /* 2. connect: database, bus and HTTP; the consumer of ingest and sla */
+    const struct service_opts router_service = {
+        .name = "router",
+        .port_var = "ROUTER_PORT",
+        .default_port = 9101,
+        .stream = "router",
+        .arg = r,
+        .ready = router_ready,
+    };
     int rc = 1;
     service *s = service_new(&router_service);
     /* 3. the loop, until SIGTERM */

@@ -39,7 +39,7 @@
 /* Tickets one tick decides on, at most (the rest at the next ticks). */
 #define OFFLINE_BATCH 200
 /* The timer waits while the router is more ingest events behind. */
-#define OFFLINE_BEHIND_MAX 1000
+#define OFFLINE_BEHIND_MAX 100
 /* ticket.unassigned's reasons, and the actor of the timer's decisions. */
 #define OFFLINE_REASON_OFFLINE "offline"
 #define OFFLINE_REASON_INACTIVE "inactive"

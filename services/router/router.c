@@ -489,12 +489,25 @@ consumer_result router_flush(consumer_txn *tx, void *arg)
     return rc < 0 ? CONSUMER_RETRY : CONSUMER_OK;
 }
 
+/* The file's teams into router.teams, once per start and reload. */
+static void router_seed_teams(router *r)
+{
+    if (!r->teams_seeded && r->db && db_up(r->db) && teams_seed(r->db, r->rules) == 0)
+        r->teams_seeded = true;
+}
+
+bool router_ready(void *arg)
+{
+    router *r = arg;
+    router_seed_teams(r);
+    return r->teams_seeded && db_up(r->db);
+}
+
 /* The file's teams, once per start and reload; then the decisions on
  * offline agents' tickets, applied at once when there are some. */
 static int router_tick_teams_offline(router *r)
 {
-    if (!r->teams_seeded && teams_seed(r->db, r->rules) == 0)
-        r->teams_seeded = true;
+    router_seed_teams(r);
     int n = offline_decide(r->db, r->offline_grace_us);
     if (n > 0 && r->consumer && consumer_catch_up(r->consumer) != 0)
         return -1;

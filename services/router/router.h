@@ -75,6 +75,11 @@ consumer_result router_flush(consumer_txn *tx, void *arg);
 #define ROUTER_TICK_MS 1000
 int router_start(router *r, service *s);
 
+/* /readyz (arg: the router): connected, and the configuration's teams
+ * written into router.teams (done here first, so that the API finds them
+ * as soon as the router is ready). */
+bool router_ready(void *arg);
+
 /* SIGHUP: re-reads the configuration files; a bad one is logged and what
  * is in force is kept. */
 void router_reload(void *arg);
