@@ -79,7 +79,7 @@ static void test_set_apply(void **state)
     const char *both[] = {"x"};
     set(NULL, 0, both, 1, both, 1, "", 0);
     /* No more than TAG_SET_MAX. */
-    static char names[TAG_SET_MAX + 5][8];
+    static char names[TAG_SET_MAX + 5][16];
     const char *many[TAG_SET_MAX + 5];
     for (int i = 0; i < TAG_SET_MAX + 5; i++) {
         snprintf(names[i], sizeof names[i], "t%03d", i);
