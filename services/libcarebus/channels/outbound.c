@@ -54,6 +54,7 @@ void outbound_request_release(struct outbound_request *r)
     free(r->mail_from);
     for (size_t i = 0; i < r->nrcpt; i++)
         free(r->rcpt[i]);
+    free(r->provider_message_id);
     memset(r, 0, sizeof *r);
 }
 
@@ -130,4 +131,15 @@ bool outbound_classify_transport(const struct outbound_response *resp, int64_t n
         return true;
     }
     return false;
+}
+
+void outbound_classify(const struct outbound_adapter *a, const void *cfg,
+                       const struct outbound_request *req, const struct outbound_response *resp,
+                       int64_t now_us, struct outbound_result *res)
+{
+    a->classify(cfg, resp, now_us, res);
+    if (res->outcome == OUTBOUND_SENT && !res->provider_message_id[0] && req &&
+        req->provider_message_id)
+        snprintf(res->provider_message_id, sizeof res->provider_message_id, "%s",
+                 req->provider_message_id);
 }

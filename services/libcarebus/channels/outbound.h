@@ -66,6 +66,10 @@ struct outbound_request {
     char *rcpt[OUTBOUND_MAX_RCPT];
     size_t nrcpt;
     bool require_tls;
+    /* The id the message is known by when the provider's answer names
+     * none (SMTP: the Message-ID written into it); NULL otherwise.
+     * outbound_classify makes it the provider message id of a SENT. */
+    char *provider_message_id;
 };
 
 void outbound_request_release(struct outbound_request *r);
@@ -79,7 +83,10 @@ struct outbound_response {
     long status;             /* HTTP status or SMTP reply code; 0: no answer */
     int transport_error;     /* CURLcode (0: none): timeout, connection refused ... */
     const char *retry_after; /* the Retry-After header, or NULL */
-    const char *body;        /* not NUL-terminated */
+    /* HTTP: the answer's body. SMTP: the server's replies, one a line, as
+     * libcurl hands them to its header callback (never the client's
+     * commands, so never a credential). Not NUL-terminated. */
+    const char *body;
     size_t body_len;
 };
 
@@ -137,6 +144,13 @@ struct outbound_adapter {
     int (*refresh_parse)(const struct outbound_response *resp, int64_t now_us,
                          struct outbound_credentials *out, char *err, size_t errlen);
 };
+
+/* a->classify, then what every adapter shares: a SENT whose answer named
+ * no id gets the request's provider_message_id. courier calls this rather
+ * than a->classify. */
+void outbound_classify(const struct outbound_adapter *a, const void *cfg,
+                       const struct outbound_request *req, const struct outbound_response *resp,
+                       int64_t now_us, struct outbound_result *res);
 
 /* The adapter that sends on channel c, or NULL when c's messages go to the
  * integrator (no adapter, or CAREBUS_CHANNEL_<NAME>_MODE=integrator). */

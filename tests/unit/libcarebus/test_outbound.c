@@ -1,7 +1,8 @@
 /* test_outbound.c — channels/outbound.c: what every adapter shares.
  *
  * Retry-After in both of its forms, the transport classification, the
- * request's owned parts, and integrator mode by configuration.
+ * request's owned parts, a sent message's id, and integrator mode by
+ * configuration.
  * Run one test by name: test_outbound <name>.
  */
 #include <setjmp.h>
@@ -81,6 +82,48 @@ static void test_request_parts(void **state)
     assert_string_equal(res.reason, "outside the 7-day window");
 }
 
+/* A stand-in adapter: its answer is SENT without an id on 250, with one
+ * on 200, FAILED otherwise. */
+static void stub_classify(const void *cfg, const struct outbound_response *resp, int64_t now_us,
+                          struct outbound_result *res)
+{
+    (void)cfg;
+    (void)now_us;
+    res->outcome = resp->status == 250 || resp->status == 200 ? OUTBOUND_SENT : OUTBOUND_FAILED;
+    if (resp->status == 200)
+        strcpy(res->provider_message_id, "theirs");
+}
+
+static void test_classify_names_a_sent_message(void **state)
+{
+    (void)state;
+    const struct outbound_adapter stub = {.name = "stub", .classify = stub_classify};
+    struct outbound_request req = {0};
+    req.provider_message_id = strdup("<ours@carebus.example>");
+    struct outbound_response resp = {.status = 250};
+    struct outbound_result res = {0};
+    /* No id in the answer: the request's. */
+    outbound_classify(&stub, NULL, &req, &resp, NOW_US, &res);
+    assert_int_equal(res.outcome, OUTBOUND_SENT);
+    assert_string_equal(res.provider_message_id, "<ours@carebus.example>");
+    /* The provider's own id wins. */
+    memset(&res, 0, sizeof res);
+    resp.status = 200;
+    outbound_classify(&stub, NULL, &req, &resp, NOW_US, &res);
+    assert_string_equal(res.provider_message_id, "theirs");
+    /* Not sent: no id. */
+    memset(&res, 0, sizeof res);
+    resp.status = 550;
+    outbound_classify(&stub, NULL, &req, &resp, NOW_US, &res);
+    assert_string_equal(res.provider_message_id, "");
+    outbound_request_release(&req);
+    assert_null(req.provider_message_id);
+    /* A request without one. */
+    resp.status = 250;
+    outbound_classify(&stub, NULL, &req, &resp, NOW_US, &res);
+    assert_string_equal(res.provider_message_id, "");
+}
+
 static void test_integrator_mode(void **state)
 {
     (void)state;
@@ -98,6 +141,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_transport_and_5xx_retry),
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_request_parts),
+        cmocka_unit_test(test_classify_names_a_sent_message),
         cmocka_unit_test(test_integrator_mode),
     };
     if (argc > 1)
