@@ -2,6 +2,8 @@
  * zalo.c.
  *
  *   X-ZEvent-Signature: "mac=" hex SHA-256(app_id body timestamp oa_secret)
+ *   POST {CAREBUS_ZALO_API_BASE}/v3.0/oa/message/cs      access_token: <OA token>
+ *   POST {CAREBUS_ZALO_OAUTH_BASE}/v4/oa/access_token    secret_key: <app secret>
  */
 #ifndef CAREBUS_CHANNELS_ZALO_H
 #define CAREBUS_CHANNELS_ZALO_H
@@ -9,9 +11,19 @@
 #include <stdbool.h>
 
 #include "inbound.h"
+#include "outbound.h"
 
 /* POST /v1/webhooks/zalo. */
 extern const struct inbound_adapter zalo_inbound;
+
+/* Sends customer-service messages (text, or one image or uploaded file)
+ * with the OA's rotating tokens. Settings: CAREBUS_ZALO_ACCESS_TOKEN and
+ * CAREBUS_ZALO_REFRESH_TOKEN (the seed of courier's stored pair),
+ * CAREBUS_ZALO_APP_ID and CAREBUS_ZALO_SECRET_KEY (the app's secret key,
+ * for the refresh), CAREBUS_ZALO_API_BASE (https://openapi.zalo.me) and
+ * CAREBUS_ZALO_OAUTH_BASE (https://oauth.zaloapp.com). Not configured
+ * without a token or the secret key. */
+extern const struct outbound_adapter zalo_outbound;
 
 /* One OA event to events: user_send_* is a contact, user_received_message
  * and user_seen_message are status reports. zalo_parse loads the body
