@@ -1,4 +1,5 @@
-/* email.c — email: inbound in Postmark's shape (POST /v1/webhooks/email).
+/* email.c — email: inbound in Postmark's shape (POST /v1/webhooks/email);
+ * the outbound side (SMTP) is email_outbound.c's.
  *
  * Sections: RFC 5322 dates and msg-ids, inbound (one email), the adapter.
  *
@@ -66,8 +67,8 @@ static const char *read_num(const char *p, int min_digits, int max_digits, int *
     return p;
 }
 
-static const char *const email_months[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                           "jul", "aug", "sep", "oct", "nov", "dec"};
+const char *const email_months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 /* Obsolete zone names (RFC 5322 section 4.3); military letters mean 0. */
 static bool zone_name(const char *p, size_t n, int *minutes)

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "email.h"
 #include "zalo.h"
 
 /* Channel -> adapter. An adapter's file adds its line here. */
@@ -25,6 +26,7 @@ static const struct {
 } outbound_table[] = {
     {CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED, NULL},
     {CAREBUS__V1__CHANNEL__CHANNEL_ZALO, &zalo_outbound},
+    {CAREBUS__V1__CHANNEL__CHANNEL_EMAIL, &email_outbound},
 };
 
 const struct outbound_adapter *outbound_adapter_for(Carebus__V1__Channel c)
