@@ -149,7 +149,7 @@ int main(void)
     struct service_opts o = {
         .name = "channel-ingest",
         .port_var = "INGEST_PORT",
-        .default_port = 8080,
+        .default_port = CONFIG_DEFAULT_INGEST_PORT,
         .stream = "ingest",
         .routes = ingest_routes,
         .nroutes = ingest_routes_count,

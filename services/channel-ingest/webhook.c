@@ -85,9 +85,9 @@ static http_status webhook_refused(http_req *r, const char *name, const struct i
 static const struct inbound_adapter *webhook_adapter(http_req *r)
 {
     const char *path = http_path(r);
-    size_t pl = strlen(WEBHOOK_PREFIX);
+    size_t pl = strlen(INBOUND_PATH_PREFIX);
     const struct inbound_adapter *a =
-        strncmp(path, WEBHOOK_PREFIX, pl) == 0 ? inbound_adapter_find(path + pl) : NULL;
+        strncmp(path, INBOUND_PATH_PREFIX, pl) == 0 ? inbound_adapter_find(path + pl) : NULL;
     if (!a)
         webhook_not_configured(r, path);
     return a;
@@ -111,25 +111,15 @@ static const char *webhook_query(void *ctx, const char *name)
     return http_query(ctx, name);
 }
 
-/* CAREBUS_PUBLIC_URL (without a final "/"), the request's path and query:
- * the URL a provider signs (Twilio). */
+/* The public URL (config.h), the request's path and query: the URL a
+ * provider signs (Twilio). */
 static const char *webhook_url(http_req *r, char *out, size_t size)
 {
-    const char *base = config_str("PUBLIC_URL", NULL);
-    char local[64];
-    if (!base || !*base) {
-        long port = 8080;
-        const char *e;
-        if (config_long("INGEST_PORT", 8080, 1, 65535, &port, &e) != 0)
-            port = 8080;
-        snprintf(local, sizeof local, "http://127.0.0.1:%ld", port);
-        base = local;
-    }
-    size_t bl = strlen(base);
-    while (bl && base[bl - 1] == '/')
-        bl--;
+    char base[1024];
+    if (config_public_url(base, sizeof base) != 0)
+        return NULL;
     const char *q = http_raw_query(r);
-    int n = snprintf(out, size, "%.*s%s%s%s", (int)bl, base, http_path(r), *q ? "?" : "", q);
+    int n = snprintf(out, size, "%s%s%s%s", base, http_path(r), *q ? "?" : "", q);
     return n > 0 && (size_t)n < size ? out : NULL;
 }
 

@@ -19,8 +19,6 @@
 
 #include "http.h"
 
-#define WEBHOOK_PREFIX "/v1/webhooks/"
-
 http_status webhook_post(http_req *r, void *arg);
 http_status webhook_handshake(http_req *r, void *arg);
 

@@ -96,3 +96,23 @@ int config_bool(const char *name, bool def, bool *out, const char **err)
         *err = config_errbuf;
     return -1;
 }
+
+int config_public_url(char *out, size_t size)
+{
+    const char *base = config_str("PUBLIC_URL", NULL);
+    int n;
+    if (base) {
+        size_t bl = strlen(base);
+        while (bl && base[bl - 1] == '/')
+            bl--;
+        n = snprintf(out, size, "%.*s", (int)bl, base);
+    } else {
+        long port = CONFIG_DEFAULT_INGEST_PORT;
+        /* An invalid port stops channel-ingest at start; here it is only
+         * the default's. */
+        if (config_long("INGEST_PORT", CONFIG_DEFAULT_INGEST_PORT, 1, 65535, &port, NULL) != 0)
+            port = CONFIG_DEFAULT_INGEST_PORT;
+        n = snprintf(out, size, "http://127.0.0.1:%ld", port);
+    }
+    return n >= 0 && (size_t)n < size ? 0 : -1;
+}

@@ -9,6 +9,7 @@
 #define CAREBUS_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Borrowed: the environment's string, or def when unset or empty. */
 const char *config_str(const char *name, const char *def);
@@ -20,6 +21,13 @@ int config_long(const char *name, long def, long min, long max, long *out, const
 /* Reads a boolean (1/0, true/false, yes/no, on/off). -1 when invalid. */
 int config_bool(const char *name, bool def, bool *out, const char **err);
 
+/* The URL providers call carebus at, as they sign it: CAREBUS_PUBLIC_URL
+ * without its final "/", else channel-ingest on loopback
+ * (http://127.0.0.1:<CAREBUS_INGEST_PORT>). Webhook paths are appended to
+ * it: channel-ingest checks Twilio's signatures over it, courier gives it
+ * to Twilio as the StatusCallback. 0, or -1 when it does not fit in out. */
+int config_public_url(char *out, size_t size);
+
 /* Defaults shared by every service. */
 #define CONFIG_DEFAULT_PG "host=127.0.0.1 port=54320 dbname=carebus user=carebus"
 #define CONFIG_DEFAULT_BUS_INGEST "tcp://127.0.0.1:5561"
@@ -27,5 +35,6 @@ int config_bool(const char *name, bool def, bool *out, const char **err);
 #define CONFIG_DEFAULT_BUS_SLA "tcp://127.0.0.1:5563"
 #define CONFIG_DEFAULT_BUS_SURVEY "tcp://127.0.0.1:5564"
 #define CONFIG_DEFAULT_BUS_COURIER "tcp://127.0.0.1:5565"
+#define CONFIG_DEFAULT_INGEST_PORT 8080
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "url.h"
 #include "utf8.h"
 
@@ -89,4 +90,29 @@ const char *form_get(const struct form *f, const char *name)
         if (strcmp(f->pairs[i].name, name) == 0)
             return f->pairs[i].value;
     return NULL;
+}
+
+/* One part encoded into b. */
+static void form_put(buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    char local[256];
+    char *enc = 3 * n + 1 <= sizeof local ? local : malloc(3 * n + 1);
+    if (!enc) {
+        b->failed = 1;
+        return;
+    }
+    size_t len = url_encode(enc, s);
+    buf_append(b, enc, len);
+    if (enc != local)
+        free(enc);
+}
+
+void form_append(buf *b, const char *name, const char *value)
+{
+    if (b->len)
+        buf_putc(b, '&');
+    form_put(b, name);
+    buf_putc(b, '=');
+    form_put(b, value);
 }

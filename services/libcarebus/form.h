@@ -6,7 +6,9 @@
  * judges nothing (the survey form keeps going past a bad field); form_parse
  * collects a body for consumers that pass the strings on as C and protobuf
  * strings (Twilio's webhooks), so a decoded NUL, ill-formed UTF-8 or more
- * than FORM_MAX_PAIRS pairs refuses the whole body.
+ * than FORM_MAX_PAIRS pairs refuses the whole body. form_append writes one
+ * (Twilio's requests), encoded by url.h's encoder: a blank is "%20", which
+ * every decoder reads as the "+" would be.
  */
 #ifndef CAREBUS_FORM_H
 #define CAREBUS_FORM_H
@@ -54,5 +56,12 @@ void form_release(struct form *f);
 
 /* The first value of name, or NULL. Borrowed from f. */
 const char *form_get(const struct form *f, const char *name);
+
+/* --- writing ------------------------------------------------------------------ */
+
+/* Appends "name=value" to b, percent-encoded, after a "&" when b is not
+ * empty. An allocation failure sets b->failed (buf.h). */
+struct buf; /* buf.h; by its tag, so that includers keep "buf" free for their names */
+void form_append(struct buf *b, const char *name, const char *value);
 
 #endif

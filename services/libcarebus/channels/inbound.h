@@ -167,6 +167,9 @@ typedef int (*inbound_body_fn)(struct inbound_batch *b, const char *body, size_t
                                struct inbound_error *err);
 typedef int (*inbound_map_fn)(struct inbound_batch *b, int64_t now_us, struct inbound_error *err);
 
+/* Where every webhook is: INBOUND_PATH_PREFIX and the adapter's path. */
+#define INBOUND_PATH_PREFIX "/v1/webhooks/"
+
 struct inbound_adapter {
     const char *name; /* "facebook": logs, metrics' channel label */
     const char *path; /* its route below /v1/webhooks/: "facebook", "twilio/status" */

@@ -33,10 +33,10 @@ static const struct http_route *route(const char *method, const char *path)
 static void test_routes_and_adapters(void **state)
 {
     (void)state;
-    size_t pl = strlen(WEBHOOK_PREFIX), webhook_routes = 0;
+    size_t pl = strlen(INBOUND_PATH_PREFIX), webhook_routes = 0;
     for (size_t i = 0; i < ingest_routes_count; i++) {
         const struct http_route *r = &ingest_routes[i];
-        if (strncmp(r->pattern, WEBHOOK_PREFIX, pl) != 0)
+        if (strncmp(r->pattern, INBOUND_PATH_PREFIX, pl) != 0)
             continue;
         webhook_routes++;
         const struct inbound_adapter *a = inbound_adapter_find(r->pattern + pl);
@@ -59,7 +59,7 @@ static void test_routes_and_adapters(void **state)
     for (size_t i = 0; i < inbound_adapters_count; i++) {
         const struct inbound_adapter *a = inbound_adapters[i];
         char path[128];
-        snprintf(path, sizeof path, "%s%s", WEBHOOK_PREFIX, a->path);
+        snprintf(path, sizeof path, "%s%s", INBOUND_PATH_PREFIX, a->path);
         assert_non_null(route("POST", path));
         assert_true(!route("GET", path) == !a->handshake);
         want += a->handshake ? 2 : 1;

@@ -17,8 +17,8 @@
 
 #include "config.h"
 
-static const char *const vars[] = {"CAREBUS_T_STR", "CAREBUS_T_PORT", "CAREBUS_T_FLAG",
-                                   "CAREBUS_T_NEG"};
+static const char *const vars[] = {"CAREBUS_T_STR", "CAREBUS_T_PORT",     "CAREBUS_T_FLAG",
+                                   "CAREBUS_T_NEG", "CAREBUS_PUBLIC_URL", "CAREBUS_INGEST_PORT"};
 
 static int clear_env(void **state)
 {
@@ -214,6 +214,26 @@ static void test_bool_invalid(void **state)
                              "on/off), got \"maybe\"");
 }
 
+static void test_public_url(void **state)
+{
+    (void)state;
+    char url[64];
+    /* Unset: channel-ingest on loopback, at its port. */
+    assert_int_equal(config_public_url(url, sizeof url), 0);
+    assert_string_equal(url, "http://127.0.0.1:8080");
+    setenv("CAREBUS_INGEST_PORT", "18081", 1);
+    assert_int_equal(config_public_url(url, sizeof url), 0);
+    assert_string_equal(url, "http://127.0.0.1:18081");
+    setenv("CAREBUS_INGEST_PORT", "x", 1); /* channel-ingest refuses it; here the default */
+    assert_int_equal(config_public_url(url, sizeof url), 0);
+    assert_string_equal(url, "http://127.0.0.1:8080");
+    /* Set: as given, without its final slashes. */
+    setenv("CAREBUS_PUBLIC_URL", "https://care.example.vn/cb//", 1);
+    assert_int_equal(config_public_url(url, sizeof url), 0);
+    assert_string_equal(url, "https://care.example.vn/cb");
+    assert_int_equal(config_public_url(url, 10), -1);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +249,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_bool, clear_env, clear_env),
         cmocka_unit_test_setup_teardown(test_bool_default, clear_env, clear_env),
         cmocka_unit_test_setup_teardown(test_bool_invalid, clear_env, clear_env),
+        cmocka_unit_test_setup_teardown(test_public_url, clear_env, clear_env),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

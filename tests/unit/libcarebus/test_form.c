@@ -1,8 +1,8 @@
 /* test_form.c — form.c: application/x-www-form-urlencoded bodies.
  *
  * form_next walks pairs and judges nothing; form_parse refuses a whole body
- * with a decoded NUL, invalid UTF-8 or too many pairs. Run one test by
- * name: test_form <name>.
+ * with a decoded NUL, invalid UTF-8 or too many pairs; form_append writes
+ * what form_parse reads back. Run one test by name: test_form <name>.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "buf.h"
 #include "form.h"
 
 static void test_walk(void **state)
@@ -149,13 +150,44 @@ static void test_parse_refusals(void **state)
     assert_null(f.pairs);
 }
 
+static void test_append(void **state)
+{
+    (void)state;
+    buf b = BUF_INIT;
+    form_append(&b, "To", "+84901234567");
+    form_append(&b, "Body", "Chào bạn & a=b/c ~x");
+    form_append(&b, "MediaUrl", "https://cdn.example/a b.png?x=1");
+    form_append(&b, "MediaUrl", "");
+    assert_false(b.failed);
+    assert_string_equal(buf_str(&b), "To=%2B84901234567"
+                                     "&Body=Ch%C3%A0o%20b%E1%BA%A1n%20%26%20a%3Db%2Fc%20~x"
+                                     "&MediaUrl=https%3A%2F%2Fcdn.example%2Fa%20b.png%3Fx%3D1"
+                                     "&MediaUrl=");
+    /* What is written reads back, repeated names in order. */
+    struct form f = {0};
+    assert_int_equal(form_parse(b.data, b.len, &f), 0);
+    assert_int_equal(f.n, 4);
+    assert_string_equal(form_get(&f, "Body"), "Chào bạn & a=b/c ~x");
+    assert_string_equal(f.pairs[2].value, "https://cdn.example/a b.png?x=1");
+    assert_string_equal(f.pairs[3].value, "");
+    form_release(&f);
+    buf_release(&b);
+
+    /* A value longer than the encoder's stack room. */
+    char big[1000];
+    memset(big, '/', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    form_append(&b, "x", big);
+    assert_int_equal(b.len, 2 + 3 * (sizeof big - 1));
+    buf_release(&b);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_walk),
-        cmocka_unit_test(test_walk_plus_and_blanks),
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_parse_refusals),
+        cmocka_unit_test(test_walk),   cmocka_unit_test(test_walk_plus_and_blanks),
+        cmocka_unit_test(test_parse),  cmocka_unit_test(test_parse_refusals),
+        cmocka_unit_test(test_append),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
