@@ -1,7 +1,8 @@
 /* messenger.c — Facebook Messenger and Instagram messaging.
  *
  * Sections: inbound (customer messages), status (delivery and read
- * receipts), the adapter. Signature and handshake: meta.c.
+ * receipts), the adapter, send (the Send API), the senders. Signature,
+ * handshake and the Graph API's envelope: meta.c.
  *
  * Payload followed: developers.facebook.com/docs/messenger-platform/
  * webhook-reference (and .../webhooks/messages, .../message-deliveries,
@@ -21,8 +22,11 @@
  */
 #include "messenger.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "meta.h"
 
 /* --- inbound: customer messages -------------------------------------------- */
@@ -198,4 +202,184 @@ const struct inbound_adapter messenger_inbound = {
     .map = messenger_map,
     .handshake_setting = "FACEBOOK_VERIFY_TOKEN",
     .handshake = meta_handshake,
+};
+
+/* --- send: the Send API --------------------------------------------------------
+ *
+ * Followed: developers.facebook.com/docs/messenger-platform/reference/
+ * send-api, .../send-messages/message-tags and .../instagram/features/
+ * send-message: POST /{version}/me/messages with the Page's token,
+ * {"recipient":{"id":PSID or IGSID},"messaging_type":...,"message":{"text"}
+ * or {"attachment":{"type":"image|video|audio|file","payload":{"url"}}}}.
+ * Instagram through a Page takes the same request.
+ *
+ * The window is the customer's last message on the channel: within 24
+ * hours RESPONSE; from 24 hours to 7 days only a human agent's reply, with
+ * the HUMAN_AGENT tag, and only when the Page has the permission
+ * (CAREBUS_FACEBOOK_HUMAN_AGENT=1); beyond, nothing. The boundaries are
+ * Meta's: exactly 24 hours is still inside. An unknown last message
+ * (courier never saw one) is left to Meta to judge: RESPONSE, which Meta
+ * refuses with its own code when the window is closed.
+ */
+
+struct messenger_cfg {
+    struct meta_sender send;
+    bool human_agent;
+    char human_agent_setting[48]; /* named in the window's failure */
+};
+
+/* XXX: the Send API takes one attachment a message and no caption, and a
+ * delivery is one request: a lone attachment goes as an attachment, any
+ * other mix as the text followed by the attachments' links. */
+static json_t *messenger_message_json(const Carebus__V1__MessageOutbound *m)
+{
+    if ((!m->text || !*m->text) && m->n_attachments == 1) {
+        const Carebus__V1__Attachment *a = m->attachments[0];
+        const char *ct = a->content_type ? a->content_type : "";
+        const char *type = strncmp(ct, "image/", 6) == 0   ? "image"
+                           : strncmp(ct, "video/", 6) == 0 ? "video"
+                           : strncmp(ct, "audio/", 6) == 0 ? "audio"
+                                                           : "file";
+        return json_pack("{s:{s:s,s:{s:s}}}", "attachment", "type", type, "payload", "url", a->url);
+    }
+    char *text = outbound_text_with_links(m, 0);
+    json_t *j = text ? json_pack("{s:s}", "text", text) : NULL;
+    free(text);
+    return j;
+}
+
+static int messenger_build(const void *cfg, const struct outbound_credentials *cred,
+                           const struct outbound_msg *msg, struct outbound_request *req,
+                           struct outbound_result *res)
+{
+    (void)cred;
+    const struct messenger_cfg *c = cfg;
+    const Carebus__V1__MessageOutbound *m = msg->m;
+    const char *psid = m->recipient ? m->recipient->handle : NULL;
+    if (outbound_check(msg, psid, res) != 0)
+        return -1;
+    const char *type = "RESPONSE", *tag = NULL;
+    int64_t last = outbound_last_inbound_us(msg);
+    int64_t age = last > 0 ? msg->now_us - last : 0;
+    if (age > OUTBOUND_DAY_US) {
+        long long hours = (long long)(age / OUTBOUND_HOUR_US);
+        if (!c->human_agent)
+            return outbound_fail(res, "outside_window",
+                                 "outside the 24-hour window: the customer last wrote %lld hours "
+                                 "ago, and the HUMAN_AGENT tag is off (CAREBUS_%s)",
+                                 hours, c->human_agent_setting);
+        if (m->kind != CAREBUS__V1__OUTBOUND_KIND__OUTBOUND_KIND_REPLY)
+            return outbound_fail(res, "outside_window",
+                                 "outside the 24-hour window: the customer last wrote %lld hours "
+                                 "ago, and the HUMAN_AGENT tag is for an agent's replies only",
+                                 hours);
+        if (age > 7 * OUTBOUND_DAY_US)
+            return outbound_fail(res, "outside_window",
+                                 "outside the 7-day window of the HUMAN_AGENT tag: the customer "
+                                 "last wrote %lld days ago",
+                                 hours / 24);
+        type = "MESSAGE_TAG";
+        tag = "HUMAN_AGENT";
+    }
+    json_t *message = messenger_message_json(m);
+    json_t *body = message
+                       ? json_pack("{s:{s:s},s:s}", "recipient", "id", psid, "messaging_type", type)
+                       : NULL;
+    int rc = -1;
+    if (!body || (tag && json_object_set_new(body, "tag", json_string(tag)) != 0) ||
+        json_object_set(body, "message", message) != 0)
+        outbound_fail(res, "internal", "out of memory building the request");
+    else
+        rc = meta_request(&c->send, body, req, res);
+    json_decref(message);
+    json_decref(body);
+    return rc;
+}
+
+static const char *messenger_message_id(const json_t *root)
+{
+    return inbound_json_str(root, "message_id");
+}
+
+static void messenger_classify(const void *cfg, const struct outbound_response *resp,
+                               int64_t now_us, struct outbound_result *res)
+{
+    const struct messenger_cfg *c = cfg;
+    meta_classify(&c->send, messenger_message_id, resp, now_us, res);
+}
+
+/* prefix's settings (CAREBUS_<prefix>_PAGE_TOKEN, _HUMAN_AGENT), each
+ * defaulting to fallback's when fallback is not NULL. */
+static void *messenger_configure_as(const char *prefix, const char *fallback, char *err,
+                                    size_t errlen)
+{
+    char name[48], fb_name[48];
+    snprintf(name, sizeof name, "%s_PAGE_TOKEN", prefix);
+    const char *token = config_str(name, NULL);
+    if (!token && fallback) {
+        snprintf(fb_name, sizeof fb_name, "%s_PAGE_TOKEN", fallback);
+        token = config_str(fb_name, NULL);
+    }
+    if (!token)
+        return NULL; /* not configured */
+    struct messenger_cfg *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    const char *why = NULL;
+    bool human = false;
+    if (fallback) {
+        snprintf(fb_name, sizeof fb_name, "%s_HUMAN_AGENT", fallback);
+        if (config_bool(fb_name, false, &human, &why) != 0)
+            goto bad;
+    }
+    snprintf(c->human_agent_setting, sizeof c->human_agent_setting, "%s_HUMAN_AGENT", prefix);
+    if (config_bool(c->human_agent_setting, human, &c->human_agent, &why) != 0)
+        goto bad;
+    if (meta_sender_init(&c->send, "me", token, err, errlen) != 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+bad:
+    snprintf(err, errlen, "%s", why);
+    free(c);
+    return NULL;
+}
+
+static void *messenger_facebook_configure(char *err, size_t errlen)
+{
+    return messenger_configure_as("FACEBOOK", NULL, err, errlen);
+}
+
+/* Instagram through its linked Page: the Page's token unless its own. */
+static void *messenger_instagram_configure(char *err, size_t errlen)
+{
+    return messenger_configure_as("INSTAGRAM", "FACEBOOK", err, errlen);
+}
+
+static void messenger_destroy(void *cfg)
+{
+    struct messenger_cfg *c = cfg;
+    meta_sender_release(&c->send);
+    free(c);
+}
+
+/* --- the senders ------------------------------------------------------------------ */
+
+const struct outbound_adapter messenger_facebook_outbound = {
+    .name = "facebook",
+    .configure = messenger_facebook_configure,
+    .destroy = messenger_destroy,
+    .build = messenger_build,
+    .classify = messenger_classify,
+};
+
+const struct outbound_adapter messenger_instagram_outbound = {
+    .name = "instagram",
+    .configure = messenger_instagram_configure,
+    .destroy = messenger_destroy,
+    .build = messenger_build,
+    .classify = messenger_classify,
 };

@@ -15,8 +15,13 @@
 #include <strings.h>
 #include <time.h>
 
+#include "buf.h"
 #include "config.h"
 #include "email.h"
+#include "messenger.h"
+#include "twilio.h"
+#include "utf8.h"
+#include "whatsapp.h"
 #include "zalo.h"
 
 /* Channel -> adapter. An adapter's file adds its line here. */
@@ -27,6 +32,10 @@ static const struct {
     {CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED, NULL},
     {CAREBUS__V1__CHANNEL__CHANNEL_ZALO, &zalo_outbound},
     {CAREBUS__V1__CHANNEL__CHANNEL_EMAIL, &email_outbound},
+    {CAREBUS__V1__CHANNEL__CHANNEL_FACEBOOK, &messenger_facebook_outbound},
+    {CAREBUS__V1__CHANNEL__CHANNEL_INSTAGRAM, &messenger_instagram_outbound},
+    {CAREBUS__V1__CHANNEL__CHANNEL_WHATSAPP, &whatsapp_outbound},
+    {CAREBUS__V1__CHANNEL__CHANNEL_SMS, &twilio_sms_outbound},
 };
 
 const struct outbound_adapter *outbound_adapter_for(Carebus__V1__Channel c)
@@ -146,4 +155,74 @@ void outbound_classify(const struct outbound_adapter *a, const void *cfg,
         req->provider_message_id)
         snprintf(res->provider_message_id, sizeof res->provider_message_id, "%s",
                  req->provider_message_id);
+}
+
+/* --- what every adapter of a messaging channel shares ------------------------ */
+
+int64_t outbound_last_inbound_us(const struct outbound_msg *msg)
+{
+    if (msg->last_inbound_us > 0)
+        return msg->last_inbound_us;
+    if (msg->m->last_inbound_at)
+        return event_ts_us(msg->m->last_inbound_at);
+    return 0;
+}
+
+int outbound_check(const struct outbound_msg *msg, const char *who, struct outbound_result *res)
+{
+    const Carebus__V1__MessageOutbound *m = msg->m;
+    if (!who || !*who)
+        return outbound_fail(res, "no_recipient", "no recipient on %s",
+                             event_channel_name(m->channel));
+    for (size_t i = 0; i < m->n_attachments; i++) {
+        const Carebus__V1__Attachment *a = m->attachments[i];
+        if (!a->url || !*a->url)
+            return outbound_fail(res, "attachment_without_url", "attachment \"%s\" has no URL",
+                                 a->name && *a->name ? a->name : "(no name)");
+    }
+    if ((!m->text || !*m->text) && m->n_attachments == 0)
+        return outbound_fail(res, "empty_message", "nothing to send: no text and no attachment");
+    return 0;
+}
+
+char *outbound_text_with_links(const Carebus__V1__MessageOutbound *m, size_t first)
+{
+    buf b = BUF_INIT;
+    buf_puts(&b, m->text ? m->text : "");
+    for (size_t i = first; i < m->n_attachments; i++) {
+        const Carebus__V1__Attachment *a = m->attachments[i];
+        if (b.len)
+            buf_putc(&b, '\n');
+        if (a->name && *a->name)
+            buf_printf(&b, "%s: ", a->name);
+        buf_puts(&b, a->url ? a->url : "");
+    }
+    if (b.failed) {
+        buf_release(&b);
+        return NULL;
+    }
+    size_t len;
+    char *s = buf_detach(&b, &len);
+    return s ? s : strdup("");
+}
+
+void outbound_set_reason(struct outbound_result *res, const char *text, const char *secret)
+{
+    buf b = BUF_INIT;
+    size_t sl = secret ? strlen(secret) : 0;
+    const char *p = text ? text : "";
+    while (*p) {
+        const char *hit = sl ? strstr(p, secret) : NULL;
+        if (!hit) {
+            buf_puts(&b, p);
+            break;
+        }
+        buf_append(&b, p, (size_t)(hit - p));
+        buf_puts(&b, "[redacted]");
+        p = hit + sl;
+    }
+    /* Redacted before it is cut, so that no prefix of the secret survives. */
+    utf8_copy(res->reason, sizeof res->reason,
+              b.failed ? "(out of memory: the provider's message is lost)" : buf_str(&b), "?");
+    buf_release(&b);
 }

@@ -116,6 +116,34 @@ int outbound_fail(struct outbound_result *res, const char *code, const char *fmt
 bool outbound_classify_transport(const struct outbound_response *resp, int64_t now_us,
                                  struct outbound_result *res);
 
+/* --- what every adapter of a messaging channel shares ------------------------ */
+
+#define OUTBOUND_HOUR_US INT64_C(3600000000)
+#define OUTBOUND_DAY_US (24 * OUTBOUND_HOUR_US)
+
+/* The customer's last message on the channel: msg->last_inbound_us, else
+ * the message's last_inbound_at; 0 when neither is known. */
+int64_t outbound_last_inbound_us(const struct outbound_msg *msg);
+
+/* An adapter's first checks: a recipient (who: the field of m->recipient
+ * the channel addresses; NULL or empty: none) and something to send (text,
+ * or attachments, each with a URL). 0, or -1 with res a permanent failure:
+ * "no_recipient" ("no recipient on <channel>"), "empty_message",
+ * "attachment_without_url". */
+int outbound_check(const struct outbound_msg *msg, const char *who, struct outbound_result *res);
+
+/* The message's text, then a line for each attachment from index first on
+ * ("name: url", or the URL alone), for providers that take fewer
+ * attachments in one message than carebus may send. Owned; NULL when out
+ * of memory. */
+char *outbound_text_with_links(const Carebus__V1__MessageOutbound *m, size_t first);
+
+/* Sets res->reason to text (a provider's message) with every occurrence of
+ * secret (NULL or "": none) replaced by "[redacted]", then cut to fit at a
+ * character's boundary: what a provider echoes never puts a credential, or
+ * a prefix of one, on a timeline. */
+void outbound_set_reason(struct outbound_result *res, const char *text, const char *secret);
+
 struct outbound_adapter {
     const char *name; /* "zalo": logs, metrics, CAREBUS_<NAME>_* settings */
     /* Reads the settings (CAREBUS_<NAME>_*). NULL when the channel is not

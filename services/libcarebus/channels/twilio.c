@@ -1,7 +1,7 @@
 /* twilio.c — Twilio Messaging (SMS, and WhatsApp through Twilio).
  *
  * Sections: inbound (incoming messages), status (StatusCallback),
- * signature, the adapters.
+ * signature, the adapters, send (the Messages resource, SMS), the sender.
  *
  * Followed: twilio.com/docs/messaging/guides/webhook-request (From, To,
  * Body, MessageSid/SmsSid, NumMedia, MediaUrl{N}, MediaContentType{N},
@@ -32,6 +32,8 @@
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
+#include "hex.h"
 
 #define TWILIO_MAX_MEDIA 10 /* Twilio's own limit per message */
 
@@ -285,4 +287,243 @@ const struct inbound_adapter twilio_status_inbound = {
     .verify = twilio_verify,
     .load = inbound_load_form,
     .map = twilio_status_map,
+};
+
+/* --- send: the Messages resource ----------------------------------------------
+ *
+ * Followed: twilio.com/docs/messaging/api/message-resource (create): POST
+ * /2010-04-01/Accounts/{AccountSid}/Messages.json, HTTP Basic with the
+ * account SID and auth token or an API key's SID and secret, a form with
+ * To, From and/or MessagingServiceSid, Body, MediaUrl (repeatable, at most
+ * 10) and StatusCallback; 201 with the Message resource, whose sid is the
+ * provider's id. Errors are {"code","message","more_info","status"}
+ * (twilio.com/docs/api/errors): 429 (20429) was never processed and is
+ * retried, after Retry-After when given; 5xx too; other codes (21610
+ * unsubscribed, 21211 invalid number, 20003 credentials ...) are final.
+ * SMS has no messaging window. The StatusCallback is carebus's own status
+ * webhook under its public URL, the URL its signature is checked over.
+ */
+
+/* Codes that are "not now" at a 4xx: the sender's queue is full. */
+static const json_int_t twilio_retry_codes[] = {20429, 21611};
+
+struct twilio_cfg {
+    char *url;
+    char *user, *secret;  /* HTTP Basic */
+    char *from, *service; /* either may be NULL, never both */
+    char *status_callback;
+};
+
+/* prefix and 32 hex digits: Twilio's SIDs (AC account, SK API key, MG
+ * messaging service). */
+static bool twilio_sid_ok(const char *s, const char *prefix)
+{
+    if (!s || strncmp(s, prefix, 2) != 0 || strlen(s) != 34)
+        return false;
+    for (s += 2; *s; s++)
+        if (hex_digit((unsigned char)*s) < 0)
+            return false;
+    return true;
+}
+
+static void twilio_destroy(void *cfg)
+{
+    struct twilio_cfg *c = cfg;
+    free(c->url);
+    free(c->user);
+    free(c->secret);
+    free(c->from);
+    free(c->service);
+    free(c->status_callback);
+    free(c);
+}
+
+static char *twilio_dup(const char *s, bool *ok)
+{
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d)
+        *ok = false;
+    return d;
+}
+
+static void *twilio_configure(char *err, size_t errlen)
+{
+    const char *sid = config_str("TWILIO_ACCOUNT_SID", NULL);
+    if (!sid)
+        return NULL; /* not configured */
+    const char *token = config_str("TWILIO_AUTH_TOKEN", NULL);
+    const char *key = config_str("TWILIO_API_KEY_SID", NULL);
+    const char *key_secret = config_str("TWILIO_API_KEY_SECRET", NULL);
+    const char *from = config_str("TWILIO_FROM", NULL);
+    const char *service = config_str("TWILIO_MESSAGING_SERVICE_SID", NULL);
+    const char *base = config_str("TWILIO_API_BASE", "https://api.twilio.com");
+    if (!twilio_sid_ok(sid, "AC")) {
+        snprintf(err, errlen,
+                 "CAREBUS_TWILIO_ACCOUNT_SID: expected AC and 32 hex digits, got "
+                 "\"%.40s\"",
+                 sid);
+        return NULL;
+    }
+    if (key && !twilio_sid_ok(key, "SK")) {
+        snprintf(err, errlen,
+                 "CAREBUS_TWILIO_API_KEY_SID: expected SK and 32 hex digits, got "
+                 "\"%.40s\"",
+                 key);
+        return NULL;
+    }
+    if (key ? !key_secret : !token) {
+        snprintf(err, errlen,
+                 key ? "CAREBUS_TWILIO_API_KEY_SID is set without "
+                       "CAREBUS_TWILIO_API_KEY_SECRET"
+                     : "CAREBUS_TWILIO_ACCOUNT_SID is set without "
+                       "CAREBUS_TWILIO_AUTH_TOKEN (or an API key)");
+        return NULL;
+    }
+    if (service && !twilio_sid_ok(service, "MG")) {
+        snprintf(err, errlen,
+                 "CAREBUS_TWILIO_MESSAGING_SERVICE_SID: expected MG and 32 hex "
+                 "digits, got \"%.40s\"",
+                 service);
+        return NULL;
+    }
+    if (!from && !service) {
+        snprintf(err, errlen,
+                 "CAREBUS_TWILIO_ACCOUNT_SID is set without a sender: "
+                 "CAREBUS_TWILIO_FROM or CAREBUS_TWILIO_MESSAGING_SERVICE_SID");
+        return NULL;
+    }
+    if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0) {
+        snprintf(err, errlen, "CAREBUS_TWILIO_API_BASE: expected an http(s) URL, got \"%.64s\"",
+                 base);
+        return NULL;
+    }
+    char public_url[1024];
+    if (config_public_url(public_url, sizeof public_url) != 0) {
+        snprintf(err, errlen, "CAREBUS_PUBLIC_URL is longer than %zu bytes", sizeof public_url);
+        return NULL;
+    }
+    struct twilio_cfg *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    bool ok =
+        asprintf(&c->url, "%.*s/2010-04-01/Accounts/%s/Messages.json", (int)bl, base, sid) >= 0;
+    if (!ok)
+        c->url = NULL;
+    if (ok && asprintf(&c->status_callback, "%s" INBOUND_PATH_PREFIX "%s", public_url,
+                       twilio_status_inbound.path) < 0) {
+        c->status_callback = NULL;
+        ok = false;
+    }
+    c->user = twilio_dup(key ? key : sid, &ok);
+    c->secret = twilio_dup(key ? key_secret : token, &ok);
+    c->from = twilio_dup(from, &ok);
+    c->service = twilio_dup(service, &ok);
+    if (!ok) {
+        snprintf(err, errlen, "out of memory");
+        twilio_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int twilio_build(const void *cfg, const struct outbound_credentials *cred,
+                        const struct outbound_msg *msg, struct outbound_request *req,
+                        struct outbound_result *res)
+{
+    (void)cred;
+    const struct twilio_cfg *c = cfg;
+    const Carebus__V1__MessageOutbound *m = msg->m;
+    const Carebus__V1__CustomerRef *r = m->recipient;
+    const char *to = r && r->phone && *r->phone ? r->phone : r ? r->handle : NULL;
+    if (outbound_check(msg, to, res) != 0)
+        return -1;
+    if (m->n_attachments > TWILIO_MAX_MEDIA)
+        return outbound_fail(res, "too_many_attachments",
+                             "Twilio takes at most %d attachments a message, not %zu",
+                             TWILIO_MAX_MEDIA, m->n_attachments);
+    buf b = BUF_INIT;
+    form_append(&b, "To", to);
+    if (c->from)
+        form_append(&b, "From", c->from);
+    if (c->service)
+        form_append(&b, "MessagingServiceSid", c->service);
+    if (m->text && *m->text)
+        form_append(&b, "Body", m->text);
+    for (size_t i = 0; i < m->n_attachments; i++)
+        form_append(&b, "MediaUrl", m->attachments[i]->url);
+    form_append(&b, "StatusCallback", c->status_callback);
+    req->proto = OUTBOUND_HTTP;
+    req->method = "POST";
+    req->url = strdup(c->url);
+    req->username = strdup(c->user);
+    req->password = strdup(c->secret);
+    req->body = b.failed ? NULL : buf_detach(&b, &req->body_len);
+    buf_release(&b);
+    if (!req->url || !req->username || !req->password || !req->body ||
+        outbound_request_header(req, "Content-Type", TWILIO_FORM) != 0) {
+        outbound_request_release(req);
+        return outbound_fail(res, "internal", "out of memory building the request");
+    }
+    return 0;
+}
+
+static void twilio_classify(const void *cfg, const struct outbound_response *resp, int64_t now_us,
+                            struct outbound_result *res)
+{
+    const struct twilio_cfg *c = cfg;
+    res->provider_message_id[0] = '\0';
+    bool known = outbound_classify_transport(resp, now_us, res);
+    if (known && (resp->transport_error || resp->status == 0))
+        return;
+    json_t *root = resp->body_len ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
+    if (resp->status >= 200 && resp->status < 300) {
+        /* Created, whatever the body says: sending again would send twice. */
+        res->outcome = OUTBOUND_SENT;
+        res->code[0] = res->reason[0] = '\0';
+        const char *sid = inbound_json_str(root, "sid");
+        snprintf(res->provider_message_id, sizeof res->provider_message_id, "%s", sid ? sid : "");
+        json_decref(root);
+        return;
+    }
+    const json_t *code = json_object_get(root, "code");
+    const char *message = inbound_json_str(root, "message");
+    const char *detail = inbound_json_str(root, "detail");
+    const char *more = inbound_json_str(root, "more_info");
+    bool retry = false;
+    if (json_is_integer(code)) {
+        snprintf(res->code, sizeof res->code, "%" JSON_INTEGER_FORMAT, json_integer_value(code));
+        for (size_t i = 0; i < sizeof twilio_retry_codes / sizeof *twilio_retry_codes; i++)
+            retry |= json_integer_value(code) == twilio_retry_codes[i];
+    } else {
+        snprintf(res->code, sizeof res->code, "http_%ld", resp->status);
+    }
+    buf b = BUF_INIT;
+    if (message)
+        buf_puts(&b, message);
+    else
+        buf_printf(&b, "Twilio answered %ld", resp->status);
+    if (detail)
+        buf_printf(&b, ": %s", detail);
+    if (more)
+        buf_printf(&b, " (%s)", more);
+    outbound_set_reason(res, b.failed ? message : buf_str(&b), c->secret);
+    buf_release(&b);
+    if (!known)
+        res->outcome = retry ? OUTBOUND_RETRY : OUTBOUND_FAILED;
+    json_decref(root);
+}
+
+/* --- the sender ------------------------------------------------------------------- */
+
+const struct outbound_adapter twilio_sms_outbound = {
+    .name = "twilio",
+    .configure = twilio_configure,
+    .destroy = twilio_destroy,
+    .build = twilio_build,
+    .classify = twilio_classify,
 };

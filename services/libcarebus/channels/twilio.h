@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "inbound.h"
+#include "outbound.h"
 
 /* POST /v1/webhooks/twilio/sms (incoming messages) and
  * POST /v1/webhooks/twilio/status (StatusCallback of our own messages). */
@@ -34,5 +35,13 @@ int twilio_signature(const char *auth_token, const char *url, const struct form 
                      char out[TWILIO_SIGNATURE_LEN]);
 bool twilio_signature_ok(const char *header, const char *auth_token, const char *url,
                          const struct form *f);
+
+/* SMS through the Messages resource (POST {base}/2010-04-01/Accounts/
+ * {AccountSid}/Messages.json): CAREBUS_TWILIO_ACCOUNT_SID with
+ * CAREBUS_TWILIO_AUTH_TOKEN (or CAREBUS_TWILIO_API_KEY_SID and _SECRET),
+ * CAREBUS_TWILIO_FROM and/or CAREBUS_TWILIO_MESSAGING_SERVICE_SID,
+ * CAREBUS_TWILIO_API_BASE; StatusCallback: the public URL (config.h) and
+ * the status webhook's path. */
+extern const struct outbound_adapter twilio_sms_outbound;
 
 #endif

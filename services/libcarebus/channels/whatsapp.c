@@ -1,7 +1,8 @@
 /* whatsapp.c — WhatsApp Cloud API.
  *
  * Sections: inbound (customer messages), status (sent, delivered, read,
- * failed), the adapter. Signature and handshake: meta.c.
+ * failed), the adapter, send (the Cloud API's messages), the sender.
+ * Signature, handshake and the Graph API's envelope: meta.c.
  *
  * Payload followed: developers.facebook.com/documentation/business-
  * messaging/whatsapp/webhooks/reference/messages (text, image, document,
@@ -33,9 +34,12 @@
 #include "whatsapp.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "meta.h"
+#include "utf8.h"
 
 /* --- inbound: customer messages -------------------------------------------- */
 
@@ -300,4 +304,183 @@ const struct inbound_adapter whatsapp_inbound = {
     .map = whatsapp_map,
     .handshake_setting = "WHATSAPP_VERIFY_TOKEN",
     .handshake = meta_handshake,
+};
+
+/* --- send: the Cloud API's messages ----------------------------------------------
+ *
+ * Followed: developers.facebook.com/documentation/business-messaging/
+ * whatsapp/messages (text, media by link, templates) and .../reference:
+ * POST /{version}/{phone-number-id}/messages, Bearer token,
+ * {"messaging_product":"whatsapp","recipient_type":"individual","to",
+ * "type","text":{"body"}} or "image|video|audio|document":{"link",
+ * "caption","filename"} or "template":{"name","language":{"code"}}.
+ * biz_opaque_callback_data carries the delivery id: Meta echoes it in the
+ * message's status webhooks.
+ *
+ * The 24-hour customer service window is Meta's to enforce: outside it a
+ * free-form message is accepted and then fails with 131047 (a status
+ * webhook), which is the failure the timeline shows. When a template is
+ * configured (CAREBUS_WHATSAPP_TEMPLATE and _LANGUAGE) it is sent instead
+ * beyond 24 hours: a template without parameters, inviting the customer
+ * back; the reply itself is not in it. The window is Meta's own measure:
+ * exactly 24 hours is still inside; unknown is inside.
+ */
+
+#define WHATSAPP_CAPTION_MAX 1024 /* characters */
+
+struct whatsapp_cfg {
+    struct meta_sender send;
+    char *template_name; /* NULL: none */
+    char *template_language;
+};
+
+/* The media type for a MIME type: the image and video formats WhatsApp
+ * shows as such, any audio; everything else is a document. */
+static const char *whatsapp_media_type(const char *ct)
+{
+    static const struct {
+        const char *prefix, *type;
+    } media[] = {
+        {"image/jpeg", "image"}, {"image/png", "image"}, {"video/mp4", "video"},
+        {"video/3gpp", "video"}, {"audio/", "audio"},
+    };
+    for (size_t i = 0; ct && i < sizeof media / sizeof media[0]; i++)
+        if (strncmp(ct, media[i].prefix, strlen(media[i].prefix)) == 0)
+            return media[i].type;
+    return "document";
+}
+
+/* The message's type and its object into body. */
+static int whatsapp_content(json_t *body, const Carebus__V1__MessageOutbound *m)
+{
+    const char *text = m->text ? m->text : "";
+    if (m->n_attachments == 1) {
+        const Carebus__V1__Attachment *a = m->attachments[0];
+        const char *type = whatsapp_media_type(a->content_type);
+        bool captioned = strcmp(type, "audio") != 0;
+        /* A lone attachment, with the text as its caption when it takes one. */
+        if (!*text || (captioned && utf8_count(text, strlen(text)) <= WHATSAPP_CAPTION_MAX)) {
+            json_t *o = json_pack("{s:s}", "link", a->url);
+            if (!o || (*text && json_object_set_new(o, "caption", json_string(text)) != 0) ||
+                (strcmp(type, "document") == 0 && a->name && *a->name &&
+                 json_object_set_new(o, "filename", json_string(a->name)) != 0)) {
+                json_decref(o);
+                return -1;
+            }
+            if (json_object_set_new(body, "type", json_string(type)) != 0)
+                return -1;
+            return json_object_set_new(body, type, o);
+        }
+    }
+    /* XXX: one attachment a message, and one request a delivery: any other
+     * mix goes as the text followed by the attachments' links. */
+    char *all = outbound_text_with_links(m, 0);
+    json_t *o = all ? json_pack("{s:s}", "body", all) : NULL;
+    free(all);
+    if (!o || json_object_set_new(body, "type", json_string("text")) != 0) {
+        json_decref(o);
+        return -1;
+    }
+    return json_object_set_new(body, "text", o);
+}
+
+static int whatsapp_build(const void *cfg, const struct outbound_credentials *cred,
+                          const struct outbound_msg *msg, struct outbound_request *req,
+                          struct outbound_result *res)
+{
+    (void)cred;
+    const struct whatsapp_cfg *c = cfg;
+    const Carebus__V1__MessageOutbound *m = msg->m;
+    const Carebus__V1__CustomerRef *r = m->recipient;
+    const char *to = r && r->handle && *r->handle ? r->handle : r ? r->phone : NULL;
+    if (outbound_check(msg, to, res) != 0)
+        return -1;
+    int64_t last = outbound_last_inbound_us(msg);
+    bool closed = last > 0 && msg->now_us - last > OUTBOUND_DAY_US;
+    json_t *body = json_pack("{s:s,s:s,s:s}", "messaging_product", "whatsapp", "recipient_type",
+                             "individual", "to", to);
+    int ok = body != NULL;
+    if (ok && closed && c->template_name)
+        ok = json_object_set_new(body, "type", json_string("template")) == 0 &&
+             json_object_set_new(body, "template",
+                                 json_pack("{s:s,s:{s:s}}", "name", c->template_name, "language",
+                                           "code", c->template_language)) == 0;
+    else if (ok)
+        ok = whatsapp_content(body, m) == 0;
+    if (ok && msg->delivery_id && *msg->delivery_id)
+        ok = json_object_set_new(body, "biz_opaque_callback_data", json_string(msg->delivery_id)) ==
+             0;
+    int rc = ok ? meta_request(&c->send, body, req, res)
+                : outbound_fail(res, "internal", "out of memory building the request");
+    json_decref(body);
+    return rc;
+}
+
+/* messages[0].id: the wamid. */
+static const char *whatsapp_message_id(const json_t *root)
+{
+    return inbound_json_str(json_array_get(json_object_get(root, "messages"), 0), "id");
+}
+
+static void whatsapp_classify(const void *cfg, const struct outbound_response *resp, int64_t now_us,
+                              struct outbound_result *res)
+{
+    const struct whatsapp_cfg *c = cfg;
+    meta_classify(&c->send, whatsapp_message_id, resp, now_us, res);
+}
+
+static void whatsapp_destroy(void *cfg)
+{
+    struct whatsapp_cfg *c = cfg;
+    meta_sender_release(&c->send);
+    free(c->template_name);
+    free(c->template_language);
+    free(c);
+}
+
+static void *whatsapp_configure(char *err, size_t errlen)
+{
+    const char *token = config_str("WHATSAPP_TOKEN", NULL);
+    if (!token)
+        return NULL; /* not configured */
+    const char *number = config_str("WHATSAPP_PHONE_NUMBER_ID", NULL);
+    const char *tpl = config_str("WHATSAPP_TEMPLATE", NULL);
+    const char *lang = config_str("WHATSAPP_TEMPLATE_LANGUAGE", NULL);
+    if (!number || !all_digits(number)) {
+        snprintf(err, errlen,
+                 "CAREBUS_WHATSAPP_PHONE_NUMBER_ID: expected the number's id (digits), "
+                 "got \"%.32s\"",
+                 number ? number : "");
+        return NULL;
+    }
+    if (tpl && !lang) {
+        snprintf(
+            err, errlen,
+            "CAREBUS_WHATSAPP_TEMPLATE is set without "
+            "CAREBUS_WHATSAPP_TEMPLATE_LANGUAGE (its language code, e.g. \"vi\" or \"en_US\")");
+        return NULL;
+    }
+    struct whatsapp_cfg *c = calloc(1, sizeof *c);
+    if (!c ||
+        (tpl && (!(c->template_name = strdup(tpl)) || !(c->template_language = strdup(lang))))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (meta_sender_init(&c->send, number, token, err, errlen) != 0)
+        goto fail;
+    return c;
+fail:
+    if (c)
+        whatsapp_destroy(c);
+    return NULL;
+}
+
+/* --- the sender ------------------------------------------------------------------- */
+
+const struct outbound_adapter whatsapp_outbound = {
+    .name = "whatsapp",
+    .configure = whatsapp_configure,
+    .destroy = whatsapp_destroy,
+    .build = whatsapp_build,
+    .classify = whatsapp_classify,
 };

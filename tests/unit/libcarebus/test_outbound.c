@@ -1,8 +1,9 @@
 /* test_outbound.c — channels/outbound.c: what every adapter shares.
  *
  * Retry-After in both of its forms, the transport classification, the
- * request's owned parts, a sent message's id, and integrator mode by
- * configuration.
+ * request's owned parts, a sent message's id, integrator mode by
+ * configuration, the table, and the checks, texts and windows every
+ * messaging adapter shares.
  * Run one test by name: test_outbound <name>.
  */
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +137,131 @@ static void test_integrator_mode(void **state)
     unsetenv("CAREBUS_CHANNEL_ZALO_MODE");
 }
 
+static void test_table(void **state)
+{
+    (void)state;
+    const struct outbound_adapter *fb =
+        outbound_adapter_for(CAREBUS__V1__CHANNEL__CHANNEL_FACEBOOK);
+    const struct outbound_adapter *ig =
+        outbound_adapter_for(CAREBUS__V1__CHANNEL__CHANNEL_INSTAGRAM);
+    const struct outbound_adapter *wa =
+        outbound_adapter_for(CAREBUS__V1__CHANNEL__CHANNEL_WHATSAPP);
+    const struct outbound_adapter *sms = outbound_adapter_for(CAREBUS__V1__CHANNEL__CHANNEL_SMS);
+    assert_non_null(fb);
+    assert_non_null(ig);
+    assert_non_null(wa);
+    assert_non_null(sms);
+    assert_string_equal(fb->name, "facebook");
+    assert_string_equal(ig->name, "instagram");
+    assert_string_equal(wa->name, "whatsapp");
+    assert_string_equal(sms->name, "twilio");
+    /* Integrator mode takes precedence over an adapter. */
+    setenv("CAREBUS_CHANNEL_SMS_MODE", "integrator", 1);
+    assert_null(outbound_adapter_for(CAREBUS__V1__CHANNEL__CHANNEL_SMS));
+    unsetenv("CAREBUS_CHANNEL_SMS_MODE");
+}
+
+static void test_last_inbound(void **state)
+{
+    (void)state;
+    Carebus__V1__MessageOutbound m = CAREBUS__V1__MESSAGE_OUTBOUND__INIT;
+    struct outbound_msg msg = {.m = &m, .now_us = NOW_US};
+    assert_int_equal(outbound_last_inbound_us(&msg), 0);
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    ts.seconds = 1796529000;
+    m.last_inbound_at = &ts;
+    assert_int_equal(outbound_last_inbound_us(&msg), INT64_C(1796529000000000));
+    /* What courier saw wins over what the producer knew. */
+    msg.last_inbound_us = INT64_C(1796529500000000);
+    assert_int_equal(outbound_last_inbound_us(&msg), INT64_C(1796529500000000));
+}
+
+static void test_check(void **state)
+{
+    (void)state;
+    Carebus__V1__MessageOutbound m = CAREBUS__V1__MESSAGE_OUTBOUND__INIT;
+    m.channel = CAREBUS__V1__CHANNEL__CHANNEL_WHATSAPP;
+    m.text = "xin chào";
+    struct outbound_msg msg = {.m = &m, .now_us = NOW_US};
+    struct outbound_result res = {0};
+    assert_int_equal(outbound_check(&msg, "84901234567", &res), 0);
+    assert_int_equal(outbound_check(&msg, NULL, &res), -1);
+    assert_int_equal(res.outcome, OUTBOUND_FAILED);
+    assert_string_equal(res.code, "no_recipient");
+    assert_string_equal(res.reason, "no recipient on whatsapp");
+    assert_int_equal(outbound_check(&msg, "", &res), -1);
+    assert_string_equal(res.code, "no_recipient");
+
+    m.text = "";
+    assert_int_equal(outbound_check(&msg, "84901234567", &res), -1);
+    assert_string_equal(res.code, "empty_message");
+    Carebus__V1__Attachment a = CAREBUS__V1__ATTACHMENT__INIT;
+    Carebus__V1__Attachment *atts[] = {&a};
+    a.name = "hoa-don.pdf";
+    a.media_id = "1234";
+    m.attachments = atts;
+    m.n_attachments = 1;
+    assert_int_equal(outbound_check(&msg, "84901234567", &res), -1);
+    assert_string_equal(res.code, "attachment_without_url");
+    assert_string_equal(res.reason, "attachment \"hoa-don.pdf\" has no URL");
+    a.url = "https://cdn.example/hoa-don.pdf";
+    assert_int_equal(outbound_check(&msg, "84901234567", &res), 0);
+}
+
+static void test_text_with_links(void **state)
+{
+    (void)state;
+    Carebus__V1__MessageOutbound m = CAREBUS__V1__MESSAGE_OUTBOUND__INIT;
+    Carebus__V1__Attachment a = CAREBUS__V1__ATTACHMENT__INIT, b = CAREBUS__V1__ATTACHMENT__INIT;
+    Carebus__V1__Attachment *atts[] = {&a, &b};
+    a.name = "a.png";
+    a.url = "https://cdn.example/a.png";
+    b.url = "https://cdn.example/b";
+    m.attachments = atts;
+    m.n_attachments = 2;
+    m.text = "Xem ảnh";
+    char *s = outbound_text_with_links(&m, 0);
+    assert_string_equal(s, "Xem ảnh\na.png: https://cdn.example/a.png\nhttps://cdn.example/b");
+    free(s);
+    s = outbound_text_with_links(&m, 1);
+    assert_string_equal(s, "Xem ảnh\nhttps://cdn.example/b");
+    free(s);
+    m.text = "";
+    s = outbound_text_with_links(&m, 0);
+    assert_string_equal(s, "a.png: https://cdn.example/a.png\nhttps://cdn.example/b");
+    free(s);
+    m.n_attachments = 0;
+    s = outbound_text_with_links(&m, 0);
+    assert_string_equal(s, "");
+    free(s);
+}
+
+static void test_set_reason(void **state)
+{
+    (void)state;
+    struct outbound_result res = {0};
+    outbound_set_reason(&res, "bad token EAAtok (EAAtok)", "EAAtok");
+    assert_string_equal(res.reason, "bad token [redacted] ([redacted])");
+    outbound_set_reason(&res, "nothing secret", NULL);
+    assert_string_equal(res.reason, "nothing secret");
+    outbound_set_reason(&res, NULL, "x");
+    assert_string_equal(res.reason, "");
+    /* A secret straddling the cut is redacted before the cut: no prefix of
+     * it survives. */
+    char text[sizeof res.reason + 64];
+    memset(text, 'a', sizeof res.reason - 4);
+    snprintf(text + sizeof res.reason - 4, 64, "SECRET-TOKEN tail");
+    outbound_set_reason(&res, text, "SECRET-TOKEN");
+    assert_null(strstr(res.reason, "SEC"));
+    assert_int_equal(strlen(res.reason), sizeof res.reason - 1);
+    /* Cut at a character's boundary: "ả" is 3 bytes. */
+    char vi[sizeof res.reason + 8];
+    memset(vi, 'a', sizeof res.reason - 2);
+    snprintf(vi + sizeof res.reason - 2, 8, "ả");
+    outbound_set_reason(&res, vi, NULL);
+    assert_int_equal(strlen(res.reason), sizeof res.reason - 2);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +270,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_request_parts),
         cmocka_unit_test(test_classify_names_a_sent_message),
         cmocka_unit_test(test_integrator_mode),
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_last_inbound),
+        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_text_with_links),
+        cmocka_unit_test(test_set_reason),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
