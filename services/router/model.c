@@ -23,6 +23,7 @@ void model_release(model *m)
     hmap_release(&m->agent_by_id);
     hmap_release(&m->team_by_id);
     hmap_release(&m->ident);
+    hmap_release(&m->ident_origin);
     hmap_release(&m->ref_by_ext);
     arena_release(&m->a);
     memset(m, 0, sizeof *m);
@@ -90,7 +91,8 @@ static const char *ident_key(model *m, const char *kind, const char *value, size
     return k;
 }
 
-int model_identity(const model *m, const char *kind, const char *value)
+/* A handle's entry in one of the handle indexes, -1 when absent. */
+static int ident_get(const hmap *h, const char *kind, const char *value)
 {
     char key[320];
     size_t kl = strlen(kind), vl = strlen(value);
@@ -99,7 +101,12 @@ int model_identity(const model *m, const char *kind, const char *value)
     memcpy(key, kind, kl);
     key[kl] = '\x1f';
     memcpy(key + kl + 1, value, vl + 1);
-    return hmap_get(&m->ident, key, kl + vl + 1);
+    return hmap_get(h, key, kl + vl + 1);
+}
+
+int model_identity(const model *m, const char *kind, const char *value)
+{
+    return ident_get(&m->ident, kind, value);
 }
 
 void model_identity_set(model *m, const char *kind, const char *value, int cust)
@@ -107,6 +114,35 @@ void model_identity_set(model *m, const char *kind, const char *value, int cust)
     size_t len;
     const char *key = ident_key(m, kind, value, &len);
     model_index(&m->ident, key, len, cust);
+}
+
+const char *model_identity_origin(const model *m, const char *kind, const char *value)
+{
+    int i = ident_get(&m->ident_origin, kind, value);
+    return i >= 0 ? m->origins[i] : NULL;
+}
+
+void model_identity_set_origin(model *m, const char *kind, const char *value, const char *origin)
+{
+    if (!origin)
+        return;
+    size_t len;
+    const char *key = ident_key(m, kind, value, &len);
+    arena_grow(&m->a, (void **)&m->origins, &m->origincap, m->norigins + 1, sizeof *m->origins);
+    m->origins[m->norigins] = arena_strdup(&m->a, origin);
+    model_index(&m->ident_origin, key, len, (int)m->norigins++);
+}
+
+void model_unlink_ticket(model *m, int c, int t)
+{
+    m_customer *cu = &m->cust[c];
+    for (size_t i = 0; i < cu->ntickets; i++)
+        if (cu->tickets[i] == t) {
+            memmove(&cu->tickets[i], &cu->tickets[i + 1],
+                    (cu->ntickets - i - 1) * sizeof *cu->tickets);
+            cu->ntickets--;
+            return;
+        }
 }
 
 int model_add_customer(model *m, const m_customer *c)

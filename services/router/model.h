@@ -48,8 +48,11 @@ typedef struct m_ticket {
     char id[ID_LEN];
     char opened_event_id[ID_LEN];
     char customer_id[ID_LEN]; /* as loaded, until linked to cust */
-    int cust;                 /* index of its customer */
-    int merged_into;          /* index, -1 */
+    /* The customer whose handle opened it: the origin of the opening
+     * contact's own handle (unmerge.h). "" as loaded before it was kept. */
+    char opened_by[ID_LEN];
+    int cust;        /* index of its customer */
+    int merged_into; /* index, -1 */
     Carebus__V1__TicketStatus status;
     Carebus__V1__Category category; /* UNSPECIFIED: not classified */
     const char *rule, *phrase;
@@ -141,19 +144,27 @@ typedef struct m_note {
 typedef struct m_identity {
     const char *kind, *value;
     int cust;
+    const char *origin; /* the id of the customer it was first known with */
     int64_t created;
 } m_identity;
 
 typedef struct m_merge {
     int merged, survivor;
-    const char *contact_event_id;
+    const char *contact_event_id; /* the contact, or the person's request */
     char event_id[ID_LEN];
     int64_t at;
+    const char *actor, *reason; /* a person's merge (merge.h); NULL otherwise */
 } m_merge;
 
+/* Ticket from joined ticket into (router.ticket_merges). */
 typedef struct m_ticket_merge {
     int from, into;
+    const char *cause_id;       /* the contact, merge or request that did it */
+    const char *actor, *reason; /* a person's merge (merge.h); NULL otherwise */
+    int64_t at;
 } m_ticket_merge;
+
+struct unmerge_plan;
 
 /* A message a contact may thread to (by its external_id). */
 typedef struct m_ref {
@@ -195,6 +206,18 @@ typedef struct model {
     /* "kind\x1fvalue" -> customer index, or MODEL_ABSENT: looked up,
      * nobody owns it. */
     hmap ident;
+    /* "kind\x1fvalue" -> index into origins: the id of the customer each
+     * handle in ident was first known with (unmerge.h). */
+    hmap ident_origin;
+    const char **origins;
+    size_t norigins, origincap;
+    /* Pairs of customers an unmerge keeps apart (router.unmerges), as the
+     * indexes of their survivors when loaded: a contact naming both does
+     * not merge them again (unmerge_apart). */
+    int (*apart)[2];
+    size_t napart, apartcap;
+    /* The unmerge of this batch (a batch of its own, router.c), or NULL. */
+    struct unmerge_plan *unmerge;
     m_ref *refs;
     size_t nrefs, refcap;
     hmap ref_by_ext;
@@ -246,6 +269,9 @@ int model_ticket_final(const model *m, int t);
 /* The owner of a handle: an index, MODEL_ABSENT, or -1 when not loaded. */
 int model_identity(const model *m, const char *kind, const char *value);
 void model_identity_set(model *m, const char *kind, const char *value, int cust);
+/* The customer id a handle was first known with, NULL when not loaded. */
+const char *model_identity_origin(const model *m, const char *kind, const char *value);
+void model_identity_set_origin(model *m, const char *kind, const char *value, const char *origin);
 
 /* Adds rows (copied into the arena); return their index. */
 int model_add_customer(model *m, const m_customer *c);
@@ -256,8 +282,10 @@ void model_add_ref(model *m, const char *external_id, const char *channel, int t
                    const char *stream, uint64_t seq);
 /* The first ref of external_id, -1. */
 int model_ref(const model *m, const char *external_id);
-/* Puts ticket t in customer c's list. */
+/* Puts ticket t in customer c's list (and c in t's cust). */
 void model_link_ticket(model *m, int c, int t);
+/* Takes ticket t out of customer c's list. */
+void model_unlink_ticket(model *m, int c, int t);
 m_queue *model_queue(model *m, const char *team);
 
 /* True when t differs from its loaded self in more than its contacts

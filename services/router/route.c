@@ -30,6 +30,9 @@
  *    on; an acknowledgement (when configured) answers a new ticket on its
  *    channel. The router addresses them (address.h); courier sends them;
  *    their statuses fold in any order (router.delivery_apply).
+ *  - Merges a person asks for, unmerges and customers from a CRM
+ *    (merge.h, unmerge.h, import.h) run these same operations (route.h);
+ *    a contact never merges customers an unmerge keeps apart.
  */
 #include "route.h"
 
@@ -43,12 +46,15 @@
 #include "address.h"
 #include "agents.h"
 #include "canned.h"
+#include "import.h"
 #include "language.h"
 #include "log.h"
 #include "manual.h"
+#include "merge.h"
 #include "offline.h"
 #include "store.h"
 #include "teams.h"
+#include "unmerge.h"
 
 #define QUEUE_PAGE 64
 /* Message-IDs kept in an email's References (the first and the latest). */
@@ -218,6 +224,16 @@ void route_prepare(route_item *it, const char *country)
             it->skip = true;
         }
         return;
+    case CAREBUS__V1__ENVELOPE__BODY_TICKET_MERGE_REQUESTED:
+    case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGE_REQUESTED:
+        merge_prepare(it);
+        return;
+    case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGE_REQUESTED:
+        unmerge_prepare(it);
+        return;
+    case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_IMPORTED:
+        import_prepare(it, country);
+        return;
     case CAREBUS__V1__ENVELOPE__BODY_AGENT_PRESENCE: {
         const char *id = ev->agent_presence->agent_id;
         if (blank(id) || strlen(id) > 200) {
@@ -290,6 +306,17 @@ void route_keys_add(model *m, route_keys *k, const route_item *it)
         break;
     case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED:
         keys_push(m, &k->customers, &k->ncustomers, &k->ccustomers, ev->customer_id);
+        break;
+    case CAREBUS__V1__ENVELOPE__BODY_TICKET_MERGE_REQUESTED:
+        keys_push(m, &k->tickets, &k->ntickets, &k->ctickets, ev->ticket_id);
+        keys_push(m, &k->tickets, &k->ntickets, &k->ctickets,
+                  ev->ticket_merge_requested->into_ticket_id);
+        break;
+    case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGE_REQUESTED:
+        keys_push(m, &k->customers, &k->ncustomers, &k->ccustomers,
+                  ev->customer_merge_requested->survivor_id);
+        keys_push(m, &k->customers, &k->ncustomers, &k->ccustomers,
+                  ev->customer_merge_requested->merged_id);
         break;
     default:
         break;
@@ -928,8 +955,11 @@ static int solved_ticket(const model *m, int cu)
 }
 
 /* Ticket f joins ticket t (their customers are one): f is closed, its
- * messages and notes move, its contacts and urgency count on t. */
-static int ticket_merge(route_ctx *c, const route_item *it, int f, int t)
+ * messages and notes move, its contacts and urgency count on t. actor and
+ * reason: the person who asked and why (merge.h), NULL when their
+ * customers were merged. */
+static int ticket_merge_by(route_ctx *c, const route_item *it, int f, int t, const char *actor,
+                           const char *why)
 {
     model *m = c->m;
     m_ticket *from = &m->tick[f];
@@ -950,7 +980,12 @@ static int ticket_merge(route_ctx *c, const route_item *it, int f, int t)
     into->updated = max64(into->updated, max64(from->updated, it->at));
     into->dirty = true;
     arena_grow(&m->a, (void **)&m->tmerge, &m->tmergecap, m->ntmerge + 1, sizeof *m->tmerge);
-    m->tmerge[m->ntmerge++] = (m_ticket_merge){.from = f, .into = t};
+    m->tmerge[m->ntmerge++] = (m_ticket_merge){.from = f,
+                                               .into = t,
+                                               .cause_id = it->ev->event_id,
+                                               .actor = actor,
+                                               .reason = why,
+                                               .at = it->at};
 
     char reason[96];
     snprintf(reason, sizeof reason, "merged into %s", m->tick[t].id);
@@ -962,13 +997,34 @@ static int ticket_merge(route_ctx *c, const route_item *it, int f, int t)
     e.ticket_closed = &b;
     if (emit(c->em, &e, tcust(c, t), m->tick[f].id, it->at) != 0)
         return -1;
-    char detail[128];
-    snprintf(detail, sizeof detail, "{\"ticket_id\":\"%s\"}", m->tick[f].id);
-    add_note(c, it, t, "ticket.merged", 1, detail,
-             "ticket %s was merged into this one (its customer was merged)", m->tick[f].id);
+    /* The fact on the ticket that stays: sla-monitor and analytics count
+     * the merged one by its ticket.closed (merged_into_ticket_id). */
+    Carebus__V1__TicketMerged tm = CAREBUS__V1__TICKET_MERGED__INIT;
+    tm.source_ticket_id = m->tick[f].id;
+    tm.actor = (char *)(actor ? actor : "");
+    tm.reason = (char *)(why ? why : "");
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_MERGED;
+    e.ticket_merged = &tm;
+    if (emit(c->em, &e, tcust(c, t), m->tick[t].id, it->at) != 0)
+        return -1;
+    char *detail = note_detail(json_pack("{s:s, s:s*, s:s*}", "ticket_id", m->tick[f].id, "actor",
+                                         or_null(actor), "reason", or_null(why)));
+    if (actor)
+        add_note(c, it, t, "ticket.merged", 1, detail,
+                 "ticket %s was merged into this one by %.128s%s%.300s", m->tick[f].id, actor,
+                 blank(why) ? "" : ": ", blank(why) ? "" : why);
+    else
+        add_note(c, it, t, "ticket.merged", 1, detail,
+                 "ticket %s was merged into this one (its customer was merged)", m->tick[f].id);
+    free(detail);
     if (priority_update(c, t) && emit_classified(c, t, it->at) != 0)
         return -1;
     return 0;
+}
+
+static int ticket_merge(route_ctx *c, const route_item *it, int f, int t)
+{
+    return ticket_merge_by(c, it, f, t, NULL, NULL);
 }
 
 /* Folds customer o into the survivor s: handles, tickets and history
@@ -1029,11 +1085,14 @@ static int customer_merge(route_ctx *c, const route_item *it, int s, int o)
     x->survivor = s;
     x->contact_event_id = it->ev->event_id;
     x->at = it->at;
+    x->actor = c->actor;
+    x->reason = c->actor ? c->reason : NULL;
 
     Carebus__V1__CustomerMerged b = CAREBUS__V1__CUSTOMER_MERGED__INIT;
     b.survivor_id = m->cust[s].id;
     b.merged_id = m->cust[o].id;
     b.contact_event_id = it->ev->event_id;
+    b.actor = (char *)(c->actor ? c->actor : "");
     char **ids = arena_calloc(&m->a, n + 1, sizeof *ids);
     for (size_t i = 0; i < n; i++)
         ids[i] = m->tick[moved[i]].id;
@@ -1134,6 +1193,19 @@ static int emit_contact_added(route_ctx *c, const route_item *it, int t, Carebus
     return emit(c->em, &e, tcust(c, t), tid(c, t), it->at);
 }
 
+/* Who opens a ticket, for an unmerge (unmerge.h): the customer the
+ * contact's own handle was first known with (identity.h lists it last:
+ * the channel's handle, else the email, else the phone), else cu. */
+static void ticket_opener(const model *m, const route_item *it, int cu, char out[ID_LEN])
+{
+    const char *o = NULL;
+    if (it->ids.n) {
+        const struct identity *own = &it->ids.items[it->ids.n - 1];
+        o = model_identity_origin(m, own->kind, own->value);
+    }
+    snprintf(out, ID_LEN, "%s", o ? o : m->cust[cu].id);
+}
+
 static int ticket_open(route_ctx *c, const route_item *it, int cu, const struct contact *k,
                        const fold_text *words, int *out)
 {
@@ -1143,6 +1215,7 @@ static int ticket_open(route_ctx *c, const route_item *it, int cu, const struct 
     id_derive2(it->ev->event_id, "ticket", t.id);
     snprintf(t.opened_event_id, sizeof t.opened_event_id, "%s", it->ev->event_id);
     snprintf(t.customer_id, sizeof t.customer_id, "%s", m->cust[cu].id);
+    ticket_opener(m, it, cu, t.opened_by);
     struct rules_match match;
     rules_classify(m->rules, words, &match);
     t.category = match.category;
@@ -1251,12 +1324,8 @@ static int ticket_join(route_ctx *c, const route_item *it, int t, const struct c
     return 0;
 }
 
-static int route_contact(route_ctx *c, const route_item *it, const struct contact *k)
+size_t route_owners(model *m, const route_item *it, int owners[IDENTITY_SET_MAX + 1])
 {
-    model *m = c->m;
-    const char *channel = event_channel_name(k->channel);
-
-    int owners[IDENTITY_SET_MAX + 1];
     size_t nown = 0;
     for (size_t i = 0; i < it->ids.n; i++) {
         int o = model_identity(m, it->ids.items[i].kind, it->ids.items[i].value);
@@ -1269,6 +1338,45 @@ static int route_contact(route_ctx *c, const route_item *it, const struct contac
         if (j == nown)
             owners[nown++] = o;
     }
+    /* The oldest first: the survivor of a merge. */
+    for (size_t i = 1; i < nown; i++)
+        for (size_t j = i; j > 0; j--) {
+            const m_customer *a = &m->cust[owners[j]], *b = &m->cust[owners[j - 1]];
+            if (a->created > b->created || (a->created == b->created && strcmp(a->id, b->id) > 0))
+                break;
+            int tmp = owners[j];
+            owners[j] = owners[j - 1];
+            owners[j - 1] = tmp;
+        }
+    return unmerge_owners(m, it, owners, nown);
+}
+
+void route_identities_add(route_ctx *c, const route_item *it, int cu)
+{
+    model *m = c->m;
+    for (size_t i = 0; i < it->ids.n; i++) {
+        const struct identity *id = &it->ids.items[i];
+        if (model_identity(m, id->kind, id->value) >= 0)
+            continue;
+        arena_grow(&m->a, (void **)&m->idnew, &m->idnewcap, m->nidnew + 1, sizeof *m->idnew);
+        m->idnew[m->nidnew++] = (m_identity){.kind = id->kind,
+                                             .value = id->value,
+                                             .cust = cu,
+                                             .origin = m->cust[cu].id,
+                                             .created = it->at};
+        model_identity_set(m, id->kind, id->value, cu);
+        model_identity_set_origin(m, id->kind, id->value, m->cust[cu].id);
+    }
+}
+
+static int route_contact(route_ctx *c, const route_item *it, const struct contact *k)
+{
+    model *m = c->m;
+    const char *channel = event_channel_name(k->channel);
+
+    /* The customer: the oldest owner, the others merged into it. */
+    int owners[IDENTITY_SET_MAX + 1];
+    size_t nown = route_owners(m, it, owners);
     int thread = k->ref ? threaded_ticket(m, k->ref, channel) : -1;
     if (thread >= 0) {
         int tc = model_customer_final(m, m->tick[thread].cust);
@@ -1281,16 +1389,6 @@ static int route_contact(route_ctx *c, const route_item *it, const struct contac
             thread = -1; /* someone else's thread */
     }
 
-    /* The customer: the oldest owner, the others merged into it. */
-    for (size_t i = 1; i < nown; i++)
-        for (size_t j = i; j > 0; j--) {
-            const m_customer *a = &m->cust[owners[j]], *b = &m->cust[owners[j - 1]];
-            if (a->created > b->created || (a->created == b->created && strcmp(a->id, b->id) > 0))
-                break;
-            int tmp = owners[j];
-            owners[j] = owners[j - 1];
-            owners[j - 1] = tmp;
-        }
     int cu = nown ? owners[0] : customer_new(c, it, k->name);
     size_t first_merge = m->nmerge;
     for (size_t i = 1; i < nown; i++)
@@ -1301,15 +1399,7 @@ static int route_contact(route_ctx *c, const route_item *it, const struct contac
         m->cust[cu].updated = max64(m->cust[cu].updated, it->at);
         m->cust[cu].dirty = true;
     }
-    for (size_t i = 0; i < it->ids.n; i++) {
-        const struct identity *id = &it->ids.items[i];
-        if (model_identity(m, id->kind, id->value) >= 0)
-            continue;
-        arena_grow(&m->a, (void **)&m->idnew, &m->idnewcap, m->nidnew + 1, sizeof *m->idnew);
-        m->idnew[m->nidnew++] =
-            (m_identity){.kind = id->kind, .value = id->value, .cust = cu, .created = it->at};
-        model_identity_set(m, id->kind, id->value, cu);
-    }
+    route_identities_add(c, it, cu);
 
     /* The ticket: the one it threads to, the customer's active one, the
      * one solved within the window, or a new one. */
@@ -1841,6 +1931,8 @@ static int route_call(route_ctx *c, const route_item *it)
     return route_contact(c, it, &k);
 }
 
+/* --- the table ------------------------------------------------------------------------- */
+
 typedef int (*route_fn)(route_ctx *c, const route_item *it);
 
 struct route_entry {
@@ -1864,6 +1956,11 @@ static const struct route_entry route_table[] = {
     [CAREBUS__V1__ENVELOPE__BODY_AGENT_PRESENCE] = {"ingest", route_presence},
     [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED] = {"ingest", route_profile},
     [CAREBUS__V1__ENVELOPE__BODY_SLA_ESCALATION] = {"ingest", route_escalation},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_MERGE_REQUESTED] = {"ingest", merge_tickets},
+    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGE_REQUESTED] = {"ingest", merge_customers},
+    /* A batch of its own (route_barrier) */
+    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGE_REQUESTED] = {"ingest", unmerge_apply},
+    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_IMPORTED] = {"ingest", import_apply},
     [CAREBUS__V1__ENVELOPE__BODY_MESSAGE_SENT] = {"courier", route_sent},
     [CAREBUS__V1__ENVELOPE__BODY_MESSAGE_DELIVERED] = {"ingest", route_delivered},
     [CAREBUS__V1__ENVELOPE__BODY_MESSAGE_READ] = {"ingest", route_read},
@@ -1885,6 +1982,25 @@ static const struct route_entry *route_entry_of(Carebus__V1__Envelope__BodyCase 
     size_t i = (size_t)bc;
     return i < sizeof route_table / sizeof route_table[0] && route_table[i].fn ? &route_table[i]
                                                                                : NULL;
+}
+
+bool route_barrier(const route_item *it)
+{
+    return !it->skip && it->ev->body_case == CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGE_REQUESTED;
+}
+
+int route_keys_load(model *m, route_keys *k, const route_item *it)
+{
+    if (!route_barrier(it))
+        return 0;
+    const struct unmerge_plan *p;
+    if (unmerge_load(m, it, &p) != 0)
+        return -1;
+    for (size_t i = 0; p && i < p->ncustomers; i++)
+        keys_push(m, &k->customers, &k->ncustomers, &k->ccustomers, p->customers[i]);
+    for (size_t i = 0; p && i < p->ntickets; i++)
+        keys_push(m, &k->tickets, &k->ntickets, &k->ctickets, p->tickets[i]);
+    return 0;
 }
 
 bool route_handles(Carebus__V1__Envelope__BodyCase bc, const char **stream)
@@ -1980,4 +2096,59 @@ void route_note(route_ctx *c, const route_item *it, int t, const char *kind, int
                 const char *detail, const char *text)
 {
     add_note(c, it, t, kind, ord, detail, "%s", text);
+}
+
+char *route_note_detail(json_t *o)
+{
+    return note_detail(o);
+}
+
+/* ... and what it lends the merges, unmerges and imports (route.h) */
+
+int route_customer_new(route_ctx *c, const route_item *it, const char *name)
+{
+    return customer_new(c, it, name);
+}
+
+int route_customer_merge(route_ctx *c, const route_item *it, int s, int o)
+{
+    return customer_merge(c, it, s, o);
+}
+
+int route_ticket_merge(route_ctx *c, const route_item *it, int f, int t, const char *actor,
+                       const char *reason)
+{
+    return ticket_merge_by(c, it, f, t, actor, reason);
+}
+
+int route_active_ticket(const model *m, int cu)
+{
+    return active_ticket(m, cu);
+}
+
+int route_reopen(route_ctx *c, const route_item *it, int t, const char *why)
+{
+    model *m = c->m;
+    m_ticket *tk = &m->tick[t];
+    tk->status = ST_OPEN;
+    tk->solved = tk->closed = tk->queued = MODEL_NONE;
+    tk->reopened++;
+    tk->updated = max64(tk->updated, it->at);
+    tk->dirty = true;
+    /* After the merge's notes of the same cause. */
+    add_note(c, it, t, "ticket.reopened", 2, NULL, "%s", why);
+    Carebus__V1__TicketReopened b = CAREBUS__V1__TICKET_REOPENED__INIT;
+    b.contact_event_id = "";
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED;
+    e.ticket_reopened = &b;
+    if (emit(c->em, &e, tcust(c, t), tid(c, t), it->at) != 0)
+        return -1;
+    int a = model_agent(m, tk->assignee);
+    if (a >= 0 && agent_free_for(&m->agent[a], tk->team)) {
+        agent_take(m, a, t, it->at);
+        return emit_assigned(c, t, it->at);
+    }
+    m->tick[t].assignee = NULL;
+    return assign_or_queue(c, t, it->at);
 }

@@ -46,6 +46,9 @@ typedef struct route_ctx {
     /* Teams whose queues an event may drain (agents freed or arrived). */
     const char **drain;
     size_t ndrain, cdrain;
+    /* Who asked for the merge being applied, and why (merge.h): recorded
+     * with it and on its events; NULL while a contact merges. */
+    const char *actor, *reason;
 } route_ctx;
 
 /* Reads it->ev (it->rec set): sets at, ids, skip. */
@@ -96,8 +99,44 @@ bool route_priority_update(route_ctx *c, int t);
 int route_emit_classified(route_ctx *c, int t, int64_t at);
 /* Teams whose queues the event's drain looks at. */
 void route_drain_teams(route_ctx *c, const char *const *teams, size_t n);
+/* A note's detail as JSON text (the caller frees it; NULL writes {}):
+ * takes o. */
+char *route_note_detail(json_t *o);
 /* A note on t's timeline (detail: JSON text or NULL). */
 void route_note(route_ctx *c, const route_item *it, int t, const char *kind, int ord,
                 const char *detail, const char *text);
+
+/* ... and the work API's merges, unmerges and imports (merge.c,
+ * unmerge.c, import.c), so that a merge a person asks for and one a
+ * contact reveals move the same rows and emit the same events. */
+
+/* The customers owning it's handles, survivors only, each once, the
+ * oldest first; customers an unmerge keeps apart are not put together
+ * (unmerge_owners). Returns how many. */
+size_t route_owners(model *m, const route_item *it, int owners[IDENTITY_SET_MAX + 1]);
+/* Files it's handles that nobody owns under customer cu (their origin). */
+void route_identities_add(route_ctx *c, const route_item *it, int cu);
+/* A new customer whose id derives from it's event (never fails). */
+int route_customer_new(route_ctx *c, const route_item *it, const char *name);
+/* Folds customer o into s (survivors both): handles, tickets, an active
+ * ticket into s's; c->actor and c->reason say who asked. 0 or -1. */
+int route_customer_merge(route_ctx *c, const route_item *it, int s, int o);
+/* Ticket f joins ticket t (finals both, one customer). 0 or -1. */
+int route_ticket_merge(route_ctx *c, const route_item *it, int f, int t, const char *actor,
+                       const char *reason);
+/* The customer's active ticket (the latest opened), -1. */
+int route_active_ticket(const model *m, int cu);
+/* Reopens ticket t (solved, or closed by a merge an unmerge undid): open,
+ * its previous assignee if free, else its team's queue; a note saying
+ * why. 0 or -1. */
+int route_reopen(route_ctx *c, const route_item *it, int t, const char *why);
+
+/* True for an event applied in a batch of its own, against the state the
+ * events before it wrote (an unmerge: unmerge.h): its keys come from the
+ * database, and it moves rows that the model of a batch does not hold. */
+bool route_barrier(const route_item *it);
+/* Adds to k what it names that only the database knows (a barrier's plan,
+ * read now in the caller's transaction). 0, or -1 when a query failed. */
+int route_keys_load(model *m, route_keys *k, const route_item *it);
 
 #endif

@@ -6,9 +6,10 @@
  * router's place (router.position, locked: a second instance waits, and
  * the consumer's offset check makes it reload), puts the batch in the
  * log's order with the SLA events due (order.h), and routes it (route.h)
- * over a model loaded and written back set-based (store.h). Events of the
- * "courier" stream (delivery statuses) fold in any order and follow the
- * others. A batch costs three round trips of the router's own (place,
+ * over a model loaded and written back set-based (store.h); an unmerge
+ * (route_barrier) is routed as a part of its own, between the parts before
+ * and after it, all in the one transaction. Events of the "courier" stream
+ * (delivery statuses) fold in any order and follow the others. A batch costs three round trips of the router's own (place,
  * prefetch, writes: pipe.h) whatever its size, plus the consumer's append,
  * offsets and commit (and one more for a reply whose ticket a merge in
  * the batch changed: store_conversation).
@@ -370,6 +371,58 @@ static void router_count_outbound(const model *m)
     }
 }
 
+/* Routes items [from, to) over a model of their own: prefetch, apply,
+ * write. place: the router's new place, written with the writes of the
+ * last part. 0, or -1 when a statement failed. */
+static int router_part(router *r, db *d, emitter *em, route_item *items, size_t from, size_t to,
+                       const char *const place[2])
+{
+    int rc = -1;
+    model m;
+    model_init(&m, d, r->rules, r->reopen_window_us);
+    route_keys keys = {0};
+    for (size_t i = from; i < to; i++) {
+        route_keys_add(&m, &keys, &items[i]);
+        if (route_keys_load(&m, &keys, &items[i]) != 0)
+            goto out;
+    }
+    struct store_keys sk = {
+        .kinds = keys.kinds,
+        .values = keys.values,
+        .nidents = keys.nidents,
+        .refs = keys.refs,
+        .nrefs = keys.nrefs,
+        .tickets = keys.tickets,
+        .ntickets = keys.ntickets,
+        .customers = keys.customers,
+        .ncustomers = keys.ncustomers,
+        .threads = keys.threads,
+        .nthreads = keys.nthreads,
+    };
+    if (store_prefetch(&m, &sk) != 0)
+        goto out;
+    route_ctx ctx = {
+        .m = &m, .em = em, .country = r->country, .ack = r->ack, .email_domain = r->email_domain};
+    for (size_t i = from; i < to; i++)
+        if (route_apply(&ctx, &items[i]) != 0)
+            goto out;
+    /* The writes (and the new place), in one round trip. */
+    pgpipe p;
+    if (pipe_begin(&p, d) != 0)
+        goto out;
+    bool sent = store_write(&m, &p) == 0 &&
+                (!place || pipe_send(&p, "position", ROUTER_PLACE_SQL, 2, place) >= 0);
+    int ran = pipe_run(&p);
+    pipe_release(&p);
+    if (ran != 0 || !sent)
+        goto out;
+    router_count_outbound(&m);
+    rc = 0;
+out:
+    model_release(&m);
+    return rc;
+}
+
 /* Routes the staged batch and the SLA events due, in the open transaction.
  * batch_ingest: where the consumer's transaction leaves the ingest stream
  * (0 on the timer's path). 0 done, 1 nothing to do (the timer's path found
@@ -400,15 +453,12 @@ static int router_run(router *r, db *d, emitter *em, bool from_consumer, uint64_
     int rc = -1;
     order_batch ob = {0};
     route_item *items = NULL;
-    model m;
-    model_init(&m, d, r->rules, r->reopen_window_us);
     if (order_build(d, r->staged, rec, r->nstaged, applied, pos_sla, sla_last, &ob) != 0)
         goto out;
     size_t nitems = ob.n + r->nside;
     items = calloc(nitems + 1, sizeof *items);
     if (!items)
         goto out;
-    route_keys keys = {0};
     for (size_t i = 0, k = 0; i < ob.n; i++) {
         items[i].ev = ob.events[i];
         if (k < r->nstaged && ob.events[i] == r->staged[k])
@@ -422,52 +472,32 @@ static int router_run(router *r, db *d, emitter *em, bool from_consumer, uint64_
         items[ob.n + i].ev = r->side[i];
         items[ob.n + i].rec = rec[r->nstaged + i];
     }
-    for (size_t i = 0; i < nitems; i++) {
-        route_prepare(&items[i], r->country);
-        route_keys_add(&m, &keys, &items[i]);
-    }
-    struct store_keys sk = {
-        .kinds = keys.kinds,
-        .values = keys.values,
-        .nidents = keys.nidents,
-        .refs = keys.refs,
-        .nrefs = keys.nrefs,
-        .tickets = keys.tickets,
-        .ntickets = keys.ntickets,
-        .customers = keys.customers,
-        .ncustomers = keys.ncustomers,
-        .threads = keys.threads,
-        .nthreads = keys.nthreads,
-    };
-    if (store_prefetch(&m, &sk) != 0)
-        goto out;
-    route_ctx ctx = {
-        .m = &m, .em = em, .country = r->country, .ack = r->ack, .email_domain = r->email_domain};
     for (size_t i = 0; i < nitems; i++)
-        if (route_apply(&ctx, &items[i]) != 0)
-            goto out;
-    /* The writes and the new place, in one round trip. */
+        route_prepare(&items[i], r->country);
     char a[24], b[24];
     snprintf(a, sizeof a, "%" PRIu64, applied);
     snprintf(b, sizeof b, "%" PRIu64, ob.sla_seq);
-    const char *params[] = {a, b};
-    pgpipe p;
-    if (pipe_begin(&p, d) != 0)
-        goto out;
-    bool sent =
-        store_write(&m, &p) == 0 && pipe_send(&p, "position", ROUTER_PLACE_SQL, 2, params) >= 0;
-    int ran = pipe_run(&p);
-    pipe_release(&p);
-    if (ran != 0 || !sent)
-        goto out;
+    const char *place[] = {a, b};
+    /* In parts: a barrier (an unmerge) alone, against what the events
+     * before it wrote; most batches are one part. */
+    size_t from = 0;
+    do {
+        size_t to = from;
+        if (to < nitems && route_barrier(&items[to]))
+            to++;
+        else
+            while (to < nitems && !route_barrier(&items[to]))
+                to++;
+        if (router_part(r, d, em, items, from, to, to >= nitems ? place : NULL) != 0)
+            goto out;
+        from = to;
+    } while (from < nitems);
     r->batches++;
     r->routed += nitems;
     metrics_add("carebus_router_batches_total", 1);
     metrics_add("carebus_router_events_total", (double)nitems);
-    router_count_outbound(&m);
     rc = 0;
 out:
-    model_release(&m);
     free(items);
     order_release(&ob);
     free(rec);

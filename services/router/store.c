@@ -33,6 +33,7 @@
 #include "log.h"
 #include "pipe.h"
 #include "rowset.h"
+#include "unmerge.h"
 #include "vocab.h"
 
 /* --- accessors ------------------------------------------------------------------ */
@@ -270,6 +271,24 @@ static void tk_merged_get(rowset_put *p, const void *row, const void *ctx)
     rowset_put_str(p, t->merged_into >= 0 ? tick_id(ctx, t->merged_into) : NULL);
 }
 
+/* Written once, with the ticket (unmerge.h). */
+static void tk_opened_by_get(rowset_put *p, const void *row, const void *ctx)
+{
+    const m_ticket *t = row;
+    if (t->opened_by[0])
+        rowset_put_str(p, t->opened_by);
+    else
+        tk_customer_get(p, row, ctx);
+}
+
+static int tk_opened_by_set(void *row, const char *v, void *ctx)
+{
+    (void)ctx;
+    m_ticket *t = row;
+    snprintf(t->opened_by, sizeof t->opened_by, "%s", v ? v : "");
+    return 0;
+}
+
 #define TK(f) ROWSET_AT(m_ticket, f)
 #define TK_TIME(name, f)                                                                           \
     {                                                                                              \
@@ -289,6 +308,7 @@ static const struct rowset_col ticket_cols[] = {
     {"channel", "text", ROWSET_STR, TK(channel)},
     {"subject", "text", ROWSET_STR, TK(subject)},
     {"opened_event_id", "uuid", ROWSET_ID, TK(opened_event_id)},
+    {"opened_by_customer_id", "uuid", ROWSET_FN, .get = tk_opened_by_get, .set = tk_opened_by_set},
     {"contacts", "integer", ROWSET_INT, TK(contacts)},
     {"urgent_word", "text", ROWSET_STR, TK(urgent_word)},
     {"escalated_rank", "smallint", ROWSET_INT, TK(escalated_rank)},
@@ -465,11 +485,27 @@ static int id_customer_set(void *row, const char *v, void *ctx)
     return 0;
 }
 
+/* The customer it was first known with: fixed when it is first written
+ * (unmerge.h). */
+static void id_origin_get(rowset_put *p, const void *row, const void *ctx)
+{
+    const m_identity *x = row;
+    rowset_put_str(p, x->origin ? x->origin : cust_id(ctx, x->cust));
+}
+
+static int id_origin_set(void *row, const char *v, void *ctx)
+{
+    m_identity *x = row;
+    x->origin = model_strdup(ctx, v);
+    return 0;
+}
+
 #define ID(f) ROWSET_AT(m_identity, f)
 static const struct rowset_col identity_cols[] = {
     {"kind", "text", ROWSET_STR, ID(kind)},
     {"value", "text", ROWSET_STR, ID(value)},
     {"customer_id", "uuid", ROWSET_FN, .get = id_customer_get, .set = id_customer_set},
+    {"origin_customer_id", "uuid", ROWSET_FN, .get = id_origin_get, .set = id_origin_set},
     {"created_at", "timestamptz", ROWSET_TIME, ID(created), .none = MODEL_NONE},
 };
 #undef ID
@@ -497,6 +533,18 @@ static void ms_customer_get(rowset_put *p, const void *row, const void *ctx)
     rowset_put_str(p, cust_id(m, m->tick[t].cust));
 }
 
+/* The ticket a message or note was filed on, when a merge in the batch
+ * moved it (an unmerge takes it back: unmerge.h). */
+static void home_put(rowset_put *p, const model *m, int t)
+{
+    rowset_put_str(p, t >= 0 && model_ticket_final(m, t) != t ? m->tick[t].id : NULL);
+}
+
+static void ms_home_get(rowset_put *p, const void *row, const void *ctx)
+{
+    home_put(p, ctx, ((const m_message *)row)->ticket);
+}
+
 #define MS(f) ROWSET_AT(m_message, f)
 static const struct rowset_col message_cols[] = {
     {"event_id", "uuid", ROWSET_STR, MS(event_id)},
@@ -515,6 +563,7 @@ static const struct rowset_col message_cols[] = {
     {"outbound_kind", "text", ROWSET_STR, MS(outbound_kind)},
     {"delivery_id", "uuid", ROWSET_STR, MS(delivery_id)},
     {"recipient", "text", ROWSET_STR, MS(recipient)},
+    {"home_ticket_id", "uuid", ROWSET_FN, .get = ms_home_get},
 };
 #undef MS
 static const rowset_table messages = {"router.messages", message_cols, ROWSET_COUNT(message_cols),
@@ -533,6 +582,11 @@ static void nt_customer_get(rowset_put *p, const void *row, const void *ctx)
     const model *m = ctx;
     int t = model_ticket_final(m, ((const m_note *)row)->ticket);
     rowset_put_str(p, cust_id(m, m->tick[t].cust));
+}
+
+static void nt_home_get(rowset_put *p, const void *row, const void *ctx)
+{
+    home_put(p, ctx, ((const m_note *)row)->ticket);
 }
 
 static void nt_detail_get(rowset_put *p, const void *row, const void *ctx)
@@ -555,6 +609,7 @@ static const struct rowset_col note_cols[] = {
     {"stream", "text", ROWSET_STR, NT(stream)},
     {"seq", "bigint", ROWSET_U64, NT(seq)},
     {"ord", "smallint", ROWSET_INT, NT(ord)},
+    {"home_ticket_id", "uuid", ROWSET_FN, .get = nt_home_get},
 };
 #undef NT
 static const rowset_table notes = {"router.notes", note_cols, ROWSET_COUNT(note_cols), NULL};
@@ -600,6 +655,8 @@ static const struct rowset_col merge_cols[] = {
     {"contact_event_id", "uuid", ROWSET_STR, MG(contact_event_id)},
     {"event_id", "uuid", ROWSET_ID, MG(event_id)},
     {"at", "timestamptz", ROWSET_TIME, MG(at), .none = MODEL_NONE},
+    {"actor", "text", ROWSET_STR, MG(actor)},
+    {"reason", "text", ROWSET_STR, MG(reason)},
 };
 #undef MG
 static const rowset_table merges = {"router.merges", merge_cols, ROWSET_COUNT(merge_cols), NULL};
@@ -639,6 +696,26 @@ static const struct rowset_col ticket_move_cols[] = {
 };
 static const rowset_table ticket_moves = {"router.ticket_moves", ticket_move_cols,
                                           ROWSET_COUNT(ticket_move_cols), NULL};
+
+/* router.ticket_merges: who joined whom, as it was then (an unmerge
+ * undoes some: unmerge.h). */
+static void tm_target_get(rowset_put *p, const void *row, const void *ctx)
+{
+    rowset_put_str(p, ((const model *)ctx)->tick[((const m_ticket_merge *)row)->into].id);
+}
+
+#define TM(f) ROWSET_AT(m_ticket_merge, f)
+static const struct rowset_col ticket_merge_cols[] = {
+    {"source_id", "uuid", ROWSET_FN, .get = mv_tick_merged_get},
+    {"target_id", "uuid", ROWSET_FN, .get = tm_target_get},
+    {"cause_id", "uuid", ROWSET_STR, TM(cause_id)},
+    {"actor", "text", ROWSET_STR, TM(actor)},
+    {"reason", "text", ROWSET_STR, TM(reason)},
+    {"at", "timestamptz", ROWSET_TIME, TM(at), .none = MODEL_NONE},
+};
+#undef TM
+static const rowset_table ticket_merges = {"router.ticket_merges", ticket_merge_cols,
+                                           ROWSET_COUNT(ticket_merge_cols), NULL};
 
 /* --- reading rows ----------------------------------------------------------- */
 
@@ -732,8 +809,25 @@ static int add_identities(model *m, const struct store_keys *k, const PGresult *
         m_identity x = {0};
         if (rowset_read(&rd, i, &x, m) != 0)
             return -1;
-        if (x.cust >= 0)
+        if (x.cust >= 0) {
             model_identity_set(m, x.kind, x.value, x.cust);
+            model_identity_set_origin(m, x.kind, x.value, x.origin);
+        }
+    }
+    return 0;
+}
+
+/* The pairs an unmerge keeps apart, by their survivors' ids (both in the
+ * model: the reach loaded them). */
+static int add_apart(model *m, const PGresult *r)
+{
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        int a = model_customer(m, db_value(r, i, "a")), b = model_customer(m, db_value(r, i, "b"));
+        if (a < 0 || b < 0 || a == b)
+            continue;
+        arena_grow(&m->a, (void **)&m->apart, &m->apartcap, m->napart + 1, sizeof *m->apart);
+        m->apart[m->napart][0] = a;
+        m->apart[m->napart++][1] = b;
     }
     return 0;
 }
@@ -788,9 +882,9 @@ static rowset_stmt refs_sql =
                           " ORDER BY m.at, m.stream, m.seq");
 
 static rowset_stmt identities_sql =
-    ROWSET_STMT(identities, "SELECT {@select i kind,value,customer_id}"
+    ROWSET_STMT(identities, "SELECT {@select i kind,value,customer_id,origin_customer_id}"
                             " FROM {@rows $1 k kind,value}, LATERAL (SELECT i.kind, i.value,"
-                            " i.customer_id FROM router.identities i"
+                            " i.customer_id, i.origin_customer_id FROM router.identities i"
                             " WHERE i.kind = k.kind AND i.value = k.value OFFSET 0) i");
 
 static rowset_stmt customers_sql =
@@ -813,6 +907,20 @@ static rowset_stmt reach_tickets_sql =
                        " UNION ALL SELECT {@select t} FROM router.tickets t"
                        " WHERE t.customer_id = ANY((SELECT ids FROM call)::uuid[])"
                        " AND t.status <> 'closed'");
+
+/* Customers an unmerge keeps apart (router.unmerges, unmerge.h) among
+ * those reached, by their survivors: the reach's customers and the ones
+ * merged into them. Nothing is read while no unmerge was ever made (a
+ * one-time filter). */
+static rowset_stmt apart_sql = ROWSET_STMT2(
+    customers, identities,
+    REACH ", fam AS (SELECT x.id, coalesce(x.merged_into, x.id) AS fin FROM router.customers x"
+          "  WHERE (SELECT EXISTS (SELECT 1 FROM router.unmerges))"
+          "    AND (x.id = ANY((SELECT ids FROM call)::uuid[])"
+          "         OR x.merged_into = ANY((SELECT ids FROM call)::uuid[])))"
+          " SELECT DISTINCT a.fin AS a, b.fin AS b FROM router.unmerges u"
+          " JOIN fam a ON a.id = u.merged_id JOIN fam b ON b.id = u.survivor_id"
+          " WHERE a.fin <> b.fin");
 
 static rowset_stmt agents_sql =
     ROWSET_STMT(agents, "SELECT {@select a} FROM router.agents a ORDER BY id");
@@ -975,10 +1083,11 @@ int store_prefetch(model *m, const struct store_keys *k)
                          rowset_stmt_sql(&agents_sql),
                          rowset_stmt_sql(&history_sql),
                          rowset_stmt_sql(&thread_identities_sql),
-                         rowset_stmt_sql(&teams_sql)};
+                         rowset_stmt_sql(&teams_sql),
+                         rowset_stmt_sql(&apart_sql)};
     pgpipe p;
     if (refs.failed || tids.failed || cids.failed || threads.failed || !reach[2] || !sql[0] ||
-        !sql[1] || !sql[2] || !sql[3] || !sql[4] || !sql[5] || !sql[6] || !sql[7] ||
+        !sql[1] || !sql[2] || !sql[3] || !sql[4] || !sql[5] || !sql[6] || !sql[7] || !sql[8] ||
         pipe_begin(&p, m->db) != 0)
         goto out;
     int q_refs = k->nrefs ? pipe_send(&p, "threaded messages", sql[0], 1, reach) : -2;
@@ -989,8 +1098,10 @@ int store_prefetch(model *m, const struct store_keys *k)
     int q_hist = k->nthreads ? pipe_send(&p, "conversations", sql[5], 2, thread) : -2;
     int q_cident = k->nthreads ? pipe_send(&p, "customers' handles", sql[6], 1, thread) : -2;
     int q_teams = pipe_send(&p, "teams", sql[7], 0, NULL);
+    /* Only a contact (or an import) merges customers by their handles. */
+    int q_apart = k->nidents ? pipe_send(&p, "customers kept apart", sql[8], 4, reach) : -2;
     bool sent = q_refs != -1 && q_idents != -1 && q_cust >= 0 && q_tick >= 0 && q_agents >= 0 &&
-                q_hist != -1 && q_cident != -1 && q_teams >= 0;
+                q_hist != -1 && q_cident != -1 && q_teams >= 0 && q_apart != -1;
     /* pipe_run leaves pipeline mode whatever happened. */
     if (pipe_run(&p) != 0 || !sent) {
         pipe_release(&p);
@@ -1012,7 +1123,8 @@ int store_prefetch(model *m, const struct store_keys *k)
         add_agents(m, pipe_result(&p, q_agents)) != 0 ||
         add_history(m, pipe_result(&p, q_hist)) != 0 ||
         add_customer_identities(m, pipe_result(&p, q_cident)) != 0 ||
-        add_teams(m, pipe_result(&p, q_teams)) != 0) {
+        add_teams(m, pipe_result(&p, q_teams)) != 0 ||
+        add_apart(m, pipe_result(&p, q_apart)) != 0) {
         pipe_release(&p);
         goto out;
     }
@@ -1192,19 +1304,26 @@ static rowset_stmt w_tickets_joined =
     ROWSET_STMT(tickets, "UPDATE router.tickets t SET {@set x contacts,updated_at}"
                          " FROM {@rows $1 x " TICKET_JOINED "} WHERE t.id = x.id" BY_KEY);
 
-/* A merged ticket's messages and notes move to the ticket it joined, and
- * tickets merged into it follow. */
+/* A merged ticket's messages and notes move to the ticket it joined
+ * (remembering the ticket they were filed on), and tickets merged into it
+ * follow. */
 static rowset_stmt w_ticket_moves = ROWSET_STMT(
     ticket_moves,
     "WITH p AS (SELECT * FROM {@rows $1 x}),"
-    " m AS (UPDATE router.messages m SET ticket_id = p.survivor FROM p"
+    " m AS (UPDATE router.messages m SET ticket_id = p.survivor,"
+    "       home_ticket_id = coalesce(m.home_ticket_id, m.ticket_id) FROM p"
     "       WHERE m.ticket_id = p.merged AND m.ticket_id = " MERGED " RETURNING 1),"
-    " n AS (UPDATE router.notes n SET ticket_id = p.survivor FROM p"
+    " n AS (UPDATE router.notes n SET ticket_id = p.survivor,"
+    "       home_ticket_id = coalesce(n.home_ticket_id, n.ticket_id) FROM p"
     "       WHERE n.ticket_id = p.merged AND n.ticket_id = " MERGED " RETURNING 1),"
     " t AS (UPDATE router.tickets t SET merged_into = p.survivor FROM p"
     "       WHERE t.merged_into = p.merged AND t.merged_into = " MERGED " AND t.id <> p.survivor"
     "       RETURNING 1)"
     " SELECT (SELECT count(*) FROM m) + (SELECT count(*) FROM n) + (SELECT count(*) FROM t)");
+
+static rowset_stmt w_ticket_merges =
+    ROWSET_STMT(ticket_merges, "INSERT INTO router.ticket_merges ({@cols})"
+                               " SELECT {@values x} FROM {@rows $1 x} ON CONFLICT DO NOTHING");
 
 static rowset_stmt w_messages =
     ROWSET_STMT(messages, "INSERT INTO router.messages ({@cols}) SELECT {@values x}"
@@ -1339,6 +1458,11 @@ int store_write(model *m, pgpipe *p)
         rowset_add(&w, &m->tmerge[i]);
     if (write_rows(p, &w, "ticket moves", &w_ticket_moves) != 0)
         return -1;
+    rowset_init(&w, &ticket_merges, m);
+    for (size_t i = 0; i < m->ntmerge; i++)
+        rowset_add(&w, &m->tmerge[i]);
+    if (write_rows(p, &w, "ticket merges", &w_ticket_merges) != 0)
+        return -1;
 
     rowset_init(&w, &messages, m);
     for (size_t i = 0; i < m->nmsg; i++)
@@ -1389,5 +1513,8 @@ int store_write(model *m, pgpipe *p)
     for (size_t i = 0; i < m->ncanned; i++)
         if (!m->canned[i].deleted)
             rowset_add(&w, &m->canned[i]);
-    return write_rows(p, &w, "canned replies", &w_canned_saved);
+    if (write_rows(p, &w, "canned replies", &w_canned_saved) != 0)
+        return -1;
+    /* Last: it moves rows the writes above put in place. */
+    return m->unmerge ? unmerge_write(m, p) : 0;
 }

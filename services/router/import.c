@@ -1,0 +1,74 @@
+/* import.c — see import.h. */
+#include "import.h"
+
+#include "log.h"
+
+void import_prepare(route_item *it, const char *country)
+{
+    const Carebus__V1__CustomerImported *x = it->ev->customer_imported;
+    identity_set_from_ref(&it->ids, x->channel, x->customer, country);
+    if (it->ids.n == 0) {
+        log_write(LOG_WARN, route_item_fields(it),
+                  "%s %s gives no usable phone, email or handle:"
+                  " skipped",
+                  it->ev->type, it->ev->event_id);
+        it->skip = true;
+    }
+}
+
+static bool given(const char *s)
+{
+    return s && s[0];
+}
+
+/* Sets key in the customer's attribute patch. 0 or -1 (out of memory). */
+static int attribute(m_customer *x, const char *key, const char *value)
+{
+    if (!x->attr_patch && !(x->attr_patch = json_object()))
+        return -1;
+    return json_object_set_new(x->attr_patch, key, json_string(value ? value : ""));
+}
+
+int import_apply(route_ctx *c, const route_item *it)
+{
+    model *m = c->m;
+    const Carebus__V1__CustomerImported *r = it->ev->customer_imported;
+    const char *name = r->customer && given(r->customer->name) ? r->customer->name : NULL;
+    int owners[IDENTITY_SET_MAX + 1];
+    size_t nown = route_owners(m, it, owners);
+    int cu = nown ? owners[0] : route_customer_new(c, it, name);
+    for (size_t i = 1; i < nown; i++)
+        if (route_customer_merge(c, it, cu, owners[i]) != 0)
+            return -1;
+    route_identities_add(c, it, cu);
+
+    m_customer *x = &m->cust[cu];
+    Carebus__V1__Segment was = x->segment;
+    if (name)
+        x->name = model_strdup(m, name);
+    if (r->segment >= CAREBUS__V1__SEGMENT__SEGMENT_REGULAR &&
+        r->segment <= CAREBUS__V1__SEGMENT__SEGMENT_WHOLESALE)
+        x->segment = r->segment;
+    if (r->status == CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE ||
+        r->status == CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED)
+        x->status = r->status;
+    for (size_t i = 0; i < r->n_attributes; i++)
+        if (given(r->attributes[i]->key) &&
+            attribute(x, r->attributes[i]->key, r->attributes[i]->value) != 0)
+            return -1;
+    /* After the attributes: the CRM's id is the CRM's, whatever they say. */
+    if (given(r->crm_id) && attribute(x, "crm_id", r->crm_id) != 0)
+        return -1;
+    if (x->updated == MODEL_NONE || x->updated < it->at)
+        x->updated = it->at;
+    x->dirty = true;
+    if (x->segment == was)
+        return 0;
+    for (size_t i = 0; i < m->cust[cu].ntickets; i++) {
+        int t = m->cust[cu].tickets[i];
+        if (model_ticket_active(&m->tick[t]) && m->tick[t].merged_into < 0 &&
+            route_priority_update(c, t) && route_emit_classified(c, t, it->at) != 0)
+            return -1;
+    }
+    return 0;
+}
