@@ -457,6 +457,12 @@ static int apply_ticket(model *m, model_ticket *t, const event *ev, int64_t at)
         return 0;
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED:
         t->reopens++;
+        /* Only an unmerge reopens a ticket a merge closed: it counts as a
+         * ticket of its own again. */
+        if (t->merged_into[0]) {
+            t->merged_into[0] = '\0';
+            t->closed = MODEL_NONE;
+        }
         p = point_of(ev, at, PT_OPEN, 0);
         return model_list_insert(&t->status, &p);
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED:

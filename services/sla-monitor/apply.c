@@ -27,6 +27,7 @@
 #include "id.h"
 #include "log.h"
 #include "metrics.h"
+#include "rowset.h"
 #include "sla.h"
 #include "stmt.h"
 #include "targets.h"
@@ -607,6 +608,43 @@ static consumer_result on_merged(consumer_txn *tx, const event *ev, void *arg)
     return r;
 }
 
+/* The tickets opened through an unmerged customer's handles are its own
+ * again: their targets follow its segment. A merge of tickets needs no
+ * handler: the merged one's ticket.closed stops its clocks, and the one
+ * that stays goes on (ticket.merged changes neither). */
+static consumer_result on_unmerged(consumer_txn *tx, const event *ev, void *arg)
+{
+    sla *s = arg;
+    const Carebus__V1__CustomerUnmerged *u = ev->customer_unmerged;
+    if (!id_valid(u->merged_id) || u->n_ticket_ids == 0)
+        return CONSUMER_OK;
+    const char **valid = calloc(u->n_ticket_ids + 1, sizeof *valid);
+    if (!valid)
+        return CONSUMER_RETRY;
+    size_t n = 0;
+    for (size_t i = 0; i < u->n_ticket_ids; i++)
+        if (id_valid(u->ticket_ids[i]))
+            valid[n++] = u->ticket_ids[i];
+    buf ids = BUF_INIT;
+    rowset_keys(&ids, valid, n);
+    free(valid);
+    if (ids.failed) {
+        buf_release(&ids);
+        return CONSUMER_RETRY;
+    }
+    const char *p[] = {u->merged_id, buf_str(&ids)};
+    PGresult *res = db_exec(consumer_txn_db(tx),
+                            "UPDATE sla.tickets SET customer_id = $1"
+                            " WHERE ticket_id = ANY($2::uuid[]) RETURNING ticket_id",
+                            2, p);
+    buf_release(&ids);
+    if (!res)
+        return CONSUMER_RETRY;
+    consumer_result r = recompute_all(s, tx, res);
+    PQclear(res);
+    return r;
+}
+
 /* Our own sla.warning / sla.breach, read back from the log: the claim row
  * (already there on the live path; restored by a rebuild). */
 static consumer_result on_sla_event(consumer_txn *tx, const event *ev, void *arg)
@@ -655,6 +693,7 @@ const struct consumer_handler sla_handlers[] = {
     [CAREBUS__V1__ENVELOPE__BODY_TICKET_CLOSED] = {NULL, on_closed},
     [CAREBUS__V1__ENVELOPE__BODY_TICKET_ESCALATED] = {NULL, on_escalated},
     [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED] = {NULL, on_merged},
+    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGED] = {NULL, on_unmerged},
     [CAREBUS__V1__ENVELOPE__BODY_SLA_WARNING] = {NULL, on_sla_event},
     [CAREBUS__V1__ENVELOPE__BODY_SLA_BREACH] = {NULL, on_sla_event},
     /* ticket.transferred is deliberately absent: a transfer keeps the

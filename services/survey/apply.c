@@ -4,7 +4,9 @@
  * with CAREBUS_SURVEY_TRIGGER=closed) schedules the ticket's survey, due
  * CAREBUS_SURVEY_DELAY_S after the trigger was recorded; ticket.reopened
  * cancels a survey still waiting; customer.merged moves surveys to the
- * survivor (for the cooldown). The due pass (due.c) emits survey.requested.
+ * survivor (for the cooldown), customer.unmerged moves those of the tickets
+ * it gave back; a ticket closed by a merge is not surveyed. The due pass
+ * (due.c) emits survey.requested.
  *
  * From its own stream: survey.requested and survey.answered write what they
  * say, so that wiping survey's tables and offsets and replaying the log
@@ -24,10 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "id.h"
 #include "lang.h"
 #include "log.h"
 #include "metrics.h"
+#include "rowset.h"
 #include "survey.h"
 #include "timeutil.h"
 
@@ -189,9 +193,13 @@ static consumer_result on_solved(consumer_txn *tx, const event *ev, void *arg)
     return sv->cfg.trigger_closed ? CONSUMER_OK : on_trigger(sv, tx, ev);
 }
 
+/* A ticket closed by a merge was not resolved: its conversation goes on
+ * in the ticket it joined, which is surveyed when that one closes. */
 static consumer_result on_closed(consumer_txn *tx, const event *ev, void *arg)
 {
     survey *sv = arg;
+    if (ev->ticket_closed->merged_into_ticket_id && ev->ticket_closed->merged_into_ticket_id[0])
+        return CONSUMER_OK;
     return sv->cfg.trigger_closed ? on_trigger(sv, tx, ev) : CONSUMER_OK;
 }
 
@@ -230,6 +238,33 @@ static consumer_result on_merged(consumer_txn *tx, const event *ev, void *arg)
                       p) == 0
                ? CONSUMER_OK
                : CONSUMER_RETRY;
+}
+
+/* The surveys of the tickets an unmerge gave back are their customer's. */
+static consumer_result on_unmerged(consumer_txn *tx, const event *ev, void *arg)
+{
+    (void)arg;
+    const Carebus__V1__CustomerUnmerged *u = ev->customer_unmerged;
+    if (!id_valid(u->merged_id) || u->n_ticket_ids == 0)
+        return CONSUMER_OK;
+    const char **valid = calloc(u->n_ticket_ids + 1, sizeof *valid);
+    if (!valid)
+        return CONSUMER_RETRY;
+    size_t n = 0;
+    for (size_t i = 0; i < u->n_ticket_ids; i++)
+        if (id_valid(u->ticket_ids[i]))
+            valid[n++] = u->ticket_ids[i];
+    buf ids = BUF_INIT;
+    rowset_keys(&ids, valid, n);
+    free(valid);
+    const char *p[] = {u->merged_id, buf_str(&ids)};
+    int rc = ids.failed ? -1
+                        : db_command(consumer_txn_db(tx),
+                                     "UPDATE survey.surveys SET customer_id = $1"
+                                     " WHERE ticket_id = ANY($2::uuid[])",
+                                     2, p);
+    buf_release(&ids);
+    return rc == 0 ? CONSUMER_OK : CONSUMER_RETRY;
 }
 
 /* The event is the truth about a requested survey: it overwrites a row the
@@ -316,6 +351,7 @@ const struct consumer_handler survey_handlers[] = {
     [CAREBUS__V1__ENVELOPE__BODY_TICKET_CLOSED] = {"router", on_closed},
     [CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED] = {"router", on_reopened},
     [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED] = {"router", on_merged},
+    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGED] = {"router", on_unmerged},
     [CAREBUS__V1__ENVELOPE__BODY_SURVEY_REQUESTED] = {"survey", on_requested},
     [CAREBUS__V1__ENVELOPE__BODY_SURVEY_ANSWERED] = {"survey", on_answered},
 };
