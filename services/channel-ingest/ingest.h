@@ -79,6 +79,11 @@ http_status subscriptions_list(http_req *r, void *arg);    /* subscriptions.c */
 http_status subscriptions_get(http_req *r, void *arg);     /* subscriptions.c */
 http_status subscriptions_patch(http_req *r, void *arg);   /* subscriptions.c */
 http_status subscriptions_delete(http_req *r, void *arg);  /* subscriptions.c */
+http_status tickets_merge_post(http_req *r, void *arg);     /* merges.c */
+http_status customers_merge_post(http_req *r, void *arg);   /* merges.c */
+http_status customers_unmerge_post(http_req *r, void *arg); /* merges.c */
+http_status customers_post(http_req *r, void *arg);         /* imports.c */
+http_status customer_imports_post(http_req *r, void *arg);  /* imports.c */
 
 /* Read-backs (readback.c): runs sql on the read queue and answers its
  * JSON cell (column 0) with 200, or 404 with the message `missing` when

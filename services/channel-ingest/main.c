@@ -26,6 +26,7 @@
 struct ingest_config {
     struct ratelimit_conf rl;
     long max_body;
+    long max_import_body;
     long json_max_depth;
     long feed_max_waiting;
     long password_log_n; /* scrypt's cost for agents' passwords (hasher.h) */
@@ -83,6 +84,7 @@ static int ingest_configure(struct ingest_config *c)
     if (auth_config(&c->rl) != 0)
         return -1;
     if (config_long("MAX_BODY", 1 << 20, 1024, 64 << 20, &c->max_body, &err) != 0 ||
+        config_long("MAX_IMPORT_BODY", 64 << 20, 1024, 1 << 30, &c->max_import_body, &err) != 0 ||
         config_long("JSON_MAX_DEPTH", 32, 2, 1024, &c->json_max_depth, &err) != 0 ||
         config_long("FEED_MAX_WAITING", 256, 1, 10000, &c->feed_max_waiting, &err) != 0 ||
         config_long("PASSWORD_LOG_N", PASSWORD_LOG_N, 10, 20, &c->password_log_n, &err) != 0) {
@@ -157,6 +159,7 @@ int main(void)
         .ready = ingest_ready,
         .guard = ingest_guard,
         .max_body = (size_t)c.max_body,
+        .max_large_body = (size_t)c.max_import_body,
         .tls_cert_pem = c.tls_cert,
         .tls_key_pem = c.tls_key,
         .rejected_family = "carebus_ingest_rejected_total",

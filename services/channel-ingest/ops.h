@@ -8,6 +8,9 @@
  *   PUT  /v1/agents/{id}/presence   agent.presence             (agents.c)
  *   PUT  /v1/customers/{id}         customer.profile_updated   (customers.c)
  *   POST /v1/calls                  call.ended                 (calls.c)
+ *   POST /v1/tickets/{id}/merge     ticket.merge_requested     (merges.h)
+ *   POST /v1/customers/{id}/merge   customer.merge_requested   (merges.h)
+ *   POST /v1/customers/{id}/unmerge customer.unmerge_requested (merges.h)
  *
  * The parsers are pure like message_parse (unit-tested, fuzzed): a JSON
  * object and the path's id in, an envelope out, strings borrowed from the
@@ -49,6 +52,9 @@ struct op {
         Carebus__V1__CallEnded call;
         Carebus__V1__TicketAssignRequested assign;
         Carebus__V1__TicketUpdateRequested update;
+        Carebus__V1__TicketMergeRequested ticket_merge;       /* merges.c */
+        Carebus__V1__CustomerMergeRequested customer_merge;   /* merges.c */
+        Carebus__V1__CustomerUnmergeRequested unmerge;        /* merges.c */
     } body;
     char *teams[OP_MAX_TEAMS];
     char *leads[OP_MAX_TEAMS];

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "body.h"
+#include "db.h"
 #include "id.h"
 #include "log.h"
 #include "metrics.h"
@@ -169,6 +170,46 @@ http_status write_submit_if_exists(struct write_req *w, event *ev, const char *s
     }
     const char *params[] = {id};
     if (dbq_query(w->in->reads, sql, 1, params, write_on_exists, w) != 0) {
+        metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
+        ingest_reply_unavailable(w->r);
+        return HTTP_DONE;
+    }
+    return HTTP_SUSPENDED;
+}
+
+static void write_on_checked(PGresult *res, void *arg)
+{
+    struct write_req *w = arg;
+    if (!res) {
+        metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
+        ingest_reply_unavailable(w->r);
+        return;
+    }
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        const char *msg = PQresultErrorMessage(res);
+        log_error("checking %s %s failed: %.*s", http_method(w->r), http_path(w->r),
+                  (int)strcspn(msg, "\n"), msg);
+        http_reply_error(w->r, 500, "internal", NULL, "could not check the request");
+        return;
+    }
+    /* The request stays suspended until the commit's callback answers it;
+     * a refusal to queue is answered (503) inside write_submit. */
+    if (db_value(res, 0, "seen")[0] == 't' || w->check(w, res))
+        (void)write_submit(w, w->ev);
+}
+
+http_status write_submit_checked(struct write_req *w, event *ev, const char *sql, int nparams,
+                                 const char *const *params, write_check_fn decide)
+{
+    const char *all[8];
+    assert(nparams >= 0 && nparams <= 6);
+    all[0] = w->entry.idem_scope;
+    all[1] = w->entry.idem_key;
+    for (int i = 0; i < nparams; i++)
+        all[2 + i] = params[i];
+    w->ev = ev;
+    w->check = decide;
+    if (dbq_query(w->in->reads, sql, 2 + nparams, all, write_on_checked, w) != 0) {
         metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
         ingest_reply_unavailable(w->r);
         return HTTP_DONE;

@@ -25,6 +25,7 @@
 #include "auth.h"
 #include "eventlog.h"
 #include "http.h"
+#include "imports.h"
 #include "ingest.h"
 #include "messages.h"
 #include "ops.h"
@@ -33,6 +34,9 @@
 
 #define WRITE_SCOPE_LEN 384
 #define WRITE_MAX_KEY 255
+
+struct write_req;
+typedef bool (*write_check_fn)(struct write_req *w, const PGresult *res);
 
 struct write_req {
     http_req *r;
@@ -44,12 +48,14 @@ struct write_req {
     const char *what; /* "ticket", "customer": for the 404 of the existence check */
     const char *id;   /* borrowed from the path */
     unsigned need;    /* write_submit_ticket's scope */
+    write_check_fn check; /* write_submit_checked's */
     char scope[WRITE_SCOPE_LEN];
     union {
         struct contact msg;
         struct op op;
         struct sub_write sub;
         struct work_write work;
+        struct customer_import customer; /* imports.h */
     } u;
     /* Optional: answers a committed write in place of {"event_id","seq"}
      * (a failed commit is still answered 503 here). */
@@ -88,6 +94,20 @@ http_status write_submit(struct write_req *w, event *ev);
  * the read queue; answers 404 ("no <what> with id ...") when it does not. */
 http_status write_submit_if_exists(struct write_req *w, event *ev, const char *sql,
                                    const char *what, const char *id);
+
+/* A check on the read queue before the write, for a request whose
+ * acceptance depends on the state it changes (a merge, an unmerge): sql
+ * takes the request's idempotency scope and key as $1 and $2 (NULL without
+ * a key) and params from $3 on, and answers one row with WRITE_SEEN's
+ * column. A request whose key was seen is submitted unchecked, so that a
+ * retry gets the first answer even though the state has moved on (the
+ * merge is done); otherwise decide reads the row: true to submit, false
+ * after answering (404, 409). */
+#define WRITE_SEEN                                                                                 \
+    "EXISTS (SELECT 1 FROM eventlog.events e WHERE e.idem_scope = $1 AND e.idem_key = $2)"       \
+    " AS seen"
+http_status write_submit_checked(struct write_req *w, event *ev, const char *sql, int nparams,
+                                 const char *const *params, write_check_fn decide);
 
 /* An action on ticket id (need: the route's scope, SCOPE_AGENT or
  * stronger): reads the ticket's assignee and team and the key's agent's

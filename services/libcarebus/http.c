@@ -103,7 +103,7 @@ struct http_server {
     void *arg;
     http_ready_fn ready;
     http_guard_fn guard;
-    size_t max_body;
+    size_t max_body, max_large_body;
     const char *rejected_family;
     int port;
     bool tls;
@@ -477,16 +477,24 @@ static enum MHD_Result req_queue(http_req *r)
     return ret;
 }
 
+/* The largest body the request's route takes. */
+static size_t req_max_body(const http_req *r)
+{
+    return r->route && (r->route->access & HTTP_LARGE_BODY) ? r->s->max_large_body
+                                                            : r->s->max_body;
+}
+
 static void req_too_large(http_req *r)
 {
-    log_info("request body too large: %s %s (limit %zu bytes)", r->method, r->path, r->s->max_body);
+    log_info("request body too large: %s %s (limit %zu bytes)", r->method, r->path,
+             req_max_body(r));
     count_rejected(r->s, "body_too_large");
     r->too_large = true;
     free(r->body);
     r->body = NULL;
     r->body_len = r->body_cap = 0;
     http_reply_error(r, 413, "body_too_large", NULL, "the request body is larger than %zu bytes",
-                     r->s->max_body);
+                     req_max_body(r));
 }
 
 /* The first call: headers are in, the body is not. */
@@ -509,7 +517,7 @@ static enum MHD_Result req_start(http_req *r, struct MHD_Connection *conn, const
     unsigned long long n = strtoull(cl, &end, 10);
     if (end == cl || errno != 0)
         return MHD_YES;
-    if (n > r->s->max_body) {
+    if (n > req_max_body(r)) {
         /* Answered before reading the body: MHD then closes the connection
          * instead of reading what we would throw away. */
         req_too_large(r);
@@ -529,13 +537,13 @@ static enum MHD_Result req_body(http_req *r, const char *data, size_t n)
          * throw away costs bandwidth; past twice the limit, close the
          * connection without an answer rather than read on. */
         r->discarded += n;
-        if (r->discarded / 2 > r->s->max_body) {
+        if (r->discarded / 2 > req_max_body(r)) {
             log_info("closing %s %s: the body goes on past the limit", r->method, r->path);
             return MHD_NO;
         }
         return MHD_YES;
     }
-    if (n > r->s->max_body - r->body_len) {
+    if (n > req_max_body(r) - r->body_len) {
         /* Chunked: the size shows only now. */
         r->discarded = r->body_len + n;
         req_too_large(r);
@@ -786,6 +794,7 @@ http_server *http_server_new(loop *l, const struct http_server_opts *o)
     s->ready = o->ready;
     s->guard = o->guard;
     s->max_body = o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY;
+    s->max_large_body = o->max_large_body > s->max_body ? o->max_large_body : s->max_body;
     s->rejected_family = o->rejected_family;
 
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;

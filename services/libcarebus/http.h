@@ -13,8 +13,8 @@
  * out in libmicrohttpd, so the owner must answer each one: on shutdown,
  * http_server_destroy answers the still-suspended ones with 503.
  *
- * Bodies larger than the server's limit are answered 413 before the handler
- * runs. Connections time out after CAREBUS_HTTP_TIMEOUT_S (default 30).
+ * Bodies larger than the server's limit (or the route's, HTTP_LARGE_BODY)
+ * are answered 413 before the handler runs. Connections time out after CAREBUS_HTTP_TIMEOUT_S (default 30).
  */
 #ifndef CAREBUS_HTTP_H
 #define CAREBUS_HTTP_H
@@ -41,6 +41,10 @@ struct http_route {
     unsigned access;
 };
 
+/* A route flag beside the scope (scope.h's room above SCOPE_MASK): the
+ * route takes bodies up to the server's max_large_body (bulk imports). */
+#define HTTP_LARGE_BODY (1u << 24)
+
 /* Runs before the handler of every route of the table: true to go on, or
  * false after answering (401, 403 ...). arg: the server's. */
 typedef bool (*http_guard_fn)(http_req *r, const struct http_route *route, void *arg);
@@ -57,6 +61,7 @@ struct http_server_opts {
     http_ready_fn ready;
     http_guard_fn guard; /* NULL: every route is open */
     size_t max_body;     /* bytes; 0: 1 MiB */
+    size_t max_large_body; /* bytes, routes flagged HTTP_LARGE_BODY; 0: max_body */
     /* HTTPS when both are set: PEM text (not file names) of the certificate
      * chain and its private key, borrowed until http_server_new returns.
      * Fails when libmicrohttpd was built without TLS. */

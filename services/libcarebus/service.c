@@ -95,6 +95,7 @@ service *service_new(const struct service_opts *o)
         .arg = o->arg ? o->arg : s,
         .ready = o->ready ? o->ready : service_ready,
         .max_body = o->max_body,
+        .max_large_body = o->max_large_body,
         .tls_cert_pem = o->tls_cert_pem,
         .tls_key_pem = o->tls_key_pem,
         .rejected_family = o->rejected_family,

@@ -26,6 +26,7 @@ struct service_opts {
     http_ready_fn ready; /* /readyz; default: the database is up */
     http_guard_fn guard; /* before every route's handler; see http.h */
     size_t max_body;
+    size_t max_large_body; /* http.h: routes flagged HTTP_LARGE_BODY; 0: max_body */
     const char *tls_cert_pem; /* HTTPS; see http_server_opts */
     const char *tls_key_pem;
     const char *rejected_family;

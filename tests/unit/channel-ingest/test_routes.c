@@ -31,8 +31,11 @@ static void test_every_route_states_one_scope(void **state)
             fail_msg("%s %s is public", r->method, r->pattern);
         /* channel-ingest has no pages: no flag beyond the scopes, but the
          * e-mail webhook's key as Basic's password (test_webhook checks it
-         * is the API-key webhooks'). */
-        assert_int_equal(r->access & ~(SCOPE_MASK | SCOPE_PUBLIC | AUTH_BASIC), 0);
+         * is the API-key webhooks') and the bulk import's large body. */
+        assert_int_equal(r->access & ~(SCOPE_MASK | SCOPE_PUBLIC | AUTH_BASIC | HTTP_LARGE_BODY),
+                         0);
+        if (r->access & HTTP_LARGE_BODY)
+            assert_string_equal(r->pattern, "/v1/customer-imports");
     }
 }
 
