@@ -17,15 +17,20 @@
   c. the webhooks: 404 while a channel is not configured, 401 for an
      unsigned POST once it is, the Meta handshake's 200 and 403
 
-Examples in the document carry two extensions for this test: `x-status`
-(the answer an invalid example gets) and `x-field` (the field its error
-names); an operation answered once its event is applied says its success
-with `x-success` (its 202 is for a late router only). python3-yaml parses the document (deploy/scripts/deps.sh).
+Examples in the document carry extensions for this test: `x-status` (the
+answer an invalid example gets), `x-field` (the field its error names) and
+`x-ids` (body fields the test fills with ids of its own making: a ticket to
+merge into, a customer to merge); an operation's `x-path-id` names the id
+its path takes instead of the usual one (a merged customer, to unmerge),
+and one answered once its event is applied says its success with
+`x-success` (its 202 is for a late router only). python3-yaml parses the
+document (deploy/scripts/deps.sh).
 """
 
 import json
 import re
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
@@ -204,10 +209,12 @@ class Checker:
         self.problems = []
         self.seen = {}  # (method, path) -> statuses seen
 
-    def fill(self, path, unknown=False, method=None):
+    def fill(self, path, unknown=False, method=None, op=None):
         def one(_m):
             if unknown:
                 return str(uuid.uuid4())
+            if op and op.get("x-path-id"):
+                return self.ids[op["x-path-id"]]
             if path.startswith("/v1/webhook-subscriptions/"):
                 # DELETE gets a subscription of its own: the others go on.
                 return self.ids["subscription" + ("-deleted" if method == "delete" else "")]
@@ -259,6 +266,14 @@ class Checker:
         return r.body
 
 
+def with_ids(c, example):
+    """The example's value, its x-ids fields set to the checker's ids."""
+    value = example["value"]
+    if isinstance(value, dict) and example.get("x-ids"):
+        value = dict(value, **{k: c.ids[v] for k, v in example["x-ids"].items()})
+    return value
+
+
 def json_examples(op):
     content = (op.get("requestBody") or {}).get("content", {})
     return content.get("application/json", {}).get("examples", {}), "application/json" in content
@@ -279,7 +294,7 @@ def check_route_exists(c, path, item):
 def check_operation(c, path, m, op):
     spec, st = c.spec, c.st
     secured = op.get("security", spec.get("security")) != []
-    concrete = c.fill(path, method=m) if "{id}" in path else path
+    concrete = c.fill(path, method=m, op=op) if "{id}" in path else path
     what = f"{m.upper()} {path}"
     examples, takes_json = json_examples(op)
     codes = op["responses"]
@@ -289,7 +304,7 @@ def check_operation(c, path, m, op):
     success = int(op.get("x-success") or next(
         (code for code in sorted(codes) if code.startswith("2") and code != "200"), "200"))
 
-    if path == "/v1/customers":  # the look-up: query parameters, not a body
+    if path == "/v1/customers" and m == "get":  # the look-up: query parameters, not a body
         q = {p["name"]: p.get("example") for p in map(lambda p: resolve(spec, p), op["parameters"])}
         r = c.request(m, path, op, concrete, query=f"?phone={q['phone']}")
         c.expect(f"{what} ?phone", r, 200, op)
@@ -305,14 +320,27 @@ def check_operation(c, path, m, op):
         c.expect(f"{what} unknown id", r, 404, op)
         r = c.request(m, path, op, concrete, query="")
         c.expect(f"{what} no ticket_id", r, 400, op, field="ticket_id")
+    elif path == "/v1/customer-imports":  # NDJSON or CSV, not JSON
+        content = op["requestBody"]["content"]
+        for ctype in ("application/x-ndjson", "text/csv"):
+            body = content[ctype]["example"] + ("{\"phone\": \"x\"}\n" if "json" in ctype
+                                                 else ",not a phone,,,,\n")
+            r = c.request(m, path, op, concrete, body, headers={"Content-Type": ctype})
+            rep = c.expect(f"{what} {ctype}", r, 200, op)
+            if rep is not None and (rep["failed"], rep["errors"][0]["field"]) != (1, "phone"):
+                c.problems.append(f"{what} {ctype}: report {rep}")
+        r = c.request(m, path, op, concrete, "name,fax\n", headers={"Content-Type": "text/csv"})
+        c.expect(f"{what} unknown column", r, 400, op, field="fax")
+        r = c.request(m, path, op, concrete, "{}", headers={"Content-Type": "text/plain"})
+        c.expect(f"{what} text/plain", r, 415, op)
     elif takes_json:
         valid = examples.get("valid")
         assert valid, f"{what}: no 'valid' example"
         key = {"Idempotency-Key": f"openapi-{uuid.uuid4()}"}
-        r = c.request(m, path, op, concrete, valid["value"], headers=key)
+        r = c.request(m, path, op, concrete, with_ids(c, valid), headers=key)
         first = c.expect(f"{what} valid example", r, success, op)
         if first is not None and "200" in codes:
-            again = c.request(m, path, op, concrete, valid["value"], headers=key)
+            again = c.request(m, path, op, concrete, with_ids(c, valid), headers=key)
             if c.expect(f"{what} repeat", again, 200, op) is not None and again.body != r.body:
                 c.problems.append(f"{what}: repeat body {again.body!r} != first {r.body!r}")
         for name, ex in examples.items():
@@ -326,7 +354,7 @@ def check_operation(c, path, m, op):
             c.expect(f"{what} text/plain", r, 415, op)
         if "{id}" in path and "404" in codes:
             unknown = c.fill(path, unknown=True)
-            r = c.request(m, path, op, unknown, valid["value"])
+            r = c.request(m, path, op, unknown, with_ids(c, valid))
             c.expect(f"{what} unknown id", r, 404, op)
     else:
         r = c.request(m, path, op, concrete)
@@ -340,7 +368,7 @@ def check_operation(c, path, m, op):
         # A key without the operation's scope: 403 naming it.
         scope = op["x-scope"]
         other = next(k for s, k in c.keys.items() if s != scope)
-        body = examples.get("valid", {}).get("value") if takes_json else None
+        body = with_ids(c, examples["valid"]) if takes_json else None
         r = c.request(m, path, op, concrete, body, auth=False,
                       headers={"Authorization": f"Bearer {other}"})
         err = c.expect(f"{what} without the {scope} scope", r, 403, op)
@@ -355,6 +383,40 @@ def check_operation(c, path, m, op):
         r = c.request(m, path, op, concrete, body, headers={"Authorization": "Bearer wrong"},
                       auth=False)
         c.expect(f"{what} with a wrong key", r, 401, op)
+
+
+def merge_ids(st, seed):
+    """What the merges' examples need: a second ticket of the seed's
+    customer (the seed solved, then a contact after the reopen window), a
+    customer to merge into the seed's, and one merged into another."""
+    def post(body):
+        r = h.http_request(st.api_url + "/v1/messages", "POST", body, st.auth(), timeout=15)
+        assert r.status == 202, r
+        event_id = r.json()["event_id"]
+
+        def routed():
+            ev = st.get_api(f"/v1/events/{event_id}").json()
+            return ev if ev.get("ticket_id") and ev.get("customer_id") else None
+
+        return h.wait_until(f"{event_id} routed", routed, h.scaled(10), interval=0.02)
+
+    r = h.http_request(st.api_url + f"/v1/tickets/{seed['ticket_id']}/status", "POST",
+                       {"status": "solved"}, st.auth(), timeout=15)
+    assert r.status == 202, r
+    later = (datetime.now(timezone.utc) + timedelta(days=8)).isoformat()
+    second = post(dict(SEED, external_id="openapi-second", occurred_at=later))
+    assert second["ticket_id"] != seed["ticket_id"], "the seed's ticket reopened"
+    other = post({"channel": "chat", "external_id": "openapi-other", "text": "hi",
+                  "customer": {"handle": "openapi-other"}})
+    post({"channel": "zalo", "external_id": "openapi-p", "text": "p",
+          "customer": {"handle": "openapi-p", "phone": "0907777777"}})
+    q = post({"channel": "facebook", "external_id": "openapi-q", "text": "q",
+              "customer": {"handle": "openapi-q"}})
+    joined = post({"channel": "facebook", "external_id": "openapi-pq", "text": "pq",
+                   "customer": {"handle": "openapi-q", "phone": "0907777777"}})
+    assert joined["customer_id"] != q["customer_id"], "q was not merged"
+    return {"ticket-merge-into": second["ticket_id"], "customer-merged": other["customer_id"],
+            "customer-unmerge": q["customer_id"]}
 
 
 def test_every_documented_operation_answers_as_documented(spec, stack, pb2):
@@ -384,6 +446,7 @@ def test_every_documented_operation_answers_as_documented(spec, stack, pb2):
     ids = {"ticket": ev["ticket_id"], "customer": ev["customer_id"], "event": event_id,
            "agent": "agent-openapi", "subscription": subs[0], "subscription-deleted": subs[1],
            "team": "support", "canned": canned[0], "canned-deleted": canned[1]}
+    ids.update(merge_ids(st, ev))
     keys = {s: new_key(st, f"only {s}", scopes=s)["key"] for s in ("ingest", "read")}
     c = Checker(spec, st, ids, keys)
     checked = 0
