@@ -585,6 +585,23 @@ static void test_a_ticket_merged_into_another_is_not_a_ticket_of_its_own(void **
     assert_string_equal(copy->merged_into, T2);
     json_decref(j);
     agg_destroy(&a);
+    /* An unmerge reopens it (nothing else reopens a closed ticket): a
+     * ticket of its own again. */
+    Carebus__V1__TicketReopened ro = CAREBUS__V1__TICKET_REOPENED__INIT;
+    ro.contact_event_id = "";
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED;
+    e.ticket_reopened = &ro;
+    event *re = mk(&e, "router", 4, "2026-03-02T13:00:00+07:00", T1, CA);
+    assert_int_equal(model_apply(m, re, model_event_time(re)), 0);
+    t = model_ticket_get(m, T1);
+    assert_string_equal(t->merged_into, "");
+    contrib_facts(cal, t, model_segment_of(m, t->customer), &f);
+    assert_false(f.merged);
+    a = agg_new();
+    assert_int_equal(contrib_ticket(a, cal, t, &f, +1), 0);
+    assert_true(sum_measure(a, DIM_ALL, M_TICKETS_CREATED) == 1);
+    agg_destroy(&a);
+    event_destroy(&re);
     for (int i = 0; i < 4; i++)
         event_destroy(&evs[i]);
     model_destroy(&m);
