@@ -256,6 +256,12 @@ static int tickets_apart(route_ctx *c, const route_item *it, unmerge_plan *p, co
         m_ticket *tk = &m->tick[f];
         char text[400];
         if (was >= 0) {
+            /* XXX: when two undone merges are on one chain (f joined t,
+             * then t joined u, each across the unmerge), u loses f's
+             * contacts twice (t's count holds them); clamped at 0, and
+             * contacts only weigh in the priority. The urgent word and
+             * escalation a merged ticket brought stay: nothing says
+             * whose they were. */
             m_ticket *into = &m->tick[was];
             into->contacts = into->contacts > tk->contacts ? into->contacts - tk->contacts : 0;
             into->updated = max64(into->updated, it->at);
