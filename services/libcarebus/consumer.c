@@ -42,6 +42,7 @@ struct consumer {
     const struct consumer_handler *handlers;
     size_t nhandlers;
     consumer_flush_fn flush;
+    consumer_done_fn done;
     void *arg;
     struct consumer_stream streams[CONSUMER_MAX_STREAMS];
     size_t nstreams;
@@ -132,6 +133,17 @@ static int consumer_load(consumer *c)
 void consumer_set_flush(consumer *c, consumer_flush_fn fn)
 {
     c->flush = fn;
+}
+
+void consumer_set_done(consumer *c, consumer_done_fn fn)
+{
+    c->done = fn;
+}
+
+static void consumer_done(consumer *c, bool committed)
+{
+    if (c->done)
+        c->done(committed, c->arg);
 }
 
 db *consumer_txn_db(consumer_txn *tx)
@@ -255,6 +267,7 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
             db_rollback(c->db);
             c->loaded = false;
             consumer_txn_clear(&tx);
+            consumer_done(c, false);
             return BATCH_DOWN;
         }
         if (rc != 0)
@@ -264,6 +277,7 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
         /* The outcome is unknown: reload the offsets before going on. */
         c->loaded = false;
         consumer_txn_clear(&tx);
+        consumer_done(c, false);
         return BATCH_DOWN;
     }
     for (size_t k = 0; k < c->nstreams; k++)
@@ -274,12 +288,14 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
     c->applied += n;
     metrics_add("carebus_consumer_applied_total", (double)n);
     consumer_txn_clear(&tx);
+    consumer_done(c, true);
     return BATCH_OK;
 
 failed:
     db_rollback(c->db);
     consumer_txn_clear(&tx);
     c->loaded = false;
+    consumer_done(c, false);
     return db_up(c->db) ? BATCH_DATA : BATCH_DOWN;
 }
 

@@ -17,6 +17,7 @@
 #ifndef CAREBUS_CONSUMER_H
 #define CAREBUS_CONSUMER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,6 +90,15 @@ int consumer_tick(consumer *c);
  * one event per transaction, so a bad event is skipped alone). */
 typedef consumer_result (*consumer_flush_fn)(consumer_txn *tx, void *arg);
 void consumer_set_flush(consumer *c, consumer_flush_fn fn);
+
+/* Optional: called once after every transaction that ran handlers, with
+ * committed true when its commit succeeded and false when it was rolled
+ * back or its outcome is unknown (the events are then applied again). For
+ * handlers whose work has a side effect that must follow the commit and
+ * never precede it (courier sends what it recorded): they stage it in
+ * apply or flush and act on it, or drop it, here. Not in a transaction. */
+typedef void (*consumer_done_fn)(bool committed, void *arg);
+void consumer_set_done(consumer *c, consumer_done_fn fn);
 
 /* In a handler: */
 db *consumer_txn_db(consumer_txn *tx);

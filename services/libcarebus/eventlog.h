@@ -1,7 +1,7 @@
 /* eventlog.h — the event log in PostgreSQL: the truth behind the bus.
  *
  * Every producer appends to a named stream ("ingest", "router", "sla",
- * "survey"). Sequence numbers are gap-free and follow commit order: they
+ * "survey", "courier"). Sequence numbers are gap-free and follow commit order: they
  * are assigned under the stream's row lock in eventlog.streams, held until
  * commit, so a reader that has seen seq N has seen every seq below it. (A
  * bigserial would not be: ids are taken before commit, and a late commit
