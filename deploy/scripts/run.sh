@@ -2,8 +2,8 @@
 # run.sh — `make run`: the whole carebus stack on this machine, under s6.
 #
 # Starts the private PostgreSQL cluster in var/pg (pg-cluster.sh), then the
-# five services from $CAREBUS_BIN_DIR under s6-svscan (one service directory
-# each in var/sv), prints where everything is once all five answer /readyz,
+# six services from $CAREBUS_BIN_DIR under s6-svscan (one service directory
+# each in var/sv), prints where everything is once all six answer /readyz,
 # and writes var/env for other shells. s6 restarts a service that exits; this
 # script, run by s6 as the service's finish step (`run.sh finish`), makes the
 # pause grow (1 s .. 30 s, 1 s again after 30 s of good health). Ctrl-C or
@@ -35,17 +35,19 @@ STOP_TIMEOUT=${CAREBUS_RUN_STOP_TIMEOUT:-20}
 BACKOFF_MAX=30
 HEALTHY_AFTER=30 # seconds up after which a crash starts the back-off afresh
 
-SERVICES=(channel-ingest router sla-monitor survey analytics)
+SERVICES=(channel-ingest router sla-monitor survey analytics courier)
 declare -A PORT=(
     [channel-ingest]=${CAREBUS_INGEST_PORT:-8080}
     [router]=${CAREBUS_ROUTER_PORT:-9101}
     [sla-monitor]=${CAREBUS_SLA_PORT:-9102}
     [survey]=${CAREBUS_SURVEY_PORT:-8083}
     [analytics]=${CAREBUS_ANALYTICS_PORT:-8084}
+    [courier]=${CAREBUS_COURIER_PORT:-9105}
 )
 BUS_PORTS=()
 for url in "${CAREBUS_BUS_INGEST:-tcp://127.0.0.1:5561}" "${CAREBUS_BUS_ROUTER:-tcp://127.0.0.1:5562}" \
-    "${CAREBUS_BUS_SLA:-tcp://127.0.0.1:5563}" "${CAREBUS_BUS_SURVEY:-tcp://127.0.0.1:5564}"; do
+    "${CAREBUS_BUS_SLA:-tcp://127.0.0.1:5563}" "${CAREBUS_BUS_SURVEY:-tcp://127.0.0.1:5564}" \
+    "${CAREBUS_BUS_COURIER:-tcp://127.0.0.1:5565}"; do
     BUS_PORTS+=("${url##*:}")
 done
 
@@ -252,6 +254,7 @@ ${B}carebus is running${RST}
   survey pages            ${B}$SURVEY_URL${RST}
   dashboard (analytics)   ${B}$DASHBOARD_URL${RST}    (sign in with the key)
   router, sla-monitor     http://$HOST:${PORT[router]}/metrics  http://$HOST:${PORT[sla-monitor]}/metrics
+  courier (deliveries)    http://$HOST:${PORT[courier]}/metrics
   PostgreSQL              $CAREBUS_PG  (data $(rel "$PGDATA"))
   environment             . $(rel "$VAR/env")   then e.g.  psql "\$CAREBUS_PG"
 

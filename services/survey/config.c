@@ -1,4 +1,4 @@
-/* config.c — the survey service's settings (CAREBUS_SURVEY_*, CAREBUS_OUTBOUND_*).
+/* config.c — the survey service's settings (CAREBUS_SURVEY_*).
  *
  * A value that is set but wrong stops the service with a message naming the
  * variable (config.h's rule). The link base defaults to the service's own
@@ -49,38 +49,6 @@ static int url_origin(const char *url, char **origin, bool *https)
     return *origin ? 0 : -1;
 }
 
-static int split_urls(struct survey_config *c, const char *list)
-{
-    char *copy = strdup(list);
-    if (!copy)
-        return -1;
-    int rc = -1;
-    for (char *save = NULL, *u = strtok_r(copy, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
-        while (*u == ' ' || *u == '\t')
-            u++;
-        size_t n = strlen(u);
-        while (n && (u[n - 1] == ' ' || u[n - 1] == '\t'))
-            u[--n] = '\0';
-        if (!n)
-            continue;
-        if (strncasecmp(u, "http://", 7) != 0 && strncasecmp(u, "https://", 8) != 0) {
-            log_error("CAREBUS_OUTBOUND_WEBHOOK_URLS: \"%s\" is not an http(s) URL", u);
-            goto out;
-        }
-        char **n2 = realloc(c->webhook_urls, (c->nwebhooks + 1) * sizeof *n2);
-        if (!n2)
-            goto out;
-        c->webhook_urls = n2;
-        if (!(c->webhook_urls[c->nwebhooks] = strdup(u)))
-            goto out;
-        c->nwebhooks++;
-    }
-    rc = 0;
-out:
-    free(copy);
-    return rc;
-}
-
 int survey_config_load(struct survey_config *c, int port)
 {
     *c = (struct survey_config){0};
@@ -95,11 +63,7 @@ int survey_config_load(struct survey_config *c, int port)
     }
     if (read_long("SURVEY_DELAY_S", 0, 0, 30L * 86400, &c->delay_s) != 0 ||
         read_long("SURVEY_COOLDOWN_DAYS", 0, 0, 3650, &c->cooldown_days) != 0 ||
-        read_long("SURVEY_TTL_S", 7L * 86400, 1, 365L * 86400, &c->ttl_s) != 0 ||
-        read_long("OUTBOUND_RETRY_S", 86400, 0, 30L * 86400, &c->retry_s) != 0 ||
-        read_long("OUTBOUND_BACKOFF_MS", 5000, 1, 3600L * 1000, &c->backoff_ms) != 0 ||
-        read_long("OUTBOUND_BACKOFF_MAX_S", 3600, 1, 86400, &c->backoff_max_s) != 0 ||
-        read_long("OUTBOUND_TIMEOUT_S", 10, 1, 300, &c->timeout_s) != 0)
+        read_long("SURVEY_TTL_S", 7L * 86400, 1, 365L * 86400, &c->ttl_s) != 0)
         goto fail;
 
     char def_url[64];
@@ -121,15 +85,6 @@ int survey_config_load(struct survey_config *c, int port)
     }
     if (secret && !(c->secret = strdup(secret)))
         goto fail;
-
-    if (split_urls(c, config_str("OUTBOUND_WEBHOOK_URLS", "")) != 0)
-        goto fail;
-    const char *ws = config_str("OUTBOUND_WEBHOOK_SECRET", NULL);
-    if (ws && !(c->webhook_secret = strdup(ws)))
-        goto fail;
-    if (c->nwebhooks && !c->webhook_secret)
-        log_warn("CAREBUS_OUTBOUND_WEBHOOK_SECRET is unset: webhook deliveries go unsigned "
-                 "(no X-Carebus-Signature)");
     return 0;
 fail:
     survey_config_release(c);
@@ -141,9 +96,5 @@ void survey_config_release(struct survey_config *c)
     free(c->base_url);
     free(c->origin);
     free(c->secret);
-    for (size_t i = 0; i < c->nwebhooks; i++)
-        free(c->webhook_urls[i]);
-    free(c->webhook_urls);
-    free(c->webhook_secret);
     *c = (struct survey_config){0};
 }

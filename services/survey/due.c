@@ -1,4 +1,4 @@
-/* due.c — turns due surveys into survey.requested events and deliveries.
+/* due.c — turns due surveys into survey.requested events.
  *
  * A timer-driven output, so it must be emitted once and be replay-safe:
  *
@@ -6,10 +6,10 @@
  *     "survey.requested")), and the log refuses a second event with the same
  *     id (eventlog.append reports it as a duplicate);
  *   - rows are claimed FOR UPDATE SKIP LOCKED, in one transaction with the
- *     append, the status change and the deliveries, so two instances, or a
- *     kill -9 at any point, can neither send twice nor lose one;
- *   - deliveries are created only when the event is new: a replay that meets
- *     the event again (it is in the log) sends nothing again;
+ *     append and the status change, so two instances, or a kill -9 at any
+ *     point, can neither emit twice nor lose one (courier delivers each
+ *     survey.requested once it is in the log: the invitation on the
+ *     customer's channel and the webhooks);
  *   - a survey is emitted only once the consumer has applied every router
  *     event recorded up to its due time (or the whole router stream). A
  *     ticket.reopened recorded before the due time therefore always cancels
@@ -48,11 +48,6 @@
 #define SQL_MARK                                                                                   \
     "UPDATE survey.surveys SET status = 'requested', link = $2, text = $3,"                        \
     " requested_event_id = $4, requested_at = due_at WHERE id = $1"
-
-#define SQL_DELIVERY                                                                               \
-    "INSERT INTO survey.deliveries (id, event_id, url, body, next_at, deadline)"                   \
-    " VALUES ($1, $2, $3, $4, now(), now() + make_interval(secs => $5::int))"                      \
-    " ON CONFLICT DO NOTHING"
 
 struct due_row {
     char id[ID_LEN], ticket[ID_LEN], customer[ID_LEN], trigger[ID_LEN], event_id[ID_LEN];
@@ -154,33 +149,6 @@ static int load_secret(survey *sv, db *d)
     return rc;
 }
 
-/* The JSON POSTed to a webhook: the event's fields at the top level. */
-static char *delivery_body(const struct due_row *r, const char *delivery_id)
-{
-    char occurred[TIME_RFC3339_LEN], expires[TIME_RFC3339_LEN];
-    time_format_rfc3339(r->due_us, occurred);
-    time_format_rfc3339(r->expires_us, expires);
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "delivery_id", json_string(delivery_id));
-    json_object_set_new(o, "event_id", json_string(r->event_id));
-    json_object_set_new(o, "type", json_string("survey.requested"));
-    json_object_set_new(o, "occurred_at", json_string(occurred));
-    json_object_set_new(o, "survey_id", json_string(r->id));
-    json_object_set_new(o, "ticket_id", json_string(r->ticket));
-    json_object_set_new(o, "customer_id", r->customer[0] ? json_string(r->customer) : json_null());
-    json_object_set_new(o, "channel", r->channel ? json_string(r->channel) : json_null());
-    json_object_set_new(o, "handle", r->handle ? json_string(r->handle) : json_null());
-    json_object_set_new(o, "language", json_string(language_code(r->lang)));
-    json_object_set_new(o, "text", json_string(r->text));
-    json_object_set_new(o, "link", json_string(r->link));
-    json_object_set_new(o, "expires_at", json_string(expires));
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
-}
-
 /* Fills a row: its survey, link, text and the event. -1 when out of
  * memory. */
 static int row_build(survey *sv, struct due_row *r, const rowset_reader *rd, int i)
@@ -226,32 +194,11 @@ static int row_build(survey *sv, struct due_row *r, const rowset_reader *rd, int
     return 0;
 }
 
-/* Records one row's outcome and, for a new event, its deliveries. */
-static int row_commit(survey *sv, db *d, struct due_row *r, const struct eventlog_entry *e,
-                      int *deliveries)
+/* Records one row's outcome. */
+static int row_commit(db *d, struct due_row *r, const struct eventlog_entry *e)
 {
     const char *p[] = {r->id, r->link, r->text, e->event_id};
-    if (db_command(d, SQL_MARK, 4, p) != 0)
-        return -1;
-    if (e->duplicate)
-        return 0; /* emitted before (a replay): its deliveries were made then */
-    char retry[24];
-    snprintf(retry, sizeof retry, "%ld", sv->cfg.retry_s);
-    for (size_t k = 0; k < sv->cfg.nwebhooks; k++) {
-        const char *url = sv->cfg.webhook_urls[k];
-        char delivery[ID_LEN];
-        id_derive2(e->event_id, url, delivery);
-        char *body = delivery_body(r, delivery);
-        if (!body)
-            return -1;
-        const char *dp[] = {delivery, e->event_id, url, body, retry};
-        int rc = db_command(d, SQL_DELIVERY, 5, dp);
-        free(body);
-        if (rc != 0)
-            return -1;
-        (*deliveries)++;
-    }
-    return 0;
+    return db_command(d, SQL_MARK, 4, p);
 }
 
 /* One batch: 0 when nothing more is due, 1 when a full batch went, -1. */
@@ -279,7 +226,7 @@ static int due_batch(survey *sv, db *d)
     }
     struct due_row *rows = calloc((size_t)n, sizeof *rows);
     struct eventlog_entry *entries = calloc((size_t)n, sizeof *entries);
-    int rc = -1, deliveries = 0;
+    int rc = -1;
     if (!rows || !entries)
         goto out;
     for (int i = 0; i < n; i++) {
@@ -290,7 +237,7 @@ static int due_batch(survey *sv, db *d)
     if (eventlog_append(d, sv->svc->stream, entries, (size_t)n) != 0)
         goto out;
     for (int i = 0; i < n; i++)
-        if (row_commit(sv, d, &rows[i], &entries[i], &deliveries) != 0)
+        if (row_commit(d, &rows[i], &entries[i]) != 0)
             goto out;
     if (db_commit(d) != 0)
         goto out_committed;
@@ -302,8 +249,6 @@ static int due_batch(survey *sv, db *d)
         log_info("survey %s requested for ticket %s (%s, %s)", rows[i].id, rows[i].ticket,
                  rows[i].channel ? rows[i].channel : "no channel", language_code(rows[i].lang));
     }
-    if (deliveries)
-        outbound_kick(sv->out);
     rc = n == DUE_BATCH ? 1 : 0;
     goto out_committed;
 out:

@@ -2,17 +2,15 @@
  *
  *   1. apply.c     the consumer: a solved (or closed) ticket schedules its
  *                  survey; the survey stream rebuilds surveys and answers
- *   2. due.c       due surveys become survey.requested events and outbound
- *                  deliveries, once, also across restarts and replays
- *   3. outbound.c  deliveries POSTed to CAREBUS_OUTBOUND_WEBHOOK_URLS with
- *                  libcurl multi, retried with backoff from PostgreSQL
- *   4. web.c       the page /s/{token} and POST /v1/surveys/{token}/answer:
+ *   2. due.c       due surveys become survey.requested events, once, also
+ *                  across restarts and replays (courier sends the
+ *                  invitation on the customer's channel and to webhooks)
+ *   3. web.c       the page /s/{token} and POST /v1/surveys/{token}/answer:
  *                  answers stored with their survey.answered event
  *
  * See survey.h for how the files share the work and services/libcarebus/
  * consumer.h for the consumer's guarantees.
  */
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -46,7 +44,7 @@ static int survey_open(survey *sv)
     metrics_describe("carebus_survey_rejected_total", "counter", "answers and pages refused");
     metrics_describe("carebus_survey_skipped_total", "counter", "surveys not made, by reason");
     sv->web = dbq_new(s->loop, config_str("PG", CONFIG_DEFAULT_PG), "survey/web");
-    if (!sv->web || !(sv->out = outbound_new(sv)))
+    if (!sv->web)
         return -1;
     if (loop_add_timer(s->loop, SURVEY_TICK_MS, survey_on_tick, sv) < 0)
         return -1;
@@ -55,20 +53,17 @@ static int survey_open(survey *sv)
 }
 
 /* Requests waiting on the queue are answered 503 before the HTTP server
- * goes; aborted deliveries are handed back for the next start. */
+ * goes. */
 static void survey_close(survey *sv)
 {
-    outbound_destroy(&sv->out, sv->svc ? sv->svc->db : NULL);
     dbq_destroy(&sv->web);
     survey_config_release(&sv->cfg);
 }
 
 int main(void)
 {
-    /* 1. configuration: libcurl's globals; CAREBUS_SURVEY_* and
-     * CAREBUS_OUTBOUND_* are read once the HTTP port is known (survey_open) */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return 1;
+    /* 1. configuration: CAREBUS_SURVEY_* is read once the HTTP port is
+     * known (survey_open) */
     survey sv = {0};
     struct service_opts o = {
         .name = "survey",
@@ -81,8 +76,8 @@ int main(void)
         .ready = survey_ready,
         .max_body = 64 * 1024,
     };
-    /* 2. connect: database, bus and HTTP; the web queue, deliveries, the
-     * due pass and the consumer */
+    /* 2. connect: database, bus and HTTP; the web queue, the due pass and
+     * the consumer */
     int rc = 1;
     bool up = (sv.svc = service_new(&o)) && survey_open(&sv) == 0;
     if (sv.svc && !up)
@@ -93,6 +88,5 @@ int main(void)
     /* 4. shutdown: survey's part, then the service */
     survey_close(&sv);
     service_destroy(&sv.svc);
-    curl_global_cleanup();
     return rc;
 }

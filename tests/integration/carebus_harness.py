@@ -4,7 +4,7 @@ cluster, the real service binaries, real HTTP.
 Owns:
   * PgCluster: a private cluster through deploy/scripts/pg-cluster.sh, with
     one fresh database per test (CREATE DATABASE ... TEMPLATE template0).
-  * Service / Stack: the five service processes with their ports, logs,
+  * Service / Stack: the six service processes with their ports, logs,
     kill -9, SIGTERM and restart; readiness waits with deadlines.
   * small HTTP and SQL helpers, and the bounded `wait_until`.
 
@@ -64,6 +64,7 @@ SERVICES = {
     "sla": ("carebus-sla-monitor", "CAREBUS_SLA_PORT", "CAREBUS_BUS_SLA"),
     "survey": ("carebus-survey", "CAREBUS_SURVEY_PORT", "CAREBUS_BUS_SURVEY"),
     "analytics": ("carebus-analytics", "CAREBUS_ANALYTICS_PORT", None),
+    "courier": ("carebus-courier", "CAREBUS_COURIER_PORT", "CAREBUS_BUS_COURIER"),
 }
 ALL_SERVICES = tuple(SERVICES)
 

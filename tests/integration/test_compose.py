@@ -14,7 +14,8 @@ import carebus_harness as h
 
 BASE = h.REPO / "docker-compose.yml"
 EXPOSE = h.REPO / "deploy" / "compose.expose.yml"
-BUS_PORTS = {"channel-ingest": 5561, "router": 5562, "sla-monitor": 5563, "survey": 5564}
+BUS_PORTS = {"channel-ingest": 5561, "router": 5562, "sla-monitor": 5563, "survey": 5564,
+             "courier": 5565}
 
 pytestmark = pytest.mark.skipif(shutil.which("docker-compose") is None,
                                 reason="docker-compose is not installed")

@@ -1,7 +1,7 @@
 """A newcomer's first hour: `make run`, then `make demo`, then the browser.
 
 * test_demo_fills_every_kpi: the real demo script (deploy/scripts/demo.py)
-  against a real stack of the five services, through the var/env file that
+  against a real stack of the six services, through the var/env file that
   `make run` writes; it plays its week in well under a minute, a second run
   writes nothing, and then tests/browser/first-hour.mjs (headless chromium)
   finds a value in every KPI tile and data in every chart of the default
@@ -142,10 +142,12 @@ class RunScript:
             "CAREBUS_SLA_PORT": str(ports["sla"]),
             "CAREBUS_SURVEY_PORT": str(ports["survey"]),
             "CAREBUS_ANALYTICS_PORT": str(ports["analytics"]),
+            "CAREBUS_COURIER_PORT": str(ports["courier"]),
             "CAREBUS_BUS_INGEST": f"tcp://127.0.0.1:{ports['bus_ingest']}",
             "CAREBUS_BUS_ROUTER": f"tcp://127.0.0.1:{ports['bus_router']}",
             "CAREBUS_BUS_SLA": f"tcp://127.0.0.1:{ports['bus_sla']}",
             "CAREBUS_BUS_SURVEY": f"tcp://127.0.0.1:{ports['bus_survey']}",
+            "CAREBUS_BUS_COURIER": f"tcp://127.0.0.1:{ports['bus_courier']}",
             "CAREBUS_RUN_STOP_TIMEOUT": "10",
         })
         env.update(extra_env or {})
@@ -225,8 +227,8 @@ def test_run_script(session_tmp):
         pytest.fail("s6 is not installed: `make run` installs it (deploy/scripts/deps.sh run)",
                     pytrace=False)
     var = session_tmp / "run-var"
-    names = ["pg", "ingest", "router", "sla", "survey", "analytics", "bus_ingest", "bus_router",
-             "bus_sla", "bus_survey"]
+    names = ["pg", "ingest", "router", "sla", "survey", "analytics", "courier", "bus_ingest",
+             "bus_router", "bus_sla", "bus_survey", "bus_courier"]
     ports = {n: h.free_port() for n in names}
     operator_key = "operator-key-" + os.urandom(8).hex()
 
@@ -257,7 +259,7 @@ def test_run_script(session_tmp):
                      and ready(f"http://127.0.0.1:{ports['router']}"), h.scaled(30), interval=0.2)
         assert "carebus-router was killed by SIGKILL" in run.text()
         pids = [run.pid_of(s) for s in ("channel-ingest", "router", "sla-monitor", "survey",
-                                        "analytics")]
+                                        "analytics", "courier")]
         assert all(pids), pids
     finally:
         rc = run.stop()

@@ -70,7 +70,7 @@ def wait_event_routed(st, event_id, timeout=5.0):
 
 
 def test_every_service_answers_health_readiness_metrics_and_stops_cleanly(stack):
-    # All five start at once on an empty database: their migrations race and
+    # All six start at once on an empty database: their migrations race and
     # must serialise on the advisory lock.
     st = stack(*h.ALL_SERVICES)
     for name in h.ALL_SERVICES:

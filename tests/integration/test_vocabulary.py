@@ -170,7 +170,8 @@ def document_problems(tree, bin_dir):
 
 # --- c. the database ------------------------------------------------------------------
 
-_SCHEMAS = ("eventlog", "ingest", "router", "sla", "survey", "analytics", "bi", "public")
+_SCHEMAS = ("eventlog", "ingest", "router", "sla", "survey", "analytics", "courier", "bi",
+            "public")
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 

@@ -4,8 +4,9 @@
  * applied by the production consumer (consumer_catch_up with survey_apply);
  * the due pass (survey_due_tick) runs on the same connection, as in the
  * service. The router's tables are filled directly (the survey only reads
- * them). Covers: scheduling and emission, the handle and language chosen,
- * deliveries made once, the generated secret, cooldown, reopen, the closed
+ * them). Covers: scheduling and emission (once: courier delivers each
+ * survey.requested it finds in the log, see test_courier_survey.py), the
+ * handle and language chosen, the generated secret, cooldown, reopen, the closed
  * trigger, merges, the replay watermark, and a rebuild from the log.
  *
  * Needs CAREBUS_TEST_PG (see tests/with-pg.sh); without it every test is
@@ -36,7 +37,6 @@ static bus *g_bus;
 static consumer *g_consumer;
 static service g_svc;
 static survey g_sv;
-static char *g_urls[] = {"http://127.0.0.1:9/a", "http://127.0.0.1:9/b"};
 
 /* --- SQL helpers ----------------------------------------------------------- */
 
@@ -239,17 +239,14 @@ static int setup(void **state)
     (void)state;
     if (!g_db)
         return 0;
-    exec("TRUNCATE survey.answers, survey.deliveries, survey.surveys, survey.settings,"
+    exec("TRUNCATE survey.answers, survey.surveys, survey.settings,"
          " router.messages, router.tickets, router.identities, router.customers,"
          " eventlog.events, eventlog.streams, eventlog.offsets CASCADE");
     g_bus = bus_new();
     g_svc = (service){.name = "survey", .stream = "survey", .db = g_db, .bus = g_bus};
     g_sv = (survey){.svc = &g_svc};
     g_sv.cfg.ttl_s = 7 * 86400;
-    g_sv.cfg.retry_s = 3600;
     g_sv.cfg.base_url = "https://survey.example.vn";
-    g_sv.cfg.webhook_urls = g_urls;
-    g_sv.cfg.nwebhooks = 2;
     return g_bus ? new_consumer() : -1;
 }
 
@@ -276,7 +273,7 @@ static int teardown(void **state)
 
 /* --- tests ----------------------------------------------------------------- */
 
-static void test_solved_is_requested_once_with_deliveries(void **state)
+static void test_solved_is_requested_once(void **state)
 {
     (void)state;
     NEED_DB();
@@ -298,18 +295,11 @@ static void test_solved_is_requested_once_with_deliveries(void **state)
     assert_true(strncmp(link, "https://survey.example.vn/s/", 28) == 0);
     assert_int_equal(
         qlong("SELECT count(*) FROM eventlog.events WHERE type = 'survey.requested'", NULL), 1);
-    assert_int_equal(qlong("SELECT count(DISTINCT id) FROM survey.deliveries"
-                           " WHERE status = 'pending' AND body::jsonb->>'link' = $1"
-                           " AND body::jsonb->>'ticket_id' = $2"
-                           " AND body::jsonb->>'delivery_id' = id::text",
-                           link, T1, NULL),
-                     2);
     /* Nothing more is due; applying its own event changes nothing. */
     due();
     catch_up();
     assert_int_equal(qlong("SELECT count(*) FROM eventlog.events WHERE stream = 'survey'", NULL),
                      1);
-    assert_int_equal(qlong("SELECT count(*) FROM survey.deliveries", NULL), 2);
     /* Solved again (after a reopen that came too late to cancel): one
      * survey per ticket. */
     router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED, T1, C1);
@@ -324,7 +314,7 @@ static void test_solved_is_requested_once_with_deliveries(void **state)
     char before[4096];
     snprintf(before, sizeof before, "%s",
              q("SELECT string_agg(s::text, ',') FROM survey.surveys s", NULL));
-    exec("TRUNCATE survey.answers, survey.deliveries, survey.surveys");
+    exec("TRUNCATE survey.answers, survey.surveys");
     exec("DELETE FROM eventlog.offsets WHERE consumer = 'survey'");
     consumer_destroy(&g_consumer);
     assert_int_equal(new_consumer(), 0);
@@ -333,14 +323,12 @@ static void test_solved_is_requested_once_with_deliveries(void **state)
     assert_string_equal(q("SELECT string_agg(s::text, ',') FROM survey.surveys s", NULL), before);
     assert_int_equal(qlong("SELECT count(*) FROM eventlog.events WHERE stream = 'survey'", NULL),
                      1);
-    assert_int_equal(qlong("SELECT count(*) FROM survey.deliveries", NULL), 0);
 }
 
 static void test_channel_and_handle(void **state)
 {
     (void)state;
     NEED_DB();
-    g_sv.cfg.nwebhooks = 0;
     /* In store: no store handle, the email answers. */
     router_ticket(C1, T1, "store", "Tôi muốn đổi trả", "phone=+84901234567", "email=lan@example.vn",
                   NULL);
@@ -476,7 +464,7 @@ static void test_answers_rebuilt_from_the_log(void **state)
              q("SELECT string_agg(a::text, ',') FROM survey.answers a", NULL));
     catch_up(); /* its own survey.answered: no change */
     assert_string_equal(q("SELECT string_agg(a::text, ',') FROM survey.answers a", NULL), before);
-    exec("TRUNCATE survey.answers, survey.deliveries, survey.surveys");
+    exec("TRUNCATE survey.answers, survey.surveys");
     exec("DELETE FROM eventlog.offsets WHERE consumer = 'survey'");
     consumer_destroy(&g_consumer);
     assert_int_equal(new_consumer(), 0);
@@ -490,8 +478,7 @@ static void test_answers_rebuilt_from_the_log(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_solved_is_requested_once_with_deliveries, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_solved_is_requested_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_channel_and_handle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cooldown_merge_and_trigger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_the_replay_watermark, setup, teardown),

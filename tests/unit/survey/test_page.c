@@ -1,6 +1,5 @@
 /* test_page.c — services/survey/page.c: the HTML's structure, escaping and
- * CSP, and outbound.c's pure parts (backoff, signature). Run one test by
- * name: test_page <name>.
+ * CSP. Run one test by name: test_page <name>.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -154,42 +153,11 @@ static void test_csp(void **state)
     assert_ptr_equal(csp, survey_page_csp());
 }
 
-static void test_backoff(void **state)
-{
-    (void)state;
-    /* Uniform in [d/2, d], d doubling from the base up to the cap. */
-    assert_int_equal(outbound_backoff_ms(1000, 60000, 1, 0), 500);
-    assert_int_equal(outbound_backoff_ms(1000, 60000, 1, 500), 1000);
-    assert_int_equal(outbound_backoff_ms(1000, 60000, 1, 501), 500);
-    assert_int_equal(outbound_backoff_ms(1000, 60000, 2, 0), 1000);
-    assert_int_equal(outbound_backoff_ms(1000, 60000, 3, 0), 2000);
-    assert_int_equal(outbound_backoff_ms(1000, 60000, 30, 0), 30000);
-    assert_int_equal(outbound_backoff_ms(1000, 60000, 1000, UINT32_MAX),
-                     30000 + (long)(UINT32_MAX % 30001));
-    for (uint32_t r = 0; r < 5000; r += 7) {
-        long v = outbound_backoff_ms(5000, 3600000, 4, r);
-        assert_true(v >= 20000 && v <= 40000);
-    }
-    assert_int_equal(outbound_backoff_ms(1, 60000, 1, 12345), 1);
-}
-
-static void test_signature(void **state)
-{
-    (void)state;
-    /* RFC 4231, test case 2. */
-    char sig[72];
-    const char *data = "what do ya want for nothing?";
-    outbound_signature("Jefe", data, strlen(data), sig);
-    assert_string_equal(sig,
-                        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-}
-
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_form_structure), cmocka_unit_test(test_form_errors_and_escaping),
         cmocka_unit_test(test_notices),        cmocka_unit_test(test_csp),
-        cmocka_unit_test(test_backoff),        cmocka_unit_test(test_signature),
         cmocka_unit_test(test_home),           cmocka_unit_test(test_example_form),
     };
     if (argc > 1)

@@ -1,0 +1,153 @@
+"""Survey invitations through courier (issue 6's webhook deliveries, moved
+with the code that sends them; issue 10: the invitation on the customer's
+channel).
+
+* The static subscriptions of CAREBUS_OUTBOUND_WEBHOOK_URLS still receive
+  survey.requested: a receiver that fails twice then succeeds gets three
+  attempts of one delivery id, each the same bytes, signed both ways (the
+  Standard Webhooks headers, and the X-Carebus-* headers survey sent
+  before), with the Retry-After it asked for honoured, and a kill -9 of
+  courier between the attempts loses nothing; the other receiver gets its
+  own delivery at the first try.
+* A receiver that never succeeds is given up after the retry window.
+* The invitation itself is a message to the customer on their channel: in
+  integrator mode, a message.outbound webhook (kind survey) to the
+  integrator that owns the channel, and message.sent once it took it.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+
+import carebus_harness as h
+from courier_support import (WebhookReceiver, message_events, new_secret, restart_courier,
+                             save_subscription, start_courier, verify_standard_webhook,
+                             wait_subscription)
+from test_survey_support import WEBHOOK_SECRET, open_ticket, solve_ticket, start, wait_requested
+
+
+def legacy_ok(req):
+    want = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), req.body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(req.header("X-Carebus-Signature", ""), want)
+
+
+def standard_ok(req):
+    # The static secret is used as its bytes: as a whsec_ secret, its base64.
+    secret = "whsec_" + base64.b64encode(WEBHOOK_SECRET.encode()).decode()
+    return verify_standard_webhook(secret, req.headers, req.body)
+
+
+def row(st, url):
+    """The static subscription's delivery: (id, status, attempts)."""
+    rows = st.db.query("SELECT id::text, status, attempts FROM courier.deliveries "
+                       "WHERE subscription_id = courier.static_subscription_id(%s)", (url,))
+    assert len(rows) <= 1, rows
+    return rows[0] if rows else None
+
+
+def test_fails_twice_then_delivered_once_across_kill9(stack, pb2):
+    with WebhookReceiver() as flaky, WebhookReceiver() as steady:
+        flaky_url, steady_url = flaky.url + "/hooks/carebus", steady.url + "/hooks/carebus"
+        # Twice "unavailable, come back in 2 s": the waits are known, so the
+        # kill -9 below always falls between two attempts.
+        flaky.fail_next(2, status=503, retry_after=2)
+        env = dict(CAREBUS_OUTBOUND_WEBHOOK_URLS=f"{flaky_url}, {steady_url}",
+                   CAREBUS_OUTBOUND_WEBHOOK_SECRET=WEBHOOK_SECRET, CAREBUS_WEBHOOK_RETRY_S=600)
+        st = start(stack)
+        start_courier(st, **env)
+        ticket, customer = open_ticket(st, 31, "Tôi muốn đổi trả sản phẩm")
+        solve_ticket(st, pb2, ticket)
+        s = wait_requested(st, ticket)
+
+        # The first attempt failed and its outcome is recorded; the next one
+        # waits out the Retry-After when courier is killed.
+        h.wait_until("first attempt recorded",
+                     lambda: (row(st, flaky_url) or (0, 0, 0))[2] == 1, h.scaled(15),
+                     on_timeout=lambda: st["courier"].log_tail())
+        st["courier"].kill9()
+        assert row(st, flaky_url)[1] == "pending"
+        restart_courier(st, **env)
+
+        h.wait_until("delivered after three attempts", lambda: row(st, flaky_url)[1] == "sent",
+                     h.scaled(30), on_timeout=lambda: st["courier"].log_tail())
+        st["courier"].stop()  # nothing more can be sent now
+
+        got = flaky.requests()
+        assert [r.status for r in got] == [503, 503, 200], [r.status for r in got]
+        ids = {r.header("webhook-id") for r in got}
+        assert len(ids) == 1, ids
+        delivery_id = ids.pop()
+        assert {r.header("X-Carebus-Delivery") for r in got} == {delivery_id}
+        assert {r.body for r in got} == {got[0].body}, "same bytes every time"
+        for r in got:
+            assert legacy_ok(r) and standard_ok(r), dict(r.headers)
+            assert r.header("Content-Type") == "application/json"
+            assert r.header("X-Carebus-Event") == "survey.requested"
+        for a, b in zip(got, got[1:]):
+            assert b.time - a.time >= 1.9, "Retry-After: 2 was not honoured"
+        ev = json.loads(got[0].body)
+        assert ev["type"] == "survey.requested" and ev["stream"] == "survey"
+        assert ev["ticket_id"] == ticket and ev["customer_id"] == customer
+        body = ev["body"]
+        assert body["link"] == s["link"] and body["text"] == s["text"]
+        assert (body["channel"], body["handle"], body["language"]) == ("zalo", "zalo-uid-00031",
+                                                                       "vi")
+        assert row(st, flaky_url) == (delivery_id, "sent", 3)
+
+        # The other webhook: its own delivery id, delivered at the first try.
+        [sg] = steady.requests()
+        assert sg.header("webhook-id") != delivery_id
+        assert legacy_ok(sg) and standard_ok(sg)
+        assert row(st, steady_url) == (sg.header("webhook-id"), "sent", 1)
+
+
+def test_gives_up_after_the_retry_window(stack, pb2):
+    with WebhookReceiver(status=500) as dead:
+        url = dead.url + "/hooks/carebus"
+        st = start(stack)
+        start_courier(st, CAREBUS_OUTBOUND_WEBHOOK_URLS=url,
+                      CAREBUS_OUTBOUND_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                      CAREBUS_COURIER_BACKOFF_MS=100, CAREBUS_WEBHOOK_RETRY_S=2)
+        ticket, _ = open_ticket(st, 32)
+        solve_ticket(st, pb2, ticket)
+        wait_requested(st, ticket)
+        h.wait_until("delivery given up", lambda: (row(st, url) or (0, ""))[1] == "failed",
+                     h.scaled(20), on_timeout=lambda: st["courier"].log_tail())
+        st["courier"].stop()
+        _, _, attempts = row(st, url)
+        assert attempts >= 2 and len(dead.requests()) == attempts
+        code, error = st.db.query("SELECT last_error_code, last_error FROM courier.deliveries")[0]
+        assert code == "http_500" and error.endswith("the receiver answered 500"), error
+
+
+def test_invitation_reaches_the_integrator_of_the_channel(stack, pb2):
+    with WebhookReceiver() as integrator:
+        st = start(stack)
+        start_courier(st)
+        secret = new_secret()
+        sub = save_subscription(st, pb2, integrator.url + "/carebus", ["message.outbound"],
+                                secret, channels=["zalo"])
+        wait_subscription(st, sub)
+        ticket, customer = open_ticket(st, 33, "Cảm ơn, đã xong")
+        solve_ticket(st, pb2, ticket)
+        s = wait_requested(st, ticket)
+
+        [req] = integrator.wait_requests(1, timeout=h.scaled(15))
+        assert verify_standard_webhook(secret, req.headers, req.body)
+        ev = json.loads(req.body)
+        assert ev["type"] == "message.outbound" and ev["stream"] == "courier"
+        assert ev["ticket_id"] == ticket and ev["customer_id"] == customer
+        m = ev["body"]
+        assert m["kind"] == "survey" and m["channel"] == "zalo"
+        assert m["recipient"]["handle"] == "zalo-uid-00033"
+        assert m["text"] == s["text"] and s["link"] in m["text"]
+        survey_event = st.db.scalar("SELECT event_id::text FROM eventlog.events "
+                                    "WHERE type = 'survey.requested' AND ticket_id = %s",
+                                    (ticket,))
+        assert m["cause_event_id"] == survey_event
+        sent = h.wait_until("message.sent", lambda: message_events(st, pb2, "message.sent")
+                            .get(m["delivery_id"]), h.scaled(10))
+        assert sent.kind == pb2.OUTBOUND_KIND_SURVEY and sent.attempts == 1
+        assert sent.cause_event_id == survey_event
+        assert not message_events(st, pb2, "message.failed")
