@@ -43,6 +43,7 @@ struct consumer {
     size_t nhandlers;
     consumer_flush_fn flush;
     consumer_done_fn done;
+    consumer_pace_fn pace;
     void *arg;
     struct consumer_stream streams[CONSUMER_MAX_STREAMS];
     size_t nstreams;
@@ -138,6 +139,11 @@ void consumer_set_flush(consumer *c, consumer_flush_fn fn)
 void consumer_set_done(consumer *c, consumer_done_fn fn)
 {
     c->done = fn;
+}
+
+void consumer_set_pace(consumer *c, consumer_pace_fn fn)
+{
+    c->pace = fn;
 }
 
 static void consumer_done(consumer *c, bool committed)
@@ -352,7 +358,14 @@ static int consumer_catch_up_stream(consumer *c, struct consumer_stream *s)
 {
     event *evs[CONSUMER_BATCH];
     for (int round = 0; round < CONSUMER_CATCHUP_ROUNDS; round++) {
-        int n = eventlog_read(c->db, s->name, s->offset, CONSUMER_BATCH, evs);
+        size_t max = CONSUMER_BATCH;
+        if (c->pace) {
+            size_t room = c->pace(c->arg);
+            if (room == 0)
+                return 1;
+            max = room < max ? room : max;
+        }
+        int n = eventlog_read(c->db, s->name, s->offset, (int)max, evs);
         if (n < 0)
             return -1;
         if (n == 0)
@@ -361,7 +374,7 @@ static int consumer_catch_up_stream(consumer *c, struct consumer_stream *s)
         consumer_free_all(evs, (size_t)n);
         if (rc != 0 || consumer_load(c) != 0)
             return -1;
-        if (n < CONSUMER_BATCH)
+        if ((size_t)n < max)
             return 0;
     }
     return 1;

@@ -100,6 +100,16 @@ void consumer_set_flush(consumer *c, consumer_flush_fn fn);
 typedef void (*consumer_done_fn)(bool committed, void *arg);
 void consumer_set_done(consumer *c, consumer_done_fn fn);
 
+/* Optional: asked before each batch the catch-up reads from the log: how
+ * many events it may apply now (it reads at most that many, and never more
+ * than its own batch); 0 holds the catch-up there (consumer_catch_up
+ * returns 1, more to do, and a later call goes on). For a consumer whose
+ * commits hand on work that must not pile up (courier: the first attempts
+ * each commit starts). The bus is not paced: its batches are bounded by
+ * what arrives. */
+typedef size_t (*consumer_pace_fn)(void *arg);
+void consumer_set_pace(consumer *c, consumer_pace_fn fn);
+
 /* In a handler: */
 db *consumer_txn_db(consumer_txn *tx);
 /* The seq of stream's last event in this transaction so far (handled or

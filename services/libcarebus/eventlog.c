@@ -233,6 +233,16 @@ static const char *eventlog_rows(const char *stream, struct eventlog_entry *e, s
     return rowset_json(rows);
 }
 
+int eventlog_rows_json(const char *stream, struct eventlog_entry *e, size_t n, buf *out)
+{
+    rowset rows;
+    const char *json = eventlog_rows(stream, e, n, &rows);
+    if (json)
+        buf_puts(out, json);
+    rowset_release(&rows);
+    return json && !out->failed ? 0 : -1;
+}
+
 int eventlog_append_send(PGconn *conn, const char *stream, struct eventlog_entry *e, size_t n)
 {
     rowset rows;

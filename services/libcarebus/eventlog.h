@@ -87,6 +87,13 @@ int eventlog_append_send(PGconn *conn, const char *stream, struct eventlog_entry
 int eventlog_append_result(const PGresult *res, const char *stream, struct eventlog_entry *e,
                            size_t n);
 
+/* The rows eventlog.append(stream, rows json) takes for these entries
+ * (packing those not packed yet), appended to out: for a statement of the
+ * caller's own that appends as one of its parts (courier's outcomes and
+ * their events, in one statement). Fill the entries from the function's
+ * rows with eventlog_entry_seal. 0, or -1 when packing or memory failed. */
+int eventlog_rows_json(const char *stream, struct eventlog_entry *e, size_t n, struct buf *out);
+
 /* Reads up to max events of stream with seq > after, in sequence order,
  * each with stream, seq and recorded_at set from the log. *out receives an
  * array of max owned events (free each with event_destroy). Returns how many
