@@ -19,10 +19,13 @@
  *   webhook.c  signatures, webhook requests, integrators' answers (webhook.h)
  *   retry.c    backoff with full jitter, Retry-After, deadlines (retry.h)
  *
- * One thread. The consumer, the record batches, claims and credential
- * writes use the service's blocking connection, one after the other, so
- * they can never wait on each other; transfers run in the loop meanwhile
- * (their sockets are serviced when the loop next polls).
+ * One thread, two connections. The consumer's transactions, credential
+ * writes and pauses use the service's blocking connection; outcomes (in
+ * batches), claims and sweeps are single statements on a second one (dbq),
+ * sent without waiting, so the consumer and the record proceed side by
+ * side; transfers run in the loop meanwhile. The consumer's catch-up is
+ * paced by the room for attempts (pump_pace), so a backlog is sent
+ * as it is read.
  *
  * A delivery's life: recorded (status sending, with a lease) in the
  * transaction that applies its cause; first attempt right after that
@@ -40,6 +43,7 @@
 #include <stdint.h>
 
 #include "channels/outbound.h"
+#include "dbq.h"
 #include "engine.h"
 #include "eventlog.h"
 #include "id.h"
@@ -93,6 +97,7 @@ struct delivery {
     int attempts;    /* made before the next one */
     int64_t deadline_us;
     char last_error_code[DELIVERY_CODE_MAX]; /* the last attempt's */
+    char *last_error;                        /* owned: its message (claims) */
     /* written by intent.c: "send" (start now), "queue" (no room: pending),
      * "expired" (recorded failed); after: an earlier delivery of the same
      * transaction has its subscription and order_key */
@@ -121,6 +126,7 @@ struct record;
 typedef struct courier {
     service *svc;
     struct courier_config cfg;
+    dbq *dbq; /* outcomes and claims: single statements, never waited on */
     subs *subs;
     engine *engine;
     pump *pump;
@@ -170,6 +176,12 @@ size_t pump_room(const pump *p);
 size_t pump_inflight(const pump *p);
 /* Makes d's attempt (takes d: *d is emptied). */
 void pump_send(pump *p, struct delivery *d);
+/* consumer_pace_fn (arg: the courier): the log's catch-up reads no more
+ * events than there is room for first attempts (about one each), and waits
+ * while there is little, so that a backlog is sent as it is read rather
+ * than recorded pending and claimed again; it goes on from the pump's tick
+ * once there is room. */
+size_t pump_pace(void *arg);
 /* Deliveries may be due now (queued ones, released successors). */
 void pump_kick(pump *p);
 /* Looks for due deliveries at or before mono_ms. */
@@ -188,14 +200,18 @@ struct outcome {
     const char *status; /* the delivery's: sent, failed, pending */
     int64_t next_at_us; /* pending */
 };
-/* Writes the queued outcomes (a batch): 0 when written or nothing to
- * write, -1 when the database failed (kept for the next call). *released:
- * deliveries made due by this batch (successors of finished ones). Blocks. */
-int record_flush(courier *c, int *released);
 /* Queues an outcome (taken: *o is emptied). */
 void record_add(courier *c, struct outcome *o);
+/* Sends the oldest queued outcomes (a batch) on c->dbq unless a batch is
+ * in flight; a batch that cannot be written returns to the queue. Never
+ * blocks. */
+void record_send(courier *c);
+/* Outcomes queued, not yet sent. */
 size_t record_pending(const courier *c);
-/* Frees what is still queued (at exit, after a last record_flush). */
+/* Writes everything queued on the blocking connection (at exit, once the
+ * dbq is gone). 0, or -1 when some could not be written. Blocks. */
+int record_flush_sync(courier *c);
+/* Frees what is still queued. */
 void record_destroy(courier *c);
 
 /* report.c: message.sent, message.failed and subscription.paused as

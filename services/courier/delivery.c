@@ -77,6 +77,7 @@ static const struct rowset_col delivery_cols[] = {
     {"attempts", "int", ROWSET_INT, D(attempts)},
     {"deadline", "timestamptz", ROWSET_TIME, D(deadline_us), .none = 0},
     {"last_error_code", "text", ROWSET_ID, D(last_error_code)},
+    {"last_error", "text", ROWSET_STR, D(last_error)},
     {"status", "text", ROWSET_ID, D(status)},
     /* what the statements add */
     {"plan", "text", ROWSET_FN, .get = put_plan},
@@ -93,7 +94,9 @@ void delivery_release(struct delivery *d)
     free(d->body);
     free(d->message);
     free(d->recipient);
+    free(d->last_error);
     d->body = NULL;
+    d->last_error = NULL;
     d->message = NULL;
     d->message_len = 0;
     d->recipient = NULL;

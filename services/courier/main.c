@@ -39,8 +39,9 @@ static int courier_open(courier *c)
     };
     c->subs = subs_new(c->cfg.static_urls, c->cfg.nstatic, c->cfg.static_secret);
     c->engine = engine_new(s->loop, &eo);
+    c->dbq = dbq_new(s->loop, config_str("PG", CONFIG_DEFAULT_PG), "courier/record");
     c->intent = intent_new(c);
-    if (!c->subs || !c->engine || !c->intent || !(c->creds = creds_new(c)) ||
+    if (!c->subs || !c->engine || !c->dbq || !c->intent || !(c->creds = creds_new(c)) ||
         !(c->pump = pump_new(c)))
         return -1;
     courier_handlers_init();
@@ -49,17 +50,18 @@ static int courier_open(courier *c)
         return -1;
     consumer_set_flush(s->consumer, intent_flush);
     consumer_set_done(s->consumer, intent_done);
+    consumer_set_pace(s->consumer, pump_pace);
     return 0;
 }
 
-/* Outcomes known are recorded, attempts in flight handed back, before the
- * service's connection goes. */
+/* Outcomes known are recorded (a batch in flight on the queue comes back
+ * first), attempts in flight handed back, before the service's connection
+ * goes. */
 static void courier_close(courier *c)
 {
-    if (c->pump) {
-        int released;
-        record_flush(c, &released);
-    }
+    dbq_destroy(&c->dbq);
+    if (c->svc)
+        record_flush_sync(c);
     engine_destroy(&c->engine);
     pump_destroy(&c->pump, c->svc ? c->svc->db : NULL);
     record_destroy(c);

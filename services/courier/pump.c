@@ -53,6 +53,10 @@ struct pump {
     int tick;
     int flush_timer; /* one-shot, 0 when not armed */
     int64_t next_claim_ms;
+    bool claiming;      /* a claim is in flight on c->dbq */
+    size_t claim_limit; /* its LIMIT */
+    int64_t next_sweep_ms;
+    bool held; /* the consumer's catch-up waits for room */
 };
 
 static uint32_t pump_random(void)
@@ -92,19 +96,16 @@ static int on_flush_due(loop *l, void *arg)
     pump *p = arg;
     loop_remove_timer(l, p->flush_timer);
     p->flush_timer = 0;
-    int released = 0;
-    if (record_flush(p->c, &released) == 0 && released > 0)
-        p->next_claim_ms = 0;
+    record_send(p->c);
     return 0;
 }
 
-/* Outcomes are written a moment later, together. */
+/* Outcomes are written a moment later, together (and while a batch is in
+ * flight, the next one gathers). */
 static void pump_schedule_flush(pump *p)
 {
     if (record_pending(p->c) >= PUMP_FLUSH_NOW) {
-        int released = 0;
-        if (record_flush(p->c, &released) == 0 && released > 0)
-            p->next_claim_ms = 0;
+        record_send(p->c);
         return;
     }
     if (!p->flush_timer) {
@@ -344,8 +345,17 @@ void pump_send(pump *p, struct delivery *d)
                  j->d.id, j->d.attempts);
     }
     if (now >= j->d.deadline_us) {
+        /* Claimed too late for its retry window (it waited its turn, or for
+         * room): it ends with what the last attempt got, as a retry given
+         * up right after its answer does. */
+        char why[600];
+        if (j->d.attempts > 0 && j->d.last_error && j->d.last_error[0])
+            snprintf(why, sizeof why, "gave up after %d attempts: %s", j->d.attempts,
+                     j->d.last_error);
+        else
+            snprintf(why, sizeof why, "the retry window ended before its first attempt");
         fail_without_attempt(p, j, j->d.last_error_code[0] ? j->d.last_error_code : "deadline",
-                             "the retry window ended before another attempt");
+                             why);
         job_free(j);
         return;
     }
@@ -358,8 +368,32 @@ void pump_send(pump *p, struct delivery *d)
 size_t pump_room(const pump *p)
 {
     size_t max = (size_t)p->c->cfg.max_inflight;
-    size_t busy = p->njobs + record_pending(p->c);
-    return busy >= max ? 0 : max - busy;
+    /* Outcomes that cannot be written (the database is away) hold back new
+     * attempts: their deliveries keep their leases meanwhile. */
+    if (p->njobs >= max || record_pending(p->c) >= max)
+        return 0;
+    return max - p->njobs;
+}
+
+/* The least room worth a catch-up batch (smaller batches cost a commit
+ * each for little). */
+#define PUMP_PACE_MIN 100
+
+static size_t pump_pace_min(const pump *p)
+{
+    size_t half = ((size_t)p->c->cfg.max_inflight + 1) / 2;
+    return half < PUMP_PACE_MIN ? half : PUMP_PACE_MIN;
+}
+
+size_t pump_pace(void *arg)
+{
+    courier *c = arg;
+    pump *p = c->pump;
+    size_t room = pump_room(p);
+    if (room >= pump_pace_min(p))
+        return room;
+    p->held = true;
+    return 0;
 }
 
 void pump_kick(pump *p)
@@ -372,24 +406,31 @@ void pump_kick(pump *p)
 #define CLAIMED                                                                                    \
     "id,kind,channel,subscription_id,message_delivery_id,message_cause_id,cause_event_id,"         \
     "event_type,ticket_id,customer_id,order_key,body,message,recipient,attempts,deadline,"         \
-    "last_error_code"
+    "last_error_code,last_error"
 
-/* $1: how many, $2: the lease in seconds. A delivery waits while an
- * earlier one of its subscription and ticket is open. One whose lease ran
- * out had an attempt whose outcome was never recorded: that attempt is
- * recorded as lost, and the next one follows at once. */
+/* $1: how many, $2: the lease in seconds. Pending deliveries in next_at
+ * order (deliveries_due), a delivery waiting while an earlier one of its
+ * subscription and ticket is open; and deliveries whose lease ran out
+ * (deliveries_lease): their attempt's outcome was never recorded, so that
+ * attempt is recorded as lost and the next one follows at once. Two scans,
+ * each in its index's order, rather than one over both conditions (which
+ * would sort every due row before the LIMIT). */
 /* clang-format off */
 static rowset_stmt claim_sql = ROWSET_STMT(
     delivery_table,
-    "WITH c AS ("
-    "  SELECT d.id, d.status = 'sending' AS redelivered FROM courier.deliveries d"
-    "   WHERE ((d.status = 'pending' AND d.next_at <= now())"
-    "          OR (d.status = 'sending' AND d.lease_until <= now()))"
+    "WITH p AS ("
+    "  SELECT d.id, false AS redelivered FROM courier.deliveries d"
+    "   WHERE d.status = 'pending' AND d.next_at <= now()"
     "     AND (d.order_key IS NULL OR NOT EXISTS ("
     "          SELECT 1 FROM courier.deliveries e"
     "           WHERE e.subscription_id = d.subscription_id AND e.order_key = d.order_key"
     "             AND e.status IN ('pending', 'sending') AND e.created_seq < d.created_seq))"
     "   ORDER BY d.next_at LIMIT $1::int FOR UPDATE OF d SKIP LOCKED),"
+    " l AS ("
+    "  SELECT d.id, true AS redelivered FROM courier.deliveries d"
+    "   WHERE d.status = 'sending' AND d.lease_until <= now()"
+    "   ORDER BY d.lease_until LIMIT $1::int FOR UPDATE OF d SKIP LOCKED),"
+    " c AS (SELECT * FROM l UNION ALL SELECT * FROM p LIMIT $1::int),"
     " lost AS (INSERT INTO courier.attempts (delivery_id, n, started_at, outcome, error_code, error)"
     "   SELECT d.id, d.attempts + 1, coalesce(d.lease_until, now()), 'lost', 'lost',"
     "          'no outcome was recorded before the lease ran out'"
@@ -406,22 +447,19 @@ static rowset_stmt claim_sql = ROWSET_STMT(
     "  ORDER BY u.created_seq");
 /* clang-format on */
 
-/* Claims up to room due deliveries and starts them. The number claimed,
- * or -1. Blocks. */
-static int pump_claim(pump *p, size_t room)
+static void on_claimed(PGresult *res, void *arg)
 {
-    courier *c = p->c;
-    char limit[24], lease[24];
-    snprintf(limit, sizeof limit, "%zu", room);
-    snprintf(lease, sizeof lease, "%ld", c->cfg.lease_s);
-    const char *sql = rowset_stmt_sql(&claim_sql);
-    const char *params[] = {limit, lease};
-    PGresult *res = sql ? db_exec(c->svc->db, sql, 2, params) : NULL;
-    rowset_reader rd;
-    if (!res || rowset_reader_init(&rd, &delivery_table, res) != 0) {
-        PQclear(res);
-        return -1;
+    pump *p = arg;
+    p->claiming = false;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res)
+            log_error("claiming deliveries failed: %.*s",
+                      (int)strcspn(PQresultErrorMessage(res), "\n"), PQresultErrorMessage(res));
+        return;
     }
+    rowset_reader rd;
+    if (rowset_reader_init(&rd, &delivery_table, res) != 0)
+        return;
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct delivery d = {0};
@@ -432,28 +470,58 @@ static int pump_claim(pump *p, size_t room)
         }
         pump_send(p, &d);
     }
-    PQclear(res);
-    return n;
+    if ((size_t)n == p->claim_limit)
+        p->next_claim_ms = 0; /* more may be waiting */
+}
+
+/* A delivery left waiting for a predecessor that is done (a release missed
+ * between two instances) is released here. */
+#define SQL_SWEEP                                                                                  \
+    "UPDATE courier.deliveries d SET next_at = now()"                                              \
+    " WHERE d.status = 'pending' AND d.next_at = 'infinity' AND NOT EXISTS ("                      \
+    "   SELECT 1 FROM courier.deliveries e WHERE e.subscription_id = d.subscription_id"            \
+    "      AND e.order_key = d.order_key AND e.status IN ('pending', 'sending')"                   \
+    "      AND e.created_seq < d.created_seq)"
+#define PUMP_SWEEP_MS 30000
+
+static void on_swept(PGresult *res, void *arg)
+{
+    pump *p = arg;
+    if (res && PQresultStatus(res) == PGRES_COMMAND_OK && atoi(PQcmdTuples(res)) > 0)
+        p->next_claim_ms = 0;
 }
 
 void pump_due(pump *p, int64_t now_ms)
 {
     courier *c = p->c;
-    if (now_ms < p->next_claim_ms || !db_up(c->svc->db))
+    if (!c->dbq || !dbq_up(c->dbq))
         return;
-    /* Outcomes first: a claim must never take a delivery whose answer we hold. */
-    int released = 0;
-    if (record_flush(c, &released) != 0)
+    if (now_ms >= p->next_sweep_ms) {
+        p->next_sweep_ms = now_ms + PUMP_SWEEP_MS;
+        dbq_query(c->dbq, SQL_SWEEP, 0, NULL, on_swept, p);
+    }
+    if (now_ms < p->next_claim_ms || p->claiming)
         return;
+    /* Outcomes first: a claim must never take a delivery whose answer we
+     * hold (the queue is FIFO, so a batch sent now commits before). */
+    if (record_pending(c) > 0) {
+        record_send(c);
+        if (record_pending(c) > 0)
+            return;
+    }
     size_t room = pump_room(p);
     if (room == 0)
         return;
+    char limit[24], lease[24];
+    snprintf(limit, sizeof limit, "%zu", room);
+    snprintf(lease, sizeof lease, "%ld", c->cfg.lease_s);
+    const char *sql = rowset_stmt_sql(&claim_sql);
+    const char *params[] = {limit, lease};
     p->next_claim_ms = now_ms + PUMP_IDLE_POLL_MS;
-    int n = pump_claim(p, room);
-    if (n < 0)
-        return;
-    if ((size_t)n == room || released > 0)
-        p->next_claim_ms = now_ms; /* more may be waiting */
+    if (sql && dbq_query(c->dbq, sql, 2, params, on_claimed, p) == 0) {
+        p->claiming = true;
+        p->claim_limit = room;
+    }
 }
 
 static int on_tick(loop *l, void *arg)
@@ -462,6 +530,12 @@ static int on_tick(loop *l, void *arg)
     pump *p = arg;
     creds_tick(p->c->creds);
     pump_due(p, time_mono_ms());
+    /* A held catch-up goes on as soon as there is room, rather than at the
+     * service's next tick. */
+    if (p->held && pump_room(p) >= pump_pace_min(p)) {
+        p->held = false;
+        consumer_catch_up(p->c->svc->consumer);
+    }
     metrics_set("carebus_courier_inflight", (double)p->njobs);
     return 0;
 }
@@ -495,8 +569,6 @@ void pump_destroy(pump **pp, db *d)
     pump *p = *pp;
     if (!p)
         return;
-    int released;
-    record_flush(p->c, &released);
     /* Hand the attempts in flight back: the next start makes them again at
      * once rather than after the lease. Their outcome is unknown (the
      * receiver may have had them): recorded as lost. */

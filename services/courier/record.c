@@ -1,19 +1,26 @@
 /* record.c — outcomes, written in batches, and what they make courier say.
  *
- * One transaction per batch: the deliveries' new states and their
- * attempts; the next delivery of each (subscription, ticket) whose
- * predecessor is now done is released; the subscriptions' health
- * (consecutive failures, failing since) and, for one failing longer than
- * CAREBUS_WEBHOOK_PAUSE_AFTER_S (or more times in a row than
- * CAREBUS_WEBHOOK_PAUSE_AFTER_FAILURES), its pause: its open deliveries are
- * given up and subscription.paused says why; then message.sent and
- * message.failed for the messages done. An outcome applies only to the
- * attempt it answers (the row still sending, with the attempts it had), so
- * a batch written twice (its commit's answer was lost) changes nothing the
- * second time, and the events' derived ids make their repeats no-ops.
+ * One statement per batch, sent without blocking on courier's second
+ * connection (dbq): the deliveries' new states and their attempts; the next
+ * delivery of each (subscription, ticket) whose predecessor is now done is
+ * released; the subscriptions' health (consecutive failures, failing
+ * since); and message.sent / message.failed for the messages done,
+ * appended to the courier stream for exactly the deliveries the statement
+ * updated. An outcome applies only to the attempt it answers (the row still
+ * sending, with the attempts it had), so a batch written twice (its
+ * commit's answer was lost) changes nothing the second time, and the
+ * events' derived ids make their repeats no-ops. A single statement never
+ * waits on this thread, so the consumer's transactions (on the blocking
+ * connection) and the batches proceed side by side.
  *
- * A batch that cannot be written stays in memory and is tried again (the
- * pump claims nothing meanwhile); the rows keep their leases until then.
+ * A subscription failing longer than CAREBUS_WEBHOOK_PAUSE_AFTER_S (or more
+ * times in a row than CAREBUS_WEBHOOK_PAUSE_AFTER_FAILURES) is paused in a
+ * transaction of its own on the blocking connection (rare): its open
+ * deliveries are given up, subscription.paused says why, and its messages
+ * are reported failed.
+ *
+ * A batch that cannot be written goes back to the queue and is tried again
+ * (the pump claims nothing meanwhile); the rows keep their leases.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,15 +32,22 @@
 #include "metrics.h"
 #include "timeutil.h"
 
-#define RECORD_BATCH 1000
+/* Outcomes per statement at most. While one is written the next gather,
+ * so under load the batches fill up; kept small enough that the statement
+ * (and eventlog.append within it) looks its rows up by index rather than
+ * scanning the tables. */
+#define RECORD_BATCH 250
 /* A batch the database keeps refusing (not for being down) is dropped
  * after this many tries: its deliveries are attempted again when their
  * leases run out. */
 #define RECORD_MAX_TRIES 5
 
+struct batch;
+
 struct record {
-    struct outcome *v;
+    struct outcome *v; /* queued, oldest first */
     size_t n, cap;
+    struct batch *inflight;
     int tries;
 };
 
@@ -79,9 +93,40 @@ static const struct rowset_col outcome_cols[] = {
 static const rowset_table outcome_table = {"courier.attempts", outcome_cols,
                                            ROWSET_COUNT(outcome_cols), NULL};
 
+/* One subscription's share of a batch. */
+struct tally {
+    char id[ID_LEN];
+    int64_t delivered, failed;
+    bool succeeded;
+    int streak; /* failed attempts after its last success in the batch */
+    int64_t failing_since_us, last_failure_us, last_success_us;
+    char last_error[512];
+};
+
+#define T(f) ROWSET_AT(struct tally, f)
+static const struct rowset_col tally_cols[] = {
+    {"id", "uuid", ROWSET_ID, T(id)},
+    {"delivered", "bigint", ROWSET_I64, T(delivered)},
+    {"failed", "bigint", ROWSET_I64, T(failed)},
+    {"succeeded", "boolean", ROWSET_BOOL, T(succeeded)},
+    {"streak", "int", ROWSET_INT, T(streak)},
+    {"failing_since", "timestamptz", ROWSET_TIME, T(failing_since_us), .none = 0},
+    {"last_failure_at", "timestamptz", ROWSET_TIME, T(last_failure_us), .none = 0},
+    {"last_success_at", "timestamptz", ROWSET_TIME, T(last_success_us), .none = 0},
+    {"last_error", "text", ROWSET_ID, T(last_error)},
+};
+#undef T
+static const rowset_table tally_table = {"courier.subscriptions", tally_cols,
+                                         ROWSET_COUNT(tally_cols), NULL};
+
+/* $1 the outcomes, $2 the subscriptions' shares, $3 the events' rows (for
+ * eventlog.append) and $4 the delivery each event reports, in the same
+ * order: an event is appended only when its delivery was updated. One row
+ * back per delivery updated ('applied'), per subscription ('health'), per
+ * event ('event') and one counting the released successors. */
 /* clang-format off */
-static rowset_stmt outcomes_sql = ROWSET_STMT(
-    outcome_table,
+static rowset_stmt record_sql = ROWSET_STMT2(
+    outcome_table, tally_table,
     "WITH x AS (SELECT * FROM {@rows $1 x}),"
     " u AS (UPDATE courier.deliveries d SET status = x.status,"
     "         attempts = CASE WHEN x.n > 0 THEN x.n ELSE d.attempts END,"
@@ -108,62 +153,35 @@ static rowset_stmt outcomes_sql = ROWSET_STMT(
     "               WHERE u.status IN ('sent', 'failed') AND e.status = 'pending'"
     "               ORDER BY e.subscription_id, e.order_key, e.created_seq) s"
     "       WHERE n.id = s.id AND s.next_at = 'infinity'"
-    "       RETURNING n.id)"
-    " SELECT u.id AS delivery_id, (SELECT count(*) FROM r) AS released FROM u");
-/* clang-format on */
-
-/* One subscription's share of a batch. */
-struct tally {
-    char id[ID_LEN];
-    int64_t delivered, failed;
-    bool succeeded;
-    int trailing; /* failed attempts after its last success in the batch */
-    int64_t failing_since_us, last_failure_us, last_success_us;
-    char last_error[512];
-    /* read back */
-    bool paused;
-    int consecutive;
-};
-
-#define T(f) ROWSET_AT(struct tally, f)
-static const struct rowset_col tally_cols[] = {
-    {"id", "uuid", ROWSET_ID, T(id)},
-    {"delivered", "bigint", ROWSET_I64, T(delivered)},
-    {"failed", "bigint", ROWSET_I64, T(failed)},
-    {"succeeded", "boolean", ROWSET_BOOL, T(succeeded)},
-    {"streak", "int", ROWSET_INT, T(trailing)},
-    {"failing_since", "timestamptz", ROWSET_TIME, T(failing_since_us), .none = 0},
-    {"last_failure_at", "timestamptz", ROWSET_TIME, T(last_failure_us), .none = 0},
-    {"last_success_at", "timestamptz", ROWSET_TIME, T(last_success_us), .none = 0},
-    {"last_error", "text", ROWSET_ID, T(last_error)},
-    {"paused", "boolean", ROWSET_BOOL, T(paused)},
-    {"consecutive_failures", "int", ROWSET_INT, T(consecutive)},
-};
-#undef T
-static const rowset_table tally_table = {"courier.subscriptions", tally_cols,
-                                         ROWSET_COUNT(tally_cols), NULL};
-
-#define TALLIED                                                                                    \
-    "id,delivered,failed,succeeded,streak,failing_since,last_failure_at,last_success_at,"          \
-    "last_error"
-
-/* clang-format off */
-static rowset_stmt tally_sql = ROWSET_STMT(
-    tally_table,
-    "UPDATE courier.subscriptions s SET delivered = s.delivered + x.delivered,"
-    "   failed = s.failed + x.failed,"
-    "   consecutive_failures = CASE WHEN x.succeeded THEN x.streak"
-    "                               ELSE s.consecutive_failures + x.streak END,"
-    "   failing_since = CASE WHEN x.streak = 0 THEN NULL"
-    "                        WHEN x.succeeded THEN x.failing_since"
-    "                        ELSE coalesce(s.failing_since, x.failing_since) END,"
-    "   last_success_at = coalesce(x.last_success_at, s.last_success_at),"
-    "   last_failure_at = coalesce(x.last_failure_at, s.last_failure_at),"
-    "   last_error = coalesce(x.last_error, s.last_error)"
-    " FROM {@rows $1 x " TALLIED "} WHERE s.id = x.id"
-    " RETURNING s.id, s.paused_at IS NOT NULL AS paused, s.consecutive_failures,"
-    "   (extract(epoch FROM s.failing_since) * 1000000)::bigint AS failing_since,"
-    "   s.last_error");
+    "       RETURNING n.id),"
+    " t AS (UPDATE courier.subscriptions s SET delivered = s.delivered + y.delivered,"
+    "         failed = s.failed + y.failed,"
+    "         consecutive_failures = CASE WHEN y.succeeded THEN y.streak"
+    "                                     ELSE s.consecutive_failures + y.streak END,"
+    "         failing_since = CASE WHEN y.streak = 0 THEN NULL"
+    "                              WHEN y.succeeded THEN y.failing_since"
+    "                              ELSE coalesce(s.failing_since, y.failing_since) END,"
+    "         last_success_at = coalesce(y.last_success_at, s.last_success_at),"
+    "         last_failure_at = coalesce(y.last_failure_at, s.last_failure_at),"
+    "         last_error = coalesce(y.last_error, s.last_error)"
+    "        FROM {@subscriptions.rows $2 y} WHERE s.id = y.id"
+    "        RETURNING s.id, s.paused_at IS NOT NULL AS paused, s.consecutive_failures,"
+    "                  s.failing_since, s.last_error),"
+    " ev AS (SELECT coalesce(json_agg(v.value ORDER BY v.i), '[]'::json) AS rows,"
+    "               count(*) AS n"
+    "          FROM json_array_elements($3::json) WITH ORDINALITY v(value, i)"
+    "          JOIN json_array_elements_text($4::json) WITH ORDINALITY o(delivery, i) USING (i)"
+    "         WHERE o.delivery::uuid IN (SELECT id FROM u)),"
+    " e AS (SELECT a.* FROM ev, LATERAL eventlog.append('courier', ev.rows) a WHERE ev.n > 0)"
+    " SELECT 'applied' AS what, u.id::text AS id, NULL::bigint AS seq, NULL::bigint AS at_us,"
+    "        NULL::boolean AS flag, NULL::int AS n, NULL::text AS note FROM u"
+    " UNION ALL SELECT 'released', NULL, count(*), NULL, NULL, NULL, NULL FROM r"
+    " UNION ALL SELECT 'health', t.id::text, NULL,"
+    "        (extract(epoch FROM t.failing_since) * 1000000)::bigint, t.paused,"
+    "        t.consecutive_failures, t.last_error FROM t"
+    " UNION ALL SELECT 'event', e.event_id::text, e.seq,"
+    "        (extract(epoch FROM e.recorded_at) * 1000000)::bigint, e.duplicate, NULL, NULL"
+    "   FROM e");
 /* clang-format on */
 
 /* --- the queue --------------------------------------------------------------------- */
@@ -175,18 +193,25 @@ static struct record *record_of(courier *c)
     return c->record;
 }
 
+static int record_reserve(struct record *r, size_t more)
+{
+    if (r->n + more <= r->cap)
+        return 0;
+    size_t cap = r->cap ? r->cap : 256;
+    while (cap < r->n + more)
+        cap *= 2;
+    struct outcome *v = realloc(r->v, cap * sizeof *v);
+    if (!v)
+        return -1;
+    r->v = v;
+    r->cap = cap;
+    return 0;
+}
+
 void record_add(courier *c, struct outcome *o)
 {
     struct record *r = record_of(c);
-    if (r && r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 256;
-        struct outcome *v = realloc(r->v, cap * sizeof *v);
-        if (v) {
-            r->v = v;
-            r->cap = cap;
-        }
-    }
-    if (!r || r->n == r->cap) {
+    if (!r || record_reserve(r, 1) != 0) {
         log_error("out of memory: the outcome of delivery %s is lost; attempted again when its "
                   "lease ends",
                   o->d.id);
@@ -199,7 +224,420 @@ void record_add(courier *c, struct outcome *o)
 
 size_t record_pending(const courier *c)
 {
-    return c->record ? c->record->n : 0;
+    const struct record *r = c->record;
+    return r ? r->n : 0;
+}
+
+/* --- one batch ----------------------------------------------------------------------- */
+
+struct batch {
+    courier *c;
+    struct outcome *v;
+    size_t n;
+    struct tally *t;
+    size_t nt;
+    struct report *reports;
+    struct eventlog_entry *e;
+    char (*owner)[ID_LEN];
+    size_t ne;
+    buf outcomes, tallies, events, owners;
+};
+
+static void batch_destroy(struct batch *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        delivery_release(&b->v[i].d);
+    free(b->v);
+    free(b->t);
+    free(b->reports);
+    for (size_t i = 0; i < b->ne; i++)
+        eventlog_entry_release(&b->e[i]);
+    free(b->e);
+    free(b->owner);
+    buf_release(&b->outcomes);
+    buf_release(&b->tallies);
+    buf_release(&b->events);
+    buf_release(&b->owners);
+    free(b);
+}
+
+/* Each subscription's share of the batch, in its order. */
+static int batch_tally(struct batch *b)
+{
+    hmap idx = HMAP_INIT;
+    if (!(b->t = calloc(b->n ? b->n : 1, sizeof *b->t)) || hmap_reserve(&idx, b->n) != 0) {
+        hmap_release(&idx);
+        return -1;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const struct outcome *o = &b->v[i];
+        if (!o->d.subscription_id[0] || o->n == 0)
+            continue;
+        int k = hmap_gets(&idx, o->d.subscription_id);
+        if (k == HMAP_ABSENT) {
+            k = (int)b->nt++;
+            snprintf(b->t[k].id, sizeof b->t[k].id, "%s", o->d.subscription_id);
+            hmap_puts(&idx, b->t[k].id, k);
+        }
+        struct tally *t = &b->t[k];
+        if (strcmp(o->outcome, "sent") == 0) {
+            t->succeeded = true;
+            t->streak = 0;
+            t->failing_since_us = 0;
+            t->last_success_us = o->finished_us;
+        } else {
+            if (t->streak++ == 0)
+                t->failing_since_us = o->started_us;
+            t->last_failure_us = o->finished_us;
+            snprintf(t->last_error, sizeof t->last_error, "%s", o->error);
+        }
+        t->delivered += strcmp(o->status, "sent") == 0;
+        t->failed += strcmp(o->status, "failed") == 0;
+    }
+    hmap_release(&idx);
+    return 0;
+}
+
+/* message.sent / message.failed of the messages this batch ends. */
+static int batch_events(struct batch *b)
+{
+    b->reports = calloc(b->n ? b->n : 1, sizeof *b->reports);
+    b->e = calloc(b->n ? b->n : 1, sizeof *b->e);
+    b->owner = calloc(b->n ? b->n : 1, sizeof *b->owner);
+    if (!b->reports || !b->e || !b->owner)
+        return -1;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct outcome *o = &b->v[i];
+        if (!delivery_is_message(&o->d))
+            continue;
+        struct report *r = &b->reports[b->ne];
+        if (strcmp(o->status, "sent") == 0)
+            report_sent(r, &o->d, o->provider_message_id, o->n, o->finished_us);
+        else if (strcmp(o->status, "failed") == 0)
+            report_failed(r, &o->d, o->code, o->error, o->n ? o->n : o->d.attempts,
+                          o->finished_us);
+        else
+            continue;
+        b->e[b->ne].ev = &r->ev;
+        if (eventlog_entry_pack(&b->e[b->ne], "courier") != 0)
+            return -1;
+        b->e[b->ne].ev = NULL; /* packed: the report is not read again */
+        snprintf(b->owner[b->ne], sizeof b->owner[b->ne], "%s", o->d.id);
+        b->ne++;
+    }
+    return 0;
+}
+
+/* The statement's four parameters. */
+static int batch_build(struct batch *b)
+{
+    if (batch_tally(b) != 0 || batch_events(b) != 0)
+        return -1;
+    rowset w;
+    rowset_init(&w, &outcome_table, NULL);
+    for (size_t i = 0; i < b->n; i++)
+        rowset_add(&w, &b->v[i]);
+    const char *json = rowset_json(&w);
+    if (json)
+        buf_puts(&b->outcomes, json);
+    rowset_release(&w);
+    rowset_init(&w, &tally_table, NULL);
+    for (size_t i = 0; i < b->nt; i++)
+        rowset_add(&w, &b->t[i]);
+    json = rowset_json(&w);
+    if (json)
+        buf_puts(&b->tallies, json);
+    rowset_release(&w);
+    if (eventlog_rows_json("courier", b->e, b->ne, &b->events) != 0)
+        return -1;
+    buf_putc(&b->owners, '[');
+    for (size_t i = 0; i < b->ne; i++)
+        buf_printf(&b->owners, "%s\"%s\"", i ? "," : "", b->owner[i]);
+    buf_putc(&b->owners, ']');
+    return b->outcomes.failed || b->tallies.failed || b->owners.failed || !b->outcomes.len ||
+                   !b->tallies.len
+               ? -1
+               : 0;
+}
+
+/* Takes the oldest queued outcomes into a new batch. */
+static struct batch *batch_take(courier *c)
+{
+    struct record *r = c->record;
+    struct batch *b = calloc(1, sizeof *b);
+    size_t n = r->n < RECORD_BATCH ? r->n : RECORD_BATCH;
+    if (!b || !(b->v = malloc(n * sizeof *b->v))) {
+        free(b);
+        return NULL;
+    }
+    b->c = c;
+    b->n = n;
+    memcpy(b->v, r->v, n * sizeof *b->v);
+    memmove(r->v, r->v + n, (r->n - n) * sizeof *r->v);
+    r->n -= n;
+    if (batch_build(b) != 0) {
+        /* Only memory can fail here: back to the queue (their room is still
+         * there), tried later. */
+        b->n = 0;
+        memmove(r->v + n, r->v, r->n * sizeof *r->v);
+        memcpy(r->v, b->v, n * sizeof *r->v);
+        r->n += n;
+        batch_destroy(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* A batch that was not written goes back to the front of the queue. */
+static void batch_return(courier *c, struct batch *b)
+{
+    struct record *r = c->record;
+    if (record_reserve(r, b->n) == 0) {
+        memmove(r->v + b->n, r->v, r->n * sizeof *r->v);
+        memcpy(r->v, b->v, b->n * sizeof *r->v);
+        r->n += b->n;
+        b->n = 0;
+    } else {
+        log_error("out of memory: %zu outcomes are lost; attempted again when their leases end",
+                  b->n);
+    }
+    batch_destroy(b);
+}
+
+/* --- pauses ------------------------------------------------------------------------ */
+
+struct casualty {
+    struct casualty *next;
+    struct delivery d;
+    char code[DELIVERY_CODE_MAX];
+    char reason[760];
+};
+
+static int collect_casualty(const struct delivery *d, const char *code, const char *reason,
+                            void *arg)
+{
+    struct casualty **list = arg;
+    struct casualty *x = calloc(1, sizeof *x);
+    if (!x)
+        return -1;
+    x->d = *d; /* its strings are not kept: the give-up reads none */
+    x->d.body = NULL;
+    x->d.message = NULL;
+    x->d.recipient = NULL;
+    snprintf(x->code, sizeof x->code, "%s", code);
+    snprintf(x->reason, sizeof x->reason, "%s", reason);
+    x->next = *list;
+    *list = x;
+    return 0;
+}
+
+/* Pauses a subscription in a transaction of its own: its open deliveries
+ * given up, subscription.paused and the messages' message.failed emitted.
+ * Blocks (rare). */
+static void pause_subscription(courier *c, const char *id, int64_t since_us, int failures,
+                               const char *last_error)
+{
+    db *d = c->svc->db;
+    char since[TIME_RFC3339_LEN], reason[700], why[760];
+    time_format_rfc3339(since_us, since);
+    snprintf(reason, sizeof reason,
+             "failing since %s: %d attempts in a row failed, the last with: %s", since, failures,
+             last_error ? last_error : "");
+    snprintf(why, sizeof why, "the subscription was paused: %s", reason);
+    struct casualty *dead = NULL;
+    struct report *reports = NULL;
+    struct eventlog_entry *e = NULL;
+    size_t ne = 0;
+    const char *p[] = {id, reason};
+    if (db_begin(d) != 0)
+        return;
+    PGresult *res = db_exec(d,
+                            "UPDATE courier.subscriptions SET paused_at = now(),"
+                            " paused_reason = $2 WHERE id = $1 AND paused_at IS NULL"
+                            " RETURNING id",
+                            2, p);
+    if (!res || PQntuples(res) == 0) { /* gone, or paused meanwhile */
+        PQclear(res);
+        db_rollback(d);
+        return;
+    }
+    PQclear(res);
+    if (intent_give_up(d, id, "subscription_paused", why, collect_casualty, &dead) != 0)
+        goto fail;
+    size_t n = 1;
+    for (struct casualty *x = dead; x; x = x->next)
+        n++;
+    reports = calloc(n, sizeof *reports);
+    e = calloc(n, sizeof *e);
+    if (!reports || !e)
+        goto fail;
+    int64_t now = time_now_us();
+    report_paused(&reports[ne], id, reason, since_us, now);
+    e[ne].ev = &reports[ne].ev;
+    ne++;
+    for (struct casualty *x = dead; x; x = x->next, ne++) {
+        report_failed(&reports[ne], &x->d, x->code, x->reason, x->d.attempts, now);
+        e[ne].ev = &reports[ne].ev;
+    }
+    if (eventlog_append(d, "courier", e, ne) != 0 || db_commit(d) != 0)
+        goto fail_committed;
+    for (size_t i = 0; i < ne; i++)
+        if (!e[i].duplicate)
+            bus_publish_bytes(c->svc->bus, "courier", e[i].wire, e[i].wire_len);
+    subs_set_paused(c->subs, id);
+    metrics_add("carebus_courier_subscriptions_paused_total", 1);
+    log_warn("webhook subscription %s paused: %s", id, reason);
+    goto out;
+fail:
+    db_rollback(d);
+fail_committed:
+    log_error("could not pause webhook subscription %s: tried again with its next failure", id);
+out:
+    for (size_t i = 0; e && i < ne; i++)
+        eventlog_entry_release(&e[i]);
+    free(e);
+    free(reports);
+    while (dead) {
+        struct casualty *x = dead;
+        dead = x->next;
+        free(x);
+    }
+}
+
+/* --- results ------------------------------------------------------------------------- */
+
+static void count(const struct outcome *o)
+{
+    const char *channel = delivery_is_message(&o->d) && o->d.channel[0] ? o->d.channel
+                                                                         : "webhook";
+    report_count(channel, o->d.kind, o->status);
+    if (strcmp(o->status, "failed") == 0)
+        log_info("delivery %s (%s, %s) failed after %d attempts: %s %s", o->d.id, o->d.kind,
+                 channel, o->n ? o->n : o->d.attempts, o->code, o->error);
+}
+
+/* Applies a written batch's rows: metrics, published events, pauses.
+ * *released: successors made due. */
+static void batch_done(courier *c, struct batch *b, const PGresult *res, int *released)
+{
+    const struct courier_config *cfg = &c->cfg;
+    int64_t now = time_now_us();
+    hmap applied = HMAP_INIT, events = HMAP_INIT;
+    hmap_reserve(&applied, b->n);
+    hmap_reserve(&events, b->ne);
+    for (size_t i = 0; i < b->ne; i++)
+        hmap_puts(&events, b->e[i].event_id, (int)i);
+    int rows = PQntuples(res);
+    for (int i = 0; i < rows; i++) {
+        const char *what = db_value(res, i, "what");
+        const char *id = db_value(res, i, "id");
+        if (strcmp(what, "applied") == 0) {
+            hmap_puts(&applied, id, 1);
+        } else if (strcmp(what, "released") == 0) {
+            *released += atoi(db_value(res, i, "seq"));
+        } else if (strcmp(what, "event") == 0) {
+            int k = hmap_gets(&events, id);
+            if (k == HMAP_ABSENT)
+                continue;
+            struct eventlog_entry *e = &b->e[k];
+            bool dup = db_value(res, i, "flag")[0] == 't';
+            if (eventlog_entry_seal(e, "courier", strtoull(db_value(res, i, "seq"), NULL, 10),
+                                    strtoll(db_value(res, i, "at_us"), NULL, 10)) == 0 &&
+                !dup)
+                bus_publish_bytes(c->svc->bus, "courier", e->wire, e->wire_len);
+        } else if (strcmp(what, "health") == 0) {
+            const char *since = db_value(res, i, "at_us");
+            int failures = atoi(db_value(res, i, "n"));
+            bool paused = db_value(res, i, "flag")[0] == 't';
+            int64_t since_us = since ? strtoll(since, NULL, 10) : 0;
+            bool long_enough = since_us && now - since_us >= (int64_t)cfg->pause_after_s * 1000000;
+            bool too_many = cfg->pause_after_failures > 0 && failures >= cfg->pause_after_failures;
+            if (!paused && since_us && (long_enough || too_many))
+                pause_subscription(c, id, since_us, failures, db_value(res, i, "note"));
+        }
+    }
+    for (size_t i = 0; i < b->n; i++)
+        if (strcmp(b->v[i].status, "pending") != 0 && hmap_gets(&applied, b->v[i].d.id) != HMAP_ABSENT)
+            count(&b->v[i]);
+    hmap_release(&applied);
+    hmap_release(&events);
+}
+
+static void on_recorded(PGresult *res, void *arg)
+{
+    struct batch *b = arg;
+    courier *c = b->c;
+    struct record *r = c->record;
+    r->inflight = NULL;
+    if (!res) {
+        /* The connection failed: the batch is kept, and written once it is back. */
+        batch_return(c, b);
+        return;
+    }
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *msg = PQresultErrorMessage(res);
+        log_error("could not record %zu outcomes: %.*s", b->n, (int)strcspn(msg, "\n"), msg);
+        if (++r->tries >= RECORD_MAX_TRIES) {
+            log_error("dropped %zu outcomes after %d tries: their deliveries are attempted again "
+                      "when their leases end",
+                      b->n, r->tries);
+            r->tries = 0;
+            batch_destroy(b);
+        } else {
+            batch_return(c, b);
+        }
+        return;
+    }
+    r->tries = 0;
+    int released = 0;
+    batch_done(c, b, res, &released);
+    batch_destroy(b);
+    if (released > 0)
+        pump_kick(c->pump);
+    record_send(c);
+}
+
+void record_send(courier *c)
+{
+    struct record *r = c->record;
+    if (!r || !r->n || r->inflight || !c->dbq || !dbq_up(c->dbq))
+        return;
+    const char *sql = rowset_stmt_sql(&record_sql);
+    struct batch *b = sql ? batch_take(c) : NULL;
+    if (!b)
+        return;
+    const char *p[] = {buf_str(&b->outcomes), buf_str(&b->tallies),
+                       b->ne ? buf_str(&b->events) : "[]", buf_str(&b->owners)};
+    if (dbq_query(c->dbq, sql, 4, p, on_recorded, b) != 0) {
+        batch_return(c, b);
+        return;
+    }
+    r->inflight = b;
+}
+
+int record_flush_sync(courier *c)
+{
+    struct record *r = c->record;
+    const char *sql = rowset_stmt_sql(&record_sql);
+    while (r && r->n && !r->inflight && sql && db_up(c->svc->db)) {
+        struct batch *b = batch_take(c);
+        if (!b)
+            return -1;
+        const char *p[] = {buf_str(&b->outcomes), buf_str(&b->tallies),
+                           b->ne ? buf_str(&b->events) : "[]", buf_str(&b->owners)};
+        PGresult *res = db_exec(c->svc->db, sql, 4, p);
+        if (!res) {
+            batch_return(c, b);
+            return -1;
+        }
+        int released = 0;
+        batch_done(c, b, res, &released);
+        PQclear(res);
+        batch_destroy(b);
+    }
+    return r && r->n ? -1 : 0;
 }
 
 void record_destroy(courier *c)
@@ -212,310 +650,4 @@ void record_destroy(courier *c)
     free(r->v);
     free(r);
     c->record = NULL;
-}
-
-/* --- one batch ----------------------------------------------------------------------- */
-
-struct batch {
-    courier *c;
-    struct outcome *v;
-    size_t n;
-    bool *applied;
-    struct tally *t;
-    size_t nt;
-    /* subscriptions paused by this batch, and the messages given up with them */
-    struct paused {
-        char id[ID_LEN];
-        char reason[700];
-        int64_t since_us;
-    } * paused;
-    size_t npaused;
-    struct casualty {
-        struct casualty *next;
-        struct delivery d;
-        char code[DELIVERY_CODE_MAX];
-        char reason[760];
-    } * casualties;
-    size_t ncasualties;
-};
-
-static int collect_casualty(const struct delivery *d, const char *code, const char *reason,
-                            void *arg)
-{
-    struct batch *b = arg;
-    struct casualty *x = calloc(1, sizeof *x);
-    if (!x)
-        return -1;
-    x->d = *d; /* its strings are not kept: the give-up reads none */
-    x->d.body = NULL;
-    x->d.message = NULL;
-    x->d.recipient = NULL;
-    snprintf(x->code, sizeof x->code, "%s", code);
-    snprintf(x->reason, sizeof x->reason, "%s", reason);
-    x->next = b->casualties;
-    b->casualties = x;
-    b->ncasualties++;
-    return 0;
-}
-
-static void batch_release(struct batch *b)
-{
-    free(b->applied);
-    free(b->t);
-    free(b->paused);
-    while (b->casualties) {
-        struct casualty *x = b->casualties;
-        b->casualties = x->next;
-        free(x);
-    }
-}
-
-/* The outcomes' statement: which applied, and how many successors it
- * released. 0 or -1. */
-static int write_outcomes(struct batch *b, db *d, int *released)
-{
-    rowset w;
-    rowset_init(&w, &outcome_table, NULL);
-    for (size_t i = 0; i < b->n; i++)
-        rowset_add(&w, &b->v[i]);
-    const char *sql = rowset_stmt_sql(&outcomes_sql);
-    const char *p[] = {rowset_json(&w)};
-    PGresult *res = sql && p[0] ? db_exec(d, sql, 1, p) : NULL;
-    rowset_release(&w);
-    if (!res)
-        return -1;
-    hmap ids = HMAP_INIT;
-    if (hmap_reserve(&ids, b->n) != 0) {
-        PQclear(res);
-        return -1;
-    }
-    for (size_t i = 0; i < b->n; i++)
-        hmap_puts(&ids, b->v[i].d.id, (int)i);
-    for (int row = 0; row < PQntuples(res); row++) {
-        int i = hmap_gets(&ids, db_value(res, row, "delivery_id"));
-        if (i != HMAP_ABSENT)
-            b->applied[i] = true;
-        *released = atoi(db_value(res, row, "released"));
-    }
-    hmap_release(&ids);
-    PQclear(res);
-    return 0;
-}
-
-/* Each subscription's share of the applied outcomes, in their order. */
-static int tally(struct batch *b)
-{
-    hmap idx = HMAP_INIT;
-    if (!(b->t = calloc(b->n ? b->n : 1, sizeof *b->t)) || hmap_reserve(&idx, b->n) != 0) {
-        hmap_release(&idx);
-        return -1;
-    }
-    for (size_t i = 0; i < b->n; i++) {
-        const struct outcome *o = &b->v[i];
-        if (!b->applied[i] || !o->d.subscription_id[0] || o->n == 0)
-            continue;
-        int k = hmap_gets(&idx, o->d.subscription_id);
-        if (k == HMAP_ABSENT) {
-            k = (int)b->nt++;
-            snprintf(b->t[k].id, sizeof b->t[k].id, "%s", o->d.subscription_id);
-            hmap_puts(&idx, b->t[k].id, k);
-        }
-        struct tally *t = &b->t[k];
-        if (strcmp(o->outcome, "sent") == 0) {
-            t->succeeded = true;
-            t->trailing = 0;
-            t->failing_since_us = 0;
-            t->last_success_us = o->finished_us;
-        } else {
-            if (t->trailing++ == 0)
-                t->failing_since_us = o->started_us;
-            t->last_failure_us = o->finished_us;
-            snprintf(t->last_error, sizeof t->last_error, "%s", o->error);
-        }
-        t->delivered += strcmp(o->status, "sent") == 0;
-        t->failed += strcmp(o->status, "failed") == 0;
-    }
-    hmap_release(&idx);
-    return 0;
-}
-
-/* Updates the subscriptions' health and pauses those failing too long. */
-static int write_health(struct batch *b, db *d)
-{
-    if (tally(b) != 0)
-        return -1;
-    if (!b->nt)
-        return 0;
-    rowset w;
-    rowset_init(&w, &tally_table, NULL);
-    rowset_only(&w, TALLIED);
-    for (size_t i = 0; i < b->nt; i++)
-        rowset_add(&w, &b->t[i]);
-    const char *sql = rowset_stmt_sql(&tally_sql);
-    const char *p[] = {rowset_json(&w)};
-    PGresult *res = sql && p[0] ? db_exec(d, sql, 1, p) : NULL;
-    rowset_release(&w);
-    rowset_reader rd;
-    if (!res || rowset_reader_init(&rd, &tally_table, res) != 0) {
-        PQclear(res);
-        return -1;
-    }
-    const struct courier_config *cfg = &b->c->cfg;
-    int64_t now = time_now_us();
-    int rc = 0;
-    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
-        struct tally t = {0};
-        if ((rc = rowset_read(&rd, i, &t, NULL)) != 0)
-            break;
-        bool long_enough =
-            t.failing_since_us && now - t.failing_since_us >= (int64_t)cfg->pause_after_s * 1000000;
-        bool too_many = cfg->pause_after_failures > 0 && t.consecutive >= cfg->pause_after_failures;
-        if (t.paused || !t.failing_since_us || !(long_enough || too_many))
-            continue;
-        if (!b->paused && !(b->paused = calloc(b->nt, sizeof *b->paused))) {
-            rc = -1;
-            break;
-        }
-        struct paused *x = &b->paused[b->npaused++];
-        char since[TIME_RFC3339_LEN];
-        time_format_rfc3339(t.failing_since_us, since);
-        snprintf(x->id, sizeof x->id, "%s", t.id);
-        x->since_us = t.failing_since_us;
-        snprintf(x->reason, sizeof x->reason,
-                 "failing since %s: %d attempts in a row failed, the last with: %s", since,
-                 t.consecutive, t.last_error);
-        const char *pp[] = {x->id, x->reason};
-        char why[760];
-        snprintf(why, sizeof why, "the subscription was paused: %s", x->reason);
-        rc = db_command(d,
-                        "UPDATE courier.subscriptions SET paused_at = now(), paused_reason = $2"
-                        " WHERE id = $1 AND paused_at IS NULL",
-                        2, pp);
-        if (rc == 0)
-            rc = intent_give_up(d, x->id, "subscription_paused", why, collect_casualty, b);
-    }
-    PQclear(res);
-    return rc;
-}
-
-/* The events of the batch, appended to the courier stream. */
-static int write_events(struct batch *b, db *d, struct eventlog_entry **out, size_t *nout)
-{
-    size_t cap = b->n + b->npaused + b->ncasualties;
-    *out = NULL;
-    *nout = 0;
-    if (!cap)
-        return 0;
-    struct report *r = calloc(cap, sizeof *r);
-    struct eventlog_entry *e = calloc(cap, sizeof *e);
-    if (!r || !e) {
-        free(r);
-        free(e);
-        return -1;
-    }
-    int64_t now = time_now_us();
-    size_t n = 0;
-    for (size_t i = 0; i < b->n; i++) {
-        const struct outcome *o = &b->v[i];
-        if (!b->applied[i] || !delivery_is_message(&o->d))
-            continue;
-        if (strcmp(o->status, "sent") == 0)
-            report_sent(&r[n++], &o->d, o->provider_message_id, o->n, o->finished_us);
-        else if (strcmp(o->status, "failed") == 0)
-            report_failed(&r[n++], &o->d, o->code, o->error, o->n ? o->n : o->d.attempts,
-                          o->finished_us);
-    }
-    for (size_t i = 0; i < b->npaused; i++)
-        report_paused(&r[n++], b->paused[i].id, b->paused[i].reason, b->paused[i].since_us, now);
-    for (struct casualty *x = b->casualties; x; x = x->next)
-        report_failed(&r[n++], &x->d, x->code, x->reason, x->d.attempts, now);
-    for (size_t i = 0; i < n; i++)
-        e[i].ev = &r[i].ev;
-    int rc = n ? eventlog_append(d, "courier", e, n) : 0;
-    /* Packed: the reports are no longer read. */
-    free(r);
-    if (rc != 0) {
-        for (size_t i = 0; i < n; i++)
-            eventlog_entry_release(&e[i]);
-        free(e);
-        return -1;
-    }
-    *out = e;
-    *nout = n;
-    return 0;
-}
-
-static void count(const struct batch *b)
-{
-    for (size_t i = 0; i < b->n; i++) {
-        const struct outcome *o = &b->v[i];
-        if (!b->applied[i] || strcmp(o->status, "pending") == 0)
-            continue;
-        const char *channel =
-            delivery_is_message(&o->d) && o->d.channel[0] ? o->d.channel : "webhook";
-        report_count(channel, o->d.kind, o->status);
-        if (strcmp(o->status, "failed") == 0)
-            log_info("delivery %s (%s, %s) failed after %d attempts: %s %s", o->d.id, o->d.kind,
-                     channel, o->n ? o->n : o->d.attempts, o->code, o->error);
-        else
-            log_debug("delivery %s (%s, %s) sent at attempt %d", o->d.id, o->d.kind, channel, o->n);
-    }
-    for (size_t i = 0; i < b->npaused; i++) {
-        metrics_add("carebus_courier_subscriptions_paused_total", 1);
-        log_warn("webhook subscription %s paused: %s", b->paused[i].id, b->paused[i].reason);
-    }
-}
-
-int record_flush(courier *c, int *released)
-{
-    struct record *r = c->record;
-    *released = 0;
-    if (!r || !r->n)
-        return 0;
-    db *d = c->svc->db;
-    if (!db_up(d))
-        return -1;
-    struct batch b = {.c = c, .v = r->v, .n = r->n < RECORD_BATCH ? r->n : RECORD_BATCH};
-    struct eventlog_entry *e = NULL;
-    size_t ne = 0;
-    int rc = -1;
-    if (!(b.applied = calloc(b.n, sizeof *b.applied)) || db_begin(d) != 0)
-        goto out;
-    if (write_outcomes(&b, d, released) != 0 || write_health(&b, d) != 0 ||
-        write_events(&b, d, &e, &ne) != 0) {
-        db_rollback(d);
-        goto out;
-    }
-    if (db_commit(d) != 0)
-        goto out; /* unknown: written again, which changes nothing if it was */
-    rc = 0;
-    for (size_t i = 0; i < ne; i++) {
-        if (!e[i].duplicate)
-            bus_publish_bytes(c->svc->bus, "courier", e[i].wire, e[i].wire_len);
-        eventlog_entry_release(&e[i]);
-    }
-    for (size_t i = 0; i < b.npaused; i++)
-        subs_set_paused(c->subs, b.paused[i].id);
-    count(&b);
-    for (size_t i = 0; i < b.n; i++)
-        delivery_release(&r->v[i].d);
-    memmove(r->v, r->v + b.n, (r->n - b.n) * sizeof *r->v);
-    r->n -= b.n;
-    r->tries = 0;
-out:
-    for (size_t i = 0; rc != 0 && i < ne; i++)
-        eventlog_entry_release(&e[i]);
-    free(e);
-    if (rc != 0 && db_up(d) && ++r->tries >= RECORD_MAX_TRIES) {
-        log_error("could not record %zu outcomes after %d tries: dropped; their deliveries are "
-                  "attempted again when their leases end",
-                  b.n, r->tries);
-        for (size_t i = 0; i < b.n; i++)
-            delivery_release(&r->v[i].d);
-        memmove(r->v, r->v + b.n, (r->n - b.n) * sizeof *r->v);
-        r->n -= b.n;
-        r->tries = 0;
-    }
-    batch_release(&b);
-    return rc;
 }
