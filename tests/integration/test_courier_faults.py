@@ -4,6 +4,8 @@ that owns the channel is the delivery).
 
   500, 500, 200  -> one delivery after three attempts, one message.sent
   429 + Retry-After: 2 -> the next attempt no sooner than asked
+  no answer within CAREBUS_COURIER_TIMEOUT_S, or nobody listening
+                  -> retried (the same delivery id), sent once it answers
   a permanent 4xx -> message.failed at once, with the integrator's code and
                      message, and no retry
   no integrator   -> message.failed at once, saying so
@@ -68,6 +70,8 @@ def test_500_500_200_is_one_delivery_after_three_attempts(stack, pb2):
         d = the_delivery(st, sub, mid)
         assert d == got[0].header("webhook-id")
         assert delivery(st, d)[:2] == ("sent", 3)
+        assert st.db.scalar("SELECT provider_message_id FROM courier.deliveries WHERE id = %s",
+                            (d,)) == "int-77"
         assert attempts(st, d) == [(1, "retry", 500, "http_500"), (2, "retry", 500, "http_500"),
                                    (3, "sent", 200, None)]
         assert not message_events(st, pb2, "message.failed")
@@ -87,6 +91,44 @@ def test_429_retry_after_is_honoured(stack, pb2):
         first, second = rcv.requests()
         assert (first.status, second.status) == (429, 200)
         assert second.time - first.time >= 2.0, second.time - first.time
+
+
+def test_timeouts_and_refused_connections_are_retried(stack, pb2):
+    with WebhookReceiver() as rcv:
+        st = start_courier(stack())  # an attempt times out after 2 s
+        sub, secret = integrator(st, pb2, rcv)
+
+        # The integrator takes longer than the attempt's timeout (and acts on
+        # it: the repeat carries the same webhook-id, for it to deduplicate).
+        rcv.delay_next(1, seconds=4)
+        mid = outbound(st, pb2, "chat")
+        assert sent(st, pb2, mid).attempts == 2
+        first, second = rcv.wait_requests(2, timeout=h.scaled(10), answered=False)
+        assert first.header("webhook-id") == second.header("webhook-id")
+        assert first.fault and not second.fault
+        d = the_delivery(st, sub, mid)
+        assert [(n, outcome, code) for n, outcome, _, code in attempts(st, d)] == [
+            (1, "retry", "transport"), (2, "sent", None)]
+
+        # Nobody listens at the subscription's URL: retried until it does
+        # (each attempt goes to the URL the subscription has then).
+        save_subscription(st, pb2, f"http://127.0.0.1:{h.free_port()}/outbound",
+                          ["message.outbound"], secret, sub_id=sub, channels=["chat"])
+        h.wait_until("the subscription's new URL", lambda: st.db.scalar(
+            "SELECT url FROM courier.subscriptions WHERE id = %s", (sub,)) != rcv.url + "/outbound",
+            h.scaled(15))
+        mid = outbound(st, pb2, "chat")
+        h.wait_until("two refused attempts", lambda: len(attempts(
+            st, the_delivery(st, sub, mid) or "00000000-0000-0000-0000-000000000000")) >= 2,
+            h.scaled(20), on_timeout=lambda: st["courier"].log_tail())
+        save_subscription(st, pb2, rcv.url + "/outbound", ["message.outbound"], secret,
+                          sub_id=sub, channels=["chat"])
+        m = sent(st, pb2, mid)
+        got = attempts(st, the_delivery(st, sub, mid))
+        assert m.attempts == len(got) >= 3
+        assert all((outcome, code) == ("retry", "transport") for _, outcome, _, code in got[:-1])
+        assert got[-1][1] == "sent"
+        assert len(rcv.requests()) == 3
 
 
 def test_a_permanent_4xx_fails_at_once_with_the_reason(stack, pb2):
