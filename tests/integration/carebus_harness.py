@@ -526,10 +526,9 @@ class Stack:
         self.api_key = "test-" + uuid.uuid4().hex
         self.log_level = log_level or os.environ.get("CAREBUS_TEST_LOG_LEVEL", "info")
         self.ports = {name: free_port() for name in SERVICES}
+        # Every producer's stream gets a port of its own, also where the stack
+        # does not run it, so that no stack hears another's (or a local run's).
         self.bus_ports = {name: free_port() for name, v in SERVICES.items() if v[2]}
-        # Streams whose producer the stack may not run still get a port of
-        # their own, so that no stack hears another's (or a local run's).
-        self.extra_bus = {"CAREBUS_BUS_COURIER": f"tcp://127.0.0.1:{free_port()}"}
         self.services = {name: Service(self, name) for name in SERVICES}
         self.db = Db(cluster.conninfo(self.dbname))
         self.closed = False
@@ -543,7 +542,6 @@ class Stack:
             "CAREBUS_BOOTSTRAP_API_KEY": self.api_key,
             "CAREBUS_LOG_LEVEL": self.log_level,
         })
-        env.update(self.extra_bus)
         for svc, (_, port_var, bus_var) in SERVICES.items():
             env[port_var] = str(self.ports[svc])
             if bus_var:

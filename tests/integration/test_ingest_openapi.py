@@ -36,7 +36,6 @@ import pytest
 import yaml
 
 import carebus_harness as h
-from courier_standin import courier_for
 from test_ingest_api import new_key
 
 SPEC_PATH = h.REPO / "docs" / "openapi.yaml"
@@ -51,7 +50,10 @@ SEED = {
     "text": "seed",
 }
 
-SUBSCRIPTION = {"url": "https://crm.example.vn/hooks/carebus", "event_types": ["*"]}
+# courier runs: a subscription to events that never occur here gets no
+# deliveries, so its counters stay still between a write and its repeat (and
+# nothing is sent off the machine).
+SUBSCRIPTION = {"url": "http://127.0.0.1:9/hooks/carebus", "event_types": ["sla.breach"]}
 
 CANNED = {"title": "Hello", "text": "Chào {customer_name}, phiếu {ticket_number}."}
 
@@ -419,9 +421,8 @@ def merge_ids(st, seed):
             "customer-unmerge": q["customer_id"]}
 
 
-def test_every_documented_operation_answers_as_documented(spec, stack, pb2):
-    st = stack("ingest", "router")
-    courier = courier_for(st, pb2)
+def test_every_documented_operation_answers_as_documented(spec, stack):
+    st = stack("ingest", "router", "courier")
     r = h.http_request(st.api_url + "/v1/messages", "POST", SEED, st.auth(), timeout=15)
     assert r.status == 202, r
     event_id = r.json()["event_id"]
@@ -456,7 +457,6 @@ def test_every_documented_operation_answers_as_documented(spec, stack, pb2):
         check_route_exists(c, path, item)
         check_operation(c, path, m, op)
         checked += 1
-    courier.close()
     assert checked >= 20
     assert not c.problems, "\n".join(c.problems)
 

@@ -17,7 +17,7 @@
      courier does not catch up in time
 
 courier applies the events to courier.subscriptions (its table, read here);
-where this build has no courier service, courier_standin.py does.
+the tests of d. stop it (the events wait in the log) and start it again.
 """
 
 import base64
@@ -28,7 +28,6 @@ import uuid
 import pytest
 
 import carebus_harness as h
-from courier_standin import courier_for
 from test_ingest_api import new_key
 
 PATH = "/v1/webhook-subscriptions"
@@ -45,12 +44,23 @@ MEMBERS = {"id", "url", "event_types", "channels", "description", "active", "sta
            "last_success_at", "last_failure_at", "last_error", "delivered", "failed",
            "created_at", "updated_at"}
 
+class Courier:
+    """courier of a stack, paused by stopping it and resumed by starting it."""
+
+    def __init__(self, st):
+        self.st = st
+
+    def pause(self):
+        self.st.stop("courier")
+
+    def resume(self):
+        self.st["courier"].start()
+
+
 @pytest.fixture
-def courier_stack(stack, pb2):
-    st = stack("ingest")
-    c = courier_for(st, pb2)
-    yield st, c
-    c.close()
+def courier_stack(stack):
+    st = stack("ingest", "courier")
+    return st, Courier(st)
 
 
 def call(st, method, path, body=None, key=None, headers=None, timeout=None):
