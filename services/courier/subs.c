@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_match.h"
 #include "hmap.h"
 #include "log.h"
 #include "rowset.h"
@@ -476,35 +477,9 @@ void subs_set_paused(subs *s, const char *id)
 
 /* --- matching ----------------------------------------------------------------- */
 
-bool subs_pattern_match(const char *p, const char *t)
-{
-    /* Iterative glob with one backtrack point: '*' matches any run. */
-    const char *star = NULL, *resume = NULL;
-    while (*t) {
-        if (*p == '*') {
-            star = p++;
-            resume = t;
-        } else if (*p == *t) {
-            p++;
-            t++;
-        } else if (star) {
-            p = star + 1;
-            t = ++resume;
-        } else {
-            return false;
-        }
-    }
-    while (*p == '*')
-        p++;
-    return *p == '\0';
-}
-
 static bool sub_matches_type(const struct sub *x, const char *type)
 {
-    for (size_t i = 0; i < x->ntypes; i++)
-        if (subs_pattern_match(x->types[i], type))
-            return true;
-    return false;
+    return event_match_any((const char *const *)x->types, x->ntypes, type);
 }
 
 static int subs_build_index(subs *s)

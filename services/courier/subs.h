@@ -74,7 +74,4 @@ const struct sub *subs_find(const subs *s, const char *id);
  * out of memory. */
 int subs_for_event(subs *s, const event *ev, const struct sub **out, size_t max, size_t *count);
 
-/* Pure: does pattern ("ticket.*", "*", "contact.received") match type? */
-bool subs_pattern_match(const char *pattern, const char *type);
-
 #endif

@@ -48,6 +48,21 @@ static void test_match(void **state)
         {"", "", true},
         {"", "x", false},
         {"x", "", false},
+        /* (moved from courier's subscriptions) */
+        {"ticket.*", "sla.breach", false},
+        {"contact.received", "contact.received", true},
+        {"contact.received", "contact.received2", false},
+        {"contact.receive", "contact.received", false},
+        {"*.opened", "ticket.opened", true},
+        {"*.opened", "ticket.reopened.x", false},
+        {"*opened", "ticket.reopened", true},
+        {"message.*d", "message.delivered", true},
+        {"message.*d", "message.failed", true},
+        {"message.*d", "message.sent", false},
+        {"**", "a", true},
+        {"a*b*c", "aXbYbZc", true},
+        {"a*b*c", "aXbYbZ", false},
+        {"", "ticket.opened", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (event_match(cases[i].pattern, cases[i].type) != cases[i].want)
