@@ -1,8 +1,9 @@
 /* apply.c — the consumer: what each event of each stream makes courier do.
  *
  * Every event of every stream goes to the subscriptions whose patterns
- * match its type (a webhook delivery each, its body the event as JSON);
- * some also do more:
+ * match its type (a webhook delivery each, its body the event as JSON; the
+ * static subscriptions of CAREBUS_OUTBOUND_WEBHOOK_URLS get the flat shape
+ * survey sent before courier, webhook_legacy_body); some also do more:
  *   message.outbound   (router, and courier's own for surveys) a message to
  *                      send: through its channel's adapter, or, in
  *                      integrator mode, as the message.outbound webhooks to
@@ -28,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "timeutil.h"
+#include "webhook.h"
 
 #define APPLY_MAX_SUBS 256
 
@@ -122,9 +124,10 @@ static consumer_result fan_out(courier *c, const event *ev, bool carried, size_t
         return CONSUMER_OK;
     json_t *j = event_json(ev);
     char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!body)
+    if (!body) {
+        json_decref(j);
         return CONSUMER_RETRY;
+    }
     int64_t recorded = event_time_us(ev);
     char mid[ID_LEN];
     consumer_result r = CONSUMER_OK;
@@ -141,10 +144,12 @@ static consumer_result fan_out(courier *c, const event *ev, bool carried, size_t
             snprintf(d.kind, sizeof d.kind, "webhook");
             d.deadline_us = recorded + (int64_t)c->cfg.webhook_retry_s * 1000000;
         }
-        if (!(d.body = strdup(body)) || intent_add(c->intent, &d) != 0)
+        d.body = to[i]->is_static ? webhook_legacy_body(j, d.id) : strdup(body);
+        if (!d.body || intent_add(c->intent, &d) != 0)
             r = CONSUMER_RETRY;
         delivery_release(&d);
     }
+    json_decref(j);
     free(body);
     *n = k;
     return r;

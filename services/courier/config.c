@@ -5,6 +5,8 @@
  * A value that is set but wrong stops the service with a message naming
  * the variable (config.h's rule). The lease must outlive an attempt, so it
  * defaults to the attempt's timeout plus a margin and may not be shorter.
+ * survey's own delivery settings from before courier are not read: one
+ * still set is named in a warning with the setting that replaced it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,8 +61,25 @@ out:
     return rc;
 }
 
+static void warn_replaced(void)
+{
+    static const struct {
+        const char *old, *now;
+    } replaced[] = {
+        {"OUTBOUND_RETRY_S", "CAREBUS_WEBHOOK_RETRY_S"},
+        {"OUTBOUND_BACKOFF_MS", "CAREBUS_COURIER_BACKOFF_MS"},
+        {"OUTBOUND_BACKOFF_MAX_S", "CAREBUS_COURIER_BACKOFF_MAX_S"},
+        {"OUTBOUND_TIMEOUT_S", "CAREBUS_COURIER_TIMEOUT_S"},
+    };
+    for (size_t i = 0; i < sizeof replaced / sizeof replaced[0]; i++)
+        if (config_str(replaced[i].old, NULL))
+            log_warn("CAREBUS_%s is no longer read: set %s instead", replaced[i].old,
+                     replaced[i].now);
+}
+
 int courier_config_load(struct courier_config *c)
 {
+    warn_replaced();
     *c = (struct courier_config){0};
     if (read_long("COURIER_RETRY_S", 86400, 0, 30L * 86400, &c->retry_s) != 0 ||
         read_long("WEBHOOK_RETRY_S", 86400, 0, 30L * 86400, &c->webhook_retry_s) != 0 ||

@@ -74,6 +74,28 @@ void webhook_legacy_signature(const char *secret, const char *body, size_t len,
     hex_encode(mac, HMAC_SHA256_LEN, out + 7);
 }
 
+char *webhook_legacy_body(const json_t *ev, const char *delivery_id)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_t *body = json_object_get(ev, "body");
+    int rc = json_object_set_new(o, "delivery_id", json_string(delivery_id));
+    if (json_is_object(body))
+        rc |= json_object_update(o, body);
+    const char *k;
+    json_t *v;
+    /* The envelope's fields win over a body field of the same name. */
+    json_object_foreach((json_t *)ev, k, v)
+    {
+        if (strcmp(k, "body") != 0)
+            rc |= json_object_set(o, k, v);
+    }
+    char *s = rc == 0 ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
 int webhook_request(const struct webhook_target *t, const char *delivery_id, const char *event_type,
                     const char *body, int64_t now_s, struct outbound_request *req)
 {

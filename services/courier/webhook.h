@@ -15,6 +15,7 @@
 #ifndef CAREBUS_COURIER_WEBHOOK_H
 #define CAREBUS_COURIER_WEBHOOK_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,13 @@ void webhook_signature(const unsigned char *key, size_t keylen, const char *id, 
 /* "sha256=<hex HMAC-SHA256(secret, body)>" into out. */
 void webhook_legacy_signature(const char *secret, const char *body, size_t len,
                               char out[WEBHOOK_LEGACY_SIG_LEN]);
+
+/* The body the static subscriptions of CAREBUS_OUTBOUND_WEBHOOK_URLS get,
+ * as survey POSTed survey.requested before courier: the event's fields
+ * (ev is event_json's) and its body's at the top level, with
+ * delivery_id, so that a receiver written for that shape keeps working. A
+ * new string (free), or NULL when out of memory. */
+char *webhook_legacy_body(const json_t *ev, const char *delivery_id);
 
 /* Where and how one delivery goes. */
 struct webhook_target {

@@ -86,10 +86,13 @@ def test_fails_twice_then_delivered_once_across_kill9(stack, pb2):
             assert r.header("X-Carebus-Event") == "survey.requested"
         for a, b in zip(got, got[1:]):
             assert b.time - a.time >= 1.9, "Retry-After: 2 was not honoured"
-        ev = json.loads(got[0].body)
-        assert ev["type"] == "survey.requested" and ev["stream"] == "survey"
-        assert ev["ticket_id"] == ticket and ev["customer_id"] == customer
-        body = ev["body"]
+        # The body survey POSTed before courier: the event's fields and its
+        # body's at the top level, with the delivery id.
+        body = json.loads(got[0].body)
+        assert body["delivery_id"] == delivery_id
+        assert body["type"] == "survey.requested" and body["stream"] == "survey"
+        assert body["ticket_id"] == ticket and body["customer_id"] == customer
+        assert body["survey_id"] == s["id"]
         assert body["link"] == s["link"] and body["text"] == s["text"]
         assert (body["channel"], body["handle"], body["language"]) == ("zalo", "zalo-uid-00031",
                                                                        "vi")
@@ -98,6 +101,7 @@ def test_fails_twice_then_delivered_once_across_kill9(stack, pb2):
         # The other webhook: its own delivery id, delivered at the first try.
         [sg] = steady.requests()
         assert sg.header("webhook-id") != delivery_id
+        assert json.loads(sg.body)["delivery_id"] == sg.header("X-Carebus-Delivery")
         assert legacy_ok(sg) and standard_ok(sg)
         assert row(st, steady_url) == (sg.header("webhook-id"), "sent", 1)
 

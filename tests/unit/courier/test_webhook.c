@@ -1,7 +1,7 @@
 /* test_webhook.c — services/courier/webhook.c: Standard Webhooks signatures
  * (the specification's own example), the keys of both secret forms, the
- * headers of a request, the legacy signature, and what an integrator's
- * answers mean. Run one test by name: test_webhook <name>.
+ * headers of a request, the legacy signature and body, and what an
+ * integrator's answers mean. Run one test by name: test_webhook <name>.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -201,12 +202,40 @@ static void test_classify_messages(void **state)
     assert_int_equal(r.retry_after_ms, 30000);
 }
 
+static void test_legacy_body(void **state)
+{
+    (void)state;
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:i, s:s, s:{s:s, s:s, s:s, s:s}}", "event_id",
+                           "e-1", "type", "survey.requested", "stream", "survey", "seq", 7,
+                           "ticket_id", "t-1", "body", "survey_id", "s-1", "link",
+                           "https://s.example/s/x", "channel", "zalo", "type", "shadowed");
+    assert_non_null(ev);
+    char *s = webhook_legacy_body(ev, "d-1");
+    assert_non_null(s);
+    json_t *got = json_loads(s, 0, NULL);
+    assert_non_null(got);
+    /* Flat: the body's fields beside the envelope's, the envelope's first. */
+    assert_string_equal(json_string_value(json_object_get(got, "delivery_id")), "d-1");
+    assert_string_equal(json_string_value(json_object_get(got, "event_id")), "e-1");
+    assert_string_equal(json_string_value(json_object_get(got, "type")), "survey.requested");
+    assert_string_equal(json_string_value(json_object_get(got, "ticket_id")), "t-1");
+    assert_string_equal(json_string_value(json_object_get(got, "survey_id")), "s-1");
+    assert_string_equal(json_string_value(json_object_get(got, "link")), "https://s.example/s/x");
+    assert_string_equal(json_string_value(json_object_get(got, "channel")), "zalo");
+    assert_int_equal(json_integer_value(json_object_get(got, "seq")), 7);
+    assert_null(json_object_get(got, "body"));
+    json_decref(got);
+    free(s);
+    json_decref(ev);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_standard_webhooks_example), cmocka_unit_test(test_keys),
         cmocka_unit_test(test_legacy_signature),          cmocka_unit_test(test_request),
         cmocka_unit_test(test_classify_notifications),    cmocka_unit_test(test_classify_messages),
+        cmocka_unit_test(test_legacy_body),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
