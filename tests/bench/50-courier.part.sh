@@ -2,13 +2,12 @@
 # 50-courier.part.sh — courier's figures: deliveries/s to a loopback
 # receiver when it catches up, and the latency from the cause's commit to
 # the request's arrival at a fixed offered rate, beside the same run's
-# baseline (how fast the log alone takes the messages on this machine).
+# baselines: the sink's own rate from a plain HTTP client (wrk, one thread,
+# as many keep-alive connections as courier opens to one host, a body of the
+# same size: the most any sender could reach against it on this machine),
+# and how fast the log alone takes the messages.
 #
 #   CAREBUS_BIN_DIR=build/release/bin sh tests/bench/50-courier.part.sh
-#
-# Baseline: the sink's own rate from a plain HTTP client (wrk, one thread,
-# as many keep-alive connections as courier opens to one host), the same
-# body size: the most any sender could reach against it on this machine.
 #
 # The messages are message.outbound events (replies, each to its own
 # ticket) written straight into the log and the bus as the router writes
