@@ -56,7 +56,8 @@ struct pump {
     bool claiming;      /* a claim is in flight on c->dbq */
     size_t claim_limit; /* its LIMIT */
     int64_t next_sweep_ms;
-    bool held; /* the consumer's catch-up waits for room */
+    bool held;        /* the consumer's catch-up waits for room */
+    int resume_timer; /* one-shot, 0 when not armed */
 };
 
 static uint32_t pump_random(void)
@@ -167,6 +168,56 @@ static void fail_without_attempt(pump *p, struct job *j, const char *code, const
     finish(p, j, "failed", "failed", &res, 0, time_now_us(), 0);
 }
 
+/* --- the consumer's pace -------------------------------------------------------- */
+
+/* The least room worth a catch-up batch (smaller batches cost a commit
+ * each for little). */
+#define PUMP_PACE_MIN 100
+
+static size_t pump_pace_min(const pump *p)
+{
+    size_t half = ((size_t)p->c->cfg.max_inflight + 1) / 2;
+    return half < PUMP_PACE_MIN ? half : PUMP_PACE_MIN;
+}
+
+size_t pump_pace(void *arg)
+{
+    courier *c = arg;
+    pump *p = c->pump;
+    size_t room = pump_room(p);
+    if (room >= pump_pace_min(p))
+        return room;
+    p->held = true;
+    return 0;
+}
+
+/* A held catch-up goes on once there is room (from the loop, not from
+ * inside the answer that made it). */
+static void pump_resume(pump *p)
+{
+    if (p->held && pump_room(p) >= pump_pace_min(p)) {
+        p->held = false;
+        consumer_catch_up(p->c->svc->consumer);
+    }
+}
+
+static int on_resume_due(loop *l, void *arg)
+{
+    pump *p = arg;
+    loop_remove_timer(l, p->resume_timer);
+    p->resume_timer = 0;
+    pump_resume(p);
+    return 0;
+}
+
+static void pump_resume_soon(pump *p)
+{
+    if (p->held && !p->resume_timer && pump_room(p) >= pump_pace_min(p)) {
+        int id = loop_add_timer(p->c->svc->loop, 1, on_resume_due, p);
+        p->resume_timer = id > 0 ? id : 0;
+    }
+}
+
 /* --- answers ------------------------------------------------------------------- */
 
 static void on_answer(void *ctx, const struct outbound_response *resp, int64_t started_us,
@@ -176,6 +227,7 @@ static void on_answer(void *ctx, const struct outbound_response *resp, int64_t s
     pump *p = j->p;
     courier *c = p->c;
     job_unlink(p, j);
+    pump_resume_soon(p);
     struct outbound_result res = {.retry_after_ms = -1};
     if (j->adapter)
         j->adapter->classify(j->cfg, resp, finished_us, &res);
@@ -375,27 +427,6 @@ size_t pump_room(const pump *p)
     return max - p->njobs;
 }
 
-/* The least room worth a catch-up batch (smaller batches cost a commit
- * each for little). */
-#define PUMP_PACE_MIN 100
-
-static size_t pump_pace_min(const pump *p)
-{
-    size_t half = ((size_t)p->c->cfg.max_inflight + 1) / 2;
-    return half < PUMP_PACE_MIN ? half : PUMP_PACE_MIN;
-}
-
-size_t pump_pace(void *arg)
-{
-    courier *c = arg;
-    pump *p = c->pump;
-    size_t room = pump_room(p);
-    if (room >= pump_pace_min(p))
-        return room;
-    p->held = true;
-    return 0;
-}
-
 void pump_kick(pump *p)
 {
     p->next_claim_ms = 0;
@@ -532,10 +563,7 @@ static int on_tick(loop *l, void *arg)
     pump_due(p, time_mono_ms());
     /* A held catch-up goes on as soon as there is room, rather than at the
      * service's next tick. */
-    if (p->held && pump_room(p) >= pump_pace_min(p)) {
-        p->held = false;
-        consumer_catch_up(p->c->svc->consumer);
-    }
+    pump_resume(p);
     metrics_set("carebus_courier_inflight", (double)p->njobs);
     return 0;
 }
@@ -598,6 +626,8 @@ void pump_destroy(pump **pp, db *d)
     }
     if (p->flush_timer)
         loop_remove_timer(p->c->svc->loop, p->flush_timer);
+    if (p->resume_timer)
+        loop_remove_timer(p->c->svc->loop, p->resume_timer);
     loop_remove_timer(p->c->svc->loop, p->tick);
     free(p);
     *pp = NULL;
