@@ -10,7 +10,7 @@
  *    cache, so keep-alive survives the reuse.
  *  - The response body is capped (ENGINE_BODY_MAX): the rest is read and
  *    dropped, so that a huge answer neither fails the transfer nor grows
- *    memory.
+ *    memory. For SMTP the "body" is the server's replies.
  */
 #include "engine.h"
 
@@ -253,6 +253,10 @@ static int setup_smtp(struct xfer *x)
     curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(c, CURLOPT_READDATA, x);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+    /* The server's replies (libcurl hands them to the header callback, never
+     * the client's commands): the answer's body, for the adapter to read. */
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
     if (r->require_tls)
         curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     return 0;

@@ -230,7 +230,7 @@ static void on_answer(void *ctx, const struct outbound_response *resp, int64_t s
     pump_resume_soon(p);
     struct outbound_result res = {.retry_after_ms = -1};
     if (j->adapter)
-        j->adapter->classify(j->cfg, resp, finished_us, &res);
+        outbound_classify(j->adapter, j->cfg, &j->req, resp, finished_us, &res);
     else
         webhook_classify(delivery_is_message(&j->d), resp, finished_us, &res);
     long status = resp->status;
