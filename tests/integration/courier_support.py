@@ -90,16 +90,19 @@ def wait_subscription(st, sub_id, timeout=None):
 
 
 def outbound(st, pb2, channel, text="Chào anh, em đã kiểm tra đơn hàng.", ticket_id=None,
-             customer_id=None, delivery_id=None, kind=None, handle="uid-1", cause=None):
-    """message.outbound on the router stream, as the router emits a reply;
-    returns its delivery id."""
+             customer_id=None, delivery_id=None, kind=None, handle="uid-1", cause=None,
+             recipient=None, **fields):
+    """message.outbound on the router stream, as the router emits a reply
+    (recipient: the CustomerRef, default Lan at handle; fields: more of its
+    fields, e.g. subject); returns its delivery id."""
     delivery_id = delivery_id or str(uuid.uuid4())
     append(st, pb2, "router", "message_outbound", ticket_id=ticket_id or str(uuid.uuid4()),
            customer_id=customer_id or str(uuid.uuid4()), delivery_id=delivery_id,
            cause_event_id=cause or str(uuid.uuid4()),
            kind=kind if kind is not None else pb2.OUTBOUND_KIND_REPLY,
            channel=getattr(pb2, "CHANNEL_" + channel.upper()),
-           recipient={"name": "Lan", "handle": handle}, text=text, language="vi")
+           recipient=recipient or {"name": "Lan", "handle": handle}, text=text, language="vi",
+           **fields)
     return delivery_id
 
 
