@@ -251,6 +251,14 @@ creds_state creds_get(creds *cs, const struct outbound_adapter *a,
                       const struct outbound_credentials **out);
 /* The provider refused the credential (REAUTH): refresh it. */
 void creds_refresh(creds *cs, const struct outbound_adapter *a);
+/* The provider refused the credential of a request started at started_us:
+ * true when that is final (the credential came from a refresh and was
+ * never accepted since, or the provider refused the refresh itself);
+ * false when the request may be made again, a refresh started if needed. */
+bool creds_refused(creds *cs, const struct outbound_adapter *a, int64_t started_us);
+/* The provider took the credential of a request started at started_us
+ * (it answered, other than refusing it). */
+void creds_accepted(creds *cs, const struct outbound_adapter *a, int64_t started_us);
 /* Retries writes that failed (a rotation not yet committed). */
 void creds_tick(creds *cs);
 

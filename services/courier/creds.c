@@ -13,6 +13,12 @@
  * is retried (creds_tick) and nothing is sent on the channel until it
  * succeeds. Changes made by carebusctl are picked up within
  * CREDS_RELOAD_MS. Nothing here logs a credential.
+ *
+ * A refusal is final (creds_refused) only when the credentials refused
+ * came from a refresh and were never accepted since, or when the provider
+ * refused the refresh itself: a refusal while a refresh could not run
+ * (too soon after the last one, or courier restarted in the middle) leads
+ * to another refresh, never to a failure.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +44,8 @@ struct creds_entry {
     struct outbound_credentials next; /* refreshed, not yet committed */
     bool uncommitted;
     bool refreshing;
+    bool unproven; /* cur comes from a refresh here, not yet accepted by the provider */
+    bool refused;  /* the provider refused the last refresh */
     int64_t last_refresh_ms;
     struct outbound_request req;
 };
@@ -219,6 +227,9 @@ static int creds_load(creds *cs, struct creds_entry *e)
     PQclear(r);
     if (rc != 0)
         return -1;
+    if (strcmp(t.access_token, e->cur.access_token) != 0 ||
+        strcmp(t.refresh_token, e->cur.refresh_token) != 0)
+        e->unproven = e->refused = false; /* someone else's: a fresh start */
     e->cur = t;
     e->updated_us = newest;
     e->loaded = true;
@@ -239,6 +250,9 @@ static void on_refreshed(void *ctx, const struct outbound_response *resp, int64_
     char err[256] = "";
     char series[128];
     if (e->a->refresh_parse(resp, finished_us, &t, err, sizeof err) != 0) {
+        /* An answer (not a transport error or a 5xx) is the provider's
+         * refusal: asking again would not change it. */
+        e->refused = !resp->transport_error && resp->status > 0 && resp->status < 500;
         log_error("%s: could not refresh the credentials: %s", e->a->name,
                   err[0] ? err : "the provider refused");
         snprintf(series, sizeof series,
@@ -263,6 +277,8 @@ static void creds_commit(creds *cs, struct creds_entry *e)
         return;
     e->cur = e->next;
     e->uncommitted = false;
+    e->unproven = true;
+    e->refused = false;
     e->updated_us = time_now_us();
     log_info("%s: credentials refreshed and stored", e->a->name);
     pump_kick(cs->c->pump);
@@ -317,6 +333,26 @@ void creds_refresh(creds *cs, const struct outbound_adapter *a)
     if (creds_load(cs, e) == 0 && e->updated_us > before)
         return;
     creds_start_refresh(cs, e);
+}
+
+bool creds_refused(creds *cs, const struct outbound_adapter *a, int64_t started_us)
+{
+    struct creds_entry *e = entry_of(cs, a);
+    if (!e || !a->refresh_build)
+        return true; /* nothing to refresh with */
+    if (started_us < e->updated_us)
+        return false; /* sent with credentials replaced since: the new ones may do */
+    if (e->unproven || e->refused)
+        return true;
+    creds_refresh(cs, a);
+    return false;
+}
+
+void creds_accepted(creds *cs, const struct outbound_adapter *a, int64_t started_us)
+{
+    struct creds_entry *e = entry_of(cs, a);
+    if (e && started_us >= e->updated_us)
+        e->unproven = false;
 }
 
 void creds_tick(creds *cs)

@@ -236,18 +236,21 @@ static void on_answer(void *ctx, const struct outbound_response *resp, int64_t s
     long status = resp->status;
     switch (res.outcome) {
     case OUTBOUND_SENT:
-        finish(p, j, "sent", "sent", &res, status, started_us, 0);
-        break;
     case OUTBOUND_FAILED:
-        finish(p, j, "failed", "failed", &res, status, started_us, 0);
+        if (j->adapter)
+            creds_accepted(c->creds, j->adapter, started_us);
+        if (res.outcome == OUTBOUND_SENT)
+            finish(p, j, "sent", "sent", &res, status, started_us, 0);
+        else
+            finish(p, j, "failed", "failed", &res, status, started_us, 0);
         break;
     case OUTBOUND_REAUTH:
-        if (strcmp(j->d.last_error_code, "reauth") == 0) {
-            /* Refused again right after a refresh: the credential is bad. */
+        if (creds_refused(c->creds, j->adapter, started_us)) {
+            /* Refused right after a refresh, or the refresh was refused:
+             * the credential is bad. */
             finish(p, j, "failed", "failed", &res, status, started_us, 0);
             break;
         }
-        creds_refresh(c->creds, j->adapter);
         snprintf(res.code, sizeof res.code, "reauth");
         finish(p, j, "reauth", "pending", &res, status, started_us,
                finished_us + PUMP_DEFER_MS * 1000);
