@@ -3,27 +3,44 @@
  * Topic frame "<stream>." (with the dot, so that subscribing to "router"
  * does not also match a stream "router2"), then the packed envelope. The PUB
  * socket never blocks (ZMQ_DONTWAIT): a full high-water mark drops, which
- * consumers repair from the log.
+ * consumers repair from the log. With CURVE on (curve.h) the PUB socket is a
+ * CURVE server whose clients the ZAP handler admits (zap.h), each SUB socket
+ * a client. ZeroMQ cannot drop one peer of a PUB socket, so when a key is
+ * revoked the publisher closes its socket and binds a new one before its next
+ * message: every subscriber reconnects and authenticates again, the revoked
+ * one in vain, and what the others miss meanwhile they read from the log.
  */
 #include "bus.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "config.h"
+#include "curve.h"
 #include "log.h"
 #include "metrics.h"
+#include "zap.h"
 
 #define BUS_DISCARD_MAX 10000
+/* Binding again right after a close may find the old listener still there
+ * (libzmq closes it in its I/O thread): a few short tries. */
+#define BUS_REBIND_TRIES 100
+#define BUS_REBIND_PAUSE_US 10000
 
 struct bus {
     void *ctx;
     void *pub;
     void *sub;
+    struct curve_config curve;
+    zap *zap;                       /* with CURVE on, once bound */
+    char *bind_at;                  /* where pub is bound, for a rebind */
+    unsigned long revocations_seen; /* zap_revocations at the last bind */
 };
 
 static const struct {
@@ -58,11 +75,27 @@ const char *bus_endpoint(const char *stream)
 
 bus *bus_new(void)
 {
+    return bus_new_named(NULL);
+}
+
+bus *bus_new_named(const char *name)
+{
     bus *b = calloc(1, sizeof *b);
     if (!b)
         return NULL;
+    char err[CURVE_ERR_MAX];
+    if (curve_config_load(name, &b->curve, err) != 0) {
+        log_error("bus: %s", err);
+        explicit_bzero(&b->curve, sizeof b->curve);
+        free(b);
+        return NULL;
+    }
+    metrics_describe("carebus_bus_curve", "gauge",
+                     "1 when the bus is authenticated and encrypted (CURVE)");
+    metrics_set("carebus_bus_curve", b->curve.on ? 1 : 0);
     b->ctx = zmq_ctx_new();
     if (!b->ctx) {
+        explicit_bzero(&b->curve, sizeof b->curve);
         free(b);
         return NULL;
     }
@@ -86,9 +119,53 @@ void bus_destroy(bus **pb)
         return;
     bus_close(&b->pub);
     bus_close(&b->sub);
+    zap_destroy(&b->zap);
     zmq_ctx_term(b->ctx);
+    free(b->bind_at);
+    explicit_bzero(&b->curve, sizeof b->curve);
     free(b);
     *pb = NULL;
+}
+
+/* The CURVE options of a new socket: a server (PUB) or a client (SUB).
+ * -1 after logging what is missing. */
+static int bus_secure(bus *b, void *s, int type)
+{
+    const struct curve_config *c = &b->curve;
+    if (!c->on)
+        return 0;
+    if (type == ZMQ_PUB) {
+        if (!c->has_server_secret) {
+            log_error("bus: CURVE is on, and publishing needs the server's secret key "
+                      "(CAREBUS_BUS_CURVE_SERVER_SECRET_KEY, or %s in CAREBUS_BUS_CURVE_DIR)",
+                      CURVE_FILE_SERVER_SECRET);
+            return -1;
+        }
+        int one = 1;
+        if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+            zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->server_secret, CURVE_KEY_BYTES) != 0 ||
+            zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "carebus", strlen("carebus")) != 0)
+            goto fail;
+        return 0;
+    }
+    if (!c->has_server_public || !c->has_secret) {
+        log_error("bus: CURVE is on, and subscribing needs %s (%s, or %s in "
+                  "CAREBUS_BUS_CURVE_DIR)",
+                  !c->has_server_public ? "the server's public key" : "a client secret key",
+                  !c->has_server_public ? "CAREBUS_BUS_CURVE_SERVER_PUBLIC_KEY"
+                                        : "CAREBUS_BUS_CURVE_SECRET_KEY",
+                  !c->has_server_public ? CURVE_FILE_SERVER_PUBLIC
+                                        : "<service>" CURVE_FILE_CLIENT_SUFFIX);
+        return -1;
+    }
+    if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, c->server_public, CURVE_KEY_BYTES) != 0 ||
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, c->public_key, CURVE_KEY_BYTES) != 0 ||
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->secret, CURVE_KEY_BYTES) != 0)
+        goto fail;
+    return 0;
+fail:
+    log_error("bus: could not set the CURVE keys: %s", zmq_strerror(zmq_errno()));
+    return -1;
 }
 
 static void *bus_socket(bus *b, int type)
@@ -101,24 +178,70 @@ static void *bus_socket(bus *b, int type)
     /* Larger than the default 1,000 so a burst rarely needs the log; the
      * log repairs whatever is dropped anyway. */
     zmq_setsockopt(s, type == ZMQ_PUB ? ZMQ_SNDHWM : ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (bus_secure(b, s, type) != 0)
+        bus_close(&s);
     return s;
 }
 
 int bus_bind(bus *b, const char *endpoint)
 {
     const char *where = config_str("BUS_BIND", endpoint);
-    if (!b->pub && !(b->pub = bus_socket(b, ZMQ_PUB)))
+    assert(!b->pub); /* one publisher socket, bound once */
+    if (b->curve.on && !b->zap) {
+        /* The handler first: a CURVE server without one admits anyone. */
+        if (!b->curve.allowed[0]) {
+            log_error("bus: CURVE is on, and publishing needs the allow-list of subscribers' "
+                      "keys (CAREBUS_BUS_CURVE_ALLOWED_CLIENTS, or %s in CAREBUS_BUS_CURVE_DIR)",
+                      CURVE_FILE_ALLOWED);
+            return -1;
+        }
+        if (!(b->zap = zap_new(b->ctx, b->curve.allowed)))
+            return -1;
+        b->revocations_seen = zap_revocations(b->zap);
+    }
+    free(b->bind_at);
+    if (!(b->bind_at = strdup(where)) || !(b->pub = bus_socket(b, ZMQ_PUB)))
         return -1;
     if (zmq_bind(b->pub, where) != 0) {
         log_error("could not bind the bus to \"%s\": %s", where, zmq_strerror(zmq_errno()));
+        bus_close(&b->pub);
         return -1;
     }
-    log_info("publishing events on %s", where);
+    log_info("publishing events on %s%s", where, b->curve.on ? " (CURVE)" : "");
     return 0;
+}
+
+/* A new PUB socket in place of the old one: every connection is dropped.
+ * 0, or -1 with no socket (the next publish tries again). Blocks for up
+ * to a second. */
+static int bus_rebind(bus *b)
+{
+    bus_close(&b->pub);
+    b->revocations_seen = zap_revocations(b->zap);
+    if (!(b->pub = bus_socket(b, ZMQ_PUB)))
+        return -1;
+    for (int i = 0; i < BUS_REBIND_TRIES; i++) {
+        if (zmq_bind(b->pub, b->bind_at) == 0) {
+            log_info("bus: every subscriber was disconnected after a revocation; "
+                     "the allowed ones reconnect");
+            return 0;
+        }
+        if (zmq_errno() != EADDRINUSE)
+            break;
+        usleep(BUS_REBIND_PAUSE_US);
+    }
+    log_error("could not bind the bus to \"%s\" again: %s", b->bind_at, zmq_strerror(zmq_errno()));
+    bus_close(&b->pub);
+    return -1;
 }
 
 int bus_publish_bytes(bus *b, const char *stream, const uint8_t *bytes, size_t len)
 {
+    if (b->zap && (!b->pub || zap_revocations(b->zap) != b->revocations_seen) &&
+        bus_rebind(b) != 0) {
+        metrics_add("carebus_bus_dropped_total", 1);
+        return -1;
+    }
     if (!b->pub)
         return -1;
     char topic[64];

@@ -18,7 +18,11 @@
 
 typedef struct bus bus;
 
-/* Creates its own ZeroMQ context. NULL on failure. */
+/* Creates its own ZeroMQ context and reads the CURVE settings (curve.h):
+ * name is the service's, whose client key the keys folder holds (NULL, or
+ * bus_new(): the client key must be in CAREBUS_BUS_CURVE_SECRET_KEY). NULL
+ * on failure, a malformed or unreadable key included (logged). */
+bus *bus_new_named(const char *name);
 bus *bus_new(void);
 void bus_destroy(bus **pb);
 
@@ -32,15 +36,19 @@ const char *bus_stream_at(size_t i);
 const char *bus_endpoint(const char *stream);
 
 /* Binds the PUB socket (CAREBUS_BUS_BIND overrides endpoint: in a container
- * one binds "tcp://0.0.0.0:5561" and the others connect to tcp://host:5561). */
+ * one binds "tcp://0.0.0.0:5561" and the others connect to tcp://host:5561).
+ * Once per bus. With CURVE on, first starts the ZAP handler on the
+ * allow-list (zap.h); -1 when a key or the allow-list is missing. */
 int bus_bind(bus *b, const char *endpoint);
 /* Publishes a committed event of stream: its packed envelope as the log
  * handed it back (an eventlog_entry's wire, with stream and seq set), never
- * packed again. Never blocks: 0, or -1 when dropped (the consumers catch
+ * packed again. Does not block, but after a revocation first binds anew
+ * (up to a second; see bus.c): 0, or -1 when dropped (the consumers catch
  * up from the log). */
 int bus_publish_bytes(bus *b, const char *stream, const uint8_t *bytes, size_t len);
 
-/* Connects the SUB socket to stream's producer and subscribes to it. */
+/* Connects the SUB socket to stream's producer and subscribes to it (with
+ * CURVE on, as a client: -1 when its keys are missing). */
 int bus_subscribe(bus *b, const char *stream);
 /* The same in two steps, for a reader that listens only at times (the
  * event feed's long polls): bus_connect connects without subscribing

@@ -84,7 +84,7 @@ service *service_new(const struct service_opts *o)
     if (!(s->db = db_new(config_str("PG", CONFIG_DEFAULT_PG), o->name)))
         goto fail;
     db_set_apply_migrations(s->db, true);
-    if (!(s->bus = bus_new()))
+    if (!(s->bus = bus_new_named(o->name)))
         goto fail;
     if (o->stream && bus_bind(s->bus, bus_endpoint(o->stream)) != 0)
         goto fail;
