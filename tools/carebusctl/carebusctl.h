@@ -22,6 +22,10 @@ int keys_create(int argc, char **argv);
 int keys_list(int argc, char **argv);
 int keys_revoke(int argc, char **argv);
 int enums_list(int argc, char **argv);
+int buskeys_make(int argc, char **argv);
+int buskeys_allow(int argc, char **argv);
+int buskeys_revoke(int argc, char **argv);
+int buskeys_list(int argc, char **argv);
 
 /* Connects to CAREBUS_PG and applies pending migrations; NULL after
  * printing why. Blocks. */

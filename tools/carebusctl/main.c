@@ -5,9 +5,14 @@
  *   carebusctl keys list [--json]
  *   carebusctl keys revoke ID
  *   carebusctl enums list [--json]
+ *   carebusctl bus keys [--dir DIR]
+ *   carebusctl bus allow NAME [--dir DIR] [--json]
+ *   carebusctl bus revoke NAME [--dir DIR]
+ *   carebusctl bus list [--dir DIR] [--json]
  *
- * It connects to CAREBUS_PG and applies pending migrations first (so it
- * works on a fresh database, before any service started). The command table
+ * The keys commands connect to CAREBUS_PG and apply pending migrations
+ * first (so they work on a fresh database, before any service started); the
+ * bus commands work on files (buskeys.c). The command table
  * below is the whole list of what it does; each command lives in its own
  * file (keys.c, enums.c). Exit status: 0 done, 1 failed, 2 wrong usage.
  */
@@ -27,6 +32,13 @@ static const struct ctl_command commands[] = {
     {"keys", "list", keys_list, "[--json]", "list the API keys (never the keys themselves)"},
     {"keys", "revoke", keys_revoke, "ID", "revoke a key (refused within ~1 s, its sessions too)"},
     {"enums", "list", enums_list, "[--json]", "the schema's enums (names, labels) and event types"},
+    {"bus", "keys", buskeys_make, "[--dir DIR]",
+     "the bus's CURVE keys: what DIR lacks (kept otherwise), or a set printed"},
+    {"bus", "allow", buskeys_allow, "NAME [--dir DIR] [--json]",
+     "a subscriber's key pair (printed once), its public key allowed"},
+    {"bus", "revoke", buskeys_revoke, "NAME [--dir DIR]",
+     "remove a subscriber's key (dropped within ~1 s)"},
+    {"bus", "list", buskeys_list, "[--dir DIR] [--json]", "the subscribers allowed on the bus"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -47,6 +59,8 @@ static void usage(FILE *f)
     for (unsigned s = 1; s & SCOPE_ALL; s <<= 1)
         fprintf(f, "  %-11s %s\n", scope_name(s), scope_doc(s));
     fprintf(f, "The database is CAREBUS_PG (default \"%s\").\n", CONFIG_DEFAULT_PG);
+    fprintf(f, "The bus's keys folder is --dir or CAREBUS_BUS_CURVE_DIR; the allow-list is in it,\n"
+               "or CAREBUS_BUS_CURVE_ALLOWED_CLIENTS.\n");
 }
 
 int main(int argc, char **argv)
