@@ -15,6 +15,8 @@
 # own, so that a Ctrl-C reaches this script only and the stop stays in order.
 # A second `make run` reuses var/pg and var/dev-api-key; one whose supervisor
 # was killed -9 finds the old s6-svscan still holding var/sv and stops it.
+# The bus is authenticated and encrypted (CURVE) as in compose: carebusctl
+# makes the keys once into var/bus-keys, unless CAREBUS_BUS_CURVE_* is set.
 #
 # Everything is in functions and `main` is called on the last line: bash reads
 # a script as it runs, so a `git pull` during a long `make run` must not be
@@ -29,6 +31,7 @@ VAR=${CAREBUS_VAR_DIR:-$ROOT/var} # tests point it elsewhere
 PGDATA=$VAR/pg
 SVDIR=$VAR/sv
 KEYFILE=$VAR/dev-api-key
+BUS_KEYS=$VAR/bus-keys
 PG_PORT=${CAREBUS_PG_PORT:-54320}
 READY_TIMEOUT=${CAREBUS_RUN_READY_TIMEOUT:-60}
 STOP_TIMEOUT=${CAREBUS_RUN_STOP_TIMEOUT:-20}
@@ -99,6 +102,8 @@ preflight() {
         [ -x "$BIN_DIR/carebus-$s" ] ||
             die "$BIN_DIR/carebus-$s is missing: build first (make run does), or set CAREBUS_BIN_DIR"
     done
+    [ -x "$BIN_DIR/carebusctl" ] ||
+        die "$BIN_DIR/carebusctl is missing (it makes the bus's keys): build first, or set CAREBUS_BIN_DIR"
     for c in curl:curl setsid:util-linux flock:util-linux s6-svscan:s6 s6-svc:s6; do
         command -v "${c%%:*}" >/dev/null ||
             die "${c%%:*} is needed (Debian package ${c#*:}; \`make run\` installs it)"
@@ -178,8 +183,27 @@ CAREBUS_SURVEY_URL='$SURVEY_URL'
 CAREBUS_DASHBOARD_URL='$DASHBOARD_URL'
 export CAREBUS_PG CAREBUS_API_URL CAREBUS_API_KEY CAREBUS_SURVEY_URL CAREBUS_DASHBOARD_URL
 EOF
+        if [ -n "$BUS_KEYS_FROM" ]; then
+            printf "CAREBUS_BUS_CURVE_DIR='%s'\nexport CAREBUS_BUS_CURVE_DIR\n" "$BUS_KEYS_FROM" \
+                >>"$VAR/env.tmp"
+        fi
         mv "$VAR/env.tmp" "$VAR/env"
     ) || die "could not write $VAR/env"
+}
+
+# The bus's CURVE keys: the server's pair, one pair per service and the
+# allow-list, made by carebusctl where var/bus-keys lacks them (kept
+# otherwise). An operator who set any CAREBUS_BUS_CURVE_* chose their own.
+bus_keys() {
+    BUS_KEYS_FROM=""
+    if env | grep -q '^CAREBUS_BUS_CURVE_[A-Z_]*=.'; then
+        say "bus: CURVE keys from the environment (CAREBUS_BUS_CURVE_*)"
+        return
+    fi
+    "$BIN_DIR/carebusctl" bus keys --dir "$BUS_KEYS" >/dev/null ||
+        die "could not make the bus's keys in $(rel "$BUS_KEYS")"
+    export CAREBUS_BUS_CURVE_DIR=$BUS_KEYS
+    BUS_KEYS_FROM=$BUS_KEYS
 }
 
 # One s6 service directory per service, made afresh each run. s6-supervise
@@ -256,6 +280,7 @@ ${B}carebus is running${RST}
   router, sla-monitor     http://$HOST:${PORT[router]}/metrics  http://$HOST:${PORT[sla-monitor]}/metrics
   courier (deliveries)    http://$HOST:${PORT[courier]}/metrics
   PostgreSQL              $CAREBUS_PG  (data $(rel "$PGDATA"))
+  event bus (ZeroMQ)      CURVE on; a subscriber's key:  $(rel "$BIN_DIR")/carebusctl bus allow NAME
   environment             . $(rel "$VAR/env")   then e.g.  psql "\$CAREBUS_PG"
 
 Post a contact:
@@ -332,6 +357,7 @@ main() {
         pgc stop "$PGDATA"
         exit 0
     fi
+    bus_keys
     write_env
     make_service_dirs
     say "starting ${SERVICES[*]} from $(rel "$BIN_DIR") under s6-svscan $(rel "$SVDIR")"

@@ -18,6 +18,9 @@ What is subtle:
     included. Problems are collected and raised by Stack.close().
   * Every wait is bounded by a deadline scaled by CAREBUS_TEST_TIME_SCALE
     (default 1, 3 for sanitizer builds): the suite never sleeps and hopes.
+  * A stack's bus is open unless it is made with curve=True (or
+    CAREBUS_TEST_BUS_CURVE=1 runs every stack so): then carebusctl makes its
+    keys folder in the stack's log folder, and every service reads it.
 """
 
 import http.client
@@ -51,6 +54,7 @@ def _sanitized_build():
 
 
 TIME_SCALE = float(os.environ.get("CAREBUS_TEST_TIME_SCALE", "3" if _sanitized_build() else "1"))
+BUS_CURVE = os.environ.get("CAREBUS_TEST_BUS_CURVE", "") not in ("", "0")
 
 
 def scaled(seconds):
@@ -518,7 +522,7 @@ class Service:
 class Stack:
     """The services of one test, on one fresh database of a cluster."""
 
-    def __init__(self, cluster, log_dir, dbname=None, log_level=None):
+    def __init__(self, cluster, log_dir, dbname=None, log_level=None, curve=None):
         self.cluster = cluster
         self.dbname = dbname or cluster.create_database()
         self.log_dir = Path(log_dir)
@@ -532,6 +536,24 @@ class Stack:
         self.services = {name: Service(self, name) for name in SERVICES}
         self.db = Db(cluster.conninfo(self.dbname))
         self.closed = False
+        self.bus_keys = None  # the keys folder, with CURVE on
+        if BUS_CURVE if curve is None else curve:
+            self.bus_keys = self.log_dir / "bus-keys"
+            self.carebusctl("bus", "keys", "--dir", str(self.bus_keys))
+
+    def carebusctl(self, *args, check=True):
+        """Runs carebusctl with this stack's environment. check: its stdout
+        (text), failing unless it exits 0; else (exit status, stdout, stderr)."""
+        env = self.env_for("ingest")
+        p = subprocess.run([str(BIN_DIR / "carebusctl"), *args], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=scaled(60))
+        out = p.stdout.decode("utf-8", "replace")
+        err = p.stderr.decode("utf-8", "replace")
+        if not check:
+            return p.returncode, out, err
+        if p.returncode != 0:
+            raise HarnessError(f"carebusctl {' '.join(args)} failed ({p.returncode}):\n{out}{err}")
+        return out
 
     # configuration
     def env_for(self, name, extra=None):
@@ -542,6 +564,8 @@ class Stack:
             "CAREBUS_BOOTSTRAP_API_KEY": self.api_key,
             "CAREBUS_LOG_LEVEL": self.log_level,
         })
+        if getattr(self, "bus_keys", None):
+            env["CAREBUS_BUS_CURVE_DIR"] = str(self.bus_keys)
         for svc, (_, port_var, bus_var) in SERVICES.items():
             env[port_var] = str(self.ports[svc])
             if bus_var:

@@ -8,7 +8,8 @@ removed after a session without failures (CAREBUS_KEEP_TMP=1 keeps it).
 
 Environment (set by `make test-integration`): CAREBUS_BIN_DIR,
 CAREBUS_TOOLS_DIR, CAREBUS_GEN_DIR. Optional: CAREBUS_TEST_TIME_SCALE (deadline
-multiplier; 3 for sanitizer builds), CAREBUS_TEST_LOG_LEVEL (services' level).
+multiplier; 3 for sanitizer builds), CAREBUS_TEST_LOG_LEVEL (services' level),
+CAREBUS_TEST_BUS_CURVE=1 (every stack's bus with CURVE, as in compose).
 """
 
 import os
@@ -89,17 +90,18 @@ def private_cluster(session_tmp, request):
 
 @pytest.fixture
 def stack(request, pg_cluster, session_tmp):
-    """stack(*services, cluster=None, start=True) -> h.Stack on a fresh
-    database. Teardown: SIGTERM every running service, then fail the test if
+    """stack(*services, cluster=None, start=True, curve=None) -> h.Stack on a
+    fresh database (curve: its bus with CURVE; None: CAREBUS_TEST_BUS_CURVE
+    decides). Teardown: SIGTERM every running service, then fail the test if
     any exited non-zero, crashed by itself, or logged a sanitizer report."""
     made = []
     log_root = session_tmp / "logs" / _safe_name(request.node.nodeid)
     request.node.carebus_log_dir = log_root
     request.node.carebus_stacks = made
 
-    def make(*services, cluster=None, start=True):
+    def make(*services, cluster=None, start=True, curve=None):
         c = cluster or pg_cluster
-        st = h.Stack(c, log_root / f"stack{len(made) + 1}")
+        st = h.Stack(c, log_root / f"stack{len(made) + 1}", curve=curve)
         made.append(st)
         if services and start:
             st.start(*services)

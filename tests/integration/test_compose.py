@@ -1,7 +1,9 @@
 """The compose deployment as docker-compose resolves it (there is no
 container engine here, so the files are checked, not run): analytics gets
-the BI password, and PostgreSQL and the bus are published only with the
-opt-in override file, and then on 127.0.0.1 unless told otherwise."""
+the BI password, PostgreSQL and the bus are published only with the
+opt-in override file, and then on 127.0.0.1 unless told otherwise, and the
+bus is CURVE-authenticated with keys a one-shot service makes at the first
+start."""
 
 import os
 import shutil
@@ -75,3 +77,22 @@ def test_override_publishes_database_and_bus_on_loopback():
     services = resolved(BASE, EXPOSE, env={"CAREBUS_PUBLISH_ADDR": "0.0.0.0",
                                            "CAREBUS_PG_PUBLISH_PORT": "15432"})
     assert published(services["db"]) == [("0.0.0.0", 15432, 5432)]
+
+
+KEYS_DIR = "/var/lib/carebus/bus-keys"
+
+
+def test_the_bus_has_curve_keys_made_at_the_first_start():
+    services = resolved(BASE)
+    keys = services["bus-keys"]
+    assert keys["command"] == ["carebusctl", "bus", "keys", "--dir", KEYS_DIR]
+    assert keys["restart"] == "no" and "ports" not in keys
+    assert keys["volumes"] == [f"buskeys:{KEYS_DIR}:rw"]
+    carebus = {n: svc for n, svc in services.items() if n not in ("db", "bus-keys")}
+    assert set(BUS_PORTS) | {"analytics"} <= set(carebus)
+    for name, svc in carebus.items():
+        # Every service reads the keys, read-only, once they are made.
+        assert svc["environment"]["CAREBUS_BUS_CURVE_DIR"] == KEYS_DIR, name
+        assert f"buskeys:{KEYS_DIR}:ro" in svc["volumes"], name
+        assert svc["depends_on"]["bus-keys"] == {"condition": "service_completed_successfully"}
+        assert svc["image"] == keys["image"], name

@@ -240,6 +240,10 @@ def test_run_script(session_tmp):
         assert f"Bearer {operator_key}" in banner
         assert not (var / "dev-api-key").exists()
         assert f"CAREBUS_API_KEY='{operator_key}'" in (var / "env").read_text()
+        # The bus is CURVE, with keys made into var/bus-keys and named in var/env.
+        assert f"CAREBUS_BUS_CURVE_DIR='{var / 'bus-keys'}'" in (var / "env").read_text()
+        server_key = (var / "bus-keys" / "server.key").read_bytes()
+        assert "carebusctl bus allow NAME" in banner, banner
         r = post_contact(urls["api"], operator_key, 1)
         assert r.status == 202, r
         # Every URL of the banner answers; the survey's is a page.
@@ -272,6 +276,9 @@ def test_run_script(session_tmp):
     assert status == 3, f"PostgreSQL still running ({status})"
     # The services logged by themselves, JSON lines since this is no terminal.
     assert re.search(r'^\{"ts":"[^"]+","level":"info","service":"router"', text, re.M), text
+    for publisher in ("channel-ingest", "router", "sla-monitor", "survey"):
+        assert re.search(rf'"service":"{publisher}","msg":"publishing events on \S+ \(CURVE\)',
+                         text), publisher
 
     # Without one, a development key is made once, kept, and is the key.
     run = RunScript(var, ports)
@@ -282,5 +289,7 @@ def test_run_script(session_tmp):
         assert (var / "dev-api-key").stat().st_mode & 0o077 == 0
         assert post_contact(urls["api"], key, 2).status == 202
         assert post_contact(urls["api"], operator_key, 3).status == 401
+        # The bus keeps its keys.
+        assert (var / "bus-keys" / "server.key").read_bytes() == server_key
     finally:
         assert run.stop() == 0, run.text()
