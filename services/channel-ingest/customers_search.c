@@ -162,15 +162,21 @@ int customers_search_sql(const struct customers_search *s, struct list_sql *out)
         char name_like[256], email_like[256];
         snprintf(name_like, sizeof name_like, LIKE_PREFIX("router.fold(btrim($%d))"), qn);
         snprintf(email_like, sizeof email_like, LIKE_PREFIX("$%d::text"), en);
-        buf_puts(&out->sql, "SELECT u.item, u.part::text, u.k, u.id::text FROM (");
-        if (!s->has_cursor || s->cursor.keys[0].i <= PART_NAME) {
+        bool names = !s->has_cursor || s->cursor.keys[0].i <= PART_NAME;
+        /* The names first; the addresses only when the names do not fill
+         * the page (a one-time filter: the part is not read otherwise). */
+        if (names) {
+            buf_puts(&out->sql, "WITH np AS MATERIALIZED ");
             snprintf(fw, sizeof fw,
                      "FROM router.customers c WHERE c.merged_into IS NULL AND " NAME_KEY
                      " LIKE %s",
                      name_like);
             part_sql(out, s, PART_NAME, NAME_KEY, fw);
-            buf_puts(&out->sql, " UNION ALL ");
+            buf_puts(&out->sql, " ");
         }
+        buf_puts(&out->sql, "SELECT u.item, u.part::text, u.k, u.id::text FROM (");
+        if (names)
+            buf_puts(&out->sql, "SELECT * FROM np UNION ALL ");
         snprintf(fw, sizeof fw,
                  "FROM router.identities i JOIN router.customers c ON c.id = i.customer_id"
                  " WHERE i.kind = 'email' AND i.value COLLATE \"C\" LIKE %s"
@@ -178,8 +184,13 @@ int customers_search_sql(const struct customers_search *s, struct list_sql *out)
                  " WHERE o.customer_id = i.customer_id AND o.kind = 'email'"
                  " AND o.value COLLATE \"C\" LIKE %s"
                  " AND o.value COLLATE \"C\" < i.value COLLATE \"C\")"
-                 " AND NOT coalesce(" NAME_KEY " LIKE %s, false)",
-                 email_like, email_like, name_like);
+                 " AND NOT coalesce(" NAME_KEY " LIKE %s, false)%s",
+                 email_like, email_like, name_like,
+                 names ? " AND (SELECT count(*) FROM np) <= " : "");
+        if (names) {
+            size_t len = strlen(fw);
+            snprintf(fw + len, sizeof fw - len, "%zu", s->limit);
+        }
         part_sql(out, s, PART_EMAIL, "i.value COLLATE \"C\"", fw);
     }
     buf_printf(&out->sql, ") u ORDER BY u.part, u.k COLLATE \"C\", u.id LIMIT %zu", s->limit + 1);

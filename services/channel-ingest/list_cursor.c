@@ -77,6 +77,9 @@ static int parse_real(const char *s, size_t n, float *out)
         return -1;
     memcpy(tmp, s, n);
     tmp[n] = '\0';
+    /* Digits, a sign, a point, an exponent: no blanks, hexadecimal, "nan". */
+    if (strspn(tmp, "0123456789.-+eE") < n || !strchr("0123456789.-", tmp[0]))
+        return -1;
     char *end;
     errno = 0;
     float v = strtof(tmp, &end);
@@ -175,6 +178,7 @@ int list_cursor_decode(const char *s, const char *order, const char *types,
     int n = slen && slen < LIST_CURSOR_MAX ? base64url_decode(s, slen, raw, sizeof raw - 1) : -1;
     if (n < 0)
         return -1;
+    raw[n] = '\0';
     const char *p = (const char *)raw, *end = p + n;
     size_t head = strlen(LIST_CURSOR_VERSION ";") + strlen(order);
     if ((size_t)n < head || memcmp(p, LIST_CURSOR_VERSION ";", 3) != 0 ||

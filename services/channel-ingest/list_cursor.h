@@ -32,10 +32,10 @@
 #define LIST_CURSOR_KEYS 4
 #define LIST_CURSOR_ORDER_MAX 16 /* an order's name, the NUL included */
 #define LIST_CURSOR_TEXT_MAX 1024
-/* The text form's longest: "v1;" order, then per value ";", a type letter
- * and the longest value (text: 3 digits, ":" and its bytes). */
+/* The text form's longest: "v1;" and the order, then per value ";", a
+ * type letter and the longest value (text: 4 digits, ":" and its bytes). */
 #define LIST_CURSOR_TEXT_LEN                                                                       \
-    (3 + LIST_CURSOR_ORDER_MAX + LIST_CURSOR_KEYS * (2 + 4 + LIST_CURSOR_TEXT_MAX))
+    (3 + LIST_CURSOR_ORDER_MAX + LIST_CURSOR_KEYS * (2 + 4 + 1 + LIST_CURSOR_TEXT_MAX))
 /* The encoded cursor's longest form, the NUL included. */
 #define LIST_CURSOR_MAX (BASE64URL_LEN(LIST_CURSOR_TEXT_LEN) + 1)
 /* A value as an SQL parameter: text, or the longest number or UUID. */
