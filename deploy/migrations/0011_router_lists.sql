@@ -34,9 +34,13 @@ BEGIN
     -- IMMUTABLE although unaccent() is STABLE (its rules file could
     -- change): an index needs it, and the rules are the extension's, fixed
     -- per release. (Its rules also drop combining marks: text decomposed
-    -- on another system, "e" and U+0302 U+0301, folds as "ế" does.)
+    -- on another system, "e" and U+0302 U+0301, folds as "ế" does.) The
+    -- SET clause keeps PostgreSQL from inlining it: inlining checks the
+    -- caller's right to the extension's schema even when the function is
+    -- only an index's expression, and bi_reader, who has none, plans
+    -- queries over router.customers.
     EXECUTE format('CREATE FUNCTION router.fold(p text) RETURNS text'
-                   ' LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE'
+                   ' LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog'
                    ' AS $f$ SELECT lower(%I.unaccent(%L::regdictionary, p)) $f$',
                    s, quote_ident(s) || '.unaccent');
 END

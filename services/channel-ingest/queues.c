@@ -41,13 +41,13 @@
     "  'teams', coalesce((SELECT jsonb_agg(jsonb_build_object('team', tm.team,"                   \
     "      'open', tm.open, 'pending', tm.pending, 'unassigned', tm.unassigned,"                  \
     "      'breaching', tm.breaching, 'oldest_waiting_since', tm.waiting_since,"                  \
-    "      'oldest_waiting_s', floor(extract(epoch FROM n.now - tm.waiting_since))::bigint)"      \
+    "      'oldest_waiting_s', greatest(0, floor(extract(epoch FROM n.now - tm.waiting_since)))::bigint)"      \
     "    ORDER BY tm.team) FROM tm), '[]'),"                                                      \
     "  'agents', coalesce((SELECT jsonb_agg(jsonb_build_object('agent_id', ag.id,"                \
     "      'name', g.name, 'presence', g.presence, 'capacity', g.capacity, 'load', g.load,"       \
     "      'teams', coalesce(to_jsonb(g.teams), '[]'), 'open', ag.open, 'pending', ag.pending,"   \
     "      'breaching', ag.breaching, 'oldest_waiting_since', ag.waiting_since,"                  \
-    "      'oldest_waiting_s', floor(extract(epoch FROM n.now - ag.waiting_since))::bigint)"      \
+    "      'oldest_waiting_s', greatest(0, floor(extract(epoch FROM n.now - ag.waiting_since)))::bigint)"      \
     "    ORDER BY ag.id) FROM ag LEFT JOIN router.agents g ON g.id = ag.id), '[]'))"              \
     " FROM n"
 
