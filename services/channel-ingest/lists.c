@@ -45,6 +45,8 @@ struct args {
 static bool args_add(const char *name, const char *value, void *arg)
 {
     struct args *a = arg;
+    if (!name[0])
+        return true; /* "?&limit=5", "?limit=5&": nothing between the separators */
     if (a->n == LIST_MAX_ARGS + 1)
         return false; /* one more than allowed is enough to refuse */
     a->v[a->n++] = (struct list_arg){name, value};
