@@ -20,7 +20,7 @@
  * internal notes) in Vietnamese (a third typed without diacritics) or
  * English, with order codes unique to the ticket, product models,
  * cities and names; a running resolution target for open tickets.
- * Built by tests/bench/50-lists.part.sh with the system compiler.
+ * Built by tests/bench/60-lists.part.sh with the system compiler.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
