@@ -63,6 +63,29 @@ $$;
 ALTER TABLE router.messages
     ADD COLUMN search tsvector GENERATED ALWAYS AS (router.search_document(subject, text)) STORED;
 CREATE INDEX messages_search ON router.messages USING gin (search);
+
+-- Whether the p_candidates newest messages that match p_query are found
+-- sooner by walking back from the newest message (reading about
+-- p_candidates / f messages, f the query's frequency) than through the
+-- search index (reading all f * n matches): f^2 * n > p_candidates. The
+-- frequency is ANALYZE's, of the query's rarest word, taken as the
+-- query's own (the words people search together come together: the
+-- planner, which multiplies them, takes "galaxy a54" for a thousand times
+-- rarer than it is, and would read a hundred thousand matches). A word
+-- ANALYZE did not list is rarer than its rarest (half of that, as the
+-- planner takes it); no statistics, no walk.
+CREATE FUNCTION router.search_walks(p_query tsquery, p_candidates integer) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(min(coalesce(st.f[array_position(st.e, w.m[1])],
+                                 st.f[array_length(st.e, 1) + 1] / 2)) ^ 2
+                    * max(greatest(c.reltuples, 0)) > p_candidates, false)
+      FROM (SELECT s.most_common_elems::text::text[] AS e, s.most_common_elem_freqs AS f
+              FROM pg_stats s
+             WHERE s.schemaname = 'router' AND s.tablename = 'messages' AND s.attname = 'search') st,
+           regexp_matches(p_query::text, '''((?:[^'']|'''')+)''', 'g') AS w (m),
+           pg_class c
+     WHERE c.oid = 'router.messages'::regclass
+$$;
 -- The newest first: a word found in many messages is searched by walking
 -- back from the newest message rather than through all its matches.
 CREATE INDEX messages_at ON router.messages (at);

@@ -662,32 +662,27 @@ static void keyed_sql(const struct tickets_query *q, struct list_sql *s)
         buf_printf(&s->sql, "%sp.k%zu%s", i ? ", " : "", i, desc ? " DESC" : "");
 }
 
-/* A search: the newest matching messages (of tickets that pass the
- * filters), their tickets ranked by their best message, a page of them
- * with that message's snippet (HTML: the text escaped, the words found in
- * <mark>). Which messages are read first is PostgreSQL's choice from the
- * words' frequencies: a rare word through the search index, a common one
- * walking back from the newest message. Broad filters are checked on each
- * candidate's ticket (a subquery the planner does not count on: the open
- * tickets are the newest, so the walk meets them first, which it cannot
- * know); narrow ones (a customer, an agent, a clock) are joined, so that
- * their few tickets' messages are read. */
-static void search_sql(const struct tickets_query *q, struct list_sql *s, bool limited)
+/* One way to find a search's candidates: the newest matching messages of
+ * tickets that pass the filters. walk: read back from the newest message,
+ * the match a filter that no index answers (PostgreSQL cannot then choose
+ * the search index, whatever it estimates); else the search index. Which
+ * one runs is decided once (w). */
+static void search_hits(struct list_sql *s, const struct tickets_query *q, const char *tsq,
+                        bool walk, bool limited)
 {
-    with_clause(s, q, false);
-    char ref[16], tsq[96];
-    snprintf(ref, sizeof ref, "$%d", list_sql_add(s, q->q));
-    snprintf(tsq, sizeof tsq, Q_TSQUERY, ref);
     bool filtered = limited || has_ticket_filter(q), join = has_narrow_filter(q);
     buf_printf(&s->sql,
-               ", hits AS MATERIALIZED (SELECT m.ticket_id, m.event_id,"
-               " ts_rank(m.search, %s) AS rank FROM router.messages m",
+               "(SELECT m.ticket_id, m.event_id, ts_rank(m.search, %s) AS rank"
+               " FROM router.messages m",
                tsq);
     if (join) {
         buf_puts(&s->sql, " JOIN router.tickets t ON t.id = m.ticket_id");
         ticket_joins(s, q, "t.id", CLOCK_PROBE);
     }
-    buf_printf(&s->sql, " WHERE m.search @@ %s", tsq);
+    buf_printf(&s->sql, " WHERE %s(SELECT walk FROM w) AND ", walk ? "" : "NOT ");
+    /* The walk calls @@'s function: a call PostgreSQL neither estimates
+     * (the walk's cost then looks as small as it is) nor indexes. */
+    buf_printf(&s->sql, walk ? "ts_match_vq(m.search, %s)" : "m.search @@ %s", tsq);
     if (join) {
         ticket_filters(s, q, CLOCK_PROBE);
     } else if (filtered) {
@@ -699,7 +694,33 @@ static void search_sql(const struct tickets_query *q, struct list_sql *s, bool l
     } else {
         buf_puts(&s->sql, " AND $1::text[] IS NULL"); /* every parameter is used */
     }
-    buf_printf(&s->sql, " ORDER BY m.at DESC LIMIT %d),", SEARCH_CANDIDATES);
+    buf_printf(&s->sql, " ORDER BY m.at DESC LIMIT %d)", SEARCH_CANDIDATES);
+}
+
+/* A search: the newest matching messages (of tickets that pass the
+ * filters), their tickets ranked by their best message, a page of them
+ * with that message's snippet (HTML: the text escaped, the words found in
+ * <mark>). The candidates are found one of two ways, chosen once by
+ * router.search_walks from the words' frequencies: a common word walking
+ * back from the newest message (it meets enough matches soon), a rare one
+ * through the search index (it has few matches to read). Broad filters are
+ * checked on each candidate's ticket (a subquery the planner does not
+ * count on: the open tickets are the newest, so the walk meets them first,
+ * which it cannot know); narrow ones (a customer, an agent, a clock) are
+ * joined, so that their few tickets' messages are read. */
+static void search_sql(const struct tickets_query *q, struct list_sql *s, bool limited)
+{
+    with_clause(s, q, false);
+    char ref[16], tsq[96];
+    snprintf(ref, sizeof ref, "$%d", list_sql_add(s, q->q));
+    snprintf(tsq, sizeof tsq, Q_TSQUERY, ref);
+    buf_printf(&s->sql, ", w AS MATERIALIZED (SELECT router.search_walks(%s, %d) AS walk)", tsq,
+               SEARCH_CANDIDATES);
+    buf_puts(&s->sql, ", hits AS MATERIALIZED (");
+    search_hits(s, q, tsq, true, limited);
+    buf_puts(&s->sql, " UNION ALL ");
+    search_hits(s, q, tsq, false, limited);
+    buf_puts(&s->sql, "),");
     buf_puts(&s->sql, " best AS (SELECT DISTINCT ON (h.ticket_id) h.ticket_id, h.event_id, h.rank"
                       " FROM hits h ORDER BY h.ticket_id, h.rank DESC, h.event_id)");
     buf_printf(&s->sql,

@@ -50,7 +50,7 @@
 #define LIST_Q_MAX 256
 /* A search ranks the newest matching messages, at most this many: a word
  * found in a million messages is not ranked over all of them. */
-#define SEARCH_CANDIDATES 500
+#define SEARCH_CANDIDATES 200
 
 /* A query parameter as the request gave it (value NULL: "?flag" alone). */
 struct list_arg {
