@@ -411,6 +411,32 @@ def test_search_finds_vietnamese_with_and_without_diacritics(stack):
     assert ids(pages) == ids(search("khieu nai"))
 
 
+def test_a_common_word_is_searched_from_the_newest_messages(stack):
+    """router.search_walks: a word in every message walks back from the
+    newest (the 200 newest matching messages are ranked), a rare one reads
+    the search index (every match)."""
+    st = stack("ingest", "router")
+    n = 260
+    msgs = [{"channel": "chat", "external_id": f"w-{i}", "text": f"Xin hỗ trợ đơn DH{i:05d}",
+             "customer": {"name": f"Khách {i}", "email": f"w{i}@example.vn"},
+             "occurred_at": iso(T0 + timedelta(minutes=i))} for i in range(n)]
+    answers, _ = h.post_all(st, msgs)
+    assert all(s in (200, 202) for s, _ in answers.values())
+    st.wait_caught_up("router", "ingest", at_least=n)
+    st.db.query("ANALYZE router.messages")
+    assert st.db.scalar("SELECT router.search_walks(websearch_to_tsquery("
+                        "'router.carebus_search', 'xin ho tro'), 200)") is True
+    assert st.db.scalar("SELECT router.search_walks(websearch_to_tsquery("
+                        "'router.carebus_search', 'DH00042'), 200)") is False
+    newest = [r[0] for r in st.db.query(
+        "SELECT ticket_id::text FROM router.messages ORDER BY at DESC LIMIT 200")]
+    found = all_pages(st, q("/v1/tickets", q="xin ho tro"), limit=100)
+    assert sorted(ids(found)) == sorted(newest)
+    assert len(ids(all_pages(st, q("/v1/tickets", q="hỗ trợ", channel="chat"), limit=100))) == 200
+    rare = all_pages(st, q("/v1/tickets", q="DH00042"))
+    assert len(rare) == 1 and "<mark>DH00042</mark>" in rare[0]["search"]["snippet"]
+
+
 # --- d. customers, a customer's tickets, a timeline ---------------------------------------------
 
 
