@@ -1,19 +1,18 @@
 /* tickets_list.c — GET /v1/tickets's parameters and SQL (tickets_list.h);
  * the handlers are in lists.c.
  *
- * The statement has one shape per kind of order. The three orders on the
- * ticket's own columns read router.tickets in the index order of their key
+ * The statement reads router.tickets in the index order of its sort's key
  * (0011_router_lists.sql), the filters being predicates on the way, and
- * stop at the page's end. Filters on the SLA clock (sla, due_from/_to)
- * read instead the set of tickets with a running target (sla.ticket_clocks:
- * the open tickets, a small share of all), filter and sort it: walking the
- * whole queue to find the few within their targets would read a million
- * rows. "due" without those filters walks sla.ticket_deadlines in deadline
- * order. A search walks the messages from the newest
- * (SEARCH_CANDIDATES matches at most), ranks their tickets and sorts them.
- * Every parameter reaches PostgreSQL as a parameter; only fixed fragments
- * are spliced, and PostgreSQL plans each statement with its values (an
- * unnamed statement), so "status=open" uses the open tickets' index.
+ * stops at the page's end; filters that pick few tickets (a customer, an
+ * agent, a date range) are found through their own index and sorted.
+ * Where PostgreSQL cannot know which is cheaper, the statement decides for
+ * it: SLA states are read as a set or by a walk depending on how many
+ * tickets are in them (counted, keyed_sql), an updated range as a set, a
+ * search by a walk back from the newest message or through the search
+ * index depending on its words' frequency (search_sql). Every value
+ * reaches PostgreSQL as a parameter; only fixed fragments are spliced, and
+ * PostgreSQL plans each statement with its values (an unnamed statement),
+ * so "status=open" uses the open tickets' index.
  */
 #include "tickets_list.h"
 
