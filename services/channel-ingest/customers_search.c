@@ -52,7 +52,7 @@ int customers_search_parse(const struct list_arg *args, size_t n, struct custome
                           LIST_MAX_ARGS);
     for (size_t i = 0; i < n; i++) {
         const char *name = args[i].name, *v = args[i].value;
-        const char **slot = strcmp(name, "q") == 0       ? &q
+        const char **slot = strcmp(name, "q") == 0        ? &q
                             : strcmp(name, "limit") == 0  ? &limit
                             : strcmp(name, "cursor") == 0 ? &cursor
                                                           : NULL;
@@ -121,8 +121,9 @@ int customers_search_parse(const struct list_arg *args, size_t n, struct custome
 static void part_sql(struct list_sql *out, const struct customers_search *s, int part,
                      const char *key, const char *from_where)
 {
-    buf_printf(&out->sql, "(SELECT router.customer_summary(c) AS item, %d AS part, %s AS k, c.id %s",
-               part, key, from_where);
+    buf_printf(&out->sql,
+               "(SELECT router.customer_summary(c) AS item, %d AS part, %s AS k, c.id %s", part,
+               key, from_where);
     if (s->has_cursor && s->cursor.keys[0].i == part) {
         char k[LIST_CURSOR_PARAM_MAX], id[LIST_CURSOR_PARAM_MAX];
         buf_printf(&out->sql, " AND (%s, c.id) > (", key);
@@ -168,8 +169,7 @@ int customers_search_sql(const struct customers_search *s, struct list_sql *out)
         if (names) {
             buf_puts(&out->sql, "WITH np AS MATERIALIZED ");
             snprintf(fw, sizeof fw,
-                     "FROM router.customers c WHERE c.merged_into IS NULL AND " NAME_KEY
-                     " LIKE %s",
+                     "FROM router.customers c WHERE c.merged_into IS NULL AND " NAME_KEY " LIKE %s",
                      name_like);
             part_sql(out, s, PART_NAME, NAME_KEY, fw);
             buf_puts(&out->sql, " ");

@@ -5,8 +5,8 @@
  * table's reloads), the bus publisher and the accepted keys (libcarebus
  * auth.h). Reads and writes use separate connections so that a read never
  * waits behind a commit, and the reads a few (CAREBUS_INGEST_READ_CONNS) so
- * that a slow search does not hold up the reads queued behind it. Who may call each route is the route table's access
- * column (routes.c), checked by the guard before any handler runs.
+ * that a slow search does not hold up the reads queued behind it. Who may call each route is the
+ * route table's access column (routes.c), checked by the guard before any handler runs.
  */
 #ifndef INGEST_H
 #define INGEST_H

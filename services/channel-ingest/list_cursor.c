@@ -147,8 +147,8 @@ const char *list_cursor_param(const struct list_cursor *c, size_t i,
 /* The text form into out (LIST_CURSOR_TEXT_LEN + 1 bytes): its length. */
 static size_t cursor_text(const struct list_cursor *c, char *out)
 {
-    size_t len = (size_t)snprintf(out, LIST_CURSOR_TEXT_LEN + 1, "%s;%s", LIST_CURSOR_VERSION,
-                                  c->order);
+    size_t len =
+        (size_t)snprintf(out, LIST_CURSOR_TEXT_LEN + 1, "%s;%s", LIST_CURSOR_VERSION, c->order);
     for (size_t i = 0; i < c->n; i++) {
         const struct list_key *k = &c->keys[i];
         char v[LIST_CURSOR_PARAM_MAX];
@@ -169,8 +169,7 @@ size_t list_cursor_encode(const struct list_cursor *c, char out[LIST_CURSOR_MAX]
     return base64url_encode((const unsigned char *)text, len, out);
 }
 
-int list_cursor_decode(const char *s, const char *order, const char *types,
-                       struct list_cursor *c)
+int list_cursor_decode(const char *s, const char *order, const char *types, struct list_cursor *c)
 {
     list_cursor_init(c, order, types);
     unsigned char raw[LIST_CURSOR_TEXT_LEN + 1];

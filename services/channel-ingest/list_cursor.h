@@ -76,7 +76,6 @@ size_t list_cursor_encode(const struct list_cursor *c, char out[LIST_CURSOR_MAX]
 /* Reads an encoded cursor (NUL-terminated) that must be of order with
  * values of types. 0, or -1 when it is not one list_cursor_encode wrote
  * for them. */
-int list_cursor_decode(const char *s, const char *order, const char *types,
-                       struct list_cursor *c);
+int list_cursor_decode(const char *s, const char *order, const char *types, struct list_cursor *c);
 
 #endif

@@ -30,9 +30,9 @@ struct list_req {
     size_t limit;
     char order[LIST_CURSOR_ORDER_MAX];
     char types[LIST_CURSOR_KEYS + 1];
-    const char *what;                /* "tickets", for the log */
-    char owner_id[ID_LEN];           /* the customer an empty page checks, or "" */
-    char missing[160];               /* the 404's message then */
+    const char *what;      /* "tickets", for the log */
+    char owner_id[ID_LEN]; /* the customer an empty page checks, or "" */
+    char missing[160];     /* the 404's message then */
 };
 
 /* --- arguments ------------------------------------------------------------------------ */
@@ -142,8 +142,7 @@ static void on_page(PGresult *res, void *arg)
                 /* Our own statement's keys: a bug, not the client's. */
                 log_error("listing %s: key %zu of the page's last row is not a cursor value",
                           lr->what, k);
-                http_reply_error(lr->r, 500, "internal", NULL, "could not list the %s",
-                                 lr->what);
+                http_reply_error(lr->r, 500, "internal", NULL, "could not list the %s", lr->what);
                 buf_release(&items);
                 return;
             }
@@ -154,9 +153,8 @@ static void on_page(PGresult *res, void *arg)
     buf_release(&items);
 }
 
-http_status lists_page(ingest *in, http_req *r, struct list_sql *s, size_t limit,
-                       const char *order, const char *types, const char *what,
-                       const char *owner_id)
+http_status lists_page(ingest *in, http_req *r, struct list_sql *s, size_t limit, const char *order,
+                       const char *types, const char *what, const char *owner_id)
 {
     struct list_req *lr = calloc(1, sizeof *lr);
     if (!lr) {
@@ -175,8 +173,8 @@ http_status lists_page(ingest *in, http_req *r, struct list_sql *s, size_t limit
         snprintf(lr->missing, sizeof lr->missing, "no customer with id \"%s\"", owner_id);
     }
     http_set_data(r, lr, free);
-    int rc = dbq_query(in->reads, buf_str(&s->sql), s->n, (const char *const *)s->params,
-                       on_page, lr);
+    int rc =
+        dbq_query(in->reads, buf_str(&s->sql), s->n, (const char *const *)s->params, on_page, lr);
     list_sql_release(s);
     if (rc != 0) {
         metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
@@ -208,8 +206,7 @@ static http_status list_tickets(http_req *r, ingest *in, const char *customer_id
     /* A limited key lists its channels' tickets; naming another channel is
      * refused rather than answered with nothing. */
     for (unsigned c = 0; c < 32; c++)
-        if ((q.channels >> c & 1) &&
-            !auth_channel_ok(in->auth, r, g, (Carebus__V1__Channel)c))
+        if ((q.channels >> c & 1) && !auth_channel_ok(in->auth, r, g, (Carebus__V1__Channel)c))
             return HTTP_DONE;
     char channels[ACCESS_CHANNELS_PARAM_LEN];
     const char *cp = access_channels_param(g, channels, sizeof channels);
@@ -318,9 +315,8 @@ static int timeline_args(http_req *r, size_t *limit, struct list_cursor *c, bool
                                   LIST_LIMIT_MAX);
             *limit = value;
         } else {
-            if (list_cursor_decode(v, TIMELINE_ORDER, TIMELINE_TYPES, c) != 0 ||
-                c->keys[1].i < 1 || c->keys[1].i > INT32_MAX ||
-                c->keys[0].i < INT64_C(-62135596800000000) ||
+            if (list_cursor_decode(v, TIMELINE_ORDER, TIMELINE_TYPES, c) != 0 || c->keys[1].i < 1 ||
+                c->keys[1].i > INT32_MAX || c->keys[0].i < INT64_C(-62135596800000000) ||
                 c->keys[0].i > INT64_C(253402300799999999))
                 return field_fail(err, "invalid_field", "cursor",
                                   "\"cursor\" is not a cursor of this timeline: pass a page's "
@@ -348,8 +344,8 @@ http_status tickets_timeline(http_req *r, void *arg)
         ingest_reject(r, 400, err.code, err.code, err.field, "%s", err.message);
         return HTTP_DONE;
     }
-    char channels[ACCESS_CHANNELS_PARAM_LEN], at[LIST_CURSOR_PARAM_MAX],
-        nth[LIST_CURSOR_PARAM_MAX], lim[24];
+    char channels[ACCESS_CHANNELS_PARAM_LEN], at[LIST_CURSOR_PARAM_MAX], nth[LIST_CURSOR_PARAM_MAX],
+        lim[24];
     snprintf(lim, sizeof lim, "%zu", limit);
     const char *params[] = {
         access_channels_param(auth_grant(r), channels, sizeof channels),
@@ -360,10 +356,10 @@ http_status tickets_timeline(http_req *r, void *arg)
     };
     static const char sql[] =
         "SELECT p.items, (extract(epoch FROM p.last_at) * 1000000)::bigint::text, p.last_n::text,"
-        " p.more, " ACCESS_SQL_TICKET_WITHIN("t", "$1")
-        " FROM router.tickets t, router.timeline_page(t.id,"
-        " timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::integer,"
-        " $5::integer) p WHERE t.id = $2::uuid";
+        " p.more, " ACCESS_SQL_TICKET_WITHIN(
+            "t", "$1") " FROM router.tickets t, router.timeline_page(t.id,"
+                       " timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::integer,"
+                       " $5::integer) p WHERE t.id = $2::uuid";
     struct list_req *lr = calloc(1, sizeof *lr);
     if (!lr) {
         ingest_reply_unavailable(r);

@@ -18,8 +18,7 @@ void lists_args(http_req *r, struct list_arg *out, size_t *n);
  * rows: the item's JSON, then the values of the order's keys as text (the
  * cursor's types), at most limit + 1 of them; s is released. owner_id: a
  * customer whose absence makes an empty page a 404 (NULL: none). */
-http_status lists_page(ingest *in, http_req *r, struct list_sql *s, size_t limit,
-                       const char *order, const char *types, const char *what,
-                       const char *owner_id);
+http_status lists_page(ingest *in, http_req *r, struct list_sql *s, size_t limit, const char *order,
+                       const char *types, const char *what, const char *owner_id);
 
 #endif

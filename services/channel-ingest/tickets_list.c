@@ -36,13 +36,13 @@
 #define Q_TSQUERY "websearch_to_tsquery('router.carebus_search'::regconfig, %s)"
 
 static const char *const sort_names[] = {
-    [TICKETS_SORT_QUEUE] = "queue",     [TICKETS_SORT_UPDATED] = "updated",
-    [TICKETS_SORT_CREATED] = "created", [TICKETS_SORT_DUE] = "due",
+    [TICKETS_SORT_QUEUE] = "queue",         [TICKETS_SORT_UPDATED] = "updated",
+    [TICKETS_SORT_CREATED] = "created",     [TICKETS_SORT_DUE] = "due",
     [TICKETS_SORT_RELEVANCE] = "relevance",
 };
 /* The cursor's values: the sort's keys, then the ticket's id. */
 static const char *const sort_types[] = {
-    [TICKETS_SORT_QUEUE] = "iiu", [TICKETS_SORT_UPDATED] = "iu", [TICKETS_SORT_CREATED] = "iu",
+    [TICKETS_SORT_QUEUE] = "iiu", [TICKETS_SORT_UPDATED] = "iu",   [TICKETS_SORT_CREATED] = "iu",
     [TICKETS_SORT_DUE] = "iu",    [TICKETS_SORT_RELEVANCE] = "ru",
 };
 #define NSORTS (sizeof sort_names / sizeof sort_names[0])
@@ -184,26 +184,52 @@ static bool cursor_fits(const struct tickets_query *q)
 {
     const struct list_cursor *c = &q->cursor;
     if (q->sort == TICKETS_SORT_QUEUE)
-        return c->keys[0].i >= INT16_MIN && c->keys[0].i <= INT16_MAX && c->keys[1].i >= TIME_KEY_MIN &&
-               c->keys[1].i <= TIME_KEY_MAX;
+        return c->keys[0].i >= INT16_MIN && c->keys[0].i <= INT16_MAX &&
+               c->keys[1].i >= TIME_KEY_MIN && c->keys[1].i <= TIME_KEY_MAX;
     if (q->sort != TICKETS_SORT_RELEVANCE)
         return c->keys[0].i >= TIME_KEY_MIN && c->keys[0].i <= TIME_KEY_MAX;
     return true;
 }
 
 enum {
-    P_STATUS, P_TEAM, P_ASSIGNEE, P_CHANNEL, P_PRIORITY, P_CATEGORY, P_SEGMENT, P_TAG,
-    P_CUSTOMER, P_TIMES, P_SLA = P_TIMES + NTIMES, P_SORT, P_LIMIT, P_CURSOR, P_Q, NPARAMS
+    P_STATUS,
+    P_TEAM,
+    P_ASSIGNEE,
+    P_CHANNEL,
+    P_PRIORITY,
+    P_CATEGORY,
+    P_SEGMENT,
+    P_TAG,
+    P_CUSTOMER,
+    P_TIMES,
+    P_SLA = P_TIMES + NTIMES,
+    P_SORT,
+    P_LIMIT,
+    P_CURSOR,
+    P_Q,
+    NPARAMS
 };
 static const char *const known_params[NPARAMS] = {
-    [P_STATUS] = "status",     [P_TEAM] = "team",         [P_ASSIGNEE] = "assignee",
-    [P_CHANNEL] = "channel",   [P_PRIORITY] = "priority", [P_CATEGORY] = "category",
-    [P_SEGMENT] = "segment",   [P_TAG] = "tag",           [P_CUSTOMER] = "customer_id",
-    [P_TIMES + T_CREATED_FROM] = "created_from", [P_TIMES + T_CREATED_TO] = "created_to",
-    [P_TIMES + T_UPDATED_FROM] = "updated_from", [P_TIMES + T_UPDATED_TO] = "updated_to",
-    [P_TIMES + T_DUE_FROM] = "due_from",         [P_TIMES + T_DUE_TO] = "due_to",
-    [P_SLA] = "sla",           [P_SORT] = "sort",         [P_LIMIT] = "limit",
-    [P_CURSOR] = "cursor",     [P_Q] = "q",
+    [P_STATUS] = "status",
+    [P_TEAM] = "team",
+    [P_ASSIGNEE] = "assignee",
+    [P_CHANNEL] = "channel",
+    [P_PRIORITY] = "priority",
+    [P_CATEGORY] = "category",
+    [P_SEGMENT] = "segment",
+    [P_TAG] = "tag",
+    [P_CUSTOMER] = "customer_id",
+    [P_TIMES + T_CREATED_FROM] = "created_from",
+    [P_TIMES + T_CREATED_TO] = "created_to",
+    [P_TIMES + T_UPDATED_FROM] = "updated_from",
+    [P_TIMES + T_UPDATED_TO] = "updated_to",
+    [P_TIMES + T_DUE_FROM] = "due_from",
+    [P_TIMES + T_DUE_TO] = "due_to",
+    [P_SLA] = "sla",
+    [P_SORT] = "sort",
+    [P_LIMIT] = "limit",
+    [P_CURSOR] = "cursor",
+    [P_Q] = "q",
 };
 
 int tickets_query_parse(const struct list_arg *args, size_t n, const struct tickets_query_opts *o,
@@ -222,8 +248,7 @@ int tickets_query_parse(const struct list_arg *args, size_t n, const struct tick
         char field[64];
         snprintf(field, sizeof field, "%.63s", args[i].name);
         if (k == NPARAMS || (k == P_CUSTOMER && o->customer_id))
-            return field_fail(err, "invalid_field", field, "unknown query parameter \"%s\"",
-                              field);
+            return field_fail(err, "invalid_field", field, "unknown query parameter \"%s\"", field);
         if (v[k])
             return field_fail(err, "invalid_field", field,
                               "\"%s\" is given twice; give its values once, separated by commas",
@@ -234,9 +259,9 @@ int tickets_query_parse(const struct list_arg *args, size_t n, const struct tick
     }
     const char *status = v[P_STATUS], *team = v[P_TEAM], *assignee = v[P_ASSIGNEE],
                *channel = v[P_CHANNEL], *priority = v[P_PRIORITY], *category = v[P_CATEGORY],
-               *segment = v[P_SEGMENT], *tag = v[P_TAG], *customer = v[P_CUSTOMER],
-               *const *times = &v[P_TIMES], *sla = v[P_SLA], *sort = v[P_SORT],
-               *limit = v[P_LIMIT], *cursor = v[P_CURSOR], *text = v[P_Q];
+               *segment = v[P_SEGMENT], *tag = v[P_TAG],
+               *customer = v[P_CUSTOMER], *const *times = &v[P_TIMES], *sla = v[P_SLA],
+               *sort = v[P_SORT], *limit = v[P_LIMIT], *cursor = v[P_CURSOR], *text = v[P_Q];
 
     if ((status && parse_enum(status, "status", &carebus__v1__ticket_status__descriptor, false,
                               q->status, NULL, err)) ||
@@ -282,8 +307,7 @@ int tickets_query_parse(const struct list_arg *args, size_t n, const struct tick
         for (char *b = strchr(tv, ' '); b; b = strchr(b, ' '))
             *b = '+';
         if (strlen(times[t]) >= sizeof tv || time_parse_rfc3339(tv, &q->time_us[t]) != 0 ||
-            q->time_us[t] < TIME_KEY_MIN ||
-            q->time_us[t] > TIME_KEY_MAX)
+            q->time_us[t] < TIME_KEY_MIN || q->time_us[t] > TIME_KEY_MAX)
             return field_fail(err, "invalid_field", time_params[t],
                               "could not parse \"%s\": expected an RFC 3339 time", time_params[t]);
         q->has_time[t] = true;
@@ -449,7 +473,8 @@ static void ticket_filters(struct list_sql *s, const struct tickets_query *q, en
         filter_in(s, "t.channel", q->channel, NULL);
     if (q->priority[0]) {
         filter_in(s, "(-t.priority_rank)", q->priority, "smallint");
-    } else if (q->sort == TICKETS_SORT_QUEUE && (q->has_time[T_CREATED_FROM] || q->has_time[T_CREATED_TO])) {
+    } else if (q->sort == TICKETS_SORT_QUEUE &&
+               (q->has_time[T_CREATED_FROM] || q->has_time[T_CREATED_TO])) {
         /* Every priority, said: the queue's index then reads each
          * priority's part of the range rather than the whole queue. */
         char all[64];
@@ -479,8 +504,8 @@ static void ticket_filters(struct list_sql *s, const struct tickets_query *q, en
     static const char *const cols[] = {"t.created_at", "t.created_at", "t.updated_at",
                                        "t.updated_at", "d.due_at",     "d.due_at"};
     for (size_t t = 0; t < NTIMES; t++)
-        if (q->has_time[t] && (t < T_UPDATED_FROM || t > T_UPDATED_TO || q->sort == TICKETS_SORT_UPDATED ||
-                               q->sort == TICKETS_SORT_CREATED))
+        if (q->has_time[t] && (t < T_UPDATED_FROM || t > T_UPDATED_TO ||
+                               q->sort == TICKETS_SORT_UPDATED || q->sort == TICKETS_SORT_CREATED))
             filter_time(s, cols[t], t % 2 ? "<" : ">=", q->time_us[t]);
     if (q->sla[0] && cr == CLOCK_PROBE)
         filter(s, "c.state = ANY (string_to_array(", q->sla, ", ','))");
@@ -514,11 +539,13 @@ static void with_clause(struct list_sql *s, const struct tickets_query *q, bool 
         buf_puts(&s->sql, ")");
     }
     if (sla_set) {
-        buf_puts(&s->sql, ", cl AS MATERIALIZED (SELECT c.ticket_id FROM n, sla.ticket_clocks(n.now) c"
-                          " WHERE c.state = ANY (string_to_array(");
+        buf_puts(&s->sql,
+                 ", cl AS MATERIALIZED (SELECT c.ticket_id FROM n, sla.ticket_clocks(n.now) c"
+                 " WHERE c.state = ANY (string_to_array(");
         list_sql_param(s, q->sla);
-        buf_printf(&s->sql, ", ','))), few AS MATERIALIZED (SELECT count(*) < %d AS yes"
-                            " FROM (SELECT 1 FROM cl LIMIT %d) x)",
+        buf_printf(&s->sql,
+                   ", ','))), few AS MATERIALIZED (SELECT count(*) < %d AS yes"
+                   " FROM (SELECT 1 FROM cl LIMIT %d) x)",
                    SLA_FEW, SLA_FEW);
     }
 }
@@ -587,8 +614,9 @@ static void cursor_value(struct list_sql *s, const struct tickets_query *q, size
 
 /* One way to find the page's ids and keys, in order; gate: a condition
  * that decides, once, whether this way runs (NULL: always). */
-static void inner_select(struct list_sql *s, const struct tickets_query *q, const struct sort_key *k,
-                         size_t nk, bool desc, enum clock_read cr, const char *gate)
+static void inner_select(struct list_sql *s, const struct tickets_query *q,
+                         const struct sort_key *k, size_t nk, bool desc, enum clock_read cr,
+                         const char *gate)
 {
     buf_puts(&s->sql, "(SELECT t.id");
     for (size_t i = 0; i < nk; i++)
@@ -645,8 +673,8 @@ static void keyed_sql(const struct tickets_query *q, struct list_sql *s)
     buf_puts(&s->sql, " SELECT router.ticket_summary(t) || jsonb_build_object('sla',"
                       " sla.clock_json(c.due_at, c.warn_at, c.state))");
     for (size_t i = 0; i < nk; i++)
-        buf_printf(&s->sql, k[i].type == KEY_TIME ? ", " TS_US("p.k%zu") "::text" : ", p.k%zu::text",
-                   i);
+        buf_printf(&s->sql,
+                   k[i].type == KEY_TIME ? ", " TS_US("p.k%zu") "::text" : ", p.k%zu::text", i);
     buf_puts(&s->sql, " FROM (");
     if (q->sla[0]) {
         inner_select(s, q, k, nk, desc, CLOCK_SET, "(SELECT yes FROM few)");

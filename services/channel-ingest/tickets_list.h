@@ -77,7 +77,7 @@ struct tickets_query {
     struct list_cursor cursor;
     char status[LIST_VALUES_MAX];
     char channel[LIST_VALUES_MAX];
-    uint32_t channels; /* the channels named (bit per value), for access */
+    uint32_t channels;              /* the channels named (bit per value), for access */
     char priority[LIST_VALUES_MAX]; /* negated ranks: "-4,-3" (the queue key) */
     char category[LIST_VALUES_MAX];
     char segment[LIST_VALUES_MAX];
@@ -98,8 +98,8 @@ const char *tickets_sort_name(enum tickets_sort s);
 /* What the parser may be told besides the arguments. */
 struct tickets_query_opts {
     enum tickets_sort default_sort;
-    const char *agent_id;     /* the key's agent ("me"), NULL or "": none */
-    const char *customer_id;  /* the path's customer: customer_id is then not a parameter */
+    const char *agent_id;    /* the key's agent ("me"), NULL or "": none */
+    const char *customer_id; /* the path's customer: customer_id is then not a parameter */
 };
 
 /* Reads the arguments. 0 with *q filled (borrowing from args), or -1 with

@@ -343,8 +343,7 @@ static int dbq_push(dbq *q, struct dbq_item *it)
     return 0;
 }
 
-int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, dbq_fn fn,
-              void *arg)
+int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, dbq_fn fn, void *arg)
 {
     struct dbq_item *it = calloc(1, sizeof *it);
     if (!it)

@@ -15,8 +15,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const orders[][2] = {
-    {"queue", "iiu"},     {"updated", "iu"},  {"due", "iu"},      {"relevance", "ru"},
-    {"customers", "itu"}, {"timeline", "ii"},
+    {"queue", "iiu"},    {"updated", "iu"},    {"due", "iu"},
+    {"relevance", "ru"}, {"customers", "itu"}, {"timeline", "ii"},
 };
 
 static void check(const char *enc)

@@ -65,8 +65,8 @@ static void test_round_trip(void **state)
     size_t n = list_cursor_encode(&c, enc);
     assert_int_equal(n, strlen(enc));
     /* Opaque: URL-safe characters only. */
-    assert_int_equal(strspn(enc, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-                     n);
+    assert_int_equal(
+        strspn(enc, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), n);
     assert_int_equal(list_cursor_decode(enc, "queue", "iiu", &d), 0);
     assert_string_equal(list_cursor_param(&d, 0, p), "-4");
     assert_string_equal(list_cursor_param(&d, 1, p), "1795399200123456");
@@ -108,20 +108,33 @@ static void test_set_refuses(void **state)
     (void)state;
     struct list_cursor c;
     list_cursor_init(&c, "x", "irut");
-    const char *ints[] = {"", "-", "01", "-0", "+1", "1.0", " 1", "9223372036854775808",
-                          "-9223372036854775809", "12345678901234567890", "1e3"};
+    const char *ints[] = {"",
+                          "-",
+                          "01",
+                          "-0",
+                          "+1",
+                          "1.0",
+                          " 1",
+                          "9223372036854775808",
+                          "-9223372036854775809",
+                          "12345678901234567890",
+                          "1e3"};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (list_cursor_set(&c, 0, ints[i]) == 0)
             fail_msg("integer \"%s\" accepted", ints[i]);
     assert_int_equal(list_cursor_set(&c, 0, "9223372036854775807"), 0);
     assert_int_equal(list_cursor_set(&c, 0, "-9223372036854775808"), 0);
-    const char *reals[] = {"", "NaN", "Infinity", "-Infinity", "1e39", "0.5x", " 0.5", "0x1p3", "+1"};
+    const char *reals[] = {"",     "NaN",  "Infinity", "-Infinity", "1e39",
+                           "0.5x", " 0.5", "0x1p3",    "+1"};
     for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
         if (list_cursor_set(&c, 1, reals[i]) == 0)
             fail_msg("real \"%s\" accepted", reals[i]);
-    const char *ids[] = {"", "7C9E6679-7425-40DE-944B-E07FC1F90AE7",
-                         "7c9e6679742540de944be07fc1f90ae7", "7c9e6679-7425-40de-944b-e07fc1f90ae",
-                         "7c9e6679-7425-40de-944b-e07fc1f90ae7x", "7c9e6679_7425-40de-944b-e07fc1f90ae7"};
+    const char *ids[] = {"",
+                         "7C9E6679-7425-40DE-944B-E07FC1F90AE7",
+                         "7c9e6679742540de944be07fc1f90ae7",
+                         "7c9e6679-7425-40de-944b-e07fc1f90ae",
+                         "7c9e6679-7425-40de-944b-e07fc1f90ae7x",
+                         "7c9e6679_7425-40de-944b-e07fc1f90ae7"};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         if (list_cursor_set(&c, 2, ids[i]) == 0)
             fail_msg("uuid \"%s\" accepted", ids[i]);

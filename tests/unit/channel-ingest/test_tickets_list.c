@@ -207,7 +207,8 @@ static void test_statements(void **state)
         "status=open",
         "status=open,pending&team=support&assignee=agent-9&tag=refund&segment=vip",
         "assignee=unassigned&channel=zalo&priority=urgent&category=complaint",
-        "customer_id=" CUSTOMER "&created_from=2026-01-01T00:00:00Z&created_to=2026-02-01T00:00:00Z",
+        "customer_id=" CUSTOMER
+        "&created_from=2026-01-01T00:00:00Z&created_to=2026-02-01T00:00:00Z",
         "updated_from=2026-01-01T00:00:00Z&sort=queue",
         "updated_from=2026-01-01T00:00:00Z&sort=updated",
         "due_from=2026-01-01T00:00:00Z&sla=breached,warning",
@@ -262,7 +263,8 @@ static void test_cursor(void **state)
     assert_int_equal(tickets_query_sql(&q, NULL, &s), 0);
     check_sql(&s, NULL);
     /* One status pins its index's first column in the comparison. */
-    assert_non_null(strstr(buf_str(&s.sql), "(t.status, (-t.priority_rank), t.created_at, t.id) > ("));
+    assert_non_null(
+        strstr(buf_str(&s.sql), "(t.status, (-t.priority_rank), t.created_at, t.id) > ("));
     bool seen = false;
     for (int i = 0; i < s.n; i++)
         seen = seen || (s.params[i] && strcmp(s.params[i], "1795399200123456") == 0);
@@ -312,8 +314,11 @@ static void test_customers_search(void **state)
         check_sql(&sql, (const char *const[]){"lan", "0901", "+84901", NULL});
         list_sql_release(&sql);
     }
-    const char *bad[][2] = {{"", "q"},           {"q=", "q"},          {"q=lan&q=an", "q"},
-                            {"q=lan&phone=1", "phone"}, {"q=lan&limit=0", "limit"},
+    const char *bad[][2] = {{"", "q"},
+                            {"q=", "q"},
+                            {"q=lan&q=an", "q"},
+                            {"q=lan&phone=1", "phone"},
+                            {"q=lan&limit=0", "limit"},
                             {"q=lan&cursor=x", "cursor"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (search_parse(bad[i][0], &s, &err) == 0)
@@ -338,10 +343,8 @@ static void test_customers_search(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults_and_values),
-        cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_statements),
-        cmocka_unit_test(test_cursor),
+        cmocka_unit_test(test_defaults_and_values), cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_statements),          cmocka_unit_test(test_cursor),
         cmocka_unit_test(test_customers_search),
     };
     if (argc > 1)

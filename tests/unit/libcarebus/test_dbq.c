@@ -31,8 +31,8 @@ struct run {
     dbq *q;
     void *later; /* a job to queue once the backend is killed */
     int want, done, failed;
-    int order[16]; /* the tags of the results, in the order they came */
-    int pids[16];  /* backend pids, by tag */
+    int order[16];            /* the tags of the results, in the order they came */
+    int pids[16];             /* backend pids, by tag */
     long long t0[16], t1[16]; /* when each began and ended, in the server's clock */
 };
 
@@ -92,8 +92,7 @@ static void sleep_query(dbq *q, struct job *j, const char *seconds)
                                " (extract(epoch FROM clock_timestamp()) * 1e6)::bigint,"
                                " pg_sleep($2::float8),"
                                " (extract(epoch FROM clock_timestamp()) * 1e6)::bigint",
-                               2,
-                               params, on_result, j),
+                               2, params, on_result, j),
                      0);
 }
 
