@@ -7,9 +7,10 @@
  * agent, a date range) are found through their own index and sorted.
  * Where PostgreSQL cannot know which is cheaper, the statement decides for
  * it: SLA states are read as a set or by a walk depending on how many
- * tickets are in them (counted, keyed_sql), an updated range as a set, a
- * search by a walk back from the newest message or through the search
- * index depending on its words' frequency (search_sql). Every value
+ * tickets are in them (counted, keyed_sql), a search by a walk back from
+ * the newest message or through the search index depending on its words'
+ * frequency (search_sql). Nothing indexes updated_at (0011 says why):
+ * "updated" sorts what its filters select. Every value
  * reaches PostgreSQL as a parameter; only fixed fragments are spliced, and
  * PostgreSQL plans each statement with its values (an unnamed statement),
  * so "status=open" uses the open tickets' index.
@@ -504,8 +505,7 @@ static void ticket_filters(struct list_sql *s, const struct tickets_query *q, en
     static const char *const cols[] = {"t.created_at", "t.created_at", "t.updated_at",
                                        "t.updated_at", "d.due_at",     "d.due_at"};
     for (size_t t = 0; t < NTIMES; t++)
-        if (q->has_time[t] && (t < T_UPDATED_FROM || t > T_UPDATED_TO ||
-                               q->sort == TICKETS_SORT_UPDATED || q->sort == TICKETS_SORT_CREATED))
+        if (q->has_time[t])
             filter_time(s, cols[t], t % 2 ? "<" : ">=", q->time_us[t]);
     if (q->sla[0] && cr == CLOCK_PROBE)
         filter(s, "c.state = ANY (string_to_array(", q->sla, ", ','))");
@@ -513,31 +513,13 @@ static void ticket_filters(struct list_sql *s, const struct tickets_query *q, en
     buf_puts(&s->sql, " AND " ACCESS_SQL_TICKET_WITHIN("t", "$1"));
 }
 
-/* Whether the updated range is read as a set of its own (below). */
-static bool updated_set(const struct tickets_query *q)
-{
-    return (q->has_time[T_UPDATED_FROM] || q->has_time[T_UPDATED_TO]) &&
-           q->sort != TICKETS_SORT_UPDATED && q->sort != TICKETS_SORT_CREATED;
-}
-
-/* WITH n: the SLA clock's now, once. For an updated range in an order
- * other than its own, u: the tickets in the range, through their index (the
- * recently updated are the recently created, at the end of every priority
- * of the queue: a walk in queue order would read nearly all of it first).
- * For SLA states, cl: the tickets in those states, and few: whether they
- * are fewer than SLA_FEW (see keyed_sql). */
+/* WITH n: the SLA clock's now, once. For SLA states, cl: the tickets in
+ * those states, and few: whether they are fewer than SLA_FEW (see
+ * keyed_sql). */
 #define SLA_FEW 2000
 static void with_clause(struct list_sql *s, const struct tickets_query *q, bool sla_set)
 {
     buf_puts(&s->sql, "WITH n AS MATERIALIZED (SELECT sla.now() AS now)");
-    if (updated_set(q)) {
-        buf_puts(&s->sql, ", u AS MATERIALIZED (SELECT t.id FROM router.tickets t WHERE true");
-        if (q->has_time[T_UPDATED_FROM])
-            filter_time(s, "t.updated_at", ">=", q->time_us[T_UPDATED_FROM]);
-        if (q->has_time[T_UPDATED_TO])
-            filter_time(s, "t.updated_at", "<", q->time_us[T_UPDATED_TO]);
-        buf_puts(&s->sql, ")");
-    }
     if (sla_set) {
         buf_puts(&s->sql,
                  ", cl AS MATERIALIZED (SELECT c.ticket_id FROM n, sla.ticket_clocks(n.now) c"
@@ -551,15 +533,13 @@ static void with_clause(struct list_sql *s, const struct tickets_query *q, bool 
 }
 
 /* The relations of a ticket query after "FROM router.tickets t": the
- * deadlines, the updated set, the states (the set, or a probe of the
- * clock: LATERAL, one index probe per ticket). */
+ * deadlines, the states (the set, or a probe of the clock: LATERAL, one
+ * index probe per ticket). */
 static void ticket_joins(struct list_sql *s, const struct tickets_query *q, const char *ticket,
                          enum clock_read cr)
 {
     if (uses_deadlines(q))
         buf_printf(&s->sql, " JOIN sla.ticket_deadlines d ON d.ticket_id = %s", ticket);
-    if (updated_set(q))
-        buf_printf(&s->sql, " JOIN u ON u.id = %s", ticket);
     if (q->sla[0] && cr == CLOCK_SET)
         buf_printf(&s->sql, " JOIN cl ON cl.ticket_id = %s", ticket);
     else if (q->sla[0])
