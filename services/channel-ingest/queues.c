@@ -4,7 +4,8 @@
  * One statement over the active tickets (open or pending: the partial index
  * tickets_list_active) joined to every running SLA clock at once
  * (sla.ticket_clocks, a hash join rather than a probe per ticket). Teams
- * are those of the active tickets and of the agents; agents are
+ * are the active ones of router.teams and those of the active tickets and
+ * of the agents; agents are
  * router.agents and any assignee of an active ticket, so that nobody's
  * tickets are left out. Waiting: for a team, the oldest queued_at of its
  * unassigned tickets (time in the queue); for an agent, the oldest
@@ -28,7 +29,8 @@
     "    count(a.status) FILTER (WHERE a.breaching) AS breaching,"                                 \
     "    min(a.queued_at) FILTER (WHERE a.assignee IS NULL) AS waiting_since"                      \
     "   FROM (SELECT a.team FROM a WHERE a.team IS NOT NULL"                                       \
-    "         UNION SELECT unnest(g.teams) FROM router.agents g) x"                                \
+    "         UNION SELECT unnest(g.teams) FROM router.agents g"                                   \
+    "         UNION SELECT r.id FROM router.teams r WHERE r.active) x"                             \
     "   LEFT JOIN a ON a.team = x.team GROUP BY x.team),"                                          \
     " ag AS (SELECT x.id, count(a.status) FILTER (WHERE a.status = 'open') AS open,"               \
     "    count(a.status) FILTER (WHERE a.status = 'pending') AS pending,"                          \

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "tag.h"
 #include "timeutil.h"
 #include "vocab.h"
 
@@ -141,6 +142,23 @@ static int parse_names(const char *v, const char *field, char *out, struct messa
                               "separated by commas",
                               field, LIST_NAME_MAX);
         if (join(out, item, err, field) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Tags, each spelled as tag.h normalises them ("Late Delivery" is
+ * "late_delivery"), as the router keeps them. */
+static int parse_tags(const char *v, char *out, struct message_error *err)
+{
+    char item[TAG_MAX * 4 + 2], tag[TAG_MAX + 1];
+    const char *p = v;
+    out[0] = '\0';
+    while (next_item(&p, item, sizeof item)) {
+        if (strlen(item) > TAG_MAX * 4 || tag_normalise(item, tag) != 0)
+            return field_fail(err, "invalid_field", "tag",
+                              "\"tag\" takes tags of 1 to %d bytes, separated by commas", TAG_MAX);
+        if (join(out, tag, err, "tag") != 0)
             return -1;
     }
     return 0;
@@ -275,7 +293,7 @@ int tickets_query_parse(const struct list_arg *args, size_t n, const struct tick
         (segment && parse_enum(segment, "segment", &carebus__v1__segment__descriptor, false,
                                q->segment, NULL, err)) ||
         (team && parse_names(team, "team", q->team, err)) ||
-        (tag && parse_names(tag, "tag", q->tag, err)) || (sla && parse_sla(sla, q->sla, err)) ||
+        (tag && parse_tags(tag, q->tag, err)) || (sla && parse_sla(sla, q->sla, err)) ||
         (limit && parse_limit(limit, &q->limit, err)))
         return -1;
     if (assignee) {

@@ -7,7 +7,8 @@
  *   team, assignee                                 names; assignee may be
  *                                                  "unassigned" (alone) or
  *                                                  "me" (the key's agent)
- *   tag                                            every tag named
+ *   tag                                            every tag named (spelled
+ *                                                  as tag.h normalises)
  *   customer_id                                    a customer (or one merged
  *                                                  into another: its
  *                                                  survivor's tickets)

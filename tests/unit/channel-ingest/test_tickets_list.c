@@ -91,10 +91,11 @@ static void test_defaults_and_values(void **state)
     assert_string_equal(q.sla, "breached,within");
     assert_int_equal(q.limit, 100);
     assert_int_equal(q.sort, TICKETS_SORT_DUE);
-    accepted("assignee=me&team=support,returns-warranty&tag=refund,vip-followup", &q);
+    accepted("assignee=me&team=support,returns-warranty&tag=refund,VIP-followup, Late  Delivery",
+             &q);
     assert_string_equal(q.assignee, "lan");
     assert_string_equal(q.team, "support,returns-warranty");
-    assert_string_equal(q.tag, "refund,vip-followup");
+    assert_string_equal(q.tag, "refund,vip-followup,late_delivery");
     accepted("assignee=unassigned", &q);
     assert_true(q.unassigned);
     assert_string_equal(q.assignee, "");
