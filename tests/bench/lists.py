@@ -136,9 +136,9 @@ def chained(make):
 
 db = psycopg2.connect(CONNINFO)
 cur = db.cursor()
-cur.execute("SELECT id::text FROM router.customers TABLESAMPLE SYSTEM (1) LIMIT 500")
+cur.execute("SELECT id::text FROM router.customers ORDER BY random() LIMIT 500")
 customers = [r[0] for r in cur.fetchall()]
-cur.execute("SELECT id::text FROM router.tickets TABLESAMPLE SYSTEM (1) LIMIT 500")
+cur.execute("SELECT id::text FROM router.tickets ORDER BY random() LIMIT 500")
 tickets = [r[0] for r in cur.fetchall()]
 cur.execute("SELECT DISTINCT team FROM router.tickets WHERE team IS NOT NULL")
 teams = [r[0] for r in cur.fetchall()]
