@@ -8,6 +8,7 @@
  * router.customer_find.
  */
 #include "customers.h"
+#include "customers_search.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -161,6 +162,8 @@ http_status customers_find(http_req *r, void *arg)
     ingest *in = arg;
     if (!auth_unscoped_ok(in->auth, r, auth_grant(r)))
         return HTTP_DONE;
+    if (http_query(r, "q"))
+        return customers_search(r, in);
     struct identity id;
     struct message_error err;
     if (customers_lookup_parse(http_query(r, "phone"), http_query(r, "email"),

@@ -4,6 +4,8 @@
  * exactly one handle; it is normalised with identity.h, the very functions
  * the router files identities with, so "0901 234 567" finds the customer
  * who wrote from "+84901234567". The profile parser is in ops.h.
+ * GET /v1/customers?q=… searches by the start of a name, number or
+ * address instead (customers_search.c).
  */
 #ifndef CUSTOMERS_H
 #define CUSTOMERS_H

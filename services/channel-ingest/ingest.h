@@ -1,11 +1,12 @@
 /* ingest.h — channel-ingest's shared context and its parts.
  *
  * One ingest per process: the write queue (group commit of appends), the
- * read queue (read-back endpoints, existence checks, the API key table's
- * reloads), the bus publisher and the accepted keys (libcarebus auth.h).
- * Reads and writes use separate connections so that a read never waits
- * behind a commit. Who may call each route is the route table's access
- * column (routes.c), checked by the guard before any handler runs.
+ * read queue (read-backs, lists and searches, existence checks, the API key
+ * table's reloads), the bus publisher and the accepted keys (libcarebus
+ * auth.h). Reads and writes use separate connections so that a read never
+ * waits behind a commit, and the reads a few (CAREBUS_INGEST_READ_CONNS) so
+ * that a slow search does not hold up the reads queued behind it. Who may call each route is the
+ * route table's access column (routes.c), checked by the guard before any handler runs.
  */
 #ifndef INGEST_H
 #define INGEST_H
@@ -50,6 +51,10 @@ http_status messages_post(http_req *r, void *arg);         /* messages.c */
 http_status events_get(http_req *r, void *arg);            /* readback.c */
 http_status feed_get(http_req *r, void *arg);              /* feed.c */
 http_status tickets_get(http_req *r, void *arg);           /* readback.c */
+http_status tickets_list(http_req *r, void *arg);          /* lists.c */
+http_status tickets_timeline(http_req *r, void *arg);      /* lists.c */
+http_status customers_tickets(http_req *r, void *arg);     /* lists.c */
+http_status queues_get(http_req *r, void *arg);            /* queues.c */
 http_status tickets_reply_post(http_req *r, void *arg);    /* tickets.c */
 http_status tickets_status_post(http_req *r, void *arg);   /* tickets.c */
 http_status tickets_transfer_post(http_req *r, void *arg); /* tickets.c */

@@ -30,6 +30,7 @@ struct ingest_config {
     long json_max_depth;
     long feed_max_waiting;
     long password_log_n; /* scrypt's cost for agents' passwords (hasher.h) */
+    long read_conns;     /* CAREBUS_INGEST_READ_CONNS */
     char *tls_cert;      /* PEM text read from CAREBUS_TLS_CERT, or NULL */
     char *tls_key;
 };
@@ -87,7 +88,8 @@ static int ingest_configure(struct ingest_config *c)
         config_long("MAX_IMPORT_BODY", 64 << 20, 1024, 1 << 30, &c->max_import_body, &err) != 0 ||
         config_long("JSON_MAX_DEPTH", 32, 2, 1024, &c->json_max_depth, &err) != 0 ||
         config_long("FEED_MAX_WAITING", 256, 1, 10000, &c->feed_max_waiting, &err) != 0 ||
-        config_long("PASSWORD_LOG_N", PASSWORD_LOG_N, 10, 20, &c->password_log_n, &err) != 0) {
+        config_long("PASSWORD_LOG_N", PASSWORD_LOG_N, 10, 20, &c->password_log_n, &err) != 0 ||
+        config_long("INGEST_READ_CONNS", 4, 1, DBQ_MAX_CONNS, &c->read_conns, &err) != 0) {
         log_error("%s", err);
         return -1;
     }
@@ -112,7 +114,7 @@ static int ingest_open(ingest *in, const struct ingest_config *c)
     in->json_max_depth = (size_t)c->json_max_depth;
     in->auth = auth_new(config_str("BOOTSTRAP_API_KEY", NULL), &c->rl, "carebus_ingest");
     in->writes = dbq_new(in->svc->loop, pg, "channel-ingest/writes");
-    in->reads = dbq_new(in->svc->loop, pg, "channel-ingest/reads");
+    in->reads = dbq_new_pool(in->svc->loop, pg, "channel-ingest/reads", (size_t)c->read_conns);
     if (!in->auth || !in->writes || !in->reads)
         return -1;
     if (auth_start_refresh(in->auth, in->svc->loop, in->reads) != 0)

@@ -1,25 +1,28 @@
-/* dbq.c — a FIFO of statements over one non-blocking libpq connection.
+/* dbq.c — a FIFO of statements over a few non-blocking libpq connections.
  *
- * The connection's socket is registered with the loop: readable means
+ * Each connection's socket is registered with the loop: readable means
  * results may be complete (PQconsumeInput, then PQgetResult while not
  * busy); writable is watched only while PQflush has not sent everything.
+ * The queue holds the statements not yet sent; a free connection that is
+ * up takes its head. A callback may queue more work (it is sent from the
+ * same turn), so every walk over the connections re-reads their state after
+ * calling back.
  *
  * XXX: connecting goes through db_ensure, a blocking PQconnectdbParams (from
- * a timer, at most once per backoff interval): against a local or refused
- * server it returns at once; a non-blocking connect
+ * a timer, at most once per backoff interval and connection): against a
+ * local or refused server it returns at once; a non-blocking connect
  * (PQconnectStart/PQconnectPoll) would remove the worst case.
  */
 #include "dbq.h"
 
-#include "db.h"
-
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
+#include "db.h"
 #include "log.h"
 #include "metrics.h"
-
 
 struct dbq_item {
     struct dbq_item *next;
@@ -31,16 +34,22 @@ struct dbq_item {
     void *arg;
 };
 
-struct dbq {
-    loop *loop;
+struct dbq_conn {
+    dbq *q;
     db *db;       /* the connection, its backoff and its logging */
     PGconn *conn; /* db's connection while registered with the loop */
     int fd;
+    struct dbq_item *inflight; /* NULL: free */
+    PGresult *result;          /* the in-flight statement's result, until NULL */
+};
+
+struct dbq {
+    loop *loop;
     int timer;
-    struct dbq_item *head, *tail; /* head is in flight when inflight */
-    bool inflight;
-    PGresult *result; /* the in-flight statement's result, until NULL */
-    size_t pending;
+    struct dbq_item *head, *tail; /* not sent yet */
+    size_t waiting;
+    size_t nconns;
+    struct dbq_conn conns[];
 };
 
 static void dbq_item_destroy(struct dbq_item *it)
@@ -54,15 +63,47 @@ static void dbq_item_destroy(struct dbq_item *it)
     free(it);
 }
 
-static void dbq_fail_all(dbq *q)
+static bool conn_up(const struct dbq_conn *c)
 {
-    /* Detach first: a callback may queue new work (it will be refused). */
+    return c->conn && PQstatus(c->conn) == CONNECTION_OK;
+}
+
+bool dbq_up(const dbq *q)
+{
+    for (size_t i = 0; i < q->nconns; i++)
+        if (conn_up(&q->conns[i]))
+            return true;
+    return false;
+}
+
+size_t dbq_pending(const dbq *q)
+{
+    size_t n = q->waiting;
+    for (size_t i = 0; i < q->nconns; i++)
+        n += q->conns[i].inflight != NULL;
+    return n;
+}
+
+bool dbq_busy(const dbq *q)
+{
+    for (size_t i = 0; i < q->nconns; i++)
+        if (conn_up(&q->conns[i]) && !q->conns[i].inflight)
+            return false;
+    return true;
+}
+
+size_t dbq_size(const dbq *q)
+{
+    return q->nconns;
+}
+
+/* Calls back every statement not sent yet with NULL. */
+static void dbq_fail_waiting(dbq *q)
+{
+    /* Detach first: a callback may queue new work (refused while down). */
     struct dbq_item *it = q->head;
     q->head = q->tail = NULL;
-    q->inflight = false;
-    q->pending = 0;
-    PQclear(q->result);
-    q->result = NULL;
+    q->waiting = 0;
     while (it) {
         struct dbq_item *next = it->next;
         it->fn(NULL, it->arg);
@@ -71,135 +112,144 @@ static void dbq_fail_all(dbq *q)
     }
 }
 
-static void dbq_disconnect(dbq *q)
+/* Calls back the connection's in-flight statement, if any, with NULL. */
+static void conn_fail_inflight(struct dbq_conn *c)
 {
-    if (q->conn) {
-        if (q->fd >= 0)
-            loop_remove_fd(q->loop, q->fd);
-        db_mark_down(q->db);
-        q->conn = NULL;
-        q->fd = -1;
+    struct dbq_item *it = c->inflight;
+    c->inflight = NULL;
+    PQclear(c->result);
+    c->result = NULL;
+    if (it) {
+        it->fn(NULL, it->arg);
+        dbq_item_destroy(it);
+    }
+}
+
+/* Closes a connection; its statement fails, and the waiting ones too when
+ * it was the last connection up. */
+static void conn_disconnect(struct dbq_conn *c)
+{
+    if (c->conn) {
+        if (c->fd >= 0)
+            loop_remove_fd(c->q->loop, c->fd);
+        db_mark_down(c->db);
+        c->conn = NULL;
+        c->fd = -1;
         metrics_add("carebus_dbq_disconnects_total", 1);
     }
-    dbq_fail_all(q);
+    conn_fail_inflight(c);
+    if (!dbq_up(c->q))
+        dbq_fail_waiting(c->q);
 }
 
-static int dbq_on_io(loop *l, short revents, void *arg);
+static int conn_on_io(loop *l, short revents, void *arg);
 
 /* Connects through db (bounded backoff) and registers the socket. */
-static int dbq_connect(dbq *q)
+static int conn_connect(struct dbq_conn *c)
 {
-    if (db_ensure(q->db) != 0)
+    if (db_ensure(c->db) != 0)
         return -1;
-    PGconn *c = db_conn(q->db);
-    if (PQsetnonblocking(c, 1) != 0 ||
-        loop_add_fd(q->loop, PQsocket(c), ZMQ_POLLIN, dbq_on_io, q) != 0) {
-        db_mark_down(q->db);
+    PGconn *pc = db_conn(c->db);
+    if (PQsetnonblocking(pc, 1) != 0 ||
+        loop_add_fd(c->q->loop, PQsocket(pc), ZMQ_POLLIN, conn_on_io, c) != 0) {
+        db_mark_down(c->db);
         return -1;
     }
-    q->conn = c;
-    q->fd = PQsocket(c);
+    c->conn = pc;
+    c->fd = PQsocket(pc);
     return 0;
-}
-
-bool dbq_up(const dbq *q)
-{
-    return q->conn && PQstatus(q->conn) == CONNECTION_OK;
-}
-
-size_t dbq_pending(const dbq *q)
-{
-    return q->pending;
-}
-
-bool dbq_busy(const dbq *q)
-{
-    return q->inflight;
 }
 
 /* Flushes the output buffer; watches writability while data remains. */
-static int dbq_flush(dbq *q)
+static int conn_flush(struct dbq_conn *c)
 {
-    int f = PQflush(q->conn);
+    int f = PQflush(c->conn);
     if (f < 0)
         return -1;
-    loop_set_fd_events(q->loop, q->fd, f ? ZMQ_POLLIN | ZMQ_POLLOUT : ZMQ_POLLIN);
+    loop_set_fd_events(c->q->loop, c->fd, f ? ZMQ_POLLIN | ZMQ_POLLOUT : ZMQ_POLLIN);
     return 0;
 }
 
-/* Sends the head of the queue if nothing is in flight. */
-static void dbq_kick(dbq *q)
+/* A free connection that is up, or NULL. */
+static struct dbq_conn *dbq_free_conn(dbq *q)
 {
-    while (q->head && !q->inflight && dbq_up(q)) {
-        struct dbq_item *it = q->head;
-        int ok = it->send ? it->send(q->conn, it->arg) == 0
-                          : PQsendQueryParams(q->conn, it->sql, it->nparams, NULL,
-                                              (const char *const *)it->params, NULL, NULL, 0);
-        if (!ok) {
-            if (PQstatus(q->conn) != CONNECTION_OK) {
-                dbq_disconnect(q);
-                return;
-            }
-            /* This statement alone could not be sent (e.g. out of memory). */
-            log_error("could not send a query: %.*s", (int)strcspn(PQerrorMessage(q->conn), "\n"),
-                      PQerrorMessage(q->conn));
-            q->head = it->next;
-            if (!q->head)
-                q->tail = NULL;
-            q->pending--;
-            it->fn(NULL, it->arg);
-            dbq_item_destroy(it);
-            continue;
-        }
-        q->inflight = true;
-        if (dbq_flush(q) != 0)
-            dbq_disconnect(q);
-    }
+    for (size_t i = 0; i < q->nconns; i++)
+        if (!q->conns[i].inflight && conn_up(&q->conns[i]))
+            return &q->conns[i];
+    return NULL;
 }
 
-static int dbq_on_io(loop *l, short revents, void *arg)
+/* Sends waiting statements on the free connections. */
+static void dbq_kick(dbq *q)
 {
-    (void)l;
-    dbq *q = arg;
-    if ((revents & ZMQ_POLLOUT) && dbq_flush(q) != 0) {
-        dbq_disconnect(q);
-        return 0;
-    }
-    if (!(revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
-        return 0;
-    if (!PQconsumeInput(q->conn)) {
-        log_warn("lost the PostgreSQL connection: %.*s",
-                 (int)strcspn(PQerrorMessage(q->conn), "\n"), PQerrorMessage(q->conn));
-        dbq_disconnect(q);
-        return 0;
-    }
-    while (q->inflight && !PQisBusy(q->conn)) {
-        PGresult *r = PQgetResult(q->conn);
-        if (r) {
-            /* A statement yields one result then NULL; keep the first. */
-            if (!q->result)
-                q->result = r;
-            else
-                PQclear(r);
-            continue;
-        }
+    struct dbq_conn *c;
+    while (q->head && (c = dbq_free_conn(q))) {
         struct dbq_item *it = q->head;
         q->head = it->next;
         if (!q->head)
             q->tail = NULL;
-        q->pending--;
-        q->inflight = false;
-        PGresult *res = q->result;
-        q->result = NULL;
+        q->waiting--;
+        it->next = NULL;
+        c->inflight = it;
+        int ok = it->send ? it->send(c->conn, it->arg) == 0
+                          : PQsendQueryParams(c->conn, it->sql, it->nparams, NULL,
+                                              (const char *const *)it->params, NULL, NULL, 0);
+        if (!ok) {
+            if (PQstatus(c->conn) != CONNECTION_OK) {
+                conn_disconnect(c);
+                continue;
+            }
+            /* This statement alone could not be sent (e.g. out of memory). */
+            log_error("could not send a query: %.*s", (int)strcspn(PQerrorMessage(c->conn), "\n"),
+                      PQerrorMessage(c->conn));
+            conn_fail_inflight(c);
+            continue;
+        }
+        if (conn_flush(c) != 0)
+            conn_disconnect(c);
+    }
+}
+
+static int conn_on_io(loop *l, short revents, void *arg)
+{
+    (void)l;
+    struct dbq_conn *c = arg;
+    dbq *q = c->q;
+    if ((revents & ZMQ_POLLOUT) && conn_flush(c) != 0) {
+        conn_disconnect(c);
+        return 0;
+    }
+    if (!(revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+        return 0;
+    if (!PQconsumeInput(c->conn)) {
+        log_warn("lost the PostgreSQL connection: %.*s",
+                 (int)strcspn(PQerrorMessage(c->conn), "\n"), PQerrorMessage(c->conn));
+        conn_disconnect(c);
+        return 0;
+    }
+    while (c->inflight && !PQisBusy(c->conn)) {
+        PGresult *r = PQgetResult(c->conn);
+        if (r) {
+            /* A statement yields one result then NULL; keep the first. */
+            if (!c->result)
+                c->result = r;
+            else
+                PQclear(r);
+            continue;
+        }
+        struct dbq_item *it = c->inflight;
+        PGresult *res = c->result;
+        c->inflight = NULL;
+        c->result = NULL;
         it->fn(res, it->arg);
         PQclear(res);
         dbq_item_destroy(it);
-        if (!q->conn)
-            return 0; /* a callback destroyed the connection */
+        if (!c->conn)
+            return 0; /* a callback's work broke the connection */
         dbq_kick(q);
     }
-    if (q->conn && PQstatus(q->conn) != CONNECTION_OK)
-        dbq_disconnect(q);
+    if (c->conn && PQstatus(c->conn) != CONNECTION_OK)
+        conn_disconnect(c);
     return 0;
 }
 
@@ -207,29 +257,48 @@ static int dbq_on_tick(loop *l, void *arg)
 {
     (void)l;
     dbq *q = arg;
-    if (!q->conn)
-        dbq_connect(q);
-    else if (PQstatus(q->conn) != CONNECTION_OK)
-        dbq_disconnect(q);
-    metrics_set("carebus_dbq_pending", (double)q->pending);
+    for (size_t i = 0; i < q->nconns; i++) {
+        struct dbq_conn *c = &q->conns[i];
+        if (!c->conn)
+            conn_connect(c);
+        else if (PQstatus(c->conn) != CONNECTION_OK)
+            conn_disconnect(c);
+    }
+    dbq_kick(q);
+    metrics_set("carebus_dbq_pending", (double)dbq_pending(q));
     return 0;
+}
+
+dbq *dbq_new_pool(loop *l, const char *conninfo, const char *application_name, size_t nconns)
+{
+    assert(nconns >= 1 && nconns <= DBQ_MAX_CONNS);
+    dbq *q = calloc(1, sizeof *q + nconns * sizeof q->conns[0]);
+    if (!q)
+        return NULL;
+    q->loop = l;
+    q->timer = -1;
+    q->nconns = nconns;
+    for (size_t i = 0; i < nconns; i++) {
+        struct dbq_conn *c = &q->conns[i];
+        c->q = q;
+        c->fd = -1;
+        if (!(c->db = db_new(conninfo, application_name)))
+            goto fail;
+    }
+    if ((q->timer = loop_add_timer(l, 100, dbq_on_tick, q)) < 0)
+        goto fail;
+    for (size_t i = 0; i < nconns; i++)
+        conn_connect(&q->conns[i]);
+    return q;
+fail:
+    log_error("could not create a query queue: out of memory");
+    dbq_destroy(&q);
+    return NULL;
 }
 
 dbq *dbq_new(loop *l, const char *conninfo, const char *application_name)
 {
-    dbq *q = calloc(1, sizeof *q);
-    if (!q)
-        return NULL;
-    q->loop = l;
-    q->fd = -1;
-    q->db = db_new(conninfo, application_name);
-    if (!q->db || (q->timer = loop_add_timer(l, 100, dbq_on_tick, q)) < 0) {
-        db_destroy(&q->db);
-        free(q);
-        return NULL;
-    }
-    dbq_connect(q);
-    return q;
+    return dbq_new_pool(l, conninfo, application_name, 1);
 }
 
 void dbq_destroy(dbq **pq)
@@ -237,9 +306,23 @@ void dbq_destroy(dbq **pq)
     dbq *q = *pq;
     if (!q)
         return;
-    dbq_disconnect(q);
-    loop_remove_timer(q->loop, q->timer);
-    db_destroy(&q->db);
+    /* Every connection closes first (work a callback queues is refused),
+     * then the in-flight statements fail, then the waiting ones. */
+    for (size_t i = 0; i < q->nconns; i++) {
+        struct dbq_conn *c = &q->conns[i];
+        if (c->conn) {
+            loop_remove_fd(q->loop, c->fd);
+            c->conn = NULL;
+            c->fd = -1;
+        }
+    }
+    for (size_t i = 0; i < q->nconns; i++)
+        conn_fail_inflight(&q->conns[i]);
+    dbq_fail_waiting(q);
+    if (q->timer >= 0)
+        loop_remove_timer(q->loop, q->timer);
+    for (size_t i = 0; i < q->nconns; i++)
+        db_destroy(&q->conns[i].db);
     free(q);
     *pq = NULL;
 }
@@ -255,13 +338,12 @@ static int dbq_push(dbq *q, struct dbq_item *it)
     else
         q->head = it;
     q->tail = it;
-    q->pending++;
+    q->waiting++;
     dbq_kick(q);
     return 0;
 }
 
-int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, dbq_fn fn,
-              void *arg)
+int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, dbq_fn fn, void *arg)
 {
     struct dbq_item *it = calloc(1, sizeof *it);
     if (!it)

@@ -1,14 +1,19 @@
-/* dbq.h — non-blocking queries on one PostgreSQL connection, in the loop.
+/* dbq.h — non-blocking queries on a few PostgreSQL connections, in the loop.
  *
  * For HTTP services, whose handlers must never wait on PostgreSQL: a query
- * is queued with a callback, sent when the connection is free, and its
- * result delivered from the loop. One statement is in flight at a time, so
- * callers that want group commit batch their work into one statement while
- * the previous one runs (see channel-ingest's group_commit.c).
+ * is queued with a callback, sent when a connection is free, and its result
+ * delivered from the loop. Each connection has one statement in flight at a
+ * time, so callers that want group commit batch their work into one
+ * statement while the previous one runs on a queue of one connection (see
+ * channel-ingest's group_commit.c). A queue of several connections (a
+ * pool: dbq_new_pool) runs as many statements at once, so that a slow read
+ * does not hold up the reads queued behind it; statements are sent in
+ * queue order, and their results may come back in any order.
  *
- * When the connection fails, every queued and in-flight query's callback
- * gets a NULL result at once (callers answer 503: back-pressure instead of
- * waiting), and the queue reconnects by itself with a bounded backoff.
+ * When a connection fails, its in-flight query's callback gets a NULL
+ * result at once; when no connection is left, every queued query's does too
+ * (callers answer 503: back-pressure instead of waiting). Each connection
+ * reconnects by itself with a bounded backoff.
  */
 #ifndef CAREBUS_DBQ_H
 #define CAREBUS_DBQ_H
@@ -21,6 +26,9 @@
 
 typedef struct dbq dbq;
 
+/* The most connections a pool opens. */
+#define DBQ_MAX_CONNS 64
+
 /* res: the statement's result (COMMAND_OK/TUPLES_OK or an error), borrowed
  * for the call; NULL when the connection failed or the queue is shutting
  * down. */
@@ -28,21 +36,28 @@ typedef void (*dbq_fn)(PGresult *res, void *arg);
 /* Sends one statement with PQsend*; 0, or -1 if it could not be sent. */
 typedef int (*dbq_send_fn)(PGconn *conn, void *arg);
 
+/* One connection. NULL on failure (logged). */
 dbq *dbq_new(loop *l, const char *conninfo, const char *application_name);
+/* nconns connections (1 .. DBQ_MAX_CONNS, asserted), all named
+ * application_name. NULL on failure (logged). */
+dbq *dbq_new_pool(loop *l, const char *conninfo, const char *application_name, size_t nconns);
 /* Fails every pending query (callback with NULL) and closes. */
 void dbq_destroy(dbq **pq);
 
 /* Queues a parameterised statement (parameters are copied). 0, or -1 when
- * the connection is down (the callback is not called then). */
+ * no connection is up (the callback is not called then). */
 int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, dbq_fn fn,
               void *arg);
 /* Queues a statement sent by send(conn, arg) when its turn comes. */
 int dbq_send(dbq *q, dbq_send_fn send, dbq_fn fn, void *arg);
 
+/* True when at least one connection is up. */
 bool dbq_up(const dbq *q);
 /* Queued plus in flight. */
 size_t dbq_pending(const dbq *q);
-/* True when a statement is in flight. */
+/* True when every connection that is up has a statement in flight. */
 bool dbq_busy(const dbq *q);
+/* The number of connections (up or not). */
+size_t dbq_size(const dbq *q);
 
 #endif

@@ -942,6 +942,33 @@ const char *http_query(const http_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct http_query_walk {
+    http_query_fn fn;
+    void *arg;
+    size_t calls;
+    bool stopped;
+};
+
+static enum MHD_Result http_query_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    (void)kind;
+    struct http_query_walk *w = cls;
+    if (w->stopped)
+        return MHD_NO;
+    w->calls++;
+    if (!w->fn(key, value, w->arg))
+        w->stopped = true;
+    return w->stopped ? MHD_NO : MHD_YES;
+}
+
+size_t http_query_each(const http_req *r, http_query_fn fn, void *arg)
+{
+    struct http_query_walk w = {fn, arg, 0, false};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, http_query_visit, &w);
+    return w.calls;
+}
+
 const char *http_body(const http_req *r, size_t *len)
 {
     if (len)

@@ -88,6 +88,11 @@ const char *http_raw_query(const http_req *r);
 const char *http_param(const http_req *r, const char *name); /* ":name" */
 const char *http_header(const http_req *r, const char *name);
 const char *http_query(const http_req *r, const char *name);
+/* Calls fn for each query parameter in the order sent (value NULL for a
+ * name without "="), decoded; stops when fn returns false. Returns the
+ * number of calls. */
+typedef bool (*http_query_fn)(const char *name, const char *value, void *arg);
+size_t http_query_each(const http_req *r, http_query_fn fn, void *arg);
 const char *http_body(const http_req *r, size_t *len);
 /* The value of a cookie the request sent, or NULL. */
 const char *http_cookie(const http_req *r, const char *name);

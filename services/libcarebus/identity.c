@@ -127,17 +127,17 @@ static int phone_finish(const struct identity_country *home, const char *num,
     return 0;
 }
 
-int identity_phone(const char *raw, const char *country, char out[IDENTITY_PHONE_LEN])
+/* Reads the digits of raw (trimmed, at most PHONE_RAW_MAX bytes) into d
+ * (PHONE_RAW_MAX + 1 bytes), noting a leading "+": the characters a phone
+ * number may be written with, and a "(0)" after an international prefix
+ * dropped. 0 with at least one digit, or -1 for garbage. */
+static int phone_scan(const char *raw, const struct identity_country *home, char *d, size_t *ndp,
+                      bool *plusp)
 {
-    const struct identity_country *home = identity_country_find(country);
-    if (home == NULL || raw == NULL)
-        return -1;
     size_t len;
     const char *p = trim(raw, &len);
     if (len == 0 || len > PHONE_RAW_MAX)
         return -1;
-
-    char d[PHONE_RAW_MAX + 1];
     size_t nd = 0, ilen = strlen(home->intl);
     bool plus = false;
     for (size_t i = 0; i < len;) {
@@ -165,7 +165,20 @@ int identity_phone(const char *raw, const char *country, char out[IDENTITY_PHONE
         }
     }
     d[nd] = '\0';
-    if (nd == 0)
+    *ndp = nd;
+    *plusp = plus;
+    return nd == 0 ? -1 : 0;
+}
+
+int identity_phone(const char *raw, const char *country, char out[IDENTITY_PHONE_LEN])
+{
+    const struct identity_country *home = identity_country_find(country);
+    if (home == NULL || raw == NULL)
+        return -1;
+    char d[PHONE_RAW_MAX + 1];
+    size_t nd, ilen = strlen(home->intl);
+    bool plus;
+    if (phone_scan(raw, home, d, &nd, &plus) != 0)
         return -1;
 
     size_t cclen = strlen(home->cc);
@@ -191,6 +204,54 @@ int identity_phone(const char *raw, const char *country, char out[IDENTITY_PHONE
         num = intl;
     }
     return phone_finish(home, num, out);
+}
+
+int identity_phone_prefix(const char *raw, const char *country, char out[IDENTITY_PHONE_LEN])
+{
+    const struct identity_country *home = identity_country_find(country);
+    if (home == NULL || raw == NULL)
+        return -1;
+    char d[PHONE_RAW_MAX + 1];
+    size_t nd, ilen = strlen(home->intl), cclen = strlen(home->cc);
+    bool plus;
+    if (phone_scan(raw, home, d, &nd, &plus) != 0)
+        return -1;
+    char intl[PHONE_RAW_MAX + 8];
+    const char *num;
+    if (plus) {
+        num = d;
+    } else if (nd >= ilen && starts_with(d, nd, home->intl)) {
+        num = d + ilen;
+    } else if (d[0] == home->trunk) {
+        snprintf(intl, sizeof intl, "%s%s", home->cc, d + 1);
+        num = intl;
+    } else if (starts_with(d, nd, home->cc)) {
+        num = d; /* a prefix's length cannot tell it from a national number */
+    } else {
+        snprintf(intl, sizeof intl, "%s%s", home->cc, d);
+        num = intl;
+    }
+    size_t n = strlen(num);
+    if (n == 0 || num[0] == '0')
+        return -1;
+    out[0] = '+';
+    size_t o = 1;
+    if (starts_with(num, n, home->cc)) {
+        /* "+84 0 90...": the trunk prefix does not belong after the code. */
+        memcpy(out + 1, home->cc, cclen);
+        o += cclen;
+        num += cclen;
+        n -= cclen;
+        if (n && *num == home->trunk) {
+            num++;
+            n--;
+        }
+    }
+    if (o + n > 1 + PHONE_MAX_DIGITS)
+        return -1;
+    memcpy(out + o, num, n);
+    out[o + n] = '\0';
+    return 0;
 }
 
 int identity_email(const char *raw, char out[IDENTITY_VALUE_LEN])

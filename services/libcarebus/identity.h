@@ -73,6 +73,17 @@ bool identity_country_known(const char *country);
  * significant number of that country's length (Vietnam: 9 or 10 digits). */
 int identity_phone(const char *raw, const char *country, char out[IDENTITY_PHONE_LEN]);
 
+/* The E.164 prefix of a phone number typed in part, for look-ups by
+ * prefix: the characters identity_phone takes, read the same way, but of
+ * any length and without the length checks that tell a home-country code
+ * from a national number:
+ *
+ *   "0901 23" -> "+8490123"   "+84 9" -> "+849"   "0084 90" -> "+8490"
+ *   "84 90" -> "+8490" (read as the country code)  "901" -> "+84901"
+ *
+ * 0, or -1 for garbage, no digit or more than 15 digits. */
+int identity_phone_prefix(const char *raw, const char *country, char out[IDENTITY_PHONE_LEN]);
+
 /* Normalises an email address: trimmed, ASCII lower-cased; exactly one "@"
  * with a non-empty local part and domain; no blanks, control characters or
  * the list and display-name punctuation "<>,;"; at most 254 bytes (RFC

@@ -93,8 +93,11 @@ def resolve(spec, node):
 def schema_problems(spec, value, schema, where="body"):
     """What in value does not fit schema (the subset of JSON Schema the
     document uses: type, nullable, enum, required, properties,
-    additionalProperties, items, format uuid)."""
+    additionalProperties, items, format uuid, oneOf)."""
     schema = resolve(spec, schema or {})
+    if "oneOf" in schema:
+        tried = [schema_problems(spec, value, alt, where) for alt in schema["oneOf"]]
+        return [] if any(not t for t in tried) else [f"{where} fits none of oneOf: {tried}"]
     if value is None:
         return [] if schema.get("nullable") or "type" not in schema else [f"{where} is null"]
     t = schema.get("type")
@@ -314,6 +317,10 @@ def check_operation(c, path, m, op):
         c.expect(f"{what} unknown phone", r, 404, op)
         r = c.request(m, path, op, concrete, query="")
         c.expect(f"{what} no handle", r, 400, op, field="phone")
+        page = c.expect(f"{what} ?q", c.request(m, path, op, concrete, query=f"?q={q['q']}"),
+                        200, op)
+        if page is not None and not page.get("items"):
+            c.problems.append(f"{what} ?q={q['q']}: no customer found: {page}")
     elif path == "/v1/canned-replies/{id}/render":  # a query naming the ticket
         ticket = f"?ticket_id={c.ids['ticket']}"
         r = c.request(m, path, op, concrete, query=ticket)

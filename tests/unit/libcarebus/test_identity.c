@@ -169,6 +169,52 @@ static void assert_email_rejected(const char *raw)
         fail_msg("\"%s\" was accepted as \"%s\"", raw, out);
 }
 
+/* The start of a number typed in part reads as the start of its E.164
+ * form: every spelling of a whole number gives a prefix of it. */
+static void test_phone_prefix(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"0901 23", "+8490123"},
+        {"090", "+8490"},
+        {"+84 9", "+849"},
+        {"0084 90", "+8490"},
+        {"84 90", "+8490"},
+        {"901", "+84901"},
+        {"+84 (0) 90", "+8490"},
+        {"+840901", "+84901"},
+        {"(090) 1234-5", "+849012345"},
+        {"0", "+84"},
+        {"+1 415", "+1415"},
+        {"0084", "+84"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[IDENTITY_PHONE_LEN];
+        if (identity_phone_prefix(cases[i][0], NULL, out) != 0)
+            fail_msg("refused \"%s\"", cases[i][0]);
+        if (strcmp(out, cases[i][1]) != 0)
+            fail_msg("\"%s\" -> \"%s\", want \"%s\"", cases[i][0], out, cases[i][1]);
+    }
+    static const char *const whole[] = {"0901 234 567", "+84 901 234 567", "0084901234567",
+                                        "84901234567",  "901234567",       "+84 (0) 901 234 567"};
+    for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++) {
+        char full[IDENTITY_PHONE_LEN], pre[IDENTITY_PHONE_LEN];
+        assert_int_equal(identity_phone(whole[i], NULL, full), 0);
+        assert_int_equal(identity_phone_prefix(whole[i], NULL, pre), 0);
+        assert_string_equal(pre, full);
+    }
+    static const char *const garbage[] = {"",  "  ",  "abc", "09a1",
+                                          "+", "1+2", "+0",  "1234567890123456789"};
+    for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
+        char out[IDENTITY_PHONE_LEN];
+        if (identity_phone_prefix(garbage[i], NULL, out) == 0)
+            fail_msg("accepted \"%s\" as \"%s\"", garbage[i], out);
+    }
+    char out[IDENTITY_PHONE_LEN];
+    assert_int_equal(identity_phone_prefix("090", "XX", out), -1);
+    assert_int_equal(identity_phone_prefix(NULL, NULL, out), -1);
+}
+
 static void test_email(void **state)
 {
     (void)state;
@@ -355,6 +401,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_phone_foreign),
         cmocka_unit_test(test_phone_garbage),
         cmocka_unit_test(test_phone_country),
+        cmocka_unit_test(test_phone_prefix),
         cmocka_unit_test(test_email),
         cmocka_unit_test(test_email_garbage),
         cmocka_unit_test(test_handle_channels),

@@ -1,0 +1,249 @@
+/* test_dbq.c — dbq.c: queries queued on a few connections, in the loop.
+ *
+ * A pool runs as many statements at once as it has connections (three
+ * sleeps on three connections overlap, by the server's clock), and a
+ * fourth waits for a free one; a queue of one connection runs them
+ * in order. A connection that dies fails only its own statement while the
+ * others carry on; destroying the queue fails what is left, in flight and
+ * waiting, exactly once each.
+ *
+ * Needs CAREBUS_TEST_PG (see tests/with-pg.sh); without it every test is
+ * skipped. Run one test by name: test_dbq <name>.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dbq.h"
+#include "loop.h"
+
+#define DEADLINE_MS 20000
+
+struct run {
+    loop *l;
+    dbq *q;
+    void *later; /* a job to queue once the backend is killed */
+    int want, done, failed;
+    int order[16];            /* the tags of the results, in the order they came */
+    int pids[16];             /* backend pids, by tag */
+    long long t0[16], t1[16]; /* when each began and ended, in the server's clock */
+};
+
+struct job {
+    struct run *run;
+    int tag;
+};
+
+static const char *conninfo(void)
+{
+    const char *c = getenv("CAREBUS_TEST_PG");
+    return c && c[0] ? c : NULL;
+}
+
+static void on_result(PGresult *res, void *arg)
+{
+    struct job *j = arg;
+    struct run *r = j->run;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        r->failed++;
+    } else {
+        assert_int_equal(atoi(PQgetvalue(res, 0, 0)), j->tag);
+        r->pids[j->tag] = atoi(PQgetvalue(res, 0, 1));
+        r->t0[j->tag] = atoll(PQgetvalue(res, 0, 2));
+        r->t1[j->tag] = atoll(PQgetvalue(res, 0, 4));
+        r->order[r->done] = j->tag;
+    }
+    r->done++;
+    if (r->done + 0 >= r->want)
+        loop_stop(r->l);
+}
+
+static int on_deadline(loop *l, void *arg)
+{
+    (void)arg;
+    loop_stop(l);
+    return 0;
+}
+
+static void run_until_done(struct run *r)
+{
+    int t = loop_add_timer(r->l, DEADLINE_MS, on_deadline, NULL);
+    assert_true(t > 0);
+    assert_int_equal(loop_run(r->l), 0);
+    loop_remove_timer(r->l, t);
+    if (r->done < r->want)
+        fail_msg("only %d of %d statements answered within %d ms", r->done, r->want, DEADLINE_MS);
+}
+
+static void sleep_query(dbq *q, struct job *j, const char *seconds)
+{
+    char tag[8];
+    snprintf(tag, sizeof tag, "%d", j->tag);
+    const char *params[] = {tag, seconds};
+    assert_int_equal(dbq_query(q,
+                               "SELECT $1::int, pg_backend_pid(),"
+                               " (extract(epoch FROM clock_timestamp()) * 1e6)::bigint,"
+                               " pg_sleep($2::float8),"
+                               " (extract(epoch FROM clock_timestamp()) * 1e6)::bigint",
+                               2, params, on_result, j),
+                     0);
+}
+
+static void test_pool_runs_at_once(void **state)
+{
+    (void)state;
+    if (!conninfo())
+        skip();
+    struct run r = {.l = loop_new(), .want = 4};
+    dbq *q = dbq_new_pool(r.l, conninfo(), "test_dbq", 3);
+    assert_non_null(q);
+    assert_true(dbq_up(q));
+    assert_int_equal(dbq_size(q), 3);
+    struct job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (struct job){&r, i};
+        sleep_query(q, &jobs[i], i < 3 ? "0.3" : "0");
+    }
+    assert_int_equal(dbq_pending(q), 4);
+    assert_true(dbq_busy(q));
+    run_until_done(&r);
+    assert_int_equal(r.failed, 0);
+    /* The three sleeps overlapped: each began before any ended. */
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 3; k++)
+            if (r.t0[i] >= r.t1[k])
+                fail_msg("statement %d began after statement %d ended", i, k);
+    /* Three connections, three backends; the fourth reused one of them. */
+    assert_true(r.pids[0] != r.pids[1] && r.pids[1] != r.pids[2] && r.pids[0] != r.pids[2]);
+    assert_true(r.pids[3] == r.pids[0] || r.pids[3] == r.pids[1] || r.pids[3] == r.pids[2]);
+    assert_int_equal(dbq_pending(q), 0);
+    assert_false(dbq_busy(q));
+    dbq_destroy(&q);
+    assert_null(q);
+    loop_destroy(&r.l);
+}
+
+static void test_one_connection_in_order(void **state)
+{
+    (void)state;
+    if (!conninfo())
+        skip();
+    struct run r = {.l = loop_new(), .want = 3};
+    dbq *q = dbq_new(r.l, conninfo(), "test_dbq");
+    assert_non_null(q);
+    assert_int_equal(dbq_size(q), 1);
+    struct job jobs[3];
+    for (int i = 0; i < 3; i++) {
+        jobs[i] = (struct job){&r, i};
+        sleep_query(q, &jobs[i], i == 0 ? "0.1" : "0");
+    }
+    run_until_done(&r);
+    assert_int_equal(r.failed, 0);
+    assert_int_equal(r.order[0], 0);
+    assert_int_equal(r.order[1], 1);
+    assert_int_equal(r.order[2], 2);
+    dbq_destroy(&q);
+    loop_destroy(&r.l);
+}
+
+/* Terminates the backend of tag 0 from another connection. */
+static void kill_backend(int pid)
+{
+    PGconn *c = PQconnectdb(conninfo());
+    char sql[64];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", pid);
+    PGresult *res = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    PQfinish(c);
+}
+
+static void sleep_query(dbq *q, struct job *j, const char *seconds);
+
+/* Kills the probed backend, then queues the later job. */
+static int on_kill(loop *l, void *arg)
+{
+    (void)l;
+    struct run *r = arg;
+    if (r->pids[15]) {
+        kill_backend(r->pids[15]);
+        r->pids[15] = 0;
+        sleep_query(r->q, r->later, "0");
+    }
+    return 0;
+}
+
+static void on_pid(PGresult *res, void *arg)
+{
+    struct job *j = arg;
+    assert_non_null(res);
+    j->run->pids[15] = atoi(PQgetvalue(res, 0, 0));
+}
+
+static void test_a_dead_connection_fails_its_statement_only(void **state)
+{
+    (void)state;
+    if (!conninfo())
+        skip();
+    struct run r = {.l = loop_new(), .want = 3};
+    dbq *q = dbq_new_pool(r.l, conninfo(), "test_dbq", 2);
+    assert_non_null(q);
+    struct job after = {&r, 2};
+    r.q = q;
+    r.later = &after;
+    /* Learn one connection's backend, then give both a long statement;
+     * once that backend is killed, a third statement still runs. */
+    struct job probe = {&r, 15};
+    assert_int_equal(dbq_query(q, "SELECT pg_backend_pid()", 0, NULL, on_pid, &probe), 0);
+    struct job jobs[2] = {{&r, 0}, {&r, 1}};
+    sleep_query(q, &jobs[0], "1");
+    sleep_query(q, &jobs[1], "1");
+    int t = loop_add_timer(r.l, 300, on_kill, &r);
+    run_until_done(&r);
+    loop_remove_timer(r.l, t);
+    assert_int_equal(r.failed, 1);
+    assert_int_equal(r.done, 3);
+    assert_true(dbq_up(q));
+    dbq_destroy(&q);
+    loop_destroy(&r.l);
+}
+
+static void test_destroy_fails_what_is_left(void **state)
+{
+    (void)state;
+    if (!conninfo())
+        skip();
+    struct run r = {.l = loop_new(), .want = 100};
+    dbq *q = dbq_new_pool(r.l, conninfo(), "test_dbq", 2);
+    assert_non_null(q);
+    struct job jobs[5];
+    for (int i = 0; i < 5; i++) {
+        jobs[i] = (struct job){&r, i};
+        sleep_query(q, &jobs[i], "5");
+    }
+    assert_int_equal(dbq_pending(q), 5);
+    dbq_destroy(&q);
+    assert_int_equal(r.done, 5);
+    assert_int_equal(r.failed, 5);
+    loop_destroy(&r.l);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pool_runs_at_once),
+        cmocka_unit_test(test_one_connection_in_order),
+        cmocka_unit_test(test_a_dead_connection_fails_its_statement_only),
+        cmocka_unit_test(test_destroy_fails_what_is_left),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests_name("dbq", tests, NULL, NULL);
+}
