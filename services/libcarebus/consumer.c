@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "eventlog.h"
+#include "horizon.h"
 #include "id.h"
 #include "lag.h"
 #include "log.h"
@@ -60,9 +61,12 @@ struct consumer {
     size_t nstreams;
     bool loaded;
     uint64_t applied;
-    event **evs; /* the batch being applied: batch slots */
+    event **evs;  /* the batch being applied: batch slots */
+    event **sel;  /* catching up together: the events of the round applied */
+    int64_t *rec; /* ... and the recorded times of those read */
     size_t batch;
     int linger_ms;
+    bool together; /* catch up every stream at once (horizon.h) */
     int64_t lag_next_ms; /* when the lag is next published (monotonic) */
 };
 
@@ -92,7 +96,9 @@ consumer *consumer_new(const char *name, db *d, bus *b, const char *output,
     c->nhandlers = nhandlers;
     c->arg = arg;
     c->batch = CONSUMER_BATCH_DEFAULT;
-    if (!(c->evs = calloc(c->batch, sizeof *c->evs))) {
+    if (!(c->evs = calloc(c->batch, sizeof *c->evs)) ||
+        !(c->sel = calloc(c->batch, sizeof *c->sel)) ||
+        !(c->rec = calloc(c->batch, sizeof *c->rec))) {
         consumer_destroy(&c);
         return NULL;
     }
@@ -104,6 +110,8 @@ void consumer_destroy(consumer **pc)
     if (!*pc)
         return;
     free((*pc)->evs);
+    free((*pc)->sel);
+    free((*pc)->rec);
     free((*pc)->name);
     free(*pc);
     *pc = NULL;
@@ -171,15 +179,28 @@ void consumer_set_batch(consumer *c, size_t max, int linger_ms)
 {
     assert(max >= 1 && max <= CONSUMER_BATCH_MAX && "a batch of 1 .. CONSUMER_BATCH_MAX events");
     assert(linger_ms >= 0 && linger_ms <= CONSUMER_LINGER_MAX_MS);
-    event **evs = calloc(max, sizeof *evs);
-    if (!evs) {
+    event **evs = calloc(max, sizeof *evs), **sel = calloc(max, sizeof *sel);
+    int64_t *rec = calloc(max, sizeof *rec);
+    if (!evs || !sel || !rec) {
         log_error("%s: no memory for batches of %zu events: keeping %zu", c->name, max, c->batch);
+        free(evs);
+        free(sel);
+        free(rec);
         return;
     }
     free(c->evs);
+    free(c->sel);
+    free(c->rec);
     c->evs = evs;
+    c->sel = sel;
+    c->rec = rec;
     c->batch = max;
     c->linger_ms = linger_ms;
+}
+
+void consumer_set_together(consumer *c, bool on)
+{
+    c->together = on;
 }
 
 static void consumer_done(consumer *c, bool committed)
@@ -417,6 +438,58 @@ static int consumer_catch_up_stream(consumer *c, struct consumer_stream *s, int6
     return 1;
 }
 
+/* Reads a chunk of every stream and applies, in one transaction, what was
+ * recorded up to their common horizon (horizon.h); again until `until`.
+ * The pace, if any, bounds the whole round. 0 caught up, 1 more to do, -1. */
+static int consumer_catch_up_together(consumer *c, int64_t until)
+{
+    do {
+        size_t max = c->batch;
+        if (c->pace) {
+            size_t room = c->pace(c->arg);
+            if (room == 0)
+                return 1;
+            max = room < max ? room : max;
+        }
+        size_t per = max / c->nstreams ? max / c->nstreams : 1;
+        struct horizon_read rd[CONSUMER_MAX_STREAMS];
+        size_t start[CONSUMER_MAX_STREAMS], take[CONSUMER_MAX_STREAMS], got = 0;
+        bool full = false;
+        for (size_t k = 0; k < c->nstreams; k++) {
+            struct consumer_stream *s = &c->streams[k];
+            int n = got + per <= c->batch
+                        ? eventlog_read(c->db, s->name, s->offset, (int)per, c->evs + got)
+                        : 0;
+            if (n < 0) {
+                consumer_free_all(c->evs, got);
+                return -1;
+            }
+            for (int i = 0; i < n; i++) {
+                const event *ev = c->evs[got + (size_t)i];
+                c->rec[got + (size_t)i] = ev->recorded_at ? event_ts_us(ev->recorded_at) : 0;
+            }
+            rd[k] = (struct horizon_read){(size_t)n, (size_t)n == per, c->rec + got};
+            start[k] = got;
+            got += (size_t)n;
+            full = full || rd[k].full;
+        }
+        if (!got)
+            return 0;
+        horizon_take(rd, c->nstreams, take);
+        size_t nsel = 0;
+        for (size_t k = 0; k < c->nstreams; k++)
+            for (size_t i = 0; i < take[k]; i++)
+                c->sel[nsel++] = c->evs[start[k] + i];
+        int rc = consumer_apply_all(c, c->sel, nsel);
+        consumer_free_all(c->evs, got);
+        if (rc != 0 || consumer_load(c) != 0)
+            return -1;
+        if (!full)
+            return 0; /* every stream's end was read, and taken whole */
+    } while (time_mono_ms() < until);
+    return 1;
+}
+
 /* Publishes each stream's lag (lag.h), at most once a second. *behind is
  * set when a stream's tail is past its offset. 0, or -1 when the database
  * failed. */
@@ -450,6 +523,8 @@ int consumer_catch_up(consumer *c)
     if (consumer_load(c) != 0 || consumer_lag(c, &behind) != 0)
         return -1;
     int64_t until = time_mono_ms() + CONSUMER_CATCHUP_MS;
+    if (c->together && c->nstreams > 1)
+        return consumer_catch_up_together(c, until);
     int more = 0;
     for (size_t i = 0; i < c->nstreams; i++) {
         int rc = consumer_catch_up_stream(c, &c->streams[i], until);

@@ -116,6 +116,14 @@ void consumer_set_done(consumer *c, consumer_done_fn fn);
 #define CONSUMER_BATCH_MAX 50000
 void consumer_set_batch(consumer *c, size_t max, int linger_ms);
 
+/* Catch up every stream at once rather than one after the other: each
+ * transaction takes a share of the batch from every stream, up to their
+ * common recorded time (horizon.h), as the bus interleaves them live. For
+ * a consumer whose events about one thing come on several streams and
+ * that writes each thing once per batch: it then writes it once, not once
+ * per stream. Off by default. */
+void consumer_set_together(consumer *c, bool on);
+
 /* Optional: asked before each batch the catch-up reads from the log: how
  * many events it may apply now (it reads at most that many, and never more
  * than its own batch); 0 holds the catch-up there (consumer_catch_up
