@@ -357,7 +357,7 @@ static void expand(const rowset_table *t, const char *verb, size_t vlen, const c
     if (VERB("copy"))
         list = -1;
     assert((VERB("select") || VERB("values") || VERB("set") || VERB("rows") || VERB("cols") ||
-            VERB("copy")) &&
+            VERB("defs") || VERB("copy")) &&
            "an unknown {@verb}");
     assert(nw >= list && "a {@verb} lacks its alias");
     uint64_t m = col_mask(t, list >= 0 ? w[list] : NULL, list >= 0 ? wl[list] : 0);
@@ -386,7 +386,7 @@ static void expand(const rowset_table *t, const char *verb, size_t vlen, const c
             buf_printf(out, "%.*s.%s", (int)wl[0], w[0], c->name);
         } else if (VERB("set")) {
             buf_printf(out, "%s = %.*s.%s", c->name, (int)wl[0], w[0], c->name);
-        } else if (VERB("rows")) {
+        } else if (VERB("rows") || VERB("defs")) {
             buf_printf(out, "%s %s", c->name, c->type);
         } else {
             buf_puts(out, c->name);
