@@ -1,4 +1,5 @@
-# lifecycles.sh — loads the benchmark's event log (sourced by the parts).
+# lifecycles.sh — loads the benchmark's event log (sourced by the parts,
+# which set $root to the repository).
 #
 #   load_lifecycles PG WORK N
 #
@@ -11,8 +12,8 @@ load_lifecycles() {
     _pg=$1
     _work=$2
     _n=$3
-    _here=$(cd "$(dirname "$0")" && pwd)
-    _root=$(cd "$_here/../.." && pwd)
+    _root=${root:?set root to the repository}
+    _here=$_root/tests/bench
     mkdir -p "$_work/py"
     protoc -I "$_root/proto" -I /usr/include --python_out="$_work/py" \
         "$_root/proto/carebus/v1/events.proto" || return 1
