@@ -245,7 +245,11 @@ int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, 
         (ncust && copy_customers(c, fp) != 0) || copy_daily(c, a, &prune) != 0)
         goto out;
     buf sql = BUF_INIT;
-    buf_printf(&sql, "%sSELECT analytics.apply_daily(%s)", sql_merge, prune ? "true" : "false");
+    /* The batch need not wait for its WAL to reach the disk (as the
+     * router's): a commit lost to a crash of PostgreSQL takes its offsets
+     * with it, and the replay derives the very same rows. */
+    buf_printf(&sql, "SET LOCAL synchronous_commit TO off;\n%sSELECT analytics.apply_daily(%s)",
+               sql_merge, prune ? "true" : "false");
     rc = sql.failed ? -1 : exec_all(d, c, buf_str(&sql), "merging a batch");
     buf_release(&sql);
 out:
