@@ -106,6 +106,9 @@ typedef struct rowset_table {
  * An unknown verb, table or column is a bug: it asserts. 0, or -1 when out
  * of memory. */
 int rowset_sql(const rowset_table *t, const char *tmpl, buf *out);
+/* The same over several tables: a plain token is the first's, the others
+ * are named by the last part of their names ({@facts.rows $2 x}). */
+int rowset_sql_tables(const rowset_table *const *ts, size_t nt, const char *tmpl, buf *out);
 
 /* A statement expanded once, on first use, and kept (static storage: the
  * text lives as long as the program). */
