@@ -5,7 +5,8 @@
  *    one): a consumer applies the log in transactions of its batch size,
  *    flushing once and telling its done hook once per transaction; a batch
  *    whose flush fails is rolled back (done: false) and retried one event
- *    per transaction; lag_query reads a stream's tail and the age of the
+ *    per transaction; streams caught up together take their share of every
+ *    transaction and reach their tails once; lag_query reads a stream's tail and the age of the
  *    event after an offset; the tick publishes both gauges per stream and
  *    they return to zero once the consumer has caught up.
  */
@@ -221,6 +222,41 @@ static void test_batches_and_the_done_hook(void **state)
     assert_null(c);
 }
 
+/* Catching up together: each transaction takes from both streams, every
+ * event is applied once, and both offsets reach their tails. */
+static void test_catching_up_streams_together(void **state)
+{
+    (void)state;
+    NEED_DB();
+    bus *b;
+    consumer *c = consumer_at_tail("together", "survey", &b);
+    uint64_t sla0;
+    assert_int_equal(eventlog_last_seq(g_db, "sla", &sla0), 0);
+    if (sla0)
+        assert_int_equal(eventlog_offset_advance(g_db, "together", "sla", 0, sla0), 0);
+    assert_int_equal(consumer_read(c, "sla"), 0);
+    /* Interleaved in time, as the bus would bring them. */
+    for (int i = 0; i < 3; i++) {
+        append_replies("survey", 1);
+        append_replies("sla", 1);
+    }
+    consumer_set_batch(c, 4, 0); /* two of each stream per round */
+    consumer_set_together(c, true);
+    assert_int_equal(consumer_catch_up(c), 0);
+    assert_int_equal(g_applied, 6);
+    assert_true(g_committed >= 2 && g_committed <= 4);
+    assert_int_equal(g_rolled_back, 0);
+    uint64_t tail;
+    assert_int_equal(eventlog_last_seq(g_db, "survey", &tail), 0);
+    assert_int_equal(consumer_offset(c, "survey"), tail);
+    assert_int_equal(eventlog_last_seq(g_db, "sla", &tail), 0);
+    assert_int_equal(consumer_offset(c, "sla"), tail);
+    /* Nothing is applied twice. */
+    assert_int_equal(consumer_catch_up(c), 0);
+    assert_int_equal(g_applied, 6);
+    consumer_free(&c, b);
+}
+
 static void test_lag_query(void **state)
 {
     (void)state;
@@ -271,6 +307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lag_of),
         cmocka_unit_test(test_batches_and_the_done_hook),
+        cmocka_unit_test(test_catching_up_streams_together),
         cmocka_unit_test(test_lag_query),
         cmocka_unit_test(test_tick_publishes_the_lag_and_it_returns_to_zero),
     };
