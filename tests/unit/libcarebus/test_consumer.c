@@ -5,10 +5,11 @@
  *    one): a consumer applies the log in transactions of its batch size,
  *    flushing once and telling its done hook once per transaction; a batch
  *    whose flush fails is rolled back (done: false) and retried one event
- *    per transaction; streams caught up together take their share of every
- *    transaction and reach their tails once; lag_query reads a stream's tail and the age of the
- *    event after an offset; the tick publishes both gauges per stream and
- *    they return to zero once the consumer has caught up.
+ *    per transaction; streams caught up together take their share of
+ *    every transaction and reach their tails once; lag_query reads a
+ *    stream's tail and the age of the event after an offset; the tick
+ *    publishes both gauges per stream and they return to zero once the
+ *    consumer has caught up.
  */
 #include <setjmp.h>
 #include <stdarg.h>
