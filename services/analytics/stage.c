@@ -118,17 +118,18 @@ static int stage_ready(stage *st, db *d, PGconn *c)
     if (!sql_make || !sql_merge)
         return -1;
     int pid = PQbackendPID(c);
-    if (st->ready_pid == pid)
+    if (st->conn == c && st->pid == pid)
         return 0;
     if (exec_all(d, c, sql_make, "making the staging tables") != 0)
         return -1;
-    st->ready_pid = pid;
+    st->conn = c;
+    st->pid = pid;
     return 0;
 }
 
 void stage_forget(stage *st)
 {
-    st->ready_pid = 0;
+    st->conn = NULL;
 }
 
 /* The changed tickets' rows: each ticket's facts computed once (business

@@ -24,7 +24,8 @@
 #include "timebase.h"
 
 typedef struct stage {
-    int ready_pid; /* the backend whose staging tables exist (0: none known) */
+    const PGconn *conn; /* the session whose staging tables exist (NULL: none known) */
+    int pid;            /* and its backend, so that a reconnect is noticed */
 } stage;
 
 /* Writes the footprint's changed tickets (footprint_ticket_changed) and

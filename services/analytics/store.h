@@ -29,7 +29,7 @@
 #define STORE_DEFAULT_CACHE 200000 /* tickets and customers */
 #define STORE_DEFAULT_CACHE_IDLE_S 30
 /* A transaction's batch, and how long the bus path waits to fill it. */
-#define STORE_BATCH 20000
+#define STORE_BATCH 50000
 #define STORE_LINGER_MS 5
 
 typedef struct store store;
