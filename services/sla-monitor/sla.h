@@ -40,7 +40,7 @@
 #define SLA_FIRE_ROUNDS 20
 /* Events per consumer transaction, and how long the bus path waits to
  * fill one. */
-#define SLA_BATCH 5000
+#define SLA_BATCH 20000
 #define SLA_LINGER_MS 5
 
 typedef struct sla {
