@@ -57,8 +57,8 @@ int analytics_configure(analytics *a)
                     &a->rebuild_lag, &err) != 0 ||
         config_long("ANALYTICS_CACHE", STORE_DEFAULT_CACHE, 0, 100000000L, &a->cache_max, &err) !=
             0 ||
-        config_long("ANALYTICS_CACHE_IDLE_S", STORE_DEFAULT_CACHE_IDLE_S, 1, 86400, &a->cache_idle_s,
-                    &err) != 0) {
+        config_long("ANALYTICS_CACHE_IDLE_S", STORE_DEFAULT_CACHE_IDLE_S, 1, 86400,
+                    &a->cache_idle_s, &err) != 0) {
         log_error("%s", err);
         return -1;
     }

@@ -133,7 +133,8 @@ int footprint_before(footprint *f, model *m, const struct model_item *items, siz
             goto out;
     model_ticket **ts = model_tickets(m, &nt);
     for (size_t i = 0; moved.n && i < nt; i++) {
-        const model_customer *c = ts[i]->customer[0] ? model_customer_get(m, ts[i]->customer) : NULL;
+        const model_customer *c =
+            ts[i]->customer[0] ? model_customer_get(m, ts[i]->customer) : NULL;
         if (c && roots_has(&moved, c->root) && add_ticket(f, ts[i], FOOTPRINT_TREE) != 0)
             goto out;
     }

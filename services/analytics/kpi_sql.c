@@ -2,13 +2,14 @@
  *
  * Two texts, one per reader of analytics.daily: the API's period query and
  * the bi.kpi_daily view; and its live writer, analytics.apply_daily(), from
- * the measures alone (over the live path's staging table, stage.h). Each KPI's expressions are kpi.def's, over bare
- * measure names, placed where one relation only has those names (the
- * period sums `per`, the daily rows `d`), so they read as the definition
- * does. Levels (backlog, active customers) are running sums of deltas: up
- * to the period's end (LEVEL) or its start (PER_START's denominator), or
- * day by day. The P90s are left to the API's second step (kpi.c) and, in
- * the view, to percentile_cont over the day's samples.
+ * the measures alone (over the live path's staging table, stage.h). Each
+ * KPI's expressions are kpi.def's, over bare measure names, placed where
+ * one relation only has those names (the period sums `per`, the daily rows
+ * `d`), so they read as the definition does. Levels (backlog, active
+ * customers) are running sums of deltas: up to the period's end (LEVEL) or
+ * its start (PER_START's denominator), or day by day. The P90s are left to
+ * the API's second step (kpi.c) and, in the view, to percentile_cont over
+ * the day's samples.
  *
  * Built once, on first use, and kept: the texts never change in a run.
  */

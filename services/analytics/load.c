@@ -157,7 +157,8 @@ static int load_tickets_trees(db *d, model *m, const struct model_item *items, s
         if (tid[0] && !model_ticket_get(m, tid) && ids_add(&tickets, tid) != 0)
             goto out;
         for (int k = 0; k < r->ncustomers; k++)
-            if (!model_customer_get(m, r->customers[k]) && ids_add(&customers, r->customers[k]) != 0)
+            if (!model_customer_get(m, r->customers[k]) &&
+                ids_add(&customers, r->customers[k]) != 0)
                 goto out;
     }
     rc = 0;

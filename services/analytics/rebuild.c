@@ -21,8 +21,8 @@
 #include "eventlog.h"
 #include "log.h"
 #include "model.h"
-#include "rows.h"
 #include "rowcopy.h"
+#include "rows.h"
 #include "rowset.h"
 #include "timeutil.h"
 

@@ -66,7 +66,7 @@ struct consumer {
     int64_t *rec; /* ... and the recorded times of those read */
     size_t batch;
     int linger_ms;
-    bool together; /* catch up every stream at once (horizon.h) */
+    bool together;       /* catch up every stream at once (horizon.h) */
     int64_t lag_next_ms; /* when the lag is next published (monotonic) */
 };
 

@@ -309,12 +309,12 @@ int eventlog_read(db *d, const char *stream, uint64_t after, int max, event **ou
     snprintf(max_s, sizeof max_s, "%d", max);
     const char *params[] = {stream, after_s, max_s};
     /* Binary results: the payload's bytes as they are, no hex. */
-    PGresult *r = db_exec_binary(
-        d,
-        "SELECT seq, payload, (extract(epoch FROM recorded_at) * 1000000)::bigint"
-        " AS recorded_us FROM eventlog.events WHERE stream = $1 AND seq > $2"
-        " ORDER BY seq LIMIT $3",
-        3, params);
+    PGresult *r =
+        db_exec_binary(d,
+                       "SELECT seq, payload, (extract(epoch FROM recorded_at) * 1000000)::bigint"
+                       " AS recorded_us FROM eventlog.events WHERE stream = $1 AND seq > $2"
+                       " ORDER BY seq LIMIT $3",
+                       3, params);
     if (!r)
         return -1;
     int n = PQntuples(r), got = 0;

@@ -11,8 +11,7 @@
 
 #include "log.h"
 
-int rowcopy_begin(rowcopy *cp, PGconn *c, const rowset_table *t, const char *into,
-                  const void *ctx)
+int rowcopy_begin(rowcopy *cp, PGconn *c, const rowset_table *t, const char *into, const void *ctx)
 {
     memset(cp, 0, sizeof *cp);
     cp->c = c;

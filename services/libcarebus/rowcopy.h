@@ -32,8 +32,7 @@ typedef struct rowcopy {
 
 /* Starts COPY into `into` (NULL: the table's own name) of t's columns.
  * into is borrowed until rowcopy_end. 0, or -1 (logged; nothing to end). */
-int rowcopy_begin(rowcopy *cp, PGconn *c, const rowset_table *t, const char *into,
-                  const void *ctx);
+int rowcopy_begin(rowcopy *cp, PGconn *c, const rowset_table *t, const char *into, const void *ctx);
 /* Queues one row (a pointer to t's struct). */
 void rowcopy_row(rowcopy *cp, const void *row);
 /* A row could not be built: rowcopy_end aborts the COPY (nothing lands). */

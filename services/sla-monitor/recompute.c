@@ -243,7 +243,7 @@ static bool locked_same(const struct locked *l, const char *ticket, const struct
  * and the late breaches to claim. */
 struct outcome {
     rowset targets, summaries;
-    sla_records late; /* claims (kind "breach") of targets met late */
+    sla_records late;    /* claims (kind "breach") of targets met late */
     char (*ids)[ID_LEN]; /* event ids of the late breaches */
     char (*customers)[ID_LEN];
     size_t cap_ids;
@@ -356,8 +356,7 @@ out:
 
 /* Claims the late breaches and emits those this instance claimed. */
 static consumer_result emit_late(sla *s, consumer_txn *tx, struct outcome *o,
-                                 const char *(*cause_of)(void *arg, const char *ticket),
-                                 void *arg)
+                                 const char *(*cause_of)(void *arg, const char *ticket), void *arg)
 {
     rowset w;
     rowset_init(&w, &sla_record_claims, NULL);
@@ -400,8 +399,8 @@ static consumer_result emit_late(sla *s, consumer_txn *tx, struct outcome *o,
             break;
         }
         metrics_add("carebus_sla_breaches_total{path=\"late\"}", 1);
-        log_info("ticket %s: %s (cycle %u) was met after its deadline: breach published",
-                 x->ticket, sla_target_name(x->target), x->cycle);
+        log_info("ticket %s: %s (cycle %u) was met after its deadline: breach published", x->ticket,
+                 sla_target_name(x->target), x->cycle);
     }
     PQclear(res);
     return rc;
@@ -434,12 +433,11 @@ consumer_result sla_recompute(sla *s, consumer_txn *tx, const char *const *ticke
         goto out;
     }
     buf_putc(&o.recomputed, '}');
-    const char *p3[] = {rowset_json(&o.targets), buf_str(&o.recomputed),
-                        rowset_json(&o.summaries)};
-    PGresult *w = p3[0] && p3[2] && !o.recomputed.failed
-                      ? run(s, tx, SLA_ST_WRITE, "sla_write_many", rowset_stmt_sql(&write_sql),
-                            3, p3)
-                      : NULL;
+    const char *p3[] = {rowset_json(&o.targets), buf_str(&o.recomputed), rowset_json(&o.summaries)};
+    PGresult *w =
+        p3[0] && p3[2] && !o.recomputed.failed
+            ? run(s, tx, SLA_ST_WRITE, "sla_write_many", rowset_stmt_sql(&write_sql), 3, p3)
+            : NULL;
     if (!w)
         goto out;
     PQclear(w);

@@ -3,8 +3,9 @@
  * The property analytics rests on: whatever the interleaving of its four
  * streams (each kept in order), the states and the sums are the same, and
  * the live path's "subtract before, add after" per event, or per batch
- * over the batch's footprint only, ends where one final computation ends. Checked here over many interleavings of a small
- * scenario, plus the states' JSON round trip and the histogram packing.
+ * over the batch's footprint only, ends where one final computation ends.
+ * Checked here over many interleavings of a small scenario, plus the
+ * states' JSON round trip and the histogram packing.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -17,8 +17,7 @@
 #define CA "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 #define CB "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 
-static void add(sla_records *r, enum sla_record_kind kind, const char *ticket,
-                const char *customer)
+static void add(sla_records *r, enum sla_record_kind kind, const char *ticket, const char *customer)
 {
     struct sla_record *x = sla_records_add(r);
     assert_non_null(x);
