@@ -181,8 +181,10 @@ int footprint_contribute(const footprint *f, agg *a, timebase *cal, model *m, in
     model_customer **sorted = malloc((f->nc ? f->nc : 1) * sizeof *sorted);
     if (!sorted)
         return -1;
-    memcpy(sorted, f->customers, f->nc * sizeof *sorted);
-    qsort(sorted, f->nc, sizeof *sorted, cmp_root);
+    if (f->nc) {
+        memcpy(sorted, f->customers, f->nc * sizeof *sorted);
+        qsort(sorted, f->nc, sizeof *sorted, cmp_root);
+    }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < f->nc;) {
         size_t j = i;
