@@ -13,8 +13,10 @@
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "timeutil.h"
 
 #define ANALYTICS_SETUP_RETRY_MS 500
+#define ANALYTICS_IDLE_CHECK_MS 1000
 
 static int analytics_setup_tick(loop *l, void *arg)
 {
@@ -23,6 +25,14 @@ static int analytics_setup_tick(loop *l, void *arg)
         return 0;
     a->setup_done = true;
     loop_remove_timer(l, a->setup_timer);
+    return 0;
+}
+
+static int analytics_idle_tick(loop *l, void *arg)
+{
+    (void)l;
+    analytics *a = arg;
+    store_idle(a->store, time_mono_ms());
     return 0;
 }
 
@@ -44,7 +54,11 @@ int analytics_configure(analytics *a)
     const char *err = NULL;
     a->bi_password = config_str("BI_PASSWORD", NULL);
     if (config_long("ANALYTICS_REBUILD_LAG", ANALYTICS_DEFAULT_REBUILD_LAG, 0, 1000000000000L,
-                    &a->rebuild_lag, &err) != 0) {
+                    &a->rebuild_lag, &err) != 0 ||
+        config_long("ANALYTICS_CACHE", STORE_DEFAULT_CACHE, 0, 100000000L, &a->cache_max, &err) !=
+            0 ||
+        config_long("ANALYTICS_CACHE_IDLE_S", STORE_DEFAULT_CACHE_IDLE_S, 1, 86400,
+                    &a->cache_idle_s, &err) != 0) {
         log_error("%s", err);
         return -1;
     }
@@ -73,7 +87,13 @@ int analytics_open(analytics *a)
     if (!a->setup_done && (a->setup_timer = loop_add_timer(a->svc->loop, ANALYTICS_SETUP_RETRY_MS,
                                                            analytics_setup_tick, a)) <= 0)
         return -1;
-    return service_consume(a->svc, streams, store_handlers, store_nhandlers, a->cal);
+    a->store = store_new(a->cal, (size_t)a->cache_max, (int64_t)a->cache_idle_s * 1000);
+    if (!a->store ||
+        service_consume(a->svc, streams, store_handlers, store_nhandlers, a->store) != 0 ||
+        loop_add_timer(a->svc->loop, ANALYTICS_IDLE_CHECK_MS, analytics_idle_tick, a) <= 0)
+        return -1;
+    store_attach(a->store, a->svc->consumer);
+    return 0;
 }
 
 void analytics_close(analytics *a)
@@ -87,5 +107,6 @@ void analytics_close(analytics *a)
 
 void analytics_release(analytics *a)
 {
+    store_destroy(&a->store);
     timebase_destroy(&a->cal);
 }

@@ -1,7 +1,7 @@
 /* analytics.h — the service's parts, for main.c and the route handlers.
  *
- * One thread: the consumer applies events on the blocking connection
- * (service.h's db), the HTTP handlers query through a separate
+ * One thread: the consumer applies batches of events on the blocking
+ * connection (service.h's db; store.h, the live path), the HTTP handlers query through a separate
  * non-blocking queue (dbq.h) so that no request waits on PostgreSQL in the
  * loop, and a start-up task (setup.c) checks the calendar the state was
  * built with and prepares the bi_reader role. The same queue reloads the
@@ -38,6 +38,9 @@ typedef struct analytics {
     long session_ttl;           /* CAREBUS_SESSION_TTL_S */
     const char *bi_password;    /* CAREBUS_BI_PASSWORD, NULL when unset */
     long rebuild_lag;           /* CAREBUS_ANALYTICS_REBUILD_LAG; 0: never */
+    long cache_max;             /* CAREBUS_ANALYTICS_CACHE: entities the live path holds */
+    long cache_idle_s;          /* CAREBUS_ANALYTICS_CACHE_IDLE_S: held that long idle */
+    struct store *store;        /* the live path (store.h) */
     int setup_timer;
     int setup_attempts;
     bool setup_done;
@@ -46,8 +49,9 @@ typedef struct analytics {
 /* The service's life (analytics.c): settings (CAREBUS_BI_PASSWORD,
  * CAREBUS_ANALYTICS_*, CAREBUS_RATE_LIMIT_*, CAREBUS_SESSION_*; 0 or -1,
  * logged), then once a->svc exists the API's queue, the keys and sessions
- * it feeds, the start-up task and the consumer (0 or -1), and at the end
- * the queue, keys and sessions (before the service goes) and the settings. */
+ * it feeds, the start-up task and the consumer with its live path (0 or
+ * -1), and at the end the queue, keys and sessions (before the service
+ * goes), then the live path and the settings. */
 int analytics_configure(analytics *a);
 int analytics_open(analytics *a);
 void analytics_close(analytics *a);

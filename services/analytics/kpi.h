@@ -73,8 +73,9 @@ bool kpi_has_group(int col, int group);
  *    DDL that setup.c applies whenever it changed (migrate.h). */
 const char *kpi_sql_query(void);
 const char *kpi_sql_view(void);
-/* analytics.apply_daily(), the live path's write of the daily sums, from
- * contrib.h's measures (derived the same way). */
+/* analytics.apply_daily(p_prune), the live path's write of the daily sums
+ * from its staging table (stage.h), from contrib.h's measures (derived the
+ * same way). */
 const char *kpi_sql_apply_daily(void);
 
 typedef struct kpi_row {

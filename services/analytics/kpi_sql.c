@@ -2,13 +2,14 @@
  *
  * Two texts, one per reader of analytics.daily: the API's period query and
  * the bi.kpi_daily view; and its live writer, analytics.apply_daily(), from
- * the measures alone. Each KPI's expressions are kpi.def's, over bare
- * measure names, placed where one relation only has those names (the
- * period sums `per`, the daily rows `d`), so they read as the definition
- * does. Levels (backlog, active customers) are running sums of deltas: up
- * to the period's end (LEVEL) or its start (PER_START's denominator), or
- * day by day. The P90s are left to the API's second step (kpi.c) and, in
- * the view, to percentile_cont over the day's samples.
+ * the measures alone (over the live path's staging table, stage.h). Each
+ * KPI's expressions are kpi.def's, over bare measure names, placed where
+ * one relation only has those names (the period sums `per`, the daily rows
+ * `d`), so they read as the definition does. Levels (backlog, active
+ * customers) are running sums of deltas: up to the period's end (LEVEL) or
+ * its start (PER_START's denominator), or day by day. The P90s are left to
+ * the API's second step (kpi.c) and, in the view, to percentile_cont over
+ * the day's samples.
  *
  * Built once, on first use, and kept: the texts never change in a run.
  */
@@ -253,28 +254,18 @@ static void build_view(buf *b)
     }
 }
 
-/* analytics.apply_daily(doc): the live path's additions to the daily sums
- * (store.c's "daily" rows: the measures' deltas, each histogram's added
- * and subtracted parts), and the removal of rows that end all zero, so
- * that the table equals a rebuild's. Columns are named, never positional:
- * a measure added by a migration is the table's last column. */
+/* analytics.apply_daily(p_prune): the live path's additions to the daily
+ * sums, from the session's staging table live_daily (stage.h: the
+ * measures' deltas, each histogram's added and subtracted parts), and,
+ * when p_prune (a sum went down), the removal of the rows that end all
+ * zero, so that the table equals a rebuild's. Columns are named, never
+ * positional: a measure added by a migration is the table's last column. */
 static void build_apply_daily(buf *b)
 {
     buf_puts(b, "-- Written by carebus-analytics from services/analytics/contrib.h's measures.\n"
-                "CREATE OR REPLACE FUNCTION analytics.apply_daily(doc jsonb) RETURNS void\n"
+                "CREATE OR REPLACE FUNCTION analytics.apply_daily(p_prune boolean) RETURNS void\n"
                 "LANGUAGE plpgsql AS $fn$\n"
                 "BEGIN\n"
-                "    IF jsonb_array_length(doc->'daily') > 0 THEN\n"
-                "    WITH d AS (\n"
-                "        SELECT * FROM jsonb_to_recordset(doc->'daily') AS x(\n"
-                "            dim smallint, day date, key text");
-    for (int m = 0; m < M_COUNT; m++)
-        buf_printf(b, ", %s bigint", contrib_measure_names[m]);
-    for (int h = 0; h < H_COUNT; h++)
-        buf_printf(b, ", %s_add numeric, %s_sub numeric", contrib_hist_names[h],
-                   contrib_hist_names[h]);
-    buf_puts(b, ")\n"
-                "    )\n"
                 "    INSERT INTO analytics.daily AS a (dim, day, key");
     for (int m = 0; m < M_COUNT; m++)
         buf_printf(b, ", %s", contrib_measure_names[m]);
@@ -287,7 +278,7 @@ static void build_apply_daily(buf *b)
     for (int h = 0; h < H_COUNT; h++)
         buf_printf(b, ", %s_add - %s_sub", contrib_hist_names[h], contrib_hist_names[h]);
     buf_puts(b, "\n"
-                "      FROM d\n"
+                "      FROM pg_temp.live_daily\n"
                 "    ON CONFLICT (dim, day, key) DO UPDATE SET\n        ");
     for (int m = 0; m < M_COUNT; m++)
         buf_printf(b, "%s = a.%s + excluded.%s,\n        ", contrib_measure_names[m],
@@ -295,13 +286,9 @@ static void build_apply_daily(buf *b)
     for (int h = 0; h < H_COUNT; h++)
         buf_printf(b, "%s = a.%s + excluded.%s%s", contrib_hist_names[h], contrib_hist_names[h],
                    contrib_hist_names[h], h + 1 < H_COUNT ? ",\n        " : ";\n");
-    buf_puts(
-        b,
-        "    END IF;\n"
-        "    IF (doc->>'prune')::boolean THEN\n"
-        "        DELETE FROM analytics.daily a\n"
-        "         USING jsonb_to_recordset(doc->'daily') AS x(dim smallint, day date, key text)\n"
-        "         WHERE a.dim = x.dim AND a.day = x.day AND a.key = x.key");
+    buf_puts(b, "    IF p_prune THEN\n"
+                "        DELETE FROM analytics.daily a USING pg_temp.live_daily x\n"
+                "         WHERE a.dim = x.dim AND a.day = x.day AND a.key = x.key");
     for (int m = 0; m < M_COUNT; m++)
         buf_printf(b, "\n           AND a.%s = 0", contrib_measure_names[m]);
     for (int h = 0; h < H_COUNT; h++)

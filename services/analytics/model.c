@@ -295,9 +295,17 @@ static bool id_ok(const char *s)
     return s[36] == '\0';
 }
 
+/* Copies an id that id_ok accepted (36 characters and the NUL). */
+static void id_set(char dst[ID_LEN], const char *id)
+{
+    memcpy(dst, id, ID_LEN);
+}
+
 bool model_refs_of(const event *ev, struct model_refs *r)
 {
-    memset(r, 0, sizeof *r);
+    r->ticket[0] = r->survey[0] = '\0';
+    r->ncustomers = 0;
+    r->customer_level = false;
     switch (ev->body_case) {
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_OPENED:
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_CONTACT_ADDED:
@@ -311,10 +319,10 @@ bool model_refs_of(const event *ev, struct model_refs *r)
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_ESCALATED:
         if (!id_ok(ev->ticket_id))
             return false;
-        snprintf(r->ticket, ID_LEN, "%s", ev->ticket_id);
+        id_set(r->ticket, ev->ticket_id);
         /* The router names the customer: it is seen (first_seen). */
         if (id_ok(ev->customer_id))
-            snprintf(r->customers[r->ncustomers++], ID_LEN, "%s", ev->customer_id);
+            id_set(r->customers[r->ncustomers++], ev->customer_id);
         return true;
     case CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED:
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED:
@@ -324,11 +332,11 @@ bool model_refs_of(const event *ev, struct model_refs *r)
     case CAREBUS__V1__ENVELOPE__BODY_SURVEY_REQUESTED:
         if (!id_ok(ev->ticket_id))
             return false;
-        snprintf(r->ticket, ID_LEN, "%s", ev->ticket_id);
+        id_set(r->ticket, ev->ticket_id);
         return true;
     case CAREBUS__V1__ENVELOPE__BODY_SURVEY_ANSWERED:
         if (id_ok(ev->ticket_id)) {
-            snprintf(r->ticket, ID_LEN, "%s", ev->ticket_id);
+            id_set(r->ticket, ev->ticket_id);
             return true;
         }
         if (!ev->survey_answered->survey_id || !ev->survey_answered->survey_id[0])
@@ -338,15 +346,15 @@ bool model_refs_of(const event *ev, struct model_refs *r)
     case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED:
         if (!id_ok(ev->customer_id))
             return false;
-        snprintf(r->customers[r->ncustomers++], ID_LEN, "%s", ev->customer_id);
+        id_set(r->customers[r->ncustomers++], ev->customer_id);
         r->customer_level = true;
         return true;
     case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED: {
         const Carebus__V1__CustomerMerged *b = ev->customer_merged;
         if (!id_ok(b->survivor_id) || !id_ok(b->merged_id))
             return false;
-        snprintf(r->customers[0], ID_LEN, "%s", b->survivor_id);
-        snprintf(r->customers[1], ID_LEN, "%s", b->merged_id);
+        id_set(r->customers[0], b->survivor_id);
+        id_set(r->customers[1], b->merged_id);
         r->ncustomers = 2;
         r->customer_level = true;
         return true;
@@ -608,19 +616,26 @@ int model_apply(model *m, const event *ev, int64_t at)
     struct model_refs r;
     if (at == MODEL_NONE || !model_refs_of(ev, &r))
         return 1;
-    if (r.customer_level)
+    return model_apply_refs(m, ev, &r, at);
+}
+
+int model_apply_refs(model *m, const event *ev, const struct model_refs *r, int64_t at)
+{
+    if (at == MODEL_NONE)
+        return 1;
+    if (r->customer_level)
         return apply_customer(m, ev, at);
-    const char *tid = r.ticket;
+    const char *tid = r->ticket;
     if (!tid[0]) {
-        tid = model_survey_ticket(m, r.survey);
+        tid = model_survey_ticket(m, r->survey);
         if (!tid[0])
             return 1; /* an answer to a survey nobody requested */
     }
     model_ticket *t = model_ticket_make(m, tid);
     if (!t)
         return -1;
-    for (int i = 0; i < r.ncustomers; i++)
-        if (customer_seen(m, r.customers[i], at) != 0)
+    for (int i = 0; i < r->ncustomers; i++)
+        if (customer_seen(m, r->customers[i], at) != 0)
             return -1;
     int rc = apply_ticket(m, t, ev, at);
     if (rc == 0)

@@ -10,9 +10,10 @@
  * then computed from whole states (contrib.h), never from the order in
  * which events arrived: a rebuild equals the live state by construction.
  *
- * The same model serves the live consumer (a handful of entities loaded
- * from PostgreSQL per event, store.h) and the bulk rebuild (every entity in
- * memory, rebuild.h). States travel as canonical JSON (model_*_json).
+ * The same model serves the live consumer (the entities its batches touch,
+ * loaded from PostgreSQL once and kept while they are hot, store.h) and the
+ * bulk rebuild (every entity in memory, rebuild.h). States travel as
+ * canonical JSON (model_*_json).
  */
 #ifndef CAREBUS_ANALYTICS_MODEL_H
 #define CAREBUS_ANALYTICS_MODEL_H
@@ -101,6 +102,9 @@ typedef struct model_ticket {
     size_t nsurveys;
     bool dirty; /* changed since loaded */
     bool is_new;
+    /* Transient (footprint.h): in the footprint of the batch being applied,
+     * FOOTPRINT_EVENT or FOOTPRINT_TREE; 0 otherwise. */
+    uint8_t mark;
 } model_ticket;
 
 typedef struct model_customer {
@@ -117,6 +121,10 @@ typedef struct model_customer {
     bool is_new;
     /* Transient (model_resolve_segments): on a root, its tree's segment. */
     int32_t tree_segment;
+    /* Transient (the live path, load.h): every ticket of this customer is
+     * in the model; (footprint.h) in the batch's footprint. */
+    bool all_tickets;
+    uint8_t mark;
 } model_customer;
 
 typedef struct model model;
@@ -155,10 +163,21 @@ struct model_refs {
 /* false when the event does not concern analytics at all. */
 bool model_refs_of(const event *ev, struct model_refs *r);
 
+/* An event of a batch with what it touches and its time, computed once
+ * (the live path: store.h, load.h, footprint.h). */
+struct model_item {
+    const event *ev;
+    struct model_refs r;
+    int64_t at; /* model_event_time() */
+};
+
 /* Applies an event whose entities are in the model (the live loader puts
  * them there; the rebuild has everything). at: model_event_time(). 0, 1
  * when the event is ignored (nothing to apply), -1 out of memory. */
 int model_apply(model *m, const event *ev, int64_t at);
+/* The same with the event's refs already known (model_refs_of returned
+ * true for it): a batch computes them once per event. */
+int model_apply_refs(model *m, const event *ev, const struct model_refs *r, int64_t at);
 
 /* Computes each tree's segment: the latest segment set on any of its
  * members (canonical order), regular when none. Call after applying and

@@ -21,12 +21,12 @@
 #include "eventlog.h"
 #include "log.h"
 #include "model.h"
+#include "rowcopy.h"
 #include "rows.h"
 #include "rowset.h"
 #include "timeutil.h"
 
 #define REBUILD_BATCH 20000
-#define REBUILD_COPY_CHUNK (1u << 20)
 
 static const char *const rebuild_streams[] = {"ingest", "router", "sla", "survey"};
 #define NSTREAMS 4
@@ -136,67 +136,6 @@ out:
     return rc;
 }
 
-/* --- COPY ------------------------------------------------------------------- */
-
-/* One table's COPY: rows from its description (rows.h), sent in chunks. */
-struct copy {
-    PGconn *c;
-    const rowset_table *t;
-    buf b;
-    int failed;
-};
-
-static int copy_begin(struct copy *cp, PGconn *c, const rowset_table *t)
-{
-    memset(cp, 0, sizeof *cp);
-    cp->c = c;
-    cp->t = t;
-    buf sql = BUF_INIT;
-    int rc = rowset_sql(t, "{@copy}", &sql);
-    PGresult *r = rc == 0 ? PQexec(c, buf_str(&sql)) : NULL;
-    rc = PQresultStatus(r) == PGRES_COPY_IN ? 0 : -1;
-    if (rc)
-        log_error("rebuild: %s failed: %s", buf_str(&sql), r ? PQresultErrorMessage(r) : "");
-    PQclear(r);
-    buf_release(&sql);
-    return rc;
-}
-
-static void copy_flush(struct copy *cp)
-{
-    if (cp->b.len && PQputCopyData(cp->c, cp->b.data, (int)cp->b.len) != 1)
-        cp->failed = 1;
-    buf_reset(&cp->b);
-}
-
-/* Queues one row (a pointer to cp->t's struct). */
-static void copy_row(struct copy *cp, const void *row)
-{
-    rowset_copy_line(cp->t, row, NULL, &cp->b);
-    if (cp->b.failed)
-        cp->failed = 1;
-    if (cp->b.len >= REBUILD_COPY_CHUNK)
-        copy_flush(cp);
-}
-
-static int copy_end(struct copy *cp)
-{
-    copy_flush(cp);
-    int rc = cp->failed ? -1 : 0;
-    if (PQputCopyEnd(cp->c, rc ? "rebuild: a row could not be built" : NULL) != 1)
-        rc = -1;
-    PGresult *r;
-    while ((r = PQgetResult(cp->c)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            log_error("rebuild: COPY into %s failed: %s", cp->t->name, PQresultErrorMessage(r));
-            rc = -1;
-        }
-        PQclear(r);
-    }
-    buf_release(&cp->b);
-    return rc;
-}
-
 static int cmp_root(const void *a, const void *b)
 {
     const model_customer *x = *(model_customer *const *)a, *y = *(model_customer *const *)b;
@@ -211,21 +150,21 @@ static int write_tickets(PGconn *c, timebase *cal, model *m, agg *a)
     size_t n;
     model_ticket **ts = model_tickets(m, &n);
     struct ticket_facts *fs = malloc((n ? n : 1) * sizeof *fs);
-    struct copy tk, sm, sv, sl;
+    rowcopy tk, sm, sv, sl;
     int rc = -1;
-    if (!fs || copy_begin(&tk, c, &rows_tickets) != 0)
+    if (!fs || rowcopy_begin(&tk, c, &rows_tickets, NULL, NULL) != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
         contrib_facts(cal, ts[i], model_segment_of(m, ts[i]->customer), &fs[i]);
         if (contrib_ticket(a, cal, ts[i], &fs[i], +1) != 0)
-            tk.failed = 1;
+            rowcopy_fail(&tk);
         struct ticket_row r;
         if (rows_ticket(&r, ts[i], &fs[i]) != 0)
-            tk.failed = 1;
-        copy_row(&tk, &r);
+            rowcopy_fail(&tk);
+        rowcopy_row(&tk, &r);
         rows_ticket_clear(&r);
     }
-    if (copy_end(&tk) != 0 || copy_begin(&sm, c, &rows_samples) != 0)
+    if (rowcopy_end(&tk) != 0 || rowcopy_begin(&sm, c, &rows_samples, NULL, NULL) != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
         int64_t ms[4];
@@ -235,26 +174,26 @@ static int write_tickets(PGconn *c, timebase *cal, model *m, agg *a)
         for (int j = 0; j < k; j++) {
             struct sample_row r;
             rows_sample(&r, ts[i], &fs[i], metric[j], ms[j], day[j]);
-            copy_row(&sm, &r);
+            rowcopy_row(&sm, &r);
         }
     }
-    if (copy_end(&sm) != 0 || copy_begin(&sv, c, &rows_surveys) != 0)
+    if (rowcopy_end(&sm) != 0 || rowcopy_begin(&sv, c, &rows_surveys, NULL, NULL) != 0)
         goto out;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < ts[i]->nsurveys; j++) {
             struct survey_row r;
             rows_survey(&r, ts[i], j);
-            copy_row(&sv, &r);
+            rowcopy_row(&sv, &r);
         }
-    if (copy_end(&sv) != 0 || copy_begin(&sl, c, &rows_sla_events) != 0)
+    if (rowcopy_end(&sv) != 0 || rowcopy_begin(&sl, c, &rows_sla_events, NULL, NULL) != 0)
         goto out;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < ts[i]->sla.n; j++) {
             struct sla_event_row r;
             if (rows_sla_event(&r, ts[i], j) == 0)
-                copy_row(&sl, &r);
+                rowcopy_row(&sl, &r);
         }
-    rc = copy_end(&sl);
+    rc = rowcopy_end(&sl);
 out:
     free(fs);
     return rc;
@@ -269,8 +208,8 @@ static int write_customers(PGconn *c, timebase *cal, model *m, agg *a)
         return -1;
     memcpy(sorted, cs, n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, cmp_root);
-    struct copy cp;
-    int rc = copy_begin(&cp, c, &rows_customers);
+    rowcopy cp;
+    int rc = rowcopy_begin(&cp, c, &rows_customers, NULL, NULL);
     for (size_t i = 0; rc == 0 && i < n;) {
         size_t j = i;
         while (j < n && strcmp(sorted[j]->root, sorted[i]->root) == 0)
@@ -279,18 +218,18 @@ static int write_customers(PGconn *c, timebase *cal, model *m, agg *a)
         if (model_customer_get(m, sorted[i]->root) &&
             contrib_customer(a, cal, &sorted[i], j - i, model_segment_of(m, sorted[i]->root), +1) !=
                 0)
-            cp.failed = 1;
+            rowcopy_fail(&cp);
         for (size_t k = i; k < j; k++) {
             struct customer_row r;
             if (rows_customer(&r, sorted[k]) != 0)
-                cp.failed = 1;
-            copy_row(&cp, &r);
+                rowcopy_fail(&cp);
+            rowcopy_row(&cp, &r);
             rows_customer_clear(&r);
         }
         i = j;
     }
     if (rc == 0)
-        rc = copy_end(&cp);
+        rc = rowcopy_end(&cp);
     free(sorted);
     return rc;
 }
@@ -299,10 +238,10 @@ static int write_daily(PGconn *c, agg *a)
 {
     size_t n;
     agg_entry **es = agg_entries(a, &n);
-    struct copy cp;
+    rowcopy cp;
     /* Large (the histograms' text): not on the stack. */
     struct daily_row *r = malloc(sizeof *r);
-    if (!r || copy_begin(&cp, c, rows_daily()) != 0) {
+    if (!r || rowcopy_begin(&cp, c, rows_daily(), NULL, NULL) != 0) {
         free(r);
         return -1;
     }
@@ -310,10 +249,10 @@ static int write_daily(PGconn *c, agg *a)
         if (agg_entry_zero(es[i]))
             continue;
         rows_daily_entry(r, es[i]);
-        copy_row(&cp, r);
+        rowcopy_row(&cp, r);
     }
     free(r);
-    return copy_end(&cp);
+    return rowcopy_end(&cp);
 }
 
 /* The keys and indexes of analytics' tables, as statements to drop and to

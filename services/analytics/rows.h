@@ -1,10 +1,10 @@
 /* rows.h — the rows analytics writes, built once for both paths.
  *
  * Each table is described once (rowset.h) over a row struct that a
- * builder fills from the model: the live path hands a batch of them to
- * analytics.apply() as JSON (jsonb_populate_recordset reads each column by
- * name), the rebuild sends them by COPY, both from the same description,
- * so both paths write the very same values. Times in the rows are
+ * builder fills from the model: the rebuild COPYs them into analytics'
+ * tables, the live path into its staging tables, merged from there
+ * (stage.h), both from the same description, so both paths write the very
+ * same values. Times in the rows are
  * microseconds (the model's milliseconds x 1000), days "YYYY-MM-DD" ("":
  * NULL), ids "" or NULL for NULL.
  */
@@ -80,9 +80,9 @@ struct daily_row {
 #define ROWS_NONE INT64_MIN
 
 extern const rowset_table rows_tickets, rows_customers, rows_samples, rows_surveys, rows_sla_events;
-/* analytics.daily, and the daily part of analytics.apply()'s document
- * ("<hist>_add", "<hist>_sub"): from contrib.h's lists of measures and
- * histograms. */
+/* analytics.daily, and the live path's differences of it (a staging
+ * table's rows: "<hist>_add", "<hist>_sub"): from contrib.h's lists of
+ * measures and histograms. */
 const rowset_table *rows_daily(void);
 const rowset_table *rows_daily_delta(void);
 

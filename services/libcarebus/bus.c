@@ -340,6 +340,15 @@ int bus_recv(bus *b, event **out)
     }
 }
 
+int bus_wait(bus *b, int timeout_ms)
+{
+    zmq_pollitem_t item = {.socket = b->sub, .events = ZMQ_POLLIN};
+    int rc = b->sub ? zmq_poll(&item, 1, timeout_ms) : -1;
+    if (rc < 0)
+        return zmq_errno() == EINTR ? 0 : -1;
+    return rc > 0 ? 1 : 0;
+}
+
 int bus_discard(bus *b)
 {
     /* Bounded, so that a producer faster than this loop cannot keep it

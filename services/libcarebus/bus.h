@@ -63,6 +63,9 @@ void *bus_sub_socket(bus *b);
  * 0 when none is waiting, -1 on error. Malformed messages are logged,
  * counted and skipped. */
 int bus_recv(bus *b, event **out);
+/* Waits up to timeout_ms for a message on the SUB socket: 1 when one
+ * waits, 0 on timeout, -1 on error. Blocks (the caller's loop with it). */
+int bus_wait(bus *b, int timeout_ms);
 /* Receives and drops every message waiting, without decoding (a wake-up
  * hint needs no content). How many frames were dropped, or -1 on error. */
 int bus_discard(bus *b);

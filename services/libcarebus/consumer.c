@@ -10,6 +10,11 @@
  * retried one event per transaction, so that one bad event cannot take its
  * neighbours down; the bad event alone is then skipped, logged and counted,
  * rather than blocking the stream forever.
+ *
+ * Batches: the bus path takes what waits on the socket, up to the batch
+ * size, lingering a few milliseconds for more when asked to (a consumer
+ * that applies set-based pays per transaction, not per event); the log
+ * path reads a batch at a time. Both share one array of the batch's size.
  */
 #include "consumer.h"
 
@@ -20,14 +25,21 @@
 #include <string.h>
 
 #include "eventlog.h"
+#include "horizon.h"
 #include "id.h"
+#include "lag.h"
 #include "log.h"
 #include "metrics.h"
+#include "timeutil.h"
 
 #define CONSUMER_MAX_STREAMS 8
-#define CONSUMER_BATCH 500
-/* Log batches per stream and call before returning to the loop. */
-#define CONSUMER_CATCHUP_ROUNDS 40
+#define CONSUMER_BATCH_DEFAULT 500
+#define CONSUMER_LINGER_MAX_MS 1000
+/* The lag is published at most this often (it costs a query). */
+#define CONSUMER_LAG_EVERY_MS 1000
+/* How long one catch-up call works before returning to the loop (which
+ * calls again at once): HTTP and the lag keep being served meanwhile. */
+#define CONSUMER_CATCHUP_MS 1000
 
 struct consumer_stream {
     char name[32];
@@ -49,6 +61,13 @@ struct consumer {
     size_t nstreams;
     bool loaded;
     uint64_t applied;
+    event **evs;  /* the batch being applied: batch slots */
+    event **sel;  /* catching up together: the events of the round applied */
+    int64_t *rec; /* ... and the recorded times of those read */
+    size_t batch;
+    int linger_ms;
+    bool together;       /* catch up every stream at once (horizon.h) */
+    int64_t lag_next_ms; /* when the lag is next published (monotonic) */
 };
 
 struct consumer_txn {
@@ -76,6 +95,13 @@ consumer *consumer_new(const char *name, db *d, bus *b, const char *output,
     c->handlers = handlers;
     c->nhandlers = nhandlers;
     c->arg = arg;
+    c->batch = CONSUMER_BATCH_DEFAULT;
+    if (!(c->evs = calloc(c->batch, sizeof *c->evs)) ||
+        !(c->sel = calloc(c->batch, sizeof *c->sel)) ||
+        !(c->rec = calloc(c->batch, sizeof *c->rec))) {
+        consumer_destroy(&c);
+        return NULL;
+    }
     return c;
 }
 
@@ -83,6 +109,9 @@ void consumer_destroy(consumer **pc)
 {
     if (!*pc)
         return;
+    free((*pc)->evs);
+    free((*pc)->sel);
+    free((*pc)->rec);
     free((*pc)->name);
     free(*pc);
     *pc = NULL;
@@ -144,6 +173,34 @@ void consumer_set_done(consumer *c, consumer_done_fn fn)
 void consumer_set_pace(consumer *c, consumer_pace_fn fn)
 {
     c->pace = fn;
+}
+
+void consumer_set_batch(consumer *c, size_t max, int linger_ms)
+{
+    assert(max >= 1 && max <= CONSUMER_BATCH_MAX && "a batch of 1 .. CONSUMER_BATCH_MAX events");
+    assert(linger_ms >= 0 && linger_ms <= CONSUMER_LINGER_MAX_MS);
+    event **evs = calloc(max, sizeof *evs), **sel = calloc(max, sizeof *sel);
+    int64_t *rec = calloc(max, sizeof *rec);
+    if (!evs || !sel || !rec) {
+        log_error("%s: no memory for batches of %zu events: keeping %zu", c->name, max, c->batch);
+        free(evs);
+        free(sel);
+        free(rec);
+        return;
+    }
+    free(c->evs);
+    free(c->sel);
+    free(c->rec);
+    c->evs = evs;
+    c->sel = sel;
+    c->rec = rec;
+    c->batch = max;
+    c->linger_ms = linger_ms;
+}
+
+void consumer_set_together(consumer *c, bool on)
+{
+    c->together = on;
 }
 
 static void consumer_done(consumer *c, bool committed)
@@ -353,12 +410,13 @@ static void consumer_free_all(event **evs, size_t n)
         event_destroy(&evs[i]);
 }
 
-/* Reads one stream's log from its offset: 0 caught up, 1 more to do, -1. */
-static int consumer_catch_up_stream(consumer *c, struct consumer_stream *s)
+/* Reads one stream's log from its offset, a batch at least and more until
+ * `until` (monotonic ms): 0 caught up, 1 more to do, -1. */
+static int consumer_catch_up_stream(consumer *c, struct consumer_stream *s, int64_t until)
 {
-    event *evs[CONSUMER_BATCH];
-    for (int round = 0; round < CONSUMER_CATCHUP_ROUNDS; round++) {
-        size_t max = CONSUMER_BATCH;
+    event **evs = c->evs;
+    do {
+        size_t max = c->batch;
         if (c->pace) {
             size_t room = c->pace(c->arg);
             if (room == 0)
@@ -376,17 +434,100 @@ static int consumer_catch_up_stream(consumer *c, struct consumer_stream *s)
             return -1;
         if ((size_t)n < max)
             return 0;
-    }
+    } while (time_mono_ms() < until);
     return 1;
+}
+
+/* Reads a chunk of every stream and applies, in one transaction, what was
+ * recorded up to their common horizon (horizon.h); again until `until`.
+ * The pace, if any, bounds the whole round. 0 caught up, 1 more to do, -1. */
+static int consumer_catch_up_together(consumer *c, int64_t until)
+{
+    do {
+        size_t max = c->batch;
+        if (c->pace) {
+            size_t room = c->pace(c->arg);
+            if (room == 0)
+                return 1;
+            max = room < max ? room : max;
+        }
+        size_t per = max / c->nstreams ? max / c->nstreams : 1;
+        struct horizon_read rd[CONSUMER_MAX_STREAMS];
+        size_t start[CONSUMER_MAX_STREAMS], take[CONSUMER_MAX_STREAMS], got = 0;
+        bool full = false;
+        for (size_t k = 0; k < c->nstreams; k++) {
+            struct consumer_stream *s = &c->streams[k];
+            int n = got + per <= c->batch
+                        ? eventlog_read(c->db, s->name, s->offset, (int)per, c->evs + got)
+                        : 0;
+            if (n < 0) {
+                consumer_free_all(c->evs, got);
+                return -1;
+            }
+            for (int i = 0; i < n; i++) {
+                const event *ev = c->evs[got + (size_t)i];
+                c->rec[got + (size_t)i] = ev->recorded_at ? event_ts_us(ev->recorded_at) : 0;
+            }
+            rd[k] = (struct horizon_read){(size_t)n, (size_t)n == per, c->rec + got};
+            start[k] = got;
+            got += (size_t)n;
+            full = full || rd[k].full;
+        }
+        if (!got)
+            return 0;
+        horizon_take(rd, c->nstreams, take);
+        size_t nsel = 0;
+        for (size_t k = 0; k < c->nstreams; k++)
+            for (size_t i = 0; i < take[k]; i++)
+                c->sel[nsel++] = c->evs[start[k] + i];
+        int rc = consumer_apply_all(c, c->sel, nsel);
+        consumer_free_all(c->evs, got);
+        if (rc != 0 || consumer_load(c) != 0)
+            return -1;
+        if (!full)
+            return 0; /* every stream's end was read, and taken whole */
+    } while (time_mono_ms() < until);
+    return 1;
+}
+
+/* Publishes each stream's lag (lag.h), at most once a second. *behind is
+ * set when a stream's tail is past its offset. 0, or -1 when the database
+ * failed. */
+static int consumer_lag(consumer *c, bool *behind)
+{
+    int64_t now = time_mono_ms();
+    *behind = false;
+    if (now < c->lag_next_ms)
+        return 0;
+    const char *names[CONSUMER_MAX_STREAMS];
+    struct lag_sample s[CONSUMER_MAX_STREAMS];
+    for (size_t i = 0; i < c->nstreams; i++) {
+        names[i] = c->streams[i].name;
+        s[i] = (struct lag_sample){.offset = c->streams[i].offset, .age_s = -1};
+    }
+    if (lag_query(c->db, names, s, c->nstreams) != 0)
+        return -1;
+    c->lag_next_ms = now + CONSUMER_LAG_EVERY_MS;
+    for (size_t i = 0; i < c->nstreams; i++) {
+        double events, seconds;
+        lag_of(&s[i], &events, &seconds);
+        lag_publish(names[i], events, seconds);
+        *behind = *behind || events > 0;
+    }
+    return 0;
 }
 
 int consumer_catch_up(consumer *c)
 {
-    if (consumer_load(c) != 0)
+    bool behind;
+    if (consumer_load(c) != 0 || consumer_lag(c, &behind) != 0)
         return -1;
+    int64_t until = time_mono_ms() + CONSUMER_CATCHUP_MS;
+    if (c->together && c->nstreams > 1)
+        return consumer_catch_up_together(c, until);
     int more = 0;
     for (size_t i = 0; i < c->nstreams; i++) {
-        int rc = consumer_catch_up_stream(c, &c->streams[i]);
+        int rc = consumer_catch_up_stream(c, &c->streams[i], until);
         if (rc < 0)
             return -1;
         more |= rc;
@@ -396,21 +537,32 @@ int consumer_catch_up(consumer *c)
 
 int consumer_on_bus(consumer *c)
 {
-    event *evs[CONSUMER_BATCH];
+    event **evs = c->evs;
     size_t n = 0;
     bool gap = false;
     int got;
     if (consumer_load(c) != 0) {
         /* Drain anyway: the tick catches up from the log once it is back. */
         event *ev;
-        for (int i = 0; i < CONSUMER_BATCH && bus_recv(c->bus, &ev) == 1; i++)
+        for (size_t i = 0; i < c->batch && bus_recv(c->bus, &ev) == 1; i++)
             event_destroy(&ev);
         return -1;
     }
     uint64_t expect[CONSUMER_MAX_STREAMS];
     for (size_t k = 0; k < c->nstreams; k++)
         expect[k] = c->streams[k].offset + 1;
-    while (n < CONSUMER_BATCH && (got = bus_recv(c->bus, &evs[n])) == 1) {
+    int64_t until = 0; /* the linger's end, once the batch has begun */
+    while (n < c->batch) {
+        if ((got = bus_recv(c->bus, &evs[n])) != 1) {
+            if (got < 0 || c->linger_ms == 0 || n == 0)
+                break;
+            int64_t now = time_mono_ms();
+            if (!until)
+                until = now + c->linger_ms;
+            if (now >= until || bus_wait(c->bus, (int)(until - now)) != 1)
+                break;
+            continue;
+        }
         struct consumer_stream *s = consumer_find(c, evs[n]->stream);
         size_t k = s ? (size_t)(s - c->streams) : 0;
         if (!s || evs[n]->seq < expect[k]) {
@@ -433,17 +585,9 @@ int consumer_on_bus(consumer *c)
 
 int consumer_tick(consumer *c)
 {
-    if (consumer_load(c) != 0)
+    bool behind;
+    c->lag_next_ms = 0; /* the tick's own look at the tail is the lag's */
+    if (consumer_load(c) != 0 || consumer_lag(c, &behind) != 0)
         return -1;
-    for (size_t i = 0; i < c->nstreams; i++) {
-        uint64_t last;
-        if (eventlog_last_seq(c->db, c->streams[i].name, &last) != 0)
-            return -1;
-        char series[96];
-        snprintf(series, sizeof series, "carebus_consumer_lag{stream=\"%s\"}", c->streams[i].name);
-        metrics_set(series, (double)(last - c->streams[i].offset));
-        if (last > c->streams[i].offset)
-            return consumer_catch_up(c) < 0 ? -1 : 0;
-    }
-    return 0;
+    return behind ? consumer_catch_up(c) : 0;
 }

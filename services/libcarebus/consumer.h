@@ -7,7 +7,8 @@
  * older one is a duplicate and dropped; a newer one reveals a gap, and the
  * consumer reads the log up to the end. It also catches up on start and
  * checks the log's tail once a second, since a bus drop of the last event of
- * a burst leaves no later event to reveal it.
+ * a burst leaves no later event to reveal it. The same look publishes how
+ * far behind the tail each stream is (lag.h), for operators to alert on.
  *
  * Events that the handler emits (consumer_emit) are appended to the output
  * stream in the same transaction and published after commit. Their ids are
@@ -36,7 +37,8 @@ typedef enum {
 
 /* Applies one event inside the open transaction (consumer_txn_db()). It may
  * block on the database. It must not keep state outside PostgreSQL that a
- * rollback would leave behind. */
+ * rollback would leave behind, unless a done function (consumer_set_done)
+ * drops it. */
 typedef consumer_result (*consumer_apply_fn)(consumer_txn *tx, const event *ev, void *arg);
 
 /* What a consumer reacts to, declared as a table indexed by the event's
@@ -68,8 +70,9 @@ void consumer_destroy(consumer **pc);
  * consumer_catch_up. 0 or -1. */
 int consumer_read(consumer *c, const char *stream);
 
-/* Applies everything in the log past the offsets. 0 when caught up, -1 when
- * the database failed (call again later). Blocks. */
+/* Applies what the log holds past the offsets, for about a second at most.
+ * 0 when caught up, 1 when there is more (call again soon), -1 when the
+ * database failed (call again later). Blocks. */
 int consumer_catch_up(consumer *c);
 
 /* Drains the SUB socket (call when it is readable) and applies what it
@@ -77,7 +80,8 @@ int consumer_catch_up(consumer *c);
  * next tick). */
 int consumer_on_bus(consumer *c);
 
-/* Once a second: catch up if the log moved past the offsets. */
+/* Once a second: publish the lag (lag.h) and catch up if the log moved
+ * past the offsets. 0, 1 when the catch-up has more to do, or -1. */
 int consumer_tick(consumer *c);
 
 /* Optional: called once per transaction, after the last event's apply fn
@@ -96,9 +100,29 @@ void consumer_set_flush(consumer *c, consumer_flush_fn fn);
  * back or its outcome is unknown (the events are then applied again). For
  * handlers whose work has a side effect that must follow the commit and
  * never precede it (courier sends what it recorded): they stage it in
- * apply or flush and act on it, or drop it, here. Not in a transaction. */
+ * apply or flush and act on it, or drop it, here; and for handlers that
+ * keep in memory what they wrote (a cache of their rows, so that the next
+ * batch need not read them back): they drop it when committed is false.
+ * Not in a transaction. */
 typedef void (*consumer_done_fn)(bool committed, void *arg);
 void consumer_set_done(consumer *c, consumer_done_fn fn);
+
+/* How many events a transaction applies at most (default 500), from the
+ * bus or from the log, and how long the bus path waits for more once a
+ * batch has begun (default 0 ms: it takes what is waiting). A handler that
+ * applies set-based (a flush function) gains from large batches; each
+ * transaction costs its round trips, its offsets and its commit. max is
+ * 1 .. CONSUMER_BATCH_MAX, linger_ms 0 .. 1000. */
+#define CONSUMER_BATCH_MAX 50000
+void consumer_set_batch(consumer *c, size_t max, int linger_ms);
+
+/* Catch up every stream at once rather than one after the other: each
+ * transaction takes a share of the batch from every stream, up to their
+ * common recorded time (horizon.h), as the bus interleaves them live. For
+ * a consumer whose events about one thing come on several streams and
+ * that writes each thing once per batch: it then writes it once, not once
+ * per stream. Off by default. */
+void consumer_set_together(consumer *c, bool on);
 
 /* Optional: asked before each batch the catch-up reads from the log: how
  * many events it may apply now (it reads at most that many, and never more

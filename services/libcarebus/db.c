@@ -132,12 +132,13 @@ int db_ensure(db *d)
     return 0;
 }
 
-PGresult *db_exec(db *d, const char *sql, int nparams, const char *const *params)
+static PGresult *db_exec_as(db *d, const char *sql, int nparams, const char *const *params,
+                            int format)
 {
     d->sqlstate[0] = '\0';
     if (!db_up(d))
         return NULL;
-    PGresult *r = PQexecParams(d->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexecParams(d->conn, sql, nparams, NULL, params, NULL, NULL, format);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
@@ -149,6 +150,16 @@ PGresult *db_exec(db *d, const char *sql, int nparams, const char *const *params
     if (PQstatus(d->conn) != CONNECTION_OK)
         db_mark_down(d);
     return NULL;
+}
+
+PGresult *db_exec(db *d, const char *sql, int nparams, const char *const *params)
+{
+    return db_exec_as(d, sql, nparams, params, 0);
+}
+
+PGresult *db_exec_binary(db *d, const char *sql, int nparams, const char *const *params)
+{
+    return db_exec_as(d, sql, nparams, params, 1);
 }
 
 int db_command(db *d, const char *sql, int nparams, const char *const *params)

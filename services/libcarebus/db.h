@@ -38,6 +38,10 @@ PGconn *db_conn(db *d);
  * connection is gone). The caller PQclear()s a non-NULL result. Blocks. */
 PGresult *db_exec(db *d, const char *sql, int nparams, const char *const *params);
 
+/* db_exec with the result's values in binary (bytea as its bytes, bigint
+ * as 8 bytes big-endian): for bulk reads, no text to encode and parse. */
+PGresult *db_exec_binary(db *d, const char *sql, int nparams, const char *const *params);
+
 /* db_exec for statements whose result is not needed. 0 or -1. */
 int db_command(db *d, const char *sql, int nparams, const char *const *params);
 

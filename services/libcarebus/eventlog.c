@@ -11,6 +11,7 @@
 #include "eventlog.h"
 
 #include <assert.h>
+#include <endian.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,30 +294,39 @@ out:
     return rc;
 }
 
+/* A bigint of a binary result. */
+static int64_t be64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return (int64_t)be64toh(v);
+}
+
 int eventlog_read(db *d, const char *stream, uint64_t after, int max, event **out)
 {
     char after_s[24], max_s[16];
     snprintf(after_s, sizeof after_s, "%" PRIu64, after);
     snprintf(max_s, sizeof max_s, "%d", max);
     const char *params[] = {stream, after_s, max_s};
-    PGresult *r = db_exec(d,
-                          "SELECT seq, payload, (extract(epoch FROM recorded_at) * 1000000)::bigint"
-                          " AS recorded_us FROM eventlog.events WHERE stream = $1 AND seq > $2"
-                          " ORDER BY seq LIMIT $3",
-                          3, params);
+    /* Binary results: the payload's bytes as they are, no hex. */
+    PGresult *r =
+        db_exec_binary(d,
+                       "SELECT seq, payload, (extract(epoch FROM recorded_at) * 1000000)::bigint"
+                       " AS recorded_us FROM eventlog.events WHERE stream = $1 AND seq > $2"
+                       " ORDER BY seq LIMIT $3",
+                       3, params);
     if (!r)
         return -1;
     int n = PQntuples(r), got = 0;
+    int c_seq = PQfnumber(r, "seq"), c_pay = PQfnumber(r, "payload"),
+        c_rec = PQfnumber(r, "recorded_us");
+    assert(c_seq >= 0 && c_pay >= 0 && c_rec >= 0);
     buf wire = BUF_INIT; /* each event's bytes, as they were published */
     for (int i = 0; i < n; i++) {
-        uint64_t seq = strtoull(db_value(r, i, "seq"), NULL, 10);
-        size_t len;
-        unsigned char *bytes =
-            PQunescapeBytea((const unsigned char *)db_value(r, i, "payload"), &len);
-        int built = bytes ? eventlog_wire_buf(&wire, bytes, len, stream, seq,
-                                              strtoll(db_value(r, i, "recorded_us"), NULL, 10))
-                          : -1;
-        PQfreemem(bytes);
+        uint64_t seq = (uint64_t)be64(PQgetvalue(r, i, c_seq));
+        int built = eventlog_wire_buf(&wire, (const uint8_t *)PQgetvalue(r, i, c_pay),
+                                      (size_t)PQgetlength(r, i, c_pay), stream, seq,
+                                      be64(PQgetvalue(r, i, c_rec)));
         event *ev = built == 0 ? event_unpack((const uint8_t *)wire.data, wire.len) : NULL;
         if (!ev) {
             /* Never skip silently: the caller stops at this seq. */

@@ -357,7 +357,7 @@ static void expand(const rowset_table *t, const char *verb, size_t vlen, const c
     if (VERB("copy"))
         list = -1;
     assert((VERB("select") || VERB("values") || VERB("set") || VERB("rows") || VERB("cols") ||
-            VERB("copy")) &&
+            VERB("defs") || VERB("copy")) &&
            "an unknown {@verb}");
     assert(nw >= list && "a {@verb} lacks its alias");
     uint64_t m = col_mask(t, list >= 0 ? w[list] : NULL, list >= 0 ? wl[list] : 0);
@@ -386,7 +386,7 @@ static void expand(const rowset_table *t, const char *verb, size_t vlen, const c
             buf_printf(out, "%.*s.%s", (int)wl[0], w[0], c->name);
         } else if (VERB("set")) {
             buf_printf(out, "%s = %.*s.%s", c->name, (int)wl[0], w[0], c->name);
-        } else if (VERB("rows")) {
+        } else if (VERB("rows") || VERB("defs")) {
             buf_printf(out, "%s %s", c->name, c->type);
         } else {
             buf_puts(out, c->name);
@@ -421,7 +421,7 @@ static const rowset_table *token_table(const rowset_table *const *ts, size_t nt,
     return NULL;
 }
 
-static int rowset_sql_n(const rowset_table *const *ts, size_t nt, const char *tmpl, buf *out)
+int rowset_sql_tables(const rowset_table *const *ts, size_t nt, const char *tmpl, buf *out)
 {
     const char *p = tmpl;
     for (;;) {
@@ -445,7 +445,7 @@ static int rowset_sql_n(const rowset_table *const *ts, size_t nt, const char *tm
 
 int rowset_sql(const rowset_table *t, const char *tmpl, buf *out)
 {
-    return rowset_sql_n(&t, 1, tmpl, out);
+    return rowset_sql_tables(&t, 1, tmpl, out);
 }
 
 const char *rowset_stmt_sql(rowset_stmt *s)
@@ -454,7 +454,7 @@ const char *rowset_stmt_sql(rowset_stmt *s)
         return s->text;
     buf b = BUF_INIT;
     const rowset_table *ts[] = {s->t, s->t2};
-    if (rowset_sql_n(ts, s->t2 ? 2 : 1, s->tmpl, &b) != 0) {
+    if (rowset_sql_tables(ts, s->t2 ? 2 : 1, s->tmpl, &b) != 0) {
         buf_release(&b);
         return NULL;
     }

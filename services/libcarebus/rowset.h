@@ -14,8 +14,8 @@
  * json_populate_recordset(NULL::table, ...) inside a SQL function. Chosen
  * over parallel typed arrays through unnest() because
  *  - the statement has one parameter whatever the table's width, so a SQL
- *    function can take several tables' batches in one document
- *    (analytics.apply) and a pipeline or a dbq query sends it unchanged;
+ *    function can take several tables' batches in one document and a
+ *    pipeline or a dbq query sends it unchanged;
  *  - values are matched by name, not by the position of an array;
  *  - NULL, numbers, booleans, text[] (a JSON array) and jsonb (raw JSON)
  *    travel as themselves, where array literals need a second level of
@@ -23,8 +23,9 @@
  *  - the same text goes through db_exec, a pipeline (PQsendQueryParams) and
  *    the non-blocking dbq alike.
  * The cost, each row repeating its keys, is a few bytes per column; the
- * server parses the text once per statement either way. A bulk load uses
- * COPY text lines from the same table (rowset_copy_line).
+ * server parses the text once per statement either way. A bulk load, or a
+ * large batch, uses COPY text lines from the same table (rowset_copy_line,
+ * rowcopy.h): they parse several times faster than JSON.
  *
  * Text that is not valid UTF-8 is written as NULL in both forms (counted in
  * carebus_rowset_invalid_utf8_total): PostgreSQL would refuse the whole
@@ -98,12 +99,16 @@ typedef struct rowset_table {
  *   {@values x [cols]}    x.c1, x.c2
  *   {@set x [cols]}       c1 = x.c1, c2 = x.c2
  *   {@rows $1 x [cols]}   json_to_recordset($1::json) AS x (c1 uuid, c2 text)
+ *   {@defs [cols]}        c1 uuid, c2 text (a table's definition)
  *   {@copy}               COPY table (c1, c2) FROM STDIN
  * A statement of two tables names the second in its tokens by the last
  * part of its name: {@identities.rows $3 k kind,value}.
  * An unknown verb, table or column is a bug: it asserts. 0, or -1 when out
  * of memory. */
 int rowset_sql(const rowset_table *t, const char *tmpl, buf *out);
+/* The same over several tables: a plain token is the first's, the others
+ * are named by the last part of their names ({@facts.rows $2 x}). */
+int rowset_sql_tables(const rowset_table *const *ts, size_t nt, const char *tmpl, buf *out);
 
 /* A statement expanded once, on first use, and kept (static storage: the
  * text lives as long as the program). */

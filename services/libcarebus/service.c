@@ -5,9 +5,14 @@
  * /healthz at once and /readyz once connected, and keeps reconnecting in
  * the background, so that an operator sees "not ready" instead of a crash
  * loop while the database starts.
+ *
+ * A consumer's batches come and go in bursts: once it has applied nothing
+ * for a while, the memory the burst freed goes back to the system
+ * (malloc_trim), so that a quiet service is as small as it started.
  */
 #include "service.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <zmq.h>
 
@@ -18,12 +23,29 @@
 
 #define SERVICE_TICK_MS 100
 #define SERVICE_POLL_LOG_MS 1000
+/* Idle this long after applying something: freed memory is returned. */
+#define SERVICE_TRIM_IDLE_MS 10000
 
 struct service_private {
     service pub;
     int64_t next_log_poll_ms;
     bool catching_up;
+    uint64_t applied;      /* the consumer's count at the last look */
+    int64_t applied_at_ms; /* when it last moved; 0: trimmed since */
 };
+
+/* Gives the memory of the last burst back once the consumer is idle. */
+static void service_trim(struct service_private *sp, int64_t now)
+{
+    uint64_t applied = consumer_applied(sp->pub.consumer);
+    if (applied != sp->applied) {
+        sp->applied = applied;
+        sp->applied_at_ms = now;
+    } else if (sp->applied_at_ms && now - sp->applied_at_ms >= SERVICE_TRIM_IDLE_MS) {
+        sp->applied_at_ms = 0;
+        malloc_trim(0);
+    }
+}
 
 static bool service_ready(void *arg)
 {
@@ -55,6 +77,7 @@ static int service_on_tick(loop *l, void *arg)
     if (!s->consumer)
         return 0;
     int64_t now = time_mono_ms();
+    service_trim(sp, now);
     if (!sp->catching_up && now < sp->next_log_poll_ms)
         return 0;
     sp->next_log_poll_ms = now + SERVICE_POLL_LOG_MS;

@@ -39,6 +39,7 @@ void sla_destroy(sla **ps)
     sla_clock_destroy(&s->clock);
     sla_heap_release(&s->heap);
     sla_rows_release(&s->rows);
+    sla_records_release(&s->batch);
     free(s->config_dir);
     free(s);
     *ps = NULL;
@@ -111,6 +112,7 @@ static int sla_boot(sla *s)
         log_error("could not start the consumer");
         return -1;
     }
+    sla_attach(s, s->svc->consumer);
     s->started = true;
     log_info("sla-monitor started: %s clock, sweep every %ld ms",
              sla_clock_is_real(s->clock) ? "real" : "test (file)", s->sweep_ms);

@@ -1,8 +1,10 @@
 /* sla.h — sla-monitor's state and its three activities.
  *
- *   apply.c   the consumer's handler: records each ticket event as a fact
- *             and recomputes the ticket's targets (fold.c) in the same
- *             transaction; pushes changed deadlines onto the heap.
+ *   apply.c   the consumer's handlers and flush: a batch's events become
+ *             records (record.c: facts, segments, merges, claims), written
+ *             set-based, then every ticket they touched is recomputed once
+ *             from all its facts (recompute.c, fold.c) in the same
+ *             transaction; changed deadlines go onto the heap.
  *   timers.c  the heap of upcoming warnings and breaches: loaded at start
  *             from sla.targets (the index on next_fire_at), armed on the
  *             clock, fired exactly once through a claim row in sla.emitted.
@@ -27,6 +29,7 @@
 #include "heap.h"
 #include "id.h"
 #include "policy.h"
+#include "record.h"
 #include "service.h"
 #include "stmt.h"
 
@@ -35,6 +38,10 @@
 /* Entries fired per transaction, and transactions per loop turn. */
 #define SLA_FIRE_BATCH 500
 #define SLA_FIRE_ROUNDS 20
+/* Events per consumer transaction, and how long the bus path waits to
+ * fill one. */
+#define SLA_BATCH 20000
+#define SLA_LINGER_MS 5
 
 typedef struct sla {
     service *svc;    /* borrowed */
@@ -47,8 +54,9 @@ typedef struct sla {
     bool started;          /* configuration and timers loaded, consumer running */
     int64_t armed_at;      /* the clock is armed for this instant (INT64_MIN: retrying) */
     int64_t clock_written; /* the file clock's time last written to sla.clock */
-    struct sla_rows rows;  /* scratch for apply.c */
-    sla_stmts stmts;       /* apply.c's prepared statements */
+    struct sla_rows rows;  /* scratch for the fold (recompute.c) */
+    sla_stmts stmts;       /* the consumer's prepared statements (stmt.h) */
+    sla_records batch;     /* the records of the batch being applied (apply.c) */
 } sla;
 
 /* An empty context (settings are read by sla_start). NULL on OOM. */
@@ -67,6 +75,9 @@ bool sla_ready(void *arg);
 /* The consumer's handler table (apply.c; consumer.h): arg is the sla. */
 extern const struct consumer_handler sla_handlers[];
 extern const size_t sla_nhandlers;
+/* Makes the consumer (whose handlers' argument is s) apply in batches:
+ * its flush, done hook, batch size, catching up its streams together. */
+void sla_attach(sla *s, consumer *c);
 
 /* timers.c */
 int sla_timers_load(sla *s);

@@ -1,7 +1,7 @@
 /* stmt.h — sla-monitor's hot statements, prepared once per connection.
  *
- * The consumer runs the same three statements for every ticket event;
- * planning them each time cost more than running them. A statement is
+ * The consumer runs the same few statements for every batch; planning them
+ * each time costs more than running them. A statement is
  * prepared (PQprepare) on its first use in a session and executed by name
  * afterwards. A reconnect is noticed by the connection's backend process id
  * changing, and everything is prepared again. Prepared statements outlive
@@ -16,6 +16,17 @@
 #include "db.h"
 
 #define SLA_STMT_MAX 8
+
+/* The slots, one per statement (apply.c, recompute.c). */
+enum {
+    SLA_ST_RECORD,     /* a run of facts, segments and claims */
+    SLA_ST_MERGE,      /* a merge of two customers */
+    SLA_ST_UNMERGE,    /* tickets given back to an unmerged customer */
+    SLA_ST_LOCK,       /* the target rows of the tickets to recompute */
+    SLA_ST_READ,       /* their inputs */
+    SLA_ST_WRITE,      /* their new rows */
+    SLA_ST_LATE_CLAIM, /* the breaches of targets met late */
+};
 
 struct sla_stmt {
     const char *name; /* "sla_fact" */

@@ -153,6 +153,9 @@ static void test_sql_verbs(void **state)
                         "COPY pg_temp.things (id, name, count, big, seq, ok, at, doc, tags, kind)"
                         " FROM STDIN");
     free(s);
+    s = expand(&things, "CREATE TEMP TABLE x ({@defs id,at,tags})");
+    assert_string_equal(s, "CREATE TEMP TABLE x (id uuid, at timestamptz, tags text[])");
+    free(s);
     /* Literal braces of SQL are left alone. */
     s = expand(&things, "SELECT '{}'::text[], {@cols kind}");
     assert_string_equal(s, "SELECT '{}'::text[], kind");

@@ -152,6 +152,7 @@ static void inst_open(struct inst *in, bool own_connection)
     assert_non_null(in->s->cfg);
     in->c = consumer_new("sla-monitor", in->db, in->bus, "sla", sla_handlers, sla_nhandlers, in->s);
     assert_non_null(in->c);
+    sla_attach(in->s, in->c);
     assert_int_equal(consumer_read(in->c, "ingest"), 0);
     assert_int_equal(consumer_read(in->c, "router"), 0);
     assert_int_equal(consumer_read(in->c, "sla"), 0);

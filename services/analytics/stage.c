@@ -1,0 +1,261 @@
+/* stage.c — a batch's rows through the staging tables (see stage.h).
+ *
+ * Every statement is written once from rows.c's table descriptions: the
+ * staging tables' definitions ({@defs}), the COPYs (rowcopy.h) and the
+ * merges ({@cols}, {@set}), so that a column added to a description is
+ * staged, copied and merged with no other edit. An upsert that would
+ * write a sample or a survey unchanged leaves it alone: most of a ticket's
+ * events change neither, and each of those rows has many indexes.
+ *
+ * The staging tables belong to the session: they are made when the
+ * connection is new to this module (its backend pid differs), and again
+ * after a transaction that made them rolled back (stage_forget).
+ */
+#include "stage.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+#include "rowcopy.h"
+#include "rows.h"
+
+/* The analytics tables, their staging tables, and how a row is merged. */
+struct staged {
+    const rowset_table *(*table)(void);
+    const char *name;
+    const char *merge; /* "{@...}" template over the table */
+};
+
+static const rowset_table *t_tickets(void)
+{
+    return &rows_tickets;
+}
+static const rowset_table *t_customers(void)
+{
+    return &rows_customers;
+}
+static const rowset_table *t_samples(void)
+{
+    return &rows_samples;
+}
+static const rowset_table *t_surveys(void)
+{
+    return &rows_surveys;
+}
+static const rowset_table *t_sla(void)
+{
+    return &rows_sla_events;
+}
+
+enum { S_TICKETS, S_CUSTOMERS, S_SAMPLES, S_SURVEYS, S_SLA, S_DAILY, S_COUNT };
+
+/* clang-format off */
+static const struct staged staged[S_COUNT] = {
+    [S_TICKETS] = {t_tickets, "pg_temp.live_tickets",
+        "INSERT INTO analytics.tickets ({@cols}) SELECT {@cols} FROM pg_temp.live_tickets"
+        " ON CONFLICT (ticket_id) DO UPDATE SET {@set excluded};\n"},
+    [S_CUSTOMERS] = {t_customers, "pg_temp.live_customers",
+        "INSERT INTO analytics.customers ({@cols}) SELECT {@cols} FROM pg_temp.live_customers"
+        " ON CONFLICT (customer_id) DO UPDATE SET {@set excluded};\n"},
+    [S_SAMPLES] = {t_samples, "pg_temp.live_samples",
+        "DELETE FROM analytics.samples s USING pg_temp.live_tickets r"
+        " WHERE s.ticket_id = r.ticket_id AND NOT EXISTS (SELECT 1 FROM pg_temp.live_samples n"
+        "  WHERE n.ticket_id = s.ticket_id AND n.metric = s.metric);\n"
+        "INSERT INTO analytics.samples AS s ({@cols}) SELECT {@cols} FROM pg_temp.live_samples"
+        " ON CONFLICT (ticket_id, metric) DO UPDATE SET {@set excluded}"
+        " WHERE ({@values s}) IS DISTINCT FROM ({@values excluded});\n"},
+    [S_SURVEYS] = {t_surveys, "pg_temp.live_surveys",
+        "DELETE FROM analytics.surveys s USING pg_temp.live_tickets r"
+        " WHERE s.ticket_id = r.ticket_id AND NOT EXISTS (SELECT 1 FROM pg_temp.live_surveys n"
+        "  WHERE n.survey_id = s.survey_id);\n"
+        "INSERT INTO analytics.surveys AS s ({@cols}) SELECT {@cols} FROM pg_temp.live_surveys"
+        " ON CONFLICT (survey_id) DO UPDATE SET {@set excluded}"
+        " WHERE ({@values s}) IS DISTINCT FROM ({@values excluded});\n"},
+    [S_SLA] = {t_sla, "pg_temp.live_sla",
+        "INSERT INTO analytics.sla_events ({@cols}) SELECT {@cols} FROM pg_temp.live_sla"
+        " ON CONFLICT (event_id) DO NOTHING;\n"},
+    /* The sums: analytics.apply_daily() (kpi_sql.c), after the rest. */
+    [S_DAILY] = {rows_daily_delta, "pg_temp.live_daily", ""},
+};
+/* clang-format on */
+
+static char *sql_make, *sql_merge;
+static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
+
+static void sql_build(void)
+{
+    buf make = BUF_INIT, merge = BUF_INIT;
+    for (int i = 0; i < S_COUNT; i++) {
+        buf_printf(&make, "CREATE TEMP TABLE IF NOT EXISTS %s (", staged[i].name);
+        rowset_sql(staged[i].table(), "{@defs}) ON COMMIT DELETE ROWS;\n", &make);
+        rowset_sql(staged[i].table(), staged[i].merge, &merge);
+    }
+    sql_make = make.failed ? (buf_release(&make), NULL) : buf_detach(&make, NULL);
+    sql_merge = merge.failed ? (buf_release(&merge), NULL) : buf_detach(&merge, NULL);
+}
+
+/* Runs a text of several statements (one round trip). 0 or -1 (logged). */
+static int exec_all(db *d, PGconn *c, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType s = PQresultStatus(r);
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc) {
+        log_error("analytics: %s failed: %s", what, PQresultErrorMessage(r));
+        if (PQstatus(c) == CONNECTION_BAD)
+            db_mark_down(d);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int stage_ready(stage *st, db *d, PGconn *c)
+{
+    pthread_once(&sql_once, sql_build);
+    if (!sql_make || !sql_merge)
+        return -1;
+    int pid = PQbackendPID(c);
+    if (st->conn == c && st->pid == pid)
+        return 0;
+    if (exec_all(d, c, sql_make, "making the staging tables") != 0)
+        return -1;
+    st->conn = c;
+    st->pid = pid;
+    return 0;
+}
+
+void stage_forget(stage *st)
+{
+    st->conn = NULL;
+}
+
+/* The changed tickets' rows: each ticket's facts computed once (business
+ * time is the costly part), then one COPY per table, as the rebuild does. */
+static int copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n)
+{
+    struct ticket_facts *fs = malloc((n ? n : 1) * sizeof *fs);
+    rowcopy tk, sm, sv, sl;
+    int rc = -1;
+    if (!fs || rowcopy_begin(&tk, c, &rows_tickets, staged[S_TICKETS].name, NULL) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        contrib_facts(cal, ts[i], model_segment_of(m, ts[i]->customer), &fs[i]);
+        struct ticket_row r;
+        if (rows_ticket(&r, ts[i], &fs[i]) != 0)
+            rowcopy_fail(&tk);
+        rowcopy_row(&tk, &r);
+        rows_ticket_clear(&r);
+    }
+    if (rowcopy_end(&tk) != 0 ||
+        rowcopy_begin(&sm, c, &rows_samples, staged[S_SAMPLES].name, NULL) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        int64_t ms[4];
+        int32_t day[4];
+        int metric[4];
+        int k = rows_sample_count(&fs[i], ms, day, metric);
+        for (int j = 0; j < k; j++) {
+            struct sample_row r;
+            rows_sample(&r, ts[i], &fs[i], metric[j], ms[j], day[j]);
+            rowcopy_row(&sm, &r);
+        }
+    }
+    if (rowcopy_end(&sm) != 0 ||
+        rowcopy_begin(&sv, c, &rows_surveys, staged[S_SURVEYS].name, NULL) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ts[i]->nsurveys; j++) {
+            struct survey_row r;
+            rows_survey(&r, ts[i], j);
+            rowcopy_row(&sv, &r);
+        }
+    if (rowcopy_end(&sv) != 0 ||
+        rowcopy_begin(&sl, c, &rows_sla_events, staged[S_SLA].name, NULL) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ts[i]->sla.n; j++) {
+            struct sla_event_row r;
+            if (rows_sla_event(&r, ts[i], j) == 0)
+                rowcopy_row(&sl, &r);
+        }
+    rc = rowcopy_end(&sl);
+out:
+    free(fs);
+    return rc;
+}
+
+static int copy_customers(PGconn *c, const footprint *fp)
+{
+    rowcopy cp;
+    if (rowcopy_begin(&cp, c, &rows_customers, staged[S_CUSTOMERS].name, NULL) != 0)
+        return -1;
+    for (size_t i = 0; i < fp->nc; i++) {
+        if (!fp->customers[i]->dirty)
+            continue;
+        struct customer_row r;
+        if (rows_customer(&r, fp->customers[i]) != 0)
+            rowcopy_fail(&cp);
+        rowcopy_row(&cp, &r);
+        rows_customer_clear(&r);
+    }
+    return rowcopy_end(&cp);
+}
+
+/* The non-zero differences of the sums; *prune when one went down. */
+static int copy_daily(PGconn *c, agg *a, bool *prune)
+{
+    size_t n;
+    agg_entry **es = agg_entries(a, &n);
+    /* Large (the histograms' text): not on the stack. */
+    struct daily_row *r = malloc(sizeof *r);
+    rowcopy cp;
+    if (!r || rowcopy_begin(&cp, c, rows_daily_delta(), staged[S_DAILY].name, NULL) != 0) {
+        free(r);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (agg_entry_zero(es[i]))
+            continue;
+        rows_daily_delta_entry(r, es[i], prune);
+        rowcopy_row(&cp, r);
+    }
+    free(r);
+    return rowcopy_end(&cp);
+}
+
+int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, agg *a)
+{
+    PGconn *c = db_conn(d);
+    if (!c || stage_ready(st, d, c) != 0)
+        return -1;
+    model_ticket **changed = malloc((fp->nt ? fp->nt : 1) * sizeof *changed);
+    if (!changed)
+        return -1;
+    size_t nchanged = 0, ncust = 0;
+    for (size_t i = 0; i < fp->nt; i++)
+        if (footprint_ticket_changed(fp->tickets[i]))
+            changed[nchanged++] = fp->tickets[i];
+    for (size_t i = 0; i < fp->nc; i++)
+        ncust += fp->customers[i]->dirty;
+    bool prune = false;
+    int rc = -1;
+    if ((nchanged && copy_tickets(c, cal, m, changed, nchanged) != 0) ||
+        (ncust && copy_customers(c, fp) != 0) || copy_daily(c, a, &prune) != 0)
+        goto out;
+    buf sql = BUF_INIT;
+    /* The batch need not wait for its WAL to reach the disk (as the
+     * router's): a commit lost to a crash of PostgreSQL takes its offsets
+     * with it, and the replay derives the very same rows. */
+    buf_printf(&sql, "SET LOCAL synchronous_commit TO off;\n%sSELECT analytics.apply_daily(%s)",
+               sql_merge, prune ? "true" : "false");
+    rc = sql.failed ? -1 : exec_all(d, c, buf_str(&sql), "merging a batch");
+    buf_release(&sql);
+out:
+    if (rc != 0 && PQstatus(c) == CONNECTION_BAD)
+        db_mark_down(d);
+    free(changed);
+    return rc;
+}

@@ -1,0 +1,41 @@
+/* stage.h — what a batch changed, written set-based through the session's
+ * staging tables.
+ *
+ * The rows are rows.h's, built from the model as the rebuild builds them
+ * and sent by COPY (rowcopy.h) into temporary tables of the same columns
+ * (live_tickets, live_customers, live_samples, live_surveys, live_sla and
+ * live_daily: the difference of the daily sums, rows_daily_delta), then
+ * merged into analytics' tables by statements written from the same
+ * descriptions, and analytics.apply_daily() for the sums (kpi.h). A
+ * ticket written has its samples, surveys and SLA events replaced (rows of
+ * it that the batch lacks are deleted). The staging tables are emptied at
+ * commit (ON COMMIT DELETE ROWS). One COPY per table with rows and one
+ * round trip for the merge, whatever the batch's size. Blocks.
+ */
+#ifndef CAREBUS_ANALYTICS_STAGE_H
+#define CAREBUS_ANALYTICS_STAGE_H
+
+#include <stdbool.h>
+
+#include "contrib.h"
+#include "db.h"
+#include "footprint.h"
+#include "model.h"
+#include "timebase.h"
+
+typedef struct stage {
+    const PGconn *conn; /* the session whose staging tables exist (NULL: none known) */
+    int pid;            /* and its backend, so that a reconnect is noticed */
+} stage;
+
+/* Writes the footprint's changed tickets (footprint_ticket_changed) and
+ * customers and the non-zero differences of a, inside the caller's
+ * transaction; segments resolved as the batch left them. 0, or -1
+ * (logged) when a row could not be built or a statement failed. */
+int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, agg *a);
+
+/* The transaction ended without committing: staging tables made in it
+ * are gone. */
+void stage_forget(stage *st);
+
+#endif

@@ -1,0 +1,81 @@
+/* record.h — what each event of a batch leaves in sla-monitor's tables,
+ * before the tickets it touches are recomputed (recompute.h).
+ *
+ * An event becomes at most one record: a fact of a ticket (sla.ticket_facts,
+ * keyed by the log's stream and seq, with the event's own time), a
+ * customer's segment (sla.customer_segments), a merge or an unmerge of
+ * customers, or the claim of a warning or breach read back from sla's own
+ * stream (sla.emitted). Facts, segments and claims are sets: their order
+ * within a batch does not matter. A ticket's customer does: it is the
+ * first one an event names (sla.tickets), a merge moves the tickets of one
+ * customer to another, and an unmerge gives tickets back. So a batch is
+ * cut into runs at its merges and unmerges: each run is written
+ * set-based, each (un)merge between them, in the batch's order.
+ *
+ * The records are described once here for the C/SQL border (rowset.h).
+ * Pure: the SQL runs in apply.c.
+ */
+#ifndef CAREBUS_SLA_RECORD_H
+#define CAREBUS_SLA_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "fold.h"
+#include "id.h"
+#include "rowset.h"
+
+enum sla_record_kind {
+    SLA_REC_FACT,
+    SLA_REC_SEGMENT,
+    SLA_REC_MERGE,
+    SLA_REC_UNMERGE,
+    SLA_REC_CLAIM
+};
+
+struct sla_record {
+    enum sla_record_kind kind;
+    const char *stream; /* borrowed from the event, like the other strings */
+    uint64_t seq;
+    const char *event_id;
+    char ticket[ID_LEN];   /* fact, claim */
+    char customer[ID_LEN]; /* fact ("" when none), segment; (un)merge: the merged one */
+    char into[ID_LEN];     /* merge: the survivor */
+    int64_t at;            /* us: the fact's, the segment's, the claimed deadline */
+    enum sla_fact_kind fact;
+    const char *priority;          /* fact: classified or escalated priority, else NULL */
+    const char *segment;           /* segment */
+    Carebus__V1__SlaTarget target; /* claim */
+    uint32_t cycle;
+    const char *claim;    /* "warning" or "breach" */
+    char *const *tickets; /* unmerge: the tickets given back (borrowed) */
+    size_t ntickets;
+};
+
+/* sla.ticket_facts, sla.customer_segments and sla.emitted rows of records;
+ * and the (ticket_id, customer_id) rows of sla.tickets a run sets. */
+extern const rowset_table sla_record_facts, sla_record_segments, sla_record_claims,
+    sla_record_tickets;
+
+/* A batch's records, in order. */
+typedef struct sla_records {
+    struct sla_record *v;
+    size_t n, cap;
+} sla_records;
+
+void sla_records_release(sla_records *r);
+/* A slot for the next record (zeroed), NULL when out of memory. */
+struct sla_record *sla_records_add(sla_records *r);
+
+/* The end of the run that starts at `from`: the index of the next merge or
+ * unmerge (or n). A merge or an unmerge is a run of its own. */
+size_t sla_records_run_end(const sla_records *r, size_t from);
+
+/* The tickets rows of records[from, to) (facts only): one per ticket, with
+ * the first customer the run names for it ("" when none). Appended to w
+ * (a rowset of sla_record_tickets). 0, or -1 out of memory. */
+int sla_records_tickets(const sla_records *r, size_t from, size_t to, rowset *w);
+
+#endif

@@ -1,0 +1,78 @@
+"""Every consumer exposes its lag on /metrics, per stream it reads, and the
+lag returns to zero after a burst.
+
+carebus_consumer_lag_events{stream=...} (events committed to the log and not
+yet applied) and carebus_consumer_lag_seconds{stream=...} (age of the oldest
+of them) are what an operator alerts on (README, "Operating"). A burst of
+whole ticket lifecycles on the four streams goes into the log while every
+consumer runs, and one consumer is stopped meanwhile, so that it catches up
+from the log when it comes back. The check is on values, not on timings:
+each series is there, is a number >= 0, and reads 0 once the consumer's
+offsets are at the log's tail.
+"""
+
+import re
+
+import carebus_harness as h
+import test_analytics_scenario as S
+
+# Every service that consumes: its name in eventlog.offsets is its own.
+CONSUMERS = {name: h.SERVICES[name][0][len("carebus-"):]
+             for name in h.ALL_SERVICES if name != "ingest"}
+SERIES = re.compile(r'^carebus_consumer_lag_(events|seconds)\{stream="([a-z]+)"\} (\S+)$')
+
+
+def lag(st, name):
+    """{(stream, "events" | "seconds"): value} from the service's /metrics."""
+    r = st[name].get("/metrics")
+    assert r.status == 200, (name, r)
+    out = {}
+    for line in r.body.decode().splitlines():
+        m = SERIES.match(line)
+        if m:
+            v = float(m.group(3))
+            assert v >= 0, f"{name}: {line}"
+            out[(m.group(2), m.group(1))] = v
+    return out
+
+
+def test_every_consumer_exposes_its_lag_and_it_returns_to_zero_after_a_burst(stack, pb2):
+    st = stack(*h.ALL_SERVICES)
+    events = S.random_log(pb2, seed=12, n_tickets=120)
+    # A first lifecycle, so that every consumer has an offset on each of
+    # its streams (and the streams exist).
+    first = {s: evs[:len(evs) // 10] for s, evs in events.items()}
+    rest = {s: evs[len(evs) // 10:] for s, evs in events.items()}
+    for stream, evs in first.items():
+        S.append(st.db, stream, evs)
+
+    # Exposed, per stream read, both series (published once a second).
+    read = {}
+    for name in CONSUMERS:
+        h.wait_until(f"{name} to expose its lag", lambda: lag(st, name), h.scaled(30))
+        got = lag(st, name)
+        read[name] = sorted({s for s, _ in got})
+        for s in read[name]:
+            assert (s, "events") in got and (s, "seconds") in got, (name, got)
+
+    # The burst, with one consumer down: it catches up from the log.
+    st.stop("analytics")
+    for stream, evs in rest.items():
+        S.append(st.db, stream, evs)
+    st["analytics"].start()
+    tails = {s: st.last_seq(s) for s in ("ingest", "router", "sla", "survey")}
+    for name, streams in read.items():
+        for s in streams:
+            st.wait_caught_up(consumer=CONSUMERS[name], stream=s, at_least=tails.get(s, 0),
+                              timeout=h.scaled(120))
+        # Every stream it has applied events of is one it exposes.
+        applied = [r[0] for r in st.db.query(
+            "SELECT stream FROM eventlog.offsets WHERE consumer = %s", (CONSUMERS[name],))]
+        assert applied and set(applied) <= set(streams), (name, applied, streams)
+
+        def at_zero():
+            got = lag(st, name)
+            return all(got.get((s, k)) == 0 for s in streams for k in ("events", "seconds"))
+
+        h.wait_until(f"{name}'s lag to return to zero", at_zero, h.scaled(30),
+                     on_timeout=lambda: f"\n{lag(st, name)}")

@@ -1,0 +1,316 @@
+/* test_consumer.c — batches, the done hook, and the lag a consumer exposes.
+ *
+ *  - lag_of: the two figures from a stream's offset, tail and age (pure);
+ *  - against a throw-away database of CAREBUS_TEST_PG (skipped without
+ *    one): a consumer applies the log in transactions of its batch size,
+ *    flushing once and telling its done hook once per transaction; a batch
+ *    whose flush fails is rolled back (done: false) and retried one event
+ *    per transaction; streams caught up together take their share of
+ *    every transaction and reach their tails once; lag_query reads a
+ *    stream's tail and the age of the event after an offset; the tick
+ *    publishes both gauges per stream and they return to zero once the
+ *    consumer has caught up.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bus.h"
+#include "consumer.h"
+#include "db.h"
+#include "eventlog.h"
+#include "lag.h"
+#include "metrics.h"
+
+/* --- lag_of ------------------------------------------------------------------------------- */
+
+static void test_lag_of(void **state)
+{
+    (void)state;
+    double ev, s;
+    struct lag_sample caught = {.offset = 10, .tail = 10, .age_s = 3.5};
+    lag_of(&caught, &ev, &s);
+    assert_true(ev == 0 && s == 0);
+    struct lag_sample behind = {.offset = 10, .tail = 25, .age_s = 2.25};
+    lag_of(&behind, &ev, &s);
+    assert_true(ev == 15 && s == 2.25);
+    /* The event after the offset not found (a tail read before it): the
+     * events figure says it; the age is not made up. */
+    struct lag_sample unknown = {.offset = 10, .tail = 11, .age_s = -1};
+    lag_of(&unknown, &ev, &s);
+    assert_true(ev == 1 && s == 0);
+    /* Recorded "in the future" by a clock stepped back: not negative. */
+    struct lag_sample skew = {.offset = 0, .tail = 1, .age_s = -0.01};
+    lag_of(&skew, &ev, &s);
+    assert_true(ev == 1 && s == 0);
+    /* An offset past the tail (a log reset under a running consumer). */
+    struct lag_sample past = {.offset = 30, .tail = 25, .age_s = 1};
+    lag_of(&past, &ev, &s);
+    assert_true(ev == 0 && s == 0);
+}
+
+/* --- against PostgreSQL ----------------------------------------------------------------------- */
+
+static char g_admin[512];
+static char g_dbname[64];
+static db *g_db;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *base = getenv("CAREBUS_TEST_PG");
+    if (!base || !base[0])
+        return 0;
+    snprintf(g_admin, sizeof g_admin, "%s", base);
+    snprintf(g_dbname, sizeof g_dbname, "carebus_consumer_test_%ld", (long)getpid());
+    PGconn *admin = PQconnectdb(g_admin);
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_dbname);
+    PGresult *res = PQexec(admin, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    PQfinish(admin);
+    if (!ok)
+        return -1;
+    char conninfo[640];
+    snprintf(conninfo, sizeof conninfo, "%s dbname=%s", g_admin, g_dbname);
+    g_db = db_new(conninfo, "test_consumer");
+    if (!g_db)
+        return -1;
+    db_set_apply_migrations(g_db, true);
+    return db_ensure(g_db);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (!g_db)
+        return 0;
+    db_destroy(&g_db);
+    PGconn *admin = PQconnectdb(g_admin);
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
+    PQclear(PQexec(admin, sql));
+    PQfinish(admin);
+    return 0;
+}
+
+#define NEED_DB()                                                                                  \
+    do {                                                                                           \
+        if (!g_db)                                                                                 \
+            skip();                                                                                \
+    } while (0)
+
+/* Appends n agent replies to stream. */
+static void append_replies(const char *stream, int n)
+{
+    Carebus__V1__AgentReplied r = CAREBUS__V1__AGENT_REPLIED__INIT;
+    r.agent_id = (char *)"agent-1";
+    r.text = (char *)"dạ";
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED;
+    ev.agent_replied = &r;
+    ev.ticket_id = (char *)"6f1c9a52-8f0e-4a57-9b7c-0d5e3c2a1b90";
+    struct eventlog_entry *e = calloc((size_t)n, sizeof *e);
+    assert_non_null(e);
+    for (int i = 0; i < n; i++)
+        e[i].ev = &ev;
+    assert_int_equal(eventlog_append(g_db, stream, e, (size_t)n), 0);
+    for (int i = 0; i < n; i++)
+        eventlog_entry_release(&e[i]);
+    free(e);
+}
+
+static int g_applied, g_flushes, g_committed, g_rolled_back, g_fail_flushes;
+
+static consumer_result on_reply(consumer_txn *tx, const event *ev, void *arg)
+{
+    (void)tx;
+    (void)ev;
+    (void)arg;
+    g_applied++;
+    return CONSUMER_OK;
+}
+
+static consumer_result on_flush(consumer_txn *tx, void *arg)
+{
+    (void)tx;
+    (void)arg;
+    g_flushes++;
+    if (g_fail_flushes > 0) {
+        g_fail_flushes--;
+        return CONSUMER_RETRY;
+    }
+    return CONSUMER_OK;
+}
+
+static void on_done(bool committed, void *arg)
+{
+    (void)arg;
+    if (committed)
+        g_committed++;
+    else
+        g_rolled_back++;
+}
+
+static const struct consumer_handler handlers[] = {
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = {NULL, on_reply},
+};
+
+/* A consumer of stream starting at its tail; *pb receives its bus. */
+static consumer *consumer_at_tail(const char *name, const char *stream, bus **pb)
+{
+    uint64_t tail;
+    assert_int_equal(eventlog_last_seq(g_db, stream, &tail), 0);
+    if (tail)
+        assert_int_equal(eventlog_offset_advance(g_db, name, stream, 0, tail), 0);
+    bus *b = *pb = bus_new();
+    assert_non_null(b);
+    consumer *c = consumer_new(name, g_db, b, NULL, CONSUMER_HANDLERS(handlers), NULL);
+    assert_non_null(c);
+    assert_int_equal(consumer_read(c, stream), 0);
+    consumer_set_flush(c, on_flush);
+    consumer_set_done(c, on_done);
+    g_applied = g_flushes = g_committed = g_rolled_back = g_fail_flushes = 0;
+    return c;
+}
+
+static void consumer_free(consumer **c, bus *b)
+{
+    consumer_destroy(c);
+    bus_destroy(&b);
+}
+
+static void test_batches_and_the_done_hook(void **state)
+{
+    (void)state;
+    NEED_DB();
+    bus *b;
+    consumer *c = consumer_at_tail("batches", "ingest", &b);
+    append_replies("ingest", 5);
+    consumer_set_batch(c, 2, 0);
+    assert_int_equal(consumer_catch_up(c), 0);
+    /* Five events, two at a time: three transactions, each flushed once
+     * and each reported committed. */
+    assert_int_equal(g_applied, 5);
+    assert_int_equal(g_flushes, 3);
+    assert_int_equal(g_committed, 3);
+    assert_int_equal(g_rolled_back, 0);
+    uint64_t tail;
+    assert_int_equal(eventlog_last_seq(g_db, "ingest", &tail), 0);
+    assert_int_equal(consumer_offset(c, "ingest"), tail);
+
+    /* A flush that fails rolls its batch back (done: false) and the batch
+     * is applied again one event per transaction. */
+    append_replies("ingest", 3);
+    consumer_set_batch(c, 10, 0);
+    g_applied = g_flushes = g_committed = g_rolled_back = 0;
+    g_fail_flushes = 1;
+    assert_int_equal(consumer_catch_up(c), 0);
+    assert_int_equal(g_rolled_back, 1);
+    assert_int_equal(g_committed, 3);
+    assert_int_equal(g_flushes, 4);
+    assert_int_equal(g_applied, 3 + 3);
+    assert_int_equal(consumer_offset(c, "ingest"), tail + 3);
+    consumer_free(&c, b);
+    assert_null(c);
+}
+
+/* Catching up together: each transaction takes from both streams, every
+ * event is applied once, and both offsets reach their tails. */
+static void test_catching_up_streams_together(void **state)
+{
+    (void)state;
+    NEED_DB();
+    bus *b;
+    consumer *c = consumer_at_tail("together", "survey", &b);
+    uint64_t sla0;
+    assert_int_equal(eventlog_last_seq(g_db, "sla", &sla0), 0);
+    if (sla0)
+        assert_int_equal(eventlog_offset_advance(g_db, "together", "sla", 0, sla0), 0);
+    assert_int_equal(consumer_read(c, "sla"), 0);
+    /* Interleaved in time, as the bus would bring them. */
+    for (int i = 0; i < 3; i++) {
+        append_replies("survey", 1);
+        append_replies("sla", 1);
+    }
+    consumer_set_batch(c, 4, 0); /* two of each stream per round */
+    consumer_set_together(c, true);
+    assert_int_equal(consumer_catch_up(c), 0);
+    assert_int_equal(g_applied, 6);
+    assert_true(g_committed >= 2 && g_committed <= 4);
+    assert_int_equal(g_rolled_back, 0);
+    uint64_t tail;
+    assert_int_equal(eventlog_last_seq(g_db, "survey", &tail), 0);
+    assert_int_equal(consumer_offset(c, "survey"), tail);
+    assert_int_equal(eventlog_last_seq(g_db, "sla", &tail), 0);
+    assert_int_equal(consumer_offset(c, "sla"), tail);
+    /* Nothing is applied twice. */
+    assert_int_equal(consumer_catch_up(c), 0);
+    assert_int_equal(g_applied, 6);
+    consumer_free(&c, b);
+}
+
+static void test_lag_query(void **state)
+{
+    (void)state;
+    NEED_DB();
+    append_replies("sla", 2);
+    uint64_t tail;
+    assert_int_equal(eventlog_last_seq(g_db, "sla", &tail), 0);
+    const char *streams[] = {"sla", "no-such-stream"};
+    struct lag_sample s[2] = {{.offset = tail - 2, .age_s = -1}, {.offset = 0, .age_s = -1}};
+    assert_int_equal(lag_query(g_db, streams, s, 2), 0);
+    assert_int_equal(s[0].tail, tail);
+    assert_true(s[0].age_s >= 0 && s[0].age_s < 60);
+    assert_int_equal(s[1].tail, 0);
+    assert_true(s[1].age_s < 0);
+    /* At the tail, no event follows: the age is unknown, and not needed. */
+    s[0].offset = tail;
+    assert_int_equal(lag_query(g_db, streams, s, 1), 0);
+    assert_true(s[0].age_s < 0);
+}
+
+static void test_tick_publishes_the_lag_and_it_returns_to_zero(void **state)
+{
+    (void)state;
+    NEED_DB();
+    bus *b;
+    consumer *c = consumer_at_tail("lagging", "router", &b);
+    append_replies("router", 4);
+    /* The tick sees four events behind, publishes it, and catches up. */
+    assert_int_equal(consumer_tick(c), 0);
+    assert_true(metrics_get("carebus_consumer_lag_events{stream=\"router\"}") == 4);
+    assert_true(metrics_get("carebus_consumer_lag_seconds{stream=\"router\"}") >= 0);
+    assert_int_equal(g_applied, 4);
+    /* The next tick publishes the caught-up state. */
+    assert_int_equal(consumer_tick(c), 0);
+    assert_true(metrics_get("carebus_consumer_lag_events{stream=\"router\"}") == 0);
+    assert_true(metrics_get("carebus_consumer_lag_seconds{stream=\"router\"}") == 0);
+    size_t len;
+    char *text = metrics_render(&len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "# TYPE carebus_consumer_lag_seconds gauge"));
+    assert_non_null(strstr(text, "carebus_consumer_lag_events{stream=\"router\"} 0"));
+    free(text);
+    consumer_free(&c, b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lag_of),
+        cmocka_unit_test(test_batches_and_the_done_hook),
+        cmocka_unit_test(test_catching_up_streams_together),
+        cmocka_unit_test(test_lag_query),
+        cmocka_unit_test(test_tick_publishes_the_lag_and_it_returns_to_zero),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

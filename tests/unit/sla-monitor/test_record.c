@@ -1,0 +1,88 @@
+/* test_record.c — a batch's records: runs cut at merges, and each run's
+ * tickets with the first customer named.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "record.h"
+
+#define T1 "11111111-1111-4111-8111-111111111111"
+#define T2 "22222222-2222-4222-8222-222222222222"
+#define CA "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+#define CB "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+
+static void add(sla_records *r, enum sla_record_kind kind, const char *ticket, const char *customer)
+{
+    struct sla_record *x = sla_records_add(r);
+    assert_non_null(x);
+    x->kind = kind;
+    snprintf(x->ticket, ID_LEN, "%s", ticket ? ticket : "");
+    snprintf(x->customer, ID_LEN, "%s", customer ? customer : "");
+    x->stream = "router";
+    x->seq = r->n;
+    x->event_id = "6f1c9a52-8f0e-4a57-9b7c-0d5e3c2a1b90";
+}
+
+static void test_runs_are_cut_at_merges(void **state)
+{
+    (void)state;
+    sla_records r = {0};
+    add(&r, SLA_REC_FACT, T1, NULL);
+    add(&r, SLA_REC_SEGMENT, NULL, CA);
+    add(&r, SLA_REC_MERGE, NULL, CB);
+    add(&r, SLA_REC_MERGE, NULL, CA);
+    add(&r, SLA_REC_CLAIM, T2, NULL);
+    assert_int_equal(sla_records_run_end(&r, 0), 2);
+    assert_int_equal(sla_records_run_end(&r, 2), 3); /* a merge alone */
+    assert_int_equal(sla_records_run_end(&r, 3), 4);
+    assert_int_equal(sla_records_run_end(&r, 4), 5);
+    assert_int_equal(sla_records_run_end(&r, 5), 5);
+    sla_records_release(&r);
+    assert_null(r.v);
+}
+
+static void test_a_runs_tickets_take_the_first_customer_named(void **state)
+{
+    (void)state;
+    sla_records r = {0};
+    add(&r, SLA_REC_FACT, T1, NULL); /* no customer yet */
+    add(&r, SLA_REC_FACT, T2, CB);
+    add(&r, SLA_REC_FACT, T1, CA); /* T1's first customer */
+    add(&r, SLA_REC_FACT, T1, CB); /* later: not it */
+    add(&r, SLA_REC_CLAIM, T2, NULL);
+    rowset w;
+    rowset_init(&w, &sla_record_tickets, NULL);
+    assert_int_equal(sla_records_tickets(&r, 0, r.n, &w), 0);
+    assert_int_equal(rowset_count(&w), 2);
+    const char *json = rowset_json(&w);
+    assert_non_null(json);
+    char want[512];
+    snprintf(want, sizeof want,
+             "[{\"ticket_id\":\"%s\",\"customer_id\":\"%s\"},"
+             "{\"ticket_id\":\"%s\",\"customer_id\":\"%s\"}]",
+             T1, CA, T2, CB);
+    assert_string_equal(json, want);
+    /* A ticket no event names a customer for keeps NULL (the table's
+     * customer, if any, stays). */
+    rowset_clear(&w);
+    assert_int_equal(sla_records_tickets(&r, 0, 1, &w), 0);
+    snprintf(want, sizeof want, "[{\"ticket_id\":\"%s\",\"customer_id\":null}]", T1);
+    assert_string_equal(rowset_json(&w), want);
+    rowset_release(&w);
+    sla_records_release(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_runs_are_cut_at_merges),
+        cmocka_unit_test(test_a_runs_tickets_take_the_first_customer_named),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
