@@ -6,7 +6,9 @@ For each filter and order of GET /v1/tickets, LISTS_BENCH_REQUESTS (100)
 requests at LISTS_BENCH_RATE (40) per second: a first page, then up to
 three next pages through their cursors, with values drawn (seeded) over
 the data; then the search, LISTS_BENCH_SEARCHES (300) requests at
-LISTS_BENCH_SEARCH_RATE (20) per second over words of every frequency. A
+LISTS_BENCH_SEARCH_RATE (20) per second over words of every frequency; then
+the queues and the customers' search. LISTS_BENCH_PARTS (lists,search,
+others) picks some of the three. A
 request's latency runs from the instant it was due, not from when it was
 sent: a stall delays every request after it, and shows (no coordinated
 omission). Requests are sent by a small pool of threads, each on its own
@@ -32,6 +34,8 @@ REQUESTS = int(os.environ.get("LISTS_BENCH_REQUESTS", "100"))
 RATE = float(os.environ.get("LISTS_BENCH_RATE", "40"))
 SEARCHES = int(os.environ.get("LISTS_BENCH_SEARCHES", "300"))
 SEARCH_RATE = float(os.environ.get("LISTS_BENCH_SEARCH_RATE", "20"))
+# Which measures: lists, search, others (queues, customers); all by default.
+PARTS = os.environ.get("LISTS_BENCH_PARTS", "lists,search,others").split(",")
 THREADS = 8
 PAGES = 4
 LIST_TARGET_MS, SEARCH_TARGET_MS = 20, 100
@@ -231,26 +235,28 @@ def report(name, xs, target=None, base=None):
 
 
 # Baseline: one ticket by its key, through the same door.
-base = run(((f"/v1/tickets/{rng.choice(tickets)}", lambda s, b: None) for _ in range(REQUESTS)),
-           RATE)
-report("baseline GET /v1/tickets/{id}", base)
-worst = 0.0
-for name, make in FILTERS:
-    xs = run(chained(make), RATE)
-    report(f"GET /v1/tickets {name}", xs, LIST_TARGET_MS)
-    worst = max(worst, pct(xs, .99))
-print(f"lists: every filter: worst p99 {worst:.1f} ms (target <= {LIST_TARGET_MS} ms)", flush=True)
-# "updated" with nothing else reads every ticket (nothing indexes the update
-# time, see 0011_router_lists.sql): offered slowly, so that it is measured
-# rather than queued.
-xs = run(((lst(sort="updated"), lambda s, b: None) for _ in range(10)), 1)
-report("GET /v1/tickets sort=updated alone (1 per second)", xs)
+if "lists" in PARTS:
+    base = run(((f"/v1/tickets/{rng.choice(tickets)}", lambda s, b: None) for _ in range(REQUESTS)),
+               RATE)
+    report("baseline GET /v1/tickets/{id}", base)
+    worst = 0.0
+    for name, make in FILTERS:
+        xs = run(chained(make), RATE)
+        report(f"GET /v1/tickets {name}", xs, LIST_TARGET_MS)
+        worst = max(worst, pct(xs, .99))
+    print(f"lists: every filter: worst p99 {worst:.1f} ms (target <= {LIST_TARGET_MS} ms)", flush=True)
+    # "updated" with nothing else reads every ticket (nothing indexes the update
+    # time, see 0011_router_lists.sql): offered slowly, so that it is measured
+    # rather than queued.
+    xs = run(((lst(sort="updated"), lambda s, b: None) for _ in range(10)), 1)
+    report("GET /v1/tickets sort=updated alone (1 per second)", xs)
 
-codes = run(((f"/v1/tickets?q=DH{1000000 + rng.randint(0, 999999):07d}", lambda s, b: None)
-             for _ in range(SEARCHES // 3)), SEARCH_RATE)
-report("baseline search for an order code (one message)", codes)
-xs = run(((search(), lambda s, b: None) for _ in range(SEARCHES)), SEARCH_RATE)
-report("search, words of every frequency", xs, SEARCH_TARGET_MS)
+if "search" in PARTS:
+    codes = run(((f"/v1/tickets?q=DH{1000000 + rng.randint(0, 999999):07d}", lambda s, b: None)
+                 for _ in range(SEARCHES // 3)), SEARCH_RATE)
+    report("baseline search for an order code (one message)", codes)
+    xs = run(((search(), lambda s, b: None) for _ in range(SEARCHES)), SEARCH_RATE)
+    report("search, words of every frequency", xs, SEARCH_TARGET_MS)
 
 
 def common_search():
@@ -264,12 +270,14 @@ def customer_search():
     return "/v1/customers?" + urllib.parse.urlencode({"q": q})
 
 
-common = run(((common_search(), lambda s, b: None) for _ in range(SEARCHES // 3)), SEARCH_RATE)
-report("search, common words with status=open", common, SEARCH_TARGET_MS)
-queues = run((("/v1/queues", lambda s, b: None) for _ in range(REQUESTS // 2)), RATE / 4)
-report("GET /v1/queues", queues)
-cust = run(((customer_search(), lambda s, b: None) for _ in range(REQUESTS)), RATE)
-report("GET /v1/customers?q=", cust)
+if "search" in PARTS:
+    common = run(((common_search(), lambda s, b: None) for _ in range(SEARCHES // 3)), SEARCH_RATE)
+    report("search, common words with status=open", common, SEARCH_TARGET_MS)
+if "others" in PARTS:
+    queues = run((("/v1/queues", lambda s, b: None) for _ in range(REQUESTS // 2)), RATE / 4)
+    report("GET /v1/queues", queues)
+    cust = run(((customer_search(), lambda s, b: None) for _ in range(REQUESTS)), RATE)
+    report("GET /v1/customers?q=", cust)
 
 if failures:
     for f in failures[:5]:
