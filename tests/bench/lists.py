@@ -8,10 +8,9 @@ three next pages through their cursors, with values drawn (seeded) over
 the data; then the search, LISTS_BENCH_SEARCHES (300) requests at
 LISTS_BENCH_SEARCH_RATE (20) per second over words of every frequency; then
 the queues and the customers' search. LISTS_BENCH_PARTS (lists,search,
-others) picks some of the three. A
-request's latency runs from the instant it was due, not from when it was
-sent: a stall delays every request after it, and shows (no coordinated
-omission). Requests are sent by a small pool of threads, each on its own
+others) picks some of the three. A request's latency runs from the instant
+it was due, not from when it was sent: a stall delays every request after
+it, and shows (no coordinated omission). Requests are sent by a small pool of threads, each on its own
 keep-alive connection. Prints one line per measure and the targets met or
 missed; exits non-zero only when a request failed.
 """
