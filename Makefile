@@ -181,7 +181,8 @@ test-asan: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory MODE=release build
-	@CAREBUS_BIN_DIR=$(CURDIR)/build/release/bin sh tests/bench/run.sh
+	@CAREBUS_BIN_DIR=$(CURDIR)/build/release/bin \
+	  CAREBUS_BENCH_PIPE_WINDOW_S=$${CAREBUS_BENCH_PIPE_WINDOW_S:-15} sh tests/bench/run.sh
 
 # Each fuzz target for FUZZ_SECONDS (default 10) on its seed corpus.
 FUZZ_SECONDS ?= 10

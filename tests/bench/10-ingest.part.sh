@@ -14,7 +14,7 @@
 #      for every request it delayed;
 #   3. the baseline: the rows step 1 committed, same payloads, copied into
 #      the same table (eventlog.events, same indexes) with one COPY FROM
-#      STDIN (psql \copy, binary), as rows/s; and the ratio of 1. to it.
+#      STDIN (copy_baseline.sh), as rows/s; and the ratio of 1. to it.
 #
 # Targets (issue 3): >= 20,000 acknowledged events/s; p99 <= 20 ms at 10,000
 # events/s; >= 0.3 of the raw COPY rate. A missed target is printed as such;
@@ -35,6 +35,7 @@ conns=${CAREBUS_BENCH_CONNECTIONS:-128}
 ol_conns=${CAREBUS_BENCH_OL_CONNECTIONS:-128}
 key=bench-$$-key
 pgscript=$root/deploy/scripts/pg-cluster.sh
+. "$root/tests/bench/copy_baseline.sh"
 
 die() {
     echo "10-ingest: $*" >&2
@@ -143,15 +144,9 @@ wrk_p99=$(kv "$line" p99_us)
 ol=$(grep '^OPENLOOP ' "$work/ol.log") || die "no summary from openloop: $(cat "$work/ol.log")"
 
 # 3. The baseline: step 1's rows, same payloads, one COPY into the same table.
-# A stream, event ids and idempotency scope of their own keep the keys unique.
-sql "\\copy (SELECT 'copybench', seq, gen_random_uuid(), type, 'copy:' || idem_scope, idem_key,
-             occurred_at, recorded_at, customer_id, ticket_id, payload
-        FROM eventlog.events WHERE stream = 'ingest' AND idem_key LIKE '$run-%'
-       ORDER BY seq) TO '$work/rows.bin' WITH (FORMAT binary)" || die "could not export the rows"
-copy_rows=$(sql "SELECT count(*) FROM eventlog.events WHERE idem_key LIKE '$run-%'")
-copy_ms=$(printf '%s\n' '\timing on' "\\copy eventlog.events (stream, seq, event_id, type, idem_scope, idem_key, occurred_at, recorded_at, customer_id, ticket_id, payload) FROM '$work/rows.bin' WITH (FORMAT binary)" |
-    psql "$pg" -X -q -v ON_ERROR_STOP=1 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1)
-[ -n "$copy_ms" ] || die "the COPY baseline failed"
+set -- $(copy_baseline "$pg" "$work" "$run-%") || die "the COPY baseline failed"
+copy_rows=$1
+copy_ms=$2
 copy_rate=$(awk -v n="$copy_rows" -v ms="$copy_ms" 'BEGIN { printf "%.0f", n / (ms / 1000) }')
 
 # The table.

@@ -1,6 +1,7 @@
 /* openloop.c — an open-loop HTTP load generator for POST /v1/messages.
  *
  *   openloop -p PORT -r RATE -d SECONDS [-c CONNS] [-k KEY] [-x PREFIX] [-H HOST]
+ *            [-m -n FIRST_CUSTOMER [-s SURVEY_PORT]]
  *
  * Request i is due at start + i/RATE, whatever happened to the requests
  * before it, and its latency is measured from that scheduled time, not from
@@ -15,6 +16,16 @@
  *
  *   OPENLOOP due=N ok=N non2xx=N errors=N late=N rate=R p50_us=.. p90_us=..
  *            p99_us=.. p999_us=.. max_us=..
+ *
+ * With -m (the mix of tests/bench/pipeline.py) the requests of each 20 due
+ * are 12 contacts (3 in 10 from a returning customer, the others from new
+ * ones numbered from FIRST_CUSTOMER, each customer on one of the 12
+ * channels), 5 agent replies, 2 status changes and 1 survey answer. The
+ * follow-ups need tickets and surveys that exist: they are read from stdin,
+ * one per line, "r PATH BODY" (reply), "s PATH BODY" (status) or "a PATH
+ * BODY" (survey answer, sent to SURVEY_PORT), and a due follow-up whose
+ * queue is empty goes out as a contact instead. The line then adds
+ * "contacts=N returning=N replies=N statuses=N answers=N".
  *
  * where late counts requests still unanswered 10 s after the last was due
  * (they count as errors too). Exit 0 when it ran (whatever the answers), 2
@@ -42,7 +53,7 @@
 #define DRAIN_NS (10 * 1000000000LL)
 
 struct conn {
-    int fd;
+    int fd, port;
     long req; /* the request in flight, -1 when idle */
     char out[REQ_MAX];
     size_t out_len, out_off;
@@ -56,7 +67,26 @@ static struct {
     double rate, seconds;
 } opt = {"127.0.0.1", "", "ol", 0, 128, 0, 0};
 
-static struct conn conns[MAX_CONNS];
+#define SURVEY_CONNS 8
+#define QUEUE_MAX (1 << 20)
+
+/* The follow-ups given on stdin, by kind: a bounded FIFO of lines. */
+struct queue {
+    char **line;
+    long head, tail; /* tail - head lines waiting */
+};
+
+static struct {
+    int on, survey_port;
+    long first_customer, customers, contacts, returning, sent[3];
+    struct queue q[3]; /* r, s, a */
+    char in[65536];
+    size_t in_len;
+    int in_open;
+} mix;
+
+static struct conn conns[MAX_CONNS + SURVEY_CONNS];
+static int nall; /* conns in use: opt.nconns, then the survey's */
 static int64_t *lat_ns; /* per request; -1 while unanswered */
 static long total, next_due, next_send;
 static long ok, non2xx, errors;
@@ -82,7 +112,7 @@ static int conn_open(struct conn *c)
         return -1;
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port)};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port)};
     inet_pton(AF_INET, opt.host, &sa.sin_addr);
     if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno != EINPROGRESS) {
         close(c->fd);
@@ -106,24 +136,123 @@ static void conn_flush(struct conn *c)
     }
 }
 
-static void conn_send(struct conn *c, long i)
+static const char *const channels[12] = {"phone",    "email",    "chat",       "facebook",
+                                         "zalo",     "instagram", "tiktok",    "twitter",
+                                         "sms",      "whatsapp",  "helpcenter", "store"};
+
+/* Contact i's body into body: the ingest bench's one customer shape, or
+ * the mix's customers (new and returning, on their channel). */
+static int contact_body(char *body, size_t size, long i)
 {
-    char body[512];
-    long k = i % 5000;
-    int bl = snprintf(body, sizeof body,
-                      "{\"channel\":\"zalo\",\"external_id\":\"%s-%ld\",\"customer\":{\"name\":"
-                      "\"Khách %ld\",\"phone\":\"09%08ld\",\"handle\":\"zalo-%ld\"},\"text\":\"Tôi "
-                      "cần hỗ trợ đơn hàng #%ld\",\"occurred_at\":\"2026-11-23T09:00:00+07:00\"}",
-                      opt.prefix, i, k, k, k, i);
+    if (!mix.on) {
+        long k = i % 5000;
+        return snprintf(body, size,
+                        "{\"channel\":\"zalo\",\"external_id\":\"%s-%ld\",\"customer\":{\"name\":"
+                        "\"Khách %ld\",\"phone\":\"09%08ld\",\"handle\":\"zalo-%ld\"},\"text\":\"Tôi "
+                        "cần hỗ trợ đơn hàng #%ld\",\"occurred_at\":\"2026-11-23T09:00:00+07:00\"}",
+                        opt.prefix, i, k, k, k, i);
+    }
+    long c = mix.contacts++, k;
+    if (c % 10 < 3 && mix.customers > 100) {
+        k = mix.first_customer + (long)(((unsigned long)c * 2654435761UL) % (unsigned long)mix.customers);
+        mix.returning++;
+    } else {
+        k = mix.first_customer + mix.customers++;
+    }
+    const char *ch = channels[k % 12];
+    char who[96];
+    if (k % 12 == 1 || k % 12 == 10)
+        snprintf(who, sizeof who, "\"email\":\"k%ld@example.vn\"", k);
+    else if (k % 12 == 0 || k % 12 == 8 || k % 12 == 9 || k % 12 == 11)
+        snprintf(who, sizeof who, "\"phone\":\"09%08ld\"", k % 100000000);
+    else
+        snprintf(who, sizeof who, "\"handle\":\"%s-%ld\"", ch, k);
+    return snprintf(body, size,
+                    "{\"channel\":\"%s\",\"external_id\":\"%s-%ld\",\"customer\":{\"name\":"
+                    "\"Khách %ld\",%s},\"text\":\"Tôi cần hỗ trợ đơn hàng #%ld\"}",
+                    ch, opt.prefix, i, k, who, i);
+}
+
+/* The kind request i is in the mix: 0 reply, 1 status, 2 answer, -1 a
+ * contact. */
+static int mix_kind(long i)
+{
+    if (!mix.on)
+        return -1;
+    long slot = i % 20;
+    return slot < 12 ? -1 : slot < 17 ? 0 : slot < 19 ? 1 : 2;
+}
+
+static void conn_send(struct conn *c, long i, int kind)
+{
+    char body[768];
+    const char *path = "/v1/messages";
+    char pathbuf[256];
+    int bl;
+    if (kind < 0) {
+        bl = contact_body(body, sizeof body, i);
+    } else {
+        struct queue *q = &mix.q[kind];
+        char *line = q->line[q->head % QUEUE_MAX];
+        q->line[q->head % QUEUE_MAX] = NULL;
+        q->head++;
+        mix.sent[kind]++;
+        /* "K PATH BODY" */
+        char *p = line + 2, *sp = strchr(p, ' ');
+        size_t pl = sp ? (size_t)(sp - p) : strlen(p);
+        snprintf(pathbuf, sizeof pathbuf, "%.*s", (int)pl, p);
+        path = pathbuf;
+        bl = snprintf(body, sizeof body, "%s", sp ? sp + 1 : "{}");
+        free(line);
+    }
     int n = snprintf(c->out, sizeof c->out,
-                     "POST /v1/messages HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
+                     "POST %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
                      "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-                     opt.host, opt.port, opt.key, bl, body);
+                     path, opt.host, c->port, opt.key, bl, body);
     c->out_len = (size_t)n;
     c->out_off = 0;
     c->in_len = 0;
     c->req = i;
     conn_flush(c);
+}
+
+/* The follow-ups arrived on stdin, queued by kind (a full queue drops). */
+static void mix_read(void)
+{
+    for (;;) {
+        ssize_t n = read(0, mix.in + mix.in_len, sizeof mix.in - 1 - mix.in_len);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            epoll_ctl(epfd, EPOLL_CTL_DEL, 0, NULL);
+            mix.in_open = 0;
+            return;
+        }
+        if (n < 0)
+            return;
+        mix.in_len += (size_t)n;
+        mix.in[mix.in_len] = '\0';
+        char *start = mix.in, *nl;
+        while ((nl = strchr(start, '\n'))) {
+            *nl = '\0';
+            int kind = start[0] == 'r' ? 0 : start[0] == 's' ? 1 : start[0] == 'a' ? 2 : -1;
+            struct queue *q = kind >= 0 ? &mix.q[kind] : NULL;
+            if (q && start[1] == ' ' && q->tail - q->head < QUEUE_MAX)
+                q->line[q->tail++ % QUEUE_MAX] = strdup(start);
+            start = nl + 1;
+        }
+        mix.in_len = strlen(start);
+        memmove(mix.in, start, mix.in_len);
+        if (mix.in_len >= sizeof mix.in - 1)
+            mix.in_len = 0; /* a line too long for a request: dropped */
+    }
+}
+
+/* An idle connection to port, or NULL. */
+static struct conn *conn_idle(int port)
+{
+    for (int i = 0; i < nall; i++)
+        if (conns[i].req < 0 && conns[i].fd >= 0 && conns[i].port == port)
+            return &conns[i];
+    return NULL;
 }
 
 /* The request of c failed on the network: count it and reconnect. */
@@ -219,14 +348,14 @@ static int cmp64(const void *a, const void *b)
 static void usage(void)
 {
     fprintf(stderr, "usage: openloop -p PORT -r RATE -d SECONDS [-c CONNS] [-k KEY] [-x PREFIX] "
-                    "[-H HOST]\n");
+                    "[-H HOST] [-m -n FIRST_CUSTOMER [-s SURVEY_PORT]]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     int o;
-    while ((o = getopt(argc, argv, "H:p:r:d:c:k:x:")) != -1) {
+    while ((o = getopt(argc, argv, "H:p:r:d:c:k:x:mn:s:")) != -1) {
         switch (o) {
         case 'H':
             opt.host = optarg;
@@ -249,6 +378,15 @@ int main(int argc, char **argv)
         case 'x':
             opt.prefix = optarg;
             break;
+        case 'm':
+            mix.on = 1;
+            break;
+        case 'n':
+            mix.first_customer = atol(optarg);
+            break;
+        case 's':
+            mix.survey_port = atoi(optarg);
+            break;
         default:
             usage();
         }
@@ -263,11 +401,22 @@ int main(int argc, char **argv)
         return 2;
     for (long i = 0; i < total; i++)
         lat_ns[i] = -1;
-    for (int i = 0; i < opt.nconns; i++)
+    nall = opt.nconns + (mix.on && mix.survey_port > 0 ? SURVEY_CONNS : 0);
+    for (int i = 0; i < nall; i++) {
+        conns[i].port = i < opt.nconns ? opt.port : mix.survey_port;
         if (conn_open(&conns[i]) != 0) {
-            fprintf(stderr, "openloop: cannot connect to %s:%d\n", opt.host, opt.port);
+            fprintf(stderr, "openloop: cannot connect to %s:%d\n", opt.host, conns[i].port);
             return 2;
         }
+    }
+    if (mix.on) {
+        for (int k = 0; k < 3; k++)
+            if (!(mix.q[k].line = calloc(QUEUE_MAX, sizeof *mix.q[k].line)))
+                return 2;
+        fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+        mix.in_open = epoll_ctl(epfd, EPOLL_CTL_ADD, 0, &ev) == 0;
+    }
     t0 = now_ns() + 100000000LL; /* connections settle for 100 ms */
     int64_t deadline = due_at(total) + DRAIN_NS;
     struct epoll_event evs[256];
@@ -276,10 +425,18 @@ int main(int argc, char **argv)
         int64_t now = now_ns();
         while (next_due < total && due_at(next_due) <= now)
             next_due++;
-        /* Due requests go to idle connections, oldest first. */
-        for (int i = 0; i < opt.nconns && next_send < next_due; i++)
-            if (conns[i].req < 0 && conns[i].fd >= 0)
-                conn_send(&conns[i], next_send++);
+        /* Due requests go to idle connections, oldest first; a follow-up
+         * with none queued goes out as a contact. */
+        while (next_send < next_due) {
+            int kind = mix_kind(next_send);
+            if (kind >= 0 && (mix.q[kind].tail == mix.q[kind].head ||
+                              (kind == 2 && mix.survey_port <= 0)))
+                kind = -1;
+            struct conn *c = conn_idle(kind == 2 ? mix.survey_port : opt.port);
+            if (!c)
+                break;
+            conn_send(c, next_send++, kind);
+        }
         answered_or_failed = ok + non2xx + errors;
         if (answered_or_failed >= total || now >= deadline)
             break;
@@ -292,6 +449,10 @@ int main(int argc, char **argv)
         int n = epoll_pwait2(epfd, evs, 256, &ts, NULL);
         for (int k = 0; k < n; k++) {
             struct conn *c = evs[k].data.ptr;
+            if (!c) {
+                mix_read();
+                continue;
+            }
             if (evs[k].events & (EPOLLERR | EPOLLHUP)) {
                 conn_fail(c);
                 continue;
@@ -318,6 +479,10 @@ int main(int argc, char **argv)
            total, ok, non2xx, errors + late, late, (double)answered / secs,
            quantile_us(v, total, 0.50), quantile_us(v, total, 0.90), quantile_us(v, total, 0.99),
            quantile_us(v, total, 0.999), quantile_us(v, total, 1.0));
+    if (mix.on)
+        printf("OPENLOOP_MIX contacts=%ld returning=%ld replies=%ld statuses=%ld answers=%ld "
+               "customers=%ld\n",
+               mix.contacts, mix.returning, mix.sent[0], mix.sent[1], mix.sent[2], mix.customers);
     free(v);
     free(lat_ns);
     return 0;
