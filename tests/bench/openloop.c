@@ -161,9 +161,9 @@ static int contact_body(char *body, size_t size, long i)
     }
     const char *ch = channels[k % 12];
     char who[96];
-    if (k % 12 == 1 || k % 12 == 10)
+    if (k % 12 == 1)
         snprintf(who, sizeof who, "\"email\":\"k%ld@example.vn\"", k);
-    else if (k % 12 == 0 || k % 12 == 8 || k % 12 == 9 || k % 12 == 11)
+    else if (k % 12 == 0 || k % 12 == 8 || k % 12 == 9)
         snprintf(who, sizeof who, "\"phone\":\"09%08ld\"", k % 100000000);
     else
         snprintf(who, sizeof who, "\"handle\":\"%s-%ld\"", ch, k);
