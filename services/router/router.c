@@ -178,6 +178,7 @@ void router_attach(router *r, consumer *c, db *d, bus *b)
     r->db = d;
     r->bus = b;
     consumer_set_flush(c, router_flush);
+    consumer_set_batch(c, ROUTER_BATCH, 0);
 }
 
 static int router_on_tick(loop *l, void *arg)

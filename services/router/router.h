@@ -73,6 +73,10 @@ consumer_result router_flush(consumer_txn *tx, void *arg);
 /* Makes the router s's consumer of the ingest, sla and courier streams,
  * with its SIGHUP reload and its once-a-second tick on s's loop. 0 or -1. */
 #define ROUTER_TICK_MS 1000
+/* Events a transaction routes at most. A batch costs the same few round
+ * trips whatever its size (router.c), so a catch-up gains from large ones;
+ * live, a batch is what the bus holds when the router gets to it. */
+#define ROUTER_BATCH 5000
 int router_start(router *r, service *s);
 
 /* /readyz (arg: the router): connected, and the configuration's teams
