@@ -86,7 +86,7 @@ static struct {
 } mix;
 
 static struct conn conns[MAX_CONNS + SURVEY_CONNS];
-static int nall; /* conns in use: opt.nconns, then the survey's */
+static int nall;        /* conns in use: opt.nconns, then the survey's */
 static int64_t *lat_ns; /* per request; -1 while unanswered */
 static long total, next_due, next_send;
 static long ok, non2xx, errors;
@@ -136,9 +136,9 @@ static void conn_flush(struct conn *c)
     }
 }
 
-static const char *const channels[12] = {"phone",    "email",    "chat",       "facebook",
-                                         "zalo",     "instagram", "tiktok",    "twitter",
-                                         "sms",      "whatsapp",  "helpcenter", "store"};
+static const char *const channels[12] = {"phone", "email",     "chat",       "facebook",
+                                         "zalo",  "instagram", "tiktok",     "twitter",
+                                         "sms",   "whatsapp",  "helpcenter", "store"};
 
 /* Contact i's body into body: the ingest bench's one customer shape, or
  * the mix's customers (new and returning, on their channel). */
@@ -146,15 +146,17 @@ static int contact_body(char *body, size_t size, long i)
 {
     if (!mix.on) {
         long k = i % 5000;
-        return snprintf(body, size,
-                        "{\"channel\":\"zalo\",\"external_id\":\"%s-%ld\",\"customer\":{\"name\":"
-                        "\"Khách %ld\",\"phone\":\"09%08ld\",\"handle\":\"zalo-%ld\"},\"text\":\"Tôi "
-                        "cần hỗ trợ đơn hàng #%ld\",\"occurred_at\":\"2026-11-23T09:00:00+07:00\"}",
-                        opt.prefix, i, k, k, k, i);
+        return snprintf(
+            body, size,
+            "{\"channel\":\"zalo\",\"external_id\":\"%s-%ld\",\"customer\":{\"name\":"
+            "\"Khách %ld\",\"phone\":\"09%08ld\",\"handle\":\"zalo-%ld\"},\"text\":\"Tôi "
+            "cần hỗ trợ đơn hàng #%ld\",\"occurred_at\":\"2026-11-23T09:00:00+07:00\"}",
+            opt.prefix, i, k, k, k, i);
     }
     long c = mix.contacts++, k;
     if (c % 10 < 3 && mix.customers > 100) {
-        k = mix.first_customer + (long)(((unsigned long)c * 2654435761UL) % (unsigned long)mix.customers);
+        k = mix.first_customer +
+            (long)(((unsigned long)c * 2654435761UL) % (unsigned long)mix.customers);
         mix.returning++;
     } else {
         k = mix.first_customer + mix.customers++;
@@ -429,8 +431,8 @@ int main(int argc, char **argv)
          * with none queued goes out as a contact. */
         while (next_send < next_due) {
             int kind = mix_kind(next_send);
-            if (kind >= 0 && (mix.q[kind].tail == mix.q[kind].head ||
-                              (kind == 2 && mix.survey_port <= 0)))
+            if (kind >= 0 &&
+                (mix.q[kind].tail == mix.q[kind].head || (kind == 2 && mix.survey_port <= 0)))
                 kind = -1;
             struct conn *c = conn_idle(kind == 2 ? mix.survey_port : opt.port);
             if (!c)
