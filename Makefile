@@ -90,7 +90,12 @@ BINS := $(SERVICES:%=$(BUILD)/bin/carebus-%) $(if $(wildcard tools/carebusctl/*.
 
 define service_rules
 $(1)_SRC := $$(filter-out services/$(1)/main.c,$$(wildcard services/$(1)/*.c services/$(1)/*/*.c))
-$(1)_OBJ := $$($(1)_SRC:%.c=$$(BUILD)/obj/%.o)
+# A service's assets/ folder (its pages' files) is compiled in (asset.h).
+$(1)_ASSETS := $$(sort $$(wildcard services/$(1)/assets/*))
+$(1)_OBJ := $$($(1)_SRC:%.c=$$(BUILD)/obj/%.o) $$(if $$($(1)_ASSETS),$$(BUILD)/obj/gen/assets/$(1).o)
+$$(GEN)/assets/$(1).c: $$($(1)_ASSETS) deploy/scripts/embed-assets.sh
+	@mkdir -p $$(dir $$@)
+	sh deploy/scripts/embed-assets.sh $(1) $$($(1)_ASSETS) > $$@.tmp && mv $$@.tmp $$@
 # Unit tests of a service see its headers.
 $$(BUILD)/obj/tests/unit/$(1)/%.o: CFLAGS_ALL += -Iservices/$(1)
 $$(BUILD)/obj/tests/fuzz/$(1)/%.o: CFLAGS_ALL += -Iservices/$(1)

@@ -69,6 +69,7 @@ SERVICES = {
     "survey": ("carebus-survey", "CAREBUS_SURVEY_PORT", "CAREBUS_BUS_SURVEY"),
     "analytics": ("carebus-analytics", "CAREBUS_ANALYTICS_PORT", None),
     "courier": ("carebus-courier", "CAREBUS_COURIER_PORT", "CAREBUS_BUS_COURIER"),
+    "desk": ("carebus-desk", "CAREBUS_DESK_PORT", None),
 }
 ALL_SERVICES = tuple(SERVICES)
 

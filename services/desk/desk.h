@@ -1,0 +1,85 @@
+/* desk.h — the agent desk: what its files share.
+ *
+ * The desk serves the pages agents and supervisors work in (pages.c, the
+ * script and style sheet in assets/), signs agents in with their password
+ * (signin.c, sessions.h), forwards the page's API calls to channel-ingest
+ * with the session's key (proxy.c: an allow-list of the public API's
+ * routes, CSRF-checked writes, the agent's scope on tickets) and pushes the
+ * event feed to the page as server-sent events (stream.c). Everything
+ * blocking runs on the worker pool (pool.h); the loop never waits.
+ */
+#ifndef DESK_H
+#define DESK_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "asset.h"
+#include "db.h"
+#include "http.h"
+#include "pool.h"
+#include "scope.h"
+#include "service.h"
+#include "sessions.h"
+
+#define DESK_URL_MAX 512
+#define DESK_CURSOR_MAX 4096
+/* A route flag (scope.h's room above SCOPE_MASK): a page for people, which
+ * redirects to /signin without a session (others answer 401). */
+#define DESK_PAGE (1u << 18)
+/* A route needing a session; SCOPE_PUBLIC routes need none. */
+#define DESK_SIGNED (1u << 19)
+
+typedef struct desk {
+    service *svc;
+    pool *pool;
+    sessions *sessions;
+    char api_url[DESK_URL_MAX]; /* channel-ingest, no final "/" */
+    const char *pg;             /* conninfo, for the workers' own connections */
+    int threads;
+    int sweep_timer;
+    /* The feed's newest cursor any stream saw: where a new page's stream
+     * starts. Written on the loop only. */
+    char head[DESK_CURSOR_MAX];
+} desk;
+
+/* A worker's own: a curl handle and a PostgreSQL connection (sign-in). */
+struct desk_worker {
+    CURL *curl;
+    db *db;
+};
+
+extern const struct http_route desk_routes[];
+extern const size_t desk_routes_count;
+extern const struct asset desk_assets[];
+extern const size_t desk_assets_count;
+
+/* main.c's phases */
+int desk_configure(desk *d);
+int desk_open(desk *d);
+void desk_close(desk *d);
+bool desk_ready(void *arg);
+bool desk_guard(http_req *r, const struct http_route *route, void *arg);
+/* The session the guard let in (DESK_SIGNED routes). */
+const struct desk_session *desk_session(desk *d, http_req *r);
+
+/* The language of the request: ?lang=, the cookie desk_lang, else
+ * Accept-Language ("vi" unless English comes first). "vi" or "en". */
+const char *desk_lang(http_req *r);
+/* Security headers of every page (CSP: nothing but this origin). */
+void desk_page_headers(http_req *r);
+
+/* handlers */
+http_status pages_app(http_req *r, void *arg);
+http_status pages_asset(http_req *r, void *arg);
+http_status signin_get(http_req *r, void *arg);
+http_status signin_post(http_req *r, void *arg);
+http_status signout_post(http_req *r, void *arg);
+http_status proxy_any(http_req *r, void *arg);
+http_status stream_get(http_req *r, void *arg);
+
+/* Revokes an API key the desk made (a worker does it). */
+void signin_revoke(desk *d, const char *key_id);
+
+#endif

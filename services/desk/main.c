@@ -1,0 +1,191 @@
+/* desk — the agent desk: the pages a care department works its day in.
+ *
+ *   carebus-desk    serves the desk on CAREBUS_DESK_PORT (8086): sign-in
+ *                   with an agent's password, the inbox, the ticket, the
+ *                   customer and the supervisor's view, all through
+ *                   channel-ingest's public API in the agent's name
+ *
+ * desk.h says what each file owns. Configuration: CAREBUS_DESK_API_URL
+ * (channel-ingest; default on loopback at CAREBUS_INGEST_PORT),
+ * CAREBUS_DESK_THREADS (workers: calls to the API, long polls, scrypt;
+ * default 16), CAREBUS_SESSION_TTL_S (12 hours).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "desk.h"
+#include "log.h"
+
+#define SWEEP_MS 60000
+
+int desk_configure(desk *d)
+{
+    const char *err = NULL;
+    long threads, ttl, port;
+    if (config_long("DESK_THREADS", 16, 1, 64, &threads, &err) != 0 ||
+        config_long("SESSION_TTL_S", 12 * 3600, 60, 30L * 86400, &ttl, &err) != 0 ||
+        config_long("INGEST_PORT", 8080, 1, 65535, &port, &err) != 0) {
+        log_error("desk: %s", err ? err : "bad configuration");
+        return -1;
+    }
+    d->threads = (int)threads;
+    const char *url = config_str("DESK_API_URL", NULL);
+    int n = url ? snprintf(d->api_url, sizeof d->api_url, "%s", url)
+                : snprintf(d->api_url, sizeof d->api_url, "http://127.0.0.1:%ld", port);
+    if (n < 0 || (size_t)n >= sizeof d->api_url) {
+        log_error("desk: CAREBUS_DESK_API_URL is too long");
+        return -1;
+    }
+    while (n > 0 && d->api_url[n - 1] == '/')
+        d->api_url[--n] = '\0';
+    d->pg = config_str("PG", CONFIG_DEFAULT_PG);
+    if (!(d->sessions = sessions_new(ttl))) {
+        log_error("desk: could not make the session table");
+        return -1;
+    }
+    return 0;
+}
+
+static void *worker_new(void *arg)
+{
+    desk *d = arg;
+    struct desk_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->curl = curl_easy_init();
+    w->db = db_new(d->pg, "desk");
+    if (w->db)
+        db_set_apply_migrations(w->db, false);
+    return w;
+}
+
+static void worker_free(void *state)
+{
+    struct desk_worker *w = state;
+    if (!w)
+        return;
+    curl_easy_cleanup(w->curl);
+    db_destroy(&w->db);
+    free(w);
+}
+
+static void sweep_one(const char *key_id, void *arg)
+{
+    signin_revoke(arg, key_id);
+}
+
+static int desk_sweep(loop *l, void *arg)
+{
+    (void)l;
+    desk *d = arg;
+    sessions_sweep(d->sessions, sweep_one, d);
+    return 0;
+}
+
+int desk_open(desk *d)
+{
+    if (!(d->pool = pool_new(d->svc->loop, d->threads, worker_new, worker_free, d)))
+        return -1;
+    d->sweep_timer = loop_add_timer(d->svc->loop, SWEEP_MS, desk_sweep, d);
+    return d->sweep_timer < 0 ? -1 : 0;
+}
+
+void desk_close(desk *d)
+{
+    if (d->svc && d->sweep_timer > 0)
+        loop_remove_timer(d->svc->loop, d->sweep_timer);
+    pool_destroy(&d->pool);
+}
+
+bool desk_ready(void *arg)
+{
+    desk *d = arg;
+    return d->pool && db_up(d->svc->db);
+}
+
+const struct desk_session *desk_session(desk *d, http_req *r)
+{
+    return sessions_of(d->sessions, r);
+}
+
+bool desk_guard(http_req *r, const struct http_route *route, void *arg)
+{
+    desk *d = arg;
+    if (route->access & SCOPE_PUBLIC)
+        return true;
+    if (sessions_of(d->sessions, r))
+        return true;
+    if (http_cookie(r, DESK_COOKIE))
+        sessions_clear_cookie(r); /* expired or signed out */
+    http_add_header(r, "Cache-Control", "no-store");
+    if (!(route->access & DESK_PAGE)) {
+        http_reply_error(r, 401, "unauthorized", NULL, "sign in first");
+        return false;
+    }
+    const char *lang = http_query(r, "lang");
+    char loc[64];
+    snprintf(loc, sizeof loc, "/signin%s", lang && strcmp(lang, "en") == 0 ? "?lang=en" : "");
+    http_add_header(r, "Location", loc);
+    http_reply(r, 303, "text/plain; charset=utf-8", "sign in first\n", 14);
+    return false;
+}
+
+const char *desk_lang(http_req *r)
+{
+    const char *q = http_query(r, "lang");
+    if (!q)
+        q = http_cookie(r, "desk_lang");
+    if (q)
+        return strcmp(q, "en") == 0 ? "en" : "vi";
+    const char *al = http_header(r, "Accept-Language");
+    return al && strncasecmp(al, "en", 2) == 0 ? "en" : "vi";
+}
+
+void desk_page_headers(http_req *r)
+{
+    http_add_header(r, "Content-Security-Policy",
+                    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' "
+                    "data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                    "base-uri 'none'");
+    http_add_header(r, "X-Content-Type-Options", "nosniff");
+    http_add_header(r, "Referrer-Policy", "no-referrer");
+    http_add_header(r, "Cache-Control", "no-store");
+}
+
+int main(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: carebus-desk\n");
+        return 2;
+    }
+    desk d = {0};
+    log_init("desk");
+    int rc = 1;
+    if (desk_configure(&d) != 0)
+        goto out;
+    struct service_opts o = {
+        .name = "desk",
+        .port_var = "DESK_PORT",
+        .default_port = 8086,
+        .routes = desk_routes,
+        .nroutes = desk_routes_count,
+        .arg = &d,
+        .ready = desk_ready,
+        .guard = desk_guard,
+        .rejected_family = "carebus_desk_rejected_total",
+    };
+    bool up = (d.svc = service_new(&o)) && desk_open(&d) == 0;
+    if (d.svc && !up)
+        log_error("could not start the desk");
+    if (up)
+        rc = service_run(d.svc);
+    desk_close(&d);
+    service_destroy(&d.svc);
+out:
+    sessions_destroy(&d.sessions);
+    return rc;
+}

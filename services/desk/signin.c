@@ -1,0 +1,390 @@
+/* signin.c — GET/POST /signin and POST /signout: an agent signs in to the
+ * desk with their id or e-mail and the password saved through the work API.
+ *
+ * The check runs on a worker: the agent's row (router.agents: active, the
+ * scrypt hash, role, teams), password_verify, then an API key made for the
+ * session — bound to the agent, scopes read and agent, and supervisor for
+ * supervisors — in ingest.api_keys, as carebusctl makes keys. channel-ingest
+ * loads new keys within a second, so the worker waits until the key is
+ * accepted before the session starts. Signing out forgets the session and
+ * revokes its key: the cookie and the key are refused from then on.
+ * XXX: the credential check reads the agents' table and writes the key
+ * table directly: the public API has no route that checks a password.
+ * Forms must come from the desk's own origin; sign-out needs the session's
+ * CSRF token. The password is never logged and is wiped once checked.
+ */
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "desk.h"
+#include "form.h"
+#include "hex.h"
+#include "html.h"
+#include "log.h"
+#include "password.h"
+#include "session.h"
+#include "upstream.h"
+#include "url.h"
+
+#define LOGIN_MAX 256
+#define NEXT_MAX 512
+/* How long a new key may take to be loaded by channel-ingest. */
+#define KEY_WAIT_ROUNDS 60
+#define KEY_WAIT_US 100000
+
+enum outcome { SIGNIN_OK, SIGNIN_BAD, SIGNIN_UNAVAILABLE };
+
+struct signin_job {
+    struct pool_job j;
+    desk *d;
+    http_req *r;
+    char login[LOGIN_MAX];
+    char *password;
+    size_t plen;
+    char lang[3];
+    char next[NEXT_MAX];
+    enum outcome outcome;
+    struct desk_session s;
+};
+
+struct revoke_job {
+    struct pool_job j;
+    desk *d;
+    char key_id[ID_LEN];
+};
+
+enum { L_TITLE, L_HELP, L_LOGIN, L_PASSWORD, L_SUBMIT, L_BAD, L_UNAVAILABLE, L_ORIGIN,
+       L_SIGNED_OUT, L_COUNT };
+
+static const char *const labels[2][L_COUNT] = {
+    {"Đăng nhập bàn làm việc", "Dùng mã nhân viên hoặc email và mật khẩu của bạn.",
+     "Mã nhân viên hoặc email", "Mật khẩu", "Đăng nhập", "Sai thông tin đăng nhập.",
+     "Hệ thống đang bận, vui lòng thử lại sau giây lát.",
+     "Biểu mẫu không đến từ trang này.", "Bạn đã đăng xuất."},
+    {"Sign in to the desk", "Use your agent id or e-mail and your password.",
+     "Agent id or e-mail", "Password", "Sign in", "Wrong credentials.",
+     "The desk is busy; try again in a moment.", "The form did not come from this page.",
+     "You are signed out."},
+};
+
+/* A path of the desk: "/", "/?t=..." — not "//host" or "/\host". */
+static bool next_ok(const char *next)
+{
+    size_t n = next ? strlen(next) : 0;
+    if (n == 0 || n >= NEXT_MAX || next[0] != '/' || next[1] == '/' || next[1] == '\\')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)next[i] < 0x21 || next[i] == 0x7f || next[i] == '\\')
+            return false;
+    return true;
+}
+
+static void signin_page(http_req *r, unsigned status, const char *lang, const char *next,
+                        const char *error, const char *ok)
+{
+    const char *const *L = labels[strcmp(lang, "en") == 0];
+    if (!next_ok(next))
+        next = "/";
+    buf b = BUF_INIT;
+    buf_printf(&b,
+               "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+               "<link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" "
+               "href=\"/assets/desk.css\"><title>",
+               lang);
+    html_escape(&b, L[L_TITLE]);
+    buf_puts(&b, " · carebus</title></head><body class=\"signin\"><main class=\"signin-box\">"
+                 "<h1>carebus</h1><nav class=\"langs\" aria-label=\"Language / Ngôn ngữ\">"
+                 "<a href=\"/signin?lang=vi\" hreflang=\"vi\" lang=\"vi\">Tiếng Việt</a> "
+                 "<a href=\"/signin?lang=en\" hreflang=\"en\" lang=\"en\">English</a></nav>");
+    if (error) {
+        buf_puts(&b, "<p class=\"error\" role=\"alert\">");
+        html_escape(&b, error);
+        buf_puts(&b, "</p>");
+    } else if (ok) {
+        buf_puts(&b, "<p class=\"ok\" role=\"status\">");
+        html_escape(&b, ok);
+        buf_puts(&b, "</p>");
+    }
+    buf_puts(&b, "<form method=\"post\" action=\"/signin\" class=\"stack\"><h2>");
+    html_escape(&b, L[L_TITLE]);
+    buf_puts(&b, "</h2><p class=\"note\">");
+    html_escape(&b, L[L_HELP]);
+    buf_puts(&b, "</p><label for=\"login\">");
+    html_escape(&b, L[L_LOGIN]);
+    buf_puts(&b, "</label><input id=\"login\" name=\"login\" autocomplete=\"username\" "
+                 "spellcheck=\"false\" required autofocus><label for=\"password\">");
+    html_escape(&b, L[L_PASSWORD]);
+    buf_puts(&b, "</label><input id=\"password\" type=\"password\" name=\"password\" "
+                 "autocomplete=\"current-password\" required>"
+                 "<input type=\"hidden\" name=\"next\" value=\"");
+    html_escape(&b, next);
+    buf_printf(&b, "\"><input type=\"hidden\" name=\"lang\" value=\"%s\"><button type=\"submit\">",
+               lang);
+    html_escape(&b, L[L_SUBMIT]);
+    buf_puts(&b, "</button></form></main></body></html>");
+    desk_page_headers(r);
+    if (b.failed)
+        http_reply_error(r, 500, "internal", NULL, "could not build the page");
+    else
+        http_reply(r, status, "text/html; charset=utf-8", buf_str(&b), b.len);
+    buf_release(&b);
+}
+
+http_status signin_get(http_req *r, void *arg)
+{
+    (void)arg;
+    const char *lang = desk_lang(r);
+    const char *out = http_query(r, "signed_out");
+    signin_page(r, 200, lang, http_query(r, "next"), NULL,
+                out ? labels[strcmp(lang, "en") == 0][L_SIGNED_OUT] : NULL);
+    return HTTP_DONE;
+}
+
+/* --- the check, on a worker ------------------------------------------------ */
+
+static enum outcome check(struct signin_job *s, struct desk_worker *w)
+{
+    if (!w || !w->db || db_ensure(w->db) != 0)
+        return SIGNIN_UNAVAILABLE;
+    const char *p1[] = {s->login};
+    PGresult *res = db_exec(w->db,
+                            "SELECT id, coalesce(name, id) AS name, coalesce(role, 'agent') AS role,"
+                            " active, password_hash, coalesce(array_to_json(teams)::text, '[]')"
+                            " AS teams FROM router.agents WHERE id = $1 OR lower(email) = lower($1)"
+                            " ORDER BY id = $1 DESC LIMIT 1",
+                            1, p1);
+    if (!res)
+        return SIGNIN_UNAVAILABLE;
+    bool found = PQntuples(res) == 1;
+    const char *phc = found ? db_value(res, 0, "password_hash") : NULL;
+    /* An unknown agent costs a hash too, so timing tells no names. */
+    bool ok = password_verify(s->password, s->plen,
+                              phc && *phc ? phc
+                                          : "$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$"
+                                            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") &&
+              found && phc && *phc && strcmp(db_value(res, 0, "active"), "t") == 0;
+    if (ok) {
+        snprintf(s->s.agent_id, sizeof s->s.agent_id, "%s", db_value(res, 0, "id"));
+        snprintf(s->s.name, sizeof s->s.name, "%s", db_value(res, 0, "name"));
+        snprintf(s->s.role, sizeof s->s.role, "%s", db_value(res, 0, "role"));
+        snprintf(s->s.teams, sizeof s->s.teams, "%s", db_value(res, 0, "teams"));
+    }
+    PQclear(res);
+    if (!ok)
+        return SIGNIN_BAD;
+    unsigned char hash[APIKEY_HASH_LEN];
+    char hexd[2 * APIKEY_HASH_LEN + 1], name[DESK_AGENT_MAX + 16];
+    if (apikey_generate(s->s.key) != 0 || apikey_hash(s->s.key, strlen(s->s.key), hash) != 0)
+        return SIGNIN_UNAVAILABLE;
+    id_new(s->s.key_id);
+    hex_encode(hash, sizeof hash, hexd);
+    snprintf(name, sizeof name, "desk: %s", s->s.agent_id);
+    bool sup = strcmp(s->s.role, "supervisor") == 0;
+    const char *p[] = {s->s.key_id, name, hexd, sup ? "{read,agent,supervisor}" : "{read,agent}",
+                       s->s.agent_id};
+    if (db_command(w->db,
+                   "INSERT INTO ingest.api_keys (id, name, key_hash, scopes, agent_id)"
+                   " VALUES ($1, $2, decode($3, 'hex'), $4::text[], $5)",
+                   5, p) != 0)
+        return SIGNIN_UNAVAILABLE;
+    /* channel-ingest reloads its keys every second: wait until it knows. */
+    char path[DESK_AGENT_MAX * 3 + 16], enc[DESK_AGENT_MAX * 3 + 1];
+    url_encode(enc, s->s.agent_id);
+    snprintf(path, sizeof path, "/v1/agents/%s", enc);
+    for (int i = 0; i < KEY_WAIT_ROUNDS && !pool_stopping(s->d->pool); i++) {
+        struct upstream_answer a = {.body = BUF_INIT};
+        int rc = upstream_call(w->curl, s->d->pool, s->d->api_url, s->s.key, "GET", path, NULL, 0,
+                               5, &a);
+        buf_release(&a.body);
+        if (rc == 0 && a.status != 401)
+            return SIGNIN_OK;
+        usleep(KEY_WAIT_US);
+    }
+    return SIGNIN_UNAVAILABLE;
+}
+
+static void signin_work(struct pool_job *j, void *state)
+{
+    struct signin_job *s = (struct signin_job *)j;
+    s->outcome = check(s, state);
+    OPENSSL_cleanse(s->password, s->plen);
+}
+
+static void signin_job_free(struct signin_job *s)
+{
+    if (s->password) {
+        OPENSSL_cleanse(s->password, s->plen);
+        free(s->password);
+    }
+    OPENSSL_cleanse(&s->s, sizeof s->s);
+    free(s);
+}
+
+static void signin_done(struct pool_job *j, bool cancelled)
+{
+    struct signin_job *s = (struct signin_job *)j;
+    const char *const *L = labels[strcmp(s->lang, "en") == 0];
+    char token[DESK_TOKEN_LEN];
+    if (cancelled || s->outcome == SIGNIN_UNAVAILABLE) {
+        http_add_header(s->r, "Retry-After", "1");
+        signin_page(s->r, 503, s->lang, s->next, L[L_UNAVAILABLE], NULL);
+    } else if (s->outcome == SIGNIN_BAD) {
+        log_info("POST /signin: 401: wrong credentials");
+        signin_page(s->r, 401, s->lang, s->next, L[L_BAD], NULL);
+    } else if (!sessions_add(s->d->sessions, &s->s, token)) {
+        signin_revoke(s->d, s->s.key_id);
+        http_add_header(s->r, "Retry-After", "60");
+        signin_page(s->r, 503, s->lang, s->next, L[L_UNAVAILABLE], NULL);
+    } else {
+        log_info("agent %s signed in to the desk", s->s.agent_id);
+        char lc[64];
+        snprintf(lc, sizeof lc, "desk_lang=%s; Path=/; SameSite=Strict", s->lang);
+        http_add_header(s->r, "Set-Cookie", lc);
+        sessions_set_cookie(s->d->sessions, s->r, token);
+        http_add_header(s->r, "Location", next_ok(s->next) ? s->next : "/");
+        http_add_header(s->r, "Cache-Control", "no-store");
+        http_reply(s->r, 303, "text/plain; charset=utf-8", "signed in\n", 10);
+        OPENSSL_cleanse(token, sizeof token);
+    }
+    signin_job_free(s);
+}
+
+http_status signin_post(http_req *r, void *arg)
+{
+    desk *d = arg;
+    size_t len;
+    const char *body = http_body(r, &len);
+    struct form f = {0};
+    if (form_parse(body, len, &f) != 0) {
+        http_reply_error(r, 400, "invalid", NULL, "could not read the form");
+        return HTTP_DONE;
+    }
+    const char *l = form_get(&f, "lang");
+    const char *lang = l ? (strcmp(l, "en") == 0 ? "en" : "vi") : desk_lang(r);
+    const char *const *L = labels[strcmp(lang, "en") == 0];
+    const char *login = form_get(&f, "login"), *password = form_get(&f, "password");
+    const char *next = form_get(&f, "next");
+    http_status st = HTTP_DONE;
+    if (!session_same_origin(r)) {
+        log_info("POST /signin: 403: the form came from another origin");
+        signin_page(r, 403, lang, next, L[L_ORIGIN], NULL);
+        goto out;
+    }
+    size_t plen = password ? strlen(password) : 0;
+    if (!login || !*login || strlen(login) >= LOGIN_MAX || plen == 0 || plen > PASSWORD_MAX) {
+        signin_page(r, 401, lang, next, L[L_BAD], NULL);
+        goto out;
+    }
+    struct signin_job *s = calloc(1, sizeof *s);
+    if (!s || !(s->password = malloc(plen + 1))) {
+        free(s);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        goto out;
+    }
+    memcpy(s->password, password, plen + 1);
+    s->plen = plen;
+    s->j.work = signin_work;
+    s->j.done = signin_done;
+    s->d = d;
+    s->r = r;
+    snprintf(s->login, sizeof s->login, "%s", login);
+    snprintf(s->lang, sizeof s->lang, "%s", lang);
+    snprintf(s->next, sizeof s->next, "%s", next_ok(next) ? next : "/");
+    if (pool_submit(d->pool, &s->j) != 0) {
+        signin_job_free(s);
+        http_add_header(r, "Retry-After", "1");
+        signin_page(r, 503, lang, next, L[L_UNAVAILABLE], NULL);
+        goto out;
+    }
+    st = HTTP_SUSPENDED;
+out:
+    /* The form's copy of the password. */
+    if (password)
+        OPENSSL_cleanse((char *)password, strlen(password));
+    form_release(&f);
+    return st;
+}
+
+/* --- sign-out ---------------------------------------------------------------- */
+
+static void revoke_work(struct pool_job *j, void *state)
+{
+    struct revoke_job *k = (struct revoke_job *)j;
+    struct desk_worker *w = state;
+    const char *p[] = {k->key_id};
+    /* Retried a few times: a key left behind would outlive its session. */
+    for (int i = 0; i < 5 && !pool_stopping(k->d->pool); i++) {
+        if (w && w->db && db_ensure(w->db) == 0 &&
+            db_command(w->db,
+                       "UPDATE ingest.api_keys SET revoked_at = now()"
+                       " WHERE id = $1 AND revoked_at IS NULL",
+                       1, p) == 0)
+            return;
+        usleep(200000);
+    }
+    log_warn("desk: could not revoke the session key %s", k->key_id);
+}
+
+static void revoke_done(struct pool_job *j, bool cancelled)
+{
+    struct revoke_job *k = (struct revoke_job *)j;
+    if (cancelled)
+        log_warn("desk: the session key %s was not revoked (shutting down)", k->key_id);
+    free(k);
+}
+
+void signin_revoke(desk *d, const char *key_id)
+{
+    struct revoke_job *k = calloc(1, sizeof *k);
+    if (!k) {
+        log_error("desk: out of memory revoking key %s", key_id);
+        return;
+    }
+    k->j.work = revoke_work;
+    k->j.done = revoke_done;
+    k->d = d;
+    snprintf(k->key_id, sizeof k->key_id, "%s", key_id);
+    if (pool_submit(d->pool, &k->j) != 0) {
+        log_warn("desk: the session key %s was not revoked (shutting down)", key_id);
+        free(k);
+    }
+}
+
+http_status signout_post(http_req *r, void *arg)
+{
+    desk *d = arg;
+    size_t len;
+    const char *body = http_body(r, &len);
+    struct form f = {0};
+    if (form_parse(body, len, &f) != 0) {
+        http_reply_error(r, 400, "invalid", NULL, "could not read the form");
+        return HTTP_DONE;
+    }
+    const char *lang = desk_lang(r);
+    const struct desk_session *s = desk_session(d, r);
+    const char *token = form_get(&f, "csrf");
+    if (!token)
+        token = http_header(r, "X-CSRF-Token");
+    if (!s || !session_same_origin(r) || !sessions_csrf_ok(s, token)) {
+        log_info("POST /signout: 403: no valid CSRF token or another origin");
+        http_reply_error(r, 403, "forbidden", NULL, "missing or wrong CSRF token");
+        form_release(&f);
+        return HTTP_DONE;
+    }
+    char key_id[ID_LEN];
+    log_info("agent %s signed out of the desk", s->agent_id);
+    sessions_remove(d->sessions, s, key_id);
+    signin_revoke(d, key_id);
+    sessions_clear_cookie(r);
+    char where[64];
+    snprintf(where, sizeof where, "/signin?signed_out=1&lang=%s", lang);
+    http_add_header(r, "Location", where);
+    http_add_header(r, "Cache-Control", "no-store");
+    http_reply(r, 303, "text/plain; charset=utf-8", "signed out\n", 11);
+    form_release(&f);
+    return HTTP_DONE;
+}

@@ -1,0 +1,101 @@
+"""Issue 14, the desk's security: sessions, CSRF and the agent's scope.
+
+  a. no session: a page redirects to /signin, the API through the desk and
+     its event stream answer 401
+  b. sign-in with the agent's password (from the work API): a wrong one is
+     401, the right one sets an HttpOnly, SameSite=Strict cookie
+  c. every write through the desk without the session's CSRF token (or with
+     another's) is 403, and nothing reaches the API; sign-out too
+  d. an agent opens the tickets assigned to them or queued for their
+     teams, not another team's (403); a supervisor opens any
+  e. after sign-out the cookie is refused (a copy kept by a thief too) and
+     the API key the session used is revoked
+"""
+
+import urllib.parse
+
+import carebus_harness as h
+from desk_support import DeskClient, desk_stack, save_agent
+from test_router_acceptance import post, routed_ticket
+
+
+def contact(st, handle, text):
+    body = {"channel": "zalo", "customer": {"handle": handle, "name": "Khách " + handle},
+            "text": text}
+    return routed_ticket(st, post(st, "/v1/messages", body)["event_id"])
+
+
+def test_sessions_csrf_and_scope(stack):
+    st = desk_stack(stack)
+    save_agent(st, "lan", "Nguyễn Thị Lan", ["complaints"])
+    save_agent(st, "minh", "Trần Minh", ["technical"])
+    save_agent(st, "sup", "Phạm Giám Sát", ["complaints", "technical"], role="supervisor")
+    mine = contact(st, "z-1", "Khiếu nại về hoá đơn")
+    other = contact(st, "z-2", "Máy không lên nguồn")
+    post(st, f"/v1/tickets/{mine}/assign", {"team": "complaints"})
+    post(st, f"/v1/tickets/{other}/assign", {"team": "technical"})
+
+    # a. nobody signed in
+    anon = DeskClient(st)
+    r = anon.request("GET", "/")
+    assert r.status == 303 and r.headers["location"].startswith("/signin"), r
+    assert anon.request("GET", "/api/v1/tickets").status == 401
+    assert anon.request("GET", "/events").status == 401
+    r = anon.request("GET", "/signin")
+    assert r.status == 200 and b'name="password"' in r.body
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+
+    # b. sign-in
+    DeskClient(st).sign_in("lan", "wrong password", status=401)
+    DeskClient(st).sign_in("nobody", status=401)
+    lan = DeskClient(st)
+    r = lan.sign_in("lan@example.vn")
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie, cookie
+    assert "Secure" not in cookie  # plain HTTP here; over TLS it is added
+    assert lan.api("GET", f"/v1/tickets/{mine}").status == 200
+
+    # c. CSRF on every write
+    reply = {"text": "Chào chị, em kiểm tra ngay ạ", "internal": True}
+    for token in (None, "0" * 64):
+        r = lan.request("POST", f"/api/v1/tickets/{mine}/replies", reply,
+                        {"X-CSRF-Token": token} if token else {})
+        assert r.status == 403, r
+    r = lan.request("PATCH", f"/api/v1/tickets/{mine}", {"tags_add": ["x"]})
+    assert r.status == 403, r
+    r = lan.request("POST", f"/api/v1/tickets/{mine}/status", {"status": "solved"})
+    assert r.status == 403, r
+    t = st.get_api(f"/v1/tickets/{mine}").json()
+    assert t["status"] == "open" and not t["tags"], t
+    assert lan.api("POST", f"/v1/tickets/{mine}/replies", reply).status in (200, 201, 202)
+    # Another origin's form, even with the token, is refused.
+    r = lan.request("POST", f"/api/v1/tickets/{mine}/replies", reply,
+                    {"X-CSRF-Token": lan.csrf, "Origin": "http://evil.example"})
+    assert r.status == 403, r
+
+    # d. scope: another team's ticket is not an agent's to open
+    r = lan.api("GET", f"/v1/tickets/{other}")
+    assert r.status == 403, r
+    assert lan.api("GET", f"/v1/tickets/{other}/timeline").status == 403
+    sup = DeskClient(st)
+    sup.sign_in("sup")
+    assert sup.api("GET", f"/v1/tickets/{other}").status == 200
+
+    # e. sign-out: without the token it is refused; with it, the cookie dies
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert lan.request("POST", "/signout", "", form).status == 403
+    stolen = lan.cookie
+    key_id = st.db.scalar("SELECT id FROM ingest.api_keys WHERE agent_id = 'lan'"
+                          " AND revoked_at IS NULL")
+    assert key_id
+    r = lan.request("POST", "/signout", urllib.parse.urlencode({"csrf": lan.csrf}), form)
+    assert r.status == 303 and "carebus_desk=;" in r.headers["set-cookie"], r
+    thief = DeskClient(st)
+    thief.cookie = stolen
+    r = thief.request("GET", "/")
+    assert r.status == 303 and r.headers["location"].startswith("/signin"), r
+    assert thief.request("GET", f"/api/v1/tickets/{mine}").status == 401
+    assert thief.request("GET", "/events").status == 401
+    h.wait_until("the session's key to be revoked", lambda: st.db.scalar(
+        "SELECT revoked_at IS NOT NULL FROM ingest.api_keys WHERE id = %s", (key_id,)),
+        h.scaled(10))
