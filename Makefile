@@ -1,7 +1,7 @@
 # carebus — one Makefile for everything.
 #
 #   make            build (MODE=debug by default; MODE=release, MODE=asan)
-#   make run        build, start a private PostgreSQL and all six services
+#   make run        build, start a private PostgreSQL and all seven services
 #   make test       unit tests (cmocka) then integration/e2e tests (pytest)
 #   make test-asan  the same suite with AddressSanitizer + UBSan binaries
 #   make bench      throughput and latency figures beside a same-run baseline

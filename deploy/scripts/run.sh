@@ -2,8 +2,8 @@
 # run.sh — `make run`: the whole carebus stack on this machine, under s6.
 #
 # Starts the private PostgreSQL cluster in var/pg (pg-cluster.sh), then the
-# six services from $CAREBUS_BIN_DIR under s6-svscan (one service directory
-# each in var/sv), prints where everything is once all six answer /readyz,
+# seven services from $CAREBUS_BIN_DIR under s6-svscan (one service directory
+# each in var/sv), prints where everything is once all seven answer /readyz,
 # and writes var/env for other shells. s6 restarts a service that exits; this
 # script, run by s6 as the service's finish step (`run.sh finish`), makes the
 # pause grow (1 s .. 30 s, 1 s again after 30 s of good health). Ctrl-C or
@@ -38,13 +38,14 @@ STOP_TIMEOUT=${CAREBUS_RUN_STOP_TIMEOUT:-20}
 BACKOFF_MAX=30
 HEALTHY_AFTER=30 # seconds up after which a crash starts the back-off afresh
 
-SERVICES=(channel-ingest router sla-monitor survey analytics courier)
+SERVICES=(channel-ingest router sla-monitor survey analytics courier desk)
 declare -A PORT=(
     [channel-ingest]=${CAREBUS_INGEST_PORT:-8080}
     [router]=${CAREBUS_ROUTER_PORT:-9101}
     [sla-monitor]=${CAREBUS_SLA_PORT:-9102}
     [survey]=${CAREBUS_SURVEY_PORT:-8083}
     [analytics]=${CAREBUS_ANALYTICS_PORT:-8084}
+    [desk]=${CAREBUS_DESK_PORT:-8086}
     [courier]=${CAREBUS_COURIER_PORT:-9105}
 )
 BUS_PORTS=()
@@ -63,6 +64,7 @@ esac
 API_URL=http://$HOST:${PORT[channel-ingest]}
 SURVEY_URL=http://$HOST:${PORT[survey]}/
 DASHBOARD_URL=http://$HOST:${PORT[analytics]}/
+DESK_URL=http://$HOST:${PORT[desk]}/
 
 if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then
     B=$'\e[1m' DIM=$'\e[2m' RED=$'\e[1;31m' GRN=$'\e[32m' YEL=$'\e[33m' RST=$'\e[0m'
@@ -277,6 +279,7 @@ ${B}carebus is running${RST}
   API (channel-ingest)    ${B}$API_URL${RST}    (key from $KEY_FROM)
   survey pages            ${B}$SURVEY_URL${RST}
   dashboard (analytics)   ${B}$DASHBOARD_URL${RST}    (sign in with the key)
+  agent desk              ${B}$DESK_URL${RST}    (agents sign in with their password)
   router, sla-monitor     http://$HOST:${PORT[router]}/metrics  http://$HOST:${PORT[sla-monitor]}/metrics
   courier (deliveries)    http://$HOST:${PORT[courier]}/metrics
   PostgreSQL              $CAREBUS_PG  (data $(rel "$PGDATA"))

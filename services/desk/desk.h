@@ -38,6 +38,7 @@ typedef struct desk {
     char api_url[DESK_URL_MAX]; /* channel-ingest, no final "/" */
     const char *pg;             /* conninfo, for the workers' own connections */
     int threads;
+    int dashboard_port; /* analytics', for the page's link to the KPIs */
     int sweep_timer;
     /* The feed's newest cursor any stream saw: where a new page's stream
      * starts. Written on the loop only. */

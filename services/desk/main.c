@@ -24,14 +24,16 @@
 int desk_configure(desk *d)
 {
     const char *err = NULL;
-    long threads, ttl, port;
+    long threads, ttl, port, dash;
     if (config_long("DESK_THREADS", 16, 1, 64, &threads, &err) != 0 ||
         config_long("SESSION_TTL_S", 12 * 3600, 60, 30L * 86400, &ttl, &err) != 0 ||
-        config_long("INGEST_PORT", 8080, 1, 65535, &port, &err) != 0) {
+        config_long("INGEST_PORT", 8080, 1, 65535, &port, &err) != 0 ||
+        config_long("ANALYTICS_PORT", 8084, 1, 65535, &dash, &err) != 0) {
         log_error("desk: %s", err ? err : "bad configuration");
         return -1;
     }
     d->threads = (int)threads;
+    d->dashboard_port = (int)dash;
     const char *url = config_str("DESK_API_URL", NULL);
     int n = url ? snprintf(d->api_url, sizeof d->api_url, "%s", url)
                 : snprintf(d->api_url, sizeof d->api_url, "http://127.0.0.1:%ld", port);
@@ -151,7 +153,8 @@ void desk_page_headers(http_req *r)
                     "data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
                     "base-uri 'none'");
     http_add_header(r, "X-Content-Type-Options", "nosniff");
-    http_add_header(r, "Referrer-Policy", "no-referrer");
+    /* Not no-referrer: Chromium then sends "Origin: null" with the forms. */
+    http_add_header(r, "Referrer-Policy", "same-origin");
     http_add_header(r, "Cache-Control", "no-store");
 }
 

@@ -33,7 +33,8 @@ http_status pages_app(http_req *r, void *arg)
     html_escape(&b, s->teams);
     buf_puts(&b, "\" data-csrf=\"");
     html_escape(&b, s->csrf);
-    buf_puts(&b, "\"></div><noscript>JavaScript is needed / Cần bật JavaScript.</noscript>"
+    buf_printf(&b, "\" data-dashboard-port=\"%d\"></div><noscript>", d->dashboard_port);
+    buf_puts(&b, "JavaScript is needed / Cần bật JavaScript.</noscript>"
                  "<script src=\"/assets/desk.js\"></script></body></html>");
     desk_page_headers(r);
     if (b.failed)

@@ -60,17 +60,15 @@ static int page(struct stream_job *s, CURL *c, int wait, int limit, json_t *chan
     *more = json_is_true(json_object_get(j, "has_more"));
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(j, "items"), i, e)
+    json_array_foreach(json_object_get(j, "events"), i, e)
     {
         if (!changes)
             break;
-        json_t *t = json_object_get(e, "ticket_id");
-        json_t *data = json_object_get(e, "data");
-        if (!json_is_string(t))
-            t = json_object_get(data, "ticket_id");
-        json_array_append_new(changes, json_pack("{s:O?, s:O?}", "type",
+        /* "" when the event names no ticket (yet). */
+        const char *t = json_string_value(json_object_get(e, "ticket_id"));
+        json_array_append_new(changes, json_pack("{s:O?, s:s?}", "type",
                                                  json_object_get(e, "type"), "ticket_id",
-                                                 json_is_string(t) ? t : NULL));
+                                                 t && *t ? t : NULL));
     }
     json_decref(j);
     return 0;

@@ -56,7 +56,7 @@ def test_sessions_csrf_and_scope(stack):
     assert lan.api("GET", f"/v1/tickets/{mine}").status == 200
 
     # c. CSRF on every write
-    reply = {"text": "Chào chị, em kiểm tra ngay ạ", "internal": True}
+    reply = {"text": "Chào chị, em kiểm tra ngay ạ", "internal_note": True}
     for token in (None, "0" * 64):
         r = lan.request("POST", f"/api/v1/tickets/{mine}/replies", reply,
                         {"X-CSRF-Token": token} if token else {})
