@@ -214,7 +214,8 @@
     const h = location.hash;
     if (h.startsWith('#/t/')) return { view: 'inbox', ticket: decodeURIComponent(h.slice(4)) };
     if (h === '#/supervisor' && supervisor) return { view: 'sup' };
-    return { view: 'inbox' };
+    const tab = /^#\/(mine|team|unassigned|breaching)$/.exec(h);
+    return { view: 'inbox', tab: tab ? tab[1] : null };
   }
 
   // --- inbox -------------------------------------------------------------------
@@ -227,7 +228,7 @@
     const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': t('queues') },
       ['mine', 'team', 'unassigned', 'breaching'].map((k) => el('button', {
         type: 'button', role: 'tab', 'aria-selected': String(state.tab === k), 'data-tab': k,
-        onclick: () => { state.tab = k; state.cursor = 0; loadList(); },
+        onclick: () => { state.tab = k; state.cursor = 0; loadList(); if (!route().ticket) history.replaceState(null, '', `#/${k}`); },
       }, t(k), ' ', el('span', { class: 'count', 'data-count': k }, c[k] === undefined ? '' : String(c[k])))));
     const search = el('input', { type: 'search', name: 'q', value: state.filters.q, id: 'search',
       'aria-keyshortcuts': '/', autocomplete: 'off' });
@@ -271,6 +272,7 @@
       const focused = document.activeElement && document.activeElement.id;
       drawList();
       if (focused === 'search') { const s = document.getElementById('search'); s.focus(); s.setSelectionRange(s.value.length, s.value.length); }
+      if (!document.body.dataset.inboxReady) performance.mark('inbox-ready');
       document.body.dataset.inboxReady = '1';
     } catch (e) { showError(e); }
   }
@@ -511,12 +513,16 @@
     if (!main.contains(listPane)) {
       fill(main, el('div', { class: 'desk' }, listPane, ticketPane, customerPane));
     }
+    if (r.tab) state.tab = r.tab;
     document.body.classList.toggle('has-ticket', !!r.ticket);
     if (r.ticket) { await loadTicket(r.ticket); const h = document.getElementById('ticket-title'); if (h) h.focus(); }
     else { state.selected = null; state.ticket = null; fill(ticketPane, el('p', { class: 'empty' }, t('pick'))); fill(customerPane); }
     drawList();
   }
-  window.addEventListener('hashchange', () => { fill(main); render(); });
+  window.addEventListener('hashchange', () => {
+    fill(main);
+    render().then(() => { const r = route(); if (r.view === 'inbox' && !r.ticket) loadList(); });
+  });
 
   // --- live --------------------------------------------------------------------
   let pending = null;
