@@ -72,6 +72,9 @@ SERVICES = {
     "desk": ("carebus-desk", "CAREBUS_DESK_PORT", None),
 }
 ALL_SERVICES = tuple(SERVICES)
+# Services off the bus: they neither publish nor consume (the desk works
+# through channel-ingest's API only), so they have no bus key and no lag.
+OFF_BUS = frozenset({"desk"})
 
 SANITIZER_PATTERNS = (
     "ERROR: AddressSanitizer",

@@ -18,7 +18,7 @@ import test_analytics_scenario as S
 
 # Every service that consumes: its name in eventlog.offsets is its own.
 CONSUMERS = {name: h.SERVICES[name][0][len("carebus-"):]
-             for name in h.ALL_SERVICES if name != "ingest"}
+             for name in h.ALL_SERVICES if name != "ingest" and name not in h.OFF_BUS}
 SERIES = re.compile(r'^carebus_consumer_lag_(events|seconds)\{stream="([a-z]+)"\} (\S+)$')
 
 
