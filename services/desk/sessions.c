@@ -91,7 +91,11 @@ const struct desk_session *sessions_add(sessions *s, const struct desk_session *
 
 const struct desk_session *sessions_of(sessions *s, http_req *r)
 {
-    const char *token = http_cookie(r, DESK_COOKIE);
+    return sessions_find(s, http_cookie(r, DESK_COOKIE));
+}
+
+const struct desk_session *sessions_find(sessions *s, const char *token)
+{
     if (!token || strlen(token) != DESK_TOKEN_LEN - 1)
         return NULL;
     unsigned char h[32];

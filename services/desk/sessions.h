@@ -55,8 +55,9 @@ long sessions_ttl(const sessions *s);
  * writes the new token to token. The stored session, or NULL when full. */
 const struct desk_session *sessions_add(sessions *s, const struct desk_session *proto,
                                         char token[DESK_TOKEN_LEN]);
-/* The unexpired session of r's cookie, or NULL. Borrowed until the next
- * add or remove. */
+/* The unexpired session of a token, or NULL. Borrowed until the next add
+ * or remove. sessions_of: the same for r's cookie. */
+const struct desk_session *sessions_find(sessions *s, const char *token);
 const struct desk_session *sessions_of(sessions *s, http_req *r);
 /* Forgets a session; its key id is copied to key_id (for revoking). */
 void sessions_remove(sessions *s, const struct desk_session *d, char key_id[ID_LEN]);
