@@ -33,11 +33,13 @@
 
 typedef struct desk {
     service *svc;
-    pool *pool;
+    pool *pool;    /* calls to the API, sign-ins and sign-outs */
+    pool *streams; /* the event streams' long polls */
+    int signing_in; /* sign-ins in flight (scrypt is costly: bounded) */
     sessions *sessions;
     char api_url[DESK_URL_MAX]; /* channel-ingest, no final "/" */
     const char *pg;             /* conninfo, for the workers' own connections */
-    int threads;
+    int threads, stream_threads;
     int dashboard_port; /* analytics', for the page's link to the KPIs */
     int sweep_timer;
     /* The feed's newest cursor any stream saw: where a new page's stream

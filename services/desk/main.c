@@ -7,8 +7,9 @@
  *
  * desk.h says what each file owns. Configuration: CAREBUS_DESK_API_URL
  * (channel-ingest; default on loopback at CAREBUS_INGEST_PORT),
- * CAREBUS_DESK_THREADS (workers: calls to the API, long polls, scrypt;
- * default 16), CAREBUS_SESSION_TTL_S (12 hours).
+ * CAREBUS_DESK_THREADS (workers: calls to the API, scrypt; default 16),
+ * CAREBUS_DESK_STREAMS (workers of the pages' event streams, one per open
+ * page; default 128), CAREBUS_SESSION_TTL_S (12 hours).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +25,9 @@
 int desk_configure(desk *d)
 {
     const char *err = NULL;
-    long threads, ttl, port, dash;
+    long threads, streams, ttl, port, dash;
     if (config_long("DESK_THREADS", 16, 1, 64, &threads, &err) != 0 ||
+        config_long("DESK_STREAMS", 128, 1, 1024, &streams, &err) != 0 ||
         config_long("SESSION_TTL_S", 12 * 3600, 60, 30L * 86400, &ttl, &err) != 0 ||
         config_long("INGEST_PORT", 8080, 1, 65535, &port, &err) != 0 ||
         config_long("ANALYTICS_PORT", 8084, 1, 65535, &dash, &err) != 0) {
@@ -33,6 +35,7 @@ int desk_configure(desk *d)
         return -1;
     }
     d->threads = (int)threads;
+    d->stream_threads = (int)streams;
     d->dashboard_port = (int)dash;
     const char *url = config_str("DESK_API_URL", NULL);
     int n = url ? snprintf(d->api_url, sizeof d->api_url, "%s", url)
@@ -89,7 +92,8 @@ static int desk_sweep(loop *l, void *arg)
 
 int desk_open(desk *d)
 {
-    if (!(d->pool = pool_new(d->svc->loop, d->threads, worker_new, worker_free, d)))
+    if (!(d->pool = pool_new(d->svc->loop, d->threads, worker_new, worker_free, d)) ||
+        !(d->streams = pool_new(d->svc->loop, d->stream_threads, worker_new, worker_free, d)))
         return -1;
     d->sweep_timer = loop_add_timer(d->svc->loop, SWEEP_MS, desk_sweep, d);
     return d->sweep_timer < 0 ? -1 : 0;
@@ -99,13 +103,14 @@ void desk_close(desk *d)
 {
     if (d->svc && d->sweep_timer > 0)
         loop_remove_timer(d->svc->loop, d->sweep_timer);
+    pool_destroy(&d->streams);
     pool_destroy(&d->pool);
 }
 
 bool desk_ready(void *arg)
 {
     desk *d = arg;
-    return d->pool && db_up(d->svc->db);
+    return d->pool && d->streams && db_up(d->svc->db);
 }
 
 const struct desk_session *desk_session(desk *d, http_req *r)

@@ -15,7 +15,7 @@
 #include "log.h"
 #include "pool.h"
 
-#define POOL_THREADS_MAX 64
+#define POOL_THREADS_MAX 1024
 
 struct pool {
     loop *l;

@@ -34,6 +34,9 @@
 /* How long a new key may take to be loaded by channel-ingest. */
 #define KEY_WAIT_ROUNDS 60
 #define KEY_WAIT_US 100000
+/* Sign-ins checked at once; more wait (503, Retry-After): each costs a
+ * worker and scrypt's memory, and a flood must not starve the API's calls. */
+#define SIGNINS_MAX 4
 
 enum outcome { SIGNIN_OK, SIGNIN_BAD, SIGNIN_UNAVAILABLE };
 
@@ -227,6 +230,7 @@ static void signin_job_free(struct signin_job *s)
 static void signin_done(struct pool_job *j, bool cancelled)
 {
     struct signin_job *s = (struct signin_job *)j;
+    s->d->signing_in--;
     const char *const *L = labels[strcmp(s->lang, "en") == 0];
     char token[DESK_TOKEN_LEN];
     if (cancelled || s->outcome == SIGNIN_UNAVAILABLE) {
@@ -279,6 +283,11 @@ http_status signin_post(http_req *r, void *arg)
         signin_page(r, 401, lang, next, L[L_BAD], NULL);
         goto out;
     }
+    if (d->signing_in >= SIGNINS_MAX) {
+        http_add_header(r, "Retry-After", "1");
+        signin_page(r, 503, lang, next, L[L_UNAVAILABLE], NULL);
+        goto out;
+    }
     struct signin_job *s = calloc(1, sizeof *s);
     if (!s || !(s->password = malloc(plen + 1))) {
         free(s);
@@ -300,6 +309,7 @@ http_status signin_post(http_req *r, void *arg)
         signin_page(r, 503, lang, next, L[L_UNAVAILABLE], NULL);
         goto out;
     }
+    d->signing_in++;
     st = HTTP_SUSPENDED;
 out:
     /* The form's copy of the password. */

@@ -8,9 +8,13 @@
  * next cursor, and the connection ends: the browser reconnects after the
  * "retry" given (250 ms), with the new cursor. A first request without a
  * cursor starts at the newest one the desk has seen (or walks the feed to
- * its end once). XXX: one request per batch rather than one endless
+ * its end once). The long polls have workers of their own (d->streams), so
+ * that open pages never hold up the API's calls. XXX: one request per batch rather than one endless
  * response, because the HTTP layer answers whole bodies; a change still
- * reaches the page within the reconnection delay.
+ * reaches the page within the reconnection delay. XXX: each open page holds
+ * a worker of d->streams through its long poll (CAREBUS_DESK_STREAMS of them,
+ * beyond which pages wait their turn); one shared poll fanned out to every
+ * page would hold one.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -46,7 +50,7 @@ static int page(struct stream_job *s, CURL *c, int wait, int limit, json_t *chan
     snprintf(path, sizeof path, "/v1/events?types=%s&limit=%d&wait=%d%s%s", STREAM_TYPES, limit,
              wait, s->after[0] ? "&after=" : "", s->after[0] ? enc : "");
     struct upstream_answer a = {.body = BUF_INIT};
-    int rc = upstream_call(c, s->d->pool, s->d->api_url, s->key, "GET", path, NULL, 0,
+    int rc = upstream_call(c, s->d->streams, s->d->api_url, s->key, "GET", path, NULL, 0,
                            wait + 10, &a);
     json_t *j = rc == 0 && a.status == 200 ? json_loadb(buf_str(&a.body), a.body.len, 0, NULL)
                                            : NULL;
@@ -83,7 +87,7 @@ static void stream_work(struct pool_job *j, void *state)
     s->rc = -1;
     if (!s->after[0]) {
         s->hello = true;
-        for (int i = 0; i < STREAM_HEAD_ROUNDS && !pool_stopping(s->d->pool); i++) {
+        for (int i = 0; i < STREAM_HEAD_ROUNDS && !pool_stopping(s->d->streams); i++) {
             if (page(s, c, 0, 1000, NULL, &more) != 0)
                 return;
             if (!more)
@@ -159,7 +163,7 @@ http_status stream_get(http_req *r, void *arg)
         stream_done(&s->j, false);
         return HTTP_DONE;
     }
-    if (pool_submit(d->pool, &s->j) != 0) {
+    if (pool_submit(d->streams, &s->j) != 0) {
         free(s);
         http_reply_error(r, 503, "unavailable", NULL, "the desk is shutting down");
         return HTTP_DONE;

@@ -103,6 +103,21 @@ try {
   const { ticket } = await need('zalo_contact');
   await lan.waitForSelector(`#ticket-list li[data-ticket="${ticket}"]`, { timeout: LIVE_MS });
   report({ done: 'live-contact' });
+  // Found without diacritics ("may giat" for "Máy giặt"), then the queue again.
+  await lan.fill('#search', 'may giat loi');
+  await lan.press('#search', 'Enter');
+  await lan.waitForFunction((id) => {
+    const rows = [...document.querySelectorAll('#ticket-list li')];
+    return rows.length > 0 && rows.some((r) => r.dataset.ticket === id);
+  }, ticket);
+  check(await lan.locator('#ticket-list li').count() >= 1, 'the search finds the contact');
+  await lan.fill('#search', 'khong co tu nay');
+  await lan.press('#search', 'Enter');
+  await lan.waitForSelector('p.empty');
+  await lan.fill('#search', '');
+  await lan.press('#search', 'Enter');
+  await lan.waitForSelector(`#ticket-list li[data-ticket="${ticket}"]`);
+  report({ done: 'search' });
 
   // 2. Opened: the earlier e-mail and call are on the timeline.
   await lan.click(`#ticket-list li[data-ticket="${ticket}"] a`);

@@ -9,7 +9,8 @@ asking this test for what happens outside the browser through its stdout
 ("need" lines) and waiting for "go" on its stdin:
 
   - Lan signs in, watches her team's queue: Hoa's Zalo message appears
-    there without a reload; she opens it and sees the earlier e-mail and
+    there without a reload, and her search without diacritics ("may giat
+    loi") finds it; she opens it and sees the earlier e-mail and
     call on the timeline, replies; the emulator receives exactly that text
     for Hoa's Zalo id; Zalo's receipt turns the reply "delivered" on the
     page, live; she solves the ticket and the survey goes out on Zalo
@@ -165,7 +166,7 @@ def test_the_desk_in_a_browser(stack):
         assert p.returncode == 0, f"{SCRIPT.name} failed ({p.returncode}):\n{out}\n" + st.log_summary()
         steps = [json.loads(x) for x in lines if x.startswith("{")]
         done = {s.get("done") for s in steps}
-        assert {"live-contact", "history", "delivered", "solved", "reassigned-live", "axe"} <= done, out
+        assert {"live-contact", "search", "history", "delivered", "solved", "reassigned-live", "axe"} <= done, out
 
         # The reply reached Zalo once; the survey went out on Zalo after solving.
         survey = wait_requested(st, d.zalo_ticket)
