@@ -82,7 +82,8 @@ http_status signout_post(http_req *r, void *arg);
 http_status proxy_any(http_req *r, void *arg);
 http_status stream_get(http_req *r, void *arg);
 
-/* Revokes an API key the desk made (a worker does it). */
+/* Revokes an API key the desk made, or every one (key_id NULL: at start,
+ * the sessions of a previous run being gone). A worker does it. */
 void signin_revoke(desk *d, const char *key_id);
 
 #endif

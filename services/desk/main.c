@@ -95,6 +95,7 @@ int desk_open(desk *d)
     if (!(d->pool = pool_new(d->svc->loop, d->threads, worker_new, worker_free, d)) ||
         !(d->streams = pool_new(d->svc->loop, d->stream_threads, worker_new, worker_free, d)))
         return -1;
+    signin_revoke(d, NULL);
     d->sweep_timer = loop_add_timer(d->svc->loop, SWEEP_MS, desk_sweep, d);
     return d->sweep_timer < 0 ? -1 : 0;
 }

@@ -119,6 +119,12 @@ http_status proxy_any(http_req *r, void *arg)
         http_reply_error(r, 403, "forbidden", NULL, "missing or wrong CSRF token");
         return HTTP_DONE;
     }
+    /* An id is one path segment: nothing that could name another route. */
+    const char *id = http_param(r, "id");
+    if (id && (!*id || strpbrk(id, "/?#%\\") || strstr(id, ".."))) {
+        http_reply_error(r, 400, "invalid_field", "id", "not an id");
+        return HTTP_DONE;
+    }
     const char *path = http_path(r) + 4; /* after "/api" */
     const char *q = http_raw_query(r);
     struct proxy_job *p = calloc(1, sizeof *p);
@@ -133,10 +139,9 @@ http_status proxy_any(http_req *r, void *arg)
         return HTTP_DONE;
     }
     /* GET /v1/tickets/<id> and its timeline: the agent's own tickets only. */
-    const char *id = http_param(r, "id");
     if (!write && id && strncmp(path, "/v1/tickets/", 12) == 0 &&
         strcmp(s->role, "supervisor") != 0)
-        snprintf(p->ticket, sizeof p->ticket, "/v1/tickets/%s", http_param(r, "id"));
+        snprintf(p->ticket, sizeof p->ticket, "/v1/tickets/%s", id);
     size_t len = 0;
     const char *body = write ? http_body(r, &len) : NULL;
     if (body && !(p->body = malloc(len + 1))) {

@@ -12,7 +12,7 @@
  * write (header X-CSRF-Token, or the form field "csrf" for sign-out).
  *
  * XXX: sessions live in one process's memory: a restart signs everyone
- * out (their keys stay until they expire: sessions_sweep's work is lost);
+ * out (and revokes their keys: signin_revoke at start);
  * several desk instances would need a shared store.
  */
 #ifndef DESK_SESSIONS_H

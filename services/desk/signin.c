@@ -7,7 +7,9 @@
  * supervisors — in ingest.api_keys, as carebusctl makes keys. channel-ingest
  * loads new keys within a second, so the worker waits until the key is
  * accepted before the session starts. Signing out forgets the session and
- * revokes its key: the cookie and the key are refused from then on.
+ * revokes its key: the cookie and the key are refused from then on. The
+ * sessions live in memory, so a desk that starts revokes every key a desk
+ * made before (one desk per database: README).
  * XXX: the credential check reads the agents' table and writes the key
  * table directly: the public API has no route that checks a password.
  * Forms must come from the desk's own origin; sign-out needs the session's
@@ -25,6 +27,7 @@
 #include "html.h"
 #include "log.h"
 #include "password.h"
+#include "timeutil.h"
 #include "session.h"
 #include "upstream.h"
 #include "url.h"
@@ -56,7 +59,8 @@ struct signin_job {
 struct revoke_job {
     struct pool_job j;
     desk *d;
-    char key_id[ID_LEN];
+    char key_id[ID_LEN]; /* "": every key the desk made before */
+    char before[32];     /* unix seconds, for "" */
 };
 
 enum { L_TITLE, L_HELP, L_LOGIN, L_PASSWORD, L_SUBMIT, L_BAD, L_UNAVAILABLE, L_ORIGIN,
@@ -325,18 +329,22 @@ static void revoke_work(struct pool_job *j, void *state)
 {
     struct revoke_job *k = (struct revoke_job *)j;
     struct desk_worker *w = state;
-    const char *p[] = {k->key_id};
-    /* Retried a few times: a key left behind would outlive its session. */
-    for (int i = 0; i < 5 && !pool_stopping(k->d->pool); i++) {
+    /* All: those made before this job was (a sign-in racing it keeps its own). */
+    const char *p[] = {k->key_id[0] ? k->key_id : k->before};
+    const char *sql = k->key_id[0] ? "UPDATE ingest.api_keys SET revoked_at = now()"
+                                     " WHERE id = $1 AND revoked_at IS NULL"
+                                   : "UPDATE ingest.api_keys SET revoked_at = now()"
+                                     " WHERE name LIKE 'desk: %' AND revoked_at IS NULL"
+                                     " AND created_at < to_timestamp($1::double precision)";
+    /* Retried a while: a key left behind would outlive its session (at
+     * start, PostgreSQL may not be up yet). */
+    for (int i = 0; i < 50 && !pool_stopping(k->d->pool); i++) {
         if (w && w->db && db_ensure(w->db) == 0 &&
-            db_command(w->db,
-                       "UPDATE ingest.api_keys SET revoked_at = now()"
-                       " WHERE id = $1 AND revoked_at IS NULL",
-                       1, p) == 0)
+            db_command(w->db, sql, 1, p) == 0)
             return;
         usleep(200000);
     }
-    log_warn("desk: could not revoke the session key %s", k->key_id);
+    log_warn("desk: could not revoke the session key %s", k->key_id[0] ? k->key_id : "(all)");
 }
 
 static void revoke_done(struct pool_job *j, bool cancelled)
@@ -357,9 +365,11 @@ void signin_revoke(desk *d, const char *key_id)
     k->j.work = revoke_work;
     k->j.done = revoke_done;
     k->d = d;
-    snprintf(k->key_id, sizeof k->key_id, "%s", key_id);
+    snprintf(k->key_id, sizeof k->key_id, "%s", key_id ? key_id : "");
+    snprintf(k->before, sizeof k->before, "%.6f", (double)time_now_us() / 1e6);
     if (pool_submit(d->pool, &k->j) != 0) {
-        log_warn("desk: the session key %s was not revoked (shutting down)", key_id);
+        log_warn("desk: the session key %s was not revoked (shutting down)",
+                 key_id ? key_id : "(all)");
         free(k);
     }
 }

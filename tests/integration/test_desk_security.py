@@ -10,6 +10,8 @@
      teams, not another team's (403); a supervisor opens any
   e. after sign-out the cookie is refused (a copy kept by a thief too) and
      the API key the session used is revoked
+  f. an id is one path segment (nothing that names another route); a
+     restart of the desk ends every session and revokes their keys
 """
 
 import urllib.parse
@@ -99,3 +101,26 @@ def test_sessions_csrf_and_scope(stack):
     h.wait_until("the session's key to be revoked", lambda: st.db.scalar(
         "SELECT revoked_at IS NOT NULL FROM ingest.api_keys WHERE id = %s", (key_id,)),
         h.scaled(10))
+
+
+def test_ids_are_one_segment_and_a_restart_ends_every_session(stack):
+    st = desk_stack(stack)
+    save_agent(st, "sup", "Phạm Giám Sát", ["complaints"], role="supervisor")
+    sup = DeskClient(st)
+    sup.sign_in("sup")
+    for bad in ("x%2F..%2F..%2Fagents", "..", "a%3Fb"):
+        r = sup.api("GET", f"/v1/tickets/{bad}")
+        assert r.status == 400, (bad, r)
+    key_id = st.db.scalar("SELECT id FROM ingest.api_keys WHERE agent_id = 'sup'"
+                          " AND revoked_at IS NULL")
+    # Sessions live in the desk's memory: after a restart the cookie is
+    # refused, and the key the session used is revoked.
+    st.restart("desk")
+    r = sup.request("GET", "/")
+    assert r.status == 303 and r.headers["location"].startswith("/signin"), r
+    h.wait_until("the old session's key to be revoked", lambda: st.db.scalar(
+        "SELECT revoked_at IS NOT NULL FROM ingest.api_keys WHERE id = %s", (key_id,)),
+        h.scaled(10))
+    # A new sign-in works, and its key stays.
+    sup.sign_in("sup")
+    assert sup.api("GET", "/v1/queues").status == 200
