@@ -155,6 +155,10 @@ try {
   await row.locator('button[type=submit]').click();
   await minh.waitForSelector(`#ticket-list li[data-ticket="${other}"]`, { timeout: LIVE_MS });
   report({ done: 'reassigned-live' });
+  // Minh steps away: the supervisor's view shows it live.
+  await minh.selectOption('#presence', 'away');
+  await sup.waitForSelector('tr[data-agent="minh"] .pres-away', { timeout: LIVE_MS });
+  report({ done: 'presence-live' });
 
   // 6. Every page, phone and desktop, both languages: screenshots and axe.
   for (const size of ['phone', 'desktop']) {

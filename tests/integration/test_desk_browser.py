@@ -15,7 +15,8 @@ asking this test for what happens outside the browser through its stdout
     for Hoa's Zalo id; Zalo's receipt turns the reply "delivered" on the
     page, live; she solves the ticket and the survey goes out on Zalo
   - the supervisor reassigns another ticket to Minh: Minh's inbox, open in
-    another browser, shows it live
+    another browser, shows it live; Minh sets himself away and the
+    supervisor's view shows it live
   - screenshots at phone and desktop sizes in Vietnamese and English, and
     axe-core on every page: no serious or critical violation
   - no request leaves the desk's origin
@@ -166,7 +167,8 @@ def test_the_desk_in_a_browser(stack):
         assert p.returncode == 0, f"{SCRIPT.name} failed ({p.returncode}):\n{out}\n" + st.log_summary()
         steps = [json.loads(x) for x in lines if x.startswith("{")]
         done = {s.get("done") for s in steps}
-        assert {"live-contact", "search", "history", "delivered", "solved", "reassigned-live", "axe"} <= done, out
+        assert {"live-contact", "search", "history", "delivered", "solved", "reassigned-live",
+                "presence-live", "axe"} <= done, out
 
         # The reply reached Zalo once; the survey went out on Zalo after solving.
         survey = wait_requested(st, d.zalo_ticket)

@@ -203,11 +203,27 @@
         supervisor ? el('a', { href: '#/supervisor', 'aria-current': route().view === 'sup' ? 'page' : null }, t('supervisor')) : null),
       el('div', { class: 'me' },
         el('span', { class: 'who' }, me.name),
+        presenceControl(),
         el('a', { href: `?lang=${t('otherLang')}${location.hash}`, hreflang: t('otherLang'), lang: t('otherLang') }, t('langName')),
         el('button', { type: 'button', class: 'ghost small', onclick: () => showHelp(), 'aria-keyshortcuts': '?' }, t('shortcuts')),
         el('form', { method: 'post', action: '/signout', class: 'inline' },
           el('input', { type: 'hidden', name: 'csrf', value: me.csrf }),
           el('button', { type: 'submit', class: 'ghost small' }, t('signout')))));
+  }
+
+  // The agent's own presence (PUT /v1/agents/{id}/presence keeps capacity
+  // and teams as the agent's record has them).
+  function presenceControl() {
+    const sel = select('presence', ['online', 'away', 'offline'].map((p) => [p, t(p)]), state.presence || 'online');
+    sel.id = 'presence';
+    sel.addEventListener('change', async () => {
+      try {
+        const a = await api('GET', `/v1/agents/${encodeURIComponent(me.id)}`);
+        await api('PUT', `/v1/agents/${encodeURIComponent(me.id)}/presence`, { presence: sel.value, capacity: a.capacity, teams: a.teams, leads: a.leads || [] });
+        state.presence = sel.value; say(t(sel.value));
+      } catch (e) { showError(e); }
+    });
+    return el('span', { class: 'presence' }, el('label', { for: 'presence', class: 'sr-only' }, t('presence')), sel);
   }
 
   function route() {
@@ -353,6 +369,15 @@
       })));
   }
 
+  function surveyLine(tk) {
+    const v = tk.survey;
+    if (!v) return null;
+    const parts = [`${t('survey')}: ${v.status}`];
+    if (v.csat != null) parts.push(`CSAT ${v.csat}/5`);
+    if (v.ces != null) parts.push(`CES ${v.ces}/7`);
+    return el('p', { class: 'survey', 'data-survey': v.status }, parts.join(' · '), v.comment ? el('q', {}, ` ${v.comment}`) : null);
+  }
+
   function lastInboundChannel(tk) {
     const ins = (tk.messages || []).filter((m) => m.direction === 'in');
     return ins.length ? ins[ins.length - 1].channel : tk.channel;
@@ -418,7 +443,7 @@
         el('span', { class: `status st-${tk.status}`, 'data-status': tk.status }, t(tk.status)), ' · ',
         `${t('priority')}: ${tk.priority || 'normal'}`, ' · ', `${t('teamCol')}: ${tk.team || '—'}`, ' · ',
         `${t('assignee')}: `, el('span', { 'data-assignee': tk.assignee || '' }, tk.assignee || t('nobody'))),
-      slaBox(tk), actions,
+      slaBox(tk), surveyLine(tk), actions,
       el('h3', {}, t('timeline')),
       el('ol', { class: 'timeline', 'aria-label': t('timeline'), id: 'timeline' }, state.history.map(entry)),
       composer,
@@ -592,6 +617,10 @@
     }
   }, 1000);
 
+  api('GET', `/v1/agents/${encodeURIComponent(me.id)}`).then((a) => {
+    state.presence = a.presence || 'offline';
+    const sel = document.getElementById('presence'); if (sel) sel.value = state.presence;
+  }).catch(() => {});
   document.documentElement.lang = lang;
   render().then(() => { if (route().view === 'inbox') loadList(); });
   connect();
