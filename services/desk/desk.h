@@ -33,8 +33,8 @@
 
 typedef struct desk {
     service *svc;
-    pool *pool;    /* calls to the API, sign-ins and sign-outs */
-    pool *streams; /* the event streams' long polls */
+    pool *pool;     /* calls to the API, sign-ins and sign-outs */
+    pool *streams;  /* the event streams' long polls */
     int signing_in; /* sign-ins in flight (scrypt is costly: bounded) */
     sessions *sessions;
     char api_url[DESK_URL_MAX]; /* channel-ingest, no final "/" */

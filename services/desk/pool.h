@@ -27,7 +27,8 @@ struct pool_job {
 
 /* threads workers; each gets its own state from make_state(arg) (may be NULL),
  * freed by free_state when it ends. NULL (logged) on failure. */
-pool *pool_new(loop *l, int threads, void *(*make_state)(void *arg), void (*free_state)(void *), void *arg);
+pool *pool_new(loop *l, int threads, void *(*make_state)(void *arg), void (*free_state)(void *),
+               void *arg);
 void pool_destroy(pool **pp);
 
 /* Queues j; 0, or -1 when the pool is stopping (done is not called). */

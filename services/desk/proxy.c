@@ -83,8 +83,8 @@ static void proxy_work(struct pool_job *j, void *state)
         }
         buf_release(&t.body);
     }
-    p->rc = upstream_call(c, p->d->pool, p->d->api_url, p->key, p->method, p->path, p->body,
-                          p->len, PROXY_TIMEOUT_S, &p->a);
+    p->rc = upstream_call(c, p->d->pool, p->d->api_url, p->key, p->method, p->path, p->body, p->len,
+                          PROXY_TIMEOUT_S, &p->a);
 }
 
 static void proxy_done(struct pool_job *j, bool cancelled)
@@ -114,7 +114,8 @@ http_status proxy_any(http_req *r, void *arg)
     assert(s); /* the guard let only sessions in */
     const char *method = http_method(r);
     bool write = strcmp(method, "GET") != 0;
-    if (write && (!session_same_origin(r) || !sessions_csrf_ok(s, http_header(r, "X-CSRF-Token")))) {
+    if (write &&
+        (!session_same_origin(r) || !sessions_csrf_ok(s, http_header(r, "X-CSRF-Token")))) {
         log_info("%s %s: 403: no valid CSRF token or another origin", method, http_path(r));
         http_reply_error(r, 403, "forbidden", NULL, "missing or wrong CSRF token");
         return HTTP_DONE;

@@ -5,7 +5,10 @@
  */
 #include "desk.h"
 
-#define API(m, p) {m, "/api" p, proxy_any, DESK_SIGNED}
+#define API(m, p)                                                                                  \
+    {                                                                                              \
+        m, "/api" p, proxy_any, DESK_SIGNED                                                        \
+    }
 
 const struct http_route desk_routes[] = {
     {"GET", "/", pages_app, DESK_SIGNED | DESK_PAGE},

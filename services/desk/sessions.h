@@ -38,9 +38,9 @@ struct desk_session {
     int64_t expires;        /* unix seconds */
     char agent_id[DESK_AGENT_MAX];
     char name[DESK_NAME_MAX];
-    char role[16];               /* agent, lead, supervisor */
-    char teams[DESK_TEAMS_MAX];  /* the agent's teams: a JSON array */
-    char key[APIKEY_LEN];        /* the API key made for the session */
+    char role[16];              /* agent, lead, supervisor */
+    char teams[DESK_TEAMS_MAX]; /* the agent's teams: a JSON array */
+    char key[APIKEY_LEN];       /* the API key made for the session */
     char key_id[ID_LEN];
     char csrf[DESK_CSRF_LEN];
 };

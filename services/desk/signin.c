@@ -27,8 +27,8 @@
 #include "html.h"
 #include "log.h"
 #include "password.h"
-#include "timeutil.h"
 #include "session.h"
+#include "timeutil.h"
 #include "upstream.h"
 #include "url.h"
 
@@ -63,18 +63,27 @@ struct revoke_job {
     char before[32];     /* unix seconds, for "" */
 };
 
-enum { L_TITLE, L_HELP, L_LOGIN, L_PASSWORD, L_SUBMIT, L_BAD, L_UNAVAILABLE, L_ORIGIN,
-       L_SIGNED_OUT, L_COUNT };
+enum {
+    L_TITLE,
+    L_HELP,
+    L_LOGIN,
+    L_PASSWORD,
+    L_SUBMIT,
+    L_BAD,
+    L_UNAVAILABLE,
+    L_ORIGIN,
+    L_SIGNED_OUT,
+    L_COUNT
+};
 
 static const char *const labels[2][L_COUNT] = {
     {"Đăng nhập bàn làm việc", "Dùng mã nhân viên hoặc email và mật khẩu của bạn.",
      "Mã nhân viên hoặc email", "Mật khẩu", "Đăng nhập", "Sai thông tin đăng nhập.",
-     "Hệ thống đang bận, vui lòng thử lại sau giây lát.",
-     "Biểu mẫu không đến từ trang này.", "Bạn đã đăng xuất."},
-    {"Sign in to the desk", "Use your agent id or e-mail and your password.",
-     "Agent id or e-mail", "Password", "Sign in", "Wrong credentials.",
-     "The desk is busy; try again in a moment.", "The form did not come from this page.",
-     "You are signed out."},
+     "Hệ thống đang bận, vui lòng thử lại sau giây lát.", "Biểu mẫu không đến từ trang này.",
+     "Bạn đã đăng xuất."},
+    {"Sign in to the desk", "Use your agent id or e-mail and your password.", "Agent id or e-mail",
+     "Password", "Sign in", "Wrong credentials.", "The desk is busy; try again in a moment.",
+     "The form did not come from this page.", "You are signed out."},
 };
 
 /* A path of the desk: "/", "/?t=..." — not "//host" or "/\host". */
@@ -158,12 +167,13 @@ static enum outcome check(struct signin_job *s, struct desk_worker *w)
     if (!w || !w->db || db_ensure(w->db) != 0)
         return SIGNIN_UNAVAILABLE;
     const char *p1[] = {s->login};
-    PGresult *res = db_exec(w->db,
-                            "SELECT id, coalesce(name, id) AS name, coalesce(role, 'agent') AS role,"
-                            " active, password_hash, coalesce(array_to_json(teams)::text, '[]')"
-                            " AS teams FROM router.agents WHERE id = $1 OR lower(email) = lower($1)"
-                            " ORDER BY id = $1 DESC LIMIT 1",
-                            1, p1);
+    PGresult *res =
+        db_exec(w->db,
+                "SELECT id, coalesce(name, id) AS name, coalesce(role, 'agent') AS role,"
+                " active, password_hash, coalesce(array_to_json(teams)::text, '[]')"
+                " AS teams FROM router.agents WHERE id = $1 OR lower(email) = lower($1)"
+                " ORDER BY id = $1 DESC LIMIT 1",
+                1, p1);
     if (!res)
         return SIGNIN_UNAVAILABLE;
     bool found = PQntuples(res) == 1;
@@ -339,8 +349,7 @@ static void revoke_work(struct pool_job *j, void *state)
     /* Retried a while: a key left behind would outlive its session (at
      * start, PostgreSQL may not be up yet). */
     for (int i = 0; i < 50 && !pool_stopping(k->d->pool); i++) {
-        if (w && w->db && db_ensure(w->db) == 0 &&
-            db_command(w->db, sql, 1, p) == 0)
+        if (w && w->db && db_ensure(w->db) == 0 && db_command(w->db, sql, 1, p) == 0)
             return;
         usleep(200000);
     }

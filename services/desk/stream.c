@@ -50,10 +50,10 @@ static int page(struct stream_job *s, CURL *c, int wait, int limit, json_t *chan
     snprintf(path, sizeof path, "/v1/events?types=%s&limit=%d&wait=%d%s%s", STREAM_TYPES, limit,
              wait, s->after[0] ? "&after=" : "", s->after[0] ? enc : "");
     struct upstream_answer a = {.body = BUF_INIT};
-    int rc = upstream_call(c, s->d->streams, s->d->api_url, s->key, "GET", path, NULL, 0,
-                           wait + 10, &a);
-    json_t *j = rc == 0 && a.status == 200 ? json_loadb(buf_str(&a.body), a.body.len, 0, NULL)
-                                           : NULL;
+    int rc =
+        upstream_call(c, s->d->streams, s->d->api_url, s->key, "GET", path, NULL, 0, wait + 10, &a);
+    json_t *j =
+        rc == 0 && a.status == 200 ? json_loadb(buf_str(&a.body), a.body.len, 0, NULL) : NULL;
     buf_release(&a.body);
     const char *next = json_string_value(json_object_get(j, "next_cursor"));
     if (!next) {
@@ -70,9 +70,8 @@ static int page(struct stream_job *s, CURL *c, int wait, int limit, json_t *chan
             break;
         /* "" when the event names no ticket (yet). */
         const char *t = json_string_value(json_object_get(e, "ticket_id"));
-        json_array_append_new(changes, json_pack("{s:O?, s:s?}", "type",
-                                                 json_object_get(e, "type"), "ticket_id",
-                                                 t && *t ? t : NULL));
+        json_array_append_new(changes, json_pack("{s:O?, s:s?}", "type", json_object_get(e, "type"),
+                                                 "ticket_id", t && *t ? t : NULL));
     }
     json_decref(j);
     return 0;

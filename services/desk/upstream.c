@@ -26,9 +26,9 @@ static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl
     return pool_stopping(arg) ? 1 : 0;
 }
 
-int upstream_call(CURL *c, const pool *p, const char *base, const char *key,
-                  const char *method, const char *path_query, const char *body, size_t len,
-                  long timeout_s, struct upstream_answer *out)
+int upstream_call(CURL *c, const pool *p, const char *base, const char *key, const char *method,
+                  const char *path_query, const char *body, size_t len, long timeout_s,
+                  struct upstream_answer *out)
 {
     out->status = 0;
     out->type[0] = '\0';

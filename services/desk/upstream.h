@@ -30,8 +30,8 @@ struct upstream_answer {
  * (NULL: none) and body (NULL: none; JSON). timeout_s bounds the whole
  * call. 0 when an answer came (any status), -1 otherwise. out->body is the
  * caller's to buf_release, whatever the result. */
-int upstream_call(CURL *c, const pool *p, const char *base, const char *key,
-                  const char *method, const char *path_query, const char *body, size_t len,
-                  long timeout_s, struct upstream_answer *out);
+int upstream_call(CURL *c, const pool *p, const char *base, const char *key, const char *method,
+                  const char *path_query, const char *body, size_t len, long timeout_s,
+                  struct upstream_answer *out);
 
 #endif

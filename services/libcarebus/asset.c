@@ -25,8 +25,10 @@ const char *asset_type(const char *name)
     static const struct {
         const char *ext, *type;
     } types[] = {
-        {".js", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".svg", "image/svg+xml"},                 {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".html", "text/html; charset=utf-8"},
         {".json", "application/json"},
     };
     const char *dot = name ? strrchr(name, '.') : NULL;
