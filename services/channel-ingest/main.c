@@ -20,7 +20,6 @@
 #include "password.h"
 
 #define INGEST_MAX_BATCH 1000
-#define INGEST_PEM_MAX (1 << 20)
 
 /* What CAREBUS_* configures beyond the service's common settings. */
 struct ingest_config {
@@ -35,14 +34,6 @@ struct ingest_config {
     char *tls_key;
 };
 
-static void free_pem(char **p)
-{
-    if (*p)
-        OPENSSL_cleanse(*p, strlen(*p));
-    free(*p);
-    *p = NULL;
-}
-
 /* Every route's access (routes.c) before its handler: a Bearer key with
  * the route's scope, or a public route. */
 static bool ingest_guard(http_req *r, const struct http_route *route, void *arg)
@@ -55,28 +46,6 @@ static bool ingest_ready(void *arg)
 {
     ingest *in = arg;
     return in->writes && dbq_up(in->writes) && in->auth && auth_loaded(in->auth);
-}
-
-/* Reads a whole PEM file; NULL (logged) on failure. */
-static char *read_pem(const char *var, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    if (!f) {
-        log_error("could not open %s \"%s\": %m", var, path);
-        return NULL;
-    }
-    buf = malloc(INGEST_PEM_MAX + 1);
-    size_t n = buf ? fread(buf, 1, INGEST_PEM_MAX + 1, f) : 0;
-    if (!buf || ferror(f) || n == 0 || n > INGEST_PEM_MAX) {
-        log_error("could not read %s \"%s\": empty, unreadable or over 1 MiB", var, path);
-        free(buf);
-        buf = NULL;
-    } else {
-        buf[n] = '\0';
-    }
-    fclose(f);
-    return buf;
 }
 
 static int ingest_configure(struct ingest_config *c)
@@ -93,15 +62,7 @@ static int ingest_configure(struct ingest_config *c)
         log_error("%s", err);
         return -1;
     }
-    const char *cert = config_str("TLS_CERT", NULL), *key = config_str("TLS_KEY", NULL);
-    if (!cert != !key) {
-        log_error("set both CAREBUS_TLS_CERT and CAREBUS_TLS_KEY for HTTPS, or neither");
-        return -1;
-    }
-    if (cert && (!(c->tls_cert = read_pem("CAREBUS_TLS_CERT", cert)) ||
-                 !(c->tls_key = read_pem("CAREBUS_TLS_KEY", key))))
-        return -1;
-    return 0;
+    return config_tls(&c->tls_cert, &c->tls_key);
 }
 
 static int ingest_open(ingest *in, const struct ingest_config *c)
@@ -179,7 +140,6 @@ int main(void)
     ingest_close(&in);
     service_destroy(&in.svc);
 out:
-    free_pem(&c.tls_cert);
-    free_pem(&c.tls_key);
+    config_tls_release(&c.tls_cert, &c.tls_key);
     return rc;
 }

@@ -41,6 +41,7 @@ typedef struct desk {
     const char *pg;             /* conninfo, for the workers' own connections */
     int threads, stream_threads;
     int dashboard_port; /* analytics', for the page's link to the KPIs */
+    char *tls_cert, *tls_key; /* HTTPS: CAREBUS_TLS_CERT, _KEY (config_tls) */
     int sweep_timer;
     /* The feed's newest cursor any stream saw: where a new page's stream
      * starts. Written on the loop only. */

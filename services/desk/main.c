@@ -9,7 +9,8 @@
  * (channel-ingest; default on loopback at CAREBUS_INGEST_PORT),
  * CAREBUS_DESK_THREADS (workers: calls to the API, scrypt; default 16),
  * CAREBUS_DESK_STREAMS (workers of the pages' event streams, one per open
- * page; default 128), CAREBUS_SESSION_TTL_S (12 hours).
+ * page; default 128), CAREBUS_SESSION_TTL_S (12 hours), CAREBUS_TLS_CERT
+ * and CAREBUS_TLS_KEY (HTTPS; the session cookie is then Secure).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,8 @@ int desk_configure(desk *d)
     while (n > 0 && d->api_url[n - 1] == '/')
         d->api_url[--n] = '\0';
     d->pg = config_str("PG", CONFIG_DEFAULT_PG);
+    if (config_tls(&d->tls_cert, &d->tls_key) != 0)
+        return -1;
     if (!(d->sessions = sessions_new(ttl))) {
         log_error("desk: could not make the session table");
         return -1;
@@ -186,6 +189,8 @@ int main(int argc, char **argv)
         .ready = desk_ready,
         .guard = desk_guard,
         .rejected_family = "carebus_desk_rejected_total",
+        .tls_cert_pem = d.tls_cert,
+        .tls_key_pem = d.tls_key,
     };
     bool up = (d.svc = service_new(&o)) && desk_open(&d) == 0;
     if (d.svc && !up)
@@ -195,6 +200,7 @@ int main(int argc, char **argv)
     desk_close(&d);
     service_destroy(&d.svc);
 out:
+    config_tls_release(&d.tls_cert, &d.tls_key);
     sessions_destroy(&d.sessions);
     return rc;
 }

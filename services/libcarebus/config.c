@@ -7,6 +7,9 @@
  * is left untouched.
  */
 #include "config.h"
+#include "log.h"
+
+#include <openssl/crypto.h>
 
 #include <assert.h>
 #include <ctype.h>
@@ -115,4 +118,56 @@ int config_public_url(char *out, size_t size)
         n = snprintf(out, size, "http://127.0.0.1:%ld", port);
     }
     return n >= 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* Reads a whole PEM file; NULL (logged) on failure. */
+static char *config_read_pem(const char *var, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *b = NULL;
+    if (!f) {
+        log_error("could not open %s \"%s\": %m", var, path);
+        return NULL;
+    }
+    b = malloc(CONFIG_PEM_MAX + 1);
+    size_t n = b ? fread(b, 1, CONFIG_PEM_MAX + 1, f) : 0;
+    if (!b || ferror(f) || n == 0 || n > CONFIG_PEM_MAX) {
+        log_error("could not read %s \"%s\": empty, unreadable or over 1 MiB", var, path);
+        free(b);
+        b = NULL;
+    } else {
+        b[n] = '\0';
+    }
+    fclose(f);
+    return b;
+}
+
+int config_tls(char **cert, char **key)
+{
+    *cert = *key = NULL;
+    const char *c = config_str("TLS_CERT", NULL), *k = config_str("TLS_KEY", NULL);
+    if (!c != !k) {
+        log_error("set both CAREBUS_TLS_CERT and CAREBUS_TLS_KEY for HTTPS, or neither");
+        return -1;
+    }
+    if (c && (!(*cert = config_read_pem("CAREBUS_TLS_CERT", c)) ||
+              !(*key = config_read_pem("CAREBUS_TLS_KEY", k)))) {
+        config_tls_release(cert, key);
+        return -1;
+    }
+    return 0;
+}
+
+static void config_pem_free(char **p)
+{
+    if (*p)
+        OPENSSL_cleanse(*p, strlen(*p));
+    free(*p);
+    *p = NULL;
+}
+
+void config_tls_release(char **cert, char **key)
+{
+    config_pem_free(cert);
+    config_pem_free(key);
 }

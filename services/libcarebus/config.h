@@ -28,6 +28,15 @@ int config_bool(const char *name, bool def, bool *out, const char **err);
  * to Twilio as the StatusCallback. 0, or -1 when it does not fit in out. */
 int config_public_url(char *out, size_t size);
 
+/* HTTPS for a service's HTTP server: the PEM files named by
+ * CAREBUS_TLS_CERT and CAREBUS_TLS_KEY, read whole (at most CONFIG_PEM_MAX
+ * bytes each) into *cert and *key, owned by the caller (config_tls_release
+ * wipes and frees them); both NULL when neither is set. 0, or -1 after
+ * logging: one set without the other, a file unreadable, empty or too big. */
+#define CONFIG_PEM_MAX (1 << 20)
+int config_tls(char **cert, char **key);
+void config_tls_release(char **cert, char **key);
+
 /* Defaults shared by every service. */
 #define CONFIG_DEFAULT_PG "host=127.0.0.1 port=54320 dbname=carebus user=carebus"
 #define CONFIG_DEFAULT_BUS_INGEST "tcp://127.0.0.1:5561"

@@ -12,12 +12,16 @@
      the API key the session used is revoked
   f. an id is one path segment (nothing that names another route); a
      restart of the desk ends every session and revokes their keys
+  g. over TLS (CAREBUS_TLS_CERT, _KEY) the cookie is also Secure
 """
 
+import http.client
+import ssl
+import subprocess
 import urllib.parse
 
 import carebus_harness as h
-from desk_support import DeskClient, desk_stack, save_agent
+from desk_support import FAST_HASH, PASSWORD, DeskClient, desk_stack, save_agent
 from test_router_acceptance import post, routed_ticket
 
 
@@ -124,3 +128,52 @@ def test_ids_are_one_segment_and_a_restart_ends_every_session(stack):
     # A new sign-in works, and its key stays.
     sup.sign_in("sup")
     assert sup.api("GET", "/v1/queues").status == 200
+
+
+def test_over_tls_the_cookie_is_secure(stack):
+    st = stack()
+    d = st.log_dir / "tls"
+    d.mkdir()
+    cert, key = d / "cert.pem", d / "key.pem"
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(key), "-out", str(cert)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=h.scaled(60))
+    assert p.returncode == 0, p.stdout
+    st["ingest"].start(wait_ready=False, extra_env=FAST_HASH)
+    st["router"].start(wait_ready=False)
+    desk = st["desk"]
+    desk.start(wait_ready=False, extra_env={"CAREBUS_TLS_CERT": str(cert),
+                                            "CAREBUS_TLS_KEY": str(key)})
+    st["ingest"].wait_ready()
+    st["router"].wait_ready()
+    save_agent(st, "lan", "Lan", ["complaints"])
+    ctx = ssl.create_default_context(cafile=str(cert))
+
+    def https(path, method="GET", body=None, headers=None):
+        c = http.client.HTTPSConnection("127.0.0.1", desk.port, context=ctx, timeout=30)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            c.close()
+
+    def ready():
+        try:
+            return https("/readyz")[0] == 200
+        except (OSError, http.client.HTTPException):
+            return False
+
+    h.wait_until("the desk ready over HTTPS", ready, h.scaled(30), interval=0.1,
+                 on_timeout=lambda: desk.log_tail())
+    form = urllib.parse.urlencode({"login": "lan", "password": PASSWORD, "next": "/"})
+
+    def signed_in():
+        status, headers, _ = https("/signin", "POST", form,
+                                   {"Content-Type": "application/x-www-form-urlencoded"})
+        return headers if status == 303 else None
+
+    headers = h.wait_until("a sign-in over HTTPS", signed_in, h.scaled(20))
+    cookie = headers["set-cookie"]
+    assert "carebus_desk=" in cookie and "Secure" in cookie and "HttpOnly" in cookie, cookie
