@@ -143,6 +143,7 @@ class RunScript:
             "CAREBUS_SURVEY_PORT": str(ports["survey"]),
             "CAREBUS_ANALYTICS_PORT": str(ports["analytics"]),
             "CAREBUS_COURIER_PORT": str(ports["courier"]),
+            "CAREBUS_DESK_PORT": str(ports["desk"]),
             "CAREBUS_BUS_INGEST": f"tcp://127.0.0.1:{ports['bus_ingest']}",
             "CAREBUS_BUS_ROUTER": f"tcp://127.0.0.1:{ports['bus_router']}",
             "CAREBUS_BUS_SLA": f"tcp://127.0.0.1:{ports['bus_sla']}",
@@ -174,7 +175,7 @@ class RunScript:
             return m.group(1)
 
         return banner, {"api": url("API (channel-ingest)"), "survey": url("survey pages"),
-                        "dashboard": url("dashboard (analytics)")}
+                        "dashboard": url("dashboard (analytics)"), "desk": url("agent desk")}
 
     def pid_of(self, service):
         out = subprocess.run(["s6-svstat", "-o", "pid", str(self.var / "sv" / service)],
@@ -227,8 +228,8 @@ def test_run_script(session_tmp):
         pytest.fail("s6 is not installed: `make run` installs it (deploy/scripts/deps.sh run)",
                     pytrace=False)
     var = session_tmp / "run-var"
-    names = ["pg", "ingest", "router", "sla", "survey", "analytics", "courier", "bus_ingest",
-             "bus_router", "bus_sla", "bus_survey", "bus_courier"]
+    names = ["pg", "ingest", "router", "sla", "survey", "analytics", "courier", "desk",
+             "bus_ingest", "bus_router", "bus_sla", "bus_survey", "bus_courier"]
     ports = {n: h.free_port() for n in names}
     operator_key = "operator-key-" + os.urandom(8).hex()
 
@@ -254,6 +255,8 @@ def test_run_script(session_tmp):
         dash = h.http_request(urls["dashboard"], headers={"Authorization": f"Bearer {operator_key}"})
         assert dash.status == 200 and dash.header("Content-Type").startswith("text/html"), dash
         assert h.http_request(urls["api"] + "/readyz").status == 200
+        desk = h.http_request(urls["desk"])
+        assert desk.status == 303 and desk.header("Location").startswith("/signin"), desk
 
         # A service that dies is restarted (after a pause), and the log says so.
         pid = run.pid_of("router")
@@ -263,7 +266,7 @@ def test_run_script(session_tmp):
                      and ready(f"http://127.0.0.1:{ports['router']}"), h.scaled(30), interval=0.2)
         assert "carebus-router was killed by SIGKILL" in run.text()
         pids = [run.pid_of(s) for s in ("channel-ingest", "router", "sla-monitor", "survey",
-                                        "analytics", "courier")]
+                                        "analytics", "courier", "desk")]
         assert all(pids), pids
     finally:
         rc = run.stop()
