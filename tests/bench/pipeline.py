@@ -290,12 +290,11 @@ class Bench:
         self.cluster.init()
         self.cluster.start()
         self.st = h.Stack(self.cluster, self.work / "logs", log_level="warn")
-        for name in h.ALL_SERVICES:
-            if name != "courier":
-                self.st[name].start(wait_ready=False, extra_env=self.env)
-        for name in h.ALL_SERVICES:
-            if name != "courier":
-                self.st[name].wait_ready(timeout=120)
+        piped = [n for n in h.ALL_SERVICES if n != "courier" and n not in h.OFF_BUS]
+        for name in piped:
+            self.st[name].start(wait_ready=False, extra_env=self.env)
+        for name in piped:
+            self.st[name].wait_ready(timeout=120)
         self.pb2 = h.generate_python_proto(self.work / "py")
         subprocess.run(["cc", "-O2", "-std=c11", "-o", str(self.work / "openloop"),
                         str(ROOT / "tests" / "bench" / "openloop.c")], check=True)
