@@ -28,6 +28,7 @@
 #include "horizon.h"
 #include "id.h"
 #include "lag.h"
+#include "lease.h"
 #include "log.h"
 #include "metrics.h"
 #include "timeutil.h"
@@ -68,6 +69,7 @@ struct consumer {
     int linger_ms;
     bool together;       /* catch up every stream at once (horizon.h) */
     int64_t lag_next_ms; /* when the lag is next published (monotonic) */
+    lease *lease;        /* NULL: the only instance; else applies while held */
 };
 
 struct consumer_txn {
@@ -203,10 +205,31 @@ void consumer_set_together(consumer *c, bool on)
     c->together = on;
 }
 
+void consumer_set_lease(consumer *c, struct lease *l)
+{
+    c->lease = l;
+}
+
+bool consumer_active(const consumer *c)
+{
+    return !c->lease || lease_held(c->lease);
+}
+
+int consumer_fence(consumer *c)
+{
+    return c->lease ? lease_fence(c->lease, c->db) : 0;
+}
+
 static void consumer_done(consumer *c, bool committed)
 {
     if (c->done)
         c->done(committed, c->arg);
+}
+
+void consumer_forget(consumer *c)
+{
+    c->loaded = false;
+    consumer_done(c, false);
 }
 
 db *consumer_txn_db(consumer_txn *tx)
@@ -296,6 +319,8 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
     consumer_txn tx = {.c = c, .next = next};
     if (db_begin(c->db) != 0)
         return BATCH_DOWN;
+    if (c->lease && lease_limit_txn(c->lease, c->db) != 0)
+        goto failed;
     for (size_t i = 0; i < n; i++) {
         struct consumer_stream *s = consumer_find(c, evs[i]->stream);
         assert(s);
@@ -317,6 +342,17 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
     }
     if (c->flush && c->flush(&tx, c->arg) == CONSUMER_RETRY)
         goto failed;
+    int fenced = c->lease ? lease_fence(c->lease, c->db) : 0;
+    if (fenced < 0)
+        goto failed;
+    if (fenced) {
+        log_info("%s: lease taken over: rolling back a batch of %zu events", c->name, n);
+        db_rollback(c->db);
+        c->loaded = false;
+        consumer_txn_clear(&tx);
+        consumer_done(c, false);
+        return BATCH_DOWN;
+    }
     if (tx.nemitted && eventlog_append(c->db, c->output, tx.emitted, tx.nemitted) != 0)
         goto failed;
     for (size_t k = 0; k < c->nstreams; k++) {
@@ -371,7 +407,8 @@ static int consumer_skip(consumer *c, const event *ev)
     metrics_add("carebus_consumer_skipped_total", 1);
     if (db_begin(c->db) != 0)
         return -1;
-    if (eventlog_offset_advance(c->db, c->name, s->name, s->offset, ev->seq) != 0 ||
+    if ((c->lease && lease_fence(c->lease, c->db) != 0) ||
+        eventlog_offset_advance(c->db, c->name, s->name, s->offset, ev->seq) != 0 ||
         db_commit(c->db) != 0) {
         db_rollback(c->db);
         c->loaded = false;
@@ -520,6 +557,8 @@ static int consumer_lag(consumer *c, bool *behind)
 int consumer_catch_up(consumer *c)
 {
     bool behind;
+    if (c->lease && !lease_held(c->lease))
+        return 0; /* a standby: the holder applies */
     if (consumer_load(c) != 0 || consumer_lag(c, &behind) != 0)
         return -1;
     int64_t until = time_mono_ms() + CONSUMER_CATCHUP_MS;
@@ -541,7 +580,7 @@ int consumer_on_bus(consumer *c)
     size_t n = 0;
     bool gap = false;
     int got;
-    if (consumer_load(c) != 0) {
+    if ((c->lease && !lease_held(c->lease)) || consumer_load(c) != 0) {
         /* Drain anyway: the tick catches up from the log once it is back. */
         event *ev;
         for (size_t i = 0; i < c->batch && bus_recv(c->bus, &ev) == 1; i++)
@@ -587,6 +626,8 @@ int consumer_tick(consumer *c)
 {
     bool behind;
     c->lag_next_ms = 0; /* the tick's own look at the tail is the lag's */
+    if (c->lease && !lease_held(c->lease))
+        return 0;
     if (consumer_load(c) != 0 || consumer_lag(c, &behind) != 0)
         return -1;
     return behind ? consumer_catch_up(c) : 0;

@@ -28,6 +28,7 @@
 
 typedef struct consumer consumer;
 typedef struct consumer_txn consumer_txn;
+struct lease; /* lease.h */
 
 typedef enum {
     CONSUMER_OK = 0,    /* applied */
@@ -133,6 +134,30 @@ void consumer_set_together(consumer *c, bool on);
  * what arrives. */
 typedef size_t (*consumer_pace_fn)(void *arg);
 void consumer_set_pace(consumer *c, consumer_pace_fn fn);
+
+/* Optional: the lease (lease.h) this instance must hold to apply, so that
+ * several instances of the service can run: the others stand by, draining
+ * the bus and reading nothing, and each transaction checks the lease's
+ * token before it commits (a stalled holder that was replaced rolls back).
+ * Borrowed; the caller renews it (lease_tick) and calls consumer_forget
+ * whenever it is gained or lost. */
+void consumer_set_lease(consumer *c, struct lease *l);
+
+/* Whether this instance may act for the consumer now: it has no lease,
+ * or holds it. A service's own timers that write the consumer's state
+ * (outside its transactions) run only then. */
+bool consumer_active(const consumer *c);
+
+/* For such a timer's transaction, just before its commit: 0 when it may
+ * commit (no lease, or still held: see lease_fence), 1 when the lease was
+ * taken over (roll back), -1 when the database failed. */
+int consumer_fence(consumer *c);
+
+/* Forgets what memory holds of the committed state (the offsets; the
+ * handlers' caches, through the done function with committed false): it
+ * is read again before the next event. For a lease just gained: another
+ * instance moved the state meanwhile. */
+void consumer_forget(consumer *c);
 
 /* In a handler: */
 db *consumer_txn_db(consumer_txn *tx);

@@ -6,6 +6,12 @@
  * the background, so that an operator sees "not ready" instead of a crash
  * loop while the database starts.
  *
+ * A consumer applies only while it holds its lease (lease.h), so that a
+ * second instance of the service stands by and takes over within a lease
+ * (CAREBUS_LEASE_MS) of the first one's death. The lease is renewed on the
+ * tick, before the consumer looks at the log, and given back at a clean
+ * stop.
+ *
  * A consumer's batches come and go in bursts: once it has applied nothing
  * for a while, the memory the burst freed goes back to the system
  * (malloc_trim), so that a quiet service is as small as it started.
@@ -17,6 +23,7 @@
 #include <zmq.h>
 
 #include "config.h"
+#include "lease.h"
 #include "log.h"
 #include "metrics.h"
 #include "timeutil.h"
@@ -32,6 +39,7 @@ struct service_private {
     bool catching_up;
     uint64_t applied;      /* the consumer's count at the last look */
     int64_t applied_at_ms; /* when it last moved; 0: trimmed since */
+    lease *lease;          /* the consumer's, NULL without one */
 };
 
 /* Gives the memory of the last burst back once the consumer is idle. */
@@ -78,6 +86,14 @@ static int service_on_tick(loop *l, void *arg)
         return 0;
     int64_t now = time_mono_ms();
     service_trim(sp, now);
+    lease_state ls = lease_tick(sp->lease, s->db, now);
+    if (ls == LEASE_GAINED || ls == LEASE_LOST) {
+        /* Another instance moved the state meanwhile, or will. */
+        consumer_forget(s->consumer);
+        sp->catching_up = ls == LEASE_GAINED;
+    }
+    if (ls == LEASE_STANDBY || ls == LEASE_LOST)
+        return 0;
     if (!sp->catching_up && now < sp->next_log_poll_ms)
         return 0;
     sp->next_log_poll_ms = now + SERVICE_POLL_LOG_MS;
@@ -139,13 +155,22 @@ fail:
 int service_consume(service *s, const char *const *streams, const struct consumer_handler *handlers,
                     size_t nhandlers, void *arg)
 {
-    s->consumer = consumer_new(s->name, s->db, s->bus, s->stream, handlers, nhandlers, arg);
-    if (!s->consumer)
+    struct service_private *sp = (struct service_private *)s;
+    const char *err = NULL;
+    long ms;
+    if (config_long("LEASE_MS", LEASE_MS_DEFAULT, LEASE_MS_MIN, LEASE_MS_MAX, &ms, &err) != 0) {
+        log_error("%s", err);
         return -1;
+    }
+    char owner[300];
+    lease_instance_id(http_server_port(s->http), owner, sizeof owner);
+    s->consumer = consumer_new(s->name, s->db, s->bus, s->stream, handlers, nhandlers, arg);
+    if (!s->consumer || !(sp->lease = lease_new(s->name, owner, (int)ms)))
+        return -1;
+    consumer_set_lease(s->consumer, sp->lease);
     for (size_t i = 0; streams[i]; i++)
         if (consumer_read(s->consumer, streams[i]) != 0)
             return -1;
-    struct service_private *sp = (struct service_private *)s;
     sp->catching_up = true; /* catch up from the log on start */
     return loop_add_socket(s->loop, bus_sub_socket(s->bus), ZMQ_POLLIN, service_on_bus, s);
 }
@@ -154,6 +179,9 @@ int service_run(service *s)
 {
     int rc = loop_run(s->loop);
     log_info("%s stopping", s->name);
+    struct service_private *sp = (struct service_private *)s;
+    if (sp->lease)
+        lease_release(sp->lease, s->db);
     return rc == 0 ? 0 : 1;
 }
 
@@ -164,6 +192,7 @@ void service_destroy(service **ps)
         return;
     http_server_destroy(&s->http);
     consumer_destroy(&s->consumer);
+    lease_destroy(&((struct service_private *)s)->lease);
     bus_destroy(&s->bus);
     db_destroy(&s->db);
     loop_destroy(&s->loop);

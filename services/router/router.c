@@ -549,6 +549,9 @@ int router_tick(router *r)
 {
     if (!r->db || !db_up(r->db) || r->nstaged || r->nside)
         return 0;
+    /* A standby leaves the timer's work to the lease's holder. */
+    if (r->consumer && !consumer_active(r->consumer))
+        return 0;
     if (router_tick_teams_offline(r) != 0)
         return -1;
     PGresult *q = db_exec(r->db,
@@ -569,6 +572,7 @@ int router_tick(router *r)
     if (db_begin(r->db) != 0)
         goto out;
     if (router_run(r, r->db, &em, false, 0) < 0 ||
+        (r->consumer && consumer_fence(r->consumer) != 0) ||
         (em.nlist && eventlog_append(r->db, "router", em.list, em.nlist) != 0) ||
         db_commit(r->db) != 0) {
         db_rollback(r->db);

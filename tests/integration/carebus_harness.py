@@ -5,7 +5,9 @@ Owns:
   * PgCluster: a private cluster through deploy/scripts/pg-cluster.sh, with
     one fresh database per test (CREATE DATABASE ... TEMPLATE template0).
   * Service / Stack: the six service processes with their ports, logs,
-    kill -9, SIGTERM and restart; readiness waits with deadlines.
+    kill -9, SIGTERM and restart; readiness waits with deadlines; more
+    instances of a service (Stack.add_instance), each with its own HTTP
+    port, bus endpoint and log files, on the same database.
   * small HTTP and SQL helpers, and the bounded `wait_until`.
 
 What is subtle:
@@ -370,12 +372,14 @@ class Db:
 class Service:
     """One service; each start is a new `run` with its own log files."""
 
-    def __init__(self, stack, name):
+    def __init__(self, stack, name, label=None, port=None, extra_env=None):
         self.stack = stack
         self.name = name
+        self.label = label or name  # log files' name: unique per instance
         self.binary = BIN_DIR / SERVICES[name][0]
-        self.port = stack.ports[name]
+        self.port = port or stack.ports[name]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.extra_env = dict(extra_env or {})
         self.proc = None
         self.runs = []  # dicts: proc, stderr path, stdout path, how it ended
         self.problems = []
@@ -393,9 +397,9 @@ class Service:
         if not self.binary.exists():
             raise HarnessError(f"{self.binary} does not exist: build it first (make build)")
         n = len(self.runs) + 1
-        err = self.stack.log_dir / f"{self.name}.{n}.stderr"
-        out = self.stack.log_dir / f"{self.name}.{n}.stdout"
-        env = self.stack.env_for(self.name, extra_env)
+        err = self.stack.log_dir / f"{self.label}.{n}.stderr"
+        out = self.stack.log_dir / f"{self.label}.{n}.stdout"
+        env = self.stack.env_for(self.name, {**self.extra_env, **(extra_env or {})})
         with open(err, "wb") as ferr, open(out, "wb") as fout:
             self.proc = subprocess.Popen([str(self.binary)], env=env, stdout=fout, stderr=ferr,
                                          stdin=subprocess.DEVNULL, cwd=str(self.stack.log_dir))
@@ -444,6 +448,14 @@ class Service:
 
         wait_until(f"{self.name} /readyz 200", probe, timeout, interval=0.05,
                    on_timeout=lambda: "\n" + self.log_tail())
+
+    def stall(self):
+        """SIGSTOP: the process keeps its sockets and stops running."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        """SIGCONT after stall()."""
+        os.kill(self.proc.pid, signal.SIGCONT)
 
     def kill9(self):
         """kill -9 now; waits for the process to be gone."""
@@ -584,6 +596,21 @@ class Stack:
 
     def __getitem__(self, name):
         return self.services[name]
+
+    def add_instance(self, name, key=None):
+        """Another process of service `name` on this stack's database: its own
+        HTTP port and bus endpoint (CAREBUS_BUS_BIND; subscribers hear the
+        first instance's, and read the log for the rest), the same consumer
+        name and lease. Registered as `key` (default name + "2"), so that the
+        stack stops and checks it like the others. Not started."""
+        key = key or f"{name}2"
+        port = free_port()
+        env = {SERVICES[name][1]: str(port)}
+        if SERVICES[name][2]:
+            env["CAREBUS_BUS_BIND"] = f"tcp://127.0.0.1:{free_port()}"
+        svc = Service(self, name, label=key, port=port, extra_env=env)
+        self.services[key] = svc
+        return svc
 
     # process control
     def start(self, *names, wait_ready=True):

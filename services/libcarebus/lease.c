@@ -1,0 +1,233 @@
+/* lease.c — the lease row of one consumer: acquire, renew, fence, release.
+ *
+ * Acquiring and renewing run in short transactions with a lock timeout:
+ * the holder's commit in progress keeps the row locked (lease_fence), and
+ * a standby must not freeze its loop behind it; it tries again a third of
+ * a lease later. Renewal failing because the database is down keeps the
+ * lease as held: it may have expired meanwhile, but then the fence refuses
+ * the next commit, which is all that safety needs.
+ */
+#include "lease.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+
+/* How long acquiring or renewing waits for the row's lock. */
+#define LEASE_LOCK_TIMEOUT "SET LOCAL lock_timeout = '200ms'"
+
+/* The partition every consumer holds (0080_leases.sql's XXX). */
+#define LEASE_PART "0"
+
+struct lease {
+    char *consumer;
+    char *owner;
+    int ms;
+    bool held;
+    int64_t token;
+    int64_t next_ms; /* when to renew or try again (monotonic) */
+    uint64_t gained, lost;
+};
+
+lease *lease_new(const char *consumer, const char *owner, int ms)
+{
+    assert(ms >= LEASE_MS_MIN && ms <= LEASE_MS_MAX);
+    lease *l = calloc(1, sizeof *l);
+    if (!l || !(l->consumer = strdup(consumer)) || !(l->owner = strdup(owner))) {
+        lease_destroy(&l);
+        return NULL;
+    }
+    l->ms = ms;
+    metrics_describe("carebus_partitions_owned", "gauge",
+                     "consumer partitions this instance holds the lease of");
+    metrics_describe("carebus_lease_acquired_total", "counter",
+                     "leases this instance acquired (took over or took first)");
+    metrics_describe("carebus_lease_lost_total", "counter",
+                     "leases this instance held and found taken over");
+    metrics_set("carebus_partitions_owned", 0);
+    return l;
+}
+
+void lease_destroy(lease **pl)
+{
+    lease *l = *pl;
+    if (!l)
+        return;
+    free(l->consumer);
+    free(l->owner);
+    free(l);
+    *pl = NULL;
+}
+
+bool lease_held(const lease *l)
+{
+    return l->held;
+}
+
+int64_t lease_token(const lease *l)
+{
+    return l->held ? l->token : 0;
+}
+
+uint64_t lease_gained(const lease *l)
+{
+    return l->gained;
+}
+
+static void lease_drop(lease *l)
+{
+    if (!l->held)
+        return;
+    log_warn("lease of %s lost (token %" PRId64 "): another instance took it over", l->consumer,
+             l->token);
+    l->held = false;
+    l->lost++;
+    metrics_add("carebus_lease_lost_total", 1);
+    metrics_set("carebus_partitions_owned", 0);
+}
+
+/* One statement in a transaction with a lock timeout. The result (tuples)
+ * or NULL (logged by db_exec, or the transaction failed). */
+static PGresult *lease_exec(db *d, const char *sql, int n, const char *const *p)
+{
+    if (db_begin(d) != 0)
+        return NULL;
+    PGresult *r = NULL;
+    if (db_command(d, LEASE_LOCK_TIMEOUT, 0, NULL) != 0 || !(r = db_exec(d, sql, n, p))) {
+        db_rollback(d);
+        return NULL;
+    }
+    if (db_commit(d) != 0) {
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static lease_state lease_acquire(lease *l, db *d)
+{
+    char ms[16];
+    snprintf(ms, sizeof ms, "%d", l->ms);
+    const char *p[] = {l->consumer, l->owner, ms};
+    /* Free (expired), or ours from a previous run of this instance. */
+    PGresult *r = lease_exec(
+        d,
+        "INSERT INTO eventlog.leases AS l (consumer, part, owner, token, expires_at)"
+        " VALUES ($1, " LEASE_PART ", $2, 1, clock_timestamp() + $3::int * interval '1 ms')"
+        " ON CONFLICT (consumer, part) DO UPDATE SET owner = excluded.owner,"
+        "   token = l.token + 1, acquired_at = clock_timestamp(), expires_at = excluded.expires_at"
+        " WHERE l.expires_at < clock_timestamp() OR l.owner = excluded.owner"
+        " RETURNING token",
+        3, p);
+    if (!r || PQntuples(r) != 1) {
+        PQclear(r);
+        return LEASE_STANDBY;
+    }
+    l->token = strtoll(db_value(r, 0, "token"), NULL, 10);
+    PQclear(r);
+    l->held = true;
+    l->gained++;
+    metrics_add("carebus_lease_acquired_total", 1);
+    metrics_set("carebus_partitions_owned", 1);
+    log_info("lease of %s acquired by %s (token %" PRId64 ")", l->consumer, l->owner, l->token);
+    return LEASE_GAINED;
+}
+
+static lease_state lease_renew(lease *l, db *d)
+{
+    char ms[16], token[24];
+    snprintf(ms, sizeof ms, "%d", l->ms);
+    snprintf(token, sizeof token, "%" PRId64, l->token);
+    const char *p[] = {l->consumer, l->owner, token, ms};
+    PGresult *r = lease_exec(d,
+                             "UPDATE eventlog.leases"
+                             " SET expires_at = clock_timestamp() + $4::int * interval '1 ms'"
+                             " WHERE consumer = $1 AND part = " LEASE_PART
+                             " AND owner = $2 AND token = $3 RETURNING token",
+                             4, p);
+    if (!r)
+        return LEASE_HELD; /* unknown: the fence decides (see the header) */
+    int n = PQntuples(r);
+    PQclear(r);
+    if (n == 1)
+        return LEASE_HELD;
+    lease_drop(l);
+    return LEASE_LOST;
+}
+
+lease_state lease_tick(lease *l, db *d, int64_t now_ms)
+{
+    if (now_ms < l->next_ms)
+        return l->held ? LEASE_HELD : LEASE_STANDBY;
+    l->next_ms = now_ms + l->ms / 3;
+    if (!db_up(d))
+        return l->held ? LEASE_HELD : LEASE_STANDBY;
+    return l->held ? lease_renew(l, d) : lease_acquire(l, d);
+}
+
+int lease_limit_txn(const lease *l, db *d)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "SET LOCAL idle_in_transaction_session_timeout = %d", 2 * l->ms);
+    return db_command(d, sql, 0, NULL);
+}
+
+int lease_fence(lease *l, db *d)
+{
+    if (!l->held)
+        return 1;
+    char token[24];
+    snprintf(token, sizeof token, "%" PRId64, l->token);
+    const char *p[] = {l->consumer, l->owner, token};
+    PGresult *r = db_exec(d,
+                          "SELECT token FROM eventlog.leases WHERE consumer = $1 AND part = " LEASE_PART
+                          " AND owner = $2 AND token = $3 FOR SHARE",
+                          3, p);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    PQclear(r);
+    if (n == 1)
+        return 0;
+    lease_drop(l);
+    return 1;
+}
+
+void lease_release(lease *l, db *d)
+{
+    if (!l->held || !db_up(d))
+        return;
+    char token[24];
+    snprintf(token, sizeof token, "%" PRId64, l->token);
+    const char *p[] = {l->consumer, l->owner, token};
+    PGresult *r = lease_exec(d,
+                             "UPDATE eventlog.leases SET expires_at = '-infinity'"
+                             " WHERE consumer = $1 AND part = " LEASE_PART
+                             " AND owner = $2 AND token = $3",
+                             3, p);
+    PQclear(r);
+    l->held = false;
+    metrics_set("carebus_partitions_owned", 0);
+    log_info("lease of %s released", l->consumer);
+}
+
+void lease_instance_id(int port, char *out, size_t len)
+{
+    const char *id = config_str("INSTANCE_ID", NULL);
+    if (id && id[0]) {
+        snprintf(out, len, "%s", id);
+        return;
+    }
+    char host[256];
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    snprintf(out, len, "%s:%d", host, port);
+}
