@@ -1,0 +1,290 @@
+/* test_lease.c — the lease a consumer applies under, and its fence.
+ *
+ * Against a throw-away database of CAREBUS_TEST_PG (skipped without one),
+ * with two connections standing for two instances: one holder at a time;
+ * a standby takes an expired lease under a new token and the old holder's
+ * fence then refuses its commit; a fence in an open transaction holds a
+ * takeover off until that transaction ends; a restarted instance takes its
+ * own lease back at once; a released lease is taken at once; a consumer
+ * whose lease was taken over rolls its batch back and leaves the offsets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bus.h"
+#include "consumer.h"
+#include "db.h"
+#include "eventlog.h"
+#include "lease.h"
+
+#define MS 300
+
+static char g_admin[512];
+static char g_dbname[64];
+static db *g_db, *g_db2; /* two instances' connections */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *base = getenv("CAREBUS_TEST_PG");
+    if (!base || !base[0])
+        return 0;
+    snprintf(g_admin, sizeof g_admin, "%s", base);
+    snprintf(g_dbname, sizeof g_dbname, "carebus_lease_test_%ld", (long)getpid());
+    PGconn *admin = PQconnectdb(g_admin);
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_dbname);
+    PGresult *res = PQexec(admin, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    PQfinish(admin);
+    if (!ok)
+        return -1;
+    char conninfo[640];
+    snprintf(conninfo, sizeof conninfo, "%s dbname=%s", g_admin, g_dbname);
+    if (!(g_db = db_new(conninfo, "test_lease")) || !(g_db2 = db_new(conninfo, "test_lease2")))
+        return -1;
+    db_set_apply_migrations(g_db, true);
+    return db_ensure(g_db) == 0 && db_ensure(g_db2) == 0 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (!g_db)
+        return 0;
+    db_destroy(&g_db);
+    db_destroy(&g_db2);
+    PGconn *admin = PQconnectdb(g_admin);
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
+    PQclear(PQexec(admin, sql));
+    PQfinish(admin);
+    return 0;
+}
+
+#define NEED_DB()                                                                                  \
+    do {                                                                                           \
+        if (!g_db)                                                                                 \
+            skip();                                                                                \
+    } while (0)
+
+/* A tick that is always due: the tests drive time themselves. */
+static int64_t g_now;
+static lease_state tick(lease *l, db *d)
+{
+    assert_int_equal(db_ensure(d), 0);
+    g_now += 10 * MS;
+    return lease_tick(l, d, g_now);
+}
+
+/* Past the lease, by PostgreSQL's clock. */
+static void expire(void)
+{
+    struct timespec ts = {0, (MS + 100) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* lease_fence in a transaction of its own (rolled back). */
+static int fence(lease *l, db *d)
+{
+    assert_int_equal(db_begin(d), 0);
+    int rc = lease_fence(l, d);
+    db_rollback(d);
+    return rc;
+}
+
+static void test_one_holder_and_a_takeover_under_a_new_token(void **state)
+{
+    (void)state;
+    NEED_DB();
+    lease *a = lease_new("one", "a:1", MS), *b = lease_new("one", "b:2", MS);
+    assert_int_equal(tick(a, g_db), LEASE_GAINED);
+    assert_int_equal(lease_token(a), 1);
+    assert_int_equal(tick(b, g_db2), LEASE_STANDBY);
+    assert_int_equal(tick(a, g_db), LEASE_HELD); /* renewed */
+    assert_int_equal(tick(b, g_db2), LEASE_STANDBY);
+    /* Not due yet: no query, same answer. */
+    assert_int_equal(lease_tick(a, g_db, g_now), LEASE_HELD);
+    assert_int_equal(fence(a, g_db), 0);
+
+    expire(); /* a stalls: b takes over */
+    assert_int_equal(tick(b, g_db2), LEASE_GAINED);
+    assert_int_equal(lease_token(b), 2);
+    assert_true(lease_held(a)); /* a does not know yet ... */
+    assert_int_equal(fence(a, g_db), 1); /* ... its commit is refused */
+    assert_false(lease_held(a));
+    assert_int_equal(lease_token(a), 0);
+    assert_int_equal(tick(a, g_db), LEASE_STANDBY);
+    assert_int_equal(fence(b, g_db2), 0);
+    lease_destroy(&a);
+    lease_destroy(&b);
+    assert_null(a);
+}
+
+static void test_a_fence_holds_a_takeover_off_until_its_commit(void **state)
+{
+    (void)state;
+    NEED_DB();
+    lease *a = lease_new("fence", "a:1", MS), *b = lease_new("fence", "b:2", MS);
+    assert_int_equal(tick(a, g_db), LEASE_GAINED);
+    assert_int_equal(db_begin(g_db), 0);
+    assert_int_equal(lease_fence(a, g_db), 0);
+    expire();
+    /* Expired, but a's transaction has checked the token: b waits for
+     * it (its lock timeout) and stands by rather than pass the commit. */
+    assert_int_equal(tick(b, g_db2), LEASE_STANDBY);
+    assert_int_equal(db_commit(g_db), 0);
+    assert_int_equal(tick(b, g_db2), LEASE_GAINED);
+    assert_int_equal(fence(a, g_db), 1);
+    lease_destroy(&a);
+    lease_destroy(&b);
+}
+
+static void test_a_stalled_transaction_is_ended_by_the_server(void **state)
+{
+    (void)state;
+    NEED_DB();
+    lease *a = lease_new("stall", "a:1", MS);
+    assert_int_equal(tick(a, g_db), LEASE_GAINED);
+    assert_int_equal(db_begin(g_db), 0);
+    assert_int_equal(lease_limit_txn(a, g_db), 0);
+    assert_int_equal(lease_fence(a, g_db), 0);
+    /* Stalled inside its transaction for more than twice the lease: the
+     * server ended the session, and with it the locks a successor needs. */
+    struct timespec ts = {0, (2 * MS + 300) * 1000000L};
+    nanosleep(&ts, NULL);
+    assert_int_equal(lease_fence(a, g_db), -1);
+    assert_false(db_up(g_db));
+    db_rollback(g_db);
+    assert_int_equal(db_ensure(g_db), 0);
+    lease_destroy(&a);
+}
+
+static void test_a_restarted_instance_takes_its_own_lease_back(void **state)
+{
+    (void)state;
+    NEED_DB();
+    lease *a = lease_new("restart", "a:1", MS), *b = lease_new("restart", "b:2", MS);
+    assert_int_equal(tick(a, g_db), LEASE_GAINED);
+    lease *again = lease_new("restart", "a:1", MS); /* a's next run, same name */
+    assert_int_equal(tick(again, g_db2), LEASE_GAINED);
+    assert_int_equal(lease_token(again), 2);
+    assert_int_equal(fence(a, g_db), 1); /* the old run is fenced all the same */
+    assert_int_equal(tick(b, g_db), LEASE_STANDBY);
+    /* Given back at a clean stop: the standby takes it at once. */
+    lease_release(again, g_db2);
+    assert_false(lease_held(again));
+    assert_int_equal(tick(b, g_db), LEASE_GAINED);
+    lease_destroy(&a);
+    lease_destroy(&again);
+    lease_destroy(&b);
+}
+
+/* --- a consumer under a lease ----------------------------------------------------------------- */
+
+static int g_applied, g_rolled_back;
+
+static consumer_result on_reply(consumer_txn *tx, const event *ev, void *arg)
+{
+    (void)tx;
+    (void)ev;
+    (void)arg;
+    g_applied++;
+    return CONSUMER_OK;
+}
+
+static void on_done(bool committed, void *arg)
+{
+    (void)arg;
+    g_rolled_back += !committed;
+}
+
+static const struct consumer_handler handlers[] = {
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = {NULL, on_reply},
+};
+
+static void append_replies(const char *stream, int n)
+{
+    Carebus__V1__AgentReplied r = CAREBUS__V1__AGENT_REPLIED__INIT;
+    r.agent_id = (char *)"agent-1";
+    r.text = (char *)"dạ";
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED;
+    ev.agent_replied = &r;
+    struct eventlog_entry e[8];
+    assert_true(n <= 8);
+    memset(e, 0, sizeof e);
+    for (int i = 0; i < n; i++)
+        e[i].ev = &ev;
+    assert_int_equal(eventlog_append(g_db, stream, e, (size_t)n), 0);
+    for (int i = 0; i < n; i++)
+        eventlog_entry_release(&e[i]);
+}
+
+static void test_a_consumer_whose_lease_was_taken_rolls_back(void **state)
+{
+    (void)state;
+    NEED_DB();
+    lease *a = lease_new("leased", "a:1", MS), *b = lease_new("leased", "b:2", MS);
+    bus *bs = bus_new();
+    consumer *c = consumer_new("leased", g_db, bs, NULL, CONSUMER_HANDLERS(handlers), NULL);
+    assert_non_null(c);
+    assert_int_equal(consumer_read(c, "ingest"), 0);
+    consumer_set_done(c, on_done);
+    consumer_set_lease(c, a);
+    append_replies("ingest", 3);
+
+    /* Not held yet: a standby applies nothing. */
+    assert_false(consumer_active(c));
+    assert_int_equal(consumer_catch_up(c), 0);
+    assert_int_equal(g_applied, 0);
+
+    assert_int_equal(tick(a, g_db), LEASE_GAINED);
+    consumer_forget(c);
+    assert_true(consumer_active(c));
+    assert_int_equal(consumer_catch_up(c), 0);
+    assert_int_equal(g_applied, 3);
+    assert_int_equal(consumer_offset(c, "ingest"), 3);
+
+    /* a stalls past its lease; b takes over; a wakes up with a batch. */
+    append_replies("ingest", 2);
+    expire();
+    assert_int_equal(tick(b, g_db2), LEASE_GAINED);
+    g_applied = g_rolled_back = 0;
+    assert_int_equal(consumer_catch_up(c), -1);
+    assert_int_equal(g_applied, 2);     /* applied in its transaction ... */
+    assert_int_equal(g_rolled_back, 1); /* ... which was rolled back */
+    assert_false(consumer_active(c));
+    uint64_t off;
+    assert_int_equal(eventlog_offset_get(g_db, "leased", "ingest", &off), 0);
+    assert_int_equal(off, 3);
+    assert_int_equal(consumer_catch_up(c), 0); /* a standby now */
+    assert_int_equal(consumer_fence(c), 1);
+
+    consumer_destroy(&c);
+    bus_destroy(&bs);
+    lease_destroy(&a);
+    lease_destroy(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_one_holder_and_a_takeover_under_a_new_token),
+        cmocka_unit_test(test_a_fence_holds_a_takeover_off_until_its_commit),
+        cmocka_unit_test(test_a_stalled_transaction_is_ended_by_the_server),
+        cmocka_unit_test(test_a_restarted_instance_takes_its_own_lease_back),
+        cmocka_unit_test(test_a_consumer_whose_lease_was_taken_rolls_back),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
