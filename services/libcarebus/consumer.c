@@ -626,8 +626,14 @@ int consumer_tick(consumer *c)
 {
     bool behind;
     c->lag_next_ms = 0; /* the tick's own look at the tail is the lag's */
-    if (c->lease && !lease_held(c->lease))
-        return 0;
+    if (c->lease && !lease_held(c->lease)) {
+        /* A standby publishes the lag of the holder's offsets, read
+         * afresh: the alert means the same on either instance. */
+        c->loaded = false;
+        int rc = consumer_load(c) == 0 && consumer_lag(c, &behind) == 0 ? 0 : -1;
+        c->loaded = false;
+        return rc;
+    }
     if (consumer_load(c) != 0 || consumer_lag(c, &behind) != 0)
         return -1;
     return behind ? consumer_catch_up(c) : 0;

@@ -82,7 +82,9 @@ int consumer_catch_up(consumer *c);
 int consumer_on_bus(consumer *c);
 
 /* Once a second: publish the lag (lag.h) and catch up if the log moved
- * past the offsets. 0, 1 when the catch-up has more to do, or -1. */
+ * past the offsets. 0, 1 when the catch-up has more to do, or -1. A
+ * standby (consumer_set_lease) only publishes the lag of the offsets the
+ * holder committed. */
 int consumer_tick(consumer *c);
 
 /* Optional: called once per transaction, after the last event's apply fn

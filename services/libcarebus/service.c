@@ -92,8 +92,6 @@ static int service_on_tick(loop *l, void *arg)
         consumer_forget(s->consumer);
         sp->catching_up = ls == LEASE_GAINED;
     }
-    if (ls == LEASE_STANDBY || ls == LEASE_LOST)
-        return 0;
     if (!sp->catching_up && now < sp->next_log_poll_ms)
         return 0;
     sp->next_log_poll_ms = now + SERVICE_POLL_LOG_MS;

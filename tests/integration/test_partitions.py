@@ -218,6 +218,15 @@ def test_two_of_each_kill9_in_turn_nothing_twice_owned_again_within_10s(stack):
             owned = re.search(r"^carebus_partitions_owned (\S+)$", body, re.M)
             assert owned and float(owned.group(1)) == (1 if k == key else 0), (k, key, owned)
 
+            # Either instance reports the consumer's lag (the standby from
+            # the holder's offsets): 0 for every stream once caught up.
+            def no_lag(k=k):
+                text = st[k].get("/metrics").body.decode()
+                lags = re.findall(r"^carebus_consumer_lag_events\{[^}]*\} (\S+)$", text, re.M)
+                return lags and all(float(v) == 0 for v in lags)
+
+            h.wait_until(f"{k}'s lag 0", no_lag, h.scaled(10))
+
     live_router = snapshot(st)
     live_analytics = analytics_snapshot(st)
     for k in list(st.services):
