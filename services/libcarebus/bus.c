@@ -185,7 +185,11 @@ static void *bus_socket(bus *b, int type)
 
 int bus_bind(bus *b, const char *endpoint)
 {
-    const char *where = config_str("BUS_BIND", endpoint);
+    /* Of a list (the instances of a producer), the first: the others bind
+     * their own with CAREBUS_BUS_BIND. */
+    char first[256];
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(endpoint, ","), endpoint);
+    const char *where = config_str("BUS_BIND", first);
     assert(!b->pub); /* one publisher socket, bound once */
     if (b->curve.on && !b->zap) {
         /* The handler first: a CURVE server without one admits anyone. */
@@ -266,10 +270,21 @@ int bus_connect(bus *b, const char *stream)
     }
     if (!b->sub && !(b->sub = bus_socket(b, ZMQ_SUB)))
         return -1;
-    if (zmq_connect(b->sub, endpoint) != 0) {
-        log_error("could not connect to \"%s\" at \"%s\": %s", stream, endpoint,
-                  zmq_strerror(zmq_errno()));
-        return -1;
+    /* A list: every instance of the producer (one SUB hears them all). */
+    for (const char *at = endpoint; *at;) {
+        size_t n = strcspn(at, ",");
+        char one[256];
+        if (n >= sizeof one) {
+            log_error("bus endpoint of \"%s\" too long: \"%.*s\"", stream, (int)n, at);
+            return -1;
+        }
+        snprintf(one, sizeof one, "%.*s", (int)n, at);
+        if (zmq_connect(b->sub, one) != 0) {
+            log_error("could not connect to \"%s\" at \"%s\": %s", stream, one,
+                      zmq_strerror(zmq_errno()));
+            return -1;
+        }
+        at += n + (at[n] == ',');
     }
     return 0;
 }

@@ -31,12 +31,14 @@ size_t bus_stream_count(void);
 const char *bus_stream_at(size_t i);
 
 /* The endpoint consumers connect to for a stream: CAREBUS_BUS_<STREAM>
- * ("ingest" -> CAREBUS_BUS_INGEST) or its default. Borrowed. NULL for an
+ * ("ingest" -> CAREBUS_BUS_INGEST) or its default; a comma-separated list
+ * when the producer runs as several instances. Borrowed. NULL for an
  * unknown stream. */
 const char *bus_endpoint(const char *stream);
 
 /* Binds the PUB socket (CAREBUS_BUS_BIND overrides endpoint: in a container
- * one binds "tcp://0.0.0.0:5561" and the others connect to tcp://host:5561).
+ * one binds "tcp://0.0.0.0:5561" and the others connect to tcp://host:5561;
+ * of a list, the first unless overridden).
  * Once per bus. With CURVE on, first starts the ZAP handler on the
  * allow-list (zap.h); -1 when a key or the allow-list is missing. */
 int bus_bind(bus *b, const char *endpoint);
@@ -47,8 +49,9 @@ int bus_bind(bus *b, const char *endpoint);
  * up from the log). */
 int bus_publish_bytes(bus *b, const char *stream, const uint8_t *bytes, size_t len);
 
-/* Connects the SUB socket to stream's producer and subscribes to it (with
- * CURVE on, as a client: -1 when its keys are missing). */
+/* Connects the SUB socket to stream's producer (each endpoint of a list)
+ * and subscribes to it (with CURVE on, as a client: -1 when its keys are
+ * missing). */
 int bus_subscribe(bus *b, const char *stream);
 /* The same in two steps, for a reader that listens only at times (the
  * event feed's long polls): bus_connect connects without subscribing

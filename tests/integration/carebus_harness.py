@@ -549,6 +549,7 @@ class Stack:
         # Every producer's stream gets a port of its own, also where the stack
         # does not run it, so that no stack hears another's (or a local run's).
         self.bus_ports = {name: free_port() for name, v in SERVICES.items() if v[2]}
+        self.more_bus = {}  # name: the endpoints of its other instances (add_instance)
         self.services = {name: Service(self, name) for name in SERVICES}
         self.db = Db(cluster.conninfo(self.dbname))
         self.closed = False
@@ -585,7 +586,8 @@ class Stack:
         for svc, (_, port_var, bus_var) in SERVICES.items():
             env[port_var] = str(self.ports[svc])
             if bus_var:
-                env[bus_var] = f"tcp://127.0.0.1:{self.bus_ports[svc]}"
+                env[bus_var] = ",".join([f"tcp://127.0.0.1:{self.bus_ports[svc]}"] +
+                                        self.more_bus.get(svc, []))
         if extra:
             env.update(extra)
         return env
@@ -599,15 +601,18 @@ class Stack:
 
     def add_instance(self, name, key=None):
         """Another process of service `name` on this stack's database: its own
-        HTTP port and bus endpoint (CAREBUS_BUS_BIND; subscribers hear the
-        first instance's, and read the log for the rest), the same consumer
-        name and lease. Registered as `key` (default name + "2"), so that the
-        stack stops and checks it like the others. Not started."""
+        HTTP port and bus endpoint (CAREBUS_BUS_BIND, added to the stream's
+        list, so that subscribers started afterwards hear every instance),
+        the same consumer name and lease. Registered as `key` (default name
+        + "2"), so that the stack stops and checks it like the others. Not
+        started."""
         key = key or f"{name}2"
         port = free_port()
         env = {SERVICES[name][1]: str(port)}
         if SERVICES[name][2]:
-            env["CAREBUS_BUS_BIND"] = f"tcp://127.0.0.1:{free_port()}"
+            endpoint = f"tcp://127.0.0.1:{free_port()}"
+            env["CAREBUS_BUS_BIND"] = endpoint
+            self.more_bus.setdefault(name, []).append(endpoint)
         svc = Service(self, name, label=key, port=port, extra_env=env)
         self.services[key] = svc
         return svc

@@ -1,5 +1,6 @@
 /* test_bus.c — bus.c: the stream table, a subscriber that listens only at
- * times (connect, filter on and off, discard), and CURVE: who the publisher
+ * times (connect, filter on and off, discard), a subscriber of a producer
+ * that runs as two instances (a list of endpoints), and CURVE: who the publisher
  * admits (zap.c), a revocation that cuts a connected subscriber off, and
  * the settings it refuses to start without.
  *
@@ -108,6 +109,35 @@ static void test_listen_at_times(void **state)
     bus_destroy(&pub);
     assert_null(pub);
     unlink(endpoint + strlen("ipc://"));
+}
+
+static void test_two_instances_of_a_producer(void **state)
+{
+    (void)state;
+    char a[96], b[96], both[200];
+    snprintf(a, sizeof a, "ipc:///tmp/carebus-test-bus-a-%ld.ipc", (long)getpid());
+    snprintf(b, sizeof b, "ipc:///tmp/carebus-test-bus-b-%ld.ipc", (long)getpid());
+    snprintf(both, sizeof both, "%s,%s", a, b);
+    setenv("CAREBUS_BUS_SLA", both, 1);
+    bus *first = bus_new(), *second = bus_new(), *sub = bus_new();
+    assert_non_null(first);
+    assert_non_null(second);
+    assert_non_null(sub);
+    /* Of the list, the first instance binds the first endpoint; the
+     * second names its own (CAREBUS_BUS_BIND in a service). */
+    assert_int_equal(bus_bind(first, bus_endpoint("sla")), 0);
+    assert_int_equal(bus_bind(second, b), 0);
+    assert_int_equal(bus_subscribe(sub, "sla"), 0);
+    assert_true(delivered(first, sub, "sla"));
+    bus_destroy(&first); /* from now on, only the second can be heard */
+    usleep(20000);
+    bus_discard(sub);
+    assert_true(delivered(second, sub, "sla"));
+    bus_destroy(&sub);
+    bus_destroy(&second);
+    unlink(a + strlen("ipc://"));
+    unlink(b + strlen("ipc://"));
+    unsetenv("CAREBUS_BUS_SLA");
 }
 
 /* --- CURVE ------------------------------------------------------------------------ */
@@ -320,6 +350,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streams),
         cmocka_unit_test(test_listen_at_times),
+        cmocka_unit_test(test_two_instances_of_a_producer),
         cmocka_unit_test_setup_teardown(test_curve_admits_only_allowed_keys, curve_setup,
                                         curve_teardown),
         cmocka_unit_test_setup_teardown(test_curve_revocation_cuts_a_connected_subscriber_off,
