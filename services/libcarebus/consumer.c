@@ -215,6 +215,17 @@ bool consumer_active(const consumer *c)
     return !c->lease || lease_held(c->lease);
 }
 
+int consumer_begin(consumer *c, db *d)
+{
+    if (db_begin(d) != 0)
+        return -1;
+    if (c && c->lease && lease_limit_txn(c->lease, d) != 0) {
+        db_rollback(d);
+        return -1;
+    }
+    return 0;
+}
+
 int consumer_fence(consumer *c)
 {
     return c->lease ? lease_fence(c->lease, c->db) : 0;
@@ -317,10 +328,8 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
         next[i] = c->streams[i].offset;
 
     consumer_txn tx = {.c = c, .next = next};
-    if (db_begin(c->db) != 0)
+    if (consumer_begin(c, c->db) != 0)
         return BATCH_DOWN;
-    if (c->lease && lease_limit_txn(c->lease, c->db) != 0)
-        goto failed;
     for (size_t i = 0; i < n; i++) {
         struct consumer_stream *s = consumer_find(c, evs[i]->stream);
         assert(s);

@@ -155,6 +155,12 @@ bool consumer_active(const consumer *c);
  * taken over (roll back), -1 when the database failed. */
 int consumer_fence(consumer *c);
 
+/* BEGIN for such a timer's transaction (c may be NULL: a plain BEGIN).
+ * With a lease, PostgreSQL ends the transaction if this instance stalls
+ * inside it for two leases (lease_limit_txn), so that its row locks never
+ * hold the instance that takes over for longer. 0 or -1. */
+int consumer_begin(consumer *c, db *d);
+
 /* Forgets what memory holds of the committed state (the offsets; the
  * handlers' caches, through the done function with committed false): it
  * is read again before the next event. For a lease just gained: another

@@ -569,7 +569,7 @@ int router_tick(router *r)
     emitter em;
     emitter_init(&em, NULL, "router");
     int rc = -1;
-    if (db_begin(r->db) != 0)
+    if (consumer_begin(r->consumer, r->db) != 0)
         goto out;
     if (router_run(r, r->db, &em, false, 0) < 0 ||
         (r->consumer && consumer_fence(r->consumer) != 0) ||

@@ -416,7 +416,8 @@ static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t n
     const char *select_sql = rowset_stmt_sql(&fire_select_sql);
     const char *claim_sql = rowset_stmt_sql(&fire_claim_sql);
     const char *mark_sql = rowset_stmt_sql(&fire_mark_sql);
-    if (!sp[0] || !select_sql || !claim_sql || !mark_sql || db_begin(d) != 0)
+    if (!sp[0] || !select_sql || !claim_sql || !mark_sql ||
+        consumer_begin(s->svc->consumer, d) != 0)
         goto out;
     in_tx = true;
     if (!(res = db_exec(d, select_sql, 2, sp)))

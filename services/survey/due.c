@@ -208,7 +208,7 @@ static int due_batch(survey *sv, db *d)
     snprintf(offset, sizeof offset, "%" PRIu64,
              sv->svc->consumer ? consumer_offset(sv->svc->consumer, "router") : 0);
     const char *p[] = {offset};
-    if (db_begin(d) != 0)
+    if (consumer_begin(sv->svc->consumer, d) != 0)
         return -1;
     const char *sql = rowset_stmt_sql(&due_sql);
     PGresult *res = sql ? db_exec(d, sql, 1, p) : NULL;

@@ -12,6 +12,8 @@ APIs) serve from either instance.
   b. A holder stalled (SIGSTOP) past its lease is replaced; when it runs
      again (SIGCONT) its transaction is refused by the fencing token, and
      the state still equals a clean replay.
+  c. survey behind a load balancer: each solved ticket asked once, its
+     survey answered through either instance, once.
 """
 
 import random
@@ -26,6 +28,8 @@ from test_analytics_kpis import rebuild as analytics_rebuild
 from test_analytics_kpis import snapshot as analytics_snapshot
 from test_router_acceptance import T0, caught_up, presence
 from test_router_replay import contacts, diff, snapshot
+from test_survey_support import (answered_events, api_answer, open_ticket, requested_events,
+                                 solve_ticket, survey_env, token_of, wait_requested)
 
 CONSUMERS = ("router", "sla", "analytics", "courier", "survey")
 # The consumer's name in eventlog.leases and eventlog.offsets.
@@ -227,6 +231,14 @@ def test_two_of_each_kill9_in_turn_nothing_twice_owned_again_within_10s(stack):
 
             h.wait_until(f"{k}'s lag 0", no_lag, h.scaled(10))
 
+    # The KPI API answers alike from either analytics instance.
+    day = T0.date()
+    query = f"from={day - timedelta(days=1)}&to={day + timedelta(days=1)}"
+    got = [h.http_request(f"{st[k].url}/v1/kpis?{query}", headers=st.auth())
+           for k in ("analytics", "analytics2")]
+    assert [r.status for r in got] == [200, 200], got
+    assert got[0].json() == got[1].json()
+
     live_router = snapshot(st)
     live_analytics = analytics_snapshot(st)
     for k in list(st.services):
@@ -297,3 +309,32 @@ def test_a_stalled_holder_is_fenced_by_its_token(stack):
     caught_up(st)
     replayed = snapshot(st)
     assert live == replayed, "the replay differs:\n" + diff(live, replayed)
+
+
+def test_survey_behind_a_load_balancer(stack, pb2):
+    st = stack(start=False)
+    st.add_instance("survey")
+    for k in ("ingest", "router"):
+        st[k].start(wait_ready=False)
+    for k in ("survey", "survey2"):
+        st[k].start(wait_ready=False, extra_env=survey_env(st))
+    for k in ("ingest", "router", "survey", "survey2"):
+        st[k].wait_ready()
+    tickets = [open_ticket(st, n)[0] for n in range(1, 5)]
+    for t in tickets:
+        solve_ticket(st, pb2, t)
+    links = [wait_requested(st, t)["link"] for t in tickets]
+    # Both instances run the due pass: still one survey.requested each.
+    time.sleep(1.5)
+    assert requested_events(st) == len(tickets)
+    # Links name the first instance; the balancer sends half to the other.
+    for i, link in enumerate(links):
+        target = st["survey2"] if i % 2 else st["survey"]
+        r = h.http_request(f"{target.url}/v1/surveys/{token_of(link)}/answer", "POST",
+                           '{"csat": 5}', {"Content-Type": "application/json"})
+        assert r.status == 201, (target.label, r)
+        again = api_answer(st, token_of(link), {"csat": 1})
+        assert again.status != 201, again
+    h.wait_until("four answers", lambda: answered_events(st) == len(tickets), h.scaled(10))
+    st.wait_caught_up("survey", "survey", at_least=2 * len(tickets))
+    assert st.db.scalar("SELECT count(*) FROM survey.surveys WHERE status = 'answered'") == 4
