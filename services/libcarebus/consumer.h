@@ -14,6 +14,10 @@
  * stream in the same transaction and published after commit. Their ids are
  * derived from the cause, so a replay emits the same ids and the log's
  * idempotency turns the repeats into no-ops.
+ *
+ * Several instances of a service share one consumer: the one that holds its
+ * lease (lease.h) applies, each transaction checking the lease's fencing
+ * token before it commits; the others stand by.
  */
 #ifndef CAREBUS_CONSUMER_H
 #define CAREBUS_CONSUMER_H
