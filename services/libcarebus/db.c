@@ -1,9 +1,18 @@
 /* db.c — one PostgreSQL connection that comes back by itself.
  *
  * The connection is made lazily by db_ensure and re-made after a failure,
- * at most once per backoff interval (doubling from 100 ms to 5 s), so a
+ * at most once per backoff interval (doubling from 100 ms to 2 s), so a
  * service whose database is down keeps serving health checks and answering
  * 503 instead of spinning on connect.
+ *
+ * High availability lives here, once for every service: the conninfo may
+ * name several servers (host=a,b port=x,y), and target_session_attrs
+ * defaults to read-write, so a connect lands on whichever server is the
+ * primary now and a standby (read-only) is passed over. The default goes
+ * before the conninfo in the parameter arrays: libpq keeps the last value
+ * of a repeated key, so an operator's own target_session_attrs wins. A
+ * statement refused as read-only (the server was demoted under us) drops
+ * the connection too, so that the next db_ensure finds the new primary.
  */
 #include "db.h"
 
@@ -17,7 +26,10 @@
 #include "timeutil.h"
 
 #define DB_BACKOFF_MIN_MS 100
-#define DB_BACKOFF_MAX_MS 5000
+#define DB_BACKOFF_MAX_MS 2000
+/* SQLSTATE read_only_sql_transaction: connected to a server that is not (or
+ * no longer) the primary. */
+#define DB_SQLSTATE_READ_ONLY "25006"
 
 struct db {
     char *conninfo;
@@ -98,9 +110,11 @@ int db_ensure(db *d)
     int64_t now = time_mono_ms();
     if (now < d->next_attempt_ms)
         return -1;
-    /* Times travel as UTC so every service renders them alike. */
-    const char *keys[] = {"dbname", "application_name", "connect_timeout", "options", NULL};
-    const char *vals[] = {d->conninfo, d->appname, "5", "-c TimeZone=UTC", NULL};
+    /* Times travel as UTC so every service renders them alike. Keys before
+     * "dbname" are defaults the conninfo may override; keys after it win. */
+    const char *keys[] = {"target_session_attrs", "dbname", "application_name",
+                          "connect_timeout",      "options", NULL};
+    const char *vals[] = {"read-write", d->conninfo, d->appname, "5", "-c TimeZone=UTC", NULL};
     /* expand_dbname: the conninfo may be a key=value string or a URL. */
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {
@@ -126,7 +140,7 @@ int db_ensure(db *d)
         }
         d->migrated = true;
     }
-    log_info("connected to PostgreSQL");
+    log_info("connected to PostgreSQL at %s:%s", PQhost(c), PQport(c));
     d->logged_down = false;
     d->backoff_ms = DB_BACKOFF_MIN_MS;
     return 0;
@@ -147,7 +161,7 @@ static PGresult *db_exec_as(db *d, const char *sql, int nparams, const char *con
     const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn);
     log_error("query failed: %.*s", (int)strcspn(msg, "\n"), msg);
     PQclear(r);
-    if (PQstatus(d->conn) != CONNECTION_OK)
+    if (PQstatus(d->conn) != CONNECTION_OK || strcmp(d->sqlstate, DB_SQLSTATE_READ_ONLY) == 0)
         db_mark_down(d);
     return NULL;
 }

@@ -8,6 +8,11 @@
  * same turn), so every walk over the connections re-reads their state after
  * calling back.
  *
+ * A statement refused because the server is read-only (a standby: the
+ * primary we knew was demoted) closes its connection after the callback,
+ * so that the reconnect (db_ensure: target_session_attrs=read-write) finds
+ * whichever server is the primary now.
+ *
  * XXX: connecting goes through db_ensure, a blocking PQconnectdbParams (from
  * a timer, at most once per backoff interval and connection): against a
  * local or refused server it returns at once; a non-blocking connect
@@ -241,11 +246,19 @@ static int conn_on_io(loop *l, short revents, void *arg)
         PGresult *res = c->result;
         c->inflight = NULL;
         c->result = NULL;
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        bool read_only = state && strcmp(state, "25006") == 0;
         it->fn(res, it->arg);
         PQclear(res);
         dbq_item_destroy(it);
         if (!c->conn)
             return 0; /* a callback's work broke the connection */
+        if (read_only) {
+            log_warn("PostgreSQL at %s:%s is read-only now; reconnecting to the primary",
+                     PQhost(c->conn), PQport(c->conn));
+            conn_disconnect(c);
+            return 0;
+        }
         dbq_kick(q);
     }
     if (c->conn && PQstatus(c->conn) != CONNECTION_OK)
