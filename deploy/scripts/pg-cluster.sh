@@ -5,7 +5,30 @@
 #   pg-cluster.sh start  DATADIR PORT   start it; returns once it accepts connections
 #   pg-cluster.sh stop   DATADIR        fast shutdown (clean: nothing committed is lost)
 #   pg-cluster.sh status DATADIR        exit 0 running, 3 stopped, 4 no cluster
-#   pg-cluster.sh url    DATADIR PORT   print the libpq conninfo
+#   pg-cluster.sh url    DATADIR PORT[,PORT2]  print the libpq conninfo (several
+#                        ports: a multi-host one that finds the primary)
+#   pg-cluster.sh standby DATADIR PORT PRIMARY_PORT  make and start a synchronous standby
+#   pg-cluster.sh promote DATADIR [OLD_PRIMARY_DATADIR]  make the standby the primary
+#   pg-cluster.sh role   DATADIR PORT   print primary or standby (exit 3 if not running)
+#
+# High availability (one synchronous standby): `standby` copies the running
+# primary with pg_basebackup into DATADIR (through a replication slot, so the
+# primary keeps the WAL the standby has not received), starts it streaming,
+# waits until it does, then names it in the primary's synchronous_standby_names.
+# synchronous_commit stays "on", not "remote_apply": a COMMIT returns once the
+# standby has the WAL on its disk, so an event answered 2xx survives the loss
+# of either server; remote_apply would also wait for the standby to replay it,
+# and a long BI query on the standby (replay waits for conflicting queries,
+# up to max_standby_streaming_delay) would then stall every ingest commit.
+# BI on the standby sees the data a moment late instead (bi.freshness says how
+# late). While the synchronous standby is down, commits wait: the price of
+# losing nothing. `promote` (the documented operator command) ends recovery
+# with pg_ctl promote and clears synchronous_standby_names on the new primary
+# (it has no standby until one is made again); given the old primary's folder
+# it fences it first: stops it at once if it still runs and marks it so that
+# `start` refuses it (two primaries would fork the history). The old one
+# rejoins as a standby of the new: `standby OLD_DATADIR PORT NEW_PRIMARY_PORT`
+# (copied afresh).
 #
 # init is idempotent and atomic: the cluster is built in a sibling folder and
 # renamed into place only when complete, so an interrupted init leaves nothing
@@ -31,7 +54,7 @@ die() {
 note() { echo "$PROG: $*" >&2; }
 
 usage() {
-    sed -n '2,9s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,12s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 
@@ -162,9 +185,24 @@ socket_dir_for() {
     fi
 }
 
+# One port: that server. Several (comma-separated): all of them, and libpq
+# keeps the first that is the primary (target_session_attrs).
 conninfo() {
-    echo "host=127.0.0.1 port=$1 dbname=$DB_NAME user=$DB_USER"
+    local ports=$1 hosts="" p
+    case $ports in
+    *,*)
+        for p in ${ports//,/ }; do
+            check_port "$p"
+            hosts=${hosts:+$hosts,}127.0.0.1
+        done
+        echo "host=$hosts port=$ports dbname=$DB_NAME user=$DB_USER target_session_attrs=read-write"
+        ;;
+    *) echo "host=127.0.0.1 port=$ports dbname=$DB_NAME user=$DB_USER" ;;
+    esac
 }
+
+# The mark of a primary replaced by a promoted standby (see promote).
+FENCE_FILE=carebus.fenced
 
 # --- commands ----------------------------------------------------------------
 
@@ -318,6 +356,9 @@ cmd_start() {
     port=$2
     check_port "$port"
     is_cluster "$datadir" || die "no cluster in $datadir (run: $PROG init $datadir $port)"
+    if [ -f "$datadir/$FENCE_FILE" ]; then
+        die "$datadir was the primary until a standby was promoted ($(cat "$datadir/$FENCE_FILE")); rejoin it as a standby: $PROG standby $datadir $port NEW_PRIMARY_PORT"
+    fi
     bindir=$(find_bindir)
     choose_os_user "$datadir"
     check_owner_unprivileged "$datadir"
@@ -405,8 +446,168 @@ cmd_status() {
 }
 
 cmd_url() {
-    check_port "$2"
+    case $2 in *,*) ;; *) check_port "$2" ;; esac
     conninfo "$2"
+}
+
+# Runs one SQL statement on the server at PORT (database postgres); prints
+# the result unaligned.
+sql_at() {
+    local bindir=$1 port=$2 sql=$3
+    "$bindir/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U "$DB_USER" \
+        -d postgres -c "$sql"
+}
+
+# The name a standby gives itself (application_name) and its slot on the primary.
+standby_name() { echo "carebus_standby_$1"; }
+
+# Waits (bounded) until the primary at PORT reports COLUMN = VALUE in
+# pg_stat_replication for the standby NAME.
+wait_replication() {
+    local bindir=$1 pport=$2 name=$3 column=$4 value=$5 deadline got
+    deadline=$((SECONDS + START_TIMEOUT))
+    while :; do
+        got=$(sql_at "$bindir" "$pport" \
+            "SELECT $column FROM pg_stat_replication WHERE application_name = '$name'" 2>/dev/null || true)
+        [ "$got" != "$value" ] || return 0
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
+cmd_standby() {
+    local datadir port pport bindir name tmp sockdir
+    datadir=$(abspath "$1")
+    port=$2
+    pport=$3
+    check_port "$port"
+    check_port "$pport"
+    [ "$port" != "$pport" ] || die "the standby needs a port of its own (not $pport)"
+    bindir=$(find_bindir)
+    name=$(standby_name "$port")
+    "$bindir/pg_isready" -q -h 127.0.0.1 -p "$pport" -U "$DB_USER" ||
+        die "no primary accepts connections on 127.0.0.1:$pport"
+    [ "$(sql_at "$bindir" "$pport" 'SELECT pg_is_in_recovery()')" = f ] ||
+        die "the server on 127.0.0.1:$pport is a standby, not a primary"
+
+    if is_cluster "$datadir" && [ ! -f "$datadir/$FENCE_FILE" ]; then
+        [ -f "$datadir/standby.signal" ] ||
+            die "$datadir holds a primary that was not fenced by promote; move it away"
+        note "$datadir is a standby already; starting it"
+        cmd_start "$datadir" "$port"
+        return 0
+    fi
+    mkdir -p "$(dirname "$datadir")"
+    choose_os_user "$datadir"
+    check_owner_unprivileged "$datadir"
+    ensure_traversable "$datadir"
+    if is_cluster "$datadir"; then # a fenced old primary: copied afresh
+        if [ -n "$(live_postmaster "$datadir")" ]; then
+            as_owner "$bindir/pg_ctl" -D "$datadir" -m immediate -w stop >/dev/null
+        fi
+        ! datadir_in_use "$datadir" || die "processes still work in $datadir; stop them first"
+        note "replacing the old primary in $datadir by a copy of the primary on port $pport"
+        rm -rf "$datadir"
+    fi
+
+    tmp="$(dirname "$datadir")/.$(basename "$datadir").standby.$$"
+    rm -rf "$tmp"
+    # shellcheck disable=SC2064 # expand now: the trap must remove this very folder
+    trap "rm -rf '$tmp' '$tmp.basebackup.log'" EXIT
+    mkdir -m 700 "$tmp"
+    [ -z "$OS_USER" ] || chown "$OS_USER:" "$tmp"
+    # A slot left by an earlier standby of this name would make -C fail.
+    sql_at "$bindir" "$pport" "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+        WHERE slot_name = '$name' AND NOT active" >/dev/null ||
+        die "could not drop the old replication slot $name on port $pport"
+    note "copying the primary (127.0.0.1:$pport) into $datadir with pg_basebackup (slot $name)"
+    as_owner "$bindir/pg_basebackup" -h 127.0.0.1 -p "$pport" -U "$DB_USER" -D "$tmp" \
+        -X stream -C -S "$name" -c fast >"$tmp.basebackup.log" 2>&1 || {
+        cat "$tmp.basebackup.log" >&2
+        die "pg_basebackup failed"
+    }
+    # The primary's socket lock, if its socket lives in its data folder.
+    rm -f "$tmp.basebackup.log" "$tmp"/.s.PGSQL.*
+    # The copy carries the primary's settings: it gets its own port and
+    # socket, and where it streams from. hot_standby_feedback keeps the rows
+    # a BI query on the standby reads from being vacuumed on the primary (no
+    # query is cancelled for it), at the price of some bloat there.
+    sockdir=$(socket_dir_for "$datadir")
+    as_owner sed -i -e "s|^port = .*|port = $port|" \
+        -e "s|^unix_socket_directories = .*|unix_socket_directories = '$sockdir'|" \
+        "$tmp/carebus.conf"
+    printf '%s\n' "" "# Standby of 127.0.0.1:$pport (written by pg-cluster.sh standby)." \
+        "primary_conninfo = 'host=127.0.0.1 port=$pport user=$DB_USER application_name=$name'" \
+        "primary_slot_name = '$name'" "hot_standby = on" "hot_standby_feedback = on" |
+        as_owner tee -a "$tmp/carebus.conf" >/dev/null
+    # Only a primary waits for a synchronous standby.
+    as_owner sed -i '/^synchronous_standby_names/d' "$tmp/postgresql.auto.conf"
+    as_owner touch "$tmp/standby.signal"
+    mv -T "$tmp" "$datadir" || die "could not move the standby to $datadir"
+    trap - EXIT
+    cmd_start "$datadir" "$port"
+
+    wait_replication "$bindir" "$pport" "$name" state streaming ||
+        die "the standby on port $port does not stream from port $pport (log: $datadir/log)"
+    if ! sql_at "$bindir" "$pport" "ALTER SYSTEM SET synchronous_standby_names = '\"$name\"'" >/dev/null ||
+        ! sql_at "$bindir" "$pport" "SELECT pg_reload_conf()" >/dev/null; then
+        die "could not make the standby synchronous on port $pport"
+    fi
+    wait_replication "$bindir" "$pport" "$name" sync_state sync ||
+        die "the standby on port $port streams but is not synchronous"
+    note "synchronous standby $name on 127.0.0.1:$port, streaming from 127.0.0.1:$pport"
+}
+
+cmd_promote() {
+    local datadir old="" bindir port deadline
+    datadir=$(abspath "$1")
+    [ -z "${2:-}" ] || old=$(abspath "$2")
+    is_cluster "$datadir" || die "no cluster in $datadir"
+    [ -n "$(live_postmaster "$datadir")" ] || die "the standby in $datadir is not running"
+    bindir=$(find_bindir)
+    port=$(sed -n 4p "$datadir/postmaster.pid")
+    if [ -n "$old" ] && is_cluster "$old"; then
+        # Fenced before the promotion: the old primary must never take
+        # writes again once there is a new one.
+        echo "replaced by $datadir on $(date -u +%FT%TZ)" >"$old/$FENCE_FILE"
+        if [ -n "$(live_postmaster "$old")" ]; then
+            note "stopping the old primary in $old at once"
+            choose_os_user "$old"
+            as_owner "$bindir/pg_ctl" -D "$old" -m immediate -w -t 30 stop >/dev/null ||
+                die "could not stop the old primary in $old"
+        fi
+    fi
+    OS_USER=""
+    choose_os_user "$datadir"
+    check_owner_unprivileged "$datadir"
+    if [ "$(sql_at "$bindir" "$port" 'SELECT pg_is_in_recovery()')" = t ]; then
+        as_owner "$bindir/pg_ctl" -D "$datadir" -w -t "$START_TIMEOUT" promote >/dev/null ||
+            die "pg_ctl promote failed (log: $datadir/log)"
+    else
+        note "$datadir is a primary already"
+    fi
+    deadline=$((SECONDS + START_TIMEOUT))
+    while [ "$(sql_at "$bindir" "$port" 'SELECT pg_is_in_recovery()' 2>/dev/null)" != f ]; do
+        [ "$SECONDS" -lt "$deadline" ] || die "the server on port $port is still in recovery"
+        sleep 0.1
+    done
+    # Alone now: a commit must not wait for a standby that is not there.
+    if ! sql_at "$bindir" "$port" "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null ||
+        ! sql_at "$bindir" "$port" "SELECT pg_reload_conf()" >/dev/null; then
+        die "could not clear synchronous_standby_names on the new primary"
+    fi
+    note "$datadir is the primary on 127.0.0.1:$port; no synchronous standby until one is made ($PROG standby DATADIR PORT $port)"
+}
+
+cmd_role() {
+    local bindir r
+    check_port "$2"
+    bindir=$(find_bindir)
+    r=$(sql_at "$bindir" "$2" 'SELECT pg_is_in_recovery()' 2>/dev/null) || {
+        echo "not running"
+        return 3
+    }
+    if [ "$r" = t ]; then echo standby; else echo primary; fi
 }
 
 [ $# -ge 1 ] || usage
@@ -434,6 +635,20 @@ status)
 url)
     [ $# -eq 2 ] || usage
     cmd_url "$@"
+    ;;
+standby)
+    [ $# -eq 3 ] || usage
+    cmd_standby "$@"
+    ;;
+promote)
+    { [ $# -ge 1 ] && [ $# -le 2 ]; } || usage
+    cmd_promote "$@"
+    ;;
+role)
+    [ $# -eq 2 ] || usage
+    rc=0
+    cmd_role "$@" || rc=$?
+    exit "$rc"
     ;;
 -h | --help | help) usage ;;
 *)
