@@ -327,6 +327,79 @@ class PgCluster:
             c.close()
 
 
+class PgPair:
+    """A primary and its synchronous standby (pg-cluster.sh standby), seen by
+    the services through one multi-host conninfo that finds the primary.
+    Quacks like PgCluster for Stack: conninfo, create/drop_database, log_tail.
+    kill9_primary() is the loss of the primary's machine; promote() the
+    operator's command (pg-cluster.sh promote, fencing the old primary)."""
+
+    def __init__(self, base_dir, name="pg-ha"):
+        self.nodes = [PgCluster(base_dir, f"{name}-a"), PgCluster(base_dir, f"{name}-b")]
+        self.primary, self.standby = self.nodes
+        self._db_counter = 0
+        self._lock = threading.Lock()
+
+    def start(self):
+        self.primary.init()
+        self.primary.start()
+        self.primary._script("standby", self.standby.datadir, self.standby.port,
+                             self.primary.port)
+        self.standby.running = True
+
+    def stop(self):
+        for n in self.nodes:
+            if n.running:
+                n.stop()
+
+    def conninfo(self, dbname="carebus"):
+        ports = ",".join(str(n.port) for n in self.nodes)
+        return (f"host=127.0.0.1,127.0.0.1 port={ports} dbname={dbname} user=carebus "
+                "target_session_attrs=read-write")
+
+    def connect(self, dbname="carebus"):
+        c = psycopg2.connect(self.conninfo(dbname), connect_timeout=10)
+        c.autocommit = True
+        return c
+
+    create_database = PgCluster.create_database
+    drop_database = PgCluster.drop_database
+
+    def log_tail(self, lines=30):
+        return "\n".join(n.log_tail(lines) for n in self.nodes)
+
+    def role(self, node):
+        p = subprocess.run(["bash", str(PG_CLUSTER), "role", node.datadir, str(node.port)],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30)
+        return p.stdout.decode().strip()
+
+    def kill9_primary(self):
+        """SIGKILL to the primary's postmaster and every process working in
+        its data folder (a lost machine); returns how many were killed."""
+        datadir = str(self.primary.datadir.resolve())
+        pids = []
+        for p in Path("/proc").iterdir():
+            if p.name.isdigit():
+                try:
+                    if os.readlink(p / "cwd") == datadir:
+                        pids.append(int(p.name))
+                except OSError:
+                    pass
+        head = int((self.primary.datadir / "postmaster.pid").read_text().split()[0])
+        for pid in [head] + [p for p in pids if p != head]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.primary.running = False
+        return len(set(pids) | {head})
+
+    def promote(self):
+        """The standby becomes the primary; the old one is fenced."""
+        self.standby._script("promote", self.standby.datadir, self.primary.datadir)
+        self.primary, self.standby = self.standby, self.primary
+
+
 class Db:
     """autocommit psycopg2 connection to one database that reconnects when the
     server went away (tests stop PostgreSQL on purpose)."""
