@@ -2,6 +2,7 @@
 #
 #   make            build (MODE=debug by default; MODE=release, MODE=asan)
 #   make run        build, start a private PostgreSQL and all seven services
+#   make run HA=1   the same with a synchronous standby PostgreSQL (fail-over)
 #   make test       unit tests (cmocka) then integration/e2e tests (pytest)
 #   make test-asan  the same suite with AddressSanitizer + UBSan binaries
 #   make bench      throughput and latency figures beside a same-run baseline
@@ -155,7 +156,7 @@ deps-run:
 
 run: deps-run
 	@$(MAKE) --no-print-directory MODE=$(MODE) build
-	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin exec bash deploy/scripts/run.sh
+	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin CAREBUS_HA=$(HA) exec bash deploy/scripts/run.sh
 
 demo:
 	@python3 deploy/scripts/demo.py

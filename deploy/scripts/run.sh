@@ -18,6 +18,13 @@
 # The bus is authenticated and encrypted (CURVE) as in compose: carebusctl
 # makes the keys once into var/bus-keys, unless CAREBUS_BUS_CURVE_* is set.
 #
+# CAREBUS_HA=1 (`make run HA=1`) adds a synchronous standby in var/pg-standby
+# (pg-cluster.sh standby, port CAREBUS_PG_STANDBY_PORT, default 54321), and
+# the services get a multi-host conninfo naming both servers, so that after
+# `pg-cluster.sh promote var/pg-standby var/pg` they carry on with the new
+# primary. A later run finds the roles where the promotion left them (the
+# fenced old primary rejoins as the standby, copied afresh).
+#
 # Everything is in functions and `main` is called on the last line: bash reads
 # a script as it runs, so a `git pull` during a long `make run` must not be
 # able to feed it half of a new version.
@@ -29,10 +36,14 @@ SCRIPTS=$ROOT/deploy/scripts
 BIN_DIR=${CAREBUS_BIN_DIR:-$ROOT/build/debug/bin}
 VAR=${CAREBUS_VAR_DIR:-$ROOT/var} # tests point it elsewhere
 PGDATA=$VAR/pg
+PGDATA_STANDBY=$VAR/pg-standby
+HA=${CAREBUS_HA:-0}
+case $HA in 1 | yes | true | on) HA=1 ;; *) HA=0 ;; esac
 SVDIR=$VAR/sv
 KEYFILE=$VAR/dev-api-key
 BUS_KEYS=$VAR/bus-keys
 PG_PORT=${CAREBUS_PG_PORT:-54320}
+PG_STANDBY_PORT=${CAREBUS_PG_STANDBY_PORT:-54321}
 READY_TIMEOUT=${CAREBUS_RUN_READY_TIMEOUT:-60}
 STOP_TIMEOUT=${CAREBUS_RUN_STOP_TIMEOUT:-20}
 BACKOFF_MAX=30
@@ -148,14 +159,56 @@ check_ports() {
     if ! pgc status "$PGDATA" >/dev/null 2>&1 && port_busy "$PG_PORT"; then
         die "port $PG_PORT is taken by another PostgreSQL or program; set CAREBUS_PG_PORT to a free port"
     fi
+    if [ "$HA" -eq 1 ] && ! pgc status "$PGDATA_STANDBY" >/dev/null 2>&1 && port_busy "$PG_STANDBY_PORT"; then
+        die "port $PG_STANDBY_PORT is taken; set CAREBUS_PG_STANDBY_PORT to a free port"
+    fi
 }
 
 start_postgres() {
+    if [ "$HA" -eq 1 ]; then
+        start_postgres_ha
+        return
+    fi
     say "PostgreSQL: $(rel "$PGDATA") on 127.0.0.1:$PG_PORT"
     pgc init "$PGDATA" "$PG_PORT" || die "could not create the cluster in $PGDATA"
     pgc start "$PGDATA" "$PG_PORT" || die "could not start PostgreSQL (logs: $PGDATA/log)"
     CAREBUS_PG=$(pgc url "$PGDATA" "$PG_PORT")
+    CAREBUS_PG_STANDBY=""
     export CAREBUS_PG
+}
+
+# The primary where the last promotion left it (var/pg unless it was fenced
+# by `pg-cluster.sh promote var/pg-standby var/pg`), the other as its
+# synchronous standby. Each folder keeps its port.
+start_postgres_ha() {
+    local pdir=$PGDATA pport=$PG_PORT sdir=$PGDATA_STANDBY sport=$PG_STANDBY_PORT
+    if [ -f "$PGDATA/carebus.fenced" ]; then
+        pdir=$PGDATA_STANDBY pport=$PG_STANDBY_PORT sdir=$PGDATA sport=$PG_PORT
+    fi
+    PG_PRIMARY_DIR=$pdir PG_STANDBY_DIR=$sdir
+    say "PostgreSQL primary: $(rel "$pdir") on 127.0.0.1:$pport"
+    pgc init "$pdir" "$pport" || die "could not create the cluster in $pdir"
+    pgc start "$pdir" "$pport" || die "could not start PostgreSQL (logs: $pdir/log)"
+    say "PostgreSQL synchronous standby: $(rel "$sdir") on 127.0.0.1:$sport"
+    pgc standby "$sdir" "$sport" "$pport" || die "could not start the standby (logs: $sdir/log)"
+    CAREBUS_PG=$(pgc url "$pdir" "$PG_PORT,$PG_STANDBY_PORT")
+    CAREBUS_PG_STANDBY=$(pgc url "$sdir" "$sport")
+    export CAREBUS_PG
+}
+
+stop_postgres() {
+    if [ "$HA" -eq 0 ]; then
+        pgc stop "$PGDATA"
+        return
+    fi
+    # The primary first: its shutdown sends the standby what is left of the WAL.
+    local rc=0 d
+    for d in "$PG_PRIMARY_DIR" "$PG_STANDBY_DIR"; do
+        if pgc status "$d" >/dev/null 2>&1; then
+            pgc stop "$d" || rc=1
+        fi
+    done
+    return "$rc"
 }
 
 # The integrator key: the operator's CAREBUS_BOOTSTRAP_API_KEY when set (as
@@ -179,11 +232,12 @@ write_env() {
         cat >"$VAR/env.tmp" <<EOF
 # carebus local stack, written by deploy/scripts/run.sh. Use: . var/env
 CAREBUS_PG='$CAREBUS_PG'
+CAREBUS_PG_STANDBY='$CAREBUS_PG_STANDBY'
 CAREBUS_API_URL='$API_URL'
 CAREBUS_API_KEY='$CAREBUS_BOOTSTRAP_API_KEY'
 CAREBUS_SURVEY_URL='$SURVEY_URL'
 CAREBUS_DASHBOARD_URL='$DASHBOARD_URL'
-export CAREBUS_PG CAREBUS_API_URL CAREBUS_API_KEY CAREBUS_SURVEY_URL CAREBUS_DASHBOARD_URL
+export CAREBUS_PG CAREBUS_PG_STANDBY CAREBUS_API_URL CAREBUS_API_KEY CAREBUS_SURVEY_URL CAREBUS_DASHBOARD_URL
 EOF
         if [ -n "$BUS_KEYS_FROM" ]; then
             printf "CAREBUS_BUS_CURVE_DIR='%s'\nexport CAREBUS_BUS_CURVE_DIR\n" "$BUS_KEYS_FROM" \
@@ -271,6 +325,19 @@ all_ready() {
     done
 }
 
+pg_banner() {
+    if [ "$HA" -eq 0 ]; then
+        echo "  PostgreSQL              $CAREBUS_PG  (data $(rel "$PGDATA"))"
+        return
+    fi
+    cat <<EOF
+  PostgreSQL (both)       $CAREBUS_PG
+  primary                 data $(rel "$PG_PRIMARY_DIR")
+  synchronous standby     $CAREBUS_PG_STANDBY  (data $(rel "$PG_STANDBY_DIR"); BI reads here)
+  fail over (operator)    bash deploy/scripts/pg-cluster.sh promote $(rel "$PG_STANDBY_DIR") $(rel "$PG_PRIMARY_DIR")
+EOF
+}
+
 banner() {
     local key=$CAREBUS_BOOTSTRAP_API_KEY
     cat <<EOF
@@ -282,7 +349,7 @@ ${B}carebus is running${RST}
   agent desk              ${B}$DESK_URL${RST}    (agents sign in with their password)
   router, sla-monitor     http://$HOST:${PORT[router]}/metrics  http://$HOST:${PORT[sla-monitor]}/metrics
   courier (deliveries)    http://$HOST:${PORT[courier]}/metrics
-  PostgreSQL              $CAREBUS_PG  (data $(rel "$PGDATA"))
+$(pg_banner)
   event bus (ZeroMQ)      CURVE on; a subscriber's key:  $(rel "$BIN_DIR")/carebusctl bus allow NAME
   environment             . $(rel "$VAR/env")   then e.g.  psql "\$CAREBUS_PG"
 
@@ -344,7 +411,7 @@ shutdown() {
     fi
     wait "$SVSCAN_PID" 2>/dev/null
     say "services stopped; stopping PostgreSQL"
-    pgc stop "$PGDATA" || warn "PostgreSQL did not stop cleanly"
+    stop_postgres || warn "PostgreSQL did not stop cleanly"
     say "stopped"
 }
 
@@ -357,7 +424,7 @@ main() {
     check_ports
     start_postgres
     if [ "$STOP" -eq 1 ]; then # interrupted while PostgreSQL started
-        pgc stop "$PGDATA"
+        stop_postgres
         exit 0
     fi
     bus_keys

@@ -3,9 +3,11 @@ container engine here, so the files are checked, not run): analytics gets
 the BI password, PostgreSQL and the bus are published only with the
 opt-in override file, and then on 127.0.0.1 unless told otherwise, and the
 bus is CURVE-authenticated with keys a one-shot service makes at the first
-start."""
+start; the opt-in "ha" profile adds a synchronous standby, and every
+service's conninfo keeps whichever server is the primary."""
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -88,7 +90,7 @@ def test_the_bus_has_curve_keys_made_at_the_first_start():
     assert keys["command"] == ["carebusctl", "bus", "keys", "--dir", KEYS_DIR]
     assert keys["restart"] == "no" and "ports" not in keys
     assert keys["volumes"] == [f"buskeys:{KEYS_DIR}:rw"]
-    carebus = {n: svc for n, svc in services.items() if n not in ("db", "bus-keys")}
+    carebus = {n: svc for n, svc in services.items() if n not in ("db", "db-standby", "bus-keys")}
     assert set(BUS_PORTS) | {"analytics"} <= set(carebus)
     for name, svc in carebus.items():
         # Every service reads the keys, read-only, once they are made.
@@ -96,3 +98,23 @@ def test_the_bus_has_curve_keys_made_at_the_first_start():
         assert f"buskeys:{KEYS_DIR}:ro" in svc["volumes"], name
         assert svc["depends_on"]["bus-keys"] == {"condition": "service_completed_successfully"}
         assert svc["image"] == keys["image"], name
+
+
+def test_ha_profile_adds_a_synchronous_standby_the_services_can_fail_over_to():
+    services = resolved(BASE)
+    standby = services["db-standby"]
+    assert standby.get("profiles") == ["ha"]
+    assert "ports" not in standby and standby["user"] == "postgres"
+    assert standby["depends_on"]["db"] == {"condition": "service_healthy"}
+    assert any(v.startswith("pgdata-standby:") for v in standby["volumes"])
+    # The primary accepts replication (its own pg_hba.conf, also mounted by the standby).
+    assert "hba_file=/etc/carebus/pg_hba.conf" in services["db"]["command"]
+    hba = (h.REPO / "deploy" / "compose" / "pg_hba.conf").read_text()
+    assert re.search(r"^host\s+replication\s+carebus\s+all\s+scram-sha-256$", hba, re.M)
+    carebus = {n: svc for n, svc in services.items() if n not in ("db", "db-standby", "bus-keys")}
+    for name, svc in carebus.items():
+        pg = svc["environment"]["CAREBUS_PG"]
+        assert "host=db " in pg and "target_session_attrs=read-write" in pg, (name, pg)
+    services = resolved(BASE, env={"CAREBUS_PG_HOSTS": "db,db-standby"})
+    for name in carebus:
+        assert "host=db,db-standby " in services[name]["environment"]["CAREBUS_PG"], name

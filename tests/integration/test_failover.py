@@ -14,6 +14,10 @@ named is in the log, each message is there exactly once (the retries of a
 message all named one event), and router, reconnected to the new primary by
 itself, has caught up with the whole log.
 
+`make run HA=1` (run.sh with CAREBUS_HA=1) is checked here too: the
+standby it starts, the promote command its banner prints, and the roles a
+later run finds.
+
 What is subtle: a commit the primary made but could not confirm (killed
 while waiting for the standby) is answered 503 or a broken connection; it
 may or may not be on the standby, and the client's retry with the same
@@ -21,6 +25,10 @@ external_id finds it or writes it, once either way.
 """
 
 import http.client
+import os
+import re
+import shutil
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -144,3 +152,66 @@ def test_killing_the_primary_mid_burst_loses_no_acknowledged_event(pg_pair, stac
           f"{stats['retries_503']} answers 503, {stats['network_errors']} network errors; "
           f"{outage['killed']} PostgreSQL processes killed; promoted "
           f"{outage['t_promoted'] - outage['t_kill']:.1f}s after the kill")
+
+
+# --- make run HA=1 ------------------------------------------------------------------
+
+
+def test_run_script_with_a_standby_fails_over_and_rejoins(session_tmp):
+    """run.sh with CAREBUS_HA=1: primary and synchronous standby, the services
+    on the multi-host conninfo; the banner's promote command fails over under
+    the running services, and the next run rejoins the old primary as the
+    standby."""
+    from test_first_hour import RunScript, post_contact
+
+    if shutil.which("s6-svscan") is None:
+        pytest.fail("s6 is not installed: `make run` installs it (deploy/scripts/deps.sh run)",
+                    pytrace=False)
+    var = session_tmp / "run-ha-var"
+    names = ["pg", "pg_standby", "ingest", "router", "sla", "survey", "analytics", "courier",
+             "bus_ingest", "bus_router", "bus_sla", "bus_survey", "bus_courier"]
+    ports = {n: h.free_port() for n in names}
+    key = "operator-key-" + os.urandom(8).hex()
+    env = {"CAREBUS_BOOTSTRAP_API_KEY": key, "CAREBUS_HA": "1",
+           "CAREBUS_PG_STANDBY_PORT": str(ports["pg_standby"])}
+
+    def role(folder, port):
+        return subprocess.run(["bash", str(h.PG_CLUSTER), "role", str(var / folder), str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              timeout=30).stdout.decode().strip()
+
+    def accepted(api, n):
+        try:
+            return post_contact(api, key, n).status == 202
+        except OSError:
+            return False
+
+    run = RunScript(var, ports, env)
+    try:
+        banner, urls = run.wait_banner()
+        assert f"port={ports['pg']},{ports['pg_standby']}" in banner, banner
+        assert "target_session_attrs=read-write" in (var / "env").read_text()
+        assert role("pg", ports["pg"]) == "primary"
+        assert role("pg-standby", ports["pg_standby"]) == "standby"
+        assert post_contact(urls["api"], key, 1).status == 202
+        m = re.search(r"^  fail over \(operator\)\s+(bash .*)$", banner, re.M)
+        assert m, banner
+        subprocess.run(m.group(1).split(), cwd=str(h.REPO), check=True, timeout=h.scaled(60),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert role("pg-standby", ports["pg_standby"]) == "primary"
+        # The services find the new primary by themselves.
+        h.wait_until("a contact accepted after the promotion", lambda: accepted(urls["api"], 2),
+                     h.scaled(30), interval=0.2)
+    finally:
+        assert run.stop() == 0, run.text()
+
+    run = RunScript(var, ports, env)
+    try:
+        banner, urls = run.wait_banner()
+        assert role("pg-standby", ports["pg_standby"]) == "primary"
+        assert role("pg", ports["pg"]) == "standby"
+        r = h.http_request(urls["api"] + "/v1/events?types=contact.received",
+                           headers={"Authorization": f"Bearer {key}"})
+        assert r.status == 200 and len(r.json()["events"]) == 2, r
+    finally:
+        assert run.stop() == 0, run.text()
