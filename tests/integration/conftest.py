@@ -89,6 +89,20 @@ def private_cluster(session_tmp, request):
 
 
 @pytest.fixture
+def pg_pair(session_tmp, request):
+    """A primary and its synchronous standby (h.PgPair), for a test that
+    fails over; pass it to stack(..., cluster=pg_pair). Request it BEFORE
+    `stack`, as private_cluster."""
+    pair = h.PgPair(session_tmp, "pg-ha-" + _safe_name(request.node.nodeid))
+    pair.start()
+    yield pair
+    try:
+        pair.stop()
+    except h.HarnessError as e:
+        print(f"\ncarebus: stopping the primary/standby pair failed: {e}")
+
+
+@pytest.fixture
 def stack(request, pg_cluster, session_tmp):
     """stack(*services, cluster=None, start=True, curve=None) -> h.Stack on a
     fresh database (curve: its bus with CURVE; None: CAREBUS_TEST_BUS_CURVE

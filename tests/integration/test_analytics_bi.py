@@ -16,7 +16,7 @@ import pytest
 import carebus_harness as h
 
 PASSWORD = "bí-mật với dấu ' và \" và \\ 123"  # quotes and backslashes on purpose
-VIEWS = {"tickets", "messages", "customers", "surveys", "sla", "kpi_daily"}
+VIEWS = {"tickets", "messages", "customers", "surveys", "sla", "kpi_daily", "freshness"}
 
 
 def require_scram(cluster):
@@ -119,3 +119,43 @@ def test_every_bi_view_and_column_is_documented(stack):
         " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'bi'")
     assert {v for v, _ in views} == VIEWS
     assert all(d and len(d) > 20 for _, d in views), views
+
+
+def test_bi_reads_the_standby_with_its_freshness(pg_pair, stack):
+    """BI pointed at the synchronous standby: bi_reader and every bi view work
+    on the replica, and bi.freshness says it is a standby, streaming, with
+    the latest event the primary recorded."""
+    st = stack("ingest", "router", "analytics", cluster=pg_pair)
+    assert st.post_message(h.contact(1, 7, "zalo")).status == 202
+    st.wait_caught_up(at_least=1)
+    h.wait_until("analytics to read the router's events",
+                 lambda: st.db.scalar("SELECT count(*) FROM analytics.tickets") == 1,
+                 h.scaled(30))
+    on_primary = st.db.query("SELECT on_standby, receiving, replication_delay_s, last_event_at "
+                             "FROM bi.freshness")[0]
+    assert on_primary[:3] == (False, None, 0) and on_primary[3] is not None
+
+    standby = pg_pair.standby
+    c = psycopg2.connect(host="127.0.0.1", port=standby.port, dbname=st.dbname, user="bi_reader",
+                         connect_timeout=10)
+    c.autocommit = True
+    try:
+        with c.cursor() as cur:
+            def replayed():
+                cur.execute("SELECT count(*) FROM bi.tickets")
+                return cur.fetchone()[0] == 1
+            h.wait_until("the ticket on the standby", replayed, h.scaled(30))
+            for v in sorted(VIEWS):
+                cur.execute(f"SELECT * FROM bi.{v}")
+            cur.execute("SELECT on_standby, receiving, replication_delay_s, last_event_at "
+                        "FROM bi.freshness")
+            on_standby, receiving, delay, last_event_at = cur.fetchone()
+            assert on_standby is True and receiving is True, (on_standby, receiving)
+            assert 0 <= delay < h.scaled(30)
+            assert last_event_at == on_primary[3]
+            cur.execute("SELECT current_user, pg_is_in_recovery()")
+            assert cur.fetchone() == ("bi_reader", True)
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("SELECT 1 FROM eventlog.events LIMIT 1")
+    finally:
+        c.close()

@@ -41,17 +41,6 @@ BURST = 10_000
 KILL_AT = 2_500  # answers before the primary dies
 
 
-@pytest.fixture
-def pg_pair(session_tmp):
-    pair = h.PgPair(session_tmp, "pg-failover")
-    pair.start()
-    yield pair
-    try:
-        pair.stop()
-    except h.HarnessError as e:
-        print(f"\ncarebus: stopping the failover clusters failed: {e}")
-
-
 def contacts_in_feed(st):
     """Every contact.received in the log, through GET /v1/events."""
     out, cursor = [], None
