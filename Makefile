@@ -5,6 +5,8 @@
 #   make run HA=1   the same with a synchronous standby PostgreSQL (fail-over)
 #   make test       unit tests (cmocka) then integration/e2e tests (pytest)
 #   make test-asan  the same suite with AddressSanitizer + UBSan binaries
+#   make chaos      100,000 contacts while services and PostgreSQL are killed
+#                   (CHAOS_ARGS="--events N --kills N ..."; tests/chaos/chaos.py)
 #   make bench      throughput and latency figures beside a same-run baseline
 #   make demo       play a week at the care desk on a running stack
 #   make format     clang-format every C file
@@ -139,7 +141,7 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(LIBCAREBUS) $$(if $$(filter libca
 	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer $(filter-out $(LIBCAREBUS),$^) $(LIBCAREBUS) $(PKG_LIBS) -o $@
 
 # --- top-level targets ----------------------------------------------------
-.PHONY: all build deps deps-run run demo test test-unit test-valgrind test-integration test-asan test-fuzz fuzz-build bench format clean compose-check
+.PHONY: all build deps deps-run run demo chaos test test-unit test-valgrind test-integration test-asan test-fuzz fuzz-build bench format clean compose-check
 .DEFAULT_GOAL := all
 
 all: build
@@ -160,6 +162,12 @@ run: deps-run
 
 demo:
 	@python3 deploy/scripts/demo.py
+
+# The long chaos run (test_chaos.py runs a short one in make test).
+CHAOS_ARGS ?=
+chaos: deps
+	@$(MAKE) --no-print-directory MODE=$(MODE) build
+	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin /usr/bin/python3 tests/chaos/chaos.py $(CHAOS_ARGS)
 
 test: deps
 	@$(MAKE) --no-print-directory MODE=$(MODE) build

@@ -399,6 +399,18 @@ class PgPair:
         self.standby._script("promote", self.standby.datadir, self.primary.datadir)
         self.primary, self.standby = self.standby, self.primary
 
+    def crash_restart_primary(self):
+        """The primary's processes killed, then the same server started again
+        (crash recovery); the standby reconnects by itself."""
+        self.kill9_primary()
+        self.primary.start()
+
+    def rejoin(self):
+        """The fenced old primary, copied afresh, as the new one's standby."""
+        self.primary._script("standby", self.standby.datadir, self.standby.port,
+                             self.primary.port)
+        self.standby.running = True
+
 
 class Db:
     """autocommit psycopg2 connection to one database that reconnects when the

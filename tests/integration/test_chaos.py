@@ -1,0 +1,26 @@
+"""The short form of tests/chaos/chaos.py, in `make test`: contacts posted
+under load while random services are killed with -9, the primary
+PostgreSQL crash-restarted, and the standby promoted; then, through the
+public API, every acknowledged event is in the log once, on exactly one
+ticket, counted once in the KPIs, and a rebuild from the log answers as the
+live state did. `make chaos` runs the long form (README, "High
+availability")."""
+
+import sys
+from pathlib import Path
+
+import carebus_harness as h
+
+sys.path.insert(0, str(h.REPO / "tests" / "chaos"))
+import chaos  # noqa: E402
+
+
+def test_chaos_short(session_tmp):
+    base = Path(session_tmp) / "chaos"
+    base.mkdir()
+    figures = chaos.run(base, events=2000, kills=6, pg_restarts=1, promotions=1, threads=6,
+                        seed=15)
+    print(f"\nchaos: {figures}")
+    assert figures["acknowledged"] == 2000 and figures["lost"] == 0
+    assert figures["duplicated"] == 0 and figures["rebuild_equals_live"]
+    assert figures["kills"] == 6 and figures["pg_restarts"] == 1 and figures["promotions"] == 1
