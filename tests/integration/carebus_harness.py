@@ -376,7 +376,11 @@ class PgPair:
     def kill9_primary(self):
         """SIGKILL to the primary's postmaster and every process working in
         its data folder (a lost machine); returns how many were killed."""
-        datadir = str(self.primary.datadir.resolve())
+        return self.kill9(self.primary)
+
+    def kill9(self, node):
+        """kill9_primary for either node."""
+        datadir = str(node.datadir.resolve())
         pids = []
         for p in Path("/proc").iterdir():
             if p.name.isdigit():
@@ -385,13 +389,13 @@ class PgPair:
                         pids.append(int(p.name))
                 except OSError:
                     pass
-        head = int((self.primary.datadir / "postmaster.pid").read_text().split()[0])
+        head = int((node.datadir / "postmaster.pid").read_text().split()[0])
         for pid in [head] + [p for p in pids if p != head]:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        self.primary.running = False
+        node.running = False
         return len(set(pids) | {head})
 
     def promote(self):

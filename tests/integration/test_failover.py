@@ -18,6 +18,9 @@ itself, has caught up with the whole log.
 standby it starts, the promote command its banner prints, and the roles a
 later run finds.
 
+The loss of the standby holds commits (nothing is acknowledged on one
+server alone) until it is back.
+
 What is subtle: a commit the primary made but could not confirm (killed
 while waiting for the standby) is answered 503 or a broken connection; it
 may or may not be on the standby, and the client's retry with the same
@@ -204,3 +207,36 @@ def test_run_script_with_a_standby_fails_over_and_rejoins(session_tmp):
         assert r.status == 200 and len(r.json()["events"]) == 2, r
     finally:
         assert run.stop() == 0, run.text()
+
+
+def test_losing_the_standby_holds_commits_until_it_is_back(pg_pair, stack):
+    """The synchronous standby lost: nothing is acknowledged on one server
+    alone. A post gets no 2xx while the standby is down; once it is back,
+    the held commit completes and the client's retry finds that one event."""
+    st = stack("ingest", cluster=pg_pair)
+    first = st.post_message(h.contact(1, 1, "zalo", external_id="before"))
+    assert first.status == 202, first
+    pg_pair.kill9(pg_pair.standby)
+
+    msg = h.contact(2, 1, "zalo", external_id="while-the-standby-is-down")
+    with pytest.raises((OSError, http.client.HTTPException)):
+        r = st.post_message(msg, timeout=3)
+        raise AssertionError(f"answered without the standby: {r}")
+
+    pg_pair.standby.start()
+    answers = []
+
+    def accepted():
+        try:
+            r = st.post_message(msg, timeout=5)
+        except (OSError, http.client.HTTPException):
+            return False
+        assert r.status in (200, 202, 503), r
+        answers.append(r)
+        return r.status in (200, 202)
+
+    h.wait_until("the post accepted once the standby is back", accepted, h.scaled(60),
+                 interval=0.2)
+    events = contacts_in_feed(st)
+    assert [e["body"]["external_id"] for e in events].count(msg["external_id"]) == 1
+    assert answers[-1].json()["event_id"] in {e["event_id"] for e in events}
