@@ -112,7 +112,7 @@ int db_ensure(db *d)
         return -1;
     /* Times travel as UTC so every service renders them alike. Keys before
      * "dbname" are defaults the conninfo may override; keys after it win. */
-    const char *keys[] = {"target_session_attrs", "dbname", "application_name",
+    const char *keys[] = {"target_session_attrs", "dbname",  "application_name",
                           "connect_timeout",      "options", NULL};
     const char *vals[] = {"read-write", d->conninfo, d->appname, "5", "-c TimeZone=UTC", NULL};
     /* expand_dbname: the conninfo may be a key=value string or a URL. */

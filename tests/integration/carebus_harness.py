@@ -4,6 +4,8 @@ cluster, the real service binaries, real HTTP.
 Owns:
   * PgCluster: a private cluster through deploy/scripts/pg-cluster.sh, with
     one fresh database per test (CREATE DATABASE ... TEMPLATE template0).
+  * PgPair: a primary and its synchronous standby behind one multi-host
+    conninfo, with kill -9 of a server, crash-restart, promote and rejoin.
   * Service / Stack: the six service processes with their ports, logs,
     kill -9, SIGTERM and restart; readiness waits with deadlines; more
     instances of a service (Stack.add_instance), each with its own HTTP
