@@ -161,7 +161,7 @@ def test_run_script_with_a_standby_fails_over_and_rejoins(session_tmp):
                     pytrace=False)
     var = session_tmp / "run-ha-var"
     names = ["pg", "pg_standby", "ingest", "router", "sla", "survey", "analytics", "courier",
-             "bus_ingest", "bus_router", "bus_sla", "bus_survey", "bus_courier"]
+             "desk", "bus_ingest", "bus_router", "bus_sla", "bus_survey", "bus_courier"]
     ports = {n: h.free_port() for n in names}
     key = "operator-key-" + os.urandom(8).hex()
     env = {"CAREBUS_BOOTSTRAP_API_KEY": key, "CAREBUS_HA": "1",
