@@ -17,6 +17,9 @@
 # was killed -9 finds the old s6-svscan still holding var/sv and stops it.
 # The bus is authenticated and encrypted (CURVE) as in compose: carebusctl
 # makes the keys once into var/bus-keys, unless CAREBUS_BUS_CURVE_* is set.
+# Personal data in the event log is sealed as in compose: carebusctl makes
+# the master key once into var/master.key, unless CAREBUS_MASTER_KEY(_FILE)
+# is set; losing that file makes every sealed field unreadable.
 #
 # CAREBUS_HA=1 (`make run HA=1`) adds a synchronous standby in var/pg-standby
 # (pg-cluster.sh standby, port CAREBUS_PG_STANDBY_PORT, default 54321), and
@@ -42,6 +45,7 @@ case $HA in 1 | yes | true | on) HA=1 ;; *) HA=0 ;; esac
 SVDIR=$VAR/sv
 KEYFILE=$VAR/dev-api-key
 BUS_KEYS=$VAR/bus-keys
+MASTER_KEY=$VAR/master.key
 PG_PORT=${CAREBUS_PG_PORT:-54320}
 PG_STANDBY_PORT=${CAREBUS_PG_STANDBY_PORT:-54321}
 READY_TIMEOUT=${CAREBUS_RUN_READY_TIMEOUT:-60}
@@ -243,6 +247,10 @@ EOF
             printf "CAREBUS_BUS_CURVE_DIR='%s'\nexport CAREBUS_BUS_CURVE_DIR\n" "$BUS_KEYS_FROM" \
                 >>"$VAR/env.tmp"
         fi
+        if [ -n "$MASTER_KEY_FROM" ]; then
+            printf "CAREBUS_MASTER_KEY_FILE='%s'\nexport CAREBUS_MASTER_KEY_FILE\n" \
+                "$MASTER_KEY_FROM" >>"$VAR/env.tmp"
+        fi
         mv "$VAR/env.tmp" "$VAR/env"
     ) || die "could not write $VAR/env"
 }
@@ -260,6 +268,21 @@ bus_keys() {
         die "could not make the bus's keys in $(rel "$BUS_KEYS")"
     export CAREBUS_BUS_CURVE_DIR=$BUS_KEYS
     BUS_KEYS_FROM=$BUS_KEYS
+}
+
+# The master key that wraps the data keys of personal data in the log, made
+# by carebusctl where var/master.key lacks it (kept otherwise). An operator
+# who set CAREBUS_MASTER_KEY or CAREBUS_MASTER_KEY_FILE chose their own.
+master_key() {
+    MASTER_KEY_FROM=""
+    if env | grep -q '^CAREBUS_MASTER_KEY\(_FILE\)\?=.'; then
+        say "personal data: master key from the environment (CAREBUS_MASTER_KEY*)"
+        return
+    fi
+    "$BIN_DIR/carebusctl" master-key make --file "$MASTER_KEY" >/dev/null ||
+        die "could not make the master key $(rel "$MASTER_KEY")"
+    export CAREBUS_MASTER_KEY_FILE=$MASTER_KEY
+    MASTER_KEY_FROM=$MASTER_KEY
 }
 
 # One s6 service directory per service, made afresh each run. s6-supervise
@@ -428,6 +451,7 @@ main() {
         exit 0
     fi
     bus_keys
+    master_key
     write_env
     make_service_dirs
     say "starting ${SERVICES[*]} from $(rel "$BIN_DIR") under s6-svscan $(rel "$SVDIR")"

@@ -53,10 +53,10 @@ static int64_t be64(const char *p)
  * the payload completed with the row's stream, seq and recorded_at, the
  * very bytes eventlog_read hands the consumer (eventlog_wire). */
 static int apply_row(model *m, buf *wire, const char *stream, int64_t seq, int64_t recorded_us,
-                     const char *payload, int len)
+                     const PGresult *r, int row, int c_pay, int c_key)
 {
-    event *ev = eventlog_wire_buf(wire, (const uint8_t *)payload, (size_t)len, stream,
-                                  (uint64_t)seq, recorded_us) == 0
+    event *ev = eventlog_wire_row(wire, r, row, c_pay, c_key, stream, (uint64_t)seq,
+                                  recorded_us) == 0
                     ? event_unpack((const uint8_t *)wire->data, wire->len)
                     : NULL;
     if (!ev) {
@@ -101,10 +101,10 @@ static int rebuild_read(PGconn *c, model *m, int64_t last[NSTREAMS], uint64_t *n
             const char *params[] = {rebuild_streams[s], a, l, lim};
             PGresult *r = PQexecParams(
                 c,
-                "SELECT seq, (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_us,"
-                " payload"
-                " FROM eventlog.events WHERE stream = $1 AND seq > $2 AND seq <= $3"
-                " ORDER BY seq LIMIT $4",
+                "SELECT e.seq, (extract(epoch FROM e.recorded_at) * 1000000)::bigint"
+                " AS recorded_us, e.payload, " EVENTLOG_DATAKEY_COL
+                " FROM eventlog.events e" EVENTLOG_DATAKEY_JOIN
+                " WHERE e.stream = $1 AND e.seq > $2 AND e.seq <= $3 ORDER BY e.seq LIMIT $4",
                 4, NULL, params, NULL, NULL, 1);
             if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) == 0) {
                 log_error("rebuild: reading \"%s\" after %s failed: %s", rebuild_streams[s], a,
@@ -115,11 +115,11 @@ static int rebuild_read(PGconn *c, model *m, int64_t last[NSTREAMS], uint64_t *n
             int n = PQntuples(r);
             /* Binary results: the columns by name, once per batch. */
             int c_seq = PQfnumber(r, "seq"), c_rec = PQfnumber(r, "recorded_us"),
-                c_pay = PQfnumber(r, "payload");
+                c_pay = PQfnumber(r, "payload"), c_key = PQfnumber(r, "datakey");
             for (int i = 0; i < n; i++) {
                 int64_t seq = be64(PQgetvalue(r, i, c_seq));
                 if (apply_row(m, &wire, rebuild_streams[s], seq, be64(PQgetvalue(r, i, c_rec)),
-                              PQgetvalue(r, i, c_pay), PQgetlength(r, i, c_pay)) != 0) {
+                              r, i, c_pay, c_key) != 0) {
                     PQclear(r);
                     goto out;
                 }

@@ -47,7 +47,7 @@
 
 /* $1 streams, $2 their positions, $3 the types (NULL: all), $4 the limit,
  * $5 the scan window. Rows: the page's events (k, stream, seq,
- * recorded_us, payload) in page order, then one row per stream with k NULL:
+ * recorded_us, payload, data key) in page order, then one row per stream with k NULL:
  * (stream, its next position, its last_seq). Each stream's candidates are
  * its next events after the cursor; they are merged by the running maximum
  * of recorded_at within the stream (t), which never decreases along a
@@ -81,14 +81,15 @@ static const char FEED_PAGE_SQL[] =
     "  SELECT c.stream, max(c.n) AS n FROM cand c GROUP BY c.stream"
     ")"
     " SELECT p.k, p.stream, p.seq,"
-    "        (extract(epoch FROM p.recorded_at) * 1000000)::bigint, e.payload"
+    "        (extract(epoch FROM p.recorded_at) * 1000000)::bigint, e.payload, dk.wrapped"
     "   FROM page p JOIN eventlog.events e ON e.stream = p.stream AND e.seq = p.seq"
+    EVENTLOG_DATAKEY_JOIN
     " UNION ALL"
     " SELECT NULL, w.stream,"
     "        CASE WHEN coalesce(t.n, 0) = coalesce(cn.n, 0) AND coalesce(cn.n, 0) < $4::int"
     "             THEN least(w.last_seq, w.after + $5::bigint)"
     "             ELSE coalesce(t.last, w.after) END,"
-    "        w.last_seq, NULL"
+    "        w.last_seq, NULL, NULL"
     "   FROM win w LEFT JOIN took t ON t.stream = w.stream LEFT JOIN cn ON cn.stream = w.stream"
     "  ORDER BY 1 NULLS LAST";
 
@@ -350,12 +351,18 @@ static int feed_event_json(feed *f, PGresult *res, int i, buf *out)
 {
     const char *stream = PQgetvalue(res, i, 1);
     uint64_t seq = strtoull(PQgetvalue(res, i, 2), NULL, 10);
-    size_t len = 0;
+    size_t len = 0, klen = 0;
     unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 4), &len);
-    int built = bytes ? eventlog_wire_buf(&f->wire, bytes, len, stream, seq,
-                                          strtoll(PQgetvalue(res, i, 3), NULL, 10))
-                      : -1;
+    unsigned char *key =
+        PQgetisnull(res, i, 5)
+            ? NULL
+            : PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 5), &klen);
+    int built = bytes && (key || PQgetisnull(res, i, 5))
+                    ? eventlog_wire_buf(&f->wire, bytes, len, key, klen, stream, seq,
+                                        strtoll(PQgetvalue(res, i, 3), NULL, 10))
+                    : -1;
     PQfreemem(bytes);
+    PQfreemem(key);
     event *ev = built == 0 ? event_unpack((const uint8_t *)f->wire.data, f->wire.len) : NULL;
     json_t *j = ev ? event_json(ev) : NULL;
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;

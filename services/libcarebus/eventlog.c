@@ -40,8 +40,19 @@ static void put_key(rowset_put *p, const void *row, const void *ctx)
 static void put_payload(rowset_put *p, const void *row, const void *ctx)
 {
     (void)ctx;
+    size_t n;
+    const uint8_t *b = eventlog_entry_stored(row, &n);
+    rowset_put_bytea(p, b, n);
+}
+
+static void put_datakey(rowset_put *p, const void *row, const void *ctx)
+{
+    (void)ctx;
     const struct eventlog_entry *e = row;
-    rowset_put_bytea(p, e->wire, e->payload_len);
+    if (e->sealed)
+        rowset_put_bytea(p, e->datakey, sizeof e->datakey);
+    else
+        rowset_put_str(p, NULL);
 }
 
 #define E(f) ROWSET_AT(struct eventlog_entry, f)
@@ -54,6 +65,8 @@ static const struct rowset_col eventlog_cols[] = {
     {"customer_id", "uuid", ROWSET_ID, E(customer_id)},
     {"ticket_id", "uuid", ROWSET_ID, E(ticket_id)},
     {"payload", "bytea", ROWSET_FN, .get = put_payload},
+    /* not a column of the log: eventlog.append keeps it in privacy.datakeys */
+    {"datakey", "bytea", ROWSET_FN, .get = put_datakey},
 };
 #undef E
 static const rowset_table eventlog_events = {"eventlog.events", eventlog_cols,
@@ -108,7 +121,23 @@ int eventlog_entry_pack(struct eventlog_entry *e, const char *stream)
     if (!e->wire)
         return -1;
     e->wire_len = e->payload_len;
+    buf sealed = BUF_INIT;
+    int rc = datakey_seal(e->wire, e->payload_len, e->event_id, &sealed, e->datakey);
+    if (rc == 1)
+        e->sealed = (uint8_t *)buf_detach(&sealed, &e->sealed_len);
+    buf_release(&sealed);
+    if (rc < 0 || (rc == 1 && !e->sealed)) {
+        eventlog_entry_release(e);
+        return -1;
+    }
     return 0;
+}
+
+const uint8_t *eventlog_entry_stored(const struct eventlog_entry *e, size_t *len)
+{
+    assert(e->wire);
+    *len = e->sealed ? e->sealed_len : e->payload_len;
+    return e->sealed ? e->sealed : e->wire;
 }
 
 /* --- the trailer: what the log assigns, appended to the packed envelope ---- */
@@ -178,20 +207,45 @@ static void eventlog_trailer(buf *out, const char *stream, uint64_t seq, int64_t
     buf_append(out, b, n + tn);
 }
 
-int eventlog_wire_buf(buf *out, const uint8_t *payload, size_t len, const char *stream,
-                      uint64_t seq, int64_t recorded_us)
+/* Appends the trailer to out, which holds a payload. */
+static int eventlog_wire_end(buf *out, const char *stream, uint64_t seq, int64_t recorded_us)
 {
-    buf_reset(out);
-    buf_append(out, payload, len);
     eventlog_trailer(out, stream, seq, recorded_us);
     return out->failed ? -1 : 0;
+}
+
+int eventlog_wire_buf(buf *out, const uint8_t *payload, size_t len, const uint8_t *wrapped,
+                      size_t wrapped_len, const char *stream, uint64_t seq, int64_t recorded_us)
+{
+    int opened = datakey_open(payload, len, wrapped, wrapped_len, out);
+    if (opened < 0) {
+        log_error("eventlog: event %s/%" PRIu64 " does not open", stream, seq);
+        return -1;
+    }
+    if (opened == 0) {
+        buf_reset(out);
+        buf_append(out, payload, len);
+    }
+    return eventlog_wire_end(out, stream, seq, recorded_us);
+}
+
+int eventlog_wire_row(buf *out, const PGresult *r, int row, int c_payload, int c_datakey,
+                      const char *stream, uint64_t seq, int64_t recorded_us)
+{
+    bool keyed = !PQgetisnull(r, row, c_datakey);
+    return eventlog_wire_buf(out, (const uint8_t *)PQgetvalue(r, row, c_payload),
+                             (size_t)PQgetlength(r, row, c_payload),
+                             keyed ? (const uint8_t *)PQgetvalue(r, row, c_datakey) : NULL,
+                             keyed ? (size_t)PQgetlength(r, row, c_datakey) : 0, stream, seq,
+                             recorded_us);
 }
 
 uint8_t *eventlog_wire(const uint8_t *payload, size_t len, const char *stream, uint64_t seq,
                        int64_t recorded_us, size_t *out_len)
 {
     buf b = BUF_INIT;
-    if (eventlog_wire_buf(&b, payload, len, stream, seq, recorded_us) != 0) {
+    buf_append(&b, payload, len);
+    if (eventlog_wire_end(&b, stream, seq, recorded_us) != 0) {
         buf_release(&b);
         return NULL;
     }
@@ -217,8 +271,9 @@ int eventlog_entry_seal(struct eventlog_entry *e, const char *stream, uint64_t s
 void eventlog_entry_release(struct eventlog_entry *e)
 {
     free(e->wire);
-    e->wire = NULL;
-    e->payload_len = e->wire_len = 0;
+    free(e->sealed);
+    e->wire = e->sealed = NULL;
+    e->payload_len = e->wire_len = e->sealed_len = 0;
 }
 
 /* Packs what is not packed yet and writes the rows. */
@@ -311,22 +366,22 @@ int eventlog_read(db *d, const char *stream, uint64_t after, int max, event **ou
     /* Binary results: the payload's bytes as they are, no hex. */
     PGresult *r =
         db_exec_binary(d,
-                       "SELECT seq, payload, (extract(epoch FROM recorded_at) * 1000000)::bigint"
-                       " AS recorded_us FROM eventlog.events WHERE stream = $1 AND seq > $2"
-                       " ORDER BY seq LIMIT $3",
+                       "SELECT e.seq, e.payload, " EVENTLOG_DATAKEY_COL
+                       ", (extract(epoch FROM e.recorded_at) * 1000000)::bigint AS recorded_us"
+                       " FROM eventlog.events e" EVENTLOG_DATAKEY_JOIN
+                       " WHERE e.stream = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3",
                        3, params);
     if (!r)
         return -1;
     int n = PQntuples(r), got = 0;
     int c_seq = PQfnumber(r, "seq"), c_pay = PQfnumber(r, "payload"),
-        c_rec = PQfnumber(r, "recorded_us");
-    assert(c_seq >= 0 && c_pay >= 0 && c_rec >= 0);
+        c_rec = PQfnumber(r, "recorded_us"), c_key = PQfnumber(r, "datakey");
+    assert(c_seq >= 0 && c_pay >= 0 && c_rec >= 0 && c_key >= 0);
     buf wire = BUF_INIT; /* each event's bytes, as they were published */
     for (int i = 0; i < n; i++) {
         uint64_t seq = (uint64_t)be64(PQgetvalue(r, i, c_seq));
-        int built = eventlog_wire_buf(&wire, (const uint8_t *)PQgetvalue(r, i, c_pay),
-                                      (size_t)PQgetlength(r, i, c_pay), stream, seq,
-                                      be64(PQgetvalue(r, i, c_rec)));
+        int built =
+            eventlog_wire_row(&wire, r, i, c_pay, c_key, stream, seq, be64(PQgetvalue(r, i, c_rec)));
         event *ev = built == 0 ? event_unpack((const uint8_t *)wire.data, wire.len) : NULL;
         if (!ev) {
             /* Never skip silently: the caller stops at this seq. */

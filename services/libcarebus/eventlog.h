@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "datakey.h"
 #include "db.h"
 #include "event.h"
 #include "id.h"
@@ -48,13 +49,20 @@ struct eventlog_entry {
     int64_t occurred_us;                         /* EVENTLOG_NO_TIME when absent */
     uint8_t *wire; /* owned (eventlog_entry_release): the packed envelope */
     size_t payload_len, wire_len;
+    /* The payload as stored, when its personal fields are sealed
+     * (datakey.h): owned, NULL when the log stores wire's first payload_len
+     * bytes; then datakey is the wrapped key privacy.datakeys keeps. */
+    uint8_t *sealed;
+    size_t sealed_len;
+    uint8_t datakey[DATAKEY_WRAPPED_LEN];
     /* out */
     uint64_t seq;
     int64_t recorded_us;
     bool duplicate;
 };
 
-/* Packs e->ev for stream; the envelope is not read again. 0, or -1 (logged)
+/* Packs e->ev for stream, and seals its personal fields (datakey.h); the
+ * envelope is not read again. 0, or -1 (logged)
  * when it has no body, an id too long for a uuid, or memory ran out. */
 int eventlog_entry_pack(struct eventlog_entry *e, const char *stream);
 /* Completes a packed entry with what the log assigned (for appends made by
@@ -64,14 +72,32 @@ int eventlog_entry_seal(struct eventlog_entry *e, const char *stream, uint64_t s
 /* Frees the bytes (the entry can be packed again). */
 void eventlog_entry_release(struct eventlog_entry *e);
 
+/* The bytes the log stores for a packed entry (sealed or plain). */
+const uint8_t *eventlog_entry_stored(const struct eventlog_entry *e, size_t *len);
+
 /* The envelope as published, from a stored payload and its row's stream,
  * seq and recorded_at: malloc'd (caller frees), NULL when out of memory. */
 uint8_t *eventlog_wire(const uint8_t *payload, size_t len, const char *stream, uint64_t seq,
                        int64_t recorded_us, size_t *out_len);
-/* The same into out (emptied first; for readers of many events). 0 or -1. */
+/* The same into out (emptied first; for readers of many events), from a
+ * row of the log read with EVENTLOG_DATAKEY_JOIN: its personal fields
+ * opened with its data key (wrapped, wrapped_len; NULL when the row has
+ * none: erased fields read DATAKEY_ERASED). 0, or -1 when the payload does
+ * not open (logged) or memory ran out. */
 struct buf;
-int eventlog_wire_buf(struct buf *out, const uint8_t *payload, size_t len, const char *stream,
+int eventlog_wire_buf(struct buf *out, const uint8_t *payload, size_t len,
+                      const uint8_t *wrapped, size_t wrapped_len, const char *stream,
                       uint64_t seq, int64_t recorded_us);
+
+/* eventlog_wire_buf for row `row` of a binary result that holds the
+ * payload and datakey columns at c_payload and c_datakey. */
+int eventlog_wire_row(struct buf *out, const PGresult *r, int row, int c_payload, int c_datakey,
+                      const char *stream, uint64_t seq, int64_t recorded_us);
+
+/* What a reader of eventlog.events e adds to its FROM clause to get each
+ * row's data key as the column "datakey" (NULL: none, or destroyed). */
+#define EVENTLOG_DATAKEY_JOIN " LEFT JOIN privacy.datakeys dk ON dk.event_id = e.event_id"
+#define EVENTLOG_DATAKEY_COL "dk.wrapped AS datakey"
 
 /* Appends in the caller's transaction (or as its own statement); entries
  * not packed yet are packed first. Afterwards each entry has its event_id,

@@ -23,6 +23,7 @@
 #include <zmq.h>
 
 #include "config.h"
+#include "datakey.h"
 #include "lease.h"
 #include "log.h"
 #include "metrics.h"
@@ -115,6 +116,10 @@ service *service_new(const struct service_opts *o)
         log_error("%s", err);
         goto fail;
     }
+    /* Every service reads the log, and most append to it: a bad master key
+     * stops the start rather than the first read of a sealed event. */
+    if (datakey_master_load() < 0)
+        goto fail;
     metrics_describe("carebus_db_up", "gauge", "1 when connected to PostgreSQL");
     if (!(s->loop = loop_new()))
         goto fail;

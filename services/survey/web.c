@@ -368,23 +368,29 @@ static void store(struct web_req *w)
     w->entry.ev = &ev;
     int packed = eventlog_entry_pack(&w->entry, w->sv->svc->stream);
     w->entry.ev = NULL;
-    buf payload = BUF_INIT;
-    if (packed == 0)
-        hex_bytea(&payload, w->entry.wire, w->entry.payload_len);
+    buf payload = BUF_INIT, datakey = BUF_INIT;
+    if (packed == 0) {
+        size_t n;
+        const uint8_t *stored = eventlog_entry_stored(&w->entry, &n);
+        hex_bytea(&payload, stored, n);
+        if (w->entry.sealed)
+            hex_bytea(&datakey, w->entry.datakey, sizeof w->entry.datakey);
+    }
     char when[TIME_RFC3339_LEN], cs[12], ce[12];
     time_format_rfc3339(w->occurred_us, when);
     snprintf(cs, sizeof cs, "%d", w->a.csat);
     snprintf(ce, sizeof ce, "%d", w->a.ces);
     const char *p[] = {w->survey_id,     w->a.csat ? cs : NULL, w->a.ces ? ce : NULL,
                        w->a.comment,     w->event_id,           when,
-                       buf_str(&payload)};
-    int rc = packed != 0 || payload.failed
+                       buf_str(&payload), w->entry.sealed ? buf_str(&datakey) : NULL};
+    int rc = packed != 0 || payload.failed || datakey.failed
                  ? -1
                  : dbq_query(w->sv->web,
                              "SELECT outcome, seq, recorded_us FROM survey.answer($1, $2, $3, $4,"
-                             " $5, $6, $7::bytea)",
-                             7, p, on_stored, w);
+                             " $5, $6, $7::bytea, $8::bytea)",
+                             8, p, on_stored, w);
     buf_release(&payload);
+    buf_release(&datakey);
     if (rc != 0)
         reply_outcome(w, OUT_UNAVAILABLE);
 }

@@ -25,6 +25,9 @@ What is subtle:
   * A stack's bus is open unless it is made with curve=True (or
     CAREBUS_TEST_BUS_CURVE=1 runs every stack so): then carebusctl makes its
     keys folder in the stack's log folder, and every service reads it.
+  * Personal data in the log is sealed when a stack is made with
+    master_key=True (or CAREBUS_TEST_MASTER_KEY=1 runs every stack so): a
+    random master key in the stack's log folder (CAREBUS_MASTER_KEY_FILE).
 """
 
 import http.client
@@ -59,6 +62,7 @@ def _sanitized_build():
 
 TIME_SCALE = float(os.environ.get("CAREBUS_TEST_TIME_SCALE", "3" if _sanitized_build() else "1"))
 BUS_CURVE = os.environ.get("CAREBUS_TEST_BUS_CURVE", "") not in ("", "0")
+MASTER_KEY = os.environ.get("CAREBUS_TEST_MASTER_KEY", "") not in ("", "0")
 
 
 def scaled(seconds):
@@ -629,7 +633,8 @@ class Service:
 class Stack:
     """The services of one test, on one fresh database of a cluster."""
 
-    def __init__(self, cluster, log_dir, dbname=None, log_level=None, curve=None):
+    def __init__(self, cluster, log_dir, dbname=None, log_level=None, curve=None,
+                 master_key=None):
         self.cluster = cluster
         self.dbname = dbname or cluster.create_database()
         self.log_dir = Path(log_dir)
@@ -648,6 +653,11 @@ class Stack:
         if BUS_CURVE if curve is None else curve:
             self.bus_keys = self.log_dir / "bus-keys"
             self.carebusctl("bus", "keys", "--dir", str(self.bus_keys))
+        self.master_key = None  # the master key file, with sealing on
+        if MASTER_KEY if master_key is None else master_key:
+            self.master_key = self.log_dir / "master.key"
+            self.master_key.write_text(os.urandom(32).hex() + "\n")
+            self.master_key.chmod(0o600)
 
     def carebusctl(self, *args, check=True):
         """Runs carebusctl with this stack's environment. check: its stdout
@@ -674,6 +684,8 @@ class Stack:
         })
         if getattr(self, "bus_keys", None):
             env["CAREBUS_BUS_CURVE_DIR"] = str(self.bus_keys)
+        if getattr(self, "master_key", None):
+            env["CAREBUS_MASTER_KEY_FILE"] = str(self.master_key)
         for svc, (_, port_var, bus_var) in SERVICES.items():
             env[port_var] = str(self.ports[svc])
             if bus_var:

@@ -26,6 +26,7 @@ int buskeys_make(int argc, char **argv);
 int buskeys_allow(int argc, char **argv);
 int buskeys_revoke(int argc, char **argv);
 int buskeys_list(int argc, char **argv);
+int masterkey_make(int argc, char **argv);
 
 /* Connects to CAREBUS_PG and applies pending migrations; NULL after
  * printing why. Blocks. */

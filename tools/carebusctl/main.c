@@ -39,6 +39,8 @@ static const struct ctl_command commands[] = {
     {"bus", "revoke", buskeys_revoke, "NAME [--dir DIR]",
      "remove a subscriber's key (dropped within ~1 s)"},
     {"bus", "list", buskeys_list, "[--dir DIR] [--json]", "the subscribers allowed on the bus"},
+    {"master-key", "make", masterkey_make, "--file PATH",
+     "make the key that wraps personal data's keys, unless PATH holds one"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -5,6 +5,9 @@
  *    its bytes are, byte for byte, what a reader of the log reconstructs
  *    from the row (eventlog_wire), and unpack to what eventlog_read gives;
  *  - duplicates, a seal by hand, and the failure paths of packing;
+ *  - with a master key, personal fields are sealed in the log with their
+ *    key in privacy.datakeys, read back plain, and read as erased once the
+ *    key is deleted;
  *  - a consumer dispatches through its table: a body with no entry, or from
  *    another stream than its entry names, is acknowledged unread; what a
  *    handler emits is appended, and the bytes published on the bus are the
@@ -193,6 +196,73 @@ static void test_pack_once_bytes_equal_the_log(void **state)
     eventlog_entry_release(&again);
     eventlog_entry_release(&e);
     assert_null(e.wire);
+}
+
+/* --- personal data sealed --------------------------------------------------------- */
+
+static long count(const char *sql, const char *param)
+{
+    const char *p[] = {param};
+    PGresult *r = db_exec(g_db, sql, param ? 1 : 0, p);
+    assert_non_null(r);
+    long n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
+static void test_sealed_in_the_log(void **state)
+{
+    (void)state;
+    NEED_DB();
+    static const uint8_t master[DATAKEY_LEN] = {42, 1, 2, 3};
+    datakey_master_set(master);
+    struct contact c;
+    contact_init(&c, "zalo-777");
+    uint64_t last;
+    assert_int_equal(eventlog_last_seq(g_db, "ingest", &last), 0);
+    struct eventlog_entry e = {.ev = &c.ev, .idem_scope = "test", .idem_key = "sealed-1"};
+    assert_int_equal(eventlog_append(g_db, "ingest", &e, 1), 0);
+    assert_non_null(e.sealed);
+    /* the log holds no plain text, the key row its data key */
+    assert_int_equal(count("SELECT count(*) FROM eventlog.events WHERE event_id = $1"
+                           " AND position(convert_to('zalo-777', 'UTF8') IN payload) = 0"
+                           " AND position(convert_to('xin chào', 'UTF8') IN payload) = 0",
+                           e.event_id),
+                     1);
+    assert_int_equal(count("SELECT count(*) FROM privacy.datakeys WHERE event_id = $1",
+                           e.event_id),
+                     1);
+    /* what was published (plain) is what a reader of the log gets */
+    event *pub = event_unpack(e.wire, e.wire_len), *read[2];
+    assert_non_null(pub);
+    assert_string_equal(pub->contact_received->customer->handle, "zalo-777");
+    assert_int_equal(eventlog_read(g_db, "ingest", last, 2, read), 1);
+    assert_same_event(pub, read[0]);
+    event_destroy(&read[0]);
+    /* a duplicate keeps the first's key only */
+    struct eventlog_entry again = {.ev = &c.ev, .idem_scope = "test", .idem_key = "sealed-1"};
+    assert_int_equal(eventlog_append(g_db, "ingest", &again, 1), 0);
+    assert_true(again.duplicate);
+    assert_int_equal(count("SELECT count(*) FROM privacy.datakeys", NULL),
+                     count("SELECT count(*) FROM eventlog.events e JOIN privacy.datakeys k"
+                           " USING (event_id)",
+                           NULL));
+    /* the key destroyed: the personal fields read as erased, the rest stays */
+    assert_int_equal(count("WITH d AS (DELETE FROM privacy.datakeys WHERE event_id = $1"
+                           " RETURNING 1) SELECT count(*) FROM d",
+                           e.event_id),
+                     1);
+    assert_int_equal(eventlog_read(g_db, "ingest", last, 2, read), 1);
+    assert_string_equal(read[0]->contact_received->customer->handle, DATAKEY_ERASED);
+    assert_string_equal(read[0]->contact_received->text, DATAKEY_ERASED);
+    assert_string_equal(read[0]->event_id, e.event_id);
+    assert_int_equal(read[0]->contact_received->channel, CAREBUS__V1__CHANNEL__CHANNEL_CHAT);
+    event_destroy(&read[0]);
+    event_destroy(&pub);
+    eventlog_entry_release(&again);
+    eventlog_entry_release(&e);
+    assert_null(e.sealed);
+    datakey_master_set(NULL);
 }
 
 static void test_pack_failures(void **state)
@@ -413,6 +483,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pack_once_bytes_equal_the_log),
+        cmocka_unit_test(test_sealed_in_the_log),
         cmocka_unit_test(test_pack_failures),
         cmocka_unit_test(test_seal),
         cmocka_unit_test(test_trailer_encoding),

@@ -452,7 +452,7 @@ static void test_answers_rebuilt_from_the_log(void **state)
         snprintf(hex + 2 + 2 * i, 3, "%02x", packed[i]);
     free(packed);
     const char *sql = "SELECT outcome FROM survey.answer($1, 2, NULL, 'chậm', $2,"
-                      " '2026-11-23T02:00:00.123456Z', $3::bytea)";
+                      " '2026-11-23T02:00:00.123456Z', $3::bytea, NULL)";
     assert_string_equal(q(sql, sid, eid, hex, NULL), "ok");
     assert_string_equal(q(sql, sid, eid, hex, NULL), "answered");
     char unknown[ID_LEN];

@@ -1,0 +1,375 @@
+/* datakey.c — sealing and opening the personal fields of stored events.
+ *
+ * AES-256-GCM through OpenSSL's EVP for both the fields (under the event's
+ * data key) and the data key itself (under the master key, with the event
+ * id as additional data, so a wrapped key cannot be moved to another
+ * event). Each data key seals one event only, so the fields' nonces are a
+ * counter; the wrap's nonce is random. Subtle: a field's text could start
+ * with DATAKEY_PREFIX by chance: with a master key every non-empty personal
+ * field is sealed, so a plain one never reaches a reader as sealed.
+ */
+#include "datakey.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "base64url.h"
+#include "buf.h"
+#include "config.h"
+#include "event.h"
+#include "hex.h"
+#include "log.h"
+#include "personal.h"
+
+#define NONCE_LEN 12
+#define TAG_LEN 16
+#define WRAP_VERSION 1
+#define PREFIX_LEN (sizeof DATAKEY_PREFIX - 1)
+/* A master key file holds 64 hex digits and perhaps a newline. */
+#define MASTER_FILE_MAX 256
+
+static struct {
+    int loaded; /* 0: not yet; else 1 + datakey_master_load's answer */
+    bool set;
+    uint8_t key[DATAKEY_LEN];
+    uint8_t id[DATAKEY_MASTER_ID_LEN]; /* SHA-256 of the key, cut */
+} master;
+
+void datakey_master_set(const uint8_t *key)
+{
+    OPENSSL_cleanse(master.key, sizeof master.key);
+    master.set = key != NULL;
+    master.loaded = 1 + (key != NULL);
+    if (!key)
+        return;
+    memcpy(master.key, key, DATAKEY_LEN);
+    uint8_t h[EVP_MAX_MD_SIZE];
+    unsigned hn = 0;
+    int ok = EVP_Digest(key, DATAKEY_LEN, h, &hn, EVP_sha256(), NULL);
+    assert(ok == 1 && hn >= DATAKEY_MASTER_ID_LEN);
+    memcpy(master.id, h, DATAKEY_MASTER_ID_LEN);
+}
+
+/* 64 hex digits (surrounding white space ignored) into key. */
+static int master_parse(const char *text, size_t n, uint8_t key[DATAKEY_LEN])
+{
+    while (n && (text[0] == ' ' || text[0] == '\n' || text[0] == '\r' || text[0] == '\t'))
+        text++, n--;
+    while (n && (text[n - 1] == ' ' || text[n - 1] == '\n' || text[n - 1] == '\r' ||
+                 text[n - 1] == '\t'))
+        n--;
+    return n == 2 * DATAKEY_LEN && hex_decode(text, n, key, DATAKEY_LEN) == 0 ? 0 : -1;
+}
+
+/* The key in the file at path into key: 0, or -1 with err set. */
+static int master_file_read(const char *path, uint8_t key[DATAKEY_LEN], char *err, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, cap, "could not open \"%s\": %s", path, strerror(errno));
+        return -1;
+    }
+    char b[MASTER_FILE_MAX];
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    int bad = master_parse(b, n, key);
+    OPENSSL_cleanse(b, sizeof b);
+    if (bad)
+        snprintf(err, cap, "\"%s\": expected 64 hex digits (32 bytes)", path);
+    return bad ? -1 : 0;
+}
+
+int datakey_master_file_make(const char *path, char *err, size_t cap)
+{
+    uint8_t key[DATAKEY_LEN];
+    if (access(path, F_OK) == 0) {
+        int rc = master_file_read(path, key, err, cap);
+        OPENSSL_cleanse(key, sizeof key);
+        return rc == 0 ? 0 : -1;
+    }
+    char text[2 * DATAKEY_LEN + 2];
+    if (RAND_bytes(key, DATAKEY_LEN) != 1) {
+        snprintf(err, cap, "RAND_bytes failed");
+        return -1;
+    }
+    hex_encode(key, DATAKEY_LEN, text);
+    OPENSSL_cleanse(key, sizeof key);
+    text[2 * DATAKEY_LEN] = '\n';
+    text[2 * DATAKEY_LEN + 1] = '\0';
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    int rc = -1;
+    if (fd < 0) {
+        snprintf(err, cap, "could not create \"%s\": %s", path, strerror(errno));
+    } else if (write(fd, text, sizeof text - 1) != (ssize_t)(sizeof text - 1) || fsync(fd) != 0) {
+        snprintf(err, cap, "could not write \"%s\": %s", path, strerror(errno));
+        unlink(path);
+    } else {
+        rc = 1;
+    }
+    if (fd >= 0)
+        close(fd);
+    OPENSSL_cleanse(text, sizeof text);
+    return rc;
+}
+
+static int master_read(void)
+{
+    uint8_t key[DATAKEY_LEN];
+    const char *text = config_str("MASTER_KEY", NULL);
+    const char *path = config_str("MASTER_KEY_FILE", NULL);
+    if (text && text[0]) {
+        if (master_parse(text, strlen(text), key) != 0) {
+            log_error("CAREBUS_MASTER_KEY: expected 64 hex digits (32 bytes)");
+            return -1;
+        }
+    } else if (path && path[0]) {
+        char err[300];
+        if (master_file_read(path, key, err, sizeof err) != 0) {
+            log_error("CAREBUS_MASTER_KEY_FILE: %s", err);
+            return -1;
+        }
+    } else {
+        log_warn("no CAREBUS_MASTER_KEY or CAREBUS_MASTER_KEY_FILE: personal data is stored"
+                 " unencrypted and erasure cannot make it unreadable in the event log");
+        return 0;
+    }
+    datakey_master_set(key);
+    OPENSSL_cleanse(key, sizeof key);
+    return 1;
+}
+
+int datakey_master_load(void)
+{
+    if (!master.loaded)
+        master.loaded = 1 + master_read();
+    return master.loaded - 1;
+}
+
+bool datakey_enabled(void)
+{
+    return datakey_master_load() == 1 && master.set;
+}
+
+bool datakey_is_sealed(const char *s)
+{
+    return s && strncmp(s, DATAKEY_PREFIX, PREFIX_LEN) == 0;
+}
+
+/* --- AES-256-GCM ------------------------------------------------------- */
+
+/* ct (n bytes) and tag from pt under key and nonce, with aad. 0 or -1. */
+static int gcm_seal(EVP_CIPHER_CTX *c, const uint8_t *key, const uint8_t *nonce,
+                    const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t n, uint8_t *ct,
+                    uint8_t *tag)
+{
+    int len = 0;
+    if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
+        (aad_len && EVP_EncryptUpdate(c, NULL, &len, aad, (int)aad_len) != 1) ||
+        (n && EVP_EncryptUpdate(c, ct, &len, pt, (int)n) != 1) ||
+        EVP_EncryptFinal_ex(c, ct + (n ? len : 0), &len) != 1 ||
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) != 1)
+        return -1;
+    return 0;
+}
+
+/* pt (n bytes) from ct and tag; -1 when the tag does not verify. */
+static int gcm_open(EVP_CIPHER_CTX *c, const uint8_t *key, const uint8_t *nonce,
+                    const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t n,
+                    const uint8_t *tag, uint8_t *pt)
+{
+    int len = 0;
+    if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
+        (aad_len && EVP_DecryptUpdate(c, NULL, &len, aad, (int)aad_len) != 1) ||
+        (n && EVP_DecryptUpdate(c, pt, &len, ct, (int)n) != 1) ||
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG_LEN, (void *)tag) != 1 ||
+        EVP_DecryptFinal_ex(c, pt + (n ? len : 0), &len) != 1)
+        return -1;
+    return 0;
+}
+
+/* --- fields ------------------------------------------------------------ */
+
+struct field_ctx {
+    EVP_CIPHER_CTX *cipher;
+    uint8_t key[DATAKEY_LEN];
+    bool have_key;     /* sealing: a key was drawn (some field was set) */
+    const uint8_t *wrapped; /* opening: NULL when destroyed */
+    uint64_t counter;
+};
+
+static int seal_field(char **s, void *arg)
+{
+    struct field_ctx *x = arg;
+    if (!(*s)[0])
+        return 0;
+    if (!x->have_key) {
+        if (RAND_bytes(x->key, DATAKEY_LEN) != 1)
+            return -1;
+        x->have_key = true;
+    }
+    size_t n = strlen(*s);
+    uint8_t *blob = malloc(NONCE_LEN + n + TAG_LEN);
+    char *text = malloc(PREFIX_LEN + BASE64URL_LEN(NONCE_LEN + n + TAG_LEN) + 1);
+    int rc = -1;
+    if (!blob || !text)
+        goto out;
+    memset(blob, 0, NONCE_LEN);
+    uint64_t c = ++x->counter;
+    for (int i = 0; i < 8; i++)
+        blob[NONCE_LEN - 1 - i] = (uint8_t)(c >> (8 * i));
+    if (gcm_seal(x->cipher, x->key, blob, NULL, 0, (const uint8_t *)*s, n, blob + NONCE_LEN,
+                 blob + NONCE_LEN + n) != 0)
+        goto out;
+    memcpy(text, DATAKEY_PREFIX, PREFIX_LEN);
+    base64url_encode(blob, NONCE_LEN + n + TAG_LEN, text + PREFIX_LEN);
+    if ((*s) != protobuf_c_empty_string)
+        free(*s);
+    *s = text;
+    text = NULL;
+    rc = 0;
+out:
+    free(blob);
+    free(text);
+    return rc;
+}
+
+static int open_field(char **s, void *arg)
+{
+    struct field_ctx *x = arg;
+    if (!datakey_is_sealed(*s))
+        return 0;
+    if (!x->wrapped)
+        return event_set_str(s, DATAKEY_ERASED);
+    const char *b64 = *s + PREFIX_LEN;
+    size_t bn = strlen(b64);
+    size_t cap = bn * 3 / 4 + 3;
+    uint8_t *blob = malloc(cap);
+    char *pt = malloc(cap + 1);
+    int rc = -1;
+    if (!blob || !pt)
+        goto out;
+    int n = base64url_decode(b64, bn, blob, cap);
+    if (n < NONCE_LEN + TAG_LEN)
+        goto out;
+    size_t m = (size_t)n - NONCE_LEN - TAG_LEN;
+    if (gcm_open(x->cipher, x->key, blob, NULL, 0, blob + NONCE_LEN, m, blob + NONCE_LEN + m,
+                 (uint8_t *)pt) != 0)
+        goto out;
+    pt[m] = '\0';
+    free(*s);
+    *s = pt;
+    pt = NULL;
+    rc = 0;
+out:
+    free(blob);
+    free(pt);
+    return rc;
+}
+
+/* The envelope packed into out. 0 or -1. */
+static int pack_into(const event *ev, buf *out)
+{
+    size_t n;
+    uint8_t *p = event_pack(ev, &n);
+    if (!p)
+        return -1;
+    buf_reset(out);
+    buf_append(out, p, n);
+    free(p);
+    return out->failed ? -1 : 0;
+}
+
+int datakey_seal(const uint8_t *plain, size_t len, const char *event_id, buf *out,
+                 uint8_t wrapped[DATAKEY_WRAPPED_LEN])
+{
+    if (!datakey_enabled())
+        return 0;
+    event *ev = event_unpack(plain, len);
+    if (!ev) {
+        log_error("datakey: an event to seal does not decode");
+        return -1;
+    }
+    struct field_ctx x = {.cipher = EVP_CIPHER_CTX_new()};
+    int rc = -1;
+    if (!x.cipher || personal_walk(&ev->base, seal_field, &x) != 0) {
+        log_error("datakey: could not seal event %s", event_id);
+        goto out;
+    }
+    if (!x.have_key) {
+        rc = 0;
+        goto out;
+    }
+    uint8_t *w = wrapped;
+    w[0] = WRAP_VERSION;
+    memcpy(w + 1, master.id, DATAKEY_MASTER_ID_LEN);
+    uint8_t *nonce = w + 1 + DATAKEY_MASTER_ID_LEN;
+    if (RAND_bytes(nonce, NONCE_LEN) != 1 ||
+        gcm_seal(x.cipher, master.key, nonce, (const uint8_t *)event_id, strlen(event_id),
+                 x.key, DATAKEY_LEN, nonce + NONCE_LEN, nonce + NONCE_LEN + DATAKEY_LEN) != 0 ||
+        pack_into(ev, out) != 0) {
+        log_error("datakey: could not seal event %s", event_id);
+        goto out;
+    }
+    rc = 1;
+out:
+    OPENSSL_cleanse(x.key, sizeof x.key);
+    EVP_CIPHER_CTX_free(x.cipher);
+    event_destroy(&ev);
+    return rc;
+}
+
+int datakey_open(const uint8_t *stored, size_t len, const uint8_t *wrapped, size_t wrapped_len,
+                 buf *out)
+{
+    /* Most events hold nothing personal: no decoding for them. */
+    if (!memmem(stored, len, DATAKEY_PREFIX, PREFIX_LEN))
+        return 0;
+    event *ev = event_unpack(stored, len);
+    if (!ev) {
+        log_error("datakey: a stored event does not decode");
+        return -1;
+    }
+    struct field_ctx x = {.cipher = EVP_CIPHER_CTX_new(), .wrapped = wrapped};
+    int rc = -1;
+    const char *id = ev->event_id ? ev->event_id : "";
+    if (!x.cipher)
+        goto out;
+    if (wrapped) {
+        const uint8_t *nonce = wrapped + 1 + DATAKEY_MASTER_ID_LEN;
+        if (wrapped_len != DATAKEY_WRAPPED_LEN || wrapped[0] != WRAP_VERSION) {
+            log_error("datakey: event %s: the stored data key is not one this version reads", id);
+            goto out;
+        }
+        if (!datakey_enabled() || memcmp(wrapped + 1, master.id, DATAKEY_MASTER_ID_LEN) != 0) {
+            log_error("datakey: event %s: its data key is wrapped by another master key than"
+                      " this process's",
+                      id);
+            goto out;
+        }
+        if (gcm_open(x.cipher, master.key, nonce, (const uint8_t *)id, strlen(id),
+                     nonce + NONCE_LEN, DATAKEY_LEN, nonce + NONCE_LEN + DATAKEY_LEN,
+                     x.key) != 0) {
+            log_error("datakey: event %s: its data key does not unwrap", id);
+            goto out;
+        }
+    }
+    if (personal_walk(&ev->base, open_field, &x) != 0) {
+        log_error("datakey: event %s: a sealed field does not open", id);
+        goto out;
+    }
+    rc = pack_into(ev, out) == 0 ? 1 : -1;
+out:
+    OPENSSL_cleanse(x.key, sizeof x.key);
+    EVP_CIPHER_CTX_free(x.cipher);
+    event_destroy(&ev);
+    return rc;
+}
