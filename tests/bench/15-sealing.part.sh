@@ -136,6 +136,6 @@ BEGIN {
     printf "%-56s %16s\n", "figure", "measured"
     printf "%-56s %16.0f\n", "acknowledged events/s, plain (wrk -t2 -c" conns ", " secs "s)", p / n
     printf "%-56s %16.0f\n", "acknowledged events/s, sealed (AES-256-GCM, key per event)", s / n
-    printf "%-56s %16.2f\n", "ratio sealed : plain", p > 0 ? s / p : 0
+    printf "%-56s %16.2f\n", "ratio sealed : plain", (p > 0 ? s / p : 0)
     printf "%s\n", report
 }'
