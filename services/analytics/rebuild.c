@@ -55,10 +55,10 @@ static int64_t be64(const char *p)
 static int apply_row(model *m, buf *wire, const char *stream, int64_t seq, int64_t recorded_us,
                      const PGresult *r, int row, int c_pay, int c_key)
 {
-    event *ev = eventlog_wire_row(wire, r, row, c_pay, c_key, stream, (uint64_t)seq,
-                                  recorded_us) == 0
-                    ? event_unpack((const uint8_t *)wire->data, wire->len)
-                    : NULL;
+    event *ev =
+        eventlog_wire_row(wire, r, row, c_pay, c_key, stream, (uint64_t)seq, recorded_us) == 0
+            ? event_unpack((const uint8_t *)wire->data, wire->len)
+            : NULL;
     if (!ev) {
         log_error("rebuild: event %s/%" PRId64 " does not decode: stopping there", stream, seq);
         return -1;
@@ -118,8 +118,8 @@ static int rebuild_read(PGconn *c, model *m, int64_t last[NSTREAMS], uint64_t *n
                 c_pay = PQfnumber(r, "payload"), c_key = PQfnumber(r, "datakey");
             for (int i = 0; i < n; i++) {
                 int64_t seq = be64(PQgetvalue(r, i, c_seq));
-                if (apply_row(m, &wire, rebuild_streams[s], seq, be64(PQgetvalue(r, i, c_rec)),
-                              r, i, c_pay, c_key) != 0) {
+                if (apply_row(m, &wire, rebuild_streams[s], seq, be64(PQgetvalue(r, i, c_rec)), r,
+                              i, c_pay, c_key) != 0) {
                     PQclear(r);
                     goto out;
                 }

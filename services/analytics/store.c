@@ -12,6 +12,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+#include "erased.h"
 #include "footprint.h"
 #include "load.h"
 #include "log.h"
@@ -27,6 +28,10 @@ struct store {
     stage st;
     struct model_item *staged; /* the batch's events, borrowed from the consumer */
     size_t nstaged, cap;
+    /* The batch's customer.erased events (borrowed): applied after its
+     * writes, which they must not be undone by. */
+    const Carebus__V1__CustomerErased **erased;
+    size_t nerased, cerased;
     size_t cache_max;
     int64_t idle_ms;
     int64_t last_ms; /* the last batch's end (monotonic), 0: none since idle */
@@ -56,6 +61,7 @@ void store_destroy(store **ps)
     model_destroy(&s->m);
     footprint_release(&s->fp);
     free(s->staged);
+    free(s->erased);
     free(s);
     *ps = NULL;
 }
@@ -105,6 +111,23 @@ static consumer_result store_stage(consumer_txn *tx, const event *ev, void *arg)
 }
 
 /* Applies the staged batch to the model and writes what it changed. */
+/* customer.erased: kept for the flush (erased.h). */
+static consumer_result store_erased(consumer_txn *tx, const event *ev, void *arg)
+{
+    (void)tx;
+    store *s = arg;
+    if (s->nerased == s->cerased) {
+        size_t cap = s->cerased ? s->cerased * 2 : 4;
+        const Carebus__V1__CustomerErased **n = realloc(s->erased, cap * sizeof *n);
+        if (!n)
+            return CONSUMER_RETRY;
+        s->erased = n;
+        s->cerased = cap;
+    }
+    s->erased[s->nerased++] = ev->customer_erased;
+    return CONSUMER_OK;
+}
+
 static int store_apply(store *s, db *d)
 {
     model *m = s->m;
@@ -131,11 +154,26 @@ out:
     return rc;
 }
 
+/* The batch's erasures, after its writes; the cache may hold what they
+ * redacted: dropped. 0 or -1. */
+static int store_erase(store *s, db *d)
+{
+    for (size_t i = 0; i < s->nerased; i++)
+        if (erased_apply(d, s->erased[i], "analytics.erase") != 0)
+            return -1;
+    if (s->nerased)
+        store_drop(s);
+    return 0;
+}
+
 static consumer_result store_flush(consumer_txn *tx, void *arg)
 {
     store *s = arg;
-    if (!s->nstaged)
-        return CONSUMER_OK;
+    if (!s->nstaged) {
+        int rc = store_erase(s, consumer_txn_db(tx));
+        s->nerased = 0;
+        return rc == 0 ? CONSUMER_OK : CONSUMER_RETRY;
+    }
     if (store_cached(s) > s->cache_max)
         store_drop(s);
     int64_t t0 = time_mono_ms();
@@ -144,6 +182,8 @@ static consumer_result store_flush(consumer_txn *tx, void *arg)
             log_error("analytics: could not apply a batch of %zu events", s->nstaged);
         return CONSUMER_RETRY;
     }
+    if (store_erase(s, consumer_txn_db(tx)) != 0)
+        return CONSUMER_RETRY;
     log_debug("analytics: %zu events applied in %lld ms (%zu held)", s->nstaged,
               (long long)(time_mono_ms() - t0), store_cached(s));
     return CONSUMER_OK;
@@ -152,7 +192,7 @@ static consumer_result store_flush(consumer_txn *tx, void *arg)
 static void store_done(bool committed, void *arg)
 {
     store *s = arg;
-    s->nstaged = 0;
+    s->nstaged = s->nerased = 0;
     if (!committed) {
         store_drop(s);
         stage_forget(&s->st);
@@ -189,13 +229,16 @@ void store_idle(store *s, int64_t now)
 
 #define ON(body) [CAREBUS__V1__ENVELOPE__BODY_##body] = {NULL, store_stage}
 const struct consumer_handler store_handlers[] = {
-    ON(TICKET_OPENED),    ON(TICKET_CONTACT_ADDED), ON(TICKET_CLASSIFIED),
-    ON(TICKET_ASSIGNED),  ON(TICKET_QUEUED),        ON(TICKET_TRANSFERRED),
-    ON(TICKET_REOPENED),  ON(TICKET_SOLVED),        ON(TICKET_CLOSED),
-    ON(TICKET_ESCALATED), ON(AGENT_REPLIED),        ON(TICKET_STATUS_CHANGED),
-    ON(SLA_WARNING),      ON(SLA_BREACH),           ON(SLA_ESCALATION),
-    ON(SURVEY_REQUESTED), ON(SURVEY_ANSWERED),      ON(CUSTOMER_PROFILE_UPDATED),
-    ON(CUSTOMER_MERGED),
+    ON(TICKET_OPENED),     ON(TICKET_CONTACT_ADDED),
+    ON(TICKET_CLASSIFIED), ON(TICKET_ASSIGNED),
+    ON(TICKET_QUEUED),     ON(TICKET_TRANSFERRED),
+    ON(TICKET_REOPENED),   ON(TICKET_SOLVED),
+    ON(TICKET_CLOSED),     ON(TICKET_ESCALATED),
+    ON(AGENT_REPLIED),     ON(TICKET_STATUS_CHANGED),
+    ON(SLA_WARNING),       ON(SLA_BREACH),
+    ON(SLA_ESCALATION),    ON(SURVEY_REQUESTED),
+    ON(SURVEY_ANSWERED),   ON(CUSTOMER_PROFILE_UPDATED),
+    ON(CUSTOMER_MERGED),   [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_ERASED] = {"router", store_erased},
 };
 #undef ON
 const size_t store_nhandlers = sizeof store_handlers / sizeof store_handlers[0];

@@ -82,9 +82,8 @@ static const char FEED_PAGE_SQL[] =
     ")"
     " SELECT p.k, p.stream, p.seq,"
     "        (extract(epoch FROM p.recorded_at) * 1000000)::bigint, e.payload, dk.wrapped"
-    "   FROM page p JOIN eventlog.events e ON e.stream = p.stream AND e.seq = p.seq"
-    EVENTLOG_DATAKEY_JOIN
-    " UNION ALL"
+    "   FROM page p JOIN eventlog.events e"
+    "     ON e.stream = p.stream AND e.seq = p.seq" EVENTLOG_DATAKEY_JOIN " UNION ALL"
     " SELECT NULL, w.stream,"
     "        CASE WHEN coalesce(t.n, 0) = coalesce(cn.n, 0) AND coalesce(cn.n, 0) < $4::int"
     "             THEN least(w.last_seq, w.after + $5::bigint)"
@@ -353,10 +352,9 @@ static int feed_event_json(feed *f, PGresult *res, int i, buf *out)
     uint64_t seq = strtoull(PQgetvalue(res, i, 2), NULL, 10);
     size_t len = 0, klen = 0;
     unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 4), &len);
-    unsigned char *key =
-        PQgetisnull(res, i, 5)
-            ? NULL
-            : PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 5), &klen);
+    unsigned char *key = PQgetisnull(res, i, 5)
+                             ? NULL
+                             : PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 5), &klen);
     int built = bytes && (key || PQgetisnull(res, i, 5))
                     ? eventlog_wire_buf(&f->wire, bytes, len, key, klen, stream, seq,
                                         strtoll(PQgetvalue(res, i, 3), NULL, 10))

@@ -11,6 +11,7 @@
  *   POST /v1/tickets/{id}/merge     ticket.merge_requested     (merges.h)
  *   POST /v1/customers/{id}/merge   customer.merge_requested   (merges.h)
  *   POST /v1/customers/{id}/unmerge customer.unmerge_requested (merges.h)
+ *   POST /v1/customers/{id}/erasure customer.erasure_requested (erasure.h)
  *
  * The parsers are pure like message_parse (unit-tested, fuzzed): a JSON
  * object and the path's id in, an envelope out, strings borrowed from the
@@ -55,6 +56,7 @@ struct op {
         Carebus__V1__TicketMergeRequested ticket_merge;       /* merges.c */
         Carebus__V1__CustomerMergeRequested customer_merge;   /* merges.c */
         Carebus__V1__CustomerUnmergeRequested unmerge;        /* merges.c */
+        Carebus__V1__CustomerErasureRequested erasure;        /* erasure.c */
     } body;
     char *teams[OP_MAX_TEAMS];
     char *leads[OP_MAX_TEAMS];

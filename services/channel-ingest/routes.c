@@ -42,6 +42,8 @@ const struct http_route ingest_routes[] = {
     {"PUT", "/v1/customers/:id", customers_put, SCOPE_INGEST},
     {"POST", "/v1/customers/:id/merge", customers_merge_post, SCOPE_SUPERVISOR},
     {"POST", "/v1/customers/:id/unmerge", customers_unmerge_post, SCOPE_SUPERVISOR},
+    /* Personal data erased for good (erasure.h): admin. */
+    {"POST", "/v1/customers/:id/erasure", customers_erasure_post, SCOPE_ADMIN},
     /* A CRM's bulk load is set-up work, like agents and teams: admin. */
     {"POST", "/v1/customer-imports", customer_imports_post, SCOPE_ADMIN | HTTP_LARGE_BODY},
     {"POST", "/v1/calls", calls_post, SCOPE_INGEST},

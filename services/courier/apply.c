@@ -25,6 +25,8 @@
 #include <string.h>
 
 #include "courier.h"
+#include "datakey.h"
+#include "erased.h"
 #include "event_json.h"
 #include "log.h"
 #include "metrics.h"
@@ -253,7 +255,8 @@ static consumer_result on_contact_received(consumer_txn *tx, const event *ev, vo
     const Carebus__V1__ContactReceived *m = ev->contact_received;
     const char *who = customer_key(m->customer);
     const char *channel = event_channel_name(m->channel);
-    if (!who || !channel[0])
+    /* An erased contact read from the log (a rebuild) has no handle left. */
+    if (!who || !channel[0] || strcmp(who, DATAKEY_ERASED) == 0)
         return CONSUMER_OK;
     int64_t at = ev->occurred_at ? event_ts_us(ev->occurred_at) : event_time_us(ev);
     return intent_window(c->intent, channel, who, at) == 0 ? CONSUMER_OK : CONSUMER_RETRY;
@@ -330,6 +333,19 @@ static consumer_result on_subscription_paused(consumer_txn *tx, const event *ev,
     return CONSUMER_OK;
 }
 
+/* customer.erased: offered to the subscriptions like any event (an
+ * integrator erases too), then the done deliveries to those customers are
+ * redacted (erased.h). */
+static consumer_result on_customer_erased(consumer_txn *tx, const event *ev, void *arg)
+{
+    consumer_result r = on_event(tx, ev, arg);
+    if (r != CONSUMER_OK)
+        return r;
+    return erased_apply(consumer_txn_db(tx), ev->customer_erased, "courier.erase") == 0
+               ? CONSUMER_OK
+               : CONSUMER_RETRY;
+}
+
 /* --- the table ---------------------------------------------------------------- */
 
 /* Indexed by body case; every case gets on_event, some their own. */
@@ -355,6 +371,7 @@ void courier_handlers_init(void)
         {CAREBUS__V1__ENVELOPE__BODY_SUBSCRIPTION_SAVED, on_subscription_saved},
         {CAREBUS__V1__ENVELOPE__BODY_SUBSCRIPTION_DELETED, on_subscription_deleted},
         {CAREBUS__V1__ENVELOPE__BODY_SUBSCRIPTION_PAUSED, on_subscription_paused},
+        {CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_ERASED, on_customer_erased},
     };
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         handlers[own[i].k] = (struct consumer_handler){NULL, own[i].fn};

@@ -167,9 +167,8 @@ bool datakey_is_sealed(const char *s)
 /* --- AES-256-GCM ------------------------------------------------------- */
 
 /* ct (n bytes) and tag from pt under key and nonce, with aad. 0 or -1. */
-static int gcm_seal(EVP_CIPHER_CTX *c, const uint8_t *key, const uint8_t *nonce,
-                    const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t n, uint8_t *ct,
-                    uint8_t *tag)
+static int gcm_seal(EVP_CIPHER_CTX *c, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+                    size_t aad_len, const uint8_t *pt, size_t n, uint8_t *ct, uint8_t *tag)
 {
     int len = 0;
     if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
@@ -182,9 +181,8 @@ static int gcm_seal(EVP_CIPHER_CTX *c, const uint8_t *key, const uint8_t *nonce,
 }
 
 /* pt (n bytes) from ct and tag; -1 when the tag does not verify. */
-static int gcm_open(EVP_CIPHER_CTX *c, const uint8_t *key, const uint8_t *nonce,
-                    const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t n,
-                    const uint8_t *tag, uint8_t *pt)
+static int gcm_open(EVP_CIPHER_CTX *c, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+                    size_t aad_len, const uint8_t *ct, size_t n, const uint8_t *tag, uint8_t *pt)
 {
     int len = 0;
     if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
@@ -201,7 +199,7 @@ static int gcm_open(EVP_CIPHER_CTX *c, const uint8_t *key, const uint8_t *nonce,
 struct field_ctx {
     EVP_CIPHER_CTX *cipher;
     uint8_t key[DATAKEY_LEN];
-    bool have_key;     /* sealing: a key was drawn (some field was set) */
+    bool have_key;          /* sealing: a key was drawn (some field was set) */
     const uint8_t *wrapped; /* opening: NULL when destroyed */
     uint64_t counter;
 };
@@ -313,8 +311,8 @@ int datakey_seal(const uint8_t *plain, size_t len, const char *event_id, buf *ou
     memcpy(w + 1, master.id, DATAKEY_MASTER_ID_LEN);
     uint8_t *nonce = w + 1 + DATAKEY_MASTER_ID_LEN;
     if (RAND_bytes(nonce, NONCE_LEN) != 1 ||
-        gcm_seal(x.cipher, master.key, nonce, (const uint8_t *)event_id, strlen(event_id),
-                 x.key, DATAKEY_LEN, nonce + NONCE_LEN, nonce + NONCE_LEN + DATAKEY_LEN) != 0 ||
+        gcm_seal(x.cipher, master.key, nonce, (const uint8_t *)event_id, strlen(event_id), x.key,
+                 DATAKEY_LEN, nonce + NONCE_LEN, nonce + NONCE_LEN + DATAKEY_LEN) != 0 ||
         pack_into(ev, out) != 0) {
         log_error("datakey: could not seal event %s", event_id);
         goto out;
@@ -356,8 +354,7 @@ int datakey_open(const uint8_t *stored, size_t len, const uint8_t *wrapped, size
             goto out;
         }
         if (gcm_open(x.cipher, master.key, nonce, (const uint8_t *)id, strlen(id),
-                     nonce + NONCE_LEN, DATAKEY_LEN, nonce + NONCE_LEN + DATAKEY_LEN,
-                     x.key) != 0) {
+                     nonce + NONCE_LEN, DATAKEY_LEN, nonce + NONCE_LEN + DATAKEY_LEN, x.key) != 0) {
             log_error("datakey: event %s: its data key does not unwrap", id);
             goto out;
         }

@@ -233,11 +233,10 @@ int eventlog_wire_row(buf *out, const PGresult *r, int row, int c_payload, int c
                       const char *stream, uint64_t seq, int64_t recorded_us)
 {
     bool keyed = !PQgetisnull(r, row, c_datakey);
-    return eventlog_wire_buf(out, (const uint8_t *)PQgetvalue(r, row, c_payload),
-                             (size_t)PQgetlength(r, row, c_payload),
-                             keyed ? (const uint8_t *)PQgetvalue(r, row, c_datakey) : NULL,
-                             keyed ? (size_t)PQgetlength(r, row, c_datakey) : 0, stream, seq,
-                             recorded_us);
+    return eventlog_wire_buf(
+        out, (const uint8_t *)PQgetvalue(r, row, c_payload), (size_t)PQgetlength(r, row, c_payload),
+        keyed ? (const uint8_t *)PQgetvalue(r, row, c_datakey) : NULL,
+        keyed ? (size_t)PQgetlength(r, row, c_datakey) : 0, stream, seq, recorded_us);
 }
 
 uint8_t *eventlog_wire(const uint8_t *payload, size_t len, const char *stream, uint64_t seq,
@@ -380,8 +379,8 @@ int eventlog_read(db *d, const char *stream, uint64_t after, int max, event **ou
     buf wire = BUF_INIT; /* each event's bytes, as they were published */
     for (int i = 0; i < n; i++) {
         uint64_t seq = (uint64_t)be64(PQgetvalue(r, i, c_seq));
-        int built =
-            eventlog_wire_row(&wire, r, i, c_pay, c_key, stream, seq, be64(PQgetvalue(r, i, c_rec)));
+        int built = eventlog_wire_row(&wire, r, i, c_pay, c_key, stream, seq,
+                                      be64(PQgetvalue(r, i, c_rec)));
         event *ev = built == 0 ? event_unpack((const uint8_t *)wire.data, wire.len) : NULL;
         if (!ev) {
             /* Never skip silently: the caller stops at this seq. */

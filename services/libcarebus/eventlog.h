@@ -85,9 +85,8 @@ uint8_t *eventlog_wire(const uint8_t *payload, size_t len, const char *stream, u
  * none: erased fields read DATAKEY_ERASED). 0, or -1 when the payload does
  * not open (logged) or memory ran out. */
 struct buf;
-int eventlog_wire_buf(struct buf *out, const uint8_t *payload, size_t len,
-                      const uint8_t *wrapped, size_t wrapped_len, const char *stream,
-                      uint64_t seq, int64_t recorded_us);
+int eventlog_wire_buf(struct buf *out, const uint8_t *payload, size_t len, const uint8_t *wrapped,
+                      size_t wrapped_len, const char *stream, uint64_t seq, int64_t recorded_us);
 
 /* eventlog_wire_buf for row `row` of a binary result that holds the
  * payload and datakey columns at c_payload and c_datakey. */

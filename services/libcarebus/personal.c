@@ -13,7 +13,10 @@
 
 #include "carebus/v1/events.pb-c.h"
 
-#define P(msg, f) {&carebus__v1__##msg##__descriptor, f}
+#define P(msg, f)                                                                                  \
+    {                                                                                              \
+        &carebus__v1__##msg##__descriptor, f                                                       \
+    }
 const struct personal_field personal_fields[] = {
     P(customer_ref, "name"),
     P(customer_ref, "phone"),

@@ -46,6 +46,7 @@
 #include "address.h"
 #include "agents.h"
 #include "canned.h"
+#include "erase.h"
 #include "import.h"
 #include "language.h"
 #include "log.h"
@@ -230,6 +231,9 @@ void route_prepare(route_item *it, const char *country)
         return;
     case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGE_REQUESTED:
         unmerge_prepare(it);
+        return;
+    case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_ERASURE_REQUESTED:
+        erase_prepare(it);
         return;
     case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_IMPORTED:
         import_prepare(it, country);
@@ -1960,6 +1964,7 @@ static const struct route_entry route_table[] = {
     [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGE_REQUESTED] = {"ingest", merge_customers},
     /* A batch of its own (route_barrier) */
     [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGE_REQUESTED] = {"ingest", unmerge_apply},
+    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_ERASURE_REQUESTED] = {"ingest", erase_apply},
     [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_IMPORTED] = {"ingest", import_apply},
     [CAREBUS__V1__ENVELOPE__BODY_MESSAGE_SENT] = {"courier", route_sent},
     [CAREBUS__V1__ENVELOPE__BODY_MESSAGE_DELIVERED] = {"ingest", route_delivered},
@@ -1986,12 +1991,15 @@ static const struct route_entry *route_entry_of(Carebus__V1__Envelope__BodyCase 
 
 bool route_barrier(const route_item *it)
 {
-    return !it->skip && it->ev->body_case == CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGE_REQUESTED;
+    return !it->skip &&
+           (it->ev->body_case == CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGE_REQUESTED ||
+            it->ev->body_case == CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_ERASURE_REQUESTED);
 }
 
 int route_keys_load(model *m, route_keys *k, const route_item *it)
 {
-    if (!route_barrier(it))
+    if (!route_barrier(it) ||
+        it->ev->body_case == CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_ERASURE_REQUESTED)
         return 0;
     const struct unmerge_plan *p;
     if (unmerge_load(m, it, &p) != 0)

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "erased.h"
 #include "id.h"
 #include "lang.h"
 #include "log.h"
@@ -240,6 +241,15 @@ static consumer_result on_merged(consumer_txn *tx, const event *ev, void *arg)
                : CONSUMER_RETRY;
 }
 
+/* customer.erased: the invitations' handles and texts, the comments. */
+static consumer_result on_erased(consumer_txn *tx, const event *ev, void *arg)
+{
+    (void)arg;
+    return erased_apply(consumer_txn_db(tx), ev->customer_erased, "survey.erase") == 0
+               ? CONSUMER_OK
+               : CONSUMER_RETRY;
+}
+
 /* The surveys of the tickets an unmerge gave back are their customer's. */
 static consumer_result on_unmerged(consumer_txn *tx, const event *ev, void *arg)
 {
@@ -352,6 +362,7 @@ const struct consumer_handler survey_handlers[] = {
     [CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED] = {"router", on_reopened},
     [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED] = {"router", on_merged},
     [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGED] = {"router", on_unmerged},
+    [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_ERASED] = {"router", on_erased},
     [CAREBUS__V1__ENVELOPE__BODY_SURVEY_REQUESTED] = {"survey", on_requested},
     [CAREBUS__V1__ENVELOPE__BODY_SURVEY_ANSWERED] = {"survey", on_answered},
 };

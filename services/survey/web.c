@@ -380,9 +380,10 @@ static void store(struct web_req *w)
     time_format_rfc3339(w->occurred_us, when);
     snprintf(cs, sizeof cs, "%d", w->a.csat);
     snprintf(ce, sizeof ce, "%d", w->a.ces);
-    const char *p[] = {w->survey_id,     w->a.csat ? cs : NULL, w->a.ces ? ce : NULL,
-                       w->a.comment,     w->event_id,           when,
-                       buf_str(&payload), w->entry.sealed ? buf_str(&datakey) : NULL};
+    const char *p[] = {w->survey_id,         w->a.csat ? cs : NULL,
+                       w->a.ces ? ce : NULL, w->a.comment,
+                       w->event_id,          when,
+                       buf_str(&payload),    w->entry.sealed ? buf_str(&datakey) : NULL};
     int rc = packed != 0 || payload.failed || datakey.failed
                  ? -1
                  : dbq_query(w->sv->web,

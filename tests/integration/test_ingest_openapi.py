@@ -424,8 +424,10 @@ def merge_ids(st, seed):
     joined = post({"channel": "facebook", "external_id": "openapi-pq", "text": "pq",
                    "customer": {"handle": "openapi-q", "phone": "0907777777"}})
     assert joined["customer_id"] != q["customer_id"], "q was not merged"
+    erased = post({"channel": "chat", "external_id": "openapi-erased", "text": "e",
+                   "customer": {"handle": "openapi-erased"}})
     return {"ticket-merge-into": second["ticket_id"], "customer-merged": other["customer_id"],
-            "customer-unmerge": q["customer_id"]}
+            "customer-unmerge": q["customer_id"], "customer-erased": erased["customer_id"]}
 
 
 def test_every_documented_operation_answers_as_documented(spec, stack):

@@ -12,9 +12,19 @@ through the services, unreadable once its key is destroyed.
      as erased: it stops at them, and reads them once given its own
   d. without a master key the log stores the fields plain (the development
      default, with a warning in the log)
+  e. erasure: a customer who wrote on three channels, was merged with
+     another and answered a survey with her phone in the comment is erased
+     (POST /v1/customers/{id}/erasure, reason required): no table or bi view
+     of any service, no API answer and no stored event shows her name,
+     phone, email, handles or texts; the KPIs are unchanged; the survey
+     service and analytics rebuilt from the log equal the live state
+  f. every service killed -9 around an erasure: it completes after the
+     restarts, announced once
 """
 
 import json
+import subprocess
+from uuid import uuid4
 
 import carebus_harness as h
 from test_event_feed import read_all
@@ -131,3 +141,188 @@ def test_without_master_key_stored_plain(stack):
     assert stored_with(st, "zalo-88231") >= 1
     assert st.db.scalar("SELECT count(*) FROM privacy.datakeys") == 0
     assert "no CAREBUS_MASTER_KEY" in st["ingest"].all_logs()
+
+
+# --- erasure ----------------------------------------------------------------------------
+
+NAME = "Lê Thị Mai"
+PHONE_LOCAL = "0987 654 321"
+EMAIL = "mai.le@example.vn"
+ZALO = "zalo-mai-5521"
+FACEBOOK = "fb-mai-7788"
+TEXTS = ("Đơn hàng 55 của tôi chưa tới", "Xin gửi lại hoá đơn cho tôi", "Tôi là Mai, nhắn qua fb")
+COMMENT = "Gọi lại cho tôi số 0987.654.321 nhé"
+TRACES = ("Mai", "0987", "654321", "654 321", "654.321", "mai.le", "5521", "7788",
+          "Đơn hàng 55", "hoá đơn", "Gọi lại")
+
+
+def erasure_stack(stack):
+    from test_survey_support import survey_env
+    st = stack(master_key=True)
+    for n in ("ingest", "router", "sla", "courier", "analytics"):
+        st[n].start(wait_ready=False)
+    st["survey"].start(wait_ready=False, extra_env=survey_env(st))
+    for n in ("ingest", "router", "sla", "courier", "analytics", "survey"):
+        st[n].wait_ready()
+    return st
+
+
+def post(st, path, body, method="POST"):
+    return h.http_request(f"{st.api_url}{path}", method, body, st.auth(), timeout=h.scaled(15))
+
+
+def customer_of(st, event_id):
+    return h.wait_until(f"contact {event_id} routed", lambda: st.db.scalar(
+        "SELECT coalesce(c.merged_into, c.id)::text FROM router.messages m"
+        " JOIN router.customers c ON c.id = m.customer_id WHERE m.event_id = %s", (event_id,)),
+        h.scaled(20))
+
+
+def a_customer_on_three_channels(st, pb2):
+    """Mai writes on zalo and by e-mail (one customer: the phone joins them),
+    and on Facebook (a second customer, merged into the first by a
+    supervisor); her ticket is solved and she answers the survey with her
+    phone number in the comment. Returns (survivor, merged, ticket)."""
+    from test_survey_support import api_answer, solve_ticket, token_of, wait_requested
+    ids = []
+    for i, (channel, cust) in enumerate((
+            ("zalo", {"name": NAME, "phone": PHONE_LOCAL, "handle": ZALO}),
+            ("email", {"name": NAME, "phone": PHONE_LOCAL, "email": EMAIL}),
+            ("facebook", {"name": NAME, "handle": FACEBOOK}))):
+        r = st.post_message({"channel": channel, "external_id": f"mai-{i}", "customer": cust,
+                             "text": TEXTS[i], "occurred_at": f"2026-11-23T09:0{i}:00+07:00"})
+        assert r.status == 202, r
+        ids.append(r.json()["event_id"])
+    survivor, merged = customer_of(st, ids[0]), customer_of(st, ids[2])
+    assert customer_of(st, ids[1]) == survivor and merged != survivor
+    r = post(st, f"/v1/customers/{survivor}/merge", {"merged_id": merged, "reason": "same person"})
+    assert r.status == 202, r
+    h.wait_until("the merge", lambda: customer_of(st, ids[2]) == survivor, h.scaled(20))
+    ticket = st.db.scalar("SELECT ticket_id::text FROM router.messages WHERE event_id = %s",
+                          (ids[0],))
+    solve_ticket(st, pb2, ticket)
+    s = wait_requested(st, ticket)
+    assert api_answer(st, token_of(s["link"]), {"csat": 3, "comment": COMMENT}).status == 201
+    return survivor, merged, ticket
+
+
+def caught_up(st):
+    for stream in ("ingest", "router", "survey", "sla", "courier"):
+        last = st.last_seq(stream)
+        for consumer in ("router", "survey", "analytics", "courier", "sla"):
+            if st.db.scalar("SELECT count(*) FROM eventlog.offsets WHERE consumer = %s"
+                            " AND stream = %s", (consumer, stream)):
+                st.wait_caught_up(consumer, stream, at_least=last)
+
+
+PERSONAL_SCHEMAS = ("router", "survey", "analytics", "courier", "sla", "bi")
+
+
+def everything(st):
+    """Every row of every table and view of the services' schemas, as text."""
+    rels = st.db.query("SELECT schemaname || '.' || relname FROM ("
+                       " SELECT schemaname, tablename AS relname FROM pg_tables"
+                       " UNION ALL SELECT schemaname, viewname FROM pg_views) r"
+                       " WHERE schemaname = ANY (%s) ORDER BY 1", (list(PERSONAL_SCHEMAS),))
+    out = {}
+    for (rel,) in rels:
+        out[rel] = "\n".join(r[0] for r in st.db.query(f"SELECT t::text FROM {rel} t ORDER BY 1"))
+    return out
+
+
+def traces(st, extra_text=""):
+    found = []
+    for rel, text in everything(st).items():
+        for t in TRACES:
+            if t in text:
+                found.append(f"{rel}: {t!r}")
+    for t in TRACES:
+        if t in extra_text:
+            found.append(f"API: {t!r}")
+        if stored_with(st, t):
+            found.append(f"eventlog.events: {t!r}")
+    return found
+
+
+def kpis(st):
+    return (st.db.query("SELECT t::text FROM analytics.daily t ORDER BY 1"),
+            st.db.query("SELECT count(*), count(*) FILTER (WHERE status = 'closed'),"
+                        " min(created_at) FROM router.tickets"),
+            st.db.query("SELECT csat, ces, answered_at FROM survey.answers ORDER BY 3"))
+
+
+def test_erasure_leaves_no_trace_and_keeps_the_kpis(stack, pb2):
+    st = erasure_stack(stack)
+    survivor, merged, ticket = a_customer_on_three_channels(st, pb2)
+    caught_up(st)
+    assert traces(st), "the scenario left no personal data to erase"
+    before = kpis(st)
+
+    # the reason is required, the scope is admin, the customer must exist
+    assert post(st, f"/v1/customers/{survivor}/erasure", {}).status == 400
+    assert post(st, f"/v1/customers/{uuid4()}/erasure", {"reason": "r"}).status == 404
+    r = post(st, f"/v1/customers/{survivor}/erasure", {"reason": "the customer asked (Decree 13)"})
+    assert r.status == 202, r
+    h.wait_until("customer.erased", lambda: st.db.scalar(
+        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    caught_up(st)
+    erased = [e for e in read_all(st, types="customer.erased")[0]]
+    assert len(erased) == 1
+    body = erased[0]["body"]
+    assert sorted(body["customer_ids"]) == sorted([survivor, merged])
+    assert body["reason"] == "the customer asked (Decree 13)" and body["keys_destroyed"] >= 5
+
+    api = "".join(json.dumps(x, ensure_ascii=False) for x in (
+        st.get_api(f"/v1/customers/{survivor}").json(),
+        st.get_api(f"/v1/tickets/{ticket}").json(),
+        read_all(st)[0]))
+    assert traces(st, api) == [], "\n".join(traces(st, api))
+    assert "[erased]" in api
+    assert kpis(st) == before
+
+    # a rebuild from the log equals the live state, with nothing readable
+    live_survey = everything(st)["survey.answers"], everything(st)["survey.surveys"]
+    st.stop("survey")
+    st.db.query("TRUNCATE survey.answers, survey.surveys")
+    st.db.query("DELETE FROM eventlog.offsets WHERE consumer = 'survey'")
+    from test_survey_support import survey_env
+    st["survey"].start(extra_env=survey_env(st))
+    st.wait_caught_up("survey", "router", at_least=st.last_seq("router"))
+    st.wait_caught_up("survey", "survey", at_least=st.last_seq("survey"))
+    assert (everything(st)["survey.answers"], everything(st)["survey.surveys"]) == live_survey
+    live_analytics = {k: v for k, v in everything(st).items() if k.startswith("analytics.")}
+    st.stop("analytics")
+    p = subprocess.run([str(h.BIN_DIR / "carebus-analytics"), "--rebuild"],
+                       env=st.env_for("analytics"), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=h.scaled(120))
+    assert p.returncode == 0, p.stderr.decode(errors="replace")
+    rebuilt = {k: v for k, v in everything(st).items() if k.startswith("analytics.")}
+    assert rebuilt == live_analytics
+    assert traces(st) == []
+
+
+def test_erasure_survives_kill9(stack, pb2):
+    st = erasure_stack(stack)
+    survivor, merged, _ = a_customer_on_three_channels(st, pb2)
+    caught_up(st)
+    before = kpis(st)
+    # every consumer down but ingest: the erasure waits in the log
+    for n in ("router", "survey", "analytics", "courier", "sla"):
+        st.kill9(n)
+    r = post(st, f"/v1/customers/{survivor}/erasure", {"reason": "asked"})
+    assert r.status == 202, r
+    # the router applies it and is killed at once; then every other service,
+    # each killed while catching up, and restarted
+    st["router"].start()
+    st.kill9("router")
+    st["router"].start()
+    from test_survey_support import survey_env
+    for n in ("survey", "analytics", "courier", "sla"):
+        env = survey_env(st) if n == "survey" else None
+        st[n].start(extra_env=env)
+        st.kill9(n)
+        st[n].start(extra_env=env)
+    caught_up(st)
+    assert st.db.scalar("SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1
+    assert traces(st) == []
+    assert kpis(st) == before

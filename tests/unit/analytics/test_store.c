@@ -36,6 +36,13 @@ static void test_table_matches_model(void **state)
         ev.customer_merged = &merged;
         ev.ticket_id = T1;
         ev.customer_id = CA;
+        /* An erasure is no event of the model: the store applies it after
+         * the batch's writes (store.c), from the router. */
+        if (bc == CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_ERASED) {
+            assert_non_null(store_handlers[bc].fn);
+            assert_string_equal(store_handlers[bc].stream, "router");
+            continue;
+        }
         struct model_refs r;
         bool places = event_type_name(ev.body_case) && model_refs_of(&ev, &r);
         bool listed = (size_t)bc < store_nhandlers && store_handlers[bc].fn;

@@ -79,14 +79,16 @@ static void test_seal_and_open(void **state)
     uint8_t wrapped[DATAKEY_WRAPPED_LEN];
     assert_int_equal(datakey_seal(plain, len, EVENT_ID, &sealed, wrapped), 1);
     /* nothing personal is left readable; the rest is */
-    const char *gone[] = {"Lan", "+84901234567", "lan@example", "4120978365", "hoa-don",
-                          "files.example", "0901"};
+    const char *gone[] = {"Lan",     "+84901234567",  "lan@example", "4120978365",
+                          "hoa-don", "files.example", "0901"};
     for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
         assert_null(memmem(sealed.data, sealed.len, gone[i], strlen(gone[i])));
     assert_non_null(memmem(sealed.data, sealed.len, "msg-1", 5));
     assert_non_null(memmem(sealed.data, sealed.len, "application/pdf", 15));
     /* opened, it is the very envelope that was sealed, byte for byte */
-    assert_int_equal(datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped, &opened), 1);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped, &opened),
+        1);
     assert_int_equal(opened.len, len);
     assert_memory_equal(opened.data, plain, len);
     /* two seals of one event never share a key or a ciphertext */
@@ -142,24 +144,33 @@ static void test_wrong_key_fails(void **state)
     assert_int_equal(datakey_seal(plain, len, EVENT_ID, &sealed, wrapped), 1);
     /* another master key: a configuration mistake, not an erasure */
     datakey_master_set(master_b);
-    assert_int_equal(datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped, &opened), -1);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped, &opened),
+        -1);
     datakey_master_set(NULL);
-    assert_int_equal(datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped, &opened), -1);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped, &opened),
+        -1);
     datakey_master_set(master_a);
     /* a tampered key, a key of the wrong length */
     wrapped[DATAKEY_WRAPPED_LEN - 1] ^= 1;
-    assert_int_equal(datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped, &opened), -1);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped, &opened),
+        -1);
     wrapped[DATAKEY_WRAPPED_LEN - 1] ^= 1;
-    assert_int_equal(datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped - 1, &opened),
+    assert_int_equal(datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped,
+                                  sizeof wrapped - 1, &opened),
                      -1);
     /* another event's key (the event id is the wrap's additional data) */
     uint8_t other[DATAKEY_WRAPPED_LEN];
     buf sealed2 = BUF_INIT;
-    assert_int_equal(datakey_seal(plain, len, "00000000-0000-4000-8000-000000000001", &sealed2,
-                                  other),
-                     1);
-    assert_int_equal(datakey_open((const uint8_t *)sealed.data, sealed.len, other, sizeof other, &opened), -1);
-    assert_int_equal(datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped, &opened), 1);
+    assert_int_equal(
+        datakey_seal(plain, len, "00000000-0000-4000-8000-000000000001", &sealed2, other), 1);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed.data, sealed.len, other, sizeof other, &opened), -1);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped, &opened),
+        1);
     buf_release(&sealed2);
     buf_release(&sealed);
     buf_release(&opened);
@@ -222,7 +233,9 @@ static void test_map_values_and_oneof(void **state)
     assert_null(memmem(sealed.data, sealed.len, "Lợi", strlen("Lợi")));
     assert_null(memmem(sealed.data, sealed.len, "Nam", 3));
     assert_non_null(memmem(sealed.data, sealed.len, "address", 7));
-    assert_int_equal(datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped, &opened), 1);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed.data, sealed.len, wrapped, sizeof wrapped, &opened),
+        1);
     assert_int_equal(opened.len, len);
     assert_memory_equal(opened.data, plain, len);
     buf_release(&sealed);

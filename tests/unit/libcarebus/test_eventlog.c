@@ -229,8 +229,7 @@ static void test_sealed_in_the_log(void **state)
                            " AND position(convert_to('xin chào', 'UTF8') IN payload) = 0",
                            e.event_id),
                      1);
-    assert_int_equal(count("SELECT count(*) FROM privacy.datakeys WHERE event_id = $1",
-                           e.event_id),
+    assert_int_equal(count("SELECT count(*) FROM privacy.datakeys WHERE event_id = $1", e.event_id),
                      1);
     /* what was published (plain) is what a reader of the log gets */
     event *pub = event_unpack(e.wire, e.wire_len), *read[2];
@@ -258,6 +257,11 @@ static void test_sealed_in_the_log(void **state)
     assert_string_equal(read[0]->event_id, e.event_id);
     assert_int_equal(read[0]->contact_received->channel, CAREBUS__V1__CHANNEL__CHANNEL_CHAT);
     event_destroy(&read[0]);
+    /* what the tables' redaction writes is what a reader sees */
+    PGresult *er = db_exec(g_db, "SELECT privacy.erased() AS v", 0, NULL);
+    assert_non_null(er);
+    assert_string_equal(db_value(er, 0, "v"), DATAKEY_ERASED);
+    PQclear(er);
     event_destroy(&pub);
     eventlog_entry_release(&again);
     eventlog_entry_release(&e);
@@ -324,11 +328,8 @@ static void test_trailer_encoding(void **state)
         uint64_t seq;
         int64_t rec;
     } cases[] = {
-        {"ingest", 1, INT64_C(1795399200123456)},
-        {"survey", UINT64_MAX, 0},
-        {"router", 300, -1},
-        {"", 0, INT64_C(-62135596800000000)},
-        {"sla", 1, 999999},
+        {"ingest", 1, INT64_C(1795399200123456)}, {"survey", UINT64_MAX, 0}, {"router", 300, -1},
+        {"", 0, INT64_C(-62135596800000000)},     {"sla", 1, 999999},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Google__Protobuf__Timestamp rec = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
