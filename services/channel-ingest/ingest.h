@@ -88,6 +88,7 @@ http_status tickets_merge_post(http_req *r, void *arg);     /* merges.c */
 http_status customers_merge_post(http_req *r, void *arg);   /* merges.c */
 http_status customers_unmerge_post(http_req *r, void *arg); /* merges.c */
 http_status customers_erasure_post(http_req *r, void *arg); /* erasure.c */
+http_status customers_export(http_req *r, void *arg);       /* export.c */
 http_status customers_post(http_req *r, void *arg);         /* imports.c */
 http_status customer_imports_post(http_req *r, void *arg);  /* imports.c */
 

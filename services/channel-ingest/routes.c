@@ -44,6 +44,7 @@ const struct http_route ingest_routes[] = {
     {"POST", "/v1/customers/:id/unmerge", customers_unmerge_post, SCOPE_SUPERVISOR},
     /* Personal data erased for good (erasure.h): admin. */
     {"POST", "/v1/customers/:id/erasure", customers_erasure_post, SCOPE_ADMIN},
+    {"GET", "/v1/customers/:id/export", customers_export, SCOPE_ADMIN},
     /* A CRM's bulk load is set-up work, like agents and teams: admin. */
     {"POST", "/v1/customer-imports", customer_imports_post, SCOPE_ADMIN | HTTP_LARGE_BODY},
     {"POST", "/v1/calls", calls_post, SCOPE_INGEST},

@@ -329,6 +329,14 @@ def check_operation(c, path, m, op):
         c.expect(f"{what} unknown id", r, 404, op)
         r = c.request(m, path, op, concrete, query="")
         c.expect(f"{what} no ticket_id", r, 400, op, field="ticket_id")
+    elif path == "/v1/customers/{id}/export":  # a query giving the reason
+        why = "?reason=openapi"
+        r = c.request(m, path, op, concrete, query=why)
+        c.expect(f"{what} ?reason", r, 200, op)
+        r = c.request(m, path, op, c.fill(path, unknown=True), query=why)
+        c.expect(f"{what} unknown id", r, 404, op)
+        r = c.request(m, path, op, concrete, query="")
+        c.expect(f"{what} no reason", r, 400, op, field="reason")
     elif path == "/v1/customer-imports":  # NDJSON or CSV, not JSON
         content = op["requestBody"]["content"]
         for ctype in ("application/x-ndjson", "text/csv"):

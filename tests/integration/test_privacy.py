@@ -20,6 +20,9 @@ through the services, unreadable once its key is destroyed.
      service and analytics rebuilt from the log equal the live state
   f. every service killed -9 around an erasure: it completes after the
      restarts, announced once
+  g. export (GET /v1/customers/{id}/export, admin, reason required): one
+     document with every identity, message and survey answer of the
+     customer and the ones merged into it, and their events opened
 """
 
 import json
@@ -326,3 +329,46 @@ def test_erasure_survives_kill9(stack, pb2):
     assert st.db.scalar("SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1
     assert traces(st) == []
     assert kpis(st) == before
+
+
+def test_export_holds_everything(stack, pb2):
+    st = erasure_stack(stack)
+    survivor, merged, ticket = a_customer_on_three_channels(st, pb2)
+    caught_up(st)
+    url = f"{st.api_url}/v1/customers/{survivor}/export"
+    assert h.http_request(url, headers=st.auth(), timeout=h.scaled(15)).status == 400
+    r = h.http_request(url + "?reason=access%20request", headers=st.auth(), timeout=h.scaled(15))
+    assert r.status == 200, r
+    doc = r.json()
+    assert doc["exported_at"] and doc["customer"]["id"] == survivor
+    assert [c["id"] for c in doc["merged_customers"]] == [merged]
+    values = {(i["kind"], i["value"]) for i in doc["identities"]}
+    assert {("phone", "+84987654321"), ("email", EMAIL), ("zalo", ZALO),
+            ("facebook", FACEBOOK)} <= values
+    assert sorted(m["text"] for m in doc["messages"] if m["direction"] == "in") == sorted(TEXTS)
+    assert [t["id"] for t in doc["tickets"]] and ticket in [t["id"] for t in doc["tickets"]]
+    [survey] = doc["surveys"]
+    assert survey["answer"]["comment"] == COMMENT and survey["answer"]["csat"] == 3
+    text = json.dumps(doc["events"], ensure_ascii=False)
+    for t in (NAME, EMAIL, ZALO, FACEBOOK, COMMENT) + TEXTS:
+        assert t in text, t
+    assert "cbenc1:" not in text
+    types = {e["type"] for e in doc["events"]}
+    assert {"contact.received", "customer.merged", "survey.answered"} <= types
+    # a key without the admin scope is refused; an unknown customer is 404
+    from test_ingest_api import new_key
+    read = new_key(st, "reader", scopes="read")["key"]
+    assert h.http_request(url + "?reason=x", headers=st.auth(read),
+                          timeout=h.scaled(15)).status == 403
+    assert h.http_request(f"{st.api_url}/v1/customers/{uuid4()}/export?reason=x",
+                          headers=st.auth(), timeout=h.scaled(15)).status == 404
+    # after an erasure the export shows what is left: nothing personal
+    assert post(st, f"/v1/customers/{survivor}/erasure", {"reason": "asked"}).status == 202
+    h.wait_until("customer.erased", lambda: st.db.scalar(
+        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    caught_up(st)
+    after = h.http_request(url + "?reason=check", headers=st.auth(), timeout=h.scaled(15))
+    assert after.status == 200
+    left = json.dumps(after.json(), ensure_ascii=False)
+    assert [t for t in TRACES if t in left] == []
+    assert "[erased]" in left
