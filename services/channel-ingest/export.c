@@ -7,8 +7,10 @@
  * it the events naming them, their tickets or their contacts, each with
  * its data key; those are opened (eventlog_wire_buf) and written as the
  * event feed writes events (event_json). An erased customer's events read
- * "[erased]" where their personal fields were. The reason is required and
- * logged with the key's actor.
+ * "[erased]" where their personal fields were. The reason is required:
+ * the export is first recorded as a customer.data_exported event (who,
+ * when, why) through the group commit, and the document is read once that
+ * is committed, so no export goes unrecorded.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -21,6 +23,8 @@
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "timeutil.h"
+#include "write.h"
 
 #define CUSTOMER_SET "(SELECT x.id FROM router.customers x WHERE x.id = $1 OR x.merged_into = $1)"
 #define TICKET_SET "(SELECT t.id FROM router.tickets t WHERE t.customer_id IN " CUSTOMER_SET ")"
@@ -58,11 +62,6 @@ static const char export_sql[] =
     "  UNION SELECT m.event_id FROM router.messages m WHERE m.customer_id IN " CUSTOMER_SET ")"
     " ORDER BY 1, 4, 2, 3";
 
-struct export_req {
-    http_req *r;
-    char id[ID_LEN];
-};
-
 /* Row i's event (columns: k, doc, stream, seq, recorded_us, payload, data
  * key), opened, as JSON; NULL when it does not decode (logged). */
 static json_t *export_event(PGresult *res, int i, buf *wire)
@@ -90,7 +89,7 @@ static json_t *export_event(PGresult *res, int i, buf *wire)
 
 static void export_on_rows(PGresult *res, void *arg)
 {
-    struct export_req *x = arg;
+    struct write_req *x = arg;
     http_req *r = x->r;
     if (!res) {
         ingest_reply_unavailable(r);
@@ -121,6 +120,7 @@ static void export_on_rows(PGresult *res, void *arg)
     char *text = NULL;
     if (ok && json_object_set_new(doc, "events", events) == 0) {
         events = NULL;
+        json_object_set_new(doc, "audit_event_id", json_string(x->entry.event_id));
         text = json_dumps(doc, JSON_COMPACT);
     }
     json_decref(events);
@@ -134,6 +134,15 @@ static void export_on_rows(PGresult *res, void *arg)
     free(text);
 }
 
+/* The audit event is committed: now the document. */
+static void export_after_commit(struct write_req *w, struct eventlog_entry *e)
+{
+    (void)e;
+    const char *params[] = {w->id};
+    if (dbq_query(w->in->reads, export_sql, 1, params, export_on_rows, w) != 0)
+        ingest_reply_unavailable(w->r);
+}
+
 http_status customers_export(http_req *r, void *arg)
 {
     ingest *in = arg;
@@ -144,24 +153,29 @@ http_status customers_export(http_req *r, void *arg)
         return HTTP_DONE;
     }
     const char *reason = http_query(r, "reason");
-    if (!reason || !reason[0]) {
+    if (!reason || !reason[0] || strlen(reason) > 1024) {
         ingest_reject(r, 400, "missing_field", "missing_field", "reason",
-                      "\"reason\" is required: why the customer's data is read");
+                      "\"reason\" is required (at most 1,024 characters): why the customer's"
+                      " data is read");
         return HTTP_DONE;
     }
-    struct export_req *x = calloc(1, sizeof *x);
-    if (!x) {
-        ingest_reply_unavailable(r);
+    struct write_req *w = write_req_new(r, in);
+    if (!w)
         return HTTP_DONE;
-    }
-    x->r = r;
-    snprintf(x->id, sizeof x->id, "%s", id);
-    http_set_data(r, x, free);
-    log_info("export of customer %s by %s: %.300s", id, access_actor(auth_grant(r)), reason);
-    const char *params[] = {id};
-    if (dbq_query(in->reads, export_sql, 1, params, export_on_rows, x) != 0) {
-        ingest_reply_unavailable(r);
-        return HTTP_DONE;
-    }
-    return HTTP_SUSPENDED;
+    struct op *o = &w->u.op;
+    carebus__v1__envelope__init(&o->ev);
+    Carebus__V1__CustomerDataExported *b = &o->body.exported;
+    carebus__v1__customer_data_exported__init(b);
+    b->actor = (char *)access_actor(auth_grant(r));
+    b->reason = (char *)reason;
+    google__protobuf__timestamp__init(&o->occurred);
+    event_ts_set(&o->occurred, time_now_us());
+    o->ev.occurred_at = &o->occurred;
+    o->ev.body_case = CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_DATA_EXPORTED;
+    o->ev.customer_data_exported = b;
+    o->ev.customer_id = (char *)id;
+    w->id = id;
+    w->answer = export_after_commit;
+    return write_submit_if_exists(w, &o->ev, "SELECT 1 FROM router.customers WHERE id = $1",
+                                  "customer", id);
 }

@@ -22,7 +22,8 @@ through the services, unreadable once its key is destroyed.
      restarts, announced once
   g. export (GET /v1/customers/{id}/export, admin, reason required): one
      document with every identity, message and survey answer of the
-     customer and the ones merged into it, and their events opened
+     customer and the ones merged into it, and their events opened; each
+     export is recorded first as customer.data_exported (who, when, why)
 """
 
 import json
@@ -341,6 +342,13 @@ def test_export_holds_everything(stack, pb2):
     assert r.status == 200, r
     doc = r.json()
     assert doc["exported_at"] and doc["customer"]["id"] == survivor
+    # the export is audited: an event says who read the data, when and why
+    audit = st.db.query("SELECT event_id::text, customer_id::text FROM eventlog.events"
+                        " WHERE type = 'customer.data_exported'")
+    assert audit == [(doc["audit_event_id"], survivor)]
+    [ev] = read_all(st, types="customer.data_exported")[0]
+    assert ev["body"]["reason"] == "access request" and ev["body"]["actor"]
+    assert ev["occurred_at"]
     assert [c["id"] for c in doc["merged_customers"]] == [merged]
     values = {(i["kind"], i["value"]) for i in doc["identities"]}
     assert {("phone", "+84987654321"), ("email", EMAIL), ("zalo", ZALO),
