@@ -9,8 +9,8 @@
  * over a model loaded and written back set-based (store.h); an unmerge
  * (route_barrier) is routed as a part of its own, between the parts before
  * and after it, all in the one transaction. Events of the "courier" stream
- * (delivery statuses) fold in any order and follow the others. A batch costs three round trips of the router's own (place,
- * prefetch, writes: pipe.h) whatever its size, plus the consumer's append,
+ * (delivery statuses) fold in any order and follow the others. A batch costs three round trips of
+ * the router's own (place, prefetch, writes: pipe.h) whatever its size, plus the consumer's append,
  * offsets and commit (and one more for a reply whose ticket a merge in
  * the batch changed: store_conversation).
  *
@@ -45,6 +45,7 @@
 #include "offline.h"
 #include "order.h"
 #include "pipe.h"
+#include "retention.h"
 #include "route.h"
 #include "store.h"
 #include "teams.h"
@@ -130,6 +131,12 @@ router *router_new(void)
         goto fail;
     }
     r->offline_grace_us = (int64_t)grace * 1000000;
+    long retention;
+    if (config_long("RETENTION_S", 0, 0, 100L * 366 * 24 * 3600, &retention, &err) != 0) {
+        log_error("%s", err);
+        goto fail;
+    }
+    r->retention_s = retention;
     r->email_domain = config_str("EMAIL_DOMAIN", ROUTER_EMAIL_DOMAIN_DEFAULT);
     const char *path = config_str("ROUTER_CONFIG", NULL);
     if (!path && access(ROUTER_CONFIG_DEFAULT, R_OK) == 0)
@@ -540,6 +547,14 @@ static int router_tick_teams_offline(router *r)
 {
     router_seed_teams(r);
     int n = offline_decide(r->db, r->offline_grace_us);
+    /* Retention: looked at once per period, at least once a minute. */
+    int64_t now = time_mono_ms();
+    if (n >= 0 && r->retention_s > 0 && now >= r->retention_next_ms) {
+        int64_t every = r->retention_s < 60 ? r->retention_s : 60;
+        r->retention_next_ms = now + every * 1000;
+        int due = retention_decide(r->db, r->retention_s);
+        n = due < 0 ? -1 : n + due;
+    }
     if (n > 0 && r->consumer && consumer_catch_up(r->consumer) != 0)
         return -1;
     return n < 0 ? -1 : 0;

@@ -37,9 +37,11 @@ typedef struct router {
     const char *country; /* whose national phone numbers (identity.h) */
     const char *email_domain;
     int64_t reopen_window_us;
-    int64_t offline_grace_us; /* CAREBUS_OFFLINE_GRACE_S (offline.h) */
-    bool teams_seeded;        /* the file's teams are in router.teams (teams.h) */
-    consumer *consumer;       /* borrowed (router_attach) */
+    int64_t offline_grace_us;  /* CAREBUS_OFFLINE_GRACE_S (offline.h) */
+    int64_t retention_s;       /* CAREBUS_RETENTION_S (retention.h); 0: off */
+    int64_t retention_next_ms; /* monotonic: the next look for customers due */
+    bool teams_seeded;         /* the file's teams are in router.teams (teams.h) */
+    consumer *consumer;        /* borrowed (router_attach) */
     db *db;
     bus *bus;
     /* The batch being staged: "ingest" events, in the log's order with the

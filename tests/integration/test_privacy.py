@@ -24,6 +24,9 @@ through the services, unreadable once its key is destroyed.
      document with every identity, message and survey answer of the
      customer and the ones merged into it, and their events opened; each
      export is recorded first as customer.data_exported (who, when, why)
+  h. retention (CAREBUS_RETENTION_S): a customer whose tickets are all
+     closed beyond the period is erased by the same path, once; one with
+     an open ticket is not
 """
 
 import json
@@ -380,3 +383,25 @@ def test_export_holds_everything(stack, pb2):
     left = json.dumps(after.json(), ensure_ascii=False)
     assert [t for t in TRACES if t in left] == []
     assert "[erased]" in left
+
+
+def test_retention_erases_customers_whose_tickets_closed_long_ago(stack, pb2):
+    from test_survey_support import open_ticket, set_status
+    st = stack(master_key=True)
+    st["ingest"].start()
+    st["router"].start(extra_env={"CAREBUS_RETENTION_S": "2"})
+    old, old_customer = open_ticket(st, 71, text="Hỏi về đơn 71 của chị Hoa")
+    kept, kept_customer = open_ticket(st, 72, text="Hỏi về đơn 72 của anh Nam")
+    set_status(st, pb2, old, "solved", "ticket.solved")
+    set_status(st, pb2, old, "closed", "ticket.closed")
+    h.wait_until("the retention's erasure", lambda: st.db.scalar(
+        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(30))
+    [ev] = read_all(st, types="customer.erased")[0]
+    assert ev["body"]["customer_ids"] == [old_customer] and ev["body"]["actor"] == "retention"
+    st.wait_caught_up()
+    texts = dict(st.db.query("SELECT ticket_id::text, text FROM router.messages"))
+    assert texts[old] == "[erased]" and "đơn 72" in texts[kept]
+    # once: the next looks find nothing more to do
+    st.wait_caught_up(at_least=st.last_seq("ingest"))
+    assert st.db.scalar("SELECT count(*) FROM eventlog.events"
+                        " WHERE type = 'customer.erasure_requested'") == 1
