@@ -253,15 +253,11 @@ static int setup_smtp(struct xfer *x)
     curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(c, CURLOPT_READDATA, x);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
-    /* The server's replies (libcurl hands them to the header callback, never
-     * the client's commands): the answer's body, for the adapter to read. */
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
     if (r->require_tls)
         curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     /* The server's replies, one a line, are the answer's body (libcurl
-     * hands them to the header callback): an adapter quotes a refusal in
-     * the server's own words. */
+     * hands them to the header callback, never the client's commands): an
+     * adapter quotes a refusal in the server's own words. */
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
     return 0;
