@@ -14,18 +14,28 @@ channel).
   integrator mode (CAREBUS_CHANNEL_ZALO_MODE=integrator), a message.outbound
   webhook (kind survey) to the integrator that owns the channel, and
   message.sent once it took it.
+* With Zalo's own sender (the strict OA emulator), the invitation of a Zalo
+  customer's solved ticket is one v3 customer-service message to the
+  customer's user_id carrying the survey link; the customer follows the
+  link, answers, and the answer is recorded (survey's tables, its event,
+  bi.surveys through analytics).
 """
 
 import base64
 import hashlib
 import hmac
 import json
+import re
 
 import carebus_harness as h
-from courier_support import (WebhookReceiver, message_events, new_secret, restart_courier,
-                             save_subscription, start_courier, verify_standard_webhook,
-                             wait_subscription)
-from test_survey_support import WEBHOOK_SECRET, open_ticket, solve_ticket, start, wait_requested
+from courier_support import (WebhookReceiver, attempts, delivery, message_events, new_secret,
+                             restart_courier, save_subscription, start_courier,
+                             verify_standard_webhook, wait_subscription)
+from emulators import ZaloEmulator
+from emulators.zalo import CS_PATH
+from test_courier_zalo import USER, contact, zalo_stack
+from test_survey_support import (WEBHOOK_SECRET, Browserless, answered_events, answers,
+                                 open_ticket, solve_ticket, start, survey_env, wait_requested)
 
 
 def legacy_ok(req):
@@ -160,3 +170,57 @@ def test_invitation_reaches_the_integrator_of_the_channel(stack, pb2):
         assert sent.kind == pb2.OUTBOUND_KIND_SURVEY and sent.attempts == 1
         assert sent.cause_event_id == survey_event
         assert not message_events(st, pb2, "message.failed")
+
+
+def test_invitation_reaches_zalo_and_the_customer_answers_it(stack, pb2):
+    with ZaloEmulator() as z:
+        st = zalo_stack(stack, z, more={"survey": survey_env, "analytics": {}})
+        ticket = contact(st, z, "Đơn hàng giao thiếu một món, em kiểm tra giúp")
+        solve_ticket(st, pb2, ticket)
+        s = wait_requested(st, ticket)
+        assert (s["channel"], s["handle"]) == ("zalo", USER), s
+
+        # One customer-service message, as Zalo documents it, to the
+        # customer's user_id, with the invitation's text and link.
+        [req] = z.wait_requests(1, timeout=h.scaled(20), path=CS_PATH)
+        assert req.method == "POST" and not req.query, req.to_json()
+        assert req.header("access_token") == z.config["access_token"]
+        assert req.header("Content-Type") == "application/json"
+        assert req.json == {"recipient": {"user_id": USER}, "message": {"text": s["text"]}}
+        assert req.response_json["error"] == 0, req.response_json
+        mid = req.response_json["data"]["message_id"]
+        [got] = z.messages(USER)
+        links = re.findall(r"https?://\S+", got["text"])
+        assert links == [s["link"]], (links, got["text"])
+
+        # courier's record of it: a survey message, sent once.
+        survey_event = st.db.scalar("SELECT event_id::text FROM eventlog.events "
+                                    "WHERE type = 'survey.requested' AND ticket_id = %s",
+                                    (ticket,))
+        sent = h.wait_until("message.sent", lambda: [
+            m for m in message_events(st, pb2, "message.sent").values()
+            if m.cause_event_id == survey_event], h.scaled(10))
+        [sent] = sent
+        assert sent.kind == pb2.OUTBOUND_KIND_SURVEY and sent.channel == pb2.CHANNEL_ZALO
+        assert sent.provider_message_id == mid and sent.attempts == 1
+        assert delivery(st, sent.delivery_id)[:2] == ("sent", 1)
+        assert attempts(st, sent.delivery_id) == [(1, "sent", 200, None)]
+        assert not message_events(st, pb2, "message.failed")
+
+        # The customer follows the link from the message and answers.
+        b = Browserless(st, links[0])
+        assert links[0].startswith(st["survey"].url + "/")
+        r = b.get()
+        assert r.status == 200 and '<html lang="vi">' in r.body.decode(), r
+        comment = "Giao bù nhanh, cảm ơn"
+        r = b.post({"csat": "5", "ces": "6", "comment": comment, "lang": "vi"})
+        assert r.status == 200 and "Cảm ơn anh/chị!" in r.body.decode(), r
+        assert answers(st) == [(s["id"], 5, 6, comment)]
+        assert answered_events(st) == 1
+
+        # ... and what BI reads of it.
+        h.wait_until("bi.surveys to show the answer", lambda: st.db.query(
+            "SELECT channel, answered, csat, ces, csat_positive FROM bi.surveys "
+            "WHERE ticket_id = %s", (ticket,)) == [("zalo", True, 5, 6, True)], h.scaled(30),
+            on_timeout=lambda: st["analytics"].log_tail())
+        assert len(z.requests(path=CS_PATH)) == 1, "nothing sent twice"

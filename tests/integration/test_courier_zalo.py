@@ -49,14 +49,17 @@ def start_courier(st, z, **extra):
     st["courier"].start(extra_env=courier_env(**zalo_env(z), **extra))
 
 
-def zalo_stack(stack, z, **courier_extra):
+def zalo_stack(stack, z, more=None, **courier_extra):
     """ingest (Zalo's webhook), router and courier (Zalo's sender) on one
-    stack; the emulator's webhooks go to this ingest."""
+    stack, and more ({name: extra env}, e.g. survey); the emulator's
+    webhooks go to this ingest."""
     st = stack()
     st["ingest"].start(wait_ready=False, extra_env=zalo_env(z))
     st["router"].start(wait_ready=False)
     st["courier"].start(wait_ready=False, extra_env=courier_env(**zalo_env(z), **courier_extra))
-    for name in ("ingest", "router", "courier"):
+    for name, env in (more or {}).items():
+        st[name].start(wait_ready=False, extra_env=env(st) if callable(env) else env)
+    for name in ("ingest", "router", "courier", *(more or {})):
         st[name].wait_ready()
     z.set_webhook_url(st.api_url + "/v1/webhooks/zalo")
     return st
