@@ -14,6 +14,14 @@
  * succeeds. Changes made by carebusctl are picked up within
  * CREDS_RELOAD_MS. Nothing here logs a credential.
  *
+ * The other rows are settings (`carebusctl channels set twilio
+ * TWILIO_AUTH_TOKEN=...`, outbound.h): read in place of the environment's,
+ * they configure the adapter anew when they change (within
+ * CREDS_RELOAD_MS, no restart). Attempts in flight keep the configuration
+ * they were built with: a replaced one is freed once nothing is in flight.
+ * Stored settings an adapter refuses are logged and the previous
+ * configuration kept.
+ *
  * A refusal is final (creds_refused) only when the credentials refused
  * came from a refresh and were never accepted since, or when the provider
  * refused the refresh itself: a refusal while a refresh could not run
@@ -33,11 +41,15 @@
 #define CREDS_MARGIN_S 600
 #define CREDS_MIN_INTERVAL_MS 5000
 #define CREDS_RELOAD_MS 5000
+#define CREDS_RETIRED_MAX 32
+#define CREDS_SETTINGS_MAX 32
 
 struct creds_entry {
     creds *cs;
     const struct outbound_adapter *a;
     void *cfg; /* NULL: not configured */
+    size_t settings_n;  /* the stored settings it was configured with */
+    int64_t settings_us; /* their newest updated_at */
     bool loaded;
     int64_t updated_us; /* the newest row's updated_at when loaded */
     struct outbound_credentials cur;
@@ -55,6 +67,14 @@ struct creds {
     struct creds_entry v[CREDS_MAX];
     size_t n;
     int64_t next_reload_ms;
+    bool settings_loaded;
+    int64_t next_settings_ms;
+    /* Configurations replaced while attempts were in flight. */
+    struct {
+        const struct outbound_adapter *a;
+        void *cfg;
+    } retired[CREDS_RETIRED_MAX];
+    size_t nretired;
 };
 
 /* One row of courier.credentials. */
@@ -85,9 +105,13 @@ static char *cred_strdup(void *ctx, const char *s)
 static const rowset_table cred_table = {"courier.credentials", cred_cols, ROWSET_COUNT(cred_cols),
                                         cred_strdup};
 
+static rowset_stmt settings_sql = ROWSET_STMT(
+    cred_table, "SELECT {@select c channel,name,value,expires_at,updated_at}"
+                " FROM courier.credentials c");
+
 static rowset_stmt load_sql = ROWSET_STMT(
     cred_table, "SELECT {@select c name,value,expires_at,updated_at} FROM courier.credentials c"
-                " WHERE c.channel = $1");
+                " WHERE c.channel = $1 AND c.name IN ('access_token', 'refresh_token')");
 
 /* $1: the rows; $2: keep (a seed never overwrites what is there). */
 static rowset_stmt save_sql = ROWSET_STMT(
@@ -141,11 +165,95 @@ creds *creds_new(courier *c)
     return cs;
 }
 
+/* Frees the replaced configurations (when nothing may use them). */
+static void creds_free_retired(creds *cs)
+{
+    for (size_t i = 0; i < cs->nretired; i++)
+        cs->retired[i].a->destroy(cs->retired[i].cfg);
+    cs->nretired = 0;
+}
+
+/* One adapter configured anew from the environment and rows (its stored
+ * settings, n of them, the newest updated at newest_us). */
+static void creds_reconfigure(creds *cs, struct creds_entry *e, struct cred_row *rows, size_t n,
+                              int64_t newest_us)
+{
+    if (cs->nretired == CREDS_RETIRED_MAX)
+        return; /* XXX: waits for a moment with nothing in flight; settings rarely change */
+    struct config_setting v[CREDS_SETTINGS_MAX];
+    for (size_t i = 0; i < n; i++)
+        v[i] = (struct config_setting){rows[i].name, rows[i].value, false};
+    char err[256] = "";
+    void *cfg = outbound_configure_with(e->a, v, n, err, sizeof err);
+    e->settings_n = n;
+    e->settings_us = newest_us;
+    if (!cfg && err[0]) {
+        log_error("%s: the stored settings are refused, the previous ones kept: %s", e->a->name,
+                  err);
+        return;
+    }
+    if (e->cfg) {
+        cs->retired[cs->nretired].a = e->a;
+        cs->retired[cs->nretired++].cfg = e->cfg;
+    }
+    e->cfg = cfg;
+    log_info("%s sender %s with %zu stored setting%s", e->a->name,
+             cfg ? "configured" : "not configured", n, n == 1 ? "" : "s");
+    pump_kick(cs->c->pump);
+}
+
+/* Reads the stored settings of every adapter; configures anew those whose
+ * settings changed. 0 or -1 (not read: the next reload tries again). */
+static int creds_settings_load(creds *cs)
+{
+    db *d = cs->c->svc->db;
+    const char *sql = rowset_stmt_sql(&settings_sql);
+    PGresult *r = sql && db_up(d) ? db_exec(d, sql, 0, NULL) : NULL;
+    rowset_reader rd;
+    if (!r || rowset_reader_init(&rd, &cred_table, r) != 0) {
+        PQclear(r);
+        return -1;
+    }
+    int nt = PQntuples(r);
+    struct cred_row *rows = calloc((size_t)nt + 1, sizeof *rows);
+    int rc = rows ? 0 : -1;
+    int nread = 0;
+    for (; rc == 0 && nread < nt; nread++)
+        rc = rowset_read(&rd, nread, &rows[nread], NULL);
+    PQclear(r);
+    for (size_t i = 0; rc == 0 && i < cs->n; i++) {
+        struct creds_entry *e = &cs->v[i];
+        struct cred_row mine[CREDS_SETTINGS_MAX];
+        size_t n = 0;
+        int64_t newest = 0;
+        for (int k = 0; k < nt && n < CREDS_SETTINGS_MAX; k++) {
+            if (strcmp(rows[k].channel, e->a->name) != 0 ||
+                !outbound_setting_is_setting(rows[k].name))
+                continue;
+            mine[n++] = rows[k];
+            if (rows[k].updated_us > newest)
+                newest = rows[k].updated_us;
+        }
+        if (n != e->settings_n || newest != e->settings_us)
+            creds_reconfigure(cs, e, mine, n, newest);
+    }
+    for (int k = 0; rows && k < nread; k++) {
+        free((char *)rows[k].channel);
+        free((char *)rows[k].name);
+        free((char *)rows[k].value);
+    }
+    free(rows);
+    if (rc == 0)
+        cs->settings_loaded = true;
+    return rc;
+}
+
 void creds_destroy(creds **pc)
 {
     creds *cs = *pc;
     if (!cs)
         return;
+    creds_free_retired(cs);
     for (size_t i = 0; i < cs->n; i++) {
         if (cs->v[i].cfg)
             cs->v[i].a->destroy(cs->v[i].cfg);
@@ -157,6 +265,11 @@ void creds_destroy(creds **pc)
 
 const void *creds_adapter_config(creds *cs, const struct outbound_adapter *a)
 {
+    /* Before the first message: the stored settings, not only the
+     * environment's (then again every CREDS_RELOAD_MS, creds_tick). */
+    if (!cs->settings_loaded && time_mono_ms() >= cs->next_settings_ms &&
+        creds_settings_load(cs) != 0)
+        cs->next_settings_ms = time_mono_ms() + CREDS_RELOAD_MS;
     struct creds_entry *e = entry_of(cs, a);
     return e ? e->cfg : NULL;
 }
@@ -359,8 +472,12 @@ void creds_tick(creds *cs)
 {
     int64_t now = time_mono_ms();
     bool reload = now >= cs->next_reload_ms;
-    if (reload)
+    if (reload) {
         cs->next_reload_ms = now + CREDS_RELOAD_MS;
+        creds_settings_load(cs);
+    }
+    if (cs->nretired && pump_inflight(cs->c->pump) == 0)
+        creds_free_retired(cs);
     for (size_t i = 0; i < cs->n; i++) {
         struct creds_entry *e = &cs->v[i];
         if (!e->a->refresh_build || !e->cfg)

@@ -4,7 +4,10 @@
  * FOO= easily, and "no value" is what was meant). A set but invalid value is
  * an error, never a silent fallback. Error texts live in thread-local static
  * storage: valid until the same thread's next config_* call. On error *out
- * is left untouched.
+ * is left untouched. An overlay (config_overlay) stands in for the
+ * environment where it names a setting: courier's channel settings stored
+ * by carebusctl are read through it, by the same code that reads the
+ * environment.
  */
 #include "config.h"
 #include "log.h"
@@ -27,6 +30,15 @@
 /* Room for the longest name, the text and a cut value. */
 static _Thread_local char config_errbuf[CONFIG_NAME_MAX + CONFIG_QUOTE_MAX + 128];
 
+static _Thread_local struct config_setting *config_over;
+static _Thread_local size_t config_nover;
+
+void config_overlay(struct config_setting *v, size_t n)
+{
+    config_over = v;
+    config_nover = v ? n : 0;
+}
+
 /* Raw value of CAREBUS_<name>, or NULL when unset or empty. */
 static const char *config_raw(const char *name, char full[CONFIG_NAME_MAX])
 {
@@ -34,6 +46,12 @@ static const char *config_raw(const char *name, char full[CONFIG_NAME_MAX])
     /* Names are literals in our code: a too-long one is our bug. */
     assert(n > 0 && n < CONFIG_NAME_MAX);
     (void)n;
+    for (size_t i = 0; i < config_nover; i++)
+        if (strcmp(config_over[i].name, name) == 0) {
+            config_over[i].used = true;
+            const char *o = config_over[i].value;
+            return o != NULL && o[0] != '\0' ? o : NULL;
+        }
     const char *v = getenv(full);
     return v != NULL && v[0] != '\0' ? v : NULL;
 }

@@ -11,6 +11,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A setting that stands in for the environment's: name without the
+ * prefix ("TWILIO_AUTH_TOKEN"); used is set when a config_* call read it. */
+struct config_setting {
+    const char *name;
+    const char *value;
+    bool used;
+};
+
+/* Until the next call (NULL, 0: none), this thread's config_* calls read v
+ * before the environment. v is borrowed, and must outlive its use. */
+void config_overlay(struct config_setting *v, size_t n);
+
 /* Borrowed: the environment's string, or def when unset or empty. */
 const char *config_str(const char *name, const char *def);
 

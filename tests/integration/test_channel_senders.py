@@ -304,3 +304,70 @@ def test_twilio_sms_reply_delivered_read_and_retry_after(stack, pb2):
         wait_status(st, t, r1, "read")
         assert len(tw.requests(path=path)) == 2
         assert tw.errors == []
+
+
+# --- settings stored by carebusctl ------------------------------------------------------------
+
+
+def test_whatsapp_settings_set_by_carebusctl_reach_a_running_courier(stack, pb2):
+    """carebusctl channels set stores a sender's settings; the running
+    courier configures the sender anew from them (no restart), and the next
+    token set replaces the first; channels list names them, never a value."""
+    with WhatsAppEmulator() as w:
+        st = start(stack, {"CAREBUS_WHATSAPP_APP_SECRET": w.app_secret},
+                   {"CAREBUS_GRAPH_API_BASE": w.url})
+        w.set_webhook_url(st.api_url + "/v1/webhooks/whatsapp")
+        path = f"/v25.0/{w.phone_number_id}/messages"
+        t = routed_ticket(st, contact(w.send_inbound("84901234567", "Xin chào")))
+        r0 = reply(st, t, "Chưa gửi được")
+        got = wait_status(st, t, r0, "failed")
+        assert got["error"]["code"] == "not_configured", got
+
+        def configured(n):
+            h.wait_until(f"courier configured with {n} stored settings", lambda:
+                         f"whatsapp sender configured with {n} stored setting"
+                         in st["courier"].log_text(), h.scaled(20))
+
+        out = st.carebusctl("channels", "set", "whatsapp", f"CAREBUS_WHATSAPP_TOKEN={w.token}",
+                            f"whatsapp_phone_number_id={w.phone_number_id}")
+        assert out.splitlines() == ["whatsapp WHATSAPP_TOKEN set",
+                                    "whatsapp WHATSAPP_PHONE_NUMBER_ID set"], out
+        configured(2)
+        r1 = reply(st, t, "Chào chị, em đã nhận được")
+        req = only_request(w, path=path)
+        assert req.header("Authorization") == f"Bearer {w.token}" and req.status == 200
+        wait_status(st, t, r1, "sent")
+
+        # A new token, the old one expired: set, and used without a restart.
+        new = "EAAGwa-rotated-token-0042"
+        w.seed_token(new)
+        w.expire_token(w.token)
+        st.carebusctl("channels", "set", "sms", "TWILIO_FROM=")  # nothing stored: no change
+        st.carebusctl("channels", "set", "whatsapp", f"WHATSAPP_TOKEN={new}")
+        h.wait_until("the new token in use", lambda: st["courier"].log_text().count(
+            "whatsapp sender configured with 2 stored settings") >= 2, h.scaled(20))
+        r2 = reply(st, t, "Dạ em gửi lại")
+        wait_status(st, t, r2, "sent")
+        last = w.requests(path=path)[-1]
+        assert last.header("Authorization") == f"Bearer {new}" and last.status == 200
+
+        # Names only; a name no sender reads, or a value it refuses, stored never.
+        listed = st.carebusctl("channels", "list")
+        assert "WHATSAPP_TOKEN" in listed and "WHATSAPP_PHONE_NUMBER_ID" in listed, listed
+        rows = json.loads(st.carebusctl("channels", "list", "--json"))
+        assert {(r["channel"], r["name"]) for r in rows} == {
+            ("whatsapp", "WHATSAPP_TOKEN"), ("whatsapp", "WHATSAPP_PHONE_NUMBER_ID")}, rows
+        assert {r["value"] for r in rows} == {"********"}
+        code, out, err = st.carebusctl("channels", "set", "whatsapp", "WHATSAPP_TOKN=s3cret-typo",
+                                       check=False)
+        assert code == 2 and "WHATSAPP_TOKN is not a setting of whatsapp" in err, (code, err)
+        code, out, err = st.carebusctl("channels", "set", "whatsapp", "s3cret-no-key",
+                                       check=False)
+        assert code == 2 and "s3cret" not in out + err, err
+        code, out, err = st.carebusctl("channels", "set", "telepathy", "X=1", check=False)
+        assert code == 2, err
+        assert len(json.loads(st.carebusctl("channels", "list", "--json"))) == 2
+        for secret in (w.token, new, "s3cret"):
+            for name in ("courier", "ingest", "router"):
+                assert secret not in st[name].all_logs(), (name, secret)
+            assert secret not in listed

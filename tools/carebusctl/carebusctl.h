@@ -27,6 +27,8 @@ int buskeys_allow(int argc, char **argv);
 int buskeys_revoke(int argc, char **argv);
 int buskeys_list(int argc, char **argv);
 int masterkey_make(int argc, char **argv);
+int channels_set(int argc, char **argv);
+int channels_list(int argc, char **argv);
 
 /* Connects to CAREBUS_PG and applies pending migrations; NULL after
  * printing why. Blocks. */

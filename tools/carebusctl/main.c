@@ -9,8 +9,10 @@
  *   carebusctl bus allow NAME [--dir DIR] [--json]
  *   carebusctl bus revoke NAME [--dir DIR]
  *   carebusctl bus list [--dir DIR] [--json]
+ *   carebusctl channels set CHANNEL KEY=VALUE...
+ *   carebusctl channels list [--json]
  *
- * The keys commands connect to CAREBUS_PG and apply pending migrations
+ * The keys and channels commands connect to CAREBUS_PG and apply pending migrations
  * first (so they work on a fresh database, before any service started); the
  * bus commands work on files (buskeys.c). The command table
  * below is the whole list of what it does; each command lives in its own
@@ -41,6 +43,10 @@ static const struct ctl_command commands[] = {
     {"bus", "list", buskeys_list, "[--dir DIR] [--json]", "the subscribers allowed on the bus"},
     {"master-key", "make", masterkey_make, "--file PATH",
      "make the key that wraps personal data's keys, unless PATH holds one"},
+    {"channels", "set", channels_set, "CHANNEL KEY=VALUE...",
+     "a sender's settings (CAREBUS_ names), stored for courier; KEY= removes one"},
+    {"channels", "list", channels_list, "[--json]",
+     "the senders' stored settings (names only, never values)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

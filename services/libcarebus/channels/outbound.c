@@ -56,6 +56,62 @@ const struct outbound_adapter *outbound_adapter_for(Carebus__V1__Channel c)
     return NULL;
 }
 
+const struct outbound_adapter *outbound_adapter_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof outbound_table / sizeof outbound_table[0]; i++) {
+        const struct outbound_adapter *a = outbound_table[i].adapter;
+        if (a && (strcmp(a->name, name) == 0 ||
+                  strcmp(event_channel_name(outbound_table[i].channel), name) == 0))
+            return a;
+    }
+    return NULL;
+}
+
+int outbound_setting_row(const struct outbound_adapter *a, const char *key, char *out,
+                         size_t size)
+{
+    if (strncasecmp(key, "CAREBUS_", 8) == 0)
+        key += 8;
+    size_t n = strlen(key);
+    if (n == 0 || n >= size || n >= 96 || !isalpha((unsigned char)key[0]))
+        return -1;
+    for (size_t i = 0; i <= n; i++) {
+        if (key[i] && !isalnum((unsigned char)key[i]) && key[i] != '_')
+            return -1;
+        out[i] = (char)toupper((unsigned char)key[i]);
+    }
+    if (a->refresh_build) {
+        /* The rotating pair: "ACCESS_TOKEN" or "<NAME>_ACCESS_TOKEN". */
+        static const char *const rotating[] = {"access_token", "refresh_token"};
+        size_t pre = strlen(a->name);
+        for (size_t i = 0; i < 2; i++) {
+            const char *r = rotating[i];
+            const char *k = out;
+            if (strncasecmp(k, a->name, pre) == 0 && k[pre] == '_')
+                k += pre + 1;
+            if (strcasecmp(k, r) == 0) {
+                snprintf(out, size, "%s", r);
+                return 0;
+            }
+        }
+    }
+    return 0;
+}
+
+bool outbound_setting_is_setting(const char *name)
+{
+    return !islower((unsigned char)name[0]);
+}
+
+void *outbound_configure_with(const struct outbound_adapter *a, struct config_setting *v,
+                              size_t n, char *err, size_t errlen)
+{
+    config_overlay(v, n);
+    void *cfg = a->configure(err, errlen);
+    config_overlay(NULL, 0);
+    return cfg;
+}
+
 void outbound_request_release(struct outbound_request *r)
 {
     free(r->url);

@@ -15,9 +15,10 @@
  * delivered by courier as a message.outbound webhook to the integrator's
  * subscriptions instead.
  *
- * Credentials come from the environment (each adapter's configure) except
- * rotating ones (Zalo's OA tokens), which courier keeps in PostgreSQL and
- * hands in as outbound_credentials. Nothing here logs a credential.
+ * Credentials come from the environment (each adapter's configure), or
+ * from settings stored by carebusctl, read in their place (below); rotating
+ * ones (Zalo's OA tokens) courier keeps in PostgreSQL and hands in as
+ * outbound_credentials. Nothing here logs a credential.
  */
 #ifndef CAREBUS_CHANNELS_OUTBOUND_H
 #define CAREBUS_CHANNELS_OUTBOUND_H
@@ -26,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "event.h"
 
 #define OUTBOUND_MAX_HEADERS 16
@@ -183,5 +185,33 @@ void outbound_classify(const struct outbound_adapter *a, const void *cfg,
 /* The adapter that sends on channel c, or NULL when c's messages go to the
  * integrator (no adapter, or CAREBUS_CHANNEL_<NAME>_MODE=integrator). */
 const struct outbound_adapter *outbound_adapter_for(Carebus__V1__Channel c);
+
+/* --- settings stored in courier.credentials (carebusctl channels set) --------
+ *
+ * A row of an adapter (channel = a->name) is either one of its settings,
+ * named as the setting without CAREBUS_ in upper case ("TWILIO_AUTH_TOKEN"),
+ * read in place of the environment's; or, for an adapter with rotating
+ * credentials, "access_token" / "refresh_token" in lower case, which
+ * courier rotates. */
+
+/* The adapter of name (an adapter's name, "twilio", or a channel's, "sms"),
+ * whatever the channel's mode; NULL when none. */
+const struct outbound_adapter *outbound_adapter_named(const char *name);
+
+/* The row name of key for a ("CAREBUS_twilio_auth_token" and
+ * "TWILIO_AUTH_TOKEN" -> "TWILIO_AUTH_TOKEN"; for Zalo "ZALO_ACCESS_TOKEN"
+ * or "access_token" -> "access_token"). 0, or -1 when key is no setting's
+ * name. */
+int outbound_setting_row(const struct outbound_adapter *a, const char *key, char *out,
+                         size_t size);
+
+/* Whether a row named name is one of the settings (not a rotating
+ * credential). */
+bool outbound_setting_is_setting(const char *name);
+
+/* a->configure, with the settings v (name: a setting row's name) read in
+ * place of the environment's; each one read is marked used. */
+void *outbound_configure_with(const struct outbound_adapter *a, struct config_setting *v,
+                              size_t n, char *err, size_t errlen);
 
 #endif

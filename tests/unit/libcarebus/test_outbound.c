@@ -137,6 +137,49 @@ static void test_integrator_mode(void **state)
     unsetenv("CAREBUS_CHANNEL_ZALO_MODE");
 }
 
+/* Stored settings: their row names, and read in place of the environment. */
+static void test_stored_settings(void **state)
+{
+    (void)state;
+    const struct outbound_adapter *tw = outbound_adapter_named("sms");
+    assert_non_null(tw);
+    assert_ptr_equal(tw, outbound_adapter_named("twilio"));
+    assert_null(outbound_adapter_named("chat"));
+    const struct outbound_adapter *za = outbound_adapter_named("zalo");
+    char row[64];
+    assert_int_equal(outbound_setting_row(tw, "CAREBUS_twilio_auth_token", row, sizeof row), 0);
+    assert_string_equal(row, "TWILIO_AUTH_TOKEN");
+    assert_true(outbound_setting_is_setting(row));
+    assert_int_equal(outbound_setting_row(tw, "access_token", row, sizeof row), 0);
+    assert_string_equal(row, "ACCESS_TOKEN"); /* twilio rotates nothing */
+    assert_int_equal(outbound_setting_row(za, "ZALO_REFRESH_TOKEN", row, sizeof row), 0);
+    assert_string_equal(row, "refresh_token");
+    assert_false(outbound_setting_is_setting(row));
+    assert_int_equal(outbound_setting_row(za, "access_token", row, sizeof row), 0);
+    assert_string_equal(row, "access_token");
+    assert_int_equal(outbound_setting_row(za, "ZALO_API_BASE", row, sizeof row), 0);
+    assert_string_equal(row, "ZALO_API_BASE");
+    assert_int_equal(outbound_setting_row(tw, "", row, sizeof row), -1);
+    assert_int_equal(outbound_setting_row(tw, "1X", row, sizeof row), -1);
+    assert_int_equal(outbound_setting_row(tw, "TWILIO FROM", row, sizeof row), -1);
+    assert_int_equal(outbound_setting_row(tw, "TWILIO_AUTH_TOKEN", row, 8), -1);
+
+    /* The environment says one thing, the stored setting another. */
+    const struct outbound_adapter *wa = outbound_adapter_named("whatsapp");
+    setenv("CAREBUS_WHATSAPP_PHONE_NUMBER_ID", "111", 1);
+    char err[256] = "";
+    assert_null(outbound_configure_with(wa, NULL, 0, err, sizeof err)); /* no token */
+    assert_string_equal(err, "");
+    struct config_setting v[] = {{"WHATSAPP_TOKEN", "tok", false}, {"WHATSAPP_NOPE", "x", false}};
+    void *cfg = outbound_configure_with(wa, v, 2, err, sizeof err);
+    assert_non_null(cfg);
+    assert_true(v[0].used);
+    assert_false(v[1].used);
+    wa->destroy(cfg);
+    assert_null(config_str("WHATSAPP_TOKEN", NULL)); /* the overlay is gone */
+    unsetenv("CAREBUS_WHATSAPP_PHONE_NUMBER_ID");
+}
+
 static void test_table(void **state)
 {
     (void)state;
@@ -270,6 +313,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_request_parts),
         cmocka_unit_test(test_classify_names_a_sent_message),
         cmocka_unit_test(test_integrator_mode),
+        cmocka_unit_test(test_stored_settings),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_last_inbound),
         cmocka_unit_test(test_check),
