@@ -50,6 +50,7 @@
 #include "import.h"
 #include "language.h"
 #include "log.h"
+#include "msgid.h"
 #include "manual.h"
 #include "merge.h"
 #include "offline.h"
@@ -275,6 +276,28 @@ static void keys_push(model *m, const char ***arr, size_t *n, size_t *cap, const
     (*arr)[(*n)++] = s;
 }
 
+static const char *email_name(void)
+{
+    return event_channel_name(CAREBUS__V1__CHANNEL__CHANNEL_EMAIL);
+}
+
+/* An email's msg-id as it is stored and looked up: bare (msgid.h), in the
+ * arena; id itself when it has no bare form. */
+static const char *stored_msgid(model *m, const char *id)
+{
+    char bare[1024];
+    return msgid_bare(id, bare, sizeof bare) == 0 && strcmp(bare, id) != 0 ? model_strdup(m, bare)
+                                                                           : id;
+}
+
+/* The external id a contact's reference is looked up by: an email's
+ * msg-id bare, whichever way the sender spelt it (then as given: a
+ * message on another channel may have been given an id in brackets). */
+static const char *ref_key(model *m, const Carebus__V1__ContactReceived *c, const char *id)
+{
+    return c->channel == CAREBUS__V1__CHANNEL__CHANNEL_EMAIL ? stored_msgid(m, id) : id;
+}
+
 void route_keys_add(model *m, route_keys *k, const route_item *it)
 {
     if (it->skip)
@@ -288,11 +311,15 @@ void route_keys_add(model *m, route_keys *k, const route_item *it)
     switch (ev->body_case) {
     case CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED: {
         const Carebus__V1__ContactReceived *c = ev->contact_received;
-        if (!blank(c->in_reply_to))
-            keys_push(m, &k->refs, &k->nrefs, &k->crefs, c->in_reply_to);
-        for (size_t i = 0; i < c->n_references; i++)
-            if (!blank(c->references[i]))
-                keys_push(m, &k->refs, &k->nrefs, &k->crefs, c->references[i]);
+        for (size_t i = 0; i <= c->n_references; i++) {
+            const char *id = i < c->n_references ? c->references[i] : c->in_reply_to;
+            if (blank(id))
+                continue;
+            keys_push(m, &k->refs, &k->nrefs, &k->crefs, id);
+            const char *key = ref_key(m, c, id);
+            if (key != id)
+                keys_push(m, &k->refs, &k->nrefs, &k->crefs, key);
+        }
         break;
     }
     case CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED:
@@ -486,6 +513,8 @@ static m_message *add_message(route_ctx *c, const route_item *it, int t, const c
     x->channel = channel;
     x->direction = direction;
     x->external_id = or_null(external_id);
+    if (x->external_id && strcmp(channel, email_name()) == 0)
+        x->external_id = stored_msgid(m, x->external_id);
     x->subject = or_null(subject);
     x->text = or_null(text);
     x->agent_id = or_null(agent_id);
@@ -804,6 +833,13 @@ static void delivery_id_of(const char *cause_id, char out[ID_LEN])
     id_derive2(cause_id, "delivery", out);
 }
 
+/* id in angle form (msgid.h), in the arena; "" for none. */
+static char *angle_msgid(model *m, const char *id)
+{
+    char a[1024];
+    return id && msgid_angle(id, a, sizeof a) == 0 ? model_strdup(m, a) : (char *)"";
+}
+
 /* Emits o (o->delivery_id set) as a message.outbound on t; o->rcpt is set
  * here (an empty recipient when the customer has none on that channel:
  * courier fails it visibly). */
@@ -840,14 +876,18 @@ static int emit_outbound(route_ctx *c, const route_item *it, int t, struct outbo
         event_ts_set(&last, in->at);
         b.last_inbound_at = &last;
     }
+    /* Headers' spelling, whatever the rows hold (msgid.h). */
     const char *refs[REFERENCES_MAX];
+    char *angled[REFERENCES_MAX + 2] = {0};
     if (o->channel == CAREBUS__V1__CHANNEL__CHANNEL_EMAIL) {
         const char *parent = address_in_reply_to(cv->msgs, cv->nmsgs);
         b.subject = (char *)(o->subject ? o->subject : "");
-        b.message_id = (char *)(o->message_id ? o->message_id : "");
-        b.in_reply_to = (char *)(parent ? parent : "");
+        b.message_id = angle_msgid(m, o->message_id);
+        b.in_reply_to = angle_msgid(m, parent);
         b.n_references = address_references(cv->msgs, cv->nmsgs, refs, REFERENCES_MAX);
-        b.references = (char **)refs;
+        for (size_t i = 0; i < b.n_references; i++)
+            angled[i] = angle_msgid(m, refs[i]);
+        b.references = angled;
     }
     event e = CAREBUS__V1__ENVELOPE__INIT;
     e.body_case = CAREBUS__V1__ENVELOPE__BODY_MESSAGE_OUTBOUND;
@@ -1145,18 +1185,27 @@ static int ref_ticket(const model *m, const char *external_id, const char *chann
     return best >= 0 ? model_ticket_final(m, m->refs[best].ticket) : -1;
 }
 
-static int threaded_ticket(const model *m, const Carebus__V1__ContactReceived *k,
+/* The ticket of the message a contact's reference names: -1 when none. */
+static int referenced_ticket(model *m, const Carebus__V1__ContactReceived *k, const char *id,
+                             const char *channel)
+{
+    if (blank(id))
+        return -1;
+    const char *key = ref_key(m, k, id);
+    int t = ref_ticket(m, key, channel);
+    return t < 0 && key != id ? ref_ticket(m, id, channel) : t;
+}
+
+static int threaded_ticket(model *m, const Carebus__V1__ContactReceived *k,
                            const char *channel)
 {
-    if (!blank(k->in_reply_to)) {
-        int t = ref_ticket(m, k->in_reply_to, channel);
-        if (t >= 0)
-            return t;
-    }
+    int t = referenced_ticket(m, k, k->in_reply_to, channel);
+    if (t >= 0)
+        return t;
     /* References lists the thread oldest first: the newest is the most
      * specific. */
     for (size_t i = k->n_references; i-- > 0;) {
-        int t = blank(k->references[i]) ? -1 : ref_ticket(m, k->references[i], channel);
+        t = referenced_ticket(m, k, k->references[i], channel);
         if (t >= 0)
             return t;
     }

@@ -120,6 +120,13 @@ def test_a_reply_leaves_by_smtp_threaded_and_the_answer_comes_back(stack, pb2):
         # The customer answers from their mail client: the same ticket.
         answer = pm.reply_to(mail, "Cảm ơn em, chị đã nhận được.")
         assert inbound(st, pm, answer) == t
+        # In-Reply-To alone names carebus's Message-ID directly (stored
+        # bare, as the webhook gives it), from an address carebus has not
+        # seen and with a subject of its own.
+        alone = pm.payload(from_email="lan.work@example.test", from_name="Lan",
+                           subject="Một việc nữa", text="Em xem giúp chị thêm việc này",
+                           message_id="m3@mail.example.test", in_reply_to=r + "@carebus.local")
+        assert inbound(st, pm, alone) == t
 
         for name in ("courier", "ingest", "router"):
             assert smtp.password not in st[name].all_logs(), name

@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "html.h"
+#include "msgid.h"
 #include "utf8.h"
 
 /* Header lines are folded at 78 characters where they can be (RFC 5322
@@ -381,22 +382,13 @@ static void hdr_mailbox(buf *b, const char *name, const char *display, const cha
  * what a msg-id cannot (blanks, brackets, controls, 8-bit) or is long. */
 static int email_msg_id(const char *s, char out[EMAIL_ID_MAX + 3])
 {
-    if (!s)
+    char bare[EMAIL_ID_MAX + 1];
+    if (msgid_bare(s, bare, sizeof bare) != 0)
         return -1;
-    s += strspn(s, " \t\r\n");
-    size_t n = strlen(s);
-    while (n && strchr(" \t\r\n", s[n - 1]))
-        n--;
-    if (n >= 2 && s[0] == '<' && s[n - 1] == '>')
-        s++, n -= 2;
-    if (n == 0 || n > EMAIL_ID_MAX)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '<' ||
-            s[i] == '>')
+    for (const char *p = bare; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '<' || *p == '>')
             return -1;
-    snprintf(out, EMAIL_ID_MAX + 3, "<%.*s>", (int)n, s);
-    return 0;
+    return msgid_angle(bare, out, EMAIL_ID_MAX + 3);
 }
 
 /* "Mon, 02 Mar 2026 10:00:00 +0000", in English whatever the locale. */
