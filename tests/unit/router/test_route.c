@@ -1792,6 +1792,57 @@ static void test_acknowledgements(void **state)
  * send that comes after it; non-permanent failures and statuses of
  * survey invitations change nothing. A rebuild reading the streams in
  * either order equals the live state. */
+/* WhatsApp's statuses are whole seconds, courier's send is not: statuses
+ * of the send's second fold by rank (failed > read > delivered > sent),
+ * whatever order the log holds them in, each in its own batch. */
+static void test_delivery_statuses_in_one_second(void **state)
+{
+    (void)state;
+    NEED_DB();
+    const Carebus__V1__Channel wa = CAREBUS__V1__CHANNEL__CHANNEL_WHATSAPP;
+    char e1[ID_LEN];
+    say(wa, "84901234567", "xin chào", T0, e1);
+    catch_up();
+    char t[ID_LEN];
+    snprintf(t, sizeof t, "%s", ticket_of(e1));
+    /* Every order of the send (S), delivered (D), read (R) and failed (F):
+     * 24 with F, and the 6 orders of S, D, R without it. */
+    static const char *const orders[] = {
+        "SDRF", "SDFR", "SRDF", "SRFD", "SFDR", "SFRD", "DSRF", "DSFR", "DRSF", "DRFS",
+        "DFSR", "DFRS", "RSDF", "RSFD", "RDSF", "RDFS", "RFSD", "RFDS", "FSDR", "FSRD",
+        "FDSR", "FDRS", "FRSD", "FRDS", "SDR",  "SRD",  "DSR",  "DRS",  "RSD",  "RDS"};
+    enum { N = sizeof orders / sizeof orders[0] };
+    char r[N][ID_LEN], d[N][ID_LEN], pmid[N][32];
+    for (int i = 0; i < N; i++) {
+        reply_to(t, "a1", "trả lời", NULL, T0 + (i + 1) * MINUTE, r[i]);
+        id_derive2(r[i], "delivery", d[i]);
+        snprintf(pmid[i], sizeof pmid[i], "wamid.%d", i);
+    }
+    catch_up();
+    for (int i = 0; i < N; i++) {
+        int64_t second = T0 + (i + 40) * MINUTE; /* whole seconds */
+        for (const char *o = orders[i]; *o; o++) {
+            if (*o == 'S')
+                sent(d[i], wa, pmid[i], second + 400000);
+            else if (*o == 'F')
+                failed("ingest", NULL, wa, pmid[i], "131026", "Message undeliverable", true,
+                       second);
+            else
+                receipt(*o == 'R', wa, pmid[i], NULL, 0, second);
+            catch_up();
+        }
+        char want[64];
+        snprintf(want, sizeof want, strchr(orders[i], 'F') ? "failed %s 131026" : "read %s",
+                 pmid[i]);
+        if (strcmp(delivery_of(r[i]), want) != 0)
+            fail_msg("order %s: %s, not %s", orders[i], delivery_of(r[i]), want);
+    }
+    /* A send in a later second than the failure is what it ends with. */
+    sent(d[0], wa, "wamid.again", T0 + 80 * MINUTE + 1000000);
+    catch_up();
+    assert_string_equal(delivery_of(r[0]), "read wamid.again 131026");
+}
+
 static void test_delivery_statuses(void **state)
 {
     (void)state;
@@ -1929,6 +1980,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_reply_after_merge_in_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acknowledgements, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivery_statuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delivery_statuses_in_one_second, setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
