@@ -561,8 +561,8 @@ static int email_build(const void *cfgv, const struct outbound_credentials *cred
     const struct email_cfg *cfg = cfgv;
     const Carebus__V1__MessageOutbound *m = msg->m;
     const char *to = m->recipient ? m->recipient->email : NULL;
-    if (!to || !to[0])
-        return outbound_fail(res, "no_recipient", "no recipient on email");
+    if (outbound_check(msg, to, 0, res) != 0)
+        return -1;
     if (!email_addr_ok(to))
         return outbound_fail(res, "invalid_recipient",
                              "\"%.200s\" is not an address carebus can send to", to);
@@ -573,8 +573,6 @@ static int email_build(const void *cfgv, const struct outbound_credentials *cred
                                  "attachment %zu has no http(s) URL to link to", i + 1);
     }
     const char *raw = m->text ? m->text : "";
-    if (!raw[0] && !m->n_attachments)
-        return outbound_fail(res, "empty_message", "nothing to send: no text, no attachment");
     char *text = malloc(3 * strlen(raw) + 1);
     if (!text)
         return outbound_fail(res, "internal", "out of memory building the message");
@@ -673,10 +671,10 @@ static void email_reply_text(const struct outbound_response *resp, long code, ch
  * Message-ID). 4xx: temporary; 5xx: refused for good, with the server's
  * own words. Anything else failed on the way (connection, TLS, a reply cut
  * short): retried, the outcome of a cut after the dot being unknown. */
-static void email_classify(const void *cfg, const struct outbound_response *resp, int64_t now_us,
+static void email_classify(const void *cfgv, const struct outbound_response *resp, int64_t now_us,
                            struct outbound_result *res)
 {
-    (void)cfg;
+    const struct email_cfg *cfg = cfgv;
     (void)now_us;
     res->retry_after_ms = -1;
     long code = resp->status;
@@ -690,7 +688,7 @@ static void email_classify(const void *cfg, const struct outbound_response *resp
         res->outcome = code < 500 ? OUTBOUND_RETRY : OUTBOUND_FAILED;
         snprintf(res->code, sizeof res->code, "%ld", code);
         if (text[0])
-            snprintf(res->reason, sizeof res->reason, "%s", text);
+            outbound_set_reason(res, text, cfg ? cfg->password : NULL);
         else
             snprintf(res->reason, sizeof res->reason, "the SMTP server answered %ld", code);
         return;

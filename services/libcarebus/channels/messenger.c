@@ -256,7 +256,7 @@ static int messenger_build(const void *cfg, const struct outbound_credentials *c
     const struct messenger_cfg *c = cfg;
     const Carebus__V1__MessageOutbound *m = msg->m;
     const char *psid = m->recipient ? m->recipient->handle : NULL;
-    if (outbound_check(msg, psid, res) != 0)
+    if (outbound_check(msg, psid, 0, res) != 0)
         return -1;
     const char *type = "RESPONSE", *tag = NULL;
     int64_t last = outbound_last_inbound_us(msg);

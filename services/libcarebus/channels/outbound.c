@@ -224,7 +224,8 @@ int64_t outbound_last_inbound_us(const struct outbound_msg *msg)
     return 0;
 }
 
-int outbound_check(const struct outbound_msg *msg, const char *who, struct outbound_result *res)
+int outbound_check(const struct outbound_msg *msg, const char *who, unsigned flags,
+                   struct outbound_result *res)
 {
     const Carebus__V1__MessageOutbound *m = msg->m;
     if (!who || !*who)
@@ -232,7 +233,8 @@ int outbound_check(const struct outbound_msg *msg, const char *who, struct outbo
                              event_channel_name(m->channel));
     for (size_t i = 0; i < m->n_attachments; i++) {
         const Carebus__V1__Attachment *a = m->attachments[i];
-        if (!a->url || !*a->url)
+        bool by_id = (flags & OUTBOUND_MEDIA_IDS) && a->media_id && *a->media_id;
+        if ((!a->url || !*a->url) && !by_id)
             return outbound_fail(res, "attachment_without_url", "attachment \"%s\" has no URL",
                                  a->name && *a->name ? a->name : "(no name)");
     }

@@ -129,10 +129,13 @@ int64_t outbound_last_inbound_us(const struct outbound_msg *msg);
 
 /* An adapter's first checks: a recipient (who: the field of m->recipient
  * the channel addresses; NULL or empty: none) and something to send (text,
- * or attachments, each with a URL). 0, or -1 with res a permanent failure:
- * "no_recipient" ("no recipient on <channel>"), "empty_message",
- * "attachment_without_url". */
-int outbound_check(const struct outbound_msg *msg, const char *who, struct outbound_result *res);
+ * or attachments, each with a URL, or with a media id where flags has
+ * OUTBOUND_MEDIA_IDS: the provider's own, Zalo's attachment id). 0, or -1
+ * with res a permanent failure: "no_recipient" ("no recipient on
+ * <channel>"), "empty_message", "attachment_without_url". */
+enum { OUTBOUND_MEDIA_IDS = 1 };
+int outbound_check(const struct outbound_msg *msg, const char *who, unsigned flags,
+                   struct outbound_result *res);
 
 /* The message's text, then a line for each attachment from index first on
  * ("name: url", or the URL alone), for providers that take fewer

@@ -440,7 +440,7 @@ static int twilio_build(const void *cfg, const struct outbound_credentials *cred
     const Carebus__V1__MessageOutbound *m = msg->m;
     const Carebus__V1__CustomerRef *r = m->recipient;
     const char *to = r && r->phone && *r->phone ? r->phone : r ? r->handle : NULL;
-    if (outbound_check(msg, to, res) != 0)
+    if (outbound_check(msg, to, 0, res) != 0)
         return -1;
     if (m->n_attachments > TWILIO_MAX_MEDIA)
         return outbound_fail(res, "too_many_attachments",

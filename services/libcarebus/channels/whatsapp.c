@@ -393,7 +393,7 @@ static int whatsapp_build(const void *cfg, const struct outbound_credentials *cr
     const Carebus__V1__MessageOutbound *m = msg->m;
     const Carebus__V1__CustomerRef *r = m->recipient;
     const char *to = r && r->handle && *r->handle ? r->handle : r ? r->phone : NULL;
-    if (outbound_check(msg, to, res) != 0)
+    if (outbound_check(msg, to, 0, res) != 0)
         return -1;
     int64_t last = outbound_last_inbound_us(msg);
     bool closed = last > 0 && msg->now_us - last > OUTBOUND_DAY_US;

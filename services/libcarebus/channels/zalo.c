@@ -486,8 +486,8 @@ static int zalo_build(const void *cfgv, const struct outbound_credentials *cred,
     const struct zalo_cfg *cfg = cfgv;
     const Carebus__V1__MessageOutbound *m = msg->m;
     const char *user_id = m->recipient ? m->recipient->handle : NULL;
-    if (!user_id || !user_id[0])
-        return outbound_fail(res, "no_recipient", "no recipient on zalo");
+    if (outbound_check(msg, user_id, OUTBOUND_MEDIA_IDS, res) != 0)
+        return -1;
     if (!cred || !cred->access_token[0])
         return outbound_fail(res, "no_credentials",
                              "zalo has no access token: set CAREBUS_ZALO_ACCESS_TOKEN, or "
@@ -506,8 +506,6 @@ static int zalo_build(const void *cfgv, const struct outbound_credentials *cred,
     if (m->n_attachments > 1)
         return outbound_fail(res, "unsupported_attachment",
                              "%zu attachments: Zalo takes one a message", m->n_attachments);
-    if (!chars && !m->n_attachments)
-        return outbound_fail(res, "empty_message", "nothing to send: no text, no attachment");
 
     json_t *message = json_object();
     if (message && chars)
@@ -554,10 +552,10 @@ static const struct {
     {-200, OUTBOUND_RETRY},  /* Send message failed: Zalo's own trouble */
 };
 
-static void zalo_classify(const void *cfg, const struct outbound_response *resp, int64_t now_us,
+static void zalo_classify(const void *cfgv, const struct outbound_response *resp, int64_t now_us,
                           struct outbound_result *res)
 {
-    (void)cfg;
+    const struct zalo_cfg *cfg = cfgv;
     if (outbound_classify_transport(resp, now_us, res))
         return;
     char code[48];
@@ -599,7 +597,8 @@ static void zalo_classify(const void *cfg, const struct outbound_response *resp,
         res->retry_after_ms = ZALO_RATE_WINDOW_MS;
     snprintf(res->code, sizeof res->code, "%lld", err);
     const char *text = inbound_json_str(root, "message");
-    snprintf(res->reason, sizeof res->reason, "%s", text && text[0] ? text : "zalo refused it");
+    outbound_set_reason(res, text && text[0] ? text : "zalo refused it",
+                        cfg ? cfg->secret_key : NULL);
     json_decref(root);
 }
 

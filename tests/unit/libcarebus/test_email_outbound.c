@@ -503,6 +503,7 @@ static void test_refused_before_sending(void **state)
     (void)state;
     Carebus__V1__CustomerRef who = CAREBUS__V1__CUSTOMER_REF__INIT;
     Carebus__V1__MessageOutbound m = CAREBUS__V1__MESSAGE_OUTBOUND__INIT;
+    m.channel = CAREBUS__V1__CHANNEL__CHANNEL_EMAIL; /* as courier hands it */
     m.text = "x";
     struct outbound_request req;
     struct outbound_result res;

@@ -227,16 +227,16 @@ static void test_check(void **state)
     m.text = "xin chào";
     struct outbound_msg msg = {.m = &m, .now_us = NOW_US};
     struct outbound_result res = {0};
-    assert_int_equal(outbound_check(&msg, "84901234567", &res), 0);
-    assert_int_equal(outbound_check(&msg, NULL, &res), -1);
+    assert_int_equal(outbound_check(&msg, "84901234567", 0, &res), 0);
+    assert_int_equal(outbound_check(&msg, NULL, 0, &res), -1);
     assert_int_equal(res.outcome, OUTBOUND_FAILED);
     assert_string_equal(res.code, "no_recipient");
     assert_string_equal(res.reason, "no recipient on whatsapp");
-    assert_int_equal(outbound_check(&msg, "", &res), -1);
+    assert_int_equal(outbound_check(&msg, "", 0, &res), -1);
     assert_string_equal(res.code, "no_recipient");
 
     m.text = "";
-    assert_int_equal(outbound_check(&msg, "84901234567", &res), -1);
+    assert_int_equal(outbound_check(&msg, "84901234567", 0, &res), -1);
     assert_string_equal(res.code, "empty_message");
     Carebus__V1__Attachment a = CAREBUS__V1__ATTACHMENT__INIT;
     Carebus__V1__Attachment *atts[] = {&a};
@@ -244,11 +244,16 @@ static void test_check(void **state)
     a.media_id = "1234";
     m.attachments = atts;
     m.n_attachments = 1;
-    assert_int_equal(outbound_check(&msg, "84901234567", &res), -1);
+    assert_int_equal(outbound_check(&msg, "84901234567", 0, &res), -1);
     assert_string_equal(res.code, "attachment_without_url");
     assert_string_equal(res.reason, "attachment \"hoa-don.pdf\" has no URL");
+    /* Where the provider takes its own media ids (Zalo), one will do. */
+    assert_int_equal(outbound_check(&msg, "84901234567", OUTBOUND_MEDIA_IDS, &res), 0);
+    a.media_id = "";
+    assert_int_equal(outbound_check(&msg, "84901234567", OUTBOUND_MEDIA_IDS, &res), -1);
+    assert_string_equal(res.code, "attachment_without_url");
     a.url = "https://cdn.example/hoa-don.pdf";
-    assert_int_equal(outbound_check(&msg, "84901234567", &res), 0);
+    assert_int_equal(outbound_check(&msg, "84901234567", 0, &res), 0);
 }
 
 static void test_text_with_links(void **state)
