@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "await.h"
 #include "dbq.h"
 #include "feed.h"
 #include "group_commit.h"
@@ -32,12 +33,10 @@ typedef struct ingest {
     /* The ingest seq courier must have applied before a read of the
      * subscriptions (subscriptions.c): this process's last subscription
      * event; until known, the stream's end. */
-    uint64_t subs_mark;
-    bool subs_mark_known;
+    struct await_mark subs_mark;
     /* The same for the router and the work API's resources (work.h):
      * this process's last agent, team or canned reply event. */
-    uint64_t work_mark;
-    bool work_mark_known;
+    struct await_mark work_mark;
     struct hasher *hasher; /* agents' passwords, off the loop (hasher.h) */
     size_t json_max_depth; /* CAREBUS_JSON_MAX_DEPTH */
 } ingest;

@@ -6,11 +6,10 @@
  * courier has applied their event, fill the same members from the event
  * (PATCH over the row it read first), so that every answer has one shape.
  *
- * Reads wait for courier (subs_read): the query returns courier's offset
- * on the ingest stream beside the rows, and is sent again every
- * SUBS_POLL_MS until that offset has passed in->subs_mark, or answers 503
- * after SUBS_WAIT_MS. PATCH and DELETE read first (404 for an unknown id),
- * with the same wait.
+ * Reads wait for courier (subs_read, await.h): until its offset on the
+ * ingest stream has passed in->subs_mark, polled every SUBS_POLL_MS, or
+ * 503 after SUBS_WAIT_MS. PATCH and DELETE read first (404 for an unknown
+ * id), with the same wait.
  */
 #include "subscriptions.h"
 
@@ -251,22 +250,17 @@ static const struct {
 /* The member shown only when a secret is made. */
 #define SUB_SECRET_MEMBER "secret"
 
-/* Columns 0 and 1: courier's offset on the ingest stream, and the one it
- * must have passed ($1, or the stream's end when this process does not know
- * yet); then SUB_COLUMNS, all NULL when there is no row. $2: one id, or
- * NULL for every subscription. */
+/* SUB_COLUMNS, one row all NULL when there is none. $1: one id, or NULL
+ * for every subscription. */
 /* clang-format off */
 static const char SUBS_READ_SQL[] =
-    "SELECT (SELECT coalesce(max(o.seq), 0) FROM eventlog.offsets o"
-    "         WHERE o.consumer = '" SUBS_COURIER "' AND o.stream = 'ingest'),"
-    "       coalesce($1::bigint,"
-    "                (SELECT st.last_seq FROM eventlog.streams st WHERE st.stream = 'ingest'), 0)"
+    "SELECT 1"
     SUB_COLUMNS(SUB_SELECT)
     "  FROM (SELECT 1) one"
-    "  LEFT JOIN courier.subscriptions s ON $2::uuid IS NULL OR s.id = $2::uuid"
+    "  LEFT JOIN courier.subscriptions s ON $1::uuid IS NULL OR s.id = $1::uuid"
     " ORDER BY s.created_at, s.id";
 /* clang-format on */
-#define SUBS_FIRST_COL 2
+#define SUBS_FIRST_COL 1
 
 /* One member's JSON from its text (NULL: null). NULL when out of memory or
  * the text does not fit the kind. */
@@ -414,40 +408,24 @@ static json_t *sub_json_updated(const json_t *row, const Carebus__V1__Subscripti
     return o;
 }
 
-/* --- reads that wait for courier ------------------------------------------------ */
+/* --- reads that wait for courier (await.h) -------------------------------------- */
 
 static void subs_release(struct write_req *w)
 {
     struct sub_write *s = &w->u.sub;
-    if (s->timer > 0)
-        loop_remove_timer(w->in->svc->loop, s->timer);
-    s->timer = 0;
+    await_stop(&s->wait);
     json_decref(s->row);
     s->row = NULL;
 }
 
 static void subs_unavailable(http_req *r)
 {
-    metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
-    ingest_reply_unavailable(r);
-}
-
-static int subs_send(struct write_req *w);
-
-static int subs_on_timer(loop *l, void *arg)
-{
-    struct write_req *w = arg;
-    loop_remove_timer(l, w->u.sub.timer);
-    w->u.sub.timer = 0;
-    if (subs_send(w) != 0)
-        subs_unavailable(w->r);
-    return 0;
+    await_unavailable(r);
 }
 
 static void subs_on_read(PGresult *res, void *arg)
 {
     struct write_req *w = arg;
-    ingest *in = w->in;
     if (!res) {
         subs_unavailable(w->r);
         return;
@@ -458,41 +436,25 @@ static void subs_on_read(PGresult *res, void *arg)
         http_reply_error(w->r, 500, "internal", NULL, "could not read the webhook subscriptions");
         return;
     }
-    uint64_t applied = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-    uint64_t need = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
-    if (!in->subs_mark_known) {
-        /* After a start: whatever was committed before it. */
-        in->subs_mark_known = true;
-        if (need > in->subs_mark)
-            in->subs_mark = need;
-    }
-    if (applied >= need) {
-        w->u.sub.read_done(w, res);
-        return;
-    }
-    if (time_mono_ms() >= w->u.sub.deadline_ms) {
-        http_add_header(w->r, "Retry-After", "1");
-        ingest_reject(w->r, 503, "courier_behind", "unavailable", NULL,
-                      "the webhook subscriptions are not up to date yet (courier has applied "
-                      "the ingest stream up to %" PRIu64 " of %" PRIu64 "); retry after 1 second",
-                      applied, need);
-        return;
-    }
-    int t = loop_add_timer(in->svc->loop, SUBS_POLL_MS, subs_on_timer, w);
-    if (t < 0) {
-        subs_unavailable(w->r);
-        return;
-    }
-    w->u.sub.timer = t;
+    w->u.sub.read_done(w, res);
 }
 
-static int subs_send(struct write_req *w)
+/* courier is up to date: the read itself. */
+static void subs_query(struct await *a)
 {
-    ingest *in = w->in;
-    char mark[24];
-    snprintf(mark, sizeof mark, "%" PRIu64, in->subs_mark);
-    const char *params[] = {in->subs_mark_known ? mark : NULL, w->u.sub.read_id};
-    return dbq_query(in->reads, SUBS_READ_SQL, 2, params, subs_on_read, w);
+    struct write_req *w = a->w;
+    const char *params[] = {w->u.sub.read_id};
+    if (dbq_query(w->in->reads, SUBS_READ_SQL, 1, params, subs_on_read, w) != 0)
+        subs_unavailable(w->r);
+}
+
+static void subs_late(struct await *a, uint64_t applied, uint64_t need)
+{
+    http_add_header(a->w->r, "Retry-After", "1");
+    ingest_reject(a->w->r, 503, "courier_behind", "unavailable", NULL,
+                  "the webhook subscriptions are not up to date yet (courier has applied "
+                  "the ingest stream up to %" PRIu64 " of %" PRIu64 "); retry after 1 second",
+                  applied, need);
 }
 
 /* Reads the subscriptions (id: one, or NULL: all) once courier is up to
@@ -500,11 +462,17 @@ static int subs_send(struct write_req *w)
 static http_status subs_read(struct write_req *w, const char *id,
                              void (*done)(struct write_req *w, PGresult *res))
 {
-    w->u.sub.read_id = id;
-    w->u.sub.read_done = done;
-    w->u.sub.deadline_ms = time_mono_ms() + SUBS_WAIT_MS;
+    struct sub_write *s = &w->u.sub;
+    s->read_id = id;
+    s->read_done = done;
+    s->wait = (struct await){.w = w,
+                             .consumer = SUBS_COURIER,
+                             .mark = &w->in->subs_mark,
+                             .poll_ms = SUBS_POLL_MS,
+                             .ready = subs_query,
+                             .late = subs_late};
     w->release = subs_release;
-    if (subs_send(w) != 0) {
+    if (await_start(&s->wait, 0, SUBS_WAIT_MS) != 0) {
         subs_unavailable(w->r);
         return HTTP_DONE;
     }
@@ -568,8 +536,8 @@ static void subs_on_original(PGresult *res, void *arg)
 static void subs_on_commit(struct write_req *w, struct eventlog_entry *e)
 {
     ingest *in = w->in;
-    if (e->seq > in->subs_mark)
-        in->subs_mark = e->seq;
+    if (e->seq > in->subs_mark.seq)
+        in->subs_mark.seq = e->seq;
     struct sub_write *s = &w->u.sub;
     if (s->ev.body_case == CAREBUS__V1__ENVELOPE__BODY_SUBSCRIPTION_DELETED) {
         http_reply(w->r, 204, NULL, NULL, 0);

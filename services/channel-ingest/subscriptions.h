@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "await.h"
 #include "event.h"
 #include "field.h"
 #include "id.h"
@@ -62,8 +63,7 @@ struct sub_write {
     json_t *row;         /* PATCH: the subscription as read */
     const char *read_id; /* the read's id (the path's), or NULL: all */
     void (*read_done)(struct write_req *w, struct pg_result *res);
-    int timer; /* > 0 while a read waits for courier */
-    int64_t deadline_ms;
+    struct await wait; /* for courier */
 };
 
 /* POST's body: {"url", "event_types": [patterns], "channels"?: [names],

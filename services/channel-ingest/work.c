@@ -1,9 +1,9 @@
 /* work.c — see work.h: the work API's writes answered once applied, and
  * reads that wait for the router.
  *
- * One wait for both: the router's offset on the ingest stream, polled on
- * the read queue every WORK_POLL_MS, until it reaches the seq wanted (a
- * write's own, or in->work_mark for a read), for at most WORK_WAIT_MS.
+ * One wait for both (await.h): the router's offset on the ingest stream,
+ * polled every WORK_POLL_MS, until it reaches the seq wanted (a write's
+ * own, or in->work_mark for a read), for at most WORK_WAIT_MS.
  */
 #include "work.h"
 
@@ -69,14 +69,12 @@ void work_not_found(struct write_req *w, const char *what)
                   w->u.work.rid ? w->u.work.rid : "");
 }
 
-/* --- waiting for the router ---------------------------------------------------- */
+/* --- waiting for the router (await.h) ----------------------------------------- */
 
 static void work_release(struct write_req *w)
 {
     struct work_write *s = &w->u.work;
-    if (s->timer > 0)
-        loop_remove_timer(w->in->svc->loop, s->timer);
-    s->timer = 0;
+    await_stop(&s->wait);
     for (int i = 0; i < s->nparams; i++)
         free(s->params[i]);
     s->nparams = 0;
@@ -86,28 +84,7 @@ static void work_release(struct write_req *w)
 
 static void work_unavailable(http_req *r)
 {
-    metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
-    ingest_reply_unavailable(r);
-}
-
-/* The router's offset on the ingest stream, and the one it must reach ($1;
- * NULL: the stream's end). */
-static const char WORK_OFFSET_SQL[] =
-    "SELECT (SELECT coalesce(max(o.seq), 0) FROM eventlog.offsets o"
-    "         WHERE o.consumer = '" WORK_ROUTER "' AND o.stream = 'ingest'),"
-    "       coalesce($1::bigint,"
-    "                (SELECT st.last_seq FROM eventlog.streams st WHERE st.stream = 'ingest'), 0)";
-
-static int work_poll(struct write_req *w);
-
-static int work_on_timer(loop *l, void *arg)
-{
-    struct write_req *w = arg;
-    loop_remove_timer(l, w->u.work.timer);
-    w->u.work.timer = 0;
-    if (work_poll(w) != 0)
-        work_unavailable(w->r);
-    return 0;
+    await_unavailable(r);
 }
 
 static void work_on_rows(PGresult *res, void *arg)
@@ -128,8 +105,9 @@ static void work_on_rows(PGresult *res, void *arg)
 }
 
 /* The router is up to date: the read itself. */
-static void work_query(struct write_req *w)
+static void work_query(struct await *a)
 {
+    struct write_req *w = a->w;
     struct work_write *s = &w->u.work;
     if (dbq_query(w->in->reads, s->sql, s->nparams, (const char *const *)s->params, work_on_rows,
                   w) != 0)
@@ -138,8 +116,9 @@ static void work_query(struct write_req *w)
 
 /* A late router: a write is durable all the same (202); a read cannot be
  * answered yet (503). */
-static void work_late(struct write_req *w, uint64_t applied, uint64_t need)
+static void work_late(struct await *a, uint64_t applied, uint64_t need)
 {
+    struct write_req *w = a->w;
     struct work_write *s = &w->u.work;
     if (s->waiting_commit) {
         char body[160];
@@ -156,60 +135,18 @@ static void work_late(struct write_req *w, uint64_t applied, uint64_t need)
                   applied, need);
 }
 
-static void work_on_offset(PGresult *res, void *arg)
-{
-    struct write_req *w = arg;
-    ingest *in = w->in;
-    struct work_write *s = &w->u.work;
-    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        if (res)
-            log_error("reading the router's offset failed: %s", PQresultErrorMessage(res));
-        work_unavailable(w->r);
-        return;
-    }
-    uint64_t applied = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-    uint64_t need = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
-    if (!s->until && !in->work_mark_known) {
-        /* After a start: whatever was committed before it. */
-        in->work_mark_known = true;
-        if (need > in->work_mark)
-            in->work_mark = need;
-    }
-    if (applied >= need) {
-        work_query(w);
-        return;
-    }
-    if (time_mono_ms() >= s->deadline_ms) {
-        work_late(w, applied, need);
-        return;
-    }
-    int t = loop_add_timer(in->svc->loop, WORK_POLL_MS, work_on_timer, w);
-    if (t < 0) {
-        work_unavailable(w->r);
-        return;
-    }
-    s->timer = t;
-}
-
-static int work_poll(struct write_req *w)
-{
-    ingest *in = w->in;
-    struct work_write *s = &w->u.work;
-    char need[24];
-    uint64_t until = s->until ? s->until : in->work_mark;
-    snprintf(need, sizeof need, "%" PRIu64, until);
-    const char *params[] = {s->until || in->work_mark_known ? need : NULL};
-    return dbq_query(in->reads, WORK_OFFSET_SQL, 1, params, work_on_offset, w);
-}
-
 /* Waits for the router (until: a seq, 0: the mark), then runs the read. */
 static int work_wait_then_read(struct write_req *w, uint64_t until)
 {
     struct work_write *s = &w->u.work;
-    s->until = until;
-    s->deadline_ms = time_mono_ms() + WORK_WAIT_MS;
+    s->wait = (struct await){.w = w,
+                             .consumer = WORK_ROUTER,
+                             .mark = &w->in->work_mark,
+                             .poll_ms = WORK_POLL_MS,
+                             .ready = work_query,
+                             .late = work_late};
     w->release = work_release;
-    return work_poll(w);
+    return await_start(&s->wait, until, WORK_WAIT_MS);
 }
 
 int work_read(struct write_req *w, const char *sql, int nparams, const char *const *params,
@@ -337,8 +274,8 @@ static void work_on_commit(struct write_req *w, struct eventlog_entry *e)
 {
     ingest *in = w->in;
     struct work_write *s = &w->u.work;
-    if (e->seq > in->work_mark)
-        in->work_mark = e->seq;
+    if (e->seq > in->work_mark.seq)
+        in->work_mark.seq = e->seq;
     s->seq = e->seq;
     memcpy(s->event_id, e->event_id, sizeof s->event_id);
     s->waiting_commit = true;

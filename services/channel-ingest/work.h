@@ -8,7 +8,7 @@
  * The router owns these tables and applies the events asynchronously, so
  * every read here first waits (suspended, bounded) until the router's
  * offset on the ingest stream has passed the last such event this process
- * committed (in->work_mark; after a start, the stream's end as it was
+ * committed (in->work_mark, await.h; after a start, the stream's end as it was
  * then): a client reads its own writes. A write is answered once the
  * router has applied it, with the resource as the router's SQL function
  * shows it (201 for a new one, 200 for a change or a repeat of an
@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "await.h"
 #include "event.h"
 #include "field.h"
 #include "id.h"
@@ -70,9 +71,7 @@ struct work_write {
     int nparams;
     const char *sql;
     void (*read_done)(struct write_req *w, struct pg_result *res);
-    uint64_t until; /* the router's offset to wait for */
-    int timer;
-    int64_t deadline_ms;
+    struct await wait;   /* for the router */
     bool waiting_commit; /* after the commit: a late router makes it 202 */
     uint64_t seq;
     char event_id[ID_LEN];
