@@ -343,6 +343,19 @@ static void engine_collect(engine *e)
     e->collecting = false;
 }
 
+void engine_drive(engine *e)
+{
+    /* New transfers are due at once (curl asked for a 0 ms timer): the
+     * timeout action starts them, as the loop's timer would. */
+    if (e->curl_timer) {
+        loop_remove_timer(e->loop, e->curl_timer);
+        e->curl_timer = 0;
+    }
+    int running;
+    curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    engine_collect(e);
+}
+
 size_t engine_inflight(const engine *e)
 {
     return e->inflight;

@@ -52,4 +52,12 @@ int engine_start(engine *e, const struct outbound_request *req, engine_done_fn d
 
 size_t engine_inflight(const engine *e);
 
+/* Lets curl start the requests added since the loop last ran (connect,
+ * or write each request on its kept-alive connection), now, without
+ * waiting: for a caller about to block (courier's consumer, between the
+ * commits of a catch-up), so that the network and the receiver work on
+ * them meanwhile. Answers that come are collected (done called) here or
+ * by the loop. */
+void engine_drive(engine *e);
+
 #endif

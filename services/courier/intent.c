@@ -304,17 +304,23 @@ void intent_done(bool committed, void *arg)
         intent_clear(in);
         return;
     }
-    bool queued = false;
+    bool queued = false, sent = false;
     for (size_t i = 0; i < in->n; i++) {
         struct delivery *d = in->v[i];
-        if (strcmp(d->status, "sending") == 0)
+        if (strcmp(d->status, "sending") == 0) {
             pump_send(c->pump, d);
-        else if (strcmp(d->status, "pending") == 0)
+            sent = true;
+        } else if (strcmp(d->status, "pending") == 0) {
             queued = true;
+        }
     }
     if (queued)
         pump_kick(c->pump);
     intent_clear(in);
+    /* A catch-up's next batch blocks on PostgreSQL: the requests go out
+     * first, and the receivers answer meanwhile. */
+    if (sent)
+        engine_drive(c->engine);
 }
 
 /* --- giving up a subscription's deliveries ------------------------------------- */
