@@ -47,8 +47,8 @@
 struct creds_entry {
     creds *cs;
     const struct outbound_adapter *a;
-    void *cfg; /* NULL: not configured */
-    size_t settings_n;  /* the stored settings it was configured with */
+    void *cfg;           /* NULL: not configured */
+    size_t settings_n;   /* the stored settings it was configured with */
     int64_t settings_us; /* their newest updated_at */
     bool loaded;
     int64_t updated_us; /* the newest row's updated_at when loaded */
@@ -105,9 +105,9 @@ static char *cred_strdup(void *ctx, const char *s)
 static const rowset_table cred_table = {"courier.credentials", cred_cols, ROWSET_COUNT(cred_cols),
                                         cred_strdup};
 
-static rowset_stmt settings_sql = ROWSET_STMT(
-    cred_table, "SELECT {@select c channel,name,value,expires_at,updated_at}"
-                " FROM courier.credentials c");
+static rowset_stmt settings_sql =
+    ROWSET_STMT(cred_table, "SELECT {@select c channel,name,value,expires_at,updated_at}"
+                            " FROM courier.credentials c");
 
 static rowset_stmt load_sql = ROWSET_STMT(
     cred_table, "SELECT {@select c name,value,expires_at,updated_at} FROM courier.credentials c"

@@ -50,9 +50,9 @@
 #include "import.h"
 #include "language.h"
 #include "log.h"
-#include "msgid.h"
 #include "manual.h"
 #include "merge.h"
+#include "msgid.h"
 #include "offline.h"
 #include "store.h"
 #include "teams.h"
@@ -1196,8 +1196,7 @@ static int referenced_ticket(model *m, const Carebus__V1__ContactReceived *k, co
     return t < 0 && key != id ? ref_ticket(m, id, channel) : t;
 }
 
-static int threaded_ticket(model *m, const Carebus__V1__ContactReceived *k,
-                           const char *channel)
+static int threaded_ticket(model *m, const Carebus__V1__ContactReceived *k, const char *channel)
 {
     int t = referenced_ticket(m, k, k->in_reply_to, channel);
     if (t >= 0)

@@ -57,7 +57,8 @@ int channels_set(int argc, char **argv)
         int bad = !eq || outbound_setting_row(a, arg, names[i], sizeof names[i]) != 0;
         if (bad) {
             /* The name only: a mistyped line may hold a secret. */
-            fprintf(stderr, "carebusctl: expected KEY=VALUE with KEY a setting's name, got \"%s\"\n",
+            fprintf(stderr,
+                    "carebusctl: expected KEY=VALUE with KEY a setting's name, got \"%s\"\n",
                     eq ? arg : "(an argument without '=')");
             return CTL_USAGE;
         }
@@ -69,8 +70,8 @@ int channels_set(int argc, char **argv)
     int rc = CTL_FAILED;
     void *cfg = NULL;
     const char *p1[] = {a->name};
-    PGresult *res = db_exec(d, "SELECT name, value FROM courier.credentials WHERE channel = $1",
-                            1, p1);
+    PGresult *res =
+        db_exec(d, "SELECT name, value FROM courier.credentials WHERE channel = $1", 1, p1);
     if (!res) {
         fprintf(stderr, "carebusctl: could not read the stored settings\n");
         goto out;
@@ -101,16 +102,16 @@ int channels_set(int argc, char **argv)
         goto out;
     for (int i = 0; i < n; i++) {
         const char *p[] = {a->name, names[i], values[i]};
-        int r = values[i][0]
-                    ? db_command(d,
-                                 "INSERT INTO courier.credentials (channel, name, value)"
-                                 " VALUES ($1, $2, $3) ON CONFLICT (channel, name) DO UPDATE"
-                                 " SET value = EXCLUDED.value, expires_at = NULL,"
-                                 " updated_at = now()",
-                                 3, p)
-                    : db_command(d,
-                                 "DELETE FROM courier.credentials WHERE channel = $1 AND name = $2",
-                                 2, p);
+        int r =
+            values[i][0]
+                ? db_command(d,
+                             "INSERT INTO courier.credentials (channel, name, value)"
+                             " VALUES ($1, $2, $3) ON CONFLICT (channel, name) DO UPDATE"
+                             " SET value = EXCLUDED.value, expires_at = NULL,"
+                             " updated_at = now()",
+                             3, p)
+                : db_command(d, "DELETE FROM courier.credentials WHERE channel = $1 AND name = $2",
+                             2, p);
         if (r != 0) {
             db_rollback(d);
             fprintf(stderr, "carebusctl: could not store %s\n", names[i]);
@@ -161,11 +162,10 @@ int channels_list(int argc, char **argv)
     for (int i = 0; i < PQntuples(res); i++) {
         const char *expires = PQgetvalue(res, i, 3);
         if (arr)
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?}", "channel",
-                                                 PQgetvalue(res, i, 0), "name",
-                                                 PQgetvalue(res, i, 1), "value", "********",
-                                                 "updated_at", PQgetvalue(res, i, 2),
-                                                 "expires_at", expires[0] ? expires : NULL));
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:s?}", "channel", PQgetvalue(res, i, 0),
+                               "name", PQgetvalue(res, i, 1), "value", "********", "updated_at",
+                               PQgetvalue(res, i, 2), "expires_at", expires[0] ? expires : NULL));
         else
             printf("%-10s  %-32s  %-8s  %-20s  %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
                    "********", PQgetvalue(res, i, 2), expires[0] ? expires : "-");

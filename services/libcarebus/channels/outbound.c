@@ -67,8 +67,7 @@ const struct outbound_adapter *outbound_adapter_named(const char *name)
     return NULL;
 }
 
-int outbound_setting_row(const struct outbound_adapter *a, const char *key, char *out,
-                         size_t size)
+int outbound_setting_row(const struct outbound_adapter *a, const char *key, char *out, size_t size)
 {
     if (strncasecmp(key, "CAREBUS_", 8) == 0)
         key += 8;
@@ -103,8 +102,8 @@ bool outbound_setting_is_setting(const char *name)
     return !islower((unsigned char)name[0]);
 }
 
-void *outbound_configure_with(const struct outbound_adapter *a, struct config_setting *v,
-                              size_t n, char *err, size_t errlen)
+void *outbound_configure_with(const struct outbound_adapter *a, struct config_setting *v, size_t n,
+                              char *err, size_t errlen)
 {
     config_overlay(v, n);
     void *cfg = a->configure(err, errlen);

@@ -205,8 +205,7 @@ const struct outbound_adapter *outbound_adapter_named(const char *name);
  * "TWILIO_AUTH_TOKEN" -> "TWILIO_AUTH_TOKEN"; for Zalo "ZALO_ACCESS_TOKEN"
  * or "access_token" -> "access_token"). 0, or -1 when key is no setting's
  * name. */
-int outbound_setting_row(const struct outbound_adapter *a, const char *key, char *out,
-                         size_t size);
+int outbound_setting_row(const struct outbound_adapter *a, const char *key, char *out, size_t size);
 
 /* Whether a row named name is one of the settings (not a rotating
  * credential). */
@@ -214,7 +213,7 @@ bool outbound_setting_is_setting(const char *name);
 
 /* a->configure, with the settings v (name: a setting row's name) read in
  * place of the environment's; each one read is marked used. */
-void *outbound_configure_with(const struct outbound_adapter *a, struct config_setting *v,
-                              size_t n, char *err, size_t errlen);
+void *outbound_configure_with(const struct outbound_adapter *a, struct config_setting *v, size_t n,
+                              char *err, size_t errlen);
 
 #endif
