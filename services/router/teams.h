@@ -9,7 +9,8 @@
  * takes no transfer or manual assignment), its lead (the one escalations
  * go to, before any lead a presence names). The rules' category -> team
  * routes stay the file's. calendar and sla_policy are kept for the API
- * (checked there against sla.calendars and sla.policies).
+ * (checked there against sla.calendars and sla.policies); sla-monitor
+ * reads them from the same event (its policy.h).
  */
 #ifndef CAREBUS_ROUTER_TEAMS_H
 #define CAREBUS_ROUTER_TEAMS_H

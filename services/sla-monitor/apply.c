@@ -13,6 +13,7 @@
  * the same rows.
  *
  * Nothing is read per event: a segment change finds its customer's
+ * tickets, a team's save (its calendar, its SLA policy) the team's open
  * tickets, and a merge or an unmerge the tickets it moves, in the
  * statement that writes them. The tickets recomputed may be more than an event-by-event
  * application would have recomputed at that point (a segment's tickets
@@ -36,9 +37,10 @@
 #define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
 /* A run of records: the tickets' customers (the first one named wins,
- * unless the ticket has one), the facts, the segments and the claims. The
- * result lists the tickets of the segments' customers that were open at
- * the segment's time (those whose segment may change). */
+ * unless the ticket has one), the facts, the segments, the team settings
+ * and the claims. The result lists the tickets of the segments' customers
+ * that were open at the segment's time, and those of the saved teams open
+ * at the save's time (those whose policy may change). */
 /* clang-format off */
 static const char record_tmpl[] =
     "WITH k AS (INSERT INTO sla.tickets AS t ({@tickets.cols})"
@@ -51,11 +53,18 @@ static const char record_tmpl[] =
     " s AS (INSERT INTO sla.customer_segments ({@customer_segments.cols})"
     "         SELECT {@customer_segments.values x} FROM {@customer_segments.rows $3 x}"
     "       ON CONFLICT DO NOTHING),"
+    " ts AS (INSERT INTO sla.team_settings ({@team_settings.cols})"
+    "         SELECT {@team_settings.values x} FROM {@team_settings.rows $4 x}"
+    "       ON CONFLICT DO NOTHING),"
     " c AS (INSERT INTO sla.emitted ({@emitted.cols})"
-    "         SELECT {@emitted.values x} FROM {@emitted.rows $4 x}"
+    "         SELECT {@emitted.values x} FROM {@emitted.rows $5 x}"
     "       ON CONFLICT DO NOTHING)"
-    " SELECT DISTINCT k.ticket_id FROM sla.tickets k"
+    " SELECT k.ticket_id FROM sla.tickets k"
     "   JOIN {@customer_segments.rows $3 y} ON k.customer_id = y.customer_id"
+    "  WHERE k.closed_at IS NULL OR k.closed_at >= y.at"
+    " UNION"
+    " SELECT k.ticket_id FROM sla.tickets k"
+    "   JOIN {@team_settings.rows $4 y} ON k.team = y.team_id"
     "  WHERE k.closed_at IS NULL OR k.closed_at >= y.at";
 /* clang-format on */
 #define MERGE_SQL                                                                                  \
@@ -71,7 +80,8 @@ static const char *record_sql(void)
     if (text)
         return text;
     static const rowset_table *const tables[] = {&sla_record_tickets, &sla_record_facts,
-                                                 &sla_record_segments, &sla_record_claims};
+                                                 &sla_record_segments, &sla_record_teams,
+                                                 &sla_record_claims};
     buf b = BUF_INIT;
     if (rowset_sql_tables(tables, sizeof tables / sizeof tables[0], record_tmpl, &b) != 0) {
         buf_release(&b);
@@ -119,9 +129,9 @@ static int ev_time(db *d, const event *ev, int64_t *out)
 
 /* --- staging ------------------------------------------------------------------------ */
 
-/* Records a fact of ev's ticket. */
+/* Records a fact of ev's ticket (team: kind team's, else NULL). */
 static consumer_result ticket_fact(sla *s, consumer_txn *tx, const event *ev,
-                                   enum sla_fact_kind kind, const char *priority)
+                                   enum sla_fact_kind kind, const char *priority, const char *team)
 {
     if (!id_valid(ev->ticket_id)) {
         log_write(LOG_WARN, ev_fields(ev), "%s %s has no valid ticket id: ignored for SLAs",
@@ -150,17 +160,18 @@ static consumer_result ticket_fact(sla *s, consumer_txn *tx, const event *ev,
     x->at = at;
     x->fact = kind;
     x->priority = priority;
+    x->team = team;
     return CONSUMER_OK;
 }
 
 static consumer_result on_opened(consumer_txn *tx, const event *ev, void *arg)
 {
-    return ticket_fact(arg, tx, ev, SLA_FACT_OPENED, NULL);
+    return ticket_fact(arg, tx, ev, SLA_FACT_OPENED, NULL, NULL);
 }
 
 static consumer_result on_contact_added(consumer_txn *tx, const event *ev, void *arg)
 {
-    return ticket_fact(arg, tx, ev, SLA_FACT_CUSTOMER, NULL);
+    return ticket_fact(arg, tx, ev, SLA_FACT_CUSTOMER, NULL, NULL);
 }
 
 static consumer_result on_agent_replied(consumer_txn *tx, const event *ev, void *arg)
@@ -168,20 +179,20 @@ static consumer_result on_agent_replied(consumer_txn *tx, const event *ev, void 
     /* An internal note is not an answer to the customer. */
     if (ev->agent_replied->internal_note)
         return CONSUMER_OK;
-    return ticket_fact(arg, tx, ev, SLA_FACT_REPLY, NULL);
+    return ticket_fact(arg, tx, ev, SLA_FACT_REPLY, NULL, NULL);
 }
 
 static consumer_result on_status_changed(consumer_txn *tx, const event *ev, void *arg)
 {
     switch (ev->ticket_status_changed->status) {
     case CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_OPEN:
-        return ticket_fact(arg, tx, ev, SLA_FACT_OPEN, NULL);
+        return ticket_fact(arg, tx, ev, SLA_FACT_OPEN, NULL, NULL);
     case CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_PENDING:
-        return ticket_fact(arg, tx, ev, SLA_FACT_PENDING, NULL);
+        return ticket_fact(arg, tx, ev, SLA_FACT_PENDING, NULL, NULL);
     case CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_SOLVED:
-        return ticket_fact(arg, tx, ev, SLA_FACT_SOLVED, NULL);
+        return ticket_fact(arg, tx, ev, SLA_FACT_SOLVED, NULL, NULL);
     case CAREBUS__V1__TICKET_STATUS__TICKET_STATUS_CLOSED:
-        return ticket_fact(arg, tx, ev, SLA_FACT_CLOSED, NULL);
+        return ticket_fact(arg, tx, ev, SLA_FACT_CLOSED, NULL, NULL);
     default:
         return CONSUMER_OK;
     }
@@ -189,17 +200,17 @@ static consumer_result on_status_changed(consumer_txn *tx, const event *ev, void
 
 static consumer_result on_solved(consumer_txn *tx, const event *ev, void *arg)
 {
-    return ticket_fact(arg, tx, ev, SLA_FACT_SOLVED, NULL);
+    return ticket_fact(arg, tx, ev, SLA_FACT_SOLVED, NULL, NULL);
 }
 
 static consumer_result on_closed(consumer_txn *tx, const event *ev, void *arg)
 {
-    return ticket_fact(arg, tx, ev, SLA_FACT_CLOSED, NULL);
+    return ticket_fact(arg, tx, ev, SLA_FACT_CLOSED, NULL, NULL);
 }
 
 static consumer_result on_reopened(consumer_txn *tx, const event *ev, void *arg)
 {
-    return ticket_fact(arg, tx, ev, SLA_FACT_REOPENED, NULL);
+    return ticket_fact(arg, tx, ev, SLA_FACT_REOPENED, NULL, NULL);
 }
 
 static consumer_result on_classified(consumer_txn *tx, const event *ev, void *arg)
@@ -207,7 +218,7 @@ static consumer_result on_classified(consumer_txn *tx, const event *ev, void *ar
     const char *p = event_priority_name(ev->ticket_classified->priority);
     if (!p[0])
         return CONSUMER_OK;
-    return ticket_fact(arg, tx, ev, SLA_FACT_CLASSIFIED, p);
+    return ticket_fact(arg, tx, ev, SLA_FACT_CLASSIFIED, p, NULL);
 }
 
 static consumer_result on_escalated(consumer_txn *tx, const event *ev, void *arg)
@@ -215,7 +226,77 @@ static consumer_result on_escalated(consumer_txn *tx, const event *ev, void *arg
     const char *p = event_priority_name(ev->ticket_escalated->priority);
     if (!p[0])
         return CONSUMER_OK;
-    return ticket_fact(arg, tx, ev, SLA_FACT_ESCALATED, p);
+    return ticket_fact(arg, tx, ev, SLA_FACT_ESCALATED, p, NULL);
+}
+
+/* The team a ticket went to: its policy may be the team's (policy.h). A
+ * router fact without a team leaves the ticket's as it was. */
+static consumer_result team_fact(consumer_txn *tx, const event *ev, void *arg, const char *team)
+{
+    if (!team || !team[0])
+        return CONSUMER_OK;
+    return ticket_fact(arg, tx, ev, SLA_FACT_TEAM, NULL, team);
+}
+
+static consumer_result on_assigned(consumer_txn *tx, const event *ev, void *arg)
+{
+    return team_fact(tx, ev, arg, ev->ticket_assigned->team);
+}
+
+static consumer_result on_queued(consumer_txn *tx, const event *ev, void *arg)
+{
+    return team_fact(tx, ev, arg, ev->ticket_queued->team);
+}
+
+static consumer_result on_transferred(consumer_txn *tx, const event *ev, void *arg)
+{
+    return team_fact(tx, ev, arg, ev->ticket_transferred->to_team);
+}
+
+static consumer_result on_unassigned(consumer_txn *tx, const event *ev, void *arg)
+{
+    return team_fact(tx, ev, arg, ev->ticket_unassigned->team);
+}
+
+/* Does the save set this field (a PATCH names it in update_mask; a POST
+ * sets them all)? */
+static bool team_sets(const Carebus__V1__TeamSaved *t, const char *field)
+{
+    if (t->n_update_mask == 0)
+        return true;
+    for (size_t i = 0; i < t->n_update_mask; i++)
+        if (t->update_mask[i] && strcmp(t->update_mask[i], field) == 0)
+            return true;
+    return false;
+}
+
+/* A team's calendar and SLA policy (the request: the router keeps the team,
+ * sla-monitor what selects its tickets' policy). */
+static consumer_result on_team_saved(consumer_txn *tx, const event *ev, void *arg)
+{
+    sla *s = arg;
+    const Carebus__V1__TeamSaved *t = ev->team_saved;
+    bool cal = team_sets(t, "calendar"), pol = team_sets(t, "sla_policy");
+    if (!t->team_id || !t->team_id[0] || !(cal || pol))
+        return CONSUMER_OK;
+    int64_t at;
+    int r = ev_time(consumer_txn_db(tx), ev, &at);
+    if (r != 0)
+        return r < 0 ? CONSUMER_RETRY : CONSUMER_SKIP;
+    struct sla_record *x = sla_records_add(&s->batch);
+    if (!x)
+        return CONSUMER_RETRY;
+    x->kind = SLA_REC_TEAM;
+    x->stream = ev->stream;
+    x->seq = ev->seq;
+    x->event_id = ev->event_id;
+    x->at = at;
+    x->team = t->team_id;
+    x->sets_calendar = cal;
+    x->calendar = cal && t->calendar && t->calendar[0] ? t->calendar : NULL;
+    x->sets_policy = pol;
+    x->policy = pol && t->sla_policy && t->sla_policy[0] ? t->sla_policy : NULL;
+    return CONSUMER_OK;
 }
 
 static consumer_result on_profile_updated(consumer_txn *tx, const event *ev, void *arg)
@@ -399,11 +480,12 @@ static int touched_from(struct touched *t, const PGresult *res)
 /* Writes records [from, to), a run without merges, set-based. */
 static int write_run(sla *s, consumer_txn *tx, size_t from, size_t to, struct touched *t)
 {
-    rowset w[4];
+    rowset w[5];
     rowset_init(&w[0], &sla_record_tickets, NULL);
     rowset_init(&w[1], &sla_record_facts, NULL);
     rowset_init(&w[2], &sla_record_segments, NULL);
-    rowset_init(&w[3], &sla_record_claims, NULL);
+    rowset_init(&w[3], &sla_record_teams, NULL);
+    rowset_init(&w[4], &sla_record_claims, NULL);
     int rc = sla_records_tickets(&s->batch, from, to, &w[0]);
     for (size_t i = from; i < to && rc == 0; i++) {
         const struct sla_record *x = &s->batch.v[i];
@@ -411,20 +493,22 @@ static int write_run(sla *s, consumer_txn *tx, size_t from, size_t to, struct to
             rowset_add(&w[1], x);
         else if (x->kind == SLA_REC_SEGMENT)
             rowset_add(&w[2], x);
-        else if (x->kind == SLA_REC_CLAIM)
+        else if (x->kind == SLA_REC_TEAM)
             rowset_add(&w[3], x);
+        else if (x->kind == SLA_REC_CLAIM)
+            rowset_add(&w[4], x);
         if (x->kind == SLA_REC_FACT || x->kind == SLA_REC_CLAIM)
             rc = touched_add(t, x->ticket, x->event_id);
     }
     const char *params[] = {rowset_json(&w[0]), rowset_json(&w[1]), rowset_json(&w[2]),
-                            rowset_json(&w[3])};
-    struct sla_stmt st = {"sla_record", record_sql(), 4};
+                            rowset_json(&w[3]), rowset_json(&w[4])};
+    struct sla_stmt st = {"sla_record", record_sql(), 5};
     PGresult *res = NULL;
-    if (rc == 0 && st.sql && params[0] && params[1] && params[2] && params[3])
+    if (rc == 0 && st.sql && params[0] && params[1] && params[2] && params[3] && params[4])
         res = sla_stmt_exec(&s->stmts, consumer_txn_db(tx), SLA_ST_RECORD, &st, params);
     rc = res ? touched_from(t, res) : -1;
     PQclear(res);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         rowset_release(&w[i]);
     return rc;
 }
@@ -535,7 +619,12 @@ const struct consumer_handler sla_handlers[] = {
     [CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGED] = {NULL, on_unmerged},
     [CAREBUS__V1__ENVELOPE__BODY_SLA_WARNING] = {NULL, on_sla_event},
     [CAREBUS__V1__ENVELOPE__BODY_SLA_BREACH] = {NULL, on_sla_event},
-    /* ticket.transferred is deliberately absent: a transfer keeps the
-     * clocks running. */
+    /* A ticket's team, and a team's settings: they may select its policy
+     * (policy.h). A transfer keeps the clocks running. */
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_ASSIGNED] = {NULL, on_assigned},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_QUEUED] = {NULL, on_queued},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFERRED] = {NULL, on_transferred},
+    [CAREBUS__V1__ENVELOPE__BODY_TICKET_UNASSIGNED] = {NULL, on_unassigned},
+    [CAREBUS__V1__ENVELOPE__BODY_TEAM_SAVED] = {NULL, on_team_saved},
 };
 const size_t sla_nhandlers = sizeof sla_handlers / sizeof sla_handlers[0];

@@ -25,6 +25,7 @@ static const char *const fact_names[SLA_FACT_NKINDS] = {
     [SLA_FACT_REOPENED] = "reopened",
     [SLA_FACT_CLASSIFIED] = "classified",
     [SLA_FACT_ESCALATED] = "escalated",
+    [SLA_FACT_TEAM] = "team",
 };
 
 const char *sla_fact_kind_name(enum sla_fact_kind k)
@@ -232,6 +233,7 @@ static void fold_fact(struct fold *f, enum sla_fact_kind kind, int64_t at)
     case SLA_FACT_OPENED:
     case SLA_FACT_CLASSIFIED:
     case SLA_FACT_ESCALATED:
+    case SLA_FACT_TEAM:
     case SLA_FACT_NKINDS:
         break;
     }

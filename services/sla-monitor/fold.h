@@ -17,7 +17,8 @@
  *   - resolution runs from the opening to the solve (or the close), paused
  *     while pending on the customer, resumed by the customer's message or a
  *     status back to open; a reopen starts a new cycle with the full target;
- *   - a transfer changes nothing (it is not even a fact);
+ *   - a transfer changes nothing here (its team may select another
+ *     policy or calendar, policy.h, which the fold is given);
  *   - solving or closing cancels the response targets still running.
  * Facts timed before the opening count as at the opening (clock skew
  * between a channel and the agents' tool must not lose a reply).
@@ -45,6 +46,7 @@ enum sla_fact_kind {
     SLA_FACT_REOPENED,
     SLA_FACT_CLASSIFIED, /* policy input, ignored by the fold */
     SLA_FACT_ESCALATED,  /* idem */
+    SLA_FACT_TEAM,       /* idem: the team it went to (policy.h) */
     SLA_FACT_NKINDS
 };
 

@@ -6,6 +6,7 @@
  */
 #include "policy.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -101,6 +102,30 @@ const struct sla_policy *sla_config_policy(const sla_config *c, Carebus__V1__Seg
             regular = &c->pols[i];
     }
     return regular;
+}
+
+const struct sla_policy *sla_config_policy_id(const sla_config *c, const char *id)
+{
+    for (size_t i = 0; id && i < c->npols; i++)
+        if (strcmp(c->pols[i].id, id) == 0)
+            return &c->pols[i];
+    return NULL;
+}
+
+void sla_config_select(const sla_config *c, Carebus__V1__Segment segment, const char *team_policy,
+                       const char *team_calendar, struct sla_policy *out)
+{
+    const struct sla_policy *p = sla_config_policy(c, segment);
+    assert(p && "sla_config_load guarantees a regular policy");
+    if (segment != CAREBUS__V1__SEGMENT__SEGMENT_REGULAR && p->segment == segment) {
+        *out = *p; /* the customer's own promise */
+        return;
+    }
+    const struct sla_policy *team = sla_config_policy_id(c, team_policy);
+    *out = team ? *team : *p;
+    const calendar *cal = team_calendar ? sla_config_calendar(c, team_calendar) : NULL;
+    if (cal)
+        out->cal = cal;
 }
 
 /* The calendars of the documents sla.load_config accepted. */

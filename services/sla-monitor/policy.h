@@ -9,6 +9,14 @@
  * built by libcarebus's calendar_config from the stored documents (as
  * analytics builds them from the files), and the policies from the tables,
  * indexed by segment; immutable until the next reload.
+ *
+ * Which policy holds a ticket (sla_config_select): its customer's segment's
+ * own policy, when the segment has one (vip, wholesale: a promise made to
+ * the customer, on that policy's calendar); otherwise its team's: the SLA
+ * policy the team names (PATCH /v1/teams), else "regular", counted on the
+ * calendar the team names, else that policy's. A team's setting naming
+ * what the configuration no longer has is ignored (the API checked it when
+ * it was saved).
  */
 #ifndef CAREBUS_SLA_POLICY_H
 #define CAREBUS_SLA_POLICY_H
@@ -59,5 +67,13 @@ int sla_target_parse(const char *s, Carebus__V1__SlaTarget *out);
 const struct sla_policy *sla_config_policy(const sla_config *c, Carebus__V1__Segment segment);
 /* NULL when unknown. */
 const calendar *sla_config_calendar(const sla_config *c, const char *id);
+/* The policy of that id; NULL when unknown. */
+const struct sla_policy *sla_config_policy_id(const sla_config *c, const char *id);
+
+/* The policy a ticket is held to (the rule above), into *out: a copy whose
+ * calendar may be the team's. team_policy, team_calendar: the ticket's
+ * team's settings, NULL for none. Pure. */
+void sla_config_select(const sla_config *c, Carebus__V1__Segment segment, const char *team_policy,
+                       const char *team_calendar, struct sla_policy *out);
 
 #endif

@@ -29,7 +29,7 @@
 struct summary {
     char ticket_id[ID_LEN];
     int64_t opened_at, closed_at; /* us, 0: none */
-    const char *priority, *segment, *policy_id, *calendar_id;
+    const char *priority, *segment, *policy_id, *calendar_id, *team;
 };
 
 #define S(f) ROWSET_AT(struct summary, f)
@@ -41,6 +41,7 @@ static const struct rowset_col summary_cols[] = {
     {"segment", "text", ROWSET_STR, S(segment)},
     {"policy_id", "text", ROWSET_STR, S(policy_id)},
     {"calendar_id", "text", ROWSET_STR, S(calendar_id)},
+    {"team", "text", ROWSET_STR, S(team)},
 };
 #undef S
 static const rowset_table summaries = {"sla.tickets", summary_cols, ROWSET_COUNT(summary_cols),
@@ -54,8 +55,17 @@ static rowset_stmt lock_sql =
                              " ORDER BY t.ticket_id, t.target, t.cycle FOR UPDATE");
 
 /* clang-format off */
+/* A ticket's team is its latest up to the close; its team's calendar and
+ * policy those of the team's last save that set them, up to the close (as
+ * its segment). */
+#define TEAM_SETTING(col, sets)                                                                    \
+    "  (SELECT s." col " FROM sla.team_settings s WHERE s.team_id = tm.team AND s." sets           \
+    "     AND s.at <= coalesce(c.closed_at, 'infinity')"                                           \
+    "     ORDER BY s.at DESC, s.stream DESC, s.seq DESC LIMIT 1) AS team_" col ","
 #define READ_SQL                                                                                   \
-    "SELECT t.ticket_id, t.customer_id,"                                                           \
+    "SELECT t.ticket_id, t.customer_id, tm.team,"                                                  \
+    TEAM_SETTING("calendar", "sets_calendar")                                                      \
+    TEAM_SETTING("sla_policy", "sets_policy")                                                      \
     "  (SELECT f.priority FROM sla.ticket_facts f WHERE f.ticket_id = t.ticket_id"                 \
     "     AND f.kind = 'classified' ORDER BY f.at DESC, f.stream DESC, f.seq DESC LIMIT 1)"        \
     "   AS priority,"                                                                              \
@@ -68,12 +78,19 @@ static rowset_stmt lock_sql =
     "  " EPOCH_US("c.closed_at") " AS closed_us,"                                                  \
     "  (SELECT string_agg(f.kind || ' ' || " EPOCH_US("f.at") ", ','"                              \
     "          ORDER BY f.at, f.stream, f.seq) FROM sla.ticket_facts f"                            \
-    "    WHERE f.ticket_id = t.ticket_id AND f.kind NOT IN ('classified', 'escalated')) AS facts," \
+    "    WHERE f.ticket_id = t.ticket_id"                                                          \
+    "      AND f.kind NOT IN ('classified', 'escalated', 'team')) AS facts,"                       \
     "  (SELECT string_agg(e.target || ' ' || e.cycle || ' ' || e.kind, ',')"                       \
     "     FROM sla.emitted e WHERE e.ticket_id = t.ticket_id) AS emitted"                          \
     " FROM sla.tickets t, LATERAL (SELECT min(f.at) AS closed_at FROM sla.ticket_facts f"          \
-    "                               WHERE f.ticket_id = t.ticket_id AND f.kind = 'closed') c"      \
+    "                               WHERE f.ticket_id = t.ticket_id AND f.kind = 'closed') c,"     \
+    "  LATERAL (SELECT (SELECT f.team FROM sla.ticket_facts f WHERE f.ticket_id = t.ticket_id"     \
+    "     AND f.kind = 'team' AND f.at <= coalesce(c.closed_at, 'infinity')"                       \
+    "     ORDER BY f.at DESC, f.stream DESC, f.seq DESC LIMIT 1) AS team) tm"                      \
     " WHERE t.ticket_id = ANY($1::uuid[])"
+
+/* The summary's columns but its key. */
+#define SUMMARY_COLS "opened_at,closed_at,priority,segment,policy_id,calendar_id,team"
 
 /* Replaces the tickets' target rows by the fold's ($1; $2 the tickets
  * recomputed, whose rows the fold no longer makes go) and their summaries
@@ -84,12 +101,10 @@ static rowset_stmt write_sql = ROWSET_STMT2(
     " del AS (DELETE FROM sla.targets d WHERE d.ticket_id = ANY($2::uuid[])"
     "     AND NOT EXISTS (SELECT 1 FROM n WHERE n.ticket_id = d.ticket_id"
     "                        AND n.target = d.target AND n.cycle = d.cycle)),"
-    " tk AS (UPDATE sla.tickets k SET {@tickets.set x opened_at,closed_at,priority,segment,"
-    "                                  policy_id,calendar_id}"
+    " tk AS (UPDATE sla.tickets k SET {@tickets.set x " SUMMARY_COLS "}"
     "   FROM {@tickets.rows $3 x} WHERE k.ticket_id = x.ticket_id"
-    "     AND ({@tickets.values k opened_at,closed_at,priority,segment,policy_id,calendar_id})"
-    "         IS DISTINCT FROM"
-    "         ({@tickets.values x opened_at,closed_at,priority,segment,policy_id,calendar_id}))"
+    "     AND ({@tickets.values k " SUMMARY_COLS "})"
+    "         IS DISTINCT FROM ({@tickets.values x " SUMMARY_COLS "}))"
     " INSERT INTO sla.targets AS t ({@cols}) SELECT {@values n} FROM n"
     " ON CONFLICT (ticket_id, target, cycle) DO UPDATE SET {@set excluded " SLA_TARGETS_MUTABLE "}"
     " WHERE ({@values t " SLA_TARGETS_MUTABLE "})"
@@ -311,8 +326,10 @@ static int fold_one(sla *s, const PGresult *rd, int row, const struct locked *lo
     if (event_segment_parse(seg_s, &seg) != 0)
         seg = CAREBUS__V1__SEGMENT__SEGMENT_REGULAR;
     assert(s->cfg && "the consumer starts once the configuration is loaded");
-    const struct sla_policy *pol = sla_config_policy(s->cfg, seg);
-    assert(pol && "sla_config_load guarantees a regular policy");
+    struct sla_policy chosen;
+    sla_config_select(s->cfg, seg, db_value(rd, row, "team_sla_policy"),
+                      db_value(rd, row, "team_calendar"), &chosen);
+    const struct sla_policy *pol = &chosen;
     struct sla_fold_in in = {
         .facts = facts.v,
         .nfacts = facts.n,
@@ -343,7 +360,8 @@ static int fold_one(sla *s, const PGresult *rd, int row, const struct locked *lo
                          .priority = cur_s,
                          .segment = event_segment_name(seg),
                          .policy_id = pol->id,
-                         .calendar_id = pol->cal->id};
+                         .calendar_id = pol->cal->id,
+                         .team = db_value(rd, row, "team")};
     snprintf(sm.ticket_id, sizeof sm.ticket_id, "%s", ticket);
     rowset_add(&o->summaries, &sm);
     buf_printf(&o->recomputed, "%s%s", o->nrecomputed++ ? "," : "{", ticket);

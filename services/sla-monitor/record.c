@@ -108,6 +108,7 @@ static const struct rowset_col fact_cols[] = {
     {"kind", "text", ROWSET_FN, .get = fact_kind_get},
     {"priority", "text", ROWSET_STR, R(priority)},
     {"event_id", "uuid", ROWSET_STR, R(event_id)},
+    {"team", "text", ROWSET_STR, R(team)},
 };
 static const struct rowset_col segment_cols[] = {
     {"stream", "text", ROWSET_STR, R(stream)},
@@ -115,6 +116,16 @@ static const struct rowset_col segment_cols[] = {
     {"customer_id", "uuid", ROWSET_ID, R(customer)},
     {"at", "timestamptz", ROWSET_TIME, R(at), .none = INT64_MIN},
     {"segment", "text", ROWSET_STR, R(segment)},
+};
+static const struct rowset_col team_cols[] = {
+    {"stream", "text", ROWSET_STR, R(stream)},
+    {"seq", "bigint", ROWSET_U64, R(seq)},
+    {"team_id", "text", ROWSET_STR, R(team)},
+    {"at", "timestamptz", ROWSET_TIME, R(at), .none = INT64_MIN},
+    {"sets_calendar", "boolean", ROWSET_BOOL, R(sets_calendar)},
+    {"calendar", "text", ROWSET_STR, R(calendar)},
+    {"sets_policy", "boolean", ROWSET_BOOL, R(sets_policy)},
+    {"sla_policy", "text", ROWSET_STR, R(policy)},
 };
 static const struct rowset_col claim_cols[] = {
     {"ticket_id", "uuid", ROWSET_ID, R(ticket)},
@@ -134,6 +145,8 @@ const rowset_table sla_record_facts = {"sla.ticket_facts", fact_cols, ROWSET_COU
                                        NULL};
 const rowset_table sla_record_segments = {"sla.customer_segments", segment_cols,
                                           ROWSET_COUNT(segment_cols), NULL};
+const rowset_table sla_record_teams = {"sla.team_settings", team_cols, ROWSET_COUNT(team_cols),
+                                       NULL};
 const rowset_table sla_record_claims = {"sla.emitted", claim_cols, ROWSET_COUNT(claim_cols), NULL};
 const rowset_table sla_record_tickets = {"sla.tickets", ticket_cols, ROWSET_COUNT(ticket_cols),
                                          NULL};

@@ -3,10 +3,11 @@
  *
  * An event becomes at most one record: a fact of a ticket (sla.ticket_facts,
  * keyed by the log's stream and seq, with the event's own time), a
- * customer's segment (sla.customer_segments), a merge or an unmerge of
- * customers, or the claim of a warning or breach read back from sla's own
- * stream (sla.emitted). Facts, segments and claims are sets: their order
- * within a batch does not matter. A ticket's customer does: it is the
+ * customer's segment (sla.customer_segments), a team's calendar and SLA
+ * policy (sla.team_settings), a merge or an unmerge of customers, or the
+ * claim of a warning or breach read back from sla's own stream
+ * (sla.emitted). Facts, segments, team settings and claims are sets: their
+ * order within a batch does not matter. A ticket's customer does: it is the
  * first one an event names (sla.tickets), a merge moves the tickets of one
  * customer to another, and an unmerge gives tickets back. So a batch is
  * cut into runs at its merges and unmerges: each run is written
@@ -32,7 +33,8 @@ enum sla_record_kind {
     SLA_REC_SEGMENT,
     SLA_REC_MERGE,
     SLA_REC_UNMERGE,
-    SLA_REC_CLAIM
+    SLA_REC_CLAIM,
+    SLA_REC_TEAM /* a team's settings (team.saved) */
 };
 
 struct sla_record {
@@ -45,19 +47,23 @@ struct sla_record {
     char into[ID_LEN];     /* merge: the survivor */
     int64_t at;            /* us: the fact's, the segment's, the claimed deadline */
     enum sla_fact_kind fact;
-    const char *priority;          /* fact: classified or escalated priority, else NULL */
-    const char *segment;           /* segment */
-    Carebus__V1__SlaTarget target; /* claim */
+    const char *priority;            /* fact: classified or escalated priority, else NULL */
+    const char *team;                /* fact (kind team), team settings: the team, else NULL */
+    bool sets_calendar, sets_policy; /* team settings: which fields the save sets */
+    const char *calendar, *policy;   /* team settings: NULL for none */
+    const char *segment;             /* segment */
+    Carebus__V1__SlaTarget target;   /* claim */
     uint32_t cycle;
     const char *claim;    /* "warning" or "breach" */
     char *const *tickets; /* unmerge: the tickets given back (borrowed) */
     size_t ntickets;
 };
 
-/* sla.ticket_facts, sla.customer_segments and sla.emitted rows of records;
- * and the (ticket_id, customer_id) rows of sla.tickets a run sets. */
-extern const rowset_table sla_record_facts, sla_record_segments, sla_record_claims,
-    sla_record_tickets;
+/* sla.ticket_facts, sla.customer_segments, sla.team_settings and
+ * sla.emitted rows of records; and the (ticket_id, customer_id) rows of
+ * sla.tickets a run sets. */
+extern const rowset_table sla_record_facts, sla_record_segments, sla_record_teams,
+    sla_record_claims, sla_record_tickets;
 
 /* A batch's records, in order. */
 typedef struct sla_records {

@@ -15,6 +15,10 @@ runs the real ingest and router to check the API's "sla" part.
   c. two instances: every warning and breach once
   d. GET /v1/tickets/{id} shows each target's due, achieved, remaining
      business seconds and breach
+  e. a team's calendar and SLA policy (PATCH /v1/teams) move its open
+     tickets' deadlines, re-arm their running timers and hold its new
+     tickets; a ticket closed before keeps its targets; a rebuild from the
+     log equals the live state
 
 The default policy for a regular customer at normal priority, on the
 "vn-business" calendar (Mon-Fri 08:00-12:00 and 13:00-17:30, Sat 08:00-12:00,
@@ -399,3 +403,130 @@ def test_ticket_api_shows_the_sla_targets(stack, pb2):
     assert datetime.fromisoformat(fr["achieved_at"]) == dt("2026-11-23T10:30:00+07:00"), fr
     assert fr["remaining_business_secs"] == 2.5 * 3600, fr
     assert fr["breached"] is False, fr
+
+
+# --- e. a team's calendar and SLA policy ---------------------------------------------------------
+
+SLA_SNAPSHOT = {
+    "targets": "SELECT * FROM sla.targets ORDER BY ticket_id, target, cycle",
+    "tickets": "SELECT * FROM sla.tickets ORDER BY ticket_id",
+    "facts": "SELECT * FROM sla.ticket_facts ORDER BY stream, seq",
+    "team settings": "SELECT * FROM sla.team_settings ORDER BY stream, seq",
+    "emitted": "SELECT * FROM sla.emitted ORDER BY event_id",
+    "sla events": "SELECT event_id, type, seq, payload FROM eventlog.events"
+                  " WHERE stream = 'sla' ORDER BY seq",
+}
+
+
+def test_a_teams_calendar_and_policy_move_its_open_tickets_deadlines(stack, pb2):
+    s = Sla(stack, pb2, services=("ingest", "router"))
+    st = s.st
+
+    def api(method, path, body=None, status=200):
+        r = h.http_request(st.api_url + path, method, body, st.auth())
+        assert r.status == status, (path, body, r)
+        return r.json() if r.body else None
+
+    def contact(handle, at):
+        r = st.post_message({"channel": "zalo", "external_id": f"team-{handle}",
+                             "customer": {"name": "Lan", "handle": handle},
+                             "text": "Tôi cần hỗ trợ", "occurred_at": iso(at)})
+        assert r.status == 202, r
+        event_id = r.json()["event_id"]
+        ticket = h.wait_until("the contact to be routed",
+                              lambda: st.get_api(f"/v1/events/{event_id}").json().get("ticket_id"),
+                              h.scaled(10), interval=0.05, on_timeout=s.logs)
+        h.wait_until("sla-monitor to track the ticket",
+                     lambda: s.target(ticket, "first_response") is not None, h.scaled(10),
+                     interval=0.05, on_timeout=s.logs)
+        return ticket
+
+    def sla_part(ticket):
+        return {x["target"]: x for x in api("GET", f"/v1/tickets/{ticket}")["sla"]}
+
+    def due(ticket, target):
+        return datetime.fromisoformat(sla_part(ticket)[target]["due_at"])
+
+    kept = contact("team-kept", T0)
+    ticket = contact("team-open", T0)
+    team = api("GET", f"/v1/tickets/{ticket}")["team"]
+    assert team and api("GET", f"/v1/tickets/{kept}")["team"] == team
+    # Regular customer, the team names nothing yet: vn-business, 4h -> 14:00.
+    assert due(ticket, "first_response") == dt("2026-11-23T14:00:00+07:00")
+    assert sla_part(ticket)["first_response"]["calendar"] == "vn-business"
+    # Closed before the team changes: its targets stay as they were.
+    api("POST", f"/v1/tickets/{kept}/status", {"status": "closed"}, status=202)
+    s.caught_up()
+    h.wait_until("the closed ticket's clocks to stop",
+                 lambda: s.target(kept, "resolution")["status"] == "achieved", h.scaled(10),
+                 interval=0.05, on_timeout=s.logs)
+    kept_rows = st.db.query("SELECT * FROM sla.targets WHERE ticket_id = %s ORDER BY 2, 3",
+                            (kept,))
+
+    # The team's calendar: its open ticket's running targets are recomputed
+    # on it (24x7: 4h from 09:00 is 13:00; resolution 40h).
+    assert api("PATCH", f"/v1/teams/{team}", {"calendar": "24x7"})["calendar"] == "24x7"
+    s.caught_up()
+    h.wait_until("the deadline on the team's calendar",
+                 lambda: due(ticket, "first_response") == dt("2026-11-23T13:00:00+07:00"),
+                 h.scaled(10), interval=0.05, on_timeout=lambda: f"{sla_part(ticket)}{s.logs()}")
+    part = sla_part(ticket)
+    assert part["first_response"]["calendar"] == "24x7", part
+    assert part["first_response"]["policy"] == "regular", part
+    assert datetime.fromisoformat(part["resolution"]["due_at"]) == \
+        dt("2026-11-25T01:00:00+07:00"), part
+    assert st.db.query("SELECT * FROM sla.targets WHERE ticket_id = %s ORDER BY 2, 3",
+                       (kept,)) == kept_rows
+    # The running timer was re-armed: the breach fires at 13:00, not 14:00.
+    s.set_clock(dt("2026-11-23T13:00:01+07:00"))
+    h.wait_until("the breach at the new deadline",
+                 lambda: s.count(ticket)[("sla.breach", TARGET["first_response"])] == 1,
+                 h.scaled(10), interval=0.05, on_timeout=s.logs)
+    breach = [e for typ, tgt, _, e in s.sla_events(ticket)
+              if typ == "sla.breach" and tgt == TARGET["first_response"]][0]
+    assert breach.sla_breach.due_at.ToDatetime(tzinfo=timezone.utc) == \
+        dt("2026-11-23T13:00:00+07:00")
+
+    # The breach escalates the ticket: high priority.
+    h.wait_until("the escalation", lambda: api("GET", f"/v1/tickets/{ticket}")["priority"] == "high",
+                 h.scaled(10), interval=0.05, on_timeout=s.logs)
+
+    # The team's SLA policy: vip's targets (high: resolution 8h) on the
+    # team's calendar; the breach already published stays.
+    assert api("PATCH", f"/v1/teams/{team}", {"sla_policy": "vip"})["sla_policy"] == "vip"
+    s.caught_up()
+    h.wait_until("the team's policy",
+                 lambda: sla_part(ticket)["resolution"]["policy"] == "vip", h.scaled(10),
+                 interval=0.05, on_timeout=s.logs)
+    part = sla_part(ticket)
+    assert due(ticket, "resolution") == dt("2026-11-23T17:00:00+07:00"), part
+    assert part["first_response"]["breached"] is True, part
+    assert s.count(ticket)[("sla.breach", TARGET["first_response"])] == 1
+
+    # A new ticket of the team is held to them from its opening (vip normal
+    # first response 1h on 24x7).
+    later = contact("team-new", dt("2026-11-23T13:30:00+07:00"))
+    assert api("GET", f"/v1/tickets/{later}")["team"] == team
+    assert due(later, "first_response") == dt("2026-11-23T14:30:00+07:00")
+
+    # Back to no calendar: the policy's own (vip: 24x7) — a PATCH of one field
+    # leaves the other as it was.
+    api("PATCH", f"/v1/teams/{team}", {"calendar": None})
+    s.caught_up()
+    h.wait_until("the policy's calendar",
+                 lambda: sla_part(ticket)["resolution"]["calendar"] == "24x7"
+                 and sla_part(ticket)["resolution"]["policy"] == "vip", h.scaled(10),
+                 interval=0.05, on_timeout=s.logs)
+
+    # A rebuild from the log equals the live state.
+    s.caught_up()
+    live = {name: st.db.query(sql) for name, sql in SLA_SNAPSHOT.items()}
+    st.stop("sla")
+    st.db.query("SELECT sla.reset_derived()")
+    assert st.db.scalar("SELECT count(*) FROM sla.targets") == 0
+    s.start()
+    s.caught_up()
+    st.wait_caught_up(consumer="sla-monitor", stream="sla", timeout=h.scaled(15))
+    again = {name: st.db.query(sql) for name, sql in SLA_SNAPSHOT.items()}
+    for name in SLA_SNAPSHOT:
+        assert live[name] == again[name], f"{name} differs after the rebuild"

@@ -1,5 +1,5 @@
 /* test_record.c — a batch's records: runs cut at merges, and each run's
- * tickets with the first customer named.
+ * tickets with the first customer named; a team's settings as a row.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,10 +78,48 @@ static void test_a_runs_tickets_take_the_first_customer_named(void **state)
     sla_records_release(&r);
 }
 
+/* A team's save is a set member like a fact: it cuts no run; its row says
+ * which fields it sets, NULL for a field set to none. */
+static void test_team_settings_rows(void **state)
+{
+    (void)state;
+    sla_records r = {0};
+    add(&r, SLA_REC_FACT, T1, CA);
+    r.v[0].fact = SLA_FACT_TEAM;
+    r.v[0].team = "support";
+    add(&r, SLA_REC_TEAM, NULL, NULL);
+    struct sla_record *x = &r.v[1];
+    x->team = "support";
+    x->at = INT64_C(1795399200000000);
+    x->sets_calendar = true;
+    x->calendar = "24x7";
+    x->sets_policy = true; /* to none */
+    add(&r, SLA_REC_FACT, T2, CB);
+    assert_int_equal(sla_records_run_end(&r, 0), 3);
+    rowset w;
+    rowset_init(&w, &sla_record_teams, NULL);
+    rowset_add(&w, x);
+    assert_string_equal(rowset_json(&w),
+                        "[{\"stream\":\"router\",\"seq\":2,\"team_id\":\"support\","
+                        "\"at\":\"2026-11-23T02:00:00.000000Z\",\"sets_calendar\":true,"
+                        "\"calendar\":\"24x7\",\"sets_policy\":true,\"sla_policy\":null}]");
+    rowset_release(&w);
+    rowset_init(&w, &sla_record_facts, NULL);
+    rowset_only(&w, "kind,team");
+    rowset_add(&w, &r.v[0]);
+    rowset_add(&w, &r.v[2]);
+    assert_string_equal(rowset_json(&w),
+                        "[{\"kind\":\"team\",\"team\":\"support\"},"
+                        "{\"kind\":\"opened\",\"team\":null}]");
+    rowset_release(&w);
+    sla_records_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runs_are_cut_at_merges),
+        cmocka_unit_test(test_team_settings_rows),
         cmocka_unit_test(test_a_runs_tickets_take_the_first_customer_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
