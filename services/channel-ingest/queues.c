@@ -1,9 +1,11 @@
 /* queues.c — GET /v1/queues: per team and per agent, how many open,
  * pending, unassigned and breaching tickets, and who has waited longest.
  *
- * One statement over the active tickets (open or pending: the partial index
- * tickets_list_active) joined to every running SLA clock at once
- * (sla.ticket_clocks, a hash join rather than a probe per ticket). Teams
+ * One statement over router.queue_members, the active tickets' (open or
+ * pending) queue columns that triggers keep beside router.tickets (0014:
+ * one scan of a small dense table, rather than a heap page per active
+ * ticket), joined to the tickets whose clock is breached
+ * (sla.breached_tickets: a range of the running deadlines' index). Teams
  * are the active ones of router.teams and those of the active tickets and
  * of the agents; agents are
  * router.agents and any assignee of an active ticket, so that nobody's
@@ -16,29 +18,32 @@
 
 #define QUEUES_SQL                                                                                 \
     "WITH n AS MATERIALIZED (SELECT sla.now() AS now),"                                            \
-    " a AS MATERIALIZED (SELECT t.team, t.assignee, t.status, t.queued_at,"                        \
-    "    coalesce(t.assigned_at, t.created_at) AS held_at,"                                        \
-    "    coalesce(c.state = 'breached', false) AS breaching"                                       \
-    "   FROM router.tickets t"                                                                     \
-    "   LEFT JOIN (SELECT k.ticket_id, k.state FROM n, sla.ticket_clocks(n.now) k) c"              \
-    "     ON c.ticket_id = t.id"                                                                   \
-    "  WHERE t.status IN ('open', 'pending')),"                                                    \
-    " tm AS (SELECT x.team, count(a.status) FILTER (WHERE a.status = 'open') AS open,"             \
-    "    count(a.status) FILTER (WHERE a.status = 'pending') AS pending,"                          \
-    "    count(a.status) FILTER (WHERE a.assignee IS NULL) AS unassigned,"                         \
-    "    count(a.status) FILTER (WHERE a.breaching) AS breaching,"                                 \
+    " a AS MATERIALIZED (SELECT q.team, q.assignee, q.status, q.queued_at, q.held_at,"             \
+    "    b.ticket_id IS NOT NULL AS breaching"                                                     \
+    "   FROM router.queue_members q"                                                               \
+    "   LEFT JOIN (SELECT b.ticket_id FROM n, sla.breached_tickets(n.now) b) b"                    \
+    "     ON b.ticket_id = q.ticket_id),"                                                          \
+    " tg AS (SELECT a.team, count(*) FILTER (WHERE a.status = 'open') AS open,"                    \
+    "    count(*) FILTER (WHERE a.status = 'pending') AS pending,"                                 \
+    "    count(*) FILTER (WHERE a.assignee IS NULL) AS unassigned,"                                \
+    "    count(*) FILTER (WHERE a.breaching) AS breaching,"                                        \
     "    min(a.queued_at) FILTER (WHERE a.assignee IS NULL) AS waiting_since"                      \
-    "   FROM (SELECT a.team FROM a WHERE a.team IS NOT NULL"                                       \
-    "         UNION SELECT unnest(g.teams) FROM router.agents g"                                   \
+    "   FROM a WHERE a.team IS NOT NULL GROUP BY a.team),"                                         \
+    " tm AS (SELECT x.team, coalesce(tg.open, 0) AS open, coalesce(tg.pending, 0) AS pending,"     \
+    "    coalesce(tg.unassigned, 0) AS unassigned, coalesce(tg.breaching, 0) AS breaching,"        \
+    "    tg.waiting_since"                                                                         \
+    "   FROM (SELECT tg.team FROM tg UNION SELECT unnest(g.teams) FROM router.agents g"            \
     "         UNION SELECT r.id FROM router.teams r WHERE r.active) x"                             \
-    "   LEFT JOIN a ON a.team = x.team GROUP BY x.team),"                                          \
-    " ag AS (SELECT x.id, count(a.status) FILTER (WHERE a.status = 'open') AS open,"               \
-    "    count(a.status) FILTER (WHERE a.status = 'pending') AS pending,"                          \
-    "    count(a.status) FILTER (WHERE a.breaching) AS breaching,"                                 \
+    "   LEFT JOIN tg ON tg.team = x.team),"                                                        \
+    " gg AS (SELECT a.assignee, count(*) FILTER (WHERE a.status = 'open') AS open,"                \
+    "    count(*) FILTER (WHERE a.status = 'pending') AS pending,"                                 \
+    "    count(*) FILTER (WHERE a.breaching) AS breaching,"                                        \
     "    min(a.held_at) FILTER (WHERE a.status = 'open') AS waiting_since"                         \
-    "   FROM (SELECT a.assignee AS id FROM a WHERE a.assignee IS NOT NULL"                         \
-    "         UNION SELECT g.id FROM router.agents g) x"                                           \
-    "   LEFT JOIN a ON a.assignee = x.id GROUP BY x.id)"                                           \
+    "   FROM a WHERE a.assignee IS NOT NULL GROUP BY a.assignee),"                                 \
+    " ag AS (SELECT x.id, coalesce(gg.open, 0) AS open, coalesce(gg.pending, 0) AS pending,"       \
+    "    coalesce(gg.breaching, 0) AS breaching, gg.waiting_since"                                 \
+    "   FROM (SELECT gg.assignee AS id FROM gg UNION SELECT g.id FROM router.agents g) x"          \
+    "   LEFT JOIN gg ON gg.assignee = x.id)"                                                       \
     " SELECT jsonb_build_object('at', n.now,"                                                      \
     "  'teams', coalesce((SELECT jsonb_agg(jsonb_build_object('team', tm.team,"                    \
     "      'open', tm.open, 'pending', tm.pending, 'unassigned', tm.unassigned,"                   \

@@ -306,6 +306,13 @@ def test_every_filter_and_order_lists_what_the_tables_say(stack):
     assert agents["thu"]["presence"] == "online" and agents["thu"]["capacity"] == 2
     waiting = [x for x in queues["teams"] if x["unassigned"]]
     assert waiting and all(x["oldest_waiting_s"] >= 0 for x in waiting)
+    # What they are counted from, kept beside the tickets by triggers,
+    # says what the tickets say.
+    assert st.db.query(
+        "SELECT ticket_id, team, assignee, status, queued_at, held_at FROM router.queue_members"
+        " ORDER BY ticket_id") == st.db.query(
+        "SELECT id, team, assignee, status, queued_at, coalesce(assigned_at, created_at)"
+        " FROM router.tickets WHERE status IN ('open', 'pending') ORDER BY id")
 
 
 # --- b. paging while tickets arrive ------------------------------------------------------------

@@ -31,6 +31,7 @@ SNAPSHOT = {
     "teams": "SELECT * FROM router.teams ORDER BY id",
     "canned replies": "SELECT * FROM router.canned_replies ORDER BY id",
     "tickets": "SELECT * FROM router.tickets ORDER BY id",
+    "queue members": "SELECT * FROM router.queue_members ORDER BY ticket_id",
     "messages": "SELECT * FROM router.messages ORDER BY event_id",
     "notes": "SELECT * FROM router.notes ORDER BY id",
     "router events": "SELECT event_id, type, seq, ticket_id, customer_id, payload"
