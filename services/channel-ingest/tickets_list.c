@@ -690,16 +690,26 @@ static void keyed_sql(const struct tickets_query *q, struct list_sql *s)
 /* One way to find a search's candidates: the newest matching messages of
  * tickets that pass the filters. walk: read back from the newest message,
  * the match a filter that no index answers (PostgreSQL cannot then choose
- * the search index, whatever it estimates); else the search index. Which
- * one runs is decided once (w). */
+ * the search index, whatever it estimates); else the search index: every
+ * match found through it (a subquery the newest-first order does not
+ * reach, OFFSET 0, so PostgreSQL cannot walk back through messages_at
+ * instead, as it would for a word it takes for common enough: 45,000
+ * messages read rather than 8,000 for one in 200), sorted, the newest
+ * ranked. Which one runs is decided once (w). */
 static void search_hits(struct list_sql *s, const struct tickets_query *q, const char *tsq,
                         bool walk, bool limited)
 {
     bool filtered = limited || has_ticket_filter(q), join = has_narrow_filter(q);
-    buf_printf(&s->sql,
-               "(SELECT m.ticket_id, m.event_id, ts_rank(m.search, %s) AS rank"
-               " FROM router.messages m",
-               tsq);
+    if (walk)
+        buf_printf(&s->sql,
+                   "(SELECT m.ticket_id, m.event_id, ts_rank(m.search, %s) AS rank"
+                   " FROM router.messages m",
+                   tsq);
+    else
+        buf_printf(&s->sql,
+                   "(SELECT g.ticket_id, g.event_id, ts_rank(g.search, %s) AS rank"
+                   " FROM (SELECT m.ticket_id, m.event_id, m.at, m.search FROM router.messages m",
+                   tsq);
     if (join) {
         buf_puts(&s->sql, " JOIN router.tickets t ON t.id = m.ticket_id");
         ticket_joins(s, q, "t.id", CLOCK_PROBE);
@@ -719,7 +729,8 @@ static void search_hits(struct list_sql *s, const struct tickets_query *q, const
     } else {
         buf_puts(&s->sql, " AND $1::text[] IS NULL"); /* every parameter is used */
     }
-    buf_printf(&s->sql, " ORDER BY m.at DESC LIMIT %d)", SEARCH_CANDIDATES);
+    buf_printf(&s->sql, "%s ORDER BY %s.at DESC LIMIT %d)", walk ? "" : " OFFSET 0) g",
+               walk ? "m" : "g", SEARCH_CANDIDATES);
 }
 
 /* A search: the newest matching messages (of tickets that pass the
