@@ -41,9 +41,9 @@ COMMENT ON COLUMN sla.team_settings.sets_calendar IS
     'the save names the calendar (a POST, or a PATCH with "calendar")';
 
 -- The team a ticket's targets were last computed for: a team's save finds
--- its tickets here.
+-- its tickets here (by reading the table whole: a team has many, and saves
+-- are rare, so no index is kept up on every recomputation for them).
 ALTER TABLE sla.tickets ADD COLUMN team text;
-CREATE INDEX tickets_team ON sla.tickets (team, closed_at);
 COMMENT ON COLUMN sla.tickets.team IS 'its latest team (up to its close)';
 
 CREATE OR REPLACE FUNCTION sla.reset_derived() RETURNS void
