@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "datakey.h"
 #include "agents.h"
 #include "canned.h"
 #include "erase.h"
@@ -152,10 +153,21 @@ static bool status_usable(const route_item *it)
     return !why;
 }
 
+/* True when the contact's handles read as erased: its data key was
+ * destroyed (datakey.h), which erases every personal field at once. */
+static bool contact_erased(const Carebus__V1__CustomerRef *who)
+{
+    return who && ((who->phone && strcmp(who->phone, DATAKEY_ERASED) == 0) ||
+                   (who->email && strcmp(who->email, DATAKEY_ERASED) == 0) ||
+                   (who->handle && strcmp(who->handle, DATAKEY_ERASED) == 0));
+}
+
 void route_prepare(route_item *it, const char *country)
 {
     const event *ev = it->ev;
     it->skip = false;
+    it->erased = false;
+    it->recalled.ncustomers = 0;
     it->ids.n = 0;
     it->ids.rejected = 0;
     it->at = ev->occurred_at ? event_ts_us(ev->occurred_at) : it->rec;
@@ -172,6 +184,12 @@ void route_prepare(route_item *it, const char *country)
             log_write(LOG_WARN, item_fields(it), "contact %s: unknown channel %d: skipped",
                       ev->event_id, (int)c->channel);
             it->skip = true;
+            return;
+        }
+        if (contact_erased(c->customer)) {
+            /* Its customers are recalled from the router's stream
+             * (recall.h), not matched by what reads "[erased]". */
+            it->erased = true;
             return;
         }
         identity_set_from_ref(&it->ids, c->channel, c->customer, country);
@@ -308,6 +326,8 @@ void route_keys_add(model *m, route_keys *k, const route_item *it)
         keys_push(m, &k->kinds, &k->nidents, &k->cidents, it->ids.items[i].kind);
         keys_push(m, &k->values, &n, &k->cvalues, it->ids.items[i].value);
     }
+    for (size_t i = 0; i < it->recalled.ncustomers; i++)
+        keys_push(m, &k->customers, &k->ncustomers, &k->ccustomers, it->recalled.customers[i]);
     switch (ev->body_case) {
     case CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED: {
         const Carebus__V1__ContactReceived *c = ev->contact_received;
@@ -1258,6 +1278,26 @@ static void ticket_opener(const model *m, const route_item *it, int cu, char out
     snprintf(out, ID_LEN, "%s", o ? o : m->cust[cu].id);
 }
 
+/* What the rules find in a contact's text; in an erased one, what they
+ * found when it could be read (recall.h), the phrase itself erased. */
+static void contact_classify(model *m, const route_item *it, const fold_text *words,
+                             struct rules_match *out)
+{
+    rules_classify(m->rules, words, out);
+    if (it->erased && it->recalled.rule[0]) {
+        out->category = it->recalled.category;
+        out->rule = model_strdup(m, it->recalled.rule);
+        out->phrase = DATAKEY_ERASED;
+    }
+}
+
+static const char *contact_urgent(model *m, const route_item *it, const fold_text *words)
+{
+    if (!it->erased)
+        return rules_urgent(m->rules, words);
+    return it->recalled.urgent[0] ? model_strdup(m, it->recalled.urgent) : NULL;
+}
+
 static int ticket_open(route_ctx *c, const route_item *it, int cu, const struct contact *k,
                        const fold_text *words, int *out)
 {
@@ -1269,14 +1309,14 @@ static int ticket_open(route_ctx *c, const route_item *it, int cu, const struct 
     snprintf(t.customer_id, sizeof t.customer_id, "%s", m->cust[cu].id);
     ticket_opener(m, it, cu, t.opened_by);
     struct rules_match match;
-    rules_classify(m->rules, words, &match);
+    contact_classify(m, it, words, &match);
     t.category = match.category;
     t.rule = match.rule;
     t.phrase = match.phrase;
     t.team = rules_team(m->rules, match.category);
     t.channel = channel;
     t.subject = or_null(k->subject);
-    t.urgent_word = rules_urgent(m->rules, words);
+    t.urgent_word = contact_urgent(m, it, words);
     t.contacts = 1;
     /* Opened by an ingest event (a contact or a call): its seq is unique
      * and the same in every rebuild. */
@@ -1318,12 +1358,12 @@ static int ticket_join(route_ctx *c, const route_item *it, int t, const struct c
     if (tk->status == ST_PENDING)
         tk->status = ST_OPEN; /* the customer answered */
     if (!tk->urgent_word)
-        tk->urgent_word = rules_urgent(m->rules, words);
+        tk->urgent_word = contact_urgent(m, it, words);
     bool reclassified = false, moved = false;
     Carebus__V1__Category by_rules = manual_rules_category(tk);
     if (by_rules == CAT_OTHER || !by_rules) {
         struct rules_match match;
-        rules_classify(m->rules, words, &match);
+        contact_classify(m, it, words, &match);
         if (match.category != CAT_OTHER && tk->cat_override) {
             /* A person chose the category: the rules' view waits for the
              * override to be cleared. */
@@ -1379,6 +1419,25 @@ static int ticket_join(route_ctx *c, const route_item *it, int t, const struct c
 size_t route_owners(model *m, const route_item *it, int owners[IDENTITY_SET_MAX + 1])
 {
     size_t nown = 0;
+    if (it->erased) {
+        /* What the router decided before, in that order: the survivor
+         * first. None when the contact created it (customer_new derives
+         * the same id again). */
+        if (it->recalled.ncustomers == 0 || model_customer(m, it->recalled.customers[0]) < 0)
+            return 0;
+        for (size_t i = 0; i < it->recalled.ncustomers; i++) {
+            int o = model_customer(m, it->recalled.customers[i]);
+            if (o < 0)
+                continue;
+            o = model_customer_final(m, o);
+            size_t j = 0;
+            while (j < nown && owners[j] != o)
+                j++;
+            if (j == nown)
+                owners[nown++] = o;
+        }
+        return nown;
+    }
     for (size_t i = 0; i < it->ids.n; i++) {
         int o = model_identity(m, it->ids.items[i].kind, it->ids.items[i].value);
         if (o < 0)

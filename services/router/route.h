@@ -26,6 +26,20 @@ typedef struct route_item {
     int64_t at;              /* occurred_at, else recorded_at */
     struct identity_set ids; /* contacts and calls: the customer's handles */
     bool skip;               /* nothing to do (logged) */
+    /* A contact whose personal fields are erased (no handles, no text):
+     * what the router decided for it before (recall.h). */
+    bool erased;
+    struct route_recalled {
+        /* The customers it went on: its own first, then those it merged
+         * into it; none when the router never routed it. */
+        char customers[IDENTITY_SET_MAX + 1][ID_LEN];
+        size_t ncustomers;
+        /* What the rules found in its text, from its ticket.classified:
+         * the category and rule ("": none, OTHER), the urgent word as the
+         * rules file writes it ("": none). */
+        Carebus__V1__Category category;
+        char rule[128], urgent[128];
+    } recalled;
 } route_item;
 
 /* What a batch's events name, for store_prefetch. threads: the tickets

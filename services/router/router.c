@@ -45,6 +45,7 @@
 #include "offline.h"
 #include "order.h"
 #include "pipe.h"
+#include "recall.h"
 #include "retention.h"
 #include "route.h"
 #include "store.h"
@@ -480,8 +481,11 @@ static int router_run(router *r, db *d, emitter *em, bool from_consumer, uint64_
         items[ob.n + i].ev = r->side[i];
         items[ob.n + i].rec = rec[r->nstaged + i];
     }
-    for (size_t i = 0; i < nitems; i++)
+    for (size_t i = 0; i < nitems; i++) {
         route_prepare(&items[i], r->country);
+        if (recall_load(d, &items[i]) != 0)
+            goto out;
+    }
     char a[24], b[24];
     snprintf(a, sizeof a, "%" PRIu64, applied);
     snprintf(b, sizeof b, "%" PRIu64, ob.sla_seq);

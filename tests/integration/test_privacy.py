@@ -17,7 +17,8 @@ through the services, unreadable once its key is destroyed.
      (POST /v1/customers/{id}/erasure, reason required): no table or bi view
      of any service, no API answer and no stored event shows her name,
      phone, email, handles or texts; the KPIs are unchanged; the survey
-     service and analytics rebuilt from the log equal the live state
+     service, analytics and the router rebuilt from the log equal the live
+     state (the router's erased contacts on the customers they were on)
   f. every service killed -9 around an erasure: it completes after the
      restarts, announced once
   g. export (GET /v1/customers/{id}/export, admin, reason required): one
@@ -108,13 +109,16 @@ def test_destroyed_key_reads_erased(stack):
     other = json.dumps([e for k, e in by_id.items() if k != first], ensure_ascii=False)
     assert TEXT in other
     # the router rebuilt from the log reads the same: the erased contact's
-    # text is gone from its tables. (Its handles are gone too, so the
-    # rebuild cannot tell whose contact it was: keeping the tickets as they
-    # were needs the erasure's own record, not a key deletion alone.)
+    # text is gone from its tables. Its handles are gone too: the rebuild
+    # puts it on the customer and ticket its own earlier events name.
+    placed = st.db.query("SELECT customer_id, ticket_id FROM router.messages WHERE event_id = %s",
+                         (first,))
     st.stop("router")
     reset_router(st)
     st.start("router")
     st.wait_caught_up()
+    assert st.db.query("SELECT customer_id, ticket_id FROM router.messages WHERE event_id = %s",
+                       (first,)) == placed
     assert st.db.scalar("SELECT count(*) FROM router.messages WHERE text = %s", (TEXT,)) == 1
     assert st.db.scalar("SELECT count(*) FROM router.messages WHERE text = '[erased]'") == 1
     assert st.db.scalar("SELECT count(*) FROM router.identities WHERE value = 'zalo-88231'") == 0
@@ -307,6 +311,22 @@ def test_erasure_leaves_no_trace_and_keeps_the_kpis(stack, pb2):
     assert p.returncode == 0, p.stderr.decode(errors="replace")
     rebuilt = {k: v for k, v in everything(st).items() if k.startswith("analytics.")}
     assert rebuilt == live_analytics
+    assert traces(st) == []
+    # the router too, though nothing of the erased contacts matches a
+    # handle any more: compared as test_router_replay compares it
+    from test_router_replay import diff, snapshot
+    live_router = snapshot(st)
+    st.stop("router")
+    st.db.query("SELECT router.reset()")
+    assert st.db.scalar("SELECT count(*) FROM router.customers") == 0
+    st["router"].start()
+    for stream, seq in live_router["offsets"]:
+        st.wait_caught_up("router", stream, at_least=seq)
+    if st.last_seq("sla"):
+        h.wait_until("sla events applied", lambda: st.db.scalar(
+            "SELECT sla_seq FROM router.position") == st.last_seq("sla"), h.scaled(20))
+    replayed = snapshot(st)
+    assert replayed == live_router, "the rebuilt router differs:\n" + diff(live_router, replayed)
     assert traces(st) == []
 
 
