@@ -44,9 +44,9 @@
 #include <string.h>
 
 #include "address.h"
-#include "datakey.h"
 #include "agents.h"
 #include "canned.h"
+#include "datakey.h"
 #include "erase.h"
 #include "import.h"
 #include "language.h"
