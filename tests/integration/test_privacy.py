@@ -28,6 +28,9 @@ through the services, unreadable once its key is destroyed.
   h. retention (CAREBUS_RETENTION_S): a customer whose tickets are all
      closed beyond the period is erased by the same path, once; one with
      an open ticket is not
+  i. the router rebuilt after an erasure: contacts that merged customers
+     by their handles and were classified by their texts go on the same
+     customers and tickets, merged and classified as live
 """
 
 import json
@@ -313,21 +316,75 @@ def test_erasure_leaves_no_trace_and_keeps_the_kpis(stack, pb2):
     assert rebuilt == live_analytics
     assert traces(st) == []
     # the router too, though nothing of the erased contacts matches a
-    # handle any more: compared as test_router_replay compares it
+    # handle any more
+    assert_router_rebuilds_as_live(st)
+    assert traces(st) == []
+
+
+def assert_router_rebuilds_as_live(st):
+    """The router's tables wiped and rebuilt from the log equal the live
+    ones, compared as test_router_replay compares them."""
     from test_router_replay import diff, snapshot
-    live_router = snapshot(st)
+    live = snapshot(st)
     st.stop("router")
     st.db.query("SELECT router.reset()")
     assert st.db.scalar("SELECT count(*) FROM router.customers") == 0
     st["router"].start()
-    for stream, seq in live_router["offsets"]:
+    for stream, seq in live["offsets"]:
         st.wait_caught_up("router", stream, at_least=seq)
     if st.last_seq("sla"):
         h.wait_until("sla events applied", lambda: st.db.scalar(
             "SELECT sla_seq FROM router.position") == st.last_seq("sla"), h.scaled(20))
     replayed = snapshot(st)
-    assert replayed == live_router, "the rebuilt router differs:\n" + diff(live_router, replayed)
-    assert traces(st) == []
+    assert replayed == live, "the rebuilt router differs:\n" + diff(live, replayed)
+
+
+def test_router_rebuilt_after_erasure_keeps_merges_and_classification(stack):
+    """Contacts whose handles merged two customers, an urgent word and a
+    classifying phrase in their texts, another customer beside them: after
+    the erasure nothing of the erased contacts reads, yet the rebuilt router
+    puts them on the same customers and tickets, merged and classified as
+    live (their earlier events say so), and the other customer is as it was."""
+    st = stack("ingest", "router", master_key=True)
+    sent = [
+        ("zalo", {"name": NAME, "phone": PHONE_LOCAL, "handle": ZALO}, "cần gấp"),
+        ("email", {"email": EMAIL}, "hoa don sai"),
+        ("facebook", {"phone": PHONE_LOCAL, "email": EMAIL, "handle": FACEBOOK},
+         "tôi muốn khiếu nại"),
+        ("zalo", {"name": "Trần Văn Bình", "handle": "zalo-binh-qq"}, "bảo hành máy"),
+    ]
+    ids = []
+    for i, (channel, cust, text) in enumerate(sent):
+        r = st.post_message({"channel": channel, "external_id": f"mg-{i}", "customer": cust,
+                             "text": text, "occurred_at": f"2026-11-23T10:0{i}:00+07:00"})
+        assert r.status == 202, r
+        ids.append(r.json()["event_id"])
+    st.wait_caught_up(at_least=len(sent))
+    survivor = customer_of(st, ids[0])
+    assert customer_of(st, ids[1]) == customer_of(st, ids[2]) == survivor
+    assert st.db.scalar("SELECT count(*) FROM router.merges m JOIN router.customers c"
+                        " ON c.id = m.merged_id WHERE m.survivor_id = %s"
+                        " AND m.contact_event_id = %s", (survivor, ids[2])) == 1
+    other = customer_of(st, ids[3])
+    assert other != survivor
+    # the first ticket urgent, then classified by the third contact; the
+    # second's classified by its own and merged into the first
+    classified = st.db.query("SELECT category, urgent_word IS NOT NULL, merged_into IS NOT NULL"
+                             " FROM router.tickets WHERE customer_id = %s ORDER BY created_at",
+                             (survivor,))
+    assert len(classified) == 2 and classified[0][0] != "other" and classified[0][1], classified
+    assert classified[1][0] != "other" and classified[1][2], classified
+
+    r = post(st, f"/v1/customers/{survivor}/erasure", {"reason": "the customer asked"})
+    assert r.status == 202, r
+    h.wait_until("customer.erased", lambda: st.db.scalar(
+        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    st.wait_caught_up(at_least=st.last_seq("ingest"))
+    assert st.db.scalar("SELECT count(*) FROM router.messages WHERE text = '[erased]'") == 3
+    assert_router_rebuilds_as_live(st)
+    assert customer_of(st, ids[2]) == survivor and customer_of(st, ids[3]) == other
+    assert st.db.scalar("SELECT count(*) FROM router.identities WHERE customer_id = %s",
+                        (other,)) == 1
 
 
 def test_erasure_survives_kill9(stack, pb2):
