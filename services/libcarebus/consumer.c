@@ -536,22 +536,20 @@ static int consumer_catch_up_together(consumer *c, int64_t until)
     return 1;
 }
 
-/* Publishes each stream's lag (lag.h), at most once a second. *behind is
- * set when a stream's tail is past its offset. 0, or -1 when the database
- * failed. */
-static int consumer_lag(consumer *c, bool *behind)
+/* Publishes each stream's lag (lag.h) from the committed offsets, at most
+ * once a second unless forced. *behind is set when a stream's tail is past
+ * its committed offset. 0, or -1 when the database failed. */
+static int consumer_lag(consumer *c, bool force, bool *behind)
 {
     int64_t now = time_mono_ms();
     *behind = false;
-    if (now < c->lag_next_ms)
+    if (!force && now < c->lag_next_ms)
         return 0;
     const char *names[CONSUMER_MAX_STREAMS];
     struct lag_sample s[CONSUMER_MAX_STREAMS];
-    for (size_t i = 0; i < c->nstreams; i++) {
+    for (size_t i = 0; i < c->nstreams; i++)
         names[i] = c->streams[i].name;
-        s[i] = (struct lag_sample){.offset = c->streams[i].offset, .age_s = -1};
-    }
-    if (lag_query(c->db, names, s, c->nstreams) != 0)
+    if (db_ensure(c->db) != 0 || lag_query(c->db, c->name, names, s, c->nstreams) != 0)
         return -1;
     c->lag_next_ms = now + CONSUMER_LAG_EVERY_MS;
     for (size_t i = 0; i < c->nstreams; i++) {
@@ -563,12 +561,18 @@ static int consumer_lag(consumer *c, bool *behind)
     return 0;
 }
 
+int consumer_publish_lag(consumer *c)
+{
+    bool behind;
+    return consumer_lag(c, true, &behind);
+}
+
 int consumer_catch_up(consumer *c)
 {
     bool behind;
     if (c->lease && !lease_held(c->lease))
         return 0; /* a standby: the holder applies */
-    if (consumer_load(c) != 0 || consumer_lag(c, &behind) != 0)
+    if (consumer_load(c) != 0 || consumer_lag(c, false, &behind) != 0)
         return -1;
     int64_t until = time_mono_ms() + CONSUMER_CATCHUP_MS;
     if (c->together && c->nstreams > 1)
@@ -634,16 +638,11 @@ int consumer_on_bus(consumer *c)
 int consumer_tick(consumer *c)
 {
     bool behind;
-    c->lag_next_ms = 0; /* the tick's own look at the tail is the lag's */
-    if (c->lease && !lease_held(c->lease)) {
-        /* A standby publishes the lag of the holder's offsets, read
-         * afresh: the alert means the same on either instance. */
-        c->loaded = false;
-        int rc = consumer_load(c) == 0 && consumer_lag(c, &behind) == 0 ? 0 : -1;
-        c->loaded = false;
-        return rc;
-    }
-    if (consumer_load(c) != 0 || consumer_lag(c, &behind) != 0)
+    /* A standby publishes the lag of the holder's committed offsets, as the
+     * holder does: the alert means the same on either instance. */
+    if (c->lease && !lease_held(c->lease))
+        return consumer_lag(c, true, &behind);
+    if (consumer_load(c) != 0 || consumer_lag(c, true, &behind) != 0)
         return -1;
     return behind ? consumer_catch_up(c) : 0;
 }

@@ -91,6 +91,13 @@ int consumer_on_bus(consumer *c);
  * holder committed. */
 int consumer_tick(consumer *c);
 
+/* Publishes the lag (lag.h) of the offsets committed now, holder or
+ * standby alike: /metrics calls it before every scrape, so that the gauges
+ * are true when read rather than as of the last tick. Outside a batch
+ * (the loop's thread). 0, or -1 when the database failed (the gauges keep
+ * their last values). Blocks. */
+int consumer_publish_lag(consumer *c);
+
 /* Optional: called once per transaction, after the last event's apply fn
  * and before the emitted events are appended and the offsets advanced;
  * never after an apply that failed. For handlers that stage a batch in

@@ -102,6 +102,8 @@ struct http_server {
     size_t nroutes;
     void *arg;
     http_ready_fn ready;
+    http_scrape_fn scrape;
+    void *scrape_arg;
     http_guard_fn guard;
     size_t max_body, max_large_body;
     const char *rejected_family;
@@ -414,6 +416,8 @@ static http_status builtin_readyz(http_req *r, void *arg)
 static http_status builtin_metrics(http_req *r, void *arg)
 {
     (void)arg;
+    if (r->s->scrape)
+        r->s->scrape(r->s->scrape_arg);
     size_t len;
     char *text = metrics_render(&len);
     if (!text) {
@@ -792,6 +796,8 @@ http_server *http_server_new(loop *l, const struct http_server_opts *o)
     s->nroutes = o->nroutes;
     s->arg = o->arg;
     s->ready = o->ready;
+    s->scrape = o->scrape;
+    s->scrape_arg = o->scrape_arg;
     s->guard = o->guard;
     s->max_body = o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY;
     s->max_large_body = o->max_large_body > s->max_body ? o->max_large_body : s->max_body;

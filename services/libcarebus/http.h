@@ -52,6 +52,10 @@ typedef bool (*http_guard_fn)(http_req *r, const struct http_route *route, void 
 /* Readiness for /readyz: true when the service can do its work. */
 typedef bool (*http_ready_fn)(void *arg);
 
+/* Before /metrics renders: sets the gauges that must be true when scraped
+ * rather than as of their last sample (a consumer's lag). arg: scrape_arg. */
+typedef void (*http_scrape_fn)(void *arg);
+
 struct http_server_opts {
     const char *addr; /* bind address; default CAREBUS_HTTP_ADDR or 127.0.0.1 */
     int port;
@@ -59,6 +63,8 @@ struct http_server_opts {
     size_t nroutes;
     void *arg; /* passed to handlers, guard and ready */
     http_ready_fn ready;
+    http_scrape_fn scrape; /* NULL: /metrics renders the registry as it is */
+    void *scrape_arg;
     http_guard_fn guard; /* NULL: every route is open */
     size_t max_body;     /* bytes; 0: 1 MiB */
     size_t max_large_body; /* bytes, routes flagged HTTP_LARGE_BODY; 0: max_body */

@@ -1,12 +1,12 @@
 /* lag.c — a consumer's distance from the log's tail (see lag.h).
  *
- * The query takes the streams and offsets as two arrays and probes, per
- * stream, its row of eventlog.streams and the primary key of the event
- * after the offset: a few index lookups whatever the log's size.
+ * The query takes the streams as an array and probes, per stream, the
+ * consumer's row of eventlog.offsets, its row of eventlog.streams and the
+ * primary key of the event after the offset: a few index lookups whatever
+ * the log's size.
  */
 #include "lag.h"
 
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +17,13 @@
 #include "rowset.h"
 
 #define LAG_SQL                                                                                    \
-    "SELECT o.stream, coalesce(s.last_seq, 0) AS tail,"                                            \
+    "SELECT q.stream, q.committed, coalesce(s.last_seq, 0) AS tail,"                               \
     "       extract(epoch FROM clock_timestamp() - e.recorded_at)::float8 AS age_s"                \
-    "  FROM unnest($1::text[], $2::bigint[]) AS o (stream, seq)"                                   \
-    "  LEFT JOIN eventlog.streams s ON s.stream = o.stream"                                        \
-    "  LEFT JOIN eventlog.events e ON e.stream = o.stream AND e.seq = o.seq + 1"
+    "  FROM (SELECT o.stream, coalesce(f.seq, 0) AS committed"                                     \
+    "          FROM unnest($2::text[]) AS o (stream)"                                              \
+    "          LEFT JOIN eventlog.offsets f ON f.consumer = $1 AND f.stream = o.stream) q"         \
+    "  LEFT JOIN eventlog.streams s ON s.stream = q.stream"                                        \
+    "  LEFT JOIN eventlog.events e ON e.stream = q.stream AND e.seq = q.committed + 1"
 
 void lag_of(const struct lag_sample *s, double *events, double *seconds)
 {
@@ -33,26 +35,25 @@ void lag_of(const struct lag_sample *s, double *events, double *seconds)
     *seconds = s->age_s > 0 ? s->age_s : 0;
 }
 
-int lag_query(db *d, const char *const *streams, struct lag_sample *s, size_t n)
+int lag_query(db *d, const char *consumer, const char *const *streams, struct lag_sample *s,
+              size_t n)
 {
-    buf names = BUF_INIT, seqs = BUF_INIT;
+    buf names = BUF_INIT;
     rowset_keys(&names, streams, n);
-    buf_putc(&seqs, '{');
-    for (size_t i = 0; i < n; i++)
-        buf_printf(&seqs, "%s%" PRIu64, i ? "," : "", s[i].offset);
-    buf_putc(&seqs, '}');
-    const char *params[] = {buf_str(&names), buf_str(&seqs)};
-    PGresult *r = names.failed || seqs.failed ? NULL : db_exec(d, LAG_SQL, 2, params);
+    const char *params[] = {consumer, buf_str(&names)};
+    PGresult *r = names.failed ? NULL : db_exec(d, LAG_SQL, 2, params);
     buf_release(&names);
-    buf_release(&seqs);
     if (!r)
         return -1;
+    for (size_t i = 0; i < n; i++)
+        s[i] = (struct lag_sample){.age_s = -1};
     for (int k = 0; k < PQntuples(r); k++) {
         const char *stream = db_value(r, k, "stream");
         const char *age = db_value(r, k, "age_s");
         for (size_t i = 0; i < n; i++) {
             if (strcmp(streams[i], stream) != 0)
                 continue;
+            s[i].offset = strtoull(db_value(r, k, "committed"), NULL, 10);
             s[i].tail = strtoull(db_value(r, k, "tail"), NULL, 10);
             s[i].age_s = age ? strtod(age, NULL) : -1;
         }

@@ -5,11 +5,14 @@
  *   carebus_consumer_lag_seconds{stream="..."}  how long ago the oldest event
  *                                               it has not applied was recorded
  *                                               (0 when caught up)
- * The tail is eventlog.streams' last_seq (committed: what a reader can see),
- * and the age is measured by PostgreSQL's clock, the one that stamped
+ * Both ends are what PostgreSQL has committed: the offsets of
+ * eventlog.offsets (not the consumer's memory, so that the holder of the
+ * lease and a standby publish the same figure) and eventlog.streams'
+ * last_seq. The age is measured by PostgreSQL's clock, the one that stamped
  * recorded_at, so that a skew between the machines does not show as lag.
- * One query for every stream of the consumer (lag_query), run by the
- * consumer about once a second, also while it catches up.
+ * One query for every stream of the consumer (lag_query), run on every
+ * scrape of /metrics and on the consumer's tick: a gauge sampled between
+ * batches would read as stale as the longest batch.
  */
 #ifndef CAREBUS_LAG_H
 #define CAREBUS_LAG_H
@@ -21,7 +24,7 @@
 
 /* A stream's position as one query saw it. */
 struct lag_sample {
-    uint64_t offset; /* the consumer's committed offset */
+    uint64_t offset; /* the consumer's committed offset (0: none yet) */
     uint64_t tail;   /* the stream's last committed seq */
     double age_s;    /* seconds since the event after offset was recorded; < 0: unknown */
 };
@@ -31,10 +34,11 @@ struct lag_sample {
  * the events figure then telling the story). Pure. */
 void lag_of(const struct lag_sample *s, double *events, double *seconds);
 
-/* Fills s[i].tail and s[i].age_s for streams[i] at offsets s[i].offset, in
- * one statement (an unknown stream's tail is 0). 0, or -1 (logged) when
- * the database failed. Blocks. */
-int lag_query(db *d, const char *const *streams, struct lag_sample *s, size_t n);
+/* Fills s[i] for the consumer's committed offset on streams[i], in one
+ * statement (an unknown stream's tail is 0). 0, or -1 (logged) when the
+ * database failed. Blocks; call outside a transaction. */
+int lag_query(db *d, const char *consumer, const char *const *streams, struct lag_sample *s,
+              size_t n);
 
 /* Sets the stream's two gauges (and describes them once). */
 void lag_publish(const char *stream, double events, double seconds);

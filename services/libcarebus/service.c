@@ -62,6 +62,15 @@ static bool service_ready(void *arg)
     return db_up(s->db);
 }
 
+/* /metrics: a consumer's lag as committed now (consumer_publish_lag). The
+ * loop's thread runs both, so no batch is open while this runs. */
+static void service_scrape(void *arg)
+{
+    service *s = arg;
+    if (s->consumer && db_up(s->db))
+        consumer_publish_lag(s->consumer);
+}
+
 static int service_on_bus(loop *l, short revents, void *arg)
 {
     (void)l;
@@ -136,6 +145,8 @@ service *service_new(const struct service_opts *o)
         .nroutes = o->nroutes,
         .arg = o->arg ? o->arg : s,
         .ready = o->ready ? o->ready : service_ready,
+        .scrape = service_scrape,
+        .scrape_arg = s,
         .max_body = o->max_body,
         .max_large_body = o->max_large_body,
         .tls_cert_pem = o->tls_cert_pem,

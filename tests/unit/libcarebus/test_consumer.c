@@ -7,7 +7,8 @@
  *    whose flush fails is rolled back (done: false) and retried one event
  *    per transaction; streams caught up together take their share of
  *    every transaction and reach their tails once; lag_query reads a
- *    stream's tail and the age of the event after an offset; the tick
+ *    consumer's committed offset, the stream's tail and the age of the
+ *    event after the offset; the tick
  *    publishes both gauges per stream and they return to zero once the
  *    consumer has caught up.
  */
@@ -262,19 +263,24 @@ static void test_lag_query(void **state)
 {
     (void)state;
     NEED_DB();
-    append_replies("sla", 2);
+    append_replies("sla", 3);
     uint64_t tail;
     assert_int_equal(eventlog_last_seq(g_db, "sla", &tail), 0);
+    /* The offsets are the committed ones, whatever the caller holds. */
+    assert_int_equal(eventlog_offset_advance(g_db, "lag-query", "sla", 0, tail - 2), 0);
     const char *streams[] = {"sla", "no-such-stream"};
-    struct lag_sample s[2] = {{.offset = tail - 2, .age_s = -1}, {.offset = 0, .age_s = -1}};
-    assert_int_equal(lag_query(g_db, streams, s, 2), 0);
+    struct lag_sample s[2] = {{.offset = 12345}, {.offset = 12345}};
+    assert_int_equal(lag_query(g_db, "lag-query", streams, s, 2), 0);
+    assert_int_equal(s[0].offset, tail - 2);
     assert_int_equal(s[0].tail, tail);
     assert_true(s[0].age_s >= 0 && s[0].age_s < 60);
+    assert_int_equal(s[1].offset, 0);
     assert_int_equal(s[1].tail, 0);
     assert_true(s[1].age_s < 0);
     /* At the tail, no event follows: the age is unknown, and not needed. */
-    s[0].offset = tail;
-    assert_int_equal(lag_query(g_db, streams, s, 1), 0);
+    assert_int_equal(eventlog_offset_advance(g_db, "lag-query", "sla", tail - 2, tail), 0);
+    assert_int_equal(lag_query(g_db, "lag-query", streams, s, 1), 0);
+    assert_int_equal(s[0].offset, tail);
     assert_true(s[0].age_s < 0);
 }
 
