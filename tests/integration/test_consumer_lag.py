@@ -9,12 +9,20 @@ consumer runs, and one consumer is stopped meanwhile, so that it catches up
 from the log when it comes back. The check is on values, not on timings:
 each series is there, is a number >= 0, and reads 0 once the consumer's
 offsets are at the log's tail.
+
+The gauges are computed when scraped, from the committed offsets: a second
+test holds the router in a batch (a lock on the table its batch writes) and
+reads, on its standby, the lag that batch leaves, then zero at once after.
 """
 
+import random
 import re
+
+import psycopg2
 
 import carebus_harness as h
 import test_analytics_scenario as S
+from test_router_replay import contacts
 
 # Every service that consumes: its name in eventlog.offsets is its own.
 CONSUMERS = {name: h.SERVICES[name][0][len("carebus-"):]
@@ -76,3 +84,55 @@ def test_every_consumer_exposes_its_lag_and_it_returns_to_zero_after_a_burst(sta
 
         h.wait_until(f"{name}'s lag to return to zero", at_zero, h.scaled(30),
                      on_timeout=lambda: f"\n{lag(st, name)}")
+
+
+def test_the_lag_is_true_when_scraped_while_the_holder_is_held_in_a_batch(stack):
+    # Two routers; a lease long enough that the standby does not take over
+    # while the holder waits (the holder renews nothing meanwhile).
+    st = stack(start=False)
+    st.add_instance("router")
+    st["ingest"].start()
+    for k in ("router", "router2"):
+        st[k].start(wait_ready=False, extra_env={"CAREBUS_LEASE_MS": "60000"})
+    for k in ("router", "router2"):
+        st[k].wait_ready()
+    msgs = contacts(40, random.Random(12))
+    h.post_all(st, msgs[:10], threads=2)
+    st.wait_caught_up(consumer="router", stream="ingest", at_least=10)
+    owner = h.wait_until("the router's lease held", lambda: st.db.scalar(
+        "SELECT owner FROM eventlog.leases WHERE consumer = 'router'"
+        " AND expires_at > clock_timestamp()"), h.scaled(10))
+    held = "router" if owner.endswith(f":{st['router'].port}") else "router2"
+    standby = "router2" if held == "router" else "router"
+
+    blocker = psycopg2.connect(st.db.conninfo, connect_timeout=10)
+    try:
+        # The holder's next batch writes router.messages: it waits here,
+        # inside its transaction, offsets uncommitted.
+        with blocker.cursor() as cur:
+            cur.execute("LOCK TABLE router.messages IN SHARE MODE")
+        h.post_all(st, msgs[10:], threads=2)
+        tail = st.last_seq("ingest")
+        h.wait_until("the holder to wait in its batch", lambda: st.db.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'router'"
+            " AND wait_event_type = 'Lock'"), h.scaled(30))
+        committed = st.router_offset()
+        assert committed < tail, (committed, tail)
+        got = lag(st, standby)
+        assert got[("ingest", "events")] == tail - committed, (got, tail, committed)
+        assert got[("ingest", "seconds")] > 0, got
+        # More while it waits: the next scrape counts them, as committed.
+        h.post_all(st, contacts(5, random.Random(13)), threads=1)
+        assert st.router_offset() == committed
+        tail = st.last_seq("ingest")
+        got = lag(st, standby)
+        assert got[("ingest", "events")] == tail - committed, (got, tail, committed)
+    finally:
+        blocker.rollback()
+        blocker.close()
+
+    st.wait_caught_up(consumer="router", stream="ingest", at_least=tail, timeout=h.scaled(60))
+    # Read when scraped: zero at once on both, not a second later.
+    for k in (held, standby):
+        got = lag(st, k)
+        assert got[("ingest", "events")] == 0 and got[("ingest", "seconds")] == 0, (k, got)
