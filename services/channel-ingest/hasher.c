@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +22,10 @@ struct job {
     size_t len;
     char phc[PASSWORD_HASH_MAX];
     bool ok;
+    bool verify; /* check password against phc (hasher_verify) */
+    bool dummy;  /* no hash: checked against a dummy, never a match */
     hasher_fn fn;
+    hasher_verify_fn vfn;
     void *arg;
 };
 
@@ -62,7 +66,11 @@ static void *hasher_main(void *arg)
         if (!h->queued)
             h->queued_tail = NULL;
         pthread_mutex_unlock(&h->mu);
-        j->ok = password_hash(j->password, j->len, h->log_n, PASSWORD_R, PASSWORD_P, j->phc) == 0;
+        if (j->verify)
+            j->ok = password_verify(j->password, j->len, j->phc) && !j->dummy;
+        else
+            j->ok =
+                password_hash(j->password, j->len, h->log_n, PASSWORD_R, PASSWORD_P, j->phc) == 0;
         OPENSSL_cleanse(j->password, j->len);
         pthread_mutex_lock(&h->mu);
         j->next = h->done;
@@ -97,7 +105,10 @@ static void hasher_deliver(hasher *h, bool all)
     while (list) {
         struct job *j = list;
         list = j->next;
-        j->fn(j->ok && !all ? j->phc : NULL, j->arg);
+        if (j->verify)
+            j->vfn(all ? -1 : j->ok ? 1 : 0, j->arg);
+        else
+            j->fn(j->ok && !all ? j->phc : NULL, j->arg);
         job_free(j);
     }
 }
@@ -167,18 +178,22 @@ void hasher_destroy(hasher **ph)
     free(h);
 }
 
-int hasher_submit(hasher *h, const char *password, size_t len, hasher_fn fn, void *arg)
+static struct job *job_new(const char *password, size_t len, void *arg)
 {
     struct job *j = calloc(1, sizeof *j);
     if (!j || !(j->password = malloc(len + 1))) {
         free(j);
-        return -1;
+        return NULL;
     }
     memcpy(j->password, password, len);
     j->password[len] = '\0';
     j->len = len;
-    j->fn = fn;
     j->arg = arg;
+    return j;
+}
+
+static void job_queue(hasher *h, struct job *j)
+{
     pthread_mutex_lock(&h->mu);
     if (h->queued_tail)
         h->queued_tail->next = j;
@@ -187,5 +202,35 @@ int hasher_submit(hasher *h, const char *password, size_t len, hasher_fn fn, voi
     h->queued_tail = j;
     pthread_cond_signal(&h->cv);
     pthread_mutex_unlock(&h->mu);
+}
+
+int hasher_submit(hasher *h, const char *password, size_t len, hasher_fn fn, void *arg)
+{
+    struct job *j = job_new(password, len, arg);
+    if (!j)
+        return -1;
+    j->fn = fn;
+    job_queue(h, j);
+    return 0;
+}
+
+int hasher_verify(hasher *h, const char *password, size_t len, const char *phc, hasher_verify_fn fn,
+                  void *arg)
+{
+    struct job *j = job_new(password, len, arg);
+    if (!j)
+        return -1;
+    j->verify = true;
+    j->vfn = fn;
+    j->dummy = !phc || !*phc || strlen(phc) >= sizeof j->phc;
+    if (j->dummy)
+        /* A well-formed hash at the hasher's cost: scrypt runs as long. */
+        snprintf(j->phc, sizeof j->phc,
+                 "$scrypt$ln=%d,r=%d,p=%d$AAAAAAAAAAAAAAAAAAAAAA$"
+                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                 h->log_n, PASSWORD_R, PASSWORD_P);
+    else
+        snprintf(j->phc, sizeof j->phc, "%s", phc);
+    job_queue(h, j);
     return 0;
 }

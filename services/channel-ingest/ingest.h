@@ -39,6 +39,8 @@ typedef struct ingest {
     struct await_mark work_mark;
     struct hasher *hasher; /* agents' passwords, off the loop (hasher.h) */
     size_t json_max_depth; /* CAREBUS_JSON_MAX_DEPTH */
+    long session_ttl_s;    /* CAREBUS_SESSION_TTL_S (sessions.c) */
+    int signing_in;        /* POST /v1/sessions in flight (bounded: sessions.c) */
 } ingest;
 
 /* The route table (routes.c). */
@@ -90,6 +92,8 @@ http_status customers_erasure_post(http_req *r, void *arg); /* erasure.c */
 http_status customers_export(http_req *r, void *arg);       /* export.c */
 http_status customers_post(http_req *r, void *arg);         /* imports.c */
 http_status customer_imports_post(http_req *r, void *arg);  /* imports.c */
+http_status sessions_post(http_req *r, void *arg);          /* sessions.c */
+http_status sessions_delete(http_req *r, void *arg);        /* sessions.c */
 
 /* Read-backs (readback.c): runs sql on the read queue and answers its
  * JSON cell (column 0) with 200, or 404 with the message `missing` when

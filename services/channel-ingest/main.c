@@ -30,6 +30,7 @@ struct ingest_config {
     long feed_max_waiting;
     long password_log_n; /* scrypt's cost for agents' passwords (hasher.h) */
     long read_conns;     /* CAREBUS_INGEST_READ_CONNS */
+    long session_ttl_s;  /* CAREBUS_SESSION_TTL_S: a session key's life (sessions.c) */
     char *tls_cert;      /* PEM text read from CAREBUS_TLS_CERT, or NULL */
     char *tls_key;
 };
@@ -58,7 +59,8 @@ static int ingest_configure(struct ingest_config *c)
         config_long("JSON_MAX_DEPTH", 32, 2, 1024, &c->json_max_depth, &err) != 0 ||
         config_long("FEED_MAX_WAITING", 256, 1, 10000, &c->feed_max_waiting, &err) != 0 ||
         config_long("PASSWORD_LOG_N", PASSWORD_LOG_N, 10, 20, &c->password_log_n, &err) != 0 ||
-        config_long("INGEST_READ_CONNS", 4, 1, DBQ_MAX_CONNS, &c->read_conns, &err) != 0) {
+        config_long("INGEST_READ_CONNS", 4, 1, DBQ_MAX_CONNS, &c->read_conns, &err) != 0 ||
+        config_long("SESSION_TTL_S", 12 * 3600, 60, 30L * 86400, &c->session_ttl_s, &err) != 0) {
         log_error("%s", err);
         return -1;
     }
@@ -73,6 +75,7 @@ static int ingest_open(ingest *in, const struct ingest_config *c)
                      "body_too_large, unsupported_media_type, invalid_json, invalid_utf8, "
                      "too_deep, missing_field, invalid_field, not_found, unavailable, ...)");
     in->json_max_depth = (size_t)c->json_max_depth;
+    in->session_ttl_s = c->session_ttl_s;
     in->auth = auth_new(config_str("BOOTSTRAP_API_KEY", NULL), &c->rl, "carebus_ingest");
     in->writes = dbq_new(in->svc->loop, pg, "channel-ingest/writes");
     in->reads = dbq_new_pool(in->svc->loop, pg, "channel-ingest/reads", (size_t)c->read_conns);

@@ -48,6 +48,10 @@ const struct http_route ingest_routes[] = {
     /* A CRM's bulk load is set-up work, like agents and teams: admin. */
     {"POST", "/v1/customer-imports", customer_imports_post, SCOPE_ADMIN | HTTP_LARGE_BODY},
     {"POST", "/v1/calls", calls_post, SCOPE_INGEST},
+    /* An agent signs in with their password (the key is what they get)
+     * and out with the session's key (sessions.c). */
+    {"POST", "/v1/sessions", sessions_post, SCOPE_PUBLIC},
+    {"DELETE", "/v1/sessions/current", sessions_delete, SCOPE_READ},
     {"POST", "/v1/webhook-subscriptions", subscriptions_post, SCOPE_ADMIN},
     {"GET", "/v1/webhook-subscriptions", subscriptions_list, SCOPE_ADMIN},
     {"GET", "/v1/webhook-subscriptions/:id", subscriptions_get, SCOPE_ADMIN},

@@ -2,11 +2,12 @@
  *
  * The desk serves the pages agents and supervisors work in (pages.c, the
  * script and style sheet in assets/), signs agents in with their password
- * (signin.c, sessions.h), forwards the page's API calls to channel-ingest
- * with the session's key (proxy.c: an allow-list of the public API's
- * routes, CSRF-checked writes, the agent's scope on tickets) and pushes the
- * event feed to the page as server-sent events (stream.c). Everything
- * blocking runs on the worker pool (pool.h); the loop never waits.
+ * through the API's POST /v1/sessions (signin.c, sessions.h), forwards the
+ * page's API calls to channel-ingest with the session's key (proxy.c: an
+ * allow-list of the public API's routes, CSRF-checked writes, the agent's
+ * scope on tickets) and pushes the event feed to the page as server-sent
+ * events (stream.c). Everything blocking runs on the worker pool (pool.h);
+ * the loop never waits.
  */
 #ifndef DESK_H
 #define DESK_H
@@ -16,7 +17,6 @@
 #include <stdbool.h>
 
 #include "asset.h"
-#include "db.h"
 #include "http.h"
 #include "pool.h"
 #include "scope.h"
@@ -35,12 +35,11 @@ typedef struct desk {
     service *svc;
     pool *pool;     /* calls to the API, sign-ins and sign-outs */
     pool *streams;  /* the event streams' long polls */
-    int signing_in; /* sign-ins in flight (scrypt is costly: bounded) */
+    int signing_in; /* sign-ins in flight (each holds a worker: bounded) */
     sessions *sessions;
     char api_url[DESK_URL_MAX]; /* channel-ingest, no final "/" */
-    const char *pg;             /* conninfo, for the workers' own connections */
     int threads, stream_threads;
-    int dashboard_port; /* analytics', for the page's link to the KPIs */
+    int dashboard_port;       /* analytics', for the page's link to the KPIs */
     char *tls_cert, *tls_key; /* HTTPS: CAREBUS_TLS_CERT, _KEY (config_tls) */
     int sweep_timer;
     /* The feed's newest cursor any stream saw: where a new page's stream
@@ -48,10 +47,9 @@ typedef struct desk {
     char head[DESK_CURSOR_MAX];
 } desk;
 
-/* A worker's own: a curl handle and a PostgreSQL connection (sign-in). */
+/* A worker's own: a curl handle. */
 struct desk_worker {
     CURL *curl;
-    db *db;
 };
 
 extern const struct http_route desk_routes[];
@@ -83,8 +81,8 @@ http_status signout_post(http_req *r, void *arg);
 http_status proxy_any(http_req *r, void *arg);
 http_status stream_get(http_req *r, void *arg);
 
-/* Revokes an API key the desk made, or every one (key_id NULL: at start,
- * the sessions of a previous run being gone). A worker does it. */
-void signin_revoke(desk *d, const char *key_id);
+/* Revokes a session's API key (DELETE /v1/sessions/current in its name).
+ * A worker does it. */
+void signin_revoke(desk *d, const char *key);
 
 #endif

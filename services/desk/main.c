@@ -7,7 +7,7 @@
  *
  * desk.h says what each file owns. Configuration: CAREBUS_DESK_API_URL
  * (channel-ingest; default on loopback at CAREBUS_INGEST_PORT),
- * CAREBUS_DESK_THREADS (workers: calls to the API, scrypt; default 16),
+ * CAREBUS_DESK_THREADS (workers: calls to the API; default 16),
  * CAREBUS_DESK_STREAMS (workers of the pages' event streams, one per open
  * page; default 128), CAREBUS_SESSION_TTL_S (12 hours), CAREBUS_TLS_CERT
  * and CAREBUS_TLS_KEY (HTTPS; the session cookie is then Secure).
@@ -47,7 +47,6 @@ int desk_configure(desk *d)
     }
     while (n > 0 && d->api_url[n - 1] == '/')
         d->api_url[--n] = '\0';
-    d->pg = config_str("PG", CONFIG_DEFAULT_PG);
     if (config_tls(&d->tls_cert, &d->tls_key) != 0)
         return -1;
     if (!(d->sessions = sessions_new(ttl))) {
@@ -63,10 +62,8 @@ static void *worker_new(void *arg)
     struct desk_worker *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
+    (void)d;
     w->curl = curl_easy_init();
-    w->db = db_new(d->pg, "desk");
-    if (w->db)
-        db_set_apply_migrations(w->db, false);
     return w;
 }
 
@@ -76,13 +73,12 @@ static void worker_free(void *state)
     if (!w)
         return;
     curl_easy_cleanup(w->curl);
-    db_destroy(&w->db);
     free(w);
 }
 
-static void sweep_one(const char *key_id, void *arg)
+static void sweep_one(const char *key, void *arg)
 {
-    signin_revoke(arg, key_id);
+    signin_revoke(arg, key);
 }
 
 static int desk_sweep(loop *l, void *arg)
@@ -98,7 +94,6 @@ int desk_open(desk *d)
     if (!(d->pool = pool_new(d->svc->loop, d->threads, worker_new, worker_free, d)) ||
         !(d->streams = pool_new(d->svc->loop, d->stream_threads, worker_new, worker_free, d)))
         return -1;
-    signin_revoke(d, NULL);
     d->sweep_timer = loop_add_timer(d->svc->loop, SWEEP_MS, desk_sweep, d);
     return d->sweep_timer < 0 ? -1 : 0;
 }

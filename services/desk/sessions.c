@@ -107,26 +107,27 @@ const struct desk_session *sessions_find(sessions *s, const char *token)
     return NULL;
 }
 
-void sessions_remove(sessions *s, const struct desk_session *d, char key_id[ID_LEN])
+void sessions_remove(sessions *s, const struct desk_session *d, char key[APIKEY_LEN])
 {
     ptrdiff_t i = d - s->slots;
     if (i < 0 || i >= DESK_SESSIONS_MAX)
         return;
-    snprintf(key_id, ID_LEN, "%s", d->key_id);
+    snprintf(key, APIKEY_LEN, "%s", d->key);
     OPENSSL_cleanse(&s->slots[i], sizeof s->slots[i]);
     memset(&s->slots[i], 0, sizeof s->slots[i]);
 }
 
-void sessions_sweep(sessions *s, void (*fn)(const char *key_id, void *arg), void *arg)
+void sessions_sweep(sessions *s, void (*fn)(const char *key, void *arg), void *arg)
 {
     int64_t now = now_s();
     for (size_t i = 0; i < DESK_SESSIONS_MAX; i++) {
         struct desk_session *d = &s->slots[i];
         if (slot_free(d) || d->expires > now)
             continue;
-        char id[ID_LEN];
-        sessions_remove(s, d, id);
-        fn(id, arg);
+        char key[APIKEY_LEN];
+        sessions_remove(s, d, key);
+        fn(key, arg);
+        OPENSSL_cleanse(key, sizeof key);
     }
 }
 

@@ -59,10 +59,10 @@ const struct desk_session *sessions_add(sessions *s, const struct desk_session *
  * or remove. sessions_of: the same for r's cookie. */
 const struct desk_session *sessions_find(sessions *s, const char *token);
 const struct desk_session *sessions_of(sessions *s, http_req *r);
-/* Forgets a session; its key id is copied to key_id (for revoking). */
-void sessions_remove(sessions *s, const struct desk_session *d, char key_id[ID_LEN]);
-/* Forgets the expired sessions, calling fn with each one's key id. */
-void sessions_sweep(sessions *s, void (*fn)(const char *key_id, void *arg), void *arg);
+/* Forgets a session; its API key is copied to key (for revoking). */
+void sessions_remove(sessions *s, const struct desk_session *d, char key[APIKEY_LEN]);
+/* Forgets the expired sessions, calling fn with each one's API key. */
+void sessions_sweep(sessions *s, void (*fn)(const char *key, void *arg), void *arg);
 
 /* True when token is d's CSRF token (constant time). */
 bool sessions_csrf_ok(const struct desk_session *d, const char *token);

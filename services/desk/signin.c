@@ -1,20 +1,17 @@
 /* signin.c — GET/POST /signin and POST /signout: an agent signs in to the
  * desk with their id or e-mail and the password saved through the work API.
  *
- * The check runs on a worker: the agent's row (router.agents: active, the
- * scrypt hash, role, teams), password_verify, then an API key made for the
- * session — bound to the agent, scopes read and agent, and supervisor for
- * supervisors — in ingest.api_keys, as carebusctl makes keys. channel-ingest
- * loads new keys within a second, so the worker waits until the key is
- * accepted before the session starts. Signing out forgets the session and
- * revokes its key: the cookie and the key are refused from then on. The
- * sessions live in memory, so a desk that starts revokes every key a desk
- * made before (one desk per database: README).
- * XXX: the credential check reads the agents' table and writes the key
- * table directly: the public API has no route that checks a password.
+ * Through the public API only: a worker posts the credentials to
+ * channel-ingest's POST /v1/sessions, which checks the password and
+ * answers an API key bound to the agent (scopes by role, expiring),
+ * accepted from then on; the session keeps it. Signing out forgets the
+ * session and revokes its key (DELETE /v1/sessions/current): the cookie
+ * and the key are refused from then on. The sessions live in memory: a
+ * desk that restarts leaves its keys to expire (CAREBUS_SESSION_TTL_S).
  * Forms must come from the desk's own origin; sign-out needs the session's
- * CSRF token. The password is never logged and is wiped once checked.
+ * CSRF token. The password is never logged and is wiped once sent.
  */
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,22 +20,17 @@
 
 #include "desk.h"
 #include "form.h"
-#include "hex.h"
 #include "html.h"
 #include "log.h"
 #include "password.h"
 #include "session.h"
-#include "timeutil.h"
 #include "upstream.h"
-#include "url.h"
 
 #define LOGIN_MAX 256
 #define NEXT_MAX 512
-/* How long a new key may take to be loaded by channel-ingest. */
-#define KEY_WAIT_ROUNDS 60
-#define KEY_WAIT_US 100000
-/* Sign-ins checked at once; more wait (503, Retry-After): each costs a
- * worker and scrypt's memory, and a flood must not starve the API's calls. */
+/* Sign-ins checked at once; more wait (503, Retry-After): each holds a
+ * worker while channel-ingest runs scrypt, and a flood must not starve the
+ * API's calls. */
 #define SIGNINS_MAX 4
 
 enum outcome { SIGNIN_OK, SIGNIN_BAD, SIGNIN_UNAVAILABLE };
@@ -59,8 +51,7 @@ struct signin_job {
 struct revoke_job {
     struct pool_job j;
     desk *d;
-    char key_id[ID_LEN]; /* "": every key the desk made before */
-    char before[32];     /* unix seconds, for "" */
+    char key[APIKEY_LEN];
 };
 
 enum {
@@ -162,66 +153,74 @@ http_status signin_get(http_req *r, void *arg)
 
 /* --- the check, on a worker ------------------------------------------------ */
 
+/* The agent of POST /v1/sessions' answer into the session. */
+static bool session_fill(struct desk_session *d, const json_t *j)
+{
+    const char *key = json_string_value(json_object_get(j, "key"));
+    const char *id = json_string_value(json_object_get(j, "id"));
+    json_t *a = json_object_get(j, "agent");
+    const char *agent = json_string_value(json_object_get(a, "id"));
+    const char *name = json_string_value(json_object_get(a, "name"));
+    const char *role = json_string_value(json_object_get(a, "role"));
+    json_t *teams = json_object_get(a, "teams");
+    char *tj = json_is_array(teams) ? json_dumps(teams, JSON_COMPACT) : NULL;
+    bool ok = key && id && agent && strlen(key) < sizeof d->key && strlen(id) < sizeof d->key_id &&
+              strlen(agent) < sizeof d->agent_id;
+    if (ok) {
+        snprintf(d->key, sizeof d->key, "%s", key);
+        snprintf(d->key_id, sizeof d->key_id, "%s", id);
+        snprintf(d->agent_id, sizeof d->agent_id, "%s", agent);
+        snprintf(d->name, sizeof d->name, "%s", name && *name ? name : agent);
+        snprintf(d->role, sizeof d->role, "%s", role ? role : "agent");
+        snprintf(d->teams, sizeof d->teams, "%s", tj && strlen(tj) < sizeof d->teams ? tj : "[]");
+    }
+    free(tj);
+    return ok;
+}
+
+/* POST /v1/sessions: channel-ingest checks the password and makes the
+ * session's key (bound to the agent, expiring, accepted once answered). */
 static enum outcome check(struct signin_job *s, struct desk_worker *w)
 {
-    if (!w || !w->db || db_ensure(w->db) != 0)
+    if (!w)
         return SIGNIN_UNAVAILABLE;
-    const char *p1[] = {s->login};
-    PGresult *res =
-        db_exec(w->db,
-                "SELECT id, coalesce(name, id) AS name, coalesce(role, 'agent') AS role,"
-                " active, password_hash, coalesce(array_to_json(teams)::text, '[]')"
-                " AS teams FROM router.agents WHERE id = $1 OR lower(email) = lower($1)"
-                " ORDER BY id = $1 DESC LIMIT 1",
-                1, p1);
-    if (!res)
+    json_t *req = json_object();
+    if (!req || json_object_set_new(req, "agent", json_string(s->login)) != 0 ||
+        json_object_set_new(req, "password", json_stringn(s->password, s->plen)) != 0) {
+        json_decref(req);
         return SIGNIN_UNAVAILABLE;
-    bool found = PQntuples(res) == 1;
-    const char *phc = found ? db_value(res, 0, "password_hash") : NULL;
-    /* An unknown agent costs a hash too, so timing tells no names. */
-    bool ok = password_verify(s->password, s->plen,
-                              phc && *phc ? phc
-                                          : "$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$"
-                                            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") &&
-              found && phc && *phc && strcmp(db_value(res, 0, "active"), "t") == 0;
-    if (ok) {
-        snprintf(s->s.agent_id, sizeof s->s.agent_id, "%s", db_value(res, 0, "id"));
-        snprintf(s->s.name, sizeof s->s.name, "%s", db_value(res, 0, "name"));
-        snprintf(s->s.role, sizeof s->s.role, "%s", db_value(res, 0, "role"));
-        snprintf(s->s.teams, sizeof s->s.teams, "%s", db_value(res, 0, "teams"));
     }
-    PQclear(res);
-    if (!ok)
-        return SIGNIN_BAD;
-    unsigned char hash[APIKEY_HASH_LEN];
-    char hexd[2 * APIKEY_HASH_LEN + 1], name[DESK_AGENT_MAX + 16];
-    if (apikey_generate(s->s.key) != 0 || apikey_hash(s->s.key, strlen(s->s.key), hash) != 0)
+    char *body = json_dumps(req, JSON_COMPACT);
+    /* jansson's copy of the password. */
+    json_t *pw = json_object_get(req, "password");
+    if (pw)
+        OPENSSL_cleanse((char *)json_string_value(pw), json_string_length(pw));
+    json_decref(req);
+    if (!body)
         return SIGNIN_UNAVAILABLE;
-    id_new(s->s.key_id);
-    hex_encode(hash, sizeof hash, hexd);
-    snprintf(name, sizeof name, "desk: %s", s->s.agent_id);
-    bool sup = strcmp(s->s.role, "supervisor") == 0;
-    const char *p[] = {s->s.key_id, name, hexd, sup ? "{read,agent,supervisor}" : "{read,agent}",
-                       s->s.agent_id};
-    if (db_command(w->db,
-                   "INSERT INTO ingest.api_keys (id, name, key_hash, scopes, agent_id)"
-                   " VALUES ($1, $2, decode($3, 'hex'), $4::text[], $5)",
-                   5, p) != 0)
-        return SIGNIN_UNAVAILABLE;
-    /* channel-ingest reloads its keys every second: wait until it knows. */
-    char path[DESK_AGENT_MAX * 3 + 16], enc[DESK_AGENT_MAX * 3 + 1];
-    url_encode(enc, s->s.agent_id);
-    snprintf(path, sizeof path, "/v1/agents/%s", enc);
-    for (int i = 0; i < KEY_WAIT_ROUNDS && !pool_stopping(s->d->pool); i++) {
-        struct upstream_answer a = {.body = BUF_INIT};
-        int rc = upstream_call(w->curl, s->d->pool, s->d->api_url, s->s.key, "GET", path, NULL, 0,
-                               5, &a);
-        buf_release(&a.body);
-        if (rc == 0 && a.status != 401)
-            return SIGNIN_OK;
-        usleep(KEY_WAIT_US);
+    size_t blen = strlen(body);
+    struct upstream_answer a = {.body = BUF_INIT};
+    int rc = upstream_call(w->curl, s->d->pool, s->d->api_url, NULL, "POST", "/v1/sessions", body,
+                           blen, 30, &a);
+    OPENSSL_cleanse(body, blen);
+    free(body);
+    enum outcome out = SIGNIN_UNAVAILABLE;
+    if (rc == 0 && (a.status == 401 || a.status == 400)) {
+        out = SIGNIN_BAD;
+    } else if (rc == 0 && a.status == 201) {
+        json_t *j = json_loadb(buf_str(&a.body), a.body.len, 0, NULL);
+        if (j && session_fill(&s->s, j))
+            out = SIGNIN_OK;
+        else
+            log_error("desk: POST /v1/sessions answered what the desk cannot read");
+        json_decref(j);
+    } else if (rc == 0 && a.status != 503) {
+        log_error("desk: POST /v1/sessions answered %ld", a.status);
     }
-    return SIGNIN_UNAVAILABLE;
+    if (a.body.len)
+        OPENSSL_cleanse(a.body.data, a.body.len);
+    buf_release(&a.body);
+    return out;
 }
 
 static void signin_work(struct pool_job *j, void *state)
@@ -254,7 +253,7 @@ static void signin_done(struct pool_job *j, bool cancelled)
         log_info("POST /signin: 401: wrong credentials");
         signin_page(s->r, 401, s->lang, s->next, L[L_BAD], NULL);
     } else if (!sessions_add(s->d->sessions, &s->s, token)) {
-        signin_revoke(s->d, s->s.key_id);
+        signin_revoke(s->d, s->s.key);
         http_add_header(s->r, "Retry-After", "60");
         signin_page(s->r, 503, s->lang, s->next, L[L_UNAVAILABLE], NULL);
     } else {
@@ -335,50 +334,48 @@ out:
 
 /* --- sign-out ---------------------------------------------------------------- */
 
+/* DELETE /v1/sessions/current with the session's key: the key revokes
+ * itself. A key already expired (a swept session) answers 401: nothing to do. */
 static void revoke_work(struct pool_job *j, void *state)
 {
     struct revoke_job *k = (struct revoke_job *)j;
     struct desk_worker *w = state;
-    /* All: those made before this job was (a sign-in racing it keeps its own). */
-    const char *p[] = {k->key_id[0] ? k->key_id : k->before};
-    const char *sql = k->key_id[0] ? "UPDATE ingest.api_keys SET revoked_at = now()"
-                                     " WHERE id = $1 AND revoked_at IS NULL"
-                                   : "UPDATE ingest.api_keys SET revoked_at = now()"
-                                     " WHERE name LIKE 'desk: %' AND revoked_at IS NULL"
-                                     " AND created_at < to_timestamp($1::double precision)";
-    /* Retried a while: a key left behind would outlive its session (at
-     * start, PostgreSQL may not be up yet). */
-    for (int i = 0; i < 50 && !pool_stopping(k->d->pool); i++) {
-        if (w && w->db && db_ensure(w->db) == 0 && db_command(w->db, sql, 1, p) == 0)
+    /* Retried a while: a key left behind would outlive its session. */
+    for (int i = 0; i < 10 && w && !pool_stopping(k->d->pool); i++) {
+        struct upstream_answer a = {.body = BUF_INIT};
+        int rc = upstream_call(w->curl, k->d->pool, k->d->api_url, k->key, "DELETE",
+                               "/v1/sessions/current", NULL, 0, 10, &a);
+        buf_release(&a.body);
+        if (rc == 0 && (a.status == 204 || a.status == 401 || a.status == 404))
             return;
         usleep(200000);
     }
-    log_warn("desk: could not revoke the session key %s", k->key_id[0] ? k->key_id : "(all)");
+    log_warn("desk: could not revoke a session's key");
 }
 
 static void revoke_done(struct pool_job *j, bool cancelled)
 {
     struct revoke_job *k = (struct revoke_job *)j;
     if (cancelled)
-        log_warn("desk: the session key %s was not revoked (shutting down)", k->key_id);
+        log_warn("desk: a session's key was not revoked (shutting down; it expires)");
+    OPENSSL_cleanse(k->key, sizeof k->key);
     free(k);
 }
 
-void signin_revoke(desk *d, const char *key_id)
+void signin_revoke(desk *d, const char *key)
 {
     struct revoke_job *k = calloc(1, sizeof *k);
     if (!k) {
-        log_error("desk: out of memory revoking key %s", key_id);
+        log_error("desk: out of memory revoking a session's key");
         return;
     }
     k->j.work = revoke_work;
     k->j.done = revoke_done;
     k->d = d;
-    snprintf(k->key_id, sizeof k->key_id, "%s", key_id ? key_id : "");
-    snprintf(k->before, sizeof k->before, "%.6f", (double)time_now_us() / 1e6);
+    snprintf(k->key, sizeof k->key, "%s", key);
     if (pool_submit(d->pool, &k->j) != 0) {
-        log_warn("desk: the session key %s was not revoked (shutting down)",
-                 key_id ? key_id : "(all)");
+        log_warn("desk: a session's key was not revoked (shutting down; it expires)");
+        OPENSSL_cleanse(k->key, sizeof k->key);
         free(k);
     }
 }
@@ -404,10 +401,11 @@ http_status signout_post(http_req *r, void *arg)
         form_release(&f);
         return HTTP_DONE;
     }
-    char key_id[ID_LEN];
+    char key[APIKEY_LEN];
     log_info("agent %s signed out of the desk", s->agent_id);
-    sessions_remove(d->sessions, s, key_id);
-    signin_revoke(d, key_id);
+    sessions_remove(d->sessions, s, key);
+    signin_revoke(d, key);
+    OPENSSL_cleanse(key, sizeof key);
     sessions_clear_cookie(r);
     char where[64];
     snprintf(where, sizeof where, "/signin?signed_out=1&lang=%s", lang);

@@ -114,6 +114,12 @@ bool access_event(const struct access_grant *g, bool has_channel, Carebus__V1__C
                 "this API key is limited to some channels, and this event is not of one of them");
 }
 
+unsigned access_agent_scopes(const char *role)
+{
+    bool sup = role && strcmp(role, "supervisor") == 0;
+    return SCOPE_READ | SCOPE_AGENT | (sup ? SCOPE_SUPERVISOR : 0u);
+}
+
 const char *access_actor(const struct access_grant *g)
 {
     return given(g->agent_id) ? g->agent_id : g->id;

@@ -87,6 +87,11 @@ bool access_all_channels(const struct access_grant *g, struct access_denial *d);
 bool access_event(const struct access_grant *g, bool has_channel, Carebus__V1__Channel c,
                   struct access_denial *d);
 
+/* The scopes of the key an agent gets by signing in with their password
+ * (POST /v1/sessions): read and agent, and supervisor for a supervisor
+ * (role as router.agents spells it). */
+unsigned access_agent_scopes(const char *role);
+
 /* Who a request acts as, for an event's `actor`: the key's agent, or else
  * the key's id (borrowed from g). */
 const char *access_actor(const struct access_grant *g);

@@ -288,7 +288,8 @@ static int auth_on_tick(loop *l, void *arg)
     static const char sql[] = "SELECT id::text, encode(key_hash, 'hex'),"
                               " array_to_string(channels, ','),"
                               " array_to_string(scopes, ','), coalesce(agent_id, '')"
-                              " FROM ingest.api_keys WHERE revoked_at IS NULL";
+                              " FROM ingest.api_keys WHERE revoked_at IS NULL"
+                              " AND (expires_at IS NULL OR expires_at > now())";
     if (dbq_query(a->q, sql, 0, NULL, auth_on_rows, a) == 0) {
         a->inflight = true;
         a->next_due_ms = now + AUTH_REFRESH_MS;

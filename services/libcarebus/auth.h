@@ -3,8 +3,9 @@
  *
  * Requests carry "Authorization: Bearer <key>" (or, on a route flagged
  * AUTH_BASIC, the key as HTTP Basic's password). Keys are known by their
- * SHA-256 only (apikey.h): the keys in ingest.api_keys that are not revoked,
- * plus CAREBUS_BOOTSTRAP_API_KEY (every scope, every channel, no rate
+ * SHA-256 only (apikey.h): the keys in ingest.api_keys neither revoked nor
+ * expired (a session's key expires: POST /v1/sessions), plus
+ * CAREBUS_BOOTSTRAP_API_KEY (every scope, every channel, no rate
  * limit: the operator's own, for compose files, tests, the demo and the
  * bench). Handlers never wait on PostgreSQL, so the table lives in memory —
  * an open-addressing hash on the key's hash, looked up in O(1) on the loop's

@@ -11,7 +11,7 @@
   e. after sign-out the cookie is refused (a copy kept by a thief too) and
      the API key the session used is revoked
   f. an id is one path segment (nothing that names another route); a
-     restart of the desk ends every session and revokes their keys
+     restart of the desk ends every session (their keys expire)
   g. over TLS (CAREBUS_TLS_CERT, _KEY) the cookie is also Secure
 """
 
@@ -118,13 +118,14 @@ def test_ids_are_one_segment_and_a_restart_ends_every_session(stack):
     key_id = st.db.scalar("SELECT id FROM ingest.api_keys WHERE agent_id = 'sup'"
                           " AND revoked_at IS NULL")
     # Sessions live in the desk's memory: after a restart the cookie is
-    # refused, and the key the session used is revoked.
+    # refused. The desk holds no credential but its sessions' keys (the
+    # public API only), so the key the session used is left to expire: it
+    # has a bounded life (CAREBUS_SESSION_TTL_S, 12 hours by default).
     st.restart("desk")
     r = sup.request("GET", "/")
     assert r.status == 303 and r.headers["location"].startswith("/signin"), r
-    h.wait_until("the old session's key to be revoked", lambda: st.db.scalar(
-        "SELECT revoked_at IS NOT NULL FROM ingest.api_keys WHERE id = %s", (key_id,)),
-        h.scaled(10))
+    assert st.db.scalar("SELECT expires_at <= now() + interval '12 hours' FROM ingest.api_keys"
+                        " WHERE id = %s", (key_id,))
     # A new sign-in works, and its key stays.
     sup.sign_in("sup")
     assert sup.api("GET", "/v1/queues").status == 200

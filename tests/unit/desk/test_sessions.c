@@ -21,7 +21,7 @@ static struct desk_session proto(const char *agent)
 {
     struct desk_session d = {0};
     snprintf(d.agent_id, sizeof d.agent_id, "%s", agent);
-    snprintf(d.key_id, sizeof d.key_id, "key-of-%s", agent);
+    snprintf(d.key, sizeof d.key, "key-of-%s", agent);
     snprintf(d.role, sizeof d.role, "agent");
     snprintf(d.teams, sizeof d.teams, "[\"complaints\"]");
     return d;
@@ -57,9 +57,9 @@ static void test_find_and_remove(void **state)
     assert_false(sessions_csrf_ok(a, NULL));
     assert_false(sessions_csrf_ok(a, "abc"));
     /* Signed out: the token finds nothing any more, the other stays. */
-    char key_id[ID_LEN];
-    sessions_remove(s, a, key_id);
-    assert_string_equal(key_id, "key-of-lan");
+    char key[APIKEY_LEN];
+    sessions_remove(s, a, key);
+    assert_string_equal(key, "key-of-lan");
     assert_null(sessions_find(s, t1));
     assert_string_equal(sessions_find(s, t2)->agent_id, "minh");
     sessions_destroy(&s);
@@ -67,10 +67,10 @@ static void test_find_and_remove(void **state)
 }
 
 static int swept;
-static void on_swept(const char *key_id, void *arg)
+static void on_swept(const char *key, void *arg)
 {
     (void)arg;
-    assert_string_equal(key_id, "key-of-old");
+    assert_string_equal(key, "key-of-old");
     swept++;
 }
 
@@ -101,8 +101,8 @@ static void test_full(void **state)
         assert_non_null(sessions_add(s, &p, i ? t : first));
     assert_null(sessions_add(s, &p, t));
     /* One out, one in again. */
-    char key_id[ID_LEN];
-    sessions_remove(s, sessions_find(s, first), key_id);
+    char key[APIKEY_LEN];
+    sessions_remove(s, sessions_find(s, first), key);
     assert_non_null(sessions_add(s, &p, t));
     assert_non_null(sessions_find(s, t));
     sessions_destroy(&s);

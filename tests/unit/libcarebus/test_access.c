@@ -231,6 +231,19 @@ static void test_channels_mask_and_param(void **state)
     assert_null(access_channels_param(&g, out, 6)); /* too small */
 }
 
+/* A signed-in agent's key (POST /v1/sessions): read and agent, and
+ * supervisor for a supervisor only. */
+static void test_agent_scopes_by_role(void **state)
+{
+    (void)state;
+    assert_int_equal(access_agent_scopes("agent"), SCOPE_READ | SCOPE_AGENT);
+    assert_int_equal(access_agent_scopes("lead"), SCOPE_READ | SCOPE_AGENT);
+    assert_int_equal(access_agent_scopes(NULL), SCOPE_READ | SCOPE_AGENT);
+    assert_int_equal(access_agent_scopes("supervisor"),
+                     SCOPE_READ | SCOPE_AGENT | SCOPE_SUPERVISOR);
+    assert_int_equal(access_agent_scopes("Supervisor"), SCOPE_READ | SCOPE_AGENT);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +253,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_channel_limited_key_reads_its_channels_only),
         cmocka_unit_test(test_event_channel),
         cmocka_unit_test(test_channels_mask_and_param),
+        cmocka_unit_test(test_agent_scopes_by_role),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -1,0 +1,326 @@
+/* sessions.c — POST /v1/sessions: an agent signs in with their id or e-mail
+ * and password and gets an API key of their own; DELETE
+ * /v1/sessions/current: the key revokes itself (signing out).
+ *
+ * The key is bound to the agent, with the scopes access_agent_scopes gives
+ * its role, and expires after CAREBUS_SESSION_TTL_S (ingest.api_keys'
+ * expires_at). Steps, none on the loop's time: the agent's row (read
+ * queue), the password checked by the hasher's worker (hasher.h), the key
+ * stored (write queue), then the answer once the key table (auth.h,
+ * reloaded every second) accepts the key — or, signing out, no longer
+ * does — so that the caller's next request sees what it was told.
+ * An unknown, inactive or password-less agent is checked against a dummy
+ * hash: the same 401, after as long. Checks at once are bounded
+ * (SIGNINS_MAX; 503 with Retry-After beyond): each holds scrypt's memory.
+ * XXX: no per-agent throttle of failed attempts; the bound and scrypt's
+ * cost are what slows a guesser down.
+ * The password is never logged, and wiped once checked.
+ */
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apikey.h"
+#include "hasher.h"
+#include "hex.h"
+#include "id.h"
+#include "ingest.h"
+#include "jsondepth.h"
+#include "log.h"
+#include "password.h"
+
+#define SIGNINS_MAX 4
+#define LOGIN_MAX 320
+/* How long the key table may take to show a change (AUTH_REFRESH_MS
+ * rounds, polled every AWAIT_MS). */
+#define AWAIT_MS 50
+#define AWAIT_ROUNDS 100
+
+struct signin {
+    ingest *in;
+    http_req *r;
+    char *password;
+    size_t plen;
+    char login[LOGIN_MAX + 1];
+    char agent_id[ACCESS_AGENT_MAX + 1];
+    char role[32];
+    json_t *agent; /* router.agent_json */
+    bool found, active;
+    char key[APIKEY_LEN];
+    char key_id[ID_LEN];
+    unsigned scopes;
+    char expires_at[40];
+    bool counted;      /* a sign-in (ingest.signing_in) */
+    bool want_present; /* awaiting the key's arrival (true) or departure */
+    int timer, rounds;
+};
+
+static void signin_free(void *arg)
+{
+    struct signin *s = arg;
+    if (s->password) {
+        OPENSSL_cleanse(s->password, s->plen);
+        free(s->password);
+    }
+    if (s->timer > 0)
+        loop_remove_timer(s->in->svc->loop, s->timer);
+    json_decref(s->agent);
+    if (s->counted)
+        s->in->signing_in--;
+    OPENSSL_cleanse(s->key, sizeof s->key);
+    free(s);
+}
+
+static void signin_unavailable(struct signin *s, const char *why)
+{
+    log_warn("POST /v1/sessions: 503: %s", why);
+    ingest_reply_unavailable(s->r);
+}
+
+static void signin_answer(struct signin *s)
+{
+    char scopes[128];
+    json_t *list = json_array();
+    if (scope_format(s->scopes, scopes, sizeof scopes) >= 0 && list)
+        for (char *tok = strtok(scopes, ","); tok; tok = strtok(NULL, ","))
+            json_array_append_new(list, json_string(tok));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:O, s:o}", "id", s->key_id, "key", s->key, "expires_at",
+                          s->expires_at, "agent", s->agent, "scopes", list);
+    char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!txt) {
+        http_reply_error(s->r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    log_info("agent %s signed in (key %s)", s->agent_id, s->key_id);
+    http_add_header(s->r, "Cache-Control", "no-store");
+    http_reply(s->r, 201, "application/json", txt, strlen(txt));
+    OPENSSL_cleanse(txt, strlen(txt));
+    free(txt);
+}
+
+/* Polls the key table until it shows the change (signin_await). */
+static int await_tick(loop *l, void *arg)
+{
+    (void)l;
+    struct signin *s = arg;
+    bool present = auth_lookup_id(s->in->auth, s->key_id) != NULL;
+    if (present != s->want_present && ++s->rounds < AWAIT_ROUNDS)
+        return 0;
+    loop_remove_timer(s->in->svc->loop, s->timer);
+    s->timer = 0;
+    if (present != s->want_present)
+        signin_unavailable(s, "the key table did not reload in time");
+    else if (s->want_present)
+        signin_answer(s);
+    else
+        http_reply(s->r, 204, "application/json", "", 0);
+    return 0;
+}
+
+static void signin_await(struct signin *s, bool present)
+{
+    s->want_present = present;
+    s->timer = loop_add_timer(s->in->svc->loop, AWAIT_MS, await_tick, s);
+    if (s->timer < 0) {
+        s->timer = 0;
+        signin_unavailable(s, "no timer");
+    }
+}
+
+static void on_stored(PGresult *res, void *arg)
+{
+    struct signin *s = arg;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        if (res)
+            log_error("storing a session key failed: %s", PQresultErrorMessage(res));
+        signin_unavailable(s, "could not store the key");
+        return;
+    }
+    snprintf(s->expires_at, sizeof s->expires_at, "%s", PQgetvalue(res, 0, 0));
+    signin_await(s, true);
+}
+
+static void on_checked(int result, void *arg)
+{
+    struct signin *s = arg;
+    OPENSSL_cleanse(s->password, s->plen);
+    if (result < 0) {
+        signin_unavailable(s, "shutting down");
+        return;
+    }
+    if (result == 0 || !s->found || !s->active) {
+        /* One answer whatever was wrong: no names are told. */
+        ingest_reject(s->r, 401, "wrong_credentials", "unauthorized", NULL,
+                      "wrong agent or password");
+        return;
+    }
+    unsigned char hash[APIKEY_HASH_LEN];
+    char hexd[2 * APIKEY_HASH_LEN + 1], scopes[128], name[ACCESS_AGENT_MAX + 16], ttl[24];
+    s->scopes = access_agent_scopes(s->role);
+    if (apikey_generate(s->key) != 0 || apikey_hash(s->key, strlen(s->key), hash) != 0 ||
+        scope_format(s->scopes, scopes, sizeof scopes) < 0) {
+        signin_unavailable(s, "could not make a key");
+        return;
+    }
+    id_new(s->key_id);
+    hex_encode(hash, sizeof hash, hexd);
+    snprintf(name, sizeof name, "session: %s", s->agent_id);
+    snprintf(ttl, sizeof ttl, "%ld", s->in->session_ttl_s);
+    const char *p[] = {s->key_id, name, hexd, scopes, s->agent_id, ttl};
+    if (dbq_query(s->in->writes,
+                  "INSERT INTO ingest.api_keys (id, name, key_hash, scopes, agent_id, expires_at)"
+                  " VALUES ($1, $2, decode($3, 'hex'), string_to_array($4, ','), $5,"
+                  "         now() + make_interval(secs => $6::bigint))"
+                  " RETURNING to_char(expires_at AT TIME ZONE 'UTC',"
+                  "                   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+                  6, p, on_stored, s) != 0)
+        signin_unavailable(s, "PostgreSQL is down");
+}
+
+static void on_agent(PGresult *res, void *arg)
+{
+    struct signin *s = arg;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res)
+            log_error("reading an agent to sign in failed: %s", PQresultErrorMessage(res));
+        signin_unavailable(s, "could not read the agent");
+        return;
+    }
+    const char *phc = NULL;
+    if (PQntuples(res) == 1) {
+        s->found = true;
+        snprintf(s->agent_id, sizeof s->agent_id, "%s", PQgetvalue(res, 0, 0));
+        snprintf(s->role, sizeof s->role, "%s", PQgetvalue(res, 0, 1));
+        s->active = PQgetvalue(res, 0, 2)[0] == 't';
+        phc = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
+        s->agent = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
+        if (!s->agent) {
+            signin_unavailable(s, "could not read the agent");
+            return;
+        }
+    }
+    if (hasher_verify(s->in->hasher, s->password, s->plen, phc, on_checked, s) != 0)
+        signin_unavailable(s, "out of memory");
+}
+
+static struct signin *signin_new(ingest *in, http_req *r, bool counted)
+{
+    struct signin *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->in = in;
+    s->r = r;
+    s->counted = counted;
+    if (counted)
+        in->signing_in++;
+    http_set_data(r, s, signin_free);
+    return s;
+}
+
+http_status sessions_post(http_req *r, void *arg)
+{
+    ingest *in = arg;
+    size_t len;
+    const char *body = http_body(r, &len);
+    const char *ct = http_header(r, "Content-Type");
+    if (!ct || strncmp(ct, "application/json", 16) != 0) {
+        ingest_reject(r, 415, "unsupported_media_type", "unsupported_media_type", NULL,
+                      "the body must be application/json");
+        return HTTP_DONE;
+    }
+    json_t *root = body && jsondepth_ok(body, len, in->json_max_depth)
+                       ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)
+                       : NULL;
+    if (!json_is_object(root)) {
+        json_decref(root);
+        ingest_reject(r, 400, "invalid_json", "invalid_json", NULL,
+                      "the body must be a JSON object");
+        return HTTP_DONE;
+    }
+    const char *login = json_string_value(json_object_get(root, "agent"));
+    const char *password = json_string_value(json_object_get(root, "password"));
+    size_t plen = password ? json_string_length(json_object_get(root, "password")) : 0;
+    http_status st = HTTP_DONE;
+    if (!login || !*login || strlen(login) > LOGIN_MAX) {
+        ingest_reject(r, 400, "invalid_field", "invalid_field", "agent",
+                      "\"agent\" must be the agent's id or e-mail, 1 to %d bytes", LOGIN_MAX);
+    } else if (!password || plen == 0 || plen > PASSWORD_MAX || strlen(password) != plen) {
+        ingest_reject(r, 400, "invalid_field", "invalid_field", "password",
+                      "\"password\" must be 1 to %d bytes", PASSWORD_MAX);
+    } else if (in->signing_in >= SIGNINS_MAX) {
+        log_info("POST /v1/sessions: 503: %d sign-ins in flight", in->signing_in);
+        http_add_header(r, "Retry-After", "1");
+        ingest_reject(r, 503, "busy", "unavailable", NULL,
+                      "too many sign-ins at once; retry after 1 second");
+    } else {
+        struct signin *s = signin_new(in, r, true);
+        if (!s || !(s->password = malloc(plen + 1))) {
+            ingest_reply_unavailable(r);
+        } else {
+            memcpy(s->password, password, plen + 1);
+            s->plen = plen;
+            snprintf(s->login, sizeof s->login, "%s", login);
+            const char *p[] = {s->login};
+            if (dbq_query(in->reads,
+                          "SELECT a.id, coalesce(a.role, 'agent'), a.active, a.password_hash,"
+                          " router.agent_json(a)::text FROM router.agents a"
+                          " WHERE a.id = $1 OR lower(a.email) = lower($1)"
+                          " ORDER BY a.id = $1 DESC LIMIT 1",
+                          1, p, on_agent, s) != 0)
+                ingest_reply_unavailable(r);
+            else
+                st = HTTP_SUSPENDED;
+        }
+    }
+    /* The body's copies of the password. */
+    if (password)
+        OPENSSL_cleanse((char *)password, plen);
+    if (body)
+        OPENSSL_cleanse((char *)body, len);
+    json_decref(root);
+    return st;
+}
+
+static void on_revoked(PGresult *res, void *arg)
+{
+    struct signin *s = arg;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res)
+            log_error("revoking a session key failed: %s", PQresultErrorMessage(res));
+        signin_unavailable(s, "could not revoke the key");
+    } else if (PQntuples(res) == 0) {
+        ingest_reject(s->r, 404, "not_found", "not_found", NULL,
+                      "the request's key is not a session's (POST /v1/sessions)");
+    } else {
+        signin_await(s, false);
+    }
+}
+
+http_status sessions_delete(http_req *r, void *arg)
+{
+    ingest *in = arg;
+    const struct access_grant *g = auth_grant(r);
+    if (!id_valid(g->id)) {
+        ingest_reject(r, 404, "not_found", "not_found", NULL,
+                      "the request's key is not a session's (POST /v1/sessions)");
+        return HTTP_DONE;
+    }
+    struct signin *s = signin_new(in, r, false);
+    if (!s) {
+        ingest_reply_unavailable(r);
+        return HTTP_DONE;
+    }
+    snprintf(s->key_id, sizeof s->key_id, "%s", g->id);
+    const char *p[] = {s->key_id};
+    if (dbq_query(in->writes,
+                  "UPDATE ingest.api_keys SET revoked_at = now()"
+                  " WHERE id = $1 AND expires_at IS NOT NULL AND revoked_at IS NULL RETURNING id",
+                  1, p, on_revoked, s) != 0) {
+        ingest_reply_unavailable(r);
+        return HTTP_DONE;
+    }
+    return HTTP_SUSPENDED;
+}
