@@ -120,15 +120,26 @@ class Poster:
                 pause = min(pause * 2, 0.5)
 
 
+def get_json(url, st, timeout):
+    """GET url as an integrator would: a 503 (a connection of the service
+    not yet back after a restart of PostgreSQL) is retried after its
+    Retry-After, for about a minute at most."""
+    for _ in range(60):
+        r = h.http_request(url, headers=st.auth(), timeout=timeout)
+        if r.status != 503:
+            break
+        time.sleep(float(r.headers.get("retry-after") or 1))
+    assert r.status == 200, r
+    return r.json()
+
+
 def feed(st, types):
     """Every event of the given types, through GET /v1/events."""
     out, cursor = [], None
     for _ in range(100_000):
         q = urllib.parse.urlencode({k: v for k, v in
                                     {"after": cursor, "limit": 1000, "types": types}.items() if v})
-        r = h.http_request(f"{st.api_url}/v1/events?{q}", headers=st.auth(), timeout=h.scaled(60))
-        assert r.status == 200, r
-        p = r.json()
+        p = get_json(f"{st.api_url}/v1/events?{q}", st, h.scaled(60))
         out += p["events"]
         cursor = p["next_cursor"]
         if not p["events"] and not p["has_more"]:
@@ -139,10 +150,7 @@ def feed(st, types):
 def kpi_answers(st):
     out = []
     for q in KPI_QUERIES:
-        r = h.http_request(f"{st['analytics'].url}/v1/kpis?{q}", headers=st.auth(),
-                           timeout=h.scaled(30))
-        assert r.status == 200, r
-        out.append(r.json()["rows"])
+        out.append(get_json(f"{st['analytics'].url}/v1/kpis?{q}", st, h.scaled(30))["rows"])
     return out
 
 
