@@ -5,10 +5,10 @@
  * id as additional data, so a wrapped key cannot be moved to another
  * event). The ring holds the current master key and old ones: a wrapped
  * key names its master key's id, so during a rotation (carebusctl master-key
- * rotate) keys wrapped by either open. Each data key seals one event only, so the fields' nonces are a
- * counter; the wrap's nonce is random. Subtle: a field's text could start
- * with DATAKEY_PREFIX by chance: with a master key every non-empty personal
- * field is sealed, so a plain one never reaches a reader as sealed.
+ * rotate) keys wrapped by either open. Each data key seals one event only,
+ * so the fields' nonces are a counter; the wrap's nonce is random. Subtle: a field's text could
+ * start with DATAKEY_PREFIX by chance: with a master key every non-empty personal field is sealed,
+ * so a plain one never reaches a reader as sealed.
  */
 #include "datakey.h"
 
@@ -210,6 +210,9 @@ static int master_read(void)
             log_error("CAREBUS_MASTER_KEY_FILE: %s", err);
             return -1;
         }
+    } else if (config_str("MASTER_KEYS_OLD", NULL)) {
+        log_error("CAREBUS_MASTER_KEYS_OLD without a current key (CAREBUS_MASTER_KEY_FILE)");
+        return -1;
     } else {
         log_warn("no CAREBUS_MASTER_KEY or CAREBUS_MASTER_KEY_FILE: personal data is stored"
                  " unencrypted and erasure cannot make it unreadable in the event log");
@@ -217,7 +220,11 @@ static int master_read(void)
     }
     datakey_master_set(key);
     OPENSSL_cleanse(key, sizeof key);
-    return master_read_old(config_str("MASTER_KEYS_OLD", NULL)) == 0 ? 1 : -1;
+    if (master_read_old(config_str("MASTER_KEYS_OLD", NULL)) != 0) {
+        datakey_master_set(NULL); /* no half ring */
+        return -1;
+    }
+    return 1;
 }
 
 int datakey_master_load(void)
@@ -278,8 +285,8 @@ static int wrap(EVP_CIPHER_CTX *c, const struct master_key *m, const char *event
     uint8_t *nonce = w + 1 + DATAKEY_MASTER_ID_LEN;
     if (RAND_bytes(nonce, NONCE_LEN) != 1)
         return -1;
-    return gcm_seal(c, m->key, nonce, (const uint8_t *)event_id, strlen(event_id), key,
-                    DATAKEY_LEN, nonce + NONCE_LEN, nonce + NONCE_LEN + DATAKEY_LEN);
+    return gcm_seal(c, m->key, nonce, (const uint8_t *)event_id, strlen(event_id), key, DATAKEY_LEN,
+                    nonce + NONCE_LEN, nonce + NONCE_LEN + DATAKEY_LEN);
 }
 
 /* The data key in w (len bytes) of event_id into key, by the ring's key w
@@ -288,8 +295,7 @@ static int unwrap(EVP_CIPHER_CTX *c, const char *event_id, const uint8_t *w, siz
                   uint8_t key[DATAKEY_LEN])
 {
     if (len != DATAKEY_WRAPPED_LEN || w[0] != WRAP_VERSION) {
-        log_error("datakey: event %s: the stored data key is not one this version reads",
-                  event_id);
+        log_error("datakey: event %s: the stored data key is not one this version reads", event_id);
         return -1;
     }
     const struct master_key *m = datakey_enabled() ? ring_find(w + 1) : NULL;

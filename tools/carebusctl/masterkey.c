@@ -75,8 +75,9 @@ static int rotate_batch(db *d, const char *old_id, char cursor[40], const char *
         }
         hex_encode(out, sizeof out, out_hex);
         const char *u[] = {id, out_hex};
-        if (db_command(d, "UPDATE privacy.datakeys SET wrapped = decode($2, 'hex')"
-                          " WHERE event_id = $1",
+        if (db_command(d,
+                       "UPDATE privacy.datakeys SET wrapped = decode($2, 'hex')"
+                       " WHERE event_id = $1",
                        2, u) != 0) {
             PQclear(res);
             goto failed;
@@ -134,8 +135,9 @@ int masterkey_rotate(int argc, char **argv)
             from = NULL, i = argc; /* unknown: usage */
     }
     if (argc % 2 || !from || !to || !from[0] || !to[0] || batch < 1 || batch > ROTATE_BATCH_MAX) {
-        fprintf(stderr, "carebusctl: master-key rotate needs --from OLD_FILE --to NEW_FILE"
-                        " [--batch 1..%d]\n",
+        fprintf(stderr,
+                "carebusctl: master-key rotate needs --from OLD_FILE --to NEW_FILE"
+                " [--batch 1..%d]\n",
                 ROTATE_BATCH_MAX);
         return CTL_USAGE;
     }

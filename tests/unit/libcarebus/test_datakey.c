@@ -269,13 +269,11 @@ static void test_ring_opens_old_and_rewraps(void **state)
     assert_int_equal(datakey_master_add_old(master_b), 0); /* the current one */
     assert_int_equal(datakey_seal(plain, len, EVENT_ID, &sealed_b, wb), 1);
     assert_memory_equal(wb + 1, id_b, sizeof id_b);
-    assert_int_equal(datakey_open((const uint8_t *)sealed_a.data, sealed_a.len, wa, sizeof wa,
-                                  &opened),
-                     1);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed_a.data, sealed_a.len, wa, sizeof wa, &opened), 1);
     assert_memory_equal(opened.data, plain, len);
-    assert_int_equal(datakey_open((const uint8_t *)sealed_b.data, sealed_b.len, wb, sizeof wb,
-                                  &opened),
-                     1);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed_b.data, sealed_b.len, wb, sizeof wb, &opened), 1);
     assert_memory_equal(opened.data, plain, len);
 
     /* rewrap: A's to B, B's left alone; another event's id does not unwrap */
@@ -288,13 +286,12 @@ static void test_ring_opens_old_and_rewraps(void **state)
 
     /* B alone: the moved key opens, A's original does not */
     datakey_master_set(master_b);
-    assert_int_equal(datakey_open((const uint8_t *)sealed_a.data, sealed_a.len, moved,
-                                  sizeof moved, &opened),
-                     1);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed_a.data, sealed_a.len, moved, sizeof moved, &opened),
+        1);
     assert_memory_equal(opened.data, plain, len);
-    assert_int_equal(datakey_open((const uint8_t *)sealed_a.data, sealed_a.len, wa, sizeof wa,
-                                  &opened),
-                     -1);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed_a.data, sealed_a.len, wa, sizeof wa, &opened), -1);
     /* a key of the ring that is not the one named does not open it either */
     datakey_master_set(master_c);
     assert_int_equal(datakey_master_add_old(master_a), 0);
