@@ -3,10 +3,12 @@
  * AES-256-GCM through OpenSSL's EVP for both the fields (under the event's
  * data key) and the data key itself (under the master key, with the event
  * id as additional data, so a wrapped key cannot be moved to another
- * event). Each data key seals one event only, so the fields' nonces are a
- * counter; the wrap's nonce is random. Subtle: a field's text could start
- * with DATAKEY_PREFIX by chance: with a master key every non-empty personal
- * field is sealed, so a plain one never reaches a reader as sealed.
+ * event). The ring holds the current master key and old ones: a wrapped
+ * key names its master key's id, so during a rotation (carebusctl master-key
+ * rotate) keys wrapped by either open. Each data key seals one event only,
+ * so the fields' nonces are a counter; the wrap's nonce is random. Subtle: a field's text could
+ * start with DATAKEY_PREFIX by chance: with a master key every non-empty personal field is sealed,
+ * so a plain one never reaches a reader as sealed.
  */
 #include "datakey.h"
 
@@ -37,26 +39,68 @@
 /* A master key file holds 64 hex digits and perhaps a newline. */
 #define MASTER_FILE_MAX 256
 
+struct master_key {
+    uint8_t key[DATAKEY_LEN];
+    uint8_t id[DATAKEY_MASTER_ID_LEN]; /* SHA-256 of the key, cut */
+};
+
+/* The key ring: ring[0] is the current key (wraps new data keys), the
+ * others only unwrap, each found by the id a wrapped key names. */
 static struct {
     int loaded; /* 0: not yet; else 1 + datakey_master_load's answer */
     bool set;
-    uint8_t key[DATAKEY_LEN];
-    uint8_t id[DATAKEY_MASTER_ID_LEN]; /* SHA-256 of the key, cut */
+    size_t n;
+    struct master_key ring[DATAKEY_RING_MAX];
 } master;
 
-void datakey_master_set(const uint8_t *key)
+#define CURRENT (&master.ring[0])
+
+void datakey_master_id(const uint8_t *key, uint8_t id[DATAKEY_MASTER_ID_LEN])
 {
-    OPENSSL_cleanse(master.key, sizeof master.key);
-    master.set = key != NULL;
-    master.loaded = 1 + (key != NULL);
-    if (!key)
-        return;
-    memcpy(master.key, key, DATAKEY_LEN);
     uint8_t h[EVP_MAX_MD_SIZE];
     unsigned hn = 0;
     int ok = EVP_Digest(key, DATAKEY_LEN, h, &hn, EVP_sha256(), NULL);
     assert(ok == 1 && hn >= DATAKEY_MASTER_ID_LEN);
-    memcpy(master.id, h, DATAKEY_MASTER_ID_LEN);
+    memcpy(id, h, DATAKEY_MASTER_ID_LEN);
+}
+
+static void ring_put(struct master_key *m, const uint8_t *key)
+{
+    memcpy(m->key, key, DATAKEY_LEN);
+    datakey_master_id(key, m->id);
+}
+
+void datakey_master_set(const uint8_t *key)
+{
+    OPENSSL_cleanse(master.ring, sizeof master.ring);
+    master.set = key != NULL;
+    master.loaded = 1 + (key != NULL);
+    master.n = key != NULL;
+    if (key)
+        ring_put(CURRENT, key);
+}
+
+int datakey_master_add_old(const uint8_t *key)
+{
+    assert(master.set);
+    uint8_t id[DATAKEY_MASTER_ID_LEN];
+    datakey_master_id(key, id);
+    for (size_t i = 0; i < master.n; i++)
+        if (memcmp(master.ring[i].id, id, sizeof id) == 0)
+            return 0; /* there already (the current one, or named twice) */
+    if (master.n == DATAKEY_RING_MAX)
+        return -1;
+    ring_put(&master.ring[master.n++], key);
+    return 0;
+}
+
+/* The ring's key of id, or NULL. */
+static const struct master_key *ring_find(const uint8_t *id)
+{
+    for (size_t i = 0; i < master.n; i++)
+        if (memcmp(master.ring[i].id, id, DATAKEY_MASTER_ID_LEN) == 0)
+            return &master.ring[i];
+    return NULL;
 }
 
 /* 64 hex digits (surrounding white space ignored) into key. */
@@ -121,6 +165,35 @@ int datakey_master_file_make(const char *path, char *err, size_t cap)
     return rc;
 }
 
+int datakey_master_file_read(const char *path, uint8_t key[DATAKEY_LEN], char *err, size_t cap)
+{
+    return master_file_read(path, key, err, cap);
+}
+
+/* The old keys' files, comma-separated in list, into the ring. 0 or -1. */
+static int master_read_old(const char *list)
+{
+    if (!list)
+        return 0;
+    char *copy = strdup(list), *save = NULL;
+    int rc = copy ? 0 : -1;
+    for (char *p = copy ? strtok_r(copy, ",", &save) : NULL; p && rc == 0;
+         p = strtok_r(NULL, ",", &save)) {
+        uint8_t key[DATAKEY_LEN];
+        char err[300];
+        if (master_file_read(p, key, err, sizeof err) != 0) {
+            log_error("CAREBUS_MASTER_KEYS_OLD: %s", err);
+            rc = -1;
+        } else if (datakey_master_add_old(key) != 0) {
+            log_error("CAREBUS_MASTER_KEYS_OLD: more than %d keys", DATAKEY_RING_MAX - 1);
+            rc = -1;
+        }
+        OPENSSL_cleanse(key, sizeof key);
+    }
+    free(copy);
+    return rc;
+}
+
 static int master_read(void)
 {
     uint8_t key[DATAKEY_LEN];
@@ -137,6 +210,9 @@ static int master_read(void)
             log_error("CAREBUS_MASTER_KEY_FILE: %s", err);
             return -1;
         }
+    } else if (config_str("MASTER_KEYS_OLD", NULL)) {
+        log_error("CAREBUS_MASTER_KEYS_OLD without a current key (CAREBUS_MASTER_KEY_FILE)");
+        return -1;
     } else {
         log_warn("no CAREBUS_MASTER_KEY or CAREBUS_MASTER_KEY_FILE: personal data is stored"
                  " unencrypted and erasure cannot make it unreadable in the event log");
@@ -144,6 +220,10 @@ static int master_read(void)
     }
     datakey_master_set(key);
     OPENSSL_cleanse(key, sizeof key);
+    if (master_read_old(config_str("MASTER_KEYS_OLD", NULL)) != 0) {
+        datakey_master_set(NULL); /* no half ring */
+        return -1;
+    }
     return 1;
 }
 
@@ -192,6 +272,63 @@ static int gcm_open(EVP_CIPHER_CTX *c, const uint8_t *key, const uint8_t *nonce,
         EVP_DecryptFinal_ex(c, pt + (n ? len : 0), &len) != 1)
         return -1;
     return 0;
+}
+
+/* --- wrapping ---------------------------------------------------------- */
+
+/* key wrapped by m for event_id into w. 0 or -1. */
+static int wrap(EVP_CIPHER_CTX *c, const struct master_key *m, const char *event_id,
+                const uint8_t key[DATAKEY_LEN], uint8_t w[DATAKEY_WRAPPED_LEN])
+{
+    w[0] = WRAP_VERSION;
+    memcpy(w + 1, m->id, DATAKEY_MASTER_ID_LEN);
+    uint8_t *nonce = w + 1 + DATAKEY_MASTER_ID_LEN;
+    if (RAND_bytes(nonce, NONCE_LEN) != 1)
+        return -1;
+    return gcm_seal(c, m->key, nonce, (const uint8_t *)event_id, strlen(event_id), key, DATAKEY_LEN,
+                    nonce + NONCE_LEN, nonce + NONCE_LEN + DATAKEY_LEN);
+}
+
+/* The data key in w (len bytes) of event_id into key, by the ring's key w
+ * names: 0, or -1 logged. */
+static int unwrap(EVP_CIPHER_CTX *c, const char *event_id, const uint8_t *w, size_t len,
+                  uint8_t key[DATAKEY_LEN])
+{
+    if (len != DATAKEY_WRAPPED_LEN || w[0] != WRAP_VERSION) {
+        log_error("datakey: event %s: the stored data key is not one this version reads", event_id);
+        return -1;
+    }
+    const struct master_key *m = datakey_enabled() ? ring_find(w + 1) : NULL;
+    if (!m) {
+        log_error("datakey: event %s: its data key is wrapped by another master key than"
+                  " this process's",
+                  event_id);
+        return -1;
+    }
+    const uint8_t *nonce = w + 1 + DATAKEY_MASTER_ID_LEN;
+    if (gcm_open(c, m->key, nonce, (const uint8_t *)event_id, strlen(event_id), nonce + NONCE_LEN,
+                 DATAKEY_LEN, nonce + NONCE_LEN + DATAKEY_LEN, key) != 0) {
+        log_error("datakey: event %s: its data key does not unwrap", event_id);
+        return -1;
+    }
+    return 0;
+}
+
+int datakey_rewrap(const char *event_id, const uint8_t *wrapped, size_t len,
+                   uint8_t out[DATAKEY_WRAPPED_LEN])
+{
+    if (!datakey_enabled())
+        return -1;
+    if (len == DATAKEY_WRAPPED_LEN && memcmp(wrapped + 1, CURRENT->id, DATAKEY_MASTER_ID_LEN) == 0)
+        return 0;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    uint8_t key[DATAKEY_LEN];
+    int rc = -1;
+    if (c && unwrap(c, event_id, wrapped, len, key) == 0)
+        rc = wrap(c, CURRENT, event_id, key, out) == 0 ? 1 : -1;
+    OPENSSL_cleanse(key, sizeof key);
+    EVP_CIPHER_CTX_free(c);
+    return rc;
 }
 
 /* --- fields ------------------------------------------------------------ */
@@ -308,12 +445,7 @@ int datakey_seal(const uint8_t *plain, size_t len, const char *event_id, buf *ou
     }
     uint8_t *w = wrapped;
     w[0] = WRAP_VERSION;
-    memcpy(w + 1, master.id, DATAKEY_MASTER_ID_LEN);
-    uint8_t *nonce = w + 1 + DATAKEY_MASTER_ID_LEN;
-    if (RAND_bytes(nonce, NONCE_LEN) != 1 ||
-        gcm_seal(x.cipher, master.key, nonce, (const uint8_t *)event_id, strlen(event_id), x.key,
-                 DATAKEY_LEN, nonce + NONCE_LEN, nonce + NONCE_LEN + DATAKEY_LEN) != 0 ||
-        pack_into(ev, out) != 0) {
+    if (wrap(x.cipher, CURRENT, event_id, x.key, wrapped) != 0 || pack_into(ev, out) != 0) {
         log_error("datakey: could not seal event %s", event_id);
         goto out;
     }
@@ -341,24 +473,8 @@ int datakey_open(const uint8_t *stored, size_t len, const uint8_t *wrapped, size
     const char *id = ev->event_id ? ev->event_id : "";
     if (!x.cipher)
         goto out;
-    if (wrapped) {
-        const uint8_t *nonce = wrapped + 1 + DATAKEY_MASTER_ID_LEN;
-        if (wrapped_len != DATAKEY_WRAPPED_LEN || wrapped[0] != WRAP_VERSION) {
-            log_error("datakey: event %s: the stored data key is not one this version reads", id);
-            goto out;
-        }
-        if (!datakey_enabled() || memcmp(wrapped + 1, master.id, DATAKEY_MASTER_ID_LEN) != 0) {
-            log_error("datakey: event %s: its data key is wrapped by another master key than"
-                      " this process's",
-                      id);
-            goto out;
-        }
-        if (gcm_open(x.cipher, master.key, nonce, (const uint8_t *)id, strlen(id),
-                     nonce + NONCE_LEN, DATAKEY_LEN, nonce + NONCE_LEN + DATAKEY_LEN, x.key) != 0) {
-            log_error("datakey: event %s: its data key does not unwrap", id);
-            goto out;
-        }
-    }
+    if (wrapped && unwrap(x.cipher, id, wrapped, wrapped_len, x.key) != 0)
+        goto out;
     if (personal_walk(&ev->base, open_field, &x) != 0) {
         log_error("datakey: event %s: a sealed field does not open", id);
         goto out;

@@ -9,6 +9,10 @@
  * unreadable for ever, without touching the append-only log: readers then
  * see DATAKEY_ERASED in their place ("crypto-shredding").
  *
+ * Rotation: CAREBUS_MASTER_KEYS_OLD names old keys' files (comma-separated);
+ * they only unwrap, by the id each wrapped key carries; new keys are wrapped
+ * by the current one. datakey_rewrap moves a wrapped key to the current.
+ *
  * Without a master key nothing is sealed (a warning is logged once): a
  * development set-up; `make run` and the tests generate one. Readers fail,
  * rather than redact, when a sealed event's key exists but cannot be
@@ -28,6 +32,8 @@ struct buf;
 #define DATAKEY_MASTER_ID_LEN 8
 /* version, master key id, nonce, the wrapped key, GCM tag */
 #define DATAKEY_WRAPPED_LEN (1 + DATAKEY_MASTER_ID_LEN + 12 + DATAKEY_LEN + 16)
+/* The current master key and up to seven old ones. */
+#define DATAKEY_RING_MAX 8
 #define DATAKEY_PREFIX "cbenc1:"
 /* What a reader sees in place of a field whose key was destroyed. */
 #define DATAKEY_ERASED "[erased]"
@@ -39,6 +45,18 @@ int datakey_master_load(void);
 /* Sets (key) or unsets (NULL) the master key of this process, overriding
  * the environment: for tests and tools. */
 void datakey_master_set(const uint8_t *key);
+/* Adds an old key (unwraps, never wraps) to the ring after
+ * datakey_master_set: 0, or -1 when the ring is full. */
+int datakey_master_add_old(const uint8_t *key);
+/* The id a wrapped key names for master key key. */
+void datakey_master_id(const uint8_t *key, uint8_t id[DATAKEY_MASTER_ID_LEN]);
+/* The key in the master key file at path: 0, or -1 with err set. */
+int datakey_master_file_read(const char *path, uint8_t key[DATAKEY_LEN], char *err, size_t cap);
+/* The data key wrapped (len bytes) of event_id, wrapped anew by the current
+ * master key into out: 1; 0 when it is already (out untouched); -1 when no
+ * key of the ring opens it (logged). */
+int datakey_rewrap(const char *event_id, const uint8_t *wrapped, size_t len,
+                   uint8_t out[DATAKEY_WRAPPED_LEN]);
 /* Makes a master key file at path (64 hex digits, mode 0600) unless one
  * is there already: 1 made, 0 a valid one kept, -1 with err set (an
  * invalid file is never replaced: sealed events may need it). */

@@ -9,6 +9,8 @@
  *   carebusctl bus allow NAME [--dir DIR] [--json]
  *   carebusctl bus revoke NAME [--dir DIR]
  *   carebusctl bus list [--dir DIR] [--json]
+ *   carebusctl master-key make --file PATH
+ *   carebusctl master-key rotate --from OLD_FILE --to NEW_FILE [--batch N]
  *   carebusctl channels set CHANNEL KEY=VALUE...
  *   carebusctl channels list [--json]
  *
@@ -43,6 +45,8 @@ static const struct ctl_command commands[] = {
     {"bus", "list", buskeys_list, "[--dir DIR] [--json]", "the subscribers allowed on the bus"},
     {"master-key", "make", masterkey_make, "--file PATH",
      "make the key that wraps personal data's keys, unless PATH holds one"},
+    {"master-key", "rotate", masterkey_rotate, "--from OLD_FILE --to NEW_FILE [--batch N]",
+     "re-wrap every data key wrapped by OLD with NEW (resumable; services keep running)"},
     {"channels", "set", channels_set, "CHANNEL KEY=VALUE...",
      "a sender's settings (CAREBUS_ names), stored for courier; KEY= removes one"},
     {"channels", "list", channels_list, "[--json]",

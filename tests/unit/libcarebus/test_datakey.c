@@ -243,6 +243,82 @@ static void test_map_values_and_oneof(void **state)
     free(plain);
 }
 
+/* A key ring {current B, old A}: events sealed under A open, new ones are
+ * wrapped by B; a rewrap moves A's keys to B, after which B alone opens
+ * them, and a second rewrap is a no-op. */
+static void test_ring_opens_old_and_rewraps(void **state)
+{
+    (void)state;
+    static const uint8_t master_c[DATAKEY_LEN] = {7, 7, 7};
+    size_t len;
+    uint8_t *plain = contact(&len);
+    buf sealed_a = BUF_INIT, sealed_b = BUF_INIT, opened = BUF_INIT;
+    uint8_t wa[DATAKEY_WRAPPED_LEN], wb[DATAKEY_WRAPPED_LEN], moved[DATAKEY_WRAPPED_LEN];
+    uint8_t id_a[DATAKEY_MASTER_ID_LEN], id_b[DATAKEY_MASTER_ID_LEN];
+    datakey_master_id(master_a, id_a);
+    datakey_master_id(master_b, id_b);
+    assert_memory_not_equal(id_a, id_b, sizeof id_a);
+
+    datakey_master_set(master_a);
+    assert_int_equal(datakey_seal(plain, len, EVENT_ID, &sealed_a, wa), 1);
+    assert_memory_equal(wa + 1, id_a, sizeof id_a);
+
+    datakey_master_set(master_b);
+    assert_int_equal(datakey_master_add_old(master_a), 0);
+    assert_int_equal(datakey_master_add_old(master_a), 0); /* named twice: once */
+    assert_int_equal(datakey_master_add_old(master_b), 0); /* the current one */
+    assert_int_equal(datakey_seal(plain, len, EVENT_ID, &sealed_b, wb), 1);
+    assert_memory_equal(wb + 1, id_b, sizeof id_b);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed_a.data, sealed_a.len, wa, sizeof wa, &opened), 1);
+    assert_memory_equal(opened.data, plain, len);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed_b.data, sealed_b.len, wb, sizeof wb, &opened), 1);
+    assert_memory_equal(opened.data, plain, len);
+
+    /* rewrap: A's to B, B's left alone; another event's id does not unwrap */
+    assert_int_equal(datakey_rewrap(EVENT_ID, wb, sizeof wb, moved), 0);
+    assert_int_equal(datakey_rewrap("another-event", wa, sizeof wa, moved), -1);
+    assert_int_equal(datakey_rewrap(EVENT_ID, wa, sizeof wa - 1, moved), -1);
+    assert_int_equal(datakey_rewrap(EVENT_ID, wa, sizeof wa, moved), 1);
+    assert_memory_equal(moved + 1, id_b, sizeof id_b);
+    assert_int_equal(datakey_rewrap(EVENT_ID, moved, sizeof moved, wa), 0);
+
+    /* B alone: the moved key opens, A's original does not */
+    datakey_master_set(master_b);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed_a.data, sealed_a.len, moved, sizeof moved, &opened),
+        1);
+    assert_memory_equal(opened.data, plain, len);
+    assert_int_equal(
+        datakey_open((const uint8_t *)sealed_a.data, sealed_a.len, wa, sizeof wa, &opened), -1);
+    /* a key of the ring that is not the one named does not open it either */
+    datakey_master_set(master_c);
+    assert_int_equal(datakey_master_add_old(master_a), 0);
+    assert_int_equal(datakey_rewrap(EVENT_ID, moved, sizeof moved, wa), -1);
+    datakey_master_set(NULL);
+    assert_int_equal(datakey_rewrap(EVENT_ID, moved, sizeof moved, wa), -1);
+    buf_release(&sealed_a);
+    buf_release(&sealed_b);
+    buf_release(&opened);
+    free(plain);
+}
+
+/* The ring holds the current key and DATAKEY_RING_MAX - 1 old ones. */
+static void test_ring_is_bounded(void **state)
+{
+    (void)state;
+    datakey_master_set(master_a);
+    uint8_t k[DATAKEY_LEN] = {0};
+    for (int i = 1; i < DATAKEY_RING_MAX; i++) {
+        k[0] = (uint8_t)(100 + i);
+        assert_int_equal(datakey_master_add_old(k), 0);
+    }
+    k[0] = 99;
+    assert_int_equal(datakey_master_add_old(k), -1);
+    datakey_master_set(NULL);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +328,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_wrong_key_fails),
         cmocka_unit_test(test_nothing_to_seal),
         cmocka_unit_test(test_map_values_and_oneof),
+        cmocka_unit_test(test_ring_opens_old_and_rewraps),
+        cmocka_unit_test(test_ring_is_bounded),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
