@@ -405,7 +405,7 @@ watch() {
             deadline=0
             warn "not every service answers /readyz after ${READY_TIMEOUT}s (see the lines above); still waiting"
         fi
-        sleep 0.5 &
+        sleep 0.5 9>&- &
         wait $! 2>/dev/null
     done
 }
@@ -424,7 +424,7 @@ shutdown() {
             s6-svc -k "$SVDIR"/* 2>/dev/null
             killed=1
         fi
-        sleep 0.2 &
+        sleep 0.2 9>&- &
         wait $! 2>/dev/null
     done
     if kill -0 "$SVSCAN_PID" 2>/dev/null; then

@@ -279,6 +279,7 @@ def test_a_stalled_holder_is_fenced_by_its_token(stack):
         h.wait_until("the standby to take the lease", lambda: holder(st, "router") == other,
                      h.scaled(30), interval=0.05)
         stalled["took"] = time.monotonic() - t0
+        stalled["token"] = lease(st, "router")[1]
         time.sleep(max(0.0, 7.0 - stalled["took"]))
         st[first].resume()
 
@@ -297,7 +298,10 @@ def test_a_stalled_holder_is_fenced_by_its_token(stack):
     h.wait_until("the stalled holder to see its lease lost", lambda: "lost" in
                  st[first].log_text() or "terminating connection" in st[first].log_text(),
                  h.scaled(15), on_timeout=lambda: st[first].log_tail())
-    assert holder(st, "router") == other
+    # The standby holds on, unless its own lease lapsed later (a long batch
+    # of a slow build): the lease then moved on under a newer token.
+    now = lease(st, "router")
+    assert holder(st, "router") == other or now[1] > stalled["token"], (now, stalled)
     assert len(set(ids)) == len(msgs)
     assert st.db.scalar("SELECT count(*) FROM router.messages") == len(msgs)
     live = snapshot(st)
