@@ -219,7 +219,7 @@ int consumer_begin(consumer *c, db *d)
 {
     if (db_begin(d) != 0)
         return -1;
-    if (c && c->lease && lease_limit_txn(c->lease, d) != 0) {
+    if (c && c->lease && (lease_limit_txn(c->lease, d) != 0 || lease_hold(c->lease, d) != 0)) {
         db_rollback(d);
         return -1;
     }
@@ -414,7 +414,7 @@ static int consumer_skip(consumer *c, const event *ev)
     log_error("event %s (%s %s/%" PRIu64 ") failed to apply on its own: skipped", ev->event_id,
               ev->type, ev->stream, ev->seq);
     metrics_add("carebus_consumer_skipped_total", 1);
-    if (db_begin(c->db) != 0)
+    if (consumer_begin(c, c->db) != 0)
         return -1;
     if ((c->lease && lease_fence(c->lease, c->db) != 0) ||
         eventlog_offset_advance(c->db, c->name, s->name, s->offset, ev->seq) != 0 ||

@@ -151,7 +151,8 @@ void consumer_set_pace(consumer *c, consumer_pace_fn fn);
 /* Optional: the lease (lease.h) this instance must hold to apply, so that
  * several instances of the service can run: the others stand by, draining
  * the bus and reading nothing, and each transaction checks the lease's
- * token before it commits (a stalled holder that was replaced rolls back).
+ * token before it commits (a stalled holder that was replaced rolls back)
+ * and renews the lease with its commit (a batch may outlast the lease).
  * Borrowed; the caller renews it (lease_tick) and calls consumer_forget
  * whenever it is gained or lost. */
 void consumer_set_lease(consumer *c, struct lease *l);
@@ -167,9 +168,11 @@ bool consumer_active(const consumer *c);
 int consumer_fence(consumer *c);
 
 /* BEGIN for such a timer's transaction (c may be NULL: a plain BEGIN).
- * With a lease, PostgreSQL ends the transaction if this instance stalls
- * inside it for two leases (lease_limit_txn), so that its row locks never
- * hold the instance that takes over for longer. 0 or -1. */
+ * With a lease, the transaction holds the lease's row from here on
+ * (lease_hold: no takeover while it runs, however long; its fence renews
+ * the lease), and PostgreSQL ends it if this instance stalls inside it for
+ * two leases (lease_limit_txn), so that its row locks never hold the
+ * instance that takes over for longer. 0 or -1. */
 int consumer_begin(consumer *c, db *d);
 
 /* Forgets what memory holds of the committed state (the offsets; the

@@ -6,6 +6,17 @@
  * a lease later. Renewal failing because the database is down keeps the
  * lease as held: it may have expired meanwhile, but then the fence refuses
  * the next commit, which is all that safety needs.
+ *
+ * A batch longer than the lease: its transaction locks the row from its
+ * start (lease_hold), so that no takeover can happen while it runs (a
+ * standby's attempt meets the lock and stands by), and the fence renews
+ * the lease in that same transaction. The renewal is safe there because
+ * the token was ours for the whole transaction (the lock) and it becomes
+ * visible only with the work it vouches for: a rollback drops both. So
+ * every commit leaves a fresh lease, and no batch is too long to commit:
+ * the lease cannot ping-pong between instances without progress. A
+ * holder that stalls inside such a transaction is ended by the server
+ * after two leases (lease_limit_txn), which frees the row.
  */
 #include "lease.h"
 
@@ -179,17 +190,43 @@ int lease_limit_txn(const lease *l, db *d)
     return db_command(d, sql, 0, NULL);
 }
 
+int lease_hold(lease *l, db *d)
+{
+    if (!l->held)
+        return 0;
+    char token[24];
+    snprintf(token, sizeof token, "%" PRId64, l->token);
+    const char *p[] = {l->consumer, l->owner, token};
+    /* No verdict here: a row that is not ours any more is left alone (the
+     * new holder goes on), and lease_fence refuses the commit. */
+    PGresult *r = db_exec(d,
+                          "SELECT token FROM eventlog.leases WHERE consumer = $1 AND part = " LEASE_PART
+                          " AND owner = $2 AND token = $3 FOR NO KEY UPDATE",
+                          3, p);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
 int lease_fence(lease *l, db *d)
 {
     if (!l->held)
         return 1;
-    char token[24];
+    char token[24], ms[16];
     snprintf(token, sizeof token, "%" PRId64, l->token);
-    const char *p[] = {l->consumer, l->owner, token};
+    snprintf(ms, sizeof ms, "%d", l->ms);
+    const char *p[] = {l->consumer, l->owner, token, ms};
+    /* The check and the renewal in one: the row stays locked until the
+     * transaction ends, and the renewal commits with the work or not at
+     * all (see the header). */
     PGresult *r = db_exec(d,
-                          "SELECT token FROM eventlog.leases WHERE consumer = $1 AND part = " LEASE_PART
-                          " AND owner = $2 AND token = $3 FOR SHARE",
-                          3, p);
+                          "UPDATE eventlog.leases"
+                          " SET expires_at = greatest(expires_at,"
+                          "                           clock_timestamp() + $4::int * interval '1 ms')"
+                          " WHERE consumer = $1 AND part = " LEASE_PART
+                          " AND owner = $2 AND token = $3 RETURNING token",
+                          4, p);
     if (!r)
         return -1;
     int n = PQntuples(r);

@@ -54,11 +54,19 @@ int64_t lease_token(const lease *l);
 uint64_t lease_gained(const lease *l);
 
 /* In the open transaction that is about to commit this instance's work:
- * 0 when the lease is still ours (its row stays locked FOR SHARE until the
- * transaction ends, so no takeover can pass the commit), 1 when it was
- * taken over (the lease is then dropped: roll back), -1 when the database
- * failed. */
+ * 0 when the lease is still ours, and then renewed for a lease from now
+ * in this same transaction (its row stays locked until the transaction
+ * ends, so no takeover can pass the commit, and the renewal commits with
+ * the work); 1 when it was taken over (the lease is then dropped: roll
+ * back), -1 when the database failed. */
 int lease_fence(lease *l, db *d);
+
+/* Right after BEGIN (after lease_limit_txn) of a transaction that
+ * lease_fence will check: locks the lease's row if it is still ours, so
+ * that no standby takes it over while the transaction runs, however long
+ * (a batch longer than the lease). A row no longer ours is not locked:
+ * lease_fence then refuses the commit. 0 or -1 (the database failed). */
+int lease_hold(lease *l, db *d);
 
 /* Right after BEGIN of a transaction that lease_fence will check: a
  * holder that stalls inside it (SIGSTOP, a paused VM) would keep its row

@@ -6,7 +6,9 @@
  * fence then refuses its commit; a fence in an open transaction holds a
  * takeover off until that transaction ends; a restarted instance takes its
  * own lease back at once; a released lease is taken at once; a consumer
- * whose lease was taken over rolls its batch back and leaves the offsets.
+ * whose lease was taken over rolls its batch back and leaves the offsets;
+ * a batch longer than the lease holds a takeover off and commits, renewing
+ * the lease, and no event is applied by both instances.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -277,6 +279,93 @@ static void test_a_consumer_whose_lease_was_taken_rolls_back(void **state)
     lease_destroy(&b);
 }
 
+/* --- a batch longer than the lease ------------------------------------------------------------ */
+
+static lease *g_rival; /* the other instance, trying to take over mid-batch */
+static int g_rival_took;
+static int g_by_a[16], g_by_b[16]; /* applications of each seq, per instance */
+
+static consumer_result on_slow_reply(consumer_txn *tx, const event *ev, void *arg)
+{
+    int *by = arg;
+    assert_true(ev->seq < 16);
+    by[ev->seq]++;
+    /* A slow handler, busy on the database (a session idle in its
+     * transaction for two leases is a stalled one: lease_limit_txn);
+     * meanwhile the other instance's tick comes due. */
+    char sql[64];
+    snprintf(sql, sizeof sql, "SELECT pg_sleep(%g)", MS / 3 / 1000.0);
+    assert_int_equal(db_command(consumer_txn_db(tx), sql, 0, NULL), 0);
+    if (g_rival)
+        g_rival_took += tick(g_rival, g_db2) == LEASE_GAINED;
+    return CONSUMER_OK;
+}
+
+static const struct consumer_handler slow_handlers[] = {
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = {NULL, on_slow_reply},
+};
+
+static void test_a_batch_longer_than_the_lease_commits_once(void **state)
+{
+    (void)state;
+    NEED_DB();
+    lease *a = lease_new("long", "a:1", MS), *b = lease_new("long", "b:2", MS);
+    bus *bs = bus_new();
+    consumer *ca = consumer_new("long", g_db, bs, NULL, CONSUMER_HANDLERS(slow_handlers), g_by_a);
+    consumer *cb = consumer_new("long", g_db2, bs, NULL, CONSUMER_HANDLERS(slow_handlers), g_by_b);
+    assert_non_null(ca);
+    assert_non_null(cb);
+    assert_int_equal(consumer_read(ca, "survey"), 0);
+    assert_int_equal(consumer_read(cb, "survey"), 0);
+    consumer_set_lease(ca, a);
+    consumer_set_lease(cb, b);
+    assert_int_equal(tick(a, g_db), LEASE_GAINED);
+    assert_int_equal(tick(b, g_db2), LEASE_STANDBY);
+    consumer_forget(ca);
+    append_replies("survey", 6);
+
+    /* One batch of six, each event a third of the lease and the rival's
+     * lock wait: the batch outlasts the lease several times over. The
+     * rival finds the lease expired by the clock but held by the batch. */
+    g_rival = b;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(consumer_catch_up(ca), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    g_rival = NULL;
+    long took_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(took_ms > 2 * MS);
+    assert_int_equal(g_rival_took, 0);
+    assert_int_equal(consumer_offset(ca, "survey"), 6);
+    /* The commit renewed the lease: the rival still stands by after it. */
+    assert_int_equal(tick(b, g_db2), LEASE_STANDBY);
+    assert_true(lease_held(a));
+    assert_int_equal(consumer_catch_up(cb), 0); /* a standby applies nothing */
+
+    /* a dies; b takes over and goes on from a's offset. */
+    expire();
+    assert_int_equal(tick(b, g_db2), LEASE_GAINED);
+    consumer_forget(cb);
+    append_replies("survey", 2);
+    assert_int_equal(consumer_catch_up(cb), 0);
+    assert_int_equal(consumer_offset(cb, "survey"), 8);
+    assert_int_equal(consumer_catch_up(ca), -1); /* fenced: rolled back */
+    for (int seq = 1; seq <= 8; seq++) {
+        int committed = seq <= 6 ? g_by_a[seq] : g_by_b[seq];
+        assert_int_equal(committed, 1);
+        assert_int_equal(seq <= 6 ? g_by_b[seq] : 0, 0);
+    }
+    uint64_t off;
+    assert_int_equal(eventlog_offset_get(g_db, "long", "survey", &off), 0);
+    assert_int_equal(off, 8);
+
+    consumer_destroy(&ca);
+    consumer_destroy(&cb);
+    bus_destroy(&bs);
+    lease_destroy(&a);
+    lease_destroy(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_a_stalled_transaction_is_ended_by_the_server),
         cmocka_unit_test(test_a_restarted_instance_takes_its_own_lease_back),
         cmocka_unit_test(test_a_consumer_whose_lease_was_taken_rolls_back),
+        cmocka_unit_test(test_a_batch_longer_than_the_lease_commits_once),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
