@@ -70,6 +70,8 @@ struct consumer {
     bool together;       /* catch up every stream at once (horizon.h) */
     int64_t lag_next_ms; /* when the lag is next published (monotonic) */
     lease *lease;        /* NULL: the only instance; else applies while held */
+    consumer_part_fn part_of; /* NULL: not partitioned */
+    int part, nparts;         /* this consumer's partition, of nparts */
 };
 
 struct consumer_txn {
@@ -119,13 +121,18 @@ void consumer_destroy(consumer **pc)
     *pc = NULL;
 }
 
-int consumer_read(consumer *c, const char *stream)
+int consumer_track(consumer *c, const char *stream)
 {
     if (c->nstreams == CONSUMER_MAX_STREAMS || strlen(stream) >= sizeof c->streams[0].name)
         return -1;
     snprintf(c->streams[c->nstreams].name, sizeof c->streams[0].name, "%s", stream);
     c->nstreams++;
-    return bus_subscribe(c->bus, stream);
+    return 0;
+}
+
+int consumer_read(consumer *c, const char *stream)
+{
+    return consumer_track(c, stream) == 0 ? bus_subscribe(c->bus, stream) : -1;
 }
 
 static struct consumer_stream *consumer_find(consumer *c, const char *stream)
@@ -208,6 +215,22 @@ void consumer_set_together(consumer *c, bool on)
 void consumer_set_lease(consumer *c, struct lease *l)
 {
     c->lease = l;
+}
+
+void consumer_set_partition(consumer *c, int part, int nparts, consumer_part_fn fn)
+{
+    assert(nparts >= 1 && part >= 0 && part < nparts && fn);
+    c->part_of = fn;
+    c->part = part;
+    c->nparts = nparts;
+}
+
+int consumer_txn_part(const consumer_txn *tx, int *nparts)
+{
+    const consumer *c = tx->c;
+    if (nparts)
+        *nparts = c->part_of ? c->nparts : 1;
+    return c->part_of ? c->part : 0;
 }
 
 bool consumer_active(const consumer *c)
@@ -309,9 +332,15 @@ static void consumer_txn_clear(consumer_txn *tx)
     tx->nemitted = tx->cap = 0;
 }
 
-/* The handler of ev, or NULL: acknowledged unread. */
+/* The handler of ev, or NULL: acknowledged unread (also when it belongs
+ * to another partition). */
 static consumer_apply_fn consumer_handler(const consumer *c, const event *ev)
 {
+    if (c->part_of) {
+        int p = c->part_of(ev, c->nparts, c->arg);
+        if (p != CONSUMER_PART_ALL && p != c->part)
+            return NULL;
+    }
     size_t k = (size_t)ev->body_case;
     if (k >= c->nhandlers || !c->handlers[k].fn)
         return NULL;

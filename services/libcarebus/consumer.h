@@ -75,6 +75,10 @@ void consumer_destroy(consumer **pc);
  * consumer_catch_up. 0 or -1. */
 int consumer_read(consumer *c, const char *stream);
 
+/* Like consumer_read, without subscribing the bus: for the partitions of a
+ * consumer (partset.h) but the first, which share its bus. */
+int consumer_track(consumer *c, const char *stream);
+
 /* Applies what the log holds past the offsets, for about a second at most.
  * 0 when caught up, 1 when there is more (call again soon), -1 when the
  * database failed (call again later). Blocks. */
@@ -157,6 +161,15 @@ void consumer_set_pace(consumer *c, consumer_pace_fn fn);
  * whenever it is gained or lost. */
 void consumer_set_lease(consumer *c, struct lease *l);
 
+/* Optional: makes this consumer partition part of nparts (partset.h): it
+ * applies only the events fn assigns to part or to every partition
+ * (CONSUMER_PART_ALL), and acknowledges the others unread. fn is called
+ * with the handlers' argument; it must give an event the same answer
+ * every time (a replay assigns it alike). */
+#define CONSUMER_PART_ALL (-1)
+typedef int (*consumer_part_fn)(const event *ev, int nparts, void *arg);
+void consumer_set_partition(consumer *c, int part, int nparts, consumer_part_fn fn);
+
 /* Whether this instance may act for the consumer now: it has no lease,
  * or holds it. A service's own timers that write the consumer's state
  * (outside its transactions) run only then. */
@@ -183,6 +196,9 @@ void consumer_forget(consumer *c);
 
 /* In a handler: */
 db *consumer_txn_db(consumer_txn *tx);
+/* The partition the transaction applies for (0 of 1 when not
+ * partitioned); *nparts, if not NULL, gets their number. */
+int consumer_txn_part(const consumer_txn *tx, int *nparts);
 /* The seq of stream's last event in this transaction so far (handled or
  * not), or the committed offset when none: where the transaction leaves
  * the stream if it commits. */

@@ -34,12 +34,10 @@
 /* How long acquiring or renewing waits for the row's lock. */
 #define LEASE_LOCK_TIMEOUT "SET LOCAL lock_timeout = '200ms'"
 
-/* The partition every consumer holds (0080_leases.sql's XXX). */
-#define LEASE_PART "0"
-
 struct lease {
     char *consumer;
     char *owner;
+    char part[12]; /* the partition, as a parameter */
     int ms;
     bool held;
     int64_t token;
@@ -47,22 +45,21 @@ struct lease {
     uint64_t gained, lost;
 };
 
-lease *lease_new(const char *consumer, const char *owner, int ms)
+lease *lease_new(const char *consumer, int part, const char *owner, int ms)
 {
     assert(ms >= LEASE_MS_MIN && ms <= LEASE_MS_MAX);
+    assert(part >= 0);
     lease *l = calloc(1, sizeof *l);
     if (!l || !(l->consumer = strdup(consumer)) || !(l->owner = strdup(owner))) {
         lease_destroy(&l);
         return NULL;
     }
     l->ms = ms;
-    metrics_describe("carebus_partitions_owned", "gauge",
-                     "consumer partitions this instance holds the lease of");
+    snprintf(l->part, sizeof l->part, "%d", part);
     metrics_describe("carebus_lease_acquired_total", "counter",
                      "leases this instance acquired (took over or took first)");
     metrics_describe("carebus_lease_lost_total", "counter",
                      "leases this instance held and found taken over");
-    metrics_set("carebus_partitions_owned", 0);
     return l;
 }
 
@@ -96,12 +93,11 @@ static void lease_drop(lease *l)
 {
     if (!l->held)
         return;
-    log_warn("lease of %s lost (token %" PRId64 "): another instance took it over", l->consumer,
-             l->token);
+    log_warn("lease of %s/%s lost (token %" PRId64 "): another instance took it over", l->consumer,
+             l->part, l->token);
     l->held = false;
     l->lost++;
     metrics_add("carebus_lease_lost_total", 1);
-    metrics_set("carebus_partitions_owned", 0);
 }
 
 /* One statement in a transaction with a lock timeout. The result (tuples)
@@ -126,17 +122,17 @@ static lease_state lease_acquire(lease *l, db *d)
 {
     char ms[16];
     snprintf(ms, sizeof ms, "%d", l->ms);
-    const char *p[] = {l->consumer, l->owner, ms};
+    const char *p[] = {l->consumer, l->owner, ms, l->part};
     /* Free (expired), or ours from a previous run of this instance. */
     PGresult *r = lease_exec(
         d,
         "INSERT INTO eventlog.leases AS l (consumer, part, owner, token, expires_at)"
-        " VALUES ($1, " LEASE_PART ", $2, 1, clock_timestamp() + $3::int * interval '1 ms')"
+        " VALUES ($1, $4::int, $2, 1, clock_timestamp() + $3::int * interval '1 ms')"
         " ON CONFLICT (consumer, part) DO UPDATE SET owner = excluded.owner,"
         "   token = l.token + 1, acquired_at = clock_timestamp(), expires_at = excluded.expires_at"
         " WHERE l.expires_at < clock_timestamp() OR l.owner = excluded.owner"
         " RETURNING token",
-        3, p);
+        4, p);
     if (!r || PQntuples(r) != 1) {
         PQclear(r);
         return LEASE_STANDBY;
@@ -146,8 +142,8 @@ static lease_state lease_acquire(lease *l, db *d)
     l->held = true;
     l->gained++;
     metrics_add("carebus_lease_acquired_total", 1);
-    metrics_set("carebus_partitions_owned", 1);
-    log_info("lease of %s acquired by %s (token %" PRId64 ")", l->consumer, l->owner, l->token);
+    log_info("lease of %s/%s acquired by %s (token %" PRId64 ")", l->consumer, l->part, l->owner,
+             l->token);
     return LEASE_GAINED;
 }
 
@@ -156,13 +152,13 @@ static lease_state lease_renew(lease *l, db *d)
     char ms[16], token[24];
     snprintf(ms, sizeof ms, "%d", l->ms);
     snprintf(token, sizeof token, "%" PRId64, l->token);
-    const char *p[] = {l->consumer, l->owner, token, ms};
+    const char *p[] = {l->consumer, l->owner, token, ms, l->part};
     PGresult *r = lease_exec(d,
                              "UPDATE eventlog.leases"
                              " SET expires_at = clock_timestamp() + $4::int * interval '1 ms'"
-                             " WHERE consumer = $1 AND part = " LEASE_PART
+                             " WHERE consumer = $1 AND part = $5::int"
                              " AND owner = $2 AND token = $3 RETURNING token",
-                             4, p);
+                             5, p);
     if (!r)
         return LEASE_HELD; /* unknown: the fence decides (see the header) */
     int n = PQntuples(r);
@@ -196,13 +192,13 @@ int lease_hold(lease *l, db *d)
         return 0;
     char token[24];
     snprintf(token, sizeof token, "%" PRId64, l->token);
-    const char *p[] = {l->consumer, l->owner, token};
+    const char *p[] = {l->consumer, l->owner, token, l->part};
     /* No verdict here: a row that is not ours any more is left alone (the
      * new holder goes on), and lease_fence refuses the commit. */
     PGresult *r = db_exec(d,
-                          "SELECT token FROM eventlog.leases WHERE consumer = $1 AND part = " LEASE_PART
+                          "SELECT token FROM eventlog.leases WHERE consumer = $1 AND part = $4::int"
                           " AND owner = $2 AND token = $3 FOR NO KEY UPDATE",
-                          3, p);
+                          4, p);
     if (!r)
         return -1;
     PQclear(r);
@@ -216,7 +212,7 @@ int lease_fence(lease *l, db *d)
     char token[24], ms[16];
     snprintf(token, sizeof token, "%" PRId64, l->token);
     snprintf(ms, sizeof ms, "%d", l->ms);
-    const char *p[] = {l->consumer, l->owner, token, ms};
+    const char *p[] = {l->consumer, l->owner, token, ms, l->part};
     /* The check and the renewal in one: the row stays locked until the
      * transaction ends, and the renewal commits with the work or not at
      * all (see the header). */
@@ -224,9 +220,9 @@ int lease_fence(lease *l, db *d)
                           "UPDATE eventlog.leases"
                           " SET expires_at = greatest(expires_at,"
                           "                           clock_timestamp() + $4::int * interval '1 ms')"
-                          " WHERE consumer = $1 AND part = " LEASE_PART
+                          " WHERE consumer = $1 AND part = $5::int"
                           " AND owner = $2 AND token = $3 RETURNING token",
-                          4, p);
+                          5, p);
     if (!r)
         return -1;
     int n = PQntuples(r);
@@ -243,16 +239,15 @@ void lease_release(lease *l, db *d)
         return;
     char token[24];
     snprintf(token, sizeof token, "%" PRId64, l->token);
-    const char *p[] = {l->consumer, l->owner, token};
+    const char *p[] = {l->consumer, l->owner, token, l->part};
     PGresult *r = lease_exec(d,
                              "UPDATE eventlog.leases SET expires_at = '-infinity'"
-                             " WHERE consumer = $1 AND part = " LEASE_PART
+                             " WHERE consumer = $1 AND part = $4::int"
                              " AND owner = $2 AND token = $3",
-                             3, p);
+                             4, p);
     PQclear(r);
     l->held = false;
-    metrics_set("carebus_partitions_owned", 0);
-    log_info("lease of %s released", l->consumer);
+    log_info("lease of %s/%s released", l->consumer, l->part);
 }
 
 void lease_instance_id(int port, char *out, size_t len)

@@ -36,9 +36,10 @@ typedef enum {
     LEASE_LOST,    /* was held and is not any more: stop acting */
 } lease_state;
 
-/* consumer: the consumer's name (the row's key). owner: this instance's
- * name. ms: LEASE_MS_MIN .. LEASE_MS_MAX. NULL on allocation failure. */
-lease *lease_new(const char *consumer, const char *owner, int ms);
+/* consumer, part: the row's key (the consumer's name; its partition, 0
+ * when it is not partitioned: partset.h). owner: this instance's name.
+ * ms: LEASE_MS_MIN .. LEASE_MS_MAX. NULL on allocation failure. */
+lease *lease_new(const char *consumer, int part, const char *owner, int ms);
 void lease_destroy(lease **pl);
 
 /* Renews the lease, or tries to acquire it, when due (every ms/3); a
@@ -74,8 +75,9 @@ int lease_hold(lease *l, db *d);
  * such a session after twice the lease instead. 0 or -1. */
 int lease_limit_txn(const lease *l, db *d);
 
-/* Gives the lease up (at a clean stop), so that a standby takes over at
- * once rather than after expiry. Not in a transaction. */
+/* Gives the lease up (at a clean stop, or to make room for another
+ * instance: partset.h), so that a standby takes over at once rather than
+ * after expiry. Not in a transaction. */
 void lease_release(lease *l, db *d);
 
 /* The default instance name: CAREBUS_INSTANCE_ID, else "host:port".

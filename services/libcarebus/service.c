@@ -8,9 +8,10 @@
  *
  * A consumer applies only while it holds its lease (lease.h), so that a
  * second instance of the service stands by and takes over within a lease
- * (CAREBUS_LEASE_MS) of the first one's death. The lease is renewed on the
- * tick, before the consumer looks at the log, and given back at a clean
- * stop.
+ * (CAREBUS_LEASE_MS) of the first one's death; a partitioned one
+ * (partset.h) applies the partitions whose leases it holds, a fair share.
+ * The leases are renewed on the tick, before the consumer looks at the
+ * log, and given back at a clean stop.
  *
  * A consumer's batches come and go in bursts: once it has applied nothing
  * for a while, the memory the burst freed goes back to the system
@@ -25,28 +26,25 @@
 #include "config.h"
 #include "datakey.h"
 #include "lease.h"
+#include "partset.h"
 #include "log.h"
 #include "metrics.h"
 #include "timeutil.h"
 
 #define SERVICE_TICK_MS 100
-#define SERVICE_POLL_LOG_MS 1000
 /* Idle this long after applying something: freed memory is returned. */
 #define SERVICE_TRIM_IDLE_MS 10000
 
 struct service_private {
     service pub;
-    int64_t next_log_poll_ms;
-    bool catching_up;
     uint64_t applied;      /* the consumer's count at the last look */
     int64_t applied_at_ms; /* when it last moved; 0: trimmed since */
-    lease *lease;          /* the consumer's, NULL without one */
 };
 
 /* Gives the memory of the last burst back once the consumer is idle. */
 static void service_trim(struct service_private *sp, int64_t now)
 {
-    uint64_t applied = consumer_applied(sp->pub.consumer);
+    uint64_t applied = partset_applied(sp->pub.parts);
     if (applied != sp->applied) {
         sp->applied = applied;
         sp->applied_at_ms = now;
@@ -67,8 +65,8 @@ static bool service_ready(void *arg)
 static void service_scrape(void *arg)
 {
     service *s = arg;
-    if (s->consumer && db_up(s->db))
-        consumer_publish_lag(s->consumer);
+    if (s->parts && db_up(s->db))
+        partset_publish_lag(s->parts);
 }
 
 static int service_on_bus(loop *l, short revents, void *arg)
@@ -76,7 +74,7 @@ static int service_on_bus(loop *l, short revents, void *arg)
     (void)l;
     (void)revents;
     service *s = arg;
-    consumer_on_bus(s->consumer);
+    partset_on_bus(s->parts);
     return 0;
 }
 
@@ -92,22 +90,11 @@ static int service_on_tick(loop *l, void *arg)
         return 0;
     }
     metrics_set("carebus_db_up", 1);
-    if (!s->consumer)
+    if (!s->parts)
         return 0;
     int64_t now = time_mono_ms();
     service_trim(sp, now);
-    lease_state ls = lease_tick(sp->lease, s->db, now);
-    if (ls == LEASE_GAINED || ls == LEASE_LOST) {
-        /* Another instance moved the state meanwhile, or will. */
-        consumer_forget(s->consumer);
-        sp->catching_up = ls == LEASE_GAINED;
-    }
-    if (!sp->catching_up && now < sp->next_log_poll_ms)
-        return 0;
-    sp->next_log_poll_ms = now + SERVICE_POLL_LOG_MS;
-    int rc = sp->catching_up ? consumer_catch_up(s->consumer) : consumer_tick(s->consumer);
-    sp->catching_up = rc > 0;
-    return 0;
+    return partset_tick(s->parts, now);
 }
 
 service *service_new(const struct service_opts *o)
@@ -169,33 +156,69 @@ fail:
 int service_consume(service *s, const char *const *streams, const struct consumer_handler *handlers,
                     size_t nhandlers, void *arg)
 {
-    struct service_private *sp = (struct service_private *)s;
+    return service_consume_partitioned(s, streams, handlers, nhandlers, arg, NULL);
+}
+
+int service_consume_partitioned(service *s, const char *const *streams,
+                                const struct consumer_handler *handlers, size_t nhandlers,
+                                void *arg, consumer_part_fn part_of)
+{
     const char *err = NULL;
-    long ms;
-    if (config_long("LEASE_MS", LEASE_MS_DEFAULT, LEASE_MS_MIN, LEASE_MS_MAX, &ms, &err) != 0) {
+    long ms, parts = 1;
+    if (config_long("LEASE_MS", LEASE_MS_DEFAULT, LEASE_MS_MIN, LEASE_MS_MAX, &ms, &err) != 0 ||
+        (part_of && config_long("PARTITIONS", SERVICE_PARTITIONS_DEFAULT, 1, PARTSET_MAX, &parts,
+                                &err) != 0)) {
         log_error("%s", err);
         return -1;
     }
     char owner[300];
     lease_instance_id(http_server_port(s->http), owner, sizeof owner);
-    s->consumer = consumer_new(s->name, s->db, s->bus, s->stream, handlers, nhandlers, arg);
-    if (!s->consumer || !(sp->lease = lease_new(s->name, owner, (int)ms)))
+    struct partset_opts po = {
+        .name = s->name,
+        .parts = (int)parts,
+        .owner = owner,
+        .lease_ms = (int)ms,
+        .db = s->db,
+        .bus = s->bus,
+        .output = s->stream,
+        .handlers = handlers,
+        .nhandlers = nhandlers,
+        .arg = arg,
+        .part_of = part_of,
+    };
+    if (!(s->parts = partset_new(&po)))
         return -1;
-    consumer_set_lease(s->consumer, sp->lease);
+    /* One partition: the plain consumer, as the service's own. */
+    s->consumer = parts == 1 ? partset_consumer(s->parts, 0) : NULL;
     for (size_t i = 0; streams[i]; i++)
-        if (consumer_read(s->consumer, streams[i]) != 0)
+        if (partset_read(s->parts, streams[i]) != 0)
             return -1;
-    sp->catching_up = true; /* catch up from the log on start */
+    if (parts > 1)
+        log_info("%s: %ld partitions, a fair share each among the live instances", s->name, parts);
     return loop_add_socket(s->loop, bus_sub_socket(s->bus), ZMQ_POLLIN, service_on_bus, s);
+}
+
+int service_consumers(service *s)
+{
+    return s->parts ? partset_count(s->parts) : 0;
+}
+
+consumer *service_consumer(service *s, int part)
+{
+    return partset_consumer(s->parts, part);
+}
+
+int service_begin(service *s, db *d)
+{
+    return s->parts ? partset_begin(s->parts, d) : db_begin(d);
 }
 
 int service_run(service *s)
 {
     int rc = loop_run(s->loop);
     log_info("%s stopping", s->name);
-    struct service_private *sp = (struct service_private *)s;
-    if (sp->lease)
-        lease_release(sp->lease, s->db);
+    if (s->parts)
+        partset_release(s->parts);
     return rc == 0 ? 0 : 1;
 }
 
@@ -205,8 +228,8 @@ void service_destroy(service **ps)
     if (!s)
         return;
     http_server_destroy(&s->http);
-    consumer_destroy(&s->consumer);
-    lease_destroy(&((struct service_private *)s)->lease);
+    s->consumer = NULL; /* the partition set's */
+    partset_destroy(&s->parts);
     bus_destroy(&s->bus);
     db_destroy(&s->db);
     loop_destroy(&s->loop);

@@ -39,7 +39,8 @@ typedef struct service {
     db *db;
     bus *bus;
     http_server *http;
-    consumer *consumer; /* NULL unless service_consume was called */
+    consumer *consumer; /* NULL unless service_consume was called (or partitioned) */
+    struct partset *parts; /* the consumer's partitions (partset.h); NULL without */
 } service;
 
 /* Everything but the consumer; logs and returns NULL on failure. Does not
@@ -52,6 +53,28 @@ void service_destroy(service **ps);
  * (CONSUMER_HANDLERS(table), consumer.h). 0 or -1. */
 int service_consume(service *s, const char *const *streams, const struct consumer_handler *handlers,
                     size_t nhandlers, void *arg);
+
+/* Partitions of a partitioned consumer (CAREBUS_PARTITIONS), by default. */
+#define SERVICE_PARTITIONS_DEFAULT 8
+
+/* Like service_consume, partitioned (partset.h) when part_of is not NULL:
+ * CAREBUS_PARTITIONS partitions (default SERVICE_PARTITIONS_DEFAULT), of
+ * which this instance applies a fair share; s->consumer is then NULL and
+ * the partitions' consumers are service_consumer(s, 0 ..
+ * service_consumers(s) - 1). 0 or -1. */
+int service_consume_partitioned(service *s, const char *const *streams,
+                                const struct consumer_handler *handlers, size_t nhandlers,
+                                void *arg, consumer_part_fn part_of);
+/* The number of the consumer's partitions (1 when not partitioned, 0
+ * without a consumer), and one of them. */
+int service_consumers(service *s);
+consumer *service_consumer(service *s, int part);
+
+/* BEGIN for a service's own transaction that writes its consumer's state
+ * outside the consumer's transactions (a timer's): with leases,
+ * PostgreSQL ends it if the instance stalls inside it for two leases
+ * (consumer_begin, lease_limit_txn). 0 or -1. */
+int service_begin(service *s, db *d);
 
 /* Runs until SIGTERM or SIGINT. Returns the process exit code. */
 int service_run(service *s);

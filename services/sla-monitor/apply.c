@@ -29,6 +29,7 @@
 #include "hmap.h"
 #include "id.h"
 #include "log.h"
+#include "partset.h"
 #include "recompute.h"
 #include "record.h"
 #include "sla.h"
@@ -64,17 +65,22 @@ static const char record_tmpl[] =
     "       ON CONFLICT DO NOTHING)"
     " SELECT k.ticket_id FROM sla.tickets k"
     "   JOIN {@customer_segments.rows $3 y} ON k.customer_id = y.customer_id"
-    "  WHERE k.closed_at IS NULL OR k.closed_at >= y.at"
+    "  WHERE (k.closed_at IS NULL OR k.closed_at >= y.at)"
+    "    AND eventlog.part_of(k.ticket_id, $6::int) = $7::int"
     " UNION"
     " SELECT k.ticket_id FROM sla.tickets k"
     "   JOIN {@team_settings.rows $4 y} ON k.team = y.team_id"
-    "  WHERE json_array_length($4::json) > 0 AND (k.closed_at IS NULL OR k.closed_at >= y.at)";
+    "  WHERE json_array_length($4::json) > 0 AND (k.closed_at IS NULL OR k.closed_at >= y.at)"
+    "    AND eventlog.part_of(k.ticket_id, $6::int) = $7::int";
 /* clang-format on */
+/* A merge or an unmerge moves this partition's tickets ($3 partitions, this
+ * one $4): every partition applies it to its own (sla_part_of). */
 #define MERGE_SQL                                                                                  \
-    "UPDATE sla.tickets SET customer_id = $1 WHERE customer_id = $2 RETURNING ticket_id"
+    "UPDATE sla.tickets SET customer_id = $1 WHERE customer_id = $2"                               \
+    " AND eventlog.part_of(ticket_id, $3::int) = $4::int RETURNING ticket_id"
 #define UNMERGE_SQL                                                                                \
-    "UPDATE sla.tickets SET customer_id = $1 WHERE ticket_id = ANY($2::uuid[]) RETURNING "         \
-    "ticket_id"
+    "UPDATE sla.tickets SET customer_id = $1 WHERE ticket_id = ANY($2::uuid[])"                    \
+    " AND eventlog.part_of(ticket_id, $3::int) = $4::int RETURNING ticket_id"
 
 /* The run statement, expanded once from the records' descriptions. */
 static const char *record_sql(void)
@@ -480,6 +486,19 @@ static int touched_from(struct touched *t, const PGresult *res)
     return 0;
 }
 
+/* The transaction's partition and their number, as statement parameters. */
+struct txn_part {
+    char part[12], nparts[12];
+};
+
+static void txn_part_of(const consumer_txn *tx, struct txn_part *tp)
+{
+    int n;
+    int p = consumer_txn_part(tx, &n);
+    snprintf(tp->part, sizeof tp->part, "%d", p);
+    snprintf(tp->nparts, sizeof tp->nparts, "%d", n);
+}
+
 /* Writes records [from, to), a run without merges, set-based. */
 static int write_run(sla *s, consumer_txn *tx, size_t from, size_t to, struct touched *t)
 {
@@ -503,9 +522,11 @@ static int write_run(sla *s, consumer_txn *tx, size_t from, size_t to, struct to
         if (x->kind == SLA_REC_FACT || x->kind == SLA_REC_CLAIM)
             rc = touched_add(t, x->ticket, x->event_id);
     }
+    struct txn_part tp;
+    txn_part_of(tx, &tp);
     const char *params[] = {rowset_json(&w[0]), rowset_json(&w[1]), rowset_json(&w[2]),
-                            rowset_json(&w[3]), rowset_json(&w[4])};
-    struct sla_stmt st = {"sla_record", record_sql(), 5};
+                            rowset_json(&w[3]), rowset_json(&w[4]), tp.nparts, tp.part};
+    struct sla_stmt st = {"sla_record", record_sql(), 7};
     PGresult *res = NULL;
     if (rc == 0 && st.sql && params[0] && params[1] && params[2] && params[3] && params[4])
         res = sla_stmt_exec(&s->stmts, consumer_txn_db(tx), SLA_ST_RECORD, &st, params);
@@ -519,8 +540,10 @@ static int write_run(sla *s, consumer_txn *tx, size_t from, size_t to, struct to
 /* Moves the merged customer's tickets to the survivor. */
 static int write_merge(sla *s, consumer_txn *tx, const struct sla_record *x, struct touched *t)
 {
-    const char *params[] = {x->into, x->customer};
-    struct sla_stmt st = {"sla_merge", MERGE_SQL, 2};
+    struct txn_part tp;
+    txn_part_of(tx, &tp);
+    const char *params[] = {x->into, x->customer, tp.nparts, tp.part};
+    struct sla_stmt st = {"sla_merge", MERGE_SQL, 4};
     PGresult *res = sla_stmt_exec(&s->stmts, consumer_txn_db(tx), SLA_ST_MERGE, &st, params);
     int rc = res ? touched_from(t, res) : -1;
     PQclear(res);
@@ -540,8 +563,10 @@ static int write_unmerge(sla *s, consumer_txn *tx, const struct sla_record *x, s
     buf ids = BUF_INIT;
     rowset_keys(&ids, valid, n);
     free(valid);
-    const char *params[] = {x->customer, buf_str(&ids)};
-    struct sla_stmt st = {"sla_unmerge", UNMERGE_SQL, 2};
+    struct txn_part tp;
+    txn_part_of(tx, &tp);
+    const char *params[] = {x->customer, buf_str(&ids), tp.nparts, tp.part};
+    struct sla_stmt st = {"sla_unmerge", UNMERGE_SQL, 4};
     PGresult *res =
         ids.failed ? NULL
                    : sla_stmt_exec(&s->stmts, consumer_txn_db(tx), SLA_ST_UNMERGE, &st, params);
@@ -593,6 +618,25 @@ static void sla_done(bool committed, void *arg)
     (void)committed;
     sla *s = arg;
     s->batch.n = 0;
+}
+
+int sla_part_of(const event *ev, int nparts, void *arg)
+{
+    (void)arg;
+    switch (ev->body_case) {
+    case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED:
+    case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED:
+    case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGED:
+    case CAREBUS__V1__ENVELOPE__BODY_TEAM_SAVED:
+        /* About many tickets: each partition's own (the flush's
+         * statements filter by partition; their rows of customers and
+         * teams are inserted idempotently). */
+        return CONSUMER_PART_ALL;
+    default:;
+        int p = id_valid(ev->ticket_id) ? partset_of(ev->ticket_id, nparts) : -1;
+        /* Without a ticket: the first partition alone (its handler logs it). */
+        return p < 0 ? 0 : p;
+    }
 }
 
 void sla_attach(sla *s, consumer *c)

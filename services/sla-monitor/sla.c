@@ -108,11 +108,13 @@ static int sla_boot(sla *s)
         return 1;
     if (sla_timers_load(s) != 0)
         return 1;
-    if (service_consume(s->svc, sla_streams, sla_handlers, sla_nhandlers, s) != 0) {
+    if (service_consume_partitioned(s->svc, sla_streams, sla_handlers, sla_nhandlers, s,
+                                    sla_part_of) != 0) {
         log_error("could not start the consumer");
         return -1;
     }
-    sla_attach(s, s->svc->consumer);
+    for (int p = 0; p < service_consumers(s->svc); p++)
+        sla_attach(s, service_consumer(s->svc, p));
     s->started = true;
     log_info("sla-monitor started: %s clock, sweep every %ld ms",
              sla_clock_is_real(s->clock) ? "real" : "test (file)", s->sweep_ms);

@@ -75,6 +75,10 @@ bool sla_ready(void *arg);
 /* The consumer's handler table (apply.c; consumer.h): arg is the sla. */
 extern const struct consumer_handler sla_handlers[];
 extern const size_t sla_nhandlers;
+/* The partition of an event (consumer_part_fn): its ticket's
+ * (eventlog.part_of of the ticket id), every partition for the events
+ * about a customer or a team (each applies them to its own tickets). */
+int sla_part_of(const event *ev, int nparts, void *arg);
 /* Makes the consumer (whose handlers' argument is s) apply in batches:
  * its flush, done hook, batch size, catching up its streams together. */
 void sla_attach(sla *s, consumer *c);

@@ -279,15 +279,16 @@ int sla_timers_load(sla *s)
 
 /* --- firing ------------------------------------------------------------------------- */
 
-/* 1 when the consumer (any instance) has applied all of ingest and router. */
+/* 1 when the consumer (any instance; every partition) has applied all of
+ * ingest and router. */
 static int caught_up(sla *s)
 {
     const char *p[] = {s->svc->name};
     PGresult *res = db_exec(s->svc->db,
-                            "SELECT coalesce(bool_and(coalesce(o.seq, 0) >= st.last_seq), true)"
+                            "SELECT coalesce(bool_and(coalesce(eventlog.consumer_seq($1, st.stream),"
+                            "                                  0) >= st.last_seq), true)"
                             " AS caught_up"
-                            "  FROM eventlog.streams st LEFT JOIN eventlog.offsets o"
-                            "    ON o.consumer = $1 AND o.stream = st.stream"
+                            "  FROM eventlog.streams st"
                             " WHERE st.stream IN ('ingest', 'router')",
                             1, p);
     if (!res)
@@ -417,7 +418,7 @@ static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t n
     const char *claim_sql = rowset_stmt_sql(&fire_claim_sql);
     const char *mark_sql = rowset_stmt_sql(&fire_mark_sql);
     if (!sp[0] || !select_sql || !claim_sql || !mark_sql ||
-        consumer_begin(s->svc->consumer, d) != 0)
+        service_begin(s->svc, d) != 0)
         goto out;
     in_tx = true;
     if (!(res = db_exec(d, select_sql, 2, sp)))

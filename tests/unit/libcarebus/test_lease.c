@@ -109,7 +109,7 @@ static void test_one_holder_and_a_takeover_under_a_new_token(void **state)
 {
     (void)state;
     NEED_DB();
-    lease *a = lease_new("one", "a:1", MS), *b = lease_new("one", "b:2", MS);
+    lease *a = lease_new("one", 0, "a:1", MS), *b = lease_new("one", 0, "b:2", MS);
     assert_int_equal(tick(a, g_db), LEASE_GAINED);
     assert_int_equal(lease_token(a), 1);
     assert_int_equal(tick(b, g_db2), LEASE_STANDBY);
@@ -137,7 +137,7 @@ static void test_a_fence_holds_a_takeover_off_until_its_commit(void **state)
 {
     (void)state;
     NEED_DB();
-    lease *a = lease_new("fence", "a:1", MS), *b = lease_new("fence", "b:2", MS);
+    lease *a = lease_new("fence", 0, "a:1", MS), *b = lease_new("fence", 0, "b:2", MS);
     assert_int_equal(tick(a, g_db), LEASE_GAINED);
     assert_int_equal(db_begin(g_db), 0);
     assert_int_equal(lease_fence(a, g_db), 0);
@@ -156,7 +156,7 @@ static void test_a_stalled_transaction_is_ended_by_the_server(void **state)
 {
     (void)state;
     NEED_DB();
-    lease *a = lease_new("stall", "a:1", MS);
+    lease *a = lease_new("stall", 0, "a:1", MS);
     assert_int_equal(tick(a, g_db), LEASE_GAINED);
     assert_int_equal(db_begin(g_db), 0);
     assert_int_equal(lease_limit_txn(a, g_db), 0);
@@ -176,9 +176,9 @@ static void test_a_restarted_instance_takes_its_own_lease_back(void **state)
 {
     (void)state;
     NEED_DB();
-    lease *a = lease_new("restart", "a:1", MS), *b = lease_new("restart", "b:2", MS);
+    lease *a = lease_new("restart", 0, "a:1", MS), *b = lease_new("restart", 0, "b:2", MS);
     assert_int_equal(tick(a, g_db), LEASE_GAINED);
-    lease *again = lease_new("restart", "a:1", MS); /* a's next run, same name */
+    lease *again = lease_new("restart", 0, "a:1", MS); /* a's next run, same name */
     assert_int_equal(tick(again, g_db2), LEASE_GAINED);
     assert_int_equal(lease_token(again), 2);
     assert_int_equal(fence(a, g_db), 1); /* the old run is fenced all the same */
@@ -237,7 +237,7 @@ static void test_a_consumer_whose_lease_was_taken_rolls_back(void **state)
 {
     (void)state;
     NEED_DB();
-    lease *a = lease_new("leased", "a:1", MS), *b = lease_new("leased", "b:2", MS);
+    lease *a = lease_new("leased", 0, "a:1", MS), *b = lease_new("leased", 0, "b:2", MS);
     bus *bs = bus_new();
     consumer *c = consumer_new("leased", g_db, bs, NULL, CONSUMER_HANDLERS(handlers), NULL);
     assert_non_null(c);
@@ -309,7 +309,7 @@ static void test_a_batch_longer_than_the_lease_commits_once(void **state)
 {
     (void)state;
     NEED_DB();
-    lease *a = lease_new("long", "a:1", MS), *b = lease_new("long", "b:2", MS);
+    lease *a = lease_new("long", 0, "a:1", MS), *b = lease_new("long", 0, "b:2", MS);
     bus *bs = bus_new();
     consumer *ca = consumer_new("long", g_db, bs, NULL, CONSUMER_HANDLERS(slow_handlers), g_by_a);
     consumer *cb = consumer_new("long", g_db2, bs, NULL, CONSUMER_HANDLERS(slow_handlers), g_by_b);

@@ -1,0 +1,273 @@
+/* test_partset.c — a consumer's partitions shared among instances.
+ *
+ * Against a throw-away database of CAREBUS_TEST_PG (skipped without one),
+ * two connections standing for two instances: partset_of agrees with
+ * eventlog.part_of; an instance alone takes every partition; a second one
+ * gets a fair share (the first gives the extras back); when one stops
+ * renewing, the other takes its partitions back; each partition applies
+ * only its own events and those for every partition, each exactly once.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bus.h"
+#include "consumer.h"
+#include "db.h"
+#include "eventlog.h"
+#include "id.h"
+#include "partset.h"
+#include "timeutil.h"
+
+#define MS 300
+#define PARTS 4
+
+static char g_admin[512];
+static char g_dbname[64];
+static db *g_db, *g_db2;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *base = getenv("CAREBUS_TEST_PG");
+    if (!base || !base[0])
+        return 0;
+    snprintf(g_admin, sizeof g_admin, "%s", base);
+    snprintf(g_dbname, sizeof g_dbname, "carebus_partset_test_%ld", (long)getpid());
+    PGconn *admin = PQconnectdb(g_admin);
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_dbname);
+    PGresult *res = PQexec(admin, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    PQfinish(admin);
+    if (!ok)
+        return -1;
+    char conninfo[640];
+    snprintf(conninfo, sizeof conninfo, "%s dbname=%s", g_admin, g_dbname);
+    if (!(g_db = db_new(conninfo, "test_partset")) || !(g_db2 = db_new(conninfo, "test_partset2")))
+        return -1;
+    db_set_apply_migrations(g_db, true);
+    return db_ensure(g_db) == 0 && db_ensure(g_db2) == 0 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (!g_db)
+        return 0;
+    db_destroy(&g_db);
+    db_destroy(&g_db2);
+    PGconn *admin = PQconnectdb(g_admin);
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
+    PQclear(PQexec(admin, sql));
+    PQfinish(admin);
+    return 0;
+}
+
+#define NEED_DB()                                                                                  \
+    do {                                                                                           \
+        if (!g_db)                                                                                 \
+            skip();                                                                                \
+    } while (0)
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void test_the_partition_of_an_id_is_the_same_in_c_and_sql(void **state)
+{
+    (void)state;
+    NEED_DB();
+    int seen[PARTS] = {0};
+    for (int i = 0; i < 200; i++) {
+        char id[ID_LEN], n[8];
+        id_new(id);
+        int parts = 1 + i % 9;
+        snprintf(n, sizeof n, "%d", parts);
+        const char *p[] = {id, n};
+        PGresult *r = db_exec(g_db, "SELECT eventlog.part_of($1::uuid, $2::int) AS p", 2, p);
+        assert_non_null(r);
+        int c = partset_of(id, parts);
+        assert_int_equal(atoi(db_value(r, 0, "p")), c);
+        PQclear(r);
+        seen[partset_of(id, PARTS)]++;
+    }
+    for (int k = 0; k < PARTS; k++)
+        assert_true(seen[k] > 20); /* spread, roughly evenly */
+    assert_int_equal(partset_of("not-an-id", 4), -1);
+    assert_int_equal(partset_of(NULL, 4), -1);
+}
+
+/* Each event is its reply's agent: "agent-K" goes to partition K, "all"
+ * to every partition. Applications are counted per partition and seq. */
+static int g_applied[PARTS][64];
+
+static int part_of(const event *ev, int nparts, void *arg)
+{
+    (void)arg;
+    const char *a = ev->agent_replied ? ev->agent_replied->agent_id : "";
+    if (strcmp(a, "all") == 0)
+        return CONSUMER_PART_ALL;
+    return atoi(a + strlen("agent-")) % nparts;
+}
+
+static consumer_result on_reply(consumer_txn *tx, const event *ev, void *arg)
+{
+    (void)arg;
+    int n;
+    int p = consumer_txn_part(tx, &n);
+    assert_int_equal(n, PARTS);
+    assert_true(ev->seq < 64);
+    g_applied[p][ev->seq]++;
+    return CONSUMER_OK;
+}
+
+static const struct consumer_handler handlers[] = {
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = {NULL, on_reply},
+};
+
+static void append(const char *agent)
+{
+    Carebus__V1__AgentReplied r = CAREBUS__V1__AGENT_REPLIED__INIT;
+    r.agent_id = (char *)agent;
+    r.text = (char *)"ok";
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED;
+    ev.agent_replied = &r;
+    struct eventlog_entry e = {.ev = &ev};
+    assert_int_equal(eventlog_append(g_db, "survey", &e, 1), 0);
+    eventlog_entry_release(&e);
+}
+
+static partset *make(db *d, bus *b, const char *owner)
+{
+    struct partset_opts o = {
+        .name = "parted",
+        .parts = PARTS,
+        .owner = owner,
+        .lease_ms = MS,
+        .db = d,
+        .bus = b,
+        .handlers = handlers,
+        .nhandlers = sizeof handlers / sizeof handlers[0],
+        .part_of = part_of,
+    };
+    partset *ps = partset_new(&o);
+    assert_non_null(ps);
+    assert_int_equal(partset_read(ps, "survey"), 0);
+    return ps;
+}
+
+/* Ticks both (NULL: that one is dead) for about ms. */
+static void run(partset *a, partset *b, long ms)
+{
+    for (long t = 0; t < ms; t += 20) {
+        if (a)
+            assert_int_equal(partset_tick(a, time_mono_ms()), 0);
+        if (b)
+            assert_int_equal(partset_tick(b, time_mono_ms()), 0);
+        sleep_ms(20);
+    }
+}
+
+static void test_a_fair_share_each_and_a_dead_ones_taken_over(void **state)
+{
+    (void)state;
+    NEED_DB();
+    bus *b1 = bus_new(), *b2 = bus_new();
+    partset *a = make(g_db, b1, "a:1"), *b = make(g_db2, b2, "b:2");
+    append("agent-0");
+    append("agent-1");
+    append("all");
+
+    run(a, NULL, 2 * MS); /* alone: everything */
+    assert_int_equal(partset_owned(a), PARTS);
+    run(a, b, 4 * MS); /* a second instance: half each */
+    assert_int_equal(partset_owned(a), PARTS / 2);
+    assert_int_equal(partset_owned(b), PARTS / 2);
+    append("agent-2");
+    append("agent-3");
+    append("all");
+    run(a, b, 1500); /* without the bus, a partition looks at its log once a second */
+
+    /* b dies (stops renewing): a has every partition again. */
+    int64_t t0 = time_mono_ms();
+    while (partset_owned(a) < PARTS && time_mono_ms() - t0 < 10 * MS)
+        run(a, NULL, 20);
+    assert_int_equal(partset_owned(a), PARTS);
+    append("agent-1");
+    run(a, NULL, 1500);
+
+    /* Each event applied once by its partition, "all" once by each. */
+    for (int seq = 1; seq <= 7; seq++) {
+        for (int p = 0; p < PARTS; p++) {
+            int want = (seq == 3 || seq == 6)                     ? 1
+                       : (seq == 1 && p == 0) || (seq == 2 && p == 1) ||
+                               (seq == 4 && p == 2) || (seq == 5 && p == 3) ||
+                               (seq == 7 && p == 1)
+                           ? 1
+                           : 0;
+            if (g_applied[p][seq] != want)
+                print_message("partition %d seq %d: applied %d times, want %d\n", p, seq,
+                              g_applied[p][seq], want);
+            assert_int_equal(g_applied[p][seq], want);
+        }
+    }
+    /* Every partition's offset is at the tail, under its own name. */
+    for (int p = 0; p < PARTS; p++) {
+        char name[32];
+        uint64_t off;
+        snprintf(name, sizeof name, "parted/%d", p);
+        assert_int_equal(eventlog_offset_get(g_db, name, "survey", &off), 0);
+        assert_int_equal(off, 7);
+    }
+    PGresult *r = db_exec(g_db, "SELECT eventlog.consumer_seq('parted', 'survey') AS s", 0, NULL);
+    assert_string_equal(db_value(r, 0, "s"), "7");
+    PQclear(r);
+
+    partset_release(a);
+    partset_destroy(&a);
+    partset_destroy(&b);
+    assert_null(a);
+    bus_destroy(&b1);
+    bus_destroy(&b2);
+}
+
+static void test_a_different_count_is_refused(void **state)
+{
+    (void)state;
+    NEED_DB();
+    bus *b1 = bus_new();
+    struct partset_opts o = {.name = "parted", .parts = PARTS + 1, .owner = "c:3", .lease_ms = MS,
+                             .db = g_db, .bus = b1, .handlers = handlers,
+                             .nhandlers = sizeof handlers / sizeof handlers[0],
+                             .part_of = part_of};
+    partset *c = partset_new(&o);
+    assert_non_null(c);
+    assert_int_equal(partset_tick(c, 0), -1);
+    assert_int_equal(partset_owned(c), 0);
+    partset_destroy(&c);
+    bus_destroy(&b1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_the_partition_of_an_id_is_the_same_in_c_and_sql),
+        cmocka_unit_test(test_a_fair_share_each_and_a_dead_ones_taken_over),
+        cmocka_unit_test(test_a_different_count_is_refused),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
