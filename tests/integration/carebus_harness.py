@@ -776,13 +776,13 @@ class Stack:
             if svc is not None and svc.runs and not svc.running():
                 raise HarnessError(f"{consumer} is not running\n{svc.log_tail()}")
             last = self.last_seq(stream)
-            off = self.db.scalar("SELECT seq FROM eventlog.offsets WHERE consumer = %s "
-                                 "AND stream = %s", (consumer, stream)) or 0
+            # The least of its partitions' offsets when partitioned (0081).
+            off = self.db.scalar("SELECT eventlog.consumer_seq(%s, %s)", (consumer, stream)) or 0
             return last >= at_least and off == last and (last, off)
 
         def why():
             return (f"(stream {stream}: last_seq {self.last_seq(stream)}, {consumer} offset "
-                    f"{self.db.scalar('SELECT seq FROM eventlog.offsets WHERE consumer = %s AND stream = %s', (consumer, stream))})\n"
+                    f"{self.db.scalar('SELECT eventlog.consumer_seq(%s, %s)', (consumer, stream))})\n"
                     + (svc.log_tail() if svc else ""))
 
         return wait_until(f"{consumer} to catch up on {stream}", check, timeout, interval=0.1,

@@ -22,12 +22,15 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
+
 import carebus_harness as h
 from test_analytics_kpis import ENV as ANALYTICS_ENV
 from test_analytics_kpis import rebuild as analytics_rebuild
 from test_analytics_kpis import snapshot as analytics_snapshot
 from test_router_acceptance import T0, caught_up, presence
 from test_router_replay import contacts, diff, snapshot
+from test_sla_monitor import SLA_SNAPSHOT
 from test_survey_support import (answered_events, api_answer, open_ticket, requested_events,
                                  solve_ticket, survey_env, token_of, wait_requested)
 
@@ -36,24 +39,69 @@ CONSUMERS = ("router", "sla", "analytics", "courier", "survey")
 CONSUMER_NAME = {"router": "router", "sla": "sla-monitor", "analytics": "analytics",
                  "courier": "courier", "survey": "survey"}
 OWNED_AGAIN_S = 10
+# Consumers split into partitions (the default count), each with its lease.
+PARTS = {"sla": 8}
 
 
-def lease(st, name):
-    """(owner, token, live) of the consumer's lease, or None."""
+def lease(st, name, part=0):
+    """(owner, token, live) of the lease of the consumer's partition, or None."""
     rows = st.db.query("SELECT owner, token, expires_at > clock_timestamp() FROM eventlog.leases"
-                       " WHERE consumer = %s", (CONSUMER_NAME[name],))
+                       " WHERE consumer = %s AND part = %s", (CONSUMER_NAME[name], part))
     return tuple(rows[0]) if rows else None
 
 
-def holder(st, name):
-    """The instance (a key of st.services) holding name's lease, or None."""
-    lv = lease(st, name)
-    if not lv or not lv[2]:
-        return None
+def leases(st, name):
+    """{part: (owner, token, live)} of every partition of the consumer."""
+    rows = st.db.query("SELECT part, owner, token, expires_at > clock_timestamp()"
+                       " FROM eventlog.leases WHERE consumer = %s", (CONSUMER_NAME[name],))
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def instance(st, name, owner):
+    """The running instance (a key of st.services) called owner, or None."""
     for key, svc in st.services.items():
-        if svc.name == name and svc.running() and lv[0].endswith(f":{svc.port}"):
+        if svc.name == name and svc.running() and owner.endswith(f":{svc.port}"):
             return key
     return None
+
+
+def holder(st, name, part=0):
+    """The instance (a key of st.services) holding the lease of name's
+    partition, or None."""
+    lv = lease(st, name, part)
+    if not lv or not lv[2]:
+        return None
+    return instance(st, name, lv[0])
+
+
+def owned_metric(st, key):
+    body = st[key].get("/metrics").body.decode()
+    owned = re.search(r"^carebus_partitions_owned (\S+)$", body, re.M)
+    return float(owned.group(1)) if owned else None
+
+
+def fair_share(st, name, keys, timeout=None):
+    """Until every partition of name is held by one of the running keys, each
+    of which holds its fair share (and /metrics says so)."""
+    n = PARTS[name]
+
+    def shared():
+        now = leases(st, name)
+        if len(now) != n or not all(live for _, _, live in now.values()):
+            return False
+        count = {k: 0 for k in keys}
+        for owner, _, _ in now.values():
+            k = instance(st, name, owner)
+            if k not in count:
+                return False
+            count[k] += 1
+        share = -(-n // len(keys))
+        return (all(share - 1 <= c <= share for c in count.values())
+                and all(owned_metric(st, k) == c for k, c in count.items()) and count)
+
+    return h.wait_until(f"{name}'s partitions shared out among {keys}", shared,
+                        timeout or h.scaled(20), interval=0.1,
+                        on_timeout=lambda: f"{leases(st, name)}\n{st.log_summary()}")
 
 
 def two_of(st, names):
@@ -128,22 +176,28 @@ def all_caught_up(st, timeout=None):
                  on_timeout=st.log_summary)
 
 
-def kill_holder_and_time_takeover(st, name):
-    """kill -9 the lease's holder, restart it; seconds until the lease was
-    owned again (by either instance, under a new token)."""
+def kill_holder_and_time_takeover(st, name, restart=True):
+    """kill -9 the holder of the lease (of partition 0), restart it; seconds
+    until every partition it held was owned again (by a running instance,
+    under a new token)."""
     key = h.wait_until(f"{name}'s lease held", lambda: holder(st, name), h.scaled(15))
-    token = lease(st, name)[1]
+    before = leases(st, name)
+    victim = before[0][0]
+    parts = sorted(p for p, (owner, _, live) in before.items() if owner == victim and live)
     t0 = time.monotonic()
     st[key].kill9()
 
     def owned_again():
-        lv = lease(st, name)
-        return lv and lv[2] and lv[1] > token and holder(st, name)
+        now = leases(st, name)
+        return all(now[p][2] and now[p][1] > before[p][1] and instance(st, name, now[p][0])
+                   for p in parts)
 
-    h.wait_until(f"{name}'s lease owned again", owned_again, h.scaled(30), interval=0.05,
-                 on_timeout=st.log_summary)
+    h.wait_until(f"{name}'s partitions {parts} owned again", owned_again, h.scaled(30),
+                 interval=0.05, on_timeout=st.log_summary)
     took = time.monotonic() - t0
-    st[key].start(wait_ready=False, extra_env=ANALYTICS_ENV if name == "analytics" else None)
+    if restart:
+        st[key].start(wait_ready=False,
+                      extra_env=ANALYTICS_ENV if name == "analytics" else None)
     return took
 
 
@@ -213,13 +267,16 @@ def test_two_of_each_kill9_in_turn_nothing_twice_owned_again_within_10s(stack):
                         " LEFT JOIN router.tickets r ON r.id = t.ticket_id"
                         " WHERE r.id IS NULL") == 0
 
-    # /metrics says which instance owns the partition, and only one does.
+    # /metrics says which instance owns the partition, and only one does;
+    # a partitioned consumer's are shared out, a fair share to each.
     for name in CONSUMERS:
         key = holder(st, name)
+        if name in PARTS:
+            fair_share(st, name, (name, f"{name}2"))
         for k in (name, f"{name}2"):
-            body = st[k].get("/metrics").body.decode()
-            owned = re.search(r"^carebus_partitions_owned (\S+)$", body, re.M)
-            assert owned and float(owned.group(1)) == (1 if k == key else 0), (k, key, owned)
+            if name not in PARTS:
+                owned = owned_metric(st, k)
+                assert owned == (1 if k == key else 0), (k, key, owned)
 
             # Either instance reports the consumer's lag (the standby from
             # the holder's offsets): 0 for every stream once caught up.
@@ -341,3 +398,110 @@ def test_survey_behind_a_load_balancer(stack, pb2):
     h.wait_until("four answers", lambda: answered_events(st) == len(tickets), h.scaled(10))
     st.wait_caught_up("survey", "survey", at_least=2 * len(tickets))
     assert st.db.scalar("SELECT count(*) FROM survey.surveys WHERE status = 'answered'") == 4
+
+
+# --- d. sla-monitor partitioned -------------------------------------------------------------------
+
+
+def sla_quiet(st):
+    """Until every consumer is at the tail and the sla stream has stopped
+    growing (the breaches of the tickets' past deadlines are published)."""
+    all_caught_up(st)
+    seen = []
+
+    def still():
+        seen.append(st.last_seq("sla"))
+        return len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3]
+
+    h.wait_until("the sla stream to settle", still, h.scaled(60), interval=0.7)
+    all_caught_up(st)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_sla_partitions_shared_a_kill9_owned_again_within_10s_nothing_twice(stack, n):
+    st = stack(start=False)
+    keys = ["sla"] + [f"sla{i}" for i in range(2, n + 1)]
+    for k in keys[1:]:
+        st.add_instance("sla", key=k)
+    for k in ("ingest", "router", *keys):
+        st[k].start(wait_ready=False)
+    for k in ("ingest", "router", *keys):
+        st[k].wait_ready()
+    fair_share(st, "sla", keys)
+    for k in range(3):
+        presence(st, f"ag-{k}", "online", 5, ["support", "complaints", "returns-warranty"],
+                 at=T0 - timedelta(hours=1))
+    msgs = contacts(1200, random.Random(1500 + n))
+    took = {}
+    killed = threading.Event()
+
+    def kill_one():
+        try:
+            h.wait_until("sla-monitor to be busy", lambda: st.db.scalar(
+                "SELECT count(*) FROM sla.tickets") >= 50, h.scaled(60), interval=0.05)
+            took["sla"] = kill_holder_and_time_takeover(st, "sla", restart=False)
+        finally:
+            killed.set()
+
+    killer = threading.Thread(target=kill_one)
+    killer.start()
+    try:
+        ids = post_balanced(st, [st["ingest"].url], msgs, until=killed, at_least=len(msgs))
+    finally:
+        killer.join(timeout=h.scaled(120))
+    assert "sla" in took
+    print(f"\nsla-monitor x{n}: partitions owned again after kill -9 in {took['sla']:.2f} s")
+    assert took["sla"] <= OWNED_AGAIN_S, took
+    survivors = [k for k in keys if st[k].running()]
+    assert len(survivors) == n - 1
+    # The survivors hold every partition, a fair share each; the killed one
+    # restarted gets its share back.
+    fair_share(st, "sla", survivors)
+    dead = next(k for k in keys if k not in survivors)
+    st[dead].start()
+    counts = fair_share(st, "sla", keys)
+    assert all(c > 0 for c in counts.values()), counts
+    sla_quiet(st)
+
+    # Every instance applied (its partitions' batches committed).
+    for k in keys:
+        body = st[k].get("/metrics").body.decode()
+        applied = re.search(r"^carebus_consumer_applied_total (\S+)$", body, re.M)
+        if k != dead:
+            assert applied and float(applied.group(1)) > 0, (k, applied)
+
+    # No event applied twice: every partition's offset at each stream's
+    # tail, one sla row per ticket, one claim per published warning or
+    # breach, no event twice on the sla stream.
+    assert len(set(ids)) == len(ids) == len(msgs)
+    for stream in ("ingest", "router", "sla"):
+        last = st.last_seq(stream)
+        assert st.db.scalar("SELECT eventlog.consumer_seq('sla-monitor', %s)", (stream,)) == last
+        at_tail = st.db.scalar("SELECT count(*) FROM eventlog.offsets WHERE consumer LIKE"
+                               " 'sla-monitor/%%' AND stream = %s AND seq = %s", (stream, last))
+        assert at_tail == PARTS["sla"], (stream, at_tail)
+    n_ev, distinct, last = st.db.query(
+        "SELECT count(*), count(DISTINCT event_id), coalesce(max(seq), 0) FROM eventlog.events"
+        " WHERE stream = 'sla'")[0]
+    assert n_ev == distinct == last, (n_ev, distinct, last)
+    assert n_ev > 0  # the contacts' deadlines are long past: breaches were published
+    assert st.db.scalar("SELECT count(*) FROM sla.emitted") == st.db.scalar(
+        "SELECT count(*) FROM eventlog.events WHERE stream = 'sla'"
+        " AND type IN ('sla.warning', 'sla.breach')")
+    assert st.db.scalar("SELECT count(*) FROM router.tickets r"
+                        " LEFT JOIN sla.tickets k ON k.ticket_id = r.id"
+                        " WHERE k.ticket_id IS NULL") == 0
+    assert st.db.scalar("SELECT count(*) FROM sla.targets t"
+                        " LEFT JOIN router.tickets r ON r.id = t.ticket_id"
+                        " WHERE r.id IS NULL") == 0
+
+    # A rebuild by one instance equals what the instances made together.
+    live = {name: st.db.query(sql) for name, sql in SLA_SNAPSHOT.items()}
+    for k in keys:
+        st[k].stop()
+    st.db.query("SELECT sla.reset_derived()")
+    st["sla"].start()
+    sla_quiet(st)
+    again = {name: st.db.query(sql) for name, sql in SLA_SNAPSHOT.items()}
+    for name in SLA_SNAPSHOT:
+        assert live[name] == again[name], f"{name} differs after the rebuild"
