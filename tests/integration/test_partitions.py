@@ -415,6 +415,9 @@ def sla_quiet(st):
     """Until its consumers are at the tail and the sla stream has stopped
     growing (the breaches of the tickets' past deadlines are published)."""
     all_caught_up(st, only=SLA_STACK)
+    # Every partition at every tail (one without a row yet counts as 0).
+    for stream in ("ingest", "router", "sla"):
+        st.wait_caught_up(consumer="sla-monitor", stream=stream, timeout=h.scaled(120))
     seen = []
 
     def still():
