@@ -17,7 +17,8 @@
  *
  * Several instances of a service share one consumer: the one that holds its
  * lease (lease.h) applies, each transaction checking the lease's fencing
- * token before it commits; the others stand by.
+ * token before it commits; the others stand by. A partitioned consumer is
+ * one of these per partition (partset.h), each applying its own events.
  */
 #ifndef CAREBUS_CONSUMER_H
 #define CAREBUS_CONSUMER_H

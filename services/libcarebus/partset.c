@@ -317,6 +317,10 @@ void partset_on_bus(partset *ps)
     }
 }
 
+/* XXX: the lag gauges are per stream, not per partition: each partition
+ * publishes its own in turn and the last one stands (the first owned
+ * one's at a scrape). The partitions move together (each reads every
+ * event), so they differ by a batch at most while the instances are up. */
 void partset_publish_lag(partset *ps)
 {
     int first = 0;
