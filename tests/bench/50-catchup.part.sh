@@ -141,12 +141,12 @@ t1=$(now_ms)
 echo "generated and loaded $(sql "SELECT count(*) FROM eventlog.events") events in $(((t1 - t0) / 1000)) s"
 
 # --- 2. catch-up, one consumer at a time -------------------------------------------------
-# caught_up NAME: 0 once every offset of NAME is at its stream's end.
+# caught_up NAME: 0 once every offset of NAME (of each of its partitions,
+# when partitioned: eventlog.consumer_seq) is at its stream's end.
 caught_up() {
     behind=$(sql "SELECT count(*) FROM eventlog.streams s
-                    LEFT JOIN eventlog.offsets o ON o.consumer = '$1' AND o.stream = s.stream
                    WHERE s.stream = ANY (string_to_array('$(streams_of "$1")', ' '))
-                     AND coalesce(o.seq, 0) < s.last_seq")
+                     AND coalesce(eventlog.consumer_seq('$1', s.stream), 0) < s.last_seq")
     [ "$behind" = 0 ]
 }
 for s in $consumers; do
