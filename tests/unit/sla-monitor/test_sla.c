@@ -10,7 +10,8 @@
  * on the same timers, and a new one plays the restart after kill -9.
  *
  * Needs CAREBUS_TEST_PG (see tests/with-pg.sh); without it every test is
- * skipped. Run one test by name: test_sla <name>.
+ * skipped (but the partition of an event, which needs no database). Run one
+ * test by name: test_sla <name>.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@
 #include "db.h"
 #include "eventlog.h"
 #include "id.h"
+#include "partset.h"
 #include "sla.h"
 #include "timeutil.h"
 
@@ -1016,6 +1018,37 @@ static void test_rebuild_from_the_log_equals_the_live_state(void **state)
     assert_int_equal(qlong("SELECT count(*) FROM eventlog.events", NULL), events);
 }
 
+/* The partition of an event (sla_part_of): its ticket's, as eventlog.part_of
+ * computes it; every partition for the events about a customer or a team;
+ * the first for an event without a ticket. */
+static void test_an_event_goes_to_its_tickets_partition(void **state)
+{
+    (void)state;
+    char ticket[ID_LEN];
+    id_new(ticket);
+    Carebus__V1__TicketOpened o = CAREBUS__V1__TICKET_OPENED__INIT;
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_OPENED;
+    ev.ticket_opened = &o;
+    ev.ticket_id = ticket;
+    assert_int_equal(sla_part_of(&ev, 8, NULL), partset_of(ticket, 8));
+    assert_int_equal(sla_part_of(&ev, 1, NULL), 0);
+    ev.ticket_id = (char *)"";
+    assert_int_equal(sla_part_of(&ev, 8, NULL), 0);
+    static const Carebus__V1__Envelope__BodyCase every[] = {
+        CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED,
+        CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED,
+        CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGED,
+        CAREBUS__V1__ENVELOPE__BODY_TEAM_SAVED,
+    };
+    for (size_t i = 0; i < sizeof every / sizeof every[0]; i++) {
+        event g = CAREBUS__V1__ENVELOPE__INIT;
+        g.body_case = every[i];
+        g.ticket_id = ticket; /* even with a ticket: about many */
+        assert_int_equal(sla_part_of(&g, 8, NULL), CONSUMER_PART_ALL);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -1041,6 +1074,7 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_from_the_log_equals_the_live_state, setup,
                                         teardown),
+        cmocka_unit_test(test_an_event_goes_to_its_tickets_partition),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
