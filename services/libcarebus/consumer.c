@@ -67,9 +67,9 @@ struct consumer {
     int64_t *rec; /* ... and the recorded times of those read */
     size_t batch;
     int linger_ms;
-    bool together;       /* catch up every stream at once (horizon.h) */
-    int64_t lag_next_ms; /* when the lag is next published (monotonic) */
-    lease *lease;        /* NULL: the only instance; else applies while held */
+    bool together;            /* catch up every stream at once (horizon.h) */
+    int64_t lag_next_ms;      /* when the lag is next published (monotonic) */
+    lease *lease;             /* NULL: the only instance; else applies while held */
     consumer_part_fn part_of; /* NULL: not partitioned */
     int part, nparts;         /* this consumer's partition, of nparts */
 };

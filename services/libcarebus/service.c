@@ -26,9 +26,9 @@
 #include "config.h"
 #include "datakey.h"
 #include "lease.h"
-#include "partset.h"
 #include "log.h"
 #include "metrics.h"
+#include "partset.h"
 #include "timeutil.h"
 
 #define SERVICE_TICK_MS 100

@@ -39,7 +39,7 @@ typedef struct service {
     db *db;
     bus *bus;
     http_server *http;
-    consumer *consumer; /* NULL unless service_consume was called (or partitioned) */
+    consumer *consumer;    /* service_consume's; NULL without, or when partitioned */
     struct partset *parts; /* the consumer's partitions (partset.h); NULL without */
 } service;
 

@@ -524,8 +524,13 @@ static int write_run(sla *s, consumer_txn *tx, size_t from, size_t to, struct to
     }
     struct txn_part tp;
     txn_part_of(tx, &tp);
-    const char *params[] = {rowset_json(&w[0]), rowset_json(&w[1]), rowset_json(&w[2]),
-                            rowset_json(&w[3]), rowset_json(&w[4]), tp.nparts, tp.part};
+    const char *params[] = {rowset_json(&w[0]),
+                            rowset_json(&w[1]),
+                            rowset_json(&w[2]),
+                            rowset_json(&w[3]),
+                            rowset_json(&w[4]),
+                            tp.nparts,
+                            tp.part};
     struct sla_stmt st = {"sla_record", record_sql(), 7};
     PGresult *res = NULL;
     if (rc == 0 && st.sql && params[0] && params[1] && params[2] && params[3] && params[4])

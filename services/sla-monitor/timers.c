@@ -284,13 +284,14 @@ int sla_timers_load(sla *s)
 static int caught_up(sla *s)
 {
     const char *p[] = {s->svc->name};
-    PGresult *res = db_exec(s->svc->db,
-                            "SELECT coalesce(bool_and(coalesce(eventlog.consumer_seq($1, st.stream),"
-                            "                                  0) >= st.last_seq), true)"
-                            " AS caught_up"
-                            "  FROM eventlog.streams st"
-                            " WHERE st.stream IN ('ingest', 'router')",
-                            1, p);
+    PGresult *res =
+        db_exec(s->svc->db,
+                "SELECT coalesce(bool_and(coalesce(eventlog.consumer_seq($1, st.stream),"
+                "                                  0) >= st.last_seq), true)"
+                " AS caught_up"
+                "  FROM eventlog.streams st"
+                " WHERE st.stream IN ('ingest', 'router')",
+                1, p);
     if (!res)
         return -1;
     int rc = db_value(res, 0, "caught_up")[0] == 't';
@@ -417,8 +418,7 @@ static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t n
     const char *select_sql = rowset_stmt_sql(&fire_select_sql);
     const char *claim_sql = rowset_stmt_sql(&fire_claim_sql);
     const char *mark_sql = rowset_stmt_sql(&fire_mark_sql);
-    if (!sp[0] || !select_sql || !claim_sql || !mark_sql ||
-        service_begin(s->svc, d) != 0)
+    if (!sp[0] || !select_sql || !claim_sql || !mark_sql || service_begin(s->svc, d) != 0)
         goto out;
     in_tx = true;
     if (!(res = db_exec(d, select_sql, 2, sp)))

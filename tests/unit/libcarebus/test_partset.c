@@ -213,10 +213,9 @@ static void test_a_fair_share_each_and_a_dead_ones_taken_over(void **state)
     /* Each event applied once by its partition, "all" once by each. */
     for (int seq = 1; seq <= 7; seq++) {
         for (int p = 0; p < PARTS; p++) {
-            int want = (seq == 3 || seq == 6)                     ? 1
-                       : (seq == 1 && p == 0) || (seq == 2 && p == 1) ||
-                               (seq == 4 && p == 2) || (seq == 5 && p == 3) ||
-                               (seq == 7 && p == 1)
+            int want = (seq == 3 || seq == 6) ? 1
+                       : (seq == 1 && p == 0) || (seq == 2 && p == 1) || (seq == 4 && p == 2) ||
+                               (seq == 5 && p == 3) || (seq == 7 && p == 1)
                            ? 1
                            : 0;
             if (g_applied[p][seq] != want)
@@ -250,8 +249,13 @@ static void test_a_different_count_is_refused(void **state)
     (void)state;
     NEED_DB();
     bus *b1 = bus_new();
-    struct partset_opts o = {.name = "parted", .parts = PARTS + 1, .owner = "c:3", .lease_ms = MS,
-                             .db = g_db, .bus = b1, .handlers = handlers,
+    struct partset_opts o = {.name = "parted",
+                             .parts = PARTS + 1,
+                             .owner = "c:3",
+                             .lease_ms = MS,
+                             .db = g_db,
+                             .bus = b1,
+                             .handlers = handlers,
                              .nhandlers = sizeof handlers / sizeof handlers[0],
                              .part_of = part_of};
     partset *c = partset_new(&o);
