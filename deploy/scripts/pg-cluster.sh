@@ -9,6 +9,7 @@
 #                        ports: a multi-host one that finds the primary)
 #   pg-cluster.sh standby DATADIR PORT PRIMARY_PORT  make and start a synchronous standby
 #   pg-cluster.sh promote DATADIR [OLD_PRIMARY_DATADIR]  make the standby the primary
+#   pg-cluster.sh async  DATADIR        the primary commits without its lost standby
 #   pg-cluster.sh role   DATADIR PORT   print primary or standby (exit 3 if not running)
 #
 # High availability (one synchronous standby): `standby` copies the running
@@ -22,7 +23,11 @@
 # up to max_standby_streaming_delay) would then stall every ingest commit.
 # BI on the standby sees the data a moment late instead (bi.freshness says how
 # late). While the synchronous standby is down, commits wait: the price of
-# losing nothing. `promote` (the documented operator command) ends recovery
+# losing nothing (the services cut each wait at CAREBUS_SYNC_WAIT_MS and
+# answer 503). `async` is the operator's way to go on with one copy: it
+# clears the primary's synchronous_standby_names, and the held commits
+# complete at once; `standby` on the standby's folder (rebuilt, or just
+# started again) names it synchronous again. `promote` (the documented operator command) ends recovery
 # with pg_ctl promote and clears synchronous_standby_names on the new primary
 # (it has no standby until one is made again); given the old primary's folder
 # it fences it first: stops it at once if it still runs and marks it so that
@@ -54,7 +59,7 @@ die() {
 note() { echo "$PROG: $*" >&2; }
 
 usage() {
-    sed -n '2,12s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 
@@ -495,6 +500,7 @@ cmd_standby() {
             die "$datadir holds a primary that was not fenced by promote; move it away"
         note "$datadir is a standby already; starting it"
         cmd_start "$datadir" "$port"
+        make_synchronous "$bindir" "$port" "$pport" "$name"
         return 0
     fi
     mkdir -p "$(dirname "$datadir")"
@@ -547,8 +553,15 @@ cmd_standby() {
     trap - EXIT
     cmd_start "$datadir" "$port"
 
+    make_synchronous "$bindir" "$port" "$pport" "$name"
+}
+
+# Once the standby NAME on PORT streams from the primary on PPORT, names it
+# in the primary's synchronous_standby_names and waits until it is in sync.
+make_synchronous() {
+    local bindir=$1 port=$2 pport=$3 name=$4
     wait_replication "$bindir" "$pport" "$name" state streaming ||
-        die "the standby on port $port does not stream from port $pport (log: $datadir/log)"
+        die "the standby on port $port does not stream from port $pport"
     if ! sql_at "$bindir" "$pport" "ALTER SYSTEM SET synchronous_standby_names = '\"$name\"'" >/dev/null ||
         ! sql_at "$bindir" "$pport" "SELECT pg_reload_conf()" >/dev/null; then
         die "could not make the standby synchronous on port $pport"
@@ -556,6 +569,25 @@ cmd_standby() {
     wait_replication "$bindir" "$pport" "$name" sync_state sync ||
         die "the standby on port $port streams but is not synchronous"
     note "synchronous standby $name on 127.0.0.1:$port, streaming from 127.0.0.1:$pport"
+}
+
+# The primary in DATADIR stops waiting for a synchronous standby: commits
+# held for a lost one complete, and later ones are on this server alone
+# until `standby` makes one again.
+cmd_async() {
+    local datadir bindir port
+    datadir=$(abspath "$1")
+    is_cluster "$datadir" || die "no cluster in $datadir"
+    [ -n "$(live_postmaster "$datadir")" ] || die "the server in $datadir is not running"
+    bindir=$(find_bindir)
+    port=$(sed -n 4p "$datadir/postmaster.pid")
+    [ "$(sql_at "$bindir" "$port" 'SELECT pg_is_in_recovery()')" = f ] ||
+        die "the server in $datadir is a standby, not a primary"
+    if ! sql_at "$bindir" "$port" "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null ||
+        ! sql_at "$bindir" "$port" "SELECT pg_reload_conf()" >/dev/null; then
+        die "could not clear synchronous_standby_names on port $port"
+    fi
+    note "the primary on 127.0.0.1:$port commits alone now (one copy); make a standby again: $PROG standby DATADIR PORT $port"
 }
 
 cmd_promote() {
@@ -643,6 +675,10 @@ standby)
 promote)
     { [ $# -ge 1 ] && [ $# -le 2 ]; } || usage
     cmd_promote "$@"
+    ;;
+async)
+    [ $# -eq 1 ] || usage
+    cmd_async "$@"
     ;;
 role)
     [ $# -eq 2 ] || usage

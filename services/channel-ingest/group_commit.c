@@ -6,23 +6,39 @@
  * contiguous array for eventlog_append_send (the packed bytes with them)
  * and moved back, with their results, before each submitter is called.
  * The bytes the log handed back are what the bus publishes.
+ *
+ * The bound: a timer cancels a batch in flight for longer than wait_ms
+ * (dbq_cancel) and fails it whatever the result then says (a success
+ * means committed here without the standby's confirmation: not a 2xx, and
+ * not published; the consumers find it in the log), and fails unsent the
+ * submitters that waited that long behind it. The retry of a failed event
+ * is honest too: eventlog.append locks the stream's row (FOR UPDATE) even
+ * when every entry is a repeat, which gives the repeat's transaction an id
+ * and a commit record after the first's, so its COMMIT waits for the
+ * standby like any other and a 200 for it means both are confirmed.
  */
 #include "group_commit.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "metrics.h"
+#include "timeutil.h"
 
 /* Beyond this many waiting requests, answer 503 rather than queue. */
 #define GROUP_COMMIT_MAX_WAITING 20000
+
+/* How often the bound is checked. */
+#define GROUP_COMMIT_TICK_MS 50
 
 struct gc_slot {
     struct eventlog_entry *e;
     group_commit_fn fn;
     void *arg;
+    int64_t since; /* time_mono_ms() at submit */
 };
 
 struct gc_batch {
@@ -30,9 +46,14 @@ struct gc_batch {
     struct gc_slot *slots;
     struct eventlog_entry *entries;
     size_t n;
+    int64_t sent;   /* time_mono_ms() when queued on the dbq */
+    bool cancelled; /* past the bound: failed whatever its result */
 };
 
 struct group_commit {
+    loop *loop;
+    int timer;
+    long wait_ms;
     dbq *q;
     bus *bus;
     char *stream;
@@ -42,16 +63,26 @@ struct group_commit {
     struct gc_batch *inflight;
 };
 
-group_commit *group_commit_new(dbq *q, bus *b, const char *stream, size_t max_batch)
+static int gc_on_tick(loop *l, void *arg);
+
+group_commit *group_commit_new(loop *l, dbq *q, bus *b, const char *stream, size_t max_batch,
+                               long wait_ms)
 {
     group_commit *g = calloc(1, sizeof *g);
     if (!g || !(g->stream = strdup(stream))) {
         free(g);
         return NULL;
     }
+    g->loop = l;
+    g->wait_ms = wait_ms;
     g->q = q;
     g->bus = b;
     g->max_batch = max_batch;
+    if ((g->timer = loop_add_timer(l, GROUP_COMMIT_TICK_MS, gc_on_tick, g)) < 0) {
+        free(g->stream);
+        free(g);
+        return NULL;
+    }
     return g;
 }
 
@@ -68,6 +99,7 @@ void group_commit_destroy(group_commit **pg)
         return;
     /* The in-flight batch is failed by the dbq when it is destroyed. */
     assert(!g->inflight && "destroy the write dbq before the group commit");
+    loop_remove_timer(g->loop, g->timer);
     gc_fail_slots(g->waiting, g->nwaiting);
     free(g->waiting);
     free(g->stream);
@@ -93,7 +125,14 @@ static void gc_on_result(PGresult *res, void *arg)
     struct gc_batch *b = arg;
     group_commit *g = b->g;
     int ok = -1;
-    if (res && eventlog_append_result(res, g->stream, b->entries, b->n) == 0) {
+    if (b->cancelled) {
+        /* Whatever came back: not confirmed within the bound. */
+        log_warn("group commit of %zu events cancelled after %ld ms: answered 503 (%s)", b->n,
+                 g->wait_ms,
+                 res && PQresultStatus(res) == PGRES_TUPLES_OK
+                     ? "committed here without the standby's confirmation; retries find them"
+                     : "not committed");
+    } else if (res && eventlog_append_result(res, g->stream, b->entries, b->n) == 0) {
         ok = 0;
     } else if (res) {
         const char *msg = PQresultErrorMessage(res);
@@ -145,7 +184,7 @@ static void gc_flush(group_commit *g)
         entries[i] = *slots[i].e;
         slots[i].e->wire = NULL; /* moved: the batch owns the bytes in flight */
     }
-    *b = (struct gc_batch){g, slots, entries, n};
+    *b = (struct gc_batch){g, slots, entries, n, time_mono_ms(), false};
     g->inflight = b;
     metrics_add("carebus_ingest_batched_events_total", (double)n);
     if (dbq_send(g->q, gc_send, gc_on_result, b) != 0) {
@@ -158,6 +197,37 @@ static void gc_flush(group_commit *g)
         free(entries);
         free(b);
     }
+}
+
+/* The bound: the batch in flight too long is cancelled (its result then
+ * fails it); submitters that waited as long behind it are failed unsent
+ * (the oldest are first). */
+static int gc_on_tick(loop *l, void *arg)
+{
+    (void)l;
+    group_commit *g = arg;
+    int64_t old = time_mono_ms() - g->wait_ms;
+    if (g->inflight && !g->inflight->cancelled && g->inflight->sent <= old) {
+        g->inflight->cancelled = true;
+        metrics_add("carebus_ingest_commit_wait_exceeded_total", 1);
+        (void)dbq_cancel(g->q); /* unsent, the connection's own end fails it */
+    }
+    size_t n = 0;
+    while (n < g->nwaiting && g->waiting[n].since <= old)
+        n++;
+    if (!n)
+        return 0;
+    struct gc_slot *late = malloc(n * sizeof *late);
+    if (!late)
+        return 0; /* the next tick tries again */
+    memcpy(late, g->waiting, n * sizeof *late);
+    memmove(g->waiting, g->waiting + n, (g->nwaiting - n) * sizeof *g->waiting);
+    g->nwaiting -= n;
+    log_warn("%zu events waited %ld ms for the commit before them: answered 503, unsent", n,
+             g->wait_ms);
+    gc_fail_slots(late, n);
+    free(late);
+    return 0;
 }
 
 int group_commit_submit(group_commit *g, struct eventlog_entry *e, group_commit_fn fn, void *arg)
@@ -176,7 +246,7 @@ int group_commit_submit(group_commit *g, struct eventlog_entry *e, group_commit_
         g->waiting = n;
         g->cap = cap;
     }
-    g->waiting[g->nwaiting++] = (struct gc_slot){e, fn, arg};
+    g->waiting[g->nwaiting++] = (struct gc_slot){e, fn, arg, time_mono_ms()};
     gc_flush(g);
     return 0;
 }

@@ -6,6 +6,13 @@
  * after its event's commit result has arrived, and accepted events are then
  * published on the bus. Durability is never traded: synchronous_commit stays
  * on; the throughput comes from sharing each fsync among a batch.
+ *
+ * Every submitter is answered within wait_ms (CAREBUS_SYNC_WAIT_MS): a
+ * batch whose commit waits longer (a synchronous standby that is gone) is
+ * cancelled and failed, and what waited behind it that long is failed
+ * unsent. A failed batch may stand in the log unconfirmed: the client's
+ * retry with its idempotency key finds that event, and is answered only
+ * when its own commit is confirmed (see group_commit.c).
  */
 #ifndef GROUP_COMMIT_H
 #define GROUP_COMMIT_H
@@ -15,6 +22,7 @@
 #include "bus.h"
 #include "dbq.h"
 #include "eventlog.h"
+#include "loop.h"
 
 typedef struct group_commit group_commit;
 
@@ -23,7 +31,9 @@ typedef struct group_commit group_commit;
  * batch was committed, or its outcome is unknown: answer 503). */
 typedef void (*group_commit_fn)(struct eventlog_entry *e, int ok, void *arg);
 
-group_commit *group_commit_new(dbq *q, bus *b, const char *stream, size_t max_batch);
+/* wait_ms: the most a submitter waits for its answer (db_commit_wait_config). */
+group_commit *group_commit_new(loop *l, dbq *q, bus *b, const char *stream, size_t max_batch,
+                               long wait_ms);
 /* Fails whatever waits (callbacks with -1). */
 void group_commit_destroy(group_commit **pg);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "db.h"
 #include "hasher.h"
 #include "ingest.h"
 #include "log.h"
@@ -83,7 +84,11 @@ static int ingest_open(ingest *in, const struct ingest_config *c)
         return -1;
     if (auth_start_refresh(in->auth, in->svc->loop, in->reads) != 0)
         return -1;
-    in->gc = group_commit_new(in->writes, in->svc->bus, "ingest", INGEST_MAX_BATCH);
+    long wait_ms;
+    if (db_commit_wait_config(&wait_ms) != 0)
+        return -1;
+    in->gc = group_commit_new(in->svc->loop, in->writes, in->svc->bus, "ingest",
+                              INGEST_MAX_BATCH, wait_ms);
     in->hasher = hasher_new(in->svc->loop, (int)c->password_log_n);
     if (!in->hasher)
         return -1;

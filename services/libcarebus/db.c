@@ -13,15 +13,28 @@
  * of a repeated key, so an operator's own target_session_attrs wins. A
  * statement refused as read-only (the server was demoted under us) drops
  * the connection too, so that the next db_ensure finds the new primary.
+ *
+ * A COMMIT is bounded (CAREBUS_SYNC_WAIT_MS): with a synchronous standby
+ * that is gone, PostgreSQL waits for it for ever, and statement_timeout
+ * does not apply to that wait. The COMMIT is sent, polled until the bound,
+ * then cancelled (PQcancel). PostgreSQL answers a cancel inside the wait
+ * with a WARNING ("canceling wait for synchronous replication ... already
+ * committed locally") and a successful COMMIT: the transaction stands here
+ * but the standby has not confirmed it. db_commit says -1 then, like a
+ * connection broken during COMMIT (outcome unknown): callers re-read what
+ * they need (a consumer its offsets), so nothing is applied twice.
  */
 #include "db.h"
 
 #include <assert.h>
-
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "timeutil.h"
 
@@ -30,6 +43,9 @@
 /* SQLSTATE read_only_sql_transaction: connected to a server that is not (or
  * no longer) the primary. */
 #define DB_SQLSTATE_READ_ONLY "25006"
+/* How long a cancelled COMMIT may take to answer before the connection is
+ * given up. */
+#define DB_CANCEL_WAIT_MS 5000
 
 struct db {
     char *conninfo;
@@ -40,8 +56,20 @@ struct db {
     int64_t next_attempt_ms;
     long backoff_ms;
     bool logged_down;
+    long commit_wait_ms;
     char sqlstate[6];
 };
+
+int db_commit_wait_config(long *ms)
+{
+    const char *err;
+    if (config_long("SYNC_WAIT_MS", DB_COMMIT_WAIT_MS, DB_COMMIT_WAIT_MIN_MS,
+                    DB_COMMIT_WAIT_MAX_MS, ms, &err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
 
 db *db_new(const char *conninfo, const char *application_name)
 {
@@ -55,6 +83,8 @@ db *db_new(const char *conninfo, const char *application_name)
         return NULL;
     }
     d->backoff_ms = DB_BACKOFF_MIN_MS;
+    if (db_commit_wait_config(&d->commit_wait_ms) != 0)
+        db_destroy(&d);
     return d;
 }
 
@@ -204,9 +234,98 @@ int db_begin(db *d)
     return db_command(d, "BEGIN", 0, NULL);
 }
 
+int db_cancel(PGconn *conn)
+{
+    char err[256] = "";
+    PGcancel *c = PQgetCancel(conn);
+    int ok = c && PQcancel(c, err, sizeof err);
+    PQfreeCancel(c);
+    if (!ok) {
+        log_warn("could not ask PostgreSQL to cancel a statement: %.*s",
+                 (int)strcspn(err, "\n"), c ? err : "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits until conn has a result (or the end of them) to read, at most
+ * until deadline (time_mono_ms). 1 ready, 0 timed out, -1 connection lost. */
+static int db_wait_ready(PGconn *conn, int64_t deadline)
+{
+    for (;;) { /* bounded by the deadline */
+        if (!PQconsumeInput(conn))
+            return -1;
+        if (!PQisBusy(conn))
+            return 1;
+        int64_t left = deadline - time_mono_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+        if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/* COMMIT, bounded by commit_wait_ms (see the header comment). */
 int db_commit(db *d)
 {
-    return db_command(d, "COMMIT", 0, NULL);
+    d->sqlstate[0] = '\0';
+    if (!db_up(d))
+        return -1;
+    if (!PQsendQuery(d->conn, "COMMIT")) {
+        log_error("could not send COMMIT: %.*s", (int)strcspn(PQerrorMessage(d->conn), "\n"),
+                  PQerrorMessage(d->conn));
+        db_mark_down(d);
+        return -1;
+    }
+    int64_t deadline = time_mono_ms() + d->commit_wait_ms;
+    bool cancelled = false;
+    PGresult *res = NULL;
+    for (int i = 0; i < 16; i++) { /* one result, then NULL */
+        int w = db_wait_ready(d->conn, deadline);
+        if (w == 0 && !cancelled) {
+            cancelled = true;
+            metrics_add("carebus_db_commit_wait_exceeded_total", 1);
+            log_warn("COMMIT still waits after %ld ms (for the synchronous standby?): "
+                     "cancelling it; the transaction may stand here unconfirmed",
+                     d->commit_wait_ms);
+            if (db_cancel(d->conn) == 0) {
+                deadline = time_mono_ms() + DB_CANCEL_WAIT_MS;
+                continue;
+            }
+        }
+        if (w <= 0) {
+            log_error(w == 0 ? "the cancelled COMMIT did not end: dropping the connection"
+                             : "lost the connection during COMMIT (its outcome is unknown)");
+            PQclear(res);
+            db_mark_down(d);
+            return -1;
+        }
+        PGresult *r = PQgetResult(d->conn);
+        if (!r)
+            break;
+        if (!res)
+            res = r;
+        else
+            PQclear(r);
+    }
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    int rc = st == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc != 0) {
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        snprintf(d->sqlstate, sizeof d->sqlstate, "%s", state ? state : "");
+        const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(d->conn);
+        log_error("COMMIT failed: %.*s", (int)strcspn(msg, "\n"), msg);
+    } else if (cancelled) {
+        /* Committed here; the standby never confirmed it. */
+        log_warn("the cancelled COMMIT stands on this server without the standby's "
+                 "confirmation: reported as failed (outcome unknown)");
+        rc = -1;
+    }
+    PQclear(res);
+    if (PQstatus(d->conn) != CONNECTION_OK || strcmp(d->sqlstate, DB_SQLSTATE_READ_ONLY) == 0)
+        db_mark_down(d);
+    return rc;
 }
 
 void db_rollback(db *d)

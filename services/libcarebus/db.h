@@ -16,8 +16,22 @@
 
 typedef struct db db;
 
-/* Does not connect. NULL on allocation failure. */
+/* Does not connect. NULL on allocation failure or an invalid
+ * CAREBUS_SYNC_WAIT_MS (logged). */
 db *db_new(const char *conninfo, const char *application_name);
+
+/* How long a commit may wait (for the synchronous standby, above all)
+ * before it is cancelled and reported failed: CAREBUS_SYNC_WAIT_MS, in
+ * DB_COMMIT_WAIT_MIN_MS .. DB_COMMIT_WAIT_MAX_MS, default
+ * DB_COMMIT_WAIT_MS. 0, or -1 after logging an invalid value. */
+#define DB_COMMIT_WAIT_MS 5000
+#define DB_COMMIT_WAIT_MIN_MS 100
+#define DB_COMMIT_WAIT_MAX_MS 600000
+int db_commit_wait_config(long *ms);
+
+/* Asks the server to cancel what conn runs now (PQcancel: a short
+ * connection of its own, blocking). 0, or -1 after logging. */
+int db_cancel(PGconn *conn);
 void db_destroy(db **pdb);
 
 /* Connects if down. 0 when up, -1 when still down (it does not retry within
@@ -50,7 +64,11 @@ int db_command(db *d, const char *sql, int nparams, const char *const *params);
  * does not have is a bug (asserted). */
 const char *db_value(const PGresult *res, int row, const char *name);
 
-/* BEGIN / COMMIT / ROLLBACK. 0 or -1. ROLLBACK errors are ignored. */
+/* BEGIN / COMMIT / ROLLBACK. 0 or -1. ROLLBACK errors are ignored.
+ * A COMMIT still waiting after CAREBUS_SYNC_WAIT_MS is cancelled and
+ * returns -1 with the connection still up: its outcome is unknown to the
+ * caller (PostgreSQL may have committed it locally, without the standby's
+ * confirmation), exactly as when the connection breaks during COMMIT. */
 int db_begin(db *d);
 int db_commit(db *d);
 void db_rollback(db *d);

@@ -13,6 +13,9 @@
  * so that the reconnect (db_ensure: target_session_attrs=read-write) finds
  * whichever server is the primary now.
  *
+ * dbq_cancel sends its cancel request through db_cancel, a short blocking
+ * connection of its own (PQcancel), like the connect below.
+ *
  * XXX: connecting goes through db_ensure, a blocking PQconnectdbParams (from
  * a timer, at most once per backoff interval and connection): against a
  * local or refused server it returns at once; a non-blocking connect
@@ -338,6 +341,15 @@ void dbq_destroy(dbq **pq)
         db_destroy(&q->conns[i].db);
     free(q);
     *pq = NULL;
+}
+
+int dbq_cancel(dbq *q)
+{
+    int rc = 0;
+    for (size_t i = 0; i < q->nconns; i++)
+        if (q->conns[i].inflight && conn_up(&q->conns[i]) && db_cancel(q->conns[i].conn) != 0)
+            rc = -1;
+    return rc;
 }
 
 static int dbq_push(dbq *q, struct dbq_item *it)

@@ -51,6 +51,13 @@ int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, d
 /* Queues a statement sent by send(conn, arg) when its turn comes. */
 int dbq_send(dbq *q, dbq_send_fn send, dbq_fn fn, void *arg);
 
+/* Asks the server to cancel every statement in flight (db_cancel). Each
+ * still gets its callback, with the result the cancel leaves: an error
+ * (57014), or a success when it had already committed and was waiting for
+ * the synchronous standby (the caller decides what that means). 0, or -1
+ * when a request could not be sent (logged). */
+int dbq_cancel(dbq *q);
+
 /* True when at least one connection is up. */
 bool dbq_up(const dbq *q);
 /* Queued plus in flight. */

@@ -18,8 +18,10 @@ itself, has caught up with the whole log.
 standby it starts, the promote command its banner prints, and the roles a
 later run finds.
 
-The loss of the standby holds commits (nothing is acknowledged on one
-server alone) until it is back.
+The loss of the standby: nothing is acknowledged on one server alone, and
+no commit waits longer than CAREBUS_SYNC_WAIT_MS (503 + Retry-After), until
+the standby is back or the operator lets the primary go on alone
+(pg-cluster.sh async).
 
 What is subtle: a commit the primary made but could not confirm (killed
 while waiting for the standby) is answered 503 or a broken connection; it
@@ -209,34 +211,148 @@ def test_run_script_with_a_standby_fails_over_and_rejoins(session_tmp):
         assert run.stop() == 0, run.text()
 
 
-def test_losing_the_standby_holds_commits_until_it_is_back(pg_pair, stack):
-    """The synchronous standby lost: nothing is acknowledged on one server
-    alone. A post gets no 2xx while the standby is down; once it is back,
-    the held commit completes and the client's retry finds that one event."""
-    st = stack("ingest", cluster=pg_pair)
-    first = st.post_message(h.contact(1, 1, "zalo", external_id="before"))
-    assert first.status == 202, first
-    pg_pair.kill9(pg_pair.standby)
+SYNC_WAIT_MS = 1000  # CAREBUS_SYNC_WAIT_MS for the standby tests: the bound on a commit
 
-    msg = h.contact(2, 1, "zalo", external_id="while-the-standby-is-down")
-    with pytest.raises((OSError, http.client.HTTPException)):
-        r = st.post_message(msg, timeout=3)
-        raise AssertionError(f"answered without the standby: {r}")
 
-    pg_pair.standby.start()
-    answers = []
+def standby_lost_stack(pg_pair, stack, *names):
+    """The services on the pair, each commit bounded at SYNC_WAIT_MS."""
+    st = stack(cluster=pg_pair, start=False)
+    for n in names:
+        st.services[n].extra_env["CAREBUS_SYNC_WAIT_MS"] = str(SYNC_WAIT_MS)
+    st.start(*names)
+    return st
 
-    def accepted():
-        try:
-            r = st.post_message(msg, timeout=5)
-        except (OSError, http.client.HTTPException):
-            return False
-        assert r.status in (200, 202, 503), r
-        answers.append(r)
-        return r.status in (200, 202)
 
-    h.wait_until("the post accepted once the standby is back", accepted, h.scaled(60),
-                 interval=0.2)
+def refused_within_the_bound(st, msg):
+    """Posts msg once: the answer must be 503 with Retry-After, within the
+    bound (plus the time to cancel and answer), never a 2xx."""
+    t0 = time.monotonic()
+    r = st.post_message(msg, timeout=h.scaled(10))
+    took = time.monotonic() - t0
+    assert r.status not in (200, 201, 202), f"acknowledged without the standby: {r}"
+    assert r.status == 503 and r.header("Retry-After"), r
+    assert took <= SYNC_WAIT_MS / 1000 + h.scaled(2), f"answered 503 after {took:.1f}s"
+    return took
+
+
+def metric_sum(svc, family):
+    r = svc.get("/metrics")
+    assert r.status == 200, r
+    return sum(float(line.rsplit(" ", 1)[1]) for line in r.body.decode().splitlines()
+               if line.startswith(family) and not line.startswith("#"))
+
+
+def check_log(st, stats, n_posted, extra=()):
+    """Every acknowledged event in the log, each message once, and each
+    message's 2xx answers (first and retries) naming one event."""
+    acked = stats["ids"]
+    twice = {k: ids for k, ids in acked.items() if len(ids) != 1}
+    assert not twice, f"messages acknowledged as different events: {list(twice.items())[:5]}"
     events = contacts_in_feed(st)
-    assert [e["body"]["external_id"] for e in events].count(msg["external_id"]) == 1
-    assert answers[-1].json()["event_id"] in {e["event_id"] for e in events}
+    by_message = {}
+    for e in events:
+        by_message.setdefault((e["body"]["channel"], e["body"]["external_id"]),
+                              []).append(e["event_id"])
+    dup = {k: v for k, v in by_message.items() if len(v) > 1}
+    assert not dup, f"messages stored twice: {list(dup.items())[:5]}"
+    lost = {next(iter(ids)) for ids in acked.values()} - {e["event_id"] for e in events}
+    assert not lost, f"{len(lost)} acknowledged events are not in the log"
+    assert len(acked) == n_posted
+    for key in extra:
+        assert len(by_message.get(key, [])) == 1, key
+    return by_message
+
+
+def test_losing_the_standby_answers_503_within_the_bound_until_it_is_back(pg_pair, stack):
+    """The synchronous standby lost under posts: nothing is acknowledged on
+    one server alone, but nobody waits for ever either. Each post is
+    answered 503 + Retry-After within CAREBUS_SYNC_WAIT_MS (its commit may
+    stand on the primary, unconfirmed); the retry of such a post is refused
+    too while the standby is away (the repeat's own commit waits for it);
+    the consumers keep answering (their commits are bounded the same way).
+    Once the standby is back, the posts and their retries go through, each
+    message stored once, every acknowledged event in the log."""
+    st = standby_lost_stack(pg_pair, stack, "ingest", "router", "survey")
+    assert st.post_message(h.contact(0, 1, "zalo", external_id="before")).status == 202
+    outage = {"error": None, "took": [], "metric": 0}
+    probe = h.contact(1, 1, "zalo", external_id="while-the-standby-is-down")
+
+    def lose_the_standby():
+        try:
+            pg_pair.kill9(pg_pair.standby)
+            outage["took"].append(refused_within_the_bound(st, probe))
+            # The same post again (same external_id): its first commit may
+            # stand on the primary, yet the repeat is not acknowledged alone.
+            outage["took"].append(refused_within_the_bound(st, probe))
+            # The consumers are not stuck in a COMMIT: they answer.
+            for name in ("router", "survey"):
+                r = st[name].get("/metrics")
+                assert r.status == 200, (name, r)
+            h.wait_until("a consumer's COMMIT cut at the bound",
+                         lambda: metric_sum(st["router"], "carebus_db_commit_wait_exceeded_total")
+                         + metric_sum(st["survey"], "carebus_db_commit_wait_exceeded_total") > 0,
+                         h.scaled(30), interval=0.5)
+            outage["metric"] = metric_sum(st["ingest"],
+                                          "carebus_ingest_commit_wait_exceeded_total")
+            time.sleep(2)  # the posts keep being refused meanwhile
+            pg_pair.standby.start()
+        except Exception as e:  # surfaced below
+            outage["error"] = e
+
+    t = threading.Thread(target=lose_the_standby, daemon=True)
+    n = 400
+    messages = [h.contact(i, i % 50, h.CHANNELS[i % len(h.CHANNELS)],
+                          external_id=f"standby-{i:04d}") for i in range(n)]
+    answers, stats = h.post_all(st, messages, threads=4,
+                                on_answer=lambda k: k == 100 and t.start(),
+                                deadline_s=h.scaled(240))
+    t.join(timeout=h.scaled(120))
+    assert not t.is_alive(), "the outage did not end"
+    if outage["error"]:
+        raise outage["error"]
+    assert outage["metric"] >= 1, outage
+    assert stats["retries_503"] > 0, stats
+    assert all(status in (200, 202) for status, _ in answers.values())
+
+    # The standby is back: the probe's retry is acknowledged, once.
+    def accepted():
+        r = st.post_message(probe, timeout=h.scaled(10))
+        assert r.status in (200, 202, 503), r
+        return r if r.status in (200, 202) else None
+
+    r = h.wait_until("the probe accepted once the standby is back", accepted, h.scaled(60),
+                     interval=0.2)
+    by_message = check_log(st, stats, n, extra=[("zalo", probe["external_id"])])
+    assert by_message[("zalo", probe["external_id"])] == [r.json()["event_id"]]
+    st.wait_caught_up(at_least=st.last_seq("ingest"), timeout=h.scaled(120))
+    print(f"\nstandby lost: {n} acknowledged, 0 lost, 0 duplicated; "
+          f"{stats['retries_503']} answers 503; refused in "
+          f"{', '.join(f'{x:.2f}s' for x in outage['took'])} (bound {SYNC_WAIT_MS} ms)")
+
+
+def test_losing_the_standby_the_operator_goes_on_with_one_copy(pg_pair, stack):
+    """The standby lost, the operator's command (pg-cluster.sh async) lets
+    the primary commit alone: the posts refused meanwhile (whose commits may
+    stand unconfirmed) are acknowledged by their retries, once each, and new
+    posts are accepted; `standby` on the old folder makes it synchronous
+    again."""
+    st = standby_lost_stack(pg_pair, stack, "ingest")
+    pg_pair.kill9(pg_pair.standby)
+    refused = [h.contact(i, 1, "zalo", external_id=f"refused-{i}") for i in range(3)]
+    for m in refused:
+        refused_within_the_bound(st, m)
+    pg_pair.primary._script("async", pg_pair.primary.datadir)
+    messages = refused + [h.contact(10 + i, 2, "zalo", external_id=f"alone-{i}")
+                          for i in range(20)]
+    answers, stats = h.post_all(st, messages, threads=2, deadline_s=h.scaled(60))
+    assert all(status in (200, 202) for status, _ in answers.values()), answers
+    check_log(st, stats, len(messages))
+    # The standby rejoins and is synchronous again: still no 2xx alone.
+    pg_pair.primary._script("standby", pg_pair.standby.datadir, pg_pair.standby.port,
+                            pg_pair.primary.port)
+    pg_pair.standby.running = True
+    assert st.post_message(h.contact(99, 3, "zalo", external_id="paired")).status == 202
+    pg_pair.kill9(pg_pair.standby)
+    refused_within_the_bound(st, h.contact(100, 3, "zalo", external_id="alone-again"))
+    # Alone again, so that the teardown's DROP DATABASE does not wait.
+    pg_pair.primary._script("async", pg_pair.primary.datadir)
