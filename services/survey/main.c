@@ -2,6 +2,7 @@
  *
  *   1. apply.c     the consumer: a solved (or closed) ticket schedules its
  *                  survey; the survey stream rebuilds surveys and answers
+ *                  (stage.c: a batch's runs of one kind, set-based)
  *   2. due.c       due surveys become survey.requested events, once, also
  *                  across restarts and replays (courier sends the
  *                  invitation on the customer's channel and to webhooks)
@@ -49,7 +50,10 @@ static int survey_open(survey *sv)
     if (loop_add_timer(s->loop, SURVEY_TICK_MS, survey_on_tick, sv) < 0)
         return -1;
     static const char *const streams[] = {"router", "survey", NULL};
-    return service_consume(s, streams, survey_handlers, survey_nhandlers, sv);
+    if (service_consume(s, streams, survey_handlers, survey_nhandlers, sv) != 0)
+        return -1;
+    survey_consumer_setup(s->consumer);
+    return 0;
 }
 
 /* Requests waiting on the queue are answered 503 before the HTTP server
@@ -57,6 +61,7 @@ static int survey_open(survey *sv)
 static void survey_close(survey *sv)
 {
     dbq_destroy(&sv->web);
+    survey_stage_release(&sv->stage);
     survey_config_release(&sv->cfg);
 }
 

@@ -228,6 +228,8 @@ static int new_consumer(void)
     g_consumer =
         consumer_new("survey", g_db, g_bus, "survey", survey_handlers, survey_nhandlers, &g_sv);
     g_svc.consumer = g_consumer;
+    if (g_consumer)
+        survey_consumer_setup(g_consumer);
     return g_consumer && consumer_read(g_consumer, "router") == 0 &&
                    consumer_read(g_consumer, "survey") == 0
                ? 0
@@ -254,6 +256,7 @@ static int teardown(void **state)
 {
     (void)state;
     consumer_destroy(&g_consumer);
+    survey_stage_release(&g_sv.stage);
     bus_destroy(&g_bus);
     return 0;
 }
