@@ -478,6 +478,51 @@ static void test_answers_rebuilt_from_the_log(void **state)
     assert_string_equal(q("SELECT survey.ticket_json($1)->>'comment'", T1, NULL), "chậm");
 }
 
+/* Several kinds and several tickets in one transaction (stage.c's runs)
+ * decide as one event per transaction does: the cooldown sees the survey
+ * scheduled earlier in the batch, a reopen cancels the survey of the solve
+ * before it and the next solve schedules anew. */
+static void test_one_batch_decides_as_one_event_at_a_time(void **state)
+{
+    (void)state;
+    NEED_DB();
+    g_sv.cfg.delay_s = 3600;
+    g_sv.cfg.cooldown_days = 30;
+    router_ticket(C1, T1, "email", "order late", "email=lan@example.vn", NULL);
+    router_ticket(C1, T2, "email", "again", NULL);
+    router_ticket(C2, T3, "zalo", "xin chao", "zalo=zalo-uid-2", NULL);
+    router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED, T1, C1);
+    router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED, T2, C1);
+    router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED, T3, C2);
+    router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED, T3, C2);
+    router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED, T3, C2);
+    char last[ID_LEN];
+    snprintf(last, sizeof last, "%s",
+             q("SELECT event_id FROM eventlog.events WHERE stream = 'router'"
+               " ORDER BY seq DESC LIMIT 1",
+               NULL));
+    catch_up();
+    assert_string_equal(status_of(T1), "scheduled");
+    assert_string_equal(status_of(T2), ""); /* the cooldown */
+    assert_string_equal(status_of(T3), "scheduled");
+    assert_string_equal(q("SELECT trigger_event_id FROM survey.surveys WHERE ticket_id = $1", T3,
+                          NULL),
+                        last);
+    char batched[4096];
+    snprintf(batched, sizeof batched, "%s",
+             q("SELECT string_agg(s::text, ',' ORDER BY s.id) FROM survey.surveys s", NULL));
+
+    /* The same log, one event per transaction. */
+    exec("TRUNCATE survey.answers, survey.surveys");
+    exec("DELETE FROM eventlog.offsets WHERE consumer = 'survey'");
+    consumer_destroy(&g_consumer);
+    assert_int_equal(new_consumer(), 0);
+    consumer_set_batch(g_consumer, 1, 0);
+    catch_up();
+    assert_string_equal(
+        q("SELECT string_agg(s::text, ',' ORDER BY s.id) FROM survey.surveys s", NULL), batched);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +531,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_cooldown_merge_and_trigger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_the_replay_watermark, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answers_rebuilt_from_the_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_batch_decides_as_one_event_at_a_time, setup,
+                                        teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
