@@ -7,20 +7,20 @@
  * and moved back, with their results, before each submitter is called.
  * The bytes the log handed back are what the bus publishes.
  *
- * The bound: a timer cancels a batch in flight for longer than wait_ms
- * (dbq_cancel) and fails it whatever the result then says (a success
- * means committed here without the standby's confirmation: not a 2xx, and
- * not published; the consumers find it in the log), and fails unsent the
- * submitters that waited that long behind it. The retry of a failed event
- * is honest too: eventlog.append locks the stream's row (FOR UPDATE) even
- * when every entry is a repeat, which gives the repeat's transaction an id
- * and a commit record after the first's, so its COMMIT waits for the
- * standby like any other and a 200 for it means both are confirmed.
+ * The bound: the write dbq cancels a statement in flight for longer than
+ * wait_ms and delivers it as failed (dbq_set_deadline: a success then
+ * means committed here without the standby's confirmation; not a 2xx, and
+ * not published: the consumers find it in the log), and a timer fails,
+ * unsent, the submitters that waited that long behind it. The retry of a
+ * failed event is honest too: eventlog.append locks the stream's row (FOR
+ * UPDATE) even when every entry is a repeat, which gives the repeat's
+ * transaction an id and a commit record after the first's, so its COMMIT
+ * waits for the standby like any other and a 200 for it means both are
+ * confirmed.
  */
 #include "group_commit.h"
 
 #include <assert.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,8 +46,6 @@ struct gc_batch {
     struct gc_slot *slots;
     struct eventlog_entry *entries;
     size_t n;
-    int64_t sent;   /* time_mono_ms() when queued on the dbq */
-    bool cancelled; /* past the bound: failed whatever its result */
 };
 
 struct group_commit {
@@ -125,14 +123,7 @@ static void gc_on_result(PGresult *res, void *arg)
     struct gc_batch *b = arg;
     group_commit *g = b->g;
     int ok = -1;
-    if (b->cancelled) {
-        /* Whatever came back: not confirmed within the bound. */
-        log_warn("group commit of %zu events cancelled after %ld ms: answered 503 (%s)", b->n,
-                 g->wait_ms,
-                 res && PQresultStatus(res) == PGRES_TUPLES_OK
-                     ? "committed here without the standby's confirmation; retries find them"
-                     : "not committed");
-    } else if (res && eventlog_append_result(res, g->stream, b->entries, b->n) == 0) {
+    if (res && eventlog_append_result(res, g->stream, b->entries, b->n) == 0) {
         ok = 0;
     } else if (res) {
         const char *msg = PQresultErrorMessage(res);
@@ -184,7 +175,7 @@ static void gc_flush(group_commit *g)
         entries[i] = *slots[i].e;
         slots[i].e->wire = NULL; /* moved: the batch owns the bytes in flight */
     }
-    *b = (struct gc_batch){g, slots, entries, n, time_mono_ms(), false};
+    *b = (struct gc_batch){g, slots, entries, n};
     g->inflight = b;
     metrics_add("carebus_ingest_batched_events_total", (double)n);
     if (dbq_send(g->q, gc_send, gc_on_result, b) != 0) {
@@ -199,19 +190,13 @@ static void gc_flush(group_commit *g)
     }
 }
 
-/* The bound: the batch in flight too long is cancelled (its result then
- * fails it); submitters that waited as long behind it are failed unsent
- * (the oldest are first). */
+/* The bound for what waits: submitters that waited wait_ms behind the
+ * batch in flight are failed unsent (the oldest are first). */
 static int gc_on_tick(loop *l, void *arg)
 {
     (void)l;
     group_commit *g = arg;
     int64_t old = time_mono_ms() - g->wait_ms;
-    if (g->inflight && !g->inflight->cancelled && g->inflight->sent <= old) {
-        g->inflight->cancelled = true;
-        metrics_add("carebus_ingest_commit_wait_exceeded_total", 1);
-        (void)dbq_cancel(g->q); /* unsent, the connection's own end fails it */
-    }
     size_t n = 0;
     while (n < g->nwaiting && g->waiting[n].since <= old)
         n++;
@@ -223,6 +208,7 @@ static int gc_on_tick(loop *l, void *arg)
     memcpy(late, g->waiting, n * sizeof *late);
     memmove(g->waiting, g->waiting + n, (g->nwaiting - n) * sizeof *g->waiting);
     g->nwaiting -= n;
+    metrics_add("carebus_ingest_commit_wait_exceeded_total", (double)n);
     log_warn("%zu events waited %ld ms for the commit before them: answered 503, unsent", n,
              g->wait_ms);
     gc_fail_slots(late, n);

@@ -7,10 +7,11 @@
  * published on the bus. Durability is never traded: synchronous_commit stays
  * on; the throughput comes from sharing each fsync among a batch.
  *
- * Every submitter is answered within wait_ms (CAREBUS_SYNC_WAIT_MS): a
- * batch whose commit waits longer (a synchronous standby that is gone) is
- * cancelled and failed, and what waited behind it that long is failed
- * unsent. A failed batch may stand in the log unconfirmed: the client's
+ * Every submitter is answered within about twice wait_ms
+ * (CAREBUS_SYNC_WAIT_MS): a batch whose commit waits longer than wait_ms
+ * (a synchronous standby that is gone) is cancelled and failed by the
+ * write dbq (dbq_set_deadline, set by the caller), and what waited behind
+ * it for wait_ms is failed unsent. A failed batch may stand in the log unconfirmed: the client's
  * retry with its idempotency key finds that event, and is answered only
  * when its own commit is confirmed (see group_commit.c).
  */

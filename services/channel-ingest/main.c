@@ -87,6 +87,7 @@ static int ingest_open(ingest *in, const struct ingest_config *c)
     long wait_ms;
     if (db_commit_wait_config(&wait_ms) != 0)
         return -1;
+    dbq_set_deadline(in->writes, wait_ms);
     in->gc = group_commit_new(in->svc->loop, in->writes, in->svc->bus, "ingest",
                               INGEST_MAX_BATCH, wait_ms);
     in->hasher = hasher_new(in->svc->loop, (int)c->password_log_n);

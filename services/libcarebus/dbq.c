@@ -13,8 +13,11 @@
  * so that the reconnect (db_ensure: target_session_attrs=read-write) finds
  * whichever server is the primary now.
  *
- * dbq_cancel sends its cancel request through db_cancel, a short blocking
- * connection of its own (PQcancel), like the connect below.
+ * The deadline: the tick cancels a statement in flight for longer
+ * (db_cancel: a short blocking connection of its own, PQcancel, like the
+ * connect below) and marks it, so that whatever result comes back is
+ * delivered as NULL; one whose cancel is not answered either is failed by
+ * dropping its connection, DB_CANCEL_WAIT_MS later.
  *
  * XXX: connecting goes through db_ensure, a blocking PQconnectdbParams (from
  * a timer, at most once per backoff interval and connection): against a
@@ -31,6 +34,11 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "timeutil.h"
+
+/* How long a cancelled statement may take to end before its connection
+ * is dropped. */
+#define DBQ_CANCEL_WAIT_MS 5000
 
 struct dbq_item {
     struct dbq_item *next;
@@ -49,11 +57,14 @@ struct dbq_conn {
     int fd;
     struct dbq_item *inflight; /* NULL: free */
     PGresult *result;          /* the in-flight statement's result, until NULL */
+    int64_t sent_ms;           /* time_mono_ms() when the in-flight one was sent */
+    bool cancelled;            /* it outlived the deadline: delivered as NULL */
 };
 
 struct dbq {
     loop *loop;
     int timer;
+    long deadline_ms; /* 0: none */
     struct dbq_item *head, *tail; /* not sent yet */
     size_t waiting;
     size_t nconns;
@@ -199,6 +210,8 @@ static void dbq_kick(dbq *q)
         q->waiting--;
         it->next = NULL;
         c->inflight = it;
+        c->sent_ms = time_mono_ms();
+        c->cancelled = false;
         int ok = it->send ? it->send(c->conn, it->arg) == 0
                           : PQsendQueryParams(c->conn, it->sql, it->nparams, NULL,
                                               (const char *const *)it->params, NULL, NULL, 0);
@@ -249,6 +262,15 @@ static int conn_on_io(loop *l, short revents, void *arg)
         PGresult *res = c->result;
         c->inflight = NULL;
         c->result = NULL;
+        if (c->cancelled) {
+            log_warn("a statement cancelled after %ld ms ended (%s): reported as failed",
+                     q->deadline_ms,
+                     res && PQresultStatus(res) != PGRES_FATAL_ERROR
+                         ? "it succeeded, unconfirmed: a commit stands here without the standby"
+                         : "it did not complete");
+            PQclear(res);
+            res = NULL;
+        }
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         bool read_only = state && strcmp(state, "25006") == 0;
         it->fn(res, it->arg);
@@ -269,6 +291,26 @@ static int conn_on_io(loop *l, short revents, void *arg)
     return 0;
 }
 
+/* The deadline of the statement in flight on c, if any (see the top). */
+static void conn_check_deadline(struct dbq_conn *c)
+{
+    dbq *q = c->q;
+    if (!q->deadline_ms || !c->inflight)
+        return;
+    int64_t age = time_mono_ms() - c->sent_ms;
+    if (!c->cancelled && age >= q->deadline_ms) {
+        c->cancelled = true;
+        metrics_add("carebus_dbq_cancelled_total", 1);
+        log_warn("a statement still runs after %ld ms (waiting for the synchronous standby?): "
+                 "cancelling it",
+                 q->deadline_ms);
+        (void)db_cancel(c->conn);
+    } else if (c->cancelled && age >= q->deadline_ms + DBQ_CANCEL_WAIT_MS) {
+        log_error("a cancelled statement did not end: dropping its connection");
+        conn_disconnect(c);
+    }
+}
+
 static int dbq_on_tick(loop *l, void *arg)
 {
     (void)l;
@@ -279,6 +321,8 @@ static int dbq_on_tick(loop *l, void *arg)
             conn_connect(c);
         else if (PQstatus(c->conn) != CONNECTION_OK)
             conn_disconnect(c);
+        else
+            conn_check_deadline(c);
     }
     dbq_kick(q);
     metrics_set("carebus_dbq_pending", (double)dbq_pending(q));
@@ -343,13 +387,10 @@ void dbq_destroy(dbq **pq)
     *pq = NULL;
 }
 
-int dbq_cancel(dbq *q)
+void dbq_set_deadline(dbq *q, long ms)
 {
-    int rc = 0;
-    for (size_t i = 0; i < q->nconns; i++)
-        if (q->conns[i].inflight && conn_up(&q->conns[i]) && db_cancel(q->conns[i].conn) != 0)
-            rc = -1;
-    return rc;
+    assert(ms >= 0);
+    q->deadline_ms = ms;
 }
 
 static int dbq_push(dbq *q, struct dbq_item *it)

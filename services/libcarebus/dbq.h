@@ -10,8 +10,8 @@
  * does not hold up the reads queued behind it; statements are sent in
  * queue order, and their results may come back in any order.
  *
- * When a connection fails, its in-flight query's callback gets a NULL
- * result at once; when no connection is left, every queued query's does too
+ * When a connection fails (or a statement outlives the queue's deadline,
+ * dbq_set_deadline), its in-flight query's callback gets a NULL result; when no connection is left, every queued query's does too
  * (callers answer 503: back-pressure instead of waiting). Each connection
  * reconnects by itself with a bounded backoff.
  */
@@ -30,8 +30,8 @@ typedef struct dbq dbq;
 #define DBQ_MAX_CONNS 64
 
 /* res: the statement's result (COMMAND_OK/TUPLES_OK or an error), borrowed
- * for the call; NULL when the connection failed or the queue is shutting
- * down. */
+ * for the call; NULL when the connection failed, the statement outlived
+ * the deadline, or the queue is shutting down. */
 typedef void (*dbq_fn)(PGresult *res, void *arg);
 /* Sends one statement with PQsend*; 0, or -1 if it could not be sent. */
 typedef int (*dbq_send_fn)(PGconn *conn, void *arg);
@@ -51,12 +51,14 @@ int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, d
 /* Queues a statement sent by send(conn, arg) when its turn comes. */
 int dbq_send(dbq *q, dbq_send_fn send, dbq_fn fn, void *arg);
 
-/* Asks the server to cancel every statement in flight (db_cancel). Each
- * still gets its callback, with the result the cancel leaves: an error
- * (57014), or a success when it had already committed and was waiting for
- * the synchronous standby (the caller decides what that means). 0, or -1
- * when a request could not be sent (logged). */
-int dbq_cancel(dbq *q);
+/* Bounds each statement's time in flight: one still running after ms is
+ * cancelled (db_cancel) and its callback gets NULL, as for a broken
+ * connection, whatever the cancel leaves: its outcome is unknown to the
+ * caller. PostgreSQL answers a cancel inside a commit's wait for the
+ * synchronous standby with success (committed here, unconfirmed): a write
+ * queue must not report that as done. For write queues, with
+ * CAREBUS_SYNC_WAIT_MS (db_commit_wait_config); 0 (the default): none. */
+void dbq_set_deadline(dbq *q, long ms);
 
 /* True when at least one connection is up. */
 bool dbq_up(const dbq *q);

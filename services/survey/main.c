@@ -45,8 +45,11 @@ static int survey_open(survey *sv)
     metrics_describe("carebus_survey_rejected_total", "counter", "answers and pages refused");
     metrics_describe("carebus_survey_skipped_total", "counter", "surveys not made, by reason");
     sv->web = dbq_new(s->loop, config_str("PG", CONFIG_DEFAULT_PG), "survey/web");
-    if (!sv->web)
+    long wait_ms;
+    if (!sv->web || db_commit_wait_config(&wait_ms) != 0)
         return -1;
+    /* An answer's commit held by a lost standby: 503, never a hang. */
+    dbq_set_deadline(sv->web, wait_ms);
     if (loop_add_timer(s->loop, SURVEY_TICK_MS, survey_on_tick, sv) < 0)
         return -1;
     static const char *const streams[] = {"router", "survey", NULL};

@@ -555,7 +555,6 @@ consumer_result survey_stage_flush(consumer_txn *tx, void *arg)
     case SURVEY_STAGE_NONE:
         break;
     }
-    metrics_add("carebus_survey_runs_total", 1);
     stage_clear(st);
     return rc == 0 ? CONSUMER_OK : CONSUMER_RETRY;
 }

@@ -292,8 +292,7 @@ def test_losing_the_standby_answers_503_within_the_bound_until_it_is_back(pg_pai
                          lambda: metric_sum(st["router"], "carebus_db_commit_wait_exceeded_total")
                          + metric_sum(st["survey"], "carebus_db_commit_wait_exceeded_total") > 0,
                          h.scaled(30), interval=0.5)
-            outage["metric"] = metric_sum(st["ingest"],
-                                          "carebus_ingest_commit_wait_exceeded_total")
+            outage["metric"] = metric_sum(st["ingest"], "carebus_dbq_cancelled_total")
             time.sleep(2)  # the posts keep being refused meanwhile
             pg_pair.standby.start()
         except Exception as e:  # surfaced below
