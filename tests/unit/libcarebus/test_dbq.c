@@ -5,7 +5,8 @@
  * fourth waits for a free one; a queue of one connection runs them
  * in order. A connection that dies fails only its own statement while the
  * others carry on; destroying the queue fails what is left, in flight and
- * waiting, exactly once each.
+ * waiting, exactly once each. A statement past the queue's deadline is
+ * cancelled and failed, and the next one runs on the same connection.
  *
  * Needs CAREBUS_TEST_PG (see tests/with-pg.sh); without it every test is
  * skipped. Run one test by name: test_dbq <name>.
@@ -23,6 +24,7 @@
 
 #include "dbq.h"
 #include "loop.h"
+#include "timeutil.h"
 
 #define DEADLINE_MS 20000
 
@@ -235,6 +237,30 @@ static void test_destroy_fails_what_is_left(void **state)
     loop_destroy(&r.l);
 }
 
+static void test_past_the_deadline_fails_and_the_next_runs(void **state)
+{
+    (void)state;
+    if (!conninfo())
+        skip();
+    struct run r = {.l = loop_new(), .want = 2};
+    dbq *q = dbq_new(r.l, conninfo(), "test_dbq");
+    assert_non_null(q);
+    dbq_set_deadline(q, 200);
+    struct job slow = {&r, 0}, next = {&r, 1};
+    int64_t t0 = time_mono_ms();
+    sleep_query(q, &slow, "5");
+    sleep_query(q, &next, "0");
+    run_until_done(&r);
+    int64_t took = time_mono_ms() - t0;
+    assert_int_equal(r.failed, 1); /* the slow one, delivered as failed */
+    assert_int_equal(r.order[1], 1); /* the next one, answered second */
+    assert_true(dbq_up(q));
+    if (took >= 2000)
+        fail_msg("the statement past its 200 ms deadline ended after %lld ms", (long long)took);
+    dbq_destroy(&q);
+    loop_destroy(&r.l);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +268,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_one_connection_in_order),
         cmocka_unit_test(test_a_dead_connection_fails_its_statement_only),
         cmocka_unit_test(test_destroy_fails_what_is_left),
+        cmocka_unit_test(test_past_the_deadline_fails_and_the_next_runs),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
