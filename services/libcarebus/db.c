@@ -43,9 +43,6 @@
 /* SQLSTATE read_only_sql_transaction: connected to a server that is not (or
  * no longer) the primary. */
 #define DB_SQLSTATE_READ_ONLY "25006"
-/* How long a cancelled COMMIT may take to answer before the connection is
- * given up. */
-#define DB_CANCEL_WAIT_MS 5000
 
 struct db {
     char *conninfo;

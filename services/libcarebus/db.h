@@ -30,7 +30,10 @@ db *db_new(const char *conninfo, const char *application_name);
 int db_commit_wait_config(long *ms);
 
 /* Asks the server to cancel what conn runs now (PQcancel: a short
- * connection of its own, blocking). 0, or -1 after logging. */
+ * connection of its own, blocking). 0, or -1 after logging. A cancelled
+ * statement that has not ended DB_CANCEL_WAIT_MS later is given up with
+ * its connection (db_commit, dbq's deadline). */
+#define DB_CANCEL_WAIT_MS 5000
 int db_cancel(PGconn *conn);
 void db_destroy(db **pdb);
 

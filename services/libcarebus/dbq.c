@@ -36,10 +36,6 @@
 #include "metrics.h"
 #include "timeutil.h"
 
-/* How long a cancelled statement may take to end before its connection
- * is dropped. */
-#define DBQ_CANCEL_WAIT_MS 5000
-
 struct dbq_item {
     struct dbq_item *next;
     dbq_send_fn send; /* NULL: sql/params below */
@@ -305,7 +301,7 @@ static void conn_check_deadline(struct dbq_conn *c)
                  "cancelling it",
                  q->deadline_ms);
         (void)db_cancel(c->conn);
-    } else if (c->cancelled && age >= q->deadline_ms + DBQ_CANCEL_WAIT_MS) {
+    } else if (c->cancelled && age >= q->deadline_ms + DB_CANCEL_WAIT_MS) {
         log_error("a cancelled statement did not end: dropping its connection");
         conn_disconnect(c);
     }
