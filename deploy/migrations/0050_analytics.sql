@@ -177,8 +177,7 @@ CREATE TABLE analytics.daily (
 
 -- Applies one event's changes (the live path): rows to upsert as JSON,
 -- sample rows to replace per ticket, and deltas to add to the daily sums
--- (hist deltas as two packed numerics, added and subtracted). Rows of the
--- sums that end all zero are deleted, so that the table equals a rebuild's.
+-- (analytics.apply_daily).
 CREATE FUNCTION analytics.apply(doc jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -248,6 +247,16 @@ BEGIN
     ON CONFLICT (event_id) DO NOTHING;
     END IF;
 
+    PERFORM analytics.apply_daily(doc);
+END;
+$$;
+
+-- Adds one event's deltas to the daily sums (hist deltas as two packed
+-- numerics, added and subtracted). Rows of the sums that end all zero are
+-- deleted (doc->>'prune'), so that the table equals a rebuild's.
+CREATE FUNCTION analytics.apply_daily(doc jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
     IF jsonb_array_length(doc->'daily') > 0 THEN
     WITH d AS (
         SELECT * FROM jsonb_to_recordset(doc->'daily') AS x(

@@ -6,7 +6,9 @@
 -- (public.carebus_derived, as 0052 describes); it is here as written today
 -- so that it exists from the migrations on, before any analytics starts.
 DROP FUNCTION analytics.apply(jsonb);
-DROP FUNCTION analytics.apply_daily(jsonb);
+-- IF EXISTS: a database that ran 0050 while analytics.apply() still held the
+-- sums itself has analytics.apply_daily(jsonb) only if 0052's analytics ran.
+DROP FUNCTION IF EXISTS analytics.apply_daily(jsonb);
 
 -- Written by carebus-analytics from services/analytics/contrib.h's measures.
 CREATE OR REPLACE FUNCTION analytics.apply_daily(p_prune boolean) RETURNS void
