@@ -121,8 +121,11 @@ $(BUILD)/bin/carebusctl: $(CTL_SRC:%.c=$(BUILD)/obj/%.o) $(LIBCAREBUS)
 UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-# tests/unit/<folder>/test_x.c links <folder>'s objects (minus main) and the library.
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCAREBUS) $$(if $$(filter libcarebus,$$(firstword $$(subst /, ,$$*))),,$(BUILD)/lib/lib$$(firstword $$(subst /, ,$$*)).a)
+# tests/unit/<folder>/test_x.c links <folder>'s objects (minus main), the library
+# and the tests' own helpers (tests/unit/*.c, e.g. testdb.c: a throw-away database).
+UNIT_HELPER_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/unit/*.c))
+$(BUILD)/obj/tests/unit/%.o: CFLAGS_ALL += -Itests/unit
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HELPER_OBJ) $(LIBCAREBUS) $$(if $$(filter libcarebus,$$(firstword $$(subst /, ,$$*))),,$(BUILD)/lib/lib$$(firstword $$(subst /, ,$$*)).a)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $(filter-out $(LIBCAREBUS),$^) $(LIBCAREBUS) $(PKG_LIBS) $(CMOCKA_LIBS) -o $@
 

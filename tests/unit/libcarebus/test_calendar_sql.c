@@ -21,13 +21,13 @@
 #include "buf.h"
 #include "calendar_config.h"
 #include "db.h"
+#include "testdb.h"
 #include "timeutil.h"
 
 #define US INT64_C(1000000)
 #define MIN (60 * US)
 #define TS_SQL(p) "(timestamptz 'epoch' + (" p ")::bigint * interval '1 microsecond')"
 
-static char g_admin[512], g_conninfo[640], g_dbname[64];
 static db *g_db;
 
 static int64_t at(const char *rfc3339)
@@ -74,28 +74,7 @@ static calendar_config *stored_calendars(void)
 static int group_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("CAREBUS_TEST_PG");
-    if (!base || !base[0])
-        return 0;
-    snprintf(g_admin, sizeof g_admin, "%s", base);
-    snprintf(g_dbname, sizeof g_dbname, "carebus_calendar_test_%ld", (long)getpid());
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_dbname);
-    PGresult *res = PQexec(admin, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok)
-        fprintf(stderr, "test_calendar_sql: %s", PQerrorMessage(admin));
-    PQclear(res);
-    PQfinish(admin);
-    if (!ok)
-        return -1;
-    snprintf(g_conninfo, sizeof g_conninfo, "%s dbname=%s", g_admin, g_dbname);
-    g_db = db_new(g_conninfo, "test_calendar_sql");
-    if (!g_db)
-        return -1;
-    db_set_apply_migrations(g_db, true);
-    return db_ensure(g_db);
+    return testdb_open("test_calendar_sql", &g_db);
 }
 
 static int group_teardown(void **state)
@@ -103,12 +82,7 @@ static int group_teardown(void **state)
     (void)state;
     if (!g_db)
         return 0;
-    db_destroy(&g_db);
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
-    PQclear(PQexec(admin, sql));
-    PQfinish(admin);
+    testdb_close(&g_db);
     return 0;
 }
 

@@ -29,6 +29,7 @@
 #include "eventlog.h"
 #include "lag.h"
 #include "metrics.h"
+#include "testdb.h"
 
 /* --- lag_of ------------------------------------------------------------------------------- */
 
@@ -59,34 +60,12 @@ static void test_lag_of(void **state)
 
 /* --- against PostgreSQL ----------------------------------------------------------------------- */
 
-static char g_admin[512];
-static char g_dbname[64];
 static db *g_db;
 
 static int group_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("CAREBUS_TEST_PG");
-    if (!base || !base[0])
-        return 0;
-    snprintf(g_admin, sizeof g_admin, "%s", base);
-    snprintf(g_dbname, sizeof g_dbname, "carebus_consumer_test_%ld", (long)getpid());
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_dbname);
-    PGresult *res = PQexec(admin, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    PQfinish(admin);
-    if (!ok)
-        return -1;
-    char conninfo[640];
-    snprintf(conninfo, sizeof conninfo, "%s dbname=%s", g_admin, g_dbname);
-    g_db = db_new(conninfo, "test_consumer");
-    if (!g_db)
-        return -1;
-    db_set_apply_migrations(g_db, true);
-    return db_ensure(g_db);
+    return testdb_open("test_consumer", &g_db);
 }
 
 static int group_teardown(void **state)
@@ -94,12 +73,7 @@ static int group_teardown(void **state)
     (void)state;
     if (!g_db)
         return 0;
-    db_destroy(&g_db);
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
-    PQclear(PQexec(admin, sql));
-    PQfinish(admin);
+    testdb_close(&g_db);
     return 0;
 }
 

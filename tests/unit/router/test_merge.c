@@ -26,6 +26,7 @@
 #include "eventlog.h"
 #include "id.h"
 #include "router.h"
+#include "testdb.h"
 #include "unmerge.h"
 
 /* 2026-11-23T09:00:00+07:00 */
@@ -38,8 +39,6 @@
 #define VIP CAREBUS__V1__SEGMENT__SEGMENT_VIP
 #define WHOLESALE CAREBUS__V1__SEGMENT__SEGMENT_WHOLESALE
 
-static char g_admin[512];
-static char g_dbname[64];
 static db *g_db;
 static router *g_router;
 static bus *g_bus;
@@ -282,30 +281,10 @@ static void consumer_stop(void)
 static int group_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("CAREBUS_TEST_PG");
-    if (!base || !base[0])
-        return 0;
-    snprintf(g_admin, sizeof g_admin, "%s", base);
-    snprintf(g_dbname, sizeof g_dbname, "carebus_merge_test_%ld", (long)getpid());
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_dbname);
-    PGresult *res = PQexec(admin, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok)
-        fprintf(stderr, "test_merge: %s", PQerrorMessage(admin));
-    PQclear(res);
-    PQfinish(admin);
-    if (!ok)
+    if (testdb_open("test_merge", &g_db) != 0)
         return -1;
-    char conninfo[640];
-    snprintf(conninfo, sizeof conninfo, "%s dbname=%s", g_admin, g_dbname);
-    g_db = db_new(conninfo, "test_merge");
     if (!g_db)
-        return -1;
-    db_set_apply_migrations(g_db, true);
-    if (db_ensure(g_db) != 0)
-        return -1;
+        return 0;
     unsetenv("CAREBUS_ROUTER_CONFIG");
     unsetenv("CAREBUS_REOPEN_WINDOW_S");
     unsetenv("CAREBUS_ACK_CONFIG");
@@ -319,12 +298,7 @@ static int group_teardown(void **state)
     if (!g_db)
         return 0;
     router_destroy(&g_router);
-    db_destroy(&g_db);
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
-    PQclear(PQexec(admin, sql));
-    PQfinish(admin);
+    testdb_close(&g_db);
     return 0;
 }
 

@@ -36,6 +36,7 @@
 #include "hex.h"
 #include "id.h"
 #include "router.h"
+#include "testdb.h"
 
 /* 2026-11-23T09:00:00+07:00 */
 #define T0 INT64_C(1795399200000000)
@@ -43,8 +44,6 @@
 #define DAY (24 * 60 * MINUTE)
 #define VN "+84901234567"
 
-static char g_admin[512];
-static char g_dbname[64];
 static db *g_db;
 static router *g_router;
 static bus *g_bus;
@@ -477,30 +476,10 @@ static const char *dump(void)
 static int group_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("CAREBUS_TEST_PG");
-    if (!base || !base[0])
-        return 0;
-    snprintf(g_admin, sizeof g_admin, "%s", base);
-    snprintf(g_dbname, sizeof g_dbname, "carebus_route_test_%ld", (long)getpid());
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_dbname);
-    PGresult *res = PQexec(admin, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok)
-        fprintf(stderr, "test_route: %s", PQerrorMessage(admin));
-    PQclear(res);
-    PQfinish(admin);
-    if (!ok)
+    if (testdb_open("test_route", &g_db) != 0)
         return -1;
-    char conninfo[640];
-    snprintf(conninfo, sizeof conninfo, "%s dbname=%s", g_admin, g_dbname);
-    g_db = db_new(conninfo, "test_route");
     if (!g_db)
-        return -1;
-    db_set_apply_migrations(g_db, true);
-    if (db_ensure(g_db) != 0)
-        return -1;
+        return 0;
     unsetenv("CAREBUS_ROUTER_CONFIG");
     unsetenv("CAREBUS_REOPEN_WINDOW_S");
     g_router = router_new();
@@ -513,12 +492,7 @@ static int group_teardown(void **state)
     if (!g_db)
         return 0;
     router_destroy(&g_router);
-    db_destroy(&g_db);
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
-    PQclear(PQexec(admin, sql));
-    PQfinish(admin);
+    testdb_close(&g_db);
     return 0;
 }
 

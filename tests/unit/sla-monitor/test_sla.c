@@ -35,13 +35,14 @@
 #include "id.h"
 #include "partset.h"
 #include "sla.h"
+#include "testdb.h"
 #include "timeutil.h"
 
 #define US INT64_C(1000000)
 #define MIN (60 * US)
 #define HOUR (60 * MIN)
 
-static char g_admin[512], g_conninfo[640], g_dbname[64], g_clock[128], g_config_dir[PATH_MAX + 32];
+static char g_clock[128], g_config_dir[PATH_MAX + 32];
 static db *g_db;
 
 struct inst {
@@ -139,7 +140,7 @@ static void inst_open(struct inst *in, bool own_connection)
     const char *err = NULL;
     char spec[160];
     snprintf(spec, sizeof spec, "file:%s", g_clock);
-    in->db = own_connection ? db_new(g_conninfo, "test_sla_b") : g_db;
+    in->db = own_connection ? db_new(testdb_conninfo(), "test_sla_b") : g_db;
     assert_non_null(in->db);
     assert_int_equal(db_ensure(in->db), 0);
     in->bus = bus_new();
@@ -356,28 +357,7 @@ static int group_setup(void **state)
     (void)state;
     find_config_dir();
     snprintf(g_clock, sizeof g_clock, "/tmp/test_sla_clock_%ld", (long)getpid());
-    const char *base = getenv("CAREBUS_TEST_PG");
-    if (!base || !base[0])
-        return 0;
-    snprintf(g_admin, sizeof g_admin, "%s", base);
-    snprintf(g_dbname, sizeof g_dbname, "carebus_sla_test_%ld", (long)getpid());
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_dbname);
-    PGresult *res = PQexec(admin, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok)
-        fprintf(stderr, "test_sla: %s", PQerrorMessage(admin));
-    PQclear(res);
-    PQfinish(admin);
-    if (!ok)
-        return -1;
-    snprintf(g_conninfo, sizeof g_conninfo, "%s dbname=%s", g_admin, g_dbname);
-    g_db = db_new(g_conninfo, "test_sla");
-    if (!g_db)
-        return -1;
-    db_set_apply_migrations(g_db, true);
-    return db_ensure(g_db);
+    return testdb_open("test_sla", &g_db);
 }
 
 static int group_teardown(void **state)
@@ -386,12 +366,7 @@ static int group_teardown(void **state)
     unlink(g_clock);
     if (!g_db)
         return 0;
-    db_destroy(&g_db);
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
-    PQclear(PQexec(admin, sql));
-    PQfinish(admin);
+    testdb_close(&g_db);
     return 0;
 }
 

@@ -28,10 +28,9 @@
 #include "eventlog.h"
 #include "id.h"
 #include "survey.h"
+#include "testdb.h"
 #include "timeutil.h"
 
-static char g_admin[512];
-static char g_dbname[64];
 static db *g_db;
 static bus *g_bus;
 static consumer *g_consumer;
@@ -184,29 +183,7 @@ static const char *status_of(const char *ticket)
 static int group_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("CAREBUS_TEST_PG");
-    if (!base || !base[0])
-        return 0;
-    snprintf(g_admin, sizeof g_admin, "%s", base);
-    snprintf(g_dbname, sizeof g_dbname, "carebus_survey_test_%ld", (long)getpid());
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_dbname);
-    PGresult *res = PQexec(admin, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok)
-        fprintf(stderr, "test_apply: %s", PQerrorMessage(admin));
-    PQclear(res);
-    PQfinish(admin);
-    if (!ok)
-        return -1;
-    char conninfo[640];
-    snprintf(conninfo, sizeof conninfo, "%s dbname=%s", g_admin, g_dbname);
-    g_db = db_new(conninfo, "test_apply");
-    if (!g_db)
-        return -1;
-    db_set_apply_migrations(g_db, true);
-    return db_ensure(g_db);
+    return testdb_open("test_apply", &g_db);
 }
 
 static int group_teardown(void **state)
@@ -214,12 +191,7 @@ static int group_teardown(void **state)
     (void)state;
     if (!g_db)
         return 0;
-    db_destroy(&g_db);
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
-    PQclear(PQexec(admin, sql));
-    PQfinish(admin);
+    testdb_close(&g_db);
     return 0;
 }
 

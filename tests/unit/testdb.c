@@ -1,0 +1,68 @@
+/* testdb.c — the throw-away database of the unit tests that need PostgreSQL.
+ *
+ * The database is made and dropped over a separate connection to
+ * CAREBUS_TEST_PG's database (a database cannot be dropped from within);
+ * DROP ... WITH (FORCE) ends the connections a failed test left open.
+ */
+#include "testdb.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char testdb_admin[512]; /* CAREBUS_TEST_PG */
+static char testdb_name[64];   /* "" until made */
+static char testdb_info[640];  /* the database's conninfo */
+
+/* Runs one statement on the admin database; 0 or -1 (said on stderr). */
+static int testdb_admin_exec(const char *sql)
+{
+    PGconn *admin = PQconnectdb(testdb_admin);
+    PGresult *res = PQexec(admin, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "testdb: %s: %s", sql, PQerrorMessage(admin));
+    PQclear(res);
+    PQfinish(admin);
+    return ok ? 0 : -1;
+}
+
+int testdb_open(const char *name, db **out)
+{
+    *out = NULL;
+    const char *base = getenv("CAREBUS_TEST_PG");
+    if (!base || !base[0])
+        return 0;
+    snprintf(testdb_admin, sizeof testdb_admin, "%s", base);
+    char dbname[64];
+    snprintf(dbname, sizeof dbname, "carebus_%s_%ld", name, (long)getpid());
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", dbname);
+    if (testdb_admin_exec(sql) != 0)
+        return -1;
+    snprintf(testdb_name, sizeof testdb_name, "%s", dbname);
+    snprintf(testdb_info, sizeof testdb_info, "%s dbname=%s", testdb_admin, testdb_name);
+    *out = db_new(testdb_info, name);
+    if (!*out)
+        return -1;
+    db_set_apply_migrations(*out, true);
+    return db_ensure(*out);
+}
+
+const char *testdb_conninfo(void)
+{
+    return testdb_info;
+}
+
+void testdb_close(db **d)
+{
+    db_destroy(d);
+    if (!testdb_name[0])
+        return;
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", testdb_name);
+    (void)testdb_admin_exec(sql);
+    testdb_name[0] = testdb_info[0] = '\0';
+}

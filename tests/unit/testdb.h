@@ -1,0 +1,28 @@
+/* testdb.h — the throw-away database of the unit tests that need PostgreSQL.
+ *
+ * tests/with-pg.sh names a server in CAREBUS_TEST_PG; testdb_open makes a
+ * database of this process's own there (named for the test and the pid,
+ * so that test programs may run at once), with the migrations applied, and
+ * testdb_close drops it. Without CAREBUS_TEST_PG there is none and the tests
+ * skip. One such database per process.
+ */
+#ifndef CAREBUS_TESTDB_H
+#define CAREBUS_TESTDB_H
+
+#include "db.h"
+
+/* Creates the database and connects to it as application `name`, the
+ * migrations applied: the caller owns *out. 0 done, and also 0 with *out
+ * NULL when CAREBUS_TEST_PG is unset (the tests skip); -1 failed (said on
+ * stderr). Blocks. */
+int testdb_open(const char *name, db **out);
+
+/* The database's conninfo, for more connections to it ("" before
+ * testdb_open made it). Static storage. */
+const char *testdb_conninfo(void);
+
+/* Destroys *d (NULLs it) and drops the database, connections left or not;
+ * nothing to drop when testdb_open made none. Blocks. */
+void testdb_close(db **d);
+
+#endif
