@@ -22,72 +22,78 @@
     csrf: root.dataset.csrf,
   };
   const supervisor = me.role === 'supervisor';
-  let lang = root.dataset.lang === 'en' ? 'en' : 'vi';
+  const lang = root.dataset.lang === 'en' ? 'en' : 'vi';
 
   // --- words -----------------------------------------------------------------
+  // Every word once, [Vietnamese, English], so that none lacks a language;
+  // t() picks the page's.
   const WORDS = {
-    vi: {
-      inbox: 'Hộp thư', supervisor: 'Giám sát', dashboard: 'Bảng KPI', signout: 'Đăng xuất',
-      mine: 'Của tôi', team: 'Hàng đợi nhóm', unassigned: 'Chưa giao', breaching: 'Sắp trễ hạn',
-      search: 'Tìm kiếm (không cần dấu)', channel: 'Kênh', priority: 'Ưu tiên', any: 'Tất cả',
-      filters: 'Bộ lọc', queues: 'Hàng đợi', tickets: 'Yêu cầu', noTickets: 'Không có yêu cầu nào.',
-      pick: 'Chọn một yêu cầu trong hộp thư.', back: 'Quay lại hộp thư', timeline: 'Lịch sử',
-      reply: 'Trả lời', note: 'Ghi chú nội bộ', send: 'Gửi trả lời', addNote: 'Thêm ghi chú',
-      replyVia: 'Trả lời qua', canned: 'Mẫu trả lời', insert: 'Chèn', solve: 'Đã giải quyết',
-      pending: 'Chờ phản hồi', reopen: 'Mở lại', takeIt: 'Nhận xử lý', assignTo: 'Giao cho',
-      assign: 'Giao', transferTo: 'Chuyển sang nhóm', reason: 'Lý do', transfer: 'Chuyển',
-      tags: 'Nhãn', addTag: 'Thêm nhãn', remove: 'Bỏ', setPriority: 'Đặt ưu tiên',
-      customer: 'Khách hàng', identities: 'Định danh', segment: 'Phân khúc', pastTickets: 'Các yêu cầu',
-      csat: 'Mức hài lòng (CSAT)', attributes: 'Thuộc tính CRM', merge: 'Gộp khách hàng',
-      mergeId: 'Mã khách hàng cần gộp vào', unmerge: 'Tách khách hàng đã gộp', status: 'Trạng thái',
-      open: 'Đang mở', solved: 'Đã giải quyết', closed: 'Đã đóng', assignee: 'Người xử lý',
-      nobody: 'Chưa ai', sla: 'Hạn xử lý (giờ làm việc)', overdue: 'Quá hạn', left: 'còn',
-      first_response: 'Phản hồi đầu', resolution: 'Giải quyết', next_response: 'Phản hồi tiếp',
-      queued: 'Đang chờ gửi', sent: 'Đã gửi', delivered: 'Đã nhận', read: 'Đã xem', failed: 'Lỗi',
-      in: 'Khách hàng', out: 'Nhân viên', noteKind: 'Ghi chú', call: 'Cuộc gọi',
-      attachments: 'Tệp đính kèm', survey: 'Khảo sát', agents: 'Nhân viên', presence: 'Trạng thái',
-      load: 'Đang xử lý', capacity: 'Sức chứa', oldest: 'Chờ lâu nhất', reassign: 'Giao lại',
-      online: 'Trực tuyến', away: 'Vắng mặt', offline: 'Ngoại tuyến', live: 'Cập nhật trực tiếp',
-      updated: 'Đã cập nhật', shortcuts: 'Phím tắt', close: 'Đóng', error: 'Có lỗi',
-      ticketN: 'Yêu cầu', other: 'Yêu cầu khác', loading: 'Đang tải…', you: 'bạn',
-      keys: [['j / k', 'Yêu cầu sau / trước'], ['Enter', 'Mở yêu cầu'], ['r', 'Viết trả lời'],
-        ['n', 'Viết ghi chú'], ['s', 'Đánh dấu đã giải quyết'], ['p', 'Chờ phản hồi'],
-        ['/', 'Tìm kiếm'], ['g i', 'Hộp thư'], ['g s', 'Giám sát'], ['Esc', 'Quay lại'], ['?', 'Phím tắt']],
-      langName: 'English', otherLang: 'en', waiting: 'chờ', min: 'phút', h: 'giờ', d: 'ngày',
-      drop: 'Kéo yêu cầu vào nhân viên để giao lại', teamCol: 'Nhóm',
-    },
-    en: {
-      inbox: 'Inbox', supervisor: 'Supervisor', dashboard: 'KPI dashboard', signout: 'Sign out',
-      mine: 'My tickets', team: 'Team queue', unassigned: 'Unassigned', breaching: 'Breaching soon',
-      search: 'Search (diacritics optional)', channel: 'Channel', priority: 'Priority', any: 'Any',
-      filters: 'Filters', queues: 'Queues', tickets: 'Tickets', noTickets: 'No tickets.',
-      pick: 'Pick a ticket in the inbox.', back: 'Back to the inbox', timeline: 'History',
-      reply: 'Reply', note: 'Internal note', send: 'Send reply', addNote: 'Add note',
-      replyVia: 'Reply via', canned: 'Canned replies', insert: 'Insert', solve: 'Solved',
-      pending: 'Pending', reopen: 'Reopen', takeIt: 'Take it', assignTo: 'Assign to',
-      assign: 'Assign', transferTo: 'Transfer to team', reason: 'Reason', transfer: 'Transfer',
-      tags: 'Tags', addTag: 'Add tag', remove: 'Remove', setPriority: 'Set priority',
-      customer: 'Customer', identities: 'Identities', segment: 'Segment', pastTickets: 'Tickets',
-      csat: 'Satisfaction (CSAT)', attributes: 'CRM attributes', merge: 'Merge customers',
-      mergeId: 'Customer id to merge in', unmerge: 'Unmerge the merged customer', status: 'Status',
-      open: 'Open', solved: 'Solved', closed: 'Closed', assignee: 'Assignee',
-      nobody: 'Nobody', sla: 'Targets (business time)', overdue: 'Overdue', left: 'left',
-      first_response: 'First response', resolution: 'Resolution', next_response: 'Next response',
-      queued: 'Queued', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Failed',
-      in: 'Customer', out: 'Agent', noteKind: 'Note', call: 'Call',
-      attachments: 'Attachments', survey: 'Survey', agents: 'Agents', presence: 'Presence',
-      load: 'Load', capacity: 'Capacity', oldest: 'Longest wait', reassign: 'Reassign',
-      online: 'Online', away: 'Away', offline: 'Offline', live: 'Live updates',
-      updated: 'Updated', shortcuts: 'Keyboard shortcuts', close: 'Close', error: 'Error',
-      ticketN: 'Ticket', other: 'Other ticket', loading: 'Loading…', you: 'you',
-      keys: [['j / k', 'Next / previous ticket'], ['Enter', 'Open the ticket'], ['r', 'Write a reply'],
-        ['n', 'Write a note'], ['s', 'Mark solved'], ['p', 'Mark pending'], ['/', 'Search'],
-        ['g i', 'Inbox'], ['g s', 'Supervisor'], ['Esc', 'Back'], ['?', 'Shortcuts']],
-      langName: 'Tiếng Việt', otherLang: 'vi', waiting: 'waiting', min: 'min', h: 'h', d: 'd',
-      drop: 'Drag a ticket onto an agent to reassign it', teamCol: 'Team',
-    },
+    inbox: ['Hộp thư', 'Inbox'], supervisor: ['Giám sát', 'Supervisor'],
+    dashboard: ['Bảng KPI', 'KPI dashboard'], signout: ['Đăng xuất', 'Sign out'],
+    mine: ['Của tôi', 'My tickets'], team: ['Hàng đợi nhóm', 'Team queue'],
+    unassigned: ['Chưa giao', 'Unassigned'], breaching: ['Sắp trễ hạn', 'Breaching soon'],
+    search: ['Tìm kiếm (không cần dấu)', 'Search (diacritics optional)'],
+    channel: ['Kênh', 'Channel'], priority: ['Ưu tiên', 'Priority'], any: ['Tất cả', 'Any'],
+    filters: ['Bộ lọc', 'Filters'], queues: ['Hàng đợi', 'Queues'], tickets: ['Yêu cầu', 'Tickets'],
+    noTickets: ['Không có yêu cầu nào.', 'No tickets.'],
+    pick: ['Chọn một yêu cầu trong hộp thư.', 'Pick a ticket in the inbox.'],
+    back: ['Quay lại hộp thư', 'Back to the inbox'], timeline: ['Lịch sử', 'History'],
+    reply: ['Trả lời', 'Reply'], note: ['Ghi chú nội bộ', 'Internal note'],
+    send: ['Gửi trả lời', 'Send reply'], addNote: ['Thêm ghi chú', 'Add note'],
+    replyVia: ['Trả lời qua', 'Reply via'], canned: ['Mẫu trả lời', 'Canned replies'],
+    insert: ['Chèn', 'Insert'], solve: ['Đã giải quyết', 'Solved'],
+    pending: ['Chờ phản hồi', 'Pending'], reopen: ['Mở lại', 'Reopen'],
+    takeIt: ['Nhận xử lý', 'Take it'], assignTo: ['Giao cho', 'Assign to'],
+    assign: ['Giao', 'Assign'], transferTo: ['Chuyển sang nhóm', 'Transfer to team'],
+    reason: ['Lý do', 'Reason'], transfer: ['Chuyển', 'Transfer'], tags: ['Nhãn', 'Tags'],
+    addTag: ['Thêm nhãn', 'Add tag'], remove: ['Bỏ', 'Remove'],
+    setPriority: ['Đặt ưu tiên', 'Set priority'], customer: ['Khách hàng', 'Customer'],
+    identities: ['Định danh', 'Identities'], segment: ['Phân khúc', 'Segment'],
+    pastTickets: ['Các yêu cầu', 'Tickets'], csat: ['Mức hài lòng (CSAT)', 'Satisfaction (CSAT)'],
+    attributes: ['Thuộc tính CRM', 'CRM attributes'], merge: ['Gộp khách hàng', 'Merge customers'],
+    mergeId: ['Mã khách hàng cần gộp vào', 'Customer id to merge in'],
+    unmerge: ['Tách khách hàng đã gộp', 'Unmerge the merged customer'],
+    status: ['Trạng thái', 'Status'], open: ['Đang mở', 'Open'],
+    solved: ['Đã giải quyết', 'Solved'], closed: ['Đã đóng', 'Closed'],
+    assignee: ['Người xử lý', 'Assignee'], nobody: ['Chưa ai', 'Nobody'],
+    sla: ['Hạn xử lý (giờ làm việc)', 'Targets (business time)'], overdue: ['Quá hạn', 'Overdue'],
+    left: ['còn', 'left'], first_response: ['Phản hồi đầu', 'First response'],
+    resolution: ['Giải quyết', 'Resolution'], next_response: ['Phản hồi tiếp', 'Next response'],
+    queued: ['Đang chờ gửi', 'Queued'], sent: ['Đã gửi', 'Sent'],
+    delivered: ['Đã nhận', 'Delivered'], read: ['Đã xem', 'Read'], failed: ['Lỗi', 'Failed'],
+    in: ['Khách hàng', 'Customer'], out: ['Nhân viên', 'Agent'], noteKind: ['Ghi chú', 'Note'],
+    call: ['Cuộc gọi', 'Call'], attachments: ['Tệp đính kèm', 'Attachments'],
+    survey: ['Khảo sát', 'Survey'], agents: ['Nhân viên', 'Agents'],
+    presence: ['Trạng thái', 'Presence'], load: ['Đang xử lý', 'Load'],
+    capacity: ['Sức chứa', 'Capacity'], oldest: ['Chờ lâu nhất', 'Longest wait'],
+    reassign: ['Giao lại', 'Reassign'], online: ['Trực tuyến', 'Online'],
+    away: ['Vắng mặt', 'Away'], offline: ['Ngoại tuyến', 'Offline'],
+    live: ['Cập nhật trực tiếp', 'Live updates'], updated: ['Đã cập nhật', 'Updated'],
+    shortcuts: ['Phím tắt', 'Keyboard shortcuts'], close: ['Đóng', 'Close'],
+    error: ['Có lỗi', 'Error'], ticketN: ['Yêu cầu', 'Ticket'],
+    other: ['Yêu cầu khác', 'Other ticket'], loading: ['Đang tải…', 'Loading…'],
+    you: ['bạn', 'you'], langName: ['English', 'Tiếng Việt'], otherLang: ['en', 'vi'],
+    waiting: ['chờ', 'waiting'], min: ['phút', 'min'], h: ['giờ', 'h'], d: ['ngày', 'd'],
+    drop: ['Kéo yêu cầu vào nhân viên để giao lại', 'Drag a ticket onto an agent to reassign it'],
+    teamCol: ['Nhóm', 'Team'], skip: ['Tới nội dung chính', 'Skip to content'],
+    outOfScope: ['Yêu cầu này không thuộc phạm vi của bạn.', 'This ticket is outside your scope.'],
   };
-  const t = (k) => (WORDS[lang][k] !== undefined ? WORDS[lang][k] : k);
+  const pick = (pair) => pair[lang === 'en' ? 1 : 0];
+  const t = (k) => (WORDS[k] !== undefined ? pick(WORDS[k]) : k);
+  // The keyboard shortcuts: the keys, then what they do in each language.
+  const SHORTCUTS = [
+    ['j / k', 'Yêu cầu sau / trước', 'Next / previous ticket'],
+    ['Enter', 'Mở yêu cầu', 'Open the ticket'],
+    ['r', 'Viết trả lời', 'Write a reply'],
+    ['n', 'Viết ghi chú', 'Write a note'],
+    ['s', 'Đánh dấu đã giải quyết', 'Mark solved'],
+    ['p', 'Chờ phản hồi', 'Mark pending'],
+    ['/', 'Tìm kiếm', 'Search'],
+    ['g i', 'Hộp thư', 'Inbox'],
+    ['g s', 'Giám sát', 'Supervisor'],
+    ['Esc', 'Quay lại', 'Back'],
+    ['?', 'Phím tắt', 'Shortcuts'],
+  ];
   const CHANNELS = ['zalo', 'facebook', 'email', 'phone', 'chat', 'sms', 'whatsapp', 'instagram',
     'tiktok', 'twitter', 'helpcenter', 'store'];
   const ICON = { zalo: 'Z', facebook: 'f', email: '@', phone: '☎', chat: '…', sms: '✉',
@@ -192,7 +198,7 @@
   const header = el('header', { class: 'top' });
   const main = el('main', { id: 'main', tabindex: '-1' });
   const dialog = el('dialog', { id: 'help', 'aria-labelledby': 'help-title' });
-  root.append(el('a', { class: 'skip', href: '#main' }, lang === 'vi' ? 'Tới nội dung chính' : 'Skip to content'),
+  root.append(el('a', { class: 'skip', href: '#main' }, t('skip')),
     header, main, dialog, live);
 
   function drawHeader() {
@@ -321,7 +327,7 @@
       drawCustomer();
     } catch (e) {
       state.ticket = null;
-      fill(ticketPane, el('p', { class: 'error', role: 'alert' }, e.status === 403 ? (lang === 'vi' ? 'Yêu cầu này không thuộc phạm vi của bạn.' : 'This ticket is outside your scope.') : e.message));
+      fill(ticketPane, el('p', { class: 'error', role: 'alert' }, e.status === 403 ? t('outOfScope') : e.message));
       fill(customerPane);
     }
   }
@@ -524,7 +530,7 @@
   }
   function showHelp() {
     fill(dialog, el('h2', { id: 'help-title' }, t('shortcuts')),
-      el('dl', { class: 'keys' }, t('keys').flatMap(([k, v]) => [el('dt', {}, el('kbd', {}, k)), el('dd', {}, v)])),
+      el('dl', { class: 'keys' }, SHORTCUTS.flatMap(([k, ...what]) => [el('dt', {}, el('kbd', {}, k)), el('dd', {}, pick(what))])),
       el('button', { type: 'button', onclick: () => dialog.close() }, t('close')));
     dialog.showModal();
   }
