@@ -58,11 +58,6 @@ void sessions_destroy(sessions **ps)
     *ps = NULL;
 }
 
-long sessions_ttl(const sessions *s)
-{
-    return s->ttl_s;
-}
-
 const struct desk_session *sessions_add(sessions *s, const struct desk_session *proto,
                                         char token[DESK_TOKEN_LEN])
 {

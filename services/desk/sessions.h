@@ -49,7 +49,6 @@ typedef struct sessions sessions;
 
 sessions *sessions_new(long ttl_s);
 void sessions_destroy(sessions **ps);
-long sessions_ttl(const sessions *s);
 
 /* Stores a copy of proto (its hash, csrf and expiry are set here) and
  * writes the new token to token. The stored session, or NULL when full. */
