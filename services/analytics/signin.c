@@ -129,13 +129,9 @@ http_status signin_get(http_req *r, void *arg)
 http_status signin_post(http_req *r, void *arg)
 {
     analytics *a = arg;
-    size_t len;
-    const char *body = http_body(r, &len);
     struct form f = {0};
-    if (form_parse(body, len, &f) != 0) {
-        http_reply_error(r, 400, "invalid", NULL, "could not read the form");
+    if (session_form(r, &f) != 0)
         return HTTP_DONE;
-    }
     enum dash_lang lang = form_lang(&f, r);
     const char *next = form_get(&f, "next");
     const char *const *L = dashboard_labels[lang];
@@ -189,13 +185,9 @@ out:
 http_status signout_post(http_req *r, void *arg)
 {
     analytics *a = arg;
-    size_t len;
-    const char *body = http_body(r, &len);
     struct form f = {0};
-    if (form_parse(body, len, &f) != 0) {
-        http_reply_error(r, 400, "invalid", NULL, "could not read the form");
+    if (session_form(r, &f) != 0)
         return HTTP_DONE;
-    }
     enum dash_lang lang = form_lang(&f, r);
     const char *cookie = http_cookie(r, SESSION_COOKIE);
     if (cookie &&

@@ -273,13 +273,9 @@ static void signin_done(struct pool_job *j, bool cancelled)
 http_status signin_post(http_req *r, void *arg)
 {
     desk *d = arg;
-    size_t len;
-    const char *body = http_body(r, &len);
     struct form f = {0};
-    if (form_parse(body, len, &f) != 0) {
-        http_reply_error(r, 400, "invalid", NULL, "could not read the form");
+    if (session_form(r, &f) != 0)
         return HTTP_DONE;
-    }
     const char *l = form_get(&f, "lang");
     const char *lang = l ? (strcmp(l, "en") == 0 ? "en" : "vi") : desk_lang(r);
     const char *const *L = labels[strcmp(lang, "en") == 0];
@@ -383,13 +379,9 @@ void signin_revoke(desk *d, const char *key)
 http_status signout_post(http_req *r, void *arg)
 {
     desk *d = arg;
-    size_t len;
-    const char *body = http_body(r, &len);
     struct form f = {0};
-    if (form_parse(body, len, &f) != 0) {
-        http_reply_error(r, 400, "invalid", NULL, "could not read the form");
+    if (session_form(r, &f) != 0)
         return HTTP_DONE;
-    }
     const char *lang = desk_lang(r);
     const struct desk_session *s = desk_session(d, r);
     const char *token = form_get(&f, "csrf");

@@ -295,6 +295,16 @@ bool session_same_origin(http_req *r)
     return host && p && strcmp(p + 3, host) == 0;
 }
 
+int session_form(http_req *r, struct form *f)
+{
+    size_t len;
+    const char *body = http_body(r, &len);
+    if (form_parse(body, len, f) == 0)
+        return 0;
+    http_reply_error(r, 400, "invalid", NULL, "could not read the form");
+    return -1;
+}
+
 bool session_guard(session *s, auth *a, http_req *r, unsigned access)
 {
     if (access & SCOPE_PUBLIC)

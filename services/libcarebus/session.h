@@ -26,6 +26,7 @@
 
 #include "auth.h"
 #include "dbq.h"
+#include "form.h"
 #include "http.h"
 #include "id.h"
 #include "loop.h"
@@ -86,6 +87,11 @@ void session_clear_cookie(http_req *r);
 /* True when a state-changing request (a form's POST) comes from the page's
  * own origin: its Origin header, when sent, names the Host it was sent to. */
 bool session_same_origin(http_req *r);
+
+/* Reads the form a page POSTed (its body) into f, which must be zeroed;
+ * the caller form_release()s it. 0, or -1 after answering 400 (a body that
+ * is not a form form_parse takes). */
+int session_form(http_req *r, struct form *f);
 
 /* A guard for services with pages (http.h): public routes pass; others
  * need a Bearer key or a session (rate limited like the key) with the

@@ -310,6 +310,11 @@ def test_the_dashboard_needs_a_read_key_or_a_session(stack):
         assert r.status == status and r.header("set-cookie") is None, r
     r = sign_in(st, reader["key"], origin="http://evil.example")
     assert r.status == 403 and r.header("set-cookie") is None, r
+    # A body that is no form (a decoded NUL): 400, on either form.
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for path in ("/signin", "/signout"):
+        r = h.http_request(a + path, "POST", "key=a%00b", form)
+        assert r.status == 400 and r.json()["error"]["code"] == "invalid", r
 
     # Signed in: a session cookie, then back where it was going.
     r = sign_in(st, f"  {reader['key']}\n", next_="/?from=2026-01-01&lang=en", origin=a)

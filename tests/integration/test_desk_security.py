@@ -54,10 +54,16 @@ def test_sessions_csrf_and_scope(stack):
     # b. sign-in
     DeskClient(st).sign_in("lan", "wrong password", status=401)
     DeskClient(st).sign_in("nobody", status=401)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = anon.request("POST", "/signin", "login=lan&password=a%00b", form)  # no form: a NUL
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid", r
     lan = DeskClient(st)
     r = lan.sign_in("lan@example.vn")
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie, cookie
+    r = lan.request("POST", "/signout", "csrf=a%00b", form)  # no form: 400, still signed in
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid", r
+    assert lan.request("GET", "/").status == 200
     assert "Secure" not in cookie  # plain HTTP here; over TLS it is added
     assert lan.api("GET", f"/v1/tickets/{mine}").status == 200
 
