@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "civil.h"
+#include "rowcopy.h"
 
 /* --- descriptions ------------------------------------------------------------ */
 
@@ -398,4 +399,60 @@ void rows_daily_delta_entry(struct daily_row *r, const agg_entry *e, bool *prune
         contrib_hist_pack(pos, r->hist[h]);
         contrib_hist_pack(neg, r->hist_sub[h]);
     }
+}
+
+int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n,
+                      const char *const into[ROWS_TICKET_TABLES], agg *a)
+{
+    struct ticket_facts *fs = malloc((n ? n : 1) * sizeof *fs);
+    rowcopy tk, sm, sv, sl;
+    int rc = -1;
+    if (!fs || rowcopy_begin(&tk, c, &rows_tickets, into[ROWS_TICKETS], NULL) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        contrib_facts(cal, ts[i], model_segment_of(m, ts[i]->customer), &fs[i]);
+        if (a && contrib_ticket(a, cal, ts[i], &fs[i], +1) != 0)
+            rowcopy_fail(&tk);
+        struct ticket_row r;
+        if (rows_ticket(&r, ts[i], &fs[i]) != 0)
+            rowcopy_fail(&tk);
+        rowcopy_row(&tk, &r);
+        rows_ticket_clear(&r);
+    }
+    if (rowcopy_end(&tk) != 0 ||
+        rowcopy_begin(&sm, c, &rows_samples, into[ROWS_SAMPLES], NULL) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        int64_t ms[4];
+        int32_t day[4];
+        int metric[4];
+        int k = rows_sample_count(&fs[i], ms, day, metric);
+        for (int j = 0; j < k; j++) {
+            struct sample_row r;
+            rows_sample(&r, ts[i], &fs[i], metric[j], ms[j], day[j]);
+            rowcopy_row(&sm, &r);
+        }
+    }
+    if (rowcopy_end(&sm) != 0 ||
+        rowcopy_begin(&sv, c, &rows_surveys, into[ROWS_SURVEYS], NULL) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ts[i]->nsurveys; j++) {
+            struct survey_row r;
+            rows_survey(&r, ts[i], j);
+            rowcopy_row(&sv, &r);
+        }
+    if (rowcopy_end(&sv) != 0 ||
+        rowcopy_begin(&sl, c, &rows_sla_events, into[ROWS_SLA_EVENTS], NULL) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ts[i]->sla.n; j++) {
+            struct sla_event_row r;
+            if (rows_sla_event(&r, ts[i], j) == 0)
+                rowcopy_row(&sl, &r);
+        }
+    rc = rowcopy_end(&sl);
+out:
+    free(fs);
+    return rc;
 }

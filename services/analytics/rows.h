@@ -14,9 +14,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "contrib.h"
 #include "model.h"
 #include "rowset.h"
+#include "timebase.h"
 
 #define ROWS_DAY_LEN 11
 
@@ -98,6 +101,18 @@ void rows_sample(struct sample_row *r, const model_ticket *t, const struct ticke
 void rows_survey(struct survey_row *r, const model_ticket *t, size_t i);
 /* -1 when the ticket's i-th SLA point has no event id (not written). */
 int rows_sla_event(struct sla_event_row *r, const model_ticket *t, size_t i);
+/* The tables rows_copy_tickets writes, in this order. */
+enum { ROWS_TICKETS, ROWS_SAMPLES, ROWS_SURVEYS, ROWS_SLA_EVENTS, ROWS_TICKET_TABLES };
+
+/* COPYs the rows of tickets ts[0..n) (the ticket's, its samples', surveys'
+ * and SLA events') into into[ROWS_*], NULL for analytics' own table of
+ * that kind. Each ticket's facts are computed once, here (business time is
+ * the costly part), for its row and its samples'. With a non-NULL
+ * a, also adds each ticket's contribution to the sums (the rebuild's).
+ * 0, or -1 with the COPY in progress failed. Blocks. */
+int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n,
+                      const char *const into[ROWS_TICKET_TABLES], agg *a);
+
 /* A daily row with the entry's sums and histograms (the rebuild's). */
 void rows_daily_entry(struct daily_row *r, const agg_entry *e);
 /* A delta row of the live path; *prune is set when anything went down. */

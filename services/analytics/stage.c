@@ -132,59 +132,15 @@ void stage_forget(stage *st)
     st->conn = NULL;
 }
 
-/* The changed tickets' rows: each ticket's facts computed once (business
- * time is the costly part), then one COPY per table, as the rebuild does. */
+/* The changed tickets' rows, into the staging tables (as the rebuild
+ * writes its own, rows.h). */
 static int copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n)
 {
-    struct ticket_facts *fs = malloc((n ? n : 1) * sizeof *fs);
-    rowcopy tk, sm, sv, sl;
-    int rc = -1;
-    if (!fs || rowcopy_begin(&tk, c, &rows_tickets, staged[S_TICKETS].name, NULL) != 0)
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        contrib_facts(cal, ts[i], model_segment_of(m, ts[i]->customer), &fs[i]);
-        struct ticket_row r;
-        if (rows_ticket(&r, ts[i], &fs[i]) != 0)
-            rowcopy_fail(&tk);
-        rowcopy_row(&tk, &r);
-        rows_ticket_clear(&r);
-    }
-    if (rowcopy_end(&tk) != 0 ||
-        rowcopy_begin(&sm, c, &rows_samples, staged[S_SAMPLES].name, NULL) != 0)
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        int64_t ms[4];
-        int32_t day[4];
-        int metric[4];
-        int k = rows_sample_count(&fs[i], ms, day, metric);
-        for (int j = 0; j < k; j++) {
-            struct sample_row r;
-            rows_sample(&r, ts[i], &fs[i], metric[j], ms[j], day[j]);
-            rowcopy_row(&sm, &r);
-        }
-    }
-    if (rowcopy_end(&sm) != 0 ||
-        rowcopy_begin(&sv, c, &rows_surveys, staged[S_SURVEYS].name, NULL) != 0)
-        goto out;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < ts[i]->nsurveys; j++) {
-            struct survey_row r;
-            rows_survey(&r, ts[i], j);
-            rowcopy_row(&sv, &r);
-        }
-    if (rowcopy_end(&sv) != 0 ||
-        rowcopy_begin(&sl, c, &rows_sla_events, staged[S_SLA].name, NULL) != 0)
-        goto out;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < ts[i]->sla.n; j++) {
-            struct sla_event_row r;
-            if (rows_sla_event(&r, ts[i], j) == 0)
-                rowcopy_row(&sl, &r);
-        }
-    rc = rowcopy_end(&sl);
-out:
-    free(fs);
-    return rc;
+    const char *const into[ROWS_TICKET_TABLES] = {[ROWS_TICKETS] = staged[S_TICKETS].name,
+                                                  [ROWS_SAMPLES] = staged[S_SAMPLES].name,
+                                                  [ROWS_SURVEYS] = staged[S_SURVEYS].name,
+                                                  [ROWS_SLA_EVENTS] = staged[S_SLA].name};
+    return rows_copy_tickets(c, cal, m, ts, n, into, NULL);
 }
 
 static int copy_customers(PGconn *c, const footprint *fp)
