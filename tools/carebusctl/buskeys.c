@@ -71,15 +71,6 @@ static int bus_settings(const struct bus_opts *o, struct curve_config *c)
     return 0;
 }
 
-static void bus_print_json(json_t *j)
-{
-    char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    if (txt)
-        printf("%s\n", txt);
-    free(txt);
-    json_decref(j);
-}
-
 /* --- bus keys ------------------------------------------------------------------ */
 
 /* A path in the keys folder. */
@@ -295,7 +286,7 @@ int buskeys_allow(int argc, char **argv)
     curve_key_encode(add.key, pub);
     curve_key_encode(sec, secret);
     if (o.json) {
-        bus_print_json(json_pack("{s:s, s:s, s:s, s:s}", "name", add.name, "server_key", server,
+        ctl_print_json(json_pack("{s:s, s:s, s:s, s:s}", "name", add.name, "server_key", server,
                                  "public_key", pub, "secret_key", secret));
     } else {
         printf("# The bus key of \"%s\", for its subscriber (a CURVE client: set the server key,\n"
@@ -369,7 +360,7 @@ int buskeys_list(int argc, char **argv)
             printf("%-40s  %s\n", key, list.clients[i].name);
     }
     if (arr)
-        bus_print_json(arr);
+        ctl_print_json(arr);
     curve_allowlist_release(&list);
     return CTL_OK;
 }

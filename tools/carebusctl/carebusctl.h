@@ -2,6 +2,8 @@
 #ifndef CAREBUSCTL_H
 #define CAREBUSCTL_H
 
+#include <jansson.h>
+
 #include "db.h"
 
 enum { CTL_OK = 0, CTL_FAILED = 1, CTL_USAGE = 2 };
@@ -34,5 +36,9 @@ int channels_list(int argc, char **argv);
 /* Connects to CAREBUS_PG and applies pending migrations; NULL after
  * printing why. Blocks. */
 db *ctl_connect(void);
+
+/* Prints j compactly on one line of stdout (nothing when j is NULL) and
+ * releases it (--json output). */
+void ctl_print_json(json_t *j);
 
 #endif

@@ -170,13 +170,7 @@ int channels_list(int argc, char **argv)
             printf("%-10s  %-32s  %-8s  %-20s  %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
                    "********", PQgetvalue(res, i, 2), expires[0] ? expires : "-");
     }
-    if (arr) {
-        char *txt = json_dumps(arr, JSON_COMPACT);
-        if (txt)
-            printf("%s\n", txt);
-        free(txt);
-        json_decref(arr);
-    }
+    ctl_print_json(arr);
     PQclear(res);
     db_destroy(&d);
     return CTL_OK;

@@ -47,6 +47,15 @@ db *ctl_connect(void)
     return d;
 }
 
+void ctl_print_json(json_t *j)
+{
+    char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (txt)
+        printf("%s\n", txt);
+    free(txt);
+    json_decref(j);
+}
+
 /* Option parsing shared by the commands: --name V, --channels V,
  * --scopes V, --agent V, --json. */
 struct key_opts {
@@ -256,11 +265,7 @@ int keys_create(int argc, char **argv)
         json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s?}", "id", id, "name", o.name, "key",
                               key, "channels", channels_json(o.channels ? shown : NULL), "scopes",
                               scopes_json(scopes_shown), "agent_id", o.agent);
-        char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        if (txt)
-            printf("%s\n", txt);
-        free(txt);
-        json_decref(j);
+        ctl_print_json(j);
     } else {
         printf("id:       %s\nname:     %s\nchannels: %s\nscopes:   %s\nagent:    %s\n"
                "key:      %s\n\n"
@@ -320,13 +325,7 @@ int keys_list(int argc, char **argv)
                    revoked[0] ? revoked : "-");
         }
     }
-    if (arr) {
-        char *txt = json_dumps(arr, JSON_COMPACT);
-        if (txt)
-            printf("%s\n", txt);
-        free(txt);
-        json_decref(arr);
-    }
+    ctl_print_json(arr);
     PQclear(res);
     db_destroy(&d);
     return CTL_OK;
