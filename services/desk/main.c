@@ -58,11 +58,10 @@ int desk_configure(desk *d)
 
 static void *worker_new(void *arg)
 {
-    desk *d = arg;
+    (void)arg;
     struct desk_worker *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    (void)d;
     w->curl = curl_easy_init();
     return w;
 }
