@@ -110,7 +110,6 @@ static consumer_result store_stage(consumer_txn *tx, const event *ev, void *arg)
     return CONSUMER_OK;
 }
 
-/* Applies the staged batch to the model and writes what it changed. */
 /* customer.erased: kept for the flush (erased.h). */
 static consumer_result store_erased(consumer_txn *tx, const event *ev, void *arg)
 {
@@ -128,6 +127,7 @@ static consumer_result store_erased(consumer_txn *tx, const event *ev, void *arg
     return CONSUMER_OK;
 }
 
+/* Applies the staged batch to the model and writes what it changed. */
 static int store_apply(store *s, db *d)
 {
     model *m = s->m;
