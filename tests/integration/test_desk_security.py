@@ -17,12 +17,17 @@
 
 import http.client
 import ssl
-import subprocess
+import sys
 import urllib.parse
+from pathlib import Path
 
 import carebus_harness as h
 from desk_support import FAST_HASH, PASSWORD, DeskClient, desk_stack, save_agent
 from test_router_acceptance import post, routed_ticket
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from emulators.tls import test_certificate as tls_certificate  # noqa: E402
 
 
 def contact(st, handle, text):
@@ -139,14 +144,7 @@ def test_ids_are_one_segment_and_a_restart_ends_every_session(stack):
 
 def test_over_tls_the_cookie_is_secure(stack):
     st = stack()
-    d = st.log_dir / "tls"
-    d.mkdir()
-    cert, key = d / "cert.pem", d / "key.pem"
-    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", str(key), "-out", str(cert)],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=h.scaled(60))
-    assert p.returncode == 0, p.stdout
+    cert, key = tls_certificate()
     st["ingest"].start(wait_ready=False, extra_env=FAST_HASH)
     st["router"].start(wait_ready=False)
     desk = st["desk"]

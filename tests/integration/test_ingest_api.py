@@ -24,10 +24,16 @@ import os
 import re
 import ssl
 import subprocess
+import sys
 import threading
 import uuid
+from pathlib import Path
 
 import carebus_harness as h
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from emulators.tls import test_certificate as tls_certificate  # noqa: E402
 
 SAMPLE = {
     "channel": "zalo",
@@ -608,14 +614,7 @@ def test_customer_look_up_by_every_handle_kind(stack):
 
 def test_tls_with_a_self_signed_certificate(stack):
     st = stack()
-    d = st.log_dir / "tls"
-    d.mkdir()
-    cert, key = d / "cert.pem", d / "key.pem"
-    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", str(key), "-out", str(cert)],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=h.scaled(60))
-    assert p.returncode == 0, p.stdout
+    cert, key = tls_certificate()
     svc = st["ingest"]
     svc.start(wait_ready=False, extra_env={"CAREBUS_TLS_CERT": str(cert),
                                            "CAREBUS_TLS_KEY": str(key)})
@@ -662,7 +661,7 @@ def test_tls_with_a_self_signed_certificate(stack):
     except (OSError, http.client.HTTPException):
         pass
     # A certificate that does not parse stops the start-up with an error.
-    bad = d / "bad.pem"
+    bad = st.log_dir / "bad.pem"
     bad.write_text("not a certificate\n")
     svc.stop()
     svc.start(wait_ready=False, extra_env={"CAREBUS_TLS_CERT": str(bad),
