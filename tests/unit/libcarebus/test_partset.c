@@ -25,38 +25,23 @@
 #include "eventlog.h"
 #include "id.h"
 #include "partset.h"
+#include "testdb.h"
 #include "timeutil.h"
 
 #define MS 300
 #define PARTS 4
 
-static char g_admin[512];
-static char g_dbname[64];
 static db *g_db, *g_db2;
 
 static int group_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("CAREBUS_TEST_PG");
-    if (!base || !base[0])
+    if (testdb_open("test_partset", &g_db) != 0)
+        return -1;
+    if (!g_db)
         return 0;
-    snprintf(g_admin, sizeof g_admin, "%s", base);
-    snprintf(g_dbname, sizeof g_dbname, "carebus_partset_test_%ld", (long)getpid());
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_dbname);
-    PGresult *res = PQexec(admin, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    PQfinish(admin);
-    if (!ok)
-        return -1;
-    char conninfo[640];
-    snprintf(conninfo, sizeof conninfo, "%s dbname=%s", g_admin, g_dbname);
-    if (!(g_db = db_new(conninfo, "test_partset")) || !(g_db2 = db_new(conninfo, "test_partset2")))
-        return -1;
-    db_set_apply_migrations(g_db, true);
-    return db_ensure(g_db) == 0 && db_ensure(g_db2) == 0 ? 0 : -1;
+    g_db2 = db_new(testdb_conninfo(), "test_partset2");
+    return g_db2 && db_ensure(g_db2) == 0 ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -64,13 +49,8 @@ static int group_teardown(void **state)
     (void)state;
     if (!g_db)
         return 0;
-    db_destroy(&g_db);
     db_destroy(&g_db2);
-    PGconn *admin = PQconnectdb(g_admin);
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
-    PQclear(PQexec(admin, sql));
-    PQfinish(admin);
+    testdb_close(&g_db);
     return 0;
 }
 
