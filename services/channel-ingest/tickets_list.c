@@ -9,8 +9,9 @@
  * it: SLA states are read as a set or by a walk depending on how many
  * tickets are in them (counted, keyed_sql), a search by a walk back from
  * the newest message or through the search index depending on its words'
- * frequency (search_sql). Nothing indexes updated_at (0011 says why):
- * "updated" sorts what its filters select. Every value
+ * frequency (search_sql). Nothing on router.tickets indexes updated_at
+ * (0016 says why): "updated" merges the active tickets' order, kept in
+ * router.queue_members, with the settled ones' (settled_at). Every value
  * reaches PostgreSQL as a parameter; only fixed fragments are spliced, and
  * PostgreSQL plans each statement with its values (an unnamed statement),
  * so "status=open" uses the open tickets' index.
@@ -610,18 +611,30 @@ static void cursor_value(struct list_sql *s, const struct tickets_query *q, size
         buf_printf(&s->sql, "%s::%s", ref, k->type == KEY_UUID ? "uuid" : "smallint");
 }
 
+/* Where a statement reads the tickets from: all of router.tickets in the
+ * order of an index on it, or for the "updated" order (0016_router_updated_order.sql)
+ * the active ones through router.queue_members qm, or the settled ones
+ * through router.tickets.settled_at. */
+enum ticket_source { SOURCE_ALL, SOURCE_ACTIVE, SOURCE_SETTLED };
+
 /* One way to find the page's ids and keys, in order; gate: a condition
  * that decides, once, whether this way runs (NULL: always). */
 static void inner_select(struct list_sql *s, const struct tickets_query *q,
                          const struct sort_key *k, size_t nk, bool desc, enum clock_read cr,
-                         const char *gate)
+                         enum ticket_source from, const char *gate)
 {
     buf_puts(&s->sql, "(SELECT t.id");
     for (size_t i = 0; i < nk; i++)
         buf_printf(&s->sql, ", %s AS k%zu", k[i].expr, i);
-    buf_puts(&s->sql, " FROM router.tickets t");
+    if (from == SOURCE_ACTIVE)
+        buf_puts(&s->sql,
+                 " FROM router.queue_members qm JOIN router.tickets t ON t.id = qm.ticket_id");
+    else
+        buf_puts(&s->sql, " FROM router.tickets t");
     ticket_joins(s, q, "t.id", cr);
     buf_printf(&s->sql, " WHERE %s", gate ? gate : "true");
+    if (from == SOURCE_SETTLED)
+        buf_puts(&s->sql, " AND t.settled_at IS NOT NULL");
     ticket_filters(s, q, cr);
     if (q->has_cursor) {
         /* A filter on one agent or one status pins the first column of its
@@ -654,6 +667,55 @@ static void inner_select(struct list_sql *s, const struct tickets_query *q,
     buf_puts(&s->sql, ")");
 }
 
+/* Whether the status filter lets in a status of the list "a,b". */
+static bool status_admits(const struct tickets_query *q, const char *a, const char *b)
+{
+    if (!q->status[0])
+        return true;
+    char item[32];
+    const char *p = q->status;
+    while (next_item(&p, item, sizeof item))
+        if (strcmp(item, a) == 0 || strcmp(item, b) == 0)
+            return true;
+    return false;
+}
+
+/* The "updated" order: the newest of the active tickets (by
+ * queue_members.updated_at, a copy of updated_at that its index orders)
+ * and of the settled ones (by settled_at, which is updated_at while
+ * settled), merged. A status filter or an SLA state (only active tickets
+ * have running clocks: ticket_filters says so) leaves one of the two out
+ * (the active one stays when nothing can match: its filters say so). */
+static void inner_updated(struct list_sql *s, const struct tickets_query *q, enum clock_read cr,
+                          const char *gate)
+{
+    static const struct sort_key active[] = {{"qm.updated_at", KEY_TIME}, {"qm.ticket_id", KEY_UUID}},
+                                 settled[] = {{"t.settled_at", KEY_TIME}, {"t.id", KEY_UUID}};
+    bool with_settled = !q->sla[0] && status_admits(q, "solved", "closed"),
+         with_active = !with_settled || status_admits(q, "open", "pending");
+    buf_puts(&s->sql, "(SELECT u.id, u.k0, u.k1 FROM (");
+    if (with_active)
+        inner_select(s, q, active, 2, true, cr, SOURCE_ACTIVE, gate);
+    if (with_active && with_settled)
+        buf_puts(&s->sql, " UNION ALL ");
+    if (with_settled)
+        inner_select(s, q, settled, 2, true, cr, SOURCE_SETTLED, gate);
+    buf_puts(&s->sql, ") u ORDER BY u.k0 DESC, u.k1 DESC LIMIT ");
+    param_i64(s, (int64_t)q->limit + 1);
+    buf_puts(&s->sql, ")");
+}
+
+/* One way to find the page's ids and keys in the query's order. */
+static void inner_page(struct list_sql *s, const struct tickets_query *q,
+                       const struct sort_key *k, size_t nk, bool desc, enum clock_read cr,
+                       const char *gate)
+{
+    if (q->sort == TICKETS_SORT_UPDATED)
+        inner_updated(s, q, cr, gate);
+    else
+        inner_select(s, q, k, nk, desc, cr, SOURCE_ALL, gate);
+}
+
 /* The page's rows: the inner query finds the ids and keys (an index-only
  * walk where the filters allow), the outer one reads each row's ticket,
  * its JSON and its clock. SLA states are read one of two ways, chosen by
@@ -675,11 +737,11 @@ static void keyed_sql(const struct tickets_query *q, struct list_sql *s)
                    k[i].type == KEY_TIME ? ", " TS_US("p.k%zu") "::text" : ", p.k%zu::text", i);
     buf_puts(&s->sql, " FROM (");
     if (q->sla[0]) {
-        inner_select(s, q, k, nk, desc, CLOCK_SET, "(SELECT yes FROM few)");
+        inner_page(s, q, k, nk, desc, CLOCK_SET, "(SELECT yes FROM few)");
         buf_puts(&s->sql, " UNION ALL ");
-        inner_select(s, q, k, nk, desc, CLOCK_PROBE, "NOT (SELECT yes FROM few)");
+        inner_page(s, q, k, nk, desc, CLOCK_PROBE, "NOT (SELECT yes FROM few)");
     } else {
-        inner_select(s, q, k, nk, desc, CLOCK_PROBE, NULL);
+        inner_page(s, q, k, nk, desc, CLOCK_PROBE, NULL);
     }
     buf_puts(&s->sql, ") p JOIN router.tickets t ON t.id = p.id CROSS JOIN n"
                       " LEFT JOIN LATERAL sla.ticket_clock(t.id, n.now) c ON true ORDER BY ");

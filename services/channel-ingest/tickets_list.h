@@ -109,7 +109,7 @@ int tickets_query_parse(const struct list_arg *args, size_t n, const struct tick
                         struct tickets_query *q, struct message_error *err);
 
 /* A statement and its parameters, owned. */
-#define LIST_SQL_PARAMS 32
+#define LIST_SQL_PARAMS 64
 struct list_sql {
     buf sql;
     int n;

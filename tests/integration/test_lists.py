@@ -313,6 +313,14 @@ def test_every_filter_and_order_lists_what_the_tables_say(stack):
         " ORDER BY ticket_id") == st.db.query(
         "SELECT id, team, assignee, status, queued_at, coalesce(assigned_at, created_at)"
         " FROM router.tickets WHERE status IN ('open', 'pending') ORDER BY id")
+    # The "updated" order's two halves (0016): the active tickets' times,
+    # kept beside them, and the settled ones' settled_at.
+    assert st.db.query(
+        "SELECT ticket_id, updated_at FROM router.queue_members ORDER BY ticket_id") == st.db.query(
+        "SELECT id, updated_at FROM router.tickets WHERE status IN ('open', 'pending') ORDER BY id")
+    assert st.db.query(
+        "SELECT count(*) FROM router.tickets WHERE settled_at IS DISTINCT FROM"
+        " CASE WHEN status IN ('solved', 'closed') THEN updated_at END") == [(0,)]
 
 
 # --- b. paging while tickets arrive ------------------------------------------------------------
