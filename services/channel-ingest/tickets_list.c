@@ -510,7 +510,8 @@ static void ticket_filters(struct list_sql *s, const struct tickets_query *q, en
     if (q->unassigned)
         buf_puts(&s->sql, " AND t.assignee IS NULL");
     if (q->tag[0])
-        filter(s, "t.tags @> string_to_array(", q->tag, ", ',')");
+        /* "<> '{}'": what the tags' partial index holds (0015). */
+        filter(s, "t.tags <> '{}' AND t.tags @> string_to_array(", q->tag, ", ',')");
     if (q->segment[0])
         filter(s,
                "EXISTS (SELECT 1 FROM router.customers cs WHERE cs.id = t.customer_id"
@@ -637,14 +638,13 @@ static void inner_select(struct list_sql *s, const struct tickets_query *q,
         buf_puts(&s->sql, " AND t.settled_at IS NOT NULL");
     ticket_filters(s, q, cr);
     if (q->has_cursor) {
-        /* A filter on one agent or one status pins the first column of its
-         * index (tickets_list_assignee, tickets_list_status): said in the
-         * comparison too, the cursor is where the index scan starts. */
+        /* A filter on one agent pins the first column of its index
+         * (tickets_list_assignee): said in the comparison too, the cursor
+         * is where the index scan starts. (A status has no such index: its
+         * indexes are partial, keyed by the queue order alone; 0015.) */
         const char *pin = NULL, *pin_value = NULL;
         if (q->sort == TICKETS_SORT_QUEUE && q->assignee[0] && !strchr(q->assignee, ','))
             pin = "t.assignee", pin_value = q->assignee;
-        else if (q->sort == TICKETS_SORT_QUEUE && q->status[0] && !strchr(q->status, ','))
-            pin = "t.status", pin_value = q->status;
         buf_printf(&s->sql, " AND (%s%s", pin ? pin : "", pin ? ", " : "");
         for (size_t i = 0; i < nk; i++)
             buf_printf(&s->sql, "%s%s", i ? ", " : "", k[i].expr);
