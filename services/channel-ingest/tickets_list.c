@@ -542,11 +542,11 @@ static void with_clause(struct list_sql *s, const struct tickets_query *q, bool 
     buf_puts(&s->sql, "WITH n AS MATERIALIZED (SELECT sla.now() AS now)");
     if (sla_set) {
         buf_puts(&s->sql,
-                 ", cl AS MATERIALIZED (SELECT c.ticket_id FROM n, sla.ticket_clocks(n.now) c"
-                 " WHERE c.state = ANY (string_to_array(");
+                 ", cl AS MATERIALIZED (SELECT c.ticket_id FROM n,"
+                 " sla.tickets_in_states(string_to_array(");
         list_sql_param(s, q->sla);
         buf_printf(&s->sql,
-                   ", ','))), few AS MATERIALIZED (SELECT count(*) < %d AS yes"
+                   ", ','), n.now) c), few AS MATERIALIZED (SELECT count(*) < %d AS yes"
                    " FROM (SELECT 1 FROM cl LIMIT %d) x)",
                    SLA_FEW, SLA_FEW);
     }
