@@ -612,10 +612,11 @@ static void cursor_value(struct list_sql *s, const struct tickets_query *q, size
         buf_printf(&s->sql, "%s::%s", ref, k->type == KEY_UUID ? "uuid" : "smallint");
 }
 
-/* Where a statement reads the tickets from: all of router.tickets in the
- * order of an index on it, or for the "updated" order (0016_router_updated_order.sql)
- * the active ones through router.queue_members qm, or the settled ones
- * through router.tickets.settled_at. */
+/* Where a statement reads the tickets from: all of router.tickets, or the
+ * active ones (open, pending) or the settled ones (solved, closed), each in
+ * the order of indexes of their own; for the "updated" order
+ * (0016_router_updated_order.sql) the active ones through
+ * router.queue_members qm, the settled ones through settled_at. */
 enum ticket_source { SOURCE_ALL, SOURCE_ACTIVE, SOURCE_SETTLED };
 
 /* One way to find the page's ids and keys, in order; gate: a condition
@@ -627,19 +628,25 @@ static void inner_select(struct list_sql *s, const struct tickets_query *q,
     buf_puts(&s->sql, "(SELECT t.id");
     for (size_t i = 0; i < nk; i++)
         buf_printf(&s->sql, ", %s AS k%zu", k[i].expr, i);
-    if (from == SOURCE_ACTIVE)
+    bool updated = q->sort == TICKETS_SORT_UPDATED;
+    if (from == SOURCE_ACTIVE && updated)
         buf_puts(&s->sql,
                  " FROM router.queue_members qm JOIN router.tickets t ON t.id = qm.ticket_id");
     else
         buf_puts(&s->sql, " FROM router.tickets t");
     ticket_joins(s, q, "t.id", cr);
     buf_printf(&s->sql, " WHERE %s", gate ? gate : "true");
-    if (from == SOURCE_SETTLED)
-        buf_puts(&s->sql, " AND t.settled_at IS NOT NULL");
+    /* Said as the partial indexes' predicates are (0011, 0015), so that
+     * PostgreSQL may read them. */
+    if (from == SOURCE_ACTIVE && !updated)
+        buf_puts(&s->sql, " AND t.status IN ('open', 'pending')");
+    else if (from == SOURCE_SETTLED)
+        buf_puts(&s->sql, updated ? " AND t.settled_at IS NOT NULL"
+                                  : " AND t.status IN ('solved', 'closed')");
     ticket_filters(s, q, cr);
     if (q->has_cursor) {
-        /* A filter on one agent pins the first column of its index
-         * (tickets_list_assignee): said in the comparison too, the cursor
+        /* A filter on one agent pins the first column of its indexes
+         * (tickets_list_assignee_active, _settled): said in the comparison too, the cursor
          * is where the index scan starts. (A status has no such index: its
          * indexes are partial, keyed by the queue order alone; 0015.) */
         const char *pin = NULL, *pin_value = NULL;
@@ -680,27 +687,40 @@ static bool status_admits(const struct tickets_query *q, const char *a, const ch
     return false;
 }
 
-/* The "updated" order: the newest of the active tickets (by
- * queue_members.updated_at, a copy of updated_at that its index orders)
- * and of the settled ones (by settled_at, which is updated_at while
- * settled), merged. A status filter or an SLA state (only active tickets
- * have running clocks: ticket_filters says so) leaves one of the two out
- * (the active one stays when nothing can match: its filters say so). */
-static void inner_updated(struct list_sql *s, const struct tickets_query *q, enum clock_read cr,
-                          const char *gate)
+/* The active tickets' page and the settled ones', merged: what the
+ * "updated" order reads (the newest of the active tickets by
+ * queue_members.updated_at, a copy of updated_at that its index orders, and
+ * of the settled ones by settled_at, which is updated_at while settled), and
+ * an agent's tickets (tickets_list_assignee_active and _settled; 0015). A
+ * status filter or an SLA state (only active tickets have running clocks:
+ * ticket_filters says so) leaves one of the two out (the active one stays
+ * when nothing can match: its filters say so). */
+static void inner_split(struct list_sql *s, const struct tickets_query *q,
+                        const struct sort_key *k, size_t nk, bool desc, enum clock_read cr,
+                        const char *gate)
 {
-    static const struct sort_key active[] = {{"qm.updated_at", KEY_TIME}, {"qm.ticket_id", KEY_UUID}},
-                                 settled[] = {{"t.settled_at", KEY_TIME}, {"t.id", KEY_UUID}};
+    static const struct sort_key active_updated[] = {{"qm.updated_at", KEY_TIME},
+                                                     {"qm.ticket_id", KEY_UUID}},
+                                 settled_updated[] = {{"t.settled_at", KEY_TIME},
+                                                      {"t.id", KEY_UUID}};
+    bool updated = q->sort == TICKETS_SORT_UPDATED;
+    assert(!updated || nk == 2);
     bool with_settled = !q->sla[0] && status_admits(q, "solved", "closed"),
          with_active = !with_settled || status_admits(q, "open", "pending");
-    buf_puts(&s->sql, "(SELECT u.id, u.k0, u.k1 FROM (");
+    buf_puts(&s->sql, "(SELECT u.id");
+    for (size_t i = 0; i < nk; i++)
+        buf_printf(&s->sql, ", u.k%zu", i);
+    buf_puts(&s->sql, " FROM (");
     if (with_active)
-        inner_select(s, q, active, 2, true, cr, SOURCE_ACTIVE, gate);
+        inner_select(s, q, updated ? active_updated : k, nk, desc, cr, SOURCE_ACTIVE, gate);
     if (with_active && with_settled)
         buf_puts(&s->sql, " UNION ALL ");
     if (with_settled)
-        inner_select(s, q, settled, 2, true, cr, SOURCE_SETTLED, gate);
-    buf_puts(&s->sql, ") u ORDER BY u.k0 DESC, u.k1 DESC LIMIT ");
+        inner_select(s, q, updated ? settled_updated : k, nk, desc, cr, SOURCE_SETTLED, gate);
+    buf_puts(&s->sql, ") u ORDER BY ");
+    for (size_t i = 0; i < nk; i++)
+        buf_printf(&s->sql, "%su.k%zu%s", i ? ", " : "", i, desc ? " DESC" : "");
+    buf_puts(&s->sql, " LIMIT ");
     param_i64(s, (int64_t)q->limit + 1);
     buf_puts(&s->sql, ")");
 }
@@ -710,8 +730,8 @@ static void inner_page(struct list_sql *s, const struct tickets_query *q,
                        const struct sort_key *k, size_t nk, bool desc, enum clock_read cr,
                        const char *gate)
 {
-    if (q->sort == TICKETS_SORT_UPDATED)
-        inner_updated(s, q, cr, gate);
+    if (q->sort == TICKETS_SORT_UPDATED || q->assignee[0])
+        inner_split(s, q, k, nk, desc, cr, gate);
     else
         inner_select(s, q, k, nk, desc, cr, SOURCE_ALL, gate);
 }
