@@ -480,15 +480,16 @@ static void all_priorities(char *out, size_t size)
 enum clock_read { CLOCK_PROBE, CLOCK_SET };
 
 /* The filters on router.tickets t, d (deadlines) and the states, and the
- * key's channels ($1). */
-static void ticket_filters(struct list_sql *s, const struct tickets_query *q, enum clock_read cr)
+ * key's channels ($1); the status read from the column named. */
+static void ticket_filters_on(struct list_sql *s, const struct tickets_query *q,
+                              enum clock_read cr, const char *status)
 {
     if (q->status[0])
-        filter_in(s, "t.status", q->status, NULL);
+        filter_in(s, status, q->status, NULL);
     else if (q->sla[0])
         /* Only open and pending tickets have running targets: said, so
          * that the walk reads their index. */
-        buf_puts(&s->sql, " AND t.status IN ('open', 'pending')");
+        buf_printf(&s->sql, " AND %s IN ('open', 'pending')", status);
     if (q->channel[0])
         filter_in(s, "t.channel", q->channel, NULL);
     if (q->priority[0]) {
@@ -531,6 +532,11 @@ static void ticket_filters(struct list_sql *s, const struct tickets_query *q, en
         filter(s, "c.state = ANY (string_to_array(", q->sla, ", ','))");
     /* NULL for a key of every channel: PostgreSQL folds the rule away. */
     buf_puts(&s->sql, " AND " ACCESS_SQL_TICKET_WITHIN("t", "$1"));
+}
+
+static void ticket_filters(struct list_sql *s, const struct tickets_query *q, enum clock_read cr)
+{
+    ticket_filters_on(s, q, cr, "t.status");
 }
 
 /* WITH n: the SLA clock's now, once. For SLA states, cl: the tickets in
@@ -643,7 +649,10 @@ static void inner_select(struct list_sql *s, const struct tickets_query *q,
     else if (from == SOURCE_SETTLED)
         buf_puts(&s->sql, updated ? " AND t.settled_at IS NOT NULL"
                                   : " AND t.status IN ('solved', 'closed')");
-    ticket_filters(s, q, cr);
+    /* The active tickets' statuses as queue_members has them (the same, in
+     * the same transaction): PostgreSQL then knows how many pass, where it
+     * would take "open or pending" for as rare among them as among all. */
+    ticket_filters_on(s, q, cr, from == SOURCE_ACTIVE && updated ? "qm.status" : "t.status");
     if (q->has_cursor) {
         /* A filter on one agent pins the first column of its indexes
          * (tickets_list_assignee_active, _settled): said in the comparison too, the cursor
