@@ -208,11 +208,6 @@ int feed_query_parse(const char *after, const char *types, const char *limit, co
 
 /* --- the waiting list -------------------------------------------------------- */
 
-size_t feed_waiting(const feed *f)
-{
-    return f->nwaiting;
-}
-
 static void feed_link(feed *f, struct feed_req *fr)
 {
     fr->linked = true;

@@ -63,7 +63,4 @@ feed *feed_new(loop *l, bus *b, const char *conninfo, long max_waiting);
  * reader simply asks again), then closes. */
 void feed_destroy(feed **pf);
 
-/* How many requests may wait now (wait > 0, not yet answered). */
-size_t feed_waiting(const feed *f);
-
 #endif

@@ -105,11 +105,6 @@ void group_commit_destroy(group_commit **pg)
     *pg = NULL;
 }
 
-size_t group_commit_waiting(const group_commit *g)
-{
-    return g->nwaiting;
-}
-
 static int gc_send(PGconn *conn, void *arg)
 {
     struct gc_batch *b = arg;

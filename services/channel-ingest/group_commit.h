@@ -44,6 +44,4 @@ void group_commit_destroy(group_commit **pg);
  * pack (the callback is not called: answer 503). */
 int group_commit_submit(group_commit *g, struct eventlog_entry *e, group_commit_fn fn, void *arg);
 
-size_t group_commit_waiting(const group_commit *g);
-
 #endif

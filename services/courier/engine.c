@@ -356,11 +356,6 @@ void engine_drive(engine *e)
     engine_collect(e);
 }
 
-size_t engine_inflight(const engine *e)
-{
-    return e->inflight;
-}
-
 engine *engine_new(loop *l, const struct engine_opts *o)
 {
     engine *e = calloc(1, sizeof *e);

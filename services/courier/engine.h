@@ -50,8 +50,6 @@ void engine_destroy(engine **pe);
  * curl refused it (nothing started, done not called). */
 int engine_start(engine *e, const struct outbound_request *req, engine_done_fn done, void *ctx);
 
-size_t engine_inflight(const engine *e);
-
 /* Lets curl start the requests added since the loop last ran (connect,
  * or write each request on its kept-alive connection), now, without
  * waiting: for a caller about to block (courier's consumer, between the

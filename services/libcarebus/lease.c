@@ -42,7 +42,6 @@ struct lease {
     bool held;
     int64_t token;
     int64_t next_ms; /* when to renew or try again (monotonic) */
-    uint64_t gained, lost;
 };
 
 lease *lease_new(const char *consumer, int part, const char *owner, int ms)
@@ -84,11 +83,6 @@ int64_t lease_token(const lease *l)
     return l->held ? l->token : 0;
 }
 
-uint64_t lease_gained(const lease *l)
-{
-    return l->gained;
-}
-
 static void lease_drop(lease *l)
 {
     if (!l->held)
@@ -96,7 +90,6 @@ static void lease_drop(lease *l)
     log_warn("lease of %s/%s lost (token %" PRId64 "): another instance took it over", l->consumer,
              l->part, l->token);
     l->held = false;
-    l->lost++;
     metrics_add("carebus_lease_lost_total", 1);
 }
 
@@ -140,7 +133,6 @@ static lease_state lease_acquire(lease *l, db *d)
     l->token = strtoll(db_value(r, 0, "token"), NULL, 10);
     PQclear(r);
     l->held = true;
-    l->gained++;
     metrics_add("carebus_lease_acquired_total", 1);
     log_info("lease of %s/%s acquired by %s (token %" PRId64 ")", l->consumer, l->part, l->owner,
              l->token);

@@ -51,9 +51,6 @@ lease_state lease_tick(lease *l, db *d, int64_t now_ms);
 bool lease_held(const lease *l);
 /* The token of the lease held, 0 if none. */
 int64_t lease_token(const lease *l);
-/* Acquisitions and losses since start (for metrics and tests). */
-uint64_t lease_gained(const lease *l);
-
 /* In the open transaction that is about to commit this instance's work:
  * 0 when the lease is still ours, and then renewed for a lease from now
  * in this same transaction (its row stays locked until the transaction

@@ -13,7 +13,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -38,11 +37,6 @@ struct loop_timer {
     void *arg;
 };
 
-struct loop_tsource {
-    loop_timeout_fn fn;
-    void *arg;
-};
-
 struct loop {
     struct loop_item *items;
     size_t nitems, cap_items;
@@ -50,10 +44,7 @@ struct loop {
     struct loop_timer *timers;
     size_t ntimers, cap_timers;
     int next_timer_id;
-    struct loop_tsource *tsources;
-    size_t ntsources;
     int sigfd;
-    int wakefd;
     void (*reload_fn)(void *);
     void *reload_arg;
     volatile bool stop;
@@ -76,14 +67,13 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 }
 
 static int loop_on_signal(loop *l, short revents, void *arg);
-static int loop_on_wake(loop *l, short revents, void *arg);
 
 loop *loop_new(void)
 {
     loop *l = calloc(1, sizeof *l);
     if (!l)
         return NULL;
-    l->sigfd = l->wakefd = -1;
+    l->sigfd = -1;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -95,11 +85,7 @@ loop *loop_new(void)
     /* A peer closing a socket must not kill the process. */
     signal(SIGPIPE, SIG_IGN);
     l->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (l->sigfd < 0 || l->wakefd < 0)
-        goto fail;
-    if (loop_add_fd(l, l->sigfd, ZMQ_POLLIN, loop_on_signal, NULL) != 0 ||
-        loop_add_fd(l, l->wakefd, ZMQ_POLLIN, loop_on_wake, NULL) != 0)
+    if (l->sigfd < 0 || loop_add_fd(l, l->sigfd, ZMQ_POLLIN, loop_on_signal, NULL) != 0)
         goto fail;
     return l;
 fail:
@@ -115,12 +101,9 @@ void loop_destroy(loop **pl)
         return;
     if (l->sigfd >= 0)
         close(l->sigfd);
-    if (l->wakefd >= 0)
-        close(l->wakefd);
     free(l->items);
     free(l->poll);
     free(l->timers);
-    free(l->tsources);
     free(l);
     *pl = NULL;
 }
@@ -190,24 +173,6 @@ void loop_remove_timer(loop *l, int id)
         }
 }
 
-int loop_add_timeout_source(loop *l, loop_timeout_fn fn, void *arg)
-{
-    struct loop_tsource *n = realloc(l->tsources, (l->ntsources + 1) * sizeof *n);
-    if (!n)
-        return -1;
-    l->tsources = n;
-    l->tsources[l->ntsources++] = (struct loop_tsource){fn, arg};
-    return 0;
-}
-
-void loop_wake(loop *l)
-{
-    uint64_t one = 1;
-    /* EAGAIN means the counter is already non-zero: awake anyway. */
-    if (write(l->wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
-        log_warn("could not wake the loop: %s", strerror(errno));
-}
-
 void loop_on_reload(loop *l, void (*fn)(void *arg), void *arg)
 {
     l->reload_fn = fn;
@@ -217,11 +182,6 @@ void loop_on_reload(loop *l, void (*fn)(void *arg), void *arg)
 void loop_stop(loop *l)
 {
     l->stop = true;
-}
-
-bool loop_stopping(const loop *l)
-{
-    return l->stop;
 }
 
 static int loop_on_signal(loop *l, short revents, void *arg)
@@ -239,16 +199,6 @@ static int loop_on_signal(loop *l, short revents, void *arg)
             l->stop = true;
         }
     }
-    return 0;
-}
-
-static int loop_on_wake(loop *l, short revents, void *arg)
-{
-    (void)revents;
-    (void)arg;
-    uint64_t n;
-    if (read(l->wakefd, &n, sizeof n) < 0 && errno != EAGAIN)
-        log_warn("could not read the wake-up fd: %s", strerror(errno));
     return 0;
 }
 
@@ -277,11 +227,6 @@ static long loop_timeout(loop *l, int64_t now)
         if (d < 0)
             d = 0;
         if (t < 0 || d < t)
-            t = d;
-    }
-    for (size_t i = 0; i < l->ntsources; i++) {
-        long d = l->tsources[i].fn(l->tsources[i].arg);
-        if (d >= 0 && (t < 0 || d < t))
             t = d;
     }
     return t;

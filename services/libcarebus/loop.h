@@ -18,8 +18,6 @@ typedef struct loop loop;
 typedef int (*loop_io_fn)(loop *l, short revents, void *arg);
 /* Called when the timer is due. -1 stops the loop with an error. */
 typedef int (*loop_timer_fn)(loop *l, void *arg);
-/* Returns how long the loop may sleep for this source (-1: no limit). */
-typedef long (*loop_timeout_fn)(void *arg);
 
 /* Blocks SIGTERM, SIGINT and SIGHUP and reads them through a signalfd. */
 loop *loop_new(void);
@@ -35,11 +33,6 @@ void loop_remove_socket(loop *l, void *zsock);
 /* A repeating timer. Returns its id (>0) or -1. */
 int loop_add_timer(loop *l, long interval_ms, loop_timer_fn fn, void *arg);
 void loop_remove_timer(loop *l, int id);
-/* Asks the loop to bound its sleep by fn(arg) on every turn. */
-int loop_add_timeout_source(loop *l, loop_timeout_fn fn, void *arg);
-/* Makes the next poll return at once (work is waiting). */
-void loop_wake(loop *l);
-
 void loop_on_reload(loop *l, void (*fn)(void *arg), void *arg);
 
 /* Runs until SIGTERM/SIGINT or loop_stop. 0 on a clean stop, -1 on error.
@@ -47,6 +40,5 @@ void loop_on_reload(loop *l, void (*fn)(void *arg), void *arg);
  * stops it through an fd it registered (a pipe or eventfd). */
 int loop_run(loop *l);
 void loop_stop(loop *l);
-bool loop_stopping(const loop *l);
 
 #endif
