@@ -7,6 +7,7 @@
  * router.customer_json builds, and the look-up follows merges through
  * router.customer_find.
  */
+#include "audit.h"
 #include "customers.h"
 #include "customers_search.h"
 
@@ -103,6 +104,9 @@ http_status customers_put(http_req *r, void *arg)
 
 http_status customers_get(http_req *r, void *arg)
 {
+    http_status held;
+    if (audit_hold(r, arg, AUDIT_CUSTOMER, &held))
+        return held;
     ingest *in = arg;
     /* A customer spans channels: a key limited to some reads none. */
     if (!auth_unscoped_ok(in->auth, r, auth_grant(r)))
@@ -159,6 +163,9 @@ int customers_lookup_parse(const char *phone, const char *email, const char *cha
 
 http_status customers_find(http_req *r, void *arg)
 {
+    http_status held;
+    if (audit_hold(r, arg, AUDIT_NONE, &held))
+        return held;
     ingest *in = arg;
     if (!auth_unscoped_ok(in->auth, r, auth_grant(r)))
         return HTTP_DONE;

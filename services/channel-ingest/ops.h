@@ -58,6 +58,7 @@ struct op {
         Carebus__V1__CustomerUnmergeRequested unmerge;        /* merges.c */
         Carebus__V1__CustomerErasureRequested erasure;        /* erasure.c */
         Carebus__V1__CustomerDataExported exported;           /* export.c */
+        Carebus__V1__CustomerDataRead read;                   /* audit.c */
     } body;
     char *teams[OP_MAX_TEAMS];
     char *leads[OP_MAX_TEAMS];

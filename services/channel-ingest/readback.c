@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "event.h"
 #include "id.h"
 #include "ingest.h"
@@ -140,6 +141,9 @@ http_status events_get(http_req *r, void *arg)
 
 http_status tickets_get(http_req *r, void *arg)
 {
+    http_status held;
+    if (audit_hold(r, arg, AUDIT_TICKET, &held))
+        return held;
     /* Each service owns its part of the ticket's JSON. */
     static const char sql[] =
         "SELECT router.ticket_json(t.id) || router.ticket_manual_json(t)"

@@ -919,6 +919,11 @@ const char *http_method(const http_req *r)
     return r->method;
 }
 
+const struct http_route *http_route_of(const http_req *r)
+{
+    return r->builtin ? NULL : r->route;
+}
+
 const char *http_raw_query(const http_req *r)
 {
     return r->query;

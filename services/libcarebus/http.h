@@ -87,6 +87,9 @@ int http_server_port(const http_server *s);
 
 /* Request accessors; returned strings are borrowed for the request's life. */
 const char *http_method(const http_req *r);
+/* The route of the table the request matched (NULL: none, or a built-in
+ * one): a handler that runs again after a suspension calls route->fn. */
+const struct http_route *http_route_of(const http_req *r);
 const char *http_path(const http_req *r); /* raw: still percent-encoded */
 /* The query string as sent, after "?" ("" if none), still encoded: for
  * signatures computed over the URL (Twilio). */

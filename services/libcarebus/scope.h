@@ -27,7 +27,9 @@
       "(only the tickets assigned to that agent or to its teams)")                                 \
     X(SUPERVISOR, "supervisor", 0u,                                                                \
       "what agent allows, on any ticket; merges, unmerges and reassignments")                      \
-    X(ADMIN, "admin", 0u, "keys, agents, teams, webhook subscriptions and configuration")
+    X(ADMIN, "admin", 0u,                                                                          \
+      "keys, agents, teams, webhook subscriptions and configuration; a customer's export and "     \
+      "erasure; reads of customers' data with a reason, each recorded")
 
 enum scope_bit {
 #define SCOPE_X_BIT(id, name, also, doc) SCOPE_BIT_##id,

@@ -153,6 +153,14 @@ def route_scopes():
     return out
 
 
+def route_audited():
+    """The routes whose access column has AUDIT_READ (audit.h)."""
+    rows = re.findall(r'\{\s*"([A-Z]+)"\s*,\s*"([^"]+)"\s*,\s*\w+\s*,\s*([^}]*?AUDIT_READ[^}]*?)\}',
+                      ROUTES_C.read_text())
+    assert rows, "no audited routes found in routes.c"
+    return {(m, re.sub(r":(\w+)", r"{\1}", p)) for m, p, _ in rows}
+
+
 def route_table():
     """{(METHOD, "/v1/tickets/{id}")} from routes.c's table."""
     return set(route_scopes())
@@ -202,6 +210,12 @@ def test_the_document_is_openapi_3_and_describes_exactly_the_route_table(spec):
         assert keyless == (scopes[route] == "public"), f"{m} {path}: security vs x-scope"
         if not keyless:
             assert "403" in op["responses"], f"{m} {path}: a scope but no 403 documented"
+    # The reads an admin key makes with a reason, recorded: the table's
+    # AUDIT_READ flag, each operation's x-audited.
+    audited = route_audited()
+    for path, m, op, _ in operations(spec):
+        route = (m.upper(), path)
+        assert bool(op.get("x-audited")) == (route in audited), f"{m} {path}: x-audited"
 
 
 # --- b. each operation against the service -----------------------------------------------
