@@ -175,8 +175,14 @@ static consumer_result on_message_outbound(consumer_txn *tx, const event *ev, vo
         return CONSUMER_RETRY;
     const struct outbound_adapter *a = outbound_adapter_for(m->channel);
     bool known = m->channel != CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED;
-    size_t n;
-    consumer_result r = fan_out(c, ev, !a && known, &n);
+    /* A recipient erased (a reply to, or an invitation of, an erased
+     * customer): nothing goes to "[erased]", neither through an adapter nor
+     * as a webhook (an integrator's subscription to message.outbound would
+     * take it for one to send); its message.failed is notified. */
+    const char *who = customer_key(m->recipient);
+    bool erased = who && strcmp(who, DATAKEY_ERASED) == 0;
+    size_t n = 0;
+    consumer_result r = erased ? CONSUMER_OK : fan_out(c, ev, !a && known, &n);
     if (r != CONSUMER_OK)
         return r;
     char mid[ID_LEN];
@@ -185,6 +191,8 @@ static consumer_result on_message_outbound(consumer_txn *tx, const event *ev, vo
     delivery_message(&d, m, message_delivery_id(ev, mid));
     if (!known)
         return fail_now(tx, &d, "no_channel", "no channel to send the message on");
+    if (erased)
+        return fail_now(tx, &d, "customer_erased", "the recipient was erased");
     if (!a) {
         if (n > 0)
             return CONSUMER_OK; /* the integrator's subscriptions carry it */
@@ -196,7 +204,6 @@ static consumer_result on_message_outbound(consumer_txn *tx, const event *ev, vo
     /* Through the channel's adapter: the delivery id is the message's. */
     snprintf(d.id, sizeof d.id, "%s", d.message_delivery_id);
     d.deadline_us = event_time_us(ev) + (int64_t)c->cfg.retry_s * 1000000;
-    const char *who = customer_key(m->recipient);
     size_t len = carebus__v1__message_outbound__get_packed_size(m);
     d.message = malloc(len ? len : 1);
     d.recipient = who ? strdup(who) : NULL;
@@ -334,16 +341,32 @@ static consumer_result on_subscription_paused(consumer_txn *tx, const event *ev,
 }
 
 /* customer.erased: offered to the subscriptions like any event (an
- * integrator erases too), then the done deliveries to those customers are
- * redacted (erased.h). */
+ * integrator erases too); the deliveries to those customers not yet done
+ * are given up (a message among them reported failed, code
+ * "customer_erased": nothing more goes to the erased recipient), then every
+ * delivery to them is redacted (erased.h). An attempt already in flight
+ * may still arrive; its outcome is not recorded over the give-up. */
 static consumer_result on_customer_erased(consumer_txn *tx, const event *ev, void *arg)
 {
+    courier *c = arg;
     consumer_result r = on_event(tx, ev, arg);
     if (r != CONSUMER_OK)
         return r;
-    return erased_apply(consumer_txn_db(tx), ev->customer_erased, "courier.erase") == 0
-               ? CONSUMER_OK
-               : CONSUMER_RETRY;
+    const Carebus__V1__CustomerErased *m = ev->customer_erased;
+    const char **ids = calloc(m->n_customer_ids ? m->n_customer_ids : 1, sizeof *ids);
+    if (!ids)
+        return CONSUMER_RETRY;
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_customer_ids; i++)
+        if (id_valid(m->customer_ids[i]))
+            ids[n++] = m->customer_ids[i];
+    int rc = intent_give_up_customers(c->intent, consumer_txn_db(tx), ids, n, "customer_erased",
+                                      "the customer was erased", emit_given_up, tx);
+    free(ids);
+    if (rc != 0)
+        return CONSUMER_RETRY;
+    return erased_apply(consumer_txn_db(tx), m, "courier.erase") == 0 ? CONSUMER_OK
+                                                                      : CONSUMER_RETRY;
 }
 
 /* --- the table ---------------------------------------------------------------- */

@@ -163,6 +163,13 @@ typedef int (*intent_report_fn)(const struct delivery *d, const char *code, cons
                                 void *arg);
 int intent_give_up(db *d, const char *subscription_id, const char *code, const char *reason,
                    intent_report_fn report, void *arg);
+/* Gives up the open deliveries to the customers ids (n of them, valid ids;
+ * customer.erased), those staged in this transaction (dropped: never
+ * written) and those in the table (failed, their recipient, body and
+ * message redacted), but the webhooks of customer.erased itself; reported
+ * as intent_give_up's. 0 or -1. Blocks. */
+int intent_give_up_customers(intent *in, db *d, const char *const *ids, size_t n, const char *code,
+                             const char *reason, intent_report_fn report, void *arg);
 
 /* pump.c */
 pump *pump_new(courier *c);

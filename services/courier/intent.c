@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "courier.h"
 #include "hmap.h"
 #include "log.h"
@@ -323,23 +324,37 @@ void intent_done(bool committed, void *arg)
         engine_drive(c->engine);
 }
 
-/* --- giving up a subscription's deliveries ------------------------------------- */
+/* --- giving up open deliveries ------------------------------------------------- */
+
+#define GIVEN_UP                                                                                   \
+    " RETURNING {@select d id,kind,channel,subscription_id,message_delivery_id,message_cause_id,"  \
+    "cause_event_id,event_type,ticket_id,customer_id,attempts}"
 
 /* clang-format off */
 static rowset_stmt give_up_sql = ROWSET_STMT(
     delivery_table,
     "UPDATE courier.deliveries d SET status = 'failed', lease_until = NULL, done_at = now(),"
     " last_error_code = $2, last_error = $3"
-    " WHERE d.subscription_id = $1 AND d.status IN ('pending', 'sending')"
-    " RETURNING {@select d id,kind,channel,subscription_id,message_delivery_id,message_cause_id,"
-    "cause_event_id,event_type,ticket_id,customer_id,attempts}");
+    " WHERE d.subscription_id = $1 AND d.status IN ('pending', 'sending')" GIVEN_UP);
+
+/* An erased customer's: the announcement of the erasure itself goes on
+ * (integrators erase on their side); the rest are redacted at once. */
+static rowset_stmt give_up_customers_sql = ROWSET_STMT(
+    delivery_table,
+    "UPDATE courier.deliveries d SET status = 'failed', lease_until = NULL, done_at = now(),"
+    " last_error_code = $2, last_error = $3, recipient = privacy.redact(d.recipient),"
+    " body = privacy.redact(d.body), message = NULL"
+    " WHERE d.customer_id = ANY ($1::uuid[]) AND d.status IN ('pending', 'sending')"
+    " AND d.event_type <> 'customer.erased'" GIVEN_UP);
 /* clang-format on */
 
-int intent_give_up(db *d, const char *subscription_id, const char *code, const char *reason,
+/* Runs a give-up statement ($1 what, $2 code, $3 reason) and reports each
+ * message it gave up. */
+static int give_up(db *d, rowset_stmt *stmt, const char *what, const char *code, const char *reason,
                    intent_report_fn report, void *arg)
 {
-    const char *sql = rowset_stmt_sql(&give_up_sql);
-    const char *p[] = {subscription_id, code, reason};
+    const char *sql = rowset_stmt_sql(stmt);
+    const char *p[] = {what, code, reason};
     PGresult *res = sql ? db_exec(d, sql, 3, p) : NULL;
     rowset_reader rd;
     if (!res || rowset_reader_init(&rd, &delivery_table, res) != 0) {
@@ -357,8 +372,56 @@ int intent_give_up(db *d, const char *subscription_id, const char *code, const c
         delivery_release(&x);
     }
     if (PQntuples(res) > 0)
-        log_info("gave up %d open deliveries of subscription %s: %s", PQntuples(res),
-                 subscription_id, reason);
+        log_info("gave up %d open deliveries of %s: %s", PQntuples(res), what, reason);
     PQclear(res);
+    return rc;
+}
+
+int intent_give_up(db *d, const char *subscription_id, const char *code, const char *reason,
+                   intent_report_fn report, void *arg)
+{
+    return give_up(d, &give_up_sql, subscription_id, code, reason, report, arg);
+}
+
+static bool among(const char *id, const char *const *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(id, ids[i]) == 0)
+            return true;
+    return false;
+}
+
+int intent_give_up_customers(intent *in, db *d, const char *const *ids, size_t n, const char *code,
+                             const char *reason, intent_report_fn report, void *arg)
+{
+    /* Staged in this transaction, not yet written: never written. */
+    size_t kept = 0;
+    int rc = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        struct delivery *x = in->v[i];
+        if (!x->customer_id[0] || !among(x->customer_id, ids, n) ||
+            strcmp(x->event_type, "customer.erased") == 0) {
+            in->v[kept++] = x;
+            continue;
+        }
+        if (rc == 0 && delivery_is_message(x))
+            rc = report(x, code, reason, arg);
+        else if (rc == 0)
+            report_count("webhook", x->kind, "failed");
+        delivery_release(x);
+        free(x);
+    }
+    in->n = kept;
+    if (rc != 0 || n == 0)
+        return rc;
+    buf list = BUF_INIT;
+    buf_putc(&list, '{');
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&list, "%s%s", i ? "," : "", ids[i]);
+    buf_putc(&list, '}');
+    rc = list.failed
+             ? -1
+             : give_up(d, &give_up_customers_sql, buf_str(&list), code, reason, report, arg);
+    buf_release(&list);
     return rc;
 }
