@@ -2,16 +2,16 @@
 #include "erase.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "buf.h"
 #include "datakey.h"
 #include "db.h"
 #include "eventlog.h"
 #include "id.h"
+#include "identity.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -27,8 +27,18 @@ void erase_prepare(route_item *it)
     }
 }
 
+/* One spelling of a contact's handle, phone or e-mail, with the identity
+ * it stands for (kind NULL when it stands for none), into out. */
+static int erase_spelling(json_t *out, const char *spelling, const struct identity *id)
+{
+    json_t *o = json_pack("{s:s, s:s?, s:s?}", "s", spelling, "k", id ? id->kind : NULL, "v",
+                          id ? id->value : NULL);
+    return o && json_array_append_new(out, o) == 0 ? 0 : -1;
+}
+
 /* The handles, phones and e-mails of the customer's contacts as they were
- * spelled, read from the log before their keys go, into a JSON array. */
+ * spelled, read from the log before their keys go, each with the identity
+ * it stands for, into a JSON array of {"s", "k", "v"}. */
 static int erase_spellings(db *d, const char *customer_id, json_t *out)
 {
     const char *p[] = {customer_id};
@@ -56,15 +66,23 @@ static int erase_spellings(db *d, const char *customer_id, json_t *out)
             rc = -1;
             break;
         }
-        const Carebus__V1__CustomerRef *who =
-            ev->body_case == CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED
-                ? ev->contact_received->customer
-                : NULL;
+        const Carebus__V1__ContactReceived *c =
+            ev->body_case == CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED ? ev->contact_received
+                                                                          : NULL;
+        const Carebus__V1__CustomerRef *who = c ? c->customer : NULL;
         const char *vals[] = {who ? who->handle : NULL, who ? who->phone : NULL,
                               who ? who->email : NULL};
-        for (size_t k = 0; k < 3; k++)
-            if (vals[k] && vals[k][0] && strcmp(vals[k], DATAKEY_ERASED) != 0)
-                json_array_append_new(out, json_string(vals[k]));
+        for (size_t k = 0; rc == 0 && k < 3; k++) {
+            if (!vals[k] || !vals[k][0] || strcmp(vals[k], DATAKEY_ERASED) == 0)
+                continue;
+            struct identity id = {{0}, {0}};
+            int found = k == 0   ? identity_handle(c->channel, vals[k], NULL, &id)
+                        : k == 1 ? identity_phone(vals[k], NULL, id.value)
+                                 : identity_email(vals[k], id.value);
+            if (found == 0 && k > 0)
+                snprintf(id.kind, sizeof id.kind, "%s", k == 1 ? "phone" : "email");
+            rc = erase_spelling(out, vals[k], found == 0 ? &id : NULL);
+        }
         event_destroy(&ev);
     }
     buf_release(&b);
@@ -75,7 +93,9 @@ static int erase_spellings(db *d, const char *customer_id, json_t *out)
 /* XXX: courier's messaging windows are keyed by the handle as a contact
  * spelled it, with no customer: the router, which can tell whose contacts
  * they were, drops them here (its one write outside its schema) rather
- * than name the handles in an event. */
+ * than name the handles in an event. A spelling that stands for an
+ * identity of another customer (a family's shared phone, which the erased
+ * customer's contact also gave) keeps its window: that customer's. */
 static int erase_windows(db *d, const char *customer_id)
 {
     json_t *spellings = json_array();
@@ -88,11 +108,17 @@ static int erase_windows(db *d, const char *customer_id)
         rc = json_array_size(spellings) == 0 ? 0 : -1;
         goto out;
     }
-    const char *p[] = {text};
+    const char *p[] = {text, customer_id};
     rc = db_command(d,
-                    "DELETE FROM courier.windows"
-                    " WHERE handle IN (SELECT json_array_elements_text($1::json))",
-                    1, p);
+                    "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x (s text, k text,"
+                    "                                                           v text)),"
+                    " kept AS (SELECT x.s FROM x JOIN router.identities i"
+                    "            ON i.kind = x.k AND i.value = x.v"
+                    "          JOIN router.customers c ON c.id = i.customer_id"
+                    "          WHERE c.id <> $2::uuid AND c.merged_into IS DISTINCT FROM $2::uuid)"
+                    " DELETE FROM courier.windows"
+                    " WHERE handle IN (SELECT s FROM x) AND handle NOT IN (SELECT s FROM kept)",
+                    2, p);
 out:
     free(text);
     json_decref(spellings);

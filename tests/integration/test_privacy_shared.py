@@ -1,0 +1,84 @@
+"""Identities shared across customers and an erasure (README "Personal
+data", Erasure).
+
+A mother and her son share the family's phone: he wrote from his Facebook
+account, then gave the phone (merging him into her), and a supervisor
+unmerged them; the phone stays hers, and a later contact of his naming it
+is his. Erasing the son erases his name, handle and texts, and nothing of
+hers: her name, her phone (an identity, and the courier window of her SMS
+number, which his contact also spelled), her handle and texts stay, and
+her customer reads as before.
+"""
+
+from datetime import timedelta
+
+import carebus_harness as h
+from test_ingest_api import call, new_key
+from test_router_acceptance import T0, message, routed_ticket
+
+MOM_TEXTS = ("Máy lạnh nhà tôi hỏng rồi", "Tin nhắn SMS của mẹ đây")
+SON_TEXTS = ("Con muốn đổi trả áo khoác", "Con gửi số nhà", "Con lại nhắn đây")
+
+
+def identities(st, customer):
+    r = st.get_api(f"/v1/customers/{customer}")
+    assert r.status == 200, r
+    return sorted((i["kind"], i["value"]) for i in r.json()["identities"])
+
+
+def test_erasing_one_customer_leaves_the_other_sharing_a_phone(stack):
+    st = stack("ingest", "router", "courier", master_key=True)
+    sup = new_key(st, "supervisor desk", scopes="supervisor,read")["key"]
+    m1 = message(st, "zalo", MOM_TEXTS[0], T0, handle="z-mom-shared", phone="0901234567",
+                 name="Trần Thị Bích")
+    m2 = message(st, "sms", MOM_TEXTS[1], T0 + timedelta(minutes=1), phone="0901234567")
+    s1 = message(st, "facebook", SON_TEXTS[0], T0 + timedelta(minutes=2), handle="fb-son-shared",
+                 name="Nguyễn Văn Khoa")
+    mom_ticket, son_ticket = routed_ticket(st, m1), routed_ticket(st, s1)
+    routed_ticket(st, m2)
+    mom = st.get_api(f"/v1/events/{m1}").json()["customer_id"]
+    son = st.get_api(f"/v1/events/{s1}").json()["customer_id"]
+    assert mom != son
+    # he gives the family's phone (one customer), then they are unmerged
+    message(st, "facebook", SON_TEXTS[1], T0 + timedelta(minutes=3), handle="fb-son-shared",
+            phone="0901234567")
+    st.wait_caught_up(stream="ingest", timeout=h.scaled(60))
+    r = call(st, "POST", f"/v1/customers/{son}/unmerge", {"reason": "mẹ và con dùng chung số"},
+             key=sup)
+    assert r.status == 202, r
+    st.wait_caught_up(stream="ingest", timeout=h.scaled(60))
+    # his later contact names the shared phone: it is his (by his handle)
+    s3 = message(st, "facebook", SON_TEXTS[2], T0 + timedelta(minutes=20),
+                 handle="fb-son-shared", phone="0901234567")
+    assert routed_ticket(st, s3) == son_ticket
+    assert identities(st, mom) == [("phone", "+84901234567"), ("zalo", "z-mom-shared")]
+    assert identities(st, son) == [("facebook", "fb-son-shared")]
+    h.wait_until("courier's windows", lambda: st.db.scalar(
+        "SELECT count(*) FROM courier.windows WHERE handle IN"
+        " ('z-mom-shared', '0901234567', 'fb-son-shared')") == 3, h.scaled(20))
+    before = st.get_api(f"/v1/customers/{mom}").json()
+    mom_ticket_before = st.get_api(f"/v1/tickets/{mom_ticket}").json()
+
+    r = h.http_request(f"{st.api_url}/v1/customers/{son}/erasure", "POST",
+                       {"reason": "con yêu cầu xoá"}, st.auth(), timeout=h.scaled(15))
+    assert r.status == 202, r
+    h.wait_until("customer.erased", lambda: st.db.scalar(
+        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    st.wait_caught_up(stream="ingest", timeout=h.scaled(60))
+    st.wait_caught_up(consumer="courier", stream="router", timeout=h.scaled(60))
+
+    # his data is gone
+    son_now = st.get_api(f"/v1/customers/{son}").json()
+    text = str(son_now) + str(st.get_api(f"/v1/tickets/{son_ticket}").json())
+    for t in ("Khoa", "fb-son-shared") + (SON_TEXTS[0], SON_TEXTS[2]):
+        assert t not in text, t
+    assert st.db.scalar("SELECT count(*) FROM courier.windows WHERE handle = 'fb-son-shared'") == 0
+    # hers is not: her customer reads as before, her phone is hers, and the
+    # window of her SMS number (the spelling his contact used too) stays
+    assert st.get_api(f"/v1/customers/{mom}").json() == before
+    assert identities(st, mom) == [("phone", "+84901234567"), ("zalo", "z-mom-shared")]
+    assert st.get_api(f"/v1/tickets/{mom_ticket}").json() == mom_ticket_before
+    assert st.db.scalar("SELECT count(*) FROM courier.windows"
+                        " WHERE handle IN ('z-mom-shared', '0901234567')") == 2
+    assert st.db.scalar("SELECT count(*) FROM router.messages WHERE customer_id = %s"
+                        " AND text = ANY (%s)", (mom, list(MOM_TEXTS))) == 2
