@@ -118,3 +118,25 @@ def test_ha_profile_adds_a_synchronous_standby_the_services_can_fail_over_to():
     services = resolved(BASE, env={"CAREBUS_PG_HOSTS": "db,db-standby"})
     for name in carebus:
         assert "host=db,db-standby " in services[name]["environment"]["CAREBUS_PG"], name
+
+
+MASTER_DIR = "/var/lib/carebus/master-keys"
+
+
+def test_the_master_keys_of_a_rotation_reach_every_service():
+    """The key ring (README, "Rotating the master key") under compose: the
+    current key's file and the old ones' are passed through, and the
+    volume holding them is mounted read-only in every service."""
+    ring = {"CAREBUS_MASTER_KEY_FILE": f"{MASTER_DIR}/B.key",
+            "CAREBUS_MASTER_KEYS_OLD": f"{MASTER_DIR}/A.key"}
+    services = resolved(BASE, env=ring)
+    carebus = {n: svc for n, svc in services.items() if n not in ("db", "db-standby", "bus-keys")}
+    for name, svc in carebus.items():
+        for k, v in ring.items():
+            assert svc["environment"][k] == v, (name, k)
+        assert f"masterkeys:{MASTER_DIR}:ro" in svc["volumes"], name
+    # unset, they are empty (read as unset): the master key stays optional
+    for name, svc in resolved(BASE).items():
+        if name in carebus:
+            assert not svc["environment"]["CAREBUS_MASTER_KEY_FILE"], name
+            assert not svc["environment"]["CAREBUS_MASTER_KEYS_OLD"], name
