@@ -2,7 +2,7 @@
  * stream.
  *
  * A contact whose data key was destroyed reads "[erased]" in its phone,
- * email and handle: nothing the router matches by. Live, the router had
+ * email and handle, a call in its caller: nothing the router matches by. Live, the router had
  * put it on a customer and merged others into it; a rebuild must do the
  * same, or the erased contacts land on customers of their own. That
  * decision is in the log without personal data: the events the router

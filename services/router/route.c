@@ -213,6 +213,11 @@ void route_prepare(route_item *it, const char *country)
         const Carebus__V1__CallEnded *c = ev->call_ended;
         if (!ev->occurred_at && c->ended_at)
             it->at = event_ts_us(c->ended_at);
+        if (c->caller && strcmp(c->caller, DATAKEY_ERASED) == 0) {
+            /* An erased call, as an erased contact (recall.h). */
+            it->erased = true;
+            return;
+        }
         if (identity_phone(c->caller, country, it->ids.items[0].value) != 0) {
             log_write(LOG_WARN, item_fields(it),
                       "call %s: the caller's number could not be normalised: skipped",

@@ -31,6 +31,8 @@ through the services, unreadable once its key is destroyed.
   i. the router rebuilt after an erasure: contacts that merged customers
      by their handles and were classified by their texts go on the same
      customers and tickets, merged and classified as live
+  j. the same for a call whose caller is erased: on the same customer and
+     ticket as live, not skipped
 """
 
 import json
@@ -385,6 +387,36 @@ def test_router_rebuilt_after_erasure_keeps_merges_and_classification(stack):
     assert customer_of(st, ids[2]) == survivor and customer_of(st, ids[3]) == other
     assert st.db.scalar("SELECT count(*) FROM router.identities WHERE customer_id = %s",
                         (other,)) == 1
+
+
+def test_router_rebuilt_after_erasure_keeps_calls(stack):
+    """A call whose caller is erased (its data key destroyed) is recalled as
+    an erased contact is: the rebuilt router puts it on the same customer
+    and ticket as live, rather than skip it for a number it cannot read."""
+    st = stack("ingest", "router", master_key=True)
+    r = st.post_message({"channel": "zalo", "external_id": "call-0", "text": "alo",
+                         "customer": {"name": NAME, "phone": PHONE_LOCAL, "handle": ZALO},
+                         "occurred_at": "2026-11-23T10:00:00+07:00"})
+    assert r.status == 202, r
+    contact = r.json()["event_id"]
+    r = post(st, "/v1/calls", {"caller": PHONE_LOCAL, "external_id": "pbx-mai-1",
+                               "started_at": "2026-11-23T03:05:00Z",
+                               "ended_at": "2026-11-23T03:07:00Z", "outcome": "answered",
+                               "note": "Khách hỏi đơn hàng 55"})
+    assert r.status == 202, r
+    call = r.json()["event_id"]
+    st.wait_caught_up(at_least=2)
+    survivor = customer_of(st, contact)
+    assert customer_of(st, call) == survivor
+    r = post(st, f"/v1/customers/{survivor}/erasure", {"reason": "the customer asked"})
+    assert r.status == 202, r
+    h.wait_until("customer.erased", lambda: st.db.scalar(
+        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    st.wait_caught_up(at_least=st.last_seq("ingest"))
+    assert st.db.scalar("SELECT count(*) FROM router.messages WHERE channel = 'phone'"
+                        " AND text = '[erased]'") == 1
+    assert_router_rebuilds_as_live(st)
+    assert customer_of(st, call) == survivor
 
 
 def test_erasure_survives_kill9(stack, pb2):
