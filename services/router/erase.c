@@ -139,7 +139,10 @@ int erase_apply(route_ctx *c, const route_item *it)
     if (!res)
         return -1;
     int rc = -1;
-    char *ids = strdup(PQntuples(res) == 1 ? db_value(res, 0, "ids") : "");
+    /* NULL ids: a customer the router does not know (a rebuild, when the
+     * customer's own events no longer make it). */
+    const char *known = PQntuples(res) == 1 ? db_value(res, 0, "ids") : NULL;
+    char *ids = strdup(known ? known : "");
     long keys = PQntuples(res) == 1 ? strtol(db_value(res, 0, "keys_destroyed"), NULL, 10) : 0;
     PQclear(res);
     if (!ids)

@@ -6,6 +6,12 @@
 void import_prepare(route_item *it, const char *country)
 {
     const Carebus__V1__CustomerImported *x = it->ev->customer_imported;
+    if (route_ref_erased(x->customer)) {
+        /* Read again after the customer's erasure (a rebuild): the new
+         * customer it made live, erased (import.h). */
+        it->erased = true;
+        return;
+    }
     identity_set_from_ref(&it->ids, x->channel, x->customer, country);
     if (it->ids.n == 0) {
         log_write(LOG_WARN, route_item_fields(it),
@@ -41,6 +47,8 @@ int import_apply(route_ctx *c, const route_item *it)
         if (route_customer_merge(c, it, cu, owners[i]) != 0)
             return -1;
     route_identities_add(c, it, cu);
+    arena_grow(&m->a, (void **)&m->import, &m->importcap, m->nimport + 1, sizeof *m->import);
+    m->import[m->nimport++] = (m_import){.event_id = model_strdup(m, it->ev->event_id), .cust = cu};
 
     m_customer *x = &m->cust[cu];
     Carebus__V1__Segment was = x->segment;
@@ -52,12 +60,14 @@ int import_apply(route_ctx *c, const route_item *it)
     if (r->status == CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE ||
         r->status == CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED)
         x->status = r->status;
-    for (size_t i = 0; i < r->n_attributes; i++)
+    /* An erased import's attributes and CRM id read "[erased]": the
+     * erasure left none. */
+    for (size_t i = 0; !it->erased && i < r->n_attributes; i++)
         if (given(r->attributes[i]->key) &&
             attribute(x, r->attributes[i]->key, r->attributes[i]->value) != 0)
             return -1;
     /* After the attributes: the CRM's id is the CRM's, whatever they say. */
-    if (given(r->crm_id) && attribute(x, "crm_id", r->crm_id) != 0)
+    if (!it->erased && given(r->crm_id) && attribute(x, "crm_id", r->crm_id) != 0)
         return -1;
     if (x->updated == MODEL_NONE || x->updated < it->at)
         x->updated = it->at;

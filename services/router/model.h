@@ -156,6 +156,13 @@ typedef struct m_merge {
     const char *actor, *reason; /* a person's merge (merge.h); NULL otherwise */
 } m_merge;
 
+/* The customer a customer.imported went to (router.imports): an erasure
+ * destroys the import's data key with the customer's others. */
+typedef struct m_import {
+    const char *event_id;
+    int cust;
+} m_import;
+
 /* Ticket from joined ticket into (router.ticket_merges). */
 typedef struct m_ticket_merge {
     int from, into;
@@ -247,6 +254,8 @@ typedef struct model {
     size_t nnote, notecap;
     m_merge *merge;
     size_t nmerge, mergecap;
+    m_import *import;
+    size_t nimport, importcap;
     m_ticket_merge *tmerge;
     size_t ntmerge, tmergecap;
     m_status *status;

@@ -86,7 +86,10 @@ int recall_load(db *d, route_item *it)
     struct route_recalled *rc = &it->recalled;
     memset(rc, 0, sizeof *rc);
     rc->category = CAREBUS__V1__CATEGORY__CATEGORY_OTHER;
-    if (!it->erased || it->skip)
+    /* An erased import makes its customer again (import.h): nothing to
+     * recall. */
+    if (!it->erased || it->skip ||
+        it->ev->body_case == CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_IMPORTED)
         return 0;
     char ids[RECALL_IDS * ID_LEN + 8];
     int ok = recall_ids(it->ev->event_id, ids, sizeof ids);

@@ -153,9 +153,7 @@ static bool status_usable(const route_item *it)
     return !why;
 }
 
-/* True when the contact's handles read as erased: its data key was
- * destroyed (datakey.h), which erases every personal field at once. */
-static bool contact_erased(const Carebus__V1__CustomerRef *who)
+bool route_ref_erased(const Carebus__V1__CustomerRef *who)
 {
     return who && ((who->phone && strcmp(who->phone, DATAKEY_ERASED) == 0) ||
                    (who->email && strcmp(who->email, DATAKEY_ERASED) == 0) ||
@@ -186,7 +184,7 @@ void route_prepare(route_item *it, const char *country)
             it->skip = true;
             return;
         }
-        if (contact_erased(c->customer)) {
+        if (route_ref_erased(c->customer)) {
             /* Its customers are recalled from the router's stream
              * (recall.h), not matched by what reads "[erased]". */
             it->erased = true;

@@ -124,6 +124,10 @@ void route_note(route_ctx *c, const route_item *it, int t, const char *kind, int
  * unmerge.c, import.c), so that a merge a person asks for and one a
  * contact reveals move the same rows and emit the same events. */
 
+/* True when a contact's or an import's handles read as erased: its data
+ * key was destroyed (datakey.h), which erases every personal field at
+ * once. */
+bool route_ref_erased(const Carebus__V1__CustomerRef *who);
 /* The customers owning it's handles, survivors only, each once, the
  * oldest first; customers an unmerge keeps apart are not put together
  * (unmerge_owners). Returns how many. */

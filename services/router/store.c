@@ -661,6 +661,23 @@ static const struct rowset_col merge_cols[] = {
 #undef MG
 static const rowset_table merges = {"router.merges", merge_cols, ROWSET_COUNT(merge_cols), NULL};
 
+/* router.imports */
+
+static void im_customer_get(rowset_put *p, const void *row, const void *ctx)
+{
+    const model *m = ctx;
+    rowset_put_str(p, m->cust[((const m_import *)row)->cust].id);
+}
+
+#define IM(f) ROWSET_AT(m_import, f)
+static const struct rowset_col import_cols[] = {
+    {"event_id", "uuid", ROWSET_STR, IM(event_id)},
+    {"customer_id", "uuid", ROWSET_FN, .get = im_customer_get},
+};
+#undef IM
+static const rowset_table imports = {"router.imports", import_cols, ROWSET_COUNT(import_cols),
+                                     NULL};
+
 /* The moves of a merge: a customer's rows to its final survivor ... */
 static void mv_cust_merged_get(rowset_put *p, const void *row, const void *ctx)
 {
@@ -1342,6 +1359,10 @@ static rowset_stmt w_merges = ROWSET_STMT(merges, "INSERT INTO router.merges ({@
                                                   " SELECT {@values x} FROM {@rows $1 x}"
                                                   " ON CONFLICT DO NOTHING");
 
+static rowset_stmt w_imports = ROWSET_STMT(imports, "INSERT INTO router.imports ({@cols})"
+                                                    " SELECT {@values x} FROM {@rows $1 x}"
+                                                    " ON CONFLICT DO NOTHING");
+
 static rowset_stmt w_agents = ROWSET_STMT(
     agents, "INSERT INTO router.agents AS a ({@cols}) SELECT {@values x} FROM {@rows $1 x}"
             " ON CONFLICT (id) DO UPDATE SET"
@@ -1486,6 +1507,12 @@ int store_write(model *m, pgpipe *p)
     for (size_t i = 0; i < m->nmerge; i++)
         rowset_add(&w, &m->merge[i]);
     if (write_rows(p, &w, "merges", &w_merges) != 0)
+        return -1;
+
+    rowset_init(&w, &imports, m);
+    for (size_t i = 0; i < m->nimport; i++)
+        rowset_add(&w, &m->import[i]);
+    if (write_rows(p, &w, "imports", &w_imports) != 0)
         return -1;
 
     rowset_init(&w, &agents, m);

@@ -82,3 +82,39 @@ def test_erasing_one_customer_leaves_the_other_sharing_a_phone(stack):
                         " WHERE handle IN ('z-mom-shared', '0901234567')") == 2
     assert st.db.scalar("SELECT count(*) FROM router.messages WHERE customer_id = %s"
                         " AND text = ANY (%s)", (mom, list(MOM_TEXTS))) == 2
+
+
+def test_an_imported_customers_erasure_reaches_the_import(stack):
+    """A customer a CRM imported (customer.imported names them by their
+    handles only) then wrote: the erasure destroys the import's data key
+    too, so neither the feed nor a rebuilt router reads their name, phone
+    or e-mail again; the rebuilt router equals the live one."""
+    from test_event_feed import read_all
+    from test_privacy import assert_router_rebuilds_as_live
+    st = stack("ingest", "router", master_key=True)
+    crm = {"name": "Đỗ Thị Quyên", "phone": "0977 111 222", "email": "quyen.do@example.vn",
+           "segment": "vip", "crm_id": "CRM-77", "attributes": {"city": "Huế"}}
+    r = h.http_request(f"{st.api_url}/v1/customers", "POST", crm, st.auth(), timeout=h.scaled(15))
+    assert r.status == 202, r
+    other = h.http_request(f"{st.api_url}/v1/customers", "POST",
+                           {"name": "Lý Văn Tâm", "phone": "0966 333 444"}, st.auth(),
+                           timeout=h.scaled(15))
+    assert other.status == 202, other
+    m = message(st, "zalo", "Tôi cần đổi địa chỉ giao hàng", T0, handle="z-quyen",
+                phone="0977111222")
+    routed_ticket(st, m)
+    customer = st.get_api(f"/v1/events/{m}").json()["customer_id"]
+    assert st.get_api(f"/v1/customers/{customer}").json()["name"] == crm["name"]
+    r = h.http_request(f"{st.api_url}/v1/customers/{customer}/erasure", "POST",
+                       {"reason": "asked"}, st.auth(), timeout=h.scaled(15))
+    assert r.status == 202, r
+    h.wait_until("customer.erased", lambda: st.db.scalar(
+        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    st.wait_caught_up(stream="ingest", timeout=h.scaled(60))
+    events, _ = read_all(st, types="customer.imported")
+    text = str(events)
+    for t in ("Quyên", "977111222", "0977 111 222", "quyen.do", "Huế"):
+        assert t not in text, t
+    assert "Lý Văn Tâm" in text  # the other import stays
+    assert_router_rebuilds_as_live(st)
+    assert "Quyên" not in str(st.get_api(f"/v1/customers/{customer}").json())

@@ -28,6 +28,7 @@ SNAPSHOT = {
     "messages": "SELECT * FROM router.messages ORDER BY event_id",
     "notes": "SELECT * FROM router.notes ORDER BY id",
     "merges": "SELECT * FROM router.merges ORDER BY merged_id",
+    "imports": "SELECT * FROM router.imports ORDER BY event_id",
     "ticket merges": "SELECT * FROM router.ticket_merges ORDER BY source_id",
     "agents": "SELECT * FROM router.agents ORDER BY id",
     "position": "SELECT * FROM router.position",
