@@ -1,7 +1,11 @@
-"""Identities shared across customers and an erasure (README "Personal
-data", Erasure).
+"""Erasures of customers whose data other records share or hold (README
+"Personal data", Erasure).
 
-A mother and her son share the family's phone: he wrote from his Facebook
+  a. identities shared across customers: see below
+  b. a customer a CRM imported: the import (which names them by handles
+     only) is erased with them, and the rebuilt router equals the live one
+
+a. A mother and her son share the family's phone: he wrote from his Facebook
 account, then gave the phone (merging him into her), and a supervisor
 unmerged them; the phone stays hers, and a later contact of his naming it
 is his. Erasing the son erases his name, handle and texts, and nothing of
