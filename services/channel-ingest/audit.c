@@ -9,6 +9,7 @@
  */
 #include "audit.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,7 @@ bool audit_hold(http_req *r, ingest *in, enum audit_subject subject, http_status
     for (size_t i = 0; i < n; i++)
         b->parameters[b->n_parameters++] = (char *)args[i].name;
     const struct http_route *rt = http_route_of(r);
+    assert(rt && "an AUDIT_READ route of the table");
     size_t rlen = strlen(rt->method) + 1 + strlen(rt->pattern) + 1;
     if (!(b->route = malloc(rlen))) {
         ingest_reply_unavailable(r);
