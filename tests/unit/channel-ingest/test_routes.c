@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "audit.h"
 #include "ingest.h"
 #include "scope.h"
 
@@ -33,11 +34,18 @@ static void test_every_route_states_one_scope(void **state)
             fail_msg("%s %s is public", r->method, r->pattern);
         /* channel-ingest has no pages: no flag beyond the scopes, but the
          * e-mail webhook's key as Basic's password (test_webhook checks it
-         * is the API-key webhooks') and the bulk import's large body. */
-        assert_int_equal(r->access & ~(SCOPE_MASK | SCOPE_PUBLIC | AUTH_BASIC | HTTP_LARGE_BODY),
-                         0);
+         * is the API-key webhooks'), the bulk import's large body and the
+         * reads of customers' data an admin key makes with a reason. */
+        assert_int_equal(
+            r->access & ~(SCOPE_MASK | SCOPE_PUBLIC | AUTH_BASIC | HTTP_LARGE_BODY | AUDIT_READ),
+            0);
         if (r->access & HTTP_LARGE_BODY)
             assert_string_equal(r->pattern, "/v1/customer-imports");
+        /* An audited read is a read: its handler records it (audit.h). */
+        if (r->access & AUDIT_READ) {
+            assert_string_equal(r->method, "GET");
+            assert_int_equal(scope, SCOPE_READ);
+        }
     }
 }
 
