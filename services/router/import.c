@@ -1,14 +1,15 @@
 /* import.c — see import.h. */
 #include "import.h"
 
+#include "emit.h"
 #include "log.h"
 
 void import_prepare(route_item *it, const char *country)
 {
     const Carebus__V1__CustomerImported *x = it->ev->customer_imported;
     if (route_ref_erased(x->customer)) {
-        /* Read again after the customer's erasure (a rebuild): the new
-         * customer it made live, erased (import.h). */
+        /* Read again after the customer's erasure (a rebuild): placed
+         * where it went live, recalled (import.h). */
         it->erased = true;
         return;
     }
@@ -49,6 +50,15 @@ int import_apply(route_ctx *c, const route_item *it)
     route_identities_add(c, it, cu);
     arena_grow(&m->a, (void **)&m->import, &m->importcap, m->nimport + 1, sizeof *m->import);
     m->import[m->nimport++] = (m_import){.event_id = model_strdup(m, it->ev->event_id), .cust = cu};
+    /* Where it went, for a rebuild that reads it erased (recall.h). */
+    Carebus__V1__CustomerImportApplied placed = CAREBUS__V1__CUSTOMER_IMPORT_APPLIED__INIT;
+    placed.import_event_id = it->ev->event_id;
+    placed.created = nown == 0;
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_IMPORT_APPLIED;
+    e.customer_import_applied = &placed;
+    if (emit(c->em, &e, m->cust[cu].id, NULL, it->at) != 0)
+        return -1;
 
     m_customer *x = &m->cust[cu];
     Carebus__V1__Segment was = x->segment;

@@ -13,12 +13,14 @@
  * tickets. The same line imported twice is the same event (the API's
  * idempotency key derives from its content), so nothing lands twice.
  * router.imports records the customer each import went to, for an erasure
- * (router.erase destroys the import's data key). An import read after its
- * customer's erasure (a rebuild) names no handle: it makes the customer its
- * event's id derives, as it did live when it made a new one, with what is
- * not personal (segment, status); its contacts are recalled onto it
- * (recall.h). XXX: an import that went live onto an existing customer is
- * not recalled so: the rebuild gives it a customer of its own.
+ * (router.erase destroys the import's data key), and customer.import_applied
+ * says it in the log. An import read after its customer's erasure (a
+ * rebuild) names no handle: it is placed on the customers that event and
+ * its customer.merged name (recall.h), as live, with what is not personal
+ * (segment, status); when it made its customer, the id derives again.
+ * XXX: an import applied before the router emitted customer.import_applied
+ * has no such event: after an erasure, a rebuild makes it the customer its
+ * event's id derives, even when it went onto an existing one live.
  */
 #ifndef CAREBUS_ROUTER_IMPORT_H
 #define CAREBUS_ROUTER_IMPORT_H

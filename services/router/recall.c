@@ -16,7 +16,7 @@
  * owner but the survivor; a classification per merge and its own. */
 #define RECALL_MERGES (IDENTITY_SET_MAX + 1)
 #define RECALL_CLASSIFIED (2 * RECALL_MERGES + 2)
-#define RECALL_IDS (1 + RECALL_MERGES + RECALL_CLASSIFIED)
+#define RECALL_IDS (1 + 1 + RECALL_MERGES + RECALL_CLASSIFIED)
 
 static const char urgent_reason[] = "urgent_word:";
 
@@ -59,6 +59,7 @@ static int recall_ids(const char *cause, char *out, size_t n)
         const char *type;
         int count;
     } kinds[] = {{"ticket.contact_added", 1},
+                 {"customer.import_applied", 1},
                  {"customer.merged", RECALL_MERGES},
                  {"ticket.classified", RECALL_CLASSIFIED}};
     size_t used = 0;
@@ -86,11 +87,9 @@ int recall_load(db *d, route_item *it)
     struct route_recalled *rc = &it->recalled;
     memset(rc, 0, sizeof *rc);
     rc->category = CAREBUS__V1__CATEGORY__CATEGORY_OTHER;
-    /* An erased import makes its customer again (import.h): nothing to
-     * recall. */
-    if (!it->erased || it->skip ||
-        it->ev->body_case == CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_IMPORTED)
+    if (!it->erased || it->skip)
         return 0;
+    bool import = it->ev->body_case == CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_IMPORTED;
     char ids[RECALL_IDS * ID_LEN + 8];
     int ok = recall_ids(it->ev->event_id, ids, sizeof ids);
     assert(ok == 0);
@@ -109,10 +108,12 @@ int recall_load(db *d, route_item *it)
         c_cust = PQfnumber(r, "customer_id"), c_pay = PQfnumber(r, "payload"),
         c_key = PQfnumber(r, "datakey"), failed = 0;
     /* The contact's ticket and customer: those its ticket.contact_added
-     * names. */
+     * names; an import's customer, the one its customer.import_applied
+     * names (an import has no ticket). */
+    const char *placed = import ? "customer.import_applied" : "ticket.contact_added";
     const char *ticket = "", *customer = NULL;
     for (int i = 0; i < PQntuples(r); i++)
-        if (strcmp(PQgetvalue(r, i, c_type), "ticket.contact_added") == 0) {
+        if (strcmp(PQgetvalue(r, i, c_type), placed) == 0) {
             ticket = PQgetvalue(r, i, c_tick);
             customer = PQgetvalue(r, i, c_cust);
         }
@@ -121,8 +122,8 @@ int recall_load(db *d, route_item *it)
     if (rc->ncustomers == 0)
         ticket = "";
     buf b = BUF_INIT;
-    for (int i = 0; ticket[0] && i < PQntuples(r); i++) {
-        if (strcmp(PQgetvalue(r, i, c_type), "ticket.contact_added") == 0)
+    for (int i = 0; rc->ncustomers > 0 && i < PQntuples(r); i++) {
+        if (strcmp(PQgetvalue(r, i, c_type), placed) == 0)
             continue;
         bool keyed = !PQgetisnull(r, i, c_key);
         const uint8_t *pay = (const uint8_t *)PQgetvalue(r, i, c_pay);
@@ -143,7 +144,7 @@ int recall_load(db *d, route_item *it)
         case CAREBUS__V1__ENVELOPE__BODY_TICKET_CLASSIFIED:
             /* The last of its ticket's: the contact's own, after any a
              * merge made. */
-            if (strcmp(PQgetvalue(r, i, c_tick), ticket) == 0)
+            if (ticket[0] && strcmp(PQgetvalue(r, i, c_tick), ticket) == 0)
                 recall_classified(rc, ev->ticket_classified);
             break;
         default:
@@ -157,6 +158,11 @@ int recall_load(db *d, route_item *it)
         log_write(LOG_ERROR, route_item_fields(it),
                   "contact %s: the router's events for it do not read", it->ev->event_id);
         return -1;
+    }
+    if (rc->ncustomers == 0 && import) {
+        /* Applied before the router said where (customer.import_applied):
+         * it makes its own customer (import.h). */
+        return 0;
     }
     if (rc->ncustomers == 0) {
         /* Only routed contacts' keys are destroyed by an erasure: this one

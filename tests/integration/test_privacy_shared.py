@@ -4,6 +4,8 @@
   a. identities shared across customers: see below
   b. a customer a CRM imported: the import (which names them by handles
      only) is erased with them, and the rebuilt router equals the live one
+  c. a CRM import onto a customer who had written first: after their
+     erasure the rebuilt router puts the import on that customer again
 
 a. A mother and her son share the family's phone: he wrote from his Facebook
 account, then gave the phone (merging him into her), and a supervisor
@@ -122,3 +124,42 @@ def test_an_imported_customers_erasure_reaches_the_import(stack):
     assert "Lý Văn Tâm" in text  # the other import stays
     assert_router_rebuilds_as_live(st)
     assert "Quyên" not in str(st.get_api(f"/v1/customers/{customer}").json())
+
+
+def test_an_import_onto_an_existing_customer_is_rebuilt_onto_it(stack):
+    """A customer wrote on Zalo, then the CRM imported them by their phone
+    (the import goes onto that customer, customer.import_applied saying
+    so); after their erasure the import reads no phone, yet the rebuilt
+    router puts it on the same customer, and equals the live one."""
+    from test_privacy import assert_router_rebuilds_as_live
+    st = stack("ingest", "router", master_key=True)
+    m = message(st, "zalo", "Tôi muốn hỏi về đơn hàng", T0, handle="z-hoa-imp",
+                phone="0912 345 678", name="Phan Thị Hoa")
+    routed_ticket(st, m)
+    customer = st.get_api(f"/v1/events/{m}").json()["customer_id"]
+    crm = {"name": "Phan Thị Hoa", "phone": "0912345678", "segment": "vip",
+           "crm_id": "CRM-88", "attributes": {"city": "Đà Nẵng"}}
+    r = h.http_request(f"{st.api_url}/v1/customers", "POST", crm, st.auth(), timeout=h.scaled(15))
+    assert r.status == 202, r
+    st.wait_caught_up(stream="ingest", timeout=h.scaled(60))
+    imported = st.db.scalar("SELECT event_id::text FROM eventlog.events"
+                            " WHERE type = 'customer.imported'")
+    assert st.db.scalar("SELECT customer_id::text FROM router.imports WHERE event_id = %s",
+                        (imported,)) == customer
+    assert st.db.scalar("SELECT array_agg(customer_id::text) FROM eventlog.events"
+                        " WHERE type = 'customer.import_applied'") == [customer]
+    assert st.get_api(f"/v1/customers/{customer}").json()["segment"] == "vip"
+    assert st.db.scalar("SELECT count(*) FROM router.customers") == 1
+
+    r = h.http_request(f"{st.api_url}/v1/customers/{customer}/erasure", "POST",
+                       {"reason": "asked"}, st.auth(), timeout=h.scaled(15))
+    assert r.status == 202, r
+    h.wait_until("customer.erased", lambda: st.db.scalar(
+        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    st.wait_caught_up(stream="ingest", timeout=h.scaled(60))
+    assert_router_rebuilds_as_live(st)
+    # the import is its customer's still, and made none of its own
+    assert st.db.scalar("SELECT count(*) FROM router.customers") == 1
+    assert st.db.scalar("SELECT customer_id::text FROM router.imports WHERE event_id = %s",
+                        (imported,)) == customer
+    assert st.get_api(f"/v1/customers/{customer}").json()["segment"] == "vip"

@@ -44,7 +44,7 @@ static void test_type_names_cover_every_body(void **state)
         assert_true(nseen < sizeof seen / sizeof seen[0]);
         seen[nseen++] = name;
     }
-    assert_int_equal(nseen, 49);
+    assert_int_equal(nseen, 50);
 }
 
 static void test_type_name_unknown(void **state)
@@ -53,7 +53,7 @@ static void test_type_name_unknown(void **state)
     assert_null(event_type_name(CAREBUS__V1__ENVELOPE__BODY__NOT_SET));
     assert_null(event_type_name((Carebus__V1__Envelope__BodyCase)1));
     assert_null(event_type_name((Carebus__V1__Envelope__BodyCase)19));
-    assert_null(event_type_name((Carebus__V1__Envelope__BodyCase)69));
+    assert_null(event_type_name((Carebus__V1__Envelope__BodyCase)70));
     assert_null(event_type_name((Carebus__V1__Envelope__BodyCase)-1));
     assert_null(event_type_name((Carebus__V1__Envelope__BodyCase)100000));
     assert_string_equal(event_type_name(CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED),
