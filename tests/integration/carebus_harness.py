@@ -788,6 +788,28 @@ class Stack:
         return wait_until(f"{consumer} to catch up on {stream}", check, timeout, interval=0.1,
                           on_timeout=why)
 
+    # Router and sla-monitor answer each other: an escalation makes the
+    # router reclassify, and sla-monitor then fires the ticket's later
+    # target at the new priority. A snapshot taken between the two steps is
+    # a true but unfinished state that a rebuild (which waits for every
+    # event) runs past.
+    SETTLED_SQL = """
+    SELECT eventlog.consumer_seq('sla-monitor', 'ingest') IS NOT DISTINCT FROM i.last_seq
+       AND eventlog.consumer_seq('sla-monitor', 'router') IS NOT DISTINCT FROM r.last_seq
+       AND NOT EXISTS (SELECT 1 FROM sla.targets WHERE next_fire_at <= sla.now())
+       AND (SELECT sla_seq FROM router.position) = coalesce(s.last_seq, 0)
+      FROM (SELECT (SELECT last_seq FROM eventlog.streams WHERE stream = 'ingest') AS last_seq) i,
+           (SELECT (SELECT last_seq FROM eventlog.streams WHERE stream = 'router') AS last_seq) r,
+           (SELECT (SELECT last_seq FROM eventlog.streams WHERE stream = 'sla') AS last_seq) s
+    """
+
+    def wait_settled(self, timeout=None):
+        """Until router and sla-monitor (both running) have nothing left to
+        tell each other: each has applied the other's every event and no SLA
+        target is due."""
+        wait_until("router and sla-monitor to settle", lambda: self.db.scalar(self.SETTLED_SQL),
+                   timeout or scaled(30), on_timeout=lambda: "\n" + self.log_summary())
+
     def close(self):
         """SIGTERM every running service; returns the list of problems."""
         if self.closed:

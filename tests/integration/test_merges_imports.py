@@ -64,31 +64,6 @@ def wait_applied(st):
     st.wait_caught_up(stream="ingest", timeout=h.scaled(120))
 
 
-# One snapshot of the database in which nothing is left in flight between
-# router and sla-monitor: sla-monitor has applied both streams it reads and
-# has no timer due, and the router has applied every "sla" event. Each side
-# reacts to the other (a breach's escalation raises the ticket's priority;
-# sla-monitor applies the router's reclassification, which shortens a target
-# the old priority left in the future, and fires its breach: a second
-# escalation), so waiting for either alone can catch the exchange half way.
-SETTLED_SQL = """
-SELECT eventlog.consumer_seq('sla-monitor', 'ingest') IS NOT DISTINCT FROM i.last_seq
-   AND eventlog.consumer_seq('sla-monitor', 'router') IS NOT DISTINCT FROM r.last_seq
-   AND NOT EXISTS (SELECT 1 FROM sla.targets WHERE next_fire_at <= sla.now())
-   AND (SELECT sla_seq FROM router.position) = coalesce(s.last_seq, 0)
-  FROM (SELECT (SELECT last_seq FROM eventlog.streams WHERE stream = 'ingest') AS last_seq) i,
-       (SELECT (SELECT last_seq FROM eventlog.streams WHERE stream = 'router') AS last_seq) r,
-       (SELECT (SELECT last_seq FROM eventlog.streams WHERE stream = 'sla') AS last_seq) s
-"""
-
-
-def wait_settled(st):
-    """Until router and sla-monitor have nothing left to tell each other."""
-    caught_up(st)
-    h.wait_until("router and sla-monitor to settle", lambda: st.db.scalar(SETTLED_SQL),
-                 h.scaled(30), on_timeout=lambda: "\n" + st.log_summary())
-
-
 # --- a. merges and unmerges ------------------------------------------------------------
 
 
@@ -216,7 +191,8 @@ def test_family_unmerge_customer_and_ticket_merges_then_a_rebuild_equals_live(st
                         " AND t.status = 'running'") == 0
 
     # A rebuild from the log equals the live state.
-    wait_settled(st)
+    caught_up(st)
+    st.wait_settled()
     live = snapshot(st)
     answers = {p: get(st, p) for p in (f"/v1/customers/{son}", f"/v1/customers/{mom}",
                                        f"/v1/tickets/{ts_}", f"/v1/tickets/{tm}",

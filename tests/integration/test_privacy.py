@@ -327,6 +327,8 @@ def assert_router_rebuilds_as_live(st):
     """The router's tables wiped and rebuilt from the log equal the live
     ones, compared as test_router_replay compares them."""
     from test_router_replay import diff, snapshot
+    if "sla" in st.services and st["sla"].running():
+        st.wait_settled()
     live = snapshot(st)
     st.stop("router")
     st.db.query("SELECT router.reset()")
