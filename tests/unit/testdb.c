@@ -56,6 +56,16 @@ const char *testdb_conninfo(void)
     return testdb_info;
 }
 
+db *testdb_connect(const char *name)
+{
+    db *d = db_new(testdb_conninfo(), name);
+    if (d && db_ensure(d) != 0)
+        db_destroy(&d);
+    if (!d)
+        fprintf(stderr, "testdb: could not connect as %s\n", name);
+    return d;
+}
+
 void testdb_close(db **d)
 {
     db_destroy(d);

@@ -21,6 +21,17 @@ int testdb_open(const char *name, db **out);
  * testdb_open made it). Static storage. */
 const char *testdb_conninfo(void);
 
+/* One more connection to the database, as application `name` (a second
+ * instance's): NULL when it cannot connect (said on stderr). Blocks. */
+db *testdb_connect(const char *name);
+
+/* In a test: skips it when there is no database (d NULL). */
+#define TESTDB_NEED(d)                                                                             \
+    do {                                                                                           \
+        if (!(d))                                                                                  \
+            skip();                                                                                \
+    } while (0)
+
 /* Destroys *d (NULLs it) and drops the database, connections left or not;
  * nothing to drop when testdb_open made none. Blocks. */
 void testdb_close(db **d);

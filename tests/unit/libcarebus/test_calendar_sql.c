@@ -86,18 +86,12 @@ static int group_teardown(void **state)
     return 0;
 }
 
-#define NEED_DB()                                                                                  \
-    do {                                                                                           \
-        if (!g_db)                                                                                 \
-            skip();                                                                                \
-    } while (0)
-
 /* sla.business_us_between equals calendar.c for every shipped calendar and
  * a Berlin calendar with spans across both daylight-saving changes. */
 static void test_sql_and_c_business_time_agree(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     /* The shipped documents (the seed) plus berlin-night, through
      * sla.load_config like any configuration. */
     exec("SELECT sla.load_config(p.document,"

@@ -77,12 +77,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-#define NEED_DB()                                                                                  \
-    do {                                                                                           \
-        if (!g_db)                                                                                 \
-            skip();                                                                                \
-    } while (0)
-
 /* Appends n agent replies to stream. */
 static void append_replies(const char *stream, int n)
 {
@@ -166,7 +160,7 @@ static void consumer_free(consumer **c, bus *b)
 static void test_batches_and_the_done_hook(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     bus *b;
     consumer *c = consumer_at_tail("batches", "ingest", &b);
     append_replies("ingest", 5);
@@ -203,7 +197,7 @@ static void test_batches_and_the_done_hook(void **state)
 static void test_catching_up_streams_together(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     bus *b;
     consumer *c = consumer_at_tail("together", "survey", &b);
     uint64_t sla0;
@@ -236,7 +230,7 @@ static void test_catching_up_streams_together(void **state)
 static void test_lag_query(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     append_replies("sla", 3);
     uint64_t tail;
     assert_int_equal(eventlog_last_seq(g_db, "sla", &tail), 0);
@@ -261,7 +255,7 @@ static void test_lag_query(void **state)
 static void test_tick_publishes_the_lag_and_it_returns_to_zero(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     bus *b;
     consumer *c = consumer_at_tail("lagging", "router", &b);
     append_replies("router", 4);

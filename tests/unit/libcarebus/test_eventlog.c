@@ -48,12 +48,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-#define NEED_DB()                                                                                  \
-    do {                                                                                           \
-        if (!g_db)                                                                                 \
-            skip();                                                                                \
-    } while (0)
-
 /* A contact on its own stack storage. */
 struct contact {
     event ev;
@@ -116,7 +110,7 @@ static void assert_same_event(const event *a, const event *b)
 static void test_pack_once_bytes_equal_the_log(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     struct contact c;
     contact_init(&c, "visitor-1");
     uint64_t last;
@@ -187,7 +181,7 @@ static long count(const char *sql, const char *param)
 static void test_sealed_in_the_log(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     static const uint8_t master[DATAKEY_LEN] = {42, 1, 2, 3};
     datakey_master_set(master);
     struct contact c;
@@ -361,7 +355,7 @@ static const struct consumer_handler handlers[] = {
 static void test_handler_table(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char endpoint[96];
     snprintf(endpoint, sizeof endpoint, "ipc:///tmp/carebus-test-eventlog-%ld.ipc", (long)getpid());
     setenv("CAREBUS_BUS_ROUTER", endpoint, 1);

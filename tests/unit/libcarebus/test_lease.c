@@ -40,8 +40,7 @@ static int group_setup(void **state)
         return -1;
     if (!g_db)
         return 0;
-    g_db2 = db_new(testdb_conninfo(), "test_lease2");
-    return g_db2 && db_ensure(g_db2) == 0 ? 0 : -1;
+    return (g_db2 = testdb_connect("test_lease2")) ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -53,12 +52,6 @@ static int group_teardown(void **state)
     testdb_close(&g_db);
     return 0;
 }
-
-#define NEED_DB()                                                                                  \
-    do {                                                                                           \
-        if (!g_db)                                                                                 \
-            skip();                                                                                \
-    } while (0)
 
 /* A tick that is always due: the tests drive time themselves. */
 static int64_t g_now;
@@ -88,7 +81,7 @@ static int fence(lease *l, db *d)
 static void test_one_holder_and_a_takeover_under_a_new_token(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     lease *a = lease_new("one", 0, "a:1", MS), *b = lease_new("one", 0, "b:2", MS);
     assert_int_equal(tick(a, g_db), LEASE_GAINED);
     assert_int_equal(lease_token(a), 1);
@@ -102,7 +95,7 @@ static void test_one_holder_and_a_takeover_under_a_new_token(void **state)
     expire(); /* a stalls: b takes over */
     assert_int_equal(tick(b, g_db2), LEASE_GAINED);
     assert_int_equal(lease_token(b), 2);
-    assert_true(lease_held(a)); /* a does not know yet ... */
+    assert_true(lease_held(a));          /* a does not know yet ... */
     assert_int_equal(fence(a, g_db), 1); /* ... its commit is refused */
     assert_false(lease_held(a));
     assert_int_equal(lease_token(a), 0);
@@ -116,7 +109,7 @@ static void test_one_holder_and_a_takeover_under_a_new_token(void **state)
 static void test_a_fence_holds_a_takeover_off_until_its_commit(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     lease *a = lease_new("fence", 0, "a:1", MS), *b = lease_new("fence", 0, "b:2", MS);
     assert_int_equal(tick(a, g_db), LEASE_GAINED);
     assert_int_equal(db_begin(g_db), 0);
@@ -135,7 +128,7 @@ static void test_a_fence_holds_a_takeover_off_until_its_commit(void **state)
 static void test_a_stalled_transaction_is_ended_by_the_server(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     lease *a = lease_new("stall", 0, "a:1", MS);
     assert_int_equal(tick(a, g_db), LEASE_GAINED);
     assert_int_equal(db_begin(g_db), 0);
@@ -155,7 +148,7 @@ static void test_a_stalled_transaction_is_ended_by_the_server(void **state)
 static void test_a_restarted_instance_takes_its_own_lease_back(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     lease *a = lease_new("restart", 0, "a:1", MS), *b = lease_new("restart", 0, "b:2", MS);
     assert_int_equal(tick(a, g_db), LEASE_GAINED);
     lease *again = lease_new("restart", 0, "a:1", MS); /* a's next run, same name */
@@ -216,7 +209,7 @@ static void append_replies(const char *stream, int n)
 static void test_a_consumer_whose_lease_was_taken_rolls_back(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     lease *a = lease_new("leased", 0, "a:1", MS), *b = lease_new("leased", 0, "b:2", MS);
     bus *bs = bus_new();
     consumer *c = consumer_new("leased", g_db, bs, NULL, CONSUMER_HANDLERS(handlers), NULL);
@@ -288,7 +281,7 @@ static const struct consumer_handler slow_handlers[] = {
 static void test_a_batch_longer_than_the_lease_commits_once(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     lease *a = lease_new("long", 0, "a:1", MS), *b = lease_new("long", 0, "b:2", MS);
     bus *bs = bus_new();
     consumer *ca = consumer_new("long", g_db, bs, NULL, CONSUMER_HANDLERS(slow_handlers), g_by_a);

@@ -40,8 +40,7 @@ static int group_setup(void **state)
         return -1;
     if (!g_db)
         return 0;
-    g_db2 = db_new(testdb_conninfo(), "test_partset2");
-    return g_db2 && db_ensure(g_db2) == 0 ? 0 : -1;
+    return (g_db2 = testdb_connect("test_partset2")) ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -54,12 +53,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-#define NEED_DB()                                                                                  \
-    do {                                                                                           \
-        if (!g_db)                                                                                 \
-            skip();                                                                                \
-    } while (0)
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -69,7 +62,7 @@ static void sleep_ms(long ms)
 static void test_the_partition_of_an_id_is_the_same_in_c_and_sql(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     int seen[PARTS] = {0};
     for (int i = 0; i < 200; i++) {
         char id[ID_LEN], n[8];
@@ -165,7 +158,7 @@ static void run(partset *a, partset *b, long ms)
 static void test_a_fair_share_each_and_a_dead_ones_taken_over(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     bus *b1 = bus_new(), *b2 = bus_new();
     partset *a = make(g_db, b1, "a:1"), *b = make(g_db2, b2, "b:2");
     append("agent-0");
@@ -227,7 +220,7 @@ static void test_a_fair_share_each_and_a_dead_ones_taken_over(void **state)
 static void test_a_different_count_is_refused(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     bus *b1 = bus_new();
     struct partset_opts o = {.name = "parted",
                              .parts = PARTS + 1,

@@ -21,6 +21,7 @@
 
 #include "db.h"
 #include "rowset.h"
+#include "testdb.h"
 
 #define NONE INT64_MIN
 
@@ -379,16 +380,10 @@ static int group_teardown(void **state)
     return 0;
 }
 
-#define NEED_DB()                                                                                  \
-    do {                                                                                           \
-        if (!g_db)                                                                                 \
-            skip();                                                                                \
-    } while (0)
-
 static void test_round_trip(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     static rowset_stmt ins =
         ROWSET_STMT(things, "INSERT INTO things ({@cols id,name,count,big,ok,at,doc,tags,kind})"
                             " SELECT {@values x id,name,count,big,ok,at,doc,tags,kind}"
@@ -439,7 +434,7 @@ static void test_round_trip(void **state)
 static void test_reader_failures(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     /* A column the table does not describe (a misspelt alias). */
     PGresult *r = db_exec(g_db, "SELECT 1 AS id, 'x' AS nmae", 0, NULL);
     assert_non_null(r);
@@ -463,7 +458,7 @@ static void test_reader_failures(void **state)
 static void test_copy_round_trip(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     /* COPY IN a line the description wrote, COPY OUT what the table holds,
      * read the line back: the same row. */
     static rowset_stmt del = ROWSET_STMT(things, "DELETE FROM things");

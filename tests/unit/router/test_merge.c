@@ -341,12 +341,6 @@ static void assert_replay_equal(void)
     free(live);
 }
 
-#define NEED_DB()                                                                                  \
-    do {                                                                                           \
-        if (!g_db)                                                                                 \
-            skip();                                                                                \
-    } while (0)
-
 /* --- the pure rule ------------------------------------------------------------ */
 
 static void test_unmerge_final(void **state)
@@ -373,7 +367,7 @@ static void test_unmerge_final(void **state)
 static void test_ticket_merge(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     g_router->reopen_window_us = 0; /* a contact after a solve opens a new ticket */
     char e1[ID_LEN], e2[ID_LEN], e3[ID_LEN], e4[ID_LEN];
     say(ZALO, "z-lan", NULL, "máy giặt hỏng", T0, e1);
@@ -446,7 +440,7 @@ static void test_ticket_merge(void **state)
 static void test_unmerge_family(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char m1[ID_LEN], s1[ID_LEN], s2[ID_LEN], s3[ID_LEN], s4[ID_LEN];
     say(ZALO, "z-mom", "0901234567", "máy lạnh hỏng", T0, m1);
     say(FACEBOOK, "fb-son", NULL, "tôi muốn đổi trả", T0 + MINUTE, s1);
@@ -516,7 +510,7 @@ static void test_unmerge_family(void **state)
 static void test_unmerge_chain(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char a1[ID_LEN], b1[ID_LEN], c1[ID_LEN], x[ID_LEN];
     say(ZALO, "z-a", "0901111111", "a", T0, a1);
     say(ZALO, "z-b", NULL, "b", T0 + MINUTE, b1);
@@ -576,7 +570,7 @@ static void test_unmerge_chain(void **state)
 static void test_unmerge_in_one_batch(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char m1[ID_LEN], s1[ID_LEN], s2[ID_LEN], s3[ID_LEN];
     say(ZALO, "z-mom", "0902222222", "mẹ", T0, m1);
     say(FACEBOOK, "fb-son", NULL, "con", T0 + MINUTE, s1);
@@ -600,7 +594,7 @@ static void test_unmerge_in_one_batch(void **state)
 static void test_import(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char i1[ID_LEN], i2[ID_LEN], e1[ID_LEN], e2[ID_LEN];
     import("0903333333", NULL, CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED, "Chị Hoa", VIP, "CRM-1",
            T0, i1);

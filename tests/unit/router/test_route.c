@@ -560,12 +560,6 @@ static void assert_replay_equal(const char *order)
     free(live);
 }
 
-#define NEED_DB()                                                                                  \
-    do {                                                                                           \
-        if (!g_db)                                                                                 \
-            skip();                                                                                \
-    } while (0)
-
 #define ZALO CAREBUS__V1__CHANNEL__CHANNEL_ZALO
 #define PHONE CAREBUS__V1__CHANNEL__CHANNEL_PHONE
 #define EMAIL CAREBUS__V1__CHANNEL__CHANNEL_EMAIL
@@ -579,7 +573,7 @@ static void assert_replay_equal(const char *order)
 static void test_first_contact(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char e1[ID_LEN], cust[ID_LEN], tick[ID_LEN];
     struct contact k = {
         .channel = ZALO,
@@ -619,7 +613,7 @@ static void test_first_contact(void **state)
 static void test_zalo_call_email_scenario(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char e1[ID_LEN], e2[ID_LEN], e3[ID_LEN], e4[ID_LEN];
     struct contact zalo = {.channel = ZALO,
                            .name = "Lan",
@@ -694,7 +688,7 @@ static void test_zalo_call_email_scenario(void **state)
 static void test_merge_two_open_tickets(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     presence("agent-1", ONLINE, 5, "support", NULL, T0 - DAY);
     char eb[ID_LEN], ea[ID_LEN], ec[ID_LEN], em[ID_LEN];
     /* B writes first in the log but became a customer later. */
@@ -756,7 +750,7 @@ static void test_merge_two_open_tickets(void **state)
 static void test_merge_three_and_chains(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char e1[ID_LEN], e2[ID_LEN], e3[ID_LEN], e4[ID_LEN], e5[ID_LEN];
     say(PHONE, "0901000001", "one", T0, e1);
     struct contact k2 = {
@@ -812,7 +806,7 @@ static void test_merge_three_and_chains(void **state)
 static void test_threading(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char e1[ID_LEN], e2[ID_LEN], e3[ID_LEN], e4[ID_LEN], e5[ID_LEN], e6[ID_LEN], e7[ID_LEN];
     struct contact m1 = {.channel = EMAIL,
                          .handle = "lan@example.vn",
@@ -902,7 +896,7 @@ static void test_threading(void **state)
 static void test_reopen_window(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     presence("agent-1", ONLINE, 3, "support", NULL, T0 - DAY);
     char e1[ID_LEN], e2[ID_LEN], e3[ID_LEN], e4[ID_LEN], e5[ID_LEN];
     say(ZALO, "z-1", "xin chào", T0, e1);
@@ -959,7 +953,7 @@ static void test_reopen_window(void **state)
 static void test_classification(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     static const struct {
         const char *text, *category, *rule, *team, *priority;
     } cases[] = {
@@ -1011,7 +1005,7 @@ static void test_classification(void **state)
 static void test_priority_inputs(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char e1[ID_LEN];
     say(ZALO, "p-1", "xin chào", T0, e1);
     catch_up();
@@ -1040,7 +1034,7 @@ static void test_priority_inputs(void **state)
 static void test_capacity_queue_drain(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     presence("a1", ONLINE, 1, "support", NULL, T0 - 2 * MINUTE);
     presence("a2", ONLINE, 2, "support,sales", NULL, T0 - MINUTE);
     presence("a9", ONLINE, 5, "technical", NULL, T0 - MINUTE);
@@ -1097,7 +1091,7 @@ static void test_capacity_queue_drain(void **state)
 static void test_transfer(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     presence("s1", ONLINE, 1, "support", NULL, T0 - MINUTE);
     presence("k1", ONLINE, 2, "technical", NULL, T0 - MINUTE);
     char e1[ID_LEN], e2[ID_LEN];
@@ -1132,7 +1126,7 @@ static void test_transfer(void **state)
 static void test_escalation(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     presence("s1", ONLINE, 3, "support", NULL, T0 - 2 * MINUTE);
     presence("lead", OFFLINE, 3, "support", "support", T0 - 2 * MINUTE);
     presence("lead2", ONLINE, 3, "support", "support,complaints", T0 - MINUTE);
@@ -1177,7 +1171,7 @@ static void test_escalation(void **state)
 static void test_stream_order(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     presence("s1", ONLINE, 1, "support", NULL, T0 - 2 * MINUTE);
     presence("boss", ONLINE, 1, "support", "support", T0 - MINUTE);
     char e1[ID_LEN], e2[ID_LEN];
@@ -1206,7 +1200,7 @@ static void test_stream_order(void **state)
 static void test_tick_applies_waiting_sla(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     presence("boss", ONLINE, 1, "support", "support", T0 - MINUTE);
     char e1[ID_LEN];
     say(CHAT, "w-1", "một", T0, e1);
@@ -1239,7 +1233,7 @@ static void test_tick_applies_waiting_sla(void **state)
 static void test_replies_and_calls(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     presence("a1", ONLINE, 3, "support", NULL, T0 - DAY);
     presence("a2", ONLINE, 3, "support", NULL, T0 - DAY + 1);
     char e1[ID_LEN], e2[ID_LEN];
@@ -1273,7 +1267,7 @@ static void test_replies_and_calls(void **state)
 static void test_failed_statement_rolls_back(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     exec("CREATE FUNCTION public.poison() RETURNS trigger LANGUAGE plpgsql AS"
          " $$BEGIN IF NEW.text = 'poison' THEN RAISE 'poisoned'; END IF; RETURN NEW; END$$");
     exec("CREATE TRIGGER poison BEFORE INSERT ON router.messages"
@@ -1302,7 +1296,7 @@ static void test_failed_statement_rolls_back(void **state)
 static void test_time_from_log(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char e1[ID_LEN];
     say(CAREBUS__V1__CHANNEL__CHANNEL_STORE, "card-7", "x", 0, e1);
     catch_up();
@@ -1318,7 +1312,7 @@ static void test_time_from_log(void **state)
 static void test_bus_contact_without_times(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char endpoint[96];
     snprintf(endpoint, sizeof endpoint, "ipc:///tmp/carebus-test-route-%ld.ipc", (long)getpid());
     setenv("CAREBUS_BUS_INGEST", endpoint, 1);
@@ -1372,7 +1366,7 @@ static void test_bus_contact_without_times(void **state)
 static void test_other_bodies_ignored(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     Carebus__V1__SurveyAnswered sa = CAREBUS__V1__SURVEY_ANSWERED__INIT;
     sa.survey_id = "s-1";
     event ev = CAREBUS__V1__ENVELOPE__INIT;
@@ -1393,7 +1387,7 @@ static void test_other_bodies_ignored(void **state)
 static void test_ticket_number(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char e1[ID_LEN], e2[ID_LEN];
     say(ZALO, "n-1", "một", T0, e1);
     say(ZALO, "n-2", "hai", T0 + MINUTE, e2);
@@ -1415,7 +1409,7 @@ static void test_ticket_number(void **state)
 static void test_reply_outbound(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     presence("a1", ONLINE, 3, "support", NULL, T0 - DAY);
     char e1[ID_LEN], e2[ID_LEN];
     Carebus__V1__Attachment pic = CAREBUS__V1__ATTACHMENT__INIT;
@@ -1539,7 +1533,7 @@ static void test_reply_outbound(void **state)
 static void test_email_reply_thread(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char e1[ID_LEN], e2[ID_LEN], r1[ID_LEN], r2[ID_LEN], want[128];
     struct contact m1 = {.channel = EMAIL,
                          .name = "Lan",
@@ -1622,7 +1616,7 @@ static void test_email_reply_thread(void **state)
 static void test_reply_after_merge_in_batch(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char ea[ID_LEN], eb[ID_LEN], em[ID_LEN], r1[ID_LEN];
     struct contact a = {
         .channel = ZALO, .phone = "0901234567", .handle = "z-A", .text = "một", .at = T0};
@@ -1665,7 +1659,7 @@ static void test_reply_after_merge_in_batch(void **state)
 static void test_acknowledgements(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     static const char doc[] =
         "{\"enabled\": [\"zalo\", \"email\"], \"templates\": {\"default\": {"
         " \"vi\": {\"business_hours\": \"Chào {customer_name}, đã nhận yêu cầu số "
@@ -1772,7 +1766,7 @@ static void test_acknowledgements(void **state)
 static void test_delivery_statuses_in_one_second(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     const Carebus__V1__Channel wa = CAREBUS__V1__CHANNEL__CHANNEL_WHATSAPP;
     char e1[ID_LEN];
     say(wa, "84901234567", "xin chào", T0, e1);
@@ -1820,7 +1814,7 @@ static void test_delivery_statuses_in_one_second(void **state)
 static void test_delivery_statuses(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char e1[ID_LEN], r[5][ID_LEN], d[5][ID_LEN];
     say(FACEBOOK, "psid-1", "xin chào", T0, e1);
     catch_up();

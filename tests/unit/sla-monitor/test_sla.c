@@ -390,12 +390,6 @@ static int teardown(void **state)
     return 0;
 }
 
-#define NEED_DB()                                                                                  \
-    do {                                                                                           \
-        if (!g_db)                                                                                 \
-            skip();                                                                                \
-    } while (0)
-
 /* Monday 2026-11-23 09:00 +07, regular customer, normal priority, on
  * vn-business: first response 4h -> due 14:00 (lunch 12-13), warning at
  * 80% = 3h12m -> 13:12; next response 8h; resolution 40h. */
@@ -406,7 +400,7 @@ static int teardown(void **state)
 static void test_seed_equals_shipped_files(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     static const char *const names[] = {"policies", "calendars", "holidays"};
     for (int i = 0; i < 3; i++) {
         char path[PATH_MAX + 64];
@@ -467,7 +461,7 @@ static void expect_rejected(const char *pol, const char *cal, const char *hol, c
 static void test_bad_configuration_is_rejected_and_changes_nothing(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     const char *hol = "{\"sets\": {\"vn\": [{\"date\": \"2026-01-01\", \"name\": \"Tết\"}]}}";
     const char *cal = "{\"calendars\": [{\"id\": \"c\", \"holidays\": [\"vn\"],"
                       " \"hours\": {\"mon\": [\"08:00-12:00\"]}}]}";
@@ -541,7 +535,7 @@ static void test_bad_configuration_is_rejected_and_changes_nothing(void **state)
 static void test_warning_and_breach_fire_once_at_their_instant(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char t[ID_LEN], c[ID_LEN];
     id_new(t);
     id_new(c);
@@ -625,7 +619,7 @@ static void test_warning_and_breach_fire_once_at_their_instant(void **state)
 static void test_public_reply_stops_first_response_internal_note_does_not(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char t[ID_LEN], c[ID_LEN];
     id_new(t);
     id_new(c);
@@ -660,7 +654,7 @@ static void test_public_reply_stops_first_response_internal_note_does_not(void *
 static void test_pending_pauses_and_the_customer_resumes(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char t[ID_LEN], c[ID_LEN];
     id_new(t);
     id_new(c);
@@ -722,7 +716,7 @@ static void test_pending_pauses_and_the_customer_resumes(void **state)
 static void test_reopen_restarts_resolution(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char t[ID_LEN], c[ID_LEN];
     id_new(t);
     id_new(c);
@@ -757,7 +751,7 @@ static void test_reopen_restarts_resolution(void **state)
 static void test_segment_selects_policy_vip_is_24x7(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char t[ID_LEN], c[ID_LEN], t2[ID_LEN], c2[ID_LEN];
     id_new(t);
     id_new(c);
@@ -784,7 +778,7 @@ static void test_segment_selects_policy_vip_is_24x7(void **state)
 static void test_late_reply_while_down_publishes_the_breach_without_escalation(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char t[ID_LEN], c[ID_LEN];
     id_new(t);
     id_new(c);
@@ -809,7 +803,7 @@ static void test_late_reply_while_down_publishes_the_breach_without_escalation(v
 static void test_timers_wait_for_the_consumer_to_catch_up(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char t[ID_LEN], c[ID_LEN];
     id_new(t);
     id_new(c);
@@ -834,7 +828,7 @@ static void test_timers_wait_for_the_consumer_to_catch_up(void **state)
 static void test_restart_fires_breach_once_and_no_second_warning(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char t[ID_LEN], c[ID_LEN];
     id_new(t);
     id_new(c);
@@ -882,7 +876,7 @@ static void *race(void *arg)
 static void test_two_instances_emit_each_event_once(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     enum { N = 40 };
     char t[N][ID_LEN], c[ID_LEN];
     id_new(c);
@@ -916,7 +910,7 @@ static void test_two_instances_emit_each_event_once(void **state)
 static void test_sweep_takes_over_another_instances_timers(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char t[ID_LEN], c[ID_LEN];
     id_new(t);
     id_new(c);
@@ -948,7 +942,7 @@ static const char *snapshot(void)
 static void test_rebuild_from_the_log_equals_the_live_state(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     char t1[ID_LEN], t2[ID_LEN], c1[ID_LEN], c2[ID_LEN];
     id_new(t1);
     id_new(t2);

@@ -233,12 +233,6 @@ static int teardown(void **state)
     return 0;
 }
 
-#define NEED_DB()                                                                                  \
-    do {                                                                                           \
-        if (!g_db)                                                                                 \
-            skip();                                                                                \
-    } while (0)
-
 #define C1 "6f1d2c3b-4a59-5e6f-8a7b-9c0d1e2f3a4b"
 #define C2 "7f1d2c3b-4a59-5e6f-8a7b-9c0d1e2f3a4b"
 #define T1 "1a2e3d4c-5b6a-5f70-9b8c-0d1e2f3a4b5c"
@@ -251,7 +245,7 @@ static int teardown(void **state)
 static void test_solved_is_requested_once(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     router_ticket(C1, T1, "zalo", "Hello, my order is late", "phone=+84901234567",
                   "email=lan@example.vn", "zalo=zalo-uid-1", NULL);
     router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED, T1, C1);
@@ -303,7 +297,7 @@ static void test_solved_is_requested_once(void **state)
 static void test_channel_and_handle(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     /* In store: no store handle, the email answers. */
     router_ticket(C1, T1, "store", "Tôi muốn đổi trả", "phone=+84901234567", "email=lan@example.vn",
                   NULL);
@@ -333,7 +327,7 @@ static void test_channel_and_handle(void **state)
 static void test_cooldown_merge_and_trigger(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     g_sv.cfg.cooldown_days = 30;
     g_sv.cfg.trigger_closed = true;
     router_ticket(C1, T1, "chat", "xin chao", "chat=u1", NULL);
@@ -361,7 +355,7 @@ static void test_cooldown_merge_and_trigger(void **state)
 static void test_reopen_and_the_replay_watermark(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     g_sv.cfg.delay_s = 1;
     router_ticket(C1, T1, "zalo", "toi can ho tro", "zalo=u1", NULL);
     router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED, T1, C1);
@@ -395,7 +389,7 @@ static void test_reopen_and_the_replay_watermark(void **state)
 static void test_answers_rebuilt_from_the_log(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     router_ticket(C1, T1, "zalo", "toi can ho tro", "zalo=u1", NULL);
     router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED, T1, C1);
     catch_up();
@@ -457,7 +451,7 @@ static void test_answers_rebuilt_from_the_log(void **state)
 static void test_one_batch_decides_as_one_event_at_a_time(void **state)
 {
     (void)state;
-    NEED_DB();
+    TESTDB_NEED(g_db);
     g_sv.cfg.delay_s = 3600;
     g_sv.cfg.cooldown_days = 30;
     router_ticket(C1, T1, "email", "order late", "email=lan@example.vn", NULL);
