@@ -875,9 +875,10 @@ def contact(i, customer_no, channel, external_id=None, text=None, occurred_at=No
     }
 
 
-def post_all(stack, messages, threads=6, on_answer=None, deadline_s=None):
+def post_all(stack, messages, threads=6, on_answer=None, deadline_s=None, tries=200):
     """Posts every message from a pool of threads with keep-alive clients.
-    Retries 503 and network errors (bounded) as an integrator would. Returns
+    Retries 503 and network errors as an integrator would, at most tries
+    times a message (50 ms apart) and until the deadline. Returns
     {(channel, external_id): (last status, its json or None)} and counters
     (stats["ids"]: every event id that a 2xx gave for each message)."""
     deadline = time.monotonic() + (deadline_s or scaled(240))
@@ -898,7 +899,7 @@ def post_all(stack, messages, threads=6, on_answer=None, deadline_s=None):
                 i, msg = todo[idx[0]]
                 idx[0] += 1
             status, body = None, None
-            for _ in range(200):
+            for _ in range(tries):
                 if time.monotonic() > deadline:
                     break
                 try:

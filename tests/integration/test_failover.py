@@ -236,7 +236,7 @@ def refused_within_the_bound(st, msg):
 
 
 def metric_sum(svc, family):
-    r = svc.get("/metrics")
+    r = svc.get("/metrics", timeout=h.scaled(15))
     assert r.status == 200, r
     return sum(float(line.rsplit(" ", 1)[1]) for line in r.body.decode().splitlines()
                if line.startswith(family) and not line.startswith("#"))
@@ -284,9 +284,11 @@ def test_losing_the_standby_answers_503_within_the_bound_until_it_is_back(pg_pai
             # The same post again (same external_id): its first commit may
             # stand on the primary, yet the repeat is not acknowledged alone.
             outage["took"].append(refused_within_the_bound(st, probe))
-            # The consumers are not stuck in a COMMIT: they answer.
+            # The consumers are not stuck in a COMMIT: they answer. A turn of
+            # their loop may hold several bounded commits (the lease's, the
+            # batch's), each up to the bound: not at once, but not never.
             for name in ("router", "survey"):
-                r = st[name].get("/metrics")
+                r = st[name].get("/metrics", timeout=h.scaled(15))
                 assert r.status == 200, (name, r)
             h.wait_until("a consumer's COMMIT cut at the bound",
                          lambda: metric_sum(st["router"], "carebus_db_commit_wait_exceeded_total")
@@ -294,17 +296,21 @@ def test_losing_the_standby_answers_503_within_the_bound_until_it_is_back(pg_pai
                          h.scaled(30), interval=0.5)
             outage["metric"] = metric_sum(st["ingest"], "carebus_dbq_cancelled_total")
             time.sleep(2)  # the posts keep being refused meanwhile
-            pg_pair.standby.start()
         except Exception as e:  # surfaced below
             outage["error"] = e
+        finally:  # whatever failed, the posts may end
+            pg_pair.standby.start()
 
     t = threading.Thread(target=lose_the_standby, daemon=True)
     n = 400
     messages = [h.contact(i, i % 50, h.CHANNELS[i % len(h.CHANNELS)],
                           external_id=f"standby-{i:04d}") for i in range(n)]
+    # A post refused at once (the queue is cut off) is retried 50 ms later:
+    # the outage (two probes, a consumer's bound, the standby's restart)
+    # outlasts 200 such tries, so the deadline bounds the retries here.
     answers, stats = h.post_all(st, messages, threads=4,
                                 on_answer=lambda k: k == 100 and t.start(),
-                                deadline_s=h.scaled(240))
+                                deadline_s=h.scaled(240), tries=5000)
     t.join(timeout=h.scaled(120))
     assert not t.is_alive(), "the outage did not end"
     if outage["error"]:
