@@ -202,6 +202,9 @@ FILTERS = [
     ("sort=created", lambda: lst(sort="created")),
     ("sort=due", lambda: lst(sort="due")),
     ("sort=due+team", lambda: lst(sort="due", team=rng.choice(teams))),
+    ("sort=due+team+status=open", lambda: lst(sort="due", team=rng.choice(teams), status="open")),
+    ("sort=due+team+assignee=unassigned",
+     lambda: lst(sort="due", team=rng.choice(teams), assignee="unassigned")),
 ]
 
 # Words by how often they occur in the generated texts: common phrases,

@@ -228,6 +228,13 @@ def test_every_filter_and_order_lists_what_the_tables_say(stack):
     check({"sort": "updated"}, newest(ts, "updated_at"))
     check({"sort": "created"}, newest(ts, "created_at"))
     check({"sort": "due"}, due_order(ts))
+    # The due order through the queue's members (a team, no assignee, an
+    # active status), paged.
+    for team in {t["team"] for t in ts}:
+        check({"sort": "due", "team": team}, due_order(where(lambda t: t["team"] == team)))
+    check({"sort": "due", "status": "open", "assignee": "unassigned"},
+          due_order(where(lambda t: t["status"] == "open" and t["assignee"] is None)))
+    check({"sort": "due", "status": "solved,closed"}, [])
     for status in ("open", "pending", "solved", "closed", "open,pending"):
         check({"status": status}, queue_order(where(lambda t: t["status"] in status.split(","))))
     for team in {t["team"] for t in ts}:
