@@ -9,7 +9,9 @@ the customer, solves, a customer writing again after a solve (a reopen),
 VIP and wholesale customers, a churned customer — and answers most of the
 surveys through the survey service's answer API. A few customers of five
 weeks ago give the churn rate its base. It ends once the dashboard's KPIs
-all have a value, and prints them.
+all have a value, and prints them. The agents get a desk password, made
+once into var/demo-password, and agent-mai the supervisor role, so the
+desk can be tried at once (a development stack only: never on real data).
 
 Customers run four at a time, each one's stories in their order. Every write carries a
 fixed key (a message's external_id, else an Idempotency-Key), so a second
@@ -25,8 +27,10 @@ is not up or a request keeps failing.
 
 import concurrent.futures
 import datetime as dt
+import hashlib
 import json
 import os
+import secrets
 import sys
 import threading
 import time
@@ -39,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VN = dt.timezone(dt.timedelta(hours=7))
 WORKERS = 4
 WAIT_S = 15  # for the router, the survey service, analytics to catch up
+SUPERVISOR = "agent-mai"  # signs in to the desk's supervisor view
 
 # --- who works this week -------------------------------------------------------
 
@@ -297,6 +302,7 @@ class Api:
         self.key = env["CAREBUS_API_KEY"]
         self.survey_url = env.get("CAREBUS_SURVEY_URL", "").rstrip("/")
         self.dashboard_url = env.get("CAREBUS_DASHBOARD_URL", "").rstrip("/")
+        self.desk_url = env.get("CAREBUS_DESK_URL", "").rstrip("/")
         self.written = 0  # 201/202 answers: what this run changed
         self.lock = threading.Lock()
 
@@ -495,9 +501,37 @@ def by_customer(stories, now):
 
 
 
+def var_dir():
+    return Path(os.environ.get("CAREBUS_VAR_DIR", ROOT / "var"))
+
+
+def desk_password():
+    """The demo agents' desk password: made once into var/demo-password
+    (readable by its owner only), the same on every later run."""
+    path = var_dir() / "demo-password"
+    if not path.is_file():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(12) + "\n")
+    return path.read_text().strip()
+
+
+def give_desk_passwords(api, password):
+    """PATCH each agent: the password (and the supervisor's role) only, so
+    the teams, leads and capacity their presence gave stay theirs. Keyed
+    by the password, so a new var/demo-password is saved and an old one is
+    not saved again."""
+    tag = hashlib.sha256(password.encode()).hexdigest()[:12]
+    for aid, *_ in AGENTS:
+        body = {"password": password}
+        if aid == SUPERVISOR:
+            body["role"] = "supervisor"
+        api.call("PATCH", f"{api.url}/v1/agents/{aid}", body,
+                 {"Idempotency-Key": f"demo-desk-{aid}-{tag}"})
+
+
 def read_env():
-    var = Path(os.environ.get("CAREBUS_VAR_DIR", ROOT / "var"))
-    path = var / "env"
+    path = var_dir() / "env"
     if not path.is_file():
         raise DemoError(f"no {path}: start the stack first with `make run` (in another terminal)")
     env = {}
@@ -549,6 +583,7 @@ def main():
                      "name": name, "occurred_at": iso(now - dt.timedelta(days=60))},
                     f"demo-presence-{aid}")
         print(f"  {len(AGENTS)} agents online")
+        give_desk_passwords(api, desk_password())
         player = Player(api, now)
         out = threading.Lock()
 
@@ -583,6 +618,9 @@ def main():
                                else f"{label} -" for k, label in SHOWN))
     print(f"""
 The dashboard: {api.dashboard_url or '(see make run)'}/  (sign in with $CAREBUS_API_KEY)
+The agent desk: {api.desk_url or '(see make run)'}/  (sign in as {SUPERVISOR}, a supervisor, or
+  {", ".join(a[0] for a in AGENTS if a[0] != SUPERVISOR)},
+  with the password in {var_dir() / "demo-password"})
 The SLA monitor keeps time by the clock: replies posted now for the days
 before count as late, so the replayed week shows breaches.
 Look around (from another shell in the repository):

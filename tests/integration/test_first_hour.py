@@ -5,7 +5,8 @@
   `make run` writes; it plays its week in well under a minute, a second run
   writes nothing, and then tests/browser/first-hour.mjs (headless chromium)
   finds a value in every KPI tile and data in every chart of the default
-  dashboard, and a page at the survey URL `make run` prints.
+  dashboard, and a page at the survey URL `make run` prints; the demo's
+  supervisor and agents sign in to the desk with var/demo-password.
 * test_run_script: deploy/scripts/run.sh itself (what `make run` execs after
   building), on free ports and a private var folder: the URLs of its banner
   answer, an operator's CAREBUS_BOOTSTRAP_API_KEY is the key (and a
@@ -25,6 +26,7 @@ from pathlib import Path
 import pytest
 
 import carebus_harness as h
+from desk_support import DeskClient
 from test_survey_browser import ARTIFACTS, CHROMIUM, browser_tools
 
 DEMO = h.REPO / "deploy" / "scripts" / "demo.py"
@@ -35,14 +37,15 @@ KPI_NAMES = ["fcr_pct", "csat_pct", "ces_avg", "survey_response_pct", "first_res
              "sla_compliance_pct", "churn_pct", "contacts_per_ticket"]
 
 
-def write_env(var, api_url, key, survey_url, dashboard_url, pg=""):
+def write_env(var, api_url, key, survey_url, dashboard_url, desk_url="", pg=""):
     """var/env as run.sh writes it."""
     var.mkdir(parents=True, exist_ok=True)
     (var / "env").write_text(
         f"CAREBUS_PG='{pg}'\nCAREBUS_API_URL='{api_url}'\nCAREBUS_API_KEY='{key}'\n"
         f"CAREBUS_SURVEY_URL='{survey_url}'\nCAREBUS_DASHBOARD_URL='{dashboard_url}'\n"
+        f"CAREBUS_DESK_URL='{desk_url}'\n"
         "export CAREBUS_PG CAREBUS_API_URL CAREBUS_API_KEY CAREBUS_SURVEY_URL "
-        "CAREBUS_DASHBOARD_URL\n")
+        "CAREBUS_DASHBOARD_URL CAREBUS_DESK_URL\n")
 
 
 def run_demo(var):
@@ -67,7 +70,8 @@ def test_demo_fills_every_kpi(stack, session_tmp):
     var = session_tmp / "first-hour-var"
     survey_url = st["survey"].url + "/"
     dashboard_url = st["analytics"].url + "/"
-    write_env(var, st.api_url, st.api_key, survey_url, dashboard_url)
+    desk_url = st["desk"].url + "/"
+    write_env(var, st.api_url, st.api_key, survey_url, dashboard_url, desk_url)
 
     out, took = run_demo(var)
     # Quick: its week plays in well under a minute (the stack is local).
@@ -83,6 +87,19 @@ def test_demo_fills_every_kpi(stack, session_tmp):
     assert st.db.scalar("SELECT count(*) FROM eventlog.events WHERE type = 'ticket.transferred'") > 0
     answered = st.db.scalar("SELECT count(*) FROM survey.answers")
     assert answered >= 10
+
+    # The desk at once: the supervisor and an agent sign in with the
+    # password the demo made (readable by its owner only) and printed.
+    pw_file = var / "demo-password"
+    assert pw_file.stat().st_mode & 0o077 == 0
+    password = pw_file.read_text().strip()
+    assert f"The agent desk: {desk_url}" in out and str(pw_file) in out, out
+    for login, role in (("agent-mai", "supervisor"), ("agent-hung", "agent")):
+        desk = DeskClient(st)
+        desk.sign_in(login, password)
+        assert desk.request("GET", "/").status == 200
+        me = h.http_request(st.api_url + f"/v1/agents/{login}", headers=st.auth()).json()
+        assert me["role"] == role and me["has_password"] and me["teams"], me
 
     # Idempotent: a second run writes nothing.
     out2, _ = run_demo(var)
