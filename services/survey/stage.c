@@ -39,14 +39,17 @@
 
 /* --- the rows written ------------------------------------------------------------- */
 
-struct sched_row {
+/* A survey's row, described once: a trigger schedules it with the columns
+ * SURVEY_SCHEDULED, a survey.requested writes them all. */
+struct survey_row {
     char id[ID_LEN], ticket_id[ID_LEN], customer_id[ID_LEN], trigger_event_id[ID_LEN];
+    char requested_event_id[ID_LEN];
     int64_t due_at, expires_at;
-    const char *channel, *handle, *language;
+    const char *channel, *handle, *language, *link, *text;
 };
 
-#define R(f) ROWSET_AT(struct sched_row, f)
-static const struct rowset_col sched_cols[] = {
+#define R(f) ROWSET_AT(struct survey_row, f)
+static const struct rowset_col survey_cols[] = {
     {"id", "uuid", ROWSET_ID, R(id)},
     {"ticket_id", "uuid", ROWSET_ID, R(ticket_id)},
     {"customer_id", "uuid", ROWSET_ID, R(customer_id)},
@@ -56,14 +59,20 @@ static const struct rowset_col sched_cols[] = {
     {"channel", "text", ROWSET_STR, R(channel)},
     {"handle", "text", ROWSET_STR, R(handle)},
     {"language", "text", ROWSET_STR, R(language)},
+    {"link", "text", ROWSET_STR, R(link)},
+    {"text", "text", ROWSET_STR, R(text)},
+    {"requested_event_id", "uuid", ROWSET_ID, R(requested_event_id)},
 };
 #undef R
-static const rowset_table sched_table = {"survey.surveys", sched_cols, ROWSET_COUNT(sched_cols),
-                                         NULL};
+static const rowset_table survey_table = {"survey.surveys", survey_cols,
+                                          ROWSET_COUNT(survey_cols), NULL};
 
-static rowset_stmt sched_sql = ROWSET_STMT(
-    sched_table, "INSERT INTO survey.surveys ({@cols}, status) SELECT {@values x}, 'scheduled'"
-                 " FROM {@rows $1 x} ON CONFLICT DO NOTHING");
+#define SURVEY_SCHEDULED                                                                           \
+    "id,ticket_id,customer_id,trigger_event_id,due_at,expires_at,channel,handle,language"
+static rowset_stmt sched_sql =
+    ROWSET_STMT(survey_table, "INSERT INTO survey.surveys ({@cols " SURVEY_SCHEDULED "}, status)"
+                              " SELECT {@values x " SURVEY_SCHEDULED "}, 'scheduled'"
+                              " FROM {@rows $1 x " SURVEY_SCHEDULED "} ON CONFLICT DO NOTHING");
 
 struct reopen_row {
     char ticket_id[ID_LEN];
@@ -83,36 +92,11 @@ static rowset_stmt reopen_sql = ROWSET_STMT(
                   " WHERE s.ticket_id = x.ticket_id AND s.status = 'scheduled'"
                   " AND s.due_at > x.at");
 
-struct req_row {
-    char id[ID_LEN], ticket_id[ID_LEN], customer_id[ID_LEN], trigger_event_id[ID_LEN];
-    char requested_event_id[ID_LEN];
-    int64_t due_at, expires_at;
-    const char *channel, *handle, *language, *link, *text;
-};
-
-#define R(f) ROWSET_AT(struct req_row, f)
-static const struct rowset_col req_cols[] = {
-    {"id", "uuid", ROWSET_ID, R(id)},
-    {"ticket_id", "uuid", ROWSET_ID, R(ticket_id)},
-    {"customer_id", "uuid", ROWSET_ID, R(customer_id)},
-    {"trigger_event_id", "uuid", ROWSET_ID, R(trigger_event_id)},
-    {"due_at", "timestamptz", ROWSET_TIME, R(due_at), .none = 0},
-    {"expires_at", "timestamptz", ROWSET_TIME, R(expires_at), .none = 0},
-    {"channel", "text", ROWSET_STR, R(channel)},
-    {"handle", "text", ROWSET_STR, R(handle)},
-    {"language", "text", ROWSET_STR, R(language)},
-    {"link", "text", ROWSET_STR, R(link)},
-    {"text", "text", ROWSET_STR, R(text)},
-    {"requested_event_id", "uuid", ROWSET_ID, R(requested_event_id)},
-};
-#undef R
-static const rowset_table req_table = {"survey.surveys", req_cols, ROWSET_COUNT(req_cols), NULL};
-
 /* The event is the truth about a requested survey: it overwrites a row the
  * router's stream scheduled (same id), but for the customer, which a
  * customer.merged applied since may have moved to the survivor. */
 static rowset_stmt req_sql = ROWSET_STMT(
-    req_table,
+    survey_table,
     "INSERT INTO survey.surveys AS s ({@cols}, status, requested_at)"
     " SELECT {@values x}, 'requested', x.due_at FROM {@rows $1 x}"
     " ON CONFLICT (id) DO UPDATE SET status = 'requested', requested_at = EXCLUDED.requested_at,"
@@ -377,7 +361,7 @@ static void trigger_decide(struct trigger_run *t, const event *ev, rowset *rows)
     const char *words = known ? db_value(t->tickets, row, "words") : NULL;
     language_id lang = language_guess(known ? (words ? words : "") : NULL);
 
-    struct sched_row r = {.due_at = at + sv->cfg.delay_s * US_PER_S,
+    struct survey_row r = {.due_at = at + sv->cfg.delay_s * US_PER_S,
                           .expires_at = at + (sv->cfg.delay_s + sv->cfg.ttl_s) * US_PER_S,
                           .channel = channel[0] ? channel : NULL,
                           .handle = handle,
@@ -401,7 +385,8 @@ static int flush_triggers(survey *sv, db *d, const event *const *evs, size_t n)
                             .ticket_row = HMAP_INIT_TYPE(&uuid_keys),
                             .customer = HMAP_INIT_TYPE(&uuid_keys)};
     rowset rows;
-    rowset_init(&rows, &sched_table, NULL);
+    rowset_init(&rows, &survey_table, NULL);
+    rowset_only(&rows, SURVEY_SCHEDULED);
     int rc = -1;
     if (trigger_read(&t, evs, n) != 0)
         goto out;
@@ -453,7 +438,7 @@ int64_t survey_event_at(const event *ev)
 static int flush_requested(db *d, const event *const *evs, size_t n)
 {
     rowset rows;
-    rowset_init(&rows, &req_table, NULL);
+    rowset_init(&rows, &survey_table, NULL);
     hmap seen = HMAP_INIT_TYPE(&uuid_keys);
     int rc = -1;
     if (hmap_reserve(&seen, n) != 0)
@@ -471,7 +456,7 @@ static int flush_requested(db *d, const event *const *evs, size_t n)
             ev->causation_id && id_valid(ev->causation_id) ? ev->causation_id : ev->event_id;
         const char *customer =
             ev->customer_id && id_valid(ev->customer_id) ? ev->customer_id : "";
-        struct req_row r = {.due_at = survey_event_at(ev),
+        struct survey_row r = {.due_at = survey_event_at(ev),
                             .expires_at = event_ts_us(q->expires_at),
                             .channel = channel[0] ? channel : NULL,
                             .handle = q->handle[0] ? q->handle : NULL,
