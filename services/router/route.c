@@ -1419,6 +1419,18 @@ static int ticket_join(route_ctx *c, const route_item *it, int t, const struct c
     return 0;
 }
 
+/* Adds customer o's survivor to owners unless it is there already; the
+ * new count. */
+static size_t owners_add(const model *m, int *owners, size_t nown, int o)
+{
+    o = model_customer_final(m, o);
+    for (size_t j = 0; j < nown; j++)
+        if (owners[j] == o)
+            return nown;
+    owners[nown] = o;
+    return nown + 1;
+}
+
 size_t route_owners(model *m, const route_item *it, int owners[IDENTITY_SET_MAX + 1])
 {
     size_t nown = 0;
@@ -1430,27 +1442,15 @@ size_t route_owners(model *m, const route_item *it, int owners[IDENTITY_SET_MAX 
             return 0;
         for (size_t i = 0; i < it->recalled.ncustomers; i++) {
             int o = model_customer(m, it->recalled.customers[i]);
-            if (o < 0)
-                continue;
-            o = model_customer_final(m, o);
-            size_t j = 0;
-            while (j < nown && owners[j] != o)
-                j++;
-            if (j == nown)
-                owners[nown++] = o;
+            if (o >= 0)
+                nown = owners_add(m, owners, nown, o);
         }
         return nown;
     }
     for (size_t i = 0; i < it->ids.n; i++) {
         int o = model_identity(m, it->ids.items[i].kind, it->ids.items[i].value);
-        if (o < 0)
-            continue;
-        o = model_customer_final(m, o);
-        size_t j = 0;
-        while (j < nown && owners[j] != o)
-            j++;
-        if (j == nown)
-            owners[nown++] = o;
+        if (o >= 0)
+            nown = owners_add(m, owners, nown, o);
     }
     /* The oldest first: the survivor of a merge. */
     for (size_t i = 1; i < nown; i++)
