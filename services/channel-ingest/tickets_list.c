@@ -59,12 +59,6 @@ enum { T_CREATED_FROM, T_CREATED_TO, T_UPDATED_FROM, T_UPDATED_TO, T_DUE_FROM, T
 static const char *const time_params[NTIMES] = {"created_from", "created_to", "updated_from",
                                                 "updated_to",   "due_from",   "due_to"};
 
-const char *tickets_sort_name(enum tickets_sort s)
-{
-    assert((size_t)s < NSORTS);
-    return sort_names[s];
-}
-
 void tickets_sort_keys(enum tickets_sort s, const char **order, const char **types)
 {
     assert((size_t)s < NSORTS);

@@ -93,9 +93,6 @@ struct tickets_query {
     const char *q; /* borrowed from the arguments; NULL: no search */
 };
 
-/* The order names, for the cursor and the errors. */
-const char *tickets_sort_name(enum tickets_sort s);
-
 /* What the parser may be told besides the arguments. */
 struct tickets_query_opts {
     enum tickets_sort default_sort;

@@ -2170,11 +2170,6 @@ bool route_team_exists(const model *m, const char *team)
     return team_exists(m, team);
 }
 
-int route_best_agent(const model *m, const char *team)
-{
-    return best_agent(m, team);
-}
-
 void route_agent_release(route_ctx *c, int t)
 {
     agent_release(c, t);

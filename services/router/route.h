@@ -93,8 +93,6 @@ int route_named_ticket(route_ctx *c, const route_item *it);
 const char *route_ticket_customer(route_ctx *c, int t);
 /* True when team is a team transfers and assignments may name. */
 bool route_team_exists(const model *m, const char *team);
-/* The best free agent of team (online, active, below capacity), -1. */
-int route_best_agent(const model *m, const char *team);
 /* Frees t's assignee's capacity (their teams' queues are drained after
  * the event). */
 void route_agent_release(route_ctx *c, int t);
