@@ -5,6 +5,8 @@
  *    its bytes are, byte for byte, what a reader of the log reconstructs
  *    from the row (eventlog_wire), and unpack to what eventlog_read gives;
  *  - duplicates, a seal by hand, and the failure paths of packing;
+ *  - within a batch, recorded_at never goes down as seq goes up, even when
+ *    the batch's idempotency keys sort against its order;
  *  - with a master key, personal fields are sealed in the log with their
  *    key in privacy.datakeys, read back plain, and read as erased once the
  *    key is deleted;
@@ -176,6 +178,53 @@ static long count(const char *sql, const char *param)
     long n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return n;
+}
+
+/* --- recorded_at follows seq --------------------------------------------------------- */
+
+#define ORDER_BATCH 300
+
+/* A batch's rows get recorded_at from the clock as they are inserted:
+ * readers take it to grow with seq (order.h), so the rows go in in seq
+ * order. Keys that sort against the batch's order (a plan that groups by
+ * key then inserts in key order) must not make recorded_at go down. */
+static void test_recorded_at_follows_seq(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    struct contact *cs = calloc(ORDER_BATCH, sizeof *cs);
+    struct eventlog_entry *es = calloc(ORDER_BATCH, sizeof *es);
+    char(*keys)[16] = calloc(ORDER_BATCH, sizeof *keys);
+    assert_non_null(cs);
+    assert_non_null(es);
+    assert_non_null(keys);
+    for (int i = 0; i < ORDER_BATCH; i++) {
+        contact_init(&cs[i], "visitor-order");
+        snprintf(keys[i], sizeof keys[i], "k-%04d", ORDER_BATCH - i);
+        es[i] = (struct eventlog_entry){.ev = &cs[i].ev, .idem_scope = "order", .idem_key = keys[i]};
+    }
+    uint64_t last;
+    assert_int_equal(eventlog_last_seq(g_db, "ingest", &last), 0);
+    assert_int_equal(eventlog_append(g_db, "ingest", es, ORDER_BATCH), 0);
+    for (int i = 0; i < ORDER_BATCH; i++) {
+        assert_false(es[i].duplicate);
+        assert_int_equal(es[i].seq, last + 1 + (uint64_t)i);
+        if (i > 0)
+            assert_true(es[i].recorded_us >= es[i - 1].recorded_us);
+    }
+    /* The log's rows say the same. */
+    char from[24];
+    snprintf(from, sizeof from, "%llu", (unsigned long long)last);
+    assert_int_equal(count("SELECT count(*) FROM (SELECT recorded_at < lag(recorded_at)"
+                           " OVER (ORDER BY seq) AS down FROM eventlog.events"
+                           " WHERE stream = 'ingest' AND seq > $1::bigint) x WHERE down",
+                           from),
+                     0);
+    for (int i = 0; i < ORDER_BATCH; i++)
+        eventlog_entry_release(&es[i]);
+    free(keys);
+    free(es);
+    free(cs);
 }
 
 static void test_sealed_in_the_log(void **state)
@@ -452,6 +501,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pack_once_bytes_equal_the_log),
+        cmocka_unit_test(test_recorded_at_follows_seq),
         cmocka_unit_test(test_sealed_in_the_log),
         cmocka_unit_test(test_pack_failures),
         cmocka_unit_test(test_seal),
