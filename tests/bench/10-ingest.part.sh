@@ -26,59 +26,28 @@
 # (printed with the figures: a run with it is not the product as shipped).
 set -u
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bindir=${CAREBUS_BIN_DIR:-$root/build/release/bin}
+. "$(dirname "$0")/preamble.sh"
 ingest_bin=$bindir/carebus-channel-ingest
 secs=${CAREBUS_BENCH_SECONDS:-10}
 rate=${CAREBUS_BENCH_RATE:-10000}
 conns=${CAREBUS_BENCH_CONNECTIONS:-128}
 ol_conns=${CAREBUS_BENCH_OL_CONNECTIONS:-128}
 key=bench-$$-key
-pgscript=$root/deploy/scripts/pg-cluster.sh
 . "$root/tests/bench/copy_baseline.sh"
 
-die() {
-    echo "10-ingest: $*" >&2
-    exit 1
-}
+bench_need wrk psql cc curl
+bench_need_bin "$ingest_bin"
 
-for tool in wrk psql cc curl; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)"
-done
-[ -x "$ingest_bin" ] || die "$ingest_bin is missing: make MODE=release build"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/carebus-bench.XXXXXX") || exit 1
-chmod 755 "$work"
+bench_work carebus-bench
 ingest_pid=
 cleanup() {
-    if [ -n "$ingest_pid" ]; then
-        kill -TERM "$ingest_pid" 2>/dev/null
-        wait "$ingest_pid" 2>/dev/null
-    fi
-    bash "$pgscript" stop "$work/pg" >/dev/null 2>&1
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' HUP INT TERM
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    bench_stop "$ingest_pid"
+    bench_remove_work
 }
 
-# The value of key=value in a line.
-kv() {
-    echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-
-pgport=$(free_port)
 port=$(free_port)
 busport=$(free_port)
-pg="host=127.0.0.1 port=$pgport dbname=carebus user=carebus"
-if ! bash "$pgscript" init "$work/pg" "$pgport" >"$work/pg-init.log" 2>&1 ||
-    ! bash "$pgscript" start "$work/pg" "$pgport" >"$work/pg-start.log" 2>&1; then
-    cat "$work/pg-init.log" "$work/pg-start.log" >&2
-    die "could not start PostgreSQL"
-fi
+bench_pg_start
 
 cc -O2 -std=c11 -o "$work/openloop" "$root/tests/bench/openloop.c" || die "could not build openloop"
 
@@ -88,15 +57,7 @@ CAREBUS_PG=$pg CAREBUS_INGEST_PORT=$port CAREBUS_HTTP_ADDR=127.0.0.1 \
     "$ingest_bin" 2>"$work/ingest.log" &
 ingest_pid=$!
 url=http://127.0.0.1:$port
-i=0
-until curl -sf "$url/readyz" >/dev/null 2>&1; do
-    i=$((i + 1))
-    if [ "$i" -gt 300 ] || ! kill -0 "$ingest_pid" 2>/dev/null; then
-        tail -n 20 "$work/ingest.log" >&2
-        die "channel-ingest did not become ready"
-    fi
-    sleep 0.1
-done
+bench_wait_ready "$url" "$ingest_pid" "$work/ingest.log" channel-ingest
 
 sql() {
     psql "$pg" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"

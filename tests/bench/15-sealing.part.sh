@@ -15,58 +15,29 @@
 # starts is stopped on exit.
 set -u
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bindir=${CAREBUS_BIN_DIR:-$root/build/release/bin}
+. "$(dirname "$0")/preamble.sh"
 ingest_bin=$bindir/carebus-channel-ingest
 secs=${CAREBUS_BENCH_SECONDS:-10}
 conns=${CAREBUS_BENCH_CONNECTIONS:-128}
 rounds=${CAREBUS_BENCH_ROUNDS:-2}
 key=bench-$$-key
-pgscript=$root/deploy/scripts/pg-cluster.sh
 
-die() {
-    echo "15-sealing: $*" >&2
-    exit 1
-}
+bench_need wrk psql curl
+bench_need_bin "$ingest_bin"
 
-for tool in wrk psql curl; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)"
-done
-[ -x "$ingest_bin" ] || die "$ingest_bin is missing: make MODE=release build"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/carebus-bench.XXXXXX") || exit 1
-chmod 755 "$work"
+bench_work carebus-bench
 ingest_pid=
 stop_ingest() {
-    if [ -n "$ingest_pid" ]; then
-        kill -TERM "$ingest_pid" 2>/dev/null
-        wait "$ingest_pid" 2>/dev/null
-        ingest_pid=
-    fi
+    bench_stop "$ingest_pid"
+    ingest_pid=
 }
 cleanup() {
     stop_ingest
-    bash "$pgscript" stop "$work/pg" >/dev/null 2>&1
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' HUP INT TERM
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    bench_remove_work
 }
 
-kv() {
-    echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-
-pgport=$(free_port)
-admin="host=127.0.0.1 port=$pgport dbname=carebus user=carebus"
-if ! bash "$pgscript" init "$work/pg" "$pgport" >"$work/pg-init.log" 2>&1 ||
-    ! bash "$pgscript" start "$work/pg" "$pgport" >"$work/pg-start.log" 2>&1; then
-    cat "$work/pg-init.log" "$work/pg-start.log" >&2
-    die "could not start PostgreSQL"
-fi
+bench_pg_start
+admin=$pg
 # A master key of this run only, in its own folder.
 od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$work/master.key"
 chmod 600 "$work/master.key"
@@ -89,15 +60,7 @@ measure() {
         "$ingest_bin" 2>"$work/ingest-$db.log" &
     ingest_pid=$!
     url=http://127.0.0.1:$port
-    i=0
-    until curl -sf "$url/readyz" >/dev/null 2>&1; do
-        i=$((i + 1))
-        if [ "$i" -gt 300 ] || ! kill -0 "$ingest_pid" 2>/dev/null; then
-            tail -n 20 "$work/ingest-$db.log" >&2
-            die "channel-ingest did not become ready"
-        fi
-        sleep 0.1
-    done
+    bench_wait_ready "$url" "$ingest_pid" "$work/ingest-$db.log" channel-ingest
     wrk -t2 -c"$conns" -d2s -s "$root/tests/bench/ingest.lua" "$url" -- "warm$$" "$key" \
         >"$work/warm.log" 2>&1 || die "wrk failed: $(cat "$work/warm.log")"
     wrk -t2 -c"$conns" -d"${secs}s" --timeout 10s -s "$root/tests/bench/ingest.lua" "$url" -- \

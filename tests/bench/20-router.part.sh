@@ -27,43 +27,28 @@
 # every batch's size and time; ROUTER_BENCH_SQL=file.sql runs that SQL
 # first, to try a database-side change).
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=${CAREBUS_BIN_DIR:-$root/build/release/bin}
+part=router die_status=2
+. "$(dirname "$0")/preamble.sh"
+bin=$bindir
 tools=${CAREBUS_TOOLS_DIR:-$(dirname "$bin")/tests/tools}
 contacts=${ROUTER_BENCH_CONTACTS:-30000}
 rate=${ROUTER_BENCH_RATE:-2000}
 seconds=${ROUTER_BENCH_SECONDS:-10}
 py=/usr/bin/python3
 
-for f in "$bin/carebus-router" "$tools/router_load"; do
-    if [ ! -x "$f" ]; then
-        echo "router: $f is missing (make MODE=release build)" >&2
-        exit 2
-    fi
-done
+bench_need_bin "$bin/carebus-router" "$tools/router_load"
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/carebus-bench-router.XXXXXX") || exit 2
-chmod 755 "$dir"
-free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pgport=$(free_port)
+bench_work carebus-bench-router
 router_pid=
 cleanup() {
-    [ -n "$router_pid" ] && kill "$router_pid" 2>/dev/null && wait "$router_pid" 2>/dev/null
-    bash "$root/deploy/scripts/pg-cluster.sh" stop "$dir/pg" >/dev/null 2>&1
-    [ -n "${ROUTER_BENCH_KEEP:-}" ] && cp "$dir/router.log" /tmp/router-bench.log
-    rm -rf "$dir"
+    bench_stop "$router_pid"
+    [ -n "${ROUTER_BENCH_KEEP:-}" ] && cp "$work/router.log" /tmp/router-bench.log
+    bench_remove_work
 }
-trap cleanup EXIT
-trap 'exit 130' HUP INT TERM
 
-if ! bash "$root/deploy/scripts/pg-cluster.sh" init "$dir/pg" "$pgport" >"$dir/pg.log" 2>&1 ||
-    ! bash "$root/deploy/scripts/pg-cluster.sh" start "$dir/pg" "$pgport" >>"$dir/pg.log" 2>&1; then
-    echo "router: could not start PostgreSQL" >&2
-    cat "$dir/pg.log" >&2
-    exit 2
-fi
+bench_pg_start
 
-export CAREBUS_PG="host=127.0.0.1 port=$pgport dbname=carebus user=carebus"
+export CAREBUS_PG=$pg
 export CAREBUS_ROUTER_PORT=$(free_port)
 export CAREBUS_BUS_INGEST="tcp://127.0.0.1:$(free_port)"
 export CAREBUS_BUS_ROUTER="tcp://127.0.0.1:$(free_port)"
@@ -74,7 +59,7 @@ unset CAREBUS_ROUTER_CONFIG CAREBUS_REOPEN_WINDOW_S
 sql() { psql "$CAREBUS_PG" -qAtc "$1"; }
 
 start_router() {
-    "$bin/carebus-router" 2>>"$dir/router.log" &
+    "$bin/carebus-router" 2>>"$work/router.log" &
     router_pid=$!
 }
 stop_router() {
@@ -92,7 +77,7 @@ wait_offset() {
         [ "${got:-0}" -ge "$want" ] && return 0
         if [ "$(date +%s)" -ge "$deadline" ]; then
             echo "router: timed out at offset $got of $want" >&2
-            tail -5 "$dir/router.log" >&2
+            tail -5 "$work/router.log" >&2
             return 1
         fi
         sleep 0.2
@@ -133,7 +118,7 @@ first=$(sql "SELECT coalesce(max(seq), 0) FROM eventlog.events WHERE stream = 'i
 live_n=$((rate * seconds))
 CAREBUS_LOG_LEVEL=error "$tools/router_load" --agents 0 --customers 10000 --first-customer 10000 \
     --start "$contacts" --contacts "$live_n" --batch $((rate / 100 > 0 ? rate / 100 : 1)) \
-    --rate "$rate" --bus "$CAREBUS_BUS_INGEST" >"$dir/live.json" || exit 1
+    --rate "$rate" --bus "$CAREBUS_BUS_INGEST" >"$work/live.json" || exit 1
 wait_offset $((first + live_n)) 300 || exit 1
 stop_router
 
@@ -167,7 +152,7 @@ print("%d %.1f %.1f %.1f %d %.1f %.1f" % (len(added), pct(added, .5), pct(added,
 EOF
 ) || exit 1
 set -- $lat
-offered=$($py -c 'import json,sys; d=json.load(open(sys.argv[1])); print(round(d["appended_per_s"]))' "$dir/live.json")
+offered=$($py -c 'import json,sys; d=json.load(open(sys.argv[1])); print(round(d["appended_per_s"]))' "$work/live.json")
 
 echo "router: catch-up of $contacts contacts (10,000 customers, 50 agents): $routed_rate routed contacts/s, $emitted events emitted; baseline: the log alone appends $append_rate events/s (target >= 10000/s)"
 echo "router: live at $offered contacts/s for ${seconds}s: ingest commit -> ticket.contact_added p50 $2 ms, p99 $3 ms, max $4 ms ($1 contacts); -> ticket.assigned p50 $6 ms, p99 $7 ms ($5 new tickets) (target p99 <= 50 ms)"

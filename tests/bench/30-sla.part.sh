@@ -23,52 +23,23 @@
 # could not measure. Everything it starts is stopped on exit.
 set -u
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bindir=${CAREBUS_BIN_DIR:-$root/build/release/bin}
+. "$(dirname "$0")/preamble.sh"
 bin=$bindir/carebus-sla-monitor
 ntimers=${CAREBUS_BENCH_SLA_TIMERS:-1000000}
 ndeadlines=${CAREBUS_BENCH_SLA_DEADLINES:-2000}
 lead_s=${CAREBUS_BENCH_SLA_LEAD_S:-20}
-pgscript=$root/deploy/scripts/pg-cluster.sh
 
-die() {
-    echo "30-sla: $*" >&2
-    exit 1
-}
+bench_need psql curl
+bench_need_bin "$bin"
 
-for tool in psql curl; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)"
-done
-[ -x "$bin" ] || die "$bin is missing: make MODE=release build"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/carebus-bench.XXXXXX") || exit 1
-chmod 755 "$work"
+bench_work carebus-bench
 svc_pid=
 cleanup() {
-    if [ -n "$svc_pid" ]; then
-        kill -TERM "$svc_pid" 2>/dev/null
-        wait "$svc_pid" 2>/dev/null
-    fi
-    bash "$pgscript" stop "$work/pg" >/dev/null 2>&1
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' HUP INT TERM
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    bench_stop "$svc_pid"
+    bench_remove_work
 }
 
-pgport=$(free_port)
-bash "$pgscript" init "$work/pg" "$pgport" >"$work/pg-init.log" 2>&1 || {
-    cat "$work/pg-init.log" >&2
-    die "could not create the PostgreSQL cluster"
-}
-bash "$pgscript" start "$work/pg" "$pgport" >"$work/pg-start.log" 2>&1 || {
-    cat "$work/pg-start.log" >&2
-    die "could not start PostgreSQL"
-}
-pg="host=127.0.0.1 port=$pgport dbname=carebus user=carebus"
+bench_pg_start
 
 sql() {
     psql "$pg" -X -q -t -A -v ON_ERROR_STOP=1 -c "$1"

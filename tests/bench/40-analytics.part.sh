@@ -28,50 +28,24 @@
 # measure. Disk: about 1 GB at the peak, all removed on exit.
 set -u
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bindir=${CAREBUS_BIN_DIR:-$root/build/release/bin}
+. "$(dirname "$0")/preamble.sh"
 bin=$bindir/carebus-analytics
 nevents=${CAREBUS_BENCH_REBUILD_EVENTS:-1000000}
 ntickets=${CAREBUS_BENCH_TICKETS:-500000}
-pgscript=$root/deploy/scripts/pg-cluster.sh
 . "$root/tests/bench/lifecycles.sh"
 
-die() {
-    echo "40-analytics: $*" >&2
-    exit 1
-}
+bench_need psql curl protoc
+bench_need_bin "$bin"
 
-for tool in psql curl protoc; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)"
-done
-[ -x "$bin" ] || die "$bin is missing: make MODE=release build"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/carebus-bench.XXXXXX") || exit 1
-chmod 755 "$work"
+bench_work carebus-bench
 svc_pid=
 cleanup() {
-    if [ -n "$svc_pid" ]; then
-        kill -TERM "$svc_pid" 2>/dev/null
-        wait "$svc_pid" 2>/dev/null
-    fi
-    bash "$pgscript" stop "$work/pg" >/dev/null 2>&1
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' HUP INT TERM
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    bench_stop "$svc_pid"
+    bench_remove_work
 }
 
-pgport=$(free_port)
 port=$(free_port)
-pg="host=127.0.0.1 port=$pgport dbname=carebus user=carebus"
-if ! bash "$pgscript" init "$work/pg" "$pgport" >"$work/pg-init.log" 2>&1 ||
-    ! bash "$pgscript" start "$work/pg" "$pgport" >"$work/pg-start.log" 2>&1; then
-    cat "$work/pg-init.log" "$work/pg-start.log" >&2
-    die "could not start PostgreSQL"
-fi
+bench_pg_start
 
 sql() {
     psql "$pg" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"
@@ -202,15 +176,7 @@ CAREBUS_PG=$pg CAREBUS_ANALYTICS_PORT=$port CAREBUS_HTTP_ADDR=127.0.0.1 CAREBUS_
     CAREBUS_BOOTSTRAP_API_KEY=$key "$bin" 2>"$work/analytics.log" &
 svc_pid=$!
 url=http://127.0.0.1:$port
-i=0
-until curl -sf "$url/readyz" >/dev/null 2>&1; do
-    i=$((i + 1))
-    if [ "$i" -gt 300 ] || ! kill -0 "$svc_pid" 2>/dev/null; then
-        tail -n 20 "$work/analytics.log" >&2
-        die "analytics did not become ready"
-    fi
-    sleep 0.1
-done
+bench_wait_ready "$url" "$svc_pid" "$work/analytics.log" analytics
 
 from=2026-01-01
 to=2026-03-31

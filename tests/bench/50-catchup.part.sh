@@ -29,54 +29,31 @@
 # target is printed as such; the part fails only when it could not measure.
 set -u
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bindir=${CAREBUS_BIN_DIR:-$root/build/release/bin}
+. "$(dirname "$0")/preamble.sh"
 nevents=${CAREBUS_BENCH_CATCHUP_EVENTS:-1000000}
 idle_s=${CAREBUS_BENCH_IDLE_S:-60}
 consumers=${CAREBUS_BENCH_CONSUMERS:-analytics sla-monitor survey}
-pgscript=$root/deploy/scripts/pg-cluster.sh
 . "$root/tests/bench/lifecycles.sh"
 
-die() {
-    echo "50-catchup: $*" >&2
-    exit 1
-}
-
-for tool in psql curl protoc; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)"
-done
+bench_need psql curl protoc
 for s in $consumers; do
-    [ -x "$bindir/carebus-$s" ] || die "$bindir/carebus-$s is missing: make MODE=release build"
+    bench_need_bin "$bindir/carebus-$s"
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/carebus-bench.XXXXXX") || exit 1
-chmod 755 "$work"
+bench_work carebus-bench
 pids=""
 cleanup() {
     for p in $pids; do
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
+        bench_stop "$p"
     done
-    bash "$pgscript" stop "$work/pg" >/dev/null 2>&1
-    rm -rf "$work"
+    bench_remove_work
 }
-trap cleanup EXIT
-trap 'exit 130' HUP INT TERM
 
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 now_ms() {
     /usr/bin/python3 -c 'import time; print(int(time.monotonic() * 1000))'
 }
 
-pgport=$(free_port)
-pg="host=127.0.0.1 port=$pgport dbname=carebus user=carebus"
-if ! bash "$pgscript" init "$work/pg" "$pgport" >"$work/pg-init.log" 2>&1 ||
-    ! bash "$pgscript" start "$work/pg" "$pgport" >"$work/pg-start.log" 2>&1; then
-    cat "$work/pg-init.log" "$work/pg-start.log" >&2
-    die "could not start PostgreSQL"
-fi
+bench_pg_start
 
 sql() {
     psql "$pg" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"

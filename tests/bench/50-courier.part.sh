@@ -27,51 +27,31 @@
 # deadline; the private PostgreSQL cluster in a temporary folder is removed
 # at the end (COURIER_BENCH_KEEP=1 keeps courier's log in /tmp/courier-bench.log).
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=${CAREBUS_BIN_DIR:-$root/build/release/bin}
+part=courier die_status=2
+. "$(dirname "$0")/preamble.sh"
+bin=$bindir
 tools=${CAREBUS_TOOLS_DIR:-$(dirname "$bin")/tests/tools}
 messages=${COURIER_BENCH_MESSAGES:-30000}
 rate=${COURIER_BENCH_RATE:-2500}
 seconds=${COURIER_BENCH_SECONDS:-10}
 py=/usr/bin/python3
 
-for f in "$bin/carebus-courier" "$tools/outbound_load" "$tools/provider_sink"; do
-    if [ ! -x "$f" ]; then
-        echo "courier: $f is missing (make MODE=release build)" >&2
-        exit 2
-    fi
-done
-for tool in wrk psql curl; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "courier: $tool is missing (sh deploy/scripts/deps.sh all)" >&2
-        exit 2
-    fi
-done
+bench_need_bin "$bin/carebus-courier" "$tools/outbound_load" "$tools/provider_sink"
+bench_need wrk psql curl
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/carebus-bench-courier.XXXXXX") || exit 2
-chmod 755 "$dir"
-free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pgport=$(free_port)
+bench_work carebus-bench-courier
 courier_pid=
 sink_pid=
 cleanup() {
-    [ -n "$courier_pid" ] && kill "$courier_pid" 2>/dev/null && wait "$courier_pid" 2>/dev/null
-    [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null && wait "$sink_pid" 2>/dev/null
-    bash "$root/deploy/scripts/pg-cluster.sh" stop "$dir/pg" >/dev/null 2>&1
-    [ -n "${COURIER_BENCH_KEEP:-}" ] && cp "$dir/courier.log" /tmp/courier-bench.log
-    rm -rf "$dir"
+    bench_stop "$courier_pid"
+    bench_stop "$sink_pid"
+    [ -n "${COURIER_BENCH_KEEP:-}" ] && cp "$work/courier.log" /tmp/courier-bench.log
+    bench_remove_work
 }
-trap cleanup EXIT
-trap 'exit 130' HUP INT TERM
 
-if ! bash "$root/deploy/scripts/pg-cluster.sh" init "$dir/pg" "$pgport" >"$dir/pg.log" 2>&1 ||
-    ! bash "$root/deploy/scripts/pg-cluster.sh" start "$dir/pg" "$pgport" >>"$dir/pg.log" 2>&1; then
-    echo "courier: could not start PostgreSQL" >&2
-    cat "$dir/pg.log" >&2
-    exit 2
-fi
+bench_pg_start
 
-export CAREBUS_PG="host=127.0.0.1 port=$pgport dbname=carebus user=carebus"
+export CAREBUS_PG=$pg
 export CAREBUS_COURIER_PORT=$(free_port)
 for s in INGEST ROUTER SLA SURVEY COURIER; do
     export "CAREBUS_BUS_$s=tcp://127.0.0.1:$(free_port)"
@@ -83,14 +63,14 @@ sql() { psql "$CAREBUS_PG" -qAtc "$1"; }
 
 # The integrator's endpoint: the sink, recording each request's arrival
 # and the message's delivery id (the first "delivery_id" of the body).
-"$tools/provider_sink" --shape webhook --key json:delivery_id --out "$dir/arrivals" \
-    --threads 2 >"$dir/sink.json" 2>"$dir/sink.log" &
+"$tools/provider_sink" --shape webhook --key json:delivery_id --out "$work/arrivals" \
+    --threads 2 >"$work/sink.json" 2>"$work/sink.log" &
 sink_pid=$!
 for _ in $(seq 1 100); do
-    [ -s "$dir/sink.json" ] && break
+    [ -s "$work/sink.json" ] && break
     sleep 0.05
 done
-sink_port=$($py -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$dir/sink.json") || {
+sink_port=$($py -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$work/sink.json") || {
     echo "courier: the sink did not start" >&2
     exit 2
 }
@@ -99,7 +79,7 @@ sink_reset() { curl -fsS -X POST "$sink/__reset" >/dev/null; }
 sink_count() { curl -fsS "$sink/__stats" | $py -c 'import json,sys; print(json.load(sys.stdin)["requests"])'; }
 
 start_courier() {
-    "$bin/carebus-courier" 2>>"$dir/courier.log" &
+    "$bin/carebus-courier" 2>>"$work/courier.log" &
     courier_pid=$!
 }
 stop_courier() {
@@ -116,7 +96,7 @@ wait_sink() {
         [ "${got:-0}" -ge "$want" ] && return 0
         if [ "$(date +%s)" -ge "$deadline" ]; then
             echo "courier: timed out with $got of $want requests at the sink" >&2
-            tail -5 "$dir/courier.log" >&2
+            tail -5 "$work/courier.log" >&2
             return 1
         fi
         sleep 0.2
@@ -124,11 +104,11 @@ wait_sink() {
 }
 
 # 0. The baseline: the sink alone, from wrk.
-wrk -t1 -c64 -d3s -s "$root/tests/bench/sink.lua" "$sink/carebus" >"$dir/wrk.log" 2>&1 || {
-    echo "courier: wrk failed: $(cat "$dir/wrk.log")" >&2
+wrk -t1 -c64 -d3s -s "$root/tests/bench/sink.lua" "$sink/carebus" >"$work/wrk.log" 2>&1 || {
+    echo "courier: wrk failed: $(cat "$work/wrk.log")" >&2
     exit 1
 }
-raw_rate=$($py - "$dir/wrk.log" <<'EOF'
+raw_rate=$($py - "$work/wrk.log" <<'EOF'
 import re, sys
 m = re.search(r"^WRK requests=(\d+) duration_us=(\d+) non2xx=(\d+) errors=(\d+)",
               open(sys.argv[1]).read(), re.M)
@@ -161,13 +141,13 @@ sink_reset
 live_n=$((rate * seconds))
 CAREBUS_LOG_LEVEL=error "$tools/outbound_load" --messages "$live_n" \
     --batch $((rate / 200 > 0 ? rate / 200 : 1)) --rate "$rate" --bus "$CAREBUS_BUS_ROUTER" \
-    --out "$dir/commits" >"$dir/live.json" || exit 1
+    --out "$work/commits" >"$work/live.json" || exit 1
 wait_sink "$live_n" 300 || exit 1
 curl -fsS "$sink/__stats" >/dev/null # flushes the arrivals file
 stop_courier
 dups=$(sql "SELECT count(*) FROM courier.attempts WHERE outcome = 'lost'")
 
-lat=$($py - "$dir/commits" "$dir/arrivals" <<'EOF'
+lat=$($py - "$work/commits" "$work/arrivals" <<'EOF'
 import sys
 commits = {}
 for line in open(sys.argv[1]):
@@ -186,7 +166,7 @@ print("%d %.1f %.1f %.1f" % (len(lat), pct(.5), pct(.99), lat[-1] if lat else fl
 EOF
 ) || exit 1
 set -- $lat
-offered=$($py -c 'import json,sys; d=json.load(open(sys.argv[1])); print(round(d["appended_per_s"]))' "$dir/live.json")
+offered=$($py -c 'import json,sys; d=json.load(open(sys.argv[1])); print(round(d["appended_per_s"]))' "$work/live.json")
 
 echo "courier: catch-up of $messages messages: $delivered_rate deliveries/s to a loopback webhook receiver ($sent recorded sent) (target >= 5000/s)"
 echo "courier: baseline, same run: the receiver takes $raw_rate requests/s from wrk (1 thread, 64 connections); the log appends $append_rate messages/s"

@@ -37,58 +37,33 @@
 # million messages), all removed on exit.
 set -u
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bindir=${CAREBUS_BIN_DIR:-$root/build/release/bin}
+. "$(dirname "$0")/preamble.sh"
 bin=$bindir/carebus-channel-ingest
 ntickets=${LISTS_BENCH_TICKETS:-1000000}
 nmessages=${LISTS_BENCH_MESSAGES:-2000000}
-pgscript=$root/deploy/scripts/pg-cluster.sh
 py=/usr/bin/python3
 
-die() {
-    echo "60-lists: $*" >&2
-    exit 1
-}
+bench_need psql cc
+bench_need_bin "$bin"
 
-for tool in psql cc; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)"
-done
-[ -x "$bin" ] || die "$bin is missing: make MODE=release build"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/carebus-bench-lists.XXXXXX") || exit 1
-chmod 755 "$work"
+bench_work carebus-bench-lists
 svc_pid=
 cleanup() {
-    if [ -n "$svc_pid" ]; then
-        kill -TERM "$svc_pid" 2>/dev/null
-        wait "$svc_pid" 2>/dev/null
-    fi
+    bench_stop "$svc_pid"
     if [ -n "${LISTS_BENCH_KEEP:-}" ]; then
         echo "60-lists: kept the database running: $pg (stop: bash $pgscript stop $work/pg)" >&2
         return
     fi
-    bash "$pgscript" stop "$work/pg" >/dev/null 2>&1
-    rm -rf "$work"
+    bench_remove_work
 }
-trap cleanup EXIT
-trap 'exit 130' HUP INT TERM
 
-free_port() {
-    $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 secs() {
     $py -c 'import time; print("%.1f" % time.monotonic())'
 }
 
 cc -O2 -std=c11 -o "$work/lists_gen" "$root/tests/bench/lists_gen.c" -lm || die "could not build lists_gen"
 
-pgport=$(free_port)
-pg="host=127.0.0.1 port=$pgport dbname=carebus user=carebus"
-if ! bash "$pgscript" init "$work/pg" "$pgport" >"$work/pg.log" 2>&1 ||
-    ! bash "$pgscript" start "$work/pg" "$pgport" >>"$work/pg.log" 2>&1; then
-    cat "$work/pg.log" >&2
-    die "could not start PostgreSQL"
-fi
+bench_pg_start
 sql() {
     psql "$pg" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"
 }
@@ -107,13 +82,7 @@ export CAREBUS_RATE_LIMIT_RPS=0
 start_ingest() {
     "$bin" 2>>"$work/ingest.log" &
     svc_pid=$!
-    for _ in $(seq 1 300); do
-        curl -sf "http://127.0.0.1:$CAREBUS_INGEST_PORT/readyz" >/dev/null 2>&1 && return 0
-        kill -0 "$svc_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    tail -5 "$work/ingest.log" >&2
-    die "channel-ingest did not become ready"
+    bench_wait_ready "http://127.0.0.1:$CAREBUS_INGEST_PORT" "$svc_pid" "$work/ingest.log" channel-ingest
 }
 stop_ingest() {
     kill -TERM "$svc_pid" 2>/dev/null

@@ -11,19 +11,11 @@
 # first rate, requests/s, 1000), CAREBUS_BENCH_PIPE_STEPS (runs, 6),
 # CAREBUS_BENCH_IDLE_S (60), CAREBUS_BENCH_SECONDS (ingest alone, 10).
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-CAREBUS_BIN_DIR=${CAREBUS_BIN_DIR:-$root/build/release/bin}
+. "$(dirname "$0")/preamble.sh"
+CAREBUS_BIN_DIR=$bindir
 export CAREBUS_BIN_DIR
-for tool in psql wrk cc protoc; do
-    command -v "$tool" >/dev/null 2>&1 || {
-        echo "70-pipeline: $tool is missing (make deps installs it)" >&2
-        exit 1
-    }
-done
+bench_need psql wrk cc protoc
 for s in channel-ingest router sla-monitor survey analytics; do
-    [ -x "$CAREBUS_BIN_DIR/carebus-$s" ] || {
-        echo "70-pipeline: $CAREBUS_BIN_DIR/carebus-$s is missing: make MODE=release build" >&2
-        exit 1
-    }
+    bench_need_bin "$CAREBUS_BIN_DIR/carebus-$s"
 done
 exec /usr/bin/python3 "$root/tests/bench/pipeline.py"

@@ -7,9 +7,8 @@
 #
 # Needs Debian's chromium and node_modules/playwright-core (make deps).
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bindir=${CAREBUS_BIN_DIR:-$root/build/release/bin}
-[ -x "$bindir/carebus-desk" ] || { echo "80-desk: $bindir/carebus-desk is missing" >&2; exit 1; }
-[ -x "${CAREBUS_CHROMIUM:-/usr/bin/chromium}" ] || { echo "80-desk: chromium is missing" >&2; exit 1; }
-[ -d "$root/node_modules/playwright-core" ] || { echo "80-desk: run npm ci" >&2; exit 1; }
+. "$(dirname "$0")/preamble.sh"
+bench_need_bin "$bindir/carebus-desk"
+[ -x "${CAREBUS_CHROMIUM:-/usr/bin/chromium}" ] || die "chromium is missing"
+[ -d "$root/node_modules/playwright-core" ] || die "run npm ci"
 CAREBUS_BIN_DIR=$bindir exec /usr/bin/python3 "$root/tests/bench/desk.py"
