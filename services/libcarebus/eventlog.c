@@ -348,6 +348,32 @@ out:
     return rc;
 }
 
+int eventlog_append_commit(db *d, const char *stream, struct eventlog_entry *e, size_t n)
+{
+    if (db_begin(d) != 0)
+        return -1;
+    if (eventlog_append(d, stream, e, n) != 0 || db_commit(d) != 0) {
+        db_rollback(d);
+        return -1;
+    }
+    int appended = 0;
+    for (size_t i = 0; i < n; i++)
+        appended += !e[i].duplicate;
+    return appended;
+}
+
+event *eventlog_event_row(const PGresult *r, int row, int c_payload, int c_datakey, buf *scratch)
+{
+    bool keyed = !PQgetisnull(r, row, c_datakey);
+    const uint8_t *pay = (const uint8_t *)PQgetvalue(r, row, c_payload);
+    size_t len = (size_t)PQgetlength(r, row, c_payload);
+    int opened = datakey_open(pay, len, keyed ? (const uint8_t *)PQgetvalue(r, row, c_datakey) : NULL,
+                              keyed ? (size_t)PQgetlength(r, row, c_datakey) : 0, scratch);
+    return opened < 0    ? NULL
+           : opened == 1 ? event_unpack((const uint8_t *)scratch->data, scratch->len)
+                         : event_unpack(pay, len);
+}
+
 /* A bigint of a binary result. */
 static int64_t be64(const char *p)
 {

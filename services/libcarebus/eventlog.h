@@ -93,6 +93,14 @@ int eventlog_wire_buf(struct buf *out, const uint8_t *payload, size_t len, const
 int eventlog_wire_row(struct buf *out, const PGresult *r, int row, int c_payload, int c_datakey,
                       const char *stream, uint64_t seq, int64_t recorded_us);
 
+/* The event of row `row` of a binary result that holds the payload and
+ * datakey columns at c_payload and c_datakey (EVENTLOG_DATAKEY_JOIN), its
+ * personal fields opened through scratch: owned (event_destroy), NULL when
+ * the payload does not open or unpack (not logged: the caller says what
+ * it was reading). */
+event *eventlog_event_row(const PGresult *r, int row, int c_payload, int c_datakey,
+                          struct buf *scratch);
+
 /* What a reader of eventlog.events e adds to its FROM clause to get each
  * row's data key as the column "datakey" (NULL: none, or destroyed). */
 #define EVENTLOG_DATAKEY_JOIN " LEFT JOIN privacy.datakeys dk ON dk.event_id = e.event_id"
@@ -103,6 +111,11 @@ int eventlog_wire_row(struct buf *out, const PGresult *r, int row, int c_payload
  * seq, recorded_us, duplicate and its wire bytes to publish. Blocks. 0 or
  * -1 (then nothing of the batch was appended). */
 int eventlog_append(db *d, const char *stream, struct eventlog_entry *e, size_t n);
+
+/* eventlog_append in a transaction of its own, rolled back when it fails
+ * (for a timer's decisions, which are their own unit of work). Returns how
+ * many entries were appended, duplicates not counted, or -1. Blocks. */
+int eventlog_append_commit(db *d, const char *stream, struct eventlog_entry *e, size_t n);
 
 /* The same, without blocking: sends the statement on conn (which must be in
  * non-blocking mode, no other query in flight) ... */

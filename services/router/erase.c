@@ -54,14 +54,7 @@ static int erase_spellings(db *d, const char *customer_id, json_t *out)
     int c_pay = PQfnumber(r, "payload"), c_key = PQfnumber(r, "datakey"), rc = 0;
     buf b = BUF_INIT;
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-        bool keyed = !PQgetisnull(r, i, c_key);
-        const uint8_t *pay = (const uint8_t *)PQgetvalue(r, i, c_pay);
-        size_t len = (size_t)PQgetlength(r, i, c_pay);
-        int opened = datakey_open(pay, len, keyed ? (const uint8_t *)PQgetvalue(r, i, c_key) : NULL,
-                                  keyed ? (size_t)PQgetlength(r, i, c_key) : 0, &b);
-        event *ev = opened < 0    ? NULL
-                    : opened == 1 ? event_unpack((const uint8_t *)b.data, b.len)
-                                  : event_unpack(pay, len);
+        event *ev = eventlog_event_row(r, i, c_pay, c_key, &b);
         if (!ev) {
             rc = -1;
             break;

@@ -162,14 +162,9 @@ int offline_decide(db *d, int64_t grace_us)
         es[i].idem_scope = OFFLINE_SCOPE;
         es[i].idem_key = x->key;
     }
-    if (db_begin(d) != 0)
+    appended = eventlog_append_commit(d, "ingest", es, (size_t)n);
+    if (appended < 0)
         goto out;
-    if (eventlog_append(d, "ingest", es, (size_t)n) != 0 || db_commit(d) != 0) {
-        db_rollback(d);
-        goto out;
-    }
-    for (int i = 0; i < n; i++)
-        appended += !es[i].duplicate;
     if (appended)
         log_info("router: %d tickets of agents offline beyond the grace or inactive go back to "
                  "the queue (ticket.unassigned)",

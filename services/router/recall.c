@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "datakey.h"
 #include "eventlog.h"
 #include "log.h"
 #include "manual.h"
@@ -125,14 +124,7 @@ int recall_load(db *d, route_item *it)
     for (int i = 0; rc->ncustomers > 0 && i < PQntuples(r); i++) {
         if (strcmp(PQgetvalue(r, i, c_type), placed) == 0)
             continue;
-        bool keyed = !PQgetisnull(r, i, c_key);
-        const uint8_t *pay = (const uint8_t *)PQgetvalue(r, i, c_pay);
-        size_t len = (size_t)PQgetlength(r, i, c_pay);
-        int opened = datakey_open(pay, len, keyed ? (const uint8_t *)PQgetvalue(r, i, c_key) : NULL,
-                                  keyed ? (size_t)PQgetlength(r, i, c_key) : 0, &b);
-        event *ev = opened < 0    ? NULL
-                    : opened == 1 ? event_unpack((const uint8_t *)b.data, b.len)
-                                  : event_unpack(pay, len);
+        event *ev = eventlog_event_row(r, i, c_pay, c_key, &b);
         if (!ev) {
             failed = 1;
             break;

@@ -72,14 +72,9 @@ int retention_decide(db *d, int64_t period_s)
         es[i].idem_scope = RETENTION_SCOPE;
         es[i].idem_key = x->ev.customer_id;
     }
-    if (db_begin(d) != 0)
+    appended = eventlog_append_commit(d, "ingest", es, (size_t)n);
+    if (appended < 0)
         goto out;
-    if (eventlog_append(d, "ingest", es, (size_t)n) != 0 || db_commit(d) != 0) {
-        db_rollback(d);
-        goto out;
-    }
-    for (int i = 0; i < n; i++)
-        appended += !es[i].duplicate;
     if (appended)
         log_info("router: %d customers past the retention period are erased", appended);
     rc = appended;

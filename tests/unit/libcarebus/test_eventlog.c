@@ -5,11 +5,12 @@
  *    its bytes are, byte for byte, what a reader of the log reconstructs
  *    from the row (eventlog_wire), and unpack to what eventlog_read gives;
  *  - duplicates, a seal by hand, and the failure paths of packing;
+ *  - a batch appended in a transaction of its own counts what it appended;
  *  - within a batch, recorded_at never goes down as seq goes up, even when
  *    the batch's idempotency keys sort against its order;
  *  - with a master key, personal fields are sealed in the log with their
- *    key in privacy.datakeys, read back plain, and read as erased once the
- *    key is deleted;
+ *    key in privacy.datakeys, read back plain (also a row opened by
+ *    eventlog_event_row), and read as erased once the key is deleted;
  *  - a consumer dispatches through its table: a body with no entry, or from
  *    another stream than its entry names, is acknowledged unread; what a
  *    handler emits is appended, and the bytes published on the bus are the
@@ -26,6 +27,7 @@
 
 #include <cmocka.h>
 
+#include "buf.h"
 #include "bus.h"
 #include "consumer.h"
 #include "db.h"
@@ -227,6 +229,52 @@ static void test_recorded_at_follows_seq(void **state)
     free(cs);
 }
 
+/* A batch in a transaction of its own counts what it appended. */
+static void test_append_commit(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    struct contact c[2];
+    contact_init(&c[0], "visitor-commit-1");
+    contact_init(&c[1], "visitor-commit-2");
+    struct eventlog_entry e[2] = {{.ev = &c[0].ev, .idem_scope = "commit", .idem_key = "1"},
+                                  {.ev = &c[1].ev, .idem_scope = "commit", .idem_key = "2"}};
+    assert_int_equal(eventlog_append_commit(g_db, "ingest", e, 2), 2);
+    eventlog_entry_release(&e[0]);
+    eventlog_entry_release(&e[1]);
+    /* again: both duplicates, none appended; the first alone, with a new one */
+    assert_int_equal(eventlog_append_commit(g_db, "ingest", e, 2), 0);
+    assert_true(e[0].duplicate && e[1].duplicate);
+    eventlog_entry_release(&e[0]);
+    eventlog_entry_release(&e[1]);
+    e[1].idem_key = "3";
+    assert_int_equal(eventlog_append_commit(g_db, "ingest", e, 2), 1);
+    assert_true(e[0].duplicate);
+    assert_false(e[1].duplicate);
+    eventlog_entry_release(&e[0]);
+    eventlog_entry_release(&e[1]);
+    assert_int_equal(count("SELECT count(*) FROM eventlog.events WHERE idem_scope = $1", "commit"),
+                     3);
+}
+
+/* The event of a log row as eventlog_event_row opens it (caller destroys). */
+static event *row_event(const char *event_id)
+{
+    const char *p[] = {event_id};
+    PGresult *r = db_exec_binary(g_db,
+                                 "SELECT e.payload, " EVENTLOG_DATAKEY_COL
+                                 " FROM eventlog.events e" EVENTLOG_DATAKEY_JOIN
+                                 " WHERE e.event_id = $1",
+                                 1, p);
+    assert_non_null(r);
+    assert_int_equal(PQntuples(r), 1);
+    buf b = BUF_INIT;
+    event *ev = eventlog_event_row(r, 0, PQfnumber(r, "payload"), PQfnumber(r, "datakey"), &b);
+    buf_release(&b);
+    PQclear(r);
+    return ev;
+}
+
 static void test_sealed_in_the_log(void **state)
 {
     (void)state;
@@ -255,6 +303,10 @@ static void test_sealed_in_the_log(void **state)
     assert_int_equal(eventlog_read(g_db, "ingest", last, 2, read), 1);
     assert_same_event(pub, read[0]);
     event_destroy(&read[0]);
+    event *row = row_event(e.event_id);
+    assert_non_null(row);
+    assert_string_equal(row->contact_received->customer->handle, "zalo-777");
+    event_destroy(&row);
     /* a duplicate keeps the first's key only */
     struct eventlog_entry again = {.ev = &c.ev, .idem_scope = "test", .idem_key = "sealed-1"};
     assert_int_equal(eventlog_append(g_db, "ingest", &again, 1), 0);
@@ -274,6 +326,10 @@ static void test_sealed_in_the_log(void **state)
     assert_string_equal(read[0]->event_id, e.event_id);
     assert_int_equal(read[0]->contact_received->channel, CAREBUS__V1__CHANNEL__CHANNEL_CHAT);
     event_destroy(&read[0]);
+    row = row_event(e.event_id);
+    assert_non_null(row);
+    assert_string_equal(row->contact_received->customer->handle, DATAKEY_ERASED);
+    event_destroy(&row);
     /* what the tables' redaction writes is what a reader sees */
     PGresult *er = db_exec(g_db, "SELECT privacy.erased() AS v", 0, NULL);
     assert_non_null(er);
@@ -502,6 +558,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pack_once_bytes_equal_the_log),
         cmocka_unit_test(test_recorded_at_follows_seq),
+        cmocka_unit_test(test_append_commit),
         cmocka_unit_test(test_sealed_in_the_log),
         cmocka_unit_test(test_pack_failures),
         cmocka_unit_test(test_seal),
