@@ -137,11 +137,8 @@ http_status canned_get(http_req *r, void *arg)
 static const char *canned_path_id(http_req *r)
 {
     const char *id = http_param(r, "id");
-    if (!id || !id_valid(id)) {
-        ingest_reject(r, 404, "not_found", "not_found", NULL, "no canned reply with id \"%.64s\"",
-                      id ? id : "");
+    if (!ingest_id_ok(r, "canned reply", id))
         return NULL;
-    }
     return id;
 }
 

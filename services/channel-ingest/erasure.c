@@ -2,7 +2,6 @@
 #include "erasure.h"
 
 #include "db.h"
-#include "id.h"
 #include "ingest.h"
 #include "timeutil.h"
 #include "write.h"
@@ -42,11 +41,8 @@ http_status customers_erasure_post(http_req *r, void *arg)
     if (!w)
         return HTTP_DONE;
     const char *id = http_param(r, "id");
-    if (!id || !id_valid(id)) {
-        ingest_reject(r, 404, "not_found", "not_found", NULL, "no customer with id \"%.64s\"",
-                      id ? id : "");
+    if (!ingest_id_ok(r, "customer", id))
         return HTTP_DONE;
-    }
     struct op *o = &w->u.op;
     struct message_error err;
     if (erasure_parse(w->root, id, time_now_us(), o, &err) != 0)

@@ -19,7 +19,6 @@
 #include "buf.h"
 #include "event_json.h"
 #include "eventlog.h"
-#include "id.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
@@ -147,11 +146,8 @@ http_status customers_export(http_req *r, void *arg)
 {
     ingest *in = arg;
     const char *id = http_param(r, "id");
-    if (!id || !id_valid(id)) {
-        ingest_reject(r, 404, "not_found", "not_found", NULL, "no customer with id \"%.64s\"",
-                      id ? id : "");
+    if (!ingest_id_ok(r, "customer", id))
         return HTTP_DONE;
-    }
     const char *reason = http_query(r, "reason");
     if (!reason || !reason[0] || strlen(reason) > 1024) {
         ingest_reject(r, 400, "missing_field", "missing_field", "reason",

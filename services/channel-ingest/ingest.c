@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "id.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -35,4 +36,13 @@ void ingest_reject(http_req *r, unsigned status, const char *reason, const char 
     log_write(status == 429 ? LOG_DEBUG : LOG_INFO, NULL, "%s %s: %u %s: %s", http_method(r),
               http_path(r), status, reason, msg);
     http_reply_error(r, status, code, field, "%s", msg);
+}
+
+bool ingest_id_ok(http_req *r, const char *what, const char *id)
+{
+    if (id_valid(id))
+        return true;
+    ingest_reject(r, 404, "not_found", "not_found", NULL, "no %s with id \"%.64s\"", what,
+                  id ? id : "");
+    return false;
 }

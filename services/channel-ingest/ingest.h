@@ -108,6 +108,11 @@ http_status readback_json(ingest *in, http_req *r, const char *sql, int nparams,
 http_status readback_by_id(ingest *in, http_req *r, const char *sql, const char *what,
                            readback_check_fn check);
 
+/* True when id (a path's, NULL when absent) is an id; otherwise answers
+ * 404 "no <what> with id ..." and returns false: an id that is no id names
+ * nothing, as an unknown one does. */
+bool ingest_id_ok(http_req *r, const char *what, const char *id);
+
 /* Answers 503 with Retry-After (PostgreSQL down or overloaded). */
 void ingest_reply_unavailable(http_req *r);
 

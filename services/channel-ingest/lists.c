@@ -240,11 +240,8 @@ http_status customers_tickets(http_req *r, void *arg)
         return held;
     ingest *in = arg;
     const char *id = http_param(r, "id");
-    if (!id || !id_valid(id) || strlen(id) != ID_LEN - 1) {
-        ingest_reject(r, 404, "not_found", "not_found", NULL, "no customer with id \"%.64s\"",
-                      id ? id : "");
+    if (!ingest_id_ok(r, "customer", id))
         return HTTP_DONE;
-    }
     /* A customer spans channels: a key limited to some reads none. */
     if (!auth_unscoped_ok(in->auth, r, auth_grant(r)))
         return HTTP_DONE;
@@ -340,11 +337,8 @@ http_status tickets_timeline(http_req *r, void *arg)
         return held;
     ingest *in = arg;
     const char *id = http_param(r, "id");
-    if (!id || !id_valid(id) || strlen(id) != ID_LEN - 1) {
-        ingest_reject(r, 404, "not_found", "not_found", NULL, "no ticket with id \"%.64s\"",
-                      id ? id : "");
+    if (!ingest_id_ok(r, "ticket", id))
         return HTTP_DONE;
-    }
     size_t limit;
     struct list_cursor c;
     bool has_cursor;

@@ -187,11 +187,8 @@ static http_status merge_post(http_req *r, ingest *in, const struct merge_route 
     if (!w)
         return HTTP_DONE;
     const char *id = http_param(r, "id");
-    if (!id || !id_valid(id)) {
-        ingest_reject(r, 404, "not_found", "not_found", NULL, "no %s with id \"%.64s\"", m->what,
-                      id ? id : "");
+    if (!ingest_id_ok(r, m->what, id))
         return HTTP_DONE;
-    }
     struct op *o = &w->u.op;
     struct message_error err;
     if (m->parse(w->root, id, time_now_us(), o, &err) != 0)

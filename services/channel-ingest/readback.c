@@ -16,7 +16,6 @@
 
 #include "audit.h"
 #include "event.h"
-#include "id.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
@@ -83,10 +82,8 @@ http_status readback_by_id(ingest *in, http_req *r, const char *sql, const char 
     const char *id = http_param(r, "id");
     char missing[160];
     snprintf(missing, sizeof missing, "no %s with id \"%.64s\"", what, id ? id : "");
-    if (!id || !id_valid(id)) {
-        ingest_reject(r, 404, "not_found", "not_found", NULL, "%s", missing);
+    if (!ingest_id_ok(r, what, id))
         return HTTP_DONE;
-    }
     char channels[ACCESS_CHANNELS_PARAM_LEN];
     const struct access_grant *g = auth_grant(r);
     const char *params[] = {id, check ? access_channels_param(g, channels, sizeof channels) : NULL};

@@ -570,11 +570,8 @@ static const struct access_grant *subs_grant(ingest *in, http_req *r)
 static const char *subs_path_id(http_req *r)
 {
     const char *id = http_param(r, "id");
-    if (!id || !id_valid(id)) {
-        ingest_reject(r, 404, "not_found", "not_found", NULL,
-                      "no webhook subscription with id \"%.64s\"", id ? id : "");
+    if (!ingest_id_ok(r, "webhook subscription", id))
         return NULL;
-    }
     return id;
 }
 

@@ -163,11 +163,8 @@ http_status write_submit_if_exists(struct write_req *w, event *ev, const char *s
     w->ev = ev;
     w->what = what;
     w->id = id;
-    if (!id || !id_valid(id)) {
-        ingest_reject(w->r, 404, "not_found", "not_found", NULL, "no %s with id \"%.64s\"", what,
-                      id ? id : "");
+    if (!ingest_id_ok(w->r, what, id))
         return HTTP_DONE;
-    }
     const char *params[] = {id};
     if (dbq_query(w->in->reads, sql, 1, params, write_on_exists, w) != 0) {
         metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
@@ -292,11 +289,8 @@ http_status write_submit_ticket(struct write_req *w, event *ev, const char *id, 
     w->what = "ticket";
     w->id = id;
     w->need = need;
-    if (!id || !id_valid(id)) {
-        ingest_reject(w->r, 404, "not_found", "not_found", NULL, "no ticket with id \"%.64s\"",
-                      id ? id : "");
+    if (!ingest_id_ok(w->r, "ticket", id))
         return HTTP_DONE;
-    }
     const char *params[] = {id, auth_grant(w->r)->agent_id};
     if (dbq_query(w->in->reads, sql, 2, params, write_on_ticket, w) != 0) {
         metrics_add("carebus_ingest_rejected_total{reason=\"unavailable\"}", 1);
