@@ -63,6 +63,11 @@ $(GEN)/.proto.stamp: $(PROTOS)
 	protoc-c -Iproto -I/usr/include --c_out=$(GEN) $(PROTOS) $(WKT)
 	@touch $@
 $(PB_C): $(GEN)/.proto.stamp
+# Their objects name the stamp too: $(PB_C) has no recipe of its own, so make
+# may keep the sources' old mtimes after the stamp's recipe rewrote them and
+# leave these objects stale (an incremental build after a .proto change then
+# failed to link what uses a new message).
+$(PB_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o): $(GEN)/.proto.stamp
 
 $(GEN)/migrations.c: $(MIGRATIONS) deploy/scripts/embed-migrations.sh
 	@mkdir -p $(GEN)
