@@ -13,6 +13,10 @@
 # that cannot start fails it; the input that failed is kept under
 # build/fuzz/artifacts/ and the log's tail printed.
 #
+# FUZZ_JOBS targets run at once (default: the online CPUs): a target is one
+# process on one core for its FUZZ_SECONDS, so on an otherwise idle machine
+# each still gets a core for its whole time. Lines keep the arguments' order.
+#
 # Prints one line per target and ends with the line CI reads:
 #
 #   fuzz: 9 passed, 0 failed
@@ -28,39 +32,57 @@ artifacts=$root/build/fuzz/artifacts
 passed=0
 failed=0
 
+slots=${FUZZ_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
+case $slots in '' | *[!0-9]* | 0) slots=1 ;; esac
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/carebus-fuzz.XXXXXX") || exit 2
 trap 'rm -rf "$work"' EXIT
-trap 'exit 130' HUP INT TERM
+trap 'kill $(jobs -p) 2>/dev/null; exit 130' HUP INT TERM
 
 if [ "$#" -eq 0 ]; then
     echo "run.sh: no fuzz targets given" >&2
 fi
 
-for bin in "$@"; do
-    name=$(basename "$bin")
-    folder=$(basename "$(dirname "$bin")")
+# Starts target $1 as job $2 in the background (its log $work/$2.log, its
+# exit status $work/$2.rc), or records why it cannot start ($work/$2.why).
+launch() {
+    name=$(basename "$1")
+    folder=$(basename "$(dirname "$1")")
     seeds=$root/tests/fuzz/$folder/corpus/$name
-    label=$folder/$name
-    if [ ! -x "$bin" ]; then
-        echo "FAIL $label (not an executable file)"
-        failed=$((failed + 1))
-        continue
+    if [ ! -x "$1" ]; then
+        echo "not an executable file" >"$work/$2.why"
+        return
     fi
     if [ ! -d "$seeds" ] || [ -z "$(ls -A "$seeds" 2>/dev/null)" ]; then
-        echo "FAIL $label (no seed corpus in tests/fuzz/$folder/corpus/$name)"
-        failed=$((failed + 1))
-        continue
+        echo "no seed corpus in tests/fuzz/$folder/corpus/$name" >"$work/$2.why"
+        return
     fi
     corpus=$work/$folder-$name
-    mkdir -p "$corpus" "$work/art-$name"
-    log=$work/$name.log
-    # The outer timeout only guards against a fuzzer that never stops.
-    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
-    UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-        timeout -k 10 $((seconds + 60)) "$bin" -max_total_time="$seconds" -max_len="$max_len" \
-        -timeout="$input_timeout" -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 \
-        -artifact_prefix="$work/art-$name/" "$corpus" "$seeds" >"$log" 2>&1
-    rc=$?
+    mkdir -p "$corpus" "$work/art-$2"
+    (
+        # The outer timeout only guards against a fuzzer that never stops.
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
+        UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+            timeout -k 10 $((seconds + 60)) "$1" -max_total_time="$seconds" -max_len="$max_len" \
+            -timeout="$input_timeout" -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 \
+            -artifact_prefix="$work/art-$2/" "$corpus" "$seeds" >"$work/$2.log" 2>&1
+        echo $? >"$work/$2.rc"
+    ) &
+    eval "pid_$2=$!"
+}
+
+# Waits for job $1 (target $2) and reports it.
+report() {
+    name=$(basename "$2")
+    label=$(basename "$(dirname "$2")")/$name
+    if [ -f "$work/$1.why" ]; then
+        echo "FAIL $label ($(cat "$work/$1.why"))"
+        failed=$((failed + 1))
+        return
+    fi
+    eval "wait \$pid_$1"
+    log=$work/$1.log
+    rc=$(cat "$work/$1.rc" 2>/dev/null || echo 2)
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     cov=$(sed -n 's/.*\(cov: [0-9]*\).*/\1/p' "$log" | tail -n 1)
     if [ "$rc" -eq 0 ] && ! grep -q -e 'ERROR: AddressSanitizer' -e 'ERROR: LeakSanitizer' \
@@ -70,7 +92,7 @@ for bin in "$@"; do
     else
         echo "FAIL $label (exit $rc after ${runs:-?} runs)"
         mkdir -p "$artifacts"
-        for a in "$work/art-$name"/*; do
+        for a in "$work/art-$1"/*; do
             [ -f "$a" ] || continue
             cp "$a" "$artifacts/$name-$(basename "$a")"
             echo "    input kept: $artifacts/$name-$(basename "$a")"
@@ -78,6 +100,23 @@ for bin in "$@"; do
         grep -v '^#[0-9]' "$log" | tail -n 40 | sed 's/^/    /'
         failed=$((failed + 1))
     fi
+}
+# Job i is argument i; the oldest is reported whenever $slots are in flight.
+started=0
+reported=0
+for bin in "$@"; do
+    started=$((started + 1))
+    launch "$bin" "$started"
+    while [ $((started - reported)) -ge "$slots" ]; do
+        reported=$((reported + 1))
+        eval "b=\${$reported}"
+        report "$reported" "$b"
+    done
+done
+while [ "$reported" -lt "$started" ]; do
+    reported=$((reported + 1))
+    eval "b=\${$reported}"
+    report "$reported" "$b"
 done
 
 echo "fuzz: $passed passed, $failed failed"
