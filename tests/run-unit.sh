@@ -15,6 +15,12 @@
 #
 # CAREBUS_UNIT_WRAPPER runs each binary under a tool, e.g. "valgrind
 # --error-exitcode=99 --leak-check=full"; a report from it fails the binary.
+#
+# CAREBUS_UNIT_JOBS binaries run at once (default: the online CPUs). The
+# binaries are independent (each its own database, pid-named sockets and
+# files), and one binary mostly keeps one core busy, valgrind's above all.
+# Results are still printed in the arguments' order: the oldest running
+# binary is waited for first, so a slow one may idle a slot meanwhile.
 
 set -u
 
@@ -23,31 +29,47 @@ passed=0
 failed=0
 binaries=0
 
-out=$(mktemp "${TMPDIR:-/tmp}/carebus-unit.XXXXXX") || exit 2
-trap 'rm -f "$out"' EXIT HUP INT TERM
+slots=${CAREBUS_UNIT_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
+case $slots in '' | *[!0-9]* | 0) slots=1 ;; esac
 
-# Sums the N of every line "<tag> N test(s)" in the output file.
+work=$(mktemp -d "${TMPDIR:-/tmp}/carebus-unit.XXXXXX") || exit 2
+trap 'rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; exit 130' HUP INT TERM
+
+# Sums the N of every line "<tag> N test(s)" in output file $2.
 count_tag() {
-    sed -n "s/^\[  $1  \] \([0-9][0-9]*\) test(s).*/\1/p" "$out" |
+    sed -n "s/^\[  $1  \] \([0-9][0-9]*\) test(s).*/\1/p" "$2" |
         awk '{ s += $1 } END { print s + 0 }'
 }
 
-for bin in "$@"; do
-    binaries=$((binaries + 1))
-    name=${bin##*/tests/}
-    if [ ! -x "$bin" ]; then
+# Runs binary $1 in the background as job $2: its output to $work/$2.out,
+# its exit status to $work/$2.rc.
+launch() {
+    (
+        if command -v timeout >/dev/null 2>&1; then
+            timeout -k 10 "$timeout_s" ${CAREBUS_UNIT_WRAPPER:-} "$1" >"$work/$2.out" 2>&1
+        else
+            ${CAREBUS_UNIT_WRAPPER:-} "$1" >"$work/$2.out" 2>&1
+        fi
+        echo $? >"$work/$2.rc"
+    ) &
+    eval "pid_$2=$!"
+}
+
+# Waits for job $1 (binary $2) and reports it.
+report() {
+    name=${2##*/tests/}
+    eval "pid=\$pid_$1"
+    if [ "$pid" = none ]; then
         echo "FAIL $name (not an executable file)"
         failed=$((failed + 1))
-        continue
+        return
     fi
-    if command -v timeout >/dev/null 2>&1; then
-        timeout -k 10 "$timeout_s" ${CAREBUS_UNIT_WRAPPER:-} "$bin" >"$out" 2>&1
-    else
-        ${CAREBUS_UNIT_WRAPPER:-} "$bin" >"$out" 2>&1
-    fi
-    rc=$?
-    p=$(count_tag PASSED)
-    f=$(count_tag FAILED)
+    wait "$pid"
+    out=$work/$1.out
+    rc=$(cat "$work/$1.rc" 2>/dev/null || echo 2)
+    p=$(count_tag PASSED "$out")
+    f=$(count_tag FAILED "$out")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         # Crashed, aborted by a sanitizer, timed out (124/137): one failure.
         f=1
@@ -69,8 +91,30 @@ for bin in "$@"; do
         echo "FAIL $name ($p passed, $f failed; $why)"
         sed 's/^/    /' "$out"
     fi
-done
+    rm -f "$out" "$work/$1.rc"
+}
 
+# Job i runs argument i. After launching job i, jobs are reported (oldest
+# first) until fewer than $slots are in flight; the rest at the end.
+reported=0
+for bin in "$@"; do
+    binaries=$((binaries + 1))
+    if [ -x "$bin" ]; then
+        launch "$bin" "$binaries"
+    else
+        eval "pid_$binaries=none"
+    fi
+    while [ $((binaries - reported)) -ge "$slots" ]; do
+        reported=$((reported + 1))
+        eval "b=\${$reported}"
+        report "$reported" "$b"
+    done
+done
+while [ "$reported" -lt "$binaries" ]; do
+    reported=$((reported + 1))
+    eval "b=\${$reported}"
+    report "$reported" "$b"
+done
 if [ "$binaries" -eq 0 ]; then
     echo "run-unit: no unit-test binaries given" >&2
 fi
