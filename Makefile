@@ -177,8 +177,13 @@ chaos: deps
 	@$(MAKE) --no-print-directory MODE=$(MODE) build
 	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin /usr/bin/python3 tests/chaos/chaos.py $(CHAOS_ARGS)
 
+# The builds that tests start compile on every core (BUILD_JOBS), unless an
+# outer `make -jN` already shares its job slots with them.
+BUILD_JOBS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+BUILD_J = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(BUILD_JOBS))
+
 test: deps
-	@$(MAKE) --no-print-directory MODE=$(MODE) build
+	@$(MAKE) --no-print-directory $(BUILD_J) MODE=$(MODE) build
 	@$(MAKE) --no-print-directory MODE=$(MODE) test-unit test-valgrind test-integration test-fuzz
 
 # The unit tests again under valgrind (errors and definite leaks fail them).
@@ -197,7 +202,7 @@ test-integration: $(BINS) $(TOOL_BINS)
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 test-asan: deps
-	@$(MAKE) --no-print-directory MODE=asan build
+	@$(MAKE) --no-print-directory $(BUILD_J) MODE=asan build
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(MAKE) --no-print-directory MODE=asan test-unit test-integration
 
@@ -209,7 +214,7 @@ bench: deps
 # Each fuzz target for FUZZ_SECONDS (default 10) on its seed corpus.
 FUZZ_SECONDS ?= 10
 fuzz-build:
-	$(if $(FUZZ_SRC),@$(MAKE) --no-print-directory MODE=fuzz $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/fuzz/%))
+	$(if $(FUZZ_SRC),@$(MAKE) --no-print-directory $(BUILD_J) MODE=fuzz $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/fuzz/%))
 test-fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/fuzz/%)
 
