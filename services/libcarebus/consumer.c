@@ -11,6 +11,13 @@
  * neighbours down; the bad event alone is then skipped, logged and counted,
  * rather than blocking the stream forever.
  *
+ * A commit whose outcome is unknown (cut at CAREBUS_SYNC_WAIT_MS while the
+ * synchronous standby is away, or its connection lost) makes the
+ * connection's writers back off (db_backing_off): until then no batch
+ * starts, the bus is drained (the log keeps what it brought) and the calls
+ * return -1 at once, so that the loop goes back to HTTP between two
+ * bounded commits rather than holding one after the other.
+ *
  * Batches: the bus path takes what waits on the socket, up to the batch
  * size, lingering a few milliseconds for more when asked to (a consumer
  * that applies set-based pays per transaction, not per event); the log
@@ -565,35 +572,60 @@ static int consumer_catch_up_together(consumer *c, int64_t until)
     return 1;
 }
 
-/* Publishes each stream's lag (lag.h) from the committed offsets, at most
- * once a second unless forced. *behind is set when a stream's tail is past
- * its committed offset. 0, or -1 when the database failed. */
+/* Reads each stream's lag (lag.h) from the committed offsets of cs (one
+ * consumer, or the partitions of one, which read the same streams: the
+ * furthest behind counts) and publishes it when asked. *behind is set
+ * when a stream's tail is past an offset. 0, or -1 when the database
+ * failed. */
+static int consumer_lag_of(consumer *const *cs, size_t n, bool publish, bool *behind)
+{
+    const consumer *c = cs[0];
+    const char *names[CONSUMER_MAX_STREAMS];
+    struct lag_sample s[CONSUMER_MAX_STREAMS];
+    *behind = false;
+    for (size_t i = 0; i < c->nstreams; i++)
+        names[i] = c->streams[i].name;
+    const char **who = malloc(n * sizeof *who);
+    if (!who)
+        return -1;
+    for (size_t k = 0; k < n; k++) {
+        assert(cs[k]->nstreams == c->nstreams && "the partitions of one consumer read alike");
+        who[k] = cs[k]->name;
+    }
+    int rc = db_ensure(c->db) == 0 ? lag_query(c->db, who, n, names, s, c->nstreams) : -1;
+    free(who);
+    if (rc != 0)
+        return -1;
+    for (size_t i = 0; i < c->nstreams; i++) {
+        double events, seconds;
+        lag_of(&s[i], &events, &seconds);
+        if (publish)
+            lag_publish(names[i], events, seconds);
+        *behind = *behind || events > 0;
+    }
+    return 0;
+}
+
+/* Reads c's lag, at most once a second unless forced, and publishes it
+ * unless c is a partition (the set publishes its partitions' together:
+ * consumer_publish_lag). *behind as consumer_lag_of's; false when not
+ * read. 0, or -1 when the database failed. */
 static int consumer_lag(consumer *c, bool force, bool *behind)
 {
     int64_t now = time_mono_ms();
     *behind = false;
     if (!force && now < c->lag_next_ms)
         return 0;
-    const char *names[CONSUMER_MAX_STREAMS];
-    struct lag_sample s[CONSUMER_MAX_STREAMS];
-    for (size_t i = 0; i < c->nstreams; i++)
-        names[i] = c->streams[i].name;
-    if (db_ensure(c->db) != 0 || lag_query(c->db, c->name, names, s, c->nstreams) != 0)
+    if (consumer_lag_of(&c, 1, !c->part_of, behind) != 0)
         return -1;
     c->lag_next_ms = now + CONSUMER_LAG_EVERY_MS;
-    for (size_t i = 0; i < c->nstreams; i++) {
-        double events, seconds;
-        lag_of(&s[i], &events, &seconds);
-        lag_publish(names[i], events, seconds);
-        *behind = *behind || events > 0;
-    }
     return 0;
 }
 
-int consumer_publish_lag(consumer *c)
+int consumer_publish_lag(consumer *const *cs, size_t n)
 {
     bool behind;
-    return consumer_lag(c, true, &behind);
+    return consumer_lag_of(cs, n, true, &behind);
 }
 
 int consumer_catch_up(consumer *c)
@@ -601,7 +633,7 @@ int consumer_catch_up(consumer *c)
     bool behind;
     if (c->lease && !lease_held(c->lease))
         return 0; /* a standby: the holder applies */
-    if (consumer_load(c) != 0 || consumer_lag(c, false, &behind) != 0)
+    if (db_backing_off(c->db) || consumer_load(c) != 0 || consumer_lag(c, false, &behind) != 0)
         return -1;
     int64_t until = time_mono_ms() + CONSUMER_CATCHUP_MS;
     if (c->together && c->nstreams > 1)
@@ -622,7 +654,7 @@ int consumer_on_bus(consumer *c)
     size_t n = 0;
     bool gap = false;
     int got;
-    if ((c->lease && !lease_held(c->lease)) || consumer_load(c) != 0) {
+    if ((c->lease && !lease_held(c->lease)) || db_backing_off(c->db) || consumer_load(c) != 0) {
         /* Drain anyway: the tick catches up from the log once it is back. */
         event *ev;
         for (size_t i = 0; i < c->batch && bus_recv(c->bus, &ev) == 1; i++)
@@ -673,5 +705,7 @@ int consumer_tick(consumer *c)
         return consumer_lag(c, true, &behind);
     if (consumer_load(c) != 0 || consumer_lag(c, true, &behind) != 0)
         return -1;
+    if (behind && db_backing_off(c->db))
+        return -1; /* the lag is published; the batch waits */
     return behind ? consumer_catch_up(c) : 0;
 }

@@ -82,7 +82,9 @@ int consumer_track(consumer *c, const char *stream);
 
 /* Applies what the log holds past the offsets, for about a second at most.
  * 0 when caught up, 1 when there is more (call again soon), -1 when the
- * database failed (call again later). Blocks. */
+ * database failed (call again later: at once while db_backing_off, it
+ * returns -1 without touching the database). Blocks, on at most one
+ * commit that fails. */
 int consumer_catch_up(consumer *c);
 
 /* Drains the SUB socket (call when it is readable) and applies what it
@@ -90,18 +92,20 @@ int consumer_catch_up(consumer *c);
  * next tick). */
 int consumer_on_bus(consumer *c);
 
-/* Once a second: publish the lag (lag.h) and catch up if the log moved
- * past the offsets. 0, 1 when the catch-up has more to do, or -1. A
- * standby (consumer_set_lease) only publishes the lag of the offsets the
- * holder committed. */
+/* Once a second: publish the lag (lag.h; a partition only reads its
+ * own) and catch up if the log moved past the offsets. 0, 1 when the
+ * catch-up has more to do, or -1. A standby (consumer_set_lease) only
+ * publishes the lag of the offsets the holder committed. */
 int consumer_tick(consumer *c);
 
 /* Publishes the lag (lag.h) of the offsets committed now, holder or
  * standby alike: /metrics calls it before every scrape, so that the gauges
- * are true when read rather than as of the last tick. Outside a batch
- * (the loop's thread). 0, or -1 when the database failed (the gauges keep
- * their last values). Blocks. */
-int consumer_publish_lag(consumer *c);
+ * are true when read rather than as of the last tick. cs: one consumer,
+ * or every partition of one (partset.h), whose gauges are then the
+ * furthest behind of them (a partition's own tick does not publish). Outside
+ * a batch (the loop's thread). 0, or -1 when the database failed (the
+ * gauges keep their last values). Blocks. */
+int consumer_publish_lag(consumer *const *cs, size_t n);
 
 /* Optional: called once per transaction, after the last event's apply fn
  * and before the emitted events are appended and the offsets advanced;

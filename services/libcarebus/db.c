@@ -1,9 +1,9 @@
 /* db.c — one PostgreSQL connection that comes back by itself.
  *
  * The connection is made lazily by db_ensure and re-made after a failure,
- * at most once per backoff interval (doubling from 100 ms to 2 s), so a
- * service whose database is down keeps serving health checks and answering
- * 503 instead of spinning on connect.
+ * at most once per backoff interval (backoff.h: doubling from 100 ms to
+ * 2 s), so a service whose database is down keeps serving health checks
+ * and answering 503 instead of spinning on connect.
  *
  * High availability lives here, once for every service: the conninfo may
  * name several servers (host=a,b port=x,y), and target_session_attrs
@@ -23,6 +23,12 @@
  * but the standby has not confirmed it. db_commit says -1 then, like a
  * connection broken during COMMIT (outcome unknown): callers re-read what
  * they need (a consumer its offsets), so nothing is applied twice.
+ *
+ * Such a commit arms a second back-off, the writers' (db_backing_off:
+ * doubling from 100 ms to 3.2 s, forgotten at the first good commit): the
+ * consumers and leases on this connection start no transaction meanwhile,
+ * so that a loop holds one cut commit at a time between its turns, not one
+ * after the other, and keeps answering /metrics and health.
  */
 #include "db.h"
 
@@ -32,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -40,6 +47,9 @@
 
 #define DB_BACKOFF_MIN_MS 100
 #define DB_BACKOFF_MAX_MS 2000
+/* The writers' back-off after a commit of unknown outcome. */
+#define DB_COMMIT_BACKOFF_MIN_MS 100
+#define DB_COMMIT_BACKOFF_MAX_MS 3200
 /* SQLSTATE read_only_sql_transaction: connected to a server that is not (or
  * no longer) the primary. */
 #define DB_SQLSTATE_READ_ONLY "25006"
@@ -50,8 +60,8 @@ struct db {
     PGconn *conn;
     bool apply_migrations;
     bool migrated;
-    int64_t next_attempt_ms;
-    long backoff_ms;
+    struct backoff reconnect; /* between connection attempts */
+    struct backoff writes;    /* after a commit of unknown outcome */
     bool logged_down;
     long commit_wait_ms;
     char sqlstate[6];
@@ -79,7 +89,11 @@ db *db_new(const char *conninfo, const char *application_name)
         db_destroy(&d);
         return NULL;
     }
-    d->backoff_ms = DB_BACKOFF_MIN_MS;
+    d->reconnect = (struct backoff)BACKOFF_INIT(DB_BACKOFF_MIN_MS, DB_BACKOFF_MAX_MS);
+    d->writes = (struct backoff)BACKOFF_INIT(DB_COMMIT_BACKOFF_MIN_MS, DB_COMMIT_BACKOFF_MAX_MS);
+    metrics_describe("carebus_db_commit_backoff_seconds", "gauge",
+                     "how long writers wait after a commit of unknown outcome (cut at"
+                     " CAREBUS_SYNC_WAIT_MS, or its connection lost) before the next (0: none)");
     if (db_commit_wait_config(&d->commit_wait_ms) != 0)
         db_destroy(&d);
     return d;
@@ -135,7 +149,7 @@ int db_ensure(db *d)
         return 0;
     db_mark_down(d);
     int64_t now = time_mono_ms();
-    if (now < d->next_attempt_ms)
+    if (backoff_waiting(&d->reconnect, now))
         return -1;
     /* Times travel as UTC so every service renders them alike. Keys before
      * "dbname" are defaults the conninfo may override; keys after it win.
@@ -157,9 +171,7 @@ int db_ensure(db *d)
         d->logged_down = true;
         if (c)
             PQfinish(c);
-        d->next_attempt_ms = now + d->backoff_ms;
-        d->backoff_ms =
-            d->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : d->backoff_ms * 2;
+        backoff_fail(&d->reconnect, now);
         return -1;
     }
     PQsetNoticeProcessor(c, db_on_notice, NULL);
@@ -167,14 +179,14 @@ int db_ensure(db *d)
     if (d->apply_migrations && !d->migrated) {
         if (migrate_apply(c) != 0) {
             db_mark_down(d);
-            d->next_attempt_ms = now + DB_BACKOFF_MAX_MS;
+            d->reconnect.until_ms = now + DB_BACKOFF_MAX_MS;
             return -1;
         }
         d->migrated = true;
     }
     log_info("connected to PostgreSQL at %s:%s", PQhost(c), PQport(c));
     d->logged_down = false;
-    d->backoff_ms = DB_BACKOFF_MIN_MS;
+    backoff_reset(&d->reconnect);
     return 0;
 }
 
@@ -263,6 +275,29 @@ static int db_wait_ready(PGconn *conn, int64_t deadline)
     }
 }
 
+/* A commit's outcome is unknown: the writers wait (see the header). */
+static void db_commit_unknown(db *d)
+{
+    long ms = backoff_fail(&d->writes, time_mono_ms());
+    metrics_set("carebus_db_commit_backoff_seconds", (double)ms / 1000);
+    log_warn("writes on this connection wait %ld ms before the next transaction", ms);
+}
+
+/* A commit went through: the writers' back-off is forgotten. */
+static void db_commit_known(db *d)
+{
+    if (!d->writes.delay_ms)
+        return;
+    backoff_reset(&d->writes);
+    metrics_set("carebus_db_commit_backoff_seconds", 0);
+    log_info("commits go through again");
+}
+
+bool db_backing_off(const db *d)
+{
+    return backoff_waiting(&d->writes, time_mono_ms());
+}
+
 /* COMMIT, bounded by commit_wait_ms (see the header comment). */
 int db_commit(db *d)
 {
@@ -273,6 +308,7 @@ int db_commit(db *d)
         log_error("could not send COMMIT: %.*s", (int)strcspn(PQerrorMessage(d->conn), "\n"),
                   PQerrorMessage(d->conn));
         db_mark_down(d);
+        db_commit_unknown(d);
         return -1;
     }
     int64_t deadline = time_mono_ms() + d->commit_wait_ms;
@@ -296,6 +332,7 @@ int db_commit(db *d)
                              : "lost the connection during COMMIT (its outcome is unknown)");
             PQclear(res);
             db_mark_down(d);
+            db_commit_unknown(d);
             return -1;
         }
         PGresult *r = PQgetResult(d->conn);
@@ -313,11 +350,16 @@ int db_commit(db *d)
         snprintf(d->sqlstate, sizeof d->sqlstate, "%s", state ? state : "");
         const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(d->conn);
         log_error("COMMIT failed: %.*s", (int)strcspn(msg, "\n"), msg);
+        if (cancelled)
+            db_commit_unknown(d); /* the server could not commit in time */
     } else if (cancelled) {
         /* Committed here; the standby never confirmed it. */
         log_warn("the cancelled COMMIT stands on this server without the standby's "
                  "confirmation: reported as failed (outcome unknown)");
+        db_commit_unknown(d);
         rc = -1;
+    } else {
+        db_commit_known(d);
     }
     PQclear(res);
     if (PQstatus(d->conn) != CONNECTION_OK || strcmp(d->sqlstate, DB_SQLSTATE_READ_ONLY) == 0)

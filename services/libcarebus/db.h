@@ -76,6 +76,14 @@ int db_begin(db *d);
 int db_commit(db *d);
 void db_rollback(db *d);
 
+/* Whether writers should wait before their next transaction: a commit on
+ * this connection had an unknown outcome (cut at the bound, or its
+ * connection lost) less than a back-off ago (doubling from 100 ms to
+ * 3.2 s, forgotten at the first good commit; gauge
+ * carebus_db_commit_backoff_seconds). Reads may go on. Cheap: for every
+ * turn of a loop. */
+bool db_backing_off(const db *d);
+
 /* SQLSTATE of the last failed db_exec, "" if none (static storage). */
 const char *db_last_sqlstate(const db *d);
 

@@ -163,7 +163,9 @@ static lease_state lease_renew(lease *l, db *d)
 
 lease_state lease_tick(lease *l, db *d, int64_t now_ms)
 {
-    if (now_ms < l->next_ms)
+    /* While the writers back off (db.h), the renewal is only put off:
+     * tried as soon as the back-off ends, the fence deciding meanwhile. */
+    if (now_ms < l->next_ms || db_backing_off(d))
         return l->held ? LEASE_HELD : LEASE_STANDBY;
     l->next_ms = now_ms + l->ms / 3;
     if (!db_up(d))

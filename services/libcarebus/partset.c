@@ -178,6 +178,10 @@ static void partset_members(partset *ps)
     snprintf(ms, sizeof ms, "%d", ps->ms);
     snprintf(n, sizeof n, "%d", ps->n);
     const char *p[] = {ps->name, ps->owner, ms, n};
+    /* A write: in a transaction of its own, so that its commit is bounded
+     * (db_commit) when the synchronous standby is away. */
+    if (db_backing_off(ps->db) || db_begin(ps->db) != 0)
+        return; /* the share and the free set stay as they were */
     /* clang-format off */
     PGresult *r = db_exec(ps->db,
         "WITH m AS (INSERT INTO eventlog.lease_members AS m (consumer, owner, expires_at)"
@@ -194,9 +198,11 @@ static void partset_members(partset *ps)
         "          WHERE l.part IS NULL OR l.expires_at < clock_timestamp() OR l.owner = $2) AS free",
         4, p);
     /* clang-format on */
-    if (!r || PQntuples(r) != 1) {
+    if (!r)
+        db_rollback(ps->db);
+    if (!r || db_commit(ps->db) != 0 || PQntuples(r) != 1) {
         PQclear(r);
-        return; /* the share and the free set stay as they were */
+        return;
     }
     long members = strtol(db_value(r, 0, "members"), NULL, 10);
     if (members < 1)
@@ -266,7 +272,9 @@ static void partset_balance(partset *ps, int64_t now)
 }
 
 /* Applies what the logs hold: the partitions catching up at once, all of
- * them once a second (consumer_tick: a standby's only publishes the lag). */
+ * them once a second (consumer_tick), and then publishes their lag. A
+ * partition whose commit was cut keeps catching up, so that it goes on as
+ * soon as the writers' back-off ends (db_backing_off), not a poll later. */
 static void partset_poll(partset *ps, int64_t now)
 {
     bool due = now >= ps->next_poll_ms;
@@ -276,9 +284,11 @@ static void partset_poll(partset *ps, int64_t now)
         if (!ps->catching[p] && !due)
             continue;
         int rc = ps->catching[p] ? consumer_catch_up(ps->cs[p]) : consumer_tick(ps->cs[p]);
-        ps->catching[p] = rc > 0;
+        ps->catching[p] = rc > 0 || (rc < 0 && lease_held(ps->ls[p]) && db_backing_off(ps->db));
         partset_renew(ps);
     }
+    if (due && ps->n > 1)
+        partset_publish_lag(ps);
 }
 
 int partset_tick(partset *ps, int64_t now_ms)
@@ -317,17 +327,9 @@ void partset_on_bus(partset *ps)
     }
 }
 
-/* XXX: the lag gauges are per stream, not per partition: each partition
- * publishes its own in turn and the last one stands (the first owned
- * one's at a scrape). The partitions move together (each reads every
- * event), so they differ by a batch at most while the instances are up. */
 void partset_publish_lag(partset *ps)
 {
-    int first = 0;
-    for (int p = ps->n - 1; p >= 0; p--)
-        if (lease_held(ps->ls[p]))
-            first = p;
-    consumer_publish_lag(ps->cs[first]);
+    consumer_publish_lag(ps->cs, (size_t)ps->n);
 }
 
 void partset_release(partset *ps)

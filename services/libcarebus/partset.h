@@ -70,7 +70,8 @@ int partset_tick(partset *ps, int64_t now_ms);
 /* The bus is readable: drains it and applies what came. */
 void partset_on_bus(partset *ps);
 
-/* The lag of the committed offsets, for /metrics (consumer_publish_lag). */
+/* The lag of the committed offsets, for /metrics (consumer_publish_lag):
+ * per stream, the furthest behind of all the partitions, owned or not. */
 void partset_publish_lag(partset *ps);
 
 /* Gives every lease back and leaves the members (a clean stop). */

@@ -8,9 +8,12 @@
  *    per transaction; streams caught up together take their share of
  *    every transaction and reach their tails once; lag_query reads a
  *    consumer's committed offset, the stream's tail and the age of the
- *    event after the offset; the tick
+ *    event after the offset, and for partitions the lowest of their
+ *    offsets; the tick
  *    publishes both gauges per stream and they return to zero once the
- *    consumer has caught up.
+ *    consumer has caught up; a commit cut at CAREBUS_SYNC_WAIT_MS backs
+ *    the consumer off (no attempt until the back-off ends, the lag still
+ *    published), and the next good commit forgets it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +33,7 @@
 #include "lag.h"
 #include "metrics.h"
 #include "testdb.h"
+#include "timeutil.h"
 
 /* --- lag_of ------------------------------------------------------------------------------- */
 
@@ -237,8 +241,9 @@ static void test_lag_query(void **state)
     /* The offsets are the committed ones, whatever the caller holds. */
     assert_int_equal(eventlog_offset_advance(g_db, "lag-query", "sla", 0, tail - 2), 0);
     const char *streams[] = {"sla", "no-such-stream"};
+    const char *who[] = {"lag-query"};
     struct lag_sample s[2] = {{.offset = 12345}, {.offset = 12345}};
-    assert_int_equal(lag_query(g_db, "lag-query", streams, s, 2), 0);
+    assert_int_equal(lag_query(g_db, who, 1, streams, s, 2), 0);
     assert_int_equal(s[0].offset, tail - 2);
     assert_int_equal(s[0].tail, tail);
     assert_true(s[0].age_s >= 0 && s[0].age_s < 60);
@@ -247,9 +252,122 @@ static void test_lag_query(void **state)
     assert_true(s[1].age_s < 0);
     /* At the tail, no event follows: the age is unknown, and not needed. */
     assert_int_equal(eventlog_offset_advance(g_db, "lag-query", "sla", tail - 2, tail), 0);
-    assert_int_equal(lag_query(g_db, "lag-query", streams, s, 1), 0);
+    assert_int_equal(lag_query(g_db, who, 1, streams, s, 1), 0);
     assert_int_equal(s[0].offset, tail);
     assert_true(s[0].age_s < 0);
+}
+
+/* A partitioned consumer's lag is its furthest-behind partition's: the
+ * lowest committed offset (a partition without one counts as 0). */
+static void test_lag_query_of_partitions(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    append_replies("sla", 3);
+    uint64_t tail;
+    assert_int_equal(eventlog_last_seq(g_db, "sla", &tail), 0);
+    assert_int_equal(eventlog_offset_advance(g_db, "lag-parts/0", "sla", 0, tail), 0);
+    assert_int_equal(eventlog_offset_advance(g_db, "lag-parts/1", "sla", 0, tail - 3), 0);
+    assert_int_equal(eventlog_offset_advance(g_db, "lag-parts/2", "sla", 0, tail - 1), 0);
+    const char *streams[] = {"sla"};
+    const char *who[] = {"lag-parts/0", "lag-parts/1", "lag-parts/2", "lag-parts/3"};
+    struct lag_sample s[1];
+    assert_int_equal(lag_query(g_db, who, 3, streams, s, 1), 0);
+    assert_int_equal(s[0].offset, tail - 3);
+    assert_int_equal(s[0].tail, tail);
+    assert_true(s[0].age_s >= 0 && s[0].age_s < 60);
+    /* One that never committed is at 0. */
+    assert_int_equal(lag_query(g_db, who, 4, streams, s, 1), 0);
+    assert_int_equal(s[0].offset, 0);
+    /* All at the tail: none behind. */
+    assert_int_equal(eventlog_offset_advance(g_db, "lag-parts/1", "sla", tail - 3, tail), 0);
+    assert_int_equal(eventlog_offset_advance(g_db, "lag-parts/2", "sla", tail - 1, tail), 0);
+    assert_int_equal(lag_query(g_db, who, 3, streams, s, 1), 0);
+    assert_int_equal(s[0].offset, tail);
+}
+
+static bool g_slow;
+static int g_slow_calls;
+
+/* Applies by writing a row whose commit sleeps while g_slow (a deferred
+ * trigger, standing in for a lost synchronous standby: see test_db.c). */
+static consumer_result on_reply_slowly(consumer_txn *tx, const event *ev, void *arg)
+{
+    (void)ev;
+    (void)arg;
+    g_slow_calls++;
+    const char *sql = g_slow ? "INSERT INTO slow_commit VALUES (true)"
+                             : "INSERT INTO slow_commit VALUES (false)";
+    return db_command(consumer_txn_db(tx), sql, 0, NULL) == 0 ? CONSUMER_OK : CONSUMER_RETRY;
+}
+
+static const struct consumer_handler slow_handlers[] = {
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = {NULL, on_reply_slowly},
+};
+
+/* A commit cut at its bound: the consumer backs off (it does not try again
+ * at once, nor touch the database), then applies once the back-off ends,
+ * which the first good commit forgets. */
+static void test_a_commit_cut_at_the_bound_backs_the_consumer_off(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    setenv("CAREBUS_SYNC_WAIT_MS", "200", 1);
+    db *d = testdb_connect("test_consumer_slow");
+    unsetenv("CAREBUS_SYNC_WAIT_MS");
+    assert_non_null(d);
+    assert_int_equal(db_command(d, "CREATE TEMP TABLE slow_commit (slow boolean)", 0, NULL), 0);
+    assert_int_equal(db_command(d,
+                                "CREATE FUNCTION pg_temp.slow() RETURNS trigger LANGUAGE plpgsql"
+                                " AS $$BEGIN IF NEW.slow THEN PERFORM pg_sleep(5); END IF;"
+                                " RETURN NULL; END$$",
+                                0, NULL),
+                     0);
+    assert_int_equal(db_command(d,
+                                "CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON slow_commit"
+                                " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+                                " EXECUTE FUNCTION pg_temp.slow()",
+                                0, NULL),
+                     0);
+    uint64_t tail;
+    assert_int_equal(eventlog_last_seq(g_db, "survey", &tail), 0);
+    if (tail)
+        assert_int_equal(eventlog_offset_advance(g_db, "backing-off", "survey", 0, tail), 0);
+    bus *b = bus_new();
+    assert_non_null(b);
+    consumer *c = consumer_new("backing-off", d, b, NULL, CONSUMER_HANDLERS(slow_handlers), NULL);
+    assert_non_null(c);
+    assert_int_equal(consumer_read(c, "survey"), 0);
+    append_replies("survey", 3);
+
+    g_slow = true;
+    g_slow_calls = 0;
+    int64_t t0 = time_mono_ms();
+    assert_int_equal(consumer_catch_up(c), -1);
+    assert_true(time_mono_ms() - t0 < 2000); /* cut at the bound, not after the sleep */
+    assert_int_equal(g_slow_calls, 3);
+    assert_true(db_backing_off(d));
+    assert_true(metrics_get("carebus_db_commit_backoff_seconds") == 0.1);
+    assert_int_equal(consumer_offset(c, "survey"), tail);
+
+    /* Called again at once (the loop's next turn): nothing is tried. */
+    g_slow = false;
+    assert_int_equal(consumer_catch_up(c), -1);
+    assert_int_equal(consumer_tick(c), -1);
+    assert_int_equal(g_slow_calls, 3);
+    /* The lag is still read meanwhile (a read): the three events behind. */
+    assert_true(metrics_get("carebus_consumer_lag_events{stream=\"survey\"}") == 3);
+
+    for (int i = 0; i < 200 && db_backing_off(d); i++) /* 100 ms, at most 2 s */
+        usleep(10 * 1000);
+    assert_false(db_backing_off(d));
+    assert_int_equal(consumer_catch_up(c), 0);
+    assert_int_equal(g_slow_calls, 6);
+    assert_int_equal(consumer_offset(c, "survey"), tail + 3);
+    assert_true(metrics_get("carebus_db_commit_backoff_seconds") == 0);
+    consumer_destroy(&c);
+    bus_destroy(&b);
+    db_destroy(&d);
 }
 
 static void test_tick_publishes_the_lag_and_it_returns_to_zero(void **state)
@@ -284,7 +402,9 @@ int main(void)
         cmocka_unit_test(test_batches_and_the_done_hook),
         cmocka_unit_test(test_catching_up_streams_together),
         cmocka_unit_test(test_lag_query),
+        cmocka_unit_test(test_lag_query_of_partitions),
         cmocka_unit_test(test_tick_publishes_the_lag_and_it_returns_to_zero),
+        cmocka_unit_test(test_a_commit_cut_at_the_bound_backs_the_consumer_off),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

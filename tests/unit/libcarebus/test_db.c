@@ -6,7 +6,8 @@
  * well before the sleep ends, the connection stays up, and the next
  * transaction commits. Cancelled before it committed, the work is rolled
  * back; cancelled in the wait for the standby it would stand, which callers
- * treat alike (outcome unknown).
+ * treat alike (outcome unknown). The writers back off meanwhile
+ * (db_backing_off), until the next good commit.
  *
  * Needs CAREBUS_TEST_PG (see tests/with-pg.sh); without it every test is
  * skipped. Run one test by name: test_db <name>.
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 
 #include "db.h"
+#include "metrics.h"
 #include "timeutil.h"
 
 static const char *conninfo(void)
@@ -70,11 +72,16 @@ static void test_a_commit_past_the_bound_is_cancelled(void **state)
         fail_msg("the COMMIT past its 200 ms bound returned after %lld ms", (long long)took);
     assert_true(db_up(d));
     assert_int_equal(count_rows(d), 0); /* cancelled before it committed */
+    /* The writers back off, the floor first; a good commit forgets it. */
+    assert_true(db_backing_off(d));
+    assert_true(metrics_get("carebus_db_commit_backoff_seconds") == 0.1);
 
     assert_int_equal(db_begin(d), 0);
     assert_int_equal(db_command(d, "INSERT INTO slow_commit VALUES (false)", 0, NULL), 0);
     assert_int_equal(db_commit(d), 0);
     assert_int_equal(count_rows(d), 1);
+    assert_false(db_backing_off(d));
+    assert_true(metrics_get("carebus_db_commit_backoff_seconds") == 0);
     db_destroy(&d);
     assert_null(d);
 }
