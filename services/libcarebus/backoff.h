@@ -14,13 +14,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Set min_ms and max_ms, zero the rest: (struct backoff){.min_ms = .., .max_ms = ..}. */
 struct backoff {
     long min_ms, max_ms; /* the floor and the cap */
     long delay_ms;       /* the last delay; 0: no failure since the last success */
     int64_t until_ms;    /* no attempt before this (monotonic ms) */
 };
-
-#define BACKOFF_INIT(min, max) {(min), (max), 0, 0}
 
 /* The delay after a failure that followed a delay of prev_ms (0: the first
  * failure): min_ms, then twice the previous, at most max_ms. Pure. */

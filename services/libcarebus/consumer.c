@@ -572,29 +572,19 @@ static int consumer_catch_up_together(consumer *c, int64_t until)
     return 1;
 }
 
-/* Reads each stream's lag (lag.h) from the committed offsets of cs (one
- * consumer, or the partitions of one, which read the same streams: the
- * furthest behind counts) and publishes it when asked. *behind is set
- * when a stream's tail is past an offset. 0, or -1 when the database
- * failed. */
-static int consumer_lag_of(consumer *const *cs, size_t n, bool publish, bool *behind)
+/* Reads each stream's lag (lag.h) from the offsets committed under name
+ * (c's own, or the name of the partitioned consumer c is a partition of:
+ * the furthest behind of its partitions) and publishes it when asked.
+ * *behind is set when a stream's tail is past the offset. 0, or -1 when
+ * the database failed. */
+static int consumer_lag_as(consumer *c, const char *name, bool publish, bool *behind)
 {
-    const consumer *c = cs[0];
     const char *names[CONSUMER_MAX_STREAMS];
     struct lag_sample s[CONSUMER_MAX_STREAMS];
     *behind = false;
     for (size_t i = 0; i < c->nstreams; i++)
         names[i] = c->streams[i].name;
-    const char **who = malloc(n * sizeof *who);
-    if (!who)
-        return -1;
-    for (size_t k = 0; k < n; k++) {
-        assert(cs[k]->nstreams == c->nstreams && "the partitions of one consumer read alike");
-        who[k] = cs[k]->name;
-    }
-    int rc = db_ensure(c->db) == 0 ? lag_query(c->db, who, n, names, s, c->nstreams) : -1;
-    free(who);
-    if (rc != 0)
+    if (db_ensure(c->db) != 0 || lag_query(c->db, name, names, s, c->nstreams) != 0)
         return -1;
     for (size_t i = 0; i < c->nstreams; i++) {
         double events, seconds;
@@ -606,9 +596,9 @@ static int consumer_lag_of(consumer *const *cs, size_t n, bool publish, bool *be
     return 0;
 }
 
-/* Reads c's lag, at most once a second unless forced, and publishes it
- * unless c is a partition (the set publishes its partitions' together:
- * consumer_publish_lag). *behind as consumer_lag_of's; false when not
+/* Reads c's own lag, at most once a second unless forced, and publishes
+ * it unless c is a partition (its set publishes them together:
+ * consumer_publish_lag). *behind as consumer_lag_as's; false when not
  * read. 0, or -1 when the database failed. */
 static int consumer_lag(consumer *c, bool force, bool *behind)
 {
@@ -616,16 +606,16 @@ static int consumer_lag(consumer *c, bool force, bool *behind)
     *behind = false;
     if (!force && now < c->lag_next_ms)
         return 0;
-    if (consumer_lag_of(&c, 1, !c->part_of, behind) != 0)
+    if (consumer_lag_as(c, c->name, !c->part_of, behind) != 0)
         return -1;
     c->lag_next_ms = now + CONSUMER_LAG_EVERY_MS;
     return 0;
 }
 
-int consumer_publish_lag(consumer *const *cs, size_t n)
+int consumer_publish_lag(consumer *c, const char *as)
 {
     bool behind;
-    return consumer_lag_of(cs, n, true, &behind);
+    return consumer_lag_as(c, as ? as : c->name, true, &behind);
 }
 
 int consumer_catch_up(consumer *c)

@@ -100,12 +100,13 @@ int consumer_tick(consumer *c);
 
 /* Publishes the lag (lag.h) of the offsets committed now, holder or
  * standby alike: /metrics calls it before every scrape, so that the gauges
- * are true when read rather than as of the last tick. cs: one consumer,
- * or every partition of one (partset.h), whose gauges are then the
- * furthest behind of them (a partition's own tick does not publish). Outside
- * a batch (the loop's thread). 0, or -1 when the database failed (the
- * gauges keep their last values). Blocks. */
-int consumer_publish_lag(consumer *const *cs, size_t n);
+ * are true when read rather than as of the last tick. as: NULL for c's
+ * own offsets; for a partition of a partitioned consumer (partset.h), that
+ * consumer's name, the gauges then reading the furthest behind of its
+ * partitions (a partition's own tick does not publish). Outside a batch
+ * (the loop's thread). 0, or -1 when the database failed (the gauges keep
+ * their last values). Blocks. */
+int consumer_publish_lag(consumer *c, const char *as);
 
 /* Optional: called once per transaction, after the last event's apply fn
  * and before the emitted events are appended and the offsets advanced;

@@ -89,8 +89,9 @@ db *db_new(const char *conninfo, const char *application_name)
         db_destroy(&d);
         return NULL;
     }
-    d->reconnect = (struct backoff)BACKOFF_INIT(DB_BACKOFF_MIN_MS, DB_BACKOFF_MAX_MS);
-    d->writes = (struct backoff)BACKOFF_INIT(DB_COMMIT_BACKOFF_MIN_MS, DB_COMMIT_BACKOFF_MAX_MS);
+    d->reconnect = (struct backoff){.min_ms = DB_BACKOFF_MIN_MS, .max_ms = DB_BACKOFF_MAX_MS};
+    d->writes =
+        (struct backoff){.min_ms = DB_COMMIT_BACKOFF_MIN_MS, .max_ms = DB_COMMIT_BACKOFF_MAX_MS};
     metrics_describe("carebus_db_commit_backoff_seconds", "gauge",
                      "how long writers wait after a commit of unknown outcome (cut at"
                      " CAREBUS_SYNC_WAIT_MS, or its connection lost) before the next (0: none)");

@@ -1,9 +1,10 @@
 /* lag.c — a consumer's distance from the log's tail (see lag.h).
  *
- * The query takes the streams and the consumers (the partitions) as arrays
- * and probes, per stream, each consumer's row of eventlog.offsets, keeping
- * the lowest, its row of eventlog.streams and the primary key of the event
- * after that offset: a few index lookups whatever the log's size.
+ * The query takes the streams as an array and probes, per stream, the
+ * consumer's rows of eventlog.offsets (its partitions' when partitioned:
+ * eventlog.consumer_seq), its row of eventlog.streams and the primary key
+ * of the event after the offset: a few index lookups whatever the log's
+ * size.
  */
 #include "lag.h"
 
@@ -19,11 +20,8 @@
 #define LAG_SQL                                                                                    \
     "SELECT q.stream, q.committed, coalesce(s.last_seq, 0) AS tail,"                               \
     "       extract(epoch FROM clock_timestamp() - e.recorded_at)::float8 AS age_s"                \
-    "  FROM (SELECT o.stream, min(coalesce(f.seq, 0)) AS committed"                                \
-    "          FROM unnest($2::text[]) AS o (stream)"                                              \
-    "          CROSS JOIN unnest($1::text[]) AS c (consumer)"                                      \
-    "          LEFT JOIN eventlog.offsets f ON f.consumer = c.consumer AND f.stream = o.stream"    \
-    "         GROUP BY o.stream) q"                                                                \
+    "  FROM (SELECT o.stream, coalesce(eventlog.consumer_seq($1, o.stream), 0) AS committed"       \
+    "          FROM unnest($2::text[]) AS o (stream)) q"                                           \
     "  LEFT JOIN eventlog.streams s ON s.stream = q.stream"                                        \
     "  LEFT JOIN eventlog.events e ON e.stream = q.stream AND e.seq = q.committed + 1"
 
@@ -37,16 +35,14 @@ void lag_of(const struct lag_sample *s, double *events, double *seconds)
     *seconds = s->age_s > 0 ? s->age_s : 0;
 }
 
-int lag_query(db *d, const char *const *consumers, size_t nconsumers, const char *const *streams,
-              struct lag_sample *s, size_t n)
+int lag_query(db *d, const char *consumer, const char *const *streams, struct lag_sample *s,
+              size_t n)
 {
-    buf names = BUF_INIT, who = BUF_INIT;
+    buf names = BUF_INIT;
     rowset_keys(&names, streams, n);
-    rowset_keys(&who, consumers, nconsumers);
-    const char *params[] = {buf_str(&who), buf_str(&names)};
-    PGresult *r = names.failed || who.failed ? NULL : db_exec(d, LAG_SQL, 2, params);
+    const char *params[] = {consumer, buf_str(&names)};
+    PGresult *r = names.failed ? NULL : db_exec(d, LAG_SQL, 2, params);
     buf_release(&names);
-    buf_release(&who);
     if (!r)
         return -1;
     for (size_t i = 0; i < n; i++)

@@ -17,7 +17,8 @@
  * A partitioned consumer (partset.h) has an offset per partition, and one
  * gauge per stream all the same: the furthest behind of all its
  * partitions, owned here or not (every partition reads every event, so the
- * lowest committed offset is the largest lag, in events and in seconds).
+ * lowest committed offset, eventlog.consumer_seq's, is the largest lag, in
+ * events and in seconds).
  * Every instance publishes that same figure, so that one alert rule fires
  * whichever instance is scraped, also for a partition whose owner died.
  */
@@ -41,13 +42,13 @@ struct lag_sample {
  * the events figure then telling the story). Pure. */
 void lag_of(const struct lag_sample *s, double *events, double *seconds);
 
-/* Fills s[i] for streams[i] and the lowest committed offset of the
- * consumers (one name, or a partitioned consumer's partitions: none
- * committed counts as 0), in one statement (an unknown stream's tail is
- * 0). 0, or -1 (logged) when the database failed. Blocks; call outside a
+/* Fills s[i] for the consumer's committed offset on streams[i]
+ * (eventlog.consumer_seq: for a partitioned consumer's name, the lowest
+ * of its partitions'), in one statement (an unknown stream's tail is 0).
+ * 0, or -1 (logged) when the database failed. Blocks; call outside a
  * transaction. */
-int lag_query(db *d, const char *const *consumers, size_t nconsumers, const char *const *streams,
-              struct lag_sample *s, size_t n);
+int lag_query(db *d, const char *consumer, const char *const *streams, struct lag_sample *s,
+              size_t n);
 
 /* Sets the stream's two gauges (and describes them once). */
 void lag_publish(const char *stream, double events, double seconds);

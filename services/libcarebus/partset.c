@@ -329,7 +329,7 @@ void partset_on_bus(partset *ps)
 
 void partset_publish_lag(partset *ps)
 {
-    consumer_publish_lag(ps->cs, (size_t)ps->n);
+    consumer_publish_lag(ps->cs[0], ps->n > 1 ? ps->name : NULL);
 }
 
 void partset_release(partset *ps)

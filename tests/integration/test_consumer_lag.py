@@ -13,15 +13,25 @@ offsets are at the log's tail.
 The gauges are computed when scraped, from the committed offsets: a second
 test holds the router in a batch (a lock on the table its batch writes) and
 reads, on its standby, the lag that batch leaves, then zero at once after.
+
+A partitioned consumer (sla-monitor) has an offset per partition and the
+same one gauge per stream: its furthest-behind partition's, owned by the
+instance scraped or not. A third test has two sla-monitors share the
+partitions that a vanished instance does not hold (its leases far from
+expiry): both report the lag of those partitions, not of their own caught-up
+ones, and zero once the leases are given back and taken over.
 """
 
 import random
 import re
+from datetime import timedelta
 
 import psycopg2
 
 import carebus_harness as h
 import test_analytics_scenario as S
+from test_partitions import instance, leases
+from test_router_acceptance import T0, presence
 from test_router_replay import contacts
 
 # Every service that consumes: its name in eventlog.offsets is its own.
@@ -138,3 +148,74 @@ def test_the_lag_is_true_when_scraped_while_the_holder_is_held_in_a_batch(stack)
     for k in (held, standby):
         got = lag(st, k)
         assert got[("ingest", "events")] == 0 and got[("ingest", "seconds")] == 0, (k, got)
+
+
+def test_a_partitioned_consumers_lag_is_its_furthest_behind_partitions_on_every_instance(stack):
+    st = stack(start=False)
+    st.add_instance("sla")
+    for k in ("ingest", "router"):
+        st[k].start()
+    # A vanished instance's leases on two of the partitions, far from
+    # expiry: nobody applies them until they are given back.
+    ghost = (6, 7)
+    st.db.query("INSERT INTO eventlog.leases (consumer, part, owner, token, expires_at)"
+                  " SELECT 'sla-monitor', p, 'vanished:1', 1, clock_timestamp() + interval '1 hour'"
+                  "   FROM unnest(%s::int[]) p", (list(ghost),))
+    for k in ("sla", "sla2"):
+        st[k].start(wait_ready=False)
+    for k in ("sla", "sla2"):
+        st[k].wait_ready()
+
+    def others_held():
+        now = leases(st, "sla")
+        held = {p: instance(st, "sla", o) for p, (o, _, live) in now.items()
+                if live and p not in ghost}
+        return len(held) == 8 - len(ghost) and None not in held.values() and held
+
+    h.wait_until("the other partitions held by the two instances", others_held, h.scaled(20),
+                 on_timeout=lambda: f"{leases(st, 'sla')}")
+    for k in range(3):
+        presence(st, f"ag-{k}", "online", 5, ["support", "complaints", "returns-warranty"],
+                 at=T0 - timedelta(hours=1))
+    msgs = contacts(60, random.Random(15))
+    h.post_all(st, msgs, threads=2)
+    st.wait_caught_up(consumer="router", stream="ingest", at_least=len(msgs))
+    streams = ("ingest", "router", "sla")
+
+    def parts_at(stream, parts):
+        """The committed offsets of those partitions on stream (0: none)."""
+        rows = dict(st.db.query("SELECT consumer, seq FROM eventlog.offsets WHERE stream = %s"
+                                " AND consumer LIKE 'sla-monitor/%%'", (stream,)))
+        return [rows.get(f"sla-monitor/{p}", 0) for p in parts]
+
+    live = [p for p in range(8) if p not in ghost]
+
+    def held_ones_at_the_tail():
+        return all(set(parts_at(s, live)) == {st.last_seq(s)} for s in streams)
+
+    h.wait_until("the held partitions at the tails", held_ones_at_the_tail, h.scaled(60),
+                 on_timeout=lambda: f"{[(s, st.last_seq(s), parts_at(s, range(8))) for s in streams]}")
+    # Both instances report the ghost's partitions, at 0: every event of
+    # each stream behind, not the 0 of the partitions they apply.
+    for k in ("sla", "sla2"):
+        def furthest(k=k):
+            got = lag(st, k)
+            return all(got.get((s, "events")) == st.last_seq(s) > 0
+                       and got.get((s, "seconds"), 0) > 0 for s in ("ingest", "router")) and got
+
+        h.wait_until(f"{k} to report the furthest-behind partitions", furthest, h.scaled(10),
+                     on_timeout=lambda k=k: f"\n{lag(st, k)}")
+        # One series per stream, no partition label.
+        assert sorted(s for s, kind in lag(st, k) if kind == "events") == sorted(streams)
+
+    # The leases given back: taken over, caught up, and zero on both.
+    st.db.query("UPDATE eventlog.leases SET expires_at = '-infinity' WHERE owner = 'vanished:1'")
+    for s in streams:
+        st.wait_caught_up(consumer="sla-monitor", stream=s, timeout=h.scaled(60))
+    for k in ("sla", "sla2"):
+        def at_zero(k=k):
+            got = lag(st, k)
+            return all(got.get((s, kind)) == 0 for s in streams for kind in ("events", "seconds"))
+
+        h.wait_until(f"{k}'s lag to return to zero", at_zero, h.scaled(30),
+                     on_timeout=lambda k=k: f"\n{lag(st, k)}")

@@ -43,7 +43,7 @@ static void test_next(void **state)
 static void test_state(void **state)
 {
     (void)state;
-    struct backoff b = BACKOFF_INIT(100, 400);
+    struct backoff b = {.min_ms = 100, .max_ms = 400};
     assert_false(backoff_waiting(&b, 0));
     assert_int_equal(backoff_fail(&b, 1000), 100);
     assert_true(backoff_waiting(&b, 1000));
