@@ -284,7 +284,12 @@ static void db_commit_unknown(db *d)
     log_warn("writes on this connection wait %ld ms before the next transaction", ms);
 }
 
-/* A commit went through: the writers' back-off is forgotten. */
+/* A commit went through: the writers' back-off is forgotten.
+ * XXX: also by a commit that waited for no standby (read-only, or with
+ * synchronous_commit = off, as router's batches): the next commit that
+ * must wait is then tried at once, cut, and backs off from the floor
+ * again. Telling them apart would cost a round trip per commit; the loop
+ * still holds one cut commit at a time. */
 static void db_commit_known(db *d)
 {
     if (!d->writes.delay_ms)
