@@ -604,8 +604,14 @@ static size_t sort_keys(const struct tickets_query *q, struct sort_key k[3], boo
         k[0] = (struct sort_key){"t.created_at", KEY_TIME};
         break;
     case TICKETS_SORT_DUE:
+        /* The deadlines' columns, both: a cursor's comparison is then on
+         * the key of their index (targets_running_due: due_at, ticket_id),
+         * where its walk starts; on t.id (or qm.ticket_id) it was a filter,
+         * and a page walked every deadline before the cursor's (6,500 of
+         * them five pages into a team's list: 34 ms). */
         k[0] = (struct sort_key){"d.due_at", KEY_TIME};
-        break;
+        k[1] = (struct sort_key){"d.ticket_id", KEY_UUID};
+        return 2;
     case TICKETS_SORT_RELEVANCE:
         assert(!"relevance has its own statement");
     }
@@ -796,7 +802,7 @@ static void inner_page(struct list_sql *s, const struct tickets_query *q,
                        const char *gate, bool limited)
 {
     static const struct sort_key due_members[] = {{"d.due_at", KEY_TIME},
-                                                  {"qm.ticket_id", KEY_UUID}};
+                                                  {"d.ticket_id", KEY_UUID}};
     if (due_through_members(q, limited)) {
         assert(nk == 2 && !gate);
         inner_select(s, q, due_members, nk, desc, cr, SOURCE_DUE_MEMBERS, NULL);

@@ -128,7 +128,7 @@ def chained(make):
             nxt = None
             if status == 200:
                 cur = json.loads(body).get("next_cursor")
-                if cur:
+                if cur and ch["path"]:
                     p = ch["path"].split("&cursor=")[0]
                     nxt = f"{p}&cursor={cur}"
             with lock:
