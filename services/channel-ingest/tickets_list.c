@@ -853,7 +853,9 @@ static void keyed_sql(const struct tickets_query *q, struct list_sql *s, bool li
  * reach, OFFSET 0, so PostgreSQL cannot walk back through messages_at
  * instead, as it would for a word it takes for common enough: 45,000
  * messages read rather than 8,000 for one in 200), sorted, the newest
- * ranked. Which one runs is decided once (w). */
+ * ranked: only they (f's LIMIT, then g's rank), not every match (39,000
+ * for a name in 10,000,000 messages, 20 of their 125 ms). Which one runs
+ * is decided once (w). */
 static void search_hits(struct list_sql *s, const struct tickets_query *q, const char *tsq,
                         bool walk, bool limited)
 {
@@ -866,7 +868,8 @@ static void search_hits(struct list_sql *s, const struct tickets_query *q, const
     else
         buf_printf(&s->sql,
                    "(SELECT g.ticket_id, g.event_id, ts_rank(g.search, %s) AS rank"
-                   " FROM (SELECT m.ticket_id, m.event_id, m.at, m.search FROM router.messages m",
+                   " FROM (SELECT f.* FROM (SELECT m.ticket_id, m.event_id, m.at, m.search"
+                   " FROM router.messages m",
                    tsq);
     if (join) {
         buf_puts(&s->sql, " JOIN router.tickets t ON t.id = m.ticket_id");
@@ -887,8 +890,10 @@ static void search_hits(struct list_sql *s, const struct tickets_query *q, const
     } else {
         buf_puts(&s->sql, " AND $1::text[] IS NULL"); /* every parameter is used */
     }
-    buf_printf(&s->sql, "%s ORDER BY %s.at DESC LIMIT %d)", walk ? "" : " OFFSET 0) g",
-               walk ? "m" : "g", SEARCH_CANDIDATES);
+    if (walk)
+        buf_printf(&s->sql, " ORDER BY m.at DESC LIMIT %d)", SEARCH_CANDIDATES);
+    else
+        buf_printf(&s->sql, " OFFSET 0) f ORDER BY f.at DESC LIMIT %d) g)", SEARCH_CANDIDATES);
 }
 
 /* A search: the newest matching messages (of tickets that pass the
