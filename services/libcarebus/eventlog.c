@@ -1,7 +1,7 @@
 /* eventlog.c — append to and read from the event log (eventlog.* tables).
  *
  * An append is one call of the SQL function eventlog.append (see
- * deploy/migrations/0004_eventlog_rows.sql) with the batch as rows (one
+ * deploy/migrations/0088_eventlog_append_probes.sql) with the batch as rows (one
  * JSON parameter, rowset.h): one round trip per batch, which is what makes
  * group commit cheap. The stored payload is the envelope packed once,
  * without the seq and recorded_at the function assigns; the published
@@ -21,8 +21,9 @@
 #include "log.h"
 #include "rowset.h"
 
-/* The rows eventlog.append takes (deploy/migrations/0004_eventlog_rows.sql):
- * eventlog.events' columns, read by name with json_populate_recordset. */
+/* The rows eventlog.append takes (deploy/migrations/0004_eventlog_rows.sql,
+ * the function's body now 0088's): eventlog.events' columns, read by name
+ * with json_to_recordset. */
 static void put_scope(rowset_put *p, const void *row, const void *ctx)
 {
     (void)ctx;
