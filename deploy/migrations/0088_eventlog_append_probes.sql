@@ -18,7 +18,8 @@
 -- inserted and comes back as a duplicate with the first one's id and seq;
 -- a fresh row's "datakey" goes to privacy.datakeys in the same statement.
 -- recorded_at is given per row (clock_timestamp(), the column's default)
--- rather than read back from the insert.
+-- rather than read back from the insert, taken as the rows are numbered in
+-- their order: it grows with seq within a batch, as 0085 made it.
 CREATE OR REPLACE FUNCTION eventlog.append(p_stream text, p_rows json)
 RETURNS TABLE (idx int, event_id uuid, seq bigint, recorded_at timestamptz,
                duplicate boolean)
@@ -102,7 +103,7 @@ BEGIN
 END;
 $$;
 
--- 0001's arrays form (integrators' and tests' scripts call it) appends
+-- 0001's arrays form (0085's body; integrators' and tests' scripts call it) appends
 -- through the rows form above, the one implementation.
 CREATE OR REPLACE FUNCTION eventlog.append(
     p_stream text, p_ids uuid[], p_types text[], p_scopes text[], p_keys text[],
