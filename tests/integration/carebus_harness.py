@@ -3,7 +3,8 @@ cluster, the real service binaries, real HTTP.
 
 Owns:
   * PgCluster: a private cluster through deploy/scripts/pg-cluster.sh, with
-    one fresh database per test (CREATE DATABASE ... TEMPLATE template0).
+    one fresh database per test (CREATE DATABASE ... TEMPLATE template0, or
+    a copy of the cluster's migrated template: PgCluster.make_template).
   * PgPair: a primary and its synchronous standby behind one multi-host
     conninfo, with kill -9 of a server, crash-restart, promote and rejoin.
   * Service / Stack: the six service processes with their ports, logs,
@@ -22,6 +23,13 @@ What is subtle:
     included. Problems are collected and raised by Stack.close().
   * Every wait is bounded by a deadline scaled by CAREBUS_TEST_TIME_SCALE
     (default 1, 3 for sanitizer builds): the suite never sleeps and hopes.
+  * A migrated template (make_template: carebusctl applies the migrations
+    to an empty database, nothing else) spares every stack of the session
+    cluster the migrations, a second or more of each test's start; what a
+    database gets at a service's first start (session secret, bi_reader's
+    grants, analytics' KPI definitions) is still made by the services. A
+    test of the migrations themselves asks for an empty database
+    (stack(fresh=True)); private clusters and pairs always start empty.
   * A stack's bus is open unless it is made with curve=True (or
     CAREBUS_TEST_BUS_CURVE=1 runs every stack so): then carebusctl makes its
     keys folder in the stack's log folder, and every service reads it.
@@ -265,6 +273,7 @@ class PgCluster:
         self.running = False
         self._db_counter = 0
         self._lock = threading.Lock()
+        self.template = None  # make_template's database: a new one copies it
 
     def _script(self, *args, timeout=180):
         cmd = ["bash", str(PG_CLUSTER), *map(str, args)]
@@ -311,17 +320,35 @@ class PgCluster:
         c.autocommit = True
         return c
 
-    def create_database(self, prefix="t"):
+    def create_database(self, prefix="t", fresh=False):
+        """A new database: empty (fresh, or no template made), else a copy
+        of the migrated template."""
         with self._lock:
             self._db_counter += 1
             name = f"{prefix}_{os.getpid()}_{self._db_counter}"
+        template = getattr(self, "template", None)
+        template = "template0" if fresh or template is None else template
         c = self.connect()
         try:
             with c.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{name}" OWNER carebus TEMPLATE template0 '
+                cur.execute(f'CREATE DATABASE "{name}" OWNER carebus TEMPLATE "{template}" '
                             "ENCODING 'UTF8'")
         finally:
             c.close()
+        return name
+
+    def make_template(self, log_dir):
+        """Makes the database every later create_database copies: empty,
+        then migrated by carebusctl (which applies pending migrations before
+        any command; `keys list` changes nothing else). No connection stays
+        open to it: CREATE DATABASE refuses a template in use."""
+        name = self.create_database("template", fresh=True)
+        st = Stack(self, log_dir, dbname=name, curve=False, master_key=False)
+        try:
+            st.carebusctl("keys", "list")
+        finally:
+            st.close()
+        self.template = name
         return name
 
     def drop_database(self, name):
@@ -634,9 +661,9 @@ class Stack:
     """The services of one test, on one fresh database of a cluster."""
 
     def __init__(self, cluster, log_dir, dbname=None, log_level=None, curve=None,
-                 master_key=None):
+                 master_key=None, fresh=False):
         self.cluster = cluster
-        self.dbname = dbname or cluster.create_database()
+        self.dbname = dbname or cluster.create_database(fresh=fresh)
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.api_key = "test-" + uuid.uuid4().hex

@@ -66,6 +66,7 @@ def pg_cluster(session_tmp):
     c = h.PgCluster(session_tmp, "pg")
     c.init()
     c.start()
+    c.make_template(session_tmp / "logs" / "template")
     yield c
     try:
         c.stop()
@@ -104,19 +105,21 @@ def pg_pair(session_tmp, request):
 
 @pytest.fixture
 def stack(request, pg_cluster, session_tmp):
-    """stack(*services, cluster=None, start=True, curve=None, master_key=None)
-    -> h.Stack on a fresh database (curve: its bus with CURVE; None:
+    """stack(*services, cluster=None, start=True, curve=None, master_key=None,
+    fresh=False) -> h.Stack on a new database (curve: its bus with CURVE; None:
     CAREBUS_TEST_BUS_CURVE decides; master_key: personal data sealed in the
-    log; None: CAREBUS_TEST_MASTER_KEY decides). Teardown: SIGTERM every running service, then fail the test if
+    log; None: CAREBUS_TEST_MASTER_KEY decides; fresh: empty, not a copy of
+    the session cluster's migrated template). Teardown: SIGTERM every running service, then fail the test if
     any exited non-zero, crashed by itself, or logged a sanitizer report."""
     made = []
     log_root = session_tmp / "logs" / _safe_name(request.node.nodeid)
     request.node.carebus_log_dir = log_root
     request.node.carebus_stacks = made
 
-    def make(*services, cluster=None, start=True, curve=None, master_key=None):
+    def make(*services, cluster=None, start=True, curve=None, master_key=None, fresh=False):
         c = cluster or pg_cluster
-        st = h.Stack(c, log_root / f"stack{len(made) + 1}", curve=curve, master_key=master_key)
+        st = h.Stack(c, log_root / f"stack{len(made) + 1}", curve=curve, master_key=master_key,
+                     fresh=fresh)
         made.append(st)
         if services and start:
             st.start(*services)

@@ -104,8 +104,9 @@ def test_a_channel_is_its_proto_line_and_labels(stack, session_tmp, tmp_path):
     bad = _ctl(bin_dir, None, "keys", "create", "--name", "x", "--channels", "pigeon")
     assert bad.returncode == 2 and "helpcenter, store, viber)" in bad.stderr, bad.stderr
 
-    # The services of the scratch tree, on a fresh database.
-    st = stack(start=False)
+    # The services of the scratch tree, on a fresh database (their own
+    # build migrates it, not the session's template).
+    st = stack(start=False, fresh=True)
     for svc, binary in (("ingest", "carebus-channel-ingest"), ("router", "carebus-router"),
                         ("analytics", "carebus-analytics")):
         st[svc].binary = bin_dir / binary

@@ -72,7 +72,7 @@ def wait_event_routed(st, event_id, timeout=5.0):
 def test_every_service_answers_health_readiness_metrics_and_stops_cleanly(stack):
     # All six start at once on an empty database: their migrations race and
     # must serialise on the advisory lock.
-    st = stack(*h.ALL_SERVICES)
+    st = stack(*h.ALL_SERVICES, fresh=True)
     for name in h.ALL_SERVICES:
         s = st[name]
         r = s.get("/healthz")

@@ -536,7 +536,7 @@ def test_carebusctl_creates_lists_and_revokes_keys(stack):
 
 
 def test_carebusctl_migrates_a_fresh_database(stack):
-    st = stack()  # nothing started: carebusctl alone must make the schema
+    st = stack(fresh=True)  # nothing started: carebusctl alone must make the schema
     made = json.loads(ctl(st, "keys", "create", "--name", "first", "--json").stdout)
     assert st.db.scalar("SELECT count(*) FROM ingest.api_keys WHERE id = %s", (made["id"],)) == 1
     st["ingest"].start()
