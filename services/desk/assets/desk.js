@@ -576,13 +576,15 @@
       }
     }, 150);
   }
-  function connect() {
+  // again: after the browser gave up. The new stream starts at the desk's
+  // newest cursor (stream.c), so what changed meanwhile is re-read whole.
+  function connect(again) {
     const es = new EventSource('/events');
-    es.addEventListener('hello', () => { document.body.dataset.live = '1'; });
+    es.addEventListener('hello', () => { document.body.dataset.live = '1'; if (again) changed([{}]); });
     es.addEventListener('changes', (e) => { try { changed(JSON.parse(e.data)); } catch (x) { /* a bad batch: the next one re-reads */ } });
     // Each batch ends its response and the browser reconnects (stream.c):
     // an error is only the end when the browser gives up.
-    es.onerror = () => { if (es.readyState === EventSource.CLOSED) { document.body.dataset.live = '0'; setTimeout(connect, 3000); } };
+    es.onerror = () => { if (es.readyState === EventSource.CLOSED) { document.body.dataset.live = '0'; setTimeout(() => connect(true), 3000); } };
   }
 
   // --- keyboard ------------------------------------------------------------------
