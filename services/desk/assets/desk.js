@@ -252,7 +252,9 @@
         type: 'button', role: 'tab', 'aria-selected': String(state.tab === k), 'data-tab': k,
         onclick: () => { state.tab = k; state.cursor = 0; loadList(); if (!route().ticket) history.replaceState(null, '', `#/${k}`); },
       }, t(k), ' ', el('span', { class: 'count', 'data-count': k }, c[k] === undefined ? '' : String(c[k])))));
-    const search = el('input', { type: 'search', name: 'q', value: state.filters.q, id: 'search',
+    // A live redraw keeps what the agent is typing, not the last search sent.
+    const typed = document.getElementById('search');
+    const search = el('input', { type: 'search', name: 'q', value: typed ? typed.value : state.filters.q, id: 'search',
       'aria-keyshortcuts': '/', autocomplete: 'off' });
     const chan = select('channel', [['', t('any')], ...CHANNELS.map((x) => [x, CH_NAME[x]])], state.filters.channel);
     const prio = select('priority', [['', t('any')], ['urgent', 'urgent'], ['high', 'high'], ['normal', 'normal'], ['low', 'low']], state.filters.priority);
