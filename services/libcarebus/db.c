@@ -244,6 +244,17 @@ int db_begin(db *d)
     return db_command(d, "BEGIN", 0, NULL);
 }
 
+int db_begin_local(db *d)
+{
+    if (db_begin(d) != 0)
+        return -1;
+    if (db_command(d, "SET LOCAL synchronous_commit = local", 0, NULL) != 0) {
+        db_rollback(d);
+        return -1;
+    }
+    return 0;
+}
+
 int db_cancel(PGconn *conn)
 {
     char err[256] = "";

@@ -76,6 +76,11 @@ int db_begin(db *d);
 int db_commit(db *d);
 void db_rollback(db *d);
 
+/* BEGIN of a transaction whose COMMIT waits for no standby
+ * (synchronous_commit = local): only for writes a failover may lose
+ * harmlessly, such as giving a lease back before it expires. 0 or -1. */
+int db_begin_local(db *d);
+
 /* Whether writers should wait before their next transaction: a commit on
  * this connection had an unknown outcome (cut at the bound, or its
  * connection lost) less than a back-off ago (doubling from 100 ms to

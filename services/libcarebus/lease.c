@@ -94,10 +94,11 @@ static void lease_drop(lease *l)
 }
 
 /* One statement in a transaction with a lock timeout. The result (tuples)
- * or NULL (logged by db_exec, or the transaction failed). */
-static PGresult *lease_exec(db *d, const char *sql, int n, const char *const *p)
+ * or NULL (logged by db_exec, or the transaction failed). local: its commit
+ * waits for no standby (a release: lost in a failover, the lease expires). */
+static PGresult *lease_exec(db *d, bool local, const char *sql, int n, const char *const *p)
 {
-    if (db_begin(d) != 0)
+    if ((local ? db_begin_local(d) : db_begin(d)) != 0)
         return NULL;
     PGresult *r = NULL;
     if (db_command(d, LEASE_LOCK_TIMEOUT, 0, NULL) != 0 || !(r = db_exec(d, sql, n, p))) {
@@ -118,7 +119,7 @@ static lease_state lease_acquire(lease *l, db *d)
     const char *p[] = {l->consumer, l->owner, ms, l->part};
     /* Free (expired), or ours from a previous run of this instance. */
     PGresult *r = lease_exec(
-        d,
+        d, false,
         "INSERT INTO eventlog.leases AS l (consumer, part, owner, token, expires_at)"
         " VALUES ($1, $4::int, $2, 1, clock_timestamp() + $3::int * interval '1 ms')"
         " ON CONFLICT (consumer, part) DO UPDATE SET owner = excluded.owner,"
@@ -145,7 +146,7 @@ static lease_state lease_renew(lease *l, db *d)
     snprintf(ms, sizeof ms, "%d", l->ms);
     snprintf(token, sizeof token, "%" PRId64, l->token);
     const char *p[] = {l->consumer, l->owner, token, ms, l->part};
-    PGresult *r = lease_exec(d,
+    PGresult *r = lease_exec(d, false,
                              "UPDATE eventlog.leases"
                              " SET expires_at = clock_timestamp() + $4::int * interval '1 ms'"
                              " WHERE consumer = $1 AND part = $5::int"
@@ -234,7 +235,7 @@ void lease_release(lease *l, db *d)
     char token[24];
     snprintf(token, sizeof token, "%" PRId64, l->token);
     const char *p[] = {l->consumer, l->owner, token, l->part};
-    PGresult *r = lease_exec(d,
+    PGresult *r = lease_exec(d, true,
                              "UPDATE eventlog.leases SET expires_at = '-infinity'"
                              " WHERE consumer = $1 AND part = $4::int"
                              " AND owner = $2 AND token = $3",

@@ -337,10 +337,16 @@ void partset_release(partset *ps)
     for (int p = 0; p < ps->n; p++)
         lease_release(ps->ls[p], ps->db);
     metrics_set("carebus_partitions_owned", 0);
-    if (ps->n > 1 && db_up(ps->db)) {
+    /* Like a lease's release, waiting for no standby: lost in a failover,
+     * the member row expires. */
+    if (ps->n > 1 && db_up(ps->db) && db_begin_local(ps->db) == 0) {
         const char *p[] = {ps->name, ps->owner};
-        db_command(ps->db, "DELETE FROM eventlog.lease_members WHERE consumer = $1 AND owner = $2",
-                   2, p);
+        if (db_command(ps->db,
+                       "DELETE FROM eventlog.lease_members WHERE consumer = $1 AND owner = $2", 2,
+                       p) != 0)
+            db_rollback(ps->db);
+        else
+            db_commit(ps->db);
     }
 }
 

@@ -314,6 +314,11 @@ def test_losing_the_standby_answers_503_within_the_bound_until_it_is_back(pg_pai
             outage["backoff"] = sum(metric_sum(st[k], "carebus_db_commit_backoff_seconds")
                                     for k in ("router", "survey"))
             outage["metric"] = metric_sum(st["ingest"], "carebus_dbq_cancelled_total")
+            # A partitioned consumer stops cleanly meanwhile: its leases and
+            # member row are given back without waiting for the standby.
+            t0 = time.monotonic()
+            st["sla"].stop()
+            outage["sla_stop"] = time.monotonic() - t0
             time.sleep(2)  # the posts keep being refused meanwhile
         except Exception as e:  # surfaced below
             outage["error"] = e
@@ -335,6 +340,8 @@ def test_losing_the_standby_answers_503_within_the_bound_until_it_is_back(pg_pai
     if outage["error"]:
         raise outage["error"]
     assert outage["metric"] >= 1, outage
+    assert outage["sla_stop"] <= SCRAPE_BOUND_S, outage
+    st["sla"].start()  # back, it takes its partitions again and catches up
     print(f"\n/metrics during the outage (s, slowest first): {outage['scrapes'][:5]}"
           f" of {len(outage['scrapes'])}")
     assert stats["retries_503"] > 0, stats
