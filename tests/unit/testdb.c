@@ -76,3 +76,18 @@ void testdb_close(db **d)
     (void)testdb_admin_exec(sql);
     testdb_name[0] = testdb_info[0] = '\0';
 }
+
+int testdb_slow_commit(db *d)
+{
+    static const char *const sql[] = {
+        "CREATE TEMP TABLE slow_commit (slow boolean)",
+        "CREATE FUNCTION pg_temp.slow() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$BEGIN IF NEW.slow THEN PERFORM pg_sleep(5); END IF; RETURN NULL; END$$",
+        "CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON slow_commit"
+        " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.slow()",
+    };
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+        if (db_command(d, sql[i], 0, NULL) != 0)
+            return -1;
+    return 0;
+}

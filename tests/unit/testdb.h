@@ -25,6 +25,11 @@ const char *testdb_conninfo(void);
  * instance's): NULL when it cannot connect (said on stderr). Blocks. */
 db *testdb_connect(const char *name);
 
+/* On connection d: a temporary table slow_commit whose row inserted with
+ * slow = true makes its transaction's COMMIT take 5 s (a deferred trigger
+ * sleeps), as a COMMIT waiting for a synchronous standby would. 0 or -1. */
+int testdb_slow_commit(db *d);
+
 /* In a test: skips it when there is no database (d NULL). */
 #define TESTDB_NEED(d)                                                                             \
     do {                                                                                           \

@@ -322,19 +322,7 @@ static void test_a_commit_cut_at_the_bound_backs_the_consumer_off(void **state)
     db *d = testdb_connect("test_consumer_slow");
     unsetenv("CAREBUS_SYNC_WAIT_MS");
     assert_non_null(d);
-    assert_int_equal(db_command(d, "CREATE TEMP TABLE slow_commit (slow boolean)", 0, NULL), 0);
-    assert_int_equal(db_command(d,
-                                "CREATE FUNCTION pg_temp.slow() RETURNS trigger LANGUAGE plpgsql"
-                                " AS $$BEGIN IF NEW.slow THEN PERFORM pg_sleep(5); END IF;"
-                                " RETURN NULL; END$$",
-                                0, NULL),
-                     0);
-    assert_int_equal(db_command(d,
-                                "CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON slow_commit"
-                                " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
-                                " EXECUTE FUNCTION pg_temp.slow()",
-                                0, NULL),
-                     0);
+    assert_int_equal(testdb_slow_commit(d), 0);
     uint64_t tail;
     assert_int_equal(eventlog_last_seq(g_db, "survey", &tail), 0);
     if (tail)

@@ -22,6 +22,7 @@
 
 #include "db.h"
 #include "metrics.h"
+#include "testdb.h"
 #include "timeutil.h"
 
 static const char *conninfo(void)
@@ -49,19 +50,7 @@ static void test_a_commit_past_the_bound_is_cancelled(void **state)
     unsetenv("CAREBUS_SYNC_WAIT_MS");
     assert_non_null(d);
     assert_int_equal(db_ensure(d), 0);
-    assert_int_equal(db_command(d, "CREATE TEMP TABLE slow_commit (slow boolean)", 0, NULL), 0);
-    assert_int_equal(db_command(d,
-                                "CREATE FUNCTION pg_temp.slow() RETURNS trigger LANGUAGE plpgsql"
-                                " AS $$BEGIN IF NEW.slow THEN PERFORM pg_sleep(5); END IF;"
-                                " RETURN NULL; END$$",
-                                0, NULL),
-                     0);
-    assert_int_equal(db_command(d,
-                                "CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON slow_commit"
-                                " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
-                                " EXECUTE FUNCTION pg_temp.slow()",
-                                0, NULL),
-                     0);
+    assert_int_equal(testdb_slow_commit(d), 0);
 
     assert_int_equal(db_begin(d), 0);
     assert_int_equal(db_command(d, "INSERT INTO slow_commit VALUES (true)", 0, NULL), 0);
