@@ -146,8 +146,12 @@ def test_only_allowed_subscribers_hear_and_they_hear_every_event(stack, pb2):
 
         h.wait_until("the allowed subscriber to hear every event", heard_all, h.scaled(20),
                      on_timeout=lambda: f"missing {sorted(want - set(subs['allowed'].events))}")
+        # The solve goes on producing events (the survey's delivery through
+        # the courier) after want was read: whatever was heard must be in the
+        # log as it is now, and heard once.
         heard = [e for e in subs["allowed"].events if e[1] > base.get(e[0], 0)]
-        assert sorted(heard) == sorted(want), "each event exactly once"
+        assert len(heard) == len(set(heard)), "each event exactly once"
+        assert want <= set(heard) <= log_events(st, base), "only logged events"
         time.sleep(0.3)
         for name in ("unknown key", "no key"):
             subs[name].drain(pb2, 100)
