@@ -20,21 +20,17 @@
 # binaries are independent (each its own database, pid-named sockets and
 # files), and one binary mostly keeps one core busy, valgrind's above all.
 # Results are still printed in the arguments' order: the oldest running
-# binary is waited for first, so a slow one may idle a slot meanwhile.
+# binary is waited for first, so a slow one may idle a slot meanwhile (the
+# loop is tests/jobs.sh, shared with the fuzz targets).
 
 set -u
 
 timeout_s=${CAREBUS_UNIT_TIMEOUT:-300}
 passed=0
 failed=0
-binaries=0
 
-slots=${CAREBUS_UNIT_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
-case $slots in '' | *[!0-9]* | 0) slots=1 ;; esac
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/carebus-unit.XXXXXX") || exit 2
-trap 'rm -rf "$work"' EXIT
-trap 'kill $(jobs -p) 2>/dev/null; exit 130' HUP INT TERM
+. "$(dirname "$0")/jobs.sh"
+jobs_init "${CAREBUS_UNIT_JOBS:-}" carebus-unit
 
 # Sums the N of every line "<tag> N test(s)" in output file $2.
 count_tag() {
@@ -45,6 +41,10 @@ count_tag() {
 # Runs binary $1 in the background as job $2: its output to $work/$2.out,
 # its exit status to $work/$2.rc.
 launch() {
+    if [ ! -x "$1" ]; then
+        eval "pid_$2=none"
+        return
+    fi
     (
         if command -v timeout >/dev/null 2>&1; then
             timeout -k 10 "$timeout_s" ${CAREBUS_UNIT_WRAPPER:-} "$1" >"$work/$2.out" 2>&1
@@ -94,28 +94,8 @@ report() {
     rm -f "$out" "$work/$1.rc"
 }
 
-# Job i runs argument i. After launching job i, jobs are reported (oldest
-# first) until fewer than $slots are in flight; the rest at the end.
-reported=0
-for bin in "$@"; do
-    binaries=$((binaries + 1))
-    if [ -x "$bin" ]; then
-        launch "$bin" "$binaries"
-    else
-        eval "pid_$binaries=none"
-    fi
-    while [ $((binaries - reported)) -ge "$slots" ]; do
-        reported=$((reported + 1))
-        eval "b=\${$reported}"
-        report "$reported" "$b"
-    done
-done
-while [ "$reported" -lt "$binaries" ]; do
-    reported=$((reported + 1))
-    eval "b=\${$reported}"
-    report "$reported" "$b"
-done
-if [ "$binaries" -eq 0 ]; then
+jobs_run "$@"
+if [ "$#" -eq 0 ]; then
     echo "run-unit: no unit-test binaries given" >&2
 fi
 echo "${CAREBUS_UNIT_LABEL:-unit}: $passed passed, $failed failed"

@@ -15,7 +15,8 @@
 #
 # FUZZ_JOBS targets run at once (default: the online CPUs): a target is one
 # process on one core for its FUZZ_SECONDS, so on an otherwise idle machine
-# each still gets a core for its whole time. Lines keep the arguments' order.
+# each still gets a core for its whole time. Lines keep the arguments' order
+# (the loop is tests/jobs.sh, shared with the unit tests).
 #
 # Prints one line per target and ends with the line CI reads:
 #
@@ -32,12 +33,8 @@ artifacts=$root/build/fuzz/artifacts
 passed=0
 failed=0
 
-slots=${FUZZ_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
-case $slots in '' | *[!0-9]* | 0) slots=1 ;; esac
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/carebus-fuzz.XXXXXX") || exit 2
-trap 'rm -rf "$work"' EXIT
-trap 'kill $(jobs -p) 2>/dev/null; exit 130' HUP INT TERM
+. "$root/tests/jobs.sh"
+jobs_init "${FUZZ_JOBS:-}" carebus-fuzz
 
 if [ "$#" -eq 0 ]; then
     echo "run.sh: no fuzz targets given" >&2
@@ -101,23 +98,7 @@ report() {
         failed=$((failed + 1))
     fi
 }
-# Job i is argument i; the oldest is reported whenever $slots are in flight.
-started=0
-reported=0
-for bin in "$@"; do
-    started=$((started + 1))
-    launch "$bin" "$started"
-    while [ $((started - reported)) -ge "$slots" ]; do
-        reported=$((reported + 1))
-        eval "b=\${$reported}"
-        report "$reported" "$b"
-    done
-done
-while [ "$reported" -lt "$started" ]; do
-    reported=$((reported + 1))
-    eval "b=\${$reported}"
-    report "$reported" "$b"
-done
+jobs_run "$@"
 
 echo "fuzz: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
