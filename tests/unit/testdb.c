@@ -66,6 +66,18 @@ db *testdb_connect(const char *name)
     return d;
 }
 
+int testdb_open_two(const char *name, db **out, db **second)
+{
+    *second = NULL;
+    if (testdb_open(name, out) != 0)
+        return -1;
+    if (!*out)
+        return 0;
+    char name2[64];
+    snprintf(name2, sizeof name2, "%s2", name);
+    return (*second = testdb_connect(name2)) ? 0 : -1;
+}
+
 void testdb_close(db **d)
 {
     db_destroy(d);
@@ -75,6 +87,12 @@ void testdb_close(db **d)
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", testdb_name);
     (void)testdb_admin_exec(sql);
     testdb_name[0] = testdb_info[0] = '\0';
+}
+
+void testdb_close_two(db **d, db **second)
+{
+    db_destroy(second);
+    testdb_close(d);
 }
 
 int testdb_slow_commit(db *d)

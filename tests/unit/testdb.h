@@ -25,6 +25,11 @@ const char *testdb_conninfo(void);
  * instance's): NULL when it cannot connect (said on stderr). Blocks. */
 db *testdb_connect(const char *name);
 
+/* testdb_open, and one more connection into *second as application `name`
+ * with "2" appended (a second instance's): 0 done, and also 0 with both NULL
+ * when CAREBUS_TEST_PG is unset; -1 failed (said on stderr). Blocks. */
+int testdb_open_two(const char *name, db **out, db **second);
+
 /* On connection d: a temporary table slow_commit whose row inserted with
  * slow = true makes its transaction's COMMIT take 5 s (a deferred trigger
  * sleeps), as a COMMIT waiting for a synchronous standby would. 0 or -1. */
@@ -40,5 +45,8 @@ int testdb_slow_commit(db *d);
 /* Destroys *d (NULLs it) and drops the database, connections left or not;
  * nothing to drop when testdb_open made none. Blocks. */
 void testdb_close(db **d);
+
+/* Destroys *second (NULLs it), then testdb_close(d). Blocks. */
+void testdb_close_two(db **d, db **second);
 
 #endif

@@ -36,20 +36,13 @@ static db *g_db, *g_db2;
 static int group_setup(void **state)
 {
     (void)state;
-    if (testdb_open("test_partset", &g_db) != 0)
-        return -1;
-    if (!g_db)
-        return 0;
-    return (g_db2 = testdb_connect("test_partset2")) ? 0 : -1;
+    return testdb_open_two("test_partset", &g_db, &g_db2);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    if (!g_db)
-        return 0;
-    db_destroy(&g_db2);
-    testdb_close(&g_db);
+    testdb_close_two(&g_db, &g_db2);
     return 0;
 }
 
