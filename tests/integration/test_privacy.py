@@ -189,6 +189,15 @@ def post(st, path, body, method="POST"):
     return h.http_request(f"{st.api_url}{path}", method, body, st.auth(), timeout=h.scaled(15))
 
 
+def erase(st, customer, reason="asked"):
+    """Erases the customer (202) and waits for the log's first customer.erased;
+    the caller then waits for the consumers it reads."""
+    r = post(st, f"/v1/customers/{customer}/erasure", {"reason": reason})
+    assert r.status == 202, r
+    h.wait_until("customer.erased", lambda: st.db.scalar(
+        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+
+
 def customer_of(st, event_id):
     return h.wait_until(f"contact {event_id} routed", lambda: st.db.scalar(
         "SELECT coalesce(c.merged_into, c.id)::text FROM router.messages m"
@@ -279,10 +288,7 @@ def test_erasure_leaves_no_trace_and_keeps_the_kpis(stack, pb2):
     # the reason is required, the scope is admin, the customer must exist
     assert post(st, f"/v1/customers/{survivor}/erasure", {}).status == 400
     assert post(st, f"/v1/customers/{uuid4()}/erasure", {"reason": "r"}).status == 404
-    r = post(st, f"/v1/customers/{survivor}/erasure", {"reason": "the customer asked (Decree 13)"})
-    assert r.status == 202, r
-    h.wait_until("customer.erased", lambda: st.db.scalar(
-        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    erase(st, survivor, "the customer asked (Decree 13)")
     caught_up(st)
     erased = [e for e in read_all(st, types="customer.erased")[0]]
     assert len(erased) == 1
@@ -379,10 +385,7 @@ def test_router_rebuilt_after_erasure_keeps_merges_and_classification(stack):
     assert len(classified) == 2 and classified[0][0] != "other" and classified[0][1], classified
     assert classified[1][0] != "other" and classified[1][2], classified
 
-    r = post(st, f"/v1/customers/{survivor}/erasure", {"reason": "the customer asked"})
-    assert r.status == 202, r
-    h.wait_until("customer.erased", lambda: st.db.scalar(
-        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    erase(st, survivor, "the customer asked")
     st.wait_caught_up(at_least=st.last_seq("ingest"))
     assert st.db.scalar("SELECT count(*) FROM router.messages WHERE text = '[erased]'") == 3
     assert_router_rebuilds_as_live(st)
@@ -410,10 +413,7 @@ def test_router_rebuilt_after_erasure_keeps_calls(stack):
     st.wait_caught_up(at_least=2)
     survivor = customer_of(st, contact)
     assert customer_of(st, call) == survivor
-    r = post(st, f"/v1/customers/{survivor}/erasure", {"reason": "the customer asked"})
-    assert r.status == 202, r
-    h.wait_until("customer.erased", lambda: st.db.scalar(
-        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    erase(st, survivor, "the customer asked")
     st.wait_caught_up(at_least=st.last_seq("ingest"))
     assert st.db.scalar("SELECT count(*) FROM router.messages WHERE channel = 'phone'"
                         " AND text = '[erased]'") == 1
@@ -487,9 +487,7 @@ def test_export_holds_everything(stack, pb2):
     assert h.http_request(f"{st.api_url}/v1/customers/{uuid4()}/export?reason=x",
                           headers=st.auth(), timeout=h.scaled(15)).status == 404
     # after an erasure the export shows what is left: nothing personal
-    assert post(st, f"/v1/customers/{survivor}/erasure", {"reason": "asked"}).status == 202
-    h.wait_until("customer.erased", lambda: st.db.scalar(
-        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    erase(st, survivor)
     caught_up(st)
     after = h.http_request(url + "?reason=check", headers=st.auth(), timeout=h.scaled(15))
     assert after.status == 200

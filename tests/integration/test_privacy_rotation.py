@@ -24,7 +24,7 @@ import psycopg2
 import carebus_harness as h
 from test_event_feed import read_all
 from test_privacy import (CUSTOMER, TEXT, a_customer_on_three_channels, assert_router_rebuilds_as_live,
-                          caught_up, contacts, erasure_stack, post, traces)
+                          caught_up, contacts, erase, erasure_stack, traces)
 
 SERVICES = ("ingest", "router", "sla", "courier", "analytics", "survey")
 
@@ -102,9 +102,7 @@ def test_privacy_master_key_rotation_without_downtime(stack, pb2):
     contacts(st)
     mai, _, _ = a_customer_on_three_channels(st, pb2)
     caught_up(st)
-    assert post(st, f"/v1/customers/{mai}/erasure", {"reason": "asked"}).status == 202
-    h.wait_until("customer.erased", lambda: st.db.scalar(
-        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    erase(st, mai)
     caught_up(st)
     before, erased_before = erased_events(st)
     assert erased_before and wrapped_by(st, key_a) >= 2 and wrapped_by(st, key_b) == 0

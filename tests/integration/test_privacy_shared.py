@@ -20,6 +20,7 @@ from datetime import timedelta
 
 import carebus_harness as h
 from test_ingest_api import call, new_key
+from test_privacy import assert_router_rebuilds_as_live, erase
 from test_router_acceptance import T0, message, routed_ticket
 
 MOM_TEXTS = ("Máy lạnh nhà tôi hỏng rồi", "Tin nhắn SMS của mẹ đây")
@@ -65,11 +66,7 @@ def test_erasing_one_customer_leaves_the_other_sharing_a_phone(stack):
     before = st.get_api(f"/v1/customers/{mom}").json()
     mom_ticket_before = st.get_api(f"/v1/tickets/{mom_ticket}").json()
 
-    r = h.http_request(f"{st.api_url}/v1/customers/{son}/erasure", "POST",
-                       {"reason": "con yêu cầu xoá"}, st.auth(), timeout=h.scaled(15))
-    assert r.status == 202, r
-    h.wait_until("customer.erased", lambda: st.db.scalar(
-        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    erase(st, son, "con yêu cầu xoá")
     st.wait_caught_up(stream="ingest", timeout=h.scaled(60))
     st.wait_caught_up(consumer="courier", stream="router", timeout=h.scaled(60))
 
@@ -96,7 +93,6 @@ def test_an_imported_customers_erasure_reaches_the_import(stack):
     too, so neither the feed nor a rebuilt router reads their name, phone
     or e-mail again; the rebuilt router equals the live one."""
     from test_event_feed import read_all
-    from test_privacy import assert_router_rebuilds_as_live
     st = stack("ingest", "router", master_key=True)
     crm = {"name": "Đỗ Thị Quyên", "phone": "0977 111 222", "email": "quyen.do@example.vn",
            "segment": "vip", "crm_id": "CRM-77", "attributes": {"city": "Huế"}}
@@ -111,11 +107,7 @@ def test_an_imported_customers_erasure_reaches_the_import(stack):
     routed_ticket(st, m)
     customer = st.get_api(f"/v1/events/{m}").json()["customer_id"]
     assert st.get_api(f"/v1/customers/{customer}").json()["name"] == crm["name"]
-    r = h.http_request(f"{st.api_url}/v1/customers/{customer}/erasure", "POST",
-                       {"reason": "asked"}, st.auth(), timeout=h.scaled(15))
-    assert r.status == 202, r
-    h.wait_until("customer.erased", lambda: st.db.scalar(
-        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    erase(st, customer)
     st.wait_caught_up(stream="ingest", timeout=h.scaled(60))
     events, _ = read_all(st, types="customer.imported")
     text = str(events)
@@ -131,7 +123,6 @@ def test_an_import_onto_an_existing_customer_is_rebuilt_onto_it(stack):
     (the import goes onto that customer, customer.import_applied saying
     so); after their erasure the import reads no phone, yet the rebuilt
     router puts it on the same customer, and equals the live one."""
-    from test_privacy import assert_router_rebuilds_as_live
     st = stack("ingest", "router", master_key=True)
     m = message(st, "zalo", "Tôi muốn hỏi về đơn hàng", T0, handle="z-hoa-imp",
                 phone="0912 345 678", name="Phan Thị Hoa")
@@ -151,11 +142,7 @@ def test_an_import_onto_an_existing_customer_is_rebuilt_onto_it(stack):
     assert st.get_api(f"/v1/customers/{customer}").json()["segment"] == "vip"
     assert st.db.scalar("SELECT count(*) FROM router.customers") == 1
 
-    r = h.http_request(f"{st.api_url}/v1/customers/{customer}/erasure", "POST",
-                       {"reason": "asked"}, st.auth(), timeout=h.scaled(15))
-    assert r.status == 202, r
-    h.wait_until("customer.erased", lambda: st.db.scalar(
-        "SELECT count(*) FROM eventlog.events WHERE type = 'customer.erased'") == 1, h.scaled(20))
+    erase(st, customer)
     st.wait_caught_up(stream="ingest", timeout=h.scaled(60))
     assert_router_rebuilds_as_live(st)
     # the import is its customer's still, and made none of its own
