@@ -34,31 +34,7 @@
 #include "id.h"
 #include "log.h"
 #include "timeutil.h"
-
-static long arg_long(int argc, char **argv, const char *name, long def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return strtol(argv[i + 1], NULL, 10);
-    return def;
-}
-
-static const char *arg_str(int argc, char **argv, const char *name)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return NULL;
-}
-
-static void sleep_until_us(int64_t t)
-{
-    int64_t now = time_now_us();
-    if (t > now) {
-        struct timespec ts = {(time_t)((t - now) / 1000000), (long)((t - now) % 1000000) * 1000};
-        nanosleep(&ts, NULL);
-    }
-}
+#include "tool.h"
 
 static int64_t now_ns(void)
 {
@@ -98,13 +74,13 @@ static int subscribe(db *d, const char *url, const char *channel)
 int main(int argc, char **argv)
 {
     log_init("outbound_load");
-    long messages = arg_long(argc, argv, "--messages", 10000);
-    long batch = arg_long(argc, argv, "--batch", 500);
-    long rate = arg_long(argc, argv, "--rate", 0);
-    const char *endpoint = arg_str(argc, argv, "--bus");
-    const char *out_path = arg_str(argc, argv, "--out");
-    const char *url = arg_str(argc, argv, "--subscribe");
-    const char *channel = arg_str(argc, argv, "--channel");
+    long messages = tool_arg_long(argc, argv, "--messages", 10000);
+    long batch = tool_arg_long(argc, argv, "--batch", 500);
+    long rate = tool_arg_long(argc, argv, "--rate", 0);
+    const char *endpoint = tool_arg_str(argc, argv, "--bus");
+    const char *out_path = tool_arg_str(argc, argv, "--out");
+    const char *url = tool_arg_str(argc, argv, "--subscribe");
+    const char *channel = tool_arg_str(argc, argv, "--channel");
     channel = channel ? channel : "chat";
     Carebus__V1__Channel ch;
     if (batch < 1 || batch > 5000 || messages < 0 || event_channel_parse(channel, &ch) != 0) {
@@ -157,7 +133,7 @@ int main(int argc, char **argv)
     while (done < messages) {
         long n = messages - done < batch ? messages - done : batch;
         if (rate > 0)
-            sleep_until_us(t0 + (int64_t)((double)(done + n) * 1e6 / (double)rate));
+            tool_sleep_until_us(t0 + (int64_t)((double)(done + n) * 1e6 / (double)rate));
         int64_t now = time_now_us();
         for (long k = 0; k < n; k++) {
             long i = done + k;

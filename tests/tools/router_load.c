@@ -32,6 +32,7 @@
 #include "eventlog.h"
 #include "log.h"
 #include "timeutil.h"
+#include "tool.h"
 
 static const char *const texts[] = {
     "Tôi cần hỗ trợ",
@@ -50,31 +51,6 @@ static const Carebus__V1__Channel channels[] = {
     CAREBUS__V1__CHANNEL__CHANNEL_PHONE,    CAREBUS__V1__CHANNEL__CHANNEL_INSTAGRAM,
     CAREBUS__V1__CHANNEL__CHANNEL_WHATSAPP, CAREBUS__V1__CHANNEL__CHANNEL_SMS,
 };
-
-static long arg_long(int argc, char **argv, const char *name, long def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return strtol(argv[i + 1], NULL, 10);
-    return def;
-}
-
-static const char *arg_str(int argc, char **argv, const char *name)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return NULL;
-}
-
-static void sleep_until_us(int64_t t)
-{
-    int64_t now = time_now_us();
-    if (t > now) {
-        struct timespec ts = {(time_t)((t - now) / 1000000), (long)((t - now) % 1000000) * 1000};
-        nanosleep(&ts, NULL);
-    }
-}
 
 static int add_agents(db *d, long n, int64_t at)
 {
@@ -107,14 +83,14 @@ static int add_agents(db *d, long n, int64_t at)
 int main(int argc, char **argv)
 {
     log_init("router_load");
-    long agents = arg_long(argc, argv, "--agents", 50);
-    long customers = arg_long(argc, argv, "--customers", 10000);
-    long contacts = arg_long(argc, argv, "--contacts", 10000);
-    long batch = arg_long(argc, argv, "--batch", 500);
-    long rate = arg_long(argc, argv, "--rate", 0);
-    long start = arg_long(argc, argv, "--start", 0);
-    long first = arg_long(argc, argv, "--first-customer", 0);
-    const char *endpoint = arg_str(argc, argv, "--bus");
+    long agents = tool_arg_long(argc, argv, "--agents", 50);
+    long customers = tool_arg_long(argc, argv, "--customers", 10000);
+    long contacts = tool_arg_long(argc, argv, "--contacts", 10000);
+    long batch = tool_arg_long(argc, argv, "--batch", 500);
+    long rate = tool_arg_long(argc, argv, "--rate", 0);
+    long start = tool_arg_long(argc, argv, "--start", 0);
+    long first = tool_arg_long(argc, argv, "--first-customer", 0);
+    const char *endpoint = tool_arg_str(argc, argv, "--bus");
     if (customers < 1 || batch < 1 || batch > 5000 || contacts < 0) {
         fprintf(stderr, "router_load: bad arguments\n");
         return 2;
@@ -151,7 +127,7 @@ int main(int argc, char **argv)
     while (done < contacts) {
         long n = contacts - done < batch ? contacts - done : batch;
         if (rate > 0)
-            sleep_until_us(t0 + (int64_t)((double)(done + n) * 1e6 / (double)rate));
+            tool_sleep_until_us(t0 + (int64_t)((double)(done + n) * 1e6 / (double)rate));
         int64_t now = time_now_us();
         for (long k = 0; k < n; k++) {
             long i = start + done + k;
