@@ -151,9 +151,8 @@ static int agent_fields(const json_t *root, struct work_write *s, unsigned name_
 int agents_create_parse(const json_t *root, int64_t now_us, struct work_write *s,
                         struct message_error *err)
 {
-    work_init(s, now_us);
-    if (!json_is_object(root))
-        return field_fail(err, "invalid_json", "", "the body must be a JSON object");
+    if (work_begin(s, root, now_us, err))
+        return -1;
     Carebus__V1__AgentSaved *b = &s->body.agent;
     carebus__v1__agent_saved__init(b);
     if (field_string(root, "id", "id", FIELD_REQUIRED, OP_MAX_NAME, &b->agent_id, err) ||
@@ -172,9 +171,8 @@ int agents_create_parse(const json_t *root, int64_t now_us, struct work_write *s
 int agents_update_parse(const json_t *root, const char *id, int64_t now_us, struct work_write *s,
                         struct message_error *err)
 {
-    work_init(s, now_us);
-    if (!json_is_object(root))
-        return field_fail(err, "invalid_json", "", "the body must be a JSON object");
+    if (work_begin(s, root, now_us, err))
+        return -1;
     Carebus__V1__AgentSaved *b = &s->body.agent;
     carebus__v1__agent_saved__init(b);
     if (agent_fields(root, s, FIELD_OPTIONAL, FIELD_OPTIONAL, err))
@@ -182,14 +180,9 @@ int agents_update_parse(const json_t *root, const char *id, int64_t now_us, stru
     if (work_present(root, "name") && !b->name[0])
         return field_fail(err, "invalid_field", "name", "\"name\" must not be empty");
     /* The update mask: the members given, by the event's field names. */
-    static const char *const members[][2] = {{"name", "name"},         {"email", "email"},
-                                             {"teams", "teams"},       {"languages", "languages"},
-                                             {"capacity", "capacity"}, {"role", "role"},
-                                             {"active", "active"}};
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
-        if (json_object_get(root, members[i][0]))
-            s->mask[n++] = (char *)members[i][1];
+    static const char *const members[] = {"name",     "email", "teams", "languages",
+                                          "capacity", "role",  "active"};
+    size_t n = work_mask(s, root, members, sizeof members / sizeof members[0]);
     if (s->password || s->clear_password)
         s->mask[n++] = "password_hash";
     if (n == 0)

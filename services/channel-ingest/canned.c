@@ -60,9 +60,8 @@ static int canned_fields(const json_t *root, struct work_write *s, unsigned requ
 int canned_create_parse(const json_t *root, int64_t now_us, struct work_write *s,
                         struct message_error *err)
 {
-    work_init(s, now_us);
-    if (!json_is_object(root))
-        return field_fail(err, "invalid_json", "", "the body must be a JSON object");
+    if (work_begin(s, root, now_us, err))
+        return -1;
     Carebus__V1__CannedSaved *b = &s->body.canned;
     carebus__v1__canned_saved__init(b);
     if (canned_fields(root, s, FIELD_REQUIRED, err))
@@ -76,18 +75,14 @@ int canned_create_parse(const json_t *root, int64_t now_us, struct work_write *s
 int canned_update_parse(const json_t *root, const char *id, int64_t now_us, struct work_write *s,
                         struct message_error *err)
 {
-    work_init(s, now_us);
-    if (!json_is_object(root))
-        return field_fail(err, "invalid_json", "", "the body must be a JSON object");
+    if (work_begin(s, root, now_us, err))
+        return -1;
     Carebus__V1__CannedSaved *b = &s->body.canned;
     carebus__v1__canned_saved__init(b);
     if (canned_fields(root, s, FIELD_OPTIONAL, err))
         return -1;
     static const char *const members[] = {"title", "text", "language", "team", "shortcut"};
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
-        if (json_object_get(root, members[i]))
-            s->mask[n++] = (char *)members[i];
+    size_t n = work_mask(s, root, members, sizeof members / sizeof members[0]);
     if (n == 0)
         return field_fail(err, "missing_field", "",
                           "the body needs at least one of title, text, language, team or "

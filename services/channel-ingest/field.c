@@ -26,6 +26,13 @@ int field_fail(struct message_error *err, const char *code, const char *field, c
     return -1;
 }
 
+int field_object(const json_t *root, struct message_error *err)
+{
+    if (!json_is_object(root))
+        return field_fail(err, "invalid_json", "", "the body must be a JSON object");
+    return 0;
+}
+
 /* The member, or NULL when absent or null; a missing required member fails. */
 static json_t *member(const json_t *obj, const char *key, const char *field, unsigned flags,
                       struct message_error *err, int *rc)

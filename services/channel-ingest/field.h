@@ -30,6 +30,9 @@ struct message_error {
 int field_fail(struct message_error *err, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* 0 when the body is a JSON object, else -1 with err ("invalid_json"). */
+int field_object(const json_t *root, struct message_error *err);
+
 /* A string member: *out is set when present (borrowed), else left as is.
  * required: absent is "missing_field"; blank ("" or only spaces) is then
  * "invalid_field" too. max: longest accepted length in bytes (0: any).

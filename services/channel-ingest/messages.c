@@ -110,8 +110,8 @@ static int message_finish(struct contact *m, int64_t occurred_us, struct message
 int message_parse(const json_t *root, int64_t now_us, struct contact *m, struct message_error *err)
 {
     contact_init(m, CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED);
-    if (!json_is_object(root))
-        return field_fail(err, "invalid_json", "", "the body must be a JSON object");
+    if (field_object(root, err))
+        return -1;
     int ch = 0;
     if (field_enum(root, "channel", "channel", FIELD_REQUIRED, &carebus__v1__channel__descriptor,
                    &ch, NULL, err) != 0)

@@ -8,8 +8,8 @@ int op_begin(struct op *o, const json_t *root, struct message_error *err)
     memset(o, 0, sizeof *o);
     carebus__v1__envelope__init(&o->ev);
     google__protobuf__timestamp__init(&o->occurred);
-    if (!json_is_object(root))
-        return field_fail(err, "invalid_json", "", "the body must be a JSON object");
+    if (field_object(root, err))
+        return -1;
     return 0;
 }
 

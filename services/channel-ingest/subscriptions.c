@@ -130,8 +130,8 @@ int subscriptions_create_parse(const json_t *root, int64_t now_us, struct sub_wr
                                struct message_error *err)
 {
     sub_init(s, now_us);
-    if (!json_is_object(root))
-        return field_fail(err, "invalid_json", "", "the body must be a JSON object");
+    if (field_object(root, err))
+        return -1;
     bool active = true;
     if (parse_url(root, FIELD_REQUIRED, s, err) || parse_types(root, FIELD_REQUIRED, s, err) ||
         parse_channels(root, s, err) ||
@@ -156,8 +156,8 @@ int subscriptions_update_parse(const json_t *root, const char *id, int64_t now_u
                                struct sub_write *s, struct message_error *err)
 {
     sub_init(s, now_us);
-    if (!json_is_object(root))
-        return field_fail(err, "invalid_json", "", "the body must be a JSON object");
+    if (field_object(root, err))
+        return -1;
     bool active = false;
     if (parse_url(root, FIELD_OPTIONAL, s, err) || parse_types(root, FIELD_OPTIONAL, s, err) ||
         parse_channels(root, s, err) ||

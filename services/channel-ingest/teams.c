@@ -37,9 +37,8 @@ static int team_fields(const json_t *root, struct work_write *s, struct message_
 int teams_create_parse(const json_t *root, int64_t now_us, struct work_write *s,
                        struct message_error *err)
 {
-    work_init(s, now_us);
-    if (!json_is_object(root))
-        return field_fail(err, "invalid_json", "", "the body must be a JSON object");
+    if (work_begin(s, root, now_us, err))
+        return -1;
     Carebus__V1__TeamSaved *b = &s->body.team;
     carebus__v1__team_saved__init(b);
     if (field_string(root, "id", "id", FIELD_REQUIRED, OP_MAX_NAME, &b->team_id, err) ||
@@ -56,19 +55,15 @@ int teams_create_parse(const json_t *root, int64_t now_us, struct work_write *s,
 int teams_update_parse(const json_t *root, const char *id, int64_t now_us, struct work_write *s,
                        struct message_error *err)
 {
-    work_init(s, now_us);
-    if (!json_is_object(root))
-        return field_fail(err, "invalid_json", "", "the body must be a JSON object");
+    if (work_begin(s, root, now_us, err))
+        return -1;
     Carebus__V1__TeamSaved *b = &s->body.team;
     carebus__v1__team_saved__init(b);
     if (team_fields(root, s, err))
         return -1;
     static const char *const members[] = {"name", "lead_agent_id", "calendar", "sla_policy",
                                           "active"};
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
-        if (json_object_get(root, members[i]))
-            s->mask[n++] = (char *)members[i];
+    size_t n = work_mask(s, root, members, sizeof members / sizeof members[0]);
     if (n == 0)
         return field_fail(err, "missing_field", "",
                           "the body needs at least one of name, lead_agent_id, calendar, "

@@ -28,6 +28,22 @@ void work_init(struct work_write *s, int64_t now_us)
     s->ev.occurred_at = &s->occurred;
 }
 
+int work_begin(struct work_write *s, const json_t *root, int64_t now_us, struct message_error *err)
+{
+    work_init(s, now_us);
+    return field_object(root, err);
+}
+
+size_t work_mask(struct work_write *s, const json_t *root, const char *const *members, size_t n)
+{
+    assert(n <= sizeof s->mask / sizeof s->mask[0]);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (json_object_get(root, members[i]))
+            s->mask[k++] = (char *)members[i];
+    return k;
+}
+
 void work_finish(struct work_write *s, Carebus__V1__Envelope__BodyCase body)
 {
     s->ev.body_case = body;

@@ -107,6 +107,11 @@ int canned_update_parse(const json_t *root, const char *id, int64_t now_us, stru
 
 /* Zeroes s and starts its envelope (occurred at now_us). */
 void work_init(struct work_write *s, int64_t now_us);
+/* work_init, then 0 when the body is a JSON object, else -1 with err. */
+int work_begin(struct work_write *s, const json_t *root, int64_t now_us, struct message_error *err);
+/* A PATCH's update mask: lists in s->mask each of the n members the body
+ * has (null too), in the members' order; returns how many. */
+size_t work_mask(struct work_write *s, const json_t *root, const char *const *members, size_t n);
 /* Sets the envelope's body case and type. */
 void work_finish(struct work_write *s, Carebus__V1__Envelope__BodyCase body);
 
