@@ -18,6 +18,7 @@
 
 #include "imports.h"
 #include "merges.h"
+#include "testjson.h"
 
 #define NOW INT64_C(1800000000000000)
 #define TICKET "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -25,11 +26,7 @@
 
 static json_t *load(const char *text)
 {
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
-    if (!j)
-        fail_msg("test JSON does not parse: %s: %s", e.text, text);
-    return j;
+    return testjson_load(text, JSON_DECODE_ANY);
 }
 
 /* Parses text as a customer; field NULL: accepted (c filled, *keep the

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "messages.h"
+#include "testjson.h"
 
 /* 2026-11-23T09:00:00+07:00 */
 #define T0 INT64_C(1795399200000000)
@@ -24,11 +25,7 @@
 
 static json_t *load(const char *text)
 {
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &e);
-    if (!j)
-        fail_msg("test JSON does not parse: %s: %s", e.text, text);
-    return j;
+    return testjson_load(text, JSON_REJECT_DUPLICATES);
 }
 
 /* Parses text; asserts failure with this field (and code, when given). */

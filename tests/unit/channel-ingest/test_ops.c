@@ -18,6 +18,7 @@
 
 #include "customers.h"
 #include "ops.h"
+#include "testjson.h"
 
 #define T0 INT64_C(1795399200000000) /* 2026-11-23T09:00:00+07:00 */
 #define NOW INT64_C(1800000000000000)
@@ -28,11 +29,7 @@ typedef int (*id_parse_fn)(const json_t *root, const char *id, int64_t now_us, s
 
 static json_t *load(const char *text)
 {
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
-    if (!j)
-        fail_msg("test JSON does not parse: %s: %s", e.text, text);
-    return j;
+    return testjson_load(text, JSON_DECODE_ANY);
 }
 
 /* Parses text with fn (calls_parse when fn is NULL); fails the test unless

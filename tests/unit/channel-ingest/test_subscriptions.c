@@ -18,17 +18,14 @@
 #include <openssl/evp.h>
 
 #include "subscriptions.h"
+#include "testjson.h"
 
 #define NOW INT64_C(1800000000000000)
 #define SUB_ID "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
 static json_t *load(const char *text)
 {
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
-    if (!j)
-        fail_msg("test JSON does not parse: %s: %s", e.text, text);
-    return j;
+    return testjson_load(text, JSON_DECODE_ANY);
 }
 
 /* Parses text (PATCH when update); field NULL: accepted. */

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "ops.h"
+#include "testjson.h"
 #include "work.h"
 
 #define NOW INT64_C(1800000000000000)
@@ -25,11 +26,7 @@
 
 static json_t *load(const char *text)
 {
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
-    if (!j)
-        fail_msg("test JSON does not parse: %s: %s", e.text, text);
-    return j;
+    return testjson_load(text, JSON_DECODE_ANY);
 }
 
 static void outcome(int rc, const struct message_error *err, const char *field, const char *text)
