@@ -29,7 +29,7 @@
 int agents_presence_parse(const json_t *root, const char *agent_id, int64_t now_us, struct op *o,
                           struct message_error *err)
 {
-    if (op_begin(o, root, err) != 0)
+    if (ops_begin(o, root, err) != 0)
         return -1;
     if (!field_token_valid(agent_id, OP_MAX_NAME))
         return field_fail(err, "invalid_field", "id",
@@ -55,7 +55,7 @@ int agents_presence_parse(const json_t *root, const char *agent_id, int64_t now_
     b->teams = b->n_teams ? o->teams : NULL;
     b->leads = b->n_leads ? o->leads : NULL;
     o->ev.agent_presence = b;
-    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_AGENT_PRESENCE, now_us, err);
+    return ops_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_AGENT_PRESENCE, now_us, err);
 }
 
 http_status agents_presence_put(http_req *r, void *arg)

@@ -15,7 +15,7 @@
 int calls_parse(const json_t *root, int64_t now_us, struct op *o, struct message_error *err)
 {
     (void)now_us; /* a call's time is its end */
-    if (op_begin(o, root, err) != 0)
+    if (ops_begin(o, root, err) != 0)
         return -1;
     Carebus__V1__CallEnded *b = &o->body.call;
     carebus__v1__call_ended__init(b);
@@ -60,7 +60,7 @@ int calls_parse(const json_t *root, int64_t now_us, struct op *o, struct message
     }
     b->outcome = (Carebus__V1__CallOutcome)outcome;
     o->ev.call_ended = b;
-    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_CALL_ENDED, ended, err);
+    return ops_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_CALL_ENDED, ended, err);
 }
 
 http_status calls_post(http_req *r, void *arg)

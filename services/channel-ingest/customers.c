@@ -63,7 +63,7 @@ static int parse_attributes(const json_t *root, struct op *o, struct message_err
 int customers_profile_parse(const json_t *root, const char *customer_id, int64_t now_us,
                             struct op *o, struct message_error *err)
 {
-    if (op_begin(o, root, err) != 0)
+    if (ops_begin(o, root, err) != 0)
         return -1;
     Carebus__V1__CustomerProfileUpdated *b = &o->body.profile;
     carebus__v1__customer_profile_updated__init(b);
@@ -83,7 +83,7 @@ int customers_profile_parse(const json_t *root, const char *customer_id, int64_t
                           "the body needs at least one of name, segment, status or attributes");
     o->ev.customer_profile_updated = b;
     o->ev.customer_id = (char *)customer_id;
-    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED, now_us, err);
+    return ops_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED, now_us, err);
 }
 
 http_status customers_put(http_req *r, void *arg)

@@ -9,7 +9,7 @@
 int erasure_parse(const json_t *root, const char *customer_id, int64_t now_us, struct op *o,
                   struct message_error *err)
 {
-    if (op_begin(o, root, err) != 0)
+    if (ops_begin(o, root, err) != 0)
         return -1;
     Carebus__V1__CustomerErasureRequested *b = &o->body.erasure;
     carebus__v1__customer_erasure_requested__init(b);
@@ -17,7 +17,7 @@ int erasure_parse(const json_t *root, const char *customer_id, int64_t now_us, s
         return -1;
     o->ev.customer_erasure_requested = b;
     o->ev.customer_id = (char *)customer_id;
-    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_ERASURE_REQUESTED, now_us, err);
+    return ops_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_ERASURE_REQUESTED, now_us, err);
 }
 
 static const char erasure_check_sql[] =

@@ -23,7 +23,7 @@ static int id_field(const json_t *root, const char *key, char **out, struct mess
 int merges_ticket_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
                         struct message_error *err)
 {
-    if (op_begin(o, root, err) != 0)
+    if (ops_begin(o, root, err) != 0)
         return -1;
     Carebus__V1__TicketMergeRequested *b = &o->body.ticket_merge;
     carebus__v1__ticket_merge_requested__init(b);
@@ -35,13 +35,13 @@ int merges_ticket_parse(const json_t *root, const char *ticket_id, int64_t now_u
                           "\"into_ticket_id\" names the ticket to merge: give another one");
     o->ev.ticket_merge_requested = b;
     o->ev.ticket_id = (char *)ticket_id;
-    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_TICKET_MERGE_REQUESTED, now_us, err);
+    return ops_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_TICKET_MERGE_REQUESTED, now_us, err);
 }
 
 int merges_customer_parse(const json_t *root, const char *survivor_id, int64_t now_us, struct op *o,
                           struct message_error *err)
 {
-    if (op_begin(o, root, err) != 0)
+    if (ops_begin(o, root, err) != 0)
         return -1;
     Carebus__V1__CustomerMergeRequested *b = &o->body.customer_merge;
     carebus__v1__customer_merge_requested__init(b);
@@ -54,13 +54,13 @@ int merges_customer_parse(const json_t *root, const char *survivor_id, int64_t n
     b->survivor_id = (char *)survivor_id;
     o->ev.customer_merge_requested = b;
     o->ev.customer_id = (char *)survivor_id;
-    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGE_REQUESTED, now_us, err);
+    return ops_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGE_REQUESTED, now_us, err);
 }
 
 int merges_unmerge_parse(const json_t *root, const char *merged_id, int64_t now_us, struct op *o,
                          struct message_error *err)
 {
-    if (op_begin(o, root, err) != 0)
+    if (ops_begin(o, root, err) != 0)
         return -1;
     Carebus__V1__CustomerUnmergeRequested *b = &o->body.unmerge;
     carebus__v1__customer_unmerge_requested__init(b);
@@ -69,7 +69,7 @@ int merges_unmerge_parse(const json_t *root, const char *merged_id, int64_t now_
     b->merged_id = (char *)merged_id;
     o->ev.customer_unmerge_requested = b;
     o->ev.customer_id = (char *)merged_id;
-    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGE_REQUESTED, now_us, err);
+    return ops_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGE_REQUESTED, now_us, err);
 }
 
 /* --- what the router would refuse ------------------------------------------------ */

@@ -107,7 +107,7 @@ static int message_finish(struct contact *m, int64_t occurred_us, struct message
     return 0;
 }
 
-int message_parse(const json_t *root, int64_t now_us, struct contact *m, struct message_error *err)
+int messages_parse(const json_t *root, int64_t now_us, struct contact *m, struct message_error *err)
 {
     contact_init(m, CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED);
     if (field_object(root, err))
@@ -221,8 +221,8 @@ static int pb_contact(const Carebus__V1__ContactReceived *c, struct contact *m,
     return 0;
 }
 
-int message_parse_pb(const uint8_t *buf, size_t len, int64_t now_us, struct contact *m,
-                     event **owned, struct message_error *err)
+int messages_parse_pb(const uint8_t *buf, size_t len, int64_t now_us, struct contact *m,
+                      event **owned, struct message_error *err)
 {
     contact_init(m, CAREBUS__V1__CHANNEL__CHANNEL_UNSPECIFIED);
     *owned = NULL;
@@ -281,11 +281,11 @@ http_status messages_post(http_req *r, void *arg)
     if (pb) {
         size_t len;
         const char *body = http_body(r, &len);
-        rc = message_parse_pb((const uint8_t *)body, len, time_now_us(), m, &w->pb, &err);
+        rc = messages_parse_pb((const uint8_t *)body, len, time_now_us(), m, &w->pb, &err);
     } else {
         if (!(w->root = body_load_json(r, in->json_max_depth)))
             return HTTP_DONE;
-        rc = message_parse(w->root, time_now_us(), m, &err);
+        rc = messages_parse(w->root, time_now_us(), m, &err);
     }
     if (rc != 0)
         return write_reject_invalid(w, &err);

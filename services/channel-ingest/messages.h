@@ -8,7 +8,7 @@
  *                           field (ids, stream, seq, recorded_at) is
  *                           assigned here and ignored if sent
  *
- * message_parse and message_parse_pb are pure (unit-tested, fuzzed): bytes
+ * messages_parse and messages_parse_pb are pure (unit-tested, fuzzed): bytes
  * in, a contact.received envelope out, or the first error with the field
  * that caused it. Both apply the same rules: a channel, a customer known by
  * at least one phone, email or handle, each of which must normalise
@@ -29,12 +29,13 @@
 
 /* Fills m from root; now_us is used when occurred_at is absent. 0, or -1
  * with err set. */
-int message_parse(const json_t *root, int64_t now_us, struct contact *m, struct message_error *err);
+int messages_parse(const json_t *root, int64_t now_us, struct contact *m,
+                   struct message_error *err);
 
 /* The same from a packed carebus.v1.Envelope. On success *owned receives
  * the unpacked envelope that m points into (free with event_destroy after m's
  * last use); on failure *owned is NULL. */
-int message_parse_pb(const uint8_t *buf, size_t len, int64_t now_us, struct contact *m,
-                     event **owned, struct message_error *err);
+int messages_parse_pb(const uint8_t *buf, size_t len, int64_t now_us, struct contact *m,
+                      event **owned, struct message_error *err);
 
 #endif

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-int op_begin(struct op *o, const json_t *root, struct message_error *err)
+int ops_begin(struct op *o, const json_t *root, struct message_error *err)
 {
     memset(o, 0, sizeof *o);
     carebus__v1__envelope__init(&o->ev);
@@ -13,8 +13,8 @@ int op_begin(struct op *o, const json_t *root, struct message_error *err)
     return 0;
 }
 
-int op_finish(struct op *o, const json_t *root, Carebus__V1__Envelope__BodyCase body,
-              int64_t default_us, struct message_error *err)
+int ops_finish(struct op *o, const json_t *root, Carebus__V1__Envelope__BodyCase body,
+               int64_t default_us, struct message_error *err)
 {
     int64_t at = default_us;
     if (field_time(root, "occurred_at", "occurred_at", FIELD_OPTIONAL, &at, NULL, err) != 0)

@@ -13,7 +13,7 @@
  *   POST /v1/customers/{id}/unmerge customer.unmerge_requested (merges.h)
  *   POST /v1/customers/{id}/erasure customer.erasure_requested (erasure.h)
  *
- * The parsers are pure like message_parse (unit-tested, fuzzed): a JSON
+ * The parsers are pure like messages_parse (unit-tested, fuzzed): a JSON
  * object and the path's id in, an envelope out, strings borrowed from the
  * JSON document and the id. Every body may carry "occurred_at" (RFC 3339;
  * default: now; for a call, its end). The path id is not checked here
@@ -73,12 +73,12 @@ struct op {
     char *tag_ptrs[2][TAG_REQUEST_MAX];
 };
 
-/* Shared by the parsers (ops.c): op_begin zeroes o and checks that root is
- * an object; op_finish reads "occurred_at" (default_us when absent) and
+/* Shared by the parsers (ops.c): ops_begin zeroes o and checks that root is
+ * an object; ops_finish reads "occurred_at" (default_us when absent) and
  * sets the envelope's body case, type and time. 0 or -1 with err set. */
-int op_begin(struct op *o, const json_t *root, struct message_error *err);
-int op_finish(struct op *o, const json_t *root, Carebus__V1__Envelope__BodyCase body,
-              int64_t default_us, struct message_error *err);
+int ops_begin(struct op *o, const json_t *root, struct message_error *err);
+int ops_finish(struct op *o, const json_t *root, Carebus__V1__Envelope__BodyCase body,
+               int64_t default_us, struct message_error *err);
 
 /* {"agent_id","text","channel"?,"internal_note"?,"attachments"?: [{"url",
  *  "name"?,"content_type"?,"size"?}],"mentions"?: [agent ids]}: an http(s)

@@ -87,7 +87,7 @@ static int reply_attachments(const json_t *root, struct op *o, struct message_er
 int tickets_reply_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
                         struct message_error *err)
 {
-    if (op_begin(o, root, err) != 0)
+    if (ops_begin(o, root, err) != 0)
         return -1;
     Carebus__V1__AgentReplied *b = &o->body.reply;
     carebus__v1__agent_replied__init(b);
@@ -112,13 +112,13 @@ int tickets_reply_parse(const json_t *root, const char *ticket_id, int64_t now_u
     b->internal_note = note;
     o->ev.agent_replied = b;
     o->ev.ticket_id = (char *)ticket_id;
-    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED, now_us, err);
+    return ops_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED, now_us, err);
 }
 
 int tickets_status_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
                          struct message_error *err)
 {
-    if (op_begin(o, root, err) != 0)
+    if (ops_begin(o, root, err) != 0)
         return -1;
     Carebus__V1__TicketStatusChanged *b = &o->body.status;
     carebus__v1__ticket_status_changed__init(b);
@@ -131,13 +131,13 @@ int tickets_status_parse(const json_t *root, const char *ticket_id, int64_t now_
     b->status = (Carebus__V1__TicketStatus)st;
     o->ev.ticket_status_changed = b;
     o->ev.ticket_id = (char *)ticket_id;
-    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED, now_us, err);
+    return ops_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_TICKET_STATUS_CHANGED, now_us, err);
 }
 
 int tickets_transfer_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
                            struct message_error *err)
 {
-    if (op_begin(o, root, err) != 0)
+    if (ops_begin(o, root, err) != 0)
         return -1;
     Carebus__V1__TicketTransferRequested *b = &o->body.transfer;
     carebus__v1__ticket_transfer_requested__init(b);
@@ -147,13 +147,13 @@ int tickets_transfer_parse(const json_t *root, const char *ticket_id, int64_t no
         return -1;
     o->ev.ticket_transfer_requested = b;
     o->ev.ticket_id = (char *)ticket_id;
-    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFER_REQUESTED, now_us, err);
+    return ops_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_TICKET_TRANSFER_REQUESTED, now_us, err);
 }
 
 int tickets_assign_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
                          struct message_error *err)
 {
-    if (op_begin(o, root, err) != 0)
+    if (ops_begin(o, root, err) != 0)
         return -1;
     Carebus__V1__TicketAssignRequested *b = &o->body.assign;
     carebus__v1__ticket_assign_requested__init(b);
@@ -167,7 +167,7 @@ int tickets_assign_parse(const json_t *root, const char *ticket_id, int64_t now_
                           "the body needs an \"agent_id\", a \"team\" or both");
     o->ev.ticket_assign_requested = b;
     o->ev.ticket_id = (char *)ticket_id;
-    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_TICKET_ASSIGN_REQUESTED, now_us, err);
+    return ops_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_TICKET_ASSIGN_REQUESTED, now_us, err);
 }
 
 /* "tags_add" or "tags_remove": normalised into o->tags[k]. */
@@ -194,7 +194,7 @@ static int update_tags(const json_t *root, const char *key, int k, struct op *o,
 int tickets_update_parse(const json_t *root, const char *ticket_id, int64_t now_us, struct op *o,
                          struct message_error *err)
 {
-    if (op_begin(o, root, err) != 0)
+    if (ops_begin(o, root, err) != 0)
         return -1;
     Carebus__V1__TicketUpdateRequested *b = &o->body.update;
     carebus__v1__ticket_update_requested__init(b);
@@ -220,7 +220,7 @@ int tickets_update_parse(const json_t *root, const char *ticket_id, int64_t now_
                           "tags_remove");
     o->ev.ticket_update_requested = b;
     o->ev.ticket_id = (char *)ticket_id;
-    return op_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_TICKET_UPDATE_REQUESTED, now_us, err);
+    return ops_finish(o, root, CAREBUS__V1__ENVELOPE__BODY_TICKET_UPDATE_REQUESTED, now_us, err);
 }
 
 bool tickets_update_overrides(const struct op *o)

@@ -1,5 +1,5 @@
 /* fuzz_message_json.c — POST /v1/messages JSON bodies (messages.c's
- * message_parse), preceded by the raw-bytes depth check and the JSON load
+ * messages_parse), preceded by the raw-bytes depth check and the JSON load
  * the handler does (body.c, jsondepth.h). An accepted body must give a message that
  * packs and unpacks. */
 #include <jansson.h>
@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct contact *m = calloc(1, sizeof *m);
     assert(m);
     struct message_error err;
-    if (message_parse(root, FUZZ_NOW, m, &err) == 0)
+    if (messages_parse(root, FUZZ_NOW, m, &err) == 0)
         fuzz_pack_roundtrip(&m->ev);
     else
         assert(err.code != NULL);

@@ -1,5 +1,5 @@
 /* fuzz_message_pb.c — POST /v1/messages protobuf bodies (messages.c's
- * message_parse_pb: a packed carebus.v1.Envelope), and event_unpack, which
+ * messages_parse_pb: a packed carebus.v1.Envelope), and event_unpack, which
  * every bus and event-log reader uses, on the same bytes. */
 #include "fuzz_common.h"
 #include "messages.h"
@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     assert(m);
     event *owned = NULL;
     struct message_error err;
-    if (message_parse_pb(data, size, FUZZ_NOW, m, &owned, &err) == 0) {
+    if (messages_parse_pb(data, size, FUZZ_NOW, m, &owned, &err) == 0) {
         assert(owned);
         fuzz_pack_roundtrip(&m->ev);
         event_destroy(&owned);

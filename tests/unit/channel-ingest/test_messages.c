@@ -35,7 +35,7 @@ static void assert_refused(const char *text, const char *field, const char *code
     struct contact m;
     struct message_error err;
     memset(&err, 0, sizeof err);
-    if (message_parse(j, NOW, &m, &err) == 0)
+    if (messages_parse(j, NOW, &m, &err) == 0)
         fail_msg("accepted: %s", text);
     if (strcmp(err.field, field) != 0)
         fail_msg("%s: field \"%s\", want \"%s\" (%s)", text, err.field, field, err.message);
@@ -58,7 +58,7 @@ static void test_json_full(void **state)
                      "\"url\":\"https://x/a.png\"}]}");
     struct contact m;
     struct message_error err;
-    assert_int_equal(message_parse(j, NOW, &m, &err), 0);
+    assert_int_equal(messages_parse(j, NOW, &m, &err), 0);
     assert_int_equal(m.ev.body_case, CAREBUS__V1__ENVELOPE__BODY_CONTACT_RECEIVED);
     assert_string_equal(m.ev.type, "contact.received");
     assert_ptr_equal(m.ev.contact_received, &m.contact);
@@ -92,7 +92,7 @@ static void test_json_defaults(void **state)
                      "\"text\":null,\"attachments\":null}");
     struct contact m;
     struct message_error err;
-    assert_int_equal(message_parse(j, NOW, &m, &err), 0);
+    assert_int_equal(messages_parse(j, NOW, &m, &err), 0);
     assert_true(event_ts_us(m.ev.occurred_at) == NOW);
     assert_int_equal(m.contact.n_attachments, 0);
     assert_string_equal(m.contact.external_id, "");
@@ -204,7 +204,7 @@ static void test_pb_full(void **state)
     struct contact m;
     struct message_error err;
     event *owned = NULL;
-    assert_int_equal(message_parse_pb(buf, len, NOW, &m, &owned, &err), 0);
+    assert_int_equal(messages_parse_pb(buf, len, NOW, &m, &owned, &err), 0);
     assert_non_null(owned);
     assert_int_equal(m.contact.channel, CAREBUS__V1__CHANNEL__CHANNEL_SMS);
     assert_string_equal(m.customer.phone, "+84901234567");
@@ -223,7 +223,7 @@ static void test_pb_full(void **state)
 
     /* Without occurred_at: now. */
     buf = pack_contact(&c, NULL, 0, &len);
-    assert_int_equal(message_parse_pb(buf, len, NOW, &m, &owned, &err), 0);
+    assert_int_equal(messages_parse_pb(buf, len, NOW, &m, &owned, &err), 0);
     assert_true(event_ts_us(m.ev.occurred_at) == NOW);
     assert_null(m.idem_key);
     event_destroy(&owned);
@@ -235,7 +235,7 @@ static void assert_pb_refused(const uint8_t *buf, size_t len, const char *field)
     struct contact m;
     struct message_error err;
     event *owned = (event *)1;
-    if (message_parse_pb(buf, len, NOW, &m, &owned, &err) == 0)
+    if (messages_parse_pb(buf, len, NOW, &m, &owned, &err) == 0)
         fail_msg("accepted a protobuf body that should name \"%s\"", field);
     assert_null(owned);
     if (strcmp(err.field, field) != 0)
@@ -311,7 +311,7 @@ static void test_pb_unknown_fields_dropped(void **state)
     struct contact m;
     struct message_error err;
     event *owned = NULL;
-    assert_int_equal(message_parse_pb(more, len + 3, NOW, &m, &owned, &err), 0);
+    assert_int_equal(messages_parse_pb(more, len + 3, NOW, &m, &owned, &err), 0);
     assert_int_equal(owned->base.n_unknown_fields, 1);
     /* What we store is rebuilt from known fields only. */
     size_t out_len;
