@@ -33,7 +33,7 @@ static bool erasure_check(struct write_req *w, const PGresult *res)
     return false;
 }
 
-http_status customers_erasure_post(http_req *r, void *arg)
+http_status erasure_post(http_req *r, void *arg)
 {
     ingest *in = arg;
     const struct access_grant *g;

@@ -142,7 +142,7 @@ static void export_after_commit(struct write_req *w, struct eventlog_entry *e)
         ingest_reply_unavailable(w->r);
 }
 
-http_status customers_export(http_req *r, void *arg)
+http_status export_get(http_req *r, void *arg)
 {
     ingest *in = arg;
     const char *id = http_param(r, "id");

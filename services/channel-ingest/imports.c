@@ -459,7 +459,7 @@ static http_status customer_post(struct write_req *w, const struct access_grant 
     return write_submit(w, &c->ev);
 }
 
-http_status customers_post(http_req *r, void *arg)
+http_status imports_customer_post(http_req *r, void *arg)
 {
     const struct access_grant *g;
     struct write_req *w = write_begin_json(r, arg, &g);
@@ -620,7 +620,7 @@ static void import_pump(struct import_req *q)
         import_settle(q);
 }
 
-http_status customer_imports_post(http_req *r, void *arg)
+http_status imports_bulk_post(http_req *r, void *arg)
 {
     ingest *in = arg;
     const struct access_grant *g = auth_grant(r);

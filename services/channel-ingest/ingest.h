@@ -49,9 +49,9 @@ extern const size_t ingest_routes_count;
 
 /* Handlers, one file per endpoint family. */
 http_status messages_post(http_req *r, void *arg);         /* messages.c */
-http_status events_get(http_req *r, void *arg);            /* readback.c */
+http_status readback_event_get(http_req *r, void *arg);    /* readback.c */
 http_status feed_get(http_req *r, void *arg);              /* feed.c */
-http_status tickets_get(http_req *r, void *arg);           /* readback.c */
+http_status readback_ticket_get(http_req *r, void *arg);   /* readback.c */
 http_status tickets_list(http_req *r, void *arg);          /* lists.c */
 http_status tickets_timeline(http_req *r, void *arg);      /* lists.c */
 http_status customers_tickets(http_req *r, void *arg);     /* lists.c */
@@ -85,15 +85,15 @@ http_status subscriptions_list(http_req *r, void *arg);    /* subscriptions.c */
 http_status subscriptions_get(http_req *r, void *arg);     /* subscriptions.c */
 http_status subscriptions_patch(http_req *r, void *arg);   /* subscriptions.c */
 http_status subscriptions_delete(http_req *r, void *arg);  /* subscriptions.c */
-http_status tickets_merge_post(http_req *r, void *arg);     /* merges.c */
-http_status customers_merge_post(http_req *r, void *arg);   /* merges.c */
-http_status customers_unmerge_post(http_req *r, void *arg); /* merges.c */
-http_status customers_erasure_post(http_req *r, void *arg); /* erasure.c */
-http_status customers_export(http_req *r, void *arg);       /* export.c */
-http_status customers_post(http_req *r, void *arg);         /* imports.c */
-http_status customer_imports_post(http_req *r, void *arg);  /* imports.c */
-http_status sessions_post(http_req *r, void *arg);          /* sessions.c */
-http_status sessions_delete(http_req *r, void *arg);        /* sessions.c */
+http_status merges_ticket_post(http_req *r, void *arg);    /* merges.c */
+http_status merges_customer_post(http_req *r, void *arg);  /* merges.c */
+http_status merges_unmerge_post(http_req *r, void *arg);   /* merges.c */
+http_status erasure_post(http_req *r, void *arg);          /* erasure.c */
+http_status export_get(http_req *r, void *arg);            /* export.c */
+http_status imports_customer_post(http_req *r, void *arg); /* imports.c */
+http_status imports_bulk_post(http_req *r, void *arg);     /* imports.c */
+http_status sessions_post(http_req *r, void *arg);         /* sessions.c */
+http_status sessions_delete(http_req *r, void *arg);       /* sessions.c */
 
 /* Read-backs (readback.c): runs sql on the read queue and answers its
  * JSON cell (column 0) with 200, or 404 with the message `missing` when

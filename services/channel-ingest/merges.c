@@ -207,21 +207,21 @@ static http_status merge_post(http_req *r, ingest *in, const struct merge_route 
     return write_submit_checked(w, &o->ev, m->sql, other ? 2 : 1, params, m->check);
 }
 
-http_status tickets_merge_post(http_req *r, void *arg)
+http_status merges_ticket_post(http_req *r, void *arg)
 {
     static const struct merge_route m = {"ticket", merges_ticket_parse, ticket_check_sql,
                                          ticket_check};
     return merge_post(r, arg, &m);
 }
 
-http_status customers_merge_post(http_req *r, void *arg)
+http_status merges_customer_post(http_req *r, void *arg)
 {
     static const struct merge_route m = {"customer", merges_customer_parse, customer_check_sql,
                                          customer_check};
     return merge_post(r, arg, &m);
 }
 
-http_status customers_unmerge_post(http_req *r, void *arg)
+http_status merges_unmerge_post(http_req *r, void *arg)
 {
     static const struct merge_route m = {"customer", merges_unmerge_parse, unmerge_check_sql,
                                          unmerge_check};

@@ -121,7 +121,7 @@ static bool ticket_check(ingest *in, http_req *r, PGresult *res)
     return auth_allow(in->auth, r, auth_grant(r), SCOPE_READ, &f);
 }
 
-http_status events_get(http_req *r, void *arg)
+http_status readback_event_get(http_req *r, void *arg)
 {
     static const char sql[] =
         "SELECT json_build_object("
@@ -136,7 +136,7 @@ http_status events_get(http_req *r, void *arg)
     return readback_by_id(arg, r, sql, "event", event_check);
 }
 
-http_status tickets_get(http_req *r, void *arg)
+http_status readback_ticket_get(http_req *r, void *arg)
 {
     http_status held;
     if (audit_hold(r, arg, AUDIT_TICKET, &held))
