@@ -19,16 +19,6 @@
 
 #define LEASE_MARGIN_S 5
 
-static int read_long(const char *name, long def, long min, long max, long *out)
-{
-    const char *err = NULL;
-    if (config_long(name, def, min, max, out, &err) != 0) {
-        log_error("%s", err);
-        return -1;
-    }
-    return 0;
-}
-
 static int split_urls(struct courier_config *c, const char *list)
 {
     char *copy = strdup(list);
@@ -81,17 +71,17 @@ int courier_config_load(struct courier_config *c)
 {
     warn_replaced();
     *c = (struct courier_config){0};
-    if (read_long("COURIER_RETRY_S", 86400, 0, 30L * 86400, &c->retry_s) != 0 ||
-        read_long("WEBHOOK_RETRY_S", 86400, 0, 30L * 86400, &c->webhook_retry_s) != 0 ||
-        read_long("COURIER_BACKOFF_MS", 2000, 1, 3600L * 1000, &c->backoff_ms) != 0 ||
-        read_long("COURIER_BACKOFF_MAX_S", 3600, 1, 86400, &c->backoff_max_s) != 0 ||
-        read_long("COURIER_TIMEOUT_S", 10, 1, 300, &c->timeout_s) != 0 ||
-        read_long("COURIER_LEASE_S", c->timeout_s + LEASE_MARGIN_S, c->timeout_s + 1, 3600,
-                  &c->lease_s) != 0 ||
-        read_long("COURIER_MAX_INFLIGHT", 512, 1, 100000, &c->max_inflight) != 0 ||
-        read_long("COURIER_CONNECTIONS", 64, 1, 10000, &c->host_connections) != 0 ||
-        read_long("WEBHOOK_PAUSE_AFTER_S", 86400, 1, 365L * 86400, &c->pause_after_s) != 0 ||
-        read_long("WEBHOOK_PAUSE_AFTER_FAILURES", 0, 0, 1000000, &c->pause_after_failures) != 0)
+    if (config_long_logged("COURIER_RETRY_S", 86400, 0, 30L * 86400, &c->retry_s) ||
+        config_long_logged("WEBHOOK_RETRY_S", 86400, 0, 30L * 86400, &c->webhook_retry_s) ||
+        config_long_logged("COURIER_BACKOFF_MS", 2000, 1, 3600L * 1000, &c->backoff_ms) ||
+        config_long_logged("COURIER_BACKOFF_MAX_S", 3600, 1, 86400, &c->backoff_max_s) ||
+        config_long_logged("COURIER_TIMEOUT_S", 10, 1, 300, &c->timeout_s) ||
+        config_long_logged("COURIER_LEASE_S", c->timeout_s + LEASE_MARGIN_S, c->timeout_s + 1, 3600,
+                           &c->lease_s) ||
+        config_long_logged("COURIER_MAX_INFLIGHT", 512, 1, 100000, &c->max_inflight) ||
+        config_long_logged("COURIER_CONNECTIONS", 64, 1, 10000, &c->host_connections) ||
+        config_long_logged("WEBHOOK_PAUSE_AFTER_S", 86400, 1, 365L * 86400, &c->pause_after_s) ||
+        config_long_logged("WEBHOOK_PAUSE_AFTER_FAILURES", 0, 0, 1000000, &c->pause_after_failures))
         goto fail;
     const char *ca = config_str("COURIER_CA_FILE", NULL);
     if (ca && !(c->ca_file = strdup(ca)))

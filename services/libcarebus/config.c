@@ -88,6 +88,16 @@ int config_long(const char *name, long def, long min, long max, long *out, const
     return 0;
 }
 
+int config_long_logged(const char *name, long def, long min, long max, long *out)
+{
+    const char *err = NULL;
+    if (config_long(name, def, min, max, out, &err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 static const struct {
     const char *name;
     bool value;

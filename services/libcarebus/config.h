@@ -29,6 +29,9 @@ const char *config_str(const char *name, const char *def);
 /* Reads an integer in [min, max]; *out = def when unset. -1 when set but not
  * an integer in range; *err (static storage) says why. */
 int config_long(const char *name, long def, long min, long max, long *out, const char **err);
+/* config_long, its error logged here: for a service reading its settings at
+ * start, where a bad one stops it. 0 or -1. */
+int config_long_logged(const char *name, long def, long min, long max, long *out);
 
 /* Reads a boolean (1/0, true/false, yes/no, on/off). -1 when invalid. */
 int config_bool(const char *name, bool def, bool *out, const char **err);

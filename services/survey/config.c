@@ -18,16 +18,6 @@
  * would let anyone forge links. */
 #define SURVEY_SECRET_MIN 16
 
-static int read_long(const char *name, long def, long min, long max, long *out)
-{
-    const char *err = NULL;
-    if (config_long(name, def, min, max, out, &err) != 0) {
-        log_error("%s", err);
-        return -1;
-    }
-    return 0;
-}
-
 /* Splits the scheme://host[:port] origin off an http(s) URL; -1 if it is
  * not one. */
 static int url_origin(const char *url, char **origin, bool *https)
@@ -61,9 +51,9 @@ int survey_config_load(struct survey_config *c, int port)
         log_error("CAREBUS_SURVEY_TRIGGER: expected \"solved\" or \"closed\", got \"%s\"", trigger);
         return -1;
     }
-    if (read_long("SURVEY_DELAY_S", 0, 0, 30L * 86400, &c->delay_s) != 0 ||
-        read_long("SURVEY_COOLDOWN_DAYS", 0, 0, 3650, &c->cooldown_days) != 0 ||
-        read_long("SURVEY_TTL_S", 7L * 86400, 1, 365L * 86400, &c->ttl_s) != 0)
+    if (config_long_logged("SURVEY_DELAY_S", 0, 0, 30L * 86400, &c->delay_s) != 0 ||
+        config_long_logged("SURVEY_COOLDOWN_DAYS", 0, 0, 3650, &c->cooldown_days) != 0 ||
+        config_long_logged("SURVEY_TTL_S", 7L * 86400, 1, 365L * 86400, &c->ttl_s) != 0)
         goto fail;
 
     char def_url[64];

@@ -159,6 +159,21 @@ static void test_long_long_value_is_cut_in_error(void **state)
     assert_int_equal(config_long("T_PORT", 8080, 1, 65535, &v, NULL), -1);
 }
 
+/* config_long_logged reads as config_long does; a bad value is -1, *out kept. */
+static void test_long_logged(void **state)
+{
+    (void)state;
+    long v = 7;
+    assert_int_equal(config_long_logged("T_PORT", 8080, 1, 65535, &v), 0);
+    assert_int_equal(v, 8080);
+    setenv("CAREBUS_T_PORT", "9090", 1);
+    assert_int_equal(config_long_logged("T_PORT", 8080, 1, 65535, &v), 0);
+    assert_int_equal(v, 9090);
+    setenv("CAREBUS_T_PORT", "70000", 1);
+    assert_int_equal(config_long_logged("T_PORT", 8080, 1, 65535, &v), -1);
+    assert_int_equal(v, 9090);
+}
+
 static void test_bool(void **state)
 {
     (void)state;
@@ -246,6 +261,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_long_invalid, clear_env, clear_env),
         cmocka_unit_test_setup_teardown(test_long_full_range, clear_env, clear_env),
         cmocka_unit_test_setup_teardown(test_long_long_value_is_cut_in_error, clear_env, clear_env),
+        cmocka_unit_test_setup_teardown(test_long_logged, clear_env, clear_env),
         cmocka_unit_test_setup_teardown(test_bool, clear_env, clear_env),
         cmocka_unit_test_setup_teardown(test_bool_default, clear_env, clear_env),
         cmocka_unit_test_setup_teardown(test_bool_invalid, clear_env, clear_env),
