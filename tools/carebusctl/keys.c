@@ -147,11 +147,9 @@ static int channels_literal(const char *list, char *out, size_t size)
     return 0;
 }
 
-/* "zalo,email" -> ["zalo","email"]; NULL (every channel) -> JSON null. */
-static json_t *channels_json(const char *list)
+/* "ingest,read" (scopes: canonical, the list's order) -> ["ingest","read"]. */
+static json_t *list_json(const char *list)
 {
-    if (!list)
-        return json_null();
     json_t *a = json_array();
     while (a && *list) {
         size_t k = strcspn(list, ",");
@@ -163,18 +161,10 @@ static json_t *channels_json(const char *list)
     return a;
 }
 
-/* "ingest,read" (canonical, the list's order) -> ["ingest","read"]. */
-static json_t *scopes_json(const char *list)
+/* "zalo,email" -> ["zalo","email"]; NULL (every channel) -> JSON null. */
+static json_t *channels_json(const char *list)
 {
-    json_t *a = json_array();
-    while (a && *list) {
-        size_t k = strcspn(list, ",");
-        json_array_append_new(a, json_stringn(list, k));
-        list += k;
-        if (*list == ',')
-            list++;
-    }
-    return a;
+    return list ? list_json(list) : json_null();
 }
 
 /* --scopes and --agent: the scopes as a text[] literal and their
@@ -264,7 +254,7 @@ int keys_create(int argc, char **argv)
     if (o.json) {
         json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s?}", "id", id, "name", o.name, "key",
                               key, "channels", channels_json(o.channels ? shown : NULL), "scopes",
-                              scopes_json(scopes_shown), "agent_id", o.agent);
+                              list_json(scopes_shown), "agent_id", o.agent);
         ctl_print_json(j);
     } else {
         printf("id:       %s\nname:     %s\nchannels: %s\nscopes:   %s\nagent:    %s\n"
@@ -316,7 +306,7 @@ int keys_list(int argc, char **argv)
             json_array_append_new(
                 arr, json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s, s:s?}", "id", PQgetvalue(res, i, 0),
                                "name", PQgetvalue(res, i, 1), "channels",
-                               channels_json(all ? NULL : ch), "scopes", scopes_json(scopes),
+                               channels_json(all ? NULL : ch), "scopes", list_json(scopes),
                                "agent_id", agent[0] ? agent : NULL, "created_at",
                                PQgetvalue(res, i, 4), "revoked_at", revoked[0] ? revoked : NULL));
         } else {
