@@ -845,22 +845,37 @@ static void keyed_sql(const struct tickets_query *q, struct list_sql *s, bool li
         buf_printf(&s->sql, "%sp.k%zu%s", i ? ", " : "", i, desc ? " DESC" : "");
 }
 
+/* The ways to find a search's candidates (search_hits). */
+enum search_way {
+    /* Back from the newest message: a word in many messages. */
+    SEARCH_WALK,
+    /* The matches newer than router.search_since's bound: a word in a
+     * few thousandths of them. */
+    SEARCH_WINDOW,
+    /* Every match: a rare word, and where the window had too few. */
+    SEARCH_INDEX,
+};
+
 /* One way to find a search's candidates: the newest matching messages of
- * tickets that pass the filters. walk: read back from the newest message,
- * the match a filter that no index answers (PostgreSQL cannot then choose
- * the search index, whatever it estimates); else the search index: every
- * match found through it (a subquery the newest-first order does not
- * reach, OFFSET 0, so PostgreSQL cannot walk back through messages_at
- * instead, as it would for a word it takes for common enough: 45,000
- * messages read rather than 8,000 for one in 200), sorted, the newest
- * ranked: only they (f's LIMIT, then g's rank), not every match (39,000
- * for a name in 10,000,000 messages, 20 of their 125 ms). Which one runs
- * is decided once (w). */
+ * tickets that pass the filters. SEARCH_WALK: read back from the newest
+ * message, the match a filter that no index answers (PostgreSQL cannot
+ * then choose the search index, whatever it estimates); else through the
+ * search index: every match found through it (a subquery the newest-first
+ * order does not reach, OFFSET 0, so PostgreSQL cannot walk back through
+ * messages_at instead, as it would for a word it takes for common enough:
+ * 45,000 messages read rather than 8,000 for one in 200), sorted, the
+ * newest ranked: only they (f's LIMIT, then g's rank), not every match
+ * (39,000 for a name in 10,000,000 messages, 20 of their 125 ms). The
+ * window adds the bound, a constant when PostgreSQL plans (see 0064), so
+ * that it intersects the search index's matches with messages_at's range
+ * and reads only those from the table. Whether the walk runs is decided
+ * once (w); the full read runs when the window found fewer than a page's
+ * candidates (win), where it may have missed newer ones of the others. */
 static void search_hits(struct list_sql *s, const struct tickets_query *q, const char *tsq,
-                        bool walk, bool limited)
+                        enum search_way way, bool windowed, bool limited)
 {
     bool filtered = limited || has_ticket_filter(q), join = has_narrow_filter(q);
-    if (walk)
+    if (way == SEARCH_WALK)
         buf_printf(&s->sql,
                    "(SELECT m.ticket_id, m.event_id, ts_rank(m.search, %s) AS rank"
                    " FROM router.messages m",
@@ -875,10 +890,14 @@ static void search_hits(struct list_sql *s, const struct tickets_query *q, const
         buf_puts(&s->sql, " JOIN router.tickets t ON t.id = m.ticket_id");
         ticket_joins(s, q, "t.id", CLOCK_PROBE);
     }
-    buf_printf(&s->sql, " WHERE %s(SELECT walk FROM w) AND ", walk ? "" : "NOT ");
+    buf_printf(&s->sql, " WHERE %s(SELECT walk FROM w) AND ", way == SEARCH_WALK ? "" : "NOT ");
+    if (way == SEARCH_INDEX && windowed)
+        buf_printf(&s->sql, "(SELECT count(*) FROM win) < %d AND ", SEARCH_CANDIDATES);
     /* The walk calls @@'s function: a call PostgreSQL neither estimates
      * (the walk's cost then looks as small as it is) nor indexes. */
-    buf_printf(&s->sql, walk ? "ts_match_vq(m.search, %s)" : "m.search @@ %s", tsq);
+    buf_printf(&s->sql, way == SEARCH_WALK ? "ts_match_vq(m.search, %s)" : "m.search @@ %s", tsq);
+    if (way == SEARCH_WINDOW)
+        buf_printf(&s->sql, " AND m.at >= router.search_since(%s, %d)", tsq, SEARCH_CANDIDATES);
     if (join) {
         ticket_filters(s, q, CLOCK_PROBE);
     } else if (filtered) {
@@ -890,7 +909,7 @@ static void search_hits(struct list_sql *s, const struct tickets_query *q, const
     } else {
         buf_puts(&s->sql, " AND $1::text[] IS NULL"); /* every parameter is used */
     }
-    if (walk)
+    if (way == SEARCH_WALK)
         buf_printf(&s->sql, " ORDER BY m.at DESC LIMIT %d)", SEARCH_CANDIDATES);
     else
         buf_printf(&s->sql, " OFFSET 0) f ORDER BY f.at DESC LIMIT %d) g)", SEARCH_CANDIDATES);
@@ -899,26 +918,37 @@ static void search_hits(struct list_sql *s, const struct tickets_query *q, const
 /* A search: the newest matching messages (of tickets that pass the
  * filters), their tickets ranked by their best message, a page of them
  * with that message's snippet (HTML: the text escaped, the words found in
- * <mark>). The candidates are found one of two ways, chosen once by
- * router.search_walks from the words' frequencies: a common word walking
- * back from the newest message (it meets enough matches soon), a rare one
- * through the search index (it has few matches to read). Broad filters are
- * checked on each candidate's ticket (a subquery the planner does not
- * count on: the open tickets are the newest, so the walk meets them first,
- * which it cannot know); narrow ones (a customer, an agent, a clock) are
- * joined, so that their few tickets' messages are read. */
+ * <mark>). The candidates are found one of three ways, chosen by
+ * router.search_walks and router.search_since from the words' frequencies:
+ * a common word walking back from the newest message (it meets enough
+ * matches soon), a middling one through the search index within a recent
+ * window (it has enough matches there), a rare one through the search
+ * index (it has few matches to read). Broad filters are checked on each
+ * candidate's ticket (a subquery the planner does not count on: the open
+ * tickets are the newest, so the walk meets them first, which it cannot
+ * know); narrow ones (a customer, an agent, a clock) are joined, so that
+ * their few tickets' messages are read, and have no window. */
 static void search_sql(const struct tickets_query *q, struct list_sql *s, bool limited)
 {
+    bool windowed = !has_narrow_filter(q);
     with_clause(s, q, false);
     char ref[16], tsq[96];
     snprintf(ref, sizeof ref, "$%d", list_sql_add(s, q->q));
     snprintf(tsq, sizeof tsq, Q_TSQUERY, ref);
     buf_printf(&s->sql, ", w AS MATERIALIZED (SELECT router.search_walks(%s, %d) AS walk)", tsq,
                SEARCH_CANDIDATES);
+    if (windowed) {
+        buf_puts(&s->sql, ", win AS MATERIALIZED ");
+        search_hits(s, q, tsq, SEARCH_WINDOW, windowed, limited);
+    }
     buf_puts(&s->sql, ", hits AS MATERIALIZED (");
-    search_hits(s, q, tsq, true, limited);
+    search_hits(s, q, tsq, SEARCH_WALK, windowed, limited);
+    if (windowed)
+        buf_printf(&s->sql,
+                   " UNION ALL (SELECT * FROM win WHERE (SELECT count(*) FROM win) = %d)",
+                   SEARCH_CANDIDATES);
     buf_puts(&s->sql, " UNION ALL ");
-    search_hits(s, q, tsq, false, limited);
+    search_hits(s, q, tsq, SEARCH_INDEX, windowed, limited);
     buf_puts(&s->sql, "),");
     buf_puts(&s->sql, " best AS (SELECT DISTINCT ON (h.ticket_id) h.ticket_id, h.event_id, h.rank"
                       " FROM hits h ORDER BY h.ticket_id, h.rank DESC, h.event_id)");

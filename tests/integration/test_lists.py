@@ -459,6 +459,82 @@ def test_a_common_word_is_searched_from_the_newest_messages(stack):
     assert len(rare) == 1 and "<mark>DH00042</mark>" in rare[0]["search"]["snippet"]
 
 
+def test_a_middling_word_is_searched_in_a_recent_window_first(stack):
+    """router.search_since: a word in a few hundredths of the messages is
+    searched among the recent ones first (the search index and messages_at
+    together); what it finds is what reading every match finds: the
+    tickets of the 200 newest matching messages, each ranked by its best
+    one. Where the window has too few (a filter whose matches are all
+    older), every match is read."""
+    st = stack("ingest", "router")
+    n = 300
+    msgs = [{"channel": "zalo" if i % 2 else "chat", "external_id": f"m-{i}",
+             "text": f"Xin hỗ trợ đơn DH{i:05d}",
+             "customer": {"name": f"Khách {i}", "email": f"m{i}@example.vn"},
+             "occurred_at": iso(T0 + timedelta(minutes=i))} for i in range(n)]
+    answers, _ = h.post_all(st, msgs)
+    assert all(s in (200, 202) for s, _ in answers.values())
+    st.wait_caught_up("router", "ingest", at_least=n)
+    # A desk's history, older than the tickets above and spread over them:
+    # one message in 12 names the air conditioner on the chat tickets
+    # throughout, on the Zalo ones only in the older half (6 % of them: a
+    # walk would read more than a quarter of what the window lists); a
+    # subject's weight and the words' count vary the rank.
+    filler = 100_000
+    st.db.query(f"""
+        INSERT INTO router.messages (event_id, ticket_id, customer_id, channel, direction,
+                                     subject, text, at, stream, seq)
+        SELECT gen_random_uuid(), t.id, t.customer_id, t.channel, 'in',
+               CASE WHEN g % 84 = 0 AND (t.channel = 'chat' OR g < {filler} / 2)
+                    THEN 'Máy lạnh Daikin' END,
+               CASE WHEN g % 12 = 0 AND (t.channel = 'chat' OR g < {filler} / 2)
+                    THEN repeat('máy lạnh Daikin kêu to ', 1 + g % 3)
+                    ELSE 'xin chào, cho hỏi giá' END,
+               timestamptz '{T0.isoformat()}' - ({filler} - g) * interval '1 second',
+               'test', g
+          FROM generate_series(1, {filler}) g
+          JOIN (SELECT id, customer_id, channel, row_number() OVER (ORDER BY id) - 1 AS k
+                  FROM router.tickets) t ON t.k = abs(hashtext(g::text)) % {n}""")
+    st.db.query("ANALYZE router.messages")
+    tsq = "websearch_to_tsquery('router.carebus_search', 'may lanh daikin')"
+    assert st.db.scalar(f"SELECT router.search_walks({tsq}, 200)") is False
+    since = st.db.scalar(f"SELECT router.search_since({tsq}, 200)")
+    assert since is not None, "the word has a window"
+    assert st.db.scalar(f"SELECT count(*) FROM router.messages WHERE search @@ {tsq}"
+                        " AND at >= %s", (since,)) >= 200
+
+    def expected(channel=None):
+        """The rule, read here over every match."""
+        where = "AND m.channel = %s" if channel else ""
+        return [(r[0], r[1]) for r in st.db.query(f"""
+            SELECT b.ticket_id::text, b.rank FROM (
+                SELECT DISTINCT ON (c.ticket_id) c.ticket_id, c.rank FROM (
+                    SELECT m.ticket_id, ts_rank(m.search, {tsq}) AS rank
+                      FROM router.messages m
+                     WHERE m.search @@ {tsq} {where}
+                     ORDER BY m.at DESC LIMIT 200) c
+                 ORDER BY c.ticket_id, c.rank DESC) b
+             ORDER BY b.rank DESC, b.ticket_id""", (channel,) if channel else None)]
+
+    def found(**more):
+        items = all_pages(st, q("/v1/tickets", q="máy lạnh Daikin", **more), limit=7)
+        return [(i["id"], i["search"]["rank"]) for i in items]
+
+    def same(a, b):
+        assert [x[0] for x in a] == [x[0] for x in b]
+        assert all(abs(x[1] - y[1]) < 1e-6 for x, y in zip(a, b))
+
+    want = expected()
+    assert len(want) > 50
+    same(found(), want)
+    # The Zalo tickets' matches are all before the window: every match read.
+    zalo = expected("zalo")
+    assert zalo and not set(t for t, _ in zalo) & set(t for t, _ in want)
+    same(found(channel="zalo"), zalo)
+    hit = all_pages(st, q("/v1/tickets", q="may lanh daikin"), limit=1)[0]
+    assert "<mark>Daikin</mark>" in hit["search"]["snippet"], hit
+
+
 # --- d. customers, a customer's tickets, a timeline ---------------------------------------------
 
 
