@@ -234,12 +234,26 @@ def a_customer_on_three_channels(st, pb2):
 
 
 def caught_up(st):
-    for stream in ("ingest", "router", "survey", "sla", "courier"):
-        last = st.last_seq(stream)
-        for consumer in ("router", "survey", "analytics", "courier", "sla"):
-            if st.db.scalar("SELECT count(*) FROM eventlog.offsets WHERE consumer = %s"
-                            " AND stream = %s", (consumer, stream)):
-                st.wait_caught_up(consumer, stream, at_least=last)
+    """Until the stack is quiet: every consumer has applied every stream it
+    reads, router and sla-monitor have nothing left to tell each other (an
+    SLA target due fires a breach that analytics then counts), and no stream
+    grew while it was waited for."""
+    streams = ("ingest", "router", "survey", "sla", "courier")
+    consumers = ("router", "survey", "analytics", "courier", "sla-monitor")
+
+    def quiet():
+        lasts = {s: st.last_seq(s) for s in streams}
+        for stream in streams:
+            for consumer in consumers:
+                # A partitioned consumer's offsets are "<consumer>/<part>".
+                if st.db.scalar("SELECT count(*) FROM eventlog.offsets WHERE stream = %s"
+                                " AND (consumer = %s OR consumer LIKE %s || '/%%')",
+                                (stream, consumer, consumer)):
+                    st.wait_caught_up(consumer, stream, at_least=lasts[stream])
+        return st.db.scalar(st.SETTLED_SQL) and lasts == {s: st.last_seq(s) for s in streams}
+
+    h.wait_until("the stack to be quiet", quiet, h.scaled(60),
+                 on_timeout=lambda: "\n" + st.log_summary())
 
 
 PERSONAL_SCHEMAS = ("router", "survey", "analytics", "courier", "sla", "bi")
