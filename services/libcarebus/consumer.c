@@ -355,8 +355,12 @@ static consumer_apply_fn consumer_handler(const consumer *c, const event *ev)
     return !only || strcmp(only, ev->stream) == 0 ? c->handlers[k].fn : NULL;
 }
 
-/* Applies events (each the next of its stream) in one transaction. */
-static batch_result consumer_apply(consumer *c, event **evs, size_t n)
+/* Applies events in one transaction. upto NULL: each is the next of its
+ * stream (seq = offset + 1). Else they are the partition's own of a read
+ * that covered each stream k from at most its offset up to upto[k]
+ * (consumer_catch_up_shared): the seqs left out between them are
+ * provably another partition's, and the offsets move to upto. */
+static batch_result consumer_apply(consumer *c, event **evs, size_t n, const uint64_t *upto)
 {
     uint64_t next[CONSUMER_MAX_STREAMS];
     bool touched[CONSUMER_MAX_STREAMS] = {false};
@@ -370,7 +374,8 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
         struct consumer_stream *s = consumer_find(c, evs[i]->stream);
         assert(s);
         size_t k = (size_t)(s - c->streams);
-        assert(evs[i]->seq == next[k] + 1);
+        assert(upto ? evs[i]->seq > next[k] && evs[i]->seq <= upto[k]
+                    : evs[i]->seq == next[k] + 1);
         tx.cause = evs[i];
         tx.cause_first = tx.nemitted;
         consumer_apply_fn fn = consumer_handler(c, evs[i]);
@@ -385,7 +390,12 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n)
         next[k] = evs[i]->seq;
         touched[k] = true;
     }
-    if (c->flush && c->flush(&tx, c->arg) == CONSUMER_RETRY)
+    for (size_t k = 0; upto && k < c->nstreams; k++)
+        if (upto[k] > next[k]) {
+            next[k] = upto[k];
+            touched[k] = true;
+        }
+    if (n && c->flush && c->flush(&tx, c->arg) == CONSUMER_RETRY)
         goto failed;
     int fenced = c->lease ? lease_fence(c->lease, c->db) : 0;
     if (fenced < 0)
@@ -463,27 +473,40 @@ static int consumer_skip(consumer *c, const event *ev)
     return 0;
 }
 
-/* Applies a batch; on a data failure, one event per transaction. */
-static int consumer_apply_all(consumer *c, event **evs, size_t n)
+/* Applies a batch (upto as consumer_apply's); on a data failure, one
+ * event per transaction, and then the offsets alone up to upto. */
+static int consumer_apply_all(consumer *c, event **evs, size_t n, const uint64_t *upto)
 {
-    batch_result r = consumer_apply(c, evs, n);
+    batch_result r = consumer_apply(c, evs, n, upto);
     if (r == BATCH_OK)
         return 0;
     if (r == BATCH_DOWN)
         return -1;
+    uint64_t one[CONSUMER_MAX_STREAMS];
     for (size_t i = 0; i < n; i++) {
         if (consumer_load(c) != 0)
             return -1;
         struct consumer_stream *s = consumer_find(c, evs[i]->stream);
         if (evs[i]->seq <= s->offset)
             continue;
-        r = consumer_apply(c, &evs[i], 1);
+        for (size_t k = 0; upto && k < c->nstreams; k++)
+            one[k] = c->streams[k].offset;
+        if (upto)
+            one[s - c->streams] = evs[i]->seq;
+        r = consumer_apply(c, &evs[i], 1, upto ? one : NULL);
         if (r == BATCH_DOWN)
             return -1;
         if (r == BATCH_DATA && (consumer_load(c) != 0 || consumer_skip(c, evs[i]) != 0))
             return -1;
     }
-    return 0;
+    if (!upto)
+        return 0;
+    if (consumer_load(c) != 0)
+        return -1;
+    bool moves = false;
+    for (size_t k = 0; k < c->nstreams; k++)
+        moves = moves || upto[k] > c->streams[k].offset;
+    return !moves || consumer_apply(c, NULL, 0, upto) == BATCH_OK ? 0 : -1;
 }
 
 static void consumer_free_all(event **evs, size_t n)
@@ -492,84 +515,95 @@ static void consumer_free_all(event **evs, size_t n)
         event_destroy(&evs[i]);
 }
 
-/* Reads one stream's log from its offset, a batch at least and more until
- * `until` (monotonic ms): 0 caught up, 1 more to do, -1. */
-static int consumer_catch_up_stream(consumer *c, struct consumer_stream *s, int64_t until)
+/* Whether ev is c's partition's (or every partition's), handled or not. */
+static bool consumer_mine(const consumer *c, const event *ev)
 {
-    event **evs = c->evs;
-    do {
-        size_t max = c->batch;
-        if (c->pace) {
-            size_t room = c->pace(c->arg);
-            if (room == 0)
-                return 1;
-            max = room < max ? room : max;
-        }
-        int n = eventlog_read(c->db, s->name, s->offset, (int)max, evs);
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            return 0;
-        int rc = consumer_apply_all(c, evs, (size_t)n);
-        consumer_free_all(evs, (size_t)n);
-        if (rc != 0 || consumer_load(c) != 0)
-            return -1;
-        if ((size_t)n < max)
-            return 0;
-    } while (time_mono_ms() < until);
-    return 1;
+    if (!c->part_of)
+        return true;
+    int p = c->part_of(ev, c->nparts, c->arg);
+    return p == CONSUMER_PART_ALL || p == c->part;
 }
 
-/* Reads a chunk of every stream and applies, in one transaction, what was
- * recorded up to their common horizon (horizon.h); again until `until`.
- * The pace, if any, bounds the whole round. 0 caught up, 1 more to do, -1. */
-static int consumer_catch_up_together(consumer *c, int64_t until)
+/* One round of a shared catch-up: reads a chunk of the streams ks (every
+ * stream together, or one) from the lowest offset of the members still
+ * going (go[m]), once, and takes what was recorded up to their common
+ * horizon (horizon.h; with one stream, the whole chunk). Each member then
+ * applies, in its own transaction, the events it takes past its own
+ * offset, and its offsets move over the whole chunk taken. A member whose
+ * apply failed gets rcs[m] = -1 and leaves the group. 1 when a chunk came
+ * back full (more to do), 0 when every stream's end was read, -1 when the
+ * read failed. The pace (cs[0]'s) bounds the round. */
+static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const size_t *ks,
+                          size_t nks)
 {
-    do {
-        size_t max = c->batch;
-        if (c->pace) {
-            size_t room = c->pace(c->arg);
-            if (room == 0)
-                return 1;
-            max = room < max ? room : max;
-        }
-        size_t per = max / c->nstreams ? max / c->nstreams : 1;
-        struct horizon_read rd[CONSUMER_MAX_STREAMS];
-        size_t start[CONSUMER_MAX_STREAMS], take[CONSUMER_MAX_STREAMS], got = 0;
-        bool full = false;
-        for (size_t k = 0; k < c->nstreams; k++) {
-            struct consumer_stream *s = &c->streams[k];
-            int n = got + per <= c->batch
-                        ? eventlog_read(c->db, s->name, s->offset, (int)per, c->evs + got)
-                        : 0;
-            if (n < 0) {
-                consumer_free_all(c->evs, got);
-                return -1;
-            }
-            for (int i = 0; i < n; i++) {
-                const event *ev = c->evs[got + (size_t)i];
-                c->rec[got + (size_t)i] = ev->recorded_at ? event_ts_us(ev->recorded_at) : 0;
-            }
-            rd[k] = (struct horizon_read){(size_t)n, (size_t)n == per, c->rec + got};
-            start[k] = got;
-            got += (size_t)n;
-            full = full || rd[k].full;
-        }
-        if (!got)
-            return 0;
-        horizon_take(rd, c->nstreams, take);
-        size_t nsel = 0;
-        for (size_t k = 0; k < c->nstreams; k++)
-            for (size_t i = 0; i < take[k]; i++)
-                c->sel[nsel++] = c->evs[start[k] + i];
-        int rc = consumer_apply_all(c, c->sel, nsel);
-        consumer_free_all(c->evs, got);
-        if (rc != 0 || consumer_load(c) != 0)
+    consumer *c0 = cs[0];
+    size_t max = c0->batch;
+    if (c0->pace) {
+        size_t room = c0->pace(c0->arg);
+        if (room == 0)
+            return 1;
+        max = room < max ? room : max;
+    }
+    size_t per = max / nks ? max / nks : 1;
+    uint64_t from[CONSUMER_MAX_STREAMS], upto[CONSUMER_MAX_STREAMS];
+    /* upto: where the round leaves each stream read (0: not read). */
+    for (size_t k = 0; k < c0->nstreams; k++) {
+        from[k] = UINT64_MAX;
+        for (size_t m = 0; m < nc; m++)
+            if (go[m] && cs[m]->streams[k].offset < from[k])
+                from[k] = cs[m]->streams[k].offset;
+        upto[k] = 0;
+    }
+    struct horizon_read rd[CONSUMER_MAX_STREAMS];
+    size_t start[CONSUMER_MAX_STREAMS], take[CONSUMER_MAX_STREAMS], got = 0;
+    bool full = false;
+    for (size_t j = 0; j < nks; j++) {
+        size_t k = ks[j];
+        int n = got + per <= c0->batch ? eventlog_read(c0->db, c0->streams[k].name, from[k],
+                                                       (int)per, c0->evs + got)
+                                       : 0;
+        if (n < 0) {
+            consumer_free_all(c0->evs, got);
             return -1;
-        if (!full)
-            return 0; /* every stream's end was read, and taken whole */
-    } while (time_mono_ms() < until);
-    return 1;
+        }
+        for (int i = 0; i < n; i++) {
+            const event *ev = c0->evs[got + (size_t)i];
+            c0->rec[got + (size_t)i] = ev->recorded_at ? event_ts_us(ev->recorded_at) : 0;
+        }
+        rd[j] = (struct horizon_read){(size_t)n, (size_t)n == per, c0->rec + got};
+        start[j] = got;
+        got += (size_t)n;
+        full = full || rd[j].full;
+    }
+    if (!got)
+        return 0;
+    horizon_take(rd, nks, take);
+    for (size_t j = 0; j < nks; j++)
+        upto[ks[j]] = take[j] ? c0->evs[start[j] + take[j] - 1]->seq : from[ks[j]];
+    for (size_t m = 0; m < nc; m++) {
+        consumer *c = cs[m];
+        if (!go[m])
+            continue;
+        uint64_t to[CONSUMER_MAX_STREAMS];
+        bool moves = false;
+        size_t nsel = 0;
+        for (size_t k = 0; k < c->nstreams; k++) {
+            to[k] = upto[k] > c->streams[k].offset ? upto[k] : c->streams[k].offset;
+            moves = moves || to[k] > c->streams[k].offset;
+        }
+        for (size_t j = 0; j < nks; j++)
+            for (size_t i = start[j]; i < start[j] + take[j]; i++)
+                if (c0->evs[i]->seq > c->streams[ks[j]].offset && consumer_mine(c, c0->evs[i]))
+                    c->sel[nsel++] = c0->evs[i];
+        /* Not partitioned: every event past the offset, each the next. */
+        if (moves && (consumer_apply_all(c, c->sel, nsel, c->part_of ? to : NULL) != 0 ||
+                      consumer_load(c) != 0)) {
+            rcs[m] = -1;
+            go[m] = false;
+        }
+    }
+    consumer_free_all(c0->evs, got);
+    return full;
 }
 
 /* Reads each stream's lag (lag.h) from the offsets committed under name
@@ -618,24 +652,66 @@ int consumer_publish_lag(consumer *c, const char *as)
     return consumer_lag_as(c, as ? as : c->name, true, &behind);
 }
 
+static bool consumer_going(const bool *go, size_t nc)
+{
+    for (size_t m = 0; m < nc; m++)
+        if (go[m])
+            return true;
+    return false;
+}
+
+int consumer_catch_up_shared(consumer **cs, size_t nc, int *rcs)
+{
+    assert(nc >= 1 && nc <= CONSUMER_SHARED_MAX);
+    bool go[CONSUMER_SHARED_MAX];
+    for (size_t m = 0; m < nc; m++) {
+        consumer *c = cs[m];
+        /* One read serves them all: the same streams, room for its chunk. */
+        assert(c->nstreams == cs[0]->nstreams && c->batch >= cs[0]->batch);
+        bool behind;
+        rcs[m] = 0;
+        go[m] = false;
+        if (c->lease && !lease_held(c->lease))
+            continue; /* a standby: the holder applies */
+        /* A partition's lag is its set's to publish (consumer_publish_lag). */
+        if (db_backing_off(c->db) || consumer_load(c) != 0 ||
+            (!c->part_of && consumer_lag(c, false, &behind) != 0)) {
+            rcs[m] = -1;
+            continue;
+        }
+        go[m] = true;
+    }
+    int64_t until = time_mono_ms() + CONSUMER_CATCHUP_MS;
+    consumer *c0 = cs[0];
+    size_t ks[CONSUMER_MAX_STREAMS], nks = c0->together && c0->nstreams > 1 ? c0->nstreams : 1;
+    int more = 0, rc = 0;
+    /* Together: every stream in each round; else one stream after the other. */
+    for (size_t first = 0; first < c0->nstreams && rc >= 0 && consumer_going(go, nc);
+         first += nks) {
+        for (size_t j = 0; j < nks; j++)
+            ks[j] = first + j;
+        do
+            rc = consumer_round(cs, nc, go, rcs, ks, nks);
+        while (rc > 0 && consumer_going(go, nc) && time_mono_ms() < until);
+        more |= rc > 0;
+    }
+    int worst = 0;
+    for (size_t m = 0; m < nc; m++) {
+        if (go[m])
+            rcs[m] = rc < 0 ? -1 : more;
+        if (rcs[m] < 0)
+            worst = -1;
+        else if (rcs[m] > 0 && worst == 0)
+            worst = 1;
+    }
+    return worst;
+}
+
 int consumer_catch_up(consumer *c)
 {
-    bool behind;
-    if (c->lease && !lease_held(c->lease))
-        return 0; /* a standby: the holder applies */
-    if (db_backing_off(c->db) || consumer_load(c) != 0 || consumer_lag(c, false, &behind) != 0)
-        return -1;
-    int64_t until = time_mono_ms() + CONSUMER_CATCHUP_MS;
-    if (c->together && c->nstreams > 1)
-        return consumer_catch_up_together(c, until);
-    int more = 0;
-    for (size_t i = 0; i < c->nstreams; i++) {
-        int rc = consumer_catch_up_stream(c, &c->streams[i], until);
-        if (rc < 0)
-            return -1;
-        more |= rc;
-    }
-    return more;
+    int rc;
+    consumer_catch_up_shared(&c, 1, &rc);
+    return rc;
 }
 
 int consumer_on_bus(consumer *c)
@@ -679,7 +755,7 @@ int consumer_on_bus(consumer *c)
             n++;
         }
     }
-    int rc = n ? consumer_apply_all(c, evs, n) : 0;
+    int rc = n ? consumer_apply_all(c, evs, n, NULL) : 0;
     consumer_free_all(evs, n);
     if (rc == 0 && gap)
         rc = consumer_catch_up(c) < 0 ? -1 : 0;

@@ -87,6 +87,17 @@ int consumer_track(consumer *c, const char *stream);
  * commit that fails. */
 int consumer_catch_up(consumer *c);
 
+/* consumer_catch_up for the partitions of one consumer that this instance
+ * holds (partset.h; consumer_set_partition), from one read: each round
+ * reads the log from the lowest of their offsets once, and each applies,
+ * in its own transaction, the events it takes past its own offset; its
+ * offsets move over the whole chunk, since what it left out was read and
+ * found another partition's. They read the same streams, with the same
+ * batch size. rcs[i] gets cs[i]'s consumer_catch_up result (a standby's
+ * is 0); returns -1 when one is -1, else 1 when one is 1, else 0. */
+#define CONSUMER_SHARED_MAX 1024
+int consumer_catch_up_shared(consumer **cs, size_t n, int *rcs);
+
 /* Drains the SUB socket (call when it is readable) and applies what it
  * brings, catching up on a gap. 0 or -1 (database down: retried by the
  * next tick). */

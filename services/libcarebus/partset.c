@@ -9,9 +9,13 @@
  * (lease_hold). Giving back goes from the highest partition down, taking
  * from the lowest up, so that two instances converge instead of trading.
  *
+ * The partitions this instance holds catch up from one read of the log
+ * (consumer_catch_up_shared), not one read each: every partition's read
+ * would decode the whole log to apply an eighth of it.
+ *
  * The loop is never held long enough for a lease to lapse: the owned
- * leases are renewed between one partition's catch-up and the next (each
- * at most about a second), and every commit renews its own (lease_fence).
+ * leases are renewed after each catch-up (at most about a second), and
+ * every commit renews its own (lease_fence).
  */
 #include "partset.h"
 
@@ -24,6 +28,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "timeutil.h"
+
+_Static_assert(PARTSET_MAX <= CONSUMER_SHARED_MAX, "a shared catch-up holds every partition");
 
 /* A partition's log is looked at this often when nothing arrives. */
 #define PARTSET_POLL_MS 1000
@@ -40,6 +46,8 @@ struct partset {
     lease **ls;
     bool *catching; /* catch up at once (a takeover, a start, more to do) */
     bool *free;     /* as at the last look (n > 1) */
+    consumer **grp; /* the partitions of a shared catch-up (n > 1) ... */
+    int *gp, *grc;  /* ... their numbers, and their results */
     int share;      /* partitions this instance should hold */
     bool registered;
     int64_t next_member_ms, next_poll_ms;
@@ -61,7 +69,10 @@ partset *partset_new(const struct partset_opts *o)
         !(ps->cs = calloc((size_t)ps->n, sizeof *ps->cs)) ||
         !(ps->ls = calloc((size_t)ps->n, sizeof *ps->ls)) ||
         !(ps->catching = calloc((size_t)ps->n, sizeof *ps->catching)) ||
-        !(ps->free = calloc((size_t)ps->n, sizeof *ps->free)))
+        !(ps->free = calloc((size_t)ps->n, sizeof *ps->free)) ||
+        !(ps->grp = calloc((size_t)ps->n, sizeof *ps->grp)) ||
+        !(ps->gp = calloc((size_t)ps->n, sizeof *ps->gp)) ||
+        !(ps->grc = calloc((size_t)ps->n, sizeof *ps->grc)))
         goto fail;
     for (int p = 0; p < ps->n; p++) {
         char cname[160];
@@ -101,6 +112,9 @@ void partset_destroy(partset **pps)
     free(ps->ls);
     free(ps->catching);
     free(ps->free);
+    free(ps->grp);
+    free(ps->gp);
+    free(ps->grc);
     free(ps->name);
     free(ps->owner);
     free(ps);
@@ -271,24 +285,48 @@ static void partset_balance(partset *ps, int64_t now)
     metrics_set("carebus_partitions_owned", held);
 }
 
-/* Applies what the logs hold: the partitions catching up at once, all of
- * them once a second (consumer_tick), and then publishes their lag. A
+/* Catches up the held partitions that `all` or their catching flag
+ * selects, from one read of the log (consumer_catch_up_shared); a
  * partition whose commit was cut keeps catching up, so that it goes on as
  * soon as the writers' back-off ends (db_backing_off), not a poll later. */
+static void partset_catch_up(partset *ps, bool all)
+{
+    size_t n = 0;
+    for (int p = 0; p < ps->n; p++)
+        if (lease_held(ps->ls[p]) && (all || ps->catching[p])) {
+            ps->grp[n] = ps->cs[p];
+            ps->gp[n++] = p;
+        }
+    if (n)
+        consumer_catch_up_shared(ps->grp, n, ps->grc);
+    for (size_t i = 0; i < n; i++) {
+        int p = ps->gp[i], rc = ps->grc[i];
+        ps->catching[p] = rc > 0 || (rc < 0 && lease_held(ps->ls[p]) && db_backing_off(ps->db));
+    }
+    partset_renew(ps);
+}
+
+/* Applies what the logs hold: the partitions catching up at once, all of
+ * them once a second (consumer_tick), and then publishes their lag. With
+ * several partitions, one read serves those this instance holds. */
 static void partset_poll(partset *ps, int64_t now)
 {
     bool due = now >= ps->next_poll_ms;
     if (due)
         ps->next_poll_ms = now + PARTSET_POLL_MS;
-    for (int p = 0; p < ps->n; p++) {
-        if (!ps->catching[p] && !due)
-            continue;
-        int rc = ps->catching[p] ? consumer_catch_up(ps->cs[p]) : consumer_tick(ps->cs[p]);
-        ps->catching[p] = rc > 0 || (rc < 0 && lease_held(ps->ls[p]) && db_backing_off(ps->db));
-        partset_renew(ps);
+    if (ps->n > 1) {
+        /* Once a second each held partition looks at the log, as its tick
+         * would; a read that finds nothing costs one query. */
+        partset_catch_up(ps, due);
+        if (due)
+            partset_publish_lag(ps);
+        return;
     }
-    if (due && ps->n > 1)
-        partset_publish_lag(ps);
+    if (!ps->catching[0] && !due)
+        return;
+    int rc = ps->catching[0] ? consumer_catch_up(ps->cs[0]) : consumer_tick(ps->cs[0]);
+    ps->catching[0] = rc > 0 || (rc < 0 && lease_held(ps->ls[0]) && db_backing_off(ps->db));
+    partset_renew(ps);
 }
 
 int partset_tick(partset *ps, int64_t now_ms)
@@ -319,12 +357,7 @@ void partset_on_bus(partset *ps)
     event *ev;
     for (int i = 0; i < PARTSET_DRAIN_MAX && bus_recv(ps->bus, &ev) == 1; i++)
         event_destroy(&ev);
-    for (int p = 0; p < ps->n; p++) {
-        if (!lease_held(ps->ls[p]))
-            continue;
-        ps->catching[p] = consumer_catch_up(ps->cs[p]) > 0;
-        partset_renew(ps);
-    }
+    partset_catch_up(ps, true);
 }
 
 void partset_publish_lag(partset *ps)

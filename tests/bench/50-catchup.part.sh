@@ -116,6 +116,14 @@ t0=$(now_ms)
 load_lifecycles "$pg" "$work" "$nevents" || die "generating or loading the events failed"
 t1=$(now_ms)
 echo "generated and loaded $(sql "SELECT count(*) FROM eventlog.events") events in $(((t1 - t0) / 1000)) s"
+# The rows the log hands out (index fetches on eventlog.events): counted
+# from here to the consumers' stop, so that a consumer reading its log
+# more than once shows (a partition each reading everything did).
+log_rows() {
+    sql "SELECT idx_tup_fetch + coalesce(seq_tup_read, 0) FROM pg_stat_user_tables
+          WHERE relid = 'eventlog.events'::regclass"
+}
+rows0=$(log_rows)
 
 # --- 2. catch-up, one consumer at a time -------------------------------------------------
 # caught_up NAME: 0 once every offset of NAME (of each of its partitions,
@@ -154,6 +162,8 @@ live_sums=$(sql "SELECT md5(string_agg(d::text, ',' ORDER BY dim, day, key)) FRO
 while read -r _ p _; do
     stop "$p"
 done <"$work/live"
+# A stopped backend has flushed its counts.
+echo "$(($(log_rows) - rows0))" >"$work/rows"
 
 # --- 4. the rebuild of the same log -------------------------------------------------------
 r0=$(now_ms)
@@ -192,6 +202,9 @@ if "analytics" in rates:
 if "sla-monitor" in rates:
     print(f"{'sla-monitor >= 20,000 events/s':<44} {rates['sla-monitor']:>10.0f}   "
           f"{v(rates['sla-monitor'] >= 20000)}")
+rows, logged = int(open(f"{work}/rows").read()), sum(int(l.split()[2]) for l in open(f"{work}/live"))
+print(f"{'rows read from the log, all catch-ups':<44} {rows:>10}   "
+      f"({rows / max(logged, 1):.2f} per event the consumers read)")
 for s in rates:
     ratio = int(after[s]) / max(int(idle[s]), 1)
     print(f"{s + ': after idle / idle size':<44} {ratio:>9.1f}x   {v(ratio <= 2)}")

@@ -5,7 +5,8 @@
  * eventlog.part_of; an instance alone takes every partition; a second one
  * gets a fair share (the first gives the extras back); when one stops
  * renewing, the other takes its partitions back; each partition applies
- * only its own events and those for every partition, each exactly once.
+ * only its own events and those for every partition, each exactly once;
+ * the partitions an instance holds catch up from one read of the log.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -104,7 +105,7 @@ static const struct consumer_handler handlers[] = {
     [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = {NULL, on_reply},
 };
 
-static void append(const char *agent)
+static void append_to(const char *stream, const char *agent)
 {
     Carebus__V1__AgentReplied r = CAREBUS__V1__AGENT_REPLIED__INIT;
     r.agent_id = (char *)agent;
@@ -113,8 +114,13 @@ static void append(const char *agent)
     ev.body_case = CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED;
     ev.agent_replied = &r;
     struct eventlog_entry e = {.ev = &ev};
-    assert_int_equal(eventlog_append(g_db, "survey", &e, 1), 0);
+    assert_int_equal(eventlog_append(g_db, stream, &e, 1), 0);
     eventlog_entry_release(&e);
+}
+
+static void append(const char *agent)
+{
+    append_to("survey", agent);
 }
 
 static partset *make(db *d, bus *b, const char *owner)
@@ -210,6 +216,86 @@ static void test_a_fair_share_each_and_a_dead_ones_taken_over(void **state)
     bus_destroy(&b2);
 }
 
+/* How often the first partition's catch-up read the log (its pace is
+ * asked once before each read). */
+static int g_reads;
+
+static size_t count_reads(void *arg)
+{
+    (void)arg;
+    g_reads++;
+    return SIZE_MAX;
+}
+
+static void test_the_partitions_held_share_one_read(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    bus *b = bus_new();
+    consumer *cs[PARTS];
+    int rcs[PARTS];
+    for (int p = 0; p < PARTS; p++) {
+        char name[32];
+        snprintf(name, sizeof name, "shared/%d", p);
+        cs[p] = consumer_new(name, g_db, b, NULL, handlers, sizeof handlers / sizeof handlers[0],
+                             NULL);
+        assert_non_null(cs[p]);
+        assert_int_equal(consumer_track(cs[p], "router"), 0);
+        consumer_set_partition(cs[p], p, PARTS, part_of);
+    }
+    consumer_set_pace(cs[0], count_reads);
+    memset(g_applied, 0, sizeof g_applied);
+    /* seq 1..12: agent-0, agent-1, agent-2, all, ...; nothing for agent-3. */
+    static const char *const agents[] = {"agent-0", "agent-1", "agent-2", "all"};
+    for (int i = 0; i < 12; i++)
+        append_to("router", agents[i % 4]);
+    /* Partition 1 has applied up to seq 6 already (it was another
+     * instance's): the read starts from the lowest offset, and it applies
+     * only what lies past its own. */
+    assert_int_equal(db_command(g_db,
+                                "INSERT INTO eventlog.offsets (consumer, stream, seq)"
+                                " VALUES ('shared/1', 'router', 6)",
+                                0, NULL),
+                     0);
+
+    assert_int_equal(consumer_catch_up_shared(cs, PARTS, rcs), 0);
+    assert_int_equal(g_reads, 1); /* one read for the four of them */
+    for (int seq = 1; seq <= 12; seq++)
+        for (int p = 0; p < PARTS; p++) {
+            int mine = seq % 4 == 0 || (seq - 1) % 4 == p;
+            assert_int_equal(g_applied[p][seq], mine && !(p == 1 && seq <= 6) ? 1 : 0);
+        }
+    /* Every offset at the tail, also partition 3's, which had nothing of
+     * its own but "all": the lag reads zero. */
+    for (int p = 0; p < PARTS; p++) {
+        assert_int_equal(rcs[p], 0);
+        assert_int_equal(consumer_offset(cs[p], "router"), 12);
+    }
+    PGresult *r = db_exec(g_db, "SELECT eventlog.consumer_seq('shared/3', 'router') AS s", 0, NULL);
+    assert_string_equal(db_value(r, 0, "s"), "12");
+    PQclear(r);
+
+    /* Then only partition 2's: the others' offsets move past it unread. */
+    append_to("router", "agent-2");
+    g_reads = 0;
+    assert_int_equal(consumer_catch_up_shared(cs, PARTS, rcs), 0);
+    assert_int_equal(g_reads, 1);
+    for (int p = 0; p < PARTS; p++) {
+        assert_int_equal(g_applied[p][13], p == 2);
+        assert_int_equal(consumer_offset(cs[p], "router"), 13);
+        /* Its own and the "all" ones: 1 and 2 of seq 1..12 and 13. */
+        static const uint64_t own[PARTS] = {6, 3, 7, 3};
+        assert_int_equal(consumer_applied(cs[p]), own[p]);
+    }
+    /* Nothing new: a read that finds nothing, no transaction. */
+    g_reads = 0;
+    assert_int_equal(consumer_catch_up_shared(cs, PARTS, rcs), 0);
+    assert_int_equal(g_reads, 1);
+    for (int p = 0; p < PARTS; p++)
+        consumer_destroy(&cs[p]);
+    bus_destroy(&b);
+}
+
 static void test_a_different_count_is_refused(void **state)
 {
     (void)state;
@@ -237,6 +323,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_partition_of_an_id_is_the_same_in_c_and_sql),
         cmocka_unit_test(test_a_fair_share_each_and_a_dead_ones_taken_over),
+        cmocka_unit_test(test_the_partitions_held_share_one_read),
         cmocka_unit_test(test_a_different_count_is_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
