@@ -531,8 +531,9 @@ static bool consumer_mine(const consumer *c, const event *ev)
  * applies, in its own transaction, the events it takes past its own
  * offset, and its offsets move over the whole chunk taken. A member whose
  * apply failed gets rcs[m] = -1 and leaves the group. 1 when a chunk came
- * back full (more to do), 0 when every stream's end was read, -1 when the
- * read failed. The pace (cs[0]'s) bounds the round. */
+ * back full (more to do), 2 when the pace (cs[0]'s, which bounds the
+ * round) holds it (more to do, later), 0 when every stream's end was
+ * read, -1 when the read failed. */
 static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const size_t *ks,
                           size_t nks)
 {
@@ -541,7 +542,7 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
     if (c0->pace) {
         size_t room = c0->pace(c0->arg);
         if (room == 0)
-            return 1;
+            return 2;
         max = room < max ? room : max;
     }
     size_t per = max / nks ? max / nks : 1;
@@ -692,13 +693,13 @@ int consumer_catch_up_shared(consumer **cs, size_t nc, int *rcs)
             ks[j] = first + j;
         do
             rc = consumer_round(cs, nc, go, rcs, ks, nks);
-        while (rc > 0 && consumer_going(go, nc) && time_mono_ms() < until);
+        while (rc == 1 && consumer_going(go, nc) && time_mono_ms() < until);
         more |= rc > 0;
     }
     int worst = 0;
     for (size_t m = 0; m < nc; m++) {
         if (go[m])
-            rcs[m] = rc < 0 ? -1 : more;
+            rcs[m] = rc < 0 ? -1 : more; /* 0 or 1 */
         if (rcs[m] < 0)
             worst = -1;
         else if (rcs[m] > 0 && worst == 0)

@@ -297,8 +297,9 @@ static void partset_catch_up(partset *ps, bool all)
             ps->grp[n] = ps->cs[p];
             ps->gp[n++] = p;
         }
-    if (n)
-        consumer_catch_up_shared(ps->grp, n, ps->grc);
+    if (!n)
+        return;
+    consumer_catch_up_shared(ps->grp, n, ps->grc);
     for (size_t i = 0; i < n; i++) {
         int p = ps->gp[i], rc = ps->grc[i];
         ps->catching[p] = rc > 0 || (rc < 0 && lease_held(ps->ls[p]) && db_backing_off(ps->db));
