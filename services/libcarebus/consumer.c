@@ -583,6 +583,11 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
         upto[ks[j]] = take[j] ? c0->evs[start[j] + take[j] - 1]->seq : from[ks[j]];
     for (size_t m = 0; m < nc; m++) {
         consumer *c = cs[m];
+        if (go[m] && db_backing_off(c->db)) {
+            /* A commit was cut (another member's): no more this turn. */
+            rcs[m] = -1;
+            go[m] = false;
+        }
         if (!go[m])
             continue;
         uint64_t to[CONSUMER_MAX_STREAMS];

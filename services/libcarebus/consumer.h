@@ -18,7 +18,9 @@
  * Several instances of a service share one consumer: the one that holds its
  * lease (lease.h) applies, each transaction checking the lease's fencing
  * token before it commits; the others stand by. A partitioned consumer is
- * one of these per partition (partset.h), each applying its own events.
+ * one of these per partition (partset.h), each applying its own events;
+ * those one instance holds catch up from one read of the log
+ * (consumer_catch_up_shared).
  */
 #ifndef CAREBUS_CONSUMER_H
 #define CAREBUS_CONSUMER_H
