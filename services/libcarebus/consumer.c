@@ -54,6 +54,15 @@ struct consumer_stream {
     uint64_t offset;
 };
 
+struct consumer_txn {
+    consumer *c;
+    const uint64_t *next; /* each stream's last seq in the transaction */
+    const event *cause;
+    size_t cause_first;             /* index in emitted of the cause's first event */
+    struct eventlog_entry *emitted; /* packed at emit, appended at commit */
+    size_t nemitted, cap;
+};
+
 struct consumer {
     char *name;
     db *db;
@@ -79,15 +88,12 @@ struct consumer {
     lease *lease;             /* NULL: the only instance; else applies while held */
     consumer_part_fn part_of; /* NULL: not partitioned */
     int part, nparts;         /* this consumer's partition, of nparts */
-};
-
-struct consumer_txn {
-    consumer *c;
-    const uint64_t *next; /* each stream's last seq in the transaction */
-    const event *cause;
-    size_t cause_first;             /* index in emitted of the cause's first event */
-    struct eventlog_entry *emitted; /* packed at emit, appended at commit */
-    size_t nemitted, cap;
+    /* Its share of a shared catch-up's round (consumer_round): nsel events
+     * of sel, the offsets to move to, and its part of the transaction. */
+    size_t nsel;
+    uint64_t to[CONSUMER_MAX_STREAMS], next[CONSUMER_MAX_STREAMS];
+    bool moves;
+    consumer_txn rtx;
 };
 
 typedef enum { BATCH_OK, BATCH_DOWN, BATCH_DATA } batch_result;
@@ -355,33 +361,34 @@ static consumer_apply_fn consumer_handler(const consumer *c, const event *ev)
     return !only || strcmp(only, ev->stream) == 0 ? c->handlers[k].fn : NULL;
 }
 
-/* Applies events in one transaction. upto NULL: each is the next of its
- * stream (seq = offset + 1). Else they are the partition's own of a read
- * that covered each stream k from at most its offset up to upto[k]
- * (consumer_catch_up_shared): the seqs left out between them are
- * provably another partition's, and the offsets move to upto. */
-static batch_result consumer_apply(consumer *c, event **evs, size_t n, const uint64_t *upto)
+/* c's part of a transaction, in the open one: its events' handlers, its
+ * flush, its lease's fence, its emitted events and its offsets, moved in
+ * next. upto NULL: each event is the next of its stream (seq = offset +
+ * 1). Else they are the partition's own of a read that covered each
+ * stream k from at most its offset up to upto[k] (consumer_round): the
+ * seqs left out between them are provably another partition's, and the
+ * offsets move to upto. BATCH_OK; BATCH_DOWN when the lease was taken
+ * over or another instance moved the offsets (roll back, reload); or
+ * BATCH_DATA when it failed (roll back). */
+static batch_result consumer_run(consumer *c, consumer_txn *tx, uint64_t *next, event **evs,
+                                 size_t n, const uint64_t *upto)
 {
-    uint64_t next[CONSUMER_MAX_STREAMS];
     bool touched[CONSUMER_MAX_STREAMS] = {false};
     for (size_t i = 0; i < c->nstreams; i++)
         next[i] = c->streams[i].offset;
-
-    consumer_txn tx = {.c = c, .next = next};
-    if (consumer_begin(c, c->db) != 0)
-        return BATCH_DOWN;
+    *tx = (consumer_txn){.c = c, .next = next};
     for (size_t i = 0; i < n; i++) {
         struct consumer_stream *s = consumer_find(c, evs[i]->stream);
         assert(s);
         size_t k = (size_t)(s - c->streams);
         assert(upto ? evs[i]->seq > next[k] && evs[i]->seq <= upto[k]
                     : evs[i]->seq == next[k] + 1);
-        tx.cause = evs[i];
-        tx.cause_first = tx.nemitted;
+        tx->cause = evs[i];
+        tx->cause_first = tx->nemitted;
         consumer_apply_fn fn = consumer_handler(c, evs[i]);
-        consumer_result r = fn ? fn(&tx, evs[i], c->arg) : CONSUMER_OK;
+        consumer_result r = fn ? fn(tx, evs[i], c->arg) : CONSUMER_OK;
         if (r == CONSUMER_RETRY)
-            goto failed;
+            return BATCH_DATA;
         if (r == CONSUMER_SKIP) {
             metrics_add("carebus_consumer_skipped_total", 1);
             log_warn("skipped event %s (%s %s/%" PRIu64 "): it cannot apply", evs[i]->event_id,
@@ -395,21 +402,17 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n, const uin
             next[k] = upto[k];
             touched[k] = true;
         }
-    if (n && c->flush && c->flush(&tx, c->arg) == CONSUMER_RETRY)
-        goto failed;
+    if (n && c->flush && c->flush(tx, c->arg) == CONSUMER_RETRY)
+        return BATCH_DATA;
     int fenced = c->lease ? lease_fence(c->lease, c->db) : 0;
     if (fenced < 0)
-        goto failed;
+        return BATCH_DATA;
     if (fenced) {
         log_info("%s: lease taken over: rolling back a batch of %zu events", c->name, n);
-        db_rollback(c->db);
-        c->loaded = false;
-        consumer_txn_clear(&tx);
-        consumer_done(c, false);
         return BATCH_DOWN;
     }
-    if (tx.nemitted && eventlog_append(c->db, c->output, tx.emitted, tx.nemitted) != 0)
-        goto failed;
+    if (tx->nemitted && eventlog_append(c->db, c->output, tx->emitted, tx->nemitted) != 0)
+        return BATCH_DATA;
     for (size_t k = 0; k < c->nstreams; k++) {
         if (!touched[k])
             continue;
@@ -418,39 +421,57 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n, const uin
         if (rc == 1) {
             log_info("another instance advanced %s's offset on \"%s\": reloading", c->name,
                      c->streams[k].name);
-            db_rollback(c->db);
-            c->loaded = false;
-            consumer_txn_clear(&tx);
-            consumer_done(c, false);
             return BATCH_DOWN;
         }
         if (rc != 0)
-            goto failed;
+            return BATCH_DATA;
     }
-    if (db_commit(c->db) != 0) {
-        /* The outcome is unknown: reload the offsets before going on. */
-        c->loaded = false;
-        consumer_txn_clear(&tx);
-        consumer_done(c, false);
-        return BATCH_DOWN;
-    }
+    return BATCH_OK;
+}
+
+/* c's part of a transaction that did not commit (rolled back, or its
+ * outcome unknown): the offsets are read again before the next event. */
+static void consumer_undo(consumer *c, consumer_txn *tx)
+{
+    consumer_txn_clear(tx);
+    c->loaded = false;
+    consumer_done(c, false);
+}
+
+/* c's part of a transaction that committed, n events. */
+static void consumer_committed(consumer *c, consumer_txn *tx, const uint64_t *next, size_t n)
+{
     for (size_t k = 0; k < c->nstreams; k++)
         c->streams[k].offset = next[k];
     /* The bytes the log handed back: published as its readers will see them. */
-    for (size_t i = 0; i < tx.nemitted; i++)
-        bus_publish_bytes(c->bus, c->output, tx.emitted[i].wire, tx.emitted[i].wire_len);
+    for (size_t i = 0; i < tx->nemitted; i++)
+        bus_publish_bytes(c->bus, c->output, tx->emitted[i].wire, tx->emitted[i].wire_len);
     c->applied += n;
     metrics_add("carebus_consumer_applied_total", (double)n);
-    consumer_txn_clear(&tx);
+    consumer_txn_clear(tx);
     consumer_done(c, true);
-    return BATCH_OK;
+}
 
-failed:
-    db_rollback(c->db);
-    consumer_txn_clear(&tx);
-    c->loaded = false;
-    consumer_done(c, false);
-    return db_up(c->db) ? BATCH_DATA : BATCH_DOWN;
+/* Applies events in one transaction (evs, n and upto as consumer_run's). */
+static batch_result consumer_apply(consumer *c, event **evs, size_t n, const uint64_t *upto)
+{
+    uint64_t next[CONSUMER_MAX_STREAMS];
+    consumer_txn tx;
+    if (consumer_begin(c, c->db) != 0)
+        return BATCH_DOWN;
+    batch_result r = consumer_run(c, &tx, next, evs, n, upto);
+    if (r != BATCH_OK) {
+        db_rollback(c->db);
+        consumer_undo(c, &tx);
+        return r == BATCH_DATA && db_up(c->db) ? BATCH_DATA : BATCH_DOWN;
+    }
+    if (db_commit(c->db) != 0) {
+        /* The outcome is unknown: reload the offsets before going on. */
+        consumer_undo(c, &tx);
+        return BATCH_DOWN;
+    }
+    consumer_committed(c, &tx, next, n);
+    return BATCH_OK;
 }
 
 /* Skips one event that cannot apply: the offset alone moves past it. */
@@ -524,12 +545,58 @@ static bool consumer_mine(const consumer *c, const event *ev)
     return p == CONSUMER_PART_ALL || p == c->part;
 }
 
+/* The members' shares of a round (consumer_round) in one transaction,
+ * each fenced by its own lease in it and its offsets advanced from where
+ * it had them: one commit rather than one per partition. 0 when it
+ * committed; 1 when it was rolled back, nothing of it standing (the
+ * members then apply one by one); -1 when its commit's outcome is
+ * unknown (each member reads its offsets again). */
+static int consumer_apply_round(consumer **cs, size_t nc, const bool *go)
+{
+    size_t first = 0, end = 0;
+    while (!go[first] || !cs[first]->moves)
+        first++;
+    db *d = cs[first]->db;
+    if (consumer_begin(cs[first], d) != 0)
+        return 1;
+    batch_result r = BATCH_OK;
+    for (size_t m = first; m < nc && r == BATCH_OK; m++) {
+        consumer *c = cs[m];
+        if (!go[m] || !c->moves)
+            continue;
+        assert(c->db == d && "the members of a shared catch-up share their connection");
+        if (m != first && c->lease && lease_hold(c->lease, d) != 0) {
+            r = BATCH_DATA;
+            break;
+        }
+        r = consumer_run(c, &c->rtx, c->next, c->sel, c->nsel, c->to);
+        end = m + 1; /* its rtx is set */
+    }
+    int commit = r == BATCH_OK ? db_commit(d) : (db_rollback(d), 1);
+    for (size_t m = first; m < end; m++) {
+        consumer *c = cs[m];
+        if (!go[m] || !c->moves)
+            continue;
+        if (commit == 0) {
+            consumer_committed(c, &c->rtx, c->next, c->nsel);
+        } else if (r == BATCH_OK) {
+            consumer_undo(c, &c->rtx); /* the outcome is unknown */
+        } else {
+            /* Rolled back: the offsets in memory are still true. */
+            consumer_txn_clear(&c->rtx);
+            consumer_done(c, false);
+        }
+    }
+    return commit == 0 ? 0 : r == BATCH_OK ? -1 : 1;
+}
+
 /* One round of a shared catch-up: reads a chunk of the streams ks (every
  * stream together, or one) from the lowest offset of the members still
  * going (go[m]), once, and takes what was recorded up to their common
  * horizon (horizon.h; with one stream, the whole chunk). Each member then
- * applies, in its own transaction, the events it takes past its own
- * offset, and its offsets move over the whole chunk taken. A member whose
+ * applies the events it takes past its own offset, and its offsets move
+ * over the whole chunk taken: all in one transaction, or each in its own
+ * when that one was rolled back. A member whose
  * apply failed gets rcs[m] = -1 and leaves the group. 1 when a chunk came
  * back full (more to do), 2 when the pace (cs[0]'s, which bounds the
  * round) holds it (more to do, later), 0 when every stream's end was
@@ -581,6 +648,9 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
     horizon_take(rd, nks, take);
     for (size_t j = 0; j < nks; j++)
         upto[ks[j]] = take[j] ? c0->evs[start[j] + take[j] - 1]->seq : from[ks[j]];
+    /* Each member's share: its events past its offset, and its offsets
+     * moved over the whole chunk taken. */
+    size_t movers = 0;
     for (size_t m = 0; m < nc; m++) {
         consumer *c = cs[m];
         if (go[m] && db_backing_off(c->db)) {
@@ -590,20 +660,29 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
         }
         if (!go[m])
             continue;
-        uint64_t to[CONSUMER_MAX_STREAMS];
-        bool moves = false;
-        size_t nsel = 0;
+        c->moves = false;
+        c->nsel = 0;
         for (size_t k = 0; k < c->nstreams; k++) {
-            to[k] = upto[k] > c->streams[k].offset ? upto[k] : c->streams[k].offset;
-            moves = moves || to[k] > c->streams[k].offset;
+            c->to[k] = upto[k] > c->streams[k].offset ? upto[k] : c->streams[k].offset;
+            c->moves = c->moves || c->to[k] > c->streams[k].offset;
         }
         for (size_t j = 0; j < nks; j++)
             for (size_t i = start[j]; i < start[j] + take[j]; i++)
                 if (c0->evs[i]->seq > c->streams[ks[j]].offset && consumer_mine(c, c0->evs[i]))
-                    c->sel[nsel++] = c0->evs[i];
+                    c->sel[c->nsel++] = c0->evs[i];
+        movers += c->moves;
+    }
+    /* All in one transaction, or else (it was rolled back) each member in
+     * its own, which finds the one that failed and goes on with the
+     * others. */
+    int one = movers > 1 ? consumer_apply_round(cs, nc, go) : 1;
+    for (size_t m = 0; m < nc && one != 0; m++) {
+        consumer *c = cs[m];
+        if (!go[m] || !c->moves)
+            continue;
         /* Not partitioned: every event past the offset, each the next. */
-        if (moves && (consumer_apply_all(c, c->sel, nsel, c->part_of ? to : NULL) != 0 ||
-                      consumer_load(c) != 0)) {
+        if (one < 0 || consumer_apply_all(c, c->sel, c->nsel, c->part_of ? c->to : NULL) != 0 ||
+            consumer_load(c) != 0) {
             rcs[m] = -1;
             go[m] = false;
         }

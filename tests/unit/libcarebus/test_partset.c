@@ -6,7 +6,8 @@
  * gets a fair share (the first gives the extras back); when one stops
  * renewing, the other takes its partitions back; each partition applies
  * only its own events and those for every partition, each exactly once;
- * the partitions an instance holds catch up from one read of the log.
+ * the partitions an instance holds catch up from one read of the log,
+ * in one transaction, and one of them taken over meanwhile stops alone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include "db.h"
 #include "eventlog.h"
 #include "id.h"
+#include "lease.h"
 #include "partset.h"
 #include "testdb.h"
 #include "timeutil.h"
@@ -296,6 +298,95 @@ static void test_the_partitions_held_share_one_read(void **state)
     bus_destroy(&b);
 }
 
+/* A partition's applications, counted once its transaction committed. */
+struct counted {
+    int part;
+    int pending[64], applied[64];
+};
+
+static consumer_result on_reply_counted(consumer_txn *tx, const event *ev, void *arg)
+{
+    (void)tx;
+    struct counted *k = arg;
+    assert_true(ev->seq < 64);
+    k->pending[ev->seq]++;
+    return CONSUMER_OK;
+}
+
+static void counted_done(bool committed, void *arg)
+{
+    struct counted *k = arg;
+    for (int i = 0; i < 64; i++)
+        k->applied[i] += committed ? k->pending[i] : 0;
+    memset(k->pending, 0, sizeof k->pending);
+}
+
+static const struct consumer_handler counted_handlers[] = {
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = {NULL, on_reply_counted},
+};
+
+static void test_a_partition_taken_over_mid_round_stops_alone(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    bus *b = bus_new();
+    consumer *cs[PARTS];
+    lease *ls[PARTS];
+    int rcs[PARTS];
+    static struct counted k[PARTS];
+    for (int p = 0; p < PARTS; p++) {
+        char name[32];
+        snprintf(name, sizeof name, "fenced/%d", p);
+        k[p].part = p;
+        cs[p] = consumer_new(name, g_db, b, NULL, counted_handlers,
+                             sizeof counted_handlers / sizeof counted_handlers[0], &k[p]);
+        assert_non_null(cs[p]);
+        assert_int_equal(consumer_track(cs[p], "courier"), 0);
+        consumer_set_partition(cs[p], p, PARTS, part_of);
+        consumer_set_done(cs[p], counted_done);
+        assert_non_null(ls[p] = lease_new("fenced", p, "me:1", MS));
+        assert_int_equal(lease_tick(ls[p], g_db, time_mono_ms()), LEASE_GAINED);
+        consumer_set_lease(cs[p], ls[p]);
+    }
+    static const char *const agents[] = {"agent-0", "agent-1", "agent-2", "all"};
+    for (int i = 0; i < 8; i++)
+        append_to("courier", agents[i % 4]);
+    /* Another instance took partition 2 over (as after a stall): the round's
+     * one transaction is fenced on it and rolled back; the others commit
+     * each on its own, and 2 applies nothing. */
+    assert_int_equal(db_command(g_db,
+                                "UPDATE eventlog.leases SET owner = 'thief:9', token = token + 1"
+                                " WHERE consumer = 'fenced' AND part = 2",
+                                0, NULL),
+                     0);
+    assert_int_equal(consumer_catch_up_shared(cs, PARTS, rcs), -1);
+    for (int p = 0; p < PARTS; p++) {
+        uint64_t off;
+        char name[32];
+        snprintf(name, sizeof name, "fenced/%d", p);
+        assert_int_equal(eventlog_offset_get(g_db, name, "courier", &off), 0);
+        assert_int_equal(rcs[p], p == 2 ? -1 : 0);
+        assert_int_equal(off, p == 2 ? 0 : 8);
+        assert_int_equal(lease_held(ls[p]), p != 2);
+        for (int seq = 1; seq <= 8; seq++) {
+            int mine = seq % 4 == 0 || (seq - 1) % 4 == p;
+            assert_int_equal(k[p].applied[seq], mine && p != 2 ? 1 : 0);
+        }
+    }
+    /* Then the three left in one transaction again. */
+    append_to("courier", "all");
+    assert_int_equal(consumer_catch_up_shared(cs, PARTS, rcs), 0);
+    for (int p = 0; p < PARTS; p++) {
+        assert_int_equal(k[p].applied[9], p != 2);
+        assert_int_equal(consumer_offset(cs[p], "courier"), p == 2 ? 0 : 9);
+    }
+    for (int p = 0; p < PARTS; p++) {
+        consumer_destroy(&cs[p]);
+        lease_destroy(&ls[p]);
+    }
+    bus_destroy(&b);
+}
+
 static void test_a_different_count_is_refused(void **state)
 {
     (void)state;
@@ -324,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_the_partition_of_an_id_is_the_same_in_c_and_sql),
         cmocka_unit_test(test_a_fair_share_each_and_a_dead_ones_taken_over),
         cmocka_unit_test(test_the_partitions_held_share_one_read),
+        cmocka_unit_test(test_a_partition_taken_over_mid_round_stops_alone),
         cmocka_unit_test(test_a_different_count_is_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
