@@ -9,9 +9,10 @@
  * (lease_hold). Giving back goes from the highest partition down, taking
  * from the lowest up, so that two instances converge instead of trading.
  *
- * The partitions this instance holds catch up from one read of the log
- * (consumer_catch_up_shared), not one read each: every partition's read
- * would decode the whole log to apply an eighth of it.
+ * The partitions this instance holds catch up from one read of the log,
+ * in one transaction per batch (consumer_catch_up_shared), not one read
+ * and one transaction each: every partition's read would decode the whole
+ * log to apply an eighth of it.
  *
  * The loop is never held long enough for a lease to lapse: the owned
  * leases are renewed after each catch-up (at most about a second), and
