@@ -318,7 +318,7 @@ static void partset_poll(partset *ps, int64_t now)
         ps->next_poll_ms = now + PARTSET_POLL_MS;
     if (ps->n > 1) {
         /* Once a second each held partition looks at the log, as its tick
-         * would; a read that finds nothing costs one query. */
+         * would; a read that finds nothing costs a query per stream. */
         partset_catch_up(ps, due);
         if (due)
             partset_publish_lag(ps);
