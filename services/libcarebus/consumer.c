@@ -381,8 +381,7 @@ static batch_result consumer_run(consumer *c, consumer_txn *tx, uint64_t *next, 
         struct consumer_stream *s = consumer_find(c, evs[i]->stream);
         assert(s);
         size_t k = (size_t)(s - c->streams);
-        assert(upto ? evs[i]->seq > next[k] && evs[i]->seq <= upto[k]
-                    : evs[i]->seq == next[k] + 1);
+        assert(upto ? evs[i]->seq > next[k] && evs[i]->seq <= upto[k] : evs[i]->seq == next[k] + 1);
         tx->cause = evs[i];
         tx->cause_first = tx->nemitted;
         consumer_apply_fn fn = consumer_handler(c, evs[i]);
@@ -627,9 +626,9 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
     bool full = false;
     for (size_t j = 0; j < nks; j++) {
         size_t k = ks[j];
-        int n = got + per <= c0->batch ? eventlog_read(c0->db, c0->streams[k].name, from[k],
-                                                       (int)per, c0->evs + got)
-                                       : 0;
+        int n = got + per <= c0->batch
+                    ? eventlog_read(c0->db, c0->streams[k].name, from[k], (int)per, c0->evs + got)
+                    : 0;
         if (n < 0) {
             consumer_free_all(c0->evs, got);
             return -1;

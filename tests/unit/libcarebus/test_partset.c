@@ -239,8 +239,8 @@ static void test_the_partitions_held_share_one_read(void **state)
     for (int p = 0; p < PARTS; p++) {
         char name[32];
         snprintf(name, sizeof name, "shared/%d", p);
-        cs[p] = consumer_new(name, g_db, b, NULL, handlers, sizeof handlers / sizeof handlers[0],
-                             NULL);
+        cs[p] =
+            consumer_new(name, g_db, b, NULL, handlers, sizeof handlers / sizeof handlers[0], NULL);
         assert_non_null(cs[p]);
         assert_int_equal(consumer_track(cs[p], "router"), 0);
         consumer_set_partition(cs[p], p, PARTS, part_of);
