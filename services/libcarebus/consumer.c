@@ -13,9 +13,12 @@
  *
  * A commit whose outcome is unknown (cut at CAREBUS_SYNC_WAIT_MS while the
  * synchronous standby is away, or its connection lost) makes the
- * connection's writers back off (db_backing_off): until then no batch
- * starts, the bus is drained (the log keeps what it brought) and the calls
- * return -1 at once, so that the loop goes back to HTTP between two
+ * connection's writers back off: db_begin refuses every batch meanwhile
+ * (DB_NOT_NOW). So that no batch is read from the log only to be refused,
+ * a consumer whose last write was refused or failed at commit (held_off)
+ * asks db_begin first, with an empty transaction, before it reads: while
+ * refused, the bus is drained (the log keeps what it brought) and the
+ * calls return -1 at once, and the loop goes back to HTTP between two
  * bounded commits rather than holding one after the other.
  *
  * Batches: the bus path takes what waits on the socket, up to the batch
@@ -85,6 +88,7 @@ struct consumer {
     int linger_ms;
     bool together;            /* catch up every stream at once (horizon.h) */
     int64_t lag_next_ms;      /* when the lag is next published (monotonic) */
+    bool held_off;            /* the last write was refused or failed at commit (see the top) */
     lease *lease;             /* NULL: the only instance; else applies while held */
     consumer_part_fn part_of; /* NULL: not partitioned */
     int part, nparts;         /* this consumer's partition, of nparts */
@@ -253,8 +257,12 @@ bool consumer_active(const consumer *c)
 
 int consumer_begin(consumer *c, db *d)
 {
-    if (db_begin(d) != 0)
-        return -1;
+    int rc = db_begin(d);
+    if (rc != 0) {
+        if (c)
+            c->held_off = true;
+        return rc;
+    }
     if (c && c->lease && (lease_limit_txn(c->lease, d) != 0 || lease_hold(c->lease, d) != 0)) {
         db_rollback(d);
         return -1;
@@ -466,6 +474,7 @@ static batch_result consumer_apply(consumer *c, event **evs, size_t n, const uin
     }
     if (db_commit(c->db) != 0) {
         /* The outcome is unknown: reload the offsets before going on. */
+        c->held_off = true;
         consumer_undo(c, &tx);
         return BATCH_DOWN;
     }
@@ -487,6 +496,7 @@ static int consumer_skip(consumer *c, const event *ev)
         db_commit(c->db) != 0) {
         db_rollback(c->db);
         c->loaded = false;
+        c->held_off = true;
         return -1;
     }
     s->offset = ev->seq;
@@ -579,7 +589,8 @@ static int consumer_apply_round(consumer **cs, size_t nc, const bool *go)
         if (commit == 0) {
             consumer_committed(c, &c->rtx, c->next, c->nsel);
         } else if (r == BATCH_OK) {
-            consumer_undo(c, &c->rtx); /* the outcome is unknown */
+            c->held_off = true; /* the outcome is unknown */
+            consumer_undo(c, &c->rtx);
         } else {
             /* Rolled back: the offsets in memory are still true. */
             consumer_txn_clear(&c->rtx);
@@ -599,10 +610,32 @@ static int consumer_apply_round(consumer **cs, size_t nc, const bool *go)
  * apply failed gets rcs[m] = -1 and leaves the group. 1 when a chunk came
  * back full (more to do), 2 when the pace (cs[0]'s, which bounds the
  * round) holds it (more to do, later), 0 when every stream's end was
- * read, -1 when the read failed. */
+ * read (or, the members held off, nothing read: each rcs -1), -1 when
+ * the read failed. */
+static bool consumer_going(const bool *go, size_t nc)
+{
+    for (size_t m = 0; m < nc; m++)
+        if (go[m])
+            return true;
+    return false;
+}
+
 static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const size_t *ks,
                           size_t nks)
 {
+    /* The members share their connection: a write of one refused or cut
+     * (held_off) holds them all, before anything is read, this turn. */
+    bool off = false;
+    for (size_t m = 0; m < nc; m++)
+        off = off || (go[m] && cs[m]->held_off);
+    for (size_t m = 0; off && m < nc; m++)
+        if (go[m]) {
+            cs[m]->held_off = true;
+            rcs[m] = -1;
+            go[m] = false;
+        }
+    if (off)
+        return 0;
     consumer *c0 = cs[0];
     size_t max = c0->batch;
     if (c0->pace) {
@@ -652,11 +685,6 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
     size_t movers = 0;
     for (size_t m = 0; m < nc; m++) {
         consumer *c = cs[m];
-        if (go[m] && db_backing_off(c->db)) {
-            /* A commit was cut (another member's): no more this turn. */
-            rcs[m] = -1;
-            go[m] = false;
-        }
         if (!go[m])
             continue;
         c->moves = false;
@@ -736,12 +764,25 @@ int consumer_publish_lag(consumer *c, const char *as)
     return consumer_lag_as(c, as ? as : c->name, true, &behind);
 }
 
-static bool consumer_going(const bool *go, size_t nc)
+/* After a write that was refused or failed at commit: whether db_begin
+ * admits a write transaction now, asked with an empty one (its refusal
+ * costs nothing; its admission a BEGIN and a ROLLBACK, once), so that no
+ * batch is read or received that it would refuse. 0 admitted (or not
+ * asked: the connection is down, the read fails first), -1 not now. */
+static int consumer_admitted(consumer *c)
 {
-    for (size_t m = 0; m < nc; m++)
-        if (go[m])
-            return true;
-    return false;
+    if (!c->held_off || !db_up(c->db))
+        return 0;
+    if (db_begin(c->db) != 0)
+        return -1;
+    db_rollback(c->db);
+    c->held_off = false;
+    return 0;
+}
+
+bool consumer_held_off(const consumer *c)
+{
+    return c->held_off;
 }
 
 int consumer_catch_up_shared(consumer **cs, size_t nc, int *rcs)
@@ -758,7 +799,7 @@ int consumer_catch_up_shared(consumer **cs, size_t nc, int *rcs)
         if (c->lease && !lease_held(c->lease))
             continue; /* a standby: the holder applies */
         /* A partition's lag is its set's to publish (consumer_publish_lag). */
-        if (db_backing_off(c->db) || consumer_load(c) != 0 ||
+        if (consumer_admitted(c) != 0 || consumer_load(c) != 0 ||
             (!c->part_of && consumer_lag(c, false, &behind) != 0)) {
             rcs[m] = -1;
             continue;
@@ -804,7 +845,7 @@ int consumer_on_bus(consumer *c)
     size_t n = 0;
     bool gap = false;
     int got;
-    if ((c->lease && !lease_held(c->lease)) || db_backing_off(c->db) || consumer_load(c) != 0) {
+    if ((c->lease && !lease_held(c->lease)) || consumer_admitted(c) != 0 || consumer_load(c) != 0) {
         /* Drain anyway: the tick catches up from the log once it is back. */
         event *ev;
         for (size_t i = 0; i < c->batch && bus_recv(c->bus, &ev) == 1; i++)
@@ -855,7 +896,7 @@ int consumer_tick(consumer *c)
         return consumer_lag(c, true, &behind);
     if (consumer_load(c) != 0 || consumer_lag(c, true, &behind) != 0)
         return -1;
-    if (behind && db_backing_off(c->db))
-        return -1; /* the lag is published; the batch waits */
+    /* The lag is published even while the writers back off (a read); the
+     * catch-up then returns -1 at once. */
     return behind ? consumer_catch_up(c) : 0;
 }

@@ -84,9 +84,9 @@ int consumer_track(consumer *c, const char *stream);
 
 /* Applies what the log holds past the offsets, for about a second at most.
  * 0 when caught up, 1 when there is more (call again soon), -1 when the
- * database failed (call again later: at once while db_backing_off, it
- * returns -1 without touching the database). Blocks, on at most one
- * commit that fails. */
+ * database failed or refused the batch (call again later: while the
+ * connection's writers back off, it returns -1 at once, reading nothing:
+ * consumer_held_off). Blocks, on at most one commit that fails. */
 int consumer_catch_up(consumer *c);
 
 /* consumer_catch_up for the partitions of one consumer that this instance
@@ -103,6 +103,12 @@ int consumer_catch_up(consumer *c);
  * else 0. */
 #define CONSUMER_SHARED_MAX 1024
 int consumer_catch_up_shared(consumer **cs, size_t n, int *rcs);
+
+/* Whether c's last write transaction was refused (db_begin: DB_NOT_NOW)
+ * or failed at commit, none admitted since: calling consumer_catch_up
+ * again soon costs nothing while refused, and goes on as soon as
+ * db_begin admits a batch. */
+bool consumer_held_off(const consumer *c);
 
 /* Drains the SUB socket (call when it is readable) and applies what it
  * brings, catching up on a gap. 0 or -1 (database down: retried by the
@@ -204,11 +210,12 @@ bool consumer_active(const consumer *c);
 int consumer_fence(consumer *c);
 
 /* BEGIN for such a timer's transaction (c may be NULL: a plain BEGIN).
+ * DB_NOT_NOW (nothing begun) while the connection's writers back off.
  * With a lease, the transaction holds the lease's row from here on
  * (lease_hold: no takeover while it runs, however long; its fence renews
  * the lease), and PostgreSQL ends it if this instance stalls inside it for
  * two leases (lease_limit_txn), so that its row locks never hold the
- * instance that takes over for longer. 0 or -1. */
+ * instance that takes over for longer. 0, DB_NOT_NOW or -1. */
 int consumer_begin(consumer *c, db *d);
 
 /* Forgets what memory holds of the committed state (the offsets; the

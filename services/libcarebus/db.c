@@ -25,10 +25,18 @@
  * they need (a consumer its offsets), so nothing is applied twice.
  *
  * Such a commit arms a second back-off, the writers' (db_backing_off:
- * doubling from 100 ms to 3.2 s, forgotten at the first good commit): the
- * consumers and leases on this connection start no transaction meanwhile,
- * so that a loop holds one cut commit at a time between its turns, not one
- * after the other, and keeps answering /metrics and health.
+ * doubling from 100 ms to 3.2 s): db_begin refuses every write
+ * transaction on this connection meanwhile (DB_NOT_NOW), whoever starts
+ * it (a consumer's batch, a lease renewal, a service's timer), so that a
+ * loop holds one cut commit at a time between its turns, not one after
+ * the other, and keeps answering /metrics and health. Reads go on: outside
+ * a transaction, or in db_begin_read's.
+ *
+ * The delay is forgotten only by a commit that proves the standby back:
+ * one that waited for it (it wrote, at a synchronous_commit that waits)
+ * and went through. COMMIT is sent with a SELECT that asks exactly that,
+ * in the same round trip; a read-only commit, or an asynchronous one
+ * (router's batches), would go through with the standby still away.
  */
 #include "db.h"
 
@@ -93,8 +101,9 @@ db *db_new(const char *conninfo, const char *application_name)
     d->writes =
         (struct backoff){.min_ms = DB_COMMIT_BACKOFF_MIN_MS, .max_ms = DB_COMMIT_BACKOFF_MAX_MS};
     metrics_describe("carebus_db_commit_backoff_seconds", "gauge",
-                     "how long writers wait after a commit of unknown outcome (cut at"
-                     " CAREBUS_SYNC_WAIT_MS, or its connection lost) before the next (0: none)");
+                     "how long write transactions are refused after a commit of unknown"
+                     " outcome (cut at CAREBUS_SYNC_WAIT_MS, or its connection lost); 0 once"
+                     " a commit that waited for the standby went through");
     if (db_commit_wait_config(&d->commit_wait_ms) != 0)
         db_destroy(&d);
     return d;
@@ -241,12 +250,19 @@ const char *db_value(const PGresult *res, int row, const char *name)
 
 int db_begin(db *d)
 {
+    if (backoff_waiting(&d->writes, time_mono_ms()))
+        return DB_NOT_NOW;
     return db_command(d, "BEGIN", 0, NULL);
+}
+
+int db_begin_read(db *d)
+{
+    return db_command(d, "BEGIN READ ONLY", 0, NULL);
 }
 
 int db_begin_local(db *d)
 {
-    if (db_begin(d) != 0)
+    if (db_command(d, "BEGIN", 0, NULL) != 0)
         return -1;
     if (db_command(d, "SET LOCAL synchronous_commit = local", 0, NULL) != 0) {
         db_rollback(d);
@@ -295,12 +311,8 @@ static void db_commit_unknown(db *d)
     log_warn("writes on this connection wait %ld ms before the next transaction", ms);
 }
 
-/* A commit went through: the writers' back-off is forgotten.
- * XXX: also by a commit that waited for no standby (read-only, or with
- * synchronous_commit = off, as router's batches): the next commit that
- * must wait is then tried at once, cut, and backs off from the floor
- * again. Telling them apart would cost a round trip per commit; the loop
- * still holds one cut commit at a time. */
+/* A commit that waited for the standby went through: the writers'
+ * back-off is forgotten. */
 static void db_commit_known(db *d)
 {
     if (!d->writes.delay_ms)
@@ -315,13 +327,23 @@ bool db_backing_off(const db *d)
     return backoff_waiting(&d->writes, time_mono_ms());
 }
 
+/* COMMIT, after a SELECT of whether it waits for the synchronous standby
+ * (it wrote: an xid; at a synchronous_commit that waits), in one round
+ * trip: the simple query protocol runs both in the open transaction, the
+ * SELECT's row first. An aborted transaction gets a bare COMMIT (which
+ * rolls it back: the SELECT would fail, and the COMMIT would not run). */
+#define DB_COMMIT_SQL                                                                              \
+    "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"                                          \
+    " AND current_setting('synchronous_commit') NOT IN ('off', 'local') AS waits; COMMIT"
+
 /* COMMIT, bounded by commit_wait_ms (see the header comment). */
 int db_commit(db *d)
 {
     d->sqlstate[0] = '\0';
     if (!db_up(d))
         return -1;
-    if (!PQsendQuery(d->conn, "COMMIT")) {
+    bool probe = PQtransactionStatus(d->conn) == PQTRANS_INTRANS;
+    if (!PQsendQuery(d->conn, probe ? DB_COMMIT_SQL : "COMMIT")) {
         log_error("could not send COMMIT: %.*s", (int)strcspn(PQerrorMessage(d->conn), "\n"),
                   PQerrorMessage(d->conn));
         db_mark_down(d);
@@ -329,9 +351,9 @@ int db_commit(db *d)
         return -1;
     }
     int64_t deadline = time_mono_ms() + d->commit_wait_ms;
-    bool cancelled = false;
-    PGresult *res = NULL;
-    for (int i = 0; i < 16; i++) { /* one result, then NULL */
+    bool cancelled = false, waited = false;
+    PGresult *res = NULL; /* COMMIT's, or the error that kept it from running */
+    for (int i = 0; i < 16; i++) { /* the SELECT's and COMMIT's results, then NULL */
         int w = db_wait_ready(d->conn, deadline);
         if (w == 0 && !cancelled) {
             cancelled = true;
@@ -355,10 +377,15 @@ int db_commit(db *d)
         PGresult *r = PQgetResult(d->conn);
         if (!r)
             break;
-        if (!res)
-            res = r;
-        else
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            const char *v = PQntuples(r) == 1 ? db_value(r, 0, "waits") : NULL;
+            waited = v && strcmp(v, "t") == 0;
             PQclear(r);
+        } else if (!res) {
+            res = r;
+        } else {
+            PQclear(r);
+        }
     }
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     int rc = st == PGRES_COMMAND_OK ? 0 : -1;
@@ -375,12 +402,14 @@ int db_commit(db *d)
                  "confirmation: reported as failed (outcome unknown)");
         db_commit_unknown(d);
         rc = -1;
-    } else {
+    } else if (waited) {
         db_commit_known(d);
     }
     PQclear(res);
     if (PQstatus(d->conn) != CONNECTION_OK || strcmp(d->sqlstate, DB_SQLSTATE_READ_ONLY) == 0)
         db_mark_down(d);
+    else if (PQtransactionStatus(d->conn) != PQTRANS_IDLE)
+        db_rollback(d); /* the SELECT failed, so COMMIT did not run: nothing stands */
     return rc;
 }
 

@@ -67,7 +67,16 @@ int db_command(db *d, const char *sql, int nparams, const char *const *params);
  * does not have is a bug (asserted). */
 const char *db_value(const PGresult *res, int row, const char *name);
 
-/* BEGIN / COMMIT / ROLLBACK. 0 or -1. ROLLBACK errors are ignored.
+/* db_begin's "not yet" (beside 0 and -1): the connection's writers back
+ * off (db_backing_off), so no write transaction begins; nothing was sent
+ * and nothing is logged (db_commit logged the back-off once). Callers
+ * treat it as "later": their next turn, or their retry, asks again. */
+#define DB_NOT_NOW 1
+
+/* BEGIN of a write transaction: 0, DB_NOT_NOW while the writers back off
+ * (the one place that rule is kept: every writer starts here, directly or
+ * through consumer_begin, partset_begin, service_begin), or -1.
+ * COMMIT / ROLLBACK: 0 or -1. ROLLBACK errors are ignored.
  * A COMMIT still waiting after CAREBUS_SYNC_WAIT_MS is cancelled and
  * returns -1 with the connection still up: its outcome is unknown to the
  * caller (PostgreSQL may have committed it locally, without the standby's
@@ -76,17 +85,25 @@ int db_begin(db *d);
 int db_commit(db *d);
 void db_rollback(db *d);
 
+/* BEGIN READ ONLY: the explicit way through the writers' back-off for a
+ * transaction that only reads (PostgreSQL refuses its writes, SQLSTATE
+ * 25006, which also drops the connection: a bug, not a fallback). 0 or -1. */
+int db_begin_read(db *d);
+
 /* BEGIN of a transaction whose COMMIT waits for no standby
  * (synchronous_commit = local): only for writes a failover may lose
- * harmlessly, such as giving a lease back before it expires. 0 or -1. */
+ * harmlessly, such as giving a lease back before it expires. Not refused
+ * while the writers back off: its commit cannot wait for the standby,
+ * which is what the back-off spares the loop. 0 or -1. */
 int db_begin_local(db *d);
 
-/* Whether writers should wait before their next transaction: a commit on
- * this connection had an unknown outcome (cut at the bound, or its
- * connection lost) less than a back-off ago (doubling from 100 ms to
- * 3.2 s, forgotten at the first good commit; gauge
- * carebus_db_commit_backoff_seconds). Reads may go on. Cheap: for every
- * turn of a loop. */
+/* Whether writers wait: a commit on this connection had an unknown
+ * outcome (cut at the bound, or its connection lost) less than a back-off
+ * ago (doubling from 100 ms to 3.2 s; gauge
+ * carebus_db_commit_backoff_seconds). The delay is forgotten only by a
+ * commit that waited for the standby and went through: one that wrote,
+ * at a synchronous_commit that waits (on, remote_write, remote_apply). For
+ * tests and diagnostics: db_begin enforces it; writers need not ask. */
 bool db_backing_off(const db *d);
 
 /* SQLSTATE of the last failed db_exec, "" if none (static storage). */

@@ -5,7 +5,10 @@
  * a standby must not freeze its loop behind it; it tries again a third of
  * a lease later. Renewal failing because the database is down keeps the
  * lease as held: it may have expired meanwhile, but then the fence refuses
- * the next commit, which is all that safety needs.
+ * the next commit, which is all that safety needs. Refused because the
+ * connection's writers back off (db_begin: DB_NOT_NOW), an attempt is only
+ * put off: tried again at the next tick, so as soon as the back-off ends,
+ * the fence deciding meanwhile.
  *
  * A batch longer than the lease: its transaction locks the row from its
  * start (lease_hold), so that no takeover can happen while it runs (a
@@ -42,6 +45,7 @@ struct lease {
     bool held;
     int64_t token;
     int64_t next_ms; /* when to renew or try again (monotonic) */
+    bool not_now;    /* the last attempt's BEGIN was refused (DB_NOT_NOW) */
 };
 
 lease *lease_new(const char *consumer, int part, const char *owner, int ms)
@@ -94,11 +98,15 @@ static void lease_drop(lease *l)
 }
 
 /* One statement in a transaction with a lock timeout. The result (tuples)
- * or NULL (logged by db_exec, or the transaction failed). local: its commit
- * waits for no standby (a release: lost in a failover, the lease expires). */
-static PGresult *lease_exec(db *d, bool local, const char *sql, int n, const char *const *p)
+ * or NULL (logged by db_exec, or the transaction failed; l->not_now when
+ * db_begin refused it). local: its commit waits for no standby (a
+ * release: lost in a failover, the lease expires). */
+static PGresult *lease_exec(lease *l, db *d, bool local, const char *sql, int n,
+                            const char *const *p)
 {
-    if ((local ? db_begin_local(d) : db_begin(d)) != 0)
+    int begun = local ? db_begin_local(d) : db_begin(d);
+    l->not_now = begun == DB_NOT_NOW;
+    if (begun != 0)
         return NULL;
     PGresult *r = NULL;
     if (db_command(d, LEASE_LOCK_TIMEOUT, 0, NULL) != 0 || !(r = db_exec(d, sql, n, p))) {
@@ -119,7 +127,7 @@ static lease_state lease_acquire(lease *l, db *d)
     const char *p[] = {l->consumer, l->owner, ms, l->part};
     /* Free (expired), or ours from a previous run of this instance. */
     PGresult *r = lease_exec(
-        d, false,
+        l, d, false,
         "INSERT INTO eventlog.leases AS l (consumer, part, owner, token, expires_at)"
         " VALUES ($1, $4::int, $2, 1, clock_timestamp() + $3::int * interval '1 ms')"
         " ON CONFLICT (consumer, part) DO UPDATE SET owner = excluded.owner,"
@@ -146,7 +154,7 @@ static lease_state lease_renew(lease *l, db *d)
     snprintf(ms, sizeof ms, "%d", l->ms);
     snprintf(token, sizeof token, "%" PRId64, l->token);
     const char *p[] = {l->consumer, l->owner, token, ms, l->part};
-    PGresult *r = lease_exec(d, false,
+    PGresult *r = lease_exec(l, d, false,
                              "UPDATE eventlog.leases"
                              " SET expires_at = clock_timestamp() + $4::int * interval '1 ms'"
                              " WHERE consumer = $1 AND part = $5::int"
@@ -164,14 +172,15 @@ static lease_state lease_renew(lease *l, db *d)
 
 lease_state lease_tick(lease *l, db *d, int64_t now_ms)
 {
-    /* While the writers back off (db.h), the renewal is only put off:
-     * tried as soon as the back-off ends, the fence deciding meanwhile. */
-    if (now_ms < l->next_ms || db_backing_off(d))
+    if (now_ms < l->next_ms)
         return l->held ? LEASE_HELD : LEASE_STANDBY;
     l->next_ms = now_ms + l->ms / 3;
     if (!db_up(d))
         return l->held ? LEASE_HELD : LEASE_STANDBY;
-    return l->held ? lease_renew(l, d) : lease_acquire(l, d);
+    lease_state st = l->held ? lease_renew(l, d) : lease_acquire(l, d);
+    if (l->not_now)
+        l->next_ms = now_ms; /* put off, not done: see the header */
+    return st;
 }
 
 int lease_limit_txn(const lease *l, db *d)
@@ -235,7 +244,7 @@ void lease_release(lease *l, db *d)
     char token[24];
     snprintf(token, sizeof token, "%" PRId64, l->token);
     const char *p[] = {l->consumer, l->owner, token, l->part};
-    PGresult *r = lease_exec(d, true,
+    PGresult *r = lease_exec(l, d, true,
                              "UPDATE eventlog.leases SET expires_at = '-infinity'"
                              " WHERE consumer = $1 AND part = $4::int"
                              " AND owner = $2 AND token = $3",

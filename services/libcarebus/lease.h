@@ -42,10 +42,11 @@ typedef enum {
 lease *lease_new(const char *consumer, int part, const char *owner, int ms);
 void lease_destroy(lease **pl);
 
-/* Renews the lease, or tries to acquire it, when due (every ms/3) and the
- * connection's writers are not backing off (db_backing_off); a cheap
- * no-op otherwise. Not in a transaction. Blocks on the database, never
- * longer than a short lock timeout and the bounded commit. */
+/* Renews the lease, or tries to acquire it, when due (every ms/3); a
+ * cheap no-op otherwise. An attempt db_begin refuses (the connection's
+ * writers back off: DB_NOT_NOW) stays due: tried again at the next call.
+ * Not in a transaction. Blocks on the database, never longer than a short
+ * lock timeout and the bounded commit. */
 lease_state lease_tick(lease *l, db *d, int64_t now_ms);
 
 /* Whether this instance may act (it held the lease at the last look). */

@@ -194,8 +194,9 @@ static void partset_members(partset *ps)
     snprintf(n, sizeof n, "%d", ps->n);
     const char *p[] = {ps->name, ps->owner, ms, n};
     /* A write: in a transaction of its own, so that its commit is bounded
-     * (db_commit) when the synchronous standby is away. */
-    if (db_backing_off(ps->db) || db_begin(ps->db) != 0)
+     * (db_commit) when the synchronous standby is away, and refused while
+     * the writers back off (db_begin: DB_NOT_NOW). */
+    if (db_begin(ps->db) != 0)
         return; /* the share and the free set stay as they were */
     /* clang-format off */
     PGresult *r = db_exec(ps->db,
@@ -288,8 +289,9 @@ static void partset_balance(partset *ps, int64_t now)
 
 /* Catches up the held partitions that `all` or their catching flag
  * selects, from one read of the log (consumer_catch_up_shared); a
- * partition whose commit was cut keeps catching up, so that it goes on as
- * soon as the writers' back-off ends (db_backing_off), not a poll later. */
+ * partition whose commit was cut, or whose batch db_begin refused, keeps
+ * catching up (consumer_held_off: a refusal costs nothing), so that it goes
+ * on as soon as the writers' back-off ends, not a poll later. */
 static void partset_catch_up(partset *ps, bool all)
 {
     size_t n = 0;
@@ -303,7 +305,8 @@ static void partset_catch_up(partset *ps, bool all)
     consumer_catch_up_shared(ps->grp, n, ps->grc);
     for (size_t i = 0; i < n; i++) {
         int p = ps->gp[i], rc = ps->grc[i];
-        ps->catching[p] = rc > 0 || (rc < 0 && lease_held(ps->ls[p]) && db_backing_off(ps->db));
+        ps->catching[p] =
+            rc > 0 || (rc < 0 && lease_held(ps->ls[p]) && consumer_held_off(ps->cs[p]));
     }
     partset_renew(ps);
 }
@@ -327,7 +330,7 @@ static void partset_poll(partset *ps, int64_t now)
     if (!ps->catching[0] && !due)
         return;
     int rc = ps->catching[0] ? consumer_catch_up(ps->cs[0]) : consumer_tick(ps->cs[0]);
-    ps->catching[0] = rc > 0 || (rc < 0 && lease_held(ps->ls[0]) && db_backing_off(ps->db));
+    ps->catching[0] = rc > 0 || (rc < 0 && lease_held(ps->ls[0]) && consumer_held_off(ps->cs[0]));
     partset_renew(ps);
 }
 
@@ -387,8 +390,9 @@ void partset_release(partset *ps)
 
 int partset_begin(partset *ps, db *d)
 {
-    if (db_begin(d) != 0)
-        return -1;
+    int rc = db_begin(d);
+    if (rc != 0)
+        return rc;
     if (lease_limit_txn(ps->ls[0], d) != 0) {
         db_rollback(d);
         return -1;

@@ -78,7 +78,8 @@ void partset_publish_lag(partset *ps);
 void partset_release(partset *ps);
 
 /* BEGIN with the leases' stall limit (lease_limit_txn), for a service's
- * own transactions outside its consumers'. 0 or -1. */
+ * own transactions outside its consumers'. 0, DB_NOT_NOW (db_begin's) or
+ * -1. */
 int partset_begin(partset *ps, db *d);
 
 /* The partition of a UUID among parts (0 .. parts-1), as

@@ -73,7 +73,8 @@ consumer *service_consumer(service *s, int part);
 /* BEGIN for a service's own transaction that writes its consumer's state
  * outside the consumer's transactions (a timer's): with leases,
  * PostgreSQL ends it if the instance stalls inside it for two leases
- * (consumer_begin, lease_limit_txn). 0 or -1. */
+ * (consumer_begin, lease_limit_txn). 0, DB_NOT_NOW while the
+ * connection's writers back off (nothing begun: try later), or -1. */
 int service_begin(service *s, db *d);
 
 /* Runs until SIGTERM or SIGINT. Returns the process exit code. */

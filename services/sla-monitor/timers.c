@@ -388,7 +388,8 @@ static size_t fire_decide(PGresult *res, int64_t now, struct fire_row *rows)
     return n;
 }
 
-/* Fires one batch of due entries in one transaction. 0, or -1 (rolled back). */
+/* Fires one batch of due entries in one transaction. 0, DB_NOT_NOW (not
+ * begun: the connection's writers back off), or -1 (rolled back). */
 static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t now)
 {
     db *d = s->svc->db;
@@ -418,8 +419,13 @@ static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t n
     const char *select_sql = rowset_stmt_sql(&fire_select_sql);
     const char *claim_sql = rowset_stmt_sql(&fire_claim_sql);
     const char *mark_sql = rowset_stmt_sql(&fire_mark_sql);
-    if (!sp[0] || !select_sql || !claim_sql || !mark_sql || service_begin(s->svc, d) != 0)
+    if (!sp[0] || !select_sql || !claim_sql || !mark_sql)
         goto out;
+    int begun = service_begin(s->svc, d);
+    if (begun != 0) {
+        rc = begun == DB_NOT_NOW ? DB_NOT_NOW : -1;
+        goto out;
+    }
     in_tx = true;
     if (!(res = db_exec(d, select_sql, 2, sp)))
         goto out;
@@ -557,11 +563,15 @@ void sla_timers_on_clock(void *arg)
             sla_heap_pop(&s->heap, &batch[n++]);
         if (n == 0)
             break;
-        if (fire_batch(s, batch, n, now) != 0) {
-            /* Nothing was committed: the entries go back, due as they were. */
+        int fired = fire_batch(s, batch, n, now);
+        if (fired != 0) {
+            /* Nothing was committed: the entries go back, due as they were.
+             * A refusal (the writers back off) was logged once, by db.c. */
             for (size_t i = 0; i < n; i++)
                 sla_heap_push(&s->heap, &batch[i]);
-            log_warn("could not fire %zu SLA timers: retrying in %d ms", n, SLA_ERROR_RETRY_MS);
+            if (fired != DB_NOT_NOW)
+                log_warn("could not fire %zu SLA timers: retrying in %d ms", n,
+                         SLA_ERROR_RETRY_MS);
             sla_timers_retry(s, SLA_ERROR_RETRY_MS);
             return;
         }
