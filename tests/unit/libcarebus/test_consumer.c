@@ -307,13 +307,23 @@ static consumer_result on_reply_slowly(consumer_txn *tx, const event *ev, void *
     return db_command(consumer_txn_db(tx), sql, 0, NULL) == 0 ? CONSUMER_OK : CONSUMER_RETRY;
 }
 
+/* Counts the batches the catch-up is about to read. */
+static int g_reads;
+static size_t count_reads(void *arg)
+{
+    (void)arg;
+    g_reads++;
+    return CONSUMER_BATCH_MAX;
+}
+
 static const struct consumer_handler slow_handlers[] = {
     [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = {NULL, on_reply_slowly},
 };
 
-/* A commit cut at its bound: the consumer backs off (it does not try again
- * at once, nor touch the database), then applies once the back-off ends,
- * which the first good commit forgets. */
+/* A commit cut at its bound: the consumer backs off (db_begin refuses its
+ * batches and a timer's transaction alike; it reads no batch meanwhile),
+ * then applies once the back-off ends, which its first good commit (a
+ * write that waited) forgets. */
 static void test_a_commit_cut_at_the_bound_backs_the_consumer_off(void **state)
 {
     (void)state;
@@ -332,6 +342,7 @@ static void test_a_commit_cut_at_the_bound_backs_the_consumer_off(void **state)
     consumer *c = consumer_new("backing-off", d, b, NULL, CONSUMER_HANDLERS(slow_handlers), NULL);
     assert_non_null(c);
     assert_int_equal(consumer_read(c, "survey"), 0);
+    consumer_set_pace(c, count_reads);
     append_replies("survey", 3);
 
     g_slow = true;
@@ -343,12 +354,17 @@ static void test_a_commit_cut_at_the_bound_backs_the_consumer_off(void **state)
     assert_true(db_backing_off(d));
     assert_true(metrics_get("carebus_db_commit_backoff_seconds") == 0.1);
     assert_int_equal(consumer_offset(c, "survey"), tail);
+    assert_true(consumer_held_off(c));
 
     /* Called again at once (the loop's next turn): nothing is tried. */
     g_slow = false;
+    g_reads = 0;
     assert_int_equal(consumer_catch_up(c), -1);
     assert_int_equal(consumer_tick(c), -1);
     assert_int_equal(g_slow_calls, 3);
+    assert_int_equal(consumer_begin(c, d), DB_NOT_NOW); /* a service's timer */
+    assert_true(consumer_held_off(c));
+    assert_int_equal(g_reads, 0); /* no batch read only to be refused */
     /* The lag is still read meanwhile (a read): the three events behind. */
     assert_true(metrics_get("carebus_consumer_lag_events{stream=\"survey\"}") == 3);
 
@@ -356,6 +372,7 @@ static void test_a_commit_cut_at_the_bound_backs_the_consumer_off(void **state)
         usleep(10 * 1000);
     assert_false(db_backing_off(d));
     assert_int_equal(consumer_catch_up(c), 0);
+    assert_false(consumer_held_off(c));
     assert_int_equal(g_slow_calls, 6);
     assert_int_equal(consumer_offset(c, "survey"), tail + 3);
     assert_true(metrics_get("carebus_db_commit_backoff_seconds") == 0);

@@ -8,7 +8,9 @@
  * own lease back at once; a released lease is taken at once; a consumer
  * whose lease was taken over rolls its batch back and leaves the offsets;
  * a batch longer than the lease holds a takeover off and commits, renewing
- * the lease, and no event is applied by both instances.
+ * the lease, and no event is applied by both instances; while the
+ * connection's writers back off, a renewal is put off (still due at the
+ * next tick) and a release goes through.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -97,6 +99,65 @@ static void test_one_holder_and_a_takeover_under_a_new_token(void **state)
     lease_destroy(&a);
     lease_destroy(&b);
     assert_null(a);
+}
+
+/* The lease's expiry as PostgreSQL has it, as text. */
+static void expires_at(const char *name, char *out, size_t len)
+{
+    const char *p[] = {name};
+    PGresult *r = db_exec(g_db,
+                          "SELECT extract(epoch FROM expires_at)::text AS e FROM eventlog.leases"
+                          " WHERE consumer = $1 AND part = 0",
+                          1, p);
+    assert_non_null(r);
+    assert_int_equal(PQntuples(r), 1);
+    snprintf(out, len, "%s", db_value(r, 0, "e"));
+    PQclear(r);
+}
+
+static void test_while_the_writers_back_off_a_renewal_waits_and_a_release_goes(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    setenv("CAREBUS_SYNC_WAIT_MS", "200", 1);
+    db *d = testdb_connect("test_lease_slow");
+    unsetenv("CAREBUS_SYNC_WAIT_MS");
+    assert_non_null(d);
+    assert_int_equal(testdb_slow_commit(d), 0);
+    lease *a = lease_new("backoff", 0, "a:1", LEASE_MS_DEFAULT);
+    lease *b = lease_new("backoff", 0, "b:2", LEASE_MS_DEFAULT);
+    assert_int_equal(tick(a, d), LEASE_GAINED);
+    char before[64], after[64];
+    expires_at("backoff", before, sizeof before);
+
+    /* A commit on a's connection is cut: its writers back off. */
+    assert_int_equal(db_begin(d), 0);
+    assert_int_equal(db_command(d, "INSERT INTO slow_commit VALUES (true)", 0, NULL), 0);
+    assert_int_equal(db_commit(d), -1);
+    assert_true(db_backing_off(d));
+    /* The renewal is due, but refused: held all the same, nothing written. */
+    assert_int_equal(tick(a, d), LEASE_HELD);
+    expires_at("backoff", after, sizeof after);
+    assert_string_equal(before, after);
+    for (int i = 0; i < 400 && db_backing_off(d); i++) /* 100 ms, at most 4 s */
+        usleep(10 * 1000);
+    assert_false(db_backing_off(d));
+    /* Still due at the same time: renewed at once, not a third later. */
+    assert_int_equal(lease_tick(a, d, g_now), LEASE_HELD);
+    expires_at("backoff", after, sizeof after);
+    assert_string_not_equal(before, after);
+
+    /* Giving the lease back waits for no standby: not refused. */
+    assert_int_equal(db_begin(d), 0);
+    assert_int_equal(db_command(d, "INSERT INTO slow_commit VALUES (true)", 0, NULL), 0);
+    assert_int_equal(db_commit(d), -1);
+    assert_true(db_backing_off(d));
+    lease_release(a, d);
+    assert_false(lease_held(a));
+    assert_int_equal(tick(b, g_db2), LEASE_GAINED); /* at once, not after expiry */
+    lease_destroy(&a);
+    lease_destroy(&b);
+    db_destroy(&d);
 }
 
 static void test_a_fence_holds_a_takeover_off_until_its_commit(void **state)
@@ -337,6 +398,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_holder_and_a_takeover_under_a_new_token),
         cmocka_unit_test(test_a_fence_holds_a_takeover_off_until_its_commit),
+        cmocka_unit_test(test_while_the_writers_back_off_a_renewal_waits_and_a_release_goes),
         cmocka_unit_test(test_a_stalled_transaction_is_ended_by_the_server),
         cmocka_unit_test(test_a_restarted_instance_takes_its_own_lease_back),
         cmocka_unit_test(test_a_consumer_whose_lease_was_taken_rolls_back),
