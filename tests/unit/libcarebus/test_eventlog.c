@@ -5,7 +5,9 @@
  *    its bytes are, byte for byte, what a reader of the log reconstructs
  *    from the row (eventlog_wire), and unpack to what eventlog_read gives;
  *  - duplicates, a seal by hand, and the failure paths of packing;
- *  - a batch appended in a transaction of its own counts what it appended;
+ *  - a batch appended in a transaction of its own counts what it appended,
+ *    and is refused while its connection's writers back off (a service's
+ *    timers: router's offline agents and retention);
  *  - within a batch, recorded_at never goes down as seq goes up, even when
  *    the batch's idempotency keys sort against its order;
  *  - with a master key, personal fields are sealed in the log with their
@@ -255,6 +257,40 @@ static void test_append_commit(void **state)
     eventlog_entry_release(&e[1]);
     assert_int_equal(count("SELECT count(*) FROM eventlog.events WHERE idem_scope = $1", "commit"),
                      3);
+}
+
+/* After a commit cut on its connection, a timer's batch is refused (no
+ * BEGIN sent, nothing appended) until the back-off ends. */
+static void test_append_commit_waits_while_the_writers_back_off(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    setenv("CAREBUS_SYNC_WAIT_MS", "200", 1);
+    db *d = testdb_connect("test_eventlog_slow");
+    unsetenv("CAREBUS_SYNC_WAIT_MS");
+    assert_non_null(d);
+    assert_int_equal(testdb_slow_commit(d), 0);
+    assert_int_equal(db_begin(d), 0);
+    assert_int_equal(db_command(d, "INSERT INTO slow_commit VALUES (true)", 0, NULL), 0);
+    assert_int_equal(db_commit(d), -1);
+    assert_true(db_backing_off(d));
+
+    struct contact c;
+    contact_init(&c, "visitor-backoff");
+    struct eventlog_entry e = {.ev = &c.ev, .idem_scope = "backoff", .idem_key = "1"};
+    assert_int_equal(eventlog_append_commit(d, "ingest", &e, 1), -1);
+    eventlog_entry_release(&e);
+    assert_int_equal(PQtransactionStatus(db_conn(d)), PQTRANS_IDLE);
+    assert_int_equal(count("SELECT count(*) FROM eventlog.events WHERE idem_scope = $1", "backoff"),
+                     0);
+    for (int i = 0; i < 400 && db_backing_off(d); i++) /* 100 ms, at most 4 s */
+        usleep(10 * 1000);
+    assert_false(db_backing_off(d));
+    assert_int_equal(eventlog_append_commit(d, "ingest", &e, 1), 1);
+    eventlog_entry_release(&e);
+    assert_int_equal(count("SELECT count(*) FROM eventlog.events WHERE idem_scope = $1", "backoff"),
+                     1);
+    db_destroy(&d);
 }
 
 /* The event of a log row as eventlog_event_row opens it (caller destroys). */
@@ -559,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_pack_once_bytes_equal_the_log),
         cmocka_unit_test(test_recorded_at_follows_seq),
         cmocka_unit_test(test_append_commit),
+        cmocka_unit_test(test_append_commit_waits_while_the_writers_back_off),
         cmocka_unit_test(test_sealed_in_the_log),
         cmocka_unit_test(test_pack_failures),
         cmocka_unit_test(test_seal),

@@ -823,6 +823,38 @@ static void test_timers_wait_for_the_consumer_to_catch_up(void **state)
     assert_string_equal(target_col(t, "first_response", 0, "status"), "achieved");
 }
 
+/* A commit on the instance's connection was cut (its standby away): the
+ * timers' transaction is refused while the writers back off (db_begin),
+ * the due entries stay, and they fire once the back-off ends. */
+static void test_timers_wait_while_the_writers_back_off(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    char t[ID_LEN], c[ID_LEN];
+    id_new(t);
+    id_new(c);
+    ev_opened(t, c, at(T0));
+    catch_up(&A);
+    setenv("CAREBUS_SYNC_WAIT_MS", "200", 1);
+    inst_open(&B, true);
+    unsetenv("CAREBUS_SYNC_WAIT_MS");
+    assert_int_equal(testdb_slow_commit(B.db), 0);
+    assert_int_equal(db_begin(B.db), 0);
+    assert_int_equal(db_command(B.db, "INSERT INTO slow_commit VALUES (true)", 0, NULL), 0);
+    assert_int_equal(db_commit(B.db), -1);
+    assert_true(db_backing_off(B.db));
+
+    set_clock("2026-11-23T13:12:00+07:00");
+    fire(&B);
+    assert_int_equal(sla_count("sla.warning", t), 0);
+    assert_true(B.s->armed_at == INT64_MIN); /* retrying */
+    for (int i = 0; i < 400 && db_backing_off(B.db); i++) /* 100 ms, at most 4 s */
+        usleep(10 * 1000);
+    assert_false(db_backing_off(B.db));
+    fire(&B);
+    assert_int_equal(sla_count("sla.warning", t), 1);
+}
+
 /* --- exactly once: instances and restarts ---------------------------------------------- */
 
 static void test_restart_fires_breach_once_and_no_second_warning(void **state)
@@ -1035,6 +1067,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(
             test_late_reply_while_down_publishes_the_breach_without_escalation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timers_wait_for_the_consumer_to_catch_up, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_timers_wait_while_the_writers_back_off, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_restart_fires_breach_once_and_no_second_warning, setup,
                                         teardown),
