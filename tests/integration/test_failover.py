@@ -291,7 +291,8 @@ def test_losing_the_standby_answers_503_within_the_bound_until_it_is_back(pg_pai
             outage["took"].append(refused_within_the_bound(st, probe))
             # The consumers are not stuck in a COMMIT: they answer, promptly.
             # A commit cut at the bound backs the connection's writers off
-            # (db_backing_off), so a turn of their loop holds one bounded
+            # (db_begin refuses a write transaction meanwhile, whoever
+            # starts it), so a turn of their loop holds one bounded
             # commit at most, not the lease's and the batches' one after the
             # other; the partitioned one (sla-monitor) too. Scraped again and
             # again for a while, as an operator's Prometheus would.
@@ -310,7 +311,8 @@ def test_losing_the_standby_answers_503_within_the_bound_until_it_is_back(pg_pai
                          lambda: metric_sum(st["router"], "carebus_db_commit_wait_exceeded_total")
                          + metric_sum(st["survey"], "carebus_db_commit_wait_exceeded_total") > 0,
                          h.scaled(30), interval=0.5)
-            # ... and shows its writers backing off (until a good commit).
+            # ... and shows its writers backing off (until a commit that
+            # waited for the standby goes through).
             outage["backoff"] = sum(metric_sum(st[k], "carebus_db_commit_backoff_seconds")
                                     for k in ("router", "survey"))
             outage["metric"] = metric_sum(st["ingest"], "carebus_dbq_cancelled_total")
