@@ -352,7 +352,8 @@ int db_commit(db *d)
     }
     int64_t deadline = time_mono_ms() + d->commit_wait_ms;
     bool cancelled = false, waited = false;
-    PGresult *res = NULL; /* COMMIT's, or the error that kept it from running */
+    /* COMMIT's result, or the error that kept it from running. */
+    PGresult *res = NULL;
     for (int i = 0; i < 16; i++) { /* the SELECT's and COMMIT's results, then NULL */
         int w = db_wait_ready(d->conn, deadline);
         if (w == 0 && !cancelled) {

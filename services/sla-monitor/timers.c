@@ -570,8 +570,7 @@ void sla_timers_on_clock(void *arg)
             for (size_t i = 0; i < n; i++)
                 sla_heap_push(&s->heap, &batch[i]);
             if (fired != DB_NOT_NOW)
-                log_warn("could not fire %zu SLA timers: retrying in %d ms", n,
-                         SLA_ERROR_RETRY_MS);
+                log_warn("could not fire %zu SLA timers: retrying in %d ms", n, SLA_ERROR_RETRY_MS);
             sla_timers_retry(s, SLA_ERROR_RETRY_MS);
             return;
         }

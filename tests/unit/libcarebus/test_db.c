@@ -135,8 +135,7 @@ static void test_only_a_commit_that_waited_forgets_the_back_off(void **state)
     assert_int_equal(db_begin(d), DB_NOT_NOW);
     /* The ways through, while the writers back off. */
     assert_int_equal(commit_one(d, db_begin_read, "SELECT count(*) FROM slow_commit"), 0);
-    assert_int_equal(
-        commit_one(d, db_begin_local, "INSERT INTO slow_commit VALUES (false)"), 0);
+    assert_int_equal(commit_one(d, db_begin_local, "INSERT INTO slow_commit VALUES (false)"), 0);
     assert_true(db_backing_off(d));
     assert_true(backoff_gauge() == 0.1);
     wait_out(d);

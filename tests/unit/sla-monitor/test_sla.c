@@ -847,7 +847,7 @@ static void test_timers_wait_while_the_writers_back_off(void **state)
     set_clock("2026-11-23T13:12:00+07:00");
     fire(&B);
     assert_int_equal(sla_count("sla.warning", t), 0);
-    assert_true(B.s->armed_at == INT64_MIN); /* retrying */
+    assert_true(B.s->armed_at == INT64_MIN);              /* retrying */
     for (int i = 0; i < 400 && db_backing_off(B.db); i++) /* 100 ms, at most 4 s */
         usleep(10 * 1000);
     assert_false(db_backing_off(B.db));
