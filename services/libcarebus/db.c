@@ -333,8 +333,8 @@ bool db_backing_off(const db *d)
  * SELECT's row first. An aborted transaction gets a bare COMMIT (which
  * rolls it back: the SELECT would fail, and the COMMIT would not run). */
 #define DB_COMMIT_SQL                                                                              \
-    "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"                                          \
-    " AND current_setting('synchronous_commit') NOT IN ('off', 'local') AS waits; COMMIT"
+    "SELECT pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL AND"                           \
+    " pg_catalog.current_setting('synchronous_commit') NOT IN ('off', 'local') AS waits; COMMIT"
 
 /* COMMIT, bounded by commit_wait_ms (see the header comment). */
 int db_commit(db *d)
