@@ -52,18 +52,21 @@ bool sla_ready(void *arg)
 }
 
 /* Files (if any) into the tables, then the tables into memory, in one
- * transaction: a configuration that does not load leaves the old one. */
+ * transaction: a configuration that does not load leaves the old one.
+ * Without files it only reads, and so goes through while the connection's
+ * writers back off (db_begin_read); with files it writes, and is refused
+ * then (DB_NOT_NOW: the reload fails, the old configuration stays). */
 static int sla_load_config(sla *s, bool at_start)
 {
     db *d = s->svc->db;
     bool changed = false;
-    if (db_begin(d) != 0)
+    if ((s->config_dir ? db_begin(d) : db_begin_read(d)) != 0)
         return -1;
     if (s->config_dir && sla_config_store_files(d, s->config_dir, &changed) != 0) {
         db_rollback(d);
         if (at_start && s->config_explicit)
             return -1;
-        if (db_begin(d) != 0)
+        if (db_begin_read(d) != 0) /* the tables as they are */
             return -1;
     }
     sla_config *cfg = sla_config_load(d);
