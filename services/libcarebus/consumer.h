@@ -111,8 +111,8 @@ int consumer_catch_up_shared(consumer **cs, size_t n, int *rcs);
 bool consumer_held_off(const consumer *c);
 
 /* Drains the SUB socket (call when it is readable) and applies what it
- * brings, catching up on a gap. 0 or -1 (database down: retried by the
- * next tick). */
+ * brings, catching up on a gap. 0 or -1 (database down, or its writers
+ * backing off: drained unapplied, the next tick catches up from the log). */
 int consumer_on_bus(consumer *c);
 
 /* Once a second: publish the lag (lag.h; a partition only reads its
