@@ -600,6 +600,14 @@ static int consumer_apply_round(consumer **cs, size_t nc, const bool *go)
     return commit == 0 ? 0 : r == BATCH_OK ? -1 : 1;
 }
 
+static bool consumer_going(const bool *go, size_t nc)
+{
+    for (size_t m = 0; m < nc; m++)
+        if (go[m])
+            return true;
+    return false;
+}
+
 /* One round of a shared catch-up: reads a chunk of the streams ks (every
  * stream together, or one) from the lowest offset of the members still
  * going (go[m]), once, and takes what was recorded up to their common
@@ -612,14 +620,6 @@ static int consumer_apply_round(consumer **cs, size_t nc, const bool *go)
  * round) holds it (more to do, later), 0 when every stream's end was
  * read (or, the members held off, nothing read: each rcs -1), -1 when
  * the read failed. */
-static bool consumer_going(const bool *go, size_t nc)
-{
-    for (size_t m = 0; m < nc; m++)
-        if (go[m])
-            return true;
-    return false;
-}
-
 static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const size_t *ks,
                           size_t nks)
 {
