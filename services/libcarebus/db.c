@@ -201,12 +201,12 @@ int db_ensure(db *d)
 }
 
 static PGresult *db_exec_as(db *d, const char *sql, int nparams, const char *const *params,
-                            int format)
+                            const int *lengths, const int *formats, int format)
 {
     d->sqlstate[0] = '\0';
     if (!db_up(d))
         return NULL;
-    PGresult *r = PQexecParams(d->conn, sql, nparams, NULL, params, NULL, NULL, format);
+    PGresult *r = PQexecParams(d->conn, sql, nparams, NULL, params, lengths, formats, format);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
@@ -222,12 +222,18 @@ static PGresult *db_exec_as(db *d, const char *sql, int nparams, const char *con
 
 PGresult *db_exec(db *d, const char *sql, int nparams, const char *const *params)
 {
-    return db_exec_as(d, sql, nparams, params, 0);
+    return db_exec_as(d, sql, nparams, params, NULL, NULL, 0);
+}
+
+PGresult *db_exec_params(db *d, const char *sql, int nparams, const char *const *params,
+                         const int *lengths, const int *formats)
+{
+    return db_exec_as(d, sql, nparams, params, lengths, formats, 0);
 }
 
 PGresult *db_exec_binary(db *d, const char *sql, int nparams, const char *const *params)
 {
-    return db_exec_as(d, sql, nparams, params, 1);
+    return db_exec_as(d, sql, nparams, params, NULL, NULL, 1);
 }
 
 int db_command(db *d, const char *sql, int nparams, const char *const *params)

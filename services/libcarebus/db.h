@@ -59,6 +59,11 @@ PGresult *db_exec(db *d, const char *sql, int nparams, const char *const *params
  * as 8 bytes big-endian): for bulk reads, no text to encode and parse. */
 PGresult *db_exec_binary(db *d, const char *sql, int nparams, const char *const *params);
 
+/* db_exec with some parameters in binary: formats[i] 1 (lengths[i] its
+ * bytes, pgbin.h) or 0 (text, NUL-terminated). Text results. */
+PGresult *db_exec_params(db *d, const char *sql, int nparams, const char *const *params,
+                         const int *lengths, const int *formats);
+
 /* db_exec for statements whose result is not needed. 0 or -1. */
 int db_command(db *d, const char *sql, int nparams, const char *const *params);
 

@@ -7,7 +7,8 @@
  *  - duplicates, a seal by hand, and the failure paths of packing;
  *  - a batch appended in a transaction of its own counts what it appended,
  *    and is refused while its connection's writers back off (a service's
- *    timers: router's offline agents and retention);
+ *    timers: router's offline agents and retention); payload and data key
+ *    arrays of another length than the rows are refused;
  *  - within a batch, recorded_at never goes down as seq goes up, even when
  *    the batch's idempotency keys sort against its order;
  *  - with a master key, personal fields are sealed in the log with their
@@ -291,6 +292,25 @@ static void test_append_commit_waits_while_the_writers_back_off(void **state)
     assert_int_equal(count("SELECT count(*) FROM eventlog.events WHERE idem_scope = $1", "backoff"),
                      1);
     db_destroy(&d);
+}
+
+/* The payloads and data keys go beside the rows as arrays: arrays of
+ * another length than the rows are refused, nothing appended. */
+static void test_arrays_of_another_length_are_refused(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    PGresult *r = db_exec(g_db,
+                          "SELECT * FROM eventlog.append('ingest', '[{\"type\": \"x\"}]'::json,"
+                          " '{}'::bytea[], '{}'::bytea[])",
+                          0, NULL);
+    assert_null(r);
+    r = db_exec(g_db,
+                "SELECT * FROM eventlog.append('ingest', '[{\"type\": \"x\"}]'::json,"
+                " '{\"\\\\x00\"}'::bytea[], NULL)",
+                0, NULL);
+    assert_null(r);
+    assert_int_equal(count("SELECT count(*) FROM eventlog.events WHERE type = $1", "x"), 0);
 }
 
 /* The event of a log row as eventlog_event_row opens it (caller destroys). */
@@ -596,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_recorded_at_follows_seq),
         cmocka_unit_test(test_append_commit),
         cmocka_unit_test(test_append_commit_waits_while_the_writers_back_off),
+        cmocka_unit_test(test_arrays_of_another_length_are_refused),
         cmocka_unit_test(test_sealed_in_the_log),
         cmocka_unit_test(test_pack_failures),
         cmocka_unit_test(test_seal),
