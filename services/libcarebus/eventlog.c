@@ -5,10 +5,10 @@
  * columns as rows (one JSON parameter, rowset.h) and its payloads and data
  * keys as two bytea[] parameters in binary (pgbin.h: the bytes as they are,
  * where hex inside the JSON cost the server most of its parsing): one round
- * trip per batch, which is what makes group commit cheap. The stored payload is the envelope packed once,
- * without the seq and recorded_at the function assigns; the published
- * bytes and the readers' reconstruction append those as a trailer
- * (eventlog_wire), so both are the same bytes.
+ * trip per batch, which is what makes group commit cheap. The stored
+ * payload is the envelope packed once, without the seq and recorded_at the
+ * function assigns; the published bytes and the readers' reconstruction
+ * append those as a trailer (eventlog_wire), so both are the same bytes.
  */
 #include "eventlog.h"
 

@@ -42,12 +42,13 @@ static void test_the_layout_is_array_recv_s(void **state)
     pgbin_array_add(&a, "ab", 2);
     pgbin_array_add(&a, NULL, 0);
     static const unsigned char want[] = {
-        0, 0, 0, 1,  /* one dimension */
-        0, 0, 0, 1,  /* a NULL among the elements */
-        0, 0, 0, 17, /* bytea */
-        0, 0, 0, 2,  /* two elements ... */
-        0, 0, 0, 1,  /* ... from 1 */
-        0, 0, 0, 2,    'a', 'b', 0xff, 0xff, 0xff, 0xff,
+        0,    0,    0,    1,              /* one dimension */
+        0,    0,    0,    1,              /* a NULL among the elements */
+        0,    0,    0,    17,             /* bytea */
+        0,    0,    0,    2,              /* two elements ... */
+        0,    0,    0,    1,              /* ... from 1 */
+        0,    0,    0,    2,    'a', 'b', /* "ab" */
+        0xff, 0xff, 0xff, 0xff,           /* NULL */
     };
     assert_false(b.failed);
     assert_int_equal(b.len, sizeof want);
