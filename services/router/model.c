@@ -217,6 +217,14 @@ void model_link_ticket(model *m, int c, int t)
     m->tick[t].cust = c;
 }
 
+void model_link_loaded(model *m, int c, int t)
+{
+    model_link_ticket(m, model_customer_final(m, c), t);
+    /* Read with cust -1 (model_add_ticket's copy came before the link). */
+    if (m->tick_orig[t].cust < 0)
+        m->tick_orig[t].cust = c;
+}
+
 m_queue *model_queue(model *m, const char *team)
 {
     for (size_t i = 0; i < m->nqueues; i++)

@@ -293,6 +293,11 @@ void model_add_ref(model *m, const char *external_id, const char *channel, int t
 int model_ref(const model *m, const char *external_id);
 /* Puts ticket t in customer c's list (and c in t's cust). */
 void model_link_ticket(model *m, int c, int t);
+/* The same for a ticket just read from the database, owned by customer c
+ * (its customer_id): linked to c's survivor, and c is also the customer of
+ * its loaded self (model_ticket_changed), so that only a move afterwards,
+ * or an owner merged away, counts as a change of customer. */
+void model_link_loaded(model *m, int c, int t);
 /* Takes ticket t out of customer c's list. */
 void model_unlink_ticket(model *m, int c, int t);
 m_queue *model_queue(model *m, const char *team);

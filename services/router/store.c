@@ -1133,7 +1133,7 @@ int store_prefetch(model *m, const struct store_keys *k)
     for (size_t t = 0; t < m->ntick; t++) {
         int c = model_customer(m, m->tick[t].customer_id);
         if (c >= 0)
-            model_link_ticket(m, model_customer_final(m, c), (int)t);
+            model_link_loaded(m, c, (int)t);
     }
     if (add_identities(m, k, pipe_result(&p, q_idents)) != 0 ||
         add_refs(m, pipe_result(&p, q_refs)) != 0 ||
@@ -1216,7 +1216,7 @@ int store_queue_page(model *m, m_queue *q, int limit)
     for (size_t t = before; t < m->ntick; t++) {
         int c = model_customer(m, m->tick[t].customer_id);
         if (c >= 0)
-            model_link_ticket(m, model_customer_final(m, c), (int)t);
+            model_link_loaded(m, c, (int)t);
     }
     int n = PQntuples(r);
     if (n > 0) {
