@@ -14,11 +14,9 @@
 -- log or earlier in the batch) returned with the first one's id and seq,
 -- recorded_at growing with seq, a fresh row's data key in privacy.datakeys.
 --
--- XXX: 0088's rows-only form (courier's statement and scripts use it) keeps
--- its own body rather than calling this one: on a new database 0088 runs
--- after this migration and would replace such a wrapper. The two differ only
--- in where payload and datakey are read from; a migration after 0088 should
--- make the rows-only form call this one.
+-- 0088's rows-only form (courier's statement and scripts use it) calls this
+-- one from 0089 on: on a new database 0088 runs after this migration and
+-- redefines it with a body of its own, which 0089 then replaces.
 CREATE OR REPLACE FUNCTION eventlog.append(p_stream text, p_rows json, p_payloads bytea[],
                                            p_datakeys bytea[])
 RETURNS TABLE (idx int, event_id uuid, seq bigint, recorded_at timestamptz,
