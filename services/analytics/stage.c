@@ -21,6 +21,7 @@
 #include "log.h"
 #include "rowcopy.h"
 #include "rows.h"
+#include "rowset.h"
 
 /* The analytics tables, their staging tables, and how a row is merged. */
 struct staged {
@@ -61,16 +62,10 @@ static const struct staged staged[S_COUNT] = {
         "INSERT INTO analytics.customers ({@cols}) SELECT {@cols} FROM pg_temp.live_customers"
         " ON CONFLICT (customer_id) DO UPDATE SET {@set excluded};\n"},
     [S_SAMPLES] = {t_samples, "pg_temp.live_samples",
-        "DELETE FROM analytics.samples s USING pg_temp.live_tickets r"
-        " WHERE s.ticket_id = r.ticket_id AND NOT EXISTS (SELECT 1 FROM pg_temp.live_samples n"
-        "  WHERE n.ticket_id = s.ticket_id AND n.metric = s.metric);\n"
         "INSERT INTO analytics.samples AS s ({@cols}) SELECT {@cols} FROM pg_temp.live_samples"
         " ON CONFLICT (ticket_id, metric) DO UPDATE SET {@set excluded}"
         " WHERE ({@values s}) IS DISTINCT FROM ({@values excluded});\n"},
     [S_SURVEYS] = {t_surveys, "pg_temp.live_surveys",
-        "DELETE FROM analytics.surveys s USING pg_temp.live_tickets r"
-        " WHERE s.ticket_id = r.ticket_id AND NOT EXISTS (SELECT 1 FROM pg_temp.live_surveys n"
-        "  WHERE n.survey_id = s.survey_id);\n"
         "INSERT INTO analytics.surveys AS s ({@cols}) SELECT {@cols} FROM pg_temp.live_surveys"
         " ON CONFLICT (survey_id) DO UPDATE SET {@set excluded}"
         " WHERE ({@values s}) IS DISTINCT FROM ({@values excluded});\n"},
@@ -81,6 +76,22 @@ static const struct staged staged[S_COUNT] = {
     [S_DAILY] = {rows_daily_delta, "pg_temp.live_daily", ""},
 };
 /* clang-format on */
+
+/* A stored ticket's samples and surveys that its new rows lack: deleted,
+ * looked up by its id ($1, the changed tickets the database already
+ * holds). Not a join with live_tickets: a catch-up's batch is mostly new
+ * tickets, and the planner, without statistics on the staging table,
+ * hashes the whole samples table for it. */
+#define STAGE_PRUNE_SQL                                                                            \
+    "WITH s AS (DELETE FROM analytics.samples s WHERE s.ticket_id = ANY($1::uuid[])"               \
+    "             AND NOT EXISTS (SELECT 1 FROM pg_temp.live_samples n"                            \
+    "                              WHERE n.ticket_id = s.ticket_id AND n.metric = s.metric)"       \
+    "           RETURNING 1),"                                                                     \
+    "     v AS (DELETE FROM analytics.surveys s WHERE s.ticket_id = ANY($1::uuid[])"               \
+    "             AND NOT EXISTS (SELECT 1 FROM pg_temp.live_surveys n"                            \
+    "                              WHERE n.survey_id = s.survey_id)"                               \
+    "           RETURNING 1)"                                                                      \
+    " SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM v)"
 
 static char *sql_make, *sql_merge;
 static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
@@ -182,6 +193,31 @@ static int copy_daily(PGconn *c, agg *a, bool *prune)
     return rowcopy_end(&cp);
 }
 
+/* Deletes the rows of the stored tickets among ts[0..n) that the staged
+ * rows lack (STAGE_PRUNE_SQL); none stored, no statement. 0 or -1. */
+static int prune(db *d, model_ticket *const *ts, size_t n)
+{
+    const char **ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ids)
+        return -1;
+    size_t nold = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!ts[i]->is_new)
+            ids[nold++] = ts[i]->id;
+    int rc = 0;
+    if (nold) {
+        buf b = BUF_INIT;
+        rowset_keys(&b, ids, nold);
+        const char *params[] = {buf_str(&b)};
+        PGresult *r = b.failed ? NULL : db_exec(d, STAGE_PRUNE_SQL, 1, params);
+        rc = r ? 0 : -1;
+        PQclear(r);
+        buf_release(&b);
+    }
+    free(ids);
+    return rc;
+}
+
 int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, agg *a)
 {
     PGconn *c = db_conn(d);
@@ -196,17 +232,18 @@ int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, 
             changed[nchanged++] = fp->tickets[i];
     for (size_t i = 0; i < fp->nc; i++)
         ncust += fp->customers[i]->dirty;
-    bool prune = false;
+    bool prune_daily = false;
     int rc = -1;
     if ((nchanged && copy_tickets(c, cal, m, changed, nchanged) != 0) ||
-        (ncust && copy_customers(c, fp) != 0) || copy_daily(c, a, &prune) != 0)
+        (ncust && copy_customers(c, fp) != 0) || copy_daily(c, a, &prune_daily) != 0 ||
+        prune(d, changed, nchanged) != 0)
         goto out;
     buf sql = BUF_INIT;
     /* The batch need not wait for its WAL to reach the disk (as the
      * router's): a commit lost to a crash of PostgreSQL takes its offsets
      * with it, and the replay derives the very same rows. */
     buf_printf(&sql, "SET LOCAL synchronous_commit TO off;\n%sSELECT analytics.apply_daily(%s)",
-               sql_merge, prune ? "true" : "false");
+               sql_merge, prune_daily ? "true" : "false");
     rc = sql.failed ? -1 : exec_all(d, c, buf_str(&sql), "merging a batch");
     buf_release(&sql);
 out:

@@ -8,9 +8,11 @@
  * merged into analytics' tables by statements written from the same
  * descriptions, and analytics.apply_daily() for the sums (kpi.h). A
  * ticket written has its samples, surveys and SLA events replaced (rows of
- * it that the batch lacks are deleted). The staging tables are emptied at
- * commit (ON COMMIT DELETE ROWS). One COPY per table with rows and one
- * round trip for the merge, whatever the batch's size. Blocks.
+ * it that the batch lacks are deleted: looked up by the ids of the tickets
+ * already stored, which a catch-up's batch has few of). The staging tables
+ * are emptied at commit (ON COMMIT DELETE ROWS). One COPY per table with
+ * rows, one round trip for the deletions when a stored ticket changed, and
+ * one for the merge, whatever the batch's size. Blocks.
  */
 #ifndef CAREBUS_ANALYTICS_STAGE_H
 #define CAREBUS_ANALYTICS_STAGE_H

@@ -35,6 +35,9 @@ struct store {
     size_t cache_max;
     int64_t idle_ms;
     int64_t last_ms; /* the last batch's end (monotonic), 0: none since idle */
+    /* The last batch's phases (ms), for the debug log: loading what it
+     * touches, computing, writing (COPYs and merge). */
+    int64_t load_ms, compute_ms, write_ms;
 };
 
 store *store_new(timebase *cal, size_t cache_max, int64_t idle_ms)
@@ -135,7 +138,11 @@ static int store_apply(store *s, db *d)
     size_t n = s->nstaged;
     agg *a = agg_new();
     int rc = -1;
-    if (!a || load_batch(d, m, items, n) != 0 || footprint_before(&s->fp, m, items, n) != 0 ||
+    int64_t t0 = time_mono_ms();
+    if (!a || load_batch(d, m, items, n) != 0)
+        goto out;
+    int64_t t1 = time_mono_ms();
+    if (footprint_before(&s->fp, m, items, n) != 0 ||
         footprint_contribute(&s->fp, a, s->cal, m, -1) != 0)
         goto out;
     for (size_t i = 0; i < n; i++)
@@ -145,9 +152,13 @@ static int store_apply(store *s, db *d)
         agg_failed(a))
         goto out;
     /* The segments stand as the batch left them (resolved by the "add"). */
+    int64_t t2 = time_mono_ms();
     if (stage_write(&s->st, d, s->cal, m, &s->fp, a) != 0)
         goto out;
     footprint_settle(&s->fp);
+    s->load_ms = t1 - t0;
+    s->compute_ms = t2 - t1;
+    s->write_ms = time_mono_ms() - t2;
     rc = 0;
 out:
     agg_destroy(&a);
@@ -184,8 +195,10 @@ static consumer_result store_flush(consumer_txn *tx, void *arg)
     }
     if (store_erase(s, consumer_txn_db(tx)) != 0)
         return CONSUMER_RETRY;
-    log_debug("analytics: %zu events applied in %lld ms (%zu held)", s->nstaged,
-              (long long)(time_mono_ms() - t0), store_cached(s));
+    log_debug("analytics: %zu events applied in %lld ms (%zu held; load %lld, compute %lld, "
+              "write %lld ms)",
+              s->nstaged, (long long)(time_mono_ms() - t0), store_cached(s),
+              (long long)s->load_ms, (long long)s->compute_ms, (long long)s->write_ms);
     return CONSUMER_OK;
 }
 
