@@ -16,9 +16,10 @@
 #   1b. the live rate, in the same run, before the rebuild: the service
 #      (CAREBUS_ANALYTICS_REBUILD_LAG=0) applies the same log through its
 #      consumer; events/s from its start until every offset is at its
-#      stream's end, its batches' apply time (from its debug log) beside
-#      the rest, its peak memory, and its KPI sums, which must equal the
-#      rebuild's;
+#      stream's end, its batches' apply time (from its debug log: loading
+#      what they touch, computing, writing) beside the rest (start-up, the
+#      log's reads, decoding, commits), its peak memory, and its KPI sums,
+#      which must equal the rebuild's;
 #   2. the KPI API: GET /v1/kpis for 90 days grouped by day, channel, team,
 #      agent, segment, category and all, over the facts of 10,000,000 events:
 #      CAREBUS_BENCH_TICKETS (500,000) tickets at ~20 events per ticket
@@ -105,9 +106,12 @@ live_rss=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$svc_pid/stat
 bench_stop "$svc_pid"
 svc_pid=
 live_sums=$(sql "SELECT md5(string_agg(d::text, ',' ORDER BY dim, day, key)) FROM analytics.daily d")
-# "analytics: N events applied in M ms (H held)": batches, events, ms.
-batches=$(sed -n 's/.*analytics: \([0-9]*\) events applied in \([0-9]*\) ms.*/\1 \2/p' "$work/live.log" |
-    awk '{ n++; e += $1; ms += $2 } END { printf "%d %d %d\n", n, e, ms }')
+# "analytics: N events applied in M ms (H held; load L, compute C, write W ms)":
+# batches, events, ms, and the three phases' ms.
+batches=$(sed -n 's/.*analytics: \([0-9]*\) events applied in \([0-9]*\) ms.*load \([0-9]*\), compute \([0-9]*\), write \([0-9]*\) ms.*/\1 \2 \3 \4 \5/p' \
+    "$work/live.log" |
+    awk '{ n++; e += $1; ms += $2; l += $3; c += $4; w += $5 }
+         END { printf "%d %d %d %d %d %d\n", n, e, ms, l, c, w }')
 
 b1b=$(now_ms)
 CAREBUS_PG=$pg CAREBUS_LOG_LEVEL=warn "$bin" --rebuild >"$work/rebuild.json" 2>"$work/rebuild.log" ||
@@ -273,7 +277,7 @@ b0, b1, b2 = map(int, sys.argv[2:5])
 loaded, tickets, check = int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
 worst, all_ok, ntickets = float(sys.argv[8]), sys.argv[9] == "1", int(sys.argv[10])
 b1b, l0, l1, live_events = map(int, sys.argv[11:15])
-nbatches, batch_events, batch_ms = map(int, sys.argv[15].split())
+nbatches, batch_events, batch_ms, load_ms, compute_ms, write_ms = map(int, sys.argv[15].split())
 same_sums, live_kib = sys.argv[16], int(sys.argv[17] or 0)
 read_rate = loaded / max((b1 - b0) / 1000, 1e-3)
 wall = (b2 - b1b) / 1000
@@ -293,6 +297,7 @@ print(f"{'  10,000,000 events, extrapolated linearly':<58} {10_000_000 / rate:>1
 print(f"{'live: events/s, start -> caught up (' + str(live_events) + ' events)':<58} {live:>16.0f}   {'>= 50000':<12} {v(live >= 50000)}")
 print(f"{'  live within 2x of the rebuild (rebuild / live)':<58} {rate / max(live, 1e-3):>15.1f}x   {'<= 2':<12} {v(2 * live >= rate)}")
 print(f"{'  batches; mean events; apply s (load+compute+write)':<58} {nbatches}; {batch_events // max(nbatches, 1)}; {batch_ms / 1000:.1f}")
+print(f"{'    load / compute / write (COPYs, merge) s':<58} {load_ms / 1000:.1f} / {compute_ms / 1000:.1f} / {write_ms / 1000:.1f}")
 print(f"{'  rest of the wall clock (start, log reads, decode, commit) s':<58} {live_wall - batch_ms / 1000:>16.1f}")
 print(f"{'  peak resident memory (MiB)':<58} {live_kib / 1024:>16.0f}")
 print(f"{'  rebuilt KPI sums = live ones':<58} {same_sums:>16}")
