@@ -197,8 +197,8 @@ static consumer_result store_flush(consumer_txn *tx, void *arg)
         return CONSUMER_RETRY;
     log_debug("analytics: %zu events applied in %lld ms (%zu held; load %lld, compute %lld, "
               "write %lld ms)",
-              s->nstaged, (long long)(time_mono_ms() - t0), store_cached(s),
-              (long long)s->load_ms, (long long)s->compute_ms, (long long)s->write_ms);
+              s->nstaged, (long long)(time_mono_ms() - t0), store_cached(s), (long long)s->load_ms,
+              (long long)s->compute_ms, (long long)s->write_ms);
     return CONSUMER_OK;
 }
 
