@@ -624,10 +624,12 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
                           size_t nks)
 {
     /* The members share their connection: a write of one refused or cut
-     * (held_off) holds them all, before anything is read, this turn. */
+     * (held_off: refused at admission or in an earlier round, and out of
+     * the group since, rcs -1) holds them all, before anything is read,
+     * this turn. */
     bool off = false;
     for (size_t m = 0; m < nc; m++)
-        off = off || (go[m] && cs[m]->held_off);
+        off = off || ((go[m] || rcs[m] < 0) && cs[m]->held_off);
     for (size_t m = 0; off && m < nc; m++)
         if (go[m]) {
             cs[m]->held_off = true;

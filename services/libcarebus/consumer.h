@@ -84,9 +84,10 @@ int consumer_track(consumer *c, const char *stream);
 
 /* Applies what the log holds past the offsets, for about a second at most.
  * 0 when caught up, 1 when there is more (call again soon), -1 when the
- * database failed or refused the batch (call again later: while the
- * connection's writers back off, it returns -1 at once, reading nothing:
- * consumer_held_off). Blocks, on at most one commit that fails. */
+ * database failed or refused the batch (call again later: once refused
+ * while the connection's writers back off, consumer_held_off, it returns
+ * -1 at once, reading nothing, until they may write again). Blocks, on at
+ * most one commit that fails. */
 int consumer_catch_up(consumer *c);
 
 /* consumer_catch_up for the partitions of one consumer that this instance

@@ -25,9 +25,10 @@
 #include "rowset.h"
 
 /* The rows eventlog.append takes (deploy/migrations/0004_eventlog_rows.sql,
- * the function's body now 0088's; 0056's takes payload and datakey as
- * arrays beside the others, EVENTLOG_ROW_COLS): eventlog.events' columns,
- * read by name with json_to_recordset. */
+ * the function's body now 0056's, which takes payload and datakey as
+ * arrays beside the others, EVENTLOG_ROW_COLS; the rows-only form, 0089,
+ * takes them out of the rows): eventlog.events' columns, read by name
+ * with json_to_recordset. */
 static void put_scope(rowset_put *p, const void *row, const void *ctx)
 {
     (void)ctx;

@@ -312,8 +312,9 @@ static void partset_catch_up(partset *ps, bool all)
 }
 
 /* Applies what the logs hold: the partitions catching up at once, all of
- * them once a second (consumer_tick), and then publishes their lag. With
- * several partitions, one read serves those this instance holds. */
+ * them once a second (consumer_tick; with several partitions, one read
+ * serves those this instance holds: partset_catch_up), and then publishes
+ * their lag. */
 static void partset_poll(partset *ps, int64_t now)
 {
     bool due = now >= ps->next_poll_ms;
@@ -358,7 +359,8 @@ void partset_on_bus(partset *ps)
         consumer_on_bus(ps->cs[0]);
         return;
     }
-    /* The log is the truth: what came is read from it, per partition. */
+    /* The log is the truth: what came is read from it, once for the held
+     * partitions. */
     event *ev;
     for (int i = 0; i < PARTSET_DRAIN_MAX && bus_recv(ps->bus, &ev) == 1; i++)
         event_destroy(&ev);

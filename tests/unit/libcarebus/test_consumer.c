@@ -13,7 +13,8 @@
  *    publishes both gauges per stream and they return to zero once the
  *    consumer has caught up; a commit cut at CAREBUS_SYNC_WAIT_MS backs
  *    the consumer off (no attempt until the back-off ends, the lag still
- *    published), and the next good commit forgets it.
+ *    published), and the next commit that waited for the standby
+ *    forgets it.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -298,6 +298,69 @@ static void test_the_partitions_held_share_one_read(void **state)
     bus_destroy(&b);
 }
 
+/* While the connection's writers back off (a commit on it was cut: here
+ * another writer's), a round is refused whole: after the one read that
+ * found the refusal, the partitions held are held off together and read
+ * nothing more until the back-off ends; then they apply what waited. */
+static void test_the_partitions_held_are_held_off_together(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    setenv("CAREBUS_SYNC_WAIT_MS", "200", 1);
+    db *d = testdb_connect("test_partset_slow");
+    unsetenv("CAREBUS_SYNC_WAIT_MS");
+    assert_non_null(d);
+    assert_int_equal(testdb_slow_commit(d), 0);
+    bus *b = bus_new();
+    consumer *cs[PARTS];
+    int rcs[PARTS];
+    for (int p = 0; p < PARTS; p++) {
+        char name[32];
+        snprintf(name, sizeof name, "heldoff/%d", p);
+        cs[p] = consumer_new(name, d, b, NULL, handlers, sizeof handlers / sizeof handlers[0], NULL);
+        assert_non_null(cs[p]);
+        assert_int_equal(consumer_track(cs[p], "ingest"), 0);
+        consumer_set_partition(cs[p], p, PARTS, part_of);
+    }
+    consumer_set_pace(cs[0], count_reads);
+    memset(g_applied, 0, sizeof g_applied);
+    static const char *const agents[] = {"agent-0", "agent-1", "agent-2", "all"};
+    for (int i = 0; i < 8; i++)
+        append_to("ingest", agents[i % 4]);
+    assert_int_equal(db_begin(d), 0);
+    assert_int_equal(db_command(d, "INSERT INTO slow_commit VALUES (true)", 0, NULL), 0);
+    assert_int_equal(db_commit(d), -1);
+    assert_true(db_backing_off(d));
+
+    g_reads = 0;
+    assert_int_equal(consumer_catch_up_shared(cs, PARTS, rcs), -1);
+    assert_int_equal(g_reads, 1);
+    for (int p = 0; p < PARTS; p++) {
+        assert_int_equal(rcs[p], -1);
+        assert_true(consumer_held_off(cs[p]));
+    }
+    assert_int_equal(consumer_catch_up_shared(cs, PARTS, rcs), -1);
+    assert_int_equal(g_reads, 1); /* nothing read while held off */
+
+    for (int i = 0; i < 400 && db_backing_off(d); i++) /* 100 ms, at most 4 s */
+        usleep(10 * 1000);
+    assert_false(db_backing_off(d));
+    assert_int_equal(consumer_catch_up_shared(cs, PARTS, rcs), 0);
+    for (int p = 0; p < PARTS; p++) {
+        assert_int_equal(rcs[p], 0);
+        assert_false(consumer_held_off(cs[p]));
+        assert_int_equal(consumer_offset(cs[p], "ingest"), 8);
+        for (int seq = 1; seq <= 8; seq++) {
+            int mine = seq % 4 == 0 || (seq - 1) % 4 == p;
+            assert_int_equal(g_applied[p][seq], mine);
+        }
+    }
+    for (int p = 0; p < PARTS; p++)
+        consumer_destroy(&cs[p]);
+    bus_destroy(&b);
+    db_destroy(&d);
+}
+
 /* A partition's applications, counted once its transaction committed. */
 struct counted {
     int part;
@@ -416,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_a_fair_share_each_and_a_dead_ones_taken_over),
         cmocka_unit_test(test_the_partitions_held_share_one_read),
         cmocka_unit_test(test_a_partition_taken_over_mid_round_stops_alone),
+        cmocka_unit_test(test_the_partitions_held_are_held_off_together),
         cmocka_unit_test(test_a_different_count_is_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
