@@ -95,6 +95,18 @@ void testdb_close_two(db **d, db **second)
     testdb_close(d);
 }
 
+db *testdb_connect_slow(const char *name)
+{
+    setenv("CAREBUS_SYNC_WAIT_MS", "200", 1);
+    db *d = testdb_connect(name);
+    unsetenv("CAREBUS_SYNC_WAIT_MS");
+    if (d && testdb_slow_commit(d) != 0) {
+        fprintf(stderr, "testdb: could not make %s's slow_commit table\n", name);
+        db_destroy(&d);
+    }
+    return d;
+}
+
 int testdb_slow_commit(db *d)
 {
     static const char *const sql[] = {

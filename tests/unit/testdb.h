@@ -35,6 +35,11 @@ int testdb_open_two(const char *name, db **out, db **second);
  * sleeps), as a COMMIT waiting for a synchronous standby would. 0 or -1. */
 int testdb_slow_commit(db *d);
 
+/* testdb_connect, with commits bounded at 200 ms (CAREBUS_SYNC_WAIT_MS)
+ * and testdb_slow_commit's table: a commit of a slow row is cut, and the
+ * connection's writers back off. NULL when it cannot (said on stderr). */
+db *testdb_connect_slow(const char *name);
+
 /* In a test: skips it when there is no database (d NULL). */
 #define TESTDB_NEED(d)                                                                             \
     do {                                                                                           \

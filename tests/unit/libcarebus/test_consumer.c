@@ -329,11 +329,8 @@ static void test_a_commit_cut_at_the_bound_backs_the_consumer_off(void **state)
 {
     (void)state;
     TESTDB_NEED(g_db);
-    setenv("CAREBUS_SYNC_WAIT_MS", "200", 1);
-    db *d = testdb_connect("test_consumer_slow");
-    unsetenv("CAREBUS_SYNC_WAIT_MS");
+    db *d = testdb_connect_slow("test_consumer_slow");
     assert_non_null(d);
-    assert_int_equal(testdb_slow_commit(d), 0);
     uint64_t tail;
     assert_int_equal(eventlog_last_seq(g_db, "survey", &tail), 0);
     if (tail)

@@ -266,11 +266,8 @@ static void test_append_commit_waits_while_the_writers_back_off(void **state)
 {
     (void)state;
     TESTDB_NEED(g_db);
-    setenv("CAREBUS_SYNC_WAIT_MS", "200", 1);
-    db *d = testdb_connect("test_eventlog_slow");
-    unsetenv("CAREBUS_SYNC_WAIT_MS");
+    db *d = testdb_connect_slow("test_eventlog_slow");
     assert_non_null(d);
-    assert_int_equal(testdb_slow_commit(d), 0);
     assert_int_equal(db_begin(d), 0);
     assert_int_equal(db_command(d, "INSERT INTO slow_commit VALUES (true)", 0, NULL), 0);
     assert_int_equal(db_commit(d), -1);

@@ -119,11 +119,8 @@ static void test_while_the_writers_back_off_a_renewal_waits_and_a_release_goes(v
 {
     (void)state;
     TESTDB_NEED(g_db);
-    setenv("CAREBUS_SYNC_WAIT_MS", "200", 1);
-    db *d = testdb_connect("test_lease_slow");
-    unsetenv("CAREBUS_SYNC_WAIT_MS");
+    db *d = testdb_connect_slow("test_lease_slow");
     assert_non_null(d);
-    assert_int_equal(testdb_slow_commit(d), 0);
     lease *a = lease_new("backoff", 0, "a:1", LEASE_MS_DEFAULT);
     lease *b = lease_new("backoff", 0, "b:2", LEASE_MS_DEFAULT);
     assert_int_equal(tick(a, d), LEASE_GAINED);

@@ -306,11 +306,8 @@ static void test_the_partitions_held_are_held_off_together(void **state)
 {
     (void)state;
     TESTDB_NEED(g_db);
-    setenv("CAREBUS_SYNC_WAIT_MS", "200", 1);
-    db *d = testdb_connect("test_partset_slow");
-    unsetenv("CAREBUS_SYNC_WAIT_MS");
+    db *d = testdb_connect_slow("test_partset_slow");
     assert_non_null(d);
-    assert_int_equal(testdb_slow_commit(d), 0);
     bus *b = bus_new();
     consumer *cs[PARTS];
     int rcs[PARTS];
