@@ -40,6 +40,8 @@ typedef struct ingest {
     struct hasher *hasher; /* agents' passwords, off the loop (hasher.h) */
     size_t json_max_depth; /* CAREBUS_JSON_MAX_DEPTH */
     long session_ttl_s;    /* CAREBUS_SESSION_TTL_S (sessions.c) */
+    long signin_failures;  /* CAREBUS_SIGNIN_FAILURES (lockout.h) */
+    long signin_lockout_s; /* CAREBUS_SIGNIN_LOCKOUT_S (lockout.h) */
     int signing_in;        /* POST /v1/sessions in flight (bounded: sessions.c) */
 } ingest;
 

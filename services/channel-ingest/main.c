@@ -30,10 +30,12 @@ struct ingest_config {
     long max_import_body;
     long json_max_depth;
     long feed_max_waiting;
-    long password_log_n; /* scrypt's cost for agents' passwords (hasher.h) */
-    long read_conns;     /* CAREBUS_INGEST_READ_CONNS */
-    long session_ttl_s;  /* CAREBUS_SESSION_TTL_S: a session key's life (sessions.c) */
-    char *tls_cert;      /* PEM text read from CAREBUS_TLS_CERT, or NULL */
+    long password_log_n;   /* scrypt's cost for agents' passwords (hasher.h) */
+    long read_conns;       /* CAREBUS_INGEST_READ_CONNS */
+    long session_ttl_s;    /* CAREBUS_SESSION_TTL_S: a session key's life (sessions.c) */
+    long signin_failures;  /* CAREBUS_SIGNIN_FAILURES (lockout.h) */
+    long signin_lockout_s; /* CAREBUS_SIGNIN_LOCKOUT_S (lockout.h) */
+    char *tls_cert;        /* PEM text read from CAREBUS_TLS_CERT, or NULL */
     char *tls_key;
 };
 
@@ -62,7 +64,9 @@ static int ingest_configure(struct ingest_config *c)
         config_long("FEED_MAX_WAITING", 256, 1, 10000, &c->feed_max_waiting, &err) != 0 ||
         config_long("PASSWORD_LOG_N", PASSWORD_LOG_N, 10, 20, &c->password_log_n, &err) != 0 ||
         config_long("INGEST_READ_CONNS", 4, 1, DBQ_MAX_CONNS, &c->read_conns, &err) != 0 ||
-        config_long("SESSION_TTL_S", 12 * 3600, 60, 30L * 86400, &c->session_ttl_s, &err) != 0) {
+        config_long("SESSION_TTL_S", 12 * 3600, 60, 30L * 86400, &c->session_ttl_s, &err) != 0 ||
+        config_long("SIGNIN_FAILURES", 5, 1, 1000, &c->signin_failures, &err) != 0 ||
+        config_long("SIGNIN_LOCKOUT_S", 900, 1, 86400, &c->signin_lockout_s, &err) != 0) {
         log_error("%s", err);
         return -1;
     }
@@ -78,6 +82,8 @@ static int ingest_open(ingest *in, const struct ingest_config *c)
                      "too_deep, missing_field, invalid_field, not_found, unavailable, ...)");
     in->json_max_depth = (size_t)c->json_max_depth;
     in->session_ttl_s = c->session_ttl_s;
+    in->signin_failures = c->signin_failures;
+    in->signin_lockout_s = c->signin_lockout_s;
     in->auth = auth_new(config_str("BOOTSTRAP_API_KEY", NULL), &c->rl, "carebus_ingest");
     in->writes = dbq_new(in->svc->loop, pg, "channel-ingest/writes");
     in->reads = dbq_new_pool(in->svc->loop, pg, "channel-ingest/reads", (size_t)c->read_conns);
@@ -89,8 +95,8 @@ static int ingest_open(ingest *in, const struct ingest_config *c)
     if (db_commit_wait_config(&wait_ms) != 0)
         return -1;
     dbq_set_deadline(in->writes, wait_ms);
-    in->gc = group_commit_new(in->svc->loop, in->writes, in->svc->bus, "ingest",
-                              INGEST_MAX_BATCH, wait_ms);
+    in->gc = group_commit_new(in->svc->loop, in->writes, in->svc->bus, "ingest", INGEST_MAX_BATCH,
+                              wait_ms);
     in->hasher = hasher_new(in->svc->loop, (int)c->password_log_n);
     if (!in->hasher)
         return -1;

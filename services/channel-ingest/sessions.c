@@ -12,8 +12,10 @@
  * An unknown, inactive or password-less agent is checked against a dummy
  * hash: the same 401, after as long. Checks at once are bounded
  * (SIGNINS_MAX; 503 with Retry-After beyond): each holds scrypt's memory.
- * XXX: no per-agent throttle of failed attempts; the bound and scrypt's
- * cost are what slows a guesser down.
+ * A login that failed too often in a row is refused before its password
+ * is checked (429, Retry-After: lockout.h); the agent's row and the
+ * login's failures are read together, a failure is counted before its
+ * 401 is answered, and a success clears the count with the key's insert.
  * The password is never logged, and wiped once checked.
  */
 #include <jansson.h>
@@ -28,6 +30,7 @@
 #include "id.h"
 #include "ingest.h"
 #include "jsondepth.h"
+#include "lockout.h"
 #include "log.h"
 #include "password.h"
 
@@ -44,6 +47,7 @@ struct signin {
     char *password;
     size_t plen;
     char login[LOGIN_MAX + 1];
+    char *login_key; /* the failures' row: the agent's id, or the login in lower case */
     char agent_id[ACCESS_AGENT_MAX + 1];
     char role[32];
     json_t *agent; /* router.agent_json */
@@ -67,6 +71,7 @@ static void signin_free(void *arg)
     if (s->timer > 0)
         loop_remove_timer(s->in->svc->loop, s->timer);
     json_decref(s->agent);
+    free(s->login_key);
     if (s->counted)
         s->in->signing_in--;
     OPENSSL_cleanse(s->key, sizeof s->key);
@@ -143,6 +148,42 @@ static void on_stored(PGresult *res, void *arg)
     signin_await(s, true);
 }
 
+static void signin_refuse(struct signin *s)
+{
+    /* One answer whatever was wrong: no names are told. */
+    ingest_reject(s->r, 401, "wrong_credentials", "unauthorized", NULL, "wrong agent or password");
+}
+
+static void on_failure_counted(PGresult *res, void *arg)
+{
+    struct signin *s = arg;
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        if (res)
+            log_error("counting a failed sign-in failed: %s", PQresultErrorMessage(res));
+        signin_unavailable(s, "could not count the failure");
+        return;
+    }
+    signin_refuse(s);
+}
+
+/* One more failure in a row for the login (counted from one again after
+ * the lockout time), and the rows of other logins past it swept. */
+static void signin_count_failure(struct signin *s)
+{
+    char lockout[24];
+    snprintf(lockout, sizeof lockout, "%ld", s->in->signin_lockout_s);
+    const char *p[] = {s->login_key, lockout};
+    if (dbq_query(s->in->writes,
+                  "WITH swept AS (DELETE FROM ingest.signin_failures"
+                  "  WHERE last_at < now() - make_interval(secs => $2::bigint) AND login <> $1)"
+                  " INSERT INTO ingest.signin_failures AS f (login, failures, last_at)"
+                  " VALUES ($1, 1, now()) ON CONFLICT (login) DO UPDATE"
+                  " SET failures = CASE WHEN f.last_at < now() - make_interval(secs => $2::bigint)"
+                  "                     THEN 1 ELSE f.failures + 1 END, last_at = now()",
+                  2, p, on_failure_counted, s) != 0)
+        signin_unavailable(s, "PostgreSQL is down");
+}
+
 static void on_checked(int result, void *arg)
 {
     struct signin *s = arg;
@@ -152,9 +193,7 @@ static void on_checked(int result, void *arg)
         return;
     }
     if (result == 0 || !s->found || !s->active) {
-        /* One answer whatever was wrong: no names are told. */
-        ingest_reject(s->r, 401, "wrong_credentials", "unauthorized", NULL,
-                      "wrong agent or password");
+        signin_count_failure(s);
         return;
     }
     unsigned char hash[APIKEY_HASH_LEN];
@@ -169,14 +208,15 @@ static void on_checked(int result, void *arg)
     hex_encode(hash, sizeof hash, hexd);
     snprintf(name, sizeof name, "session: %s", s->agent_id);
     snprintf(ttl, sizeof ttl, "%ld", s->in->session_ttl_s);
-    const char *p[] = {s->key_id, name, hexd, scopes, s->agent_id, ttl};
+    const char *p[] = {s->key_id, name, hexd, scopes, s->agent_id, ttl, s->login_key};
     if (dbq_query(s->in->writes,
-                  "INSERT INTO ingest.api_keys (id, name, key_hash, scopes, agent_id, expires_at)"
+                  "WITH cleared AS (DELETE FROM ingest.signin_failures WHERE login = $7)"
+                  " INSERT INTO ingest.api_keys (id, name, key_hash, scopes, agent_id, expires_at)"
                   " VALUES ($1, $2, decode($3, 'hex'), string_to_array($4, ','), $5,"
                   "         now() + make_interval(secs => $6::bigint))"
                   " RETURNING to_char(expires_at AT TIME ZONE 'UTC',"
                   "                   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-                  6, p, on_stored, s) != 0)
+                  7, p, on_stored, s) != 0)
         signin_unavailable(s, "PostgreSQL is down");
 }
 
@@ -189,8 +229,23 @@ static void on_agent(PGresult *res, void *arg)
         signin_unavailable(s, "could not read the agent");
         return;
     }
+    if (PQntuples(res) != 1 || !(s->login_key = strdup(PQgetvalue(res, 0, 5)))) {
+        signin_unavailable(s, "could not read the agent");
+        return;
+    }
+    long failures = PQgetisnull(res, 0, 6) ? 0 : atol(PQgetvalue(res, 0, 6));
+    double since = PQgetisnull(res, 0, 7) ? 0 : atof(PQgetvalue(res, 0, 7));
+    long wait = lockout_wait_s(failures, since, s->in->signin_failures, s->in->signin_lockout_s);
+    if (wait > 0) {
+        char after[24];
+        snprintf(after, sizeof after, "%ld", wait);
+        http_add_header(s->r, "Retry-After", after);
+        ingest_reject(s->r, 429, "signin_locked", "rate_limited", NULL,
+                      "too many failed sign-ins in a row; retry after %ld seconds", wait);
+        return;
+    }
     const char *phc = NULL;
-    if (PQntuples(res) == 1) {
+    if (!PQgetisnull(res, 0, 0)) {
         s->found = true;
         snprintf(s->agent_id, sizeof s->agent_id, "%s", PQgetvalue(res, 0, 0));
         snprintf(s->role, sizeof s->role, "%s", PQgetvalue(res, 0, 1));
@@ -264,12 +319,20 @@ http_status sessions_post(http_req *r, void *arg)
             s->plen = plen;
             snprintf(s->login, sizeof s->login, "%s", login);
             const char *p[] = {s->login};
-            if (dbq_query(in->reads,
-                          "SELECT a.id, coalesce(a.role, 'agent'), a.active, a.password_hash,"
-                          " router.agent_json(a)::text FROM router.agents a"
-                          " WHERE a.id = $1 OR lower(a.email) = lower($1)"
-                          " ORDER BY a.id = $1 DESC LIMIT 1",
-                          1, p, on_agent, s) != 0)
+            /* One row: the agent (NULLs when none), the failures' row
+             * key, and the login's failures in a row. */
+            if (dbq_query(
+                    in->reads,
+                    "SELECT a.id, a.role, a.active, a.password_hash, a.json,"
+                    " coalesce(a.id, lower($1)), f.failures,"
+                    " extract(epoch FROM now() - f.last_at)"
+                    " FROM (SELECT 1) one LEFT JOIN LATERAL"
+                    " (SELECT a.id, coalesce(a.role, 'agent') AS role, a.active,"
+                    "  a.password_hash, router.agent_json(a)::text AS json"
+                    "  FROM router.agents a WHERE a.id = $1 OR lower(a.email) = lower($1)"
+                    "  ORDER BY a.id = $1 DESC LIMIT 1) a ON true"
+                    " LEFT JOIN ingest.signin_failures f ON f.login = coalesce(a.id, lower($1))",
+                    1, p, on_agent, s) != 0)
                 ingest_reply_unavailable(r);
             else
                 st = HTTP_SUSPENDED;

@@ -33,7 +33,7 @@
  * API's calls. */
 #define SIGNINS_MAX 4
 
-enum outcome { SIGNIN_OK, SIGNIN_BAD, SIGNIN_UNAVAILABLE };
+enum outcome { SIGNIN_OK, SIGNIN_BAD, SIGNIN_LOCKED, SIGNIN_UNAVAILABLE };
 
 struct signin_job {
     struct pool_job j;
@@ -45,6 +45,7 @@ struct signin_job {
     char lang[3];
     char next[NEXT_MAX];
     enum outcome outcome;
+    long retry_after; /* SIGNIN_LOCKED: channel-ingest's Retry-After */
     struct desk_session s;
 };
 
@@ -61,6 +62,7 @@ enum {
     L_PASSWORD,
     L_SUBMIT,
     L_BAD,
+    L_LOCKED,
     L_UNAVAILABLE,
     L_ORIGIN,
     L_SIGNED_OUT,
@@ -70,11 +72,14 @@ enum {
 static const char *const labels[2][L_COUNT] = {
     {"Đăng nhập bàn làm việc", "Dùng mã nhân viên hoặc email và mật khẩu của bạn.",
      "Mã nhân viên hoặc email", "Mật khẩu", "Đăng nhập", "Sai thông tin đăng nhập.",
+     "Đăng nhập sai quá nhiều lần liên tiếp; vui lòng thử lại sau ít phút.",
      "Hệ thống đang bận, vui lòng thử lại sau giây lát.", "Biểu mẫu không đến từ trang này.",
      "Bạn đã đăng xuất."},
     {"Sign in to the desk", "Use your agent id or e-mail and your password.", "Agent id or e-mail",
-     "Password", "Sign in", "Wrong credentials.", "The desk is busy; try again in a moment.",
-     "The form did not come from this page.", "You are signed out."},
+     "Password", "Sign in", "Wrong credentials.",
+     "Too many failed sign-ins in a row; try again in a few minutes.",
+     "The desk is busy; try again in a moment.", "The form did not come from this page.",
+     "You are signed out."},
 };
 
 /* A path of the desk: "/", "/?t=..." — not "//host" or "/\host". */
@@ -207,6 +212,9 @@ static enum outcome check(struct signin_job *s, struct desk_worker *w)
     enum outcome out = SIGNIN_UNAVAILABLE;
     if (rc == 0 && (a.status == 401 || a.status == 400)) {
         out = SIGNIN_BAD;
+    } else if (rc == 0 && a.status == 429) {
+        out = SIGNIN_LOCKED;
+        s->retry_after = a.retry_after ? a.retry_after : 60;
     } else if (rc == 0 && a.status == 201) {
         json_t *j = json_loadb(buf_str(&a.body), a.body.len, 0, NULL);
         if (j && session_fill(&s->s, j))
@@ -252,6 +260,12 @@ static void signin_done(struct pool_job *j, bool cancelled)
     } else if (s->outcome == SIGNIN_BAD) {
         log_info("POST /signin: 401: wrong credentials");
         signin_page(s->r, 401, s->lang, s->next, L[L_BAD], NULL);
+    } else if (s->outcome == SIGNIN_LOCKED) {
+        char after[24];
+        snprintf(after, sizeof after, "%ld", s->retry_after);
+        log_info("POST /signin: 429: the login is locked out for %s s", after);
+        http_add_header(s->r, "Retry-After", after);
+        signin_page(s->r, 429, s->lang, s->next, L[L_LOCKED], NULL);
     } else if (!sessions_add(s->d->sessions, &s->s, token)) {
         signin_revoke(s->d, s->s.key);
         http_add_header(s->r, "Retry-After", "60");

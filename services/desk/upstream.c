@@ -32,6 +32,7 @@ int upstream_call(CURL *c, const pool *p, const char *base, const char *key, con
 {
     out->status = 0;
     out->type[0] = '\0';
+    out->retry_after = 0;
     if (!c)
         return -1;
     curl_easy_reset(c);
@@ -72,5 +73,8 @@ int upstream_call(CURL *c, const pool *p, const char *base, const char *key, con
     char *ct = NULL;
     curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
     snprintf(out->type, sizeof out->type, "%s", ct ? ct : "application/json");
+    curl_off_t after = 0;
+    if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
+        out->retry_after = after < 86400 ? (long)after : 86400;
     return 0;
 }

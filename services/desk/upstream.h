@@ -23,6 +23,7 @@
 struct upstream_answer {
     long status; /* 0: no answer (connection refused, timeout) */
     char type[UPSTREAM_TYPE_MAX];
+    long retry_after; /* its Retry-After in seconds (0: none) */
     buf body;
 };
 

@@ -13,6 +13,8 @@
   f. an id is one path segment (nothing that names another route); a
      restart of the desk ends every session (their keys expire)
   g. over TLS (CAREBUS_TLS_CERT, _KEY) the cookie is also Secure
+  h. a login locked out by channel-ingest (too many failures in a row) is
+     told so (429, Retry-After), not "wrong credentials"
 """
 
 import http.client
@@ -182,3 +184,15 @@ def test_over_tls_the_cookie_is_secure(stack):
     headers = h.wait_until("a sign-in over HTTPS", signed_in, h.scaled(20))
     cookie = headers["set-cookie"]
     assert "carebus_desk=" in cookie and "Secure" in cookie and "HttpOnly" in cookie, cookie
+
+
+def test_a_locked_out_login_is_told_so(stack):
+    st = desk_stack(stack, ingest_env={"CAREBUS_SIGNIN_FAILURES": "2",
+                                       "CAREBUS_SIGNIN_LOCKOUT_S": "600"})
+    save_agent(st, "lan", "Nguyễn Thị Lan", ["complaints"])
+    for _ in range(2):
+        DeskClient(st).sign_in("lan", "wrong password", status=401)
+    r = DeskClient(st).sign_in("lan", status=429)
+    assert 1 <= int(r.headers["retry-after"]) <= 600, r.headers
+    assert b"Too many failed sign-ins" in r.body, r.body
+    assert "set-cookie" not in r.headers or "carebus_desk" not in r.headers["set-cookie"]
