@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "buf.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -186,6 +187,16 @@ static bool method_matches(const char *route_method, const char *method)
            (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
 }
 
+/* Whether the Allow list ("GET, POST") names method. */
+static bool allow_has(const char *allow, const char *method)
+{
+    size_t n = strlen(method);
+    for (const char *p = allow; (p = strstr(p, method)) != NULL; p += n)
+        if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
 /* Finds the route for the request; on a path match with another method,
  * gathers the Allow list. Returns -1 only when out of memory. */
 static int req_route(http_req *r)
@@ -193,7 +204,7 @@ static int req_route(http_req *r)
     const http_server *s = r->s;
     struct seg segs[HTTP_MAX_PARAMS];
     size_t nsegs = 0;
-    char allow[128] = "";
+    buf allow = BUF_INIT;
     for (size_t i = 0; i < s->nroutes + NBUILTINS; i++) {
         const struct http_route *rt = route_at(s, i);
         if (!route_match(rt->pattern, r->path, segs, &nsegs))
@@ -201,16 +212,14 @@ static int req_route(http_req *r)
         if (!r->label)
             r->label = rt->pattern;
         if (!method_matches(rt->method, r->method)) {
-            /* XXX: a path with more methods than fit in 128 bytes gets a
-             * short Allow list; no route table comes close. */
-            if (!strstr(allow, rt->method) &&
-                strlen(allow) + strlen(rt->method) + 3 < sizeof allow) {
-                if (allow[0])
-                    strcat(allow, ", ");
-                strcat(allow, rt->method);
+            if (!allow_has(buf_str(&allow), rt->method)) {
+                if (allow.len)
+                    buf_puts(&allow, ", ");
+                buf_puts(&allow, rt->method);
             }
             continue;
         }
+        buf_release(&allow);
         r->route = rt;
         r->builtin = i >= s->nroutes;
         r->label = rt->pattern;
@@ -226,8 +235,9 @@ static int req_route(http_req *r)
         r->nparams = nsegs;
         return 0;
     }
-    if (allow[0] && !(r->allow = strdup(allow)))
+    if (allow.len && !(r->allow = buf_detach(&allow, NULL)))
         return -1;
+    buf_release(&allow);
     if (!r->label)
         r->label = "unmatched";
     return 0;
@@ -484,8 +494,7 @@ static enum MHD_Result req_queue(http_req *r)
 /* The largest body the request's route takes. */
 static size_t req_max_body(const http_req *r)
 {
-    return r->route && (r->route->access & HTTP_LARGE_BODY) ? r->s->max_large_body
-                                                            : r->s->max_body;
+    return r->route && (r->route->access & HTTP_LARGE_BODY) ? r->s->max_large_body : r->s->max_body;
 }
 
 static void req_too_large(http_req *r)
