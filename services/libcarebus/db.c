@@ -78,8 +78,8 @@ struct db {
 int db_commit_wait_config(long *ms)
 {
     const char *err;
-    if (config_long("SYNC_WAIT_MS", DB_COMMIT_WAIT_MS, DB_COMMIT_WAIT_MIN_MS,
-                    DB_COMMIT_WAIT_MAX_MS, ms, &err) != 0) {
+    if (config_long("SYNC_WAIT_MS", DB_COMMIT_WAIT_MS, DB_COMMIT_WAIT_MIN_MS, DB_COMMIT_WAIT_MAX_MS,
+                    ms, &err) != 0) {
         log_error("%s", err);
         return -1;
     }
@@ -151,6 +151,11 @@ static void db_on_notice(void *arg, const char *message)
 {
     (void)arg;
     log_debug("postgresql: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+bool db_reconnect_due(const db *d)
+{
+    return db_up(d) || !backoff_waiting(&d->reconnect, time_mono_ms());
 }
 
 int db_ensure(db *d)
@@ -284,8 +289,8 @@ int db_cancel(PGconn *conn)
     int ok = c && PQcancel(c, err, sizeof err);
     PQfreeCancel(c);
     if (!ok) {
-        log_warn("could not ask PostgreSQL to cancel a statement: %.*s",
-                 (int)strcspn(err, "\n"), c ? err : "out of memory");
+        log_warn("could not ask PostgreSQL to cancel a statement: %.*s", (int)strcspn(err, "\n"),
+                 c ? err : "out of memory");
         return -1;
     }
     return 0;

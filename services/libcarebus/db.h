@@ -41,6 +41,9 @@ void db_destroy(db **pdb);
  * the backoff window: cheap to call on every loop turn). Applies migrations
  * on the first successful connect when apply_migrations was set. */
 int db_ensure(db *d);
+/* Whether db_ensure would try to connect now (or is up): false while the
+ * backoff after a failed attempt runs. */
+bool db_reconnect_due(const db *d);
 void db_set_apply_migrations(db *d, bool on);
 bool db_up(const db *d);
 /* Marks the connection broken (after an I/O error seen by the caller). */

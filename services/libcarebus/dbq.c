@@ -19,16 +19,27 @@
  * delivered as NULL; one whose cancel is not answered either is failed by
  * dropping its connection, DB_CANCEL_WAIT_MS later.
  *
- * XXX: connecting goes through db_ensure, a blocking PQconnectdbParams (from
- * a timer, at most once per backoff interval and connection): against a
- * local or refused server it returns at once; a non-blocking connect
- * (PQconnectStart/PQconnectPoll) would remove the worst case.
+ * Connecting: the first attempt, in dbq_new, blocks (the service is
+ * starting). A reconnect runs db_ensure on a thread of its own (at most one
+ * per connection, at most once per backoff interval), and the loop takes
+ * the connection when the thread says it is done (an eventfd): a server
+ * that takes the TCP connection and never answers, or a host that has
+ * vanished, costs the connect's timeout on that thread (per host, libpq's
+ * connect_timeout, before it tries the next host of a multi-host string),
+ * not the loop's HTTP answers. libpq's non-blocking connect
+ * (PQconnectPoll) would leave those timeouts, and the move to the next
+ * host, to the caller. While the thread runs, the connection's db is the
+ * thread's alone.
  */
 #include "dbq.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "db.h"
@@ -55,12 +66,16 @@ struct dbq_conn {
     PGresult *result;          /* the in-flight statement's result, until NULL */
     int64_t sent_ms;           /* time_mono_ms() when the in-flight one was sent */
     bool cancelled;            /* it outlived the deadline: delivered as NULL */
+    int wake;                  /* eventfd: the connecting thread is done */
+    bool connecting;           /* the thread runs: db is its own */
+    int connect_rc;            /* its db_ensure's, read once it is done */
+    pthread_t connector;
 };
 
 struct dbq {
     loop *loop;
     int timer;
-    long deadline_ms; /* 0: none */
+    long deadline_ms;             /* 0: none */
     struct dbq_item *head, *tail; /* not sent yet */
     size_t waiting;
     size_t nconns;
@@ -158,12 +173,11 @@ static void conn_disconnect(struct dbq_conn *c)
 }
 
 static int conn_on_io(loop *l, short revents, void *arg);
+static void dbq_kick(dbq *q);
 
-/* Connects through db (bounded backoff) and registers the socket. */
-static int conn_connect(struct dbq_conn *c)
+/* Registers db's connection, made by db_ensure, with the loop. */
+static int conn_register(struct dbq_conn *c)
 {
-    if (db_ensure(c->db) != 0)
-        return -1;
     PGconn *pc = db_conn(c->db);
     if (PQsetnonblocking(pc, 1) != 0 ||
         loop_add_fd(c->q->loop, PQsocket(pc), ZMQ_POLLIN, conn_on_io, c) != 0) {
@@ -173,6 +187,58 @@ static int conn_connect(struct dbq_conn *c)
     c->conn = pc;
     c->fd = PQsocket(pc);
     return 0;
+}
+
+static void *conn_connect_thread(void *arg)
+{
+    struct dbq_conn *c = arg;
+    c->connect_rc = db_ensure(c->db);
+    uint64_t one = 1;
+    /* An eventfd's counter: the write cannot block or fall short here. */
+    if (write(c->wake, &one, sizeof one) != sizeof one)
+        abort();
+    return NULL;
+}
+
+/* Starts a reconnect on its own thread, when the backoff allows one. */
+static void conn_connect_start(struct dbq_conn *c)
+{
+    if (c->connecting || !db_reconnect_due(c->db))
+        return;
+    c->connecting = true;
+    if (pthread_create(&c->connector, NULL, conn_connect_thread, c) != 0) {
+        c->connecting = false;
+        log_error("could not start a thread to reconnect to PostgreSQL");
+    }
+}
+
+/* The reconnect's thread is done: the connection joins the loop. */
+static int conn_on_connected(loop *l, short revents, void *arg)
+{
+    (void)l;
+    (void)revents;
+    struct dbq_conn *c = arg;
+    uint64_t n;
+    if (!c->connecting || read(c->wake, &n, sizeof n) != sizeof n)
+        return 0;
+    pthread_join(c->connector, NULL);
+    c->connecting = false;
+    if (c->connect_rc == 0 && conn_register(c) == 0) {
+        metrics_add("carebus_dbq_reconnects_total", 1);
+        dbq_kick(c->q);
+    }
+    return 0;
+}
+
+/* Waits for a reconnect's thread, if one runs (shutting down). */
+static void conn_connect_join(struct dbq_conn *c)
+{
+    if (!c->connecting)
+        return;
+    pthread_join(c->connector, NULL);
+    c->connecting = false;
+    if (c->connect_rc == 0)
+        db_mark_down(c->db);
 }
 
 /* Flushes the output buffer; watches writability while data remains. */
@@ -314,7 +380,7 @@ static int dbq_on_tick(loop *l, void *arg)
     for (size_t i = 0; i < q->nconns; i++) {
         struct dbq_conn *c = &q->conns[i];
         if (!c->conn)
-            conn_connect(c);
+            conn_connect_start(c);
         else if (PQstatus(c->conn) != CONNECTION_OK)
             conn_disconnect(c);
         else
@@ -334,17 +400,22 @@ dbq *dbq_new_pool(loop *l, const char *conninfo, const char *application_name, s
     q->loop = l;
     q->timer = -1;
     q->nconns = nconns;
+    for (size_t i = 0; i < nconns; i++)
+        q->conns[i].wake = -1;
     for (size_t i = 0; i < nconns; i++) {
         struct dbq_conn *c = &q->conns[i];
         c->q = q;
         c->fd = -1;
-        if (!(c->db = db_new(conninfo, application_name)))
+        c->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (c->wake < 0 || !(c->db = db_new(conninfo, application_name)) ||
+            loop_add_fd(l, c->wake, ZMQ_POLLIN, conn_on_connected, c) != 0)
             goto fail;
     }
     if ((q->timer = loop_add_timer(l, 100, dbq_on_tick, q)) < 0)
         goto fail;
     for (size_t i = 0; i < nconns; i++)
-        conn_connect(&q->conns[i]);
+        if (db_ensure(q->conns[i].db) == 0)
+            conn_register(&q->conns[i]);
     return q;
 fail:
     log_error("could not create a query queue: out of memory");
@@ -366,6 +437,7 @@ void dbq_destroy(dbq **pq)
      * then the in-flight statements fail, then the waiting ones. */
     for (size_t i = 0; i < q->nconns; i++) {
         struct dbq_conn *c = &q->conns[i];
+        conn_connect_join(c);
         if (c->conn) {
             loop_remove_fd(q->loop, c->fd);
             c->conn = NULL;
@@ -377,8 +449,14 @@ void dbq_destroy(dbq **pq)
     dbq_fail_waiting(q);
     if (q->timer >= 0)
         loop_remove_timer(q->loop, q->timer);
-    for (size_t i = 0; i < q->nconns; i++)
-        db_destroy(&q->conns[i].db);
+    for (size_t i = 0; i < q->nconns; i++) {
+        struct dbq_conn *c = &q->conns[i];
+        if (c->wake >= 0) {
+            loop_remove_fd(q->loop, c->wake);
+            close(c->wake);
+        }
+        db_destroy(&c->db);
+    }
     free(q);
     *pq = NULL;
 }

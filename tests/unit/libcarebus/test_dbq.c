@@ -7,6 +7,8 @@
  * others carry on; destroying the queue fails what is left, in flight and
  * waiting, exactly once each. A statement past the queue's deadline is
  * cancelled and failed, and the next one runs on the same connection.
+ * A reconnect to a server that takes the TCP connection and never answers
+ * leaves the loop running meanwhile.
  *
  * Needs CAREBUS_TEST_PG (see tests/with-pg.sh); without it every test is
  * skipped. Run one test by name: test_dbq <name>.
@@ -19,6 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zmq.h>
 
 #include <cmocka.h>
 
@@ -252,13 +261,70 @@ static void test_past_the_deadline_fails_and_the_next_runs(void **state)
     sleep_query(q, &next, "0");
     run_until_done(&r);
     int64_t took = time_mono_ms() - t0;
-    assert_int_equal(r.failed, 1); /* the slow one, delivered as failed */
+    assert_int_equal(r.failed, 1);   /* the slow one, delivered as failed */
     assert_int_equal(r.order[1], 1); /* the next one, answered second */
     assert_true(dbq_up(q));
     if (took >= 2000)
         fail_msg("the statement past its 200 ms deadline ended after %lld ms", (long long)took);
     dbq_destroy(&q);
     loop_destroy(&r.l);
+}
+
+struct mute {
+    int listener;
+    int accepted_open; /* 1: the loop took the connection while the connect waited */
+};
+
+/* The mute server's listener is readable: a connect arrived. The loop runs
+ * it while the connect is still waiting for an answer only if the connect
+ * does not hold the loop (else libpq has given up, and closed, by now). */
+static int on_mute_connect(loop *l, short revents, void *arg)
+{
+    (void)revents;
+    struct mute *m = arg;
+    int fd = accept(m->listener, NULL, NULL);
+    if (fd < 0)
+        return 0;
+    char b[64];
+    ssize_t n;
+    int rounds = 0;
+    while ((n = recv(fd, b, sizeof b, MSG_DONTWAIT)) > 0 && ++rounds < 100)
+        ;
+    m->accepted_open = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    close(fd); /* the connect fails at once now, and its thread ends */
+    loop_stop(l);
+    return 0;
+}
+
+static void test_a_mute_server_does_not_hold_the_loop(void **state)
+{
+    (void)state;
+    struct mute m = {.listener = socket(AF_INET, SOCK_STREAM, 0), .accepted_open = -1};
+    assert_true(m.listener >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    assert_int_equal(bind(m.listener, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(m.listener, (struct sockaddr *)&a, &alen), 0);
+    char ci[128];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d dbname=x user=x connect_timeout=30",
+             ntohs(a.sin_port));
+    /* Not listening yet: the first connect, in dbq_new, is refused. */
+    loop *l = loop_new();
+    dbq *q = dbq_new(l, ci, "test_dbq");
+    assert_non_null(q);
+    assert_false(dbq_up(q));
+    /* Now the port takes connections and never answers: the reconnect
+     * waits up to its 30 s connect_timeout. */
+    assert_int_equal(listen(m.listener, 4), 0);
+    assert_int_equal(loop_add_fd(l, m.listener, ZMQ_POLLIN, on_mute_connect, &m), 0);
+    int t = loop_add_timer(l, DEADLINE_MS, on_deadline, NULL);
+    assert_int_equal(loop_run(l), 0);
+    loop_remove_timer(l, t);
+    assert_int_equal(m.accepted_open, 1);
+    dbq_destroy(&q);
+    loop_remove_fd(l, m.listener);
+    close(m.listener);
+    loop_destroy(&l);
 }
 
 int main(int argc, char **argv)
@@ -269,6 +335,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_dead_connection_fails_its_statement_only),
         cmocka_unit_test(test_destroy_fails_what_is_left),
         cmocka_unit_test(test_past_the_deadline_fails_and_the_next_runs),
+        cmocka_unit_test(test_a_mute_server_does_not_hold_the_loop),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
