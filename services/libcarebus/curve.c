@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -462,12 +463,40 @@ void curve_allowlist_release(struct curve_allowlist *l)
     l->n = 0;
 }
 
+/* Takes the lock of the folder holding path (waits for it): the open
+ * folder, closed to release it, or -1 (err set). */
+static int curve_folder_lock(const char *path, char err[CURVE_ERR_MAX])
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n >= sizeof dir) {
+        curve_fail(err, "the path \"%s\" is too long", path);
+        return -1;
+    }
+    if (slash && n == 0)
+        n = 1; /* "/file": the root */
+    memcpy(dir, slash ? path : ".", slash ? n : 1);
+    dir[slash ? n : 1] = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        curve_fail(err, "could not lock \"%s\": %s", dir, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int curve_allowlist_edit(const char *path, const struct curve_client *add, const char *remove,
                          int *removed, char err[CURVE_ERR_MAX])
 {
     if (removed)
         *removed = 0;
     buf old = {0}, out = {0};
+    int lock = curve_folder_lock(path, err);
+    if (lock < 0)
+        return -1;
     int rc = curve_file_read(path, CURVE_LIST_FILE_MAX, &old, err);
     if (rc < 0)
         goto done;
@@ -511,6 +540,7 @@ int curve_allowlist_edit(const char *path, const struct curve_client *add, const
         rc = curve_file_write(path, out.data ? out.data : "", out.len, 0644, err);
     }
 done:
+    close(lock);
     buf_release(&old);
     buf_release(&out);
     return rc;

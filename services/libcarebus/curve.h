@@ -112,9 +112,9 @@ void curve_allowlist_release(struct curve_allowlist *l);
  * too): removes the lines of the client named `remove` (NULL: none), then
  * adds `add` (NULL: nothing) at the end. The file is made when missing and
  * replaced atomically, so a publisher never reads half of it. *removed
- * (may be NULL) counts the lines removed. 0 or -1 (err set). Blocks.
- * XXX: two operators editing at the same instant may lose one's change
- * (no lock); carebusctl is the only writer and is run by hand. */
+ * (may be NULL) counts the lines removed. 0 or -1 (err set). Blocks, also
+ * while another edit of a file in the same folder runs: edits hold the
+ * folder's lock (flock), so two at once both land, one after the other. */
 int curve_allowlist_edit(const char *path, const struct curve_client *add, const char *remove,
                          int *removed, char err[CURVE_ERR_MAX]);
 

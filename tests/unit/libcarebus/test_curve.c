@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -350,6 +351,41 @@ static void test_allowlist_edit_keeps_other_lines(void **state)
     assert_string_equal(read_text(CURVE_FILE_ALLOWED), "garbage here\n");
 }
 
+/* Two processes add 40 clients each at once: every line lands. */
+static void test_allowlist_edits_at_once_all_land(void **state)
+{
+    (void)state;
+    enum { EACH = 40 };
+    char p[PATH_MAX], err[CURVE_ERR_MAX];
+    path_in(p, CURVE_FILE_ALLOWED);
+    assert_int_equal(curve_allowlist_edit(p, NULL, NULL, NULL, err), 0);
+    pid_t kids[2];
+    for (int k = 0; k < 2; k++) {
+        kids[k] = fork();
+        assert_true(kids[k] >= 0);
+        if (kids[k] == 0) {
+            for (int i = 0; i < EACH; i++) {
+                struct curve_client c;
+                uint8_t sec[CURVE_KEY_BYTES];
+                snprintf(c.name, sizeof c.name, "client-%d-%d", k, i);
+                if (curve_keypair(c.key, sec) != 0 ||
+                    curve_allowlist_edit(p, &c, NULL, NULL, err) != 0)
+                    _exit(1);
+            }
+            _exit(0);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        int st;
+        assert_int_equal(waitpid(kids[k], &st, 0), kids[k]);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    struct curve_allowlist l;
+    assert_int_equal(curve_allowlist_read(p, &l, err), 0);
+    assert_int_equal(l.n, 2 * EACH);
+    curve_allowlist_release(&l);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +396,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_config_from_the_keys_folder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allowlist_parse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allowlist_edit_keeps_other_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allowlist_edits_at_once_all_land, setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
