@@ -2,15 +2,19 @@
 """chaos.py — contacts posted under load while services and PostgreSQL die.
 
     python3 tests/chaos/chaos.py [--events N] [--kills N] [--pg-restarts N]
-                                 [--promotions N] [--threads N] [--seed N]
+                                 [--promotions N] [--instances N] [--threads N]
+                                 [--seed N]
 
 (`make chaos` runs the long form: 100,000 events, 50 kills, 3 crash-restarts
-of the primary and 1 promotion.) A primary with its synchronous standby
-(PgPair), the services ingest, router, sla, survey and analytics on the
-multi-host conninfo, and posting threads that retry a 503 or a broken
-connection with the same external_id, as an integrator does. Meanwhile
-one thread works through a shuffled list of actions spread over the
-burst: kill -9 of a random service (restarted after a random pause), a
+of the primary and 1 promotion, two instances of every service.) A primary
+with its synchronous standby (PgPair), the services ingest, router, sla,
+survey and analytics on the multi-host conninfo — one or two instances of
+each (the second with its own HTTP port and bus endpoint, the same leases)
+— and posting threads that retry a 503 or a broken connection with the
+same external_id, as an integrator does, moving on to the other ingest
+instance as a load balancer would. Meanwhile one thread works through a
+shuffled list of actions spread over the burst: kill -9 of a random
+instance of a random service (restarted after a random pause), a
 crash-restart of the primary (every PostgreSQL process killed, the same
 server started: crash recovery), and the promotion of the standby after
 the primary is killed (pg-cluster.sh promote; the old one then rejoins as
@@ -59,7 +63,7 @@ class Poster:
     """Posting threads: every message until a 2xx, whatever happens (bounded
     by the deadline); records every event id a 2xx named."""
 
-    def __init__(self, st, messages, threads, deadline):
+    def __init__(self, st, urls, messages, threads, deadline):
         self.st = st
         self.messages = messages
         self.deadline = deadline
@@ -70,7 +74,7 @@ class Poster:
         self.unavailable = 0  # 503 answers
         self.network_errors = 0
         self.other = []
-        self.client = h.KeepAliveClient(st.api_url, timeout=30)
+        self.clients = [h.KeepAliveClient(u, timeout=30) for u in urls]
         self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(threads)]
 
     def start(self):
@@ -80,7 +84,8 @@ class Poster:
     def join(self):
         for t in self.threads:
             t.join(timeout=max(1.0, self.deadline - time.monotonic()) + 60)
-        self.client.close()
+        for c in self.clients:
+            c.close()
         if any(t.is_alive() for t in self.threads):
             raise AssertionError("posting threads did not finish in time")
 
@@ -89,6 +94,7 @@ class Poster:
             with self.lock:
                 if self.next >= len(self.messages):
                     return
+                turn = self.next  # round robin over the ingest instances
                 msg = self.messages[self.next]
                 self.next += 1
             key = (msg["channel"], msg["external_id"])
@@ -98,8 +104,10 @@ class Poster:
                     with self.lock:
                         self.other.append((key, "deadline"))
                     return
+                client = self.clients[turn % len(self.clients)]
+                turn += 1  # a refusal or a dead instance: the next one
                 try:
-                    r = self.st.post_message(msg, client=self.client)
+                    r = self.st.post_message(msg, client=client)
                 except (OSError, http.client.HTTPException):
                     with self.lock:
                         self.network_errors += 1
@@ -165,8 +173,8 @@ def kpi_contacts(st):
 class Chaos:
     """The actions, one at a time, each when the burst reaches its share."""
 
-    def __init__(self, st, pair, poster, kills, pg_restarts, promotions, rng):
-        self.st, self.pair, self.poster, self.rng = st, pair, poster, rng
+    def __init__(self, st, keys, pair, poster, kills, pg_restarts, promotions, rng):
+        self.st, self.keys, self.pair, self.poster, self.rng = st, keys, pair, poster, rng
         self.actions = ["kill"] * kills + ["pg_restart"] * pg_restarts + ["promote"] * promotions
         rng.shuffle(self.actions)
         self.figures = collections.Counter()
@@ -184,8 +192,8 @@ class Chaos:
             raise self.error
 
     def _restart_dead(self):
-        for name in SERVICES:
-            s = self.st[name]
+        for key in self.keys:
+            s = self.st[key]
             if not s.running():
                 s.start(wait_ready=False)
                 self.figures["service_restarts"] += 1
@@ -198,8 +206,7 @@ class Chaos:
                 while self.poster.answered < mark and self.poster.next < n:
                     time.sleep(0.05)
                 if action == "kill":
-                    name = self.rng.choice(SERVICES)
-                    self.st.kill9(name)
+                    self.st.kill9(self.rng.choice(self.keys))
                     self.figures["kills"] += 1
                     time.sleep(self.rng.uniform(0, 0.5))
                     self._restart_dead()
@@ -220,7 +227,15 @@ class Chaos:
             self.error = e
 
 
-def run(base_dir, events, kills, pg_restarts, promotions, threads=8, seed=1):
+def instance_keys(st, instances):
+    """The stack's keys of every service's instances (st.add_instance)."""
+    keys = list(SERVICES)
+    for n in range(2, instances + 1):
+        keys += [st.add_instance(name, key=f"{name}{n}").label for name in SERVICES]
+    return keys
+
+
+def run(base_dir, events, kills, pg_restarts, promotions, threads=8, seed=1, instances=1):
     """One chaos run in base_dir; returns the figures (AssertionError if a
     promise is broken)."""
     rng = random.Random(seed)
@@ -229,21 +244,26 @@ def run(base_dir, events, kills, pg_restarts, promotions, threads=8, seed=1):
     pair.start()
     st = h.Stack(pair, Path(base_dir) / "logs")
     try:
-        st.start(*SERVICES)
+        keys = instance_keys(st, instances)
+        st.start(*keys)
         messages = [h.contact(i, i % 997, h.CHANNELS[i % len(h.CHANNELS)],
                               external_id=f"chaos-{seed}-{i:06d}") for i in range(events)]
-        poster = Poster(st, messages, threads, time.monotonic() + h.scaled(120 + events / 50))
-        chaos = Chaos(st, pair, poster, kills, pg_restarts, promotions, rng)
-        say(f"{events} contacts, {len(chaos.actions)} actions")
+        urls = [st[k].url for k in keys if st[k].name == "ingest"]
+        poster = Poster(st, urls, messages, threads,
+                        time.monotonic() + h.scaled(120 + events / 50))
+        chaos = Chaos(st, keys, pair, poster, kills, pg_restarts, promotions, rng)
+        say(f"{events} contacts, {len(chaos.actions)} actions, {len(keys)} processes")
         poster.start()
         chaos.start()
         poster.join()
         chaos.join(h.scaled(300))
         assert not poster.other, f"messages never acknowledged: {poster.other[:5]}"
-        for name in SERVICES:
-            st[name].wait_ready(timeout=h.scaled(60))
+        for key in keys:
+            st[key].wait_ready(timeout=h.scaled(60))
         posted_s = time.monotonic() - t0
-        return dict(verify(st, poster), **chaos.figures, posted_s=round(posted_s, 1))
+        analytics = [k for k in keys if st[k].name == "analytics"]
+        return dict(verify(st, poster, analytics), **chaos.figures, instances=instances,
+                    posted_s=round(posted_s, 1))
     finally:
         problems = st.close()
         try:
@@ -254,7 +274,7 @@ def run(base_dir, events, kills, pg_restarts, promotions, threads=8, seed=1):
             say("problems at close:\n" + "\n".join(problems))
 
 
-def verify(st, poster):
+def verify(st, poster, analytics):
     acked = poster.ids
     n = len(poster.messages)
     duplicated = sum(1 for ids in acked.values() if len(ids) != 1)
@@ -283,12 +303,14 @@ def verify(st, poster):
 
     # A rebuild from the log answers the API as the live service did.
     live = kpi_answers(st)
-    st.stop("analytics")
+    for key in analytics:
+        st.stop(key)
     p = subprocess.run([str(h.BIN_DIR / "carebus-analytics"), "--rebuild"],
                        env=st.env_for("analytics"), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=h.scaled(600))
     assert p.returncode == 0, p.stderr.decode(errors="replace")[-3000:]
-    st["analytics"].start()
+    for key in analytics:
+        st[key].start()
     rebuilt = kpi_answers(st)
 
     figures = {"events": n, "acknowledged": len(acked), "lost": lost,
@@ -310,6 +332,7 @@ def main():
     ap.add_argument("--kills", type=int, default=50)
     ap.add_argument("--pg-restarts", type=int, default=3)
     ap.add_argument("--promotions", type=int, default=1)
+    ap.add_argument("--instances", type=int, default=2, choices=(1, 2, 3))
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--seed", type=int, default=int(time.time()))
     a = ap.parse_args()
@@ -318,7 +341,8 @@ def main():
     say(f"seed {a.seed}; clusters and logs in {base}")
     ok = False
     try:
-        figures = run(base, a.events, a.kills, a.pg_restarts, a.promotions, a.threads, a.seed)
+        figures = run(base, a.events, a.kills, a.pg_restarts, a.promotions, a.threads, a.seed,
+                      a.instances)
         print(json.dumps(figures, indent=1))
         ok = True
     finally:
