@@ -14,11 +14,12 @@
  *     event recorded up to its due time (or the whole router stream). A
  *     ticket.reopened recorded before the due time therefore always cancels
  *     it first, live and on a replay alike: the decision depends on the log,
- *     not on how far behind the consumer happened to be.
- *     XXX: "the whole router stream" admits one race: a router commit in
- *     flight when the pass looks may carry a recorded_at just before the
- *     due time. The window is one commit wide and needs a reopen at the
- *     very moment the survey falls due.
+ *     not on how far behind the consumer happened to be. "The whole
+ *     stream" is read with a share lock on the router stream's row, which
+ *     an append holds (FOR UPDATE) from before it takes its rows'
+ *     recorded_at until it commits: the pass waits for an append in
+ *     flight and sees its events, and an append after it records a time
+ *     past the pass's now(), so past every due time it emits.
  *
  * The due time lives in PostgreSQL (survey.surveys.due_at), so a restart
  * finds what is pending. The pass runs on the consumer's blocking
@@ -100,7 +101,7 @@ static rowset_stmt due_sql = ROWSET_STMT(
     "  (SELECT e.recorded_at FROM eventlog.events e"
     "    WHERE e.stream = 'router' AND e.seq = $1::bigint) AS applied_until,"
     "  $1::bigint >= coalesce((SELECT s.last_seq FROM eventlog.streams s"
-    "    WHERE s.stream = 'router'), 0) AS caught_up)"
+    "    WHERE s.stream = 'router' FOR SHARE), 0) AS caught_up)"
     " SELECT {@select v} FROM survey.surveys v, mark"
     " WHERE v.status = 'scheduled' AND v.due_at <= now()"
     "  AND (v.due_at <= mark.applied_until OR mark.caught_up)"

@@ -7,13 +7,16 @@
  * them). Covers: scheduling and emission (once: courier delivers each
  * survey.requested it finds in the log, see test_courier_survey.py), the
  * handle and language chosen, the generated secret, cooldown, reopen, the closed
- * trigger, merges, the replay watermark, and a rebuild from the log.
+ * trigger, merges, the replay watermark (also with a router append in
+ * flight while the pass looks), and a rebuild from the log.
  *
  * Needs CAREBUS_TEST_PG (see tests/with-pg.sh); without it every test is
  * skipped. Run one test by name: test_apply <name>.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -386,6 +389,69 @@ static void test_reopen_and_the_replay_watermark(void **state)
                      1);
 }
 
+struct due_thread {
+    atomic_bool done;
+    int rc;
+};
+
+static void *due_main(void *arg)
+{
+    struct due_thread *t = arg;
+    g_sv.due_hint = true;
+    t->rc = survey_due_tick(&g_sv);
+    atomic_store(&t->done, true);
+    return NULL;
+}
+
+/* A reopen appended before the due time but committed only while the pass
+ * looks: the pass waits for it (the router stream's row lock) and sees the
+ * stream unapplied, so the survey waits for the reopen to cancel it. */
+static void test_a_router_append_in_flight_holds_the_pass(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    g_sv.cfg.delay_s = 1;
+    router_ticket(C1, T1, "zalo", "toi can ho tro", "zalo=u1", NULL);
+    router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED, T1, C1);
+    catch_up();
+    assert_string_equal(status_of(T1), "scheduled");
+    /* The router's transaction: its reopen recorded now, before the due
+     * time, and not committed. */
+    db *router = testdb_connect("test_apply_router");
+    assert_non_null(router);
+    assert_int_equal(db_begin(router), 0);
+    event ev = CAREBUS__V1__ENVELOPE__INIT;
+    Carebus__V1__TicketReopened reopened = CAREBUS__V1__TICKET_REOPENED__INIT;
+    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED;
+    ev.ticket_reopened = &reopened;
+    ev.ticket_id = T1;
+    ev.customer_id = C1;
+    struct eventlog_entry e = {.ev = &ev};
+    assert_int_equal(eventlog_append(router, "router", &e, 1), 0);
+    eventlog_entry_release(&e);
+    usleep(1200 * 1000); /* the survey is due now */
+    struct due_thread t = {.done = false};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, due_main, &t), 0);
+    /* Until the pass waits on a lock (or, were it not to, has ended). */
+    bool waits = false;
+    for (int i = 0; i < 1000 && !waits && !atomic_load(&t.done); i++) {
+        PGresult *r = db_exec(router, "SELECT count(*) FROM pg_locks WHERE NOT granted", 0, NULL);
+        waits = r && atol(PQgetvalue(r, 0, 0)) > 0;
+        PQclear(r);
+        if (!waits)
+            usleep(10 * 1000);
+    }
+    assert_int_equal(db_commit(router), 0);
+    pthread_join(th, NULL);
+    db_destroy(&router);
+    assert_int_equal(t.rc, 0);
+    assert_true(waits);
+    assert_string_equal(status_of(T1), "scheduled");
+    catch_up();
+    assert_string_equal(status_of(T1), ""); /* cancelled by the reopen */
+}
+
 static void test_answers_rebuilt_from_the_log(void **state)
 {
     (void)state;
@@ -471,9 +537,8 @@ static void test_one_batch_decides_as_one_event_at_a_time(void **state)
     assert_string_equal(status_of(T1), "scheduled");
     assert_string_equal(status_of(T2), ""); /* the cooldown */
     assert_string_equal(status_of(T3), "scheduled");
-    assert_string_equal(q("SELECT trigger_event_id FROM survey.surveys WHERE ticket_id = $1", T3,
-                          NULL),
-                        last);
+    assert_string_equal(
+        q("SELECT trigger_event_id FROM survey.surveys WHERE ticket_id = $1", T3, NULL), last);
     char batched[4096];
     snprintf(batched, sizeof batched, "%s",
              q("SELECT string_agg(s::text, ',' ORDER BY s.id) FROM survey.surveys s", NULL));
@@ -496,6 +561,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_channel_and_handle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cooldown_merge_and_trigger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_the_replay_watermark, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_router_append_in_flight_holds_the_pass, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_answers_rebuilt_from_the_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_batch_decides_as_one_event_at_a_time, setup,
                                         teardown),
