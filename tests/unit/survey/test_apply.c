@@ -131,9 +131,10 @@ static void router_ticket(const char *customer, const char *ticket, const char *
         fail_msg("message");
 }
 
-/* Appends a router event (ticket.solved, .closed, .reopened) for ticket. */
-static void router_event(Carebus__V1__Envelope__BodyCase body, const char *ticket,
-                         const char *customer)
+/* Appends a router event (ticket.solved, .closed, .reopened) for ticket,
+ * on connection d. */
+static void router_event_on(db *d, Carebus__V1__Envelope__BodyCase body, const char *ticket,
+                            const char *customer)
 {
     event ev = CAREBUS__V1__ENVELOPE__INIT;
     Carebus__V1__TicketSolved solved = CAREBUS__V1__TICKET_SOLVED__INIT;
@@ -148,8 +149,14 @@ static void router_event(Carebus__V1__Envelope__BodyCase body, const char *ticke
     ev.ticket_id = (char *)ticket;
     ev.customer_id = (char *)customer;
     struct eventlog_entry e = {.ev = &ev};
-    assert_int_equal(eventlog_append(g_db, "router", &e, 1), 0);
+    assert_int_equal(eventlog_append(d, "router", &e, 1), 0);
     eventlog_entry_release(&e);
+}
+
+static void router_event(Carebus__V1__Envelope__BodyCase body, const char *ticket,
+                         const char *customer)
+{
+    router_event_on(g_db, body, ticket, customer);
 }
 
 static void merged(const char *survivor, const char *gone)
@@ -244,6 +251,16 @@ static int teardown(void **state)
 #define T4 "4a2e3d4c-5b6a-5f70-9b8c-0d1e2f3a4b5c"
 
 /* --- tests ----------------------------------------------------------------- */
+
+/* T1 solved, its survey scheduled a second later. */
+static void solved_due_in_a_second(void)
+{
+    g_sv.cfg.delay_s = 1;
+    router_ticket(C1, T1, "zalo", "toi can ho tro", "zalo=u1", NULL);
+    router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED, T1, C1);
+    catch_up();
+    assert_string_equal(status_of(T1), "scheduled");
+}
 
 static void test_solved_is_requested_once(void **state)
 {
@@ -359,11 +376,7 @@ static void test_reopen_and_the_replay_watermark(void **state)
 {
     (void)state;
     TESTDB_NEED(g_db);
-    g_sv.cfg.delay_s = 1;
-    router_ticket(C1, T1, "zalo", "toi can ho tro", "zalo=u1", NULL);
-    router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED, T1, C1);
-    catch_up();
-    assert_string_equal(status_of(T1), "scheduled");
+    solved_due_in_a_second();
     /* The reopen is in the log before the survey falls due, but not yet
      * applied: the due pass must wait for it, whatever the clock says. */
     router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED, T1, C1);
@@ -410,25 +423,13 @@ static void test_a_router_append_in_flight_holds_the_pass(void **state)
 {
     (void)state;
     TESTDB_NEED(g_db);
-    g_sv.cfg.delay_s = 1;
-    router_ticket(C1, T1, "zalo", "toi can ho tro", "zalo=u1", NULL);
-    router_event(CAREBUS__V1__ENVELOPE__BODY_TICKET_SOLVED, T1, C1);
-    catch_up();
-    assert_string_equal(status_of(T1), "scheduled");
+    solved_due_in_a_second();
     /* The router's transaction: its reopen recorded now, before the due
      * time, and not committed. */
     db *router = testdb_connect("test_apply_router");
     assert_non_null(router);
     assert_int_equal(db_begin(router), 0);
-    event ev = CAREBUS__V1__ENVELOPE__INIT;
-    Carebus__V1__TicketReopened reopened = CAREBUS__V1__TICKET_REOPENED__INIT;
-    ev.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED;
-    ev.ticket_reopened = &reopened;
-    ev.ticket_id = T1;
-    ev.customer_id = C1;
-    struct eventlog_entry e = {.ev = &ev};
-    assert_int_equal(eventlog_append(router, "router", &e, 1), 0);
-    eventlog_entry_release(&e);
+    router_event_on(router, CAREBUS__V1__ENVELOPE__BODY_TICKET_REOPENED, T1, C1);
     usleep(1200 * 1000); /* the survey is due now */
     struct due_thread t = {.done = false};
     pthread_t th;
