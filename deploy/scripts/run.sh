@@ -26,7 +26,12 @@
 # the services get a multi-host conninfo naming both servers, so that after
 # `pg-cluster.sh promote var/pg-standby var/pg` they carry on with the new
 # primary. A later run finds the roles where the promotion left them (the
-# fenced old primary rejoins as the standby, copied afresh).
+# fenced old primary rejoins as the standby, copied afresh). It also runs a
+# second instance of every service (NAME-2 under s6), on the first's HTTP and
+# bus ports plus CAREBUS_HA_PORT_OFFSET (10): each producer's second endpoint
+# joins its stream's list (CAREBUS_BUS_*), so every subscriber hears both;
+# the consumers share their leases (one applies, the other stands by; the
+# sla-monitor's partitions are shared out).
 #
 # Everything is in functions and `main` is called on the last line: bash reads
 # a script as it runs, so a `git pull` during a long `make run` must not be
@@ -63,11 +68,38 @@ declare -A PORT=(
     [desk]=${CAREBUS_DESK_PORT:-8086}
     [courier]=${CAREBUS_COURIER_PORT:-9105}
 )
+# Each service's variable for its HTTP port, and the producers' stream.
+declare -A PORT_VAR=(
+    [channel-ingest]=CAREBUS_INGEST_PORT [router]=CAREBUS_ROUTER_PORT
+    [sla-monitor]=CAREBUS_SLA_PORT [survey]=CAREBUS_SURVEY_PORT
+    [analytics]=CAREBUS_ANALYTICS_PORT [desk]=CAREBUS_DESK_PORT [courier]=CAREBUS_COURIER_PORT
+)
+declare -A BUS_VAR=(
+    [channel-ingest]=CAREBUS_BUS_INGEST [router]=CAREBUS_BUS_ROUTER [sla-monitor]=CAREBUS_BUS_SLA
+    [survey]=CAREBUS_BUS_SURVEY [courier]=CAREBUS_BUS_COURIER
+)
+declare -A BUS_URL=(
+    [channel-ingest]=${CAREBUS_BUS_INGEST:-tcp://127.0.0.1:5561}
+    [router]=${CAREBUS_BUS_ROUTER:-tcp://127.0.0.1:5562}
+    [sla-monitor]=${CAREBUS_BUS_SLA:-tcp://127.0.0.1:5563}
+    [survey]=${CAREBUS_BUS_SURVEY:-tcp://127.0.0.1:5564}
+    [courier]=${CAREBUS_BUS_COURIER:-tcp://127.0.0.1:5565}
+)
+HA_OFFSET=${CAREBUS_HA_PORT_OFFSET:-10}
+# The processes s6 runs: every service, and with HA=1 its second instance.
+INSTANCES=("${SERVICES[@]}")
+if [ "$HA" -eq 1 ]; then
+    for s in "${SERVICES[@]}"; do
+        INSTANCES+=("$s-2")
+        PORT[$s-2]=$((PORT[$s] + HA_OFFSET))
+        if [ -n "${BUS_URL[$s]:-}" ]; then
+            BUS_URL[$s-2]=${BUS_URL[$s]%:*}:$((${BUS_URL[$s]##*:} + HA_OFFSET))
+        fi
+    done
+fi
 BUS_PORTS=()
-for url in "${CAREBUS_BUS_INGEST:-tcp://127.0.0.1:5561}" "${CAREBUS_BUS_ROUTER:-tcp://127.0.0.1:5562}" \
-    "${CAREBUS_BUS_SLA:-tcp://127.0.0.1:5563}" "${CAREBUS_BUS_SURVEY:-tcp://127.0.0.1:5564}" \
-    "${CAREBUS_BUS_COURIER:-tcp://127.0.0.1:5565}"; do
-    BUS_PORTS+=("${url##*:}")
+for s in "${INSTANCES[@]}"; do
+    [ -z "${BUS_URL[$s]:-}" ] || BUS_PORTS+=("${BUS_URL[$s]##*:}")
 done
 
 # Where the HTTP ports answer: 127.0.0.1 unless bound to one other address.
@@ -150,7 +182,7 @@ stop_leftovers() {
 
 check_ports() {
     local s p
-    for s in "${SERVICES[@]}"; do
+    for s in "${INSTANCES[@]}"; do
         if port_busy "${PORT[$s]}"; then
             die "port ${PORT[$s]} ($s) is already in use; stop what holds it or set CAREBUS_*_PORT"
         fi
@@ -286,17 +318,34 @@ master_key() {
     MASTER_KEY_FROM=$MASTER_KEY
 }
 
-# One s6 service directory per service, made afresh each run. s6-supervise
+# With HA=1, every subscriber hears both instances of each producer.
+export_bus_lists() {
+    local s
+    [ "$HA" -eq 1 ] || return 0
+    for s in "${!BUS_VAR[@]}"; do
+        export "${BUS_VAR[$s]}=${BUS_URL[$s]},${BUS_URL[$s-2]}"
+    done
+}
+
+# One s6 service directory per instance, made afresh each run. s6-supervise
 # runs ./run in it (noting the start for the back-off), ./finish after an
 # exit, and sends SIGKILL timeout-kill ms after a SIGTERM that did not stop it.
+# A second instance runs with its own HTTP port and bus endpoint.
 make_service_dirs() {
-    local s d
+    local s d svc own
     rm -rf "$SVDIR" || die "could not remove $SVDIR"
     mkdir -p "$SVDIR" || die "could not create $SVDIR"
-    for s in "${SERVICES[@]}"; do
+    for s in "${INSTANCES[@]}"; do
         d=$SVDIR/$s
+        svc=${s%-2}
+        own=""
+        if [ "$s" != "$svc" ]; then
+            own="${PORT_VAR[$svc]}=${PORT[$s]}"
+            [ -z "${BUS_URL[$s]:-}" ] || own="$own CAREBUS_BUS_BIND=${BUS_URL[$s]}"
+        fi
         mkdir "$d" || die "could not create $d"
-        printf '#!/bin/sh\ndate +%%s >started\nexec %q\n' "$BIN_DIR/carebus-$s" >"$d/run"
+        printf '#!/bin/sh\ndate +%%s >started\nexec env %s %q\n' "$own" "$BIN_DIR/carebus-$svc" \
+            >"$d/run"
         printf '#!/bin/sh\nexec bash %q finish "$@"\n' "$SCRIPTS/run.sh" >"$d/finish"
         chmod +x "$d/run" "$d/finish"
         echo $((STOP_TIMEOUT * 1000)) >"$d/timeout-kill"
@@ -344,7 +393,7 @@ on_signal() {
 
 all_ready() {
     local s
-    for s in "${SERVICES[@]}"; do
+    for s in "${INSTANCES[@]}"; do
         curl -fsS -o /dev/null --max-time 1 "http://$HOST:${PORT[$s]}/readyz" 2>/dev/null || return 1
     done
 }
@@ -362,6 +411,17 @@ pg_banner() {
 EOF
 }
 
+instances_banner() {
+    [ "$HA" -eq 1 ] || return 0
+    printf '\n  second instances        API http://%s:%s  survey http://%s:%s/' \
+        "$HOST" "${PORT[channel-ingest-2]}" "$HOST" "${PORT[survey-2]}"
+    printf '\n                          dashboard http://%s:%s/  desk http://%s:%s/' \
+        "$HOST" "${PORT[analytics-2]}" "$HOST" "${PORT[desk-2]}"
+    printf '\n                          (every port +%s; behind a load balancer any instance serves,\n' \
+        "$HA_OFFSET"
+    printf '                          but a desk keeps its own sessions: make them sticky)'
+}
+
 banner() {
     local key=$CAREBUS_BOOTSTRAP_API_KEY
     cat <<EOF
@@ -373,7 +433,7 @@ ${B}carebus is running${RST}
   agent desk              ${B}$DESK_URL${RST}    (agents sign in with their password)
   router, sla-monitor     http://$HOST:${PORT[router]}/metrics  http://$HOST:${PORT[sla-monitor]}/metrics
   courier (deliveries)    http://$HOST:${PORT[courier]}/metrics
-$(pg_banner)
+$(pg_banner)$(instances_banner)
   event bus (ZeroMQ)      CURVE on; a subscriber's key:  $(rel "$BIN_DIR")/carebusctl bus allow NAME
   environment             . $(rel "$VAR/env")   then e.g.  psql "\$CAREBUS_PG"
 
@@ -454,8 +514,9 @@ main() {
     bus_keys
     master_key
     write_env
+    export_bus_lists
     make_service_dirs
-    say "starting ${SERVICES[*]} from $(rel "$BIN_DIR") under s6-svscan $(rel "$SVDIR")"
+    say "starting ${INSTANCES[*]} from $(rel "$BIN_DIR") under s6-svscan $(rel "$SVDIR")"
     setsid -w s6-svscan "$SVDIR" </dev/null 9>&- &
     SVSCAN_PID=$!
     watch

@@ -142,27 +142,33 @@ def _ephemeral_range():
         return 32768, 60999
 
 
-def free_port():
+def _port_free(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def free_port(offset=None):
     """A TCP port on 127.0.0.1 that is free now, outside the ephemeral range,
-    and not yet handed out by this session."""
+    and not yet handed out by this session; with offset, port + offset too
+    (handed out as well: a second instance's, run.sh's HA=1)."""
     lo, hi = _ephemeral_range()
     if lo > 12000:
-        span = (10000, lo - 1)
+        span = (10000, lo - 1 - (offset or 0))
     else:
-        span = (hi + 1, 65000)
+        span = (hi + 1, 65000 - (offset or 0))
     with _ports_lock:
         for _ in range(500):
             port = _port_rng.randint(*span)
-            if port in _ports_given:
+            pair = (port,) if offset is None else (port, port + offset)
+            if any(p in _ports_given or not _port_free(p) for p in pair):
                 continue
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            finally:
-                s.close()
-            _ports_given.add(port)
+            _ports_given.update(pair)
             return port
     raise HarnessError("no free TCP port found")
 

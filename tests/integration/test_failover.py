@@ -152,9 +152,11 @@ def test_killing_the_primary_mid_burst_loses_no_acknowledged_event(pg_pair, stac
 
 
 def test_run_script_with_a_standby_fails_over_and_rejoins(session_tmp):
-    """run.sh with CAREBUS_HA=1: primary and synchronous standby, the services
-    on the multi-host conninfo; the banner's promote command fails over under
-    the running services, and the next run rejoins the old primary as the
+    """run.sh with CAREBUS_HA=1: primary and synchronous standby, two
+    instances of every service on the multi-host conninfo (a post through
+    the second channel-ingest is routed; sla-monitor's partitions shared out
+    between its two); the banner's promote command fails over under the
+    running services, and the next run rejoins the old primary as the
     standby."""
     from test_first_hour import RunScript, post_contact
 
@@ -164,7 +166,8 @@ def test_run_script_with_a_standby_fails_over_and_rejoins(session_tmp):
     var = session_tmp / "run-ha-var"
     names = ["pg", "pg_standby", "ingest", "router", "sla", "survey", "analytics", "courier",
              "desk", "bus_ingest", "bus_router", "bus_sla", "bus_survey", "bus_courier"]
-    ports = {n: h.free_port() for n in names}
+    # Each service's second instance on its port + 10 (CAREBUS_HA_PORT_OFFSET).
+    ports = {n: h.free_port(offset=10) for n in names}
     key = "operator-key-" + os.urandom(8).hex()
     env = {"CAREBUS_BOOTSTRAP_API_KEY": key, "CAREBUS_HA": "1",
            "CAREBUS_PG_STANDBY_PORT": str(ports["pg_standby"])}
@@ -188,6 +191,18 @@ def test_run_script_with_a_standby_fails_over_and_rejoins(session_tmp):
         assert role("pg", ports["pg"]) == "primary"
         assert role("pg-standby", ports["pg_standby"]) == "standby"
         assert post_contact(urls["api"], key, 1).status == 202
+        second = re.search(r"^  second instances\s+API (http://\S+)", banner, re.M)
+        assert second and second.group(1).endswith(f":{ports['ingest'] + 10}"), banner
+        assert post_contact(second.group(1), key, 3).status == 202
+        sla = [f"http://127.0.0.1:{ports['sla'] + d}/metrics" for d in (0, 10)]
+
+        def owned(url):
+            body = h.http_request(url).body.decode()
+            m = re.search(r"^carebus_partitions_owned (\S+)$", body, re.M)
+            return float(m.group(1)) if m else 0
+
+        h.wait_until("sla-monitor's 8 partitions shared out between its two instances",
+                     lambda: sorted(owned(u) for u in sla) == [4, 4], h.scaled(30), interval=0.5)
         m = re.search(r"^  fail over \(operator\)\s+(bash .*)$", banner, re.M)
         assert m, banner
         subprocess.run(m.group(1).split(), cwd=str(h.REPO), check=True, timeout=h.scaled(60),
@@ -206,7 +221,7 @@ def test_run_script_with_a_standby_fails_over_and_rejoins(session_tmp):
         assert role("pg", ports["pg"]) == "standby"
         r = h.http_request(urls["api"] + "/v1/events?types=contact.received",
                            headers={"Authorization": f"Bearer {key}"})
-        assert r.status == 200 and len(r.json()["events"]) == 2, r
+        assert r.status == 200 and len(r.json()["events"]) == 3, r
     finally:
         assert run.stop() == 0, run.text()
 
