@@ -3,8 +3,10 @@ container engine here, so the files are checked, not run): analytics gets
 the BI password, PostgreSQL and the bus are published only with the
 opt-in override file, and then on 127.0.0.1 unless told otherwise, and the
 bus is CURVE-authenticated with keys a one-shot service makes at the first
-start; the opt-in "ha" profile adds a synchronous standby, and every
-service's conninfo keeps whichever server is the primary."""
+start; the opt-in "ha" profile adds a synchronous standby and a second
+instance of every service, every service's conninfo keeps whichever server
+is the primary, and (deploy/compose/ha.env) every subscriber hears both
+instances of each bus producer."""
 
 import os
 import re
@@ -18,6 +20,7 @@ import carebus_harness as h
 
 BASE = h.REPO / "docker-compose.yml"
 EXPOSE = h.REPO / "deploy" / "compose.expose.yml"
+HA_ENV = h.REPO / "deploy" / "compose" / "ha.env"
 BUS_PORTS = {"channel-ingest": 5561, "router": 5562, "sla-monitor": 5563, "survey": 5564,
              "courier": 5565}
 
@@ -118,6 +121,33 @@ def test_ha_profile_adds_a_synchronous_standby_the_services_can_fail_over_to():
     services = resolved(BASE, env={"CAREBUS_PG_HOSTS": "db,db-standby"})
     for name in carebus:
         assert "host=db,db-standby " in services[name]["environment"]["CAREBUS_PG"], name
+
+
+def test_ha_profile_runs_two_of_every_service_and_the_bus_lists_both():
+    ha_env = dict(line.split("=", 1) for line in HA_ENV.read_text().splitlines()
+                  if line and not line.startswith("#"))
+    services = resolved(BASE, env=ha_env)
+    firsts = [n for n in services if n not in ("db", "db-standby", "bus-keys")
+              and not n.endswith("-2")]
+    assert len(firsts) == 7, firsts
+    for name in firsts:
+        one, two = services[name], services[f"{name}-2"]
+        assert two.get("profiles") == ["ha"] and "profiles" not in one, name
+        assert two["environment"] == one["environment"], name
+        assert two["command"] == one["command"] and two["healthcheck"] == one["healthcheck"]
+        # The second's published ports are its own (the first's plus 10), on loopback.
+        assert {(ip, host - 10, target) for ip, host, target in published(two)} == \
+            set(published(one)), name
+        assert "host=db,db-standby " in two["environment"]["CAREBUS_PG"], name
+    for producer, port in BUS_PORTS.items():
+        var = {"channel-ingest": "INGEST", "sla-monitor": "SLA"}.get(producer, producer.upper())
+        want = f"tcp://{producer}:{port},tcp://{producer}-2:{port}"
+        for name, svc in services.items():
+            if name not in ("db", "db-standby", "bus-keys"):
+                assert svc["environment"][f"CAREBUS_BUS_{var}"] == want, (name, var)
+    # Without ha.env, one producer each.
+    services = resolved(BASE)
+    assert services["router"]["environment"]["CAREBUS_BUS_INGEST"] == "tcp://channel-ingest:5561"
 
 
 MASTER_DIR = "/var/lib/carebus/master-keys"
