@@ -256,11 +256,13 @@ static int indexes_make(PGconn *c, PGresult *recreate)
 int rebuild_save_settings(db *d, timebase *cal)
 {
     const char *params[] = {timebase_tz(cal), timebase_fingerprint(cal)};
-    return db_command(d,
-                      "INSERT INTO analytics.settings (tz, fingerprint) VALUES ($1, $2)"
-                      " ON CONFLICT (id) DO UPDATE SET tz = excluded.tz,"
-                      " fingerprint = excluded.fingerprint",
-                      2, params);
+    return db_write(d,
+                    "INSERT INTO analytics.settings (tz, fingerprint) VALUES ($1, $2)"
+                    " ON CONFLICT (id) DO UPDATE SET tz = excluded.tz,"
+                    " fingerprint = excluded.fingerprint",
+                    2, params, NULL) == 0
+               ? 0
+               : -1;
 }
 
 static int write_offsets(db *d, const int64_t last[NSTREAMS])

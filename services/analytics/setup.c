@@ -96,7 +96,8 @@ static int setup_definitions(analytics *a)
 int setup_measures_save(db *d)
 {
     const char *params[] = {contrib_measures_text()};
-    return db_command(d, "UPDATE analytics.settings SET measures = $1", 1, params);
+    return db_write(d, "UPDATE analytics.settings SET measures = $1", 1, params, NULL) == 0 ? 0
+                                                                                            : -1;
 }
 
 /* A KPI that brings a new measure finds its column 0 in every past row:
@@ -140,10 +141,10 @@ static int setup_bi_reader(analytics *a)
         log_warn("analytics: CAREBUS_BI_PASSWORD is not set: bi_reader has no password");
     }
     const char *params[] = {verifier};
-    int rc = db_command(d, "SELECT analytics.bi_setup($1)", 1, params);
+    int rc = db_write(d, "SELECT analytics.bi_setup($1)", 1, params, NULL);
     if (verifier)
         PQfreemem(verifier);
-    if (rc != 0 && strcmp(db_last_sqlstate(d), "42501") == 0) {
+    if (rc < 0 && strcmp(db_last_sqlstate(d), "42501") == 0) {
         log_error("analytics: not allowed to manage the bi_reader role (CREATEROLE needed): "
                   "BI access is not set up");
         return 0; /* retrying will not help */

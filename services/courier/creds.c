@@ -292,7 +292,7 @@ static int creds_save(creds *cs, struct creds_entry *e, const struct outbound_cr
     if (rowset_count(&w)) {
         const char *sql = rowset_stmt_sql(&save_sql);
         const char *p[] = {rowset_json(&w), seed ? "true" : "false"};
-        rc = sql && p[0] ? db_command(cs->c->svc->db, sql, 2, p) : -1;
+        rc = sql && p[0] && db_write(cs->c->svc->db, sql, 2, p, NULL) == 0 ? 0 : -1;
     }
     rowset_release(&w);
     return rc;

@@ -41,9 +41,13 @@ static int courier_open(courier *c)
     c->engine = engine_new(s->loop, &eo);
     c->dbq = dbq_new(s->loop, config_str("PG", CONFIG_DEFAULT_PG), "courier/record");
     c->intent = intent_new(c);
+    long wait_ms;
     if (!c->subs || !c->engine || !c->dbq || !c->intent || !(c->creds = creds_new(c)) ||
-        !(c->pump = pump_new(c)))
+        !(c->pump = pump_new(c)) || db_commit_wait_config(&wait_ms) != 0)
         return -1;
+    /* A record's commit held by a lost standby: given up at the bound and
+     * written again (record_sql applies an outcome once), never a hang. */
+    dbq_set_deadline(c->dbq, wait_ms);
     courier_handlers_init();
     static const char *const streams[] = {"ingest", "router", "sla", "survey", "courier", NULL};
     if (service_consume(s, streams, courier_handlers, courier_nhandlers, c) != 0)

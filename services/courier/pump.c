@@ -610,16 +610,16 @@ void pump_destroy(pump **pp, db *d)
     buf_putc(&ids, '}');
     if (p->jobs && d && db_up(d)) {
         const char *params[] = {buf_str(&ids)};
-        db_command(d,
-                   "WITH h AS (UPDATE courier.deliveries SET status = 'pending',"
-                   "   lease_until = NULL, next_at = now(), attempts = attempts + 1"
-                   "  WHERE id = ANY($1::uuid[]) AND status = 'sending' RETURNING id, attempts)"
-                   " INSERT INTO courier.attempts (delivery_id, n, started_at, outcome,"
-                   "                               error_code, error)"
-                   " SELECT id, attempts, now(), 'lost', 'stopped',"
-                   "        'courier stopped during the attempt' FROM h ON CONFLICT DO NOTHING",
-                   1, params);
-        log_info("handed back %zu deliveries in flight", p->njobs);
+        if (db_write(d,
+                     "WITH h AS (UPDATE courier.deliveries SET status = 'pending',"
+                     "   lease_until = NULL, next_at = now(), attempts = attempts + 1"
+                     "  WHERE id = ANY($1::uuid[]) AND status = 'sending' RETURNING id, attempts)"
+                     " INSERT INTO courier.attempts (delivery_id, n, started_at, outcome,"
+                     "                               error_code, error)"
+                     " SELECT id, attempts, now(), 'lost', 'stopped',"
+                     "        'courier stopped during the attempt' FROM h ON CONFLICT DO NOTHING",
+                     1, params, NULL) == 0)
+            log_info("handed back %zu deliveries in flight", p->njobs);
     }
     buf_release(&ids);
     while (p->jobs) {

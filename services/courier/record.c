@@ -316,8 +316,7 @@ static int batch_events(struct batch *b)
         if (strcmp(o->status, "sent") == 0)
             report_sent(r, &o->d, o->provider_message_id, o->n, o->finished_us);
         else if (strcmp(o->status, "failed") == 0)
-            report_failed(r, &o->d, o->code, o->error, o->n ? o->n : o->d.attempts,
-                          o->finished_us);
+            report_failed(r, &o->d, o->code, o->error, o->n ? o->n : o->d.attempts, o->finished_us);
         else
             continue;
         b->e[b->ne].ev = &r->ev;
@@ -510,8 +509,7 @@ out:
 
 static void count(const struct outcome *o)
 {
-    const char *channel = delivery_is_message(&o->d) && o->d.channel[0] ? o->d.channel
-                                                                         : "webhook";
+    const char *channel = delivery_is_message(&o->d) && o->d.channel[0] ? o->d.channel : "webhook";
     report_count(channel, o->d.kind, o->status);
     if (strcmp(o->status, "failed") == 0)
         log_info("delivery %s (%s, %s) failed after %d attempts: %s %s", o->d.id, o->d.kind,
@@ -559,7 +557,8 @@ static void batch_done(courier *c, struct batch *b, const PGresult *res, int *re
         }
     }
     for (size_t i = 0; i < b->n; i++)
-        if (strcmp(b->v[i].status, "pending") != 0 && hmap_gets(&applied, b->v[i].d.id) != HMAP_ABSENT)
+        if (strcmp(b->v[i].status, "pending") != 0 &&
+            hmap_gets(&applied, b->v[i].d.id) != HMAP_ABSENT)
             count(&b->v[i]);
     hmap_release(&applied);
     hmap_release(&events);
@@ -627,8 +626,8 @@ int record_flush_sync(courier *c)
             return -1;
         const char *p[] = {buf_str(&b->outcomes), buf_str(&b->tallies),
                            b->ne ? buf_str(&b->events) : "[]", buf_str(&b->owners)};
-        PGresult *res = db_exec(c->svc->db, sql, 4, p);
-        if (!res) {
+        PGresult *res;
+        if (db_write(c->svc->db, sql, 4, p, &res) != 0) {
             batch_return(c, b);
             return -1;
         }

@@ -30,7 +30,9 @@
  * it (a consumer's batch, a lease renewal, a service's timer), so that a
  * loop holds one cut commit at a time between its turns, not one after
  * the other, and keeps answering /metrics and health. Reads go on: outside
- * a transaction, or in db_begin_read's.
+ * a transaction, or in db_begin_read's. A write outside a transaction
+ * (autocommit) would slip past both rules: writers send it through
+ * db_write, which gives it a transaction of its own.
  *
  * The delay is forgotten only by a commit that proves the standby back:
  * one that waited for it (it wrote, at a synchronous_commit that waits)
@@ -72,6 +74,7 @@ struct db {
     struct backoff writes;    /* after a commit of unknown outcome */
     bool logged_down;
     long commit_wait_ms;
+    int64_t (*backoff_now)(void); /* the writers' back-off's clock */
     char sqlstate[6];
 };
 
@@ -100,6 +103,7 @@ db *db_new(const char *conninfo, const char *application_name)
     d->reconnect = (struct backoff){.min_ms = DB_BACKOFF_MIN_MS, .max_ms = DB_BACKOFF_MAX_MS};
     d->writes =
         (struct backoff){.min_ms = DB_COMMIT_BACKOFF_MIN_MS, .max_ms = DB_COMMIT_BACKOFF_MAX_MS};
+    d->backoff_now = time_mono_ms;
     metrics_describe("carebus_db_commit_backoff_seconds", "gauge",
                      "how long write transactions are refused after a commit of unknown"
                      " outcome (cut at CAREBUS_SYNC_WAIT_MS, or its connection lost); 0 once"
@@ -250,6 +254,33 @@ int db_command(db *d, const char *sql, int nparams, const char *const *params)
     return 0;
 }
 
+int db_write(db *d, const char *sql, int nparams, const char *const *params, PGresult **res)
+{
+    if (res)
+        *res = NULL;
+    bool own = !db_up(d) || PQtransactionStatus(d->conn) == PQTRANS_IDLE;
+    if (own) {
+        int rc = db_begin(d);
+        if (rc != 0)
+            return rc;
+    }
+    PGresult *r = db_exec(d, sql, nparams, params);
+    if (!r) {
+        if (own)
+            db_rollback(d);
+        return -1;
+    }
+    if (own && db_commit(d) != 0) {
+        PQclear(r);
+        return -1;
+    }
+    if (res)
+        *res = r;
+    else
+        PQclear(r);
+    return 0;
+}
+
 const char *db_value(const PGresult *res, int row, const char *name)
 {
     int col = PQfnumber(res, name);
@@ -261,7 +292,7 @@ const char *db_value(const PGresult *res, int row, const char *name)
 
 int db_begin(db *d)
 {
-    if (backoff_waiting(&d->writes, time_mono_ms()))
+    if (backoff_waiting(&d->writes, d->backoff_now()))
         return DB_NOT_NOW;
     return db_command(d, "BEGIN", 0, NULL);
 }
@@ -317,7 +348,7 @@ static int db_wait_ready(PGconn *conn, int64_t deadline)
 /* A commit's outcome is unknown: the writers wait (see the header). */
 static void db_commit_unknown(db *d)
 {
-    long ms = backoff_fail(&d->writes, time_mono_ms());
+    long ms = backoff_fail(&d->writes, d->backoff_now());
     metrics_set("carebus_db_commit_backoff_seconds", (double)ms / 1000);
     log_warn("writes on this connection wait %ld ms before the next transaction", ms);
 }
@@ -335,7 +366,12 @@ static void db_commit_known(db *d)
 
 bool db_backing_off(const db *d)
 {
-    return backoff_waiting(&d->writes, time_mono_ms());
+    return backoff_waiting(&d->writes, d->backoff_now());
+}
+
+void db_set_backoff_clock(db *d, int64_t (*now_ms)(void))
+{
+    d->backoff_now = now_ms ? now_ms : time_mono_ms;
 }
 
 /* COMMIT, after a SELECT of whether it waits for the synchronous standby

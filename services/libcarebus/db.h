@@ -13,6 +13,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct db db;
 
@@ -70,6 +71,18 @@ PGresult *db_exec_params(db *d, const char *sql, int nparams, const char *const 
 /* db_exec for statements whose result is not needed. 0 or -1. */
 int db_command(db *d, const char *sql, int nparams, const char *const *params);
 
+/* A statement that writes, by the writers' rules (db_begin, db_commit)
+ * wherever it runs. Outside a transaction it is not sent bare (its
+ * autocommit would wait for a lost synchronous standby for ever, and
+ * slip past the writers' back-off) but in a transaction of its own:
+ * db_begin (DB_NOT_NOW while the writers back off: nothing sent), the
+ * statement, db_commit (bounded; -1 when cut: outcome unknown). Inside the
+ * caller's transaction it runs as db_exec does: that transaction was
+ * admitted, and its commit is bounded. 0 with *res (when res is not NULL)
+ * the statement's result, which the caller PQclear()s; DB_NOT_NOW; or -1
+ * (*res NULL, logged). Blocks. */
+int db_write(db *d, const char *sql, int nparams, const char *const *params, PGresult **res);
+
 /* The value of column `name` in row `row` of res, NULL for SQL NULL:
  * results are read by column name, never by position. A name the result
  * does not have is a bug (asserted). */
@@ -83,7 +96,7 @@ const char *db_value(const PGresult *res, int row, const char *name);
 
 /* BEGIN of a write transaction: 0, DB_NOT_NOW while the writers back off
  * (the one place that rule is kept: every writer starts here, directly or
- * through consumer_begin, partset_begin, service_begin), or -1.
+ * through consumer_begin, partset_begin, service_begin, db_write), or -1.
  * COMMIT / ROLLBACK: 0 or -1. ROLLBACK errors are ignored.
  * A COMMIT still waiting after CAREBUS_SYNC_WAIT_MS is cancelled and
  * returns -1 with the connection still up: its outcome is unknown to the
@@ -113,6 +126,12 @@ int db_begin_local(db *d);
  * at a synchronous_commit that waits (on, remote_write, remote_apply). For
  * tests and diagnostics: db_begin enforces it; writers need not ask. */
 bool db_backing_off(const db *d);
+
+/* The clock of the writers' back-off, and of nothing else (commits are
+ * bounded by time_mono_ms): now_ms() in monotonic ms, NULL for
+ * time_mono_ms. For tests, whose clock stands still until they move it,
+ * so that the back-off's window does not depend on the machine's speed. */
+void db_set_backoff_clock(db *d, int64_t (*now_ms)(void));
 
 /* SQLSTATE of the last failed db_exec, "" if none (static storage). */
 const char *db_last_sqlstate(const db *d);

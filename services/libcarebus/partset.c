@@ -164,13 +164,14 @@ static int partset_register(partset *ps)
     char n[12];
     snprintf(n, sizeof n, "%d", ps->n);
     const char *p[] = {ps->name, n};
-    PGresult *r = db_exec(ps->db,
-                          "WITH i AS (INSERT INTO eventlog.partitionings (consumer, parts)"
-                          "           VALUES ($1, $2::int) ON CONFLICT DO NOTHING RETURNING parts)"
-                          " SELECT parts FROM i"
-                          " UNION ALL SELECT parts FROM eventlog.partitionings WHERE consumer = $1",
-                          2, p);
-    if (!r || PQntuples(r) != 1) {
+    PGresult *r = NULL;
+    if (db_write(ps->db,
+                 "WITH i AS (INSERT INTO eventlog.partitionings (consumer, parts)"
+                 "           VALUES ($1, $2::int) ON CONFLICT DO NOTHING RETURNING parts)"
+                 " SELECT parts FROM i"
+                 " UNION ALL SELECT parts FROM eventlog.partitionings WHERE consumer = $1",
+                 2, p, &r) != 0 ||
+        PQntuples(r) != 1) {
         PQclear(r);
         return 1;
     }

@@ -114,9 +114,9 @@ int teams_seed(db *d, const rules *r)
         return -1;
     }
     const char *params[] = {names};
-    int rc = db_command(d, sql, 1, params);
+    int rc = db_write(d, sql, 1, params, NULL);
     free(names);
-    if (rc != 0)
+    if (rc < 0)
         log_error("router: could not write the configuration's teams into router.teams");
-    return rc;
+    return rc == 0 ? 0 : -1;
 }

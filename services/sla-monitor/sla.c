@@ -107,7 +107,7 @@ static int sla_boot(sla *s)
         return 1; /* try again */
     }
     const char *sql = sla_clock_is_real(s->clock) ? "DELETE FROM sla.clock" : NULL;
-    if (sql && db_command(s->svc->db, sql, 0, NULL) != 0)
+    if (sql && db_write(s->svc->db, sql, 0, NULL, NULL) != 0)
         return 1;
     if (sla_timers_load(s) != 0)
         return 1;

@@ -527,11 +527,10 @@ static void publish_test_clock(sla *s, int64_t now)
     char us[24];
     snprintf(us, sizeof us, "%" PRId64, now);
     const char *p[] = {us};
-    if (db_command(s->svc->db,
-                   "INSERT INTO sla.clock (id, now) VALUES (true, " TS(
-                       "$1::bigint") ")"
-                                     " ON CONFLICT (id) DO UPDATE SET now = excluded.now",
-                   1, p) == 0)
+    if (db_write(s->svc->db,
+                 "INSERT INTO sla.clock (id, now) VALUES (true, " TS(
+                     "$1::bigint") ") ON CONFLICT (id) DO UPDATE SET now = excluded.now",
+                 1, p, NULL) == 0)
         s->clock_written = now;
 }
 

@@ -128,14 +128,13 @@ static int load_secret(survey *sv, db *d)
     }
     hex_encode(raw, sizeof raw, hex);
     const char *p[] = {hex};
-    PGresult *res =
-        db_exec(d,
-                "WITH ins AS (INSERT INTO survey.settings (name, value) VALUES ('secret', $1)"
-                " ON CONFLICT (name) DO NOTHING RETURNING value)"
-                " SELECT value FROM ins UNION ALL"
-                " SELECT value FROM survey.settings WHERE name = 'secret' LIMIT 1",
-                1, p);
-    if (!res)
+    PGresult *res;
+    if (db_write(d,
+                 "WITH ins AS (INSERT INTO survey.settings (name, value) VALUES ('secret', $1)"
+                 " ON CONFLICT (name) DO NOTHING RETURNING value)"
+                 " SELECT value FROM ins UNION ALL"
+                 " SELECT value FROM survey.settings WHERE name = 'secret' LIMIT 1",
+                 1, p, &res) != 0)
         return -1;
     int rc = -1;
     if (PQntuples(res) == 1) {
