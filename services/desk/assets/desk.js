@@ -150,7 +150,15 @@
   function say(msg) { live.textContent = msg; }
 
   // --- API ---------------------------------------------------------------------
+  // Signing out: the page's stream and calls stop before the form goes, so
+  // that none of them reaches the desk once the session is gone (a 401,
+  // which the browser logs as an error) while the sign-out's navigation is
+  // still on its way (slow on a loaded machine: the stream reconnects 250 ms
+  // after each answer). A call asked for meanwhile never settles: the page
+  // is leaving.
+  let leaving = false;
   async function api(method, path, body) {
+    if (leaving) return new Promise(() => {});
     const opts = { method, headers: {}, credentials: 'same-origin' };
     if (method !== 'GET') {
       opts.headers['X-CSRF-Token'] = me.csrf;
@@ -212,7 +220,7 @@
         presenceControl(),
         el('a', { href: `?lang=${t('otherLang')}${location.hash}`, hreflang: t('otherLang'), lang: t('otherLang') }, t('langName')),
         el('button', { type: 'button', class: 'ghost small', onclick: () => showHelp(), 'aria-keyshortcuts': '?' }, t('shortcuts')),
-        el('form', { method: 'post', action: '/signout', class: 'inline' },
+        el('form', { method: 'post', action: '/signout', class: 'inline', onsubmit: () => leave() },
           el('input', { type: 'hidden', name: 'csrf', value: me.csrf }),
           el('button', { type: 'submit', class: 'ghost small' }, t('signout')))));
   }
@@ -580,13 +588,20 @@
   }
   // again: after the browser gave up. The new stream starts at the desk's
   // newest cursor (stream.c), so what changed meanwhile is re-read whole.
+  let stream = null;
   function connect(again) {
-    const es = new EventSource('/events');
+    if (leaving) return;
+    const es = stream = new EventSource('/events');
     es.addEventListener('hello', () => { document.body.dataset.live = '1'; if (again) changed([{}]); });
     es.addEventListener('changes', (e) => { try { changed(JSON.parse(e.data)); } catch (x) { /* a bad batch: the next one re-reads */ } });
     // Each batch ends its response and the browser reconnects (stream.c):
     // an error is only the end when the browser gives up.
     es.onerror = () => { if (es.readyState === EventSource.CLOSED) { document.body.dataset.live = '0'; setTimeout(() => connect(true), 3000); } };
+  }
+  function leave() {
+    leaving = true;
+    if (stream) stream.close();
+    if (pending) { clearTimeout(pending); pending = null; }
   }
 
   // --- keyboard ------------------------------------------------------------------
