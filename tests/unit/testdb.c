@@ -107,6 +107,30 @@ db *testdb_connect_slow(const char *name)
     return d;
 }
 
+int testdb_cut_commit(db *d)
+{
+    if (db_begin(d) != 0 || db_command(d, "INSERT INTO slow_commit VALUES (true)", 0, NULL) != 0)
+        return -1;
+    return db_commit(d) == -1 ? 0 : -1;
+}
+
+static int64_t testdb_clock_ms;
+
+static int64_t testdb_clock(void)
+{
+    return testdb_clock_ms;
+}
+
+void testdb_hold_backoff_clock(db *d)
+{
+    db_set_backoff_clock(d, testdb_clock);
+}
+
+void testdb_clock_advance(int64_t ms)
+{
+    testdb_clock_ms += ms;
+}
+
 int testdb_slow_commit(db *d)
 {
     static const char *const sql[] = {

@@ -40,6 +40,17 @@ int testdb_slow_commit(db *d);
  * connection's writers back off. NULL when it cannot (said on stderr). */
 db *testdb_connect_slow(const char *name);
 
+/* On a connection with testdb_slow_commit's table: a write whose COMMIT
+ * is cut at the bound (begin, a slow row, commit). 0 when it was cut, -1
+ * when anything else happened. */
+int testdb_cut_commit(db *d);
+
+/* d's writers' back-off on the tests' clock (db_set_backoff_clock), which
+ * stands still until testdb_clock_advance moves it: "at once" is within a
+ * back-off however slow the machine (valgrind, a loaded host). */
+void testdb_hold_backoff_clock(db *d);
+void testdb_clock_advance(int64_t ms);
+
 /* In a test: skips it when there is no database (d NULL). */
 #define TESTDB_NEED(d)                                                                             \
     do {                                                                                           \

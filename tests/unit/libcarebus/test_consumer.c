@@ -320,15 +320,6 @@ static const struct consumer_handler slow_handlers[] = {
     [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = {NULL, on_reply_slowly},
 };
 
-/* The back-off's clock of the slow connection: still until the test moves
- * it, so that "at once" is within the back-off however slow the machine
- * (valgrind, a loaded host). */
-static int64_t g_clock;
-static int64_t test_clock(void)
-{
-    return g_clock;
-}
-
 /* A commit cut at its bound: the consumer backs off (db_begin refuses its
  * batches and a timer's transaction alike; it reads no batch meanwhile),
  * then applies once the back-off ends, which its first good commit (a
@@ -339,7 +330,7 @@ static void test_a_commit_cut_at_the_bound_backs_the_consumer_off(void **state)
     TESTDB_NEED(g_db);
     db *d = testdb_connect_slow("test_consumer_slow");
     assert_non_null(d);
-    db_set_backoff_clock(d, test_clock);
+    testdb_hold_backoff_clock(d); /* "at once" stays within the back-off */
     uint64_t tail;
     assert_int_equal(eventlog_last_seq(g_db, "survey", &tail), 0);
     if (tail)
@@ -376,7 +367,7 @@ static void test_a_commit_cut_at_the_bound_backs_the_consumer_off(void **state)
     /* The lag is still read meanwhile (a read): the three events behind. */
     assert_true(metrics_get("carebus_consumer_lag_events{stream=\"survey\"}") == 3);
 
-    g_clock += 100; /* the floor's 100 ms pass */
+    testdb_clock_advance(100); /* the floor's 100 ms pass */
     assert_false(db_backing_off(d));
     assert_int_equal(consumer_catch_up(c), 0);
     assert_false(consumer_held_off(c));

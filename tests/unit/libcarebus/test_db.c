@@ -48,13 +48,6 @@ static long count_rows(db *d)
     return n;
 }
 
-/* The writers' back-off's clock: still until a test moves it. */
-static int64_t g_clock;
-static int64_t test_clock(void)
-{
-    return g_clock;
-}
-
 /* A connection whose commits are bounded at 200 ms, with the slow_commit
  * table, on the test's clock. */
 static db *connect_slow(void)
@@ -65,7 +58,7 @@ static db *connect_slow(void)
     assert_non_null(d);
     assert_int_equal(db_ensure(d), 0);
     assert_int_equal(testdb_slow_commit(d), 0);
-    db_set_backoff_clock(d, test_clock);
+    testdb_hold_backoff_clock(d);
     return d;
 }
 
@@ -73,16 +66,14 @@ static db *connect_slow(void)
 static void wait_out(db *d)
 {
     assert_true(db_backing_off(d));
-    g_clock += 3200;
+    testdb_clock_advance(3200);
     assert_false(db_backing_off(d));
 }
 
 /* A write whose COMMIT is cut at the bound. */
 static void cut(db *d)
 {
-    assert_int_equal(db_begin(d), 0);
-    assert_int_equal(db_command(d, "INSERT INTO slow_commit VALUES (true)", 0, NULL), 0);
-    assert_int_equal(db_commit(d), -1);
+    assert_int_equal(testdb_cut_commit(d), 0);
     assert_true(db_backing_off(d));
 }
 

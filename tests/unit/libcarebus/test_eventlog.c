@@ -206,7 +206,8 @@ static void test_recorded_at_follows_seq(void **state)
     for (int i = 0; i < ORDER_BATCH; i++) {
         contact_init(&cs[i], "visitor-order");
         snprintf(keys[i], sizeof keys[i], "k-%04d", ORDER_BATCH - i);
-        es[i] = (struct eventlog_entry){.ev = &cs[i].ev, .idem_scope = "order", .idem_key = keys[i]};
+        es[i] =
+            (struct eventlog_entry){.ev = &cs[i].ev, .idem_scope = "order", .idem_key = keys[i]};
     }
     uint64_t last;
     assert_int_equal(eventlog_last_seq(g_db, "ingest", &last), 0);
@@ -268,9 +269,8 @@ static void test_append_commit_waits_while_the_writers_back_off(void **state)
     TESTDB_NEED(g_db);
     db *d = testdb_connect_slow("test_eventlog_slow");
     assert_non_null(d);
-    assert_int_equal(db_begin(d), 0);
-    assert_int_equal(db_command(d, "INSERT INTO slow_commit VALUES (true)", 0, NULL), 0);
-    assert_int_equal(db_commit(d), -1);
+    testdb_hold_backoff_clock(d);
+    assert_int_equal(testdb_cut_commit(d), 0);
     assert_true(db_backing_off(d));
 
     struct contact c;
@@ -281,8 +281,7 @@ static void test_append_commit_waits_while_the_writers_back_off(void **state)
     assert_int_equal(PQtransactionStatus(db_conn(d)), PQTRANS_IDLE);
     assert_int_equal(count("SELECT count(*) FROM eventlog.events WHERE idem_scope = $1", "backoff"),
                      0);
-    for (int i = 0; i < 400 && db_backing_off(d); i++) /* 100 ms, at most 4 s */
-        usleep(10 * 1000);
+    testdb_clock_advance(100); /* the floor's 100 ms pass */
     assert_false(db_backing_off(d));
     assert_int_equal(eventlog_append_commit(d, "ingest", &e, 1), 1);
     eventlog_entry_release(&e);
@@ -314,11 +313,11 @@ static void test_arrays_of_another_length_are_refused(void **state)
 static event *row_event(const char *event_id)
 {
     const char *p[] = {event_id};
-    PGresult *r = db_exec_binary(g_db,
-                                 "SELECT e.payload, " EVENTLOG_DATAKEY_COL
-                                 " FROM eventlog.events e" EVENTLOG_DATAKEY_JOIN
-                                 " WHERE e.event_id = $1",
-                                 1, p);
+    PGresult *r =
+        db_exec_binary(g_db,
+                       "SELECT e.payload, " EVENTLOG_DATAKEY_COL
+                       " FROM eventlog.events e" EVENTLOG_DATAKEY_JOIN " WHERE e.event_id = $1",
+                       1, p);
     assert_non_null(r);
     assert_int_equal(PQntuples(r), 1);
     buf b = BUF_INIT;
