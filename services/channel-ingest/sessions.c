@@ -12,10 +12,9 @@
  * An unknown, inactive or password-less agent is checked against a dummy
  * hash: the same 401, after as long. Checks at once are bounded
  * (SIGNINS_MAX; 503 with Retry-After beyond): each holds scrypt's memory.
- * A login that failed too often in a row is refused before its password
- * is checked (429, Retry-After: lockout.h); the agent's row and the
- * login's failures are read together, a failure is counted before its
- * 401 is answered, and a success clears the count with the key's insert.
+ * Each attempt is counted (write queue) before its password is checked,
+ * and one past the bound is refused there (429, Retry-After: lockout.h);
+ * a success clears the count with the key's insert.
  * The password is never logged, and wiped once checked.
  */
 #include <jansson.h>
@@ -25,6 +24,7 @@
 #include <string.h>
 
 #include "apikey.h"
+#include "db.h"
 #include "hasher.h"
 #include "hex.h"
 #include "id.h"
@@ -47,7 +47,8 @@ struct signin {
     char *password;
     size_t plen;
     char login[LOGIN_MAX + 1];
-    char *login_key; /* the failures' row: the agent's id, or the login in lower case */
+    char *login_key; /* its row of ingest.signin_failures (0092) */
+    char *phc;       /* the agent's password hash, NULL: none (a dummy is checked) */
     char agent_id[ACCESS_AGENT_MAX + 1];
     char role[32];
     json_t *agent; /* router.agent_json */
@@ -72,6 +73,7 @@ static void signin_free(void *arg)
         loop_remove_timer(s->in->svc->loop, s->timer);
     json_decref(s->agent);
     free(s->login_key);
+    free(s->phc);
     if (s->counted)
         s->in->signing_in--;
     OPENSSL_cleanse(s->key, sizeof s->key);
@@ -144,7 +146,7 @@ static void on_stored(PGresult *res, void *arg)
         signin_unavailable(s, "could not store the key");
         return;
     }
-    snprintf(s->expires_at, sizeof s->expires_at, "%s", PQgetvalue(res, 0, 0));
+    snprintf(s->expires_at, sizeof s->expires_at, "%s", db_value(res, 0, "expires_at"));
     signin_await(s, true);
 }
 
@@ -152,36 +154,6 @@ static void signin_refuse(struct signin *s)
 {
     /* One answer whatever was wrong: no names are told. */
     ingest_reject(s->r, 401, "wrong_credentials", "unauthorized", NULL, "wrong agent or password");
-}
-
-static void on_failure_counted(PGresult *res, void *arg)
-{
-    struct signin *s = arg;
-    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-        if (res)
-            log_error("counting a failed sign-in failed: %s", PQresultErrorMessage(res));
-        signin_unavailable(s, "could not count the failure");
-        return;
-    }
-    signin_refuse(s);
-}
-
-/* One more failure in a row for the login (counted from one again after
- * the lockout time), and the rows of other logins past it swept. */
-static void signin_count_failure(struct signin *s)
-{
-    char lockout[24];
-    snprintf(lockout, sizeof lockout, "%ld", s->in->signin_lockout_s);
-    const char *p[] = {s->login_key, lockout};
-    if (dbq_query(s->in->writes,
-                  "WITH swept AS (DELETE FROM ingest.signin_failures"
-                  "  WHERE last_at < now() - make_interval(secs => $2::bigint) AND login <> $1)"
-                  " INSERT INTO ingest.signin_failures AS f (login, failures, last_at)"
-                  " VALUES ($1, 1, now()) ON CONFLICT (login) DO UPDATE"
-                  " SET failures = CASE WHEN f.last_at < now() - make_interval(secs => $2::bigint)"
-                  "                     THEN 1 ELSE f.failures + 1 END, last_at = now()",
-                  2, p, on_failure_counted, s) != 0)
-        signin_unavailable(s, "PostgreSQL is down");
 }
 
 static void on_checked(int result, void *arg)
@@ -193,7 +165,7 @@ static void on_checked(int result, void *arg)
         return;
     }
     if (result == 0 || !s->found || !s->active) {
-        signin_count_failure(s);
+        signin_refuse(s); /* counted already */
         return;
     }
     unsigned char hash[APIKEY_HASH_LEN];
@@ -215,27 +187,23 @@ static void on_checked(int result, void *arg)
                   " VALUES ($1, $2, decode($3, 'hex'), string_to_array($4, ','), $5,"
                   "         now() + make_interval(secs => $6::bigint))"
                   " RETURNING to_char(expires_at AT TIME ZONE 'UTC',"
-                  "                   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+                  "                   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_at",
                   7, p, on_stored, s) != 0)
         signin_unavailable(s, "PostgreSQL is down");
 }
 
-static void on_agent(PGresult *res, void *arg)
+static void on_attempt_counted(PGresult *res, void *arg)
 {
     struct signin *s = arg;
-    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         if (res)
-            log_error("reading an agent to sign in failed: %s", PQresultErrorMessage(res));
-        signin_unavailable(s, "could not read the agent");
+            log_error("counting a sign-in attempt failed: %s", PQresultErrorMessage(res));
+        signin_unavailable(s, "could not count the attempt");
         return;
     }
-    if (PQntuples(res) != 1 || !(s->login_key = strdup(PQgetvalue(res, 0, 5)))) {
-        signin_unavailable(s, "could not read the agent");
-        return;
-    }
-    long failures = PQgetisnull(res, 0, 6) ? 0 : atol(PQgetvalue(res, 0, 6));
-    double since = PQgetisnull(res, 0, 7) ? 0 : atof(PQgetvalue(res, 0, 7));
-    long wait = lockout_wait_s(failures, since, s->in->signin_failures, s->in->signin_lockout_s);
+    long wait =
+        lockout_wait_s(atol(db_value(res, 0, "attempt")), atof(db_value(res, 0, "since_last")),
+                       s->in->signin_failures, s->in->signin_lockout_s);
     if (wait > 0) {
         char after[24];
         snprintf(after, sizeof after, "%ld", wait);
@@ -244,21 +212,65 @@ static void on_agent(PGresult *res, void *arg)
                       "too many failed sign-ins in a row; retry after %ld seconds", wait);
         return;
     }
-    const char *phc = NULL;
-    if (!PQgetisnull(res, 0, 0)) {
+    if (hasher_verify(s->in->hasher, s->password, s->plen, s->phc, on_checked, s) != 0)
+        signin_unavailable(s, "out of memory");
+}
+
+/* Counts the attempt in its login's row: one more in a row (from one again
+ * past the lockout time), last_at moved only for an attempt let through;
+ * and sweeps a few rows of other logins past that time (those another
+ * sign-in holds are skipped: two sweeps never wait on each other). */
+static void signin_count_attempt(struct signin *s)
+{
+    char lockout[24], max[24];
+    snprintf(lockout, sizeof lockout, "%ld", s->in->signin_lockout_s);
+    snprintf(max, sizeof max, "%ld", s->in->signin_failures);
+    const char *p[] = {s->login_key, lockout, max};
+    if (dbq_query(
+            s->in->writes,
+            "WITH swept AS (DELETE FROM ingest.signin_failures WHERE login IN"
+            "  (SELECT login FROM ingest.signin_failures"
+            "    WHERE last_at < now() - make_interval(secs => $2::bigint) AND login <> $1"
+            "    ORDER BY last_at LIMIT 100 FOR UPDATE SKIP LOCKED))"
+            " INSERT INTO ingest.signin_failures AS f (login, failures, last_at)"
+            " VALUES ($1, 1, now()) ON CONFLICT (login) DO UPDATE"
+            " SET failures = CASE WHEN f.last_at < now() - make_interval(secs => $2::bigint)"
+            "                     THEN 1 ELSE least(f.failures + 1, 1000000) END,"
+            "     last_at = CASE WHEN f.failures >= $3::int"
+            "                     AND f.last_at >= now() - make_interval(secs => $2::bigint)"
+            "                    THEN f.last_at ELSE now() END"
+            " RETURNING failures AS attempt, extract(epoch FROM now() - last_at) AS since_last",
+            3, p, on_attempt_counted, s) != 0)
+        signin_unavailable(s, "PostgreSQL is down");
+}
+
+static void on_agent(PGresult *res, void *arg)
+{
+    struct signin *s = arg;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        if (res)
+            log_error("reading an agent to sign in failed: %s", PQresultErrorMessage(res));
+        signin_unavailable(s, "could not read the agent");
+        return;
+    }
+    const char *id = db_value(res, 0, "id"), *phc = db_value(res, 0, "password_hash");
+    if (!(s->login_key = strdup(db_value(res, 0, "login_key"))) ||
+        (phc && !(s->phc = strdup(phc)))) {
+        signin_unavailable(s, "out of memory");
+        return;
+    }
+    if (id) {
         s->found = true;
-        snprintf(s->agent_id, sizeof s->agent_id, "%s", PQgetvalue(res, 0, 0));
-        snprintf(s->role, sizeof s->role, "%s", PQgetvalue(res, 0, 1));
-        s->active = PQgetvalue(res, 0, 2)[0] == 't';
-        phc = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
-        s->agent = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
+        snprintf(s->agent_id, sizeof s->agent_id, "%s", id);
+        snprintf(s->role, sizeof s->role, "%s", db_value(res, 0, "role"));
+        s->active = db_value(res, 0, "active")[0] == 't';
+        s->agent = json_loads(db_value(res, 0, "json"), 0, NULL);
         if (!s->agent) {
             signin_unavailable(s, "could not read the agent");
             return;
         }
     }
-    if (hasher_verify(s->in->hasher, s->password, s->plen, phc, on_checked, s) != 0)
-        signin_unavailable(s, "out of memory");
+    signin_count_attempt(s);
 }
 
 static struct signin *signin_new(ingest *in, http_req *r, bool counted)
@@ -319,20 +331,17 @@ http_status sessions_post(http_req *r, void *arg)
             s->plen = plen;
             snprintf(s->login, sizeof s->login, "%s", login);
             const char *p[] = {s->login};
-            /* One row: the agent (NULLs when none), the failures' row
-             * key, and the login's failures in a row. */
-            if (dbq_query(
-                    in->reads,
-                    "SELECT a.id, a.role, a.active, a.password_hash, a.json,"
-                    " coalesce(a.id, lower($1)), f.failures,"
-                    " extract(epoch FROM now() - f.last_at)"
-                    " FROM (SELECT 1) one LEFT JOIN LATERAL"
-                    " (SELECT a.id, coalesce(a.role, 'agent') AS role, a.active,"
-                    "  a.password_hash, router.agent_json(a)::text AS json"
-                    "  FROM router.agents a WHERE a.id = $1 OR lower(a.email) = lower($1)"
-                    "  ORDER BY a.id = $1 DESC LIMIT 1) a ON true"
-                    " LEFT JOIN ingest.signin_failures f ON f.login = coalesce(a.id, lower($1))",
-                    1, p, on_agent, s) != 0)
+            /* One row: the agent (NULLs when none), and the login's
+             * row of ingest.signin_failures. */
+            if (dbq_query(in->reads,
+                          "SELECT a.id, a.role, a.active, a.password_hash, a.json,"
+                          " coalesce('agent:' || a.id, 'login:' || lower($1)) AS login_key"
+                          " FROM (SELECT 1) one LEFT JOIN LATERAL"
+                          " (SELECT a.id, coalesce(a.role, 'agent') AS role, a.active,"
+                          "  a.password_hash, router.agent_json(a)::text AS json"
+                          "  FROM router.agents a WHERE a.id = $1 OR lower(a.email) = lower($1)"
+                          "  ORDER BY a.id = $1 DESC LIMIT 1) a ON true",
+                          1, p, on_agent, s) != 0)
                 ingest_reply_unavailable(r);
             else
                 st = HTTP_SUSPENDED;

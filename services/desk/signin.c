@@ -213,6 +213,8 @@ static enum outcome check(struct signin_job *s, struct desk_worker *w)
     if (rc == 0 && (a.status == 401 || a.status == 400)) {
         out = SIGNIN_BAD;
     } else if (rc == 0 && a.status == 429) {
+        /* POST /v1/sessions takes no key, so no key's rate limit: its 429
+         * is the login's lockout. */
         out = SIGNIN_LOCKED;
         s->retry_after = a.retry_after ? a.retry_after : 60;
     } else if (rc == 0 && a.status == 201) {

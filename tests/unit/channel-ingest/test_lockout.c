@@ -9,41 +9,41 @@
 
 #include "lockout.h"
 
-static void test_fewer_failures_than_the_bound_go_through(void **state)
+static void test_attempts_up_to_the_bound_go_on(void **state)
 {
     (void)state;
-    assert_int_equal(lockout_wait_s(0, 0, 5, 900), 0);
-    assert_int_equal(lockout_wait_s(4, 1, 5, 900), 0);
+    assert_int_equal(lockout_wait_s(1, 0, 5, 900), 0);
+    assert_int_equal(lockout_wait_s(5, 1, 5, 900), 0);
 }
 
-static void test_the_bound_locks_until_the_time_after_the_last(void **state)
+static void test_past_the_bound_wait_for_the_time_after_the_last(void **state)
 {
     (void)state;
-    assert_int_equal(lockout_wait_s(5, 0, 5, 900), 900);
-    assert_int_equal(lockout_wait_s(7, 100.2, 5, 900), 800); /* rounded up */
-    assert_int_equal(lockout_wait_s(5, 899.5, 5, 900), 1);
+    assert_int_equal(lockout_wait_s(6, 0, 5, 900), 900);
+    assert_int_equal(lockout_wait_s(9, 100.2, 5, 900), 800); /* rounded up */
+    assert_int_equal(lockout_wait_s(6, 899.5, 5, 900), 1);
 }
 
-static void test_the_lock_ends_after_its_time(void **state)
+static void test_the_wait_is_never_less_than_a_second(void **state)
 {
     (void)state;
-    assert_int_equal(lockout_wait_s(5, 900, 5, 900), 0);
-    assert_int_equal(lockout_wait_s(50, 1e9, 5, 900), 0);
+    /* At the very end of the time (the row counts from one just after). */
+    assert_int_equal(lockout_wait_s(6, 900, 5, 900), 1);
 }
 
 static void test_a_clock_behind_waits_the_whole_time(void **state)
 {
     (void)state;
-    /* The last failure "in the future" (a server's clock stepped back). */
-    assert_int_equal(lockout_wait_s(5, -3, 5, 900), 900);
+    /* The last attempt "in the future" (a server's clock stepped back). */
+    assert_int_equal(lockout_wait_s(6, -3, 5, 900), 900);
 }
 
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fewer_failures_than_the_bound_go_through),
-        cmocka_unit_test(test_the_bound_locks_until_the_time_after_the_last),
-        cmocka_unit_test(test_the_lock_ends_after_its_time),
+        cmocka_unit_test(test_attempts_up_to_the_bound_go_on),
+        cmocka_unit_test(test_past_the_bound_wait_for_the_time_after_the_last),
+        cmocka_unit_test(test_the_wait_is_never_less_than_a_second),
         cmocka_unit_test(test_a_clock_behind_waits_the_whole_time),
     };
     if (argc > 1)
