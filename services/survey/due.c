@@ -14,12 +14,14 @@
  *     event recorded up to its due time (or the whole router stream). A
  *     ticket.reopened recorded before the due time therefore always cancels
  *     it first, live and on a replay alike: the decision depends on the log,
- *     not on how far behind the consumer happened to be. "The whole
- *     stream" is read with a share lock on the router stream's row, which
- *     an append holds (FOR UPDATE) from before it takes its rows'
- *     recorded_at until it commits: the pass waits for an append in
- *     flight and sees its events, and an append after it records a time
- *     past the pass's now(), so past every due time it emits.
+ *     not on how far behind the consumer happened to be. Before it reads
+ *     "the whole stream", the pass waits for a router append in flight:
+ *     an append holds the stream's row (FOR UPDATE) from before it takes
+ *     its rows' recorded_at until it commits, and the pass takes that row
+ *     FOR SHARE in a savepoint it rolls back at once (releasing it, so
+ *     router appends never wait for the pass). The read that follows sees
+ *     that append's events, and any later append records a time past the
+ *     pass's now(), so past every due time it emits.
  *
  * The due time lives in PostgreSQL (survey.surveys.due_at), so a restart
  * finds what is pending. The pass runs on the consumer's blocking
@@ -101,7 +103,7 @@ static rowset_stmt due_sql = ROWSET_STMT(
     "  (SELECT e.recorded_at FROM eventlog.events e"
     "    WHERE e.stream = 'router' AND e.seq = $1::bigint) AS applied_until,"
     "  $1::bigint >= coalesce((SELECT s.last_seq FROM eventlog.streams s"
-    "    WHERE s.stream = 'router' FOR SHARE), 0) AS caught_up)"
+    "    WHERE s.stream = 'router'), 0) AS caught_up)"
     " SELECT {@select v} FROM survey.surveys v, mark"
     " WHERE v.status = 'scheduled' AND v.due_at <= now()"
     "  AND (v.due_at <= mark.applied_until OR mark.caught_up)"
@@ -210,6 +212,14 @@ static int due_batch(survey *sv, db *d)
     const char *p[] = {offset};
     if (consumer_begin(sv->svc->consumer, d) != 0)
         return -1;
+    /* Waits for a router append in flight (see the top). */
+    if (db_command(d, "SAVEPOINT router_end", 0, NULL) != 0 ||
+        db_command(d, "SELECT 1 FROM eventlog.streams WHERE stream = 'router' FOR SHARE", 0,
+                   NULL) != 0 ||
+        db_command(d, "ROLLBACK TO SAVEPOINT router_end", 0, NULL) != 0) {
+        db_rollback(d);
+        return -1;
+    }
     const char *sql = rowset_stmt_sql(&due_sql);
     PGresult *res = sql ? db_exec(d, sql, 1, p) : NULL;
     rowset_reader rd;

@@ -437,7 +437,11 @@ static void test_a_router_append_in_flight_holds_the_pass(void **state)
     /* Until the pass waits on a lock (or, were it not to, has ended). */
     bool waits = false;
     for (int i = 0; i < 1000 && !waits && !atomic_load(&t.done); i++) {
-        PGresult *r = db_exec(router, "SELECT count(*) FROM pg_locks WHERE NOT granted", 0, NULL);
+        char pid[16];
+        snprintf(pid, sizeof pid, "%d", PQbackendPID(db_conn(g_db)));
+        const char *pp[] = {pid};
+        PGresult *r =
+            db_exec(router, "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid = $1", 1, pp);
         waits = r && atol(PQgetvalue(r, 0, 0)) > 0;
         PQclear(r);
         if (!waits)
