@@ -158,7 +158,9 @@ int setup_run(analytics *a)
         return -1;
     if (setup_definitions(a) != 0 || setup_calendar(a) != 0 || setup_measures(a) != 0 ||
         setup_backlog(a) != 0 || setup_bi_reader(a) != 0) {
-        if (++a->setup_attempts >= SETUP_MAX_ATTEMPTS) {
+        /* A write refused while the writers back off (a commit cut: the
+         * standby away) is no attempt: setup waits for it to end. */
+        if (!db_backing_off(a->svc->db) && ++a->setup_attempts >= SETUP_MAX_ATTEMPTS) {
             log_error("analytics: start-up setup failed %d times: giving up", a->setup_attempts);
             return 0;
         }
