@@ -93,6 +93,11 @@ if [ "$HA" -eq 1 ]; then
         INSTANCES+=("$s-2")
         PORT[$s-2]=$((PORT[$s] + HA_OFFSET))
         if [ -n "${BUS_URL[$s]:-}" ]; then
+            case ${BUS_URL[$s]} in
+            tcp://*:[0-9]*) ;;
+            *) echo "run.sh: HA=1 needs tcp://HOST:PORT bus endpoints (${BUS_VAR[$s]}=${BUS_URL[$s]})" >&2
+               exit 1 ;;
+            esac
             BUS_URL[$s-2]=${BUS_URL[$s]%:*}:$((${BUS_URL[$s]##*:} + HA_OFFSET))
         fi
     done
@@ -340,11 +345,11 @@ make_service_dirs() {
         svc=${s%-2}
         own=""
         if [ "$s" != "$svc" ]; then
-            own="${PORT_VAR[$svc]}=${PORT[$s]}"
-            [ -z "${BUS_URL[$s]:-}" ] || own="$own CAREBUS_BUS_BIND=${BUS_URL[$s]}"
+            own=$(printf ' %q' "${PORT_VAR[$svc]}=${PORT[$s]}")
+            [ -z "${BUS_URL[$s]:-}" ] || own="$own$(printf ' %q' "CAREBUS_BUS_BIND=${BUS_URL[$s]}")"
         fi
         mkdir "$d" || die "could not create $d"
-        printf '#!/bin/sh\ndate +%%s >started\nexec env %s %q\n' "$own" "$BIN_DIR/carebus-$svc" \
+        printf '#!/bin/sh\ndate +%%s >started\nexec env%s %q\n' "$own" "$BIN_DIR/carebus-$svc" \
             >"$d/run"
         printf '#!/bin/sh\nexec bash %q finish "$@"\n' "$SCRIPTS/run.sh" >"$d/finish"
         chmod +x "$d/run" "$d/finish"
@@ -361,7 +366,7 @@ make_service_dirs() {
 # adds one second of its own (it pauses 1 s before restarting a service that
 # never said it was ready).
 finish() {
-    local rc=$1 sig=$2 name=${3:-service} up b how
+    local rc=$1 sig=$2 name=${3:-service} up b how what
     [ "$(s6-svstat -o wantedup . 2>/dev/null)" = true ] || return 0
     up=$(($(date +%s) - $(cat started 2>/dev/null || date +%s)))
     b=$(cat backoff 2>/dev/null || echo 0)
@@ -376,7 +381,9 @@ finish() {
     else
         how="exited with status $rc"
     fi
-    warn "carebus-$name $how after ${up}s; restarting in ${b}s"
+    what=carebus-${name%-2}
+    [ "$name" = "${name%-2}" ] || what="$what (second instance)"
+    warn "$what $how after ${up}s; restarting in ${b}s"
     for _ in $(seq $(((b - 1) * 5))); do
         sleep 0.2
         [ "$(s6-svstat -o wantedup . 2>/dev/null)" = true ] || return 0

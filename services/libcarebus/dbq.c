@@ -14,10 +14,12 @@
  * whichever server is the primary now.
  *
  * The deadline: the tick cancels a statement in flight for longer
- * (db_cancel: a short blocking connection of its own, PQcancel, like the
- * connect below) and marks it, so that whatever result comes back is
- * delivered as NULL; one whose cancel is not answered either is failed by
- * dropping its connection, DB_CANCEL_WAIT_MS later.
+ * (db_cancel: a short blocking connection of its own, PQcancel, on the
+ * loop: it goes to the server the connection is up with, whose usual
+ * reason to be slow is a standby away, not the server itself) and marks
+ * it, so that whatever result comes back is delivered as NULL; one whose
+ * cancel is not answered either is failed by dropping its connection,
+ * DB_CANCEL_WAIT_MS later.
  *
  * Connecting: the first attempt, in dbq_new, blocks (the service is
  * starting). A reconnect runs db_ensure on a thread of its own (at most one
@@ -224,6 +226,8 @@ static int conn_on_connected(loop *l, short revents, void *arg)
     pthread_join(c->connector, NULL);
     c->connecting = false;
     if (c->connect_rc == 0 && conn_register(c) == 0) {
+        metrics_describe("carebus_dbq_reconnects_total", "counter",
+                         "connections of a query queue made again after a failure");
         metrics_add("carebus_dbq_reconnects_total", 1);
         dbq_kick(c->q);
     }
@@ -418,7 +422,7 @@ dbq *dbq_new_pool(loop *l, const char *conninfo, const char *application_name, s
             conn_register(&q->conns[i]);
     return q;
 fail:
-    log_error("could not create a query queue: out of memory");
+    log_error("could not create a query queue: out of memory, or no eventfd");
     dbq_destroy(&q);
     return NULL;
 }

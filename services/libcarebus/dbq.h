@@ -41,7 +41,9 @@ dbq *dbq_new(loop *l, const char *conninfo, const char *application_name);
 /* nconns connections (1 .. DBQ_MAX_CONNS, asserted), all named
  * application_name. NULL on failure (logged). */
 dbq *dbq_new_pool(loop *l, const char *conninfo, const char *application_name, size_t nconns);
-/* Fails every pending query (callback with NULL) and closes. */
+/* Fails every pending query (callback with NULL) and closes. Blocks while
+ * a reconnect's thread finishes its attempt (up to libpq's connect_timeout
+ * per host of the conninfo). */
 void dbq_destroy(dbq **pq);
 
 /* Queues a parameterised statement (parameters are copied). 0, or -1 when
