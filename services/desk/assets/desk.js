@@ -603,6 +603,9 @@
     if (stream) stream.close();
     if (pending) { clearTimeout(pending); pending = null; }
   }
+  // A page left for the sign-out and shown again from the browser's cache
+  // (Back) is a dead one: load it afresh (the desk then asks to sign in).
+  window.addEventListener('pageshow', (e) => { if (e.persisted && leaving) location.reload(); });
 
   // --- keyboard ------------------------------------------------------------------
   let g = false;
