@@ -44,7 +44,11 @@
  * at the save's time (those whose policy may change). A team has many
  * tickets, so PostgreSQL reads sla.tickets whole to find them: only when
  * the run has a team's save (a rare act of an administrator), the
- * condition on $4 deciding it once, before anything is read. */
+ * condition on $4 deciding it once, before anything is read. Both are
+ * the tickets of the partitions ($6 of them) that took the segments and
+ * the saves: $7, every one that took one of the run's (a partition that
+ * took none has then its tickets recomputed for nothing: a recomputation
+ * whose facts did not change writes nothing). */
 /* clang-format off */
 static const char record_tmpl[] =
     "WITH k AS (INSERT INTO sla.tickets AS t ({@tickets.cols})"
@@ -66,21 +70,22 @@ static const char record_tmpl[] =
     " SELECT k.ticket_id FROM sla.tickets k"
     "   JOIN {@customer_segments.rows $3 y} ON k.customer_id = y.customer_id"
     "  WHERE (k.closed_at IS NULL OR k.closed_at >= y.at)"
-    "    AND eventlog.part_of(k.ticket_id, $6::int) = $7::int"
+    "    AND eventlog.part_of(k.ticket_id, $6::int) = ANY($7::int[])"
     " UNION"
     " SELECT k.ticket_id FROM sla.tickets k"
     "   JOIN {@team_settings.rows $4 y} ON k.team = y.team_id"
     "  WHERE json_array_length($4::json) > 0 AND (k.closed_at IS NULL OR k.closed_at >= y.at)"
-    "    AND eventlog.part_of(k.ticket_id, $6::int) = $7::int";
+    "    AND eventlog.part_of(k.ticket_id, $6::int) = ANY($7::int[])";
 /* clang-format on */
-/* A merge or an unmerge moves this partition's tickets ($3 partitions, this
- * one $4): every partition applies it to its own (sla_part_of). */
+/* A merge or an unmerge moves the tickets of the partitions that took it
+ * ($3 partitions, those $4): every partition applies it to its own
+ * (sla_part_of), the partitions of a round in one run of the statement. */
 #define MERGE_SQL                                                                                  \
     "UPDATE sla.tickets SET customer_id = $1 WHERE customer_id = $2"                               \
-    " AND eventlog.part_of(ticket_id, $3::int) = $4::int RETURNING ticket_id"
+    " AND eventlog.part_of(ticket_id, $3::int) = ANY($4::int[]) RETURNING ticket_id"
 #define UNMERGE_SQL                                                                                \
     "UPDATE sla.tickets SET customer_id = $1 WHERE ticket_id = ANY($2::uuid[])"                    \
-    " AND eventlog.part_of(ticket_id, $3::int) = $4::int RETURNING ticket_id"
+    " AND eventlog.part_of(ticket_id, $3::int) = ANY($4::int[]) RETURNING ticket_id"
 
 /* The run statement, expanded once from the records' descriptions. */
 static const char *record_sql(void)
@@ -137,6 +142,29 @@ static int ev_time(db *d, const event *ev, int64_t *out)
 }
 
 /* --- staging ------------------------------------------------------------------------ */
+
+/* An event of every partition (sla_part_of) is one record for all the
+ * partitions of the batch that take it: a round applies it by each in
+ * turn (consumer_apply_round), the first stages it, the others add their
+ * own to its partitions. true when ev was staged already, this
+ * partition now added (*rc: CONSUMER_OK, or CONSUMER_RETRY out of
+ * memory); false when the handler stages it (then staged_for). */
+static bool staged_again(sla *s, consumer_txn *tx, const event *ev, consumer_result *rc)
+{
+    struct sla_record *x = sla_records_again(&s->batch, ev->stream, ev->seq);
+    if (!x)
+        return false;
+    *rc = sla_records_part(&s->batch, x, consumer_txn_part(tx, NULL)) == 0 ? CONSUMER_OK
+                                                                           : CONSUMER_RETRY;
+    return true;
+}
+
+/* The partition whose handler staged x (the last record) acts on its own. */
+static consumer_result staged_for(sla *s, consumer_txn *tx, struct sla_record *x)
+{
+    return sla_records_part(&s->batch, x, consumer_txn_part(tx, NULL)) == 0 ? CONSUMER_OK
+                                                                            : CONSUMER_RETRY;
+}
 
 /* Records a fact of ev's ticket (team: kind team's, else NULL). */
 static consumer_result ticket_fact(sla *s, consumer_txn *tx, const event *ev,
@@ -284,6 +312,9 @@ static bool team_sets(const Carebus__V1__TeamSaved *t, const char *field)
 static consumer_result on_team_saved(consumer_txn *tx, const event *ev, void *arg)
 {
     sla *s = arg;
+    consumer_result again;
+    if (staged_again(s, tx, ev, &again))
+        return again;
     const Carebus__V1__TeamSaved *t = ev->team_saved;
     bool cal = team_sets(t, "calendar"), pol = team_sets(t, "sla_policy");
     if (!t->team_id || !t->team_id[0] || !(cal || pol))
@@ -305,12 +336,15 @@ static consumer_result on_team_saved(consumer_txn *tx, const event *ev, void *ar
     x->calendar = cal && t->calendar && t->calendar[0] ? t->calendar : NULL;
     x->sets_policy = pol;
     x->policy = pol && t->sla_policy && t->sla_policy[0] ? t->sla_policy : NULL;
-    return CONSUMER_OK;
+    return staged_for(s, tx, x);
 }
 
 static consumer_result on_profile_updated(consumer_txn *tx, const event *ev, void *arg)
 {
     sla *s = arg;
+    consumer_result again;
+    if (staged_again(s, tx, ev, &again))
+        return again;
     const char *seg = event_segment_name(ev->customer_profile_updated->segment);
     if (!seg[0])
         return CONSUMER_OK; /* the segment did not change */
@@ -333,13 +367,15 @@ static consumer_result on_profile_updated(consumer_txn *tx, const event *ev, voi
     snprintf(x->customer, ID_LEN, "%s", ev->customer_id);
     x->at = at;
     x->segment = seg;
-    return CONSUMER_OK;
+    return staged_for(s, tx, x);
 }
 
 static consumer_result on_merged(consumer_txn *tx, const event *ev, void *arg)
 {
-    (void)tx;
     sla *s = arg;
+    consumer_result again;
+    if (staged_again(s, tx, ev, &again))
+        return again;
     const Carebus__V1__CustomerMerged *m = ev->customer_merged;
     if (!id_valid(m->survivor_id) || !id_valid(m->merged_id))
         return CONSUMER_OK;
@@ -352,7 +388,7 @@ static consumer_result on_merged(consumer_txn *tx, const event *ev, void *arg)
     x->event_id = ev->event_id;
     snprintf(x->into, ID_LEN, "%s", m->survivor_id);
     snprintf(x->customer, ID_LEN, "%s", m->merged_id);
-    return CONSUMER_OK;
+    return staged_for(s, tx, x);
 }
 
 /* The tickets opened through an unmerged customer's handles are its own
@@ -361,8 +397,10 @@ static consumer_result on_merged(consumer_txn *tx, const event *ev, void *arg)
  * that stays goes on (ticket.merged changes neither). */
 static consumer_result on_unmerged(consumer_txn *tx, const event *ev, void *arg)
 {
-    (void)tx;
     sla *s = arg;
+    consumer_result again;
+    if (staged_again(s, tx, ev, &again))
+        return again;
     const Carebus__V1__CustomerUnmerged *u = ev->customer_unmerged;
     if (!id_valid(u->merged_id) || u->n_ticket_ids == 0)
         return CONSUMER_OK;
@@ -376,7 +414,7 @@ static consumer_result on_unmerged(consumer_txn *tx, const event *ev, void *arg)
     snprintf(x->customer, ID_LEN, "%s", u->merged_id);
     x->tickets = u->ticket_ids;
     x->ntickets = u->n_ticket_ids;
-    return CONSUMER_OK;
+    return staged_for(s, tx, x);
 }
 
 /* Our own sla.warning / sla.breach, read back from the log: the claim row
@@ -486,17 +524,22 @@ static int touched_from(struct touched *t, const PGresult *res)
     return 0;
 }
 
-/* The transaction's partition and their number, as statement parameters. */
-struct txn_part {
-    char part[12], nparts[12];
+/* The number of partitions and those records[from, to) act on, as
+ * statement parameters (buf_str(&parts); parts.failed when out of
+ * memory). */
+struct txn_parts {
+    char nparts[12];
+    buf parts;
 };
 
-static void txn_part_of(const consumer_txn *tx, struct txn_part *tp)
+static void txn_parts_of(sla *s, const consumer_txn *tx, size_t from, size_t to,
+                         struct txn_parts *tp)
 {
     int n;
-    int p = consumer_txn_part(tx, &n);
-    snprintf(tp->part, sizeof tp->part, "%d", p);
+    consumer_txn_part(tx, &n);
     snprintf(tp->nparts, sizeof tp->nparts, "%d", n);
+    tp->parts = (buf)BUF_INIT;
+    sla_records_parts_sql(&s->batch, from, to, &tp->parts);
 }
 
 /* Writes records [from, to), a run without merges, set-based. */
@@ -522,60 +565,65 @@ static int write_run(sla *s, consumer_txn *tx, size_t from, size_t to, struct to
         if (x->kind == SLA_REC_FACT || x->kind == SLA_REC_CLAIM)
             rc = touched_add(t, x->ticket, x->event_id);
     }
-    struct txn_part tp;
-    txn_part_of(tx, &tp);
-    const char *params[] = {rowset_json(&w[0]),
-                            rowset_json(&w[1]),
-                            rowset_json(&w[2]),
-                            rowset_json(&w[3]),
-                            rowset_json(&w[4]),
-                            tp.nparts,
-                            tp.part};
+    struct txn_parts tp;
+    txn_parts_of(s, tx, from, to, &tp);
+    const char *params[] = {rowset_json(&w[0]), rowset_json(&w[1]), rowset_json(&w[2]),
+                            rowset_json(&w[3]), rowset_json(&w[4]), tp.nparts,
+                            buf_str(&tp.parts)};
     struct sla_stmt st = {"sla_record", record_sql(), 7};
     PGresult *res = NULL;
-    if (rc == 0 && st.sql && params[0] && params[1] && params[2] && params[3] && params[4])
+    if (rc == 0 && st.sql && params[0] && params[1] && params[2] && params[3] && params[4] &&
+        !tp.parts.failed)
         res = sla_stmt_exec(&s->stmts, consumer_txn_db(tx), SLA_ST_RECORD, &st, params);
     rc = res ? touched_from(t, res) : -1;
     PQclear(res);
+    buf_release(&tp.parts);
     for (int i = 0; i < 5; i++)
         rowset_release(&w[i]);
     return rc;
 }
 
-/* Moves the merged customer's tickets to the survivor. */
-static int write_merge(sla *s, consumer_txn *tx, const struct sla_record *x, struct touched *t)
+/* Moves the merged customer's tickets (record i) to the survivor. */
+static int write_merge(sla *s, consumer_txn *tx, size_t i, struct touched *t)
 {
-    struct txn_part tp;
-    txn_part_of(tx, &tp);
-    const char *params[] = {x->into, x->customer, tp.nparts, tp.part};
+    const struct sla_record *x = &s->batch.v[i];
+    struct txn_parts tp;
+    txn_parts_of(s, tx, i, i + 1, &tp);
+    const char *params[] = {x->into, x->customer, tp.nparts, buf_str(&tp.parts)};
     struct sla_stmt st = {"sla_merge", MERGE_SQL, 4};
-    PGresult *res = sla_stmt_exec(&s->stmts, consumer_txn_db(tx), SLA_ST_MERGE, &st, params);
+    PGresult *res = tp.parts.failed
+                        ? NULL
+                        : sla_stmt_exec(&s->stmts, consumer_txn_db(tx), SLA_ST_MERGE, &st, params);
+    buf_release(&tp.parts);
     int rc = res ? touched_from(t, res) : -1;
     PQclear(res);
     return rc;
 }
 
-/* Gives an unmerged customer its tickets back (those with valid ids). */
-static int write_unmerge(sla *s, consumer_txn *tx, const struct sla_record *x, struct touched *t)
+/* Gives an unmerged customer (record i) its tickets back (those with
+ * valid ids). */
+static int write_unmerge(sla *s, consumer_txn *tx, size_t i, struct touched *t)
 {
+    const struct sla_record *x = &s->batch.v[i];
     const char **valid = calloc(x->ntickets + 1, sizeof *valid);
     if (!valid)
         return -1;
     size_t n = 0;
-    for (size_t i = 0; i < x->ntickets; i++)
-        if (id_valid(x->tickets[i]))
-            valid[n++] = x->tickets[i];
+    for (size_t k = 0; k < x->ntickets; k++)
+        if (id_valid(x->tickets[k]))
+            valid[n++] = x->tickets[k];
     buf ids = BUF_INIT;
     rowset_keys(&ids, valid, n);
     free(valid);
-    struct txn_part tp;
-    txn_part_of(tx, &tp);
-    const char *params[] = {x->customer, buf_str(&ids), tp.nparts, tp.part};
+    struct txn_parts tp;
+    txn_parts_of(s, tx, i, i + 1, &tp);
+    const char *params[] = {x->customer, buf_str(&ids), tp.nparts, buf_str(&tp.parts)};
     struct sla_stmt st = {"sla_unmerge", UNMERGE_SQL, 4};
-    PGresult *res =
-        ids.failed ? NULL
-                   : sla_stmt_exec(&s->stmts, consumer_txn_db(tx), SLA_ST_UNMERGE, &st, params);
+    PGresult *res = ids.failed || tp.parts.failed ? NULL
+                                                  : sla_stmt_exec(&s->stmts, consumer_txn_db(tx),
+                                                                  SLA_ST_UNMERGE, &st, params);
     buf_release(&ids);
+    buf_release(&tp.parts);
     int rc = res ? touched_from(t, res) : -1;
     PQclear(res);
     return rc;
@@ -596,8 +644,8 @@ static consumer_result sla_flush(consumer_txn *tx, void *arg)
     for (size_t i = 0; i < s->batch.n;) {
         size_t end = sla_records_run_end(&s->batch, i);
         const struct sla_record *x = &s->batch.v[i];
-        int w = x->kind == SLA_REC_MERGE     ? write_merge(s, tx, x, &t)
-                : x->kind == SLA_REC_UNMERGE ? write_unmerge(s, tx, x, &t)
+        int w = x->kind == SLA_REC_MERGE     ? write_merge(s, tx, i, &t)
+                : x->kind == SLA_REC_UNMERGE ? write_unmerge(s, tx, i, &t)
                                              : write_run(s, tx, i, end, &t);
         if (w != 0)
             goto out;
@@ -612,7 +660,7 @@ static consumer_result sla_flush(consumer_txn *tx, void *arg)
     free(ids);
 out:
     touched_release(&t);
-    s->batch.n = 0;
+    sla_records_clear(&s->batch);
     return rc;
 }
 
@@ -622,7 +670,7 @@ static void sla_done(bool committed, void *arg)
 {
     (void)committed;
     sla *s = arg;
-    s->batch.n = 0;
+    sla_records_clear(&s->batch);
 }
 
 int sla_part_of(const event *ev, int nparts, void *arg)
@@ -634,7 +682,8 @@ int sla_part_of(const event *ev, int nparts, void *arg)
     case CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGED:
     case CAREBUS__V1__ENVELOPE__BODY_TEAM_SAVED:
         /* About many tickets: each partition's own (the flush's
-         * statements filter by partition; their rows of customers and
+         * statements filter by the partitions that took it, its record
+         * listing them: sla_records_part; their rows of customers and
          * teams are inserted idempotently). */
         return CONSUMER_PART_ALL;
     default:;

@@ -6,6 +6,7 @@
  */
 #include "record.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,14 @@
 void sla_records_release(sla_records *r)
 {
     free(r->v);
+    free(r->parts);
     memset(r, 0, sizeof *r);
+}
+
+void sla_records_clear(sla_records *r)
+{
+    r->n = 0;
+    r->nparts = 0;
 }
 
 struct sla_record *sla_records_add(sla_records *r)
@@ -31,6 +39,62 @@ struct sla_record *sla_records_add(sla_records *r)
     struct sla_record *x = &r->v[r->n++];
     memset(x, 0, sizeof *x);
     return x;
+}
+
+struct sla_record *sla_records_again(sla_records *r, const char *stream, uint64_t seq)
+{
+    struct sla_record *x = r->n ? &r->v[r->n - 1] : NULL;
+    return x && x->seq == seq && x->stream && stream && strcmp(x->stream, stream) == 0 ? x : NULL;
+}
+
+int sla_records_part(sla_records *r, struct sla_record *x, int part)
+{
+    assert(r->n && x == &r->v[r->n - 1] && "only the last record gains partitions");
+    if (x->nparts && r->parts[x->parts_at + x->nparts - 1] == part)
+        return 0; /* staged by this partition already */
+    if (r->nparts == r->parts_cap) {
+        size_t cap = r->parts_cap ? r->parts_cap * 2 : 64;
+        int *v = realloc(r->parts, cap * sizeof *v);
+        if (!v)
+            return -1;
+        r->parts = v;
+        r->parts_cap = cap;
+    }
+    if (!x->nparts)
+        x->parts_at = r->nparts;
+    assert(x->parts_at + x->nparts == r->nparts);
+    r->parts[r->nparts++] = part;
+    x->nparts++;
+    return 0;
+}
+
+static int int_cmp(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+void sla_records_parts_sql(const sla_records *r, size_t from, size_t to, buf *out)
+{
+    size_t n = 0;
+    for (size_t i = from; i < to; i++)
+        n += r->v[i].nparts;
+    int *all = malloc((n ? n : 1) * sizeof *all);
+    if (!all) {
+        out->failed = 1;
+        return;
+    }
+    n = 0;
+    for (size_t i = from; i < to; i++)
+        for (size_t k = 0; k < r->v[i].nparts; k++)
+            all[n++] = r->parts[r->v[i].parts_at + k];
+    qsort(all, n, sizeof *all, int_cmp);
+    buf_putc(out, '{');
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || all[i] != all[i - 1])
+            buf_printf(out, i ? ",%d" : "%d", all[i]);
+    buf_putc(out, '}');
+    free(all);
 }
 
 /* Moves tickets between customers: ordered against everything else. */

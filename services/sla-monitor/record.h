@@ -13,6 +13,13 @@
  * cut into runs at its merges and unmerges: each run is written
  * set-based, each (un)merge between them, in the batch's order.
  *
+ * A batch may hold the events of several partitions (a round of the
+ * partitions one instance holds: consumer_apply_round). A fact or a claim
+ * is its ticket's partition's; a segment, a team's settings, a merge and
+ * an unmerge are every partition's, and act on the tickets of the
+ * partitions that took them: one record, staged once, lists them
+ * (sla_records_part).
+ *
  * The records are described once here for the C/SQL border (rowset.h).
  * Pure: the SQL runs in apply.c.
  */
@@ -23,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "event.h"
 #include "fold.h"
 #include "id.h"
@@ -57,6 +65,7 @@ struct sla_record {
     const char *claim;    /* "warning" or "breach" */
     char *const *tickets; /* unmerge: the tickets given back (borrowed) */
     size_t ntickets;
+    size_t parts_at, nparts; /* segment, team settings, (un)merge: its partitions in parts */
 };
 
 /* sla.ticket_facts, sla.customer_segments, sla.team_settings and
@@ -65,15 +74,33 @@ struct sla_record {
 extern const rowset_table sla_record_facts, sla_record_segments, sla_record_teams,
     sla_record_claims, sla_record_tickets;
 
-/* A batch's records, in order. */
+/* A batch's records, in order, and their partitions (each record's
+ * together, in the order they were added). */
 typedef struct sla_records {
     struct sla_record *v;
     size_t n, cap;
+    int *parts;
+    size_t nparts, parts_cap;
 } sla_records;
 
 void sla_records_release(sla_records *r);
+/* Empties the batch, keeping its memory. */
+void sla_records_clear(sla_records *r);
 /* A slot for the next record (zeroed), NULL when out of memory. */
 struct sla_record *sla_records_add(sla_records *r);
+
+/* The last record when it is the event's (stream, seq), else NULL: an
+ * event of every partition that another partition of the batch staged
+ * just before (a round applies such an event by each partition in turn). */
+struct sla_record *sla_records_again(sla_records *r, const char *stream, uint64_t seq);
+
+/* Adds part to the partitions x acts on; x is the last record. 0, or -1
+ * out of memory. */
+int sla_records_part(sla_records *r, struct sla_record *x, int part);
+
+/* The partitions records[from, to) act on, each once, ascending, as an SQL
+ * array literal ("{0,3}"; "{}" when none), appended to out. */
+void sla_records_parts_sql(const sla_records *r, size_t from, size_t to, buf *out);
 
 /* The end of the run that starts at `from`: the index of the next merge or
  * unmerge (or n). A merge or an unmerge is a run of its own. */

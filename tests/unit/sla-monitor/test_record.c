@@ -1,5 +1,6 @@
 /* test_record.c — a batch's records: runs cut at merges, and each run's
- * tickets with the first customer named; a team's settings as a row.
+ * tickets with the first customer named; a team's settings as a row; an
+ * event of every partition staged once with its partitions.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -108,10 +109,56 @@ static void test_team_settings_rows(void **state)
     rowset_only(&w, "kind,team");
     rowset_add(&w, &r.v[0]);
     rowset_add(&w, &r.v[2]);
-    assert_string_equal(rowset_json(&w),
-                        "[{\"kind\":\"team\",\"team\":\"support\"},"
-                        "{\"kind\":\"opened\",\"team\":null}]");
+    assert_string_equal(rowset_json(&w), "[{\"kind\":\"team\",\"team\":\"support\"},"
+                                         "{\"kind\":\"opened\",\"team\":null}]");
     rowset_release(&w);
+    sla_records_release(&r);
+}
+
+/* A round applies an event of every partition by each partition in turn:
+ * one record, staged by the first, lists them all; the partitions a range
+ * acts on are each listed once, ascending. */
+static void test_an_event_of_every_partition_is_one_record_with_its_partitions(void **state)
+{
+    (void)state;
+    sla_records r = {0};
+    add(&r, SLA_REC_FACT, T1, CA); /* seq 1: a ticket's, no partitions */
+    assert_null(sla_records_again(&r, "router", 2));
+    add(&r, SLA_REC_MERGE, NULL, CB); /* seq 2 */
+    struct sla_record *x = &r.v[1];
+    assert_int_equal(sla_records_part(&r, x, 3), 0);
+    for (int p = 0; p < 3; p++) {
+        x = sla_records_again(&r, "router", 2);
+        assert_ptr_equal(x, &r.v[1]);
+        assert_int_equal(sla_records_part(&r, x, p), 0);
+    }
+    assert_int_equal(sla_records_part(&r, x, 2), 0); /* again by 2: once */
+    assert_null(sla_records_again(&r, "ingest", 2));
+    assert_null(sla_records_again(&r, "router", 1)); /* not the last */
+    add(&r, SLA_REC_SEGMENT, NULL, CA);              /* seq 3 */
+    assert_int_equal(sla_records_part(&r, &r.v[2], 1), 0);
+    assert_int_equal(sla_records_part(&r, &r.v[2], 5), 0);
+    assert_int_equal(r.v[1].nparts, 4);
+    buf b = BUF_INIT;
+    sla_records_parts_sql(&r, 1, 2, &b);
+    assert_string_equal(buf_str(&b), "{0,1,2,3}");
+    buf_release(&b);
+    sla_records_parts_sql(&r, 0, 3, &b);
+    assert_string_equal(buf_str(&b), "{0,1,2,3,5}");
+    buf_release(&b);
+    sla_records_parts_sql(&r, 0, 1, &b);
+    assert_string_equal(buf_str(&b), "{}");
+    buf_release(&b);
+    /* Cleared, the memory stays and the partitions start again. */
+    sla_records_clear(&r);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.nparts, 0);
+    add(&r, SLA_REC_UNMERGE, NULL, CA);
+    assert_int_equal(sla_records_part(&r, &r.v[0], 7), 0);
+    assert_int_equal(r.v[0].parts_at, 0);
+    sla_records_parts_sql(&r, 0, 1, &b);
+    assert_string_equal(buf_str(&b), "{7}");
+    buf_release(&b);
     sla_records_release(&r);
 }
 
@@ -121,6 +168,7 @@ int main(void)
         cmocka_unit_test(test_runs_are_cut_at_merges),
         cmocka_unit_test(test_team_settings_rows),
         cmocka_unit_test(test_a_runs_tickets_take_the_first_customer_named),
+        cmocka_unit_test(test_an_event_of_every_partition_is_one_record_with_its_partitions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
