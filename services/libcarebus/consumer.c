@@ -97,6 +97,7 @@ struct consumer {
     size_t nsel;
     uint64_t to[CONSUMER_MAX_STREAMS], next[CONSUMER_MAX_STREAMS];
     bool moves;
+    size_t at; /* the next of sel to apply */
     consumer_txn rtx;
 };
 
@@ -369,47 +370,55 @@ static consumer_apply_fn consumer_handler(const consumer *c, const event *ev)
     return !only || strcmp(only, ev->stream) == 0 ? c->handlers[k].fn : NULL;
 }
 
-/* c's part of a transaction, in the open one: its events' handlers, its
- * flush, its lease's fence, its emitted events and its offsets, moved in
- * next. upto NULL: each event is the next of its stream (seq = offset +
- * 1). Else they are the partition's own of a read that covered each
- * stream k from at most its offset up to upto[k] (consumer_round): the
- * seqs left out between them are provably another partition's, and the
- * offsets move to upto. BATCH_OK; BATCH_DOWN when the lease was taken
- * over or another instance moved the offsets (roll back, reload); or
- * BATCH_DATA when it failed (roll back). */
-static batch_result consumer_run(consumer *c, consumer_txn *tx, uint64_t *next, event **evs,
-                                 size_t n, const uint64_t *upto)
+/* c's part of a transaction, in the open one: its events' handlers
+ * (consumer_run_event, from consumer_run_start), then its flush, its
+ * lease's fence, its emitted events and its offsets (consumer_run_end),
+ * moved in next. upto NULL: each event is the next of its stream (seq =
+ * offset + 1). Else they are the partition's own of a read that covered
+ * each stream k from at most its offset up to upto[k] (consumer_round):
+ * the seqs left out between them are provably another partition's, and
+ * the offsets move to upto. A stream's offset moves when next passed it.
+ * BATCH_OK; BATCH_DOWN when the lease was taken over or another instance
+ * moved the offsets (roll back, reload); or BATCH_DATA when it failed
+ * (roll back). */
+static void consumer_run_start(consumer *c, consumer_txn *tx, uint64_t *next)
 {
-    bool touched[CONSUMER_MAX_STREAMS] = {false};
     for (size_t i = 0; i < c->nstreams; i++)
         next[i] = c->streams[i].offset;
     *tx = (consumer_txn){.c = c, .next = next};
-    for (size_t i = 0; i < n; i++) {
-        struct consumer_stream *s = consumer_find(c, evs[i]->stream);
-        assert(s);
-        size_t k = (size_t)(s - c->streams);
-        assert(upto ? evs[i]->seq > next[k] && evs[i]->seq <= upto[k] : evs[i]->seq == next[k] + 1);
-        tx->cause = evs[i];
-        tx->cause_first = tx->nemitted;
-        consumer_apply_fn fn = consumer_handler(c, evs[i]);
-        consumer_result r = fn ? fn(tx, evs[i], c->arg) : CONSUMER_OK;
-        if (r == CONSUMER_RETRY)
-            return BATCH_DATA;
-        if (r == CONSUMER_SKIP) {
-            metrics_add("carebus_consumer_skipped_total", 1);
-            log_warn("skipped event %s (%s %s/%" PRIu64 "): it cannot apply", evs[i]->event_id,
-                     evs[i]->type, evs[i]->stream, evs[i]->seq);
-        }
-        next[k] = evs[i]->seq;
-        touched[k] = true;
+}
+
+static batch_result consumer_run_event(consumer *c, consumer_txn *tx, uint64_t *next, event *ev,
+                                       const uint64_t *upto)
+{
+    struct consumer_stream *s = consumer_find(c, ev->stream);
+    assert(s);
+    size_t k = (size_t)(s - c->streams);
+    assert(upto ? ev->seq > next[k] && ev->seq <= upto[k] : ev->seq == next[k] + 1);
+    tx->cause = ev;
+    tx->cause_first = tx->nemitted;
+    consumer_apply_fn fn = consumer_handler(c, ev);
+    consumer_result r = fn ? fn(tx, ev, c->arg) : CONSUMER_OK;
+    if (r == CONSUMER_RETRY)
+        return BATCH_DATA;
+    if (r == CONSUMER_SKIP) {
+        metrics_add("carebus_consumer_skipped_total", 1);
+        log_warn("skipped event %s (%s %s/%" PRIu64 "): it cannot apply", ev->event_id, ev->type,
+                 ev->stream, ev->seq);
     }
+    next[k] = ev->seq;
+    return BATCH_OK;
+}
+
+/* flush: whether c's flush runs here (its events' part ran handlers, and
+ * no round flushed them together: consumer_apply_round). */
+static batch_result consumer_run_end(consumer *c, consumer_txn *tx, uint64_t *next,
+                                     const uint64_t *upto, size_t n, bool flush)
+{
     for (size_t k = 0; upto && k < c->nstreams; k++)
-        if (upto[k] > next[k]) {
+        if (upto[k] > next[k])
             next[k] = upto[k];
-            touched[k] = true;
-        }
-    if (n && c->flush && c->flush(tx, c->arg) == CONSUMER_RETRY)
+    if (flush && c->flush && c->flush(tx, c->arg) == CONSUMER_RETRY)
         return BATCH_DATA;
     int fenced = c->lease ? lease_fence(c->lease, c->db) : 0;
     if (fenced < 0)
@@ -421,8 +430,8 @@ static batch_result consumer_run(consumer *c, consumer_txn *tx, uint64_t *next, 
     if (tx->nemitted && eventlog_append(c->db, c->output, tx->emitted, tx->nemitted) != 0)
         return BATCH_DATA;
     for (size_t k = 0; k < c->nstreams; k++) {
-        if (!touched[k])
-            continue;
+        if (next[k] == c->streams[k].offset)
+            continue; /* neither an event nor upto moved it */
         int rc = eventlog_offset_advance(c->db, c->name, c->streams[k].name, c->streams[k].offset,
                                          next[k]);
         if (rc == 1) {
@@ -434,6 +443,19 @@ static batch_result consumer_run(consumer *c, consumer_txn *tx, uint64_t *next, 
             return BATCH_DATA;
     }
     return BATCH_OK;
+}
+
+/* The whole of c's part of a transaction (see consumer_run_start). */
+static batch_result consumer_run(consumer *c, consumer_txn *tx, uint64_t *next, event **evs,
+                                 size_t n, const uint64_t *upto)
+{
+    consumer_run_start(c, tx, next);
+    for (size_t i = 0; i < n; i++) {
+        batch_result r = consumer_run_event(c, tx, next, evs[i], upto);
+        if (r != BATCH_OK)
+            return r;
+    }
+    return consumer_run_end(c, tx, next, upto, n, n > 0);
 }
 
 /* c's part of a transaction that did not commit (rolled back, or its
@@ -554,12 +576,31 @@ static bool consumer_mine(const consumer *c, const event *ev)
     return p == CONSUMER_PART_ALL || p == c->part;
 }
 
+/* Whether a comes before b in a round's chunk: the chunk holds each
+ * stream read, in c's order of its streams (consumer_round reads them in
+ * that order), each in the order of its seqs. */
+static bool consumer_precedes(const consumer *c, const event *a, const event *b)
+{
+    size_t ka = 0, kb = 0;
+    while (ka < c->nstreams && strcmp(c->streams[ka].name, a->stream) != 0)
+        ka++;
+    while (kb < c->nstreams && strcmp(c->streams[kb].name, b->stream) != 0)
+        kb++;
+    return ka != kb ? ka < kb : a->seq < b->seq;
+}
+
 /* The members' shares of a round (consumer_round) in one transaction,
  * each fenced by its own lease in it and its offsets advanced from where
- * it had them: one commit rather than one per partition. 0 when it
- * committed; 1 when it was rolled back, nothing of it standing (the
- * members then apply one by one); -1 when its commit's outcome is
- * unknown (each member reads its offsets again). */
+ * it had them: one commit rather than one per partition. The members'
+ * handlers run in the chunk's order, an event that several members take
+ * (one of every partition) by each of them in turn; then, when they share
+ * their flush and its argument (the partitions of one service), the flush
+ * once for the whole round, in the transaction part of the first member
+ * that ran handlers: it writes what they all staged with one run of each
+ * of its statements, in the order each partition would have applied its
+ * own (members with flushes of their own each flush their part). 0 when it committed; 1 when it was
+ * rolled back, nothing of it standing (the members then apply one by one); -1 when its commit's
+ * outcome is unknown (each member reads its offsets again). */
 static int consumer_apply_round(consumer **cs, size_t nc, const bool *go)
 {
     size_t first = 0, end = 0;
@@ -569,17 +610,49 @@ static int consumer_apply_round(consumer **cs, size_t nc, const bool *go)
     if (consumer_begin(cs[first], d) != 0)
         return 1;
     batch_result r = BATCH_OK;
-    for (size_t m = first; m < nc && r == BATCH_OK; m++) {
+    consumer *flusher = NULL; /* the member whose part a shared flush writes in */
+    bool shared = true;       /* one flush for the round */
+    for (size_t m = first; m < nc; m++) {
         consumer *c = cs[m];
         if (!go[m] || !c->moves)
             continue;
         assert(c->db == d && "the members of a shared catch-up share their connection");
+        shared = shared && c->flush == cs[first]->flush && c->arg == cs[first]->arg;
         if (m != first && c->lease && lease_hold(c->lease, d) != 0) {
             r = BATCH_DATA;
             break;
         }
-        r = consumer_run(c, &c->rtx, c->next, c->sel, c->nsel, c->to);
+        consumer_run_start(c, &c->rtx, c->next);
+        c->at = 0;
         end = m + 1; /* its rtx is set */
+        if (!flusher && c->nsel)
+            flusher = c;
+    }
+    /* The events, in the chunk's order: each time the earliest of the
+     * members' next ones, applied by every member that takes it. */
+    while (r == BATCH_OK) {
+        const event *ev = NULL;
+        for (size_t m = first; m < end; m++) {
+            const consumer *c = cs[m];
+            if (go[m] && c->moves && c->at < c->nsel &&
+                (!ev || consumer_precedes(c, c->sel[c->at], ev)))
+                ev = c->sel[c->at];
+        }
+        if (!ev)
+            break;
+        for (size_t m = first; m < end && r == BATCH_OK; m++) {
+            consumer *c = cs[m];
+            if (go[m] && c->moves && c->at < c->nsel && c->sel[c->at] == ev)
+                r = consumer_run_event(c, &c->rtx, c->next, c->sel[c->at++], c->to);
+        }
+    }
+    if (r == BATCH_OK && shared && flusher && flusher->flush &&
+        flusher->flush(&flusher->rtx, flusher->arg) == CONSUMER_RETRY)
+        r = BATCH_DATA;
+    for (size_t m = first; m < end && r == BATCH_OK; m++) {
+        consumer *c = cs[m];
+        if (go[m] && c->moves)
+            r = consumer_run_end(c, &c->rtx, c->next, c->to, c->nsel, !shared && c->nsel);
     }
     int commit = r == BATCH_OK ? db_commit(d) : (db_rollback(d), 1);
     for (size_t m = first; m < end; m++) {

@@ -134,7 +134,11 @@ int consumer_publish_lag(consumer *c, const char *as);
 
 /* Optional: called once per transaction, after the last event's apply fn
  * and before the emitted events are appended and the offsets advanced;
- * never after an apply that failed. For handlers that stage a batch in
+ * never after an apply that failed. A round of a shared catch-up
+ * (consumer_catch_up_shared) is one transaction: its flush runs once,
+ * after every partition's handlers, which ran in the order of the log's
+ * chunk (an event of every partition by each partition in turn), and
+ * writes what they all staged (in the part of one of them: tx). For handlers that stage a batch in
  * apply and write it set-based here (one statement per table rather than
  * per event). It may write and consumer_emit; since no single event is the
  * cause, it sets each envelope's event_id and causation_id itself.
@@ -228,7 +232,10 @@ void consumer_forget(consumer *c);
 /* In a handler: */
 db *consumer_txn_db(consumer_txn *tx);
 /* The partition the transaction applies for (0 of 1 when not
- * partitioned); *nparts, if not NULL, gets their number. */
+ * partitioned); *nparts, if not NULL, gets their number. In a handler,
+ * the partition of the event being applied; in the flush of a round of
+ * several partitions, one of them: a flush that needs its records'
+ * partitions takes them from its handlers. */
 int consumer_txn_part(const consumer_txn *tx, int *nparts);
 /* The seq of stream's last event in this transaction so far (handled or
  * not), or the committed offset when none: where the transaction leaves

@@ -1019,6 +1019,203 @@ static void test_rebuild_from_the_log_equals_the_live_state(void **state)
     assert_int_equal(qlong("SELECT count(*) FROM eventlog.events", NULL), events);
 }
 
+/* --- a round of partitions ------------------------------------------------------------ */
+
+#define PARTS 4
+
+/* A partitioned consumer on A's service (as partset.c makes them, without
+ * leases: their fencing is test_partset.c's). */
+struct parted {
+    consumer *cs[PARTS];
+};
+
+static void parted_open(struct parted *pp)
+{
+    for (int p = 0; p < PARTS; p++) {
+        char name[32];
+        snprintf(name, sizeof name, "sla-monitor/%d", p);
+        pp->cs[p] = consumer_new(name, A.db, A.bus, "sla", sla_handlers, sla_nhandlers, A.s);
+        assert_non_null(pp->cs[p]);
+        consumer_set_partition(pp->cs[p], p, PARTS, sla_part_of);
+        sla_attach(A.s, pp->cs[p]);
+        assert_int_equal(consumer_track(pp->cs[p], "ingest"), 0);
+        assert_int_equal(consumer_track(pp->cs[p], "router"), 0);
+        assert_int_equal(consumer_track(pp->cs[p], "sla"), 0);
+    }
+}
+
+static void parted_close(struct parted *pp)
+{
+    for (int p = 0; p < PARTS; p++)
+        consumer_destroy(&pp->cs[p]);
+}
+
+/* Every partition in one round: one transaction (consumer_apply_round). */
+static void parted_round(struct parted *pp)
+{
+    int rcs[PARTS];
+    assert_int_equal(consumer_catch_up_shared(pp->cs, PARTS, rcs), 0);
+}
+
+/* Each partition alone, as after a round rolled back. */
+static void parted_alone(struct parted *pp)
+{
+    for (int p = 0; p < PARTS; p++)
+        assert_int_equal(consumer_catch_up(pp->cs[p]), 0);
+}
+
+/* How many times A's session ran a prepared statement (each run plans it). */
+static long runs_of(const char *stmt)
+{
+    return qlong("SELECT coalesce(sum(generic_plans + custom_plans), 0)"
+                 " FROM pg_prepared_statements WHERE name = $1",
+                 stmt, NULL);
+}
+
+/* Wipes what sla-monitor derived and where its partitions stood. */
+static void parted_reset(void)
+{
+    exec("SELECT sla.reset_derived()");
+    exec("DELETE FROM eventlog.offsets WHERE consumer LIKE 'sla-monitor/%'");
+}
+
+static void ticket_in(int part, char *out)
+{
+    for (int i = 0; i < 10000; i++) {
+        id_new(out);
+        if (partset_of(out, PARTS) == part)
+            return;
+    }
+    fail_msg("no ticket id in partition %d", part);
+}
+
+static void ev_merged(const char *survivor, const char *merged, int64_t when)
+{
+    Carebus__V1__CustomerMerged m = CAREBUS__V1__CUSTOMER_MERGED__INIT;
+    m.survivor_id = (char *)survivor;
+    m.merged_id = (char *)merged;
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED;
+    e.customer_merged = &m;
+    append("router", &e, when, NULL, survivor);
+}
+
+static void ev_unmerged(const char *survivor, const char *merged, char **tickets, size_t n,
+                        int64_t when)
+{
+    Carebus__V1__CustomerUnmerged u = CAREBUS__V1__CUSTOMER_UNMERGED__INIT;
+    u.survivor_id = (char *)survivor;
+    u.merged_id = (char *)merged;
+    u.ticket_ids = tickets;
+    u.n_ticket_ids = n;
+    event e = CAREBUS__V1__ENVELOPE__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_UNMERGED;
+    e.customer_unmerged = &u;
+    append("router", &e, when, NULL, merged);
+}
+
+static const char *customer_of(const char *ticket)
+{
+    return q("SELECT customer_id::text FROM sla.tickets WHERE ticket_id = $1", ticket, NULL);
+}
+
+/* The partitions of a round stage their events together and the flush
+ * writes them with one run of each statement, not one per partition: a
+ * segment, a merge and an unmerge (events of every partition) once, for
+ * the tickets of every partition, in the order each partition's own
+ * would have had them; the rows are those of each partition applying
+ * alone. */
+static void test_a_round_of_partitions_flushes_once_as_each_would(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    char ta[PARTS][ID_LEN], tb[PARTS][ID_LEN], tnew[ID_LEN], c1[ID_LEN], c2[ID_LEN];
+    id_new(c1);
+    id_new(c2);
+    for (int p = 0; p < PARTS; p++) {
+        ticket_in(p, ta[p]);
+        ticket_in(p, tb[p]);
+        ev_opened(ta[p], c1, at(T0));
+        ev_opened(tb[p], c2, at(T0));
+    }
+    ticket_in(1, tnew);
+    ev_profile(c1, CAREBUS__V1__SEGMENT__SEGMENT_VIP, at("2026-11-23T09:01:00+07:00"));
+    ev_reply(ta[3], at("2026-11-23T09:02:00+07:00"), false);
+    ev_merged(c1, c2, at("2026-11-23T09:03:00+07:00"));
+    /* Opened through the merged customer's handle after the merge: its own. */
+    ev_opened(tnew, c2, at("2026-11-23T09:04:00+07:00"));
+    char *back[] = {tb[0], tb[2]};
+    ev_unmerged(c1, c2, back, 2, at("2026-11-23T09:05:00+07:00"));
+
+    struct parted pp;
+    parted_open(&pp);
+    long rec = runs_of("sla_record"), mrg = runs_of("sla_merge"), unm = runs_of("sla_unmerge"),
+         rd = runs_of("sla_read_many");
+    parted_round(&pp);
+    /* Two runs (cut at the merge and the unmerge), each (un)merge once, one
+     * recomputation: for the four partitions together. */
+    assert_int_equal(runs_of("sla_record") - rec, 2);
+    assert_int_equal(runs_of("sla_merge") - mrg, 1);
+    assert_int_equal(runs_of("sla_unmerge") - unm, 1);
+    assert_int_equal(runs_of("sla_read_many") - rd, 1);
+    for (int p = 0; p < PARTS; p++) {
+        assert_string_equal(customer_of(ta[p]), c1);
+        assert_string_equal(customer_of(tb[p]), p == 0 || p == 2 ? c2 : c1);
+        assert_string_equal(target_col(ta[p], "first_response", 0, "policy_id"), "vip");
+        assert_int_equal(consumer_offset(pp.cs[p], "router"), 4 * PARTS + 4);
+    }
+    assert_string_equal(customer_of(tnew), c2);
+    char together[65536];
+    snprintf(together, sizeof together, "%s", snapshot());
+
+    /* Each partition applying alone leaves the same rows. */
+    parted_close(&pp);
+    parted_reset();
+    parted_open(&pp);
+    parted_alone(&pp);
+    assert_string_equal(snapshot(), together);
+    parted_close(&pp);
+}
+
+/* A partition ahead of the others (it applied alone, after a round that
+ * rolled back) is in the same round as those behind: an event of every
+ * partition that it applied already acts, in the round, on the others'
+ * tickets only. */
+static void test_a_partition_ahead_keeps_its_tickets_out_of_a_merge(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    char t[PARTS][ID_LEN], tlate[ID_LEN], c1[ID_LEN], c2[ID_LEN];
+    id_new(c1);
+    id_new(c2);
+    for (int p = 0; p < PARTS; p++) {
+        ticket_in(p, t[p]);
+        ev_opened(t[p], c2, at(T0));
+    }
+    ev_merged(c1, c2, at("2026-11-23T09:03:00+07:00"));
+    /* Partition 0's ticket through the merged customer's handle, after it. */
+    ticket_in(0, tlate);
+    ev_opened(tlate, c2, at("2026-11-23T09:04:00+07:00"));
+    struct parted pp;
+    parted_open(&pp);
+    assert_int_equal(consumer_catch_up(pp.cs[0]), 0); /* 0 alone: ahead */
+    assert_string_equal(customer_of(tlate), c2);
+    assert_string_equal(customer_of(t[0]), c1);
+    ev_reply(t[1], at("2026-11-23T09:06:00+07:00"), false);
+    parted_round(&pp); /* 0 takes the reply's chunk only; 1-3 the merge too */
+    for (int p = 0; p < PARTS; p++)
+        assert_string_equal(customer_of(t[p]), c1);
+    assert_string_equal(customer_of(tlate), c2);
+    char together[65536];
+    snprintf(together, sizeof together, "%s", snapshot());
+    parted_close(&pp);
+    parted_reset();
+    parted_open(&pp);
+    parted_alone(&pp);
+    assert_string_equal(snapshot(), together);
+    parted_close(&pp);
+}
+
 /* The partition of an event (sla_part_of): its ticket's, as eventlog.part_of
  * computes it; every partition for the events about a customer or a team;
  * the first for an event without a ticket. */
@@ -1077,6 +1274,10 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_from_the_log_equals_the_live_state, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_a_round_of_partitions_flushes_once_as_each_would,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_partition_ahead_keeps_its_tickets_out_of_a_merge,
+                                        setup, teardown),
         cmocka_unit_test(test_an_event_goes_to_its_tickets_partition),
     };
     if (argc > 1)
