@@ -22,6 +22,10 @@ void sla_records_release(sla_records *r)
 
 void sla_records_clear(sla_records *r)
 {
+    if (r->cap > SLA_RECORDS_KEEP || r->parts_cap > SLA_RECORDS_KEEP) {
+        sla_records_release(r);
+        return;
+    }
     r->n = 0;
     r->nparts = 0;
 }

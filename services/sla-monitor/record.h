@@ -84,7 +84,10 @@ typedef struct sla_records {
 } sla_records;
 
 void sla_records_release(sla_records *r);
-/* Empties the batch, keeping its memory. */
+/* Empties the batch, keeping its memory up to SLA_RECORDS_KEEP records: a
+ * catch-up's batches (a round of every partition held: tens of thousands)
+ * give theirs back, for the idle service to return (service.c's trim). */
+#define SLA_RECORDS_KEEP 4096
 void sla_records_clear(sla_records *r);
 /* A slot for the next record (zeroed), NULL when out of memory. */
 struct sla_record *sla_records_add(sla_records *r);

@@ -149,7 +149,7 @@ static void test_an_event_of_every_partition_is_one_record_with_its_partitions(v
     sla_records_parts_sql(&r, 0, 1, &b);
     assert_string_equal(buf_str(&b), "{}");
     buf_release(&b);
-    /* Cleared, the memory stays and the partitions start again. */
+    /* Cleared, a small batch's memory stays and the partitions start again. */
     sla_records_clear(&r);
     assert_int_equal(r.n, 0);
     assert_int_equal(r.nparts, 0);
@@ -159,6 +159,13 @@ static void test_an_event_of_every_partition_is_one_record_with_its_partitions(v
     sla_records_parts_sql(&r, 0, 1, &b);
     assert_string_equal(buf_str(&b), "{7}");
     buf_release(&b);
+    /* A catch-up's large batch gives its memory back. */
+    for (int i = 0; i <= SLA_RECORDS_KEEP; i++)
+        add(&r, SLA_REC_FACT, T1, CA);
+    sla_records_clear(&r);
+    assert_null(r.v);
+    assert_null(r.parts);
+    assert_int_equal(r.n + r.cap + r.nparts + r.parts_cap, 0);
     sla_records_release(&r);
 }
 
