@@ -96,9 +96,10 @@ int consumer_catch_up(consumer *c);
  * the events it takes past its own offset; its offsets move over the
  * whole chunk, since what it left out was read and found another
  * partition's. A round is one transaction, each partition fenced by its
- * own lease in it; when it rolls back (a lease taken over, an event that
- * fails), each partition applies in a transaction of its own, so that
- * one stops alone. They read the same streams on the same connection,
+ * own lease in it, with one flush when they share theirs
+ * (consumer_set_flush); when it rolls back (a lease taken over, an event
+ * that fails), each partition applies in a transaction of its own, so
+ * that one stops alone. They read the same streams on the same connection,
  * with the same batch size. rcs[i] gets cs[i]'s consumer_catch_up result
  * (a standby's is 0); returns -1 when one is -1, else 1 when one is 1,
  * else 0. */

@@ -10,9 +10,11 @@
  * from the lowest up, so that two instances converge instead of trading.
  *
  * The partitions this instance holds catch up from one read of the log,
- * in one transaction per batch (consumer_catch_up_shared), not one read
- * and one transaction each: every partition's read would decode the whole
- * log to apply an eighth of it.
+ * in one transaction and one flush per batch (consumer_catch_up_shared),
+ * not one read, one transaction and one flush each: every partition's
+ * read would decode the whole log to apply an eighth of it, and its flush
+ * run every set-based statement for an eighth of the batch. The bus only
+ * wakes them: what it brought is read from the log, the same way.
  *
  * The loop is never held long enough for a lease to lapse: the owned
  * leases are renewed after each catch-up (at most about a second), and
