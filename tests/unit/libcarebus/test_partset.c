@@ -308,13 +308,15 @@ static void test_the_partitions_held_are_held_off_together(void **state)
     TESTDB_NEED(g_db);
     db *d = testdb_connect_slow("test_partset_slow");
     assert_non_null(d);
+    testdb_hold_backoff_clock(d);
     bus *b = bus_new();
     consumer *cs[PARTS];
     int rcs[PARTS];
     for (int p = 0; p < PARTS; p++) {
         char name[32];
         snprintf(name, sizeof name, "heldoff/%d", p);
-        cs[p] = consumer_new(name, d, b, NULL, handlers, sizeof handlers / sizeof handlers[0], NULL);
+        cs[p] =
+            consumer_new(name, d, b, NULL, handlers, sizeof handlers / sizeof handlers[0], NULL);
         assert_non_null(cs[p]);
         assert_int_equal(consumer_track(cs[p], "ingest"), 0);
         consumer_set_partition(cs[p], p, PARTS, part_of);
@@ -324,9 +326,7 @@ static void test_the_partitions_held_are_held_off_together(void **state)
     static const char *const agents[] = {"agent-0", "agent-1", "agent-2", "all"};
     for (int i = 0; i < 8; i++)
         append_to("ingest", agents[i % 4]);
-    assert_int_equal(db_begin(d), 0);
-    assert_int_equal(db_command(d, "INSERT INTO slow_commit VALUES (true)", 0, NULL), 0);
-    assert_int_equal(db_commit(d), -1);
+    assert_int_equal(testdb_cut_commit(d), 0);
     assert_true(db_backing_off(d));
 
     g_reads = 0;
@@ -339,8 +339,7 @@ static void test_the_partitions_held_are_held_off_together(void **state)
     assert_int_equal(consumer_catch_up_shared(cs, PARTS, rcs), -1);
     assert_int_equal(g_reads, 1); /* nothing read while held off */
 
-    for (int i = 0; i < 400 && db_backing_off(d); i++) /* 100 ms, at most 4 s */
-        usleep(10 * 1000);
+    testdb_clock_advance(100); /* the floor's 100 ms pass */
     assert_false(db_backing_off(d));
     assert_int_equal(consumer_catch_up_shared(cs, PARTS, rcs), 0);
     for (int p = 0; p < PARTS; p++) {
