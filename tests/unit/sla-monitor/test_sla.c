@@ -1077,6 +1077,20 @@ static void parted_reset(void)
     exec("DELETE FROM eventlog.offsets WHERE consumer LIKE 'sla-monitor/%'");
 }
 
+/* The rows left now (pp's partitions applying together) equal those each
+ * partition leaves applying alone, from the start; pp is closed. */
+static void parted_close_same_as_alone(struct parted *pp)
+{
+    char together[65536];
+    snprintf(together, sizeof together, "%s", snapshot());
+    parted_close(pp);
+    parted_reset();
+    parted_open(pp);
+    parted_alone(pp);
+    assert_string_equal(snapshot(), together);
+    parted_close(pp);
+}
+
 static void ticket_in(int part, char *out)
 {
     for (int i = 0; i < 10000; i++) {
@@ -1163,16 +1177,8 @@ static void test_a_round_of_partitions_flushes_once_as_each_would(void **state)
         assert_int_equal(consumer_offset(pp.cs[p], "router"), 4 * PARTS + 4);
     }
     assert_string_equal(customer_of(tnew), c2);
-    char together[65536];
-    snprintf(together, sizeof together, "%s", snapshot());
-
     /* Each partition applying alone leaves the same rows. */
-    parted_close(&pp);
-    parted_reset();
-    parted_open(&pp);
-    parted_alone(&pp);
-    assert_string_equal(snapshot(), together);
-    parted_close(&pp);
+    parted_close_same_as_alone(&pp);
 }
 
 /* A partition ahead of the others (it applied alone, after a round that
@@ -1204,14 +1210,7 @@ static void test_a_partition_ahead_keeps_its_tickets_out_of_a_merge(void **state
     for (int p = 0; p < PARTS; p++)
         assert_string_equal(customer_of(t[p]), c1);
     assert_string_equal(customer_of(tlate), c2);
-    char together[65536];
-    snprintf(together, sizeof together, "%s", snapshot());
-    parted_close(&pp);
-    parted_reset();
-    parted_open(&pp);
-    parted_alone(&pp);
-    assert_string_equal(snapshot(), together);
-    parted_close(&pp);
+    parted_close_same_as_alone(&pp);
 }
 
 /* The partition of an event (sla_part_of): its ticket's, as eventlog.part_of
