@@ -229,6 +229,23 @@ static size_t count_reads(void *arg)
     return SIZE_MAX;
 }
 
+/* PARTS consumers "<prefix>/<p>" on d, one partition each of stream, the
+ * reads of the first counted; the applied events forgotten. */
+static void parts_new(consumer **cs, const char *prefix, db *d, bus *b, const char *stream)
+{
+    for (int p = 0; p < PARTS; p++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s/%d", prefix, p);
+        cs[p] =
+            consumer_new(name, d, b, NULL, handlers, sizeof handlers / sizeof handlers[0], NULL);
+        assert_non_null(cs[p]);
+        assert_int_equal(consumer_track(cs[p], stream), 0);
+        consumer_set_partition(cs[p], p, PARTS, part_of);
+    }
+    consumer_set_pace(cs[0], count_reads);
+    memset(g_applied, 0, sizeof g_applied);
+}
+
 static void test_the_partitions_held_share_one_read(void **state)
 {
     (void)state;
@@ -236,17 +253,7 @@ static void test_the_partitions_held_share_one_read(void **state)
     bus *b = bus_new();
     consumer *cs[PARTS];
     int rcs[PARTS];
-    for (int p = 0; p < PARTS; p++) {
-        char name[32];
-        snprintf(name, sizeof name, "shared/%d", p);
-        cs[p] =
-            consumer_new(name, g_db, b, NULL, handlers, sizeof handlers / sizeof handlers[0], NULL);
-        assert_non_null(cs[p]);
-        assert_int_equal(consumer_track(cs[p], "router"), 0);
-        consumer_set_partition(cs[p], p, PARTS, part_of);
-    }
-    consumer_set_pace(cs[0], count_reads);
-    memset(g_applied, 0, sizeof g_applied);
+    parts_new(cs, "shared", g_db, b, "router");
     /* seq 1..12: agent-0, agent-1, agent-2, all, ...; nothing for agent-3. */
     static const char *const agents[] = {"agent-0", "agent-1", "agent-2", "all"};
     for (int i = 0; i < 12; i++)
@@ -312,17 +319,7 @@ static void test_the_partitions_held_are_held_off_together(void **state)
     bus *b = bus_new();
     consumer *cs[PARTS];
     int rcs[PARTS];
-    for (int p = 0; p < PARTS; p++) {
-        char name[32];
-        snprintf(name, sizeof name, "heldoff/%d", p);
-        cs[p] =
-            consumer_new(name, d, b, NULL, handlers, sizeof handlers / sizeof handlers[0], NULL);
-        assert_non_null(cs[p]);
-        assert_int_equal(consumer_track(cs[p], "ingest"), 0);
-        consumer_set_partition(cs[p], p, PARTS, part_of);
-    }
-    consumer_set_pace(cs[0], count_reads);
-    memset(g_applied, 0, sizeof g_applied);
+    parts_new(cs, "heldoff", d, b, "ingest");
     static const char *const agents[] = {"agent-0", "agent-1", "agent-2", "all"};
     for (int i = 0; i < 8; i++)
         append_to("ingest", agents[i % 4]);
