@@ -196,10 +196,13 @@ test-valgrind: $(UNIT_BINS)
 test-unit: $(UNIT_BINS)
 	@sh tests/with-pg.sh sh tests/run-unit.sh $(UNIT_BINS)
 
+# Integration tests run on PYTEST_JOBS pytest-xdist workers (each its own
+# PostgreSQL cluster and slice of ports); PYTEST_JOBS=0 runs them in-process.
+PYTEST_JOBS ?= $(BUILD_JOBS)
 test-integration: $(BINS) $(TOOL_BINS)
 	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin CAREBUS_TOOLS_DIR=$(CURDIR)/$(BUILD)/tests/tools \
 	  CAREBUS_GEN_DIR=$(CURDIR)/$(GEN) \
-	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider -n $(PYTEST_JOBS) tests/integration $(PYTEST_ARGS)
 
 test-asan: deps
 	@$(MAKE) --no-print-directory $(BUILD_J) MODE=asan build

@@ -33,7 +33,7 @@ RUN_PKGS="postgresql curl s6 tzdata python3"
 # providers' emulators too: aiosmtpd is their SMTP server); clang's runtime for
 # the sanitizer build; browser for the dashboard and survey pages.
 TEST_PKGS="postgresql postgresql-contrib
-python3 python3-pytest python3-protobuf python3-zmq python3-psycopg2 python3-yaml
+python3 python3-pytest python3-pytest-xdist python3-protobuf python3-zmq python3-psycopg2 python3-yaml
 python3-aiosmtpd
 curl wrk clang libclang-rt-14-dev docker-compose chromium chromium-driver jq
 nodejs npm openssl tzdata valgrind"

@@ -153,15 +153,25 @@ def _port_free(port):
         s.close()
 
 
+def _port_span():
+    """The ports this process may hand out: those outside the ephemeral range,
+    cut in one slice per pytest-xdist worker, so that two workers never pick
+    the same port between its pick and its bind."""
+    lo, hi = _ephemeral_range()
+    first, last = (10000, lo - 1) if lo > 12000 else (hi + 1, 65000)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    size = (last - first + 1) // max(count, 1)
+    return first + index * size, first + (index + 1) * size - 1
+
+
 def free_port(offset=None):
     """A TCP port on 127.0.0.1 that is free now, outside the ephemeral range,
     and not yet handed out by this session; with offset, port + offset too
     (handed out as well: a second instance's, run.sh's HA=1)."""
-    lo, hi = _ephemeral_range()
-    if lo > 12000:
-        span = (10000, lo - 1 - (offset or 0))
-    else:
-        span = (hi + 1, 65000 - (offset or 0))
+    first, last = _port_span()
+    span = (first, last - (offset or 0))
     with _ports_lock:
         for _ in range(500):
             port = _port_rng.randint(*span)
