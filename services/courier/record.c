@@ -123,7 +123,17 @@ static const rowset_table tally_table = {"courier.subscriptions", tally_cols,
  * eventlog.append) and $4 the delivery each event reports, in the same
  * order: an event is appended only when its delivery was updated. One row
  * back per delivery updated ('applied'), per subscription ('health'), per
- * event ('event') and one counting the released successors. */
+ * event ('event') and one counting the released successors.
+ *
+ * The same batch may be written twice: its first write committed but its
+ * answer was lost (the connection broke, or the statement was cut at the
+ * queue's deadline while its commit waited for the standby). The second
+ * write updates none of the deliveries the first one did, so a
+ * subscription's share is added only when some of its deliveries are
+ * updated by this write (u), and the outcomes the first write ended
+ * (k: the row holds exactly that outcome, down to its finished_at) come
+ * back as 'recorded', to be counted now: they were never counted. Each
+ * outcome is thus added and counted once. */
 /* clang-format off */
 static rowset_stmt record_sql = ROWSET_STMT2(
     outcome_table, tally_table,
@@ -141,6 +151,10 @@ static rowset_stmt record_sql = ROWSET_STMT2(
     "         done_at = CASE WHEN x.status IN ('sent', 'failed') THEN x.finished_at END"
     "        FROM x WHERE d.id = x.delivery_id AND d.status = 'sending' AND d.attempts = x.prev"
     "        RETURNING d.id, d.subscription_id, d.order_key, d.status),"
+    " k AS (SELECT d.id FROM courier.deliveries d JOIN x ON d.id = x.delivery_id"
+    "        WHERE x.status IN ('sent', 'failed') AND d.status = x.status"
+    "          AND d.done_at = x.finished_at"
+    "          AND d.attempts = CASE WHEN x.n > 0 THEN x.n ELSE x.prev END),"
     " a AS (INSERT INTO courier.attempts (delivery_id, n, started_at, finished_at, http_status,"
     "                                     outcome, error_code, error, duration_ms)"
     "        SELECT x.delivery_id, x.n, x.started_at, x.finished_at, x.http_status, x.outcome,"
@@ -164,7 +178,8 @@ static rowset_stmt record_sql = ROWSET_STMT2(
     "         last_success_at = coalesce(y.last_success_at, s.last_success_at),"
     "         last_failure_at = coalesce(y.last_failure_at, s.last_failure_at),"
     "         last_error = coalesce(y.last_error, s.last_error)"
-    "        FROM {@subscriptions.rows $2 y} WHERE s.id = y.id"
+    "        FROM {@subscriptions.rows $2 y}"
+    "       WHERE s.id = y.id AND EXISTS (SELECT 1 FROM u WHERE u.subscription_id = y.id)"
     "        RETURNING s.id, s.paused_at IS NOT NULL AS paused, s.consecutive_failures,"
     "                  s.failing_since, s.last_error),"
     " ev AS (SELECT coalesce(json_agg(v.value ORDER BY v.i), '[]'::json) AS rows,"
@@ -175,6 +190,7 @@ static rowset_stmt record_sql = ROWSET_STMT2(
     " e AS (SELECT a.* FROM ev, LATERAL eventlog.append('courier', ev.rows) a WHERE ev.n > 0)"
     " SELECT 'applied' AS what, u.id::text AS id, NULL::bigint AS seq, NULL::bigint AS at_us,"
     "        NULL::boolean AS flag, NULL::int AS n, NULL::text AS note FROM u"
+    " UNION ALL SELECT 'recorded', k.id::text, NULL, NULL, NULL, NULL, NULL FROM k"
     " UNION ALL SELECT 'released', NULL, count(*), NULL, NULL, NULL, NULL FROM r"
     " UNION ALL SELECT 'health', t.id::text, NULL,"
     "        (extract(epoch FROM t.failing_since) * 1000000)::bigint, t.paused,"
@@ -531,7 +547,7 @@ static void batch_done(courier *c, struct batch *b, const PGresult *res, int *re
     for (int i = 0; i < rows; i++) {
         const char *what = db_value(res, i, "what");
         const char *id = db_value(res, i, "id");
-        if (strcmp(what, "applied") == 0) {
+        if (strcmp(what, "applied") == 0 || strcmp(what, "recorded") == 0) {
             hmap_puts(&applied, id, 1);
         } else if (strcmp(what, "released") == 0) {
             *released += atoi(db_value(res, i, "seq"));
