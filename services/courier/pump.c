@@ -608,19 +608,30 @@ void pump_destroy(pump **pp, db *d)
     for (struct job *j = p->jobs; j; j = j->next)
         buf_printf(&ids, "%s%s", j == p->jobs ? "" : ",", j->d.id);
     buf_putc(&ids, '}');
+    int rc = -1;
+    const char *why = "no database connection";
     if (p->jobs && d && db_up(d)) {
         const char *params[] = {buf_str(&ids)};
-        if (db_write(d,
-                     "WITH h AS (UPDATE courier.deliveries SET status = 'pending',"
-                     "   lease_until = NULL, next_at = now(), attempts = attempts + 1"
-                     "  WHERE id = ANY($1::uuid[]) AND status = 'sending' RETURNING id, attempts)"
-                     " INSERT INTO courier.attempts (delivery_id, n, started_at, outcome,"
-                     "                               error_code, error)"
-                     " SELECT id, attempts, now(), 'lost', 'stopped',"
-                     "        'courier stopped during the attempt' FROM h ON CONFLICT DO NOTHING",
-                     1, params, NULL) == 0)
-            log_info("handed back %zu deliveries in flight", p->njobs);
+        rc = db_write(d,
+                      "WITH h AS (UPDATE courier.deliveries SET status = 'pending',"
+                      "   lease_until = NULL, next_at = now(), attempts = attempts + 1"
+                      "  WHERE id = ANY($1::uuid[]) AND status = 'sending' RETURNING id, attempts)"
+                      " INSERT INTO courier.attempts (delivery_id, n, started_at, outcome,"
+                      "                               error_code, error)"
+                      " SELECT id, attempts, now(), 'lost', 'stopped',"
+                      "        'courier stopped during the attempt' FROM h ON CONFLICT DO NOTHING",
+                      1, params, NULL);
+        why =
+            rc == DB_NOT_NOW ? "writes wait after a commit of unknown outcome" : "the write failed";
     }
+    /* Not handed back: each is attempted again when its lease ends (the
+     * claim records the attempt lost), later rather than at the next start. */
+    if (p->jobs && rc == 0)
+        log_info("handed back %zu deliveries in flight", p->njobs);
+    else if (p->jobs)
+        log_warn("could not hand back %zu deliveries in flight (%s): each is attempted again "
+                 "when its lease ends",
+                 p->njobs, why);
     buf_release(&ids);
     while (p->jobs) {
         struct job *j = p->jobs;

@@ -643,8 +643,15 @@ int record_flush_sync(courier *c)
         const char *p[] = {buf_str(&b->outcomes), buf_str(&b->tallies),
                            b->ne ? buf_str(&b->events) : "[]", buf_str(&b->owners)};
         PGresult *res;
-        if (db_write(c->svc->db, sql, 4, p, &res) != 0) {
+        int rc = db_write(c->svc->db, sql, 4, p, &res);
+        if (rc != 0) {
             batch_return(c, b);
+            /* Their rows keep their leases: attempted again when those end. */
+            log_warn("could not record %zu outcomes at exit (%s): their deliveries are "
+                     "attempted again when their leases end",
+                     r->n,
+                     rc == DB_NOT_NOW ? "writes wait after a commit of unknown outcome"
+                                      : "the write failed");
             return -1;
         }
         int released = 0;
@@ -652,6 +659,10 @@ int record_flush_sync(courier *c)
         PQclear(res);
         batch_destroy(b);
     }
+    if (r && r->n && !r->inflight)
+        log_warn("could not record %zu outcomes at exit (no database connection): their "
+                 "deliveries are attempted again when their leases end",
+                 r->n);
     return r && r->n ? -1 : 0;
 }
 
