@@ -345,8 +345,7 @@ static int db_wait_ready(PGconn *conn, int64_t deadline)
     }
 }
 
-/* A commit's outcome is unknown: the writers wait (see the header). */
-static void db_commit_unknown(db *d)
+void db_commit_unknown(db *d)
 {
     long ms = backoff_fail(&d->writes, d->backoff_now());
     metrics_set("carebus_db_commit_backoff_seconds", (double)ms / 1000);

@@ -123,9 +123,16 @@ int db_begin_local(db *d);
  * ago (doubling from 100 ms to 3.2 s; gauge
  * carebus_db_commit_backoff_seconds). The delay is forgotten only by a
  * commit that waited for the standby and went through: one that wrote,
- * at a synchronous_commit that waits (on, remote_write, remote_apply). For
- * tests and diagnostics: db_begin enforces it; writers need not ask. */
+ * at a synchronous_commit that waits (on, remote_write, remote_apply).
+ * db_begin enforces it, and dbq on its write queues; other writers need
+ * not ask. */
 bool db_backing_off(const db *d);
+
+/* A write on d had an unknown outcome: the writers back off (the rule
+ * above, kept here once). db_commit calls it for its own commits; a write
+ * committed by other means calls it too (dbq's write queues: a statement
+ * cut at the deadline, or its connection lost while it ran). Logs once. */
+void db_commit_unknown(db *d);
 
 /* The clock of the writers' back-off, and of nothing else (commits are
  * bounded by time_mono_ms): now_ms() in monotonic ms, NULL for

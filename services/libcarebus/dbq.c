@@ -21,6 +21,17 @@
  * cancel is not answered either is failed by dropping its connection,
  * DB_CANCEL_WAIT_MS later.
  *
+ * A queue with a deadline is a write queue, and keeps the writers' rule of
+ * db.c on each connection's db: a statement whose outcome is unknown (cut
+ * at the deadline, or its connection lost while it ran) arms the writers'
+ * back-off (db_commit_unknown), and while it runs nothing is sent on that
+ * connection: a statement queued then is refused (dbq_query's -1, as
+ * db_begin's DB_NOT_NOW: nothing sent) and those already waiting are
+ * failed, unless another connection can take them. XXX: the delay is never
+ * forgotten here (a later outage starts at the last delay, at most 3.2 s):
+ * db.c forgets it on a commit that proves the standby back, which one
+ * extended-protocol statement cannot ask in the same round trip.
+ *
  * Connecting: the first attempt, in dbq_new, blocks (the service is
  * starting). A reconnect runs db_ensure on a thread of its own (at most one
  * per connection, at most once per backoff interval), and the loop takes
@@ -100,6 +111,29 @@ static bool conn_up(const struct dbq_conn *c)
     return c->conn && PQstatus(c->conn) == CONNECTION_OK;
 }
 
+/* Up, and its writers not backing off: it may be sent a statement. */
+static bool conn_ready(const struct dbq_conn *c)
+{
+    return conn_up(c) && !db_backing_off(c->db);
+}
+
+/* Whether some connection may be sent a statement (now or when free). */
+static bool dbq_ready(const dbq *q)
+{
+    for (size_t i = 0; i < q->nconns; i++)
+        if (conn_ready(&q->conns[i]))
+            return true;
+    return false;
+}
+
+/* The statement in flight on c had an unknown outcome: on a write queue,
+ * its writers back off (see the top). */
+static void conn_outcome_unknown(struct dbq_conn *c)
+{
+    if (c->q->deadline_ms && c->inflight)
+        db_commit_unknown(c->db);
+}
+
 bool dbq_up(const dbq *q)
 {
     for (size_t i = 0; i < q->nconns; i++)
@@ -161,6 +195,7 @@ static void conn_fail_inflight(struct dbq_conn *c)
  * it was the last connection up. */
 static void conn_disconnect(struct dbq_conn *c)
 {
+    conn_outcome_unknown(c);
     if (c->conn) {
         if (c->fd >= 0)
             loop_remove_fd(c->q->loop, c->fd);
@@ -170,7 +205,7 @@ static void conn_disconnect(struct dbq_conn *c)
         metrics_add("carebus_dbq_disconnects_total", 1);
     }
     conn_fail_inflight(c);
-    if (!dbq_up(c->q))
+    if (!dbq_ready(c->q))
         dbq_fail_waiting(c->q);
 }
 
@@ -255,11 +290,11 @@ static int conn_flush(struct dbq_conn *c)
     return 0;
 }
 
-/* A free connection that is up, or NULL. */
+/* A free connection that may be sent a statement, or NULL. */
 static struct dbq_conn *dbq_free_conn(dbq *q)
 {
     for (size_t i = 0; i < q->nconns; i++)
-        if (!q->conns[i].inflight && conn_up(&q->conns[i]))
+        if (!q->conns[i].inflight && conn_ready(&q->conns[i]))
             return &q->conns[i];
     return NULL;
 }
@@ -329,6 +364,7 @@ static int conn_on_io(loop *l, short revents, void *arg)
         c->inflight = NULL;
         c->result = NULL;
         if (c->cancelled) {
+            db_commit_unknown(c->db); /* only write queues cancel */
             log_warn("a statement cancelled after %ld ms ended (%s): reported as failed",
                      q->deadline_ms,
                      res && PQresultStatus(res) != PGRES_FATAL_ERROR
@@ -344,6 +380,8 @@ static int conn_on_io(loop *l, short revents, void *arg)
         dbq_item_destroy(it);
         if (!c->conn)
             return 0; /* a callback's work broke the connection */
+        if (!dbq_ready(q))
+            dbq_fail_waiting(q); /* a cut statement: the writers back off */
         if (read_only) {
             log_warn("PostgreSQL at %s:%s is read-only now; reconnecting to the primary",
                      PQhost(c->conn), PQport(c->conn));
@@ -471,9 +509,15 @@ void dbq_set_deadline(dbq *q, long ms)
     q->deadline_ms = ms;
 }
 
+void dbq_set_backoff_clock(dbq *q, int64_t (*now_ms)(void))
+{
+    for (size_t i = 0; i < q->nconns; i++)
+        db_set_backoff_clock(q->conns[i].db, now_ms);
+}
+
 static int dbq_push(dbq *q, struct dbq_item *it)
 {
-    if (!dbq_up(q)) {
+    if (!dbq_ready(q)) {
         dbq_item_destroy(it);
         return -1;
     }

@@ -11,9 +11,9 @@
  * queue order, and their results may come back in any order.
  *
  * When a connection fails (or a statement outlives the queue's deadline,
- * dbq_set_deadline), its in-flight query's callback gets a NULL result; when no connection is left, every queued query's does too
- * (callers answer 503: back-pressure instead of waiting). Each connection
- * reconnects by itself with a bounded backoff.
+ * dbq_set_deadline), its in-flight query's callback gets a NULL result; when no connection is left,
+ * every queued query's does too (callers answer 503: back-pressure instead of waiting). Each
+ * connection reconnects by itself with a bounded backoff.
  */
 #ifndef CAREBUS_DBQ_H
 #define CAREBUS_DBQ_H
@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "loop.h"
 
@@ -47,7 +48,9 @@ dbq *dbq_new_pool(loop *l, const char *conninfo, const char *application_name, s
 void dbq_destroy(dbq **pq);
 
 /* Queues a parameterised statement (parameters are copied). 0, or -1 when
- * no connection is up (the callback is not called then). */
+ * no connection is up, or (write queues: dbq_set_deadline) every one that
+ * is up backs off after a statement of unknown outcome (the callback is
+ * not called then: nothing was sent, try later). */
 int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, dbq_fn fn,
               void *arg);
 /* Queues a statement sent by send(conn, arg) when its turn comes. */
@@ -59,8 +62,15 @@ int dbq_send(dbq *q, dbq_send_fn send, dbq_fn fn, void *arg);
  * caller. PostgreSQL answers a cancel inside a commit's wait for the
  * synchronous standby with success (committed here, unconfirmed): a write
  * queue must not report that as done. For write queues, with
- * CAREBUS_SYNC_WAIT_MS (db_commit_wait_config); 0 (the default): none. */
+ * CAREBUS_SYNC_WAIT_MS (db_commit_wait_config); 0 (the default): none.
+ * Such a statement, or one whose connection is lost while it runs, makes
+ * that connection's writers back off as db_commit's cut does (db.h,
+ * db_backing_off): statements queued meanwhile are refused, and those
+ * waiting failed, unless another connection can take them. */
 void dbq_set_deadline(dbq *q, long ms);
+
+/* db_set_backoff_clock for every connection of the queue (tests). */
+void dbq_set_backoff_clock(dbq *q, int64_t (*now_ms)(void));
 
 /* True when at least one connection is up. */
 bool dbq_up(const dbq *q);

@@ -116,7 +116,7 @@ int testdb_cut_commit(db *d)
 
 static int64_t testdb_clock_ms;
 
-static int64_t testdb_clock(void)
+int64_t testdb_clock(void)
 {
     return testdb_clock_ms;
 }

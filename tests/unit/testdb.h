@@ -50,6 +50,9 @@ int testdb_cut_commit(db *d);
  * back-off however slow the machine (valgrind, a loaded host). */
 void testdb_hold_backoff_clock(db *d);
 void testdb_clock_advance(int64_t ms);
+/* The tests' clock itself (monotonic ms), for other back-offs' clocks
+ * (dbq_set_backoff_clock). */
+int64_t testdb_clock(void);
 
 /* In a test: skips it when there is no database (d NULL). */
 #define TESTDB_NEED(d)                                                                             \

@@ -6,7 +6,9 @@
  * in order. A connection that dies fails only its own statement while the
  * others carry on; destroying the queue fails what is left, in flight and
  * waiting, exactly once each. A statement past the queue's deadline is
- * cancelled and failed, and the next one runs on the same connection.
+ * cancelled and failed, the connection's writers back off (what waits is
+ * failed, what comes is refused), and after the back-off the next one runs
+ * on the same connection.
  * A reconnect to a server that takes the TCP connection and never answers
  * leaves the loop running meanwhile.
  *
@@ -33,6 +35,7 @@
 
 #include "dbq.h"
 #include "loop.h"
+#include "testdb.h"
 #include "timeutil.h"
 
 #define DEADLINE_MS 20000
@@ -246,7 +249,7 @@ static void test_destroy_fails_what_is_left(void **state)
     loop_destroy(&r.l);
 }
 
-static void test_past_the_deadline_fails_and_the_next_runs(void **state)
+static void test_past_the_deadline_fails_and_the_writers_back_off(void **state)
 {
     (void)state;
     if (!conninfo())
@@ -255,17 +258,31 @@ static void test_past_the_deadline_fails_and_the_next_runs(void **state)
     dbq *q = dbq_new(r.l, conninfo(), "test_dbq");
     assert_non_null(q);
     dbq_set_deadline(q, 200);
-    struct job slow = {&r, 0}, next = {&r, 1};
+    dbq_set_backoff_clock(q, testdb_clock);
+    struct job slow = {&r, 0}, behind = {&r, 1}, later = {&r, 2};
     int64_t t0 = time_mono_ms();
     sleep_query(q, &slow, "5");
-    sleep_query(q, &next, "0");
+    sleep_query(q, &behind, "0");
     run_until_done(&r);
     int64_t took = time_mono_ms() - t0;
-    assert_int_equal(r.failed, 1);   /* the slow one, delivered as failed */
-    assert_int_equal(r.order[1], 1); /* the next one, answered second */
+    /* The slow one is delivered as failed, and the one queued behind it is
+     * failed unsent: the connection's writers back off, as after
+     * db_commit's cut ... */
+    assert_int_equal(r.failed, 2);
     assert_true(dbq_up(q));
     if (took >= 2000)
         fail_msg("the statement past its 200 ms deadline ended after %lld ms", (long long)took);
+    /* ... and a statement is refused until the back-off (100 ms, on the
+     * tests' still clock) has passed, then taken by the same connection. */
+    char tag[8] = "2";
+    const char *params[] = {tag, "0"};
+    assert_int_equal(
+        dbq_query(q, "SELECT $1::int, 0, 0, pg_sleep($2::float8), 0", 2, params, on_result, &later),
+        -1);
+    assert_int_equal(dbq_pending(q), 0);
+    testdb_clock_advance(100);
+    sleep_query(q, &later, "0");
+    assert_int_equal(dbq_pending(q), 1);
     dbq_destroy(&q);
     loop_destroy(&r.l);
 }
@@ -334,7 +351,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_one_connection_in_order),
         cmocka_unit_test(test_a_dead_connection_fails_its_statement_only),
         cmocka_unit_test(test_destroy_fails_what_is_left),
-        cmocka_unit_test(test_past_the_deadline_fails_and_the_next_runs),
+        cmocka_unit_test(test_past_the_deadline_fails_and_the_writers_back_off),
         cmocka_unit_test(test_a_mute_server_does_not_hold_the_loop),
     };
     if (argc > 1)
