@@ -17,12 +17,16 @@
  * A COMMIT is bounded (CAREBUS_SYNC_WAIT_MS): with a synchronous standby
  * that is gone, PostgreSQL waits for it for ever, and statement_timeout
  * does not apply to that wait. The COMMIT is sent, polled until the bound,
- * then cancelled (PQcancel). PostgreSQL answers a cancel inside the wait
- * with a WARNING ("canceling wait for synchronous replication ... already
- * committed locally") and a successful COMMIT: the transaction stands here
- * but the standby has not confirmed it. db_commit says -1 then, like a
- * connection broken during COMMIT (outcome unknown): callers re-read what
- * they need (a consumer its offsets), so nothing is applied twice.
+ * then cancelled (PQcancel, sent from a thread of its own: it opens a
+ * connection and waits for the server without a timeout, and a host that
+ * has vanished would hold the caller until TCP gives up; the bound
+ * DB_CANCEL_WAIT_MS on the answer does not depend on it). PostgreSQL
+ * answers a cancel inside the wait with a WARNING ("canceling wait for
+ * synchronous replication ... already committed locally") and a successful
+ * COMMIT: the transaction stands here but the standby has not confirmed
+ * it. db_commit says -1 then, like a connection broken during COMMIT
+ * (outcome unknown): callers re-read what they need (a consumer its
+ * offsets), so nothing is applied twice.
  *
  * Such a commit arms a second back-off, the writers' (db_backing_off:
  * doubling from 100 ms to 3.2 s): db_begin refuses every write
@@ -45,6 +49,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -313,18 +318,37 @@ int db_begin_local(db *d)
     return 0;
 }
 
+/* The cancel request, on its own thread: PQcancel connects to the server
+ * and waits for it to close, with no timeout of its own. */
+static void *db_cancel_thread(void *arg)
+{
+    PGcancel *c = arg;
+    char err[256] = "";
+    if (!PQcancel(c, err, sizeof err))
+        log_warn("could not ask PostgreSQL to cancel a statement: %.*s", (int)strcspn(err, "\n"),
+                 err);
+    PQfreeCancel(c);
+    return NULL;
+}
+
 int db_cancel(PGconn *conn)
 {
-    char err[256] = "";
     PGcancel *c = PQgetCancel(conn);
-    int ok = c && PQcancel(c, err, sizeof err);
-    PQfreeCancel(c);
-    if (!ok) {
-        log_warn("could not ask PostgreSQL to cancel a statement: %.*s", (int)strcspn(err, "\n"),
-                 c ? err : "out of memory");
-        return -1;
+    pthread_attr_t attr;
+    pthread_t t;
+    int rc = -1;
+    if (c && pthread_attr_init(&attr) == 0) {
+        if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+            pthread_create(&t, &attr, db_cancel_thread, c) == 0)
+            rc = 0;
+        pthread_attr_destroy(&attr);
     }
-    return 0;
+    if (rc != 0) {
+        log_warn("could not ask PostgreSQL to cancel a statement: %s",
+                 c ? "no thread to send it from" : "out of memory");
+        PQfreeCancel(c);
+    }
+    return rc;
 }
 
 /* Waits until conn has a result (or the end of them) to read, at most

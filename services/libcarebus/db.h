@@ -31,7 +31,11 @@ db *db_new(const char *conninfo, const char *application_name);
 int db_commit_wait_config(long *ms);
 
 /* Asks the server to cancel what conn runs now (PQcancel: a short
- * connection of its own, blocking). 0, or -1 after logging. A cancelled
+ * connection of its own), from a detached thread, so that the caller (a
+ * loop) is never held by it: a server that does not answer the request,
+ * or a host that has vanished, holds only that thread, until TCP gives up.
+ * Does not block. 0 when the request is on its way (its failure is logged
+ * by the thread), or -1 after logging. A cancelled
  * statement that has not ended DB_CANCEL_WAIT_MS later is given up with
  * its connection (db_commit, dbq's deadline). */
 #define DB_CANCEL_WAIT_MS 5000

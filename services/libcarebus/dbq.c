@@ -14,12 +14,10 @@
  * whichever server is the primary now.
  *
  * The deadline: the tick cancels a statement in flight for longer
- * (db_cancel: a short blocking connection of its own, PQcancel, on the
- * loop: it goes to the server the connection is up with, whose usual
- * reason to be slow is a standby away, not the server itself) and marks
- * it, so that whatever result comes back is delivered as NULL; one whose
- * cancel is not answered either is failed by dropping its connection,
- * DB_CANCEL_WAIT_MS later.
+ * (db_cancel: PQcancel from a thread of its own, so a server that has
+ * vanished does not hold the loop) and marks it, so that whatever result
+ * comes back is delivered as NULL; one whose cancel is not answered either
+ * is failed by dropping its connection, DB_CANCEL_WAIT_MS later.
  *
  * A queue with a deadline is a write queue, and keeps the writers' rule of
  * db.c on each connection's db: a statement whose outcome is unknown (cut

@@ -14,6 +14,9 @@
  * A write outside a transaction (db_write) goes by the same rules, in a
  * transaction of its own.
  *
+ * The cancel itself (PQcancel) is sent from a thread: db_cancel returns
+ * while a server that never answers the request still holds it.
+ *
  * The back-off's clock is the test's (db_set_backoff_clock): it stands
  * still until a test moves it, so that the window is the same on a
  * loaded machine or under valgrind.
@@ -25,7 +28,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -256,6 +266,58 @@ static void test_an_invalid_bound_is_refused(void **state)
     assert_null(d);
 }
 
+/* A server that takes TCP connections and never answers. db_cancel must
+ * not wait for it: the cancel request reaches it while db_cancel has
+ * already returned (before the change, db_cancel waited for the server to
+ * close, for ever here; the alarm ends such a run). */
+static void test_a_cancel_does_not_wait_for_the_server(void **state)
+{
+    (void)state;
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(l >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(l, 8), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+    char ci[96];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d connect_timeout=60", ntohs(a.sin_port));
+    /* Connecting (never answered): enough for PQgetCancel's address. */
+    PGconn *conn = PQconnectStart(ci);
+    assert_non_null(conn);
+    assert_true(PQsocket(conn) >= 0);
+    alarm(60);
+    assert_int_equal(db_cancel(conn), 0);
+    alarm(0);
+    /* The request arrives on one of the two connections accepted (the
+     * other is conn's own): a CancelRequest of 16 bytes. */
+    struct pollfd p[2];
+    for (int i = 0; i < 2; i++) {
+        struct pollfd pl = {.fd = l, .events = POLLIN};
+        assert_int_equal(poll(&pl, 1, 20000), 1);
+        p[i] = (struct pollfd){.fd = accept(l, NULL, NULL), .events = POLLIN};
+        assert_true(p[i].fd >= 0);
+    }
+    assert_true(poll(p, 2, 20000) >= 1);
+    int got = p[0].revents & POLLIN ? p[0].fd : p[1].fd;
+    unsigned char req[16];
+    ssize_t n = 0;
+    for (int tries = 0; n < (ssize_t)sizeof req && tries < 100; tries++) {
+        ssize_t r = recv(got, req + n, sizeof req - (size_t)n, 0);
+        if (r <= 0)
+            break;
+        n += r;
+    }
+    assert_int_equal(n, 16);
+    assert_int_equal(req[3], 16);                   /* its length */
+    assert_int_equal((req[4] << 8 | req[5]), 1234); /* the cancel code, */
+    assert_int_equal((req[6] << 8 | req[7]), 5678); /* 1234 5678 */
+    for (int i = 0; i < 2; i++)
+        close(p[i].fd); /* the thread's PQcancel ends */
+    close(l);
+    PQfinish(conn);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +325,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_only_a_commit_that_waited_forgets_the_back_off),
         cmocka_unit_test(test_a_write_on_its_own_goes_by_the_writers_rules),
         cmocka_unit_test(test_an_invalid_bound_is_refused),
+        cmocka_unit_test(test_a_cancel_does_not_wait_for_the_server),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
