@@ -119,6 +119,18 @@ static int loop_add(loop *l, void *socket, int fd, short events, loop_io_fn fn, 
 int loop_add_fd(loop *l, int fd, short events, loop_io_fn fn, void *arg)
 {
     assert(fd >= 0);
+    /* Items are found by fd number (loop_set_fd_events, loop_remove_fd), so
+     * one number is registered once. A number still registered when it is
+     * added again was closed by its owner without loop_remove_fd and given
+     * to a new file since: the old owner's removal would now drop the new
+     * one, and its callback would be given the new file's events. */
+    for (size_t i = 0; i < l->nitems; i++)
+        if (!l->items[i].socket && l->items[i].fd == fd && !l->items[i].dead) {
+            log_error("fd %d is added to the loop while still registered (closed before "
+                      "loop_remove_fd)",
+                      fd);
+            assert(!"an fd closed before loop_remove_fd");
+        }
     return loop_add(l, NULL, fd, events, fn, arg);
 }
 

@@ -23,6 +23,9 @@ typedef int (*loop_timer_fn)(loop *l, void *arg);
 loop *loop_new(void);
 void loop_destroy(loop **pl);
 
+/* fds are known by their number: an owner calls loop_remove_fd before it
+ * closes its fd (the number may be given to a new file at once); adding a
+ * number still registered is a bug (asserted). */
 int loop_add_fd(loop *l, int fd, short events, loop_io_fn fn, void *arg);
 int loop_add_socket(loop *l, void *zsock, short events, loop_io_fn fn, void *arg);
 /* Changes the events watched for fd (e.g. add ZMQ_POLLOUT while flushing). */
