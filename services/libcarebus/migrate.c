@@ -2,7 +2,11 @@
  *
  * The lock is session-level and taken with a blocking pg_advisory_lock, so
  * instances that start together wait for the first one and then find the
- * migrations recorded. Each migration and its record commit together.
+ * migrations recorded. Each migration and its record commit together, in
+ * one transaction: a file that ends it itself (COMMIT, ROLLBACK) is
+ * refused, as it would commit apart from its record. The COMMIT is a plain
+ * one, not bounded by CAREBUS_SYNC_WAIT_MS: it runs only while applying, at
+ * a connect, before the connection serves.
  */
 #include "migrate.h"
 
@@ -33,6 +37,20 @@ static int migrate_simple(PGconn *c, const char *sql, const char *what)
     return rc;
 }
 
+/* A migration's SQL ran (migration and version row must commit together):
+ * still in the transaction we opened, or it ended it itself (a COMMIT or
+ * ROLLBACK in the file), which would commit its work apart from its row, so
+ * that a crash between them runs it again. false after logging. */
+static bool migrate_still_in_transaction(PGconn *c, const char *name)
+{
+    if (PQtransactionStatus(c) == PQTRANS_INTRANS)
+        return true;
+    log_error("migration: %s ended its transaction (a COMMIT or ROLLBACK in its SQL): it must "
+              "commit with its record",
+              name);
+    return false;
+}
+
 static int migrate_one(PGconn *c, const struct migration *m)
 {
     if (migrate_simple(c, "BEGIN", "begin") != 0)
@@ -50,13 +68,13 @@ static int migrate_one(PGconn *c, const struct migration *m)
         return migrate_simple(c, "COMMIT", "commit");
     /* The file may hold several statements: the simple protocol runs them all. */
     r = PQexec(c, m->sql);
-    if (!migrate_ok(c, r, m->name)) {
+    if (!migrate_ok(c, r, m->name) || !migrate_still_in_transaction(c, m->name)) {
         PQclear(r);
         goto fail;
     }
     PQclear(r);
-    r = PQexecParams(c, "INSERT INTO public.carebus_migrations (name) VALUES ($1)", 1, NULL,
-                     params, NULL, NULL, 0);
+    r = PQexecParams(c, "INSERT INTO public.carebus_migrations (name) VALUES ($1)", 1, NULL, params,
+                     NULL, NULL, 0);
     bool ok = migrate_ok(c, r, "record the migration");
     PQclear(r);
     if (!ok || migrate_simple(c, "COMMIT", "commit") != 0)
@@ -114,7 +132,7 @@ int migrate_derived(PGconn *c, const char *name, const char *sql)
     if (same)
         return migrate_simple(c, "COMMIT", "commit");
     r = PQexec(c, sql); /* several statements: the simple protocol */
-    if (!migrate_ok(c, r, name)) {
+    if (!migrate_ok(c, r, name) || !migrate_still_in_transaction(c, name)) {
         PQclear(r);
         goto fail;
     }
