@@ -43,16 +43,16 @@ struct bus {
     unsigned long revocations_seen; /* zap_revocations at the last bind */
 };
 
-static const struct {
-    const char *stream;
-    const char *var;
-    const char *def;
-} bus_streams[] = {
-    {"ingest", "BUS_INGEST", CONFIG_DEFAULT_BUS_INGEST},
-    {"router", "BUS_ROUTER", CONFIG_DEFAULT_BUS_ROUTER},
-    {"sla", "BUS_SLA", CONFIG_DEFAULT_BUS_SLA},
-    {"survey", "BUS_SURVEY", CONFIG_DEFAULT_BUS_SURVEY},
-    {"courier", "BUS_COURIER", CONFIG_DEFAULT_BUS_COURIER},
+/* The producers: the one place their streams, services, variables and
+ * default endpoints (ports) are written. run.sh, compose, ha.env and the
+ * tests are checked against it (carebusctl bus streams;
+ * tests/integration/test_bus_streams.py). */
+static const struct bus_stream bus_streams[] = {
+    {"ingest", "channel-ingest", "CAREBUS_BUS_INGEST", "tcp://127.0.0.1:5561"},
+    {"router", "router", "CAREBUS_BUS_ROUTER", "tcp://127.0.0.1:5562"},
+    {"sla", "sla-monitor", "CAREBUS_BUS_SLA", "tcp://127.0.0.1:5563"},
+    {"survey", "survey", "CAREBUS_BUS_SURVEY", "tcp://127.0.0.1:5564"},
+    {"courier", "courier", "CAREBUS_BUS_COURIER", "tcp://127.0.0.1:5565"},
 };
 
 size_t bus_stream_count(void)
@@ -65,11 +65,16 @@ const char *bus_stream_at(size_t i)
     return i < bus_stream_count() ? bus_streams[i].stream : NULL;
 }
 
+const struct bus_stream *bus_stream_get(size_t i)
+{
+    return i < bus_stream_count() ? &bus_streams[i] : NULL;
+}
+
 const char *bus_endpoint(const char *stream)
 {
     for (size_t i = 0; i < sizeof bus_streams / sizeof bus_streams[0]; i++)
         if (strcmp(bus_streams[i].stream, stream) == 0)
-            return config_str(bus_streams[i].var, bus_streams[i].def);
+            return config_str(bus_streams[i].var + strlen("CAREBUS_"), bus_streams[i].def);
     return NULL;
 }
 

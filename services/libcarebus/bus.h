@@ -30,6 +30,17 @@ void bus_destroy(bus **pb);
 size_t bus_stream_count(void);
 const char *bus_stream_at(size_t i);
 
+/* A producer as the table has it: its stream, the service that publishes
+ * it, the variable that names its endpoint and the default endpoint. */
+struct bus_stream {
+    const char *stream;   /* "ingest" */
+    const char *producer; /* "channel-ingest" */
+    const char *var;      /* "CAREBUS_BUS_INGEST" */
+    const char *def;      /* "tcp://127.0.0.1:5561" */
+};
+/* The i-th producer (static), NULL when i >= bus_stream_count(). */
+const struct bus_stream *bus_stream_get(size_t i);
+
 /* The endpoint consumers connect to for a stream: CAREBUS_BUS_<STREAM>
  * ("ingest" -> CAREBUS_BUS_INGEST) or its default; a comma-separated list
  * when the producer runs as several instances. Borrowed. NULL for an

@@ -54,11 +54,6 @@ void config_tls_release(char **cert, char **key);
 
 /* Defaults shared by every service. */
 #define CONFIG_DEFAULT_PG "host=127.0.0.1 port=54320 dbname=carebus user=carebus"
-#define CONFIG_DEFAULT_BUS_INGEST "tcp://127.0.0.1:5561"
-#define CONFIG_DEFAULT_BUS_ROUTER "tcp://127.0.0.1:5562"
-#define CONFIG_DEFAULT_BUS_SLA "tcp://127.0.0.1:5563"
-#define CONFIG_DEFAULT_BUS_SURVEY "tcp://127.0.0.1:5564"
-#define CONFIG_DEFAULT_BUS_COURIER "tcp://127.0.0.1:5565"
 #define CONFIG_DEFAULT_INGEST_PORT 8080
 
 #endif

@@ -88,6 +88,15 @@ SERVICES = {
     "desk": ("carebus-desk", "CAREBUS_DESK_PORT", None),
 }
 ALL_SERVICES = tuple(SERVICES)
+
+
+def bus_streams():
+    """The bus's producers as bus.c's table has them (carebusctl bus streams
+    --json): dicts with stream, producer, var, endpoint and port. The one
+    source; the lists elsewhere are checked against it (test_bus_streams)."""
+    out = subprocess.run([str(BIN_DIR / "carebusctl"), "bus", "streams", "--json"], check=True,
+                         stdout=subprocess.PIPE, timeout=30).stdout
+    return json.loads(out)
 # Services off the bus: they neither publish nor consume (the desk works
 # through channel-ingest's API only), so they have no bus key and no lag.
 OFF_BUS = frozenset({"desk"})

@@ -21,8 +21,9 @@ import carebus_harness as h
 BASE = h.REPO / "docker-compose.yml"
 EXPOSE = h.REPO / "deploy" / "compose.expose.yml"
 HA_ENV = h.REPO / "deploy" / "compose" / "ha.env"
-BUS_PORTS = {"channel-ingest": 5561, "router": 5562, "sla-monitor": 5563, "survey": 5564,
-             "courier": 5565}
+# The producers and their bus ports, from bus.c's table.
+STREAMS = h.bus_streams()
+BUS_PORTS = {s["producer"]: s["port"] for s in STREAMS}
 
 pytestmark = pytest.mark.skipif(shutil.which("docker-compose") is None,
                                 reason="docker-compose is not installed")
@@ -139,12 +140,12 @@ def test_ha_profile_runs_two_of_every_service_and_the_bus_lists_both():
         assert {(ip, host - 10, target) for ip, host, target in published(two)} == \
             set(published(one)), name
         assert "host=db,db-standby " in two["environment"]["CAREBUS_PG"], name
-    for producer, port in BUS_PORTS.items():
-        var = {"channel-ingest": "INGEST", "sla-monitor": "SLA"}.get(producer, producer.upper())
+    for s in STREAMS:
+        producer, port, var = s["producer"], s["port"], s["var"]
         want = f"tcp://{producer}:{port},tcp://{producer}-2:{port}"
         for name, svc in services.items():
             if name not in ("db", "db-standby", "bus-keys"):
-                assert svc["environment"][f"CAREBUS_BUS_{var}"] == want, (name, var)
+                assert svc["environment"][var] == want, (name, var)
     # Without ha.env, one producer each.
     services = resolved(BASE)
     assert services["router"]["environment"]["CAREBUS_BUS_INGEST"] == "tcp://channel-ingest:5561"

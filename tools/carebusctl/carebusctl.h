@@ -28,6 +28,7 @@ int buskeys_make(int argc, char **argv);
 int buskeys_allow(int argc, char **argv);
 int buskeys_revoke(int argc, char **argv);
 int buskeys_list(int argc, char **argv);
+int busstreams_list(int argc, char **argv);
 int masterkey_make(int argc, char **argv);
 int masterkey_rotate(int argc, char **argv);
 int channels_set(int argc, char **argv);

@@ -9,6 +9,7 @@
  *   carebusctl bus allow NAME [--dir DIR] [--json]
  *   carebusctl bus revoke NAME [--dir DIR]
  *   carebusctl bus list [--dir DIR] [--json]
+ *   carebusctl bus streams [--json]
  *   carebusctl master-key make --file PATH
  *   carebusctl master-key rotate --from OLD_FILE --to NEW_FILE [--batch N]
  *   carebusctl channels set CHANNEL KEY=VALUE...
@@ -43,6 +44,8 @@ static const struct ctl_command commands[] = {
     {"bus", "revoke", buskeys_revoke, "NAME [--dir DIR]",
      "remove a subscriber's key (dropped within ~1 s)"},
     {"bus", "list", buskeys_list, "[--dir DIR] [--json]", "the subscribers allowed on the bus"},
+    {"bus", "streams", busstreams_list, "[--json]",
+     "the producers: each stream's service, endpoint variable and default endpoint"},
     {"master-key", "make", masterkey_make, "--file PATH",
      "make the key that wraps personal data's keys, unless PATH holds one"},
     {"master-key", "rotate", masterkey_rotate, "--from OLD_FILE --to NEW_FILE [--batch N]",
