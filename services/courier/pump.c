@@ -347,8 +347,9 @@ static void send_message(pump *p, struct job *j, int64_t now_us)
     }
     const struct outbound_credentials *cred = NULL;
     if (creds_get(c->creds, a, &cred) == CREDS_WAIT) {
-        /* No attempt: back to pending until the refresh is committed. */
-        j->n = j->d.attempts;
+        /* No attempt (n 0: not counted, no streak, attempts unchanged): back
+         * to pending until the refresh is committed. */
+        j->n = 0;
         finish(p, j, "reauth", "pending", NULL, 0, now_us, now_us + PUMP_DEFER_MS * 1000);
         job_free(j);
         return;
