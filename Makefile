@@ -197,12 +197,14 @@ test-unit: $(UNIT_BINS)
 	@sh tests/with-pg.sh sh tests/run-unit.sh $(UNIT_BINS)
 
 # Integration tests run on PYTEST_JOBS pytest-xdist workers (each its own
-# PostgreSQL cluster and slice of ports); PYTEST_JOBS=0 runs them in-process.
+# PostgreSQL cluster and slice of ports; the tests that kill and time
+# failovers, xdist_group "kill9", on one of them in turn); PYTEST_JOBS=0
+# runs them in-process.
 PYTEST_JOBS ?= $(BUILD_JOBS)
 test-integration: $(BINS) $(TOOL_BINS)
 	@CAREBUS_BIN_DIR=$(CURDIR)/$(BUILD)/bin CAREBUS_TOOLS_DIR=$(CURDIR)/$(BUILD)/tests/tools \
 	  CAREBUS_GEN_DIR=$(CURDIR)/$(GEN) \
-	  /usr/bin/python3 -m pytest -q -p no:cacheprovider -n $(PYTEST_JOBS) tests/integration $(PYTEST_ARGS)
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider -n $(PYTEST_JOBS) --dist loadgroup tests/integration $(PYTEST_ARGS)
 
 test-asan: deps
 	@$(MAKE) --no-print-directory $(BUILD_J) MODE=asan build

@@ -170,8 +170,10 @@ def _port_span():
     first, last = (10000, lo - 1) if lo > 12000 else (hi + 1, 65000)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    index = int(worker[2:]) if worker[2:].isdigit() else 0
-    size = (last - first + 1) // max(count, 1)
+    count = max(count, 1)
+    # A worker that replaces a crashed one gets the next id (gw2 of 2).
+    index = int(worker[2:]) % count if worker[2:].isdigit() else 0
+    size = (last - first + 1) // count
     return first + index * size, first + (index + 1) * size - 1
 
 

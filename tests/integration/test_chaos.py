@@ -10,10 +10,16 @@ availability")."""
 import sys
 from pathlib import Path
 
+import pytest
+
 import carebus_harness as h
 
 sys.path.insert(0, str(h.REPO / "tests" / "chaos"))
 import chaos  # noqa: E402
+
+# Kills and deadlines: one worker runs these one after another (Makefile,
+# --dist loadgroup), never two at once beside each other.
+pytestmark = pytest.mark.xdist_group("kill9")
 
 
 def test_chaos_short(session_tmp):

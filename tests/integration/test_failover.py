@@ -42,6 +42,10 @@ import pytest
 
 import carebus_harness as h
 
+# Kills and deadlines: one worker runs these one after another (Makefile,
+# --dist loadgroup), never two at once beside each other.
+pytestmark = pytest.mark.xdist_group("kill9")
+
 BURST = 10_000
 KILL_AT = 2_500  # answers before the primary dies
 

@@ -34,6 +34,10 @@ from test_sla_monitor import SLA_SNAPSHOT
 from test_survey_support import (answered_events, api_answer, open_ticket, requested_events,
                                  solve_ticket, survey_env, token_of, wait_requested)
 
+# Kills and deadlines: one worker runs these one after another (Makefile,
+# --dist loadgroup), never two at once beside each other.
+pytestmark = pytest.mark.xdist_group("kill9")
+
 CONSUMERS = ("router", "sla", "analytics", "courier", "survey")
 # The consumer's name in eventlog.leases and eventlog.offsets.
 CONSUMER_NAME = {"router": "router", "sla": "sla-monitor", "analytics": "analytics",
