@@ -167,11 +167,10 @@ bool db_reconnect_due(const db *d)
     return db_up(d) || !backoff_waiting(&d->reconnect, time_mono_ms());
 }
 
-int db_ensure(db *d)
+/* Opens the connection (d->conn NULL): 0, or -1 after logging a failure
+ * once and starting the backoff. */
+static int db_connect(db *d)
 {
-    if (db_up(d))
-        return 0;
-    db_mark_down(d);
     int64_t now = time_mono_ms();
     if (backoff_waiting(&d->reconnect, now))
         return -1;
@@ -208,9 +207,30 @@ int db_ensure(db *d)
         }
         d->migrated = true;
     }
-    log_info("connected to PostgreSQL at %s:%s", PQhost(c), PQport(c));
     d->logged_down = false;
     backoff_reset(&d->reconnect);
+    return 0;
+}
+
+int db_ensure(db *d)
+{
+    if (db_up(d))
+        return 0;
+    db_mark_down(d);
+    if (db_connect(d) != 0)
+        return -1;
+    log_info("connected to PostgreSQL at %s:%s", PQhost(d->conn), PQport(d->conn));
+    return 0;
+}
+
+int db_renew(db *d)
+{
+    if (!db_up(d) || PQtransactionStatus(d->conn) != PQTRANS_IDLE)
+        return -1;
+    db_mark_down(d);
+    if (db_connect(d) != 0)
+        return -1;
+    log_debug("renewed the connection to PostgreSQL at %s:%s", PQhost(d->conn), PQport(d->conn));
     return 0;
 }
 

@@ -49,6 +49,15 @@ int db_ensure(db *d);
 /* Whether db_ensure would try to connect now (or is up): false while the
  * backoff after a failed attempt runs. */
 bool db_reconnect_due(const db *d);
+/* Closes the connection, when up and outside a transaction, and opens a
+ * new one at once: libpq never shrinks the buffers of a connection, which
+ * a burst's big results and statements grow (a router catching up kept an
+ * 8 MiB read buffer), so a service renews it once the burst is over. The
+ * session's state goes with it (prepared statements, temporary tables:
+ * their users key them on the backend's pid). 0 when renewed; -1 when down
+ * or in a transaction (nothing done), or when the new connection failed
+ * (down: db_ensure retries, after its backoff). */
+int db_renew(db *d);
 void db_set_apply_migrations(db *d, bool on);
 bool db_up(const db *d);
 /* Marks the connection broken (after an I/O error seen by the caller). */

@@ -14,13 +14,18 @@
  * log, and given back at a clean stop.
  *
  * A consumer's batches come and go in bursts: once it has applied nothing
- * for a while, the memory the burst freed goes back to the system
- * (malloc_trim), so that a quiet service is as small as it started.
+ * for a while, its database connection is renewed (db_renew: libpq keeps
+ * the buffers the burst's results grew for the connection's life) and the
+ * memory the burst freed goes back to the system (malloc_trim), so that a
+ * quiet service is as small as it started. Once per idle period; it costs
+ * a connection (a few ms, logged).
  */
 #include "service.h"
 
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "config.h"
@@ -41,6 +46,19 @@ struct service_private {
     int64_t applied_at_ms; /* when it last moved; 0: trimmed since */
 };
 
+/* The process's resident memory in KiB (0 when unknown). */
+static long service_rss_kib(void)
+{
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%*s %ld", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    return pages * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 /* Gives the memory of the last burst back once the consumer is idle. */
 static void service_trim(struct service_private *sp, int64_t now)
 {
@@ -50,7 +68,13 @@ static void service_trim(struct service_private *sp, int64_t now)
         sp->applied_at_ms = now;
     } else if (sp->applied_at_ms && now - sp->applied_at_ms >= SERVICE_TRIM_IDLE_MS) {
         sp->applied_at_ms = 0;
+        long before = service_rss_kib();
+        int64_t t0 = time_mono_us();
+        bool renewed = db_renew(sp->pub.db) == 0;
         malloc_trim(0);
+        log_info("%s idle: %sfreed memory returned in %.1f ms, resident %ld -> %ld KiB",
+                 sp->pub.name, renewed ? "database connection renewed, " : "",
+                 (double)(time_mono_us() - t0) / 1000.0, before, service_rss_kib());
     }
 }
 
@@ -94,6 +118,9 @@ static int service_on_tick(loop *l, void *arg)
         return 0;
     int64_t now = time_mono_ms();
     service_trim(sp, now);
+    /* A renewal that failed leaves the connection down: db_ensure again. */
+    if (!db_up(s->db))
+        return 0;
     return partset_tick(s->parts, now);
 }
 

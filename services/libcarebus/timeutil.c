@@ -27,13 +27,18 @@ int64_t time_now_us(void)
     return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
 }
 
-int64_t time_mono_ms(void)
+int64_t time_mono_us(void)
 {
     struct timespec ts;
     int rc = clock_gettime(CLOCK_MONOTONIC, &ts);
     assert(rc == 0);
     (void)rc;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t time_mono_ms(void)
+{
+    return time_mono_us() / 1000;
 }
 
 /* The remainder of floor division, in [0, d). */

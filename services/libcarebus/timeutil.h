@@ -6,8 +6,10 @@
 #include <stdint.h>
 
 int64_t time_now_us(void);
-/* Monotonic milliseconds, for timers and backoff. */
+/* Monotonic milliseconds, for timers and backoff; microseconds, for
+ * durations. */
 int64_t time_mono_ms(void);
+int64_t time_mono_us(void);
 
 /* Parses "2026-11-23T09:00:00+07:00", "...Z", with optional fraction.
  * 0 or -1. */

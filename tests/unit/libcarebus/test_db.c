@@ -21,9 +21,15 @@
  * still until a test moves it, so that the window is the same on a
  * loaded machine or under valgrind.
  *
+ * db_renew gives a connection's buffers back: a new session (another
+ * backend, the old one's temporary tables gone), the read buffer a big
+ * result grew freed (malloc's count, where it keeps one: valgrind's
+ * malloc does not), and never in a transaction or while down.
+ *
  * Needs CAREBUS_TEST_PG (see tests/with-pg.sh); without it every test is
  * skipped. Run one test by name: test_db <name>.
  */
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -257,6 +263,69 @@ static void test_a_write_on_its_own_goes_by_the_writers_rules(void **state)
     db_destroy(&d);
 }
 
+/* The bytes malloc has handed out and not had back (0 when it keeps no
+ * count: valgrind's). */
+static size_t malloc_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+static void test_renew_frees_what_a_big_result_grew(void **state)
+{
+    (void)state;
+    if (!conninfo())
+        skip();
+    db *d = db_new(conninfo(), "test_db");
+    assert_non_null(d);
+    assert_int_equal(db_ensure(d), 0);
+    assert_int_equal(db_command(d, "CREATE TEMP TABLE renew_probe (x int)", 0, NULL), 0);
+    int pid = PQbackendPID(db_conn(d));
+    /* libpq reads the 8 MiB row whole: its read buffer grows to hold it. */
+    PGresult *r = db_exec(d, "SELECT repeat('x', 8 * 1024 * 1024)", 0, NULL);
+    assert_non_null(r);
+    PQclear(r);
+    size_t before = malloc_in_use();
+
+    assert_int_equal(db_renew(d), 0);
+    assert_true(db_up(d));
+    assert_int_not_equal(PQbackendPID(db_conn(d)), pid);
+    size_t after = malloc_in_use();
+    if (before > 0)
+        assert_true(after + 8 * 1024 * 1024 <= before);
+    /* A new session: what the old one made is gone, and it works. */
+    r = db_exec(d,
+                "SELECT count(*) FROM pg_class WHERE relname = 'renew_probe'"
+                " AND relpersistence = 't'",
+                0, NULL);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "0");
+    PQclear(r);
+    db_destroy(&d);
+}
+
+static void test_renew_leaves_a_transaction_and_a_down_connection(void **state)
+{
+    (void)state;
+    if (!conninfo())
+        skip();
+    db *d = db_new(conninfo(), "test_db");
+    assert_non_null(d);
+    assert_int_equal(db_ensure(d), 0);
+    int pid = PQbackendPID(db_conn(d));
+
+    assert_int_equal(db_begin_read(d), 0);
+    assert_int_equal(db_renew(d), -1);
+    assert_int_equal(PQbackendPID(db_conn(d)), pid);
+    assert_int_equal(db_commit(d), 0);
+
+    db_mark_down(d);
+    assert_int_equal(db_renew(d), -1);
+    assert_false(db_up(d));
+    assert_int_equal(db_ensure(d), 0);
+    db_destroy(&d);
+}
+
 static void test_an_invalid_bound_is_refused(void **state)
 {
     (void)state;
@@ -326,6 +395,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_write_on_its_own_goes_by_the_writers_rules),
         cmocka_unit_test(test_an_invalid_bound_is_refused),
         cmocka_unit_test(test_a_cancel_does_not_wait_for_the_server),
+        cmocka_unit_test(test_renew_frees_what_a_big_result_grew),
+        cmocka_unit_test(test_renew_leaves_a_transaction_and_a_down_connection),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
