@@ -15,7 +15,8 @@
 #      path: CAREBUS_ANALYTICS_REBUILD_LAG=0, so it applies the log through
 #      its consumer as it applies the bus), sla-monitor (a file clock set
 #      before the log's first event, so no timer fires: the figure is the
-#      consumer's) and survey. events/s = the events of the streams it
+#      consumer's) and survey; router too when named (CAREBUS_BENCH_CONSUMERS=router:
+#      the contacts and SLA events of the log). events/s = the events of the streams it
 #      reads / (process start -> every offset at the log's end); the peak
 #      (VmHWM) and resident memory (VmRSS) when caught up;
 #   3. a minute idle, then each one's resident memory again;
@@ -68,6 +69,7 @@ streams_of() {
     analytics) echo "ingest router sla survey" ;;
     sla-monitor) echo "ingest router sla" ;;
     survey) echo "router survey" ;;
+    router) echo "ingest sla" ;;
     esac
 }
 echo "2026-01-01T00:00:00+07:00" >"$work/sla-clock"
@@ -77,6 +79,7 @@ start() {
     busport=$(free_port)
     CAREBUS_PG="$pg" CAREBUS_LOG_LEVEL=warn CAREBUS_HTTP_ADDR=127.0.0.1 \
         CAREBUS_ANALYTICS_PORT=$port CAREBUS_SLA_PORT=$port CAREBUS_SURVEY_PORT=$port \
+        CAREBUS_ROUTER_PORT=$port CAREBUS_BUS_ROUTER="tcp://127.0.0.1:$busport" \
         CAREBUS_BUS_SLA="tcp://127.0.0.1:$busport" CAREBUS_BUS_SURVEY="tcp://127.0.0.1:$busport" \
         CAREBUS_ANALYTICS_REBUILD_LAG=0 CAREBUS_SLA_CLOCK="file:$work/sla-clock" \
         CAREBUS_SLA_CONFIG_DIR="$root/deploy/config" CAREBUS_SURVEY_SECRET=bench-secret-0123456789abcdef \
