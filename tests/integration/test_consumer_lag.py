@@ -14,6 +14,12 @@ The gauges are computed when scraped, from the committed offsets: a second
 test holds the router in a batch (a lock on the table its batch writes) and
 reads, on its standby, the lag that batch leaves, then zero at once after.
 
+Once the burst is over and a consumer has applied nothing for a while, it
+renews its database connection (libpq keeps the buffers a burst grew for
+the connection's life) and gives freed memory back: a fourth test sees each
+consumer's own session (application_name its name) become a new backend,
+and the next burst applied as the first.
+
 A partitioned consumer (sla-monitor) has an offset per partition and the
 same one gauge per stream: its furthest-behind partition's, owned by the
 instance scraped or not. A third test has two sla-monitors share the
@@ -96,6 +102,35 @@ def test_every_consumer_exposes_its_lag_and_it_returns_to_zero_after_a_burst(sta
 
         h.wait_until(f"{name}'s lag to return to zero", at_zero, h.scaled(30),
                      on_timeout=lambda: f"\n{lag(st, name)}")
+
+
+def test_an_idle_consumer_renews_its_connection_and_applies_the_next_burst(stack, pb2):
+    st = stack(*h.ALL_SERVICES)
+    events = S.random_log(pb2, seed=13, n_tickets=60)
+    halves = ({s: evs[:len(evs) // 2] for s, evs in events.items()},
+              {s: evs[len(evs) // 2:] for s, evs in events.items()})
+
+    def sessions(name):
+        return {r[0] for r in st.db.query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (CONSUMERS[name],))}
+
+    def burst(part):
+        for stream, evs in part.items():
+            S.append(st.db, stream, evs)
+        for name in CONSUMERS:
+            def at_zero():
+                got = lag(st, name)
+                return got and all(v == 0 for v in got.values())
+            h.wait_until(f"{name} to apply the burst", at_zero, h.scaled(120),
+                         on_timeout=lambda: f"\n{lag(st, name)}")
+
+    burst(halves[0])
+    before = {name: sessions(name) for name in CONSUMERS}
+    for name in CONSUMERS:
+        assert len(before[name]) == 1, (name, before[name])
+        h.wait_until(f"{name} to renew its connection once idle",
+                     lambda: sessions(name) and not sessions(name) & before[name], h.scaled(60))
+    burst(halves[1])
 
 
 def test_the_lag_is_true_when_scraped_while_the_holder_is_held_in_a_batch(stack):
