@@ -19,9 +19,14 @@
  * deliveries are given up, subscription.paused says why, and its messages
  * are reported failed.
  *
- * A batch that cannot be written goes back to the queue and is tried again
- * (the pump claims nothing meanwhile); the rows keep their leases.
+ * A batch that cannot be written is kept whole and written again, exactly
+ * as it was, before any newer outcome (the pump claims nothing meanwhile);
+ * the rows keep their leases. Never merged with newer outcomes: its first
+ * write may have committed (answer lost), and a subscription's share is
+ * the whole batch's, added when any of its deliveries is updated, so a
+ * share mixing committed outcomes with new ones would be added twice.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +53,7 @@ struct record {
     struct outcome *v; /* queued, oldest first */
     size_t n, cap;
     struct batch *inflight;
+    struct batch *held; /* not written (or its answer lost): written next, as it is */
     int tries;
 };
 
@@ -238,12 +244,6 @@ void record_add(courier *c, struct outcome *o)
     memset(o, 0, sizeof *o);
 }
 
-size_t record_pending(const courier *c)
-{
-    const struct record *r = c->record;
-    return r ? r->n : 0;
-}
-
 /* --- one batch ----------------------------------------------------------------------- */
 
 struct batch {
@@ -277,6 +277,12 @@ static void batch_destroy(struct batch *b)
     buf_release(&b->events);
     buf_release(&b->owners);
     free(b);
+}
+
+size_t record_pending(const courier *c)
+{
+    const struct record *r = c->record;
+    return r ? r->n + (r->held ? r->held->n : 0) : 0;
 }
 
 /* Each subscription's share of the batch, in its order. */
@@ -405,20 +411,26 @@ static struct batch *batch_take(courier *c)
     return b;
 }
 
-/* A batch that was not written goes back to the front of the queue. */
+/* A batch that was not written (or whose answer was lost) is held, to be
+ * written next exactly as it is (see the top). One batch is written at a
+ * time, so at most one is held. */
 static void batch_return(courier *c, struct batch *b)
 {
     struct record *r = c->record;
-    if (record_reserve(r, b->n) == 0) {
-        memmove(r->v + b->n, r->v, r->n * sizeof *r->v);
-        memcpy(r->v, b->v, b->n * sizeof *r->v);
-        r->n += b->n;
-        b->n = 0;
-    } else {
-        log_error("out of memory: %zu outcomes are lost; attempted again when their leases end",
-                  b->n);
+    assert(!r->held && "one batch is written at a time");
+    r->held = b;
+}
+
+/* The batch to write next: the held one, else the oldest outcomes. */
+static struct batch *batch_next(courier *c)
+{
+    struct record *r = c->record;
+    struct batch *b = r->held;
+    if (b) {
+        r->held = NULL;
+        return b;
     }
-    batch_destroy(b);
+    return batch_take(c);
 }
 
 /* --- pauses ------------------------------------------------------------------------ */
@@ -617,10 +629,10 @@ static void on_recorded(PGresult *res, void *arg)
 void record_send(courier *c)
 {
     struct record *r = c->record;
-    if (!r || !r->n || r->inflight || !c->dbq || !dbq_up(c->dbq))
+    if (!r || !record_pending(c) || r->inflight || !c->dbq || !dbq_up(c->dbq))
         return;
     const char *sql = rowset_stmt_sql(&record_sql);
-    struct batch *b = sql ? batch_take(c) : NULL;
+    struct batch *b = sql ? batch_next(c) : NULL;
     if (!b)
         return;
     const char *p[] = {buf_str(&b->outcomes), buf_str(&b->tallies),
@@ -636,8 +648,8 @@ int record_flush_sync(courier *c)
 {
     struct record *r = c->record;
     const char *sql = rowset_stmt_sql(&record_sql);
-    while (r && r->n && !r->inflight && sql && db_up(c->svc->db)) {
-        struct batch *b = batch_take(c);
+    while (r && record_pending(c) && !r->inflight && sql && db_up(c->svc->db)) {
+        struct batch *b = batch_next(c);
         if (!b)
             return -1;
         const char *p[] = {buf_str(&b->outcomes), buf_str(&b->tallies),
@@ -649,7 +661,7 @@ int record_flush_sync(courier *c)
             /* Their rows keep their leases: attempted again when those end. */
             log_warn("could not record %zu outcomes at exit (%s): their deliveries are "
                      "attempted again when their leases end",
-                     r->n,
+                     record_pending(c),
                      rc == DB_NOT_NOW ? "writes wait after a commit of unknown outcome"
                                       : "the write failed");
             return -1;
@@ -659,11 +671,11 @@ int record_flush_sync(courier *c)
         PQclear(res);
         batch_destroy(b);
     }
-    if (r && r->n && !r->inflight)
+    if (r && record_pending(c) && !r->inflight)
         log_warn("could not record %zu outcomes at exit (no database connection): their "
                  "deliveries are attempted again when their leases end",
-                 r->n);
-    return r && r->n ? -1 : 0;
+                 record_pending(c));
+    return r && record_pending(c) ? -1 : 0;
 }
 
 void record_destroy(courier *c)
@@ -673,6 +685,7 @@ void record_destroy(courier *c)
         return;
     for (size_t i = 0; i < r->n; i++)
         delivery_release(&r->v[i].d);
+    batch_destroy(r->held);
     free(r->v);
     free(r);
     c->record = NULL;

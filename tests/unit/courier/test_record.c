@@ -2,7 +2,8 @@
  *
  * A batch whose write committed but whose answer was lost is written again;
  * the second write must neither add the subscription's share a second time
- * nor leave the outcome uncounted. The lost answer is a real one: a
+ * nor leave the outcome uncounted, nor (outcomes arrived meanwhile) add
+ * its share again beside theirs. The lost answer is a real one: a
  * trigger holds the first write past the queue's deadline and survives the
  * cancel (it catches it), so the statement commits and the queue reports
  * it failed, as it does a commit cut while the standby is away.
@@ -27,6 +28,7 @@
 
 #define SUB_ID "5d1c8f0e-0000-4000-8000-000000000001"
 #define DELIVERY_ID "5d1c8f0e-0000-4000-8000-000000000002"
+#define DELIVERY2_ID "5d1c8f0e-0000-4000-8000-000000000004"
 #define CAUSE_ID "5d1c8f0e-0000-4000-8000-000000000003"
 #define SENT_SERIES                                                                                \
     "carebus_courier_deliveries_total{channel=\"webhook\",kind=\"webhook\",outcome=\"sent\"}"
@@ -65,9 +67,31 @@ static long long query_ll(db *d, const char *sql)
     return v;
 }
 
-static void test_a_batch_written_twice_counts_once(void **state)
+/* A webhook outcome of delivery id for the subscription. */
+static struct outcome outcome_of(const char *id, bool sent)
 {
-    (void)state;
+    int64_t now = time_now_us();
+    struct outcome o = {.n = 1,
+                        .outcome = sent ? "sent" : "failed",
+                        .status = sent ? "sent" : "failed",
+                        .http_status = sent ? 200 : 500};
+    snprintf(o.d.id, sizeof o.d.id, "%s", id);
+    snprintf(o.d.kind, sizeof o.d.kind, "webhook");
+    snprintf(o.d.subscription_id, sizeof o.d.subscription_id, "%s", SUB_ID);
+    if (!sent) {
+        snprintf(o.code, sizeof o.code, "http_500");
+        snprintf(o.error, sizeof o.error, "the endpoint answered 500");
+    }
+    o.started_us = now - 1000;
+    o.finished_us = now;
+    return o;
+}
+
+/* The sent outcome of DELIVERY_ID is written, committed and its answer
+ * lost; with `mixed`, a failed outcome of DELIVERY2_ID (same subscription)
+ * arrives while that first write runs. */
+static void run_lost_answer(bool mixed)
+{
     db *d = NULL;
     assert_int_equal(testdb_open("test_record", &d), 0);
     TESTDB_NEED(d);
@@ -78,7 +102,9 @@ static void test_a_batch_written_twice_counts_once(void **state)
         "INSERT INTO courier.deliveries (id, kind, subscription_id, cause_event_id, event_type,"
         " status, attempts, next_at, deadline, lease_until) VALUES ('" DELIVERY_ID "', 'webhook',"
         " '" SUB_ID "', '" CAUSE_ID "', 'ticket.created', 'sending', 0, now(),"
-        " now() + interval '1 hour', now() + interval '1 hour')",
+        " now() + interval '1 hour', now() + interval '1 hour'),"
+        " ('" DELIVERY2_ID "', 'webhook', '" SUB_ID "', '" CAUSE_ID "', 'ticket.updated',"
+        " 'sending', 0, now(), now() + interval '1 hour', now() + interval '1 hour')",
         /* The first write's end: held past the deadline, the cancel caught,
          * committed. */
         "CREATE TABLE public.test_record_held (at timestamptz)",
@@ -101,17 +127,15 @@ static void test_a_batch_written_twice_counts_once(void **state)
     assert_non_null(c.dbq);
     dbq_set_deadline(c.dbq, 200);
 
-    int64_t now = time_now_us();
-    struct outcome o = {.n = 1, .outcome = "sent", .status = "sent", .http_status = 200};
-    snprintf(o.d.id, sizeof o.d.id, "%s", DELIVERY_ID);
-    snprintf(o.d.kind, sizeof o.d.kind, "webhook");
-    snprintf(o.d.subscription_id, sizeof o.d.subscription_id, "%s", SUB_ID);
-    o.started_us = now - 1000;
-    o.finished_us = now;
+    struct outcome o = outcome_of(DELIVERY_ID, true);
     double sent0 = metrics_get(SENT_SERIES);
     double cancelled0 = metrics_get("carebus_dbq_cancelled_total");
     record_add(&c, &o);
     record_send(&c);
+    if (mixed) { /* queued behind the batch in flight */
+        struct outcome o2 = outcome_of(DELIVERY2_ID, false);
+        record_add(&c, &o2);
+    }
 
     struct run r = {.c = &c};
     int tick = loop_add_timer(l, 20, on_tick, &r);
@@ -130,8 +154,11 @@ static void test_a_batch_written_twice_counts_once(void **state)
     assert_int_equal(query_ll(d, "SELECT count(*) FROM courier.deliveries WHERE status = 'sent'"),
                      1);
     assert_int_equal(query_ll(d, "SELECT delivered FROM courier.subscriptions"), 1);
-    assert_int_equal(query_ll(d, "SELECT consecutive_failures FROM courier.subscriptions"), 0);
-    assert_int_equal(query_ll(d, "SELECT count(*) FROM courier.attempts"), 1);
+    assert_int_equal(query_ll(d, "SELECT failed FROM courier.subscriptions"), mixed);
+    assert_int_equal(query_ll(d, "SELECT consecutive_failures FROM courier.subscriptions"), mixed);
+    assert_int_equal(query_ll(d, "SELECT count(*) FROM courier.attempts"), 1 + mixed);
+    assert_int_equal(query_ll(d, "SELECT count(*) FROM courier.deliveries WHERE status = 'failed'"),
+                     mixed);
     assert_true(metrics_get(SENT_SERIES) == sent0 + 1);
 
     dbq_destroy(&c.dbq);
@@ -140,10 +167,26 @@ static void test_a_batch_written_twice_counts_once(void **state)
     testdb_close(&d);
 }
 
+static void test_a_batch_written_twice_counts_once(void **state)
+{
+    (void)state;
+    run_lost_answer(false);
+}
+
+/* The batch written again is the same batch: the outcome that arrived
+ * meanwhile is written apart, so the subscription's share of the first
+ * (already added) is not added again beside it. */
+static void test_a_batch_written_twice_is_not_mixed_with_newer_outcomes(void **state)
+{
+    (void)state;
+    run_lost_answer(true);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_batch_written_twice_counts_once),
+        cmocka_unit_test(test_a_batch_written_twice_is_not_mixed_with_newer_outcomes),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
