@@ -396,9 +396,7 @@ void db_commit_unknown(db *d)
     log_warn("writes on this connection wait %ld ms before the next transaction", ms);
 }
 
-/* A commit that waited for the standby went through: the writers'
- * back-off is forgotten. */
-static void db_commit_known(db *d)
+void db_commit_known(db *d)
 {
     if (!d->writes.delay_ms)
         return;

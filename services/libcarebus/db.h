@@ -147,6 +147,12 @@ bool db_backing_off(const db *d);
  * cut at the deadline, or its connection lost while it ran). Logs once. */
 void db_commit_unknown(db *d);
 
+/* A write on d committed, waiting for the standby, and went through: the
+ * writers' back-off is forgotten (the rule above, kept here once).
+ * db_commit calls it for its own commits; dbq for a write on a write
+ * queue that ended by itself within the deadline. */
+void db_commit_known(db *d);
+
 /* The clock of the writers' back-off, and of nothing else (commits are
  * bounded by time_mono_ms): now_ms() in monotonic ms, NULL for
  * time_mono_ms. For tests, whose clock stands still until they move it,

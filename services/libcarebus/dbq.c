@@ -20,15 +20,15 @@
  * is failed by dropping its connection, DB_CANCEL_WAIT_MS later.
  *
  * A queue with a deadline is a write queue, and keeps the writers' rule of
- * db.c on each connection's db: a statement whose outcome is unknown (cut
- * at the deadline, or its connection lost while it ran) arms the writers'
- * back-off (db_commit_unknown), and while it runs nothing is sent on that
- * connection: a statement queued then is refused (dbq_query's -1, as
- * db_begin's DB_NOT_NOW: nothing sent) and those already waiting are
- * failed, unless another connection can take them. XXX: the delay is never
- * forgotten here (a later outage starts at the last delay, at most 3.2 s):
- * db.c forgets it on a commit that proves the standby back, which one
- * extended-protocol statement cannot ask in the same round trip.
+ * db.c on each connection's db: a write that was sent and whose outcome is
+ * unknown (cut at the deadline, or its connection lost while it ran) arms
+ * the writers' back-off (db_commit_unknown), and while it runs no write is
+ * sent on that connection: a write queued then is refused (dbq_query's -1,
+ * as db_begin's DB_NOT_NOW: nothing sent) and those already waiting are
+ * failed, unless another connection can take them. Reads (dbq_read) go on,
+ * as db_begin_read's do, and their cut arms nothing. A write that ends by
+ * itself within the deadline has committed (it is its own transaction)
+ * and forgets the delay (db_commit_known).
  *
  * Connecting: the first attempt, in dbq_new, blocks (the service is
  * starting). A reconnect runs db_ensure on a thread of its own (at most one
@@ -66,6 +66,7 @@ struct dbq_item {
     char **params;
     dbq_fn fn;
     void *arg;
+    bool read; /* only reads (dbq_read): not held by the writers' back-off */
 };
 
 struct dbq_conn {
@@ -109,26 +110,35 @@ static bool conn_up(const struct dbq_conn *c)
     return c->conn && PQstatus(c->conn) == CONNECTION_OK;
 }
 
-/* Up, and its writers not backing off: it may be sent a statement. */
-static bool conn_ready(const struct dbq_conn *c)
+/* Whether a statement is held by the writers' back-off: a write on a
+ * write queue. */
+static bool item_writes(const dbq *q, const struct dbq_item *it)
 {
-    return conn_up(c) && !db_backing_off(c->db);
+    return q->deadline_ms && !it->read;
 }
 
-/* Whether some connection may be sent a statement (now or when free). */
-static bool dbq_ready(const dbq *q)
+/* Up, and (for a write) its writers not backing off: it may be sent the
+ * statement. */
+static bool conn_ready(const struct dbq_conn *c, bool write)
+{
+    return conn_up(c) && !(write && db_backing_off(c->db));
+}
+
+/* Whether some connection may be sent a statement, a write or not (now
+ * or when free). */
+static bool dbq_ready(const dbq *q, bool write)
 {
     for (size_t i = 0; i < q->nconns; i++)
-        if (conn_ready(&q->conns[i]))
+        if (conn_ready(&q->conns[i], write))
             return true;
     return false;
 }
 
-/* The statement in flight on c had an unknown outcome: on a write queue,
- * its writers back off (see the top). */
+/* The write in flight on c had an unknown outcome: its writers back off
+ * (see the top). */
 static void conn_outcome_unknown(struct dbq_conn *c)
 {
-    if (c->q->deadline_ms && c->inflight)
+    if (c->inflight && item_writes(c->q, c->inflight))
         db_commit_unknown(c->db);
 }
 
@@ -161,19 +171,42 @@ size_t dbq_size(const dbq *q)
     return q->nconns;
 }
 
-/* Calls back every statement not sent yet with NULL. */
-static void dbq_fail_waiting(dbq *q)
+/* Calls back with NULL every statement not sent yet (writes_only: every
+ * write). */
+static void dbq_fail_waiting(dbq *q, bool writes_only)
 {
     /* Detach first: a callback may queue new work (refused while down). */
-    struct dbq_item *it = q->head;
-    q->head = q->tail = NULL;
-    q->waiting = 0;
+    struct dbq_item *it = NULL, **last = &it, **pp = &q->head;
+    q->tail = NULL;
+    while (*pp) {
+        struct dbq_item *x = *pp;
+        if (!writes_only || item_writes(q, x)) {
+            *pp = x->next;
+            x->next = NULL;
+            *last = x;
+            last = &x->next;
+            q->waiting--;
+        } else {
+            q->tail = x;
+            pp = &x->next;
+        }
+    }
     while (it) {
         struct dbq_item *next = it->next;
         it->fn(NULL, it->arg);
         dbq_item_destroy(it);
         it = next;
     }
+}
+
+/* Fails the waiting statements no connection may take: all when none is
+ * up, the writes when every one that is up backs off. */
+static void dbq_fail_unsendable(dbq *q)
+{
+    if (!dbq_ready(q, false))
+        dbq_fail_waiting(q, false);
+    else if (!dbq_ready(q, true))
+        dbq_fail_waiting(q, true);
 }
 
 /* Calls back the connection's in-flight statement, if any, with NULL. */
@@ -203,8 +236,7 @@ static void conn_disconnect(struct dbq_conn *c)
         metrics_add("carebus_dbq_disconnects_total", 1);
     }
     conn_fail_inflight(c);
-    if (!dbq_ready(c->q))
-        dbq_fail_waiting(c->q);
+    dbq_fail_unsendable(c->q);
 }
 
 static int conn_on_io(loop *l, short revents, void *arg);
@@ -288,12 +320,39 @@ static int conn_flush(struct dbq_conn *c)
     return 0;
 }
 
-/* A free connection that may be sent a statement, or NULL. */
-static struct dbq_conn *dbq_free_conn(dbq *q)
+/* A free connection that may be sent a statement (a write or not), or
+ * NULL. */
+static struct dbq_conn *dbq_free_conn(dbq *q, bool write)
 {
     for (size_t i = 0; i < q->nconns; i++)
-        if (!q->conns[i].inflight && conn_ready(&q->conns[i]))
+        if (!q->conns[i].inflight && conn_ready(&q->conns[i], write))
             return &q->conns[i];
+    return NULL;
+}
+
+/* Takes the oldest waiting statement a free connection may be sent (a
+ * read may pass writes that wait for a connection whose writers do not
+ * back off), and that connection into *out; NULL when none. */
+static struct dbq_item *dbq_take(dbq *q, struct dbq_conn **out)
+{
+    if (!q->head || !dbq_free_conn(q, false))
+        return NULL;
+    struct dbq_item *prev = NULL;
+    for (struct dbq_item *it = q->head; it; prev = it, it = it->next) {
+        struct dbq_conn *c = dbq_free_conn(q, item_writes(q, it));
+        if (!c)
+            continue;
+        if (prev)
+            prev->next = it->next;
+        else
+            q->head = it->next;
+        if (q->tail == it)
+            q->tail = prev;
+        q->waiting--;
+        it->next = NULL;
+        *out = c;
+        return it;
+    }
     return NULL;
 }
 
@@ -301,13 +360,8 @@ static struct dbq_conn *dbq_free_conn(dbq *q)
 static void dbq_kick(dbq *q)
 {
     struct dbq_conn *c;
-    while (q->head && (c = dbq_free_conn(q))) {
-        struct dbq_item *it = q->head;
-        q->head = it->next;
-        if (!q->head)
-            q->tail = NULL;
-        q->waiting--;
-        it->next = NULL;
+    struct dbq_item *it;
+    while ((it = dbq_take(q, &c))) {
         c->inflight = it;
         c->sent_ms = time_mono_ms();
         c->cancelled = false;
@@ -316,7 +370,12 @@ static void dbq_kick(dbq *q)
                                               (const char *const *)it->params, NULL, NULL, 0);
         if (!ok) {
             if (PQstatus(c->conn) != CONNECTION_OK) {
+                /* Nothing was sent: its outcome is known (none), so the
+                 * writers do not back off for it. */
+                c->inflight = NULL;
                 conn_disconnect(c);
+                it->fn(NULL, it->arg);
+                dbq_item_destroy(it);
                 continue;
             }
             /* This statement alone could not be sent (e.g. out of memory). */
@@ -362,7 +421,8 @@ static int conn_on_io(loop *l, short revents, void *arg)
         c->inflight = NULL;
         c->result = NULL;
         if (c->cancelled) {
-            db_commit_unknown(c->db); /* only write queues cancel */
+            if (item_writes(q, it)) /* only write queues cancel */
+                db_commit_unknown(c->db);
             log_warn("a statement cancelled after %ld ms ended (%s): reported as failed",
                      q->deadline_ms,
                      res && PQresultStatus(res) != PGRES_FATAL_ERROR
@@ -373,13 +433,15 @@ static int conn_on_io(loop *l, short revents, void *arg)
         }
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         bool read_only = state && strcmp(state, "25006") == 0;
+        if (res && item_writes(q, it) &&
+            (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK))
+            db_commit_known(c->db); /* committed within the deadline */
         it->fn(res, it->arg);
         PQclear(res);
         dbq_item_destroy(it);
         if (!c->conn)
-            return 0; /* a callback's work broke the connection */
-        if (!dbq_ready(q))
-            dbq_fail_waiting(q); /* a cut statement: the writers back off */
+            return 0;           /* a callback's work broke the connection */
+        dbq_fail_unsendable(q); /* a cut write: the writers back off */
         if (read_only) {
             log_warn("PostgreSQL at %s:%s is read-only now; reconnecting to the primary",
                      PQhost(c->conn), PQport(c->conn));
@@ -486,7 +548,7 @@ void dbq_destroy(dbq **pq)
     }
     for (size_t i = 0; i < q->nconns; i++)
         conn_fail_inflight(&q->conns[i]);
-    dbq_fail_waiting(q);
+    dbq_fail_waiting(q, false);
     if (q->timer >= 0)
         loop_remove_timer(q->loop, q->timer);
     for (size_t i = 0; i < q->nconns; i++) {
@@ -515,7 +577,7 @@ void dbq_set_backoff_clock(dbq *q, int64_t (*now_ms)(void))
 
 static int dbq_push(dbq *q, struct dbq_item *it)
 {
-    if (!dbq_ready(q)) {
+    if (!dbq_ready(q, item_writes(q, it))) {
         dbq_item_destroy(it);
         return -1;
     }
@@ -529,11 +591,13 @@ static int dbq_push(dbq *q, struct dbq_item *it)
     return 0;
 }
 
-int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, dbq_fn fn, void *arg)
+static int dbq_queue(dbq *q, bool read, const char *sql, int nparams, const char *const *params,
+                     dbq_fn fn, void *arg)
 {
     struct dbq_item *it = calloc(1, sizeof *it);
     if (!it)
         return -1;
+    it->read = read;
     it->fn = fn;
     it->arg = arg;
     it->sql = strdup(sql);
@@ -548,6 +612,16 @@ int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, d
 fail:
     dbq_item_destroy(it);
     return -1;
+}
+
+int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, dbq_fn fn, void *arg)
+{
+    return dbq_queue(q, false, sql, nparams, params, fn, arg);
+}
+
+int dbq_read(dbq *q, const char *sql, int nparams, const char *const *params, dbq_fn fn, void *arg)
+{
+    return dbq_queue(q, true, sql, nparams, params, fn, arg);
 }
 
 int dbq_send(dbq *q, dbq_send_fn send, dbq_fn fn, void *arg)

@@ -53,6 +53,11 @@ void dbq_destroy(dbq **pq);
  * not called then: nothing was sent, try later). */
 int dbq_query(dbq *q, const char *sql, int nparams, const char *const *params, dbq_fn fn,
               void *arg);
+/* dbq_query for a statement that only reads: a write queue sends it while
+ * the connection's writers back off, and its cut (or its connection lost
+ * under it) does not make them back off. A statement that writes is a bug
+ * here (it would slip past the writers' rule). */
+int dbq_read(dbq *q, const char *sql, int nparams, const char *const *params, dbq_fn fn, void *arg);
 /* Queues a statement sent by send(conn, arg) when its turn comes. */
 int dbq_send(dbq *q, dbq_send_fn send, dbq_fn fn, void *arg);
 
@@ -63,10 +68,12 @@ int dbq_send(dbq *q, dbq_send_fn send, dbq_fn fn, void *arg);
  * synchronous standby with success (committed here, unconfirmed): a write
  * queue must not report that as done. For write queues, with
  * CAREBUS_SYNC_WAIT_MS (db_commit_wait_config); 0 (the default): none.
- * Such a statement, or one whose connection is lost while it runs, makes
+ * Such a write (sent), or one whose connection is lost while it runs, makes
  * that connection's writers back off as db_commit's cut does (db.h,
- * db_backing_off): statements queued meanwhile are refused, and those
- * waiting failed, unless another connection can take them. */
+ * db_backing_off): writes queued meanwhile are refused, and those waiting
+ * failed, unless another connection can take them; reads (dbq_read) go
+ * on. The next write that ends by itself within the deadline (it
+ * committed) forgets the delay (db_commit_known). */
 void dbq_set_deadline(dbq *q, long ms);
 
 /* db_set_backoff_clock for every connection of the queue (tests). */

@@ -440,10 +440,10 @@ static void on_lookup(PGresult *res, void *arg)
 static http_status lookup(struct web_req *w)
 {
     const char *p[] = {w->survey_id};
-    if (dbq_query(w->sv->web,
-                  "SELECT status, expires_at <= now() AS expired, ticket_id, customer_id, language,"
-                  " requested_event_id FROM survey.surveys WHERE id = $1",
-                  1, p, on_lookup, w) != 0) {
+    if (dbq_read(w->sv->web,
+                 "SELECT status, expires_at <= now() AS expired, ticket_id, customer_id, language,"
+                 " requested_event_id FROM survey.surveys WHERE id = $1",
+                 1, p, on_lookup, w) != 0) {
         reply_outcome(w, OUT_UNAVAILABLE);
         return HTTP_DONE;
     }

@@ -8,7 +8,8 @@
  * waiting, exactly once each. A statement past the queue's deadline is
  * cancelled and failed, the connection's writers back off (what waits is
  * failed, what comes is refused), and after the back-off the next one runs
- * on the same connection.
+ * on the same connection. Reads go on meanwhile, and a write that commits
+ * forgets the delay.
  * A reconnect to a server that takes the TCP connection and never answers
  * leaves the loop running meanwhile.
  *
@@ -43,7 +44,8 @@
 struct run {
     loop *l;
     dbq *q;
-    void *later; /* a job to queue once the backend is killed */
+    void *later;                 /* a job to queue once the backend is killed */
+    void (*step)(struct run *r); /* called after each result, until want */
     int want, done, failed;
     int order[16];            /* the tags of the results, in the order they came */
     int pids[16];             /* backend pids, by tag */
@@ -77,6 +79,8 @@ static void on_result(PGresult *res, void *arg)
     r->done++;
     if (r->done + 0 >= r->want)
         loop_stop(r->l);
+    else if (r->step)
+        r->step(r);
 }
 
 static int on_deadline(loop *l, void *arg)
@@ -96,18 +100,22 @@ static void run_until_done(struct run *r)
         fail_msg("only %d of %d statements answered within %d ms", r->done, r->want, DEADLINE_MS);
 }
 
-static void sleep_query(dbq *q, struct job *j, const char *seconds)
+#define SLEEP_SQL                                                                                  \
+    "SELECT $1::int, pg_backend_pid(), (extract(epoch FROM clock_timestamp()) * 1e6)::bigint,"     \
+    " pg_sleep($2::float8), (extract(epoch FROM clock_timestamp()) * 1e6)::bigint"
+
+/* Queues SLEEP_SQL, a write (dbq_query) or a read (dbq_read): dbq's rc. */
+static int sleep_queue(dbq *q, struct job *j, const char *seconds, bool read)
 {
     char tag[8];
     snprintf(tag, sizeof tag, "%d", j->tag);
     const char *params[] = {tag, seconds};
-    assert_int_equal(dbq_query(q,
-                               "SELECT $1::int, pg_backend_pid(),"
-                               " (extract(epoch FROM clock_timestamp()) * 1e6)::bigint,"
-                               " pg_sleep($2::float8),"
-                               " (extract(epoch FROM clock_timestamp()) * 1e6)::bigint",
-                               2, params, on_result, j),
-                     0);
+    return (read ? dbq_read : dbq_query)(q, SLEEP_SQL, 2, params, on_result, j);
+}
+
+static void sleep_query(dbq *q, struct job *j, const char *seconds)
+{
+    assert_int_equal(sleep_queue(q, j, seconds, false), 0);
 }
 
 static void test_pool_runs_at_once(void **state)
@@ -287,6 +295,62 @@ static void test_past_the_deadline_fails_and_the_writers_back_off(void **state)
     loop_destroy(&r.l);
 }
 
+/* After a cut, reads go on (the writers' back-off refuses writes only),
+ * and a write that commits by itself forgets the delay: the next cut
+ * starts again at the first one (100 ms), not at the doubled one. The
+ * steps run from the results' callbacks (one loop_run). */
+static void back_off_step(struct run *r)
+{
+    static struct job jobs[5];
+    for (int i = 0; i < 5; i++)
+        jobs[i] = (struct job){r, i};
+    switch (r->done) {
+    case 0: /* a write, cut */
+        sleep_query(r->q, &jobs[0], "5");
+        break;
+    case 1: /* backing off: a write is refused, a read runs */
+        assert_int_equal(r->failed, 1);
+        assert_int_equal(sleep_queue(r->q, &jobs[1], "0", false), -1);
+        assert_int_equal(sleep_queue(r->q, &jobs[1], "0", true), 0);
+        break;
+    case 2: /* after the first delay, a write goes through */
+        assert_int_equal(r->failed, 1);
+        testdb_clock_advance(100);
+        sleep_query(r->q, &jobs[2], "0");
+        break;
+    case 3: /* cut again */
+        assert_int_equal(r->failed, 1);
+        sleep_query(r->q, &jobs[3], "5");
+        break;
+    case 4: /* 100 ms again, not 200: the commit forgot the delay */
+        assert_int_equal(r->failed, 2);
+        assert_int_equal(sleep_queue(r->q, &jobs[4], "0", false), -1);
+        testdb_clock_advance(100);
+        assert_int_equal(sleep_queue(r->q, &jobs[4], "0", false), 0);
+        break;
+    default:
+        break;
+    }
+}
+
+static void test_reads_go_on_and_a_commit_forgets_the_back_off(void **state)
+{
+    (void)state;
+    if (!conninfo())
+        skip();
+    struct run r = {.l = loop_new(), .want = 5, .step = back_off_step};
+    r.q = dbq_new(r.l, conninfo(), "test_dbq");
+    assert_non_null(r.q);
+    dbq_set_deadline(r.q, 200);
+    dbq_set_backoff_clock(r.q, testdb_clock);
+    back_off_step(&r);
+    run_until_done(&r);
+    assert_int_equal(r.failed, 2);
+    assert_int_equal(r.order[1], 1); /* the read ran, during the back-off */
+    dbq_destroy(&r.q);
+    loop_destroy(&r.l);
+}
+
 struct mute {
     int listener;
     int accepted_open; /* 1: the loop took the connection while the connect waited */
@@ -352,6 +416,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_dead_connection_fails_its_statement_only),
         cmocka_unit_test(test_destroy_fails_what_is_left),
         cmocka_unit_test(test_past_the_deadline_fails_and_the_writers_back_off),
+        cmocka_unit_test(test_reads_go_on_and_a_commit_forgets_the_back_off),
         cmocka_unit_test(test_a_mute_server_does_not_hold_the_loop),
     };
     if (argc > 1)
