@@ -20,7 +20,8 @@
  * then cancelled (PQcancel, sent from a thread of its own: it opens a
  * connection and waits for the server without a timeout, and a host that
  * has vanished would hold the caller until TCP gives up; the bound
- * DB_CANCEL_WAIT_MS on the answer does not depend on it). PostgreSQL
+ * DB_CANCEL_WAIT_MS covers both the answer and the request: one not done
+ * by then drops the connection, which it could still cut). PostgreSQL
  * answers a cancel inside the wait with a WARNING ("canceling wait for
  * synchronous replication ... already committed locally") and a successful
  * COMMIT: the transaction stands here but the standby has not confirmed
@@ -50,8 +51,10 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backoff.h"
 #include "config.h"
@@ -338,37 +341,83 @@ int db_begin_local(db *d)
     return 0;
 }
 
+/* Shared by the caller and the thread: the last one to let go frees it. */
+struct db_cancel_req {
+    PGcancel *c;
+    atomic_bool done;
+    atomic_int refs;
+};
+
+static void db_cancel_unref(db_cancel_req *r)
+{
+    if (atomic_fetch_sub(&r->refs, 1) == 1) {
+        PQfreeCancel(r->c);
+        free(r);
+    }
+}
+
 /* The cancel request, on its own thread: PQcancel connects to the server
  * and waits for it to close, with no timeout of its own. */
 static void *db_cancel_thread(void *arg)
 {
-    PGcancel *c = arg;
+    db_cancel_req *r = arg;
     char err[256] = "";
-    if (!PQcancel(c, err, sizeof err))
+    if (!PQcancel(r->c, err, sizeof err))
         log_warn("could not ask PostgreSQL to cancel a statement: %.*s", (int)strcspn(err, "\n"),
                  err);
-    PQfreeCancel(c);
+    atomic_store(&r->done, true);
+    db_cancel_unref(r);
     return NULL;
 }
 
-int db_cancel(PGconn *conn)
+db_cancel_req *db_cancel_start(PGconn *conn)
 {
-    PGcancel *c = PQgetCancel(conn);
+    db_cancel_req *r = calloc(1, sizeof *r);
     pthread_attr_t attr;
     pthread_t t;
-    int rc = -1;
-    if (c && pthread_attr_init(&attr) == 0) {
+    bool started = false;
+    if (r && (r->c = PQgetCancel(conn)) && pthread_attr_init(&attr) == 0) {
+        atomic_init(&r->done, false);
+        atomic_init(&r->refs, 2);
         if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
-            pthread_create(&t, &attr, db_cancel_thread, c) == 0)
-            rc = 0;
+            pthread_create(&t, &attr, db_cancel_thread, r) == 0)
+            started = true;
         pthread_attr_destroy(&attr);
     }
-    if (rc != 0) {
+    if (!started) {
         log_warn("could not ask PostgreSQL to cancel a statement: %s",
-                 c ? "no thread to send it from" : "out of memory");
-        PQfreeCancel(c);
+                 r && r->c ? "no thread to send it from" : "out of memory");
+        if (r)
+            PQfreeCancel(r->c);
+        free(r);
+        return NULL;
     }
-    return rc;
+    return r;
+}
+
+bool db_cancel_done(const db_cancel_req *c)
+{
+    return atomic_load(&((db_cancel_req *)c)->done);
+}
+
+void db_cancel_release(db_cancel_req **pc)
+{
+    if (*pc)
+        db_cancel_unref(*pc);
+    *pc = NULL;
+}
+
+/* Waits for the request's thread at most until deadline (time_mono_ms):
+ * whether it is done. Blocks (db_commit's bounded wait). */
+static bool db_cancel_wait(const db_cancel_req *c, int64_t deadline)
+{
+    while (!db_cancel_done(c)) { /* bounded by the deadline */
+        if (time_mono_ms() >= deadline)
+            return false;
+        struct timespec pause = {.tv_nsec = 1000000};
+        nanosleep(&pause, NULL);
+    }
+    return true;
 }
 
 /* Waits until conn has a result (or the end of them) to read, at most
@@ -440,6 +489,7 @@ int db_commit(db *d)
     }
     int64_t deadline = time_mono_ms() + d->commit_wait_ms;
     bool cancelled = false, waited = false;
+    db_cancel_req *cancel = NULL;
     /* COMMIT's result, or the error that kept it from running. */
     PGresult *res = NULL;
     for (int i = 0; i < 16; i++) { /* the SELECT's and COMMIT's results, then NULL */
@@ -450,7 +500,7 @@ int db_commit(db *d)
             log_warn("COMMIT still waits after %ld ms (for the synchronous standby?): "
                      "cancelling it; the transaction may stand here unconfirmed",
                      d->commit_wait_ms);
-            if (db_cancel(d->conn) == 0) {
+            if ((cancel = db_cancel_start(d->conn))) {
                 deadline = time_mono_ms() + DB_CANCEL_WAIT_MS;
                 continue;
             }
@@ -459,6 +509,7 @@ int db_commit(db *d)
             log_error(w == 0 ? "the cancelled COMMIT did not end: dropping the connection"
                              : "lost the connection during COMMIT (its outcome is unknown)");
             PQclear(res);
+            db_cancel_release(&cancel);
             db_mark_down(d);
             db_commit_unknown(d);
             return -1;
@@ -476,6 +527,12 @@ int db_commit(db *d)
             PQclear(r);
         }
     }
+    /* A request still on its way could cut the connection's next
+     * statement: it is waited for, within the bound, or the connection
+     * goes with it (see db.h). Once the server has it, it cannot: a
+     * cancel that reaches a backend between statements is dropped there. */
+    bool in_transit = cancel && !db_cancel_wait(cancel, deadline);
+    db_cancel_release(&cancel);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     int rc = st == PGRES_COMMAND_OK ? 0 : -1;
     if (rc != 0) {
@@ -495,7 +552,13 @@ int db_commit(db *d)
         db_commit_known(d);
     }
     PQclear(res);
-    if (PQstatus(d->conn) != CONNECTION_OK || strcmp(d->sqlstate, DB_SQLSTATE_READ_ONLY) == 0)
+    if (in_transit) {
+        log_warn("the cancel request of a COMMIT is not done after %d ms: dropping the "
+                 "connection, which the request could still cut",
+                 DB_CANCEL_WAIT_MS);
+        db_mark_down(d);
+    } else if (PQstatus(d->conn) != CONNECTION_OK ||
+               strcmp(d->sqlstate, DB_SQLSTATE_READ_ONLY) == 0)
         db_mark_down(d);
     else if (PQtransactionStatus(d->conn) != PQTRANS_IDLE)
         db_rollback(d); /* the SELECT failed, so COMMIT did not run: nothing stands */

@@ -30,16 +30,30 @@ db *db_new(const char *conninfo, const char *application_name);
 #define DB_COMMIT_WAIT_MAX_MS 600000
 int db_commit_wait_config(long *ms);
 
-/* Asks the server to cancel what conn runs now (PQcancel: a short
- * connection of its own), from a detached thread, so that the caller (a
- * loop) is never held by it: a server that does not answer the request,
- * or a host that has vanished, holds only that thread, until TCP gives up.
- * Does not block. 0 when the request is on its way (its failure is logged
- * by the thread), or -1 after logging. A cancelled
- * statement that has not ended DB_CANCEL_WAIT_MS later is given up with
- * its connection (db_commit, dbq's deadline). */
+/* A cancel request on its way: db_cancel_start asks the server to cancel
+ * what conn runs now (PQcancel: a short connection of its own) from a
+ * detached thread, so that the caller (a loop) is never held by it: a
+ * server that does not answer the request, or a host that has vanished,
+ * holds only that thread, until TCP gives up. Does not block. NULL after
+ * logging when it could not start (its failure later is logged by the
+ * thread).
+ *
+ * Until db_cancel_done, the request may still reach the server, and hit
+ * whatever the connection runs next: nothing is sent on conn meanwhile. A
+ * cancelled statement that ends before its request is done (it ended by
+ * itself, or the request is slow), or has not ended DB_CANCEL_WAIT_MS
+ * later, is given up with its connection (db_commit, dbq's deadline): a
+ * request still on its way would cut the next statement, a COMMIT waiting
+ * for the standby above all, which would then succeed unconfirmed. */
 #define DB_CANCEL_WAIT_MS 5000
-int db_cancel(PGconn *conn);
+typedef struct db_cancel_req db_cancel_req;
+db_cancel_req *db_cancel_start(PGconn *conn);
+/* Whether the request's thread is done: the server took the request (or
+ * it failed). */
+bool db_cancel_done(const db_cancel_req *c);
+/* Forgets the request (NULLs *pc; NULL is fine). Does not block: a thread
+ * still running frees its share when it ends. */
+void db_cancel_release(db_cancel_req **pc);
 void db_destroy(db **pdb);
 
 /* Connects if down. 0 when up, -1 when still down (it does not retry within

@@ -14,10 +14,16 @@
  * whichever server is the primary now.
  *
  * The deadline: the tick cancels a statement in flight for longer
- * (db_cancel: PQcancel from a thread of its own, so a server that has
+ * (db_cancel_start: PQcancel from a thread of its own, so a server that has
  * vanished does not hold the loop) and marks it, so that whatever result
  * comes back is delivered as NULL; one whose cancel is not answered either
- * is failed by dropping its connection, DB_CANCEL_WAIT_MS later.
+ * is failed by dropping its connection, DB_CANCEL_WAIT_MS later. Until the
+ * cancel request is done (its thread has handed it to the server), the
+ * connection takes no statement, even when the cut one has ended: a
+ * request still on its way would cut the next one (a commit waiting for the
+ * standby would then succeed unconfirmed), while one the server has is
+ * dropped there if the backend is between statements. A request not done
+ * DB_CANCEL_WAIT_MS after the deadline drops the connection.
  *
  * A queue with a deadline is a write queue, and keeps the writers' rule of
  * db.c on each connection's db: a write that was sent and whose outcome is
@@ -78,6 +84,7 @@ struct dbq_conn {
     PGresult *result;          /* the in-flight statement's result, until NULL */
     int64_t sent_ms;           /* time_mono_ms() when the in-flight one was sent */
     bool cancelled;            /* it outlived the deadline: delivered as NULL */
+    db_cancel_req *cancel;     /* its cancel request, while it may be on its way */
     int wake;                  /* eventfd: the connecting thread is done */
     bool connecting;           /* the thread runs: db is its own */
     int connect_rc;            /* its db_ensure's, read once it is done */
@@ -108,6 +115,12 @@ static void dbq_item_destroy(struct dbq_item *it)
 static bool conn_up(const struct dbq_conn *c)
 {
     return c->conn && PQstatus(c->conn) == CONNECTION_OK;
+}
+
+/* No statement in flight, and no cancel request on its way. */
+static bool conn_free(const struct dbq_conn *c)
+{
+    return !c->inflight && !c->cancel;
 }
 
 /* Whether a statement is held by the writers' back-off: a write on a
@@ -161,7 +174,7 @@ size_t dbq_pending(const dbq *q)
 bool dbq_busy(const dbq *q)
 {
     for (size_t i = 0; i < q->nconns; i++)
-        if (conn_up(&q->conns[i]) && !q->conns[i].inflight)
+        if (conn_up(&q->conns[i]) && conn_free(&q->conns[i]))
             return false;
     return true;
 }
@@ -216,6 +229,7 @@ static void conn_fail_inflight(struct dbq_conn *c)
     c->inflight = NULL;
     PQclear(c->result);
     c->result = NULL;
+    db_cancel_release(&c->cancel);
     if (it) {
         it->fn(NULL, it->arg);
         dbq_item_destroy(it);
@@ -325,7 +339,7 @@ static int conn_flush(struct dbq_conn *c)
 static struct dbq_conn *dbq_free_conn(dbq *q, bool write)
 {
     for (size_t i = 0; i < q->nconns; i++)
-        if (!q->conns[i].inflight && conn_ready(&q->conns[i], write))
+        if (conn_free(&q->conns[i]) && conn_ready(&q->conns[i], write))
             return &q->conns[i];
     return NULL;
 }
@@ -420,6 +434,10 @@ static int conn_on_io(loop *l, short revents, void *arg)
         PGresult *res = c->result;
         c->inflight = NULL;
         c->result = NULL;
+        /* Its cancel request still on its way could cut the next statement
+         * sent on c: c takes none until the request is done (the tick). */
+        if (c->cancel && db_cancel_done(c->cancel))
+            db_cancel_release(&c->cancel);
         if (c->cancelled) {
             if (item_writes(q, it)) /* only write queues cancel */
                 db_commit_unknown(c->db);
@@ -468,9 +486,25 @@ static void conn_check_deadline(struct dbq_conn *c)
         log_warn("a statement still runs after %ld ms (waiting for the synchronous standby?): "
                  "cancelling it",
                  q->deadline_ms);
-        (void)db_cancel(c->conn);
+        c->cancel = db_cancel_start(c->conn);
     } else if (c->cancelled && age >= q->deadline_ms + DB_CANCEL_WAIT_MS) {
         log_error("a cancelled statement did not end: dropping its connection");
+        conn_disconnect(c);
+    }
+}
+
+/* The cancel request of a statement that has ended: c is free once it is
+ * done, and dropped when it is not within DB_CANCEL_WAIT_MS (see the top). */
+static void conn_check_cancel(struct dbq_conn *c)
+{
+    if (!c->cancel || c->inflight)
+        return;
+    if (db_cancel_done(c->cancel)) {
+        db_cancel_release(&c->cancel);
+    } else if (time_mono_ms() - c->sent_ms >= c->q->deadline_ms + DB_CANCEL_WAIT_MS) {
+        log_error("a cancel request is not done %d ms after its statement's deadline: dropping "
+                  "the connection, which it could still cut",
+                  DB_CANCEL_WAIT_MS);
         conn_disconnect(c);
     }
 }
@@ -485,8 +519,10 @@ static int dbq_on_tick(loop *l, void *arg)
             conn_connect_start(c);
         else if (PQstatus(c->conn) != CONNECTION_OK)
             conn_disconnect(c);
-        else
+        else {
             conn_check_deadline(c);
+            conn_check_cancel(c);
+        }
     }
     dbq_kick(q);
     metrics_set("carebus_dbq_pending", (double)dbq_pending(q));

@@ -62,7 +62,7 @@ int dbq_read(dbq *q, const char *sql, int nparams, const char *const *params, db
 int dbq_send(dbq *q, dbq_send_fn send, dbq_fn fn, void *arg);
 
 /* Bounds each statement's time in flight: one still running after ms is
- * cancelled (db_cancel) and its callback gets NULL, as for a broken
+ * cancelled (db_cancel_start) and its callback gets NULL, as for a broken
  * connection, whatever the cancel leaves: its outcome is unknown to the
  * caller. PostgreSQL answers a cancel inside a commit's wait for the
  * synchronous standby with success (committed here, unconfirmed): a write

@@ -6,10 +6,18 @@
  */
 #include "testdb.h"
 
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static char testdb_admin[512]; /* CAREBUS_TEST_PG */
@@ -144,4 +152,139 @@ int testdb_slow_commit(db *d)
         if (db_command(d, sql[i], 0, NULL) != 0)
             return -1;
     return 0;
+}
+
+/* testdb_proxy: the pairs it forwards, and the cancel requests it holds. */
+#define PROXY_MAX 8
+struct testdb_proxy {
+    int listener, port, upstream_port;
+    int fd[2 * PROXY_MAX]; /* pairs: client, server; -1 free */
+    int held[PROXY_MAX];   /* cancel requests kept unanswered */
+    atomic_int nheld;
+    atomic_bool stop;
+    pthread_t thread;
+    char conninfo[512];
+};
+
+static void testdb_proxy_accept(struct testdb_proxy *p)
+{
+    int a = accept(p->listener, NULL, NULL);
+    if (a < 0)
+        return;
+    unsigned char head[8];
+    struct pollfd w = {.fd = a, .events = POLLIN};
+    if (poll(&w, 1, 5000) != 1 || recv(a, head, sizeof head, MSG_PEEK | MSG_WAITALL) != 8) {
+        close(a);
+        return;
+    }
+    /* CancelRequest: length 16, code 1234 5678. */
+    if (head[3] == 16 && head[4] == 0x04 && head[5] == 0xd2 && head[6] == 0x16 && head[7] == 0x2e) {
+        if (p->nheld < PROXY_MAX)
+            p->held[p->nheld++] = a;
+        else
+            close(a);
+        return;
+    }
+    int b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in up = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)p->upstream_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (b < 0 || connect(b, (struct sockaddr *)&up, sizeof up) != 0) {
+        close(a);
+        if (b >= 0)
+            close(b);
+        return;
+    }
+    for (int i = 0; i < PROXY_MAX; i++)
+        if (p->fd[2 * i] < 0) {
+            p->fd[2 * i] = a;
+            p->fd[2 * i + 1] = b;
+            return;
+        }
+    close(a);
+    close(b);
+}
+
+static void *testdb_proxy_run(void *arg)
+{
+    struct testdb_proxy *p = arg;
+    while (!atomic_load(&p->stop)) { /* bounded by the test's stop */
+        struct pollfd f[1 + 2 * PROXY_MAX];
+        f[0] = (struct pollfd){.fd = p->listener, .events = POLLIN};
+        for (int i = 0; i < 2 * PROXY_MAX; i++)
+            f[1 + i] = (struct pollfd){.fd = p->fd[i], .events = POLLIN};
+        if (poll(f, 1 + 2 * PROXY_MAX, 50) <= 0)
+            continue;
+        if (f[0].revents & POLLIN)
+            testdb_proxy_accept(p);
+        for (int i = 0; i < 2 * PROXY_MAX; i++) {
+            if (p->fd[i] < 0 || !(f[1 + i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char buf[8192];
+            ssize_t n = recv(p->fd[i], buf, sizeof buf, 0);
+            int peer = p->fd[i ^ 1];
+            if (n <= 0 || send(peer, buf, (size_t)n, MSG_NOSIGNAL) != n) {
+                close(p->fd[i]);
+                close(peer);
+                p->fd[i] = p->fd[i ^ 1] = -1;
+            }
+        }
+    }
+    return NULL;
+}
+
+testdb_proxy *testdb_proxy_start(const char *conninfo)
+{
+    const char *at = conninfo ? strstr(conninfo, "port=") : NULL;
+    struct testdb_proxy *p = at ? calloc(1, sizeof *p) : NULL;
+    if (!p)
+        return NULL;
+    p->upstream_port = atoi(at + 5);
+    for (int i = 0; i < 2 * PROXY_MAX; i++)
+        p->fd[i] = -1;
+    atomic_init(&p->stop, false);
+    p->listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    if (p->listener < 0 || bind(p->listener, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(p->listener, 8) != 0 ||
+        getsockname(p->listener, (struct sockaddr *)&a, &alen) != 0 ||
+        pthread_create(&p->thread, NULL, testdb_proxy_run, p) != 0) {
+        fprintf(stderr, "testdb: could not start the proxy\n");
+        if (p->listener >= 0)
+            close(p->listener);
+        free(p);
+        return NULL;
+    }
+    p->port = ntohs(a.sin_port);
+    snprintf(p->conninfo, sizeof p->conninfo, "%s port=%d sslmode=disable gssencmode=disable",
+             conninfo, p->port);
+    return p;
+}
+
+const char *testdb_proxy_conninfo(const testdb_proxy *p)
+{
+    return p->conninfo;
+}
+
+int testdb_proxy_held(const testdb_proxy *p)
+{
+    return p->nheld;
+}
+
+void testdb_proxy_stop(testdb_proxy **pp)
+{
+    struct testdb_proxy *p = *pp;
+    if (!p)
+        return;
+    atomic_store(&p->stop, true);
+    pthread_join(p->thread, NULL);
+    for (int i = 0; i < 2 * PROXY_MAX; i++)
+        if (p->fd[i] >= 0)
+            close(p->fd[i]);
+    for (int i = 0; i < p->nheld; i++)
+        close(p->held[i]); /* the cancel's thread ends */
+    close(p->listener);
+    free(p);
+    *pp = NULL;
 }

@@ -54,6 +54,19 @@ void testdb_clock_advance(int64_t ms);
  * (dbq_set_backoff_clock). */
 int64_t testdb_clock(void);
 
+/* A TCP proxy to the server of conninfo (a key=value conninfo with
+ * port=, on 127.0.0.1) that forwards connections and holds cancel requests
+ * unanswered: a cancel stays on its way, as over a slow or broken network,
+ * until the proxy stops. NULL when it cannot start (said on stderr). */
+typedef struct testdb_proxy testdb_proxy;
+testdb_proxy *testdb_proxy_start(const char *conninfo);
+/* conninfo through the proxy (the proxy's storage). */
+const char *testdb_proxy_conninfo(const testdb_proxy *p);
+/* The cancel requests held so far. */
+int testdb_proxy_held(const testdb_proxy *p);
+/* Stops it (NULLs *p): its connections close, the held requests too. */
+void testdb_proxy_stop(testdb_proxy **p);
+
 /* In a test: skips it when there is no database (d NULL). */
 #define TESTDB_NEED(d)                                                                             \
     do {                                                                                           \

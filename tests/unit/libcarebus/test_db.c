@@ -14,8 +14,10 @@
  * A write outside a transaction (db_write) goes by the same rules, in a
  * transaction of its own.
  *
- * The cancel itself (PQcancel) is sent from a thread: db_cancel returns
- * while a server that never answers the request still holds it.
+ * The cancel itself (PQcancel) is sent from a thread: db_cancel_start returns
+ * while a server that never answers the request still holds it; a COMMIT
+ * that ends while its request is still on its way (a proxy holds it)
+ * drops its connection, which the request could still cut.
  *
  * The back-off's clock is the test's (db_set_backoff_clock): it stands
  * still until a test moves it, so that the window is the same on a
@@ -335,8 +337,8 @@ static void test_an_invalid_bound_is_refused(void **state)
     assert_null(d);
 }
 
-/* A server that takes TCP connections and never answers. db_cancel must
- * not wait for it: the cancel request reaches it while db_cancel has
+/* A server that takes TCP connections and never answers. db_cancel_start must
+ * not wait for it: the cancel request reaches it while db_cancel_start has
  * already returned (before the change, db_cancel waited for the server to
  * close, for ever here; the alarm ends such a run). */
 static void test_a_cancel_does_not_wait_for_the_server(void **state)
@@ -356,7 +358,8 @@ static void test_a_cancel_does_not_wait_for_the_server(void **state)
     assert_non_null(conn);
     assert_true(PQsocket(conn) >= 0);
     alarm(60);
-    assert_int_equal(db_cancel(conn), 0);
+    db_cancel_req *cancel = db_cancel_start(conn);
+    assert_non_null(cancel);
     alarm(0);
     /* The request arrives on one of the two connections accepted (the
      * other is conn's own): a CancelRequest of 16 bytes. */
@@ -384,7 +387,33 @@ static void test_a_cancel_does_not_wait_for_the_server(void **state)
     for (int i = 0; i < 2; i++)
         close(p[i].fd); /* the thread's PQcancel ends */
     close(l);
+    db_cancel_release(&cancel);
     PQfinish(conn);
+}
+
+/* A COMMIT cut at the bound whose cancel request is still on its way when
+ * the COMMIT ends (the proxy holds the request): the request could cut the
+ * connection's next statement, so the connection is dropped once
+ * DB_CANCEL_WAIT_MS has passed without it being done (before the change,
+ * it was kept, and the next statement sent at once). */
+static void test_a_cancel_on_its_way_drops_the_connection(void **state)
+{
+    (void)state;
+    if (!conninfo())
+        skip();
+    testdb_proxy *p = testdb_proxy_start(conninfo());
+    assert_non_null(p);
+    setenv("CAREBUS_SYNC_WAIT_MS", "200", 1);
+    db *d = db_new(testdb_proxy_conninfo(p), "test_db");
+    unsetenv("CAREBUS_SYNC_WAIT_MS");
+    assert_non_null(d);
+    assert_int_equal(db_ensure(d), 0);
+    assert_int_equal(testdb_slow_commit(d), 0);
+    assert_int_equal(testdb_cut_commit(d), 0);
+    assert_int_equal(testdb_proxy_held(p), 1);
+    assert_false(db_up(d));
+    db_destroy(&d);
+    testdb_proxy_stop(&p);
 }
 
 int main(int argc, char **argv)
@@ -397,6 +426,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_cancel_does_not_wait_for_the_server),
         cmocka_unit_test(test_renew_frees_what_a_big_result_grew),
         cmocka_unit_test(test_renew_leaves_a_transaction_and_a_down_connection),
+        cmocka_unit_test(test_a_cancel_on_its_way_drops_the_connection),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -36,6 +36,7 @@
 
 #include "dbq.h"
 #include "loop.h"
+#include "metrics.h"
 #include "testdb.h"
 #include "timeutil.h"
 
@@ -351,6 +352,38 @@ static void test_reads_go_on_and_a_commit_forgets_the_back_off(void **state)
     loop_destroy(&r.l);
 }
 
+/* A cut statement that ends by itself while its cancel request is still on
+ * its way: the connection takes no statement meanwhile (the request would
+ * cut it), and is dropped when the request is not done DB_CANCEL_WAIT_MS
+ * after the deadline. The read queued behind is never sent on it. */
+static void test_a_cancel_on_its_way_holds_the_connection(void **state)
+{
+    (void)state;
+    if (!conninfo())
+        skip();
+    testdb_proxy *p = testdb_proxy_start(conninfo());
+    assert_non_null(p);
+    const char *ci = testdb_proxy_conninfo(p);
+    struct run r = {.l = loop_new(), .want = 2};
+    dbq *q = dbq_new(r.l, ci, "test_dbq");
+    assert_non_null(q);
+    assert_true(dbq_up(q));
+    dbq_set_deadline(q, 200);
+    double drops0 = metrics_get("carebus_dbq_disconnects_total");
+    struct job cut = {&r, 0}, read = {&r, 1};
+    sleep_query(q, &cut, "1"); /* cut at 200 ms, ends by itself at 1 s */
+    assert_int_equal(sleep_queue(q, &read, "0", true), 0);
+    run_until_done(&r);
+    /* Both failed: the cut one as cut, the read unsent when the connection
+     * was dropped (before the change, it ran on it at once). */
+    assert_int_equal(r.failed, 2);
+    assert_true(metrics_get("carebus_dbq_disconnects_total") == drops0 + 1);
+    assert_int_equal(testdb_proxy_held(p), 1);
+    testdb_proxy_stop(&p);
+    dbq_destroy(&q);
+    loop_destroy(&r.l);
+}
+
 struct mute {
     int listener;
     int accepted_open; /* 1: the loop took the connection while the connect waited */
@@ -417,6 +450,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_destroy_fails_what_is_left),
         cmocka_unit_test(test_past_the_deadline_fails_and_the_writers_back_off),
         cmocka_unit_test(test_reads_go_on_and_a_commit_forgets_the_back_off),
+        cmocka_unit_test(test_a_cancel_on_its_way_holds_the_connection),
         cmocka_unit_test(test_a_mute_server_does_not_hold_the_loop),
     };
     if (argc > 1)
