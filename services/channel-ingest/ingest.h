@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "asset.h"
 #include "auth.h"
 #include "await.h"
 #include "dbq.h"
@@ -48,8 +49,13 @@ typedef struct ingest {
 /* The route table (routes.c). */
 extern const struct http_route ingest_routes[];
 extern const size_t ingest_routes_count;
+/* Files carried in the binary (assets/: the OpenAPI document). */
+extern const struct asset channel_ingest_assets[];
+extern const size_t channel_ingest_assets_count;
 
 /* Handlers, one file per endpoint family. */
+http_status front_get(http_req *r, void *arg);             /* front.c */
+http_status front_openapi(http_req *r, void *arg);         /* front.c */
 http_status messages_post(http_req *r, void *arg);         /* messages.c */
 http_status readback_event_get(http_req *r, void *arg);    /* readback.c */
 http_status feed_get(http_req *r, void *arg);              /* feed.c */

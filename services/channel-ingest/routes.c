@@ -10,6 +10,8 @@
 #include "webhook.h"
 
 const struct http_route ingest_routes[] = {
+    {"GET", "/", front_get, SCOPE_PUBLIC},
+    {"GET", "/openapi.yaml", front_openapi, SCOPE_PUBLIC},
     {"POST", "/v1/messages", messages_post, SCOPE_INGEST},
     {"GET", "/v1/events", feed_get, SCOPE_READ},
     {"GET", "/v1/events/:id", readback_event_get, SCOPE_READ},

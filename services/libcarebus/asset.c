@@ -30,6 +30,7 @@ const char *asset_type(const char *name)
         {".svg", "image/svg+xml"},
         {".html", "text/html; charset=utf-8"},
         {".json", "application/json"},
+        {".yaml", "application/yaml"},
     };
     const char *dot = name ? strrchr(name, '.') : NULL;
     for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
@@ -40,7 +41,12 @@ const char *asset_type(const char *name)
 
 void asset_reply(http_req *r, const struct asset *table, size_t n)
 {
-    const struct asset *a = asset_find(table, n, http_param(r, "name"));
+    asset_reply_named(r, table, n, http_param(r, "name"));
+}
+
+void asset_reply_named(http_req *r, const struct asset *table, size_t n, const char *name)
+{
+    const struct asset *a = asset_find(table, n, name);
     if (!a) {
         http_reply_error(r, 404, "not_found", NULL, "no such file");
         return;

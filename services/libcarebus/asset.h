@@ -24,12 +24,14 @@ struct asset {
 const struct asset *asset_find(const struct asset *table, size_t n, const char *name);
 
 /* The Content-Type for a file name by its extension (.js, .css, .svg,
- * .html, .json; anything else is text/plain). */
+ * .html, .json, .yaml; anything else is text/plain). */
 const char *asset_type(const char *name);
 
 /* Answers r with the asset named by the route's ":name" parameter: 200
  * with its type, ETag (revalidated on every use), 304 when If-None-Match names
  * its ETag, 404 otherwise. */
 void asset_reply(http_req *r, const struct asset *table, size_t n);
+/* The same for the asset called name (a route without ":name"). */
+void asset_reply_named(http_req *r, const struct asset *table, size_t n, const char *name);
 
 #endif
