@@ -372,7 +372,7 @@ static consumer_apply_fn consumer_handler(const consumer *c, const event *ev)
 
 /* c's part of a transaction, in the open one: its events' handlers
  * (consumer_run_event, from consumer_run_start), then its flush, its
- * lease's fence, its emitted events and its offsets (consumer_run_end),
+ * its emitted events and its offsets (consumer_run_close, consumer_seal),
  * moved in next. upto NULL: each event is the next of its stream (seq =
  * offset + 1). Else they are the partition's own of a read that covered
  * each stream k from at most its offset up to upto[k] (consumer_round):
@@ -410,52 +410,78 @@ static batch_result consumer_run_event(consumer *c, consumer_txn *tx, uint64_t *
     return BATCH_OK;
 }
 
-/* flush: whether c's flush runs here (its events' part ran handlers, and
- * no round flushed them together: consumer_apply_round). */
-static batch_result consumer_run_end(consumer *c, consumer_txn *tx, uint64_t *next,
-                                     const uint64_t *upto, size_t n, bool flush)
+/* The end of c's part of a transaction, before its seal: its offsets
+ * moved over upto (when given), and its own flush run when flush (its
+ * events' part ran handlers, and no round flushed them together:
+ * consumer_apply_round). */
+static batch_result consumer_run_close(consumer *c, consumer_txn *tx, uint64_t *next,
+                                       const uint64_t *upto, bool flush)
 {
     for (size_t k = 0; upto && k < c->nstreams; k++)
         if (upto[k] > next[k])
             next[k] = upto[k];
     if (flush && c->flush && c->flush(tx, c->arg) == CONSUMER_RETRY)
         return BATCH_DATA;
-    int fenced = c->lease ? lease_fence(c->lease, c->db) : 0;
-    if (fenced < 0)
-        return BATCH_DATA;
-    if (fenced) {
-        log_info("%s: lease taken over: rolling back a batch of %zu events", c->name, n);
-        return BATCH_DOWN;
-    }
-    if (tx->nemitted && eventlog_append(c->db, c->output, tx->emitted, tx->nemitted) != 0)
-        return BATCH_DATA;
-    for (size_t k = 0; k < c->nstreams; k++) {
-        if (next[k] == c->streams[k].offset)
-            continue; /* neither an event nor upto moved it */
-        int rc = eventlog_offset_advance(c->db, c->name, c->streams[k].name, c->streams[k].offset,
-                                         next[k]);
-        if (rc == 1) {
-            log_info("another instance advanced %s's offset on \"%s\": reloading", c->name,
-                     c->streams[k].name);
-            return BATCH_DOWN;
-        }
-        if (rc != 0)
-            return BATCH_DATA;
-    }
     return BATCH_OK;
 }
 
-/* The whole of c's part of a transaction (see consumer_run_start). */
-static batch_result consumer_run(consumer *c, consumer_txn *tx, uint64_t *next, event **evs,
-                                 size_t n, const uint64_t *upto)
+/* The seal of a transaction that cs[0..n) applied together (one consumer,
+ * or the members of a round), each closed (consumer_run_close) in its rtx
+ * and next: each fenced by its own lease's token, in one statement; their
+ * emitted events appended; and their offsets advanced from where each had
+ * them, in one statement. nev: the events applied, for the log. BATCH_OK;
+ * BATCH_DOWN when a lease was taken over (it is dropped) or another
+ * instance moved an offset; BATCH_DATA when the database failed. */
+static batch_result consumer_seal(consumer *const *cs, size_t n, size_t nev)
 {
-    consumer_run_start(c, tx, next);
+    db *d = cs[0]->db;
+    lease *ls[CONSUMER_SHARED_MAX];
+    size_t nl = 0, na = 0;
+    for (size_t i = 0; i < n; i++)
+        if (cs[i]->lease)
+            ls[nl++] = cs[i]->lease;
+    int fenced = nl ? lease_fence_all(ls, nl, d) : 0;
+    if (fenced < 0)
+        return BATCH_DATA;
+    if (fenced) {
+        log_info("%s: lease taken over: rolling back a batch of %zu events", cs[0]->name, nev);
+        return BATCH_DOWN;
+    }
+    struct eventlog_advance *adv = malloc(n * CONSUMER_MAX_STREAMS * sizeof *adv);
+    if (!adv)
+        return BATCH_DATA;
+    batch_result r = BATCH_OK;
+    for (size_t i = 0; i < n && r == BATCH_OK; i++) {
+        consumer *c = cs[i];
+        if (c->rtx.nemitted && eventlog_append(d, c->output, c->rtx.emitted, c->rtx.nemitted) != 0)
+            r = BATCH_DATA;
+        for (size_t k = 0; k < c->nstreams; k++)
+            if (c->next[k] != c->streams[k].offset) /* an event or upto moved it */
+                adv[na++] = (struct eventlog_advance){c->name, c->streams[k].name,
+                                                      c->streams[k].offset, c->next[k]};
+    }
+    int rc = r == BATCH_OK ? eventlog_offsets_advance(d, adv, na) : -1;
+    free(adv);
+    if (rc == 1) {
+        log_info("another instance advanced an offset of %s%s: reloading", cs[0]->name,
+                 n > 1 ? " or of the partitions applied with it" : "");
+        return BATCH_DOWN;
+    }
+    return rc == 0 ? BATCH_OK : BATCH_DATA;
+}
+
+/* The whole of c's part of a transaction (see consumer_run_start), in
+ * its rtx and next. */
+static batch_result consumer_run(consumer *c, event **evs, size_t n, const uint64_t *upto)
+{
+    consumer_run_start(c, &c->rtx, c->next);
     for (size_t i = 0; i < n; i++) {
-        batch_result r = consumer_run_event(c, tx, next, evs[i], upto);
+        batch_result r = consumer_run_event(c, &c->rtx, c->next, evs[i], upto);
         if (r != BATCH_OK)
             return r;
     }
-    return consumer_run_end(c, tx, next, upto, n, n > 0);
+    batch_result r = consumer_run_close(c, &c->rtx, c->next, upto, n > 0);
+    return r == BATCH_OK ? consumer_seal(&c, 1, n) : r;
 }
 
 /* c's part of a transaction that did not commit (rolled back, or its
@@ -484,23 +510,21 @@ static void consumer_committed(consumer *c, consumer_txn *tx, const uint64_t *ne
 /* Applies events in one transaction (evs, n and upto as consumer_run's). */
 static batch_result consumer_apply(consumer *c, event **evs, size_t n, const uint64_t *upto)
 {
-    uint64_t next[CONSUMER_MAX_STREAMS];
-    consumer_txn tx;
     if (consumer_begin(c, c->db) != 0)
         return BATCH_DOWN;
-    batch_result r = consumer_run(c, &tx, next, evs, n, upto);
+    batch_result r = consumer_run(c, evs, n, upto);
     if (r != BATCH_OK) {
         db_rollback(c->db);
-        consumer_undo(c, &tx);
+        consumer_undo(c, &c->rtx);
         return r == BATCH_DATA && db_up(c->db) ? BATCH_DATA : BATCH_DOWN;
     }
     if (db_commit(c->db) != 0) {
         /* The outcome is unknown: reload the offsets before going on. */
         c->held_off = true;
-        consumer_undo(c, &tx);
+        consumer_undo(c, &c->rtx);
         return BATCH_DOWN;
     }
-    consumer_committed(c, &tx, next, n);
+    consumer_committed(c, &c->rtx, c->next, n);
     return BATCH_OK;
 }
 
@@ -591,40 +615,57 @@ static bool consumer_precedes(const consumer *c, const event *a, const event *b)
 
 /* The members' shares of a round (consumer_round) in one transaction,
  * each fenced by its own lease in it and its offsets advanced from where
- * it had them: one commit rather than one per partition. The members'
+ * it had them: one commit rather than one per partition, and one
+ * statement for all their leases' holds, one for their fences and one
+ * for their offsets (consumer_seal), not one each. The members'
  * handlers run in the chunk's order, an event that several members take
  * (one of every partition) by each of them in turn; then, when they share
  * their flush and its argument (the partitions of one service), the flush
  * once for the whole round, in the transaction part of the first member
  * that ran handlers: it writes what they all staged with one run of each
  * of its statements, in the order each partition would have applied its
- * own (members with flushes of their own each flush their part). 0 when it committed; 1 when it was
- * rolled back, nothing of it standing (the members then apply one by one); -1 when its commit's
- * outcome is unknown (each member reads its offsets again). */
+ * own (members with flushes of their own each flush their part). 0 when
+ * it committed; 1 when it was rolled back, nothing of it standing (the
+ * members then apply one by one); -1 when its commit's outcome is unknown
+ * (each member reads its offsets again). */
 static int consumer_apply_round(consumer **cs, size_t nc, const bool *go)
 {
-    size_t first = 0, end = 0;
+    size_t first = 0, n = 0;
     while (!go[first] || !cs[first]->moves)
         first++;
     db *d = cs[first]->db;
-    if (consumer_begin(cs[first], d) != 0)
+    /* The members, and their leases held from the start, each row by its
+     * own token, in one statement (lease_hold_all). */
+    consumer *mem[CONSUMER_SHARED_MAX];
+    lease *ls[CONSUMER_SHARED_MAX];
+    size_t nl = 0;
+    for (size_t m = first; m < nc; m++) {
+        if (!go[m] || !cs[m]->moves)
+            continue;
+        assert(cs[m]->db == d && "the members of a shared catch-up share their connection");
+        mem[n++] = cs[m];
+        if (cs[m]->lease)
+            ls[nl++] = cs[m]->lease;
+    }
+    int begun = db_begin(d);
+    if (begun != 0) {
+        cs[first]->held_off = true;
         return 1;
+    }
+    if (nl && (lease_limit_txn(ls[0], d) != 0 || lease_hold_all(ls, nl, d) != 0)) {
+        db_rollback(d);
+        return 1;
+    }
     batch_result r = BATCH_OK;
     consumer *flusher = NULL; /* the member whose part a shared flush writes in */
     bool shared = true;       /* one flush for the round */
-    for (size_t m = first; m < nc; m++) {
-        consumer *c = cs[m];
-        if (!go[m] || !c->moves)
-            continue;
-        assert(c->db == d && "the members of a shared catch-up share their connection");
-        shared = shared && c->flush == cs[first]->flush && c->arg == cs[first]->arg;
-        if (m != first && c->lease && lease_hold(c->lease, d) != 0) {
-            r = BATCH_DATA;
-            break;
-        }
+    size_t nev = 0;
+    for (size_t i = 0; i < n; i++) {
+        consumer *c = mem[i];
+        shared = shared && c->flush == mem[0]->flush && c->arg == mem[0]->arg;
         consumer_run_start(c, &c->rtx, c->next);
         c->at = 0;
-        end = m + 1; /* its rtx is set */
+        nev += c->nsel;
         if (!flusher && c->nsel)
             flusher = c;
     }
@@ -632,33 +673,31 @@ static int consumer_apply_round(consumer **cs, size_t nc, const bool *go)
      * members' next ones, applied by every member that takes it. */
     while (r == BATCH_OK) {
         const event *ev = NULL;
-        for (size_t m = first; m < end; m++) {
-            const consumer *c = cs[m];
-            if (go[m] && c->moves && c->at < c->nsel &&
-                (!ev || consumer_precedes(c, c->sel[c->at], ev)))
+        for (size_t i = 0; i < n; i++) {
+            const consumer *c = mem[i];
+            if (c->at < c->nsel && (!ev || consumer_precedes(c, c->sel[c->at], ev)))
                 ev = c->sel[c->at];
         }
         if (!ev)
             break;
-        for (size_t m = first; m < end && r == BATCH_OK; m++) {
-            consumer *c = cs[m];
-            if (go[m] && c->moves && c->at < c->nsel && c->sel[c->at] == ev)
+        for (size_t i = 0; i < n && r == BATCH_OK; i++) {
+            consumer *c = mem[i];
+            if (c->at < c->nsel && c->sel[c->at] == ev)
                 r = consumer_run_event(c, &c->rtx, c->next, c->sel[c->at++], c->to);
         }
     }
     if (r == BATCH_OK && shared && flusher && flusher->flush &&
         flusher->flush(&flusher->rtx, flusher->arg) == CONSUMER_RETRY)
         r = BATCH_DATA;
-    for (size_t m = first; m < end && r == BATCH_OK; m++) {
-        consumer *c = cs[m];
-        if (go[m] && c->moves)
-            r = consumer_run_end(c, &c->rtx, c->next, c->to, c->nsel, !shared && c->nsel);
+    for (size_t i = 0; i < n && r == BATCH_OK; i++) {
+        consumer *c = mem[i];
+        r = consumer_run_close(c, &c->rtx, c->next, c->to, !shared && c->nsel);
     }
+    if (r == BATCH_OK)
+        r = consumer_seal(mem, n, nev);
     int commit = r == BATCH_OK ? db_commit(d) : (db_rollback(d), 1);
-    for (size_t m = first; m < end; m++) {
-        consumer *c = cs[m];
-        if (!go[m] || !c->moves)
-            continue;
+    for (size_t i = 0; i < n; i++) {
+        consumer *c = mem[i];
         if (commit == 0) {
             consumer_committed(c, &c->rtx, c->next, c->nsel);
         } else if (r == BATCH_OK) {

@@ -84,6 +84,7 @@ struct db {
     long commit_wait_ms;
     int64_t (*backoff_now)(void); /* the writers' back-off's clock */
     char sqlstate[6];
+    uint64_t round_trips; /* statements sent (db_round_trips) */
 };
 
 int db_commit_wait_config(long *ms)
@@ -150,6 +151,11 @@ void db_mark_down(db *d)
         PQfinish(d->conn);
         d->conn = NULL;
     }
+}
+
+uint64_t db_round_trips(const db *d)
+{
+    return d->round_trips;
 }
 
 PGconn *db_conn(db *d)
@@ -243,6 +249,7 @@ static PGresult *db_exec_as(db *d, const char *sql, int nparams, const char *con
     d->sqlstate[0] = '\0';
     if (!db_up(d))
         return NULL;
+    d->round_trips++;
     PGresult *r = PQexecParams(d->conn, sql, nparams, NULL, params, lengths, formats, format);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
@@ -480,6 +487,7 @@ int db_commit(db *d)
     if (!db_up(d))
         return -1;
     bool probe = PQtransactionStatus(d->conn) == PQTRANS_INTRANS;
+    d->round_trips++;
     if (!PQsendQuery(d->conn, probe ? DB_COMMIT_SQL : "COMMIT")) {
         log_error("could not send COMMIT: %.*s", (int)strcspn(PQerrorMessage(d->conn), "\n"),
                   PQerrorMessage(d->conn));
@@ -569,6 +577,7 @@ void db_rollback(db *d)
 {
     if (!db_up(d))
         return;
+    d->round_trips++;
     PGresult *r = PQexec(d->conn, "ROLLBACK");
     PQclear(r);
     if (PQstatus(d->conn) != CONNECTION_OK)

@@ -80,6 +80,12 @@ void db_mark_down(db *d);
 /* Borrowed; NULL while down. */
 PGconn *db_conn(db *d);
 
+/* The statements this connection sent through db's calls (db_exec and its
+ * kin, BEGIN, COMMIT, ROLLBACK), each one round trip, since db_new: for
+ * tests and diagnostics that count what a unit of work costs. Not those
+ * sent straight on db_conn (channel-ingest's non-blocking side). */
+uint64_t db_round_trips(const db *d);
+
 /* Runs a parameterised statement (text parameters, NULL for SQL NULL).
  * Returns the result when its status is COMMAND_OK or TUPLES_OK, else logs
  * the error, clears it and returns NULL (and marks the connection down if the

@@ -427,8 +427,9 @@ event *eventlog_event_row(const PGresult *r, int row, int c_payload, int c_datak
     bool keyed = !PQgetisnull(r, row, c_datakey);
     const uint8_t *pay = (const uint8_t *)PQgetvalue(r, row, c_payload);
     size_t len = (size_t)PQgetlength(r, row, c_payload);
-    int opened = datakey_open(pay, len, keyed ? (const uint8_t *)PQgetvalue(r, row, c_datakey) : NULL,
-                              keyed ? (size_t)PQgetlength(r, row, c_datakey) : 0, scratch);
+    int opened =
+        datakey_open(pay, len, keyed ? (const uint8_t *)PQgetvalue(r, row, c_datakey) : NULL,
+                     keyed ? (size_t)PQgetlength(r, row, c_datakey) : 0, scratch);
     return opened < 0    ? NULL
            : opened == 1 ? event_unpack((const uint8_t *)scratch->data, scratch->len)
                          : event_unpack(pay, len);
@@ -503,25 +504,52 @@ int eventlog_offset_get(db *d, const char *consumer, const char *stream, uint64_
     return 0;
 }
 
+#define O(f) ROWSET_AT(struct eventlog_advance, f)
+static const struct rowset_col eventlog_advance_cols[] = {
+    {"consumer", "text", ROWSET_STR, O(consumer)},
+    {"stream", "text", ROWSET_STR, O(stream)},
+    {"from_seq", "bigint", ROWSET_U64, O(from)},
+    {"to_seq", "bigint", ROWSET_U64, O(to)},
+};
+#undef O
+static const rowset_table eventlog_advances = {"eventlog.offsets", eventlog_advance_cols,
+                                               ROWSET_COUNT(eventlog_advance_cols), NULL};
+
+/* Each offset moves only from where it was: from 0 the row may not exist
+ * yet; otherwise it must hold `from`. n: the offsets moved. */
+static rowset_stmt eventlog_advance_sql = ROWSET_STMT(
+    eventlog_advances,
+    "WITH x AS (SELECT * FROM {@rows $1 x}),"
+    " u AS (UPDATE eventlog.offsets o SET seq = x.to_seq, updated_at = now() FROM x"
+    "        WHERE x.from_seq <> 0 AND o.consumer = x.consumer AND o.stream = x.stream"
+    "          AND o.seq = x.from_seq RETURNING 1),"
+    " i AS (INSERT INTO eventlog.offsets AS o (consumer, stream, seq)"
+    "        SELECT consumer, stream, to_seq FROM x WHERE from_seq = 0"
+    "        ON CONFLICT (consumer, stream) DO UPDATE SET seq = excluded.seq, updated_at = now()"
+    "        WHERE o.seq = 0 RETURNING 1)"
+    " SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i) AS n");
+
+int eventlog_offsets_advance(db *d, const struct eventlog_advance *a, size_t n)
+{
+    if (!n)
+        return 0;
+    rowset w;
+    rowset_init(&w, &eventlog_advances, NULL);
+    for (size_t i = 0; i < n; i++)
+        rowset_add(&w, &a[i]);
+    const char *json = rowset_json(&w), *sql = rowset_stmt_sql(&eventlog_advance_sql);
+    PGresult *r = json && sql ? db_exec(d, sql, 1, &json) : NULL;
+    rowset_release(&w);
+    if (!r)
+        return -1;
+    int rc = strtoull(db_value(r, 0, "n"), NULL, 10) == n ? 0 : 1;
+    PQclear(r);
+    return rc;
+}
+
 int eventlog_offset_advance(db *d, const char *consumer, const char *stream, uint64_t from,
                             uint64_t to)
 {
-    char from_s[24], to_s[24];
-    snprintf(from_s, sizeof from_s, "%" PRIu64, from);
-    snprintf(to_s, sizeof to_s, "%" PRIu64, to);
-    const char *params[] = {consumer, stream, from_s, to_s};
-    /* From 0 the row may not exist yet; otherwise it must hold `from`. */
-    PGresult *r = db_exec(d,
-                          from == 0 ? "INSERT INTO eventlog.offsets AS o (consumer, stream, seq)"
-                                      " VALUES ($1, $2, $4) ON CONFLICT (consumer, stream)"
-                                      " DO UPDATE SET seq = excluded.seq, updated_at = now()"
-                                      " WHERE o.seq = $3"
-                                    : "UPDATE eventlog.offsets SET seq = $4, updated_at = now()"
-                                      " WHERE consumer = $1 AND stream = $2 AND seq = $3",
-                          4, params);
-    if (!r)
-        return -1;
-    int rc = strcmp(PQcmdTuples(r), "1") == 0 ? 0 : 1;
-    PQclear(r);
-    return rc;
+    struct eventlog_advance a = {consumer, stream, from, to};
+    return eventlog_offsets_advance(d, &a, 1);
 }

@@ -149,5 +149,14 @@ int eventlog_last_seq(db *d, const char *stream, uint64_t *out);
 int eventlog_offset_get(db *d, const char *consumer, const char *stream, uint64_t *out);
 int eventlog_offset_advance(db *d, const char *consumer, const char *stream, uint64_t from,
                             uint64_t to);
+/* eventlog_offset_advance of several offsets (of one consumer's streams,
+ * or of several partitions': consumer.h) in one statement: 0 when every
+ * one advanced, 1 when one or more did not (another instance moved it:
+ * roll back the whole and reload), -1 on error. */
+struct eventlog_advance {
+    const char *consumer, *stream;
+    uint64_t from, to;
+};
+int eventlog_offsets_advance(db *d, const struct eventlog_advance *a, size_t n);
 
 #endif

@@ -33,6 +33,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "rowset.h"
 
 /* How long acquiring or renewing waits for the row's lock. */
 #define LEASE_LOCK_TIMEOUT "SET LOCAL lock_timeout = '200ms'"
@@ -190,51 +191,111 @@ int lease_limit_txn(const lease *l, db *d)
     return db_command(d, sql, 0, NULL);
 }
 
+/* The rows of a set of leases, for one statement: each lease's key, the
+ * token it holds, and its length. */
+struct lease_row {
+    const char *consumer, *owner;
+    int part, ms;
+    int64_t token;
+};
+
+#define R(f) ROWSET_AT(struct lease_row, f)
+static const struct rowset_col lease_cols[] = {
+    {"consumer", "text", ROWSET_STR, R(consumer)},
+    {"part", "int", ROWSET_INT, R(part)},
+    {"owner", "text", ROWSET_STR, R(owner)},
+    {"token", "bigint", ROWSET_I64, R(token)},
+    {"ms", "int", ROWSET_INT, R(ms)},
+};
+#undef R
+static const rowset_table lease_rows = {"eventlog.leases", lease_cols, ROWSET_COUNT(lease_cols),
+                                        NULL};
+
+/* The held leases of ls as a batch ({@rows $1 x}), NULL when out of
+ * memory; *held gets how many. The caller releases w. */
+static const char *lease_batch(rowset *w, lease *const *ls, size_t n, size_t *held)
+{
+    rowset_init(w, &lease_rows, NULL);
+    *held = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ls[i]->held)
+            continue;
+        struct lease_row row = {ls[i]->consumer, ls[i]->owner, atoi(ls[i]->part), ls[i]->ms,
+                                ls[i]->token};
+        rowset_add(w, &row);
+        (*held)++;
+    }
+    return rowset_json(w);
+}
+
+/* No verdict here: a row that is not ours any more is left alone (the new
+ * holder goes on), and lease_fence refuses the commit. Rows locked in
+ * their key's order, whoever locks several. */
+static rowset_stmt lease_hold_sql =
+    ROWSET_STMT(lease_rows, "SELECT l.part FROM eventlog.leases l, {@rows $1 x}"
+                            " WHERE l.consumer = x.consumer AND l.part = x.part"
+                            " AND l.owner = x.owner AND l.token = x.token"
+                            " ORDER BY l.consumer, l.part FOR NO KEY UPDATE OF l");
+
+int lease_hold_all(lease *const *ls, size_t n, db *d)
+{
+    rowset w;
+    size_t held;
+    const char *json = lease_batch(&w, ls, n, &held);
+    const char *sql = rowset_stmt_sql(&lease_hold_sql);
+    int rc = 0;
+    if (held) {
+        PGresult *r = json && sql ? db_exec(d, sql, 1, &json) : NULL;
+        rc = r ? 0 : -1;
+        PQclear(r);
+    }
+    rowset_release(&w);
+    return rc;
+}
+
 int lease_hold(lease *l, db *d)
 {
-    if (!l->held)
-        return 0;
-    char token[24];
-    snprintf(token, sizeof token, "%" PRId64, l->token);
-    const char *p[] = {l->consumer, l->owner, token, l->part};
-    /* No verdict here: a row that is not ours any more is left alone (the
-     * new holder goes on), and lease_fence refuses the commit. */
-    PGresult *r = db_exec(d,
-                          "SELECT token FROM eventlog.leases WHERE consumer = $1 AND part = $4::int"
-                          " AND owner = $2 AND token = $3 FOR NO KEY UPDATE",
-                          4, p);
-    if (!r)
+    return lease_hold_all(&l, 1, d);
+}
+
+/* The check and the renewal in one: the rows stay locked until the
+ * transaction ends, and the renewal commits with the work or not at all
+ * (see the header). */
+static rowset_stmt lease_fence_sql = ROWSET_STMT(
+    lease_rows,
+    "UPDATE eventlog.leases l"
+    " SET expires_at = greatest(l.expires_at, clock_timestamp() + x.ms * interval '1 ms')"
+    " FROM {@rows $1 x} WHERE l.consumer = x.consumer AND l.part = x.part"
+    " AND l.owner = x.owner AND l.token = x.token RETURNING l.consumer, l.part");
+
+int lease_fence_all(lease *const *ls, size_t n, db *d)
+{
+    rowset w;
+    size_t held;
+    const char *json = lease_batch(&w, ls, n, &held);
+    const char *sql = rowset_stmt_sql(&lease_fence_sql);
+    PGresult *r = held && json && sql ? db_exec(d, sql, 1, &json) : NULL;
+    rowset_release(&w);
+    if (held && !r)
         return -1;
+    int refused = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool ours = false;
+        for (int k = 0; ls[i]->held && k < PQntuples(r) && !ours; k++)
+            ours = strcmp(db_value(r, k, "consumer"), ls[i]->consumer) == 0 &&
+                   strcmp(db_value(r, k, "part"), ls[i]->part) == 0;
+        if (!ours) {
+            lease_drop(ls[i]);
+            refused = 1;
+        }
+    }
     PQclear(r);
-    return 0;
+    return refused;
 }
 
 int lease_fence(lease *l, db *d)
 {
-    if (!l->held)
-        return 1;
-    char token[24], ms[16];
-    snprintf(token, sizeof token, "%" PRId64, l->token);
-    snprintf(ms, sizeof ms, "%d", l->ms);
-    const char *p[] = {l->consumer, l->owner, token, ms, l->part};
-    /* The check and the renewal in one: the row stays locked until the
-     * transaction ends, and the renewal commits with the work or not at
-     * all (see the header). */
-    PGresult *r = db_exec(d,
-                          "UPDATE eventlog.leases"
-                          " SET expires_at = greatest(expires_at,"
-                          "                           clock_timestamp() + $4::int * interval '1 ms')"
-                          " WHERE consumer = $1 AND part = $5::int"
-                          " AND owner = $2 AND token = $3 RETURNING token",
-                          5, p);
-    if (!r)
-        return -1;
-    int n = PQntuples(r);
-    PQclear(r);
-    if (n == 1)
-        return 0;
-    lease_drop(l);
-    return 1;
+    return lease_fence_all(&l, 1, d);
 }
 
 void lease_release(lease *l, db *d)

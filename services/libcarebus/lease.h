@@ -68,6 +68,15 @@ int lease_fence(lease *l, db *d);
  * lease_fence then refuses the commit. 0 or -1 (the database failed). */
 int lease_hold(lease *l, db *d);
 
+/* lease_hold and lease_fence for several leases (the partitions of a
+ * consumer that one transaction applies together: partset.h), each
+ * checked against its own token, in one statement each. lease_fence_all:
+ * 0 when every one is still ours (each renewed); 1 when one or more was
+ * taken over (or is not held): those are dropped, the others stay held
+ * (roll back, and let each commit alone); -1 when the database failed. */
+int lease_hold_all(lease *const *ls, size_t n, db *d);
+int lease_fence_all(lease *const *ls, size_t n, db *d);
+
 /* Right after BEGIN of a transaction that lease_fence will check: a
  * holder that stalls inside it (SIGSTOP, a paused VM) would keep its row
  * locks, and its successor would wait on them for ever; PostgreSQL ends

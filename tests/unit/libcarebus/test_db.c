@@ -12,7 +12,8 @@
  * standby (it wrote, at a synchronous_commit that waits) forgets the
  * back-off: a read-only, local or asynchronous one leaves it to double.
  * A write outside a transaction (db_write) goes by the same rules, in a
- * transaction of its own.
+ * transaction of its own. Each statement sent counts one round trip
+ * (db_round_trips).
  *
  * The cancel itself (PQcancel) is sent from a thread: db_cancel_start returns
  * while a server that never answers the request still holds it; a COMMIT
@@ -416,6 +417,29 @@ static void test_a_cancel_on_its_way_drops_the_connection(void **state)
     testdb_proxy_stop(&p);
 }
 
+/* db_round_trips counts each statement sent: a transaction of one
+ * statement is three (BEGIN, the statement, COMMIT), a rolled back one
+ * too; a statement refused while the writers back off sends nothing. */
+static void test_each_statement_sent_is_a_round_trip(void **state)
+{
+    (void)state;
+    if (!conninfo())
+        skip();
+    db *d = connect_slow();
+    uint64_t n = db_round_trips(d);
+    assert_int_equal(commit_one(d, db_begin, "INSERT INTO slow_commit VALUES (false)"), 0);
+    assert_int_equal(db_round_trips(d), n + 3);
+    assert_int_equal(db_begin(d), 0);
+    assert_int_equal(db_command(d, "SELECT 1", 0, NULL), 0);
+    db_rollback(d);
+    assert_int_equal(db_round_trips(d), n + 6);
+    cut(d);
+    n = db_round_trips(d);
+    assert_int_equal(db_begin(d), DB_NOT_NOW);
+    assert_int_equal(db_round_trips(d), n);
+    db_destroy(&d);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +451,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_renew_frees_what_a_big_result_grew),
         cmocka_unit_test(test_renew_leaves_a_transaction_and_a_down_connection),
         cmocka_unit_test(test_a_cancel_on_its_way_drops_the_connection),
+        cmocka_unit_test(test_each_statement_sent_is_a_round_trip),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
