@@ -3,7 +3,9 @@
  * Against a throw-away database of CAREBUS_TEST_PG (skipped without one),
  * with two connections standing for two instances: one holder at a time;
  * a standby takes an expired lease under a new token and the old holder's
- * fence then refuses its commit; a fence in an open transaction holds a
+ * fence then refuses its commit; leases fenced together in one statement
+ * are each checked by its own token, one taken over refused alone; a
+ * fence in an open transaction holds a
  * takeover off until that transaction ends; a restarted instance takes its
  * own lease back at once; a released lease is taken at once; a consumer
  * whose lease was taken over rolls its batch back and leaves the offsets;
@@ -70,6 +72,15 @@ static int fence(lease *l, db *d)
     assert_int_equal(db_begin(d), 0);
     int rc = lease_fence(l, d);
     db_rollback(d);
+    return rc;
+}
+
+/* lease_fence_all in a transaction of its own (rolled back). */
+static int fence_all(lease **ls, size_t n)
+{
+    assert_int_equal(db_begin(g_db), 0);
+    int rc = lease_fence_all(ls, n, g_db);
+    db_rollback(g_db);
     return rc;
 }
 
@@ -170,6 +181,56 @@ static void test_a_fence_holds_a_takeover_off_until_its_commit(void **state)
     assert_int_equal(fence(a, g_db), 1);
     lease_destroy(&a);
     lease_destroy(&b);
+}
+
+/* Several leases fenced in one statement, each by its own token: one
+ * whose token moved (taken over) is refused and dropped alone, the others
+ * stay held and are renewed; all of them ours again, 0. A lease not held
+ * is refused without a statement. */
+static void test_leases_fenced_together_each_by_its_own_token(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    lease *ls[3];
+    for (int p = 0; p < 3; p++) {
+        assert_non_null(ls[p] = lease_new("together", p, "a:1", MS));
+        assert_int_equal(tick(ls[p], g_db), LEASE_GAINED);
+    }
+    assert_int_equal(db_begin(g_db), 0);
+    assert_int_equal(lease_hold_all(ls, 3, g_db), 0);
+    assert_int_equal(lease_fence_all(ls, 3, g_db), 0);
+    db_rollback(g_db);
+    for (int p = 0; p < 3; p++)
+        assert_true(lease_held(ls[p]));
+
+    /* Another instance took partition 1 over (as after a stall). */
+    assert_int_equal(db_command(g_db2,
+                                "UPDATE eventlog.leases SET owner = 'b:2', token = token + 1"
+                                " WHERE consumer = 'together' AND part = 1",
+                                0, NULL),
+                     0);
+    char before[64], after[64];
+    expires_at("together", before, sizeof before);
+    assert_int_equal(db_begin(g_db), 0);
+    assert_int_equal(lease_hold_all(ls, 3, g_db), 0);
+    assert_int_equal(lease_fence_all(ls, 3, g_db), 1);
+    assert_int_equal(db_commit(g_db), 0);
+    assert_true(lease_held(ls[0]));
+    assert_false(lease_held(ls[1]));
+    assert_true(lease_held(ls[2]));
+    expires_at("together", after, sizeof after);
+    assert_true(atof(after) > atof(before)); /* partition 0's renewed */
+
+    /* The two left, fenced together; the dropped one refused unasked. */
+    lease *left[] = {ls[0], ls[2]};
+    uint64_t n = db_round_trips(g_db);
+    assert_int_equal(fence_all(left, 2), 0);
+    assert_int_equal(db_round_trips(g_db) - n, 3); /* BEGIN, the fence, ROLLBACK */
+    n = db_round_trips(g_db);
+    assert_int_equal(fence_all(&ls[1], 1), 1);
+    assert_int_equal(db_round_trips(g_db) - n, 2); /* BEGIN, ROLLBACK */
+    for (int p = 0; p < 3; p++)
+        lease_destroy(&ls[p]);
 }
 
 static void test_a_stalled_transaction_is_ended_by_the_server(void **state)
@@ -391,6 +452,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_holder_and_a_takeover_under_a_new_token),
         cmocka_unit_test(test_a_fence_holds_a_takeover_off_until_its_commit),
+        cmocka_unit_test(test_leases_fenced_together_each_by_its_own_token),
         cmocka_unit_test(test_while_the_writers_back_off_a_renewal_waits_and_a_release_goes),
         cmocka_unit_test(test_a_stalled_transaction_is_ended_by_the_server),
         cmocka_unit_test(test_a_restarted_instance_takes_its_own_lease_back),

@@ -7,7 +7,8 @@
  * renewing, the other takes its partitions back; each partition applies
  * only its own events and those for every partition, each exactly once;
  * the partitions an instance holds catch up from one read of the log,
- * in one transaction, and one of them taken over meanwhile stops alone.
+ * in one transaction of the same few statements however many they are,
+ * and one of them taken over meanwhile stops alone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -443,6 +444,60 @@ static void test_a_partition_taken_over_mid_round_stops_alone(void **state)
     bus_destroy(&b);
 }
 
+/* The statements of one round of n partitions, each under its lease,
+ * reading stream "rt-<n>": its second catch-up (the first loads the
+ * offsets), of one event per partition and one for every partition. */
+static uint64_t round_trips_of_a_round(int n)
+{
+    bus *b = bus_new();
+    consumer *cs[PARTS];
+    lease *ls[PARTS];
+    int rcs[PARTS];
+    char stream[16];
+    snprintf(stream, sizeof stream, "rt-%d", n);
+    for (int p = 0; p < n; p++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s/%d", stream, p);
+        cs[p] =
+            consumer_new(name, g_db, b, NULL, handlers, sizeof handlers / sizeof handlers[0], NULL);
+        assert_non_null(cs[p]);
+        assert_int_equal(consumer_track(cs[p], stream), 0);
+        consumer_set_partition(cs[p], p, PARTS, part_of);
+        assert_non_null(ls[p] = lease_new(stream, p, "me:1", MS));
+        assert_int_equal(lease_tick(ls[p], g_db, time_mono_ms()), LEASE_GAINED);
+        consumer_set_lease(cs[p], ls[p]);
+    }
+    static const char *const agents[] = {"agent-0", "agent-1", "agent-2", "agent-3", "all"};
+    append_to(stream, "all");
+    assert_int_equal(consumer_catch_up_shared(cs, (size_t)n, rcs), 0);
+    for (int i = 0; i < 5; i++)
+        append_to(stream, agents[i]);
+    uint64_t before = db_round_trips(g_db);
+    assert_int_equal(consumer_catch_up_shared(cs, (size_t)n, rcs), 0);
+    uint64_t spent = db_round_trips(g_db) - before;
+    for (int p = 0; p < n; p++) {
+        assert_int_equal(rcs[p], 0);
+        assert_int_equal(consumer_offset(cs[p], stream), 6);
+        consumer_destroy(&cs[p]);
+        lease_destroy(&ls[p]);
+    }
+    bus_destroy(&b);
+    return spent;
+}
+
+/* A round costs the same statements whatever the number of partitions
+ * it applies: the read, BEGIN, the transaction's stall limit, one hold of
+ * every lease, one fence of every lease (each by its own token), one
+ * advance of every offset, and COMMIT. */
+static void test_a_rounds_statements_do_not_grow_with_its_partitions(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    uint64_t two = round_trips_of_a_round(2), four = round_trips_of_a_round(PARTS);
+    assert_int_equal(two, 7);
+    assert_int_equal(four, 7);
+}
+
 static void test_a_different_count_is_refused(void **state)
 {
     (void)state;
@@ -473,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_the_partitions_held_share_one_read),
         cmocka_unit_test(test_a_partition_taken_over_mid_round_stops_alone),
         cmocka_unit_test(test_the_partitions_held_are_held_off_together),
+        cmocka_unit_test(test_a_rounds_statements_do_not_grow_with_its_partitions),
         cmocka_unit_test(test_a_different_count_is_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
