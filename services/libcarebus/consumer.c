@@ -447,7 +447,7 @@ static batch_result consumer_seal(consumer *const *cs, size_t n, size_t nev)
         log_info("%s: lease taken over: rolling back a batch of %zu events", cs[0]->name, nev);
         return BATCH_DOWN;
     }
-    struct eventlog_advance *adv = malloc(n * CONSUMER_MAX_STREAMS * sizeof *adv);
+    struct eventlog_advance *adv = calloc(n * CONSUMER_MAX_STREAMS, sizeof *adv);
     if (!adv)
         return BATCH_DATA;
     batch_result r = BATCH_OK;
@@ -720,10 +720,29 @@ static bool consumer_going(const bool *go, size_t nc)
     return false;
 }
 
+/* What a round of a shared catch-up read past its horizon (catching up
+ * every stream together), kept for the next round: stream k's n[k] events
+ * at evs[at[k]], which follow seq after[k] (where the round left it). The
+ * next round takes them when its members all stand there, else frees
+ * them. */
+struct consumer_carry {
+    event **evs; /* batch slots */
+    size_t n[CONSUMER_MAX_STREAMS], at[CONSUMER_MAX_STREAMS];
+    uint64_t after[CONSUMER_MAX_STREAMS];
+};
+
+static void consumer_carry_drop(struct consumer_carry *cy, size_t k)
+{
+    consumer_free_all(cy->evs + cy->at[k], cy->n[k]);
+    cy->n[k] = 0;
+}
+
 /* One round of a shared catch-up: reads a chunk of the streams ks (every
  * stream together, or one) from the lowest offset of the members still
  * going (go[m]), once, and takes what was recorded up to their common
- * horizon (horizon.h; with one stream, the whole chunk). Each member then
+ * horizon (horizon.h; with one stream, the whole chunk); what lies past
+ * the horizon is kept for the next round (cy, when not NULL), which reads
+ * only what follows it rather than reading it again. Each member then
  * applies the events it takes past its own offset, and its offsets move
  * over the whole chunk taken: all in one transaction, or each in its own
  * when that one was rolled back. A member whose
@@ -733,7 +752,7 @@ static bool consumer_going(const bool *go, size_t nc)
  * read (or, the members held off, nothing read: each rcs -1), -1 when
  * the read failed. */
 static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const size_t *ks,
-                          size_t nks)
+                          size_t nks, struct consumer_carry *cy)
 {
     /* The members share their connection: a write of one refused or cut
      * (held_off: refused at admission or in an earlier round, and out of
@@ -773,13 +792,26 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
     bool full = false;
     for (size_t j = 0; j < nks; j++) {
         size_t k = ks[j];
-        int n = got + per <= c0->batch
-                    ? eventlog_read(c0->db, c0->streams[k].name, from[k], (int)per, c0->evs + got)
+        /* What the last round kept past its horizon, when the members all
+         * stand where it left the stream, and it fits this round's share. */
+        size_t kept = 0;
+        if (cy && cy->n[k] && (cy->after[k] != from[k] || cy->n[k] > per))
+            consumer_carry_drop(cy, k);
+        if (cy && cy->n[k]) {
+            kept = cy->n[k];
+            memcpy(c0->evs + got, cy->evs + cy->at[k], kept * sizeof *c0->evs);
+            cy->n[k] = 0;
+        }
+        uint64_t after = kept ? c0->evs[got + kept - 1]->seq : from[k];
+        int n = kept < per && got + per <= c0->batch
+                    ? eventlog_read(c0->db, c0->streams[k].name, after, (int)(per - kept),
+                                    c0->evs + got + kept)
                     : 0;
         if (n < 0) {
-            consumer_free_all(c0->evs, got);
+            consumer_free_all(c0->evs, got + kept);
             return -1;
         }
+        n += (int)kept;
         for (int i = 0; i < n; i++) {
             const event *ev = c0->evs[got + (size_t)i];
             c0->rec[got + (size_t)i] = ev->recorded_at ? event_ts_us(ev->recorded_at) : 0;
@@ -794,6 +826,15 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
     horizon_take(rd, nks, take);
     for (size_t j = 0; j < nks; j++)
         upto[ks[j]] = take[j] ? c0->evs[start[j] + take[j] - 1]->seq : from[ks[j]];
+    /* What lies past the horizon: kept for the next round. */
+    for (size_t j = 0, at = 0; cy && j < nks; j++) {
+        size_t k = ks[j], left = rd[j].n - take[j];
+        memcpy(cy->evs + at, c0->evs + start[j] + take[j], left * sizeof *cy->evs);
+        cy->at[k] = at;
+        cy->n[k] = left;
+        cy->after[k] = upto[k];
+        at += left;
+    }
     /* Each member's share: its events past its offset, and its offsets
      * moved over the whole chunk taken. */
     size_t movers = 0;
@@ -828,7 +869,8 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
             go[m] = false;
         }
     }
-    consumer_free_all(c0->evs, got);
+    for (size_t j = 0; j < nks; j++)
+        consumer_free_all(c0->evs + start[j], cy ? take[j] : rd[j].n);
     return full;
 }
 
@@ -924,16 +966,22 @@ int consumer_catch_up_shared(consumer **cs, size_t nc, int *rcs)
     consumer *c0 = cs[0];
     size_t ks[CONSUMER_MAX_STREAMS], nks = c0->together && c0->nstreams > 1 ? c0->nstreams : 1;
     int more = 0, rc = 0;
+    /* Together, what a round reads past its horizon is kept for the next
+     * (without memory for it, read again). */
+    struct consumer_carry cy = {.evs = nks > 1 ? calloc(c0->batch, sizeof *cy.evs) : NULL};
     /* Together: every stream in each round; else one stream after the other. */
     for (size_t first = 0; first < c0->nstreams && rc >= 0 && consumer_going(go, nc);
          first += nks) {
         for (size_t j = 0; j < nks; j++)
             ks[j] = first + j;
         do
-            rc = consumer_round(cs, nc, go, rcs, ks, nks);
+            rc = consumer_round(cs, nc, go, rcs, ks, nks, cy.evs ? &cy : NULL);
         while (rc == 1 && consumer_going(go, nc) && time_mono_ms() < until);
         more |= rc > 0;
     }
+    for (size_t k = 0; cy.evs && k < c0->nstreams; k++)
+        consumer_carry_drop(&cy, k);
+    free(cy.evs);
     int worst = 0;
     for (size_t m = 0; m < nc; m++) {
         if (go[m])
