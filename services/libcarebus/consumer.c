@@ -66,6 +66,18 @@ struct consumer_txn {
     size_t nemitted, cap;
 };
 
+/* What a round of a shared catch-up read past its horizon (catching up
+ * every stream together), kept for the next round: stream k's n[k] events
+ * at evs[at[k]], which follow seq after[k] (where the round left it). The
+ * next round, of this call or of the next one while the catch-up has more
+ * to do, takes them when its members all stand there, else frees them.
+ * Kept by the consumer first in the group (consumer_catch_up_shared). */
+struct consumer_carry {
+    event **evs; /* batch slots */
+    size_t n[CONSUMER_MAX_STREAMS], at[CONSUMER_MAX_STREAMS];
+    uint64_t after[CONSUMER_MAX_STREAMS];
+};
+
 struct consumer {
     char *name;
     db *db;
@@ -99,9 +111,22 @@ struct consumer {
     bool moves;
     size_t at; /* the next of sel to apply */
     consumer_txn rtx;
+    struct consumer_carry *carry; /* catching up together: NULL until then */
 };
 
 typedef enum { BATCH_OK, BATCH_DOWN, BATCH_DATA } batch_result;
+
+static void consumer_carry_clear(consumer *c);
+
+/* Frees c's carry, and what it keeps. */
+static void consumer_carry_free(consumer *c)
+{
+    consumer_carry_clear(c);
+    if (c->carry)
+        free(c->carry->evs);
+    free(c->carry);
+    c->carry = NULL;
+}
 
 consumer *consumer_new(const char *name, db *d, bus *b, const char *output,
                        const struct consumer_handler *handlers, size_t nhandlers, void *arg)
@@ -131,6 +156,7 @@ void consumer_destroy(consumer **pc)
 {
     if (!*pc)
         return;
+    consumer_carry_free(*pc);
     free((*pc)->evs);
     free((*pc)->sel);
     free((*pc)->rec);
@@ -215,6 +241,7 @@ void consumer_set_batch(consumer *c, size_t max, int linger_ms)
         free(rec);
         return;
     }
+    consumer_carry_free(c); /* sized by the batch */
     free(c->evs);
     free(c->sel);
     free(c->rec);
@@ -285,6 +312,7 @@ static void consumer_done(consumer *c, bool committed)
 void consumer_forget(consumer *c)
 {
     c->loaded = false;
+    consumer_carry_clear(c);
     consumer_done(c, false);
 }
 
@@ -592,6 +620,21 @@ static void consumer_free_all(event **evs, size_t n)
         event_destroy(&evs[i]);
 }
 
+/* Frees what c keeps of its last round (its carry's events). */
+static void consumer_carry_clear(consumer *c)
+{
+    for (size_t k = 0; c->carry && k < CONSUMER_MAX_STREAMS; k++) {
+        consumer_free_all(c->carry->evs + c->carry->at[k], c->carry->n[k]);
+        c->carry->n[k] = 0;
+    }
+}
+
+static void consumer_carry_drop(struct consumer_carry *cy, size_t k)
+{
+    consumer_free_all(cy->evs + cy->at[k], cy->n[k]);
+    cy->n[k] = 0;
+}
+
 /* Whether ev is c's partition's (or every partition's), handled or not. */
 static bool consumer_mine(const consumer *c, const event *ev)
 {
@@ -718,23 +761,6 @@ static bool consumer_going(const bool *go, size_t nc)
         if (go[m])
             return true;
     return false;
-}
-
-/* What a round of a shared catch-up read past its horizon (catching up
- * every stream together), kept for the next round: stream k's n[k] events
- * at evs[at[k]], which follow seq after[k] (where the round left it). The
- * next round takes them when its members all stand there, else frees
- * them. */
-struct consumer_carry {
-    event **evs; /* batch slots */
-    size_t n[CONSUMER_MAX_STREAMS], at[CONSUMER_MAX_STREAMS];
-    uint64_t after[CONSUMER_MAX_STREAMS];
-};
-
-static void consumer_carry_drop(struct consumer_carry *cy, size_t k)
-{
-    consumer_free_all(cy->evs + cy->at[k], cy->n[k]);
-    cy->n[k] = 0;
 }
 
 /* One round of a shared catch-up: reads a chunk of the streams ks (every
@@ -968,20 +994,24 @@ int consumer_catch_up_shared(consumer **cs, size_t nc, int *rcs)
     int more = 0, rc = 0;
     /* Together, what a round reads past its horizon is kept for the next
      * (without memory for it, read again). */
-    struct consumer_carry cy = {.evs = nks > 1 ? calloc(c0->batch, sizeof *cy.evs) : NULL};
+    if (nks > 1 && !c0->carry && (c0->carry = calloc(1, sizeof *c0->carry)) &&
+        !(c0->carry->evs = calloc(c0->batch, sizeof *c0->carry->evs))) {
+        free(c0->carry);
+        c0->carry = NULL;
+    }
+    struct consumer_carry *cy = nks > 1 ? c0->carry : NULL;
     /* Together: every stream in each round; else one stream after the other. */
     for (size_t first = 0; first < c0->nstreams && rc >= 0 && consumer_going(go, nc);
          first += nks) {
         for (size_t j = 0; j < nks; j++)
             ks[j] = first + j;
         do
-            rc = consumer_round(cs, nc, go, rcs, ks, nks, cy.evs ? &cy : NULL);
+            rc = consumer_round(cs, nc, go, rcs, ks, nks, cy);
         while (rc == 1 && consumer_going(go, nc) && time_mono_ms() < until);
         more |= rc > 0;
     }
-    for (size_t k = 0; cy.evs && k < c0->nstreams; k++)
-        consumer_carry_drop(&cy, k);
-    free(cy.evs);
+    if (rc < 0 || !more)
+        consumer_carry_clear(c0); /* caught up, or failed: nothing to go on with */
     int worst = 0;
     for (size_t m = 0; m < nc; m++) {
         if (go[m])
