@@ -449,19 +449,13 @@ int eventlog_read(db *d, const char *stream, uint64_t after, int max, event **ou
     snprintf(after_s, sizeof after_s, "%" PRIu64, after);
     snprintf(max_s, sizeof max_s, "%d", max);
     const char *params[] = {stream, after_s, max_s};
-    /* Binary results: the payload's bytes as they are, no hex. The seqs
-     * being gap-free, the next max of them are (after, after + max]: said
-     * so, the scan fetches those rows only. With the LIMIT alone, past the
-     * first few chunks of a stream PostgreSQL prefers a bitmap scan of
-     * every row after `after` and a sort, fetching the rest of the stream
-     * to return max of it (1.5 rows per event over a catch-up). */
+    /* Binary results: the payload's bytes as they are, no hex. */
     PGresult *r =
         db_exec_binary(d,
                        "SELECT e.seq, e.payload, " EVENTLOG_DATAKEY_COL
                        ", (extract(epoch FROM e.recorded_at) * 1000000)::bigint AS recorded_us"
                        " FROM eventlog.events e" EVENTLOG_DATAKEY_JOIN
-                       " WHERE e.stream = $1 AND e.seq > $2 AND e.seq <= $2::bigint + $3::bigint"
-                       " ORDER BY e.seq LIMIT $3",
+                       " WHERE e.stream = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3",
                        3, params);
     if (!r)
         return -1;

@@ -122,21 +122,6 @@ int testdb_cut_commit(db *d)
     return db_commit(d) == -1 ? 0 : -1;
 }
 
-long testdb_log_rows_fetched(db *d)
-{
-    PGresult *r = db_exec(d, "SELECT pg_stat_force_next_flush()", 0, NULL);
-    if (!r)
-        return -1;
-    PQclear(r);
-    r = db_exec(d,
-                "SELECT idx_tup_fetch + coalesce(seq_tup_read, 0) AS n FROM pg_stat_user_tables"
-                " WHERE relid = 'eventlog.events'::regclass",
-                0, NULL);
-    long n = r && PQntuples(r) == 1 ? atol(db_value(r, 0, "n")) : -1;
-    PQclear(r);
-    return n;
-}
-
 static int64_t testdb_clock_ms;
 
 int64_t testdb_clock(void)

@@ -67,11 +67,6 @@ int testdb_proxy_held(const testdb_proxy *p);
 /* Stops it (NULLs *p): its connections close, the held requests too. */
 void testdb_proxy_stop(testdb_proxy **p);
 
-/* The rows the log has handed out so far (index fetches and sequential
- * reads of eventlog.events, pg_stat_user_tables), d's own counts flushed
- * first: a test subtracts two of them. -1 when the query failed. */
-long testdb_log_rows_fetched(db *d);
-
 /* In a test: skips it when there is no database (d NULL). */
 #define TESTDB_NEED(d)                                                                             \
     do {                                                                                           \

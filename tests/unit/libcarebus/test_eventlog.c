@@ -233,41 +233,6 @@ static void test_recorded_at_follows_seq(void **state)
     free(cs);
 }
 
-/* A read fetches the rows it returns and no more, whatever the plan:
- * here PostgreSQL may not walk the index in order (no index scans), and
- * a bitmap scan of every row past the offset, sorted, would fetch the
- * rest of the stream for the first few of it. */
-static void test_a_read_fetches_only_what_it_returns(void **state)
-{
-    (void)state;
-    TESTDB_NEED(g_db);
-    struct contact cs[20];
-    struct eventlog_entry es[20];
-    for (int i = 0; i < 20; i++) {
-        contact_init(&cs[i], "visitor-read");
-        es[i] = (struct eventlog_entry){.ev = &cs[i].ev};
-    }
-    uint64_t last;
-    assert_int_equal(eventlog_last_seq(g_db, "ingest", &last), 0);
-    assert_int_equal(eventlog_append(g_db, "ingest", es, 20), 0);
-    assert_int_equal(db_command(g_db, "SET enable_indexscan = off", 0, NULL), 0);
-    long rows0 = testdb_log_rows_fetched(g_db);
-    event *evs[5];
-    assert_int_equal(eventlog_read(g_db, "ingest", last + 2, 5, evs), 5);
-    assert_int_equal(testdb_log_rows_fetched(g_db) - rows0, 5);
-    for (int i = 0; i < 5; i++) {
-        assert_int_equal(evs[i]->seq, last + 3 + (uint64_t)i);
-        event_destroy(&evs[i]);
-    }
-    /* At the tail: what is left. */
-    assert_int_equal(eventlog_read(g_db, "ingest", last + 18, 5, evs), 2);
-    for (int i = 0; i < 2; i++)
-        event_destroy(&evs[i]);
-    assert_int_equal(db_command(g_db, "RESET enable_indexscan", 0, NULL), 0);
-    for (int i = 0; i < 20; i++)
-        eventlog_entry_release(&es[i]);
-}
-
 /* A batch in a transaction of its own counts what it appended. */
 static void test_append_commit(void **state)
 {
@@ -645,7 +610,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pack_once_bytes_equal_the_log),
         cmocka_unit_test(test_recorded_at_follows_seq),
-        cmocka_unit_test(test_a_read_fetches_only_what_it_returns),
         cmocka_unit_test(test_append_commit),
         cmocka_unit_test(test_append_commit_waits_while_the_writers_back_off),
         cmocka_unit_test(test_arrays_of_another_length_are_refused),
