@@ -400,7 +400,8 @@ static consumer_apply_fn consumer_handler(const consumer *c, const event *ev)
 
 /* c's part of a transaction, in the open one: its events' handlers
  * (consumer_run_event, from consumer_run_start), then its flush, its
- * its emitted events and its offsets (consumer_run_close, consumer_seal),
+ * lease's fence, its emitted events and its offsets (consumer_run_close,
+ * consumer_seal),
  * moved in next. upto NULL: each event is the next of its stream (seq =
  * offset + 1). Else they are the partition's own of a read that covered
  * each stream k from at most its offset up to upto[k] (consumer_round):
@@ -690,8 +691,7 @@ static int consumer_apply_round(consumer **cs, size_t nc, const bool *go)
         if (cs[m]->lease)
             ls[nl++] = cs[m]->lease;
     }
-    int begun = db_begin(d);
-    if (begun != 0) {
+    if (db_begin(d) != 0) {
         cs[first]->held_off = true;
         return 1;
     }
