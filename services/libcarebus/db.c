@@ -176,13 +176,10 @@ bool db_reconnect_due(const db *d)
     return db_up(d) || !backoff_waiting(&d->reconnect, time_mono_ms());
 }
 
-/* Opens the connection (d->conn NULL): 0, or -1 after logging a failure
- * once and starting the backoff. */
-static int db_connect(db *d)
+/* A new connection to the primary, not yet d's: NULL after logging the
+ * failure (unless quiet, or already logged since the last success). */
+static PGconn *db_open(db *d, bool quiet)
 {
-    int64_t now = time_mono_ms();
-    if (backoff_waiting(&d->reconnect, now))
-        return -1;
     /* Times travel as UTC so every service renders them alike. Keys before
      * "dbname" are defaults the conninfo may override; keys after it win.
      * No JIT: carebus's statements are short, and those that walk an index
@@ -196,17 +193,31 @@ static int db_connect(db *d)
     /* expand_dbname: the conninfo may be a key=value string or a URL. */
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {
-        if (!d->logged_down)
+        if (!quiet && !d->logged_down)
             log_warn("could not connect to PostgreSQL: %.*s (retrying)",
                      c ? (int)strcspn(PQerrorMessage(c), "\n") : 16,
                      c ? PQerrorMessage(c) : "out of memory");
-        d->logged_down = true;
         if (c)
             PQfinish(c);
+        return NULL;
+    }
+    PQsetNoticeProcessor(c, db_on_notice, NULL);
+    return c;
+}
+
+/* Opens the connection (d->conn NULL): 0, or -1 after logging a failure
+ * once and starting the backoff. */
+static int db_connect(db *d)
+{
+    int64_t now = time_mono_ms();
+    if (backoff_waiting(&d->reconnect, now))
+        return -1;
+    PGconn *c = db_open(d, false);
+    if (!c) {
+        d->logged_down = true;
         backoff_fail(&d->reconnect, now);
         return -1;
     }
-    PQsetNoticeProcessor(c, db_on_notice, NULL);
     d->conn = c;
     if (d->apply_migrations && !d->migrated) {
         if (migrate_apply(c) != 0) {
@@ -236,9 +247,14 @@ int db_renew(db *d)
 {
     if (!db_up(d) || PQtransactionStatus(d->conn) != PQTRANS_IDLE)
         return -1;
-    db_mark_down(d);
-    if (db_connect(d) != 0)
+    /* The new one first: a failure keeps the old one, which serves on. */
+    PGconn *c = db_open(d, true);
+    if (!c) {
+        log_debug("could not renew the connection to PostgreSQL: kept the old one");
         return -1;
+    }
+    db_mark_down(d);
+    d->conn = c;
     log_debug("renewed the connection to PostgreSQL at %s:%s", PQhost(d->conn), PQport(d->conn));
     return 0;
 }

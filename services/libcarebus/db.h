@@ -69,8 +69,8 @@ bool db_reconnect_due(const db *d);
  * 8 MiB read buffer), so a service renews it once the burst is over. The
  * session's state goes with it (prepared statements, temporary tables:
  * their users key them on the backend's pid). 0 when renewed; -1 when down
- * or in a transaction (nothing done), or when the new connection failed
- * (down: db_ensure retries, after its backoff). */
+ * or in a transaction, or when the new connection failed: nothing changed,
+ * the old connection serves on. Blocks for the connect. */
 int db_renew(db *d);
 void db_set_apply_migrations(db *d, bool on);
 bool db_up(const db *d);

@@ -17,8 +17,8 @@
  * for a while, its database connection is renewed (db_renew: libpq keeps
  * the buffers the burst's results grew for the connection's life) and the
  * memory the burst freed goes back to the system (malloc_trim), so that a
- * quiet service is as small as it started. Once per idle period; it costs
- * a connection (a few ms, logged).
+ * quiet service is as small as it started. Memory once per idle period;
+ * the connection (a few ms, logged) after a burst or every few minutes.
  */
 #include "service.h"
 
@@ -39,11 +39,18 @@
 #define SERVICE_TICK_MS 100
 /* Idle this long after applying something: freed memory is returned. */
 #define SERVICE_TRIM_IDLE_MS 10000
+/* The connection is renewed then only after a burst (this many events
+ * since the last renewal) or this long after it: a trickle of events does
+ * not cost a new backend (and cold caches) every idle period. */
+#define SERVICE_RENEW_EVENTS 1000
+#define SERVICE_RENEW_MS (5 * 60 * 1000)
 
 struct service_private {
     service pub;
-    uint64_t applied;      /* the consumer's count at the last look */
-    int64_t applied_at_ms; /* when it last moved; 0: trimmed since */
+    uint64_t applied;         /* the consumer's count at the last look */
+    int64_t applied_at_ms;    /* when it last moved; 0: trimmed since */
+    uint64_t renewed_applied; /* the count at the last renewal */
+    int64_t renewed_at_ms;    /* 0: never renewed */
 };
 
 /* The process's resident memory in KiB (0 when unknown). */
@@ -70,11 +77,20 @@ static void service_trim(struct service_private *sp, int64_t now)
         sp->applied_at_ms = 0;
         long before = service_rss_kib();
         int64_t t0 = time_mono_us();
-        bool renewed = db_renew(sp->pub.db) == 0;
+        bool renewed = false;
+        if (!sp->renewed_at_ms || applied - sp->renewed_applied >= SERVICE_RENEW_EVENTS ||
+            now - sp->renewed_at_ms >= SERVICE_RENEW_MS) {
+            renewed = db_renew(sp->pub.db) == 0;
+            if (renewed) {
+                sp->renewed_applied = applied;
+                sp->renewed_at_ms = now;
+            }
+        }
         malloc_trim(0);
-        log_info("%s idle: %sfreed memory returned in %.1f ms, resident %ld -> %ld KiB",
-                 sp->pub.name, renewed ? "database connection renewed, " : "",
-                 (double)(time_mono_us() - t0) / 1000.0, before, service_rss_kib());
+        log_write(renewed ? LOG_INFO : LOG_DEBUG, NULL,
+                  "%s idle: %sfreed memory returned in %.1f ms, resident %ld -> %ld KiB",
+                  sp->pub.name, renewed ? "database connection renewed, " : "",
+                  (double)(time_mono_us() - t0) / 1000.0, before, service_rss_kib());
     }
 }
 

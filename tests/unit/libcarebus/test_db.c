@@ -299,7 +299,7 @@ static void test_renew_frees_what_a_big_result_grew(void **state)
     /* A new session: what the old one made is gone, and it works. */
     r = db_exec(d,
                 "SELECT count(*) FROM pg_class WHERE relname = 'renew_probe'"
-                " AND relpersistence = 't'",
+                " AND relnamespace = pg_my_temp_schema()",
                 0, NULL);
     assert_non_null(r);
     assert_string_equal(PQgetvalue(r, 0, 0), "0");
