@@ -1,6 +1,7 @@
 /* test_routes.c — the route table's access column (routes.c): every route
  * states exactly one scope, or SCOPE_PUBLIC, and only the channels' signed
- * webhooks and the sign-in (which checks a password instead) are public. A route added without a
+ * webhooks, the sign-in (which checks a password instead) and the front
+ * door (GET /, GET /openapi.yaml) are public. A route added without a
  * scope does not compile
  * (-Wmissing-field-initializers); one with 0 or two scopes fails here.
  * Run one test by name: test_routes <name>.
@@ -28,9 +29,12 @@ static void test_every_route_states_one_scope(void **state)
         if (public ? scope != 0 : !scope_name(scope))
             fail_msg("%s %s: access %#x is not one scope nor public", r->method, r->pattern,
                      r->access);
-        /* No key opens only what a provider signs, and the sign-in. */
+        /* No key opens only what a provider signs, the sign-in, and the
+         * front door (front.c: where things are, no data). */
         bool signin = strcmp(r->method, "POST") == 0 && strcmp(r->pattern, "/v1/sessions") == 0;
-        if (public && strncmp(r->pattern, "/v1/webhooks/", 13) != 0 && !signin)
+        bool front = strcmp(r->method, "GET") == 0 &&
+                     (strcmp(r->pattern, "/") == 0 || strcmp(r->pattern, "/openapi.yaml") == 0);
+        if (public && strncmp(r->pattern, "/v1/webhooks/", 13) != 0 && !signin && !front)
             fail_msg("%s %s is public", r->method, r->pattern);
         /* channel-ingest has no pages: no flag beyond the scopes, but the
          * e-mail webhook's key as Basic's password (test_webhook checks it
