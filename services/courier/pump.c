@@ -554,6 +554,7 @@ void pump_due(pump *p, int64_t now_ms)
     const char *params[] = {limit, lease};
     p->next_claim_ms = now_ms + PUMP_IDLE_POLL_MS;
     if (sql && dbq_query(c->dbq, sql, 2, params, on_claimed, p) == 0) {
+        /* on_claimed comes later, never inside dbq_query (dbq.h). */
         p->claiming = true;
         p->claim_limit = room;
     }

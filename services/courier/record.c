@@ -641,6 +641,7 @@ void record_send(courier *c)
         batch_return(c, b);
         return;
     }
+    /* on_recorded comes later, never inside dbq_query (dbq.h). */
     r->inflight = b;
 }
 

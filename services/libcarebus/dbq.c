@@ -33,8 +33,17 @@
  * as db_begin's DB_NOT_NOW: nothing sent) and those already waiting are
  * failed, unless another connection can take them. Reads (dbq_read) go on,
  * as db_begin_read's do, and their cut arms nothing. A write that ends by
- * itself within the deadline has committed (it is its own transaction)
- * and forgets the delay (db_commit_known).
+ * itself within the deadline and changed rows (res_changed_rows) has
+ * committed, waiting for the standby (it is its own transaction), and
+ * forgets the delay (db_commit_known, db.c's rule: only a commit that
+ * waited). One that changed nothing got no transaction id and waited for
+ * nobody, so it proves nothing about the standby and forgets nothing.
+ *
+ * No callback runs inside dbq_query, dbq_read or dbq_send (dbq_push): a
+ * statement that fails while they send it (or that they fail) is kept in
+ * q->failed and called back from the loop's next turn (the eventfd
+ * q->wake), so a caller may set its state after a 0 without racing its
+ * own callback.
  *
  * Connecting: the first attempt, in dbq_new, blocks (the service is
  * starting). A reconnect runs db_ensure on a thread of its own (at most one
@@ -94,6 +103,10 @@ struct dbq_conn {
 struct dbq {
     loop *loop;
     int timer;
+    int pushing;                           /* inside dbq_query/dbq_read/dbq_send: no callback */
+    struct dbq_item *failed, *failed_tail; /* failed while pushing: called back later */
+    size_t nfailed;
+    int wake;                     /* eventfd: failed holds statements to call back */
     long deadline_ms;             /* 0: none */
     struct dbq_item *head, *tail; /* not sent yet */
     size_t waiting;
@@ -147,6 +160,26 @@ static bool dbq_ready(const dbq *q, bool write)
     return false;
 }
 
+/* Whether a statement that succeeded changed rows, by its command tag:
+ * an INSERT, UPDATE, DELETE or MERGE of at least one row (RETURNING or
+ * not). Such a write got a transaction id, so its commit waited for the
+ * standby (see the top); one of no row did not. Others (a statement topped
+ * by SELECT, with writes in a CTE or a function; DDL) may have written,
+ * but their tag does not say so (a SELECT's counts the rows returned):
+ * they forget nothing. */
+static bool res_changed_rows(PGresult *res)
+{
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        return false;
+    const char *tag = PQcmdStatus(res);
+    static const char *const writes[] = {"INSERT ", "UPDATE ", "DELETE ", "MERGE "};
+    bool write = false;
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++)
+        write = write || strncmp(tag, writes[i], strlen(writes[i])) == 0;
+    return write && atoll(PQcmdTuples(res)) > 0;
+}
+
 /* The write in flight on c had an unknown outcome: its writers back off
  * (see the top). */
 static void conn_outcome_unknown(struct dbq_conn *c)
@@ -165,7 +198,7 @@ bool dbq_up(const dbq *q)
 
 size_t dbq_pending(const dbq *q)
 {
-    size_t n = q->waiting;
+    size_t n = q->waiting + q->nfailed;
     for (size_t i = 0; i < q->nconns; i++)
         n += q->conns[i].inflight != NULL;
     return n;
@@ -182,6 +215,55 @@ bool dbq_busy(const dbq *q)
 size_t dbq_size(const dbq *q)
 {
     return q->nconns;
+}
+
+/* Calls back a statement with NULL and frees it; inside dbq_push it is
+ * kept, and called back from the loop's next turn instead (q->wake), so
+ * that no callback runs before dbq_query returns (see dbq.h). */
+static void dbq_fail_item(dbq *q, struct dbq_item *it)
+{
+    if (q->pushing) {
+        it->next = NULL;
+        if (q->failed_tail)
+            q->failed_tail->next = it;
+        else
+            q->failed = it;
+        q->failed_tail = it;
+        q->nfailed++;
+        uint64_t one = 1;
+        /* An eventfd's counter: the write cannot block or fall short here. */
+        if (write(q->wake, &one, sizeof one) != sizeof one)
+            abort();
+        return;
+    }
+    it->fn(NULL, it->arg);
+    dbq_item_destroy(it);
+}
+
+/* Calls back the statements failed inside dbq_push, in the order they
+ * failed. */
+static void dbq_fail_deferred(dbq *q)
+{
+    struct dbq_item *it = q->failed;
+    q->failed = q->failed_tail = NULL;
+    q->nfailed = 0;
+    while (it) {
+        struct dbq_item *next = it->next;
+        it->fn(NULL, it->arg);
+        dbq_item_destroy(it);
+        it = next;
+    }
+}
+
+static int dbq_on_failed(loop *l, short revents, void *arg)
+{
+    (void)l;
+    (void)revents;
+    dbq *q = arg;
+    uint64_t n;
+    if (read(q->wake, &n, sizeof n) == sizeof n)
+        dbq_fail_deferred(q);
+    return 0;
 }
 
 /* Calls back with NULL every statement not sent yet (writes_only: every
@@ -206,8 +288,7 @@ static void dbq_fail_waiting(dbq *q, bool writes_only)
     }
     while (it) {
         struct dbq_item *next = it->next;
-        it->fn(NULL, it->arg);
-        dbq_item_destroy(it);
+        dbq_fail_item(q, it);
         it = next;
     }
 }
@@ -230,10 +311,8 @@ static void conn_fail_inflight(struct dbq_conn *c)
     PQclear(c->result);
     c->result = NULL;
     db_cancel_release(&c->cancel);
-    if (it) {
-        it->fn(NULL, it->arg);
-        dbq_item_destroy(it);
-    }
+    if (it)
+        dbq_fail_item(c->q, it);
 }
 
 /* Closes a connection; its statement fails, and the waiting ones too when
@@ -388,8 +467,7 @@ static void dbq_kick(dbq *q)
                  * writers do not back off for it. */
                 c->inflight = NULL;
                 conn_disconnect(c);
-                it->fn(NULL, it->arg);
-                dbq_item_destroy(it);
+                dbq_fail_item(q, it);
                 continue;
             }
             /* This statement alone could not be sent (e.g. out of memory). */
@@ -451,9 +529,8 @@ static int conn_on_io(loop *l, short revents, void *arg)
         }
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         bool read_only = state && strcmp(state, "25006") == 0;
-        if (res && item_writes(q, it) &&
-            (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK))
-            db_commit_known(c->db); /* committed within the deadline */
+        if (res && item_writes(q, it) && res_changed_rows(res))
+            db_commit_known(c->db); /* waited for the standby, within the deadline */
         it->fn(res, it->arg);
         PQclear(res);
         dbq_item_destroy(it);
@@ -537,6 +614,7 @@ dbq *dbq_new_pool(loop *l, const char *conninfo, const char *application_name, s
         return NULL;
     q->loop = l;
     q->timer = -1;
+    q->wake = -1;
     q->nconns = nconns;
     for (size_t i = 0; i < nconns; i++)
         q->conns[i].wake = -1;
@@ -551,6 +629,13 @@ dbq *dbq_new_pool(loop *l, const char *conninfo, const char *application_name, s
     }
     if ((q->timer = loop_add_timer(l, 100, dbq_on_tick, q)) < 0)
         goto fail;
+    if ((q->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+        loop_add_fd(l, q->wake, ZMQ_POLLIN, dbq_on_failed, q) != 0) {
+        if (q->wake >= 0)
+            close(q->wake);
+        q->wake = -1;
+        goto fail;
+    }
     for (size_t i = 0; i < nconns; i++)
         if (db_ensure(q->conns[i].db) == 0)
             conn_register(&q->conns[i]);
@@ -582,11 +667,17 @@ void dbq_destroy(dbq **pq)
             c->fd = -1;
         }
     }
+    q->pushing = 0;
+    dbq_fail_deferred(q);
     for (size_t i = 0; i < q->nconns; i++)
         conn_fail_inflight(&q->conns[i]);
     dbq_fail_waiting(q, false);
     if (q->timer >= 0)
         loop_remove_timer(q->loop, q->timer);
+    if (q->wake >= 0) {
+        loop_remove_fd(q->loop, q->wake);
+        close(q->wake);
+    }
     for (size_t i = 0; i < q->nconns; i++) {
         struct dbq_conn *c = &q->conns[i];
         if (c->wake >= 0) {
@@ -623,7 +714,9 @@ static int dbq_push(dbq *q, struct dbq_item *it)
         q->head = it;
     q->tail = it;
     q->waiting++;
+    q->pushing++;
     dbq_kick(q);
+    q->pushing--;
     return 0;
 }
 

@@ -14,6 +14,12 @@
  * dbq_set_deadline), its in-flight query's callback gets a NULL result; when no connection is left,
  * every queued query's does too (callers answer 503: back-pressure instead of waiting). Each
  * connection reconnects by itself with a bounded backoff.
+ *
+ * A callback never runs inside dbq_query, dbq_read or dbq_send: when one
+ * returns 0, its callback comes later, from the loop (a statement that
+ * fails while it is sent is called back with NULL from the loop's next
+ * turn). A caller may set its state after the 0 (e.g. "a query is in
+ * flight") without its callback having run already.
  */
 #ifndef CAREBUS_DBQ_H
 #define CAREBUS_DBQ_H
@@ -47,7 +53,8 @@ dbq *dbq_new_pool(loop *l, const char *conninfo, const char *application_name, s
  * per host of the conninfo). */
 void dbq_destroy(dbq **pq);
 
-/* Queues a parameterised statement (parameters are copied). 0, or -1 when
+/* Queues a parameterised statement (parameters are copied). 0 (its
+ * callback comes later, never inside this call), or -1 when
  * no connection is up, or (write queues: dbq_set_deadline) every one that
  * is up backs off after a statement of unknown outcome (the callback is
  * not called then: nothing was sent, try later). */
@@ -72,8 +79,14 @@ int dbq_send(dbq *q, dbq_send_fn send, dbq_fn fn, void *arg);
  * that connection's writers back off as db_commit's cut does (db.h,
  * db_backing_off): writes queued meanwhile are refused, and those waiting
  * failed, unless another connection can take them; reads (dbq_read) go
- * on. The next write that ends by itself within the deadline (it
- * committed) forgets the delay (db_commit_known). */
+ * on. The next write that ends by itself within the deadline and changed
+ * rows (an INSERT, UPDATE, DELETE or MERGE of at least one row, by its
+ * command tag: it committed, waiting for the standby) forgets the delay
+ * (db_commit_known, db.c's rule: only a commit that waited). A write that
+ * changed nothing waited for no standby, and forgets nothing; nor does one
+ * topped by SELECT (writes in a CTE or a function: courier's claim and
+ * record, survey's answer), whose tag counts the rows returned, not those
+ * written. */
 void dbq_set_deadline(dbq *q, long ms);
 
 /* db_set_backoff_clock for every connection of the queue (tests). */

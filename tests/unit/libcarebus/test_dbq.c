@@ -8,8 +8,9 @@
  * waiting, exactly once each. A statement past the queue's deadline is
  * cancelled and failed, the connection's writers back off (what waits is
  * failed, what comes is refused), and after the back-off the next one runs
- * on the same connection. Reads go on meanwhile, and a write that commits
- * forgets the delay.
+ * on the same connection. Reads go on meanwhile; a write that changes
+ * nothing keeps the delay, one that changes a row forgets it. No callback
+ * runs inside dbq_send/dbq_query, even for a statement that fails at once.
  * A reconnect to a server that takes the TCP connection and never answers
  * leaves the loop running meanwhile.
  *
@@ -64,6 +65,16 @@ static const char *conninfo(void)
     return c && c[0] ? c : NULL;
 }
 
+/* One more result: stop once all came, else the next step. */
+static void run_next(struct run *r)
+{
+    r->done++;
+    if (r->done >= r->want)
+        loop_stop(r->l);
+    else if (r->step)
+        r->step(r);
+}
+
 static void on_result(PGresult *res, void *arg)
 {
     struct job *j = arg;
@@ -77,11 +88,18 @@ static void on_result(PGresult *res, void *arg)
         r->t1[j->tag] = atoll(PQgetvalue(res, 0, 4));
         r->order[r->done] = j->tag;
     }
-    r->done++;
-    if (r->done + 0 >= r->want)
-        loop_stop(r->l);
-    else if (r->step)
-        r->step(r);
+    run_next(r);
+}
+
+/* A write's result (no rows): it must have succeeded. */
+static void on_write(PGresult *res, void *arg)
+{
+    struct job *j = arg;
+    struct run *r = j->run;
+    assert_non_null(res);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    r->order[r->done] = j->tag;
+    run_next(r);
 }
 
 static int on_deadline(loop *l, void *arg)
@@ -296,14 +314,21 @@ static void test_past_the_deadline_fails_and_the_writers_back_off(void **state)
     loop_destroy(&r.l);
 }
 
-/* After a cut, reads go on (the writers' back-off refuses writes only),
- * and a write that commits by itself forgets the delay: the next cut
- * starts again at the first one (100 ms), not at the doubled one. The
- * steps run from the results' callbacks (one loop_run). */
+/* After a cut, reads go on (the writers' back-off refuses writes only);
+ * a write that changes nothing (it waited for no standby) keeps the delay,
+ * so the next cut doubles it (200 ms); a write that changes a row forgets
+ * it: the next cut starts again at the first one (100 ms). The steps run
+ * from the results' callbacks (one loop_run). */
+#define BACK_OFF_TABLE "test_dbq_writes"
+static void back_off_write(struct run *r, struct job *j, const char *sql)
+{
+    assert_int_equal(dbq_query(r->q, sql, 0, NULL, on_write, j), 0);
+}
+
 static void back_off_step(struct run *r)
 {
-    static struct job jobs[5];
-    for (int i = 0; i < 5; i++)
+    static struct job jobs[8];
+    for (int i = 0; i < 8; i++)
         jobs[i] = (struct job){r, i};
     switch (r->done) {
     case 0: /* a write, cut */
@@ -314,41 +339,93 @@ static void back_off_step(struct run *r)
         assert_int_equal(sleep_queue(r->q, &jobs[1], "0", false), -1);
         assert_int_equal(sleep_queue(r->q, &jobs[1], "0", true), 0);
         break;
-    case 2: /* after the first delay, a write goes through */
+    case 2: /* after the first delay, a write that changes nothing */
         assert_int_equal(r->failed, 1);
         testdb_clock_advance(100);
-        sleep_query(r->q, &jobs[2], "0");
+        back_off_write(r, &jobs[2], "UPDATE " BACK_OFF_TABLE " SET x = x WHERE false");
         break;
     case 3: /* cut again */
         assert_int_equal(r->failed, 1);
         sleep_query(r->q, &jobs[3], "5");
         break;
-    case 4: /* 100 ms again, not 200: the commit forgot the delay */
+    case 4: /* 200 ms, not 100: the write that changed nothing forgot
+             * nothing; then a write that changes a row */
         assert_int_equal(r->failed, 2);
         assert_int_equal(sleep_queue(r->q, &jobs[4], "0", false), -1);
         testdb_clock_advance(100);
-        assert_int_equal(sleep_queue(r->q, &jobs[4], "0", false), 0);
+        assert_int_equal(sleep_queue(r->q, &jobs[4], "0", false), -1);
+        testdb_clock_advance(100);
+        back_off_write(r, &jobs[4], "INSERT INTO " BACK_OFF_TABLE " VALUES (1)");
+        break;
+    case 5: /* cut again */
+        assert_int_equal(r->failed, 2);
+        sleep_query(r->q, &jobs[5], "5");
+        break;
+    case 6: /* 100 ms again, not 400: the write that changed a row forgot
+             * the delay */
+        assert_int_equal(r->failed, 3);
+        assert_int_equal(sleep_queue(r->q, &jobs[6], "0", false), -1);
+        testdb_clock_advance(100);
+        assert_int_equal(sleep_queue(r->q, &jobs[6], "0", false), 0);
         break;
     default:
         break;
     }
 }
 
-static void test_reads_go_on_and_a_commit_forgets_the_back_off(void **state)
+static void test_reads_go_on_and_a_write_that_changed_rows_forgets_the_back_off(void **state)
 {
     (void)state;
     if (!conninfo())
         skip();
-    struct run r = {.l = loop_new(), .want = 5, .step = back_off_step};
+    PGconn *setup = PQconnectdb(conninfo());
+    assert_int_equal(PQstatus(setup), CONNECTION_OK);
+    PGresult *made = PQexec(setup, "CREATE TABLE IF NOT EXISTS " BACK_OFF_TABLE " (x int)");
+    assert_int_equal(PQresultStatus(made), PGRES_COMMAND_OK);
+    PQclear(made);
+    PQfinish(setup);
+    struct run r = {.l = loop_new(), .want = 7, .step = back_off_step};
     r.q = dbq_new(r.l, conninfo(), "test_dbq");
     assert_non_null(r.q);
     dbq_set_deadline(r.q, 200);
     dbq_set_backoff_clock(r.q, testdb_clock);
     back_off_step(&r);
     run_until_done(&r);
-    assert_int_equal(r.failed, 2);
+    assert_int_equal(r.failed, 3);
     assert_int_equal(r.order[1], 1); /* the read ran, during the back-off */
     dbq_destroy(&r.q);
+    loop_destroy(&r.l);
+}
+
+/* A statement that fails while dbq_send sends it is called back later,
+ * from the loop, never inside the call: a caller may set its state after
+ * the 0 (courier's record_send: "a batch is in flight"). */
+static int send_fails(PGconn *conn, void *arg)
+{
+    (void)conn;
+    (void)arg;
+    return -1;
+}
+
+static void test_no_callback_inside_the_call(void **state)
+{
+    (void)state;
+    if (!conninfo())
+        skip();
+    struct run r = {.l = loop_new(), .want = 2};
+    dbq *q = dbq_new(r.l, conninfo(), "test_dbq");
+    assert_non_null(q);
+    struct job jobs[2] = {{&r, 0}, {&r, 1}};
+    assert_int_equal(dbq_send(q, send_fails, on_result, &jobs[0]), 0);
+    assert_int_equal(r.done, 0);
+    assert_int_equal(dbq_pending(q), 1);
+    /* The connection is still up: the next statement runs after it. */
+    sleep_query(q, &jobs[1], "0");
+    assert_int_equal(r.done, 0);
+    run_until_done(&r);
+    assert_int_equal(r.failed, 1);
+    assert_true(dbq_up(q));
+    dbq_destroy(&q);
     loop_destroy(&r.l);
 }
 
@@ -449,7 +526,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_dead_connection_fails_its_statement_only),
         cmocka_unit_test(test_destroy_fails_what_is_left),
         cmocka_unit_test(test_past_the_deadline_fails_and_the_writers_back_off),
-        cmocka_unit_test(test_reads_go_on_and_a_commit_forgets_the_back_off),
+        cmocka_unit_test(test_reads_go_on_and_a_write_that_changed_rows_forgets_the_back_off),
+        cmocka_unit_test(test_no_callback_inside_the_call),
         cmocka_unit_test(test_a_cancel_on_its_way_holds_the_connection),
         cmocka_unit_test(test_a_mute_server_does_not_hold_the_loop),
     };
