@@ -170,7 +170,8 @@ void db_commit_unknown(db *d);
 /* A write on d committed, waiting for the standby, and went through: the
  * writers' back-off is forgotten (the rule above, kept here once).
  * db_commit calls it for its own commits; dbq for a write on a write
- * queue that ended by itself within the deadline. */
+ * queue that ended by itself within the deadline and changed rows (its
+ * tag says so: dbq.c). */
 void db_commit_known(db *d);
 
 /* The clock of the writers' back-off, and of nothing else (commits are
