@@ -66,18 +66,6 @@ struct consumer_txn {
     size_t nemitted, cap;
 };
 
-/* What a round of a shared catch-up read past its horizon (catching up
- * every stream together), kept for the next round: stream k's n[k] events
- * at evs[at[k]], which follow seq after[k] (where the round left it). The
- * next round, of this call or of the next one while the catch-up has more
- * to do, takes them when its members all stand there, else frees them.
- * Kept by the consumer first in the group (consumer_catch_up_shared). */
-struct consumer_carry {
-    event **evs; /* batch slots */
-    size_t n[CONSUMER_MAX_STREAMS], at[CONSUMER_MAX_STREAMS];
-    uint64_t after[CONSUMER_MAX_STREAMS];
-};
-
 struct consumer {
     char *name;
     db *db;
@@ -111,22 +99,9 @@ struct consumer {
     bool moves;
     size_t at; /* the next of sel to apply */
     consumer_txn rtx;
-    struct consumer_carry *carry; /* catching up together: NULL until then */
 };
 
 typedef enum { BATCH_OK, BATCH_DOWN, BATCH_DATA } batch_result;
-
-static void consumer_carry_clear(consumer *c);
-
-/* Frees c's carry, and what it keeps. */
-static void consumer_carry_free(consumer *c)
-{
-    consumer_carry_clear(c);
-    if (c->carry)
-        free(c->carry->evs);
-    free(c->carry);
-    c->carry = NULL;
-}
 
 consumer *consumer_new(const char *name, db *d, bus *b, const char *output,
                        const struct consumer_handler *handlers, size_t nhandlers, void *arg)
@@ -156,7 +131,6 @@ void consumer_destroy(consumer **pc)
 {
     if (!*pc)
         return;
-    consumer_carry_free(*pc);
     free((*pc)->evs);
     free((*pc)->sel);
     free((*pc)->rec);
@@ -241,7 +215,6 @@ void consumer_set_batch(consumer *c, size_t max, int linger_ms)
         free(rec);
         return;
     }
-    consumer_carry_free(c); /* sized by the batch */
     free(c->evs);
     free(c->sel);
     free(c->rec);
@@ -312,7 +285,6 @@ static void consumer_done(consumer *c, bool committed)
 void consumer_forget(consumer *c)
 {
     c->loaded = false;
-    consumer_carry_clear(c);
     consumer_done(c, false);
 }
 
@@ -476,7 +448,7 @@ static batch_result consumer_seal(consumer *const *cs, size_t n, size_t nev)
         log_info("%s: lease taken over: rolling back a batch of %zu events", cs[0]->name, nev);
         return BATCH_DOWN;
     }
-    struct eventlog_advance *adv = calloc(n * CONSUMER_MAX_STREAMS, sizeof *adv);
+    struct eventlog_advance *adv = malloc(n * CONSUMER_MAX_STREAMS * sizeof *adv);
     if (!adv)
         return BATCH_DATA;
     batch_result r = BATCH_OK;
@@ -620,21 +592,6 @@ static void consumer_free_all(event **evs, size_t n)
         event_destroy(&evs[i]);
 }
 
-/* Frees what c keeps of its last round (its carry's events). */
-static void consumer_carry_clear(consumer *c)
-{
-    for (size_t k = 0; c->carry && k < CONSUMER_MAX_STREAMS; k++) {
-        consumer_free_all(c->carry->evs + c->carry->at[k], c->carry->n[k]);
-        c->carry->n[k] = 0;
-    }
-}
-
-static void consumer_carry_drop(struct consumer_carry *cy, size_t k)
-{
-    consumer_free_all(cy->evs + cy->at[k], cy->n[k]);
-    cy->n[k] = 0;
-}
-
 /* Whether ev is c's partition's (or every partition's), handled or not. */
 static bool consumer_mine(const consumer *c, const event *ev)
 {
@@ -766,9 +723,7 @@ static bool consumer_going(const bool *go, size_t nc)
 /* One round of a shared catch-up: reads a chunk of the streams ks (every
  * stream together, or one) from the lowest offset of the members still
  * going (go[m]), once, and takes what was recorded up to their common
- * horizon (horizon.h; with one stream, the whole chunk); what lies past
- * the horizon is kept for the next round (cy, when not NULL), which reads
- * only what follows it rather than reading it again. Each member then
+ * horizon (horizon.h; with one stream, the whole chunk). Each member then
  * applies the events it takes past its own offset, and its offsets move
  * over the whole chunk taken: all in one transaction, or each in its own
  * when that one was rolled back. A member whose
@@ -778,7 +733,7 @@ static bool consumer_going(const bool *go, size_t nc)
  * read (or, the members held off, nothing read: each rcs -1), -1 when
  * the read failed. */
 static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const size_t *ks,
-                          size_t nks, struct consumer_carry *cy)
+                          size_t nks)
 {
     /* The members share their connection: a write of one refused or cut
      * (held_off: refused at admission or in an earlier round, and out of
@@ -818,26 +773,13 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
     bool full = false;
     for (size_t j = 0; j < nks; j++) {
         size_t k = ks[j];
-        /* What the last round kept past its horizon, when the members all
-         * stand where it left the stream, and it fits this round's share. */
-        size_t kept = 0;
-        if (cy && cy->n[k] && (cy->after[k] != from[k] || cy->n[k] > per))
-            consumer_carry_drop(cy, k);
-        if (cy && cy->n[k]) {
-            kept = cy->n[k];
-            memcpy(c0->evs + got, cy->evs + cy->at[k], kept * sizeof *c0->evs);
-            cy->n[k] = 0;
-        }
-        uint64_t after = kept ? c0->evs[got + kept - 1]->seq : from[k];
-        int n = kept < per && got + per <= c0->batch
-                    ? eventlog_read(c0->db, c0->streams[k].name, after, (int)(per - kept),
-                                    c0->evs + got + kept)
+        int n = got + per <= c0->batch
+                    ? eventlog_read(c0->db, c0->streams[k].name, from[k], (int)per, c0->evs + got)
                     : 0;
         if (n < 0) {
-            consumer_free_all(c0->evs, got + kept);
+            consumer_free_all(c0->evs, got);
             return -1;
         }
-        n += (int)kept;
         for (int i = 0; i < n; i++) {
             const event *ev = c0->evs[got + (size_t)i];
             c0->rec[got + (size_t)i] = ev->recorded_at ? event_ts_us(ev->recorded_at) : 0;
@@ -852,15 +794,6 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
     horizon_take(rd, nks, take);
     for (size_t j = 0; j < nks; j++)
         upto[ks[j]] = take[j] ? c0->evs[start[j] + take[j] - 1]->seq : from[ks[j]];
-    /* What lies past the horizon: kept for the next round. */
-    for (size_t j = 0, at = 0; cy && j < nks; j++) {
-        size_t k = ks[j], left = rd[j].n - take[j];
-        memcpy(cy->evs + at, c0->evs + start[j] + take[j], left * sizeof *cy->evs);
-        cy->at[k] = at;
-        cy->n[k] = left;
-        cy->after[k] = upto[k];
-        at += left;
-    }
     /* Each member's share: its events past its offset, and its offsets
      * moved over the whole chunk taken. */
     size_t movers = 0;
@@ -895,8 +828,7 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
             go[m] = false;
         }
     }
-    for (size_t j = 0; j < nks; j++)
-        consumer_free_all(c0->evs + start[j], cy ? take[j] : rd[j].n);
+    consumer_free_all(c0->evs, got);
     return full;
 }
 
@@ -992,26 +924,16 @@ int consumer_catch_up_shared(consumer **cs, size_t nc, int *rcs)
     consumer *c0 = cs[0];
     size_t ks[CONSUMER_MAX_STREAMS], nks = c0->together && c0->nstreams > 1 ? c0->nstreams : 1;
     int more = 0, rc = 0;
-    /* Together, what a round reads past its horizon is kept for the next
-     * (without memory for it, read again). */
-    if (nks > 1 && !c0->carry && (c0->carry = calloc(1, sizeof *c0->carry)) &&
-        !(c0->carry->evs = calloc(c0->batch, sizeof *c0->carry->evs))) {
-        free(c0->carry);
-        c0->carry = NULL;
-    }
-    struct consumer_carry *cy = nks > 1 ? c0->carry : NULL;
     /* Together: every stream in each round; else one stream after the other. */
     for (size_t first = 0; first < c0->nstreams && rc >= 0 && consumer_going(go, nc);
          first += nks) {
         for (size_t j = 0; j < nks; j++)
             ks[j] = first + j;
         do
-            rc = consumer_round(cs, nc, go, rcs, ks, nks, cy);
+            rc = consumer_round(cs, nc, go, rcs, ks, nks);
         while (rc == 1 && consumer_going(go, nc) && time_mono_ms() < until);
         more |= rc > 0;
     }
-    if (rc < 0 || !more)
-        consumer_carry_clear(c0); /* caught up, or failed: nothing to go on with */
     int worst = 0;
     for (size_t m = 0; m < nc; m++) {
         if (go[m])

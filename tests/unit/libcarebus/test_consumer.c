@@ -6,8 +6,7 @@
  *    flushing once and telling its done hook once per transaction; a batch
  *    whose flush fails is rolled back (done: false) and retried one event
  *    per transaction; streams caught up together take their share of
- *    every transaction and reach their tails once, and what a round read
- *    past its horizon is not read again; lag_query reads a
+ *    every transaction and reach their tails once; lag_query reads a
  *    consumer's committed offset, the stream's tail and the age of the
  *    event after the offset, and for partitions the lowest of their
  *    offsets; the tick
@@ -232,54 +231,6 @@ static void test_catching_up_streams_together(void **state)
     consumer_free(&c, b);
 }
 
-/* The rows the log handed out (index fetches on eventlog.events) so far,
- * as PostgreSQL counts them: this session's counts flushed first. */
-static long log_rows_fetched(void)
-{
-    PGresult *r = db_exec(g_db, "SELECT pg_stat_force_next_flush()", 0, NULL);
-    assert_non_null(r);
-    PQclear(r);
-    r = db_exec(g_db,
-                "SELECT idx_tup_fetch + coalesce(seq_tup_read, 0) AS n FROM pg_stat_user_tables"
-                " WHERE relid = 'eventlog.events'::regclass",
-                0, NULL);
-    assert_non_null(r);
-    long n = atol(db_value(r, 0, "n"));
-    PQclear(r);
-    return n;
-}
-
-/* Caught up together, what a round read past its horizon (here every
- * event of the second stream, recorded after all of the first's) is kept
- * for the next round, not read again: each event read once, applied once. */
-static void test_what_a_round_reads_past_its_horizon_is_not_read_again(void **state)
-{
-    (void)state;
-    TESTDB_NEED(g_db);
-    bus *b;
-    consumer *c = consumer_at_tail("carry", "router", &b);
-    uint64_t a0, b0;
-    assert_int_equal(eventlog_last_seq(g_db, "router", &a0), 0);
-    assert_int_equal(eventlog_last_seq(g_db, "ingest", &b0), 0);
-    if (b0)
-        assert_int_equal(eventlog_offset_advance(g_db, "carry", "ingest", 0, b0), 0);
-    assert_int_equal(consumer_read(c, "ingest"), 0);
-    append_replies("router", 6);
-    append_replies("ingest", 6);
-    consumer_set_batch(c, 4, 0); /* two of each stream per round */
-    consumer_set_together(c, true);
-    long rows0 = log_rows_fetched();
-    assert_int_equal(consumer_catch_up(c), 0);
-    /* Twelve, and the lag's look at the event after each offset (lag.h). */
-    assert_int_equal(log_rows_fetched() - rows0, 12 + 2);
-    assert_int_equal(g_applied, 12);
-    assert_int_equal(g_rolled_back, 0);
-    assert_true(g_committed >= 6); /* at most two events a round */
-    assert_int_equal(consumer_offset(c, "router"), a0 + 6);
-    assert_int_equal(consumer_offset(c, "ingest"), b0 + 6);
-    consumer_free(&c, b);
-}
-
 static void test_lag_query(void **state)
 {
     (void)state;
@@ -459,7 +410,6 @@ int main(void)
         cmocka_unit_test(test_lag_of),
         cmocka_unit_test(test_batches_and_the_done_hook),
         cmocka_unit_test(test_catching_up_streams_together),
-        cmocka_unit_test(test_what_a_round_reads_past_its_horizon_is_not_read_again),
         cmocka_unit_test(test_lag_query),
         cmocka_unit_test(test_lag_query_of_partitions),
         cmocka_unit_test(test_tick_publishes_the_lag_and_it_returns_to_zero),
