@@ -448,7 +448,7 @@ static batch_result consumer_seal(consumer *const *cs, size_t n, size_t nev)
         log_info("%s: lease taken over: rolling back a batch of %zu events", cs[0]->name, nev);
         return BATCH_DOWN;
     }
-    struct eventlog_advance *adv = malloc(n * CONSUMER_MAX_STREAMS * sizeof *adv);
+    struct eventlog_advance *adv = calloc(n * CONSUMER_MAX_STREAMS, sizeof *adv);
     if (!adv)
         return BATCH_DATA;
     batch_result r = BATCH_OK;
