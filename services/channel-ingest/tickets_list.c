@@ -477,8 +477,8 @@ enum clock_read { CLOCK_PROBE, CLOCK_SET };
 
 /* The filters on router.tickets t, d (deadlines) and the states, and the
  * key's channels ($1); the status read from the column named. */
-static void ticket_filters_on(struct list_sql *s, const struct tickets_query *q,
-                              enum clock_read cr, const char *status)
+static void ticket_filters_on(struct list_sql *s, const struct tickets_query *q, enum clock_read cr,
+                              const char *status)
 {
     if (q->status[0])
         filter_in(s, status, q->status, NULL);
@@ -535,15 +535,15 @@ static void ticket_filters(struct list_sql *s, const struct tickets_query *q, en
     ticket_filters_on(s, q, cr, "t.status");
 }
 
-/* WITH n: the SLA clock's now, once. For SLA states, cl: the tickets in
- * those states, and few: whether they are fewer than SLA_FEW (see
- * keyed_sql). With "breached", few counts their running targets, which
- * stops at the limit, not cl, whose DISTINCT reads every target in the
- * states (0038_sla_states_targets.sql; 9,300 breached ones: 17 of a
- * page's 20 ms), and cl is then read only where few says so. Without it,
- * the targets due after now are read either way, each checked against its
- * ticket's others (a join over every running target): few counts cl, so
- * that they are read once. */
+/* WITH n: the SLA clock's now, once. For SLA states, st: the first
+ * SLA_FEW running targets in those states (a ticket may come once per
+ * target; sla.targets_in_states, 0093: each row found by an index probe,
+ * so that reading stops at the limit), few: whether they are fewer than
+ * SLA_FEW (see keyed_sql), and cl: their tickets, each once, read only
+ * where few says so (st then holds every target in the states). As a
+ * ticket is at most as many rows, fewer rows than the limit is fewer
+ * tickets too (more rows but fewer tickets, rare, only picks the other
+ * way, whose page is the same). */
 #define SLA_FEW 2000
 static void with_clause(struct list_sql *s, const struct tickets_query *q, bool sla_set)
 {
@@ -552,17 +552,11 @@ static void with_clause(struct list_sql *s, const struct tickets_query *q, bool 
         char states[16];
         snprintf(states, sizeof states, "$%d", list_sql_add(s, q->sla));
         buf_printf(&s->sql,
-                   ", cl AS MATERIALIZED (SELECT c.ticket_id FROM n,"
-                   " sla.tickets_in_states(string_to_array(%s, ','), n.now) c)",
-                   states);
-        buf_printf(&s->sql, ", few AS MATERIALIZED (SELECT count(*) < %d AS yes FROM (SELECT 1 FROM ",
-                   SLA_FEW);
-        if (strncmp(q->sla, "breached", 8) == 0) /* canonical order: first if there */
-            buf_printf(&s->sql, "n, sla.targets_in_states(string_to_array(%s, ','), n.now) c",
-                       states);
-        else
-            buf_puts(&s->sql, "cl");
-        buf_printf(&s->sql, " LIMIT %d) x)", SLA_FEW);
+                   ", st AS MATERIALIZED (SELECT c.ticket_id FROM n,"
+                   " sla.targets_in_states(string_to_array(%s, ','), n.now) c LIMIT %d)"
+                   ", few AS MATERIALIZED (SELECT count(*) < %d AS yes FROM st)"
+                   ", cl AS (SELECT DISTINCT st.ticket_id FROM st)",
+                   states, SLA_FEW, SLA_FEW);
     }
 }
 
@@ -670,8 +664,8 @@ enum ticket_source { SOURCE_ALL, SOURCE_ACTIVE, SOURCE_SETTLED, SOURCE_DUE_MEMBE
  * agent is read through the agents' indexes instead (inner_split). */
 static bool due_through_members(const struct tickets_query *q, bool limited)
 {
-    bool other = q->channel[0] || q->priority[0] || q->category[0] || q->assignee[0] ||
-                 q->tag[0] || q->segment[0] || q->customer_id[0] || q->sla[0];
+    bool other = q->channel[0] || q->priority[0] || q->category[0] || q->assignee[0] || q->tag[0] ||
+                 q->segment[0] || q->customer_id[0] || q->sla[0];
     for (size_t t = T_CREATED_FROM; t <= T_UPDATED_TO; t++)
         other = other || q->has_time[t];
     return q->sort == TICKETS_SORT_DUE && !limited && !other &&
@@ -766,9 +760,8 @@ static void inner_select(struct list_sql *s, const struct tickets_query *q,
  * status filter or an SLA state (only active tickets have running clocks:
  * ticket_filters says so) leaves one of the two out (the active one stays
  * when nothing can match: its filters say so). */
-static void inner_split(struct list_sql *s, const struct tickets_query *q,
-                        const struct sort_key *k, size_t nk, bool desc, enum clock_read cr,
-                        const char *gate)
+static void inner_split(struct list_sql *s, const struct tickets_query *q, const struct sort_key *k,
+                        size_t nk, bool desc, enum clock_read cr, const char *gate)
 {
     static const struct sort_key active_updated[] = {{"qm.updated_at", KEY_TIME},
                                                      {"qm.ticket_id", KEY_UUID}},
@@ -797,9 +790,8 @@ static void inner_split(struct list_sql *s, const struct tickets_query *q,
 }
 
 /* One way to find the page's ids and keys in the query's order. */
-static void inner_page(struct list_sql *s, const struct tickets_query *q,
-                       const struct sort_key *k, size_t nk, bool desc, enum clock_read cr,
-                       const char *gate, bool limited)
+static void inner_page(struct list_sql *s, const struct tickets_query *q, const struct sort_key *k,
+                       size_t nk, bool desc, enum clock_read cr, const char *gate, bool limited)
 {
     static const struct sort_key due_members[] = {{"d.due_at", KEY_TIME},
                                                   {"d.ticket_id", KEY_UUID}};
@@ -944,8 +936,7 @@ static void search_sql(const struct tickets_query *q, struct list_sql *s, bool l
     buf_puts(&s->sql, ", hits AS MATERIALIZED (");
     search_hits(s, q, tsq, SEARCH_WALK, windowed, limited);
     if (windowed)
-        buf_printf(&s->sql,
-                   " UNION ALL (SELECT * FROM win WHERE (SELECT count(*) FROM win) = %d)",
+        buf_printf(&s->sql, " UNION ALL (SELECT * FROM win WHERE (SELECT count(*) FROM win) = %d)",
                    SEARCH_CANDIDATES);
     buf_puts(&s->sql, " UNION ALL ");
     search_hits(s, q, tsq, SEARCH_INDEX, windowed, limited);
