@@ -1,7 +1,7 @@
 #!/bin/sh
 # 60-lists.part.sh — the work API's lists and search: GET /v1/tickets p99
-# for each filter over a million tickets, and the search's p99 over millions
-# of messages, each beside a baseline measured in the same run.
+# for each filter over a million tickets, and the search's p99 over ten million
+# messages, each beside a baseline measured in the same run.
 #
 #   CAREBUS_BIN_DIR=build/release/bin sh tests/bench/60-lists.part.sh
 #
@@ -11,16 +11,14 @@
 # again after, as a restore does): LISTS_BENCH_TICKETS (1,000,000) tickets
 # over two years — the newest still open, statuses by age — of
 # 300,000 customers (names, phones, e-mails, segments), with tags, and
-# LISTS_BENCH_MESSAGES (2,000,000) messages (contacts, replies, internal
+# LISTS_BENCH_MESSAGES (10,000,000) messages (contacts, replies, internal
 # notes in Vietnamese, a third typed without diacritics, and English), and
 # a running SLA target per open ticket (tests/bench/lists_gen.c, built here
 # with the system compiler). The load is timed and printed.
 #
-# XXX: the issue asks for the search over 10,000,000 messages; loading them
-# (each message's words computed, then the search index built) takes about
-# 9 minutes on a 2-core machine, beyond this part's time, so the default is
-# 2,000,000. LISTS_BENCH_MESSAGES=10000000 (with
-# CAREBUS_BENCH_PART_TIMEOUT=1500) measures the full size.
+# Loading ten million messages (each message's words computed, then the
+# search index built) takes about 9 minutes on an idle 2-core machine, so
+# this part has a longer limit of its own.
 #
 # Then channel-ingest (release) serves the reads and tests/bench/lists.py
 # offers requests at a fixed rate (latency from each request's scheduled
@@ -33,14 +31,15 @@
 #
 # Targets (issue 11): list p99 <= 20 ms for each filter, search p99 <=
 # 100 ms. A missed target is printed as such; the part fails only when it
-# could not measure. Disk: about 3 GB at the default size (13 GB at ten
-# million messages), all removed on exit.
+# could not measure. Disk: about 13 GB (3 GB at two million messages), all
+# removed on exit.
+# bench-limit: 2400
 set -u
 
 . "$(dirname "$0")/preamble.sh"
 bin=$bindir/carebus-channel-ingest
 ntickets=${LISTS_BENCH_TICKETS:-1000000}
-nmessages=${LISTS_BENCH_MESSAGES:-2000000}
+nmessages=${LISTS_BENCH_MESSAGES:-10000000}
 py=/usr/bin/python3
 
 bench_need psql cc

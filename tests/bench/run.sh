@@ -4,8 +4,9 @@
 #   CAREBUS_BIN_DIR=build/release/bin sh tests/bench/run.sh [PART...]
 #
 # Runs every tests/bench/*.part.sh in name order (or only the parts named,
-# e.g. "10-ingest"), each with CAREBUS_BIN_DIR set and under a time limit
-# (CAREBUS_BENCH_PART_TIMEOUT seconds, default 600). A part prints its own
+# e.g. "10-ingest"), each with CAREBUS_BIN_DIR set and under a time limit:
+# CAREBUS_BENCH_PART_TIMEOUT seconds when set, else the part's own (a line
+# "# bench-limit: N" in it), else 600. A part prints its own
 # figures beside a baseline measured in the same run; it exits non-zero when
 # it could not measure (a target missed is reported, not a failure: the
 # figures depend on the machine). Ends with one line:
@@ -14,7 +15,6 @@
 set -u
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-timeout_s=${CAREBUS_BENCH_PART_TIMEOUT:-600}
 CAREBUS_BIN_DIR=${CAREBUS_BIN_DIR:-$root/build/release/bin}
 export CAREBUS_BIN_DIR
 if [ ! -d "$CAREBUS_BIN_DIR" ]; then
@@ -35,6 +35,8 @@ for part in "$root"/tests/bench/*.part.sh; do
         [ "$wanted" -eq 1 ] || continue
     fi
     run=$((run + 1))
+    timeout_s=${CAREBUS_BENCH_PART_TIMEOUT:-$(sed -n 's/^# bench-limit: *\([0-9][0-9]*\)$/\1/p' "$part")}
+    timeout_s=${timeout_s:-600}
     echo "=== bench $name (limit ${timeout_s}s) ==="
     # SIGTERM first, so the part's own trap stops what it started.
     timeout -s TERM -k 30 "$timeout_s" sh "$part"
