@@ -6,8 +6,10 @@
 -- walk through tickets_list_active (0011) read each entry's ticket for its
 -- team (a next page of a team with 150 open tickets of 16,000 read 4,162
 -- tickets' pages, 17 ms over 1,000,000 tickets). The index now carries the
--- three columns, so the walk reads the index alone (6 ms). They are columns
--- a contact joining its ticket leaves alone, so that update stays HOT.
+-- three columns, so the walk reads the index alone (6 ms). A contact
+-- joining its ticket leaves them alone, so that update stays HOT; team was
+-- indexed already (tickets_queue), channel never changes, and only a change
+-- of category (a rule's or an agent's, rare) is no longer HOT.
 DROP INDEX router.tickets_list_active;
 CREATE INDEX tickets_list_active ON router.tickets ((-priority_rank), created_at, id)
     INCLUDE (priority_rank, status, team, channel, category) WHERE status IN ('open', 'pending');
@@ -54,5 +56,6 @@ CREATE OR REPLACE VIEW sla.ticket_deadlines AS
             WHERE o.ticket_id = s.ticket_id AND o.status = 'running' AND o.due_at IS NOT NULL
             ORDER BY o.due_at, o.target, o.cycle LIMIT 1);
 
--- Its tickets, each once, are now read from its first rows (tickets_list.c).
-DROP FUNCTION sla.tickets_in_states(text[], timestamptz);
+-- sla.tickets_in_states (0038) is no longer read: tickets_list.c reads the
+-- tickets from the first rows of sla.targets_in_states. It stays for a
+-- channel-ingest of an earlier version still serving during an upgrade.

@@ -536,14 +536,14 @@ static void ticket_filters(struct list_sql *s, const struct tickets_query *q, en
 }
 
 /* WITH n: the SLA clock's now, once. For SLA states, st: the first
- * SLA_FEW running targets in those states (a ticket may come once per
- * target; sla.targets_in_states, 0093: each row found by an index probe,
- * so that reading stops at the limit), few: whether they are fewer than
- * SLA_FEW (see keyed_sql), and cl: their tickets, each once, read only
- * where few says so (st then holds every target in the states). As a
- * ticket is at most as many rows, fewer rows than the limit is fewer
- * tickets too (more rows but fewer tickets, rare, only picks the other
- * way, whose page is the same). */
+ * SLA_FEW running targets in those states (sla.targets_in_states, 0093:
+ * each row found by index probes, so that reading stops at the limit),
+ * few: whether they are fewer than SLA_FEW (see keyed_sql), and cl: their
+ * tickets, each once, read only where few says so (st then holds every
+ * target in the states). few counts targets, not tickets: a ticket
+ * waiting for an answer has two running (the response and the
+ * resolution), so the set is read for up to SLA_FEW targets: between
+ * half and all of that many tickets. */
 #define SLA_FEW 2000
 static void with_clause(struct list_sql *s, const struct tickets_query *q, bool sla_set)
 {

@@ -329,6 +329,42 @@ def test_every_filter_and_order_lists_what_the_tables_say(stack):
         "SELECT count(*) FROM router.tickets WHERE settled_at IS DISTINCT FROM"
         " CASE WHEN status IN ('solved', 'closed') THEN updated_at END") == [(0,)]
 
+    # Forty minutes later the first tickets warn. Each SLA state's list says
+    # what the tables say, both ways tickets_list.c reads it: as the set of
+    # tickets in the state (fewer than SLA_FEW running targets in it), and,
+    # once SLA_FEW targets of tickets that are not there (no list shows
+    # them) are in every state, by walking the tickets and probing each
+    # one's clock.
+    clock = st.log_dir / "sla-clock"
+    later = T0 + timedelta(minutes=40)
+    clock.with_suffix(".tmp").write_text(iso(later) + "\n")
+    os.replace(clock.with_suffix(".tmp"), clock)
+    h.wait_until("sla-monitor to see the clock", lambda: st.db.scalar(
+        "SELECT now FROM sla.clock") == later.astimezone(timezone.utc), h.scaled(10))
+    st.wait_settled()
+    ts = list(desk.tickets().values())
+    assert {"breached", "warning", "within"} <= {t["sla"] for t in ts}
+
+    def check_states():
+        for state in ("breached", "warning", "within", "warning,within"):
+            check({"sla": state}, queue_order(where(lambda t: t["sla"] in state.split(","))))
+            check({"sla": state, "sort": "due"},
+                  due_order(where(lambda t: t["sla"] in state.split(","))))
+
+    check_states()
+    st.db.query(
+        "INSERT INTO sla.targets (ticket_id, target, cycle, status, policy_id, calendar_id,"
+        " priority, segment, target_secs, started_at, due_at, warn_at)"
+        " SELECT gen_random_uuid(), 'resolution', 0, 'running', 'phantom', '24x7', 'normal',"
+        " 'regular', 7200, n - interval '1 hour', n + d.due, n + d.warn"
+        " FROM sla.now() n, (VALUES (interval '-1 minute', interval '-2 minutes'),"
+        " (interval '1 hour', interval '-1 minute'), (interval '2 hours', interval '1 hour'))"
+        " AS d (due, warn), generate_series(1, 2000)")
+    try:
+        check_states()
+    finally:
+        st.db.query("DELETE FROM sla.targets WHERE policy_id = 'phantom'")
+
 
 # --- b. paging while tickets arrive ------------------------------------------------------------
 
