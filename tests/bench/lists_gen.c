@@ -19,7 +19,8 @@
  * Zalo handles; 0-3 tags; 2..2m-2 messages per ticket (contacts, replies,
  * internal notes) in Vietnamese (a third typed without diacritics) or
  * English, with order codes unique to the ticket, product models,
- * cities and names; a running resolution target for open tickets.
+ * cities and names; for open tickets a running resolution target, and
+ * for half of them a running next-response target too.
  * Built by tests/bench/60-lists.part.sh with the system compiler.
  */
 #define _GNU_SOURCE
@@ -599,31 +600,42 @@ static void row_messages(long i)
     }
 }
 
-/* Open tickets: first response met, resolution running (calendar seconds). */
+/* One running target of ticket i: from start, due after secs (calendar
+ * seconds), warning at 80%; warned, breached and its next timer as
+ * sla-monitor would have left them at now. */
+static void put_target(long i, const char *target, int prio, int64_t start_us, int64_t secs)
+{
+    int64_t due = start_us + secs * 1000000LL, warn = start_us + secs * 800000LL;
+    int64_t now_us = now_s * 1000000LL;
+    put_uuid(T_TICK, (uint64_t)i, 0);
+    printf("\t%s\t0\trunning\tregular\tvn-business\t%s\tregular\t%" PRId64 "\t", target,
+           priorities[prio], secs);
+    put_time(start_us);
+    putchar('\t');
+    put_time(due);
+    putchar('\t');
+    put_time(warn);
+    printf("\t\\N\t\\N\t\\N\t%s\t%s\t", warn <= now_us ? "t" : "f", due <= now_us ? "t" : "f");
+    if (due > now_us)
+        put_time(warn > now_us ? warn : due);
+    else
+        fputs("\\N", stdout);
+    putchar('\n');
+}
+
+/* Open tickets: the resolution running; every other one also waits for an
+ * answer (next_response running since its last message, a fifth of the
+ * resolution's time), as a desk's tickets do, two running targets each. */
 static void row_targets(long i)
 {
     struct ticket t;
     ticket_make(i, &t);
     if (t.status != 0)
         return;
-    static const char *const segs[] = {"regular", "vip", "wholesale"};
     int64_t secs = target_secs[t.prio];
-    int64_t due = t.created_us + secs * 1000000LL, warn = t.created_us + secs * 800000LL;
-    put_uuid(T_TICK, (uint64_t)i, 0);
-    printf("\tresolution\t0\trunning\tregular\tvn-business\t%s\t%s\t%" PRId64 "\t", priorities[t.prio],
-           segs[0], secs);
-    put_time(t.created_us);
-    putchar('\t');
-    put_time(due);
-    putchar('\t');
-    put_time(warn);
-    printf("\t\\N\t\\N\t\\N\t%s\t%s\t", warn <= now_s * 1000000LL ? "t" : "f",
-           due <= now_s * 1000000LL ? "t" : "f");
-    if (due > now_s * 1000000LL)
-        put_time(warn > now_s * 1000000LL ? warn : due);
-    else
-        fputs("\\N", stdout);
-    putchar('\n');
+    put_target(i, "resolution", t.prio, t.created_us, secs);
+    if (h3(T_TICK, (uint64_t)i, 29) % 2)
+        put_target(i, "next_response", t.prio, t.updated_us, secs / 5);
 }
 
 int main(int argc, char **argv)
