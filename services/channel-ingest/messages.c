@@ -48,6 +48,9 @@ static int parse_attachments(const json_t *arr, struct contact *m, struct messag
         snprintf(field, sizeof field, "attachments[%zu].url", i);
         if (field_string(a, "url", field, FIELD_OPTIONAL, 4096, &at->url, err) != 0)
             return -1;
+        snprintf(field, sizeof field, "attachments[%zu].media_id", i);
+        if (field_string(a, "media_id", field, FIELD_OPTIONAL, 1024, &at->media_id, err) != 0)
+            return -1;
         snprintf(field, sizeof field, "attachments[%zu].size", i);
         uint64_t size = 0;
         if (field_uint(a, "size", field, FIELD_OPTIONAL, INT64_MAX, &size, NULL, err) != 0)
@@ -199,9 +202,13 @@ static int pb_contact(const Carebus__V1__ContactReceived *c, struct contact *m,
         snprintf(field, sizeof field, "attachments[%zu].url", i);
         if (field_check(a->url, field, 0, 4096, err))
             return -1;
+        snprintf(field, sizeof field, "attachments[%zu].media_id", i);
+        if (field_check(a->media_id, field, 0, 1024, err))
+            return -1;
         at->name = a->name;
         at->content_type = a->content_type;
         at->url = a->url;
+        at->media_id = a->media_id;
         at->size = a->size;
         m->attachment_ptrs[i] = at;
     }

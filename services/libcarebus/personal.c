@@ -24,6 +24,7 @@ const struct personal_field personal_fields[] = {
     P(customer_ref, "handle"),
     P(attachment, "name"),
     P(attachment, "url"),
+    P(attachment, "media_id"), /* fetches the customer's file, as the url does */
     P(contact_received, "text"),
     P(contact_received, "subject"),
     P(agent_replied, "text"),

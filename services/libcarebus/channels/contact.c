@@ -20,7 +20,7 @@ void contact_init(struct contact *c, Carebus__V1__Channel ch)
 }
 
 void contact_attach(struct contact *c, const char *name, const char *content_type, uint64_t size,
-                    const char *url)
+                    const char *url, const char *media_id)
 {
     size_t i = c->contact.n_attachments;
     if (i == CONTACT_MAX_ATTACHMENTS)
@@ -33,6 +33,8 @@ void contact_attach(struct contact *c, const char *name, const char *content_typ
         a->content_type = (char *)content_type;
     if (url)
         a->url = (char *)url;
+    if (media_id)
+        a->media_id = (char *)media_id;
     a->size = size;
     c->attachment_ptrs[i] = a;
     c->contact.attachments = c->attachment_ptrs;

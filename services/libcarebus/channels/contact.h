@@ -40,11 +40,12 @@ struct contact {
 /* Empties c and links its parts (the body's customer); channel ch. */
 void contact_init(struct contact *c, Carebus__V1__Channel ch);
 
-/* Appends an attachment (strings borrowed; NULL means ""). Beyond
- * CONTACT_MAX_ATTACHMENTS the rest are dropped: a channel's message is
- * never refused for carrying many files. */
+/* Appends an attachment (strings borrowed; NULL means ""): a file by its
+ * url, or by media_id, the provider's own id of it (WhatsApp gives only
+ * that). Beyond CONTACT_MAX_ATTACHMENTS the rest are dropped: a channel's
+ * message is never refused for carrying many files. */
 void contact_attach(struct contact *c, const char *name, const char *content_type, uint64_t size,
-                    const char *url);
+                    const char *url, const char *media_id);
 
 /* Completes the envelope once the fields are set: its body, type and
  * occurred_at (occurred_us), and the idempotency scope of its channel. */

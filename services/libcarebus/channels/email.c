@@ -296,7 +296,7 @@ int email_map(struct inbound_batch *b, int64_t now_us, struct inbound_error *err
         if (inbound_json_uint(a, "ContentLength", &size) != 0)
             size = 0;
         contact_attach(m, inbound_json_str(a, "Name"), inbound_json_str(a, "ContentType"), size,
-                       NULL);
+                       NULL, NULL);
     }
     int64_t at = now_us;
     if ((s = inbound_json_str(root, "Date")) && email_rfc5322_date(s, &at) != 0)

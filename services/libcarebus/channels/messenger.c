@@ -51,7 +51,7 @@ static void messenger_attachment(struct inbound_batch *b, struct contact *m, con
             m->contact.text = "";
         return;
     }
-    contact_attach(m, title, type, 0, url);
+    contact_attach(m, title, type, 0, url, NULL);
 }
 
 static int messenger_message(struct inbound_batch *b, Carebus__V1__Channel ch, const json_t *item,

@@ -100,7 +100,7 @@ int twilio_sms_map(struct inbound_batch *b, int64_t now_us, struct inbound_error
         snprintf(k, sizeof k, "MediaContentType%ld", i);
         const char *ct = form_get(f, k);
         if (url)
-            contact_attach(m, NULL, ct, 0, url);
+            contact_attach(m, NULL, ct, 0, url, NULL);
     }
     if (!inbound_contact_finish(m, now_us))
         inbound_drop_contact(b);

@@ -18,10 +18,10 @@
  * so the phone is "+" and from, and the handle is from itself (the wa_id).
  * The name comes from the contacts[] entry with that wa_id. Media arrive
  * as ids (downloaded through the Graph API, not here): an attachment with
- * the MIME type, the file name (or the media id when there is none) and a
- * caption as text. Types without text or media (location, contacts,
- * interactive replies) become a short text; reactions are acknowledged and
- * ignored.
+ * the media id, the MIME type, the file name (or the media id when there
+ * is none) and a caption as text. Types without text or media (location,
+ * contacts, interactive replies) become a short text; reactions are
+ * acknowledged and ignored.
  *
  * Statuses concern our own messages: delivered and read become
  * message.delivered / .read (recipient: the wa_id), failed becomes a
@@ -154,10 +154,9 @@ static int whatsapp_message(struct inbound_batch *b, const json_t *value, const 
         if (json_is_string(t))
             m->contact.text = (char *)json_string_value(t);
     } else if (media) {
+        const char *id = inbound_json_str(obj, "id");
         const char *file = inbound_json_str(obj, "filename");
-        if (!file)
-            file = inbound_json_str(obj, "id");
-        contact_attach(m, file, inbound_json_str(obj, "mime_type"), 0, NULL);
+        contact_attach(m, file ? file : id, inbound_json_str(obj, "mime_type"), 0, NULL, id);
         if ((s = inbound_json_str(obj, "caption")))
             m->contact.text = (char *)s;
     } else {

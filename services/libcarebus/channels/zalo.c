@@ -105,7 +105,7 @@ static void zalo_attachment(struct inbound_batch *b, struct contact *m, const js
     if (!name)
         name = inbound_json_str(p, "title");
     const char *ct = inbound_json_str(p, "type"); /* a file's extension ("pdf") */
-    contact_attach(m, name, ct ? ct : type, zalo_size(p), url);
+    contact_attach(m, name, ct ? ct : type, zalo_size(p), url, NULL);
 }
 
 static int zalo_message(struct inbound_batch *b, int64_t at, struct inbound_error *err)

@@ -55,7 +55,7 @@ static void test_json_full(void **state)
                      "\"occurred_at\":\"2026-11-23T09:00:00+07:00\",\"in_reply_to\":\"m-0\","
                      "\"references\":[\"a\",\"b\"],"
                      "\"attachments\":[{\"name\":\"a.png\",\"type\":\"image/png\",\"size\":12,"
-                     "\"url\":\"https://x/a.png\"}]}");
+                     "\"url\":\"https://x/a.png\"},{\"media_id\":\"wa-1190348572\"}]}");
     struct contact m;
     struct message_error err;
     assert_int_equal(messages_parse(j, NOW, &m, &err), 0);
@@ -71,9 +71,13 @@ static void test_json_full(void **state)
     assert_string_equal(m.contact.in_reply_to, "m-0");
     assert_int_equal(m.contact.n_references, 2);
     assert_string_equal(m.contact.references[1], "b");
-    assert_int_equal(m.contact.n_attachments, 1);
+    assert_int_equal(m.contact.n_attachments, 2);
     assert_string_equal(m.contact.attachments[0]->content_type, "image/png");
     assert_int_equal(m.contact.attachments[0]->size, 12);
+    assert_string_equal(m.contact.attachments[0]->media_id, "");
+    /* A file known only by the provider's id of it. */
+    assert_string_equal(m.contact.attachments[1]->media_id, "wa-1190348572");
+    assert_string_equal(m.contact.attachments[1]->url, "");
     assert_true(event_ts_us(m.ev.occurred_at) == T0);
     assert_string_equal(m.idem_scope, "msg:zalo");
     assert_null(m.idem_key);
@@ -137,6 +141,8 @@ static void test_json_refusals(void **state)
     assert_refused(buf, "attachments[0].size", "invalid_field");
     snprintf(buf, sizeof buf, "{\"channel\":\"zalo\",%s,\"attachments\":[{},{\"url\":1}]}", c);
     assert_refused(buf, "attachments[1].url", "invalid_field");
+    snprintf(buf, sizeof buf, "{\"channel\":\"zalo\",%s,\"attachments\":[{\"media_id\":7}]}", c);
+    assert_refused(buf, "attachments[0].media_id", "invalid_field");
     snprintf(buf, sizeof buf, "{\"channel\":\"zalo\",%s,\"references\":[1]}", c);
     assert_refused(buf, "references", "invalid_field");
     snprintf(buf, sizeof buf, "{\"channel\":\"zalo\",%s,\"external_id\":\"a\\nb\"}", c);
@@ -189,6 +195,7 @@ static void test_pb_full(void **state)
     Carebus__V1__Attachment at = CAREBUS__V1__ATTACHMENT__INIT;
     at.name = "a.png";
     at.size = 3;
+    at.media_id = "zalo-att-77";
     Carebus__V1__Attachment *ats[] = {&at};
     char *refs[] = {"r1"};
     Carebus__V1__ContactReceived c = CAREBUS__V1__CONTACT_RECEIVED__INIT;
@@ -210,6 +217,7 @@ static void test_pb_full(void **state)
     assert_string_equal(m.customer.phone, "+84901234567");
     assert_string_equal(m.contact.text, "hello");
     assert_string_equal(m.contact.attachments[0]->name, "a.png");
+    assert_string_equal(m.contact.attachments[0]->media_id, "zalo-att-77");
     assert_string_equal(m.contact.references[0], "r1");
     assert_string_equal(m.idem_key, "key-1");
     assert_true(event_ts_us(m.ev.occurred_at) == T0);
@@ -289,6 +297,14 @@ static void test_pb_refusals(void **state)
     cr.phone = "";
     buf = pack_contact(&c, "key\twith tab", 0, &len);
     assert_pb_refused(buf, len, "idempotency_key");
+    free(buf);
+
+    Carebus__V1__Attachment at = CAREBUS__V1__ATTACHMENT__INIT, *ats[] = {&at};
+    at.media_id = "bad \xff id";
+    c.n_attachments = 1;
+    c.attachments = ats;
+    buf = pack_contact(&c, NULL, 0, &len);
+    assert_pb_refused(buf, len, "attachments[0].media_id");
     free(buf);
 }
 

@@ -37,6 +37,7 @@ static uint8_t *contact(size_t *len)
     att.name = "hoa-don.pdf";
     att.content_type = "application/pdf";
     att.url = "https://files.example.vn/hoa-don.pdf";
+    att.media_id = "wa-media-2754859441498128";
     Carebus__V1__ContactReceived body = CAREBUS__V1__CONTACT_RECEIVED__INIT;
     body.channel = CAREBUS__V1__CHANNEL__CHANNEL_ZALO;
     body.external_id = "msg-1";
@@ -79,8 +80,8 @@ static void test_seal_and_open(void **state)
     uint8_t wrapped[DATAKEY_WRAPPED_LEN];
     assert_int_equal(datakey_seal(plain, len, EVENT_ID, &sealed, wrapped), 1);
     /* nothing personal is left readable; the rest is */
-    const char *gone[] = {"Lan",     "+84901234567",  "lan@example", "4120978365",
-                          "hoa-don", "files.example", "0901"};
+    const char *gone[] = {"Lan",     "+84901234567",  "lan@example",      "4120978365",
+                          "hoa-don", "files.example", "2754859441498128", "0901"};
     for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
         assert_null(memmem(sealed.data, sealed.len, gone[i], strlen(gone[i])));
     assert_non_null(memmem(sealed.data, sealed.len, "msg-1", 5));

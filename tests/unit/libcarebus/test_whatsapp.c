@@ -103,8 +103,11 @@ static void test_media_and_other_types(void **state)
     assert_int_equal(m->contact.n_attachments, 1);
     assert_string_equal(m->contact.attachments[0]->content_type, "image/jpeg");
     assert_string_equal(m->contact.attachments[0]->name, "2754859441498128");
+    assert_string_equal(m->contact.attachments[0]->media_id, "2754859441498128");
+    assert_string_equal(m->contact.attachments[0]->url, "");
     m = g_b.msg[1];
     assert_string_equal(m->contact.attachments[0]->name, "hoadon.pdf");
+    assert_string_equal(m->contact.attachments[0]->media_id, "99");
     assert_string_equal(m->contact.text, "");
     assert_int_equal(event_ts_us(m->ev.occurred_at), NOW); /* no timestamp */
     assert_string_equal(g_b.msg[2]->contact.text, "[location] Shop Q1 10.500000, 106.250000");
