@@ -6,8 +6,10 @@ real services and PostgreSQL.
      (router.tickets, router.customers and sla.targets read here by plain
      SQL, the SLA state computed here from the running targets at the test
      clock); /v1/queues' counts likewise
-  b. paging while tickets arrive and change: every ticket that was there
-     when paging began is listed exactly once, none twice
+  b. paging while tickets arrive from another thread, in every order, by
+     team, channel, SLA state (both ways of reading it), status and words:
+     every ticket that was there when paging began is listed exactly once,
+     in its place; none twice
   c. search in Vietnamese with and without diacritics, both ways, in
      English, in subjects and internal notes; ranked (a subject's match
      first), with an HTML snippet that marks the words and escapes the text
@@ -51,8 +53,9 @@ def get(st, path, key=None):
     return r.json()
 
 
-def all_pages(st, path, limit=2, key=None):
-    """Every item of a list, reading pages of `limit` through next_cursor."""
+def all_pages(st, path, limit=2, key=None, on_page=None):
+    """Every item of a list, reading pages of `limit` through next_cursor;
+    on_page() after each page read."""
     items, cursor = [], None
     for _ in range(MAX_PAGES):
         sep = "&" if "?" in path else "?"
@@ -62,6 +65,8 @@ def all_pages(st, path, limit=2, key=None):
         assert len(page["items"]) <= limit
         items += page["items"]
         cursor = page["next_cursor"]
+        if on_page:
+            on_page()
         if not cursor:
             return items
         assert len(page["items"]) == limit, "a page before the last one is full"
@@ -200,6 +205,24 @@ def morning(desk):
         assert r.status in (200, 202), r
     desk.settle()
     return {"lan": vip, "whole": whole, "tickets": tickets}
+
+
+def add_phantom_targets(st):
+    """SLA_FEW (tickets_list.c) running targets in each SLA state, of
+    tickets that are not there (no list shows them): the lists then read a
+    state by walking the tickets and probing each one's clock."""
+    st.db.query(
+        "INSERT INTO sla.targets (ticket_id, target, cycle, status, policy_id, calendar_id,"
+        " priority, segment, target_secs, started_at, due_at, warn_at)"
+        " SELECT gen_random_uuid(), 'resolution', 0, 'running', 'phantom', '24x7', 'normal',"
+        " 'regular', 7200, n - interval '1 hour', n + d.due, n + d.warn"
+        " FROM sla.now() n, (VALUES (interval '-1 minute', interval '-2 minutes'),"
+        " (interval '1 hour', interval '-1 minute'), (interval '2 hours', interval '1 hour'))"
+        " AS d (due, warn), generate_series(1, 2000)")
+
+
+def drop_phantom_targets(st):
+    st.db.query("DELETE FROM sla.targets WHERE policy_id = 'phantom'")
 
 
 # --- a. every filter and order ---------------------------------------------------------------
@@ -352,67 +375,190 @@ def test_every_filter_and_order_lists_what_the_tables_say(stack):
                   due_order(where(lambda t: t["sla"] in state.split(","))))
 
     check_states()
-    st.db.query(
-        "INSERT INTO sla.targets (ticket_id, target, cycle, status, policy_id, calendar_id,"
-        " priority, segment, target_secs, started_at, due_at, warn_at)"
-        " SELECT gen_random_uuid(), 'resolution', 0, 'running', 'phantom', '24x7', 'normal',"
-        " 'regular', 7200, n - interval '1 hour', n + d.due, n + d.warn"
-        " FROM sla.now() n, (VALUES (interval '-1 minute', interval '-2 minutes'),"
-        " (interval '1 hour', interval '-1 minute'), (interval '2 hours', interval '1 hour'))"
-        " AS d (due, warn), generate_series(1, 2000)")
+    add_phantom_targets(st)
     try:
         check_states()
     finally:
-        st.db.query("DELETE FROM sla.targets WHERE policy_id = 'phantom'")
+        drop_phantom_targets(st)
 
 
 # --- b. paging while tickets arrive ------------------------------------------------------------
 
 
+class Arrivals(threading.Thread):
+    """New tickets, posted from a thread of their own while lists are paged:
+    one for each permit (the paging gives one after a page), at most `most`.
+    Each is a new customer's, on a channel and with a text of the `kinds`
+    in turn (so in every team, channel and search), written in the last
+    half hour before the test clock: in the queue, created and due orders
+    it lands before and after the pages already read, and its SLA targets
+    neither warn nor breach, so its place in every order stays where it was
+    first listed (an escalation would reprioritise it and move it)."""
+
+    def __init__(self, st, kinds, most):
+        super().__init__(daemon=True)
+        self.st, self.kinds, self.most = st, kinds, most
+        self.permits = threading.Semaphore(0)
+        self.done = threading.Event()
+        self.posted, self.errors = 0, []
+
+    def run(self):
+        while self.posted < self.most:
+            if not self.permits.acquire(timeout=h.scaled(60)) or self.done.is_set():
+                return
+            n = self.posted
+            channel, text = self.kinds[n % len(self.kinds)]
+            r = call(self.st, "POST", "/v1/messages", {
+                "channel": channel, "external_id": f"new-{n}",
+                "customer": {"name": f"Mới {n}", "phone": f"0903{n:06d}"},
+                "text": f"{text} (mới {n})",
+                "occurred_at": iso(T0 - timedelta(seconds=30 + n * 397 % 1700))})
+            if r.status != 202:
+                self.errors.append(r)
+            self.posted += 1
+
+    def finish(self):
+        self.done.set()
+        self.permits.release()
+        self.join(h.scaled(60))
+        assert not self.is_alive(), "the arrivals thread did not end"
+        assert not self.errors, self.errors[:3]
+
+
+PAGING_KINDS = [  # (channel, text): what the router makes of each differs
+    ("zalo", "Tôi muốn khiếu nại, giao chậm quá"),  # complaints, high
+    ("email", "Hóa đơn tháng này sai, xem lại giúp"),  # account-management
+    ("chat", "Cần bảo hành máy giặt"),  # returns-warranty
+    ("zalo", "Hóa đơn chưa nhận được, gấp"),  # account-management, high
+    ("email", "Xin hỗ trợ thông tin sản phẩm"),  # support, low
+    ("chat", "Khiếu nại thái độ nhân viên, gấp"),  # complaints, urgent
+]
+PAGING_SEARCH = "hoa don"  # "hóa đơn", without its diacritics
+
+
 def test_paging_lists_every_ticket_once_while_tickets_arrive(stack):
-    st = stack("ingest", "router")
+    """Every order, and the filters team, channel, SLA state, status and a
+    search, paged 3 at a time while new tickets arrive from another thread:
+    each ticket that was there when paging began is listed once, in its
+    place; those that arrive meanwhile may be listed or not, never twice,
+    and what is listed is in the list's order. The tickets already there do
+    not change meanwhile (their keys are checked): this is about inserts. A
+    ticket whose own key changes moves in the order (docs/openapi.yaml)."""
+    desk = Desk(stack)
+    st = desk.st
+    # 30 tickets: 20 in the last half hour (among which the new ones land),
+    # 10 older ones, some of them breached (and escalated) by the test clock.
     for i in range(30):
-        r = call(st, "POST", "/v1/messages", {
-            "channel": ("zalo", "email", "chat")[i % 3], "external_id": f"page-{i}",
-            "customer": {"name": f"Khách {i}", "phone": f"0902{i:06d}"},
-            "text": ("Tôi cần gấp" if i % 4 == 0 else "Xin hỗ trợ") + f" lần {i}",
-            "occurred_at": iso(T0 + timedelta(minutes=i))})
-        assert r.status == 202, r
-    st.wait_caught_up("router", "ingest", at_least=30)
-    before = {r[0] for r in st.db.query("SELECT id::text FROM router.tickets")}
+        channel, text = PAGING_KINDS[i % len(PAGING_KINDS)]
+        ago = 1 + i * 3 // 2 if i < 20 else 45 + (i - 20) * 30
+        desk.post(channel, {"name": f"Khách {i}", "phone": f"0902{i:06d}"}, f"{text} (lần {i})",
+                  ago)
+    desk.settle()
+    st.wait_settled()
+    before = desk.tickets()
     assert len(before) == 30
 
-    stop = threading.Event()
-    errors = []
+    def search_hits():
+        return {r[0] for r in st.db.query(
+            "SELECT DISTINCT ticket_id::text FROM router.messages WHERE search @@"
+            " websearch_to_tsquery('router.carebus_search'::regconfig, %s)", (PAGING_SEARCH,))}
 
-    def writer():
-        # New tickets at every priority (the urgent ones at the head of the
-        # queue, before the pages already read), until paging ends. (A
-        # ticket whose own key changed meanwhile, as a reprioritised one,
-        # would move in the order: that is a keyset's nature.)
-        n = 0
-        while not stop.is_set() and n < 200:
-            r = call(st, "POST", "/v1/messages", {
-                "channel": "zalo", "external_id": f"new-{n}",
-                "customer": {"name": "Mới", "phone": f"0903{n:06d}"},
-                "text": "khẩn cấp" if n % 3 == 0 else "thêm thông tin",
-                "occurred_at": iso(T0 + timedelta(minutes=n % 40))})
-            if r.status != 202:
-                errors.append(r)
-            n += 1
-
-    t = threading.Thread(target=writer)
-    t.start()
+    hits_before = search_hits()
+    orders = {"queue": queue_order, "updated": lambda ts: newest(ts, "updated_at"),
+              "created": lambda ts: newest(ts, "created_at"), "due": due_order}
+    lists = [dict(f, sort=s) for s in orders for f in (
+        {}, {"team": "complaints"}, {"channel": "zalo"}, {"sla": "within"})]
+    lists += [{"status": "open"}, {"sla": "breached,warning"}, {"q": PAGING_SEARCH},
+              {"q": PAGING_SEARCH, "channel": "zalo"}]
+    # Each SLA state both ways tickets_list.c reads it (see test a): after
+    # these, with SLA_FEW running targets of absent tickets in every state.
+    walked = [{"sla": "within", "sort": "queue"}, {"sla": "within", "sort": "due"}]
+    per_list = 5
+    arrivals = Arrivals(st, PAGING_KINDS, per_list * (len(lists) + len(walked)))
+    arrivals.start()
+    seen = []  # (params, items)
     try:
-        for params in ({}, {"sort": "created"}, {"status": "open"}):
-            seen = ids(all_pages(st, q("/v1/tickets", **params), limit=3))
-            assert len(seen) == len(set(seen)), (params, "a ticket was listed twice")
-            missing = before - set(seen)
-            assert not missing, (params, "tickets skipped", missing)
+        for params in lists + walked:
+            if params is walked[0]:
+                add_phantom_targets(st)
+            budget = [per_list]
+
+            def one_more():
+                if budget[0]:
+                    budget[0] -= 1
+                    arrivals.permits.release()
+
+            seen.append((params, all_pages(st, q("/v1/tickets", **params), limit=3,
+                                           on_page=one_more)))
     finally:
-        stop.set()
-        t.join(h.scaled(60))
-    assert not errors, errors[:3]
+        drop_phantom_targets(st)
+        arrivals.finish()
+    desk.settle()
+    st.wait_settled()
+    after = desk.tickets()
+    # The tickets already there kept their place in every order and filter.
+    keys = ("status", "team", "channel", "rank", "created_at", "updated_at", "due", "sla")
+    for tid, t in before.items():
+        assert {k: after[tid][k] for k in keys} == {k: t[k] for k in keys}, tid
+    # The new ones neither warned nor breached (nothing moved them).
+    new = set(after) - set(before)
+    assert arrivals.posted and len(new) == arrivals.posted, (arrivals.posted, len(new))
+    assert {after[i]["sla"] for i in new} <= {"within", None}
+    hits_after = search_hits()
+    assert hits_before and hits_before <= hits_after
+
+    def passes(t, params):
+        for k, v in params.items():
+            if k == "q":
+                if t["id"] not in hits_after:
+                    return False
+            elif k != "sort" and t[k] not in v.split(","):
+                return False
+        return True
+
+    def listed_keys(params, items):
+        """Each listed ticket's sort key and id, turned ascending: a search's
+        rank and the due time as the page showed them (sla-monitor places a
+        ticket's deadlines after the router made it), the router's keys
+        from the tables (it sets them once, when it makes the ticket)."""
+        sort = "relevance" if "q" in params else params.get("sort", "queue")
+        out = []
+        for i in items:
+            t = after[i["id"]]
+            if sort == "relevance":
+                out.append((-i["search"]["rank"], i["id"]))
+            elif sort == "due":
+                out.append((datetime.fromisoformat(i["sla"]["due_at"]), i["id"]))
+            elif sort == "queue":
+                out.append((-t["rank"], t["created_at"], i["id"]))
+            else:  # newest first
+                out.append((t[sort + "_at"], i["id"]))
+        return out[::-1] if sort in ("updated", "created") else out
+
+    listed_new = 0
+    for params, items in seen:
+        got = ids(items)
+        # A cursor only moves forward: each listed key after the one before.
+        # A ticket is listed twice only if its own key moved past the
+        # cursor meanwhile, which none of these do.
+        ks = listed_keys(params, items)
+        assert all(a < b for a, b in zip(ks, ks[1:])), (params, ks)
+        assert len(got) == len(set(got)), (params, "a ticket was listed twice")
+        want = [t for t in after.values() if passes(t, params)]
+        assert set(got) <= {t["id"] for t in want}, (params, "listed but not asked for")
+        # The tickets already there: each once, in its place.
+        mine = [t for t in want if t["id"] in before]
+        expected = ({t["id"] for t in mine} if "q" in params else
+                    orders[params.get("sort", "queue")](mine))
+        listed = [i for i in got if i in before]
+        if "q" in params:
+            assert set(listed) == expected, (params, "tickets skipped", expected - set(listed))
+        else:
+            assert listed == expected, (params, "skipped or out of place",
+                                        set(expected) - set(listed))
+        listed_new += len(set(got) & new)
+    # Paging met tickets that arrived while it went on.
+    assert listed_new > 0
 
 
 # --- c. search -------------------------------------------------------------------------------
