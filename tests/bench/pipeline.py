@@ -41,6 +41,10 @@ Targets (issue 12): >= 5,000 contacts/s with every consumer within 1 s of
 the tail; p99 commit -> KPI <= 1 s; ingest >= 0.4x COPY; resident memory
 after the idle minute within 2x idle plus the state kept. A missed target
 is printed as such; exit 1 only when it could not measure.
+
+CAREBUS_BENCH_KEEP=1 leaves the database running after the services stop
+(to EXPLAIN the consumers' statements on what the run wrote): its conninfo
+and the command that stops it (and removes the work directory) are printed.
 """
 
 import bisect
@@ -64,6 +68,7 @@ WINDOW_S = float(os.environ.get("CAREBUS_BENCH_PIPE_WINDOW_S", "60"))
 START_RATE = float(os.environ.get("CAREBUS_BENCH_PIPE_RATE", "1000"))
 MAX_STEPS = int(os.environ.get("CAREBUS_BENCH_PIPE_STEPS", "6"))
 IDLE_S = float(os.environ.get("CAREBUS_BENCH_IDLE_S", "60"))
+KEEP = bool(os.environ.get("CAREBUS_BENCH_KEEP"))
 INGEST_S = int(os.environ.get("CAREBUS_BENCH_SECONDS", "10"))
 WARMUP_S = 3.0
 # Agents per team (capacity 1,000 each, the most an agent may hold): the
@@ -522,7 +527,7 @@ class Bench:
 
     def close(self):
         problems = self.st.close() if self.st else []
-        if self.cluster.running:
+        if self.cluster.running and not KEEP:
             self.cluster.stop()
         return problems
 
@@ -600,7 +605,11 @@ def main():
         problems = b.close()
         if problems:
             log(f"pipeline: {problems}")
-        h.rmtree_quiet(work)
+        if KEEP and b.cluster.running:
+            log(f"pipeline: kept the database running: {b.cluster.conninfo()}"
+                f" (stop: bash {h.PG_CLUSTER} stop {b.cluster.datadir} && rm -rf {work})")
+        else:
+            h.rmtree_quiet(work)
     return rc
 
 
