@@ -14,7 +14,7 @@ ALTER TABLE ingest.api_keys
     ADD COLUMN agent_id text;
 UPDATE ingest.api_keys SET scopes = '{ingest,read,agent}';
 ALTER TABLE ingest.api_keys
-    -- carebusctl's default (AUTH_DEFAULT_SCOPES in services/libcarebus/auth.h).
+    -- carebusctl's default (KEYSPEC_DEFAULT_SCOPES in services/libcarebus/keyspec.h).
     ALTER COLUMN scopes SET DEFAULT '{ingest,read}',
     ALTER COLUMN scopes SET NOT NULL,
     ADD CHECK (agent_id IS NULL OR 'agent' = ANY (scopes)),

@@ -6,9 +6,8 @@
  * its role, and expires after CAREBUS_SESSION_TTL_S (ingest.api_keys'
  * expires_at). Steps, none on the loop's time: the agent's row (read
  * queue), the password checked by the hasher's worker (hasher.h), the key
- * stored (write queue), then the answer once the key table (auth.h,
- * reloaded every second) accepts the key — or, signing out, no longer
- * does — so that the caller's next request sees what it was told.
+ * stored (write queue), then the answer once the key table accepts the
+ * key — or, signing out, no longer does (keywait.h).
  * An unknown, inactive or password-less agent is checked against a dummy
  * hash: the same 401, after as long. Checks at once are bounded
  * (SIGNINS_MAX; 503 with Retry-After beyond): each holds scrypt's memory.
@@ -30,16 +29,13 @@
 #include "id.h"
 #include "ingest.h"
 #include "jsondepth.h"
+#include "keywait.h"
 #include "lockout.h"
 #include "log.h"
 #include "password.h"
 
 #define SIGNINS_MAX 4
 #define LOGIN_MAX 320
-/* How long the key table may take to show a change (AUTH_REFRESH_MS
- * rounds, polled every AWAIT_MS). */
-#define AWAIT_MS 50
-#define AWAIT_ROUNDS 100
 
 struct signin {
     ingest *in;
@@ -54,12 +50,10 @@ struct signin {
     json_t *agent; /* router.agent_json */
     bool found, active;
     char key[APIKEY_LEN];
-    char key_id[ID_LEN];
     unsigned scopes;
     char expires_at[40];
-    bool counted;      /* a sign-in (ingest.signing_in) */
-    bool want_present; /* awaiting the key's arrival (true) or departure */
-    int timer, rounds;
+    bool counted;         /* a sign-in (ingest.signing_in) */
+    struct keywait await; /* the key's arrival, or departure */
 };
 
 static void signin_free(void *arg)
@@ -69,8 +63,7 @@ static void signin_free(void *arg)
         OPENSSL_cleanse(s->password, s->plen);
         free(s->password);
     }
-    if (s->timer > 0)
-        loop_remove_timer(s->in->svc->loop, s->timer);
+    keywait_stop(&s->await);
     json_decref(s->agent);
     free(s->login_key);
     free(s->phc);
@@ -93,48 +86,37 @@ static void signin_answer(struct signin *s)
     if (scope_format(s->scopes, scopes, sizeof scopes) >= 0 && list)
         for (char *tok = strtok(scopes, ","); tok; tok = strtok(NULL, ","))
             json_array_append_new(list, json_string(tok));
-    json_t *j = json_pack("{s:s, s:s, s:s, s:O, s:o}", "id", s->key_id, "key", s->key, "expires_at",
-                          s->expires_at, "agent", s->agent, "scopes", list);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:O, s:o}", "id", s->await.key_id, "key", s->key,
+                          "expires_at", s->expires_at, "agent", s->agent, "scopes", list);
     char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!txt) {
         http_reply_error(s->r, 500, "internal", NULL, "out of memory");
         return;
     }
-    log_info("agent %s signed in (key %s)", s->agent_id, s->key_id);
+    log_info("agent %s signed in (key %s)", s->agent_id, s->await.key_id);
     http_add_header(s->r, "Cache-Control", "no-store");
     http_reply(s->r, 201, "application/json", txt, strlen(txt));
     OPENSSL_cleanse(txt, strlen(txt));
     free(txt);
 }
 
-/* Polls the key table until it shows the change (signin_await). */
-static int await_tick(loop *l, void *arg)
+static void signin_awaited(struct keywait *w, bool seen)
 {
-    (void)l;
-    struct signin *s = arg;
-    bool present = auth_lookup_id(s->in->auth, s->key_id) != NULL;
-    if (present != s->want_present && ++s->rounds < AWAIT_ROUNDS)
-        return 0;
-    loop_remove_timer(s->in->svc->loop, s->timer);
-    s->timer = 0;
-    if (present != s->want_present)
+    struct signin *s = w->arg;
+    if (!seen)
         signin_unavailable(s, "the key table did not reload in time");
-    else if (s->want_present)
+    else if (w->present)
         signin_answer(s);
     else
         http_reply(s->r, 204, "application/json", "", 0);
-    return 0;
 }
 
 static void signin_await(struct signin *s, bool present)
 {
-    s->want_present = present;
-    s->timer = loop_add_timer(s->in->svc->loop, AWAIT_MS, await_tick, s);
-    if (s->timer < 0) {
-        s->timer = 0;
+    s->await.present = present;
+    if (keywait_start(&s->await) != 0)
         signin_unavailable(s, "no timer");
-    }
 }
 
 static void on_stored(PGresult *res, void *arg)
@@ -176,11 +158,11 @@ static void on_checked(int result, void *arg)
         signin_unavailable(s, "could not make a key");
         return;
     }
-    id_new(s->key_id);
+    id_new(s->await.key_id);
     hex_encode(hash, sizeof hash, hexd);
     snprintf(name, sizeof name, "session: %s", s->agent_id);
     snprintf(ttl, sizeof ttl, "%ld", s->in->session_ttl_s);
-    const char *p[] = {s->key_id, name, hexd, scopes, s->agent_id, ttl, s->login_key};
+    const char *p[] = {s->await.key_id, name, hexd, scopes, s->agent_id, ttl, s->login_key};
     if (dbq_query(s->in->writes,
                   "WITH cleared AS (DELETE FROM ingest.signin_failures WHERE login = $7)"
                   " INSERT INTO ingest.api_keys (id, name, key_hash, scopes, agent_id, expires_at)"
@@ -280,6 +262,9 @@ static struct signin *signin_new(ingest *in, http_req *r, bool counted)
         return NULL;
     s->in = in;
     s->r = r;
+    s->await.in = in;
+    s->await.done = signin_awaited;
+    s->await.arg = s;
     s->counted = counted;
     if (counted)
         in->signing_in++;
@@ -385,8 +370,8 @@ http_status sessions_delete(http_req *r, void *arg)
         ingest_reply_unavailable(r);
         return HTTP_DONE;
     }
-    snprintf(s->key_id, sizeof s->key_id, "%s", g->id);
-    const char *p[] = {s->key_id};
+    snprintf(s->await.key_id, sizeof s->await.key_id, "%s", g->id);
+    const char *p[] = {s->await.key_id};
     if (dbq_query(in->writes,
                   "UPDATE ingest.api_keys SET revoked_at = now()"
                   " WHERE id = $1 AND expires_at IS NOT NULL AND revoked_at IS NULL RETURNING id",

@@ -88,6 +88,28 @@ bool access_decide(const struct access_grant *g, unsigned need, const struct acc
     return allow(d);
 }
 
+bool access_within(const struct access_grant *g, const struct access_grant *k,
+                   struct access_denial *d)
+{
+    unsigned beyond = k->scopes & SCOPE_ALL & ~g->scopes;
+    if (beyond) {
+        unsigned first = beyond & -beyond;
+        const char *name = scope_name(first);
+        return deny(d, ACCESS_SCOPE, first, "scopes",
+                    "this key lacks the \"%s\" scope, so it may not manage a key that has it",
+                    name ? name : "?");
+    }
+    if ((k->channels & ~g->channels) != 0)
+        return deny(d, ACCESS_CHANNEL, 0, "channels",
+                    "this API key is limited to some channels, and that key is for %s",
+                    k->channels == ACCESS_ALL_CHANNELS ? "every channel" : "others too");
+    if (given(g->agent_id) && (k->scopes & SCOPE_AGENT) && strcmp(k->agent_id, g->agent_id) != 0)
+        return deny(d, ACCESS_OTHER_AGENT, 0, "agent_id",
+                    "this key acts as agent \"%.128s\" only, and that key as \"%.128s\"",
+                    g->agent_id, given(k->agent_id) ? k->agent_id : "any agent");
+    return allow(d);
+}
+
 bool access_channel(const struct access_grant *g, Carebus__V1__Channel c, struct access_denial *d)
 {
     if ((unsigned)c < 32 && (g->channels >> c & 1))

@@ -79,6 +79,16 @@ struct access_facts {
 bool access_decide(const struct access_grant *g, unsigned need, const struct access_facts *f,
                    struct access_denial *d);
 
+/* May a key with grant g make, see or revoke a key whose grant is k (keys.c
+ * of channel-ingest)? Only one within its own grant: every scope of k is
+ * one g has (a key gives nothing it does not hold; refused naming the
+ * first missing scope, field "scopes"), every channel of k one of g's (a
+ * key for some channels never makes one for every channel: field
+ * "channels"), and, when g is bound to an agent, an agent key of k bound
+ * to that same agent (field "agent_id"). */
+bool access_within(const struct access_grant *g, const struct access_grant *k,
+                   struct access_denial *d);
+
 /* A key limited to channels: may it use channel c? */
 bool access_channel(const struct access_grant *g, Carebus__V1__Channel c, struct access_denial *d);
 /* May it do what names no channel (a key for every channel)? */

@@ -39,9 +39,6 @@
 
 #define AUTH_HASH_LEN APIKEY_HASH_LEN
 #define AUTH_REFRESH_MS 1000
-/* What a key made without --scopes gets (carebusctl; the column's default
- * in deploy/migrations/0005_ingest_access.sql). */
-#define AUTH_DEFAULT_SCOPES (SCOPE_INGEST | SCOPE_READ)
 
 typedef struct auth auth;
 

@@ -231,6 +231,55 @@ static void test_channels_mask_and_param(void **state)
     assert_null(access_channels_param(&g, out, 6)); /* too small */
 }
 
+/* A key manages only keys within its own grant (POST, GET, DELETE
+ * /v1/keys): no scope, channel or agent it lacks itself. */
+static void test_within_its_own_grant(void **state)
+{
+    (void)state;
+    struct access_denial d;
+    struct access_grant boot = grant(SCOPE_ALL, ACCESS_ALL_CHANNELS, NULL);
+    struct access_grant zalo_rw = grant(SCOPE_INGEST | SCOPE_READ, bit(ZALO), NULL);
+    struct access_grant all_rw = grant(SCOPE_INGEST | SCOPE_READ, ACCESS_ALL_CHANNELS, NULL);
+    struct access_grant lan = grant(SCOPE_AGENT | SCOPE_READ, ACCESS_ALL_CHANNELS, "lan");
+    struct access_grant minh = grant(SCOPE_AGENT | SCOPE_READ, ACCESS_ALL_CHANNELS, "minh");
+    /* The bootstrap key: anything. */
+    assert_true(access_within(&boot, &zalo_rw, &d));
+    assert_true(access_within(&boot, &lan, &d));
+    assert_true(access_within(&boot, &boot, &d));
+    /* An admin key for Zalo: Zalo keys of its scopes, never one for every
+     * channel, nor one for another channel. */
+    struct access_grant zadmin = grant(SCOPE_ADMIN | SCOPE_INGEST | SCOPE_READ, bit(ZALO), NULL);
+    assert_true(access_within(&zadmin, &zalo_rw, &d));
+    assert_int_equal(d.why, ACCESS_OK);
+    assert_false(access_within(&zadmin, &all_rw, &d));
+    assert_int_equal(d.why, ACCESS_CHANNEL);
+    assert_int_equal(d.scope, 0);
+    assert_string_equal(d.field, "channels");
+    assert_non_null(strstr(d.message, "every channel"));
+    struct access_grant both = grant(SCOPE_READ, bit(ZALO) | bit(EMAIL), NULL);
+    assert_false(access_within(&zadmin, &both, &d));
+    assert_string_equal(d.field, "channels");
+    /* A key gives no scope it lacks: the first missing one is named. */
+    struct access_grant admin = grant(SCOPE_ADMIN, ACCESS_ALL_CHANNELS, NULL);
+    assert_false(access_within(&admin, &all_rw, &d));
+    assert_int_equal(d.why, ACCESS_SCOPE);
+    assert_int_equal(d.scope, SCOPE_INGEST);
+    assert_string_equal(d.field, "scopes");
+    assert_non_null(strstr(d.message, "lacks the \"ingest\" scope"));
+    assert_false(access_within(&zadmin, &lan, &d));
+    assert_int_equal(d.scope, SCOPE_AGENT);
+    /* A key bound to an agent: agent keys for that agent only; keys
+     * without the agent scope are not bound. */
+    struct access_grant lan_admin =
+        grant(SCOPE_ADMIN | SCOPE_AGENT | SCOPE_READ | SCOPE_INGEST, ACCESS_ALL_CHANNELS, "lan");
+    assert_true(access_within(&lan_admin, &lan, &d));
+    assert_true(access_within(&lan_admin, &all_rw, &d));
+    assert_false(access_within(&lan_admin, &minh, &d));
+    assert_int_equal(d.why, ACCESS_OTHER_AGENT);
+    assert_string_equal(d.field, "agent_id");
+    assert_non_null(strstr(d.message, "\"minh\""));
+}
+
 /* A signed-in agent's key (POST /v1/sessions): read and agent, and
  * supervisor for a supervisor only. */
 static void test_agent_scopes_by_role(void **state)
@@ -254,6 +303,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_event_channel),
         cmocka_unit_test(test_channels_mask_and_param),
         cmocka_unit_test(test_agent_scopes_by_role),
+        cmocka_unit_test(test_within_its_own_grant),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
