@@ -102,6 +102,10 @@ http_status imports_customer_post(http_req *r, void *arg); /* imports.c */
 http_status imports_bulk_post(http_req *r, void *arg);     /* imports.c */
 http_status sessions_post(http_req *r, void *arg);         /* sessions.c */
 http_status sessions_delete(http_req *r, void *arg);       /* sessions.c */
+http_status keys_post(http_req *r, void *arg);             /* keys.c */
+http_status keys_list(http_req *r, void *arg);             /* keys.c */
+http_status keys_get(http_req *r, void *arg);              /* keys.c */
+http_status keys_delete(http_req *r, void *arg);           /* keys.c */
 
 /* Read-backs (readback.c): runs sql on the read queue and answers its
  * JSON cell (column 0) with 200, or 404 with the message `missing` when

@@ -57,6 +57,11 @@ const struct http_route ingest_routes[] = {
      * and out with the session's key (sessions.c). */
     {"POST", "/v1/sessions", sessions_post, SCOPE_PUBLIC},
     {"DELETE", "/v1/sessions/current", sessions_delete, SCOPE_READ},
+    /* API keys (keys.c): a key manages only keys within its own grant. */
+    {"POST", "/v1/keys", keys_post, SCOPE_ADMIN},
+    {"GET", "/v1/keys", keys_list, SCOPE_ADMIN},
+    {"GET", "/v1/keys/:id", keys_get, SCOPE_ADMIN},
+    {"DELETE", "/v1/keys/:id", keys_delete, SCOPE_ADMIN},
     {"POST", "/v1/webhook-subscriptions", subscriptions_post, SCOPE_ADMIN},
     {"GET", "/v1/webhook-subscriptions", subscriptions_list, SCOPE_ADMIN},
     {"GET", "/v1/webhook-subscriptions/:id", subscriptions_get, SCOPE_ADMIN},

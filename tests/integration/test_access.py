@@ -4,8 +4,9 @@
      (error.scope), counted in carebus_ingest_rejected_total{reason=
      "forbidden"} and carebus_ingest_forbidden_total{scope}; nothing stored
   b. a Zalo-only key reads its own Zalo ticket and event, and is refused
-     another channel's ticket and event, a ticket its customer joined from
-     e-mail, and customers (they span channels)
+     another channel's ticket and event (counted in
+     carebus_ingest_forbidden_total{scope="none"}), a ticket its customer
+     joined from e-mail, and customers (they span channels)
   c. an agent key acts as its agent: a reply in another agent's name is
      refused, one with no name is its agent's; status changes and presence
      likewise; it acts on its teams' tickets only (403 naming supervisor),
@@ -151,9 +152,15 @@ def test_a_zalo_only_key_reads_nothing_beyond_zalo(stack):
     assert r.status == 200 and r.json()["id"] == zticket, r
     r = call(st, "GET", f"/v1/events/{mine}", key=zalo)
     assert r.status == 200 and r.json()["ticket_id"] == zticket, r
-    # Another channel's: refused, whatever scope it has.
+    # Another channel's: refused, whatever scope it has; each refusal
+    # counted, under no scope (none would allow it: auth_tally).
+    before = metrics(st)
     forbidden(call(st, "GET", f"/v1/tickets/{eticket}", key=zalo), None)
     forbidden(call(st, "GET", f"/v1/events/{other}", key=zalo), None)
+    after = metrics(st)
+    for series in ('carebus_ingest_forbidden_total{scope="none"}',
+                   'carebus_ingest_rejected_total{reason="forbidden"}'):
+        assert after.get(series, 0) - before.get(series, 0) == 2, series
     # Unknown ones are still 404, not 403.
     assert call(st, "GET", f"/v1/tickets/{uuid.uuid4()}", key=zalo).status == 404
     assert call(st, "GET", f"/v1/events/{uuid.uuid4()}", key=zalo).status == 404

@@ -93,8 +93,10 @@ def resolve(spec, node):
 def schema_problems(spec, value, schema, where="body"):
     """What in value does not fit schema (the subset of JSON Schema the
     document uses: type, nullable, enum, required, properties,
-    additionalProperties, items, format uuid, oneOf)."""
+    additionalProperties, items, format uuid, oneOf, allOf)."""
     schema = resolve(spec, schema or {})
+    if "allOf" in schema:
+        return [p for part in schema["allOf"] for p in schema_problems(spec, value, part, where)]
     if "oneOf" in schema:
         tried = [schema_problems(spec, value, alt, where) for alt in schema["oneOf"]]
         return [] if any(not t for t in tried) else [f"{where} fits none of oneOf: {tried}"]
@@ -239,6 +241,8 @@ class Checker:
                 return self.ids["subscription" + ("-deleted" if method == "delete" else "")]
             if path.startswith("/v1/canned-replies/"):
                 return self.ids["canned" + ("-deleted" if method == "delete" else "")]
+            if path.startswith("/v1/keys/"):
+                return self.ids["key" + ("-deleted" if method == "delete" else "")]
             for prefix, key in (("/v1/tickets/", "ticket"), ("/v1/customers/", "customer"),
                                 ("/v1/events/", "event"), ("/v1/agents/", "agent"),
                                 ("/v1/teams/", "team")):
@@ -486,9 +490,16 @@ def test_every_documented_operation_answers_as_documented(spec, stack):
                            timeout=15)
         assert r.status == 201, r
         canned.append(r.json()["id"])
+    made = []
+    for _ in range(2):
+        r = h.http_request(st.api_url + "/v1/keys", "POST", {"name": "openapi"}, st.auth(),
+                           timeout=15)
+        assert r.status == 201, r
+        made.append(r.json()["id"])
     ids = {"ticket": ev["ticket_id"], "customer": ev["customer_id"], "event": event_id,
            "agent": "agent-openapi", "subscription": subs[0], "subscription-deleted": subs[1],
-           "team": "support", "canned": canned[0], "canned-deleted": canned[1]}
+           "team": "support", "canned": canned[0], "canned-deleted": canned[1],
+           "key": made[0], "key-deleted": made[1]}
     ids.update(merge_ids(st, ev))
     keys = {s: new_key(st, f"only {s}", scopes=s)["key"] for s in ("ingest", "read")}
     c = Checker(spec, st, ids, keys)
