@@ -33,6 +33,22 @@ int field_object(const json_t *root, struct message_error *err)
     return 0;
 }
 
+int field_only(const json_t *root, const char *const *known, size_t n, struct message_error *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)root, key, v)
+    {
+        size_t i = 0;
+        while (i < n && strcmp(key, known[i]) != 0)
+            i++;
+        if (i == n)
+            return field_fail(err, "unknown_field", key, "\"%.64s\" is not a member this accepts",
+                              key);
+    }
+    return 0;
+}
+
 /* The member, or NULL when absent or null; a missing required member fails. */
 static json_t *member(const json_t *obj, const char *key, const char *field, unsigned flags,
                       struct message_error *err, int *rc)

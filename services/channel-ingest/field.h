@@ -20,7 +20,7 @@
 
 /* What a 400 answer says: {"error":{"code","field","message"}}. */
 struct message_error {
-    const char *code; /* "missing_field", "invalid_field", "invalid_json" */
+    const char *code; /* "missing_field", "invalid_field", "invalid_json", "unknown_field" */
     char field[64];
     char message[192];
 };
@@ -32,6 +32,12 @@ int field_fail(struct message_error *err, const char *code, const char *field, c
 
 /* 0 when the body is a JSON object, else -1 with err ("invalid_json"). */
 int field_object(const json_t *root, struct message_error *err);
+
+/* 0 when every member of the object root is one of the n names known, else
+ * -1 with err ("unknown_field", naming the first other one): for the few
+ * bodies where a misspelt member must not silently mean its default (a key
+ * that would never expire). */
+int field_only(const json_t *root, const char *const *known, size_t n, struct message_error *err);
 
 /* A string member: *out is set when present (borrowed), else left as is.
  * required: absent is "missing_field"; blank ("" or only spaces) is then

@@ -93,13 +93,19 @@ static void keys_answer(struct keyreq *q)
     }
 }
 
+/* A key made is answered even when the key table is late (its secret
+ * exists only in this answer); a revocation is not: 503, and the client
+ * repeats it (revoking is idempotent) until it is in force. */
 static void keys_awaited(struct keywait *w, bool seen)
 {
     struct keyreq *q = w->arg;
     if (!seen)
-        log_warn("key %s: the key table did not show its %s in time; answered anyway", w->key_id,
+        log_warn("key %s: the key table did not show its %s in time", w->key_id,
                  w->present ? "arrival" : "revocation");
-    keys_answer(q);
+    if (seen || w->present)
+        keys_answer(q);
+    else
+        ingest_reply_unavailable(q->r);
 }
 
 /* Answers once the key table shows the change (at once without a timer). */
@@ -158,9 +164,12 @@ static int keys_parse(http_req *r, const json_t *root, struct keyspec *spec)
     char *name = NULL, *agent = NULL;
     int64_t expires_us = 0;
     bool expires = false;
+    static const char *const members[] = {"name", "scopes", "channels", "agent_id", "expires_at"};
     keyspec_init(spec);
-    /* Presence and types here; every other rule is keyspec_check's. */
+    /* Presence and types here; every other rule is keyspec_check's. A
+     * misspelt member is refused: it would silently mean its default. */
     if (field_object(root, &err) != 0 ||
+        field_only(root, members, sizeof members / sizeof *members, &err) != 0 ||
         field_string(root, "name", "name", FIELD_REQUIRED | FIELD_TEXT, 0, &name, &err) != 0 ||
         keys_list_member(root, "scopes", spec, &err, &kerr, &spec_fail) != 0 ||
         keys_list_member(root, "channels", spec, &err, &kerr, &spec_fail) != 0 ||
@@ -294,13 +303,11 @@ static void keys_on_one(PGresult *res, void *arg)
     if (!result_ok(q, res, "read the key"))
         return;
     const char *id = http_param(q->r, "id");
-    if (PQntuples(res) == 0) {
-        ingest_reject(q->r, 404, "not_found", "not_found", NULL, "no key with id \"%s\"", id);
-        return;
-    }
     struct access_denial d;
-    if (!keys_visible(q, res, 0, &d)) {
-        auth_deny(q->in->auth, q->r, &d);
+    /* A key beyond the request's grant is as unknown as a missing one: the
+     * list leaves it out, and a 403 would say that it exists. */
+    if (PQntuples(res) == 0 || !keys_visible(q, res, 0, &d)) {
+        ingest_reject(q->r, 404, "not_found", "not_found", NULL, "no key with id \"%s\"", id);
         return;
     }
     if (!q->revoke) {

@@ -103,10 +103,13 @@ bool access_within(const struct access_grant *g, const struct access_grant *k,
         return deny(d, ACCESS_CHANNEL, 0, "channels",
                     "this API key is limited to some channels, and that key is for %s",
                     k->channels == ACCESS_ALL_CHANNELS ? "every channel" : "others too");
-    if (given(g->agent_id) && (k->scopes & SCOPE_AGENT) && strcmp(k->agent_id, g->agent_id) != 0)
+    if (given(g->agent_id) && strcmp(k->agent_id, g->agent_id) != 0)
         return deny(d, ACCESS_OTHER_AGENT, 0, "agent_id",
                     "this key acts as agent \"%.128s\" only, and that key as \"%.128s\"",
                     g->agent_id, given(k->agent_id) ? k->agent_id : "any agent");
+    if (g->expires_us && (!k->expires_us || k->expires_us > g->expires_us))
+        return deny(d, ACCESS_OUTLIVES, 0, "expires_at", "this key expires, and that key %s",
+                    k->expires_us ? "expires later" : "never does");
     return allow(d);
 }
 

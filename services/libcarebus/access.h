@@ -38,6 +38,7 @@ struct access_grant {
     unsigned scopes;                     /* SCOPE_* */
     uint32_t channels;                   /* ACCESS_ALL_CHANNELS, or the allowed ones */
     char agent_id[ACCESS_AGENT_MAX + 1]; /* "" unless bound to an agent */
+    int64_t expires_us;                  /* when it stops working (us since 1970), 0: never */
 };
 
 enum access_why {
@@ -47,7 +48,8 @@ enum access_why {
     ACCESS_ALL_CHANNELS_NEEDED, /* the operation names no channel */
     ACCESS_TICKET_CHANNELS,     /* a ticket with contacts through other channels */
     ACCESS_NOT_ITS_TICKET,      /* an agent key on another agent's or team's ticket */
-    ACCESS_OTHER_AGENT          /* an agent key naming another agent */
+    ACCESS_OTHER_AGENT,         /* an agent key naming another agent */
+    ACCESS_OUTLIVES             /* a key that would outlive the one asking */
 };
 
 struct access_denial {
@@ -84,8 +86,9 @@ bool access_decide(const struct access_grant *g, unsigned need, const struct acc
  * one g has (a key gives nothing it does not hold; refused naming the
  * first missing scope, field "scopes"), every channel of k one of g's (a
  * key for some channels never makes one for every channel: field
- * "channels"), and, when g is bound to an agent, an agent key of k bound
- * to that same agent (field "agent_id"). */
+ * "channels"), when g is bound to an agent, k bound to that same agent
+ * (field "agent_id"), and, when g expires, k expiring no later (field
+ * "expires_at": a key never makes one that outlives it). */
 bool access_within(const struct access_grant *g, const struct access_grant *k,
                    struct access_denial *d);
 

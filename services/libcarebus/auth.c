@@ -30,6 +30,7 @@
 #include "hex.h"
 #include "hmac.h"
 #include "hmap.h"
+#include "keyspec.h"
 #include "log.h"
 #include "metrics.h"
 #include "timeutil.h"
@@ -134,6 +135,7 @@ static bool row_grant(auth *a, const struct auth_row *row, struct access_grant *
         return false;
     }
     snprintf(g->agent_id, sizeof g->agent_id, "%s", agent);
+    g->expires_us = row->expires_us;
     return true;
 }
 
@@ -259,9 +261,12 @@ static void auth_on_rows(PGresult *res, void *arg)
             log_warn("API key %s has a malformed hash: ignored", id);
             continue;
         }
-        rows[k] =
-            (struct auth_row){id, hashes[k], PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
-                              PQgetvalue(res, i, 3), PQgetvalue(res, i, 4)};
+        rows[k] = (struct auth_row){id,
+                                    hashes[k],
+                                    PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
+                                    PQgetvalue(res, i, 3),
+                                    PQgetvalue(res, i, 4),
+                                    strtoll(PQgetvalue(res, i, 5), NULL, 10)};
         k++;
     }
     if (auth_replace(a, rows, k) == 0) {
@@ -285,11 +290,14 @@ static int auth_on_tick(loop *l, void *arg)
     /* Until the first load, retry every tick: readiness waits on it. */
     if (a->inflight || (a->loaded && now < a->next_due_ms))
         return 0;
+    /* clang-format off */
     static const char sql[] = "SELECT id::text, encode(key_hash, 'hex'),"
                               " array_to_string(channels, ','),"
-                              " array_to_string(scopes, ','), coalesce(agent_id, '')"
+                              " array_to_string(scopes, ','), coalesce(agent_id, ''),"
+                              " coalesce(" KEYSPEC_SQL_US("expires_at") ", 0)"
                               " FROM ingest.api_keys WHERE revoked_at IS NULL"
                               " AND (expires_at IS NULL OR expires_at > now())";
+    /* clang-format on */
     if (dbq_query(a->q, sql, 0, NULL, auth_on_rows, a) == 0) {
         a->inflight = true;
         a->next_due_ms = now + AUTH_REFRESH_MS;

@@ -78,6 +78,7 @@ struct auth_row {
     const char *channels;
     const char *scopes;
     const char *agent_id;
+    int64_t expires_us; /* 0: never */
 };
 int auth_replace(auth *a, const struct auth_row *rows, size_t n);
 size_t auth_count(const auth *a);

@@ -166,6 +166,7 @@ void keyspec_grant(const struct keyspec *s, const char *id, struct access_grant 
     g->scopes = s->scopes;
     g->channels = s->channels;
     snprintf(g->agent_id, sizeof g->agent_id, "%s", s->agent_id ? s->agent_id : "");
+    g->expires_us = s->expires_us;
 }
 
 int keyspec_mint(const struct keyspec *s, struct keyspec_new *k)
@@ -249,6 +250,7 @@ void keyspec_row_grant(const PGresult *res, int i, struct access_grant *g)
     scope_parse(PQgetvalue(res, i, 3), &g->scopes, NULL, 0);
     const char *agent = cell(res, i, 4);
     snprintf(g->agent_id, sizeof g->agent_id, "%s", agent ? agent : "");
+    g->expires_us = cell(res, i, 8) ? strtoll(PQgetvalue(res, i, 8), NULL, 10) : 0;
 }
 
 const char *keyspec_row_channels(const PGresult *res, int i)

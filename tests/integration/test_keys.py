@@ -175,9 +175,9 @@ def test_a_key_manages_only_keys_within_its_grant(stack):
     r = call(st, "GET", "/v1/keys", key=zadmin["key"])
     assert r.status == 200, r
     assert {k["id"] for k in r.json()["keys"]} == {zadmin["id"], zread["id"]}
-    # (field: the part of that key beyond this one's grant)
-    forbidden(call(st, "GET", f"/v1/keys/{wide['id']}", key=zadmin["key"]), None, "channels")
-    forbidden(call(st, "DELETE", f"/v1/keys/{wide['id']}", key=zadmin["key"]), None, "channels")
+    # (beyond its grant a key is as unknown as a missing one: 404)
+    assert call(st, "GET", f"/v1/keys/{wide['id']}", key=zadmin["key"]).status == 404
+    assert call(st, "DELETE", f"/v1/keys/{wide['id']}", key=zadmin["key"]).status == 404
     assert call(st, "GET", f"/v1/events/{uuid.uuid4()}", key=wide["key"]).status == 404
     assert call(st, "GET", f"/v1/keys/{zread['id']}", key=zadmin["key"]).status == 200
 
@@ -186,6 +186,25 @@ def test_a_key_manages_only_keys_within_its_grant(stack):
     r = call(st, "POST", "/v1/keys", {"name": "r", "scopes": ["read"]}, key=admin_only["key"])
     forbidden(r, "read", "scopes")
     make(st, {"name": "another admin", "scopes": ["admin"]}, key=admin_only["key"])
+
+    # A key that expires makes none that outlives it (403, field
+    # expires_at), and a key bound to an agent only keys bound to it.
+    soon = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(microsecond=0)
+    temp = make(st, {"name": "temp admin", "scopes": ["admin", "read"],
+                     "expires_at": soon.isoformat()})
+    forbidden(call(st, "POST", "/v1/keys", {"name": "forever", "scopes": ["read"]},
+                   key=temp["key"]), None, "expires_at")
+    forbidden(call(st, "POST", "/v1/keys", {"name": "longer", "scopes": ["read"],
+                                            "expires_at": (soon + timedelta(days=1)).isoformat()},
+                   key=temp["key"]), None, "expires_at")
+    make(st, {"name": "shorter", "scopes": ["read"],
+              "expires_at": (soon - timedelta(minutes=30)).isoformat()}, key=temp["key"])
+    lan_admin = make(st, {"name": "lan admin", "scopes": ["admin", "agent", "read"],
+                          "agent_id": "lan"})
+    forbidden(call(st, "POST", "/v1/keys", {"name": "unbound", "scopes": ["read"]},
+                   key=lan_admin["key"]), None, "agent_id")
+    make(st, {"name": "lan again", "scopes": ["agent", "read"], "agent_id": "lan"},
+         key=lan_admin["key"])
 
     # A key may revoke itself: refused from the answer on.
     r = call(st, "DELETE", f"/v1/keys/{zadmin['id']}", key=zadmin["key"])
@@ -221,6 +240,9 @@ def test_bad_bodies_are_refused_naming_the_field(stack):
         ({"name": "x", "scopes": ["agent"], "agent_id": "l" * 129}, "agent_id"),
         ({"name": "x", "expires_at": past}, "expires_at"),
         ({"name": "x", "expires_at": "tomorrow"}, "expires_at"),
+        # A misspelt member is refused, never taken for its default.
+        ({"name": "x", "expires": "2099-01-01T00:00:00Z"}, "expires"),
+        ({"name": "x", "scope": ["read"]}, "scope"),
     ]
     stored = keys_count(st)
     for body, field in bad:

@@ -3,6 +3,7 @@
  *
  * Each parser: a full body gives the envelope the router expects (body
  * case, type, ticket or customer id, times); each mistake names its field.
+ * field_only: a body of known members only, else the first other named.
  * Run one test by name: test_ops <name>.
  */
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "customers.h"
+#include "field.h"
 #include "ops.h"
 #include "testjson.h"
 
@@ -361,6 +363,24 @@ static void assert_lookup_refused(const char *phone, const char *email, const ch
     assert_string_equal(err.field, field);
 }
 
+static void test_only_known_members(void **state)
+{
+    (void)state;
+    static const char *const known[] = {"name", "expires_at"};
+    struct message_error err;
+    json_t *ok = json_loads("{\"name\": \"x\", \"expires_at\": null}", 0, NULL);
+    json_t *empty = json_object();
+    json_t *typo = json_loads("{\"name\": \"x\", \"expires\": \"2099\"}", 0, NULL);
+    assert_int_equal(field_only(ok, known, 2, &err), 0);
+    assert_int_equal(field_only(empty, known, 2, &err), 0);
+    assert_int_equal(field_only(typo, known, 2, &err), -1);
+    assert_string_equal(err.code, "unknown_field");
+    assert_string_equal(err.field, "expires");
+    json_decref(ok);
+    json_decref(empty);
+    json_decref(typo);
+}
+
 static void test_lookup(void **state)
 {
     (void)state;
@@ -393,6 +413,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_profile),
         cmocka_unit_test(test_call),
         cmocka_unit_test(test_lookup),
+        cmocka_unit_test(test_only_known_members),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -268,16 +268,34 @@ static void test_within_its_own_grant(void **state)
     assert_non_null(strstr(d.message, "lacks the \"ingest\" scope"));
     assert_false(access_within(&zadmin, &lan, &d));
     assert_int_equal(d.scope, SCOPE_AGENT);
-    /* A key bound to an agent: agent keys for that agent only; keys
-     * without the agent scope are not bound. */
+    /* A key bound to an agent: keys bound to that agent only (an unbound
+     * key could name any agent where a route takes one). */
     struct access_grant lan_admin =
         grant(SCOPE_ADMIN | SCOPE_AGENT | SCOPE_READ | SCOPE_INGEST, ACCESS_ALL_CHANNELS, "lan");
     assert_true(access_within(&lan_admin, &lan, &d));
-    assert_true(access_within(&lan_admin, &all_rw, &d));
+    assert_false(access_within(&lan_admin, &all_rw, &d));
+    assert_int_equal(d.why, ACCESS_OTHER_AGENT);
+    assert_non_null(strstr(d.message, "any agent"));
     assert_false(access_within(&lan_admin, &minh, &d));
     assert_int_equal(d.why, ACCESS_OTHER_AGENT);
     assert_string_equal(d.field, "agent_id");
     assert_non_null(strstr(d.message, "\"minh\""));
+    /* A key that expires: keys expiring no later, never one that does
+     * not expire (the grant would outlive it). */
+    struct access_grant day = admin, week = all_rw, forever = all_rw;
+    day.scopes |= SCOPE_INGEST | SCOPE_READ;
+    day.expires_us = 86400LL * 1000000;
+    week.expires_us = 7 * 86400LL * 1000000;
+    struct access_grant hour = all_rw;
+    hour.expires_us = 3600LL * 1000000;
+    assert_true(access_within(&day, &hour, &d));
+    assert_false(access_within(&day, &week, &d));
+    assert_int_equal(d.why, ACCESS_OUTLIVES);
+    assert_string_equal(d.field, "expires_at");
+    assert_non_null(strstr(d.message, "later"));
+    assert_false(access_within(&day, &forever, &d));
+    assert_non_null(strstr(d.message, "never"));
+    assert_true(access_within(&boot, &week, &d));
 }
 
 /* A signed-in agent's key (POST /v1/sessions): read and agent, and

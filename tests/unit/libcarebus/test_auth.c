@@ -118,8 +118,8 @@ static void keyset_fill(struct keyset *s, size_t n, const char *channels_of_firs
         snprintf(s->keys[i], sizeof s->keys[i], "key-%u", (unsigned)(i % 100));
         auth_hash(s->keys[i], strlen(s->keys[i]), s->hashes[i]);
         snprintf(s->ids[i], sizeof s->ids[i], "00000000-0000-4000-8000-%012u", (unsigned)(i % 100));
-        s->rows[i] = (struct auth_row){s->ids[i], s->hashes[i], i == 0 ? channels_of_first : NULL,
-                                       "ingest,read", NULL};
+        s->rows[i] = (struct auth_row){
+            s->ids[i], s->hashes[i], i == 0 ? channels_of_first : NULL, "ingest,read", NULL, 0};
     }
 }
 
