@@ -60,11 +60,11 @@ static rowset_stmt lock_sql =
  * its segment). The ticket's facts are read once (lateral g): each value
  * the read takes from them is an aggregate of that one scan, the "latest"
  * ones the first of an array in the order (at, stream, seq) descending. */
+#define LATEST_FIRST(a) "ORDER BY " a ".at DESC, " a ".stream DESC, " a ".seq DESC"
 #define TEAM_SETTING(col, sets)                                                                    \
     "  (SELECT s." col " FROM sla.team_settings s WHERE s.team_id = a.team AND s." sets            \
     "     AND s.at <= coalesce(a.closed_at, 'infinity')"                                           \
-    "     ORDER BY s.at DESC, s.stream DESC, s.seq DESC LIMIT 1) AS team_" col ","
-#define LATEST_FIRST "ORDER BY f.at DESC, f.stream DESC, f.seq DESC"
+    "     " LATEST_FIRST("s") " LIMIT 1) AS team_" col ","
 #define READ_SQL                                                                                   \
     "SELECT t.ticket_id, t.customer_id, a.team,"                                                   \
     TEAM_SETTING("calendar", "sets_calendar")                                                      \
@@ -72,7 +72,7 @@ static rowset_stmt lock_sql =
     "  a.priority, a.current_priority,"                                                            \
     "  (SELECT s.segment FROM sla.customer_segments s WHERE s.customer_id = t.customer_id"         \
     "     AND s.at <= coalesce(a.closed_at, 'infinity')"                                           \
-    "     ORDER BY s.at DESC, s.stream DESC, s.seq DESC LIMIT 1) AS segment,"                      \
+    "     " LATEST_FIRST("s") " LIMIT 1) AS segment,"                                              \
     "  " EPOCH_US("a.closed_at") " AS closed_us, a.facts,"                                         \
     "  (SELECT string_agg(e.target || ' ' || e.cycle || ' ' || e.kind, ',')"                       \
     "     FROM sla.emitted e WHERE e.ticket_id = t.ticket_id) AS emitted"                          \
@@ -80,14 +80,14 @@ static rowset_stmt lock_sql =
     "     (SELECT x.team FROM unnest(g.teams, g.team_ats) WITH ORDINALITY AS x(team, at, i)"       \
     "       WHERE x.at <= coalesce(g.closed_at, 'infinity') ORDER BY x.i LIMIT 1) AS team"         \
     "   FROM (SELECT min(f.at) FILTER (WHERE f.kind = 'closed') AS closed_at,"                     \
-    "      (array_agg(f.priority " LATEST_FIRST ") FILTER (WHERE f.kind = 'classified'))[1]"       \
+    "      (array_agg(f.priority " LATEST_FIRST("f") ") FILTER (WHERE f.kind = 'classified'))[1]"  \
     "        AS priority,"                                                                         \
-    "      (array_agg(f.priority " LATEST_FIRST ")"                                                \
+    "      (array_agg(f.priority " LATEST_FIRST("f") ")"                                           \
     "        FILTER (WHERE f.kind IN ('classified', 'escalated')))[1] AS current_priority,"        \
     "      string_agg(f.kind || ' ' || " EPOCH_US("f.at") ", ',' ORDER BY f.at, f.stream, f.seq)"  \
     "        FILTER (WHERE f.kind NOT IN ('classified', 'escalated', 'team')) AS facts,"           \
-    "      array_agg(f.team " LATEST_FIRST ") FILTER (WHERE f.kind = 'team') AS teams,"            \
-    "      array_agg(f.at " LATEST_FIRST ") FILTER (WHERE f.kind = 'team') AS team_ats"            \
+    "      array_agg(f.team " LATEST_FIRST("f") ") FILTER (WHERE f.kind = 'team') AS teams,"       \
+    "      array_agg(f.at " LATEST_FIRST("f") ") FILTER (WHERE f.kind = 'team') AS team_ats"       \
     "     FROM sla.ticket_facts f WHERE f.ticket_id = t.ticket_id) g) a"                           \
     " WHERE t.ticket_id = ANY($1::uuid[])"
 
