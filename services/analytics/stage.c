@@ -5,7 +5,11 @@
  * merges ({@cols}, {@set}), so that a column added to a description is
  * staged, copied and merged with no other edit. An upsert that would
  * write a sample or a survey unchanged leaves it alone: most of a ticket's
- * events change neither, and each of those rows has many indexes.
+ * events change neither, and each of those rows has many indexes. The
+ * samples are merged in the order that leads six of their eight indexes
+ * (metric, bucket, then day or a dimension): consecutive rows then land on
+ * the same few leaf pages of each, still in the CPU's caches, where the
+ * batch's own order (by ticket) scatters the rows over every index.
  *
  * The staging tables belong to the session: they are made when the
  * connection is new to this module (its backend pid differs), and again
@@ -63,6 +67,7 @@ static const struct staged staged[S_COUNT] = {
         " ON CONFLICT (customer_id) DO UPDATE SET {@set excluded};\n"},
     [S_SAMPLES] = {t_samples, "pg_temp.live_samples",
         "INSERT INTO analytics.samples AS s ({@cols}) SELECT {@cols} FROM pg_temp.live_samples"
+        " ORDER BY metric, bucket, day"
         " ON CONFLICT (ticket_id, metric) DO UPDATE SET {@set excluded}"
         " WHERE ({@values s}) IS DISTINCT FROM ({@values excluded});\n"},
     [S_SURVEYS] = {t_surveys, "pg_temp.live_surveys",
