@@ -69,7 +69,12 @@ $(PB_C): $(GEN)/.proto.stamp
 # failed to link what uses a new message).
 $(PB_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o): $(GEN)/.proto.stamp
 
-$(GEN)/migrations.c: $(MIGRATIONS) deploy/scripts/embed-migrations.sh
+# The list of migrations, rewritten (as make reads this file) only when a
+# file comes or goes: a file removed or renamed is no prerequisite make
+# could see missing, and its old SQL stayed embedded.
+$(shell mkdir -p $(GEN) && echo '$(MIGRATIONS)' | cmp -s - $(GEN)/migrations.list || \
+          echo '$(MIGRATIONS)' > $(GEN)/migrations.list)
+$(GEN)/migrations.c: $(MIGRATIONS) $(GEN)/migrations.list deploy/scripts/embed-migrations.sh
 	@mkdir -p $(GEN)
 	sh deploy/scripts/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
