@@ -71,9 +71,13 @@ $(PB_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o): $(GEN)/.proto.stamp
 
 # The list of migrations, rewritten (as make reads this file) only when a
 # file comes or goes: a file removed or renamed is no prerequisite make
-# could see missing, and its old SQL stayed embedded.
-$(shell mkdir -p $(GEN) && echo '$(MIGRATIONS)' | cmp -s - $(GEN)/migrations.list || \
-          echo '$(MIGRATIONS)' > $(GEN)/migrations.list)
+# could see missing, and its old SQL stayed embedded. Written whole (tmp,
+# then mv) for two makes at once; its rule makes it again after a clean.
+MIGRATIONS_LIST = mkdir -p $(GEN) && echo '$(MIGRATIONS)' > $(GEN)/migrations.list.tmp && \
+                  mv $(GEN)/migrations.list.tmp $(GEN)/migrations.list
+$(shell echo '$(MIGRATIONS)' | cmp -s - $(GEN)/migrations.list || { $(MIGRATIONS_LIST); })
+$(GEN)/migrations.list:
+	@$(MIGRATIONS_LIST)
 $(GEN)/migrations.c: $(MIGRATIONS) $(GEN)/migrations.list deploy/scripts/embed-migrations.sh
 	@mkdir -p $(GEN)
 	sh deploy/scripts/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@

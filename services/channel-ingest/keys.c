@@ -5,15 +5,17 @@
  * keys: a new key's secret is answered once (201, Cache-Control: no-store)
  * and only its SHA-256 is stored; no read shows either. A key manages only
  * keys within its own grant (access_within): it makes none with a scope,
- * a channel or an agent it does not have itself (403 naming the scope, or
- * "channels", "agent_id"), lists only those and reads or revokes no other
- * (403). A revocation is idempotent (204 again; 404 for an unknown id);
- * a key may revoke itself (it is refused from the answer on). The bootstrap
- * key is not in the table: it has no id here and cannot be revoked. Each
- * change is answered once this process's key table shows it (keywait.h):
- * the new key works, the revoked one is refused, on the caller's next
- * request; should the table not reload in time, the answer comes anyway
- * (the key is stored or revoked: it takes effect at the next reload).
+ * a channel or an agent it does not have itself, nor one that outlives it
+ * (403 naming the scope, or "channels", "agent_id", "expires_at"), lists
+ * only those and reads or revokes no other (404, as an unknown id). A
+ * revocation is idempotent (204 again; 404 for an unknown id); a key may
+ * revoke itself (it is refused from the answer on). The bootstrap key is
+ * not in the table: it has no id here and cannot be revoked. Each change
+ * is answered once this process's key table shows it (keywait.h): the new
+ * key works, the revoked one is refused, on the caller's next request.
+ * Should the table not reload in time, a new key is answered anyway (its
+ * secret exists only in the answer; it works from the next reload) and a
+ * revocation is 503 (stored, not yet in force: the client repeats it).
  */
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -95,26 +97,38 @@ static void keys_answer(struct keyreq *q)
 
 /* A key made is answered even when the key table is late (its secret
  * exists only in this answer); a revocation is not: 503, and the client
- * repeats it (revoking is idempotent) until it is in force. */
+ * repeats it (revoking is idempotent) until 204, or 401 for a key that
+ * revoked itself. */
+static void keys_late(struct keyreq *q, bool present)
+{
+    if (present) {
+        keys_answer(q);
+        return;
+    }
+    http_add_header(q->r, "Retry-After", "1");
+    ingest_reject(q->r, 503, "unavailable", "unavailable", NULL,
+                  "the revocation is stored but not yet in force; repeat the request");
+}
+
 static void keys_awaited(struct keywait *w, bool seen)
 {
     struct keyreq *q = w->arg;
-    if (!seen)
-        log_warn("key %s: the key table did not show its %s in time", w->key_id,
-                 w->present ? "arrival" : "revocation");
-    if (seen || w->present)
+    if (seen) {
         keys_answer(q);
-    else
-        ingest_reply_unavailable(q->r);
+        return;
+    }
+    log_warn("key %s: the key table did not show its %s in time", w->key_id,
+             w->present ? "arrival" : "revocation");
+    keys_late(q, w->present);
 }
 
-/* Answers once the key table shows the change (at once without a timer). */
+/* Answers once the key table shows the change (keys_late without a timer). */
 static void keys_await(struct keyreq *q, const char *id, bool present)
 {
     snprintf(q->await.key_id, sizeof q->await.key_id, "%s", id);
     q->await.present = present;
     if (keywait_start(&q->await) != 0)
-        keys_answer(q);
+        keys_late(q, present);
 }
 
 /* --- POST /v1/keys ------------------------------------------------------------------ */

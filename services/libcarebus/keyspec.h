@@ -91,8 +91,10 @@ void keyspec_wipe(struct keyspec_new *k);
 /* A key's columns, in keyspec_row_json's and keyspec_row_grant's order. */
 #define KEYSPEC_SQL_TIME(col)                                                                      \
     "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-/* A time column in microseconds since 1970 (NULL stays NULL). */
-#define KEYSPEC_SQL_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+/* A time column in microseconds since 1970 (NULL, and an infinite time, a
+ * row written by hand, NULL: no bigint holds it). */
+#define KEYSPEC_SQL_US(col)                                                                        \
+    "CASE WHEN isfinite(" col ") THEN (extract(epoch FROM " col ") * 1000000)::bigint END"
 #define KEYSPEC_SQL_COLUMNS                                                                        \
     "id::text, name, array_to_string(channels, ','), array_to_string(scopes, ','), "               \
     "agent_id, " KEYSPEC_SQL_TIME("created_at") ", " KEYSPEC_SQL_TIME(                             \

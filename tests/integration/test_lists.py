@@ -431,7 +431,7 @@ class Arrivals(threading.Thread):
         """Lets one more ticket arrive and waits until the router has placed
         it: a page read after this sees it where it belongs."""
         self.permits.release()
-        assert self.routed.acquire(timeout=h.scaled(30)), "an arrival was not routed"
+        assert self.routed.acquire(timeout=h.scaled(45)), "an arrival was not routed"
         assert not self.errors, self.errors[:3]
 
     def finish(self):
