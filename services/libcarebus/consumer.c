@@ -86,7 +86,10 @@ struct consumer {
     int64_t *rec; /* ... and the recorded times of those read */
     size_t batch;
     int linger_ms;
-    bool together;            /* catch up every stream at once (horizon.h) */
+    bool together; /* catch up every stream at once (horizon.h) */
+    /* Catching up together: what each stream gave the last round, plus
+     * one (0: no round yet), for the next round's shares (consumer_shares). */
+    size_t took[CONSUMER_MAX_STREAMS];
     int64_t lag_next_ms;      /* when the lag is next published (monotonic) */
     bool held_off;            /* the last write was refused or failed at commit (see the top) */
     lease *lease;             /* NULL: the only instance; else applies while held */
@@ -720,6 +723,27 @@ static bool consumer_going(const bool *go, size_t nc)
     return false;
 }
 
+/* How much of streams ks[0..nks) a round reads, max in all: at first an
+ * even split; then twice what each gave the last round, plus an eighth of
+ * the even share, scaled down to max. The round stops at the horizon of
+ * the full chunks (horizon.h), and what was read past it is read again the
+ * next round: an even split reads a sparse stream far past it (the dense
+ * ones set it) and leaves the dense ones less room, so that each round
+ * takes about half the batch. A stream whose chunk came back short of the
+ * others' time sets a lower horizon once; its next share is twice that. */
+static void consumer_shares(const consumer *c, const size_t *ks, size_t nks, size_t max,
+                            size_t *per)
+{
+    size_t even = max / nks ? max / nks : 1, floor = even / 8 ? even / 8 : 1, sum = 0;
+    for (size_t j = 0; j < nks; j++) {
+        size_t took = c->took[ks[j]];
+        per[j] = took ? 2 * (took - 1) + floor : even;
+        sum += per[j];
+    }
+    for (size_t j = 0; sum > max && j < nks; j++)
+        per[j] = per[j] * max / sum ? per[j] * max / sum : 1;
+}
+
 /* One round of a shared catch-up: reads a chunk of the streams ks (every
  * stream together, or one) from the lowest offset of the members still
  * going (go[m]), once, and takes what was recorded up to their common
@@ -758,7 +782,8 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
             return 2;
         max = room < max ? room : max;
     }
-    size_t per = max / nks ? max / nks : 1;
+    size_t per[CONSUMER_MAX_STREAMS];
+    consumer_shares(c0, ks, nks, max, per);
     uint64_t from[CONSUMER_MAX_STREAMS], upto[CONSUMER_MAX_STREAMS];
     /* upto: where the round leaves each stream read (0: not read). */
     for (size_t k = 0; k < c0->nstreams; k++) {
@@ -773,9 +798,9 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
     bool full = false;
     for (size_t j = 0; j < nks; j++) {
         size_t k = ks[j];
-        int n = got + per <= c0->batch
-                    ? eventlog_read(c0->db, c0->streams[k].name, from[k], (int)per, c0->evs + got)
-                    : 0;
+        int n = got + per[j] <= c0->batch ? eventlog_read(c0->db, c0->streams[k].name, from[k],
+                                                          (int)per[j], c0->evs + got)
+                                          : 0;
         if (n < 0) {
             consumer_free_all(c0->evs, got);
             return -1;
@@ -784,7 +809,7 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
             const event *ev = c0->evs[got + (size_t)i];
             c0->rec[got + (size_t)i] = ev->recorded_at ? event_ts_us(ev->recorded_at) : 0;
         }
-        rd[j] = (struct horizon_read){(size_t)n, (size_t)n == per, c0->rec + got};
+        rd[j] = (struct horizon_read){(size_t)n, (size_t)n == per[j], c0->rec + got};
         start[j] = got;
         got += (size_t)n;
         full = full || rd[j].full;
@@ -792,6 +817,8 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
     if (!got)
         return 0;
     horizon_take(rd, nks, take);
+    for (size_t j = 0; nks > 1 && j < nks; j++)
+        c0->took[ks[j]] = take[j] + 1;
     for (size_t j = 0; j < nks; j++)
         upto[ks[j]] = take[j] ? c0->evs[start[j] + take[j] - 1]->seq : from[ks[j]];
     /* Each member's share: its events past its offset, and its offsets

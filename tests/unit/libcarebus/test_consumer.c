@@ -6,7 +6,8 @@
  *    flushing once and telling its done hook once per transaction; a batch
  *    whose flush fails is rolled back (done: false) and retried one event
  *    per transaction; streams caught up together take their share of
- *    every transaction and reach their tails once; lag_query reads a
+ *    every transaction and reach their tails once, a sparse stream's share
+ *    shrinking to what it gives so that rounds fill the batch; lag_query reads a
  *    consumer's committed offset, the stream's tail and the age of the
  *    event after the offset, and for partitions the lowest of their
  *    offsets; the tick
@@ -231,6 +232,39 @@ static void test_catching_up_streams_together(void **state)
     consumer_free(&c, b);
 }
 
+/* Catching up together a dense stream and a sparse one (ten events to
+ * one, interleaved in time): after the first round each stream's share of
+ * the batch follows what it gave, so that rounds take most of the batch.
+ * An even split (32 of each) would need 7 rounds for the dense stream's
+ * 200 events; every event is still applied once. */
+static void test_together_shares_follow_the_streams(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    bus *b;
+    consumer *c = consumer_at_tail("shares", "survey", &b);
+    uint64_t sla0;
+    assert_int_equal(eventlog_last_seq(g_db, "sla", &sla0), 0);
+    if (sla0)
+        assert_int_equal(eventlog_offset_advance(g_db, "shares", "sla", 0, sla0), 0);
+    assert_int_equal(consumer_read(c, "sla"), 0);
+    for (int i = 0; i < 20; i++) {
+        append_replies("survey", 10);
+        append_replies("sla", 1);
+    }
+    consumer_set_batch(c, 64, 0);
+    consumer_set_together(c, true);
+    assert_int_equal(consumer_catch_up(c), 0);
+    assert_int_equal(g_applied, 220);
+    assert_true(g_committed >= 4 && g_committed <= 5);
+    uint64_t tail;
+    assert_int_equal(eventlog_last_seq(g_db, "survey", &tail), 0);
+    assert_int_equal(consumer_offset(c, "survey"), tail);
+    assert_int_equal(eventlog_last_seq(g_db, "sla", &tail), 0);
+    assert_int_equal(consumer_offset(c, "sla"), tail);
+    consumer_free(&c, b);
+}
+
 static void test_lag_query(void **state)
 {
     (void)state;
@@ -410,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_lag_of),
         cmocka_unit_test(test_batches_and_the_done_hook),
         cmocka_unit_test(test_catching_up_streams_together),
+        cmocka_unit_test(test_together_shares_follow_the_streams),
         cmocka_unit_test(test_lag_query),
         cmocka_unit_test(test_lag_query_of_partitions),
         cmocka_unit_test(test_tick_publishes_the_lag_and_it_returns_to_zero),
