@@ -19,7 +19,14 @@
  * every commit leaves a fresh lease, and no batch is too long to commit:
  * the lease cannot ping-pong between instances without progress. A
  * holder that stalls inside such a transaction is ended by the server
- * after two leases (lease_limit_txn), which frees the row.
+ * after two leases (lease_limit_txn), which frees the row. One that stalls
+ * while the server is sending it a result larger than the socket's buffers
+ * (a process stopped mid-read) is not idle but blocked in its write, which
+ * no timeout of the session ends and TCP gives up on only after many
+ * minutes (or never, on a local socket): a standby whose acquiring met the
+ * lock of a holder whose lease ran out more than a lease ago ends that
+ * holder's backend (lease_break). Safe as any takeover: the holder's
+ * transaction rolls back, and its next commit meets the fence.
  */
 #include "lease.h"
 
@@ -47,6 +54,7 @@ struct lease {
     int64_t token;
     int64_t next_ms; /* when to renew or try again (monotonic) */
     bool not_now;    /* the last attempt's BEGIN was refused (DB_NOT_NOW) */
+    bool locked;     /* the last attempt met the row's lock (lock_timeout) */
 };
 
 lease *lease_new(const char *consumer, int part, const char *owner, int ms)
@@ -107,10 +115,12 @@ static PGresult *lease_exec(lease *l, db *d, bool local, const char *sql, int n,
 {
     int begun = local ? db_begin_local(d) : db_begin(d);
     l->not_now = begun == DB_NOT_NOW;
+    l->locked = false;
     if (begun != 0)
         return NULL;
     PGresult *r = NULL;
     if (db_command(d, LEASE_LOCK_TIMEOUT, 0, NULL) != 0 || !(r = db_exec(d, sql, n, p))) {
+        l->locked = strcmp(db_last_sqlstate(d), "55P03") == 0; /* lock_not_available */
         db_rollback(d);
         return NULL;
     }
@@ -119,6 +129,31 @@ static PGresult *lease_exec(lease *l, db *d, bool local, const char *sql, int n,
         return NULL;
     }
     return r;
+}
+
+/* The holder of l's row when its lease ran out more than a lease ago and
+ * its backend is blocked sending it a result (see the header): ended, and
+ * said so. Only a backend of this role, whose transaction locks the row
+ * (its id is the row's xmax). */
+static void lease_break(lease *l, db *d)
+{
+    char ms[16];
+    snprintf(ms, sizeof ms, "%d", l->ms);
+    const char *p[] = {l->consumer, l->part, ms};
+    PGresult *r =
+        db_exec(d,
+                "SELECT a.pid, l.owner, pg_terminate_backend(a.pid) AS ended"
+                " FROM eventlog.leases l JOIN pg_stat_activity a ON a.backend_xid = l.xmax"
+                " WHERE l.consumer = $1 AND l.part = $2::int"
+                " AND l.expires_at < clock_timestamp() - $3::int * interval '1 ms'"
+                " AND a.wait_event = 'ClientWrite' AND a.usename = current_user",
+                3, p);
+    for (int i = 0; r && i < PQntuples(r); i++)
+        log_warn("lease of %s/%s: its holder %s ran out a lease ago and its backend (pid %s) is"
+                 " blocked sending it a result: %s",
+                 l->consumer, l->part, db_value(r, i, "owner"), db_value(r, i, "pid"),
+                 strcmp(db_value(r, i, "ended"), "t") == 0 ? "ended" : "could not be ended");
+    PQclear(r);
 }
 
 static lease_state lease_acquire(lease *l, db *d)
@@ -138,6 +173,8 @@ static lease_state lease_acquire(lease *l, db *d)
         4, p);
     if (!r || PQntuples(r) != 1) {
         PQclear(r);
+        if (l->locked)
+            lease_break(l, d);
         return LEASE_STANDBY;
     }
     l->token = strtoll(db_value(r, 0, "token"), NULL, 10);

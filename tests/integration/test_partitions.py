@@ -12,6 +12,10 @@ APIs) serve from either instance.
   b. A holder stalled (SIGSTOP) past its lease is replaced; when it runs
      again (SIGCONT) its transaction is refused by the fencing token, and
      the state still equals a clean replay.
+  b'. A holder stopped while PostgreSQL sends it a result larger than the
+     socket's buffers is blocked in that write, not idle, so its session's
+     idle timeout never ends it: the standby that meets its lock ends its
+     backend once its lease ran out a lease ago, and takes over.
   c. survey behind a load balancer: each solved ticket asked once, its
      survey answered through either instance, once.
 """
@@ -22,6 +26,7 @@ import threading
 import time
 from datetime import timedelta
 
+import psycopg2
 import pytest
 
 import carebus_harness as h
@@ -377,6 +382,34 @@ def test_a_stalled_holder_is_fenced_by_its_token(stack):
     caught_up(st)
     replayed = snapshot(st)
     assert live == replayed, "the replay differs:\n" + diff(live, replayed)
+
+
+def test_a_holder_blocked_sending_a_result_is_ended(stack):
+    st = stack(start=False)
+    # The holder: a lease about to run out, its row locked by a transaction
+    # whose client never reads the large result it asked for (an async
+    # connection that is never polled, like a process stopped mid-read).
+    st.db.query("INSERT INTO eventlog.leases (consumer, part, owner, token, expires_at)"
+                " VALUES ('router', 0, 'stalled:1', 7, clock_timestamp() + interval '1 s')")
+    ghost = psycopg2.connect(st.db.conninfo, async_=1)
+    try:
+        h.wait_until("the stalled holder's connection", lambda: ghost.poll() == psycopg2.extensions.POLL_OK,
+                     h.scaled(10), interval=0.02)
+        pid = ghost.get_backend_pid()
+        ghost.cursor().execute(
+            "BEGIN; SELECT 1 FROM eventlog.leases WHERE consumer = 'router' AND part = 0"
+            " FOR NO KEY UPDATE; SELECT repeat('x', 8192) FROM generate_series(1, 100000)")
+        h.wait_until("the holder's backend blocked in its write", lambda: st.db.scalar(
+            "SELECT wait_event FROM pg_stat_activity WHERE pid = %s", (pid,)) == "ClientWrite",
+            h.scaled(10), interval=0.05)
+        st["router"].start()
+        h.wait_until("the standby to take the lease", lambda: holder(st, "router") == "router",
+                     h.scaled(30), interval=0.1, on_timeout=st["router"].log_tail)
+        assert lease(st, "router")[1] > 7
+        assert st.db.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)) == 0
+        assert "blocked sending it a result: ended" in st["router"].log_text()
+    finally:
+        ghost.close()
 
 
 def test_survey_behind_a_load_balancer(stack, pb2):
