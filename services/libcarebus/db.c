@@ -273,7 +273,10 @@ static PGresult *db_exec_as(db *d, const char *sql, int nparams, const char *con
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     snprintf(d->sqlstate, sizeof d->sqlstate, "%s", state ? state : "");
     const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn);
-    log_error("query failed: %.*s", (int)strcspn(msg, "\n"), msg);
+    if (strcmp(d->sqlstate, DB_SQLSTATE_LOCK_NOT_AVAILABLE) == 0)
+        log_debug("query met a lock: %.*s", (int)strcspn(msg, "\n"), msg);
+    else
+        log_error("query failed: %.*s", (int)strcspn(msg, "\n"), msg);
     PQclear(r);
     if (PQstatus(d->conn) != CONNECTION_OK || strcmp(d->sqlstate, DB_SQLSTATE_READ_ONLY) == 0)
         db_mark_down(d);

@@ -183,4 +183,9 @@ void db_set_backoff_clock(db *d, int64_t (*now_ms)(void));
 /* SQLSTATE of the last failed db_exec, "" if none (static storage). */
 const char *db_last_sqlstate(const db *d);
 
+/* SQLSTATE lock_not_available: a statement run under a lock_timeout met a
+ * lock held longer. An outcome its caller asked for and handles, so
+ * db_exec logs it at debug level only. */
+#define DB_SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
+
 #endif

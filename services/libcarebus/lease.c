@@ -120,7 +120,7 @@ static PGresult *lease_exec(lease *l, db *d, bool local, const char *sql, int n,
         return NULL;
     PGresult *r = NULL;
     if (db_command(d, LEASE_LOCK_TIMEOUT, 0, NULL) != 0 || !(r = db_exec(d, sql, n, p))) {
-        l->locked = strcmp(db_last_sqlstate(d), "55P03") == 0; /* lock_not_available */
+        l->locked = strcmp(db_last_sqlstate(d), DB_SQLSTATE_LOCK_NOT_AVAILABLE) == 0;
         db_rollback(d);
         return NULL;
     }
