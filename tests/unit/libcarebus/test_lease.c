@@ -12,7 +12,9 @@
  * a batch longer than the lease holds a takeover off and commits, renewing
  * the lease, and no event is applied by both instances; while the
  * connection's writers back off, a renewal is put off (still due at the
- * next tick) and a release goes through.
+ * next tick) and a release goes through; a holder blocked while the
+ * server sends it a result it does not read is ended by the standby that
+ * meets its lock once its lease ran out a lease ago.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -253,6 +255,44 @@ static void test_a_stalled_transaction_is_ended_by_the_server(void **state)
     lease_destroy(&a);
 }
 
+static void test_a_holder_blocked_sending_a_result_is_ended(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    lease *a = lease_new("blocked", 0, "a:1", MS), *b = lease_new("blocked", 0, "b:1", MS);
+    assert_int_equal(tick(a, g_db), LEASE_GAINED);
+    assert_int_equal(db_begin(g_db), 0);
+    assert_int_equal(lease_limit_txn(a, g_db), 0);
+    assert_int_equal(lease_hold(a, g_db), 0);
+    /* A result far larger than the sockets' buffers, never read: the
+     * holder's backend blocks in its write, and is not idle. */
+    PGconn *held = db_conn(g_db);
+    assert_int_equal(PQsendQuery(held, "SELECT repeat('x', 8192) FROM generate_series(1, 100000)"),
+                     1);
+    expire();
+    expire();
+    lease_state st = LEASE_STANDBY;
+    for (int i = 0; i < 50 && st != LEASE_GAINED; i++) {
+        st = tick(b, g_db2);
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(st, LEASE_GAINED);
+    /* The holder's session was ended: what it reads now ends in an error. */
+    bool failed = false;
+    PGresult *r;
+    for (int i = 0; i < 200000 && (r = PQgetResult(held)); i++) {
+        failed = failed || PQresultStatus(r) == PGRES_FATAL_ERROR;
+        PQclear(r);
+    }
+    assert_true(failed);
+    db_mark_down(g_db);
+    assert_int_equal(db_ensure(g_db), 0);
+    assert_int_equal(fence(a, g_db), 1);
+    lease_destroy(&a);
+    lease_destroy(&b);
+}
+
 static void test_a_restarted_instance_takes_its_own_lease_back(void **state)
 {
     (void)state;
@@ -455,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_leases_fenced_together_each_by_its_own_token),
         cmocka_unit_test(test_while_the_writers_back_off_a_renewal_waits_and_a_release_goes),
         cmocka_unit_test(test_a_stalled_transaction_is_ended_by_the_server),
+        cmocka_unit_test(test_a_holder_blocked_sending_a_result_is_ended),
         cmocka_unit_test(test_a_restarted_instance_takes_its_own_lease_back),
         cmocka_unit_test(test_a_consumer_whose_lease_was_taken_rolls_back),
         cmocka_unit_test(test_a_batch_longer_than_the_lease_commits_once),
