@@ -11,7 +11,11 @@
 #   1. catch-up: ROUTER_BENCH_CONTACTS (30000) contacts of 10,000 customers
 #      and 50 agents' presences, appended while the router is stopped; then
 #      the router starts and routes them. routed/s = contacts / (first to
-#      last router event's recorded_at).
+#      last router event's recorded_at). Beside it, the CPU time the
+#      router and its PostgreSQL backends used per contact routed (from
+#      their start to the end of the catch-up): unlike the rate, it hardly
+#      moves when other work shares the machine, so a change measured on a
+#      loaded machine shows there (with the load average printed).
 #   2. live: the router running, ROUTER_BENCH_RATE (2000) contacts/s for
 #      ROUTER_BENCH_SECONDS (10) s, committed in small batches (like
 #      ingest's group commit) and published on the bus; 10,000 new
@@ -105,6 +109,12 @@ append_rate=$(echo "$base" | $py -c 'import json,sys; print(json.load(sys.stdin)
 total=$(sql "SELECT last_seq FROM eventlog.streams WHERE stream = 'ingest'")
 start_router
 wait_offset "$total" 600 || exit 1
+# The router's backends are those it opened at its start (a reconnection
+# during the catch-up would lose the first one's share).
+backends=$(sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'router'")
+cpu_router=$(bench_cpu_ms "$router_pid")
+cpu_pg=$(bench_cpu_ms $backends)
+load=$(bench_load)
 catchup=$(sql "SELECT round($contacts / nullif(extract(epoch FROM max(recorded_at) - min(recorded_at)), 0))
                || ' ' || count(*) FROM eventlog.events WHERE stream = 'router'")
 routed_rate=${catchup%% *}
@@ -155,4 +165,5 @@ set -- $lat
 offered=$($py -c 'import json,sys; d=json.load(open(sys.argv[1])); print(round(d["appended_per_s"]))' "$work/live.json")
 
 echo "router: catch-up of $contacts contacts (10,000 customers, 50 agents): $routed_rate routed contacts/s, $emitted events emitted; baseline: the log alone appends $append_rate events/s (target >= 10000/s)"
+echo "router: catch-up CPU per contact: the router $((cpu_router * 1000 / contacts)) us, its PostgreSQL backends $((cpu_pg * 1000 / contacts)) us (load average $load)"
 echo "router: live at $offered contacts/s for ${seconds}s: ingest commit -> ticket.contact_added p50 $2 ms, p99 $3 ms, max $4 ms ($1 contacts); -> ticket.assigned p50 $6 ms, p99 $7 ms ($5 new tickets) (target p99 <= 50 ms)"

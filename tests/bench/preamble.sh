@@ -18,6 +18,9 @@
 #                        waits (30 s at most) for URL/readyz; dies with
 #                        LOG's end when PID exits first or time runs out
 #   free_port, kv        a free TCP port on loopback; key=value in a line
+#   bench_cpu_ms PID...  the CPU time (user + system, ms) the live processes
+#                        among PID... have used since they started
+#   bench_load           the machine's load average over the last minute
 # A part may set part (its name in messages: its file's name by default) and
 # die_status (1) before sourcing this file.
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -63,6 +66,21 @@ bench_remove_work() {
 
 free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+bench_cpu_ms() {
+    _ticks=0
+    for _p in "$@"; do
+        # Fields 14 and 15 of /proc/PID/stat, counted after the command's
+        # parenthesised name (which may hold spaces).
+        _t=$(sed 's/.*) //' "/proc/$_p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+        _ticks=$((_ticks + ${_t:-0}))
+    done
+    echo $((_ticks * 1000 / $(getconf CLK_TCK)))
+}
+
+bench_load() {
+    cut -d' ' -f1 /proc/loadavg
 }
 
 # The value of key=value in a line.
