@@ -43,10 +43,21 @@ int sla_fact_kind_parse(const char *s, enum sla_fact_kind *out)
     return -1;
 }
 
+static const char *const status_names[] = {"running", "paused", "achieved", "cancelled"};
+
 const char *sla_status_name(enum sla_status s)
 {
-    static const char *const names[] = {"running", "paused", "achieved", "cancelled"};
-    return names[s];
+    return status_names[s];
+}
+
+int sla_status_parse(const char *s, enum sla_status *out)
+{
+    for (size_t k = 0; k < sizeof status_names / sizeof status_names[0]; k++)
+        if (strcmp(s, status_names[k]) == 0) {
+            *out = (enum sla_status)k;
+            return 0;
+        }
+    return -1;
 }
 
 void sla_rows_release(struct sla_rows *r)

@@ -61,6 +61,7 @@ struct sla_fact {
 
 enum sla_status { SLA_RUNNING, SLA_PAUSED, SLA_ACHIEVED, SLA_CANCELLED };
 const char *sla_status_name(enum sla_status s);
+int sla_status_parse(const char *s, enum sla_status *out);
 
 /* Instants are microseconds since the epoch; 0 means "none". */
 struct sla_row {

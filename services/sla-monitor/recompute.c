@@ -1,11 +1,16 @@
 /* recompute.c — a set of tickets' targets, set-based (see recompute.h).
  *
- * Four statements: lock the target rows, read every ticket's inputs in one
- * row each (its customer, the classified and current priority, the
- * segment as of the close, the close, the facts "kind us,..." in order
- * and the publications "target cycle kind,..."), write all the target rows
- * and summaries the fold made (unchanged rows are not written), and claim
- * the late breaches (only when there are any).
+ * Four statements: lock the target rows (read whole), read every ticket's
+ * inputs in one row each (its customer, the classified and current
+ * priority, the segment as of the close, the close, the facts "kind us,..."
+ * in order and the publications "target cycle kind,..."), write the
+ * target rows the fold changed, made or no longer makes and the summaries
+ * that changed, and claim the late breaches (only when there are any).
+ *
+ * A target row the fold makes again as it was is left out of the write in
+ * C (carebus_sla_target_rows_total{outcome="unchanged"}): most of a
+ * ticket's events move one of its targets, and each row the write carries
+ * costs PostgreSQL its JSON, an index probe and a row lock.
  */
 #include "recompute.h"
 
@@ -48,10 +53,11 @@ static const rowset_table summaries = {"sla.tickets", summary_cols, ROWSET_COUNT
                                        NULL};
 
 /* A statement of its own, before the read: when it waited for a concurrent
- * firing, the read's fresh snapshot sees that firing's claims. */
+ * firing, the read's fresh snapshot sees that firing's claims. The rows
+ * whole: those the fold makes again unchanged are not written. */
 static rowset_stmt lock_sql =
-    ROWSET_STMT(sla_targets, "SELECT {@select t ticket_id,target,cycle,next_fire_at}"
-                             " FROM sla.targets t WHERE t.ticket_id = ANY($1::uuid[])"
+    ROWSET_STMT(sla_targets, "SELECT {@select t} FROM sla.targets t"
+                             " WHERE t.ticket_id = ANY($1::uuid[])"
                              " ORDER BY t.ticket_id, t.target, t.cycle FOR UPDATE");
 
 /* clang-format off */
@@ -91,18 +97,20 @@ static rowset_stmt lock_sql =
     "     FROM sla.ticket_facts f WHERE f.ticket_id = t.ticket_id) g) a"                           \
     " WHERE t.ticket_id = ANY($1::uuid[])"
 
+/* A target row's key. */
+#define TARGET_KEY "ticket_id,target,cycle"
+
 /* The summary's columns but its key. */
 #define SUMMARY_COLS "opened_at,closed_at,priority,segment,policy_id,calendar_id,team"
 
-/* Replaces the tickets' target rows by the fold's ($1; $2 the tickets
- * recomputed, whose rows the fold no longer makes go) and their summaries
- * ($3). Unchanged rows are not written. */
+/* Writes the target rows the fold changed or made ($1), deletes those it
+ * no longer makes ($2, their keys) and updates the tickets' summaries
+ * ($3). Unchanged summaries are not written. */
 static rowset_stmt write_sql = ROWSET_STMT2(
     sla_targets, summaries,
     "WITH n AS (SELECT * FROM {@rows $1 n}),"
-    " del AS (DELETE FROM sla.targets d WHERE d.ticket_id = ANY($2::uuid[])"
-    "     AND NOT EXISTS (SELECT 1 FROM n WHERE n.ticket_id = d.ticket_id"
-    "                        AND n.target = d.target AND n.cycle = d.cycle)),"
+    " del AS (DELETE FROM sla.targets d USING {@rows $2 g " TARGET_KEY "}"
+    "     WHERE d.ticket_id = g.ticket_id AND d.target = g.target AND d.cycle = g.cycle),"
     " tk AS (UPDATE sla.tickets k SET {@tickets.set x " SUMMARY_COLS "}"
     "   FROM {@tickets.rows $3 x} WHERE k.ticket_id = x.ticket_id"
     "     AND ({@tickets.values k " SUMMARY_COLS "})"
@@ -217,20 +225,24 @@ static bool emitted_has(void *arg, Carebus__V1__SlaTarget target, uint32_t cycle
     return false;
 }
 
-/* The locked rows (their deadlines as they were), grouped by ticket: the
- * lock's order keeps a ticket's rows together. */
+/* The locked rows (as they were), grouped by ticket: the lock's order
+ * keeps a ticket's rows together. */
 struct locked {
+    PGresult *res; /* the rows' strings point into it */
     struct sla_target *v;
+    bool *kept; /* the fold made the row again */
     size_t n;
     hmap first; /* ticket id -> index of its first row */
 };
 
-static int read_locked(const PGresult *res, struct locked *l)
+static int read_locked(PGresult *res, struct locked *l)
 {
     rowset_reader rd;
     int n = PQntuples(res);
+    l->res = res;
     if (rowset_reader_init(&rd, &sla_targets, res) != 0 ||
-        !(l->v = calloc((size_t)n + 1, sizeof *l->v)))
+        !(l->v = calloc((size_t)n + 1, sizeof *l->v)) ||
+        !(l->kept = calloc((size_t)n + 1, sizeof *l->kept)))
         return -1;
     for (int i = 0; i < n; i++, l->n++) {
         if (rowset_read(&rd, i, &l->v[i], NULL) != 0)
@@ -242,16 +254,46 @@ static int read_locked(const PGresult *res, struct locked *l)
     return 0;
 }
 
-/* Was (target, cycle)'s deadline already next_fire_at before? */
-static bool locked_same(const struct locked *l, const char *ticket, const struct sla_row *r)
+static void locked_release(struct locked *l)
+{
+    PQclear(l->res);
+    free(l->v);
+    free(l->kept);
+    hmap_release(&l->first);
+}
+
+/* The rows [*from, return) of ticket. */
+static size_t locked_rows(const struct locked *l, const char *ticket, size_t *from)
 {
     int k = hmap_gets(&l->first, ticket);
-    for (size_t i = k == HMAP_ABSENT ? l->n : (size_t)k;
-         i < l->n && strcmp(l->v[i].ticket_id, ticket) == 0; i++)
-        if (l->v[i].r.target == r->target && l->v[i].r.cycle == r->cycle &&
-            l->v[i].r.next_fire_at == r->next_fire_at)
-            return true;
-    return false;
+    size_t i = k == HMAP_ABSENT ? l->n : (size_t)k;
+    *from = i;
+    while (i < l->n && strcmp(l->v[i].ticket_id, ticket) == 0)
+        i++;
+    return i;
+}
+
+/* The locked row of (target, cycle) of ticket, or -1. */
+static long locked_find(const struct locked *l, const char *ticket, const struct sla_row *r)
+{
+    size_t i, end = locked_rows(l, ticket, &i);
+    for (; i < end; i++)
+        if (l->v[i].r.target == r->target && l->v[i].r.cycle == r->cycle)
+            return (long)i;
+    return -1;
+}
+
+/* Would writing t leave the row as it is? Both written out as one row
+ * (rowset.h), compared: the description decides, not a list of fields. */
+static bool target_same(rowset *a, rowset *b, const struct sla_target *was,
+                        const struct sla_target *t)
+{
+    rowset_clear(a);
+    rowset_clear(b);
+    rowset_add(a, was);
+    rowset_add(b, t);
+    const char *x = rowset_json(a), *y = rowset_json(b);
+    return x && y && strcmp(x, y) == 0;
 }
 
 /* --- the batch's outcome -------------------------------------------------------------- */
@@ -260,12 +302,14 @@ static bool locked_same(const struct locked *l, const char *ticket, const struct
  * and the late breaches to claim. */
 struct outcome {
     rowset targets, summaries;
+    rowset gone;       /* the keys of the rows the fold no longer makes */
+    rowset was, again; /* scratch of target_same */
+    size_t unchanged;
     sla_records late;    /* claims (kind "breach") of targets met late */
     char (*ids)[ID_LEN]; /* event ids of the late breaches */
     char (*customers)[ID_LEN];
     size_t cap_ids;
-    buf recomputed; /* "{id,...}" of the tickets read */
-    size_t nrecomputed;
+    size_t nrecomputed; /* the tickets read */
 };
 
 static int late_add(struct outcome *o, const char *ticket, const char *customer,
@@ -300,8 +344,7 @@ static int late_add(struct outcome *o, const char *ticket, const char *customer,
 }
 
 /* Folds one ticket (a row of the read) into o. 0 or -1. */
-static int fold_one(sla *s, const PGresult *rd, int row, const struct locked *locked,
-                    struct outcome *o)
+static int fold_one(sla *s, const PGresult *rd, int row, struct locked *locked, struct outcome *o)
 {
     const char *ticket = db_value(rd, row, "ticket_id");
     const char *customer = db_value(rd, row, "customer_id");
@@ -350,8 +393,14 @@ static int fold_one(sla *s, const PGresult *rd, int row, const struct locked *lo
                                .priority = event_priority_name(prio),
                                .segment = event_segment_name(seg)};
         snprintf(t.ticket_id, sizeof t.ticket_id, "%s", ticket);
-        rowset_add(&o->targets, &t);
-        if (r->next_fire_at && !locked_same(locked, ticket, r))
+        long k = locked_find(locked, ticket, r);
+        if (k >= 0)
+            locked->kept[k] = true;
+        if (k < 0 || !target_same(&o->was, &o->again, &locked->v[k], &t))
+            rowset_add(&o->targets, &t);
+        else
+            o->unchanged++;
+        if (r->next_fire_at && (k < 0 || locked->v[k].r.next_fire_at != r->next_fire_at))
             sla_timers_push(s, ticket, r->target, r->cycle, r->next_fire_at);
         if (r->breached && r->status != SLA_RUNNING && r->due_at &&
             !emitted_has(&em, r->target, r->cycle, true) && late_add(o, ticket, customer, r) != 0)
@@ -366,7 +415,11 @@ static int fold_one(sla *s, const PGresult *rd, int row, const struct locked *lo
                          .team = db_value(rd, row, "team")};
     snprintf(sm.ticket_id, sizeof sm.ticket_id, "%s", ticket);
     rowset_add(&o->summaries, &sm);
-    buf_printf(&o->recomputed, "%s%s", o->nrecomputed++ ? "," : "{", ticket);
+    size_t i, end = locked_rows(locked, ticket, &i);
+    for (; i < end; i++)
+        if (!locked->kept[i])
+            rowset_add(&o->gone, &locked->v[i]);
+    o->nrecomputed++;
     rc = 0;
 out:
     free(facts.v);
@@ -436,14 +489,19 @@ consumer_result sla_recompute(sla *s, consumer_txn *tx, const char *const *ticke
     rowset_keys(&ids, tickets, n);
     const char *p1[] = {buf_str(&ids)};
     PGresult *lock = NULL, *rd = NULL;
-    struct locked locked = {NULL, 0, HMAP_INIT};
+    struct locked locked = {.first = HMAP_INIT};
     struct outcome o = {0};
     rowset_init(&o.targets, &sla_targets, NULL);
     rowset_init(&o.summaries, &summaries, NULL);
+    rowset_init(&o.gone, &sla_targets, NULL);
+    rowset_only(&o.gone, TARGET_KEY);
+    rowset_init(&o.was, &sla_targets, NULL);
+    rowset_init(&o.again, &sla_targets, NULL);
     if (ids.failed ||
-        !(lock = run(s, tx, SLA_ST_LOCK, "sla_lock_many", rowset_stmt_sql(&lock_sql), 1, p1)) ||
-        !(rd = run(s, tx, SLA_ST_READ, "sla_read_many", READ_SQL, 1, p1)) ||
-        read_locked(lock, &locked) != 0)
+        !(lock = run(s, tx, SLA_ST_LOCK, "sla_lock_many", rowset_stmt_sql(&lock_sql), 1, p1)))
+        goto out;
+    if (read_locked(lock, &locked) != 0 ||
+        !(rd = run(s, tx, SLA_ST_READ, "sla_read_many", READ_SQL, 1, p1)))
         goto out;
     for (int i = 0; i < PQntuples(rd); i++)
         if (fold_one(s, rd, i, &locked, &o) != 0)
@@ -452,27 +510,33 @@ consumer_result sla_recompute(sla *s, consumer_txn *tx, const char *const *ticke
         rc = CONSUMER_OK; /* nothing known about them yet */
         goto out;
     }
-    buf_putc(&o.recomputed, '}');
-    const char *p3[] = {rowset_json(&o.targets), buf_str(&o.recomputed), rowset_json(&o.summaries)};
-    PGresult *w =
-        p3[0] && p3[2] && !o.recomputed.failed
-            ? run(s, tx, SLA_ST_WRITE, "sla_write_many", rowset_stmt_sql(&write_sql), 3, p3)
-            : NULL;
+    metrics_add("carebus_sla_target_rows_total{outcome=\"written\"}",
+                (double)rowset_count(&o.targets));
+    metrics_add("carebus_sla_target_rows_total{outcome=\"unchanged\"}", (double)o.unchanged);
+    metrics_add("carebus_sla_target_rows_total{outcome=\"deleted\"}",
+                (double)rowset_count(&o.gone));
+    const char *p3[] = {rowset_json(&o.targets), rowset_json(&o.gone), rowset_json(&o.summaries)};
+    PGresult *w = p3[0] && p3[1] && p3[2] ? run(s, tx, SLA_ST_WRITE, "sla_write_many",
+                                                rowset_stmt_sql(&write_sql), 3, p3)
+                                          : NULL;
     if (!w)
         goto out;
     PQclear(w);
     rc = o.late.n ? emit_late(s, tx, &o, cause_of, arg) : CONSUMER_OK;
 out:
     buf_release(&ids);
-    PQclear(lock);
+    if (locked.res)
+        locked_release(&locked);
+    else
+        PQclear(lock);
     PQclear(rd);
-    free(locked.v);
-    hmap_release(&locked.first);
     rowset_release(&o.targets);
     rowset_release(&o.summaries);
+    rowset_release(&o.gone);
+    rowset_release(&o.was);
+    rowset_release(&o.again);
     sla_records_release(&o.late);
     free(o.ids);
     free(o.customers);
-    buf_release(&o.recomputed);
     return rc;
 }

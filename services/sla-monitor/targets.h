@@ -6,6 +6,10 @@
  * a struct sla_target: the fold's row, the ticket it belongs to, and the
  * ticket-wide columns each row repeats. A column the fold leaves at 0 is
  * NULL in the table (a paused target has no deadline, see fold.h).
+ *
+ * Every column reads back (rowset_read), so that a recomputation can tell
+ * a row it would write unchanged: a row read back is written out as the
+ * table holds it. Its strings point into the result it was read from.
  */
 #ifndef CAREBUS_SLA_TARGETS_H
 #define CAREBUS_SLA_TARGETS_H

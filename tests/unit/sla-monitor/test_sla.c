@@ -34,7 +34,9 @@
 #include "eventlog.h"
 #include "id.h"
 #include "partset.h"
+#include "rowset.h"
 #include "sla.h"
+#include "targets.h"
 #include "testdb.h"
 #include "timeutil.h"
 
@@ -1244,6 +1246,101 @@ static void test_an_event_goes_to_its_tickets_partition(void **state)
     }
 }
 
+/* --- target rows read back ------------------------------------------------------------ */
+
+/* A row read back (as the recomputation's lock reads it) is written out as
+ * it was written: the recomputation leaves out of its write the rows the
+ * fold makes again, by comparing the two. Every status, NULLs and values
+ * the table rounds (business seconds). */
+static void test_a_target_row_reads_back_as_it_was_written(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    const char *ticket = "7d0b4a52-2b3c-4c1e-9a55-0c9f1e2d3a4b";
+    int64_t t0 = at(T0);
+    struct sla_target rows[4] = {0};
+    const struct sla_row r[4] = {
+        {.target = CAREBUS__V1__SLA_TARGET__SLA_TARGET_FIRST_RESPONSE,
+         .status = SLA_RUNNING,
+         .target_us = 4 * HOUR + 500000,
+         .started_at = t0,
+         .due_at = t0 + 5 * HOUR,
+         .warn_at = t0 + 4 * HOUR + 12 * MIN,
+         .next_fire_at = t0 + 4 * HOUR + 12 * MIN,
+         .remaining_us = 17},
+        {.target = CAREBUS__V1__SLA_TARGET__SLA_TARGET_NEXT_RESPONSE,
+         .cycle = 2,
+         .status = SLA_PAUSED,
+         .target_us = 8 * HOUR,
+         .started_at = t0 + 1,
+         .due_at = t0 + 9 * HOUR,
+         .warn_at = t0 + 8 * HOUR,
+         .remaining_us = 3 * HOUR + 1500000},
+        {.target = CAREBUS__V1__SLA_TARGET__SLA_TARGET_RESOLUTION,
+         .status = SLA_ACHIEVED,
+         .target_us = 40 * HOUR,
+         .started_at = t0,
+         .due_at = t0 + 41 * HOUR,
+         .achieved_at = t0 + 42 * HOUR + 7,
+         .remaining_us = -(HOUR + 999999),
+         .warned = true,
+         .breached = true},
+        {.target = CAREBUS__V1__SLA_TARGET__SLA_TARGET_RESOLUTION,
+         .cycle = 1,
+         .status = SLA_CANCELLED,
+         .target_us = 40 * HOUR,
+         .started_at = t0,
+         .cancelled_at = t0 + MIN,
+         .remaining_us = 0},
+    };
+    rowset w;
+    rowset_init(&w, &sla_targets, NULL);
+    for (int i = 0; i < 4; i++) {
+        snprintf(rows[i].ticket_id, sizeof rows[i].ticket_id, "%s", ticket);
+        rows[i].r = r[i];
+        rows[i].policy_id = "default";
+        rows[i].calendar_id = i == 1 ? "24x7" : "vn-business";
+        rows[i].priority = "normal";
+        rows[i].segment = "regular";
+        rowset_add(&w, &rows[i]);
+    }
+    buf sql = BUF_INIT;
+    assert_int_equal(
+        rowset_sql(&sla_targets,
+                   "INSERT INTO sla.targets ({@cols}) SELECT {@values x} FROM {@rows $1 x}", &sql),
+        0);
+    const char *p[] = {rowset_json(&w)};
+    assert_int_equal(db_command(g_db, buf_str(&sql), 1, p), 0);
+    buf_reset(&sql);
+    assert_int_equal(rowset_sql(&sla_targets,
+                                "SELECT {@select t} FROM sla.targets t ORDER BY t.target, t.cycle",
+                                &sql),
+                     0);
+    PGresult *res = db_exec(g_db, buf_str(&sql), 0, NULL);
+    assert_non_null(res);
+    assert_int_equal(PQntuples(res), 4);
+    rowset_reader rd;
+    assert_int_equal(rowset_reader_init(&rd, &sla_targets, res), 0);
+    rowset a, b;
+    rowset_init(&a, &sla_targets, NULL);
+    rowset_init(&b, &sla_targets, NULL);
+    /* ORDER BY target, cycle: first_response, next_response, resolution 0, 1 */
+    for (int i = 0; i < 4; i++) {
+        struct sla_target back = {0};
+        assert_int_equal(rowset_read(&rd, i, &back, NULL), 0);
+        rowset_clear(&a);
+        rowset_clear(&b);
+        rowset_add(&a, &rows[i]);
+        rowset_add(&b, &back);
+        assert_string_equal(rowset_json(&b), rowset_json(&a));
+    }
+    PQclear(res);
+    rowset_release(&a);
+    rowset_release(&b);
+    rowset_release(&w);
+    buf_release(&sql);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -1276,6 +1373,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_a_partition_ahead_keeps_its_tickets_out_of_a_merge,
                                         setup, teardown),
         cmocka_unit_test(test_an_event_goes_to_its_tickets_partition),
+        cmocka_unit_test_setup_teardown(test_a_target_row_reads_back_as_it_was_written, setup,
+                                        teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
