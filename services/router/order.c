@@ -20,16 +20,15 @@ static int64_t rec(const event *ev)
     return ev->recorded_at ? event_ts_us(ev->recorded_at) : INT64_MIN;
 }
 
-/* The last seq of stream, waiting for an append in flight to commit (its
- * row lock is held until then). */
-static int locked_last_seq(db *d, const char *stream, uint64_t *out)
+/* The last seq of stream once an append in flight has committed (it
+ * holds the stream's row until then); no lock stays ours. */
+static int settled_last_seq(db *d, const char *stream, uint64_t *out)
 {
     const char *params[] = {stream};
-    PGresult *r =
-        db_exec(d, "SELECT last_seq FROM eventlog.streams WHERE stream = $1 FOR SHARE", 1, params);
+    PGresult *r = db_exec(d, "SELECT eventlog.settled_last_seq($1) AS last_seq", 1, params);
     if (!r)
         return -1;
-    *out = PQntuples(r) ? strtoull(db_value(r, 0, "last_seq"), NULL, 10) : 0;
+    *out = strtoull(db_value(r, 0, "last_seq"), NULL, 10);
     PQclear(r);
     return 0;
 }
@@ -61,10 +60,10 @@ static int horizon(db *d, uint64_t ingest_applied, int64_t *out)
     if (rc != 0)
         return rc < 0 ? -1 : 0;
     /* Nothing after it yet: wait for an append in flight, then look again;
-     * anything appended after the lock is ours is recorded later than
-     * every SLA event committed now. */
+     * anything appended after that is recorded later than every SLA event
+     * up to sla_last (committed before this). */
     uint64_t last;
-    if (locked_last_seq(d, "ingest", &last) != 0)
+    if (settled_last_seq(d, "ingest", &last) != 0)
         return -1;
     if (last > ingest_applied) {
         rc = ingest_recorded(d, ingest_applied + 1, out);
@@ -74,7 +73,11 @@ static int horizon(db *d, uint64_t ingest_applied, int64_t *out)
     return 0;
 }
 
-static int pull(db *d, uint64_t sla_seq, int64_t bound, int64_t limit, order_batch *b)
+/* The SLA events after sla_seq up to sla_last (those committed before the
+ * batch's look at the stream: a later one is recorded after every ingest
+ * event of the batch) whose place is certain. */
+static int pull(db *d, uint64_t sla_seq, uint64_t sla_last, int64_t bound, int64_t limit,
+                order_batch *b)
 {
     size_t tail = 0;
     for (uint64_t after = sla_seq;;) {
@@ -85,7 +88,7 @@ static int pull(db *d, uint64_t sla_seq, int64_t bound, int64_t limit, order_bat
         int i = 0;
         for (; i < n; i++) {
             int64_t t = rec(evs[i]);
-            if (t >= limit || (t >= bound && tail >= ORDER_TAIL_MAX))
+            if (evs[i]->seq > sla_last || t >= limit || (t >= bound && tail >= ORDER_TAIL_MAX))
                 break;
             tail += t >= bound;
             event **p = realloc(b->pulled, (b->npulled + 1) * sizeof *p);
@@ -116,7 +119,7 @@ int order_build(db *d, const event *const *ingest, const int64_t *ingest_rec, si
         if (horizon(d, ingest_applied, &limit) != 0)
             return -1;
         int64_t bound = n ? ingest_rec[n - 1] : INT64_MIN;
-        if (pull(d, sla_seq, bound, limit, out) != 0)
+        if (pull(d, sla_seq, sla_last, bound, limit, out) != 0)
             goto fail;
     }
     out->events = calloc(n + out->npulled + 1, sizeof *out->events);

@@ -13,12 +13,16 @@
  * events are applied when their place is certain: just before the first
  * ingest event recorded after them, or, when every ingest event is
  * applied, once no ingest event can still be recorded before them (the
- * router waits on the "ingest" stream's row lock, which an append holds
- * until its commit, so nothing in flight is missed). Until then they wait
- * in the log: router.position.sla_seq says how far they were applied, and
- * the consumer's own "sla" offset only says they were seen. The same lock
- * on the "sla" row makes sure that no SLA event still being committed is
- * passed over by an ingest batch.
+ * router waits for the "ingest" stream's row, which an append holds until
+ * its commit, so nothing in flight is missed). Until then they wait in the
+ * log: router.position.sla_seq says how far they were applied, and the
+ * consumer's own "sla" offset only says they were seen. Waiting the same
+ * way for the "sla" row makes sure that no SLA event still being committed
+ * is passed over by an ingest batch: a batch places the SLA events up to
+ * the seq it read then (eventlog.settled_last_seq), and any later one is
+ * recorded after every ingest event the batch holds. Both rows are only
+ * waited for, never held: the router's batch does not hold up the appends
+ * of channel-ingest or sla-monitor (0098).
  */
 #ifndef CAREBUS_ROUTER_ORDER_H
 #define CAREBUS_ROUTER_ORDER_H
@@ -29,9 +33,8 @@
 #include "db.h"
 #include "event.h"
 
-/* The "sla" stream's last seq, waiting for an append in flight (its row
- * lock is held until its commit, and stays ours until our commit). */
-#define ORDER_SLA_LAST_SQL "SELECT last_seq FROM eventlog.streams WHERE stream = 'sla' FOR SHARE"
+/* The "sla" stream's last seq once an append in flight has committed. */
+#define ORDER_SLA_LAST_SQL "SELECT eventlog.settled_last_seq('sla') AS last_seq"
 
 /* SLA events applied after the last ingest event of a batch, at most. */
 #define ORDER_TAIL_MAX 2000
@@ -48,7 +51,8 @@ typedef struct order_batch {
  * recorded_at in ingest_rec; the last one's seq <= ingest_applied) with the SLA events
  * after sla_seq whose place is now certain. ingest_applied: the last
  * ingest seq delivered, this batch included. sla_last: the "sla" stream's
- * last seq, read under ORDER_SLA_LAST_SQL's lock in this transaction.
+ * last seq, read by ORDER_SLA_LAST_SQL in this transaction: no SLA event
+ * after it is placed.
  * Runs in the caller's transaction (may take the "ingest" lock). 0 or -1. */
 int order_build(db *d, const event *const *ingest, const int64_t *ingest_rec, size_t n,
                 uint64_t ingest_applied, uint64_t sla_seq, uint64_t sla_last, order_batch *out);

@@ -17,11 +17,11 @@
  *     not on how far behind the consumer happened to be. Before it reads
  *     "the whole stream", the pass waits for a router append in flight:
  *     an append holds the stream's row (FOR UPDATE) from before it takes
- *     its rows' recorded_at until it commits, and the pass takes that row
- *     FOR SHARE in a savepoint it rolls back at once (releasing it, so
- *     router appends never wait for the pass). The read that follows sees
- *     that append's events, and any later append records a time past the
- *     pass's now(), so past every due time it emits.
+ *     its rows' recorded_at until it commits, and the pass waits for that
+ *     row without keeping it (eventlog.settled_last_seq, so router appends
+ *     never wait for the pass). The read that follows sees that append's
+ *     events, and any later append records a time past the pass's now(),
+ *     so past every due time it emits.
  *
  * The due time lives in PostgreSQL (survey.surveys.due_at), so a restart
  * finds what is pending. The pass runs on the consumer's blocking
@@ -213,10 +213,7 @@ static int due_batch(survey *sv, db *d)
     if (consumer_begin(sv->svc->consumer, d) != 0)
         return -1;
     /* Waits for a router append in flight (see the top). */
-    if (db_command(d, "SAVEPOINT router_end", 0, NULL) != 0 ||
-        db_command(d, "SELECT 1 FROM eventlog.streams WHERE stream = 'router' FOR SHARE", 0,
-                   NULL) != 0 ||
-        db_command(d, "ROLLBACK TO SAVEPOINT router_end", 0, NULL) != 0) {
+    if (db_command(d, "SELECT eventlog.settled_last_seq('router')", 0, NULL) != 0) {
         db_rollback(d);
         return -1;
     }

@@ -9,6 +9,8 @@
  *    and is refused while its connection's writers back off (a service's
  *    timers: router's offline agents and retention); payload and data key
  *    arrays of another length than the rows are refused;
+ *  - eventlog.settled_last_seq waits for an append in flight and then
+ *    holds nothing: the next append does not wait for the reader;
  *  - within a batch, recorded_at never goes down as seq goes up, even when
  *    the batch's idempotency keys sort against its order;
  *  - with a master key, personal fields are sealed in the log with their
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -259,6 +262,58 @@ static void test_append_commit(void **state)
     eventlog_entry_release(&e[1]);
     assert_int_equal(count("SELECT count(*) FROM eventlog.events WHERE idem_scope = $1", "commit"),
                      3);
+}
+
+/* The stream's seq once an append in flight commits: waited for, and then
+ * not held, so the next append does not wait for the reader's transaction
+ * (0098). */
+static void test_settled_last_seq_waits_and_holds_nothing(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    db *w = testdb_connect("test_eventlog_writer");
+    assert_non_null(w);
+    const char *p[] = {"settled"};
+    assert_int_equal(db_command(g_db, "INSERT INTO eventlog.streams (stream) VALUES ($1)", 1, p),
+                     0);
+    /* An append in flight: its stream's row taken, its seq moved. */
+    assert_int_equal(db_begin(w), 0);
+    assert_int_equal(db_command(w,
+                                "UPDATE eventlog.streams SET last_seq = last_seq + 1"
+                                " WHERE stream = $1",
+                                1, p),
+                     0);
+    PGconn *r = db_conn(g_db);
+    assert_int_equal(
+        PQsendQueryParams(r, "SELECT eventlog.settled_last_seq($1)", 1, NULL, p, NULL, NULL, 0), 1);
+    /* The reader waits for it (still no answer a while later). */
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+    assert_int_equal(PQconsumeInput(r), 1);
+    assert_int_equal(PQisBusy(r), 1);
+    assert_int_equal(db_commit(w), 0);
+    PGresult *res = PQgetResult(r);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(res, 0, 0), "1");
+    PQclear(res);
+    assert_null(PQgetResult(r));
+    /* In the reader's open transaction, a settled read leaves the row free:
+     * the next append does not wait (a lock timeout would refuse it). */
+    assert_int_equal(db_begin(g_db), 0);
+    PGresult *again = db_exec(g_db, "SELECT eventlog.settled_last_seq($1) AS s", 1, p);
+    assert_non_null(again);
+    assert_string_equal(db_value(again, 0, "s"), "1");
+    PQclear(again);
+    assert_int_equal(db_begin(w), 0);
+    assert_int_equal(db_command(w, "SET LOCAL lock_timeout = '1s'", 0, NULL), 0);
+    assert_int_equal(db_command(w,
+                                "UPDATE eventlog.streams SET last_seq = last_seq + 1"
+                                " WHERE stream = $1",
+                                1, p),
+                     0);
+    assert_int_equal(db_commit(w), 0);
+    db_rollback(g_db);
+    db_destroy(&w);
 }
 
 /* After a commit cut on its connection, a timer's batch is refused (no
@@ -611,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_pack_once_bytes_equal_the_log),
         cmocka_unit_test(test_recorded_at_follows_seq),
         cmocka_unit_test(test_append_commit),
+        cmocka_unit_test(test_settled_last_seq_waits_and_holds_nothing),
         cmocka_unit_test(test_append_commit_waits_while_the_writers_back_off),
         cmocka_unit_test(test_arrays_of_another_length_are_refused),
         cmocka_unit_test(test_sealed_in_the_log),
