@@ -39,7 +39,7 @@ static void tk_fcr_get(rowset_put *p, const void *row, const void *ctx)
 static const struct rowset_col ticket_cols[] = {
     {"ticket_id", "uuid", ROWSET_STR, TK(ticket_id)},
     {"customer_id", "uuid", ROWSET_STR, TK(customer_id)},
-    {"state", "jsonb", ROWSET_JSON, TK(state)},
+    {"state", "json", ROWSET_JSON, TK(state)},
     {"opened", "boolean", ROWSET_BOOL, TK(opened)},
     TIME("created_at", struct ticket_row, created_at),
     {"created_day", "date", ROWSET_ID, TK(created_day)},
@@ -80,7 +80,7 @@ static const struct rowset_col customer_cols[] = {
     {"customer_id", "uuid", ROWSET_STR, CU(customer_id)},
     {"root", "uuid", ROWSET_STR, CU(root)},
     {"merged_into", "uuid", ROWSET_STR, CU(merged_into)},
-    {"state", "jsonb", ROWSET_JSON, CU(state)},
+    {"state", "json", ROWSET_JSON, CU(state)},
     TIME("first_seen", struct customer_row, first_seen),
     {"segment", "text", ROWSET_STR, CU(segment)},
     {"status", "text", ROWSET_STR, CU(status)},
@@ -201,7 +201,7 @@ static const char *nonnull(const char *s)
     return s ? s : "";
 }
 
-static char *state_text(json_t *state)
+char *rows_state_text(json_t *state)
 {
     char *text = state ? json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(state);
@@ -214,7 +214,7 @@ int rows_ticket(struct ticket_row *r, const model_ticket *t, const struct ticket
     bool fr = f->fr_at != MODEL_NONE, so = f->solved_at != MODEL_NONE;
     r->ticket_id = t->id;
     r->customer_id = uuid_or_null(t->customer);
-    r->state = state_text(model_ticket_json(t));
+    r->state = rows_state_text(model_ticket_json(t));
     r->opened = f->opened;
     r->created_at = us(f->opened ? f->created : MODEL_NONE);
     day(r->created_day, f->created_day, f->opened);
@@ -260,7 +260,7 @@ int rows_customer(struct customer_row *r, const model_customer *c)
     r->customer_id = c->id;
     r->root = c->root;
     r->merged_into = uuid_or_null(c->merged_into);
-    r->state = state_text(model_customer_json(c));
+    r->state = rows_state_text(model_customer_json(c));
     r->first_seen = us(c->first_seen);
     r->segment = c->segment ? event_segment_name(c->segment) : NULL;
     /* The customer's own status after its points, and its latest churn. */

@@ -86,6 +86,11 @@ extern const rowset_table rows_tickets, rows_customers, rows_samples, rows_surve
  * rows). */
 const rowset_table *rows_daily(void);
 
+/* A state (model_ticket_json, model_customer_json: its reference is taken)
+ * as analytics stores it: compact JSON, keys sorted. NULL when state is
+ * NULL or out of memory; free() it. */
+char *rows_state_text(json_t *state);
+
 /* Builders: fill r from the entities. The sample, survey and SLA builders
  * make row i of the ticket's (up to rows_*_count). */
 int rows_ticket(struct ticket_row *r, const model_ticket *t, const struct ticket_facts *f);
