@@ -114,7 +114,8 @@ void contrib_hist_pack(const int64_t *counts, char *out)
     p += sprintf(p, "%s%" PRId64, sign < 0 ? "-" : "", f[h]);
     for (int b = h - 1; b >= 0; b--) {
         int64_t v = f[b];
-        for (int k = HIST_FIELD_DIGITS - 1; k >= 0; k--, v /= 10)
+        memset(p, '0', HIST_FIELD_DIGITS); /* most fields: a histogram is sparse */
+        for (int k = HIST_FIELD_DIGITS - 1; v && k >= 0; k--, v /= 10)
             p[k] = (char)('0' + v % 10);
         p += HIST_FIELD_DIGITS;
     }
