@@ -94,15 +94,28 @@ int64_t contrib_bucket_floor(int bucket)
 
 void contrib_hist_pack(const int64_t *counts, char *out)
 {
+    enum { FIELD = 1000000 }; /* 10^HIST_FIELD_DIGITS */
     int h = HIST_BUCKETS - 1;
     while (h > 0 && counts[h] == 0)
         h--;
+    /* The number's sign is its highest field's; its magnitude is the
+     * fields of that sign, each field borrowing from the next one up when
+     * it holds the other sign. */
+    int64_t sign = counts[h] < 0 ? -1 : 1, f[HIST_BUCKETS], borrow = 0;
+    for (int b = 0; b <= h; b++) {
+        assert(counts[b] > -FIELD && counts[b] < FIELD);
+        f[b] = sign * counts[b] - borrow;
+        borrow = f[b] < 0;
+        f[b] += borrow * FIELD;
+    }
+    while (h > 0 && f[h] == 0)
+        h--;
     char *p = out;
-    p += sprintf(p, "%" PRId64, counts[h]);
+    p += sprintf(p, "%s%" PRId64, sign < 0 ? "-" : "", f[h]);
     for (int b = h - 1; b >= 0; b--) {
-        assert(counts[b] >= 0 && counts[b] < 1000000);
-        int64_t v = counts[b];
-        for (int k = HIST_FIELD_DIGITS - 1; k >= 0; k--, v /= 10)
+        int64_t v = f[b];
+        memset(p, '0', HIST_FIELD_DIGITS); /* most fields: a histogram is sparse */
+        for (int k = HIST_FIELD_DIGITS - 1; v && k >= 0; k--, v /= 10)
             p[k] = (char)('0' + v % 10);
         p += HIST_FIELD_DIGITS;
     }

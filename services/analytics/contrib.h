@@ -79,8 +79,12 @@ extern const char *const contrib_hist_names[H_COUNT]; /* "fr_hist", ... */
 int contrib_bucket(int64_t ms);
 /* Smallest duration (ms) of a bucket (0 for bucket 0). */
 int64_t contrib_bucket_floor(int bucket);
-/* Writes counts (HIST_BUCKETS non-negative values, each below
- * 10^HIST_FIELD_DIGITS) as a decimal into out (>= HIST_TEXT_MAX bytes). */
+/* Writes counts (HIST_BUCKETS values, each of magnitude below
+ * 10^HIST_FIELD_DIGITS) as the decimal sum of count x 10^(6 x bucket) into
+ * out (>= HIST_TEXT_MAX bytes: a sign, the digits, the NUL). Non-negative
+ * counts make a histogram; a difference of two (the live path's delta,
+ * some counts negative) makes the number whose addition turns one into
+ * the other. */
 #define HIST_TEXT_MAX (HIST_BUCKETS * HIST_FIELD_DIGITS + 2)
 void contrib_hist_pack(const int64_t *counts, char *out);
 /* Reads a packed decimal (as PostgreSQL prints a SUM of them). 0, or -1

@@ -256,7 +256,7 @@ static void build_view(buf *b)
 
 /* analytics.apply_daily(p_prune): the live path's additions to the daily
  * sums, from the session's staging table live_daily (stage.h: the
- * measures' deltas, each histogram's added and subtracted parts), and,
+ * measures' deltas, each histogram's as one signed packed number), and,
  * when p_prune (a sum went down), the removal of the rows that end all
  * zero, so that the table equals a rebuild's. Columns are named, never
  * positional: a measure added by a migration is the table's last column. */
@@ -276,7 +276,7 @@ static void build_apply_daily(buf *b)
     for (int m = 0; m < M_COUNT; m++)
         buf_printf(b, ", %s", contrib_measure_names[m]);
     for (int h = 0; h < H_COUNT; h++)
-        buf_printf(b, ", %s_add - %s_sub", contrib_hist_names[h], contrib_hist_names[h]);
+        buf_printf(b, ", %s", contrib_hist_names[h]);
     buf_puts(b, "\n"
                 "      FROM pg_temp.live_daily\n"
                 "    ON CONFLICT (dim, day, key) DO UPDATE SET\n        ");

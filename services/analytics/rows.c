@@ -39,7 +39,7 @@ static void tk_fcr_get(rowset_put *p, const void *row, const void *ctx)
 static const struct rowset_col ticket_cols[] = {
     {"ticket_id", "uuid", ROWSET_STR, TK(ticket_id)},
     {"customer_id", "uuid", ROWSET_STR, TK(customer_id)},
-    {"state", "jsonb", ROWSET_JSON, TK(state)},
+    {"state", "json", ROWSET_JSON, TK(state)},
     {"opened", "boolean", ROWSET_BOOL, TK(opened)},
     TIME("created_at", struct ticket_row, created_at),
     {"created_day", "date", ROWSET_ID, TK(created_day)},
@@ -80,7 +80,7 @@ static const struct rowset_col customer_cols[] = {
     {"customer_id", "uuid", ROWSET_STR, CU(customer_id)},
     {"root", "uuid", ROWSET_STR, CU(root)},
     {"merged_into", "uuid", ROWSET_STR, CU(merged_into)},
-    {"state", "jsonb", ROWSET_JSON, CU(state)},
+    {"state", "json", ROWSET_JSON, CU(state)},
     TIME("first_seen", struct customer_row, first_seen),
     {"segment", "text", ROWSET_STR, CU(segment)},
     {"status", "text", ROWSET_STR, CU(status)},
@@ -139,13 +139,11 @@ static const struct rowset_col sla_cols[] = {
 const rowset_table rows_sla_events = {"analytics.sla_events", sla_cols, ROWSET_COUNT(sla_cols),
                                       NULL};
 
-/* The daily tables: dim, day, key, then contrib's measures and histograms,
+/* The daily table: dim, day, key, then contrib's measures and histograms,
  * laid out when first asked for. */
 #define DAILY_FIXED 3
 static struct rowset_col daily_cols[DAILY_FIXED + M_COUNT + H_COUNT];
-static struct rowset_col delta_cols[DAILY_FIXED + M_COUNT + 2 * H_COUNT];
-static char delta_names[2 * H_COUNT][40];
-static rowset_table daily_table, delta_table;
+static rowset_table daily_table;
 
 static void daily_layout(void)
 {
@@ -156,28 +154,19 @@ static void daily_layout(void)
         {"day", "date", ROWSET_ID, ROWSET_AT(struct daily_row, day)},
         {"key", "text", ROWSET_STR, ROWSET_AT(struct daily_row, key)},
     };
-    size_t n = 0, k = 0;
+    size_t n = 0;
     for (; n < DAILY_FIXED; n++)
-        daily_cols[n] = delta_cols[n] = fixed[n];
+        daily_cols[n] = fixed[n];
     for (int i = 0; i < M_COUNT; i++, n++)
-        daily_cols[n] = delta_cols[n] =
+        daily_cols[n] =
             (struct rowset_col){contrib_measure_names[i], "bigint", ROWSET_I64,
                                 .off = offsetof(struct daily_row, m) + (size_t)i * sizeof(int64_t),
                                 .size = sizeof(int64_t)};
-    k = n;
-    for (int h = 0; h < H_COUNT; h++) {
-        size_t hist = offsetof(struct daily_row, hist) + (size_t)h * HIST_TEXT_MAX;
-        size_t sub = offsetof(struct daily_row, hist_sub) + (size_t)h * HIST_TEXT_MAX;
-        daily_cols[n++] = (struct rowset_col){contrib_hist_names[h], "numeric", ROWSET_ID,
-                                              .off = hist, .size = HIST_TEXT_MAX};
-        snprintf(delta_names[2 * h], sizeof delta_names[0], "%s_add", contrib_hist_names[h]);
-        snprintf(delta_names[2 * h + 1], sizeof delta_names[0], "%s_sub", contrib_hist_names[h]);
-        delta_cols[k++] = (struct rowset_col){delta_names[2 * h], "numeric", ROWSET_ID, .off = hist,
-                                              .size = HIST_TEXT_MAX};
-        delta_cols[k++] = (struct rowset_col){delta_names[2 * h + 1], "numeric", ROWSET_ID,
-                                              .off = sub, .size = HIST_TEXT_MAX};
-    }
-    delta_table = (rowset_table){"analytics.daily (deltas)", delta_cols, k, NULL};
+    for (int h = 0; h < H_COUNT; h++, n++)
+        daily_cols[n] =
+            (struct rowset_col){contrib_hist_names[h], "numeric", ROWSET_ID,
+                                .off = offsetof(struct daily_row, hist) + (size_t)h * HIST_TEXT_MAX,
+                                .size = HIST_TEXT_MAX};
     daily_table = (rowset_table){"analytics.daily", daily_cols, n, NULL};
 }
 
@@ -185,12 +174,6 @@ const rowset_table *rows_daily(void)
 {
     daily_layout();
     return &daily_table;
-}
-
-const rowset_table *rows_daily_delta(void)
-{
-    daily_layout();
-    return &delta_table;
 }
 
 /* --- builders ------------------------------------------------------------------ */
@@ -218,7 +201,7 @@ static const char *nonnull(const char *s)
     return s ? s : "";
 }
 
-static char *state_text(json_t *state)
+char *rows_state_text(json_t *state)
 {
     char *text = state ? json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(state);
@@ -231,7 +214,7 @@ int rows_ticket(struct ticket_row *r, const model_ticket *t, const struct ticket
     bool fr = f->fr_at != MODEL_NONE, so = f->solved_at != MODEL_NONE;
     r->ticket_id = t->id;
     r->customer_id = uuid_or_null(t->customer);
-    r->state = state_text(model_ticket_json(t));
+    r->state = rows_state_text(model_ticket_json(t));
     r->opened = f->opened;
     r->created_at = us(f->opened ? f->created : MODEL_NONE);
     day(r->created_day, f->created_day, f->opened);
@@ -277,7 +260,7 @@ int rows_customer(struct customer_row *r, const model_customer *c)
     r->customer_id = c->id;
     r->root = c->root;
     r->merged_into = uuid_or_null(c->merged_into);
-    r->state = state_text(model_customer_json(c));
+    r->state = rows_state_text(model_customer_json(c));
     r->first_seen = us(c->first_seen);
     r->segment = c->segment ? event_segment_name(c->segment) : NULL;
     /* The customer's own status after its points, and its latest churn. */
@@ -289,9 +272,9 @@ int rows_customer(struct customer_row *r, const model_customer *c)
             churned_at = c->status.v[i].at;
         churned = now;
     }
-    r->status = event_customer_status_name(churned
-                                               ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
-                                               : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE);
+    r->status =
+        event_customer_status_name(churned ? CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_CHURNED
+                                           : CAREBUS__V1__CUSTOMER_STATUS__CUSTOMER_STATUS_ACTIVE);
     r->churned_at = us(churned ? churned_at : MODEL_NONE);
     return r->state ? 0 : -1;
 }
@@ -377,28 +360,16 @@ void rows_daily_entry(struct daily_row *r, const agg_entry *e)
             contrib_hist_pack(&e->hist[h * HIST_BUCKETS], r->hist[h]);
         else
             strcpy(r->hist[h], "0");
-        r->hist_sub[h][0] = '\0';
     }
 }
 
 void rows_daily_delta_entry(struct daily_row *r, const agg_entry *e, bool *prune)
 {
-    daily_head(r, e);
+    rows_daily_entry(r, e);
     for (int i = 0; i < M_COUNT; i++)
         *prune |= e->m[i] < 0;
-    for (int h = 0; h < H_COUNT; h++) {
-        int64_t pos[HIST_BUCKETS] = {0}, neg[HIST_BUCKETS] = {0};
-        for (int b = 0; e->hist && b < HIST_BUCKETS; b++) {
-            int64_t v = e->hist[h * HIST_BUCKETS + b];
-            if (v > 0)
-                pos[b] = v;
-            else
-                neg[b] = -v;
-            *prune |= v < 0;
-        }
-        contrib_hist_pack(pos, r->hist[h]);
-        contrib_hist_pack(neg, r->hist_sub[h]);
-    }
+    for (int i = 0; e->hist && i < H_COUNT * HIST_BUCKETS; i++)
+        *prune |= e->hist[i] < 0;
 }
 
 int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n,

@@ -69,25 +69,27 @@ struct sla_event_row {
 };
 
 /* A daily row (the rebuild's sums), or a delta of the live path: the
- * measures, and each histogram packed (a delta: its added and subtracted
- * parts). */
+ * measures, and each histogram packed (a delta: signed, contrib_hist_pack). */
 struct daily_row {
     int dim;
     char day[ROWS_DAY_LEN];
     const char *key;
     int64_t m[M_COUNT];
     char hist[H_COUNT][HIST_TEXT_MAX];
-    char hist_sub[H_COUNT][HIST_TEXT_MAX];
 };
 
 #define ROWS_NONE INT64_MIN
 
 extern const rowset_table rows_tickets, rows_customers, rows_samples, rows_surveys, rows_sla_events;
-/* analytics.daily, and the live path's differences of it (a staging
- * table's rows: "<hist>_add", "<hist>_sub"): from contrib.h's lists of
- * measures and histograms. */
+/* analytics.daily, from contrib.h's lists of measures and histograms; the
+ * live path's differences of it have the same columns (a staging table's
+ * rows). */
 const rowset_table *rows_daily(void);
-const rowset_table *rows_daily_delta(void);
+
+/* A state (model_ticket_json, model_customer_json: its reference is taken)
+ * as analytics stores it: compact JSON, keys sorted. NULL when state is
+ * NULL or out of memory; free() it. */
+char *rows_state_text(json_t *state);
 
 /* Builders: fill r from the entities. The sample, survey and SLA builders
  * make row i of the ticket's (up to rows_*_count). */

@@ -78,7 +78,7 @@ static const struct staged staged[S_COUNT] = {
         "INSERT INTO analytics.sla_events ({@cols}) SELECT {@cols} FROM pg_temp.live_sla"
         " ON CONFLICT (event_id) DO NOTHING;\n"},
     /* The sums: analytics.apply_daily() (kpi_sql.c), after the rest. */
-    [S_DAILY] = {rows_daily_delta, "pg_temp.live_daily", ""},
+    [S_DAILY] = {rows_daily, "pg_temp.live_daily", ""},
 };
 /* clang-format on */
 
@@ -184,7 +184,7 @@ static int copy_daily(PGconn *c, agg *a, bool *prune)
     /* Large (the histograms' text): not on the stack. */
     struct daily_row *r = malloc(sizeof *r);
     rowcopy cp;
-    if (!r || rowcopy_begin(&cp, c, rows_daily_delta(), staged[S_DAILY].name, NULL) != 0) {
+    if (!r || rowcopy_begin(&cp, c, rows_daily(), staged[S_DAILY].name, NULL) != 0) {
         free(r);
         return -1;
     }

@@ -4,7 +4,7 @@
  * The rows are rows.h's, built from the model as the rebuild builds them
  * and sent by COPY (rowcopy.h) into temporary tables of the same columns
  * (live_tickets, live_customers, live_samples, live_surveys, live_sla and
- * live_daily: the difference of the daily sums, rows_daily_delta), then
+ * live_daily: the difference of the daily sums, rows_daily_delta_entry), then
  * merged into analytics' tables by statements written from the same
  * descriptions, and analytics.apply_daily() for the sums (kpi.h). A
  * ticket written has its samples, surveys and SLA events replaced (rows of

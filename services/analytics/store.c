@@ -12,12 +12,14 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+#include "buf.h"
 #include "erased.h"
 #include "footprint.h"
 #include "load.h"
 #include "log.h"
 #include "metrics.h"
 #include "model.h"
+#include "rows.h"
 #include "stage.h"
 #include "timeutil.h"
 
@@ -165,12 +167,43 @@ out:
     return rc;
 }
 
+/* Redacts the erased customers' rows (analytics.erase), then writes each
+ * state it redacted again as analytics writes states (rows_state_text):
+ * the text a rebuild writes. 0 or -1. */
+static int erase_one(db *d, const Carebus__V1__CustomerErased *e)
+{
+    buf ids = BUF_INIT;
+    size_t n = erased_ids(e, &ids);
+    const char *p[2] = {buf_str(&ids), NULL};
+    PGresult *r =
+        n == 0 || ids.failed
+            ? NULL
+            : db_exec(d, "SELECT ticket_id, state FROM analytics.erase($1::uuid[])", 1, p);
+    int rc = n == 0 ? 0 : r ? 0 : -1;
+    for (int i = 0; r && rc == 0 && i < PQntuples(r); i++) {
+        char *text = rows_state_text(json_loads(db_value(r, i, "state"), 0, NULL));
+        p[0] = db_value(r, i, "ticket_id");
+        p[1] = text;
+        if (!text) {
+            log_error("analytics: the redacted state of ticket %s does not load", p[0]);
+            rc = -1;
+        } else {
+            rc =
+                db_command(d, "UPDATE analytics.tickets SET state = $2 WHERE ticket_id = $1", 2, p);
+        }
+        free(text);
+    }
+    PQclear(r);
+    buf_release(&ids);
+    return rc;
+}
+
 /* The batch's erasures, after its writes; the cache may hold what they
  * redacted: dropped. 0 or -1. */
 static int store_erase(store *s, db *d)
 {
     for (size_t i = 0; i < s->nerased; i++)
-        if (erased_apply(d, s->erased[i], "analytics.erase") != 0)
+        if (erase_one(d, s->erased[i]) != 0)
             return -1;
     if (s->nerased)
         store_drop(s);

@@ -9,8 +9,15 @@
 #ifndef CAREBUS_ERASED_H
 #define CAREBUS_ERASED_H
 
+#include <stddef.h>
+
+#include "buf.h"
 #include "db.h"
 #include "event.h"
+
+/* Appends the event's customers to out as a uuid[] literal ("{...}"; ids
+ * that are not UUIDs are left out): their number. */
+size_t erased_ids(const Carebus__V1__CustomerErased *e, buf *out);
 
 /* Runs `SELECT fn($1::uuid[])` (fn: a constant such as "survey.erase") for
  * the event's customers (ids that are not UUIDs are left out). 0, or -1

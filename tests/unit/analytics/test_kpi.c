@@ -158,8 +158,8 @@ static void test_apply_daily_has_every_measure(void **state)
         assert_true(has(sql, needle));
     }
     for (int h = 0; h < H_COUNT; h++) {
-        snprintf(needle, sizeof needle, "%s_add - %s_sub", contrib_hist_names[h],
-                 contrib_hist_names[h]);
+        snprintf(needle, sizeof needle, "%s = a.%s + excluded.%s", contrib_hist_names[h],
+                 contrib_hist_names[h], contrib_hist_names[h]);
         assert_true(has(sql, needle));
     }
     /* contrib_measures_text: the same columns, in order. */

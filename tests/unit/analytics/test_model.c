@@ -591,6 +591,30 @@ static void test_histogram_packing_and_percentile_ranks(void **state)
     assert_memory_equal(counts, back, sizeof counts);
     assert_int_equal(contrib_hist_unpack("-5", back), -1);
     assert_int_equal(contrib_hist_unpack("1.5", back), -1);
+    /* A difference (the live path's delta): the signed number that turns
+     * one histogram into the other when added. */
+    int64_t delta[HIST_BUCKETS] = {0};
+    delta[0] = -7;
+    delta[1] = 2;
+    contrib_hist_pack(delta, text);
+    assert_string_equal(text, "1999993");
+    delta[0] = 5;
+    delta[1] = -1;
+    contrib_hist_pack(delta, text);
+    assert_string_equal(text, "-999995");
+    delta[1] = 0;
+    delta[2] = -3;
+    delta[3] = 1;
+    contrib_hist_pack(delta, text);
+    assert_string_equal(text, "999997000000000005");
+    delta[0] = -999999;
+    delta[1] = 999999;
+    delta[2] = delta[3] = 0;
+    delta[HIST_BUCKETS - 1] = -1;
+    contrib_hist_pack(delta, text);
+    assert_int_equal(strlen(text), 1 + (HIST_BUCKETS - 1) * HIST_FIELD_DIGITS);
+    assert_true(strncmp(text, "-999999", 7) == 0);
+    assert_string_equal(text + strlen(text) - 12, "000001999999");
     /* 10 values: 1 in bucket 2, 8 in bucket 5, 1 in bucket 9. p90's ranks
      * are 8 and 9 (0.9 x 9 = 8.1): the last of bucket 5, the one of 9. */
     int64_t h[HIST_BUCKETS] = {0};

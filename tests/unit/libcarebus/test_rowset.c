@@ -280,6 +280,26 @@ static void put_others(rowset_put *p, const void *row, const void *ctx)
     rowset_put_i64(p, 7);
 }
 
+/* Integers at their bounds, each as one COPY line. */
+static void test_integers(void **state)
+{
+    (void)state;
+    static const struct rowset_col ic[] = {
+        {"a", "bigint", ROWSET_I64, .off = 0, .size = sizeof(int64_t)},
+        {"b", "bigint", ROWSET_I64, .off = sizeof(int64_t), .size = sizeof(int64_t)},
+        {"c", "bigint", ROWSET_I64, .off = 2 * sizeof(int64_t), .size = sizeof(int64_t)},
+        {"d", "bigint", ROWSET_I64, .off = 3 * sizeof(int64_t), .size = sizeof(int64_t)},
+        {"e", "bigint", ROWSET_I64, .off = 4 * sizeof(int64_t), .size = sizeof(int64_t)},
+    };
+    static const rowset_table it = {"test.ints", ic, 5, NULL};
+    const int64_t row[5] = {0, -1, 1234567890, INT64_MAX, INT64_MIN};
+    buf b = BUF_INIT;
+    rowset_copy_line(&it, row, NULL, &b);
+    assert_string_equal(buf_str(&b),
+                        "0\t-1\t1234567890\t9223372036854775807\t-9223372036854775808\n");
+    buf_release(&b);
+}
+
 static void test_bytea_and_getters(void **state)
 {
     (void)state;
@@ -511,17 +531,12 @@ static void test_copy_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sql_verbs),
-        cmocka_unit_test(test_sql_second_table),
-        cmocka_unit_test(test_json_batch),
-        cmocka_unit_test(test_invalid_utf8_is_null),
-        cmocka_unit_test(test_copy_line),
-        cmocka_unit_test(test_bytea_and_getters),
-        cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_copy_read),
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_reader_failures),
-        cmocka_unit_test(test_copy_round_trip),
+        cmocka_unit_test(test_sql_verbs),       cmocka_unit_test(test_sql_second_table),
+        cmocka_unit_test(test_json_batch),      cmocka_unit_test(test_invalid_utf8_is_null),
+        cmocka_unit_test(test_copy_line),       cmocka_unit_test(test_bytea_and_getters),
+        cmocka_unit_test(test_integers),        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_copy_read),       cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_reader_failures), cmocka_unit_test(test_copy_round_trip),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,11 @@
+-- analytics.daily's rows are rewritten by every live batch that touches
+-- their day and key (analytics.apply_daily): a catch-up's batch rewrites
+-- most of them. A row with its four histograms (analytics.daily's *_hist,
+-- up to 1,068 digits each) passes the 2 kB past which PostgreSQL
+-- compresses its largest values: each rewrite compressed them again, and
+-- each read decompressed them. Kept whole in the row (toast_tuple_target:
+-- compressed only past a page), with room left on each page for the row's
+-- next version (fillfactor), so that a rewrite stays on its page and
+-- writes no index entry (a HOT update). Rows written before change as
+-- they are next written.
+ALTER TABLE analytics.daily SET (toast_tuple_target = 8160, fillfactor = 50);
