@@ -30,5 +30,10 @@ BEGIN
 END;
 $$;
 
+-- A stream's row must exist for its first append to be waited for (an
+-- append creates a missing row, uncommitted and so unseen until then):
+-- 0003 made "ingest" and "sla"; "router" is read this way by survey.
+INSERT INTO eventlog.streams (stream) VALUES ('router') ON CONFLICT DO NOTHING;
+
 COMMENT ON FUNCTION eventlog.settled_last_seq(text) IS
     'The stream''s last seq once every append in flight has committed; holds no lock afterwards';

@@ -740,8 +740,23 @@ static void consumer_shares(const consumer *c, const size_t *ks, size_t nks, siz
         per[j] = took ? 2 * (took - 1) + floor : even;
         sum += per[j];
     }
-    for (size_t j = 0; sum > max && j < nks; j++)
+    if (sum <= max)
+        return;
+    /* Scaled down, each at least 1; what the rounding up to 1 adds is taken
+     * back from the largest shares, so that the round reads max at most
+     * (a stream left unread would look like its end to the horizon). */
+    size_t total = 0;
+    for (size_t j = 0; j < nks; j++) {
         per[j] = per[j] * max / sum ? per[j] * max / sum : 1;
+        total += per[j];
+    }
+    while (total > max && total > nks) {
+        size_t big = 0;
+        for (size_t j = 1; j < nks; j++)
+            big = per[j] > per[big] ? j : big;
+        per[big]--;
+        total--;
+    }
 }
 
 /* One round of a shared catch-up: reads a chunk of the streams ks (every

@@ -84,6 +84,7 @@ struct db {
     long commit_wait_ms;
     int64_t (*backoff_now)(void); /* the writers' back-off's clock */
     char sqlstate[6];
+    bool expect_locks;    /* db_expect_locks */
     uint64_t round_trips; /* statements sent (db_round_trips) */
 };
 
@@ -273,7 +274,7 @@ static PGresult *db_exec_as(db *d, const char *sql, int nparams, const char *con
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     snprintf(d->sqlstate, sizeof d->sqlstate, "%s", state ? state : "");
     const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn);
-    if (strcmp(d->sqlstate, DB_SQLSTATE_LOCK_NOT_AVAILABLE) == 0)
+    if (d->expect_locks && strcmp(d->sqlstate, DB_SQLSTATE_LOCK_NOT_AVAILABLE) == 0)
         log_debug("query met a lock: %.*s", (int)strcspn(msg, "\n"), msg);
     else
         log_error("query failed: %.*s", (int)strcspn(msg, "\n"), msg);
@@ -606,4 +607,9 @@ void db_rollback(db *d)
 const char *db_last_sqlstate(const db *d)
 {
     return d->sqlstate;
+}
+
+void db_expect_locks(db *d, bool on)
+{
+    d->expect_locks = on;
 }

@@ -184,8 +184,12 @@ void db_set_backoff_clock(db *d, int64_t (*now_ms)(void));
 const char *db_last_sqlstate(const db *d);
 
 /* SQLSTATE lock_not_available: a statement run under a lock_timeout met a
- * lock held longer. An outcome its caller asked for and handles, so
- * db_exec logs it at debug level only. */
+ * lock held longer. */
 #define DB_SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
+
+/* Whether d's statements expect to meet locks (a lock_timeout of their
+ * own, an outcome their caller handles): lock_not_available is then logged
+ * at debug level only, not as an error. Off by default. */
+void db_expect_locks(db *d, bool on);
 
 #endif

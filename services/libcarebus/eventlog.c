@@ -492,6 +492,17 @@ int eventlog_last_seq(db *d, const char *stream, uint64_t *out)
     return 0;
 }
 
+int eventlog_settled_last_seq(db *d, const char *stream, uint64_t *out)
+{
+    const char *params[] = {stream};
+    PGresult *r = db_exec(d, EVENTLOG_SETTLED_SQL, 1, params);
+    if (!r)
+        return -1;
+    *out = strtoull(db_value(r, 0, "last_seq"), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
 int eventlog_offset_get(db *d, const char *consumer, const char *stream, uint64_t *out)
 {
     const char *params[] = {consumer, stream};

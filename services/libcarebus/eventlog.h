@@ -141,6 +141,15 @@ int eventlog_read(db *d, const char *stream, uint64_t after, int max, event **ou
 /* The stream's last committed seq (0 for an empty or unknown stream). */
 int eventlog_last_seq(db *d, const char *stream, uint64_t *out);
 
+/* The stream's last seq once an append in flight has committed (waited
+ * for, not held: eventlog.settled_last_seq, 0098), as column "last_seq";
+ * parameter $1 the stream. For a reader that must not pass over an event
+ * still being committed, and then reads up to that seq. */
+#define EVENTLOG_SETTLED_SQL "SELECT eventlog.settled_last_seq($1) AS last_seq"
+
+/* EVENTLOG_SETTLED_SQL on its own. 0 or -1. Blocks. */
+int eventlog_settled_last_seq(db *d, const char *stream, uint64_t *out);
+
 /* Consumer offsets. get: 0 when never set. advance: inside the caller's
  * transaction, together with the derived state, moves the offset from
  * `from` to `to` only if it still is `from` (two instances of a consumer

@@ -119,11 +119,14 @@ static PGresult *lease_exec(lease *l, db *d, bool local, const char *sql, int n,
     if (begun != 0)
         return NULL;
     PGresult *r = NULL;
+    db_expect_locks(d, true);
     if (db_command(d, LEASE_LOCK_TIMEOUT, 0, NULL) != 0 || !(r = db_exec(d, sql, n, p))) {
+        db_expect_locks(d, false);
         l->locked = strcmp(db_last_sqlstate(d), DB_SQLSTATE_LOCK_NOT_AVAILABLE) == 0;
         db_rollback(d);
         return NULL;
     }
+    db_expect_locks(d, false);
     if (db_commit(d) != 0) {
         PQclear(r);
         return NULL;
@@ -132,9 +135,12 @@ static PGresult *lease_exec(lease *l, db *d, bool local, const char *sql, int n,
 }
 
 /* The holder of l's row when its lease ran out more than a lease ago and
- * its backend is blocked sending it a result (see the header): ended, and
- * said so. Only a backend of this role, whose transaction locks the row
- * (its id is the row's xmax). */
+ * its backend is blocked sending it a result of a statement started more
+ * than two leases ago (see the header; a client that reads that slowly is
+ * as good as stalled): ended, and said so. Only a backend whose role this
+ * one has the privileges of, and whose transaction locks the row: its id
+ * is the row's xmax, and it holds a lock on the table (so a multixact id
+ * in xmax equal to another backend's transaction id ends nobody). */
 static void lease_break(lease *l, db *d)
 {
     char ms[16];
@@ -146,7 +152,10 @@ static void lease_break(lease *l, db *d)
                 " FROM eventlog.leases l JOIN pg_stat_activity a ON a.backend_xid = l.xmax"
                 " WHERE l.consumer = $1 AND l.part = $2::int"
                 " AND l.expires_at < clock_timestamp() - $3::int * interval '1 ms'"
-                " AND a.wait_event = 'ClientWrite' AND a.usename = current_user",
+                " AND a.wait_event = 'ClientWrite' AND pg_has_role(a.usesysid, 'USAGE')"
+                " AND a.query_start < clock_timestamp() - 2 * $3::int * interval '1 ms'"
+                " AND EXISTS (SELECT 1 FROM pg_locks k WHERE k.pid = a.pid AND k.granted"
+                "   AND k.relation = 'eventlog.leases'::regclass)",
                 3, p);
     for (int i = 0; r && i < PQntuples(r); i++)
         log_warn("lease of %s/%s: its holder %s ran out a lease ago and its backend (pid %s) is"

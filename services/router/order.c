@@ -20,19 +20,6 @@ static int64_t rec(const event *ev)
     return ev->recorded_at ? event_ts_us(ev->recorded_at) : INT64_MIN;
 }
 
-/* The last seq of stream once an append in flight has committed (it
- * holds the stream's row until then); no lock stays ours. */
-static int settled_last_seq(db *d, const char *stream, uint64_t *out)
-{
-    const char *params[] = {stream};
-    PGresult *r = db_exec(d, "SELECT eventlog.settled_last_seq($1) AS last_seq", 1, params);
-    if (!r)
-        return -1;
-    *out = strtoull(db_value(r, 0, "last_seq"), NULL, 10);
-    PQclear(r);
-    return 0;
-}
-
 /* recorded_at of ingest event seq: 1 found, 0 not in the log, -1. */
 static int ingest_recorded(db *d, uint64_t seq, int64_t *out)
 {
@@ -63,7 +50,7 @@ static int horizon(db *d, uint64_t ingest_applied, int64_t *out)
      * anything appended after that is recorded later than every SLA event
      * up to sla_last (committed before this). */
     uint64_t last;
-    if (settled_last_seq(d, "ingest", &last) != 0)
+    if (eventlog_settled_last_seq(d, "ingest", &last) != 0)
         return -1;
     if (last > ingest_applied) {
         rc = ingest_recorded(d, ingest_applied + 1, out);

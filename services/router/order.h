@@ -33,9 +33,6 @@
 #include "db.h"
 #include "event.h"
 
-/* The "sla" stream's last seq once an append in flight has committed. */
-#define ORDER_SLA_LAST_SQL "SELECT eventlog.settled_last_seq('sla') AS last_seq"
-
 /* SLA events applied after the last ingest event of a batch, at most. */
 #define ORDER_TAIL_MAX 2000
 
@@ -51,9 +48,10 @@ typedef struct order_batch {
  * recorded_at in ingest_rec; the last one's seq <= ingest_applied) with the SLA events
  * after sla_seq whose place is now certain. ingest_applied: the last
  * ingest seq delivered, this batch included. sla_last: the "sla" stream's
- * last seq, read by ORDER_SLA_LAST_SQL in this transaction: no SLA event
- * after it is placed.
- * Runs in the caller's transaction (may take the "ingest" lock). 0 or -1. */
+ * last seq, read settled (EVENTLOG_SETTLED_SQL) in this transaction: no
+ * SLA event after it is placed.
+ * Runs in the caller's transaction (may wait for an "ingest" append in
+ * flight, holding nothing). 0 or -1. */
 int order_build(db *d, const event *const *ingest, const int64_t *ingest_rec, size_t n,
                 uint64_t ingest_applied, uint64_t sla_seq, uint64_t sla_last, order_batch *out);
 void order_release(order_batch *b);

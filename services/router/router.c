@@ -328,7 +328,8 @@ static int router_place(router *r, db *d, uint64_t *ingest, uint64_t *sla, uint6
          * WAL is one sequence). Ingest's answers stay synchronous. */
         int q_async = pipe_send(&p, "commit mode", ROUTER_ASYNC_SQL, 0, NULL);
         int q_pos = pipe_send(&p, "position", ROUTER_POSITION_SQL, 0, NULL);
-        int q_sla = pipe_send(&p, "sla stream", ORDER_SLA_LAST_SQL, 0, NULL);
+        const char *sla_stream[] = {"sla"};
+        int q_sla = pipe_send(&p, "sla stream", EVENTLOG_SETTLED_SQL, 1, sla_stream);
         int q_rec = lookup ? pipe_send(&p, "recorded_at", ROUTER_RECORDED_SQL, 2, params) : -2;
         bool sent = q_async >= 0 && q_pos >= 0 && q_sla >= 0 && q_rec != -1;
         if (pipe_run(&p) != 0 || !sent) {

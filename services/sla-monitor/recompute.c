@@ -510,11 +510,6 @@ consumer_result sla_recompute(sla *s, consumer_txn *tx, const char *const *ticke
         rc = CONSUMER_OK; /* nothing known about them yet */
         goto out;
     }
-    metrics_add("carebus_sla_target_rows_total{outcome=\"written\"}",
-                (double)rowset_count(&o.targets));
-    metrics_add("carebus_sla_target_rows_total{outcome=\"unchanged\"}", (double)o.unchanged);
-    metrics_add("carebus_sla_target_rows_total{outcome=\"deleted\"}",
-                (double)rowset_count(&o.gone));
     const char *p3[] = {rowset_json(&o.targets), rowset_json(&o.gone), rowset_json(&o.summaries)};
     PGresult *w = p3[0] && p3[1] && p3[2] ? run(s, tx, SLA_ST_WRITE, "sla_write_many",
                                                 rowset_stmt_sql(&write_sql), 3, p3)
@@ -523,6 +518,13 @@ consumer_result sla_recompute(sla *s, consumer_txn *tx, const char *const *ticke
         goto out;
     PQclear(w);
     rc = o.late.n ? emit_late(s, tx, &o, cause_of, arg) : CONSUMER_OK;
+    if (rc == CONSUMER_OK) {
+        metrics_add("carebus_sla_target_rows_total{outcome=\"written\"}",
+                    (double)rowset_count(&o.targets));
+        metrics_add("carebus_sla_target_rows_total{outcome=\"unchanged\"}", (double)o.unchanged);
+        metrics_add("carebus_sla_target_rows_total{outcome=\"deleted\"}",
+                    (double)rowset_count(&o.gone));
+    }
 out:
     buf_release(&ids);
     if (locked.res)

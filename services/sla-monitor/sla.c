@@ -165,6 +165,8 @@ int sla_start(sla *s, service *svc)
                      "sla.breach events published (path: timer, or late when met after the "
                      "deadline while the service was down)");
     metrics_describe("carebus_sla_escalations_total", "counter", "sla.escalation events published");
+    metrics_describe("carebus_sla_target_rows_total", "counter",
+                     "target rows a recomputation wrote, found unchanged (not written) or deleted");
     metrics_describe("carebus_sla_breach_delay_seconds", "gauge",
                      "from the last breached deadline to its event's commit");
     if (sla_clock_attach(s->clock, svc->loop, sla_timers_on_clock, s) != 0 ||

@@ -212,8 +212,10 @@ static int due_batch(survey *sv, db *d)
     const char *p[] = {offset};
     if (consumer_begin(sv->svc->consumer, d) != 0)
         return -1;
-    /* Waits for a router append in flight (see the top). */
-    if (db_command(d, "SELECT eventlog.settled_last_seq('router')", 0, NULL) != 0) {
+    /* Waits for a router append in flight (see the top): the wait is what
+     * counts, not the seq. */
+    uint64_t router_last;
+    if (eventlog_settled_last_seq(d, "router", &router_last) != 0) {
         db_rollback(d);
         return -1;
     }
