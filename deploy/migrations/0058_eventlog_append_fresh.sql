@@ -15,9 +15,10 @@
 -- SQL alone (200 batches, a transaction each, 0056's body and this one
 -- alternated on one database, 2-core machine shared): a log of 1.5-2M rows,
 -- 100-row batches 64.6-68.1 us a row before, 46.5-65.7 after; 1000-row ones
--- 57.4-69.7 before, 49.4-56.4 after; a new log, 1000-row batches 39.0-48.2
--- before, 29.3-30.4 after. A batch whose last row is a duplicate: 81-95
--- before, 118-131 after; one of duplicates only: 31-35 before, 38-45 after.
+-- 57.4-69.7 before, 49.4-56.4 after; a new log, 1000-row batches 40.6-50.6
+-- before, 29.3-36.6 after, 100-row 50.1-54.9 before, 35.9-46.8 after, 10-row
+-- 80.5-118.7 before, 67.3-81.8 after. A batch whose last row is a duplicate:
+-- 48-95 before, 80-131 after; one of duplicates only: 26-35 before, 33-45.
 --
 -- Unchanged: the stream's row is locked first, outside the block (a lock
 -- taken inside would go with its rollback; it also gives an all-repeats
@@ -43,6 +44,7 @@ DECLARE
     v_n int := json_array_length(p_rows);
     v_ids uuid[];
     v_recs timestamptz[];
+    v_fresh boolean := false;
 BEGIN
     SELECT s.last_seq INTO v_last FROM eventlog.streams s
         WHERE s.stream = p_stream FOR UPDATE;
@@ -76,19 +78,22 @@ BEGIN
             ), k AS (
                 INSERT INTO privacy.datakeys (event_id, wrapped)
                 SELECT n.id, n.datakey FROM input n WHERE n.datakey IS NOT NULL
-            ), upd AS (
-                UPDATE eventlog.streams s SET last_seq = v_last + v_n
-                 WHERE s.stream = p_stream
             )
             SELECT array_agg(n.id ORDER BY n.i), array_agg(n.rec ORDER BY n.i)
               INTO v_ids, v_recs FROM input n;
-            RETURN QUERY
-            SELECT t.i::int, t.id, v_last + t.i, t.rec, false
-              FROM unnest(v_ids, v_recs) WITH ORDINALITY AS t (id, rec, i);
-            RETURN;
+            v_fresh := true;
         EXCEPTION WHEN unique_violation THEN
             NULL; /* a duplicate: append_checked finds which */
         END;
+    END IF;
+    IF v_fresh THEN
+        -- Out of the block: updated by the transaction that locked it, the
+        -- row needs no MultiXact for the lock and a subtransaction's update.
+        UPDATE eventlog.streams s SET last_seq = v_last + v_n WHERE s.stream = p_stream;
+        RETURN QUERY
+        SELECT t.i::int, t.id, v_last + t.i, t.rec, false
+          FROM unnest(v_ids, v_recs) WITH ORDINALITY AS t (id, rec, i);
+        RETURN;
     END IF;
 
     RETURN QUERY
