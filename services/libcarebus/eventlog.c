@@ -1,9 +1,11 @@
 /* eventlog.c — append to and read from the event log (eventlog.* tables).
  *
  * An append is one call of the SQL function eventlog.append (see
- * deploy/migrations/0056_eventlog_append_binary.sql) with the batch's small
- * columns as rows (one JSON parameter, rowset.h) and its payloads and data
- * keys as two bytea[] parameters in binary (pgbin.h: the bytes as they are,
+ * deploy/migrations/0058_eventlog_append_fresh.sql, which tries the batch as
+ * all fresh, then 0056_eventlog_append_binary.sql's statement, which looks
+ * for its duplicates) with the batch's small columns as rows (one JSON
+ * parameter, rowset.h) and its payloads and data keys as two bytea[]
+ * parameters in binary (pgbin.h: the bytes as they are,
  * where hex inside the JSON cost the server most of its parsing): one round
  * trip per batch, which is what makes group commit cheap. The stored
  * payload is the envelope packed once, without the seq and recorded_at the

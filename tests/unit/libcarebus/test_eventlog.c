@@ -13,6 +13,9 @@
  *    holds nothing: the next append does not wait for the reader;
  *  - within a batch, recorded_at never goes down as seq goes up, even when
  *    the batch's idempotency keys sort against its order;
+ *  - a batch with duplicates of every kind (a key or an event id in the log,
+ *    a key repeated in the batch) returns each with the first's id, seq and
+ *    recorded_at; its fresh rows take gapless seqs and alone a data key;
  *  - with a master key, personal fields are sealed in the log with their
  *    key in privacy.datakeys, read back plain (also a row opened by
  *    eventlog_event_row), and read as erased once the key is deleted;
@@ -449,6 +452,66 @@ static void test_sealed_in_the_log(void **state)
     datakey_master_set(NULL);
 }
 
+/* A batch with duplicates of every kind, sealed: one whose key is in the
+ * log, one whose event id is, one repeating an earlier key of the batch.
+ * Each comes back with the first one's id, seq and recorded_at; the fresh
+ * rows take the next seqs, no gap, and alone get a data key. */
+static void test_batch_with_duplicates(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    static const uint8_t master[DATAKEY_LEN] = {7, 7, 7};
+    datakey_master_set(master);
+    struct contact c[6];
+    for (int i = 0; i < 6; i++)
+        contact_init(&c[i], "visitor-mixed");
+    struct eventlog_entry old = {.ev = &c[0].ev, .idem_scope = "mixed", .idem_key = "old"};
+    assert_int_equal(eventlog_append(g_db, "ingest", &old, 1), 0);
+    assert_false(old.duplicate);
+    char old_id[ID_LEN];
+    snprintf(old_id, sizeof old_id, "%s", old.event_id);
+    c[4].ev.event_id = old_id;
+    uint64_t last;
+    assert_int_equal(eventlog_last_seq(g_db, "ingest", &last), 0);
+    long keys = count("SELECT count(*) FROM privacy.datakeys", NULL);
+    struct eventlog_entry e[5] = {
+        {.ev = &c[1].ev, .idem_scope = "mixed", .idem_key = "a"},
+        {.ev = &c[2].ev, .idem_scope = "mixed", .idem_key = "old"},
+        {.ev = &c[3].ev, .idem_scope = "mixed", .idem_key = "a"},
+        {.ev = &c[4].ev},
+        {.ev = &c[5].ev},
+    };
+    assert_int_equal(eventlog_append(g_db, "ingest", e, 5), 0);
+    assert_false(e[0].duplicate);
+    assert_int_equal(e[0].seq, last + 1);
+    assert_true(e[1].duplicate);
+    assert_string_equal(e[1].event_id, old_id);
+    assert_int_equal(e[1].seq, old.seq);
+    assert_int_equal(e[1].recorded_us, old.recorded_us);
+    assert_true(e[2].duplicate);
+    assert_string_equal(e[2].event_id, e[0].event_id);
+    assert_int_equal(e[2].seq, e[0].seq);
+    assert_int_equal(e[2].recorded_us, e[0].recorded_us);
+    assert_true(e[3].duplicate);
+    assert_string_equal(e[3].event_id, old_id);
+    assert_int_equal(e[3].seq, old.seq);
+    assert_false(e[4].duplicate);
+    assert_int_equal(e[4].seq, last + 2);
+    assert_true(e[4].recorded_us >= e[0].recorded_us);
+    uint64_t now;
+    assert_int_equal(eventlog_last_seq(g_db, "ingest", &now), 0);
+    assert_int_equal(now, last + 2);
+    assert_int_equal(count("SELECT count(*) FROM privacy.datakeys", NULL), keys + 2);
+    assert_int_equal(count("SELECT count(*) FROM privacy.datakeys", NULL),
+                     count("SELECT count(*) FROM eventlog.events e JOIN privacy.datakeys k"
+                           " USING (event_id)",
+                           NULL));
+    for (int i = 0; i < 5; i++)
+        eventlog_entry_release(&e[i]);
+    eventlog_entry_release(&old);
+    datakey_master_set(NULL);
+}
+
 static void test_pack_failures(void **state)
 {
     (void)state;
@@ -670,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_append_commit_waits_while_the_writers_back_off),
         cmocka_unit_test(test_arrays_of_another_length_are_refused),
         cmocka_unit_test(test_sealed_in_the_log),
+        cmocka_unit_test(test_batch_with_duplicates),
         cmocka_unit_test(test_pack_failures),
         cmocka_unit_test(test_seal),
         cmocka_unit_test(test_trailer_encoding),
