@@ -7,10 +7,13 @@
 -- descends the same two indexes again to check the same uniqueness. A batch
 -- almost never holds a duplicate, so here the insert's own checks are the
 -- only ones: the rows go in with seq = last_seq + their position, inside a
--- block that a unique violation (a key or event id already in the log, or
--- repeated in the batch) rolls back, after which the batch goes through
+-- block that a unique violation (a key or event id already in the log, or a
+-- key repeated in the batch) rolls back, after which the batch goes through
 -- 0056's statement (renamed eventlog.append_checked), which returns each
--- duplicate with the first one's id, seq and recorded_at. A batch with a
+-- duplicate with the first one's id, seq and recorded_at (an event id
+-- repeated within one batch without a key is refused there, as before).
+-- Both bodies read the rows' columns (json_to_recordset's list): a new
+-- column goes into both. A batch with a
 -- duplicate costs the attempt more; a fresh one skips the probes and sorts.
 -- SQL alone (200 batches, a transaction each, 0056's body and this one
 -- alternated on one database, 2-core machine shared): a log of 1.5-2M rows,

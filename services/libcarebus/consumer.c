@@ -743,8 +743,9 @@ static void consumer_shares(const consumer *c, const size_t *ks, size_t nks, siz
     if (sum <= max)
         return;
     /* Scaled down, each at least 1; what the rounding up to 1 adds is taken
-     * back from the largest shares, so that the round reads max at most
-     * (a stream left unread would look like its end to the horizon). */
+     * back from the largest shares, so that the round reads max at most (a
+     * stream left unread would look like its end to the horizon), or one
+     * event a stream when max is less than the streams (a pace's room). */
     size_t total = 0;
     for (size_t j = 0; j < nks; j++) {
         per[j] = per[j] * max / sum ? per[j] * max / sum : 1;

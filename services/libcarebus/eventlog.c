@@ -26,11 +26,12 @@
 #include "pgbin.h"
 #include "rowset.h"
 
-/* The rows eventlog.append takes (deploy/migrations/0004_eventlog_rows.sql,
- * the function's body now 0056's, which takes payload and datakey as
- * arrays beside the others, EVENTLOG_ROW_COLS; the rows-only form, 0089,
- * takes them out of the rows): eventlog.events' columns, read by name
- * with json_to_recordset. */
+/* The rows eventlog.append takes (deploy/migrations/0004_eventlog_rows.sql;
+ * the binary form, 0058 trying the batch as fresh and 0056's
+ * eventlog.append_checked otherwise, takes payload and datakey as arrays
+ * beside the others, EVENTLOG_ROW_COLS; the rows-only form, 0089, takes
+ * them out of the rows): eventlog.events' columns, read by name with
+ * json_to_recordset, in both bodies (a new column goes into both). */
 static void put_scope(rowset_put *p, const void *row, const void *ctx)
 {
     (void)ctx;
