@@ -484,10 +484,11 @@ int eventlog_read(db *d, const char *stream, uint64_t after, int max, event **ou
     return got;
 }
 
-int eventlog_last_seq(db *d, const char *stream, uint64_t *out)
+/* sql's "last_seq" for stream ($1; 0 when it has no row). */
+static int eventlog_seq_of(db *d, const char *sql, const char *stream, uint64_t *out)
 {
     const char *params[] = {stream};
-    PGresult *r = db_exec(d, "SELECT last_seq FROM eventlog.streams WHERE stream = $1", 1, params);
+    PGresult *r = db_exec(d, sql, 1, params);
     if (!r)
         return -1;
     *out = PQntuples(r) ? strtoull(db_value(r, 0, "last_seq"), NULL, 10) : 0;
@@ -495,15 +496,15 @@ int eventlog_last_seq(db *d, const char *stream, uint64_t *out)
     return 0;
 }
 
+int eventlog_last_seq(db *d, const char *stream, uint64_t *out)
+{
+    return eventlog_seq_of(d, "SELECT last_seq FROM eventlog.streams WHERE stream = $1", stream,
+                           out);
+}
+
 int eventlog_settled_last_seq(db *d, const char *stream, uint64_t *out)
 {
-    const char *params[] = {stream};
-    PGresult *r = db_exec(d, EVENTLOG_SETTLED_SQL, 1, params);
-    if (!r)
-        return -1;
-    *out = strtoull(db_value(r, 0, "last_seq"), NULL, 10);
-    PQclear(r);
-    return 0;
+    return eventlog_seq_of(d, EVENTLOG_SETTLED_SQL, stream, out);
 }
 
 int eventlog_offset_get(db *d, const char *consumer, const char *stream, uint64_t *out)
