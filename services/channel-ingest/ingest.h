@@ -101,6 +101,7 @@ http_status export_get(http_req *r, void *arg);            /* export.c */
 http_status imports_customer_post(http_req *r, void *arg); /* imports.c */
 http_status imports_bulk_post(http_req *r, void *arg);     /* imports.c */
 http_status sessions_post(http_req *r, void *arg);         /* sessions.c */
+http_status sessions_get(http_req *r, void *arg);          /* sessions.c */
 http_status sessions_delete(http_req *r, void *arg);       /* sessions.c */
 http_status keys_post(http_req *r, void *arg);             /* keys.c */
 http_status keys_list(http_req *r, void *arg);             /* keys.c */

@@ -53,9 +53,10 @@ const struct http_route ingest_routes[] = {
     /* A CRM's bulk load is set-up work, like agents and teams: admin. */
     {"POST", "/v1/customer-imports", imports_bulk_post, SCOPE_ADMIN | HTTP_LARGE_BODY},
     {"POST", "/v1/calls", calls_post, SCOPE_INGEST},
-    /* An agent signs in with their password (the key is what they get)
-     * and out with the session's key (sessions.c). */
+    /* An agent signs in with their password (the key is what they get),
+     * reads who the session's key is, and signs out with it (sessions.c). */
     {"POST", "/v1/sessions", sessions_post, SCOPE_PUBLIC},
+    {"GET", "/v1/sessions/current", sessions_get, SCOPE_READ},
     {"DELETE", "/v1/sessions/current", sessions_delete, SCOPE_READ},
     /* API keys (keys.c): a key manages only keys within its own grant. */
     {"POST", "/v1/keys", keys_post, SCOPE_ADMIN},

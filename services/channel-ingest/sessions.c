@@ -1,5 +1,7 @@
 /* sessions.c — POST /v1/sessions: an agent signs in with their id or e-mail
- * and password and gets an API key of their own; DELETE
+ * and password and gets an API key of their own; GET /v1/sessions/current:
+ * the key's session as it stands (its agent, expiry and scopes: how the
+ * desk learns who a session's key is, on any of its instances); DELETE
  * /v1/sessions/current: the key revokes itself (signing out).
  *
  * The key is bound to the agent, with the scopes access_agent_scopes gives
@@ -79,15 +81,27 @@ static void signin_unavailable(struct signin *s, const char *why)
     ingest_reply_unavailable(s->r);
 }
 
-static void signin_answer(struct signin *s)
+/* The session's answer: its key (NULL: not shown again), agent, expiry and
+ * scopes. */
+static json_t *session_json(const struct signin *s, const char *key)
 {
     char scopes[128];
     json_t *list = json_array();
     if (scope_format(s->scopes, scopes, sizeof scopes) >= 0 && list)
         for (char *tok = strtok(scopes, ","); tok; tok = strtok(NULL, ","))
             json_array_append_new(list, json_string(tok));
-    json_t *j = json_pack("{s:s, s:s, s:s, s:O, s:o}", "id", s->await.key_id, "key", s->key,
-                          "expires_at", s->expires_at, "agent", s->agent, "scopes", list);
+    json_t *j = json_pack("{s:s, s:s, s:O, s:o}", "id", s->await.key_id, "expires_at",
+                          s->expires_at, "agent", s->agent, "scopes", list);
+    if (j && key && json_object_set_new(j, "key", json_string(key)) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static void signin_answer(struct signin *s)
+{
+    json_t *j = session_json(s, s->key);
     char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!txt) {
@@ -376,6 +390,62 @@ http_status sessions_delete(http_req *r, void *arg)
                   "UPDATE ingest.api_keys SET revoked_at = now()"
                   " WHERE id = $1 AND expires_at IS NOT NULL AND revoked_at IS NULL RETURNING id",
                   1, p, on_revoked, s) != 0) {
+        ingest_reply_unavailable(r);
+        return HTTP_DONE;
+    }
+    return HTTP_SUSPENDED;
+}
+
+static void on_current(PGresult *res, void *arg)
+{
+    struct signin *s = arg;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res)
+            log_error("reading a session failed: %s", PQresultErrorMessage(res));
+        signin_unavailable(s, "could not read the session");
+        return;
+    }
+    /* Revoked meanwhile, or its agent gone: no session to tell of. */
+    const char *agent = PQntuples(res) == 1 ? db_value(res, 0, "json") : NULL;
+    if (!agent) {
+        ingest_reject(s->r, 404, "not_found", "not_found", NULL,
+                      "the request's key is not a session's (POST /v1/sessions)");
+        return;
+    }
+    snprintf(s->expires_at, sizeof s->expires_at, "%s", db_value(res, 0, "expires_at"));
+    json_t *j = (s->agent = json_loads(agent, 0, NULL)) ? session_json(s, NULL) : NULL;
+    if (!j) {
+        signin_unavailable(s, "could not read the session");
+        return;
+    }
+    http_add_header(s->r, "Cache-Control", "no-store");
+    http_reply_json(s->r, 200, j);
+}
+
+http_status sessions_get(http_req *r, void *arg)
+{
+    ingest *in = arg;
+    const struct access_grant *g = auth_grant(r);
+    if (!id_valid(g->id) || !g->agent_id[0]) {
+        ingest_reject(r, 404, "not_found", "not_found", NULL,
+                      "the request's key is not a session's (POST /v1/sessions)");
+        return HTTP_DONE;
+    }
+    struct signin *s = signin_new(in, r, false);
+    if (!s) {
+        ingest_reply_unavailable(r);
+        return HTTP_DONE;
+    }
+    snprintf(s->await.key_id, sizeof s->await.key_id, "%s", g->id);
+    s->scopes = g->scopes;
+    const char *p[] = {s->await.key_id};
+    if (dbq_query(in->reads,
+                  "SELECT router.agent_json(a)::text AS json,"
+                  " to_char(k.expires_at AT TIME ZONE 'UTC',"
+                  "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_at"
+                  " FROM ingest.api_keys k JOIN router.agents a ON a.id = k.agent_id"
+                  " WHERE k.id = $1 AND k.expires_at IS NOT NULL AND k.revoked_at IS NULL",
+                  1, p, on_current, s) != 0) {
         ingest_reply_unavailable(r);
         return HTTP_DONE;
     }

@@ -5,8 +5,10 @@ DELETE /v1/sessions/current (services/channel-ingest/sessions.c).
      the agent, with read and agent (and supervisor for a supervisor), an
      expires_at; the key acts as the agent, and only as the agent
   b. a wrong password, an unknown agent, an inactive one: the same 401
-  c. DELETE /v1/sessions/current revokes the key (refused at once after the
-     answer); a key that is not a session's is 404
+  c. GET /v1/sessions/current tells the key's session (its agent as it
+     stands, never the key); DELETE /v1/sessions/current revokes the key
+     (refused at once after the answer, the GET too); a key that is not a
+     session's is 404 to both
   d. an expired key is refused
   e. more checks at once than the bound: 503 with Retry-After
   f. a login that failed too often in a row is refused (429, Retry-After)
@@ -73,11 +75,22 @@ def test_sessions(stack):
                        {"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status == 415, r
 
-    # c. signing out: refused at once, and only a session's key signs out
+    # c. who the key is; signing out: refused at once, and only a session's key signs out
+    cur = call(st, key, "GET", "/v1/sessions/current")
+    assert cur.status == 200 and cur.header("Cache-Control") == "no-store", cur
+    cur = cur.json()
+    assert cur["id"] == s["id"] and cur["expires_at"] == s["expires_at"], (cur, s)
+    assert cur["agent"]["id"] == "lan" and cur["agent"]["teams"] == ["complaints"], cur
+    assert cur["scopes"] == ["read", "agent"] and "key" not in cur, cur
+    assert call(st, sup["key"], "GET", "/v1/sessions/current").json()["agent"]["role"] == \
+        "supervisor"
     r = call(st, key, "DELETE", "/v1/sessions/current")
     assert r.status == 204, r
     assert call(st, key, "GET", "/v1/agents/lan").status == 401
     assert call(st, key, "DELETE", "/v1/sessions/current").status == 401
+    assert call(st, key, "GET", "/v1/sessions/current").status == 401
+    r = h.http_request(st.api_url + "/v1/sessions/current", "GET", headers=st.auth())
+    assert r.status == 404, r
     assert st.db.scalar("SELECT revoked_at IS NOT NULL FROM ingest.api_keys WHERE id = %s",
                         (s["id"],))
     assert call(st, by_email["key"], "GET", "/v1/agents/lan").status == 200
