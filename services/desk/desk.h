@@ -2,12 +2,14 @@
  *
  * The desk serves the pages agents and supervisors work in (pages.c, the
  * script and style sheet in assets/), signs agents in with their password
- * through the API's POST /v1/sessions (signin.c, sessions.h), forwards the
- * page's API calls to channel-ingest with the session's key (proxy.c: an
- * allow-list of the public API's routes, CSRF-checked writes, the agent's
- * scope on tickets) and pushes the event feed to the page as server-sent
- * events (stream.c). Everything blocking runs on the worker pool (pool.h);
- * the loop never waits.
+ * through the API's POST /v1/sessions (signin.c), whose key the session
+ * cookie carries (sessions.h: no session is kept here, so any instance
+ * serves any session and a restart ends none), forwards the page's API
+ * calls to channel-ingest with that key (proxy.c: an allow-list of the
+ * public API's routes, CSRF-checked writes, the agent's scope on tickets)
+ * and pushes the event feed to the page as server-sent events (stream.c).
+ * Everything blocking runs on the worker pool (pool.h); the loop never
+ * waits.
  */
 #ifndef DESK_H
 #define DESK_H
@@ -28,20 +30,20 @@
 /* A route flag (scope.h's room above SCOPE_MASK): a page for people, which
  * redirects to /signin without a session (others answer 401). */
 #define DESK_PAGE (1u << 18)
-/* A route needing a session; SCOPE_PUBLIC routes need none. */
+/* A route needing a session's cookie (the guard checks its shape; the API
+ * whether its key stands); SCOPE_PUBLIC routes need none. */
 #define DESK_SIGNED (1u << 19)
 
 typedef struct desk {
     service *svc;
-    pool *pool;     /* calls to the API, sign-ins and sign-outs */
-    pool *streams;  /* the event streams' long polls */
-    int signing_in; /* sign-ins in flight (each holds a worker: bounded) */
-    sessions *sessions;
+    pool *pool;                 /* calls to the API, sign-ins and sign-outs */
+    pool *streams;              /* the event streams' long polls */
+    int signing_in;             /* sign-ins in flight (each holds a worker: bounded) */
+    sessions *sessions;         /* the cookie's life, copies of who keys are */
     char api_url[DESK_URL_MAX]; /* channel-ingest, no final "/" */
     int threads, stream_threads;
     int dashboard_port;       /* analytics', for the page's link to the KPIs */
     char *tls_cert, *tls_key; /* HTTPS: CAREBUS_TLS_CERT, _KEY (config_tls) */
-    int sweep_timer;
     /* The feed's newest cursor any stream saw: where a new page's stream
      * starts. Written on the loop only. */
     char head[DESK_CURSOR_MAX];
@@ -63,8 +65,11 @@ int desk_open(desk *d);
 void desk_close(desk *d);
 bool desk_ready(void *arg);
 bool desk_guard(http_req *r, const struct http_route *route, void *arg);
-/* The session the guard let in (DESK_SIGNED routes). */
-const struct desk_session *desk_session(desk *d, http_req *r);
+/* The session key the guard let in (DESK_SIGNED routes), borrowed from r. */
+const char *desk_key(http_req *r);
+/* Answers r as signed out (a key the API refused, or none): a page
+ * redirects to /signin, anything else is 401; a cookie is cleared. */
+void desk_signed_out(http_req *r, bool page);
 
 /* The language of the request: ?lang=, the cookie desk_lang, else
  * Accept-Language ("vi" unless English comes first). "vi" or "en". */
@@ -80,9 +85,5 @@ http_status signin_post(http_req *r, void *arg);
 http_status signout_post(http_req *r, void *arg);
 http_status proxy_any(http_req *r, void *arg);
 http_status stream_get(http_req *r, void *arg);
-
-/* Revokes a session's API key (DELETE /v1/sessions/current in its name).
- * A worker does it. */
-void signin_revoke(desk *d, const char *key);
 
 #endif

@@ -9,8 +9,11 @@
  * (channel-ingest; default on loopback at CAREBUS_INGEST_PORT),
  * CAREBUS_DESK_THREADS (workers: calls to the API; default 16),
  * CAREBUS_DESK_STREAMS (workers of the pages' event streams, one per open
- * page; default 128), CAREBUS_SESSION_TTL_S (12 hours), CAREBUS_TLS_CERT
- * and CAREBUS_TLS_KEY (HTTPS; the session cookie is then Secure).
+ * page; default 128), CAREBUS_SESSION_TTL_S (12 hours: the session
+ * cookie's life, as channel-ingest's for the key it carries),
+ * CAREBUS_TLS_CERT and CAREBUS_TLS_KEY (HTTPS; the cookie is then Secure).
+ * The desk keeps no session (sessions.h): it can restart, or run as many
+ * instances behind any load balancer, without signing anyone out.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +23,6 @@
 #include "config.h"
 #include "desk.h"
 #include "log.h"
-
-#define SWEEP_MS 60000
 
 int desk_configure(desk *d)
 {
@@ -50,7 +51,7 @@ int desk_configure(desk *d)
     if (config_tls(&d->tls_cert, &d->tls_key) != 0)
         return -1;
     if (!(d->sessions = sessions_new(ttl))) {
-        log_error("desk: could not make the session table");
+        log_error("desk: out of memory");
         return -1;
     }
     return 0;
@@ -75,32 +76,16 @@ static void worker_free(void *state)
     free(w);
 }
 
-static void sweep_one(const char *key, void *arg)
-{
-    signin_revoke(arg, key);
-}
-
-static int desk_sweep(loop *l, void *arg)
-{
-    (void)l;
-    desk *d = arg;
-    sessions_sweep(d->sessions, sweep_one, d);
-    return 0;
-}
-
 int desk_open(desk *d)
 {
     if (!(d->pool = pool_new(d->svc->loop, d->threads, worker_new, worker_free, d)) ||
         !(d->streams = pool_new(d->svc->loop, d->stream_threads, worker_new, worker_free, d)))
         return -1;
-    d->sweep_timer = loop_add_timer(d->svc->loop, SWEEP_MS, desk_sweep, d);
-    return d->sweep_timer < 0 ? -1 : 0;
+    return 0;
 }
 
 void desk_close(desk *d)
 {
-    if (d->svc && d->sweep_timer > 0)
-        loop_remove_timer(d->svc->loop, d->sweep_timer);
     pool_destroy(&d->streams);
     pool_destroy(&d->pool);
 }
@@ -111,30 +96,37 @@ bool desk_ready(void *arg)
     return d->pool && d->streams && db_up(d->svc->db);
 }
 
-const struct desk_session *desk_session(desk *d, http_req *r)
+const char *desk_key(http_req *r)
 {
-    return sessions_of(d->sessions, r);
+    return sessions_key(r);
 }
 
-bool desk_guard(http_req *r, const struct http_route *route, void *arg)
+void desk_signed_out(http_req *r, bool page)
 {
-    desk *d = arg;
-    if (route->access & SCOPE_PUBLIC)
-        return true;
-    if (sessions_of(d->sessions, r))
-        return true;
     if (http_cookie(r, DESK_COOKIE))
-        sessions_clear_cookie(r); /* expired or signed out */
+        sessions_clear_cookie(r); /* expired, revoked, or not a key */
     http_add_header(r, "Cache-Control", "no-store");
-    if (!(route->access & DESK_PAGE)) {
+    if (!page) {
         http_reply_error(r, 401, "unauthorized", NULL, "sign in first");
-        return false;
+        return;
     }
     const char *lang = http_query(r, "lang");
     char loc[64];
     snprintf(loc, sizeof loc, "/signin%s", lang && strcmp(lang, "en") == 0 ? "?lang=en" : "");
     http_add_header(r, "Location", loc);
     http_reply(r, 303, "text/plain; charset=utf-8", "sign in first\n", 14);
+}
+
+/* Lets through a cookie shaped like a session's key; whether the key still
+ * stands is the API's to say, on the call the handler makes with it. */
+bool desk_guard(http_req *r, const struct http_route *route, void *arg)
+{
+    (void)arg;
+    if (route->access & SCOPE_PUBLIC)
+        return true;
+    if (sessions_key(r))
+        return true;
+    desk_signed_out(r, route->access & DESK_PAGE);
     return false;
 }
 

@@ -1,13 +1,17 @@
 /* proxy.c — the page's calls to the public API, made in the agent's name.
  *
  * /api/v1/... is forwarded to channel-ingest's /v1/... (routes.c lists
- * which) with the session's API key: channel-ingest checks what the key
- * may do, as for any integrator. The desk adds two checks of its own:
- * every write carries the session's CSRF token (X-CSRF-Token) and comes
- * from the desk's origin, else 403 before anything is sent; and an agent
- * without the supervisor role opens only the tickets assigned to them or
- * queued for one of their teams (the API lets any read key read any
- * ticket; the desk shows an agent their own work): another is 403.
+ * which) with the session's API key (the cookie's): channel-ingest checks
+ * what the key may do, as for any integrator, and whether it still stands
+ * (a 401 is answered as signed out: the cookie cleared). The desk adds two
+ * checks of its own: every write carries the session's CSRF token
+ * (X-CSRF-Token, derived from the key: sessions.h) and comes from the
+ * desk's origin, else 403 before anything is sent; and an agent without
+ * the supervisor role opens only the tickets assigned to them or queued
+ * for one of their teams (the API lets any read key read any ticket; the
+ * desk shows an agent their own work): another is 403. Who the agent is,
+ * that check takes from a copy a few seconds old (sessions_cached), else
+ * from GET /v1/sessions/current first.
  */
 #include <assert.h>
 #include <jansson.h>
@@ -31,8 +35,10 @@ struct proxy_job {
     char path[PATH_MAX_LEN];   /* "/v1/...?..." */
     char ticket[PATH_MAX_LEN]; /* "/v1/tickets/<id>" to check first, or "" */
     char key[APIKEY_LEN];
-    char agent_id[DESK_AGENT_MAX];
-    char teams[DESK_TEAMS_MAX];
+    bool known;   /* who: from the copy; else asked first (fetched) */
+    bool fetched; /* who: told by the API now (to keep a copy of) */
+    bool refused; /* the API refused the key: signed out */
+    struct desk_agent who;
     char *body;
     size_t len;
     int rc;
@@ -65,12 +71,21 @@ static void proxy_work(struct pool_job *j, void *state)
     struct proxy_job *p = (struct proxy_job *)j;
     struct desk_worker *w = state;
     CURL *c = w ? w->curl : NULL;
-    if (p->ticket[0]) {
+    if (p->ticket[0] && !p->known) {
+        int rc = sessions_fetch(c, p->d->pool, p->d->api_url, p->key, &p->who);
+        p->refused = rc > 0;
+        p->fetched = rc == 0;
+        if (rc != 0) {
+            p->rc = -1;
+            return;
+        }
+    }
+    if (p->ticket[0] && strcmp(p->who.role, "supervisor") != 0) {
         struct upstream_answer t = {.body = BUF_INIT};
         int rc = upstream_call(c, p->d->pool, p->d->api_url, p->key, "GET", p->ticket, NULL, 0,
                                PROXY_TIMEOUT_S, &t);
         if (rc == 0 && t.status == 200 &&
-            !in_scope(buf_str(&t.body), t.body.len, p->agent_id, p->teams)) {
+            !in_scope(buf_str(&t.body), t.body.len, p->who.id, p->who.teams)) {
             p->out_of_scope = true;
             buf_release(&t.body);
             return;
@@ -90,9 +105,14 @@ static void proxy_work(struct pool_job *j, void *state)
 static void proxy_done(struct pool_job *j, bool cancelled)
 {
     struct proxy_job *p = (struct proxy_job *)j;
+    if (p->fetched)
+        sessions_remember(p->d->sessions, p->key, &p->who);
     if (cancelled)
         http_reply_error(p->r, 503, "unavailable", NULL, "the desk is shutting down");
-    else if (p->out_of_scope)
+    else if (p->refused || (p->rc == 0 && p->a.status == 401)) {
+        sessions_forget(p->d->sessions, p->key);
+        desk_signed_out(p->r, false);
+    } else if (p->out_of_scope)
         http_reply_error(p->r, 403, "forbidden", NULL,
                          "this ticket is neither yours nor in one of your teams");
     else if (p->rc != 0 || p->a.body.failed)
@@ -110,12 +130,12 @@ static void proxy_done(struct pool_job *j, bool cancelled)
 http_status proxy_any(http_req *r, void *arg)
 {
     desk *d = arg;
-    const struct desk_session *s = desk_session(d, r);
-    assert(s); /* the guard let only sessions in */
+    const char *key = desk_key(r);
+    assert(key); /* the guard let only session keys in */
     const char *method = http_method(r);
     bool write = strcmp(method, "GET") != 0;
     if (write &&
-        (!session_same_origin(r) || !sessions_csrf_ok(s, http_header(r, "X-CSRF-Token")))) {
+        (!session_same_origin(r) || !sessions_csrf_ok(key, http_header(r, "X-CSRF-Token")))) {
         log_info("%s %s: 403: no valid CSRF token or another origin", method, http_path(r));
         http_reply_error(r, 403, "forbidden", NULL, "missing or wrong CSRF token");
         return HTTP_DONE;
@@ -139,10 +159,12 @@ http_status proxy_any(http_req *r, void *arg)
         http_reply_error(r, 414, "uri_too_long", NULL, "the request's URL is too long");
         return HTTP_DONE;
     }
-    /* GET /v1/tickets/<id> and its timeline: the agent's own tickets only. */
-    if (!write && id && strncmp(path, "/v1/tickets/", 12) == 0 &&
-        strcmp(s->role, "supervisor") != 0)
+    /* GET /v1/tickets/<id> and its timeline: the agent's own tickets only
+     * (a supervisor's any). */
+    if (!write && id && strncmp(path, "/v1/tickets/", 12) == 0) {
         snprintf(p->ticket, sizeof p->ticket, "/v1/tickets/%s", id);
+        p->known = sessions_cached(d->sessions, key, &p->who);
+    }
     size_t len = 0;
     const char *body = write ? http_body(r, &len) : NULL;
     if (body && !(p->body = malloc(len + 1))) {
@@ -161,11 +183,10 @@ http_status proxy_any(http_req *r, void *arg)
     p->r = r;
     p->a.body = (buf)BUF_INIT;
     snprintf(p->method, sizeof p->method, "%s", method);
-    snprintf(p->key, sizeof p->key, "%s", s->key);
-    snprintf(p->agent_id, sizeof p->agent_id, "%s", s->agent_id);
-    snprintf(p->teams, sizeof p->teams, "%s", s->teams);
+    snprintf(p->key, sizeof p->key, "%s", key);
     if (pool_submit(d->pool, &p->j) != 0) {
         free(p->body);
+        OPENSSL_cleanse(p->key, sizeof p->key);
         free(p);
         http_reply_error(r, 503, "unavailable", NULL, "the desk is shutting down");
         return HTTP_DONE;

@@ -1,51 +1,44 @@
-/* sessions.c — the desk's session table: a fixed array scanned by hash.
+/* sessions.c — the session's key in its cookie, its CSRF token, who it is
+ * (asked of the API), and a short-lived copy of that.
  *
- * DESK_SESSIONS_MAX slots, looked up by the token's SHA-256 (comparing
- * hashes leaks nothing about the token). A scan of a few thousand slots is
- * microseconds, and the table never grows: past it, sign-in answers 503.
+ * The copies: DESK_CACHED_MAX slots, found by the key's SHA-256 (the key
+ * itself is not kept), each used for DESK_CACHED_S seconds; a new one takes
+ * a free or stale slot, else the oldest. A scan of a few hundred slots is
+ * microseconds, and nothing grows.
  */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64url.h"
 #include "hex.h"
 #include "sessions.h"
 #include "timeutil.h"
+#include "upstream.h"
+
+/* What the CSRF token is the HMAC of (a new label: every token changes). */
+#define CSRF_LABEL "carebus-desk csrf 1"
+#define FETCH_TIMEOUT_S 10
+
+struct cached {
+    unsigned char hash[32]; /* the key's SHA-256 */
+    int64_t at_ms;          /* when it was told (time_mono_ms); 0: a free slot */
+    struct desk_agent a;
+};
 
 struct sessions {
     long ttl_s;
-    unsigned char secret[32]; /* the CSRF tokens' */
-    struct desk_session slots[DESK_SESSIONS_MAX];
+    struct cached slots[DESK_CACHED_MAX];
 };
-
-static int64_t now_s(void)
-{
-    return time_now_us() / 1000000;
-}
-
-static bool slot_free(const struct desk_session *d)
-{
-    static const unsigned char zero[32];
-    return memcmp(d->hash, zero, sizeof zero) == 0;
-}
 
 sessions *sessions_new(long ttl_s)
 {
     sessions *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->ttl_s = ttl_s;
-    if (RAND_bytes(s->secret, sizeof s->secret) != 1) {
-        free(s);
-        return NULL;
-    }
+    if (s)
+        s->ttl_s = ttl_s;
     return s;
 }
 
@@ -53,83 +46,137 @@ void sessions_destroy(sessions **ps)
 {
     if (!*ps)
         return;
-    OPENSSL_cleanse(*ps, sizeof **ps);
     free(*ps);
     *ps = NULL;
 }
 
-const struct desk_session *sessions_add(sessions *s, const struct desk_session *proto,
-                                        char token[DESK_TOKEN_LEN])
+/* "cb_" and 43 base64url characters (apikey.h): nothing else is sent on. */
+static bool key_shaped(const char *k)
 {
-    struct desk_session *d = NULL;
-    int64_t now = now_s();
-    for (size_t i = 0; i < DESK_SESSIONS_MAX && !d; i++)
-        if (slot_free(&s->slots[i]) || s->slots[i].expires <= now)
-            d = &s->slots[i];
-    if (!d)
-        return NULL;
-    unsigned char raw[32];
-    if (RAND_bytes(raw, sizeof raw) != 1)
-        return NULL;
-    base64url_encode(raw, sizeof raw, token);
-    *d = *proto;
-    SHA256((const unsigned char *)token, strlen(token), d->hash);
-    d->expires = now + s->ttl_s;
+    if (!k || strlen(k) != APIKEY_LEN - 1 || strncmp(k, APIKEY_PREFIX, 3) != 0)
+        return false;
+    for (const char *c = k + 3; *c; c++)
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+              *c == '-' || *c == '_'))
+            return false;
+    return true;
+}
+
+const char *sessions_key(http_req *r)
+{
+    const char *k = http_cookie(r, DESK_COOKIE);
+    return key_shaped(k) ? k : NULL;
+}
+
+void sessions_csrf(const char *key, char out[DESK_CSRF_LEN])
+{
     unsigned char mac[32];
     unsigned int maclen = sizeof mac;
-    HMAC(EVP_sha256(), s->secret, sizeof s->secret, (const unsigned char *)token, strlen(token),
-         mac, &maclen);
-    hex_encode(mac, sizeof mac, d->csrf);
-    OPENSSL_cleanse(raw, sizeof raw);
-    return d;
+    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)CSRF_LABEL,
+         sizeof CSRF_LABEL - 1, mac, &maclen);
+    hex_encode(mac, sizeof mac, out);
+    OPENSSL_cleanse(mac, sizeof mac);
 }
 
-const struct desk_session *sessions_of(sessions *s, http_req *r)
+bool sessions_csrf_ok(const char *key, const char *token)
 {
-    return sessions_find(s, http_cookie(r, DESK_COOKIE));
+    if (!key || !token || strlen(token) != DESK_CSRF_LEN - 1)
+        return false;
+    char want[DESK_CSRF_LEN];
+    sessions_csrf(key, want);
+    bool ok = CRYPTO_memcmp(token, want, DESK_CSRF_LEN - 1) == 0;
+    OPENSSL_cleanse(want, sizeof want);
+    return ok;
 }
 
-const struct desk_session *sessions_find(sessions *s, const char *token)
+bool sessions_agent_read(const json_t *agent, struct desk_agent *a)
 {
-    if (!token || strlen(token) != DESK_TOKEN_LEN - 1)
-        return NULL;
-    unsigned char h[32];
-    SHA256((const unsigned char *)token, strlen(token), h);
-    int64_t now = now_s();
-    for (size_t i = 0; i < DESK_SESSIONS_MAX; i++)
-        if (memcmp(s->slots[i].hash, h, sizeof h) == 0)
-            return s->slots[i].expires > now ? &s->slots[i] : NULL;
+    const char *id = json_string_value(json_object_get(agent, "id"));
+    const char *name = json_string_value(json_object_get(agent, "name"));
+    const char *role = json_string_value(json_object_get(agent, "role"));
+    json_t *teams = json_object_get(agent, "teams");
+    if (!id || !*id || strlen(id) >= sizeof a->id)
+        return false;
+    char *tj = json_is_array(teams) ? json_dumps(teams, JSON_COMPACT) : NULL;
+    snprintf(a->id, sizeof a->id, "%s", id);
+    snprintf(a->name, sizeof a->name, "%s", name && *name ? name : id);
+    snprintf(a->role, sizeof a->role, "%s", role ? role : "agent");
+    snprintf(a->teams, sizeof a->teams, "%s", tj && strlen(tj) < sizeof a->teams ? tj : "[]");
+    free(tj);
+    return true;
+}
+
+int sessions_fetch(CURL *c, const pool *p, const char *api_url, const char *key,
+                   struct desk_agent *a)
+{
+    struct upstream_answer ans = {.body = BUF_INIT};
+    int rc = upstream_call(c, p, api_url, key, "GET", "/v1/sessions/current", NULL, 0,
+                           FETCH_TIMEOUT_S, &ans);
+    int out = -1;
+    if (rc == 0 && (ans.status == 401 || ans.status == 404)) {
+        out = 1;
+    } else if (rc == 0 && ans.status == 200) {
+        json_t *j = json_loadb(buf_str(&ans.body), ans.body.len, 0, NULL);
+        out = j && sessions_agent_read(json_object_get(j, "agent"), a) ? 0 : -1;
+        json_decref(j);
+    }
+    buf_release(&ans.body);
+    return out;
+}
+
+static void key_hash(const char *key, unsigned char h[32])
+{
+    SHA256((const unsigned char *)key, strlen(key), h);
+}
+
+static struct cached *slot_of(sessions *s, const unsigned char h[32])
+{
+    for (size_t i = 0; i < DESK_CACHED_MAX; i++)
+        if (s->slots[i].at_ms && memcmp(s->slots[i].hash, h, 32) == 0)
+            return &s->slots[i];
     return NULL;
 }
 
-void sessions_remove(sessions *s, const struct desk_session *d, char key[APIKEY_LEN])
+bool sessions_cached(sessions *s, const char *key, struct desk_agent *a)
 {
-    ptrdiff_t i = d - s->slots;
-    if (i < 0 || i >= DESK_SESSIONS_MAX)
-        return;
-    snprintf(key, APIKEY_LEN, "%s", d->key);
-    OPENSSL_cleanse(&s->slots[i], sizeof s->slots[i]);
-    memset(&s->slots[i], 0, sizeof s->slots[i]);
+    unsigned char h[32];
+    key_hash(key, h);
+    struct cached *c = slot_of(s, h);
+    if (!c || time_mono_ms() - c->at_ms >= DESK_CACHED_S * 1000)
+        return false;
+    *a = c->a;
+    return true;
 }
 
-void sessions_sweep(sessions *s, void (*fn)(const char *key, void *arg), void *arg)
+void sessions_remember(sessions *s, const char *key, const struct desk_agent *a)
 {
-    int64_t now = now_s();
-    for (size_t i = 0; i < DESK_SESSIONS_MAX; i++) {
-        struct desk_session *d = &s->slots[i];
-        if (slot_free(d) || d->expires > now)
-            continue;
-        char key[APIKEY_LEN];
-        sessions_remove(s, d, key);
-        fn(key, arg);
-        OPENSSL_cleanse(key, sizeof key);
+    unsigned char h[32];
+    key_hash(key, h);
+    struct cached *c = slot_of(s, h);
+    for (size_t i = 0; i < DESK_CACHED_MAX && !c; i++)
+        if (!s->slots[i].at_ms)
+            c = &s->slots[i];
+    if (!c) {
+        c = &s->slots[0];
+        for (size_t i = 1; i < DESK_CACHED_MAX; i++)
+            if (s->slots[i].at_ms < c->at_ms)
+                c = &s->slots[i];
     }
+    /* c: the key's own slot, a free one, or the oldest. */
+    memcpy(c->hash, h, sizeof h);
+    c->at_ms = time_mono_ms();
+    if (c->at_ms == 0)
+        c->at_ms = 1;
+    c->a = *a;
 }
 
-bool sessions_csrf_ok(const struct desk_session *d, const char *token)
+void sessions_forget(sessions *s, const char *key)
 {
-    return token && strlen(token) == DESK_CSRF_LEN - 1 &&
-           CRYPTO_memcmp(token, d->csrf, DESK_CSRF_LEN - 1) == 0;
+    unsigned char h[32];
+    key_hash(key, h);
+    struct cached *c = slot_of(s, h);
+    if (c)
+        memset(c, 0, sizeof *c);
 }
 
 static void cookie(http_req *r, const char *value, long max_age)
@@ -140,9 +187,9 @@ static void cookie(http_req *r, const char *value, long max_age)
     http_add_header(r, "Set-Cookie", h);
 }
 
-void sessions_set_cookie(const sessions *s, http_req *r, const char *token)
+void sessions_set_cookie(const sessions *s, http_req *r, const char *key)
 {
-    cookie(r, token, s->ttl_s);
+    cookie(r, key, s->ttl_s);
 }
 
 void sessions_clear_cookie(http_req *r)

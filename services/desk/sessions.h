@@ -1,73 +1,96 @@
-/* sessions.h — agents signed in to the desk, kept in the desk's memory.
+/* sessions.h — the desk's sessions: the session's API key in a cookie, so
+ * that every desk instance serves every session and a restart ends none.
  *
- * A session is a random token (32 bytes, base64url) in the cookie
- * DESK_COOKIE — HttpOnly, SameSite=Strict, Secure over TLS, Path=/ — known
- * here by its SHA-256 only. It holds the agent (id, name, role, teams) and
- * the API key the sign-in made for them, the key every call to the API is
- * made with. Signing out forgets the session at once, so the cookie is
- * refused from then on even if someone kept a copy, and revokes its key.
+ * A session IS the API key channel-ingest's POST /v1/sessions made for the
+ * agent (bound to them, scoped by role, expiring after
+ * CAREBUS_SESSION_TTL_S, revoked by DELETE /v1/sessions/current). The
+ * cookie DESK_COOKIE — HttpOnly, SameSite=Strict, Secure over TLS, Path=/ —
+ * carries that key, and the desk forwards the browser's calls with it:
+ * channel-ingest decides whether it still stands. A key it refuses
+ * (expired, revoked: 401) is answered as signed out and the cookie cleared.
+ * The desk keeps no session and holds no secret of its own: any instance,
+ * restarted or not, behind any load balancer, serves any session, and
+ * signing out (the key revoked through the API) makes every copy of the
+ * cookie refused by every instance.
  *
- * Each session has its CSRF token: the HMAC-SHA256 of the session's token
- * under a secret of this process, sent in the page and required on every
- * write (header X-CSRF-Token, or the form field "csrf" for sign-out).
+ * The CSRF token is derived from the key: HMAC-SHA256 under the key of a
+ * fixed label, in hex. Every instance computes the same one; the page gets
+ * it (the key never reaches a script) and sends it back on every write
+ * (header X-CSRF-Token, or the form field "csrf" for sign-out), compared
+ * in constant time. Knowing it tells nothing of the key.
  *
- * XXX: sessions live in one process's memory: a restart signs everyone
- * out (and revokes their keys: signin_revoke at start);
- * several desk instances would need a shared store.
+ * Who the session is (agent id, name, role, teams) comes from the API's
+ * GET /v1/sessions/current with the key (sessions_fetch, on a worker). The
+ * page asks it every time it is served; the ticket scope check may use a
+ * copy kept a few seconds (sessions_cached: bounded, keyed by the key's
+ * SHA-256, on the loop only) — never as proof that the key stands, since
+ * the call it guards is made with the key and refused if it does not.
+ *
+ * The price: the cookie is a bearer key of the public API, so a stolen
+ * cookie can be used on channel-ingest directly (with the session's
+ * scopes, until it expires or is revoked), not only through the desk.
  */
 #ifndef DESK_SESSIONS_H
 #define DESK_SESSIONS_H
 
+#include <curl/curl.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "apikey.h"
 #include "http.h"
-#include "id.h"
+#include "pool.h"
 
 #define DESK_COOKIE "carebus_desk"
-#define DESK_TOKEN_LEN 44 /* 43 base64url characters, NUL */
-#define DESK_CSRF_LEN 65  /* 64 hex digits, NUL */
-#define DESK_SESSIONS_MAX 4096
+#define DESK_CSRF_LEN 65 /* 64 hex digits, NUL */
 #define DESK_AGENT_MAX 129
 #define DESK_NAME_MAX 256
 #define DESK_TEAMS_MAX 1024
+/* The copies of who a key is, and for how long one is used. */
+#define DESK_CACHED_MAX 256
+#define DESK_CACHED_S 10
 
-struct desk_session {
-    unsigned char hash[32]; /* SHA-256 of the token; all zero: a free slot */
-    int64_t expires;        /* unix seconds */
-    char agent_id[DESK_AGENT_MAX];
+/* Who a session is, as the API tells. */
+struct desk_agent {
+    char id[DESK_AGENT_MAX];
     char name[DESK_NAME_MAX];
     char role[16];              /* agent, lead, supervisor */
     char teams[DESK_TEAMS_MAX]; /* the agent's teams: a JSON array */
-    char key[APIKEY_LEN];       /* the API key made for the session */
-    char key_id[ID_LEN];
-    char csrf[DESK_CSRF_LEN];
 };
 
 typedef struct sessions sessions;
 
+/* ttl_s: the cookie's life (the keys' own is channel-ingest's). */
 sessions *sessions_new(long ttl_s);
 void sessions_destroy(sessions **ps);
 
-/* Stores a copy of proto (its hash, csrf and expiry are set here) and
- * writes the new token to token. The stored session, or NULL when full. */
-const struct desk_session *sessions_add(sessions *s, const struct desk_session *proto,
-                                        char token[DESK_TOKEN_LEN]);
-/* The unexpired session of a token, or NULL. Borrowed until the next add
- * or remove. sessions_of: the same for r's cookie. */
-const struct desk_session *sessions_find(sessions *s, const char *token);
-const struct desk_session *sessions_of(sessions *s, http_req *r);
-/* Forgets a session; its API key is copied to key (for revoking). */
-void sessions_remove(sessions *s, const struct desk_session *d, char key[APIKEY_LEN]);
-/* Forgets the expired sessions, calling fn with each one's API key. */
-void sessions_sweep(sessions *s, void (*fn)(const char *key, void *arg), void *arg);
+/* The key r's cookie carries, when it has a session key's shape, else NULL
+ * (borrowed from r). */
+const char *sessions_key(http_req *r);
 
-/* True when token is d's CSRF token (constant time). */
-bool sessions_csrf_ok(const struct desk_session *d, const char *token);
+/* key's CSRF token; true when token is it (constant time). */
+void sessions_csrf(const char *key, char out[DESK_CSRF_LEN]);
+bool sessions_csrf_ok(const char *key, const char *token);
 
-/* Set-Cookie for a new session, or one that clears it. */
-void sessions_set_cookie(const sessions *s, http_req *r, const char *token);
+/* An agent object of the API (POST /v1/sessions' or GET
+ * /v1/sessions/current's "agent") into a. False when it has no id. */
+bool sessions_agent_read(const json_t *agent, struct desk_agent *a);
+
+/* GET /v1/sessions/current with key, on a worker (blocking): 0 with *a
+ * filled, 1 when the key is refused (expired, revoked, not a session's),
+ * -1 when the API did not answer. */
+int sessions_fetch(CURL *c, const pool *p, const char *api_url, const char *key,
+                   struct desk_agent *a);
+
+/* The copy of who key is, kept less than DESK_CACHED_S: true with *a
+ * filled. On the loop only. */
+bool sessions_cached(sessions *s, const char *key, struct desk_agent *a);
+void sessions_remember(sessions *s, const char *key, const struct desk_agent *a);
+void sessions_forget(sessions *s, const char *key);
+
+/* Set-Cookie for a new session's key, or one that clears it. */
+void sessions_set_cookie(const sessions *s, http_req *r, const char *key);
 void sessions_clear_cookie(http_req *r);
 
 #endif

@@ -4,12 +4,15 @@
  * Through the public API only: a worker posts the credentials to
  * channel-ingest's POST /v1/sessions, which checks the password and
  * answers an API key bound to the agent (scopes by role, expiring),
- * accepted from then on; the session keeps it. Signing out forgets the
- * session and revokes its key (DELETE /v1/sessions/current): the cookie
- * and the key are refused from then on. The sessions live in memory: a
- * desk that restarts leaves its keys to expire (CAREBUS_SESSION_TTL_S).
- * Forms must come from the desk's own origin; sign-out needs the session's
- * CSRF token. The password is never logged and is wiped once sent.
+ * accepted from then on; the session cookie carries it (sessions.h).
+ * Signing out revokes the key (DELETE /v1/sessions/current, on a worker)
+ * before answering, then clears the cookie: a copy of it is refused from
+ * then on by every desk instance, since each asks the API. Should the API
+ * not answer, the sign-out says so (503) rather than clear a cookie whose
+ * key would still stand. Forms must come from the desk's own origin;
+ * sign-out needs the session's CSRF token. The password is never logged
+ * and is wiped once sent. Sign-ins are bounded (SIGNINS_MAX at once) and
+ * channel-ingest's lockout is told as such (429).
  */
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -45,14 +48,17 @@ struct signin_job {
     char lang[3];
     char next[NEXT_MAX];
     enum outcome outcome;
-    long retry_after; /* SIGNIN_LOCKED: channel-ingest's Retry-After */
-    struct desk_session s;
+    long retry_after;     /* SIGNIN_LOCKED: channel-ingest's Retry-After */
+    char key[APIKEY_LEN]; /* SIGNIN_OK: the session's key, and who it is */
+    struct desk_agent who;
 };
 
-struct revoke_job {
+struct signout_job {
     struct pool_job j;
     desk *d;
+    http_req *r;
     char key[APIKEY_LEN];
+    bool revoked;
 };
 
 enum {
@@ -158,29 +164,15 @@ http_status signin_get(http_req *r, void *arg)
 
 /* --- the check, on a worker ------------------------------------------------ */
 
-/* The agent of POST /v1/sessions' answer into the session. */
-static bool session_fill(struct desk_session *d, const json_t *j)
+/* The key and agent of POST /v1/sessions' answer. */
+static bool session_fill(struct signin_job *s, const json_t *j)
 {
     const char *key = json_string_value(json_object_get(j, "key"));
-    const char *id = json_string_value(json_object_get(j, "id"));
-    json_t *a = json_object_get(j, "agent");
-    const char *agent = json_string_value(json_object_get(a, "id"));
-    const char *name = json_string_value(json_object_get(a, "name"));
-    const char *role = json_string_value(json_object_get(a, "role"));
-    json_t *teams = json_object_get(a, "teams");
-    char *tj = json_is_array(teams) ? json_dumps(teams, JSON_COMPACT) : NULL;
-    bool ok = key && id && agent && strlen(key) < sizeof d->key && strlen(id) < sizeof d->key_id &&
-              strlen(agent) < sizeof d->agent_id;
-    if (ok) {
-        snprintf(d->key, sizeof d->key, "%s", key);
-        snprintf(d->key_id, sizeof d->key_id, "%s", id);
-        snprintf(d->agent_id, sizeof d->agent_id, "%s", agent);
-        snprintf(d->name, sizeof d->name, "%s", name && *name ? name : agent);
-        snprintf(d->role, sizeof d->role, "%s", role ? role : "agent");
-        snprintf(d->teams, sizeof d->teams, "%s", tj && strlen(tj) < sizeof d->teams ? tj : "[]");
-    }
-    free(tj);
-    return ok;
+    if (!key || strlen(key) >= sizeof s->key ||
+        !sessions_agent_read(json_object_get(j, "agent"), &s->who))
+        return false;
+    snprintf(s->key, sizeof s->key, "%s", key);
+    return true;
 }
 
 /* POST /v1/sessions: channel-ingest checks the password and makes the
@@ -219,7 +211,7 @@ static enum outcome check(struct signin_job *s, struct desk_worker *w)
         s->retry_after = a.retry_after ? a.retry_after : 60;
     } else if (rc == 0 && a.status == 201) {
         json_t *j = json_loadb(buf_str(&a.body), a.body.len, 0, NULL);
-        if (j && session_fill(&s->s, j))
+        if (j && session_fill(s, j))
             out = SIGNIN_OK;
         else
             log_error("desk: POST /v1/sessions answered what the desk cannot read");
@@ -246,7 +238,7 @@ static void signin_job_free(struct signin_job *s)
         OPENSSL_cleanse(s->password, s->plen);
         free(s->password);
     }
-    OPENSSL_cleanse(&s->s, sizeof s->s);
+    OPENSSL_cleanse(s->key, sizeof s->key);
     free(s);
 }
 
@@ -255,7 +247,6 @@ static void signin_done(struct pool_job *j, bool cancelled)
     struct signin_job *s = (struct signin_job *)j;
     s->d->signing_in--;
     const char *const *L = labels[strcmp(s->lang, "en") == 0];
-    char token[DESK_TOKEN_LEN];
     if (cancelled || s->outcome == SIGNIN_UNAVAILABLE) {
         http_add_header(s->r, "Retry-After", "1");
         signin_page(s->r, 503, s->lang, s->next, L[L_UNAVAILABLE], NULL);
@@ -268,20 +259,16 @@ static void signin_done(struct pool_job *j, bool cancelled)
         log_info("POST /signin: 429: the login is locked out for %s s", after);
         http_add_header(s->r, "Retry-After", after);
         signin_page(s->r, 429, s->lang, s->next, L[L_LOCKED], NULL);
-    } else if (!sessions_add(s->d->sessions, &s->s, token)) {
-        signin_revoke(s->d, s->s.key);
-        http_add_header(s->r, "Retry-After", "60");
-        signin_page(s->r, 503, s->lang, s->next, L[L_UNAVAILABLE], NULL);
     } else {
-        log_info("agent %s signed in to the desk", s->s.agent_id);
+        log_info("agent %s signed in to the desk", s->who.id);
+        sessions_remember(s->d->sessions, s->key, &s->who);
         char lc[64];
         snprintf(lc, sizeof lc, "desk_lang=%s; Path=/; SameSite=Strict", s->lang);
         http_add_header(s->r, "Set-Cookie", lc);
-        sessions_set_cookie(s->d->sessions, s->r, token);
+        sessions_set_cookie(s->d->sessions, s->r, s->key);
         http_add_header(s->r, "Location", next_ok(s->next) ? s->next : "/");
         http_add_header(s->r, "Cache-Control", "no-store");
         http_reply(s->r, 303, "text/plain; charset=utf-8", "signed in\n", 10);
-        OPENSSL_cleanse(token, sizeof token);
     }
     signin_job_free(s);
 }
@@ -347,49 +334,47 @@ out:
 /* --- sign-out ---------------------------------------------------------------- */
 
 /* DELETE /v1/sessions/current with the session's key: the key revokes
- * itself. A key already expired (a swept session) answers 401: nothing to do. */
-static void revoke_work(struct pool_job *j, void *state)
+ * itself, refused from the answer on. One already refused (expired,
+ * revoked by another sign-out) answers 401: signed out all the same. */
+static void signout_work(struct pool_job *j, void *state)
 {
-    struct revoke_job *k = (struct revoke_job *)j;
+    struct signout_job *k = (struct signout_job *)j;
     struct desk_worker *w = state;
-    /* Retried a while: a key left behind would outlive its session. */
-    for (int i = 0; i < 10 && w && !pool_stopping(k->d->pool); i++) {
+    /* A few tries: a key left standing would outlive the sign-out. */
+    for (int i = 0; i < 3 && w && !pool_stopping(k->d->pool); i++) {
+        if (i)
+            usleep(200000);
         struct upstream_answer a = {.body = BUF_INIT};
         int rc = upstream_call(w->curl, k->d->pool, k->d->api_url, k->key, "DELETE",
                                "/v1/sessions/current", NULL, 0, 10, &a);
         buf_release(&a.body);
-        if (rc == 0 && (a.status == 204 || a.status == 401 || a.status == 404))
+        if (rc == 0 && (a.status == 204 || a.status == 401 || a.status == 404)) {
+            k->revoked = true;
             return;
-        usleep(200000);
+        }
     }
-    log_warn("desk: could not revoke a session's key");
 }
 
-static void revoke_done(struct pool_job *j, bool cancelled)
+static void signout_done(struct pool_job *j, bool cancelled)
 {
-    struct revoke_job *k = (struct revoke_job *)j;
-    if (cancelled)
-        log_warn("desk: a session's key was not revoked (shutting down; it expires)");
+    struct signout_job *k = (struct signout_job *)j;
+    sessions_forget(k->d->sessions, k->key);
+    if (cancelled || !k->revoked) {
+        log_warn("POST /signout: 503: the API did not revoke the session's key");
+        http_add_header(k->r, "Retry-After", "2");
+        http_reply_error(k->r, 503, "unavailable", NULL,
+                         "could not sign out: the API did not answer; try again");
+    } else {
+        log_info("a session signed out of the desk");
+        sessions_clear_cookie(k->r);
+        char where[64];
+        snprintf(where, sizeof where, "/signin?signed_out=1&lang=%s", desk_lang(k->r));
+        http_add_header(k->r, "Location", where);
+        http_add_header(k->r, "Cache-Control", "no-store");
+        http_reply(k->r, 303, "text/plain; charset=utf-8", "signed out\n", 11);
+    }
     OPENSSL_cleanse(k->key, sizeof k->key);
     free(k);
-}
-
-void signin_revoke(desk *d, const char *key)
-{
-    struct revoke_job *k = calloc(1, sizeof *k);
-    if (!k) {
-        log_error("desk: out of memory revoking a session's key");
-        return;
-    }
-    k->j.work = revoke_work;
-    k->j.done = revoke_done;
-    k->d = d;
-    snprintf(k->key, sizeof k->key, "%s", key);
-    if (pool_submit(d->pool, &k->j) != 0) {
-        log_warn("desk: a session's key was not revoked (shutting down; it expires)");
-        OPENSSL_cleanse(k->key, sizeof k->key);
-        free(k);
-    }
 }
 
 http_status signout_post(http_req *r, void *arg)
@@ -398,28 +383,32 @@ http_status signout_post(http_req *r, void *arg)
     struct form f = {0};
     if (session_form(r, &f) != 0)
         return HTTP_DONE;
-    const char *lang = desk_lang(r);
-    const struct desk_session *s = desk_session(d, r);
+    const char *key = desk_key(r);
     const char *token = form_get(&f, "csrf");
     if (!token)
         token = http_header(r, "X-CSRF-Token");
-    if (!s || !session_same_origin(r) || !sessions_csrf_ok(s, token)) {
+    if (!key || !session_same_origin(r) || !sessions_csrf_ok(key, token)) {
         log_info("POST /signout: 403: no valid CSRF token or another origin");
         http_reply_error(r, 403, "forbidden", NULL, "missing or wrong CSRF token");
         form_release(&f);
         return HTTP_DONE;
     }
-    char key[APIKEY_LEN];
-    log_info("agent %s signed out of the desk", s->agent_id);
-    sessions_remove(d->sessions, s, key);
-    signin_revoke(d, key);
-    OPENSSL_cleanse(key, sizeof key);
-    sessions_clear_cookie(r);
-    char where[64];
-    snprintf(where, sizeof where, "/signin?signed_out=1&lang=%s", lang);
-    http_add_header(r, "Location", where);
-    http_add_header(r, "Cache-Control", "no-store");
-    http_reply(r, 303, "text/plain; charset=utf-8", "signed out\n", 11);
     form_release(&f);
-    return HTTP_DONE;
+    struct signout_job *k = calloc(1, sizeof *k);
+    if (!k) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return HTTP_DONE;
+    }
+    k->j.work = signout_work;
+    k->j.done = signout_done;
+    k->d = d;
+    k->r = r;
+    snprintf(k->key, sizeof k->key, "%s", key);
+    if (pool_submit(d->pool, &k->j) != 0) {
+        OPENSSL_cleanse(k->key, sizeof k->key);
+        free(k);
+        http_reply_error(r, 503, "unavailable", NULL, "the desk is shutting down");
+        return HTTP_DONE;
+    }
+    return HTTP_SUSPENDED;
 }

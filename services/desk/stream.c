@@ -7,16 +7,18 @@
  * event — the types and ticket ids that changed — whose id is the feed's
  * next cursor, and the connection ends: the browser reconnects after the
  * "retry" given (250 ms), with the new cursor. A first request without a
- * cursor starts at the newest one the desk has seen (or walks the feed to
- * its end once). The long polls have workers of their own (d->streams), so
- * that open pages never hold up the API's calls. XXX: one request per batch rather than one endless
- * response, because the HTTP layer answers whole bodies; a change still
+ * cursor starts at the newest one the desk has seen, once the API said
+ * the key stands (GET /v1/sessions/current), or walks the feed to its end
+ * once. A key the API refuses is answered 401 (signed out). The long polls have workers of their
+ * own (d->streams), so that open pages never hold up the API's calls. XXX: one request per batch
+ * rather than one endless response, because the HTTP layer answers whole bodies; a change still
  * reaches the page within the reconnection delay. XXX: each open page holds
  * a worker of d->streams through its long poll (CAREBUS_DESK_STREAMS of them,
  * beyond which pages wait their turn); one shared poll fanned out to every
  * page would hold one.
  */
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,11 @@ struct stream_job {
     char key[APIKEY_LEN];
     char after[DESK_CURSOR_MAX]; /* "" : find the end */
     int rc;
-    bool hello; /* the answer only gives the cursor */
+    bool refused; /* the API refused the key: signed out */
+    bool hello;   /* the answer only gives the cursor */
+    bool check;   /* the cursor is known: only the key is checked */
+    bool fetched; /* who: told by the API (to keep a copy of) */
+    struct desk_agent who;
     char next[DESK_CURSOR_MAX];
     buf out; /* the event-stream's text */
 };
@@ -52,6 +58,7 @@ static int page(struct stream_job *s, CURL *c, int wait, int limit, json_t *chan
     struct upstream_answer a = {.body = BUF_INIT};
     int rc =
         upstream_call(c, s->d->streams, s->d->api_url, s->key, "GET", path, NULL, 0, wait + 10, &a);
+    s->refused = rc == 0 && a.status == 401;
     json_t *j =
         rc == 0 && a.status == 200 ? json_loadb(buf_str(&a.body), a.body.len, 0, NULL) : NULL;
     buf_release(&a.body);
@@ -84,6 +91,13 @@ static void stream_work(struct pool_job *j, void *state)
     CURL *c = w ? w->curl : NULL;
     bool more = false;
     s->rc = -1;
+    if (s->check) {
+        int rc = sessions_fetch(c, s->d->streams, s->d->api_url, s->key, &s->who);
+        s->refused = rc > 0;
+        s->fetched = rc == 0;
+        s->rc = rc == 0 ? 0 : -1;
+        return;
+    }
     if (!s->after[0]) {
         s->hello = true;
         for (int i = 0; i < STREAM_HEAD_ROUNDS && !pool_stopping(s->d->streams); i++) {
@@ -111,11 +125,17 @@ static void stream_work(struct pool_job *j, void *state)
 static void stream_done(struct pool_job *j, bool cancelled)
 {
     struct stream_job *s = (struct stream_job *)j;
-    if (cancelled || s->rc != 0) {
+    if (s->fetched)
+        sessions_remember(s->d->sessions, s->key, &s->who);
+    if (!cancelled && s->refused) {
+        sessions_forget(s->d->sessions, s->key);
+        desk_signed_out(s->r, false);
+    } else if (cancelled || s->rc != 0) {
         http_add_header(s->r, "Retry-After", "2");
         http_reply_error(s->r, 503, "unavailable", NULL, "the event feed did not answer");
     } else {
-        snprintf(s->d->head, sizeof s->d->head, "%s", s->next);
+        if (!s->check)
+            snprintf(s->d->head, sizeof s->d->head, "%s", s->next);
         buf b = BUF_INIT;
         buf_printf(&b, "retry: 250\nid: %s\n", s->next);
         if (s->hello)
@@ -129,13 +149,13 @@ static void stream_done(struct pool_job *j, bool cancelled)
         buf_release(&b);
     }
     buf_release(&s->out);
+    OPENSSL_cleanse(s->key, sizeof s->key);
     free(s);
 }
 
 http_status stream_get(http_req *r, void *arg)
 {
     desk *d = arg;
-    const struct desk_session *sess = desk_session(d, r);
     const char *after = http_header(r, "Last-Event-ID");
     if (!after || !*after)
         after = d->head;
@@ -152,17 +172,16 @@ http_status stream_get(http_req *r, void *arg)
     s->j.done = stream_done;
     s->d = d;
     s->r = r;
-    snprintf(s->key, sizeof s->key, "%s", sess->key);
+    snprintf(s->key, sizeof s->key, "%s", desk_key(r));
     snprintf(s->after, sizeof s->after, "%s", after);
-    /* A first request with a known head answers it at once. */
+    /* A first request with a known head answers it once the key is
+     * checked (the page's first call may come from a revoked cookie). */
     if (!http_header(r, "Last-Event-ID") && d->head[0]) {
-        s->hello = true;
-        s->rc = 0;
+        s->hello = s->check = true;
         snprintf(s->next, sizeof s->next, "%s", d->head);
-        stream_done(&s->j, false);
-        return HTTP_DONE;
     }
     if (pool_submit(d->streams, &s->j) != 0) {
+        OPENSSL_cleanse(s->key, sizeof s->key);
         free(s);
         http_reply_error(r, 503, "unavailable", NULL, "the desk is shutting down");
         return HTTP_DONE;

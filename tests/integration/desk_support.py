@@ -38,8 +38,8 @@ def save_agent(st, agent_id, name, teams, role="agent", capacity=5):
 class DeskClient:
     """A browser, as far as the desk can tell: the cookie, the CSRF token."""
 
-    def __init__(self, st):
-        self.url = st["desk"].url
+    def __init__(self, st, desk="desk"):
+        self.url = st[desk].url
         self.cookie = None
         self.csrf = None
 
@@ -48,6 +48,19 @@ class DeskClient:
         if cookie and self.cookie:
             hdrs["Cookie"] = self.cookie
         return h.http_request(self.url + path, method, body, hdrs, timeout=30)
+
+    def on(self, st, desk):
+        """The same browser's cookie and token, sent to another desk instance."""
+        other = DeskClient(st, desk)
+        other.cookie, other.csrf = self.cookie, self.csrf
+        return other
+
+    def page_csrf(self):
+        page = self.request("GET", "/")
+        assert page.status == 200, page
+        m = re.search(rb'data-csrf="([0-9a-f]{64})"', page.body)
+        assert m, page.body
+        return m.group(1).decode()
 
     def sign_in(self, login, password=PASSWORD, status=303):
         form = urllib.parse.urlencode({"login": login, "password": password, "next": "/",
@@ -59,11 +72,7 @@ class DeskClient:
             set_cookie = r.headers["set-cookie"]
             m = re.search(r"carebus_desk=([^;]+)", set_cookie)
             self.cookie = f"carebus_desk={m.group(1)}"
-            page = self.request("GET", "/")
-            assert page.status == 200, page
-            m = re.search(rb'data-csrf="([0-9a-f]{64})"', page.body)
-            assert m, page.body
-            self.csrf = m.group(1).decode()
+            self.csrf = self.page_csrf()
         return r
 
     def api(self, method, path, body=None, csrf=True):

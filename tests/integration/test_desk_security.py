@@ -9,9 +9,14 @@
   d. an agent opens the tickets assigned to them or queued for their
      teams, not another team's (403); a supervisor opens any
   e. after sign-out the cookie is refused (a copy kept by a thief too) and
-     the API key the session used is revoked
+     the API key the session used is revoked; a made-up cookie is refused;
+     a session whose key expired is signed out
   f. an id is one path segment (nothing that names another route); a
-     restart of the desk ends every session (their keys expire)
+     session outlives the desk: killed (-9) and restarted, it serves the
+     same cookie, whose CSRF token still writes
+  i. two desk instances on one channel-ingest, no sticky balancer: a
+     session made on one reads and writes (CSRF) on the other, with the
+     agent's scope; signed out on one, its cookie is refused by both
   g. over TLS (CAREBUS_TLS_CERT, _KEY) the cookie is also Secure
   h. a login locked out by channel-ingest (too many failures in a row) is
      told so (429, Retry-After), not "wrong credentials"
@@ -109,18 +114,38 @@ def test_sessions_csrf_and_scope(stack):
     assert key_id
     r = lan.request("POST", "/signout", urllib.parse.urlencode({"csrf": lan.csrf}), form)
     assert r.status == 303 and "carebus_desk=;" in r.headers["set-cookie"], r
+    # Revoked before the answer: no instance of the desk accepts it now.
+    assert st.db.scalar("SELECT revoked_at IS NOT NULL FROM ingest.api_keys WHERE id = %s",
+                        (key_id,))
     thief = DeskClient(st)
     thief.cookie = stolen
+    thief.csrf = lan.csrf
     r = thief.request("GET", "/")
     assert r.status == 303 and r.headers["location"].startswith("/signin"), r
-    assert thief.request("GET", f"/api/v1/tickets/{mine}").status == 401
+    assert "carebus_desk=;" in r.headers["set-cookie"], r
+    r = thief.request("GET", f"/api/v1/tickets/{mine}")
+    assert r.status == 401 and "carebus_desk=;" in r.headers["set-cookie"], r
     assert thief.request("GET", "/events").status == 401
-    h.wait_until("the session's key to be revoked", lambda: st.db.scalar(
-        "SELECT revoked_at IS NOT NULL FROM ingest.api_keys WHERE id = %s", (key_id,)),
-        h.scaled(10))
+    assert thief.api("POST", f"/v1/tickets/{mine}/replies", reply).status == 401
+    # A made-up cookie, shaped like a key or not, is no session.
+    for made_up in ("cb_" + "A" * 43, "x" * 43):
+        thief.cookie = f"carebus_desk={made_up}"
+        r = thief.request("GET", "/")
+        assert r.status == 303 and r.headers["location"].startswith("/signin"), r
+        assert thief.request("GET", "/api/v1/queues").status == 401
+
+    # A session whose key expired is signed out (the API says so).
+    minh = DeskClient(st)
+    minh.sign_in("minh")
+    st.db.query("UPDATE ingest.api_keys SET expires_at = now() - interval '1 second'"
+                " WHERE agent_id = 'minh' AND revoked_at IS NULL")
+    h.wait_until("the expired session to be refused", lambda: minh.request(
+        "GET", "/api/v1/queues").status == 401, h.scaled(10))
+    r = minh.request("GET", "/")
+    assert r.status == 303 and r.headers["location"].startswith("/signin"), r
 
 
-def test_ids_are_one_segment_and_a_restart_ends_every_session(stack):
+def test_ids_are_one_segment_and_a_session_outlives_the_desk(stack):
     st = desk_stack(stack)
     save_agent(st, "sup", "Phạm Giám Sát", ["complaints"], role="supervisor")
     sup = DeskClient(st)
@@ -128,20 +153,51 @@ def test_ids_are_one_segment_and_a_restart_ends_every_session(stack):
     for bad in ("x%2F..%2F..%2Fagents", "..", "a%3Fb"):
         r = sup.api("GET", f"/v1/tickets/{bad}")
         assert r.status == 400, (bad, r)
-    key_id = st.db.scalar("SELECT id FROM ingest.api_keys WHERE agent_id = 'sup'"
-                          " AND revoked_at IS NULL")
-    # Sessions live in the desk's memory: after a restart the cookie is
-    # refused. The desk holds no credential but its sessions' keys (the
-    # public API only), so the key the session used is left to expire: it
-    # has a bounded life (CAREBUS_SESSION_TTL_S, 12 hours by default).
-    st.restart("desk")
-    r = sup.request("GET", "/")
-    assert r.status == 303 and r.headers["location"].startswith("/signin"), r
-    assert st.db.scalar("SELECT expires_at <= now() + interval '12 hours' FROM ingest.api_keys"
-                        " WHERE id = %s", (key_id,))
-    # A new sign-in works, and its key stays.
-    sup.sign_in("sup")
+    # The desk keeps no session: killed mid-shift and restarted, it serves
+    # the same cookie, whose CSRF token (derived from the key) still writes.
+    st.kill9("desk")
+    st["desk"].start()
+    assert sup.page_csrf() == sup.csrf
     assert sup.api("GET", "/v1/queues").status == 200
+    presence = {"presence": "away", "capacity": 5, "teams": ["complaints"]}
+    r = sup.api("PUT", "/v1/agents/sup/presence", presence)
+    assert r.status in (200, 202), r
+    assert sup.api("PUT", "/v1/agents/sup/presence", presence, csrf=False).status == 403
+    assert st.db.scalar("SELECT count(*) FROM ingest.api_keys WHERE agent_id = 'sup'"
+                        " AND revoked_at IS NULL") == 1
+
+
+def test_two_desks_share_sessions(stack):
+    st = desk_stack(stack)
+    st.add_instance("desk").start()
+    save_agent(st, "lan", "Nguyễn Thị Lan", ["complaints"])
+    mine = contact(st, "z-1", "Khiếu nại về hoá đơn")
+    other = contact(st, "z-2", "Máy không lên nguồn")
+    post(st, f"/v1/tickets/{mine}/assign", {"team": "complaints"})
+    post(st, f"/v1/tickets/{other}/assign", {"team": "technical"})
+    one = DeskClient(st)
+    one.sign_in("lan")
+    two = one.on(st, "desk2")
+    # Made on one, the session reads and writes on the other, in its scope.
+    assert two.page_csrf() == one.csrf
+    assert two.api("GET", f"/v1/tickets/{mine}").status == 200
+    assert two.api("GET", f"/v1/tickets/{other}").status == 403
+    reply = {"text": "Em kiểm tra ngay ạ", "internal_note": True}
+    assert two.api("POST", f"/v1/tickets/{mine}/replies", reply).status in (200, 201, 202)
+    assert two.api("POST", f"/v1/tickets/{mine}/replies", reply, csrf=False).status == 403
+    assert two.request("GET", "/events").status == 200
+    assert one.api("GET", f"/v1/tickets/{mine}").status == 200
+    # Signed out on the second, the cookie is refused by both.
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = two.request("POST", "/signout", urllib.parse.urlencode({"csrf": two.csrf}), form)
+    assert r.status == 303 and "carebus_desk=;" in r.headers["set-cookie"], r
+    for copy in (one, two):
+        r = copy.request("GET", "/")
+        assert r.status == 303 and r.headers["location"].startswith("/signin"), (copy.url, r)
+        assert copy.api("GET", f"/v1/tickets/{mine}").status == 401, copy.url
+        assert copy.api("GET", "/v1/queues").status == 401, copy.url
+        assert copy.api("POST", f"/v1/tickets/{mine}/replies", reply).status == 401, copy.url
+        assert copy.request("GET", "/events").status == 401, copy.url
 
 
 def test_over_tls_the_cookie_is_secure(stack):

@@ -1,9 +1,11 @@
-/* test_sessions.c — sessions.c: the desk's session table.
+/* test_sessions.c — sessions.c: the session's CSRF token, the agent read
+ * from the API's answer, and the bounded copies of who a key is.
  *
- * A token finds its session until it expires or is removed (signed out);
- * another token, a changed one or none finds nothing; each session has its
- * own CSRF token; a full table refuses a new session; the sweep forgets
- * the expired ones and names their keys. Run one test by name:
+ * The CSRF token is the same for a key wherever it is computed (a fixed
+ * vector: HMAC-SHA256 under the key of the label), another key's differs,
+ * and the check is exact; an agent object is read with its defaults; a
+ * copy is found by its key only, forgotten on request, and the oldest
+ * gives way once the copies are full. Run one test by name:
  * test_sessions <name>.
  */
 #include <setjmp.h>
@@ -17,103 +19,120 @@
 
 #include "sessions.h"
 
-static struct desk_session proto(const char *agent)
+/* "cb_" and 43 characters, the i-th key. */
+static void key_of(int i, char out[APIKEY_LEN])
 {
-    struct desk_session d = {0};
-    snprintf(d.agent_id, sizeof d.agent_id, "%s", agent);
-    snprintf(d.key, sizeof d.key, "key-of-%s", agent);
-    snprintf(d.role, sizeof d.role, "agent");
-    snprintf(d.teams, sizeof d.teams, "[\"complaints\"]");
-    return d;
+    snprintf(out, APIKEY_LEN, "cb_%043d", i);
 }
 
-static void test_find_and_remove(void **state)
+static void test_csrf(void **state)
+{
+    (void)state;
+    const char *k1 = "cb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    char c1[DESK_CSRF_LEN], again[DESK_CSRF_LEN], c2[DESK_CSRF_LEN], k2[APIKEY_LEN];
+    sessions_csrf(k1, c1);
+    /* python3: hmac.new(key, b"carebus-desk csrf 1", hashlib.sha256).hexdigest() */
+    assert_string_equal(c1, "ae0b7a8b673903c5523cd60dc94f4c51c2dd117c96f069550db2ccbc0a928a51");
+    sessions_csrf(k1, again);
+    assert_string_equal(c1, again);
+    key_of(2, k2);
+    sessions_csrf(k2, c2);
+    assert_string_not_equal(c1, c2);
+    assert_true(sessions_csrf_ok(k1, c1));
+    assert_false(sessions_csrf_ok(k1, c2));
+    assert_false(sessions_csrf_ok(k2, c1));
+    assert_false(sessions_csrf_ok(k1, NULL));
+    assert_false(sessions_csrf_ok(NULL, c1));
+    assert_false(sessions_csrf_ok(k1, "abc"));
+    c1[63] = c1[63] == '0' ? '1' : '0';
+    assert_false(sessions_csrf_ok(k1, c1));
+}
+
+static void test_agent_read(void **state)
+{
+    (void)state;
+    struct desk_agent a;
+    json_t *j = json_pack("{s:s, s:s, s:s, s:[s,s]}", "id", "lan", "name", "Nguyễn Thị Lan", "role",
+                          "supervisor", "teams", "complaints", "technical");
+    assert_true(sessions_agent_read(j, &a));
+    assert_string_equal(a.id, "lan");
+    assert_string_equal(a.name, "Nguyễn Thị Lan");
+    assert_string_equal(a.role, "supervisor");
+    assert_string_equal(a.teams, "[\"complaints\",\"technical\"]");
+    json_decref(j);
+    /* Defaults: the id as name, the agent role, no teams. */
+    j = json_pack("{s:s}", "id", "minh");
+    assert_true(sessions_agent_read(j, &a));
+    assert_string_equal(a.name, "minh");
+    assert_string_equal(a.role, "agent");
+    assert_string_equal(a.teams, "[]");
+    json_decref(j);
+    j = json_pack("{s:s}", "name", "nobody");
+    assert_false(sessions_agent_read(j, &a));
+    assert_false(sessions_agent_read(NULL, &a));
+    json_decref(j);
+}
+
+static void test_copies(void **state)
 {
     (void)state;
     sessions *s = sessions_new(3600);
     assert_non_null(s);
-    char t1[DESK_TOKEN_LEN], t2[DESK_TOKEN_LEN];
-    struct desk_session p1 = proto("lan"), p2 = proto("minh");
-    const struct desk_session *a = sessions_add(s, &p1, t1);
-    const struct desk_session *b = sessions_add(s, &p2, t2);
-    assert_non_null(a);
-    assert_non_null(b);
-    assert_int_equal(strlen(t1), DESK_TOKEN_LEN - 1);
-    assert_string_not_equal(t1, t2);
-    assert_ptr_equal(sessions_find(s, t1), a);
-    assert_string_equal(sessions_find(s, t2)->agent_id, "minh");
-    /* Nothing else finds a session. */
-    assert_null(sessions_find(s, NULL));
-    assert_null(sessions_find(s, ""));
-    char other[DESK_TOKEN_LEN];
-    memcpy(other, t1, sizeof other);
-    other[5] = other[5] == 'A' ? 'B' : 'A';
-    assert_null(sessions_find(s, other));
-    /* CSRF tokens: 64 hex digits, one per session, checked exactly. */
-    assert_int_equal(strlen(a->csrf), DESK_CSRF_LEN - 1);
-    assert_string_not_equal(a->csrf, b->csrf);
-    assert_true(sessions_csrf_ok(a, a->csrf));
-    assert_false(sessions_csrf_ok(a, b->csrf));
-    assert_false(sessions_csrf_ok(a, NULL));
-    assert_false(sessions_csrf_ok(a, "abc"));
-    /* Signed out: the token finds nothing any more, the other stays. */
-    char key[APIKEY_LEN];
-    sessions_remove(s, a, key);
-    assert_string_equal(key, "key-of-lan");
-    assert_null(sessions_find(s, t1));
-    assert_string_equal(sessions_find(s, t2)->agent_id, "minh");
+    char k1[APIKEY_LEN], k2[APIKEY_LEN];
+    key_of(1, k1);
+    key_of(2, k2);
+    struct desk_agent lan = {.id = "lan", .role = "agent", .teams = "[]"}, got;
+    assert_false(sessions_cached(s, k1, &got));
+    sessions_remember(s, k1, &lan);
+    assert_true(sessions_cached(s, k1, &got));
+    assert_string_equal(got.id, "lan");
+    assert_false(sessions_cached(s, k2, &got));
+    /* Told again: the one copy changes. */
+    snprintf(lan.role, sizeof lan.role, "supervisor");
+    sessions_remember(s, k1, &lan);
+    assert_true(sessions_cached(s, k1, &got));
+    assert_string_equal(got.role, "supervisor");
+    sessions_forget(s, k1);
+    assert_false(sessions_cached(s, k1, &got));
+    sessions_forget(s, k2); /* none: nothing happens */
     sessions_destroy(&s);
     assert_null(s);
 }
 
-static int swept;
-static void on_swept(const char *key, void *arg)
-{
-    (void)arg;
-    assert_string_equal(key, "key-of-old");
-    swept++;
-}
-
-static void test_expiry_and_sweep(void **state)
-{
-    (void)state;
-    /* A life of 0 s: expired as soon as made. */
-    sessions *s = sessions_new(0);
-    char t[DESK_TOKEN_LEN];
-    struct desk_session p = proto("old");
-    assert_non_null(sessions_add(s, &p, t));
-    assert_null(sessions_find(s, t));
-    swept = 0;
-    sessions_sweep(s, on_swept, NULL);
-    assert_int_equal(swept, 1);
-    sessions_sweep(s, on_swept, NULL);
-    assert_int_equal(swept, 1);
-    sessions_destroy(&s);
-}
-
-static void test_full(void **state)
+static void test_bounded(void **state)
 {
     (void)state;
     sessions *s = sessions_new(3600);
-    char t[DESK_TOKEN_LEN], first[DESK_TOKEN_LEN];
-    struct desk_session p = proto("many");
-    for (int i = 0; i < DESK_SESSIONS_MAX; i++)
-        assert_non_null(sessions_add(s, &p, i ? t : first));
-    assert_null(sessions_add(s, &p, t));
-    /* One out, one in again. */
-    char key[APIKEY_LEN];
-    sessions_remove(s, sessions_find(s, first), key);
-    assert_non_null(sessions_add(s, &p, t));
-    assert_non_null(sessions_find(s, t));
+    char k[APIKEY_LEN];
+    struct desk_agent a = {.id = "many", .role = "agent", .teams = "[]"}, got;
+    for (int i = 0; i < DESK_CACHED_MAX; i++) {
+        key_of(i, k);
+        sessions_remember(s, k, &a);
+    }
+    for (int i = 0; i < DESK_CACHED_MAX; i++) {
+        key_of(i, k);
+        assert_true(sessions_cached(s, k, &got));
+    }
+    /* One more: a copy gives way, the new one is kept, the count stays. */
+    key_of(DESK_CACHED_MAX, k);
+    sessions_remember(s, k, &a);
+    assert_true(sessions_cached(s, k, &got));
+    int kept = 0;
+    for (int i = 0; i <= DESK_CACHED_MAX; i++) {
+        key_of(i, k);
+        kept += sessions_cached(s, k, &got);
+    }
+    assert_int_equal(kept, DESK_CACHED_MAX);
     sessions_destroy(&s);
 }
 
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_find_and_remove),
-        cmocka_unit_test(test_expiry_and_sweep),
-        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_csrf),
+        cmocka_unit_test(test_agent_read),
+        cmocka_unit_test(test_copies),
+        cmocka_unit_test(test_bounded),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
