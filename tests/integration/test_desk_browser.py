@@ -11,7 +11,9 @@ asking this test for what happens outside the browser through its stdout
   - Lan signs in, watches her team's queue: Hoa's Zalo message appears
     there without a reload, and her search without diacritics ("may giat
     loi") finds it; she opens it and sees the earlier e-mail and
-    call on the timeline, replies; the emulator receives exactly that text
+    call on the timeline; the desk is killed (-9) and restarted and she is
+    still signed in (the reloaded page shows the ticket), replies; the
+    emulator receives exactly that text
     for Hoa's Zalo id; Zalo's receipt turns the reply "delivered" on the
     page, live; she solves the ticket and the survey goes out on Zalo
   - the supervisor reassigns another ticket to Minh: Minh's inbox, open in
@@ -121,6 +123,11 @@ class Driver:
         assert self.z.send_status(self.mid, "received").status == 200
         return {}
 
+    def restart_desk(self, _):
+        self.st.kill9("desk")
+        self.st["desk"].start()
+        return {}
+
     def other_ticket(self, _):
         e = post(self.st, "/v1/messages", {"channel": "email",
                                            "customer": {"email": "tuan@example.vn",
@@ -167,8 +174,8 @@ def test_the_desk_in_a_browser(stack):
         assert p.returncode == 0, f"{SCRIPT.name} failed ({p.returncode}):\n{out}\n" + st.log_summary()
         steps = [json.loads(x) for x in lines if x.startswith("{")]
         done = {s.get("done") for s in steps}
-        assert {"live-contact", "search", "history", "delivered", "solved", "reassigned-live",
-                "presence-live", "axe"} <= done, out
+        assert {"live-contact", "search", "history", "restarted", "delivered", "solved",
+                "reassigned-live", "presence-live", "axe"} <= done, out
 
         # The reply reached Zalo once; the survey went out on Zalo after solving.
         survey = wait_requested(st, d.zalo_ticket)
