@@ -426,7 +426,7 @@ instances_banner() {
         "$HOST" "${PORT[analytics-2]}" "$HOST" "${PORT[desk-2]}"
     printf '\n                          (every port +%s; behind a load balancer any instance serves,\n' \
         "$HA_OFFSET"
-    printf '                          but a desk keeps its own sessions: make them sticky)'
+    printf '                          sessions on the desks included: no need to be sticky)'
 }
 
 banner() {

@@ -26,9 +26,14 @@
  * SHA-256, on the loop only) — never as proof that the key stands, since
  * the call it guards is made with the key and refused if it does not.
  *
- * The price: the cookie is a bearer key of the public API, so a stolen
- * cookie can be used on channel-ingest directly (with the session's
- * scopes, until it expires or is revoked), not only through the desk.
+ * Why this way: the session already is that key, with its owner, scopes,
+ * expiry and revocation kept by channel-ingest for every instance; a
+ * session table shared by the desks would be a table the desk reads (it
+ * reads none), and a cookie sealed under a key of the desk's would be a
+ * secret every instance must share and rotate. The price: the cookie is a
+ * bearer key of the public API, so a stolen cookie can be used on
+ * channel-ingest directly (with the session's scopes, until it expires or
+ * is revoked), not only through the desk, whose ticket check it then skips.
  */
 #ifndef DESK_SESSIONS_H
 #define DESK_SESSIONS_H
