@@ -358,6 +358,8 @@ static void signout_work(struct pool_job *j, void *state)
 static void signout_done(struct pool_job *j, bool cancelled)
 {
     struct signout_job *k = (struct signout_job *)j;
+    struct desk_agent who = {.id = "?"};
+    sessions_cached(k->d->sessions, k->key, &who); /* for the log only */
     sessions_forget(k->d->sessions, k->key);
     if (cancelled || !k->revoked) {
         log_warn("POST /signout: 503: the API did not revoke the session's key");
@@ -365,7 +367,7 @@ static void signout_done(struct pool_job *j, bool cancelled)
         http_reply_error(k->r, 503, "unavailable", NULL,
                          "could not sign out: the API did not answer; try again");
     } else {
-        log_info("a session signed out of the desk");
+        log_info("agent %s signed out of the desk", who.id);
         sessions_clear_cookie(k->r);
         char where[64];
         snprintf(where, sizeof where, "/signin?signed_out=1&lang=%s", desk_lang(k->r));
