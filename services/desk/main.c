@@ -10,7 +10,7 @@
  * CAREBUS_DESK_THREADS (workers: calls to the API; default 16),
  * CAREBUS_DESK_STREAMS (workers of the pages' event streams, one per open
  * page; default 128), CAREBUS_SESSION_TTL_S (12 hours: the session
- * cookie's life, as channel-ingest's for the key it carries),
+ * cookie's life when its key's expiry, which it follows, is not told),
  * CAREBUS_TLS_CERT and CAREBUS_TLS_KEY (HTTPS; the cookie is then Secure).
  * The desk keeps no session (sessions.h): it can restart, or run as many
  * instances behind any load balancer, without signing anyone out.

@@ -187,9 +187,10 @@ static void cookie(http_req *r, const char *value, long max_age)
     http_add_header(r, "Set-Cookie", h);
 }
 
-void sessions_set_cookie(const sessions *s, http_req *r, const char *key)
+void sessions_set_cookie(const sessions *s, http_req *r, const char *key, int64_t expires_us)
 {
-    cookie(r, key, s->ttl_s);
+    int64_t left = (expires_us - time_now_us()) / 1000000;
+    cookie(r, key, expires_us && left > 0 && left <= 30L * 86400 ? (long)left : s->ttl_s);
 }
 
 void sessions_clear_cookie(http_req *r)

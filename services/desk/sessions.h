@@ -66,7 +66,7 @@ struct desk_agent {
 
 typedef struct sessions sessions;
 
-/* ttl_s: the cookie's life (the keys' own is channel-ingest's). */
+/* ttl_s: the cookie's life when its key's expiry is unknown. */
 sessions *sessions_new(long ttl_s);
 void sessions_destroy(sessions **ps);
 
@@ -94,8 +94,9 @@ bool sessions_cached(sessions *s, const char *key, struct desk_agent *a);
 void sessions_remember(sessions *s, const char *key, const struct desk_agent *a);
 void sessions_forget(sessions *s, const char *key);
 
-/* Set-Cookie for a new session's key, or one that clears it. */
-void sessions_set_cookie(const sessions *s, http_req *r, const char *key);
+/* Set-Cookie for a new session's key, living until expires_us (its key's
+ * expiry; 0: unknown, ttl_s from now), or one that clears it. */
+void sessions_set_cookie(const sessions *s, http_req *r, const char *key, int64_t expires_us);
 void sessions_clear_cookie(http_req *r);
 
 #endif

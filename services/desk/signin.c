@@ -27,6 +27,7 @@
 #include "log.h"
 #include "password.h"
 #include "session.h"
+#include "timeutil.h"
 #include "upstream.h"
 
 #define LOGIN_MAX 256
@@ -49,8 +50,9 @@ struct signin_job {
     char next[NEXT_MAX];
     enum outcome outcome;
     long retry_after;     /* SIGNIN_LOCKED: channel-ingest's Retry-After */
-    char key[APIKEY_LEN]; /* SIGNIN_OK: the session's key, and who it is */
+    char key[APIKEY_LEN]; /* SIGNIN_OK: the session's key, who it is, */
     struct desk_agent who;
+    int64_t expires_us; /* and when the key expires (0: unknown) */
 };
 
 struct signout_job {
@@ -164,14 +166,17 @@ http_status signin_get(http_req *r, void *arg)
 
 /* --- the check, on a worker ------------------------------------------------ */
 
-/* The key and agent of POST /v1/sessions' answer. */
+/* The key, agent and expiry of POST /v1/sessions' answer. */
 static bool session_fill(struct signin_job *s, const json_t *j)
 {
     const char *key = json_string_value(json_object_get(j, "key"));
+    const char *expires = json_string_value(json_object_get(j, "expires_at"));
     if (!key || strlen(key) >= sizeof s->key ||
         !sessions_agent_read(json_object_get(j, "agent"), &s->who))
         return false;
     snprintf(s->key, sizeof s->key, "%s", key);
+    if (!expires || time_parse_rfc3339(expires, &s->expires_us) != 0)
+        s->expires_us = 0;
     return true;
 }
 
@@ -265,7 +270,7 @@ static void signin_done(struct pool_job *j, bool cancelled)
         char lc[64];
         snprintf(lc, sizeof lc, "desk_lang=%s; Path=/; SameSite=Strict", s->lang);
         http_add_header(s->r, "Set-Cookie", lc);
-        sessions_set_cookie(s->d->sessions, s->r, s->key);
+        sessions_set_cookie(s->d->sessions, s->r, s->key, s->expires_us);
         http_add_header(s->r, "Location", next_ok(s->next) ? s->next : "/");
         http_add_header(s->r, "Cache-Control", "no-store");
         http_reply(s->r, 303, "text/plain; charset=utf-8", "signed in\n", 10);

@@ -23,6 +23,7 @@
 """
 
 import http.client
+import re
 import ssl
 import sys
 import urllib.parse
@@ -73,6 +74,9 @@ def test_sessions_csrf_and_scope(stack):
     r = lan.sign_in("lan@example.vn")
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie, cookie
+    # It lives as long as its key (12 hours from the sign-in).
+    max_age = int(re.search(r"Max-Age=(\d+)", cookie).group(1))
+    assert 12 * 3600 - 120 <= max_age <= 12 * 3600, cookie
     r = lan.request("POST", "/signout", "csrf=a%00b", form)  # no form: 400, still signed in
     assert r.status == 400 and r.json()["error"]["code"] == "invalid", r
     assert lan.request("GET", "/").status == 200
