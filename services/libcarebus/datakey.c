@@ -13,12 +13,9 @@
 #include "datakey.h"
 
 #include <assert.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -28,16 +25,15 @@
 #include "buf.h"
 #include "config.h"
 #include "event.h"
-#include "hex.h"
+#include "gcm.h"
+#include "keyfile.h"
 #include "log.h"
 #include "personal.h"
 
-#define NONCE_LEN 12
-#define TAG_LEN 16
+#define NONCE_LEN GCM_NONCE_LEN
+#define TAG_LEN GCM_TAG_LEN
 #define WRAP_VERSION 1
 #define PREFIX_LEN (sizeof DATAKEY_PREFIX - 1)
-/* A master key file holds 64 hex digits and perhaps a newline. */
-#define MASTER_FILE_MAX 256
 
 struct master_key {
     uint8_t key[DATAKEY_LEN];
@@ -103,73 +99,6 @@ static const struct master_key *ring_find(const uint8_t *id)
     return NULL;
 }
 
-/* 64 hex digits (surrounding white space ignored) into key. */
-static int master_parse(const char *text, size_t n, uint8_t key[DATAKEY_LEN])
-{
-    while (n && (text[0] == ' ' || text[0] == '\n' || text[0] == '\r' || text[0] == '\t'))
-        text++, n--;
-    while (n && (text[n - 1] == ' ' || text[n - 1] == '\n' || text[n - 1] == '\r' ||
-                 text[n - 1] == '\t'))
-        n--;
-    return n == 2 * DATAKEY_LEN && hex_decode(text, n, key, DATAKEY_LEN) == 0 ? 0 : -1;
-}
-
-/* The key in the file at path into key: 0, or -1 with err set. */
-static int master_file_read(const char *path, uint8_t key[DATAKEY_LEN], char *err, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, cap, "could not open \"%s\": %s", path, strerror(errno));
-        return -1;
-    }
-    char b[MASTER_FILE_MAX];
-    size_t n = fread(b, 1, sizeof b, f);
-    fclose(f);
-    int bad = master_parse(b, n, key);
-    OPENSSL_cleanse(b, sizeof b);
-    if (bad)
-        snprintf(err, cap, "\"%s\": expected 64 hex digits (32 bytes)", path);
-    return bad ? -1 : 0;
-}
-
-int datakey_master_file_make(const char *path, char *err, size_t cap)
-{
-    uint8_t key[DATAKEY_LEN];
-    if (access(path, F_OK) == 0) {
-        int rc = master_file_read(path, key, err, cap);
-        OPENSSL_cleanse(key, sizeof key);
-        return rc == 0 ? 0 : -1;
-    }
-    char text[2 * DATAKEY_LEN + 2];
-    if (RAND_bytes(key, DATAKEY_LEN) != 1) {
-        snprintf(err, cap, "RAND_bytes failed");
-        return -1;
-    }
-    hex_encode(key, DATAKEY_LEN, text);
-    OPENSSL_cleanse(key, sizeof key);
-    text[2 * DATAKEY_LEN] = '\n';
-    text[2 * DATAKEY_LEN + 1] = '\0';
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    int rc = -1;
-    if (fd < 0) {
-        snprintf(err, cap, "could not create \"%s\": %s", path, strerror(errno));
-    } else if (write(fd, text, sizeof text - 1) != (ssize_t)(sizeof text - 1) || fsync(fd) != 0) {
-        snprintf(err, cap, "could not write \"%s\": %s", path, strerror(errno));
-        unlink(path);
-    } else {
-        rc = 1;
-    }
-    if (fd >= 0)
-        close(fd);
-    OPENSSL_cleanse(text, sizeof text);
-    return rc;
-}
-
-int datakey_master_file_read(const char *path, uint8_t key[DATAKEY_LEN], char *err, size_t cap)
-{
-    return master_file_read(path, key, err, cap);
-}
-
 /* The old keys' files, comma-separated in list, into the ring. 0 or -1. */
 static int master_read_old(const char *list)
 {
@@ -181,7 +110,7 @@ static int master_read_old(const char *list)
          p = strtok_r(NULL, ",", &save)) {
         uint8_t key[DATAKEY_LEN];
         char err[300];
-        if (master_file_read(p, key, err, sizeof err) != 0) {
+        if (keyfile_read(p, key, err, sizeof err) != 0) {
             log_error("CAREBUS_MASTER_KEYS_OLD: %s", err);
             rc = -1;
         } else if (datakey_master_add_old(key) != 0) {
@@ -197,23 +126,14 @@ static int master_read_old(const char *list)
 static int master_read(void)
 {
     uint8_t key[DATAKEY_LEN];
-    const char *text = config_str("MASTER_KEY", NULL);
-    const char *path = config_str("MASTER_KEY_FILE", NULL);
-    if (text && text[0]) {
-        if (master_parse(text, strlen(text), key) != 0) {
-            log_error("CAREBUS_MASTER_KEY: expected 64 hex digits (32 bytes)");
-            return -1;
-        }
-    } else if (path && path[0]) {
-        char err[300];
-        if (master_file_read(path, key, err, sizeof err) != 0) {
-            log_error("CAREBUS_MASTER_KEY_FILE: %s", err);
-            return -1;
-        }
-    } else if (config_str("MASTER_KEYS_OLD", NULL)) {
+    int rc = keyfile_load("MASTER_KEY", key);
+    if (rc < 0)
+        return -1;
+    if (rc == 0 && config_str("MASTER_KEYS_OLD", NULL)) {
         log_error("CAREBUS_MASTER_KEYS_OLD without a current key (CAREBUS_MASTER_KEY_FILE)");
         return -1;
-    } else {
+    }
+    if (rc == 0) {
         log_warn("no CAREBUS_MASTER_KEY or CAREBUS_MASTER_KEY_FILE: personal data is stored"
                  " unencrypted and erasure cannot make it unreadable in the event log");
         return 0;
@@ -242,36 +162,6 @@ bool datakey_enabled(void)
 bool datakey_is_sealed(const char *s)
 {
     return s && strncmp(s, DATAKEY_PREFIX, PREFIX_LEN) == 0;
-}
-
-/* --- AES-256-GCM ------------------------------------------------------- */
-
-/* ct (n bytes) and tag from pt under key and nonce, with aad. 0 or -1. */
-static int gcm_seal(EVP_CIPHER_CTX *c, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-                    size_t aad_len, const uint8_t *pt, size_t n, uint8_t *ct, uint8_t *tag)
-{
-    int len = 0;
-    if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
-        (aad_len && EVP_EncryptUpdate(c, NULL, &len, aad, (int)aad_len) != 1) ||
-        (n && EVP_EncryptUpdate(c, ct, &len, pt, (int)n) != 1) ||
-        EVP_EncryptFinal_ex(c, ct + (n ? len : 0), &len) != 1 ||
-        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) != 1)
-        return -1;
-    return 0;
-}
-
-/* pt (n bytes) from ct and tag; -1 when the tag does not verify. */
-static int gcm_open(EVP_CIPHER_CTX *c, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-                    size_t aad_len, const uint8_t *ct, size_t n, const uint8_t *tag, uint8_t *pt)
-{
-    int len = 0;
-    if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
-        (aad_len && EVP_DecryptUpdate(c, NULL, &len, aad, (int)aad_len) != 1) ||
-        (n && EVP_DecryptUpdate(c, pt, &len, ct, (int)n) != 1) ||
-        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG_LEN, (void *)tag) != 1 ||
-        EVP_DecryptFinal_ex(c, pt + (n ? len : 0), &len) != 1)
-        return -1;
-    return 0;
 }
 
 /* --- wrapping ---------------------------------------------------------- */

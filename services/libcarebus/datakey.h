@@ -5,9 +5,10 @@
  * AES-256-GCM ciphertext under a fresh random data key; the data key is
  * stored apart (privacy.datakeys, by event id), wrapped by the master key
  * (CAREBUS_MASTER_KEY: 64 hex digits, or CAREBUS_MASTER_KEY_FILE: a file
- * holding them). Deleting a data key row makes the event's personal fields
- * unreadable for ever, without touching the append-only log: readers then
- * see DATAKEY_ERASED in their place ("crypto-shredding").
+ * holding them, read by keyfile.h). Deleting a data key row makes the
+ * event's personal fields unreadable for ever, without touching the
+ * append-only log: readers then see DATAKEY_ERASED in their place
+ * ("crypto-shredding").
  *
  * Rotation: CAREBUS_MASTER_KEYS_OLD names old keys' files (comma-separated);
  * they only unwrap, by the id each wrapped key carries; new keys are wrapped
@@ -50,17 +51,11 @@ void datakey_master_set(const uint8_t *key);
 int datakey_master_add_old(const uint8_t *key);
 /* The id a wrapped key names for master key key. */
 void datakey_master_id(const uint8_t *key, uint8_t id[DATAKEY_MASTER_ID_LEN]);
-/* The key in the master key file at path: 0, or -1 with err set. */
-int datakey_master_file_read(const char *path, uint8_t key[DATAKEY_LEN], char *err, size_t cap);
 /* The data key wrapped (len bytes) of event_id, wrapped anew by the current
  * master key into out: 1; 0 when it is already (out untouched); -1 when no
  * key of the ring opens it (logged). */
 int datakey_rewrap(const char *event_id, const uint8_t *wrapped, size_t len,
                    uint8_t out[DATAKEY_WRAPPED_LEN]);
-/* Makes a master key file at path (64 hex digits, mode 0600) unless one
- * is there already: 1 made, 0 a valid one kept, -1 with err set (an
- * invalid file is never replaced: sealed events may need it). */
-int datakey_master_file_make(const char *path, char *err, size_t cap);
 /* Whether events are sealed: a master key is loaded. */
 bool datakey_enabled(void);
 

@@ -24,6 +24,7 @@
 #include "carebusctl.h"
 #include "datakey.h"
 #include "hex.h"
+#include "keyfile.h"
 #include "log.h"
 
 #define ROTATE_BATCH 500
@@ -36,7 +37,7 @@ int masterkey_make(int argc, char **argv)
         return CTL_USAGE;
     }
     char err[400];
-    int rc = datakey_master_file_make(argv[1], err, sizeof err);
+    int rc = keyfile_make(argv[1], err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "carebusctl: master key: %s\n", err);
         return CTL_FAILED;
@@ -103,8 +104,7 @@ static int rotate_keys(const char *from, const char *to, char old_id[2 * DATAKEY
     uint8_t a[DATAKEY_LEN], b[DATAKEY_LEN], id[DATAKEY_MASTER_ID_LEN];
     char err[400];
     int rc = -1;
-    if (datakey_master_file_read(from, a, err, sizeof err) != 0 ||
-        datakey_master_file_read(to, b, err, sizeof err) != 0) {
+    if (keyfile_read(from, a, err, sizeof err) != 0 || keyfile_read(to, b, err, sizeof err) != 0) {
         fprintf(stderr, "carebusctl: master key: %s\n", err);
     } else if (memcmp(a, b, sizeof a) == 0) {
         fprintf(stderr, "carebusctl: --from and --to hold the same key\n");
