@@ -65,8 +65,9 @@ int desk_open(desk *d);
 void desk_close(desk *d);
 bool desk_ready(void *arg);
 bool desk_guard(http_req *r, const struct http_route *route, void *arg);
-/* The session key the guard let in (DESK_SIGNED routes), borrowed from r. */
-const char *desk_key(http_req *r);
+/* The session key r's cookie carries, opened (sessions_key) into key: true
+ * when it opens (the guard lets DESK_SIGNED routes in only so). */
+bool desk_key(desk *d, http_req *r, char key[APIKEY_LEN]);
 /* Answers r as signed out (a key the API refused, or none): a page
  * redirects to /signin, anything else is 401; a cookie is cleared. */
 void desk_signed_out(http_req *r, bool page);

@@ -11,17 +11,24 @@
  * CAREBUS_DESK_STREAMS (workers of the pages' event streams, one per open
  * page; default 128), CAREBUS_SESSION_TTL_S (12 hours: the session
  * cookie's life when its key's expiry, which it follows, is not told),
- * CAREBUS_TLS_CERT and CAREBUS_TLS_KEY (HTTPS; the cookie is then Secure).
- * The desk keeps no session (sessions.h): it can restart, or run as many
- * instances behind any load balancer, without signing anyone out.
+ * CAREBUS_TLS_CERT and CAREBUS_TLS_KEY (HTTPS; the cookie is then Secure),
+ * CAREBUS_DESK_SECRET or CAREBUS_DESK_SECRET_FILE (the 32-byte key the
+ * cookies are sealed under, 64 hex digits; unset: a random one, warned).
+ * The desk keeps no session (sessions.h): given one secret, it can restart,
+ * or run as many instances behind any load balancer, without signing
+ * anyone out.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "config.h"
 #include "desk.h"
+#include "keyfile.h"
 #include "log.h"
 
 int desk_configure(desk *d)
@@ -50,7 +57,22 @@ int desk_configure(desk *d)
         d->api_url[--n] = '\0';
     if (config_tls(&d->tls_cert, &d->tls_key) != 0)
         return -1;
-    if (!(d->sessions = sessions_new(ttl))) {
+    uint8_t secret[DESK_SECRET_LEN];
+    int has = keyfile_load("DESK_SECRET", secret);
+    if (has < 0)
+        return -1;
+    if (has == 0) {
+        if (RAND_bytes(secret, sizeof secret) != 1) {
+            log_error("desk: RAND_bytes failed");
+            return -1;
+        }
+        log_warn("no CAREBUS_DESK_SECRET or CAREBUS_DESK_SECRET_FILE: the session cookies are"
+                 " sealed under a random secret of this process, so every session ends when"
+                 " the desk restarts and no other desk instance accepts them");
+    }
+    d->sessions = sessions_new(ttl, secret);
+    OPENSSL_cleanse(secret, sizeof secret);
+    if (!d->sessions) {
         log_error("desk: out of memory");
         return -1;
     }
@@ -96,15 +118,15 @@ bool desk_ready(void *arg)
     return d->pool && d->streams && db_up(d->svc->db);
 }
 
-const char *desk_key(http_req *r)
+bool desk_key(desk *d, http_req *r, char key[APIKEY_LEN])
 {
-    return sessions_key(r);
+    return sessions_key(d->sessions, r, key);
 }
 
 void desk_signed_out(http_req *r, bool page)
 {
     if (http_cookie(r, DESK_COOKIE))
-        sessions_clear_cookie(r); /* expired, revoked, or not a key */
+        sessions_clear_cookie(r); /* expired, revoked, or does not open */
     http_add_header(r, "Cache-Control", "no-store");
     if (!page) {
         http_reply_error(r, 401, "unauthorized", NULL, "sign in first");
@@ -117,14 +139,18 @@ void desk_signed_out(http_req *r, bool page)
     http_reply(r, 303, "text/plain; charset=utf-8", "sign in first\n", 14);
 }
 
-/* Lets through a cookie shaped like a session's key; whether the key still
- * stands is the API's to say, on the call the handler makes with it. */
+/* Lets through a cookie that opens under the desk's secret; whether the
+ * key inside still stands is the API's to say, on the call the handler
+ * makes with it. */
 bool desk_guard(http_req *r, const struct http_route *route, void *arg)
 {
-    (void)arg;
+    desk *d = arg;
     if (route->access & SCOPE_PUBLIC)
         return true;
-    if (sessions_key(r))
+    char key[APIKEY_LEN];
+    bool ok = desk_key(d, r, key);
+    OPENSSL_cleanse(key, sizeof key);
+    if (ok)
         return true;
     desk_signed_out(r, route->access & DESK_PAGE);
     return false;

@@ -95,7 +95,11 @@ http_status pages_app(http_req *r, void *arg)
     p->j.done = page_done;
     p->d = d;
     p->r = r;
-    snprintf(p->key, sizeof p->key, "%s", desk_key(r));
+    if (!desk_key(d, r, p->key)) { /* the guard opened it: never */
+        free(p);
+        desk_signed_out(r, true);
+        return HTTP_DONE;
+    }
     if (pool_submit(d->pool, &p->j) != 0) {
         free(p);
         http_reply_error(r, 503, "unavailable", NULL, "the desk is shutting down");

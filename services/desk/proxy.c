@@ -13,7 +13,6 @@
  * that check takes from a copy a few seconds old (sessions_cached), else
  * from GET /v1/sessions/current first.
  */
-#include <assert.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -130,12 +129,16 @@ static void proxy_done(struct pool_job *j, bool cancelled)
 http_status proxy_any(http_req *r, void *arg)
 {
     desk *d = arg;
-    const char *key = desk_key(r);
-    assert(key); /* the guard let only session keys in */
+    char key[APIKEY_LEN];
+    if (!desk_key(d, r, key)) { /* the guard opened it: never */
+        desk_signed_out(r, false);
+        return HTTP_DONE;
+    }
     const char *method = http_method(r);
     bool write = strcmp(method, "GET") != 0;
     if (write &&
         (!session_same_origin(r) || !sessions_csrf_ok(key, http_header(r, "X-CSRF-Token")))) {
+        OPENSSL_cleanse(key, sizeof key);
         log_info("%s %s: 403: no valid CSRF token or another origin", method, http_path(r));
         http_reply_error(r, 403, "forbidden", NULL, "missing or wrong CSRF token");
         return HTTP_DONE;
@@ -143,6 +146,7 @@ http_status proxy_any(http_req *r, void *arg)
     /* An id is one path segment: nothing that could name another route. */
     const char *id = http_param(r, "id");
     if (id && (!*id || strpbrk(id, "/?#%\\") || strstr(id, ".."))) {
+        OPENSSL_cleanse(key, sizeof key);
         http_reply_error(r, 400, "invalid_field", "id", "not an id");
         return HTTP_DONE;
     }
@@ -150,11 +154,13 @@ http_status proxy_any(http_req *r, void *arg)
     const char *q = http_raw_query(r);
     struct proxy_job *p = calloc(1, sizeof *p);
     if (!p) {
+        OPENSSL_cleanse(key, sizeof key);
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return HTTP_DONE;
     }
     int n = snprintf(p->path, sizeof p->path, "%s%s%s", path, *q ? "?" : "", q);
     if (n < 0 || (size_t)n >= sizeof p->path) {
+        OPENSSL_cleanse(key, sizeof key);
         free(p);
         http_reply_error(r, 414, "uri_too_long", NULL, "the request's URL is too long");
         return HTTP_DONE;
@@ -168,6 +174,7 @@ http_status proxy_any(http_req *r, void *arg)
     size_t len = 0;
     const char *body = write ? http_body(r, &len) : NULL;
     if (body && !(p->body = malloc(len + 1))) {
+        OPENSSL_cleanse(key, sizeof key);
         free(p);
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return HTTP_DONE;
@@ -184,6 +191,7 @@ http_status proxy_any(http_req *r, void *arg)
     p->a.body = (buf)BUF_INIT;
     snprintf(p->method, sizeof p->method, "%s", method);
     snprintf(p->key, sizeof p->key, "%s", key);
+    OPENSSL_cleanse(key, sizeof key);
     if (pool_submit(d->pool, &p->j) != 0) {
         free(p->body);
         OPENSSL_cleanse(p->key, sizeof p->key);

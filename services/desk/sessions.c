@@ -1,5 +1,11 @@
-/* sessions.c — the session's key in its cookie, its CSRF token, who it is
- * (asked of the API), and a short-lived copy of that.
+/* sessions.c — the session's key sealed in its cookie, its CSRF token, who
+ * it is (asked of the API), and a short-lived copy of that.
+ *
+ * The seal: AES-256-GCM (gcm.h) under the desk's secret, a random nonce per
+ * cookie (a key is sealed once a sign-in: 2^32 cookies under one secret is
+ * far beyond a desk's life), DESK_SEAL_AAD as additional data. Opening
+ * takes exactly the length a sealed key has, so nothing of another length
+ * is decoded.
  *
  * The copies: DESK_CACHED_MAX slots, found by the key's SHA-256 (the key
  * itself is not kept), each used for DESK_CACHED_S seconds; a new one takes
@@ -9,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +29,9 @@
 /* What the CSRF token is the HMAC of (a new label: every token changes). */
 #define CSRF_LABEL "carebus-desk csrf 1"
 #define FETCH_TIMEOUT_S 10
+#define KEY_CHARS (APIKEY_LEN - 1)
+#define PREFIX_LEN (sizeof DESK_SEAL_PREFIX - 1)
+#define SEALED_BYTES (GCM_NONCE_LEN + KEY_CHARS + GCM_TAG_LEN)
 
 struct cached {
     unsigned char hash[32]; /* the key's SHA-256 */
@@ -31,14 +41,17 @@ struct cached {
 
 struct sessions {
     long ttl_s;
+    uint8_t secret[DESK_SECRET_LEN];
     struct cached slots[DESK_CACHED_MAX];
 };
 
-sessions *sessions_new(long ttl_s)
+sessions *sessions_new(long ttl_s, const uint8_t secret[DESK_SECRET_LEN])
 {
     sessions *s = calloc(1, sizeof *s);
-    if (s)
+    if (s) {
         s->ttl_s = ttl_s;
+        memcpy(s->secret, secret, DESK_SECRET_LEN);
+    }
     return s;
 }
 
@@ -46,6 +59,7 @@ void sessions_destroy(sessions **ps)
 {
     if (!*ps)
         return;
+    OPENSSL_cleanse(*ps, sizeof **ps);
     free(*ps);
     *ps = NULL;
 }
@@ -62,10 +76,50 @@ static bool key_shaped(const char *k)
     return true;
 }
 
-const char *sessions_key(http_req *r)
+int sessions_seal(const sessions *s, const char *key, char out[DESK_SEALED_MAX])
 {
-    const char *k = http_cookie(r, DESK_COOKIE);
-    return key_shaped(k) ? k : NULL;
+    if (!key_shaped(key))
+        return -1;
+    uint8_t b[SEALED_BYTES];
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int rc = -1;
+    if (c && RAND_bytes(b, GCM_NONCE_LEN) == 1 &&
+        gcm_seal(c, s->secret, b, (const uint8_t *)DESK_SEAL_AAD, sizeof DESK_SEAL_AAD - 1,
+                 (const uint8_t *)key, KEY_CHARS, b + GCM_NONCE_LEN,
+                 b + GCM_NONCE_LEN + KEY_CHARS) == 0) {
+        memcpy(out, DESK_SEAL_PREFIX, PREFIX_LEN);
+        base64url_encode(b, sizeof b, out + PREFIX_LEN);
+        rc = 0;
+    }
+    EVP_CIPHER_CTX_free(c);
+    return rc;
+}
+
+bool sessions_open(const sessions *s, const char *value, char key[APIKEY_LEN])
+{
+    memset(key, 0, APIKEY_LEN);
+    if (!value || strncmp(value, DESK_SEAL_PREFIX, PREFIX_LEN) != 0 ||
+        strlen(value + PREFIX_LEN) != BASE64URL_LEN(SEALED_BYTES))
+        return false;
+    uint8_t b[SEALED_BYTES];
+    if (base64url_decode(value + PREFIX_LEN, BASE64URL_LEN(SEALED_BYTES), b, sizeof b) !=
+        (int)sizeof b)
+        return false;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    bool ok = c && gcm_open(c, s->secret, b, (const uint8_t *)DESK_SEAL_AAD,
+                            sizeof DESK_SEAL_AAD - 1, b + GCM_NONCE_LEN, KEY_CHARS,
+                            b + GCM_NONCE_LEN + KEY_CHARS, (uint8_t *)key) == 0;
+    EVP_CIPHER_CTX_free(c);
+    key[KEY_CHARS] = '\0';
+    ok = ok && key_shaped(key);
+    if (!ok)
+        OPENSSL_cleanse(key, APIKEY_LEN);
+    return ok;
+}
+
+bool sessions_key(const sessions *s, http_req *r, char key[APIKEY_LEN])
+{
+    return sessions_open(s, http_cookie(r, DESK_COOKIE), key);
 }
 
 void sessions_csrf(const char *key, char out[DESK_CSRF_LEN])
@@ -187,10 +241,14 @@ static void cookie(http_req *r, const char *value, long max_age)
     http_add_header(r, "Set-Cookie", h);
 }
 
-void sessions_set_cookie(const sessions *s, http_req *r, const char *key, int64_t expires_us)
+int sessions_set_cookie(const sessions *s, http_req *r, const char *key, int64_t expires_us)
 {
+    char sealed[DESK_SEALED_MAX];
+    if (sessions_seal(s, key, sealed) != 0)
+        return -1;
     int64_t left = (expires_us - time_now_us()) / 1000000;
-    cookie(r, key, expires_us && left > 0 && left <= 30L * 86400 ? (long)left : s->ttl_s);
+    cookie(r, sealed, expires_us && left > 0 && left <= 30L * 86400 ? (long)left : s->ttl_s);
+    return 0;
 }
 
 void sessions_clear_cookie(http_req *r)

@@ -1,17 +1,30 @@
-/* sessions.h — the desk's sessions: the session's API key in a cookie, so
- * that every desk instance serves every session and a restart ends none.
+/* sessions.h — the desk's sessions: the session's API key, sealed, in a
+ * cookie, so that every desk instance serves every session and a restart
+ * ends none.
  *
  * A session IS the API key channel-ingest's POST /v1/sessions made for the
  * agent (bound to them, scoped by role, expiring after
  * CAREBUS_SESSION_TTL_S, revoked by DELETE /v1/sessions/current). The
  * cookie DESK_COOKIE — HttpOnly, SameSite=Strict, Secure over TLS, Path=/ —
- * carries that key, and the desk forwards the browser's calls with it:
- * channel-ingest decides whether it still stands. A key it refuses
- * (expired, revoked: 401) is answered as signed out and the cookie cleared.
- * The desk keeps no session and holds no secret of its own: any instance,
- * restarted or not, behind any load balancer, serves any session, and
- * signing out (the key revoked through the API) makes every copy of the
- * cookie refused by every instance.
+ * carries that key sealed under the desk's secret: DESK_SEAL_PREFIX and the
+ * base64url of a random 12-byte nonce, the AES-256-GCM ciphertext of the
+ * key and its tag (additional data: a fixed label naming the format). The
+ * agent, who can read their own cookie, holds no key of the API: the desk
+ * alone opens it, and forwards the browser's calls with the key, so its
+ * own rules (proxy.c: an agent opens only their tickets and their teams')
+ * cannot be gone around by calling channel-ingest directly. A cookie that
+ * does not open (another secret, a byte changed, a plain key of an older
+ * desk) is no session: answered as signed out, the cookie cleared. Whether
+ * the key inside still stands is channel-ingest's to say: a key it refuses
+ * (expired, revoked: 401) is answered the same way.
+ *
+ * The secret: 32 bytes, CAREBUS_DESK_SECRET (64 hex digits) or the file
+ * CAREBUS_DESK_SECRET_FILE names (keyfile.h); every desk instance given the
+ * same one serves every session, and a restart ends none (`make run` makes
+ * var/desk.key once). Without one the desk makes a random secret in its
+ * memory (a warning is logged): its sessions end when it restarts and no
+ * other instance can open its cookies. Signing out revokes the key through
+ * the API, so every copy of the cookie is refused by every instance.
  *
  * The CSRF token is derived from the key: HMAC-SHA256 under the key of a
  * fixed label, in hex. Every instance computes the same one; the page gets
@@ -29,11 +42,9 @@
  * Why this way: the session already is that key, with its owner, scopes,
  * expiry and revocation kept by channel-ingest for every instance; a
  * session table shared by the desks would be a table the desk reads (it
- * reads none), and a cookie sealed under a key of the desk's would be a
- * secret every instance must share and rotate. The price: the cookie is a
- * bearer key of the public API, so a stolen cookie can be used on
- * channel-ingest directly (with the session's scopes, until it expires or
- * is revoked), not only through the desk, whose ticket check it then skips.
+ * reads none). The price: the desks share one secret (rotating it signs
+ * everyone out), and a stolen cookie is a session on the desk — with the
+ * agent's rules — until it expires or is revoked.
  */
 #ifndef DESK_SESSIONS_H
 #define DESK_SESSIONS_H
@@ -44,10 +55,19 @@
 #include <stdint.h>
 
 #include "apikey.h"
+#include "base64url.h"
+#include "gcm.h"
 #include "http.h"
 #include "pool.h"
 
 #define DESK_COOKIE "carebus_desk"
+/* The sealed cookie's format, named by its prefix and its additional data. */
+#define DESK_SEAL_PREFIX "v1."
+#define DESK_SEAL_AAD "carebus-desk session 1"
+#define DESK_SECRET_LEN 32
+/* The prefix, base64url(nonce, the sealed key, tag), NUL. */
+#define DESK_SEALED_MAX                                                                            \
+    (sizeof DESK_SEAL_PREFIX - 1 + BASE64URL_LEN(GCM_NONCE_LEN + APIKEY_LEN - 1 + GCM_TAG_LEN) + 1)
 #define DESK_CSRF_LEN 65 /* 64 hex digits, NUL */
 #define DESK_AGENT_MAX 129
 #define DESK_NAME_MAX 256
@@ -66,13 +86,20 @@ struct desk_agent {
 
 typedef struct sessions sessions;
 
-/* ttl_s: the cookie's life when its key's expiry is unknown. */
-sessions *sessions_new(long ttl_s);
+/* ttl_s: the cookie's life when its key's expiry is unknown; secret: the
+ * cookies' sealing key (copied; wiped by sessions_destroy). */
+sessions *sessions_new(long ttl_s, const uint8_t secret[DESK_SECRET_LEN]);
 void sessions_destroy(sessions **ps);
 
-/* The key r's cookie carries, when it has a session key's shape, else NULL
- * (borrowed from r). */
-const char *sessions_key(http_req *r);
+/* key (a session key's shape) sealed into out, under a fresh nonce: 0, or
+ * -1 when key has not that shape or OpenSSL failed. */
+int sessions_seal(const sessions *s, const char *key, char out[DESK_SEALED_MAX]);
+/* The key sealed in value into key: true when value opens under s's secret
+ * (format, tag) and holds a session key's shape; else false, key wiped. */
+bool sessions_open(const sessions *s, const char *value, char key[APIKEY_LEN]);
+/* The key r's cookie carries, opened into key: sessions_open's answer
+ * (false without a cookie). */
+bool sessions_key(const sessions *s, http_req *r, char key[APIKEY_LEN]);
 
 /* key's CSRF token; true when token is it (constant time). */
 void sessions_csrf(const char *key, char out[DESK_CSRF_LEN]);
@@ -94,9 +121,10 @@ bool sessions_cached(sessions *s, const char *key, struct desk_agent *a);
 void sessions_remember(sessions *s, const char *key, const struct desk_agent *a);
 void sessions_forget(sessions *s, const char *key);
 
-/* Set-Cookie for a new session's key, living until expires_us (its key's
- * expiry; 0: unknown, ttl_s from now), or one that clears it. */
-void sessions_set_cookie(const sessions *s, http_req *r, const char *key, int64_t expires_us);
+/* Set-Cookie for a new session's key, sealed, living until expires_us (its
+ * key's expiry; 0: unknown, ttl_s from now): 0, or -1 when it could not be
+ * sealed (no header added). sessions_clear_cookie: one that clears it. */
+int sessions_set_cookie(const sessions *s, http_req *r, const char *key, int64_t expires_us);
 void sessions_clear_cookie(http_req *r);
 
 #endif

@@ -265,12 +265,17 @@ static void signin_done(struct pool_job *j, bool cancelled)
         http_add_header(s->r, "Retry-After", after);
         signin_page(s->r, 429, s->lang, s->next, L[L_LOCKED], NULL);
     } else {
-        log_info("agent %s signed in to the desk", s->who.id);
-        sessions_remember(s->d->sessions, s->key, &s->who);
         char lc[64];
         snprintf(lc, sizeof lc, "desk_lang=%s; Path=/; SameSite=Strict", s->lang);
         http_add_header(s->r, "Set-Cookie", lc);
-        sessions_set_cookie(s->d->sessions, s->r, s->key, s->expires_us);
+        if (sessions_set_cookie(s->d->sessions, s->r, s->key, s->expires_us) != 0) {
+            log_error("POST /signin: agent %s: the session's key could not be sealed", s->who.id);
+            http_reply_error(s->r, 500, "internal", NULL, "could not seal the session");
+            signin_job_free(s);
+            return;
+        }
+        log_info("agent %s signed in to the desk", s->who.id);
+        sessions_remember(s->d->sessions, s->key, &s->who);
         http_add_header(s->r, "Location", next_ok(s->next) ? s->next : "/");
         http_add_header(s->r, "Cache-Control", "no-store");
         http_reply(s->r, 303, "text/plain; charset=utf-8", "signed in\n", 10);
@@ -390,11 +395,13 @@ http_status signout_post(http_req *r, void *arg)
     struct form f = {0};
     if (session_form(r, &f) != 0)
         return HTTP_DONE;
-    const char *key = desk_key(r);
+    char key[APIKEY_LEN];
+    bool signed_in = desk_key(d, r, key);
     const char *token = form_get(&f, "csrf");
     if (!token)
         token = http_header(r, "X-CSRF-Token");
-    if (!key || !session_same_origin(r) || !sessions_csrf_ok(key, token)) {
+    if (!signed_in || !session_same_origin(r) || !sessions_csrf_ok(key, token)) {
+        OPENSSL_cleanse(key, sizeof key);
         log_info("POST /signout: 403: no valid CSRF token or another origin");
         http_reply_error(r, 403, "forbidden", NULL, "missing or wrong CSRF token");
         form_release(&f);
@@ -403,6 +410,7 @@ http_status signout_post(http_req *r, void *arg)
     form_release(&f);
     struct signout_job *k = calloc(1, sizeof *k);
     if (!k) {
+        OPENSSL_cleanse(key, sizeof key);
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return HTTP_DONE;
     }
@@ -411,6 +419,7 @@ http_status signout_post(http_req *r, void *arg)
     k->d = d;
     k->r = r;
     snprintf(k->key, sizeof k->key, "%s", key);
+    OPENSSL_cleanse(key, sizeof key);
     if (pool_submit(d->pool, &k->j) != 0) {
         OPENSSL_cleanse(k->key, sizeof k->key);
         free(k);

@@ -172,7 +172,11 @@ http_status stream_get(http_req *r, void *arg)
     s->j.done = stream_done;
     s->d = d;
     s->r = r;
-    snprintf(s->key, sizeof s->key, "%s", desk_key(r));
+    if (!desk_key(d, r, s->key)) { /* the guard opened it: never */
+        free(s);
+        desk_signed_out(r, false);
+        return HTTP_DONE;
+    }
     snprintf(s->after, sizeof s->after, "%s", after);
     /* A first request with a known head answers it once the key is
      * checked (the page's first call may come from a revoked cookie). */

@@ -36,6 +36,8 @@ What is subtle:
   * Personal data in the log is sealed when a stack is made with
     master_key=True (or CAREBUS_TEST_MASTER_KEY=1 runs every stack so): a
     random master key in the stack's log folder (CAREBUS_MASTER_KEY_FILE).
+  * The desks of a stack share a random secret in its log folder
+    (CAREBUS_DESK_SECRET_FILE): their session cookies open on any of them.
 """
 
 import http.client
@@ -707,6 +709,11 @@ class Stack:
         if BUS_CURVE if curve is None else curve:
             self.bus_keys = self.log_dir / "bus-keys"
             self.carebusctl("bus", "keys", "--dir", str(self.bus_keys))
+        # The desk's secret, one file for every desk of the stack (as make
+        # run gives its desks), so that its instances share their sessions.
+        self.desk_secret = self.log_dir / "desk.key"
+        self.desk_secret.write_text(os.urandom(32).hex() + "\n")
+        self.desk_secret.chmod(0o600)
         self.master_key = None  # the master key file, with sealing on
         if MASTER_KEY if master_key is None else master_key:
             self.master_key = self.log_dir / "master.key"
@@ -740,6 +747,8 @@ class Stack:
             env["CAREBUS_BUS_CURVE_DIR"] = str(self.bus_keys)
         if getattr(self, "master_key", None):
             env["CAREBUS_MASTER_KEY_FILE"] = str(self.master_key)
+        if name.startswith("desk") and getattr(self, "desk_secret", None):
+            env["CAREBUS_DESK_SECRET_FILE"] = str(self.desk_secret)
         for svc, (_, port_var, bus_var) in SERVICES.items():
             env[port_var] = str(self.ports[svc])
             if bus_var:

@@ -17,6 +17,12 @@
   i. two desk instances on one channel-ingest, no sticky balancer: a
      session made on one reads and writes (CSRF) on the other, with the
      agent's scope; signed out on one, its cookie is refused by both
+  j. the cookie holds the key sealed under the desk's secret: no key in
+     it, refused as a Bearer key by channel-ingest (401); one character
+     changed, or a plain key (an older desk's cookie), is signed out; a
+     desk with another secret refuses the cookies of the first, and the
+     first its; without a secret the desk warns and a restart signs out,
+     and a bad one stops it
   g. over TLS (CAREBUS_TLS_CERT, _KEY) the cookie is also Secure
   h. a login locked out by channel-ingest (too many failures in a row) is
      told so (429, Retry-After), not "wrong credentials"
@@ -202,6 +208,107 @@ def test_two_desks_share_sessions(stack):
         assert copy.api("GET", "/v1/queues").status == 401, copy.url
         assert copy.api("POST", f"/v1/tickets/{mine}/replies", reply).status == 401, copy.url
         assert copy.request("GET", "/events").status == 401, copy.url
+
+
+def signed_out(client, ticket):
+    """The client's cookie is no session: the page goes to /signin, the API
+    and the stream answer 401, and the cookie is cleared."""
+    r = client.request("GET", "/")
+    assert r.status == 303 and r.headers["location"].startswith("/signin"), r
+    assert "carebus_desk=;" in r.headers["set-cookie"], r
+    r = client.api("GET", f"/v1/tickets/{ticket}")
+    assert r.status == 401 and "carebus_desk=;" in r.headers["set-cookie"], r
+    assert client.request("GET", "/events").status == 401
+
+
+def test_the_cookie_is_sealed(stack):
+    st = desk_stack(stack)
+    other_secret = "ab" * 32
+    st.add_instance("desk").start(extra_env={"CAREBUS_DESK_SECRET": other_secret})
+    save_agent(st, "lan", "Nguyễn Thị Lan", ["complaints"])
+    mine = contact(st, "z-1", "Khiếu nại về hoá đơn")
+    other = contact(st, "z-2", "Máy không lên nguồn")
+    post(st, f"/v1/tickets/{mine}/assign", {"team": "complaints"})
+    post(st, f"/v1/tickets/{other}/assign", {"team": "technical"})
+    lan = DeskClient(st)
+    lan.sign_in("lan")
+    value = lan.cookie.split("=", 1)[1]
+    assert value.startswith("v1.") and len(value) == 102, value
+
+    # A. The agent reads her cookie: no key of the API is in it, and it is
+    # not one: channel-ingest refuses it, whole or any part of it, so the
+    # desk's rule (not another team's ticket) cannot be gone around.
+    assert not re.search(r"cb_[A-Za-z0-9_-]{43}", value), value
+    for bearer in (value, value[3:], "cb_" + value[3:46]):
+        for path in ("/v1/sessions/current", f"/v1/tickets/{other}", "/v1/queues"):
+            r = h.http_request(st.api_url + path, "GET", None,
+                               {"Authorization": f"Bearer {bearer}"})
+            assert r.status == 401, (bearer, path, r)
+    assert lan.api("GET", f"/v1/tickets/{other}").status == 403
+    assert lan.api("GET", f"/v1/tickets/{mine}").status == 200
+    # Each sign-in seals afresh (a random nonce).
+    again = DeskClient(st)
+    again.sign_in("lan")
+    assert again.cookie != lan.cookie and again.csrf != lan.csrf
+
+    # B. A cookie changed by one character is no session, wherever the
+    # change falls (nonce, sealed key, tag); nor is a plain key, as an
+    # older desk's cookie was (here a real one, good on channel-ingest).
+    thief = DeskClient(st)
+    thief.csrf = lan.csrf
+    for i in (3, 20, 60, len(value) - 2):
+        thief.cookie = "carebus_desk=" + value[:i] + ("A" if value[i] != "A" else "B") + \
+            value[i + 1:]
+        signed_out(thief, mine)
+    plain = h.http_request(st.api_url + "/v1/sessions", "POST",
+                           {"agent": "lan", "password": PASSWORD}, timeout=30)
+    assert plain.status == 201, plain
+    key = plain.json()["key"]
+    assert h.http_request(st.api_url + "/v1/sessions/current", "GET", None,
+                          {"Authorization": f"Bearer {key}"}).status == 200
+    thief.cookie = f"carebus_desk={key}"
+    signed_out(thief, mine)
+    # The true cookie still works: nothing above signed Lan out.
+    assert lan.api("GET", f"/v1/tickets/{mine}").status == 200
+
+    # C. A desk with another secret: each refuses the other's cookies (a
+    # cookie sealed under another secret is no session), and serves its own.
+    two = DeskClient(st, "desk2")
+    two.sign_in("lan")
+    assert two.api("GET", f"/v1/tickets/{mine}").status == 200
+    assert two.api("GET", f"/v1/tickets/{other}").status == 403
+    signed_out(lan.on(st, "desk2"), mine)
+    signed_out(two.on(st, "desk"), mine)
+    assert lan.api("GET", f"/v1/tickets/{mine}").status == 200
+    assert two.api("GET", f"/v1/tickets/{mine}").status == 200
+
+
+def test_without_a_secret_sessions_end_with_the_desk(stack):
+    st = stack()
+    st["ingest"].start(wait_ready=False, extra_env=FAST_HASH)
+    st["router"].start(wait_ready=False)
+    st["desk"].start(wait_ready=False, extra_env={"CAREBUS_DESK_SECRET_FILE": ""})
+    for name in ("ingest", "router", "desk"):
+        st[name].wait_ready()
+    assert "no CAREBUS_DESK_SECRET or CAREBUS_DESK_SECRET_FILE" in st["desk"].all_logs()
+    save_agent(st, "lan", "Nguyễn Thị Lan", ["complaints"])
+    mine = contact(st, "z-1", "Khiếu nại về hoá đơn")
+    lan = DeskClient(st)
+    lan.sign_in("lan")
+    assert lan.api("GET", "/v1/queues").status == 200
+    st.kill9("desk")
+    st["desk"].start(extra_env={"CAREBUS_DESK_SECRET_FILE": ""})
+    signed_out(lan, mine)
+    # A bad secret stops the desk rather than sealing under a weak one.
+    st.kill9("desk")
+    desk = st["desk"]
+    desk.start(wait_ready=False, extra_env={"CAREBUS_DESK_SECRET": "not hex"})
+    h.wait_until("the desk to refuse a bad CAREBUS_DESK_SECRET", lambda: not desk.running(),
+                 h.scaled(20))
+    assert desk.proc.returncode == 1
+    assert "CAREBUS_DESK_SECRET: expected 64 hex digits" in desk.log_text(), desk.log_tail()
+    desk.runs[-1]["end"] = "expected-exit"  # not a crash: asked to fail
+    desk.runs[-1]["checked"] = True
 
 
 def test_over_tls_the_cookie_is_secure(stack):

@@ -1,6 +1,11 @@
-/* test_sessions.c — sessions.c: the session's CSRF token, the agent read
- * from the API's answer, and the bounded copies of who a key is.
+/* test_sessions.c — sessions.c: the session's key sealed in its cookie,
+ * its CSRF token, the agent read from the API's answer, and the bounded
+ * copies of who a key is.
  *
+ * A sealed key opens under the same secret only (another desk's does not),
+ * never shows the key, differs each time (a fresh nonce), and any byte
+ * changed, cut or added, the old plain key, another prefix, or something
+ * not a key's shape sealed, is refused with the output wiped.
  * The CSRF token is the same for a key wherever it is computed (a fixed
  * vector: HMAC-SHA256 under the key of the label), another key's differs,
  * and the check is exact; an agent object is read with its defaults; a
@@ -23,6 +28,69 @@
 static void key_of(int i, char out[APIKEY_LEN])
 {
     snprintf(out, APIKEY_LEN, "cb_%043d", i);
+}
+
+static const uint8_t SECRET[DESK_SECRET_LEN] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                                12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                                23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+
+static void test_seal(void **state)
+{
+    (void)state;
+    sessions *s = sessions_new(3600, SECRET);
+    uint8_t other_secret[DESK_SECRET_LEN];
+    memcpy(other_secret, SECRET, sizeof other_secret);
+    other_secret[31] ^= 1;
+    sessions *other = sessions_new(3600, other_secret);
+    char k[APIKEY_LEN], got[APIKEY_LEN], sealed[DESK_SEALED_MAX], again[DESK_SEALED_MAX];
+    key_of(7, k);
+    assert_int_equal(sessions_seal(s, k, sealed), 0);
+    assert_int_equal(strlen(sealed), DESK_SEALED_MAX - 1);
+    assert_int_equal(strncmp(sealed, DESK_SEAL_PREFIX, strlen(DESK_SEAL_PREFIX)), 0);
+    assert_null(strstr(sealed, k));
+    assert_null(strstr(sealed, k + 3));
+    /* Round trip, on any sessions with the same secret. */
+    assert_true(sessions_open(s, sealed, got));
+    assert_string_equal(got, k);
+    sessions *twin = sessions_new(60, SECRET);
+    assert_true(sessions_open(twin, sealed, got));
+    assert_string_equal(got, k);
+    sessions_destroy(&twin);
+    /* A fresh nonce each time: another cookie, the same key. */
+    assert_int_equal(sessions_seal(s, k, again), 0);
+    assert_string_not_equal(sealed, again);
+    assert_true(sessions_open(s, again, got));
+    assert_string_equal(got, k);
+    /* Another secret. */
+    assert_false(sessions_open(other, sealed, got));
+    assert_int_equal(got[0], 0);
+    /* Every character changed, one at a time (prefix, nonce, text, tag). */
+    char t[DESK_SEALED_MAX];
+    for (size_t i = 0; i < DESK_SEALED_MAX - 1; i++) {
+        memcpy(t, sealed, sizeof t);
+        t[i] = t[i] == 'A' ? 'B' : 'A';
+        assert_false(sessions_open(s, t, got));
+        assert_int_equal(got[0], 0);
+    }
+    /* Cut, lengthened, empty, absent, the old plain key. */
+    memcpy(t, sealed, sizeof t);
+    for (size_t n = 0; n < DESK_SEALED_MAX - 1; n++) {
+        t[n] = '\0';
+        assert_false(sessions_open(s, t, got));
+        t[n] = sealed[n];
+    }
+    char longer[DESK_SEALED_MAX + 4];
+    snprintf(longer, sizeof longer, "%sAAAA", sealed);
+    assert_false(sessions_open(s, longer, got));
+    assert_false(sessions_open(s, "", got));
+    assert_false(sessions_open(s, NULL, got));
+    assert_false(sessions_open(s, k, got));
+    /* Only a session key's shape is sealed. */
+    assert_int_equal(sessions_seal(s, "cb_short", sealed), -1);
+    assert_int_equal(sessions_seal(s, "xx_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", sealed),
+                     -1);
+    sessions_destroy(&other);
+    sessions_destroy(&s);
 }
 
 static void test_csrf(void **state)
@@ -76,7 +144,7 @@ static void test_agent_read(void **state)
 static void test_copies(void **state)
 {
     (void)state;
-    sessions *s = sessions_new(3600);
+    sessions *s = sessions_new(3600, SECRET);
     assert_non_null(s);
     char k1[APIKEY_LEN], k2[APIKEY_LEN];
     key_of(1, k1);
@@ -102,7 +170,7 @@ static void test_copies(void **state)
 static void test_bounded(void **state)
 {
     (void)state;
-    sessions *s = sessions_new(3600);
+    sessions *s = sessions_new(3600, SECRET);
     char k[APIKEY_LEN];
     struct desk_agent a = {.id = "many", .role = "agent", .teams = "[]"}, got;
     for (int i = 0; i < DESK_CACHED_MAX; i++) {
@@ -129,9 +197,8 @@ static void test_bounded(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csrf),
-        cmocka_unit_test(test_agent_read),
-        cmocka_unit_test(test_copies),
+        cmocka_unit_test(test_seal),       cmocka_unit_test(test_csrf),
+        cmocka_unit_test(test_agent_read), cmocka_unit_test(test_copies),
         cmocka_unit_test(test_bounded),
     };
     if (argc > 1)
