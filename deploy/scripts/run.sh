@@ -20,6 +20,9 @@
 # Personal data in the event log is sealed as in compose: carebusctl makes
 # the master key once into var/master.key, unless CAREBUS_MASTER_KEY(_FILE)
 # is set; losing that file makes every sealed field unreadable.
+# The desk's session cookies are sealed under var/desk.key, made once the
+# same way unless CAREBUS_DESK_SECRET(_FILE) is set: every desk instance
+# (HA=1) gets the same, so a restart or another instance signs nobody out.
 #
 # CAREBUS_HA=1 (`make run HA=1`) adds a synchronous standby in var/pg-standby
 # (pg-cluster.sh standby, port CAREBUS_PG_STANDBY_PORT, default 54321), and
@@ -51,6 +54,7 @@ SVDIR=$VAR/sv
 KEYFILE=$VAR/dev-api-key
 BUS_KEYS=$VAR/bus-keys
 MASTER_KEY=$VAR/master.key
+DESK_SECRET=$VAR/desk.key
 PG_PORT=${CAREBUS_PG_PORT:-54320}
 PG_STANDBY_PORT=${CAREBUS_PG_STANDBY_PORT:-54321}
 READY_TIMEOUT=${CAREBUS_RUN_READY_TIMEOUT:-60}
@@ -323,6 +327,20 @@ master_key() {
     MASTER_KEY_FROM=$MASTER_KEY
 }
 
+# The desk's secret that seals its session cookies, made where var/desk.key
+# lacks it (kept otherwise; the same form as the master key's file: 64 hex
+# digits, mode 0600). An operator who set CAREBUS_DESK_SECRET or
+# CAREBUS_DESK_SECRET_FILE chose their own. Every desk instance reads it.
+desk_secret() {
+    if env | grep -q '^CAREBUS_DESK_SECRET\(_FILE\)\?=.'; then
+        say "desk: session secret from the environment (CAREBUS_DESK_SECRET*)"
+        return
+    fi
+    (umask 077 && "$BIN_DIR/carebusctl" master-key make --file "$DESK_SECRET" >/dev/null) ||
+        die "could not make the desk's secret $(rel "$DESK_SECRET")"
+    export CAREBUS_DESK_SECRET_FILE=$DESK_SECRET
+}
+
 # With HA=1, every subscriber hears both instances of each producer.
 export_bus_lists() {
     local s
@@ -520,6 +538,7 @@ main() {
     fi
     bus_keys
     master_key
+    desk_secret
     write_env
     export_bus_lists
     make_service_dirs

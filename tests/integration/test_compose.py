@@ -171,3 +171,21 @@ def test_the_master_keys_of_a_rotation_reach_every_service():
         if name in carebus:
             assert not svc["environment"]["CAREBUS_MASTER_KEY_FILE"], name
             assert not svc["environment"]["CAREBUS_MASTER_KEYS_OLD"], name
+
+
+def test_both_desks_get_the_desk_secret():
+    """The secret the desk's cookies are sealed under reaches both desks (a
+    session made on one is good on the other); unset, it is empty."""
+    secret = {"CAREBUS_DESK_SECRET_FILE": f"{MASTER_DIR}/desk.key"}
+    services = resolved(BASE, env=secret)
+    for name in ("desk", "desk-2"):
+        env = services[name]["environment"]
+        assert env["CAREBUS_DESK_SECRET_FILE"] == secret["CAREBUS_DESK_SECRET_FILE"], name
+        assert not env["CAREBUS_DESK_SECRET"], name
+        assert f"masterkeys:{MASTER_DIR}:ro" in services[name]["volumes"], name
+    services = resolved(BASE, env={"CAREBUS_DESK_SECRET": "ab" * 32})
+    assert services["desk"]["environment"]["CAREBUS_DESK_SECRET"] == "ab" * 32
+    assert services["desk-2"]["environment"]["CAREBUS_DESK_SECRET"] == "ab" * 32
+    services = resolved(BASE)
+    for name in ("desk", "desk-2"):
+        assert not services[name]["environment"]["CAREBUS_DESK_SECRET_FILE"], name

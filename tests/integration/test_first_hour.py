@@ -274,6 +274,10 @@ def test_run_script(session_tmp):
         assert h.http_request(urls["api"] + "/readyz").status == 200
         desk = h.http_request(urls["desk"])
         assert desk.status == 303 and desk.header("Location").startswith("/signin"), desk
+        # The desk seals its cookies under var/desk.key, made once (0600).
+        desk_secret = (var / "desk.key").read_text()
+        assert re.fullmatch(r"[0-9a-f]{64}\n", desk_secret), desk_secret
+        assert (var / "desk.key").stat().st_mode & 0o077 == 0
 
         # A service that dies is restarted (after a pause), and the log says so.
         pid = run.pid_of("router")
@@ -296,6 +300,7 @@ def test_run_script(session_tmp):
     assert status == 3, f"PostgreSQL still running ({status})"
     # The services logged by themselves, JSON lines since this is no terminal.
     assert re.search(r'^\{"ts":"[^"]+","level":"info","service":"router"', text, re.M), text
+    assert "no CAREBUS_DESK_SECRET" not in text, text
     for publisher in ("channel-ingest", "router", "sla-monitor", "survey"):
         assert re.search(rf'"service":"{publisher}","msg":"publishing events on \S+ \(CURVE\)',
                          text), publisher
@@ -309,7 +314,8 @@ def test_run_script(session_tmp):
         assert (var / "dev-api-key").stat().st_mode & 0o077 == 0
         assert post_contact(urls["api"], key, 2).status == 202
         assert post_contact(urls["api"], operator_key, 3).status == 401
-        # The bus keeps its keys.
+        # The bus keeps its keys, the desk its secret.
         assert (var / "bus-keys" / "server.key").read_bytes() == server_key
+        assert (var / "desk.key").read_text() == desk_secret
     finally:
         assert run.stop() == 0, run.text()
