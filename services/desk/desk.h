@@ -3,7 +3,7 @@
  * The desk serves the pages agents and supervisors work in (pages.c, the
  * script and style sheet in assets/), signs agents in with their password
  * through the API's POST /v1/sessions (signin.c), whose key the session
- * cookie carries (sessions.h: no session is kept here, so any instance
+ * cookie carries sealed (sessions.h: no session is kept here, so any instance
  * serves any session and a restart ends none), forwards the page's API
  * calls to channel-ingest with that key (proxy.c: an allow-list of the
  * public API's routes, CSRF-checked writes, the agent's scope on tickets)

@@ -1,7 +1,8 @@
 /* proxy.c — the page's calls to the public API, made in the agent's name.
  *
  * /api/v1/... is forwarded to channel-ingest's /v1/... (routes.c lists
- * which) with the session's API key (the cookie's): channel-ingest checks
+ * which) with the session's API key (sealed in the cookie; the agent never
+ * holds it, so cannot call the API around these checks): channel-ingest checks
  * what the key may do, as for any integrator, and whether it still stands
  * (a 401 is answered as signed out: the cookie cleared). The desk adds two
  * checks of its own: every write carries the session's CSRF token
