@@ -97,6 +97,9 @@ int rows_ticket(struct ticket_row *r, const model_ticket *t, const struct ticket
 void rows_ticket_clear(struct ticket_row *r);
 int rows_customer(struct customer_row *r, const model_customer *c);
 void rows_customer_clear(struct customer_row *r);
+/* A ticket's samples (at most ROWS_SAMPLES_MAX): their count, and each
+ * one's metric, milliseconds and day in the arrays. */
+#define ROWS_SAMPLES_MAX 4
 int rows_sample_count(const struct ticket_facts *f, int64_t *ms, int32_t *day, int *metric);
 void rows_sample(struct sample_row *r, const model_ticket *t, const struct ticket_facts *f,
                  int metric, int64_t ms, int32_t day);
@@ -109,7 +112,8 @@ enum { ROWS_TICKETS, ROWS_SAMPLES, ROWS_SURVEYS, ROWS_SLA_EVENTS, ROWS_TICKET_TA
 /* COPYs the rows of tickets ts[0..n) (the ticket's, its samples', surveys'
  * and SLA events') into into[ROWS_*], NULL for analytics' own table of
  * that kind. Each ticket's facts are computed once, here (business time is
- * the costly part), for its row and its samples'. With a non-NULL
+ * the costly part), for its row and its samples'. The samples go in the
+ * order that leads most of their indexes (metric, bucket, day). With a non-NULL
  * a, also adds each ticket's contribution to the sums (the rebuild's).
  * 0, or -1 with the COPY in progress failed. Blocks. */
 int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n,

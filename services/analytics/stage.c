@@ -6,10 +6,13 @@
  * staged, copied and merged with no other edit. An upsert that would
  * write a sample or a survey unchanged leaves it alone: most of a ticket's
  * events change neither, and each of those rows has many indexes. The
- * samples are merged in the order that leads six of their eight indexes
- * (metric, bucket, then day or a dimension): consecutive rows then land on
- * the same few leaf pages of each, still in the CPU's caches, where the
- * batch's own order (by ticket) scatters the rows over every index.
+ * samples are merged in the order they were staged in, the one that leads
+ * most of their indexes (rows_copy_tickets).
+ *
+ * A new ticket (none stored: model.h's is_new) has no row and no sample in
+ * analytics' tables, so those go there by COPY, with no staging and no
+ * conflict to look for: in a catch-up, most of a batch's. Its surveys and
+ * SLA events are staged still (their ids are their own, not the ticket's).
  *
  * The staging tables belong to the session: they are made when the
  * connection is new to this module (its backend pid differs), and again
@@ -67,7 +70,6 @@ static const struct staged staged[S_COUNT] = {
         " ON CONFLICT (customer_id) DO UPDATE SET {@set excluded};\n"},
     [S_SAMPLES] = {t_samples, "pg_temp.live_samples",
         "INSERT INTO analytics.samples AS s ({@cols}) SELECT {@cols} FROM pg_temp.live_samples"
-        " ORDER BY metric, bucket, day"
         " ON CONFLICT (ticket_id, metric) DO UPDATE SET {@set excluded}"
         " WHERE ({@values s}) IS DISTINCT FROM ({@values excluded});\n"},
     [S_SURVEYS] = {t_surveys, "pg_temp.live_surveys",
@@ -148,15 +150,18 @@ void stage_forget(stage *st)
     st->conn = NULL;
 }
 
-/* The changed tickets' rows, into the staging tables (as the rebuild
- * writes its own, rows.h). */
-static int copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n)
+/* Changed tickets' rows (as the rebuild writes its own, rows.h): stored
+ * ones' into the staging tables; new ones' ticket and sample rows into
+ * analytics' tables (NULL), the rest staged. None, no COPY. */
+static int copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n,
+                        bool fresh)
 {
-    const char *const into[ROWS_TICKET_TABLES] = {[ROWS_TICKETS] = staged[S_TICKETS].name,
-                                                  [ROWS_SAMPLES] = staged[S_SAMPLES].name,
-                                                  [ROWS_SURVEYS] = staged[S_SURVEYS].name,
-                                                  [ROWS_SLA_EVENTS] = staged[S_SLA].name};
-    return rows_copy_tickets(c, cal, m, ts, n, into, NULL);
+    const char *const into[ROWS_TICKET_TABLES] = {
+        [ROWS_TICKETS] = fresh ? NULL : staged[S_TICKETS].name,
+        [ROWS_SAMPLES] = fresh ? NULL : staged[S_SAMPLES].name,
+        [ROWS_SURVEYS] = staged[S_SURVEYS].name,
+        [ROWS_SLA_EVENTS] = staged[S_SLA].name};
+    return n ? rows_copy_tickets(c, cal, m, ts, n, into, NULL) : 0;
 }
 
 static int copy_customers(PGconn *c, const footprint *fp)
@@ -231,15 +236,23 @@ int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, 
     model_ticket **changed = malloc((fp->nt ? fp->nt : 1) * sizeof *changed);
     if (!changed)
         return -1;
-    size_t nchanged = 0, ncust = 0;
-    for (size_t i = 0; i < fp->nt; i++)
+    /* changed[0..nnew): the new tickets; then the stored ones. */
+    size_t nnew = 0, nchanged = 0, ncust = 0;
+    for (size_t i = 0; i < fp->nt; i++) {
+        if (!footprint_ticket_changed(fp->tickets[i]))
+            continue;
+        nchanged++;
+        nnew += fp->tickets[i]->is_new;
+    }
+    for (size_t i = 0, fresh = 0, stored = nnew; i < fp->nt; i++)
         if (footprint_ticket_changed(fp->tickets[i]))
-            changed[nchanged++] = fp->tickets[i];
+            changed[fp->tickets[i]->is_new ? fresh++ : stored++] = fp->tickets[i];
     for (size_t i = 0; i < fp->nc; i++)
         ncust += fp->customers[i]->dirty;
     bool prune_daily = false;
     int rc = -1;
-    if ((nchanged && copy_tickets(c, cal, m, changed, nchanged) != 0) ||
+    if (copy_tickets(c, cal, m, changed, nnew, true) != 0 ||
+        copy_tickets(c, cal, m, changed + nnew, nchanged - nnew, false) != 0 ||
         (ncust && copy_customers(c, fp) != 0) || copy_daily(c, a, &prune_daily) != 0 ||
         prune(d, changed, nchanged) != 0)
         goto out;

@@ -28,8 +28,12 @@
 
 #define STORE_DEFAULT_CACHE 200000 /* tickets and customers */
 #define STORE_DEFAULT_CACHE_IDLE_S 30
-/* A transaction's batch, and how long the bus path waits to fill it. */
-#define STORE_BATCH 50000
+/* A transaction's batch, and how long the bus path waits to fill it. A
+ * catch-up round's writes are mostly the daily sums' deltas, one row per
+ * (grouping, day, key) it touches, each updated again by the next round:
+ * rounds of 100,000 events write a third fewer of them than of 50,000 (a
+ * 300,000-event log), for some 40 MiB more at the peak. */
+#define STORE_BATCH 100000
 #define STORE_LINGER_MS 5
 
 typedef struct store store;

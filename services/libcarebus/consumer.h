@@ -166,7 +166,7 @@ void consumer_set_done(consumer *c, consumer_done_fn fn);
  * applies set-based (a flush function) gains from large batches; each
  * transaction costs its round trips, its offsets and its commit. max is
  * 1 .. CONSUMER_BATCH_MAX, linger_ms 0 .. 1000. */
-#define CONSUMER_BATCH_MAX 50000
+#define CONSUMER_BATCH_MAX 100000
 void consumer_set_batch(consumer *c, size_t max, int linger_ms);
 
 /* Catch up every stream at once rather than one after the other: each
