@@ -638,8 +638,18 @@ static consumer_result sla_flush(consumer_txn *tx, void *arg)
      * router's): a commit lost to a crash of PostgreSQL takes its offsets
      * with it, and the replay derives the very same rows and event ids;
      * whoever acted on its published events and committed has flushed it
-     * too (the WAL is one sequence). The timers' claims stay synchronous. */
-    if (db_command(consumer_txn_db(tx), "SET LOCAL synchronous_commit TO off", 0, NULL) != 0)
+     * too (the WAL is one sequence). The timers' claims stay synchronous.
+     * And the statements (stmt.h) are planned for their keys, every
+     * batch: a generic plan, made once a session after five runs, takes
+     * the tables' sizes of that moment, and a service that starts on a
+     * young database (empty tables, not analyzed yet) would scan sla.tickets
+     * and sla.targets whole, comparing each row with every key, for every
+     * batch after, as they grow (the live path's batches are small: the
+     * scans, not the keys, then cost the most). */
+    if (db_command(consumer_txn_db(tx),
+                   "SELECT set_config('synchronous_commit', 'off', true),"
+                   " set_config('plan_cache_mode', 'force_custom_plan', true)",
+                   0, NULL) != 0)
         goto out;
     for (size_t i = 0; i < s->batch.n;) {
         size_t end = sla_records_run_end(&s->batch, i);
