@@ -48,7 +48,14 @@
  * the tickets of the partitions ($6 of them) that took the segments and
  * the saves: $7, every one that took one of the run's (a partition that
  * took none has then its tickets recomputed for nothing: a recomputation
- * whose facts did not change writes nothing). */
+ * whose facts did not change writes nothing). The result also names
+ * (claimed) the claims that were new: one already there was inserted
+ * with its publication, by the timer that fired it (timers.c), which
+ * marked the target row as a recomputation with the claim makes it, or
+ * by a transaction that recomputed its ticket then; its ticket needs no
+ * recomputation for it (the live path reads each of its warnings and
+ * breaches back: without this, one recomputation more per publication;
+ * a rebuild inserts them all anew, and recomputes). */
 /* clang-format off */
 static const char record_tmpl[] =
     "WITH k AS (INSERT INTO sla.tickets AS t ({@tickets.cols})"
@@ -66,13 +73,15 @@ static const char record_tmpl[] =
     "       ON CONFLICT DO NOTHING),"
     " c AS (INSERT INTO sla.emitted ({@emitted.cols})"
     "         SELECT {@emitted.values x} FROM {@emitted.rows $5 x}"
-    "       ON CONFLICT DO NOTHING)"
-    " SELECT k.ticket_id FROM sla.tickets k"
+    "       ON CONFLICT DO NOTHING RETURNING event_id)"
+    " SELECT NULL::uuid AS ticket_id, c.event_id AS claimed FROM c"
+    " UNION"
+    " SELECT k.ticket_id, NULL FROM sla.tickets k"
     "   JOIN {@customer_segments.rows $3 y} ON k.customer_id = y.customer_id"
     "  WHERE (k.closed_at IS NULL OR k.closed_at >= y.at)"
     "    AND eventlog.part_of(k.ticket_id, $6::int) = ANY($7::int[])"
     " UNION"
-    " SELECT k.ticket_id FROM sla.tickets k"
+    " SELECT k.ticket_id, NULL FROM sla.tickets k"
     "   JOIN {@team_settings.rows $4 y} ON k.team = y.team_id"
     "  WHERE json_array_length($4::json) > 0 AND (k.closed_at IS NULL OR k.closed_at >= y.at)"
     "    AND eventlog.part_of(k.ticket_id, $6::int) = ANY($7::int[])";
@@ -524,6 +533,34 @@ static int touched_from(struct touched *t, const PGresult *res)
     return 0;
 }
 
+/* The tickets a run (records [from, to)) touched, from the run
+ * statement's result: those of its facts and of its new claims, each
+ * with its last record's event as the cause, in the run's order, then
+ * those of its segments and team saves. */
+static int touched_run(sla *s, size_t from, size_t to, const PGresult *res, struct touched *t)
+{
+    hmap claimed = HMAP_INIT;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        const char *id = db_value(res, i, "claimed");
+        if (id)
+            rc = hmap_puts(&claimed, id, 1);
+    }
+    for (size_t i = from; i < to && rc == 0; i++) {
+        const struct sla_record *x = &s->batch.v[i];
+        if (x->kind == SLA_REC_FACT ||
+            (x->kind == SLA_REC_CLAIM && hmap_gets(&claimed, x->event_id) != HMAP_ABSENT))
+            rc = touched_add(t, x->ticket, x->event_id);
+    }
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        const char *id = db_value(res, i, "ticket_id");
+        if (id)
+            rc = touched_add(t, id, NULL);
+    }
+    hmap_release(&claimed);
+    return rc;
+}
+
 /* The number of partitions and those records[from, to) act on, as
  * statement parameters (buf_str(&parts); parts.failed when out of
  * memory). */
@@ -562,8 +599,6 @@ static int write_run(sla *s, consumer_txn *tx, size_t from, size_t to, struct to
             rowset_add(&w[3], x);
         else if (x->kind == SLA_REC_CLAIM)
             rowset_add(&w[4], x);
-        if (x->kind == SLA_REC_FACT || x->kind == SLA_REC_CLAIM)
-            rc = touched_add(t, x->ticket, x->event_id);
     }
     struct txn_parts tp;
     txn_parts_of(s, tx, from, to, &tp);
@@ -575,7 +610,7 @@ static int write_run(sla *s, consumer_txn *tx, size_t from, size_t to, struct to
     if (rc == 0 && st.sql && params[0] && params[1] && params[2] && params[3] && params[4] &&
         !tp.parts.failed)
         res = sla_stmt_exec(&s->stmts, consumer_txn_db(tx), SLA_ST_RECORD, &st, params);
-    rc = res ? touched_from(t, res) : -1;
+    rc = res ? touched_run(s, from, to, res, t) : -1;
     PQclear(res);
     buf_release(&tp.parts);
     for (int i = 0; i < 5; i++)
@@ -638,8 +673,18 @@ static consumer_result sla_flush(consumer_txn *tx, void *arg)
      * router's): a commit lost to a crash of PostgreSQL takes its offsets
      * with it, and the replay derives the very same rows and event ids;
      * whoever acted on its published events and committed has flushed it
-     * too (the WAL is one sequence). The timers' claims stay synchronous. */
-    if (db_command(consumer_txn_db(tx), "SET LOCAL synchronous_commit TO off", 0, NULL) != 0)
+     * too (the WAL is one sequence). The timers' claims stay synchronous.
+     * And the statements (stmt.h) are planned for their keys, every
+     * batch: a generic plan, made once a session after five runs, takes
+     * the tables' sizes of that moment, and a service that starts on a
+     * young database (empty tables, not analyzed yet) would scan sla.tickets
+     * and sla.targets whole, comparing each row with every key, for every
+     * batch after, as they grow (the live path's batches are small: the
+     * scans, not the keys, then cost the most). */
+    if (db_command(consumer_txn_db(tx),
+                   "SELECT set_config('synchronous_commit', 'off', true),"
+                   " set_config('plan_cache_mode', 'force_custom_plan', true)",
+                   0, NULL) != 0)
         goto out;
     for (size_t i = 0; i < s->batch.n;) {
         size_t end = sla_records_run_end(&s->batch, i);

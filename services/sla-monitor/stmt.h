@@ -1,9 +1,12 @@
 /* stmt.h — sla-monitor's hot statements, prepared once per connection.
  *
- * The consumer runs the same few statements for every batch; planning them
- * each time costs more than running them. A statement is
- * prepared (PQprepare) on its first use in a session and executed by name
- * afterwards. A reconnect is noticed by the connection's backend process id
+ * The consumer runs the same few statements for every batch; parsing and
+ * analysing them each time costs more than running a small batch. A
+ * statement is prepared (PQprepare) on its first use in a session and
+ * executed by name afterwards. It is still planned for each batch's keys
+ * (the flush sets plan_cache_mode, apply.c): their number goes from one to
+ * tens of thousands, and a generic plan keeps the tables' sizes of the
+ * moment it was made. A reconnect is noticed by the connection's backend process id
  * changing, and everything is prepared again. Prepared statements outlive
  * a rolled-back transaction, so preparing inside the consumer's is safe.
  */
