@@ -375,22 +375,60 @@ void rows_daily_delta_entry(struct daily_row *r, const agg_entry *e, bool *prune
 /* The samples' order: that which leads six of their eight indexes (metric,
  * bucket, then day or a dimension). Rows written in it land on the same few
  * leaf pages of each index one after the other, still in the CPU's caches,
- * where the tickets' order scatters them over every index. */
+ * where the tickets' order scatters them over every index. A sample is
+ * sorted as this key (24 bytes, not the row's 80: a rebuild sorts millions)
+ * and made into its row when written; a day's number orders as its text. */
+struct sample_key {
+    int32_t metric, bucket, day;
+    uint32_t ticket; /* its index in the batch */
+    int64_t ms;
+};
+
 static int sample_cmp(const void *a, const void *b)
 {
-    const struct sample_row *x = a, *y = b;
+    const struct sample_key *x = a, *y = b;
     if (x->metric != y->metric)
         return x->metric < y->metric ? -1 : 1;
     if (x->bucket != y->bucket)
         return x->bucket < y->bucket ? -1 : 1;
-    return strcmp(x->day, y->day);
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return 0;
+}
+
+/* The samples of the n tickets' facts fs, in sample_cmp's order, into a new
+ * array (*out, *nout); -1 when out of memory. */
+static int sample_keys(const struct ticket_facts *fs, size_t n, struct sample_key **out,
+                       size_t *nout)
+{
+    int64_t ms[ROWS_SAMPLES_MAX];
+    int32_t day[ROWS_SAMPLES_MAX];
+    int metric[ROWS_SAMPLES_MAX];
+    size_t ns = 0;
+    for (size_t i = 0; i < n; i++)
+        ns += (size_t)rows_sample_count(&fs[i], ms, day, metric);
+    struct sample_key *ks = malloc((ns ? ns : 1) * sizeof *ks);
+    if (!ks)
+        return -1;
+    ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        int k = rows_sample_count(&fs[i], ms, day, metric);
+        for (int j = 0; j < k; j++)
+            ks[ns++] =
+                (struct sample_key){metric[j], contrib_bucket(ms[j]), day[j], (uint32_t)i, ms[j]};
+    }
+    qsort(ks, ns, sizeof *ks, sample_cmp);
+    *out = ks;
+    *nout = ns;
+    return 0;
 }
 
 int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n,
                       const char *const into[ROWS_TICKET_TABLES], agg *a)
 {
     struct ticket_facts *fs = malloc((n ? n : 1) * sizeof *fs);
-    struct sample_row *ss = NULL;
+    struct sample_key *ss = NULL;
+    size_t ns = 0;
     rowcopy tk, sm, sv, sl;
     int rc = -1;
     if (!fs || rowcopy_begin(&tk, c, &rows_tickets, into[ROWS_TICKETS], NULL) != 0)
@@ -405,21 +443,14 @@ int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *t
         rowcopy_row(&tk, &r);
         rows_ticket_clear(&r);
     }
-    if (rowcopy_end(&tk) != 0 || !(ss = malloc((n ? n : 1) * ROWS_SAMPLES_MAX * sizeof *ss)) ||
+    if (rowcopy_end(&tk) != 0 || sample_keys(fs, n, &ss, &ns) != 0 ||
         rowcopy_begin(&sm, c, &rows_samples, into[ROWS_SAMPLES], NULL) != 0)
         goto out;
-    size_t ns = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t ms[ROWS_SAMPLES_MAX];
-        int32_t day[ROWS_SAMPLES_MAX];
-        int metric[ROWS_SAMPLES_MAX];
-        int k = rows_sample_count(&fs[i], ms, day, metric);
-        for (int j = 0; j < k; j++)
-            rows_sample(&ss[ns++], ts[i], &fs[i], metric[j], ms[j], day[j]);
+    for (size_t i = 0; i < ns; i++) {
+        struct sample_row r;
+        rows_sample(&r, ts[ss[i].ticket], &fs[ss[i].ticket], ss[i].metric, ss[i].ms, ss[i].day);
+        rowcopy_row(&sm, &r);
     }
-    qsort(ss, ns, sizeof *ss, sample_cmp);
-    for (size_t i = 0; i < ns; i++)
-        rowcopy_row(&sm, &ss[i]);
     if (rowcopy_end(&sm) != 0 ||
         rowcopy_begin(&sv, c, &rows_surveys, into[ROWS_SURVEYS], NULL) != 0)
         goto out;
