@@ -1,13 +1,13 @@
 /* eventlog.c — append to and read from the event log (eventlog.* tables).
  *
- * An append is one call of the SQL function eventlog.append (see
- * deploy/migrations/0058_eventlog_append_fresh.sql, which tries the batch as
- * all fresh, then 0056_eventlog_append_binary.sql's statement, which looks
- * for its duplicates) with the batch's small columns as rows (one JSON
- * parameter, rowset.h) and its payloads and data keys as two bytea[]
- * parameters in binary (pgbin.h: the bytes as they are,
- * where hex inside the JSON cost the server most of its parsing): one round
- * trip per batch, which is what makes group commit cheap. The stored
+ * An append is one call of the SQL function eventlog.append_columns (see
+ * deploy/migrations/0077_eventlog_append_columns.sql, which tries the batch
+ * as all fresh, then 0056_eventlog_append_binary.sql's
+ * eventlog.append_checked, which looks for its duplicates) with each of the
+ * batch's columns as one array parameter in binary (pgbin.h: uuids, times
+ * and payloads as their bytes; JSON rows, then hex inside them, cost the
+ * server most of its parsing): one round trip per batch, which is what
+ * makes group commit cheap. The stored
  * payload is the envelope packed once, without the seq and recorded_at the
  * function assigns; the published bytes and the readers' reconstruction
  * append those as a trailer (eventlog_wire), so both are the same bytes.
@@ -26,12 +26,11 @@
 #include "pgbin.h"
 #include "rowset.h"
 
-/* The rows eventlog.append takes (deploy/migrations/0004_eventlog_rows.sql;
- * the binary form, 0058 trying the batch as fresh and 0056's
- * eventlog.append_checked otherwise, takes payload and datakey as arrays
- * beside the others, EVENTLOG_ROW_COLS; the rows-only form, 0089, takes
- * them out of the rows): eventlog.events' columns, read by name with
- * json_to_recordset, in both bodies (a new column goes into both). */
+/* The rows eventlog.append's rows-only form takes (0004, 0089: for a
+ * statement of a caller's own, eventlog_rows_json): eventlog.events'
+ * columns, read by name with json_to_recordset. The same columns go to
+ * eventlog.append_columns as arrays (append_params_build; a new column goes
+ * into both, and into the SQL bodies 0077 names). */
 static void put_scope(rowset_put *p, const void *row, const void *ctx)
 {
     (void)ctx;
@@ -81,12 +80,11 @@ static const struct rowset_col eventlog_cols[] = {
 static const rowset_table eventlog_events = {"eventlog.events", eventlog_cols,
                                              ROWSET_COUNT(eventlog_cols), NULL};
 
-/* The columns that go as JSON rows when payload and datakey go as arrays. */
-#define EVENTLOG_ROW_COLS "event_id,type,idem_scope,idem_key,occurred_at,customer_id,ticket_id"
-
 #define EVENTLOG_APPEND_SQL                                                                        \
     "SELECT idx, event_id, seq, (extract(epoch FROM recorded_at) * 1000000)::bigint"               \
-    " AS recorded_us, duplicate FROM eventlog.append($1, $2::json, $3::bytea[], $4::bytea[])"
+    " AS recorded_us, duplicate FROM eventlog.append_columns($1, $2::uuid[], $3::text[],"          \
+    " $4::text[], $5::text[], $6::timestamptz[], $7::uuid[], $8::uuid[], $9::bytea[], "            \
+    "$10::bytea[])"
 
 /* Copies an id-like string into a fixed field; -1 when it does not fit
  * (not a uuid: the append would fail on it anyway). */
@@ -310,61 +308,96 @@ int eventlog_rows_json(const char *stream, struct eventlog_entry *e, size_t n, b
     return json && !out->failed ? 0 : -1;
 }
 
-/* An append's four parameters: the stream, the rows without payload and
- * datakey, and those two as binary bytea[] (EVENTLOG_APPEND_SQL). */
+/* An append's ten parameters (EVENTLOG_APPEND_SQL): the stream, then one
+ * array per column of the batch, each in binary (pgbin.h). */
+enum {
+    AP_STREAM,
+    AP_IDS,
+    AP_TYPES,
+    AP_SCOPES,
+    AP_KEYS,
+    AP_OCCURRED,
+    AP_CUSTOMERS,
+    AP_TICKETS,
+    AP_PAYLOADS,
+    AP_DATAKEYS,
+    AP_N
+};
+
 struct append_params {
-    rowset rows;
-    buf payloads, datakeys;
-    const char *values[4];
-    int lengths[4], formats[4];
+    buf arrays[AP_N]; /* arrays[AP_STREAM] unused */
+    const char *values[AP_N];
+    int lengths[AP_N], formats[AP_N];
 };
 
 /* Packs what is not packed yet and fills p; release it with
- * append_params_release whatever the outcome. 0, or -1. */
+ * append_params_release whatever the outcome. 0, or -1 (an id that is not
+ * a uuid: the server would refuse the statement). */
 static int append_params_build(struct append_params *p, const char *stream,
                                struct eventlog_entry *e, size_t n)
 {
+    static const uint32_t oids[AP_N] = {
+        [AP_IDS] = PGBIN_UUID_OID,
+        [AP_TYPES] = PGBIN_TEXT_OID,
+        [AP_SCOPES] = PGBIN_TEXT_OID,
+        [AP_KEYS] = PGBIN_TEXT_OID,
+        [AP_OCCURRED] = PGBIN_TIMESTAMPTZ_OID,
+        [AP_CUSTOMERS] = PGBIN_UUID_OID,
+        [AP_TICKETS] = PGBIN_UUID_OID,
+        [AP_PAYLOADS] = PGBIN_BYTEA_OID,
+        [AP_DATAKEYS] = PGBIN_BYTEA_OID,
+    };
     memset(p, 0, sizeof *p);
-    rowset_init(&p->rows, &eventlog_events, NULL);
-    rowset_only(&p->rows, EVENTLOG_ROW_COLS);
-    pgbin_array pay, keys;
-    pgbin_array_begin(&pay, &p->payloads, PGBIN_BYTEA_OID, n);
-    pgbin_array_begin(&keys, &p->datakeys, PGBIN_BYTEA_OID, n);
-    for (size_t i = 0; i < n; i++) {
-        if (!e[i].wire && eventlog_entry_pack(&e[i], stream) != 0)
-            return -1;
-        rowset_add(&p->rows, &e[i]);
-        size_t len;
-        const uint8_t *b = eventlog_entry_stored(&e[i], &len);
-        pgbin_array_add(&pay, b, len);
-        pgbin_array_add(&keys, e[i].sealed ? e[i].datakey : NULL, sizeof e[i].datakey);
+    pgbin_array a[AP_N];
+    for (int c = AP_IDS; c < AP_N; c++) {
+        pgbin_array_begin(&a[c], &p->arrays[c], oids[c], n);
     }
-    const char *json = rowset_json(&p->rows);
-    if (!json || p->payloads.failed || p->datakeys.failed || p->payloads.len > INT32_MAX ||
-        p->datakeys.len > INT32_MAX)
-        return -1;
-    p->values[0] = stream;
-    p->values[1] = json;
-    p->values[2] = p->payloads.data;
-    p->values[3] = p->datakeys.data;
-    p->lengths[2] = (int)p->payloads.len;
-    p->lengths[3] = (int)p->datakeys.len;
-    p->formats[2] = p->formats[3] = 1;
+    for (size_t i = 0; i < n; i++) {
+        struct eventlog_entry *x = &e[i];
+        if (!x->wire && eventlog_entry_pack(x, stream) != 0)
+            return -1;
+        /* Both or neither (the table's check): as the JSON rows put them. */
+        bool keyed = x->idem_scope && x->idem_key;
+        size_t len;
+        const uint8_t *b = eventlog_entry_stored(x, &len);
+        if (pgbin_array_add_uuid(&a[AP_IDS], x->event_id) != 0 ||
+            pgbin_array_add_uuid(&a[AP_CUSTOMERS], x->customer_id) != 0 ||
+            pgbin_array_add_uuid(&a[AP_TICKETS], x->ticket_id) != 0) {
+            log_error("eventlog: an id of event %s is not a uuid", x->event_id);
+            return -1;
+        }
+        pgbin_array_add_text(&a[AP_TYPES], x->type);
+        pgbin_array_add_text(&a[AP_SCOPES], keyed ? x->idem_scope : NULL);
+        pgbin_array_add_text(&a[AP_KEYS], keyed ? x->idem_key : NULL);
+        if (x->occurred_us == EVENTLOG_NO_TIME)
+            pgbin_array_add(&a[AP_OCCURRED], NULL, 0);
+        else
+            pgbin_array_add_time(&a[AP_OCCURRED], x->occurred_us);
+        pgbin_array_add(&a[AP_PAYLOADS], b, len);
+        pgbin_array_add(&a[AP_DATAKEYS], x->sealed ? x->datakey : NULL, sizeof x->datakey);
+    }
+    p->values[AP_STREAM] = stream;
+    for (int c = AP_IDS; c < AP_N; c++) {
+        if (p->arrays[c].failed || p->arrays[c].len > INT32_MAX)
+            return -1;
+        p->values[c] = p->arrays[c].data;
+        p->lengths[c] = (int)p->arrays[c].len;
+        p->formats[c] = 1;
+    }
     return 0;
 }
 
 static void append_params_release(struct append_params *p)
 {
-    rowset_release(&p->rows);
-    buf_release(&p->payloads);
-    buf_release(&p->datakeys);
+    for (int c = AP_IDS; c < AP_N; c++)
+        buf_release(&p->arrays[c]);
 }
 
 int eventlog_append_send(PGconn *conn, const char *stream, struct eventlog_entry *e, size_t n)
 {
     struct append_params p;
     int rc = append_params_build(&p, stream, e, n) == 0 &&
-                     PQsendQueryParams(conn, EVENTLOG_APPEND_SQL, 4, NULL, p.values, p.lengths,
+                     PQsendQueryParams(conn, EVENTLOG_APPEND_SQL, AP_N, NULL, p.values, p.lengths,
                                        p.formats, 0)
                  ? 0
                  : -1;
@@ -398,7 +431,7 @@ int eventlog_append(db *d, const char *stream, struct eventlog_entry *e, size_t 
     struct append_params p;
     int rc = -1;
     PGresult *r = append_params_build(&p, stream, e, n) == 0
-                      ? db_exec_params(d, EVENTLOG_APPEND_SQL, 4, p.values, p.lengths, p.formats)
+                      ? db_exec_params(d, EVENTLOG_APPEND_SQL, AP_N, p.values, p.lengths, p.formats)
                       : NULL;
     if (!r)
         goto out;

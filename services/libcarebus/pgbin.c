@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <string.h>
+#include <uuid/uuid.h>
 
 static void put_u32(buf *b, uint32_t v)
 {
@@ -43,4 +44,34 @@ void pgbin_array_add(pgbin_array *a, const void *data, size_t len)
     assert(len <= INT32_MAX);
     put_u32(a->b, (uint32_t)len);
     buf_append(a->b, data, len);
+}
+
+void pgbin_array_add_text(pgbin_array *a, const char *s)
+{
+    pgbin_array_add(a, s, s ? strlen(s) : 0);
+}
+
+int pgbin_array_add_uuid(pgbin_array *a, const char *s)
+{
+    if (!s || !s[0]) {
+        pgbin_array_add(a, NULL, 0);
+        return 0;
+    }
+    uuid_t u;
+    if (uuid_parse(s, u) != 0)
+        return -1;
+    pgbin_array_add(a, u, sizeof u);
+    return 0;
+}
+
+/* Microseconds from the Unix epoch to PostgreSQL's, 2000-01-01 UTC. */
+#define PGBIN_EPOCH_US INT64_C(946684800000000)
+
+void pgbin_array_add_time(pgbin_array *a, int64_t us)
+{
+    uint64_t v = (uint64_t)us - (uint64_t)PGBIN_EPOCH_US; /* wraps like int64 */
+    unsigned char p[8];
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+    pgbin_array_add(a, p, sizeof p);
 }

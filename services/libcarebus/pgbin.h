@@ -17,7 +17,11 @@
 
 #include "buf.h"
 
-#define PGBIN_BYTEA_OID 17u /* catalog/pg_type.h: BYTEAOID */
+/* Element types (catalog/pg_type.h) and their binary forms. */
+#define PGBIN_BYTEA_OID 17u         /* BYTEAOID: the bytes */
+#define PGBIN_TEXT_OID 25u          /* TEXTOID: the UTF-8 bytes, no NUL */
+#define PGBIN_TIMESTAMPTZ_OID 1184u /* TIMESTAMPTZOID: pgbin_array_add_time */
+#define PGBIN_UUID_OID 2950u        /* UUIDOID: pgbin_array_add_uuid */
 
 typedef struct pgbin_array {
     buf *b;
@@ -30,5 +34,13 @@ void pgbin_array_begin(pgbin_array *a, buf *b, uint32_t elem_oid, size_t n);
 /* Appends an element, its value in binary (len bytes at data; NULL data:
  * SQL NULL). */
 void pgbin_array_add(pgbin_array *a, const void *data, size_t len);
+/* A text element: s's bytes (NULL: SQL NULL). */
+void pgbin_array_add_text(pgbin_array *a, const char *s);
+/* A uuid element from its text form, its 16 bytes (NULL or "": SQL NULL);
+ * -1, adding nothing, when s is not a uuid. */
+int pgbin_array_add_uuid(pgbin_array *a, const char *s);
+/* A timestamptz element: us microseconds since the Unix epoch, sent as
+ * PostgreSQL's 8-byte count of microseconds since 2000-01-01 UTC. */
+void pgbin_array_add_time(pgbin_array *a, int64_t us);
 
 #endif

@@ -364,6 +364,13 @@ static void test_arrays_of_another_length_are_refused(void **state)
                 " '{\"\\\\x00\"}'::bytea[], NULL)",
                 0, NULL);
     assert_null(r);
+    /* The columns' form (eventlog_append's): one payload short. */
+    r = db_exec(g_db,
+                "SELECT * FROM eventlog.append_columns('ingest', ARRAY[gen_random_uuid()],"
+                " '{x}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{}'::bytea[],"
+                " '{NULL}'::bytea[])",
+                0, NULL);
+    assert_null(r);
     assert_int_equal(count("SELECT count(*) FROM eventlog.events WHERE type = $1", "x"), 0);
 }
 

@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -41,6 +44,52 @@ static void test_new_is_v4_and_unique(void **state)
     assert_uuid_shape(a, '4');
     assert_uuid_shape(b, '4');
     assert_string_not_equal(a, b);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* More ids than one refill of id.c's buffer holds: all v4, none twice. */
+static void test_new_many_unique(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    static char ids[N][ID_LEN];
+    for (int i = 0; i < N; i++) {
+        id_new(ids[i]);
+        assert_uuid_shape(ids[i], '4');
+    }
+    qsort(ids, N, ID_LEN, cmp_id);
+    for (int i = 1; i < N; i++)
+        assert_string_not_equal(ids[i - 1], ids[i]);
+}
+
+/* A forked child does not hand out the parent's next id. */
+static void test_new_after_fork(void **state)
+{
+    (void)state;
+    char first[ID_LEN], parent[ID_LEN], child[ID_LEN] = "";
+    id_new(first); /* the buffer is filled */
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char id[ID_LEN];
+        id_new(id);
+        _exit(write(fd[1], id, ID_LEN) == ID_LEN ? 0 : 1);
+    }
+    close(fd[1]);
+    assert_int_equal(read(fd[0], child, ID_LEN), ID_LEN);
+    close(fd[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    id_new(parent);
+    assert_uuid_shape(child, '4');
+    assert_string_not_equal(child, parent);
 }
 
 static void test_derive_pinned(void **state)
@@ -121,9 +170,14 @@ static void test_valid(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_new_is_v4_and_unique),       cmocka_unit_test(test_derive_pinned),
-        cmocka_unit_test(test_derive_stable_and_distinct), cmocka_unit_test(test_derive2),
-        cmocka_unit_test(test_derive2_long_names),         cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_new_is_v4_and_unique),
+        cmocka_unit_test(test_new_many_unique),
+        cmocka_unit_test(test_new_after_fork),
+        cmocka_unit_test(test_derive_pinned),
+        cmocka_unit_test(test_derive_stable_and_distinct),
+        cmocka_unit_test(test_derive2),
+        cmocka_unit_test(test_derive2_long_names),
+        cmocka_unit_test(test_valid),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -102,11 +102,56 @@ static void test_the_server_reads_the_same_elements(void **state)
     buf_release(&b);
 }
 
+/* text[], uuid[] and timestamptz[] elements as the server reads them. */
+static void test_text_uuid_and_time_elements(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    buf t = BUF_INIT, u = BUF_INIT, tm = BUF_INIT;
+    pgbin_array a;
+    pgbin_array_begin(&a, &t, PGBIN_TEXT_OID, 3);
+    pgbin_array_add_text(&a, "Khách");
+    pgbin_array_add_text(&a, NULL);
+    pgbin_array_add_text(&a, "");
+    pgbin_array_begin(&a, &u, PGBIN_UUID_OID, 3);
+    assert_int_equal(pgbin_array_add_uuid(&a, "7f53af92-5d9b-5e25-bfa0-10ed6fa8c43f"), 0);
+    assert_int_equal(pgbin_array_add_uuid(&a, ""), 0);
+    assert_int_equal(pgbin_array_add_uuid(&a, NULL), 0);
+    size_t len = u.len;
+    assert_int_equal(pgbin_array_add_uuid(&a, "not-a-uuid"), -1);
+    assert_int_equal(u.len, len); /* nothing added */
+    pgbin_array_begin(&a, &tm, PGBIN_TIMESTAMPTZ_OID, 3);
+    pgbin_array_add_time(&a, INT64_C(1795402800123456)); /* 2026-11-23T03:00:00.123456Z */
+    pgbin_array_add_time(&a, 0);
+    pgbin_array_add_time(&a, INT64_C(-1));
+    assert_false(t.failed || u.failed || tm.failed);
+    const char *values[] = {t.data, u.data, tm.data};
+    int lengths[] = {(int)t.len, (int)u.len, (int)tm.len}, formats[] = {1, 1, 1};
+    PGresult *r = db_exec_params(
+        g_db,
+        "SELECT array_to_string($1::text[], ',', 'null') AS t,"
+        " array_to_string($2::uuid[], ',', 'null') AS u,"
+        " (SELECT string_agg(to_char(x AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), ','"
+        " ORDER BY i) FROM unnest($3::timestamptz[]) WITH ORDINALITY AS z (x, i)) AS tm",
+        3, values, lengths, formats);
+    assert_non_null(r);
+    assert_string_equal(db_value(r, 0, "t"), "Khách,null,");
+    assert_string_equal(db_value(r, 0, "u"), "7f53af92-5d9b-5e25-bfa0-10ed6fa8c43f,null,null");
+    assert_string_equal(db_value(r, 0, "tm"),
+                        "2026-11-23T03:00:00.123456,1970-01-01T00:00:00.000000,"
+                        "1969-12-31T23:59:59.999999");
+    PQclear(r);
+    buf_release(&t);
+    buf_release(&u);
+    buf_release(&tm);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_layout_is_array_recv_s),
         cmocka_unit_test(test_the_server_reads_the_same_elements),
+        cmocka_unit_test(test_text_uuid_and_time_elements),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
