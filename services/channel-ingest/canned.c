@@ -328,10 +328,10 @@ http_status canned_render(http_req *r, void *arg)
     if (!id)
         return HTTP_DONE;
     const char *ticket = http_query(r, "ticket_id");
-    if (!ticket || !id_valid(ticket)) {
+    if (!ticket || !id_canonical(ticket)) {
         ingest_reject(r, 400, ticket ? "invalid_field" : "missing_field",
                       ticket ? "invalid_field" : "missing_field", "ticket_id",
-                      "\"ticket_id\" must be a ticket's id (a UUID)");
+                      "\"ticket_id\" must be a ticket's id (a UUID, in lowercase)");
         return HTTP_DONE;
     }
     const char *agent = g->agent_id[0] ? g->agent_id : http_query(r, "agent_id");

@@ -40,9 +40,9 @@ void ingest_reject(http_req *r, unsigned status, const char *reason, const char 
 
 bool ingest_id_ok(http_req *r, const char *what, const char *id)
 {
-    if (id_valid(id))
+    if (id_canonical(id))
         return true;
-    ingest_reject(r, 404, "not_found", "not_found", NULL, "no %s with id \"%.64s\"", what,
-                  id ? id : "");
+    ingest_reject(r, 404, "not_found", "not_found", NULL, "no %s with id \"%.64s\"%s", what,
+                  id ? id : "", id_valid(id) ? " (ids are written in lowercase)" : "");
     return false;
 }

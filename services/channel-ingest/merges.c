@@ -15,8 +15,8 @@ static int id_field(const json_t *root, const char *key, char **out, struct mess
 {
     if (field_string(root, key, key, FIELD_REQUIRED, 64, out, err) != 0)
         return -1;
-    if (!id_valid(*out))
-        return field_fail(err, "invalid_field", key, "\"%s\" must be a UUID", key);
+    if (!id_canonical(*out))
+        return field_fail(err, "invalid_field", key, "\"%s\" must be a UUID, in lowercase", key);
     return 0;
 }
 

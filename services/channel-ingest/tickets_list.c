@@ -308,9 +308,9 @@ int tickets_query_parse(const struct list_arg *args, size_t n, const struct tick
     }
     const char *cust = o->customer_id ? o->customer_id : customer;
     if (cust) {
-        if (!id_valid(cust) || strlen(cust) != ID_LEN - 1)
+        if (!id_canonical(cust))
             return field_fail(err, "invalid_field", "customer_id",
-                              "\"customer_id\" must be a customer's id (a UUID)");
+                              "\"customer_id\" must be a customer's id (a UUID, in lowercase)");
         snprintf(q->customer_id, sizeof q->customer_id, "%s", cust);
     }
     for (size_t t = 0; t < NTIMES; t++) {

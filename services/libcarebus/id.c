@@ -123,3 +123,13 @@ bool id_valid(const char *s)
     uuid_t u;
     return s != NULL && strlen(s) == ID_LEN - 1 && uuid_parse(s, u) == 0;
 }
+
+bool id_canonical(const char *s)
+{
+    if (!id_valid(s))
+        return false;
+    for (; *s; s++)
+        if (*s >= 'A' && *s <= 'F')
+            return false;
+    return true;
+}

@@ -15,5 +15,9 @@ void id_derive(const char *name, char out[ID_LEN]);
 /* Writes v5 of "<a>/<b>" (convenience for id_derive). */
 void id_derive2(const char *a, const char *b, char out[ID_LEN]);
 bool id_valid(const char *s);
+/* id_valid and written as the services write every id (uuid_unparse_lower,
+ * PostgreSQL's text): lowercase. The services key their maps by an id's
+ * text, so an id from outside is taken only in this spelling. */
+bool id_canonical(const char *s);
 
 #endif

@@ -208,9 +208,13 @@ def test_operations_become_events_for_the_router_and_repeat_idempotently(stack, 
         ("POST", "/v1/tickets/not-a-uuid/status", {"status": "solved"}),
         ("PUT", f"/v1/customers/{uuid.uuid4()}", {"segment": "vip"}),
         ("PUT", f"/v1/customers/{ticket}", {"segment": "vip"}),  # a ticket is no customer
+        # an id is taken as the API writes it: the services key by its text
+        ("POST", f"/v1/tickets/{ticket.upper()}/replies", {"agent_id": "a", "text": "t"}),
     ]:
         r = call(st, method, path, body)
         assert r.status == 404 and r.json()["error"]["code"] == "not_found", (path, r)
+        if path.endswith(f"{ticket.upper()}/replies"):
+            assert "lowercase" in r.json()["error"]["message"], r
     assert ingest_count(st) == n
 
 

@@ -165,6 +165,12 @@ static void test_valid(void **state)
     assert_false(id_valid("7f53af92-5d9b-5e25-bfa0_10ed6fa8c43f"));
     assert_false(id_valid("7f53af92-5d9b-5e25-bfa0-10ed6fa8c43g"));
     assert_false(id_valid("{7f53af92-5d9b-5e25-bfa0-10ed6fa8c43}"));
+    /* canonical: valid and lowercase, as every service writes ids */
+    assert_true(id_canonical("7f53af92-5d9b-5e25-bfa0-10ed6fa8c43f"));
+    assert_false(id_canonical("7F53AF92-5D9B-5E25-BFA0-10ED6FA8C43F"));
+    assert_false(id_canonical("7f53af92-5d9b-5e25-bfa0-10ed6fa8c43F"));
+    assert_false(id_canonical("7f53af92-5d9b-5e25-bfa0-10ed6fa8c43g"));
+    assert_false(id_canonical(NULL));
 }
 
 int main(int argc, char **argv)
