@@ -35,11 +35,13 @@ int desk_configure(desk *d)
 {
     const char *err = NULL;
     long threads, streams, ttl, port, dash;
+    bool secure;
     if (config_long("DESK_THREADS", 16, 1, 64, &threads, &err) != 0 ||
         config_long("DESK_STREAMS", 128, 1, 1024, &streams, &err) != 0 ||
         config_long("SESSION_TTL_S", 12 * 3600, 60, 30L * 86400, &ttl, &err) != 0 ||
         config_long("INGEST_PORT", 8080, 1, 65535, &port, &err) != 0 ||
-        config_long("ANALYTICS_PORT", 8084, 1, 65535, &dash, &err) != 0) {
+        config_long("ANALYTICS_PORT", 8084, 1, 65535, &dash, &err) != 0 ||
+        config_bool("DESK_SECURE_COOKIE", false, &secure, &err) != 0) {
         log_error("desk: %s", err ? err : "bad configuration");
         return -1;
     }
@@ -70,7 +72,7 @@ int desk_configure(desk *d)
                  " sealed under a random secret of this process, so every session ends when"
                  " the desk restarts and no other desk instance accepts them");
     }
-    d->sessions = sessions_new(ttl, secret);
+    d->sessions = sessions_new(ttl, secret, secure);
     OPENSSL_cleanse(secret, sizeof secret);
     if (!d->sessions) {
         log_error("desk: out of memory");

@@ -101,6 +101,7 @@ http_status pages_app(http_req *r, void *arg)
         return HTTP_DONE;
     }
     if (pool_submit(d->pool, &p->j) != 0) {
+        OPENSSL_cleanse(p->key, sizeof p->key);
         free(p);
         http_reply_error(r, 503, "unavailable", NULL, "the desk is shutting down");
         return HTTP_DONE;

@@ -90,8 +90,10 @@ static void proxy_work(struct pool_job *j, void *state)
             buf_release(&t.body);
             return;
         }
-        /* The ticket itself: its answer is the one to give. */
-        if (strcmp(p->ticket, p->path) == 0) {
+        /* The ticket itself, or a check that did not answer 200 (a 404, a
+         * 429, no answer): that answer is the one to give, and nothing
+         * under a ticket not shown to be the agent's is asked. */
+        if (strcmp(p->ticket, p->path) == 0 || rc != 0 || t.status != 200) {
             p->rc = rc;
             p->a = t;
             return;

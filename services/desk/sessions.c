@@ -41,15 +41,17 @@ struct cached {
 
 struct sessions {
     long ttl_s;
+    bool secure;
     uint8_t secret[DESK_SECRET_LEN];
     struct cached slots[DESK_CACHED_MAX];
 };
 
-sessions *sessions_new(long ttl_s, const uint8_t secret[DESK_SECRET_LEN])
+sessions *sessions_new(long ttl_s, const uint8_t secret[DESK_SECRET_LEN], bool secure)
 {
     sessions *s = calloc(1, sizeof *s);
     if (s) {
         s->ttl_s = ttl_s;
+        s->secure = secure;
         memcpy(s->secret, secret, DESK_SECRET_LEN);
     }
     return s;
@@ -126,9 +128,11 @@ void sessions_csrf(const char *key, char out[DESK_CSRF_LEN])
 {
     unsigned char mac[32];
     unsigned int maclen = sizeof mac;
-    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)CSRF_LABEL,
-         sizeof CSRF_LABEL - 1, mac, &maclen);
-    hex_encode(mac, sizeof mac, out);
+    out[0] = '\0'; /* no token, should HMAC fail: no write passes */
+    if (HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)CSRF_LABEL,
+             sizeof CSRF_LABEL - 1, mac, &maclen) &&
+        maclen == sizeof mac)
+        hex_encode(mac, sizeof mac, out);
     OPENSSL_cleanse(mac, sizeof mac);
 }
 
@@ -138,7 +142,7 @@ bool sessions_csrf_ok(const char *key, const char *token)
         return false;
     char want[DESK_CSRF_LEN];
     sessions_csrf(key, want);
-    bool ok = CRYPTO_memcmp(token, want, DESK_CSRF_LEN - 1) == 0;
+    bool ok = want[0] && CRYPTO_memcmp(token, want, DESK_CSRF_LEN - 1) == 0;
     OPENSSL_cleanse(want, sizeof want);
     return ok;
 }
@@ -233,11 +237,11 @@ void sessions_forget(sessions *s, const char *key)
         memset(c, 0, sizeof *c);
 }
 
-static void cookie(http_req *r, const char *value, long max_age)
+static void cookie(http_req *r, const char *value, long max_age, bool secure)
 {
     char h[256];
     snprintf(h, sizeof h, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Strict%s", DESK_COOKIE,
-             value, max_age, http_tls(r) ? "; Secure" : "");
+             value, max_age, secure || http_tls(r) ? "; Secure" : "");
     http_add_header(r, "Set-Cookie", h);
 }
 
@@ -247,11 +251,12 @@ int sessions_set_cookie(const sessions *s, http_req *r, const char *key, int64_t
     if (sessions_seal(s, key, sealed) != 0)
         return -1;
     int64_t left = (expires_us - time_now_us()) / 1000000;
-    cookie(r, sealed, expires_us && left > 0 && left <= 30L * 86400 ? (long)left : s->ttl_s);
+    cookie(r, sealed, expires_us && left > 0 && left <= 30L * 86400 ? (long)left : s->ttl_s,
+           s->secure);
     return 0;
 }
 
 void sessions_clear_cookie(http_req *r)
 {
-    cookie(r, "", 0);
+    cookie(r, "", 0, false); /* a deletion: nothing to keep from a plain channel */
 }

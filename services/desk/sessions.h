@@ -87,8 +87,10 @@ struct desk_agent {
 typedef struct sessions sessions;
 
 /* ttl_s: the cookie's life when its key's expiry is unknown; secret: the
- * cookies' sealing key (copied; wiped by sessions_destroy). */
-sessions *sessions_new(long ttl_s, const uint8_t secret[DESK_SECRET_LEN]);
+ * cookies' sealing key (copied; wiped by sessions_destroy); secure: the
+ * cookie is Secure also when the desk serves plain HTTP (behind a proxy
+ * that serves it over TLS; over the desk's own TLS it always is). */
+sessions *sessions_new(long ttl_s, const uint8_t secret[DESK_SECRET_LEN], bool secure);
 void sessions_destroy(sessions **ps);
 
 /* key (a session key's shape) sealed into out, under a fresh nonce: 0, or

@@ -23,7 +23,8 @@
      desk with another secret refuses the cookies of the first, and the
      first its; without a secret the desk warns and a restart signs out,
      and a bad one stops it
-  g. over TLS (CAREBUS_TLS_CERT, _KEY) the cookie is also Secure
+  g. over TLS (CAREBUS_TLS_CERT, _KEY) the cookie is also Secure, and so
+     with CAREBUS_DESK_SECURE_COOKIE over plain HTTP (behind a TLS proxy)
   h. a login locked out by channel-ingest (too many failures in a row) is
      told so (429, Retry-After), not "wrong credentials"
 """
@@ -351,6 +352,12 @@ def test_over_tls_the_cookie_is_secure(stack):
     headers = h.wait_until("a sign-in over HTTPS", signed_in, h.scaled(20))
     cookie = headers["set-cookie"]
     assert "carebus_desk=" in cookie and "Secure" in cookie and "HttpOnly" in cookie, cookie
+    # Behind a proxy that serves it over TLS, the desk speaks plain HTTP:
+    # CAREBUS_DESK_SECURE_COOKIE makes its cookie Secure all the same.
+    proxied = st.add_instance("desk")
+    proxied.start(extra_env={"CAREBUS_DESK_SECURE_COOKIE": "1"})
+    r = DeskClient(st, "desk2").sign_in("lan")
+    assert "Secure" in r.headers["set-cookie"], r.headers["set-cookie"]
 
 
 def test_a_locked_out_login_is_told_so(stack):

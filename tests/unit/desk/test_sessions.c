@@ -37,11 +37,11 @@ static const uint8_t SECRET[DESK_SECRET_LEN] = {1,  2,  3,  4,  5,  6,  7,  8,  
 static void test_seal(void **state)
 {
     (void)state;
-    sessions *s = sessions_new(3600, SECRET);
+    sessions *s = sessions_new(3600, SECRET, false);
     uint8_t other_secret[DESK_SECRET_LEN];
     memcpy(other_secret, SECRET, sizeof other_secret);
     other_secret[31] ^= 1;
-    sessions *other = sessions_new(3600, other_secret);
+    sessions *other = sessions_new(3600, other_secret, false);
     char k[APIKEY_LEN], got[APIKEY_LEN], sealed[DESK_SEALED_MAX], again[DESK_SEALED_MAX];
     key_of(7, k);
     assert_int_equal(sessions_seal(s, k, sealed), 0);
@@ -52,7 +52,7 @@ static void test_seal(void **state)
     /* Round trip, on any sessions with the same secret. */
     assert_true(sessions_open(s, sealed, got));
     assert_string_equal(got, k);
-    sessions *twin = sessions_new(60, SECRET);
+    sessions *twin = sessions_new(60, SECRET, false);
     assert_true(sessions_open(twin, sealed, got));
     assert_string_equal(got, k);
     sessions_destroy(&twin);
@@ -144,7 +144,7 @@ static void test_agent_read(void **state)
 static void test_copies(void **state)
 {
     (void)state;
-    sessions *s = sessions_new(3600, SECRET);
+    sessions *s = sessions_new(3600, SECRET, false);
     assert_non_null(s);
     char k1[APIKEY_LEN], k2[APIKEY_LEN];
     key_of(1, k1);
@@ -170,7 +170,7 @@ static void test_copies(void **state)
 static void test_bounded(void **state)
 {
     (void)state;
-    sessions *s = sessions_new(3600, SECRET);
+    sessions *s = sessions_new(3600, SECRET, false);
     char k[APIKEY_LEN];
     struct desk_agent a = {.id = "many", .role = "agent", .teams = "[]"}, got;
     for (int i = 0; i < DESK_CACHED_MAX; i++) {
