@@ -9,7 +9,8 @@
 -- handle: after the erasure the live row read "[erased]" and the rebuilt
 -- one ''. Now every reply of the customer's (recipient not NULL: the
 -- messages the router sent) reads "[erased]" after it, in both. Inbound
--- messages and notes keep a NULL recipient.
+-- messages and notes keep a NULL recipient. The rows of customers erased
+-- before it are mended at the end.
 
 -- 0095's, with the recipient of every reply redacted.
 CREATE OR REPLACE FUNCTION router.erase(p_customer uuid)
@@ -57,3 +58,13 @@ BEGIN
     RETURN QUERY SELECT v_ids, v_keys;
 END;
 $$;
+
+-- The customers erased before this migration: their replies sent without a
+-- recipient read "[erased]" too, as a rebuild now makes them (the log's
+-- customer.erased names the customer asked for; router.erase erased it and
+-- those merged into it). One pass over router.messages.
+UPDATE router.messages m SET recipient = privacy.erased()
+  FROM router.customers c
+ WHERE m.recipient = '' AND c.id = m.customer_id
+   AND EXISTS (SELECT 1 FROM eventlog.events e
+                WHERE e.customer_id IN (c.id, c.merged_into) AND e.type = 'customer.erased');
