@@ -1,0 +1,30 @@
+-- router: the joined contacts' touch of router.queue_members (0016) costs
+-- one look-up per ticket of the statement, planned for the rows it has.
+--
+-- 0016's statement joined the statement's new rows to queue_members by key
+-- and also required "ticket_id = ANY (every key of the statement)", meant to
+-- make the look-up an index probe whatever the statistics. PL/pgSQL plans a
+-- statement without parameters once a session (a generic plan) with the
+-- sizes of that moment: a router started on a young database (a few rows in
+-- the transition table and in queue_members) kept a nested loop whose inner
+-- index scan carried both conditions, so every one of the n probes sorted
+-- the n keys of the array again: n^2 log n per statement. In the pipeline
+-- bench a batch of 250 tickets spent 50 ms there, and a batch of 6,672 (the
+-- router behind after slower batches, a catch-up) 23 s: the router fell
+-- further behind with each batch.
+--
+-- The statement is now run by EXECUTE, so planned at each call for the
+-- transition table's real row count and the table's size (its pages now,
+-- rows per page of its last ANALYZE): a nested loop of one key probe per
+-- row while the batch is small beside queue_members, a hash join when it
+-- is not; either is linear. Planning costs ~0.1 ms a statement, once a
+-- batch. The rows written are the same, so a rebuild still ends equal.
+CREATE OR REPLACE FUNCTION router.queue_members_touch() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE 'UPDATE router.queue_members m SET updated_at = n.updated_at
+               FROM queue_members_new n
+              WHERE m.ticket_id = n.id AND m.updated_at IS DISTINCT FROM n.updated_at';
+    RETURN NULL;
+END;
+$$;
