@@ -355,6 +355,13 @@ http_status sessions_post(http_req *r, void *arg)
     return st;
 }
 
+/* 404: the request's key was not made by a sign-in. */
+static void not_a_session(http_req *r)
+{
+    ingest_reject(r, 404, "not_found", "not_found", NULL,
+                  "the request's key is not a session's (POST /v1/sessions)");
+}
+
 static void on_revoked(PGresult *res, void *arg)
 {
     struct signin *s = arg;
@@ -363,8 +370,7 @@ static void on_revoked(PGresult *res, void *arg)
             log_error("revoking a session key failed: %s", PQresultErrorMessage(res));
         signin_unavailable(s, "could not revoke the key");
     } else if (PQntuples(res) == 0) {
-        ingest_reject(s->r, 404, "not_found", "not_found", NULL,
-                      "the request's key is not a session's (POST /v1/sessions)");
+        not_a_session(s->r);
     } else {
         signin_await(s, false);
     }
@@ -375,8 +381,7 @@ http_status sessions_delete(http_req *r, void *arg)
     ingest *in = arg;
     const struct access_grant *g = auth_grant(r);
     if (!id_valid(g->id)) {
-        ingest_reject(r, 404, "not_found", "not_found", NULL,
-                      "the request's key is not a session's (POST /v1/sessions)");
+        not_a_session(r);
         return HTTP_DONE;
     }
     struct signin *s = signin_new(in, r, false);
@@ -408,8 +413,7 @@ static void on_current(PGresult *res, void *arg)
     /* Revoked meanwhile, or its agent gone: no session to tell of. */
     const char *agent = PQntuples(res) == 1 ? db_value(res, 0, "json") : NULL;
     if (!agent) {
-        ingest_reject(s->r, 404, "not_found", "not_found", NULL,
-                      "the request's key is not a session's (POST /v1/sessions)");
+        not_a_session(s->r);
         return;
     }
     snprintf(s->expires_at, sizeof s->expires_at, "%s", db_value(res, 0, "expires_at"));
@@ -427,8 +431,7 @@ http_status sessions_get(http_req *r, void *arg)
     ingest *in = arg;
     const struct access_grant *g = auth_grant(r);
     if (!id_valid(g->id) || !g->agent_id[0]) {
-        ingest_reject(r, 404, "not_found", "not_found", NULL,
-                      "the request's key is not a session's (POST /v1/sessions)");
+        not_a_session(r);
         return HTTP_DONE;
     }
     struct signin *s = signin_new(in, r, false);
