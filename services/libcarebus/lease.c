@@ -135,9 +135,11 @@ static PGresult *lease_exec(lease *l, db *d, bool local, const char *sql, int n,
 }
 
 /* The holder of l's row when its lease ran out more than a lease ago and
- * its backend is blocked sending it a result of a statement started more
- * than two leases ago (see the header; a client that reads that slowly is
- * as good as stalled): ended, and said so. Only a backend whose role this
+ * its backend, in a statement started more than two leases ago, is blocked
+ * sending it a result or reading the rest of a statement it sent in part
+ * ("active" in ClientRead: no idle timeout runs between the messages of one
+ * query) — see the header; a client that reads or writes that slowly is as
+ * good as stalled: ended, and said so. Only a backend whose role this
  * one has the privileges of, and whose transaction locks the row: its id
  * is the row's xmax, and it holds a lock on the table (so a multixact id
  * in xmax equal to another backend's transaction id ends nobody). */
@@ -152,14 +154,15 @@ static void lease_break(lease *l, db *d)
                 " FROM eventlog.leases l JOIN pg_stat_activity a ON a.backend_xid = l.xmax"
                 " WHERE l.consumer = $1 AND l.part = $2::int"
                 " AND l.expires_at < clock_timestamp() - $3::int * interval '1 ms'"
-                " AND a.wait_event = 'ClientWrite' AND pg_has_role(a.usesysid, 'USAGE')"
+                " AND a.state = 'active' AND a.wait_event IN ('ClientWrite', 'ClientRead')"
+                " AND pg_has_role(a.usesysid, 'USAGE')"
                 " AND a.query_start < clock_timestamp() - 2 * $3::int * interval '1 ms'"
                 " AND EXISTS (SELECT 1 FROM pg_locks k WHERE k.pid = a.pid AND k.granted"
                 "   AND k.relation = 'eventlog.leases'::regclass)",
                 3, p);
     for (int i = 0; r && i < PQntuples(r); i++)
         log_warn("lease of %s/%s: its holder %s ran out a lease ago and its backend (pid %s) is"
-                 " blocked sending it a result: %s",
+                 " blocked on it (a result or a statement half sent): %s",
                  l->consumer, l->part, db_value(r, i, "owner"), db_value(r, i, "pid"),
                  strcmp(db_value(r, i, "ended"), "t") == 0 ? "ended" : "could not be ended");
     PQclear(r);

@@ -255,20 +255,45 @@ static void test_a_stalled_transaction_is_ended_by_the_server(void **state)
     lease_destroy(&a);
 }
 
-static void test_a_holder_blocked_sending_a_result_is_ended(void **state)
+/* A result far larger than the sockets' buffers, never read: the holder's
+ * backend blocks in its write, and is not idle. */
+static void block_in_write(PGconn *held)
 {
-    (void)state;
+    assert_int_equal(PQsendQuery(held, "SELECT repeat('x', 8192) FROM generate_series(1, 100000)"),
+                     1);
+}
+
+/* A statement whose parameter (g_big) is far larger than the sockets'
+ * buffers, sent in part: the backend, having parsed it, waits for the rest
+ * of its Bind message, "active" (no idle timeout runs between the messages
+ * of one query). */
+static char *g_big;
+
+static void block_in_read(PGconn *held)
+{
+    /* libpq copies the parameter before it sends the statement, which
+     * under valgrind outlasts the transaction's idle timeout (two leases):
+     * a longer one here, so that only the half-sent statement holds. */
+    PGresult *r = PQexec(held, "SET LOCAL idle_in_transaction_session_timeout = 60000");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    const char *v[] = {g_big};
+    assert_int_equal(PQsetnonblocking(held, 1), 0);
+    assert_int_equal(PQsendQueryParams(held, "SELECT length($1)", 1, NULL, v, NULL, NULL, 0), 1);
+}
+
+/* A holder stalled while its backend is blocked by block: b takes the
+ * lease over (its backend ended), and a is fenced. */
+static void holder_blocked(const char *name, void (*block)(PGconn *))
+{
     TESTDB_NEED(g_db);
-    lease *a = lease_new("blocked", 0, "a:1", MS), *b = lease_new("blocked", 0, "b:1", MS);
+    lease *a = lease_new(name, 0, "a:1", MS), *b = lease_new(name, 0, "b:1", MS);
     assert_int_equal(tick(a, g_db), LEASE_GAINED);
     assert_int_equal(db_begin(g_db), 0);
     assert_int_equal(lease_limit_txn(a, g_db), 0);
     assert_int_equal(lease_hold(a, g_db), 0);
-    /* A result far larger than the sockets' buffers, never read: the
-     * holder's backend blocks in its write, and is not idle. */
     PGconn *held = db_conn(g_db);
-    assert_int_equal(PQsendQuery(held, "SELECT repeat('x', 8192) FROM generate_series(1, 100000)"),
-                     1);
+    block(held);
     expire();
     expire();
     lease_state st = LEASE_STANDBY;
@@ -279,7 +304,7 @@ static void test_a_holder_blocked_sending_a_result_is_ended(void **state)
     }
     assert_int_equal(st, LEASE_GAINED);
     /* The holder's session was ended: what it reads now ends in an error. */
-    bool failed = false;
+    bool failed = PQsetnonblocking(held, 0) != 0 || PQflush(held) != 0;
     PGresult *r;
     for (int i = 0; i < 200000 && (r = PQgetResult(held)); i++) {
         failed = failed || PQresultStatus(r) == PGRES_FATAL_ERROR;
@@ -291,6 +316,26 @@ static void test_a_holder_blocked_sending_a_result_is_ended(void **state)
     assert_int_equal(fence(a, g_db), 1);
     lease_destroy(&a);
     lease_destroy(&b);
+}
+
+static void test_a_holder_blocked_sending_a_result_is_ended(void **state)
+{
+    (void)state;
+    holder_blocked("blocked", block_in_write);
+}
+
+static void test_a_holder_stalled_sending_a_statement_is_ended(void **state)
+{
+    (void)state;
+    /* Made before the holder's transaction starts: its idle timeout is
+     * two leases. */
+    static const size_t len = 64u << 20;
+    assert_non_null(g_big = malloc(len + 1));
+    memset(g_big, 'x', len);
+    g_big[len] = '\0';
+    holder_blocked("stalled-send", block_in_read);
+    free(g_big);
+    g_big = NULL;
 }
 
 static void test_a_restarted_instance_takes_its_own_lease_back(void **state)
@@ -496,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_while_the_writers_back_off_a_renewal_waits_and_a_release_goes),
         cmocka_unit_test(test_a_stalled_transaction_is_ended_by_the_server),
         cmocka_unit_test(test_a_holder_blocked_sending_a_result_is_ended),
+        cmocka_unit_test(test_a_holder_stalled_sending_a_statement_is_ended),
         cmocka_unit_test(test_a_restarted_instance_takes_its_own_lease_back),
         cmocka_unit_test(test_a_consumer_whose_lease_was_taken_rolls_back),
         cmocka_unit_test(test_a_batch_longer_than_the_lease_commits_once),
