@@ -1,0 +1,11 @@
+-- Timeline notes are checked by their spelling alone, also on databases
+-- that applied 0013 before 0012.
+--
+-- 0013 replaced the list of note kinds (notes_kind_check) by a check of
+-- their spelling (notes_kind_spelling), so that the router's new kinds
+-- ("ticket.assigned", "agent.mentioned" ...) need no migration. It landed
+-- before 0012, which restates the list: a database that ran 0013 first
+-- got the list back from 0012, and refused the router's first note of
+-- another kind. A fresh install (0012, then 0013) never had it.
+-- tests/integration/test_migrations_upgrade.py replays the order.
+ALTER TABLE router.notes DROP CONSTRAINT IF EXISTS notes_kind_check;
