@@ -295,10 +295,15 @@ static bool id_ok(const char *s)
     return s[36] == '\0';
 }
 
-/* Copies an id that id_ok accepted (36 characters and the NUL). */
+/* Copies an id that id_ok accepted (36 characters and the NUL), in lower
+ * case: the model's maps and the stored rows key on an id's text, and a
+ * log written before channel-ingest made every id canonical may spell one
+ * in upper case (a path's ticket id), which would name a ticket apart from
+ * its stored row (and meet its unique key on every retry of the batch). */
 static void id_set(char dst[ID_LEN], const char *id)
 {
-    memcpy(dst, id, ID_LEN);
+    for (int i = 0; i < ID_LEN; i++)
+        dst[i] = (id[i] >= 'A' && id[i] <= 'F') ? (char)(id[i] - 'A' + 'a') : id[i];
 }
 
 bool model_refs_of(const event *ev, struct model_refs *r)
@@ -432,7 +437,7 @@ static int apply_ticket(model *m, model_ticket *t, const event *ev, int64_t at)
         t->created = at;
         t->channel = ev->ticket_opened->channel;
         if (id_ok(ev->customer_id))
-            snprintf(t->customer, ID_LEN, "%s", ev->customer_id);
+            id_set(t->customer, ev->customer_id);
         p = point_of(ev, at, PT_OPEN, 0);
         return model_list_insert(&t->status, &p);
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_CONTACT_ADDED:
@@ -480,7 +485,7 @@ static int apply_ticket(model *m, model_ticket *t, const event *ev, int64_t at)
     case CAREBUS__V1__ENVELOPE__BODY_TICKET_CLOSED:
         t->closed = at;
         if (id_ok(ev->ticket_closed->merged_into_ticket_id))
-            snprintf(t->merged_into, ID_LEN, "%s", ev->ticket_closed->merged_into_ticket_id);
+            id_set(t->merged_into, ev->ticket_closed->merged_into_ticket_id);
         p = point_of(ev, at, PT_CLOSED, 0);
         return model_list_insert(&t->status, &p);
     case CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED:
@@ -564,12 +569,14 @@ static void tree_move(model *m, const char *from, const char *to)
     }
 }
 
-static int apply_customer(model *m, const event *ev, int64_t at)
+/* The customers' ids are the refs' (r->customers: lower case), not the
+ * event's spelling. */
+static int apply_customer(model *m, const event *ev, const struct model_refs *r, int64_t at)
 {
     if (ev->body_case == CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED) {
         const Carebus__V1__CustomerProfileUpdated *b = ev->customer_profile_updated;
-        model_customer *c = model_customer_make(m, ev->customer_id);
-        if (!c || customer_seen(m, ev->customer_id, at) != 0)
+        model_customer *c = model_customer_make(m, r->customers[0]);
+        if (!c || customer_seen(m, r->customers[0], at) != 0)
             return -1;
         int16_t rank = (int16_t)model_stream_rank(ev->stream);
         if (b->segment != CAREBUS__V1__SEGMENT__SEGMENT_UNSPECIFIED &&
@@ -595,12 +602,11 @@ static int apply_customer(model *m, const event *ev, int64_t at)
         return 0;
     }
     assert(ev->body_case == CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_MERGED);
-    const Carebus__V1__CustomerMerged *b = ev->customer_merged;
-    model_customer *s = model_customer_make(m, b->survivor_id);
-    model_customer *mc = s ? model_customer_make(m, b->merged_id) : NULL;
+    model_customer *s = model_customer_make(m, r->customers[0]);
+    model_customer *mc = s ? model_customer_make(m, r->customers[1]) : NULL;
     if (!mc)
         return -1;
-    s = model_customer_get(m, b->survivor_id); /* make may have moved nothing, but be plain */
+    s = model_customer_get(m, r->customers[0]); /* make may have moved nothing, but be plain */
     if (strcmp(s->root, mc->root) == 0)
         return 1; /* already one customer (a repeat, or a cycle the router never makes) */
     char to[ID_LEN];
@@ -624,7 +630,7 @@ int model_apply_refs(model *m, const event *ev, const struct model_refs *r, int6
     if (at == MODEL_NONE)
         return 1;
     if (r->customer_level)
-        return apply_customer(m, ev, at);
+        return apply_customer(m, ev, r, at);
     const char *tid = r->ticket;
     if (!tid[0]) {
         tid = model_survey_ticket(m, r->survey);

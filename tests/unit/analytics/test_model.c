@@ -721,6 +721,56 @@ static void test_a_ticket_merged_into_another_is_not_a_ticket_of_its_own(void **
     model_destroy(&m);
 }
 
+/* A log written before every id was made canonical may spell one in upper
+ * case: it names the same ticket and customer as the lower-case spelling
+ * (the model's maps and its stored rows key on the lower case). */
+static void test_an_id_in_upper_case_names_the_same_ticket_and_customer(void **state)
+{
+    (void)state;
+    static const char TX[] = "abcdef12-3456-4abc-8def-0123456789ab";
+    static const char TX_UPPER[] = "ABCDEF12-3456-4ABC-8DEF-0123456789AB";
+    static const char CA_UPPER[] = "AAAAAAAA-AAAA-4AAA-8AAA-AAAAAAAAAAAA";
+    model *m = model_new();
+    event e;
+    carebus__v1__envelope__init(&e);
+    Carebus__V1__TicketOpened op = CAREBUS__V1__TICKET_OPENED__INIT;
+    op.channel = CAREBUS__V1__CHANNEL__CHANNEL_ZALO;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_TICKET_OPENED;
+    e.ticket_opened = &op;
+    event *evs[3];
+    evs[0] = mk(&e, "router", 1, "2026-03-02T09:00:00+07:00", TX, CA_UPPER);
+    Carebus__V1__AgentReplied rp = CAREBUS__V1__AGENT_REPLIED__INIT;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED;
+    e.agent_replied = &rp;
+    evs[1] = mk(&e, "ingest", 1, "2026-03-02T09:10:00+07:00", TX_UPPER, NULL);
+    Carebus__V1__CustomerProfileUpdated pu = CAREBUS__V1__CUSTOMER_PROFILE_UPDATED__INIT;
+    pu.segment = CAREBUS__V1__SEGMENT__SEGMENT_VIP;
+    e.body_case = CAREBUS__V1__ENVELOPE__BODY_CUSTOMER_PROFILE_UPDATED;
+    e.customer_profile_updated = &pu;
+    evs[2] = mk(&e, "ingest", 2, "2026-03-02T09:20:00+07:00", NULL, CA_UPPER);
+    struct model_refs r;
+    assert_true(model_refs_of(evs[1], &r));
+    assert_string_equal(r.ticket, TX);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(model_apply(m, evs[i], model_event_time(evs[i])), 0);
+    size_t n;
+    model_tickets(m, &n);
+    assert_int_equal(n, 1);
+    model_customers(m, &n);
+    assert_int_equal(n, 1);
+    model_ticket *t = model_ticket_get(m, TX);
+    assert_non_null(t);
+    assert_string_equal(t->customer, CA);
+    struct ticket_facts f;
+    model_resolve_segments(m);
+    assert_int_equal(model_segment_of(m, CA), CAREBUS__V1__SEGMENT__SEGMENT_VIP);
+    contrib_facts(cal, t, model_segment_of(m, t->customer), &f);
+    assert_true(f.fr_at != MODEL_NONE); /* the reply reached the ticket */
+    for (int i = 0; i < 3; i++)
+        event_destroy(&evs[i]);
+    model_destroy(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_states_survive_json),
         cmocka_unit_test(test_histogram_packing_and_percentile_ranks),
         cmocka_unit_test(test_a_ticket_merged_into_another_is_not_a_ticket_of_its_own),
+        cmocka_unit_test(test_an_id_in_upper_case_names_the_same_ticket_and_customer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
