@@ -23,6 +23,12 @@
 #include "stage.h"
 #include "timeutil.h"
 
+/* The staged events' array (some 260 bytes an event: its refs) is kept
+ * between batches up to this many; one grown past it by a catch-up's
+ * round (100,000 events: 26 MiB) is given back when the transaction ends,
+ * rather than held at its high-water mark for the process's life. */
+#define STORE_KEEP_STAGED 4096
+
 struct store {
     timebase *cal;
     model *m; /* the cache: what was last committed */
@@ -235,10 +241,27 @@ static consumer_result store_flush(consumer_txn *tx, void *arg)
     return CONSUMER_OK;
 }
 
+/* Gives the staging arrays back when a large batch grew them past what
+ * a live batch needs (STORE_KEEP_STAGED). */
+static void store_unstage(store *s)
+{
+    s->nstaged = s->nerased = 0;
+    if (s->cap > STORE_KEEP_STAGED) {
+        free(s->staged);
+        s->staged = NULL;
+        s->cap = 0;
+    }
+    if (s->cerased > STORE_KEEP_STAGED) {
+        free(s->erased);
+        s->erased = NULL;
+        s->cerased = 0;
+    }
+}
+
 static void store_done(bool committed, void *arg)
 {
     store *s = arg;
-    s->nstaged = s->nerased = 0;
+    store_unstage(s);
     if (!committed) {
         store_drop(s);
         stage_forget(&s->st);

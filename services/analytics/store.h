@@ -15,7 +15,10 @@
  * dropped whole when a transaction does not commit (consumer_set_done),
  * when it grows past its bound (CAREBUS_ANALYTICS_CACHE entities) and
  * after CAREBUS_ANALYTICS_CACHE_IDLE_S seconds without events, when the
- * memory goes back to the system (store_idle). Blocks on the database.
+ * memory goes back to the system (store_idle). The array the batch's
+ * events are staged in is given back at the end of a transaction that
+ * grew it past what a live batch needs (a catch-up's round), not kept at
+ * its high-water mark. Blocks on the database.
  */
 #ifndef CAREBUS_ANALYTICS_STORE_H
 #define CAREBUS_ANALYTICS_STORE_H

@@ -9,7 +9,8 @@
 # Tunables: CAREBUS_BENCH_PIPE_WINDOW_S (the window each rate must hold;
 # 60 in the long form, make bench sets 15), CAREBUS_BENCH_PIPE_RATE (the
 # first rate, requests/s, 1000), CAREBUS_BENCH_PIPE_STEPS (runs, 6),
-# CAREBUS_BENCH_IDLE_S (60), CAREBUS_BENCH_SECONDS (ingest alone, 10).
+# CAREBUS_BENCH_IDLE_S (60), CAREBUS_BENCH_SECONDS (ingest alone, 10);
+# CAREBUS_BENCH_PIPE_DEBUG, CAREBUS_BENCH_PIPE_LOGS (services' logs: pipeline.py).
 set -u
 . "$(dirname "$0")/preamble.sh"
 CAREBUS_BIN_DIR=$bindir
