@@ -44,11 +44,11 @@
  * at the save's time (those whose policy may change). A team has many
  * tickets, so PostgreSQL reads sla.tickets whole to find them: only when
  * the run has a team's save (a rare act of an administrator). Each branch
- * runs only when the run has its records and a partition took one (the
- * conditions on $3, $4 and $7, decided once before anything is read: the
- * plan was otherwise free to scan sla.tickets whole, computing each row's
- * partition, for a run without segments, as it did while the table was
- * young, 20-60 ms a batch in the pipeline benchmark). Both are
+ * runs only when the run has its records (the conditions on $3 and $4,
+ * decided once before anything is read: the plan was otherwise free to
+ * scan sla.tickets whole, computing each row's partition, for a run
+ * without segments, as it did while the table was young, 20-60 ms a batch
+ * in the pipeline benchmark). Both are
  * the tickets of the partitions ($6 of them) that took the segments and
  * the saves: $7, every one that took one of the run's (a partition that
  * took none has then its tickets recomputed for nothing: a recomputation
@@ -82,14 +82,12 @@ static const char record_tmpl[] =
     " UNION"
     " SELECT k.ticket_id, NULL FROM sla.tickets k"
     "   JOIN {@customer_segments.rows $3 y} ON k.customer_id = y.customer_id"
-    "  WHERE json_array_length($3::json) > 0 AND cardinality($7::int[]) > 0"
-    "    AND (k.closed_at IS NULL OR k.closed_at >= y.at)"
+    "  WHERE json_array_length($3::json) > 0 AND (k.closed_at IS NULL OR k.closed_at >= y.at)"
     "    AND eventlog.part_of(k.ticket_id, $6::int) = ANY($7::int[])"
     " UNION"
     " SELECT k.ticket_id, NULL FROM sla.tickets k"
     "   JOIN {@team_settings.rows $4 y} ON k.team = y.team_id"
-    "  WHERE json_array_length($4::json) > 0 AND cardinality($7::int[]) > 0"
-    "    AND (k.closed_at IS NULL OR k.closed_at >= y.at)"
+    "  WHERE json_array_length($4::json) > 0 AND (k.closed_at IS NULL OR k.closed_at >= y.at)"
     "    AND eventlog.part_of(k.ticket_id, $6::int) = ANY($7::int[])";
 /* clang-format on */
 /* A merge or an unmerge moves the tickets of the partitions that took it

@@ -562,8 +562,12 @@ class Bench:
     def close(self):
         keep = os.environ.get("CAREBUS_BENCH_PIPE_LOGS")
         if keep and self.st:
-            for n in ("ingest",) + CONSUMERS:
-                Path(keep, f"{n}.log").write_text(self.st[n].all_logs())
+            try:
+                Path(keep).mkdir(parents=True, exist_ok=True)
+                for n in ("ingest",) + CONSUMERS:
+                    Path(keep, f"{n}.log").write_text(self.st[n].all_logs())
+            except OSError as e:  # the stack and the cluster stop whatever happens
+                log(f"could not keep the services' logs in {keep}: {e}")
         problems = self.st.close() if self.st else []
         if self.cluster.running and not KEEP:
             self.cluster.stop()
