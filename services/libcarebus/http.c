@@ -277,10 +277,20 @@ static void suspended_unlink(http_req *r)
  * for the buffer is not counted (a cut name would break the format). */
 static void count_route(const char *family, const char *label, const char *extra, double v)
 {
+    /* Copied, not snprintf'd: three series per answer, and the formatting
+     * cost more than the counting. */
+    const char *parts[] = {family, "{route=\"", label, "\"", extra, "}"};
     char name[256];
-    int n = snprintf(name, sizeof name, "%s{route=\"%s\"%s}", family, label, extra);
-    if (n > 0 && (size_t)n < sizeof name)
-        metrics_add(name, v);
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        size_t len = strlen(parts[i]);
+        if (len >= sizeof name - n)
+            return;
+        memcpy(name + n, parts[i], len);
+        n += len;
+    }
+    name[n] = '\0';
+    metrics_add(name, v);
 }
 
 /* Counts a refusal of this file's own in the server's rejected family. */
@@ -296,8 +306,10 @@ static void count_rejected(const http_server *s, const char *reason)
 
 static void count_answer(const http_req *r, unsigned status)
 {
-    char code[32];
-    snprintf(code, sizeof code, ",code=\"%u\"", status);
+    char code[] = ",code=\"000\""; /* status is 100-599 (http_reply) */
+    code[7] = (char)('0' + status / 100 % 10);
+    code[8] = (char)('0' + status / 10 % 10);
+    code[9] = (char)('0' + status % 10);
     count_route("carebus_http_requests_total", r->label, code, 1);
     double secs = (double)(mono_us() - r->t0_us) / 1e6;
     count_route("carebus_http_request_duration_seconds_sum", r->label, "", secs);
