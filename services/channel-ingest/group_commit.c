@@ -127,6 +127,11 @@ static void gc_on_result(PGresult *res, void *arg)
     metrics_add(ok == 0 ? "carebus_ingest_batches_total{result=\"committed\"}"
                         : "carebus_ingest_batches_total{result=\"failed\"}",
                 1);
+    /* The next batch goes first: PostgreSQL runs it while this one's
+     * submitters are answered (their answers only wait here; what a 2xx
+     * needs, the commit, has happened). */
+    g->inflight = NULL;
+    gc_flush(g);
     for (size_t i = 0; i < b->n; i++) {
         struct eventlog_entry *e = b->slots[i].e;
         *e = b->entries[i]; /* the results, and the bytes back to their owner */
@@ -134,11 +139,9 @@ static void gc_on_result(PGresult *res, void *arg)
             bus_publish_bytes(g->bus, g->stream, e->wire, e->wire_len);
         b->slots[i].fn(e, ok, b->slots[i].arg);
     }
-    g->inflight = NULL;
     free(b->slots);
     free(b->entries);
     free(b);
-    gc_flush(g);
 }
 
 /* Sends what waits, if nothing is in flight. */

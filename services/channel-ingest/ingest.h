@@ -24,6 +24,8 @@
 #include "http.h"
 #include "service.h"
 
+struct write_req;
+
 typedef struct ingest {
     service *svc;
     dbq *writes;
@@ -38,12 +40,14 @@ typedef struct ingest {
     /* The same for the router and the work API's resources (work.h):
      * this process's last agent, team or canned reply event. */
     struct await_mark work_mark;
-    struct hasher *hasher; /* agents' passwords, off the loop (hasher.h) */
-    size_t json_max_depth; /* CAREBUS_JSON_MAX_DEPTH */
-    long session_ttl_s;    /* CAREBUS_SESSION_TTL_S (sessions.c) */
-    long signin_failures;  /* CAREBUS_SIGNIN_FAILURES (lockout.h) */
-    long signin_lockout_s; /* CAREBUS_SIGNIN_LOCKOUT_S (lockout.h) */
-    int signing_in;        /* POST /v1/sessions in flight (bounded: sessions.c) */
+    struct hasher *hasher;    /* agents' passwords, off the loop (hasher.h) */
+    size_t json_max_depth;    /* CAREBUS_JSON_MAX_DEPTH */
+    long session_ttl_s;       /* CAREBUS_SESSION_TTL_S (sessions.c) */
+    long signin_failures;     /* CAREBUS_SIGNIN_FAILURES (lockout.h) */
+    long signin_lockout_s;    /* CAREBUS_SIGNIN_LOCKOUT_S (lockout.h) */
+    int signing_in;           /* POST /v1/sessions in flight (bounded: sessions.c) */
+    struct write_req *spares; /* freed write_reqs kept for reuse (write.c) */
+    size_t nspares;
 } ingest;
 
 /* The route table (routes.c). */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "password.h"
+#include "write.h"
 
 #define INGEST_MAX_BATCH 1000
 
@@ -155,6 +156,7 @@ int main(void)
      * the service */
     ingest_close(&in);
     service_destroy(&in.svc);
+    write_spares_release(&in);
 out:
     config_tls_release(&c.tls_cert, &c.tls_key);
     return rc;

@@ -279,7 +279,8 @@ http_status messages_post(http_req *r, void *arg)
                       ct ? ct : "");
         return HTTP_DONE;
     }
-    struct write_req *w = write_req_new(r, in);
+    /* u.msg is started by messages_parse or messages_parse_pb. */
+    struct write_req *w = write_req_new_contact(r, in);
     if (!w)
         return HTTP_DONE;
     struct contact *m = &w->u.msg;

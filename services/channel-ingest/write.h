@@ -39,15 +39,16 @@ struct write_req;
 typedef bool (*write_check_fn)(struct write_req *w, const PGresult *res);
 
 struct write_req {
+    struct write_req *next_spare; /* in ingest.spares, once freed */
     http_req *r;
     ingest *in;
     json_t *root; /* the JSON body, or NULL */
     event *pb;    /* the unpacked protobuf body, or NULL */
     struct eventlog_entry entry;
-    event *ev;        /* what entry.ev will be, during the existence check */
-    const char *what; /* "ticket", "customer": for the 404 of the existence check */
-    const char *id;   /* borrowed from the path */
-    unsigned need;    /* write_submit_ticket's scope */
+    event *ev;            /* what entry.ev will be, during the existence check */
+    const char *what;     /* "ticket", "customer": for the 404 of the existence check */
+    const char *id;       /* borrowed from the path */
+    unsigned need;        /* write_submit_ticket's scope */
     write_check_fn check; /* write_submit_checked's */
     char scope[WRITE_SCOPE_LEN];
     union {
@@ -67,6 +68,14 @@ struct write_req {
 
 /* A zeroed write_req owned by the request, or NULL after answering 503. */
 struct write_req *write_req_new(http_req *r, ingest *in);
+/* The same with u.msg not zeroed, for a handler that starts it with
+ * contact_init before anything reads it: zeroing the whole union is
+ * zeroing its largest member (struct op, 12 KB), per message on the hot
+ * path. */
+struct write_req *write_req_new_contact(http_req *r, ingest *in);
+/* Frees the write_reqs kept for reuse: after the last request is gone
+ * (the HTTP server destroyed). */
+void write_spares_release(ingest *in);
 
 /* The start of a JSON write: checks the content type (415) and loads the
  * body (400). The write_req with its root, and *g the grant of the
@@ -104,7 +113,7 @@ http_status write_submit_if_exists(struct write_req *w, event *ev, const char *s
  * merge is done); otherwise decide reads the row: true to submit, false
  * after answering (404, 409). */
 #define WRITE_SEEN                                                                                 \
-    "EXISTS (SELECT 1 FROM eventlog.events e WHERE e.idem_scope = $1 AND e.idem_key = $2)"       \
+    "EXISTS (SELECT 1 FROM eventlog.events e WHERE e.idem_scope = $1 AND e.idem_key = $2)"         \
     " AS seen"
 http_status write_submit_checked(struct write_req *w, event *ev, const char *sql, int nparams,
                                  const char *const *params, write_check_fn decide);

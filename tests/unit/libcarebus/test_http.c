@@ -489,6 +489,38 @@ static void test_basic_routes(void **state)
     assert_int_equal(res[3].connects, 0);
 }
 
+/* Headers of 8 KiB (nginx's limit for a header line) fit in a connection's
+ * memory pool (HTTP_CONNECTION_MEMORY), on a new connection and on a
+ * kept-alive one. */
+#define BIG_HEADER 8192
+static char big_header[sizeof "X-Test: " + BIG_HEADER];
+
+static void c_large_header(CURL *c)
+{
+    memcpy(big_header, "X-Test: ", 8);
+    memset(big_header + 8, 'h', BIG_HEADER);
+    big_header[8 + BIG_HEADER] = '\0';
+    req(c, &res[0], "POST", "/v1/echo", "{\"x\":1}", 7, false, big_header);
+    req(c, &res[1], "POST", "/v1/echo", "{\"x\":2}", 7, false, big_header);
+}
+
+static void test_large_header(void **state)
+{
+    (void)state;
+    run_client(c_large_header);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(res[i].rc, CURLE_OK);
+        assert_int_equal(res[i].status, 200);
+        json_t *j = body_json(&res[i]);
+        const char *v = jstr(j, "x_test", NULL);
+        assert_non_null(v);
+        assert_int_equal(strlen(v), BIG_HEADER);
+        assert_int_equal(strspn(v, "h"), BIG_HEADER);
+        json_decref(j);
+    }
+    assert_int_equal(res[1].connects, 0);
+}
+
 static void c_guarded(CURL *c)
 {
     get(c, &res[0], "/v1/guarded");
@@ -881,6 +913,7 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_basic_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guard_cookies_and_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_found_and_method, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_too_large, setup, teardown),
