@@ -867,31 +867,26 @@ static int add_refs(model *m, const PGresult *r)
 /* What a batch reaches, from its keys ($1 external ids, $2 ticket ids, $3
  * handles as rows (kind, value), $4 customer ids): the tickets named (and
  * those they were merged into), and the customers named, owning a handle
- * or a named ticket (and their survivors). One statement finds them, as
- * two arrays of ids (tickets, customers), the first round trip of the
- * prefetch; the rows are read in the second, by those arrays.
+ * or a named ticket (and their survivors). The first round trip of the
+ * prefetch finds the handles' owners (identities_sql) and the tickets
+ * named (named_sql); the second reads the rows they reach, by the arrays
+ * of ids bound as values, so that each plan is made for the array's real
+ * size (a scan, if the planner ever picks one, hashes it).
  *
  * Every look-up is by key, written so that the plan is an index probe
  * whatever the statistics say ("= ANY(array)", "LATERAL ... OFFSET 0"):
  * after a rebuild or a burst the tables outgrow their statistics, and a
  * join the planner costs against a "small" table becomes a scan of every
  * row, in every batch. */
-static rowset_stmt reach_sql = ROWSET_STMT(
-    identities,
-    "WITH r AS (SELECT m.ticket_id FROM router.messages m WHERE m.external_id = ANY($1::text[])),"
-    " t0 AS (SELECT x.id, x.customer_id, x.merged_into FROM router.tickets x"
-    "         WHERE x.id = ANY($2::uuid[] || ARRAY(SELECT ticket_id FROM r))),"
-    " c0 AS (SELECT array_agg(DISTINCT id) AS ids FROM ("
-    "          SELECT i.customer_id AS id FROM {@rows $3 k kind,value},"
-    "                 LATERAL (SELECT i.customer_id FROM router.identities i"
-    "                 WHERE i.kind = k.kind AND i.value = k.value OFFSET 0) i"
-    "          UNION ALL SELECT unnest($4::uuid[]) UNION ALL SELECT customer_id FROM t0) s)"
-    " SELECT coalesce((SELECT array_agg(id) FROM (SELECT id FROM t0 UNION"
-    "          SELECT merged_into FROM t0 WHERE merged_into IS NOT NULL) s), '{}') AS tickets,"
-    "        coalesce((SELECT ids FROM c0), '{}') || coalesce(ARRAY("
-    "          SELECT x.merged_into FROM router.customers x"
-    "           WHERE x.id = ANY((SELECT ids FROM c0)::uuid[]) AND x.merged_into IS NOT NULL),"
-    "          '{}') AS customers");
+#define NAMED_SQL                                                                                  \
+    "SELECT x.id, x.customer_id, x.merged_into FROM router.tickets x"                              \
+    " WHERE x.id = ANY($2::uuid[] || ARRAY(SELECT m.ticket_id FROM router.messages m"              \
+    "                                     WHERE m.external_id = ANY($1::text[])))"
+
+/* The survivors of the customers of $1 (those merged away). */
+#define SURVIVORS                                                                                  \
+    "(SELECT x.merged_into FROM router.customers x"                                                \
+    "  WHERE x.id = ANY($1::uuid[]) AND x.merged_into IS NOT NULL)"
 
 static rowset_stmt refs_sql =
     ROWSET_STMT(messages, "SELECT {@select m external_id,channel,ticket_id,at,stream,seq}"
@@ -907,35 +902,32 @@ static rowset_stmt identities_sql =
 /* The customers of $1, and those they were merged into. */
 static rowset_stmt customers_sql =
     ROWSET_STMT(customers, "SELECT {@select c} FROM router.customers c WHERE c.id = ANY($1::uuid[])"
-                           " UNION ALL SELECT {@select c} FROM router.customers c WHERE c.id IN"
-                           " (SELECT x.merged_into FROM router.customers x"
-                           "   WHERE x.id = ANY($1::uuid[]) AND x.merged_into IS NOT NULL)");
+                           " UNION ALL SELECT {@select c} FROM router.customers c"
+                           " WHERE c.id IN " SURVIVORS);
 
-/* The reached customers ($1; the reach added their survivors). Bound as a
- * value, the array is planned for its real size (a scan, if the planner
- * ever picks one, hashes it). */
-static rowset_stmt reach_customers_sql = ROWSET_STMT(
-    customers, "SELECT {@select c} FROM router.customers c WHERE c.id = ANY($1::uuid[])");
-
-/* The tickets named ($1), and the reached customers' ($2) tickets that are
- * not closed: those a contact may join or reopen, and a merge moves. */
+/* The tickets named and those they were merged into ($2), and the
+ * not closed tickets of the customers reached ($1) and of their
+ * survivors: those a contact may join or reopen, and a merge moves. */
 static rowset_stmt reach_tickets_sql =
-    ROWSET_STMT(tickets, "SELECT {@select t} FROM router.tickets t WHERE t.id = ANY($1::uuid[])"
+    ROWSET_STMT(tickets, "SELECT {@select t} FROM router.tickets t WHERE t.id = ANY($2::uuid[])"
                          " UNION ALL SELECT {@select t} FROM router.tickets t"
-                         " WHERE t.customer_id = ANY($2::uuid[]) AND t.status <> 'closed'");
+                         " WHERE t.customer_id = ANY($1::uuid[]) AND t.status <> 'closed'"
+                         " UNION ALL SELECT {@select t} FROM router.tickets t"
+                         " WHERE t.customer_id IN " SURVIVORS " AND t.status <> 'closed'");
 
 /* Customers an unmerge keeps apart (router.unmerges, unmerge.h) among
- * those reached ($1), by their survivors: the reach's customers and the
- * ones merged into them. Nothing is read while no unmerge was ever made
- * (a one-time filter). */
+ * those reached ($1 and their survivors), by their survivors: the reach's
+ * customers and the ones merged into them. Nothing is read while no
+ * unmerge was ever made (a one-time filter). */
 static rowset_stmt apart_sql = ROWSET_STMT(
-    customers,
-    "WITH fam AS (SELECT x.id, coalesce(x.merged_into, x.id) AS fin FROM router.customers x"
-    "  WHERE (SELECT EXISTS (SELECT 1 FROM router.unmerges))"
-    "    AND (x.id = ANY($1::uuid[]) OR x.merged_into = ANY($1::uuid[])))"
-    " SELECT DISTINCT a.fin AS a, b.fin AS b FROM router.unmerges u"
-    " JOIN fam a ON a.id = u.merged_id JOIN fam b ON b.id = u.survivor_id"
-    " WHERE a.fin <> b.fin");
+    customers, "WITH c AS (SELECT $1::uuid[] || ARRAY" SURVIVORS " AS ids),"
+               " fam AS (SELECT x.id, coalesce(x.merged_into, x.id) AS fin FROM router.customers x"
+               "  WHERE (SELECT EXISTS (SELECT 1 FROM router.unmerges))"
+               "    AND (x.id = ANY((SELECT ids FROM c)::uuid[])"
+               "         OR x.merged_into = ANY((SELECT ids FROM c)::uuid[])))"
+               " SELECT DISTINCT a.fin AS a, b.fin AS b FROM router.unmerges u"
+               " JOIN fam a ON a.id = u.merged_id JOIN fam b ON b.id = u.survivor_id"
+               " WHERE a.fin <> b.fin");
 
 static rowset_stmt agents_sql =
     ROWSET_STMT(agents, "SELECT {@select a} FROM router.agents a ORDER BY id");
@@ -1079,27 +1071,62 @@ static const char *handle_rows(const struct store_keys *k, rowset *w)
     return rowset_json(w);
 }
 
-/* Two round trips: what the keys reach (as arrays of ids) with what needs
- * no reach, then the reached rows by those arrays. */
+/* The ids the first round trip reached, as arrays for the second: the
+ * customers (the handles' owners, those named and the named tickets') and
+ * the tickets (named, and those they were merged into). -1 on no memory. */
+static int reached(const struct store_keys *k, const PGresult *idents, const PGresult *named,
+                   buf *cust, buf *tick)
+{
+    int ni = idents ? PQntuples(idents) : 0, nn = PQntuples(named);
+    const char **c = calloc((size_t)ni + k->ncustomers + (size_t)nn + 1, sizeof *c);
+    const char **t = calloc(2 * (size_t)nn + 1, sizeof *t);
+    size_t nc = 0, nt = 0;
+    if (c && t) {
+        for (int i = 0; i < ni; i++)
+            if ((c[nc] = db_value(idents, i, "customer_id")))
+                nc++;
+        for (size_t i = 0; i < k->ncustomers; i++)
+            c[nc++] = k->customers[i];
+        for (int i = 0; i < nn; i++) {
+            if ((c[nc] = db_value(named, i, "customer_id")))
+                nc++;
+            t[nt++] = db_value(named, i, "id");
+            if ((t[nt] = db_value(named, i, "merged_into")))
+                nt++;
+        }
+        rowset_keys(cust, c, nc);
+        rowset_keys(tick, t, nt);
+    }
+    int rc = c && t && !cust->failed && !tick->failed ? 0 : -1;
+    free(c);
+    free(t);
+    return rc;
+}
+
+/* Two round trips: the handles' owners and the tickets named, with what
+ * needs no reach; then the rows they reach, by arrays of ids. */
 int store_prefetch(model *m, const struct store_keys *k)
 {
     int rc = -1;
-    buf refs = BUF_INIT, tids = BUF_INIT, cids = BUF_INIT, threads = BUF_INIT;
+    buf refs = BUF_INIT, tids = BUF_INIT, threads = BUF_INIT, cust = BUF_INIT, tick = BUF_INIT;
     rowset idents;
     rowset_keys(&refs, k->refs, k->nrefs);
     rowset_keys(&tids, k->tickets, k->ntickets);
-    rowset_keys(&cids, k->customers, k->ncustomers);
     rowset_keys(&threads, k->threads, k->nthreads);
-    const char *keys[] = {buf_str(&refs), buf_str(&tids), handle_rows(k, &idents), buf_str(&cids)};
+    const char *keys[] = {buf_str(&refs), buf_str(&tids), handle_rows(k, &idents)};
     const char *thread[] = {buf_str(&threads),
                             event_channel_name(CAREBUS__V1__CHANNEL__CHANNEL_EMAIL)};
-    const char *sql[] = {
-        rowset_stmt_sql(&refs_sql),          rowset_stmt_sql(&identities_sql),
-        rowset_stmt_sql(&reach_sql),         rowset_stmt_sql(&agents_sql),
-        rowset_stmt_sql(&history_sql),       rowset_stmt_sql(&thread_identities_sql),
-        rowset_stmt_sql(&teams_sql),         rowset_stmt_sql(&reach_customers_sql),
-        rowset_stmt_sql(&reach_tickets_sql), rowset_stmt_sql(&apart_sql)};
-    bool built = !refs.failed && !tids.failed && !cids.failed && !threads.failed && keys[2];
+    const char *sql[] = {rowset_stmt_sql(&refs_sql),
+                         rowset_stmt_sql(&identities_sql),
+                         NAMED_SQL,
+                         rowset_stmt_sql(&agents_sql),
+                         rowset_stmt_sql(&history_sql),
+                         rowset_stmt_sql(&thread_identities_sql),
+                         rowset_stmt_sql(&teams_sql),
+                         rowset_stmt_sql(&customers_sql),
+                         rowset_stmt_sql(&reach_tickets_sql),
+                         rowset_stmt_sql(&apart_sql)};
+    bool built = !refs.failed && !tids.failed && !threads.failed && keys[2];
     for (size_t i = 0; i < sizeof sql / sizeof *sql; i++)
         built = built && sql[i];
     pgpipe p, q;
@@ -1107,29 +1134,28 @@ int store_prefetch(model *m, const struct store_keys *k)
         goto out;
     int q_refs = k->nrefs ? pipe_send(&p, "threaded messages", sql[0], 1, keys) : -2;
     int q_idents = k->nidents ? pipe_send(&p, "handles", sql[1], 1, keys + 2) : -2;
-    int q_reach = pipe_send(&p, "reach", sql[2], 4, keys);
+    int q_named = pipe_send(&p, "tickets named", sql[2], 2, keys);
     int q_agents = pipe_send(&p, "agents", sql[3], 0, NULL);
     int q_hist = k->nthreads ? pipe_send(&p, "conversations", sql[4], 2, thread) : -2;
     int q_cident = k->nthreads ? pipe_send(&p, "customers' handles", sql[5], 1, thread) : -2;
     int q_teams = pipe_send(&p, "teams", sql[6], 0, NULL);
-    bool sent = q_refs != -1 && q_idents != -1 && q_reach >= 0 && q_agents >= 0 && q_hist != -1 &&
+    bool sent = q_refs != -1 && q_idents != -1 && q_named >= 0 && q_agents >= 0 && q_hist != -1 &&
                 q_cident != -1 && q_teams >= 0;
     /* pipe_run leaves pipeline mode whatever happened. */
     if (pipe_run(&p) != 0 || !sent) {
         pipe_release(&p);
         goto out;
     }
-    const PGresult *rr = pipe_result(&p, q_reach);
-    const char *ids[] = {PQntuples(rr) == 1 ? db_value(rr, 0, "tickets") : NULL,
-                         PQntuples(rr) == 1 ? db_value(rr, 0, "customers") : NULL};
-    if (!ids[0] || !ids[1] || pipe_begin(&q, m->db) != 0) {
+    if (reached(k, pipe_result(&p, q_idents), pipe_result(&p, q_named), &cust, &tick) != 0 ||
+        pipe_begin(&q, m->db) != 0) {
         pipe_release(&p);
         goto out;
     }
-    int q_cust = pipe_send(&q, "customers", sql[7], 1, ids + 1);
+    const char *ids[] = {buf_str(&cust), buf_str(&tick)};
+    int q_cust = pipe_send(&q, "customers", sql[7], 1, ids);
     int q_tick = pipe_send(&q, "tickets", sql[8], 2, ids);
     /* Only a contact (or an import) merges customers by their handles. */
-    int q_apart = k->nidents ? pipe_send(&q, "customers kept apart", sql[9], 1, ids + 1) : -2;
+    int q_apart = k->nidents ? pipe_send(&q, "customers kept apart", sql[9], 1, ids) : -2;
     sent = q_cust >= 0 && q_tick >= 0 && q_apart != -1;
     bool read = pipe_run(&q) == 0 && sent;
     PGresult *r = read ? pipe_result(&q, q_tick) : NULL;
@@ -1157,8 +1183,9 @@ int store_prefetch(model *m, const struct store_keys *k)
 out:
     buf_release(&refs);
     buf_release(&tids);
-    buf_release(&cids);
     buf_release(&threads);
+    buf_release(&cust);
+    buf_release(&tick);
     rowset_release(&idents);
     return rc;
 }
@@ -1272,7 +1299,7 @@ static rowset_stmt w_identities = ROWSET_STMT(
  * own merged-away customers point at the survivor too (chains stay one
  * hop), and the survivor gains the attributes it lacked. */
 /* The merged customers or tickets of a moves statement, as an array (an
- * index probe whatever the statistics, see reach_sql). */
+ * index probe whatever the statistics, see NAMED_SQL). */
 #define MERGED "ANY(ARRAY(SELECT merged FROM p))"
 
 static rowset_stmt w_customer_moves = ROWSET_STMT(
@@ -1300,7 +1327,7 @@ static rowset_stmt w_customer_moves = ROWSET_STMT(
     " + (SELECT count(*) FROM n) + (SELECT count(*) FROM c) + (SELECT count(*) FROM a)");
 
 /* The rows an update touches, as an index probe whatever the statistics
- * (see reach_sql). */
+ * (see NAMED_SQL). */
 #define BY_KEY                                                                                     \
     " AND t.id = ANY(ARRAY(SELECT (j->>'id')::uuid FROM json_array_elements($1::json) j))"
 
