@@ -864,14 +864,15 @@ static int add_refs(model *m, const PGresult *r)
     return 0;
 }
 
-/* What a batch reaches, from its keys ($1 external ids, $2 ticket ids, $3
- * handles as rows (kind, value), $4 customer ids): the tickets named (and
- * those they were merged into), and the customers named, owning a handle
- * or a named ticket (and their survivors). The first round trip of the
- * prefetch finds the handles' owners (identities_sql) and the tickets
- * named (named_sql); the second reads the rows they reach, by the arrays
- * of ids bound as values, so that each plan is made for the array's real
- * size (a scan, if the planner ever picks one, hashes it).
+/* What a batch reaches from its keys (external ids a contact threads to,
+ * ticket ids, handles, customer ids): the tickets named (and those they
+ * were merged into), and the customers named, owning a handle or a named
+ * ticket (and their survivors). The first round trip of the prefetch
+ * finds the handles' owners (identities_sql) and the tickets named
+ * (NAMED_SQL: $1 external ids, $2 ticket ids); the second reads the rows
+ * they reach by arrays of ids bound as values, so that each plan is made
+ * for the array's real size (a scan, if the planner ever picks one,
+ * hashes the array rather than comparing each row with every key).
  *
  * Every look-up is by key, written so that the plan is an index probe
  * whatever the statistics say ("= ANY(array)", "LATERAL ... OFFSET 0"):
