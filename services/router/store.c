@@ -864,34 +864,33 @@ static int add_refs(model *m, const PGresult *r)
     return 0;
 }
 
-/* What a batch reaches, from its keys ($1 external ids, $2 ticket ids, $3
- * handles as rows (kind, value), $4 customer ids): the tickets named (and
- * those they were merged into), and the customers named, owning a handle
- * or a named ticket (and their survivors). Every prefetch statement
- * repeats it, so that they need no answer from each other and go in one
- * round trip.
+/* What a batch reaches from its keys (external ids a contact threads to,
+ * ticket ids, handles, customer ids): the tickets named (and those they
+ * were merged into), and the customers named, owning a handle or a named
+ * ticket (and their survivors). The first round trip of the prefetch
+ * finds the handles' owners (identities_sql) and the tickets named
+ * (NAMED_SQL: $1 external ids, $2 ticket ids); the second reads the rows
+ * they reach by arrays of ids bound as values, so that each plan is made
+ * for the array's real size (a scan, if the planner ever picks one,
+ * hashes the array rather than comparing each row with every key).
  *
  * Every look-up is by key, written so that the plan is an index probe
  * whatever the statistics say ("= ANY(array)", "LATERAL ... OFFSET 0"):
  * after a rebuild or a burst the tables outgrow their statistics, and a
  * join the planner costs against a "small" table becomes a scan of every
  * row, in every batch. */
-#define REACH                                                                                      \
-    "WITH r AS (SELECT m.ticket_id FROM router.messages m WHERE m.external_id = ANY($1::text[]))," \
-    " t0 AS (SELECT x.id, x.customer_id, x.merged_into FROM router.tickets x"                      \
-    "         WHERE x.id = ANY($2::uuid[] || ARRAY(SELECT ticket_id FROM r))),"                    \
-    " tall AS (SELECT array_agg(id) AS ids FROM (SELECT id FROM t0"                                \
-    "          UNION SELECT merged_into FROM t0 WHERE merged_into IS NOT NULL) s),"                \
-    " c0 AS (SELECT array_agg(DISTINCT id) AS ids FROM ("                                          \
-    "          SELECT i.customer_id AS id FROM {@identities.rows $3 k kind,value},"                \
-    "                 LATERAL (SELECT i.customer_id FROM router.identities i"                      \
-    "                 WHERE i.kind = k.kind AND i.value = k.value OFFSET 0) i"                     \
-    "          UNION ALL SELECT unnest($4::uuid[]) UNION ALL SELECT customer_id FROM t0) s),"      \
-    " call AS (SELECT coalesce((SELECT ids FROM c0), '{}') || coalesce(ARRAY("                     \
-    "           SELECT x.merged_into FROM router.customers x"                                      \
-    "            WHERE x.id = ANY((SELECT ids FROM c0)::uuid[]) AND x.merged_into IS NOT NULL), "  \
-    "'{}')"                                                                                        \
-    "           AS ids)"
+#define NAMED_SQL                                                                                  \
+    "SELECT x.id, x.customer_id, x.merged_into FROM router.tickets x"                              \
+    " WHERE x.id = ANY($2::uuid[] || ARRAY(SELECT m.ticket_id FROM router.messages m"              \
+    "                                     WHERE m.external_id = ANY($1::text[])))"
+
+/* The survivors of the customers of $1 (those merged away), read as
+ * "= ANY(ARRAY" SURVIVORS ")" like MERGED: an array is probed by key
+ * whatever the statistics guess, where a semi-join ("IN") is costed by
+ * that guess. There are few. */
+#define SURVIVORS                                                                                  \
+    "(SELECT x.merged_into FROM router.customers x"                                                \
+    "  WHERE x.id = ANY($1::uuid[]) AND x.merged_into IS NOT NULL)"
 
 static rowset_stmt refs_sql =
     ROWSET_STMT(messages, "SELECT {@select m external_id,channel,ticket_id,at,stream,seq}"
@@ -904,40 +903,35 @@ static rowset_stmt identities_sql =
                             " i.customer_id, i.origin_customer_id FROM router.identities i"
                             " WHERE i.kind = k.kind AND i.value = k.value OFFSET 0) i");
 
+/* The customers of $1, and those they were merged into. */
 static rowset_stmt customers_sql =
     ROWSET_STMT(customers, "SELECT {@select c} FROM router.customers c WHERE c.id = ANY($1::uuid[])"
-                           " UNION ALL SELECT {@select c} FROM router.customers c WHERE c.id IN"
-                           " (SELECT x.merged_into FROM router.customers x"
-                           "   WHERE x.id = ANY($1::uuid[]) AND x.merged_into IS NOT NULL)");
+                           " UNION ALL SELECT {@select c} FROM router.customers c"
+                           " WHERE c.id = ANY(ARRAY" SURVIVORS ")");
 
-static rowset_stmt reach_customers_sql =
-    ROWSET_STMT2(customers, identities,
-                 REACH " SELECT {@select c} FROM router.customers c"
-                       " WHERE c.id = ANY((SELECT ids FROM call)::uuid[])");
-
-/* The tickets named, and the reached customers' tickets that are not
- * closed: those a contact may join or reopen, and a merge moves. */
+/* The tickets named and those they were merged into ($2), and the
+ * not closed tickets of the customers reached ($1) and of their
+ * survivors: those a contact may join or reopen, and a merge moves. */
 static rowset_stmt reach_tickets_sql =
-    ROWSET_STMT2(tickets, identities,
-                 REACH " SELECT {@select t}"
-                       " FROM router.tickets t WHERE t.id = ANY((SELECT ids FROM tall)::uuid[])"
-                       " UNION ALL SELECT {@select t} FROM router.tickets t"
-                       " WHERE t.customer_id = ANY((SELECT ids FROM call)::uuid[])"
-                       " AND t.status <> 'closed'");
+    ROWSET_STMT(tickets, "SELECT {@select t} FROM router.tickets t WHERE t.id = ANY($2::uuid[])"
+                         " UNION ALL SELECT {@select t} FROM router.tickets t"
+                         " WHERE t.customer_id = ANY($1::uuid[]) AND t.status <> 'closed'"
+                         " UNION ALL SELECT {@select t} FROM router.tickets t"
+                         " WHERE t.customer_id = ANY(ARRAY" SURVIVORS ") AND t.status <> 'closed'");
 
 /* Customers an unmerge keeps apart (router.unmerges, unmerge.h) among
- * those reached, by their survivors: the reach's customers and the ones
- * merged into them. Nothing is read while no unmerge was ever made (a
- * one-time filter). */
-static rowset_stmt apart_sql = ROWSET_STMT2(
-    customers, identities,
-    REACH ", fam AS (SELECT x.id, coalesce(x.merged_into, x.id) AS fin FROM router.customers x"
-          "  WHERE (SELECT EXISTS (SELECT 1 FROM router.unmerges))"
-          "    AND (x.id = ANY((SELECT ids FROM call)::uuid[])"
-          "         OR x.merged_into = ANY((SELECT ids FROM call)::uuid[])))"
-          " SELECT DISTINCT a.fin AS a, b.fin AS b FROM router.unmerges u"
-          " JOIN fam a ON a.id = u.merged_id JOIN fam b ON b.id = u.survivor_id"
-          " WHERE a.fin <> b.fin");
+ * those reached ($1 and their survivors), by their survivors: the reach's
+ * customers and the ones merged into them. Nothing is read while no
+ * unmerge was ever made (a one-time filter). */
+static rowset_stmt apart_sql = ROWSET_STMT(
+    customers, "WITH c AS (SELECT $1::uuid[] || ARRAY" SURVIVORS " AS ids),"
+               " fam AS (SELECT x.id, coalesce(x.merged_into, x.id) AS fin FROM router.customers x"
+               "  WHERE (SELECT EXISTS (SELECT 1 FROM router.unmerges))"
+               "    AND (x.id = ANY((SELECT ids FROM c)::uuid[])"
+               "         OR x.merged_into = ANY((SELECT ids FROM c)::uuid[])))"
+               " SELECT DISTINCT a.fin AS a, b.fin AS b FROM router.unmerges u"
+               " JOIN fam a ON a.id = u.merged_id JOIN fam b ON b.id = u.survivor_id"
+               " WHERE a.fin <> b.fin");
 
 static rowset_stmt agents_sql =
     ROWSET_STMT(agents, "SELECT {@select a} FROM router.agents a ORDER BY id");
@@ -1081,78 +1075,121 @@ static const char *handle_rows(const struct store_keys *k, rowset *w)
     return rowset_json(w);
 }
 
+/* The ids the first round trip reached, as arrays for the second: the
+ * customers (the handles' owners, those named and the named tickets') and
+ * the tickets (named, and those they were merged into). -1 on no memory. */
+static int reached(const struct store_keys *k, const PGresult *idents, const PGresult *named,
+                   buf *cust, buf *tick)
+{
+    int ni = idents ? PQntuples(idents) : 0, nn = PQntuples(named);
+    const char **c = calloc((size_t)ni + k->ncustomers + (size_t)nn + 1, sizeof *c);
+    const char **t = calloc(2 * (size_t)nn + 1, sizeof *t);
+    size_t nc = 0, nt = 0;
+    if (c && t) {
+        for (int i = 0; i < ni; i++)
+            if ((c[nc] = db_value(idents, i, "customer_id")))
+                nc++;
+        for (size_t i = 0; i < k->ncustomers; i++)
+            c[nc++] = k->customers[i];
+        for (int i = 0; i < nn; i++) {
+            if ((c[nc] = db_value(named, i, "customer_id")))
+                nc++;
+            t[nt++] = db_value(named, i, "id");
+            if ((t[nt] = db_value(named, i, "merged_into")))
+                nt++;
+        }
+        rowset_keys(cust, c, nc);
+        rowset_keys(tick, t, nt);
+    }
+    int rc = c && t && !cust->failed && !tick->failed ? 0 : -1;
+    free(c);
+    free(t);
+    return rc;
+}
+
+/* Two round trips: the handles' owners and the tickets named, with what
+ * needs no reach; then the rows they reach, by arrays of ids. */
 int store_prefetch(model *m, const struct store_keys *k)
 {
     int rc = -1;
-    buf refs = BUF_INIT, tids = BUF_INIT, cids = BUF_INIT, threads = BUF_INIT;
+    buf refs = BUF_INIT, tids = BUF_INIT, threads = BUF_INIT, cust = BUF_INIT, tick = BUF_INIT;
     rowset idents;
     rowset_keys(&refs, k->refs, k->nrefs);
     rowset_keys(&tids, k->tickets, k->ntickets);
-    rowset_keys(&cids, k->customers, k->ncustomers);
     rowset_keys(&threads, k->threads, k->nthreads);
-    const char *reach[] = {buf_str(&refs), buf_str(&tids), handle_rows(k, &idents), buf_str(&cids)};
+    const char *keys[] = {buf_str(&refs), buf_str(&tids), handle_rows(k, &idents)};
     const char *thread[] = {buf_str(&threads),
                             event_channel_name(CAREBUS__V1__CHANNEL__CHANNEL_EMAIL)};
     const char *sql[] = {rowset_stmt_sql(&refs_sql),
                          rowset_stmt_sql(&identities_sql),
-                         rowset_stmt_sql(&reach_customers_sql),
-                         rowset_stmt_sql(&reach_tickets_sql),
+                         NAMED_SQL,
                          rowset_stmt_sql(&agents_sql),
                          rowset_stmt_sql(&history_sql),
                          rowset_stmt_sql(&thread_identities_sql),
                          rowset_stmt_sql(&teams_sql),
+                         rowset_stmt_sql(&customers_sql),
+                         rowset_stmt_sql(&reach_tickets_sql),
                          rowset_stmt_sql(&apart_sql)};
-    pgpipe p;
-    if (refs.failed || tids.failed || cids.failed || threads.failed || !reach[2] || !sql[0] ||
-        !sql[1] || !sql[2] || !sql[3] || !sql[4] || !sql[5] || !sql[6] || !sql[7] || !sql[8] ||
-        pipe_begin(&p, m->db) != 0)
+    bool built = !refs.failed && !tids.failed && !threads.failed && keys[2];
+    for (size_t i = 0; i < sizeof sql / sizeof *sql; i++)
+        built = built && sql[i];
+    pgpipe p, q;
+    if (!built || pipe_begin(&p, m->db) != 0)
         goto out;
-    int q_refs = k->nrefs ? pipe_send(&p, "threaded messages", sql[0], 1, reach) : -2;
-    int q_idents = k->nidents ? pipe_send(&p, "handles", sql[1], 1, reach + 2) : -2;
-    int q_cust = pipe_send(&p, "customers", sql[2], 4, reach);
-    int q_tick = pipe_send(&p, "tickets", sql[3], 4, reach);
-    int q_agents = pipe_send(&p, "agents", sql[4], 0, NULL);
-    int q_hist = k->nthreads ? pipe_send(&p, "conversations", sql[5], 2, thread) : -2;
-    int q_cident = k->nthreads ? pipe_send(&p, "customers' handles", sql[6], 1, thread) : -2;
-    int q_teams = pipe_send(&p, "teams", sql[7], 0, NULL);
-    /* Only a contact (or an import) merges customers by their handles. */
-    int q_apart = k->nidents ? pipe_send(&p, "customers kept apart", sql[8], 4, reach) : -2;
-    bool sent = q_refs != -1 && q_idents != -1 && q_cust >= 0 && q_tick >= 0 && q_agents >= 0 &&
-                q_hist != -1 && q_cident != -1 && q_teams >= 0 && q_apart != -1;
+    int q_refs = k->nrefs ? pipe_send(&p, "threaded messages", sql[0], 1, keys) : -2;
+    int q_idents = k->nidents ? pipe_send(&p, "handles", sql[1], 1, keys + 2) : -2;
+    int q_named = pipe_send(&p, "tickets named", sql[2], 2, keys);
+    int q_agents = pipe_send(&p, "agents", sql[3], 0, NULL);
+    int q_hist = k->nthreads ? pipe_send(&p, "conversations", sql[4], 2, thread) : -2;
+    int q_cident = k->nthreads ? pipe_send(&p, "customers' handles", sql[5], 1, thread) : -2;
+    int q_teams = pipe_send(&p, "teams", sql[6], 0, NULL);
+    bool sent = q_refs != -1 && q_idents != -1 && q_named >= 0 && q_agents >= 0 && q_hist != -1 &&
+                q_cident != -1 && q_teams >= 0;
     /* pipe_run leaves pipeline mode whatever happened. */
     if (pipe_run(&p) != 0 || !sent) {
         pipe_release(&p);
         goto out;
     }
-    PGresult *r = pipe_result(&p, q_tick);
-    if (add_customers(m, pipe_result(&p, q_cust)) != 0 || add_tickets(m, r) != 0) {
+    if (reached(k, pipe_result(&p, q_idents), pipe_result(&p, q_named), &cust, &tick) != 0 ||
+        pipe_begin(&q, m->db) != 0) {
         pipe_release(&p);
         goto out;
     }
-    link_ticket_merges(m, r);
-    for (size_t t = 0; t < m->ntick; t++) {
-        int c = model_customer(m, m->tick[t].customer_id);
-        if (c >= 0)
-            model_link_loaded(m, c, (int)t);
+    const char *ids[] = {buf_str(&cust), buf_str(&tick)};
+    int q_cust = pipe_send(&q, "customers", sql[7], 1, ids);
+    int q_tick = pipe_send(&q, "tickets", sql[8], 2, ids);
+    /* Only a contact (or an import) merges customers by their handles. */
+    int q_apart = k->nidents ? pipe_send(&q, "customers kept apart", sql[9], 1, ids) : -2;
+    sent = q_cust >= 0 && q_tick >= 0 && q_apart != -1;
+    bool read = pipe_run(&q) == 0 && sent;
+    PGresult *r = read ? pipe_result(&q, q_tick) : NULL;
+    read = read && add_customers(m, pipe_result(&q, q_cust)) == 0 && add_tickets(m, r) == 0;
+    if (read) {
+        link_ticket_merges(m, r);
+        for (size_t t = 0; t < m->ntick; t++) {
+            int c = model_customer(m, m->tick[t].customer_id);
+            if (c >= 0)
+                model_link_loaded(m, c, (int)t);
+        }
+        read = add_identities(m, k, pipe_result(&p, q_idents)) == 0 &&
+               add_refs(m, pipe_result(&p, q_refs)) == 0 &&
+               add_agents(m, pipe_result(&p, q_agents)) == 0 &&
+               add_history(m, pipe_result(&p, q_hist)) == 0 &&
+               add_customer_identities(m, pipe_result(&p, q_cident)) == 0 &&
+               add_teams(m, pipe_result(&p, q_teams)) == 0 &&
+               add_apart(m, pipe_result(&q, q_apart)) == 0;
     }
-    if (add_identities(m, k, pipe_result(&p, q_idents)) != 0 ||
-        add_refs(m, pipe_result(&p, q_refs)) != 0 ||
-        add_agents(m, pipe_result(&p, q_agents)) != 0 ||
-        add_history(m, pipe_result(&p, q_hist)) != 0 ||
-        add_customer_identities(m, pipe_result(&p, q_cident)) != 0 ||
-        add_teams(m, pipe_result(&p, q_teams)) != 0 ||
-        add_apart(m, pipe_result(&p, q_apart)) != 0) {
-        pipe_release(&p);
-        goto out;
-    }
-    mark_threads(m, k);
+    if (read)
+        mark_threads(m, k);
+    pipe_release(&q);
     pipe_release(&p);
-    rc = 0;
+    rc = read ? 0 : -1;
 out:
     buf_release(&refs);
     buf_release(&tids);
-    buf_release(&cids);
     buf_release(&threads);
+    buf_release(&cust);
+    buf_release(&tick);
     rowset_release(&idents);
     return rc;
 }
@@ -1266,7 +1303,7 @@ static rowset_stmt w_identities = ROWSET_STMT(
  * own merged-away customers point at the survivor too (chains stay one
  * hop), and the survivor gains the attributes it lacked. */
 /* The merged customers or tickets of a moves statement, as an array (an
- * index probe whatever the statistics, see REACH). */
+ * index probe whatever the statistics, see NAMED_SQL). */
 #define MERGED "ANY(ARRAY(SELECT merged FROM p))"
 
 static rowset_stmt w_customer_moves = ROWSET_STMT(
@@ -1294,7 +1331,7 @@ static rowset_stmt w_customer_moves = ROWSET_STMT(
     " + (SELECT count(*) FROM n) + (SELECT count(*) FROM c) + (SELECT count(*) FROM a)");
 
 /* The rows an update touches, as an index probe whatever the statistics
- * (see REACH). */
+ * (see NAMED_SQL). */
 #define BY_KEY                                                                                     \
     " AND t.id = ANY(ARRAY(SELECT (j->>'id')::uuid FROM json_array_elements($1::json) j))"
 
