@@ -59,6 +59,7 @@ struct group_commit {
     struct gc_slot *waiting;
     size_t nwaiting, cap;
     struct gc_batch *inflight;
+    bool answering; /* in gc_on_result's calls of the submitters */
 };
 
 static int gc_on_tick(loop *l, void *arg);
@@ -132,6 +133,9 @@ static void gc_on_result(PGresult *res, void *arg)
      * needs, the commit, has happened). */
     g->inflight = NULL;
     gc_flush(g);
+    /* What the submitters submit meanwhile (an import's next lines) waits
+     * for the end of the loop, to go as one batch. */
+    g->answering = true;
     for (size_t i = 0; i < b->n; i++) {
         struct eventlog_entry *e = b->slots[i].e;
         *e = b->entries[i]; /* the results, and the bytes back to their owner */
@@ -139,15 +143,17 @@ static void gc_on_result(PGresult *res, void *arg)
             bus_publish_bytes(g->bus, g->stream, e->wire, e->wire_len);
         b->slots[i].fn(e, ok, b->slots[i].arg);
     }
+    g->answering = false;
+    gc_flush(g);
     free(b->slots);
     free(b->entries);
     free(b);
 }
 
-/* Sends what waits, if nothing is in flight. */
+/* Sends what waits, if nothing is in flight and no batch is being answered. */
 static void gc_flush(group_commit *g)
 {
-    if (g->inflight || !g->nwaiting)
+    if (g->inflight || g->answering || !g->nwaiting)
         return;
     size_t n = g->nwaiting < g->max_batch ? g->nwaiting : g->max_batch;
     struct gc_batch *b = calloc(1, sizeof *b);

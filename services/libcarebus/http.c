@@ -52,6 +52,14 @@
  * (MHD answers 431 otherwise), which 16 KiB leaves room for (nginx's default
  * limit for a header line is 8 KiB). */
 #define HTTP_CONNECTION_MEMORY ((size_t)16 * 1024)
+/* What a request's line and headers may take of that pool (their bytes,
+ * and MHD's record of each, about HTTP_HEAD_ENTRY bytes): the rest is for
+ * the answer's headers, which MHD builds in the same pool. A request that
+ * fits in the pool but leaves less would have its handler run and then no
+ * answer sent (MHD: "failed to create response header"): it is answered
+ * 431 before its handler runs. */
+#define HTTP_HEAD_BUDGET (HTTP_CONNECTION_MEMORY - (size_t)4 * 1024)
+#define HTTP_HEAD_ENTRY 64
 #define HTTP_MAX_PARAMS 8
 /* How long http_server_destroy lets answered requests flush. */
 #define HTTP_DRAIN_ROUNDS 100
@@ -529,6 +537,23 @@ static void req_too_large(http_req *r)
                      req_max_body(r));
 }
 
+static enum MHD_Result head_count(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + HTTP_HEAD_ENTRY;
+    return MHD_YES;
+}
+
+/* The pool the request's line and headers take, roughly (HTTP_HEAD_BUDGET). */
+static size_t req_head_size(const http_req *r)
+{
+    size_t n = strlen(r->method) + strlen(r->path) + HTTP_HEAD_ENTRY;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND | MHD_COOKIE_KIND,
+                              head_count, &n);
+    return n;
+}
+
 /* The first call: headers are in, the body is not. */
 static enum MHD_Result req_start(http_req *r, struct MHD_Connection *conn, const char *method)
 {
@@ -538,6 +563,15 @@ static enum MHD_Result req_start(http_req *r, struct MHD_Connection *conn, const
     if (req_route(r) != 0) {
         log_error("out of memory routing %s %s", r->method, r->path);
         return MHD_NO;
+    }
+    if (req_head_size(r) > HTTP_HEAD_BUDGET) {
+        log_info("request headers too large: %s %s", r->method, r->path);
+        count_rejected(r->s, "headers_too_large");
+        r->too_large = true; /* its body, if any, is read and thrown away */
+        http_reply_error(r, 431, "headers_too_large", NULL,
+                         "the request line and headers are larger than %zu bytes",
+                         (size_t)HTTP_HEAD_BUDGET);
+        return req_queue(r);
     }
     const char *cl =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);

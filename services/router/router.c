@@ -9,10 +9,10 @@
  * over a model loaded and written back set-based (store.h); an unmerge
  * (route_barrier) is routed as a part of its own, between the parts before
  * and after it, all in the one transaction. Events of the "courier" stream
- * (delivery statuses) fold in any order and follow the others. A batch costs three round trips of
- * the router's own (place, prefetch, writes: pipe.h) whatever its size, plus the consumer's append,
- * offsets and commit (and one more for a reply whose ticket a merge in
- * the batch changed: store_conversation).
+ * (delivery statuses) fold in any order and follow the others. A batch costs four round trips of
+ * the router's own (place, prefetch in two, writes: pipe.h) whatever its size, plus the consumer's
+ * append, offsets and commit (and one more for a reply whose ticket a merge in the batch changed:
+ * store_conversation).
  *
  * The configuration (rules.h, ack.h) is a function's input besides the
  * log: a rebuild equals the live state when it runs with the same rules

@@ -871,8 +871,9 @@ static int add_refs(model *m, const PGresult *r)
  * finds the handles' owners (identities_sql) and the tickets named
  * (NAMED_SQL: $1 external ids, $2 ticket ids); the second reads the rows
  * they reach by arrays of ids bound as values, so that each plan is made
- * for the array's real size (a scan, if the planner ever picks one,
- * hashes the array rather than comparing each row with every key).
+ * for the array's size (a scan, if the planner ever picks one, hashes the
+ * array rather than comparing each row with every key; an id may be in
+ * an array more than once, and the survivors are read by a subquery).
  *
  * Every look-up is by key, written so that the plan is an index probe
  * whatever the statistics say ("= ANY(array)", "LATERAL ... OFFSET 0"):
@@ -1161,29 +1162,29 @@ int store_prefetch(model *m, const struct store_keys *k)
     /* Only a contact (or an import) merges customers by their handles. */
     int q_apart = k->nidents ? pipe_send(&q, "customers kept apart", sql[9], 1, ids) : -2;
     sent = q_cust >= 0 && q_tick >= 0 && q_apart != -1;
-    bool read = pipe_run(&q) == 0 && sent;
-    PGresult *r = read ? pipe_result(&q, q_tick) : NULL;
-    read = read && add_customers(m, pipe_result(&q, q_cust)) == 0 && add_tickets(m, r) == 0;
-    if (read) {
+    bool ran = pipe_run(&q) == 0 && sent;
+    PGresult *r = ran ? pipe_result(&q, q_tick) : NULL;
+    ran = ran && add_customers(m, pipe_result(&q, q_cust)) == 0 && add_tickets(m, r) == 0;
+    if (ran) {
         link_ticket_merges(m, r);
         for (size_t t = 0; t < m->ntick; t++) {
             int c = model_customer(m, m->tick[t].customer_id);
             if (c >= 0)
                 model_link_loaded(m, c, (int)t);
         }
-        read = add_identities(m, k, pipe_result(&p, q_idents)) == 0 &&
-               add_refs(m, pipe_result(&p, q_refs)) == 0 &&
-               add_agents(m, pipe_result(&p, q_agents)) == 0 &&
-               add_history(m, pipe_result(&p, q_hist)) == 0 &&
-               add_customer_identities(m, pipe_result(&p, q_cident)) == 0 &&
-               add_teams(m, pipe_result(&p, q_teams)) == 0 &&
-               add_apart(m, pipe_result(&q, q_apart)) == 0;
+        ran = add_identities(m, k, pipe_result(&p, q_idents)) == 0 &&
+              add_refs(m, pipe_result(&p, q_refs)) == 0 &&
+              add_agents(m, pipe_result(&p, q_agents)) == 0 &&
+              add_history(m, pipe_result(&p, q_hist)) == 0 &&
+              add_customer_identities(m, pipe_result(&p, q_cident)) == 0 &&
+              add_teams(m, pipe_result(&p, q_teams)) == 0 &&
+              add_apart(m, pipe_result(&q, q_apart)) == 0;
     }
-    if (read)
+    if (ran)
         mark_threads(m, k);
     pipe_release(&q);
     pipe_release(&p);
-    rc = read ? 0 : -1;
+    rc = ran ? 0 : -1;
 out:
     buf_release(&refs);
     buf_release(&tids);

@@ -3,10 +3,9 @@
  * store_prefetch fills a model with every row the batch's events can
  * reach; store_write writes back what the batch changed, one statement per
  * table (each table described once, its rows handed over as one batch:
- * rowset.h). Each is
- * one round trip (pipe.h). Both run in the consumer's transaction and block
- * on PostgreSQL; -1 means a statement failed (logged) and the transaction
- * must roll back.
+ * rowset.h). The prefetch is two round trips (the second reads what the
+ * first found the batch reaches), the write one (pipe.h). Both run in the consumer's transaction
+ * and block on PostgreSQL; -1 means a statement failed (logged) and the transaction must roll back.
  */
 #ifndef CAREBUS_ROUTER_STORE_H
 #define CAREBUS_ROUTER_STORE_H

@@ -521,6 +521,53 @@ static void test_large_header(void **state)
     assert_int_equal(res[1].connects, 0);
 }
 
+/* Headers that fit in the pool but would leave too little of it for the
+ * answer's headers are refused 431 before the handler runs. The handler
+ * runs exactly for the 200s: a request answered nothing (the few hundred
+ * bytes below the pool's end, where even the 431 cannot be built) has had
+ * nothing done. */
+#define SWEEP_MAX 48
+static char sweep_header[sizeof "X-Test: " + 17000];
+static long sweep_status[SWEEP_MAX];
+static CURLcode sweep_rc[SWEEP_MAX];
+static int sweep_n;
+
+static void c_header_sweep(CURL *c)
+{
+    static struct resp one;
+    sweep_n = 0;
+    for (size_t size = 11000; size <= 16500 && sweep_n < SWEEP_MAX;
+         size += size >= 15500 && size < 16000 ? 25 : 250) {
+        memcpy(sweep_header, "X-Test: ", 8);
+        memset(sweep_header + 8, 'h', size);
+        sweep_header[8 + size] = '\0';
+        req(c, &one, "POST", "/v1/echo", "{\"x\":1}", 7, false, sweep_header);
+        sweep_status[sweep_n] = one.status;
+        sweep_rc[sweep_n++] = one.rc;
+    }
+}
+
+static void test_headers_near_the_pool_are_answered(void **state)
+{
+    (void)state;
+    run_client(c_header_sweep);
+    int ok = 0, refused = 0;
+    for (int i = 0; i < sweep_n; i++) {
+        if (sweep_rc[i] == CURLE_GOT_NOTHING && ok > 0 && refused > 0)
+            continue;
+        if (sweep_rc[i] != CURLE_OK)
+            fail_msg("request %d: no answer (curl %d)", i, (int)sweep_rc[i]);
+        if (sweep_status[i] == 200)
+            ok++;
+        else if (sweep_status[i] == 431)
+            refused++;
+        else
+            fail_msg("request %d: status %ld", i, sweep_status[i]);
+    }
+    assert_true(ok > 0 && refused > 0);
+    assert_int_equal(atomic_load(&echo_calls), ok);
+}
+
 static void c_guarded(CURL *c)
 {
     get(c, &res[0], "/v1/guarded");
@@ -914,6 +961,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_basic_routes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_headers_near_the_pool_are_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guard_cookies_and_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_found_and_method, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_too_large, setup, teardown),
