@@ -38,7 +38,10 @@
 #define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
 /* A run of records: the tickets' customers (the first one named wins,
- * unless the ticket has one), the facts, the segments, the team settings
+ * unless the ticket has one: a ticket known with its customer, or without
+ * a customer to give it, is left out of the insert by a probe of its
+ * row, since the conflict would lock the row for nothing, a WAL record
+ * and often a full page image per ticket of the batch), the facts, the segments, the team settings
  * and the claims. The result lists the tickets of the segments' customers
  * that were open at the segment's time, and those of the saved teams open
  * at the save's time (those whose policy may change). A team has many
@@ -64,6 +67,8 @@
 static const char record_tmpl[] =
     "WITH k AS (INSERT INTO sla.tickets AS t ({@tickets.cols})"
     "             SELECT {@tickets.values x} FROM {@tickets.rows $1 x}"
+    "              WHERE (SELECT e.customer_id IS NULL AND x.customer_id IS NOT NULL"
+    "                       FROM sla.tickets e WHERE e.ticket_id = x.ticket_id) IS NOT FALSE"
     "           ON CONFLICT (ticket_id) DO UPDATE SET customer_id = excluded.customer_id"
     "           WHERE t.customer_id IS NULL AND excluded.customer_id IS NOT NULL),"
     " f AS (INSERT INTO sla.ticket_facts ({@ticket_facts.cols})"
