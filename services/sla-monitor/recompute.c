@@ -54,11 +54,14 @@ static const rowset_table summaries = {"sla.tickets", summary_cols, ROWSET_COUNT
 
 /* A statement of its own, before the read: when it waited for a concurrent
  * firing, the read's fresh snapshot sees that firing's claims. The rows
- * whole: those the fold makes again unchanged are not written. */
-static rowset_stmt lock_sql =
-    ROWSET_STMT(sla_targets, "SELECT {@select t} FROM sla.targets t"
-                             " WHERE t.ticket_id = ANY($1::uuid[])"
-                             " ORDER BY t.ticket_id, t.target, t.cycle FOR UPDATE");
+ * whole: those the fold makes again unchanged are not written. Locked in
+ * key order, as the timers lock them; each ticket's probed by key
+ * ("LATERAL ... OFFSET 0"), whatever the statistics say (with "= ANY" of
+ * the tickets, sla.targets not yet analyzed was scanned whole). */
+static rowset_stmt lock_sql = ROWSET_STMT(
+    sla_targets, "SELECT {@select t} FROM (SELECT k FROM unnest($1::uuid[]) k ORDER BY k) k,"
+                 " LATERAL (SELECT * FROM sla.targets r WHERE r.ticket_id = k.k"
+                 "          ORDER BY r.target, r.cycle OFFSET 0 FOR UPDATE) t");
 
 /* clang-format off */
 /* A ticket's team is its latest up to the close; its team's calendar and
@@ -105,19 +108,19 @@ static rowset_stmt lock_sql =
 
 /* Writes the target rows the fold changed or made ($1), deletes those it
  * no longer makes ($2, their keys) and updates the tickets' summaries
- * ($3). Unchanged summaries are not written. The rows deleted and the
- * summaries' rows of sla.tickets are also named by the array of the
- * recomputed tickets ($4), so that they are found by key whatever the
- * statistics say: costed against the JSON's guess of 100 rows, the join
- * hashed a scan of all of sla.tickets while the table was young (12,000
- * rows: 7-12 ms a batch in the pipeline benchmark, however few its
- * tickets). */
+ * ($3). Unchanged summaries are not written. The rows deleted (locked)
+ * are found by key (SLA_TARGETS_BY_KEY), and the summaries' rows of
+ * sla.tickets are also named by the array of the recomputed tickets ($4):
+ * whatever the statistics say, each is an index probe. Costed against the
+ * JSON's guess of 100 rows, the update hashed a scan of all of
+ * sla.tickets while the table was young (12,000 rows: 7-12 ms a batch in
+ * the pipeline benchmark, however few its tickets). */
 static rowset_stmt write_sql = ROWSET_STMT2(
     sla_targets, summaries,
     "WITH n AS (SELECT * FROM {@rows $1 n}),"
     " del AS (DELETE FROM sla.targets d USING {@rows $2 g " TARGET_KEY "}"
-    "     WHERE d.ticket_id = g.ticket_id AND d.target = g.target AND d.cycle = g.cycle"
-    "       AND d.ticket_id = ANY($4::uuid[])),"
+    "     WHERE d.ctid = ANY(" SLA_TARGETS_BY_KEY("{@rows $2 v " TARGET_KEY "}") ")"
+    "       AND d.ticket_id = g.ticket_id AND d.target = g.target AND d.cycle = g.cycle),"
     " tk AS (UPDATE sla.tickets k SET {@tickets.set x " SUMMARY_COLS "}"
     "   FROM {@tickets.rows $3 x} WHERE k.ticket_id = x.ticket_id"
     "     AND k.ticket_id = ANY($4::uuid[])"

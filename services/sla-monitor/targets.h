@@ -31,4 +31,16 @@ extern const rowset_table sla_targets;
     "status,policy_id,calendar_id,priority,segment,target_secs,started_at,due_at,warn_at,"         \
     "achieved_at,cancelled_at,remaining_business_secs,warned,breached,next_fire_at"
 
+/* The ctids of the rows of sla.targets whose keys (ticket_id, target,
+ * cycle) the rows `keys` hold (SQL: "{@rows $2 v ticket_id,target,cycle}",
+ * alias v), as an array for "t.ctid = ANY(...)": each row probed by its
+ * key (LATERAL ... OFFSET 0), a TID scan then, whatever the statistics
+ * say. Joined to the keys instead, a statement is costed against the
+ * JSON's guess of 100 rows, and on a young or not yet analyzed table
+ * PostgreSQL hashed a scan of all of sla.targets. For rows the
+ * transaction has locked (their ctids then stay). */
+#define SLA_TARGETS_BY_KEY(keys)                                                                   \
+    "ARRAY(SELECT p.ctid FROM " keys ", LATERAL (SELECT r.ctid FROM sla.targets r"                 \
+    " WHERE r.ticket_id = v.ticket_id AND r.target = v.target AND r.cycle = v.cycle OFFSET 0) p)"
+
 #endif
