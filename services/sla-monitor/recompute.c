@@ -61,7 +61,8 @@ static const rowset_table summaries = {"sla.tickets", summary_cols, ROWSET_COUNT
 static rowset_stmt lock_sql = ROWSET_STMT(
     sla_targets, "SELECT {@select t} FROM (SELECT k FROM unnest($1::uuid[]) k ORDER BY k) k,"
                  " LATERAL (SELECT * FROM sla.targets r WHERE r.ticket_id = k.k"
-                 "          ORDER BY r.target, r.cycle OFFSET 0 FOR UPDATE) t");
+                 "          ORDER BY r.target, r.cycle OFFSET 0 FOR UPDATE) t"
+                 " ORDER BY t.ticket_id, t.target, t.cycle");
 
 /* clang-format off */
 /* A ticket's team is its latest up to the close; its team's calendar and
