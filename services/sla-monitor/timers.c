@@ -9,7 +9,8 @@
  * concurrent recomputation of the same ticket either finishes first and is
  * seen, or waits), decide from the rows what is due, claim each
  * publication in sla.emitted (ON CONFLICT DO NOTHING: another instance's
- * claim wins and this one emits nothing), mark the rows, append the events
+ * claim wins and this one emits nothing) and mark the rows in one
+ * statement, append the events
  * with derived ids, commit, then publish. A warning whose deadline has also
  * passed is not sent: the breach says more.
  *
@@ -60,10 +61,10 @@ static rowset_stmt fire_select_sql = ROWSET_STMT(
     sla_targets,
     "SELECT t.ticket_id, t.target, t.cycle, " EPOCH_US("t.due_at") " AS due_us,"
     "       " EPOCH_US("t.warn_at") " AS warn_us, t.warned, t.breached, t.calendar_id,"
-    "       k.customer_id, k.priority"
+    "       k.customer_id, k.priority, t.tid"
     "  FROM (SELECT DISTINCT * FROM {@rows $1 c ticket_id,target,cycle}"
     "         ORDER BY ticket_id, target, cycle) c,"
-    "       LATERAL (SELECT r.* FROM sla.targets r WHERE r.ticket_id = c.ticket_id"
+    "       LATERAL (SELECT r.*, r.ctid AS tid FROM sla.targets r WHERE r.ticket_id = c.ticket_id"
     "                   AND r.target = c.target AND r.cycle = c.cycle OFFSET 0 FOR UPDATE) t"
     "  LEFT JOIN LATERAL (SELECT x.customer_id, x.priority FROM sla.tickets x"
     "                      WHERE x.ticket_id = t.ticket_id OFFSET 0) k ON true"
@@ -75,6 +76,7 @@ enum fire_kind { FIRE_NONE, FIRE_WARNING, FIRE_BREACH };
 
 struct fire_row {
     char ticket[ID_LEN], customer[ID_LEN], calendar[CALENDAR_ID_MAX];
+    char tid[32]; /* the row's ctid, "(page,item)" */
     char warn_id[ID_LEN], breach_id[ID_LEN], esc_id[ID_LEN];
     Carebus__V1__SlaTarget target;
     uint32_t cycle;
@@ -198,23 +200,22 @@ static const struct rowset_col claim_cols[] = {
 };
 static const rowset_table claims = {"sla.emitted", claim_cols, ROWSET_COUNT(claim_cols), NULL};
 
-static rowset_stmt fire_claim_sql =
-    ROWSET_STMT(claims, "INSERT INTO sla.emitted ({@cols}) SELECT {@values u} FROM {@rows $1 u}"
-                        " ON CONFLICT DO NOTHING RETURNING event_id");
-
-/* Claimed now or by another instance before: the publication exists.
- * The rows, locked by the select, are found by their ctids, probed by key
- * as there (SLA_TARGETS_BY_KEY). */
-static rowset_stmt fire_mark_sql = ROWSET_STMT(
+/* Claims each publication (ON CONFLICT DO NOTHING: another instance's
+ * claim wins; the result names the claims made here) and marks its row:
+ * claimed now or by another instance before, the publication exists. The
+ * rows, locked by the select, are found by their ctids ($2) as it read
+ * them: a TID scan, whatever the statistics say. */
+static rowset_stmt fire_claim_sql = ROWSET_STMT(
     claims,
-    "UPDATE sla.targets t SET warned = t.warned OR u.kind = 'warning',"
-    "       breached = t.breached OR u.kind = 'breach',"
-    "       next_fire_at = CASE WHEN u.kind = 'breach' OR t.breached THEN NULL ELSE t.due_at END"
-    "  FROM {@rows $1 u ticket_id,target,cycle,kind}"
-    " WHERE t.ctid = ANY(" SLA_TARGETS_BY_KEY(
-        "{@rows $1 v ticket_id,target,cycle}") ")"
-                                               "   AND t.ticket_id = u.ticket_id AND t.target = "
-                                               "u.target AND t.cycle = u.cycle");
+    "WITH u AS MATERIALIZED (SELECT * FROM {@rows $1 u}),"
+    " c AS (INSERT INTO sla.emitted ({@cols}) SELECT {@values u} FROM u"
+    "       ON CONFLICT DO NOTHING RETURNING event_id),"
+    " m AS (UPDATE sla.targets t SET warned = t.warned OR u.kind = 'warning',"
+    "         breached = t.breached OR u.kind = 'breach',"
+    "         next_fire_at = CASE WHEN u.kind = 'breach' OR t.breached THEN NULL ELSE t.due_at END"
+    "         FROM u WHERE t.ctid = ANY($2::tid[])"
+    "          AND t.ticket_id = u.ticket_id AND t.target = u.target AND t.cycle = u.cycle)"
+    " SELECT event_id FROM c");
 
 /* --- loading ------------------------------------------------------------------------- */
 
@@ -384,6 +385,7 @@ static size_t fire_decide(PGresult *res, int64_t now, struct fire_row *rows)
         const char *customer = db_value(res, i, "customer_id");
         const char *priority = db_value(res, i, "priority");
         snprintf(r->calendar, sizeof r->calendar, "%s", db_value(res, i, "calendar_id"));
+        snprintf(r->tid, sizeof r->tid, "%s", db_value(res, i, "tid"));
         snprintf(r->customer, sizeof r->customer, "%s", customer ? customer : "");
         if (!priority || event_priority_parse(priority, &r->priority))
             r->priority = CAREBUS__V1__PRIORITY__PRIORITY_NORMAL;
@@ -414,6 +416,7 @@ static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t n
     struct fire_ev *evs = calloc(2 * n, sizeof *evs);
     struct eventlog_entry *ents = calloc(2 * n, sizeof *ents);
     PGresult *res = NULL;
+    buf tids = BUF_INIT;
     int rc = -1;
     bool in_tx = false;
     size_t nrows = 0, nev = 0;
@@ -431,8 +434,7 @@ static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t n
     const char *sp[] = {rowset_json(&keys), now_s};
     const char *select_sql = rowset_stmt_sql(&fire_select_sql);
     const char *claim_sql = rowset_stmt_sql(&fire_claim_sql);
-    const char *mark_sql = rowset_stmt_sql(&fire_mark_sql);
-    if (!sp[0] || !select_sql || !claim_sql || !mark_sql)
+    if (!sp[0] || !select_sql || !claim_sql)
         goto out;
     int begun = service_begin(s->svc, d);
     if (begun != 0) {
@@ -451,10 +453,14 @@ static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t n
         goto out;
     }
 
-    for (size_t i = 0; i < nrows; i++)
+    buf_putc(&tids, '{');
+    for (size_t i = 0; i < nrows; i++) {
         rowset_add(&claimed, &rows[i]);
-    const char *cp[] = {rowset_json(&claimed)};
-    if (!cp[0] || !(res = db_exec(d, claim_sql, 1, cp)))
+        buf_printf(&tids, "%s\"%s\"", i ? "," : "", rows[i].tid);
+    }
+    buf_putc(&tids, '}');
+    const char *cp[] = {rowset_json(&claimed), buf_str(&tids)};
+    if (!cp[0] || tids.failed || !(res = db_exec(d, claim_sql, 2, cp)))
         goto out;
     for (int i = 0; i < PQntuples(res); i++) {
         const char *id = db_value(res, i, "event_id");
@@ -464,8 +470,6 @@ static int fire_batch(sla *s, const struct sla_timer *batch, size_t n, int64_t n
     }
     PQclear(res);
     res = NULL;
-    if (db_command(d, mark_sql, 1, cp) != 0)
-        goto out;
 
     for (size_t i = 0; i < nrows; i++) {
         const struct fire_row *r = &rows[i];
@@ -524,6 +528,7 @@ out:
     PQclear(res);
     rowset_release(&keys);
     rowset_release(&claimed);
+    buf_release(&tids);
     for (size_t i = 0; ents && i < nev; i++)
         eventlog_entry_release(&ents[i]);
     free(rows);
