@@ -50,12 +50,13 @@
 
 /* The rows of the entries due ($1: their keys, as sla.targets rows),
  * locked in key order, with their ticket's customer and current priority.
- * Each row is probed by its key ("LATERAL ... OFFSET 0": the other
- * conditions are checked on the row found), whatever the statistics say:
- * joined to the batch's keys, costed against the JSON's guess of 100 rows
- * and a young table's statistics, the statement scanned every running
- * target (targets_running_due) for each batch fired, 20-50 ms a batch in
- * the pipeline benchmark. */
+ * Each row is probed by its key ("LATERAL ... OFFSET 0": a unique key's
+ * equality, costed at one row, and the other conditions checked on the
+ * row found; a stale entry's row is not locked), whatever the statistics
+ * say: joined to the batch's keys, costed against the JSON's guess of 100
+ * rows and a young table's statistics, the statement scanned every
+ * running target (targets_running_due) for each batch fired, 20-50 ms a
+ * batch in the pipeline benchmark. */
 /* clang-format off */
 static rowset_stmt fire_select_sql = ROWSET_STMT(
     sla_targets,
@@ -65,10 +66,11 @@ static rowset_stmt fire_select_sql = ROWSET_STMT(
     "  FROM (SELECT DISTINCT * FROM {@rows $1 c ticket_id,target,cycle}"
     "         ORDER BY ticket_id, target, cycle) c,"
     "       LATERAL (SELECT r.*, r.ctid AS tid FROM sla.targets r WHERE r.ticket_id = c.ticket_id"
-    "                   AND r.target = c.target AND r.cycle = c.cycle OFFSET 0 FOR UPDATE) t"
+    "                   AND r.target = c.target AND r.cycle = c.cycle"
+    "                   AND r.status = 'running' AND r.next_fire_at <= " TS("$2::bigint")
+    "                 OFFSET 0 FOR UPDATE) t"
     "  LEFT JOIN LATERAL (SELECT x.customer_id, x.priority FROM sla.tickets x"
     "                      WHERE x.ticket_id = t.ticket_id OFFSET 0) k ON true"
-    " WHERE t.status = 'running' AND t.next_fire_at <= " TS("$2::bigint")
     " ORDER BY t.ticket_id, t.target, t.cycle");
 /* clang-format on */
 
