@@ -41,8 +41,9 @@
  * unless the ticket has one: a ticket known with its customer, or without
  * a customer to give it, is left out of the insert by a probe of its
  * row, since the conflict would lock the row for nothing, a WAL record
- * and often a full page image per ticket of the batch), the facts, the segments, the team settings
- * and the claims. The result lists the tickets of the segments' customers
+ * and often a full page image per ticket of the batch), the facts, the
+ * segments, the team settings and the claims. The result lists the
+ * tickets of the segments' customers
  * that were open at the segment's time, and those of the saved teams open
  * at the save's time (those whose policy may change). A team has many
  * tickets, so PostgreSQL reads sla.tickets whole to find them: only when

@@ -10,9 +10,9 @@
  * seen, or waits), decide from the rows what is due, claim each
  * publication in sla.emitted (ON CONFLICT DO NOTHING: another instance's
  * claim wins and this one emits nothing) and mark the rows in one
- * statement, append the events
- * with derived ids, commit, then publish. A warning whose deadline has also
- * passed is not sent: the breach says more.
+ * statement, append the events with derived ids, commit, then publish. A
+ * warning whose deadline has also passed is not sent: the breach says
+ * more.
  *
  * Timers only fire once sla-monitor has applied everything the ingest and
  * router streams hold, so a reply already in the log is never overtaken by
