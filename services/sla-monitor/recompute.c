@@ -69,7 +69,9 @@ static rowset_stmt lock_sql = ROWSET_STMT(
  * policy those of the team's last save that set them, up to the close (as
  * its segment). The ticket's facts are read once (lateral g): each value
  * the read takes from them is an aggregate of that one scan, the "latest"
- * ones the first of an array in the order (at, stream, seq) descending. */
+ * ones the first of an array in the order (at, stream, seq) descending.
+ * The lateral a is not pulled up (OFFSET 0): a.team, used three times,
+ * was otherwise computed three times, its unnest and filter each time. */
 #define LATEST_FIRST(a) "ORDER BY " a ".at DESC, " a ".stream DESC, " a ".seq DESC"
 #define TEAM_SETTING(col, sets)                                                                    \
     "  (SELECT s." col " FROM sla.team_settings s WHERE s.team_id = a.team AND s." sets            \
@@ -98,7 +100,7 @@ static rowset_stmt lock_sql = ROWSET_STMT(
     "        FILTER (WHERE f.kind NOT IN ('classified', 'escalated', 'team')) AS facts,"           \
     "      array_agg(f.team " LATEST_FIRST("f") ") FILTER (WHERE f.kind = 'team') AS teams,"       \
     "      array_agg(f.at " LATEST_FIRST("f") ") FILTER (WHERE f.kind = 'team') AS team_ats"       \
-    "     FROM sla.ticket_facts f WHERE f.ticket_id = t.ticket_id) g) a"                           \
+    "     FROM sla.ticket_facts f WHERE f.ticket_id = t.ticket_id) g OFFSET 0) a"                  \
     " WHERE t.ticket_id = ANY($1::uuid[])"
 
 /* A target row's key. */
