@@ -43,9 +43,9 @@
  * row, since the conflict would lock the row for nothing, a WAL record
  * and often a full page image per ticket of the batch), the facts, the
  * segments, the team settings and the claims. The result lists the
- * tickets of the segments' customers
- * that were open at the segment's time, and those of the saved teams open
- * at the save's time (those whose policy may change). A team has many
+ * tickets of the segments' customers that were open at the segment's
+ * time, and those of the saved teams open at the save's time (those
+ * whose policy may change). A team has many
  * tickets, so PostgreSQL reads sla.tickets whole to find them: only when
  * the run has a team's save (a rare act of an administrator). Each branch
  * runs only when the run has its records (the conditions on $3 and $4,

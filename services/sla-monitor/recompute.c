@@ -57,12 +57,15 @@ static const rowset_table summaries = {"sla.tickets", summary_cols, ROWSET_COUNT
  * whole: those the fold makes again unchanged are not written. Locked in
  * key order, as the timers lock them; each ticket's probed by key
  * ("LATERAL ... OFFSET 0"), whatever the statistics say (with "= ANY" of
- * the tickets, sla.targets not yet analyzed was scanned whole). */
+ * the tickets, sla.targets not yet analyzed was scanned whole). Each
+ * ticket once (DISTINCT): a row read twice would be taken for one the
+ * fold no longer makes, and deleted. */
 static rowset_stmt lock_sql = ROWSET_STMT(
-    sla_targets, "SELECT {@select t} FROM (SELECT k FROM unnest($1::uuid[]) k ORDER BY k) k,"
-                 " LATERAL (SELECT * FROM sla.targets r WHERE r.ticket_id = k.k"
-                 "          ORDER BY r.target, r.cycle OFFSET 0 FOR UPDATE) t"
-                 " ORDER BY t.ticket_id, t.target, t.cycle");
+    sla_targets,
+    "SELECT {@select t} FROM (SELECT DISTINCT k FROM unnest($1::uuid[]) k ORDER BY k) k,"
+    " LATERAL (SELECT * FROM sla.targets r WHERE r.ticket_id = k.k"
+    "          ORDER BY r.target, r.cycle OFFSET 0 FOR UPDATE) t"
+    " ORDER BY t.ticket_id, t.target, t.cycle");
 
 /* clang-format off */
 /* A ticket's team is its latest up to the close; its team's calendar and

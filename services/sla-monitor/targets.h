@@ -34,8 +34,8 @@ extern const rowset_table sla_targets;
 /* The ctids of the rows of sla.targets whose keys (ticket_id, target,
  * cycle) the rows `keys` hold (SQL: "{@rows $2 v ticket_id,target,cycle}",
  * alias v), as an array for "t.ctid = ANY(...)": each row probed by its
- * key (LATERAL ... OFFSET 0), a TID scan then, whatever the statistics
- * say. Joined to the keys instead, a statement is costed against the
+ * key (LATERAL ... OFFSET 0) whatever the statistics say; PostgreSQL
+ * then reads them by ctid (a TID scan, or a scan of a small table). Joined to the keys instead, a statement is costed against the
  * JSON's guess of 100 rows, and on a young or not yet analyzed table
  * PostgreSQL hashed a scan of all of sla.targets. For rows the
  * transaction has locked (their ctids then stay). */

@@ -206,7 +206,7 @@ static const rowset_table claims = {"sla.emitted", claim_cols, ROWSET_COUNT(clai
  * claim wins; the result names the claims made here) and marks its row:
  * claimed now or by another instance before, the publication exists. The
  * rows, locked by the select, are found by their ctids ($2) as it read
- * them: a TID scan, whatever the statistics say. */
+ * them (a TID scan, or a scan of a small table). */
 static rowset_stmt fire_claim_sql = ROWSET_STMT(
     claims,
     "WITH u AS MATERIALIZED (SELECT * FROM {@rows $1 u}),"
