@@ -1271,18 +1271,25 @@ int store_queue_page(model *m, m_queue *q, int limit)
 
 /* --- writing ------------------------------------------------------------------ */
 
-/* Queues stmt with the batch in w as $1 (nothing when it is empty), and
- * empties w for the next table. */
-static int write_rows(pgpipe *p, rowset *w, const char *what, rowset_stmt *stmt)
+/* Queues stmt with the batch in w as $1 and, when keys is not NULL, that
+ * array literal as $2 (nothing when the batch is empty), and empties w for
+ * the next table. */
+static int write_rows_keyed(pgpipe *p, rowset *w, const char *what, rowset_stmt *stmt,
+                            const char *keys)
 {
     int rc = 0;
     if (rowset_count(w)) {
-        const char *rows = rowset_json(w);
+        const char *params[] = {rowset_json(w), keys};
         const char *sql = rowset_stmt_sql(stmt);
-        rc = rows && sql && pipe_send(p, what, sql, 1, &rows) >= 0 ? 0 : -1;
+        rc = params[0] && sql && pipe_send(p, what, sql, keys ? 2 : 1, params) >= 0 ? 0 : -1;
     }
     rowset_release(w);
     return rc;
+}
+
+static int write_rows(pgpipe *p, rowset *w, const char *what, rowset_stmt *stmt)
+{
+    return write_rows_keyed(p, w, what, stmt, NULL);
 }
 
 static rowset_stmt w_customers = ROWSET_STMT(
@@ -1332,9 +1339,11 @@ static rowset_stmt w_customer_moves = ROWSET_STMT(
     " + (SELECT count(*) FROM n) + (SELECT count(*) FROM c) + (SELECT count(*) FROM a)");
 
 /* The rows an update touches, as an index probe whatever the statistics
- * (see NAMED_SQL). */
-#define BY_KEY                                                                                     \
-    " AND t.id = ANY(ARRAY(SELECT (j->>'id')::uuid FROM json_array_elements($1::json) j))"
+ * (see NAMED_SQL; "= ANY($2)" bare would be planned for the array's size
+ * against the statistics: a scan of the table after a rebuild): their ids,
+ * also bound as an array ($2), which costs a fraction of reading them out
+ * of the rows' JSON a second time (a 5,000-ticket update: 275 -> 189 ms). */
+#define BY_KEY " AND t.id = ANY(ARRAY(SELECT unnest($2::uuid[])))"
 
 static rowset_stmt w_tickets_new =
     ROWSET_STMT(tickets, "INSERT INTO router.tickets ({@cols}, priority) SELECT {@values x},"
@@ -1496,7 +1505,11 @@ int store_write(model *m, pgpipe *p)
      * then those a contact only joined (most of them: a narrow update). */
     static rowset_stmt *const ticket_sql[] = {&w_tickets_new, &w_tickets_changed,
                                               &w_tickets_joined};
+    const char **ids = malloc((m->ntick + 1) * sizeof *ids);
+    if (!ids)
+        return -1;
     for (int pass = 0; pass < 3; pass++) {
+        size_t nids = 0;
         rowset_init(&w, &tickets, m);
         if (pass == 2)
             rowset_only(&w, TICKET_JOINED);
@@ -1505,12 +1518,28 @@ int store_write(model *m, pgpipe *p)
             if (!t->dirty && !t->is_new)
                 continue;
             int kind = t->is_new ? 0 : model_ticket_changed(m, (int)i) ? 1 : 2;
-            if (kind == pass)
+            if (kind == pass) {
                 rowset_add(&w, t);
+                ids[nids++] = t->id;
+            }
         }
-        if (write_rows(p, &w, "tickets", ticket_sql[pass]) != 0)
+        /* The updates probe their rows by these ids (BY_KEY). */
+        buf keys = BUF_INIT;
+        if (pass > 0)
+            rowset_keys(&keys, ids, nids);
+        int rc = -1;
+        if (keys.failed)
+            rowset_release(&w);
+        else
+            rc = write_rows_keyed(p, &w, "tickets", ticket_sql[pass],
+                                  pass > 0 ? buf_str(&keys) : NULL);
+        buf_release(&keys);
+        if (rc != 0) {
+            free(ids);
             return -1;
+        }
     }
+    free(ids);
 
     rowset_init(&w, &ticket_moves, m);
     for (size_t i = 0; i < m->ntmerge; i++)
