@@ -84,21 +84,11 @@ static const struct staged staged[S_COUNT] = {
 };
 /* clang-format on */
 
-/* A stored ticket's samples and surveys that its new rows lack: deleted,
- * looked up by its id ($1, the changed tickets the database already
- * holds). Not a join with live_tickets: a catch-up's batch is mostly new
- * tickets, and the planner, without statistics on the staging table,
- * hashes the whole samples table for it. */
-#define STAGE_PRUNE_SQL                                                                            \
-    "WITH s AS (DELETE FROM analytics.samples s WHERE s.ticket_id = ANY($1::uuid[])"               \
-    "             AND NOT EXISTS (SELECT 1 FROM pg_temp.live_samples n"                            \
-    "                              WHERE n.ticket_id = s.ticket_id AND n.metric = s.metric)"       \
-    "           RETURNING 1),"                                                                     \
-    "     v AS (DELETE FROM analytics.surveys s WHERE s.ticket_id = ANY($1::uuid[])"               \
-    "             AND NOT EXISTS (SELECT 1 FROM pg_temp.live_surveys n"                            \
-    "                              WHERE n.survey_id = s.survey_id)"                               \
-    "           RETURNING 1)"                                                                      \
-    " SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM v)"
+/* The samples a stored ticket no longer has (footprint.h's samples_gone):
+ * deleted by their keys, $1 and $2 two arrays' literals. */
+#define STAGE_GONE_SQL                                                                             \
+    "DELETE FROM analytics.samples s USING unnest(%s::uuid[], '%s'::smallint[]) AS g (t, m)"       \
+    " WHERE s.ticket_id = g.t AND s.metric = g.m;\n"
 
 static char *sql_make, *sql_merge;
 static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
@@ -161,7 +151,7 @@ static int copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const 
         [ROWS_SAMPLES] = fresh ? NULL : staged[S_SAMPLES].name,
         [ROWS_SURVEYS] = staged[S_SURVEYS].name,
         [ROWS_SLA_EVENTS] = staged[S_SLA].name};
-    return n ? rows_copy_tickets(c, cal, m, ts, n, into, NULL) : 0;
+    return n ? rows_copy_tickets(c, cal, m, ts, n, into, NULL, !fresh) : 0;
 }
 
 static int copy_customers(PGconn *c, const footprint *fp)
@@ -203,27 +193,37 @@ static int copy_daily(PGconn *c, agg *a, bool *prune)
     return rowcopy_end(&cp);
 }
 
-/* Deletes the rows of the stored tickets among ts[0..n) that the staged
- * rows lack (STAGE_PRUNE_SQL); none stored, no statement. 0 or -1. */
-static int prune(db *d, model_ticket *const *ts, size_t n)
+/* Appends to sql the deletion of the samples the stored tickets ts[0..n)
+ * no longer have (STAGE_GONE_SQL); none, nothing. 0 or -1. */
+static int gone_sql(PGconn *c, model_ticket *const *ts, size_t n, buf *sql)
 {
-    const char **ids = malloc((n ? n : 1) * sizeof *ids);
+    size_t ngone = 0;
+    for (size_t i = 0; i < n; i++)
+        for (unsigned g = ts[i]->samples_gone; g; g &= g - 1)
+            ngone++;
+    if (!ngone)
+        return 0;
+    const char **ids = malloc(ngone * sizeof *ids);
     if (!ids)
         return -1;
-    size_t nold = 0;
+    buf metrics = BUF_INIT, keys = BUF_INIT;
+    size_t k = 0;
+    buf_putc(&metrics, '{');
     for (size_t i = 0; i < n; i++)
-        if (!ts[i]->is_new)
-            ids[nold++] = ts[i]->id;
-    int rc = 0;
-    if (nold) {
-        buf b = BUF_INIT;
-        rowset_keys(&b, ids, nold);
-        const char *params[] = {buf_str(&b)};
-        PGresult *r = b.failed ? NULL : db_exec(d, STAGE_PRUNE_SQL, 1, params);
-        rc = r ? 0 : -1;
-        PQclear(r);
-        buf_release(&b);
-    }
+        for (int h = 0; h < H_COUNT; h++)
+            if (ts[i]->samples_gone & (1u << h)) {
+                buf_printf(&metrics, "%s%d", k ? "," : "", h);
+                ids[k++] = ts[i]->id;
+            }
+    buf_putc(&metrics, '}');
+    rowset_keys(&keys, ids, ngone);
+    char *lit = keys.failed ? NULL : PQescapeLiteral(c, buf_str(&keys), keys.len);
+    int rc = lit && !metrics.failed ? 0 : -1;
+    if (rc == 0)
+        buf_printf(sql, STAGE_GONE_SQL, lit, buf_str(&metrics));
+    PQfreemem(lit);
+    buf_release(&keys);
+    buf_release(&metrics);
     free(ids);
     return rc;
 }
@@ -251,20 +251,22 @@ int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, 
         ncust += fp->customers[i]->dirty;
     bool prune_daily = false;
     int rc = -1;
+    buf sql = BUF_INIT;
     if (copy_tickets(c, cal, m, changed, nnew, true) != 0 ||
         copy_tickets(c, cal, m, changed + nnew, nchanged - nnew, false) != 0 ||
-        (ncust && copy_customers(c, fp) != 0) || copy_daily(c, a, &prune_daily) != 0 ||
-        prune(d, changed, nchanged) != 0)
+        (ncust && copy_customers(c, fp) != 0) || copy_daily(c, a, &prune_daily) != 0)
         goto out;
-    buf sql = BUF_INIT;
     /* The batch need not wait for its WAL to reach the disk (as the
      * router's): a commit lost to a crash of PostgreSQL takes its offsets
      * with it, and the replay derives the very same rows. */
-    buf_printf(&sql, "SET LOCAL synchronous_commit TO off;\n%sSELECT analytics.apply_daily(%s)",
-               sql_merge, prune_daily ? "true" : "false");
+    buf_puts(&sql, "SET LOCAL synchronous_commit TO off;\n");
+    if (gone_sql(c, changed + nnew, nchanged - nnew, &sql) != 0)
+        goto out;
+    buf_printf(&sql, "%sSELECT analytics.apply_daily(%s)", sql_merge,
+               prune_daily ? "true" : "false");
     rc = sql.failed ? -1 : exec_all(d, c, buf_str(&sql), "merging a batch");
-    buf_release(&sql);
 out:
+    buf_release(&sql);
     if (rc != 0 && PQstatus(c) == CONNECTION_BAD)
         db_mark_down(d);
     free(changed);
