@@ -11,8 +11,9 @@
  *
  * A new ticket (none stored: model.h's is_new) has no row and no sample in
  * analytics' tables, so those go there by COPY, with no staging and no
- * conflict to look for: in a catch-up, most of a batch's. Its surveys and
- * SLA events are staged still (their ids are their own, not the ticket's).
+ * conflict to look for: in a catch-up, most of a batch's; a new customer's
+ * row likewise. Its surveys and SLA events are staged still (their ids are
+ * their own, not the ticket's).
  *
  * The staging tables belong to the session: they are made when the
  * connection is new to this module (its backend pid differs), and again
@@ -154,13 +155,15 @@ static int copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const 
     return n ? rows_copy_tickets(c, cal, m, ts, n, into, NULL, !fresh) : 0;
 }
 
-static int copy_customers(PGconn *c, const footprint *fp)
+/* The changed customers: new ones' rows (fresh) into analytics.customers,
+ * as new tickets' (none stored: nothing to merge), stored ones' staged. */
+static int copy_customers(PGconn *c, const footprint *fp, bool fresh)
 {
     rowcopy cp;
-    if (rowcopy_begin(&cp, c, &rows_customers, staged[S_CUSTOMERS].name, NULL) != 0)
+    if (rowcopy_begin(&cp, c, &rows_customers, fresh ? NULL : staged[S_CUSTOMERS].name, NULL) != 0)
         return -1;
     for (size_t i = 0; i < fp->nc; i++) {
-        if (!fp->customers[i]->dirty)
+        if (!fp->customers[i]->dirty || fp->customers[i]->is_new != fresh)
             continue;
         struct customer_row r;
         if (rows_customer(&r, fp->customers[i]) != 0)
@@ -254,7 +257,8 @@ int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, 
     buf sql = BUF_INIT;
     if (copy_tickets(c, cal, m, changed, nnew, true) != 0 ||
         copy_tickets(c, cal, m, changed + nnew, nchanged - nnew, false) != 0 ||
-        (ncust && copy_customers(c, fp) != 0) || copy_daily(c, a, &prune_daily) != 0)
+        (ncust && (copy_customers(c, fp, true) != 0 || copy_customers(c, fp, false) != 0)) ||
+        copy_daily(c, a, &prune_daily) != 0)
         goto out;
     /* The batch need not wait for its WAL to reach the disk (as the
      * router's): a commit lost to a crash of PostgreSQL takes its offsets
