@@ -23,6 +23,7 @@ void footprint_release(footprint *f)
     free(f->tickets);
     free(f->customers);
     free(f->prior);
+    free(f->facts);
     footprint_init(f);
 }
 
@@ -212,6 +213,12 @@ int footprint_contribute(footprint *f, agg *a, timebase *cal, model *m, int sign
             f->capprior = f->nt;
         }
         f->nprior = f->nt;
+    } else if (f->nt > f->capfacts) {
+        struct ticket_facts *p = realloc(f->facts, f->nt * sizeof *p);
+        if (!p)
+            return -1;
+        f->facts = p;
+        f->capfacts = f->nt;
     }
     for (size_t i = 0; i < f->nt; i++) {
         struct ticket_facts tf;
@@ -222,8 +229,10 @@ int footprint_contribute(footprint *f, agg *a, timebase *cal, model *m, int sign
             return -1;
         if (sign < 0)
             prior_keep(f, i, segment, &tf);
-        else
+        else {
             prior_compare(f, i, segment, &tf);
+            f->facts[i] = tf;
+        }
     }
     /* Trees: the footprint's customers grouped by root (whole trees, so
      * every group is a tree); a tree counts through its root. */

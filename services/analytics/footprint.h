@@ -49,6 +49,10 @@ typedef struct footprint {
      * subtraction). */
     struct footprint_prior *prior;
     size_t nprior, capprior;
+    /* tickets[i]'s facts after the batch (footprint_contribute's addition):
+     * its rows' (they borrow the ticket's strings). */
+    struct ticket_facts *facts;
+    size_t capfacts;
     model_customer **customers;
     size_t nc, capc;
     size_t tickets0, customers0; /* the model's counts before the batch */

@@ -460,7 +460,8 @@ static int sample_keys(model_ticket *const *ts, const struct ticket_facts *fs, s
     return 0;
 }
 
-int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n,
+int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts,
+                      const struct ticket_facts *const *facts, size_t n,
                       const char *const into[ROWS_TICKET_TABLES], agg *a, bool changed_only)
 {
     struct ticket_facts *fs = malloc((n ? n : 1) * sizeof *fs);
@@ -471,7 +472,10 @@ int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *t
     if (!fs || rowcopy_begin(&tk, c, &rows_tickets, into[ROWS_TICKETS], NULL) != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        contrib_facts(cal, ts[i], model_segment_of(m, ts[i]->customer), &fs[i]);
+        if (facts)
+            fs[i] = *facts[i];
+        else
+            contrib_facts(cal, ts[i], model_segment_of(m, ts[i]->customer), &fs[i]);
         if (a && contrib_ticket(a, cal, ts[i], &fs[i], +1) != 0)
             rowcopy_fail(&tk);
         struct ticket_row r;

@@ -133,11 +133,13 @@ enum { ROWS_TICKETS, ROWS_SAMPLES, ROWS_SURVEYS, ROWS_SLA_EVENTS, ROWS_TICKET_TA
  * the costly part), for its row and its samples'. The samples go in the
  * order that leads most of their indexes (metric, bucket, day). With a non-NULL
  * a, also adds each ticket's contribution to the sums (the rebuild's).
+ * facts: each ticket's, computed already (NULL: computed here).
  * changed_only (the live path's stored tickets): of each ticket's samples
  * only those of its samples_put, its SLA events only when sla_new
  * (model.h's, set by footprint_contribute). 0, or -1 with the COPY in
  * progress failed. Blocks. */
-int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n,
+int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts,
+                      const struct ticket_facts *const *facts, size_t n,
                       const char *const into[ROWS_TICKET_TABLES], agg *a, bool changed_only);
 
 /* A daily row with the entry's sums and histograms (the rebuild's). */

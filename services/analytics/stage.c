@@ -144,15 +144,15 @@ void stage_forget(stage *st)
 /* Changed tickets' rows (as the rebuild writes its own, rows.h): stored
  * ones' into the staging tables; new ones' ticket and sample rows into
  * analytics' tables (NULL), the rest staged. None, no COPY. */
-static int copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n,
-                        bool fresh)
+static int copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts,
+                        const struct ticket_facts *const *facts, size_t n, bool fresh)
 {
     const char *const into[ROWS_TICKET_TABLES] = {
         [ROWS_TICKETS] = fresh ? NULL : staged[S_TICKETS].name,
         [ROWS_SAMPLES] = fresh ? NULL : staged[S_SAMPLES].name,
         [ROWS_SURVEYS] = staged[S_SURVEYS].name,
         [ROWS_SLA_EVENTS] = staged[S_SLA].name};
-    return n ? rows_copy_tickets(c, cal, m, ts, n, into, NULL, !fresh) : 0;
+    return n ? rows_copy_tickets(c, cal, m, ts, facts, n, into, NULL, !fresh) : 0;
 }
 
 /* The changed customers: new ones' rows (fresh) into analytics.customers,
@@ -237,8 +237,13 @@ int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, 
     if (!c || stage_ready(st, d, c) != 0)
         return -1;
     model_ticket **changed = malloc((fp->nt ? fp->nt : 1) * sizeof *changed);
-    if (!changed)
+    /* and their facts, computed already (footprint.h) */
+    const struct ticket_facts **facts = malloc((fp->nt ? fp->nt : 1) * sizeof *facts);
+    if (!changed || !facts) {
+        free(changed);
+        free(facts);
         return -1;
+    }
     /* changed[0..nnew): the new tickets; then the stored ones. */
     size_t nnew = 0, nchanged = 0, ncust = 0;
     for (size_t i = 0; i < fp->nt; i++) {
@@ -248,15 +253,18 @@ int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, 
         nnew += fp->tickets[i]->is_new;
     }
     for (size_t i = 0, fresh = 0, stored = nnew; i < fp->nt; i++)
-        if (footprint_ticket_changed(fp->tickets[i]))
-            changed[fp->tickets[i]->is_new ? fresh++ : stored++] = fp->tickets[i];
+        if (footprint_ticket_changed(fp->tickets[i])) {
+            size_t k = fp->tickets[i]->is_new ? fresh++ : stored++;
+            changed[k] = fp->tickets[i];
+            facts[k] = &fp->facts[i];
+        }
     for (size_t i = 0; i < fp->nc; i++)
         ncust += fp->customers[i]->dirty;
     bool prune_daily = false;
     int rc = -1;
     buf sql = BUF_INIT;
-    if (copy_tickets(c, cal, m, changed, nnew, true) != 0 ||
-        copy_tickets(c, cal, m, changed + nnew, nchanged - nnew, false) != 0 ||
+    if (copy_tickets(c, cal, m, changed, facts, nnew, true) != 0 ||
+        copy_tickets(c, cal, m, changed + nnew, facts + nnew, nchanged - nnew, false) != 0 ||
         (ncust && (copy_customers(c, fp, true) != 0 || copy_customers(c, fp, false) != 0)) ||
         copy_daily(c, a, &prune_daily) != 0)
         goto out;
@@ -274,5 +282,6 @@ out:
     if (rc != 0 && PQstatus(c) == CONNECTION_BAD)
         db_mark_down(d);
     free(changed);
+    free(facts);
     return rc;
 }
