@@ -86,7 +86,8 @@ static const struct staged staged[S_COUNT] = {
 /* clang-format on */
 
 /* The samples a stored ticket no longer has (footprint.h's samples_gone):
- * deleted by their keys, $1 and $2 two arrays' literals. */
+ * deleted by their keys, given as two arrays' literals (the tickets' ids,
+ * escaped, and the metrics), in the merge's round trip. */
 #define STAGE_GONE_SQL                                                                             \
     "DELETE FROM analytics.samples s USING unnest(%s::uuid[], '%s'::smallint[]) AS g (t, m)"       \
     " WHERE s.ticket_id = g.t AND s.metric = g.m;\n"
