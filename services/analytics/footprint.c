@@ -49,7 +49,7 @@ static int add_ticket(footprint *f, model_ticket *t, uint8_t mark)
 {
     if (t->mark) {
         if (mark == FOOTPRINT_TREE)
-            t->mark = FOOTPRINT_TREE; /* written whole, whatever else */
+            t->mark = FOOTPRINT_TREE; /* its tree's segment may move it too */
         return 0;
     }
     if (grow((void **)&f->tickets, &f->capt, f->nt, sizeof *f->tickets) != 0)

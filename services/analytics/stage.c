@@ -143,8 +143,9 @@ void stage_forget(stage *st)
 }
 
 /* Changed tickets' rows (as the rebuild writes its own, rows.h): stored
- * ones' into the staging tables; new ones' ticket and sample rows into
- * analytics' tables (NULL), the rest staged. None, no COPY. */
+ * ones' into the staging tables, only their samples that changed and
+ * their new SLA events (footprint.h); new ones' ticket and sample rows
+ * into analytics' tables (NULL), the rest staged. None, no COPY. */
 static int copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts,
                         const struct ticket_facts *const *facts, size_t n, bool fresh)
 {

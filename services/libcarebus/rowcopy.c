@@ -4,7 +4,8 @@
  * ran out, a chunk PostgreSQL would not take) is remembered and the COPY
  * ended with PQputCopyEnd's error message, which makes the server discard
  * the whole COPY: never a table with a row missing. The COPY statement
- * goes with the first chunk of rows: one without rows is never sent.
+ * goes with the first chunk of rows: one without rows is never sent, and
+ * a failure before the first chunk sends nothing (rowcopy_end says -1).
  */
 #include "rowcopy.h"
 

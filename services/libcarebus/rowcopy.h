@@ -3,9 +3,9 @@
  * The bulk path of a table that crosses the C/SQL border: each row is one
  * COPY text line from the table's description (rowset_copy_line), queued
  * and sent in chunks of ROWCOPY_CHUNK bytes, so that memory stays flat
- * whatever the number of rows. Into the table itself (a rebuild) or into
- * another with the same columns (a session's staging table, whose rows a
- * statement then merges). One COPY at a time on a connection; not in
+ * whatever the number of rows. Into the table itself (a rebuild; the live
+ * path's new rows) or into another with the same columns (a session's
+ * staging table, whose rows a statement then merges). One COPY at a time on a connection; not in
  * pipeline mode (libpq refuses COPY there). Blocks.
  */
 #ifndef CAREBUS_ROWCOPY_H
