@@ -13,6 +13,11 @@
 
 #include "hmap.h"
 
+/* The per-ticket arrays (prior, facts: some 500 bytes a ticket) are kept
+ * between batches up to this many tickets; grown past it by a catch-up's
+ * round, they are given back when it is settled. */
+#define FOOTPRINT_KEEP 4096
+
 void footprint_init(footprint *f)
 {
     memset(f, 0, sizeof *f);
@@ -22,6 +27,8 @@ void footprint_release(footprint *f)
 {
     free(f->tickets);
     free(f->customers);
+    free(f->prior);
+    free(f->facts);
     footprint_init(f);
 }
 
@@ -42,7 +49,7 @@ static int add_ticket(footprint *f, model_ticket *t, uint8_t mark)
 {
     if (t->mark) {
         if (mark == FOOTPRINT_TREE)
-            t->mark = FOOTPRINT_TREE; /* written whole, whatever else */
+            t->mark = FOOTPRINT_TREE; /* its tree's segment may move it too */
         return 0;
     }
     if (grow((void **)&f->tickets, &f->capt, f->nt, sizeof *f->tickets) != 0)
@@ -166,15 +173,71 @@ static int cmp_root(const void *a, const void *b)
     return c ? c : strcmp(x->id, y->id);
 }
 
-int footprint_contribute(const footprint *f, agg *a, timebase *cal, model *m, int sign)
+/* Before the batch: what ticket i's rows hold. */
+static void prior_keep(footprint *f, size_t i, int32_t segment, const struct ticket_facts *tf)
+{
+    struct footprint_prior *p = &f->prior[i];
+    p->segment = segment;
+    p->nsla = f->tickets[i]->sla.n;
+    rows_samples_of(&p->samples, tf);
+}
+
+/* After the batch: what of ticket i's rows it changed. */
+static void prior_compare(footprint *f, size_t i, int32_t segment, const struct ticket_facts *tf)
+{
+    model_ticket *t = f->tickets[i];
+    if (i >= f->nprior) { /* made by the batch: all of it */
+        t->samples_put = (1u << H_COUNT) - 1;
+        t->samples_gone = 0;
+        t->sla_new = true;
+        return;
+    }
+    const struct footprint_prior *p = &f->prior[i];
+    struct rows_samples now;
+    unsigned put, gone;
+    rows_samples_of(&now, tf);
+    rows_samples_diff(&p->samples, &now, &put, &gone);
+    t->samples_put = (uint8_t)put;
+    t->samples_gone = (uint8_t)gone;
+    t->sla_new = t->sla.n != p->nsla;
+    /* A tree's ticket the batch did not change keeps its rows when the
+     * tree's segment stayed. */
+    if (t->mark == FOOTPRINT_TREE && !t->dirty && segment == p->segment)
+        t->mark = FOOTPRINT_EVENT;
+}
+
+int footprint_contribute(footprint *f, agg *a, timebase *cal, model *m, int sign)
 {
     model_resolve_segments(m);
+    if (sign < 0) {
+        if (f->nt > f->capprior) {
+            struct footprint_prior *p = realloc(f->prior, f->nt * sizeof *p);
+            if (!p)
+                return -1;
+            f->prior = p;
+            f->capprior = f->nt;
+        }
+        f->nprior = f->nt;
+    } else if (f->nt > f->capfacts) {
+        struct ticket_facts *p = realloc(f->facts, f->nt * sizeof *p);
+        if (!p)
+            return -1;
+        f->facts = p;
+        f->capfacts = f->nt;
+    }
     for (size_t i = 0; i < f->nt; i++) {
         struct ticket_facts tf;
-        const model_ticket *t = f->tickets[i];
-        contrib_facts(cal, t, model_segment_of(m, t->customer), &tf);
+        model_ticket *t = f->tickets[i];
+        int32_t segment = model_segment_of(m, t->customer);
+        contrib_facts(cal, t, segment, &tf);
         if (contrib_ticket(a, cal, t, &tf, sign) != 0)
             return -1;
+        if (sign < 0)
+            prior_keep(f, i, segment, &tf);
+        else {
+            prior_compare(f, i, segment, &tf);
+            f->facts[i] = tf;
+        }
     }
     /* Trees: the footprint's customers grouped by root (whole trees, so
      * every group is a tree); a tree counts through its root. */
@@ -209,7 +272,8 @@ void footprint_settle(footprint *f)
     for (size_t i = 0; i < f->nt; i++) {
         model_ticket *t = f->tickets[i];
         t->mark = 0;
-        t->dirty = t->is_new = false;
+        t->dirty = t->is_new = t->sla_new = false;
+        t->samples_put = t->samples_gone = 0;
     }
     for (size_t i = 0; i < f->nc; i++) {
         model_customer *c = f->customers[i];
@@ -218,5 +282,15 @@ void footprint_settle(footprint *f)
         c->mark = 0;
         c->dirty = c->is_new = false;
     }
-    f->nt = f->nc = 0;
+    f->nt = f->nc = f->nprior = 0;
+    if (f->capprior > FOOTPRINT_KEEP) {
+        free(f->prior);
+        f->prior = NULL;
+        f->capprior = 0;
+    }
+    if (f->capfacts > FOOTPRINT_KEEP) {
+        free(f->facts);
+        f->facts = NULL;
+        f->capfacts = 0;
+    }
 }

@@ -27,6 +27,7 @@
 
 #include "contrib.h"
 #include "model.h"
+#include "rows.h"
 #include "timebase.h"
 
 enum {
@@ -34,9 +35,24 @@ enum {
     FOOTPRINT_TREE = 2,  /* a ticket of a tree whose segment may move */
 };
 
+/* A ticket of the footprint as its rows stood before the batch. */
+struct footprint_prior {
+    int32_t segment; /* its tree's */
+    size_t nsla;     /* its SLA points (a list that only grows) */
+    struct rows_samples samples;
+};
+
 typedef struct footprint {
     model_ticket **tickets;
     size_t nt, capt;
+    /* tickets[0..nprior)'s before the batch (footprint_contribute's
+     * subtraction). */
+    struct footprint_prior *prior;
+    size_t nprior, capprior;
+    /* tickets[i]'s facts after the batch (footprint_contribute's addition):
+     * its rows' (they borrow the ticket's strings). */
+    struct ticket_facts *facts;
+    size_t capfacts;
     model_customer **customers;
     size_t nc, capc;
     size_t tickets0, customers0; /* the model's counts before the batch */
@@ -52,16 +68,21 @@ int footprint_before(footprint *f, model *m, const struct model_item *items, siz
 int footprint_after(footprint *f, model *m);
 
 /* Adds sign x the contribution of every ticket and tree of the footprint
- * (segments resolved first). 0, or -1 out of memory. */
-int footprint_contribute(const footprint *f, agg *a, timebase *cal, model *m, int sign);
+ * (segments resolved first). Subtracting (before the batch), keeps what
+ * each ticket's rows hold; adding (after it), sets each ticket's
+ * samples_put, samples_gone and sla_new (model.h) from the difference,
+ * and leaves out of the changed tickets one of a tree whose segment did
+ * not move after all. 0, or -1 out of memory. */
+int footprint_contribute(footprint *f, agg *a, timebase *cal, model *m, int sign);
 
 /* Whether a ticket's row must be written: changed, or its tree's segment
- * may have moved. */
+ * moved. */
 bool footprint_ticket_changed(const model_ticket *t);
 
 /* The batch is written: clears the marks, dirty and is_new flags of the
  * footprint; a customer made by the batch has all its tickets in the model
- * (none can be elsewhere). Empties f for the next batch. */
+ * (none can be elsewhere). Empties f for the next batch, and gives back
+ * its per-ticket arrays when a catch-up's round grew them. */
 void footprint_settle(footprint *f);
 
 #endif

@@ -105,6 +105,12 @@ typedef struct model_ticket {
     /* Transient (footprint.h): in the footprint of the batch being applied,
      * FOOTPRINT_EVENT or FOOTPRINT_TREE; 0 otherwise. */
     uint8_t mark;
+    /* Transient (footprint_contribute), for writing a stored ticket the
+     * batch changed: its samples (bit 1 << metric) that differ from its
+     * stored rows and those it no longer has; whether it has SLA events
+     * that are not stored yet. */
+    uint8_t samples_put, samples_gone;
+    bool sla_new;
 } model_ticket;
 
 typedef struct model_customer {

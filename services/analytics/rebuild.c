@@ -149,7 +149,7 @@ static int write_tickets(PGconn *c, timebase *cal, model *m, agg *a)
     size_t n;
     model_ticket **ts = model_tickets(m, &n);
     static const char *const own[ROWS_TICKET_TABLES] = {NULL};
-    return rows_copy_tickets(c, cal, m, ts, n, own, a);
+    return rows_copy_tickets(c, cal, m, ts, NULL, n, own, a, false);
 }
 
 static int write_customers(PGconn *c, timebase *cal, model *m, agg *a)

@@ -314,6 +314,41 @@ void rows_sample(struct sample_row *r, const model_ticket *t, const struct ticke
     r->category = f->dims[DIM_CATEGORY];
 }
 
+void rows_samples_of(struct rows_samples *s, const struct ticket_facts *f)
+{
+    s->n = rows_sample_count(f, s->ms, s->day, s->metric);
+    s->channel = f->dims[DIM_CHANNEL];
+    s->segment = f->dims[DIM_SEGMENT];
+    s->category = f->dims[DIM_CATEGORY];
+    snprintf(s->team, sizeof s->team, "%s", f->dims[DIM_TEAM]);
+    snprintf(s->agent, sizeof s->agent, "%s", f->dims[DIM_AGENT]);
+}
+
+void rows_samples_diff(const struct rows_samples *before, const struct rows_samples *after,
+                       unsigned *put, unsigned *gone)
+{
+    /* A dimension moved: every sample's row changes. */
+    bool dims = strcmp(before->channel, after->channel) != 0 ||
+                strcmp(before->segment, after->segment) != 0 ||
+                strcmp(before->category, after->category) != 0 ||
+                strcmp(before->team, after->team) != 0 || strcmp(before->agent, after->agent) != 0;
+    unsigned had = 0;
+    *put = *gone = 0;
+    for (int i = 0; i < before->n; i++)
+        had |= 1u << before->metric[i];
+    for (int j = 0; j < after->n; j++) {
+        unsigned bit = 1u << after->metric[j];
+        bool same = false;
+        for (int i = 0; !dims && i < before->n; i++)
+            same |= before->metric[i] == after->metric[j] && before->ms[i] == after->ms[j] &&
+                    before->day[i] == after->day[j];
+        if (!same)
+            *put |= bit;
+        had &= ~bit;
+    }
+    *gone = had;
+}
+
 void rows_survey(struct survey_row *r, const model_ticket *t, size_t i)
 {
     const model_survey *s = &t->surveys[i];
@@ -396,10 +431,11 @@ static int sample_cmp(const void *a, const void *b)
     return 0;
 }
 
-/* The samples of the n tickets' facts fs, in sample_cmp's order, into a new
- * array (*out, *nout); -1 when out of memory. */
-static int sample_keys(const struct ticket_facts *fs, size_t n, struct sample_key **out,
-                       size_t *nout)
+/* The samples of the n tickets' facts fs (changed_only: those of each
+ * ticket's samples_put), in sample_cmp's order, into a new array (*out,
+ * *nout); -1 when out of memory. */
+static int sample_keys(model_ticket *const *ts, const struct ticket_facts *fs, size_t n,
+                       bool changed_only, struct sample_key **out, size_t *nout)
 {
     int64_t ms[ROWS_SAMPLES_MAX];
     int32_t day[ROWS_SAMPLES_MAX];
@@ -414,8 +450,9 @@ static int sample_keys(const struct ticket_facts *fs, size_t n, struct sample_ke
     for (size_t i = 0; i < n; i++) {
         int k = rows_sample_count(&fs[i], ms, day, metric);
         for (int j = 0; j < k; j++)
-            ks[ns++] =
-                (struct sample_key){metric[j], contrib_bucket(ms[j]), day[j], (uint32_t)i, ms[j]};
+            if (!changed_only || (ts[i]->samples_put & (1u << metric[j])))
+                ks[ns++] = (struct sample_key){metric[j], contrib_bucket(ms[j]), day[j],
+                                               (uint32_t)i, ms[j]};
     }
     qsort(ks, ns, sizeof *ks, sample_cmp);
     *out = ks;
@@ -423,8 +460,9 @@ static int sample_keys(const struct ticket_facts *fs, size_t n, struct sample_ke
     return 0;
 }
 
-int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n,
-                      const char *const into[ROWS_TICKET_TABLES], agg *a)
+int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts,
+                      const struct ticket_facts *const *facts, size_t n,
+                      const char *const into[ROWS_TICKET_TABLES], agg *a, bool changed_only)
 {
     struct ticket_facts *fs = malloc((n ? n : 1) * sizeof *fs);
     struct sample_key *ss = NULL;
@@ -434,7 +472,10 @@ int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *t
     if (!fs || rowcopy_begin(&tk, c, &rows_tickets, into[ROWS_TICKETS], NULL) != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        contrib_facts(cal, ts[i], model_segment_of(m, ts[i]->customer), &fs[i]);
+        if (facts)
+            fs[i] = *facts[i];
+        else
+            contrib_facts(cal, ts[i], model_segment_of(m, ts[i]->customer), &fs[i]);
         if (a && contrib_ticket(a, cal, ts[i], &fs[i], +1) != 0)
             rowcopy_fail(&tk);
         struct ticket_row r;
@@ -443,7 +484,7 @@ int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *t
         rowcopy_row(&tk, &r);
         rows_ticket_clear(&r);
     }
-    if (rowcopy_end(&tk) != 0 || sample_keys(fs, n, &ss, &ns) != 0 ||
+    if (rowcopy_end(&tk) != 0 || sample_keys(ts, fs, n, changed_only, &ss, &ns) != 0 ||
         rowcopy_begin(&sm, c, &rows_samples, into[ROWS_SAMPLES], NULL) != 0)
         goto out;
     for (size_t i = 0; i < ns; i++) {
@@ -464,7 +505,7 @@ int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *t
         rowcopy_begin(&sl, c, &rows_sla_events, into[ROWS_SLA_EVENTS], NULL) != 0)
         goto out;
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < ts[i]->sla.n; j++) {
+        for (size_t j = 0; (!changed_only || ts[i]->sla_new) && j < ts[i]->sla.n; j++) {
             struct sla_event_row r;
             if (rows_sla_event(&r, ts[i], j) == 0)
                 rowcopy_row(&sl, &r);

@@ -103,6 +103,24 @@ void rows_customer_clear(struct customer_row *r);
 int rows_sample_count(const struct ticket_facts *f, int64_t *ms, int32_t *day, int *metric);
 void rows_sample(struct sample_row *r, const model_ticket *t, const struct ticket_facts *f,
                  int metric, int64_t ms, int32_t day);
+/* A ticket's sample rows as values, kept from before a batch so that the
+ * live path writes only the samples the batch changed (footprint.h). Team
+ * and agent are copied: the facts borrow them from the ticket, which the
+ * batch changes. */
+struct rows_samples {
+    int n;
+    int metric[ROWS_SAMPLES_MAX];
+    int64_t ms[ROWS_SAMPLES_MAX];
+    int32_t day[ROWS_SAMPLES_MAX];
+    const char *channel, *segment, *category; /* static names */
+    char team[MODEL_TEXT_MAX], agent[MODEL_TEXT_MAX];
+};
+void rows_samples_of(struct rows_samples *s, const struct ticket_facts *f);
+/* The metrics (bit 1 << metric) whose sample row after holds and before
+ * lacks or holds with other values (*put), and those before holds and after
+ * lacks (*gone). */
+void rows_samples_diff(const struct rows_samples *before, const struct rows_samples *after,
+                       unsigned *put, unsigned *gone);
 void rows_survey(struct survey_row *r, const model_ticket *t, size_t i);
 /* -1 when the ticket's i-th SLA point has no event id (not written). */
 int rows_sla_event(struct sla_event_row *r, const model_ticket *t, size_t i);
@@ -115,9 +133,14 @@ enum { ROWS_TICKETS, ROWS_SAMPLES, ROWS_SURVEYS, ROWS_SLA_EVENTS, ROWS_TICKET_TA
  * the costly part), for its row and its samples'. The samples go in the
  * order that leads most of their indexes (metric, bucket, day). With a non-NULL
  * a, also adds each ticket's contribution to the sums (the rebuild's).
- * 0, or -1 with the COPY in progress failed. Blocks. */
-int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n,
-                      const char *const into[ROWS_TICKET_TABLES], agg *a);
+ * facts: each ticket's, computed already (NULL: computed here).
+ * changed_only (the live path's stored tickets): of each ticket's samples
+ * only those of its samples_put, its SLA events only when sla_new
+ * (model.h's, set by footprint_contribute). 0, or -1 with the COPY in
+ * progress failed. Blocks. */
+int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts,
+                      const struct ticket_facts *const *facts, size_t n,
+                      const char *const into[ROWS_TICKET_TABLES], agg *a, bool changed_only);
 
 /* A daily row with the entry's sums and histograms (the rebuild's). */
 void rows_daily_entry(struct daily_row *r, const agg_entry *e);

@@ -11,8 +11,9 @@
  *
  * A new ticket (none stored: model.h's is_new) has no row and no sample in
  * analytics' tables, so those go there by COPY, with no staging and no
- * conflict to look for: in a catch-up, most of a batch's. Its surveys and
- * SLA events are staged still (their ids are their own, not the ticket's).
+ * conflict to look for: in a catch-up, most of a batch's; a new customer's
+ * row likewise. Its surveys and SLA events are staged still (their ids are
+ * their own, not the ticket's).
  *
  * The staging tables belong to the session: they are made when the
  * connection is new to this module (its backend pid differs), and again
@@ -84,21 +85,12 @@ static const struct staged staged[S_COUNT] = {
 };
 /* clang-format on */
 
-/* A stored ticket's samples and surveys that its new rows lack: deleted,
- * looked up by its id ($1, the changed tickets the database already
- * holds). Not a join with live_tickets: a catch-up's batch is mostly new
- * tickets, and the planner, without statistics on the staging table,
- * hashes the whole samples table for it. */
-#define STAGE_PRUNE_SQL                                                                            \
-    "WITH s AS (DELETE FROM analytics.samples s WHERE s.ticket_id = ANY($1::uuid[])"               \
-    "             AND NOT EXISTS (SELECT 1 FROM pg_temp.live_samples n"                            \
-    "                              WHERE n.ticket_id = s.ticket_id AND n.metric = s.metric)"       \
-    "           RETURNING 1),"                                                                     \
-    "     v AS (DELETE FROM analytics.surveys s WHERE s.ticket_id = ANY($1::uuid[])"               \
-    "             AND NOT EXISTS (SELECT 1 FROM pg_temp.live_surveys n"                            \
-    "                              WHERE n.survey_id = s.survey_id)"                               \
-    "           RETURNING 1)"                                                                      \
-    " SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM v)"
+/* The samples a stored ticket no longer has (footprint.h's samples_gone):
+ * deleted by their keys, given as two arrays' literals (the tickets' ids,
+ * escaped, and the metrics), in the merge's round trip. */
+#define STAGE_GONE_SQL                                                                             \
+    "DELETE FROM analytics.samples s USING unnest(%s::uuid[], '%s'::smallint[]) AS g (t, m)"       \
+    " WHERE s.ticket_id = g.t AND s.metric = g.m;\n"
 
 static char *sql_make, *sql_merge;
 static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
@@ -151,26 +143,29 @@ void stage_forget(stage *st)
 }
 
 /* Changed tickets' rows (as the rebuild writes its own, rows.h): stored
- * ones' into the staging tables; new ones' ticket and sample rows into
- * analytics' tables (NULL), the rest staged. None, no COPY. */
-static int copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts, size_t n,
-                        bool fresh)
+ * ones' into the staging tables, only their samples that changed and
+ * their new SLA events (footprint.h); new ones' ticket and sample rows
+ * into analytics' tables (NULL), the rest staged. None, no COPY. */
+static int copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *ts,
+                        const struct ticket_facts *const *facts, size_t n, bool fresh)
 {
     const char *const into[ROWS_TICKET_TABLES] = {
         [ROWS_TICKETS] = fresh ? NULL : staged[S_TICKETS].name,
         [ROWS_SAMPLES] = fresh ? NULL : staged[S_SAMPLES].name,
         [ROWS_SURVEYS] = staged[S_SURVEYS].name,
         [ROWS_SLA_EVENTS] = staged[S_SLA].name};
-    return n ? rows_copy_tickets(c, cal, m, ts, n, into, NULL) : 0;
+    return n ? rows_copy_tickets(c, cal, m, ts, facts, n, into, NULL, !fresh) : 0;
 }
 
-static int copy_customers(PGconn *c, const footprint *fp)
+/* The changed customers: new ones' rows (fresh) into analytics.customers,
+ * as new tickets' (none stored: nothing to merge), stored ones' staged. */
+static int copy_customers(PGconn *c, const footprint *fp, bool fresh)
 {
     rowcopy cp;
-    if (rowcopy_begin(&cp, c, &rows_customers, staged[S_CUSTOMERS].name, NULL) != 0)
+    if (rowcopy_begin(&cp, c, &rows_customers, fresh ? NULL : staged[S_CUSTOMERS].name, NULL) != 0)
         return -1;
     for (size_t i = 0; i < fp->nc; i++) {
-        if (!fp->customers[i]->dirty)
+        if (!fp->customers[i]->dirty || fp->customers[i]->is_new != fresh)
             continue;
         struct customer_row r;
         if (rows_customer(&r, fp->customers[i]) != 0)
@@ -203,27 +198,37 @@ static int copy_daily(PGconn *c, agg *a, bool *prune)
     return rowcopy_end(&cp);
 }
 
-/* Deletes the rows of the stored tickets among ts[0..n) that the staged
- * rows lack (STAGE_PRUNE_SQL); none stored, no statement. 0 or -1. */
-static int prune(db *d, model_ticket *const *ts, size_t n)
+/* Appends to sql the deletion of the samples the stored tickets ts[0..n)
+ * no longer have (STAGE_GONE_SQL); none, nothing. 0 or -1. */
+static int gone_sql(PGconn *c, model_ticket *const *ts, size_t n, buf *sql)
 {
-    const char **ids = malloc((n ? n : 1) * sizeof *ids);
+    size_t ngone = 0;
+    for (size_t i = 0; i < n; i++)
+        for (unsigned g = ts[i]->samples_gone; g; g &= g - 1)
+            ngone++;
+    if (!ngone)
+        return 0;
+    const char **ids = malloc(ngone * sizeof *ids);
     if (!ids)
         return -1;
-    size_t nold = 0;
+    buf metrics = BUF_INIT, keys = BUF_INIT;
+    size_t k = 0;
+    buf_putc(&metrics, '{');
     for (size_t i = 0; i < n; i++)
-        if (!ts[i]->is_new)
-            ids[nold++] = ts[i]->id;
-    int rc = 0;
-    if (nold) {
-        buf b = BUF_INIT;
-        rowset_keys(&b, ids, nold);
-        const char *params[] = {buf_str(&b)};
-        PGresult *r = b.failed ? NULL : db_exec(d, STAGE_PRUNE_SQL, 1, params);
-        rc = r ? 0 : -1;
-        PQclear(r);
-        buf_release(&b);
-    }
+        for (int h = 0; h < H_COUNT; h++)
+            if (ts[i]->samples_gone & (1u << h)) {
+                buf_printf(&metrics, "%s%d", k ? "," : "", h);
+                ids[k++] = ts[i]->id;
+            }
+    buf_putc(&metrics, '}');
+    rowset_keys(&keys, ids, ngone);
+    char *lit = keys.failed ? NULL : PQescapeLiteral(c, buf_str(&keys), keys.len);
+    int rc = lit && !metrics.failed ? 0 : -1;
+    if (rc == 0)
+        buf_printf(sql, STAGE_GONE_SQL, lit, buf_str(&metrics));
+    PQfreemem(lit);
+    buf_release(&keys);
+    buf_release(&metrics);
     free(ids);
     return rc;
 }
@@ -234,8 +239,13 @@ int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, 
     if (!c || stage_ready(st, d, c) != 0)
         return -1;
     model_ticket **changed = malloc((fp->nt ? fp->nt : 1) * sizeof *changed);
-    if (!changed)
+    /* and their facts, computed already (footprint.h) */
+    const struct ticket_facts **facts = malloc((fp->nt ? fp->nt : 1) * sizeof *facts);
+    if (!changed || !facts) {
+        free(changed);
+        free(facts);
         return -1;
+    }
     /* changed[0..nnew): the new tickets; then the stored ones. */
     size_t nnew = 0, nchanged = 0, ncust = 0;
     for (size_t i = 0; i < fp->nt; i++) {
@@ -245,28 +255,35 @@ int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, 
         nnew += fp->tickets[i]->is_new;
     }
     for (size_t i = 0, fresh = 0, stored = nnew; i < fp->nt; i++)
-        if (footprint_ticket_changed(fp->tickets[i]))
-            changed[fp->tickets[i]->is_new ? fresh++ : stored++] = fp->tickets[i];
+        if (footprint_ticket_changed(fp->tickets[i])) {
+            size_t k = fp->tickets[i]->is_new ? fresh++ : stored++;
+            changed[k] = fp->tickets[i];
+            facts[k] = &fp->facts[i];
+        }
     for (size_t i = 0; i < fp->nc; i++)
         ncust += fp->customers[i]->dirty;
     bool prune_daily = false;
     int rc = -1;
-    if (copy_tickets(c, cal, m, changed, nnew, true) != 0 ||
-        copy_tickets(c, cal, m, changed + nnew, nchanged - nnew, false) != 0 ||
-        (ncust && copy_customers(c, fp) != 0) || copy_daily(c, a, &prune_daily) != 0 ||
-        prune(d, changed, nchanged) != 0)
-        goto out;
     buf sql = BUF_INIT;
+    if (copy_tickets(c, cal, m, changed, facts, nnew, true) != 0 ||
+        copy_tickets(c, cal, m, changed + nnew, facts + nnew, nchanged - nnew, false) != 0 ||
+        (ncust && (copy_customers(c, fp, true) != 0 || copy_customers(c, fp, false) != 0)) ||
+        copy_daily(c, a, &prune_daily) != 0)
+        goto out;
     /* The batch need not wait for its WAL to reach the disk (as the
      * router's): a commit lost to a crash of PostgreSQL takes its offsets
      * with it, and the replay derives the very same rows. */
-    buf_printf(&sql, "SET LOCAL synchronous_commit TO off;\n%sSELECT analytics.apply_daily(%s)",
-               sql_merge, prune_daily ? "true" : "false");
+    buf_puts(&sql, "SET LOCAL synchronous_commit TO off;\n");
+    if (gone_sql(c, changed + nnew, nchanged - nnew, &sql) != 0)
+        goto out;
+    buf_printf(&sql, "%sSELECT analytics.apply_daily(%s)", sql_merge,
+               prune_daily ? "true" : "false");
     rc = sql.failed ? -1 : exec_all(d, c, buf_str(&sql), "merging a batch");
-    buf_release(&sql);
 out:
+    buf_release(&sql);
     if (rc != 0 && PQstatus(c) == CONNECTION_BAD)
         db_mark_down(d);
     free(changed);
+    free(facts);
     return rc;
 }

@@ -6,13 +6,16 @@
  * (live_tickets, live_customers, live_samples, live_surveys, live_sla and
  * live_daily: the difference of the daily sums, rows_daily_delta_entry), then
  * merged into analytics' tables by statements written from the same
- * descriptions, and analytics.apply_daily() for the sums (kpi.h). A
- * ticket written has its samples, surveys and SLA events replaced (rows of
- * it that the batch lacks are deleted: looked up by the ids of the tickets
- * already stored, which a catch-up's batch has few of). The staging tables
- * are emptied at commit (ON COMMIT DELETE ROWS). One COPY per table with
- * rows, one round trip for the deletions when a stored ticket changed, and
- * one for the merge, whatever the batch's size. Blocks.
+ * descriptions, and analytics.apply_daily() for the sums (kpi.h). Of a
+ * stored ticket the batch changed, its row is written again, and of its
+ * other rows only what the batch changed (footprint.h): the samples whose
+ * values moved (those it no longer has deleted by their keys), its SLA
+ * events when it has new ones, its surveys (upserted, those unchanged left
+ * alone; a ticket's surveys are only ever added, so none is deleted). A
+ * tree's ticket whose segment did not move is not written. The staging
+ * tables are emptied at commit (ON COMMIT DELETE ROWS). One COPY per
+ * table with rows and one round trip for the deletions and the merge,
+ * whatever the batch's size. Blocks.
  */
 #ifndef CAREBUS_ANALYTICS_STAGE_H
 #define CAREBUS_ANALYTICS_STAGE_H

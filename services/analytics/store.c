@@ -32,6 +32,9 @@
 struct store {
     timebase *cal;
     model *m; /* the cache: what was last committed */
+    /* A drop that could not get a fresh model (out of memory) left m
+     * holding what a rolled-back batch made: no batch until dropped. */
+    bool stale;
     footprint fp;
     stage st;
     struct model_item *staged; /* the batch's events, borrowed from the consumer */
@@ -89,10 +92,13 @@ size_t store_cached(const store *s)
 static void store_drop(store *s)
 {
     model *fresh = model_new();
-    if (!fresh)
-        return; /* keep the old one: it is still what was committed */
+    if (!fresh) {
+        s->stale = true; /* the next flush drops it again first */
+        return;
+    }
     model_destroy(&s->m);
     s->m = fresh;
+    s->stale = false;
     footprint_release(&s->fp);
     metrics_set("carebus_analytics_cached", 0);
 }
@@ -224,8 +230,10 @@ static consumer_result store_flush(consumer_txn *tx, void *arg)
         s->nerased = 0;
         return rc == 0 ? CONSUMER_OK : CONSUMER_RETRY;
     }
-    if (store_cached(s) > s->cache_max)
+    if (s->stale || store_cached(s) > s->cache_max)
         store_drop(s);
+    if (s->stale)
+        return CONSUMER_RETRY;
     int64_t t0 = time_mono_ms();
     if (store_apply(s, consumer_txn_db(tx)) != 0) {
         if (db_up(consumer_txn_db(tx)))

@@ -3,9 +3,9 @@
  * The bulk path of a table that crosses the C/SQL border: each row is one
  * COPY text line from the table's description (rowset_copy_line), queued
  * and sent in chunks of ROWCOPY_CHUNK bytes, so that memory stays flat
- * whatever the number of rows. Into the table itself (a rebuild) or into
- * another with the same columns (a session's staging table, whose rows a
- * statement then merges). One COPY at a time on a connection; not in
+ * whatever the number of rows. Into the table itself (a rebuild; the live
+ * path's new rows) or into another with the same columns (a session's
+ * staging table, whose rows a statement then merges). One COPY at a time on a connection; not in
  * pipeline mode (libpq refuses COPY there). Blocks.
  */
 #ifndef CAREBUS_ROWCOPY_H
@@ -27,11 +27,15 @@ typedef struct rowcopy {
     const char *into;
     buf b;
     bool failed;
+    bool own;     /* into the table itself */
+    bool started; /* the COPY statement was sent */
     size_t rows;
 } rowcopy;
 
-/* Starts COPY into `into` (NULL: the table's own name) of t's columns.
- * into is borrowed until rowcopy_end. 0, or -1 (logged; nothing to end). */
+/* A COPY into `into` (NULL: the table's own name) of t's columns, sent
+ * with its first chunk of rows: without rows, no statement and no round
+ * trip. into is borrowed until rowcopy_end. 0 (a COPY that PostgreSQL
+ * refuses fails rowcopy_end). */
 int rowcopy_begin(rowcopy *cp, PGconn *c, const rowset_table *t, const char *into, const void *ctx);
 /* Queues one row (a pointer to t's struct). */
 void rowcopy_row(rowcopy *cp, const void *row);
