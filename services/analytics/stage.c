@@ -17,7 +17,17 @@
  *
  * The staging tables belong to the session: they are made when the
  * connection is new to this module (its backend pid differs), and again
- * after a transaction that made them rolled back (stage_forget).
+ * after a transaction that made them rolled back (stage_forget). They keep
+ * their rows at commit (ON COMMIT PRESERVE ROWS): the merge's round trip
+ * empties those the batch filled, and only those. PostgreSQL would empty
+ * each ON COMMIT DELETE ROWS table at every commit of the session, used or
+ * not, by a truncation (new files for it, its TOAST table and indexes):
+ * most of a small batch's commit. A DELETE is cheap on a temporary table
+ * (no WAL), but nothing vacuums one, so it grows by what was deleted: once
+ * STAGE_TRUNCATE_AT rows' worth were staged since, the tables are
+ * truncated instead. Rows a batch staged in a transaction that rolled back
+ * are gone with it; a batch that failed before its merge leaves its rows
+ * to be emptied before the next one stages (stage_ready).
  */
 #include "stage.h"
 
@@ -92,19 +102,27 @@ static const struct staged staged[S_COUNT] = {
     "DELETE FROM analytics.samples s USING unnest(%s::uuid[], '%s'::smallint[]) AS g (t, m)"       \
     " WHERE s.ticket_id = g.t AND s.metric = g.m;\n"
 
-static char *sql_make, *sql_merge;
+/* Tickets, customers and daily rows staged since the last truncation past
+ * which the staging tables are truncated rather than their rows deleted. */
+#define STAGE_TRUNCATE_AT 500
+
+static char *sql_make, *sql_merge, *sql_truncate;
 static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
 
 static void sql_build(void)
 {
-    buf make = BUF_INIT, merge = BUF_INIT;
+    buf make = BUF_INIT, merge = BUF_INIT, trunc = BUF_INIT;
+    buf_puts(&trunc, "TRUNCATE");
     for (int i = 0; i < S_COUNT; i++) {
         buf_printf(&make, "CREATE TEMP TABLE IF NOT EXISTS %s (", staged[i].name);
-        rowset_sql(staged[i].table(), "{@defs}) ON COMMIT DELETE ROWS;\n", &make);
+        rowset_sql(staged[i].table(), "{@defs}) ON COMMIT PRESERVE ROWS;\n", &make);
         rowset_sql(staged[i].table(), staged[i].merge, &merge);
+        buf_printf(&trunc, "%s %s", i ? "," : "", staged[i].name);
     }
+    buf_puts(&trunc, ";\n");
     sql_make = make.failed ? (buf_release(&make), NULL) : buf_detach(&make, NULL);
     sql_merge = merge.failed ? (buf_release(&merge), NULL) : buf_detach(&merge, NULL);
+    sql_truncate = trunc.failed ? (buf_release(&trunc), NULL) : buf_detach(&trunc, NULL);
 }
 
 /* Runs a text of several statements (one round trip). 0 or -1 (logged). */
@@ -125,21 +143,46 @@ static int exec_all(db *d, PGconn *c, const char *sql, const char *what)
 static int stage_ready(stage *st, db *d, PGconn *c)
 {
     pthread_once(&sql_once, sql_build);
-    if (!sql_make || !sql_merge)
+    if (!sql_make || !sql_merge || !sql_truncate)
         return -1;
     int pid = PQbackendPID(c);
-    if (st->conn == c && st->pid == pid)
+    if (st->conn == c && st->pid == pid) {
+        /* A batch staged rows and failed before its merge emptied them,
+         * in a transaction not known to have rolled back. */
+        if (st->filled && exec_all(d, c, sql_truncate, "emptying the staging tables") != 0)
+            return -1;
+        st->filled = 0;
         return 0;
+    }
     if (exec_all(d, c, sql_make, "making the staging tables") != 0)
         return -1;
     st->conn = c;
     st->pid = pid;
+    st->filled = 0;
+    /* Their state is not known: truncated after the next batch. */
+    st->since = STAGE_TRUNCATE_AT;
     return 0;
 }
 
 void stage_forget(stage *st)
 {
     st->conn = NULL;
+}
+
+/* Appends to sql the emptying of the tables the batch filled (st->filled),
+ * of n rows' worth: their rows deleted, or all the tables truncated once
+ * STAGE_TRUNCATE_AT rows' worth were staged since they last were. */
+static void empty_sql(stage *st, size_t n, buf *sql)
+{
+    st->since += n;
+    if (st->since >= STAGE_TRUNCATE_AT) {
+        buf_puts(sql, sql_truncate);
+        st->since = 0;
+        return;
+    }
+    for (int i = 0; i < S_COUNT; i++)
+        if (st->filled & (1u << i))
+            buf_printf(sql, "DELETE FROM %s;\n", staged[i].name);
 }
 
 /* Changed tickets' rows (as the rebuild writes its own, rows.h): stored
@@ -177,7 +220,7 @@ static int copy_customers(PGconn *c, const footprint *fp, bool fresh)
 }
 
 /* The non-zero differences of the sums; *prune when one went down. */
-static int copy_daily(PGconn *c, agg *a, bool *prune)
+static int copy_daily(PGconn *c, agg *a, bool *prune, size_t *rows)
 {
     size_t n;
     agg_entry **es = agg_entries(a, &n);
@@ -193,6 +236,7 @@ static int copy_daily(PGconn *c, agg *a, bool *prune)
             continue;
         rows_daily_delta_entry(r, es[i], prune);
         rowcopy_row(&cp, r);
+        ++*rows;
     }
     free(r);
     return rowcopy_end(&cp);
@@ -247,7 +291,7 @@ int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, 
         return -1;
     }
     /* changed[0..nnew): the new tickets; then the stored ones. */
-    size_t nnew = 0, nchanged = 0, ncust = 0;
+    size_t nnew = 0, nchanged = 0, ncust = 0, nstored = 0, ndaily = 0;
     for (size_t i = 0; i < fp->nt; i++) {
         if (!footprint_ticket_changed(fp->tickets[i]))
             continue;
@@ -260,25 +304,40 @@ int stage_write(stage *st, db *d, timebase *cal, model *m, const footprint *fp, 
             changed[k] = fp->tickets[i];
             facts[k] = &fp->facts[i];
         }
-    for (size_t i = 0; i < fp->nc; i++)
+    for (size_t i = 0; i < fp->nc; i++) {
         ncust += fp->customers[i]->dirty;
+        nstored += fp->customers[i]->dirty && !fp->customers[i]->is_new;
+    }
+    /* The staging tables the COPYs may fill (copy_tickets' into). */
+    st->filled = 1u << S_DAILY;
+    if (nchanged)
+        st->filled |= 1u << S_SURVEYS | 1u << S_SLA;
+    if (nchanged > nnew)
+        st->filled |= 1u << S_TICKETS | 1u << S_SAMPLES;
+    if (nstored)
+        st->filled |= 1u << S_CUSTOMERS;
     bool prune_daily = false;
     int rc = -1;
     buf sql = BUF_INIT;
     if (copy_tickets(c, cal, m, changed, facts, nnew, true) != 0 ||
         copy_tickets(c, cal, m, changed + nnew, facts + nnew, nchanged - nnew, false) != 0 ||
         (ncust && (copy_customers(c, fp, true) != 0 || copy_customers(c, fp, false) != 0)) ||
-        copy_daily(c, a, &prune_daily) != 0)
+        copy_daily(c, a, &prune_daily, &ndaily) != 0)
         goto out;
+    if (!ndaily)
+        st->filled &= ~(1u << S_DAILY);
     /* The batch need not wait for its WAL to reach the disk (as the
      * router's): a commit lost to a crash of PostgreSQL takes its offsets
      * with it, and the replay derives the very same rows. */
     buf_puts(&sql, "SET LOCAL synchronous_commit TO off;\n");
     if (gone_sql(c, changed + nnew, nchanged - nnew, &sql) != 0)
         goto out;
-    buf_printf(&sql, "%sSELECT analytics.apply_daily(%s)", sql_merge,
+    buf_printf(&sql, "%sSELECT analytics.apply_daily(%s);\n", sql_merge,
                prune_daily ? "true" : "false");
+    empty_sql(st, nchanged + nstored + ndaily, &sql);
     rc = sql.failed ? -1 : exec_all(d, c, buf_str(&sql), "merging a batch");
+    if (rc == 0)
+        st->filled = 0;
 out:
     buf_release(&sql);
     if (rc != 0 && PQstatus(c) == CONNECTION_BAD)

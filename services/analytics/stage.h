@@ -13,9 +13,9 @@
  * events when it has new ones, its surveys (upserted, those unchanged left
  * alone; a ticket's surveys are only ever added, so none is deleted). A
  * tree's ticket whose segment did not move is not written. The staging
- * tables are emptied at commit (ON COMMIT DELETE ROWS). One COPY per
- * table with rows and one round trip for the deletions and the merge,
- * whatever the batch's size. Blocks.
+ * tables the batch filled are emptied by the merge's round trip (stage.c).
+ * One COPY per table with rows and one round trip for the deletions, the
+ * merge and the emptying, whatever the batch's size. Blocks.
  */
 #ifndef CAREBUS_ANALYTICS_STAGE_H
 #define CAREBUS_ANALYTICS_STAGE_H
@@ -31,6 +31,8 @@
 typedef struct stage {
     const PGconn *conn; /* the session whose staging tables exist (NULL: none known) */
     int pid;            /* and its backend, so that a reconnect is noticed */
+    unsigned filled;    /* the staging tables holding a batch's rows (1 << S_*) */
+    size_t since;       /* rows' worth staged since they were last truncated */
 } stage;
 
 /* Writes the footprint's changed tickets (footprint_ticket_changed) and
