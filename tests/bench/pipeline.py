@@ -34,7 +34,9 @@ PostgreSQL and the five services, from CAREBUS_BIN_DIR).
      the longest interval between two probes is printed beside them: the
      probes have a thread of their own, never waiting for a /metrics);
      each consumer's applied events/s and CPU share (of one core), and
-     PostgreSQL's and the generator's;
+     PostgreSQL's and the generator's; and the CPU each spent per contact
+     (with its follow-ups) from the load's start until every consumer is
+     caught up, where the time goes even when a consumer fell behind;
   4. memory: after the runs, the catch-up and CAREBUS_BENCH_IDLE_S (60) s
      idle, each service's resident memory beside its idle size and the
      state it must keep (open SLA timers, the KPI cells of today);
@@ -350,6 +352,14 @@ class Bench:
     def pids(self):
         return {n: self.st[n].pid for n in ("ingest",) + CONSUMERS}
 
+    def cpu_now(self):
+        """CPU seconds used so far by each service, PostgreSQL (its
+        processes now) and the generator."""
+        cpu = {n: proc_cpu_s(p) for n, p in self.pids().items()}
+        cpu["postgres"] = sum(proc_cpu_s(p) for p in pg_pids(self.cluster))
+        cpu["generator"] = self_cpu_s()
+        return cpu
+
     def behind(self):
         rows = self.st.db.query(
             "SELECT c.consumer, s.stream,"
@@ -379,6 +389,7 @@ class Bench:
         router0 = self.st.last_seq("router")
         samp = Sampler(self.st)
         samp.start()
+        cpu_start = self.cpu_now()
         proc = subprocess.Popen(
             ["nice", "-n", "10", str(self.work / "openloop"), "-p", str(self.st["ingest"].port),
              "-r", str(rate), "-d", str(secs), "-c", "128", "-k", self.st.api_key,
@@ -389,22 +400,19 @@ class Bench:
         feeder.start()
         time.sleep(WARMUP_S)
         w0 = time.monotonic()
-        pids = self.pids()
-        pgp = pg_pids(self.cluster)
-        cpu0 = {n: proc_cpu_s(p) for n, p in pids.items()}
-        cpu0["postgres"] = sum(proc_cpu_s(p) for p in pgp)
-        cpu0["generator"] = self_cpu_s()
+        # The generator's: openloop's (waited for: a child's times) and this
+        # script's threads.
+        cpu0 = self.cpu_now()
         off0 = self.offsets()
         out = proc.communicate(timeout=secs + 60)[0].decode()
         feeder.stop_ev.set()
         feeder.join(10)
         w1 = time.monotonic()
         wall = w1 - w0
-        cpu = {n: proc_cpu_s(p) - cpu0[n] for n, p in pids.items()}
-        cpu["postgres"] = sum(proc_cpu_s(p) for p in pgp) - cpu0["postgres"]
-        # openloop's (waited for: a child's times) and this script's threads.
-        cpu["generator"] = self_cpu_s() - cpu0["generator"]
+        cpu1 = self.cpu_now()
+        cpu = {n: cpu1[n] - c for n, c in cpu0.items()}
         off1 = self.offsets()
+        pids = self.pids()
         rss = {n: proc_rss_kib(p) for n, p in pids.items()}
         samp.stop_ev.set()
         samp.join(10)
@@ -440,6 +448,14 @@ class Bench:
                "contacts_per_s": int(ol.get("contacts", 0)) / secs,
                "ingest_events_per_s": (self.st.last_seq("ingest") - ingest0) / secs}
         res["e2e"] = self.e2e(samp, ingest0, router0)
+        # What a contact costs, with its follow-ups, from the load's start
+        # to every consumer caught up (e2e waits for that): the window's
+        # shares above read low while a consumer falls behind, since its
+        # work is then done after the window.
+        cpu_end = self.cpu_now()
+        contacts = max(int(ol.get("contacts", 0)), 1)
+        res["cpu_ms_per_contact"] = {n: 1000 * (cpu_end[n] - c) / contacts
+                                     for n, c in cpu_start.items()}
         return res
 
     def offsets(self):
@@ -611,6 +627,9 @@ def report(best, results, idle, after, timers, cells, ingest):
             f" {mib(best['rss'][n]):>11} {mib(after[n]):>15}")
     for n in ("postgres", "generator"):
         log(f"{n:<12} {'':>12} {100 * best['cpu'][n]:>7.0f}")
+    per = best["cpu_ms_per_contact"]
+    log("CPU ms a contact, load start to caught up: "
+        + ", ".join(f"{n} {per[n]:.2f}" for n in ("postgres", "ingest") + CONSUMERS))
     log(f"state kept: {timers if timers is not None else '?'} open SLA tickets,"
         f" {cells if cells is not None else '?'} KPI cells of today")
     for n in ("ingest",) + CONSUMERS:
