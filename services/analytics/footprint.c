@@ -209,21 +209,22 @@ static void prior_compare(footprint *f, size_t i, int32_t segment, const struct 
 int footprint_contribute(footprint *f, agg *a, timebase *cal, model *m, int sign)
 {
     model_resolve_segments(m);
+    /* Sized as the tickets' array (which doubles), not to the ticket. */
     if (sign < 0) {
         if (f->nt > f->capprior) {
-            struct footprint_prior *p = realloc(f->prior, f->nt * sizeof *p);
+            struct footprint_prior *p = realloc(f->prior, f->capt * sizeof *p);
             if (!p)
                 return -1;
             f->prior = p;
-            f->capprior = f->nt;
+            f->capprior = f->capt;
         }
         f->nprior = f->nt;
     } else if (f->nt > f->capfacts) {
-        struct ticket_facts *p = realloc(f->facts, f->nt * sizeof *p);
+        struct ticket_facts *p = realloc(f->facts, f->capt * sizeof *p);
         if (!p)
             return -1;
         f->facts = p;
-        f->capfacts = f->nt;
+        f->capfacts = f->capt;
     }
     for (size_t i = 0; i < f->nt; i++) {
         struct ticket_facts tf;

@@ -162,8 +162,8 @@ static int write_customers(PGconn *c, timebase *cal, model *m, agg *a)
     memcpy(sorted, cs, n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, cmp_root);
     rowcopy cp;
-    int rc = rowcopy_begin(&cp, c, &rows_customers, NULL, NULL);
-    for (size_t i = 0; rc == 0 && i < n;) {
+    rowcopy_begin(&cp, c, &rows_customers, NULL, NULL);
+    for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && strcmp(sorted[j]->root, sorted[i]->root) == 0)
             j++;
@@ -181,10 +181,8 @@ static int write_customers(PGconn *c, timebase *cal, model *m, agg *a)
         }
         i = j;
     }
-    if (rc == 0)
-        rc = rowcopy_end(&cp);
     free(sorted);
-    return rc;
+    return rowcopy_end(&cp);
 }
 
 static int write_daily(PGconn *c, agg *a)
@@ -194,10 +192,9 @@ static int write_daily(PGconn *c, agg *a)
     rowcopy cp;
     /* Large (the histograms' text): not on the stack. */
     struct daily_row *r = malloc(sizeof *r);
-    if (!r || rowcopy_begin(&cp, c, rows_daily(), NULL, NULL) != 0) {
-        free(r);
+    if (!r)
         return -1;
-    }
+    rowcopy_begin(&cp, c, rows_daily(), NULL, NULL);
     for (size_t i = 0; i < n; i++) {
         if (agg_entry_zero(es[i]))
             continue;

@@ -469,8 +469,9 @@ int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *t
     size_t ns = 0;
     rowcopy tk, sm, sv, sl;
     int rc = -1;
-    if (!fs || rowcopy_begin(&tk, c, &rows_tickets, into[ROWS_TICKETS], NULL) != 0)
+    if (!fs)
         goto out;
+    rowcopy_begin(&tk, c, &rows_tickets, into[ROWS_TICKETS], NULL);
     for (size_t i = 0; i < n; i++) {
         if (facts)
             fs[i] = *facts[i];
@@ -484,26 +485,26 @@ int rows_copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const *t
         rowcopy_row(&tk, &r);
         rows_ticket_clear(&r);
     }
-    if (rowcopy_end(&tk) != 0 || sample_keys(ts, fs, n, changed_only, &ss, &ns) != 0 ||
-        rowcopy_begin(&sm, c, &rows_samples, into[ROWS_SAMPLES], NULL) != 0)
+    if (rowcopy_end(&tk) != 0 || sample_keys(ts, fs, n, changed_only, &ss, &ns) != 0)
         goto out;
+    rowcopy_begin(&sm, c, &rows_samples, into[ROWS_SAMPLES], NULL);
     for (size_t i = 0; i < ns; i++) {
         struct sample_row r;
         rows_sample(&r, ts[ss[i].ticket], &fs[ss[i].ticket], ss[i].metric, ss[i].ms, ss[i].day);
         rowcopy_row(&sm, &r);
     }
-    if (rowcopy_end(&sm) != 0 ||
-        rowcopy_begin(&sv, c, &rows_surveys, into[ROWS_SURVEYS], NULL) != 0)
+    if (rowcopy_end(&sm) != 0)
         goto out;
+    rowcopy_begin(&sv, c, &rows_surveys, into[ROWS_SURVEYS], NULL);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < ts[i]->nsurveys; j++) {
             struct survey_row r;
             rows_survey(&r, ts[i], j);
             rowcopy_row(&sv, &r);
         }
-    if (rowcopy_end(&sv) != 0 ||
-        rowcopy_begin(&sl, c, &rows_sla_events, into[ROWS_SLA_EVENTS], NULL) != 0)
+    if (rowcopy_end(&sv) != 0)
         goto out;
+    rowcopy_begin(&sl, c, &rows_sla_events, into[ROWS_SLA_EVENTS], NULL);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; (!changed_only || ts[i]->sla_new) && j < ts[i]->sla.n; j++) {
             struct sla_event_row r;

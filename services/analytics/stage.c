@@ -205,8 +205,7 @@ static int copy_tickets(PGconn *c, timebase *cal, model *m, model_ticket *const 
 static int copy_customers(PGconn *c, const footprint *fp, bool fresh)
 {
     rowcopy cp;
-    if (rowcopy_begin(&cp, c, &rows_customers, fresh ? NULL : staged[S_CUSTOMERS].name, NULL) != 0)
-        return -1;
+    rowcopy_begin(&cp, c, &rows_customers, fresh ? NULL : staged[S_CUSTOMERS].name, NULL);
     for (size_t i = 0; i < fp->nc; i++) {
         if (!fp->customers[i]->dirty || fp->customers[i]->is_new != fresh)
             continue;
@@ -227,10 +226,9 @@ static int copy_daily(PGconn *c, agg *a, bool *prune, size_t *rows)
     /* Large (the histograms' text): not on the stack. */
     struct daily_row *r = malloc(sizeof *r);
     rowcopy cp;
-    if (!r || rowcopy_begin(&cp, c, rows_daily(), staged[S_DAILY].name, NULL) != 0) {
-        free(r);
+    if (!r)
         return -1;
-    }
+    rowcopy_begin(&cp, c, rows_daily(), staged[S_DAILY].name, NULL);
     for (size_t i = 0; i < n; i++) {
         if (agg_entry_zero(es[i]))
             continue;

@@ -13,7 +13,7 @@
 
 #include "log.h"
 
-int rowcopy_begin(rowcopy *cp, PGconn *c, const rowset_table *t, const char *into, const void *ctx)
+void rowcopy_begin(rowcopy *cp, PGconn *c, const rowset_table *t, const char *into, const void *ctx)
 {
     memset(cp, 0, sizeof *cp);
     cp->c = c;
@@ -21,7 +21,6 @@ int rowcopy_begin(rowcopy *cp, PGconn *c, const rowset_table *t, const char *int
     cp->ctx = ctx;
     cp->into = into ? into : t->name;
     cp->own = into == NULL;
-    return 0;
 }
 
 /* Sends the COPY statement: on the first chunk, so that a COPY without

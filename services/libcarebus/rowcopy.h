@@ -34,9 +34,10 @@ typedef struct rowcopy {
 
 /* A COPY into `into` (NULL: the table's own name) of t's columns, sent
  * with its first chunk of rows: without rows, no statement and no round
- * trip. into is borrowed until rowcopy_end. 0 (a COPY that PostgreSQL
- * refuses fails rowcopy_end). */
-int rowcopy_begin(rowcopy *cp, PGconn *c, const rowset_table *t, const char *into, const void *ctx);
+ * trip. into is borrowed until rowcopy_end (a COPY that PostgreSQL
+ * refuses fails there). */
+void rowcopy_begin(rowcopy *cp, PGconn *c, const rowset_table *t, const char *into,
+                   const void *ctx);
 /* Queues one row (a pointer to t's struct). */
 void rowcopy_row(rowcopy *cp, const void *row);
 /* A row could not be built: rowcopy_end aborts the COPY (nothing lands). */
