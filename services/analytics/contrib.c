@@ -148,6 +148,15 @@ struct agg {
     size_t n, cap;
     hmap index; /* an entry (dim, day, key) -> its index in v */
     bool failed;
+    /* The entries of the last day and dimension keys added to (one per
+     * dimension): a ticket adds several measures to the same day's rows
+     * in a row. Valid only within one contrib_ticket (the keys are
+     * compared by address: the ticket they are borrowed from does not
+     * change meanwhile). */
+    bool memo_ok;
+    int32_t memo_day;
+    const char *memo_keys[DIM_COUNT];
+    agg_entry *memo[DIM_COUNT];
 };
 
 /* An entry is its own key: the map borrows the entry, a probe is an entry
@@ -255,29 +264,42 @@ static agg_entry *agg_get(agg *a, int dim, int32_t day, const char *key)
     return e;
 }
 
+/* The day's rows for dims (one per dimension), or NULL (a->failed) when
+ * out of memory. */
+static agg_entry *const *agg_row(agg *a, int32_t day, const char *const *dims)
+{
+    if (a->memo_ok && a->memo_day == day &&
+        memcmp(a->memo_keys, dims, sizeof a->memo_keys) == 0)
+        return a->memo;
+    a->memo_ok = false;
+    for (int d = 0; d < DIM_COUNT; d++)
+        if (!(a->memo[d] = agg_get(a, d, day, dims[d]))) {
+            a->failed = true;
+            return NULL;
+        }
+    a->memo_day = day;
+    memcpy(a->memo_keys, dims, sizeof a->memo_keys);
+    a->memo_ok = true;
+    return a->memo;
+}
+
 /* Adds v to measure m of the day's rows for dims (one per dimension). */
 static void add(agg *a, int32_t day, const char *const *dims, int m, int64_t v)
 {
     if (v == 0)
         return;
-    for (int d = 0; d < DIM_COUNT; d++) {
-        agg_entry *e = agg_get(a, d, day, dims[d]);
-        if (!e) {
-            a->failed = true;
-            return;
-        }
-        e->m[m] += v;
-    }
+    agg_entry *const *row = agg_row(a, day, dims);
+    for (int d = 0; row && d < DIM_COUNT; d++)
+        row[d]->m[m] += v;
 }
 
 static void add_hist(agg *a, int32_t day, const char *const *dims, int metric, int64_t ms, int sign)
 {
     int b = contrib_bucket(ms);
-    for (int d = 0; d < DIM_COUNT; d++) {
-        agg_entry *e = agg_get(a, d, day, dims[d]);
-        if (e && !e->hist)
-            e->hist = calloc(H_COUNT * HIST_BUCKETS, sizeof *e->hist);
-        if (!e || !e->hist) {
+    agg_entry *const *row = agg_row(a, day, dims);
+    for (int d = 0; row && d < DIM_COUNT; d++) {
+        agg_entry *e = row[d];
+        if (!e->hist && !(e->hist = calloc(H_COUNT * HIST_BUCKETS, sizeof *e->hist))) {
             a->failed = true;
             return;
         }
@@ -541,6 +563,9 @@ int contrib_ticket(agg *a, timebase *c, const model_ticket *t, const struct tick
     if (!f->opened)
         return 0; /* a ticket the router never opened: nothing to count */
     const char *const *dims = f->dims;
+    /* The keys are the ticket's: another one's, or this one's before a
+     * batch changed it, may be at the same addresses. */
+    a->memo_ok = false;
     /* A ticket merged into another is not a ticket of its own for the
      * KPIs (the other one carries the need); its contacts, backlog time
      * and SLA breaches still happened. */

@@ -13,11 +13,6 @@
 
 #include "hmap.h"
 
-/* The per-ticket arrays (prior, facts: some 500 bytes a ticket) are kept
- * between batches up to this many tickets; grown past it by a catch-up's
- * round, they are given back when it is settled. */
-#define FOOTPRINT_KEEP 4096
-
 void footprint_init(footprint *f)
 {
     memset(f, 0, sizeof *f);
@@ -284,14 +279,4 @@ void footprint_settle(footprint *f)
         c->dirty = c->is_new = false;
     }
     f->nt = f->nc = f->nprior = 0;
-    if (f->capprior > FOOTPRINT_KEEP) {
-        free(f->prior);
-        f->prior = NULL;
-        f->capprior = 0;
-    }
-    if (f->capfacts > FOOTPRINT_KEEP) {
-        free(f->facts);
-        f->facts = NULL;
-        f->capfacts = 0;
-    }
 }

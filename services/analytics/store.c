@@ -23,11 +23,11 @@
 #include "stage.h"
 #include "timeutil.h"
 
-/* The staged events' array (some 260 bytes an event: its refs) is kept
- * between batches up to this many; one grown past it by a catch-up's
- * round (100,000 events: 26 MiB) is given back when the transaction ends,
- * rather than held at its high-water mark for the process's life. */
-#define STORE_KEEP_STAGED 4096
+/* The staged events' arrays (some 260 bytes an event: its refs) are kept
+ * while batches come, at their high-water mark (a catch-up's round of
+ * 100,000 events: 26 MiB), rather than grown again from nothing, page by
+ * page, each round; they are given back when the store goes idle
+ * (store_idle), with the model. */
 
 struct store {
     timebase *cal;
@@ -249,21 +249,21 @@ static consumer_result store_flush(consumer_txn *tx, void *arg)
     return CONSUMER_OK;
 }
 
-/* Gives the staging arrays back when a large batch grew them past what
- * a live batch needs (STORE_KEEP_STAGED). */
+/* The batch is over: its events are the consumer's again. */
 static void store_unstage(store *s)
 {
     s->nstaged = s->nerased = 0;
-    if (s->cap > STORE_KEEP_STAGED) {
-        free(s->staged);
-        s->staged = NULL;
-        s->cap = 0;
-    }
-    if (s->cerased > STORE_KEEP_STAGED) {
-        free(s->erased);
-        s->erased = NULL;
-        s->cerased = 0;
-    }
+}
+
+/* Gives the staging arrays back (store_idle). */
+static void store_unstage_release(store *s)
+{
+    free(s->staged);
+    s->staged = NULL;
+    s->cap = 0;
+    free(s->erased);
+    s->erased = NULL;
+    s->cerased = 0;
 }
 
 static void store_done(bool committed, void *arg)
@@ -295,13 +295,14 @@ void store_idle(store *s, int64_t now)
         return;
     s->last_ms = 0;
     size_t held = store_cached(s);
-    if (!held)
-        return;
     store_drop(s);
-    /* The model's many small blocks went back to malloc: to the system. */
+    store_unstage_release(s);
+    /* The model's many small blocks and the batches' arrays went back to
+     * malloc: to the system. */
     malloc_trim(0);
-    log_info("analytics: idle for %lld s: %zu cached entities dropped",
-             (long long)(s->idle_ms / 1000), held);
+    if (held)
+        log_info("analytics: idle for %lld s: %zu cached entities dropped",
+                 (long long)(s->idle_ms / 1000), held);
 }
 
 #define ON(body) [CAREBUS__V1__ENVELOPE__BODY_##body] = {NULL, store_stage}

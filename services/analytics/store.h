@@ -15,10 +15,11 @@
  * dropped whole when a transaction does not commit (consumer_set_done),
  * when it grows past its bound (CAREBUS_ANALYTICS_CACHE entities) and
  * after CAREBUS_ANALYTICS_CACHE_IDLE_S seconds without events, when the
- * memory goes back to the system (store_idle). The array the batch's
- * events are staged in is given back at the end of a transaction that
- * grew it past what a live batch needs (a catch-up's round), not kept at
- * its high-water mark. Blocks on the database.
+ * memory goes back to the system (store_idle). The arrays a batch's
+ * events are staged and footprinted in stay at their high-water mark
+ * while batches come (a catch-up's rounds would grow them again from
+ * nothing each time) and go with the model when idle. Blocks on the
+ * database.
  */
 #ifndef CAREBUS_ANALYTICS_STORE_H
 #define CAREBUS_ANALYTICS_STORE_H
@@ -30,7 +31,10 @@
 #include "timebase.h"
 
 #define STORE_DEFAULT_CACHE 200000 /* tickets and customers */
-#define STORE_DEFAULT_CACHE_IDLE_S 30
+/* Idle seconds before the model goes: a burst's cache is worth keeping
+ * while its stream flows, not once it stopped (a quiet stream's batches
+ * read the little they touch again). */
+#define STORE_DEFAULT_CACHE_IDLE_S 3
 /* A transaction's batch, and how long the bus path waits to fill it. A
  * catch-up round's writes are mostly the daily sums' deltas, one row per
  * (grouping, day, key) it touches, each updated again by the next round:
