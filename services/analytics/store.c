@@ -108,7 +108,9 @@ static consumer_result store_stage(consumer_txn *tx, const event *ev, void *arg)
     (void)tx;
     store *s = arg;
     if (s->nstaged == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 512;
+        /* At once the size of a full batch (its pages are touched only
+         * as events come), not doubled up to it, copied at each step. */
+        size_t cap = s->cap ? s->cap * 2 : STORE_BATCH;
         struct model_item *n = realloc(s->staged, cap * sizeof *n);
         if (!n)
             return CONSUMER_RETRY;
