@@ -92,7 +92,7 @@ int64_t contrib_bucket_floor(int bucket)
     return floors[bucket];
 }
 
-void contrib_hist_pack(const int64_t *counts, char *out)
+void contrib_hist_pack(const int32_t *counts, char *out)
 {
     enum { FIELD = 1000000 }; /* 10^HIST_FIELD_DIGITS */
     int h = HIST_BUCKETS - 1;
@@ -104,7 +104,7 @@ void contrib_hist_pack(const int64_t *counts, char *out)
     int64_t sign = counts[h] < 0 ? -1 : 1, f[HIST_BUCKETS], borrow = 0;
     for (int b = 0; b <= h; b++) {
         assert(counts[b] > -FIELD && counts[b] < FIELD);
-        f[b] = sign * counts[b] - borrow;
+        f[b] = sign * (int64_t)counts[b] - borrow;
         borrow = f[b] < 0;
         f[b] += borrow * FIELD;
     }

@@ -86,7 +86,7 @@ int64_t contrib_bucket_floor(int bucket);
  * some counts negative) makes the number whose addition turns one into
  * the other. */
 #define HIST_TEXT_MAX (HIST_BUCKETS * HIST_FIELD_DIGITS + 2)
-void contrib_hist_pack(const int64_t *counts, char *out);
+void contrib_hist_pack(const int32_t *counts, char *out);
 /* Reads a packed decimal (as PostgreSQL prints a SUM of them). 0, or -1
  * when it is not one (a negative or fractional number, too many digits). */
 int contrib_hist_unpack(const char *text, int64_t *counts);
@@ -114,7 +114,10 @@ typedef struct agg_entry {
     int32_t day;
     char *key;
     int64_t m[M_COUNT];
-    int64_t *hist; /* H_COUNT * HIST_BUCKETS, NULL while all zero */
+    /* H_COUNT * HIST_BUCKETS, NULL while all zero; each count below
+     * 10^HIST_FIELD_DIGITS (contrib_hist_pack): 32 bits, half the
+     * memory an entry's histograms take to make and to clear. */
+    int32_t *hist;
 } agg_entry;
 
 typedef struct agg agg;
