@@ -14,7 +14,6 @@
  * contrib.h (KPI sums), store.h (the live path), rebuild.h, kpi.h (the
  * query), and deploy/migrations/0050_analytics.sql, 0051_bi.sql.
  */
-#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,15 +32,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: carebus-analytics [--rebuild | --describe]\n");
         return 2;
     }
-    /* 0. memory: a batch's blocks (its events, the sums' histograms, the
-     * footprint) are freed at its end and wanted again by the next one.
-     * Kept by malloc while batches come, rather than handed back to the
-     * system at each free and faulted in again page by page; the store
-     * and the service give the freed memory back once idle (malloc_trim,
-     * store.h). Blocks up to the maximum threshold come from the heap, so
-     * that they are kept too. */
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
     /* 1. configuration: the calendar of the KPIs' days, BI, rebuild lag,
      * the keys' rate limits and the sessions */
     analytics a = {0};
