@@ -31,10 +31,10 @@
 #include "timebase.h"
 
 #define STORE_DEFAULT_CACHE 200000 /* tickets and customers */
-/* Idle seconds before the model goes: a burst's cache is worth keeping
- * while its stream flows, not once it stopped (a quiet stream's batches
- * read the little they touch again). */
-#define STORE_DEFAULT_CACHE_IDLE_S 3
+/* Idle seconds before the model goes: well within the minute after a
+ * burst by which memory must be back near its idle size, and long enough
+ * that a quiet desk's batches (one every few seconds) keep their cache. */
+#define STORE_DEFAULT_CACHE_IDLE_S 30
 /* A transaction's batch, and how long the bus path waits to fill it. A
  * catch-up round's writes are mostly the daily sums' deltas, one row per
  * (grouping, day, key) it touches, each updated again by the next round:
