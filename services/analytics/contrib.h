@@ -114,9 +114,10 @@ typedef struct agg_entry {
     int32_t day;
     char *key;
     int64_t m[M_COUNT];
-    /* H_COUNT * HIST_BUCKETS, NULL while all zero; each count below
-     * 10^HIST_FIELD_DIGITS (contrib_hist_pack): 32 bits, half the
-     * memory an entry's histograms take to make and to clear. */
+    /* H_COUNT * HIST_BUCKETS, NULL while all zero; 32 bits, half the
+     * memory an entry's histograms take to make and to clear: a count
+     * must stay below 10^HIST_FIELD_DIGITS to be packed at all, which
+     * contrib_hist_pack asserts (one cell is one day's bucket). */
     int32_t *hist;
 } agg_entry;
 

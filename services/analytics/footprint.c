@@ -13,6 +13,10 @@
 
 #include "hmap.h"
 
+/* Arrays held past a batch this many times smaller are given back
+ * (footprint_settle); below this size they are always kept. */
+#define FOOTPRINT_KEEP 4096
+
 void footprint_init(footprint *f)
 {
     memset(f, 0, sizeof *f);
@@ -278,5 +282,11 @@ void footprint_settle(footprint *f)
         c->mark = 0;
         c->dirty = c->is_new = false;
     }
+    size_t used = f->nt > f->nc ? f->nt : f->nc;
     f->nt = f->nc = f->nprior = 0;
+    /* A catch-up's rounds keep the arrays they fill; a trickle of small
+     * batches after one does not hold their high-water mark. */
+    size_t keep = 4 * (used > FOOTPRINT_KEEP ? used : FOOTPRINT_KEEP);
+    if (f->capt > keep || f->capc > keep)
+        footprint_release(f);
 }

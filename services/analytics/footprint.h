@@ -82,8 +82,9 @@ bool footprint_ticket_changed(const model_ticket *t);
 /* The batch is written: clears the marks, dirty and is_new flags of the
  * footprint; a customer made by the batch has all its tickets in the model
  * (none can be elsewhere). Empties f for the next batch; its arrays (some
- * 500 bytes a ticket) stay at their high-water mark until
- * footprint_release (the store's idle drop). */
+ * 500 bytes a ticket) are kept for the next one (a catch-up's rounds),
+ * unless they are more than four times what this batch used and past
+ * FOOTPRINT_KEEP tickets (a trickle after a catch-up). */
 void footprint_settle(footprint *f);
 
 #endif

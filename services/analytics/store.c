@@ -24,10 +24,12 @@
 #include "timeutil.h"
 
 /* The staged events' arrays (some 260 bytes an event: its refs) are kept
- * while batches come, at their high-water mark (a catch-up's round of
- * 100,000 events: 26 MiB), rather than grown again from nothing, page by
- * page, each round; they are given back when the store goes idle
- * (store_idle), with the model. */
+ * from one batch to the next (a catch-up's round of 100,000 events:
+ * 26 MiB), rather than grown again from nothing, page by page, each
+ * round. They are given back after a batch more than four times smaller
+ * than them and past this many events (a trickle after a catch-up), and
+ * when the store goes idle (store_idle), with the model. */
+#define STORE_KEEP_STAGED 4096
 
 struct store {
     timebase *cal;
@@ -257,7 +259,8 @@ static void store_unstage(store *s)
     s->nstaged = s->nerased = 0;
 }
 
-/* Gives the staging arrays back (store_idle). */
+/* Gives the staging arrays back (store_idle, or a batch far smaller than
+ * the arrays). */
 static void store_unstage_release(store *s)
 {
     free(s->staged);
@@ -271,7 +274,12 @@ static void store_unstage_release(store *s)
 static void store_done(bool committed, void *arg)
 {
     store *s = arg;
+    size_t n = s->nstaged;
     store_unstage(s);
+    /* A catch-up's rounds keep the array they fill; a trickle of small
+     * batches after one does not hold its high-water mark. */
+    if (s->cap > 4 * (n > STORE_KEEP_STAGED ? n : STORE_KEEP_STAGED))
+        store_unstage_release(s);
     if (!committed) {
         store_drop(s);
         stage_forget(&s->st);

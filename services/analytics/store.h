@@ -16,10 +16,10 @@
  * when it grows past its bound (CAREBUS_ANALYTICS_CACHE entities) and
  * after CAREBUS_ANALYTICS_CACHE_IDLE_S seconds without events, when the
  * memory goes back to the system (store_idle). The arrays a batch's
- * events are staged and footprinted in stay at their high-water mark
- * while batches come (a catch-up's rounds would grow them again from
- * nothing each time) and go with the model when idle. Blocks on the
- * database.
+ * events are staged and footprinted in are kept from batch to batch (a
+ * catch-up's rounds would grow them again from nothing each time), given
+ * back after a batch far smaller than them, and go with the model when
+ * idle. Blocks on the database.
  */
 #ifndef CAREBUS_ANALYTICS_STORE_H
 #define CAREBUS_ANALYTICS_STORE_H
