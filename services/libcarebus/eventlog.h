@@ -49,6 +49,7 @@ struct eventlog_entry {
     int64_t occurred_us;                         /* EVENTLOG_NO_TIME when absent */
     uint8_t *wire; /* owned (eventlog_entry_release): the packed envelope */
     size_t payload_len, wire_len;
+    size_t wire_cap; /* wire's allocation: room for the trailer the seal appends */
     /* The payload as stored, when its personal fields are sealed
      * (datakey.h): owned, NULL when the log stores wire's first payload_len
      * bytes; then datakey is the wrapped key privacy.datakeys keeps. */

@@ -556,7 +556,15 @@ static void test_seal(void **state)
     struct eventlog_entry e = {.ev = &c.ev};
     assert_int_equal(eventlog_entry_pack(&e, "survey"), 0);
     assert_string_equal(e.event_id, c.ev.event_id);
+    /* Sealed in place: the same bytes as the payload completed apart. */
+    size_t wlen;
+    uint8_t *wire = eventlog_wire(e.wire, e.payload_len, "survey", 77,
+                                  INT64_C(1795399200000001), &wlen);
+    assert_non_null(wire);
     assert_int_equal(eventlog_entry_seal(&e, "survey", 77, INT64_C(1795399200000001)), 0);
+    assert_int_equal(e.wire_len, wlen);
+    assert_memory_equal(e.wire, wire, wlen);
+    free(wire);
     event *x = event_unpack(e.wire, e.wire_len);
     assert_non_null(x);
     assert_string_equal(x->stream, "survey");
