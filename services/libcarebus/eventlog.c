@@ -405,16 +405,25 @@ static void append_params_release(struct append_params *p)
         buf_release(&p->arrays[c]);
 }
 
-int eventlog_append_send(PGconn *conn, const char *stream, struct eventlog_entry *e, size_t n)
+int eventlog_append_send(PGconn *conn, const char *stream, struct eventlog_entry *e, size_t n,
+                         bool prepared)
 {
     struct append_params p;
-    int rc = append_params_build(&p, stream, e, n) == 0 &&
-                     PQsendQueryParams(conn, EVENTLOG_APPEND_SQL, AP_N, NULL, p.values, p.lengths,
-                                       p.formats, 0)
+    int rc = -1;
+    if (append_params_build(&p, stream, e, n) == 0)
+        rc = (prepared ? PQsendQueryPrepared(conn, EVENTLOG_APPEND_STMT, AP_N, p.values, p.lengths,
+                                             p.formats, 0)
+                       : PQsendQueryParams(conn, EVENTLOG_APPEND_SQL, AP_N, NULL, p.values,
+                                           p.lengths, p.formats, 0))
                  ? 0
                  : -1;
     append_params_release(&p);
     return rc;
+}
+
+int eventlog_append_prepare_send(PGconn *conn)
+{
+    return PQsendPrepare(conn, EVENTLOG_APPEND_STMT, EVENTLOG_APPEND_SQL, AP_N, NULL) ? 0 : -1;
 }
 
 int eventlog_append_result(const PGresult *res, const char *stream, struct eventlog_entry *e,
