@@ -71,8 +71,8 @@ struct group_commit {
      * the one a preparation queued or in flight was sent on. */
     PGconn *prep_conn, *preparing_conn;
     int prep_pid, preparing_pid;
-    bool preparing;  /* a preparation is queued or in flight */
-    bool prep_off;   /* a preparation failed: every batch goes unnamed */
+    bool preparing; /* a preparation is queued or in flight */
+    bool prep_off;  /* a preparation failed: every batch goes unnamed */
 };
 
 static int gc_on_tick(loop *l, void *arg);
@@ -149,8 +149,7 @@ static void gc_on_prepared(PGresult *res, void *arg)
         return;
     }
     const char *msg = PQresultErrorMessage(res);
-    log_warn("preparing the append failed, batches go unnamed: %.*s", (int)strcspn(msg, "\n"),
-             msg);
+    log_warn("preparing the append failed, batches go unnamed: %.*s", (int)strcspn(msg, "\n"), msg);
     g->prep_off = true;
 }
 

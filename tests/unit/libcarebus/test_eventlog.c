@@ -621,8 +621,8 @@ static void test_seal(void **state)
     assert_string_equal(e.event_id, c.ev.event_id);
     /* Sealed in place: the same bytes as the payload completed apart. */
     size_t wlen;
-    uint8_t *wire = eventlog_wire(e.wire, e.payload_len, "survey", 77,
-                                  INT64_C(1795399200000001), &wlen);
+    uint8_t *wire =
+        eventlog_wire(e.wire, e.payload_len, "survey", 77, INT64_C(1795399200000001), &wlen);
     assert_non_null(wire);
     assert_int_equal(eventlog_entry_seal(&e, "survey", 77, INT64_C(1795399200000001)), 0);
     assert_int_equal(e.wire_len, wlen);
