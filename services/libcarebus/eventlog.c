@@ -86,6 +86,11 @@ static const rowset_table eventlog_events = {"eventlog.events", eventlog_cols,
     " $4::text[], $5::text[], $6::timestamptz[], $7::uuid[], $8::uuid[], $9::bytea[], "            \
     "$10::bytea[])"
 
+/* The trailer's bytes beyond the stream's name (eventlog_trailer): the
+ * stream's tag and length, seq's tag and varint, recorded_at's tag, length
+ * and its two fields; at most 49. */
+#define EVENTLOG_TRAILER_MAX 64
+
 /* Copies an id-like string into a fixed field; -1 when it does not fit
  * (not a uuid: the append would fail on it anyway). */
 static int copy_field(char *dst, size_t cap, const char *s, const char *what)
@@ -127,10 +132,16 @@ int eventlog_entry_pack(struct eventlog_entry *e, const char *stream)
     stored.stream = (char *)stream;
     stored.seq = 0;
     stored.recorded_at = NULL;
-    e->wire = event_pack(&stored, &e->payload_len);
-    if (!e->wire)
+    /* Packed with room for the trailer eventlog_entry_seal appends in place
+     * (the bytes published and stored are then never copied). */
+    size_t n = carebus__v1__envelope__get_packed_size(&stored);
+    size_t cap = n + EVENTLOG_TRAILER_MAX + strlen(stream) + 1;
+    if (!(e->wire = malloc(cap)))
         return -1;
+    e->payload_len = carebus__v1__envelope__pack(&stored, e->wire);
+    assert(e->payload_len == n);
     e->wire_len = e->payload_len;
+    e->wire_cap = cap;
     buf sealed = BUF_INIT;
     int rc = datakey_seal(e->wire, e->payload_len, e->event_id, &sealed, e->datakey);
     if (rc == 1)
@@ -265,13 +276,14 @@ int eventlog_entry_seal(struct eventlog_entry *e, const char *stream, uint64_t s
                         int64_t recorded_us)
 {
     assert(e->wire);
-    size_t len;
-    uint8_t *w = eventlog_wire(e->wire, e->payload_len, stream, seq, recorded_us, &len);
-    if (!w)
+    /* In place, in the room eventlog_entry_pack left (buf grows it when an
+     * entry was packed otherwise). */
+    buf w = {(char *)e->wire, e->payload_len, e->wire_cap ? e->wire_cap : e->payload_len, 0};
+    if (eventlog_wire_end(&w, stream, seq, recorded_us) != 0)
         return -1;
-    free(e->wire);
-    e->wire = w;
-    e->wire_len = len;
+    e->wire = (uint8_t *)w.data;
+    e->wire_len = w.len;
+    e->wire_cap = w.cap;
     e->seq = seq;
     e->recorded_us = recorded_us;
     return 0;
@@ -282,7 +294,7 @@ void eventlog_entry_release(struct eventlog_entry *e)
     free(e->wire);
     free(e->sealed);
     e->wire = e->sealed = NULL;
-    e->payload_len = e->wire_len = e->sealed_len = 0;
+    e->payload_len = e->wire_len = e->wire_cap = e->sealed_len = 0;
 }
 
 /* Packs what is not packed yet and writes the rows (all their columns). */
@@ -393,16 +405,25 @@ static void append_params_release(struct append_params *p)
         buf_release(&p->arrays[c]);
 }
 
-int eventlog_append_send(PGconn *conn, const char *stream, struct eventlog_entry *e, size_t n)
+int eventlog_append_send(PGconn *conn, const char *stream, struct eventlog_entry *e, size_t n,
+                         bool prepared)
 {
     struct append_params p;
-    int rc = append_params_build(&p, stream, e, n) == 0 &&
-                     PQsendQueryParams(conn, EVENTLOG_APPEND_SQL, AP_N, NULL, p.values, p.lengths,
-                                       p.formats, 0)
+    int rc = -1;
+    if (append_params_build(&p, stream, e, n) == 0)
+        rc = (prepared ? PQsendQueryPrepared(conn, EVENTLOG_APPEND_STMT, AP_N, p.values, p.lengths,
+                                             p.formats, 0)
+                       : PQsendQueryParams(conn, EVENTLOG_APPEND_SQL, AP_N, NULL, p.values,
+                                           p.lengths, p.formats, 0))
                  ? 0
                  : -1;
     append_params_release(&p);
     return rc;
+}
+
+int eventlog_append_prepare_send(PGconn *conn)
+{
+    return PQsendPrepare(conn, EVENTLOG_APPEND_STMT, EVENTLOG_APPEND_SQL, AP_N, NULL) ? 0 : -1;
 }
 
 int eventlog_append_result(const PGresult *res, const char *stream, struct eventlog_entry *e,
@@ -410,15 +431,21 @@ int eventlog_append_result(const PGresult *res, const char *stream, struct event
 {
     if (PQresultStatus(res) != PGRES_TUPLES_OK || (size_t)PQntuples(res) != n)
         return -1;
+    /* The columns by name once, not per row: a batch has hundreds. */
+    int c_idx = PQfnumber(res, "idx"), c_id = PQfnumber(res, "event_id"),
+        c_dup = PQfnumber(res, "duplicate"), c_seq = PQfnumber(res, "seq"),
+        c_rec = PQfnumber(res, "recorded_us");
+    if (c_idx < 0 || c_id < 0 || c_dup < 0 || c_seq < 0 || c_rec < 0)
+        return -1;
     for (int row = 0; row < (int)n; row++) {
-        long idx = strtol(db_value(res, row, "idx"), NULL, 10) - 1;
+        long idx = strtol(PQgetvalue(res, row, c_idx), NULL, 10) - 1;
         if (idx < 0 || (size_t)idx >= n)
             return -1;
         struct eventlog_entry *x = &e[idx];
-        snprintf(x->event_id, sizeof x->event_id, "%s", db_value(res, row, "event_id"));
-        x->duplicate = db_value(res, row, "duplicate")[0] == 't';
-        if (eventlog_entry_seal(x, stream, strtoull(db_value(res, row, "seq"), NULL, 10),
-                                strtoll(db_value(res, row, "recorded_us"), NULL, 10)) != 0)
+        snprintf(x->event_id, sizeof x->event_id, "%s", PQgetvalue(res, row, c_id));
+        x->duplicate = PQgetvalue(res, row, c_dup)[0] == 't';
+        if (eventlog_entry_seal(x, stream, strtoull(PQgetvalue(res, row, c_seq), NULL, 10),
+                                strtoll(PQgetvalue(res, row, c_rec), NULL, 10)) != 0)
             return -1;
     }
     return 0;

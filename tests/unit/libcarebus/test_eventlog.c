@@ -9,6 +9,9 @@
  *    and is refused while its connection's writers back off (a service's
  *    timers: router's offline agents and retention); payload and data key
  *    arrays of another length than the rows are refused;
+ *  - the statement a group commit sends without blocking, prepared once
+ *    and then sent by name, appends and finds a repeat as the unnamed one
+ *    does;
  *  - eventlog.settled_last_seq waits for an append in flight and then
  *    holds nothing: the next append does not wait for the reader;
  *  - within a batch, recorded_at never goes down as seq goes up, even when
@@ -177,6 +180,66 @@ static void test_pack_once_bytes_equal_the_log(void **state)
     eventlog_entry_release(&again);
     eventlog_entry_release(&e);
     assert_null(e.wire);
+}
+
+/* --- sent without blocking, by name ------------------------------------------------------ */
+
+/* The last result of what was sent on conn (the non-blocking send flushed). */
+static PGresult *sent_result(PGconn *conn)
+{
+    while (PQflush(conn) == 1)
+        ;
+    PGresult *r, *last = NULL;
+    while ((r = PQgetResult(conn))) {
+        PQclear(last);
+        last = r;
+    }
+    return last;
+}
+
+static void test_append_prepared(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    PGconn *conn = db_conn(g_db);
+    assert_non_null(conn);
+    assert_int_equal(eventlog_append_prepare_send(conn), 0);
+    PGresult *r = sent_result(conn);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+
+    struct contact c;
+    contact_init(&c, "visitor-p");
+    uint64_t last;
+    assert_int_equal(eventlog_last_seq(g_db, "ingest", &last), 0);
+    struct eventlog_entry e = {.ev = &c.ev, .idem_scope = "test", .idem_key = "prepared-1"};
+    assert_int_equal(eventlog_append_send(conn, "ingest", &e, 1, true), 0);
+    r = sent_result(conn);
+    assert_int_equal(eventlog_append_result(r, "ingest", &e, 1), 0);
+    PQclear(r);
+    assert_false(e.duplicate);
+    assert_int_equal(e.seq, last + 1);
+
+    /* By name and unnamed alike, the same key is a repeat of the first. */
+    for (int named = 0; named < 2; named++) {
+        struct eventlog_entry again = {.ev = &c.ev, .idem_scope = "test", .idem_key = "prepared-1"};
+        assert_int_equal(eventlog_append_send(conn, "ingest", &again, 1, named), 0);
+        r = sent_result(conn);
+        assert_int_equal(eventlog_append_result(r, "ingest", &again, 1), 0);
+        PQclear(r);
+        assert_true(again.duplicate);
+        assert_string_equal(again.event_id, e.event_id);
+        assert_int_equal(again.seq, e.seq);
+        eventlog_entry_release(&again);
+    }
+    /* Prepared again in the same session: refused, as the group commit
+     * expects (it prepares once per session). */
+    assert_int_equal(eventlog_append_prepare_send(conn), 0);
+    r = sent_result(conn);
+    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+    PQclear(r);
+    assert_int_equal(db_command(g_db, "DEALLOCATE " EVENTLOG_APPEND_STMT, 0, NULL), 0);
+    eventlog_entry_release(&e);
 }
 
 /* --- personal data sealed --------------------------------------------------------- */
@@ -556,7 +619,15 @@ static void test_seal(void **state)
     struct eventlog_entry e = {.ev = &c.ev};
     assert_int_equal(eventlog_entry_pack(&e, "survey"), 0);
     assert_string_equal(e.event_id, c.ev.event_id);
+    /* Sealed in place: the same bytes as the payload completed apart. */
+    size_t wlen;
+    uint8_t *wire =
+        eventlog_wire(e.wire, e.payload_len, "survey", 77, INT64_C(1795399200000001), &wlen);
+    assert_non_null(wire);
     assert_int_equal(eventlog_entry_seal(&e, "survey", 77, INT64_C(1795399200000001)), 0);
+    assert_int_equal(e.wire_len, wlen);
+    assert_memory_equal(e.wire, wire, wlen);
+    free(wire);
     event *x = event_unpack(e.wire, e.wire_len);
     assert_non_null(x);
     assert_string_equal(x->stream, "survey");
@@ -736,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_pack_once_bytes_equal_the_log),
         cmocka_unit_test(test_recorded_at_follows_seq),
         cmocka_unit_test(test_append_commit),
+        cmocka_unit_test(test_append_prepared),
         cmocka_unit_test(test_settled_last_seq_waits_and_holds_nothing),
         cmocka_unit_test(test_append_commit_waits_while_the_writers_back_off),
         cmocka_unit_test(test_arrays_of_another_length_are_refused),
