@@ -143,7 +143,9 @@ static void gc_on_prepared(PGresult *res, void *arg)
     g->preparing = false;
     if (!res)
         return; /* the connection went: the next flush tries on the next one */
-    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (PQresultStatus(res) == PGRES_COMMAND_OK ||
+        (state && strcmp(state, "42P05") == 0)) { /* already prepared on this session */
         g->prep_conn = g->preparing_conn;
         g->prep_pid = g->preparing_pid;
         return;
@@ -166,6 +168,11 @@ static void gc_on_result(PGresult *res, void *arg)
         const char *msg = PQresultErrorMessage(res);
         log_error("group commit of %zu events failed: %.*s", b->n, (int)strcspn(msg, "\n"), msg);
     }
+    /* A failed batch forgets the preparation: a session taken for the one
+     * it was made on (a new connection that got the old one's address and
+     * pid) would otherwise fail every batch by name. */
+    if (ok != 0)
+        g->prep_conn = NULL;
     metrics_add(ok == 0 ? "carebus_ingest_batches_total{result=\"committed\"}"
                         : "carebus_ingest_batches_total{result=\"failed\"}",
                 1);
