@@ -785,8 +785,14 @@ int sla_part_of(const event *ev, int nparts, void *arg)
          * teams are inserted idempotently). */
         return CONSUMER_PART_ALL;
     default:;
-        int p = id_valid(ev->ticket_id) ? partset_of(ev->ticket_id, nparts) : -1;
-        /* Without a ticket: the first partition alone (its handler logs it). */
+        /* The id's partition, as eventlog.part_of computes it, without
+         * parsing it whole (every partition of a round asks, for every
+         * event read: id_valid's uuid_parse was a tenth of the service's
+         * time in a catch-up). Without a ticket, or one whose id has no
+         * partition: the first partition alone. An id with a partition but
+         * invalid elsewhere goes to that partition: its handler logs it
+         * and ignores it there, as it would have in the first. */
+        int p = partset_of(ev->ticket_id, nparts);
         return p < 0 ? 0 : p;
     }
 }
