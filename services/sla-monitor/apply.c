@@ -31,8 +31,8 @@
 #include "log.h"
 #include "partset.h"
 #include "recompute.h"
-#include "rowcopy.h"
 #include "record.h"
+#include "rowcopy.h"
 #include "sla.h"
 #include "stmt.h"
 
