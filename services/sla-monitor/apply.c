@@ -5,7 +5,8 @@
  * ticket, keyed by the log's stream and seq and timed by the event; a
  * customer's segment; a merge; the claim of one of sla's own warnings or
  * breaches). The flush, once per transaction, writes the records
- * set-based, run by run, and then recomputes every ticket they touched
+ * set-based, run by run (a large batch's facts by one COPY before them:
+ * copy_facts), and then recomputes every ticket they touched
  * from all its facts (recompute.h), once. Recomputing instead of updating
  * is what makes the result independent of the order in which the streams
  * are applied: a catch-up or a rebuild reads them together or one after

@@ -6,6 +6,8 @@
  * in order and the publications "target cycle kind,..."), write the
  * target rows the fold changed, made or no longer makes and the summaries
  * that changed, and claim the late breaches (only when there are any).
+ * Many tickets' new target rows (a catch-up's) go by COPY before the
+ * write (struct outcome's fresh).
  *
  * A target row the fold makes again as it was is left out of the write in
  * C (carebus_sla_target_rows_total{outcome="unchanged"}): most of a
