@@ -5,7 +5,8 @@
  * ticket, keyed by the log's stream and seq and timed by the event; a
  * customer's segment; a merge; the claim of one of sla's own warnings or
  * breaches). The flush, once per transaction, writes the records
- * set-based, run by run, and then recomputes every ticket they touched
+ * set-based, run by run (a large batch's facts by one COPY before them:
+ * copy_facts), and then recomputes every ticket they touched
  * from all its facts (recompute.h), once. Recomputing instead of updating
  * is what makes the result independent of the order in which the streams
  * are applied: a catch-up or a rebuild reads them together or one after
@@ -32,6 +33,7 @@
 #include "partset.h"
 #include "recompute.h"
 #include "record.h"
+#include "rowcopy.h"
 #include "sla.h"
 #include "stmt.h"
 
@@ -589,8 +591,10 @@ static void txn_parts_of(sla *s, const consumer_txn *tx, size_t from, size_t to,
     sla_records_parts_sql(&s->batch, from, to, &tp->parts);
 }
 
-/* Writes records [from, to), a run without merges, set-based. */
-static int write_run(sla *s, consumer_txn *tx, size_t from, size_t to, struct touched *t)
+/* Writes records [from, to), a run without merges, set-based; its facts
+ * unless the batch's were copied already (copied: copy_facts). */
+static int write_run(sla *s, consumer_txn *tx, size_t from, size_t to, bool copied,
+                     struct touched *t)
 {
     rowset w[5];
     rowset_init(&w[0], &sla_record_tickets, NULL);
@@ -601,7 +605,7 @@ static int write_run(sla *s, consumer_txn *tx, size_t from, size_t to, struct to
     int rc = sla_records_tickets(&s->batch, from, to, &w[0]);
     for (size_t i = from; i < to && rc == 0; i++) {
         const struct sla_record *x = &s->batch.v[i];
-        if (x->kind == SLA_REC_FACT)
+        if (x->kind == SLA_REC_FACT && !copied)
             rowset_add(&w[1], x);
         else if (x->kind == SLA_REC_SEGMENT)
             rowset_add(&w[2], x);
@@ -674,6 +678,43 @@ static int write_unmerge(sla *s, consumer_txn *tx, size_t i, struct touched *t)
     return rc;
 }
 
+/* A batch of FACTS_COPY_MIN facts or more (a catch-up's, a rebuild's)
+ * sends them by COPY into sla.ticket_facts itself (rowcopy.h): the run
+ * statement's JSON took as long to parse as the rows to insert (json_to_recordset
+ * builds a hash table per object), and COPY inserts them in multi-row
+ * batches. A fact is a log event's, applied once (its offset commits with
+ * it), so none is there already; were one there (offsets moved back by
+ * hand), the COPY fails, the batch is rolled back, and the consumer
+ * applies its events one per transaction (consumer.h), whose facts go
+ * through the run statement's insert, which leaves a fact already there
+ * alone. A smaller batch (the live path's) saves the COPY's round trips.
+ * 1 when they were copied, 0 when the run statements write them, -1 when
+ * the COPY failed. */
+#define FACTS_COPY_MIN 64
+static int copy_facts(sla *s, consumer_txn *tx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->batch.n; i++)
+        n += s->batch.v[i].kind == SLA_REC_FACT;
+    if (n < FACTS_COPY_MIN)
+        return 0;
+    db *d = consumer_txn_db(tx);
+    PGconn *conn = db_conn(d);
+    if (!conn)
+        return -1;
+    rowcopy cp;
+    rowcopy_begin(&cp, conn, &sla_record_facts, NULL, NULL);
+    for (size_t i = 0; i < s->batch.n; i++)
+        if (s->batch.v[i].kind == SLA_REC_FACT)
+            rowcopy_row(&cp, &s->batch.v[i]);
+    if (rowcopy_end(&cp) != 0) {
+        if (PQstatus(conn) == CONNECTION_BAD)
+            db_mark_down(d);
+        return -1;
+    }
+    return 1;
+}
+
 static consumer_result sla_flush(consumer_txn *tx, void *arg)
 {
     sla *s = arg;
@@ -696,12 +737,15 @@ static consumer_result sla_flush(consumer_txn *tx, void *arg)
                    " set_config('plan_cache_mode', 'force_custom_plan', true)",
                    0, NULL) != 0)
         goto out;
+    int copied = copy_facts(s, tx);
+    if (copied < 0)
+        goto out;
     for (size_t i = 0; i < s->batch.n;) {
         size_t end = sla_records_run_end(&s->batch, i);
         const struct sla_record *x = &s->batch.v[i];
         int w = x->kind == SLA_REC_MERGE     ? write_merge(s, tx, i, &t)
                 : x->kind == SLA_REC_UNMERGE ? write_unmerge(s, tx, i, &t)
-                                             : write_run(s, tx, i, end, &t);
+                                             : write_run(s, tx, i, end, copied, &t);
         if (w != 0)
             goto out;
         i = end;
@@ -742,8 +786,14 @@ int sla_part_of(const event *ev, int nparts, void *arg)
          * teams are inserted idempotently). */
         return CONSUMER_PART_ALL;
     default:;
-        int p = id_valid(ev->ticket_id) ? partset_of(ev->ticket_id, nparts) : -1;
-        /* Without a ticket: the first partition alone (its handler logs it). */
+        /* The id's partition, as eventlog.part_of computes it, without
+         * parsing it whole (every partition of a round asks, for every
+         * event read: id_valid's uuid_parse was a tenth of the service's
+         * time in a catch-up). Without a ticket, or one whose id has no
+         * partition: the first partition alone. An id with a partition but
+         * invalid elsewhere goes to that partition: its handler logs it
+         * and ignores it there, as it would have in the first. */
+        int p = partset_of(ev->ticket_id, nparts);
         return p < 0 ? 0 : p;
     }
 }

@@ -6,6 +6,8 @@
  * in order and the publications "target cycle kind,..."), write the
  * target rows the fold changed, made or no longer makes and the summaries
  * that changed, and claim the late breaches (only when there are any).
+ * Many tickets' new target rows (a catch-up's) go by COPY before the
+ * write (struct outcome's fresh).
  *
  * A target row the fold makes again as it was is left out of the write in
  * C (carebus_sla_target_rows_total{outcome="unchanged"}): most of a
@@ -25,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "record.h"
+#include "rowcopy.h"
 #include "stmt.h"
 #include "targets.h"
 
@@ -315,10 +318,26 @@ static bool target_same(rowset *a, rowset *b, const struct sla_target *was,
 
 /* --- the batch's outcome -------------------------------------------------------------- */
 
+/* Tickets recomputed together from which their new target rows go by COPY. */
+#define TARGETS_COPY_MIN 64
+
 /* What the fold of all the tickets makes: their target rows, summaries,
  * and the late breaches to claim. */
 struct outcome {
     rowset targets, summaries;
+    /* The rows no locked row had, when many tickets are recomputed (a
+     * catch-up's batch): sent by COPY into sla.targets itself (rowcopy.h)
+     * rather than through the write's JSON, whose parsing took as long as
+     * the upsert of the rows (json_to_recordset builds a hash table per
+     * object). None is there: the rows of the tickets were locked and read
+     * whole, and only the consumer of a ticket's partition inserts them
+     * (the timers update theirs). Were one inserted meanwhile (an instance
+     * that lost the partition's lease, before its fence), the COPY fails,
+     * the batch is rolled back and the consumer applies its events one
+     * per transaction, each through the write's upsert. A few tickets
+     * save the COPY's round trips. */
+    rowcopy fresh;
+    bool copying, copy_open;
     rowset gone;       /* the keys of the rows the fold no longer makes */
     rowset was, again; /* scratch of target_same */
     size_t unchanged;
@@ -413,7 +432,9 @@ static int fold_one(sla *s, const PGresult *rd, int row, struct locked *locked, 
         long k = locked_find(locked, ticket, r);
         if (k >= 0)
             locked->kept[k] = true;
-        if (k < 0 || !target_same(&o->was, &o->again, &locked->v[k], &t))
+        if (k < 0 && o->copying)
+            rowcopy_row(&o->fresh, &t);
+        else if (k < 0 || !target_same(&o->was, &o->again, &locked->v[k], &t))
             rowset_add(&o->targets, &t);
         else
             o->unchanged++;
@@ -520,9 +541,17 @@ consumer_result sla_recompute(sla *s, consumer_txn *tx, const char *const *ticke
     if (read_locked(lock, &locked) != 0 ||
         !(rd = run(s, tx, SLA_ST_READ, "sla_read_many", READ_SQL, 1, p1)))
         goto out;
+    o.copying = PQntuples(rd) >= TARGETS_COPY_MIN && db_conn(consumer_txn_db(tx));
+    if (o.copying) {
+        rowcopy_begin(&o.fresh, db_conn(consumer_txn_db(tx)), &sla_targets, NULL, NULL);
+        o.copy_open = true;
+    }
     for (int i = 0; i < PQntuples(rd); i++)
         if (fold_one(s, rd, i, &locked, &o) != 0)
             goto out;
+    o.copy_open = false;
+    if (o.copying && rowcopy_end(&o.fresh) != 0)
+        goto out;
     if (!o.nrecomputed) {
         rc = CONSUMER_OK; /* nothing known about them yet */
         goto out;
@@ -538,12 +567,16 @@ consumer_result sla_recompute(sla *s, consumer_txn *tx, const char *const *ticke
     rc = o.late.n ? emit_late(s, tx, &o, cause_of, arg) : CONSUMER_OK;
     if (rc == CONSUMER_OK) {
         metrics_add("carebus_sla_target_rows_total{outcome=\"written\"}",
-                    (double)rowset_count(&o.targets));
+                    (double)(rowset_count(&o.targets) + (o.copying ? o.fresh.rows : 0)));
         metrics_add("carebus_sla_target_rows_total{outcome=\"unchanged\"}", (double)o.unchanged);
         metrics_add("carebus_sla_target_rows_total{outcome=\"deleted\"}",
                     (double)rowset_count(&o.gone));
     }
 out:
+    if (o.copy_open) { /* a row could not be made: nothing of the COPY lands */
+        rowcopy_fail(&o.fresh);
+        rowcopy_end(&o.fresh);
+    }
     buf_release(&ids);
     if (locked.res)
         locked_release(&locked);
