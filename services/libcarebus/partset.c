@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "lease.h"
 #include "log.h"
 #include "metrics.h"
@@ -409,9 +410,12 @@ int partset_of(const char *id, int parts)
 {
     if (!id || strlen(id) != 36 || parts < 1)
         return -1;
-    char *end;
-    unsigned long v = strtoul(id + 29, &end, 16);
-    if (end != id + 36 || id[29] == '-' || id[29] == '+')
-        return -1;
+    unsigned long v = 0;
+    for (int i = 29; i < 36; i++) {
+        int h = hex_digit(id[i]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + (unsigned long)h;
+    }
     return (int)(v % (unsigned long)parts);
 }

@@ -83,7 +83,9 @@ void partset_release(partset *ps);
 int partset_begin(partset *ps, db *d);
 
 /* The partition of a UUID among parts (0 .. parts-1), as
- * eventlog.part_of computes it in SQL; -1 when id is not a UUID. */
+ * eventlog.part_of computes it in SQL, from its last 7 hex digits (28
+ * bits) alone; -1 when id is not 36 characters ending in 7 hex digits
+ * (the rest is not checked: id_valid does that). */
 int partset_of(const char *id, int parts);
 
 #endif

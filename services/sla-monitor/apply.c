@@ -684,12 +684,12 @@ static int write_unmerge(sla *s, consumer_txn *tx, size_t i, struct touched *t)
  * builds a hash table per object), and COPY inserts them in multi-row
  * batches. A fact is a log event's, applied once (its offset commits with
  * it), so none is there already; were one there (offsets moved back by
- * hand), the COPY fails, the batch is rolled back, and the consumer
- * applies its events one per transaction (consumer.h), whose facts go
- * through the run statement's insert, which leaves a fact already there
- * alone. A smaller batch (the live path's) saves the COPY's round trips.
- * 1 when they were copied, 0 when the run statements write them, -1 when
- * the COPY failed. */
+ * hand, a count of partitions set without a rebuild), the COPY fails and
+ * is rolled back to the savepoint before it, and the run statements write
+ * the batch's facts through their insert, which leaves a fact already
+ * there alone: a replay stays set-based. A smaller batch (the live
+ * path's) saves the COPY's round trips. 1 when they were copied, 0 when
+ * the run statements write them, -1 on a failure of the transaction. */
 #define FACTS_COPY_MIN 64
 static int copy_facts(sla *s, consumer_txn *tx)
 {
@@ -702,17 +702,25 @@ static int copy_facts(sla *s, consumer_txn *tx)
     PGconn *conn = db_conn(d);
     if (!conn)
         return -1;
+    if (db_command(d, "SAVEPOINT sla_facts_copy", 0, NULL) != 0)
+        return -1;
     rowcopy cp;
     rowcopy_begin(&cp, conn, &sla_record_facts, NULL, NULL);
     for (size_t i = 0; i < s->batch.n; i++)
         if (s->batch.v[i].kind == SLA_REC_FACT)
             rowcopy_row(&cp, &s->batch.v[i]);
-    if (rowcopy_end(&cp) != 0) {
-        if (PQstatus(conn) == CONNECTION_BAD)
-            db_mark_down(d);
+    if (rowcopy_end(&cp) == 0)
+        return 1;
+    if (PQstatus(conn) == CONNECTION_BAD) {
+        db_mark_down(d);
         return -1;
     }
-    return 1;
+    if (db_command(d, "ROLLBACK TO SAVEPOINT sla_facts_copy", 0, NULL) != 0)
+        return -1;
+    log_warn("sla-monitor: %zu facts could not be copied (some there already?): inserted "
+             "where missing instead",
+             n);
+    return 0;
 }
 
 static consumer_result sla_flush(consumer_txn *tx, void *arg)

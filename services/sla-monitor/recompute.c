@@ -330,12 +330,13 @@ struct outcome {
      * rather than through the write's JSON, whose parsing took as long as
      * the upsert of the rows (json_to_recordset builds a hash table per
      * object). None is there: the rows of the tickets were locked and read
-     * whole, and only the consumer of a ticket's partition inserts them
-     * (the timers update theirs). Were one inserted meanwhile (an instance
-     * that lost the partition's lease, before its fence), the COPY fails,
-     * the batch is rolled back and the consumer applies its events one
-     * per transaction, each through the write's upsert. A few tickets
-     * save the COPY's round trips. */
+     * whole, and only the consumer holding a ticket's partition inserts
+     * them (its lease row lock orders the holders; the timers only update
+     * theirs). Were one there all the same, the COPY would fail and the
+     * batch roll back; applied again one event per transaction, an event
+     * that recomputes fewer tickets than this goes through the write's
+     * upsert, one that recomputes more fails again and is skipped
+     * (consumer.h). A few tickets save the COPY's round trips. */
     rowcopy fresh;
     bool copying, copy_open;
     rowset gone;       /* the keys of the rows the fold no longer makes */
