@@ -528,6 +528,85 @@ static void test_copy_round_trip(void **state)
     pool_free();
 }
 
+/* A batch laid out as the table's row type: the same values as through
+ * JSON (quotes, backslashes, tabs, arrays, JSON, NULLs), an attribute the
+ * table does not describe left NULL; a described column the row type
+ * lacks is refused. */
+static void test_layout_round_trip(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    static rowset_stmt del = ROWSET_STMT(things, "DELETE FROM things");
+    static rowset_stmt ins =
+        ROWSET_STMT(things, "INSERT INTO things ({@cols id,name,count,big,seq,ok,at,doc,tags,kind})"
+                            " SELECT {@values x id,name,count,big,seq,ok,at,doc,tags,kind}"
+                            " FROM unnest($1::pg_temp.things[]) x");
+    assert_int_equal(db_command(g_db, rowset_stmt_sql(&del), 0, NULL), 0);
+    const char *attrs[] = {"id", "name", "count", "big", "seq", "ok",
+                           "at", "doc",  "tags",  "kind", "extra"};
+    rowset_layout l;
+    assert_int_equal(rowset_layout_init(&l, &things, attrs, 10), 0);
+    assert_int_equal(l.col[9], 9);
+    /* The type's order, not the description's; an attribute of its own. */
+    const char *moved[] = {"kind", "id", "extra", "name", "count", "big",
+                           "seq",  "ok", "at",    "doc",  "tags"};
+    assert_int_equal(rowset_layout_init(&l, &things, moved, 11), 0);
+    assert_int_equal(l.col[0], 9);
+    assert_int_equal(l.col[2], -1);
+    assert_int_equal(rowset_layout_init(&l, &things, attrs, 9), -1); /* no kind */
+
+    PGresult *r = db_exec(g_db,
+                          "SELECT array_to_json(array_agg(attname::text ORDER BY attnum))::text"
+                          " AS a FROM pg_attribute WHERE attrelid = 'pg_temp.things'::regclass"
+                          " AND attnum > 0 AND NOT attisdropped",
+                          0, NULL);
+    assert_non_null(r);
+    assert_string_equal(db_value(r, 0, "a"), "[\"id\",\"name\",\"count\",\"big\",\"seq\",\"ok\","
+                                             "\"at\",\"doc\",\"tags\",\"kind\"]");
+    PQclear(r);
+    assert_int_equal(rowset_layout_init(&l, &things, attrs, 10), 0);
+    struct thing a = sample(),
+                 b = {.id = "1d5b6a7f-8e9d-4ca3-8ebf-3a4b5c6d7e8f", .name = "", .count = -1,
+                      .at = NONE};
+    a.seq = 42;
+    rowset w;
+    rowset_init_layout(&w, &things, NULL, &l);
+    const char *params[1];
+    params[0] = rowset_json(&w);
+    assert_string_equal(params[0], "{}");
+    rowset_add(&w, &a);
+    rowset_add(&w, &b);
+    params[0] = rowset_json(&w);
+    assert_int_equal(db_command(g_db, rowset_stmt_sql(&ins), 1, params), 0);
+    rowset_release(&w);
+
+    r = db_exec(g_db,
+                "SELECT id::text, name, count, big, seq, ok, at = '2026-11-23T02:00:00.123456Z'"
+                " AS at_ok, doc::text, tags::text, kind, at IS NULL AS no_at FROM things"
+                " ORDER BY id",
+                0, NULL);
+    assert_non_null(r);
+    assert_int_equal(PQntuples(r), 2);
+    assert_string_equal(db_value(r, 0, "id"), a.id);
+    assert_string_equal(db_value(r, 0, "name"), a.name);
+    assert_string_equal(db_value(r, 0, "count"), "3");
+    assert_string_equal(db_value(r, 0, "big"), "-9000000000");
+    assert_string_equal(db_value(r, 0, "seq"), "42");
+    assert_string_equal(db_value(r, 0, "ok"), "t");
+    assert_string_equal(db_value(r, 0, "at_ok"), "t");
+    assert_string_equal(db_value(r, 0, "doc"), "{\"a\": [1, 2]}");
+    assert_string_equal(db_value(r, 0, "tags"), "{support,\"vip, \\\"gold\\\"\",\"a\\\\b\"}");
+    assert_string_equal(db_value(r, 0, "kind"), "blue");
+    assert_string_equal(db_value(r, 1, "name"), "");
+    assert_null(db_value(r, 1, "count"));
+    assert_string_equal(db_value(r, 1, "ok"), "f");
+    assert_string_equal(db_value(r, 1, "no_at"), "t");
+    assert_null(db_value(r, 1, "doc"));
+    assert_string_equal(db_value(r, 1, "tags"), "{}");
+    assert_null(db_value(r, 1, "kind"));
+    PQclear(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_integers),        cmocka_unit_test(test_keys),
         cmocka_unit_test(test_copy_read),       cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_reader_failures), cmocka_unit_test(test_copy_round_trip),
+        cmocka_unit_test(test_layout_round_trip),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
