@@ -893,6 +893,77 @@ static int add_refs(model *m, const PGresult *r)
     "(SELECT x.merged_into FROM router.customers x"                                                \
     "  WHERE x.id = ANY($1::uuid[]) AND x.merged_into IS NOT NULL)"
 
+/* The wide tables' batches (and the handles looked up) go as arrays of
+ * their row types (rowset_layout: a third or less of json_to_recordset's
+ * cost on the server), laid out as the catalogue says, read once a
+ * connection (a reconnection may meet a migrated schema). */
+static const rowset_table *const laid_out[] = {&customers, &identities, &tickets, &messages};
+enum { LAY_CUSTOMERS, LAY_IDENTITIES, LAY_TICKETS, LAY_MESSAGES, LAY_N };
+static struct {
+    int pid; /* the backend they were read from; 0: none */
+    rowset_layout l[LAY_N];
+} layouts;
+
+/* A laid-out batch ($1), read as its table's rows. */
+#define ROWS(table) " unnest($1::" table "[]) x"
+
+#define LAYOUT_SQL                                                                                 \
+    "SELECT n.nspname || '.' || c.relname AS name,"                                                \
+    " array_to_json(array_agg(a.attname::text ORDER BY a.attnum))::text AS attrs"                  \
+    " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"                                   \
+    " JOIN pg_namespace n ON n.oid = c.relnamespace"                                               \
+    " WHERE a.attrelid = ANY($1::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped"             \
+    " GROUP BY 1"
+
+static int layout_read(const char *name, const char *attrs)
+{
+    for (int i = 0; i < LAY_N; i++) {
+        if (strcmp(laid_out[i]->name, name) != 0)
+            continue;
+        json_t *a = json_loads(attrs, 0, NULL);
+        size_t n = json_is_array(a) ? json_array_size(a) : 0;
+        const char *names[ROWSET_MAX_COLS];
+        int rc = -1;
+        if (n <= ROWSET_MAX_COLS) {
+            for (size_t k = 0; k < n; k++)
+                names[k] = json_string_value(json_array_get(a, k));
+            rc = rowset_layout_init(&layouts.l[i], laid_out[i], names, n);
+        }
+        json_decref(a);
+        return rc;
+    }
+    return 0;
+}
+
+/* Reads the layouts when the connection is not the one they came from.
+ * 0, or -1 (logged). */
+static int store_layouts(model *m)
+{
+    PGconn *c = db_conn(m->db);
+    int pid = c ? PQbackendPID(c) : 0;
+    if (pid && pid == layouts.pid)
+        return 0;
+    layouts.pid = 0;
+    buf names = BUF_INIT;
+    const char *list[LAY_N];
+    for (int i = 0; i < LAY_N; i++)
+        list[i] = laid_out[i]->name;
+    rowset_keys(&names, list, LAY_N);
+    const char *params[] = {buf_str(&names)};
+    PGresult *r = names.failed ? NULL : db_exec(m->db, LAYOUT_SQL, 1, params);
+    buf_release(&names);
+    int rc = r && PQntuples(r) == LAY_N ? 0 : -1;
+    for (int i = 0; r && i < PQntuples(r) && rc == 0; i++)
+        rc = layout_read(db_value(r, i, "name"), db_value(r, i, "attrs"));
+    PQclear(r);
+    if (rc != 0) {
+        log_error("router: could not read the layout of its tables");
+        return -1;
+    }
+    layouts.pid = pid;
+    return 0;
+}
+
 static rowset_stmt refs_sql =
     ROWSET_STMT(messages, "SELECT {@select m external_id,channel,ticket_id,at,stream,seq}"
                           " FROM router.messages m WHERE m.external_id = ANY($1::text[])"
@@ -900,7 +971,7 @@ static rowset_stmt refs_sql =
 
 static rowset_stmt identities_sql =
     ROWSET_STMT(identities, "SELECT {@select i kind,value,customer_id,origin_customer_id}"
-                            " FROM {@rows $1 k kind,value}, LATERAL (SELECT i.kind, i.value,"
+                            " FROM unnest($1::router.identities[]) k, LATERAL (SELECT i.kind, i.value,"
                             " i.customer_id, i.origin_customer_id FROM router.identities i"
                             " WHERE i.kind = k.kind AND i.value = k.value OFFSET 0) i");
 
@@ -1067,7 +1138,7 @@ out:
 /* The handles as rows of (kind, value). */
 static const char *handle_rows(const struct store_keys *k, rowset *w)
 {
-    rowset_init(w, &identities, NULL);
+    rowset_init_layout(w, &identities, NULL, &layouts.l[LAY_IDENTITIES]);
     rowset_only(w, "kind,value");
     for (size_t i = 0; i < k->nidents; i++) {
         m_identity x = {.kind = k->kinds[i], .value = k->values[i]};
@@ -1110,73 +1181,6 @@ static int reached(const struct store_keys *k, const PGresult *idents, const PGr
 
 /* Two round trips: the handles' owners and the tickets named, with what
  * needs no reach; then the rows they reach, by arrays of ids. */
-/* The wide tables' batches go as arrays of their row types (rowset_layout:
- * a third or less of json_to_recordset's cost on the server), laid out as
- * the catalogue says, read once a connection (a reconnection may meet a
- * migrated schema). */
-static const rowset_table *const laid_out[] = {&customers, &identities, &tickets, &messages};
-enum { LAY_CUSTOMERS, LAY_IDENTITIES, LAY_TICKETS, LAY_MESSAGES, LAY_N };
-static struct {
-    int pid; /* the backend they were read from; 0: none */
-    rowset_layout l[LAY_N];
-} layouts;
-
-#define LAYOUT_SQL                                                                                 \
-    "SELECT n.nspname || '.' || c.relname AS name,"                                                \
-    " array_to_json(array_agg(a.attname::text ORDER BY a.attnum))::text AS attrs"                  \
-    " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"                                   \
-    " JOIN pg_namespace n ON n.oid = c.relnamespace"                                               \
-    " WHERE a.attrelid = ANY($1::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped"             \
-    " GROUP BY 1"
-
-static int layout_read(const char *name, const char *attrs)
-{
-    for (int i = 0; i < LAY_N; i++) {
-        if (strcmp(laid_out[i]->name, name) != 0)
-            continue;
-        json_t *a = json_loads(attrs, 0, NULL);
-        size_t n = json_is_array(a) ? json_array_size(a) : 0;
-        const char *names[ROWSET_MAX_COLS];
-        int rc = -1;
-        if (n <= ROWSET_MAX_COLS) {
-            for (size_t k = 0; k < n; k++)
-                names[k] = json_string_value(json_array_get(a, k));
-            rc = rowset_layout_init(&layouts.l[i], laid_out[i], names, n);
-        }
-        json_decref(a);
-        return rc;
-    }
-    return 0;
-}
-
-/* Reads the layouts when the connection is not the one they came from.
- * 0, or -1 (logged). */
-static int store_layouts(model *m)
-{
-    PGconn *c = db_conn(m->db);
-    int pid = c ? PQbackendPID(c) : 0;
-    if (pid && pid == layouts.pid)
-        return 0;
-    layouts.pid = 0;
-    buf names = BUF_INIT;
-    const char *list[LAY_N];
-    for (int i = 0; i < LAY_N; i++)
-        list[i] = laid_out[i]->name;
-    rowset_keys(&names, list, LAY_N);
-    const char *params[] = {buf_str(&names)};
-    PGresult *r = names.failed ? NULL : db_exec(m->db, LAYOUT_SQL, 1, params);
-    buf_release(&names);
-    int rc = r && PQntuples(r) == LAY_N ? 0 : -1;
-    for (int i = 0; r && i < PQntuples(r) && rc == 0; i++)
-        rc = layout_read(db_value(r, i, "name"), db_value(r, i, "attrs"));
-    PQclear(r);
-    if (rc != 0) {
-        log_error("router: could not read the layout of its tables");
-        return -1;
-    }
-    layouts.pid = pid;
-    return 0;
-}
 
 int store_prefetch(model *m, const struct store_keys *k)
 {
@@ -1362,9 +1366,6 @@ static int write_rows(pgpipe *p, rowset *w, const char *what, rowset_stmt *stmt)
 {
     return write_rows_keyed(p, w, what, stmt, NULL);
 }
-
-/* A laid-out batch ($1), read as its table's rows. */
-#define ROWS(table) " unnest($1::" table "[]) x"
 
 static rowset_stmt w_customers = ROWSET_STMT(
     customers, "INSERT INTO router.customers AS c ({@cols}) SELECT {@values x}"
