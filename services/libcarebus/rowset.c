@@ -530,8 +530,7 @@ void rowset_init(rowset *w, const rowset_table *t, const void *ctx)
     w->only = col_mask(t, NULL, 0);
 }
 
-int rowset_layout_init(rowset_layout *l, const rowset_table *t, const char *const *attrs,
-                       size_t n)
+int rowset_layout_init(rowset_layout *l, const rowset_table *t, const char *const *attrs, size_t n)
 {
     if (n > ROWSET_MAX_COLS) {
         log_error("rowset: %s has %zu attributes, more than %d", t->name, n, ROWSET_MAX_COLS);

@@ -148,13 +148,12 @@ typedef struct rowset_layout {
 /* Maps the row type's attribute names, in order, onto t's columns. 0, or
  * -1 (logged) when a described column is not among them or there are too
  * many. */
-int rowset_layout_init(rowset_layout *l, const rowset_table *t, const char *const *attrs,
-                       size_t n);
+int rowset_layout_init(rowset_layout *l, const rowset_table *t, const char *const *attrs, size_t n);
 
 typedef struct rowset {
     const rowset_table *t;
-    const void *ctx; /* handed to the getters */
-    uint64_t only;   /* the columns written (bit i: column i) */
+    const void *ctx;             /* handed to the getters */
+    uint64_t only;               /* the columns written (bit i: column i) */
     const rowset_layout *layout; /* a composite array, else JSON */
     buf b, v;                    /* the batch; a field being written */
     size_t n;

@@ -542,7 +542,7 @@ static void test_layout_round_trip(void **state)
                             " SELECT {@values x id,name,count,big,seq,ok,at,doc,tags,kind}"
                             " FROM unnest($1::pg_temp.things[]) x");
     assert_int_equal(db_command(g_db, rowset_stmt_sql(&del), 0, NULL), 0);
-    const char *attrs[] = {"id", "name", "count", "big", "seq", "ok",
+    const char *attrs[] = {"id", "name", "count", "big",  "seq",  "ok",
                            "at", "doc",  "tags",  "kind", "extra"};
     rowset_layout l;
     assert_int_equal(rowset_layout_init(&l, &things, attrs, 10), 0);
@@ -565,9 +565,10 @@ static void test_layout_round_trip(void **state)
                                              "\"at\",\"doc\",\"tags\",\"kind\"]");
     PQclear(r);
     assert_int_equal(rowset_layout_init(&l, &things, attrs, 10), 0);
-    struct thing a = sample(),
-                 b = {.id = "1d5b6a7f-8e9d-4ca3-8ebf-3a4b5c6d7e8f", .name = "", .count = -1,
-                      .at = NONE};
+    struct thing a = sample(), b = {.id = "1d5b6a7f-8e9d-4ca3-8ebf-3a4b5c6d7e8f",
+                                    .name = "",
+                                    .count = -1,
+                                    .at = NONE};
     a.seq = 42;
     rowset w;
     rowset_init_layout(&w, &things, NULL, &l);
@@ -610,12 +611,12 @@ static void test_layout_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sql_verbs),       cmocka_unit_test(test_sql_second_table),
-        cmocka_unit_test(test_json_batch),      cmocka_unit_test(test_invalid_utf8_is_null),
-        cmocka_unit_test(test_copy_line),       cmocka_unit_test(test_bytea_and_getters),
-        cmocka_unit_test(test_integers),        cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_copy_read),       cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_reader_failures), cmocka_unit_test(test_copy_round_trip),
+        cmocka_unit_test(test_sql_verbs),         cmocka_unit_test(test_sql_second_table),
+        cmocka_unit_test(test_json_batch),        cmocka_unit_test(test_invalid_utf8_is_null),
+        cmocka_unit_test(test_copy_line),         cmocka_unit_test(test_bytea_and_getters),
+        cmocka_unit_test(test_integers),          cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_copy_read),         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_reader_failures),   cmocka_unit_test(test_copy_round_trip),
         cmocka_unit_test(test_layout_round_trip),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
