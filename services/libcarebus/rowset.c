@@ -1,10 +1,11 @@
 /* rowset.c — statements, batches, COPY lines and reads from one table
  * description (see rowset.h).
  *
- * Both wire forms go through one value writer (struct rowset_put), so that
- * a value is formatted once whichever form carries it: times as RFC 3339
- * UTC with microseconds, booleans as true/false (t/f in COPY), NULL as
- * null (\N). A timestamptz is read as microseconds since the epoch (the
+ * The three wire forms (JSON, COPY text, a composite's fields) go through
+ * one value writer (struct rowset_put), so that a value is formatted once
+ * whichever form carries it: times as RFC 3339 UTC with microseconds,
+ * booleans as true/false (t/f in COPY and composites), NULL as null (\N;
+ * an empty field in a composite). A timestamptz is read as microseconds since the epoch (the
  * select list converts it), so that no time string is parsed in C.
  */
 #include "rowset.h"
@@ -26,7 +27,7 @@
 struct rowset_put {
     buf *b;
     bool copy; /* COPY text, else JSON (or, with text, a bare value) */
-    /* A composite's field (rowset_layout): the value's own text, nothing
+    /* A composite's field (rowset_init_composite): the value's own text, nothing
      * escaped; null says it is NULL, col which column it is. */
     bool text, null;
     const struct rowset_col *col;
@@ -189,8 +190,9 @@ static void array_literal(buf *b, const char *const *s, size_t n)
     buf_putc(b, '}');
 }
 
-/* A JSON array of strings as a text[] literal (what json_to_recordset
- * makes of it); anything else is NULL. */
+/* A JSON array of strings as a text[] literal; anything else is NULL, and
+ * so is an element that is not a string (json_to_recordset would write a
+ * number's text: the described arrays hold only strings). */
 static void put_json_array(rowset_put *p, const char *json)
 {
     json_t *a = json_loads(json, 0, NULL);
@@ -390,6 +392,16 @@ static bool is_time(const struct rowset_col *c)
     return strcmp(c->type, "timestamptz") == 0;
 }
 
+/* t's temporary composite type: pg_temp.router_tickets_w for
+ * router.tickets. */
+static void type_name(const rowset_table *t, buf *out)
+{
+    buf_puts(out, "pg_temp.");
+    for (const char *c = t->name; *c; c++)
+        buf_putc(out, *c == '.' ? '_' : *c);
+    buf_puts(out, "_w");
+}
+
 /* One verb with its arguments (args: after the verb, up to the brace). */
 static void expand(const rowset_table *t, const char *verb, size_t vlen, const char *args,
                    size_t alen, buf *out)
@@ -412,6 +424,13 @@ static void expand(const rowset_table *t, const char *verb, size_t vlen, const c
 #define VERB(s) (vlen == strlen(s) && memcmp(verb, s, vlen) == 0)
     /* Which argument is the column list: after the alias (and param). */
     int list = VERB("select") || VERB("values") || VERB("set") ? 1 : VERB("rows") ? 2 : 0;
+    if (VERB("unnest")) {
+        assert(nw == 2 && "{@unnest $1 x}");
+        buf_printf(out, "unnest(%.*s::", (int)wl[0], w[0]);
+        type_name(t, out);
+        buf_printf(out, "[]) AS %.*s", (int)wl[1], w[1]);
+        return;
+    }
     if (VERB("copy"))
         list = -1;
     assert((VERB("select") || VERB("values") || VERB("set") || VERB("rows") || VERB("cols") ||
@@ -455,6 +474,17 @@ static void expand(const rowset_table *t, const char *verb, size_t vlen, const c
     if (VERB("rows"))
         buf_putc(out, ')');
 #undef VERB
+}
+
+void rowset_type_sql(const rowset_table *t, buf *out)
+{
+    buf_puts(out, "DROP TYPE IF EXISTS ");
+    type_name(t, out);
+    buf_puts(out, "; CREATE TYPE ");
+    type_name(t, out);
+    buf_puts(out, " AS (");
+    expand(t, "defs", 4, "", 0, out);
+    buf_puts(out, ");");
 }
 
 /* The table a token names ("identities.rows": the table whose name ends
@@ -530,31 +560,10 @@ void rowset_init(rowset *w, const rowset_table *t, const void *ctx)
     w->only = col_mask(t, NULL, 0);
 }
 
-int rowset_layout_init(rowset_layout *l, const rowset_table *t, const char *const *attrs, size_t n)
-{
-    if (n > ROWSET_MAX_COLS) {
-        log_error("rowset: %s has %zu attributes, more than %d", t->name, n, ROWSET_MAX_COLS);
-        return -1;
-    }
-    uint64_t found = 0;
-    for (size_t i = 0; i < n; i++) {
-        l->col[i] = col_find(t, attrs[i], strlen(attrs[i]));
-        if (l->col[i] >= 0)
-            found |= 1ull << l->col[i];
-    }
-    l->n = n;
-    for (size_t i = 0; i < t->ncols; i++)
-        if (!(found >> i & 1)) {
-            log_error("rowset: %s has no column \"%s\"", t->name, t->cols[i].name);
-            return -1;
-        }
-    return 0;
-}
-
-void rowset_init_layout(rowset *w, const rowset_table *t, const void *ctx, const rowset_layout *l)
+void rowset_init_composite(rowset *w, const rowset_table *t, const void *ctx)
 {
     rowset_init(w, t, ctx);
-    w->layout = l;
+    w->composite = true;
 }
 
 void rowset_only(rowset *w, const char *cols)
@@ -568,11 +577,10 @@ void rowset_only(rowset *w, const char *cols)
 static void add_composite(rowset *w, const void *row)
 {
     buf_puts(&w->b, "\"(");
-    for (size_t i = 0; i < w->layout->n; i++) {
-        if (i)
+    for (size_t k = 0; k < w->t->ncols; k++) {
+        if (k)
             buf_putc(&w->b, ',');
-        int k = w->layout->col[i];
-        if (k < 0 || !(w->only >> k & 1))
+        if (!(w->only >> k & 1))
             continue;
         buf_reset(&w->v);
         rowset_put p = {.b = &w->v, .text = true};
@@ -609,7 +617,7 @@ void rowset_add(rowset *w, const void *row)
         }
         w->closed = false;
     }
-    if (w->layout) {
+    if (w->composite) {
         buf_putc(&w->b, w->n ? ',' : '{');
         add_composite(w, row);
         w->n++;
@@ -644,8 +652,8 @@ const char *rowset_json(rowset *w)
 {
     if (!w->closed) {
         if (!w->n)
-            buf_putc(&w->b, w->layout ? '{' : '[');
-        buf_putc(&w->b, w->layout ? '}' : ']');
+            buf_putc(&w->b, w->composite ? '{' : '[');
+        buf_putc(&w->b, w->composite ? '}' : ']');
         w->closed = true;
     }
     return w->b.failed ? NULL : buf_str(&w->b);

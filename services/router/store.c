@@ -894,70 +894,45 @@ static int add_refs(model *m, const PGresult *r)
     "  WHERE x.id = ANY($1::uuid[]) AND x.merged_into IS NOT NULL)"
 
 /* The wide tables' batches (and the handles looked up) go as arrays of
- * their row types (rowset_layout: a third or less of json_to_recordset's
- * cost on the server), laid out as the catalogue says, read once a
- * connection (a reconnection may meet a migrated schema). */
-static const rowset_table *const laid_out[] = {&customers, &identities, &tickets, &messages};
-enum { LAY_CUSTOMERS, LAY_IDENTITIES, LAY_TICKETS, LAY_MESSAGES, LAY_N };
+ * composite types of the router's own (rowset_type_sql: a third or less of
+ * json_to_recordset's cost on the server), whose fields are the described
+ * columns, written into the tables by name: a migration that adds, drops
+ * or reorders a table's columns under a connected router cannot move a
+ * value. The types are temporary, created once a session: again after a
+ * new connection, and after a rollback (it may have taken their creation
+ * with it), which db_session tells. */
+static const rowset_table *const composites[] = {&customers, &identities, &tickets, &messages};
 static struct {
-    int pid; /* the backend they were read from; 0: none */
-    rowset_layout l[LAY_N];
-} layouts;
+    const db *db;
+    uint64_t session; /* db_session when they were created; 0: never */
+} types;
 
-#define LAYOUT_SQL                                                                                 \
-    "SELECT n.nspname || '.' || c.relname AS name,"                                                \
-    " array_to_json(array_agg(a.attname::text ORDER BY a.attnum))::text AS attrs"                  \
-    " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"                                   \
-    " JOIN pg_namespace n ON n.oid = c.relnamespace"                                               \
-    " WHERE a.attrelid = ANY($1::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped"              \
-    " GROUP BY 1"
-
-static int layout_read(const char *name, const char *attrs)
+static bool store_types_current(const model *m)
 {
-    for (int i = 0; i < LAY_N; i++) {
-        if (strcmp(laid_out[i]->name, name) != 0)
-            continue;
-        json_t *a = json_loads(attrs, 0, NULL);
-        size_t n = json_is_array(a) ? json_array_size(a) : 0;
-        const char *names[ROWSET_MAX_COLS];
-        int rc = -1;
-        if (n <= ROWSET_MAX_COLS) {
-            for (size_t k = 0; k < n; k++)
-                names[k] = json_string_value(json_array_get(a, k));
-            rc = rowset_layout_init(&layouts.l[i], laid_out[i], names, n);
-        }
-        json_decref(a);
-        return rc;
-    }
-    return 0;
+    return types.session && types.db == m->db && types.session == db_session(m->db);
 }
 
-/* Reads the layouts when the connection is not the one they came from.
- * 0, or -1 (logged). */
-static int store_layouts(model *m)
+/* Creates the types when the session may not hold them (in the caller's
+ * transaction, if any: its rollback changes db_session). 0, or -1
+ * (logged). */
+static int store_types(model *m)
 {
-    PGconn *c = db_conn(m->db);
-    int pid = c ? PQbackendPID(c) : 0;
-    if (pid && pid == layouts.pid)
+    if (store_types_current(m))
         return 0;
-    layouts.pid = 0;
-    buf names = BUF_INIT;
-    const char *list[LAY_N];
-    for (int i = 0; i < LAY_N; i++)
-        list[i] = laid_out[i]->name;
-    rowset_keys(&names, list, LAY_N);
-    const char *params[] = {buf_str(&names)};
-    PGresult *r = names.failed ? NULL : db_exec(m->db, LAYOUT_SQL, 1, params);
-    buf_release(&names);
-    int rc = r && PQntuples(r) == LAY_N ? 0 : -1;
-    for (int i = 0; r && i < PQntuples(r) && rc == 0; i++)
-        rc = layout_read(db_value(r, i, "name"), db_value(r, i, "attrs"));
-    PQclear(r);
+    types.session = 0;
+    buf sql = BUF_INIT;
+    buf_puts(&sql, "DO $$ BEGIN ");
+    for (size_t i = 0; i < ROWSET_COUNT(composites); i++)
+        rowset_type_sql(composites[i], &sql);
+    buf_puts(&sql, " END $$");
+    int rc = sql.failed ? -1 : db_command(m->db, buf_str(&sql), 0, NULL);
+    buf_release(&sql);
     if (rc != 0) {
-        log_error("router: could not read the layout of its tables");
+        log_error("router: could not create the types of its batches");
         return -1;
     }
-    layouts.pid = pid;
+    types.db = m->db;
+    types.session = db_session(m->db);
     return 0;
 }
 
@@ -966,11 +941,11 @@ static rowset_stmt refs_sql =
                           " FROM router.messages m WHERE m.external_id = ANY($1::text[])"
                           " ORDER BY m.at, m.stream, m.seq");
 
-static rowset_stmt identities_sql = ROWSET_STMT(
-    identities, "SELECT {@select i kind,value,customer_id,origin_customer_id}"
-                " FROM unnest($1::router.identities[]) k, LATERAL (SELECT i.kind, i.value,"
-                " i.customer_id, i.origin_customer_id FROM router.identities i"
-                " WHERE i.kind = k.kind AND i.value = k.value OFFSET 0) i");
+static rowset_stmt identities_sql =
+    ROWSET_STMT(identities, "SELECT {@select i kind,value,customer_id,origin_customer_id}"
+                            " FROM {@unnest $1 k}, LATERAL (SELECT i.kind, i.value,"
+                            " i.customer_id, i.origin_customer_id FROM router.identities i"
+                            " WHERE i.kind = k.kind AND i.value = k.value OFFSET 0) i");
 
 /* The customers of $1, and those they were merged into. */
 static rowset_stmt customers_sql =
@@ -1135,7 +1110,7 @@ out:
 /* The handles as rows of (kind, value). */
 static const char *handle_rows(const struct store_keys *k, rowset *w)
 {
-    rowset_init_layout(w, &identities, NULL, &layouts.l[LAY_IDENTITIES]);
+    rowset_init_composite(w, &identities, NULL);
     rowset_only(w, "kind,value");
     for (size_t i = 0; i < k->nidents; i++) {
         m_identity x = {.kind = k->kinds[i], .value = k->values[i]};
@@ -1180,7 +1155,7 @@ static int reached(const struct store_keys *k, const PGresult *idents, const PGr
  * needs no reach; then the rows they reach, by arrays of ids. */
 int store_prefetch(model *m, const struct store_keys *k)
 {
-    if (store_layouts(m) != 0)
+    if (store_types(m) != 0)
         return -1;
     int rc = -1;
     buf refs = BUF_INIT, tids = BUF_INIT, threads = BUF_INIT, cust = BUF_INIT, tick = BUF_INIT;
@@ -1364,7 +1339,7 @@ static int write_rows(pgpipe *p, rowset *w, const char *what, rowset_stmt *stmt)
 
 static rowset_stmt w_customers =
     ROWSET_STMT(customers, "INSERT INTO router.customers AS c ({@cols}) SELECT {@values x}"
-                           " FROM unnest($1::router.customers[]) x ON CONFLICT (id) DO UPDATE SET"
+                           " FROM {@unnest $1 x} ON CONFLICT (id) DO UPDATE SET"
                            " {@set excluded name,segment,status,merged_into,merged_at,updated_at}");
 
 static rowset_stmt w_attributes =
@@ -1373,7 +1348,7 @@ static rowset_stmt w_attributes =
 
 static rowset_stmt w_identities = ROWSET_STMT(
     identities, "INSERT INTO router.identities ({@cols}) SELECT {@values x}"
-                " FROM unnest($1::router.identities[]) x"
+                " FROM {@unnest $1 x}"
                 " ON CONFLICT (kind, value) DO UPDATE SET customer_id = excluded.customer_id");
 
 /* A merged customer's rows that are not in the model move to its survivor
@@ -1415,9 +1390,9 @@ static rowset_stmt w_customer_moves = ROWSET_STMT(
  * of the rows a second time (a 5,000-ticket update: 275 -> 189 ms). */
 #define BY_KEY " AND t.id = ANY(ARRAY(SELECT unnest($2::uuid[])))"
 
-static rowset_stmt w_tickets_new = ROWSET_STMT(
-    tickets, "INSERT INTO router.tickets ({@cols}, priority) SELECT {@values x},"
-             " router.priority_name(x.priority_rank) FROM unnest($1::router.tickets[]) x");
+static rowset_stmt w_tickets_new =
+    ROWSET_STMT(tickets, "INSERT INTO router.tickets ({@cols}, priority) SELECT {@values x},"
+                         " router.priority_name(x.priority_rank) FROM {@unnest $1 x}");
 
 /* The mutable columns: the row as the model holds it. Columns whose value
  * does not change leave the update HOT when no indexed one changes. */
@@ -1430,13 +1405,13 @@ static rowset_stmt w_tickets_new = ROWSET_STMT(
 static rowset_stmt w_tickets_changed =
     ROWSET_STMT(tickets, "UPDATE router.tickets t SET {@set x " TICKET_MUTABLE "},"
                          " priority = router.priority_name(x.priority_rank)"
-                         " FROM unnest($1::router.tickets[]) x WHERE t.id = x.id" BY_KEY);
+                         " FROM {@unnest $1 x} WHERE t.id = x.id" BY_KEY);
 
 /* A contact joined: its count and time of activity, nothing else. */
 #define TICKET_JOINED "id,contacts,updated_at"
 static rowset_stmt w_tickets_joined =
     ROWSET_STMT(tickets, "UPDATE router.tickets t SET {@set x contacts,updated_at}"
-                         " FROM unnest($1::router.tickets[]) x WHERE t.id = x.id" BY_KEY);
+                         " FROM {@unnest $1 x} WHERE t.id = x.id" BY_KEY);
 
 /* A merged ticket's messages and notes move to the ticket it joined
  * (remembering the ticket they were filed on), and tickets merged into it
@@ -1461,7 +1436,7 @@ static rowset_stmt w_ticket_merges =
 
 static rowset_stmt w_messages =
     ROWSET_STMT(messages, "INSERT INTO router.messages ({@cols}) SELECT {@values x}"
-                          " FROM unnest($1::router.messages[]) x ON CONFLICT DO NOTHING");
+                          " FROM {@unnest $1 x} ON CONFLICT DO NOTHING");
 
 static rowset_stmt w_statuses =
     ROWSET_STMT(statuses, "INSERT INTO router.delivery_pending ({@cols})"
@@ -1543,11 +1518,13 @@ out:
 int store_write(model *m, pgpipe *p)
 {
     rowset w;
-    if (!layouts.pid)
+    if (!store_types_current(m)) {
+        log_error("router: writing without the types of its batches (no store_prefetch?)");
         return -1;
+    }
 
     /* Customers, created or changed. */
-    rowset_init_layout(&w, &customers, m, &layouts.l[LAY_CUSTOMERS]);
+    rowset_init_composite(&w, &customers, m);
     for (size_t i = 0; i < m->ncust; i++)
         if (m->cust[i].dirty || m->cust[i].is_new)
             rowset_add(&w, &m->cust[i]);
@@ -1561,7 +1538,7 @@ int store_write(model *m, pgpipe *p)
     if (write_rows(p, &w, "attributes", &w_attributes) != 0)
         return -1;
 
-    rowset_init_layout(&w, &identities, m, &layouts.l[LAY_IDENTITIES]);
+    rowset_init_composite(&w, &identities, m);
     for (size_t i = 0; i < m->nidnew; i++)
         rowset_add(&w, &m->idnew[i]);
     if (write_rows(p, &w, "identities", &w_identities) != 0)
@@ -1582,7 +1559,7 @@ int store_write(model *m, pgpipe *p)
         return -1;
     for (int pass = 0; pass < 3; pass++) {
         size_t nids = 0;
-        rowset_init_layout(&w, &tickets, m, &layouts.l[LAY_TICKETS]);
+        rowset_init_composite(&w, &tickets, m);
         if (pass == 2)
             rowset_only(&w, TICKET_JOINED);
         for (size_t i = 0; i < m->ntick; i++) {
@@ -1624,7 +1601,7 @@ int store_write(model *m, pgpipe *p)
     if (write_rows(p, &w, "ticket merges", &w_ticket_merges) != 0)
         return -1;
 
-    rowset_init_layout(&w, &messages, m, &layouts.l[LAY_MESSAGES]);
+    rowset_init_composite(&w, &messages, m);
     for (size_t i = 0; i < m->nmsg; i++)
         rowset_add(&w, &m->msg[i]);
     if (write_rows(p, &w, "messages", &w_messages) != 0)
