@@ -80,9 +80,9 @@ void db_mark_down(db *d);
 /* Borrowed; NULL while down. */
 PGconn *db_conn(db *d);
 
-/* A number that changes whenever what the session created may be gone:
- * a new connection (db_ensure after a loss, a failover, db_renew), a
- * ROLLBACK, a COMMIT that failed or rolled back. State a user keeps per
+/* A number, unique in the process, that changes whenever what the session
+ * created may be gone: a new connection (db_ensure after a loss, a
+ * failover, db_renew), a ROLLBACK, a COMMIT that failed or rolled back. State a user keeps per
  * session (temporary types created in a transaction) is keyed on it, never
  * on the backend's pid, which a new connection may reuse. 0 before the
  * first connection. */

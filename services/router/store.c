@@ -914,7 +914,7 @@ static bool store_types_current(const model *m)
 
 /* Creates the types when the session may not hold them (in the caller's
  * transaction, if any: its rollback changes db_session). 0, or -1
- * (logged). */
+ * (logged, once). */
 static int store_types(model *m)
 {
     if (store_types_current(m))
@@ -925,12 +925,13 @@ static int store_types(model *m)
     for (size_t i = 0; i < ROWSET_COUNT(composites); i++)
         rowset_type_sql(composites[i], &sql);
     buf_puts(&sql, " END $$");
+    if (sql.failed)
+        log_error("router: out of memory creating the types of its batches");
+    /* db_command logs its own failure. */
     int rc = sql.failed ? -1 : db_command(m->db, buf_str(&sql), 0, NULL);
     buf_release(&sql);
-    if (rc != 0) {
-        log_error("router: could not create the types of its batches");
+    if (rc != 0)
         return -1;
-    }
     types.db = m->db;
     types.session = db_session(m->db);
     return 0;

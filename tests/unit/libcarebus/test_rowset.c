@@ -571,7 +571,8 @@ static void check_sample(const PGresult *r, int row)
  * table changes under the open session (a migration: a column dropped and
  * added again, so the order moves; a column of its own added) and the next
  * batch still puts every value in its column; rowset_only's columns alone
- * are written. */
+ * are written; db_session changes where the type may be lost. Last: it
+ * changes things and renews the connection. */
 static void test_composite_round_trip(void **state)
 {
     (void)state;
@@ -664,6 +665,24 @@ static void test_composite_round_trip(void **state)
     assert_int_equal(db_command(g_db, rowset_stmt_sql(&ins), 1, params), -1);
     assert_string_equal(db_last_sqlstate(g_db), "42704"); /* undefined_object */
     pool_free();
+
+    /* What tells a writer to create its types again: a rollback (which
+     * may have taken them), a new connection (which has none). */
+    uint64_t s = db_session(g_db);
+    assert_int_not_equal(s, 0);
+    assert_int_equal(db_begin(g_db), 0);
+    create_type();
+    db_rollback(g_db);
+    assert_int_not_equal(db_session(g_db), s);
+    s = db_session(g_db);
+    create_type();
+    assert_int_equal(db_session(g_db), s);
+    assert_int_equal(db_renew(g_db), 0);
+    assert_int_not_equal(db_session(g_db), s);
+    r = db_exec(g_db, "SELECT to_regtype('pg_temp.pg_temp_things_w') IS NULL AS gone", 0, NULL);
+    assert_non_null(r);
+    assert_string_equal(db_value(r, 0, "gone"), "t");
+    PQclear(r);
 }
 
 int main(void)
