@@ -1152,7 +1152,8 @@ static int reached(const struct store_keys *k, const PGresult *idents, const PGr
     return rc;
 }
 
-/* Two round trips: the handles' owners and the tickets named, with what
+/* Two round trips (and one before them in a new session: store_types):
+ * the handles' owners and the tickets named, with what
  * needs no reach; then the rows they reach, by arrays of ids. */
 int store_prefetch(model *m, const struct store_keys *k)
 {
