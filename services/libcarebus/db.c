@@ -86,6 +86,7 @@ struct db {
     char sqlstate[6];
     bool expect_locks;    /* db_expect_locks */
     uint64_t round_trips; /* statements sent (db_round_trips) */
+    uint64_t session;     /* db_session: renewed when its state may be lost */
 };
 
 int db_commit_wait_config(long *ms)
@@ -154,6 +155,20 @@ void db_mark_down(db *d)
     }
 }
 
+/* Session numbers are unique across every db of the process, so that a
+ * db freed and another made at its address never meet an old one. */
+static _Atomic uint64_t db_sessions;
+
+static uint64_t db_session_next(void)
+{
+    return atomic_fetch_add(&db_sessions, 1) + 1;
+}
+
+uint64_t db_session(const db *d)
+{
+    return d->session;
+}
+
 uint64_t db_round_trips(const db *d)
 {
     return d->round_trips;
@@ -220,6 +235,7 @@ static int db_connect(db *d)
         return -1;
     }
     d->conn = c;
+    d->session = db_session_next();
     if (d->apply_migrations && !d->migrated) {
         if (migrate_apply(c) != 0) {
             db_mark_down(d);
@@ -256,6 +272,7 @@ int db_renew(db *d)
     }
     db_mark_down(d);
     d->conn = c;
+    d->session = db_session_next();
     log_debug("renewed the connection to PostgreSQL at %s:%s", PQhost(d->conn), PQport(d->conn));
     return 0;
 }
@@ -563,6 +580,9 @@ int db_commit(db *d)
     db_cancel_release(&cancel);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     int rc = st == PGRES_COMMAND_OK ? 0 : -1;
+    /* An aborted transaction's COMMIT is a ROLLBACK that succeeds. */
+    if (rc != 0 || strcmp(PQcmdStatus(res), "COMMIT") != 0)
+        d->session = db_session_next();
     if (rc != 0) {
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         snprintf(d->sqlstate, sizeof d->sqlstate, "%s", state ? state : "");
@@ -598,6 +618,7 @@ void db_rollback(db *d)
     if (!db_up(d))
         return;
     d->round_trips++;
+    d->session = db_session_next();
     PGresult *r = PQexec(d->conn, "ROLLBACK");
     PQclear(r);
     if (PQstatus(d->conn) != CONNECTION_OK)

@@ -67,8 +67,8 @@ bool db_reconnect_due(const db *d);
  * new one at once: libpq never shrinks the buffers of a connection, which
  * a burst's big results and statements grow (a router catching up kept an
  * 8 MiB read buffer), so a service renews it once the burst is over. The
- * session's state goes with it (prepared statements, temporary tables:
- * their users key them on the backend's pid). 0 when renewed; -1 when down
+ * session's state goes with it (prepared statements, temporary tables and
+ * types: db_session changes). 0 when renewed; -1 when down
  * or in a transaction, or when the new connection failed: nothing changed,
  * the old connection serves on. Blocks for the connect. */
 int db_renew(db *d);
@@ -79,6 +79,14 @@ void db_mark_down(db *d);
 
 /* Borrowed; NULL while down. */
 PGconn *db_conn(db *d);
+
+/* A number, unique in the process, that changes whenever what the session
+ * created may be gone: a new connection (db_ensure after a loss, a
+ * failover, db_renew), a ROLLBACK, a COMMIT that failed or rolled back. State a user keeps per
+ * session (temporary types created in a transaction) is keyed on it, never
+ * on the backend's pid, which a new connection may reuse. 0 before the
+ * first connection. */
+uint64_t db_session(const db *d);
 
 /* The statements this connection sent through db's calls (db_exec and its
  * kin, BEGIN, COMMIT, ROLLBACK), each one round trip, since db_new: for

@@ -1,10 +1,11 @@
 /* rowset.c — statements, batches, COPY lines and reads from one table
  * description (see rowset.h).
  *
- * Both wire forms go through one value writer (struct rowset_put), so that
- * a value is formatted once whichever form carries it: times as RFC 3339
- * UTC with microseconds, booleans as true/false (t/f in COPY), NULL as
- * null (\N). A timestamptz is read as microseconds since the epoch (the
+ * The three wire forms (JSON, COPY text, a composite's fields) go through
+ * one value writer (struct rowset_put), so that a value is formatted once
+ * whichever form carries it: times as RFC 3339 UTC with microseconds,
+ * booleans as true/false (t/f in COPY and composites), NULL as null (\N;
+ * an empty field in a composite). A timestamptz is read as microseconds since the epoch (the
  * select list converts it), so that no time string is parsed in C.
  */
 #include "rowset.h"
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "hex.h"
 #include "log.h"
 #include "metrics.h"
@@ -23,7 +26,11 @@
 
 struct rowset_put {
     buf *b;
-    bool copy; /* COPY text, else JSON */
+    bool copy; /* COPY text, else JSON (or, with text, a bare value) */
+    /* A composite's field (rowset_init_composite): the value's own text, nothing
+     * escaped; null says it is NULL, col which column it is. */
+    bool text, null;
+    const struct rowset_col *col;
 };
 
 /* --- values ------------------------------------------------------------------ */
@@ -89,7 +96,10 @@ static void copy_escape(buf *b, const char *s)
 
 void rowset_put_null(rowset_put *p)
 {
-    buf_puts(p->b, p->copy ? "\\N" : "null");
+    if (p->text)
+        p->null = true;
+    else
+        buf_puts(p->b, p->copy ? "\\N" : "null");
 }
 
 void rowset_put_str(rowset_put *p, const char *s)
@@ -100,6 +110,8 @@ void rowset_put_str(rowset_put *p, const char *s)
     }
     if (!s)
         rowset_put_null(p);
+    else if (p->text)
+        buf_puts(p->b, s);
     else if (p->copy)
         copy_escape(p->b, s);
     else
@@ -133,7 +145,7 @@ static void put_u64(rowset_put *p, uint64_t v)
 
 void rowset_put_bool(rowset_put *p, bool v)
 {
-    buf_puts(p->b, p->copy ? (v ? "t" : "f") : (v ? "true" : "false"));
+    buf_puts(p->b, p->copy || p->text ? (v ? "t" : "f") : (v ? "true" : "false"));
 }
 
 void rowset_put_time(rowset_put *p, int64_t us)
@@ -142,12 +154,61 @@ void rowset_put_time(rowset_put *p, int64_t us)
     t[0] = '"';
     time_format_rfc3339(us, t + 1);
     size_t n = strlen(t);
-    if (p->copy) {
+    if (p->copy || p->text) {
         buf_append(p->b, t + 1, n - 1);
     } else {
         t[n] = '"';
         buf_append(p->b, t, n + 1);
     }
+}
+
+static bool is_array(const struct rowset_col *c)
+{
+    size_t n = strlen(c->type);
+    return n > 2 && strcmp(c->type + n - 2, "[]") == 0;
+}
+
+/* A text[] literal: each element quoted, NULL for a missing or invalid one. */
+static void array_literal(buf *b, const char *const *s, size_t n)
+{
+    buf_putc(b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_putc(b, ',');
+        if (!s[i] || !text_valid(s[i])) {
+            buf_puts(b, "NULL");
+            continue;
+        }
+        buf_putc(b, '"');
+        for (const char *c = s[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                buf_putc(b, '\\');
+            buf_putc(b, *c);
+        }
+        buf_putc(b, '"');
+    }
+    buf_putc(b, '}');
+}
+
+/* A JSON array of strings as a text[] literal; anything else is NULL, and
+ * so is an element that is not a string (json_to_recordset would write a
+ * number's text: the described arrays hold only strings). */
+static void put_json_array(rowset_put *p, const char *json)
+{
+    json_t *a = json_loads(json, 0, NULL);
+    size_t n = json_is_array(a) ? json_array_size(a) : 0;
+    const char **s = n ? calloc(n, sizeof *s) : NULL;
+    if (!json_is_array(a) || (n && !s)) {
+        if (n && !s)
+            p->b->failed = 1;
+        rowset_put_null(p);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            s[i] = json_string_value(json_array_get(a, i));
+        array_literal(p->b, s, n);
+    }
+    free(s);
+    json_decref(a);
 }
 
 void rowset_put_json(rowset_put *p, const char *json)
@@ -158,6 +219,10 @@ void rowset_put_json(rowset_put *p, const char *json)
     }
     if (!json)
         rowset_put_null(p);
+    else if (p->text && p->col && is_array(p->col))
+        put_json_array(p, json);
+    else if (p->text)
+        buf_puts(p->b, json);
     else if (p->copy)
         copy_escape(p->b, json);
     else
@@ -166,6 +231,10 @@ void rowset_put_json(rowset_put *p, const char *json)
 
 void rowset_put_strv(rowset_put *p, const char *const *s, size_t n)
 {
+    if (p->text) {
+        array_literal(p->b, s, n);
+        return;
+    }
     if (!p->copy) {
         buf_putc(p->b, '[');
         for (size_t i = 0; i < n; i++) {
@@ -178,23 +247,7 @@ void rowset_put_strv(rowset_put *p, const char *const *s, size_t n)
     }
     /* An array literal, then escaped for COPY. */
     buf lit = BUF_INIT;
-    buf_putc(&lit, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            buf_putc(&lit, ',');
-        if (!s[i] || !text_valid(s[i])) {
-            buf_puts(&lit, "NULL");
-            continue;
-        }
-        buf_putc(&lit, '"');
-        for (const char *c = s[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                buf_putc(&lit, '\\');
-            buf_putc(&lit, *c);
-        }
-        buf_putc(&lit, '"');
-    }
-    buf_putc(&lit, '}');
+    array_literal(&lit, s, n);
     if (lit.failed)
         p->b->failed = 1;
     copy_escape(p->b, buf_str(&lit));
@@ -204,14 +257,14 @@ void rowset_put_strv(rowset_put *p, const char *const *s, size_t n)
 void rowset_put_bytea(rowset_put *p, const uint8_t *data, size_t len)
 {
     /* The hex format's "\x", its backslash escaped in either form. */
-    buf_puts(p->b, p->copy ? "\\\\x" : "\"\\\\x");
+    buf_puts(p->b, p->text ? "\\x" : p->copy ? "\\\\x" : "\"\\\\x");
     char chunk[2 * 128 + 1];
     for (size_t i = 0; i < len; i += 128) {
         size_t n = len - i < 128 ? len - i : 128;
         hex_encode(data + i, n, chunk);
         buf_append(p->b, chunk, 2 * n);
     }
-    if (!p->copy)
+    if (!p->copy && !p->text)
         buf_putc(p->b, '"');
 }
 
@@ -292,10 +345,12 @@ static void put_col(rowset_put *p, const struct rowset_col *c, const void *row, 
     }
     case ROWSET_JSON:
         assert((!p->copy || !strchr(c->type, '[')) && "COPY of an array from JSON text");
+        p->col = c;
         rowset_put_json(p, *FIELD(char *, row, c));
         break;
     case ROWSET_FN:
         assert(c->get && "writing a read-only column");
+        p->col = c;
         c->get(p, row, ctx);
         break;
     }
@@ -337,10 +392,14 @@ static bool is_time(const struct rowset_col *c)
     return strcmp(c->type, "timestamptz") == 0;
 }
 
-static bool is_array(const struct rowset_col *c)
+/* t's temporary composite type: pg_temp.router_tickets_w for
+ * router.tickets. */
+static void type_name(const rowset_table *t, buf *out)
 {
-    size_t n = strlen(c->type);
-    return n > 2 && strcmp(c->type + n - 2, "[]") == 0;
+    buf_puts(out, "pg_temp.");
+    for (const char *c = t->name; *c; c++)
+        buf_putc(out, *c == '.' ? '_' : *c);
+    buf_puts(out, "_w");
 }
 
 /* One verb with its arguments (args: after the verb, up to the brace). */
@@ -365,6 +424,13 @@ static void expand(const rowset_table *t, const char *verb, size_t vlen, const c
 #define VERB(s) (vlen == strlen(s) && memcmp(verb, s, vlen) == 0)
     /* Which argument is the column list: after the alias (and param). */
     int list = VERB("select") || VERB("values") || VERB("set") ? 1 : VERB("rows") ? 2 : 0;
+    if (VERB("unnest")) {
+        assert(nw == 2 && "{@unnest $1 x}");
+        buf_printf(out, "unnest(%.*s::", (int)wl[0], w[0]);
+        type_name(t, out);
+        buf_printf(out, "[]) AS %.*s", (int)wl[1], w[1]);
+        return;
+    }
     if (VERB("copy"))
         list = -1;
     assert((VERB("select") || VERB("values") || VERB("set") || VERB("rows") || VERB("cols") ||
@@ -408,6 +474,17 @@ static void expand(const rowset_table *t, const char *verb, size_t vlen, const c
     if (VERB("rows"))
         buf_putc(out, ')');
 #undef VERB
+}
+
+void rowset_type_sql(const rowset_table *t, buf *out)
+{
+    buf_puts(out, "DROP TYPE IF EXISTS ");
+    type_name(t, out);
+    buf_puts(out, "; CREATE TYPE ");
+    type_name(t, out);
+    buf_puts(out, " AS (");
+    expand(t, "defs", 4, "", 0, out);
+    buf_puts(out, ");");
 }
 
 /* The table a token names ("identities.rows": the table whose name ends
@@ -483,9 +560,49 @@ void rowset_init(rowset *w, const rowset_table *t, const void *ctx)
     w->only = col_mask(t, NULL, 0);
 }
 
+void rowset_init_composite(rowset *w, const rowset_table *t, const void *ctx)
+{
+    rowset_init(w, t, ctx);
+    w->composite = true;
+}
+
 void rowset_only(rowset *w, const char *cols)
 {
     w->only = col_mask(w->t, cols, strlen(cols));
+}
+
+/* One row as an element of an array of composites: each field quoted
+ * for the record, then the record quoted for the array (a quote or a
+ * backslash of a value becomes three backslashes and itself). */
+static void add_composite(rowset *w, const void *row)
+{
+    buf_puts(&w->b, "\"(");
+    for (size_t k = 0; k < w->t->ncols; k++) {
+        if (k)
+            buf_putc(&w->b, ',');
+        if (!(w->only >> k & 1))
+            continue;
+        buf_reset(&w->v);
+        rowset_put p = {.b = &w->v, .text = true};
+        put_col(&p, &w->t->cols[k], row, w->ctx);
+        if (w->v.failed)
+            w->b.failed = 1;
+        if (p.null)
+            continue;
+        buf_puts(&w->b, "\\\"");
+        const char *s = buf_str(&w->v);
+        while (*s) {
+            size_t plain = strcspn(s, "\"\\");
+            buf_append(&w->b, s, plain);
+            s += plain;
+            if (!*s)
+                break;
+            char esc[4] = {'\\', '\\', '\\', *s++};
+            buf_append(&w->b, esc, sizeof esc);
+        }
+        buf_puts(&w->b, "\\\"");
+    }
+    buf_puts(&w->b, ")\"");
 }
 
 void rowset_add(rowset *w, const void *row)
@@ -500,9 +617,15 @@ void rowset_add(rowset *w, const void *row)
         }
         w->closed = false;
     }
+    if (w->composite) {
+        buf_putc(&w->b, w->n ? ',' : '{');
+        add_composite(w, row);
+        w->n++;
+        return;
+    }
     buf_putc(&w->b, w->n ? ',' : '[');
     buf_putc(&w->b, '{');
-    rowset_put p = {&w->b, false};
+    rowset_put p = {.b = &w->b};
     bool first = true;
     for (size_t i = 0; i < w->t->ncols; i++) {
         if (!(w->only >> i & 1))
@@ -529,8 +652,8 @@ const char *rowset_json(rowset *w)
 {
     if (!w->closed) {
         if (!w->n)
-            buf_putc(&w->b, '[');
-        buf_putc(&w->b, ']');
+            buf_putc(&w->b, w->composite ? '{' : '[');
+        buf_putc(&w->b, w->composite ? '}' : ']');
         w->closed = true;
     }
     return w->b.failed ? NULL : buf_str(&w->b);
@@ -547,6 +670,7 @@ void rowset_clear(rowset *w)
 void rowset_release(rowset *w)
 {
     buf_release(&w->b);
+    buf_release(&w->v);
     w->n = 0;
     w->closed = false;
 }
@@ -570,7 +694,7 @@ void rowset_keys(buf *b, const char *const *keys, size_t n)
 
 void rowset_copy_line(const rowset_table *t, const void *row, const void *ctx, buf *out)
 {
-    rowset_put p = {out, true};
+    rowset_put p = {.b = out, .copy = true};
     for (size_t i = 0; i < t->ncols; i++) {
         if (i)
             buf_putc(out, '\t');

@@ -25,7 +25,11 @@
  * The cost, each row repeating its keys, is a few bytes per column; the
  * server parses the text once per statement either way. A bulk load, or a
  * large batch, uses COPY text lines from the same table (rowset_copy_line,
- * rowcopy.h): they parse several times faster than JSON.
+ * rowcopy.h): they parse several times faster than JSON. A writer whose
+ * wide tables' batches dominate its cost sends them as arrays of a
+ * temporary composite type instead (rowset_type_sql, below): the values
+ * go by the position of the type's fields, which the writer defines from
+ * the same description, so they still reach the table by name.
  *
  * Text that is not valid UTF-8 is written as NULL in both forms (counted in
  * carebus_rowset_invalid_utf8_total): PostgreSQL would refuse the whole
@@ -99,6 +103,8 @@ typedef struct rowset_table {
  *   {@values x [cols]}    x.c1, x.c2
  *   {@set x [cols]}       c1 = x.c1, c2 = x.c2
  *   {@rows $1 x [cols]}   json_to_recordset($1::json) AS x (c1 uuid, c2 text)
+ *   {@unnest $1 x}        unnest($1::pg_temp.router_tickets_w[]) AS x (for
+ *                         router.tickets: rowset_type_sql's type)
  *   {@defs [cols]}        c1 uuid, c2 text (a table's definition)
  *   {@copy}               COPY table (c1, c2) FROM STDIN
  * A statement of two tables names the second in its tokens by the last
@@ -130,23 +136,49 @@ const char *rowset_stmt_sql(rowset_stmt *s);
 
 /* --- writing a batch ------------------------------------------------------- */
 
+/* A batch of a wide table costs the server a third or less to read as an
+ * array of a composite type, "unnest($1::pg_temp.router_tickets_w[]) x",
+ * than as JSON (each value parsed once by its type's input function;
+ * json_to_recordset parses the document twice, validating it first, and
+ * looks every key up). A composite literal is positional, so the type is
+ * the writer's own, never the table's row type (whose order a migration
+ * changes under a connected writer): a temporary type whose fields are the
+ * described columns in the description's order (rowset_type_sql), created
+ * once a session, read by {@unnest $1 x} and written by name into the
+ * table ({@cols}, {@values x}). A session that lost the type fails the
+ * statement loudly ("type ... does not exist"). */
+
+/* The statements creating t's temporary type (dropping one an earlier
+ * creation left first), appended to out: for router.tickets "DROP TYPE IF
+ * EXISTS pg_temp.router_tickets_w; CREATE TYPE pg_temp.router_tickets_w AS
+ * (id uuid, ...);". Several go as one statement in a DO block. */
+void rowset_type_sql(const rowset_table *t, buf *out);
+
 typedef struct rowset {
     const rowset_table *t;
     const void *ctx; /* handed to the getters */
     uint64_t only;   /* the columns written (bit i: column i) */
-    buf b;
+    bool composite;  /* rowset_type_sql's array literal, else JSON */
+    buf b, v;        /* the batch; a field being written */
     size_t n;
     bool closed;
 } rowset;
 
 void rowset_init(rowset *w, const rowset_table *t, const void *ctx);
+/* The same, the batch an array literal of t's temporary type
+ * (rowset_type_sql): "{\"(f1,f2)\",...}", each row's fields in the
+ * description's order; the columns rowset_only leaves out are NULL fields,
+ * which the statement must not read. */
+void rowset_init_composite(rowset *w, const rowset_table *t, const void *ctx);
 /* Writes only these columns ("id,contacts,updated_at"), as a
  * {@rows $1 x id,contacts,updated_at} reads them. */
 void rowset_only(rowset *w, const char *cols);
-/* Appends row (a pointer to the described struct) as one JSON object. */
+/* Appends row (a pointer to the described struct): one JSON object, or one
+ * composite. */
 void rowset_add(rowset *w, const void *row);
 size_t rowset_count(const rowset *w);
-/* The batch, "[{...},...]" (borrowed until the next add, clear or
+/* The batch, "[{...},...]", or for rowset_init_composite an array literal
+ * (named for the first form; borrowed until the next add, clear or
  * release); NULL when an allocation failed. */
 const char *rowset_json(rowset *w);
 /* Empties the batch; the table, context and columns stay. */

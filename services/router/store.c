@@ -893,6 +893,50 @@ static int add_refs(model *m, const PGresult *r)
     "(SELECT x.merged_into FROM router.customers x"                                                \
     "  WHERE x.id = ANY($1::uuid[]) AND x.merged_into IS NOT NULL)"
 
+/* The wide tables' batches (and the handles looked up) go as arrays of
+ * composite types of the router's own (rowset_type_sql: a third or less of
+ * json_to_recordset's cost on the server), whose fields are the described
+ * columns, written into the tables by name: a migration that adds, drops
+ * or reorders a table's columns under a connected router cannot move a
+ * value. The types are temporary, created once a session: again after a
+ * new connection, and after a rollback (it may have taken their creation
+ * with it), which db_session tells. */
+static const rowset_table *const composites[] = {&customers, &identities, &tickets, &messages};
+static struct {
+    const db *db;
+    uint64_t session; /* db_session when they were created; 0: never */
+} types;
+
+static bool store_types_current(const model *m)
+{
+    return types.session && types.db == m->db && types.session == db_session(m->db);
+}
+
+/* Creates the types when the session may not hold them (in the caller's
+ * transaction, if any: its rollback changes db_session). 0, or -1
+ * (logged, once). */
+static int store_types(model *m)
+{
+    if (store_types_current(m))
+        return 0;
+    types.session = 0;
+    buf sql = BUF_INIT;
+    buf_puts(&sql, "DO $$ BEGIN ");
+    for (size_t i = 0; i < ROWSET_COUNT(composites); i++)
+        rowset_type_sql(composites[i], &sql);
+    buf_puts(&sql, " END $$");
+    if (sql.failed)
+        log_error("router: out of memory creating the types of its batches");
+    /* db_command logs its own failure. */
+    int rc = sql.failed ? -1 : db_command(m->db, buf_str(&sql), 0, NULL);
+    buf_release(&sql);
+    if (rc != 0)
+        return -1;
+    types.db = m->db;
+    types.session = db_session(m->db);
+    return 0;
+}
+
 static rowset_stmt refs_sql =
     ROWSET_STMT(messages, "SELECT {@select m external_id,channel,ticket_id,at,stream,seq}"
                           " FROM router.messages m WHERE m.external_id = ANY($1::text[])"
@@ -900,7 +944,7 @@ static rowset_stmt refs_sql =
 
 static rowset_stmt identities_sql =
     ROWSET_STMT(identities, "SELECT {@select i kind,value,customer_id,origin_customer_id}"
-                            " FROM {@rows $1 k kind,value}, LATERAL (SELECT i.kind, i.value,"
+                            " FROM {@unnest $1 k}, LATERAL (SELECT i.kind, i.value,"
                             " i.customer_id, i.origin_customer_id FROM router.identities i"
                             " WHERE i.kind = k.kind AND i.value = k.value OFFSET 0) i");
 
@@ -1067,7 +1111,7 @@ out:
 /* The handles as rows of (kind, value). */
 static const char *handle_rows(const struct store_keys *k, rowset *w)
 {
-    rowset_init(w, &identities, NULL);
+    rowset_init_composite(w, &identities, NULL);
     rowset_only(w, "kind,value");
     for (size_t i = 0; i < k->nidents; i++) {
         m_identity x = {.kind = k->kinds[i], .value = k->values[i]};
@@ -1108,10 +1152,13 @@ static int reached(const struct store_keys *k, const PGresult *idents, const PGr
     return rc;
 }
 
-/* Two round trips: the handles' owners and the tickets named, with what
+/* Two round trips (and one before them in a new session: store_types):
+ * the handles' owners and the tickets named, with what
  * needs no reach; then the rows they reach, by arrays of ids. */
 int store_prefetch(model *m, const struct store_keys *k)
 {
+    if (store_types(m) != 0)
+        return -1;
     int rc = -1;
     buf refs = BUF_INIT, tids = BUF_INIT, threads = BUF_INIT, cust = BUF_INIT, tick = BUF_INIT;
     rowset idents;
@@ -1292,10 +1339,10 @@ static int write_rows(pgpipe *p, rowset *w, const char *what, rowset_stmt *stmt)
     return write_rows_keyed(p, w, what, stmt, NULL);
 }
 
-static rowset_stmt w_customers = ROWSET_STMT(
-    customers, "INSERT INTO router.customers AS c ({@cols}) SELECT {@values x} FROM {@rows $1 x}"
-               " ON CONFLICT (id) DO UPDATE SET"
-               " {@set excluded name,segment,status,merged_into,merged_at,updated_at}");
+static rowset_stmt w_customers =
+    ROWSET_STMT(customers, "INSERT INTO router.customers AS c ({@cols}) SELECT {@values x}"
+                           " FROM {@unnest $1 x} ON CONFLICT (id) DO UPDATE SET"
+                           " {@set excluded name,segment,status,merged_into,merged_at,updated_at}");
 
 static rowset_stmt w_attributes =
     ROWSET_STMT(attributes, "UPDATE router.customers c SET attributes = c.attributes || x.patch"
@@ -1303,7 +1350,7 @@ static rowset_stmt w_attributes =
 
 static rowset_stmt w_identities = ROWSET_STMT(
     identities, "INSERT INTO router.identities ({@cols}) SELECT {@values x}"
-                " FROM {@rows $1 x}"
+                " FROM {@unnest $1 x}"
                 " ON CONFLICT (kind, value) DO UPDATE SET customer_id = excluded.customer_id");
 
 /* A merged customer's rows that are not in the model move to its survivor
@@ -1342,12 +1389,12 @@ static rowset_stmt w_customer_moves = ROWSET_STMT(
  * (see NAMED_SQL; "= ANY($2)" bare would be planned for the array's size
  * against the statistics: a scan of the table after a rebuild): their ids,
  * also bound as an array ($2), which costs a fraction of reading them out
- * of the rows' JSON a second time (a 5,000-ticket update: 275 -> 189 ms). */
+ * of the rows a second time (a 5,000-ticket update: 275 -> 189 ms). */
 #define BY_KEY " AND t.id = ANY(ARRAY(SELECT unnest($2::uuid[])))"
 
 static rowset_stmt w_tickets_new =
     ROWSET_STMT(tickets, "INSERT INTO router.tickets ({@cols}, priority) SELECT {@values x},"
-                         " router.priority_name(x.priority_rank) FROM {@rows $1 x}");
+                         " router.priority_name(x.priority_rank) FROM {@unnest $1 x}");
 
 /* The mutable columns: the row as the model holds it. Columns whose value
  * does not change leave the update HOT when no indexed one changes. */
@@ -1360,13 +1407,13 @@ static rowset_stmt w_tickets_new =
 static rowset_stmt w_tickets_changed =
     ROWSET_STMT(tickets, "UPDATE router.tickets t SET {@set x " TICKET_MUTABLE "},"
                          " priority = router.priority_name(x.priority_rank)"
-                         " FROM {@rows $1 x} WHERE t.id = x.id" BY_KEY);
+                         " FROM {@unnest $1 x} WHERE t.id = x.id" BY_KEY);
 
 /* A contact joined: its count and time of activity, nothing else. */
 #define TICKET_JOINED "id,contacts,updated_at"
 static rowset_stmt w_tickets_joined =
     ROWSET_STMT(tickets, "UPDATE router.tickets t SET {@set x contacts,updated_at}"
-                         " FROM {@rows $1 x " TICKET_JOINED "} WHERE t.id = x.id" BY_KEY);
+                         " FROM {@unnest $1 x} WHERE t.id = x.id" BY_KEY);
 
 /* A merged ticket's messages and notes move to the ticket it joined
  * (remembering the ticket they were filed on), and tickets merged into it
@@ -1391,7 +1438,7 @@ static rowset_stmt w_ticket_merges =
 
 static rowset_stmt w_messages =
     ROWSET_STMT(messages, "INSERT INTO router.messages ({@cols}) SELECT {@values x}"
-                          " FROM {@rows $1 x} ON CONFLICT DO NOTHING");
+                          " FROM {@unnest $1 x} ON CONFLICT DO NOTHING");
 
 static rowset_stmt w_statuses =
     ROWSET_STMT(statuses, "INSERT INTO router.delivery_pending ({@cols})"
@@ -1473,9 +1520,13 @@ out:
 int store_write(model *m, pgpipe *p)
 {
     rowset w;
+    if (!store_types_current(m)) {
+        log_error("router: writing without the types of its batches (no store_prefetch?)");
+        return -1;
+    }
 
     /* Customers, created or changed. */
-    rowset_init(&w, &customers, m);
+    rowset_init_composite(&w, &customers, m);
     for (size_t i = 0; i < m->ncust; i++)
         if (m->cust[i].dirty || m->cust[i].is_new)
             rowset_add(&w, &m->cust[i]);
@@ -1489,7 +1540,7 @@ int store_write(model *m, pgpipe *p)
     if (write_rows(p, &w, "attributes", &w_attributes) != 0)
         return -1;
 
-    rowset_init(&w, &identities, m);
+    rowset_init_composite(&w, &identities, m);
     for (size_t i = 0; i < m->nidnew; i++)
         rowset_add(&w, &m->idnew[i]);
     if (write_rows(p, &w, "identities", &w_identities) != 0)
@@ -1510,7 +1561,7 @@ int store_write(model *m, pgpipe *p)
         return -1;
     for (int pass = 0; pass < 3; pass++) {
         size_t nids = 0;
-        rowset_init(&w, &tickets, m);
+        rowset_init_composite(&w, &tickets, m);
         if (pass == 2)
             rowset_only(&w, TICKET_JOINED);
         for (size_t i = 0; i < m->ntick; i++) {
@@ -1552,7 +1603,7 @@ int store_write(model *m, pgpipe *p)
     if (write_rows(p, &w, "ticket merges", &w_ticket_merges) != 0)
         return -1;
 
-    rowset_init(&w, &messages, m);
+    rowset_init_composite(&w, &messages, m);
     for (size_t i = 0; i < m->nmsg; i++)
         rowset_add(&w, &m->msg[i]);
     if (write_rows(p, &w, "messages", &w_messages) != 0)

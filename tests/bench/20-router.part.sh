@@ -29,7 +29,9 @@
 # temporary folder is removed at the end (ROUTER_BENCH_KEEP=1 keeps the
 # router's log in /tmp/router-bench.log; ROUTER_BENCH_LOG_LEVEL=debug logs
 # every batch's size and time; ROUTER_BENCH_SQL=file.sql runs that SQL
-# first, to try a database-side change).
+# first, to try a database-side change; ROUTER_BENCH_STATEMENTS=file writes
+# pg_stat_statements' top statements after the catch-up there, with
+# CAREBUS_BENCH_PG_CONF loading it and ROUTER_BENCH_SQL creating it).
 set -u
 part=router die_status=2
 . "$(dirname "$0")/preamble.sh"
@@ -117,6 +119,12 @@ cpu_pg=$(bench_cpu_ms $backends)
 load=$(bench_load)
 catchup=$(sql "SELECT round($contacts / nullif(extract(epoch FROM max(recorded_at) - min(recorded_at)), 0))
                || ' ' || count(*) FROM eventlog.events WHERE stream = 'router'")
+if [ -n "${ROUTER_BENCH_STATEMENTS:-}" ]; then
+    psql "$CAREBUS_PG" -X -q -c "SELECT calls, round(total_exec_time) AS ms,
+        round((total_exec_time * 1000 / $contacts)::numeric, 1) AS us_per_contact, rows,
+        left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 40" >"$ROUTER_BENCH_STATEMENTS"
+fi
 routed_rate=${catchup%% *}
 emitted=${catchup##* }
 

@@ -13,7 +13,9 @@
 #   bench_remove_work    stops the PostgreSQL in $work/pg and removes $work
 #   bench_pg_start       a private PostgreSQL on a free port in $work/pg:
 #                        sets pgport and pg (its conninfo); dies when it
-#                        does not start (its logs on stderr)
+#                        does not start (its logs on stderr);
+#                        CAREBUS_BENCH_PG_CONF, lines added to its settings
+#                        (e.g. shared_preload_libraries = 'pg_stat_statements')
 #   bench_wait_ready URL PID LOG NAME
 #                        waits (30 s at most) for URL/readyz; dies with
 #                        LOG's end when PID exits first or time runs out
@@ -92,6 +94,7 @@ bench_pg_start() {
     pgport=$(free_port)
     pg="host=127.0.0.1 port=$pgport dbname=carebus user=carebus"
     if ! bash "$pgscript" init "$work/pg" "$pgport" >"$work/pg-init.log" 2>&1 ||
+        ! { [ -z "${CAREBUS_BENCH_PG_CONF:-}" ] || printf '%s\n' "$CAREBUS_BENCH_PG_CONF" >>"$work/pg/carebus.conf"; } ||
         ! bash "$pgscript" start "$work/pg" "$pgport" >"$work/pg-start.log" 2>&1; then
         cat "$work/pg-init.log" "$work/pg-start.log" >&2 2>/dev/null
         die "could not start PostgreSQL"

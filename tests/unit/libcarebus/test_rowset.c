@@ -2,7 +2,8 @@
  *
  * Statements, JSON batches and COPY lines are checked as text; the round
  * trips (a batch written through {@rows}, read back through {@select} and
- * by name; a COPY TO STDOUT line read back) run against the throw-away
+ * by name; a COPY TO STDOUT line read back; a composite batch written
+ * through {@unnest}, before and after the table changes) run against the throw-away
  * PostgreSQL cluster of CAREBUS_TEST_PG, and are skipped without one.
  * Failure paths: a result column the table does not describe, a setter
  * that refuses its value, a COPY line with too few or too many fields,
@@ -528,15 +529,178 @@ static void test_copy_round_trip(void **state)
     pool_free();
 }
 
+/* Creates things' temporary type, as a writer does once a session. */
+static void create_type(void)
+{
+    buf sql = BUF_INIT;
+    buf_puts(&sql, "DO $$ BEGIN ");
+    rowset_type_sql(&things, &sql);
+    buf_puts(&sql, " END $$");
+    assert_int_equal(db_command(g_db, buf_str(&sql), 0, NULL), 0);
+    buf_release(&sql);
+}
+
+static PGresult *select_things(void)
+{
+    PGresult *r = db_exec(g_db,
+                          "SELECT id::text, name, count, big, seq, ok,"
+                          " at = '2026-11-23T02:00:00.123456Z' AS at_ok, doc::text, tags::text,"
+                          " kind, at IS NULL AS no_at FROM things ORDER BY id",
+                          0, NULL);
+    assert_non_null(r);
+    return r;
+}
+
+/* The first row's values: sample()'s, seq 42. */
+static void check_sample(const PGresult *r, int row)
+{
+    assert_string_equal(db_value(r, row, "id"), sample().id);
+    assert_string_equal(db_value(r, row, "name"), sample().name);
+    assert_string_equal(db_value(r, row, "count"), "3");
+    assert_string_equal(db_value(r, row, "big"), "-9000000000");
+    assert_string_equal(db_value(r, row, "seq"), "42");
+    assert_string_equal(db_value(r, row, "ok"), "t");
+    assert_string_equal(db_value(r, row, "at_ok"), "t");
+    assert_string_equal(db_value(r, row, "doc"), "{\"a\": [1, 2]}");
+    assert_string_equal(db_value(r, row, "tags"), "{support,\"vip, \\\"gold\\\"\",\"a\\\\b\"}");
+    assert_string_equal(db_value(r, row, "kind"), "blue");
+}
+
+/* A batch as an array of the writer's temporary type: the same values as
+ * through JSON (quotes, backslashes, tabs, arrays, JSON, NULLs). Then the
+ * table changes under the open session (a migration: a column dropped and
+ * added again, so the order moves; a column of its own added) and the next
+ * batch still puts every value in its column; rowset_only's columns alone
+ * are written; db_session changes where the type may be lost. Last: it
+ * changes things and renews the connection. */
+static void test_composite_round_trip(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    buf sql = BUF_INIT;
+    rowset_type_sql(&things, &sql);
+    assert_string_equal(buf_str(&sql),
+                        "DROP TYPE IF EXISTS pg_temp.pg_temp_things_w;"
+                        " CREATE TYPE pg_temp.pg_temp_things_w AS (id uuid, name text,"
+                        " count integer, big bigint, seq bigint, ok boolean, at timestamptz,"
+                        " doc jsonb, tags text[], kind text);");
+    buf_release(&sql);
+    static rowset_stmt del = ROWSET_STMT(things, "DELETE FROM things");
+    static rowset_stmt ins = ROWSET_STMT(things, "INSERT INTO things ({@cols})"
+                                                 " SELECT {@values x} FROM {@unnest $1 x}");
+    static rowset_stmt upd = ROWSET_STMT(things, "UPDATE things t SET {@set x name,kind}"
+                                                 " FROM {@unnest $1 x} WHERE t.id = x.id");
+    assert_string_equal(rowset_stmt_sql(&upd),
+                        "UPDATE things t SET name = x.name, kind = x.kind"
+                        " FROM unnest($1::pg_temp.pg_temp_things_w[]) AS x WHERE t.id = x.id");
+    assert_int_equal(db_command(g_db, rowset_stmt_sql(&del), 0, NULL), 0);
+    create_type();
+    create_type(); /* again in the same session: replaced */
+
+    struct thing a = sample(), b = {.id = "1d5b6a7f-8e9d-4ca3-8ebf-3a4b5c6d7e8f",
+                                    .name = "",
+                                    .count = -1,
+                                    .at = NONE};
+    a.seq = 42;
+    rowset w;
+    rowset_init_composite(&w, &things, NULL);
+    const char *params[1];
+    params[0] = rowset_json(&w);
+    assert_string_equal(params[0], "{}");
+    rowset_add(&w, &a);
+    rowset_add(&w, &b);
+    params[0] = rowset_json(&w);
+    assert_int_equal(db_command(g_db, rowset_stmt_sql(&ins), 1, params), 0);
+    rowset_clear(&w);
+
+    PGresult *r = select_things();
+    assert_int_equal(PQntuples(r), 2);
+    check_sample(r, 0);
+    assert_string_equal(db_value(r, 1, "name"), "");
+    assert_null(db_value(r, 1, "count"));
+    assert_string_equal(db_value(r, 1, "ok"), "f");
+    assert_string_equal(db_value(r, 1, "no_at"), "t");
+    assert_null(db_value(r, 1, "doc"));
+    assert_string_equal(db_value(r, 1, "tags"), "{}");
+    assert_null(db_value(r, 1, "kind"));
+    PQclear(r);
+
+    /* A migration under the open session: name and count move to the end,
+     * a column the writer does not know comes between. */
+    assert_int_equal(db_command(g_db,
+                                "ALTER TABLE things DROP COLUMN name, DROP COLUMN count,"
+                                " ADD COLUMN extra text DEFAULT 'x', ADD COLUMN count integer,"
+                                " ADD COLUMN name text",
+                                0, NULL),
+                     0);
+    assert_int_equal(db_command(g_db, rowset_stmt_sql(&del), 0, NULL), 0);
+    rowset_add(&w, &a);
+    params[0] = rowset_json(&w);
+    assert_int_equal(db_command(g_db, rowset_stmt_sql(&ins), 1, params), 0);
+    rowset_clear(&w);
+    r = select_things();
+    assert_int_equal(PQntuples(r), 1);
+    check_sample(r, 0);
+    PQclear(r);
+
+    /* Only some columns: the others go as NULL fields, unread. */
+    struct thing c = sample();
+    c.name = "renamed";
+    c.kind = 1;
+    c.count = 99;
+    rowset_only(&w, "id,name,kind");
+    rowset_add(&w, &c);
+    params[0] = rowset_json(&w);
+    assert_int_equal(db_command(g_db, rowset_stmt_sql(&upd), 1, params), 0);
+    rowset_release(&w);
+    r = db_exec(g_db, "SELECT name, kind, count, extra FROM things", 0, NULL);
+    assert_non_null(r);
+    assert_string_equal(db_value(r, 0, "name"), "renamed");
+    assert_string_equal(db_value(r, 0, "kind"), "red");
+    assert_string_equal(db_value(r, 0, "count"), "3");
+    assert_string_equal(db_value(r, 0, "extra"), "x");
+    PQclear(r);
+    /* A session without the type fails loudly. */
+    assert_int_equal(db_command(g_db, "DROP TYPE pg_temp.pg_temp_things_w", 0, NULL), 0);
+    assert_int_equal(db_command(g_db, rowset_stmt_sql(&ins), 1, params), -1);
+    assert_string_equal(db_last_sqlstate(g_db), "42704"); /* undefined_object */
+    pool_free();
+
+    /* What tells a writer to create its types again: a rollback (which
+     * may have taken them), a new connection (which has none). */
+    uint64_t s = db_session(g_db);
+    assert_int_not_equal(s, 0);
+    assert_int_equal(db_begin(g_db), 0);
+    create_type();
+    db_rollback(g_db);
+    assert_int_not_equal(db_session(g_db), s);
+    s = db_session(g_db);
+    create_type();
+    assert_int_equal(db_session(g_db), s);
+    assert_int_equal(db_renew(g_db), 0);
+    assert_int_not_equal(db_session(g_db), s);
+    r = db_exec(g_db, "SELECT to_regtype('pg_temp.pg_temp_things_w') IS NULL AS gone", 0, NULL);
+    assert_non_null(r);
+    assert_string_equal(db_value(r, 0, "gone"), "t");
+    PQclear(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sql_verbs),       cmocka_unit_test(test_sql_second_table),
-        cmocka_unit_test(test_json_batch),      cmocka_unit_test(test_invalid_utf8_is_null),
-        cmocka_unit_test(test_copy_line),       cmocka_unit_test(test_bytea_and_getters),
-        cmocka_unit_test(test_integers),        cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_copy_read),       cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_reader_failures), cmocka_unit_test(test_copy_round_trip),
+        cmocka_unit_test(test_sql_verbs),
+        cmocka_unit_test(test_sql_second_table),
+        cmocka_unit_test(test_json_batch),
+        cmocka_unit_test(test_invalid_utf8_is_null),
+        cmocka_unit_test(test_copy_line),
+        cmocka_unit_test(test_bytea_and_getters),
+        cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_copy_read),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_reader_failures),
+        cmocka_unit_test(test_copy_round_trip),
+        cmocka_unit_test(test_composite_round_trip),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

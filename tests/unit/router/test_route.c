@@ -1921,6 +1921,42 @@ static void test_delivery_statuses(void **state)
         assert_string_not_equal(delivery_of(r[i]), "queued");
 }
 
+/* A migration under the connected router (another service's rolling
+ * deploy): a column added to router.tickets, one of router.messages
+ * dropped and added again (the order moves, the count stays). The next
+ * batch on the same connection puts every value in its column. */
+static void test_tables_migrated_under_router(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    char e1[ID_LEN], e2[ID_LEN], e3[ID_LEN];
+    say(ZALO, "mig-1", "first", T0, e1);
+    catch_up();
+    const char *tick = ticket_of(e1);
+    assert_string_not_equal(tick, "");
+    char t1[ID_LEN + 1];
+    snprintf(t1, sizeof t1, "%s", tick);
+    exec("ALTER TABLE router.tickets ADD COLUMN migrated_in text DEFAULT 'x'");
+    exec("ALTER TABLE router.messages DROP COLUMN agent_id, ADD COLUMN agent_id text");
+    say(ZALO, "mig-1", "second", T0 + MINUTE, e2);
+    say(ZALO, "mig-3", "third", T0 + 2 * MINUTE, e3);
+    catch_up();
+    assert_string_equal(ticket_of(e2), t1);
+    const char *row = "SELECT concat_ws(' ', channel, direction, text, stream, seq,"
+                      " agent_id IS NULL, ticket_id = home_ticket_id OR home_ticket_id IS NULL,"
+                      " customer_id IS NOT NULL) FROM router.messages WHERE event_id = $1";
+    assert_string_equal(q(row, e2, NULL), "zalo in second ingest 2 t t t");
+    assert_string_equal(q(row, e3, NULL), "zalo in third ingest 3 t t t");
+    assert_string_equal(tcol(t1, "concat_ws(' ', status, channel, contacts, migrated_in)"),
+                        "open zalo 2 x");
+    assert_string_equal(tcol(ticket_of(e3), "concat_ws(' ', status, channel, contacts)"),
+                        "open zalo 1");
+    assert_string_equal(q("SELECT string_agg(kind || '=' || value, ',' ORDER BY value)"
+                          " FROM router.identities",
+                          NULL),
+                        "zalo=mig-1,zalo=mig-3");
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -1949,6 +1985,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_acknowledgements, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivery_statuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivery_statuses_in_one_second, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tables_migrated_under_router, setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
