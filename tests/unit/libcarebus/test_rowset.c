@@ -652,7 +652,6 @@ static void test_composite_round_trip(void **state)
     rowset_add(&w, &c);
     params[0] = rowset_json(&w);
     assert_int_equal(db_command(g_db, rowset_stmt_sql(&upd), 1, params), 0);
-    rowset_release(&w);
     r = db_exec(g_db, "SELECT name, kind, count, extra FROM things", 0, NULL);
     assert_non_null(r);
     assert_string_equal(db_value(r, 0, "name"), "renamed");
@@ -664,6 +663,7 @@ static void test_composite_round_trip(void **state)
     assert_int_equal(db_command(g_db, "DROP TYPE pg_temp.pg_temp_things_w", 0, NULL), 0);
     assert_int_equal(db_command(g_db, rowset_stmt_sql(&ins), 1, params), -1);
     assert_string_equal(db_last_sqlstate(g_db), "42704"); /* undefined_object */
+    rowset_release(&w); /* params[0] was its text */
     pool_free();
 
     /* What tells a writer to create its types again: a rollback (which
