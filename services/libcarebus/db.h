@@ -82,10 +82,13 @@ PGconn *db_conn(db *d);
 
 /* A number, unique in the process, that changes whenever what the session
  * created may be gone: a new connection (db_ensure after a loss, a
- * failover, db_renew), a ROLLBACK, a COMMIT that failed or rolled back. State a user keeps per
- * session (temporary types created in a transaction) is keyed on it, never
- * on the backend's pid, which a new connection may reuse. 0 before the
- * first connection. */
+ * failover, db_renew), db_rollback, a db_commit that failed or rolled
+ * back. State a user keeps per session (temporary types created in a
+ * transaction) is keyed on it, never on the backend's pid, which a new
+ * connection may reuse. It does not see a ROLLBACK sent as a statement or
+ * a ROLLBACK TO SAVEPOINT: such state is made outside savepoints, in
+ * transactions ended by db_commit or db_rollback. 0 before the first
+ * connection. */
 uint64_t db_session(const db *d);
 
 /* The statements this connection sent through db's calls (db_exec and its
