@@ -168,6 +168,18 @@ static bool is_array(const struct rowset_col *c)
     return n > 2 && strcmp(c->type + n - 2, "[]") == 0;
 }
 
+/* One element of an array literal, quoted. */
+static void array_element(buf *b, const char *s)
+{
+    buf_putc(b, '"');
+    for (const char *c = s; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            buf_putc(b, '\\');
+        buf_putc(b, *c);
+    }
+    buf_putc(b, '"');
+}
+
 /* A text[] literal: each element quoted, NULL for a missing or invalid one. */
 static void array_literal(buf *b, const char *const *s, size_t n)
 {
@@ -175,17 +187,10 @@ static void array_literal(buf *b, const char *const *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (i)
             buf_putc(b, ',');
-        if (!s[i] || !text_valid(s[i])) {
+        if (!s[i] || !text_valid(s[i]))
             buf_puts(b, "NULL");
-            continue;
-        }
-        buf_putc(b, '"');
-        for (const char *c = s[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                buf_putc(b, '\\');
-            buf_putc(b, *c);
-        }
-        buf_putc(b, '"');
+        else
+            array_element(b, s[i]);
     }
     buf_putc(b, '}');
 }
@@ -681,13 +686,7 @@ void rowset_keys(buf *b, const char *const *keys, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (i)
             buf_putc(b, ',');
-        buf_putc(b, '"');
-        for (const char *c = keys[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                buf_putc(b, '\\');
-            buf_putc(b, *c);
-        }
-        buf_putc(b, '"');
+        array_element(b, keys[i]);
     }
     buf_putc(b, '}');
 }
