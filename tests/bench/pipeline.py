@@ -36,7 +36,9 @@ PostgreSQL and the five services, from CAREBUS_BIN_DIR).
      each consumer's applied events/s and CPU share (of one core), and
      PostgreSQL's and the generator's; and the CPU each spent per contact
      (with its follow-ups) from the load's start until every consumer is
-     caught up, where the time goes even when a consumer fell behind;
+     caught up, where the time goes even when a consumer fell behind,
+     PostgreSQL's split by who spent it (each service's connections, the
+     bench's own, the server's processes);
   4. memory: after the runs, the catch-up and CAREBUS_BENCH_IDLE_S (60) s
      idle, each service's resident memory beside its idle size and the
      state it must keep (open SLA timers, the KPI cells of today);
@@ -100,6 +102,11 @@ def log(msg):
     print(msg, flush=True)
 
 
+def cpu_delta(a, b):
+    """b - a for each key of either (a process that appeared counts whole)."""
+    return {n: b.get(n, 0.0) - a.get(n, 0.0) for n in a.keys() | b.keys()}
+
+
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p * len(xs)))] if xs else float("nan")
@@ -128,6 +135,15 @@ def proc_rss_kib(pid, field="VmRSS"):
     except OSError:
         pass
     return 0
+
+
+def proc_children_cpu_s(pid):
+    """cutime + cstime of pid: the children it has waited for, in seconds."""
+    try:
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[13]) + int(f[14])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError):
+        return 0.0
 
 
 def pg_pids(cluster):
@@ -354,11 +370,35 @@ class Bench:
 
     def cpu_now(self):
         """CPU seconds used so far by each service, PostgreSQL (its
-        processes now) and the generator."""
+        processes now, and those gone: pg_cpu) and the generator; also
+        PostgreSQL's by who spent it, as "pg/<who>"."""
         cpu = {n: proc_cpu_s(p) for n, p in self.pids().items()}
-        cpu["postgres"] = sum(proc_cpu_s(p) for p in pg_pids(self.cluster))
+        pg = self.pg_cpu()
+        cpu["postgres"] = sum(pg.values())
+        cpu.update((f"pg/{who}", s) for who, s in pg.items())
         cpu["generator"] = self_cpu_s()
         return cpu
+
+    def pg_cpu(self):
+        """PostgreSQL's CPU seconds so far by who spent them: a backend by
+        its connection's application_name (each service names its own),
+        the bench's unnamed connections as "bench", the server's own
+        processes by their kind, and the processes gone since (autovacuum
+        workers, short connections) as "exited", from the postmaster's
+        children's times. A process that exits between two calls moves
+        from its name to "exited": the total stays right."""
+        try:
+            master = int(open(self.cluster.datadir / "postmaster.pid").readline())
+        except (OSError, ValueError):
+            return {}
+        who = {pid: app or ("bench" if kind == "client backend" else kind)
+               for pid, app, kind in self.st.db.query(
+                   "SELECT pid, application_name, backend_type FROM pg_stat_activity")}
+        out = {"exited": proc_children_cpu_s(master)}
+        for pid in pg_pids(self.cluster):
+            label = "postmaster" if pid == master else who.get(pid, "exited")
+            out[label] = out.get(label, 0.0) + proc_cpu_s(pid)
+        return out
 
     def behind(self):
         rows = self.st.db.query(
@@ -410,7 +450,7 @@ class Bench:
         w1 = time.monotonic()
         wall = w1 - w0
         cpu1 = self.cpu_now()
-        cpu = {n: cpu1[n] - c for n, c in cpu0.items()}
+        cpu = cpu_delta(cpu0, cpu1)
         off1 = self.offsets()
         pids = self.pids()
         rss = {n: proc_rss_kib(p) for n, p in pids.items()}
@@ -454,8 +494,8 @@ class Bench:
         # work is then done after the window.
         cpu_end = self.cpu_now()
         contacts = max(int(ol.get("contacts", 0)), 1)
-        res["cpu_ms_per_contact"] = {n: 1000 * (cpu_end[n] - c) / contacts
-                                     for n, c in cpu_start.items()}
+        res["cpu_ms_per_contact"] = {n: 1000 * c / contacts
+                                     for n, c in cpu_delta(cpu_start, cpu_end).items()}
         return res
 
     def offsets(self):
@@ -630,6 +670,9 @@ def report(best, results, idle, after, timers, cells, ingest):
     per = best["cpu_ms_per_contact"]
     log("CPU ms a contact, load start to caught up: "
         + ", ".join(f"{n} {per[n]:.2f}" for n in ("postgres", "ingest") + CONSUMERS))
+    pg = sorted(((n[3:], c) for n, c in per.items() if n.startswith("pg/") and c >= 0.005),
+                key=lambda x: -x[1])
+    log("  of which PostgreSQL's, by who spent it: " + ", ".join(f"{n} {c:.2f}" for n, c in pg))
     log(f"state kept: {timers if timers is not None else '?'} open SLA tickets,"
         f" {cells if cells is not None else '?'} KPI cells of today")
     for n in ("ingest",) + CONSUMERS:
