@@ -56,6 +56,12 @@ debug level (analytics then logs each batch's size and its load, compute
 and write times); CAREBUS_BENCH_PIPE_LOGS=DIR keeps every service's log
 there (DIR/<service>.log), written before the work directory goes.
 
+CAREBUS_BENCH_PG_CONF adds lines to the cluster's settings (as in
+preamble.sh); with it loading pg_stat_statements
+(shared_preload_libraries = 'pg_stat_statements'),
+CAREBUS_BENCH_PIPE_STATEMENTS=FILE writes the runs' top statements by
+time there.
+
 CAREBUS_BENCH_KEEP=1 leaves the database running after the services stop
 (to EXPLAIN the consumers' statements on what the run wrote): its conninfo
 and the command that stops it (and removes the work directory) are printed.
@@ -83,6 +89,8 @@ START_RATE = float(os.environ.get("CAREBUS_BENCH_PIPE_RATE", "1000"))
 MAX_STEPS = int(os.environ.get("CAREBUS_BENCH_PIPE_STEPS", "6"))
 IDLE_S = float(os.environ.get("CAREBUS_BENCH_IDLE_S", "60"))
 KEEP = bool(os.environ.get("CAREBUS_BENCH_KEEP"))
+PG_CONF = os.environ.get("CAREBUS_BENCH_PG_CONF", "")
+STATEMENTS = os.environ.get("CAREBUS_BENCH_PIPE_STATEMENTS")
 INGEST_S = int(os.environ.get("CAREBUS_BENCH_SECONDS", "10"))
 WARMUP_S = 3.0
 # Agents per team (capacity 1,000 each, the most an agent may hold): the
@@ -336,6 +344,9 @@ class Bench:
     def start(self):
         sla_config(self.work / "config")
         self.cluster.init()
+        if PG_CONF:
+            with open(self.cluster.datadir / "carebus.conf", "a") as f:
+                f.write(PG_CONF + "\n")
         self.cluster.start()
         self.st = h.Stack(self.cluster, self.work / "logs", log_level="warn")
         piped = [n for n in h.ALL_SERVICES if n != "courier" and n not in h.OFF_BUS]
@@ -575,6 +586,16 @@ class Bench:
                 rate = (lo + hi) / 2
         return results
 
+    def statements(self, dst):
+        """pg_stat_statements' top statements of the runs, into dst."""
+        rows = self.st.db.query(
+            "SELECT calls, round(total_exec_time)::bigint, rows,"
+            " left(regexp_replace(query, '\\s+', ' ', 'g'), 200)"
+            " FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 60")
+        dst.write_text("calls\tms\trows\tquery\n"
+                       + "".join("\t".join(map(str, r)) + "\n" for r in rows))
+        log(f"statements: the top {len(rows)} by time in {dst}")
+
     # -- memory, ingest alone -------------------------------------------------------------------
     def memory(self):
         self.catch_up(300)
@@ -692,7 +713,12 @@ def main():
     try:
         b.start()
         log(f"setup: {sum(AGENTS.get(t, AGENTS[None]) for t in TEAMS)} agents online; idle RSS {', '.join(f'{n} {k / 1024:.0f} MiB' for n, k in b.idle_rss.items())}")
+        if STATEMENTS:
+            b.st.db.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
+                          " SELECT pg_stat_statements_reset()")
         results = b.search()
+        if STATEMENTS:
+            b.statements(Path(STATEMENTS))
         passed = [r for r in results if r["passed"]]
         best = max(passed, key=lambda r: r["rate"]) if passed else None
         after, timers, cells = b.memory()
