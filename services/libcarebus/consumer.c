@@ -84,6 +84,7 @@ struct consumer {
     event **evs;  /* the batch being applied: batch slots */
     event **sel;  /* catching up together: the events of the round applied */
     int64_t *rec; /* ... and the recorded times of those read */
+    int *parts;   /* ... and their partitions, when partitioned (consumer_parts) */
     size_t batch;
     int linger_ms;
     bool together; /* catch up every stream at once (horizon.h) */
@@ -123,7 +124,8 @@ consumer *consumer_new(const char *name, db *d, bus *b, const char *output,
     c->batch = CONSUMER_BATCH_DEFAULT;
     if (!(c->evs = calloc(c->batch, sizeof *c->evs)) ||
         !(c->sel = calloc(c->batch, sizeof *c->sel)) ||
-        !(c->rec = calloc(c->batch, sizeof *c->rec))) {
+        !(c->rec = calloc(c->batch, sizeof *c->rec)) ||
+        !(c->parts = calloc(c->batch, sizeof *c->parts))) {
         consumer_destroy(&c);
         return NULL;
     }
@@ -137,6 +139,7 @@ void consumer_destroy(consumer **pc)
     free((*pc)->evs);
     free((*pc)->sel);
     free((*pc)->rec);
+    free((*pc)->parts);
     free((*pc)->name);
     free(*pc);
     *pc = NULL;
@@ -211,19 +214,23 @@ void consumer_set_batch(consumer *c, size_t max, int linger_ms)
     assert(linger_ms >= 0 && linger_ms <= CONSUMER_LINGER_MAX_MS);
     event **evs = calloc(max, sizeof *evs), **sel = calloc(max, sizeof *sel);
     int64_t *rec = calloc(max, sizeof *rec);
-    if (!evs || !sel || !rec) {
+    int *parts = calloc(max, sizeof *parts);
+    if (!evs || !sel || !rec || !parts) {
         log_error("%s: no memory for batches of %zu events: keeping %zu", c->name, max, c->batch);
         free(evs);
         free(sel);
         free(rec);
+        free(parts);
         return;
     }
     free(c->evs);
     free(c->sel);
     free(c->rec);
+    free(c->parts);
     c->evs = evs;
     c->sel = sel;
     c->rec = rec;
+    c->parts = parts;
     c->batch = max;
     c->linger_ms = linger_ms;
 }
@@ -357,15 +364,23 @@ static void consumer_txn_clear(consumer_txn *tx)
     tx->nemitted = tx->cap = 0;
 }
 
-/* The handler of ev, or NULL: acknowledged unread (also when it belongs
- * to another partition). */
+/* Whether partition p (part_of's answer) is c's own, or every
+ * partition's. */
+static bool consumer_part_is_mine(const consumer *c, int p)
+{
+    return p == CONSUMER_PART_ALL || p == c->part;
+}
+
+/* Whether ev is c's partition's (or every partition's), handled or not. */
+static bool consumer_mine(const consumer *c, const event *ev)
+{
+    return !c->part_of || consumer_part_is_mine(c, c->part_of(ev, c->nparts, c->arg));
+}
+
+/* The handler of ev, or NULL: acknowledged unread. Whether ev is c's
+ * partition's is the caller's to know (consumer_run_event). */
 static consumer_apply_fn consumer_handler(const consumer *c, const event *ev)
 {
-    if (c->part_of) {
-        int p = c->part_of(ev, c->nparts, c->arg);
-        if (p != CONSUMER_PART_ALL && p != c->part)
-            return NULL;
-    }
     size_t k = (size_t)ev->body_case;
     if (k >= c->nhandlers || !c->handlers[k].fn)
         return NULL;
@@ -401,7 +416,9 @@ static batch_result consumer_run_event(consumer *c, consumer_txn *tx, uint64_t *
     assert(upto ? ev->seq > next[k] && ev->seq <= upto[k] : ev->seq == next[k] + 1);
     tx->cause = ev;
     tx->cause_first = tx->nemitted;
-    consumer_apply_fn fn = consumer_handler(c, ev);
+    /* Given upto, the round chose ev as c's (consumer_round): its
+     * partition is not asked again. */
+    consumer_apply_fn fn = upto || consumer_mine(c, ev) ? consumer_handler(c, ev) : NULL;
     consumer_result r = fn ? fn(tx, ev, c->arg) : CONSUMER_OK;
     if (r == CONSUMER_RETRY)
         return BATCH_DATA;
@@ -595,15 +612,6 @@ static void consumer_free_all(event **evs, size_t n)
         event_destroy(&evs[i]);
 }
 
-/* Whether ev is c's partition's (or every partition's), handled or not. */
-static bool consumer_mine(const consumer *c, const event *ev)
-{
-    if (!c->part_of)
-        return true;
-    int p = c->part_of(ev, c->nparts, c->arg);
-    return p == CONSUMER_PART_ALL || p == c->part;
-}
-
 /* Whether a comes before b in a round's chunk: the chunk holds each
  * stream read, in c's order of its streams (consumer_round reads them in
  * that order), each in the order of its seqs. */
@@ -760,6 +768,40 @@ static void consumer_shares(const consumer *c, const size_t *ks, size_t nks, siz
     }
 }
 
+/* Whether c's events are partitioned as pc's: the same function, count
+ * and argument (the partitions of one partset). */
+static bool consumer_parts_alike(const consumer *c, const consumer *pc)
+{
+    return c->part_of == pc->part_of && c->nparts == pc->nparts && c->arg == pc->arg;
+}
+
+/* The partition of each event a round took (the chunk cs[0] read: ranges
+ * start[j] .. start[j] + take[j]), into cs[0]'s parts, asked once of the
+ * first partitioned member still going rather than once by every member:
+ * returns that member, whose like (consumer_parts_alike) select by it;
+ * NULL when no member going is partitioned. */
+static const consumer *consumer_parts(consumer **cs, size_t nc, const bool *go, const size_t *ks,
+                                      size_t nks, const size_t *start, const size_t *take)
+{
+    const consumer *pc = NULL;
+    for (size_t m = 0; m < nc && !pc; m++)
+        if (go[m] && cs[m]->part_of)
+            pc = cs[m];
+    if (!pc)
+        return NULL;
+    consumer *c0 = cs[0];
+    for (size_t j = 0; j < nks; j++) {
+        uint64_t from = UINT64_MAX; /* the lowest offset of pc's like: below it no one selects */
+        for (size_t m = 0; m < nc; m++)
+            if (go[m] && consumer_parts_alike(cs[m], pc) && cs[m]->streams[ks[j]].offset < from)
+                from = cs[m]->streams[ks[j]].offset;
+        for (size_t i = start[j]; i < start[j] + take[j]; i++)
+            if (c0->evs[i]->seq > from)
+                c0->parts[i] = pc->part_of(c0->evs[i], pc->nparts, pc->arg);
+    }
+    return pc;
+}
+
 /* One round of a shared catch-up: reads a chunk of the streams ks (every
  * stream together, or one) from the lowest offset of the members still
  * going (go[m]), once, and takes what was recorded up to their common
@@ -839,6 +881,7 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
         upto[ks[j]] = take[j] ? c0->evs[start[j] + take[j] - 1]->seq : from[ks[j]];
     /* Each member's share: its events past its offset, and its offsets
      * moved over the whole chunk taken. */
+    const consumer *pc = consumer_parts(cs, nc, go, ks, nks, start, take);
     size_t movers = 0;
     for (size_t m = 0; m < nc; m++) {
         consumer *c = cs[m];
@@ -850,9 +893,11 @@ static int consumer_round(consumer **cs, size_t nc, bool *go, int *rcs, const si
             c->to[k] = upto[k] > c->streams[k].offset ? upto[k] : c->streams[k].offset;
             c->moves = c->moves || c->to[k] > c->streams[k].offset;
         }
+        bool known = pc && consumer_parts_alike(c, pc);
         for (size_t j = 0; j < nks; j++)
             for (size_t i = start[j]; i < start[j] + take[j]; i++)
-                if (c0->evs[i]->seq > c->streams[ks[j]].offset && consumer_mine(c, c0->evs[i]))
+                if (c0->evs[i]->seq > c->streams[ks[j]].offset &&
+                    (known ? consumer_part_is_mine(c, c0->parts[i]) : consumer_mine(c, c0->evs[i])))
                     c->sel[c->nsel++] = c0->evs[i];
         movers += c->moves;
     }

@@ -92,17 +92,18 @@ int consumer_catch_up(consumer *c);
 
 /* consumer_catch_up for the partitions of one consumer that this instance
  * holds (partset.h; consumer_set_partition), from one read: each round
- * reads the log from the lowest of their offsets once, and each applies
- * the events it takes past its own offset; its offsets move over the
- * whole chunk, since what it left out was read and found another
- * partition's. A round is one transaction, each partition fenced by its
- * own lease in it, with one flush when they share theirs
- * (consumer_set_flush); when it rolls back (a lease taken over, an event
- * that fails), each partition applies in a transaction of its own, so
- * that one stops alone. They read the same streams on the same connection,
- * with the same batch size. rcs[i] gets cs[i]'s consumer_catch_up result
- * (a standby's is 0); returns -1 when one is -1, else 1 when one is 1,
- * else 0. */
+ * reads the log from the lowest of their offsets once, asks each event's
+ * partition once (of the first partition's function, for those that
+ * share it, its count and its argument), and each applies the events it
+ * takes past its own offset; its offsets move over the whole chunk, since
+ * what it left out was read and found another partition's. A round is
+ * one transaction, each partition fenced by its own lease in it, with one
+ * flush when they share theirs (consumer_set_flush); when it rolls back
+ * (a lease taken over, an event that fails), each partition applies in a
+ * transaction of its own, so that one stops alone. They read the same
+ * streams on the same connection, with the same batch size. rcs[i] gets
+ * cs[i]'s consumer_catch_up result (a standby's is 0); returns -1 when
+ * one is -1, else 1 when one is 1, else 0. */
 #define CONSUMER_SHARED_MAX 1024
 int consumer_catch_up_shared(consumer **cs, size_t n, int *rcs);
 

@@ -8,7 +8,9 @@
  * only its own events and those for every partition, each exactly once;
  * the partitions an instance holds catch up from one read of the log,
  * in one transaction of the same few statements however many they are,
- * and one of them taken over meanwhile stops alone.
+ * each event's partition asked once, and one of them taken over meanwhile
+ * stops alone; a set that is behind a static log applies it to its end
+ * tick after tick, without waiting for the poll or the bus.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -83,10 +85,13 @@ static void test_the_partition_of_an_id_is_the_same_in_c_and_sql(void **state)
 /* Each event is its reply's agent: "agent-K" goes to partition K, "all"
  * to every partition. Applications are counted per partition and seq. */
 static int g_applied[PARTS][64];
+/* How often the partition function was asked. */
+static int g_part_calls;
 
 static int part_of(const event *ev, int nparts, void *arg)
 {
     (void)arg;
+    g_part_calls++;
     const char *a = ev->agent_replied ? ev->agent_replied->agent_id : "";
     if (strcmp(a, "all") == 0)
         return CONSUMER_PART_ALL;
@@ -268,8 +273,11 @@ static void test_the_partitions_held_share_one_read(void **state)
                                 0, NULL),
                      0);
 
+    g_part_calls = 0;
     assert_int_equal(consumer_catch_up_shared(cs, PARTS, rcs), 0);
     assert_int_equal(g_reads, 1); /* one read for the four of them */
+    assert_int_equal(g_part_calls,
+                     12); /* each event's partition asked once, not once a partition */
     for (int seq = 1; seq <= 12; seq++)
         for (int p = 0; p < PARTS; p++) {
             int mine = seq % 4 == 0 || (seq - 1) % 4 == p;
@@ -287,9 +295,10 @@ static void test_the_partitions_held_share_one_read(void **state)
 
     /* Then only partition 2's: the others' offsets move past it unread. */
     append_to("router", "agent-2");
-    g_reads = 0;
+    g_reads = g_part_calls = 0;
     assert_int_equal(consumer_catch_up_shared(cs, PARTS, rcs), 0);
     assert_int_equal(g_reads, 1);
+    assert_int_equal(g_part_calls, 1);
     for (int p = 0; p < PARTS; p++) {
         assert_int_equal(g_applied[p][13], p == 2);
         assert_int_equal(consumer_offset(cs[p], "router"), 13);
@@ -444,6 +453,104 @@ static void test_a_partition_taken_over_mid_round_stops_alone(void **state)
     bus_destroy(&b);
 }
 
+static int g_tail_applied;
+
+static consumer_result on_any(consumer_txn *tx, const event *ev, void *arg)
+{
+    (void)tx;
+    (void)ev;
+    (void)arg;
+    g_tail_applied++;
+    return CONSUMER_OK;
+}
+
+static const struct consumer_handler any_handlers[] = {
+    [CAREBUS__V1__ENVELOPE__BODY_AGENT_REPLIED] = {NULL, on_any},
+};
+
+/* A set "tail-<parts>" of parts partitions reading "survey" and "sla"
+ * together from their ends, in batches of 4, applies 40 events more (ten
+ * rounds at least) on ticks whose clock stands still: the first tick gains
+ * the leases and looks at the log, and the catch-up then goes on, tick
+ * after tick, until every offset is at its stream's end, without waiting
+ * for the poll (a second that never comes) or the bus (silent). Each round
+ * applies an event at least, so 41 ticks bound it. */
+static void static_log_applied_without_waiting(int parts)
+{
+    char name[16];
+    const char *sa = "survey", *sb = "sla";
+    snprintf(name, sizeof name, "tail-%d", parts);
+    uint64_t a0, b0;
+    assert_int_equal(eventlog_last_seq(g_db, sa, &a0), 0);
+    assert_int_equal(eventlog_last_seq(g_db, sb, &b0), 0);
+    for (int p = 0; p < parts; p++) {
+        char cname[32];
+        snprintf(cname, sizeof cname, parts > 1 ? "%s/%d" : "%s", name, p);
+        if (a0)
+            assert_int_equal(eventlog_offset_advance(g_db, cname, sa, 0, a0), 0);
+        if (b0)
+            assert_int_equal(eventlog_offset_advance(g_db, cname, sb, 0, b0), 0);
+    }
+    static const char *const agents[] = {"agent-0", "agent-1", "agent-2", "agent-3", "all"};
+    /* Interleaved in time, sla sparser than survey. */
+    for (int i = 0; i < 30; i++) {
+        append_to(sa, agents[i % 5]);
+        if (i % 3 == 0)
+            append_to(sb, agents[(i / 3) % 5]);
+    }
+    bus *b = bus_new();
+    struct partset_opts o = {
+        .name = name,
+        .parts = parts,
+        .owner = "tail:1",
+        .lease_ms = MS,
+        .db = g_db,
+        .bus = b,
+        .handlers = any_handlers,
+        .nhandlers = sizeof any_handlers / sizeof any_handlers[0],
+        .part_of = part_of,
+    };
+    partset *ps = partset_new(&o);
+    assert_non_null(ps);
+    assert_int_equal(partset_read(ps, sa), 0);
+    assert_int_equal(partset_read(ps, sb), 0);
+    for (int p = 0; p < parts; p++) {
+        consumer_set_batch(partset_consumer(ps, p), 4, 0);
+        consumer_set_together(partset_consumer(ps, p), true);
+    }
+    g_tail_applied = 0;
+    int64_t now = time_mono_ms();
+    int ticks = 0;
+    bool tail = false;
+    while (!tail && ticks < 41) {
+        assert_int_equal(partset_tick(ps, now), 0);
+        ticks++;
+        tail = partset_owned(ps) == parts;
+        for (int p = 0; p < parts && tail; p++)
+            tail = consumer_offset(partset_consumer(ps, p), sa) == a0 + 30 &&
+                   consumer_offset(partset_consumer(ps, p), sb) == b0 + 10;
+    }
+    if (!tail)
+        print_message("%d partitions: not at the log's end after %d ticks\n", parts, ticks);
+    assert_true(tail);
+    /* Each event once by its partition, "all" (6 of a, 2 of b) by each. */
+    assert_int_equal(g_tail_applied, 40 + (parts > 1 ? (parts - 1) * 8 : 0));
+    /* Caught up: a tick finds nothing more. */
+    assert_int_equal(partset_tick(ps, now), 0);
+    assert_int_equal(g_tail_applied, 40 + (parts > 1 ? (parts - 1) * 8 : 0));
+    partset_release(ps);
+    partset_destroy(&ps);
+    bus_destroy(&b);
+}
+
+static void test_a_static_log_is_applied_to_its_end_without_waiting(void **state)
+{
+    (void)state;
+    TESTDB_NEED(g_db);
+    static_log_applied_without_waiting(1);
+    static_log_applied_without_waiting(PARTS);
+}
+
 /* The statements of one round of n partitions, each under its lease,
  * reading stream "rt-<n>": its second catch-up (the first loads the
  * offsets), of one event per partition and one for every partition. */
@@ -529,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_a_partition_taken_over_mid_round_stops_alone),
         cmocka_unit_test(test_the_partitions_held_are_held_off_together),
         cmocka_unit_test(test_a_rounds_statements_do_not_grow_with_its_partitions),
+        cmocka_unit_test(test_a_static_log_is_applied_to_its_end_without_waiting),
         cmocka_unit_test(test_a_different_count_is_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
