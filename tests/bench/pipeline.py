@@ -120,11 +120,13 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(p * len(xs)))] if xs else float("nan")
 
 
-def proc_cpu_s(pid):
-    """utime + stime of pid, in seconds (0 when it is gone)."""
+def proc_cpu_s(pid, children=False):
+    """utime + stime of pid in seconds (0 when it is gone); with children,
+    cutime + cstime: those of its children it has waited for."""
     try:
         f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+        i = 13 if children else 11
+        return (int(f[i]) + int(f[i + 1])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError):
         return 0.0
 
@@ -143,15 +145,6 @@ def proc_rss_kib(pid, field="VmRSS"):
     except OSError:
         pass
     return 0
-
-
-def proc_children_cpu_s(pid):
-    """cutime + cstime of pid: the children it has waited for, in seconds."""
-    try:
-        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(f[13]) + int(f[14])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError):
-        return 0.0
 
 
 def pg_pids(cluster):
@@ -405,7 +398,7 @@ class Bench:
         who = {pid: app or ("bench" if kind == "client backend" else kind)
                for pid, app, kind in self.st.db.query(
                    "SELECT pid, application_name, backend_type FROM pg_stat_activity")}
-        out = {"exited": proc_children_cpu_s(master)}
+        out = {"exited": proc_cpu_s(master, children=True)}
         for pid in pg_pids(self.cluster):
             label = "postmaster" if pid == master else who.get(pid, "exited")
             out[label] = out.get(label, 0.0) + proc_cpu_s(pid)

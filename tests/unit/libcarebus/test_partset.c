@@ -131,23 +131,30 @@ static void append(const char *agent)
     append_to("survey", agent);
 }
 
-static partset *make(db *d, bus *b, const char *owner)
+/* A set "name" of parts partitions (part_of), reading "survey". */
+static partset *make_set(const char *name, int parts, db *d, bus *b, const char *owner,
+                         const struct consumer_handler *h, size_t nh)
 {
     struct partset_opts o = {
-        .name = "parted",
-        .parts = PARTS,
+        .name = name,
+        .parts = parts,
         .owner = owner,
         .lease_ms = MS,
         .db = d,
         .bus = b,
-        .handlers = handlers,
-        .nhandlers = sizeof handlers / sizeof handlers[0],
+        .handlers = h,
+        .nhandlers = nh,
         .part_of = part_of,
     };
     partset *ps = partset_new(&o);
     assert_non_null(ps);
     assert_int_equal(partset_read(ps, "survey"), 0);
     return ps;
+}
+
+static partset *make(db *d, bus *b, const char *owner)
+{
+    return make_set("parted", PARTS, d, b, owner, handlers, sizeof handlers / sizeof handlers[0]);
 }
 
 /* Ticks both (NULL: that one is dead) for about ms. */
@@ -499,20 +506,8 @@ static void static_log_applied_without_waiting(int parts)
             append_to(sb, agents[(i / 3) % 5]);
     }
     bus *b = bus_new();
-    struct partset_opts o = {
-        .name = name,
-        .parts = parts,
-        .owner = "tail:1",
-        .lease_ms = MS,
-        .db = g_db,
-        .bus = b,
-        .handlers = any_handlers,
-        .nhandlers = sizeof any_handlers / sizeof any_handlers[0],
-        .part_of = part_of,
-    };
-    partset *ps = partset_new(&o);
-    assert_non_null(ps);
-    assert_int_equal(partset_read(ps, sa), 0);
+    partset *ps = make_set(name, parts, g_db, b, "tail:1", any_handlers,
+                           sizeof any_handlers / sizeof any_handlers[0]);
     assert_int_equal(partset_read(ps, sb), 0);
     for (int p = 0; p < parts; p++) {
         consumer_set_batch(partset_consumer(ps, p), 4, 0);
